@@ -1,0 +1,5 @@
+import sys
+
+from jaxfit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,201 @@
+"""DataFrame in, validated padded `Batch` out: the only place the fitters meet pandas.
+
+Every check runs before anything is traced, and each failure is a ValueError that names
+the column, how many rows and which, and the fix. The user's DataFrame is only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from jaxfit.law import Law
+
+__all__ = ["Batch", "make_batch", "bucket", "column_map", "task_columns"]
+
+_SHOW = 10  # rows listed in an error message
+
+
+class Batch(NamedTuple):
+    """Tasks x points arrays, padded to a bucketed length with zero weights.
+
+    Attributes:
+        x: input name -> [T, P] float64 (padding filled with 1.0, safe under logs).
+        y: [T, P] float64 targets (padding 1.0).
+        w: [T, P] float64 weights, 0 on padding.
+        tasks: the task labels (a pandas Index; a single task is labelled 0).
+        n_points: [T] real points per task.
+        rows: [T, P] the DataFrame index position of each point (-1 on padding).
+    """
+
+    x: dict
+    y: np.ndarray
+    w: np.ndarray
+    tasks: pd.Index
+    n_points: np.ndarray
+    rows: np.ndarray
+
+
+def bucket(n: int, minimum: int = 8) -> int:
+    """Smallest of 8, 12, 16, 24, 32, 48, ... that is >= n, so similar shapes share a compile."""
+    size = minimum
+    while size < n:
+        size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
+    return size
+
+
+def column_map(law: Law, x: Mapping[str, str] | None) -> dict[str, str]:
+    """Law input name -> DataFrame column (default: the same name)."""
+    x = dict(x or {})
+    unknown = set(x) - set(law.inputs)
+    if unknown:
+        raise ValueError(f"x maps {sorted(unknown)}, which are not inputs of law {law.name!r}; "
+                         f"its inputs are {list(law.inputs)}.")
+    return {name: x.get(name, name) for name in law.inputs}
+
+
+def task_columns(by) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _rows(df: pd.DataFrame, mask: np.ndarray) -> str:
+    labels = list(df.index[mask][:_SHOW])
+    more = "" if mask.sum() <= _SHOW else f" (first {_SHOW} shown)"
+    return f"{labels}{more}"
+
+
+def _numeric(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
+    s = df[col]
+    if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+        raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert it "
+                         f"with pd.to_numeric(df[{col!r}]) or map another column.")
+    values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(
+            f"column {col!r} ({role}) has {bad.sum()} NaN or infinite values at rows "
+            f"{_rows(df, bad)}; drop or fill them first, e.g. df.dropna(subset=[{col!r}]).")
+    return values
+
+
+def _positive(df: pd.DataFrame, col: str, values: np.ndarray, why: str):
+    bad = values <= 0
+    if bad.any():
+        raise ValueError(
+            f"column {col!r} has {bad.sum()} non-positive values at rows {_rows(df, bad)} "
+            f"(e.g. {values[bad][0]:g}); {why}, so every value must be > 0: remove those rows "
+            "or use space='linear'.")
+
+
+def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str] | None = None,
+               weights: str | Sequence[float] | None = None, space: str = "log",
+               min_points: int | None = None) -> Batch:
+    """Validate ``df`` for ``law`` and pack it into a padded `Batch`.
+
+    Args:
+        df: one row per observation.
+        law: the law whose inputs are read.
+        y: the target column.
+        by: column name(s) whose values name independent tasks, or None for one task.
+        x: law input -> column, for inputs whose column has another name.
+        weights: a column name or array of non-negative point weights (default 1).
+        space: "log" requires y > 0.
+        min_points: fewest points a task may have (default: the number of free params).
+
+    Raises:
+        ValueError: with the column, the count, the rows and the fix.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}.")
+    cols = column_map(law, x)
+    by_cols = task_columns(by)
+    needed = {**{c: f"input {n!r}" for n, c in cols.items()}, y: "target y"}
+    needed.update({c: "task column (by)" for c in by_cols})
+    if isinstance(weights, str):
+        needed[weights] = "weights"
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"missing column(s) {missing} ({', '.join(needed[c] for c in missing)}) for law "
+            f"{law.name!r}; the data has columns {list(df.columns)}. Rename them or map "
+            "them, e.g. x={'N': 'params'}, y='loss'.")
+    dup = [c for c in dict.fromkeys(needed) if (df.columns == c).sum() > 1]
+    if dup:
+        raise ValueError(f"column {dup[0]!r} appears {(df.columns == dup[0]).sum()} times in the "
+                         "data (duplicate names); drop or rename the duplicates, e.g. "
+                         "df.loc[:, ~df.columns.duplicated()].")
+    if space not in ("log", "linear"):
+        raise ValueError(f"space={space!r} is not 'log' or 'linear'.")
+    if len(df) == 0:
+        raise ValueError("the data has no rows; give at least one observation per task.")
+
+    xs = {n: _numeric(df, c, f"input {n!r}") for n, c in cols.items()}
+    ys = _numeric(df, y, "target y")
+    for n in law.positive_inputs:
+        _positive(df, cols[n], xs[n], f"law {law.name!r} takes log({n})")
+    if space == "log":
+        _positive(df, y, ys, "residuals are taken in log space (space='log')")
+    if weights is None:
+        ws = np.ones(len(df))
+    elif isinstance(weights, str):
+        ws = _numeric(df, weights, "weights")
+    else:
+        ws = np.asarray(weights, dtype=np.float64)
+        if ws.shape != (len(df),) or not np.all(np.isfinite(ws)):
+            raise ValueError(f"weights must be {len(df)} finite numbers, one per row.")
+    if np.any(ws < 0):
+        where = f"column {weights!r} (weights) has" if isinstance(weights, str) else "weights have"
+        raise ValueError(f"{where} {(ws < 0).sum()} negative values at rows "
+                         f"{_rows(df, ws < 0)}; weights must be >= 0: clip or drop them.")
+
+    if by_cols:
+        for c in by_cols:
+            bad = df[c].isna().to_numpy()
+            if bad.any():
+                raise ValueError(f"column {c!r} (task column, by) has {bad.sum()} missing values "
+                                 f"at rows {_rows(df, bad)}; those rows would belong to no task. "
+                                 f"Fill them, e.g. df[{c!r}].fillna('unknown').")
+        groups = df.groupby(by_cols if len(by_cols) > 1 else by_cols[0], sort=True,
+                            observed=False)
+        codes = groups.ngroup().to_numpy()
+        counts = groups.size()
+        tasks, sizes = counts.index, counts.to_numpy()
+    else:
+        codes = np.zeros(len(df), dtype=np.int64)
+        tasks = pd.Index([0], name="task")
+        sizes = np.array([len(df)])
+
+    T = len(tasks)
+    wsum = np.bincount(codes, weights=ws, minlength=T)
+    need = len(law.params) - len(law.shared) if min_points is None else min_points
+    empty = (sizes == 0) | (wsum == 0)
+    if empty.any():
+        names = list(tasks[empty][:_SHOW])
+        raise ValueError(f"{empty.sum()} task(s) {names} (by={by!r}) have no points with "
+                         "positive weight; drop them (for a categorical column, "
+                         "df[col].cat.remove_unused_categories()) or give them data.")
+    npos = np.bincount(codes, weights=(ws > 0), minlength=T).astype(np.int64)
+    few = npos < need
+    if few.any():
+        detail = ", ".join(f"{t!r}: {n}" for t, n in zip(tasks[few][:_SHOW], npos[few][:_SHOW]))
+        raise ValueError(f"{few.sum()} task(s) have fewer points than the law's {need} free "
+                         f"parameters ({detail}; points with weight > 0); drop those tasks, give "
+                         "them more points, or fix some parameters with jaxfit.fix().")
+
+    P = bucket(int(sizes.max()))
+    order = np.argsort(codes, kind="stable")
+    pos = np.empty(len(df), dtype=np.int64)
+    pos[order] = np.arange(len(df)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    def pad(values, fill):
+        out = np.full((T, P), fill, dtype=np.float64)
+        out[codes, pos] = values
+        return out
+    rows = np.full((T, P), -1, dtype=np.int64)
+    rows[codes, pos] = np.arange(len(df))
+    return Batch(x={n: pad(v, 1.0) for n, v in xs.items()}, y=pad(ys, 1.0), w=pad(ws, 0.0),
+                 tasks=tasks, n_points=sizes, rows=rows)

@@ -1,0 +1,55 @@
+"""Optax L-BFGS (zoom line search) for one member, written as init/step/done for vmap."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+__all__ = ["LbfgsState", "lbfgs_init", "lbfgs_step", "lbfgs_done"]
+
+
+class LbfgsState(NamedTuple):
+    u: jax.Array
+    f: jax.Array
+    g: jax.Array
+    opt_state: Any
+    steps: jax.Array
+    converged: jax.Array
+    stalled: jax.Array
+
+
+def _solver(memory_size: int = 10, max_linesearch_steps: int = 20):
+    return optax.lbfgs(memory_size=memory_size, linesearch=optax.scale_by_zoom_linesearch(
+        max_linesearch_steps=max_linesearch_steps))
+
+
+def lbfgs_init(objective, u, *data) -> LbfgsState:
+    f, g = jax.value_and_grad(objective)(u, *data)
+    bad = ~jnp.isfinite(f) | ~jnp.all(jnp.isfinite(g))
+    return LbfgsState(u, jnp.where(bad, jnp.inf, f), g, _solver().init(u), jnp.asarray(0),
+                      jnp.asarray(False), bad)
+
+
+def lbfgs_done(s: LbfgsState) -> jax.Array:
+    return s.converged | s.stalled
+
+
+def lbfgs_step(objective, s: LbfgsState, *data, ftol: float, gtol: float) -> LbfgsState:
+    """One L-BFGS iteration; non-finite or worsening steps are rejected and stop the member."""
+    value_fn = lambda v: objective(v, *data)  # noqa: E731
+    updates, opt_state = _solver().update(s.g, s.opt_state, s.u, value=s.f, grad=s.g,
+                                          value_fn=value_fn)
+    u = optax.apply_updates(s.u, updates)
+    f, g = optax.value_and_grad_from_state(value_fn)(u, state=opt_state)
+    ok = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & (f <= s.f)
+    keep = s.converged | s.stalled
+    take = ok & ~keep
+    small = ((s.f - f) <= ftol * jnp.abs(f)) | (jnp.max(jnp.abs(g)) <= gtol)
+    return LbfgsState(
+        u=jnp.where(take, u, s.u), f=jnp.where(take, f, s.f), g=jnp.where(take, g, s.g),
+        opt_state=jax.tree.map(lambda a, b: jnp.where(take, a, b), opt_state, s.opt_state),
+        steps=s.steps + jnp.where(keep, 0, 1),
+        converged=s.converged | (take & small), stalled=s.stalled | (~ok & ~keep))

@@ -1,0 +1,72 @@
+"""Starting points for multi-start fits, in the unconstrained space of a law's Params."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxfit.law import Law
+
+__all__ = ["grid_starts", "random_starts", "sobol_starts", "user_starts", "init_box"]
+
+
+def _to_unconstrained(law: Law, name: str, values) -> np.ndarray:
+    t = law.params[name].transform
+    with jax.enable_x64(True):
+        return np.asarray(t.inv(jnp.asarray(values, dtype=jnp.float64)), dtype=np.float64)
+
+
+def init_box(law: Law) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper corners of the Params' init ranges in the unconstrained space."""
+    lo = np.array([_to_unconstrained(law, n, law.params[n].init[0]) for n in law.param_names])
+    hi = np.array([_to_unconstrained(law, n, law.params[n].init[1]) for n in law.param_names])
+    return np.minimum(lo, hi), np.maximum(lo, hi)
+
+
+def grid_starts(law: Law) -> np.ndarray:
+    """The Cartesian product of ``law.grid`` ([S, k], unconstrained), e.g. Hoffmann's 4,500."""
+    if law.grid is None:
+        raise ValueError(f"init='grid': law {law.name!r} has no grid; use init='random' or "
+                         "'sobol', or pass starts as an array or dict of arrays.")
+    axes = [_to_unconstrained(law, n, law.grid[n]) for n in law.param_names]
+    return np.array(list(itertools.product(*axes)), dtype=np.float64)
+
+
+def random_starts(law: Law, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` starts uniform in the unconstrained init box (log-uniform for positive params)."""
+    lo, hi = init_box(law)
+    with jax.enable_x64(True):
+        u = np.asarray(jax.random.uniform(jax.random.key(seed), (n, lo.size), dtype=jnp.float64))
+    return lo + u * (hi - lo)
+
+
+def sobol_starts(law: Law, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` scrambled Sobol starts in the unconstrained init box (``scipy.stats.qmc``)."""
+    from scipy.stats import qmc
+
+    lo, hi = init_box(law)
+    return qmc.scale(qmc.Sobol(lo.size, scramble=True, seed=seed).random(n), lo, hi)
+
+
+def user_starts(law: Law, starts) -> np.ndarray:
+    """Starts given by the user, as [S, k] constrained values or a dict name -> [S]."""
+    if isinstance(starts, dict):
+        missing = set(law.param_names) - set(starts)
+        if missing:
+            raise ValueError(f"init: starts are missing parameters {sorted(missing)}.")
+        cols = [np.atleast_1d(np.asarray(starts[n], dtype=np.float64)) for n in law.param_names]
+        arr = np.stack(np.broadcast_arrays(*cols), axis=-1)
+    else:
+        arr = np.atleast_2d(np.asarray(starts, dtype=np.float64))
+    if arr.shape[-1] != len(law.param_names):
+        raise ValueError(f"init: starts have {arr.shape[-1]} columns; the law has "
+                         f"{len(law.param_names)} parameters {list(law.param_names)}.")
+    out = np.stack([_to_unconstrained(law, n, arr[..., i])
+                    for i, n in enumerate(law.param_names)], axis=-1)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("init: some starts lie outside their parameter's constraint "
+                         f"(parameters {list(law.param_names)}).")
+    return out

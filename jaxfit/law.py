@@ -1,0 +1,252 @@
+"""`Param` and `Law`: the data every fitter, sampler and recipe in jaxfit shares.
+
+A `Param` declares a parameter's constraint as data (a numpyro constraint, mapped to
+the real line by ``numpyro.distributions.transforms.biject_to``), the range its random
+starts are drawn from and, optionally, its prior. A `Law` is a pure function
+``fn(params, x) -> y`` with the names of its inputs and a dict of Params. Combinators
+(`compose`, `fix`, `add`, `share`) build new Laws from old ones; no law hides its own
+reparametrisation.
+
+Example:
+    >>> import jax.numpy as jnp
+    >>> from numpyro.distributions import constraints
+    >>> law = Law(
+    ...     fn=lambda p, x: p["A"] * x["N"] ** -p["alpha"],
+    ...     params={"A": Param(constraints.positive, init=(1.0, 1e3)),
+    ...             "alpha": Param(constraints.real, init=(0.0, 1.0))},
+    ...     inputs=("N",), positive_inputs=("N",), name="my_power_law")
+    >>> float(law({"A": 2.0, "alpha": 1.0}, {"N": jnp.array(4.0)}))
+    0.5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax.numpy as jnp
+from numpyro.distributions import constraints
+from numpyro.distributions.transforms import biject_to
+
+__all__ = ["Param", "Law", "compose", "fix", "add", "share"]
+
+Params = Mapping[str, Any]
+Inputs = Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Param:
+    """One parameter of a law.
+
+    Attributes:
+        constraint: a numpyro constraint (``constraints.real``, ``constraints.positive``,
+            ``constraints.interval(lo, hi)``, ...). The optimizer works on the real line
+            through ``biject_to(constraint)``; the sampler uses the same bijection.
+        init: (low, high) range, in the parameter's own (constrained) units, from which
+            random and Sobol starts are drawn uniformly *in the unconstrained space*, i.e.
+            log-uniformly for a positive parameter.
+        prior: a numpyro distribution over the constrained value, or None for the
+            sampler's documented default.
+        doc: a one-line meaning, shown in the law catalogue.
+    """
+
+    constraint: Any = dataclasses.field(default_factory=lambda: constraints.real)
+    init: tuple[float, float] = (-1.0, 1.0)
+    prior: Any = None
+    doc: str = ""
+
+    def __post_init__(self):
+        lo, hi = self.init
+        if not lo < hi:
+            raise ValueError(f"Param init range must have low < high, got {self.init}.")
+
+    @property
+    def transform(self):
+        """The bijection from the real line onto the constraint's support."""
+        return biject_to(self.constraint)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """Lower and upper bound of the support (+-inf where unbounded)."""
+        lo = getattr(self.constraint, "lower_bound", -math.inf)
+        hi = getattr(self.constraint, "upper_bound", math.inf)
+        return float(lo), float(hi)
+
+
+def _freeze(mapping: Mapping | None) -> Mapping:
+    return types.MappingProxyType(dict(mapping or {}))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Law:
+    """A scaling law: a pure ``fn(params, x) -> y`` plus its parameter spec.
+
+    Attributes:
+        fn: ``fn(params, x)`` with ``params`` a dict of constrained values and ``x`` a dict
+            of input arrays; returns the prediction. Pure, so jax transformations apply.
+        params: name -> `Param`, in the order the fitters use.
+        inputs: names of the input columns the law reads.
+        name: a short identifier (used in results and the command line).
+        log_fn: optional numerically stable ``log(fn(params, x))`` (e.g. the log-sum-exp
+            form of Chinchilla); used when residuals are taken in log space.
+        positive_inputs: inputs on which the law takes a log; the data layer checks they
+            are > 0.
+        grid: optional name -> tuple of constrained values; their Cartesian product is the
+            law's canonical start grid (``init="grid"``).
+        shared: parameter names shared by all tasks of a fit (see `share`).
+        formula: the law's formula as text, for tables and plots.
+    """
+
+    fn: Callable[[Params, Inputs], Any]
+    params: Mapping[str, Param]
+    inputs: tuple[str, ...]
+    name: str = "law"
+    log_fn: Callable[[Params, Inputs], Any] | None = None
+    positive_inputs: tuple[str, ...] = ()
+    grid: Mapping[str, tuple[float, ...]] | None = None
+    shared: tuple[str, ...] = ()
+    formula: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "params", _freeze(self.params))
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "positive_inputs", tuple(self.positive_inputs))
+        object.__setattr__(self, "shared", tuple(self.shared))
+        if self.grid is not None:
+            object.__setattr__(self, "grid", _freeze({k: tuple(v) for k, v in self.grid.items()}))
+            if set(self.grid) != set(self.params):
+                raise ValueError(
+                    f"Law {self.name!r}: grid names {sorted(self.grid)} must equal its "
+                    f"parameters {sorted(self.params)}.")
+        unknown = set(self.shared) - set(self.params)
+        if unknown:
+            raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
+                             f"not among its parameters {list(self.params)}.")
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(self.params)
+
+    def __call__(self, params: Params, x: Inputs):
+        return self.fn(params, x)
+
+    def log(self, params: Params, x: Inputs):
+        """``log fn(params, x)``, through ``log_fn`` when the law provides one."""
+        if self.log_fn is not None:
+            return self.log_fn(params, x)
+        return jnp.log(self.fn(params, x))
+
+    def replace(self, **changes) -> Law:
+        """A copy with some attributes changed (laws are immutable)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _merge_params(laws: Sequence[Law]) -> dict[str, Param]:
+    merged: dict[str, Param] = {}
+    for law in laws:
+        clash = set(merged) & set(law.params)
+        if clash:
+            raise ValueError(
+                f"Parameter name clash {sorted(clash)} when combining laws "
+                f"{[l.name for l in laws]}; rename one law's parameters with "
+                "`law.replace(params=...)` and a matching fn.")
+        merged.update(law.params)
+    return merged
+
+
+def _union(*names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n for group in names for n in group))
+
+
+def _subset(params: Params, law: Law) -> dict:
+    return {k: params[k] for k in law.params}
+
+
+def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
+    """Feed ``inner``'s output into ``outer``'s input ``into``.
+
+    This is the two-step chain of Bhagia et al. (2024): (N, D) -> task loss -> accuracy is
+    ``compose(sigmoid(input="L"), chinchilla(), into="L")``.
+
+    Args:
+        outer: the law that consumes the intermediate quantity.
+        inner: the law that produces it.
+        into: the name of ``outer``'s input that receives ``inner``'s output.
+        name: optional name of the composed law.
+
+    Returns:
+        A Law with the union of both parameter sets and inputs (``into`` excluded).
+    """
+    if into not in outer.inputs:
+        raise ValueError(f"compose: {outer.name!r} has no input {into!r}; its inputs are "
+                         f"{list(outer.inputs)}.")
+    params = _merge_params([inner, outer])
+
+    def fn(p, x):
+        return outer.fn(_subset(p, outer), {**x, into: inner.fn(_subset(p, inner), x)})
+
+    def log_fn(p, x):
+        return outer.log(_subset(p, outer), {**x, into: inner.fn(_subset(p, inner), x)})
+
+    rest = [i for i in outer.inputs if i != into]
+    return Law(
+        fn=fn, params=params, inputs=_union(inner.inputs, rest),
+        name=name or f"{outer.name}({inner.name})", log_fn=log_fn,
+        positive_inputs=_union(inner.positive_inputs,
+                               [i for i in outer.positive_inputs if i != into]),
+        shared=_union(inner.shared, outer.shared),
+        formula=f"{outer.formula} with {into} = {inner.formula}".strip())
+
+
+def fix(law: Law, **values: float) -> Law:
+    """Hold some parameters at given values; they are no longer fitted.
+
+    Example: ``fix(chinchilla(), alpha=0.34, A=406.4)`` borrows another fit's exponent and
+    scale (the Hitchhiker's transfer of parameters, Choshen et al. 2024).
+    """
+    unknown = set(values) - set(law.params)
+    if unknown:
+        raise ValueError(f"fix: {law.name!r} has no parameters {sorted(unknown)}; its "
+                         f"parameters are {list(law.params)}.")
+    fixed = {k: float(v) for k, v in values.items()}
+    params = {k: v for k, v in law.params.items() if k not in fixed}
+
+    def fn(p, x):
+        return law.fn({**p, **fixed}, x)
+
+    def log_fn(p, x):
+        return law.log({**p, **fixed}, x)
+
+    grid = None if law.grid is None else {k: v for k, v in law.grid.items() if k in params}
+    return law.replace(fn=fn, params=params, log_fn=log_fn, grid=grid,
+                       shared=tuple(s for s in law.shared if s in params),
+                       name=f"{law.name}|fixed({','.join(fixed)})")
+
+
+def add(*laws: Law, name: str | None = None) -> Law:
+    """The sum of several laws' outputs (their parameter names must differ)."""
+    if not laws:
+        raise ValueError("add: give at least one law.")
+    params = _merge_params(laws)
+
+    def fn(p, x):
+        return sum(law.fn(_subset(p, law), x) for law in laws)
+
+    return Law(fn=fn, params=params, inputs=_union(*(l.inputs for l in laws)),
+               name=name or "+".join(l.name for l in laws),
+               positive_inputs=_union(*(l.positive_inputs for l in laws)),
+               shared=_union(*(l.shared for l in laws)),
+               formula=" + ".join(f"({l.formula})" for l in laws if l.formula))
+
+
+def share(law: Law, *names: str) -> Law:
+    """Mark parameters as shared by every task of a fit with ``by=``.
+
+    The tasks are then fitted jointly: one value of each shared parameter, the other
+    parameters per task (e.g. one exponent pair for several model families, as in the
+    Hitchhiker's guide, Choshen et al. 2024, section 5).
+    """
+    return law.replace(shared=_union(law.shared, names))

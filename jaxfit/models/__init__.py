@@ -1,0 +1,11 @@
+"""The law library: each factory returns a `jaxfit.Law` with its formula and reference."""
+
+from jaxfit.models.broken_power_law import broken_power_law
+from jaxfit.models.chinchilla import HOFFMANN_GRID, chinchilla
+from jaxfit.models.kaplan import kaplan
+from jaxfit.models.linear import linear
+from jaxfit.models.power_law import power_law
+from jaxfit.models.sigmoid import sigmoid
+
+__all__ = ["chinchilla", "power_law", "kaplan", "sigmoid", "linear", "broken_power_law",
+           "HOFFMANN_GRID"]

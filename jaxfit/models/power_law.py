@@ -1,0 +1,55 @@
+"""One-variable power laws, with and without an irreducible term (Kaplan et al. 2020)."""
+
+from __future__ import annotations
+
+import functools
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp
+from numpyro.distributions import constraints
+
+from jaxfit.law import Law, Param
+
+__all__ = ["power_law"]
+
+
+@functools.cache
+def power_law(input: str = "N", irreducible: bool = True) -> Law:
+    r"""A power law in one variable, optionally with an irreducible term.
+
+    .. math:: y(x) = E + A x^{-\alpha} \quad\text{or}\quad y(x) = A x^{-\alpha}
+
+    The form of L(N), L(D) and L(C) in Kaplan et al. (2020), "Scaling Laws for Neural
+    Language Models", eqs. 1.1-1.3 (there without E), and of the compute-only step 1
+    of Bhagia et al. (2024, appendix C.1), ``L(C) = A/C^alpha + E``. In log space the
+    law is evaluated as ``logsumexp(log A - alpha log x, log E)``.
+
+    Args:
+        input: name of the input variable (``"N"``, ``"D"``, ``"C"`` ...).
+        irreducible: include the additive floor ``E``.
+
+    Example:
+        >>> import jaxfit as jf
+        >>> law = jf.models.power_law("C")
+        >>> float(law(dict(A=10.0, alpha=0.5, E=1.0), {"C": 100.0}))
+        2.0
+    """
+    params = {
+        "A": Param(constraints.positive, init=(1.0, 1e6), doc="scale"),
+        "alpha": Param(constraints.real, init=(0.0, 1.0), doc="exponent"),
+    }
+    if irreducible:
+        params["E"] = Param(constraints.positive, init=(0.1, 3.0), doc="irreducible term")
+
+    def log_fn(p, x):
+        t = jnp.log(p["A"]) - p["alpha"] * jnp.log(x[input])
+        if not irreducible:
+            return t
+        return logsumexp(jnp.stack(jnp.broadcast_arrays(t, jnp.log(p["E"]))), axis=0)
+
+    def fn(p, x):
+        return jnp.exp(log_fn(p, x))
+
+    return Law(fn=fn, log_fn=log_fn, params=params, inputs=(input,),
+               positive_inputs=(input,),
+               name=f"power_law_{input}" + ("" if irreducible else "_pure"),
+               formula=(f"E + A/{input}^alpha" if irreducible else f"A/{input}^alpha"))

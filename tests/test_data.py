@@ -1,0 +1,437 @@
+"""The data layer: every bad input is rejected before tracing with a message that names the
+column, how many values, which rows and the fix, and the user's DataFrame is never modified.
+
+Each rejection is checked through both entry points, `jaxfit.data.make_batch` and `jaxfit.fit`
+(which must validate before it compiles anything). Row labels in messages are the DataFrame's
+own index labels, so the frames here use a non-default index (100, 101, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jaxfit as jf
+from jaxfit.data import bucket, make_batch
+
+TRUTH = dict(A=406.4, B=410.7, E=1.69, alpha=0.34, beta=0.28)
+
+
+def _chinchilla_frame(n: int = 24, seed: int = 0) -> pd.DataFrame:
+    """Chinchilla-form losses at log-uniform (N, D), indexed 100, 101, ... with attrs set."""
+    rng = np.random.default_rng(seed)
+    N = 10 ** rng.uniform(7, 10, n)
+    D = 10 ** rng.uniform(9, 12, n)
+    loss = TRUTH["E"] + TRUTH["A"] / N ** TRUTH["alpha"] + TRUTH["B"] / D ** TRUTH["beta"]
+    df = pd.DataFrame({"N": N, "D": D, "loss": loss}, index=pd.RangeIndex(100, 100 + n))
+    df.attrs["source"] = {"note": "synthetic", "seed": seed}
+    return df
+
+
+def _tasks(df: pd.DataFrame, sizes: dict) -> pd.DataFrame:
+    """Add a task column 'g' with the given number of consecutive rows per label."""
+    labels = [k for k, n in sizes.items() for _ in range(n)]
+    assert len(labels) == len(df)
+    return df.assign(g=labels)
+
+
+ENTRY_POINTS = ["make_batch", "fit"]
+
+
+def _call(entry: str, df, law, **kw):
+    if entry == "make_batch":
+        return make_batch(df, law, y=kw.pop("y", "loss"), **kw)
+    return jf.fit(law, df, y=kw.pop("y", "loss"), restarts=2, warn=False, **kw)
+
+
+def _assert_unchanged(df: pd.DataFrame, before: pd.DataFrame, attrs: dict):
+    pd.testing.assert_frame_equal(df, before, check_exact=True)
+    assert df.attrs == attrs
+    assert list(df.columns) == list(before.columns)
+    assert df.index.equals(before.index)
+
+
+def _rejects(entry, df, match, law=None, exc=ValueError, **kw) -> str:
+    """Assert the call raises ``exc`` matching ``match`` and leaves ``df`` as it was."""
+    law = jf.models.chinchilla() if law is None else law
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    with pytest.raises(exc, match=match) as info:
+        _call(entry, df, law, **kw)
+    _assert_unchanged(df, before, attrs)
+    return str(info.value)
+
+
+# ----------------------------------------------------------------------------- rejections
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_missing_input_column(entry):
+    df = _chinchilla_frame().drop(columns="D")
+    _rejects(entry, df, r"missing column\(s\) \['D'\] \(input 'D'\) for law 'chinchilla'; "
+                        r"the data has columns \['N', 'loss'\]\. Rename them or map them, "
+                        r"e\.g\. x=")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("kwargs, column, role", [
+    (dict(y="acc"), "acc", "target y"),
+    (dict(by="family"), "family", "task column (by)"),
+    (dict(weights="w"), "w", "weights"),
+    (dict(x={"N": "params"}), "params", "input 'N'"),
+])
+def test_missing_other_columns(entry, kwargs, column, role):
+    df = _chinchilla_frame()
+    _rejects(entry, df, re.escape(f"missing column(s) ['{column}'] ({role})") + r".*"
+             + re.escape("['N', 'D', 'loss']"), **kwargs)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_nan_in_input(entry):
+    df = _chinchilla_frame()
+    df.loc[[103, 117], "N"] = np.nan
+    _rejects(entry, df, r"column 'N' \(input 'N'\) has 2 NaN or infinite values at rows "
+                        r"\[103, 117\]; drop or fill them first, e\.g\. "
+                        r"df\.dropna\(subset=\['N'\]\)")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_pandas_na_in_nullable_column(entry):
+    df = _chinchilla_frame()
+    df["D"] = pd.array(list(df["D"].iloc[:-1]) + [None], dtype="Float64")
+    _rejects(entry, df, r"column 'D' \(input 'D'\) has 1 NaN or infinite values at rows "
+                        r"\[123\]; drop or fill")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_inf_in_target(entry):
+    df = _chinchilla_frame()
+    df.loc[105, "loss"] = np.inf
+    df.loc[110, "loss"] = -np.inf
+    _rejects(entry, df, r"column 'loss' \(target y\) has 2 NaN or infinite values at rows "
+                        r"\[105, 110\]; drop or fill them first, e\.g\. "
+                        r"df\.dropna\(subset=\['loss'\]\)")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_more_bad_rows_than_shown_are_counted_and_truncated(entry):
+    df = _chinchilla_frame()
+    df.loc[100:111, "D"] = np.nan                      # 12 rows, 10 listed
+    msg = _rejects(entry, df, r"column 'D' \(input 'D'\) has 12 NaN or infinite values at "
+                              r"rows \[100, 101, 102, 103, 104, 105, 106, 107, 108, 109\] "
+                              r"\(first 10 shown\)")
+    assert "110" not in msg
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("column, bad", [("N", 0.0), ("N", -3e8), ("D", 0.0), ("D", -1e10)])
+def test_non_positive_input_under_log(entry, column, bad):
+    df = _chinchilla_frame()
+    df.loc[[102, 108], column] = bad
+    _rejects(entry, df, re.escape(f"column '{column}' has 2 non-positive values at rows "
+                                  f"[102, 108] (e.g. {bad:g}); law 'chinchilla' takes "
+                                  f"log({column}), so every value must be > 0: remove those "
+                                  "rows or use space='linear'"))
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("bad", [0.0, -0.5])
+def test_non_positive_target_in_log_space(entry, bad):
+    df = _chinchilla_frame()
+    df.loc[121, "loss"] = bad
+    _rejects(entry, df, rf"column 'loss' has 1 non-positive values at rows \[121\] "
+                        rf"\(e\.g\. {bad:g}\); residuals are taken in log space "
+                        r"\(space='log'\), so every value must be > 0: remove those rows or "
+                        r"use space='linear'")
+
+
+def test_non_positive_target_is_fine_in_linear_space():
+    law = jf.models.linear()
+    df = pd.DataFrame({"L": [1.0, 2.0, 3.0, 4.0], "acc": [0.5, 0.0, -0.5, -1.0]})
+    batch = make_batch(df, law, y="acc", space="linear")
+    np.testing.assert_array_equal(batch.y[0, :4], [0.5, 0.0, -0.5, -1.0])
+    with pytest.raises(ValueError, match=r"column 'acc' has 3 non-positive values at rows "
+                                         r"\[1, 2, 3\]"):
+        make_batch(df, law, y="acc", space="log")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_task_with_fewer_points_than_free_parameters(entry):
+    df = _tasks(_chinchilla_frame(), {"big": 16, "small": 4, "tiny": 4})
+    _rejects(entry, df, r"2 task\(s\) have fewer points than the law's 5 free parameters "
+                        r"\('small': 4, 'tiny': 4; points with weight > 0\); drop those tasks, "
+                        r"give them more points, or fix some parameters with jaxfit\.fix\(\)", by="g")
+
+
+def test_fixing_parameters_lowers_the_points_needed():
+    df = _tasks(_chinchilla_frame(), {"big": 20, "small": 4})
+    law = jf.fix(jf.models.chinchilla(), alpha=0.34, beta=0.28)    # 3 free parameters
+    batch = make_batch(df, law, y="loss", by="g")
+    np.testing.assert_array_equal(batch.n_points, [20, 4])
+    with pytest.raises(ValueError, match=r"1 task\(s\) have fewer points than the law's 5 "
+                                         r"free parameters \('small': 4;"):
+        make_batch(df, jf.models.chinchilla(), y="loss", by="g")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_task_with_too_few_positively_weighted_points(entry):
+    # Task 'b' has 12 rows but only 2 carry weight: 2 points cannot determine 5 parameters.
+    # (Zero-weight rows already count as "no points" for the empty-task check.)
+    df = _tasks(_chinchilla_frame(), {"a": 12, "b": 12})
+    df["w"] = [1.0] * 12 + [1.0, 1.0] + [0.0] * 10
+    _rejects(entry, df, r"1 task\(s\) have fewer points than the law's 5 free parameters "
+                        r"\('b': 2; points with weight > 0\)", by="g", weights="w")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_empty_task_from_unused_category(entry):
+    df = _chinchilla_frame()
+    df["g"] = pd.Categorical(["a"] * 12 + ["b"] * 12, categories=["a", "b", "c"])
+    _rejects(entry, df, r"1 task\(s\) \['c'\] \(by='g'\) have no points with positive "
+                        r"weight; drop them \(for a categorical column, "
+                        r"df\[col\]\.cat\.remove_unused_categories\(\)\)", by="g")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_empty_task_from_zero_weights(entry):
+    df = _tasks(_chinchilla_frame(), {"a": 12, "b": 12})
+    df["w"] = [1.0] * 12 + [0.0] * 12
+    _rejects(entry, df, r"1 task\(s\) \['b'\] \(by='g'\) have no points with positive "
+                        r"weight; drop them .* or give them data", by="g", weights="w")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("missing", [None, np.nan, "categorical"])
+def test_missing_value_in_task_column(entry, missing):
+    df = _tasks(_chinchilla_frame(), {"a": 12, "b": 12})
+    if missing == "categorical":
+        df["g"] = pd.Categorical(df["g"])
+        df.loc[[104, 119], "g"] = np.nan
+    else:
+        df["g"] = df["g"].astype(object)
+        df.loc[[104, 119], "g"] = missing
+    _rejects(entry, df, r"column 'g' \(task column, by\) has 2 missing values at rows "
+                        r"\[104, 119\]; those rows would belong to no task\. Fill them, e\.g\. "
+                        r"df\['g'\]\.fillna\('unknown'\)", by="g")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("convert, dtype", [
+    (lambda s: s.astype(str), "str"),
+    (lambda s: s.astype(object), "object"),
+    (lambda s: s > 1e8, "bool"),
+    (lambda s: pd.Categorical(s.round(-6)), "category"),
+])
+def test_non_numeric_column(entry, convert, dtype):
+    df = _chinchilla_frame()
+    df["N"] = convert(df["N"])
+    _rejects(entry, df, rf"column 'N' \(input 'N'\) has dtype {dtype}, not numbers; convert "
+                        r"it with pd\.to_numeric\(df\['N'\]\) or map another column")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_negative_weights_column(entry):
+    df = _chinchilla_frame()
+    df["w"] = 1.0
+    df.loc[[107, 113, 114], "w"] = -0.5
+    _rejects(entry, df, r"column 'w' \(weights\) has 3 negative values at rows \[107, 113, 114\]; weights "
+                        r"must be >= 0", weights="w")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_negative_weights_array(entry):
+    df = _chinchilla_frame()
+    w = np.ones(len(df))
+    w[5] = -1.0
+    w_before = w.copy()
+    _rejects(entry, df, r"weights have 1 negative values at rows \[105\]; weights must be "
+                        r">= 0", weights=w)
+    np.testing.assert_array_equal(w, w_before)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("weights", [np.ones(23), np.r_[np.ones(23), np.nan]])
+def test_bad_weights_array(entry, weights):
+    _rejects(entry, _chinchilla_frame(), r"weights must be 24 finite numbers, one per row",
+             weights=weights)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_nan_weights_column(entry):
+    df = _chinchilla_frame()
+    df["w"] = 1.0
+    df.loc[111, "w"] = np.nan
+    _rejects(entry, df, r"column 'w' \(weights\) has 1 NaN or infinite values at rows \[111\]",
+             weights="w")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("make", [
+    lambda df: df.to_dict(orient="list"),
+    lambda df: df.to_numpy(),
+    lambda df: df["loss"],
+])
+def test_not_a_dataframe(entry, make):
+    data = make(_chinchilla_frame())
+    before = copy.deepcopy(data)
+    with pytest.raises(TypeError, match=rf"data must be a pandas DataFrame, got "
+                                        rf"{type(data).__name__}\."):
+        _call(entry, data, jf.models.chinchilla())
+    if isinstance(data, pd.Series):
+        pd.testing.assert_series_equal(data, before)
+    elif isinstance(data, np.ndarray):
+        np.testing.assert_array_equal(data, before)
+    else:
+        assert data == before
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_no_rows(entry):
+    df = _chinchilla_frame().iloc[:0]
+    _rejects(entry, df, r"the data has no rows; give at least one observation per task")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_duplicate_column_names(entry):
+    # Two columns called 'N': which one is the input is ambiguous; this must be a clear
+    # ValueError naming the column, not an AttributeError from deep inside pandas.
+    df = _chinchilla_frame()
+    df = pd.concat([df, df[["N"]] * 2], axis=1)
+    _rejects(entry, df, r"(?i)column 'N'.*(duplicate|more than once|2 columns)")
+
+
+def test_unknown_input_in_x_mapping():
+    df = _chinchilla_frame()
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    with pytest.raises(ValueError, match=r"x maps \['Q'\], which are not inputs of law "
+                                         r"'chinchilla'; its inputs are \['N', 'D'\]"):
+        make_batch(df, jf.models.chinchilla(), y="loss", x={"Q": "N"})
+    _assert_unchanged(df, before, attrs)
+
+
+# ----------------------------------------------------------------------------- padding
+
+
+def test_bucket_lengths():
+    assert [bucket(n) for n in (1, 8)] == [8, 8]
+    sizes = [8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
+    for lo, hi in zip(sizes, sizes[1:]):
+        # every n in (lo, hi] goes to hi: the smallest bucket >= n
+        assert bucket(lo) == lo
+        assert bucket(lo + 1) == hi
+        assert bucket(hi) == hi
+    ns = np.arange(1, 2000)
+    b = np.array([bucket(int(n)) for n in ns])
+    assert np.all(b >= ns)
+    assert np.all(np.diff(b) >= 0)
+    assert np.all(b <= np.maximum(8, 1.5 * ns))            # padding wastes at most a third
+    assert len(np.unique(b)) == 17                          # 1..1999: 17 shapes, 8 to 2048
+    assert bucket(3, minimum=4) == 4
+
+
+def test_padding_is_masked_and_ragged_tasks_are_placed_by_row():
+    df = _chinchilla_frame(n=27)
+    # interleaved, unsorted labels: tasks of 13, 9 and 5 points
+    labels = np.array(["c"] * 5 + ["a"] * 13 + ["b"] * 9)
+    perm = np.random.default_rng(1).permutation(len(df))
+    df["g"] = labels[perm]
+    df["w"] = np.linspace(0.5, 2.0, len(df))
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", by="g", weights="w")
+    _assert_unchanged(df, before, attrs)
+
+    assert list(batch.tasks) == ["a", "b", "c"] and batch.tasks.name == "g"
+    np.testing.assert_array_equal(batch.n_points, [13, 9, 5])
+    T, P = 3, bucket(13)
+    assert P == 16
+    for arr in (batch.y, batch.w, batch.rows, batch.x["N"], batch.x["D"]):
+        assert arr.shape == (T, P)
+    assert batch.y.dtype == batch.w.dtype == batch.x["N"].dtype == np.float64
+
+    real = np.arange(P)[None, :] < batch.n_points[:, None]
+    assert np.all(batch.w[~real] == 0.0)
+    assert np.all(batch.rows[~real] == -1)
+    assert np.all(batch.y[~real] == 1.0) and np.all(batch.x["N"][~real] == 1.0)  # log-safe
+    assert np.all(batch.w[real] > 0)
+
+    # each row of df appears exactly once, in its own task, in the original row order
+    assert sorted(batch.rows[real].tolist()) == list(range(len(df)))
+    for t, label in enumerate(batch.tasks):
+        rows = batch.rows[t, : batch.n_points[t]]
+        np.testing.assert_array_equal(rows, np.flatnonzero(df["g"].to_numpy() == label))
+        sub = df.iloc[rows]
+        np.testing.assert_array_equal(batch.y[t, : len(rows)], sub["loss"].to_numpy())
+        np.testing.assert_array_equal(batch.w[t, : len(rows)], sub["w"].to_numpy())
+        np.testing.assert_array_equal(batch.x["N"][t, : len(rows)], sub["N"].to_numpy())
+        np.testing.assert_array_equal(batch.x["D"][t, : len(rows)], sub["D"].to_numpy())
+
+
+def test_zero_weight_rows_are_kept_with_zero_weight():
+    df = _chinchilla_frame()
+    w = np.ones(len(df))
+    w[[0, 5]] = 0.0
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", weights=w)
+    assert batch.n_points[0] == len(df)
+    np.testing.assert_array_equal(batch.w[0, : len(df)], w)
+    assert batch.w.sum() == len(df) - 2
+
+
+def test_single_task_and_x_mapping():
+    df = _chinchilla_frame().rename(columns={"N": "params", "D": "tokens"})
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", x={"N": "params", "D": "tokens"})
+    assert batch.tasks.equals(pd.Index([0], name="task"))
+    np.testing.assert_array_equal(batch.x["N"][0, :24], df["params"].to_numpy())
+    np.testing.assert_array_equal(batch.x["D"][0, :24], df["tokens"].to_numpy())
+    np.testing.assert_array_equal(batch.rows[0, :24], np.arange(24))
+
+
+def test_multi_column_by_gives_multiindex():
+    df = _chinchilla_frame(n=36)
+    df["family"] = ["x"] * 18 + ["w"] * 18
+    df["size"] = np.tile([2, 1], 18)
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", by=["family", "size"])
+    assert isinstance(batch.tasks, pd.MultiIndex)
+    assert list(batch.tasks.names) == ["family", "size"]
+    assert list(batch.tasks) == [("w", 1), ("w", 2), ("x", 1), ("x", 2)]
+    np.testing.assert_array_equal(batch.n_points, [9, 9, 9, 9])
+    for t, (fam, size) in enumerate(batch.tasks):
+        rows = batch.rows[t, :9]
+        assert (df["family"].iloc[rows] == fam).all() and (df["size"].iloc[rows] == size).all()
+
+
+def test_batch_does_not_alias_the_dataframe():
+    df = _chinchilla_frame()
+    df["w"] = 1.0
+    before = df.copy(deep=True)
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", weights="w")
+    batch.x["N"][:] = -1.0
+    batch.y[:] = -1.0
+    batch.w[:] = -1.0
+    pd.testing.assert_frame_equal(df, before, check_exact=True)
+
+
+def test_successful_fit_leaves_dataframe_unchanged():
+    law = jf.models.power_law("N")
+    rng = np.random.default_rng(3)
+    n = 30
+    df = pd.DataFrame({
+        "params": np.tile(np.logspace(6, 10, 10), 3),
+        "fam": pd.Categorical(np.repeat(["p", "q", "r"], 10)),
+        "w": rng.uniform(0.5, 1.5, n),
+    }, index=pd.Index(np.arange(n)[::-1] * 3, name="run"))
+    E = np.repeat([1.5, 1.7, 1.9], 10)
+    df["loss"] = E + 200.0 * df["params"] ** -0.3
+    df.attrs["provenance"] = ["synthetic", {"seed": 3}]
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    res = jf.fit(law, df, y="loss", by="fam", x={"N": "params"}, weights="w", restarts=8,
+                 warn=False)
+    _assert_unchanged(df, before, attrs)
+    assert list(res.tasks) == ["p", "q", "r"]
+    np.testing.assert_allclose(res.params["E"].to_numpy(), [1.5, 1.7, 1.9], rtol=1e-6)
+    pred = res.predict(df)
+    _assert_unchanged(df, before, attrs)
+    np.testing.assert_allclose(pred.to_numpy(), df["loss"].to_numpy(), rtol=1e-8)
+    assert pred.index.equals(df.index)

@@ -1,0 +1,372 @@
+"""`Param`, `Law` and the combinators `compose`, `fix`, `add`, `share`."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from numpyro.distributions import constraints
+
+import jaxfit as jf
+from jaxfit import Law, Param, add, compose, fix, share
+from jaxfit.inference.starts import grid_starts, init_box, random_starts
+
+CHIN = dict(A=406.4, B=410.7, E=1.69, alpha=0.34, beta=0.28)
+SIG = dict(a=-0.6, k=4.0, L0=1.2, b=0.85)
+N = np.array([1e7, 3e8, 7e10, 1e12])
+D = np.array([2e9, 5e10, 1.4e12, 1e14])
+
+
+def _chinchilla_np(p, N, D):
+    return p["E"] + p["A"] / N ** p["alpha"] + p["B"] / D ** p["beta"]
+
+
+def _sigmoid_np(p, L):
+    return p["a"] / (1.0 + np.exp(-p["k"] * (L - p["L0"]))) + p["b"]
+
+
+def _data_term() -> Law:
+    """B / D^beta as its own law (to rebuild Chinchilla with `add`)."""
+    return Law(fn=lambda p, x: p["B"] * x["D"] ** -p["beta"],
+               params={"B": Param(constraints.positive, init=(1.0, 1e4)),
+                       "beta": Param(constraints.real, init=(0.0, 1.0))},
+               inputs=("D",), positive_inputs=("D",), name="data_term", formula="B/D^beta")
+
+
+# ----------------------------------------------------------------------------- Param
+
+
+@pytest.mark.parametrize("constraint, bounds", [
+    (constraints.positive, (0.0, math.inf)),
+    (constraints.interval(-1.0, 0.0), (-1.0, 0.0)),
+    (constraints.interval(0.2, 3.5), (0.2, 3.5)),
+    (constraints.real, (-math.inf, math.inf)),
+    (constraints.greater_than(1.0), (1.0, math.inf)),
+])
+def test_param_bounds(constraint, bounds):
+    assert Param(constraint).bounds == bounds
+
+
+def test_param_transform_positive_is_exp():
+    t = Param(constraints.positive, init=(0.1, 10.0)).transform
+    u = jnp.array([-40.0, -1.0, 0.0, np.log(3.0), 40.0])
+    np.testing.assert_allclose(t(u), np.exp(u), rtol=1e-15)
+    np.testing.assert_allclose(t.inv(t(u)), u, rtol=1e-14, atol=1e-14)
+
+
+def test_param_transform_interval_is_scaled_sigmoid():
+    t = Param(constraints.interval(-1.0, 0.0), init=(-0.9, -0.1)).transform
+    u = jnp.linspace(-30.0, 30.0, 61)
+    v = np.asarray(t(u))
+    np.testing.assert_allclose(v, -1.0 + 1.0 / (1.0 + np.exp(-np.asarray(u))), rtol=1e-12,
+                               atol=1e-15)
+    assert np.all((v >= -1.0) & (v <= 0.0)) and np.all(np.diff(v) > 0)
+    assert float(t(0.0)) == -0.5
+    mid = jnp.linspace(-10.0, 10.0, 21)
+    np.testing.assert_allclose(t.inv(t(mid)), mid, rtol=1e-9, atol=1e-9)
+
+
+def test_param_transform_real_is_identity():
+    t = Param(constraints.real).transform
+    u = jnp.array([-1e6, -2.5, 0.0, 3.25, 1e6])
+    np.testing.assert_array_equal(t(u), u)
+    np.testing.assert_array_equal(t.inv(u), u)
+
+
+@pytest.mark.parametrize("init", [(1.0, 1.0), (2.0, 1.0), (0.0, -1e-9)])
+def test_param_init_range_must_be_increasing(init):
+    with pytest.raises(ValueError, match=r"Param init range must have low < high, got "
+                                         + re.escape(str(init))):
+        Param(constraints.real, init=init)
+
+
+def test_param_is_immutable_and_has_defaults():
+    p = Param()
+    assert p.bounds == (-math.inf, math.inf) and p.init == (-1.0, 1.0) and p.prior is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.init = (0.0, 2.0)
+
+
+def test_init_range_is_sampled_in_unconstrained_space():
+    law = Law(fn=lambda p, x: p["A"] * x["N"] ** -p["alpha"] + p["s"],
+              params={"A": Param(constraints.positive, init=(1.0, 1e4)),
+                      "alpha": Param(constraints.real, init=(0.1, 0.9)),
+                      "s": Param(constraints.interval(0.0, 1.0), init=(0.25, 0.75))},
+              inputs=("N",))
+    lo, hi = init_box(law)
+    np.testing.assert_allclose(lo, [0.0, 0.1, np.log(1 / 3)], atol=1e-12)
+    np.testing.assert_allclose(hi, [np.log(1e4), 0.9, np.log(3.0)], rtol=1e-12)
+    u = random_starts(law, 4000, seed=0)
+    assert u.shape == (4000, 3)
+    assert np.all(u >= lo) and np.all(u <= hi)
+    # log-uniform for a positive parameter: about half the starts of A lie below 100
+    A = np.exp(u[:, 0])
+    assert 0.45 < np.mean(A < 100.0) < 0.55
+    np.testing.assert_array_equal(u, random_starts(law, 4000, seed=0))
+    assert not np.array_equal(u, random_starts(law, 4000, seed=1))
+
+
+# ----------------------------------------------------------------------------- Law
+
+
+def test_law_basics_and_immutability():
+    law = jf.models.chinchilla()
+    assert law.param_names == ("A", "B", "E", "alpha", "beta")
+    assert law.inputs == ("N", "D") and law.positive_inputs == ("N", "D")
+    np.testing.assert_allclose(law(CHIN, {"N": N, "D": D}), _chinchilla_np(CHIN, N, D),
+                               rtol=1e-13)
+    with pytest.raises(TypeError):
+        law.params["Q"] = Param()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        law.name = "other"
+    renamed = law.replace(name="other")
+    assert renamed.name == "other" and law.name == "chinchilla"
+    assert renamed.params == law.params
+
+
+def test_law_log_falls_back_to_log_of_fn():
+    law = Law(fn=lambda p, x: p["c"] * x["t"], params={"c": Param(constraints.positive)},
+              inputs=("t",))
+    assert law.log_fn is None
+    np.testing.assert_allclose(law.log({"c": 2.0}, {"t": jnp.array([1.0, 5.0])}),
+                               np.log([2.0, 10.0]), rtol=1e-15)
+
+
+def test_law_grid_names_must_match_params():
+    with pytest.raises(ValueError, match=r"Law 'g': grid names \['A'\] must equal its "
+                                         r"parameters \['A', 'alpha'\]"):
+        Law(fn=lambda p, x: p["A"] * x["N"] ** -p["alpha"],
+            params={"A": Param(constraints.positive), "alpha": Param()},
+            inputs=("N",), grid={"A": (1.0, 2.0)}, name="g")
+
+
+def test_law_shared_must_name_params():
+    with pytest.raises(ValueError, match=r"Law 'chinchilla': shared parameters \['gamma'\] "
+                                         r"are not among its parameters"):
+        jf.models.chinchilla().replace(shared=("gamma",))
+
+
+# ----------------------------------------------------------------------------- compose
+
+
+def test_compose_two_step_chain_equals_manual_composition():
+    step1, step2 = jf.models.chinchilla(), jf.models.sigmoid(input="L")
+    chain = compose(step2, step1, into="L")
+    assert set(chain.param_names) == set(CHIN) | set(SIG)
+    assert len(chain.param_names) == 9
+    assert chain.inputs == ("N", "D") and chain.positive_inputs == ("N", "D")
+    assert chain.name == "sigmoid(chinchilla)"
+    p = {**CHIN, **SIG}
+    expected = _sigmoid_np(SIG, _chinchilla_np(CHIN, N, D))
+    got = chain(p, {"N": N, "D": D})
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    np.testing.assert_allclose(chain.log(p, {"N": N, "D": D}), np.log(expected), rtol=1e-13)
+    # the same through the laws' own fns
+    np.testing.assert_allclose(got, step2.fn(SIG, {"L": step1.fn(CHIN, {"N": N, "D": D})}),
+                               rtol=1e-15)
+
+
+def test_compose_uses_outer_log_fn():
+    # kaplan's log_fn is exact where exp underflows: the composed log must use it
+    outer = jf.models.kaplan("L")
+    inner = jf.models.linear("T")
+    chain = compose(outer, inner, into="L")
+    p = {"L_c": 1e-3, "alpha": 200.0, "w0": 0.0, "w1": 1.0}
+    T = jnp.array([10.0, 1e3])
+    expected = -200.0 * (np.log(np.asarray(T)) - np.log(1e-3))
+    assert np.all(np.asarray(chain(p, {"T": T})) == 0.0)      # underflows in fn
+    np.testing.assert_allclose(chain.log(p, {"T": T}), expected, rtol=1e-13)
+
+
+def test_compose_keeps_outer_inputs_other_than_into():
+    outer = Law(fn=lambda p, x: p["c"] * x["L"] + x["bonus"],
+                params={"c": Param()}, inputs=("L", "bonus"), positive_inputs=("L", "bonus"))
+    chain = compose(outer, jf.models.power_law("N"), into="L", name="custom")
+    assert chain.name == "custom"
+    assert chain.inputs == ("N", "bonus")
+    assert chain.positive_inputs == ("N", "bonus")
+    p = dict(c=2.0, A=10.0, alpha=0.5, E=1.0)
+    np.testing.assert_allclose(chain(p, {"N": jnp.array([100.0]), "bonus": jnp.array([0.25])}),
+                               [2.0 * (1.0 + 10.0 / 10.0) + 0.25], rtol=1e-15)
+
+
+def test_compose_rejects_unknown_input():
+    with pytest.raises(ValueError, match=r"compose: 'sigmoid' has no input 'loss'; its inputs "
+                                         r"are \['L'\]"):
+        compose(jf.models.sigmoid(), jf.models.chinchilla(), into="loss")
+
+
+def test_compose_rejects_parameter_clash():
+    with pytest.raises(ValueError, match=r"Parameter name clash \['A', 'E', 'alpha'\] when "
+                                         r"combining laws \['power_law_N', 'power_law_L'\]; "
+                                         r"rename one law's parameters"):
+        compose(jf.models.power_law("L"), jf.models.power_law("N"), into="L")
+
+
+# ----------------------------------------------------------------------------- fix
+
+
+def test_fix_removes_params_and_uses_values():
+    law = jf.models.chinchilla()
+    fixed = fix(law, alpha=0.34, A=406.4)
+    assert fixed.param_names == ("B", "E", "beta")
+    assert law.param_names == ("A", "B", "E", "alpha", "beta")      # original untouched
+    assert fixed.inputs == law.inputs and fixed.positive_inputs == law.positive_inputs
+    free = {k: CHIN[k] for k in fixed.param_names}
+    x = {"N": N, "D": D}
+    np.testing.assert_allclose(fixed(free, x), law(CHIN, x), rtol=1e-15)
+    np.testing.assert_allclose(fixed.log(free, x), law.log(CHIN, x), rtol=1e-15)
+    # the fixed value is really used: changing it changes nothing, the original law differs
+    other = fix(law, alpha=0.5, A=406.4)
+    assert not np.allclose(other(free, x), law(CHIN, x))
+    np.testing.assert_allclose(other(free, x), law({**CHIN, "alpha": 0.5}, x), rtol=1e-15)
+
+
+def test_fix_restricts_the_grid():
+    fixed = fix(jf.models.chinchilla(), alpha=0.34, beta=0.28)
+    assert set(fixed.grid) == {"A", "B", "E"}
+    starts = grid_starts(fixed)
+    assert starts.shape == (6 * 6 * 5, 3)
+
+
+def test_fix_rejects_unknown_names():
+    with pytest.raises(ValueError, match=r"fix: 'chinchilla' has no parameters \['gamma', "
+                                         r"'zeta'\]; its parameters are \['A', 'B', 'E', "
+                                         r"'alpha', 'beta'\]"):
+        fix(jf.models.chinchilla(), zeta=1.0, gamma=2.0, alpha=0.3)
+
+
+def test_fix_drops_fixed_names_from_shared():
+    law = share(jf.models.chinchilla(), "alpha", "beta")
+    assert fix(law, alpha=0.3).shared == ("beta",)
+
+
+def test_fix_of_a_composed_law():
+    chain = compose(jf.models.sigmoid(), jf.models.chinchilla(), into="L")
+    fixed = fix(chain, **CHIN)
+    assert fixed.param_names == ("a", "k", "L0", "b") and fixed.inputs == ("N", "D")
+    np.testing.assert_allclose(fixed(SIG, {"N": N, "D": D}),
+                               _sigmoid_np(SIG, _chinchilla_np(CHIN, N, D)), rtol=1e-13)
+
+
+# ----------------------------------------------------------------------------- add
+
+
+def test_add_sums_laws():
+    law = add(jf.models.power_law("N"), _data_term(), name="chinchilla_by_sum")
+    assert law.name == "chinchilla_by_sum"
+    assert law.param_names == ("A", "alpha", "E", "B", "beta")
+    assert law.inputs == ("N", "D") and law.positive_inputs == ("N", "D")
+    x = {"N": N, "D": D}
+    np.testing.assert_allclose(law(CHIN, x), _chinchilla_np(CHIN, N, D), rtol=1e-13)
+    np.testing.assert_allclose(law.log(CHIN, x), np.log(_chinchilla_np(CHIN, N, D)),
+                               rtol=1e-13)
+    three = add(jf.models.linear(), jf.models.sigmoid())
+    assert three.name == "linear+sigmoid"
+    L = np.array([0.5, 1.0, 3.0])
+    np.testing.assert_allclose(three({"w0": 1.0, "w1": -0.2, **SIG}, {"L": L}),
+                               1.0 - 0.2 * L + _sigmoid_np(SIG, L), rtol=1e-14)
+
+
+def test_add_rejects_parameter_clash():
+    with pytest.raises(ValueError, match=r"Parameter name clash \['A', 'E', 'alpha'\] when "
+                                         r"combining laws \['power_law_N', 'power_law_D'\]"):
+        add(jf.models.power_law("N"), jf.models.power_law("D"))
+
+
+def test_add_needs_a_law():
+    with pytest.raises(ValueError, match=r"add: give at least one law"):
+        add()
+
+
+# ----------------------------------------------------------------------------- share
+
+
+def test_share_marks_names():
+    law = jf.models.chinchilla()
+    shared = share(law, "alpha", "beta")
+    assert shared.shared == ("alpha", "beta")
+    assert law.shared == ()
+    assert shared.params == law.params
+    x = {"N": N, "D": D}
+    np.testing.assert_array_equal(shared(CHIN, x), law(CHIN, x))
+    assert share(shared, "beta", "E").shared == ("alpha", "beta", "E")
+
+
+def test_share_rejects_unknown_names():
+    with pytest.raises(ValueError, match=r"shared parameters \['gamma'\] are not among its "
+                                         r"parameters \['A', 'B', 'E', 'alpha', 'beta'\]"):
+        share(jf.models.chinchilla(), "alpha", "gamma")
+
+
+def test_shared_names_survive_compose_and_add():
+    chain = compose(jf.models.sigmoid(), share(jf.models.chinchilla(), "alpha"), into="L")
+    assert chain.shared == ("alpha",)
+    summed = add(share(jf.models.power_law("N"), "alpha"), share(_data_term(), "beta"))
+    assert summed.shared == ("alpha", "beta")
+
+
+# ----------------------------------------------------------------------------- jax
+
+
+def test_grad_of_fn_matches_analytic_gradient():
+    law = jf.models.chinchilla()
+    x = {"N": jnp.asarray(N[1]), "D": jnp.asarray(D[1])}
+    g = jax.grad(law.fn)({k: jnp.asarray(v) for k, v in CHIN.items()}, x)
+    n, d = N[1], D[1]
+    expected = {"A": n ** -CHIN["alpha"], "B": d ** -CHIN["beta"], "E": 1.0,
+                "alpha": -CHIN["A"] * n ** -CHIN["alpha"] * np.log(n),
+                "beta": -CHIN["B"] * d ** -CHIN["beta"] * np.log(d)}
+    for k in CHIN:
+        np.testing.assert_allclose(g[k], expected[k], rtol=1e-12, err_msg=k)
+
+
+def test_grad_of_composed_law_is_chain_rule():
+    chain = compose(jf.models.sigmoid(), jf.models.chinchilla(), into="L")
+    p = {k: jnp.asarray(v) for k, v in {**CHIN, **SIG}.items()}
+    x = {"N": jnp.asarray(N[0]), "D": jnp.asarray(D[0])}
+    g = jax.grad(chain.fn)(p, x)
+    L = _chinchilla_np(CHIN, N[0], D[0])
+    s = 1.0 / (1.0 + np.exp(-SIG["k"] * (L - SIG["L0"])))
+    dacc_dL = SIG["a"] * SIG["k"] * s * (1.0 - s)
+    np.testing.assert_allclose(g["E"], dacc_dL, rtol=1e-12)
+    np.testing.assert_allclose(g["b"], 1.0, rtol=1e-15)
+    np.testing.assert_allclose(g["a"], s, rtol=1e-13)
+
+
+@pytest.mark.parametrize("make, params, x", [
+    (jf.models.chinchilla, CHIN, {"N": N, "D": D}),
+    (lambda: compose(jf.models.sigmoid(), jf.models.chinchilla(), into="L"),
+     {**CHIN, **SIG}, {"N": N, "D": D}),
+    (lambda: fix(jf.models.chinchilla(), alpha=0.34), {k: v for k, v in CHIN.items()
+                                                        if k != "alpha"}, {"N": N, "D": D}),
+    (lambda: add(jf.models.power_law("N"), _data_term()), CHIN, {"N": N, "D": D}),
+])
+def test_vmap_and_jit_apply_to_fn_unchanged(make, params, x):
+    law = make()
+    x = {k: jnp.asarray(v) for k, v in x.items()}
+    p = {k: jnp.asarray(v) for k, v in params.items()}
+    eager = np.asarray(law.fn(p, x))
+    np.testing.assert_allclose(jax.jit(law.fn)(p, x), eager, rtol=1e-14)
+    np.testing.assert_allclose(jax.jit(law.log)(p, x), np.log(eager), rtol=1e-13)
+    # vmap over a batch of parameter sets equals a Python loop
+    scales = jnp.array([0.9, 1.0, 1.1])
+    batch = {k: v * scales for k, v in p.items()}
+    vm = jax.vmap(law.fn, in_axes=(0, None))(batch, x)
+    loop = np.stack([law.fn({k: v[i] for k, v in batch.items()}, x) for i in range(3)])
+    np.testing.assert_allclose(vm, loop, rtol=1e-14)
+    # vmap over points equals evaluating all points at once
+    per_point = jax.vmap(law.fn, in_axes=(None, 0))(p, x)
+    np.testing.assert_allclose(per_point, eager, rtol=1e-14)
+    # grad under jit equals eager grad, and sums of per-point grads match the grad of sums
+    total = lambda q: jnp.sum(law.fn(q, x))  # noqa: E731
+    g_eager = jax.grad(total)(p)
+    g_jit = jax.jit(jax.grad(total))(p)
+    for k in p:
+        np.testing.assert_allclose(g_jit[k], g_eager[k], rtol=1e-12)
+        assert np.isfinite(g_eager[k])
