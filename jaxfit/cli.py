@@ -174,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--restarts", type=int, default=64)
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--method", default="newton", choices=["newton", "lbfgs"])
-    f.add_argument("--max-steps", type=int, default=200)
+    f.add_argument("--max-steps", type=int, default=1000)
     f.add_argument("--json", action="store_true", help="print JSON (schema jaxfit.fit/1)")
     f.set_defaults(run=_cmd_fit)
 

@@ -93,14 +93,16 @@ def _at_bound(law: Law, values: np.ndarray) -> np.ndarray:
     return flags
 
 
-def _identified(values: np.ndarray, f: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """False where converged restarts within NEAR_BEST of the best differ by > DISAGREE."""
+def _identified(law: Law, values: np.ndarray, f: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """False where converged restarts within NEAR_BEST of the best differ by > DISAGREE
+    in a parameter that is not at a constraint bound in either of them."""
     best = np.argmin(np.where(np.isfinite(f), f, np.inf), axis=1)
     fb = f[np.arange(len(f)), best]
     vb = values[np.arange(len(f)), best]
     near = (status == Status.CONVERGED) & (f <= fb[:, None] + NEAR_BEST * np.abs(fb[:, None]))
     rel = np.abs(values - vb[:, None]) / np.maximum(np.abs(vb[:, None]), 1e-12)
-    return ~np.any(near & np.any(rel > DISAGREE, axis=-1), axis=1)
+    free = ~(_at_bound(law, values) | _at_bound(law, vb)[:, None])
+    return ~np.any(near & np.any((rel > DISAGREE) & free, axis=-1), axis=1)
 
 
 def _warn(res: FitResult):
@@ -146,7 +148,7 @@ def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):
 def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
         x: Mapping[str, str] | None = None, weights=None, loss: str = "huber",
         delta: float = 1e-3, space: str = "log", reduction: str = "sum", init="random",
-        restarts: int = 64, seed: int = 0, method: str = "newton", max_steps: int = 200,
+        restarts: int = 64, seed: int = 0, method: str = "newton", max_steps: int = 1000,
         refine: int | None = 8, screen_steps: int = 0, ftol: float = 1e-12,
         keep_restarts: bool = False, jit: bool = True, warn: bool = True) -> FitResult:
     """Fit ``law`` to ``data`` from many starts; every task and start in one compiled call.
@@ -208,7 +210,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     res = FitResult(
         law=law, tasks=batch.tasks, values=values, objective=sol.f, status=sol.status,
         steps=sol.steps, grad_norm=sol.grad_norm, at_bound=_at_bound(law, values),
-        identified=_identified(all_values, sol.all_f, sol.all_status),
+        identified=_identified(law, all_values, sol.all_f, sol.all_status),
         restarts=(dict(values=all_values, objective=sol.all_f, status=sol.all_status)
                   if keep_restarts else None),
         options=options)

@@ -40,6 +40,20 @@ _REGISTRY = {
         license="none stated upstream (digitised figure data); cite the papers",
         rename={"N_params": "N", "D_tokens": "D", "C_flops": "C"},
     ),
+    "olmo_ladder": Dataset(
+        name="olmo_ladder",
+        file="olmo_ladder.csv",
+        description=("OLMo 2 model ladder (Bhagia et al. 2024): per checkpoint and task, RC "
+                     "5-shot task loss (bits per byte) and accuracy for the 16 ladder runs "
+                     "(190M-1.3B x 1,2,5,10 xC, every checkpoint) and the targets 7B-4T (1 row) "
+                     "and 13B-5T (last 12 rows); the paper's 8 tasks plus BoolQ and Winogrande. "
+                     "Built by datasets/make_olmo_ladder.py."),
+        citation=("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
+                  "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025)."),
+        source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
+                "scripts/scaling/data/peteish-moreeval/*.csv"),
+        license="Apache-2.0",
+    ),
 }
 
 

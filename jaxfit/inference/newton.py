@@ -22,6 +22,7 @@ __all__ = ["NewtonState", "newton_init", "newton_step", "newton_done"]
 
 _MU0, _MU_MIN, _MU_MAX = 1e-3, 1e-12, 1e10
 _SHRINK, _GROW = 0.3, 1e4
+_GTOL_REL = 1e-10  # converged when every |gradient| component is below this times |f|
 _XTOL = 1e-10  # converged when the full Newton step is this small (relative to |u|)
 _TRIALS = jnp.array([1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3])
 
@@ -84,7 +85,8 @@ def newton_step(objective, s: NewtonState, *data, ftol: float) -> NewtonState:
     dec, w, V, gv, scale = _decrement(s.g, s.H)
     full = gv / jnp.maximum(jnp.abs(w), 1e-300)          # undamped step, eigenbasis
     tiny_step = jnp.max(jnp.abs(full)) <= _XTOL * (1.0 + jnp.max(jnp.abs(s.u)))
-    converged = s.converged | (dec <= ftol * jnp.abs(s.f)) | (dec == 0.0) | tiny_step
+    flat = jnp.max(jnp.abs(s.g)) <= _GTOL_REL * jnp.abs(s.f)   # e.g. a term vanishing at a bound
+    converged = s.converged | (dec <= ftol * jnp.abs(s.f)) | (dec == 0.0) | tiny_step | flat
     mus = s.mu * _TRIALS                                             # [J]
     steps = -(gv[None, :] / (jnp.abs(w)[None, :] + mus[:, None] * scale + 1e-300)) @ V.T
     trial_f = jax.vmap(lambda d: objective(s.u + d, *data))(steps)

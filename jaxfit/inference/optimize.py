@@ -47,7 +47,7 @@ class SolverOptions:
     """
 
     method: str = "newton"
-    max_steps: int = 200
+    max_steps: int = 1000
     ftol: float = 1e-12
     gtol: float = 1e-12
     refine: int | None = 8
@@ -131,8 +131,10 @@ def _minimize(objective: Callable, opts: SolverOptions, u0, x, y, w) -> Solution
     pick = lambda a: jnp.take_along_axis(a, best.reshape((T, 1) + (1,) * (a.ndim - 2)),  # noqa: E731
                                          axis=1)[:, 0]
     status = _status(state)
-    return Solution(u=pick(state.u), f=pick(state.f), status=pick(status),
-                    steps=pick(state.steps), grad_norm=pick(jnp.max(jnp.abs(state.g), axis=-1)),
+    u_best = pick(state.u)
+    g = jax.vmap(jax.grad(objective))(u_best, x, y, w)      # fresh: solvers may cache it
+    return Solution(u=u_best, f=pick(state.f), status=pick(status),
+                    steps=pick(state.steps), grad_norm=jnp.max(jnp.abs(g), axis=-1),
                     all_u=state.u, all_f=state.f, all_status=status)
 
 

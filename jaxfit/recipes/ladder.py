@@ -1,0 +1,611 @@
+"""Model-ladder task scaling laws (Bhagia et al. 2024) as one call: `ladder`.
+
+Bhagia, Liu, Wettig, ..., Hajishirzi (2024), "Establishing Task Scaling Laws via
+Compute-Efficient Model Ladders", arXiv:2412.04403 (COLM 2025). A ladder of small models
+(190M-1.3B x 1, 2, 5, 10 x Chinchilla) predicts the downstream accuracy of much larger
+targets (OLMo 2 7B-4T and 13B-5T) in two steps:
+
+1. task loss from model size and data (one point per ladder run):
+   ``L(N, D) = A/N^alpha + B/D^beta + E`` (`jaxfit.models.ladder_step1`), Huber
+   (delta = 1e-3) on log residuals, summed;
+2. accuracy from task loss (every intermediate checkpoint of the ladder):
+   ``Acc(L) = a/(1 + exp(-k (L - L0))) + b`` (`jaxfit.models.sigmoid`), least squares;
+
+and the chain ``Acc(L(N, D))`` (`jaxfit.compose`) gives the target's accuracy. Each step
+fits every task in one vmapped `jaxfit.fit` call (``by="task"``).
+
+Every protocol choice is an argument whose default is the released code's
+(allenai/OLMo-ladder ``src/scripts/{step1,step2,predict}.py``, configuration
+``paper/configs/final.json``). The one deliberate difference is the optimiser: the code
+runs one L-BFGS-B (step 1) or trust-region (step 2) fit from a fixed start; here each
+task is fitted from many random starts and the best is kept (``step1_options``,
+``step2_options``). On the released data this changes nothing the paper reports: the
+multi-start step 1 lands on the paper's Table 5 for all 8 tasks (e.g. MMLU A = 38.07,
+B = 100.09, alpha = 0.23, beta = 0.24, E = 0.45), the 13B-5T predictions equal the
+paper's released ``chained_main.csv`` to 2e-5, and the objective is never above that of
+the code's L-BFGS-B with its analytic gradient. MMLU's step-1 valley is flat, though:
+L-BFGS-B with finite-difference gradients stops early (A = 29.7; the data README's
+re-run, A = 35.4), which moves MMLU's predicted accuracy by 0.2-0.7 points. The one
+place where multi-start changes a published number is the single-step variant on
+CommonsenseQA (appendix C.5, "degenerate"): from the code's start L-BFGS-B stops at a 4x
+higher objective; the multi-start optimum halves its error (2.3% vs 5.1% for 7B).
+
+Example (about 10 s the first time, mostly compilation; under 1 s after):
+    >>> from jaxfit.recipes import ladder
+    >>> from jaxfit.recipes.ladder_plot import plot_ladder
+    >>> res = ladder()                                                  # doctest: +SKIP
+    >>> res.table().round(1)          # accuracy points per task and target  # doctest: +SKIP
+    >>> fig = plot_ladder(res)                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from jaxfit.fit import fit
+from jaxfit.law import Law, compose, fix
+from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
+from jaxfit.models.sigmoid import sigmoid
+from jaxfit.inference.status import Status
+from jaxfit.result import FitResult
+from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
+
+__all__ = ["ladder", "LadderResult", "load_olmo_ladder", "PAPER_TASKS", "VARIANCE_TASKS",
+           "TASK_DISPLAY_NAMES", "METHODS", "STEP1_OPTIONS", "STEP2_OPTIONS",
+           "SINGLE_STEP_OPTIONS"]
+
+#: The paper's 8 tasks (``v2_main``), in its display order.
+PAPER_TASKS = ("mmlu_avg_test", "hellaswag_val", "arc_challenge_test", "arc_easy_test",
+               "piqa_val", "csqa_val", "socialiqa_val", "openbookqa_test")
+#: The 10 tasks of the variance analysis (``v2_main_variance``, Table 4): adds the two
+#: tasks the paper drops as too noisy.
+VARIANCE_TASKS = PAPER_TASKS + ("boolq_val", "winogrande_val")
+TASK_DISPLAY_NAMES = {
+    "mmlu_avg_test": "MMLU", "hellaswag_val": "HellaSwag", "arc_challenge_test": "ARC-Challenge",
+    "arc_easy_test": "ARC-Easy", "piqa_val": "PIQA", "csqa_val": "CommonsenseQA",
+    "socialiqa_val": "Social IQa", "openbookqa_test": "OpenBookQA", "boolq_val": "BoolQ",
+    "winogrande_val": "Winogrande"}
+#: "two_step" (section 3, the paper's method), "two_step_flops" (appendix C.1: step 1
+#: from compute C only), "single_step" (appendix C.5: accuracy directly from N, D).
+METHODS = ("two_step", "two_step_flops", "single_step")
+#: Default `jaxfit.fit` options of the step-1 loss fit (16 points, 3-5 parameters).
+STEP1_OPTIONS = {"restarts": 64, "refine": 16, "seed": 0, "max_steps": 1000}
+#: Default `jaxfit.fit` options of the single-step fit (7 parameters on 16 points: slow,
+#: Newton needs up to ~1,200 steps; OpenBookQA creeps along a flat valley).
+SINGLE_STEP_OPTIONS = {"restarts": 64, "refine": 16, "seed": 0, "max_steps": 2000}
+#: Default `jaxfit.fit` options of the sigmoid fit (step 2; 1,400 points per task).
+STEP2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
+
+_REQUIRED = ("run", "N", "tokens", "task", "task_loss", "accuracy")
+_CITATION = ("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
+             "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025).")
+_SOURCE = ("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
+           "scripts/scaling/data/peteish-moreeval/*.csv, extracted by "
+           "jaxfit/datasets/make_olmo_ladder.py")
+
+
+def load_olmo_ladder() -> pd.DataFrame:
+    """The embedded OLMo ladder data: one row per checkpoint and task (a new DataFrame).
+
+    Columns: ``run`` (e.g. ``"760M-5xC"``, ``"7B-4T"``), ``role`` ("ladder" or
+    "target"), ``N``, ``step``, ``tokens``, ``flops_per_token``, ``task``,
+    ``task_loss`` (RC 5-shot bits per byte of the correct answer), ``accuracy`` (RC
+    5-shot length-normalised). The 16 ladder runs of the paper with every checkpoint,
+    the 7B-4T target (1 row) and the 13B-5T target (its last 12 checkpoints), 10 tasks.
+    See ``jaxfit/datasets/make_olmo_ladder.py`` for the extraction.
+
+    Example:
+        >>> from jaxfit.recipes.ladder import load_olmo_ladder
+        >>> df = load_olmo_ladder()
+        >>> df.groupby("role")["run"].nunique().to_dict()
+        {'ladder': 16, 'target': 2}
+    """
+    from jaxfit import datasets
+
+    if "olmo_ladder" in datasets.names():
+        return datasets.load("olmo_ladder")
+    with resources.files(datasets).joinpath("olmo_ladder.csv").open("r") as fh:
+        df = pd.read_csv(fh)
+    df.attrs.update(name="olmo_ladder", citation=_CITATION, source=_SOURCE,
+                    license="Apache-2.0")
+    return df
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LadderResult:
+    """What `ladder` returns: tidy DataFrames, the fits, and the processed data.
+
+    Attributes:
+        predictions: one row per task and target: ``N``, ``D`` (and ``C`` for the FLOPs
+            method), ``actual_loss`` and ``pred_loss`` (step 1), ``loss_rel_error``
+            (``(pred - actual) / actual``), ``actual_acc``, ``pred_acc`` (the chained
+            prediction), ``abs_error`` (``100 |pred - actual|``, accuracy points),
+            ``rel_error`` (signed, a fraction), ``step2_pred_acc`` and
+            ``step2_rel_error`` (step 2 alone, evaluated at the target's actual loss).
+            Errors are NaN for targets without observed values.
+        step1: per task, the step-1 parameters (for ``single_step``, the 7 single-step
+            parameters), the objective, status, steps, ``identified``, ``at_bound``,
+            and ``fit_error`` (mean |relative error| over the ladder points, as the
+            paper's "fitting error").
+        step2: per task, the sigmoid parameters ``a, k, L0, b`` and the same
+            diagnostics (None for ``single_step``).
+        variance: per task, the standard deviation and relative standard deviation
+            (``sd / mean``, population SD) of task loss and accuracy over the last
+            checkpoints of one ladder run (section 5, Table 4).
+        variance_correlation: per target, SD measure and error kind, the Pearson
+            correlation across tasks between the SD and the absolute error, with its
+            p-value (the paper: loss SD vs step-2 error, r = 0.821 for 7B over 10 tasks).
+        step1_data: the points of the step-1 fit (one per task and run) and the
+            targets' observed points, with the fitted values.
+        step2_data: the points of the step-2 fit (after the skip and moving average,
+            with the anchor) and the targets' observed points.
+        fits: the `FitResult` of each fit ("step1", "step2" or "single_step").
+        options: the protocol settings used.
+    """
+
+    predictions: pd.DataFrame
+    step1: pd.DataFrame
+    step2: pd.DataFrame | None
+    variance: pd.DataFrame
+    variance_correlation: pd.DataFrame
+    step1_data: pd.DataFrame
+    step2_data: pd.DataFrame | None
+    fits: dict[str, FitResult]
+    options: dict[str, Any]
+
+    def table(self) -> pd.DataFrame:
+        """Predictions as a wide table: one row per task, (actual, pred, abs_error) per target.
+
+        Accuracy in points (x 100), as the paper's Figure 2 and Table 3.
+        """
+        p = self.predictions.assign(actual=lambda d: 100 * d.actual_acc,
+                                    pred=lambda d: 100 * d.pred_acc)
+        wide = p.pivot(index="task", columns="target", values=["actual", "pred", "abs_error"])
+        wide = wide.swaplevel(axis=1)
+        targets = list(dict.fromkeys(p["target"]))
+        wide = wide.reindex(columns=pd.MultiIndex.from_product(
+            [targets, ["actual", "pred", "abs_error"]]))
+        return wide.reindex(list(dict.fromkeys(p["task"])))
+
+
+# ----------------------------------------------------------------------------- data
+
+def _check_data(data: pd.DataFrame, method: str) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+    needed = list(_REQUIRED) + (["flops_per_token"] if method == "two_step_flops" else [])
+    missing = [c for c in needed if c not in data.columns]
+    if missing:
+        raise ValueError(
+            f"ladder: data is missing column(s) {missing}; it needs one row per checkpoint "
+            f"and task with columns {needed} (see jaxfit.recipes.ladder.load_olmo_ladder()"
+            " for the layout). Rename your columns, e.g. df.rename(columns={'bpb': "
+            "'task_loss'}).")
+
+
+def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what: str):
+    rows = data[data["run"].isin(runs) & data["task"].isin(tasks)]
+    have = set(zip(rows["run"], rows["task"]))
+    absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
+    if absent:
+        raise ValueError(f"ladder: {len(absent)} {what} run/task pairs have no rows, e.g. "
+                         f"{absent[:5]}; check `ladder_runs`/`targets` and `tasks` against "
+                         f"data['run'] and data['task'].")
+    cols = ["N", "tokens", "task_loss", "accuracy"]
+    bad = rows[cols].isna().any(axis=1) | ~np.isfinite(rows[cols].to_numpy(np.float64)).all(1)
+    if bad.any():
+        raise ValueError(f"ladder: {int(bad.sum())} {what} rows have missing or infinite "
+                         f"values in {cols}, e.g. at index {list(rows.index[bad][:5])}; "
+                         "drop them first.")
+    # Tasks and runs in the order asked for, checkpoints in training order (stable).
+    rank = {**{t: i for i, t in enumerate(tasks)}, **{r: i for i, r in enumerate(runs)}}
+    rows = rows.sort_values(["task", "run", "tokens"], kind="stable",
+                            key=lambda s: s.map(rank) if s.name != "tokens" else s)
+    return rows.reset_index(drop=True)
+
+
+def _runs(data: pd.DataFrame, runs, role: str) -> list[str]:
+    if runs is not None:
+        runs = [runs] if isinstance(runs, str) else list(runs)
+        unknown = sorted(set(runs) - set(data["run"]))
+        if unknown:
+            raise ValueError(f"ladder: runs {unknown} are not in data['run'] "
+                             f"(available: {sorted(data['run'].unique())[:20]}).")
+        return runs
+    if "role" not in data.columns:
+        raise ValueError(f"ladder: data has no 'role' column; pass the {role} runs "
+                         f"explicitly (ladder_runs=[...], targets=[...]).")
+    return list(dict.fromkeys(data.loc[data["role"] == role, "run"]))
+
+
+def _tail_mean(rows: pd.DataFrame, n: int, cols: Sequence[str]) -> pd.DataFrame:
+    """Per (task, run): last N and tokens, and the mean of ``cols`` over the last n rows."""
+    g = rows.groupby(["task", "run"], sort=False)
+    last = g[["N", "tokens"] + (["flops_per_token"] if "flops_per_token" in rows else [])].last()
+    means = rows.groupby(["task", "run"], sort=False).tail(n).groupby(
+        ["task", "run"], sort=False)[list(cols)].mean()
+    return last.join(means).reset_index()
+
+
+def _step2_points(rows: pd.DataFrame, skip_frac: float, moving_avg: int) -> pd.DataFrame:
+    """The released ``get_step2_data_by_name``: skip, then a trailing moving average."""
+    g = rows.groupby(["task", "run"], sort=False)
+    pos = g.cumcount().to_numpy()
+    size = g["tokens"].transform("size").to_numpy()
+    if skip_frac >= 1:                                  # upstream keeps the last point only
+        keep = pos == size - 1
+    else:                                               # upstream: int(np.ceil(skip * len))
+        keep = pos >= np.ceil(skip_frac * size).astype(np.int64)
+    kept = rows[keep]
+    kept_g = kept.groupby(["task", "run"], sort=False)
+    smooth = kept_g[["task_loss", "accuracy"]].transform(
+        lambda s: s.rolling(moving_avg, min_periods=1).mean())
+    return pd.DataFrame({"task": kept["task"].to_numpy(), "run": kept["run"].to_numpy(),
+                         "N": kept["N"].to_numpy(), "tokens": kept["tokens"].to_numpy(),
+                         "L": smooth["task_loss"].to_numpy(),
+                         "acc": smooth["accuracy"].to_numpy()})
+
+
+# ----------------------------------------------------------------------------- fits
+
+def _fit(law: Law, df: pd.DataFrame, y: str, x: Mapping[str, str], loss: str, delta: float,
+         space: str, options: Mapping[str, Any], step: str) -> FitResult:
+    options = dict(options)
+    warn = options.pop("warn", True)
+    res = fit(law, df, y=y, by="task", x=dict(x), loss=loss, delta=delta, space=space,
+              reduction="sum", warn=False, **options)
+    if warn:
+        _warn(res, step)
+    return res
+
+
+def _warn(res: FitResult, step: str) -> None:
+    """Warnings for one fit of the recipe.
+
+    Parameters at a bound are part of the protocol (CommonsenseQA's E = 0, b = 1 for most
+    sigmoids): they are reported in the ``at_bound`` column, not warned about, and a
+    parameter converging to a bound of 0 is not taken as disagreement between restarts.
+    """
+    bad = ~res.converged
+    if bad.any():
+        why = "; ".join(sorted({f"{Status(int(c)).name.lower()}: {Status(int(c)).message}"
+                                for c in res.status[bad]}))
+        warnings.warn(f"ladder {step}: {int(bad.sum())} of {len(res.tasks)} task(s) did not "
+                      f"converge {list(res.tasks[bad])} ({why}); pass e.g. "
+                      f"{step}_options={{'max_steps': ...}}. See result.{step}['status'].",
+                      ConvergenceWarning, stacklevel=4)
+    poor = ~res.identified & ~res.at_bound.any(axis=1)
+    if poor.any():
+        warnings.warn(f"ladder {step}: task(s) {list(res.tasks[poor])} are poorly "
+                      "identified (near-best restarts disagree by more than 1% in a "
+                      "parameter); predictions may depend on the optimiser.",
+                      IdentifiabilityWarning, stacklevel=4)
+
+
+def _param_frame(res: FitResult, order: Sequence[str]) -> pd.DataFrame:
+    out = res.to_frame().reindex(list(order))
+    out.index.name = "task"
+    return out
+
+
+@functools.cache
+def _jitted(law: Law):
+    return jax.jit(law.fn)
+
+
+def _evaluate(law: Law, values: pd.DataFrame, tasks: Sequence[str], x: Mapping[str, Any]):
+    """``law`` with each row's task parameters at the rows' inputs (float64, one jit)."""
+    with jax.enable_x64(True):
+        p = {n: jnp.asarray(values.loc[list(tasks), n].to_numpy(np.float64))
+             for n in law.param_names}
+        xs = {n: jnp.asarray(np.asarray(v, dtype=np.float64)) for n, v in x.items()}
+        return np.asarray(_jitted(law)(p, xs))
+
+
+@functools.cache
+def _laws(method: str) -> tuple[Law, ...]:
+    """The laws of a method, built once per process.
+
+    `jaxfit.fit` caches its compiled program per Law object; reusing the same objects
+    makes repeated recipe calls skip compilation.
+    """
+    if method == "single_step":
+        # Appendix C.5 (``combined_fit``): Acc = a / (1 + exp(-L(N, D))) + b, E free.
+        outer = fix(sigmoid(), k=1.0, L0=0.0)
+        return (compose(outer, ladder_step1(E="real"), into="L", name="ladder_single_step"),)
+    law1 = ladder_step1() if method == "two_step" else ladder_step1_flops()
+    law2 = sigmoid()
+    return law1, law2, compose(law2, law1, into="L", name=f"sigmoid({law1.name})")
+
+
+def _variance(rows: pd.DataFrame, run: str, last_n: int, tasks: Sequence[str]) -> pd.DataFrame:
+    sub = rows[rows["run"] == run].groupby("task", sort=False).tail(last_n)
+    g = sub.groupby("task", sort=False)
+    loss_sd = g["task_loss"].std(ddof=0)
+    acc_sd = g["accuracy"].std(ddof=0)
+    out = pd.DataFrame({
+        "run": run, "n_checkpoints": g.size(),
+        "loss_sd": loss_sd, "loss_rel_sd": loss_sd / g["task_loss"].mean(),
+        "acc_sd": acc_sd, "acc_rel_sd": acc_sd / g["accuracy"].mean()})
+    out = out.reindex(list(tasks))
+    out.index.name = "task"
+    return out
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Pearson r and its two-sided p-value (the formula of ``scipy.stats.pearsonr``)."""
+    from scipy.special import betainc
+
+    n = len(a)
+    if n < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return math.nan, math.nan
+    r = float(np.clip(np.corrcoef(a, b)[0, 1], -1.0, 1.0))
+    ab = n / 2 - 1
+    return r, float(2 * betainc(ab, ab, 0.5 * (1 - abs(r))))
+
+
+def _correlations(variance: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    measures = ["loss_sd", "loss_rel_sd", "acc_sd", "acc_rel_sd"]
+    errors = ["step2_rel_error", "rel_error", "loss_rel_error"]
+    for target, p in predictions.groupby("target", sort=False):
+        p = p.set_index("task").reindex(variance.index)
+        for m in measures:
+            for e in errors:
+                # As upstream (``print_correlation_table``): |SD| against |error|.
+                a, b = np.abs(variance[m].to_numpy()), np.abs(p[e].to_numpy(np.float64))
+                ok = np.isfinite(a) & np.isfinite(b)
+                r, pv = _pearson(a[ok], b[ok])
+                rows.append(dict(target=target, measure=m, error=e, r=r, p_value=pv,
+                                 n_tasks=int(ok.sum())))
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- recipe
+
+def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
+           method: str = "two_step", ladder_runs: Sequence[str] | None = None,
+           targets: Sequence[str] | pd.DataFrame | None = None, step1_last_n: int = 5,
+           step1_delta: float = 1e-3, skip_frac: float = 0.1, moving_avg: int = 5,
+           anchor: tuple[float, float] | None = (0.0, 1.0), target_last_n: int = 5,
+           variance_run: str | None = None, variance_last_n: int = 10,
+           step1_options: Mapping[str, Any] | None = None,
+           step2_options: Mapping[str, Any] | None = None) -> LadderResult:
+    """Predict downstream accuracy of large models from a ladder of small ones.
+
+    The protocol of Bhagia et al. (2024), defaults as in the released code
+    (allenai/OLMo-ladder, ``final.json``, ``--moving_avg 5 --skip_perc 0.1``).
+
+    Step 1 (``step1.py``): per task and ladder run, one point ``(N, D, L)`` with ``L`` the
+    mean task loss of the run's last ``step1_last_n`` checkpoints and ``D`` the tokens of
+    its last checkpoint; ``L(N, D) = A/N^alpha + B/D^beta + E`` is fitted by the summed
+    Huber loss (``step1_delta``) of ``log L_hat - log L``, bounds ``A, B >= 1``,
+    ``alpha, beta, E >= 0`` (`jaxfit.models.ladder_step1`).
+
+    Step 2 (``step2.py``): per task, every checkpoint of every ladder run, after dropping
+    the first ``ceil(skip_frac * n)`` of each run and taking a trailing ``moving_avg``-point
+    moving average (partial windows at the start) of both loss and accuracy, plus the
+    ``anchor`` point ``(L, Acc) = (0, 1)``; ``Acc(L) = a/(1 + exp(-k(L - L0))) + b`` is
+    fitted by least squares in linear space (``curve_fit``), bounds ``a in [-1, 0]``,
+    ``k, L0 >= 0``, ``b in [0, 1]``.
+
+    Chain (``predict.py``): ``Acc_hat = sigmoid(L_hat(N_target, D_target))``; the actual
+    value is the mean of the target's last ``target_last_n`` checkpoints (the last value
+    of the same moving average; the 7B-4T target has one row).
+
+    Args:
+        data: one row per checkpoint and task, columns ``run``, ``N``, ``tokens``,
+            ``task``, ``task_loss``, ``accuracy``, and ``role`` ("ladder"/"target") unless
+            ``ladder_runs`` and ``targets`` are given; ``flops_per_token`` for
+            ``method="two_step_flops"``. Default: the embedded OLMo ladder data
+            (`load_olmo_ladder`). Never modified.
+        tasks: the tasks to fit (default: the paper's 8, `PAPER_TASKS`; use
+            `VARIANCE_TASKS` to reproduce the 10-task variance analysis).
+        method: "two_step" (the paper), "two_step_flops" (step 1 is
+            ``L(C) = A/C^alpha + E`` with C = tokens x FLOPs per token, appendix C.1,
+            `jaxfit.models.ladder_step1_flops`), or "single_step" (appendix C.5:
+            ``Acc(N, D) = a/(1 + exp(-(A/N^alpha + B/D^beta + E))) + b`` fitted on the
+            16 final points, accuracy averaged like the loss, E unbounded, same Huber
+            objective as step 1).
+        ladder_runs: runs to fit (default: every run with role "ladder").
+        targets: runs to predict (default: every run with role "target"), or a
+            DataFrame of hypothetical targets with columns ``target``, ``N``, ``D``
+            (and ``C`` for the FLOPs method); their errors are NaN.
+        step1_last_n: checkpoints averaged into each run's step-1 point (``--moving_avg``).
+        step1_delta: Huber threshold of the step-1 (and single-step) objective.
+        skip_frac: fraction of each run's first checkpoints dropped in step 2
+            (``--skip_perc``; 1 keeps only the last checkpoint, as upstream).
+        moving_avg: width of the trailing moving average in step 2 (``--moving_avg``).
+        anchor: the ideal point ``(loss, accuracy)`` added to each step-2 fit, or None.
+        target_last_n: checkpoints averaged into a target's actual loss and accuracy.
+        variance_run: the run of the variance analysis (default: the ladder run with the
+            largest N and, among those, the most tokens: 1B-10xC).
+        variance_last_n: checkpoints of the variance analysis (section 5: 10).
+        step1_options: `jaxfit.fit` options for the loss fit (merged over
+            `STEP1_OPTIONS`: 64 random starts, the best 16 refined, seed 0, at most 1,000
+            steps, as Winogrande needs ~900; for ``single_step`` over
+            `SINGLE_STEP_OPTIONS`, 2,000 steps),
+            plus ``warn`` (default True). The paper's code uses one L-BFGS-B start,
+            ``init=LADDER_STEP1_P0``; passing that start here runs jaxfit's Newton solver
+            from it, which ends in other local optima on ARC-C and ARC-E.
+        step2_options: `jaxfit.fit` options for the sigmoid fit (merged over
+            `STEP2_OPTIONS`: 16 random starts, the best 4 refined, seed 0).
+
+    Returns:
+        A `LadderResult` (``predictions``, ``step1``, ``step2``, ``variance``,
+        ``variance_correlation``, the processed data and the fits).
+
+    Raises:
+        ValueError: unknown method, missing columns, runs or tasks, or non-finite values.
+    """
+    if method not in METHODS:
+        raise ValueError(f"ladder: method={method!r} is not one of {METHODS}.")
+    if not 0 <= skip_frac <= 1:
+        raise ValueError(f"ladder: skip_frac={skip_frac} must be in [0, 1].")
+    for name, v in [("step1_last_n", step1_last_n), ("moving_avg", moving_avg),
+                    ("target_last_n", target_last_n), ("variance_last_n", variance_last_n)]:
+        if int(v) != v or v < 1:
+            raise ValueError(f"ladder: {name}={v!r} must be a positive integer.")
+    data = load_olmo_ladder() if data is None else data
+    _check_data(data, method)
+    tasks = [tasks] if isinstance(tasks, str) else list(dict.fromkeys(tasks))
+    unknown = sorted(set(tasks) - set(data["task"]))
+    if unknown:
+        raise ValueError(f"ladder: tasks {unknown} are not in data['task'] (available: "
+                         f"{sorted(data['task'].unique())}).")
+    runs = _runs(data, ladder_runs, "ladder")
+    if len(runs) < 2:
+        raise ValueError(f"ladder: need at least 2 ladder runs, got {runs}.")
+    lad = _select(data, runs, tasks, "ladder")
+
+    # Targets: observed runs, or hypothetical (N, D) rows.
+    if isinstance(targets, pd.DataFrame):
+        need = ["target", "N", "D"] + (["C"] if method == "two_step_flops" else [])
+        miss = [c for c in need if c not in targets.columns]
+        if miss:
+            raise ValueError(f"ladder: the targets DataFrame is missing columns {miss}; it "
+                             f"needs {need}.")
+        tgt_pts = pd.DataFrame([
+            dict(task=t, target=r.target, N=float(r.N), D=float(r.D),
+                 **({"C": float(r.C)} if method == "two_step_flops" else {}),
+                 actual_loss=math.nan, actual_acc=math.nan)
+            for r in targets.itertuples() for t in tasks])
+        target_names = list(dict.fromkeys(targets["target"]))
+    else:
+        target_names = _runs(data, targets, "target")
+        tgt = _select(data, target_names, tasks, "target")
+        tp = _tail_mean(tgt, target_last_n, ["task_loss", "accuracy"])
+        tgt_pts = pd.DataFrame({"task": tp["task"], "target": tp["run"],
+                                "N": tp["N"].astype(np.float64),
+                                "D": tp["tokens"].astype(np.float64),
+                                "actual_loss": tp["task_loss"], "actual_acc": tp["accuracy"]})
+        if method == "two_step_flops":
+            tgt_pts["C"] = tp["tokens"].to_numpy(np.float64) * tp["flops_per_token"].to_numpy(
+                np.float64)
+    order = {(t, r): i for i, (t, r) in enumerate(
+        (t, r) for r in target_names for t in tasks)}
+    tgt_pts = tgt_pts.assign(_o=[order[(t, r)] for t, r in zip(tgt_pts.task, tgt_pts.target)])
+    tgt_pts = tgt_pts.sort_values("_o").drop(columns="_o").reset_index(drop=True)
+
+    # Step-1 points: one per task and run.
+    s1 = _tail_mean(lad, step1_last_n, ["task_loss", "accuracy"]).rename(
+        columns={"tokens": "D", "task_loss": "loss", "accuracy": "acc"})
+    s1["N"] = s1["N"].astype(np.float64)
+    s1["D"] = s1["D"].astype(np.float64)
+    if method == "two_step_flops":
+        s1["C"] = s1["D"] * s1["flops_per_token"].astype(np.float64)
+    s1 = s1.drop(columns=[c for c in ("flops_per_token",) if c in s1])
+
+    o1 = {**(SINGLE_STEP_OPTIONS if method == "single_step" else STEP1_OPTIONS),
+          **dict(step1_options or {})}
+    o2 = {**STEP2_OPTIONS, **dict(step2_options or {})}
+    fits: dict[str, FitResult] = {}
+    step2 = s2 = None
+    if method == "single_step":
+        (law1,) = _laws(method)
+        fits["single_step"] = res1 = _fit(law1, s1, "acc", {"N": "N", "D": "D"}, "huber",
+                                          step1_delta, "log", o1, "step1")
+        s1["fitted"] = _evaluate(law1, res1.params, s1["task"], {"N": s1["N"], "D": s1["D"]})
+        step1 = _param_frame(res1, tasks)
+        step1["fit_error"] = (s1.assign(e=np.abs(s1["fitted"] / s1["acc"] - 1))
+                              .groupby("task")["e"].mean().reindex(tasks))
+        x_t = {"N": tgt_pts["N"], "D": tgt_pts["D"]}
+        pred_acc = _evaluate(law1, res1.params, tgt_pts["task"], x_t)
+        pred_loss = step2_acc = np.full(len(tgt_pts), math.nan)
+    else:
+        law1, law2, chain = _laws(method)
+        x1 = {n: n for n in law1.inputs}
+        fits["step1"] = res1 = _fit(law1, s1, "loss", x1, "huber", step1_delta, "log", o1,
+                                    "step1")
+        s1["fitted"] = _evaluate(law1, res1.params, s1["task"], {k: s1[k] for k in x1})
+        step1 = _param_frame(res1, tasks)
+        step1["fit_error"] = (s1.assign(e=np.abs(s1["fitted"] / s1["loss"] - 1))
+                              .groupby("task")["e"].mean().reindex(tasks))
+
+        # Step 2: intermediate checkpoints -> accuracy.
+        s2 = _step2_points(lad, skip_frac, moving_avg)
+        fit_pts = s2
+        if anchor is not None:
+            anchors = pd.DataFrame({"task": tasks, "run": "anchor", "N": math.nan,
+                                    "tokens": math.nan, "L": float(anchor[0]),
+                                    "acc": float(anchor[1])})
+            fit_pts = pd.concat([s2, anchors], ignore_index=True)
+        fits["step2"] = res2 = _fit(law2, fit_pts[["task", "L", "acc"]], "acc", {"L": "L"},
+                                    "squared", 1.0, "linear", o2, "step2")
+        s2 = fit_pts.assign(fitted=_evaluate(law2, res2.params, fit_pts["task"],
+                                             {"L": fit_pts["L"]}))
+        step2 = _param_frame(res2, tasks)
+        real = s2[s2["run"] != "anchor"]
+        step2["fit_error"] = (real.assign(e=np.abs(real["fitted"] / real["acc"] - 1))
+                              .groupby("task")["e"].mean().reindex(tasks))
+
+        # The chain Acc(L(N, D)), and each step on its own.
+        values = res1.params.join(res2.params)
+        x_t = {k: tgt_pts[k] for k in law1.inputs}
+        pred_acc = _evaluate(chain, values, tgt_pts["task"], x_t)
+        pred_loss = _evaluate(law1, res1.params, tgt_pts["task"], x_t)
+        step2_acc = _evaluate(law2, res2.params, tgt_pts["task"],
+                              {"L": tgt_pts["actual_loss"].to_numpy(np.float64)})
+
+    pred = tgt_pts.assign(pred_loss=pred_loss)
+    pred["loss_rel_error"] = pred["pred_loss"] / pred["actual_loss"] - 1
+    pred["pred_acc"] = pred_acc
+    pred["abs_error"] = 100 * np.abs(pred["pred_acc"] - pred["actual_acc"])
+    pred["rel_error"] = pred["pred_acc"] / pred["actual_acc"] - 1
+    pred["step2_pred_acc"] = step2_acc
+    pred["step2_rel_error"] = pred["step2_pred_acc"] / pred["actual_acc"] - 1
+    cols = ["task", "target", "N", "D"] + (["C"] if "C" in pred else []) + [
+        "actual_loss", "pred_loss", "loss_rel_error", "actual_acc", "pred_acc", "abs_error",
+        "rel_error", "step2_pred_acc", "step2_rel_error"]
+    pred = pred[cols]
+
+    # Variance analysis (section 5) on the largest ladder run.
+    if variance_run is None:
+        last = lad.groupby("run", sort=False)[["N", "tokens"]].max()
+        variance_run = last.sort_values(["N", "tokens"]).index[-1]
+    elif variance_run not in set(data["run"]):
+        raise ValueError(f"ladder: variance_run={variance_run!r} is not in data['run'].")
+    vrows = lad if variance_run in runs else _select(data, [variance_run], tasks, "variance")
+    variance = _variance(vrows, variance_run, variance_last_n, tasks)
+    corr = _correlations(variance, pred)
+
+    # Targets' observed points, for plots.
+    s1_targets = pred[["task", "target", "N", "D"] + (["C"] if "C" in pred else [])
+                      + ["actual_loss", "pred_loss", "actual_acc", "pred_acc"]]
+    step1_data = pd.concat([s1.assign(kind="ladder"),
+                            s1_targets.rename(columns={"target": "run", "actual_loss": "loss",
+                                                       "pred_loss": "fitted",
+                                                       "actual_acc": "acc"})
+                            .assign(kind="target")], ignore_index=True)
+    if method == "single_step":
+        step1_data.loc[step1_data["kind"] == "target", "fitted"] = \
+            step1_data.loc[step1_data["kind"] == "target", "pred_acc"]
+    step1_data = step1_data.drop(columns=["pred_acc"])
+    step2_data = None
+    if s2 is not None:
+        s2 = s2.assign(kind=np.where(s2["run"] == "anchor", "anchor", "ladder"))
+        tg = pred[["task", "target", "N", "D", "actual_loss", "actual_acc",
+                   "step2_pred_acc"]].rename(
+            columns={"target": "run", "D": "tokens", "actual_loss": "L", "actual_acc": "acc",
+                     "step2_pred_acc": "fitted"}).assign(kind="target")
+        step2_data = pd.concat([s2, tg], ignore_index=True)
+
+    options = dict(method=method, tasks=tasks, ladder_runs=runs, targets=target_names,
+                   step1_last_n=step1_last_n, step1_delta=step1_delta, skip_frac=skip_frac,
+                   moving_avg=moving_avg, anchor=anchor, target_last_n=target_last_n,
+                   variance_run=variance_run, variance_last_n=variance_last_n,
+                   step1_options=o1, step2_options=o2)
+    return LadderResult(predictions=pred, step1=step1, step2=step2, variance=variance,
+                        variance_correlation=corr, step1_data=step1_data,
+                        step2_data=step2_data, fits=fits, options=options)
