@@ -11,17 +11,24 @@ call (run only) are timed separately. "as good" is the share of tasks whose jaxf
 objective is <= scipy's best * (1 + 1e-6).
 
 Usage: python benchmarks/fit_throughput.py [--tasks 1000] [--restarts 64] [--method newton]
+       [--keep 2] [--only a|b]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-import jax
-import numpy as np
+# One BLAS thread, as scipy's loop is fairest run: with OpenBLAS threads each tiny
+# L-BFGS-B iteration was 11x slower on this loaded 2-core machine (1.9 vs 21 ms).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import scipy_reference as sr  # noqa: E402
@@ -45,19 +52,20 @@ def _theta(starts_u):
     return np.asarray(starts_u)
 
 
-def workload_a(n_tasks: int, restarts: int, method: str, seed: int = 1):
+def workload_a(n_tasks: int, restarts: int, method: str, keep, seed: int = 1):
     law = jf.models.chinchilla()
     df, _ = sr.make_synthetic_tasks(n_tasks, seed=seed)
     starts = _theta(make_starts(law, "random", restarts=restarts, seed=0))
     res, first, run = _time_jaxfit(law, df, y="loss", by="task", init="random",
-                                   restarts=restarts, seed=0, method=method)
+                                   restarts=restarts, seed=0, method=method, keep=keep)
     t0 = time.perf_counter()
     best = np.array([sr.fit_scipy(starts, np.log(g.N.to_numpy()), np.log(g.D.to_numpy()),
                                   np.log(g.loss.to_numpy()))["best_f"]
                      for _, g in df.groupby("task", sort=True)])
     t_scipy = time.perf_counter() - t0
     good = np.mean(res.objective <= best * (1 + 1e-6))
-    return dict(name=f"(a) {n_tasks} tasks x {restarts} restarts", first=first, run=run,
+    return dict(name=f"(a) {n_tasks} tasks x {restarts} restarts, keep={keep}", first=first,
+                run=run,
                 scipy=t_scipy, good=good, converged=np.mean(res.converged),
                 median_gap=np.median((best - res.objective) / best))
 
@@ -85,13 +93,15 @@ def main(argv=None):
     p.add_argument("--restarts", type=int, default=64)
     p.add_argument("--method", default="newton", choices=["newton", "lbfgs"])
     p.add_argument("--only", choices=["a", "b"])
+    p.add_argument("--keep", type=int, default=2,
+                   help="restarts per task left by successive halving (jf.fit's keep)")
     args = p.parse_args(argv)
     print(f"jax {jax.__version__}, devices {jax.devices()}, method={args.method}")
     rows = []
     if args.only in (None, "b"):
         rows.append(workload_b(args.method))
     if args.only in (None, "a"):
-        rows.append(workload_a(args.tasks, args.restarts, args.method))
+        rows.append(workload_a(args.tasks, args.restarts, args.method, args.keep))
     for r in rows:
         print(f"{r['name']}: jaxfit {r['run']:.2f} s (first call incl. compile "
               f"{r['first']:.2f} s, compile ~{r['first'] - r['run']:.2f} s) | scipy "

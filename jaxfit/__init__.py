@@ -1,12 +1,18 @@
 """jaxfit: fit and extrapolate scaling laws with JAX, with honest uncertainty."""
 
-from jaxfit import datasets, models, recipes
+from jaxfit import datasets, io, models, plot, progress, recipes
+from jaxfit.chain import predict_chain
 from jaxfit.fit import fit
 from jaxfit.inference.status import Status
+from jaxfit.io import load, register_law, save
 from jaxfit.law import Law, Param, add, compose, fix, share
+from jaxfit.posterior import Posterior
 from jaxfit.result import FitResult
+from jaxfit.sample import bootstrap, sample
 
 __version__ = "0.1.0"
 
 __all__ = ["Law", "Param", "compose", "fix", "add", "share", "fit", "FitResult", "Status",
-           "models", "datasets", "recipes", "__version__"]
+           "sample", "bootstrap", "Posterior", "predict_chain",
+           "save", "load", "register_law", "models", "datasets", "recipes", "io", "plot",
+           "progress", "__version__"]

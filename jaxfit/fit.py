@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jaxfit.data import Batch, make_batch
+from jaxfit.data import Batch, bucket, make_batch
 from jaxfit.inference.objective import make_objective, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.inference.starts import grid_starts, random_starts, sobol_starts, user_starts
@@ -61,22 +61,30 @@ def make_starts(law: Law, init="random", restarts: int = 64, seed: int = 0) -> n
     return user_starts(law, init)
 
 
-def _shard(arrays, n_tasks: int):
-    """Pad the task axis to a multiple of the device count and shard it across devices."""
+def _task_bucket(n_tasks: int) -> int:
+    """Padded task count: exact up to 4, then 6, 8, 12, 16, 24, ... (see `data.bucket`),
+    so that fits with similar task counts reuse one compiled program."""
+    return n_tasks if n_tasks <= 4 else bucket(n_tasks, minimum=4)
+
+
+def _pad_tasks(arrays, n_tasks: int):
+    """Pad the task axis (repeating the last task) to a bucketed size that is a multiple
+    of the device count, and shard it across devices when there are several."""
     devices = jax.devices()
     n = len(devices)
-    if n == 1:
-        return arrays, n_tasks
-    pad = (-n_tasks) % n
-    mesh = Mesh(np.array(devices), ("tasks",))
-    sharding = NamedSharding(mesh, PartitionSpec("tasks"))
+    size = _task_bucket(n_tasks)
+    size += (-size) % n
+    pad = size - n_tasks
 
     def put(a):
         if pad:
             a = jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)], axis=0)
-        return jax.device_put(a, sharding)
+        if n > 1:
+            a = jax.device_put(a, NamedSharding(Mesh(np.array(devices), ("tasks",)),
+                                                PartitionSpec("tasks")))
+        return a
 
-    return jax.tree.map(put, arrays), n_tasks + pad
+    return jax.tree.map(put, arrays), size
 
 
 def _at_bound(law: Law, values: np.ndarray) -> np.ndarray:
@@ -135,9 +143,9 @@ def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):
         T = len(batch.tasks)
         u0 = jnp.asarray(u0, dtype=jnp.float64)
         if use_jit:
-            data, _ = _shard(data, T)
+            data, _ = _pad_tasks(data, T)
             if u0.ndim == 3:
-                u0, _ = _shard(u0, T)
+                u0, _ = _pad_tasks(u0, T)
         sol = minimize(objective, u0, *data, opts=opts)
         sol = jax.tree.map(lambda a: np.asarray(a)[:T], sol)
         values = np.asarray(jnp.stack(list(unpack(law, jnp.asarray(sol.u)).values()), -1))
@@ -149,7 +157,8 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         x: Mapping[str, str] | None = None, weights=None, loss: str = "huber",
         delta: float = 1e-3, space: str = "log", reduction: str = "sum", init="random",
         restarts: int = 64, seed: int = 0, method: str = "newton", max_steps: int = 1000,
-        refine: int | None = 8, screen_steps: int = 0, ftol: float = 1e-12,
+        refine: int | None = 8, keep: int | None = 2, screen_steps: int = 0,
+        ftol: float = 1e-12,
         keep_restarts: bool = False, jit: bool = True, warn: bool = True) -> FitResult:
     """Fit ``law`` to ``data`` from many starts; every task and start in one compiled call.
 
@@ -175,6 +184,10 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
             see benchmarks/) or "lbfgs" (optax L-BFGS with zoom line search).
         max_steps: iteration cap per restart.
         refine: how many of the best-screened starts per task are optimised (None: all).
+        keep: how many of them per task successive halving leaves to run to convergence
+            (None: all; see `jaxfit.inference.optimize`). 1 is fastest (about 1.6x on
+            benchmarks/fit_throughput.py) but leaves no second restart for the
+            poorly-identified check.
         screen_steps: solver iterations on every start before screening.
         ftol: relative convergence tolerance.
         keep_restarts: keep every refined restart's end point in ``result.restarts``.
@@ -194,7 +207,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         0.347 1.817
     """
     opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=refine,
-                         screen_steps=screen_steps)
+                         keep=keep, screen_steps=screen_steps)
     objective = _objective(law, loss, float(delta), space, reduction)
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
     u0 = make_starts(law, init=init, restarts=restarts, seed=seed)
@@ -206,7 +219,8 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         sol, values, all_values = _solve(law, batch, u0, objective, opts, jit)
     options = dict(y=y, by=by, x=dict(x or {}), loss=loss, delta=delta, space=space,
                    reduction=reduction, init=init if isinstance(init, str) else "user",
-                   restarts=len(u0), method=method, max_steps=max_steps, refine=refine)
+                   restarts=len(u0), method=method, max_steps=max_steps, refine=refine,
+                   keep=keep)
     res = FitResult(
         law=law, tasks=batch.tasks, values=values, objective=sol.f, status=sol.status,
         steps=sol.steps, grad_norm=sol.grad_norm, at_bound=_at_bound(law, values),

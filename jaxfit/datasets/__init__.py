@@ -54,6 +54,60 @@ _REGISTRY = {
                 "scripts/scaling/data/peteish-moreeval/*.csv"),
         license="Apache-2.0",
     ),
+    "olmo_ladder_val": Dataset(
+        name="olmo_ladder_val",
+        file="olmo_ladder_val.csv",
+        description=("OLMo 2 model ladder (Bhagia et al. 2024): per checkpoint, validation "
+                     "cross-entropy (nats/token) on C4, the Dolma domains (books, common_crawl, "
+                     "pes2o, reddit, stack, wiki), ice, m2d2_s2orc, pile and wikitext_103, for "
+                     "the same checkpoints as olmo_ladder (join on run, tokens); used by the "
+                     "FLP/FLP-M recipes. Built by datasets/make_olmo_ladder_val.py."),
+        citation=("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
+                  "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025)."),
+        source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
+                "scripts/scaling/data/peteish-moreeval/*.csv"),
+        license="Apache-2.0",
+    ),
+    "hitchhiker": Dataset(
+        name="hitchhiker",
+        file="hitchhiker_colpret.csv.gz",
+        description=("ColPret (Choshen et al. 2024): one row per checkpoint of 26 model "
+                     "families (loss vs N and tokens seen; perplexity as log2), with the "
+                     "upstream_suspect flag for the 11 corrupt OLMo-7B-Twin-2T rows. Used by "
+                     "jf.recipes.hitchhiker. Built by datasets/make_hitchhiker.py."),
+        citation=("Choshen, Zhang, Andreas (2024), 'A Hitchhiker's Guide to Scaling Law "
+                  "Estimation', arXiv:2410.11840 (ICML 2025)."),
+        source=("github.com/IBM/ColPret at commit 16f23bbe054277ddc4afd07a972dd7cfbe3f48c3, "
+                "util/read_data.py:get_data"),
+        license="MIT (ColPret); the original releases' terms apply too",
+    ),
+    "olmo_emergence": Dataset(
+        name="olmo_emergence", file="olmo_emergence.csv",
+        description=("OLMo 2 checkpoints (Bhagia et al. 2024) with C4 validation loss and "
+                     "5-shot accuracies: every checkpoint of the 30 ladder runs (190M-3.2B x "
+                     "0.5-10 xC; RC format: MMLU, ARC-C, OBQA, Winogrande) and of the 7B and 13B "
+                     "full runs (also MC format: MMLU, ARC-C, CSQA, HellaSwag, OBQA, PIQA, SIQA, "
+                     "Winogrande, BoolQ). Used by jf.recipes.emergence. Built by "
+                     "datasets/make_emergence.py."),
+        citation=("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
+                  "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025)."),
+        source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
+                "scripts/scaling/data/peteish-moreeval/*.csv"),
+        license="Apache-2.0",
+    ),
+    "obs_emergent": Dataset(
+        name="obs_emergent", file="obs_emergent.csv",
+        description=("Ruan et al. (2024) emergent-capability table: 84 base models, 2-shot "
+                     "BIG-bench scores (parsinlu_qa, word_unscrambling, ipa_transliterate[_bleu], "
+                     "arithmetic_*) with params, tokens and training FLOPs (NaN for 11). Used by "
+                     "jf.recipes.emergence. Built by datasets/make_emergence.py."),
+        citation=("Ruan, Maddison, Hashimoto (2024), 'Observational Scaling Laws and the "
+                  "Predictability of Language Model Performance', arXiv:2405.10938."),
+        source=("github.com/ryoungj/ObsScaling at commit 4d6e1e43fd2635d04654aa77d1df9d5266ea0382, "
+                "eval_results/base_llm_emergent_capability_eval.csv + "
+                "base_llm_benchmark_eval.csv"),
+        license="Apache-2.0",
+    ),
 }
 
 
@@ -79,7 +133,8 @@ def load(name: str) -> pd.DataFrame:
         (245, 240)
     """
     ds = info(name)
-    with resources.files(__package__).joinpath(ds.file).open("r") as fh:
-        df = pd.read_csv(fh).rename(columns=ds.rename)
+    with resources.files(__package__).joinpath(ds.file).open("rb") as fh:
+        df = pd.read_csv(fh, compression="gzip" if ds.file.endswith(".gz") else None)
+    df = df.rename(columns=ds.rename)
     df.attrs.update(name=ds.name, citation=ds.citation, source=ds.source, license=ds.license)
     return df

@@ -120,14 +120,20 @@ def build(source: Path = SOURCE) -> pd.DataFrame:
     return out
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=SOURCE)
-    parser.add_argument("--out", type=Path, default=OUT)
+def extraction_main(build, source: Path, out: Path, description: str, argv=None,
+                    float_format: str = "%.8g") -> None:
+    """Command line of the extraction scripts: ``--source`` in, ``--out`` CSV written."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--source", type=Path, default=source)
+    parser.add_argument("--out", type=Path, default=out)
     args = parser.parse_args(argv)
     df = build(args.source)
-    df.to_csv(args.out, index=False, float_format="%.8g")
+    df.to_csv(args.out, index=False, float_format=float_format)
     print(f"wrote {len(df)} rows, {args.out.stat().st_size / 1e6:.2f} MB to {args.out}")
+
+
+def main(argv=None):
+    extraction_main(build, SOURCE, OUT, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,13 @@ higher objective; the multi-start optimum halves its error (2.3% vs 5.1% for 7B)
 Example (about 10 s the first time, mostly compilation; under 1 s after):
     >>> from jaxfit.recipes import ladder
     >>> from jaxfit.recipes.ladder_plot import plot_ladder
-    >>> res = ladder()                                                  # doctest: +SKIP
-    >>> res.table().round(1)          # accuracy points per task and target  # doctest: +SKIP
-    >>> fig = plot_ladder(res)                                          # doctest: +SKIP
+    >>> res = ladder()
+    >>> table = res.table().round(1)  # accuracy points per task and target
+    >>> table.loc["hellaswag_val", "13B-5T"].tolist()    # actual, predicted, |error|
+    [83.2, 85.3, 2.1]
+    >>> fig = plot_ladder(res)
+    >>> len(fig.axes) > 0
+    True
 """
 
 from __future__ import annotations
@@ -133,7 +137,9 @@ class LadderResult:
             prediction), ``abs_error`` (``100 |pred - actual|``, accuracy points),
             ``rel_error`` (signed, a fraction), ``step2_pred_acc`` and
             ``step2_rel_error`` (step 2 alone, evaluated at the target's actual loss).
-            Errors are NaN for targets without observed values.
+            Errors are NaN for targets without observed values. With ``intervals=True``
+            also ``acc_lower``, ``acc_upper``, ``mean_acc_lower``, ``mean_acc_upper`` and
+            ``covered`` (see `ladder`).
         step1: per task, the step-1 parameters (for ``single_step``, the 7 single-step
             parameters), the objective, status, steps, ``identified``, ``at_bound``,
             and ``fit_error`` (mean |relative error| over the ladder points, as the
@@ -152,6 +158,8 @@ class LadderResult:
             with the anchor) and the targets' observed points.
         fits: the `FitResult` of each fit ("step1", "step2" or "single_step").
         options: the protocol settings used.
+        posteriors: with ``intervals=True``, the bootstrap `jaxfit.Posterior` of each
+            fit (same keys as ``fits``).
     """
 
     predictions: pd.DataFrame
@@ -163,19 +171,25 @@ class LadderResult:
     step2_data: pd.DataFrame | None
     fits: dict[str, FitResult]
     options: dict[str, Any]
+    posteriors: dict[str, Any] | None = None
 
     def table(self) -> pd.DataFrame:
-        """Predictions as a wide table: one row per task, (actual, pred, abs_error) per target.
+        """Predictions as a wide table: one row per task, (actual, pred, abs_error) per target
+        (with ``intervals=True`` also the interval ``lower``, ``upper`` and ``covered``).
 
         Accuracy in points (x 100), as the paper's Figure 2 and Table 3.
         """
         p = self.predictions.assign(actual=lambda d: 100 * d.actual_acc,
                                     pred=lambda d: 100 * d.pred_acc)
-        wide = p.pivot(index="task", columns="target", values=["actual", "pred", "abs_error"])
+        values = ["actual", "pred", "abs_error"]
+        if "acc_lower" in p:          # intervals=True: the predictive interval, in points
+            p = p.assign(lower=100 * p["acc_lower"], upper=100 * p["acc_upper"])
+            values = ["actual", "pred", "lower", "upper", "abs_error", "covered"]
+        wide = p.pivot(index="task", columns="target", values=values)
         wide = wide.swaplevel(axis=1)
         targets = list(dict.fromkeys(p["target"]))
-        wide = wide.reindex(columns=pd.MultiIndex.from_product(
-            [targets, ["actual", "pred", "abs_error"]]))
+        wide = wide.reindex(columns=pd.MultiIndex.from_product([targets, values]))
+        wide = wide.infer_objects()       # numeric columns stay numeric next to ``covered``
         return wide.reindex(list(dict.fromkeys(p["task"])))
 
 
@@ -329,6 +343,35 @@ def _laws(method: str) -> tuple[Law, ...]:
     return law1, law2, compose(law2, law1, into="L", name=f"sigmoid({law1.name})")
 
 
+def _intervals(method: str, fits: Mapping[str, FitResult], fit_data: Mapping[str, pd.DataFrame],
+               tgt_pts: pd.DataFrame, step1_delta: float, o1: Mapping[str, Any],
+               o2: Mapping[str, Any], prob: float, n_boot: int):
+    """Bootstrap each step from its point fit and chain the draws (`ladder`'s intervals).
+
+    Returns:
+        (name -> bootstrap `Posterior`, the `Posterior.predict`-shaped interval frame
+        aligned with ``tgt_pts``).
+    """
+    from jaxfit.chain import predict_chain
+    from jaxfit.sample import bootstrap
+
+    objectives = {"step1": ("huber", step1_delta, "log", o1),
+                  "step2": ("squared", 1.0, "linear", o2)}
+    posts = {}
+    for step, data in fit_data.items():
+        name = "single_step" if method == "single_step" else step
+        res = fits[name]
+        loss, delta, space, opts = objectives[step]
+        posts[name] = bootstrap(
+            res.law, data, y=res.options["y"], by="task", x=res.options["x"], n=n_boot,
+            loss=loss, delta=delta, space=space, start=res, seed=int(opts.get("seed", 0)),
+            max_steps=int(opts.get("max_steps", 1000)), warn=False)
+    if method == "single_step":
+        return posts, posts["single_step"].predict(tgt_pts, prob=prob)
+    chain = _laws(method)[2]
+    return posts, predict_chain(chain, [posts["step1"], posts["step2"]], tgt_pts, prob=prob)
+
+
 def _variance(rows: pd.DataFrame, run: str, last_n: int, tasks: Sequence[str]) -> pd.DataFrame:
     sub = rows[rows["run"] == run].groupby("task", sort=False).tail(last_n)
     g = sub.groupby("task", sort=False)
@@ -381,7 +424,8 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
            anchor: tuple[float, float] | None = (0.0, 1.0), target_last_n: int = 5,
            variance_run: str | None = None, variance_last_n: int = 10,
            step1_options: Mapping[str, Any] | None = None,
-           step2_options: Mapping[str, Any] | None = None) -> LadderResult:
+           step2_options: Mapping[str, Any] | None = None, intervals: bool = False,
+           prob: float = 0.9, n_boot: int = 1000) -> LadderResult:
     """Predict downstream accuracy of large models from a ladder of small ones.
 
     The protocol of Bhagia et al. (2024), defaults as in the released code
@@ -441,10 +485,25 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
             from it, which ends in other local optima on ARC-C and ARC-E.
         step2_options: `jaxfit.fit` options for the sigmoid fit (merged over
             `STEP2_OPTIONS`: 16 random starts, the best 4 refined, seed 0).
+        intervals: add ``prob`` intervals on each predicted accuracy by a nonparametric
+            bootstrap of each step (`jaxfit.bootstrap`, ``n_boot`` resamples of each
+            task's points, refitted from the point fit with the same objective), chained
+            with `jaxfit.predict_chain` so the interval carries both steps' uncertainty
+            (the paper's intervals come from step 2 alone). Columns ``acc_lower``,
+            ``acc_upper`` (predictive: the chained mean plus step 2's residual noise,
+            the right comparison for an observed accuracy), ``mean_acc_lower``,
+            ``mean_acc_upper`` (the chained law's mean only) and ``covered``.
+        prob: interval probability (default 0.9).
+        n_boot: bootstrap resamples per step and task.
 
     Returns:
         A `LadderResult` (``predictions``, ``step1``, ``step2``, ``variance``,
         ``variance_correlation``, the processed data and the fits).
+
+    Example (intervals; the coverage of the observed targets):
+        >>> res = ladder(intervals=True, prob=0.9)                          # doctest: +SKIP
+        >>> res.table()                    # pred, lower, upper, actual per target  # doctest: +SKIP
+        >>> res.predictions.covered.mean()                                  # doctest: +SKIP
 
     Raises:
         ValueError: unknown method, missing columns, runs or tasks, or non-finite values.
@@ -457,6 +516,10 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                     ("target_last_n", target_last_n), ("variance_last_n", variance_last_n)]:
         if int(v) != v or v < 1:
             raise ValueError(f"ladder: {name}={v!r} must be a positive integer.")
+    if intervals and not 0 < prob < 1:
+        raise ValueError(f"ladder: prob={prob} must be in (0, 1).")
+    if intervals and (int(n_boot) != n_boot or n_boot < 2):
+        raise ValueError(f"ladder: n_boot={n_boot!r} must be an integer >= 2.")
     data = load_olmo_ladder() if data is None else data
     _check_data(data, method)
     tasks = [tasks] if isinstance(tasks, str) else list(dict.fromkeys(tasks))
@@ -569,6 +632,17 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         "actual_loss", "pred_loss", "loss_rel_error", "actual_acc", "pred_acc", "abs_error",
         "rel_error", "step2_pred_acc", "step2_rel_error"]
     pred = pred[cols]
+    posteriors = None
+    if intervals:
+        fit_data = {"step1": s1} if method == "single_step" else {"step1": s1, "step2": fit_pts}
+        posteriors, iv = _intervals(method, fits, fit_data, tgt_pts, step1_delta, o1, o2,
+                                    prob, int(n_boot))
+        pred = pred.assign(acc_lower=iv["predictive_lower"].to_numpy(),
+                           acc_upper=iv["predictive_upper"].to_numpy(),
+                           mean_acc_lower=iv["credible_lower"].to_numpy(),
+                           mean_acc_upper=iv["credible_upper"].to_numpy())
+        covered = (pred["acc_lower"] <= pred["actual_acc"]) & (pred["actual_acc"] <= pred["acc_upper"])
+        pred["covered"] = covered.astype("boolean").where(pred["actual_acc"].notna(), pd.NA)
 
     # Variance analysis (section 5) on the largest ladder run.
     if variance_run is None:
@@ -605,7 +679,9 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                    step1_last_n=step1_last_n, step1_delta=step1_delta, skip_frac=skip_frac,
                    moving_avg=moving_avg, anchor=anchor, target_last_n=target_last_n,
                    variance_run=variance_run, variance_last_n=variance_last_n,
-                   step1_options=o1, step2_options=o2)
+                   step1_options=o1, step2_options=o2, intervals=intervals,
+                   prob=prob if intervals else None, n_boot=n_boot if intervals else None)
     return LadderResult(predictions=pred, step1=step1, step2=step2, variance=variance,
                         variance_correlation=corr, step1_data=step1_data,
-                        step2_data=step2_data, fits=fits, options=options)
+                        step2_data=step2_data, fits=fits, options=options,
+                        posteriors=posteriors)

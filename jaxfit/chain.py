@@ -1,0 +1,110 @@
+"""Predictions through a composed law whose steps were fitted on different data.
+
+The two-step ladder of Bhagia et al. (2024) predicts a task's accuracy from (N, D) by
+chaining step 1, ``L(N, D) = E + A/N^alpha + B/D^beta`` (fitted on the ladder's final task
+losses), into step 2, ``Acc(L) = a / (1 + exp(-k (L - L0))) + b`` (fitted on all
+checkpoints' (loss, accuracy) pairs). Their intervals come from step 2 alone (delta
+method); here each step's posterior (or bootstrap) draws are combined, so the interval
+of the chained prediction carries both steps' uncertainty.
+
+The steps were fitted on different data, so their posteriors are independent: the
+joint draw ``d`` pairs draw ``d`` of each step after an independent random permutation,
+and the composed law (`jaxfit.compose`) is evaluated on the merged parameters. The
+intermediate quantity is the inner law's mean; the predictive interval adds the noise
+of the outermost step (the last posterior).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from jaxfit.data import column_map
+from jaxfit.inference.bayes import NOISE
+from jaxfit.law import Law
+from jaxfit.posterior import Posterior, _check_prob, draw_predictions, interval_frame
+
+__all__ = ["predict_chain", "chain_draws"]
+
+
+def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
+                x: Mapping[str, str] | None = None, seed: int = 0):
+    """Joint draws of a composed law's mean and of a new observation at each row of ``df``.
+
+    Args:
+        law: the composed law, e.g. ``jf.compose(jf.models.sigmoid(), jf.models.chinchilla(),
+            into="L")``; its parameters are the union of the steps' parameters.
+        posteriors: one `Posterior` per step, innermost first; each parameter of ``law``
+            must come from exactly one of them. The last one supplies the observation
+            noise of the target. A posterior with several tasks picks each row's task from
+            ``df``'s ``by`` column(s) (as `Posterior.predict`).
+        df: rows at which to predict (columns: ``law``'s inputs).
+        x: ``law`` input -> column mapping.
+        seed: seed of the pairing permutations and the noise.
+
+    Returns:
+        (index, mean [n, D], predictive [n, D]) with D the smallest number of draws.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"predict_chain: give a pandas DataFrame, got {type(df).__name__}.")
+    posteriors = list(posteriors)
+    if not posteriors or not all(isinstance(p, Posterior) for p in posteriors):
+        raise ValueError("predict_chain: give a sequence of Posterior objects (jf.sample or "
+                         "jf.bootstrap results), one per step.")
+    owner: dict[str, int] = {}
+    for i, post in enumerate(posteriors):
+        for name in post.law.param_names:
+            if name in owner:
+                raise ValueError(f"predict_chain: parameter {name!r} is in steps {owner[name]} "
+                                 f"and {i}; each parameter must come from one step.")
+            owner[name] = i
+    missing = [n for n in law.param_names if n not in owner]
+    if missing:
+        raise ValueError(f"predict_chain: parameters {missing} of law {law.name!r} are in no "
+                         f"step; the steps have {sorted(owner)}.")
+    cols = column_map(law, x)
+    absent = [c for c in cols.values() if c not in df.columns]
+    if absent:
+        raise ValueError(f"predict_chain: missing column(s) {absent} for law {law.name!r}; the "
+                         f"data has {list(df.columns)}.")
+    xs = {n: df[c].to_numpy(dtype=np.float64) for n, c in cols.items()}
+    D = min(p.n_draws for p in posteriors)
+    rng = np.random.default_rng(seed)
+    theta: dict[str, np.ndarray] = {}
+    for i, post in enumerate(posteriors):
+        rows = post._rows(df)
+        if rows is None:
+            raise ValueError(f"predict_chain: step {i} has {len(post.tasks)} tasks; give df its "
+                             f"by column(s) {post.options.get('by')!r} so each row picks one.")
+        perm = rng.permutation(post.n_draws)[:D]
+        for name in post.law.param_names:
+            if name in law.params:
+                theta[name] = post.flat(name)[rows][:, perm]
+        if i == len(posteriors) - 1:
+            theta[NOISE] = post.flat(NOISE)[rows][:, perm]
+            lik = post.likelihood
+    mean, pred = draw_predictions(law, lik, theta, xs, seed=seed)
+    return df.index, mean, pred
+
+
+def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
+                  prob: float = 0.9, x: Mapping[str, str] | None = None,
+                  seed: int = 0) -> pd.DataFrame:
+    """Chained predictions with intervals carrying every step's uncertainty.
+
+    Same columns as `Posterior.predict`: ``mean``, ``median``, ``sd``,
+    ``credible_lower/upper`` (the composed law's mean) and ``predictive_lower/upper``
+    (with the last step's noise), rows aligned with ``df.index``.
+
+    Example:
+        >>> import jaxfit as jf
+        >>> law = jf.compose(jf.models.sigmoid(), jf.models.chinchilla(), into="L")
+        >>> # step1 = jf.sample(jf.models.chinchilla(), ladder, y="task_loss")
+        >>> # step2 = jf.sample(jf.models.sigmoid(), checkpoints, y="acc", space="linear")
+        >>> # jf.predict_chain(law, [step1, step2], pd.DataFrame({"N": [7e9], "D": [4e12]}))
+    """
+    _check_prob(prob)
+    index, mean, pred = chain_draws(law, posteriors, df, x=x, seed=seed)
+    return interval_frame(index, mean, pred, prob)

@@ -1,0 +1,747 @@
+"""Bayesian fits of a Law with NumPyro: the model, its MAP, and NUTS / SVI / Laplace runs.
+
+The model for one task (points ``i``, weights ``w_i``, 0 on padding):
+
+.. math::
+
+    u \\sim p(u), \\qquad \\sigma \\sim p(\\sigma), \\qquad
+    o_i \\mid u, \\sigma \\sim \\mathcal{D}\\big(g(f_\\theta(x_i)), \\sigma\\big)^{w_i}
+
+with ``theta = T(u)`` the constrained parameters (``T = biject_to(Param.constraint)``,
+the same bijection the optimizer uses), ``o_i`` the observation in the residual space of
+the point fit (``log y`` with ``g = log`` for ``space="log"``, ``y`` for ``space="linear"``)
+and ``D`` the likelihood (`make_likelihood`): Normal or Student-t with scale ``sigma`` on
+the residuals, or for accuracies in linear space a bounded-outcome Beta or a normal
+truncated to [0, 1]. Point weights raise each likelihood term to the power ``w_i``
+(integer weights = repeated points, as in the bootstrap and the point fit).
+
+**Priors.** Each parameter's default prior is weakly informative on the unconstrained
+value: ``u_j ~ Normal(centre of the Param's init box, max(half its width, 1))`` in the
+unconstrained coordinates (so the init range holds about +-1 sd: for Chinchilla
+``log A ~ N(12.5, 12.5)``, ``alpha ~ N(1, 1)``, ``log E ~ N(0, 1)``). ``Param.prior`` or the
+``priors=`` argument replace it by any numpyro distribution over the *constrained* value
+(the log-Jacobian of ``T`` is added). The noise scale's default prior is
+``sigma ~ HalfNormal(1)`` (override with ``priors={"sigma": ...}``).
+
+**Geometry.** In raw coordinates the Chinchilla posterior is badly conditioned: ``log A``
+and ``alpha`` are almost collinear when ``log N`` is far from zero (measured: ~480
+leapfrog steps per iteration with a diagonal mass matrix). The sampler therefore runs in
+*whitened* coordinates ``z``: ``v = (u, log sigma) = v_map + L z`` with ``L L^T`` the
+inverse Hessian of the negative log posterior at its mode (the Laplace covariance; the
+Hessian's eigenvalues are taken in absolute value and floored). ``v_map`` is found by
+`jaxfit.inference.optimize.minimize` (damped Newton) started from the best point fit.
+This linear reparametrisation is law-agnostic and subsumes centring the inputs at
+reference scales: in ``z`` the posterior is close to a standard normal for every task,
+so NUTS needs few leapfrog steps and every task of a vmapped batch needs about the same
+number (``benchmarks/sample_batch.py`` measures it). A dense mass matrix is still adapted.
+
+**Many tasks.** Independent tasks are sampled by numpyro's NUTS kernel (functional API,
+``numpyro.infer.hmc.hmc``) in one compiled call (`run_nuts`): chains are vmapped, tasks
+are vmapped in groups of ``task_batch`` mapped over with ``jax.lax.map`` (a vmapped NUTS
+iteration costs as much as the deepest tree among its members, so on CPU fully vmapping
+100 tasks was about twice as slow as groups of 1-10); a plated model over padded, masked tasks (`plated_model`, `run_nuts_plated`)
+carries hierarchical pooling of chosen parameters and ``law.shared`` parameters.
+SVI (``AutoMultivariateNormal``) and numpyro's ``AutoLaplaceApproximation`` are vmapped
+the same way (`run_svi`, `run_laplace`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+from numpyro.distributions import constraints
+from numpyro.infer.util import log_density
+
+from jaxfit.inference.objective import unpack
+from jaxfit.inference.optimize import SolverOptions, minimize
+from jaxfit.inference.starts import init_box
+from jaxfit.law import Law
+
+__all__ = ["Likelihood", "make_likelihood", "BayesModel", "make_model", "default_prior",
+           "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "LIKELIHOODS", "find_map",
+           "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
+           "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
+           "NutsOptions", "NutsTrace", "noise_start", "laplace_start"]
+
+#: Name of the fitted noise-scale parameter.
+NOISE = "sigma"
+#: Default prior of the noise scale (on the constrained value, sigma > 0).
+DEFAULT_NOISE_PRIOR = dist.HalfNormal(1.0)
+#: Default prior of a pooled parameter's population scale tau (unconstrained units);
+#: override per parameter with ``priors={"alpha_tau": ...}``.
+DEFAULT_TAU_PRIOR = dist.HalfNormal(1.0)
+LIKELIHOODS = ("normal", "studentt", "beta", "truncnormal")
+_EPS = 1e-9
+
+
+# ----------------------------------------------------------------------------- likelihood
+
+@dataclasses.dataclass(frozen=True)
+class Likelihood:
+    """The observation model on the point fit's residual space.
+
+    Attributes:
+        kind: "normal", "studentt" (both on the residuals in ``space``), "beta" (mean =
+            the law, precision ``1/sigma^2``, so ``sd ~ sigma sqrt(mu (1 - mu))``) or
+            "truncnormal" (normal truncated to [0, 1]); the last two need
+            ``space="linear"`` and targets in [0, 1] (accuracies).
+        space: "log" (observations ``log y``, predictions ``law.log``) or "linear".
+        nu: Student-t degrees of freedom (fixed).
+    """
+
+    kind: str = "normal"
+    space: str = "log"
+    nu: float = 4.0
+
+    def __post_init__(self):
+        if self.kind not in LIKELIHOODS:
+            raise ValueError(f"likelihood={self.kind!r} is not one of {LIKELIHOODS}.")
+        if self.space not in ("log", "linear"):
+            raise ValueError(f"space={self.space!r} is not 'log' or 'linear'.")
+        if self.kind in ("beta", "truncnormal") and self.space != "linear":
+            raise ValueError(f"likelihood={self.kind!r} models bounded outcomes in [0, 1]: "
+                             "use it with space='linear'.")
+        if not self.nu > 0:
+            raise ValueError(f"nu must be > 0, got {self.nu}.")
+
+    def observed(self, y):
+        """The observation in the residual space (``log y`` in log space)."""
+        return jnp.log(y) if self.space == "log" else y
+
+    def location(self, law: Law, params, x):
+        """The law's prediction in the residual space."""
+        return law.log(params, x) if self.space == "log" else law(params, x)
+
+    def dist(self, loc, sigma):
+        """numpyro distribution of the observation given the location and the noise scale."""
+        if self.kind == "normal":
+            return dist.Normal(loc, sigma)
+        if self.kind == "studentt":
+            return dist.StudentT(self.nu, loc, sigma)
+        if self.kind == "truncnormal":
+            return dist.TruncatedNormal(loc, sigma, low=0.0, high=1.0)
+        mu = jnp.clip(loc, _EPS, 1.0 - _EPS)
+        phi = 1.0 / jnp.square(sigma)
+        return dist.Beta(mu * phi, (1.0 - mu) * phi)
+
+    def to_target(self, obs):
+        """Map a draw of the observation back to the target's units."""
+        return jnp.exp(obs) if self.space == "log" else obs
+
+    def check(self, y: np.ndarray, label: str = "y"):
+        """Raise a ValueError if targets fall outside the likelihood's support."""
+        if self.kind == "beta":
+            bad = (y <= 0) | (y >= 1)
+            if bad.any():
+                raise ValueError(f"likelihood='beta' needs targets strictly inside (0, 1); "
+                                 f"column {label!r} has {int(bad.sum())} values outside (e.g. "
+                                 f"{y[bad][0]:g}). Use likelihood='truncnormal' or clip them.")
+        if self.kind == "truncnormal":
+            bad = (y < 0) | (y > 1)
+            if bad.any():
+                raise ValueError(f"likelihood='truncnormal' needs targets in [0, 1]; column "
+                                 f"{label!r} has {int(bad.sum())} values outside (e.g. "
+                                 f"{y[bad][0]:g}).")
+
+
+def make_likelihood(kind: str = "normal", space: str = "log", nu: float = 4.0) -> Likelihood:
+    """Validate and build a `Likelihood` (see its docstring)."""
+    return Likelihood(kind=kind, space=space, nu=float(nu))
+
+
+# ---------------------------------------------------------------------------------- priors
+
+def default_prior(law: Law, name: str) -> dist.Distribution:
+    """Weakly informative default prior of ``name`` on its *unconstrained* value.
+
+    ``Normal(centre, max(half-width, 1))`` of the Param's init box in unconstrained
+    coordinates (``jaxfit.inference.starts.init_box``).
+    """
+    lo, hi = init_box(law)
+    i = law.param_names.index(name)
+    return dist.Normal(float(0.5 * (lo[i] + hi[i])), float(max(0.5 * (hi[i] - lo[i]), 1.0)))
+
+
+def _prior_terms(law: Law, priors: Mapping[str, Any]) -> dict[str, Callable]:
+    """name -> ``log p(u_j)`` of one unconstrained value (with the Jacobian when the prior
+    is over the constrained value). Built eagerly, outside any trace."""
+    terms = {}
+    for name in law.param_names:
+        prior = priors.get(name, law.params[name].prior)
+        if prior is None:
+            terms[name] = default_prior(law, name).log_prob
+        else:
+            def term(u, prior=prior, t=law.params[name].transform):
+                theta = t(u)
+                return prior.log_prob(theta) + t.log_abs_det_jacobian(u, theta)
+            terms[name] = term
+    return terms
+
+
+def _log_prior_fn(terms: Mapping[str, Callable], names) -> Callable:
+    """``log p(u)`` for the law's unconstrained parameter vector ``u`` [k]."""
+    def log_prior(u):
+        return sum(terms[n](u[i]) for i, n in enumerate(names))
+    return log_prior
+
+
+def _log_noise_prior_fn(prior) -> Callable:
+    """``log p(log sigma)`` including the Jacobian ``log sigma``."""
+    prior = DEFAULT_NOISE_PRIOR if prior is None else prior
+    return lambda ls: prior.log_prob(jnp.exp(ls)) + ls
+
+
+# ----------------------------------------------------------------------------------- model
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BayesModel:
+    """A law's NumPyro model for one task, plus the pieces the samplers share.
+
+    Attributes:
+        law: the law.
+        likelihood: the `Likelihood`.
+        priors: name -> numpyro distribution over the constrained value (overrides).
+        prior_terms: name -> ``log p(u_j)`` of one unconstrained value.
+        log_prior: ``log p(u)`` over the law's unconstrained vector [k].
+        log_noise_prior: ``log p(log sigma)``.
+    """
+
+    law: Law
+    likelihood: Likelihood
+    priors: Mapping[str, Any]
+    prior_terms: Mapping[str, Callable]
+    log_prior: Callable
+    log_noise_prior: Callable
+
+    @property
+    def dim(self) -> int:
+        """Number of sampled coordinates: the law's parameters plus log sigma."""
+        return len(self.law.params) + 1
+
+    def split(self, v):
+        """``v = (u, log sigma)`` -> constrained params dict and sigma."""
+        k = len(self.law.params)
+        return unpack(self.law, v[..., :k]), jnp.exp(v[..., k])
+
+    def log_joint(self, v, x, y, w):
+        """``log p(v, y)`` in the raw coordinates ``v = (u, log sigma)`` (pure JAX)."""
+        params, sigma = self.split(v)
+        lik = self.likelihood
+        loc = lik.location(self.law, params, x)
+        lp = lik.dist(loc, sigma).log_prob(lik.observed(y))
+        ll = jnp.sum(jnp.where(w > 0, w * lp, 0.0))
+        return ll + self.log_prior(v[:-1]) + self.log_noise_prior(v[-1])
+
+    def model(self, x, y, w, center, chol):
+        """The NumPyro model of one task in whitened coordinates.
+
+        ``z`` (flat improper prior) maps to ``v = center + chol @ z``; the priors on ``v``
+        enter through ``numpyro.factor`` (the Jacobian of an affine map is constant), the
+        observations through a masked, weighted ``numpyro.sample(..., obs=...)``.
+
+        Args:
+            x: input name -> [P] arrays; y, w: [P] targets and weights (0 = padding).
+            center, chol: [m] and [m, m] whitening (zeros and the identity: raw coordinates).
+        """
+        m = self.dim
+        z = numpyro.sample("z", dist.ImproperUniform(constraints.real_vector, (), (m,)))
+        v = center + chol @ z
+        params, sigma = self.split(v)
+        for name, value in params.items():
+            numpyro.deterministic(name, value)
+        numpyro.deterministic(NOISE, sigma)
+        numpyro.factor("prior", self.log_prior(v[:-1]) + self.log_noise_prior(v[-1]))
+        lik = self.likelihood
+        loc = lik.location(self.law, params, x)
+        with numpyro.handlers.mask(mask=w > 0), \
+                numpyro.handlers.scale(scale=jnp.where(w > 0, w, 1.0)):
+            numpyro.sample("obs", lik.dist(loc, sigma).to_event(0), obs=lik.observed(y))
+
+    def potential(self, z, x, y, w, center, chol):
+        """Negative log density of the model at ``z`` (numpyro's ``log_density``)."""
+        return -log_density(self.model, (x, y, w, center, chol), {}, {"z": z})[0]
+
+    def objective(self, v, x, y, w):
+        """Negative log posterior in raw coordinates, signature of `minimize`'s objective."""
+        m = self.dim
+        return self.potential(v, x, y, w, jnp.zeros(m, v.dtype), jnp.eye(m, dtype=v.dtype))
+
+
+def _priors_key(priors: Mapping[str, Any] | None):
+    return tuple(sorted((priors or {}).items(), key=lambda kv: kv[0]))
+
+
+@functools.lru_cache(maxsize=64)
+def _make_model(law: Law, likelihood: Likelihood, priors_key) -> BayesModel:
+    priors = dict(priors_key)
+    unknown = set(priors) - set(law.param_names) - {NOISE} \
+        - {f"{n}_tau" for n in law.param_names}
+    if unknown:
+        raise ValueError(f"priors name {sorted(unknown)}, which are not parameters of law "
+                         f"{law.name!r}; its parameters are {list(law.param_names)} plus "
+                         f"the noise scale {NOISE!r} (and '<name>_tau' for the population "
+                         "scale of a pooled parameter).")
+    for name, prior in priors.items():
+        if not isinstance(prior, dist.Distribution):
+            raise ValueError(f"priors[{name!r}] must be a numpyro distribution over the "
+                             f"constrained value, got {type(prior).__name__}.")
+    terms = _prior_terms(law, priors)
+    return BayesModel(law=law, likelihood=likelihood, priors=priors, prior_terms=terms,
+                      log_prior=_log_prior_fn(terms, law.param_names),
+                      log_noise_prior=_log_noise_prior_fn(priors.get(NOISE)))
+
+
+def make_model(law: Law, likelihood: Likelihood | None = None,
+               priors: Mapping[str, Any] | None = None) -> BayesModel:
+    """Build (cached, so compiled samplers are reused) the `BayesModel` of ``law``.
+
+    Args:
+        law: the law.
+        likelihood: a `Likelihood` (default: Normal on log residuals).
+        priors: name -> numpyro distribution over the constrained value; ``"sigma"`` sets
+            the noise prior. Overrides ``Param.prior`` and the defaults.
+    """
+    return _make_model(law, likelihood or Likelihood(), _priors_key(priors))
+
+
+# ------------------------------------------------------------------------------ MAP, L
+
+def find_map(bm: BayesModel, v0, x, y, w, max_steps: int = 200, ftol: float = 1e-12):
+    """Posterior mode per task by `minimize` (damped Newton) from ``v0`` [T, m] or [T, S, m].
+
+    Returns:
+        The `Solution` (``u`` holds the modes [T, m] in raw coordinates).
+    """
+    v0 = v0[:, None, :] if v0.ndim == 2 else v0
+    opts = SolverOptions(method="newton", max_steps=max_steps, ftol=ftol, refine=None)
+    return minimize(bm.objective, v0, x, y, w, opts=opts)
+
+
+def _whiten_one(bm: BayesModel, v, x, y, w, floor):
+    H = jax.hessian(bm.objective)(v, x, y, w)
+    lam, V = jnp.linalg.eigh(0.5 * (H + H.T))
+    lam = jnp.abs(lam)
+    lam = jnp.maximum(lam, floor * jnp.max(lam))
+    return V * (1.0 / jnp.sqrt(lam))[None, :]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _whiten(bm: BayesModel, v, x, y, w, floor):
+    return jax.vmap(functools.partial(_whiten_one, bm, floor=floor))(v, x, y, w)
+
+
+def whitening(bm: BayesModel, v, x, y, w, floor: float = 1e-10):
+    """``L`` [T, m, m] with ``L L^T = |H|^-1`` at ``v`` [T, m] (H: Hessian of -log posterior).
+
+    Eigenvalues are taken in absolute value and floored at ``floor * max`` so a flat or
+    saddle direction still gives a finite (large) scale; the mass-matrix adaptation of
+    NUTS corrects what the Laplace approximation misses.
+    """
+    return _whiten(bm, v, x, y, w, floor)
+
+
+def noise_start(bm: BayesModel, u, x, y, w):
+    """log sigma of one task at the point fit ``u`` [k]: the weighted RMS residual in the
+    observation space (for the Beta likelihood, standardised by ``sqrt(mu (1 - mu))``)."""
+    lik = bm.likelihood
+    loc = lik.location(bm.law, unpack(bm.law, u), x)
+    r = loc - lik.observed(y)
+    if lik.kind == "beta":
+        mu = jnp.clip(loc, 1e-6, 1 - 1e-6)
+        r = r / jnp.sqrt(mu * (1 - mu))
+    s = jnp.sqrt(jnp.sum(jnp.where(w > 0, w * r * r, 0.0)) / jnp.sum(w))
+    s = jnp.clip(s, 1e-6, 0.5 if lik.kind == "beta" else jnp.inf)
+    return jnp.log(jnp.where(jnp.isfinite(s), s, 0.1))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 5))
+def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
+    """Mode and whitening of every task, started from point fits ``u`` [T, k].
+
+    ``v0 = (u, log sigma0)`` with `noise_start`; the mode by `find_map` (Newton only
+    accepts steps that lower the objective, so it is never worse than ``v0``); ``L`` by
+    `whitening` (the identity when ``whiten`` is False).
+
+    Returns:
+        (center [T, m], chol [T, m, m]).
+    """
+    v0 = jnp.concatenate([u, jax.vmap(functools.partial(noise_start, bm))(u, x, y, w)[:, None]],
+                         axis=-1)
+    sol = find_map(bm, v0, x, y, w)
+    center = jnp.where(jnp.isfinite(sol.f)[:, None], sol.u, v0)
+    if not whiten:
+        return center, jnp.broadcast_to(jnp.eye(bm.dim, dtype=u.dtype), center.shape + (bm.dim,))
+    return center, jax.vmap(functools.partial(_whiten_one, bm, floor=1e-10))(center, x, y, w)
+
+
+# ------------------------------------------------------------------------------ samplers
+
+@dataclasses.dataclass(frozen=True)
+class NutsOptions:
+    """Settings of numpyro's NUTS (static: a new value compiles a new sampler).
+
+    Attributes:
+        chains: chains per task.
+        warmup: adaptation iterations (discarded).
+        samples: kept iterations per chain.
+        dense_mass: adapt a dense mass matrix (per task).
+        adapt_mass: adapt the mass matrix during warm-up (False: keep the identity, i.e.
+            the Laplace covariance of the whitened coordinates; only the step size adapts).
+        target_accept: dual-averaging target acceptance probability.
+        max_tree_depth: cap on NUTS tree depth (2**depth - 1 leapfrog steps).
+        task_batch: tasks vectorized together (``jax.lax.map(batch_size=...)`` over the
+            task axis; chains always vmapped); None vmaps every task at once.
+    """
+
+    chains: int = 4
+    warmup: int = 1000
+    samples: int = 1000
+    dense_mass: bool = True
+    adapt_mass: bool = True
+    target_accept: float = 0.8
+    max_tree_depth: int = 10
+    task_batch: int | None = 1
+
+
+class NutsTrace(NamedTuple):
+    """Per task x chain x draw output of `run_nuts` (post-warmup unless noted)."""
+
+    z: jax.Array                  # [T, C, S, m] whitened draws
+    potential_energy: jax.Array   # [T, C, S]
+    energy: jax.Array
+    num_steps: jax.Array          # leapfrog steps of each iteration
+    accept_prob: jax.Array
+    diverging: jax.Array
+    step_size: jax.Array          # [T, C] adapted step size
+    warmup_num_steps: jax.Array   # [T, C, W] leapfrog steps during warm-up
+    warmup_diverging: jax.Array   # [T, C, W]
+
+
+@functools.lru_cache(maxsize=32)
+def _nuts_program(bm: BayesModel, opts: NutsOptions):
+    from numpyro.infer.hmc import hmc
+
+    def potential_fn_gen(x, y, w, center, chol):
+        return lambda params: bm.potential(params["z"], x, y, w, center, chol)
+
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+
+    def one_chain(key, z0, args):
+        state = init_kernel({"z": z0}, opts.warmup, dense_mass=opts.dense_mass,
+                            adapt_mass_matrix=opts.adapt_mass,
+                            target_accept_prob=opts.target_accept,
+                            max_tree_depth=opts.max_tree_depth, model_args=args, rng_key=key)
+
+        def step(s, _):
+            s = sample_kernel(s, model_args=args)
+            return s, (s.z["z"], s.potential_energy, s.energy, s.num_steps, s.accept_prob,
+                       s.diverging)
+
+        # One scan over warm-up and sampling (the kernel adapts while ``i < warmup``), so
+        # the NUTS kernel is compiled once.
+        state, out = jax.lax.scan(step, state, None, length=opts.warmup + opts.samples)
+        kept = [a[opts.warmup:] for a in out]
+        return NutsTrace(*kept, step_size=state.adapt_state.step_size,
+                         warmup_num_steps=out[3][:opts.warmup],
+                         warmup_diverging=out[5][:opts.warmup])
+
+    over_chains = jax.vmap(one_chain, in_axes=(0, 0, None))
+
+    @jax.jit
+    def run(keys, z0, x, y, w, center, chol):
+        args = (keys, z0, (x, y, w, center, chol))
+        if opts.task_batch is None:
+            return jax.vmap(over_chains)(*args)
+        return jax.lax.map(lambda a: over_chains(*a), args, batch_size=opts.task_batch)
+
+    return run
+
+
+def run_nuts(bm: BayesModel, key, z0, x, y, w, center, chol,
+             opts: NutsOptions = NutsOptions()) -> NutsTrace:
+    """numpyro NUTS on every task x chain in one compiled call.
+
+    Each member adapts its own step size and (dense) mass matrix. Under vmap a NUTS
+    iteration costs as much as the deepest tree in the batch, which is why the model is
+    whitened (all tasks then need about the same, small number of leapfrog steps) and
+    tasks are vmapped in groups of ``opts.task_batch``. Each task x chain has its own
+    PRNG key whatever the grouping.
+
+    Args:
+        bm: the `BayesModel`.
+        key: a PRNG key.
+        z0: [T, C, m] initial whitened coordinates.
+        x, y, w: padded batch ([T, P] arrays; x a dict).
+        center, chol: [T, m], [T, m, m] whitening per task.
+        opts: `NutsOptions`.
+    """
+    T, C = z0.shape[:2]
+    keys = jax.random.split(key, (T, C))
+    return _nuts_program(bm, opts)(keys, z0, x, y, w, center, chol)
+
+
+@functools.lru_cache(maxsize=32)
+def _svi_program(bm: BayesModel, kind: str, steps: int, draws: int, lr: float,
+                 particles: int):
+    import optax
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.infer.autoguide import AutoLaplaceApproximation, AutoMultivariateNormal
+    from numpyro.infer.initialization import init_to_value
+
+    def one(key, x, y, w, center, chol):
+        init = init_to_value(values={"z": jnp.zeros(bm.dim, y.dtype)})
+        if kind == "laplace":
+            guide = AutoLaplaceApproximation(bm.model, init_loc_fn=init)
+        else:
+            guide = AutoMultivariateNormal(bm.model, init_loc_fn=init, init_scale=1.0)
+        svi = SVI(bm.model, guide, optax.adam(lr), Trace_ELBO(num_particles=particles))
+        k_init, k_run, k_draw = jax.random.split(key, 3)
+        state = svi.init(k_init, x, y, w, center, chol)
+
+        def body(s, _):
+            s, loss = svi.update(s, x, y, w, center, chol)
+            return s, loss
+
+        state, losses = jax.lax.scan(body, state, None, length=steps)
+        params = svi.get_params(state)
+        z = guide.sample_posterior(k_draw, params, sample_shape=(draws,))["z"]
+        return z, losses
+
+    @jax.jit
+    def run(keys, x, y, w, center, chol):
+        return jax.vmap(one)(keys, x, y, w, center, chol)
+
+    return run
+
+
+def run_svi(bm: BayesModel, key, x, y, w, center, chol, draws: int, steps: int = 1000,
+            lr: float = 0.01, particles: int = 4):
+    """Per-task SVI with numpyro's ``AutoMultivariateNormal`` (vmapped over tasks).
+
+    Starts at the mode (z = 0) with unit scale, where the whitened posterior is close to
+    a standard normal, and runs ``steps`` Adam steps on the ELBO.
+
+    Returns:
+        (z [T, draws, m], ELBO losses [T, steps]).
+    """
+    T = y.shape[0]
+    return _svi_program(bm, "svi", steps, draws, lr, particles)(
+        jax.random.split(key, T), x, y, w, center, chol)
+
+
+def run_laplace(bm: BayesModel, key, x, y, w, center, chol, draws: int):
+    """Per-task Laplace approximation with numpyro's ``AutoLaplaceApproximation``.
+
+    The mode is the Newton MAP (z = 0 in whitened coordinates, found by `find_map`), so
+    no SVI steps are taken; numpyro computes the Hessian there and samples the Gaussian.
+
+    Returns:
+        z [T, draws, m].
+    """
+    T = y.shape[0]
+    z, _ = _svi_program(bm, "laplace", 0, draws, 0.01, 1)(
+        jax.random.split(key, T), x, y, w, center, chol)
+    return z
+
+
+# --------------------------------------------------------------------- plated (pooled) model
+
+class PlateLayout(NamedTuple):
+    """How the plated model splits each task's coordinates ``v = (u, log sigma)`` [m].
+
+    ``rest`` are sampled per task in whitened coordinates; ``pool`` per task as
+    ``u = mu + tau * eta`` (non-centred); ``shared`` once for all tasks. All are index
+    tuples into ``v``; the globals are ``shared`` values, then ``(mu, log tau)`` per
+    pooled parameter.
+    """
+
+    rest: tuple[int, ...]
+    pool: tuple[int, ...]
+    shared: tuple[int, ...]
+
+    @property
+    def n_globals(self) -> int:
+        return len(self.shared) + 2 * len(self.pool)
+
+
+def plate_layout(law: Law, pool=(), shared=()) -> PlateLayout:
+    names = law.param_names
+    pool_i = tuple(names.index(n) for n in pool)
+    shared_i = tuple(names.index(n) for n in shared)
+    rest = tuple(i for i in range(len(names) + 1) if i not in pool_i + shared_i)
+    return PlateLayout(rest, pool_i, shared_i)
+
+
+def conditional_whitening(center, chol, layout: PlateLayout):
+    """Per-task linear map of the ``rest`` coordinates given the pooled/shared ones.
+
+    From the Laplace precision ``H = (L L^T)^-1`` at ``center``: the conditional mean of
+    ``v_R`` given ``v_Q`` (Q = pooled and shared) is ``c_R + B (v_Q - c_Q)`` with
+    ``B = -H_RR^-1 H_RQ``, and its covariance ``H_RR^-1 = L_R L_R^T``. So
+    ``v_R = c_R + B (v_Q - c_Q) + L_R z`` is a whitening that stays valid when the pooled
+    or shared values move (e.g. log A follows alpha).
+
+    Returns:
+        (B [T, |R|, |Q|], L_R [T, |R|, |R|]).
+    """
+    H = jnp.linalg.inv(jnp.einsum("tij,tkj->tik", chol, chol))
+    R = jnp.asarray(layout.rest)
+    Q = jnp.asarray(layout.pool + layout.shared, dtype=jnp.int32)
+    H_RR = H[:, R][:, :, R]
+    H_RR = 0.5 * (H_RR + jnp.swapaxes(H_RR, 1, 2))
+    lam, V = jnp.linalg.eigh(H_RR)
+    lam = jnp.maximum(jnp.abs(lam), 1e-10 * jnp.max(jnp.abs(lam), axis=-1, keepdims=True))
+    L_R = V * (1.0 / jnp.sqrt(lam))[:, None, :]
+    if Q.size == 0:
+        return jnp.zeros(H.shape[:1] + (R.size, 0), H.dtype), L_R
+    H_RQ = H[:, R][:, :, Q]
+    cov_RR = jnp.einsum("tij,tkj->tik", L_R, L_R)
+    return -jnp.einsum("tij,tjk->tik", cov_RR, H_RQ), L_R
+
+
+def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
+                 layout: PlateLayout):
+    """All tasks in one NumPyro model: a ``task`` plate over padded, masked tasks.
+
+    Per task t, the coordinates ``v_t = (u_t, log sigma_t)`` are assembled from
+
+    * shared parameters ``s``: one global value for all tasks;
+    * pooled parameters ``p``: ``u_{p,t} = mu_p + tau_p eta_{p,t}``, ``eta ~ Normal(0, 1)``
+      (non-centred hierarchical prior; ``mu_p`` gets the parameter's own prior on its
+      unconstrained value, ``tau_p ~ HalfNormal(1)`` unless ``priors["{p}_tau"]`` is set);
+    * the rest, whitened given the others: ``v_R = c_R + B (v_Q - c_Q) + L_R z``
+      (`conditional_whitening`), with the single-task priors.
+
+    Globals are sampled as ``g_center + g_scale * zg`` (scaled; NUTS adapts a dense mass
+    matrix on them). ``v`` is recorded as a deterministic site [T, m].
+
+    Args:
+        bm: the single-task `BayesModel` (likelihood and priors).
+        x, y, w: [T, P] padded batch.
+        center: [T, m] per-task mode; B, L_R: from `conditional_whitening`.
+        g_center, g_scale: [G] centre and scale of the globals.
+        layout: the `PlateLayout`.
+    """
+    law = bm.law
+    names = law.param_names
+    T, m = center.shape
+    nR, nP, nS = len(layout.rest), len(layout.pool), len(layout.shared)
+    z = numpyro.sample("z", dist.ImproperUniform(constraints.real_vector, (T,), (nR,)))
+    cols: dict[int, Any] = {}
+    lp = jnp.zeros((), y.dtype)
+    if layout.n_globals:
+        zg = numpyro.sample("zg", dist.ImproperUniform(constraints.real_vector, (),
+                                                       (layout.n_globals,)))
+        g = g_center + g_scale * zg
+        for j, i in enumerate(layout.shared):
+            cols[i] = jnp.broadcast_to(g[j], (T,))
+            lp = lp + bm.prior_terms[names[i]](g[j])
+        if nP:
+            eta = numpyro.sample("eta", dist.Normal(0.0, 1.0).expand([T, nP]).to_event(2))
+        for j, i in enumerate(layout.pool):
+            mu, log_tau = g[nS + 2 * j], g[nS + 2 * j + 1]
+            tau = jnp.exp(log_tau)
+            cols[i] = mu + tau * eta[:, j]
+            tau_prior = bm.priors.get(f"{names[i]}_tau", DEFAULT_TAU_PRIOR)
+            lp = lp + bm.prior_terms[names[i]](mu) + tau_prior.log_prob(tau) + log_tau
+            numpyro.deterministic(f"{names[i]}_mu", law.params[names[i]].transform(mu))
+            numpyro.deterministic(f"{names[i]}_tau", tau)
+    Q = layout.pool + layout.shared
+    v_R = center[:, layout.rest] + jnp.einsum("tij,tj->ti", L_R, z)
+    if Q:
+        vQ = jnp.stack([cols[i] for i in Q], axis=-1)
+        v_R = v_R + jnp.einsum("tij,tj->ti", B, vQ - center[:, list(Q)])
+    for j, i in enumerate(layout.rest):
+        cols[i] = v_R[:, j]
+    v = numpyro.deterministic("v", jnp.stack([cols[i] for i in range(m)], axis=-1))
+    for i in layout.rest[:-1]:
+        lp = lp + jnp.sum(jax.vmap(bm.prior_terms[names[i]])(v[:, i]))
+    lp = lp + jnp.sum(bm.log_noise_prior(v[:, -1]))
+    numpyro.factor("prior", lp)
+    params, sigma = bm.split(v)
+    lik = bm.likelihood
+    loc = jax.vmap(lambda p, xx: lik.location(law, p, xx))(params, x)     # [T, P]
+    with numpyro.plate("task", T, dim=-2), numpyro.plate("point", y.shape[1], dim=-1), \
+            numpyro.handlers.mask(mask=w > 0), \
+            numpyro.handlers.scale(scale=jnp.where(w > 0, w, 1.0)):
+        numpyro.sample("obs", lik.dist(loc, sigma[:, None]), obs=lik.observed(y))
+
+
+def run_nuts_plated(bm: BayesModel, key, x, y, w, center, chol, opts: NutsOptions,
+                    pool=(), shared=(), jitter: float = 0.0):
+    """numpyro ``MCMC(NUTS)`` on `plated_model`, chains vectorized (one compiled call).
+
+    The mass matrix is dense on the globals and diagonal on the per-task coordinates
+    (a dense one over all tasks would have (T m)^2 entries).
+
+    Args:
+        center, chol: [T, m], [T, m, m] per-task mode and Laplace whitening of the
+            independent (unpooled) model.
+        pool, shared: parameter names.
+
+    Returns:
+        (``v`` [T, C, S, m] draws in the full layout, hyper-parameter draws name -> [C, S],
+        extra fields name -> [C, S] (``num_steps``, ``diverging`` ...; warm-up
+        ``warmup_num_steps`` [C, W])).
+    """
+    from numpyro.infer import MCMC, NUTS
+    from numpyro.infer.initialization import init_to_value
+
+    layout = plate_layout(bm.law, pool, shared)
+    B, L_R = conditional_whitening(center, chol, layout)
+    T = center.shape[0]
+    # Globals: shared values at the precision-weighted mean of the tasks' modes; pooled
+    # mu at the mean, log tau at the log spread, eta at the standardised modes.
+    sd = jnp.sqrt(jnp.einsum("tij,tij->ti", chol, chol))                 # [T, m] marginal sd
+    gc, gs, eta0 = [], [], []
+    for i in layout.shared:
+        prec = 1.0 / jnp.square(sd[:, i])
+        gc.append(jnp.sum(prec * center[:, i]) / jnp.sum(prec))
+        gs.append(1.0 / jnp.sqrt(jnp.sum(prec)))
+    for i in layout.pool:
+        c = center[:, i]
+        spread = jnp.maximum(jnp.std(c), jnp.mean(sd[:, i])) if T > 1 else sd[0, i]
+        gc += [jnp.mean(c), jnp.log(spread)]
+        gs += [spread / jnp.sqrt(T), jnp.asarray(0.5)]
+        eta0.append((c - jnp.mean(c)) / spread)
+    g_center = jnp.stack(gc) if gc else jnp.zeros((0,), y.dtype)
+    g_scale = jnp.stack(gs) if gs else jnp.zeros((0,), y.dtype)
+    model = functools.partial(plated_model, bm, g_center=g_center, g_scale=g_scale,
+                              layout=layout)
+    values = {"z": jnp.zeros((T, len(layout.rest)), y.dtype)}
+    if layout.n_globals:
+        values["zg"] = jnp.zeros((layout.n_globals,), y.dtype)
+    if layout.pool:
+        values["eta"] = jnp.stack(eta0, axis=-1)
+    dense = [("zg",)] if (opts.dense_mass and layout.n_globals) else False
+    kernel = NUTS(model, init_strategy=init_to_value(values=values), dense_mass=dense,
+                  target_accept_prob=opts.target_accept, max_tree_depth=opts.max_tree_depth)
+    k_warm, k_init = jax.random.split(key)
+    init = None
+    if jitter > 0:
+        init = {n: a + jitter * jax.random.normal(jax.random.fold_in(k_init, i),
+                                                  (opts.chains,) + a.shape, a.dtype)
+                for i, (n, a) in enumerate(sorted(values.items()))}
+    mcmc = MCMC(kernel, num_warmup=opts.warmup, num_samples=opts.samples,
+                num_chains=opts.chains, chain_method="vectorized", progress_bar=False)
+    args = (x, y, w, center, B, L_R)
+    mcmc.warmup(k_warm, *args, extra_fields=("num_steps", "diverging"), collect_warmup=True,
+                init_params=init)
+    warm = mcmc.get_extra_fields(group_by_chain=True)
+    mcmc.run(mcmc.post_warmup_state.rng_key, *args,
+             extra_fields=("num_steps", "diverging", "accept_prob", "potential_energy",
+                           "energy"))
+    samples = mcmc.get_samples(group_by_chain=True)
+    extra = dict(mcmc.get_extra_fields(group_by_chain=True))
+    extra["warmup_num_steps"] = warm["num_steps"]
+    extra["warmup_diverging"] = warm["diverging"]
+    hyper = {k: a for k, a in samples.items() if k.endswith(("_mu", "_tau"))}
+    return jnp.moveaxis(samples["v"], 2, 0), hyper, extra

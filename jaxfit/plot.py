@@ -1,0 +1,255 @@
+"""Plots of fits and posteriors; every function returns a ``matplotlib.figure.Figure``.
+
+The figures are built with ``matplotlib.figure.Figure`` (not pyplot), so they never pop
+up or pile up in a script; save one with ``fig.savefig("out.png")``, or let a notebook
+display it.
+
+- `plot_fit`: per task, the data and the fitted law on log axes; with ``at=`` the target
+  point(s) and, given a posterior, the credible band of the curve through the target.
+- `plot_residuals`: per task, the residuals in the fit's space (log or linear).
+- `plot_pairs`: a posterior's pair plot for one task (ArviZ ``plot_pair``).
+- `plot_ladder`: the model ladder's two steps side by side (`jaxfit.recipes.ladder_plot`).
+
+Example:
+    >>> import numpy as np, pandas as pd
+    >>> import jaxfit as jf
+    >>> from jaxfit.plot import plot_fit
+    >>> C = np.geomspace(1e18, 1e21, 8)
+    >>> df = pd.DataFrame({"C": C, "loss": 2.0 + 300.0 * C ** -0.15})
+    >>> res = jf.fit(jf.models.power_law("C"), df, y="loss", restarts=8)
+    >>> fig = plot_fit(res, df, at=pd.DataFrame({"C": [1e23]}))
+    >>> len(fig.axes), len(fig.axes[0].lines)    # one task: the fitted curve, the target's
+    (1, 2)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from jaxfit.data import column_map, task_columns
+from jaxfit.recipes.ladder_plot import plot_ladder
+
+__all__ = ["plot_fit", "plot_residuals", "plot_pairs", "plot_ladder"]
+
+
+def _grid(n: int, ncols: int, width: float = 3.6, height: float = 3.0):
+    from matplotlib.figure import Figure
+
+    cols = max(1, min(ncols, n))
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        fig.delaxes(ax)
+    return fig, axes[:n]
+
+
+def _task_rows(result, df: pd.DataFrame | None, task) -> pd.DataFrame | None:
+    """Rows of ``df`` belonging to ``task`` (all rows for a fit without ``by``)."""
+    if df is None:
+        return None
+    cols = task_columns(result.options.get("by"))
+    if not cols or not all(c in df.columns for c in cols):
+        return df
+    key = task if isinstance(task, tuple) else (task,)
+    mask = np.logical_and.reduce([df[c].to_numpy() == k for c, k in zip(cols, key)])
+    return df[mask]
+
+
+def _with_task(result, df: pd.DataFrame, task) -> pd.DataFrame:
+    """``df`` with the fit's ``by`` column(s) set to ``task`` (so predict picks it)."""
+    cols = task_columns(result.options.get("by"))
+    key = task if isinstance(task, tuple) else (task,)
+    return df.assign(**dict(zip(cols, key))) if cols else df
+
+
+def _curve(result, df: pd.DataFrame, prob: float, band) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """The law's curve at ``df`` (median for a posterior) and the band's frame."""
+    from jaxfit.posterior import Posterior
+
+    if isinstance(result, Posterior):
+        pred = result.predict(df, prob=prob)
+        return pred["median"].to_numpy(), pred
+    y = np.asarray(result.predict(df), dtype=np.float64)
+    return y, (band.predict(df, prob=prob) if band is not None else None)
+
+
+def _groups(pts: pd.DataFrame, cols: Sequence[str], n: int) -> list[tuple[dict, np.ndarray]]:
+    """Split points by log-quantile bins of the other inputs: (geometric means, mask)."""
+    if not cols or pts.empty:
+        return [({}, np.ones(len(pts), dtype=bool))]
+    key = np.log(np.abs(pts[cols[0]].to_numpy(np.float64)) + 1e-300)
+    edges = np.unique(np.quantile(key, np.linspace(0, 1, n + 1)))
+    bins = np.clip(np.searchsorted(edges, key, side="right") - 1, 0, max(len(edges) - 2, 0))
+    out = []
+    for b in np.unique(bins):
+        mask = bins == b
+        sub = pts[mask]
+        out.append(({c: float(np.exp(np.log(sub[c].abs()).mean())) for c in cols}, mask))
+    return out
+
+
+def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | None = None,
+             posterior=None, prob: float = 0.9, x: str | None = None,
+             tasks: Sequence | None = None, groups: int = 5, ncols: int = 3,
+             logy: bool = True):
+    """Data and fitted curves per task on log axes, with target points and their bands.
+
+    Args:
+        result: a `jaxfit.FitResult`, or a `Posterior` (its median curve and bands).
+        data: the observations (columns as in the fit: the law's inputs, mapped by the
+            fit's ``x``, the ``y`` column and the ``by`` column(s)); None draws curves only.
+        at: target rows (the law's inputs; optionally the ``by`` column(s) to pick tasks,
+            and the ``y`` column for the actual value, drawn as an x). Each target gets the
+            curve through it (its other inputs held at the target's values), its predicted
+            point, and with a posterior the ``prob`` credible band and interval.
+        posterior: a `Posterior` of the same law and tasks, giving the bands around a
+            `FitResult`'s curves.
+        prob: interval probability.
+        x: the law input on the horizontal axis (default the first input). With several
+            inputs, points are split into ``groups`` log-quantile bins of the next input,
+            each with its own colour and curve (others at their bin means).
+        tasks: task labels to draw (default: all).
+        ncols: panels per row.
+        logy: log scale on the vertical axis too.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with one axes per task.
+    """
+    from matplotlib import colormaps
+
+    law = result.law
+    cols = column_map(law, result.options.get("x"))
+    x = x or law.inputs[0]
+    if x not in law.inputs:
+        raise ValueError(f"plot_fit: x={x!r} is not an input of law {law.name!r} "
+                         f"({list(law.inputs)}).")
+    others = [i for i in law.inputs if i != x]
+    y = result.options.get("y", "y")
+    tasks = list(result.tasks if tasks is None else tasks)
+    fig, axes = _grid(len(tasks), ncols)
+    cmap = colormaps["viridis"]
+    for ax, task in zip(axes, tasks):
+        pts = _task_rows(result, data, task)
+        tgt = _task_rows(result, at, task)
+        xs = [] if pts is None else [pts[cols[x]].to_numpy(np.float64)]
+        xs += [] if tgt is None else [tgt[cols[x]].to_numpy(np.float64)]
+        xs = np.concatenate(xs) if xs else np.array([1.0, 10.0])
+        grid = np.geomspace(0.8 * xs.min(), 1.25 * xs.max(), 120)
+        if pts is None and others:
+            raise ValueError(f"plot_fit: law {law.name!r} has inputs {others} besides {x!r}; "
+                             "give data= to choose their values.")
+        parts = _groups(pts, [cols[o] for o in others], groups) if pts is not None else \
+            [({}, None)]
+        for i, (means, mask) in enumerate(parts):
+            color = cmap(0.85 * i / max(len(parts) - 1, 1))
+            label = ", ".join(f"{o}≈{means[cols[o]]:.3g}" for o in others) or None
+            if pts is not None:
+                ax.scatter(pts[cols[x]][mask], pts[y][mask], s=12, color=color, alpha=0.8,
+                           label=label)
+            frame = _with_task(result, pd.DataFrame({cols[x]: grid, **{
+                cols[o]: means[cols[o]] for o in others}}), task)
+            ax.plot(grid, _curve(result, frame, prob, None)[0], "-", color=color, lw=1.2)
+        if tgt is not None:
+            for j, row in enumerate(tgt.itertuples(index=False)):
+                vals = row._asdict()
+                color = ("crimson", "darkorange", "black")[j % 3]
+                frame = _with_task(result, pd.DataFrame({cols[x]: grid, **{
+                    cols[o]: vals[cols[o]] for o in others}}), task)
+                curve, band = _curve(result, frame, prob, posterior)
+                ax.plot(grid, curve, "--", color=color, lw=1.0)
+                point = _with_task(result, pd.DataFrame({c: [vals[c]] for c in cols.values()}),
+                                   task)
+                yp, pband = _curve(result, point, prob, posterior)
+                if band is not None:
+                    ax.fill_between(grid, band["credible_lower"], band["credible_upper"],
+                                    color=color, alpha=0.2, lw=0,
+                                    label=f"{int(round(100 * prob))}% credible band")
+                    err = np.array([[yp[0] - pband["credible_lower"].iloc[0]],
+                                    [pband["credible_upper"].iloc[0] - yp[0]]])
+                    ax.errorbar(vals[cols[x]], yp[0], yerr=np.abs(err), fmt="o", color=color,
+                                mfc="none", capsize=3)
+                else:
+                    ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
+                               color=color, s=36, label="target (predicted)")
+                if y in vals and np.isfinite(vals[y]):
+                    ax.scatter(vals[cols[x]], vals[y], marker="x", color=color, s=36,
+                               label="target (actual)")
+        ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(cols[x])
+        ax.set_ylabel(y)
+        ax.set_title(f"{law.name}" + (f" [{task}]" if len(result.tasks) > 1 else ""),
+                     fontsize=9)
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(fontsize=7)
+    return fig
+
+
+def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
+                   tasks: Sequence | None = None, ncols: int = 3):
+    """Residuals of a `FitResult` per task, in the fit's space, against one input (log).
+
+    Residuals are ``log y - log ŷ`` for a fit with ``space="log"`` (the default) and
+    ``y - ŷ`` otherwise: the quantity the fit's loss was applied to.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with one axes per task (points and a zero line).
+    """
+    law = result.law
+    cols = column_map(law, result.options.get("x"))
+    x = x or law.inputs[0]
+    y = result.options.get("y", "y")
+    log = result.options.get("space", "log") == "log"
+    tasks = list(result.tasks if tasks is None else tasks)
+    fig, axes = _grid(len(tasks), ncols, height=2.6)
+    for ax, task in zip(axes, tasks):
+        pts = _task_rows(result, data, task)
+        yhat = np.asarray(result.predict(_with_task(result, pts, task)), dtype=np.float64)
+        obs = pts[y].to_numpy(np.float64)
+        r = np.log(obs) - np.log(yhat) if log else obs - yhat
+        ax.axhline(0.0, color="gray", lw=0.8)
+        ax.scatter(pts[cols[x]], r, s=12)
+        ax.set_xscale("log")
+        ax.set_xlabel(cols[x])
+        ax.set_ylabel(f"log {y} - log fit" if log else f"{y} - fit")
+        ax.set_title("residuals" + (f" [{task}]" if len(result.tasks) > 1 else ""),
+                     fontsize=9)
+    return fig
+
+
+def plot_pairs(posterior, task=None, var_names: Sequence[str] | None = None,
+               kind: str = "scatter"):
+    """Pair plot of one task's posterior draws (ArviZ ``plot_pair``, divergences in red).
+
+    Args:
+        posterior: a `Posterior` (`jaxfit.sample` or `jaxfit.bootstrap`).
+        task: the task label (needed when there are several).
+        var_names: parameters to show (default: the law's parameters, without sigma).
+        kind: "scatter", "kde" or "hexbin".
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with a (k-1) x (k-1) grid for k parameters.
+    """
+    import arviz as az
+    from matplotlib.figure import Figure
+
+    pos = posterior._task_pos(task)
+    names = list(var_names or posterior.law.param_names)
+    if len(names) < 2:
+        raise ValueError(f"plot_pairs: give at least two parameters, got {names}.")
+    k = len(names) - 1
+    fig = Figure(figsize=(2.2 * k + 1, 2.2 * k + 1), layout="constrained")
+    axes = fig.subplots(k, k, squeeze=False)
+    one = posterior.idata.isel(task=pos)           # every group: the task's slice only
+    az.plot_pair(one, var_names=names, kind=kind, divergences="diverging" in posterior.stats,
+                 ax=axes if k > 1 else axes[0, 0])
+    fig.suptitle(f"{posterior.law.name}: posterior ({posterior.method})"
+                 + (f" [{posterior.tasks[pos]}]" if len(posterior.tasks) > 1 else ""),
+                 fontsize=10)
+    return fig

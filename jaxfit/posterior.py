@@ -1,0 +1,381 @@
+"""`Posterior`: draws of a law's parameters per task, their diagnostics and predictions.
+
+Returned by `jaxfit.sample` (NUTS, SVI, Laplace) and `jaxfit.bootstrap` (resampled
+refits: one "chain" of ``n`` draws). Intervals are equal-tailed: the ``(1 - prob)/2`` and
+``(1 + prob)/2`` quantiles of the draws (as Besiroglu et al. 2024 report their bootstrap
+intervals).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from jaxfit.data import column_map, task_columns
+from jaxfit.inference.bayes import NOISE, Likelihood
+from jaxfit.law import Law
+from jaxfit.warnings import ConvergenceWarning
+
+__all__ = ["Posterior", "DiagnosticWarning", "RHAT_MAX", "ESS_MIN_PER_CHAIN"]
+
+#: r_hat above this fails (Vehtari et al. 2021, "Rank-normalization, folding, and
+#: localization: an improved R-hat", recommend 1.01).
+RHAT_MAX = 1.01
+#: Bulk and tail ESS below 100 per chain fail (Vehtari et al. 2021).
+ESS_MIN_PER_CHAIN = 100
+
+
+class DiagnosticWarning(ConvergenceWarning):
+    """MCMC diagnostics (r_hat, ESS, divergences) fail the usual thresholds."""
+
+
+def _task_coords(tasks: pd.Index) -> np.ndarray:
+    """Task labels as netCDF-safe values (MultiIndex levels joined by '|')."""
+    if isinstance(tasks, pd.MultiIndex):
+        return np.array(["|".join(map(str, t)) for t in tasks], dtype=str)
+    values = np.asarray(tasks)
+    if values.dtype.kind in "iufb":
+        return values
+    return values.astype(str)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Posterior:
+    """Draws of a law's parameters for every task, with diagnostics and predictions.
+
+    Attributes:
+        law: the `Law`.
+        tasks: task labels (pandas Index; one unnamed task is labelled 0).
+        draws: name -> [T, C, S] constrained draws (the law's parameters, then the noise
+            scale ``"sigma"``); C chains of S draws (bootstrap: C = 1, S = resamples).
+        likelihood: the observation model (`jaxfit.inference.bayes.Likelihood`); the
+            predictive intervals draw its noise.
+        method: "nuts", "svi", "laplace" or "bootstrap".
+        stats: sampler statistics, name -> [T, C, S] (NUTS: ``diverging``, ``n_steps``
+            leapfrog steps per iteration, ``acceptance_rate``, ``energy``, ``lp``; warm-up
+            ``warmup_n_steps`` [T, C, W]; bootstrap: ``status``).
+        hyper: population-level draws of a pooled fit, name -> [C, S] (``{p}_mu`` on
+            the constrained scale, ``{p}_tau`` on the unconstrained one).
+        fit: the point fit the sampler started from (a `jaxfit.FitResult`), if any.
+        options: the call's settings (y, by, x mapping, space, ...).
+        timing: seconds spent per stage.
+        data: the padded batch arrays (``x``, ``y``, ``w``) for ``idata``'s observed data.
+
+    Example:
+        >>> post = jf.sample(law, df, y="loss", by="task")                  # doctest: +SKIP
+        >>> post.diagnostics            # per task: r_hat, ESS, divergences, steps  # doctest: +SKIP
+        >>> post.idata.to_netcdf("post.nc")                                 # doctest: +SKIP
+        >>> new = pd.DataFrame({"task": [0], "N": [7e10], "D": [1.4e12]})  # doctest: +SKIP
+        >>> post.predict(new, prob=0.9)  # mean, median, credible/predictive bounds  # doctest: +SKIP
+    """
+
+    law: Law
+    tasks: pd.Index
+    draws: Mapping[str, np.ndarray]
+    likelihood: Likelihood
+    method: str
+    stats: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    hyper: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    fit: Any = None
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    timing: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    data: Mapping[str, Any] | None = None
+
+    # ------------------------------------------------------------------ shapes, draws
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Parameter names of the draws: the law's, then the noise scale."""
+        return tuple(self.draws)
+
+    @property
+    def n_chains(self) -> int:
+        return next(iter(self.draws.values())).shape[1]
+
+    @property
+    def n_draws(self) -> int:
+        """Draws per task (chains x draws per chain)."""
+        a = next(iter(self.draws.values()))
+        return a.shape[1] * a.shape[2]
+
+    def flat(self, name: str) -> np.ndarray:
+        """[T, C*S] draws of one parameter, chains concatenated."""
+        a = self.draws[name]
+        return a.reshape(a.shape[0], -1)
+
+    def samples(self, task=None) -> pd.DataFrame:
+        """One task's draws as a DataFrame (columns: parameters and sigma)."""
+        i = self._task_pos(task)
+        return pd.DataFrame({n: self.flat(n)[i] for n in self.names})
+
+    def _task_pos(self, task) -> int:
+        if task is None:
+            if len(self.tasks) != 1:
+                raise ValueError(f"this posterior has {len(self.tasks)} tasks; name one with "
+                                 "task=.")
+            return 0
+        return self.tasks.get_loc(task)
+
+    @property
+    def params(self) -> pd.DataFrame:
+        """Posterior means, one row per task (like `FitResult.params`)."""
+        return pd.DataFrame({n: self.flat(n).mean(axis=1) for n in self.names},
+                            index=self.tasks)
+
+    def interval(self, prob: float = 0.9) -> pd.DataFrame:
+        """Equal-tailed ``prob`` intervals of each parameter, one row per (task, param)."""
+        return self.summary(prob=prob, diagnostics=False)
+
+    def summary(self, prob: float = 0.9, diagnostics: bool = True) -> pd.DataFrame:
+        """Mean, sd, median, equal-tailed ``prob`` interval (and r_hat, ESS) per task/param."""
+        _check_prob(prob)
+        lo, hi = (1 - prob) / 2, (1 + prob) / 2
+        frames = []
+        for n in self.names:
+            d = self.flat(n)
+            q = np.quantile(d, [0.5, lo, hi], axis=1)
+            frames.append(pd.DataFrame({"param": n, "mean": d.mean(1), "sd": d.std(1, ddof=1),
+                                        "median": q[0], "lower": q[1], "upper": q[2]},
+                                       index=self.tasks))
+        out = pd.concat(frames)
+        out = out.set_index("param", append=True)
+        if diagnostics and self._is_mcmc:
+            for stat in ("r_hat", "ess_bulk", "ess_tail"):
+                ds = self._arviz_stat(stat)
+                out[stat] = np.concatenate([np.asarray(ds[n].values).reshape(-1)
+                                            for n in self.names])
+        out.attrs["prob"] = prob
+        return out
+
+    # --------------------------------------------------------------------- diagnostics
+    @property
+    def _is_mcmc(self) -> bool:
+        return self.method == "nuts"
+
+    @functools.cached_property
+    def _arviz_cache(self) -> dict:
+        return {}
+
+    def _arviz_stat(self, stat: str):
+        import arviz as az
+
+        if stat not in self._arviz_cache:
+            post = self.idata.posterior[list(self.names)]
+            if stat == "r_hat":
+                value = az.rhat(post)
+            else:
+                value = az.ess(post, method=stat.split("_")[1])
+            self._arviz_cache[stat] = value
+        return self._arviz_cache[stat]
+
+    @property
+    def diagnostics(self) -> pd.DataFrame:
+        """Per task: worst r_hat, smallest bulk/tail ESS (ArviZ), divergences, leapfrog
+        steps per iteration (sampling and warm-up), and ``ok`` (all thresholds met)."""
+        T = len(self.tasks)
+        out = pd.DataFrame(index=self.tasks)
+        if self._is_mcmc:
+            for stat, red in (("r_hat", np.max), ("ess_bulk", np.min), ("ess_tail", np.min)):
+                ds = self._arviz_stat(stat)
+                out[stat] = red(np.stack([np.asarray(ds[n].values).reshape(T)
+                                          for n in self.names]), axis=0)
+        for key, col in (("diverging", "divergences"),):
+            if key in self.stats:
+                out[col] = self.stats[key].reshape(T, -1).sum(axis=1)
+        if "n_steps" in self.stats:
+            out["steps_per_iter"] = self.stats["n_steps"].reshape(T, -1).mean(axis=1)
+        if "warmup_n_steps" in self.stats:
+            out["warmup_steps_per_iter"] = self.stats["warmup_n_steps"].reshape(T, -1).mean(1)
+        if "status" in self.stats:
+            out["converged_fraction"] = (self.stats["status"] == 0).reshape(T, -1).mean(axis=1)
+        out["ok"] = self._ok(out)
+        return out
+
+    def _ok(self, d: pd.DataFrame) -> np.ndarray:
+        ok = np.ones(len(d), dtype=bool)
+        if "r_hat" in d:
+            ess_min = min(ESS_MIN_PER_CHAIN * self.n_chains, 400)
+            ok &= (d["r_hat"].to_numpy() <= RHAT_MAX) & (d["ess_bulk"].to_numpy() >= ess_min) \
+                & (d["ess_tail"].to_numpy() >= ess_min)
+        if "divergences" in d:
+            ok &= d["divergences"].to_numpy() == 0
+        if "converged_fraction" in d:
+            ok &= d["converged_fraction"].to_numpy() >= 0.99
+        return ok
+
+    def warn(self, stacklevel: int = 2) -> bool:
+        """Emit a `DiagnosticWarning` for tasks failing the usual thresholds; True if all pass."""
+        d = self.diagnostics
+        bad = ~d["ok"].to_numpy()
+        if not bad.any():
+            return True
+        labels = list(self.tasks[bad][:10])
+        parts = []
+        if "r_hat" in d:
+            n = int((d["r_hat"] > RHAT_MAX).sum())
+            if n:
+                parts.append(f"r_hat > {RHAT_MAX} in {n} task(s) (max {d['r_hat'].max():.3f})")
+            ess_min = min(ESS_MIN_PER_CHAIN * self.n_chains, 400)
+            n = int(((d["ess_bulk"] < ess_min) | (d["ess_tail"] < ess_min)).sum())
+            if n:
+                parts.append(f"bulk or tail ESS < {ess_min} in {n} task(s)")
+        if "divergences" in d and d["divergences"].sum():
+            parts.append(f"{int(d['divergences'].sum())} divergent transitions in "
+                         f"{int((d['divergences'] > 0).sum())} task(s)")
+        if "converged_fraction" in d:
+            n = int((d["converged_fraction"] < 0.99).sum())
+            if n:
+                parts.append(f"more than 1% of resampled refits did not converge in {n} "
+                             "task(s)")
+        fix = ("raise warmup/samples, raise target_accept (e.g. 0.95) against divergences, "
+               "add data or tighter priors, or fix poorly identified parameters"
+               if self.method != "bootstrap" else
+               "raise max_steps, or use starts='restarts' (multi-start refits)")
+        warnings.warn(f"{self.method}: {'; '.join(parts)}; tasks {labels}. Fix: {fix}. "
+                      "See Posterior.diagnostics.", DiagnosticWarning, stacklevel=stacklevel)
+        return False
+
+    # -------------------------------------------------------------------------- arviz
+    @functools.cached_property
+    def idata(self):
+        """ArviZ ``InferenceData``: ``posterior`` (each parameter with dims chain, draw,
+        task), ``sample_stats``, ``observed_data`` and ``constant_data`` (task, point;
+        padding is NaN)."""
+        import arviz as az
+
+        coords = {"task": _task_coords(self.tasks)}
+        post = {n: np.moveaxis(a, 0, -1) for n, a in self.draws.items()}    # [C, S, T]
+        dims = {n: ["task"] for n in post}
+        for n, a in self.hyper.items():
+            post[n] = a
+            dims[n] = []
+        stats = {}
+        for n, a in self.stats.items():
+            if n.startswith("warmup_") or a.ndim != 3:
+                continue
+            stats[n] = np.moveaxis(a, 0, -1)
+            dims[n] = ["task"]
+        kw = dict(posterior=post, coords=coords, dims=dims)
+        if stats:
+            kw["sample_stats"] = stats
+        if self.data is not None:
+            mask = np.asarray(self.data["w"]) > 0
+            pad = lambda a: np.where(mask, np.asarray(a, dtype=np.float64), np.nan)  # noqa: E731
+            kw["observed_data"] = {"y": pad(self.data["y"])}
+            kw["constant_data"] = {f"x_{n}": pad(a) for n, a in self.data["x"].items()}
+            kw["constant_data"]["weight"] = np.asarray(self.data["w"], dtype=np.float64)
+            for n in ["y", *kw["constant_data"]]:
+                dims[n] = ["task", "point"]
+        idata = az.from_dict(**kw)
+        idata.posterior.attrs.update(law=self.law.name, method=self.method,
+                                     likelihood=self.likelihood.kind,
+                                     space=self.likelihood.space)
+        return idata
+
+    # --------------------------------------------------------------------- prediction
+    def _rows(self, df: pd.DataFrame):
+        """Task position of each row of ``df`` (or None: every task for every row)."""
+        if len(self.tasks) == 1:
+            return np.zeros(len(df), dtype=np.int64)
+        by_cols = task_columns(self.options.get("by"))
+        if by_cols and all(c in df.columns for c in by_cols):
+            keys = df[by_cols[0]] if len(by_cols) == 1 else pd.MultiIndex.from_frame(df[by_cols])
+            idx = self.tasks.get_indexer(keys)
+            if np.any(idx < 0):
+                raise ValueError(f"predict: {int((idx < 0).sum())} rows name tasks that were "
+                                 f"not fitted (by={self.options.get('by')!r}).")
+            return idx
+        return None
+
+    def _inputs(self, df: pd.DataFrame) -> dict:
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"predict: give a pandas DataFrame, got {type(df).__name__}.")
+        cols = column_map(self.law, self.options.get("x"))
+        missing = [c for c in cols.values() if c not in df.columns]
+        if missing:
+            raise ValueError(f"predict: missing column(s) {missing} for law {self.law.name!r}; "
+                             f"the data has {list(df.columns)}.")
+        return {n: df[c].to_numpy(dtype=np.float64) for n, c in cols.items()}
+
+    def param_draws(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-row draws [n, D] of every parameter (``rows`` = task position of each row)."""
+        return {n: self.flat(n)[rows] for n in self.names}
+
+    def predict_draws(self, df: pd.DataFrame, seed: int = 0):
+        """Draws of the law's mean and of a new observation at each row of ``df``.
+
+        Returns:
+            (index, mean [n, D], predictive [n, D]); ``index`` is ``df.index`` when each row
+            maps to one task, else a (task, row) MultiIndex with all tasks for every row.
+        """
+        x = self._inputs(df)
+        rows = self._rows(df)
+        index = df.index
+        if rows is None:
+            T = len(self.tasks)
+            rows = np.repeat(np.arange(T), len(df))
+            x = {n: np.tile(v, T) for n, v in x.items()}
+            index = pd.MultiIndex.from_arrays(
+                [np.repeat(np.asarray(self.tasks, dtype=object), len(df)),
+                 np.tile(np.asarray(df.index), T)],
+                names=[self.tasks.name or "task", df.index.name])
+        p = self.param_draws(rows)
+        mean, pred = draw_predictions(self.law, self.likelihood, p, x, seed=seed)
+        return index, mean, pred
+
+    def predict(self, df: pd.DataFrame, prob: float = 0.9, seed: int = 0) -> pd.DataFrame:
+        """Predictions with intervals at the rows of ``df`` (inputs mapped as in the fit).
+
+        Columns: ``mean``, ``median``, ``sd``, ``credible_lower``/``credible_upper`` (the
+        equal-tailed ``prob`` interval of the law's mean), ``predictive_lower``/
+        ``predictive_upper`` (the same for a new observation, with the fitted noise).
+        Rows align with ``df.index`` when the posterior has one task or ``df`` holds the
+        ``by`` column(s); otherwise the index is (task, row) with every task for every row.
+        """
+        _check_prob(prob)
+        index, mean, pred = self.predict_draws(df, seed=seed)
+        return interval_frame(index, mean, pred, prob)
+
+
+def _check_prob(prob: float):
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be in (0, 1), got {prob}.")
+
+
+def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd.DataFrame:
+    """The DataFrame of `Posterior.predict` from mean and predictive draws [n, D]."""
+    lo, hi = (1 - prob) / 2, (1 + prob) / 2
+    q = np.quantile(mean, [0.5, lo, hi], axis=1)
+    qp = np.quantile(pred, [lo, hi], axis=1)
+    out = pd.DataFrame({"mean": mean.mean(axis=1), "median": q[0], "sd": mean.std(axis=1),
+                        "credible_lower": q[1], "credible_upper": q[2],
+                        "predictive_lower": qp[0], "predictive_upper": qp[1]}, index=index)
+    out.attrs["prob"] = prob
+    return out
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _draw(law: Law, lik: Likelihood, params, x, key):
+    xs = {n: v[:, None] for n, v in x.items()}                     # [n, 1] vs draws [n, D]
+    theta = {n: params[n] for n in law.param_names}
+    loc = lik.location(law, theta, xs)
+    mean = law(theta, xs)
+    obs = lik.dist(loc, params[NOISE]).sample(key)
+    return jnp.broadcast_to(mean, obs.shape), lik.to_target(obs)
+
+
+def draw_predictions(law: Law, lik: Likelihood, params: Mapping[str, np.ndarray], x: Mapping,
+                     seed: int = 0):
+    """Law-mean and predictive draws [n, D] from per-row parameter draws [n, D]."""
+    with jax.enable_x64(True):
+        p = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in params.items()}
+        xx = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in x.items()}
+        mean, pred = _draw(law, lik, p, xx, jax.random.key(seed))
+        return np.asarray(mean), np.asarray(pred)

@@ -1,0 +1,584 @@
+"""Emergence laws from finetuning (Snell et al. 2024): `emergence` and `fewshot_elbow`.
+
+Snell, Wallace, Klein, Levine (2024), "Predicting Emergent Capabilities by Finetuning",
+arXiv:2411.16035 (COLM 2024). Task performance is a ReLU in pre-training loss, flat
+before the emergence point and linear after it; finetuning on ``D`` examples moves the
+emergence point to higher loss, ``E(D) = k (log D)^alpha + C`` (the "log power law";
+``k D^alpha + C`` is the paper's "power law" ablation), and the few-shot emergence point
+is its low-data limit ``E(D0)``: the pre-training loss at which the capability appears
+*without* finetuning, predicted from models that have not reached it yet.
+
+`emergence` runs the paper's protocol (the forms are in `jaxfit.models.emergence`):
+
+1. *Per-subset elbows*: `jaxfit.models.relu_elbow` fitted to every (task, data amount)
+   subset in one vmapped `jaxfit.fit` call (starts: elbow candidates at the quantiles of
+   the subset's losses). They give the starts of step 2 and the dots of the ``E`` vs
+   ``D`` plot.
+2. *Joint fit* (the paper's MLE): `jaxfit.models.emergence` on every subset of a task at
+   once (shared ``A, B``; the elbow moves with ``D``), least squares in linear space (a
+   Gaussian likelihood), damped Newton from starts where, for a grid of ``alpha``,
+   ``k`` and ``C`` solve the linear least-squares fit of the step-1 elbows.
+3. *Uncertainty*: the posterior by NumPyro NUTS (`jaxfit.sample`, Normal likelihood with
+   a fitted noise scale, started at the joint fit) and the nonparametric bootstrap over
+   points (`jaxfit.bootstrap`); the table reports the 5%, 50% and 95% points of the
+   predicted few-shot emergence loss ``E(D0)`` under both, as the paper's Table 3.
+
+Readings of what the paper leaves unverified (``papers/METHODS.md``, section 4), chosen
+here and why:
+
+* the ReLU is fitted through a softplus of fixed temperature ``tau`` (default 0.02 nats:
+  at most ``A tau log 2`` from the ReLU, far below the 0.1-nat success criterion; a kink
+  would give the Newton solver and NUTS a discontinuous gradient);
+* ``A`` and ``B`` are shared by all data amounts (the paper's Figure 3 shows the curves
+  shifting, not changing slope), ``k, alpha > 0`` (finetuning moves emergence to higher
+  loss);
+* ``D0`` defaults to 5, the number of in-context examples of a 5-shot prompt (the paper
+  reports that ``D0`` anywhere up to about 10x the shot count changes little);
+* few-shot rows (``fewshot=`` column) are optional: they enter the joint fit at
+  ``D = D0``, and with ``fewshot_shift=True`` with their own base ``B + Delta``;
+* the likelihood is Gaussian in performance with one noise scale per task, and the priors
+  are `jaxfit.sample`'s weakly informative defaults (the paper does not give them).
+
+`fewshot_elbow` fits the ReLU alone, one curve per task: the paper's few-shot "ground truth"
+elbow. It is what real data *without* a finetuning axis allow, and what the shipped
+demonstrations (`olmo_demo`, `obs_demo`) run: they estimate the few-shot emergence point
+directly from checkpoints on both sides of it, with posterior and bootstrap intervals;
+nothing is extrapolated from finetuning.
+
+Example (synthetic data; about a minute, mostly compilation):
+    >>> from jaxfit.recipes.emergence import emergence
+    >>> from jaxfit.recipes.emergence_plot import plot_emergence
+    >>> res = emergence(df, y="accuracy", loss="loss", D="n_train")     # doctest: +SKIP
+    >>> res.emergence[["mle", "posterior_5", "posterior_50", "posterior_95"]]  # doctest: +SKIP
+    >>> fig = plot_emergence(res)                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from jaxfit.fit import fit
+from jaxfit.law import Law
+from jaxfit.models.emergence import DEFAULT_TEMPERATURE, FORMS, emergence as emergence_law
+from jaxfit.models.emergence import emergence_shift, relu_elbow
+from jaxfit.result import FitResult
+
+__all__ = ["emergence", "fewshot_elbow", "EmergenceResult", "load_olmo_emergence",
+           "load_obs_emergent", "olmo_demo", "obs_demo", "run_emergence", "DEMOS", "QUANTILES",
+           "FIT_OPTIONS", "SAMPLE_OPTIONS", "EMERGENCE_SAMPLE_OPTIONS", "OLMO_RC_TASKS",
+           "OLMO_MC_TASKS", "OBS_TASKS"]
+
+#: Quantiles of the emergence point reported (the paper's Table 3: 5%, median, 95%).
+QUANTILES = (0.05, 0.5, 0.95)
+#: Default `jaxfit.fit` options of every fit (least squares on performance = the MLE
+#: under Gaussian noise).
+FIT_OPTIONS = {"loss": "squared", "space": "linear", "max_steps": 1000, "refine": None}
+#: Default `jaxfit.sample` options (NUTS) of `fewshot_elbow`.
+SAMPLE_OPTIONS = {"chains": 4, "warmup": 500, "samples": 500}
+#: ... and of `emergence`: target_accept = 0.95, as the (k, alpha, C) posterior is
+#: banana-shaped (extrapolating to D0 trades k against alpha) and at 0.8 NUTS diverges in
+#: its tail (measured on the synthetic test: 111 vs 3-13 of 2,000 draws).
+EMERGENCE_SAMPLE_OPTIONS = {**SAMPLE_OPTIONS, "target_accept": 0.95}
+#: alpha grid of the joint fit's starts, per form.
+_ALPHA_GRID = {"log_power": (0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
+               "power": (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)}
+_ELBOW_QUANTILES = (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95)
+_CITATION = ("Snell, Wallace, Klein, Levine (2024), 'Predicting Emergent Capabilities by "
+             "Finetuning', arXiv:2411.16035.")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EmergenceResult:
+    """What `emergence` and `fewshot_elbow` return: tidy DataFrames, fits and posteriors.
+
+    Attributes:
+        emergence: one row per task: ``D0`` (NaN for `fewshot_elbow`), ``mle`` (the point
+            fit's emergence point: ``E(D0)``, or ``E`` for `fewshot_elbow`), ``posterior_5``,
+            ``posterior_50``, ``posterior_95`` (NUTS quantiles), ``bootstrap_5``,
+            ``bootstrap_50``, ``bootstrap_95``, and diagnostics ``r_hat`` (worst over
+            parameters), ``divergences``, ``bootstrap_converged`` (fraction of refits).
+        params: the point fit per task (`jaxfit.FitResult.to_frame`).
+        elbows: one row per task and data amount: ``D``, ``n_points``, ``elbow`` (the
+            subset's own ReLU elbow; NaN for the few-shot row) and ``law`` (``E(D)`` of
+            the joint fit; for `fewshot_elbow` both are ``E``).
+        curves: the fitted law on a grid of losses per task and data amount: ``L``,
+            ``D``, ``fewshot``, ``mean`` (point fit) and, with a posterior, its 90%
+            credible band ``lower``/``upper``.
+        points: the data as fitted: ``task``, ``L``, ``y``, ``D``, ``fewshot``,
+            ``fitted``.
+        fit: the point fit (`jaxfit.FitResult`); ``elbow_fit`` the step-1 subset fits.
+        posterior, bootstrap: the `jaxfit.posterior.Posterior` objects (or None).
+        options: the call's settings.
+    """
+
+    emergence: pd.DataFrame
+    params: pd.DataFrame
+    elbows: pd.DataFrame
+    curves: pd.DataFrame
+    points: pd.DataFrame
+    fit: FitResult
+    elbow_fit: FitResult | None
+    posterior: Any
+    bootstrap: Any
+    options: dict
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The tables as a dict (the command line writes each one)."""
+        return {k: getattr(self, k) for k in ("emergence", "params", "elbows", "curves",
+                                              "points")}
+
+
+# ----------------------------------------------------------------------------- data
+
+def _points(data: pd.DataFrame, y: str, loss: str, by: str | None, D: str | None = None,
+            fewshot: str | None = None, D0: float | None = None, form: str = "log_power"):
+    """Validate and copy the needed columns into a tidy frame (task, L, y[, D, fewshot])."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+    cols = [c for c in (y, loss, by, D, fewshot) if c is not None]
+    missing = [c for c in dict.fromkeys(cols) if c not in data.columns]
+    if missing:
+        raise ValueError(f"missing column(s) {missing}; the data has {list(data.columns)}. "
+                         "Name them with y=, loss=, D=, by=, fewshot=.")
+    out = pd.DataFrame({"task": data[by].to_numpy() if by else 0,
+                        "L": pd.to_numeric(data[loss], errors="coerce").to_numpy(np.float64),
+                        "y": pd.to_numeric(data[y], errors="coerce").to_numpy(np.float64)})
+    if fewshot is not None:
+        fs = data[fewshot].to_numpy()
+        if not np.isin(fs, [0, 1, True, False]).all():
+            raise ValueError(f"column {fewshot!r} (fewshot) must hold 0/1 or booleans.")
+        out["fewshot"] = fs.astype(np.float64)
+    elif D is not None:
+        out["fewshot"] = 0.0
+    if D is not None:
+        d = pd.to_numeric(data[D], errors="coerce").to_numpy(np.float64)
+        out["D"] = np.where(out["fewshot"] > 0, D0, d)
+        low = 1.0 if form == "log_power" else 0.0
+        bad = ~(out["D"].to_numpy() > low)
+        if bad.any():
+            raise ValueError(
+                f"column {D!r} (finetuning examples) has {bad.sum()} values <= {low:g} or "
+                f"missing at rows {list(data.index[bad][:10])}; the {form} emergence law "
+                f"needs D > {low:g}. Mark few-shot rows with fewshot= instead.")
+    bad = ~np.isfinite(out[["L", "y"]].to_numpy()).all(axis=1)
+    if bad.any():
+        raise ValueError(f"columns {loss!r}/{y!r} have {bad.sum()} missing or non-numeric "
+                         f"values at rows {list(data.index[bad][:10])}; drop them first, "
+                         f"e.g. df.dropna(subset=[{loss!r}, {y!r}]).")
+    out.index = data.index
+    return out
+
+
+def _group_keys(points: pd.DataFrame, cols: list[str]):
+    """The groups of ``points`` in `jaxfit.data.make_batch`'s (sorted groupby) order."""
+    return points.groupby(cols if len(cols) > 1 else cols[0], sort=True)
+
+
+# ----------------------------------------------------------------------------- fits
+
+def _elbow_starts(points: pd.DataFrame, cols: list[str], increasing: bool) -> np.ndarray:
+    """Per-group starts [G, S, 3] (A, B, E): elbows at quantiles of the group's losses."""
+    out = []
+    for _, g in _group_keys(points, cols):
+        L, y = g["L"].to_numpy(), g["y"].to_numpy()
+        B = np.quantile(y, 0.1)
+        rows = []
+        for E in np.quantile(L, _ELBOW_QUANTILES):
+            ramp = (L - E) if increasing else (E - L)
+            A = (y.max() - B) / max(ramp.max(), 1e-3)
+            rows.append((max(A, 1e-3), B, E))
+        out.append(rows)
+    return np.asarray(out)
+
+
+def _fit_options(fit_options: Mapping | None, seed: int) -> dict:
+    return {**FIT_OPTIONS, "seed": seed, **dict(fit_options or {})}
+
+
+def _fit_elbows(points: pd.DataFrame, cols: list[str], law: Law, increasing: bool,
+                fit_options: dict) -> FitResult:
+    starts = _elbow_starts(points, cols, increasing)
+    return fit(law, points, y="y", by=cols if len(cols) > 1 else cols[0], x={"L": "L"},
+               **{"init": starts, **fit_options})
+
+
+def _shift_starts(elbows: pd.DataFrame, ramp: pd.DataFrame, law: Law, form: str) -> np.ndarray:
+    """Per-task joint-fit starts [T, S, k]: for each alpha of the grid, (k, C) by linear
+    least squares of the step-1 elbows on (log D)^alpha (or D^alpha); A, B medians."""
+    out = []
+    for task, g in elbows.groupby("task", sort=True):
+        t_base = np.log(g["D"].to_numpy()) if form == "log_power" else g["D"].to_numpy()
+        E = g["elbow"].to_numpy()
+        rows = []
+        for a in _ALPHA_GRID[form]:
+            t = np.exp(a * np.log(np.maximum(t_base, 1e-12)))
+            k, C = np.linalg.lstsq(np.stack([t, np.ones_like(t)], 1), E, rcond=None)[0]
+            start = {"k": max(k, 1e-4), "alpha": a, "C": C if k > 1e-4 else E.mean(),
+                     "A": ramp.loc[task, "A"], "B": ramp.loc[task, "B"], "Delta": 0.0}
+            rows.append([start[n] for n in law.param_names])
+        out.append(rows)
+    return np.asarray(out)
+
+
+# ---------------------------------------------------------------------- uncertainty
+
+def _quantiles(draws: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
+    q = np.quantile(draws, QUANTILES, axis=1)
+    return {f"{prefix}_{round(100 * p)}": v for p, v in zip(QUANTILES, q)}
+
+
+def _uncertainty(law: Law, points: pd.DataFrame, res: FitResult, point_fn, posterior,
+                 bootstrap: int, sample_options: dict, priors, seed: int):
+    """NUTS and bootstrap draws of the emergence point; returns (table columns, post, boot)."""
+    from jaxfit.sample import bootstrap as run_bootstrap
+    from jaxfit.sample import sample
+
+    cols: dict[str, np.ndarray] = {}
+    post = boot = None
+    T = len(res.tasks)
+    x = {n: n for n in law.inputs}
+    if posterior:
+        post = sample(law, points, y="y", by="task", x=x, space="linear", likelihood="normal",
+                      priors=priors, start=res, seed=seed, **sample_options)
+        cols.update(_quantiles(point_fn(post), "posterior"))
+        diag = post.diagnostics
+        cols["r_hat"] = diag["r_hat"].to_numpy() if "r_hat" in diag else np.full(T, np.nan)
+        cols["divergences"] = (diag["divergences"].to_numpy() if "divergences" in diag
+                               else np.zeros(T))
+    if bootstrap:
+        boot = run_bootstrap(law, points, y="y", by="task", x=x, n=int(bootstrap),
+                             loss=FIT_OPTIONS["loss"], space="linear", start=res, seed=seed)
+        cols.update(_quantiles(point_fn(boot), "bootstrap"))
+        cols["bootstrap_converged"] = boot.diagnostics["converged_fraction"].to_numpy()
+    return cols, post, boot
+
+
+def _curves(law: Law, points: pd.DataFrame, res: FitResult, post, amounts: pd.DataFrame,
+            n: int = 120) -> pd.DataFrame:
+    """The law on a loss grid for every (task, D, fewshot) row of ``amounts``."""
+    parts = []
+    for _, row in amounts.iterrows():
+        L = points.loc[points["task"] == row["task"], "L"]
+        pad = 0.05 * (L.max() - L.min())
+        part = pd.DataFrame({"task": row["task"],
+                             "L": np.linspace(L.min() - pad, L.max() + pad, n)})
+        for c in ("D", "fewshot"):
+            if c in amounts:
+                part[c] = row[c]
+        parts.append(part)
+    grid = pd.concat(parts, ignore_index=True)
+    grid["mean"] = res.predict(grid).to_numpy()
+    if post is not None:
+        band = post.predict(grid, prob=QUANTILES[2] - QUANTILES[0])
+        grid["lower"] = band["credible_lower"].to_numpy()
+        grid["upper"] = band["credible_upper"].to_numpy()
+    return grid
+
+
+def _finish(law, points, res, elbow_fit, elbows, point_fn, amounts, posterior, bootstrap,
+            sample_options, priors, seed, extra_cols, options) -> EmergenceResult:
+    cols, post, boot = _uncertainty(law, points, res, point_fn, posterior, bootstrap,
+                                    sample_options, priors, seed)
+    table = pd.DataFrame({**extra_cols, "mle": point_fn(res)[:, 0], **cols}, index=res.tasks)
+    table.attrs["options"] = options
+    points = points.assign(fitted=res.predict(points).to_numpy())
+    curves = _curves(law, points, res, post, amounts)
+    return EmergenceResult(emergence=table, params=res.to_frame(), elbows=elbows,
+                           curves=curves, points=points, fit=res, elbow_fit=elbow_fit,
+                           posterior=post, bootstrap=boot, options=options)
+
+
+def _draws(obj, names) -> dict[str, np.ndarray]:
+    """Parameter draws [T, n] of a Posterior, or the point fit as [T, 1]."""
+    if isinstance(obj, FitResult):
+        return {n: obj.values[:, obj.law.param_names.index(n)][:, None] for n in names}
+    return {n: obj.flat(n) for n in names}
+
+
+# ----------------------------------------------------------------------------- recipes
+
+def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss",
+          by: str | None = None, increasing: bool = False,
+          temperature: float = DEFAULT_TEMPERATURE, posterior: bool = True,
+          bootstrap: int = 200, priors: Mapping | None = None,
+          sample_options: Mapping | None = None, fit_options: Mapping | None = None,
+          seed: int = 0) -> EmergenceResult:
+    """The emergence point of each task from one performance-vs-loss curve (no finetuning).
+
+    Fits ``Perf(L) = A relu_tau(E - L) + B`` (`jaxfit.models.relu_elbow`) per task, all
+    tasks in one call: the paper's few-shot "ground-truth" elbow (Snell et al. 2024,
+    Table 3), with NUTS and bootstrap quantiles of ``E``. Use it when the data have no
+    finetuning axis; it locates emergence from checkpoints on both sides of it and does
+    not extrapolate.
+
+    Args:
+        data: one row per checkpoint (and task); never modified.
+        y: performance column (higher is better: accuracy, log-probability, ...).
+        loss: pre-training loss column (or any input; see ``increasing``).
+        by: task column (None: one task).
+        increasing: performance rises with the input (e.g. log compute) instead of
+            falling with the loss.
+        temperature: softplus temperature, in the input's units.
+        posterior: run NUTS (`jaxfit.sample`).
+        bootstrap: number of bootstrap refits (0: none).
+        priors: `jaxfit.sample` priors; default here: ``E ~ Normal(centre, width)`` of
+            each call's observed input range (so any input scale works), the rest
+            `jaxfit.sample`'s defaults.
+        sample_options: `jaxfit.sample` options over `SAMPLE_OPTIONS`.
+        fit_options: `jaxfit.fit` options over `FIT_OPTIONS` (``init`` replaces the
+            recipe's data-driven starts).
+        seed: random seed.
+
+    Returns:
+        An `EmergenceResult`; ``emergence["mle"]`` is ``E``.
+    """
+    points = _points(data, y, loss, by)
+    law = relu_elbow("L", temperature, increasing)
+    res = _fit_elbows(points, ["task"], law, increasing, _fit_options(fit_options, seed))
+    if priors is None:
+        import numpyro.distributions as dist
+
+        lo, hi = points["L"].min(), points["L"].max()
+        priors = {"E": dist.Normal((lo + hi) / 2, max(hi - lo, 1e-3))}
+    E = res.params["E"].to_numpy()
+    elbows = pd.DataFrame({"task": res.tasks, "D": np.nan,
+                           "n_points": points.groupby("task", sort=True).size().to_numpy(),
+                           "elbow": E, "law": E})
+    amounts = pd.DataFrame({"task": res.tasks})
+    options = dict(recipe="elbow", y=y, loss=loss, by=by, increasing=increasing,
+                   temperature=temperature, citation=_CITATION)
+    return _finish(law, points, res, None, elbows, lambda o: _draws(o, ["E"])["E"], amounts,
+                   posterior, bootstrap, {**SAMPLE_OPTIONS, **dict(sample_options or {})},
+                   priors, seed, {"D0": np.nan}, options)
+
+
+def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D: str = "D",
+              by: str | None = None, fewshot: str | None = None, form: str = "log_power",
+              D0: float = 5.0, temperature: float = DEFAULT_TEMPERATURE,
+              fewshot_shift: bool = False, posterior: bool = True, bootstrap: int = 200,
+              priors: Mapping | None = None, sample_options: Mapping | None = None,
+              fit_options: Mapping | None = None, seed: int = 0) -> EmergenceResult:
+    """Predict the few-shot emergence point from finetuned checkpoints (Snell et al. 2024).
+
+    Fits ``Perf(L, D) = A relu_tau(E(D) - L) + B`` with ``E(D) = k (log D)^alpha + C``
+    (`jaxfit.models.emergence`) jointly over every finetuning-data subset of each task
+    (all tasks in one call), then reports the few-shot emergence point ``E(D0)``: the
+    MLE and the 5%, 50%, 95% points of its NUTS posterior and of the bootstrap. The
+    paper's success criterion is ``|E(D0) - truth| <= 0.1`` nats. See the module
+    docstring for the protocol and the readings of unverified details.
+
+    Args:
+        data: one row per (checkpoint, finetuning-data amount[, task]); never modified.
+        y: performance column (higher is better).
+        loss: pre-training loss column of the checkpoint (nats).
+        D: finetuning examples column (> 1 for the log power law).
+        by: task column (None: one task).
+        fewshot: optional 0/1 column marking few-shot (not finetuned) rows; they are
+            fitted at ``D = D0`` (their ``D`` value is ignored).
+        form: "log_power" (the paper) or "power" (its ablation).
+        D0: the low-data limit at which the few-shot emergence point is read.
+        temperature: softplus temperature (nats).
+        fewshot_shift: fit the few-shot rows' own base ``B + Delta``.
+        posterior: run NUTS (`jaxfit.sample`).
+        bootstrap: number of bootstrap refits (0: none).
+        priors: `jaxfit.sample` priors (name -> numpyro distribution).
+        sample_options: `jaxfit.sample` options over `EMERGENCE_SAMPLE_OPTIONS`.
+        fit_options: `jaxfit.fit` options over `FIT_OPTIONS` (``init`` replaces the
+            recipe's data-driven starts).
+        seed: random seed.
+
+    Returns:
+        An `EmergenceResult`.
+
+    Raises:
+        ValueError: missing columns, ``D <= 1``, or a task with fewer than 3 data amounts.
+    """
+    if form not in FORMS:
+        raise ValueError(f"form={form!r} is not one of {FORMS}.")
+    if not D0 > (1.0 if form == "log_power" else 0.0):
+        raise ValueError(f"D0={D0!r}: the {form} emergence law needs D0 > "
+                         f"{1 if form == 'log_power' else 0}.")
+    if fewshot_shift and fewshot is None:
+        raise ValueError("fewshot_shift=True needs few-shot rows: name their 0/1 column "
+                         "with fewshot=.")
+    points = _points(data, y, loss, by, D, fewshot, float(D0), form)
+    tuned = points[points["fewshot"] == 0]
+    n_amounts = tuned.groupby("task")["D"].nunique().reindex(points["task"].unique(),
+                                                            fill_value=0)
+    few = n_amounts[n_amounts < 3]
+    if len(few):
+        raise ValueError(f"tasks {list(few.index[:10])} have fewer than 3 finetuning-data "
+                         "amounts; the emergence law E(D) has 3 parameters (k, alpha, C). "
+                         "For a single curve use jaxfit.recipes.emergence.fewshot_elbow.")
+    opts = _fit_options(fit_options, seed)
+    ramp = relu_elbow("L", temperature)
+    sub = _fit_elbows(tuned, ["task", "D"], ramp, False, {**opts, "warn": False})
+    per = sub.params.reset_index()
+    per.columns = ["task", "D", *per.columns[2:]]
+    lo = tuned.groupby(["task", "D"])["L"].min().to_numpy()
+    hi = tuned.groupby(["task", "D"])["L"].max().to_numpy()
+    per["elbow"] = np.clip(per["E"].to_numpy(), lo, hi)
+    law = emergence_law(form, temperature, fewshot_shift, "L", "D")
+    if not fewshot_shift:
+        points = points.drop(columns="fewshot")
+    starts = _shift_starts(per, per.groupby("task")[["A", "B"]].median(), law, form)
+    res = fit(law, points, y="y", by="task", **{"init": starts, **opts})
+    shift = emergence_shift(form)
+    amounts = pd.concat([tuned[["task", "D"]].drop_duplicates(),
+                         pd.DataFrame({"task": res.tasks, "D": float(D0)})])
+    amounts = amounts.sort_values(["task", "D"], kind="stable").reset_index(drop=True)
+    if fewshot_shift:
+        amounts["fewshot"] = (amounts["D"] == D0).astype(np.float64)
+    pos = res.tasks.get_indexer(amounts["task"])
+    E_law = np.asarray(shift.fn({n: res.values[pos, res.law.param_names.index(n)]
+                                 for n in shift.params}, {"D": amounts["D"].to_numpy()}))
+    elbows = amounts[["task", "D"]].merge(
+        per[["task", "D", "elbow"]].assign(
+            n_points=tuned.groupby(["task", "D"]).size().to_numpy()),
+        on=["task", "D"], how="left").assign(law=E_law)
+
+    def point_fn(obj):
+        with jax.enable_x64(True):
+            d = {n: jnp.asarray(v) for n, v in _draws(obj, shift.params).items()}
+            return np.asarray(shift.fn(d, {"D": jnp.asarray(float(D0))}))
+
+    options = dict(recipe="emergence", y=y, loss=loss, D=D, by=by, fewshot=fewshot, form=form,
+                   D0=float(D0), temperature=temperature, fewshot_shift=fewshot_shift,
+                   citation=_CITATION)
+    return _finish(law, points, res, sub, elbows, point_fn, amounts, posterior, bootstrap,
+                   {**EMERGENCE_SAMPLE_OPTIONS, **dict(sample_options or {})}, priors, seed,
+                   {"D0": float(D0)}, options)
+
+
+# ----------------------------------------------------------------------- real data
+
+def load_olmo_emergence() -> pd.DataFrame:
+    """OLMo 2 checkpoints with C4 loss and 5-shot accuracies (dataset ``olmo_emergence``).
+
+    One row per checkpoint of the 30 ladder runs (190M-3.2B) and of the 7B and 13B
+    targets' full runs: ``run``, ``role``, ``N``, ``step``, ``tokens``, ``c4_loss``,
+    ``<task>_rc`` and ``<task>_mc`` accuracies. Built by
+    ``jaxfit/datasets/make_emergence.py`` from Bhagia et al. (2024)'s released data.
+    """
+    from jaxfit import datasets
+
+    return datasets.load("olmo_emergence")
+
+
+def load_obs_emergent() -> pd.DataFrame:
+    """The emergent-capability table of Ruan et al. (2024) with size, data and FLOPs.
+
+    84 models, 2-shot BIG-bench scores (dataset ``obs_emergent``, built by
+    ``jaxfit/datasets/make_emergence.py`` from github.com/ryoungj/ObsScaling).
+    """
+    from jaxfit import datasets
+
+    return datasets.load("obs_emergent")
+
+
+#: Tasks of the OLMo demonstration: ranked-classification (RC) tasks at chance for the
+#: smallest ladder models, and the multiple-choice (MC) format, which emerges abruptly in
+#: the 7B and 13B runs.
+OLMO_RC_TASKS = ("mmlu_rc", "arc_challenge_rc", "openbookqa_rc")
+OLMO_MC_TASKS = ("mmlu_mc", "arc_challenge_mc", "csqa_mc", "hellaswag_mc")
+#: BIG-bench tasks of the observational demonstration (score at chance or 0 for small
+#: models).
+OBS_TASKS = ("word_unscrambling", "parsinlu_qa", "ipa_transliterate")
+
+
+def olmo_demo(rc_tasks=OLMO_RC_TASKS, mc_tasks=OLMO_MC_TASKS, min_loss: float = 2.6,
+              **kwargs) -> EmergenceResult:
+    """Emergence points in C4 loss on the shipped OLMo checkpoints (no finetuning axis).
+
+    One `fewshot_elbow` call (kwargs passed on) over two kinds of task, labelled ``task@runs``:
+
+    * ``<task>_rc@ladder``: every checkpoint of the 30 ladder runs (190M-3.2B x 0.5-10 x
+      Chinchilla), 5-shot RC accuracy of tasks at chance for the smallest models
+      (`OLMO_RC_TASKS`: MMLU, as the brief's example, ARC-Challenge, OpenBookQA);
+    * ``<task>_mc@7B`` and ``@13B``: the intermediate checkpoints of the 7B and 13B runs
+      (the paper's setting: checkpoints of one model), 5-shot MC-format accuracy, which
+      sits at chance and then jumps (`OLMO_MC_TASKS`).
+
+    The data have no finetuning subsets, so ``E(D)`` cannot be fitted: this is the
+    few-shot limit only, the elbow located from checkpoints on both sides of it.
+    Untrained step-0 rows are dropped, and so are checkpoints with C4 loss below
+    ``min_loss``: the ReLU describes the onset of a capability, not its later
+    saturation, and far-post-emergence checkpoints of the long 7B/13B runs (C4 down to
+    2.44) would tilt its line (the MC elbows move by about 0.04 nats between
+    ``min_loss`` = 2.6 and 2.64; the ladder's C4 losses are all above 2.66).
+    """
+    df = load_olmo_emergence()
+    df = df[(df["step"] > 0) & (df["c4_loss"] >= min_loss)].assign(
+        runs=lambda d: np.where(d["role"] == "ladder", "ladder", d["run"]))
+    parts = [df[df["role"] == role].melt(id_vars=["runs", "c4_loss"], value_vars=list(t),
+                                         var_name="task", value_name="accuracy")
+             for role, t in (("ladder", rc_tasks), ("target", mc_tasks)) if len(t)]
+    long = pd.concat(parts, ignore_index=True)
+    long["task"] = long["task"] + "@" + long["runs"]
+    return fewshot_elbow(long, y="accuracy", loss="c4_loss", by="task", **kwargs)
+
+
+def obs_demo(tasks=None, **kwargs) -> EmergenceResult:
+    """Emergence points in training compute on the emergent-capability table (Ruan et al.).
+
+    The table has no pre-training loss and no finetuning axis: the ReLU is fitted in
+    ``log10`` training FLOPs (``increasing=True``; column ``log10_flops``) over the 73
+    models with published FLOPs, all families pooled, one task per BIG-bench task
+    (`OBS_TASKS`); ``emergence["mle"]`` is then log10 of the compute at which the 2-shot
+    score leaves its floor. Runs `fewshot_elbow` with ``kwargs``.
+    """
+    df = load_obs_emergent()
+    df = df[df["flops"] > 0].assign(log10_flops=lambda d: np.log10(d["flops"]))
+    tasks = list(tasks or OBS_TASKS)
+    long = df.melt(id_vars=["model", "log10_flops"], value_vars=tasks, var_name="task",
+                   value_name="score").dropna(subset=["score"])
+    kwargs.setdefault("temperature", 0.05)
+    return fewshot_elbow(long, y="score", loss="log10_flops", by="task", increasing=True, **kwargs)
+
+
+#: Demonstrations on the shipped data, by name (for the command line).
+DEMOS = {"olmo": olmo_demo, "obs_scaling": obs_demo}
+
+
+def run_emergence(data: pd.DataFrame | None = None, *, demo: str = "olmo",
+                  D: str | None = None, **kwargs) -> dict[str, pd.DataFrame]:
+    """Command-line entry point: the recipe's tables as a dict of DataFrames.
+
+    Args:
+        data: None runs the shipped demonstration ``demo`` (`DEMOS`: "olmo" =
+            `olmo_demo`, "obs_scaling" = `obs_demo`; only ``posterior``, ``bootstrap``,
+            ``sample_options``, ``fit_options``, ``seed`` and ``temperature`` apply).
+            With a DataFrame: `emergence` when the finetuning-data column ``D`` is named,
+            else `fewshot_elbow`.
+        demo: the demonstration run when ``data`` is None.
+        D: finetuning-data column of ``data``.
+        **kwargs: passed to the recipe function.
+
+    Returns:
+        `EmergenceResult.frames`: ``emergence`` (the emergence points with their 5%, 50%,
+        95% posterior and bootstrap quantiles), ``params``, ``elbows``, ``curves``,
+        ``points``. Plot them with `jaxfit.recipes.emergence_plot.plot_emergence`.
+
+    Example:
+        >>> from jaxfit.recipes.emergence import run_emergence
+        >>> tables = run_emergence(demo="olmo", bootstrap=100)          # doctest: +SKIP
+        >>> tables["emergence"].round(3)                                 # doctest: +SKIP
+    """
+    if data is None:
+        if demo not in DEMOS:
+            raise ValueError(f"unknown emergence demo {demo!r}; choose one of {sorted(DEMOS)}.")
+        fixed = sorted({"y", "loss", "by", "form", "D0", "fewshot", "fewshot_shift"} & set(kwargs))
+        if D is not None or fixed:
+            raise ValueError(f"options {fixed + (['D'] if D else [])} need data: the {demo!r} "
+                             "demonstration fixes its own columns and law.")
+        return DEMOS[demo](**kwargs).frames()
+    if D is None:
+        return fewshot_elbow(data, **kwargs).frames()
+    return emergence(data, D=D, **kwargs).frames()

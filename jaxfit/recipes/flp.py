@@ -1,0 +1,483 @@
+"""FLP: FLOPs -> pre-training loss -> downstream performance (Chen et al. 2024): `flp`.
+
+Chen, Huang, Gao, Wang, Yang, Ji (2024), "Scaling Laws for Predicting Downstream
+Performance in LLMs", arXiv:2410.08527. No code or data were released; this recipe follows
+the method as described in the abstract and the ICLR 2025 reviews (see
+``shared/papers/METHODS.md`` section 3). Two stages, each one `jaxfit.fit` call:
+
+1. **Stage 1, loss from compute**, fitted on the fully trained "sampling" models (one
+   point per model: compute ``C`` and the mean pre-training loss of its last checkpoints):
+
+   .. math:: L(C) = (C / C_N)^{-\\alpha}
+
+   (`jaxfit.models.kaplan`; the paper's ``(C/C_N)^{alpha_N}`` with ``alpha_N < 0``), or,
+   with ``irreducible=True``, ``L(C) = E + A C^{-alpha}`` (`jaxfit.models.power_law`).
+2. **Stage 2, performance from loss**, fitted per task on the *intermediate* checkpoints
+   of the sampling models whose performance is above the task's chance level plus
+   ``threshold`` (5 points: the paper's emergence-threshold filter):
+
+   .. math:: P(L) = w_0 + w_1 L
+
+   (`jaxfit.models.linear`); ``stage2="sigmoid"`` uses the Llama-3 / ladder sigmoid
+   ``a/(1 + exp(-k(L - L0))) + b`` instead (`jaxfit.models.sigmoid`; the paper compares
+   with it in its appendix C).
+
+The prediction for a target of compute ``C*`` is ``P(L(C*))`` (`jaxfit.compose`). The
+**baseline** predicts performance from compute directly, ``P(C) = A C^{-alpha}`` with
+``alpha`` free in sign (`jaxfit.models.power_law` without ``E``; the paper's "FLOPs ->
+performance" baseline, whose exact form is unpublished).
+
+Readings chosen where the sources are silent (UNVERIFIED in METHODS.md):
+
+* objectives: stage 1 is least squares on log residuals (log-log regression, the usual
+  ``curve_fit`` of a power law); stage 2 and the sigmoid are least squares in linear
+  space. The baseline is least squares on log residuals, which makes it a linear
+  regression of ``log P`` on ``log C`` with a unique optimum.
+* the baseline is fitted on the same fully trained points as stage 1 (accuracy averaged
+  like the loss), not on intermediate checkpoints: an intermediate checkpoint has spent
+  compute ``C`` without being a model fully trained with ``C``, so mixing them in would
+  bias a compute law.
+* "above chance + 5 points" is ``P > chance + threshold`` on the (optionally smoothed)
+  checkpoint's accuracy, every checkpoint of every sampling run (``skip_frac=0``,
+  ``moving_avg=1``: no smoothing, which the paper does not mention).
+* on the OLMo ladder the "sampling models" are the 16 ladder runs (190M-1.3B x 1, 2, 5,
+  10 x Chinchilla); compute is ``tokens x FLOPs per token`` (the authors' ``MODEL_FLOPS``)
+  and the loss is the C4 validation loss (`load_flp_data`).
+
+Example (a few seconds, mostly compilation):
+    >>> from jaxfit.recipes.flp import flp
+    >>> res = flp()
+    >>> p = res.predictions
+    >>> err = (p["pred_acc"] - p["actual_acc"]).abs().groupby(p["target"]).mean()
+    >>> {t: round(100 * e, 1) for t, e in err.items()}    # mean |error|, accuracy points
+    {'13B-5T': 4.4, '7B-4T': 4.1}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jaxfit.fit import fit
+from jaxfit.law import Law, compose
+from jaxfit.models.kaplan import kaplan
+from jaxfit.models.linear import linear
+from jaxfit.models.power_law import power_law
+from jaxfit.models.sigmoid import sigmoid
+from jaxfit.recipes.ladder import (PAPER_TASKS, _evaluate, _param_frame, _runs,
+                                   _step2_points, _tail_mean, load_olmo_ladder)
+from jaxfit.result import FitResult
+
+__all__ = ["flp", "FLPResult", "run_flp", "compare_with_ladder", "load_flp_data",
+           "load_olmo_ladder_val", "CHANCE", "DOMAINS", "STAGE1_OPTIONS", "STAGE2_OPTIONS"]
+
+#: Chance accuracy of the OLMo ladder tasks (RC 5-shot): 1 / number of choices (the
+#: ladder code's ``task_min``: 0.25, PIQA 0.5, Social IQa 1/3, CSQA 0.2; BoolQ and
+#: Winogrande 0.5).
+CHANCE = {"mmlu_avg_test": 0.25, "hellaswag_val": 0.25, "arc_challenge_test": 0.25,
+          "arc_easy_test": 0.25, "piqa_val": 0.5, "csqa_val": 0.2, "socialiqa_val": 1 / 3,
+          "openbookqa_test": 0.25, "boolq_val": 0.5, "winogrande_val": 0.5}
+#: The per-domain validation losses of the OLMo ladder (`load_olmo_ladder_val`): C4 and
+#: the Dolma sources (``stack`` is code).
+DOMAINS = ("c4", "books", "common_crawl", "pes2o", "reddit", "stack", "wiki")
+#: `jaxfit.fit` options of stage 1 (a few points, 2-3 parameters).
+STAGE1_OPTIONS = {"restarts": 32, "refine": 8, "seed": 0}
+#: `jaxfit.fit` options of stage 2 (linear: one optimum; the sigmoid needs restarts).
+STAGE2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
+_STAGE2 = ("linear", "sigmoid")
+
+
+def load_olmo_ladder_val() -> pd.DataFrame:
+    """The embedded OLMo ladder validation losses: one row per checkpoint (new DataFrame).
+
+    Columns ``run, role, N, step, tokens, flops_per_token`` and the cross-entropy (nats per
+    token) on 11 validation sets: ``c4``, the Dolma domains ``books, common_crawl, pes2o,
+    reddit, stack, wiki``, and ``ice, m2d2_s2orc, pile, wikitext_103``. Same checkpoints
+    as `jaxfit.recipes.ladder.load_olmo_ladder`; built by
+    ``jaxfit/datasets/make_olmo_ladder_val.py``.
+    """
+    from jaxfit import datasets
+
+    if "olmo_ladder_val" in datasets.names():
+        return datasets.load("olmo_ladder_val")
+    with resources.files(datasets).joinpath("olmo_ladder_val.csv").open("r") as fh:
+        df = pd.read_csv(fh)
+    df.attrs.update(load_olmo_ladder().attrs, name="olmo_ladder_val")
+    return df
+
+
+def load_flp_data() -> pd.DataFrame:
+    """The OLMo ladder for FLP: one row per checkpoint and task with its validation losses.
+
+    `load_olmo_ladder` joined with `load_olmo_ladder_val` on (``run``, ``tokens``), plus
+    ``C = tokens x flops_per_token`` (float; the product overflows int64).
+
+    Example:
+        >>> from jaxfit.recipes.flp import load_flp_data
+        >>> df = load_flp_data()
+        >>> round(float(df.loc[df.run == "7B-4T", "c4"].iloc[0]), 3)
+        2.483
+    """
+    val = load_olmo_ladder_val().drop(columns=["role", "N", "step", "flops_per_token"])
+    df = load_olmo_ladder().merge(val, on=["run", "tokens"], how="left", validate="m:1")
+    df["C"] = df["tokens"].to_numpy(np.float64) * df["flops_per_token"].to_numpy(np.float64)
+    return df
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FLPResult:
+    """What `flp` returns.
+
+    Attributes:
+        predictions: one row per task and target: ``C``, ``actual_loss``, ``pred_loss``
+            (stage 1), ``loss_rel_error``, ``actual_acc``, ``pred_acc`` (FLP, the chain),
+            ``abs_error`` (accuracy points, ``100 |pred - actual|``), ``rel_error``
+            (signed fraction, the paper's error measure), ``stage2_pred_acc`` (stage 2 at
+            the target's actual loss), ``baseline_pred_acc`` and ``baseline_abs_error``.
+        stage1: the stage-1 parameters and diagnostics (one row, index "all").
+        stage2: per task, the stage-2 parameters, diagnostics, ``chance``, ``n_points``
+            (checkpoints above the threshold) and ``fit_error`` (mean |relative error|).
+        baseline: per task, the compute-to-performance parameters and diagnostics.
+        stage1_data: the stage-1 points (one per sampling run, ``kind="sampling"``) and
+            the targets' observed points (``kind="target"``), with ``fitted``.
+        stage2_data: per task, every checkpoint (``kept`` marks those above threshold)
+            and the targets, with the stage-2 ``fitted`` value.
+        curves: the fitted laws on a grid, for plots: ``stage`` ("stage1": ``x`` = C,
+            ``y`` = loss; "stage2": ``x`` = loss, ``y`` = accuracy per task).
+        fits: the `FitResult` of "stage1", "stage2" and "baseline".
+        options: the settings used.
+    """
+
+    predictions: pd.DataFrame
+    stage1: pd.DataFrame
+    stage2: pd.DataFrame
+    baseline: pd.DataFrame
+    stage1_data: pd.DataFrame
+    stage2_data: pd.DataFrame
+    curves: pd.DataFrame
+    fits: dict[str, FitResult]
+    options: dict[str, Any]
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The result's DataFrames by name (what the command line writes)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if isinstance(getattr(self, f.name), pd.DataFrame)}
+
+
+# ----------------------------------------------------------------------------- laws
+
+def _widen(law: Law, **init: tuple[float, float]) -> Law:
+    """``law`` with other init ranges (compute is ~1e17-1e24 FLOPs, far from the defaults)."""
+    params = {n: dataclasses.replace(p, init=init.get(n, p.init)) for n, p in law.params.items()}
+    return law.replace(params=params)
+
+
+@functools.cache
+def _laws(irreducible: bool, stage2: str) -> tuple[Law, Law, Law, Law]:
+    """Stage 1, stage 2, their chain and the baseline, built once per process so that
+    `jaxfit.fit` reuses its compiled programs across calls."""
+    if irreducible:
+        law1 = _widen(power_law("C"), A=(1.0, 1e8), alpha=(0.01, 0.5))
+    else:
+        law1 = _widen(kaplan("C"), C_c=(1e15, 1e60), alpha=(0.01, 0.3))
+    law2 = linear("L") if stage2 == "linear" else sigmoid("L")
+    base = _widen(power_law("C", irreducible=False), A=(1e-4, 1e2), alpha=(-0.3, 0.3))
+    return law1, law2, compose(law2, law1, into="L", name=f"flp_{law2.name}"), base
+
+
+def _grid_curve(law: Law, params: pd.DataFrame, tasks: Sequence[str], grid: np.ndarray,
+                name: str, stage: str) -> pd.DataFrame:
+    """``law`` on ``grid`` for each task (one evaluation, tasks stacked)."""
+    t = np.repeat(list(tasks), len(grid))
+    x = np.tile(grid, len(tasks))
+    return pd.DataFrame({"stage": stage, "task": t, "x": x,
+                         "y": _evaluate(law, params, t, {name: x})})
+
+
+# ----------------------------------------------------------------------------- recipe
+
+def _check(data: pd.DataFrame, losses: Sequence[str]) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"flp: data must be a pandas DataFrame, got {type(data).__name__}.")
+    need = ["run", "N", "tokens", "task", "accuracy", *losses]
+    missing = [c for c in need if c not in data.columns]
+    if "C" not in data.columns and "flops_per_token" not in data.columns:
+        missing.append("C (or flops_per_token)")
+    if missing:
+        raise ValueError(f"flp: data is missing column(s) {missing}; it needs one row per "
+                         f"checkpoint and task with {need} and compute 'C' or "
+                         "'flops_per_token' (see jaxfit.recipes.flp.load_flp_data()). Pass "
+                         "loss=<column> to name the pre-training loss column.")
+
+
+def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
+          losses: Sequence[str], what: str) -> pd.DataFrame:
+    """The rows of ``runs`` x ``tasks``, validated and sorted, with ``C`` and the first
+    loss column as ``task_loss`` (the name the ladder helpers read)."""
+    rows = data[data["run"].isin(runs) & data["task"].isin(tasks)].copy()
+    have = set(zip(rows["run"], rows["task"]))
+    absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
+    if absent:
+        raise ValueError(f"flp: {len(absent)} {what} run/task pairs have no rows, e.g. "
+                         f"{absent[:5]}; check the runs and `tasks` against data['run'] and "
+                         "data['task'].")
+    if "C" not in rows:
+        rows["C"] = rows["tokens"].to_numpy(np.float64) * rows["flops_per_token"].to_numpy(
+            np.float64)
+    cols = ["C", "accuracy", *losses]
+    vals = rows[cols].to_numpy(np.float64)
+    bad = ~np.isfinite(vals).all(1) | (vals[:, 0] <= 0) | (vals[:, 2:] <= 0).any(1)
+    if bad.any():
+        raise ValueError(f"flp: {int(bad.sum())} {what} rows have missing, infinite or "
+                         f"non-positive values in {cols}, e.g. at index "
+                         f"{list(rows.index[bad][:5])}; drop them first.")
+    rank = {**{t: i for i, t in enumerate(tasks)}, **{r: i for i, r in enumerate(runs)}}
+    rows = rows.sort_values(["task", "run", "tokens"], kind="stable",
+                            key=lambda s: s.map(rank) if s.name != "tokens" else s)
+    # C is carried as flops_per_token x tokens, so that the ladder's `_tail_mean` keeps it.
+    rows["task_loss"] = rows[losses[0]].to_numpy(np.float64)
+    rows["flops_per_token"] = rows["C"].to_numpy(np.float64) / rows["tokens"].to_numpy(
+        np.float64)
+    return rows.reset_index(drop=True)
+
+
+def _final_points(rows: pd.DataFrame, last_n: int,
+                  extra: Sequence[str] = ()) -> pd.DataFrame:
+    """Per task and run: C of the last checkpoint, and the mean loss, accuracy (and
+    ``extra`` columns) over the last n checkpoints."""
+    pts = _tail_mean(rows, last_n, ["task_loss", "accuracy", *extra])
+    pts["C"] = pts["tokens"].to_numpy(np.float64) * pts["flops_per_token"].to_numpy(np.float64)
+    return pts.rename(columns={"task_loss": "loss", "accuracy": "acc"}).drop(
+        columns=["flops_per_token"])
+
+
+def _chance(chance, tasks: Sequence[str]) -> dict[str, float]:
+    if chance is None or isinstance(chance, Mapping):
+        table = {**CHANCE, **dict(chance or {})}
+        missing = [t for t in tasks if t not in table]
+        if missing:
+            raise ValueError(f"flp: no chance level for tasks {missing}; pass chance={{task: "
+                             "level}} (e.g. 1/number of choices) or one float for all.")
+        return {t: float(table[t]) for t in tasks}
+    return {t: float(chance) for t in tasks}
+
+
+def _prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n):
+    """Validated inputs of `flp` and `jaxfit.recipes.flp_m.flp_m`: the tasks, their chance
+    levels, the run names, the sampling rows and the targets' final points."""
+    data = load_flp_data() if data is None else data
+    _check(data, losses)
+    tasks = [tasks] if isinstance(tasks, str) else list(dict.fromkeys(tasks))
+    unknown = sorted(set(tasks) - set(data["task"]))
+    if unknown:
+        raise ValueError(f"flp: tasks {unknown} are not in data['task'] (available: "
+                         f"{sorted(data['task'].unique())}).")
+    levels = _chance(chance, tasks)
+    runs = _runs(data, sampling_runs, "ladder")
+    target_names = _runs(data, targets, "target")
+    if len(runs) < 3:
+        raise ValueError(f"flp: stage 1 needs at least 3 sampling runs, got {runs}.")
+    lad = _rows(data, runs, tasks, losses, "sampling")
+    extra = list(losses[1:]) + (["ratio"] if "ratio" in data.columns else [])
+    tgt = _final_points(_rows(data, target_names, tasks, losses, "target"), target_last_n,
+                        extra)
+    return tasks, levels, runs, target_names, lad, tgt
+
+
+def _above_chance(task, acc, levels: Mapping[str, float], threshold: float,
+                  tasks: Sequence[str]) -> tuple[np.ndarray, pd.Series]:
+    """The emergence filter: ``acc > chance[task] + threshold``; counts per task."""
+    kept = np.asarray(acc, np.float64) > pd.Series(task).map(levels).to_numpy() + threshold
+    counts = pd.Series(kept).groupby(np.asarray(task)).sum().reindex(tasks).fillna(0)
+    few = counts[counts < 3]
+    if len(few):
+        raise ValueError(f"flp: tasks {list(few.index)} have {list(few.astype(int))} "
+                         f"checkpoints above chance + {threshold}; stage 2 needs >= 3. Lower "
+                         "`threshold`, check `chance`, or drop the tasks.")
+    return kept, counts.astype(int)
+
+
+def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
+        loss: str = "c4", chance: float | Mapping[str, float] | None = None,
+        threshold: float = 0.05, stage2: str = "linear", irreducible: bool = False,
+        sampling_runs: Sequence[str] | None = None, targets: Sequence[str] | None = None,
+        last_n: int = 5, target_last_n: int = 5, skip_frac: float = 0.0,
+        moving_avg: int = 1, stage1_options: Mapping[str, Any] | None = None,
+        stage2_options: Mapping[str, Any] | None = None) -> FLPResult:
+    """Predict downstream performance from compute through the pre-training loss (FLP).
+
+    Stage 1 fits ``L(C) = (C/C_N)^-alpha`` (or ``E + A C^-alpha`` with ``irreducible``)
+    to one point per sampling run (``C`` of its last checkpoint, the mean ``loss`` of its
+    last ``last_n`` checkpoints); stage 2 fits ``P = w0 + w1 L`` (or the sigmoid) per task
+    to every checkpoint of the sampling runs whose accuracy exceeds ``chance[task] +
+    threshold``; a target's prediction is ``P(L(C_target))``, and its actual values are
+    the means over its last ``target_last_n`` checkpoints. All tasks are one stage-2
+    fit (``by="task"``). The compute-only baseline ``P(C) = A C^-alpha`` is fitted on the
+    stage-1 points. See the module docstring for the paper and the readings chosen.
+
+    Args:
+        data: one row per checkpoint and task with ``run``, ``N``, ``tokens``, ``task``,
+            ``accuracy``, the ``loss`` column, compute ``C`` or ``flops_per_token``, and
+            ``role`` ("ladder"/"target") unless the runs are given. Default: the OLMo
+            ladder with its validation losses (`load_flp_data`). Never modified.
+        tasks: tasks to predict (default: the ladder paper's 8).
+        loss: the pre-training loss column (default C4 validation loss).
+        chance: chance accuracy per task (dict, merged over `CHANCE`) or one float.
+        threshold: the emergence filter's margin above chance (0.05 = 5 points).
+        stage2: "linear" (the paper) or "sigmoid" (its appendix alternative).
+        irreducible: add an irreducible term to stage 1.
+        sampling_runs: runs fitted (default: role "ladder").
+        targets: runs predicted (default: role "target").
+        last_n: checkpoints averaged into a sampling run's stage-1 point.
+        target_last_n: checkpoints averaged into a target's actual loss and accuracy.
+        skip_frac: fraction of each run's first checkpoints dropped from stage 2.
+        moving_avg: trailing moving average of stage-2 loss and accuracy (1 = none).
+        stage1_options, stage2_options: `jaxfit.fit` options merged over
+            `STAGE1_OPTIONS` / `STAGE2_OPTIONS` (the baseline uses the stage-1 ones).
+
+    Returns:
+        An `FLPResult`.
+
+    Raises:
+        ValueError: unknown stage 2, missing columns/runs/tasks/chance levels, bad values,
+            or a task with fewer than 3 checkpoints above its threshold.
+    """
+    if stage2 not in _STAGE2:
+        raise ValueError(f"flp: stage2={stage2!r} is not one of {_STAGE2}.")
+    for name, v in [("last_n", last_n), ("target_last_n", target_last_n),
+                    ("moving_avg", moving_avg)]:
+        if int(v) != v or v < 1:
+            raise ValueError(f"flp: {name}={v!r} must be a positive integer.")
+    tasks, levels, runs, target_names, lad, tgt = _prepare(
+        data, tasks, [loss], chance, sampling_runs, targets, target_last_n)
+    law1, law2, chain, base = _laws(bool(irreducible), stage2)
+    o1 = {**STAGE1_OPTIONS, **dict(stage1_options or {})}
+    o2 = {**STAGE2_OPTIONS, **dict(stage2_options or {})}
+
+    # Stage 1: one point per sampling run (the loss is the same for every task).
+    pts = _final_points(lad, last_n)
+    s1 = pts[pts["task"] == tasks[0]].drop(columns=["task", "acc"]).assign(task="all")
+    res1 = fit(law1, s1, y="loss", x={"C": "C"}, loss="squared", space="log", **o1)
+    s1["fitted"] = _evaluate(law1, res1.params.set_axis(["all"]), s1["task"], {"C": s1["C"]})
+
+    # Stage 2: checkpoints above chance + threshold, all tasks in one fit.
+    s2 = _step2_points(lad, skip_frac, moving_avg)
+    s2["kept"], counts = _above_chance(s2["task"], s2["acc"], levels, threshold, tasks)
+    res2 = fit(law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
+               space="linear", **o2)
+    s2["fitted"] = _evaluate(law2, res2.params, s2["task"], {"L": s2["L"]})
+
+    # Baseline: accuracy from compute on the stage-1 points.
+    resb = fit(base, pts, y="acc", by="task", x={"C": "C"}, loss="squared", space="log", **o1)
+
+    # Predictions: each task's stage-2 parameters with the shared stage-1 ones.
+    p1 = res1.params.set_axis(["all"])
+    values = res2.params.assign(**p1.iloc[0].to_dict())
+    C_t = tgt["C"].to_numpy(np.float64)
+    pred = pd.DataFrame({"task": tgt["task"], "target": tgt["run"], "N": tgt["N"], "C": C_t,
+                         "actual_loss": tgt["loss"], "actual_acc": tgt["acc"]})
+    pred["pred_loss"] = _evaluate(law1, values, tgt["task"], {"C": C_t})
+    pred["loss_rel_error"] = pred["pred_loss"] / pred["actual_loss"] - 1
+    pred["pred_acc"] = _evaluate(chain, values, tgt["task"], {"C": C_t})
+    pred["abs_error"] = 100 * np.abs(pred["pred_acc"] - pred["actual_acc"])
+    pred["rel_error"] = pred["pred_acc"] / pred["actual_acc"] - 1
+    pred["stage2_pred_acc"] = _evaluate(law2, res2.params, tgt["task"],
+                                        {"L": tgt["loss"].to_numpy(np.float64)})
+    pred["baseline_pred_acc"] = _evaluate(base, resb.params, tgt["task"], {"C": C_t})
+    pred["baseline_abs_error"] = 100 * np.abs(pred["baseline_pred_acc"] - pred["actual_acc"])
+    order = {(t, r): i for i, (t, r) in enumerate((t, r) for r in target_names for t in tasks)}
+    pred = pred.iloc[np.argsort([order[k] for k in zip(pred.task, pred.target)])]
+    pred = pred.reset_index(drop=True)
+
+    stage1 = res1.to_frame().set_axis(["all"])
+    stage1.index.name = "fit"
+    stage2_tab = _param_frame(res2, tasks).assign(chance=pd.Series(levels),
+                                                  n_points=counts)
+    kept = s2[s2["kept"]]
+    stage2_tab["fit_error"] = (kept.assign(e=np.abs(kept["fitted"] / kept["acc"] - 1))
+                               .groupby("task")["e"].mean().reindex(tasks))
+    stage1_data = pd.concat([
+        s1.drop(columns="task").assign(kind="sampling"),
+        pred.drop_duplicates("target")[["target", "N", "C", "actual_loss", "pred_loss"]]
+        .rename(columns={"target": "run", "actual_loss": "loss", "pred_loss": "fitted"})
+        .assign(kind="target")], ignore_index=True)
+    stage2_data = pd.concat([
+        s2.assign(kind="sampling"),
+        pred[["task", "target", "N", "actual_loss", "actual_acc", "stage2_pred_acc"]]
+        .rename(columns={"target": "run", "actual_loss": "L", "actual_acc": "acc",
+                         "stage2_pred_acc": "fitted"}).assign(kind="target", kept=False)],
+        ignore_index=True)
+    cgrid = np.geomspace(0.5 * s1["C"].min(), 2.0 * max(C_t.max(), s1["C"].max()), 100)
+    lmin = min(pred["pred_loss"].min(), pred["actual_loss"].min(), s2["L"].min())
+    lgrid = np.linspace(0.97 * lmin, s2.loc[s2["kept"], "L"].max() * 1.03, 100)
+    curves = pd.concat([_grid_curve(law1, p1, ["all"], cgrid, "C", "stage1"),
+                        _grid_curve(law2, res2.params, tasks, lgrid, "L", "stage2")],
+                       ignore_index=True)
+    options = dict(tasks=tasks, loss=loss, chance=levels, threshold=threshold, stage2=stage2,
+                   irreducible=bool(irreducible), sampling_runs=runs, targets=target_names,
+                   last_n=last_n, target_last_n=target_last_n, skip_frac=skip_frac,
+                   moving_avg=moving_avg, stage1_options=o1, stage2_options=o2)
+    return FLPResult(predictions=pred, stage1=stage1, stage2=stage2_tab,
+                     baseline=_param_frame(resb, tasks), stage1_data=stage1_data,
+                     stage2_data=stage2_data, curves=curves,
+                     fits={"stage1": res1, "stage2": res2, "baseline": resb},
+                     options=options)
+
+
+def compare_with_ladder(flp_result: FLPResult, ladder_result) -> pd.DataFrame:
+    """FLP next to the two-step ladder prediction (Bhagia et al. 2024), accuracy points.
+
+    Args:
+        flp_result: an `FLPResult`.
+        ladder_result: a `jaxfit.recipes.ladder.LadderResult` on the same tasks/targets.
+
+    Returns:
+        One row per task and target: ``actual``, ``flp``, ``flp_abs_error``, ``ladder``,
+        ``ladder_abs_error``, ``baseline``, ``baseline_abs_error`` (all x 100).
+    """
+    f = flp_result.predictions.set_index(["task", "target"])
+    lad = ladder_result.predictions.set_index(["task", "target"])
+    out = pd.DataFrame({
+        "actual": 100 * f["actual_acc"], "flp": 100 * f["pred_acc"],
+        "flp_abs_error": f["abs_error"],
+        "ladder": 100 * lad["pred_acc"].reindex(f.index),
+        "ladder_abs_error": lad["abs_error"].reindex(f.index),
+        "baseline": 100 * f["baseline_pred_acc"],
+        "baseline_abs_error": f["baseline_abs_error"]})
+    return out.reset_index()
+
+
+def run_flp(data: pd.DataFrame | None = None, *, ladder: bool = True,
+            **kwargs) -> dict[str, pd.DataFrame]:
+    """Command-line entry point: `flp` (and the ladder's two-step prediction) as DataFrames.
+
+    Args:
+        data: as in `flp` (default: the embedded OLMo ladder).
+        ladder: also run `jaxfit.recipes.ladder.ladder` on the same tasks and add the
+            ``comparison`` table (`compare_with_ladder`); needs the ladder's columns
+            (``task_loss``), which the embedded data has.
+        **kwargs: passed to `flp`.
+
+    Returns:
+        `FLPResult.frames` (``predictions``, ``stage1``, ``stage2``, ``baseline``,
+        ``stage1_data``, ``stage2_data``, ``curves``), plus ``comparison``. Plot it with
+        `jaxfit.recipes.flp_plot.plot_flp`.
+    """
+    res = flp(data, **kwargs)
+    out = res.frames()
+    if ladder:
+        from jaxfit.recipes.ladder import ladder as run_ladder
+
+        lad = run_ladder(data, tasks=res.options["tasks"],
+                         ladder_runs=res.options["sampling_runs"],
+                         targets=res.options["targets"],
+                         target_last_n=res.options["target_last_n"])
+        out["comparison"] = compare_with_ladder(res, lad)
+    return out
+

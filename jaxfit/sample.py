@@ -1,0 +1,333 @@
+"""`jaxfit.sample` and `jaxfit.bootstrap`: a law's posterior per task, as a `Posterior`.
+
+Both mirror `jaxfit.fit`'s signature, validate the data with `jaxfit.data.make_batch`,
+start from `jaxfit.fit`'s best multi-start point fit, and handle every task (``by=``) in
+one compiled call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxfit.data import make_batch
+from jaxfit.fit import _objective
+from jaxfit.fit import fit as point_fit
+from jaxfit.fit import make_starts
+from jaxfit.inference import bayes
+from jaxfit.inference.bootstrap import bootstrap_minimize, residual_scale
+from jaxfit.inference.objective import residuals, unpack
+from jaxfit.inference.optimize import SolverOptions
+from jaxfit.inference.starts import user_starts
+from jaxfit.law import Law
+from jaxfit.posterior import Posterior
+from jaxfit.result import FitResult
+
+__all__ = ["sample", "bootstrap"]
+
+METHODS = ("nuts", "svi", "laplace")
+
+
+def _check_common(chains, warmup, samples):
+    for name, v, lo in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1)):
+        if int(v) != v or v < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}.")
+
+
+def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
+           x: Mapping[str, str] | None = None, weights=None, space: str = "log",
+           likelihood: str = "normal", nu: float = 4.0, priors: Mapping[str, Any] | None = None,
+           pool: Sequence[str] = (), method: str = "nuts", chains: int = 4,
+           warmup: int = 1000, samples: int = 1000, seed: int = 0,
+           target_accept: float = 0.8, max_tree_depth: int = 10, dense_mass: bool = True,
+           adapt_mass: bool = True, whiten: bool = True, jitter: float = 0.0,
+           batching: str = "vmap", task_batch: int | None = 10, svi_steps: int = 2000,
+           start: FitResult | None = None,
+           loss: str = "squared", delta: float = 1e-3, init="random", restarts: int = 16,
+           warn: bool = True) -> Posterior:
+    """Sample the posterior of ``law`` given ``data``, every task in one compiled call.
+
+    The model (`jaxfit.inference.bayes`): weakly informative default priors on each
+    Param's unconstrained value (``Normal(centre, max(half-width, 1))`` of its init box;
+    ``Param.prior`` or ``priors=`` override them with a numpyro distribution over the
+    constrained value; ``priors={"sigma": ...}`` the noise prior, default
+    ``HalfNormal(1)``), and a likelihood on the point fit's residual space with a fitted
+    noise scale ``sigma``.
+
+    The sampler starts at the posterior mode, found by Newton's method from the best
+    multi-start point fit (`jaxfit.fit`), and runs in coordinates whitened by the Laplace
+    covariance there, which removes the near-collinearity of e.g. log A and alpha.
+    ``benchmarks/sample_batch.py`` measures the choices.
+
+    Args:
+        law: a `jaxfit.Law`.
+        data: a pandas DataFrame (never modified).
+        y: target column.
+        by: column(s) naming independent tasks.
+        x: law input -> column mapping.
+        weights: column or array of point weights (likelihood terms are raised to them).
+        space: residual space, "log" (Normal/Student-t on log y) or "linear".
+        likelihood: "normal", "studentt", or for outcomes in [0, 1] with space="linear",
+            "beta" or "truncnormal".
+        nu: Student-t degrees of freedom.
+        priors: name -> numpyro distribution over the constrained value (incl. "sigma").
+        pool: parameters drawn from a population across tasks (hierarchical pooling:
+            ``u_t ~ Normal(mu, tau)``); with ``law.shared`` parameters, this uses one
+            plated model over all tasks.
+        method: "nuts" (numpyro NUTS, default), "svi" (``AutoMultivariateNormal``) or
+            "laplace" (``AutoLaplaceApproximation`` at the mode), each vmapped over tasks.
+        chains, warmup, samples: NUTS chains per task, warm-up and kept iterations per
+            chain (SVI/Laplace: ``chains * samples`` independent draws per task).
+        seed: random seed (point-fit starts, sampler).
+        target_accept: NUTS target acceptance probability.
+        max_tree_depth: NUTS tree-depth cap.
+        dense_mass: adapt a dense mass matrix per task.
+        adapt_mass: adapt the mass matrix in warm-up (False: keep the Laplace covariance
+            of the whitening as the metric; only the step size adapts).
+        whiten: run NUTS in Laplace-whitened coordinates (False: raw unconstrained
+            coordinates centred at the mode; slower, for comparison).
+        jitter: chains start at the mode displaced by ``N(0, jitter^2)`` in whitened
+            coordinates (0: all at the mode, numpyro's ``init_to_value``).
+        batching: "vmap" (independent NUTS per task, vmapped) or "plate" (one plated
+            NUTS model over all tasks; used automatically for ``pool``/``law.shared``).
+        task_batch: with batching="vmap", tasks vectorized together (``jax.lax.map`` with
+            this ``batch_size``; chains are always vectorized); None vmaps all tasks. A
+            vmapped NUTS iteration costs the deepest tree among its members, so on CPU
+            small groups are fastest (measured on 2 CPU cores: 100 tasks sampled about
+            twice as long fully vmapped as in groups of 1-10; see benchmarks/README.md).
+        svi_steps: Adam steps of SVI.
+        start: a `FitResult` of the same law and data to start from (skips the fit).
+        loss, delta, init, restarts: options of the starting point fit (`jaxfit.fit`).
+            The default squared loss is the Normal likelihood's own objective, smooth,
+            so Newton converges in a few steps (the Huber fit's kinks take ~10x more).
+        warn: warn when diagnostics fail (r_hat > 1.01, ESS < 100 per chain, divergences).
+
+    Returns:
+        A `Posterior`.
+
+    Example:
+        >>> import jaxfit as jf
+        >>> import pandas as pd
+        >>> df = jf.datasets.load("chinchilla")
+        >>> post = jf.sample(jf.models.chinchilla(), df[~df.epoch_excluded_outlier],
+        ...                  y="loss", method="laplace")   # NUTS: the default method
+        >>> bool(0.3 < post.params.loc[0, "alpha"] < 0.4)
+        True
+        >>> pred = post.predict(pd.DataFrame({"N": [7e10], "D": [1.4e12]}), prob=0.9)
+        >>> p = pred.iloc[0]
+        >>> bool(p.predictive_lower < p.credible_lower < p["mean"] < p.credible_upper < p.predictive_upper)
+        True
+    """
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not one of {METHODS}.")
+    if batching not in ("vmap", "plate"):
+        raise ValueError(f"batching={batching!r} is not 'vmap' or 'plate'.")
+    _check_common(chains, warmup, samples)
+    pool = tuple(pool)
+    unknown = [p for p in pool if p not in law.params]
+    if unknown:
+        raise ValueError(f"pool names {unknown}, which are not parameters of law "
+                         f"{law.name!r}; its parameters are {list(law.param_names)}.")
+    overlap = set(pool) & set(law.shared)
+    if overlap:
+        raise ValueError(f"parameters {sorted(overlap)} are both pooled and shared; a shared "
+                         "parameter already has one value for all tasks.")
+    lik = bayes.make_likelihood(likelihood, space, nu)
+    bm = bayes.make_model(law.replace(shared=()) if law.shared else law, lik, priors)
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+    batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
+    lik.check(batch.y[batch.w > 0], label=y)
+    if (pool or law.shared or batching == "plate") and method != "nuts":
+        raise ValueError(f"method={method!r} is vmapped over independent tasks; pooled or "
+                         "shared parameters need method='nuts'.")
+    T = len(batch.tasks)
+    if start is None:
+        start = point_fit(bm.law, data, y=y, by=by, x=x, weights=weights, loss=loss,
+                          delta=delta, space=space, init=init, restarts=restarts, seed=seed,
+                          refine=4, max_steps=200, warn=False)
+    elif not (isinstance(start, FitResult) and len(start.tasks) == T
+              and list(start.law.param_names) == list(law.param_names)):
+        raise ValueError("start must be a FitResult of the same law (parameters "
+                         f"{list(law.param_names)}) on the same {T} task(s).")
+    timing["fit"] = time.perf_counter() - t0
+
+    with jax.enable_x64(True):
+        key = jax.random.key(seed)
+        xs = {n: jnp.asarray(v) for n, v in batch.x.items()}
+        ys, ws = jnp.asarray(batch.y), jnp.asarray(batch.w)
+        t0 = time.perf_counter()
+        u = jnp.asarray(user_starts(law, start.values))
+        center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, bool(whiten)))
+        m = bm.dim
+        timing["map"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        k_init, k_run = jax.random.split(key)
+        opts = bayes.NutsOptions(chains=int(chains), warmup=int(warmup), samples=int(samples),
+                                 dense_mass=bool(dense_mass), adapt_mass=bool(adapt_mass),
+                                 target_accept=float(target_accept),
+                                 max_tree_depth=int(max_tree_depth),
+                                 task_batch=None if task_batch is None
+                                 else min(int(task_batch), T))
+        stats: dict[str, np.ndarray] = {}
+        hyper: dict[str, np.ndarray] = {}
+        if pool or law.shared or batching == "plate":
+            v, stats, hyper = _run_plated(bm, law, k_run, xs, ys, ws, center, chol, opts,
+                                          pool, jitter)
+        elif method == "nuts":
+            z0 = jitter * jax.random.normal(k_init, (T, opts.chains, m))
+            tr = bayes.run_nuts(bm, k_run, z0, xs, ys, ws, center, chol, opts)
+            z = tr.z
+            stats = {"diverging": np.asarray(tr.diverging), "n_steps": np.asarray(tr.num_steps),
+                     "acceptance_rate": np.asarray(tr.accept_prob),
+                     "energy": np.asarray(tr.energy), "lp": -np.asarray(tr.potential_energy),
+                     "step_size": np.broadcast_to(np.asarray(tr.step_size)[..., None],
+                                                  tr.num_steps.shape),
+                     "warmup_n_steps": np.asarray(tr.warmup_num_steps),
+                     "warmup_diverging": np.asarray(tr.warmup_diverging)}
+        else:
+            n = opts.chains * opts.samples
+            if method == "svi":
+                z, losses = bayes.run_svi(bm, k_run, xs, ys, ws, center, chol, draws=n,
+                                          steps=int(svi_steps))
+                stats = {"elbo_loss": np.asarray(losses)}
+            else:
+                z = bayes.run_laplace(bm, k_run, xs, ys, ws, center, chol, draws=n)
+            z = z.reshape(T, opts.chains, opts.samples, m)
+        if not (pool or law.shared or batching == "plate"):
+            v = center[:, None, None, :] + jnp.einsum("tij,tcsj->tcsi", chol, z)
+        params, sigma = bm.split(v)
+        draws = {n: np.asarray(params[n]) for n in law.param_names}
+        draws[bayes.NOISE] = np.asarray(sigma)
+        timing["sample"] = time.perf_counter() - t0
+
+    post = Posterior(
+        law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method=method, stats=stats,
+        hyper=hyper, fit=start,
+        options=dict(y=y, by=by, x=dict(x or {}), space=space, likelihood=likelihood, nu=nu,
+                     pool=pool, chains=chains, warmup=warmup, samples=samples, seed=seed,
+                     target_accept=target_accept, whiten=whiten, batching=batching,
+                     priors=dict(priors or {})),
+        timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
+    if warn and method == "nuts":
+        post.warn(stacklevel=2)
+    return post
+
+
+def _run_plated(bm, law, key, xs, ys, ws, center, chol, opts, pool, jitter):
+    """One plated NUTS model over all tasks (pooled and shared parameters)."""
+    T = center.shape[0]
+    v, hyper, extra = bayes.run_nuts_plated(bm, key, xs, ys, ws, center, chol, opts,
+                                            pool=pool, shared=tuple(law.shared), jitter=jitter)
+    per_task = lambda a: np.broadcast_to(np.asarray(a)[None], (T,) + np.shape(a))  # noqa: E731
+    stats = {"diverging": per_task(extra["diverging"]), "n_steps": per_task(extra["num_steps"]),
+             "acceptance_rate": per_task(extra["accept_prob"]),
+             "energy": per_task(extra["energy"]), "lp": -per_task(extra["potential_energy"]),
+             "warmup_n_steps": per_task(extra["warmup_num_steps"])}
+    hyper = {k: np.asarray(a) for k, a in hyper.items()}
+    return v, stats, hyper
+
+
+# ------------------------------------------------------------------------------ bootstrap
+
+def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
+              n: int = 1000, x: Mapping[str, str] | None = None, weights=None,
+              loss: str = "huber", delta: float = 1e-3, space: str = "log",
+              reduction: str = "sum", init="random", restarts: int = 64,
+              starts: str = "fit", seed: int = 0, method: str = "newton",
+              max_steps: int = 200, refine: int | None = 8, ftol: float = 1e-12,
+              start: FitResult | None = None, warn: bool = True) -> Posterior:
+    """Nonparametric bootstrap: ``n`` resampled refits per task in one compiled call.
+
+    Each resample draws every task's points with replacement (multinomial counts used as
+    point weights, `jaxfit.inference.bootstrap`), and is refitted with the same objective
+    as `jaxfit.fit` (default: Huber, delta = 1e-3, log residuals, summed; Hoffmann et al.
+    2022 as replicated by Besiroglu et al. 2024, who report a 4,000-resample bootstrap).
+
+    Args:
+        law, data, y, by, x, weights, loss, delta, space, reduction, method, max_steps,
+            ftol: as in `jaxfit.fit`.
+        n: number of resamples.
+        init, restarts, refine: starts of the full-data fit (as in `jaxfit.fit`); with
+            ``starts="restarts"`` also of every refit.
+        starts: "fit" (every refit starts at the task's full-data best fit, as Besiroglu
+            et al. start theirs at one point; fast) or "restarts" (every refit is a full
+            multi-start fit; ``restarts`` times more work).
+        seed: random seed (starts and resampling).
+        start: a `FitResult` of the same law and data (skips the full-data fit).
+        warn: warn when more than 1% of a task's refits did not converge.
+
+    Returns:
+        A `Posterior` with ``method="bootstrap"``: one chain of ``n`` draws per task
+        (``sigma`` is each refit's weighted RMS residual, used by the predictive
+        intervals), ``stats["status"]`` the refits' `Status` codes.
+
+    Example:
+        >>> import jaxfit as jf
+        >>> df = jf.datasets.load("chinchilla")
+        >>> boot = jf.bootstrap(jf.models.chinchilla(), df[~df.epoch_excluded_outlier],
+        ...                     n=200, init="grid")        # Epoch AI used n=4000
+        >>> iv = boot.interval(prob=0.95)   # mean, sd, median, lower, upper
+        >>> bool(iv.loc[(0, "alpha"), "lower"] < 0.3473 < iv.loc[(0, "alpha"), "upper"])
+        True
+    """
+    if int(n) != n or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}.")
+    if starts not in ("fit", "restarts"):
+        raise ValueError(f"starts={starts!r} is not 'fit' or 'restarts'.")
+    if law.shared:
+        raise ValueError(f"bootstrap: law {law.name!r} shares {list(law.shared)} across "
+                         "tasks; resampling tasks jointly is not supported; use sample().")
+    timing = {}
+    t0 = time.perf_counter()
+    batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
+    T = len(batch.tasks)
+    if start is None:
+        start = point_fit(law, data, y=y, by=by, x=x, weights=weights, loss=loss, delta=delta,
+                          space=space, reduction=reduction, init=init, restarts=restarts,
+                          seed=seed, method=method, max_steps=max_steps, refine=refine,
+                          ftol=ftol, warn=False)
+    elif not (isinstance(start, FitResult) and len(start.tasks) == T
+              and list(start.law.param_names) == list(law.param_names)):
+        raise ValueError("start must be a FitResult of the same law (parameters "
+                         f"{list(law.param_names)}) on the same {T} task(s).")
+    timing["fit"] = time.perf_counter() - t0
+    objective = _objective(law, loss, float(delta), space, reduction)
+    t0 = time.perf_counter()
+    with jax.enable_x64(True):
+        if starts == "fit":
+            u0 = jnp.asarray(user_starts(law, start.values))[:, None, :]     # [T, 1, k]
+            opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=None)
+        else:
+            u0 = jnp.asarray(make_starts(law, init=init, restarts=restarts, seed=seed))
+            opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=refine)
+        xs = {k: jnp.asarray(v) for k, v in batch.x.items()}
+        ys, ws = jnp.asarray(batch.y), jnp.asarray(batch.w)
+        key = jax.random.fold_in(jax.random.key(seed), 1)
+        sol, wb = bootstrap_minimize(objective, u0, xs, ys, ws,
+                                     jnp.asarray(batch.n_points), int(n), key, opts)
+
+        def resid(u, x, y, w):
+            return residuals(law, unpack(law, u), x, y, space)
+
+        sigma = residual_scale(resid, sol.u, xs, ys, wb)                  # [n, T]
+        params = unpack(law, sol.u)                                       # [n, T]
+        draws = {k: np.asarray(params[k]).T[:, None, :] for k in law.param_names}
+        draws[bayes.NOISE] = np.asarray(sigma).T[:, None, :]
+        status = np.asarray(sol.status).T[:, None, :]
+    timing["bootstrap"] = time.perf_counter() - t0
+    lik = bayes.make_likelihood("normal", space)
+    post = Posterior(
+        law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method="bootstrap",
+        stats={"status": status, "steps": np.asarray(sol.steps).T[:, None, :]}, fit=start,
+        options=dict(y=y, by=by, x=dict(x or {}), space=space, loss=loss, delta=delta,
+                     reduction=reduction, n=n, starts=starts, seed=seed, method=method),
+        timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
+    if warn:
+        post.warn(stacklevel=2)
+    return post

@@ -1,0 +1,156 @@
+"""Bayesian fits (`jaxfit.sample.sample`, `jaxfit.inference.bayes`, `jaxfit.posterior`)."""
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic import CHINCHILLA as LAW
+from synthetic import FAR, SIGMOID, chinchilla_mean, chinchilla_tasks, sigmoid_mean, sigmoid_tasks
+
+from jaxfit.sample import sample
+
+#: Settings of the 100-task runs: a short warm-up suffices in whitened coordinates; r_hat
+#: < 1.01 over 600 (task, parameter) pairs needs about 1,000 draws per chain (with 500,
+#: the largest of the 600 r_hat was 1.006-1.012 depending on the seed).
+NUTS = dict(chains=4, warmup=250, samples=1000, seed=0)
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    """100 well-posed synthetic Chinchilla tasks (60 points, 0.5% log noise: Epoch's
+    Chinchilla residuals have an RMS of 0.7%), one NUTS call."""
+    df, truth = chinchilla_tasks(100, 60, sigma=0.005, seed=7)
+    post = sample(LAW, df, y="loss", by="task", warn=False, **NUTS)
+    return df, truth, post
+
+
+def test_nuts_calibration_100_tasks(calibration):
+    """90% credible intervals of L at a held-out larger (N, D) cover the truth in 80-97%."""
+    df, truth, post = calibration
+    new = pd.DataFrame({"task": np.arange(100), **FAR})
+    pred = post.predict(new, prob=0.9)
+    true = chinchilla_mean(truth, new.N.to_numpy(), new.D.to_numpy())
+    covered = (pred.credible_lower <= true) & (true <= pred.credible_upper)
+    d = post.diagnostics
+    print(f"NUTS 90% coverage at N={FAR['N']:g}, D={FAR['D']:g}: {covered.mean():.2f}; "
+          f"max r_hat {d.r_hat.max():.4f}; divergences {int(d.divergences.sum())}; "
+          f"leapfrog steps/iteration {d.steps_per_iter.mean():.1f} (warm-up "
+          f"{d.warmup_steps_per_iter.mean():.1f}); timing {post.timing}")
+    assert 0.80 <= covered.mean() <= 0.97
+    assert d.r_hat.max() < 1.01
+    assert d.divergences.sum() == 0
+    # Whitened geometry: a handful of leapfrog steps per iteration (raw: ~25-480).
+    assert d.steps_per_iter.max() < 16
+    # The noise scale is recovered: 0.5% log-normal noise.
+    sigma = post.params["sigma"]
+    assert abs(np.median(sigma) - 0.005) < 0.0005
+    # Predictive intervals (with noise) are wider than credible ones.
+    assert np.all(pred.predictive_upper - pred.predictive_lower
+                  > pred.credible_upper - pred.credible_lower)
+
+
+def test_batched_equals_one_task_at_a_time(calibration):
+    """The 100-task vectorized call gives the same posteriors as 100 single-task calls."""
+    df, truth, post = calibration
+    names = list(LAW.param_names) + ["sigma"]
+    ess = post.summary().ess_bulk                          # arviz, per (task, param)
+    z_mean, sd_ratio = [], []
+    for t, g in df.groupby("task"):
+        one = sample(LAW, g, y="loss", warn=False, **{**NUTS, "seed": 1 + t})
+        for n in names:
+            a, b = post.flat(n)[t], one.flat(n)[0]
+            ess_b = float(az.ess(one.draws[n][0]))
+            se = np.sqrt(a.var() / ess.loc[(t, n)] + b.var() / ess_b)   # MC standard error
+            z_mean.append((a.mean() - b.mean()) / se)
+            sd_ratio.append(a.std() / b.std())
+    z_mean, sd_ratio = np.abs(np.array(z_mean)), np.array(sd_ratio)
+    print(f"batched vs loop: |z| of mean differences: median {np.median(z_mean):.2f}, "
+          f"max {z_mean.max():.2f}; sd ratios {sd_ratio.min():.2f}-{sd_ratio.max():.2f}")
+    assert np.median(z_mean) < 1.0            # ~0.67 for N(0, 1) differences
+    assert np.mean(z_mean > 3) < 0.02 and z_mean.max() < 5
+    assert 0.8 < sd_ratio.min() and sd_ratio.max() < 1.25
+
+
+def test_inference_data_summary_and_netcdf(calibration, tmp_path):
+    df, truth, post = calibration
+    idata = post.idata
+    assert set(idata.groups()) >= {"posterior", "sample_stats", "observed_data"}
+    assert list(idata.posterior["alpha"].dims) == ["chain", "draw", "task"]
+    assert idata.posterior.sizes["task"] == 100 and idata.posterior.sizes["chain"] == 4
+    summary = az.summary(idata, var_names=["alpha", "E", "sigma"], round_to="none")
+    assert len(summary) == 300 and summary["r_hat"].max() < 1.01
+    np.testing.assert_allclose(summary["mean"].to_numpy()[:100], post.params["alpha"],
+                               rtol=1e-6)
+    path = tmp_path / "posterior.nc"
+    idata.to_netcdf(str(path))
+    back = az.from_netcdf(str(path))
+    np.testing.assert_array_equal(back.posterior["beta"].values, idata.posterior["beta"].values)
+    np.testing.assert_array_equal(back.posterior["task"].values, np.arange(100))
+    np.testing.assert_array_equal(back.sample_stats["diverging"].values,
+                                  idata.sample_stats["diverging"].values)
+    # Posterior's own summary agrees with arviz's r_hat.
+    ours = post.summary(prob=0.9).loc[(slice(None), "alpha"), "r_hat"].to_numpy()
+    np.testing.assert_allclose(ours, summary["r_hat"].to_numpy()[:100], atol=0.01)
+
+
+def test_predict_frame_shapes_and_errors(calibration):
+    df, truth, post = calibration
+    new = pd.DataFrame({"task": [4, 9], "N": [1e9, 3e10], "D": [1e11, 3e12]}, index=["a", "b"])
+    pred = post.predict(new, prob=0.5)
+    assert list(pred.columns) == ["mean", "median", "sd", "credible_lower", "credible_upper",
+                                  "predictive_lower", "predictive_upper"]
+    assert list(pred.index) == ["a", "b"] and pred.attrs["prob"] == 0.5
+    # The interval is wider for prob=0.9 and farther out.
+    wide = post.predict(new, prob=0.9)
+    assert np.all(wide.credible_upper - wide.credible_lower
+                  > pred.credible_upper - pred.credible_lower)
+    long = post.predict(new[["N", "D"]])
+    assert long.shape == (200, 7)
+    np.testing.assert_allclose(long.loc[(4, "a"), "mean"], pred.loc["a", "mean"], rtol=1e-12)
+    with pytest.raises(ValueError, match="missing column"):
+        post.predict(new[["N"]])
+    with pytest.raises(ValueError, match="not fitted"):
+        post.predict(new.assign(task=[4, 1000]))
+    with pytest.raises(ValueError, match="prob"):
+        post.predict(new, prob=1.5)
+
+
+def test_two_step_chain_coverage(calibration):
+    """(N, D) -> task loss -> accuracy, each step fitted on its own data (100 repetitions).
+
+    Step 1 is the calibration posterior (Chinchilla-form task loss); step 2 a sigmoid from
+    loss to accuracy (Bhagia et al. 2024, eq. 2) fitted on separate (loss, accuracy) pairs
+    spanning both plateaus (loss 1.5-4.5), with 0.01 normal noise. The chained 90% interval at a larger (N, D) covers the true accuracy in
+    80-97% of repetitions and is wider than step 2's interval at step 1's point
+    prediction.
+    """
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    df1, truth1, step1 = calibration
+    df2, truth2 = sigmoid_tasks(100, 60, sigma=0.01, seed=8, loss_range=(1.5, 4.5))
+    step2 = sample(SIGMOID, df2, y="acc", by="task", space="linear", warn=False,
+                   chains=4, warmup=200, samples=250)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"task": np.arange(100), **FAR})
+    pred = predict_chain(law, [step1, step2], new, prob=0.9)
+    L_true = chinchilla_mean(truth1, new.N.to_numpy(), new.D.to_numpy())
+    acc_true = sigmoid_mean(truth2, L_true)
+    covered = (pred.credible_lower <= acc_true) & (acc_true <= pred.credible_upper)
+    L_hat = step1.predict(new)["mean"].to_numpy()
+    alone = step2.predict(pd.DataFrame({"task": np.arange(100), "L": L_hat}), prob=0.9)
+    ratio = ((pred.credible_upper - pred.credible_lower)
+             / (alone.credible_upper - alone.credible_lower)).to_numpy()
+    d2 = step2.diagnostics
+    print(f"two-step chain: 90% coverage {covered.mean():.2f}; width chained/step 2 alone: "
+          f"median {np.median(ratio):.2f}, min {ratio.min():.2f}; step 2 r_hat max "
+          f"{d2.r_hat.max():.4f}, divergences {int(d2.divergences.sum())}, steps/iter "
+          f"{d2.steps_per_iter.mean():.1f}; step 2 timing {step2.timing}")
+    assert 0.80 <= covered.mean() <= 0.97
+    # Wider: up to the Monte Carlo error of the interval ends (~2% of the width).
+    assert np.median(ratio) > 1.03 and np.mean(ratio > 1.0) >= 0.9
+    assert np.all(pred.predictive_upper <= 1.0) and np.all(pred.predictive_lower >= 0.0)
+    with pytest.raises(ValueError, match="each parameter must come from one step"):
+        predict_chain(law, [step1, step1, step2], new)
+    with pytest.raises(ValueError, match="in no step"):
+        predict_chain(law, [step2], new)

@@ -1,0 +1,229 @@
+"""The NumPyro model behind `jaxfit.sample`: priors, likelihoods, pooling, alternatives."""
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+import pandas as pd
+import pytest
+from synthetic import CHINCHILLA as LAW
+from synthetic import SIGMOID, chinchilla_mean, chinchilla_tasks, sigmoid_mean, sigmoid_tasks
+
+from jaxfit.inference import bayes
+from jaxfit.posterior import DiagnosticWarning, Posterior
+from jaxfit.sample import sample
+
+NUTS = dict(chains=4, warmup=300, samples=500, seed=0)
+
+
+def test_default_priors_are_documented_normals_on_unconstrained_values():
+    p = {n: bayes.default_prior(LAW, n) for n in LAW.param_names}
+    np.testing.assert_allclose([p["A"].loc, p["A"].scale], [12.5, 12.5])   # log A
+    np.testing.assert_allclose([p["alpha"].loc, p["alpha"].scale], [1.0, 1.0])
+    np.testing.assert_allclose([p["E"].loc, p["E"].scale], [0.0, 1.0])     # log E
+
+
+def _data(df):
+    x = {"N": jnp.asarray(df.N.to_numpy()), "D": jnp.asarray(df.D.to_numpy())}
+    return x, jnp.asarray(df.loss.to_numpy()), jnp.ones(len(df))
+
+
+def test_model_log_density_by_hand():
+    """The numpyro model's log density (the MAP objective) is the documented posterior."""
+    import numpyro
+
+    bm = bayes.make_model(LAW)
+    df, _ = chinchilla_tasks(1, 10, seed=0)
+    with jax.enable_x64(True):
+        x, y, w = _data(df)
+        v = jnp.array([6.0, 7.6, 0.6, 0.35, 0.37, np.log(0.01)])
+        tr = numpyro.handlers.trace(numpyro.handlers.substitute(
+            bm.model, {"z": v})).get_trace(x, y, w, jnp.zeros(6), jnp.eye(6))
+        assert {"z", "obs", "prior", "alpha", "sigma"} <= set(tr)
+        np.testing.assert_allclose(float(tr["alpha"]["value"]), 0.35)
+        logL = LAW.log({k: float(tr[k]["value"]) for k in LAW.param_names}, x)
+        ll = dist.Normal(logL, 0.01).log_prob(jnp.log(y)).sum()
+        lp = sum(bayes.default_prior(LAW, n).log_prob(v[i])
+                 for i, n in enumerate(LAW.param_names))
+        lp += dist.HalfNormal(1.0).log_prob(0.01) + np.log(0.01)
+        np.testing.assert_allclose(-bm.objective(v, x, y, w), ll + lp, rtol=1e-10)
+        # Weights raise likelihood terms to a power; zero weight drops a point.
+        w2 = w.at[0].set(3.0).at[1].set(0.0)
+        lp_pts = dist.Normal(logL, 0.01).log_prob(jnp.log(y))
+        np.testing.assert_allclose(-bm.objective(v, x, y, w2) + bm.objective(v, x, y, w),
+                                   2 * lp_pts[0] - lp_pts[1], rtol=1e-10)
+        # A whitened point maps to the same density (constant Jacobian dropped).
+        L = jnp.diag(jnp.arange(1.0, 7.0))
+        z = jnp.linalg.solve(L, v - 0.1)
+        np.testing.assert_allclose(bm.potential(z, x, y, w, jnp.full(6, 0.1), L),
+                                   bm.objective(v, x, y, w), rtol=1e-12)
+
+
+def test_priors_override_param_prior_and_default():
+    """``priors=`` beats ``Param.prior``, which beats the default (a constrained-space
+    density plus the log-Jacobian of the Param's bijection)."""
+    df, _ = chinchilla_tasks(1, 10, seed=0)
+    param = LAW.params["E"]
+    law2 = LAW.replace(params={**LAW.params, "E": type(param)(
+        param.constraint, init=param.init, prior=dist.Gamma(20.0, 10.0))})
+    v = jnp.array([6.0, 7.6, 0.6, 0.35, 0.37, np.log(0.01)])
+    with jax.enable_x64(True):
+        x, y, w = _data(df)
+        base = bayes.make_model(LAW).objective(v, x, y, w)
+        E = np.exp(0.6)
+        for law, priors, prior in ((law2, None, dist.Gamma(20.0, 10.0)),
+                                   (law2, {"E": dist.LogNormal(0.5, 0.2)},
+                                    dist.LogNormal(0.5, 0.2))):
+            got = bayes.make_model(law, priors=priors).objective(v, x, y, w)
+            want = base + bayes.default_prior(LAW, "E").log_prob(0.6) \
+                - (prior.log_prob(E) + 0.6)            # + log |d E / d log E| = log E
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+        noise = bayes.make_model(LAW, priors={"sigma": dist.Exponential(100.0)})
+        want = base + dist.HalfNormal(1.0).log_prob(0.01) \
+            - dist.Exponential(100.0).log_prob(0.01)
+        np.testing.assert_allclose(noise.objective(v, x, y, w), want, rtol=1e-12)
+    with pytest.raises(ValueError, match="not parameters"):
+        bayes.make_model(LAW, priors={"gamma": dist.Normal(0, 1)})
+    with pytest.raises(ValueError, match="numpyro distribution"):
+        bayes.make_model(LAW, priors={"alpha": 0.3})
+
+
+def test_likelihoods_match_scipy():
+    """Student-t, Beta and truncated-normal observation densities against scipy."""
+    from scipy import stats
+
+    law = SIGMOID
+    p = {"a": -0.6, "k": 3.0, "L0": 2.8, "b": 0.85}
+    L = np.linspace(2.0, 4.0, 7)
+    mu = sigmoid_mean(pd.DataFrame({k: [v] for k, v in p.items()}), L[None])[0]
+    acc = np.clip(mu + 0.02 * np.sin(np.arange(7.0)), 0.01, 0.99)
+    sigma = 0.05
+    u = [float(law.params[n].transform.inv(p[n])) for n in law.param_names]
+    v = jnp.array(u + [np.log(sigma)])
+    cases = {
+        "studentt": stats.t(4.0, loc=mu, scale=sigma).logpdf(acc),
+        "beta": stats.beta(mu / sigma**2, (1 - mu) / sigma**2).logpdf(acc),
+        "truncnormal": stats.truncnorm((0 - mu) / sigma, (1 - mu) / sigma, loc=mu,
+                                       scale=sigma).logpdf(acc),
+        "normal": stats.norm(mu, sigma).logpdf(acc),
+    }
+    with jax.enable_x64(True):
+        x, y, w = {"L": jnp.asarray(L)}, jnp.asarray(acc), jnp.ones(7)
+        ref = bayes.make_model(law, bayes.make_likelihood("normal", "linear"))
+        for kind, logpdf in cases.items():
+            bm = bayes.make_model(law, bayes.make_likelihood(kind, "linear"))
+            diff = ref.objective(v, x, y, w) - bm.objective(v, x, y, w)
+            np.testing.assert_allclose(diff, logpdf.sum() - cases["normal"].sum(), rtol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """4 tasks with alpha = 0.34 and E = 1.8 in common (A, B, beta differ), 60 points,
+    1% noise. The user's DataFrame must come back unmodified."""
+    df, truth = chinchilla_tasks(4, 60, seed=5)
+    truth["alpha"], truth["E"] = 0.34, 1.8
+    rng = np.random.default_rng(6)
+    N, D = df.N.to_numpy().reshape(4, 60), df.D.to_numpy().reshape(4, 60)
+    df["loss"] = (chinchilla_mean(truth, N, D) * np.exp(0.01 * rng.standard_normal(N.shape))
+                  ).ravel()
+    before = df.copy()
+    free = sample(LAW, df, y="loss", by="task", warn=False, **NUTS)
+    pd.testing.assert_frame_equal(df, before)
+    return df, truth, free
+
+
+def test_laplace_and_svi_agree_with_nuts(small):
+    """Fast alternatives: in the unconstrained coordinates both approximate (log A, log B,
+    log E, alpha, beta), means within 0.3 posterior sd of NUTS and sds within 30%."""
+    df, truth, ref = small
+
+    def unconstrained(post, n):
+        return np.asarray(LAW.params[n].transform.inv(post.flat(n)))
+
+    for method in ("laplace", "svi"):
+        post = sample(LAW, df, y="loss", by="task", method=method, warn=False, samples=500)
+        assert post.n_draws == 2000
+        for n in LAW.param_names:
+            a, b = unconstrained(post, n), unconstrained(ref, n)
+            sd = b.std(1)
+            assert np.all(np.abs(a.mean(1) - b.mean(1)) < 0.3 * sd), (method, n)
+            ratio = a.std(1) / sd
+            assert np.all((0.7 < ratio) & (ratio < 1.3)), (method, n, ratio)
+    # The NUTS posterior covers each true parameter with its 99% interval.
+    iv = ref.interval(prob=0.99)
+    for n in LAW.param_names:
+        lo = iv.loc[(slice(None), n), "lower"].to_numpy()
+        hi = iv.loc[(slice(None), n), "upper"].to_numpy()
+        assert np.all((lo < truth[n]) & (truth[n] < hi)), n
+
+
+def test_pooled_and_shared_parameters_in_one_plated_model(small):
+    """One plated model: alpha pooled (u_t ~ Normal(mu, tau)), E shared by all tasks.
+
+    Pooling narrows each task's alpha and mu covers the common truth; the shared E has
+    one value per draw, covers the truth, and is better determined than any task's own.
+    """
+    import jaxfit as jf
+
+    df, truth, free = small
+    post = sample(jf.share(LAW, "E"), df, y="loss", by="task", pool=("alpha",),
+                  warn=False, chains=4, warmup=300, samples=300)
+    assert {"alpha_mu", "alpha_tau"} <= set(post.hyper)
+    assert "alpha_mu" in post.idata.posterior
+    ratio = post.flat("alpha").std(1) / free.flat("alpha").std(1)
+    d = post.diagnostics
+    print("pooled/free sd of alpha per task:", np.round(ratio, 2),
+          "diagnostics:", d.iloc[0].to_dict())
+    assert np.median(ratio) < 0.9 and ratio.min() < 0.75
+    lo, hi = np.quantile(post.hyper["alpha_mu"], [0.005, 0.995])
+    assert lo < 0.34 < hi
+    E = post.draws["E"]
+    np.testing.assert_array_equal(E[0], E[3])                 # one value for all tasks
+    lo, hi = np.quantile(E[0], [0.005, 0.995])
+    assert lo < 1.8 < hi
+    assert E[0].std() < free.flat("E").std(1).min()
+    assert d.r_hat.max() < 1.05
+    with pytest.raises(ValueError, match="pool"):
+        sample(LAW, df, y="loss", by="task", pool=("gamma",))
+    with pytest.raises(ValueError, match="both pooled and shared"):
+        sample(jf.share(LAW, "E"), df, y="loss", by="task", pool=("E",))
+
+
+def test_diagnostics_and_warning_on_a_stuck_chain():
+    """Posterior.diagnostics uses ArviZ's r_hat/ESS and warns when they fail."""
+    rng = np.random.default_rng(0)
+    draws = {n: rng.normal(size=(2, 4, 400)) for n in ["alpha", "sigma"]}
+    draws["alpha"][1, 3] += 5.0                               # task 1: one chain elsewhere
+    stats = {"diverging": np.zeros((2, 4, 400), bool), "n_steps": np.full((2, 4, 400), 7)}
+    stats["diverging"][0, 0, :3] = True
+    post = Posterior(law=LAW, tasks=pd.Index(["a", "b"], name="task"), draws=draws,
+                     likelihood=bayes.make_likelihood(), method="nuts", stats=stats)
+    d = post.diagnostics
+    np.testing.assert_allclose(d.r_hat, [float(az.rhat(draws["alpha"][0])),
+                                         float(az.rhat(draws["alpha"][1]))], rtol=1e-12)
+    assert d.r_hat["b"] > 1.5 and d.r_hat["a"] < 1.01
+    assert list(d.divergences) == [3, 0] and list(d.steps_per_iter) == [7, 7]
+    assert not d.ok.any()
+    with pytest.warns(DiagnosticWarning, match=r"r_hat > 1.01 in 1 task.*3 divergent"):
+        assert post.warn() is False
+
+
+def test_bad_arguments_raise_clear_errors(small):
+    df, _, _ = small
+    with pytest.raises(ValueError, match="method="):
+        sample(LAW, df, y="loss", by="task", method="hmc")
+    with pytest.raises(ValueError, match="chains"):
+        sample(LAW, df, y="loss", by="task", chains=0)
+    with pytest.raises(ValueError, match="likelihood="):
+        sample(LAW, df, y="loss", by="task", likelihood="cauchy")
+    with pytest.raises(ValueError, match="missing column"):
+        sample(LAW, df, y="accuracy", by="task")
+    with pytest.raises(ValueError, match="svi"):
+        sample(LAW, df, y="loss", by="task", method="svi", pool=("alpha",))
+    acc, _ = sigmoid_tasks(2, 10, seed=2)
+    bad = acc.assign(acc=acc.acc.where(acc.index != 5, 1.0))
+    with pytest.raises(ValueError, match="strictly inside"):
+        sample(SIGMOID, bad, y="acc", by="task", space="linear", likelihood="beta")
+    with pytest.raises(ValueError, match="space='linear'"):
+        sample(SIGMOID, acc, y="acc", by="task", likelihood="beta")

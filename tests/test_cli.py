@@ -1,0 +1,267 @@
+"""The ``jaxfit`` command end to end in subprocesses, its JSON against the documented
+schemas (``jaxfit/schema/*.json``), exit codes, and the progress display.
+
+Kept fast: few restarts, Laplace draws for ``sample`` (NUTS is the same code path in the
+CLI; `tests/test_bayes.py` covers it), two ladder tasks.
+"""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jaxfit as jf
+from jaxfit import progress
+from jaxfit.io import load
+
+ENV = {**os.environ, "JAXFIT_QUIET": ""}
+CHINCHILLA = dict(A=400.0, B=1800.0, E=1.7, alpha=0.33, beta=0.29)
+
+
+def run(*args, cwd=None):
+    p = subprocess.run([sys.executable, "-m", "jaxfit", *map(str, args)], capture_output=True,
+                       text=True, timeout=300, cwd=cwd, env=ENV)
+    return p.returncode, p.stdout, p.stderr
+
+
+# --------------------------------------------------------------- a tiny JSON Schema check
+
+def schema(name):
+    return json.loads(resources.files("jaxfit").joinpath(f"schema/{name}.json").read_text())
+
+
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
+          "integer": int, "number": (int, float)}
+
+
+def validate(doc, sch, path="$"):
+    """The JSON Schema keywords our schemas use: type, const, enum, required, properties,
+    additionalProperties, items, exclusiveMinimum/Maximum."""
+    types = sch.get("type")
+    if types is not None:
+        types = [types] if isinstance(types, str) else types
+        ok = any(isinstance(doc, _TYPES[t]) and not (isinstance(doc, bool) and t in
+                                                     ("integer", "number")) for t in types)
+        assert ok, f"{path}: {doc!r} is not of type {types}"
+    if "const" in sch:
+        assert doc == sch["const"], f"{path}: {doc!r} != {sch['const']!r}"
+    if "enum" in sch:
+        assert doc in sch["enum"], f"{path}: {doc!r} not in {sch['enum']}"
+    if "exclusiveMinimum" in sch:
+        assert doc > sch["exclusiveMinimum"], path
+    if "exclusiveMaximum" in sch:
+        assert doc < sch["exclusiveMaximum"], path
+    if isinstance(doc, dict):
+        for key in sch.get("required", []):
+            assert key in doc, f"{path}: missing {key!r}"
+        props = sch.get("properties", {})
+        extra = sch.get("additionalProperties", True)
+        for key, value in doc.items():
+            if key in props:
+                validate(value, props[key], f"{path}.{key}")
+            elif extra is False:
+                raise AssertionError(f"{path}: unexpected key {key!r}")
+            elif isinstance(extra, dict):
+                validate(value, extra, f"{path}.{key}")
+    if isinstance(doc, list) and "items" in sch:
+        for i, value in enumerate(doc):
+            validate(value, sch["items"], f"{path}[{i}]")
+
+
+def test_validator_rejects():
+    sch = schema("fit")
+    doc = {"schema": "jaxfit.fit/1", "law": {}, "options": {}, "tasks": []}
+    with pytest.raises(AssertionError, match="missing 'name'"):
+        validate(doc, sch)
+    with pytest.raises(AssertionError, match="not in"):
+        validate({"status": "fine"}, sch["properties"]["tasks"]["items"]["properties"]["status"])
+
+
+# --------------------------------------------------------------------------- subcommands
+
+@pytest.fixture(scope="module")
+def runs_csv(tmp_path_factory):
+    """Two tasks of exact Chinchilla losses with other column names (truth: CHINCHILLA,
+    and E + 0.1 for task 'b')."""
+    N, D = np.meshgrid(np.geomspace(5e7, 5e9, 6), np.geomspace(1e9, 1e11, 6))
+    rows = []
+    for task, dE in (("a", 0.0), ("b", 0.1)):
+        p = {**CHINCHILLA, "E": CHINCHILLA["E"] + dE}
+        loss = p["E"] + p["A"] / N ** p["alpha"] + p["B"] / D ** p["beta"]
+        rows.append(pd.DataFrame({"params": N.ravel(), "tokens": D.ravel(), "family": task,
+                                  "val_loss": loss.ravel()}))
+    path = tmp_path_factory.mktemp("cli") / "runs.csv"
+    pd.concat(rows).to_csv(path, index=False)
+    return path
+
+
+def test_fit_csv_mapping_save_plot_predict(runs_csv, tmp_path):
+    fit_json, png, res_png = tmp_path / "fit.json", tmp_path / "fit.png", tmp_path / "res.png"
+    code, out, err = run("fit", runs_csv, "--x", "N=params", "D=tokens", "--y", "val_loss",
+                         "--by", "family", "--restarts", "8", "--json", "--save", fit_json,
+                         "--plot", png, "--residuals", res_png)
+    assert code == 0, err
+    doc = json.loads(out)
+    validate(doc, schema("fit"))
+    assert doc == json.loads(fit_json.read_text())          # --json is the saved file
+    assert [t["task"] for t in doc["tasks"]] == ["a", "b"]
+    for t, dE in zip(doc["tasks"], (0.0, 0.1)):
+        assert t["status"] == "converged"
+        truth = {**CHINCHILLA, "E": CHINCHILLA["E"] + dE}
+        np.testing.assert_allclose([t["params"][k] for k in truth], list(truth.values()),
+                                   rtol=1e-4)
+    assert doc["options"]["x"] == {"N": "params", "D": "tokens"}
+    for f in (png, res_png):
+        assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f.stat().st_size > 5000
+    assert "fitting" not in err                              # no progress when piped
+
+    new = tmp_path / "new.csv"
+    pd.DataFrame({"params": [7e10, 7e10], "tokens": [1.4e12, 1.4e12],
+                  "family": ["a", "b"]}).to_csv(new, index=False)
+    code, out, err = run("predict", fit_json, new, "--json")
+    assert code == 0, err
+    pred = json.loads(out)
+    validate(pred, schema("predict"))
+    assert pred["source"] == "fit" and pred["prob"] is None
+    for row, t in zip(pred["rows"], doc["tasks"]):
+        p = t["params"]
+        expect = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
+        assert row["family"] == t["task"]
+        assert row["val_loss"] == pytest.approx(expect, rel=1e-12)
+
+
+def test_sample_save_predict(tmp_path):
+    post_nc, pairs, png = tmp_path / "post.nc", tmp_path / "pairs.png", tmp_path / "post.png"
+    code, out, err = run("sample", "chinchilla", "--where", "not epoch_excluded_outlier",
+                         "--method", "laplace", "--chains", "2", "--samples", "200",
+                         "--restarts", "8", "--prob", "0.8", "--json", "--save", post_nc,
+                         "--pairs", pairs, "--plot", png, "--at", "N=7e10", "D=1.4e12")
+    assert code == 0, err
+    doc = json.loads(out)
+    validate(doc, schema("posterior"))
+    assert doc["method"] == "laplace" and doc["prob"] == 0.8
+    (task,) = doc["tasks"]
+    assert task["diagnostics"]["ok"] is True
+    assert set(task["params"]) == {"A", "B", "E", "alpha", "beta", "sigma"}
+    for s in task["params"].values():
+        assert s["lower"] < s["median"] < s["upper"] and s["sd"] > 0
+    # Chinchilla's exponents on Epoch's data: alpha ~ 0.35, beta ~ 0.37 (Besiroglu et al.).
+    assert 0.3 < task["params"]["alpha"]["median"] < 0.42
+    assert 0.3 < task["params"]["beta"]["median"] < 0.45
+    for f in (pairs, png):
+        assert f.read_bytes()[:4] == b"\x89PNG" and f.stat().st_size > 5000
+
+    code, out, err = run("predict", post_nc, "--at", "N=7e10,1e11", "D=1.4e12", "--json",
+                         "--prob", "0.8")
+    assert code == 0, err
+    pred = json.loads(out)
+    validate(pred, schema("predict"))
+    assert pred["source"] == "posterior"
+    frame = pd.DataFrame(pred["rows"])
+    again = load(post_nc).predict(pd.DataFrame({"N": [7e10, 1e11], "D": [1.4e12] * 2}),
+                                        prob=0.8)
+    np.testing.assert_array_equal(frame[again.columns].to_numpy(), again.to_numpy())
+    assert (frame.credible_lower < frame["median"]).all()
+    assert (frame.predictive_lower < frame.credible_lower).all()
+
+
+def test_datasets(tmp_path):
+    code, out, err = run("datasets", "list", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    validate(doc, schema("datasets"))
+    assert [d["name"] for d in doc["datasets"]] == jf.datasets.names()
+    code, out, _ = run("datasets", "show", "chinchilla")
+    assert code == 0 and "245 rows" in out and "arXiv:2404.10102" in out
+    code, out, _ = run("datasets", "export", "olmo_ladder", "-o", tmp_path / "o.csv")
+    assert code == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "o.csv"),
+                                  jf.datasets.load("olmo_ladder"), check_dtype=False)
+
+
+def test_ladder(tmp_path):
+    png = tmp_path / "ladder.png"
+    code, out, err = run("ladder", "--tasks", "mmlu_avg_test", "piqa_val", "--json",
+                         "--plot", png, "--out", tmp_path / "tables")
+    assert code == 0, err
+    doc = json.loads(out)
+    validate(doc, schema("recipe"))
+    assert doc["options"]["tasks"] == ["mmlu_avg_test", "piqa_val"]
+    pred = pd.DataFrame(doc["tables"]["predictions"]).set_index(["task", "target"])
+    # The paper's released chained_main.csv (13B-5T), see tests/test_ladder.py.
+    assert pred.loc[("mmlu_avg_test", "13B-5T"), "pred_acc"] == pytest.approx(0.51268, abs=2e-4)
+    assert pred.loc[("piqa_val", "13B-5T"), "pred_acc"] == pytest.approx(0.82080, abs=2e-4)
+    assert png.stat().st_size > 10000
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == [
+        "predictions.csv", "step1.csv", "step2.csv", "table.csv", "variance.csv"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("fit", "no_such_file.csv"), "neither a file nor an embedded dataset"),
+    (("fit", "chinchilla", "--y", "val_loss"), "missing column(s) ['val_loss']"),
+    (("fit", "chinchilla", "--law", "chinchila"), "unknown law 'chinchila'"),
+])
+def test_bad_input_exit_2(args, message):
+    code, out, err = run(*args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: ") and message in err
+
+
+# ------------------------------------------------------------------------------ progress
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_only_on_a_terminal(monkeypatch):
+    monkeypatch.delenv("JAXFIT_QUIET", raising=False)
+    assert not progress.enabled(stream=io.StringIO())
+    assert progress.enabled(stream=_Tty())
+    assert not progress.enabled(quiet=True, stream=_Tty())
+    tty = _Tty()
+    with progress.running("sampling 4 chains", stream=tty, interval=0.01):
+        pass
+    assert "sampling 4 chains" in tty.getvalue()
+    tty = _Tty()
+    assert list(progress.steps(range(3), "tasks", stream=tty)) == [0, 1, 2]
+    assert "3/3" in tty.getvalue()
+    for quiet, stream in ((True, _Tty()), (False, io.StringIO())):
+        with progress.running("x", quiet=quiet, stream=stream):
+            pass
+        assert list(progress.steps("ab", "y", quiet=quiet, stream=stream)) == ["a", "b"]
+        assert stream.getvalue() == ""
+    monkeypatch.setenv("JAXFIT_QUIET", "1")
+    assert not progress.enabled(stream=_Tty())
+
+
+def test_progress_shows_on_a_real_terminal():
+    """On a pseudo-terminal (whose reported size is 0 x 0, where tqdm would print nothing)
+    the elapsed-time display appears; piped, the same code prints nothing."""
+    code = ("import time\nfrom jaxfit.progress import running\n"
+            "with running('sampling 4 chains', interval=0.05):\n    time.sleep(0.3)\n")
+    master, slave = os.openpty()
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=slave, stdout=slave,
+                             stderr=slave, env=ENV, close_fds=True)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:                                      # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert child.wait(timeout=120) == 0
+    assert b"\rsampling 4 chains: 00:00" in out
+    piped = subprocess.run([sys.executable, "-c", code], capture_output=True, env=ENV,
+                           timeout=120)
+    assert piped.returncode == 0 and piped.stderr == b"" and piped.stdout == b""

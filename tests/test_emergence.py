@@ -1,0 +1,229 @@
+"""Emergence laws from finetuning (Snell et al. 2024): the law, synthetic recovery, real data."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from jaxfit.models.emergence import emergence as emergence_law
+from jaxfit.models.emergence import emergence_shift, relu_elbow
+from jaxfit.recipes.emergence import (emergence, load_obs_emergent, load_olmo_emergence,
+                                      obs_demo, olmo_demo, run_emergence)
+from jaxfit.recipes.emergence_plot import plot_emergence
+
+matplotlib.use("Agg")
+
+TRUTH = dict(k=0.02, alpha=1.5, C=1.9, A=0.6, B=0.25)
+AMOUNTS = (50, 100, 200, 500, 1000, 2000, 5000, 10000)
+D0 = 5.0
+
+
+def _synthetic(form="log_power", truth=TRUTH, noise=0.01, seed=0):
+    """Checkpoints at 21 losses in [1.8, 2.8] finetuned on 8 data amounts; an exact ReLU
+    (temperature 0) plus Gaussian noise. Emergence E(D) runs from 2.06 (D = 50) to 2.45
+    (D = 1e4), so every subset has checkpoints on both sides of it."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame([(loss, d) for d in AMOUNTS for loss in np.linspace(1.8, 2.8, 21)],
+                      columns=["loss", "n_train"])
+    law = emergence_law(form, temperature=0.0)
+    mean = law(truth, {"L": df["loss"].to_numpy(), "D": df["n_train"].to_numpy()})
+    df["accuracy"] = np.asarray(mean) + noise * rng.standard_normal(len(df))
+    return df
+
+
+def _truth_point(form="log_power", truth=TRUTH, D=D0):
+    return float(emergence_shift(form)(truth, {"D": D}))
+
+
+@pytest.fixture(scope="module")
+def synthetic_result():
+    df = _synthetic()
+    before = df.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = emergence(df, y="accuracy", loss="loss", D="n_train", D0=D0, bootstrap=100,
+                        sample_options=dict(chains=2, warmup=300, samples=300))
+    pd.testing.assert_frame_equal(df, before)          # the user's frame is untouched
+    return res
+
+
+# ----------------------------------------------------------------------------- the law
+
+def test_law_matches_formulas():
+    p = dict(k=0.1, alpha=1.5, C=2.0, A=0.5, B=0.25)
+    L = np.array([1.5, 2.0, 2.2, 2.6, 3.0])
+    D = np.array([10.0, 100.0, 1e3, 1e4, 1e5])
+    E_log = 0.1 * np.log(D) ** 1.5 + 2.0
+    relu = 0.5 * np.maximum(E_log - L, 0) + 0.25
+    np.testing.assert_allclose(emergence_law(temperature=0.0)(p, {"L": L, "D": D}), relu,
+                               rtol=1e-12)
+    # softplus surrogate: within A tau log 2 of the ReLU everywhere, equal far from the elbow
+    tau = 0.02
+    soft = np.asarray(emergence_law(temperature=tau)(p, {"L": L, "D": D}))
+    assert np.all(np.abs(soft - relu) <= 0.5 * tau * np.log(2) + 1e-12)
+    np.testing.assert_allclose(emergence_shift("power")(dict(k=0.1, alpha=0.5, C=2.0),
+                                                        {"D": D}), 0.1 * D ** 0.5 + 2.0)
+    # increasing ramp (e.g. log compute) and the few-shot base shift
+    up = relu_elbow("x", temperature=0.0, increasing=True)
+    np.testing.assert_allclose(up(dict(A=2.0, B=0.1, E=22.0), {"x": np.array([21.0, 23.0])}),
+                               [0.1, 2.1])
+    law = emergence_law(temperature=0.0, fewshot_shift=True)
+    assert law.inputs == ("D", "L", "fewshot")
+    y = law({**p, "Delta": -0.05}, {"L": L, "D": D, "fewshot": np.array([0, 1, 0, 1, 0.0])})
+    np.testing.assert_allclose(y, relu - 0.05 * np.array([0, 1, 0, 1, 0]))
+
+
+def test_log_shift_is_finite_on_padding():
+    # make_batch pads inputs with 1.0: (log 1)^alpha must not poison gradients with NaN.
+    law = emergence_law()
+    u = {n: jnp.asarray(0.5) for n in law.param_names}
+    g = jax.grad(lambda q: jnp.sum(law(q, {"L": jnp.array([2.0, 2.0]),
+                                           "D": jnp.array([1.0, 100.0])})))(u)
+    assert all(np.isfinite(float(v)) for v in g.values())
+
+
+# ------------------------------------------------------------------ synthetic recovery
+
+def test_synthetic_few_shot_point_within_criterion(synthetic_result):
+    truth = _truth_point()                                              # 1.9408
+    row = synthetic_result.emergence.loc[0]
+    assert row["D0"] == D0
+    # the paper's success criterion: |MLE - truth| <= 0.1 nats (measured: 0.007)
+    assert abs(row["mle"] - truth) <= 0.1
+    assert abs(row["mle"] - truth) <= 0.03
+    # 90% intervals (5%-95%) of the posterior and of the bootstrap cover the truth
+    assert row["posterior_5"] <= truth <= row["posterior_95"]
+    assert row["bootstrap_5"] <= truth <= row["bootstrap_95"]
+    assert row["posterior_5"] < row["posterior_50"] < row["posterior_95"]
+    assert row["posterior_95"] - row["posterior_5"] < 0.15
+    assert row["r_hat"] < 1.1 and row["bootstrap_converged"] >= 0.99
+    fit = synthetic_result.params.loc[0]
+    assert fit["status"] == "converged"
+    assert abs(fit["A"] - TRUTH["A"]) < 0.03 and abs(fit["B"] - TRUTH["B"]) < 0.01
+
+
+def test_synthetic_elbows_follow_the_law(synthetic_result):
+    el = synthetic_result.elbows.set_index("D")
+    assert list(el.index) == [D0, *map(float, AMOUNTS)]
+    truth = np.array([_truth_point(D=d) for d in AMOUNTS])
+    # per-subset elbows (step 1) and the joint law E(D) both track the true shift
+    np.testing.assert_allclose(el.loc[list(map(float, AMOUNTS)), "elbow"], truth, atol=0.04)
+    np.testing.assert_allclose(el.loc[list(map(float, AMOUNTS)), "law"], truth, atol=0.02)
+    assert np.isnan(el.loc[D0, "elbow"]) and el.loc[D0, "law"] == pytest.approx(
+        synthetic_result.emergence.loc[0, "mle"])
+    pts = synthetic_result.points
+    assert np.sqrt(np.mean((pts["fitted"] - pts["y"]) ** 2)) < 0.012   # noise sd 0.01
+    curves = synthetic_result.curves
+    assert {"L", "D", "mean", "lower", "upper"} <= set(curves.columns)
+    assert (curves["lower"] <= curves["upper"]).all()
+
+
+def test_power_law_ablation_recovers_its_own_truth():
+    truth = dict(k=0.05, alpha=0.3, C=1.95, A=0.6, B=0.25)
+    df = _synthetic("power", truth, seed=1)
+    res = emergence(df, y="accuracy", loss="loss", D="n_train", form="power",
+                    posterior=False, bootstrap=0)
+    assert abs(res.emergence.loc[0, "mle"] - _truth_point("power", truth)) <= 0.1
+    assert "posterior_5" not in res.emergence
+
+
+def test_fewshot_rows_with_base_shift():
+    # few-shot rows (all before emergence, as when predicting) at their own base B + Delta
+    df = _synthetic()
+    rng = np.random.default_rng(2)
+    L = np.linspace(2.0, 2.8, 17)
+    few = pd.DataFrame({"loss": L, "n_train": np.nan, "fewshot": 1,
+                        "accuracy": 0.25 - 0.03 + 0.01 * rng.standard_normal(L.size)})
+    data = pd.concat([df.assign(fewshot=0), few], ignore_index=True)
+    res = emergence(data, D="n_train", fewshot="fewshot", fewshot_shift=True, D0=D0,
+                    posterior=False, bootstrap=0)
+    assert abs(res.emergence.loc[0, "mle"] - _truth_point()) <= 0.1
+    assert res.params.loc[0, "Delta"] == pytest.approx(-0.03, abs=0.008)
+    assert res.points.loc[res.points["fewshot"] == 1, "D"].eq(D0).all()
+    assert res.curves.loc[res.curves["D"] == D0, "fewshot"].eq(1).all()
+
+
+def test_bad_input_raises():
+    df = _synthetic()
+    with pytest.raises(ValueError, match="D > 1"):
+        emergence(df.assign(n_train=df["n_train"].where(df.index > 3, 1.0)), D="n_train",
+                  posterior=False, bootstrap=0)
+    with pytest.raises(ValueError, match="fewer than 3 finetuning-data amounts"):
+        emergence(df[df["n_train"] <= 100], D="n_train", posterior=False, bootstrap=0)
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['n'\]"):
+        emergence(df, D="n", posterior=False, bootstrap=0)
+    with pytest.raises(ValueError, match="form="):
+        emergence(df, D="n_train", form="exp")
+    with pytest.raises(ValueError, match="fewshot="):
+        emergence(df, D="n_train", fewshot_shift=True)
+    with pytest.raises(ValueError, match="unknown emergence demo"):
+        run_emergence(demo="nope")
+    with pytest.raises(ValueError, match="need data"):
+        run_emergence(y="accuracy")
+
+
+# ------------------------------------------------------------------------ real data
+
+def test_shipped_data():
+    olmo, obs = load_olmo_emergence(), load_obs_emergent()
+    assert olmo["run"].nunique() == 32 and len(olmo) == 3849
+    assert set(olmo.loc[olmo["role"] == "target", "run"]) == {"7B", "13B"}
+    # C4 loss at the last checkpoint of 1B-10xC and 7B, as in the data README
+    last = olmo.groupby("run").tail(1).set_index("run")["c4_loss"]
+    assert last["1B-10xC"] == pytest.approx(2.832, abs=1e-3)
+    assert last["13B"] == pytest.approx(2.437, abs=1e-3)
+    assert len(obs) == 84 and int(obs["flops"].notna().sum()) == 73
+
+
+@pytest.fixture(scope="module")
+def olmo_result():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return olmo_demo(posterior=False, bootstrap=0)
+
+
+def test_olmo_emergence_points(olmo_result):
+    """Few-shot limit only (no finetuning axis): elbows in C4 loss (nats)."""
+    e = olmo_result.emergence["mle"]
+    p = olmo_result.params
+    # RC tasks at chance for the small ladder models: flat at ~0.25 until C4 ~3.4
+    assert e["arc_challenge_rc@ladder"] == pytest.approx(3.362, abs=0.02)
+    assert e["mmlu_rc@ladder"] == pytest.approx(3.389, abs=0.02)
+    assert e["openbookqa_rc@ladder"] == pytest.approx(3.477, abs=0.02)
+    for t in ("arc_challenge_rc", "mmlu_rc", "openbookqa_rc"):
+        assert abs(p.loc[f"{t}@ladder", "B"] - 0.25) < 0.02          # 4-choice chance
+    # MC format: chance, then a jump between C4 2.705 and 2.695 (7B), 2.692 and 2.665 (13B)
+    for t in ("mmlu_mc", "arc_challenge_mc", "csqa_mc", "hellaswag_mc"):
+        assert 2.70 <= e[f"{t}@7B"] <= 2.77
+        assert 2.69 <= e[f"{t}@13B"] <= 2.74
+        # the same loss for both sizes (the paper: shifts agree at equal loss), < 0.1 nats
+        assert abs(e[f"{t}@7B"] - e[f"{t}@13B"]) < 0.05
+    assert abs(p.loc["csqa_mc@7B", "B"] - 0.18) < 0.02                  # 5-choice
+    assert (p["status"] == "converged").all()
+
+
+def test_obs_scaling_emergence_points():
+    """Ruan et al.'s emergent-capability table: no loss, no finetuning axis; the elbow
+    in log10 training FLOPs over the 73 models with published compute."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = obs_demo(posterior=False, bootstrap=0)
+    e, p = res.emergence["mle"], res.params
+    assert e["ipa_transliterate"] == pytest.approx(22.56, abs=0.05)
+    assert e["word_unscrambling"] == pytest.approx(22.64, abs=0.05)
+    assert e["parsinlu_qa"] == pytest.approx(23.07, abs=0.05)
+    assert abs(p.loc["parsinlu_qa", "B"] - 0.25) < 0.02                 # 4-choice chance
+    assert p.loc["word_unscrambling", "B"] < 0.02                       # exact match: 0
+    fig = plot_emergence(res)
+    assert len([a for a in fig.axes if a.get_visible()]) == 3
+    assert not fig.axes[0].xaxis_inverted()                         # compute: rising axis
+
+
+def test_plot_synthetic(synthetic_result):
+    fig = plot_emergence(synthetic_result.frames())
+    assert len(fig.axes) == 2
+    assert fig.axes[0].xaxis_inverted()

@@ -1,0 +1,187 @@
+"""The Hitchhiker protocol (Choshen et al. 2024) on the embedded ColPret data.
+
+The oracle is written here with pandas + scipy only, from the protocol's description
+(not from the recipe's code): per family, the smallest k models other than the largest,
+checkpoints with tokens <= f x their model's final tokens and > the cut, targets the
+largest model's checkpoints with tokens >= 0.7 x its final tokens, ``curve_fit`` (trust
+region reflective, alpha, beta >= 0) from ColPret's ``ChinchillaFit.guess`` on
+``exp(e) + exp(a)/N^alpha + exp(b)/D^beta``, ARE = mean |L - L_hat| / L.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import curve_fit
+
+from jaxfit.recipes.hitchhiker import (MUENNIGHOFF, borrowed, hitchhiker, load_hitchhiker,
+                                       run_hitchhiker)
+from jaxfit.recipes.hitchhiker_plot import plot_hitchhiker
+
+GUESS = (6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596)   # ColPret ChinchillaFit
+NAMES = ("a", "b", "e", "alpha", "beta")
+
+
+def _law(X, a, b, e, alpha, beta):
+    N, D = X
+    return np.exp(e) + np.exp(a) / N**alpha + np.exp(b) / D**beta
+
+
+def scipy_protocol(df, family, k, frac, cut, checkpoints="all", fixed=None, single=False):
+    """(ARE, objective) of one configuration, by an independent curve_fit implementation."""
+    g = df[(df["family"] == family) & ~df["upstream_suspect"]]
+    sizes = g.groupby("model")["N"].first()
+    top = sizes.max()
+    pool = sorted((m for m in sizes.index if sizes[m] < top), key=lambda m: (sizes[m], m))
+    chosen = pool[k - 1:k] if single else pool[:k]
+    parts = []
+    for m in chosen:
+        r = g[g["model"] == m].sort_values("tokens", kind="stable")
+        r = r[(r["tokens"] <= frac * r["tokens"].max()) & (r["tokens"] > cut)]
+        parts.append(r.iloc[-1:] if checkpoints == "final" else r)
+    tr = pd.concat(parts)
+    tgt = g[g["N"] == top]
+    tgt = tgt[tgt["tokens"] >= 0.7 * tgt.groupby("model")["tokens"].transform("max")]
+    fixed = dict(fixed or {})
+    free = [n for n in NAMES if n not in fixed]
+
+    def f(X, *p):
+        return _law(X, **{**fixed, **dict(zip(free, p))})
+
+    lo = [0.0 if n in ("alpha", "beta") else -np.inf for n in free]
+    X = (tr["N"].to_numpy(), tr["tokens"].to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, _ = curve_fit(f, X, tr["loss"].to_numpy(), p0=[GUESS[NAMES.index(n)] for n in free],
+                         bounds=(lo, np.inf), ftol=1e-12, xtol=1e-12, gtol=1e-12,
+                         max_nfev=20000)
+    pred = f((tgt["N"].to_numpy(), tgt["tokens"].to_numpy()), *p)
+    are = float(np.mean(np.abs(tgt["loss"].to_numpy() - pred) / tgt["loss"].to_numpy()))
+    return are, float(np.sum((f(X, *p) - tr["loss"].to_numpy()) ** 2))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_hitchhiker()
+
+
+@pytest.fixture(scope="module")
+def grid(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return hitchhiker(data, families=["gpt3", "OPT", "t5-pile"], num_models=[2, 3, 7],
+                          fractions=[0.3, 1.0], cuts=[1e10], checkpoints=["all"])
+
+
+@pytest.fixture(scope="module")
+def opt_no_cut(data):
+    return hitchhiker(data, families=["OPT"], num_models=[3, 5], fractions=[0.3, 1.0],
+                      cuts=[0.0], checkpoints=["all"])
+
+
+def test_oracle_are_matches_scipy_curve_fit(data, grid, opt_no_cut):
+    """Acceptance: ARE within 1e-3 of an independent curve_fit run of the protocol.
+
+    Configurations with >= 3 training models only: with 2 sizes, E + A/N^alpha takes 2
+    values for 3 parameters, so the optimum is a curve and the extrapolation depends on
+    the solver's path (both reach the same objective, see the next test).
+    """
+    rows = pd.concat([grid.are, opt_no_cut.are])
+    rows = rows[rows["n_models"] >= 3]
+    assert rows.groupby("family").size().to_dict() == {"gpt3": 4, "OPT": 6, "t5-pile": 2}
+    for r in rows.itertuples():
+        are, obj = scipy_protocol(data, r.family, r.n_models, r.fraction, r.cut, r.checkpoints)
+        assert abs(r.are - are) <= 1e-3, (r.family, r.n_models, r.fraction, r.cut, r.are, are)
+        assert r.objective == pytest.approx(obj, rel=1e-6)
+    # The data README's sanity check: gpt3, 7 smaller models, cut 10B, whole runs: 2.72%.
+    ref = rows[(rows["family"] == "gpt3") & (rows["n_models"] == 7) & (rows["fraction"] == 1)
+               & (rows["cut"] == 1e10)]
+    assert ref["n_points"].item() == 5395 and ref["n_targets"].item() == 281
+    assert ref["are"].item() == pytest.approx(0.0272, abs=5e-5)
+
+
+def test_two_model_fits_reach_scipys_objective(data, grid):
+    rows = grid.are[grid.are["n_models"] == 2]
+    assert len(rows) == 6
+    for r in rows.itertuples():
+        _, obj = scipy_protocol(data, r.family, r.n_models, r.fraction, r.cut)
+        assert r.objective <= obj * (1 + 1e-6)
+
+
+def test_filters_are_visible(data):
+    res = hitchhiker(data, families=["olmo", "OPT"], num_models=[3, 5], fractions=[1.0],
+                     cuts=[1e10], checkpoints=["all", "final"])
+    f = res.filters.set_index(["family", "what"])["count"]
+    assert f[("olmo", "upstream_suspect")] == 11       # OLMo-7B-Twin-2T, doubled upstream
+    assert f[("olmo", "min_sizes")] == 2               # 1B and 7B only
+    assert f[("OPT", "too_few_points")] == 1           # final-only, 3 models: 3 points
+    assert set(res.are["family"]) == {"OPT"}
+    final = res.are[res.are["checkpoints"] == "final"].set_index("n_models")
+    assert final.loc[3, "status"] == "too_few_points" and np.isnan(final.loc[3, "are"])
+    assert final.loc[5, "n_points"] == 5 and final.loc[5, "status"] == "converged"
+    assert data["upstream_suspect"].sum() == 11        # the caller's frame is untouched
+
+
+def test_borrowed_parameters_single_model(data):
+    """OLMo 7B from the 1B checkpoints, A and alpha fixed to Muennighoff et al.'s values
+    (the paper reports under 1%); checked against curve_fit with the same fixed values."""
+    res = hitchhiker(data, families=["olmo"], min_sizes=2, models="single", num_models=[1],
+                     fractions=[1.0], cuts=[1e10], checkpoints=["all"], borrow="muennighoff")
+    r = res.are.iloc[0]
+    assert r["A"] == pytest.approx(MUENNIGHOFF["A"]) and r["alpha"] == MUENNIGHOFF["alpha"]
+    fixed = {"a": math.log(MUENNIGHOFF["A"]), "alpha": MUENNIGHOFF["alpha"]}
+    are, obj = scipy_protocol(data, "olmo", 1, 1.0, 1e10, fixed=fixed, single=True)
+    assert abs(r["are"] - are) <= 1e-3 and r["objective"] == pytest.approx(obj, rel=1e-6)
+    # 1.24% here with both 7B models as targets (the paper: "less than 1%").
+    assert r["are"] == pytest.approx(0.0124, abs=5e-4)
+
+
+def test_borrow_from_another_family(data, grid):
+    src = borrowed(grid, "gpt3")
+    assert set(src) == {"A", "alpha"}
+    ref = grid.are[(grid.are["family"] == "gpt3") & (grid.are["n_models"] == 7)
+                   & (grid.are["fraction"] == 1) & (grid.are["cut"] == 1e10)].iloc[0]
+    assert src == {"A": ref["A"], "alpha": ref["alpha"]}
+    res = hitchhiker(data, families=["OPT"], num_models=[3], fractions=[1.0], cuts=[1e10],
+                     checkpoints=["all"], borrow=src)
+    r = res.are.iloc[0]
+    fixed = {"a": math.log(src["A"]), "alpha": src["alpha"]}
+    are, obj = scipy_protocol(data, "OPT", 3, 1.0, 1e10, fixed=fixed)
+    assert abs(r["are"] - are) <= 1e-3 and r["objective"] == pytest.approx(obj, rel=1e-6)
+
+
+def test_robust_fit_and_entry_points(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = run_hitchhiker(data, families=["OPT"], num_models=[5], fractions=[1.0],
+                             cuts=[0.0, 1e10], checkpoints=["all", "final"], fit="robust",
+                             fit_options={"restarts": 8, "refine": 2, "max_steps": 200})
+    assert set(out) == {"are", "findings", "filters", "targets"}
+    are = out["are"]
+    assert len(are) == 4 and np.isfinite(are["are"]).all()
+    fd = out["findings"].set_index("family").loc["OPT"]
+    assert fd["cut_pairs"] == 2 and fd["intermediate_pairs"] == 2
+    fig = plot_hitchhiker(out, families=["OPT"])
+    assert len([a for a in fig.axes if a.get_visible()]) == 2     # OPT panel + colour bar
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(families=["nope"]), "not in data"),
+    (dict(fractions=[0.0]), "fractions"),
+    (dict(checkpoints=["last"]), "checkpoints"),
+    (dict(borrow={"C": 1.0}), "borrow"),
+    (dict(borrow="kaplan"), "borrow"),
+    (dict(fit="bayes"), "fit="),
+])
+def test_bad_arguments(data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        hitchhiker(data, **kwargs)
+
+
+def test_missing_column(data):
+    with pytest.raises(ValueError, match="missing column"):
+        hitchhiker(data.drop(columns=["tokens"]))

@@ -1,0 +1,111 @@
+"""Every figure renders to a non-empty PNG with the expected axes, lines and data."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import jaxfit as jf
+from jaxfit.inference.bayes import make_likelihood
+from jaxfit.plot import plot_fit, plot_ladder, plot_pairs, plot_residuals
+from jaxfit.posterior import Posterior
+from jaxfit.recipes.ladder import ladder
+
+TRUTH = dict(A=400.0, B=1800.0, E=1.7, alpha=0.33, beta=0.29)
+
+
+def png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=60)
+    data = buf.getvalue()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 3000
+    return data
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """Two tasks of exact Chinchilla losses on a 6 x 4 (N, D) grid."""
+    N, D = np.meshgrid(np.geomspace(5e7, 5e9, 6), np.geomspace(1e9, 1e11, 4))
+    df = pd.concat([pd.DataFrame({"N": N.ravel(), "D": D.ravel(), "task": t,
+                                  "loss": TRUTH["E"] + dE + TRUTH["A"] / N.ravel() ** 0.33
+                                  + TRUTH["B"] / D.ravel() ** 0.29})
+                    for t, dE in (("a", 0.0), ("b", 0.2))], ignore_index=True)
+    res = jf.fit(jf.models.chinchilla(), df, y="loss", by="task", restarts=8)
+    rng = np.random.default_rng(0)
+    draws = {n: res.values[:, i, None, None] * (1 + 0.01 * rng.standard_normal((2, 2, 50)))
+             for i, n in enumerate(res.law.param_names)}
+    draws["sigma"] = np.full((2, 2, 50), 0.01)
+    post = Posterior(law=res.law, tasks=res.tasks, draws=draws, likelihood=make_likelihood(),
+                     method="nuts", stats={"diverging": np.zeros((2, 2, 50), bool)},
+                     options=res.options)
+    return res, post, df
+
+
+def test_plot_fit(fitted):
+    res, post, df = fitted
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12], "loss": [1.95]})
+    fig = plot_fit(res, df, at=at, posterior=post, groups=4)
+    png(fig)
+    assert len(fig.axes) == 2 and [ax.get_title() for ax in fig.axes] == [
+        "chinchilla [a]", "chinchilla [b]"]
+    for ax, task in zip(fig.axes, "ab"):
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        # 4 D-groups (one curve each), the target's curve, its error bar (marker + 2 caps).
+        assert len(ax.lines) == 4 + 1 + 3
+        pts = np.concatenate([c.get_offsets() for c in ax.collections[:4]])
+        sub = df[df.task == task]
+        assert sorted(map(tuple, pts)) == sorted(zip(sub.N, sub.loss))
+        # The first curve is the fitted law at its group's geometric-mean D.
+        x, y = ax.lines[0].get_data()
+        p = res.param_dict(task)
+        d = np.exp(np.log(sub.D[sub.D <= np.quantile(sub.D, 0.25)]).mean())
+        np.testing.assert_allclose(
+            y, p["E"] + p["A"] / x ** p["alpha"] + p["B"] / d ** p["beta"], rtol=1e-9)
+        # The band is the posterior's 90% credible interval along the target's curve.
+        (fill,) = [c for c in ax.collections if "Poly" in type(c).__name__]
+        band = fill.get_paths()[0].vertices[:, 1]
+        lo = post.predict(pd.DataFrame({"N": ax.lines[4].get_xdata(), "D": 1.4e12,
+                                        "task": task}))["credible_lower"]
+        assert band.min() == pytest.approx(lo.min(), rel=1e-9)
+    # A posterior on its own: its median curves and its own band.
+    alone = plot_fit(post, df, at=at, groups=4)
+    assert len(alone.axes[0].lines) == 8
+    assert len([c for c in alone.axes[0].collections if "Poly" in type(c).__name__]) == 1
+    with pytest.raises(ValueError, match="not an input"):
+        plot_fit(res, df, x="C")
+
+
+def test_plot_residuals(fitted):
+    res, _, df = fitted
+    fig = plot_residuals(res, df, x="D")
+    png(fig)
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        assert len(ax.lines) == 1 and ax.get_xscale() == "log"       # the zero line
+        r = ax.collections[0].get_offsets()[:, 1]
+        assert len(r) == 24 and np.abs(r).max() < 1e-6                # exact data
+
+
+def test_plot_pairs(fitted):
+    _, post, _ = fitted
+    fig = plot_pairs(post, task="b")
+    png(fig)
+    assert len(fig.axes) == 10              # 5 parameters: lower triangle of a 4 x 4 grid
+    off = fig.axes[0].collections[0].get_offsets()   # A (x) against B (y), task b
+    np.testing.assert_allclose(sorted(off[:, 0]), sorted(post.flat("A")[1]))
+    with pytest.raises(ValueError, match="name one"):
+        plot_pairs(post)
+    one = plot_pairs(post, task="a", var_names=["alpha", "beta"])
+    png(one)
+    assert len(one.axes) == 1
+
+
+def test_plot_ladder_png():
+    res = ladder(tasks=("piqa_val",))
+    fig = plot_ladder(res)
+    png(fig)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 2 and axes[1].get_title().startswith("PIQA: step 2")
+    assert len(axes[1].lines) == 1                   # the fitted sigmoid

@@ -1,0 +1,95 @@
+"""The README and docs stay true: set-up commands, printed numbers, examples, links."""
+
+import doctest
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jaxfit.io import LAWS, _builtin_laws, get_law
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+# The README and the general pages (the other recipe pages are their recipes' to check).
+OWN_PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+             ROOT / "docs" / "recipes" / "ladder.md"]
+
+
+def setup_command(n: int) -> str:
+    """The bash command of step ``n`` of the README's "Set up" section."""
+    section = README.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)\n\s*```", section, flags=re.S)
+    return blocks[n - 1].strip()
+
+
+def test_first_setup_command_prints_what_the_readme_says():
+    cmd = setup_command(1)
+    assert cmd.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install . && ")
+    fit = cmd.rsplit("&& ", 1)[1]
+    assert fit.startswith("jaxfit fit ")
+    p = subprocess.run([sys.executable, "-m", "jaxfit", *shlex.split(fit)[1:]],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    header = next(line for line in lines if line.split()[:2] == ["A", "B"]).split()
+    row = next(line for line in lines if line.startswith("0 ")).split()[1:]
+    printed = dict(zip(header, row))
+    assert printed["status"] == "converged"
+    # "It prints `A ≈ 477.8, B ≈ 2143, E ≈ 1.817, alpha ≈ 0.3473, beta ≈ 0.3672`,
+    # objective 0.00101827": each to the digits the README gives.
+    claims = dict(re.findall(r"(\w+) ≈ ([\d.]+)", README.split("It prints", 1)[1][:120]))
+    claims["objective"] = re.search(r"objective\s+([\d.]+)", README).group(1)
+    assert set(claims) == {"A", "B", "E", "alpha", "beta", "objective"}
+    for name, claim in claims.items():
+        decimals = len(claim.split(".")[1]) if "." in claim else 0
+        assert abs(float(printed[name]) - float(claim)) <= 0.5 * 10.0 ** -decimals, name
+
+
+def test_second_setup_command_is_what_ci_runs():
+    cmd = setup_command(2)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 -m venv .venv" in ci and ". .venv/bin/activate" in ci
+    install_and_test = cmd.split(". .venv/bin/activate && ", 1)[1]
+    ci_line = next(line for line in ci.splitlines() if line.startswith("pip install"))
+    assert ci_line.replace(" -q", "").replace("pytest", "pytest -q") == \
+        install_and_test.replace(" -q", "").replace("pytest", "pytest -q")
+
+
+def test_readme_python_examples_run():
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    assert len(blocks) >= 2
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)   # noqa: S102
+    res = namespace["res"]
+    assert res.params.loc[0, "alpha"] == pytest.approx(0.3473, abs=5e-5)
+    assert namespace["law"].name == "my_law"
+
+
+@pytest.mark.parametrize("page", [p for p in OWN_PAGES if ">>> " in p.read_text()],
+                         ids=lambda p: p.name)
+def test_docs_doctests(page):
+    result = doctest.testfile(str(page), module_relative=False,
+                              optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_law_catalogue_lists_every_law_and_parameter():
+    catalogue = (ROOT / "docs" / "laws.md").read_text()
+    _builtin_laws()
+    for name in LAWS:
+        section = catalogue.split(f"## `{name}(", 1)
+        assert len(section) == 2, f"{name} has no section in docs/laws.md"
+        body = section[1].split("\n## ", 1)[0]
+        for param in get_law(name).param_names:
+            assert f"| `{param}`" in body, f"{name}: parameter {param} is not documented"
+
+
+@pytest.mark.parametrize("page", OWN_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(page):
+    for target in re.findall(r"\]\(([^)#\s]+)\)", page.read_text()):
+        if "://" not in target:
+            assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
