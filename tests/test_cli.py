@@ -265,3 +265,47 @@ def test_progress_shows_on_a_real_terminal():
     piped = subprocess.run([sys.executable, "-c", code], capture_output=True, env=ENV,
                            timeout=120)
     assert piped.returncode == 0 and piped.stderr == b"" and piped.stdout == b""
+
+
+def _recipe(name, *args):
+    code, out, err = run(name, *args, "--json", "--quiet")
+    assert code == 0, err
+    doc = json.loads(out)
+    validate(doc, schema("recipe"))
+    return {k: pd.DataFrame(v) for k, v in doc["tables"].items()}
+
+
+def test_flp_and_flp_m_subcommands():
+    """FLP / FLP-M on the embedded OLMo ladder (Chen et al. 2024; tests/test_flp*.py):
+    PIQA within 2 points by FLP, Social IQa within 2 points by FLP-M, at both targets."""
+    pred = _recipe("flp", "--tasks", "piqa_val", "--no-ladder")["predictions"]
+    assert set(pred["target"]) == {"7B-4T", "13B-5T"}
+    assert np.all(np.abs(pred["pred_acc"] - pred["actual_acc"]) < 0.02)
+    pred = _recipe("flp_m", "--tasks", "socialiqa_val")["predictions"]
+    assert np.all(np.abs(pred["pred_acc"] - pred["actual_acc"]) < 0.02)
+
+
+def test_hitchhiker_subcommand_matches_scipy_oracle():
+    """ARE of t5-pile with its 3 smaller models, whole runs, no cut: as an independent
+    scipy curve_fit of the same protocol (tests/test_hitchhiker.py)."""
+    from test_hitchhiker import scipy_protocol
+
+    from jaxfit.recipes.hitchhiker import load_hitchhiker
+
+    are = _recipe("hitchhiker", "--families", "t5-pile")["are"]
+    row = are[(are.n_models == 3) & (are.fraction == 1.0) & (are.cut == 0.0)
+              & (are.checkpoints == "all")]
+    assert len(row) == 1
+    expected, _ = scipy_protocol(load_hitchhiker(), "t5-pile", 3, 1.0, 0.0)
+    assert row["are"].iloc[0] == pytest.approx(expected, abs=1e-3)
+
+
+def test_emergence_subcommand_on_emergent_capability_table():
+    """Few-shot elbows in log10 training FLOPs of Ruan et al.'s table (docs/recipes/
+    emergence.md): the bootstrap 90% interval contains the point estimate, and the three
+    BIG-bench tasks emerge between 1e22 and 1e24 FLOPs."""
+    em = _recipe("emergence", "--demo", "obs_scaling", "--no-posterior",
+                 "--bootstrap", "20")["emergence"].set_index("task")
+    assert set(em.index) >= {"ipa_transliterate", "parsinlu_qa", "word_unscrambling"}
+    assert np.all((em["bootstrap_5"] <= em["mle"]) & (em["mle"] <= em["bootstrap_95"]))
+    assert np.all((22 < em["mle"]) & (em["mle"] < 24))
