@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -30,12 +29,6 @@ NEAR_BEST = 1e-4
 DISAGREE = 1e-2
 #: A parameter within this relative distance of a finite constraint bound is "at bound".
 AT_BOUND = 1e-6
-
-
-@functools.lru_cache(maxsize=256)
-def _objective(law: Law, loss: str, delta: float, space: str, reduction: str):
-    # Cached so that repeated fits of the same law reuse the compiled program.
-    return make_objective(law, loss=loss, delta=delta, space=space, reduction=reduction)
 
 
 def make_starts(law: Law, init="random", restarts: int = 64, seed: int = 0) -> np.ndarray:
@@ -208,7 +201,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     """
     opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=refine,
                          keep=keep, screen_steps=screen_steps)
-    objective = _objective(law, loss, float(delta), space, reduction)
+    objective = make_objective(law, loss, float(delta), space, reduction)
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
     u0 = make_starts(law, init=init, restarts=restarts, seed=seed)
     if law.shared:

@@ -16,7 +16,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxfit.data import make_batch
-from jaxfit.fit import _objective
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts
 from jaxfit.inference import bayes
@@ -24,6 +23,7 @@ from jaxfit.inference.bootstrap import bootstrap_minimize, residual_scale
 from jaxfit.inference.objective import residuals, unpack
 from jaxfit.inference.optimize import SolverOptions
 from jaxfit.inference.starts import user_starts
+from jaxfit.inference.objective import make_objective
 from jaxfit.law import Law
 from jaxfit.posterior import Posterior
 from jaxfit.result import FitResult
@@ -297,7 +297,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         raise ValueError("start must be a FitResult of the same law (parameters "
                          f"{list(law.param_names)}) on the same {T} task(s).")
     timing["fit"] = time.perf_counter() - t0
-    objective = _objective(law, loss, float(delta), space, reduction)
+    objective = make_objective(law, loss, float(delta), space, reduction)
     t0 = time.perf_counter()
     with jax.enable_x64(True):
         if starts == "fit":

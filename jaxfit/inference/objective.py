@@ -7,6 +7,7 @@ L-BFGS stop early, Besiroglu et al. 2024, section 5.2 of the digest).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax.numpy as jnp
@@ -51,9 +52,13 @@ def residuals(law: Law, params, x, y, space: str):
     return law(params, x) - y
 
 
+@functools.lru_cache(maxsize=256)
 def make_objective(law: Law, loss: str = "huber", delta: float = 1e-3, space: str = "log",
                    reduction: str = "sum") -> Callable:
     """Build ``objective(u, x, y, w) -> scalar`` for one task.
+
+    Cached: the same arguments return the same function, so repeated fits of one law
+    (it is a static jit argument of the solver) reuse the compiled program.
 
     Args:
         law: the law to fit.

@@ -71,7 +71,7 @@ from jaxfit.models.linear import linear
 from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.ladder import (PAPER_TASKS, _evaluate, _param_frame, _runs,
-                                   _step2_points, _tail_mean, load_olmo_ladder)
+                                   _step2_points, _tail_mean, _tasks, load_olmo_ladder)
 from jaxfit.result import FitResult
 
 __all__ = ["flp", "FLPResult", "run_flp", "compare_with_ladder", "load_flp_data",
@@ -273,11 +273,7 @@ def _prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n)
     levels, the run names, the sampling rows and the targets' final points."""
     data = load_flp_data() if data is None else data
     _check(data, losses)
-    tasks = [tasks] if isinstance(tasks, str) else list(dict.fromkeys(tasks))
-    unknown = sorted(set(tasks) - set(data["task"]))
-    if unknown:
-        raise ValueError(f"flp: tasks {unknown} are not in data['task'] (available: "
-                         f"{sorted(data['task'].unique())}).")
+    tasks = _tasks(data, tasks, "flp")
     levels = _chance(chance, tasks)
     runs = _runs(data, sampling_runs, "ladder")
     target_names = _runs(data, targets, "target")

@@ -229,6 +229,16 @@ def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what:
     return rows.reset_index(drop=True)
 
 
+def _tasks(data: pd.DataFrame, tasks, recipe: str) -> list:
+    """``tasks`` as a de-duplicated list, each checked to be in ``data['task']``."""
+    tasks = [tasks] if isinstance(tasks, str) else list(dict.fromkeys(tasks))
+    unknown = sorted(set(tasks) - set(data["task"]))
+    if unknown:
+        raise ValueError(f"{recipe}: tasks {unknown} are not in data['task'] (available: "
+                         f"{sorted(data['task'].unique())}).")
+    return tasks
+
+
 def _runs(data: pd.DataFrame, runs, role: str) -> list[str]:
     if runs is not None:
         runs = [runs] if isinstance(runs, str) else list(runs)
@@ -522,11 +532,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         raise ValueError(f"ladder: n_boot={n_boot!r} must be an integer >= 2.")
     data = load_olmo_ladder() if data is None else data
     _check_data(data, method)
-    tasks = [tasks] if isinstance(tasks, str) else list(dict.fromkeys(tasks))
-    unknown = sorted(set(tasks) - set(data["task"]))
-    if unknown:
-        raise ValueError(f"ladder: tasks {unknown} are not in data['task'] (available: "
-                         f"{sorted(data['task'].unique())}).")
+    tasks = _tasks(data, tasks, "ladder")
     runs = _runs(data, ladder_runs, "ladder")
     if len(runs) < 2:
         raise ValueError(f"ladder: need at least 2 ladder runs, got {runs}.")
