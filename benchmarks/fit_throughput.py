@@ -11,7 +11,7 @@ call (run only) are timed separately. "as good" is the share of tasks whose jaxf
 objective is <= scipy's best * (1 + 1e-6).
 
 Usage: python benchmarks/fit_throughput.py [--tasks 1000] [--restarts 64] [--method newton]
-       [--keep 2] [--only a|b]
+       [--keep 2] [--continuation [FACTOR ...]] [--only a|b]
 """
 
 from __future__ import annotations
@@ -52,29 +52,32 @@ def _theta(starts_u):
     return np.asarray(starts_u)
 
 
-def workload_a(n_tasks: int, restarts: int, method: str, keep, seed: int = 1):
+def workload_a(n_tasks: int, restarts: int, method: str, keep, continuation, seed: int = 1):
     law = jf.models.chinchilla()
     df, _ = sr.make_synthetic_tasks(n_tasks, seed=seed)
     starts = _theta(make_starts(law, "random", restarts=restarts, seed=0))
     res, first, run = _time_jaxfit(law, df, y="loss", by="task", init="random",
-                                   restarts=restarts, seed=0, method=method, keep=keep)
+                                   restarts=restarts, seed=0, method=method, keep=keep,
+                                   continuation=continuation)
     t0 = time.perf_counter()
     best = np.array([sr.fit_scipy(starts, np.log(g.N.to_numpy()), np.log(g.D.to_numpy()),
                                   np.log(g.loss.to_numpy()))["best_f"]
                      for _, g in df.groupby("task", sort=True)])
     t_scipy = time.perf_counter() - t0
     good = np.mean(res.objective <= best * (1 + 1e-6))
-    return dict(name=f"(a) {n_tasks} tasks x {restarts} restarts, keep={keep}", first=first,
+    return dict(name=f"(a) {n_tasks} tasks x {restarts} restarts, keep={keep}, "
+                     f"continuation={res.options['continuation']}", first=first,
                 run=run,
                 scipy=t_scipy, good=good, converged=np.mean(res.converged),
                 median_gap=np.median((best - res.objective) / best))
 
 
-def workload_b(method: str):
+def workload_b(method: str, continuation):
     law = jf.models.chinchilla()
     df = jf.datasets.load("chinchilla")
     df = df[~df.epoch_excluded_outlier]
-    res, first, run = _time_jaxfit(law, df, y="loss", init="grid", method=method)
+    res, first, run = _time_jaxfit(law, df, y="loss", init="grid", method=method,
+                                   continuation=continuation)
     starts = _theta(make_starts(law, "grid"))
     t0 = time.perf_counter()
     best = sr.fit_scipy(starts, np.log(df.N.to_numpy()), np.log(df.D.to_numpy()),
@@ -95,13 +98,17 @@ def main(argv=None):
     p.add_argument("--only", choices=["a", "b"])
     p.add_argument("--keep", type=int, default=2,
                    help="restarts per task left by successive halving (jf.fit's keep)")
+    p.add_argument("--continuation", type=float, nargs="*", default=None,
+                   help="jf.fit's Huber delta continuation factors (none given: no "
+                        "continuation; flag absent: the library default)")
     args = p.parse_args(argv)
     print(f"jax {jax.__version__}, devices {jax.devices()}, method={args.method}")
     rows = []
     if args.only in (None, "b"):
-        rows.append(workload_b(args.method))
+        rows.append(workload_b(args.method, args.continuation))
     if args.only in (None, "a"):
-        rows.append(workload_a(args.tasks, args.restarts, args.method, args.keep))
+        rows.append(workload_a(args.tasks, args.restarts, args.method, args.keep,
+                               args.continuation))
     for r in rows:
         print(f"{r['name']}: jaxfit {r['run']:.2f} s (first call incl. compile "
               f"{r['first']:.2f} s, compile ~{r['first'] - r['run']:.2f} s) | scipy "

@@ -22,7 +22,7 @@ import pandas as pd
 from jaxfit.data import column_map, task_columns
 from jaxfit.inference.bayes import NOISE, Likelihood
 from jaxfit.law import Law
-from jaxfit.warnings import ConvergenceWarning
+from jaxfit.warnings import DiagnosticWarning
 
 __all__ = ["Posterior", "DiagnosticWarning", "RHAT_MAX", "ESS_MIN_PER_CHAIN"]
 
@@ -31,10 +31,6 @@ __all__ = ["Posterior", "DiagnosticWarning", "RHAT_MAX", "ESS_MIN_PER_CHAIN"]
 RHAT_MAX = 1.01
 #: Bulk and tail ESS below 100 per chain fail (Vehtari et al. 2021).
 ESS_MIN_PER_CHAIN = 100
-
-
-class DiagnosticWarning(ConvergenceWarning):
-    """MCMC diagnostics (r_hat, ESS, divergences) fail the usual thresholds."""
 
 
 def _task_coords(tasks: pd.Index) -> np.ndarray:

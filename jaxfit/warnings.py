@@ -1,6 +1,7 @@
 """Warning classes, so users can filter or escalate each kind (``warnings.simplefilter``)."""
 
-__all__ = ["FitWarning", "ConvergenceWarning", "BoundWarning", "IdentifiabilityWarning"]
+__all__ = ["FitWarning", "ConvergenceWarning", "BoundWarning", "IdentifiabilityWarning",
+           "DiagnosticWarning"]
 
 
 class FitWarning(UserWarning):
@@ -17,3 +18,7 @@ class BoundWarning(FitWarning):
 
 class IdentifiabilityWarning(FitWarning):
     """Near-best restarts disagree: the data do not pin the parameters down."""
+
+
+class DiagnosticWarning(ConvergenceWarning):
+    """MCMC diagnostics (r_hat, ESS, divergences) fail the usual thresholds."""

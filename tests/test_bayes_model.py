@@ -11,8 +11,9 @@ from synthetic import CHINCHILLA as LAW
 from synthetic import SIGMOID, chinchilla_mean, chinchilla_tasks, sigmoid_mean, sigmoid_tasks
 
 from jaxfit.inference import bayes
-from jaxfit.posterior import DiagnosticWarning, Posterior
+from jaxfit.posterior import Posterior
 from jaxfit.sample import sample
+from jaxfit.warnings import DiagnosticWarning
 
 NUTS = dict(chains=4, warmup=300, samples=500, seed=0)
 

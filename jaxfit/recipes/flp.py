@@ -70,8 +70,9 @@ from jaxfit.models.kaplan import kaplan
 from jaxfit.models.linear import linear
 from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
-from jaxfit.recipes.ladder import (PAPER_TASKS, _evaluate, _param_frame, _runs,
-                                   _step2_points, _tail_mean, _tasks, load_olmo_ladder)
+from jaxfit.recipes.ladder import PAPER_TASKS, load_olmo_ladder
+from jaxfit.recipes.points import (evaluate, param_frame, select_runs, select_tasks,
+                                   step2_points, tail_mean)
 from jaxfit.result import FitResult
 
 __all__ = ["flp", "FLPResult", "run_flp", "compare_with_ladder", "load_flp_data",
@@ -197,7 +198,7 @@ def _grid_curve(law: Law, params: pd.DataFrame, tasks: Sequence[str], grid: np.n
     t = np.repeat(list(tasks), len(grid))
     x = np.tile(grid, len(tasks))
     return pd.DataFrame({"stage": stage, "task": t, "x": x,
-                         "y": _evaluate(law, params, t, {name: x})})
+                         "y": evaluate(law, params, t, {name: x})})
 
 
 # ----------------------------------------------------------------------------- recipe
@@ -240,7 +241,7 @@ def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
     rank = {**{t: i for i, t in enumerate(tasks)}, **{r: i for i, r in enumerate(runs)}}
     rows = rows.sort_values(["task", "run", "tokens"], kind="stable",
                             key=lambda s: s.map(rank) if s.name != "tokens" else s)
-    # C is carried as flops_per_token x tokens, so that the ladder's `_tail_mean` keeps it.
+    # C is carried as flops_per_token x tokens, so that `points.tail_mean` keeps it.
     rows["task_loss"] = rows[losses[0]].to_numpy(np.float64)
     rows["flops_per_token"] = rows["C"].to_numpy(np.float64) / rows["tokens"].to_numpy(
         np.float64)
@@ -251,7 +252,7 @@ def _final_points(rows: pd.DataFrame, last_n: int,
                   extra: Sequence[str] = ()) -> pd.DataFrame:
     """Per task and run: C of the last checkpoint, and the mean loss, accuracy (and
     ``extra`` columns) over the last n checkpoints."""
-    pts = _tail_mean(rows, last_n, ["task_loss", "accuracy", *extra])
+    pts = tail_mean(rows, last_n, ["task_loss", "accuracy", *extra])
     pts["C"] = pts["tokens"].to_numpy(np.float64) * pts["flops_per_token"].to_numpy(np.float64)
     return pts.rename(columns={"task_loss": "loss", "accuracy": "acc"}).drop(
         columns=["flops_per_token"])
@@ -273,10 +274,10 @@ def _prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n)
     levels, the run names, the sampling rows and the targets' final points."""
     data = load_flp_data() if data is None else data
     _check(data, losses)
-    tasks = _tasks(data, tasks, "flp")
+    tasks = select_tasks(data, tasks, "flp")
     levels = _chance(chance, tasks)
-    runs = _runs(data, sampling_runs, "ladder")
-    target_names = _runs(data, targets, "target")
+    runs = select_runs(data, sampling_runs, "ladder", "flp", "sampling_runs")
+    target_names = select_runs(data, targets, "target", "flp", "sampling_runs")
     if len(runs) < 3:
         raise ValueError(f"flp: stage 1 needs at least 3 sampling runs, got {runs}.")
     lad = _rows(data, runs, tasks, losses, "sampling")
@@ -360,14 +361,14 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     pts = _final_points(lad, last_n)
     s1 = pts[pts["task"] == tasks[0]].drop(columns=["task", "acc"]).assign(task="all")
     res1 = fit(law1, s1, y="loss", x={"C": "C"}, loss="squared", space="log", **o1)
-    s1["fitted"] = _evaluate(law1, res1.params.set_axis(["all"]), s1["task"], {"C": s1["C"]})
+    s1["fitted"] = evaluate(law1, res1.params.set_axis(["all"]), s1["task"], {"C": s1["C"]})
 
     # Stage 2: checkpoints above chance + threshold, all tasks in one fit.
-    s2 = _step2_points(lad, skip_frac, moving_avg)
+    s2 = step2_points(lad, skip_frac, moving_avg)
     s2["kept"], counts = _above_chance(s2["task"], s2["acc"], levels, threshold, tasks)
     res2 = fit(law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
                space="linear", **o2)
-    s2["fitted"] = _evaluate(law2, res2.params, s2["task"], {"L": s2["L"]})
+    s2["fitted"] = evaluate(law2, res2.params, s2["task"], {"L": s2["L"]})
 
     # Baseline: accuracy from compute on the stage-1 points.
     resb = fit(base, pts, y="acc", by="task", x={"C": "C"}, loss="squared", space="log", **o1)
@@ -378,14 +379,14 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     C_t = tgt["C"].to_numpy(np.float64)
     pred = pd.DataFrame({"task": tgt["task"], "target": tgt["run"], "N": tgt["N"], "C": C_t,
                          "actual_loss": tgt["loss"], "actual_acc": tgt["acc"]})
-    pred["pred_loss"] = _evaluate(law1, values, tgt["task"], {"C": C_t})
+    pred["pred_loss"] = evaluate(law1, values, tgt["task"], {"C": C_t})
     pred["loss_rel_error"] = pred["pred_loss"] / pred["actual_loss"] - 1
-    pred["pred_acc"] = _evaluate(chain, values, tgt["task"], {"C": C_t})
+    pred["pred_acc"] = evaluate(chain, values, tgt["task"], {"C": C_t})
     pred["abs_error"] = 100 * np.abs(pred["pred_acc"] - pred["actual_acc"])
     pred["rel_error"] = pred["pred_acc"] / pred["actual_acc"] - 1
-    pred["stage2_pred_acc"] = _evaluate(law2, res2.params, tgt["task"],
+    pred["stage2_pred_acc"] = evaluate(law2, res2.params, tgt["task"],
                                         {"L": tgt["loss"].to_numpy(np.float64)})
-    pred["baseline_pred_acc"] = _evaluate(base, resb.params, tgt["task"], {"C": C_t})
+    pred["baseline_pred_acc"] = evaluate(base, resb.params, tgt["task"], {"C": C_t})
     pred["baseline_abs_error"] = 100 * np.abs(pred["baseline_pred_acc"] - pred["actual_acc"])
     order = {(t, r): i for i, (t, r) in enumerate((t, r) for r in target_names for t in tasks)}
     pred = pred.iloc[np.argsort([order[k] for k in zip(pred.task, pred.target)])]
@@ -393,7 +394,7 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
 
     stage1 = res1.to_frame().set_axis(["all"])
     stage1.index.name = "fit"
-    stage2_tab = _param_frame(res2, tasks).assign(chance=pd.Series(levels),
+    stage2_tab = param_frame(res2, tasks).assign(chance=pd.Series(levels),
                                                   n_points=counts)
     kept = s2[s2["kept"]]
     stage2_tab["fit_error"] = (kept.assign(e=np.abs(kept["fitted"] / kept["acc"] - 1))
@@ -420,7 +421,7 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
                    last_n=last_n, target_last_n=target_last_n, skip_frac=skip_frac,
                    moving_avg=moving_avg, stage1_options=o1, stage2_options=o2)
     return FLPResult(predictions=pred, stage1=stage1, stage2=stage2_tab,
-                     baseline=_param_frame(resb, tasks), stage1_data=stage1_data,
+                     baseline=param_frame(resb, tasks), stage1_data=stage1_data,
                      stage2_data=stage2_data, curves=curves,
                      fits={"stage1": res1, "stage2": res2, "baseline": resb},
                      options=options)

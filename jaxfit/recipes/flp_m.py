@@ -53,9 +53,10 @@ from numpyro.distributions import constraints
 
 from jaxfit.fit import fit
 from jaxfit.law import Law, Param
-from jaxfit.recipes.flp import (DOMAINS, FLPResult, _above_chance, _evaluate, _final_points,
+from jaxfit.recipes.flp import (DOMAINS, FLPResult, _above_chance, _final_points,
                                _prepare)
 from jaxfit.recipes.ladder import PAPER_TASKS
+from jaxfit.recipes.points import evaluate
 
 __all__ = ["flp_m", "FLPMResult", "run_flp_m", "domain_loss", "fit_mlp", "predict_mlp",
            "MLPFit", "MLP", "SOURCES", "STAGE1_OPTIONS", "MLP_OPTIONS"]
@@ -338,12 +339,12 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     s1 = s1.assign(**_inputs(s1, sources))
     res1 = fit(law, s1, y="loss", by="domain", x={s: s for s in sources}, loss="squared",
                space="log", **o1)
-    s1["fitted"] = _evaluate(law, res1.params, s1["domain"], _inputs(s1, sources))
+    s1["fitted"] = evaluate(law, res1.params, s1["domain"], _inputs(s1, sources))
 
     # Targets' domain losses: actual (mean of the last checkpoints) and predicted.
     tg1 = tgt[tgt["task"] == tasks[0]].rename(columns={"loss": domains[0]})
     dl = tg1.melt(id_vars=keep, value_vars=domains, var_name="domain", value_name="actual")
-    dl["pred"] = _evaluate(law, res1.params, dl["domain"], _inputs(dl, sources))
+    dl["pred"] = evaluate(law, res1.params, dl["domain"], _inputs(dl, sources))
     dl["rel_error"] = dl["pred"] / dl["actual"] - 1
     dl = dl.rename(columns={"run": "target"})
     pred_x = dl.pivot(index="target", columns="domain", values="pred")[domains]

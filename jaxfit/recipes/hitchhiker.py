@@ -87,6 +87,7 @@ from jaxfit.fit import fit as jf_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law, Param, fix
 from jaxfit.models.chinchilla import chinchilla
+from jaxfit.recipes.points import select
 from jaxfit.result import FitResult
 
 __all__ = ["hitchhiker", "run_hitchhiker", "HitchhikerResult", "hitchhiker_law",
@@ -257,12 +258,7 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
     filters = []
     d = data[list(_REQUIRED) + (["upstream_suspect"] if "upstream_suspect" in data else [])]
     if families is not None:
-        families = [families] if isinstance(families, str) else list(families)
-        unknown = sorted(set(families) - set(d["family"]))
-        if unknown:
-            raise ValueError(f"hitchhiker: families {unknown} are not in data['family'] "
-                             f"(available: {sorted(d['family'].dropna().unique())}).")
-        d = d[d["family"].isin(families)]
+        d = d[d["family"].isin(select(d, families, "family", "hitchhiker", "families"))]
     drops = []
     if "upstream_suspect" in d:
         drops.append(("upstream_suspect", d["upstream_suspect"].fillna(False).astype(bool),

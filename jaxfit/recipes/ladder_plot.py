@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES, LadderResult, _evaluate
+from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES, LadderResult
+from jaxfit.recipes.points import evaluate
 
 __all__ = ["plot_ladder"]
 
@@ -50,7 +51,7 @@ def _step1_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
         curves += [(float(n), tcolors[r]) for r, n in zip(tgt["run"], tgt["N"])]
     for n, color in curves:
         x = {"D": grid, "N": np.full_like(grid, n)} if n is not None else {"C": grid}
-        y = _evaluate(law, params, [task] * len(grid), x)
+        y = evaluate(law, params, [task] * len(grid), x)
         ax.plot(grid, y, "--", color=color, lw=1.0, alpha=0.7)
     for n in sizes:
         sub = lad[lad["N"] == n]
@@ -82,7 +83,7 @@ def _step2_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
     lo = min(lo - 0.2 * (hi - lo), np.nanmin(pred[["actual_loss", "pred_loss"]].to_numpy()))
     grid = np.linspace(lo, hi, 200)
     law, params = res.fits["step2"].law, res.fits["step2"].params
-    ax.plot(grid, _evaluate(law, params, [task] * len(grid), {"L": grid}), "--", color="black",
+    ax.plot(grid, evaluate(law, params, [task] * len(grid), {"L": grid}), "--", color="black",
             lw=1.2)
     for row in pred.itertuples():
         c = tcolors[row.target]

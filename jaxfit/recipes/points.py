@@ -1,0 +1,101 @@
+"""Ladder data helpers shared by the ladder, FLP and FLP-M recipes.
+
+Selecting tasks and runs, the per-run points of each fit step (Bhagia et al. 2024, the
+released ``olmo/scaling/scaling_laws`` code: the mean over the last checkpoints for step 1,
+skipped and moving-averaged checkpoints for step 2), and fitted laws evaluated per task.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from jaxfit.law import Law
+from jaxfit.result import FitResult
+
+__all__ = ["select", "select_tasks", "select_runs", "tail_mean", "step2_points", "param_frame",
+           "evaluate"]
+
+
+def select(data: pd.DataFrame, values, column: str, recipe: str, what: str) -> list:
+    """``values`` (one or several) as a de-duplicated list, each checked to be in
+    ``data[column]``; the error names them as ``what`` and lists what is available."""
+    values = [values] if isinstance(values, str) else list(dict.fromkeys(values))
+    unknown = sorted(set(values) - set(data[column]))
+    if unknown:
+        available = sorted(data[column].dropna().unique())
+        more = f", ... ({len(available)} in all)" if len(available) > 30 else ""
+        raise ValueError(f"{recipe}: {what} {unknown} are not in data[{column!r}] "
+                         f"(available: {available[:30]}{more}).")
+    return values
+
+
+def select_tasks(data: pd.DataFrame, tasks, recipe: str) -> list:
+    """``tasks`` as a de-duplicated list, each checked to be in ``data['task']``."""
+    return select(data, tasks, "task", recipe, "tasks")
+
+
+def select_runs(data: pd.DataFrame, runs, role: str, recipe: str = "ladder",
+                arg: str = "ladder_runs") -> list[str]:
+    """``runs`` checked to be in ``data['run']``, or (None) the runs whose role is ``role``."""
+    if runs is not None:
+        return select(data, runs, "run", recipe, "runs")
+    if "role" not in data.columns:
+        raise ValueError(f"{recipe}: data has no 'role' column; pass the {role} runs "
+                         f"explicitly ({arg}=[...], targets=[...]).")
+    return list(dict.fromkeys(data.loc[data["role"] == role, "run"]))
+
+
+def tail_mean(rows: pd.DataFrame, n: int, cols: Sequence[str]) -> pd.DataFrame:
+    """Per (task, run): last N and tokens, and the mean of ``cols`` over the last n rows."""
+    g = rows.groupby(["task", "run"], sort=False)
+    last = g[["N", "tokens"] + (["flops_per_token"] if "flops_per_token" in rows else [])].last()
+    means = rows.groupby(["task", "run"], sort=False).tail(n).groupby(
+        ["task", "run"], sort=False)[list(cols)].mean()
+    return last.join(means).reset_index()
+
+
+def step2_points(rows: pd.DataFrame, skip_frac: float, moving_avg: int) -> pd.DataFrame:
+    """The released ``get_step2_data_by_name``: skip, then a trailing moving average."""
+    g = rows.groupby(["task", "run"], sort=False)
+    pos = g.cumcount().to_numpy()
+    size = g["tokens"].transform("size").to_numpy()
+    if skip_frac >= 1:                                  # upstream keeps the last point only
+        keep = pos == size - 1
+    else:                                               # upstream: int(np.ceil(skip * len))
+        keep = pos >= np.ceil(skip_frac * size).astype(np.int64)
+    kept = rows[keep]
+    kept_g = kept.groupby(["task", "run"], sort=False)
+    smooth = kept_g[["task_loss", "accuracy"]].transform(
+        lambda s: s.rolling(moving_avg, min_periods=1).mean())
+    return pd.DataFrame({"task": kept["task"].to_numpy(), "run": kept["run"].to_numpy(),
+                         "N": kept["N"].to_numpy(), "tokens": kept["tokens"].to_numpy(),
+                         "L": smooth["task_loss"].to_numpy(),
+                         "acc": smooth["accuracy"].to_numpy()})
+
+
+def param_frame(res: FitResult, order: Sequence[str]) -> pd.DataFrame:
+    """The fit's per-task table (`FitResult.to_frame`) with tasks in ``order``."""
+    out = res.to_frame().reindex(list(order))
+    out.index.name = "task"
+    return out
+
+
+@functools.cache
+def _jitted(law: Law):
+    return jax.jit(law.fn)
+
+
+def evaluate(law: Law, values: pd.DataFrame, tasks: Sequence[str], x: Mapping[str, Any]):
+    """``law`` with each row's task parameters at the rows' inputs (float64, one jit)."""
+    with jax.enable_x64(True):
+        p = {n: jnp.asarray(values.loc[list(tasks), n].to_numpy(np.float64))
+             for n in law.param_names}
+        xs = {n: jnp.asarray(np.asarray(v, dtype=np.float64)) for n, v in x.items()}
+        return np.asarray(_jitted(law)(p, xs))
