@@ -210,8 +210,6 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         >>> print(round(res.params.loc[0, "alpha"], 3), round(res.params.loc[0, "E"], 3))
         0.347 1.817
     """
-    opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=refine,
-                         keep=keep, screen_steps=screen_steps)
     objective = make_objective(law, loss, float(delta), space, reduction)
     if continuation is None:
         continuation = (10.0,) if loss == "huber" else ()
@@ -221,9 +219,9 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     if any(not c > 1 for c in continuation):
         raise ValueError(f"continuation={tuple(continuation)}: every factor must be > 1 "
                          "(delta is multiplied by it).")
-    stages = tuple(make_objective(law, loss, float(delta) * c, space, reduction)
-                   for c in sorted(continuation, reverse=True))
-    objective = stages + (objective,) if stages else objective
+    continuation = tuple(sorted(map(float, continuation), reverse=True))
+    opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=refine,
+                         keep=keep, screen_steps=screen_steps, continuation=continuation)
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
     u0 = make_starts(law, init=init, restarts=restarts, seed=seed)
     if law.shared:
@@ -235,7 +233,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     options = dict(y=y, by=by, x=dict(x or {}), loss=loss, delta=delta, space=space,
                    reduction=reduction, init=init if isinstance(init, str) else "user",
                    restarts=len(u0), method=method, max_steps=max_steps, refine=refine,
-                   keep=keep, continuation=tuple(continuation))
+                   keep=keep, continuation=continuation)
     res = FitResult(
         law=law, tasks=batch.tasks, values=values, objective=sol.f, status=sol.status,
         steps=sol.steps, grad_norm=sol.grad_norm, at_bound=_at_bound(law, values),

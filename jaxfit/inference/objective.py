@@ -69,7 +69,9 @@ def make_objective(law: Law, loss: str = "huber", delta: float = 1e-3, space: st
 
     Returns:
         A pure function of the unconstrained parameters ``u`` [k], the inputs ``x`` (dict of
-        [P] arrays), targets ``y`` [P] and weights ``w`` [P] (0 on padding).
+        [P] arrays), targets ``y`` [P] and weights ``w`` [P] (0 on padding), and an
+        optional ``scale`` of the Huber ``delta`` (a solver's continuation stages; 1 is
+        the objective asked for; other losses ignore it).
     """
     if loss not in LOSSES:
         raise ValueError(f"loss={loss!r} is not one of {sorted(LOSSES)}.")
@@ -79,9 +81,9 @@ def make_objective(law: Law, loss: str = "huber", delta: float = 1e-3, space: st
         raise ValueError(f"reduction={reduction!r} is not 'sum' or 'mean'.")
     elementwise = LOSSES[loss]
 
-    def objective(u, x, y, w):
+    def objective(u, x, y, w, scale=1.0):
         r = residuals(law, unpack(law, u), x, y, space)
-        total = jnp.sum(jnp.where(w > 0, w * elementwise(r, delta), 0.0))
+        total = jnp.sum(jnp.where(w > 0, w * elementwise(r, delta * scale), 0.0))
         if reduction == "mean":
             total = total / jnp.sum(w)
         return total

@@ -10,20 +10,23 @@ The procedure (measured in ``benchmarks/fit_throughput.py``):
    solver iterations) and keep the ``refine`` best starts per task.
 2. *Rounds*: the ``T * R`` kept starts ("members") run in rounds of ``round_steps``
    solver iterations until every member has stopped. Before each round the members still
-   running are packed to the front; the solver then runs chunk by chunk (``chunk``
-   members vmapped, chunks one after another with ``lax.map``), and a chunk stops as soon
-   as its own members have, so converged members cost (almost) nothing.
+   running are packed to the front; the solver then visits only the chunks that hold
+   them, one after another (``chunk`` members vmapped), and a chunk stops as soon as its
+   own members have, so converged members cost nothing.
 3. *Halve*: after each of the first rounds, each task keeps the better half of its members
    until ``keep`` remain (successive halving: a start far behind after a few Newton steps
    rarely wins); the others stop.
-4. *Select*: the lowest finite objective per task wins; the ``keep`` survivors' end
+4. *Continue* (``continuation``, e.g. the Huber fit's ``(10,)``): steps 2-3 ran on a
+   smoothed objective (delta x 10); the ``keep`` survivors are refitted at the next scale,
+   down to the objective asked for, in the same traced loop.
+5. *Select*: the lowest finite objective per task wins; the ``keep`` survivors' end
    points are returned for identifiability checks.
 
-Everything is one XLA program with static shapes and no host round trip. Chunking is what
-makes this fast on a CPU: a step vmapped over thousands of members spills the caches
-(52 us per member-step against 26 us in chunks of 8-128, measured on the benchmark
-problem), and packing the running members makes the work proportional to the members
-still running. ``groups`` splits the members into independent blocks, one per device when
+Everything is one XLA program with static shapes (the chunk loop's trip count is traced)
+and no host round trip. Chunking is what makes this fast on a CPU: a step vmapped over
+thousands of members spills the caches (52 us per member-step against 26 us in chunks of
+8-128, measured on the benchmark problem), and packing the running members makes the
+work proportional to the members still running. ``groups`` splits the members into independent blocks, one per device when
 the task axis is sharded, so that packing never moves members across devices.
 """
 
@@ -43,10 +46,12 @@ from jaxfit.inference.status import Status
 __all__ = ["SolverOptions", "Solution", "minimize"]
 
 
-#: Members per chunk on a CPU (benchmarks/README.md: 8-128 cost the same per member-step,
-#: a whole 8,000-member batch twice as much). On accelerators, where a step's cost is
-#: flat in the batch size, the default is one large chunk (untested here: no accelerator).
-CPU_CHUNK = 8
+#: Members per chunk on a CPU (benchmarks/README.md: chunks of 1-128 cost about the same
+#: per member-step, a whole 8,000-member batch twice as much; on workload (a) chunks of
+#: 1 / 2 / 4 / 8 / 16 took 7.2 / 7.2 / 7.0 / 8.6 / 9.6 s). On accelerators, where a
+#: step's cost is flat in the batch size, the default is one large chunk (untested here:
+#: no accelerator).
+CPU_CHUNK = 4
 ACCELERATOR_CHUNK = 4096
 #: Convergence tolerance of the warm-up stages of a continuation (their end points only
 #: start the next stage).
@@ -75,6 +80,12 @@ class SolverOptions:
             on a CPU, `ACCELERATOR_CHUNK` elsewhere (chosen when `minimize` is called).
         groups: independent blocks of members (the device count when tasks are sharded;
             the task count must be a multiple of it).
+        continuation: factors > 1 of the objective's ``scale`` argument (the Huber delta,
+            `jaxfit.inference.objective.make_objective`), largest first, for warm-up
+            stages: screening and halving use the first; each later stage starts from the
+            previous one's ``keep`` survivors (stopped at the looser `WARM_FTOL`), and the
+            last runs at scale 1. Every stage is the same traced loop (one compiled copy of
+            the step). () (default): one stage, objective called as ``f(u, x, y, w)``.
     """
 
     method: str = "newton"
@@ -87,6 +98,7 @@ class SolverOptions:
     round_steps: int = 16
     chunk: int | None = None
     groups: int = 1
+    continuation: tuple[float, ...] = ()
 
     def __post_init__(self):
         if self.method not in _METHODS:
@@ -94,6 +106,8 @@ class SolverOptions:
         for name in ("max_steps", "round_steps", "groups"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if any(not c > 1 for c in self.continuation):
+            raise ValueError(f"continuation factors must be > 1, got {self.continuation}.")
         for name in ("keep", "chunk"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}.")
@@ -124,10 +138,12 @@ def _status(s) -> jax.Array:
                                jnp.where(s.stalled, Status.STALLED, Status.MAX_STEPS)))
 
 
-def _solver(objective, opts: SolverOptions):
-    """(init, step, done) for one member; ``step`` is a no-op once ``done``."""
+def _solver(objective, opts: SolverOptions, ftol=None):
+    """(init, step, done) for one member; ``step`` is a no-op once ``done``. ``ftol``
+    (possibly traced) overrides ``opts.ftol``."""
     init, step, done = _METHODS[opts.method]
-    kw = {"ftol": opts.ftol} if opts.method == "newton" else {"ftol": opts.ftol, "gtol": opts.gtol}
+    ftol = opts.ftol if ftol is None else ftol
+    kw = {"ftol": ftol} if opts.method == "newton" else {"ftol": ftol, "gtol": opts.gtol}
     done_ = lambda s: done(s) | (s.steps >= opts.max_steps)  # noqa: E731
 
     def step_(s, *data):
@@ -196,10 +212,13 @@ def _by_chunk(fn, members, task, data, lay: _Layout):
 
 
 def _run(step, done, state, active, task, data, n_steps: int, lay: _Layout):
-    """At most ``n_steps`` iterations of every active member, chunk by chunk; a chunk
-    stops as soon as none of its active members is still running."""
-    def chunk_fn(m, d):
-        s, act = m
+    """At most ``n_steps`` iterations of every active member that is still running.
+
+    The running members are packed to the front of each block and only the chunks that
+    hold them are visited (a loop with a traced trip count), so members that are done
+    cost nothing; a chunk stops as soon as its own running members have.
+    """
+    def chunk_fn(s, act, d):
         step_b = jax.vmap(step)
 
         def cond(carry):
@@ -212,7 +231,25 @@ def _run(step, done, state, active, task, data, n_steps: int, lay: _Layout):
 
         return jax.lax.while_loop(cond, body, (s, jnp.asarray(0)))[0]
 
-    return _by_chunk(chunk_fn, (state, active), task, data, lay)
+    def one_block(s, act, t):
+        n = jnp.sum(act & ~jax.vmap(done)(s))
+
+        def visit(c, s):
+            cut = lambda a: jax.lax.dynamic_slice_in_dim(a, c * lay.chunk, lay.chunk)  # noqa: E731
+            sub = chunk_fn(jax.tree.map(cut, s), cut(act), _take(data, cut(t)))
+            return jax.tree.map(
+                lambda a, b: jax.lax.dynamic_update_slice_in_dim(a, b, c * lay.chunk, 0),
+                s, sub)
+
+        return jax.lax.fori_loop(0, (n + lay.chunk - 1) // lay.chunk, visit, s)
+
+    running = active & ~jax.vmap(done)(state)
+    idx = _pack(running, lay)
+    blocks = lambda a: a.reshape((lay.G, -1) + a.shape[1:])  # noqa: E731
+    sub = jax.vmap(one_block)(jax.tree.map(blocks, _take(state, idx)),
+                              blocks(_take(active, idx)), blocks(_take(task, idx)))
+    sub = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), sub)
+    return jax.tree.map(lambda a, b: a.at[idx].set(b), state, sub)
 
 
 def _pack(running, lay: _Layout):
@@ -236,12 +273,11 @@ def _halving_schedule(R: int, keep: int | None) -> list[int]:
     return sizes
 
 
-def _rounds(step, done, state, task, data, T: int, R: int, lay: _Layout,
-            opts: SolverOptions):
-    """Run the members in rounds (pack, run, halve) until none is running."""
+def _rounds(step, done, state, active, task, data, T: int, R: int, lay: _Layout,
+            opts: SolverOptions, halving=True):
+    """Run the active members in rounds (pack, run, halve while ``halving``) until none
+    is running."""
     schedule = _halving_schedule(R, opts.keep)
-    active = lay.pad(jnp.ones(T * R, bool))
-    active = jnp.where(jnp.arange(active.size) % lay.padded < lay.per, active, False)
 
     def halve(s, act, rnd):
         if not schedule:
@@ -250,7 +286,7 @@ def _rounds(step, done, state, task, data, T: int, R: int, lay: _Layout,
         key = _rank_key(lay.unpad(s.f), lay.unpad(act)).reshape(T, R)
         rank = jnp.argsort(jnp.argsort(key, axis=1, stable=True), axis=1)
         new = lay.unpad(act) & (rank < n_keep).reshape(-1)
-        new = jnp.where(rnd < len(schedule), new, lay.unpad(act))
+        new = jnp.where((rnd < len(schedule)) & halving, new, lay.unpad(act))
         return act & lay.pad(new)
 
     def running(s, act):
@@ -262,39 +298,68 @@ def _rounds(step, done, state, task, data, T: int, R: int, lay: _Layout,
 
     def body(carry):
         s, act, rnd = carry
-        idx = _pack(running(s, act), lay)
-        sub = _run(step, done, _take(s, idx), _take(act, idx), _take(task, idx), data,
-                   opts.round_steps, lay)
-        s = jax.tree.map(lambda a, b: a.at[idx].set(b), s, sub)
+        s = _run(step, done, s, act, task, data, opts.round_steps, lay)
         return s, halve(s, act, rnd), rnd + 1
 
     return jax.lax.while_loop(cond, body, (state, active, jnp.asarray(0)))[:2]
 
 
-def _stage(objective, opts: SolverOptions, u, data, steps0=0):
-    """Init the members ``u`` [T, R, k], run them in rounds; the ``keep`` best per task
-    (all if ``keep`` is None), best first, as a state [T, K, ...] and their `Status`.
-    ``steps0`` [T, R] (iterations of earlier stages) is added to the members' steps."""
-    T, R, k = u.shape
-    init, step, done = _solver(objective, opts)
-    lay = _layout(T * R, opts)
-    task = lay.pad(jnp.repeat(jnp.arange(T), R))
-    state = _by_chunk(lambda m, d: jax.vmap(init)(m, *d), lay.pad(u.reshape(T * R, k)), task,
-                      data, lay)
-    state, active = _rounds(step, done, state, task, data, T, R, lay, opts)
-    state = jax.tree.map(lambda a: lay.unpad(a).reshape((T, R) + a.shape[1:]), state)
-    state = state._replace(steps=state.steps + steps0)
-    key = _rank_key(state.f, lay.unpad(active).reshape(T, R))
-    # Members within rounding of the best tie (top_k then keeps the earlier one, i.e. the
-    # better start or previous-stage survivor), so that jit, no-jit and batch sizes agree.
+def _best_first(state, active, K: int):
+    """The ``K`` best active members per task of a state [T, R, ...], best first.
+
+    Members within rounding of the best tie, and top_k then keeps the earlier one (the
+    better start, or the previous stage's better survivor), so that jit, no-jit and batch
+    sizes pick the same winner.
+    """
+    key = _rank_key(state.f, active)
     best = jnp.min(key, axis=1, keepdims=True)
     tie = (key <= best + TIE_RTOL * jnp.abs(best)) & (key < jnp.finfo(key.dtype).max)
-    key = jnp.where(tie, best, key)
-    K = R if opts.keep is None else min(opts.keep, R)
-    _, order = jax.lax.top_k(-key, K)                       # [T, K], best first
-    state = jax.tree.map(
+    _, order = jax.lax.top_k(-jnp.where(tie, best, key), K)          # [T, K]
+    return jax.tree.map(
         lambda a: jnp.take_along_axis(a, order.reshape(order.shape + (1,) * (a.ndim - 2)),
                                       axis=1), state)
+
+
+def _stages(objective, opts: SolverOptions, u, data):
+    """Run the members ``u`` [T, R, k] through every stage; the ``keep`` best per task
+    (all if ``keep`` is None), best first, as a state [T, K, ...] and their `Status`.
+
+    The stages are one ``fori_loop`` (a traced stage index picks the scale and the
+    tolerance), so the solver step is compiled once however many stages there are.
+    """
+    T, R, k = u.shape
+    K = R if opts.keep is None else min(opts.keep, R)
+    scales = jnp.asarray(opts.continuation + (1.0,))
+    n = len(opts.continuation) + 1
+    lay = _layout(T * R, opts)
+    task = lay.pad(jnp.repeat(jnp.arange(T), R))
+    real = jnp.arange(task.size) % lay.padded < lay.per
+    u0 = lay.pad(u.reshape(T * R, k))
+
+    def stage(i, u, active, steps0):
+        d = data + ((jnp.full(T, scales[i]),) if opts.continuation else ())
+        ftol = jnp.where(i == n - 1, opts.ftol, max(opts.ftol, WARM_FTOL))
+        init, step, done = _solver(objective, opts, ftol)
+        state = _by_chunk(lambda m, dd: jax.vmap(init)(m, *dd), u, task, d, lay)
+        state, active = _rounds(step, done, state, active, task, d, T, R, lay, opts,
+                                halving=i == 0)
+        state = state._replace(steps=state.steps + steps0)
+        # only the ``keep`` best per task go on to the next stage
+        key = _rank_key(lay.unpad(state.f), lay.unpad(active)).reshape(T, R)
+        rank = jnp.argsort(jnp.argsort(key, axis=1, stable=True), axis=1)
+        return state, active & lay.pad((rank < K).reshape(-1))
+
+    def body(i, carry):
+        state, active = carry
+        first = i == 0
+        return stage(i, jnp.where(first, u0, state.u), active,
+                     jnp.where(first, 0, state.steps))
+
+    shape = jax.eval_shape(lambda: stage(0, u0, real, 0)[0])
+    state0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shape)
+    state, active = jax.lax.fori_loop(0, n, body, (state0, real))
+    state = jax.tree.map(lambda a: lay.unpad(a).reshape((T, R) + a.shape[1:]), state)
+    state = _best_first(state, lay.unpad(active).reshape(T, R), K)
     return state, _status(state)
 
 
@@ -321,22 +386,17 @@ def _screen(objective, opts: SolverOptions, u0, data):
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _minimize(objectives: tuple, opts: SolverOptions, u0, x, y, w) -> Solution:
+def _minimize(objective: Callable, opts: SolverOptions, u0, x, y, w) -> Solution:
     T = y.shape[0]
     data = (x, y, w)
     u = jnp.broadcast_to(u0, (T,) + u0.shape[-2:]) if u0.ndim == 2 else u0
-    u = _screen(objectives[0], opts, u, data)
-    steps = 0
-    for i, objective in enumerate(objectives):
-        warm = i < len(objectives) - 1
-        o = dataclasses.replace(opts, ftol=max(opts.ftol, WARM_FTOL)) if warm else opts
-        state, status = _stage(objective, o if i == 0 else dataclasses.replace(o, keep=None),
-                               u, data, steps)
-        u, steps = state.u, state.steps
-    g = jax.vmap(jax.grad(objectives[-1]))(u[:, 0], *data)  # fresh: solvers may cache it
+    screen_data = data + ((jnp.full(T, opts.continuation[0]),) if opts.continuation else ())
+    u = _screen(objective, opts, u, screen_data)
+    state, status = _stages(objective, opts, u, data)
     f = jnp.where(jnp.isfinite(state.f), state.f, jnp.inf)
-    return Solution(u=u[:, 0], f=f[:, 0], status=status[:, 0], steps=steps[:, 0],
-                    grad_norm=jnp.max(jnp.abs(g), axis=-1), all_u=u, all_f=f,
+    g = jax.vmap(jax.grad(objective))(state.u[:, 0], *data)  # fresh: solvers may cache it
+    return Solution(u=state.u[:, 0], f=f[:, 0], status=status[:, 0], steps=state.steps[:, 0],
+                    grad_norm=jnp.max(jnp.abs(g), axis=-1), all_u=state.u, all_f=f,
                     all_status=status)
 
 
@@ -344,16 +404,13 @@ def _default_chunk() -> int:
     return CPU_CHUNK if jax.default_backend() == "cpu" else ACCELERATOR_CHUNK
 
 
-def minimize(objective: Callable | tuple[Callable, ...], u0, x, y, w,
-             opts: SolverOptions = SolverOptions()) -> Solution:
+def minimize(objective: Callable, u0, x, y, w, opts: SolverOptions = SolverOptions()) -> Solution:
     """Minimise ``objective(u, x, y, w)`` for every task from every start.
 
     Args:
         objective: per-task objective from `jaxfit.inference.objective.make_objective`
-            (it is a static jit argument: reuse the same function to hit the cache), or a
-            continuation: a tuple of objectives, smoothest first and the one to minimise
-            last. The first is screened and halved; each later one starts from the
-            previous one's survivors (stopped at the looser `WARM_FTOL`), without halving.
+            (it is a static jit argument: reuse the same function to hit the cache). With
+            ``opts.continuation`` it is called as ``objective(u, x, y, w, scale)``.
         u0: starts, [S, k] shared by all tasks or [T, S, k] per task (unconstrained).
         x: dict of [T, P] inputs; y, w: [T, P] targets and weights (0 on padding).
         opts: `SolverOptions`.
@@ -363,5 +420,4 @@ def minimize(objective: Callable | tuple[Callable, ...], u0, x, y, w,
     """
     if opts.chunk is None:
         opts = dataclasses.replace(opts, chunk=_default_chunk())
-    objectives = tuple(objective) if isinstance(objective, (tuple, list)) else (objective,)
-    return _minimize(objectives, opts, u0, x, y, w)
+    return _minimize(objective, opts, u0, x, y, w)

@@ -40,9 +40,9 @@ def joint_objective(objective, law, T: int):
     shared, free = _split(law)
     k = len(law.param_names)
 
-    def f(z, x, y, w):
+    def f(z, x, y, w, *scale):
         U = _assemble(z, shared, free, T, k)
-        return jnp.sum(jax.vmap(objective)(U, x, y, w))
+        return jnp.sum(jax.vmap(lambda u, *d: objective(u, *d, *scale))(U, x, y, w))
 
     return f
 
@@ -50,7 +50,6 @@ def joint_objective(objective, law, T: int):
 def solve_shared(law, batch, u0, objective, opts, use_jit: bool = True):
     """Fit all tasks of ``batch`` jointly with ``law.shared`` parameters tied.
 
-    ``objective`` is one per-task objective or a continuation tuple (see `minimize`).
     Returns the same ``(solution, values, all_values)`` triple as the independent path,
     with per-task objectives and the joint status repeated for every task.
     """
@@ -64,10 +63,7 @@ def solve_shared(law, batch, u0, objective, opts, use_jit: bool = True):
         z0 = jnp.concatenate([u0[:, shared], jnp.tile(u0[:, free], (1, T))], axis=1)
         x = jax.tree.map(lambda a: jnp.asarray(a)[None], batch.x)
         y, w = jnp.asarray(batch.y)[None], jnp.asarray(batch.w)[None]
-        stages = objective if isinstance(objective, tuple) else (objective,)
-        objective = stages[-1]
-        sol = minimize(tuple(joint_objective(o, law, T) for o in stages), z0, x, y, w,
-                       opts=opts)
+        sol = minimize(joint_objective(objective, law, T), z0, x, y, w, opts=opts)
         U = _assemble(sol.u[0], shared, free, T, k)
         all_U = jax.vmap(lambda z: _assemble(z, shared, free, T, k))(sol.all_u[0])  # [R,T,k]
         all_U = jnp.swapaxes(all_U, 0, 1)                                           # [T,R,k]
