@@ -76,7 +76,8 @@ from jaxfit.recipes.points import (evaluate, param_frame, select_runs, select_ta
 from jaxfit.result import FitResult
 
 __all__ = ["flp", "FLPResult", "run_flp", "compare_with_ladder", "load_flp_data",
-           "load_olmo_ladder_val", "CHANCE", "DOMAINS", "STAGE1_OPTIONS", "STAGE2_OPTIONS"]
+           "load_olmo_ladder_val", "prepare", "final_points", "above_chance", "CHANCE",
+           "DOMAINS", "STAGE1_OPTIONS", "STAGE2_OPTIONS"]
 
 #: Chance accuracy of the OLMo ladder tasks (RC 5-shot): 1 / number of choices (the
 #: ladder code's ``task_min``: 0.25, PIQA 0.5, Social IQa 1/3, CSQA 0.2; BoolQ and
@@ -248,8 +249,8 @@ def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
     return rows.reset_index(drop=True)
 
 
-def _final_points(rows: pd.DataFrame, last_n: int,
-                  extra: Sequence[str] = ()) -> pd.DataFrame:
+def final_points(rows: pd.DataFrame, last_n: int,
+                 extra: Sequence[str] = ()) -> pd.DataFrame:
     """Per task and run: C of the last checkpoint, and the mean loss, accuracy (and
     ``extra`` columns) over the last n checkpoints."""
     pts = tail_mean(rows, last_n, ["task_loss", "accuracy", *extra])
@@ -269,7 +270,7 @@ def _chance(chance, tasks: Sequence[str]) -> dict[str, float]:
     return {t: float(chance) for t in tasks}
 
 
-def _prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n):
+def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n):
     """Validated inputs of `flp` and `jaxfit.recipes.flp_m.flp_m`: the tasks, their chance
     levels, the run names, the sampling rows and the targets' final points."""
     data = load_flp_data() if data is None else data
@@ -282,13 +283,13 @@ def _prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n)
         raise ValueError(f"flp: stage 1 needs at least 3 sampling runs, got {runs}.")
     lad = _rows(data, runs, tasks, losses, "sampling")
     extra = list(losses[1:]) + (["ratio"] if "ratio" in data.columns else [])
-    tgt = _final_points(_rows(data, target_names, tasks, losses, "target"), target_last_n,
-                        extra)
+    tgt = final_points(_rows(data, target_names, tasks, losses, "target"), target_last_n,
+                       extra)
     return tasks, levels, runs, target_names, lad, tgt
 
 
-def _above_chance(task, acc, levels: Mapping[str, float], threshold: float,
-                  tasks: Sequence[str]) -> tuple[np.ndarray, pd.Series]:
+def above_chance(task, acc, levels: Mapping[str, float], threshold: float,
+                 tasks: Sequence[str]) -> tuple[np.ndarray, pd.Series]:
     """The emergence filter: ``acc > chance[task] + threshold``; counts per task."""
     kept = np.asarray(acc, np.float64) > pd.Series(task).map(levels).to_numpy() + threshold
     counts = pd.Series(kept).groupby(np.asarray(task)).sum().reindex(tasks).fillna(0)
@@ -351,21 +352,21 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
                     ("moving_avg", moving_avg)]:
         if int(v) != v or v < 1:
             raise ValueError(f"flp: {name}={v!r} must be a positive integer.")
-    tasks, levels, runs, target_names, lad, tgt = _prepare(
+    tasks, levels, runs, target_names, lad, tgt = prepare(
         data, tasks, [loss], chance, sampling_runs, targets, target_last_n)
     law1, law2, chain, base = _laws(bool(irreducible), stage2)
     o1 = {**STAGE1_OPTIONS, **dict(stage1_options or {})}
     o2 = {**STAGE2_OPTIONS, **dict(stage2_options or {})}
 
     # Stage 1: one point per sampling run (the loss is the same for every task).
-    pts = _final_points(lad, last_n)
+    pts = final_points(lad, last_n)
     s1 = pts[pts["task"] == tasks[0]].drop(columns=["task", "acc"]).assign(task="all")
     res1 = fit(law1, s1, y="loss", x={"C": "C"}, loss="squared", space="log", **o1)
     s1["fitted"] = evaluate(law1, res1.params.set_axis(["all"]), s1["task"], {"C": s1["C"]})
 
     # Stage 2: checkpoints above chance + threshold, all tasks in one fit.
     s2 = step2_points(lad, skip_frac, moving_avg)
-    s2["kept"], counts = _above_chance(s2["task"], s2["acc"], levels, threshold, tasks)
+    s2["kept"], counts = above_chance(s2["task"], s2["acc"], levels, threshold, tasks)
     res2 = fit(law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
                space="linear", **o2)
     s2["fitted"] = evaluate(law2, res2.params, s2["task"], {"L": s2["L"]})

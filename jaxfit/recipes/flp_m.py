@@ -53,8 +53,7 @@ from numpyro.distributions import constraints
 
 from jaxfit.fit import fit
 from jaxfit.law import Law, Param
-from jaxfit.recipes.flp import (DOMAINS, FLPResult, _above_chance, _final_points,
-                               _prepare)
+from jaxfit.recipes.flp import DOMAINS, FLPResult, above_chance, final_points, prepare
 from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.points import evaluate
 
@@ -320,7 +319,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
         raise ValueError(f"flp_m: sources={sources} need a 'ratio' column (fraction of "
                          "compute on general text, in (0, 1)); the OLMo ladder has one "
                          "mixture: use sources=('C',).")
-    tasks, levels, runs, target_names, lad, tgt = _prepare(
+    tasks, levels, runs, target_names, lad, tgt = prepare(
         data, tasks, domains, chance, sampling_runs, targets, target_last_n)
     if "ratio" in lad and set(sources) != {"C"}:
         r = pd.concat([lad["ratio"], tgt["ratio"]]).to_numpy(np.float64)
@@ -333,7 +332,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
 
     # Stage 1: domain losses of the fully trained runs, every domain in one fit.
     extra = domains[1:] + (["ratio"] if "ratio" in lad else [])
-    fin = _final_points(lad[lad["task"] == tasks[0]], last_n, extra).rename(
+    fin = final_points(lad[lad["task"] == tasks[0]], last_n, extra).rename(
         columns={"loss": domains[0]})
     s1 = fin.melt(id_vars=keep, value_vars=domains, var_name="domain", value_name="loss")
     s1 = s1.assign(**_inputs(s1, sources))
@@ -351,7 +350,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     act_x = dl.pivot(index="target", columns="domain", values="actual")[domains]
 
     # Stage 2: the MLP on the checkpoints above chance + threshold, all tasks at once.
-    kept, counts = _above_chance(lad["task"], lad["accuracy"], levels, threshold, tasks)
+    kept, counts = above_chance(lad["task"], lad["accuracy"], levels, threshold, tasks)
     pts = lad[kept]
     groups = [pts[pts["task"] == t] for t in tasks]
     X, mask = _pad([g[domains].to_numpy(np.float64) for g in groups])
