@@ -216,9 +216,6 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     if continuation and loss != "huber":
         raise ValueError(f"continuation={tuple(continuation)} smooths the Huber loss; "
                          f"loss={loss!r} has no delta to smooth. Pass continuation=().")
-    if any(not c > 1 for c in continuation):
-        raise ValueError(f"continuation={tuple(continuation)}: every factor must be > 1 "
-                         "(delta is multiplied by it).")
     continuation = tuple(sorted(map(float, continuation), reverse=True))
     opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=refine,
                          keep=keep, screen_steps=screen_steps, continuation=continuation)

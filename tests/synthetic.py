@@ -71,3 +71,9 @@ def sigmoid_tasks(tasks: int, points: int, sigma: float = 0.01, seed: int = 0,
 def sigmoid_mean(truth: pd.DataFrame, L) -> np.ndarray:
     p = {k: truth[k].to_numpy().reshape((-1,) + (1,) * (np.ndim(L) - 1)) for k in truth}
     return p["a"] / (1 + np.exp(-p["k"] * (np.asarray(L) - p["L0"]))) + p["b"]
+
+
+def interval_covers(pred: pd.DataFrame, true) -> pd.Series:
+    """Whether each row's credible interval (``credible_lower``/``credible_upper``) holds
+    ``true``."""
+    return (pred.credible_lower <= true) & (true <= pred.credible_upper)

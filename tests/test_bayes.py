@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from synthetic import CHINCHILLA as LAW
 from synthetic import FAR, SIGMOID, chinchilla_mean, chinchilla_tasks, sigmoid_mean, sigmoid_tasks
+from synthetic import interval_covers
 
 from jaxfit.sample import sample
 
@@ -30,7 +31,7 @@ def test_nuts_calibration_100_tasks(calibration):
     new = pd.DataFrame({"task": np.arange(100), **FAR})
     pred = post.predict(new, prob=0.9)
     true = chinchilla_mean(truth, new.N.to_numpy(), new.D.to_numpy())
-    covered = (pred.credible_lower <= true) & (true <= pred.credible_upper)
+    covered = interval_covers(pred, true)
     d = post.diagnostics
     print(f"NUTS 90% coverage at N={FAR['N']:g}, D={FAR['D']:g}: {covered.mean():.2f}; "
           f"max r_hat {d.r_hat.max():.4f}; divergences {int(d.divergences.sum())}; "
@@ -136,7 +137,7 @@ def test_two_step_chain_coverage(calibration):
     pred = predict_chain(law, [step1, step2], new, prob=0.9)
     L_true = chinchilla_mean(truth1, new.N.to_numpy(), new.D.to_numpy())
     acc_true = sigmoid_mean(truth2, L_true)
-    covered = (pred.credible_lower <= acc_true) & (acc_true <= pred.credible_upper)
+    covered = interval_covers(pred, acc_true)
     L_hat = step1.predict(new)["mean"].to_numpy()
     alone = step2.predict(pd.DataFrame({"task": np.arange(100), "L": L_hat}), prob=0.9)
     ratio = ((pred.credible_upper - pred.credible_lower)

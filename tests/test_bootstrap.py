@@ -14,6 +14,7 @@ from jaxfit.sample import bootstrap
 
 from synthetic import CHINCHILLA as LAW
 from synthetic import FAR, chinchilla_mean
+from synthetic import interval_covers
 from synthetic import chinchilla_tasks as synthetic_tasks
 
 
@@ -102,7 +103,7 @@ def test_bootstrap_calibration_at_extrapolation_point(calibration):
     new = pd.DataFrame({"task": np.arange(100), **FAR})
     pred = boot.predict(new, prob=0.9)
     true = chinchilla_mean(truth, new.N.to_numpy(), new.D.to_numpy())
-    covered = (pred.credible_lower <= true) & (true <= pred.credible_upper)
+    covered = interval_covers(pred, true)
     print(f"bootstrap 90% coverage over 100 tasks: {covered.mean():.2f}")
     assert 0.80 <= covered.mean() <= 0.97
     assert np.all(pred.predictive_upper - pred.predictive_lower

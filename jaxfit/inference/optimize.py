@@ -107,7 +107,8 @@ class SolverOptions:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if any(not c > 1 for c in self.continuation):
-            raise ValueError(f"continuation factors must be > 1, got {self.continuation}.")
+            raise ValueError(f"continuation={self.continuation}: every factor must be > 1 "
+                             "(the Huber delta is multiplied by it).")
         for name in ("keep", "chunk"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}.")
@@ -153,8 +154,8 @@ def _solver(objective, opts: SolverOptions, ftol=None):
     return functools.partial(init, objective), step_, done_
 
 
-def _take(tree, idx, axis: int = 0):
-    return jax.tree.map(lambda a: jnp.take(a, idx, axis=axis), tree)
+def _take(tree, idx):
+    return jax.tree.map(lambda a: jnp.take(a, idx, axis=0), tree)
 
 
 def _where(mask, new, old):
