@@ -47,7 +47,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pandas as pd
-from flax import nnx
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
@@ -58,7 +57,7 @@ from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.points import evaluate
 
 __all__ = ["flp_m", "FLPMResult", "run_flp_m", "domain_loss", "fit_mlp", "predict_mlp",
-           "MLPFit", "MLP", "SOURCES", "STAGE1_OPTIONS", "MLP_OPTIONS"]
+           "MLPFit", "mlp_class", "SOURCES", "STAGE1_OPTIONS", "MLP_OPTIONS"]
 
 #: The compute variables of `domain_loss`: total, general-text and code compute.
 SOURCES = ("C", "C_G", "C_C")
@@ -115,16 +114,35 @@ def domain_loss(sources: tuple[str, ...] = SOURCES, irreducible: bool = False) -
 
 # ----------------------------------------------------------------------------- the MLP
 
-class MLP(nnx.Module):
-    """Two layers: ``Linear(d, hidden) -> activation -> Linear(hidden, 1)``, float64."""
+def _nnx():
+    """flax.nnx, which only FLP-M needs (the ``flp-m`` extra), imported on first use."""
+    try:
+        from flax import nnx
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise ImportError("FLP-M's MLP needs flax, an optional dependency: pip install "
+                          "flax, or install jaxfit with its extra, pip install '.[flp-m]'."
+                          ) from e
+    return nnx
 
-    def __init__(self, d: int, hidden: int, activation: str = "relu", *, rngs: nnx.Rngs):
-        self.hidden = nnx.Linear(d, hidden, param_dtype=jnp.float64, rngs=rngs)
-        self.out = nnx.Linear(hidden, 1, param_dtype=jnp.float64, rngs=rngs)
-        self.activation = activation
 
-    def __call__(self, x):
-        return self.out(getattr(nnx, self.activation)(self.hidden(x)))[..., 0]
+@functools.cache
+def mlp_class():
+    """The two-layer MLP (a flax ``nnx.Module``), built on first use so that flax is an
+    optional dependency: ``Linear(d, hidden) -> activation -> Linear(hidden, 1)``, float64."""
+    nnx = _nnx()
+
+    class MLP(nnx.Module):
+        """Two layers: ``Linear(d, hidden) -> activation -> Linear(hidden, 1)``, float64."""
+
+        def __init__(self, d: int, hidden: int, activation: str = "relu", *, rngs):
+            self.hidden = nnx.Linear(d, hidden, param_dtype=jnp.float64, rngs=rngs)
+            self.out = nnx.Linear(hidden, 1, param_dtype=jnp.float64, rngs=rngs)
+            self.activation = activation
+
+        def __call__(self, x):
+            return self.out(getattr(nnx, self.activation)(self.hidden(x)))[..., 0]
+
+    return MLP
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -159,6 +177,8 @@ def _adamw(learning_rate: float, weight_decay: float) -> optax.GradientTransform
 @functools.partial(jax.jit, static_argnames=("graphdef", "tx", "steps"))
 def _train(graphdef, tx, steps, state, X, y, w):
     """AdamW on the masked MSE; vmapped over tasks (axis 0) and members (axis 1)."""
+
+    nnx = _nnx()
 
     def loss_fn(st, x, t, m):
         r = nnx.merge(graphdef, st)(x) - t
@@ -197,6 +217,7 @@ def fit_mlp(X, y, w=None, *, hidden: int = 16, steps: int = 1000,
     Returns:
         An `MLPFit`.
     """
+    nnx, MLP = _nnx(), mlp_class()
     if not hasattr(nnx, activation):
         raise ValueError(f"fit_mlp: activation={activation!r} is not a flax.nnx function.")
     with jax.enable_x64(True):
@@ -221,6 +242,7 @@ def fit_mlp(X, y, w=None, *, hidden: int = 16, steps: int = 1000,
 
 def predict_mlp(mlp: MLPFit, X) -> np.ndarray:
     """Ensemble-mean predictions [T, m] of a fitted `MLPFit` at inputs X [T, m, d]."""
+    nnx = _nnx()
     with jax.enable_x64(True):
         Xs = (jnp.asarray(X, jnp.float64) - mlp.x_mean[:, None]) / mlp.x_scale[:, None]
         apply = jax.vmap(jax.vmap(lambda st, x: nnx.merge(mlp.graphdef, st)(x),

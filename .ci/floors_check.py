@@ -1,0 +1,23 @@
+"""Run by .ci/floors: a fit, a bootstrap and a netCDF round trip at the declared floor versions."""
+import os
+import tempfile
+from importlib.metadata import version
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+import jaxfit as jf  # noqa: E402
+
+for name in ("jax", "jaxlib", "optax", "numpyro", "pandas", "arviz", "matplotlib", "scipy"):
+    print(f"{name}=={version(name)}", end="  ")
+print()
+df = jf.datasets.load("chinchilla")
+df = df[~df.epoch_excluded_outlier]
+law = jf.models.chinchilla()
+res = jf.fit(law, df, y="loss", init="grid")
+assert abs(res.params.loc[0, "alpha"] - 0.3473) < 1e-3, res.params
+post = jf.bootstrap(law, df, y="loss", n=20, seed=0)
+path = os.path.join(tempfile.mkdtemp(), "post.nc")
+jf.save(post, path)
+assert jf.load(path).interval().equals(post.interval())
+print("floors ok: alpha", round(float(res.params.loc[0, "alpha"]), 4))

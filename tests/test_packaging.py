@@ -1,0 +1,27 @@
+"""Packaging: flax is an optional extra (FLP-M only), and the floors are declared."""
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_jaxfit_does_not_import_flax():
+    code = ("import sys, jaxfit, jaxfit.recipes, jaxfit.recipes.flp_m; "
+            "print('flax' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_used_packages_are_declared():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {d.split(">=")[0].split("==")[0].strip().lower() for d in project["dependencies"]}
+    # tqdm (progress), h5netcdf and h5py (netCDF posteriors) were used but undeclared before.
+    assert {"jax", "jaxlib", "optax", "numpyro", "pandas", "arviz", "matplotlib", "scipy",
+            "tqdm", "h5netcdf", "h5py"} <= declared
+    assert "flax" not in declared
+    assert any(d.startswith("flax") for d in project["optional-dependencies"]["flp-m"])
+    assert project["name"] != "jaxfit"  # taken on the package index by another project
