@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxfit import checks
 from jaxfit.data import make_batch
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts
@@ -123,6 +124,12 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         >>> bool(p.predictive_lower < p.credible_lower < p["mean"] < p.credible_upper < p.predictive_upper)
         True
     """
+    checks.sample_options(y=y, by=by, x=x, space=space, nu=nu, method=method, chains=chains,
+                          warmup=warmup, samples=samples, seed_=seed,
+                          target_accept=target_accept, max_tree_depth=max_tree_depth,
+                          jitter=jitter, batching=batching, task_batch=task_batch,
+                          svi_steps=svi_steps, loss=loss, delta=delta, init=init,
+                          restarts=restarts)
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not one of {METHODS}.")
     if batching not in ("vmap", "plate"):
@@ -276,6 +283,10 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         >>> bool(iv.loc[(0, "alpha"), "lower"] < 0.3473 < iv.loc[(0, "alpha"), "upper"])
         True
     """
+    checks.bootstrap_options(n=n, starts=starts, y=y, by=by, x=x, loss=loss, delta=delta,
+                             space=space, reduction=reduction, init=init, restarts=restarts,
+                             seed_=seed, method=method, max_steps=max_steps, refine=refine,
+                             ftol=ftol)
     if int(n) != n or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}.")
     if starts not in ("fit", "restarts"):
