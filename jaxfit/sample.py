@@ -31,13 +31,7 @@ from jaxfit.result import FitResult
 
 __all__ = ["sample", "bootstrap"]
 
-METHODS = ("nuts", "svi", "laplace")
-
-
-def _check_common(chains, warmup, samples):
-    for name, v, lo in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1)):
-        if int(v) != v or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}.")
+METHODS = checks.SAMPLE_METHODS
 
 
 def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
@@ -130,11 +124,6 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                           jitter=jitter, batching=batching, task_batch=task_batch,
                           svi_steps=svi_steps, loss=loss, delta=delta, init=init,
                           restarts=restarts)
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not one of {METHODS}.")
-    if batching not in ("vmap", "plate"):
-        raise ValueError(f"batching={batching!r} is not 'vmap' or 'plate'.")
-    _check_common(chains, warmup, samples)
     pool = tuple(pool)
     unknown = [p for p in pool if p not in law.params]
     if unknown:
@@ -287,10 +276,6 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
                              space=space, reduction=reduction, init=init, restarts=restarts,
                              seed_=seed, method=method, max_steps=max_steps, refine=refine,
                              ftol=ftol)
-    if int(n) != n or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}.")
-    if starts not in ("fit", "restarts"):
-        raise ValueError(f"starts={starts!r} is not 'fit' or 'restarts'.")
     if law.shared:
         raise ValueError(f"bootstrap: law {law.name!r} shares {list(law.shared)} across "
                          "tasks; resampling tasks jointly is not supported; use sample().")
