@@ -87,7 +87,7 @@ def choice(name: str, value, options: tuple) -> None:
         raise ValueError(f"{name}={value!r} is not one of {list(options)}.")
 
 
-def seed(value) -> None:
+def nonnegative_seed(value) -> None:
     if not _is_int(value) or value < 0:
         raise ValueError(f"seed={value!r} must be a non-negative integer (e.g. seed=0).")
 
@@ -114,10 +114,10 @@ def _init(init) -> None:
 # ------------------------------------------------------------------------ entry points
 
 def fit_options(*, y="loss", by=None, x=None, loss="huber", delta=1e-3, space="log",
-                reduction="sum", init="random", restarts=64, seed_=0, method="newton",
+                reduction="sum", init="random", restarts=64, seed=0, method="newton",
                 max_steps=1000, refine=8, keep=2, screen_steps=0, ftol=1e-12, **_) -> None:
-    """Validate `jaxfit.fit`'s options (keyword names as in `jaxfit.fit`; ``seed_`` is
-    its ``seed``). Raises ValueError naming the option, the value and the range."""
+    """Validate `jaxfit.fit`'s options (keyword names as in `jaxfit.fit`). Raises
+    ValueError naming the option, the value and the range."""
     _columns(y, by, x)
     choice("loss", loss, LOSSES)
     real("delta", delta, lo=0.0, why="the Huber threshold, in residual units")
@@ -125,7 +125,7 @@ def fit_options(*, y="loss", by=None, x=None, loss="huber", delta=1e-3, space="l
     choice("reduction", reduction, REDUCTIONS)
     _init(init)
     integer("restarts", restarts, 1, why="random or Sobol starts per task")
-    seed(seed_)
+    nonnegative_seed(seed)
     choice("method", method, FIT_METHODS)
     integer("max_steps", max_steps, 1, why="solver iterations per restart")
     integer("refine", refine, 1, allow_none=True, why="best-screened starts refined per task")
@@ -135,11 +135,11 @@ def fit_options(*, y="loss", by=None, x=None, loss="huber", delta=1e-3, space="l
 
 
 def sample_options(*, y="loss", by=None, x=None, space="log", nu=4.0, method="nuts",
-                   chains=4, warmup=1000, samples=1000, seed_=0, target_accept=0.8,
+                   chains=4, warmup=1000, samples=1000, seed=0, target_accept=0.8,
                    max_tree_depth=10, jitter=0.0, batching="vmap", task_batch=10,
                    svi_steps=2000, loss="squared", delta=1e-3, init="random", restarts=16,
                    **_) -> None:
-    """Validate `jaxfit.sample`'s options (``seed_`` is its ``seed``)."""
+    """Validate `jaxfit.sample`'s options (keyword names as in `jaxfit.sample`)."""
     _columns(y, by, x)
     choice("space", space, SPACES)
     real("nu", nu, lo=0.0, why="Student-t degrees of freedom")
@@ -147,7 +147,7 @@ def sample_options(*, y="loss", by=None, x=None, space="log", nu=4.0, method="nu
     integer("chains", chains, 1)
     integer("warmup", warmup, 1)
     integer("samples", samples, 1)
-    seed(seed_)
+    nonnegative_seed(seed)
     real("target_accept", target_accept, lo=0.0, hi=1.0,
          why="NUTS target acceptance probability, e.g. 0.8")
     integer("max_tree_depth", max_tree_depth, 1)

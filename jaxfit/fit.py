@@ -212,7 +212,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         0.347 1.817
     """
     checks.fit_options(y=y, by=by, x=x, loss=loss, delta=delta, space=space, reduction=reduction,
-                       init=init, restarts=restarts, seed_=seed, method=method,
+                       init=init, restarts=restarts, seed=seed, method=method,
                        max_steps=max_steps, refine=refine, keep=keep,
                        screen_steps=screen_steps, ftol=ftol)
     objective = make_objective(law, loss, float(delta), space, reduction)

@@ -331,9 +331,9 @@ class Posterior:
         ``by`` column(s); otherwise the index is (task, row) with every task for every row.
         """
         _check_prob(prob)
-        from jaxfit.checks import seed as check_seed
+        from jaxfit.checks import nonnegative_seed
 
-        check_seed(seed)
+        nonnegative_seed(seed)
         index, mean, pred = self.predict_draws(df, seed=seed)
         return interval_frame(index, mean, pred, prob)
 

@@ -119,7 +119,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         True
     """
     checks.sample_options(y=y, by=by, x=x, space=space, nu=nu, method=method, chains=chains,
-                          warmup=warmup, samples=samples, seed_=seed,
+                          warmup=warmup, samples=samples, seed=seed,
                           target_accept=target_accept, max_tree_depth=max_tree_depth,
                           jitter=jitter, batching=batching, task_batch=task_batch,
                           svi_steps=svi_steps, loss=loss, delta=delta, init=init,
@@ -139,6 +139,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
     lik.check(batch.y[batch.w > 0], label=y)
+    if warn:
+        checks.scale_warning(law, batch.x, batch.y, batch.w,
+                             make_starts(law, init=init, restarts=restarts, seed=seed), space)
     if (pool or law.shared or batching == "plate") and method != "nuts":
         raise ValueError(f"method={method!r} is vmapped over independent tasks; pooled or "
                          "shared parameters need method='nuts'.")
@@ -274,7 +277,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     """
     checks.bootstrap_options(n=n, starts=starts, y=y, by=by, x=x, loss=loss, delta=delta,
                              space=space, reduction=reduction, init=init, restarts=restarts,
-                             seed_=seed, method=method, max_steps=max_steps, refine=refine,
+                             seed=seed, method=method, max_steps=max_steps, refine=refine,
                              ftol=ftol)
     if law.shared:
         raise ValueError(f"bootstrap: law {law.name!r} shares {list(law.shared)} across "
@@ -282,6 +285,9 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     timing = {}
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
+    if warn:
+        checks.scale_warning(law, batch.x, batch.y, batch.w,
+                             make_starts(law, init=init, restarts=restarts, seed=seed), space)
     T = len(batch.tasks)
     if start is None:
         start = point_fit(law, data, y=y, by=by, x=x, weights=weights, loss=loss, delta=delta,
