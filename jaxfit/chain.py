@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import column_map
+from jaxfit.checks import prediction_inputs
 from jaxfit.inference.bayes import NOISE
 from jaxfit.law import Law
 from jaxfit.posterior import Posterior, _check_prob, draw_predictions, interval_frame
@@ -64,12 +64,7 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     if missing:
         raise ValueError(f"predict_chain: parameters {missing} of law {law.name!r} are in no "
                          f"step; the steps have {sorted(owner)}.")
-    cols = column_map(law, x)
-    absent = [c for c in cols.values() if c not in df.columns]
-    if absent:
-        raise ValueError(f"predict_chain: missing column(s) {absent} for law {law.name!r}; the "
-                         f"data has {list(df.columns)}.")
-    xs = {n: df[c].to_numpy(dtype=np.float64) for n, c in cols.items()}
+    xs = prediction_inputs(law, df, x, where="predict_chain")
     D = min(p.n_draws for p in posteriors)
     rng = np.random.default_rng(seed)
     theta: dict[str, np.ndarray] = {}

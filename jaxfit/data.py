@@ -69,11 +69,29 @@ def _rows(df: pd.DataFrame, mask: np.ndarray) -> str:
     return f"{labels}{more}"
 
 
+def _not_numbers(df: pd.DataFrame, s: pd.Series) -> str:
+    """Where an object column holds missing (None, NaN, pd.NA) or non-numeric entries."""
+    if s.dtype != object:
+        return ""
+    bad = np.array([not (isinstance(v, (int, float, np.integer, np.floating))
+                         and not isinstance(v, (bool, np.bool_)) and np.isfinite(v))
+                    for v in s.to_numpy()])
+    if not bad.any():
+        return ""
+    return (f" ({bad.sum()} missing, non-finite or non-numeric entries at rows "
+            f"{_rows(df, bad)}, e.g. {s.to_numpy()[bad][0]!r}; drop or fill them)")
+
+
 def _numeric(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
     s = df[col]
+    if pd.api.types.is_complex_dtype(s):
+        raise ValueError(f"column {col!r} ({role}) has complex dtype {s.dtype}; laws take real "
+                         f"numbers: pass df[{col!r}].to_numpy().real if the imaginary parts "
+                         "are zero, or map another column.")
     if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
         raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert it "
-                         f"with pd.to_numeric(df[{col!r}]) or map another column.")
+                         f"with pd.to_numeric(df[{col!r}]) or map another column"
+                         f"{_not_numbers(df, s)}.")
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxfit import checks
 from jaxfit.data import Batch, bucket, make_batch
 from jaxfit.inference.objective import make_objective, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
@@ -210,6 +211,10 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         >>> print(round(res.params.loc[0, "alpha"], 3), round(res.params.loc[0, "E"], 3))
         0.347 1.817
     """
+    checks.fit_options(y=y, by=by, x=x, loss=loss, delta=delta, space=space, reduction=reduction,
+                       init=init, restarts=restarts, seed=seed, method=method,
+                       max_steps=max_steps, refine=refine, keep=keep,
+                       screen_steps=screen_steps, ftol=ftol)
     objective = make_objective(law, loss, float(delta), space, reduction)
     if continuation is None:
         continuation = (10.0,) if loss == "huber" else ()
@@ -221,6 +226,8 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
                          keep=keep, screen_steps=screen_steps, continuation=continuation)
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
     u0 = make_starts(law, init=init, restarts=restarts, seed=seed)
+    if warn:
+        checks.scale_warning(law, batch.x, batch.y, batch.w, u0, space)
     if law.shared:
         from jaxfit.inference.shared import solve_shared
 

@@ -24,6 +24,8 @@ import ast
 import importlib
 import json
 import math
+import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -171,13 +173,83 @@ def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
             "options": _jsonable(dict(res.options)), "tasks": tasks}
 
 
+def _bad(field: str, what: str) -> ValueError:
+    return ValueError(f"field {field!r} {what}; the file is incomplete or corrupted: save "
+                      "the result again (jaxfit.io.save).")
+
+
+def _number(v, field: str, allow_null: bool = True) -> None:
+    if v is None and allow_null:
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _bad(field, f"is {v!r}, not a number")
+
+
+def _check_fit_doc(doc: dict, names: list[str] | None = None) -> None:
+    """Every field `fit_from_dict` reads is present and of the right type; a converged
+    task has finite params and objective. Raises ValueError naming the field."""
+    if not isinstance(doc.get("law"), dict):
+        raise _bad("law", "is missing or not an object")
+    for key in ("name", "spec"):
+        if not isinstance(doc["law"].get(key), str):
+            raise _bad(f"law.{key}", "is missing or not a string")
+    params = doc["law"].get("params")
+    if not (isinstance(params, list) and all(isinstance(n, str) for n in params)):
+        raise _bad("law.params", "is missing or not a list of parameter names")
+    names = params if names is None else names
+    if not isinstance(doc.get("options"), dict):
+        raise _bad("options", "is missing or not an object")
+    tasks = doc.get("tasks")
+    if not isinstance(tasks, list) or not tasks:
+        raise _bad("tasks", "is missing, empty or not a list")
+    for i, r in enumerate(tasks):
+        at = f"tasks[{i}]"
+        if not isinstance(r, dict):
+            raise _bad(at, "is not an object")
+        for key in ("task", "params", "objective", "status", "steps", "grad_norm",
+                    "identified", "at_bound"):
+            if key not in r:
+                raise _bad(f"{at}.{key}", "is missing")
+        if not isinstance(r["params"], dict):
+            raise _bad(f"{at}.params", f"is {r['params']!r}, not an object of parameters")
+        status = r["status"]
+        if not (isinstance(status, str) and status.upper() in Status.__members__):
+            raise _bad(f"{at}.status", f"is {status!r}, not one of "
+                                       f"{[s.lower() for s in Status.__members__]}")
+        for n in names:
+            if n not in r["params"]:
+                raise _bad(f"{at}.params.{n}", "is missing")
+            _number(r["params"][n], f"{at}.params.{n}")
+        _number(r["objective"], f"{at}.objective")
+        _number(r["grad_norm"], f"{at}.grad_norm")
+        if isinstance(r["steps"], bool) or not isinstance(r["steps"], int):
+            raise _bad(f"{at}.steps", f"is {r['steps']!r}, not an integer")
+        if not isinstance(r["identified"], bool):
+            raise _bad(f"{at}.identified", f"is {r['identified']!r}, not true/false")
+        if not isinstance(r["at_bound"], list):
+            raise _bad(f"{at}.at_bound", f"is {r['at_bound']!r}, not a list")
+        if status.upper() == "CONVERGED":
+            null = [n for n in names if r["params"][n] is None]
+            if null or r["objective"] is None:
+                field = f"{at}.params.{null[0]}" if null else f"{at}.objective"
+                raise _bad(field, "is null (not finite) in a task whose status is 'converged'")
+
+
 def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
-    """Rebuild a `FitResult` from `fit_to_dict`'s output (``law`` overrides the spec)."""
-    if doc.get("schema") != FIT_SCHEMA:
-        raise ValueError(f"not a jaxfit fit document (schema {doc.get('schema')!r}, "
+    """Rebuild a `FitResult` from `fit_to_dict`'s output (``law`` overrides the spec).
+
+    Raises:
+        ValueError: not a fit document, or a field is missing, of the wrong type, or null
+            where the task's status says converged (the field is named).
+    """
+    if not isinstance(doc, dict) or doc.get("schema") != FIT_SCHEMA:
+        schema = doc.get("schema") if isinstance(doc, dict) else None
+        raise ValueError(f"not a jaxfit fit document (schema {schema!r}, "
                          f"expected {FIT_SCHEMA!r}).")
+    _check_fit_doc(doc)
     law = _resolve(doc["law"], law)
     names = list(law.param_names)
+    _check_fit_doc(doc, names)
     rows = doc["tasks"]
     nan = lambda v: math.nan if v is None else v  # noqa: E731
     return FitResult(
@@ -220,15 +292,36 @@ def _save_posterior(post, path: Path, law_spec: str | None) -> None:
 def _load_posterior(path: Path, law: Law | None):
     import arviz as az
 
-    from jaxfit.inference.bayes import make_likelihood
-    from jaxfit.posterior import Posterior
-
-    idata = az.from_netcdf(str(path), engine="h5netcdf")
-    attrs = idata.posterior.attrs
+    try:
+        idata = az.from_netcdf(str(path), engine="h5netcdf")
+        attrs = idata.posterior.attrs
+    except Exception as e:  # noqa: BLE001 - any reader failure means an unreadable file
+        raise ValueError(f"cannot read it as a netCDF posterior ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:200]}); the file is truncated or "
+                         "corrupted: save the result again (jaxfit.io.save).") from None
     if attrs.get("jaxfit_schema") != "jaxfit.posterior/1":
         raise ValueError(f"{path} is a netCDF file without a jaxfit posterior (no "
                          "'jaxfit_schema' attribute); save posteriors with jaxfit.io.save.")
-    get = lambda key: json.loads(attrs[key])  # noqa: E731
+    try:
+        return _posterior_from(idata, attrs, law)
+    except (KeyError, TypeError, IndexError, AttributeError, json.JSONDecodeError) as e:
+        field = e.args[0] if isinstance(e, KeyError) and e.args else None
+        what = f"field {field!r} is missing" if field is not None else \
+            f"a field is malformed ({type(e).__name__}: {e})"
+        raise ValueError(f"{what}; the file is incomplete or corrupted: save the result "
+                         "again (jaxfit.io.save).") from None
+
+
+def _posterior_from(idata, attrs, law: Law | None):
+    from jaxfit.inference.bayes import make_likelihood
+    from jaxfit.posterior import Posterior
+
+    def get(key):
+        try:
+            return json.loads(attrs[key])
+        except json.JSONDecodeError as e:
+            raise ValueError(f"field {key!r} is not valid JSON ({e}); the file is corrupted: "
+                             "save the result again (jaxfit.io.save).") from None
     law = _resolve(get("jaxfit_law"), law)
     options = get("jaxfit_options")
     post_ds = idata.posterior
@@ -269,13 +362,33 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
 
     path = Path(path)
     if isinstance(result, FitResult):
-        path.write_text(json.dumps(fit_to_dict(result, law_spec), indent=2) + "\n")
+        text = json.dumps(fit_to_dict(result, law_spec), indent=2) + "\n"
+        _atomic(path, lambda tmp: tmp.write_text(text))
     elif isinstance(result, Posterior):
-        _save_posterior(result, path, law_spec)
+        _atomic(path, lambda tmp: _save_posterior(result, tmp, law_spec))
     else:
         raise TypeError(f"save: expected a FitResult or a Posterior, got "
                         f"{type(result).__name__}.")
     return path
+
+
+def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write through ``write(tmp)`` to a fresh temporary file in ``path``'s directory, then
+    rename it over ``path`` (`os.replace`, atomic on POSIX and Windows): a reader sees the
+    old file or the new one, never a partial one, and concurrent writers never share a
+    file (the last rename wins)."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
 
 
 def load(path: str | Path, law: Law | None = None):
@@ -292,15 +405,27 @@ def load(path: str | Path, law: Law | None = None):
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"load: no file {str(path)!r}.")
-    with path.open("rb") as fh:
-        head = fh.read(8)
-    if head[:4] in (b"\x89HDF", b"CDF\x01", b"CDF\x02"):
-        return _load_posterior(path, law)
     try:
-        doc = json.loads(path.read_text())
+        with path.open("rb") as fh:
+            head = fh.read(8)
+        text = path.read_bytes() if head[:4] not in (b"\x89HDF", b"CDF\x01", b"CDF\x02") \
+            else None
+    except OSError as e:
+        raise ValueError(f"load: cannot read {str(path)!r} ({e}).") from None
+    if head[:4] in (b"\x89HDF", b"CDF\x01", b"CDF\x02"):
+        try:
+            return _load_posterior(path, law)
+        except ValueError as e:
+            raise ValueError(f"load: {str(path)!r}: {e}") from None
+    try:
+        doc = json.loads(text.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"load: {str(path)!r} is neither a jaxfit JSON fit nor a netCDF "
-                         f"posterior ({type(e).__name__}: {e}).") from None
+                         f"posterior ({type(e).__name__}: {e}); if it was a saved fit, it is "
+                         "truncated or corrupted: save the result again.") from None
     if not isinstance(doc, dict):
         raise ValueError(f"load: {str(path)!r} holds JSON but not a jaxfit fit document.")
-    return fit_from_dict(doc, law)
+    try:
+        return fit_from_dict(doc, law)
+    except ValueError as e:
+        raise ValueError(f"load: {str(path)!r}: {e}") from None

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import column_map, task_columns
+from jaxfit.data import task_columns
 from jaxfit.inference.bayes import NOISE, Likelihood
 from jaxfit.law import Law
 from jaxfit.warnings import DiagnosticWarning
@@ -291,14 +291,9 @@ class Posterior:
         return None
 
     def _inputs(self, df: pd.DataFrame) -> dict:
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"predict: give a pandas DataFrame, got {type(df).__name__}.")
-        cols = column_map(self.law, self.options.get("x"))
-        missing = [c for c in cols.values() if c not in df.columns]
-        if missing:
-            raise ValueError(f"predict: missing column(s) {missing} for law {self.law.name!r}; "
-                             f"the data has {list(df.columns)}.")
-        return {n: df[c].to_numpy(dtype=np.float64) for n, c in cols.items()}
+        from jaxfit.checks import prediction_inputs
+
+        return prediction_inputs(self.law, df, self.options.get("x"))
 
     def param_draws(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Per-row draws [n, D] of every parameter (``rows`` = task position of each row)."""
@@ -336,13 +331,17 @@ class Posterior:
         ``by`` column(s); otherwise the index is (task, row) with every task for every row.
         """
         _check_prob(prob)
+        from jaxfit.checks import nonnegative_seed
+
+        nonnegative_seed(seed)
         index, mean, pred = self.predict_draws(df, seed=seed)
         return interval_frame(index, mean, pred, prob)
 
 
 def _check_prob(prob: float):
-    if not 0 < prob < 1:
-        raise ValueError(f"prob must be in (0, 1), got {prob}.")
+    from jaxfit.checks import real
+
+    real("prob", prob, lo=0.0, hi=1.0, why="the interval's probability, e.g. 0.9")
 
 
 def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd.DataFrame:

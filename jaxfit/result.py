@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import column_map, task_columns
+from jaxfit.data import task_columns
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
 
@@ -84,13 +84,11 @@ class FitResult:
             holds the ``by`` column(s) (each row uses its own task's parameters);
             otherwise a DataFrame with one column per task.
         """
-        cols = column_map(self.law, self.options.get("x"))
-        missing = [c for c in cols.values() if c not in df.columns]
-        if missing:
-            raise ValueError(f"predict: missing column(s) {missing}; the data has "
-                             f"{list(df.columns)}.")
+        from jaxfit.checks import prediction_inputs
+
+        inputs = prediction_inputs(self.law, df, self.options.get("x"))
         with jax.enable_x64(True):
-            x = {n: jnp.asarray(df[c].to_numpy(dtype=np.float64)) for n, c in cols.items()}
+            x = {n: jnp.asarray(v) for n, v in inputs.items()}
             p = {n: jnp.asarray(self.values[:, i]) for i, n in enumerate(self.law.param_names)}
             by_cols = task_columns(self.options.get("by"))
             name = self.options.get("y", "prediction")

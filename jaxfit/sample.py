@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxfit import checks
 from jaxfit.data import make_batch
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts
@@ -30,13 +31,7 @@ from jaxfit.result import FitResult
 
 __all__ = ["sample", "bootstrap"]
 
-METHODS = ("nuts", "svi", "laplace")
-
-
-def _check_common(chains, warmup, samples):
-    for name, v, lo in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1)):
-        if int(v) != v or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}.")
+METHODS = checks.SAMPLE_METHODS
 
 
 def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
@@ -123,11 +118,12 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         >>> bool(p.predictive_lower < p.credible_lower < p["mean"] < p.credible_upper < p.predictive_upper)
         True
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not one of {METHODS}.")
-    if batching not in ("vmap", "plate"):
-        raise ValueError(f"batching={batching!r} is not 'vmap' or 'plate'.")
-    _check_common(chains, warmup, samples)
+    checks.sample_options(y=y, by=by, x=x, space=space, nu=nu, method=method, chains=chains,
+                          warmup=warmup, samples=samples, seed=seed,
+                          target_accept=target_accept, max_tree_depth=max_tree_depth,
+                          jitter=jitter, batching=batching, task_batch=task_batch,
+                          svi_steps=svi_steps, loss=loss, delta=delta, init=init,
+                          restarts=restarts)
     pool = tuple(pool)
     unknown = [p for p in pool if p not in law.params]
     if unknown:
@@ -143,6 +139,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
     lik.check(batch.y[batch.w > 0], label=y)
+    if warn:
+        checks.scale_warning(law, batch.x, batch.y, batch.w,
+                             make_starts(law, init=init, restarts=restarts, seed=seed), space)
     if (pool or law.shared or batching == "plate") and method != "nuts":
         raise ValueError(f"method={method!r} is vmapped over independent tasks; pooled or "
                          "shared parameters need method='nuts'.")
@@ -276,16 +275,19 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         >>> bool(iv.loc[(0, "alpha"), "lower"] < 0.3473 < iv.loc[(0, "alpha"), "upper"])
         True
     """
-    if int(n) != n or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}.")
-    if starts not in ("fit", "restarts"):
-        raise ValueError(f"starts={starts!r} is not 'fit' or 'restarts'.")
+    checks.bootstrap_options(n=n, starts=starts, y=y, by=by, x=x, loss=loss, delta=delta,
+                             space=space, reduction=reduction, init=init, restarts=restarts,
+                             seed=seed, method=method, max_steps=max_steps, refine=refine,
+                             ftol=ftol)
     if law.shared:
         raise ValueError(f"bootstrap: law {law.name!r} shares {list(law.shared)} across "
                          "tasks; resampling tasks jointly is not supported; use sample().")
     timing = {}
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
+    if warn:
+        checks.scale_warning(law, batch.x, batch.y, batch.w,
+                             make_starts(law, init=init, restarts=restarts, seed=seed), space)
     T = len(batch.tasks)
     if start is None:
         start = point_fit(law, data, y=y, by=by, x=x, weights=weights, loss=loss, delta=delta,

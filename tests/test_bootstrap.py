@@ -127,7 +127,7 @@ def test_bootstrap_predict_frame_matches_posterior_shape(calibration):
 
 def test_bootstrap_rejects_bad_arguments():
     df, _ = synthetic_tasks(1, 20)
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match=r"^n=1 is out of range: it must be an integer >= 2"):
         bootstrap(LAW, df, y="loss", n=1)
     with pytest.raises(ValueError, match="starts="):
         bootstrap(LAW, df, y="loss", n=10, starts="grid")

@@ -119,6 +119,80 @@ def _by(by):
     return by if not by or len(by) > 1 else by[0]
 
 
+def _writable(path: str | None, flag: str) -> None:
+    """Fail (exit 2) before any fitting when ``path`` cannot be written."""
+    if not path:
+        return
+    import tempfile
+
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{flag} {path!r} is a directory; give a file path")
+    if not p.parent.is_dir():
+        raise InputError(f"{flag} {path!r}: directory {str(p.parent)!r} does not exist; "
+                         "create it first")
+    try:
+        with tempfile.TemporaryFile(dir=p.parent):
+            pass
+        if p.exists() and not os.access(p, os.W_OK):
+            raise PermissionError(f"{path!r} is read-only")
+    except OSError as e:
+        raise InputError(f"{flag} {path!r} is not writable ({e}); choose another path") from None
+
+
+def _writable_dir(path: str | None, flag: str) -> None:
+    """Fail before any work when directory ``path`` cannot be created or written."""
+    if not path:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{flag} {path!r} exists and is not a directory")
+    base = p
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir() or not os.access(base, os.W_OK):
+        raise InputError(f"{flag} {path!r}: {str(base)!r} is not a writable directory")
+
+
+def _checked_at(args, law, mapping) -> pd.DataFrame | None:
+    """``--at`` rows, validated before any fitting: every law input given, known names only,
+    finite values (> 0 for inputs the law takes the log of)."""
+    from jaxfit.checks import prediction_inputs
+
+    at = _at(args.at, law, mapping)
+    if at is None:
+        return None
+    cols = {mapping.get(n, n) for n in law.inputs}
+    extra = [c for c in at.columns if c not in cols and c not in (args.by or [])]
+    if extra:
+        raise InputError(f"--at names {extra}, which are not inputs of law {law.name!r} "
+                         f"(its inputs: {list(law.inputs)})")
+    _call(prediction_inputs, law, at, mapping, where="--at")
+    return at
+
+
+def _precheck(args, law, mapping) -> pd.DataFrame | None:
+    """Everything the command line can check before a fit: output paths, ``--at``, ``--prob``."""
+    for flag in ("save", "plot", "residuals", "pairs"):
+        _writable(getattr(args, flag, None), f"--{flag}")
+    if getattr(args, "prob", None) is not None:
+        from jaxfit.posterior import _check_prob
+
+        _call(_check_prob, args.prob)
+    return _checked_at(args, law, mapping)
+
+
+def _save(result, path: str | None, spec: str | None) -> None:
+    if not path:
+        return
+    from jaxfit.io import save
+
+    try:
+        save(result, path, law_spec=spec)
+    except OSError as e:
+        raise InputError(f"cannot write --save {path!r}: {e}") from None
+
+
 # ------------------------------------------------------------------------------ output
 
 def _print_frame(df: pd.DataFrame, title: str | None = None) -> None:
@@ -173,10 +247,11 @@ def _data_and_law(args):
 
 def _cmd_fit(args) -> int:
     import jaxfit as jf
-    from jaxfit.io import fit_to_dict, save
+    from jaxfit.io import fit_to_dict
     from jaxfit.plot import plot_fit, plot_residuals
 
     df, law, mapping = _data_and_law(args)
+    at = _precheck(args, law, mapping)
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"fitting {law.name} ({len(df)} rows)", args.quiet):
         warnings.simplefilter("always")
@@ -185,7 +260,6 @@ def _cmd_fit(args) -> int:
                     restarts=args.restarts, seed=args.seed, method=args.method,
                     max_steps=args.max_steps)
     _warnings(caught)
-    at = _at(args.at, law, mapping)
     pred = _call(res.predict, at) if at is not None else None
     if args.json:
         _emit_json(fit_to_dict(res, args.law))
@@ -194,8 +268,7 @@ def _cmd_fit(args) -> int:
                                      f"{len(res.tasks)} task(s))")
         if pred is not None:
             _print_frame(_long(at, pred, args.y), "\npredictions:")
-    if args.save:
-        save(res, args.save, law_spec=args.law)
+    _save(res, args.save, args.law)
     if args.plot:
         _savefig(_call(plot_fit, res, df, at=at), args.plot)
     if args.residuals:
@@ -222,11 +295,11 @@ def _posterior_doc(post, spec: str, prob: float) -> dict:
 
 
 def _cmd_sample(args) -> int:
-    from jaxfit.io import save
     from jaxfit.plot import plot_fit, plot_pairs
     from jaxfit.sample import bootstrap, sample
 
     df, law, mapping = _data_and_law(args)
+    at = _precheck(args, law, mapping)
     common = dict(y=args.y, by=_by(args.by), x=mapping, space=args.space, seed=args.seed,
                   restarts=args.restarts, init=args.init)
     if args.method == "bootstrap":
@@ -244,7 +317,6 @@ def _cmd_sample(args) -> int:
         warnings.simplefilter("always")
         post = _call(run)
     _warnings(caught)
-    at = _at(args.at, law, mapping)
     pred = _call(post.predict, at, prob=args.prob) if at is not None else None
     if args.json:
         _emit_json(_posterior_doc(post, args.law, args.prob))
@@ -255,8 +327,7 @@ def _cmd_sample(args) -> int:
         _print_frame(post.diagnostics, "\ndiagnostics:")
         if pred is not None:
             _print_frame(_long(at, pred, None), "\npredictions:")
-    if args.save:
-        save(post, args.save, law_spec=args.law)
+    _save(post, args.save, args.law)
     if args.plot:
         _savefig(_call(plot_fit, post, df, at=at, prob=args.prob), args.plot)
     if args.pairs:
@@ -288,7 +359,8 @@ def _cmd_predict(args) -> int:
     law = _law(args.law) if args.law else None
     result = _call(load, args.model, law=law)
     mapping = result.options.get("x") or {}
-    at = _at(args.at, result.law, mapping)
+    args.by = _by_list(result.options.get("by"))
+    at = _precheck(args, result.law, mapping)
     if args.data:
         rows = _select(_read(args.data), args.where)
     elif at is not None:
@@ -310,7 +382,15 @@ def _cmd_predict(args) -> int:
     else:
         _print_frame(out, f"{result.law.name}: {result.law.formula}"
                           + (f"  ({args.prob:g} intervals)" if is_post else ""))
-    return 0 if np.isfinite(out.select_dtypes("number").to_numpy()).all() else 1
+    bad = int((~np.isfinite(out.select_dtypes("number").to_numpy())).sum())
+    if bad:
+        print(f"warning: {bad} predicted values are not finite (a task whose fit failed, or "
+              "a law undefined at these inputs)", file=sys.stderr)
+    return 0 if not bad else 1
+
+
+def _by_list(by) -> list:
+    return [] if by is None else [by] if isinstance(by, str) else list(by)
 
 
 def _cmd_datasets(args) -> int:
@@ -350,6 +430,10 @@ def _cmd_recipe(args) -> int:
     kwargs = {a.dest: getattr(args, a.dest) for a in recipe.args
               if getattr(args, a.dest) is not None}
     data = getattr(args, "data", None)
+    _writable_dir(args.out, "--out")
+    _writable(args.plot, "--plot")
+    if args.plot and recipe.plot is None:
+        raise InputError(f"{args.command} has no plot")
     call = [_select(_read(data), args.where)] if data else []
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"{args.command} recipe", args.quiet):
@@ -405,9 +489,17 @@ def _common(p: argparse.ArgumentParser, schema: str) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2), like every other bad input."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
+                     f"(see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     _builtin_laws()
-    p = argparse.ArgumentParser(prog="jaxfit", description=__doc__.splitlines()[0])
+    p = _Parser(prog="jaxfit", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     f = sub.add_parser("fit", help="fit a law (multi-start, all tasks in one call)")

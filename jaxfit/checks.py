@@ -1,0 +1,268 @@
+"""Validation of public options and prediction inputs, at the public boundary.
+
+Every public entry point (`jaxfit.fit`, `jaxfit.sample`, `jaxfit.bootstrap`, the
+``predict`` methods, the CLI) calls one function of this module first, so a bad option
+fails with a ValueError that names the option, the value and the allowed range before
+anything is traced or fitted (a wrong option never becomes a wrong number).
+
+Example:
+    >>> from jaxfit import checks
+    >>> checks.fit_options(delta=-1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: delta=-1.0 is out of range: it must be a finite number > 0 (the Huber threshold, in residual units).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Hashable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from jaxfit.data import _numeric, _rows, column_map
+from jaxfit.law import Law
+from jaxfit.warnings import FitWarning
+
+__all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
+           "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS", "FIT_METHODS",
+           "INITS"]
+
+LOSSES = ("huber", "squared", "absolute")
+SPACES = ("log", "linear")
+REDUCTIONS = ("sum", "mean")
+FIT_METHODS = ("newton", "lbfgs")
+INITS = ("random", "sobol", "grid")
+SAMPLE_METHODS = ("nuts", "svi", "laplace")
+#: Orders of magnitude between the data's targets and every start's predictions beyond
+#: which `scale_warning` fires (see its docstring for the measurement behind it).
+SCALE_DECADES = 3.0
+
+
+class ScaleWarning(FitWarning):
+    """The targets lie orders of magnitude away from what the law's starts predict."""
+
+
+# ------------------------------------------------------------------------ scalars
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def integer(name: str, value, lo: int, allow_none: bool = False, why: str = "") -> None:
+    """``value`` must be an int >= ``lo`` (or None when ``allow_none``)."""
+    if value is None and allow_none:
+        return
+    if not _is_int(value) or value < lo:
+        none = " or None" if allow_none else ""
+        raise ValueError(f"{name}={value!r} is out of range: it must be an integer >= {lo}"
+                         f"{none}{f' ({why})' if why else ''}.")
+
+
+def real(name: str, value, lo: float | None = None, hi: float | None = None,
+         lo_open: bool = True, hi_open: bool = True, why: str = "") -> None:
+    """``value`` must be a finite real number in the given interval."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and math.isfinite(float(value))
+    if ok and lo is not None:
+        ok = value > lo if lo_open else value >= lo
+    if ok and hi is not None:
+        ok = value < hi if hi_open else value <= hi
+    if not ok:
+        parts = []
+        if lo is not None:
+            parts.append(f"{'>' if lo_open else '>='} {lo:g}")
+        if hi is not None:
+            parts.append(f"{'<' if hi_open else '<='} {hi:g}")
+        rng = " and ".join(parts)
+        raise ValueError(f"{name}={value!r} is out of range: it must be a finite number"
+                         f"{' ' + rng if rng else ''}{f' ({why})' if why else ''}.")
+
+
+def choice(name: str, value, options: tuple) -> None:
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name}={value!r} is not one of {list(options)}.")
+
+
+def nonnegative_seed(value) -> None:
+    if not _is_int(value) or value < 0:
+        raise ValueError(f"seed={value!r} must be a non-negative integer (e.g. seed=0).")
+
+
+def _columns(y, by, x) -> None:
+    if not isinstance(y, Hashable) or y is None:
+        raise ValueError(f"y={y!r} must name one column (e.g. y='loss').")
+    cols = [by] if by is None or isinstance(by, (str, int)) else by
+    try:
+        ok = all(isinstance(c, Hashable) for c in cols)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"by={by!r} must be a column name or a list of column names.")
+    if x is not None and not isinstance(x, Mapping):
+        raise ValueError(f"x={x!r} must map law inputs to columns, e.g. x={{'N': 'params'}}.")
+
+
+def _init(init) -> None:
+    if isinstance(init, str):
+        choice("init", init, INITS)
+
+
+# ------------------------------------------------------------------------ entry points
+
+def fit_options(*, y="loss", by=None, x=None, loss="huber", delta=1e-3, space="log",
+                reduction="sum", init="random", restarts=64, seed=0, method="newton",
+                max_steps=1000, refine=8, keep=2, screen_steps=0, ftol=1e-12, **_) -> None:
+    """Validate `jaxfit.fit`'s options (keyword names as in `jaxfit.fit`). Raises
+    ValueError naming the option, the value and the range."""
+    _columns(y, by, x)
+    choice("loss", loss, LOSSES)
+    real("delta", delta, lo=0.0, why="the Huber threshold, in residual units")
+    choice("space", space, SPACES)
+    choice("reduction", reduction, REDUCTIONS)
+    _init(init)
+    integer("restarts", restarts, 1, why="random or Sobol starts per task")
+    nonnegative_seed(seed)
+    choice("method", method, FIT_METHODS)
+    integer("max_steps", max_steps, 1, why="solver iterations per restart")
+    integer("refine", refine, 1, allow_none=True, why="best-screened starts refined per task")
+    integer("keep", keep, 1, allow_none=True, why="restarts run to convergence per task")
+    integer("screen_steps", screen_steps, 0, why="solver iterations before screening")
+    real("ftol", ftol, lo=0.0, hi=1.0, why="relative convergence tolerance, e.g. 1e-12")
+
+
+def sample_options(*, y="loss", by=None, x=None, space="log", nu=4.0, method="nuts",
+                   chains=4, warmup=1000, samples=1000, seed=0, target_accept=0.8,
+                   max_tree_depth=10, jitter=0.0, batching="vmap", task_batch=10,
+                   svi_steps=2000, loss="squared", delta=1e-3, init="random", restarts=16,
+                   **_) -> None:
+    """Validate `jaxfit.sample`'s options (keyword names as in `jaxfit.sample`)."""
+    _columns(y, by, x)
+    choice("space", space, SPACES)
+    real("nu", nu, lo=0.0, why="Student-t degrees of freedom")
+    choice("method", method, SAMPLE_METHODS)
+    integer("chains", chains, 1)
+    integer("warmup", warmup, 1)
+    integer("samples", samples, 1)
+    nonnegative_seed(seed)
+    real("target_accept", target_accept, lo=0.0, hi=1.0,
+         why="NUTS target acceptance probability, e.g. 0.8")
+    integer("max_tree_depth", max_tree_depth, 1)
+    real("jitter", jitter, lo=0.0, lo_open=False, why="start displacement, whitened units")
+    choice("batching", batching, ("vmap", "plate"))
+    integer("task_batch", task_batch, 1, allow_none=True)
+    integer("svi_steps", svi_steps, 1, why="Adam steps of SVI")
+    choice("loss", loss, LOSSES)
+    real("delta", delta, lo=0.0, why="the Huber threshold, in residual units")
+    _init(init)
+    integer("restarts", restarts, 1, why="random or Sobol starts per task")
+
+
+def bootstrap_options(*, n=1000, starts="fit", **fit_kw) -> None:
+    """Validate `jaxfit.bootstrap`'s options (the fit's as in `fit_options`)."""
+    integer("n", n, 2, why="resamples per task")
+    choice("starts", starts, ("fit", "restarts"))
+    fit_options(**fit_kw)
+
+
+# ------------------------------------------------------------------------ predictions
+
+def prediction_inputs(law: Law, df, x: Mapping | None = None,
+                      where: str = "predict") -> dict[str, np.ndarray]:
+    """The law's inputs at the rows of ``df``, validated like fit data.
+
+    Raises:
+        TypeError: ``df`` is not a DataFrame.
+        ValueError: a missing column, non-numeric, complex, NaN/NA or infinite values, or
+            values <= 0 of an input the law takes the log of; naming the column, the
+            values, the rows and the fix.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{where}: give a pandas DataFrame, got {type(df).__name__}.")
+    cols = column_map(law, x)
+    missing = [c for c in cols.values() if c not in df.columns]
+    if missing:
+        raise ValueError(f"{where}: missing column(s) {missing} (inputs of law "
+                         f"{law.name!r}: {list(cols)}); the data has columns "
+                         f"{list(df.columns)}. Add them or map them with x=.")
+    out = {}
+    for name, col in cols.items():
+        try:
+            values = _numeric(df, col, f"input {name!r}")
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+        if name in law.positive_inputs:
+            bad = values <= 0
+            if bad.any():
+                raise ValueError(
+                    f"{where}: column {col!r} (input {name!r}) has {bad.sum()} values <= 0 "
+                    f"at rows {_rows(df, bad)} (e.g. {values[bad][0]:g}); law {law.name!r} "
+                    f"takes log({name}), so predict only at {name} > 0.")
+        out[name] = values
+    return out
+
+
+# ------------------------------------------------------------------------ data scale
+
+def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
+                  starts: np.ndarray, space: str, stacklevel: int = 3) -> bool:
+    """Warn (`ScaleWarning`) when, in linear space, the targets are more than
+    `SCALE_DECADES` orders of magnitude from every start's predictions.
+
+    The law's starts (its Params' init ranges) encode the scale it expects (losses of
+    order 1). Far from it, the starts are useless and the default Huber delta (absolute,
+    in y's units) makes the loss an L1 fit; measured: chinchilla on Epoch AI's data with
+    y multiplied by 1e10 (space="linear") ends `stalled` at an objective 9.0x that of the
+    unscaled L1 optimum mapped to the same scale (the issue measured 11x). Log space is
+    scale-free up to the law's own constants and is not checked.
+
+    Args:
+        law, x, y, w: the law and the padded batch arrays ([T, P]; w = 0 on padding).
+        starts: [S, k] unconstrained starting points.
+        space: the residual space.
+
+    Returns:
+        True when it warned.
+    """
+    if space != "linear":
+        return False
+    import jax
+    import jax.numpy as jnp
+
+    from jaxfit.inference.objective import unpack
+
+    real_pts = w > 0
+    scale_y = float(np.median(np.abs(y[real_pts])))
+    if not scale_y > 0:
+        return False
+    try:
+        with jax.enable_x64(True):
+            starts = np.asarray(starts)
+            starts = starts.reshape(-1, starts.shape[-1])
+            u = jnp.asarray(starts[: min(len(starts), 16)], dtype=jnp.float64)
+            p = unpack(law, u)                                           # name -> [S]
+            xs = {n: jnp.asarray(v[real_pts]) for n, v in x.items()}     # [n]
+            pred = jax.vmap(lambda pp: law(pp, xs))(p)                   # [S, n]
+            pred = np.abs(np.asarray(pred))
+    except Exception:  # noqa: BLE001 - an advisory check never stops a fit
+        return False
+    med = np.median(np.where(np.isfinite(pred), pred, np.nan), axis=1)
+    med = med[np.isfinite(med) & (med > 0)]
+    if med.size == 0:
+        return False
+    gaps = np.abs(np.log10(med) - np.log10(scale_y))
+    gap = float(np.min(gaps))
+    if gap <= SCALE_DECADES:
+        return False
+    warnings.warn(
+        f"the targets (median |y| = {scale_y:.3g}) are {gap:.0f} or more orders of magnitude "
+        f"from what law {law.name!r} predicts at every one of its starts (the closest: median "
+        f"{med[np.argmin(gaps)]:.3g}); "
+        "in space='linear' the starts and the Huber delta (absolute, in y's units) do not "
+        f"fit this scale. Rescale y (e.g. divide it by {10 ** round(np.log10(scale_y)):.0e}) "
+        "and its law's scale parameters, use space='log', or give init= values.",
+        ScaleWarning, stacklevel=stacklevel)
+    return True

@@ -1,0 +1,389 @@
+"""One test per bad-input class of issue 16: each gives a ValueError naming the option or
+column and the value (API), or exit code 2 with one line on stderr and no fit (CLI).
+
+Kept fast: invalid options fail before anything is traced; the results that predictions
+and saves need are built by hand (`FitResult`, `Posterior` from known parameters), and
+the one real fit is a 3-parameter power law with few restarts.
+"""
+
+import json
+import re
+import sys
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jaxfit as jf
+from jaxfit import checks, cli
+from jaxfit.inference.bayes import make_likelihood
+from jaxfit.data import make_batch
+from jaxfit.fit import make_starts
+from jaxfit.inference.status import Status
+
+CHINCHILLA = dict(A=406.4, B=410.7, E=1.69, alpha=0.34, beta=0.28)
+LAW = jf.models.chinchilla()
+
+
+def _frame(noise=0.01, seed=0):
+    """30 ladder-like points of Chinchilla's law with 1% multiplicative noise."""
+    rng = np.random.default_rng(seed)
+    N = np.geomspace(5e7, 1.6e10, 30)
+    D = 20 * N * rng.uniform(0.5, 2.0, 30)
+    p = CHINCHILLA
+    loss = p["E"] + p["A"] / N ** p["alpha"] + p["B"] / D ** p["beta"]
+    return pd.DataFrame({"N": N, "D": D, "loss": loss * np.exp(noise * rng.normal(size=30))})
+
+
+def _fit_result(law=LAW, params=CHINCHILLA, status=Status.CONVERGED):
+    """A converged `FitResult` with known parameters (no fitting)."""
+    k = len(law.param_names)
+    return jf.FitResult(
+        law=law, tasks=pd.Index([0]), values=np.array([[params[n] for n in law.param_names]]),
+        objective=np.array([1e-3]), status=np.array([status], dtype=np.int32),
+        steps=np.array([10]), grad_norm=np.array([1e-12]), at_bound=np.zeros((1, k), bool),
+        identified=np.array([True]), options=dict(y="loss", by=None, x={}))
+
+
+def _posterior(n=50, seed=0):
+    rng = np.random.default_rng(seed)
+    draws = {k: v * (1 + 0.01 * rng.normal(size=(1, 1, n))) for k, v in CHINCHILLA.items()}
+    draws["sigma"] = np.full((1, 1, n), 0.01)
+    return jf.Posterior(law=LAW, tasks=pd.Index([0]), draws=draws,
+                        likelihood=make_likelihood("normal", "log"), method="laplace",
+                        options=dict(y="loss", by=None, x={}))
+
+
+# ------------------------------------------------------------------------ API options
+
+FIT_BAD = [
+    ("delta", -1.0), ("delta", 0.0), ("delta", float("nan")), ("delta", float("inf")),
+    ("restarts", 0), ("restarts", -1), ("restarts", 2.5), ("refine", 0), ("keep", 0),
+    ("max_steps", 0), ("ftol", 0.0), ("ftol", 1.5), ("ftol", -1e-9), ("screen_steps", -1),
+    ("seed", -1), ("seed", 1.5), ("seed", "0"), ("method", "bfgs"), ("loss", "l2"),
+    ("space", "log10"), ("reduction", "max"), ("init", "lhs"),
+]
+
+
+@pytest.mark.parametrize("name, value", FIT_BAD)
+def test_fit_rejects_option(name, value):
+    with pytest.raises(ValueError, match="^" + re.escape(f"{name}={value!r}")) as e:
+        jf.fit(LAW, _frame(), **{name: value})
+    msg = str(e.value)
+    assert "must be" in msg or "is not one of" in msg        # the allowed range
+
+
+def test_bootstrap_rejects_negative_delta():
+    """Before: ``jf.bootstrap(delta=-1)`` reported ok diagnostics."""
+    with pytest.raises(ValueError, match=r"^delta=-1 is out of range: it must be a finite "
+                                         r"number > 0"):
+        jf.bootstrap(LAW, _frame(), delta=-1, n=10)
+    for name, value in (("n", 1), ("starts", "all"), ("refine", 0), ("ftol", 2.0)):
+        with pytest.raises(ValueError, match=rf"^{name}="):
+            jf.bootstrap(LAW, _frame(), **{name: value})
+
+
+@pytest.mark.parametrize("name, value", [
+    ("target_accept", 0.0), ("target_accept", 1.0), ("target_accept", 1.5),
+    ("svi_steps", 0), ("chains", 0), ("warmup", 0), ("samples", -5), ("max_tree_depth", 0),
+    ("jitter", -1.0), ("task_batch", 0), ("nu", 0.0), ("seed", -3), ("delta", -1.0),
+    ("restarts", 0), ("method", "hmc"), ("batching", "pmap"),
+])
+def test_sample_rejects_option(name, value):
+    with pytest.raises(ValueError, match=rf"^{name}=") as e:
+        jf.sample(LAW, _frame(), **{name: value})
+    assert repr(value) in str(e.value)
+
+
+@pytest.mark.parametrize("column", ["N", "loss"])
+def test_complex_column_rejected(column):
+    df = _frame()
+    df[column] = df[column].astype(complex)
+    with pytest.raises(ValueError, match=rf"column '{column}' .* has complex dtype complex128"):
+        jf.fit(LAW, df)
+
+
+def test_input_frame_not_mutated_by_a_rejection():
+    df = _frame()
+    before = df.copy(deep=True)
+    with pytest.raises(ValueError):
+        jf.fit(LAW, df, delta=0)
+    pd.testing.assert_frame_equal(df, before)
+
+
+# ------------------------------------------------------------------------ data scale
+
+def test_scale_warning_linear_space():
+    """y ~ 1e10 x its natural scale in linear space: the fit lands 9-11x worse (see
+    `jaxfit.checks.scale_warning`); the fit says so. Unscaled data: no warning."""
+    df = _frame()
+    law = LAW
+    starts = make_starts(law, restarts=16)
+    batch = make_batch(df, law, y="loss", space="linear")
+    assert not checks.scale_warning(law, batch.x, batch.y, batch.w, starts, "linear")
+    big = make_batch(df.assign(loss=df.loss * 1e10), law, y="loss", space="linear")
+    with pytest.warns(checks.ScaleWarning, match=r"median \|y\| = 2\.\d+e\+10\) are \d+ or "
+                                                 r"more orders of magnitude"):
+        assert checks.scale_warning(law, big.x, big.y, big.w, starts, "linear")
+    # log space is scale-free: not checked
+    assert not checks.scale_warning(law, big.x, big.y, big.w, starts, "log")
+
+
+@pytest.mark.filterwarnings("ignore::jaxfit.warnings.ConvergenceWarning")
+def test_scale_warning_from_fit():
+    df = _frame(noise=0.01)
+    df["loss"] = 1e10 * df["loss"]
+    law = jf.models.power_law("N")
+    with pytest.warns(checks.ScaleWarning, match="Rescale y"):
+        jf.fit(law, df, space="linear", restarts=4, max_steps=5)
+
+
+# ------------------------------------------------------------------------ predictions
+
+BAD_AT = [
+    (pd.DataFrame({"N": [7e10, -1.0], "D": [1.4e12, 1e12]}), r"column 'N' \(input 'N'\) has 1 "
+     r"values <= 0 at rows \[1\] \(e\.g\. -1\); law 'chinchilla' takes log\(N\)"),
+    (pd.DataFrame({"N": [0.0], "D": [1e12]}), r"column 'N' .* values <= 0"),
+    (pd.DataFrame({"N": [7e10, np.nan], "D": [1e12, 1e12]}),
+     r"column 'N' \(input 'N'\) has 1 NaN or infinite values at rows \[1\]"),
+    (pd.DataFrame({"N": [7e10, pd.NA], "D": [1e12, 1e12]}),
+     r"column 'N' \(input 'N'\) has dtype object, not numbers.*1 missing, non-finite or "
+     r"non-numeric entries at rows \[1\], e\.g\. <NA>"),
+    (pd.DataFrame({"N": pd.array([7e10, None], dtype="Float64"), "D": [1e12, 1e12]}),
+     r"column 'N' .* 1 NaN or infinite values at rows \[1\]"),
+    (pd.DataFrame({"N": [7e10]}), r"missing column\(s\) \['D'\]"),
+    (pd.DataFrame({"N": [7e10 + 0j], "D": [1e12]}), r"column 'N' \(input 'N'\) has complex dtype"),
+]
+
+
+@pytest.mark.parametrize("df, message", BAD_AT)
+def test_fit_predict_rejects(df, message):
+    """Before: NaN or inf returned silently."""
+    with pytest.raises(ValueError, match=r"^predict: " + message):
+        _fit_result().predict(df)
+
+
+@pytest.mark.parametrize("df, message", BAD_AT)
+def test_posterior_predict_rejects(df, message):
+    with pytest.raises(ValueError, match=r"^predict: " + message):
+        _posterior().predict(df)
+
+
+def test_valid_predictions_unchanged():
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    p = CHINCHILLA
+    truth = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
+    assert _fit_result().predict(at).iloc[0] == pytest.approx(truth, rel=1e-12)
+    pred = _posterior().predict(at)
+    assert pred["median"].iloc[0] == pytest.approx(truth, rel=0.05)
+    for prob in (0.0, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="^prob="):
+            _posterior().predict(at, prob=prob)
+
+
+# ------------------------------------------------------------------------ saved files
+
+@pytest.fixture
+def saved_fit(tmp_path):
+    return jf.save(_fit_result(), tmp_path / "fit.json")
+
+
+def _edit(path, change):
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda d: d["tasks"][0]["params"].update(alpha=None), "tasks[0].params.alpha"),
+    (lambda d: d["tasks"][0].update(params=None), "tasks[0].params"),
+    (lambda d: d["tasks"][0]["params"].pop("beta"), "tasks[0].params.beta"),
+    (lambda d: d["tasks"][0].update(objective=None), "tasks[0].objective"),
+    (lambda d: d["tasks"][0].update(status="done"), "tasks[0].status"),
+    (lambda d: d["tasks"][0].pop("steps"), "tasks[0].steps"),
+    (lambda d: d["tasks"][0]["params"].update(E="1.7"), "tasks[0].params.E"),
+    (lambda d: d.pop("tasks"), "tasks"),
+    (lambda d: d.update(tasks=[]), "tasks"),
+    (lambda d: d.pop("options"), "options"),
+    (lambda d: d["law"].pop("params"), "law.params"),
+    (lambda d: d.pop("law"), "law"),
+])
+def test_load_rejects_incomplete_json(saved_fit, change, field):
+    """Before: KeyError, or a fit with null params loaded as converged."""
+    _edit(saved_fit, change)
+    with pytest.raises(ValueError, match=re.escape(f"load: '{saved_fit}': field '{field}'")):
+        jf.load(saved_fit)
+
+
+def test_load_keeps_null_params_of_a_failed_task(saved_fit):
+    """Null (non-finite) values are legitimate in a task that did not converge."""
+    _edit(saved_fit, lambda d: d["tasks"][0].update(status="nonfinite", objective=None,
+                                                    params={n: None for n in CHINCHILLA}))
+    back = jf.load(saved_fit)
+    assert back.status[0] == Status.NONFINITE and np.isnan(back.values).all()
+
+
+@pytest.mark.parametrize("cut", [1, 40, 0.5, 0.99])
+def test_load_rejects_truncated_json(saved_fit, cut):
+    text = saved_fit.read_bytes()
+    n = int(cut * len(text)) if isinstance(cut, float) else cut
+    saved_fit.write_bytes(text[:n])
+    with pytest.raises(ValueError, match=rf"^load: '{saved_fit}' is neither a jaxfit JSON fit"):
+        jf.load(saved_fit)
+
+
+def test_load_rejects_corrupted_netcdf(tmp_path):
+    path = jf.save(_posterior(), tmp_path / "post.nc")
+    back = jf.load(path)
+    np.testing.assert_array_equal(back.draws["alpha"], _posterior().draws["alpha"])
+    data = path.read_bytes()
+    for i, bad in enumerate((data[: len(data) // 2], data[:8] + b"\0" * (len(data) - 8))):
+        p = tmp_path / f"bad{i}.nc"
+        p.write_bytes(bad)
+        with pytest.raises(ValueError, match=rf"^load: '{p}': cannot read it as a netCDF "
+                                             "posterior .* truncated or corrupted"):
+            jf.load(p)
+
+
+def test_load_rejects_netcdf_missing_attribute(tmp_path):
+    post = _posterior()
+    idata = post.idata
+    from jaxfit.io import _posterior_attrs
+
+    attrs = _posterior_attrs(post, None)
+    del attrs["jaxfit_names"]
+    idata.posterior.attrs.update(attrs)
+    path = tmp_path / "p.nc"
+    idata.to_netcdf(str(path), engine="h5netcdf")
+    with pytest.raises(ValueError, match=rf"^load: '{path}': field 'jaxfit_names' is missing"):
+        jf.load(path)
+
+
+@pytest.mark.parametrize("kind", ["json", "nc"])
+def test_concurrent_saves_never_leave_a_partial_file(tmp_path, kind):
+    """Two writers save the same path over and over while a reader loads it: every load
+    succeeds (before: 95% of JSON loads read a truncated file; netCDF saves failed with
+    a lock error and left an unreadable file)."""
+    results = [_fit_result(), _fit_result(params={**CHINCHILLA, "E": 1.8})] if kind == "json" \
+        else [_posterior(seed=0), _posterior(seed=1)]
+    path = tmp_path / f"r.{kind}"
+    jf.save(results[0], path)
+    rounds = 40 if kind == "json" else 8
+    errors, loads = [], []
+
+    def write(r):
+        try:
+            for _ in range(rounds):
+                jf.save(r, path)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    def read():
+        while any(t.is_alive() for t in writers):
+            try:
+                loads.append(jf.load(path))
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+    writers = [threading.Thread(target=write, args=(r,)) for r in results]
+    reader = threading.Thread(target=read)
+    for t in writers:
+        t.start()
+    reader.start()
+    for t in (*writers, reader):
+        t.join()
+    assert not errors, errors[:3]
+    assert loads
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]       # no temp files left
+    final = jf.load(path)
+    if kind == "json":
+        assert final.values[0, 2] in (1.69, 1.8)
+
+
+# ------------------------------------------------------------------------ command line
+
+@pytest.fixture
+def no_fit(monkeypatch):
+    """Fail the test if the CLI runs a solver (every fit, sample and bootstrap starts with
+    the point fit's `_solve`; option checks and data validation run before it)."""
+    def boom(*a, **k):
+        raise AssertionError("a fit ran")
+
+    monkeypatch.setattr(sys.modules["jaxfit.fit"], "_solve", boom)
+
+
+def _cli(capsys, *argv):
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as e:                     # argparse's own errors
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("fit", "chinchilla", "--at", "N=-1", "D=1e12"), "--at: column 'N' (input 'N') has 1 "
+     "values <= 0 at rows [0]"),
+    (("fit", "chinchilla", "--at", "N=nan", "D=1e12"), "--at: column 'N' (input 'N') has 1 "
+     "NaN or infinite"),
+    (("fit", "chinchilla", "--at", "N=7e10"), "--at: missing column(s) ['D']"),
+    (("fit", "chinchilla", "--at", "N=abc", "D=1e12"), "dtype str, not numbers"),
+    (("fit", "chinchilla", "--at", "M=1", "N=1", "D=1"), "--at names ['M']"),
+    (("fit", "chinchilla", "--delta", "-1"), "delta=-1.0 is out of range"),
+    (("fit", "chinchilla", "--delta", "0"), "delta=0.0 is out of range"),
+    (("fit", "chinchilla", "--restarts", "0"), "restarts=0 is out of range"),
+    (("fit", "chinchilla", "--restarts", "-1"), "restarts=-1 is out of range"),
+    (("fit", "chinchilla", "--max-steps", "0"), "max_steps=0 is out of range"),
+    (("fit", "chinchilla", "--seed", "-1"), "seed=-1 must be a non-negative integer"),
+    (("fit", "chinchilla", "--restarts", "abc"), "invalid int value: 'abc'"),
+    (("fit", "chinchilla", "--save", "/nonexistent_dir/x/fit.json"), "does not exist"),
+    (("fit", "chinchilla", "--plot", "/nonexistent_dir/fit.png"), "does not exist"),
+    (("sample", "chinchilla", "--method", "bootstrap", "--delta", "-1"), "delta=-1.0"),
+    (("sample", "chinchilla", "--method", "bootstrap", "--n", "1"), "n=1 is out of range"),
+    (("sample", "chinchilla", "--target-accept", "1.5"), "target_accept=1.5"),
+    (("sample", "chinchilla", "--prob", "1.5"), "prob=1.5 is out of range"),
+    (("sample", "chinchilla", "--chains", "0"), "chains=0 is out of range"),
+    (("sample", "chinchilla", "--save", "/nonexistent_dir/p.nc"), "does not exist"),
+])
+def test_cli_bad_input_exit_2_before_the_fit(capsys, no_fit, argv, message):
+    code, out, err = _cli(capsys, *argv)
+    assert code == 2 and out == "", err
+    assert err.count("\n") == 1 and message in err, err
+    assert err.startswith(("jaxfit: error: ", "jaxfit fit: error: "))
+
+
+def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
+    code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path)
+    assert code == 2 and err.count("\n") == 1 and "is a directory" in err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--at", "N=-1", "D=1e12"), "values <= 0"),
+    (("--at", "N=7e10"), "missing column(s) ['D']"),
+    (("--at", "N=7e10", "D=1e12", "--prob", "2"), "prob=2.0 is out of range"),
+    (("bad.csv",), "neither a file nor an embedded dataset"),
+    ((), "predict needs new inputs"),
+])
+def test_cli_predict_bad_input_exit_2(capsys, saved_fit, extra, message):
+    """Before: exit 1 with no reason (NaN predictions at N <= 0)."""
+    code, out, err = _cli(capsys, "predict", saved_fit, *extra)
+    assert code == 2 and out == "", err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_cli_predict_bad_file_exit_2(capsys, saved_fit, tmp_path):
+    _edit(saved_fit, lambda d: d["tasks"][0]["params"].update(alpha=None))
+    code, _, err = _cli(capsys, "predict", saved_fit, "--at", "N=7e10", "D=1e12")
+    assert code == 2 and err.count("\n") == 1 and "field 'tasks[0].params.alpha'" in err
+    code, _, err = _cli(capsys, "predict", tmp_path / "none.json", "--at", "N=1", "D=1")
+    assert code == 2 and err.count("\n") == 1 and "no file" in err
+
+
+def test_cli_predict_good_input(capsys, saved_fit):
+    code, out, err = _cli(capsys, "predict", saved_fit, "--at", "N=7e10", "D=1.4e12", "--json")
+    assert code == 0, err
+    p = CHINCHILLA
+    truth = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
+    assert json.loads(out)["rows"][0]["loss"] == pytest.approx(truth, rel=1e-12)
