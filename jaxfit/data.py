@@ -22,9 +22,15 @@ _SHOW = 10  # rows listed in an error message
 class Batch(NamedTuple):
     """Tasks x points arrays, padded to a bucketed length with zero weights.
 
+    Each task's real points come first; the padding after them repeats the task's first
+    point of positive weight (inputs and target) at weight 0, so a law is only ever
+    evaluated at inputs the data already contain (a law undefined at some fill value such
+    as 1.0 cannot poison a fit). The objectives also never evaluate a law at a zero-weight
+    point (`jaxfit.inference.objective.safe_inputs`).
+
     Attributes:
-        x: input name -> [T, P] float64 (padding filled with 1.0, safe under logs).
-        y: [T, P] float64 targets (padding 1.0).
+        x: input name -> [T, P] float64 (padding: a copy of a real point of the task).
+        y: [T, P] float64 targets (padding: the same copy).
         w: [T, P] float64 weights, 0 on padding.
         tasks: the task labels (a pandas Index; a single task is labelled 0).
         n_points: [T] real points per task.
@@ -209,11 +215,14 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     order = np.argsort(codes, kind="stable")
     pos = np.empty(len(df), dtype=np.int64)
     pos[order] = np.arange(len(df)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    def pad(values, fill):
-        out = np.full((T, P), fill, dtype=np.float64)
-        out[codes, pos] = values
-        return out
     rows = np.full((T, P), -1, dtype=np.int64)
     rows[codes, pos] = np.arange(len(df))
-    return Batch(x={n: pad(v, 1.0) for n, v in xs.items()}, y=pad(ys, 1.0), w=pad(ws, 0.0),
-                 tasks=tasks, n_points=sizes, rows=rows)
+    # padding copies each task's first positive-weight row (every task has one, above)
+    first = np.argmax(np.where(rows >= 0, ws[rows], 0.0) > 0, axis=1)      # [T]
+    source = np.where(rows >= 0, rows, rows[np.arange(T), first][:, None])
+
+    def pad(values):
+        return values[source].astype(np.float64)
+
+    return Batch(x={n: pad(v) for n, v in xs.items()}, y=pad(ys),
+                 w=np.where(rows >= 0, ws[rows], 0.0), tasks=tasks, n_points=sizes, rows=rows)

@@ -62,9 +62,13 @@ def _task_bucket(n_tasks: int) -> int:
     return n_tasks if n_tasks <= 4 else bucket(n_tasks, minimum=4)
 
 
-def _pad_tasks(arrays, n_tasks: int):
-    """Pad the task axis (repeating the last task) to a bucketed size that is a multiple
-    of the device count, and shard it across devices when there are several."""
+def _pad_tasks(arrays, n_tasks: int, zeros: bool = False):
+    """Pad the task axis (repeating the last task, or with zeros) to a bucketed size that
+    is a multiple of the device count, and shard it across devices when there are several.
+
+    The point weights are padded with zeros: a padded task then has no data, its objective
+    is 0 (or NaN with ``reduction="mean"``) at every start and its members stop at their
+    first step instead of refitting the last task."""
     devices = jax.devices()
     n = len(devices)
     size = _task_bucket(n_tasks)
@@ -73,7 +77,8 @@ def _pad_tasks(arrays, n_tasks: int):
 
     def put(a):
         if pad:
-            a = jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)], axis=0)
+            fill = jnp.zeros_like(a[-1:]) if zeros else a[-1:]
+            a = jnp.concatenate([a, jnp.repeat(fill, pad, axis=0)], axis=0)
         if n > 1:
             a = jax.device_put(a, NamedSharding(Mesh(np.array(devices), ("tasks",)),
                                                 PartitionSpec("tasks")))
@@ -138,7 +143,7 @@ def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):
         T = len(batch.tasks)
         u0 = jnp.asarray(u0, dtype=jnp.float64)
         if use_jit:
-            data, _ = _pad_tasks(data, T)
+            data = _pad_tasks(data[:2], T)[0] + (_pad_tasks(data[2], T, zeros=True)[0],)
             if u0.ndim == 3:
                 u0, _ = _pad_tasks(u0, T)
             # one block of members per device, so that packing stays on each device

@@ -156,6 +156,40 @@ def make_synthetic_tasks(n_tasks, seed=0, noise=(0.01, 0.05), points=(20, 100)):
     return df, pd.DataFrame(rows).set_index("task")
 
 
+def error_law_objective(theta, L, y, delta=1e-3):
+    """Huber objective of the over-training error law of Gadre et al. (2024), in log space.
+
+    ``Err(L) = eps - k exp(-gamma L)`` (their eq. 4: top-1 error as a function of the C4
+    loss ``L``), ``theta = (log eps, log k, log gamma)`` (jaxfit's unconstrained
+    coordinates of three positive parameters), ``f = sum_i huber(log Err(L_i) - log y_i)``
+    (``scipy.special.huber``). Where ``Err <= 0`` the objective is ``inf``.
+    """
+    eps, k, gamma = np.exp(np.asarray(theta, dtype=np.float64))
+    with np.errstate(all="ignore"):
+        r = np.log(eps - k * np.exp(-gamma * np.asarray(L))) - np.log(np.asarray(y))
+        f = float(np.sum(huber(delta, r)))
+    return f if np.isfinite(f) else np.inf
+
+
+def fit_scipy_nelder_mead(fun, starts, args=(), polish=3):
+    """Minimise ``fun(theta, *args)`` by Nelder-Mead from every start, then restart the
+    best ``polish`` times (Nelder-Mead handles the Huber objective's kinks).
+
+    Returns:
+        ``(best_f, best_theta)``.
+    """
+    opts = dict(xatol=1e-10, fatol=1e-16, maxiter=4000, maxfev=8000)
+    best = None
+    with np.errstate(all="ignore"):
+        for x0 in np.atleast_2d(np.asarray(starts, dtype=np.float64)):
+            res = minimize(fun, x0, args=args, method="Nelder-Mead", options=opts)
+            if best is None or res.fun < best.fun:
+                best = res
+        for _ in range(polish):
+            best = minimize(fun, best.x, args=args, method="Nelder-Mead", options=opts)
+    return float(best.fun), best.x
+
+
 def theta_to_params(theta):
     """Map ``(a, b, e, alpha, beta)`` to a dict with keys ``A, B, E, alpha, beta``."""
     a, b, e, alpha, beta = (float(v) for v in theta)

@@ -354,7 +354,9 @@ def test_padding_is_masked_and_ragged_tasks_are_placed_by_row():
     real = np.arange(P)[None, :] < batch.n_points[:, None]
     assert np.all(batch.w[~real] == 0.0)
     assert np.all(batch.rows[~real] == -1)
-    assert np.all(batch.y[~real] == 1.0) and np.all(batch.x["N"][~real] == 1.0)  # log-safe
+    # padding repeats the task's first point (inputs and target), so a law only sees data
+    for arr in (batch.y, batch.x["N"], batch.x["D"]):
+        np.testing.assert_array_equal(arr[~real], np.broadcast_to(arr[:, :1], arr.shape)[~real])
     assert np.all(batch.w[real] > 0)
 
     # each row of df appears exactly once, in its own task, in the original row order
@@ -370,13 +372,19 @@ def test_padding_is_masked_and_ragged_tasks_are_placed_by_row():
 
 
 def test_zero_weight_rows_are_kept_with_zero_weight():
-    df = _chinchilla_frame()
+    df = _chinchilla_frame(n=20)     # padded to 24
     w = np.ones(len(df))
     w[[0, 5]] = 0.0
     batch = make_batch(df, jf.models.chinchilla(), y="loss", weights=w)
     assert batch.n_points[0] == len(df)
     np.testing.assert_array_equal(batch.w[0, : len(df)], w)
     assert batch.w.sum() == len(df) - 2
+    # padding copies the first point of positive weight (row 1), not the zero-weight row 0
+    pad = slice(len(df), None)
+    assert batch.w.shape[1] > len(df) and np.all(batch.w[0, pad] == 0.0)
+    assert np.all(batch.y[0, pad] == df["loss"].iloc[1])
+    assert np.all(batch.x["N"][0, pad] == df["N"].iloc[1])
+    assert np.all(batch.x["D"][0, pad] == df["D"].iloc[1])
 
 
 def test_single_task_and_x_mapping():

@@ -60,7 +60,7 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints
 from numpyro.infer.util import log_density
 
-from jaxfit.inference.objective import unpack
+from jaxfit.inference.objective import safe_inputs, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.inference.starts import init_box
 from jaxfit.law import Law
@@ -235,6 +235,7 @@ class BayesModel:
         """``log p(v, y)`` in the raw coordinates ``v = (u, log sigma)`` (pure JAX)."""
         params, sigma = self.split(v)
         lik = self.likelihood
+        x, y = safe_inputs(x, y, w)            # law never evaluated at zero-weight points
         loc = lik.location(self.law, params, x)
         lp = lik.dist(loc, sigma).log_prob(lik.observed(y))
         ll = jnp.sum(jnp.where(w > 0, w * lp, 0.0))
@@ -260,6 +261,7 @@ class BayesModel:
         numpyro.deterministic(NOISE, sigma)
         numpyro.factor("prior", self.log_prior(v[:-1]) + self.log_noise_prior(v[-1]))
         lik = self.likelihood
+        x, y = safe_inputs(x, y, w)            # law never evaluated at zero-weight points
         loc = lik.location(self.law, params, x)
         with numpyro.handlers.mask(mask=w > 0), \
                 numpyro.handlers.scale(scale=jnp.where(w > 0, w, 1.0)):
@@ -668,6 +670,7 @@ def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
     numpyro.factor("prior", lp)
     params, sigma = bm.split(v)
     lik = bm.likelihood
+    x, y = safe_inputs(x, y, w)                # law never evaluated at zero-weight points
     loc = jax.vmap(lambda p, xx: lik.location(law, p, xx))(params, x)     # [T, P]
     with numpyro.plate("task", T, dim=-2), numpyro.plate("point", y.shape[1], dim=-1), \
             numpyro.handlers.mask(mask=w > 0), \

@@ -14,6 +14,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxfit.inference.objective import safe_inputs
 from jaxfit.inference.optimize import Solution, SolverOptions, minimize
 
 __all__ = ["resample_weights", "bootstrap_minimize", "residual_scale"]
@@ -77,10 +78,11 @@ def residual_scale(residual_fn, u, x, y, w):
     """Weighted RMS residual per refit: ``sqrt(sum w r^2 / sum w)`` ([n, T]).
 
     Used as the noise scale of the bootstrap's predictive intervals (Normal residuals in
-    the fit's space).
+    the fit's space). Points a resample did not draw (weight 0) are never evaluated
+    (`safe_inputs`).
     """
     def one(u, x, y, w):
-        r = residual_fn(u, x, y, w)
+        r = residual_fn(u, *safe_inputs(x, y, w), w)
         return jnp.sqrt(jnp.sum(jnp.where(w > 0, w * r * r, 0.0)) / jnp.sum(w))
     return jax.vmap(jax.vmap(one, in_axes=(0, None, None, 0)), in_axes=(1, 0, 0, 1),
                     out_axes=1)(u, x, y, w)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
 import optax
 
 from jaxfit.law import Law
 
 __all__ = ["huber_loss", "squared_loss", "absolute_loss", "LOSSES", "SPACES",
-           "unpack", "residuals", "make_objective"]
+           "unpack", "safe_inputs", "residuals", "make_objective"]
 
 
 def huber_loss(r, delta: float = 1e-3):
@@ -45,6 +46,34 @@ def unpack(law: Law, u) -> dict:
             for i, name in enumerate(law.param_names)}
 
 
+def safe_inputs(x, y, w):
+    """Inputs and targets with every zero-weight point replaced by a positive-weight one.
+
+    The first half of the "double where" pattern: a masked sum
+    ``sum(where(w > 0, w * loss(law(x)), 0))`` drops a NaN or inf of the law at a
+    zero-weight point from its value, but not from its derivatives (the chain rule
+    multiplies the masked-out cotangent 0 by the law's non-finite derivative there). So
+    the law is never evaluated at such points: they are replaced by the task's first point
+    of positive weight (whose term the mask then drops). Padding (`jaxfit.data.Batch`) and
+    the user's zero-weight rows and a bootstrap's undrawn points are all covered.
+
+    Args:
+        x: input name -> [..., P] arrays; y, w: [..., P] targets and weights (the last
+            axis holds one task's points).
+
+    Returns:
+        ``(x, y)`` of the same shapes; unchanged wherever ``w > 0``.
+    """
+    real = w > 0
+    first = jnp.argmax(real, axis=-1, keepdims=True)
+
+    def pick(a):
+        a = jnp.broadcast_to(a, w.shape)
+        return jnp.where(real, a, jnp.take_along_axis(a, first, axis=-1))
+
+    return jax.tree.map(pick, x), pick(y)
+
+
 def residuals(law: Law, params, x, y, space: str):
     """Residuals ``prediction - y`` in ``space`` ("log": log prediction - log y)."""
     if space == "log":
@@ -71,7 +100,9 @@ def make_objective(law: Law, loss: str = "huber", delta: float = 1e-3, space: st
         A pure function of the unconstrained parameters ``u`` [k], the inputs ``x`` (dict of
         [P] arrays), targets ``y`` [P] and weights ``w`` [P] (0 on padding), and an
         optional ``scale`` of the Huber ``delta`` (a solver's continuation stages; 1 is
-        the objective asked for; other losses ignore it).
+        the objective asked for; other losses ignore it). The law is evaluated only at
+        points of positive weight (`safe_inputs`), so the objective, its gradient and
+        Hessian do not depend on what zero-weight points hold.
     """
     if loss not in LOSSES:
         raise ValueError(f"loss={loss!r} is not one of {sorted(LOSSES)}.")
@@ -82,6 +113,7 @@ def make_objective(law: Law, loss: str = "huber", delta: float = 1e-3, space: st
     elementwise = LOSSES[loss]
 
     def objective(u, x, y, w, scale=1.0):
+        x, y = safe_inputs(x, y, w)          # zero-weight points: no NaN in any derivative
         r = residuals(law, unpack(law, u), x, y, space)
         total = jnp.sum(jnp.where(w > 0, w * elementwise(r, delta * scale), 0.0))
         if reduction == "mean":
