@@ -44,15 +44,3 @@ def shared_dir() -> Path:
         pytest.fail(f"{why}, and JAXFIT_REQUIRE_SHARED=1 requires them.")
     pytest.skip(why)
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _fresh_jax_caches():
-    """Drop compiled programs after each test module.
-
-    Without this, one full-suite process crashed (SIGSEGV / abort inside an XLA CPU
-    compilation in tests/test_ladder_intervals.py) after ~160 tests, twice, while every
-    file passes on its own; freeing the ~hundreds of cached executables between modules
-    is the mitigation while the cause is open.
-    """
-    yield
-    jax.clear_caches()
