@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.data import task_columns
+from jaxfit.inference import cache
 from jaxfit.inference.bayes import NOISE, Likelihood
 from jaxfit.law import Law
 from jaxfit.warnings import DiagnosticWarning
@@ -356,7 +357,7 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
     return out
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@cache.jit(static_argnums=(0, 1))
 def _draw(law: Law, lik: Likelihood, params, x, key):
     xs = {n: v[:, None] for n, v in x.items()}                     # [n, 1] vs draws [n, D]
     theta = {n: params[n] for n in law.param_names}

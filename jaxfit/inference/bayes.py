@@ -60,6 +60,7 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints
 from numpyro.infer.util import log_density
 
+from jaxfit.inference import cache
 from jaxfit.inference.objective import safe_inputs, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.inference.starts import init_box
@@ -335,7 +336,7 @@ def _whiten_one(bm: BayesModel, v, x, y, w, floor):
     return V * (1.0 / jnp.sqrt(lam))[None, :]
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@cache.jit(static_argnums=0)
 def _whiten(bm: BayesModel, v, x, y, w, floor):
     return jax.vmap(functools.partial(_whiten_one, bm, floor=floor))(v, x, y, w)
 
@@ -364,7 +365,7 @@ def noise_start(bm: BayesModel, u, x, y, w):
     return jnp.log(jnp.where(jnp.isfinite(s), s, 0.1))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 5))
+@cache.jit(static_argnums=(0, 5))
 def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
     """Mode and whitening of every task, started from point fits ``u`` [T, k].
 
@@ -457,7 +458,7 @@ def _nuts_program(bm: BayesModel, opts: NutsOptions):
 
     over_chains = jax.vmap(one_chain, in_axes=(0, 0, None))
 
-    @jax.jit
+    @cache.jit
     def run(keys, z0, x, y, w, center, chol):
         args = (keys, z0, (x, y, w, center, chol))
         if opts.task_batch is None:
@@ -517,7 +518,7 @@ def _svi_program(bm: BayesModel, kind: str, steps: int, draws: int, lr: float,
         z = guide.sample_posterior(k_draw, params, sample_shape=(draws,))["z"]
         return z, losses
 
-    @jax.jit
+    @cache.jit
     def run(keys, x, y, w, center, chol):
         return jax.vmap(one)(keys, x, y, w, center, chol)
 

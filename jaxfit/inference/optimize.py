@@ -40,7 +40,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxfit.inference import lbfgs, newton
+from jaxfit.inference import cache, lbfgs, newton
 from jaxfit.inference.status import Status
 
 __all__ = ["SolverOptions", "Solution", "minimize"]
@@ -386,7 +386,7 @@ def _screen(objective, opts: SolverOptions, u0, data):
     return jnp.take_along_axis(u, idx[..., None], axis=1)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@cache.jit(static_argnums=(0, 1))
 def _minimize(objective: Callable, opts: SolverOptions, u0, x, y, w) -> Solution:
     T = y.shape[0]
     data = (x, y, w)

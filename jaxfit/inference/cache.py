@@ -1,0 +1,182 @@
+"""A bounded, least-recently-used cache of compiled programs.
+
+Every distinct fit compiles an XLA program: the law, the objective's options, the solver
+options and the (bucketed) shapes of the data determine it. With ``jax.jit`` the
+compiled executables live in JAX's own caches, keyed on the static arguments, and are
+never freed in a long session: on the CPU backend each executable holds a few hundred
+memory mappings (the LLVM JIT maps every compiled kernel), and issue 16 measured one
+process die with SIGSEGV at its ~87th distinct compile, when the process reached the
+kernel's ``vm.max_map_count`` (65,530 by default), at +~40 MB RSS and +~734 mappings per
+compile.
+
+`jit` replaces ``jax.jit`` at the library's compile points: it compiles ahead of time
+(``jax.jit(f).lower(*args).compile()``) into a ``jax.stages.Compiled`` executable that
+only this module references, keyed by
+
+* the function and its static arguments (the law's objective, `SolverOptions`, the
+  `BayesModel`, ...),
+* the tree structure, shapes, dtypes, weak types and shardings of the array arguments
+  (already bucketed by `jaxfit.data` and `jaxfit.fit`),
+* the ``jax_enable_x64`` and default-device settings.
+
+The cache keeps the `size` most recently used programs; evicting one drops the last
+reference to its executable, which releases its memory and mappings (JAX's tracing and
+lowering caches that saw the program are keyed weakly on the function object built for
+that one compile, so they go with it). Recompiling an evicted program costs only time.
+
+Ceilings measured with ``benchmarks/session_memory.py`` (distinct fits of fresh laws,
+bootstraps and Laplace posteriors in one process; see ``benchmarks/README.md``): with the
+default size, the mapping count and RSS stop growing once the cache is full, far below
+``vm.max_map_count``.
+
+Inside another trace (a cached function called from a traced one) or under
+``jax.disable_jit()``, the function is simply called: it is then part of the enclosing
+program, or runs eagerly.
+
+The size is ``DEFAULT_SIZE`` unless the environment variable ``JAXFIT_CACHE_SIZE`` is set
+when jaxfit is imported; change it at run time with `set_size`.
+
+Example:
+    >>> from jaxfit.inference import cache
+    >>> cache.size() >= 1
+    True
+    >>> info = cache.info()
+    >>> sorted(info._fields)
+    ['entries', 'evictions', 'hits', 'misses', 'size']
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import jax
+
+__all__ = ["DEFAULT_SIZE", "CacheInfo", "jit", "size", "set_size", "info", "clear"]
+
+#: Compiled programs kept by default (see the module docstring for the measured ceilings).
+DEFAULT_SIZE = 32
+
+
+class CacheInfo(NamedTuple):
+    """Counters of the program cache since the last `clear`."""
+
+    hits: int
+    misses: int
+    evictions: int
+    entries: int
+    size: int
+
+
+def _env_size() -> int:
+    raw = os.environ.get("JAXFIT_CACHE_SIZE")
+    if raw is None:
+        return DEFAULT_SIZE
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"JAXFIT_CACHE_SIZE={raw!r} must be an integer >= 1 (compiled "
+                         f"programs kept); unset it for the default {DEFAULT_SIZE}.")
+    return n
+
+
+_lock = threading.RLock()
+_programs: collections.OrderedDict = collections.OrderedDict()
+_state = {"size": _env_size(), "hits": 0, "misses": 0, "evictions": 0}
+
+
+def size() -> int:
+    """The number of compiled programs kept."""
+    return _state["size"]
+
+
+def set_size(n: int) -> None:
+    """Keep at most ``n`` (>= 1) compiled programs; the least recently used are dropped."""
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"cache size must be an integer >= 1, got {n!r}.")
+    with _lock:
+        _state["size"] = int(n)
+        _evict()
+
+
+def info() -> CacheInfo:
+    """Hits, misses, evictions, current entries and the size limit."""
+    with _lock:
+        return CacheInfo(_state["hits"], _state["misses"], _state["evictions"],
+                         len(_programs), _state["size"])
+
+
+def clear() -> None:
+    """Drop every compiled program and reset the counters."""
+    with _lock:
+        _programs.clear()
+        _state.update(hits=0, misses=0, evictions=0)
+
+
+def _evict():
+    while len(_programs) > _state["size"]:
+        _programs.popitem(last=False)
+        _state["evictions"] += 1
+
+
+def _leaf_key(x):
+    return jax.typeof(x), (x.sharding if isinstance(x, jax.Array) else None)
+
+
+def _signature(args) -> tuple:
+    leaves, tree = jax.tree.flatten(args)
+    return tree, tuple(_leaf_key(x) for x in leaves)
+
+
+def _merge(static_argnums: tuple[int, ...], static: tuple, dynamic: Sequence) -> list:
+    args = list(dynamic)
+    for i, value in zip(static_argnums, static):
+        args.insert(i, value)
+    return args
+
+
+def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = ()):
+    """``jax.jit`` with the executables held in this module's bounded cache.
+
+    Use as ``@jit``, ``@jit(static_argnums=(0, 1))`` or ``jit(f)``. Static arguments
+    must be hashable (as for ``jax.jit``); keyword arguments are not supported.
+    """
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    static_argnums = tuple(sorted(static_argnums))
+    if fn is None:
+        return functools.partial(jit, static_argnums=static_argnums)
+
+    @functools.wraps(fn)
+    def call(*args):
+        leaves = jax.tree.leaves(args)
+        if jax.config.jax_disable_jit or any(isinstance(a, jax.core.Tracer) for a in leaves):
+            return fn(*args)
+        static = tuple(args[i] for i in static_argnums)
+        dynamic = tuple(a for i, a in enumerate(args) if i not in static_argnums)
+        key = (fn, static, _signature(dynamic), jax.config.jax_enable_x64,
+               jax.config.jax_default_device)
+        with _lock:
+            program = _programs.get(key)
+            if program is not None:
+                _programs.move_to_end(key)
+                _state["hits"] += 1
+        if program is None:
+            def one(*d):      # a new function object per compile (see the docstring)
+                return fn(*_merge(static_argnums, static, d))
+
+            program = jax.jit(one).lower(*dynamic).compile()
+            with _lock:
+                _state["misses"] += 1
+                _programs[key] = program
+                _programs.move_to_end(key)
+                _evict()
+        return program(*dynamic)
+
+    return call

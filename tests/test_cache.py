@@ -1,0 +1,73 @@
+"""`jaxfit.inference.cache`: a bounded LRU of compiled programs whose eviction frees them.
+
+Tiny programs only (each compiles in milliseconds); ``benchmarks/session_memory.py``
+measures a long session of real fits.
+"""
+
+import gc
+import weakref
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxfit.inference import cache
+
+
+@pytest.fixture
+def small_cache():
+    old = cache.size()
+    cache.clear()
+    cache.set_size(2)
+    yield
+    cache.set_size(old)
+    cache.clear()
+
+
+def _programs():
+    return list(cache._programs.values())
+
+
+def test_programs_are_reused_evicted_least_recently_used_and_freed(small_cache):
+    @cache.jit(static_argnums=0)
+    def power(k, x):
+        return x ** k + jnp.sum(x)
+
+    x = jnp.arange(4.0)
+    np.testing.assert_allclose(power(2, x), np.arange(4.0) ** 2 + 6.0)
+    first = weakref.ref(_programs()[0])
+    power(2, x + 1.0)                                 # same key: a hit, no compile
+    assert cache.info()[:4] == (1, 1, 0, 1)
+    power(3, x)                                       # new static argument
+    power(2, jnp.arange(5.0))                         # new shape
+    power(2, x)                                       # (2, [4]) used last
+    assert cache.info().entries == 2 and cache.info().evictions >= 1
+    np.testing.assert_allclose(power(3, x), np.arange(4.0) ** 3 + 6.0)
+    # Eviction dropped the only reference to the first executable.
+    cache.clear()
+    gc.collect()
+    assert first() is None
+
+
+def test_dtype_and_weak_type_are_part_of_the_key(small_cache):
+    f = cache.jit(lambda x: x * 2)
+    assert f(np.float32(1.5)).dtype == jnp.float32
+    assert f(np.arange(3)).dtype == np.arange(3).dtype
+    assert cache.info().misses == 2
+
+
+def test_traced_and_disabled_jit_calls_bypass_the_cache(small_cache):
+    f = cache.jit(lambda x: jnp.sin(x) * 3)
+    outer = jax.jit(lambda x: f(x) + 1.0)
+    np.testing.assert_allclose(outer(jnp.asarray(0.5)), np.sin(0.5) * 3 + 1.0, rtol=1e-12)
+    assert jax.grad(f)(0.5) == pytest.approx(3 * np.cos(0.5))
+    with jax.disable_jit():
+        assert float(f(jnp.asarray(0.5))) == pytest.approx(3 * np.sin(0.5))
+    assert cache.info().misses == 0
+
+
+def test_size_is_validated():
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="cache size must be an integer >= 1"):
+            cache.set_size(bad)
