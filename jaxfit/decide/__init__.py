@@ -2,5 +2,7 @@
 train (`suggest`), each with intervals from the fit's draws."""
 
 from jaxfit.decide.optimal import OptimalResult, isoflop, optimal, optimal_at, overtrain
+from jaxfit.decide.suggest import SuggestResult, candidate_grid, suggest
 
-__all__ = ["optimal", "optimal_at", "isoflop", "overtrain", "OptimalResult"]
+__all__ = ["optimal", "optimal_at", "isoflop", "overtrain", "OptimalResult", "suggest",
+           "SuggestResult", "candidate_grid"]
