@@ -44,7 +44,9 @@ from jaxfit.recipes.ladder import PAPER_TASKS, load_olmo_ladder
 from jaxfit.recipes.points import tail_mean
 
 TARGET = "7B-4T"
-SIGMA_PRIOR = (float(np.log(0.02)), 0.5)
+#: One prior object for every refit: jaxfit caches its compiled model per prior, so a new
+#: distribution object per call would recompile each step.
+SIGMA_PRIOR = dist.LogNormal(float(np.log(0.02)), 0.5)
 
 
 def ladder_points(tasks=PAPER_TASKS, last_n: int = 5):
@@ -64,7 +66,7 @@ def ladder_points(tasks=PAPER_TASKS, last_n: int = 5):
 def _posterior(sub: pd.DataFrame, samples: int):
     return jf.sample(ladder_step1(), sub, y="task_loss", by="key", x={"D": "tokens"},
                      method="laplace", chains=1, samples=samples, restarts=16,
-                     priors={"sigma": dist.LogNormal(*SIGMA_PRIOR)}, warn=False)
+                     priors={"sigma": SIGMA_PRIOR}, warn=False)
 
 
 def replay(tasks=PAPER_TASKS, n_start: int = 5, interval: str = "credible",
