@@ -53,7 +53,8 @@ def plot_allocation(result, budgets: Sequence[float], *, prob: float = 0.9, mark
                 ax.annotate(f"{r['estimate']:.3g}", (c, r["estimate"]), textcoords="offset "
                             "points", xytext=(-8, 6), ha="right", fontsize=8)
         ax.set(xscale="log", yscale="log", xlabel="compute C (FLOPs)", title=labels[q])
-    axes[0].legend(fontsize=8, loc="upper left")
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=8, loc="upper left")
     ex = opt.exponents()
     a = ex.xs("a", level="quantity").iloc[0]
     txt = f"a = {a['estimate']:.3f}"
