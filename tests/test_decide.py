@@ -238,3 +238,25 @@ def test_cli_suggest_json_and_plots(chinchilla, tmp_path, capsys):
     cands = jf.decide.candidate_grid([4e8, 1e9], ratios=[10, 40])
     sug = jf.suggest(boot, cands, pd.DataFrame({"N": [7e10], "D": [1.4e12]}), k=2)
     assert len(plot_suggest(sug, post=boot).axes) == 2          # the plane and its colour bar
+
+
+def test_suggest_through_a_composed_chain_scales_with_the_outer_step():
+    """Accuracy = w0 + w1 * L(N, D) with fixed w: the chain's interval is |w1| times the
+    loss interval and every candidate shrinks it by the same ratio."""
+    mu = np.array([3.0, -0.05, -0.08])
+    cov = np.diag([0.2, 0.003, 0.004]) ** 2
+    post = _gaussian_posterior(mu, cov, 0.02, n=20000)
+    n = 5000
+    step2 = jf.Posterior(law=jf.models.linear(), tasks=pd.Index([0]), method="laplace",
+                         likelihood=Likelihood("normal", "linear"),
+                         draws={"w0": np.full((1, 1, n), 0.5), "w1": np.full((1, 1, n), -0.25),
+                                "sigma": np.full((1, 1, n), 1e-12)})
+    chain = jf.compose(jf.models.linear(), post.law, into="L")
+    cands = pd.DataFrame({"N": [1e8, 1e9, 3e9], "D": [1e10, 1e11, 3e11]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    plain = jf.suggest(post, cands, target, interval="credible").table.set_index("candidate")
+    chained = jf.suggest(post, cands, target, interval="credible", target_law=chain,
+                         others=[step2]).table.set_index("candidate")
+    np.testing.assert_allclose(chained["width_now"], 0.25 * plain["width_now"], rtol=1e-9)
+    np.testing.assert_allclose(chained["width_after"] / chained["width_now"],
+                               plain["width_after"] / plain["width_now"], rtol=1e-9)
