@@ -63,8 +63,12 @@ def ladder_points(tasks=PAPER_TASKS, last_n: int = 5):
     return pts.reset_index(drop=True), tgt[["task", "N", "tokens", "task_loss"]]
 
 
+#: One Law object for every refit (jaxfit caches compiled programs per Law object).
+LAW = ladder_step1()
+
+
 def _posterior(sub: pd.DataFrame, samples: int):
-    return jf.sample(ladder_step1(), sub, y="task_loss", by="key", x={"D": "tokens"},
+    return jf.sample(LAW, sub, y="task_loss", by="key", x={"D": "tokens"},
                      method="laplace", chains=1, samples=samples, restarts=16,
                      priors={"sigma": SIGMA_PRIOR}, warn=False)
 

@@ -254,8 +254,10 @@ def test_suggest_through_a_composed_chain_scales_with_the_outer_step():
     chain = jf.compose(jf.models.linear(), post.law, into="L")
     cands = pd.DataFrame({"N": [1e8, 1e9, 3e9], "D": [1e10, 1e11, 3e11]})
     target = pd.DataFrame({"N": [7e10], "D": [4e12]})
-    plain = jf.suggest(post, cands, target, interval="credible").table.set_index("candidate")
+    plain = jf.suggest(post, cands, target, interval="credible",
+                       target_space="linear").table.set_index("candidate")
     chained = jf.suggest(post, cands, target, interval="credible", target_law=chain,
+                         target_space="linear",
                          others=[step2]).table.set_index("candidate")
     np.testing.assert_allclose(chained["width_now"], 0.25 * plain["width_now"], rtol=1e-9)
     np.testing.assert_allclose(chained["width_after"] / chained["width_now"],

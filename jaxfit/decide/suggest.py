@@ -104,16 +104,18 @@ class SuggestResult:
 
 # ------------------------------------------------------------------------------- core
 
-def _linear_core(m, tm, tvar_extra, width0, noise, cost, valid, k: int):
+def _linear_core(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log: bool):
     """One task: greedy Bayes-linear picks.
 
     Args:
         m: [D, n] candidate predictions in the residual space.
-        tm: [D, J] target law-mean draws.
+        tm: [D, J] target law-mean draws (in log space when ``log``).
         tvar_extra: [J] variance the update cannot remove (predictive noise).
-        width0: [J] current interval widths.
+        med, lo, hi: [J] median and the interval's offsets from it (same space as tm):
+            a variance ratio r shrinks the interval to ``med + sqrt(r) [lo, hi]``.
         noise: scalar observation-noise variance.
         cost: [n] costs; valid: [n] mask of real candidates.
+        log: the target space is log (widths are measured after ``exp``).
     """
     n = m.shape[1]
     z = jnp.concatenate([m, tm], axis=1)
@@ -124,8 +126,12 @@ def _linear_core(m, tm, tvar_extra, width0, noise, cost, valid, k: int):
     tiny = 1e-300
 
     def widths(var_mean):                          # [.., J] -> [..] total width
-        ratio = jnp.clip((var_mean + tvar_extra) / jnp.maximum(var_tot0, tiny), 0.0, 1.0)
-        return jnp.sum(width0 * jnp.sqrt(ratio), axis=-1)
+        r = jnp.sqrt(jnp.clip((var_mean + tvar_extra) / jnp.maximum(var_tot0, tiny), 0., 1.))
+        if log:
+            w = jnp.exp(med) * (jnp.exp(r * hi) - jnp.exp(r * lo))
+        else:
+            w = r * (hi - lo)
+        return jnp.sum(w, axis=-1)
 
     def after(S):                                  # var of target means after each cand
         c = S[:n, n:]                              # [n, J]
@@ -149,10 +155,10 @@ def _linear_core(m, tm, tvar_extra, width0, noise, cost, valid, k: int):
     return widths(var_mean0), w_single, picks, w_path
 
 
-@functools.partial(jax.jit, static_argnames=("k",))
-def _linear_batched(m, tm, tvar_extra, width0, noise, cost, valid, k: int):
-    return jax.vmap(functools.partial(_linear_core, k=k))(m, tm, tvar_extra, width0, noise,
-                                                          cost, valid)
+@functools.partial(jax.jit, static_argnames=("k", "log"))
+def _linear_batched(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log: bool):
+    return jax.vmap(functools.partial(_linear_core, k=k, log=log))(
+        m, tm, tvar_extra, med, lo, hi, noise, cost, valid)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -252,7 +258,8 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             cost: str | Callable = "cost", k: int = 1, prob: float = 0.9,
             interval: str = "predictive", target_law: Law | None = None,
             others: Sequence[Posterior] = (), inputs: Sequence[str] = ("N", "D"),
-            method: str = "linear", seed: int = 0) -> SuggestResult:
+            method: str = "linear", target_space: str = "auto",
+            seed: int = 0) -> SuggestResult:
     """Rank candidate runs by the expected narrowing of a target's interval per unit cost.
 
     Args:
@@ -278,6 +285,9 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         others: posteriors of the other steps of ``target_law``, innermost first.
         inputs: the law's model-size and token inputs (for the default cost).
         method: "linear" (the Bayes linear update; see the module docstring).
+        target_space: space of the target in which the update is linear: "log" (log T,
+            for positive targets such as losses, whose posterior draws are skewed),
+            "linear", or "auto" (log when every target draw is positive).
         seed: seed of the predictive noise draws and of the pairing of chain steps.
 
     Returns:
@@ -293,6 +303,8 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     if method != "linear":
         raise ValueError(f"method={method!r}: only 'linear' (Bayes linear update) is "
                          "implemented.")
+    if target_space not in ("auto", "log", "linear"):
+        raise ValueError(f"target_space={target_space!r}: use 'auto', 'log' or 'linear'.")
     if interval not in INTERVALS:
         raise ValueError(f"interval={interval!r} is not one of {INTERVALS}.")
     if not 0 < prob < 1:
@@ -326,7 +338,14 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     tdraw = tp if interval == "predictive" else tm
     q = np.quantile(tdraw, [lo, hi], axis=1)                          # [2, T, J]
     width0 = q[1] - q[0]
-    extra = np.maximum(tdraw.var(axis=1, ddof=1) - tm.var(axis=1, ddof=1), 0.0)
+    log = bool(target_space == "log" or (target_space == "auto" and np.all(tdraw > 0)
+                                          and np.all(tm > 0)))
+    if log:                      # positive targets (losses): update log T, width after exp
+        tm_s, td_s = np.log(tm), np.log(tdraw)
+    else:
+        tm_s, td_s = tm, tdraw
+    qs = np.quantile(td_s, [0.5, lo, hi], axis=1)
+    extra = np.maximum(td_s.var(axis=1, ddof=1) - tm_s.var(axis=1, ddof=1), 0.0)
     sigma2 = posterior.flat(NOISE) ** 2
     if lik.kind == "studentt" and lik.nu > 2:
         sigma2 = sigma2 * lik.nu / (lik.nu - 2)
@@ -334,9 +353,10 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         params = {p: jnp.asarray(posterior.flat(p)) for p in law.param_names}
         x = {nm: jnp.asarray(candidates[c].to_numpy(np.float64)[pad]) for nm, c in cols.items()}
         m = _locations(law, lik, params, x)
-        out = _linear_batched(m, jnp.asarray(tm), jnp.asarray(extra), jnp.asarray(width0),
+        out = _linear_batched(m, jnp.asarray(tm_s), jnp.asarray(extra), jnp.asarray(qs[0]),
+                              jnp.asarray(qs[1] - qs[0]), jnp.asarray(qs[2] - qs[0]),
                               jnp.asarray(sigma2.mean(axis=1)), jnp.asarray(costs[pad]),
-                              jnp.asarray(valid), k=k)
+                              jnp.asarray(valid), k=k, log=log)
         w_now, w_single, picks, w_path = (np.asarray(a) for a in out)
     return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_single,
                      picks, w_path, width0, target, rows_t, interval, prob)
