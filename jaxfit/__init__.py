@@ -1,7 +1,9 @@
 """jaxfit: fit and extrapolate scaling laws with JAX, with honest uncertainty."""
 
 from jaxfit import datasets, io, models, plot, progress, recipes
+from jaxfit import decide
 from jaxfit.chain import predict_chain
+from jaxfit.decide import isoflop, optimal, overtrain, suggest
 from jaxfit.fit import fit
 from jaxfit.inference.status import Status
 from jaxfit.io import load, register_law, save
@@ -15,4 +17,4 @@ __version__ = "0.1.0"
 __all__ = ["Law", "Param", "compose", "fix", "add", "share", "fit", "FitResult", "Status",
            "sample", "bootstrap", "Posterior", "predict_chain",
            "save", "load", "register_law", "models", "datasets", "recipes", "io", "plot",
-           "progress", "__version__"]
+           "progress", "decide", "optimal", "isoflop", "overtrain", "suggest", "__version__"]

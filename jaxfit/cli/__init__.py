@@ -1,6 +1,7 @@
 """The ``jaxfit`` command: fit, sample and predict laws on CSV/Parquet files or embedded data.
 
-Subcommands: ``fit``, ``sample``, ``predict``, ``datasets list|show|export``, and one per
+Subcommands: ``fit``, ``sample``, ``predict``, ``datasets list|show|export``, ``optimal``
+and ``suggest`` (`jaxfit.cli.decide`), and one per
 recipe (``ladder``, ...; see `jaxfit.cli.recipes`). Data is a CSV or Parquet file or an
 embedded dataset's name; ``--x N=params D=tokens`` maps law inputs to columns, ``--y`` and
 ``--by`` name the target and task columns. ``--json`` prints a document whose schema is
@@ -543,6 +544,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output", help="export path, .csv or .parquet (default NAME.csv)")
     d.add_argument("--json", action="store_true", help="list as JSON (jaxfit.datasets/1)")
     d.set_defaults(run=_cmd_datasets)
+
+    from jaxfit.cli.decide import add_parsers
+    add_parsers(sub)                                   # optimal, suggest
 
     for name, recipe in RECIPES.items():
         q = sub.add_parser(name, help=recipe.help)

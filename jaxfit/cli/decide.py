@@ -1,0 +1,165 @@
+"""``jaxfit optimal`` and ``jaxfit suggest``: decisions from a fit on the command line.
+
+Both take a saved fit (``.json``) or posterior (``.nc``) from ``jaxfit fit/sample --save``,
+or a data file / embedded dataset, which is then fitted (``--init``) and bootstrapped
+(``--n-boot``, 0 for the point fit only) first. ``--json`` prints ``jaxfit.decide/1``:
+``{"schema", "command", "law", "options", "tables": {name: [records]}}``.
+
+Examples::
+
+    jaxfit optimal chinchilla --where "not epoch_excluded_outlier" --init grid \\
+        --n-boot 4000 --budgets 1e21 5.76e23 1e25 --plot allocation.png
+    jaxfit suggest post.nc --candidates runs.csv --target N=7e9 D=4e12 --k 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["add_parsers"]
+
+
+def _result(args, need_draws: bool):
+    """A saved result, or a fit (and bootstrap) of the data."""
+    import jaxfit as jf
+    from jaxfit import cli, progress
+    from jaxfit.io import load
+
+    path = Path(args.source)
+    if path.is_file() and path.suffix.lower() in (".json", ".nc"):
+        law = cli._law(args.law) if args.law else None
+        return cli._call(load, str(path), law=law)
+    law = cli._law(args.law or "chinchilla")
+    df = cli._select(cli._read(args.source), args.where)
+    mapping = cli._pairs(args.x, "--x")
+    common = dict(y=args.y, by=cli._by(args.by), x=mapping, init=args.init, seed=args.seed)
+    n = args.n_boot if args.n_boot is not None else 1000
+    with warnings.catch_warnings(record=True) as caught, \
+            progress.running(f"fitting {law.name} ({len(df)} rows)"
+                             + (f", {n} bootstrap refits" if n else ""), args.quiet):
+        warnings.simplefilter("always")
+        res = cli._call(jf.fit, law, df, warn=False, **common)
+        if n:
+            res = cli._call(jf.bootstrap, law, df, n=n, start=res, warn=False, **common)
+    cli._warnings(caught)
+    if need_draws and not n:
+        raise cli.InputError("suggest needs draws: give --n-boot > 0 or a posterior (.nc)")
+    return res
+
+
+def _emit(args, command: str, law, tables: dict, options: dict) -> None:
+    from jaxfit import cli
+    from jaxfit.io import _law_block
+
+    if args.json:
+        cli._emit_json({"schema": "jaxfit.decide/1", "command": command,
+                        "law": _law_block(law, None), "options": options,
+                        "tables": {k: cli._records(v) for k, v in tables.items()}})
+    else:
+        for i, (k, v) in enumerate(tables.items()):
+            cli._print_frame(v, ("\n" if i else "") + f"{command}: {k}")
+
+
+def _cmd_optimal(args) -> int:
+    import numpy as np
+
+    from jaxfit import cli
+    from jaxfit.decide import optimal, overtrain
+
+    res = _result(args, need_draws=False)
+    opt = cli._call(optimal, res, args.budgets, prob=args.prob, method=args.method)
+    tables = {"optimal": opt.to_frame()}
+    if args.ratios:
+        tables["overtrain"] = cli._call(overtrain, res, args.budgets, args.ratios,
+                                        prob=args.prob)
+    _emit(args, "optimal", opt.law, tables, dict(budgets=list(map(float, args.budgets)),
+                                                 prob=args.prob, method=opt.method,
+                                                 draws=opt.n_draws))
+    if args.plot:
+        from jaxfit.decide.plot import plot_allocation
+
+        cli._savefig(plot_allocation(res, np.geomspace(min(args.budgets) / 10,
+                                                       max(args.budgets) * 10, 25),
+                                     prob=args.prob, mark=args.budgets), args.plot)
+    return 0 if not opt.at_edge.any() else 1
+
+
+def _cmd_suggest(args) -> int:
+    from jaxfit import cli
+    from jaxfit.decide import candidate_grid, suggest
+
+    post = _result(args, need_draws=True)
+    mapping = post.options.get("x") or {}
+    target = cli._at(args.target, post.law, mapping)
+    if target is None:
+        raise cli.InputError("suggest needs --target, e.g. --target N=7e9 D=4e12")
+    if args.candidates:
+        cands = cli._select(cli._read(args.candidates), None)
+    elif args.grid:
+        g = cli._pairs(args.grid, "--grid")
+        try:
+            vals = {k: [float(v) for v in s.split(",")] for k, s in g.items()}
+        except ValueError as e:
+            raise cli.InputError(f"--grid expects NAME=V1,V2,...: {e}") from None
+        nN, nD = (mapping.get(n, n) for n in ("N", "D"))
+        if set(vals) != {"N", "D"}:
+            raise cli.InputError("--grid expects N=... D=... (law inputs)")
+        cands = candidate_grid(vals["N"], vals["D"], columns=(nN, nD))
+    else:
+        raise cli.InputError("suggest needs candidates: --candidates FILE or --grid N=.. D=..")
+    res = cli._call(suggest, post, cands, target, cost=args.cost, k=args.k, prob=args.prob,
+                    interval=args.interval)
+    _emit(args, "suggest", post.law, {"ranking": res.table, "batch": res.batch,
+                                      "targets": res.targets},
+          dict(k=args.k, prob=args.prob, interval=args.interval, method=res.method))
+    if args.plot:
+        from jaxfit.decide.plot import plot_suggest
+
+        cli._savefig(plot_suggest(res, post=post), args.plot)
+    return 0
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", help="saved fit (.json) / posterior (.nc), or a CSV/Parquet "
+                                  "file or embedded dataset to fit and bootstrap")
+    p.add_argument("--law", help="law spec (default: the saved one, or chinchilla)")
+    p.add_argument("--x", nargs="+", metavar="NAME=COLUMN", help="map law inputs to columns")
+    p.add_argument("--y", default="loss", help="target column (default: loss)")
+    p.add_argument("--by", nargs="+", help="task column(s)")
+    p.add_argument("--where", help="pandas query selecting rows")
+    p.add_argument("--init", default="random", help="random, sobol or grid")
+    p.add_argument("--n-boot", type=int, help="bootstrap resamples when fitting data "
+                                               "(default 1000; 0: the point fit only)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prob", type=float, default=0.9, help="interval probability")
+    p.add_argument("--plot", metavar="PNG", help="write the figure")
+    p.add_argument("--json", action="store_true", help="print JSON (schema jaxfit.decide/1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+
+
+def add_parsers(sub) -> None:
+    """Add ``optimal`` and ``suggest`` to the ``jaxfit`` subcommands."""
+    o = sub.add_parser("optimal", help="compute-optimal N, D and loss per budget, with "
+                                       "intervals")
+    _source_args(o)
+    o.add_argument("--budgets", type=float, nargs="+", required=True, help="compute (FLOPs)")
+    o.add_argument("--method", default="auto", choices=["auto", "closed", "numerical"])
+    o.add_argument("--ratios", type=float, nargs="+",
+                   help="also the overtraining table at these tokens-per-parameter ratios")
+    o.set_defaults(run=_cmd_optimal)
+    s = sub.add_parser("suggest", help="rank candidate runs by expected interval narrowing "
+                                       "per unit cost")
+    _source_args(s)
+    s.add_argument("--target", nargs="+", required=True, metavar="NAME=VALUE",
+                   help="target point, e.g. N=7e9 D=4e12")
+    s.add_argument("--candidates", help="CSV/Parquet of candidate runs (input columns, "
+                                        "optional cost column)")
+    s.add_argument("--grid", nargs="+", metavar="NAME=V1,V2", help="candidate grid: N=... D=...")
+    s.add_argument("--cost", default="cost", help="cost column (default: cost, else 6ND)")
+    s.add_argument("--k", type=int, default=1, help="greedy batch size")
+    s.add_argument("--interval", default="predictive", choices=["predictive", "credible"])
+    s.set_defaults(run=_cmd_suggest)

@@ -1,0 +1,537 @@
+"""Compute-optimal allocation: `optimal`, `isoflop` and `overtrain`, with intervals.
+
+For a law ``L(N, D)`` of model size N and training tokens D, and a training cost
+``C = cost(N, D)`` (default ``C = 6 N D``, Kaplan et al. 2020, section 2.1), the
+compute-optimal allocation at budget C is
+
+.. math:: N^*(C), D^*(C) = \\arg\\min_{\\mathrm{cost}(N, D) = C} L(N, D).
+
+**Closed form** (Hoffmann et al. 2022, eq. 4 and appendix D.2): for
+``L = E + A/N^alpha + B/D^beta`` and ``C = 6 N D``,
+
+.. math:: N^* = G (C/6)^a,\\quad D^* = G^{-1} (C/6)^b,\\quad
+          G = \\left(\\frac{\\alpha A}{\\beta B}\\right)^{1/(\\alpha+\\beta)},\\quad
+          a = \\frac{\\beta}{\\alpha+\\beta},\\quad b = \\frac{\\alpha}{\\alpha+\\beta}.
+
+**Numerical path** (any law with inputs N and D, any increasing cost): along the
+constraint, ``D`` is a function of ``u = log N`` (``D = C/(6N)``, the user's inverse, or
+a bisection of ``log cost``), and ``f(u) = log L(e^u, D(u))`` is minimised by a 129-point
+grid over ``N = sqrt(C/6) e^{[-9, 9]}`` followed by 64 bisections of ``f'(u) = 0`` in the
+grid cell around the best point (machine precision on a smooth law). The local
+allocation exponents ``a(C) = d log N*/d log C`` and ``b(C) = d log D*/d log C`` come
+from the implicit function theorem on ``f'(u; log C) = 0``. Every (task, draw, budget)
+is one member of a single vmapped, jitted call.
+
+Intervals are equal-tailed quantiles over the result's draws (bootstrap resamples or
+posterior draws): Besiroglu et al. (2024) report a = 0.513 (s.e. 0.020) from 4,000
+bootstrap refits of Chinchilla's data; ``optimal(jf.bootstrap(...), C)`` reproduces it
+(``docs/decide.md``).
+
+Example:
+    >>> import jaxfit as jf
+    >>> p = dict(A=406.4, B=410.7, E=1.69, alpha=0.34, beta=0.28)  # Hoffmann et al.
+    >>> res = jf.decide.optimal_at(jf.models.chinchilla(), p, 5.76e23)
+    >>> round(res["N"] / 1e9, 1), round(res["D"] / 1e12, 2), round(res["a"], 3)
+    (32.2, 2.98, 0.452)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from jaxfit.decide.draws import Draws, as_draws
+from jaxfit.law import Law
+
+__all__ = ["optimal", "optimal_at", "isoflop", "overtrain", "OptimalResult", "CLOSED_FORM",
+           "QUANTITIES"]
+
+LOG6 = math.log(6.0)
+#: Laws of the form ``E + A/N^alpha + B/D^beta`` (their ``Law.name``): the closed form
+#: applies with the default cost ``6 N D``.
+CLOSED_FORM = frozenset({"chinchilla", "ladder_step1", "ladder_step1_realE"})
+#: The quantities `optimal` reports, in its frame's order.
+QUANTITIES = ("N", "D", "loss", "tokens_per_param", "a", "b")
+#: Grid points and half-width (in log N, around sqrt(C/6)) of the numerical search.
+GRID, SPAN, BISECT = 129, 9.0, 64
+
+
+# ------------------------------------------------------------------------ building blocks
+
+def _bisect(fn, lo, hi, n: int):
+    """Root of an increasing scalar ``fn`` in [lo, hi] by ``n`` bisections."""
+    def body(_, lh):
+        lo, hi = lh
+        m = 0.5 * (lo + hi)
+        up = fn(m) > 0
+        return jnp.where(up, lo, m), jnp.where(up, m, hi)
+    lo, hi = jax.lax.fori_loop(0, n, body, (lo, hi))
+    return 0.5 * (lo + hi)
+
+
+def _make_tokens(cost: Callable | None, inverse: Callable | None):
+    """``v = log D`` on the constraint ``cost(N, D) = C`` as a function of (log C, log N)."""
+    if inverse is not None:
+        return lambda logC, u: jnp.log(inverse(jnp.exp(logC), jnp.exp(u)))
+    if cost is None:
+        return lambda logC, u: logC - LOG6 - u
+
+    def h(logC, u, v):
+        return jnp.log(cost(jnp.exp(u), jnp.exp(v))) - logC
+
+    @jax.custom_jvp
+    def tokens(logC, u):
+        return _bisect(lambda v: h(logC, u, v), -80.0, 200.0, 120)
+
+    @tokens.defjvp
+    def _jvp(primals, tangents):          # implicit function theorem on h = 0
+        logC, u = primals
+        dc, du = tangents
+        v = tokens(logC, u)
+        hc, hu, hv = jax.grad(h, argnums=(0, 1, 2))(logC, u, v)
+        return v, -(hc * dc + hu * du) / hv
+
+    return tokens
+
+
+def _make_centre(cost: Callable | None, inverse: Callable | None):
+    """log N where N = D on the constraint (the centre of the search grid)."""
+    if cost is None and inverse is None:
+        return lambda logC: 0.5 * (logC - LOG6)
+    tokens = _make_tokens(cost, inverse)
+    return lambda logC: _bisect(lambda u: u - tokens(logC, u), -80.0, 200.0, 120)
+
+
+def _closed(p, logC):
+    """Hoffmann et al. (2022) eq. 4: (log N*, log D*, a, b) for C = 6 N D."""
+    al, be = p["alpha"], p["beta"]
+    s = al + be
+    a, b = be / s, al / s
+    logG = (jnp.log(al * p["A"]) - jnp.log(be * p["B"])) / s
+    c = logC - LOG6
+    return logG + a * c, -logG + b * c, a, b
+
+
+@functools.cache
+def _solver(law: Law, names: tuple[str, str], cost, inverse, method: str):
+    """jit(vmap over members x budgets) of one (params, log C) -> optimum solve."""
+    nN, nD = names
+    tokens = _make_tokens(cost, inverse)
+    centre = _make_centre(cost, inverse)
+
+    def f(p, logC, u):
+        return law.log(p, {nN: jnp.exp(u), nD: jnp.exp(tokens(logC, u))})
+
+    fu = jax.grad(f, argnums=2)
+
+    def numerical(p, logC):
+        us = centre(logC) + jnp.linspace(-SPAN, SPAN, GRID)
+        fs = jax.vmap(lambda u: f(p, logC, u))(us)
+        fs = jnp.where(jnp.isfinite(fs), fs, jnp.inf)
+        k = jnp.argmin(fs)
+        edge = (k == 0) | (k == GRID - 1) | ~jnp.isfinite(fs[k])
+        lo, hi = us[jnp.maximum(k - 1, 0)], us[jnp.minimum(k + 1, GRID - 1)]
+        u = _bisect(lambda m: fu(p, logC, m), lo, hi, BISECT)
+        g_u = jax.grad(fu, argnums=2)(p, logC, u)
+        g_c = jax.grad(fu, argnums=1)(p, logC, u)
+        a = -g_c / g_u
+        t_c, t_u = jax.grad(tokens, argnums=(0, 1))(logC, u)
+        return u, tokens(logC, u), a, t_c + t_u * a, edge
+
+    def closed(p, logC):
+        u, v, a, b = _closed(p, logC)
+        return u, v, a, b, jnp.zeros((), bool)
+
+    one = closed if method == "closed" else numerical
+
+    def solve(p, logC):
+        u, v, a, b, edge = one(p, logC)
+        loss = law(p, {nN: jnp.exp(u), nD: jnp.exp(v)})
+        return dict(N=jnp.exp(u), D=jnp.exp(v), loss=loss, tokens_per_param=jnp.exp(v - u),
+                    a=a, b=b, edge=edge)
+
+    per_budget = jax.vmap(solve, in_axes=(None, 0))
+    return jax.jit(jax.vmap(per_budget, in_axes=(0, None)))
+
+
+def _budgets(budgets) -> np.ndarray:
+    c = np.atleast_1d(np.asarray(budgets, dtype=np.float64)).ravel()
+    if c.size == 0 or not np.all(np.isfinite(c)) or np.any(c <= 0):
+        raise ValueError(f"budgets must be finite positive compute values (FLOPs), got "
+                         f"{np.asarray(budgets).tolist()!r}; e.g. budgets=[1e21, 5.76e23].")
+    return c
+
+
+def _check_law(law: Law, inputs: Sequence[str], what: str) -> tuple[str, str]:
+    names = tuple(inputs)
+    if len(names) != 2:
+        raise ValueError(f"{what}: inputs must name the law's (model size, tokens) inputs, "
+                         f"e.g. inputs=('N', 'D'); got {inputs!r}.")
+    missing = [n for n in names if n not in law.inputs]
+    extra = [n for n in law.inputs if n not in names]
+    if missing or extra:
+        raise ValueError(f"{what}: law {law.name!r} has inputs {list(law.inputs)}; "
+                         f"inputs={names} must name exactly its model-size and token inputs "
+                         f"(pass inputs=(...) to rename; a law with other inputs, e.g. "
+                         f"{extra}, needs them fixed with jf.fix or a wrapper law).")
+    return names
+
+
+def _method(law: Law, method: str, cost, inverse) -> str:
+    if method not in ("auto", "closed", "numerical"):
+        raise ValueError(f"method={method!r}: use 'auto', 'closed' or 'numerical'.")
+    has_closed = law.name in CLOSED_FORM and cost is None and inverse is None
+    if method == "closed" and not has_closed:
+        raise ValueError(f"method='closed': the closed form (Hoffmann et al. 2022, eq. 4) "
+                         f"needs a law E + A/N^alpha + B/D^beta ({sorted(CLOSED_FORM)}) and "
+                         f"the default cost 6ND; law {law.name!r} needs method='numerical'.")
+    if method == "auto":
+        return "closed" if has_closed else "numerical"
+    return method
+
+
+def _run(d: Draws, budgets: np.ndarray, names, cost, inverse, method) -> dict:
+    """Every quantity as [T, D, B] arrays (and the estimate's as [T, B], or None)."""
+    solver = _solver(d.law, names, cost, inverse, method)
+    T, D = len(d.tasks), d.n_draws
+    with jax.enable_x64(True):
+        logC = jnp.log(jnp.asarray(budgets))
+        flat = {n: jnp.asarray(v.reshape(-1)) for n, v in d.params.items()}
+        out = {k: np.asarray(v).reshape(T, D, len(budgets)) for k, v in
+               solver(flat, logC).items()}
+        est = None
+        if d.estimate is not None:
+            est = {k: np.asarray(v).reshape(T, len(budgets)) for k, v in
+                   solver({n: jnp.asarray(v) for n, v in d.estimate.items()}, logC).items()}
+    return {"draws": out, "estimate": est}
+
+
+# ----------------------------------------------------------------------------- results
+
+def _quantile(values: np.ndarray, qs, axis: int) -> np.ndarray:
+    """``np.quantile`` that keeps +inf draws (e.g. an unreachable loss) as +inf."""
+    big = np.finfo(np.float64).max
+    q = np.quantile(np.where(np.isposinf(values), big, values), qs, axis=axis)
+    return np.where(q >= big, np.inf, q)
+
+
+def _summary(values: np.ndarray, estimate: np.ndarray | None, prob: float) -> dict:
+    """Quantiles over the draw axis (1) of [T, D, ...] values."""
+    lo, hi = (1 - prob) / 2, (1 + prob) / 2
+    with np.errstate(invalid="ignore", over="ignore"):
+        q = _quantile(values, [0.5, lo, hi], axis=1)
+        mean = values.mean(axis=1)
+        sd = values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.full_like(mean, np.nan)
+    return {"estimate": q[0] if estimate is None else estimate, "median": q[0], "mean": mean,
+            "sd": sd, "lower": q[1], "upper": q[2]}
+
+
+def _task_values(tasks: pd.Index) -> list:
+    return list(tasks)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class OptimalResult:
+    """What `optimal` returns.
+
+    Attributes:
+        law: the law.
+        tasks: task labels.
+        budgets: [B] compute budgets.
+        draws: quantity -> [T, D, B] values per task, draw and budget (``N``, ``D``,
+            ``loss``, ``tokens_per_param``, ``a`` = d log N*/d log C, ``b`` = d log D*/d log C).
+        estimate: quantity -> [T, B] at the point estimate (None: the draws' median).
+        at_edge: [T, D, B] True where the numerical minimum hit the search range's edge
+            (no interior optimum; never for the closed form).
+        method: "closed" or "numerical".
+        prob: interval probability.
+        n_draws: draws per task (1 for a point fit: no interval).
+    """
+
+    law: Law
+    tasks: pd.Index
+    budgets: np.ndarray
+    draws: Mapping[str, np.ndarray]
+    estimate: Mapping[str, np.ndarray] | None
+    at_edge: np.ndarray
+    method: str
+    prob: float
+    n_draws: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table: one row per (task, C, quantity) with ``estimate``, ``median``,
+        ``mean``, ``sd`` (the bootstrap standard error for a bootstrap), ``lower``,
+        ``upper`` (equal-tailed ``prob`` interval over the draws) and ``at_edge`` (fraction
+        of draws whose minimum hit the search edge)."""
+        T, B = len(self.tasks), len(self.budgets)
+        frames = []
+        edge = self.at_edge.mean(axis=1)
+        for q in QUANTITIES:
+            s = _summary(self.draws[q], None if self.estimate is None else self.estimate[q],
+                         self.prob)
+            frames.append(pd.DataFrame({
+                "task": np.repeat(np.asarray(_task_values(self.tasks), dtype=object), B),
+                "C": np.tile(self.budgets, T), "quantity": q,
+                **{k: v.reshape(-1) for k, v in s.items()}, "at_edge": edge.reshape(-1)}))
+        out = pd.concat(frames, ignore_index=True)
+        out = out.sort_values(["task", "C"], kind="stable", key=_sort_key).reset_index(drop=True)
+        out.attrs.update(prob=self.prob, method=self.method, law=self.law.name)
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """Wide view: one row per (task, C); for each quantity its estimate and interval."""
+        f = self.to_frame()
+        wide = f.pivot_table(index=["task", "C"], columns="quantity",
+                             values=["estimate", "lower", "upper"], sort=False)
+        wide = wide.swaplevel(axis=1).reindex(columns=pd.MultiIndex.from_product(
+            [list(QUANTITIES), ["estimate", "lower", "upper"]]))
+        return wide
+
+    def exponents(self) -> pd.DataFrame:
+        """Per task: the allocation exponents ``a`` (N* ~ C^a) and ``b`` (D* ~ C^b) at the
+        smallest budget (constant in C for the Chinchilla form)."""
+        f = self.to_frame()
+        f = f[f["quantity"].isin(["a", "b"]) & (f["C"] == self.budgets.min())]
+        return f.drop(columns=["C", "at_edge"]).set_index(["task", "quantity"])
+
+
+def _sort_key(s: pd.Series):
+    return s if s.name == "C" else s.map({t: i for i, t in enumerate(dict.fromkeys(s))})
+
+
+def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable | None = None,
+            inputs: Sequence[str] = ("N", "D"), method: str = "auto", prob: float = 0.9,
+            warn: bool = True) -> OptimalResult:
+    """Compute-optimal model size, tokens and loss at each budget, with intervals.
+
+    Args:
+        result: a `jaxfit.FitResult` (a point answer) or a `jaxfit.Posterior` (an answer
+            per draw: NUTS, SVI, Laplace or bootstrap), of a law with inputs N and D.
+        budgets: one or many compute budgets (same units as ``cost``; FLOPs by default).
+        cost: ``cost(N, D) -> C``, jax-traceable and increasing in D (default
+            ``6 N D``, Kaplan et al. 2020). E.g. ``lambda N, D: 6*N*D + 6*2048*24*D``.
+        inverse: optional ``inverse(C, N) -> D`` of ``cost`` (exact); without it a
+            non-default cost is inverted by bisection (with implicit derivatives).
+        inputs: names of the law's model-size and token inputs.
+        method: "auto" (the closed form of Hoffmann et al. 2022, eq. 4, for laws
+            ``E + A/N^alpha + B/D^beta`` with the default cost; numerical otherwise),
+            "closed" or "numerical".
+        prob: probability of the equal-tailed intervals.
+        warn: warn when numerical minima hit the search edge (no interior optimum).
+
+    Returns:
+        An `OptimalResult` (``to_frame()``, ``table()``, ``exponents()``).
+
+    Example:
+        >>> import jaxfit as jf
+        >>> df = jf.datasets.load("chinchilla")
+        >>> res = jf.fit(jf.models.chinchilla(), df[~df.epoch_excluded_outlier], init="grid")
+        >>> opt = jf.optimal(res, 5.76e23)
+        >>> t = opt.table().round(3)
+        >>> float(t[("a", "estimate")].iloc[0])
+        0.514
+    """
+    d = as_draws(result, "optimal")
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be in (0, 1), got {prob}.")
+    names = _check_law(d.law, inputs, "optimal")
+    method = _method(d.law, method, cost, inverse)
+    c = _budgets(budgets)
+    out = _run(d, c, names, cost, inverse, method)
+    draws = {q: out["draws"][q] for q in QUANTITIES}
+    est = None if out["estimate"] is None else {q: out["estimate"][q] for q in QUANTITIES}
+    edge = out["draws"]["edge"]
+    if warn and edge.any():
+        warnings.warn(f"optimal: in {edge.mean():.1%} of (task, draw, budget) members the "
+                      f"loss of law {d.law.name!r} has no minimum inside N = sqrt(C/6) "
+                      f"x e^(+-{SPAN:g}) (it keeps falling towards an edge); those optima "
+                      "are edge values. Check the fitted exponents (a negative or zero "
+                      "exponent has no compute-optimal allocation).", RuntimeWarning,
+                      stacklevel=2)
+    return OptimalResult(law=d.law, tasks=d.tasks, budgets=c, draws=draws, estimate=est,
+                         at_edge=edge, method=method, prob=prob, n_draws=d.n_draws)
+
+
+def optimal_at(law: Law, params: Mapping[str, float], budget: float, *,
+               cost: Callable | None = None, inverse: Callable | None = None,
+               inputs: Sequence[str] = ("N", "D"), method: str = "auto") -> dict:
+    """The optimum of one law with given parameter values at one budget, as a dict
+    (``N``, ``D``, ``loss``, ``tokens_per_param``, ``a``, ``b``)."""
+    names = _check_law(law, inputs, "optimal_at")
+    method = _method(law, method, cost, inverse)
+    d = Draws(law=law, tasks=pd.Index([0]), x={}, by=None, estimate=None,
+              params={n: np.array([[float(params[n])]]) for n in law.param_names})
+    out = _run(d, _budgets(budget), names, cost, inverse, method)["draws"]
+    return {q: float(out[q][0, 0, 0]) for q in QUANTITIES}
+
+
+# ------------------------------------------------------------------ isoFLOP, overtraining
+
+@functools.cache
+def _profile_fn(law: Law, names, cost, inverse):
+    """jit: (params [M], log C [B], offsets [G]) -> (log N, log D, loss) [M, B, G] along
+    the constraint, log N = log N*(C) + offset (N* from the estimate, passed in)."""
+    nN, nD = names
+    tokens = _make_tokens(cost, inverse)
+
+    def one(p, logC, u):
+        v = tokens(logC, u)
+        return u, v, law(p, {nN: jnp.exp(u), nD: jnp.exp(v)})
+
+    g = jax.vmap(one, in_axes=(None, None, 0))          # grid of u
+    gb = jax.vmap(g, in_axes=(None, 0, 0))              # budgets (with their grid)
+    return jax.jit(jax.vmap(gb, in_axes=(0, None, None)))
+
+
+def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable | None = None,
+            inverse: Callable | None = None, inputs: Sequence[str] = ("N", "D"),
+            prob: float = 0.9) -> pd.DataFrame:
+    """IsoFLOP profiles: the loss against model size at fixed compute (Hoffmann et al.
+    2022, Approach 2, figure 3), with intervals over the result's draws.
+
+    Args:
+        result: a `FitResult` or `Posterior`.
+        budgets: compute budgets.
+        n: model sizes per budget, log-spaced over ``N*(C) e^[-span, span]`` (N* at the
+            estimate).
+        span: half-width of the profile in log N.
+        cost, inverse, inputs: as in `optimal`.
+        prob: interval probability.
+
+    Returns:
+        A tidy DataFrame: one row per (task, C, N) with ``D``, ``tokens_per_param``, the
+        loss ``estimate``, ``median``, ``lower``, ``upper`` and ``optimal`` (True on the
+        row nearest the estimate's N*).
+    """
+    d = as_draws(result, "isoflop")
+    names = _check_law(d.law, inputs, "isoflop")
+    c = _budgets(budgets)
+    if int(n) != n or n < 3:
+        raise ValueError(f"isoflop: n must be an integer >= 3, got {n!r}.")
+    opt = optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, prob=prob, warn=False)
+    N_star = (opt.estimate["N"] if opt.estimate is not None
+              else np.median(opt.draws["N"], axis=1))                         # [T, B]
+    fn = _profile_fn(d.law, names, cost, inverse)
+    offs = np.linspace(-span, span, int(n))
+    T, D = len(d.tasks), d.n_draws
+    lo, hi = (1 - prob) / 2, (1 + prob) / 2
+    frames = []
+    with jax.enable_x64(True):
+        for t in range(T):
+            grid = jnp.asarray(np.log(N_star[t])[:, None] + offs[None, :])     # [B, G]
+            p = {k: jnp.asarray(v[t]) for k, v in d.params.items()}
+            u, v, L = (np.asarray(a) for a in fn(p, jnp.log(jnp.asarray(c)), grid))
+            if d.estimate is not None:
+                pe = {k: jnp.asarray(v[t:t + 1]) for k, v in d.estimate.items()}
+                est = np.asarray(fn(pe, jnp.log(jnp.asarray(c)), grid)[2])[0]
+            else:
+                est = np.median(L, axis=0)
+            q = np.quantile(L, [0.5, lo, hi], axis=0)
+            best = np.abs(offs)[None, :].repeat(len(c), 0) == np.abs(offs).min()
+            frames.append(pd.DataFrame({
+                "task": d.tasks[t], "C": np.repeat(c, len(offs)),
+                "N": np.exp(u[0]).reshape(-1), "D": np.exp(v[0]).reshape(-1),
+                "tokens_per_param": np.exp(v[0] - u[0]).reshape(-1),
+                "estimate": est.reshape(-1), "median": q[0].reshape(-1),
+                "lower": q[1].reshape(-1), "upper": q[2].reshape(-1),
+                "optimal": best.reshape(-1)}))
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs.update(prob=prob, law=d.law.name)
+    return out
+
+
+@functools.cache
+def _overtrain_fn(law: Law, names, cost, inverse):
+    """jit over members [M] x budgets [B] x ratios [R]: the loss at D = r N on the
+    constraint, and the compute that model size needs to reach ``target`` loss."""
+    nN, nD = names
+    tokens = _make_tokens(cost, inverse)
+    cost_fn = cost or (lambda N, D: 6.0 * N * D)
+
+    def one(p, logC, logr, logL_star):
+        u = _bisect(lambda u: logr + u - tokens(logC, u), -80.0, 200.0, 120) \
+            if (cost is not None or inverse is not None) else 0.5 * (logC - LOG6 - logr)
+        v = tokens(logC, u)
+        x = lambda vv: {nN: jnp.exp(u), nD: jnp.exp(vv)}  # noqa: E731
+        logL = law.log(p, x(v))
+        # tokens this model size needs to reach the optimum's loss (L falls with D)
+        far = v + 40.0
+        reach = law.log(p, x(far)) <= logL_star
+        v_need = _bisect(lambda vv: logL_star - law.log(p, x(vv)), jnp.minimum(v, far),
+                         far, 120)
+        need = jnp.where(reach, cost_fn(jnp.exp(u), jnp.exp(v_need)), jnp.inf)
+        return jnp.exp(u), jnp.exp(v), jnp.exp(logL), need / jnp.exp(logC)
+
+    f = jax.vmap(one, in_axes=(None, None, 0, None))                  # ratios
+    f = jax.vmap(f, in_axes=(None, 0, None, 0))                       # budgets
+    return jax.jit(jax.vmap(f, in_axes=(0, None, None, 0)))           # members
+
+
+def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 200, 500, 1000),
+              *, cost: Callable | None = None, inverse: Callable | None = None,
+              inputs: Sequence[str] = ("N", "D"), prob: float = 0.9) -> pd.DataFrame:
+    """The price of training a smaller model longer (or a larger one shorter).
+
+    For each budget C and tokens-per-parameter ratio r, the model with ``D = r N`` on the
+    constraint ``cost(N, D) = C``: its loss, the ``penalty`` over the compute-optimal loss
+    at the same C, and ``compute_overhead``: the compute that model size needs (training
+    longer) to reach the compute-optimal loss, as a multiple of C (inf where it never
+    does). This is the inference-aware trade-off of Sardana et al. (2024, "Beyond
+    Chinchilla-Optimal: Accounting for Inference in Language Model Scaling Laws") and De
+    Vries (2023, "Go smol or go home"), with intervals over the result's draws.
+
+    Returns:
+        A tidy DataFrame: one row per (task, C, ratio, quantity) with quantity in ``N``,
+        ``D``, ``loss``, ``penalty``, ``compute_overhead`` and columns ``estimate``,
+        ``median``, ``lower``, ``upper``.
+    """
+    d = as_draws(result, "overtrain")
+    names = _check_law(d.law, inputs, "overtrain")
+    c = _budgets(budgets)
+    r = np.atleast_1d(np.asarray(ratios, dtype=np.float64))
+    if r.size == 0 or np.any(~np.isfinite(r)) or np.any(r <= 0):
+        raise ValueError(f"overtrain: ratios must be positive tokens-per-parameter values, "
+                         f"got {list(np.asarray(ratios).ravel())}.")
+    opt = optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, prob=prob, warn=False)
+    fn = _overtrain_fn(d.law, names, cost, inverse)
+    T, D = len(d.tasks), d.n_draws
+
+    def run(params, L_star):
+        with jax.enable_x64(True):
+            flat = {k: jnp.asarray(v.reshape(-1)) for k, v in params.items()}
+            outs = fn(flat, jnp.log(jnp.asarray(c)), jnp.log(jnp.asarray(r)),
+                      jnp.log(jnp.asarray(L_star.reshape(-1, len(c)))))
+            N, Dt, L, over = (np.asarray(o) for o in outs)
+        return dict(N=N, D=Dt, loss=L, penalty=L - L_star.reshape(-1, len(c))[..., None],
+                    compute_overhead=over)
+
+    vals = {k: v.reshape(T, D, len(c), len(r)) for k, v in
+            run(d.params, opt.draws["loss"]).items()}
+    est = None
+    if d.estimate is not None:
+        est = {k: v.reshape(T, len(c), len(r)) for k, v in
+               run({k: v[:, None] for k, v in d.estimate.items()}, opt.estimate["loss"]).items()}
+    lo, hi = (1 - prob) / 2, (1 + prob) / 2
+    frames = []
+    for q, v in vals.items():
+        with np.errstate(over="ignore", invalid="ignore"):
+            qs = _quantile(v, [0.5, lo, hi], axis=1)
+        e = qs[0] if est is None else est[q]
+        frames.append(pd.DataFrame({
+            "task": np.repeat(np.asarray(list(d.tasks), dtype=object), len(c) * len(r)),
+            "C": np.tile(np.repeat(c, len(r)), T), "ratio": np.tile(r, T * len(c)),
+            "quantity": q, "estimate": e.reshape(-1), "median": qs[0].reshape(-1),
+            "lower": qs[1].reshape(-1), "upper": qs[2].reshape(-1)}))
+    out = pd.concat(frames, ignore_index=True)
+    out = out.sort_values(["task", "C", "ratio"], kind="stable", key=_sort_key)
+    out = out.reset_index(drop=True)
+    out.attrs.update(prob=prob, law=d.law.name)
+    return out

@@ -1,0 +1,264 @@
+"""`jaxfit.decide`: compute-optimal allocation (`optimal`, `isoflop`, `overtrain`) and the
+next run to train (`suggest`)."""
+
+import json
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from numpyro.distributions import constraints
+from scipy.optimize import brentq, minimize_scalar
+
+import jaxfit as jf
+from jaxfit.inference.bayes import Likelihood
+from jaxfit.law import Law, Param
+
+@pytest.fixture(scope="module")
+def chinchilla():
+    df = jf.datasets.load("chinchilla")
+    df = df[~df.epoch_excluded_outlier]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = jf.fit(jf.models.chinchilla(), df, init="grid")
+        boot = jf.bootstrap(jf.models.chinchilla(), df, n=1000, start=res, seed=42)
+    return res, boot
+
+
+def _direct_optimum(law, p, C, cost=lambda N, D: 6 * N * D):
+    """scipy: minimise the law along cost(N, D) = C over log N (D by brentq)."""
+    def tokens(logN):
+        N = np.exp(logN)
+        return np.exp(brentq(lambda v: np.log(cost(N, np.exp(v))) - np.log(C), -80, 200,
+                             xtol=1e-14, rtol=1e-15))
+
+    def f(logN):
+        return float(law(p, {"N": jnp.exp(logN), "D": jnp.asarray(tokens(logN))}))
+
+    c = 0.5 * np.log(C / 6)
+    r = minimize_scalar(f, bracket=(c - 3, c, c + 3), method="brent",
+                        options={"xtol": 1e-12})
+    return np.exp(r.x), tokens(r.x)
+
+
+def test_allocation_exponent_and_bootstrap_se_match_epoch(chinchilla):
+    res, boot = chinchilla
+    ex = jf.optimal(boot, [5.76e23]).exponents()
+    a = ex.loc[(0, "a")]
+    # Besiroglu et al. (2024): a = 0.513, bootstrap s.e. 0.020 (4,000 resamples; 1,000 here)
+    assert abs(a["estimate"] - 0.513) < 0.005
+    assert abs(a["sd"] - 0.020) < 0.004
+    p = res.param_dict()
+    assert a["estimate"] == pytest.approx(p["beta"] / (p["alpha"] + p["beta"]), rel=1e-12)
+    assert a["lower"] < a["estimate"] < a["upper"]
+
+
+def test_optimum_at_chinchilla_budget_matches_direct_minimisation(chinchilla):
+    res, _ = chinchilla
+    law, p = res.law, res.param_dict()
+    opt = jf.optimal(res, 5.76e23).to_frame().set_index("quantity")
+    N, D = _direct_optimum(law, p, 5.76e23)
+    assert opt.loc["N", "estimate"] == pytest.approx(N, rel=1e-3)
+    assert opt.loc["D", "estimate"] == pytest.approx(D, rel=1e-3)
+    assert opt.loc["tokens_per_param", "estimate"] == pytest.approx(D / N, rel=1e-3)
+    assert opt.loc["loss", "estimate"] == pytest.approx(
+        float(law(p, {"N": N, "D": D})), rel=1e-9)
+
+
+def test_closed_form_and_numerical_path_agree_on_every_draw(chinchilla):
+    _, boot = chinchilla
+    C = [1e19, 5.76e23, 1e26]
+    a = jf.optimal(boot, C, method="closed")
+    b = jf.optimal(boot, C, method="numerical")
+    assert a.method == "closed" and b.method == "numerical"
+    for q in ("N", "D", "loss", "tokens_per_param", "a", "b"):
+        np.testing.assert_allclose(b.draws[q], a.draws[q], rtol=1e-6, err_msg=q)
+    assert not b.at_edge.any()
+
+
+def _interaction_law():
+    """A user-written law with no closed form: L = E + (A/N^alpha + B/D^beta)^gamma."""
+    def fn(p, x):
+        return p["E"] + (p["A"] * x["N"] ** -p["alpha"] + p["B"] * x["D"] ** -p["beta"]) \
+            ** p["gamma"]
+    pos = constraints.positive
+    return Law(fn=fn, inputs=("N", "D"), positive_inputs=("N", "D"), name="interaction",
+               params={"E": Param(pos, init=(1.0, 2.0)), "A": Param(pos, init=(10., 1e3)),
+                       "B": Param(pos, init=(10., 1e3)), "alpha": Param(pos, init=(.2, .5)),
+                       "beta": Param(pos, init=(.2, .5)), "gamma": Param(pos, init=(.5, 1.5))})
+
+
+def test_numerical_path_on_user_law_with_other_cost():
+    law = _interaction_law()
+    p = dict(E=1.7, A=400.0, B=2000.0, alpha=0.34, beta=0.37, gamma=0.8)
+
+    def cost(N, D):                 # 6ND plus an attention term 6 * n_ctx * d * D (Kaplan)
+        return 6.0 * N * D + 6.0 * 2048.0 * 4096.0 * D
+
+    with pytest.raises(ValueError, match="closed"):
+        jf.decide.optimal_at(law, p, 1e22, cost=cost, method="closed")
+    C = np.array([1e20, 1e22, 1e24])
+    opts = [jf.decide.optimal_at(law, p, c, cost=cost) for c in C]
+    for c, o in zip(C, opts):
+        N, D = _direct_optimum(law, p, c, cost)
+        assert o["N"] == pytest.approx(N, rel=1e-6)
+        assert o["D"] == pytest.approx(D, rel=1e-6)
+        assert cost(o["N"], o["D"]) == pytest.approx(c, rel=1e-10)
+    # the local exponent d log N*/d log C equals a finite difference of the direct optimum
+    h = 1e-3
+    lo, hi = (_direct_optimum(law, p, 1e22 * np.exp(s), cost)[0] for s in (-h, h))
+    assert opts[1]["a"] == pytest.approx((np.log(hi) - np.log(lo)) / (2 * h), rel=1e-4)
+
+
+def test_isoflop_profile_bottoms_at_the_optimum(chinchilla):
+    res, boot = chinchilla
+    prof = jf.isoflop(boot, [1e21, 1e23], n=41, span=2.0)
+    opt = jf.optimal(boot, [1e21, 1e23]).to_frame().set_index(["C", "quantity"])
+    for C, g in prof.groupby("C"):
+        best = g.loc[g["estimate"].idxmin()]
+        assert bool(best["optimal"])
+        assert best["N"] == pytest.approx(opt.loc[(C, "N"), "estimate"], rel=1e-9)
+        assert (g["lower"] <= g["estimate"] + 1e-12).all() and (g["estimate"] <= g["upper"]).all()
+        np.testing.assert_allclose(6 * g["N"] * g["D"], C, rtol=1e-12)
+
+
+def test_overtrain_penalty_and_overhead_match_chinchilla_algebra(chinchilla):
+    res, _ = chinchilla
+    p = res.param_dict()
+    C = 5.76e23
+    ov = jf.overtrain(res, [C], ratios=[20.0, 200.0]).set_index(["ratio", "quantity"])
+    opt = jf.decide.optimal_at(res.law, p, C)
+    for r in (20.0, 200.0):
+        N = np.sqrt(C / (6 * r))
+        L = p["E"] + p["A"] / N ** p["alpha"] + p["B"] / (r * N) ** p["beta"]
+        assert ov.loc[(r, "loss"), "estimate"] == pytest.approx(L, rel=1e-10)
+        assert ov.loc[(r, "penalty"), "estimate"] == pytest.approx(L - opt["loss"], abs=1e-10)
+        gap = opt["loss"] - p["E"] - p["A"] / N ** p["alpha"]
+        need = 6 * N * (p["B"] / gap) ** (1 / p["beta"]) / C if gap > 0 else np.inf
+        assert ov.loc[(r, "compute_overhead"), "estimate"] == pytest.approx(need, rel=1e-8)
+    assert ov.loc[(200.0, "penalty"), "estimate"] > 0
+
+
+def test_optimal_rejects_bad_input(chinchilla):
+    res, _ = chinchilla
+    with pytest.raises(ValueError, match="budgets"):
+        jf.optimal(res, [-1.0])
+    with pytest.raises(TypeError, match="FitResult"):
+        jf.optimal(res.params, [1e21])
+    with pytest.raises(ValueError, match="inputs"):
+        jf.optimal(res, [1e21], inputs=("N", "tokens"))
+
+
+# ------------------------------------------------------------------------------ suggest
+
+def _gaussian_posterior(mu, cov, sigma, n=40000, seed=0):
+    """A posterior of L = c0 + c1 log N + c2 log D (linear in its parameters) with
+    Gaussian draws: the Bayes linear update is then exact."""
+    law = Law(fn=lambda p, x: p["c0"] + p["c1"] * jnp.log(x["N"]) + p["c2"] * jnp.log(x["D"]),
+              params={k: Param() for k in ("c0", "c1", "c2")}, inputs=("N", "D"),
+              name="loglinear")
+    th = np.random.default_rng(seed).multivariate_normal(mu, cov, size=n)
+    draws = {k: th[None, None, :, i] for i, k in enumerate(("c0", "c1", "c2"))}
+    draws["sigma"] = np.full((1, 1, n), sigma)
+    return jf.Posterior(law=law, tasks=pd.Index([0]), draws=draws,
+                        likelihood=Likelihood("normal", "linear"), method="laplace")
+
+
+def test_suggest_linear_update_equals_gaussian_conditioning():
+    mu = np.array([3.0, -0.05, -0.08])
+    A = np.array([[0.5, 0.0, 0.0], [-0.01, 0.004, 0.0], [-0.02, 0.001, 0.006]])
+    cov = A @ A.T
+    sigma = 0.02
+    post = _gaussian_posterior(mu, cov, sigma)
+    cands = pd.DataFrame({"N": [1e8, 1e9, 1e9, 3e9], "D": [1e10, 1e10, 1e11, 3e11],
+                          "cost": [1.0, 2.0, 5.0, 20.0]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    res = jf.suggest(post, cands, target, k=2, interval="credible")
+    g = lambda N, D: np.array([1.0, np.log(N), np.log(D)])  # noqa: E731
+    h = g(7e10, 4e12)
+    tab = res.table.set_index("candidate")
+    for c, row in cands.iterrows():
+        gc = g(row.N, row.D)
+        post_cov = cov - np.outer(cov @ gc, cov @ gc) / (gc @ cov @ gc + sigma ** 2)
+        ratio = np.sqrt(h @ post_cov @ h / (h @ cov @ h))
+        assert tab.loc[c, "width_after"] / tab.loc[c, "width_now"] == pytest.approx(ratio, rel=0.02)
+        assert tab.loc[c, "reduction_per_cost"] == pytest.approx(
+            tab.loc[c, "reduction"] / row.cost)
+    # greedy batch: the first pick is the best single candidate per cost, the second is
+    # the best after conditioning on it
+    assert res.batch["candidate"].iloc[0] == tab["reduction_per_cost"].idxmax()
+    assert res.batch["expected_width"].is_monotonic_decreasing
+    assert (tab["rank"].sort_values().to_numpy() == np.arange(1, 5)).all()
+
+
+def test_suggest_rejects_bad_input(chinchilla):
+    res, boot = chinchilla
+    t = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    with pytest.raises(TypeError, match="Posterior"):
+        jf.suggest(res, t, t)
+    with pytest.raises(ValueError, match="missing column"):
+        jf.suggest(boot, pd.DataFrame({"N": [1e9]}), t)
+    with pytest.raises(ValueError, match="interval"):
+        jf.suggest(boot, t, t, interval="wide")
+
+
+def test_cli_optimal_json(chinchilla, capsys):
+    from jaxfit.cli import main
+
+    code = main(["optimal", "chinchilla", "--where", "not epoch_excluded_outlier",
+                 "--init", "grid", "--n-boot", "0", "--budgets", "5.76e23", "--json", "-q"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["schema"] == "jaxfit.decide/1"
+    rows = {r["quantity"]: r for r in doc["tables"]["optimal"]}
+    res, _ = chinchilla
+    opt = jf.decide.optimal_at(res.law, res.param_dict(), 5.76e23)
+    assert rows["N"]["estimate"] == pytest.approx(opt["N"], rel=1e-4)
+
+
+def test_cli_suggest_json_and_plots(chinchilla, tmp_path, capsys):
+    from jaxfit.cli import main
+    from jaxfit.decide.plot import plot_allocation, plot_isoflop, plot_suggest
+
+    _, boot = chinchilla
+    png, nc = tmp_path / "suggest.png", tmp_path / "post.nc"
+    jf.save(boot, nc)
+    code = main(["suggest", str(nc), "--grid", "N=4e8,1e9,4e9", "D=1e10,4e10",
+                 "--target", "N=7e10", "D=1.4e12", "--k", "2", "--json", "-q",
+                 "--plot", str(png)])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["schema"] == "jaxfit.decide/1" and png.stat().st_size > 0
+    ranking, batch = doc["tables"]["ranking"], doc["tables"]["batch"]
+    assert len(ranking) == 6 and [r["pick"] for r in batch] == [1, 2]
+    first = min(ranking, key=lambda r: r["rank"])
+    assert batch[0]["candidate"] == first["candidate"]
+    assert all(r["cost"] == pytest.approx(6 * r["N"] * r["D"]) for r in ranking)
+    assert len(plot_allocation(boot, [1e20, 1e22, 1e24], mark=[5.76e23]).axes) == 3
+    assert len(plot_isoflop(boot, [1e20, 1e21]).axes[0].lines) >= 2
+    cands = jf.decide.candidate_grid([4e8, 1e9], ratios=[10, 40])
+    sug = jf.suggest(boot, cands, pd.DataFrame({"N": [7e10], "D": [1.4e12]}), k=2)
+    assert len(plot_suggest(sug, post=boot).axes) == 2          # the plane and its colour bar
+
+
+def test_suggest_through_a_composed_chain_scales_with_the_outer_step():
+    """Accuracy = w0 + w1 * L(N, D) with fixed w: the chain's interval is |w1| times the
+    loss interval and every candidate shrinks it by the same ratio."""
+    mu = np.array([3.0, -0.05, -0.08])
+    cov = np.diag([0.2, 0.003, 0.004]) ** 2
+    post = _gaussian_posterior(mu, cov, 0.02, n=20000)
+    n = 5000
+    step2 = jf.Posterior(law=jf.models.linear(), tasks=pd.Index([0]), method="laplace",
+                         likelihood=Likelihood("normal", "linear"),
+                         draws={"w0": np.full((1, 1, n), 0.5), "w1": np.full((1, 1, n), -0.25),
+                                "sigma": np.full((1, 1, n), 1e-12)})
+    chain = jf.compose(jf.models.linear(), post.law, into="L")
+    cands = pd.DataFrame({"N": [1e8, 1e9, 3e9], "D": [1e10, 1e11, 3e11]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    plain = jf.suggest(post, cands, target, interval="credible",
+                       target_space="linear").table.set_index("candidate")
+    chained = jf.suggest(post, cands, target, interval="credible", target_law=chain,
+                         target_space="linear",
+                         others=[step2]).table.set_index("candidate")
+    np.testing.assert_allclose(chained["width_now"], 0.25 * plain["width_now"], rtol=1e-9)
+    np.testing.assert_allclose(chained["width_after"] / chained["width_now"],
+                               plain["width_after"] / plain["width_now"], rtol=1e-9)
