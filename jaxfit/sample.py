@@ -171,7 +171,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         ys, ws = jnp.asarray(batch.y), jnp.asarray(batch.w)
         t0 = time.perf_counter()
         u = jnp.asarray(user_starts(law, start.values))
-        center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, bool(whiten)))
+        white = bool(whiten) or method == "laplace"      # Laplace draws in whitened z
+        center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, white))
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -44,14 +44,22 @@ def test_model_log_density_by_hand():
         assert {"z", "obs", "prior", "alpha", "sigma"} <= set(tr)
         np.testing.assert_allclose(float(tr["alpha"]["value"]), 0.35)
         logL = LAW.log({k: float(tr[k]["value"]) for k in LAW.param_names}, x)
-        ll = dist.Normal(logL, 0.01).log_prob(jnp.log(y)).sum()
+        def huber_logpdf(r, sigma=0.01, delta=1e-3):      # the default likelihood, by hand
+            from scipy.special import erf
+            r = np.asarray(r)
+            rho = np.where(np.abs(r) <= delta, 0.5 * r**2, delta * (np.abs(r) - 0.5 * delta))
+            Z = (np.sqrt(2 * np.pi * delta * sigma) * erf(np.sqrt(delta / (2 * sigma)))
+                 + 2 * sigma * np.exp(-delta / (2 * sigma)))
+            return -rho / (delta * sigma) - np.log(Z)
+
+        ll = huber_logpdf(np.log(y) - logL).sum()
         lp = sum(bayes.default_prior(LAW, n).log_prob(v[i])
                  for i, n in enumerate(LAW.param_names))
         lp += dist.HalfNormal(1.0).log_prob(0.01) + np.log(0.01)
         np.testing.assert_allclose(-bm.objective(v, x, y, w), ll + lp, rtol=1e-10)
         # Weights raise likelihood terms to a power; zero weight drops a point.
         w2 = w.at[0].set(3.0).at[1].set(0.0)
-        lp_pts = dist.Normal(logL, 0.01).log_prob(jnp.log(y))
+        lp_pts = huber_logpdf(np.log(y) - logL)
         np.testing.assert_allclose(-bm.objective(v, x, y, w2) + bm.objective(v, x, y, w),
                                    2 * lp_pts[0] - lp_pts[1], rtol=1e-10)
         # A whitened point maps to the same density (constant Jacobian dropped).
@@ -228,3 +236,30 @@ def test_bad_arguments_raise_clear_errors(small):
         sample(SIGMOID, bad, y="acc", by="task", space="linear", likelihood="beta")
     with pytest.raises(ValueError, match="space='linear'"):
         sample(SIGMOID, acc, y="acc", by="task", likelihood="beta")
+
+
+def test_huber_likelihood_is_normalised_and_samples_its_density():
+    """The Huber density integrates to 1 (its closed-form Z against scipy's quadrature),
+    its draws follow it, and for every sigma its log is -1/(delta sigma) times the point
+    fit's Huber objective plus a constant."""
+    from scipy import integrate, stats
+
+    delta = 1e-3
+    with jax.enable_x64(True):
+        for sigma in (3e-4, 1e-3, 0.015, 0.3):
+            d = bayes.Huber(0.0, sigma, delta)
+            f = lambda r: float(jnp.exp(d.log_prob(r)))          # noqa: E731
+            mass = sum(integrate.quad(f, a, b, epsabs=1e-13)[0]
+                       for a, b in ((-np.inf, -delta), (-delta, delta), (delta, np.inf)))
+            assert abs(mass - 1) < 1e-8, (sigma, mass)
+            r = np.asarray(d.sample(jax.random.key(1), (40_000,)))
+            cdf = np.vectorize(lambda q: sum(integrate.quad(f, a, b)[0] for a, b in (
+                (-np.inf, min(q, -delta)), (-delta, min(max(q, -delta), delta)),
+                (delta, max(q, delta)))))
+            assert stats.kstest(r, cdf).pvalue > 1e-3, sigma
+        r = jnp.linspace(-0.05, 0.05, 11)
+        for sigma in (0.005, 0.02):
+            lp = bayes.Huber(0.0, sigma, delta).log_prob(r)
+            rho = bayes.huber_rho(r, delta)
+            np.testing.assert_allclose(lp + rho / (delta * sigma), lp[5] + rho[5] / (delta * sigma),
+                                       rtol=1e-12)
