@@ -246,7 +246,7 @@ def _load_posterior(path: Path, law: Law | None):
     if "constant_data" in idata.groups():
         cd = idata.constant_data
         data = {"x": {n[2:]: cd[n].values for n in cd.data_vars if n.startswith("x_")},
-                "y": cd["y"].values, "w": cd["weight"].values}
+                "y": cd["y_padded"].values, "w": cd["weight"].values}
     fit_doc = get("jaxfit_fit")
     return Posterior(law=law, tasks=_tasks_index(get("jaxfit_tasks"), options.get("by")),
                      draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),

@@ -291,8 +291,8 @@ class Posterior:
         """ArviZ ``InferenceData``.
 
         Groups: ``posterior`` (each parameter with dims chain, draw, task); ``sample_stats``
-        (NUTS); ``constant_data`` (inputs ``x_<name>``, ``weight`` and the target ``y``
-        with dims task, point; padding is NaN); and over the fitted points, flattened to
+        (NUTS); ``constant_data`` (inputs ``x_<name>``, ``weight`` and the target
+        ``y_padded`` with dims task, point; padding is NaN); and over the fitted points, flattened to
         one ``obs`` dimension (coordinate ``obs_task``: the task of each point):
         ``observed_data`` ``y`` (in the likelihood's space, e.g. log loss),
         ``log_likelihood`` ``y`` (pointwise ``w_i log p(o_i | theta, sigma)`` per draw)
@@ -327,7 +327,7 @@ class Posterior:
             pad = lambda a: np.where(mask, np.asarray(a, dtype=np.float64), np.nan)  # noqa: E731
             kw["constant_data"] = {f"x_{n}": pad(a) for n, a in self.data["x"].items()}
             kw["constant_data"]["weight"] = w
-            kw["constant_data"]["y"] = pad(self.data["y"])
+            kw["constant_data"]["y_padded"] = pad(self.data["y"])
             for n in kw["constant_data"]:
                 dims[n] = ["task", "point"]
             if self.method != "bootstrap":

@@ -263,3 +263,95 @@ def test_huber_likelihood_is_normalised_and_samples_its_density():
             rho = bayes.huber_rho(r, delta)
             np.testing.assert_allclose(lp + rho / (delta * sigma), lp[5] + rho[5] / (delta * sigma),
                                        rtol=1e-12)
+
+
+# ------------------------------------------------ one model behind jf.fit and jf.sample
+
+README_AT = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+QUICK = dict(chains=4, warmup=400, samples=400)
+
+
+@pytest.fixture(scope="module")
+def readme_chinchilla():
+    """The README's data and commands: ``jf.fit(..., init="grid")`` and ``jf.sample`` with
+    its default likelihood and start (fewer draws), on Epoch AI's 240 points."""
+    import jaxfit as jf
+
+    df = jf.datasets.load("chinchilla")
+    df = df[~df.epoch_excluded_outlier]
+    res = jf.fit(LAW, df, y="loss", init="grid")
+    post = sample(LAW, df, y="loss", seed=0, **QUICK)
+    return df, res, post
+
+
+def test_fit_prediction_inside_posterior_interval_on_readme_data(readme_chinchilla):
+    """The default posterior's likelihood is the Huber objective the fit maximises: the
+    README's fit (1.97337 at N=7e10, D=1.4e12; Besiroglu et al. 2024's E = 1.82, alpha =
+    0.35, beta = 0.37) lies inside the 90% credible interval, near its centre (the Normal
+    likelihood's interval, [1.982, 2.008], missed it), and the sampler converged."""
+    df, res, post = readme_chinchilla
+    fit = float(np.asarray(res.predict(README_AT)).ravel()[0])
+    np.testing.assert_allclose(fit, 1.97337, atol=5e-5)
+    p = post.predict(README_AT, prob=0.9).iloc[0]
+    print(f"fit {fit:.5f}; posterior mean {p['mean']:.5f} [{p.credible_lower:.5f}, "
+          f"{p.credible_upper:.5f}]; diagnostics {post.diagnostics.iloc[0].to_dict()}")
+    assert p.credible_lower < fit < p.credible_upper
+    assert abs(p["mean"] - fit) < 0.25 * (p.credible_upper - p.credible_lower)
+    np.testing.assert_allclose(post.params.loc[0, ["E", "alpha", "beta"]],
+                               [1.82, 0.348, 0.366], atol=0.03)
+    assert bool(post.diagnostics.ok.iloc[0])
+
+
+def test_fit_prediction_inside_posterior_interval_on_olmo_ladder_tasks():
+    """Two tasks of the OLMo ladder (one step-1 point per ladder run: the mean task loss
+    of its last 5 checkpoints, 16 points), predicted at the 7B-4T target: jf.fit's
+    prediction lies inside jf.sample's 90% interval."""
+    import jaxfit as jf
+    from jaxfit.recipes.points import tail_mean
+
+    d = jf.datasets.load("olmo_ladder")
+    d = d[d.task.isin(["hellaswag_val", "arc_easy_test"])]
+    pts = tail_mean(d[d.role == "ladder"], 5, ["task_loss"]).rename(
+        columns={"tokens": "D", "task_loss": "loss"})
+    pts = pts.astype({"N": np.float64, "D": np.float64})
+    tgt = d[(d.role == "target") & (d.run == "7B-4T")].groupby("task").last().reset_index()
+    at = pd.DataFrame({"task": tgt.task, "N": tgt.N.astype(np.float64),
+                       "D": tgt.tokens.astype(np.float64)})
+    res = jf.fit(LAW, pts, y="loss", by="task")
+    post = sample(LAW, pts, y="loss", by="task", seed=0, warn=False, **QUICK)
+    fit = np.asarray([float(np.asarray(res.predict(r.to_frame().T.astype(
+        {"N": float, "D": float}))).ravel()[0]) for _, r in at.iterrows()])
+    pred = post.predict(at, prob=0.9)
+    print(pred.assign(fit=fit), post.diagnostics, sep="\n")
+    assert np.all((pred.credible_lower.to_numpy() < fit) & (fit < pred.credible_upper.to_numpy()))
+    assert (post.diagnostics.points == 16).all()
+
+
+def test_arviz_loo_compare_and_ppc_on_two_laws(readme_chinchilla):
+    """post.idata has pointwise log_likelihood, posterior_predictive and observed_data
+    over the fitted points, so ArviZ compares two laws fitted to the same data."""
+    import arviz as az
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import jaxfit as jf
+
+    df, _, p1 = readme_chinchilla
+    p2 = sample(jf.models.power_law(input="N"), df, y="loss", method="laplace", samples=400)
+    idata = p1.idata
+    assert idata.log_likelihood["y"].shape == (4, 400, 240)
+    assert idata.posterior_predictive["y"].shape == (4, 400, 240)
+    np.testing.assert_allclose(idata.observed_data["y"], np.log(df.loss.to_numpy()))
+    # The pointwise log-likelihood sums to the model's log-likelihood at a draw.
+    with jax.enable_x64(True):
+        draw = {n: float(p1.draws[n][0, 0, 0]) for n in p1.names}
+        logL = LAW.log(draw, {"N": jnp.asarray(df.N.to_numpy()), "D": jnp.asarray(df.D.to_numpy())})
+        ll = bayes.Huber(logL, draw["sigma"]).log_prob(jnp.log(df.loss.to_numpy())).sum()
+    np.testing.assert_allclose(idata.log_likelihood["y"][0, 0].sum(), ll, rtol=1e-10)
+    loo = az.loo(idata)
+    cmp = az.compare({"chinchilla": p1.idata, "power_law": p2.idata})
+    print(loo, cmp, sep="\n")
+    assert list(cmp.index) == ["chinchilla", "power_law"]          # D matters in this data
+    assert cmp.loc["power_law", "elpd_diff"] > 4 * cmp.loc["power_law", "dse"]
+    ax = az.plot_ppc(idata, num_pp_samples=20)
+    assert np.size(ax) >= 1
