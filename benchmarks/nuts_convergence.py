@@ -74,6 +74,8 @@ def run_jaxfit(df, truth, args):
         kw.update(samples=args.samples)
     if args.likelihood:
         kw.update(likelihood=args.likelihood)
+    if args.no_whiten:
+        kw.update(whiten=False)
     t0 = time.perf_counter()
     post = jf.sample(jf.models.chinchilla(), df, y="loss", by="task", seed=args.seed,
                      warn=False, **kw)
@@ -97,7 +99,7 @@ def run_jaxfit(df, truth, args):
     return post
 
 
-def run_plain(df, truth, k, args, likelihood="normal"):
+def run_plain(df, truth, k, args, likelihood="huber"):
     """Plain numpyro MCMC(NUTS) per task, on the same model in raw unconstrained
     coordinates (numpyro's default init_to_uniform and windowed adaptation)."""
     import arviz as az
@@ -149,6 +151,7 @@ def main():
     ap.add_argument("--samples", type=int)
     ap.add_argument("--likelihood")
     ap.add_argument("--plain", type=int, default=0, help="tasks for the plain numpyro loop")
+    ap.add_argument("--no-whiten", action="store_true", help="jf.sample(whiten=False)")
     args = ap.parse_args()
     df, truth, _ = tasks(args.tasks, args.seed)
     run_jaxfit(df, truth, args)
