@@ -10,9 +10,12 @@ The model for one task (points ``i``, weights ``w_i``, 0 on padding):
 with ``theta = T(u)`` the constrained parameters (``T = biject_to(Param.constraint)``,
 the same bijection the optimizer uses), ``o_i`` the observation in the residual space of
 the point fit (``log y`` with ``g = log`` for ``space="log"``, ``y`` for ``space="linear"``)
-and ``D`` the likelihood (`make_likelihood`): Normal or Student-t with scale ``sigma`` on
-the residuals, or for accuracies in linear space a bounded-outcome Beta or a normal
-truncated to [0, 1]. Point weights raise each likelihood term to the power ``w_i``
+and ``D`` the likelihood (`make_likelihood`): by default the Huber density with a learnt
+scale (`Huber`: ``exp(-rho_delta(r) / (delta sigma)) / Z(sigma, delta)``, whose maximum
+in the law's parameters is the point fit's Huber estimate for every ``sigma``, so that
+`jaxfit.fit` and `jaxfit.sample` describe one statistical model); Normal or Student-t
+with scale ``sigma`` on the residuals; or for accuracies in linear space a
+bounded-outcome Beta or a normal truncated to [0, 1]. Point weights raise each likelihood term to the power ``w_i``
 (integer weights = repeated points, as in the bootstrap and the point fit).
 
 **Priors.** Each parameter's default prior is weakly informative on the unconstrained
@@ -28,7 +31,8 @@ and ``alpha`` are almost collinear when ``log N`` is far from zero (measured: ~4
 leapfrog steps per iteration with a diagonal mass matrix). The sampler therefore runs in
 *whitened* coordinates ``z``: ``v = (u, log sigma) = v_map + L z`` with ``L L^T`` the
 inverse Hessian of the negative log posterior at its mode (the Laplace covariance; the
-Hessian's eigenvalues are taken in absolute value and floored). ``v_map`` is found by
+Hessian's eigenvalues are taken in absolute value and floored; for the Huber likelihood
+the Hessian of its Fisher information, `curvature_model`). ``v_map`` is found by
 `jaxfit.inference.optimize.minimize` (damped Newton) started from the best point fit.
 This linear reparametrisation is law-agnostic and subsumes centring the inputs at
 reference scales: in ``z`` the posterior is close to a standard normal for every task,
