@@ -112,6 +112,8 @@ def _num(v) -> float | None:
 def _jsonable(v):
     if isinstance(v, (str, bool, type(None))):
         return v
+    if isinstance(v, np.bool_):
+        return bool(v)
     if isinstance(v, (int, np.integer)):
         return int(v)
     if isinstance(v, (float, np.floating)):
