@@ -114,6 +114,8 @@ def _num(v) -> float | None:
 def _jsonable(v):
     if isinstance(v, (str, bool, type(None))):
         return v
+    if isinstance(v, np.bool_):
+        return bool(v)
     if isinstance(v, (int, np.integer)):
         return int(v)
     if isinstance(v, (float, np.floating)):
@@ -274,7 +276,8 @@ def _posterior_attrs(post, law_spec: str | None) -> dict:
             "jaxfit_hyper": json.dumps(list(post.hyper)),
             "jaxfit_likelihood": json.dumps({"kind": post.likelihood.kind,
                                              "space": post.likelihood.space,
-                                             "nu": post.likelihood.nu}),
+                                             "nu": post.likelihood.nu,
+                                             "delta": post.likelihood.delta}),
             "jaxfit_options": json.dumps(_jsonable(dict(post.options))),
             "jaxfit_timing": json.dumps(_jsonable(dict(post.timing))),
             "jaxfit_fit": json.dumps(fit_to_dict(post.fit, law_spec) if post.fit else None)}
@@ -284,7 +287,10 @@ def _save_posterior(post, path: Path, law_spec: str | None) -> None:
     import arviz as az
 
     idata = post.idata
-    groups = {g: idata[g].copy() for g in idata.groups()}
+    # The pointwise groups (log_likelihood, posterior_predictive, observed_data) are
+    # recomputed from the draws and constant_data on load.
+    groups = {g: idata[g].copy() for g in idata.groups()
+              if g not in ("log_likelihood", "posterior_predictive", "observed_data")}
     groups["posterior"].attrs.update(_posterior_attrs(post, law_spec))
     az.InferenceData(**groups).to_netcdf(str(path), engine="h5netcdf")
 
@@ -335,7 +341,7 @@ def _posterior_from(idata, attrs, law: Law | None):
     if "constant_data" in idata.groups():
         cd = idata.constant_data
         data = {"x": {n[2:]: cd[n].values for n in cd.data_vars if n.startswith("x_")},
-                "y": idata.observed_data["y"].values, "w": cd["weight"].values}
+                "y": cd["y_padded"].values, "w": cd["weight"].values}
     fit_doc = get("jaxfit_fit")
     return Posterior(law=law, tasks=_tasks_index(get("jaxfit_tasks"), options.get("by")),
                      draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),

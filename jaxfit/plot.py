@@ -169,10 +169,14 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                     ax.fill_between(grid, band["credible_lower"], band["credible_upper"],
                                     color=color, alpha=0.2, lw=0,
                                     label=f"{int(round(100 * prob))}% credible band")
-                    err = np.array([[yp[0] - pband["credible_lower"].iloc[0]],
-                                    [pband["credible_upper"].iloc[0] - yp[0]]])
-                    ax.errorbar(vals[cols[x]], yp[0], yerr=np.abs(err), fmt="o", color=color,
-                                mfc="none", capsize=3)
+                    # The interval as it is (asymmetric, and possibly not holding the
+                    # point prediction): a bar from its lower to its upper bound, the
+                    # point drawn where it is.
+                    lo, hi = pband["credible_lower"].iloc[0], pband["credible_upper"].iloc[0]
+                    ax.errorbar(vals[cols[x]], 0.5 * (lo + hi), yerr=[[0.5 * (hi - lo)],
+                                [0.5 * (hi - lo)]], fmt="none", color=color, capsize=3)
+                    ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
+                               color=color, s=36, label="target (predicted)")
                 else:
                     ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
                                color=color, s=36, label="target (predicted)")

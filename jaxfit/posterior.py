@@ -25,13 +25,20 @@ from jaxfit.inference.bayes import NOISE, Likelihood
 from jaxfit.law import Law
 from jaxfit.warnings import DiagnosticWarning
 
-__all__ = ["Posterior", "DiagnosticWarning", "RHAT_MAX", "ESS_MIN_PER_CHAIN"]
+__all__ = ["Posterior", "DiagnosticWarning", "RHAT_MAX", "ESS_MIN_PER_CHAIN",
+           "POINTS_PER_PARAM_MIN", "SIGMA_COLLAPSE"]
 
 #: r_hat above this fails (Vehtari et al. 2021, "Rank-normalization, folding, and
 #: localization: an improved R-hat", recommend 1.01).
 RHAT_MAX = 1.01
 #: Bulk and tail ESS below 100 per chain fail (Vehtari et al. 2021).
 ESS_MIN_PER_CHAIN = 100
+#: Fewer fitted points per parameter than this: the diagnostics say the data
+#: under-determine the law (issue 11's acceptance asks for 3x more points than parameters).
+POINTS_PER_PARAM_MIN = 3
+#: A noise scale below this (in the residual space: 1e-6 of a log loss) means the law
+#: interpolates the data rather than fits it.
+SIGMA_COLLAPSE = 1e-6
 
 
 def _task_coords(tasks: pd.Index) -> np.ndarray:
@@ -164,7 +171,10 @@ class Posterior:
         import arviz as az
 
         if stat not in self._arviz_cache:
-            post = self.idata.posterior[list(self.names)]
+            post = az.convert_to_dataset(
+                {n: np.moveaxis(a, 0, -1) for n, a in self.draws.items()},
+                coords={"task": _task_coords(self.tasks)},
+                dims={n: ["task"] for n in self.names})
             if stat == "r_hat":
                 value = az.rhat(post)
             else:
@@ -192,7 +202,18 @@ class Posterior:
             out["warmup_steps_per_iter"] = self.stats["warmup_n_steps"].reshape(T, -1).mean(1)
         if "status" in self.stats:
             out["converged_fraction"] = (self.stats["status"] == 0).reshape(T, -1).mean(axis=1)
+        k = len(self.law.param_names)
+        if self.data is not None:
+            out["points"] = (np.asarray(self.data["w"]) > 0).sum(axis=1)
+        if "distinct_points" in self.stats:
+            # resamples with no more distinct points than parameters: interpolating refits
+            out["underdetermined_fraction"] = (self.stats["distinct_points"]
+                                               <= k).reshape(T, -1).mean(axis=1)
+        sigma = self.flat(NOISE)
+        out["sigma_collapsed_fraction"] = (sigma < SIGMA_COLLAPSE).mean(axis=1)
         out["ok"] = self._ok(out)
+        if self.method == "bootstrap":
+            out["method"] = "bootstrap"   # resampled refits: no chain diagnostics apply
         return out
 
     def _ok(self, d: pd.DataFrame) -> np.ndarray:
@@ -205,6 +226,11 @@ class Posterior:
             ok &= d["divergences"].to_numpy() == 0
         if "converged_fraction" in d:
             ok &= d["converged_fraction"].to_numpy() >= 0.99
+        if "points" in d:
+            ok &= d["points"].to_numpy() >= POINTS_PER_PARAM_MIN * len(self.law.param_names)
+        if "underdetermined_fraction" in d:
+            ok &= d["underdetermined_fraction"].to_numpy() <= 0.01
+        ok &= d["sigma_collapsed_fraction"].to_numpy() <= 0.01
         return ok
 
     def warn(self, stacklevel: int = 2) -> bool:
@@ -231,10 +257,31 @@ class Posterior:
             if n:
                 parts.append(f"more than 1% of resampled refits did not converge in {n} "
                              "task(s)")
-        fix = ("raise warmup/samples, raise target_accept (e.g. 0.95) against divergences, "
-               "add data or tighter priors, or fix poorly identified parameters"
-               if self.method != "bootstrap" else
-               "raise max_steps, or use starts='restarts' (multi-start refits)")
+        k = len(self.law.param_names)
+        few = "points" in d and bool((d["points"] < POINTS_PER_PARAM_MIN * k).any())
+        if few:
+            n = int((d["points"] < POINTS_PER_PARAM_MIN * k).sum())
+            parts.append(f"fewer than {POINTS_PER_PARAM_MIN} points per parameter ({k} "
+                         f"parameters; min {int(d['points'].min())} points) in {n} task(s): "
+                         "the data under-determine the law")
+        if "underdetermined_fraction" in d:
+            n = int((d["underdetermined_fraction"] > 0.01).sum())
+            if n:
+                parts.append(f"more than 1% of resamples have at most {k} distinct points "
+                             f"(as many as parameters) in {n} task(s)")
+        n = int((d["sigma_collapsed_fraction"] > 0.01).sum())
+        if n:
+            parts.append(f"the noise scale sigma collapses below {SIGMA_COLLAPSE:g} in more "
+                         f"than 1% of draws in {n} task(s) (the law interpolates the data)")
+        if self.method == "bootstrap":
+            fix = "raise max_steps, or use starts='restarts' (multi-start refits)"
+        else:
+            # Measured (benchmarks/README.md, issue 11): on poorly identified laws a higher
+            # target_accept made divergences worse, so it is not recommended here.
+            fix = ("raise warmup/samples, add data or informative priors on the poorly "
+                   "identified parameters (priors=), or fit a law with fewer parameters")
+        if few:
+            fix = "add data or fit a law with fewer parameters; " + fix
         warnings.warn(f"{self.method}: {'; '.join(parts)}; tasks {labels}. Fix: {fix}. "
                       "See Posterior.diagnostics.", DiagnosticWarning, stacklevel=stacklevel)
         return False
@@ -242,9 +289,22 @@ class Posterior:
     # -------------------------------------------------------------------------- arviz
     @functools.cached_property
     def idata(self):
-        """ArviZ ``InferenceData``: ``posterior`` (each parameter with dims chain, draw,
-        task), ``sample_stats``, ``observed_data`` and ``constant_data`` (task, point;
-        padding is NaN)."""
+        """ArviZ ``InferenceData``.
+
+        Groups: ``posterior`` (each parameter with dims chain, draw, task); ``sample_stats``
+        (NUTS); ``constant_data`` (inputs ``x_<name>``, ``weight`` and the target
+        ``y_padded`` with dims task, point; padding is NaN); and over the fitted points, flattened to
+        one ``obs`` dimension (coordinate ``obs_task``: the task of each point):
+        ``observed_data`` ``y`` (in the likelihood's space, e.g. log loss),
+        ``log_likelihood`` ``y`` (pointwise ``w_i log p(o_i | theta, sigma)`` per draw)
+        and ``posterior_predictive`` ``y`` (a new observation per draw). So ``az.loo``,
+        ``az.waic``, ``az.compare`` (laws fitted to the same data) and ``az.plot_ppc`` work.
+
+        A bootstrap (``method="bootstrap"``) stores its ``n`` refits as one chain of the
+        ``posterior`` group with the attribute ``inference="bootstrap"``: resampled refits
+        are not a Markov chain, so chain diagnostics (r_hat, ESS) do not apply (use
+        ``az.summary(post.idata, kind="stats")``), and it has no likelihood groups.
+        """
         import arviz as az
 
         coords = {"task": _task_coords(self.tasks)}
@@ -260,21 +320,53 @@ class Posterior:
             stats[n] = np.moveaxis(a, 0, -1)
             dims[n] = ["task"]
         kw = dict(posterior=post, coords=coords, dims=dims)
-        if stats:
+        if stats and self.method != "bootstrap":
             kw["sample_stats"] = stats
         if self.data is not None:
-            mask = np.asarray(self.data["w"]) > 0
+            w = np.asarray(self.data["w"], dtype=np.float64)
+            mask = w > 0
             pad = lambda a: np.where(mask, np.asarray(a, dtype=np.float64), np.nan)  # noqa: E731
-            kw["observed_data"] = {"y": pad(self.data["y"])}
             kw["constant_data"] = {f"x_{n}": pad(a) for n, a in self.data["x"].items()}
-            kw["constant_data"]["weight"] = np.asarray(self.data["w"], dtype=np.float64)
-            for n in ["y", *kw["constant_data"]]:
+            kw["constant_data"]["weight"] = w
+            kw["constant_data"]["y_padded"] = pad(self.data["y"])
+            for n in kw["constant_data"]:
                 dims[n] = ["task", "point"]
+            if self.method != "bootstrap":
+                obs, ll, pp = self._pointwise(mask)
+                kw["observed_data"] = {"y": obs}
+                kw["log_likelihood"] = {"y": ll}
+                kw["posterior_predictive"] = {"y": pp}
+                coords["obs"] = np.arange(obs.shape[0])
+                dims["y"] = ["obs"]
         idata = az.from_dict(**kw)
+        if self.data is not None and self.method != "bootstrap":
+            tpos = np.nonzero(np.asarray(self.data["w"]) > 0)[0]
+            for g in ("observed_data", "log_likelihood", "posterior_predictive"):
+                idata[g] = idata[g].assign_coords(obs_task=("obs", coords["task"][tpos]))
         idata.posterior.attrs.update(law=self.law.name, method=self.method,
                                      likelihood=self.likelihood.kind,
                                      space=self.likelihood.space)
+        if self.method == "bootstrap":
+            idata.posterior.attrs["inference"] = "bootstrap"
         return idata
+
+    def _pointwise(self, mask: np.ndarray):
+        """Observed values, pointwise log-likelihood [C, S, n] and predictive draws [C, S, n]
+        at the fitted points (``mask`` [T, P]), in the likelihood's space."""
+        t_idx, p_idx = np.nonzero(mask)
+        x = {n: np.asarray(a, dtype=np.float64)[t_idx, p_idx] for n, a in self.data["x"].items()}
+        y = np.asarray(self.data["y"], dtype=np.float64)[t_idx, p_idx]
+        w = np.asarray(self.data["w"], dtype=np.float64)[t_idx, p_idx]
+        C = self.n_chains
+        params = {n: self.flat(n)[t_idx] for n in self.names}             # [n, C*S]
+        with jax.enable_x64(True):
+            p = {n: jnp.asarray(v) for n, v in params.items()}
+            ll, pp, obs = _pointwise_draws(self.law, self.likelihood, p,
+                                           {n: jnp.asarray(v) for n, v in x.items()},
+                                           jnp.asarray(y), jnp.asarray(w), jax.random.key(0))
+            ll, pp, obs = np.asarray(ll), np.asarray(pp), np.asarray(obs)
+        shape = lambda a: np.moveaxis(a.reshape(a.shape[0], C, -1), 0, -1)  # noqa: E731
+        return obs, shape(ll), shape(pp)
 
     # --------------------------------------------------------------------- prediction
     def _rows(self, df: pd.DataFrame):
@@ -355,6 +447,15 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
                         "predictive_lower": qp[0], "predictive_upper": qp[1]}, index=index)
     out.attrs["prob"] = prob
     return out
+
+
+@cache.jit(static_argnums=(0, 1))
+def _pointwise_draws(law: Law, lik: Likelihood, params, x, y, w, key):
+    xs = {n: v[:, None] for n, v in x.items()}                     # [n, 1] vs draws [n, D]
+    theta = {n: params[n] for n in law.param_names}
+    d = lik.dist(lik.location(law, theta, xs), params[NOISE])
+    obs = lik.observed(y)
+    return w[:, None] * d.log_prob(obs[:, None]), d.sample(key), obs
 
 
 @cache.jit(static_argnums=(0, 1))

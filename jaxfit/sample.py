@@ -36,14 +36,14 @@ METHODS = checks.SAMPLE_METHODS
 
 def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
            x: Mapping[str, str] | None = None, weights=None, space: str = "log",
-           likelihood: str = "normal", nu: float = 4.0, priors: Mapping[str, Any] | None = None,
+           likelihood: str = "huber", nu: float = 4.0, priors: Mapping[str, Any] | None = None,
            pool: Sequence[str] = (), method: str = "nuts", chains: int = 4,
            warmup: int = 1000, samples: int = 1000, seed: int = 0,
            target_accept: float = 0.8, max_tree_depth: int = 10, dense_mass: bool = True,
            adapt_mass: bool = True, whiten: bool = True, jitter: float = 0.0,
            batching: str = "vmap", task_batch: int | None = 10, svi_steps: int = 2000,
            start: FitResult | None = None,
-           loss: str = "squared", delta: float = 1e-3, init="random", restarts: int = 16,
+           loss: str = "huber", delta: float = 1e-3, init="random", restarts: int = 64,
            warn: bool = True) -> Posterior:
     """Sample the posterior of ``law`` given ``data``, every task in one compiled call.
 
@@ -52,7 +52,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     ``Param.prior`` or ``priors=`` override them with a numpyro distribution over the
     constrained value; ``priors={"sigma": ...}`` the noise prior, default
     ``HalfNormal(1)``), and a likelihood on the point fit's residual space with a fitted
-    noise scale ``sigma``.
+    noise scale ``sigma``. The default likelihood is the one the point fit maximises (a
+    Huber density on log residuals), so `jaxfit.fit`'s estimate is the posterior's mode
+    up to the priors, and its prediction lies inside the posterior's intervals.
 
     The sampler starts at the posterior mode, found by Newton's method from the best
     multi-start point fit (`jaxfit.fit`), and runs in coordinates whitened by the Laplace
@@ -66,9 +68,12 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         by: column(s) naming independent tasks.
         x: law input -> column mapping.
         weights: column or array of point weights (likelihood terms are raised to them).
-        space: residual space, "log" (Normal/Student-t on log y) or "linear".
-        likelihood: "normal", "studentt", or for outcomes in [0, 1] with space="linear",
-            "beta" or "truncnormal".
+        space: residual space, "log" (likelihood of log y) or "linear".
+        likelihood: "huber" (default: the density ``exp(-rho_delta(r) / (delta sigma)) / Z``
+            whose maximum in the law's parameters is `jaxfit.fit`'s default Huber fit, for
+            every noise scale; `jaxfit.inference.bayes.Huber`, after Besiroglu et al.
+            2024's Huber likelihood with a learnt scale), "normal", "studentt", or for
+            outcomes in [0, 1] with space="linear", "beta" or "truncnormal".
         nu: Student-t degrees of freedom.
         priors: name -> numpyro distribution over the constrained value (incl. "sigma").
         pool: parameters drawn from a population across tasks (hierarchical pooling:
@@ -97,10 +102,13 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             twice as long fully vmapped as in groups of 1-10; see benchmarks/README.md).
         svi_steps: Adam steps of SVI.
         start: a `FitResult` of the same law and data to start from (skips the fit).
-        loss, delta, init, restarts: options of the starting point fit (`jaxfit.fit`).
-            The default squared loss is the Normal likelihood's own objective, smooth,
-            so Newton converges in a few steps (the Huber fit's kinks take ~10x more).
-        warn: warn when diagnostics fail (r_hat > 1.01, ESS < 100 per chain, divergences).
+        loss, delta, init, restarts: options of the starting point fit, `jaxfit.fit`
+            with its defaults otherwise (the same fit as ``jaxfit fit`` and ``jaxfit
+            sample`` on the command line). ``delta`` is also the Huber likelihood's
+            threshold, so with the defaults the posterior's mode in the law's parameters
+            is this fit.
+        warn: warn when diagnostics fail (r_hat > 1.01, ESS < 100 per chain, divergences,
+            fewer than 3 points per parameter, a collapsing noise scale).
 
     Returns:
         A `Posterior`.
@@ -133,7 +141,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     if overlap:
         raise ValueError(f"parameters {sorted(overlap)} are both pooled and shared; a shared "
                          "parameter already has one value for all tasks.")
-    lik = bayes.make_likelihood(likelihood, space, nu)
+    lik = bayes.make_likelihood(likelihood, space, nu, delta)
     bm = bayes.make_model(law.replace(shared=()) if law.shared else law, lik, priors)
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -149,7 +157,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     if start is None:
         start = point_fit(bm.law, data, y=y, by=by, x=x, weights=weights, loss=loss,
                           delta=delta, space=space, init=init, restarts=restarts, seed=seed,
-                          refine=4, max_steps=200, warn=False)
+                          warn=False)
     elif not (isinstance(start, FitResult) and len(start.tasks) == T
               and list(start.law.param_names) == list(law.param_names)):
         raise ValueError("start must be a FitResult of the same law (parameters "
@@ -162,7 +170,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         ys, ws = jnp.asarray(batch.y), jnp.asarray(batch.w)
         t0 = time.perf_counter()
         u = jnp.asarray(user_starts(law, start.values))
-        center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, bool(whiten)))
+        white = bool(whiten) or method == "laplace"      # Laplace draws in whitened z
+        center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, white))
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -239,7 +248,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
               loss: str = "huber", delta: float = 1e-3, space: str = "log",
               reduction: str = "sum", init="random", restarts: int = 64,
               starts: str = "fit", seed: int = 0, method: str = "newton",
-              max_steps: int = 200, refine: int | None = 8, ftol: float = 1e-12,
+              max_steps: int = 1000, refine: int | None = 8, ftol: float = 1e-12,
               start: FitResult | None = None, warn: bool = True) -> Posterior:
     """Nonparametric bootstrap: ``n`` resampled refits per task in one compiled call.
 
@@ -264,7 +273,10 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     Returns:
         A `Posterior` with ``method="bootstrap"``: one chain of ``n`` draws per task
         (``sigma`` is each refit's weighted RMS residual, used by the predictive
-        intervals), ``stats["status"]`` the refits' `Status` codes.
+        intervals), ``stats["status"]`` the refits' `Status` codes and
+        ``stats["distinct_points"]`` the distinct points of each resample (a resample with
+        no more distinct points than parameters is interpolated, not fitted;
+        ``Posterior.diagnostics`` reports the fraction).
 
     Example:
         >>> import jaxfit as jf
@@ -322,11 +334,13 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         draws = {k: np.asarray(params[k]).T[:, None, :] for k in law.param_names}
         draws[bayes.NOISE] = np.asarray(sigma).T[:, None, :]
         status = np.asarray(sol.status).T[:, None, :]
+        distinct = np.asarray(jnp.sum(wb > 0, axis=-1)).T[:, None, :]     # [T, 1, n]
     timing["bootstrap"] = time.perf_counter() - t0
     lik = bayes.make_likelihood("normal", space)
     post = Posterior(
         law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method="bootstrap",
-        stats={"status": status, "steps": np.asarray(sol.steps).T[:, None, :]}, fit=start,
+        stats={"status": status, "steps": np.asarray(sol.steps).T[:, None, :],
+               "distinct_points": distinct}, fit=start,
         options=dict(y=y, by=by, x=dict(x or {}), space=space, loss=loss, delta=delta,
                      reduction=reduction, n=n, starts=starts, seed=seed, method=method),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))

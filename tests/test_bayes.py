@@ -13,7 +13,7 @@ from jaxfit.sample import sample
 #: Settings of the 100-task runs: a short warm-up suffices in whitened coordinates; r_hat
 #: < 1.01 over 600 (task, parameter) pairs needs about 1,000 draws per chain (with 500,
 #: the largest of the 600 r_hat was 1.006-1.012 depending on the seed).
-NUTS = dict(chains=4, warmup=250, samples=1000, seed=0)
+NUTS = dict(chains=4, warmup=250, samples=1000, seed=0, likelihood="normal")
 
 
 @pytest.fixture(scope="module")

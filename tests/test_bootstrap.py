@@ -135,3 +135,29 @@ def test_bootstrap_rejects_bad_arguments():
         bootstrap(LAW, df, y="accuracy", n=10)
     with pytest.raises(ValueError, match="shares"):
         bootstrap(jf.share(LAW, "alpha"), df, y="loss", n=10)
+
+
+def test_bootstrap_says_what_it_is_and_flags_underdetermined_resamples():
+    """6 points, 5 parameters: most resamples have at most 5 distinct points, i.e. the
+    refit interpolates them; the diagnostics say so, the fit is not 'ok', and the warning
+    names it. The InferenceData is marked as a bootstrap (no sample_stats, no chain
+    diagnostics) and the step cap is jf.fit's."""
+    import inspect
+
+    import arviz as az  # noqa: F401
+
+    from jaxfit.warnings import DiagnosticWarning
+
+    assert (inspect.signature(bootstrap).parameters["max_steps"].default
+            == inspect.signature(jf.fit).parameters["max_steps"].default == 1000)
+    df, _ = synthetic_tasks(1, 6, seed=3)
+    with pytest.warns(DiagnosticWarning, match="distinct points"):
+        boot = bootstrap(LAW, df, y="loss", n=200, seed=0)
+    d = boot.diagnostics.iloc[0]
+    # P(at most 5 distinct of 6 draws with replacement) = 1 - 6!/6^6 = 0.985
+    assert 0.95 < d["underdetermined_fraction"] <= 1.0
+    assert d["points"] == 6 and not d["ok"] and d["method"] == "bootstrap"
+    assert "r_hat" not in boot.diagnostics
+    idata = boot.idata
+    assert idata.posterior.attrs["inference"] == "bootstrap"
+    assert "sample_stats" not in idata.groups() and "log_likelihood" not in idata.groups()

@@ -52,8 +52,17 @@ def test_plot_fit(fitted):
         "chinchilla [a]", "chinchilla [b]"]
     for ax, task in zip(fig.axes, "ab"):
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-        # 4 D-groups (one curve each), the target's curve, its error bar (marker + 2 caps).
-        assert len(ax.lines) == 4 + 1 + 3
+        # 4 D-groups (one curve each), the target's curve, its interval bar's 2 caps.
+        assert len(ax.lines) == 4 + 1 + 2
+        # The bar is the 90% credible interval as it is (asymmetric), and the point fit's
+        # prediction is drawn where it is (a marker, not the bar's centre).
+        caps = sorted(float(c.get_ydata()[0]) for c in ax.lines[5:7])
+        iv = post.predict(at[["N", "D"]].assign(task=task), prob=0.9).iloc[0]
+        np.testing.assert_allclose(caps, [iv.credible_lower, iv.credible_upper], rtol=1e-9)
+        fit = float(np.asarray(res.predict(at[["N", "D"]].assign(task=task))).ravel()[0])
+        offsets = np.concatenate([c.get_offsets() for c in ax.collections])
+        assert np.any(np.isclose(offsets[:, 0], 7e10) & np.isclose(offsets[:, 1], fit,
+                                                                   rtol=1e-9))
         pts = np.concatenate([c.get_offsets() for c in ax.collections[:4]])
         sub = df[df.task == task]
         assert sorted(map(tuple, pts)) == sorted(zip(sub.N, sub.loss))
@@ -71,7 +80,7 @@ def test_plot_fit(fitted):
         assert band.min() == pytest.approx(lo.min(), rel=1e-9)
     # A posterior on its own: its median curves and its own band.
     alone = plot_fit(post, df, at=at, groups=4)
-    assert len(alone.axes[0].lines) == 8
+    assert len(alone.axes[0].lines) == 7
     assert len([c for c in alone.axes[0].collections if "Poly" in type(c).__name__]) == 1
     with pytest.raises(ValueError, match="not an input"):
         plot_fit(res, df, x="C")

@@ -459,7 +459,36 @@ def _cmd_recipe(args) -> int:
         if recipe.plot is None:
             raise InputError(f"{args.command} has no plot")
         _savefig(_import(recipe.plot)(result), args.plot)
+    # MCMC posteriors whose chains fail their checks (r_hat, ESS, divergences, too few
+    # points) make the run fail, as in `jaxfit sample`; bootstrap refits that did not
+    # converge are reported by the recipes' own warnings and tables.
+    failed = [name for name, post in _posteriors(result)
+              if post.method == "nuts" and not post.diagnostics["ok"].all()]
+    if failed:
+        print(f"{args.command}: the NUTS posterior(s) {failed} fail their diagnostics (see "
+              "the warnings above); exit status 1, as `jaxfit sample`.", file=sys.stderr)
+        return 1
     return 0
+
+
+def _posteriors(result, name: str = "result", depth: int = 2):
+    """(name, Posterior) pairs held by a recipe's result: its fields, dict values, nested
+    up to ``depth`` levels."""
+    import dataclasses
+
+    from jaxfit.posterior import Posterior
+
+    if isinstance(result, Posterior):
+        return [(name, result)]
+    if depth == 0:
+        return []
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        items = [(f.name, getattr(result, f.name)) for f in dataclasses.fields(result)]
+    elif isinstance(result, dict):
+        items = [(str(k), v) for k, v in result.items()]
+    else:
+        return []
+    return [pair for k, v in items for pair in _posteriors(v, k, depth - 1)]
 
 
 # ------------------------------------------------------------------------------ parser
@@ -518,8 +547,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--warmup", type=int, default=1000)
     s.add_argument("--samples", type=int, default=1000)
     s.add_argument("--n", type=int, default=1000, help="bootstrap resamples")
-    s.add_argument("--likelihood", default="normal",
-                   choices=["normal", "studentt", "beta", "truncnormal"])
+    s.add_argument("--likelihood", default="huber",
+                   choices=["huber", "normal", "studentt", "beta", "truncnormal"],
+                   help="default huber: the likelihood whose maximum is the Huber fit")
     s.add_argument("--target-accept", type=float, default=0.8)
     s.add_argument("--prob", type=float, default=0.9, help="interval probability")
     s.add_argument("--pairs", metavar="PNG", help="pair plot of the first task's posterior")
