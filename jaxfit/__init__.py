@@ -1,6 +1,7 @@
 """jaxfit: fit and extrapolate scaling laws with JAX, with honest uncertainty."""
 
 from jaxfit import datasets, io, models, plot, progress, recipes
+from jaxfit.backtest import BacktestResult, Step, backtest
 from jaxfit.chain import predict_chain
 from jaxfit.fit import fit
 from jaxfit.inference.status import Status
@@ -13,6 +14,6 @@ from jaxfit.sample import bootstrap, sample
 __version__ = "0.1.0"
 
 __all__ = ["Law", "Param", "compose", "fix", "add", "share", "fit", "FitResult", "Status",
-           "sample", "bootstrap", "Posterior", "predict_chain",
+           "sample", "bootstrap", "Posterior", "predict_chain", "backtest", "Step", "BacktestResult",
            "save", "load", "register_law", "models", "datasets", "recipes", "io", "plot",
            "progress", "__version__"]
