@@ -452,6 +452,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="list as JSON (jaxfit.datasets/1)")
     d.set_defaults(run=_cmd_datasets)
 
+    from jaxfit.cli.backtest import add_parser as _backtest_parser
+
+    _backtest_parser(sub)
     for name, recipe in RECIPES.items():
         q = sub.add_parser(name, help=recipe.help)
         if recipe.takes_data:

@@ -314,6 +314,52 @@ def _intervals(method: str, fits: Mapping[str, FitResult], fit_data: Mapping[str
     return posts, predict_chain(chain, [posts["step1"], posts["step2"]], tgt_pts, prob=prob)
 
 
+def _calibrate(pred: pd.DataFrame, method: str, fit_data: Mapping[str, pd.DataFrame],
+               s1: pd.DataFrame, tgt_pts: pd.DataFrame, step1_delta: float,
+               o1: Mapping[str, Any], o2: Mapping[str, Any], prob: float, n_boot: int,
+               kind: str) -> pd.DataFrame:
+    """Widen the targets' intervals by the ladder's own rolling-origin errors (N axis).
+
+    The backtest fits the same steps on the ladder runs up to its 2nd and 3rd largest
+    sizes and predicts the ladder runs above them (never a target); the scores of those
+    predictions at or below the largest ladder size give the conformal quantile
+    (`jaxfit.backtest.calibration_scores`), applied at each target's extrapolation ratio
+    ``N_target / N_ladder_max``.
+    """
+    from jaxfit.backtest import (Step, backtest, calibration_scores, conformal_quantile,
+                                 _backward, _forward, _scale)
+
+    sizes = np.sort(s1["N"].unique())[::-1]
+    if len(sizes) < 3:
+        raise ValueError(f"ladder: calibrate={kind!r} needs at least 3 ladder sizes (N) to "
+                         f"learn the extrapolation error from; got {len(sizes)}.")
+    o1 = {k: v for k, v in o1.items() if k != "warn"}
+    o2 = {k: v for k, v in o2.items() if k != "warn"}
+    if method == "single_step":
+        (law,) = _laws(method)
+        steps = [Step(law, s1, "acc", {"N": "N", "D": "D"}, "huber", step1_delta, "log", o1)]
+        space = "log"
+    else:
+        law1, law2, law = _laws(method)
+        x1 = {n: n for n in law1.inputs}
+        steps = [Step(law1, s1, "loss", x1, "huber", step1_delta, "log", o1),
+                 Step(law2, fit_data["step2"], "acc", {"L": "L"}, "squared", 1.0, "linear",
+                      o2)]
+        space = "linear"
+    x = {n: n for n in law.inputs}
+    bt = backtest(law, s1, y="acc", by="task", axis="N", x=x, steps=steps,
+                  cuts=list(sizes[1:3]), n=n_boot, prob=prob, calibrate=None,
+                  seed=int(o1.get("seed", 0)))
+    q = conformal_quantile(calibration_scores(bt.table(), float(sizes[0]), kind, space), prob)
+    q = max(q, 0.0) if np.isfinite(q) else 0.0
+    lo = _forward(pred["acc_lower"], space)
+    hi = _forward(pred["acc_upper"], space)
+    g = _scale(kind, pred["N"].to_numpy(np.float64) / float(sizes[0]), lo, hi)
+    return pred.assign(raw_acc_lower=pred["acc_lower"], raw_acc_upper=pred["acc_upper"],
+                       acc_lower=_backward(lo - q * g, space),
+                       acc_upper=_backward(hi + q * g, space), calibration_q=q)
+
+
 def _variance(rows: pd.DataFrame, run: str, last_n: int, tasks: Sequence[str]) -> pd.DataFrame:
     sub = rows[rows["run"] == run].groupby("task", sort=False).tail(last_n)
     g = sub.groupby("task", sort=False)
@@ -367,7 +413,8 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
            variance_run: str | None = None, variance_last_n: int = 10,
            step1_options: Mapping[str, Any] | None = None,
            step2_options: Mapping[str, Any] | None = None, intervals: bool = False,
-           prob: float = 0.9, n_boot: int = 1000) -> LadderResult:
+           prob: float = 0.9, n_boot: int = 1000,
+           calibrate: bool | str = False) -> LadderResult:
     """Predict downstream accuracy of large models from a ladder of small ones.
 
     The protocol of Bhagia et al. (2024), defaults as in the released code
@@ -437,6 +484,15 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
             ``mean_acc_upper`` (the chained law's mean only) and ``covered``.
         prob: interval probability (default 0.9).
         n_boot: bootstrap resamples per step and task.
+        calibrate: with ``intervals=True``, widen the intervals by the extrapolation
+            error measured on the ladder itself (`jaxfit.backtest`, rolling origin over
+            the ladder's second- and third-largest sizes: e.g. 760M and 370M predicting
+            the runs above them up to the largest ladder size, never a target):
+            ``True`` or ``"ratio"`` (split-conformal, scaled by the log extrapolation
+            ratio in N; see `jaxfit.backtest`), ``"width"``, ``"constant"``. Point
+            predictions are unchanged; ``acc_lower``/``acc_upper``/``covered`` become the
+            calibrated interval, ``raw_acc_lower``/``raw_acc_upper`` keep the raw one and
+            ``calibration_q`` the learnt quantile. False (default): raw intervals.
 
     Returns:
         A `LadderResult` (``predictions``, ``step1``, ``step2``, ``variance``,
@@ -579,6 +635,10 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                            acc_upper=iv["predictive_upper"].to_numpy(),
                            mean_acc_lower=iv["credible_lower"].to_numpy(),
                            mean_acc_upper=iv["credible_upper"].to_numpy())
+        if calibrate and calibrate != "none":
+            kind = "ratio" if calibrate is True else str(calibrate)
+            pred = _calibrate(pred, method, fit_data, s1, tgt_pts, step1_delta, o1, o2, prob,
+                              int(n_boot), kind)
         covered = (pred["acc_lower"] <= pred["actual_acc"]) & (pred["actual_acc"] <= pred["acc_upper"])
         pred["covered"] = covered.astype("boolean").where(pred["actual_acc"].notna(), pd.NA)
 
@@ -618,7 +678,8 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                    moving_avg=moving_avg, anchor=anchor, target_last_n=target_last_n,
                    variance_run=variance_run, variance_last_n=variance_last_n,
                    step1_options=o1, step2_options=o2, intervals=intervals,
-                   prob=prob if intervals else None, n_boot=n_boot if intervals else None)
+                   prob=prob if intervals else None, n_boot=n_boot if intervals else None,
+                   calibrate=calibrate if intervals else None)
     return LadderResult(predictions=pred, step1=step1, step2=step2, variance=variance,
                         variance_correlation=corr, step1_data=step1_data,
                         step2_data=step2_data, fits=fits, options=options,
