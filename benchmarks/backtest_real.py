@@ -55,7 +55,7 @@ def chinchilla(method, n, seed=0):
     df = jf.datasets.load("chinchilla")
     df = df[~df.epoch_excluded_outlier]
     return jf.backtest(jf.models.chinchilla(), df, y="loss", axis="C",
-                       cuts=[1e21, 5e20, 2.5e20, 1.2e20], method=method, n=n, seed=seed,
+                       cuts=[1.5e21, 6e20, 3e20, 1.2e20], method=method, n=n, seed=seed,
                        calibrate=None, fit_options={"restarts": 64})
 
 
@@ -104,6 +104,31 @@ def ladder_direct(method, n, seed=0):
     steps = [Step(DIRECT, s, "acc", {"L": "L"}, loss="squared", space="linear",
                   options=STEP2_OPTIONS)]
     return jf.backtest(DIRECT, ev, y="acc", by="task", axis="N", x={"L": "L"}, steps=steps,
+                       cuts=LADDER_CUTS, method=method, n=n, seed=seed, calibrate=None)
+
+
+def ladder_flp(method, n, seed=0):
+    """FLP (Chen et al. 2024): compute -> C4 loss (``E + A C^-alpha``, the ladder runs'
+    final points) -> accuracy (sigmoid of the C4 loss, every kept checkpoint). Stage 1 is
+    one law for all tasks; here each task holds the same copy of its points, so every
+    task's stage-1 fit is the same fit. The above-chance filter of the paper is omitted."""
+    from jaxfit.recipes.flp import STAGE1_OPTIONS, STAGE2_OPTIONS, _laws, load_flp_data
+
+    law1, law2, chain, _ = _laws(True, "sigmoid")
+    data = load_flp_data()
+    data = data[data["task"].isin(PAPER_TASKS)]
+    pts = tail_mean(data.assign(task_loss=data["c4"]), 5, ["task_loss", "accuracy"]).rename(
+        columns={"task_loss": "c4", "accuracy": "acc"})
+    pts["N"] = pts["N"].astype(np.float64)
+    pts["C"] = pts["tokens"].to_numpy(np.float64) * pts["flops_per_token"].to_numpy(np.float64)
+    lad = data[data["role"] == "ladder"].assign(task_loss=lambda d: d["c4"])
+    s2 = step2_points(lad, 0.1, 5)
+    s2["N"] = s2["N"].astype(np.float64)
+    steps = [Step(law1, pts, "c4", {"C": "C"}, loss="squared", space="log",
+                  options=STAGE1_OPTIONS),
+             Step(law2, s2, "acc", {"L": "L"}, loss="squared", space="linear",
+                  options=STAGE2_OPTIONS)]
+    return jf.backtest(chain, pts, y="acc", by="task", axis="N", x={"C": "C"}, steps=steps,
                        cuts=LADDER_CUTS, method=method, n=n, seed=seed, calibrate=None)
 
 
@@ -201,6 +226,7 @@ def pythia_acc(method, n, seed=0):
 
 DATASETS = {"chinchilla": chinchilla, "ladder_step1": ladder_step1,
             "ladder_chain": ladder_chain, "ladder_direct": ladder_direct,
+            "ladder_flp": ladder_flp,
             "hitchhiker": hitchhiker, "olmo_emergence": olmo_emergence,
             "obs_scaling": obs_scaling, "pythia_ppl": pythia_ppl, "pythia_acc": pythia_acc}
 #: The ladder's cuts: its three largest sizes (1.3B: the paper's setting, 7B-4T and 13B-5T
@@ -208,7 +234,7 @@ DATASETS = {"chinchilla": chinchilla, "ladder_step1": ladder_step1,
 LADDER_CUTS = [1279395840.0, 758220288.0, 371262464.0]
 #: Which space each backtest's intervals live in (the last step's).
 SPACE = {"chinchilla": "log", "ladder_step1": "log", "ladder_chain": "linear",
-         "ladder_direct": "linear", "hitchhiker": "log", "olmo_emergence": "log",
+         "ladder_direct": "linear", "ladder_flp": "linear", "hitchhiker": "log", "olmo_emergence": "log",
          "obs_scaling": "linear", "pythia_ppl": "log", "pythia_acc": "linear"}
 #: Datasets of the pooled coverage table (the ladder's direct law is a pipeline
 #: comparison, not another dataset).
@@ -249,6 +275,18 @@ def coverage_table(tables: dict[str, pd.DataFrame], kinds=("ratio", "width", "co
     return out
 
 
+def markdown(df: pd.DataFrame, digits: int = 3) -> str:
+    """A DataFrame as a GitHub markdown table (index first)."""
+    cols = [df.index.name or ""] + [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
+    for idx, row in df.iterrows():
+        cells = [str(idx)] + ["" if (isinstance(v, float) and math.isnan(v)) else
+                              (f"{v:.{digits}g}" if isinstance(v, float) else str(v))
+                              for v in row.to_numpy()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", nargs="+", default=["bootstrap", "laplace"])
@@ -285,7 +323,11 @@ def report(out: Path, methods):
         main_t = {k: v for k, v in tables.items() if k in TABLE}
         for last in (False, True):
             print(f"\n== {method}: {'largest cut only' if last else 'all cuts with calibration'}")
-            print(coverage_table(main_t, last_cut=last).round(3).to_string())
+            table = coverage_table(main_t, last_cut=last)
+            print(table.round(3).to_string())
+            cols = ["n", "coverage_raw", "cov_ratio", "cov_width", "cov_constant", "width_raw",
+                    "width_ratio", "mae", "rel_error", "score_raw", "score_ratio"]
+            print(markdown(table[cols]))
         pipes = {k: v for k, v in tables.items() if k.startswith("ladder_") and k != "ladder_step1"}
         if pipes:
             print(f"\n== {method}: ladder pipelines per task (all cuts with calibration)")

@@ -550,6 +550,9 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
             raise ValueError(f"ladder: {name}={v!r} must be a positive integer.")
     if intervals and not 0 < prob < 1:
         raise ValueError(f"ladder: prob={prob} must be in (0, 1).")
+    if calibrate not in (False, True, None, "none", "ratio", "width", "constant"):
+        raise ValueError(f"ladder: calibrate={calibrate!r} is not True/False or one of "
+                         "'ratio', 'width', 'constant', 'none'.")
     if intervals and (int(n_boot) != n_boot or n_boot < 2):
         raise ValueError(f"ladder: n_boot={n_boot!r} must be an integer >= 2.")
     data = load_olmo_ladder() if data is None else data
