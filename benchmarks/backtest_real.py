@@ -330,6 +330,26 @@ def report(out: Path, methods):
             print(markdown(table[cols]))
         pipes = {k: v for k, v in tables.items() if k.startswith("ladder_") and k != "ladder_step1"}
         if pipes:
+            print(f"\n== {method}: ladder pipelines, 7B-4T and 13B-5T (cut 1.3B), accuracy")
+            rows = {}
+            for k, v in pipes.items():
+                cal = calibrate_intervals(v, PROB, "ratio", SPACE[k])
+                cal["covered"] = (cal["lower"] <= cal["actual"]) & (cal["actual"] <= cal["upper"])
+                last = cal[cal["cut_rank"] == 1]
+                rows[k] = {"n": len(last), "mae_points": 100 * float(np.mean(np.abs(
+                    last["prediction"] - last["actual"]))),
+                    "max_error_points": 100 * float(np.max(np.abs(
+                        last["prediction"] - last["actual"]))),
+                    "coverage_raw": float(last["raw_covered"].mean()),
+                    "coverage_calibrated": float(last["covered"].mean()),
+                    "width_raw_points": 100 * float(np.median(last["raw_upper"] - last["raw_lower"])),
+                    "width_calibrated_points": 100 * float(np.median(last["upper"] - last["lower"]))}
+                per = last.assign(e=100 * (last["prediction"] - last["actual"]).abs())
+                for t, d in per.groupby("task", sort=False):
+                    rows[k][f"err_{t}"] = float(d["e"].mean())
+            pt = pd.DataFrame(rows).T
+            pt.index.name = "pipeline"
+            print(markdown(pt, 3))
             print(f"\n== {method}: ladder pipelines per task (all cuts with calibration)")
             for k, v in pipes.items():
                 cal = calibrate_intervals(v, PROB, "ratio", SPACE[k])
