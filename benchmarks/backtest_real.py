@@ -147,7 +147,9 @@ def hitchhiker(method, n, seed=0):
     df = df[((pos * 20 // size) != ((pos - 1) * 20 // size)) | (pos == size - 1)]
     final = df[df["tokens"] == df.groupby("model")["tokens"].transform("max")]
     final = final.groupby("model", as_index=False).last()
-    law = jf.recipes.hitchhiker.hitchhiker_law()
+    import sys
+
+    law = sys.modules["jaxfit.recipes.hitchhiker"].hitchhiker_law()
     steps = [Step(law, df, "loss", {"N": "N", "D": "tokens"}, options={"restarts": 32})]
     return jf.backtest(law, final, y="loss", by="family", axis="N", x={"N": "N", "D": "tokens"},
                        steps=steps, per_task=True, cuts=3, method=method, n=n, seed=seed,

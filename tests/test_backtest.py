@@ -78,7 +78,8 @@ def test_no_leakage(res):
     a = calibrate_intervals(bt.table(), 0.9, "ratio", "linear")
     b = calibrate_intervals(trunc.table(), 0.9, "ratio", "linear")
     assert np.isnan(q).all()
-    np.testing.assert_array_equal(a[a["cut"] == N_370M][["lower", "upper"]].to_numpy(),
+    below = (a["cut"] == N_370M) & (a["axis"] <= N_760M)
+    np.testing.assert_array_equal(a[below][["lower", "upper"]].to_numpy(),
                                   b[b["cut"] == N_370M][["lower", "upper"]].to_numpy())
     common = ["task", "cut", "axis", "prediction", "raw_lower", "raw_upper"]
     full_rows = bt.table()
