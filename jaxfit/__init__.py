@@ -1,7 +1,7 @@
 """jaxfit: fit and extrapolate scaling laws with JAX, with honest uncertainty."""
 
-from jaxfit import datasets, io, models, plot, progress, recipes
-from jaxfit import decide
+from jaxfit import datasets, decide, io, models, plot, progress, recipes
+from jaxfit.backtest import BacktestResult, Step, backtest
 from jaxfit.chain import predict_chain
 from jaxfit.decide import isoflop, optimal, overtrain, suggest
 from jaxfit.fit import fit
@@ -16,5 +16,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Law", "Param", "compose", "fix", "add", "share", "fit", "FitResult", "Status",
            "sample", "bootstrap", "Posterior", "predict_chain",
-           "save", "load", "register_law", "models", "datasets", "recipes", "io", "plot",
+           "backtest", "Step", "BacktestResult", "save", "load", "register_law", "models", "datasets", "recipes", "io", "plot",
            "progress", "decide", "optimal", "isoflop", "overtrain", "suggest", "__version__"]

@@ -575,9 +575,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="list as JSON (jaxfit.datasets/1)")
     d.set_defaults(run=_cmd_datasets)
 
-    from jaxfit.cli.decide import add_parsers
-    add_parsers(sub)                                   # optimal, suggest
+    from jaxfit.cli.backtest import add_parser as add_backtest_parser
+    from jaxfit.cli.decide import add_parsers as add_decide_parsers
 
+    add_decide_parsers(sub)                            # optimal, suggest
+    add_backtest_parser(sub)                           # backtest
     for name, recipe in RECIPES.items():
         q = sub.add_parser(name, help=recipe.help)
         if recipe.takes_data:

@@ -87,7 +87,13 @@ RECIPES: dict[str, Recipe] = {
                   help="two_step (the paper), two_step_flops (C.1) or single_step (C.5)"),
               Arg("--tasks", nargs="+", help="tasks (default: the paper's 8)"),
               Arg("--ladder-runs", nargs="+", help="ladder runs (default: role == ladder)"),
-              Arg("--targets", nargs="+", help="target runs (default: role == target)")),
+              Arg("--targets", nargs="+", help="target runs (default: role == target)"),
+              Arg("--intervals", action="store_true", default=None,
+                  help="bootstrap intervals of each step, chained, calibrated by the "
+                       "ladder's own backtest (see --calibrate)"),
+              Arg("--calibrate", default="ratio",
+                  choices=("ratio", "width", "constant", "none"),
+                  help="calibration of --intervals (default ratio; none: raw bootstrap)")),
         help="model-ladder task scaling laws: accuracy of large models from small ones "
              "(Bhagia et al. 2024)"),
 }

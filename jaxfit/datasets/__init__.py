@@ -108,6 +108,22 @@ _REGISTRY = {
                 "base_llm_benchmark_eval.csv"),
         license="Apache-2.0",
     ),
+    "pythia": Dataset(
+        name="pythia", file="pythia.csv",
+        description=("Pythia (Biderman et al. 2023): zero-shot LM-Evaluation-Harness results "
+                     "of the 16 models (70M-12B, Pile and deduplicated Pile) at 27 checkpoints "
+                     "each, for LAMBADA (acc, ppl), PIQA, Winogrande, WSC, ARC-Easy, "
+                     "ARC-Challenge, SciQ, LogiQA (acc, acc_norm) and the derived MMLU "
+                     "macro-average; N = total parameters, tokens = step x 2,097,152, "
+                     "C = 6 N tokens. Used by benchmarks/backtest_real.py. Built by "
+                     "datasets/make_pythia.py."),
+        citation=("Biderman, Schoelkopf, Anthony, et al. (2023), 'Pythia: A Suite for "
+                  "Analyzing Large Language Models Across Training and Scaling', "
+                  "arXiv:2304.01373 (ICML 2023)."),
+        source=("github.com/EleutherAI/pythia at commit "
+                "a19eecb807ec2c79a39ebf18108816e6ffffc1d5, evals/pythia-v1/*/zero-shot/*.json"),
+        license="Apache-2.0",
+    ),
 }
 
 

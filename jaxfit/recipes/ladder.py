@@ -65,7 +65,7 @@ from jaxfit.inference.status import Status
 from jaxfit.result import FitResult
 from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
 
-__all__ = ["ladder", "LadderResult", "load_olmo_ladder", "PAPER_TASKS", "VARIANCE_TASKS",
+__all__ = ["ladder", "ladder_backtest", "LadderResult", "load_olmo_ladder", "PAPER_TASKS", "VARIANCE_TASKS",
            "TASK_DISPLAY_NAMES", "METHODS", "STEP1_OPTIONS", "STEP2_OPTIONS",
            "SINGLE_STEP_OPTIONS"]
 
@@ -164,6 +164,8 @@ class LadderResult:
         options: the protocol settings used.
         posteriors: with ``intervals=True``, the bootstrap `jaxfit.Posterior` of each
             fit (same keys as ``fits``).
+        calibration: with ``calibrate``, the `ladder_backtest` whose errors calibrate
+            the intervals (a `jaxfit.backtest.BacktestResult`).
     """
 
     predictions: pd.DataFrame
@@ -176,6 +178,7 @@ class LadderResult:
     fits: dict[str, FitResult]
     options: dict[str, Any]
     posteriors: dict[str, Any] | None = None
+    calibration: Any = None
 
     def table(self) -> pd.DataFrame:
         """Predictions as a wide table: one row per task, (actual, pred, abs_error) per target
@@ -314,6 +317,83 @@ def _intervals(method: str, fits: Mapping[str, FitResult], fit_data: Mapping[str
     return posts, predict_chain(chain, [posts["step1"], posts["step2"]], tgt_pts, prob=prob)
 
 
+def ladder_backtest(s1: pd.DataFrame, step2: pd.DataFrame | None = None, *,
+                    method: str = "two_step", cuts: Sequence[float] | None = None,
+                    step1_delta: float = 1e-3, step1_options: Mapping[str, Any] | None = None,
+                    step2_options: Mapping[str, Any] | None = None, prob: float = 0.9,
+                    n_boot: int = 200, seed: int = 0):
+    """Rolling-origin backtest of the ladder's pipeline along N (`jaxfit.backtest`).
+
+    Each cut fits the same steps as `ladder` on the runs (and step-2 checkpoints) with
+    ``N <= cut`` and predicts the accuracy of every run above it.
+
+    Args:
+        s1: step-1 points, one per task and run (``LadderResult.step1_data`` rows of kind
+            "ladder"): ``task``, ``N``, ``D`` (and ``C``), ``loss``, ``acc``.
+        step2: the step-2 points (``L``, ``acc``, ``N``; anchors with ``N`` NaN are kept
+            at every cut); None for ``single_step``.
+        method: as in `ladder`.
+        cuts: cut values of N (default: the 2nd and 3rd largest sizes of ``s1``).
+        step1_delta, step1_options, step2_options, prob, n_boot, seed: as in `ladder`.
+
+    Returns:
+        A `jaxfit.backtest.BacktestResult` with raw intervals (``calibrate=None``).
+    """
+    from jaxfit.backtest import Step, backtest
+
+    o1 = {k: v for k, v in {**(SINGLE_STEP_OPTIONS if method == "single_step" else
+                                STEP1_OPTIONS), **dict(step1_options or {})}.items()
+          if k != "warn"}
+    o2 = {k: v for k, v in {**STEP2_OPTIONS, **dict(step2_options or {})}.items() if k != "warn"}
+    if cuts is None:
+        cuts = list(np.sort(s1["N"].unique())[::-1][1:3])
+    if method == "single_step":
+        (law,) = _laws(method)
+        steps = [Step(law, s1, "acc", {"N": "N", "D": "D"}, "huber", step1_delta, "log", o1)]
+    else:
+        law1, law2, law = _laws(method)
+        x1 = {n: n for n in law1.inputs}
+        steps = [Step(law1, s1, "loss", x1, "huber", step1_delta, "log", o1),
+                 Step(law2, step2, "acc", {"L": "L"}, "squared", 1.0, "linear", o2)]
+    return backtest(law, s1, y="acc", by="task", axis="N", x={n: n for n in law.inputs},
+                    steps=steps, cuts=list(cuts), n=n_boot, prob=prob, calibrate=None,
+                    seed=seed)
+
+
+def _calibrate(pred: pd.DataFrame, method: str, fit_data: Mapping[str, pd.DataFrame],
+               s1: pd.DataFrame, step1_delta: float, o1: Mapping[str, Any],
+               o2: Mapping[str, Any], prob: float, n_boot: int, kind: str):
+    """Widen the targets' intervals by the ladder's own rolling-origin errors (N axis).
+
+    `ladder_backtest` fits the same steps on the ladder runs up to its 2nd and 3rd largest
+    sizes and predicts the ladder runs above them (never a target); the scores of those
+    predictions at or below the largest ladder size give the conformal quantile
+    (`jaxfit.backtest.calibration_scores`), applied at each target's extrapolation ratio
+    ``N_target / N_ladder_max``.
+
+    Returns:
+        (the widened predictions, the `BacktestResult`).
+    """
+    from jaxfit.backtest import _backward, _forward, _scale, calibration_scores, conformal_quantile
+
+    sizes = np.sort(s1["N"].unique())[::-1]
+    if len(sizes) < 3:
+        raise ValueError(f"ladder: calibrate={kind!r} needs at least 3 ladder sizes (N) to "
+                         f"learn the extrapolation error from; got {len(sizes)}.")
+    bt = ladder_backtest(s1, fit_data.get("step2"), method=method, step1_delta=step1_delta,
+                         step1_options=o1, step2_options=o2, prob=prob, n_boot=n_boot,
+                         seed=int(o1.get("seed", 0)))
+    space = "log" if method == "single_step" else "linear"
+    q = conformal_quantile(calibration_scores(bt.table(), float(sizes[0]), kind, space), prob)
+    q = max(q, 0.0) if np.isfinite(q) else 0.0
+    lo = _forward(pred["acc_lower"], space)
+    hi = _forward(pred["acc_upper"], space)
+    g = _scale(kind, pred["N"].to_numpy(np.float64) / float(sizes[0]), lo, hi)
+    return pred.assign(raw_acc_lower=pred["acc_lower"], raw_acc_upper=pred["acc_upper"],
+                       acc_lower=_backward(lo - q * g, space),
+                       acc_upper=_backward(hi + q * g, space), calibration_q=q), bt
+
+
 def _variance(rows: pd.DataFrame, run: str, last_n: int, tasks: Sequence[str]) -> pd.DataFrame:
     sub = rows[rows["run"] == run].groupby("task", sort=False).tail(last_n)
     g = sub.groupby("task", sort=False)
@@ -367,7 +447,8 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
            variance_run: str | None = None, variance_last_n: int = 10,
            step1_options: Mapping[str, Any] | None = None,
            step2_options: Mapping[str, Any] | None = None, intervals: bool = False,
-           prob: float = 0.9, n_boot: int = 1000) -> LadderResult:
+           prob: float = 0.9, n_boot: int = 1000,
+           calibrate: bool | str = False) -> LadderResult:
     """Predict downstream accuracy of large models from a ladder of small ones.
 
     The protocol of Bhagia et al. (2024), defaults as in the released code
@@ -437,6 +518,15 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
             ``mean_acc_upper`` (the chained law's mean only) and ``covered``.
         prob: interval probability (default 0.9).
         n_boot: bootstrap resamples per step and task.
+        calibrate: with ``intervals=True``, widen the intervals by the extrapolation
+            error measured on the ladder itself (`jaxfit.backtest`, rolling origin over
+            the ladder's second- and third-largest sizes: e.g. 760M and 370M predicting
+            the runs above them up to the largest ladder size, never a target):
+            ``True`` or ``"ratio"`` (split-conformal, scaled by the log extrapolation
+            ratio in N; see `jaxfit.backtest`), ``"width"``, ``"constant"``. Point
+            predictions are unchanged; ``acc_lower``/``acc_upper``/``covered`` become the
+            calibrated interval, ``raw_acc_lower``/``raw_acc_upper`` keep the raw one and
+            ``calibration_q`` the learnt quantile. False (default): raw intervals.
 
     Returns:
         A `LadderResult` (``predictions``, ``step1``, ``step2``, ``variance``,
@@ -460,6 +550,9 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
             raise ValueError(f"ladder: {name}={v!r} must be a positive integer.")
     if intervals and not 0 < prob < 1:
         raise ValueError(f"ladder: prob={prob} must be in (0, 1).")
+    if calibrate not in (False, True, None, "none", "ratio", "width", "constant"):
+        raise ValueError(f"ladder: calibrate={calibrate!r} is not True/False or one of "
+                         "'ratio', 'width', 'constant', 'none'.")
     if intervals and (int(n_boot) != n_boot or n_boot < 2):
         raise ValueError(f"ladder: n_boot={n_boot!r} must be an integer >= 2.")
     data = load_olmo_ladder() if data is None else data
@@ -570,7 +663,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         "actual_loss", "pred_loss", "loss_rel_error", "actual_acc", "pred_acc", "abs_error",
         "rel_error", "step2_pred_acc", "step2_rel_error"]
     pred = pred[cols]
-    posteriors = None
+    posteriors = calibration = None
     if intervals:
         fit_data = {"step1": s1} if method == "single_step" else {"step1": s1, "step2": fit_pts}
         posteriors, iv = _intervals(method, fits, fit_data, tgt_pts, step1_delta, o1, o2,
@@ -579,6 +672,10 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                            acc_upper=iv["predictive_upper"].to_numpy(),
                            mean_acc_lower=iv["credible_lower"].to_numpy(),
                            mean_acc_upper=iv["credible_upper"].to_numpy())
+        if calibrate and calibrate != "none":
+            kind = "ratio" if calibrate is True else str(calibrate)
+            pred, calibration = _calibrate(pred, method, fit_data, s1, step1_delta, o1, o2,
+                                           prob, int(n_boot), kind)
         covered = (pred["acc_lower"] <= pred["actual_acc"]) & (pred["actual_acc"] <= pred["acc_upper"])
         pred["covered"] = covered.astype("boolean").where(pred["actual_acc"].notna(), pd.NA)
 
@@ -618,8 +715,9 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                    moving_avg=moving_avg, anchor=anchor, target_last_n=target_last_n,
                    variance_run=variance_run, variance_last_n=variance_last_n,
                    step1_options=o1, step2_options=o2, intervals=intervals,
-                   prob=prob if intervals else None, n_boot=n_boot if intervals else None)
+                   prob=prob if intervals else None, n_boot=n_boot if intervals else None,
+                   calibrate=calibrate if intervals else None)
     return LadderResult(predictions=pred, step1=step1, step2=step2, variance=variance,
                         variance_correlation=corr, step1_data=step1_data,
                         step2_data=step2_data, fits=fits, options=options,
-                        posteriors=posteriors)
+                        posteriors=posteriors, calibration=calibration)

@@ -1,0 +1,544 @@
+"""`jaxfit.backtest`: hold out the largest scales, predict them, and measure the intervals.
+
+A scaling law is used to extrapolate, so its intervals are only as good as their coverage
+of models *larger* than any it was fitted on. `backtest` measures that on real data by a
+rolling origin (expanding window; Tashman 2000, "Out-of-sample tests of forecasting
+accuracy", Int. J. Forecasting 16): for each cut along a scale axis (a column such as
+``N``, ``C`` or tokens), from the largest down, the law is fitted on the rows at or below
+the cut and predicts every row above it, for every task in one batched call per cut.
+
+**Calibrated intervals.** Resampling the fitted points (bootstrap) or sampling a
+posterior sees the noise of the fitted points, not the law's *systematic* extrapolation
+error, so raw intervals under-cover held-out larger models. `backtest` adds that error,
+learned only from data below the scale being predicted: split-conformal calibration
+(Vovk et al. 2005; Lei et al. 2018, "Distribution-free predictive inference for
+regression", JASA 113) of the conformalised-quantile-regression score of Romano, Patterson
+& Candes (2019, "Conformalized quantile regression", NeurIPS) normalised by the
+extrapolation distance (``calibrate="ratio"``): for a held-out observation ``y`` with raw
+interval ``[l, u]`` in the fit's space (log ``y`` for a log-space fit) and extrapolation
+ratio ``r`` (its axis value over the largest fitted one),
+
+    s = max(l - y, y - u) / g(r),    g(r) = 1 + log(r),
+
+and a prediction at a cut gets ``[l - q g(r), u + q g(r)]`` with ``q`` the
+``ceil((n + 1) prob) / n`` empirical quantile (clipped at 0) of the scores of the ``n``
+earlier (smaller) cuts' predictions of rows *at or below this cut* (pooled over tasks).
+Rows above the cut never enter its calibration: removing them from the input leaves it
+unchanged (tests/test_backtest.py). The added error is a discrepancy that exists at the
+largest fitted scale (the law's misfit there, g = 1) and grows with the log extrapolation
+ratio, as a law's systematic error does; point predictions are unchanged. (Dividing by
+``log r`` alone lets rows just above a cut, ``r ~ 1``, dominate the quantile with huge
+scores; ``1 + log r`` measured best or tied on every real dataset of docs/backtest.md.)
+``calibrate="width"`` scales the score by the raw half-width instead, ``"constant"`` not
+at all (plain CQR). docs/backtest.md compares them on real data.
+
+Interval score (Gneiting & Raftery 2007, "Strictly proper scoring rules, prediction, and
+estimation", JASA 102, eq. 43): ``(u - l) + 2/a (l - y) 1[y < l] + 2/a (y - u) 1[y > u]``
+with ``a = 1 - prob``: lower is better, it rewards narrow intervals and penalises misses.
+
+Example (a rolling backtest compiles one fit and one bootstrap per cut: about a minute
+on 2 CPU cores, so it is not run as a doctest; tests/test_backtest.py runs one):
+    >>> import jaxfit as jf
+    >>> df = jf.datasets.load("chinchilla")
+    >>> df = df[~df.epoch_excluded_outlier]
+    >>> bt = jf.backtest(jf.models.chinchilla(), df, y="loss", axis="C",
+    ...                  cuts=[1.5e21, 6e20, 3e20, 1.2e20], n=100)  # doctest: +SKIP
+    >>> bt.summary(last_cut=True)     # 17 runs above 1.5e21 FLOPs  # doctest: +SKIP
+    >>> from jaxfit.backtest import conformal_quantile, interval_score
+    >>> conformal_quantile([0.3, -0.1, 0.2, 0.0], prob=0.5)   # the ceil(5 * 0.5) = 3rd smallest
+    0.2
+    >>> round(float(interval_score(1.0, 2.0, 2.5, prob=0.9)), 6)   # width 1 + 2/0.1 * 0.5
+    11.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from jaxfit.chain import chain_draws
+from jaxfit.data import column_map
+from jaxfit.fit import fit as point_fit
+from jaxfit.law import Law
+
+__all__ = ["backtest", "Step", "BacktestResult", "calibrate_intervals", "conformal_quantile",
+           "calibration_scores", "interval_score", "CALIBRATIONS", "METHODS"]
+
+#: Uncertainty methods: `jaxfit.bootstrap`, or `jaxfit.sample` with this method.
+METHODS = ("bootstrap", "nuts", "laplace")
+#: Calibration scores: normalised by the log extrapolation ratio, by the raw interval's
+#: half-width, or not at all.
+CALIBRATIONS = ("ratio", "width", "constant")
+
+_TASK = "_bt_task"
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One fitted step of a (possibly composed) law, with its own data and objective.
+
+    The two-step chain of Bhagia et al. (2024) is ``[Step(ladder_step1(), runs, "loss"),
+    Step(sigmoid(), checkpoints, "acc", loss="squared", space="linear")]``: each step is
+    fitted on its own rows, filtered to the cut along the backtest's axis (rows whose axis
+    value is missing, e.g. an anchor point, are kept at every cut).
+
+    Attributes:
+        law: the step's `Law`.
+        data: its rows (never modified): the ``by`` column(s), the axis column, ``y`` and
+            the law's inputs.
+        y: target column.
+        x: law input -> column mapping.
+        loss, delta, space: the objective, as in `jaxfit.fit`.
+        options: further `jaxfit.fit` options of the point fit (``restarts``,
+            ``max_steps``, ``seed``, ...).
+    """
+
+    law: Law
+    data: pd.DataFrame
+    y: str
+    x: Mapping[str, str] | None = None
+    loss: str = "huber"
+    delta: float = 1e-3
+    space: str = "log"
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- scores
+
+def interval_score(lower, upper, y, prob: float):
+    """Gneiting & Raftery (2007) interval score of central ``prob`` intervals (lower is
+    better): ``(u - l) + 2/a (l - y)_+ + 2/a (y - u)_+``, ``a = 1 - prob``."""
+    a = 1.0 - prob
+    lower, upper, y = (np.asarray(v, dtype=np.float64) for v in (lower, upper, y))
+    return (upper - lower) + 2 / a * np.maximum(lower - y, 0) + 2 / a * np.maximum(y - upper, 0)
+
+
+def conformal_quantile(scores, prob: float) -> float:
+    """Split-conformal quantile: the ``ceil((n + 1) prob)``-th smallest of ``n`` scores
+    (Lei et al. 2018); the largest score when there are too few for that rank (fewer
+    than ``prob / (1 - prob)``), NaN when there are none."""
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    s = s[np.isfinite(s)]
+    if not len(s):
+        return math.nan
+    k = math.ceil((len(s) + 1) * prob)
+    return float(s[min(k, len(s)) - 1])
+
+
+def _forward(v, space):
+    v = np.asarray(v, dtype=np.float64)
+    if space == "log":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(v > 0, np.log(np.where(v > 0, v, 1.0)), np.nan)
+    return v
+
+
+def _backward(v, space):
+    return np.exp(v) if space == "log" else v
+
+
+def _scale(kind, ratio, lo, hi):
+    if kind == "ratio":
+        return 1.0 + np.log(ratio)
+    if kind == "width":
+        return np.maximum((hi - lo) / 2, 1e-12)
+    return np.ones_like(lo)
+
+
+def calibration_scores(table: pd.DataFrame, cut, kind: str = "ratio",
+                       space: str = "log") -> np.ndarray:
+    """The scores that calibrate predictions made at ``cut``: every row predicted at a
+    smaller cut whose axis value is at most ``cut`` (pooled over tasks).
+
+    ``cut`` is one value shared by all tasks, or a mapping task -> that task's cut (the
+    cuts of ``per_task`` backtests). Nothing above the cut enters, so the scores are
+    unchanged when every row above it is removed from the input.
+    """
+    lo, hi = _forward(table["raw_lower"], space), _forward(table["raw_upper"], space)
+    y = _forward(table["actual"], space)
+    g = _scale(kind, table["ratio"].to_numpy(np.float64), lo, hi)
+    score = np.maximum(lo - y, y - hi) / g
+    if isinstance(cut, Mapping):
+        c = table["task"].map(cut).to_numpy(np.float64)
+    else:
+        c = float(cut)
+    ok = (table["cut"].to_numpy(np.float64) < c) & (table["axis"].to_numpy(np.float64) <= c)
+    return score[ok & np.isfinite(score)]
+
+
+def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
+                        space: str = "log") -> pd.DataFrame:
+    """Calibrated bounds for each row of a backtest table, learned without leakage.
+
+    The rows predicted at a cut are widened by the `conformal_quantile` of that cut's
+    `calibration_scores` (see the module docstring).
+
+    Args:
+        table: columns ``task``, ``cut``, ``cut_rank``, ``axis``, ``ratio``, ``actual``,
+            ``raw_lower``, ``raw_upper``.
+        prob: nominal coverage.
+        kind: one of `CALIBRATIONS`.
+        space: "log" or "linear": where the interval is widened.
+
+    Returns:
+        ``table`` with ``lower``, ``upper`` (calibrated), ``q`` (the cut's quantile) and
+        ``n_calibration`` (its number of scores; 0: the raw interval is kept).
+    """
+    if kind not in CALIBRATIONS:
+        raise ValueError(f"calibrate={kind!r} is not one of {CALIBRATIONS} (or None).")
+    lo, hi = _forward(table["raw_lower"], space), _forward(table["raw_upper"], space)
+    g = _scale(kind, table["ratio"].to_numpy(np.float64), lo, hi)
+    q = np.full(len(table), np.nan)
+    ncal = np.zeros(len(table), dtype=np.int64)
+    for rank, rows in table.groupby("cut_rank", sort=False).indices.items():
+        sub = table.iloc[rows]
+        cuts = sub.groupby("task", sort=False)["cut"].first()
+        cut = float(cuts.iloc[0]) if cuts.nunique() == 1 else cuts.to_dict()
+        s = calibration_scores(table, cut, kind, space)
+        q[rows], ncal[rows] = conformal_quantile(s, prob), len(s)
+    qq = np.where(np.isfinite(q), np.maximum(q, 0.0), 0.0)
+    out = table.copy()
+    out["lower"] = _backward(lo - qq * g, space)
+    out["upper"] = _backward(hi + qq * g, space)
+    out["q"] = q
+    out["n_calibration"] = ncal
+    return out
+
+
+# ----------------------------------------------------------------------------- result
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """What `backtest` returns.
+
+    Attributes:
+        rows: one row per held-out observation and cut (see `table`).
+        fits: cut -> list of each step's `jaxfit.FitResult` at that cut.
+        options: the call's settings (axis, method, prob, calibrate, space, ...).
+    """
+
+    rows: pd.DataFrame
+    fits: Mapping[float, Any]
+    options: Mapping[str, Any]
+
+    def table(self) -> pd.DataFrame:
+        """Tidy: ``task``, ``cut`` (the largest fitted axis value), ``cut_rank`` (1: the
+        largest cut), ``axis`` (the held-out row's value), ``ratio`` (axis / cut),
+        ``actual``, ``prediction`` (the point fit's), ``lower``, ``upper``, ``covered``
+        (the calibrated interval when ``calibrate`` is set, else the raw one), and
+        ``raw_lower``, ``raw_upper``, ``raw_covered``, ``mean_lower``, ``mean_upper``
+        (credible interval of the law's mean), ``q``, ``n_calibration``, ``row`` (the
+        input's index label)."""
+        return self.rows.copy()
+
+    def summary(self, by_task: bool = True, last_cut: bool = False,
+                calibrated_only: bool = True) -> pd.DataFrame:
+        """Per task (and ``"all"``): ``n`` held-out rows, coverage of the raw and
+        calibrated intervals, mean absolute error, mean |relative error|, median interval
+        width and mean interval score (Gneiting & Raftery 2007) of each.
+
+        Args:
+            by_task: one row per task before the pooled ``"all"`` row.
+            last_cut: only the largest cut (the largest models held out).
+            calibrated_only: only rows whose cut had calibration data (``n_calibration >
+                0``), so raw and calibrated are compared on the same rows.
+        """
+        return summarize(self.rows, self.options["prob"], by_task=by_task, last_cut=last_cut,
+                         calibrated_only=calibrated_only and self.options.get("calibrate"))
+
+    def plot(self, ax=None):
+        """Predicted vs actual with intervals, and coverage against extrapolation ratio."""
+        from jaxfit.backtest_plot import plot_backtest
+
+        return plot_backtest(self, ax=ax)
+
+
+def summarize(rows: pd.DataFrame, prob: float, by_task: bool = True, last_cut: bool = False,
+              calibrated_only: bool = False, group: str = "task") -> pd.DataFrame:
+    """The statistics of `BacktestResult.summary` for a backtest table (any grouping)."""
+    r = rows
+    if last_cut:
+        r = r[r["cut_rank"] == 1]
+    if calibrated_only and "n_calibration" in r:
+        r = r[r["n_calibration"] > 0]
+
+    def stats(d: pd.DataFrame) -> dict:
+        y, p = d["actual"].to_numpy(np.float64), d["prediction"].to_numpy(np.float64)
+        out = {"n": len(d),
+               "coverage_raw": float(d["raw_covered"].mean()) if len(d) else math.nan,
+               "coverage": float(d["covered"].mean()) if len(d) else math.nan,
+               "mae": float(np.mean(np.abs(p - y))) if len(d) else math.nan,
+               "mean_rel_error": float(np.mean(np.abs(p / y - 1))) if len(d) else math.nan,
+               "median_width_raw": float(np.median(d["raw_upper"] - d["raw_lower"]))
+               if len(d) else math.nan,
+               "median_width": float(np.median(d["upper"] - d["lower"])) if len(d) else math.nan,
+               "interval_score_raw": float(np.mean(interval_score(
+                   d["raw_lower"], d["raw_upper"], y, prob))) if len(d) else math.nan,
+               "interval_score": float(np.mean(interval_score(d["lower"], d["upper"], y, prob)))
+               if len(d) else math.nan}
+        return out
+
+    recs = {}
+    if by_task:
+        for t, d in r.groupby(group, sort=False):
+            recs[t] = stats(d)
+    recs["all"] = stats(r)
+    out = pd.DataFrame.from_dict(recs, orient="index")
+    out.index.name = group
+    out.attrs["prob"] = prob
+    return out
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _task_labels(df: pd.DataFrame, by) -> np.ndarray:
+    if by is None:
+        return np.zeros(len(df), dtype=np.int64)
+    cols = [by] if isinstance(by, str) else list(by)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"backtest: by column(s) {missing} are not in the data; its columns "
+                         f"are {list(df.columns)}.")
+    if len(cols) == 1:
+        return df[cols[0]].to_numpy()
+    return np.array(["|".join(map(str, v)) for v in df[cols].itertuples(index=False)],
+                    dtype=object)
+
+
+def _point(law: Law, fits: Sequence, task_pos: Mapping, tasks, x: Mapping[str, np.ndarray]):
+    """The composed law at each row with its task's point-fit parameters (merged steps)."""
+    theta = {}
+    for res in fits:
+        idx = np.array([task_pos[id(res)][t] for t in tasks], dtype=np.int64)
+        for i, n in enumerate(res.law.param_names):
+            if n in law.params:
+                theta[n] = res.values[idx, i]
+    with jax.enable_x64(True):
+        p = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in theta.items()}
+        xs = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in x.items()}
+        return np.asarray(law(p, xs))
+
+
+def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: int,
+               sample_options: Mapping[str, Any]):
+    from jaxfit.sample import bootstrap, sample
+
+    if method == "bootstrap":
+        return bootstrap(step.law, data, y=step.y, by=_TASK, x=dict(step.x or {}), n=int(n),
+                         loss=step.loss, delta=step.delta, space=step.space, start=res,
+                         seed=seed, max_steps=int(step.options.get("max_steps", 1000)),
+                         warn=False)
+    opts = {"warn": False, **dict(sample_options)}
+    return sample(step.law, data, y=step.y, by=_TASK, x=dict(step.x or {}), space=step.space,
+                  method=method, seed=seed, **opts)
+
+
+def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
+    """[K, T] cut values (NaN where a task has no such cut), largest cut first."""
+    tasks = values.index.unique()
+    if per_task:
+        if cuts is not None and not isinstance(cuts, int):
+            raise ValueError("backtest: with per_task=True, cuts must be None or an int "
+                             "(how many of each task's largest values to roll over).")
+        per = {t: np.sort(np.unique(values.loc[[t]].to_numpy(np.float64)))[::-1][1:]
+               for t in tasks}
+        K = max((len(v) for v in per.values()), default=0)
+        if isinstance(cuts, int):
+            K = min(K, cuts)
+        table = np.full((K, len(tasks)), np.nan)
+        for j, t in enumerate(tasks):
+            v = per[t][:K]
+            table[:len(v), j] = v
+        return table, tasks
+    allv = np.sort(np.unique(values.to_numpy(np.float64)))[::-1]
+    if cuts is None or isinstance(cuts, int):
+        cv = allv[1:]
+        if isinstance(cuts, int):
+            cv = cv[:cuts]
+    else:
+        cv = np.sort(np.asarray(list(cuts), dtype=np.float64))[::-1]
+    return np.repeat(cv[:, None], len(tasks), axis=1), tasks
+
+
+# ----------------------------------------------------------------------------- backtest
+
+def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[str] | None = None,
+             *, axis: str, x: Mapping[str, str] | None = None,
+             steps: Sequence[Step] | None = None, cuts: int | Sequence[float] | None = None,
+             per_task: bool = False, min_points: int | None = None,
+             method: str = "bootstrap", prob: float = 0.9, calibrate: str | None = "ratio",
+             n: int = 200, loss: str = "huber", delta: float = 1e-3, space: str = "log",
+             fit_options: Mapping[str, Any] | None = None,
+             sample_options: Mapping[str, Any] | None = None, seed: int = 0,
+             progress: bool = False) -> BacktestResult:
+    """Rolling-origin backtest of a law's extrapolation, with (calibrated) intervals.
+
+    For each cut along ``axis`` (largest first), every step is fitted on its rows with
+    ``axis <= cut`` (`jaxfit.fit`, every task in one call), its uncertainty is drawn
+    (`jaxfit.bootstrap`, or `jaxfit.sample` with ``method``; one call per step and cut),
+    and every row of ``data`` above the cut is predicted: the point fit's value and the
+    ``prob`` predictive interval (through the composed law for several steps,
+    `jaxfit.chain.chain_draws`). Then each cut's interval is calibrated on the earlier
+    cuts' errors at or below it (`calibrate_intervals`).
+
+    Args:
+        law: the law to backtest; with ``steps``, the composed law of the steps (e.g.
+            ``jf.compose(sigmoid(), ladder_step1(), into="L")``).
+        data: the observations to predict (never modified): ``by``, ``axis``, ``y`` and
+            the law's inputs. Without ``steps`` also the data the law is fitted on.
+        y: target column of ``data``.
+        by: column(s) naming independent tasks.
+        axis: the scale column along which the largest rows are held out (``"N"``,
+            ``"C"``, tokens, ...); in every step's data too.
+        x: ``law`` input -> column of ``data``.
+        steps: the steps of a composed law, innermost first (`Step`); default: one step,
+            ``law`` fitted on ``data`` with ``loss``, ``delta``, ``space`` and
+            ``fit_options``.
+        cuts: None (every distinct axis value but the largest), an int (that many of the
+            largest), or the cut values themselves.
+        per_task: cuts by rank within each task (cut k holds out each task's k largest
+            axis values; e.g. the largest model of each family) instead of shared values.
+        min_points: a task is fitted at a cut only when every step has at least this many
+            rows there (default: the step's parameter count + 1).
+        method: "bootstrap" (default), "nuts" or "laplace".
+        prob: nominal coverage of the intervals.
+        calibrate: "ratio" (default), "width", "constant" (see the module docstring), or
+            None for raw intervals only.
+        n: bootstrap resamples per task and cut.
+        loss, delta, space, fit_options: the single step's objective and `jaxfit.fit`
+            options (ignored with ``steps``).
+        sample_options: `jaxfit.sample` options (chains, warmup, samples, ...).
+        seed: seed of the fits, resamples and predictive draws (the same at every cut, so
+            a cut's result does not depend on which cuts ran before it).
+        progress: print one line per cut.
+
+    Returns:
+        A `BacktestResult`.
+
+    Raises:
+        ValueError: unknown method or calibration, missing columns, no cut with data.
+    """
+    if method not in METHODS:
+        raise ValueError(f"backtest: method={method!r} is not one of {METHODS}.")
+    if calibrate is not None and calibrate not in CALIBRATIONS:
+        raise ValueError(f"backtest: calibrate={calibrate!r} is not one of {CALIBRATIONS} "
+                         "or None.")
+    if not 0 < prob < 1:
+        raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
+    if steps is None:
+        steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
+    steps = list(steps)
+    cols = column_map(law, x)
+    for name, df, need in [("data", data, [axis, y, *cols.values()])] + [
+            (f"steps[{i}].data", s.data, [axis, s.y, *column_map(s.law, s.x).values()])
+            for i, s in enumerate(steps)]:
+        miss = [c for c in need if c not in df.columns]
+        if miss:
+            raise ValueError(f"backtest: {name} is missing column(s) {miss}; it has "
+                             f"{list(df.columns)}.")
+
+    # The evaluation rows and their tasks.
+    ev = data.assign(**{_TASK: _task_labels(data, by)})
+    ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)
+    ev = ev[ok]
+    cut_values, tasks = _cut_table(pd.Series(ev[axis].to_numpy(np.float64),
+                                             index=ev[_TASK].to_numpy()), per_task, cuts, 1)
+    if not len(cut_values):
+        raise ValueError(f"backtest: no cut: data has fewer than 2 distinct {axis!r} values.")
+    tpos = {t: j for j, t in enumerate(tasks)}
+    sdata = []
+    for s in steps:
+        d = s.data.assign(**{_TASK: _task_labels(s.data, by)})
+        scols = [s.y, *column_map(s.law, s.x).values()]
+        d = d[np.isfinite(d[scols].to_numpy(np.float64)).all(axis=1) & d[_TASK].isin(tasks)]
+        sdata.append(d)
+
+    records, fits_by_cut = [], {}
+    K = len(cut_values)
+    for k in range(K):
+        cut_t = cut_values[k]
+        fitted, fits, posts = None, [], []
+        subsets = []
+        for s, d in zip(steps, sdata):
+            c = cut_t[d[_TASK].map(tpos).to_numpy()]
+            a = d[axis].to_numpy(np.float64)
+            sub = d[np.isnan(a) | (a <= c)]
+            need = min_points if min_points is not None else len(s.law.param_names) + 1
+            counts = sub.groupby(_TASK).size()
+            good = set(counts.index[counts >= need])
+            fitted = good if fitted is None else fitted & good
+            subsets.append(sub)
+        fitted = [t for t in tasks if t in (fitted or set()) and np.isfinite(cut_t[tpos[t]])]
+        if not fitted:
+            continue
+        held = ev[ev[_TASK].isin(fitted)]
+        held = held[held[axis].to_numpy(np.float64)
+                    > cut_t[held[_TASK].map(tpos).to_numpy()]]
+        if not len(held):
+            continue
+        task_pos = {}
+        for s, sub in zip(steps, subsets):
+            sub = sub[sub[_TASK].isin(fitted)]
+            opts = {"seed": seed, **dict(s.options)}
+            res = point_fit(s.law, sub, y=s.y, by=_TASK, x=dict(s.x or {}), loss=s.loss,
+                            delta=s.delta, space=s.space, warn=False, **opts)
+            posts.append(_posterior(s, sub, res, method, n, seed, dict(sample_options or {})))
+            fits.append(res)
+            task_pos[id(res)] = {t: i for i, t in enumerate(res.tasks)}
+        fits_by_cut[float(np.nanmax(cut_t))] = fits
+        xs = {name: held[c].to_numpy(np.float64) for name, c in cols.items()}
+        point = _point(law, fits, task_pos, held[_TASK].to_numpy(), xs)
+        lo = np.empty(len(held))
+        hi, mlo, mhi = lo.copy(), lo.copy(), lo.copy()
+        a_held = held[axis].to_numpy(np.float64)
+        qa, qb = (1 - prob) / 2, (1 + prob) / 2
+        # Predictive draws per held-out axis value: the same rows (and seed) whatever lies
+        # above, so the draws at a value do not depend on rows above it.
+        for v in np.unique(a_held):
+            sel = np.flatnonzero(a_held == v)
+            g = held.iloc[sel]
+            _, mean, pred = chain_draws(law, posts, g, x=dict(x or {}), seed=seed)
+            q = np.quantile(pred, [qa, qb], axis=1)
+            qm = np.quantile(mean, [qa, qb], axis=1)
+            lo[sel], hi[sel], mlo[sel], mhi[sel] = q[0], q[1], qm[0], qm[1]
+        cut_row = cut_t[held[_TASK].map(tpos).to_numpy()]
+        top = pd.concat([sub[[_TASK, axis]] for sub in subsets]).groupby(_TASK)[axis].max()
+        largest = held[_TASK].map(top).to_numpy(np.float64)
+        labels = held[by].to_numpy() if isinstance(by, str) else held[_TASK].to_numpy()
+        records.append(pd.DataFrame({
+            "task": labels, "cut": cut_row, "cut_rank": k + 1, "axis": a_held,
+            "ratio": a_held / largest, "actual": held[y].to_numpy(np.float64),
+            "prediction": point, "raw_lower": lo, "raw_upper": hi,
+            "mean_lower": mlo, "mean_upper": mhi, "row": held.index}))
+        if progress:
+            print(f"backtest: cut {k + 1}/{K} ({axis} <= {np.nanmax(cut_t):.4g}): "
+                  f"{len(fitted)} task(s), {len(held)} held-out row(s)", flush=True)
+    if not records:
+        raise ValueError("backtest: no cut had both enough points to fit and rows to predict; "
+                         "lower min_points or give other cuts.")
+    rows = pd.concat(records, ignore_index=True)
+    rows["raw_covered"] = (rows["raw_lower"] <= rows["actual"]) & (rows["actual"] <= rows["raw_upper"])
+    out_space = steps[-1].space
+    if calibrate is not None:
+        rows = calibrate_intervals(rows, prob, calibrate, out_space)
+    else:
+        rows = rows.assign(lower=rows["raw_lower"], upper=rows["raw_upper"], q=math.nan,
+                           n_calibration=0)
+    rows["covered"] = (rows["lower"] <= rows["actual"]) & (rows["actual"] <= rows["upper"])
+    order = ["task", "cut", "cut_rank", "axis", "ratio", "actual", "prediction", "lower",
+             "upper", "covered", "raw_lower", "raw_upper", "raw_covered", "mean_lower",
+             "mean_upper", "q", "n_calibration", "row"]
+    rows = rows[order]
+    options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
+                   space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
+                   steps=len(steps))
+    return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

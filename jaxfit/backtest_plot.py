@@ -1,0 +1,60 @@
+"""Plots of a `jaxfit.backtest` result: predicted vs actual, coverage vs extrapolation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_backtest"]
+
+
+def plot_backtest(result, ax=None):
+    """Two panels: predicted vs actual with the (calibrated) intervals, raw intervals in
+    grey; and coverage of the raw and calibrated intervals against the extrapolation
+    ratio (log-spaced bins), with the nominal level.
+
+    Args:
+        result: a `jaxfit.BacktestResult`.
+        ax: two matplotlib Axes, or None for a new figure.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    t = result.table()
+    prob = result.options["prob"]
+    if ax is None:
+        fig, ax = plt.subplots(1, 2, figsize=(11, 4.5))
+    else:
+        fig = ax[0].figure
+    a0, a1 = ax
+    y, p = t["actual"].to_numpy(), t["prediction"].to_numpy()
+    a0.errorbar(y, p, yerr=[np.maximum(p - t["raw_lower"], 0), np.maximum(t["raw_upper"] - p, 0)],
+                fmt="none", ecolor="0.7", lw=3, label="raw interval")
+    a0.errorbar(y, p, yerr=[np.maximum(p - t["lower"], 0), np.maximum(t["upper"] - p, 0)],
+                fmt="none", ecolor="C0", lw=1, label="calibrated interval")
+    a0.scatter(y, p, c=np.where(t["covered"], "C2", "C3"), s=12, zorder=3)
+    lo, hi = np.nanmin([y.min(), p.min()]), np.nanmax([y.max(), p.max()])
+    a0.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    a0.set_xlabel("actual")
+    a0.set_ylabel("predicted")
+    a0.set_title(f"held-out predictions ({len(t)}; red: missed)")
+    a0.legend(fontsize=8)
+    r = t["ratio"].to_numpy()
+    edges = np.unique(np.quantile(np.log(r), np.linspace(0, 1, 7)))
+    if len(edges) > 1:
+        idx = np.clip(np.digitize(np.log(r), edges[1:-1]), 0, len(edges) - 2)
+        mids = np.exp([np.log(r)[idx == i].mean() if np.any(idx == i) else np.nan
+                       for i in range(len(edges) - 1)])
+        for col, lab, c in (("raw_covered", "raw", "0.5"), ("covered", "calibrated", "C0")):
+            cov = [t[col].to_numpy()[idx == i].mean() if np.any(idx == i) else np.nan
+                   for i in range(len(edges) - 1)]
+            a1.plot(mids, cov, "o-", color=c, label=lab)
+    a1.axhline(prob, color="k", ls="--", lw=0.8, label=f"nominal {prob:.0%}")
+    a1.set_xscale("log")
+    a1.set_ylim(0, 1.05)
+    a1.set_xlabel("extrapolation ratio (held-out / largest fitted)")
+    a1.set_ylabel("coverage")
+    a1.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,68 @@
+"""``jaxfit backtest``: rolling-origin backtest of a law's extrapolation (`jaxfit.backtest`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+__all__ = ["add_parser"]
+
+
+def _run(args) -> int:
+    import jaxfit as jf
+    from jaxfit import cli
+
+    df, law, mapping = cli._data_and_law(args)
+    cuts = args.cuts
+    if cuts is not None and len(cuts) == 1 and float(cuts[0]).is_integer() and float(cuts[0]) < 1e3:
+        cuts = int(cuts[0])                       # a count of cuts, e.g. --cuts 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bt = cli._call(jf.backtest, law, df, y=args.y, by=cli._by(args.by), axis=args.axis,
+                       x=mapping, cuts=cuts, per_task=args.per_task, method=args.method,
+                       prob=args.prob, calibrate=None if args.calibrate == "none"
+                       else args.calibrate, n=args.n, loss=args.loss, delta=args.delta,
+                       space=args.space, fit_options={"restarts": args.restarts,
+                                                      "init": args.init},
+                       seed=args.seed, progress=not args.quiet)
+    cli._warnings(caught)
+    table, summary = bt.table(), bt.summary()
+    if args.json:
+        cli._emit_json({"schema": "jaxfit.backtest/1", "options": {
+            k: v for k, v in bt.options.items() if isinstance(v, (str, int, float, type(None)))},
+            "summary": cli._records(summary), "table": cli._records(table)})
+    else:
+        cli._print_frame(summary, f"backtest of {law.name} along {args.axis} "
+                                  f"({bt.options['method']}, {args.prob:.0%} intervals, "
+                                  f"calibrate={args.calibrate})")
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.plot:
+        cli._savefig(bt.plot(), args.plot)
+    return 0
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``backtest`` subcommand to the ``jaxfit`` parser's subparsers."""
+    from jaxfit import cli
+
+    b = sub.add_parser("backtest", help="hold out the largest scales and measure how often "
+                                        "the intervals cover them (rolling origin)")
+    cli._data_args(b)
+    b.add_argument("--axis", required=True, help="scale column along which to hold out rows")
+    b.add_argument("--cuts", nargs="+", type=float,
+                   help="cut values, or one integer: how many of the largest (default: all)")
+    b.add_argument("--per-task", action="store_true",
+                   help="cuts by rank within each task (e.g. each family's largest model)")
+    b.add_argument("--method", default="bootstrap", choices=["bootstrap", "nuts", "laplace"])
+    b.add_argument("--calibrate", default="ratio",
+                   choices=["ratio", "width", "constant", "none"])
+    b.add_argument("--n", type=int, default=200, help="bootstrap resamples per cut")
+    b.add_argument("--prob", type=float, default=0.9, help="interval probability")
+    b.add_argument("--out", metavar="CSV", help="write the tidy table")
+    cli._common(b, "jaxfit.backtest/1")
+    b.set_defaults(run=_run)
+    return b
+

@@ -1,0 +1,130 @@
+"""`jaxfit.backtest` on real data: rolling-origin holdouts, calibration without leakage,
+and the ladder recipe's calibrated intervals (Bhagia et al. 2024 OLMo ladder)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jaxfit as jf
+from jaxfit.backtest import (calibrate_intervals, calibration_scores, conformal_quantile,
+                             interval_score)
+from jaxfit.recipes import ladder
+from jaxfit.recipes.ladder import ladder_backtest
+
+N_1B3, N_760M, N_370M = 1279395840.0, 758220288.0, 371262464.0
+N_BOOT = 100
+
+
+@pytest.fixture(scope="module")
+def res():
+    """The ladder recipe with calibrated intervals: its chain (step 1 -> step 2) is also
+    backtested on the ladder itself (cuts 760M and 370M), which calibrates the targets'
+    intervals. One compile-heavy run shared by the tests below."""
+    return ladder(intervals=True, calibrate=True, n_boot=N_BOOT)
+
+
+def test_interval_score_and_conformal_quantile():
+    # Gneiting & Raftery (2007): width + 2/alpha * miss distance.
+    s = interval_score([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.5, -0.5, 2.0], prob=0.9)
+    np.testing.assert_allclose(s, [1.0, 1.0 + 20 * 0.5, 1.0 + 20 * 1.0])
+    # ceil((n + 1) * 0.9) = 10th smallest of 10 scores; of 19 scores the 18th.
+    assert conformal_quantile(np.arange(10.0), 0.9) == 9.0
+    assert conformal_quantile(np.arange(19.0), 0.9) == 17.0
+    assert math.isnan(conformal_quantile([], 0.9))
+
+
+def test_rolling_origin_numbers_on_the_ladder(res):
+    bt = res.calibration
+    t = bt.table()
+    print(t.drop(columns=["mean_lower", "mean_upper"]).round(4).to_string())
+    # cut 760M predicts the four 1.3B runs of each of the 8 tasks; 370M also 760M's.
+    assert t.groupby("cut").size().to_dict() == {N_370M: 8 * 8, N_760M: 8 * 4}
+    np.testing.assert_allclose(sorted(t["ratio"].unique()),
+                               [N_1B3 / N_760M, N_760M / N_370M, N_1B3 / N_370M])
+    # Errors in accuracy points grow with the extrapolation ratio (measured: mean |error|
+    # 1.1 points from 760M to 1.3B (1.7x), about 2 points from 370M to 1.3B (3.4x)).
+    err = 100 * (t["prediction"] - t["actual"]).abs()
+    by_ratio = err.groupby(t["ratio"].round(2)).mean()
+    print(by_ratio)
+    assert 0.5 < by_ratio.iloc[0] < 2 and by_ratio.iloc[-1] > by_ratio.iloc[0]
+    # Raw chained bootstrap intervals miss held-out ladder runs: CommonsenseQA from 370M
+    # (predicted 4-9 points too low) every time; 85 of 96 covered in all.
+    csqa = t[(t["task"] == "csqa_val") & (t["cut"] == N_370M)]
+    assert len(csqa) == 8 and not csqa["raw_covered"].any()
+    assert 80 <= int(t["raw_covered"].sum()) <= 90
+    s = bt.summary(by_task=False, calibrated_only=False)
+    assert s.loc["all", "n"] == 96
+    assert s.loc["all", "interval_score_raw"] > 0
+
+
+def test_no_leakage(res):
+    """The calibration of the 760M cut is identical when every row above 760M (the 1.3B
+    runs, whose predictions from 370M it learns from only up to 760M) is removed."""
+    bt = res.calibration
+    s1 = res.step1_data[res.step1_data["kind"] == "ladder"]
+    s2 = res.step2_data[res.step2_data["kind"] != "target"]
+    keep2 = s2["N"].isna() | (s2["N"] <= N_760M)
+    trunc = ladder_backtest(s1[s1["N"] <= N_760M], s2[keep2], n_boot=N_BOOT, cuts=[N_760M, N_370M])
+    assert (trunc.table()["axis"] <= N_760M).all() and len(trunc.table()) == 8 * 4
+    for kind in ("ratio", "width", "constant"):
+        full = calibration_scores(bt.table(), N_760M, kind, "linear")
+        cut = calibration_scores(trunc.table(), N_760M, kind, "linear")
+        assert len(full) == 8 * 4                 # 370M -> the four 760M runs per task
+        np.testing.assert_array_equal(np.sort(full), np.sort(cut))
+    q = bt.table().set_index("cut")["q"]
+    # The backtest ran raw (calibrate=None); calibrating its table gives the same q either way.
+    a = calibrate_intervals(bt.table(), 0.9, "ratio", "linear")
+    b = calibrate_intervals(trunc.table(), 0.9, "ratio", "linear")
+    assert np.isnan(q).all()
+    below = (a["cut"] == N_370M) & (a["axis"] <= N_760M)
+    np.testing.assert_array_equal(a[below][["lower", "upper"]].to_numpy(),
+                                  b[b["cut"] == N_370M][["lower", "upper"]].to_numpy())
+    common = ["task", "cut", "axis", "prediction", "raw_lower", "raw_upper"]
+    full_rows = bt.table()
+    full_rows = full_rows[full_rows["axis"] <= N_760M][common].reset_index(drop=True)
+    pd.testing.assert_frame_equal(full_rows, trunc.table()[common].reset_index(drop=True))
+
+
+def test_calibration_uses_only_smaller_cuts():
+    t = pd.DataFrame({"task": "a", "cut": [1.0, 1.0, 2.0, 2.0, 4.0],
+                      "cut_rank": [3, 3, 2, 2, 1], "axis": [2.0, 4.0, 4.0, 8.0, 8.0],
+                      "ratio": [2.0, 4.0, 2.0, 4.0, 2.0],
+                      "actual": [1.0, 1.0, 1.0, 1.0, 1.0],
+                      "raw_lower": [1.1, 1.2, 0.9, 0.5, 0.9],
+                      "raw_upper": [1.2, 1.3, 1.1, 0.8, 1.1]})
+    out = calibrate_intervals(t, 0.9, "constant", "linear")
+    # cut 2 learns from the cut-1 row at axis 2 only (axis 4 lies above cut 2): 0.1.
+    np.testing.assert_allclose(out.loc[2, "q"], 0.1)
+    assert out.loc[2, "n_calibration"] == 1
+    # cut 4: cut-1 rows at 2 and 4 (misses by 0.1, 0.2), cut-2 row at 4 (covered, -0.1).
+    np.testing.assert_allclose(out.loc[4, "q"], 0.2)
+    np.testing.assert_allclose(out.loc[4, ["lower", "upper"]].to_numpy(float), [0.7, 1.3])
+    assert out.loc[0, "n_calibration"] == 0 and out.loc[0, "lower"] == 1.1
+
+
+def test_bad_input():
+    df = pd.DataFrame({"N": [1.0, 2.0], "D": [1.0, 2.0], "loss": [1.0, 1.0]})
+    with pytest.raises(ValueError, match="method"):
+        jf.backtest(jf.models.chinchilla(), df, axis="N", method="mcmc")
+    with pytest.raises(ValueError, match="calibrate"):
+        jf.backtest(jf.models.chinchilla(), df, axis="N", calibrate="big")
+    with pytest.raises(ValueError, match="missing column"):
+        jf.backtest(jf.models.chinchilla(), df, axis="C")
+
+
+def test_ladder_calibrated_intervals_cover(res):
+    p = res.predictions
+    print(p[["task", "target", "pred_acc", "raw_acc_lower", "raw_acc_upper", "acc_lower",
+             "acc_upper", "actual_acc", "covered"]].round(3).to_string())
+    raw = (p.raw_acc_lower <= p.actual_acc) & (p.actual_acc <= p.raw_acc_upper)
+    print(f"raw: {int(raw.sum())}/16, calibrated: {int(p.covered.sum())}/16, "
+          f"q = {p.calibration_q.iloc[0]:.4f}")
+    assert int(p.covered.sum()) >= 14
+    assert int(raw.sum()) <= 13
+    # The extrapolation term grows with N: 13B-5T's intervals widen more than 7B-4T's.
+    extra = (p.acc_upper - p.acc_lower) - (p.raw_acc_upper - p.raw_acc_lower)
+    assert (extra[p.target == "13B-5T"].to_numpy() > extra[p.target == "7B-4T"].to_numpy()).all()
+    plain = ladder().predictions
+    np.testing.assert_array_equal(p.pred_acc.to_numpy(), plain.pred_acc.to_numpy())
