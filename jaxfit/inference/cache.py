@@ -34,9 +34,10 @@ their next call. ``set_size(n, clear_jax_caches=False)`` (or ``JAXFIT_CLEAR_JAX_
 turns this off.
 
 Ceilings measured with ``benchmarks/session_memory.py`` (distinct fits of fresh laws,
-bootstraps and Laplace posteriors in one process; see ``benchmarks/README.md``): with the
-default size, the mapping count and RSS stop growing once the cache is full, far below
-``vm.max_map_count``.
+bootstraps and Laplace posteriors in one process; see ``benchmarks/README.md``): without
+the cache ~790 mappings and ~77 MB per fit (65,530 mappings at fit ~82); with the default
+size of 32, ~21,000 mappings and ~2 GB RSS once full (each program holds ~600-700
+mappings); with a size of 2, ~3,000 mappings. Lower the size on a small machine.
 
 Inside another trace (a cached function called from a traced one) or under
 ``jax.disable_jit()``, the function is simply called: it is then part of the enclosing
