@@ -37,7 +37,9 @@ Ceilings measured with ``benchmarks/session_memory.py`` (distinct fits of fresh 
 bootstraps and Laplace posteriors in one process; see ``benchmarks/README.md``): without
 the cache ~790 mappings and ~77 MB per fit (65,530 mappings at fit ~82); with the default
 size of 32, ~21,000 mappings and ~2 GB RSS once full (each program holds ~600-700
-mappings); with a size of 2, ~3,000 mappings. Lower the size on a small machine.
+mappings); with a size of 4 (and the clearing below), flat at ~1 GB RSS and ~3,500
+mappings over 24 fits. Documented ceiling at the default size, 300 fits (extrapolated):
+peak RSS < 4 GB, < 25,000 mappings. Lower the size on a small machine.
 
 Inside another trace (a cached function called from a traced one) or under
 ``jax.disable_jit()``, the function is simply called: it is then part of the enclosing
