@@ -71,3 +71,21 @@ def test_size_is_validated():
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="cache size must be an integer >= 1"):
             cache.set_size(bad)
+
+
+def test_every_size_compiles_jax_caches_are_cleared_and_cached_programs_stay_valid(small_cache):
+    other = jax.jit(lambda x: x + 1)
+    other(jnp.arange(3.0))
+    f = cache.jit(lambda x: x * 3)
+    f(jnp.arange(2.0))
+    assert other._cache_size() == 1                   # one compile: no turnover yet
+    f(jnp.arange(3.0))                                # size (2) compiles: JAX's caches go
+    assert other._cache_size() == 0
+    np.testing.assert_allclose(f(jnp.arange(2.0)), [0.0, 3.0])   # still cached, still valid
+    assert cache.info().hits == 1
+    cache.set_size(2, clear_jax_caches=False)
+    other(jnp.arange(3.0))
+    f(jnp.arange(4.0))
+    f(jnp.arange(5.0))
+    assert other._cache_size() == 1
+    cache.set_size(2, clear_jax_caches=True)

@@ -24,10 +24,22 @@ reference to its executable, which releases its memory and mappings (JAX's traci
 lowering caches that saw the program are keyed weakly on the function object built for
 that one compile, so they go with it). Recompiling an evicted program costs only time.
 
+The small eager programs around each fit (array conversions, parameter transforms,
+resampling weights, at each new shape) are compiled and cached by JAX itself, bounded only
+at thousands of entries: measured at ~50 MB of RSS and ~25 mappings per distinct fit once
+this cache is full (`jax.clear_caches()` gave the memory back). So after every `size` new
+compiles, the cache also calls ``jax.clear_caches()``: the programs held here stay valid
+(each `Compiled` owns its executable); other jitted functions of the process recompile on
+their next call. ``set_size(n, clear_jax_caches=False)`` (or ``JAXFIT_CLEAR_JAX_CACHES=0``)
+turns this off.
+
 Ceilings measured with ``benchmarks/session_memory.py`` (distinct fits of fresh laws,
-bootstraps and Laplace posteriors in one process; see ``benchmarks/README.md``): with the
-default size, the mapping count and RSS stop growing once the cache is full, far below
-``vm.max_map_count``.
+bootstraps and Laplace posteriors in one process; see ``benchmarks/README.md``): without
+the cache ~790 mappings and ~77 MB per fit (65,530 mappings at fit ~82); with the default
+size of 32, ~21,000 mappings and ~2 GB RSS once full (each program holds ~600-700
+mappings); with a size of 4 (and the clearing below), flat at ~1 GB RSS and ~3,500
+mappings over 24 fits. Documented ceiling at the default size, 300 fits (extrapolated):
+peak RSS < 4 GB, < 25,000 mappings. Lower the size on a small machine.
 
 Inside another trace (a cached function called from a traced one) or under
 ``jax.disable_jit()``, the function is simply called: it is then part of the enclosing
@@ -88,7 +100,8 @@ def _env_size() -> int:
 
 _lock = threading.RLock()
 _programs: collections.OrderedDict = collections.OrderedDict()
-_state = {"size": _env_size(), "hits": 0, "misses": 0, "evictions": 0}
+_state = {"size": _env_size(), "hits": 0, "misses": 0, "evictions": 0, "since_clear": 0,
+          "clear_jax": os.environ.get("JAXFIT_CLEAR_JAX_CACHES", "1") != "0"}
 
 
 def size() -> int:
@@ -96,12 +109,18 @@ def size() -> int:
     return _state["size"]
 
 
-def set_size(n: int) -> None:
-    """Keep at most ``n`` (>= 1) compiled programs; the least recently used are dropped."""
+def set_size(n: int, *, clear_jax_caches: bool | None = None) -> None:
+    """Keep at most ``n`` (>= 1) compiled programs; the least recently used are dropped.
+
+    ``clear_jax_caches`` (None: unchanged; default True): call ``jax.clear_caches()``
+    after every ``n`` new compiles (see the module docstring).
+    """
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise ValueError(f"cache size must be an integer >= 1, got {n!r}.")
     with _lock:
         _state["size"] = int(n)
+        if clear_jax_caches is not None:
+            _state["clear_jax"] = bool(clear_jax_caches)
         _evict()
 
 
@@ -116,7 +135,7 @@ def clear() -> None:
     """Drop every compiled program and reset the counters."""
     with _lock:
         _programs.clear()
-        _state.update(hits=0, misses=0, evictions=0)
+        _state.update(hits=0, misses=0, evictions=0, since_clear=0)
 
 
 def _evict():
@@ -177,6 +196,12 @@ def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = ())
                 _programs[key] = program
                 _programs.move_to_end(key)
                 _evict()
+                _state["since_clear"] += 1
+                turnover = _state["clear_jax"] and _state["since_clear"] >= _state["size"]
+                if turnover:
+                    _state["since_clear"] = 0
+            if turnover:
+                jax.clear_caches()
         return program(*dynamic)
 
     return call

@@ -40,8 +40,8 @@ __all__ = ["emergence", "emergence_shift", "relu_elbow", "FORMS", "DEFAULT_TEMPE
 FORMS = ("log_power", "power")
 #: Default softplus temperature (nats of pre-training loss).
 DEFAULT_TEMPERATURE = 0.02
-# log(log D) is evaluated at max(log D, _TINY): finite values and gradients on the
-# padding points of a batch (filled with D = 1) and at D <= e^_TINY.
+# log(log D) is evaluated at max(log D, _TINY): finite values and gradients at
+# D <= e^_TINY (D = 1 included; padding points are never evaluated, see safe_inputs).
 _TINY = 1e-12
 
 
