@@ -201,7 +201,8 @@ def check(law: Law, u, x: dict, y, w, space: str, exclude=None,
         exclude: [T, k] parameters to hold fixed (at a bound, or shared across tasks).
         n_free: [T] free parameters per task for the dof (default: k).
         at_optimum: [T] tasks whose fit converged (default: all); the others get the
-            dof check only (a Jacobian away from the optimum says nothing).
+            dof and singular checks only (the residual scale away from an optimum says
+            nothing about the noise).
 
     Returns:
         (dof [T], per task a tuple of `Issue`, empty when the design is fine).
@@ -246,8 +247,8 @@ def check(law: Law, u, x: dict, y, w, space: str, exclude=None,
             # a singular direction that the new levels make visible above rounding
             resolved[name] = (singular & (t >= LEVEL_RTOL * sa[:, :1])) | (uncertain & ok)
     finite = np.all(np.isfinite(J), axis=(1, 2)) & np.all(np.isfinite(u), axis=1)
-    if at_optimum is not None:
-        finite &= np.asarray(at_optimum, bool)
+    if at_optimum is not None:          # away from an optimum only the singular test
+        uncertain = uncertain & np.asarray(at_optimum, bool)[:, None]
     out = []
     for t in range(T):
         issues = []
