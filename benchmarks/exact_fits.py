@@ -72,7 +72,8 @@ def main():
                   wrong.drop(columns=list(truth.columns)).to_string())
         miss = frame[~pred_ok.to_numpy()]
         if len(miss):
-            print("   prediction not recovered:\n", miss.drop(columns=list(truth.columns)).to_string())
+            print("   prediction not recovered:\n",
+                  miss.drop(columns=list(truth.columns)).to_string())
         if len(bad):
             print("   not converged: objective", np.array2string(bad.objective.to_numpy(),
                                                                 precision=1),

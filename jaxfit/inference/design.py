@@ -25,8 +25,9 @@ unit is "the parameter's plausible range" whatever its units. Per task:
    positive input, plus or minus ``LEVEL_STEP`` times its spread otherwise; same total
    weight). When ``X`` has no more distinct levels than the law has parameters, an
    unidentified direction that this design identifies (a singular one: lifted above
-   ``LEVEL_RTOL``, well clear of rounding) is one the data's levels of ``X`` leave open: the fix is "add points at new levels of X" (a bootstrap or fit on points
-   whose D values are all equal cannot separate B, beta and E).
+   ``LEVEL_RTOL``, well clear of rounding) is one the data's levels of ``X`` leave open:
+   the fix is "add points at new levels of X" (a bootstrap or fit on points whose D
+   values are all equal cannot separate B and beta).
 
 Parameters at a constraint bound (their unconstrained derivative vanishes; `jaxfit.fit`
 reports them with a `BoundWarning`) and parameters shared across tasks (identified by the
@@ -190,7 +191,8 @@ def _named(law_names, v) -> tuple[str, ...]:
 
 
 def check(law: Law, u, x: dict, y, w, space: str, exclude=None,
-          n_free: np.ndarray | None = None, at_optimum=None) -> tuple[np.ndarray, list[tuple[Issue, ...]]]:
+          n_free: np.ndarray | None = None,
+          at_optimum=None) -> tuple[np.ndarray, list[tuple[Issue, ...]]]:
     """Design checks of every task at its optimum.
 
     Args:
