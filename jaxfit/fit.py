@@ -14,15 +14,17 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxfit import checks
 from jaxfit.data import Batch, bucket, make_batch
+from jaxfit.inference import design
 from jaxfit.inference.objective import make_objective, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.inference.starts import grid_starts, random_starts, sobol_starts, user_starts
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
 from jaxfit.result import FitResult
-from jaxfit.warnings import BoundWarning, ConvergenceWarning, IdentifiabilityWarning
+from jaxfit.warnings import (BoundWarning, ConvergenceWarning, DesignWarning,
+                             IdentifiabilityWarning)
 
-__all__ = ["fit", "make_starts"]
+__all__ = ["fit", "make_starts", "warn_design"]
 
 #: Near-best restarts (objective within this relative gap of the best) ...
 NEAR_BEST = 1e-4
@@ -128,12 +130,38 @@ def _warn(res: FitResult):
                       f"{int(res.at_bound.any(axis=1).sum())} task(s) "
                       f"{labels(res.at_bound.any(axis=1))}; the optimum may lie outside the "
                       "allowed range.", BoundWarning, stacklevel=3)
-    poor = ~res.identified
+    warn_design(res, stacklevel=4)
+    flagged = np.array([bool(i) for i in res.design]) if res.design is not None else False
+    poor = ~res.identified & ~flagged
     if poor.any():
         warnings.warn(f"{poor.sum()} task(s) {labels(poor)} are poorly identified: restarts "
                       f"within {NEAR_BEST:g} of the best objective differ by more than "
                       f"{DISAGREE:.0%} in a parameter; fix or share parameters, or add data.",
                       IdentifiabilityWarning, stacklevel=3)
+
+
+def warn_design(res: FitResult, source: str = "", resamples=None, stacklevel: int = 3):
+    """Emit a `DesignWarning` per design problem of ``res`` (`jaxfit.inference.design`).
+
+    Args:
+        res: a `FitResult` (results saved without design checks warn about nothing).
+        source: prefix naming the caller (``"bootstrap"``, ``"sample"``), whose full-data
+            fit ``res`` is.
+        resamples: for a bootstrap, ``(weights [n, T, P], sigma [n, T], y, w, space)``:
+            also warn when resamples have no more distinct points than parameters or a
+            noise scale ~0.
+        stacklevel: as in `warnings.warn`.
+    """
+    prefix = f"{source}: the full-data fit: " if source else ""
+    k = len(res.law.param_names)
+    for text in design.messages(res.tasks, res.design or (), k):
+        warnings.warn(f"{prefix}{text} See FitResult.to_frame()['design'].", DesignWarning,
+                      stacklevel=stacklevel)
+    if resamples is not None:
+        wb, sigma, y, w, space = resamples
+        text = design.resample_message(res.tasks, wb, sigma, y, w, space, k)
+        if text:
+            warnings.warn(text, DesignWarning, stacklevel=stacklevel)
 
 
 def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):
@@ -206,7 +234,11 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
 
     Returns:
         A `FitResult`. Tasks that did not converge are flagged in ``status`` and warned
-        about; their numbers are never silently returned as converged.
+        about; their numbers are never silently returned as converged. Each task's design
+        is checked at its optimum (`jaxfit.inference.design`: residual degrees of
+        freedom, too few levels of an input, parameters that trade off); a task with a
+        problem is not ``identified``, its ``design`` lists the problems, and a
+        `DesignWarning` names the parameters and the fix.
 
     Example:
         >>> import jaxfit as jf
@@ -243,13 +275,19 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
                    reduction=reduction, init=init if isinstance(init, str) else "user",
                    restarts=len(u0), method=method, max_steps=max_steps, refine=refine,
                    keep=keep, continuation=continuation)
+    at_bound = _at_bound(law, values)
+    shared = np.isin(law.param_names, law.shared)
+    dof, issues = design.check(law, sol.u, batch.x, batch.y, batch.w, space,
+                               exclude=at_bound | shared, n_free=np.sum(~shared),
+                               at_optimum=sol.status == Status.CONVERGED)
     res = FitResult(
         law=law, tasks=batch.tasks, values=values, objective=sol.f, status=sol.status,
-        steps=sol.steps, grad_norm=sol.grad_norm, at_bound=_at_bound(law, values),
-        identified=_identified(law, all_values, sol.all_f, sol.all_status),
+        steps=sol.steps, grad_norm=sol.grad_norm, at_bound=at_bound,
+        identified=(_identified(law, all_values, sol.all_f, sol.all_status)
+                    & np.array([not i for i in issues])),
         restarts=(dict(values=all_values, objective=sol.all_f, status=sol.all_status)
                   if keep_restarts else None),
-        options=options)
+        options=options, dof=dof, design=tuple(issues))
     if warn:
         _warn(res)
     return res

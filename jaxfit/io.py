@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jaxfit.inference.design import Issue
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
 from jaxfit.result import FitResult
@@ -170,7 +171,10 @@ def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
             "status": Status(int(res.status[i])).name.lower(),
             "steps": int(res.steps[i]), "grad_norm": _num(res.grad_norm[i]),
             "identified": bool(res.identified[i]),
-            "at_bound": [n for n, b in zip(names, res.at_bound[i]) if b]})
+            "at_bound": [n for n, b in zip(names, res.at_bound[i]) if b],
+            **({} if res.dof is None else {"dof": int(res.dof[i])}),
+            **({} if res.design is None else
+               {"design": [dict(d._asdict()) for d in res.design[i]]})})
     return {"schema": FIT_SCHEMA, "law": _law_block(res.law, law_spec),
             "options": _jsonable(dict(res.options)), "tasks": tasks}
 
@@ -263,7 +267,12 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
         grad_norm=np.array([nan(r["grad_norm"]) for r in rows], dtype=np.float64),
         at_bound=np.array([[n in r["at_bound"] for n in names] for r in rows], dtype=bool),
         identified=np.array([r["identified"] for r in rows], dtype=bool),
-        options=dict(doc["options"]))
+        options=dict(doc["options"]),
+        dof=(np.array([r["dof"] for r in rows], dtype=np.int64)
+             if all("dof" in r for r in rows) else None),
+        design=(tuple(tuple(Issue(i["kind"], tuple(i["params"]), i["input"], i["value"])
+                            for i in r["design"]) for r in rows)
+                if all("design" in r for r in rows) else None))
 
 
 # ------------------------------------------------------------------------ posteriors

@@ -30,10 +30,15 @@ class FitResult:
         steps: [T] solver iterations of the winning restart.
         grad_norm: [T] largest |gradient| component (unconstrained space) at the winner.
         at_bound: [T, k] True where a parameter ended within 1e-6 of a constraint bound.
-        identified: [T] False when near-best restarts disagree (see `jaxfit.fit`).
+        identified: [T] False when near-best restarts disagree or the design check
+            found a problem (see `jaxfit.fit`, ``design``).
         restarts: optional dict with every refined restart's ``values`` [T, R, k],
             ``objective`` [T, R] and ``status`` [T, R].
         options: the fit's settings (y, by, x mapping, loss, delta, space, ...).
+        dof: [T] residual degrees of freedom: points with weight > 0 minus free
+            parameters (shared parameters not counted; None for results saved without).
+        design: per task a tuple of `jaxfit.inference.design.Issue` (empty: the design
+            identifies the law), or None.
     """
 
     law: Law
@@ -47,6 +52,8 @@ class FitResult:
     identified: np.ndarray
     restarts: dict | None = None
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    dof: np.ndarray | None = None
+    design: tuple | None = None
 
     @property
     def params(self) -> pd.DataFrame:
@@ -58,7 +65,9 @@ class FitResult:
         return self.status == Status.CONVERGED
 
     def to_frame(self) -> pd.DataFrame:
-        """Parameters plus objective, status, steps, gradient norm and diagnostics."""
+        """Parameters plus objective, status, steps, gradient norm and diagnostics
+        (``identified``, ``at_bound``, ``dof``, and ``design``: the design problems found,
+        e.g. ``"dof=0"``, ``"D: 1 level(s) for B,beta,E"``, ``"singular: A,alpha"``)."""
         out = self.params
         out["objective"] = self.objective
         out["status"] = [Status(int(s)).name.lower() for s in self.status]
@@ -67,6 +76,10 @@ class FitResult:
         out["identified"] = self.identified
         names = np.array(self.law.param_names)
         out["at_bound"] = [",".join(names[row]) for row in self.at_bound]
+        if self.dof is not None:
+            out["dof"] = self.dof
+        if self.design is not None:
+            out["design"] = ["; ".join(map(str, issues)) for issues in self.design]
         return out
 
     def param_dict(self, task=None) -> dict[str, float]:

@@ -18,7 +18,7 @@ import numpy as np
 from jaxfit import checks
 from jaxfit.data import make_batch
 from jaxfit.fit import fit as point_fit
-from jaxfit.fit import make_starts
+from jaxfit.fit import make_starts, warn_design
 from jaxfit.inference import bayes
 from jaxfit.inference.bootstrap import bootstrap_minimize, residual_scale
 from jaxfit.inference.objective import residuals, unpack
@@ -222,6 +222,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                      target_accept=target_accept, whiten=whiten, batching=batching,
                      priors=dict(priors or {})),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
+    if warn:
+        warn_design(start, "sample")
     if warn and method == "nuts":
         post.warn(stacklevel=2)
     return post
@@ -345,5 +347,6 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
                      reduction=reduction, n=n, starts=starts, seed=seed, method=method),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
+        warn_design(start, "bootstrap", (wb, sigma, batch.y, batch.w, space))
         post.warn(stacklevel=2)
     return post

@@ -1,7 +1,7 @@
 """Warning classes, so users can filter or escalate each kind (``warnings.simplefilter``)."""
 
 __all__ = ["FitWarning", "ConvergenceWarning", "BoundWarning", "IdentifiabilityWarning",
-           "DiagnosticWarning"]
+           "DesignWarning", "DiagnosticWarning"]
 
 
 class FitWarning(UserWarning):
@@ -18,6 +18,13 @@ class BoundWarning(FitWarning):
 
 class IdentifiabilityWarning(FitWarning):
     """Near-best restarts disagree: the data do not pin the parameters down."""
+
+
+class DesignWarning(IdentifiabilityWarning):
+    """The data's design cannot identify the law: no residual degrees of freedom, too few
+    distinct levels of an input, or parameters that trade off (a near-singular Jacobian
+    at the optimum; see `jaxfit.inference.design`). The message names the parameters and
+    the fix."""
 
 
 class DiagnosticWarning(ConvergenceWarning):

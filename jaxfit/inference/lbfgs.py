@@ -19,6 +19,7 @@ class LbfgsState(NamedTuple):
     steps: jax.Array
     converged: jax.Array
     stalled: jax.Array
+    fatol: jax.Array    # objective of an exact fit (0: no absolute test)
 
 
 def _solver(memory_size: int = 10, max_linesearch_steps: int = 20):
@@ -26,11 +27,11 @@ def _solver(memory_size: int = 10, max_linesearch_steps: int = 20):
         max_linesearch_steps=max_linesearch_steps))
 
 
-def lbfgs_init(objective, u, *data) -> LbfgsState:
+def lbfgs_init(objective, u, *data, fatol=0.0) -> LbfgsState:
     f, g = jax.value_and_grad(objective)(u, *data)
     bad = ~jnp.isfinite(f) | ~jnp.all(jnp.isfinite(g))
     return LbfgsState(u, jnp.where(bad, jnp.inf, f), g, _solver().init(u), jnp.asarray(0),
-                      jnp.asarray(False), bad)
+                      jnp.asarray(False), bad, jnp.asarray(fatol, u.dtype))
 
 
 def lbfgs_done(s: LbfgsState) -> jax.Array:
@@ -38,18 +39,25 @@ def lbfgs_done(s: LbfgsState) -> jax.Array:
 
 
 def lbfgs_step(objective, s: LbfgsState, *data, ftol: float, gtol: float) -> LbfgsState:
-    """One L-BFGS iteration; non-finite or worsening steps are rejected and stop the member."""
+    """One L-BFGS iteration; non-finite or worsening steps are rejected and stop the member.
+
+    Converged when an accepted step decreased the objective by at most ``ftol`` times its
+    value, the largest gradient component is below ``gtol``, or the fit is exact (the
+    objective at or below ``s.fatol``, see `jaxfit.inference.newton`).
+    """
     value_fn = lambda v: objective(v, *data)  # noqa: E731
     updates, opt_state = _solver().update(s.g, s.opt_state, s.u, value=s.f, grad=s.g,
                                           value_fn=value_fn)
     u = optax.apply_updates(s.u, updates)
     f, g = optax.value_and_grad_from_state(value_fn)(u, state=opt_state)
     ok = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & (f <= s.f)
-    keep = s.converged | s.stalled
+    exact = s.f <= s.fatol
+    keep = s.converged | s.stalled | exact
     take = ok & ~keep
     small = ((s.f - f) <= ftol * jnp.abs(f)) | (jnp.max(jnp.abs(g)) <= gtol)
     return LbfgsState(
         u=jnp.where(take, u, s.u), f=jnp.where(take, f, s.f), g=jnp.where(take, g, s.g),
         opt_state=jax.tree.map(lambda a, b: jnp.where(take, a, b), opt_state, s.opt_state),
         steps=s.steps + jnp.where(keep, 0, 1),
-        converged=s.converged | (take & small), stalled=s.stalled | (~ok & ~keep))
+        converged=s.converged | exact | (take & small), stalled=s.stalled | (~ok & ~keep),
+        fatol=s.fatol)

@@ -9,6 +9,12 @@ Each iteration, for each member: eigendecompose the Hessian, replace its eigenva
 their absolute values (a saddle-free modification), add a damping ``mu * max|eig|``, take
 the step, and accept it only if the objective is finite and lower. Accepted steps shrink
 ``mu``; rejected ones grow it. Non-finite and worsening steps are never taken.
+
+Convergence: the Newton decrement (the decrease a full step predicts) below ``ftol``
+times the objective, a negligible full step or gradient, or an *exact fit*: the
+objective, or the decrease still predicted, at or below ``fatol`` (the objective's value
+at residuals of `jaxfit.inference.objective.EXACT_RTOL` times the data scale). The
+relative tests alone cannot hold as the objective tends to 0.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class NewtonState(NamedTuple):
     steps: jax.Array    # iterations taken
     converged: jax.Array
     stalled: jax.Array
+    fatol: jax.Array    # objective of an exact fit (0: no absolute test)
 
 
 def _fgh(objective, u, *data):
@@ -62,12 +69,12 @@ def _decrement(g, H):
     return dec, w, V, gv, scale
 
 
-def newton_init(objective, u, *data) -> NewtonState:
+def newton_init(objective, u, *data, fatol=0.0) -> NewtonState:
     f, g, H = _fgh(objective, u, *data)
     bad = ~jnp.isfinite(f) | ~jnp.all(jnp.isfinite(g))
     f = jnp.where(bad, jnp.inf, f)
     return NewtonState(u, f, g, H, jnp.asarray(_MU0, u.dtype), jnp.asarray(0),
-                       jnp.asarray(False), bad)
+                       jnp.asarray(False), bad, jnp.asarray(fatol, u.dtype))
 
 
 def newton_done(s: NewtonState) -> jax.Array:
@@ -86,7 +93,12 @@ def newton_step(objective, s: NewtonState, *data, ftol: float) -> NewtonState:
     full = gv / jnp.maximum(jnp.abs(w), 1e-300)          # undamped step, eigenbasis
     tiny_step = jnp.max(jnp.abs(full)) <= _XTOL * (1.0 + jnp.max(jnp.abs(s.u)))
     flat = jnp.max(jnp.abs(s.g)) <= _GTOL_REL * jnp.abs(s.f)   # e.g. a term vanishing at a bound
-    converged = s.converged | (dec <= ftol * jnp.abs(s.f)) | (dec == 0.0) | tiny_step | flat
+    # the decrease a full step predicts, without `_decrement`'s floor on the eigenvalues
+    # (which understates it along near-flat directions)
+    dec_exact = 0.5 * jnp.sum(gv**2 / jnp.maximum(jnp.abs(w), 1e-300))
+    exact = (s.f <= s.fatol) | (dec_exact <= s.fatol)
+    converged = (s.converged | (dec <= ftol * jnp.abs(s.f)) | (dec == 0.0) | tiny_step | flat
+                 | exact)
     mus = s.mu * _TRIALS                                             # [J]
     steps = -(gv[None, :] / (jnp.abs(w)[None, :] + mus[:, None] * scale + 1e-300)) @ V.T
     trial_f = jax.vmap(lambda d: objective(s.u + d, *data))(steps)
@@ -104,4 +116,4 @@ def newton_step(objective, s: NewtonState, *data, ftol: float) -> NewtonState:
         u=jnp.where(take, u_new, s.u), f=jnp.where(take, f, s.f),
         g=jnp.where(take, g, s.g), H=jnp.where(take, H, s.H),
         mu=jnp.where(keep, s.mu, mu), steps=s.steps + jnp.where(keep, 0, 1),
-        converged=converged, stalled=jnp.where(converged, False, stalled))
+        converged=converged, stalled=jnp.where(converged, False, stalled), fatol=s.fatol)

@@ -146,12 +146,18 @@ def _solver(objective, opts: SolverOptions, ftol=None):
     ftol = opts.ftol if ftol is None else ftol
     kw = {"ftol": ftol} if opts.method == "newton" else {"ftol": ftol, "gtol": opts.gtol}
     done_ = lambda s: done(s) | (s.steps >= opts.max_steps)  # noqa: E731
+    floor = getattr(objective, "floor", None)
+
+    def init_(u, x, y, w, *scale):
+        # the exact-fit objective of the member's data (`make_objective`'s ``floor``)
+        fatol = 0.0 if floor is None else floor(y, w)
+        return init(objective, u, x, y, w, *scale, fatol=fatol)
 
     def step_(s, *data):
         new = step(objective, s, *data, **kw)
         return jax.tree.map(lambda a, b: jnp.where(done_(s), a, b), s, new)
 
-    return functools.partial(init, objective), step_, done_
+    return init_, step_, done_
 
 
 def _take(tree, idx):

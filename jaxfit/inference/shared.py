@@ -44,6 +44,8 @@ def joint_objective(objective, law, T: int):
         U = _assemble(z, shared, free, T, k)
         return jnp.sum(jax.vmap(lambda u, *d: objective(u, *d, *scale))(U, x, y, w))
 
+    if hasattr(objective, "floor"):
+        f.floor = lambda y, w: jnp.sum(jax.vmap(objective.floor)(y, w))
     return f
 
 
