@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import jax
@@ -55,6 +56,9 @@ from jaxfit.posterior import Posterior, draw_predictions
 __all__ = ["suggest", "SuggestResult", "candidate_grid"]
 
 INTERVALS = ("predictive", "credible")
+METHODS = ("reweight", "linear")
+#: Mean effective sample size (fraction of the draws) below which `suggest` warns.
+ESS_WARN = 0.01
 
 
 def candidate_grid(N: Sequence[float], D: Sequence[float] | None = None, *,
@@ -161,6 +165,83 @@ def _linear_batched(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, 
         m, tm, tvar_extra, med, lo, hi, noise, cost, valid)
 
 
+# ------------------------------------------------------------------ reweighting update
+
+def _weighted_width(lw, ts, order, prob):
+    """Interval width of the target under self-normalised log weights.
+
+    Args:
+        lw: [..., D] log weights of the draws.
+        ts: [D, J] target draws sorted along D (per column); order: [D, J] the sort
+            permutation (``ts[:, j] = t[order[:, j], j]``).
+    Returns:
+        ([...] summed width over the J target rows, [...] effective sample size).
+    """
+    w = jax.nn.softmax(lw, axis=-1)
+    ess = 1.0 / jnp.sum(w ** 2, axis=-1)
+    ws = w[..., order]                                         # [..., D, J]
+    cw = jnp.cumsum(ws, axis=-2) - 0.5 * ws                    # midpoint CDF (Hazen)
+    lo, hi = (1 - prob) / 2, (1 + prob) / 2
+
+    def q(cdf, col, p):                                        # one weighted quantile
+        return jnp.interp(p, cdf, col)
+
+    def width(cdf):                                            # [D, J] -> scalar
+        qs = jax.vmap(lambda c, col: q(c, col, hi) - q(c, col, lo), in_axes=(1, 1))(cdf, ts)
+        return jnp.sum(qs)
+
+    flat = cw.reshape((-1,) + cw.shape[-2:])
+    return jax.vmap(width)(flat).reshape(cw.shape[:-2]), ess
+
+
+def _reweight_core(key, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: float, lik):
+    """One task: greedy picks by importance reweighting of the posterior draws.
+
+    For each simulated outcome s a draw ``i_s`` plays the truth and every candidate's
+    outcome is drawn from the likelihood at it (common to all candidates, so a batch's
+    outcomes are jointly simulated); the draws are reweighted by ``p(y_c^(s) | theta_i)``
+    and the target's weighted interval width is averaged over s.
+
+    Args:
+        key: PRNG key.
+        m: [D, n] candidate locations in the residual space; sig: [D] noise scales.
+        tdraw: [D, J] target draws whose interval is measured.
+        cost, valid: [n] costs and the mask of real candidates.
+    """
+    D, n = m.shape
+    k_i, k_y = jax.random.split(key)
+    idx = jax.random.choice(k_i, D, (n_sim,), replace=False)
+    y = lik.dist(m[idx], sig[idx, None]).sample(k_y)                      # [S, n]
+    ll = lik.dist(m[None, :, :], sig[None, :, None]).log_prob(y[:, None, :])  # [S, D, n]
+    ll = jnp.moveaxis(ll, 1, 2)                                            # [S, n, D]
+    order = jnp.argsort(tdraw, axis=0)
+    ts = jnp.take_along_axis(tdraw, order, axis=0)
+    w_now, _ = _weighted_width(jnp.zeros((D,)), ts, order, prob)
+
+    def after(acc):                                  # acc [S, D] -> [n] width, [n] ess
+        w, ess = _weighted_width(acc[:, None, :] + ll, ts, order, prob)   # [S, n]
+        return w.mean(axis=0), ess.mean(axis=0)
+
+    def step(carry, _):
+        acc, chosen, w_cur = carry
+        w_after, ess = after(acc)
+        score = jnp.where(valid & ~chosen, (w_cur - w_after) / cost, -jnp.inf)
+        j = jnp.argmax(score)
+        return ((acc + ll[:, j, :], chosen.at[j].set(True), w_after[j]),
+                (j, w_after[j], ess[j]))
+
+    w_single, ess_single = after(jnp.zeros((n_sim, D)))
+    _, (picks, w_path, ess_path) = jax.lax.scan(
+        step, (jnp.zeros((n_sim, D)), jnp.zeros(n, bool), w_now), None, length=k)
+    return w_now, w_single, picks, w_path, ess_single, ess_path
+
+
+@functools.partial(jax.jit, static_argnames=("k", "n_sim", "prob", "lik"))
+def _reweight_batched(keys, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: float, lik):
+    return jax.vmap(functools.partial(_reweight_core, k=k, n_sim=n_sim, prob=prob, lik=lik))(
+        keys, m, sig, tdraw, cost, valid)
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _locations(law: Law, lik, params, x):
     """[T, D, n] predictions in the residual space (params [T, D], x [T, n])."""
@@ -258,7 +339,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             cost: str | Callable = "cost", k: int = 1, prob: float = 0.9,
             interval: str = "predictive", target_law: Law | None = None,
             others: Sequence[Posterior] = (), inputs: Sequence[str] = ("N", "D"),
-            method: str = "linear", target_space: str = "auto",
+            method: str = "reweight", target_space: str = "auto", n_sim: int = 64,
             seed: int = 0) -> SuggestResult:
     """Rank candidate runs by the expected narrowing of a target's interval per unit cost.
 
@@ -300,9 +381,11 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     for name, df in (("candidates", candidates), ("target", target)):
         if not isinstance(df, pd.DataFrame) or len(df) == 0:
             raise ValueError(f"suggest: {name} must be a non-empty pandas DataFrame.")
-    if method != "linear":
-        raise ValueError(f"method={method!r}: only 'linear' (Bayes linear update) is "
-                         "implemented.")
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not one of {METHODS} ('reweight': importance "
+                         "reweighting of the draws; 'linear': the Bayes linear update).")
+    if int(n_sim) != n_sim or n_sim < 1:
+        raise ValueError(f"n_sim must be an integer >= 1, got {n_sim!r}.")
     if target_space not in ("auto", "log", "linear"):
         raise ValueError(f"target_space={target_space!r}: use 'auto', 'log' or 'linear'.")
     if interval not in INTERVALS:
@@ -349,21 +432,47 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     sigma2 = posterior.flat(NOISE) ** 2
     if lik.kind == "studentt" and lik.nu > 2:
         sigma2 = sigma2 * lik.nu / (lik.nu - 2)
+    ess_single = ess_path = None
     with jax.enable_x64(True):
         params = {p: jnp.asarray(posterior.flat(p)) for p in law.param_names}
         x = {nm: jnp.asarray(candidates[c].to_numpy(np.float64)[pad]) for nm, c in cols.items()}
         m = _locations(law, lik, params, x)
+    if method == "reweight":
+        n_sim = int(min(n_sim, D))
+        with jax.enable_x64(True):
+            keys = jax.random.split(jax.random.PRNGKey(seed), T)
+            out = _reweight_batched(keys, m, jnp.asarray(posterior.flat(NOISE)),
+                                    jnp.asarray(tdraw), jnp.asarray(costs[pad]),
+                                    jnp.asarray(valid), k=k, n_sim=n_sim, prob=float(prob),
+                                    lik=lik)
+            w_now, w_single, picks, w_path, ess_single, ess_path = (np.asarray(a) for a in out)
+        low = [(tasks[t], candidates.index[r[j]])
+               for t, r in enumerate(rows_c) for j in range(len(r))
+               if ess_single[t, j] < ESS_WARN * D]
+        if low:
+            warnings.warn(
+                f"suggest: importance reweighting is degenerate for {len(low)} (task, "
+                f"candidate) pairs (mean effective sample size < {ESS_WARN:.0%} of the {D} "
+                f"draws, e.g. {low[:3]}): those runs would move the posterior beyond its "
+                "draws, so their width_after is noisy and optimistic; see the 'ess' column, "
+                "refit with more draws, or compare method='linear'.", RuntimeWarning,
+                stacklevel=2)
+        return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now,
+                         w_single, picks, w_path, width0, target, rows_t, interval, prob,
+                         method, ess_single, ess_path)
+    with jax.enable_x64(True):
         out = _linear_batched(m, jnp.asarray(tm_s), jnp.asarray(extra), jnp.asarray(qs[0]),
                               jnp.asarray(qs[1] - qs[0]), jnp.asarray(qs[2] - qs[0]),
                               jnp.asarray(sigma2.mean(axis=1)), jnp.asarray(costs[pad]),
                               jnp.asarray(valid), k=k, log=log)
         w_now, w_single, picks, w_path = (np.asarray(a) for a in out)
     return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_single,
-                     picks, w_path, width0, target, rows_t, interval, prob)
+                     picks, w_path, width0, target, rows_t, interval, prob, method)
 
 
 def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_single,
-              picks, w_path, width0, target, rows_t, interval, prob) -> SuggestResult:
+              picks, w_path, width0, target, rows_t, interval, prob, method,
+              ess_single=None, ess_path=None) -> SuggestResult:
     in_cols = list(dict.fromkeys(cols.values()))
     frames, batches, tgts = [], [], []
     task_name = (task_columns(by) or ["task"])[0] if len(task_columns(by)) <= 1 else "task"
@@ -381,6 +490,8 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
         f["width_after"] = w_single[t, :len(r)]
         f["reduction"] = red
         f["reduction_per_cost"] = red / costs[r]
+        if ess_single is not None:
+            f["ess"] = ess_single[t, :len(r)]
         f["rank"] = f["reduction_per_cost"].rank(ascending=False, method="first").astype(int)
         pick = pd.array([pd.NA] * len(r), dtype="Int64")
         order = []
@@ -396,6 +507,8 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
             row = {"task": task, "pick": i, "candidate": candidates.index[r[j]]}
             row.update({c: candidates[c].iloc[r[j]] for c in in_cols})
             row.update(cost=costs[r[j]], cumulative_cost=cum, expected_width=w_path[t, i - 1])
+            if ess_path is not None:
+                row["ess"] = ess_path[t, i - 1]
             batches.append(row)
         for jj, row_i in enumerate(rows_t[t]):
             tgts.append({"task": task, "target": target.index[row_i],
@@ -408,5 +521,5 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
         df.attrs.update(interval=interval, prob=prob)
         if task_name != "task":
             df.rename(columns={"task": task_name}, inplace=True)
-    return SuggestResult(table=table, batch=batch, targets=targets, method="linear",
+    return SuggestResult(table=table, batch=batch, targets=targets, method=method,
                          interval=interval, prob=prob)
