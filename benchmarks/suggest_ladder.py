@@ -24,7 +24,8 @@ noise scale gets an informative prior (LogNormal around 0.02 in log-loss, the si
 the ladder's step-1 residuals; the default HalfNormal(1) lets sigma collapse to 0 on 5
 points and 5 parameters).
 
-Run: ``python benchmarks/suggest_ladder.py [--interval credible|predictive] [--tasks ...]``
+Run: ``python benchmarks/suggest_ladder.py [--method linear|reweight]
+[--interval credible|predictive] [--tasks ...]``
 (about 2 minutes on 2 CPU cores, mostly compilation).
 """
 
@@ -74,7 +75,8 @@ def _posterior(sub: pd.DataFrame, samples: int):
 
 
 def replay(tasks=PAPER_TASKS, n_start: int = 5, interval: str = "credible",
-           prob: float = 0.9, samples: int = 2000, steps: int | None = None) -> pd.DataFrame:
+           prob: float = 0.9, samples: int = 2000, steps: int | None = None,
+           method: str = "linear") -> pd.DataFrame:
     """Width curves of both orders: one row per (task, order, step)."""
     pts, tgt = ladder_points(tasks)
     runs = pts.drop_duplicates("run").sort_values("cost", kind="stable")
@@ -104,7 +106,8 @@ def replay(tasks=PAPER_TASKS, n_start: int = 5, interval: str = "credible",
             break
         cands = pd.concat([pts[(pts["task"] == t) & ~pts["run"].isin(chosen[(t, "suggest")])]
                            .assign(key=f"{t}|suggest") for t in tasks], ignore_index=True)
-        res = jf.suggest(post, cands, at, cost="cost", k=1, prob=prob, interval=interval)
+        res = jf.suggest(post, cands, at, cost="cost", k=1, prob=prob, interval=interval,
+                         method=method)
         best = res.table[res.table["rank"] == 1].set_index("key")["candidate"]
         for t in tasks:
             chosen[(t, "suggest")].append(cands.loc[best[f"{t}|suggest"], "run"])
@@ -134,11 +137,14 @@ def main(argv=None):
     p.add_argument("--interval", default="credible", choices=["credible", "predictive"])
     p.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
     p.add_argument("--n-start", type=int, default=5)
+    p.add_argument("--method", default="linear", choices=["linear", "reweight"],
+                   help="suggest's update")
     p.add_argument("--csv", help="write the curves here")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
-    curves = replay(args.tasks, n_start=args.n_start, interval=args.interval)
+    curves = replay(args.tasks, n_start=args.n_start, interval=args.interval,
+                    method=args.method)
     with pd.option_context("display.width", 200, "display.max_rows", 500,
                            "display.float_format", "{:.4g}".format):
         print(curves.pivot_table(index=["task", "step"], columns="order",
@@ -148,7 +154,8 @@ def main(argv=None):
         r = compute_ratio(curves)
         print(r)
     print(f"median compute ratio over {len(r)} tasks: {r['ratio'].median():.3f} "
-          f"({args.interval} {0.9:.0%} interval; {time.perf_counter() - t0:.0f} s)")
+          f"(method {args.method}, {args.interval} {0.9:.0%} interval; "
+          f"{time.perf_counter() - t0:.0f} s)")
     if args.csv:
         curves.to_csv(args.csv, index=False)
 

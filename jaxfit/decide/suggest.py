@@ -1,7 +1,33 @@
 """Which run to train next: `suggest` ranks candidate runs by the expected narrowing of a
 target prediction's interval per unit of compute.
 
-**The update (method "linear").** A candidate run c would add one observation
+**The update, method "reweight".** The preposterior analysis of Bayesian
+experimental design (Raiffa & Schlaifer 1961; Chaloner & Verdinelli 1995, Statist. Sci.
+10(3), eq. 1): the value of a run is the expected width of the target's interval *after*
+observing it, averaged over the outcomes the current posterior predicts. For each
+candidate c, ``S`` outcomes are simulated: a posterior draw ``theta_(s)`` plays the truth
+and ``y_c^(s) ~ p(y | theta_(s))`` (the fit's likelihood in its residual space; one draw
+per s is shared by all candidates, so a batch's outcomes are simulated jointly). The
+posterior given ``y_c^(s)`` is the current draws reweighted by importance weights
+(Gelman et al. 2013, "Bayesian Data Analysis", 3rd ed., sec. 10.4; self-normalised, in log
+space),
+
+.. math:: w_i^{(s)} \\propto p(y_c^{(s)} \\mid \\theta_i), \\qquad
+          \\mathbb{E}[W_c] \\approx \\frac{1}{S} \\sum_s
+          W\\big(\\{T(\\theta_i), w_i^{(s)}\\}\\big),
+
+with ``W`` the width of the weighted ``prob`` quantile interval of the target draws (the
+predictive draws by default). No linearity or Gaussianity is assumed: a run that cannot
+tell the draws apart leaves the weights flat, whatever the posterior's shape. The
+effective sample size ``1 / sum_i w_i^2`` (Kong 1992; BDA3 sec. 10.4) is reported (column
+``ess``, averaged over s); when it is below 1% of the draws the run would move the
+posterior beyond the draws' support, the estimate is noisy and optimistic, `suggest`
+warns, and a refit (or more draws) is needed to trust that candidate's number. A greedy
+batch of ``k`` accumulates the log-likelihoods of its picks under the same simulated
+truths. Every task is one member of a single vmapped call (candidates and simulated
+outcomes are array axes).
+
+**The update, method "linear" (default).** A candidate run c would add one observation
 ``y_c = m_c(theta) + eps``, with ``m_c`` the law's prediction at the candidate in the
 fit's residual space (``log L`` for log residuals) and ``eps ~ N(0, sigma^2)`` the
 posterior's noise. Its effect on the target ``T(theta)`` (the law, or a composed chain,
@@ -22,7 +48,9 @@ step the largest expected width reduction per unit cost. Every task is one membe
 single vmapped call. Unlike importance reweighting of the draws, the update does not
 degenerate when the new run is very informative (few draws keep weight); unlike a
 Laplace/Fisher update it uses the posterior's actual spread rather than a local
-linearisation at one point.
+linearisation at one point. But it trusts the draws' covariances as if the posterior were
+Gaussian: from a wide, skewed posterior (few runs) it predicts that any run narrows the
+target a lot, so cost alone decides (see docs/decide.md, the ladder replay).
 
 Example:
     >>> import numpy as np, pandas as pd
@@ -56,7 +84,7 @@ from jaxfit.posterior import Posterior, draw_predictions
 __all__ = ["suggest", "SuggestResult", "candidate_grid"]
 
 INTERVALS = ("predictive", "credible")
-METHODS = ("reweight", "linear")
+METHODS = ("linear", "reweight")
 #: Mean effective sample size (fraction of the draws) below which `suggest` warns.
 ESS_WARN = 0.01
 
@@ -86,11 +114,13 @@ class SuggestResult:
         table: one row per (task, candidate): the candidate's inputs, ``cost``,
             ``width_now`` (the target's current interval width), ``width_after``
             (expected width after adding this run alone), ``reduction``,
-            ``reduction_per_cost``, ``rank`` (1 = best per unit cost, per task) and
+            ``reduction_per_cost``, ``ess`` (method "reweight": the mean effective sample
+            size of the importance weights), ``rank`` (1 = best per unit cost, per task) and
             ``pick`` (its position in the greedy batch of ``k``, else NA); sorted by
             task and rank.
         batch: the greedy batch per task: ``pick``, ``candidate``, inputs, ``cost``,
-            ``cumulative_cost`` and ``expected_width`` after the picks so far.
+            ``cumulative_cost`` and ``expected_width`` after the picks so far (and ``ess``
+            for method "reweight").
         targets: per task and target row: ``width_now`` and the width after the batch.
         method, interval, prob: the settings used.
     """
@@ -339,7 +369,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             cost: str | Callable = "cost", k: int = 1, prob: float = 0.9,
             interval: str = "predictive", target_law: Law | None = None,
             others: Sequence[Posterior] = (), inputs: Sequence[str] = ("N", "D"),
-            method: str = "reweight", target_space: str = "auto", n_sim: int = 64,
+            method: str = "linear", target_space: str = "auto", n_sim: int = 64,
             seed: int = 0) -> SuggestResult:
     """Rank candidate runs by the expected narrowing of a target's interval per unit cost.
 
@@ -365,11 +395,16 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             `jaxfit.predict_chain`; only ``posterior`` is updated by a new run).
         others: posteriors of the other steps of ``target_law``, innermost first.
         inputs: the law's model-size and token inputs (for the default cost).
-        method: "linear" (the Bayes linear update; see the module docstring).
-        target_space: space of the target in which the update is linear: "log" (log T,
-            for positive targets such as losses, whose posterior draws are skewed),
-            "linear", or "auto" (log when every target draw is positive).
-        seed: seed of the predictive noise draws and of the pairing of chain steps.
+        method: "linear" (the Bayes linear update) or "reweight" (importance reweighting
+            of the draws by simulated outcomes); see the module docstring.
+        target_space: method "linear" only: space of the target in which the update is
+            linear: "log" (log T, for positive targets such as losses, whose posterior
+            draws are skewed), "linear", or "auto" (log when every target draw is
+            positive). Quantiles, hence "reweight", do not depend on it.
+        n_sim: method "reweight": simulated outcomes per candidate (at most the number of
+            draws).
+        seed: seed of the predictive noise draws, the pairing of chain steps and the
+            simulated outcomes.
 
     Returns:
         A `SuggestResult` (``table``, ``batch``, ``targets``; `jaxfit.decide.plot`).
