@@ -24,7 +24,8 @@ noise scale gets an informative prior (LogNormal around 0.02 in log-loss, the si
 the ladder's step-1 residuals; the default HalfNormal(1) lets sigma collapse to 0 on 5
 points and 5 parameters).
 
-Run: ``python benchmarks/suggest_ladder.py [--interval credible|predictive] [--tasks ...]``
+Run: ``python benchmarks/suggest_ladder.py [--method linear|reweight]
+[--interval credible|predictive] [--tasks ...]``
 (about 2 minutes on 2 CPU cores, mostly compilation).
 """
 
@@ -67,14 +68,19 @@ def ladder_points(tasks=PAPER_TASKS, last_n: int = 5):
 LAW = ladder_step1()
 
 
-def _posterior(sub: pd.DataFrame, samples: int):
+def _posterior(sub: pd.DataFrame, samples: int, posterior: str = "laplace"):
+    if posterior == "nuts":
+        return jf.sample(LAW, sub, y="task_loss", by="key", x={"D": "tokens"},
+                         method="nuts", chains=1, samples=samples, warmup=300,
+                         priors={"sigma": SIGMA_PRIOR}, warn=False)
     return jf.sample(LAW, sub, y="task_loss", by="key", x={"D": "tokens"},
                      method="laplace", chains=1, samples=samples, restarts=16,
                      priors={"sigma": SIGMA_PRIOR}, warn=False)
 
 
 def replay(tasks=PAPER_TASKS, n_start: int = 5, interval: str = "credible",
-           prob: float = 0.9, samples: int = 2000, steps: int | None = None) -> pd.DataFrame:
+           prob: float = 0.9, samples: int = 2000, steps: int | None = None,
+           method: str = "linear", posterior: str = "laplace") -> pd.DataFrame:
     """Width curves of both orders: one row per (task, order, step)."""
     pts, tgt = ladder_points(tasks)
     runs = pts.drop_duplicates("run").sort_values("cost", kind="stable")
@@ -90,7 +96,7 @@ def replay(tasks=PAPER_TASKS, n_start: int = 5, interval: str = "credible",
     for step in range(n_steps + 1):
         sub = pd.concat([pts[(pts["task"] == t) & pts["run"].isin(chosen[(t, o)])]
                          .assign(key=f"{t}|{o}") for t, o in keys], ignore_index=True)
-        post = _posterior(sub, samples)
+        post = _posterior(sub, samples, posterior)
         at = pd.concat([tgt[tgt["task"] == t].assign(key=f"{t}|{o}") for t, o in keys],
                        ignore_index=True)
         pred = post.predict(at, prob=prob)
@@ -104,7 +110,8 @@ def replay(tasks=PAPER_TASKS, n_start: int = 5, interval: str = "credible",
             break
         cands = pd.concat([pts[(pts["task"] == t) & ~pts["run"].isin(chosen[(t, "suggest")])]
                            .assign(key=f"{t}|suggest") for t in tasks], ignore_index=True)
-        res = jf.suggest(post, cands, at, cost="cost", k=1, prob=prob, interval=interval)
+        res = jf.suggest(post, cands, at, cost="cost", k=1, prob=prob, interval=interval,
+                         method=method)
         best = res.table[res.table["rank"] == 1].set_index("key")["candidate"]
         for t in tasks:
             chosen[(t, "suggest")].append(cands.loc[best[f"{t}|suggest"], "run"])
@@ -134,11 +141,19 @@ def main(argv=None):
     p.add_argument("--interval", default="credible", choices=["credible", "predictive"])
     p.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
     p.add_argument("--n-start", type=int, default=5)
+    p.add_argument("--method", default="linear", choices=["linear", "reweight"],
+                   help="suggest's update")
+    p.add_argument("--posterior", default="laplace", choices=["laplace", "nuts"],
+                   help="refit method (nuts: 1 chain, 300 warmup; much slower)")
+    p.add_argument("--samples", type=int, default=2000, help="draws per refit")
+    p.add_argument("--steps", type=int, help="added runs to replay (default: all)")
     p.add_argument("--csv", help="write the curves here")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
-    curves = replay(args.tasks, n_start=args.n_start, interval=args.interval)
+    curves = replay(args.tasks, n_start=args.n_start, interval=args.interval,
+                    method=args.method, posterior=args.posterior, samples=args.samples,
+                    steps=args.steps)
     with pd.option_context("display.width", 200, "display.max_rows", 500,
                            "display.float_format", "{:.4g}".format):
         print(curves.pivot_table(index=["task", "step"], columns="order",
@@ -148,7 +163,8 @@ def main(argv=None):
         r = compute_ratio(curves)
         print(r)
     print(f"median compute ratio over {len(r)} tasks: {r['ratio'].median():.3f} "
-          f"({args.interval} {0.9:.0%} interval; {time.perf_counter() - t0:.0f} s)")
+          f"(method {args.method}, {args.posterior} refits, {args.interval} {0.9:.0%} interval; "
+          f"{time.perf_counter() - t0:.0f} s)")
     if args.csv:
         curves.to_csv(args.csv, index=False)
 

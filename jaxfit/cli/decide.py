@@ -112,7 +112,7 @@ def _cmd_suggest(args) -> int:
     else:
         raise cli.InputError("suggest needs candidates: --candidates FILE or --grid N=.. D=..")
     res = cli._call(suggest, post, cands, target, cost=args.cost, k=args.k, prob=args.prob,
-                    interval=args.interval)
+                    interval=args.interval, method=args.method)
     _emit(args, "suggest", post.law, {"ranking": res.table, "batch": res.batch,
                                       "targets": res.targets},
           dict(k=args.k, prob=args.prob, interval=args.interval, method=res.method))
@@ -162,4 +162,6 @@ def add_parsers(sub) -> None:
     s.add_argument("--cost", default="cost", help="cost column (default: cost, else 6ND)")
     s.add_argument("--k", type=int, default=1, help="greedy batch size")
     s.add_argument("--interval", default="predictive", choices=["predictive", "credible"])
+    s.add_argument("--method", default="linear", choices=["linear", "reweight"],
+                   help="update: Bayes linear (default) or importance reweighting of the draws")
     s.set_defaults(run=_cmd_suggest)

@@ -1,7 +1,33 @@
 """Which run to train next: `suggest` ranks candidate runs by the expected narrowing of a
 target prediction's interval per unit of compute.
 
-**The update (method "linear").** A candidate run c would add one observation
+**The update, method "reweight".** The preposterior analysis of Bayesian
+experimental design (Raiffa & Schlaifer 1961; Chaloner & Verdinelli 1995, Statist. Sci.
+10(3), eq. 1): the value of a run is the expected width of the target's interval *after*
+observing it, averaged over the outcomes the current posterior predicts. For each
+candidate c, ``S`` outcomes are simulated: a posterior draw ``theta_(s)`` plays the truth
+and ``y_c^(s) ~ p(y | theta_(s))`` (the fit's likelihood in its residual space; one draw
+per s is shared by all candidates, so a batch's outcomes are simulated jointly). The
+posterior given ``y_c^(s)`` is the current draws reweighted by importance weights
+(Gelman et al. 2013, "Bayesian Data Analysis", 3rd ed., sec. 10.4; self-normalised, in log
+space),
+
+.. math:: w_i^{(s)} \\propto p(y_c^{(s)} \\mid \\theta_i), \\qquad
+          \\mathbb{E}[W_c] \\approx \\frac{1}{S} \\sum_s
+          W\\big(\\{T(\\theta_i), w_i^{(s)}\\}\\big),
+
+with ``W`` the width of the weighted ``prob`` quantile interval of the target draws (the
+predictive draws by default). No linearity or Gaussianity is assumed: a run that cannot
+tell the draws apart leaves the weights flat, whatever the posterior's shape. The
+effective sample size ``1 / sum_i w_i^2`` (Kong 1992; BDA3 sec. 10.4) is reported (column
+``ess``, averaged over s); when it is below 1% of the draws the run would move the
+posterior beyond the draws' support, the estimate is noisy and optimistic, `suggest`
+warns, and a refit (or more draws) is needed to trust that candidate's number. A greedy
+batch of ``k`` accumulates the log-likelihoods of its picks under the same simulated
+truths. Every task is one member of a single vmapped call (candidates and simulated
+outcomes are array axes).
+
+**The update, method "linear" (default).** A candidate run c would add one observation
 ``y_c = m_c(theta) + eps``, with ``m_c`` the law's prediction at the candidate in the
 fit's residual space (``log L`` for log residuals) and ``eps ~ N(0, sigma^2)`` the
 posterior's noise. Its effect on the target ``T(theta)`` (the law, or a composed chain,
@@ -22,7 +48,9 @@ step the largest expected width reduction per unit cost. Every task is one membe
 single vmapped call. Unlike importance reweighting of the draws, the update does not
 degenerate when the new run is very informative (few draws keep weight); unlike a
 Laplace/Fisher update it uses the posterior's actual spread rather than a local
-linearisation at one point.
+linearisation at one point. But it trusts the draws' covariances as if the posterior were
+Gaussian: from a wide, skewed posterior (few runs) it predicts that any run narrows the
+target a lot, so cost alone decides (see docs/decide.md, the ladder replay).
 
 Example:
     >>> import numpy as np, pandas as pd
@@ -40,6 +68,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import jax
@@ -55,6 +84,9 @@ from jaxfit.posterior import Posterior, draw_predictions
 __all__ = ["suggest", "SuggestResult", "candidate_grid"]
 
 INTERVALS = ("predictive", "credible")
+METHODS = ("linear", "reweight")
+#: Mean effective sample size (fraction of the draws) below which `suggest` warns.
+ESS_WARN = 0.01
 
 
 def candidate_grid(N: Sequence[float], D: Sequence[float] | None = None, *,
@@ -82,11 +114,13 @@ class SuggestResult:
         table: one row per (task, candidate): the candidate's inputs, ``cost``,
             ``width_now`` (the target's current interval width), ``width_after``
             (expected width after adding this run alone), ``reduction``,
-            ``reduction_per_cost``, ``rank`` (1 = best per unit cost, per task) and
+            ``reduction_per_cost``, ``ess`` (method "reweight": the mean effective sample
+            size of the importance weights), ``rank`` (1 = best per unit cost, per task) and
             ``pick`` (its position in the greedy batch of ``k``, else NA); sorted by
             task and rank.
         batch: the greedy batch per task: ``pick``, ``candidate``, inputs, ``cost``,
-            ``cumulative_cost`` and ``expected_width`` after the picks so far.
+            ``cumulative_cost`` and ``expected_width`` after the picks so far (and ``ess``
+            for method "reweight").
         targets: per task and target row: ``width_now`` and the width after the batch.
         method, interval, prob: the settings used.
     """
@@ -159,6 +193,83 @@ def _linear_core(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log
 def _linear_batched(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log: bool):
     return jax.vmap(functools.partial(_linear_core, k=k, log=log))(
         m, tm, tvar_extra, med, lo, hi, noise, cost, valid)
+
+
+# ------------------------------------------------------------------ reweighting update
+
+def _weighted_width(lw, ts, order, prob):
+    """Interval width of the target under self-normalised log weights.
+
+    Args:
+        lw: [..., D] log weights of the draws.
+        ts: [D, J] target draws sorted along D (per column); order: [D, J] the sort
+            permutation (``ts[:, j] = t[order[:, j], j]``).
+    Returns:
+        ([...] summed width over the J target rows, [...] effective sample size).
+    """
+    w = jax.nn.softmax(lw, axis=-1)
+    ess = 1.0 / jnp.sum(w ** 2, axis=-1)
+    ws = w[..., order]                                         # [..., D, J]
+    cw = jnp.cumsum(ws, axis=-2) - 0.5 * ws                    # midpoint CDF (Hazen)
+    lo, hi = (1 - prob) / 2, (1 + prob) / 2
+
+    def q(cdf, col, p):                                        # one weighted quantile
+        return jnp.interp(p, cdf, col)
+
+    def width(cdf):                                            # [D, J] -> scalar
+        qs = jax.vmap(lambda c, col: q(c, col, hi) - q(c, col, lo), in_axes=(1, 1))(cdf, ts)
+        return jnp.sum(qs)
+
+    flat = cw.reshape((-1,) + cw.shape[-2:])
+    return jax.vmap(width)(flat).reshape(cw.shape[:-2]), ess
+
+
+def _reweight_core(key, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: float, lik):
+    """One task: greedy picks by importance reweighting of the posterior draws.
+
+    For each simulated outcome s a draw ``i_s`` plays the truth and every candidate's
+    outcome is drawn from the likelihood at it (common to all candidates, so a batch's
+    outcomes are jointly simulated); the draws are reweighted by ``p(y_c^(s) | theta_i)``
+    and the target's weighted interval width is averaged over s.
+
+    Args:
+        key: PRNG key.
+        m: [D, n] candidate locations in the residual space; sig: [D] noise scales.
+        tdraw: [D, J] target draws whose interval is measured.
+        cost, valid: [n] costs and the mask of real candidates.
+    """
+    D, n = m.shape
+    k_i, k_y = jax.random.split(key)
+    idx = jax.random.choice(k_i, D, (n_sim,), replace=False)
+    y = lik.dist(m[idx], sig[idx, None]).sample(k_y)                      # [S, n]
+    ll = lik.dist(m[None, :, :], sig[None, :, None]).log_prob(y[:, None, :])  # [S, D, n]
+    ll = jnp.moveaxis(ll, 1, 2)                                            # [S, n, D]
+    order = jnp.argsort(tdraw, axis=0)
+    ts = jnp.take_along_axis(tdraw, order, axis=0)
+    w_now, _ = _weighted_width(jnp.zeros((D,)), ts, order, prob)
+
+    def after(acc):                                  # acc [S, D] -> [n] width, [n] ess
+        w, ess = _weighted_width(acc[:, None, :] + ll, ts, order, prob)   # [S, n]
+        return w.mean(axis=0), ess.mean(axis=0)
+
+    def step(carry, _):
+        acc, chosen, w_cur = carry
+        w_after, ess = after(acc)
+        score = jnp.where(valid & ~chosen, (w_cur - w_after) / cost, -jnp.inf)
+        j = jnp.argmax(score)
+        return ((acc + ll[:, j, :], chosen.at[j].set(True), w_after[j]),
+                (j, w_after[j], ess[j]))
+
+    w_single, ess_single = after(jnp.zeros((n_sim, D)))
+    _, (picks, w_path, ess_path) = jax.lax.scan(
+        step, (jnp.zeros((n_sim, D)), jnp.zeros(n, bool), w_now), None, length=k)
+    return w_now, w_single, picks, w_path, ess_single, ess_path
+
+
+@functools.partial(jax.jit, static_argnames=("k", "n_sim", "prob", "lik"))
+def _reweight_batched(keys, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: float, lik):
+    return jax.vmap(functools.partial(_reweight_core, k=k, n_sim=n_sim, prob=prob, lik=lik))(
+        keys, m, sig, tdraw, cost, valid)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -258,7 +369,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             cost: str | Callable = "cost", k: int = 1, prob: float = 0.9,
             interval: str = "predictive", target_law: Law | None = None,
             others: Sequence[Posterior] = (), inputs: Sequence[str] = ("N", "D"),
-            method: str = "linear", target_space: str = "auto",
+            method: str = "linear", target_space: str = "auto", n_sim: int = 64,
             seed: int = 0) -> SuggestResult:
     """Rank candidate runs by the expected narrowing of a target's interval per unit cost.
 
@@ -284,11 +395,16 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             `jaxfit.predict_chain`; only ``posterior`` is updated by a new run).
         others: posteriors of the other steps of ``target_law``, innermost first.
         inputs: the law's model-size and token inputs (for the default cost).
-        method: "linear" (the Bayes linear update; see the module docstring).
-        target_space: space of the target in which the update is linear: "log" (log T,
-            for positive targets such as losses, whose posterior draws are skewed),
-            "linear", or "auto" (log when every target draw is positive).
-        seed: seed of the predictive noise draws and of the pairing of chain steps.
+        method: "linear" (the Bayes linear update) or "reweight" (importance reweighting
+            of the draws by simulated outcomes); see the module docstring.
+        target_space: method "linear" only: space of the target in which the update is
+            linear: "log" (log T, for positive targets such as losses, whose posterior
+            draws are skewed), "linear", or "auto" (log when every target draw is
+            positive). Quantiles, hence "reweight", do not depend on it.
+        n_sim: method "reweight": simulated outcomes per candidate (at most the number of
+            draws).
+        seed: seed of the predictive noise draws, the pairing of chain steps and the
+            simulated outcomes.
 
     Returns:
         A `SuggestResult` (``table``, ``batch``, ``targets``; `jaxfit.decide.plot`).
@@ -300,9 +416,11 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     for name, df in (("candidates", candidates), ("target", target)):
         if not isinstance(df, pd.DataFrame) or len(df) == 0:
             raise ValueError(f"suggest: {name} must be a non-empty pandas DataFrame.")
-    if method != "linear":
-        raise ValueError(f"method={method!r}: only 'linear' (Bayes linear update) is "
-                         "implemented.")
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not one of {METHODS} ('reweight': importance "
+                         "reweighting of the draws; 'linear': the Bayes linear update).")
+    if int(n_sim) != n_sim or n_sim < 1:
+        raise ValueError(f"n_sim must be an integer >= 1, got {n_sim!r}.")
     if target_space not in ("auto", "log", "linear"):
         raise ValueError(f"target_space={target_space!r}: use 'auto', 'log' or 'linear'.")
     if interval not in INTERVALS:
@@ -349,21 +467,47 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     sigma2 = posterior.flat(NOISE) ** 2
     if lik.kind == "studentt" and lik.nu > 2:
         sigma2 = sigma2 * lik.nu / (lik.nu - 2)
+    ess_single = ess_path = None
     with jax.enable_x64(True):
         params = {p: jnp.asarray(posterior.flat(p)) for p in law.param_names}
         x = {nm: jnp.asarray(candidates[c].to_numpy(np.float64)[pad]) for nm, c in cols.items()}
         m = _locations(law, lik, params, x)
+    if method == "reweight":
+        n_sim = int(min(n_sim, D))
+        with jax.enable_x64(True):
+            keys = jax.random.split(jax.random.PRNGKey(seed), T)
+            out = _reweight_batched(keys, m, jnp.asarray(posterior.flat(NOISE)),
+                                    jnp.asarray(tdraw), jnp.asarray(costs[pad]),
+                                    jnp.asarray(valid), k=k, n_sim=n_sim, prob=float(prob),
+                                    lik=lik)
+            w_now, w_single, picks, w_path, ess_single, ess_path = (np.asarray(a) for a in out)
+        low = [(tasks[t], candidates.index[r[j]])
+               for t, r in enumerate(rows_c) for j in range(len(r))
+               if ess_single[t, j] < ESS_WARN * D]
+        if low:
+            warnings.warn(
+                f"suggest: importance reweighting is degenerate for {len(low)} (task, "
+                f"candidate) pairs (mean effective sample size < {ESS_WARN:.0%} of the {D} "
+                f"draws, e.g. {low[:3]}): those runs would move the posterior beyond its "
+                "draws, so their width_after is noisy and optimistic; see the 'ess' column, "
+                "refit with more draws, or compare method='linear'.", RuntimeWarning,
+                stacklevel=2)
+        return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now,
+                         w_single, picks, w_path, width0, target, rows_t, interval, prob,
+                         method, ess_single, ess_path)
+    with jax.enable_x64(True):
         out = _linear_batched(m, jnp.asarray(tm_s), jnp.asarray(extra), jnp.asarray(qs[0]),
                               jnp.asarray(qs[1] - qs[0]), jnp.asarray(qs[2] - qs[0]),
                               jnp.asarray(sigma2.mean(axis=1)), jnp.asarray(costs[pad]),
                               jnp.asarray(valid), k=k, log=log)
         w_now, w_single, picks, w_path = (np.asarray(a) for a in out)
     return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_single,
-                     picks, w_path, width0, target, rows_t, interval, prob)
+                     picks, w_path, width0, target, rows_t, interval, prob, method)
 
 
 def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_single,
-              picks, w_path, width0, target, rows_t, interval, prob) -> SuggestResult:
+              picks, w_path, width0, target, rows_t, interval, prob, method,
+              ess_single=None, ess_path=None) -> SuggestResult:
     in_cols = list(dict.fromkeys(cols.values()))
     frames, batches, tgts = [], [], []
     task_name = (task_columns(by) or ["task"])[0] if len(task_columns(by)) <= 1 else "task"
@@ -381,6 +525,8 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
         f["width_after"] = w_single[t, :len(r)]
         f["reduction"] = red
         f["reduction_per_cost"] = red / costs[r]
+        if ess_single is not None:
+            f["ess"] = ess_single[t, :len(r)]
         f["rank"] = f["reduction_per_cost"].rank(ascending=False, method="first").astype(int)
         pick = pd.array([pd.NA] * len(r), dtype="Int64")
         order = []
@@ -396,6 +542,8 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
             row = {"task": task, "pick": i, "candidate": candidates.index[r[j]]}
             row.update({c: candidates[c].iloc[r[j]] for c in in_cols})
             row.update(cost=costs[r[j]], cumulative_cost=cum, expected_width=w_path[t, i - 1])
+            if ess_path is not None:
+                row["ess"] = ess_path[t, i - 1]
             batches.append(row)
         for jj, row_i in enumerate(rows_t[t]):
             tgts.append({"task": task, "target": target.index[row_i],
@@ -408,5 +556,5 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
         df.attrs.update(interval=interval, prob=prob)
         if task_name != "task":
             df.rename(columns={"task": task_name}, inplace=True)
-    return SuggestResult(table=table, batch=batch, targets=targets, method="linear",
+    return SuggestResult(table=table, batch=batch, targets=targets, method=method,
                          interval=interval, prob=prob)
