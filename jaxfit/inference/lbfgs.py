@@ -51,7 +51,7 @@ def lbfgs_step(objective, s: LbfgsState, *data, ftol: float, gtol: float) -> Lbf
     u = optax.apply_updates(s.u, updates)
     f, g = optax.value_and_grad_from_state(value_fn)(u, state=opt_state)
     ok = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & (f <= s.f)
-    exact = s.f <= s.fatol
+    exact = (s.fatol > 0) & (s.f <= s.fatol)   # fatol = 0: no absolute test
     keep = s.converged | s.stalled | exact
     take = ok & ~keep
     small = ((s.f - f) <= ftol * jnp.abs(f)) | (jnp.max(jnp.abs(g)) <= gtol)

@@ -96,7 +96,8 @@ def newton_step(objective, s: NewtonState, *data, ftol: float) -> NewtonState:
     # the decrease a full step predicts, without `_decrement`'s floor on the eigenvalues
     # (which understates it along near-flat directions)
     dec_exact = 0.5 * jnp.sum(gv**2 / jnp.maximum(jnp.abs(w), 1e-300))
-    exact = (s.f <= s.fatol) | (dec_exact <= s.fatol)
+    # fatol = 0 turns the absolute test off (a log posterior's objective can be <= 0)
+    exact = (s.fatol > 0) & ((s.f <= s.fatol) | (dec_exact <= s.fatol))
     converged = (s.converged | (dec <= ftol * jnp.abs(s.f)) | (dec == 0.0) | tiny_step | flat
                  | exact)
     mus = s.mu * _TRIALS                                             # [J]
