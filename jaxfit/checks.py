@@ -25,7 +25,7 @@ import pandas as pd
 
 from jaxfit.data import _numeric, _rows, column_map
 from jaxfit.law import Law
-from jaxfit.warnings import FitWarning
+from jaxfit.warnings import ScaleWarning
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
            "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS", "FIT_METHODS",
@@ -40,10 +40,6 @@ SAMPLE_METHODS = ("nuts", "svi", "laplace")
 #: Orders of magnitude between the data's targets and every start's predictions beyond
 #: which `scale_warning` fires (see its docstring for the measurement behind it).
 SCALE_DECADES = 3.0
-
-
-class ScaleWarning(FitWarning):
-    """The targets lie orders of magnitude away from what the law's starts predict."""
 
 
 # ------------------------------------------------------------------------ scalars

@@ -1,7 +1,7 @@
 """Warning classes, so users can filter or escalate each kind (``warnings.simplefilter``)."""
 
 __all__ = ["FitWarning", "ConvergenceWarning", "BoundWarning", "IdentifiabilityWarning",
-           "DesignWarning", "DiagnosticWarning"]
+           "DesignWarning", "DiagnosticWarning", "ScaleWarning"]
 
 
 class FitWarning(UserWarning):
@@ -29,3 +29,7 @@ class DesignWarning(IdentifiabilityWarning):
 
 class DiagnosticWarning(ConvergenceWarning):
     """MCMC diagnostics (r_hat, ESS, divergences) fail the usual thresholds."""
+
+
+class ScaleWarning(FitWarning):
+    """The targets lie orders of magnitude away from what the law's starts predict."""
