@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -417,23 +416,6 @@ def test_embedded_data_is_the_documented_extraction(data):
     assert sizes["190M-1xC"] == 37 and sizes["1B-10xC"] == 163 and sizes["13B-5T"] == 12
     last = data[data.task == "piqa_val"].groupby("run")["tokens"].last()
     assert last["7B-4T"] == ND["7B-4T"][1] and last["13B-5T"] == ND["13B-5T"][1]
-
-
-def test_embedded_data_matches_the_raw_sources(data, shared_dir):
-    """Provenance: needs the raw release in ../shared (skipped in a clone without it)."""
-    src = shared_dir / "data/olmo_ladder"
-    long = pd.read_csv(src / "olmo_ladder_tasks_long.csv")
-    m = data[data["role"] == "ladder"].merge(long, on=["run", "task", "step"])
-    assert len(m) == 8 * 1566
-    np.testing.assert_allclose(m["task_loss"], m["task_loss_bpb"], rtol=2e-7)
-    np.testing.assert_allclose(m["accuracy_x"], m["accuracy_y"], rtol=2e-7)
-    np.testing.assert_allclose(m["tokens_x"], m["tokens_y"], rtol=1e-7)
-    # The extraction script rebuilds the shipped file exactly.
-    from jaxfit.datasets import make_olmo_ladder
-
-    rebuilt = make_olmo_ladder.build(src / "olmo_ladder_checkpoints_wide.csv")
-    shipped = Path(make_olmo_ladder.__file__).with_name("olmo_ladder.csv").read_text()
-    assert rebuilt.to_csv(index=False, float_format="%.8g") == shipped
 
 
 def test_step1_laws():
