@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.decide.draws import Draws, as_draws
+from jaxfit.inference import cache
 from jaxfit.law import Law
 
 __all__ = ["optimal", "optimal_at", "isoflop", "overtrain", "OptimalResult", "CLOSED_FORM",
@@ -159,7 +160,7 @@ def _solver(law: Law, names: tuple[str, str], cost, inverse, method: str):
                     a=a, b=b, edge=edge)
 
     per_budget = jax.vmap(solve, in_axes=(None, 0))
-    return jax.jit(jax.vmap(per_budget, in_axes=(0, None)))
+    return cache.jit(jax.vmap(per_budget, in_axes=(0, None)))
 
 
 def _budgets(budgets) -> np.ndarray:
@@ -388,7 +389,7 @@ def _profile_fn(law: Law, names, cost, inverse):
 
     g = jax.vmap(one, in_axes=(None, None, 0))          # grid of u
     gb = jax.vmap(g, in_axes=(None, 0, 0))              # budgets (with their grid)
-    return jax.jit(jax.vmap(gb, in_axes=(0, None, None)))
+    return cache.jit(jax.vmap(gb, in_axes=(0, None, None)))
 
 
 def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable | None = None,
@@ -472,7 +473,7 @@ def _overtrain_fn(law: Law, names, cost, inverse):
 
     f = jax.vmap(one, in_axes=(None, None, 0, None))                  # ratios
     f = jax.vmap(f, in_axes=(None, 0, None, 0))                       # budgets
-    return jax.jit(jax.vmap(f, in_axes=(0, None, None, 0)))           # members
+    return cache.jit(jax.vmap(f, in_axes=(0, None, None, 0)))         # members
 
 
 def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 200, 500, 1000),

@@ -78,6 +78,7 @@ import pandas as pd
 
 from jaxfit.data import bucket, column_map, task_columns
 from jaxfit.inference.bayes import NOISE
+from jaxfit.inference import cache
 from jaxfit.law import Law
 from jaxfit.posterior import Posterior, draw_predictions
 
@@ -189,7 +190,7 @@ def _linear_core(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log
     return widths(var_mean0), w_single, picks, w_path
 
 
-@functools.partial(jax.jit, static_argnames=("k", "log"))
+@cache.jit(static_argnums=(9, 10))
 def _linear_batched(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log: bool):
     return jax.vmap(functools.partial(_linear_core, k=k, log=log))(
         m, tm, tvar_extra, med, lo, hi, noise, cost, valid)
@@ -266,13 +267,13 @@ def _reweight_core(key, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: fl
     return w_now, w_single, picks, w_path, ess_single, ess_path
 
 
-@functools.partial(jax.jit, static_argnames=("k", "n_sim", "prob", "lik"))
+@cache.jit(static_argnums=(6, 7, 8, 9))
 def _reweight_batched(keys, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: float, lik):
     return jax.vmap(functools.partial(_reweight_core, k=k, n_sim=n_sim, prob=prob, lik=lik))(
         keys, m, sig, tdraw, cost, valid)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@cache.jit(static_argnums=(0, 1))
 def _locations(law: Law, lik, params, x):
     """[T, D, n] predictions in the residual space (params [T, D], x [T, n])."""
     ps = {k: v[:, :, None] for k, v in params.items()}
@@ -478,8 +479,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             keys = jax.random.split(jax.random.PRNGKey(seed), T)
             out = _reweight_batched(keys, m, jnp.asarray(posterior.flat(NOISE)),
                                     jnp.asarray(tdraw), jnp.asarray(costs[pad]),
-                                    jnp.asarray(valid), k=k, n_sim=n_sim, prob=float(prob),
-                                    lik=lik)
+                                    jnp.asarray(valid), k, n_sim, float(prob), lik)
             w_now, w_single, picks, w_path, ess_single, ess_path = (np.asarray(a) for a in out)
         low = [(tasks[t], candidates.index[r[j]])
                for t, r in enumerate(rows_c) for j in range(len(r))
@@ -499,7 +499,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         out = _linear_batched(m, jnp.asarray(tm_s), jnp.asarray(extra), jnp.asarray(qs[0]),
                               jnp.asarray(qs[1] - qs[0]), jnp.asarray(qs[2] - qs[0]),
                               jnp.asarray(sigma2.mean(axis=1)), jnp.asarray(costs[pad]),
-                              jnp.asarray(valid), k=k, log=log)
+                              jnp.asarray(valid), int(k), bool(log))
         w_now, w_single, picks, w_path = (np.asarray(a) for a in out)
     return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_single,
                      picks, w_path, width0, target, rows_t, interval, prob, method)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxfit.inference import cache
 from jaxfit.inference.objective import safe_inputs
 from jaxfit.inference.optimize import Solution, SolverOptions, minimize
 
@@ -42,7 +43,7 @@ def resample_weights(key, w, n_points, n: int):
     return counts * w[None]
 
 
-@jax.jit
+@cache.jit
 def _tile(u0, x, y, wb):
     n, T, P = wb.shape
     def tile(a):

@@ -46,6 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxfit.inference import cache
 from jaxfit.inference.objective import EXACT_RTOL, residuals, unpack
 from jaxfit.inference.starts import init_box
 from jaxfit.law import Law
@@ -151,7 +152,7 @@ def _jacobian_fn(law: Law, space: str):
                       0.0)
         return J, r
 
-    return jax.jit(jax.vmap(one))
+    return cache.jit(jax.vmap(one))
 
 
 def _new_levels(law: Law, x: dict, w: np.ndarray, name: str, sign: float) -> dict:

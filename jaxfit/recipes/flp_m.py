@@ -51,6 +51,7 @@ from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
 from jaxfit.fit import fit
+from jaxfit.inference import cache
 from jaxfit.law import Law, Param
 from jaxfit.recipes.flp import DOMAINS, FLPResult, above_chance, final_points, prepare
 from jaxfit.recipes.ladder import PAPER_TASKS
@@ -174,7 +175,7 @@ def _adamw(learning_rate: float, weight_decay: float) -> optax.GradientTransform
     return optax.adamw(learning_rate, weight_decay=weight_decay)
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "tx", "steps"))
+@cache.jit(static_argnums=(0, 1, 2))
 def _train(graphdef, tx, steps, state, X, y, w):
     """AdamW on the masked MSE; vmapped over tasks (axis 0) and members (axis 1)."""
 

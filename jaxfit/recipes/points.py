@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from jaxfit.inference import cache
 from jaxfit.law import Law
 from jaxfit.result import FitResult
 
@@ -89,7 +90,7 @@ def param_frame(res: FitResult, order: Sequence[str]) -> pd.DataFrame:
 
 @functools.cache
 def _jitted(law: Law):
-    return jax.jit(law.fn)
+    return cache.jit(law.fn)
 
 
 def evaluate(law: Law, values: pd.DataFrame, tasks: Sequence[str], x: Mapping[str, Any]):
