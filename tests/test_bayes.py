@@ -51,12 +51,13 @@ def test_nuts_calibration_100_tasks(calibration):
 
 
 def test_batched_equals_one_task_at_a_time(calibration):
-    """The 100-task vectorized call gives the same posteriors as 100 single-task calls."""
+    """The 100-task vectorized call gives the same posteriors as single-task calls (the
+    first 25 tasks: 150 (task, parameter) comparisons, to keep the suite in its budget)."""
     df, truth, post = calibration
     names = list(LAW.param_names) + ["sigma"]
     ess = post.summary().ess_bulk                          # arviz, per (task, param)
     z_mean, sd_ratio = [], []
-    for t, g in df.groupby("task"):
+    for t, g in df[df["task"] < 25].groupby("task"):
         one = sample(LAW, g, y="loss", warn=False, **{**NUTS, "seed": 1 + t})
         for n in names:
             a, b = post.flat(n)[t], one.flat(n)[0]
