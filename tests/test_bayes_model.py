@@ -300,7 +300,7 @@ def test_fit_prediction_inside_posterior_interval_on_readme_data(readme_chinchil
     0.35, beta = 0.37) lies inside the 90% credible interval, near its centre (the Normal
     likelihood's interval, [1.982, 2.008], missed it), and the sampler converged."""
     df, res, post = readme_chinchilla
-    fit = float(np.asarray(res.predict(README_AT)).ravel()[0])
+    fit = float(res.predict(README_AT)["prediction"].iloc[0])
     np.testing.assert_allclose(fit, 1.97337, atol=5e-5)
     p = post.predict(README_AT, prob=0.9).iloc[0]
     print(f"fit {fit:.5f}; posterior mean {p['mean']:.5f} [{p.credible_lower:.5f}, "
@@ -329,8 +329,7 @@ def test_fit_prediction_inside_posterior_interval_on_olmo_ladder_tasks():
                        "D": tgt.tokens.astype(np.float64)})
     res = jf.fit(LAW, pts, y="loss", by="task")
     post = sample(LAW, pts, y="loss", by="task", seed=0, warn=False, **QUICK)
-    fit = np.asarray([float(np.asarray(res.predict(r.to_frame().T.astype(
-        {"N": float, "D": float}))).ravel()[0]) for _, r in at.iterrows()])
+    fit = res.predict(at)["prediction"].to_numpy()        # each row in its own task
     pred = post.predict(at, prob=0.9)
     print(pred.assign(fit=fit), post.diagnostics, sep="\n")
     assert np.all((pred.credible_lower.to_numpy() < fit) & (fit < pred.credible_upper.to_numpy()))

@@ -115,8 +115,8 @@ def test_bootstrap_predict_frame_matches_posterior_shape(calibration):
     df, truth, boot = calibration
     new = pd.DataFrame({"task": [3, 7], "N": [1e9, 3e10], "D": [1e11, 3e12]}, index=[10, 20])
     pred = boot.predict(new, prob=0.8)
-    assert list(pred.columns) == ["mean", "median", "sd", "credible_lower", "credible_upper",
-                                  "predictive_lower", "predictive_upper"]
+    assert list(pred.columns) == ["task", "N", "D", "mean", "median", "sd", "credible_lower",
+                                  "credible_upper", "predictive_lower", "predictive_upper"]
     assert list(pred.index) == [10, 20] and pred.attrs["prob"] == 0.8
     assert np.all(pred.credible_lower < pred["median"])
     assert np.all(pred["median"] < pred.credible_upper)
