@@ -294,6 +294,17 @@ def readme_chinchilla():
     return df, res, post
 
 
+def test_result_displays_are_short(readme_chinchilla):
+    """A notebook shows a point fit and a NUTS posterior in < 1,000 characters (they were
+    2,547 and 17,123), with an HTML table, and a text report."""
+    df, res, post = readme_chinchilla
+    for obj in (res, post):
+        assert len(repr(obj)) < 1000, repr(obj)
+        assert "<table" in obj._repr_html_()
+    assert repr(post).startswith("Posterior(nuts, chinchilla, 1 task(s), 4 chain(s)")
+    assert "r_hat" in post.report() and "[[Task 0]]" in res.report()
+
+
 def test_fit_prediction_inside_posterior_interval_on_readme_data(readme_chinchilla):
     """The default posterior's likelihood is the Huber objective the fit maximises: the
     README's fit (1.97337 at N=7e10, D=1.4e12; Besiroglu et al. 2024's E = 1.82, alpha =

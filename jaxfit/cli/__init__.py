@@ -90,6 +90,9 @@ def _enable_compilation_cache() -> None:
         return
     import jax
 
+    from jaxfit.inference import cache
+
+    cache.enable_persistent(os.path.join(path, "programs"))
     jax.config.update("jax_compilation_cache_dir", path)
     # Cache every program: a fit compiles many small ones (default: only those > 1 s).
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
@@ -117,12 +120,17 @@ def _law(spec: str):
     from jaxfit.io import get_law
 
     try:
-        return _call(get_law, spec)
+        law = _call(get_law, spec)
     except InputError:
         raise
     except Exception as e:  # noqa: BLE001 - a user's law module failing is bad input
         raise InputError(f"--law {spec!r} could not be built: {type(e).__name__}: {e}") \
             from None
+    if ":" not in spec and spec.partition("(")[0].strip() in BUILTIN_LAWS:
+        # a law built from jaxfit's own source: its programs may be stored across
+        # processes (`jaxfit.inference.cache.enable_persistent`)
+        object.__setattr__(law, "cache_token", ("law", "".join(spec.split())))
+    return law
 
 
 # ------------------------------------------------------------------------------ input
@@ -318,7 +326,6 @@ def _data_and_law(args):
 def _cmd_fit(args) -> int:
     import jaxfit as jf
     from jaxfit.io import fit_to_dict
-    from jaxfit.plot import plot_fit, plot_residuals
 
     df, law, mapping = _data_and_law(args)
     at = _precheck(args, law, mapping)
@@ -339,6 +346,8 @@ def _cmd_fit(args) -> int:
         if pred is not None:
             _print_frame(_long(at, pred, args.y), "\npredictions:")
     _save(res, args.save, args.law)
+    if args.plot or args.residuals:         # matplotlib only when a figure is asked for
+        from jaxfit.plot import plot_fit, plot_residuals
     if args.plot:
         _savefig(_call(plot_fit, res, df, at=at), args.plot)
     if args.residuals:
@@ -365,7 +374,6 @@ def _posterior_doc(post, spec: str, prob: float) -> dict:
 
 
 def _cmd_sample(args) -> int:
-    from jaxfit.plot import plot_fit, plot_pairs
     from jaxfit.sample import bootstrap, sample
 
     df, law, mapping = _data_and_law(args)
@@ -398,6 +406,8 @@ def _cmd_sample(args) -> int:
         if pred is not None:
             _print_frame(_long(at, pred, None), "\npredictions:")
     _save(post, args.save, args.law)
+    if args.plot or args.pairs:
+        from jaxfit.plot import plot_fit, plot_pairs
     if args.plot:
         _savefig(_call(plot_fit, post, df, at=at, prob=args.prob), args.plot)
     if args.pairs:
@@ -704,14 +714,22 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failed fit or diagnostics,
-    2 bad input, 3 internal error)."""
+    2 bad input, 3 internal error).
+
+    Args:
+        argv: the arguments; None (the ``jaxfit`` program and ``python -m jaxfit``) reads
+            ``sys.argv`` and turns on the compilation cache for this process (see the
+            module docstring). A call from Python with ``argv`` given leaves JAX's
+            configuration as it is.
+    """
+    program = argv is None
     args = _parser().parse_args(argv)
     debug = getattr(args, "debug", False)
     try:
         _heavy()
         if os.getcwd() not in sys.path and "" not in sys.path:
             sys.path.insert(0, os.getcwd())          # --law my_module:my_law in the cwd
-        if args.command not in ("datasets",):
+        if program and args.command not in ("datasets",):
             _enable_compilation_cache()
         return args.run(args)
     except InputError as e:
