@@ -114,7 +114,7 @@ class FitResult:
             ...              init="grid")
             >>> res.predict(pd.DataFrame({"N": [70e9], "D": [1.4e12]})).round(3)
                           N             D  prediction
-            0  7.000000e+10  1.400000e+12       1.937
+            0  7.000000e+10  1.400000e+12       1.973
         """
         from jaxfit.checks import prediction_inputs
         from jaxfit.predictions import fan_out_index, prediction_frame, task_rows

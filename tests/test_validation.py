@@ -386,4 +386,4 @@ def test_cli_predict_good_input(capsys, saved_fit):
     assert code == 0, err
     p = CHINCHILLA
     truth = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
-    assert json.loads(out)["rows"][0]["loss"] == pytest.approx(truth, rel=1e-12)
+    assert json.loads(out)["rows"][0]["loss_pred"] == pytest.approx(truth, rel=1e-12)
