@@ -212,13 +212,19 @@ def test_ladder(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("fit", "no_such_file.csv"), "neither a file nor an embedded dataset"),
-    (("fit", "chinchilla", "--y", "val_loss"), "missing column(s) ['val_loss']"),
+    # hints in the command line's words, not Python's (x={'N': 'params'}, y='loss')
+    (("fit", "chinchilla", "--y", "val_loss"),
+     ("missing column(s) ['val_loss']", "map them, e.g. --x N=params --y loss.")),
     (("fit", "chinchilla", "--law", "chinchila"), "unknown law 'chinchila'"),
+    (("fit", "chinchilla", "--at", "N=7e10"),
+     ("missing column(s) ['D']", "map them with --x NAME=COLUMN.")),
 ])
 def test_bad_input_exit_2(args, message):
     code, out, err = run(*args)
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith("jaxfit: error: ") and message in err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: ")
+    for text in (message,) if isinstance(message, str) else message:
+        assert text in err, err
 
 
 def test_version_and_help_import_no_jax():
@@ -276,6 +282,35 @@ def test_bad_law_module_exit_2(tmp_path):
                           ("broken_laws:law", "could not be built: NameError: oops")):
         code, out, err = run("fit", "chinchilla", "--law", spec, cwd=tmp_path)
         assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
+
+
+def test_cache_dir_and_which_programs_are_stored(monkeypatch, tmp_path):
+    from jaxfit import cli
+    from jaxfit.inference import cache
+    from jaxfit.inference.objective import make_objective
+    from jaxfit.inference.optimize import SolverOptions, _minimize
+
+    monkeypatch.delenv("JAXFIT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cli.cache_dir() == str(tmp_path / "jaxfit" / "jax")
+    monkeypatch.setenv("JAXFIT_CACHE_DIR", str(tmp_path / "c"))
+    assert cli.cache_dir() == str(tmp_path / "c")
+    monkeypatch.setenv("JAXFIT_NO_CACHE", "1")
+    assert cli.cache_dir() is None
+    # Only programs whose static arguments have a process-independent identity are stored:
+    # a law from a spec of the command line, not a Python user's law object.
+    user_law = jf.Law(fn=lambda p, x: p["a"] * x["C"], params=jf.models.linear().params,
+                      inputs=("C",), name="user")
+    args = (np.zeros((1, 4, 2)), {"C": np.ones((1, 8))}, np.ones((1, 8)), np.ones((1, 8)))
+    fn = _minimize.__wrapped__
+    monkeypatch.setattr(cache, "_persistent", {"dir": str(tmp_path / "p"), "digest": None})
+    assert cache._persistent_path(fn, (make_objective(user_law), SolverOptions()), args) is None
+    law = jf.models.chinchilla().replace()                   # a copy: the CLI's token on it
+    object.__setattr__(law, "cache_token", ("law", "chinchilla"))
+    one = cache._persistent_path(fn, (make_objective(law), SolverOptions()), args)
+    assert one.startswith(str(tmp_path / "p")) and one.endswith(".pkl")
+    other = cache._persistent_path(fn, (make_objective(law, delta=1e-2), SolverOptions()), args)
+    assert other != one           # the objective's options are part of the key
 
 
 # ------------------------------------------------------------------------------ progress

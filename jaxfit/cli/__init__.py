@@ -103,6 +103,26 @@ class InputError(Exception):
     """Bad input: exit code 2 with a one-line message."""
 
 
+#: The library's hints in Python words -> the command line's flags.
+_CLI_WORDS = (
+    ("e.g. x={'N': 'params'}, y='loss'", "e.g. --x N=params --y loss"),
+    ("e.g. x={'N': 'params'}", "e.g. --x N=params"),
+    ("map them with x=.", "map them with --x NAME=COLUMN."),
+    ("use space='linear'", "use --space linear"),
+    ("in space='linear'", "with --space linear"),
+    ("use space='log'", "use --space log"),
+    ("or give init= values", "or set --init"),
+    ("pass load(path, law=...) with that law", "pass --law with that law's spec"),
+)
+
+
+def _cli_words(text: str) -> str:
+    """A library message with its hints in the command line's vocabulary."""
+    for python, flag in _CLI_WORDS:
+        text = text.replace(python, flag)
+    return text
+
+
 def _call(fn, *args, **kwargs):
     """Run ``fn``; its ValueError/TypeError (bad input) becomes an `InputError`."""
     try:
@@ -309,7 +329,7 @@ def _savefig(fig, path: str) -> None:
 def _warnings(caught) -> None:
     seen = set()
     for w in caught:
-        msg = " ".join(str(w.message).split())
+        msg = _cli_words(" ".join(str(w.message).split()))
         if msg not in seen:
             seen.add(msg)
             print(f"warning: {msg}", file=sys.stderr)
@@ -737,7 +757,7 @@ def main(argv=None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"jaxfit: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"jaxfit: error: {_cli_words(' '.join(str(e).split()))}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:                 # `jaxfit ... | head`: stop quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - avoid a second error at exit
