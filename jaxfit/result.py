@@ -322,8 +322,11 @@ class FitResult:
                 f[f"corr_{n}"] = corr[:, j]
             for n, v in fixed.items():
                 f.loc[n, ["estimate", "kind"]] = [v, "fixed"]
-            f.index = pd.MultiIndex.from_arrays([[task] * len(f), f.index],
-                                                names=[self.tasks.name or "task", "param"])
+            key = task if isinstance(task, tuple) else (task,)
+            levels = (list(self.tasks.names) if isinstance(self.tasks, pd.MultiIndex)
+                      else [self.tasks.name or "task"])
+            f.index = pd.MultiIndex.from_tuples([(*key, p) for p in f.index],
+                                                names=levels + ["param"])
             frames.append(f)
         return pd.concat(frames)
 

@@ -24,17 +24,17 @@ Y = 0.8 - 0.2 * X + RNG.normal(scale=0.01 * X, size=X.size)
 DATA = pd.DataFrame({"L": X, "acc": Y, "run": [f"r{i}" for i in range(X.size)]})
 
 
-def _result(law, values, df=DATA, loss="squared"):
-    batch = make_batch(df, law, y="acc", space="linear")
+def _result(law, values, df=DATA, loss="squared", by=None):
+    batch = make_batch(df, law, y="acc", by=by, space="linear")
     T, k = values.shape
     zeros = np.zeros(T)
     return jf.FitResult(
         law=law, tasks=batch.tasks, values=values, objective=zeros + 1.0,
         status=np.full(T, Status.CONVERGED), steps=zeros, grad_norm=zeros,
         at_bound=np.zeros((T, k), bool), identified=np.ones(T, bool),
-        options=dict(y="acc", by=None, x={}, loss=loss, delta=1e-3, space="linear",
+        options=dict(y="acc", by=by, x={}, loss=loss, delta=1e-3, space="linear",
                      restarts=1, method="newton"),
-        dof=np.array([X.size - k]), design=((),),
+        dof=np.full(T, X.size - k), design=((),) * T,
         data=dict(x=batch.x, y=batch.y, w=batch.w))
 
 
@@ -111,3 +111,23 @@ def test_short_repr_html_and_report(line):
     report = res.report()
     assert "[[Task 0]] status=converged, n=40, dof=38" in report
     assert "approximate" in report and f"{res.summary()['se'].iloc[1]:.6g}" in report
+
+
+def test_many_tasks_with_two_task_columns():
+    """Tasks named by two columns: summary rows are (family, size, param); the report and
+    predict follow them (no fit: each task's line is solved in closed form)."""
+    df = pd.concat([DATA.assign(family=f, size=z, acc=DATA.acc + 0.1 * i)
+                    for i, (f, z) in enumerate([("a", 1), ("a", 2), ("b", 1)])],
+                   ignore_index=True)
+    A = np.column_stack([np.ones_like(X), X])
+    values = np.stack([np.linalg.lstsq(A, Y + 0.1 * i, rcond=None)[0] for i in range(3)])
+    res = _result(jf.models.linear(), values, df, by=["family", "size"])
+    summ = res.summary()
+    assert summ.index.names == ["family", "size", "param"] and len(summ) == 6
+    assert summ.loc[("a", 2, "w0"), "estimate"] == pytest.approx(values[1, 0])
+    se = summ["se"].to_numpy().reshape(3, 2)
+    np.testing.assert_allclose(se, se[:1].repeat(3, 0), rtol=1e-8)   # same noise, shifted y
+    assert "[[Task ('b', 1)]]" in res.report() and len(repr(res)) < 1000
+    long = res.predict(pd.DataFrame({"L": [2.0]}))                  # every task for the row
+    assert long.index.names == ["task", "row"] and len(long) == 3
+    np.testing.assert_allclose(long["prediction"], values[:, 0] + 2.0 * values[:, 1])
