@@ -55,17 +55,18 @@ import numpy as np
 from jaxfit.inference.objective import residuals, safe_inputs
 from jaxfit.law import Law
 
-__all__ = ["bandwidth_fraction", "covariance", "noise_scale", "log_likelihood"]
+__all__ = ["bandwidth_fraction", "covariance", "log_likelihood"]
 
 #: z of the two-sided 95% level in Hall and Sheather's (1988) bandwidth.
 _Z = 1.959963984540054
 
 
 def bandwidth_fraction(n):
-    """Hall and Sheather's (1988) bandwidth for the median, in probability units."""
+    """Hall and Sheather's (1988) bandwidth for the median, in probability units (capped
+    at 0.49), for ``n`` points."""
     phi0 = 1.0 / np.sqrt(2 * np.pi)
-    return np.minimum(np.asarray(n, dtype=np.float64) ** (-1 / 3) * _Z ** (2 / 3)
-                      * (1.5 * phi0 ** 2) ** (1 / 3), 0.49)
+    n = jnp.asarray(n, dtype=jnp.float64)
+    return jnp.minimum(n ** (-1 / 3) * _Z ** (2 / 3) * (1.5 * phi0 ** 2) ** (1 / 3), 0.49)
 
 
 def _psi(loss: str, delta: float, r, h):
@@ -93,7 +94,7 @@ def _pieces_fn(law: Law, loss: str, delta: float, space: str):
         r = jnp.where(ok, res(theta), 0.0)
         J = jnp.where(ok[:, None], jax.jacfwd(res)(theta), 0.0)
         n = jnp.sum(ok)
-        b = bandwidth_fraction_jnp(n)
+        b = bandwidth_fraction(n)
         rq = jnp.where(ok, r, jnp.nan)
         h = 0.5 * (jnp.nanquantile(rq, 0.5 + b) - jnp.nanquantile(rq, 0.5 - b))
         h = jnp.maximum(h, 1e-12 * jnp.maximum(jnp.nanmax(jnp.abs(rq)), 1e-300))
@@ -107,12 +108,6 @@ def _pieces_fn(law: Law, loss: str, delta: float, space: str):
         return H, B, r, h
 
     return jax.jit(jax.vmap(one))
-
-
-def bandwidth_fraction_jnp(n):
-    phi0 = 1.0 / np.sqrt(2 * np.pi)
-    return jnp.minimum(n.astype(jnp.float64) ** (-1 / 3) * _Z ** (2 / 3)
-                       * (1.5 * phi0 ** 2) ** (1 / 3), 0.49)
 
 
 def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: float = 1e-3,
@@ -161,13 +156,6 @@ def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: floa
         c = Hi @ Bf @ Hi.T
         cov[t][np.ix_(free, free)] = 0.5 * (c + c.T)
     return cov, r, h
-
-
-def noise_scale(r, w) -> np.ndarray:
-    """Robust noise scale per task: 1.4826 x the median absolute residual (the residual
-    standard deviation for Normal noise), over the points with weight > 0."""
-    r = np.where(np.asarray(w) > 0, np.asarray(r), np.nan)
-    return 1.4826 * np.nanmedian(np.abs(r), axis=1)
 
 
 def log_likelihood(r, w, loss: str, delta: float) -> tuple[np.ndarray, np.ndarray]:
