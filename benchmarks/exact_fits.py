@@ -36,7 +36,7 @@ def run(name: str, tasks: int, seed: int, method: str):
         warnings.simplefilter("ignore")
         res = jf.fit(law, df, y="y", by="task", space=space, method=method)
     frame = res.to_frame()
-    pred = res.predict(df)
+    pred = res.predict(df)["prediction"]
     rel = np.abs(pred.to_numpy() - df.y.to_numpy()) / np.maximum(np.abs(df.y.to_numpy()), 1e-12)
     worst = pd.Series(rel).groupby(df.task.to_numpy()).max()
     frame["worst_rel"] = worst.to_numpy()

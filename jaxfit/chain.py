@@ -89,9 +89,9 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
                   seed: int = 0) -> pd.DataFrame:
     """Chained predictions with intervals carrying every step's uncertainty.
 
-    Same columns as `Posterior.predict`: ``mean``, ``median``, ``sd``,
-    ``credible_lower/upper`` (the composed law's mean) and ``predictive_lower/upper``
-    (with the last step's noise), rows aligned with ``df.index``.
+    Same shape as `Posterior.predict` (`jaxfit.predictions`): ``df``'s columns, then
+    ``mean``, ``median``, ``sd``, ``credible_lower/upper`` (the composed law's mean) and
+    ``predictive_lower/upper`` (with the last step's noise), rows aligned with ``df.index``.
 
     Example:
         >>> import jaxfit as jf
@@ -100,6 +100,11 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         >>> # step2 = jf.sample(jf.models.sigmoid(), checkpoints, y="acc", space="linear")
         >>> # jf.predict_chain(law, [step1, step2], pd.DataFrame({"N": [7e9], "D": [4e12]}))
     """
+    from jaxfit.predictions import prediction_frame
+
     _check_prob(prob)
     index, mean, pred = chain_draws(law, posteriors, df, x=x, seed=seed)
-    return interval_frame(index, mean, pred, prob)
+    iv = interval_frame(index, mean, pred, prob)
+    out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
+    out.attrs["prob"] = prob
+    return out

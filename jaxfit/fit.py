@@ -287,7 +287,8 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
                     & np.array([not i for i in issues])),
         restarts=(dict(values=all_values, objective=sol.all_f, status=sol.all_status)
                   if keep_restarts else None),
-        options=options, dof=dof, design=tuple(issues))
+        options=options, dof=dof, design=tuple(issues),
+        data=dict(x=dict(batch.x), y=batch.y, w=batch.w))
     if warn:
         _warn(res)
     return res

@@ -98,6 +98,8 @@ class Law:
             law's canonical start grid (``init="grid"``).
         shared: parameter names shared by all tasks of a fit (see `share`).
         formula: the law's formula as text, for tables and plots.
+        fixed: name -> value of parameters held fixed by `fix` (not fitted; listed as
+            fixed by `FitResult.summary`).
     """
 
     fn: Callable[[Params, Inputs], Any]
@@ -109,9 +111,11 @@ class Law:
     grid: Mapping[str, tuple[float, ...]] | None = None
     shared: tuple[str, ...] = ()
     formula: str = ""
+    fixed: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "params", _freeze(self.params))
+        object.__setattr__(self, "fixed", _freeze(self.fixed))
         object.__setattr__(self, "inputs", tuple(self.inputs))
         object.__setattr__(self, "positive_inputs", tuple(self.positive_inputs))
         object.__setattr__(self, "shared", tuple(self.shared))
@@ -198,7 +202,8 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
         positive_inputs=_union(inner.positive_inputs,
                                [i for i in outer.positive_inputs if i != into]),
         shared=_union(inner.shared, outer.shared),
-        formula=f"{outer.formula} with {into} = {inner.formula}".strip())
+        formula=f"{outer.formula} with {into} = {inner.formula}".strip(),
+        fixed={**inner.fixed, **outer.fixed})
 
 
 def fix(law: Law, **values: float) -> Law:
@@ -223,6 +228,7 @@ def fix(law: Law, **values: float) -> Law:
     grid = None if law.grid is None else {k: v for k, v in law.grid.items() if k in params}
     return law.replace(fn=fn, params=params, log_fn=log_fn, grid=grid,
                        shared=tuple(s for s in law.shared if s in params),
+                       fixed={**law.fixed, **fixed},
                        name=f"{law.name}|fixed({','.join(fixed)})")
 
 
@@ -239,7 +245,8 @@ def add(*laws: Law, name: str | None = None) -> Law:
                name=name or "+".join(l.name for l in laws),
                positive_inputs=_union(*(l.positive_inputs for l in laws)),
                shared=_union(*(l.shared for l in laws)),
-               formula=" + ".join(f"({l.formula})" for l in laws if l.formula))
+               formula=" + ".join(f"({l.formula})" for l in laws if l.formula),
+               fixed={k: v for l in laws for k, v in l.fixed.items()})
 
 
 def share(law: Law, *names: str) -> Law:

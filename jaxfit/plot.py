@@ -74,7 +74,7 @@ def _curve(result, df: pd.DataFrame, prob: float, band) -> tuple[np.ndarray, pd.
     if isinstance(result, Posterior):
         pred = result.predict(df, prob=prob)
         return pred["median"].to_numpy(), pred
-    y = np.asarray(result.predict(df), dtype=np.float64)
+    y = result.predict(df)["prediction"].to_numpy(dtype=np.float64)
     return y, (band.predict(df, prob=prob) if band is not None else None)
 
 
@@ -214,7 +214,7 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     fig, axes = _grid(len(tasks), ncols, height=2.6)
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task)
-        yhat = np.asarray(result.predict(_with_task(result, pts, task)), dtype=np.float64)
+        yhat = result.predict(_with_task(result, pts, task))["prediction"].to_numpy(np.float64)
         obs = pts[y].to_numpy(np.float64)
         r = np.log(obs) - np.log(yhat) if log else obs - yhat
         ax.axhline(0.0, color="gray", lw=0.8)

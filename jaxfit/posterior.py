@@ -371,17 +371,9 @@ class Posterior:
     # --------------------------------------------------------------------- prediction
     def _rows(self, df: pd.DataFrame):
         """Task position of each row of ``df`` (or None: every task for every row)."""
-        if len(self.tasks) == 1:
-            return np.zeros(len(df), dtype=np.int64)
-        by_cols = task_columns(self.options.get("by"))
-        if by_cols and all(c in df.columns for c in by_cols):
-            keys = df[by_cols[0]] if len(by_cols) == 1 else pd.MultiIndex.from_frame(df[by_cols])
-            idx = self.tasks.get_indexer(keys)
-            if np.any(idx < 0):
-                raise ValueError(f"predict: {int((idx < 0).sum())} rows name tasks that were "
-                                 f"not fitted (by={self.options.get('by')!r}).")
-            return idx
-        return None
+        from jaxfit.predictions import task_rows
+
+        return task_rows(self.tasks, self.options.get("by"), df)
 
     def _inputs(self, df: pd.DataFrame) -> dict:
         from jaxfit.checks import prediction_inputs
@@ -399,6 +391,8 @@ class Posterior:
             (index, mean [n, D], predictive [n, D]); ``index`` is ``df.index`` when each row
             maps to one task, else a (task, row) MultiIndex with all tasks for every row.
         """
+        from jaxfit.predictions import fan_out_index
+
         x = self._inputs(df)
         rows = self._rows(df)
         index = df.index
@@ -406,10 +400,7 @@ class Posterior:
             T = len(self.tasks)
             rows = np.repeat(np.arange(T), len(df))
             x = {n: np.tile(v, T) for n, v in x.items()}
-            index = pd.MultiIndex.from_arrays(
-                [np.repeat(np.asarray(self.tasks, dtype=object), len(df)),
-                 np.tile(np.asarray(df.index), T)],
-                names=[self.tasks.name or "task", df.index.name])
+            index = fan_out_index(self.tasks, df)
         p = self.param_draws(rows)
         mean, pred = draw_predictions(self.law, self.likelihood, p, x, seed=seed)
         return index, mean, pred
@@ -417,18 +408,79 @@ class Posterior:
     def predict(self, df: pd.DataFrame, prob: float = 0.9, seed: int = 0) -> pd.DataFrame:
         """Predictions with intervals at the rows of ``df`` (inputs mapped as in the fit).
 
-        Columns: ``mean``, ``median``, ``sd``, ``credible_lower``/``credible_upper`` (the
-        equal-tailed ``prob`` interval of the law's mean), ``predictive_lower``/
-        ``predictive_upper`` (the same for a new observation, with the fitted noise).
-        Rows align with ``df.index`` when the posterior has one task or ``df`` holds the
-        ``by`` column(s); otherwise the index is (task, row) with every task for every row.
+        Columns: ``df``'s own, then ``mean``, ``median``, ``sd``, ``credible_lower``/
+        ``credible_upper`` (the equal-tailed ``prob`` interval of the law's mean),
+        ``predictive_lower``/``predictive_upper`` (the same for a new observation, with
+        the fitted noise); an input column of the same name is kept and the prediction
+        goes to ``<name>_pred`` (`jaxfit.predictions`). Rows align with ``df.index`` when
+        the posterior has one task or ``df`` holds the ``by`` column(s); otherwise the
+        index is (task, row) with every task for every row.
         """
         _check_prob(prob)
         from jaxfit.checks import nonnegative_seed
 
         nonnegative_seed(seed)
+        from jaxfit.predictions import prediction_frame
+
         index, mean, pred = self.predict_draws(df, seed=seed)
-        return interval_frame(index, mean, pred, prob)
+        iv = interval_frame(index, mean, pred, prob)
+        out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
+        out.attrs["prob"] = prob
+        return out
+
+    # ------------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        a = next(iter(self.draws.values()))
+        T, C, S = a.shape
+        head = (f"Posterior({self.method}, {self.law.name}, {T} task(s), {C} chain(s) x "
+                f"{S} draws, likelihood={self.likelihood.kind}")
+        if T == 1:
+            text = head + "; " + ", ".join(f"{n}={self.flat(n)[0].mean():.4g} "
+                                           f"(sd {self.flat(n)[0].std():.2g})"
+                                           for n in self.names) + ")"
+        else:
+            text = f"{head}; params: {', '.join(self.names)})"
+        return text if len(text) < 900 else text[:895] + " ...)"
+
+    def report(self, prob: float = 0.9, max_tasks: int = 10) -> str:
+        """A plain-text report: method, draws, each task's posterior summary (mean, sd,
+        equal-tailed ``prob`` interval; r_hat and ESS for NUTS) and diagnostics."""
+        T = len(self.tasks)
+        lines = [f"[[Posterior]] {self.method}: {self.law.name}: {self.law.formula}".rstrip(),
+                 f"    {T} task(s), {self.n_chains} chain(s), {self.n_draws} draws per task, "
+                 f"likelihood={self.likelihood.kind} ({self.likelihood.space} space); "
+                 f"{prob:g} intervals"]
+        diag = self.diagnostics
+        lines.append(f"    diagnostics ok in {int(diag['ok'].sum())} of {T} task(s)")
+        summ = self.summary(prob=prob)
+        fmt = "{:.6g}".format
+        for i, task in enumerate(self.tasks[:max_tasks]):
+            p = summ.xs(task, level=0) if not isinstance(task, tuple) else summ.loc[task]
+            d = diag.iloc[i]
+            lines.append(f"[[Task {task}]] " + ", ".join(
+                f"{k}={fmt(v) if isinstance(v, (float, np.floating)) else v}"
+                for k, v in d.items()))
+            lines.append("  " + p.to_string(float_format=fmt).replace("\n", "\n  "))
+        if T > max_tasks:
+            lines.append(f"... {T - max_tasks} more task(s): see summary() and diagnostics")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        a = next(iter(self.draws.values()))
+        T, C, S = a.shape
+        diag = self.diagnostics
+        head = html.escape(f"Posterior ({self.method}): {self.law.name}  "
+                           f"{self.law.formula}".strip())
+        summ = self.summary(prob=0.9)
+        if T > 10:
+            summ = summ.loc[list(self.tasks[:10])]
+        return (f"<p><b>{head}</b><br>{T} task(s), {C} chain(s) x {S} draws, likelihood="
+                f"{html.escape(self.likelihood.kind)}; diagnostics ok in "
+                f"{int(diag['ok'].sum())} of {T} task(s); 0.9 intervals</p>"
+                + summ.to_html(float_format="{:.6g}".format)
+                + diag.head(10).to_html(float_format="{:.6g}".format))
 
 
 def _check_prob(prob: float):

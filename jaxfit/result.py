@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import jax
@@ -39,6 +40,12 @@ class FitResult:
             parameters (shared parameters not counted; None for results saved without).
         design: per task a tuple of `jaxfit.inference.design.Issue` (empty: the design
             identifies the law), or None.
+        data: the padded batch the fit saw (``x``: input name -> [T, P], ``y``, ``w``
+            [T, P], weight 0 on padding), for `covariance`, `statistics` and `summary`;
+            None for results loaded from a file.
+
+    In a notebook a FitResult shows its estimates with approximate standard errors;
+    ``print(res.report())`` gives the full text report.
     """
 
     law: Law
@@ -54,6 +61,7 @@ class FitResult:
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     dof: np.ndarray | None = None
     design: tuple | None = None
+    data: dict | None = None
 
     @property
     def params(self) -> pd.DataFrame:
@@ -89,34 +97,310 @@ class FitResult:
             raise ValueError(f"this fit has {len(self.tasks)} tasks; name one with task=.")
         return dict(zip(self.law.param_names, map(float, self.values[i])))
 
-    def predict(self, df: pd.DataFrame) -> pd.Series | pd.DataFrame:
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         """Predict the law at the rows of ``df`` (inputs mapped as in the fit).
 
         Returns:
-            A Series aligned with ``df.index`` when the fit had one task or when ``df``
-            holds the ``by`` column(s) (each row uses its own task's parameters);
-            otherwise a DataFrame with one column per task.
+            ``df``'s columns plus ``prediction`` (`jaxfit.predictions`: one row per input
+            row when the fit had one task or ``df`` holds the ``by`` column(s), each row
+            using its own task's parameters; otherwise every task for every row, indexed
+            by (task, row)). An input column named ``prediction`` is kept; the prediction
+            then goes to ``prediction_pred``.
+
+        Example:
+            >>> import jaxfit as jf, pandas as pd
+            >>> df = jf.datasets.load("chinchilla")
+            >>> res = jf.fit(jf.models.chinchilla(), df[~df.epoch_excluded_outlier],
+            ...              init="grid")
+            >>> res.predict(pd.DataFrame({"N": [70e9], "D": [1.4e12]})).round(3)
+                          N             D  prediction
+            0  7.000000e+10  1.400000e+12       1.973
+        """
+        from jaxfit.checks import prediction_inputs
+        from jaxfit.predictions import fan_out_index, prediction_frame, task_rows
+
+        inputs = prediction_inputs(self.law, df, self.options.get("x"))
+        rows = task_rows(self.tasks, self.options.get("by"), df)
+        index = df.index
+        if rows is None:
+            T = len(self.tasks)
+            rows = np.repeat(np.arange(T), len(df))
+            inputs = {n: np.tile(v, T) for n, v in inputs.items()}
+            index = fan_out_index(self.tasks, df)
+        with jax.enable_x64(True):
+            x = {n: jnp.asarray(v) for n, v in inputs.items()}
+            p = {n: jnp.asarray(self.values[rows, i]) for i, n in enumerate(self.law.param_names)}
+            yhat = np.asarray(self.law(p, x))
+        return prediction_frame(df, index, {"prediction": np.broadcast_to(yhat, len(rows))})
+
+    def residuals(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Residuals of the fit at the rows of ``df`` (e.g. the data it was fitted to).
+
+        Returns:
+            ``df``'s columns plus ``prediction`` and ``residual`` (observed minus predicted,
+            in the fit's space: ``log y - log prediction`` for ``space="log"``, a relative
+            error; ``y - prediction`` for ``"linear"``), one row per input row (``df`` must
+            name its task when the fit has several).
         """
         from jaxfit.checks import prediction_inputs
 
-        inputs = prediction_inputs(self.law, df, self.options.get("x"))
-        with jax.enable_x64(True):
-            x = {n: jnp.asarray(v) for n, v in inputs.items()}
-            p = {n: jnp.asarray(self.values[:, i]) for i, n in enumerate(self.law.param_names)}
-            by_cols = task_columns(self.options.get("by"))
-            name = self.options.get("y", "prediction")
-            if len(self.tasks) == 1 or (by_cols and all(c in df.columns for c in by_cols)):
-                if len(self.tasks) == 1:
-                    idx = np.zeros(len(df), dtype=np.int64)
-                else:
-                    keys = df[by_cols[0]] if len(by_cols) == 1 else \
-                        pd.MultiIndex.from_frame(df[by_cols])
-                    idx = self.tasks.get_indexer(keys)
-                    if np.any(idx < 0):
-                        raise ValueError(f"predict: {int((idx < 0).sum())} rows name tasks "
-                                         "that were not fitted.")
-                pt = {n: v[idx] for n, v in p.items()}
-                yhat = self.law(pt, x)
-                return pd.Series(np.asarray(yhat), index=df.index, name=name)
-            yhat = jax.vmap(lambda pp: self.law(pp, x))(p)        # [T, n]
-            return pd.DataFrame(np.asarray(yhat).T, index=df.index, columns=self.tasks)
+        y = self.options.get("y", "loss")
+        if y not in df.columns:
+            raise ValueError(f"residuals: df has no target column {y!r} (the fit's y); "
+                             f"its columns are {list(df.columns)[:12]}.")
+        if len(self.tasks) > 1 and not all(c in df.columns
+                                           for c in task_columns(self.options.get("by"))):
+            raise ValueError(f"residuals: this fit has {len(self.tasks)} tasks; df needs "
+                             f"the task column(s) {task_columns(self.options.get('by'))}.")
+        prediction_inputs(self.law, df, self.options.get("x"))
+        out = self.predict(df)
+        key = "prediction_pred" if "prediction" in df.columns else "prediction"
+        obs = df[y].to_numpy(dtype=np.float64)
+        pred = out[key].to_numpy(dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            resid = (np.log(obs) - np.log(pred) if self.options.get("space", "log") == "log"
+                     else obs - pred)
+        name = "residual" if "residual" not in df.columns else "residual_pred"
+        out[name] = resid
+        return out
+
+    # ---------------------------------------------------------------- summaries, display
+    @property
+    def n_points(self) -> np.ndarray | None:
+        """[T] points with weight > 0 per task (None for results saved without data)."""
+        if self.data is None:
+            return None
+        return (np.asarray(self.data["w"]) > 0).sum(axis=1)
+
+    def _held(self) -> np.ndarray:
+        """[T, k] parameters held fixed in the covariance: at a bound, or shared."""
+        shared = np.isin(self.law.param_names, self.law.shared)
+        return np.asarray(self.at_bound, bool) | shared[None, :]
+
+    @functools.cached_property
+    def _cov_cache(self) -> dict:
+        return {}
+
+    def covariance(self) -> np.ndarray:
+        """[T, k, k] approximate covariance of each task's parameters (constrained units).
+
+        The sandwich ``H^-1 B H^-1`` of the objective's Hessian at the optimum
+        (`jaxfit.inference.stderr`, where the noise scale's role and the smoothing of the
+        Huber/absolute loss's Hessian are derived). Approximate: linearised at the
+        optimum; use `jaxfit.bootstrap` or `jaxfit.sample` when the objective is far from
+        quadratic over the uncertainty (Chinchilla's B, for one). NaN for results saved
+        without their data, for parameters at a bound or shared across tasks, and for
+        tasks with no residual degrees of freedom.
+        """
+        if "cov" not in self._cov_cache:
+            T, k = self.values.shape
+            if self.data is None:
+                self._cov_cache.update(cov=np.full((T, k, k), np.nan), r=None)
+            else:
+                from jaxfit.inference.stderr import covariance
+
+                o = self.options
+                cov, r, h = covariance(self.law, self.values, self.data["x"], self.data["y"],
+                                       self.data["w"], loss=o.get("loss", "huber"),
+                                       delta=o.get("delta", 1e-3), space=o.get("space", "log"),
+                                       hold=self._held())
+                self._cov_cache.update(cov=cov, r=r, bandwidth=h)
+        return self._cov_cache["cov"]
+
+    def stderr(self) -> pd.DataFrame:
+        """Approximate standard errors, one row per task (see `covariance`)."""
+        se = np.sqrt(np.diagonal(self.covariance(), axis1=1, axis2=2))
+        return pd.DataFrame(se, index=self.tasks, columns=list(self.law.param_names))
+
+    def correlation(self, task=None) -> pd.DataFrame:
+        """One task's approximate parameter correlation matrix (see `covariance`)."""
+        i = self._task_pos(task)
+        c = self.covariance()[i]
+        sd = np.sqrt(np.diag(c))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = c / np.outer(sd, sd)
+        names = list(self.law.param_names)
+        return pd.DataFrame(corr, index=pd.Index(names, name="param"), columns=names)
+
+    def _task_pos(self, task) -> int:
+        if task is None:
+            if len(self.tasks) != 1:
+                raise ValueError(f"this fit has {len(self.tasks)} tasks; name one with task=.")
+            return 0
+        return self.tasks.get_loc(task)
+
+    def statistics(self) -> pd.DataFrame:
+        """Per task: points ``n``, residual ``dof``, ``objective``, the noise ``scale`` and
+        maximised ``loglik`` of the loss's likelihood (`jaxfit.inference.stderr.
+        log_likelihood`: Normal for squared, Laplace for absolute, the Huber density of
+        `jaxfit.sample` for huber, in the residual space), ``aic`` = 2 (k + 1) - 2 loglik
+        and ``bic`` = (k + 1) log n - 2 loglik (k free parameters plus the scale),
+        ``r2`` (1 - residual / total sum of squares, in the residual space), ``status``
+        and ``warnings`` (design problems, bounds, identification).
+
+        Likelihood columns are NaN for results saved without their data; they compare
+        laws fitted to the same points in the same space.
+        """
+        from jaxfit.inference.stderr import log_likelihood
+
+        T = len(self.tasks)
+        out = pd.DataFrame(index=self.tasks)
+        n = self.n_points
+        out["n"] = n if n is not None else np.full(T, np.nan)
+        out["dof"] = self.dof if self.dof is not None else np.full(T, np.nan)
+        out["objective"] = self.objective
+        o = self.options
+        k_free = len(self.law.param_names) - len(self.law.shared)
+        if self.data is not None and o.get("loss", "huber") in ("huber", "squared",
+                                                                  "absolute"):
+            self.covariance()
+            r = self._cov_cache["r"]
+            w = np.asarray(self.data["w"])
+            ll, scale = log_likelihood(r, w, o.get("loss", "huber"), o.get("delta", 1e-3))
+            out["scale"] = scale
+            out["loglik"] = ll
+            out["aic"] = 2 * (k_free + 1) - 2 * ll
+            out["bic"] = (k_free + 1) * np.log(n) - 2 * ll
+            y = np.asarray(self.data["y"], dtype=np.float64)
+            obs = np.log(y) if o.get("space", "log") == "log" else y
+            ok = w > 0
+            mean = np.where(ok, obs, 0).sum(1) / np.maximum(ok.sum(1), 1)
+            ss_tot = np.where(ok, (obs - mean[:, None]) ** 2, 0).sum(1)
+            ss_res = np.where(ok, r ** 2, 0).sum(1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out["r2"] = 1 - ss_res / ss_tot
+        else:
+            for c in ("scale", "loglik", "aic", "bic", "r2"):
+                out[c] = np.nan
+        out["status"] = [Status(int(s)).name.lower() for s in self.status]
+        out["warnings"] = self._task_warnings()
+        return out
+
+    def _task_warnings(self) -> list[str]:
+        names = np.array(self.law.param_names)
+        out = []
+        for i in range(len(self.tasks)):
+            parts = []
+            if self.design is not None and self.design[i]:
+                parts.append("; ".join(map(str, self.design[i])))
+            if self.at_bound[i].any():
+                parts.append(f"at bound: {','.join(names[self.at_bound[i]])}")
+            if not self.identified[i] and not (self.design is not None and self.design[i]):
+                parts.append("poorly identified (restarts disagree)")
+            if self.status[i] != Status.CONVERGED:
+                parts.append(Status(int(self.status[i])).message)
+            out.append("; ".join(parts))
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """Estimates with approximate standard errors and correlations, per task and param.
+
+        Returns:
+            A DataFrame indexed by (task, param): ``estimate``, ``se`` (approximate, from
+            the objective's Hessian at the optimum in constrained units, `covariance`),
+            ``lower``/``upper`` (estimate -+ 1.96 se: approximate 95% Wald intervals),
+            ``kind`` (``free``; ``at_bound`` or ``shared``: no se; ``fixed``: held by
+            `jaxfit.fix`, not fitted) and ``corr_<param>`` (the correlations). Per-task
+            statistics (n, dof, AIC/BIC, status, warnings) are in `statistics`; `report`
+            prints both.
+        """
+        names = list(self.law.param_names)
+        fixed = dict(self.law.fixed)
+        cov = self.covariance()
+        se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        shared = np.isin(names, self.law.shared)
+        frames = []
+        for i, task in enumerate(self.tasks):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                corr = cov[i] / np.outer(se[i], se[i])
+            kind = np.where(self.at_bound[i], "at_bound", np.where(shared, "shared", "free"))
+            f = pd.DataFrame({"estimate": self.values[i], "se": se[i],
+                              "lower": self.values[i] - 1.959964 * se[i],
+                              "upper": self.values[i] + 1.959964 * se[i], "kind": kind},
+                             index=names)
+            for j, n in enumerate(names):
+                f[f"corr_{n}"] = corr[:, j]
+            for n, v in fixed.items():
+                f.loc[n, ["estimate", "kind"]] = [v, "fixed"]
+            key = task if isinstance(task, tuple) else (task,)
+            levels = (list(self.tasks.names) if isinstance(self.tasks, pd.MultiIndex)
+                      else [self.tasks.name or "task"])
+            f.index = pd.MultiIndex.from_tuples([(*key, p) for p in f.index],
+                                                names=levels + ["param"])
+            frames.append(f)
+        return pd.concat(frames)
+
+    def report(self, max_tasks: int = 10) -> str:
+        """A plain-text report: the law, options, per-task statistics, estimates with
+        approximate standard errors and correlations, and warnings (like lmfit's
+        ``fit_report``). At most ``max_tasks`` tasks are shown in full."""
+        o = self.options
+        T = len(self.tasks)
+        lines = [f"[[Fit]] {self.law.name}: {self.law.formula}".rstrip(),
+                 f"    loss={o.get('loss', '?')} (delta={o.get('delta', '?')}), "
+                 f"space={o.get('space', '?')}, restarts={o.get('restarts', '?')}, "
+                 f"method={o.get('method', '?')}; y={o.get('y', '?')!r}"
+                 + (f", by={o.get('by')!r}" if o.get("by") else ""),
+                 f"    {T} task(s), {int(self.converged.sum())} converged"]
+        if self.law.fixed:
+            lines.append("    fixed: " + ", ".join(f"{k}={v:g}"
+                                                   for k, v in self.law.fixed.items()))
+        stats = self.statistics()
+        summ = self.summary()
+        fmt = "{:.6g}".format
+        with pd.option_context("display.width", 120, "display.max_columns", 40,
+                               "display.max_colwidth", 80):
+            for i, task in enumerate(self.tasks[:max_tasks]):
+                s = stats.iloc[i]
+                lines.append(f"[[Task {task}]] status={s['status']}, n={s['n']:g}, "
+                             f"dof={s['dof']:g}, objective={fmt(s['objective'])}, "
+                             f"scale={fmt(s['scale'])}, loglik={fmt(s['loglik'])}, "
+                             f"AIC={fmt(s['aic'])}, BIC={fmt(s['bic'])}, R2={fmt(s['r2'])}")
+                p = summ.xs(task, level=0) if not isinstance(task, tuple) else summ.loc[task]
+                lines.append("  " + p[["estimate", "se", "kind"]].to_string(
+                    float_format=fmt).replace("\n", "\n  "))
+                corr = p[[c for c in p.columns if c.startswith("corr_")]]
+                pairs = [(a, b[5:], corr.loc[a, b]) for j, a in enumerate(corr.index)
+                         for b in corr.columns[j + 1:] if np.isfinite(corr.loc[a, b])
+                         and abs(corr.loc[a, b]) >= 0.5]
+                if pairs:
+                    lines.append("  correlations (|r| >= 0.5): " + ", ".join(
+                        f"{a}-{b} {c:+.3f}" for a, b, c in pairs))
+                if s["warnings"]:
+                    lines.append(f"  warnings: {s['warnings']}")
+        if T > max_tasks:
+            lines.append(f"... {T - max_tasks} more task(s): see summary() and statistics()")
+        lines.append("Standard errors are approximate: the objective's Hessian at the optimum "
+                     "(jaxfit.inference.stderr); jaxfit.bootstrap gives intervals that follow "
+                     "the objective's shape.")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        names = self.law.param_names
+        conv = int(self.converged.sum())
+        head = (f"FitResult({self.law.name}, {len(self.tasks)} task(s), {conv} converged, "
+                f"loss={self.options.get('loss', '?')}, space={self.options.get('space', '?')}")
+        if len(self.tasks) == 1:
+            vals = ", ".join(f"{n}={v:.4g}" for n, v in zip(names, self.values[0]))
+            fixed = "".join(f", {n}={v:.4g} (fixed)" for n, v in self.law.fixed.items())
+            text = f"{head}; {vals}{fixed}; objective={self.objective[0]:.4g})"
+        else:
+            text = f"{head}; params: {', '.join(names)})"
+        return text if len(text) < 900 else text[:895] + " ...)"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        stats = self.statistics() if self.data is not None else None
+        head = html.escape(f"FitResult: {self.law.name}  {self.law.formula}".strip())
+        parts = [f"<p><b>{head}</b><br>{len(self.tasks)} task(s), "
+                 f"{int(self.converged.sum())} converged; "
+                 f"loss={html.escape(str(self.options.get('loss')))}, "
+                 f"space={html.escape(str(self.options.get('space')))}</p>"]
+        summ = self.summary()[["estimate", "se", "kind"]]
+        if len(self.tasks) > 10:
+            summ = summ.loc[list(self.tasks[:10])]
+        parts.append(summ.to_html(float_format="{:.6g}".format))
+        if stats is not None:
+            parts.append(stats.head(10).to_html(float_format="{:.6g}".format))
+        return "".join(parts)

@@ -99,15 +99,15 @@ def test_predict_frame_shapes_and_errors(calibration):
     df, truth, post = calibration
     new = pd.DataFrame({"task": [4, 9], "N": [1e9, 3e10], "D": [1e11, 3e12]}, index=["a", "b"])
     pred = post.predict(new, prob=0.5)
-    assert list(pred.columns) == ["mean", "median", "sd", "credible_lower", "credible_upper",
-                                  "predictive_lower", "predictive_upper"]
+    assert list(pred.columns) == ["task", "N", "D", "mean", "median", "sd", "credible_lower",
+                                  "credible_upper", "predictive_lower", "predictive_upper"]
     assert list(pred.index) == ["a", "b"] and pred.attrs["prob"] == 0.5
     # The interval is wider for prob=0.9 and farther out.
     wide = post.predict(new, prob=0.9)
     assert np.all(wide.credible_upper - wide.credible_lower
                   > pred.credible_upper - pred.credible_lower)
     long = post.predict(new[["N", "D"]])
-    assert long.shape == (200, 7)
+    assert long.shape == (200, 9) and long.index.names == ["task", "row"]
     np.testing.assert_allclose(long.loc[(4, "a"), "mean"], pred.loc["a", "mean"], rtol=1e-12)
     with pytest.raises(ValueError, match="missing column"):
         post.predict(new[["N"]])

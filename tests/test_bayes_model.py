@@ -294,13 +294,24 @@ def readme_chinchilla():
     return df, res, post
 
 
+def test_result_displays_are_short(readme_chinchilla):
+    """A notebook shows a point fit and a NUTS posterior in < 1,000 characters (they were
+    2,547 and 17,123), with an HTML table, and a text report."""
+    df, res, post = readme_chinchilla
+    for obj in (res, post):
+        assert len(repr(obj)) < 1000, repr(obj)
+        assert "<table" in obj._repr_html_()
+    assert repr(post).startswith("Posterior(nuts, chinchilla, 1 task(s), 4 chain(s)")
+    assert "r_hat" in post.report() and "[[Task 0]]" in res.report()
+
+
 def test_fit_prediction_inside_posterior_interval_on_readme_data(readme_chinchilla):
     """The default posterior's likelihood is the Huber objective the fit maximises: the
     README's fit (1.97337 at N=7e10, D=1.4e12; Besiroglu et al. 2024's E = 1.82, alpha =
     0.35, beta = 0.37) lies inside the 90% credible interval, near its centre (the Normal
     likelihood's interval, [1.982, 2.008], missed it), and the sampler converged."""
     df, res, post = readme_chinchilla
-    fit = float(np.asarray(res.predict(README_AT)).ravel()[0])
+    fit = float(res.predict(README_AT)["prediction"].iloc[0])
     np.testing.assert_allclose(fit, 1.97337, atol=5e-5)
     p = post.predict(README_AT, prob=0.9).iloc[0]
     print(f"fit {fit:.5f}; posterior mean {p['mean']:.5f} [{p.credible_lower:.5f}, "
@@ -329,8 +340,7 @@ def test_fit_prediction_inside_posterior_interval_on_olmo_ladder_tasks():
                        "D": tgt.tokens.astype(np.float64)})
     res = jf.fit(LAW, pts, y="loss", by="task")
     post = sample(LAW, pts, y="loss", by="task", seed=0, warn=False, **QUICK)
-    fit = np.asarray([float(np.asarray(res.predict(r.to_frame().T.astype(
-        {"N": float, "D": float}))).ravel()[0]) for _, r in at.iterrows()])
+    fit = res.predict(at)["prediction"].to_numpy()        # each row in its own task
     pred = post.predict(at, prob=0.9)
     print(pred.assign(fit=fit), post.diagnostics, sep="\n")
     assert np.all((pred.credible_lower.to_numpy() < fit) & (fit < pred.credible_upper.to_numpy()))

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from importlib import resources
 
 import numpy as np
@@ -20,7 +21,9 @@ import jaxfit as jf
 from jaxfit import progress
 from jaxfit.io import load
 
-ENV = {**os.environ, "JAXFIT_QUIET": ""}
+# The command line caches compiled programs (jaxfit.cli.cache_dir); here in a temporary
+# directory shared by this module's subprocesses, not in the user's ~/.cache.
+ENV = {**os.environ, "JAXFIT_QUIET": "", "JAXFIT_CACHE_DIR": tempfile.mkdtemp(prefix="jaxfit")}
 CHINCHILLA = dict(A=400.0, B=1800.0, E=1.7, alpha=0.33, beta=0.29)
 
 
@@ -123,17 +126,22 @@ def test_fit_csv_mapping_save_plot_predict(runs_csv, tmp_path):
 
     new = tmp_path / "new.csv"
     pd.DataFrame({"params": [7e10, 7e10], "tokens": [1.4e12, 1.4e12],
-                  "family": ["a", "b"]}).to_csv(new, index=False)
-    code, out, err = run("predict", fit_json, new, "--json")
+                  "family": ["a", "b"], "val_loss": [2.5, 2.25]}).to_csv(new, index=False)
+    # the law from a module in the current directory (not on the path otherwise)
+    (tmp_path / "my_laws.py").write_text(
+        "import jaxfit as jf\n\ndef my_law():\n    return jf.models.chinchilla()\n")
+    code, out, err = run("predict", fit_json, new, "--json", "--law", "my_laws:my_law",
+                         cwd=tmp_path)
     assert code == 0, err
     pred = json.loads(out)
     validate(pred, schema("predict"))
     assert pred["source"] == "fit" and pred["prob"] is None
-    for row, t in zip(pred["rows"], doc["tasks"]):
+    for row, t, observed in zip(pred["rows"], doc["tasks"], (2.5, 2.25)):
         p = t["params"]
         expect = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
         assert row["family"] == t["task"]
-        assert row["val_loss"] == pytest.approx(expect, rel=1e-12)
+        assert row["val_loss"] == observed             # the input column is kept ...
+        assert row["val_loss_pred"] == pytest.approx(expect, rel=1e-12)   # ... beside it
 
 
 def test_sample_save_predict(tmp_path):
@@ -204,13 +212,105 @@ def test_ladder(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("fit", "no_such_file.csv"), "neither a file nor an embedded dataset"),
-    (("fit", "chinchilla", "--y", "val_loss"), "missing column(s) ['val_loss']"),
+    # hints in the command line's words, not Python's (x={'N': 'params'}, y='loss')
+    (("fit", "chinchilla", "--y", "val_loss"),
+     ("missing column(s) ['val_loss']", "map them, e.g. --x N=params --y loss.")),
     (("fit", "chinchilla", "--law", "chinchila"), "unknown law 'chinchila'"),
+    (("fit", "chinchilla", "--at", "N=7e10"),
+     ("missing column(s) ['D']", "map them with --x NAME=COLUMN.")),
 ])
 def test_bad_input_exit_2(args, message):
     code, out, err = run(*args)
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith("jaxfit: error: ") and message in err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: ")
+    for text in (message,) if isinstance(message, str) else message:
+        assert text in err, err
+
+
+def test_version_and_help_import_no_jax():
+    code, out, err = run("--version")
+    assert code == 0 and out.strip() == f"jaxfit {jf.__version__}"
+    probe = ("import sys; from jaxfit.cli import _parser; _parser().format_help(); "
+             "print(sorted(m for m in ('jax', 'numpyro', 'pandas', 'numpy') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV)
+    assert p.returncode == 0 and p.stdout.strip() == "[]", p.stderr
+
+
+def _actions(parser, prog="jaxfit"):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _actions(sub, f"{prog} {name}")
+        elif not isinstance(action, argparse._HelpAction):
+            yield prog, action
+
+
+def test_every_option_has_help_and_shows_its_default():
+    from jaxfit.cli import _parser
+
+    parser = _parser()
+    missing = [f"{prog} {a.option_strings or a.dest}" for prog, a in _actions(parser)
+               if not (a.help or "").strip()]
+    assert missing == []
+    sub = next(a for a in parser._actions if a.choices and "fit" in a.choices).choices
+    text = sub["fit"].format_help()
+    for expected in ("(default: 64)", "(default: 0)", "(default: huber)", "(default: loss)"):
+        assert expected in " ".join(text.split())
+
+
+def test_internal_error_exits_3_with_one_line(monkeypatch, capsys):
+    from jaxfit import cli
+
+    def boom(args):
+        raise RuntimeError("forced\nfailure")
+
+    monkeypatch.setattr(cli, "_cmd_datasets", boom)
+    assert cli.main(["datasets", "list"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: internal error: RuntimeError: "
+                                                   "forced failure")
+    assert cli.main(["--debug", "datasets", "list"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().endswith("report it)")
+
+
+def test_bad_law_module_exit_2(tmp_path):
+    (tmp_path / "broken_laws.py").write_text("def law():\n    raise NameError('oops')\n")
+    for spec, message in (("no_such_module:law", "No module named 'no_such_module'"),
+                          ("broken_laws:law", "could not be built: NameError: oops")):
+        code, out, err = run("fit", "chinchilla", "--law", spec, cwd=tmp_path)
+        assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
+
+
+def test_cache_dir_and_which_programs_are_stored(monkeypatch, tmp_path):
+    from jaxfit import cli
+    from jaxfit.inference import cache
+    from jaxfit.inference.objective import make_objective
+    from jaxfit.inference.optimize import SolverOptions, _minimize
+
+    monkeypatch.delenv("JAXFIT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cli.cache_dir() == str(tmp_path / "jaxfit" / "jax")
+    monkeypatch.setenv("JAXFIT_CACHE_DIR", str(tmp_path / "c"))
+    assert cli.cache_dir() == str(tmp_path / "c")
+    monkeypatch.setenv("JAXFIT_NO_CACHE", "1")
+    assert cli.cache_dir() is None
+    # Only programs whose static arguments have a process-independent identity are stored:
+    # a law from a spec of the command line, not a Python user's law object.
+    user_law = jf.Law(fn=lambda p, x: p["a"] * x["C"], params=jf.models.linear().params,
+                      inputs=("C",), name="user")
+    args = (np.zeros((1, 4, 2)), {"C": np.ones((1, 8))}, np.ones((1, 8)), np.ones((1, 8)))
+    fn = _minimize.__wrapped__
+    monkeypatch.setattr(cache, "_persistent", {"dir": str(tmp_path / "p"), "digest": None})
+    assert cache._persistent_path(fn, (make_objective(user_law), SolverOptions()), args) is None
+    law = jf.models.chinchilla().replace()                   # a copy: the CLI's token on it
+    object.__setattr__(law, "cache_token", ("law", "chinchilla"))
+    one = cache._persistent_path(fn, (make_objective(law), SolverOptions()), args)
+    assert one.startswith(str(tmp_path / "p")) and one.endswith(".pkl")
+    other = cache._persistent_path(fn, (make_objective(law, delta=1e-2), SolverOptions()), args)
+    assert other != one           # the objective's options are part of the key
 
 
 # ------------------------------------------------------------------------------ progress

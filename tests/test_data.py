@@ -441,5 +441,5 @@ def test_successful_fit_leaves_dataframe_unchanged():
     np.testing.assert_allclose(res.params["E"].to_numpy(), [1.5, 1.7, 1.9], rtol=1e-6)
     pred = res.predict(df)
     _assert_unchanged(df, before, attrs)
-    np.testing.assert_allclose(pred.to_numpy(), df["loss"].to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(pred["prediction"].to_numpy(), df["loss"].to_numpy(), rtol=1e-8)
     assert pred.index.equals(df.index)

@@ -38,7 +38,7 @@ def test_noise_free_fits_converge_and_recover_the_truth(exact_fits):
     statuses, recovered, checked = [], 0, 0
     for name, (df, truth, res) in exact_fits.items():
         statuses += list(res.status)
-        pred = res.predict(df).to_numpy()
+        pred = res.predict(df)["prediction"].to_numpy()
         rel = pd.Series(np.abs(pred / df.y.to_numpy() - 1)).groupby(df.task.to_numpy()).max()
         exact = (rel < 1e-6).to_numpy()
         recovered += exact.sum()

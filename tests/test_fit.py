@@ -190,14 +190,16 @@ def test_predict_uses_each_tasks_parameters(oracle_tasks):
     new = pd.DataFrame({"task": res.tasks[[0, 1, 1]], "N": [7e9, 7e9, 1e10],
                         "D": [4e12, 4e12, 1e12]})
     pred = res.predict(new)
-    law = jf.models.chinchilla()
+    assert list(pred.columns) == ["task", "N", "D", "prediction"]    # inputs kept
+    pd.testing.assert_frame_equal(pred[list(new.columns)], new)
+    pred = pred["prediction"]
     for row, (_, r) in zip(pred, new.iterrows()):
         p = res.param_dict(r.task)
         expect = p["E"] + p["A"] / r.N ** p["alpha"] + p["B"] / r.D ** p["beta"]
         assert row == pytest.approx(expect, rel=1e-12)
-    wide = res.predict(new[["N", "D"]])
-    assert wide.shape == (3, 200)
-    assert wide.iloc[2, 1] == pytest.approx(pred.iloc[2], rel=1e-12)
+    long = res.predict(new[["N", "D"]])              # every task for every row
+    assert long.shape == (600, 3) and long.index.names == ["task", "row"]
+    assert long.loc[(res.tasks[1], 2), "prediction"] == pytest.approx(pred.iloc[2], rel=1e-12)
 
 
 def test_non_convergence_is_flagged_and_warned(kept):

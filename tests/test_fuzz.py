@@ -115,6 +115,7 @@ def test_predict_inputs(fitted, kind, seed):
         df = pd.DataFrame({"N": 10 ** rng.uniform(6, 14, 3)})
         before = df.copy(deep=True)
         pred = fitted.predict(df)
+        pred = pred["prediction"]
         assert np.isfinite(pred.to_numpy()).all()
         np.testing.assert_allclose(pred.to_numpy(), 1.7 + 400.0 / df.N.to_numpy() ** 0.3,
                                    rtol=1e-12)

@@ -36,7 +36,7 @@ def test_fit_round_trip(two_task_fit, tmp_path):
     for name in ("objective", "status", "steps", "grad_norm", "at_bound", "identified"):
         np.testing.assert_array_equal(getattr(back, name), getattr(res, name))
     new = pd.DataFrame({"flops": [1e23, 1e24, 1e25], "task": ["x", "y", "x"]})
-    pd.testing.assert_series_equal(back.predict(new), res.predict(new))
+    pd.testing.assert_frame_equal(back.predict(new), res.predict(new))
     pd.testing.assert_frame_equal(back.predict(new[["flops"]]), res.predict(new[["flops"]]))
     pd.testing.assert_frame_equal(back.to_frame(), res.to_frame())
     assert fit_to_dict(back, "power_law(input=C)") == json.loads(path.read_text())

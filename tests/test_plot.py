@@ -59,7 +59,7 @@ def test_plot_fit(fitted):
         caps = sorted(float(c.get_ydata()[0]) for c in ax.lines[5:7])
         iv = post.predict(at[["N", "D"]].assign(task=task), prob=0.9).iloc[0]
         np.testing.assert_allclose(caps, [iv.credible_lower, iv.credible_upper], rtol=1e-9)
-        fit = float(np.asarray(res.predict(at[["N", "D"]].assign(task=task))).ravel()[0])
+        fit = float(res.predict(at[["N", "D"]].assign(task=task))["prediction"].iloc[0])
         offsets = np.concatenate([c.get_offsets() for c in ax.collections])
         assert np.any(np.isclose(offsets[:, 0], 7e10) & np.isclose(offsets[:, 1], fit,
                                                                    rtol=1e-9))

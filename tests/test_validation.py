@@ -174,7 +174,7 @@ def test_valid_predictions_unchanged():
     at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
     p = CHINCHILLA
     truth = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
-    assert _fit_result().predict(at).iloc[0] == pytest.approx(truth, rel=1e-12)
+    assert _fit_result().predict(at)["prediction"].iloc[0] == pytest.approx(truth, rel=1e-12)
     pred = _posterior().predict(at)
     assert pred["median"].iloc[0] == pytest.approx(truth, rel=0.05)
     for prob in (0.0, 1.0, float("nan")):
@@ -386,4 +386,4 @@ def test_cli_predict_good_input(capsys, saved_fit):
     assert code == 0, err
     p = CHINCHILLA
     truth = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
-    assert json.loads(out)["rows"][0]["loss"] == pytest.approx(truth, rel=1e-12)
+    assert json.loads(out)["rows"][0]["loss_pred"] == pytest.approx(truth, rel=1e-12)

@@ -8,9 +8,20 @@ embedded dataset's name; ``--x N=params D=tokens`` maps law inputs to columns, `
 in ``jaxfit/schema/`` (``jaxfit.fit/1``, ``jaxfit.posterior/1``, ``jaxfit.predict/1``,
 ``jaxfit.recipe/1``, ``jaxfit.datasets/1``).
 
-Exit codes: 0 success; 2 bad input (unreadable file, missing column, unknown law, ...)
-with a one-line reason on stderr; 1 a failed fit (a task that did not converge, or
-posterior diagnostics that fail their thresholds).
+Exit codes: 0 success; 1 a failed fit or failed diagnostics (a task that did not
+converge, posterior diagnostics that fail their thresholds); 2 bad input (unreadable
+file, missing column, unknown law, invalid option, ...); 3 an internal error (a bug in
+jaxfit or in a dependency). Codes 1-3 come with a one-line reason on stderr; ``--debug``
+adds the traceback.
+
+Startup: ``jaxfit --help`` imports neither JAX nor pandas (measured in
+benchmarks/cli_startup.py). A ``module:function`` law is imported with the current
+directory on the module path. Compilation cache: each command stores JAX's compiled
+programs in a per-user directory (``$JAXFIT_CACHE_DIR``, else
+``$XDG_CACHE_HOME/jaxfit/jax``, else ``~/.cache/jaxfit/jax``), so repeating a command
+skips compilation; ``JAXFIT_NO_CACHE=1`` turns it off. This is set for the command
+line's own process only: the library never changes JAX's configuration (Python users
+opt in with ``jax.config.update("jax_compilation_cache_dir", path)``).
 """
 
 from __future__ import annotations
@@ -23,18 +34,93 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from jaxfit import progress
+from jaxfit import __version__, progress
 from jaxfit.cli.recipes import RECIPES
-from jaxfit.io import LAWS, _builtin_laws, register_law
 
-__all__ = ["main", "LAWS", "register_law", "RECIPES"]
+__all__ = ["main", "LAWS", "register_law", "RECIPES", "BUILTIN_LAWS", "cache_dir",
+           "EXIT_OK", "EXIT_FAILED", "EXIT_INPUT", "EXIT_INTERNAL"]
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+#: Laws registered by `jaxfit.io` at start-up (named in ``--help`` without importing it).
+BUILTIN_LAWS = ("chinchilla", "power_law", "kaplan", "sigmoid", "linear",
+                "broken_power_law", "ladder_step1", "ladder_step1_flops")
+
+np = pd = None             # numpy and pandas: imported by `_heavy` once arguments parse
+
+
+def _heavy() -> None:
+    """Import numpy and pandas (not needed for ``--help`` or ``--version``)."""
+    global np, pd
+    import numpy
+    import pandas
+
+    np, pd = numpy, pandas
+
+
+def __getattr__(name):
+    if name in ("LAWS", "register_law"):
+        from jaxfit import io
+
+        return getattr(io, name)
+    raise AttributeError(f"module 'jaxfit.cli' has no attribute {name!r}")
+
+
+def cache_dir() -> str | None:
+    """The command line's JAX compilation cache directory, or None when turned off
+    (``JAXFIT_NO_CACHE`` set to anything but ``""``/``0``)."""
+    if os.environ.get("JAXFIT_NO_CACHE", "") not in ("", "0"):
+        return None
+    if os.environ.get("JAXFIT_CACHE_DIR"):
+        return os.environ["JAXFIT_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "jaxfit", "jax")
+
+
+def _enable_compilation_cache() -> None:
+    """Turn JAX's persistent compilation cache on for this process (the CLI's only)."""
+    path = cache_dir()
+    if path is None:
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        print(f"warning: compilation cache {path!r} not usable ({e}); set JAXFIT_CACHE_DIR "
+              "or JAXFIT_NO_CACHE=1", file=sys.stderr)
+        return
+    import jax
+
+    from jaxfit.inference import cache
+
+    cache.enable_persistent(os.path.join(path, "programs"))
+    jax.config.update("jax_compilation_cache_dir", path)
+    # Cache every program: a fit compiles many small ones (default: only those > 1 s).
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 class InputError(Exception):
     """Bad input: exit code 2 with a one-line message."""
+
+
+#: The library's hints in Python words -> the command line's flags.
+_CLI_WORDS = (
+    ("e.g. x={'N': 'params'}, y='loss'", "e.g. --x N=params --y loss"),
+    ("e.g. x={'N': 'params'}", "e.g. --x N=params"),
+    ("map them with x=.", "map them with --x NAME=COLUMN."),
+    ("use space='linear'", "use --space linear"),
+    ("in space='linear'", "with --space linear"),
+    ("use space='log'", "use --space log"),
+    ("or give init= values", "or set --init"),
+    ("pass load(path, law=...) with that law", "pass --law with that law's spec"),
+)
+
+
+def _cli_words(text: str) -> str:
+    """A library message with its hints in the command line's vocabulary."""
+    for python, flag in _CLI_WORDS:
+        text = text.replace(python, flag)
+    return text
 
 
 def _call(fn, *args, **kwargs):
@@ -53,7 +139,18 @@ def _import(spec: str):
 def _law(spec: str):
     from jaxfit.io import get_law
 
-    return _call(get_law, spec)
+    try:
+        law = _call(get_law, spec)
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a user's law module failing is bad input
+        raise InputError(f"--law {spec!r} could not be built: {type(e).__name__}: {e}") \
+            from None
+    if ":" not in spec and spec.partition("(")[0].strip() in BUILTIN_LAWS:
+        # a law built from jaxfit's own source: its programs may be stored across
+        # processes (`jaxfit.inference.cache.enable_persistent`)
+        object.__setattr__(law, "cache_token", ("law", "".join(spec.split())))
+    return law
 
 
 # ------------------------------------------------------------------------------ input
@@ -232,7 +329,7 @@ def _savefig(fig, path: str) -> None:
 def _warnings(caught) -> None:
     seen = set()
     for w in caught:
-        msg = " ".join(str(w.message).split())
+        msg = _cli_words(" ".join(str(w.message).split()))
         if msg not in seen:
             seen.add(msg)
             print(f"warning: {msg}", file=sys.stderr)
@@ -249,7 +346,6 @@ def _data_and_law(args):
 def _cmd_fit(args) -> int:
     import jaxfit as jf
     from jaxfit.io import fit_to_dict
-    from jaxfit.plot import plot_fit, plot_residuals
 
     df, law, mapping = _data_and_law(args)
     at = _precheck(args, law, mapping)
@@ -270,6 +366,8 @@ def _cmd_fit(args) -> int:
         if pred is not None:
             _print_frame(_long(at, pred, args.y), "\npredictions:")
     _save(res, args.save, args.law)
+    if args.plot or args.residuals:         # matplotlib only when a figure is asked for
+        from jaxfit.plot import plot_fit, plot_residuals
     if args.plot:
         _savefig(_call(plot_fit, res, df, at=at), args.plot)
     if args.residuals:
@@ -296,7 +394,6 @@ def _posterior_doc(post, spec: str, prob: float) -> dict:
 
 
 def _cmd_sample(args) -> int:
-    from jaxfit.plot import plot_fit, plot_pairs
     from jaxfit.sample import bootstrap, sample
 
     df, law, mapping = _data_and_law(args)
@@ -329,6 +426,8 @@ def _cmd_sample(args) -> int:
         if pred is not None:
             _print_frame(_long(at, pred, None), "\npredictions:")
     _save(post, args.save, args.law)
+    if args.plot or args.pairs:
+        from jaxfit.plot import plot_fit, plot_pairs
     if args.plot:
         _savefig(_call(plot_fit, post, df, at=at, prob=args.prob), args.plot)
     if args.pairs:
@@ -338,19 +437,20 @@ def _cmd_sample(args) -> int:
     return 0 if ok and finite else 1
 
 
-def _long(at: pd.DataFrame, pred, name: str | None) -> pd.DataFrame:
-    """Inputs next to predictions; one row per (task, input row) when tasks fan out."""
-    if isinstance(pred, pd.Series):
-        return at.assign(**{name or "prediction": pred.to_numpy()})
-    if name is not None:                           # FitResult: one column per task
-        pred = pred.stack().rename(name).to_frame().swaplevel().sort_index(level=0)
-    idx = pred.index
-    if isinstance(idx, pd.MultiIndex):
-        task_name = idx.names[0] or "task"
-        rows = at.loc[idx.get_level_values(-1)].reset_index(drop=True)
-        rows.insert(0, task_name, idx.get_level_values(0))
-        return pd.concat([rows, pred.reset_index(drop=True)], axis=1)
-    return pd.concat([at, pred], axis=1)
+def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None) -> pd.DataFrame:
+    """A prediction frame (`jaxfit.predictions`: input columns, then predictions) as a flat
+    table: the (task, row) index of a fan-out becomes columns, and a point fit's
+    ``prediction`` is named ``<y>_pred`` (never an input column's name)."""
+    out = pred
+    if y is not None:
+        key = "prediction_pred" if "prediction" in rows.columns else "prediction"
+        new = f"{y}_pred"
+        while new in rows.columns:
+            new += "_pred"
+        out = out.rename(columns={key: new})
+    if isinstance(out.index, pd.MultiIndex):
+        return out.reset_index()
+    return out.reset_index(drop=True)
 
 
 def _cmd_predict(args) -> int:
@@ -371,11 +471,10 @@ def _cmd_predict(args) -> int:
                          "--at N=7e9 D=4e12")
     is_post = isinstance(result, Posterior)
     with progress.running(f"predicting {len(rows)} row(s)", args.quiet):
-        pred = (_call(result.predict, rows, prob=args.prob, seed=args.seed) if is_post
-                else _call(result.predict, rows))
-    out = _long(rows.reset_index(drop=True),
-                pred.reset_index(drop=True) if not isinstance(pred.index, pd.MultiIndex)
-                else pred, None if is_post else result.options.get("y", "prediction"))
+        pred = (_call(result.predict, rows.reset_index(drop=True), prob=args.prob,
+                      seed=args.seed) if is_post
+                else _call(result.predict, rows.reset_index(drop=True)))
+    out = _long(rows, pred, None if is_post else result.options.get("y", "loss"))
     if args.json:
         _emit_json({"schema": "jaxfit.predict/1", "law": _law_block(result.law, None),
                     "source": "posterior" if is_post else "fit",
@@ -383,7 +482,8 @@ def _cmd_predict(args) -> int:
     else:
         _print_frame(out, f"{result.law.name}: {result.law.formula}"
                           + (f"  ({args.prob:g} intervals)" if is_post else ""))
-    bad = int((~np.isfinite(out.select_dtypes("number").to_numpy())).sum())
+    added = [c for c in pred.columns if c not in rows.columns]      # the predicted columns
+    bad = int((~np.isfinite(pred[added].select_dtypes("number").to_numpy())).sum())
     if bad:
         print(f"warning: {bad} predicted values are not finite (a task whose fit failed, or "
               "a law undefined at these inputs)", file=sys.stderr)
@@ -496,18 +596,26 @@ def _posteriors(result, name: str = "result", depth: int = 2):
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", help="CSV/Parquet file or embedded dataset name")
     p.add_argument("--law", default="chinchilla",
-                   help="registered law, NAME(key=value,...), or module:function "
-                        f"(registered: {', '.join(sorted(LAWS))})")
-    p.add_argument("--x", nargs="+", metavar="NAME=COLUMN", help="map law inputs to columns")
-    p.add_argument("--y", default="loss", help="target column (default: loss)")
-    p.add_argument("--by", nargs="+", help="task column(s)")
+                   help="registered law, NAME(key=value,...), or module:function (a module "
+                        f"in the current directory works; registered: "
+                        f"{', '.join(sorted(BUILTIN_LAWS))})")
+    p.add_argument("--x", nargs="+", metavar="NAME=COLUMN",
+                   help="map law inputs to columns, e.g. N=params D=tokens (default: "
+                        "columns named like the inputs)")
+    p.add_argument("--y", default="loss", help="target column")
+    p.add_argument("--by", nargs="+", help="task column(s): each value is fitted as its own "
+                                           "task (default: one task)")
     p.add_argument("--where", help="pandas query selecting rows, e.g. 'not outlier'")
-    p.add_argument("--loss", default="huber", choices=["huber", "squared", "absolute"])
-    p.add_argument("--delta", type=float, default=1e-3, help="Huber delta (default 1e-3)")
-    p.add_argument("--space", default="log", choices=["log", "linear"])
-    p.add_argument("--init", default="random", help="random, sobol or grid")
-    p.add_argument("--restarts", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--loss", default="huber", choices=["huber", "squared", "absolute"],
+                   help="elementwise loss on the residuals")
+    p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold (Hoffmann et "
+                                                              "al. 2022)")
+    p.add_argument("--space", default="log", choices=["log", "linear"],
+                   help="residuals of log(y) or of y")
+    p.add_argument("--init", default="random", help="starts: random, sobol or grid (the "
+                                                    "law's grid, e.g. Hoffmann's 4,500)")
+    p.add_argument("--restarts", type=int, default=64, help="random or Sobol starts per task")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
                    help="target point(s) to predict and plot, e.g. N=7e9 D=4e12")
     p.add_argument("--save", metavar="PATH", help="save the result (fit: .json, posterior: .nc)")
@@ -517,10 +625,30 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 def _common(p: argparse.ArgumentParser, schema: str) -> None:
     p.add_argument("--json", action="store_true", help=f"print JSON (schema {schema})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="print the traceback of an error")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help that shows each option's default (unless its help already names it)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text.lower() or default is None or default is False
+                or default == argparse.SUPPRESS or not action.option_strings):
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        return f"{text} (default: {shown})"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit 2), like every other bad input."""
+    """argparse with one-line errors (exit 2), like every other bad input, and every
+    subcommand's help showing defaults."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
@@ -528,29 +656,37 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    _builtin_laws()
-    p = _Parser(prog="jaxfit", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="jaxfit", description=__doc__.splitlines()[0],
+                epilog="exit codes: 0 ok, 1 failed fit or diagnostics, 2 bad input, 3 "
+                       "internal error (--debug for the traceback). Compiled programs are "
+                       "cached in $JAXFIT_CACHE_DIR or ~/.cache/jaxfit/jax "
+                       "(JAXFIT_NO_CACHE=1: off).")
+    p.add_argument("--version", action="version", version=f"jaxfit {__version__}")
+    p.add_argument("--debug", action="store_true", help="print the traceback of an error")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     f = sub.add_parser("fit", help="fit a law (multi-start, all tasks in one call)")
     _data_args(f)
-    f.add_argument("--method", default="newton", choices=["newton", "lbfgs"])
-    f.add_argument("--max-steps", type=int, default=1000)
+    f.add_argument("--method", default="newton", choices=["newton", "lbfgs"],
+                   help="solver: exact-Hessian damped Newton, or optax L-BFGS")
+    f.add_argument("--max-steps", type=int, default=1000, help="iteration cap per restart")
     f.add_argument("--residuals", metavar="PNG", help="plot residuals")
     _common(f, "jaxfit.fit/1")
     f.set_defaults(run=_cmd_fit)
 
     s = sub.add_parser("sample", help="posterior draws per task (NUTS, SVI, Laplace, bootstrap)")
     _data_args(s)
-    s.add_argument("--method", default="nuts", choices=["nuts", "svi", "laplace", "bootstrap"])
-    s.add_argument("--chains", type=int, default=4)
-    s.add_argument("--warmup", type=int, default=1000)
-    s.add_argument("--samples", type=int, default=1000)
+    s.add_argument("--method", default="nuts", choices=["nuts", "svi", "laplace", "bootstrap"],
+                   help="NUTS (MCMC), SVI, Laplace, or a bootstrap of refits")
+    s.add_argument("--chains", type=int, default=4, help="MCMC chains")
+    s.add_argument("--warmup", type=int, default=1000, help="warm-up iterations per chain")
+    s.add_argument("--samples", type=int, default=1000, help="draws per chain")
     s.add_argument("--n", type=int, default=1000, help="bootstrap resamples")
     s.add_argument("--likelihood", default="huber",
                    choices=["huber", "normal", "studentt", "beta", "truncnormal"],
                    help="default huber: the likelihood whose maximum is the Huber fit")
-    s.add_argument("--target-accept", type=float, default=0.8)
+    s.add_argument("--target-accept", type=float, default=0.8,
+                   help="NUTS target acceptance probability")
     s.add_argument("--prob", type=float, default=0.9, help="interval probability")
     s.add_argument("--pairs", metavar="PNG", help="pair plot of the first task's posterior")
     _common(s, "jaxfit.posterior/1")
@@ -569,8 +705,9 @@ def _parser() -> argparse.ArgumentParser:
     r.set_defaults(run=_cmd_predict)
 
     d = sub.add_parser("datasets", help="list, show or export embedded datasets")
-    d.add_argument("action", choices=["list", "show", "export"])
-    d.add_argument("name", nargs="?")
+    d.add_argument("action", choices=["list", "show", "export"],
+                   help="list the datasets, show one, or export one to a file")
+    d.add_argument("name", nargs="?", help="dataset name (show, export)")
     d.add_argument("-o", "--output", help="export path, .csv or .parquet (default NAME.csv)")
     d.add_argument("--json", action="store_true", help="list as JSON (jaxfit.datasets/1)")
     d.set_defaults(run=_cmd_datasets)
@@ -596,13 +733,44 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 failed fit, 2 bad input)."""
+    """Run the command line; returns the exit code (0 ok, 1 failed fit or diagnostics,
+    2 bad input, 3 internal error).
+
+    Args:
+        argv: the arguments; None (the ``jaxfit`` program and ``python -m jaxfit``) reads
+            ``sys.argv`` and turns on the compilation cache for this process (see the
+            module docstring). A call from Python with ``argv`` given leaves JAX's
+            configuration as it is.
+    """
+    program = argv is None
     args = _parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
     try:
+        _heavy()
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.insert(0, os.getcwd())          # --law my_module:my_law in the cwd
+        if program and args.command not in ("datasets",):
+            _enable_compilation_cache()
         return args.run(args)
     except InputError as e:
-        print(f"jaxfit: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"jaxfit: error: {_cli_words(' '.join(str(e).split()))}", file=sys.stderr)
+        return EXIT_INPUT
     except BrokenPipeError:                 # `jaxfit ... | head`: stop quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - avoid a second error at exit
-        return 0
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("jaxfit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - anything else is a bug: exit 3, one line
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        msg = " ".join(f"{type(e).__name__}: {e}".split())
+        print(f"jaxfit: internal error: {msg[:300]} (a bug; rerun with --debug for the "
+              "traceback and report it)", file=sys.stderr)
+        return EXIT_INTERNAL

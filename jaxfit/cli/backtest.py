@@ -56,9 +56,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="cut values, or one integer: how many of the largest (default: all)")
     b.add_argument("--per-task", action="store_true",
                    help="cuts by rank within each task (e.g. each family's largest model)")
-    b.add_argument("--method", default="bootstrap", choices=["bootstrap", "nuts", "laplace"])
+    b.add_argument("--method", default="bootstrap", choices=["bootstrap", "nuts", "laplace"],
+                   help="interval method at each cut")
     b.add_argument("--calibrate", default="ratio",
-                   choices=["ratio", "width", "constant", "none"])
+                   choices=["ratio", "width", "constant", "none"],
+                   help="calibration of the intervals learnt from earlier cuts (none: raw)")
     b.add_argument("--n", type=int, default=200, help="bootstrap resamples per cut")
     b.add_argument("--prob", type=float, default=0.9, help="interval probability")
     b.add_argument("--out", metavar="CSV", help="write the tidy table")

@@ -18,7 +18,6 @@ import argparse
 import warnings
 from pathlib import Path
 
-import pandas as pd
 
 __all__ = ["add_parsers"]
 
@@ -134,7 +133,7 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", default="random", help="random, sobol or grid")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples when fitting data "
                                                "(default 1000; 0: the point fit only)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--prob", type=float, default=0.9, help="interval probability")
     p.add_argument("--plot", metavar="PNG", help="write the figure")
     p.add_argument("--json", action="store_true", help="print JSON (schema jaxfit.decide/1)")
@@ -147,7 +146,8 @@ def add_parsers(sub) -> None:
                                        "intervals")
     _source_args(o)
     o.add_argument("--budgets", type=float, nargs="+", required=True, help="compute (FLOPs)")
-    o.add_argument("--method", default="auto", choices=["auto", "closed", "numerical"])
+    o.add_argument("--method", default="auto", choices=["auto", "closed", "numerical"],
+                   help="closed form (Chinchilla-like laws), numerical, or auto")
     o.add_argument("--ratios", type=float, nargs="+",
                    help="also the overtraining table at these tokens-per-parameter ratios")
     o.set_defaults(run=_cmd_optimal)
@@ -161,7 +161,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--grid", nargs="+", metavar="NAME=V1,V2", help="candidate grid: N=... D=...")
     s.add_argument("--cost", default="cost", help="cost column (default: cost, else 6ND)")
     s.add_argument("--k", type=int, default=1, help="greedy batch size")
-    s.add_argument("--interval", default="predictive", choices=["predictive", "credible"])
+    s.add_argument("--interval", default="predictive", choices=["predictive", "credible"],
+                   help="narrow the predictive (new run) or credible (law's mean) interval")
     s.add_argument("--method", default="linear", choices=["linear", "reweight"],
                    help="update: Bayes linear (default) or importance reweighting of the draws")
     s.set_defaults(run=_cmd_suggest)

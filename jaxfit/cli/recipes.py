@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:                 # pandas is imported when a recipe runs, not for --help
+    import pandas as pd
 
 __all__ = ["Arg", "Recipe", "RECIPES"]
 
@@ -121,8 +122,15 @@ RECIPES["emergence"] = Recipe(
     run="jaxfit.recipes.emergence:run_emergence",
     plot="jaxfit.recipes.emergence_plot:plot_emergence",
     args=(Arg("--demo", choices=("olmo", "obs_scaling"), help="shipped demonstration (no DATA)"),
-          Arg("--y"), Arg("--loss"), Arg("--D", help="finetuning-examples column"), Arg("--by"),
-          Arg("--form", choices=("log_power", "power")), Arg("--D0", type=float),
-          Arg("--bootstrap", type=int),
-          Arg("--no-posterior", dest="posterior", action="store_false", default=None)),
+          Arg("--y", help="performance column of DATA (higher is better)"),
+          Arg("--loss", help="pre-training loss column of DATA (nats)"),
+          Arg("--D", help="finetuning-examples column"),
+          Arg("--by", help="task column (default: one task)"),
+          Arg("--form", choices=("log_power", "power"),
+              help="emergence law: log_power (the paper) or power (its ablation)"),
+          Arg("--D0", type=float, help="low-data limit at which the few-shot emergence "
+                                       "point is read (default: 5)"),
+          Arg("--bootstrap", type=int, help="bootstrap refits (default: 200; 0: none)"),
+          Arg("--no-posterior", dest="posterior", action="store_false", default=None,
+              help="skip the NUTS posterior")),
     help="emergence points; few-shot emergence from finetuned checkpoints (Snell et al. 2024)")

@@ -48,6 +48,17 @@ program, or runs eagerly.
 The size is ``DEFAULT_SIZE`` unless the environment variable ``JAXFIT_CACHE_SIZE`` is set
 when jaxfit is imported; change it at run time with `set_size`.
 
+Across processes (off unless `enable_persistent` is called; the ``jaxfit`` command line
+calls it, the library never does): JAX's persistent compilation cache skips XLA's compile
+but not the Python tracing and lowering that precede it (~1.5-2.5 s of a Chinchilla fit,
+benchmarks/cli_startup.py). With a directory set, each program whose static arguments
+all have a stable identity (``cache_token``: the command line's registered laws and their
+objectives, `SolverOptions`) is also stored as a ``jax.export.Exported`` (pickled, keyed
+by a digest of jaxfit's own source files, the JAX version, the static arguments' tokens
+and the argument shapes), and a later process calls the stored program instead of
+tracing it again. Anything else (user laws, posteriors) is traced as usual. A store that
+cannot be read or written is ignored.
+
 Example:
     >>> from jaxfit.inference import cache
     >>> cache.size() >= 1
@@ -68,7 +79,8 @@ from typing import NamedTuple
 
 import jax
 
-__all__ = ["DEFAULT_SIZE", "CacheInfo", "jit", "size", "set_size", "info", "clear"]
+__all__ = ["DEFAULT_SIZE", "CacheInfo", "jit", "size", "set_size", "info", "clear",
+           "enable_persistent"]
 
 #: Compiled programs kept by default (see the module docstring for the measured ceilings).
 DEFAULT_SIZE = 32
@@ -144,6 +156,95 @@ def _evict():
         _state["evictions"] += 1
 
 
+# ------------------------------------------------------------ programs across processes
+
+_persistent = {"dir": None, "digest": None}
+
+
+def enable_persistent(path: str | None) -> None:
+    """Store traced programs in directory ``path`` for later processes (None: off).
+
+    Only the command line turns this on (see the module docstring); the directory must be
+    private to the user, as its files are unpickled.
+    """
+    _persistent["dir"] = None if path is None else str(path)
+
+
+def _source_digest() -> str:
+    if _persistent["digest"] is None:
+        import hashlib
+        import pathlib
+
+        h = hashlib.sha256(f"{jax.__version__}|{jax.lib.__version__}".encode())
+        root = pathlib.Path(__file__).resolve().parent.parent
+        for f in sorted(root.rglob("*.py")):
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+        _persistent["digest"] = h.hexdigest()
+    return _persistent["digest"]
+
+
+def _token(value):
+    """A stable, process-independent identity of a static argument, or None."""
+    tok = getattr(value, "cache_token", None)
+    if tok is not None:
+        return tok() if callable(tok) else tok
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    if isinstance(value, tuple):
+        parts = tuple(_token(v) for v in value)
+        return None if any(p is None for p in parts) else parts
+    return None
+
+
+def _persistent_path(fn, static, dynamic) -> str | None:
+    if _persistent["dir"] is None or not fn.__module__.startswith("jaxfit."):
+        return None
+    tokens = tuple(_token(v) for v in static)
+    if any(t is None for t in tokens):
+        return None
+    import hashlib
+
+    tree, leaves = _signature(dynamic)
+    sig = repr((str(tree), [(str(a), str(s)) for a, s in leaves]))
+    key = repr((_source_digest(), fn.__module__, fn.__qualname__, tokens, sig,
+                jax.config.jax_enable_x64, jax.default_backend(),
+                [d.device_kind for d in jax.devices()]))
+    name = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return os.path.join(_persistent["dir"], f"program-{name}.pkl")
+
+
+def _load_program(path: str, dynamic):
+    import pickle
+
+    try:
+        with open(path, "rb") as fh:
+            exported = pickle.load(fh)  # noqa: S301 - the user's own cache directory
+        return jax.jit(exported.call).lower(*dynamic).compile()
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a stale or damaged entry: trace as usual
+        return None
+
+
+def _store_program(path: str, one, dynamic):
+    import dataclasses
+    import pickle
+    import tempfile
+
+    try:
+        exported = jax.export.export(jax.jit(one))(*dynamic)
+        exported = dataclasses.replace(exported, _get_vjp=None)     # a local function
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(exported, fh)
+        os.replace(tmp, path)
+        return exported
+    except Exception:  # noqa: BLE001 - the store is an optimisation only
+        return None
+
+
 def _leaf_key(x):
     return jax.typeof(x), (x.sharding if isinstance(x, jax.Array) else None)
 
@@ -190,7 +291,16 @@ def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = ())
             def one(*d):      # a new function object per compile (see the docstring)
                 return fn(*_merge(static_argnums, static, d))
 
-            program = jax.jit(one).lower(*dynamic).compile()
+            stored = _persistent_path(fn, static, dynamic)
+            program = _load_program(stored, dynamic) if stored else None
+            if program is None and stored:
+                # compile the stored form itself, so that JAX's compilation cache holds
+                # the program that later processes will ask for
+                exported = _store_program(stored, one, dynamic)
+                if exported is not None:
+                    program = jax.jit(exported.call).lower(*dynamic).compile()
+            if program is None:
+                program = jax.jit(one).lower(*dynamic).compile()
             with _lock:
                 _state["misses"] += 1
                 _programs[key] = program

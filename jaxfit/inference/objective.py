@@ -145,5 +145,13 @@ def make_objective(law: Law, loss: str = "huber", delta: float = 1e-3, space: st
         total = jnp.sum(jnp.where(w > 0, w * elementwise(r, delta), 0.0))
         return total / jnp.sum(w) if reduction == "mean" else total
 
+    def cache_token():
+        # stable across processes only for laws that carry one (the command line's
+        # registered laws, `jaxfit.inference.cache`); None: traced in every process
+        law_token = getattr(law, "cache_token", None)
+        return None if law_token is None else ("objective", law_token, loss, float(delta),
+                                               space, reduction)
+
     objective.floor = floor
+    objective.cache_token = cache_token
     return objective

@@ -113,6 +113,11 @@ class SolverOptions:
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}.")
 
+    @property
+    def cache_token(self) -> str:
+        """A process-independent identity (`jaxfit.inference.cache`): every field."""
+        return repr(self)
+
 
 class Solution(NamedTuple):
     """Per-task result of `minimize` (a pytree of arrays)."""
@@ -362,7 +367,16 @@ def _stages(objective, opts: SolverOptions, u, data):
         return stage(i, jnp.where(first, u0, state.u), active,
                      jnp.where(first, 0, state.steps))
 
-    shape = jax.eval_shape(lambda: stage(0, u0, real, 0)[0])
+    def init_state():
+        # the solver state's shapes: those of its ``init`` (the rounds and stages carry
+        # it unchanged); tracing ``init`` alone, not a whole stage, halves the tracing
+        # time that a warm compilation cache leaves (benchmarks/cli_startup.py)
+        d = data + ((jnp.full(T, scales[0]),) if opts.continuation else ())
+        init = _solver(objective, opts, opts.ftol)[0]
+        state = _by_chunk(lambda m, dd: jax.vmap(init)(m, *dd), u0, task, d, lay)
+        return state._replace(steps=state.steps + 0)
+
+    shape = jax.eval_shape(init_state)
     state0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shape)
     state, active = jax.lax.fori_loop(0, n, body, (state0, real))
     state = jax.tree.map(lambda a: lay.unpad(a).reshape((T, R) + a.shape[1:]), state)

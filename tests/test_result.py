@@ -1,0 +1,133 @@
+"""`FitResult`'s summary, standard errors, statistics, residuals and display.
+
+Kept fast: no fit is run here. A least-squares line is solved in closed form with numpy and
+wrapped in a `FitResult`, so the sandwich covariance (`jaxfit.inference.stderr`) is checked
+against the textbook HC1 formula (White 1980 with MacKinnon and White's n / (n - k)) and
+the log-likelihood against the Normal one. The comparison with a bootstrap on Chinchilla
+is in tests/test_bootstrap.py (it reuses that file's 4,000-resample bootstrap); the
+displays of NUTS and bootstrap posteriors are tested beside their fixtures
+(tests/test_bayes_model.py, tests/test_bootstrap.py).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jaxfit as jf
+from jaxfit.data import make_batch
+from jaxfit.inference.status import Status
+
+RNG = np.random.default_rng(3)
+X = np.linspace(1.5, 4.0, 40)
+# heteroscedastic noise: the sandwich differs from the classical covariance
+Y = 0.8 - 0.2 * X + RNG.normal(scale=0.01 * X, size=X.size)
+DATA = pd.DataFrame({"L": X, "acc": Y, "run": [f"r{i}" for i in range(X.size)]})
+
+
+def _result(law, values, df=DATA, loss="squared", by=None):
+    batch = make_batch(df, law, y="acc", by=by, space="linear")
+    T, k = values.shape
+    zeros = np.zeros(T)
+    return jf.FitResult(
+        law=law, tasks=batch.tasks, values=values, objective=zeros + 1.0,
+        status=np.full(T, Status.CONVERGED), steps=zeros, grad_norm=zeros,
+        at_bound=np.zeros((T, k), bool), identified=np.ones(T, bool),
+        options=dict(y="acc", by=by, x={}, loss=loss, delta=1e-3, space="linear",
+                     restarts=1, method="newton"),
+        dof=np.full(T, X.size - k), design=((),) * T,
+        data=dict(x=batch.x, y=batch.y, w=batch.w))
+
+
+@pytest.fixture(scope="module")
+def line():
+    A = np.column_stack([np.ones_like(X), X])
+    beta = np.linalg.lstsq(A, Y, rcond=None)[0]
+    return A, beta, _result(jf.models.linear(), beta[None, :])
+
+
+def test_squared_loss_covariance_is_hc1(line):
+    A, beta, res = line
+    e = Y - A @ beta
+    n, k = A.shape
+    bread = np.linalg.inv(A.T @ A)
+    hc1 = bread @ (A.T * e ** 2) @ A @ bread * n / (n - k)
+    np.testing.assert_allclose(res.covariance()[0], hc1, rtol=1e-8)
+    summ = res.summary()
+    np.testing.assert_allclose(summ["se"].to_numpy(), np.sqrt(np.diag(hc1)), rtol=1e-8)
+    np.testing.assert_allclose(summ["estimate"].to_numpy(), beta, rtol=1e-12)
+    corr = hc1[0, 1] / np.sqrt(hc1[0, 0] * hc1[1, 1])
+    assert summ.loc[(0, "w0"), "corr_w1"] == pytest.approx(corr, rel=1e-8)
+    assert summ.loc[(0, "w0"), "upper"] == pytest.approx(beta[0] + 1.959964 * np.sqrt(hc1[0, 0]))
+    assert list(summ["kind"]) == ["free", "free"]
+
+
+def test_statistics_normal_likelihood_aic_bic_r2(line):
+    A, beta, res = line
+    e = Y - A @ beta
+    n = len(e)
+    ll = -0.5 * n * (np.log(2 * np.pi * np.mean(e ** 2)) + 1)
+    s = res.statistics().iloc[0]
+    assert s["n"] == n and s["dof"] == n - 2 and s["status"] == "converged"
+    assert s["loglik"] == pytest.approx(ll, rel=1e-10)
+    assert s["aic"] == pytest.approx(2 * 3 - 2 * ll, rel=1e-10)
+    assert s["bic"] == pytest.approx(3 * np.log(n) - 2 * ll, rel=1e-10)
+    assert s["r2"] == pytest.approx(1 - np.sum(e ** 2) / np.sum((Y - Y.mean()) ** 2), rel=1e-10)
+    assert s["warnings"] == ""
+
+
+def test_fixed_parameters_are_listed_as_fixed():
+    law = jf.fix(jf.models.linear(), w0=0.8)
+    slope = np.sum((Y - 0.8) * X) / np.sum(X * X)          # least squares through (0, 0.8)
+    res = _result(law, np.array([[slope]]))
+    summ = res.summary()
+    assert list(summ.index.get_level_values("param")) == ["w1", "w0"]
+    assert summ.loc[(0, "w0"), "kind"] == "fixed" and summ.loc[(0, "w0"), "estimate"] == 0.8
+    assert np.isnan(summ.loc[(0, "w0"), "se"]) and summ.loc[(0, "w1"), "se"] > 0
+    assert "w0=0.8 (fixed)" in repr(res) and "fixed: w0=0.8" in res.report()
+
+
+def test_residuals_and_predict_keep_the_input_columns(line):
+    A, beta, res = line
+    out = res.residuals(DATA)
+    assert list(out.columns) == ["L", "acc", "run", "prediction", "residual"]
+    pd.testing.assert_frame_equal(out[list(DATA.columns)], DATA)
+    np.testing.assert_allclose(out["residual"], Y - A @ beta, rtol=1e-10, atol=1e-14)
+    # a column named like a prediction is kept; the prediction goes beside it
+    clash = DATA.assign(prediction=1.0)
+    pred = res.predict(clash)
+    assert (pred["prediction"] == 1.0).all()
+    np.testing.assert_allclose(pred["prediction_pred"], A @ beta, rtol=1e-12)
+    with pytest.raises(ValueError, match="no target column 'acc'"):
+        res.residuals(DATA.drop(columns="acc"))
+
+
+def test_short_repr_html_and_report(line):
+    _, beta, res = line
+    text = repr(res)
+    assert len(text) < 1000 and text.startswith("FitResult(linear, 1 task(s), 1 converged")
+    assert f"w0={beta[0]:.4g}" in text
+    html = res._repr_html_()
+    assert "<table" in html and "w1" in html and "se" in html
+    report = res.report()
+    assert "[[Task 0]] status=converged, n=40, dof=38" in report
+    assert "approximate" in report and f"{res.summary()['se'].iloc[1]:.6g}" in report
+
+
+def test_many_tasks_with_two_task_columns():
+    """Tasks named by two columns: summary rows are (family, size, param); the report and
+    predict follow them (no fit: each task's line is solved in closed form)."""
+    df = pd.concat([DATA.assign(family=f, size=z, acc=DATA.acc + 0.1 * i)
+                    for i, (f, z) in enumerate([("a", 1), ("a", 2), ("b", 1)])],
+                   ignore_index=True)
+    A = np.column_stack([np.ones_like(X), X])
+    values = np.stack([np.linalg.lstsq(A, Y + 0.1 * i, rcond=None)[0] for i in range(3)])
+    res = _result(jf.models.linear(), values, df, by=["family", "size"])
+    summ = res.summary()
+    assert summ.index.names == ["family", "size", "param"] and len(summ) == 6
+    assert summ.loc[("a", 2, "w0"), "estimate"] == pytest.approx(values[1, 0])
+    se = summ["se"].to_numpy().reshape(3, 2)
+    np.testing.assert_allclose(se, se[:1].repeat(3, 0), rtol=1e-8)   # same noise, shifted y
+    assert "[[Task ('b', 1)]]" in res.report() and len(repr(res)) < 1000
+    long = res.predict(pd.DataFrame({"L": [2.0]}))                  # every task for the row
+    assert long.index.names == ["task", "row"] and len(long) == 3
+    np.testing.assert_allclose(long["prediction"], values[:, 0] + 2.0 * values[:, 1])
