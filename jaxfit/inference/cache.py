@@ -28,7 +28,8 @@ The small eager programs around each fit (array conversions, parameter transform
 resampling weights, at each new shape) are compiled and cached by JAX itself, bounded only
 at thousands of entries: measured at ~50 MB of RSS and ~25 mappings per distinct fit once
 this cache is full (`jax.clear_caches()` gave the memory back). So after every `size` new
-compiles, the cache also calls ``jax.clear_caches()``: the programs held here stay valid
+compiles, the cache also calls ``jax.clear_caches()`` (and returns freed heap to the OS,
+``malloc_trim``, on Linux): the programs held here stay valid
 (each `Compiled` owns its executable); other jitted functions of the process recompile on
 their next call. ``set_size(n, clear_jax_caches=False)`` (or ``JAXFIT_CLEAR_JAX_CACHES=0``)
 turns this off.
@@ -245,6 +246,24 @@ def _store_program(path: str, one, dynamic):
         return None
 
 
+def _release_heap() -> None:
+    """Collect garbage and hand freed heap pages back to the OS (glibc ``malloc_trim``).
+
+    XLA's compiles allocate and free large transient buffers; without trimming, glibc keeps
+    the freed pages, and a long session's RSS grew ~10 MB per distinct fit with flat
+    mapping counts (benchmarks/session_memory.py). Linux with glibc only; a no-op elsewhere.
+    """
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _leaf_key(x):
     return jax.typeof(x), (x.sharding if isinstance(x, jax.Array) else None)
 
@@ -312,6 +331,7 @@ def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = ())
                     _state["since_clear"] = 0
             if turnover:
                 jax.clear_caches()
+                _release_heap()
         return program(*dynamic)
 
     return call
