@@ -391,16 +391,10 @@ class Posterior:
             (index, mean [n, D], predictive [n, D]); ``index`` is ``df.index`` when each row
             maps to one task, else a (task, row) MultiIndex with all tasks for every row.
         """
-        from jaxfit.predictions import fan_out_index
+        from jaxfit.predictions import fan_out
 
         x = self._inputs(df)
-        rows = self._rows(df)
-        index = df.index
-        if rows is None:
-            T = len(self.tasks)
-            rows = np.repeat(np.arange(T), len(df))
-            x = {n: np.tile(v, T) for n, v in x.items()}
-            index = fan_out_index(self.tasks, df)
+        rows, x, index = fan_out(self.tasks, df, self._rows(df), x)
         p = self.param_draws(rows)
         mean, pred = draw_predictions(self.law, self.likelihood, p, x, seed=seed)
         return index, mean, pred

@@ -23,7 +23,7 @@ import pandas as pd
 
 from jaxfit.data import task_columns
 
-__all__ = ["task_rows", "fan_out_index", "prediction_frame"]
+__all__ = ["task_rows", "fan_out_index", "fan_out", "prediction_frame"]
 
 
 def task_rows(tasks: pd.Index, by, df: pd.DataFrame) -> np.ndarray | None:
@@ -54,6 +54,17 @@ def fan_out_index(tasks: pd.Index, df: pd.DataFrame) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays(
         [np.repeat(labels, len(df)), np.tile(np.asarray(df.index), T)],
         names=[tasks.name or "task", df.index.name or "row"])
+
+
+def fan_out(tasks: pd.Index, df: pd.DataFrame, rows: np.ndarray | None,
+            inputs: Mapping[str, np.ndarray]):
+    """``(rows, inputs, index)`` of a prediction: unchanged when each row of ``df`` names its
+    task (``rows`` given), else every task at every row (tasks outermost)."""
+    if rows is not None:
+        return rows, inputs, df.index
+    T = len(tasks)
+    return (np.repeat(np.arange(T), len(df)), {n: np.tile(v, T) for n, v in inputs.items()},
+            fan_out_index(tasks, df))
 
 
 def prediction_frame(df: pd.DataFrame, index: pd.Index,

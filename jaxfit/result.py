@@ -117,16 +117,11 @@ class FitResult:
             0  7.000000e+10  1.400000e+12       1.973
         """
         from jaxfit.checks import prediction_inputs
-        from jaxfit.predictions import fan_out_index, prediction_frame, task_rows
+        from jaxfit.predictions import fan_out, prediction_frame, task_rows
 
         inputs = prediction_inputs(self.law, df, self.options.get("x"))
-        rows = task_rows(self.tasks, self.options.get("by"), df)
-        index = df.index
-        if rows is None:
-            T = len(self.tasks)
-            rows = np.repeat(np.arange(T), len(df))
-            inputs = {n: np.tile(v, T) for n, v in inputs.items()}
-            index = fan_out_index(self.tasks, df)
+        rows, inputs, index = fan_out(self.tasks, df,
+                                      task_rows(self.tasks, self.options.get("by"), df), inputs)
         with jax.enable_x64(True):
             x = {n: jnp.asarray(v) for n, v in inputs.items()}
             p = {n: jnp.asarray(self.values[rows, i]) for i, n in enumerate(self.law.param_names)}
