@@ -25,13 +25,13 @@ import dataclasses
 import math
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 
-__all__ = ["Param", "Law", "compose", "fix", "add", "share"]
+__all__ = ["Param", "PowerTerm", "Law", "compose", "fix", "add", "share"]
 
 Params = Mapping[str, Any]
 Inputs = Mapping[str, Any]
@@ -76,6 +76,24 @@ class Param:
         return float(lo), float(hi)
 
 
+class PowerTerm(NamedTuple):
+    """A power-law term ``scale * input^-exponent`` of a law, declared as data.
+
+    The sampler's default priors use it (`jaxfit.inference.bayes`): a term is described
+    by its level at the data's geometric centre and its exponent, the directions the
+    data identify, instead of by ``scale`` and ``exponent`` separately.
+
+    Attributes:
+        scale: name of the (positive) scale parameter, e.g. ``"A"``.
+        exponent: name of the exponent parameter, e.g. ``"alpha"``.
+        input: name of the law input the term decays in, e.g. ``"N"``.
+    """
+
+    scale: str
+    exponent: str
+    input: str
+
+
 def _freeze(mapping: Mapping | None) -> Mapping:
     return types.MappingProxyType(dict(mapping or {}))
 
@@ -98,6 +116,9 @@ class Law:
             law's canonical start grid (``init="grid"``).
         shared: parameter names shared by all tasks of a fit (see `share`).
         formula: the law's formula as text, for tables and plots.
+        terms: the law's power-law terms (`PowerTerm`), if it declares them; the
+            sampler's default priors describe each by its level at the data's centre and
+            its exponent.
     """
 
     fn: Callable[[Params, Inputs], Any]
@@ -109,6 +130,7 @@ class Law:
     grid: Mapping[str, tuple[float, ...]] | None = None
     shared: tuple[str, ...] = ()
     formula: str = ""
+    terms: tuple[PowerTerm, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "params", _freeze(self.params))
@@ -121,6 +143,13 @@ class Law:
                 raise ValueError(
                     f"Law {self.name!r}: grid names {sorted(self.grid)} must equal its "
                     f"parameters {sorted(self.params)}.")
+        object.__setattr__(self, "terms", tuple(PowerTerm(*t) for t in self.terms))
+        for t in self.terms:
+            if t.scale not in self.params or t.exponent not in self.params \
+                    or t.input not in self.inputs:
+                raise ValueError(f"Law {self.name!r}: term {tuple(t)} names parameters or an "
+                                 f"input it does not have (parameters {list(self.params)}, "
+                                 f"inputs {list(self.inputs)}).")
         unknown = set(self.shared) - set(self.params)
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
@@ -198,7 +227,8 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
         positive_inputs=_union(inner.positive_inputs,
                                [i for i in outer.positive_inputs if i != into]),
         shared=_union(inner.shared, outer.shared),
-        formula=f"{outer.formula} with {into} = {inner.formula}".strip())
+        formula=f"{outer.formula} with {into} = {inner.formula}".strip(),
+        terms=inner.terms + tuple(t for t in outer.terms if t.input != into))
 
 
 def fix(law: Law, **values: float) -> Law:
@@ -223,6 +253,8 @@ def fix(law: Law, **values: float) -> Law:
     grid = None if law.grid is None else {k: v for k, v in law.grid.items() if k in params}
     return law.replace(fn=fn, params=params, log_fn=log_fn, grid=grid,
                        shared=tuple(s for s in law.shared if s in params),
+                       terms=tuple(t for t in law.terms
+                                   if t.scale in params and t.exponent in params),
                        name=f"{law.name}|fixed({','.join(fixed)})")
 
 
@@ -239,6 +271,7 @@ def add(*laws: Law, name: str | None = None) -> Law:
                name=name or "+".join(l.name for l in laws),
                positive_inputs=_union(*(l.positive_inputs for l in laws)),
                shared=_union(*(l.shared for l in laws)),
+               terms=tuple(t for l in laws for t in l.terms),
                formula=" + ".join(f"({l.formula})" for l in laws if l.formula))
 
 

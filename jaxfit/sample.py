@@ -142,7 +142,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         raise ValueError(f"parameters {sorted(overlap)} are both pooled and shared; a shared "
                          "parameter already has one value for all tasks.")
     lik = bayes.make_likelihood(likelihood, space, nu, delta)
-    bm = bayes.make_model(law.replace(shared=()) if law.shared else law, lik, priors)
+    plated = bool(pool or law.shared or batching == "plate")
+    bm = bayes.make_model(law.replace(shared=()) if law.shared else law, lik, priors,
+                          levels=not plated)
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
@@ -155,7 +157,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                          "shared parameters need method='nuts'.")
     T = len(batch.tasks)
     if start is None:
-        start = point_fit(bm.law, data, y=y, by=by, x=x, weights=weights, loss=loss,
+        start = point_fit(law.replace(shared=()) if law.shared else law, data, y=y, by=by, x=x, weights=weights, loss=loss,
                           delta=delta, space=space, init=init, restarts=restarts, seed=seed,
                           warn=False)
     elif not (isinstance(start, FitResult) and len(start.tasks) == T
@@ -169,7 +171,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         xs = {n: jnp.asarray(v) for n, v in batch.x.items()}
         ys, ws = jnp.asarray(batch.y), jnp.asarray(batch.w)
         t0 = time.perf_counter()
-        u = jnp.asarray(user_starts(law, start.values))
+        u = bayes.start_values(bm, start.values)
         white = bool(whiten) or method == "laplace"      # Laplace draws in whitened z
         center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, white))
         m = bm.dim
@@ -209,7 +211,10 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             z = z.reshape(T, opts.chains, opts.samples, m)
         if not (pool or law.shared or batching == "plate"):
             v = center[:, None, None, :] + jnp.einsum("tij,tcsj->tcsi", chol, z)
-        params, sigma = bm.split(v)
+        if bm.level_terms:
+            params, sigma = bm.split(v, jax.vmap(bm.reference)(xs, ys, ws)[:, None, None, :])
+        else:
+            params, sigma = bm.split(v)
         draws = {n: np.asarray(params[n]) for n in law.param_names}
         draws[bayes.NOISE] = np.asarray(sigma)
         timing["sample"] = time.perf_counter() - t0
