@@ -76,6 +76,8 @@ def run_jaxfit(df, truth, args):
         kw.update(likelihood=args.likelihood)
     if args.no_whiten:
         kw.update(whiten=False)
+    if args.target_accept:
+        kw.update(target_accept=args.target_accept)
     t0 = time.perf_counter()
     post = jf.sample(jf.models.chinchilla(), df, y="loss", by="task", seed=args.seed,
                      warn=False, **kw)
@@ -150,6 +152,7 @@ def main():
     ap.add_argument("--warmup", type=int)
     ap.add_argument("--samples", type=int)
     ap.add_argument("--likelihood")
+    ap.add_argument("--target-accept", type=float)
     ap.add_argument("--plain", type=int, default=0, help="tasks for the plain numpyro loop")
     ap.add_argument("--no-whiten", action="store_true", help="jf.sample(whiten=False)")
     args = ap.parse_args()

@@ -119,6 +119,9 @@ class Law:
         terms: the law's power-law terms (`PowerTerm`), if it declares them; the
             sampler's default priors describe each by its level at the data's centre and
             its exponent.
+        floor: the name of the law's additive irreducible term (a positive parameter,
+            e.g. Chinchilla's ``E``) that the ``terms`` decay to, if any; the sampler then
+            takes the law's value at the data's centre as a coordinate.
     """
 
     fn: Callable[[Params, Inputs], Any]
@@ -131,6 +134,7 @@ class Law:
     shared: tuple[str, ...] = ()
     formula: str = ""
     terms: tuple[PowerTerm, ...] = ()
+    floor: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "params", _freeze(self.params))
@@ -150,6 +154,9 @@ class Law:
                 raise ValueError(f"Law {self.name!r}: term {tuple(t)} names parameters or an "
                                  f"input it does not have (parameters {list(self.params)}, "
                                  f"inputs {list(self.inputs)}).")
+        if self.floor is not None and self.floor not in self.params:
+            raise ValueError(f"Law {self.name!r}: floor {self.floor!r} is not among its "
+                             f"parameters {list(self.params)}.")
         unknown = set(self.shared) - set(self.params)
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
@@ -228,7 +235,10 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
                                [i for i in outer.positive_inputs if i != into]),
         shared=_union(inner.shared, outer.shared),
         formula=f"{outer.formula} with {into} = {inner.formula}".strip(),
-        terms=inner.terms + tuple(t for t in outer.terms if t.input != into))
+        # The inner law's terms are in the units of the intermediate quantity, not of the
+        # target the sampler's level priors refer to: only the outer law's are kept.
+        terms=tuple(t for t in outer.terms if t.input != into),
+        floor=outer.floor)
 
 
 def fix(law: Law, **values: float) -> Law:
@@ -255,6 +265,7 @@ def fix(law: Law, **values: float) -> Law:
                        shared=tuple(s for s in law.shared if s in params),
                        terms=tuple(t for t in law.terms
                                    if t.scale in params and t.exponent in params),
+                       floor=law.floor if law.floor in params else None,
                        name=f"{law.name}|fixed({','.join(fixed)})")
 
 
@@ -272,6 +283,8 @@ def add(*laws: Law, name: str | None = None) -> Law:
                positive_inputs=_union(*(l.positive_inputs for l in laws)),
                shared=_union(*(l.shared for l in laws)),
                terms=tuple(t for l in laws for t in l.terms),
+               floor=([l.floor for l in laws if l.floor] or [None])[0]
+               if sum(bool(l.floor) for l in laws) == 1 else None,
                formula=" + ".join(f"({l.formula})" for l in laws if l.formula))
 
 

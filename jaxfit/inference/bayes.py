@@ -382,7 +382,13 @@ class BayesModel:
     (``u``, then ``log sigma``), except that the scale ``S`` of each term in
     ``level_terms`` is replaced by its level ``log S - k log c_x - log c_y`` at the
     task's data centre (`data_centre`; ``k`` the exponent), the direction the data
-    identify. The map has unit Jacobian, so densities are the same in ``u`` and ``v``.
+    identify. If the law declares its ``floor`` (Chinchilla's ``E``), the floor's and the
+    terms' levels ``l_0 = log E - log c_y``, ``l_i`` are replaced by the law's log value
+    at the data's centre relative to the target there, ``logsumexp(l_0, l_1, ...)``, in
+    the floor's slot, and each term's log ratio to the floor, ``l_i - l_0``, in its
+    scale's slot: the data pin the first, and a term flattening into the floor
+    (exponent -> 0, E -> 0) is a straight line in these coordinates rather than a curved
+    ridge. Both maps have unit Jacobian, so densities are the same in ``u`` and ``v``.
     """
 
     law: Law
@@ -392,6 +398,7 @@ class BayesModel:
     log_prior: Callable
     log_noise_prior: Callable
     level_terms: tuple = ()
+    floor: int = -1
 
     def reference(self, x, y, w):
         """[n + 1] log data centres of one task: each level term's input, then the target."""
@@ -408,11 +415,31 @@ class BayesModel:
 
     def to_law(self, v, ref=None):
         """Sampler coordinates ``v`` [..., k or m] -> the law's unconstrained ``u``."""
-        return v if not self.level_terms else self._shift(v, ref, 1.0)
+        if not self.level_terms:
+            return v
+        if self.floor >= 0:
+            scales = [i for i, _, _ in self.level_terms]
+            lam, r = v[..., self.floor], jnp.stack([v[..., i] for i in scales], axis=-1)
+            l0 = lam - jnp.logaddexp(0.0, jax.scipy.special.logsumexp(r, axis=-1))
+            v = v.at[..., self.floor].set(l0 + ref[..., -1])
+            for n, i in enumerate(scales):
+                v = v.at[..., i].set(r[..., n] + l0)
+        return self._shift(v, ref, 1.0)
 
     def from_law(self, u, ref=None):
         """The law's unconstrained ``u`` [..., k or m] -> sampler coordinates ``v``."""
-        return u if not self.level_terms else self._shift(u, ref, -1.0)
+        if not self.level_terms:
+            return u
+        v = self._shift(u, ref, -1.0)
+        if self.floor >= 0:
+            scales = [i for i, _, _ in self.level_terms]
+            l0 = v[..., self.floor] - ref[..., -1]
+            levels = jnp.stack([v[..., i] for i in scales], axis=-1)
+            v = v.at[..., self.floor].set(jnp.logaddexp(
+                l0, jax.scipy.special.logsumexp(levels, axis=-1)))
+            for n, i in enumerate(scales):
+                v = v.at[..., i].set(levels[..., n] - l0)
+        return v
 
     @property
     def dim(self) -> int:
@@ -533,12 +560,16 @@ def _make_model(law: Law, likelihood: Likelihood, priors_key, levels: bool = Tru
     level_terms = _level_terms(law, priors)
     if likelihood.kind == "huber":      # build (and cache) `curvature_model`'s model eagerly
         _make_model(law, dataclasses.replace(likelihood, kind="normal"), priors_key, levels)
+    level_terms = tuple((i, j, inp) for i, j, inp in level_terms
+                        if law.params[law.param_names[j]].constraint is constraints.positive
+                        ) if levels else ()
+    floor = law.param_names.index(law.floor) if (
+        level_terms and law.floor is not None
+        and law.params[law.floor].constraint is constraints.positive) else -1
     return BayesModel(law=law, likelihood=likelihood, priors=priors, prior_terms=terms,
                       log_prior=_log_prior_fn(law, terms, level_terms),
                       log_noise_prior=_log_noise_prior_fn(priors.get(NOISE)),
-                      level_terms=(tuple((i, j, inp) for i, j, inp in level_terms
-                                         if law.params[law.param_names[j]].constraint
-                                         is constraints.positive) if levels else ()))
+                      level_terms=level_terms, floor=floor)
 
 
 def make_model(law: Law, likelihood: Likelihood | None = None,

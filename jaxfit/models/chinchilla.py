@@ -73,4 +73,5 @@ def chinchilla() -> Law:
     return Law(fn=_chinchilla, log_fn=_log_chinchilla, params=params, inputs=("N", "D"),
                positive_inputs=("N", "D"), grid=grid, name="chinchilla",
                formula="E + A/N^alpha + B/D^beta",
-               terms=(PowerTerm("A", "alpha", "N"), PowerTerm("B", "beta", "D")))
+               terms=(PowerTerm("A", "alpha", "N"), PowerTerm("B", "beta", "D")),
+               floor="E")

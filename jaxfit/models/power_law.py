@@ -55,4 +55,5 @@ def power_law(input: str = "N", irreducible: bool = True) -> Law:
                formula=(f"E + A/{input}^alpha" if irreducible else f"A/{input}^alpha"),
                # With a floor E, the term can fade into E (A -> 0 or alpha -> 0): declared
                # so the sampler's priors bound it; a pure power law is identified.
-               terms=(PowerTerm("A", "alpha", input),) if irreducible else ())
+               terms=(PowerTerm("A", "alpha", input),) if irreducible else (),
+               floor="E" if irreducible else None)
