@@ -39,7 +39,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
            likelihood: str = "huber", nu: float = 4.0, priors: Mapping[str, Any] | None = None,
            pool: Sequence[str] = (), method: str = "nuts", chains: int = 4,
            warmup: int = 1000, samples: int = 1000, seed: int = 0,
-           target_accept: float = 0.8, max_tree_depth: int = 10, dense_mass: bool = True,
+           target_accept: float = 0.9, max_tree_depth: int = 10, dense_mass: bool = True,
            adapt_mass: bool = True, whiten: bool = True, jitter: float = 0.0,
            batching: str = "vmap", task_batch: int | None = 10, svi_steps: int = 2000,
            start: FitResult | None = None,

@@ -21,23 +21,33 @@ bounded-outcome Beta or a normal truncated to [0, 1]. Point weights raise each l
 **Priors.** Each parameter's default prior is weakly informative on the unconstrained
 value: ``u_j ~ Normal(centre of the Param's init box, max(half its width, 1))`` in the
 unconstrained coordinates (so the init range holds about +-1 sd: for Chinchilla
-``log A ~ N(12.5, 12.5)``, ``alpha ~ N(1, 1)``, ``log E ~ N(0, 1)``). ``Param.prior`` or the
-``priors=`` argument replace it by any numpyro distribution over the *constrained* value
-(the log-Jacobian of ``T`` is added). The noise scale's default prior is
-``sigma ~ HalfNormal(1)`` (override with ``priors={"sigma": ...}``).
+``log E ~ N(0, 1)``). A law that declares its power-law terms (``Law.terms``, e.g.
+Chinchilla's ``A/N^alpha`` and ``B/D^beta``) gets data-scaled priors on them instead:
+the exponent ``~ LogNormal(log 0.3, 0.5)`` (`TERM_EXPONENT_PRIOR`: the range of published
+exponents) and the term's level at the task's data centre relative to the target there,
+``log(A c_N^-alpha / c_y) ~ Normal(-2, 1.5)`` (`TERM_LEVEL_PRIOR`, `data_centre`), so an
+unidentified term is bounded in the units of the data rather than by ``log A ~ N(12.5,
+12.5)``. ``Param.prior`` or the ``priors=`` argument replace a default by any numpyro
+distribution over the *constrained* value (the log-Jacobian of ``T`` is added). The noise
+scale's default prior is ``sigma ~ HalfNormal(1)`` (override with ``priors={"sigma": ...}``).
 
-**Geometry.** In raw coordinates the Chinchilla posterior is badly conditioned: ``log A``
-and ``alpha`` are almost collinear when ``log N`` is far from zero (measured: ~480
-leapfrog steps per iteration with a diagonal mass matrix). The sampler therefore runs in
-*whitened* coordinates ``z``: ``v = (u, log sigma) = v_map + L z`` with ``L L^T`` the
-inverse Hessian of the negative log posterior at its mode (the Laplace covariance; the
-Hessian's eigenvalues are taken in absolute value and floored; for the Huber likelihood
-the Hessian of its Fisher information, `curvature_model`). ``v_map`` is found by
+**Geometry.** Two things made NUTS fail on realistic Chinchilla tasks (measured in
+``benchmarks/nuts_convergence.py``, see benchmarks/README.md): a term that the data's
+range leaves unidentified (a wedge in ``(log B, beta)`` bounded only by the prior), and a
+term that flattens into the floor (``beta -> 0`` while ``E -> 0``: a curved ridge). The
+sampler's coordinates ``v`` (`BayesModel`) therefore describe a declared term by its log
+exponent and its level at the data centre, and the floor (``Law.floor``) by the law's
+log value at the data centre; each term's level enters as its log ratio to the floor.
+The data pin the first coordinate and the ridge becomes straight; the map to the law's
+unconstrained coordinates has unit Jacobian. On top of that, the sampler runs in
+*whitened* coordinates ``z``: ``v = v_map + L z`` with ``L L^T`` the inverse Hessian of
+the negative log posterior at its mode (the Laplace covariance; the Hessian's eigenvalues
+are taken in absolute value and floored; for the Huber likelihood the Hessian of its
+Fisher information, `curvature_model`). ``v_map`` is found by
 `jaxfit.inference.optimize.minimize` (damped Newton) started from the best point fit.
-This linear reparametrisation is law-agnostic and subsumes centring the inputs at
-reference scales: in ``z`` the posterior is close to a standard normal for every task,
-so NUTS needs few leapfrog steps and every task of a vmapped batch needs about the same
-number (``benchmarks/sample_batch.py`` measures it). A dense mass matrix is still adapted.
+In ``z`` the posterior is close to a standard normal for every task, so NUTS needs few
+leapfrog steps and every task of a vmapped batch needs about the same number
+(``benchmarks/sample_batch.py`` measures it). A dense mass matrix is still adapted.
 
 **Many tasks.** Independent tasks are sampled by numpyro's NUTS kernel (functional API,
 ``numpyro.infer.hmc.hmc``) in one compiled call (`run_nuts`): chains are vmapped, tasks
@@ -703,7 +713,7 @@ class NutsOptions:
     samples: int = 1000
     dense_mass: bool = True
     adapt_mass: bool = True
-    target_accept: float = 0.8
+    target_accept: float = 0.9
     max_tree_depth: int = 10
     task_batch: int | None = 1
 
