@@ -113,7 +113,9 @@ def run_plain(df, truth, k, args, likelihood="huber"):
     from jaxfit.inference import bayes
 
     law = jf.models.chinchilla()
-    bm = bayes.make_model(law, bayes.make_likelihood(likelihood))
+    # The same posterior density in the law's own unconstrained coordinates (log A,
+    # log alpha, ...; levels=False): no level coordinates, no whitening, no start at the mode.
+    bm = bayes.make_model(law, bayes.make_likelihood(likelihood), levels=False)
     m = bm.dim
     rows, walls = [], []
     chains, warmup, samples = args.chains or 4, args.warmup or 1000, args.samples or 1000
@@ -159,7 +161,7 @@ def main():
     df, truth, _ = tasks(args.tasks, args.seed)
     run_jaxfit(df, truth, args)
     if args.plain:
-        run_plain(df, truth, args.plain, args)
+        run_plain(df, truth, args.plain, args, args.likelihood or "huber")
 
 
 if __name__ == "__main__":

@@ -713,7 +713,7 @@ class NutsOptions:
     samples: int = 1000
     dense_mass: bool = True
     adapt_mass: bool = True
-    target_accept: float = 0.9
+    target_accept: float = 0.95
     max_tree_depth: int = 10
     task_batch: int | None = 1
 
