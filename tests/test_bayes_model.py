@@ -41,6 +41,29 @@ def test_default_priors_are_documented():
         (1, 4, "D"),)
 
 
+def test_declared_terms_follow_the_combinators():
+    """``Law.terms``/``Law.floor`` are data: fix drops a fixed term, compose keeps only the
+    outer law's (the inner ones are in another quantity's units), bad names raise."""
+    import jaxfit as jf
+    from jaxfit.law import PowerTerm
+
+    assert LAW.terms == (PowerTerm("A", "alpha", "N"), PowerTerm("B", "beta", "D"))
+    assert LAW.floor == "E"
+    fixed = jf.fix(LAW, beta=0.3)
+    assert fixed.terms == (PowerTerm("A", "alpha", "N"),) and fixed.floor == "E"
+    assert jf.fix(LAW, E=1.7).floor is None
+    assert jf.models.power_law("C").terms == (PowerTerm("A", "alpha", "C"),)
+    assert jf.models.power_law("C", irreducible=False).terms == ()
+    chained = jf.compose(jf.models.sigmoid(input="L"), LAW, into="L")
+    assert chained.terms == () and chained.floor is None
+    bm = bayes.make_model(chained)
+    assert bm.level_terms == () and bm.floor == -1
+    with pytest.raises(ValueError, match="term"):
+        LAW.replace(terms=(PowerTerm("A", "gamma", "N"),))
+    with pytest.raises(ValueError, match="floor"):
+        LAW.replace(floor="F")
+
+
 def test_level_coordinates_round_trip_with_unit_jacobian():
     """Sampler coordinates: law value at the data centre, term-to-floor log ratios."""
     bm = bayes.make_model(LAW)
