@@ -392,13 +392,16 @@ class BayesModel:
     (``u``, then ``log sigma``), except that the scale ``S`` of each term in
     ``level_terms`` is replaced by its level ``log S - k log c_x - log c_y`` at the
     task's data centre (`data_centre`; ``k`` the exponent), the direction the data
-    identify. If the law declares its ``floor`` (Chinchilla's ``E``), the floor's and the
-    terms' levels ``l_0 = log E - log c_y``, ``l_i`` are replaced by the law's log value
-    at the data's centre relative to the target there, ``logsumexp(l_0, l_1, ...)``, in
-    the floor's slot, and each term's log ratio to the floor, ``l_i - l_0``, in its
-    scale's slot: the data pin the first, and a term flattening into the floor
-    (exponent -> 0, E -> 0) is a straight line in these coordinates rather than a curved
-    ridge. Both maps have unit Jacobian, so densities are the same in ``u`` and ``v``.
+    identify, and its (positive) exponent ``k`` by the term's log slope there,
+    ``log k + l`` (``-d log term / d log x`` times the term's share, in log). If the law
+    declares its ``floor`` (Chinchilla's ``E``), the floor's and the terms' levels
+    ``l_0 = log E - log c_y``, ``l_i`` are replaced by the law's log value at the data's
+    centre relative to the target there, ``logsumexp(l_0, l_1, ...)``, in the floor's
+    slot, and each term's log ratio to the floor, ``l_i - l_0``, in its scale's slot. The
+    data pin the value and the slopes; a term flattening into the floor (exponent -> 0
+    while E -> 0, at a fixed slope) moves along one coordinate instead of a curved ridge.
+    All maps are triangular with unit diagonal, so densities are the same in ``u`` and
+    ``v``.
     """
 
     law: Law
@@ -423,6 +426,11 @@ class BayesModel:
             v = v.at[..., i].add(sign * (k * ref[..., n] + ref[..., -1]))
         return v
 
+    def _slope(self, j) -> bool:
+        """Whether exponent ``j`` is sampled as the log slope of its term at the centre
+        (its unconstrained coordinate is ``log exponent``)."""
+        return self.law.params[self.law.param_names[j]].constraint is constraints.positive
+
     def to_law(self, v, ref=None):
         """Sampler coordinates ``v`` [..., k or m] -> the law's unconstrained ``u``."""
         if not self.level_terms:
@@ -434,6 +442,9 @@ class BayesModel:
             v = v.at[..., self.floor].set(l0 + ref[..., -1])
             for n, i in enumerate(scales):
                 v = v.at[..., i].set(r[..., n] + l0)
+        for i, j, _ in self.level_terms:           # log exponent = log slope - level
+            if self._slope(j):
+                v = v.at[..., j].add(-v[..., i])
         return self._shift(v, ref, 1.0)
 
     def from_law(self, u, ref=None):
@@ -441,6 +452,9 @@ class BayesModel:
         if not self.level_terms:
             return u
         v = self._shift(u, ref, -1.0)
+        for i, j, _ in self.level_terms:
+            if self._slope(j):
+                v = v.at[..., j].add(v[..., i])
         if self.floor >= 0:
             scales = [i for i, _, _ in self.level_terms]
             l0 = v[..., self.floor] - ref[..., -1]
