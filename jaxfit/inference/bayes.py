@@ -412,6 +412,7 @@ class BayesModel:
     log_noise_prior: Callable
     level_terms: tuple = ()
     floor: int = -1
+    levels: bool = True
 
     def reference(self, x, y, w):
         """[n + 1] log data centres of one task: each level term's input, then the target."""
@@ -593,7 +594,7 @@ def _make_model(law: Law, likelihood: Likelihood, priors_key, levels: bool = Tru
     return BayesModel(law=law, likelihood=likelihood, priors=priors, prior_terms=terms,
                       log_prior=_log_prior_fn(law, terms, level_terms),
                       log_noise_prior=_log_noise_prior_fn(priors.get(NOISE)),
-                      level_terms=level_terms, floor=floor)
+                      level_terms=level_terms, floor=floor, levels=bool(levels))
 
 
 def make_model(law: Law, likelihood: Likelihood | None = None,
@@ -638,7 +639,7 @@ def curvature_model(bm: BayesModel) -> BayesModel:
     if bm.likelihood.kind != "huber":
         return bm
     lik = dataclasses.replace(bm.likelihood, kind="normal")
-    return _make_model(bm.law, lik, _priors_key(bm.priors), bool(bm.level_terms))
+    return _make_model(bm.law, lik, _priors_key(bm.priors), bm.levels)
 
 
 def _whiten_one(bm: BayesModel, v, x, y, w, floor):
