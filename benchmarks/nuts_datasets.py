@@ -20,7 +20,9 @@ Tasks (points):
 * ``pythia``: LAMBADA perplexity's log (a loss in nats) of every model and checkpoint
   after the first 1% of training (deduplicated and standard runs as 2 tasks).
 
-``obs_emergent`` has accuracies only (no loss): not applicable.
+``obs_emergent`` has accuracies only (no loss): not applicable. Every task above has
+>= 16 points; ``olmo_ladder_8pt`` (the ladder's 5xC and 10xC runs only: 8 points per
+task) shows what the diagnostics say when there are fewer than 15.
 
     python benchmarks/nuts_datasets.py [--only chinchilla olmo_ladder ...]
 """
@@ -57,6 +59,11 @@ def tasks() -> dict[str, pd.DataFrame]:
     d = jf.datasets.load("olmo_ladder")
     out["olmo_ladder"] = _ladder(d, ["task_loss"]).rename(columns={"task_loss": "loss"})[
         ["task", "N", "D", "loss"]]
+    # Fewer points than 3x the parameters: the ladder's 5xC and 10xC runs only (8 points
+    # per task), to show that the diagnostics say so.
+    pts = out["olmo_ladder"]
+    runs = _ladder(d, ["task_loss"]).run
+    out["olmo_ladder_8pt"] = pts[runs.str.endswith(("5xC", "10xC")).to_numpy()]
     d = jf.datasets.load("olmo_ladder_val")
     doms = ["c4", "books", "common_crawl", "pes2o", "reddit", "stack", "wiki", "ice"]
     long = d.melt(id_vars=["run", "role", "N", "step", "tokens"], value_vars=doms,
