@@ -532,10 +532,11 @@ def _sampling_law(law: Law, priors: Mapping[str, Any]) -> Law:
     (`TERM_EXPONENT_PRIOR`, positive) sampled as ``log exponent``: its Param's constraint
     becomes ``positive``, so the prior is a Normal in the sampler's coordinate and no
     trajectory meets the wall at 0 (a real-valued exponent under a LogNormal prior made
-    NUTS diverge). The law's function is unchanged; ``law`` itself if nothing changes."""
+    NUTS diverge). Only unbounded (``real``) exponents are swapped: a bounded one keeps
+    its bounds. The law's function is unchanged; ``law`` itself if nothing changes."""
     swap = [t.exponent for t in law.terms
             if priors.get(t.exponent, law.params[t.exponent].prior) is None
-            and law.params[t.exponent].constraint is not constraints.positive]
+            and law.params[t.exponent].constraint is constraints.real]
     if not swap:
         return law
     params = dict(law.params)
