@@ -76,6 +76,8 @@ def run_jaxfit(df, truth, args):
         kw.update(likelihood=args.likelihood)
     if args.no_whiten:
         kw.update(whiten=False)
+    if args.target_accept:
+        kw.update(target_accept=args.target_accept)
     t0 = time.perf_counter()
     post = jf.sample(jf.models.chinchilla(), df, y="loss", by="task", seed=args.seed,
                      warn=False, **kw)
@@ -111,7 +113,9 @@ def run_plain(df, truth, k, args, likelihood="huber"):
     from jaxfit.inference import bayes
 
     law = jf.models.chinchilla()
-    bm = bayes.make_model(law, bayes.make_likelihood(likelihood))
+    # The same posterior density in the law's own unconstrained coordinates (log A,
+    # log alpha, ...; levels=False): no level coordinates, no whitening, no start at the mode.
+    bm = bayes.make_model(law, bayes.make_likelihood(likelihood), levels=False)
     m = bm.dim
     rows, walls = [], []
     chains, warmup, samples = args.chains or 4, args.warmup or 1000, args.samples or 1000
@@ -150,13 +154,14 @@ def main():
     ap.add_argument("--warmup", type=int)
     ap.add_argument("--samples", type=int)
     ap.add_argument("--likelihood")
+    ap.add_argument("--target-accept", type=float)
     ap.add_argument("--plain", type=int, default=0, help="tasks for the plain numpyro loop")
     ap.add_argument("--no-whiten", action="store_true", help="jf.sample(whiten=False)")
     args = ap.parse_args()
     df, truth, _ = tasks(args.tasks, args.seed)
     run_jaxfit(df, truth, args)
     if args.plain:
-        run_plain(df, truth, args.plain, args)
+        run_plain(df, truth, args.plain, args, args.likelihood or "huber")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 #: public name -> the module that defines it.
 _ATTRS = {
-    "Law": "jaxfit.law", "Param": "jaxfit.law", "compose": "jaxfit.law", "fix": "jaxfit.law",
+    "Law": "jaxfit.law", "Param": "jaxfit.law", "PowerTerm": "jaxfit.law", "compose": "jaxfit.law", "fix": "jaxfit.law",
     "add": "jaxfit.law", "share": "jaxfit.law",
     "fit": "jaxfit.fit", "FitResult": "jaxfit.result", "Status": "jaxfit.inference.status",
     "sample": "jaxfit.sample", "bootstrap": "jaxfit.sample", "Posterior": "jaxfit.posterior",
@@ -24,7 +24,7 @@ _ATTRS = {
 }
 _SUBMODULES = ("models", "datasets", "recipes", "io", "plot", "progress", "decide")
 
-__all__ = ["Law", "Param", "compose", "fix", "add", "share", "fit", "FitResult", "Status",
+__all__ = ["Law", "Param", "PowerTerm", "compose", "fix", "add", "share", "fit", "FitResult", "Status",
            "sample", "bootstrap", "Posterior", "predict_chain",
            "backtest", "Step", "BacktestResult", "save", "load", "register_law", "models",
            "datasets", "recipes", "io", "plot", "progress", "decide", "optimal", "isoflop",

@@ -25,13 +25,13 @@ import dataclasses
 import math
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 
-__all__ = ["Param", "Law", "compose", "fix", "add", "share"]
+__all__ = ["Param", "PowerTerm", "Law", "compose", "fix", "add", "share"]
 
 Params = Mapping[str, Any]
 Inputs = Mapping[str, Any]
@@ -76,6 +76,24 @@ class Param:
         return float(lo), float(hi)
 
 
+class PowerTerm(NamedTuple):
+    """A power-law term ``scale * input^-exponent`` of a law, declared as data.
+
+    The sampler's default priors use it (`jaxfit.inference.bayes`): a term is described
+    by its level at the data's geometric centre and its exponent, the directions the
+    data identify, instead of by ``scale`` and ``exponent`` separately.
+
+    Attributes:
+        scale: name of the (positive) scale parameter, e.g. ``"A"``.
+        exponent: name of the exponent parameter, e.g. ``"alpha"``.
+        input: name of the law input the term decays in, e.g. ``"N"``.
+    """
+
+    scale: str
+    exponent: str
+    input: str
+
+
 def _freeze(mapping: Mapping | None) -> Mapping:
     return types.MappingProxyType(dict(mapping or {}))
 
@@ -100,6 +118,12 @@ class Law:
         formula: the law's formula as text, for tables and plots.
         fixed: name -> value of parameters held fixed by `fix` (not fitted; listed as
             fixed by `FitResult.summary`).
+        terms: the law's power-law terms (`PowerTerm`), if it declares them; the
+            sampler's default priors describe each by its level at the data's centre and
+            its exponent.
+        floor: the name of the law's additive irreducible term (a positive parameter,
+            e.g. Chinchilla's ``E``) that the ``terms`` decay to, if any; the sampler then
+            takes the law's value at the data's centre as a coordinate.
     """
 
     fn: Callable[[Params, Inputs], Any]
@@ -112,6 +136,8 @@ class Law:
     shared: tuple[str, ...] = ()
     formula: str = ""
     fixed: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    terms: tuple[PowerTerm, ...] = ()
+    floor: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "params", _freeze(self.params))
@@ -125,6 +151,16 @@ class Law:
                 raise ValueError(
                     f"Law {self.name!r}: grid names {sorted(self.grid)} must equal its "
                     f"parameters {sorted(self.params)}.")
+        object.__setattr__(self, "terms", tuple(PowerTerm(*t) for t in self.terms))
+        for t in self.terms:
+            if t.scale not in self.params or t.exponent not in self.params \
+                    or t.input not in self.inputs:
+                raise ValueError(f"Law {self.name!r}: term {tuple(t)} names parameters or an "
+                                 f"input it does not have (parameters {list(self.params)}, "
+                                 f"inputs {list(self.inputs)}).")
+        if self.floor is not None and self.floor not in self.params:
+            raise ValueError(f"Law {self.name!r}: floor {self.floor!r} is not among its "
+                             f"parameters {list(self.params)}.")
         unknown = set(self.shared) - set(self.params)
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
@@ -203,6 +239,10 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
                                [i for i in outer.positive_inputs if i != into]),
         shared=_union(inner.shared, outer.shared),
         formula=f"{outer.formula} with {into} = {inner.formula}".strip(),
+        # The inner law's terms are in the units of the intermediate quantity, not of the
+        # target the sampler's level priors refer to: only the outer law's are kept.
+        terms=tuple(t for t in outer.terms if t.input != into),
+        floor=outer.floor,
         fixed={**inner.fixed, **outer.fixed})
 
 
@@ -229,6 +269,9 @@ def fix(law: Law, **values: float) -> Law:
     return law.replace(fn=fn, params=params, log_fn=log_fn, grid=grid,
                        shared=tuple(s for s in law.shared if s in params),
                        fixed={**law.fixed, **fixed},
+                       terms=tuple(t for t in law.terms
+                                   if t.scale in params and t.exponent in params),
+                       floor=law.floor if law.floor in params else None,
                        name=f"{law.name}|fixed({','.join(fixed)})")
 
 
@@ -245,6 +288,9 @@ def add(*laws: Law, name: str | None = None) -> Law:
                name=name or "+".join(l.name for l in laws),
                positive_inputs=_union(*(l.positive_inputs for l in laws)),
                shared=_union(*(l.shared for l in laws)),
+               terms=tuple(t for l in laws for t in l.terms),
+               floor=([l.floor for l in laws if l.floor] or [None])[0]
+               if sum(bool(l.floor) for l in laws) == 1 else None,
                formula=" + ".join(f"({l.formula})" for l in laws if l.formula),
                fixed={k: v for l in laws for k, v in l.fixed.items()})
 

@@ -685,7 +685,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--likelihood", default="huber",
                    choices=["huber", "normal", "studentt", "beta", "truncnormal"],
                    help="default huber: the likelihood whose maximum is the Huber fit")
-    s.add_argument("--target-accept", type=float, default=0.8,
+    s.add_argument("--target-accept", type=float, default=0.95,
                    help="NUTS target acceptance probability")
     s.add_argument("--prob", type=float, default=0.9, help="interval probability")
     s.add_argument("--pairs", metavar="PNG", help="pair plot of the first task's posterior")

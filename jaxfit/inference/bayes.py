@@ -21,23 +21,33 @@ bounded-outcome Beta or a normal truncated to [0, 1]. Point weights raise each l
 **Priors.** Each parameter's default prior is weakly informative on the unconstrained
 value: ``u_j ~ Normal(centre of the Param's init box, max(half its width, 1))`` in the
 unconstrained coordinates (so the init range holds about +-1 sd: for Chinchilla
-``log A ~ N(12.5, 12.5)``, ``alpha ~ N(1, 1)``, ``log E ~ N(0, 1)``). ``Param.prior`` or the
-``priors=`` argument replace it by any numpyro distribution over the *constrained* value
-(the log-Jacobian of ``T`` is added). The noise scale's default prior is
-``sigma ~ HalfNormal(1)`` (override with ``priors={"sigma": ...}``).
+``log E ~ N(0, 1)``). A law that declares its power-law terms (``Law.terms``, e.g.
+Chinchilla's ``A/N^alpha`` and ``B/D^beta``) gets data-scaled priors on them instead:
+the exponent ``~ LogNormal(log 0.3, 0.5)`` (`TERM_EXPONENT_PRIOR`: the range of published
+exponents) and the term's level at the task's data centre relative to the target there,
+``log(A c_N^-alpha / c_y) ~ Normal(-2, 1.5)`` (`TERM_LEVEL_PRIOR`, `data_centre`), so an
+unidentified term is bounded in the units of the data rather than by ``log A ~ N(12.5,
+12.5)``. ``Param.prior`` or the ``priors=`` argument replace a default by any numpyro
+distribution over the *constrained* value (the log-Jacobian of ``T`` is added). The noise
+scale's default prior is ``sigma ~ HalfNormal(1)`` (override with ``priors={"sigma": ...}``).
 
-**Geometry.** In raw coordinates the Chinchilla posterior is badly conditioned: ``log A``
-and ``alpha`` are almost collinear when ``log N`` is far from zero (measured: ~480
-leapfrog steps per iteration with a diagonal mass matrix). The sampler therefore runs in
-*whitened* coordinates ``z``: ``v = (u, log sigma) = v_map + L z`` with ``L L^T`` the
-inverse Hessian of the negative log posterior at its mode (the Laplace covariance; the
-Hessian's eigenvalues are taken in absolute value and floored; for the Huber likelihood
-the Hessian of its Fisher information, `curvature_model`). ``v_map`` is found by
+**Geometry.** Two things made NUTS fail on realistic Chinchilla tasks (measured in
+``benchmarks/nuts_convergence.py``, see benchmarks/README.md): a term that the data's
+range leaves unidentified (a wedge in ``(log B, beta)`` bounded only by the prior), and a
+term that flattens into the floor (``beta -> 0`` while ``E -> 0``: a curved ridge). The
+sampler's coordinates ``v`` (`BayesModel`) therefore describe a declared term by its log
+exponent and its level at the data centre, and the floor (``Law.floor``) by the law's
+log value at the data centre; each term's level enters as its log ratio to the floor.
+The data pin the first coordinate and the ridge becomes straight; the map to the law's
+unconstrained coordinates has unit Jacobian. On top of that, the sampler runs in
+*whitened* coordinates ``z``: ``v = v_map + L z`` with ``L L^T`` the inverse Hessian of
+the negative log posterior at its mode (the Laplace covariance; the Hessian's eigenvalues
+are taken in absolute value and floored; for the Huber likelihood the Hessian of its
+Fisher information, `curvature_model`). ``v_map`` is found by
 `jaxfit.inference.optimize.minimize` (damped Newton) started from the best point fit.
-This linear reparametrisation is law-agnostic and subsumes centring the inputs at
-reference scales: in ``z`` the posterior is close to a standard normal for every task,
-so NUTS needs few leapfrog steps and every task of a vmapped batch needs about the same
-number (``benchmarks/sample_batch.py`` measures it). A dense mass matrix is still adapted.
+In ``z`` the posterior is close to a standard normal for every task, so NUTS needs few
+leapfrog steps and every task of a vmapped batch needs about the same number
+(``benchmarks/sample_batch.py`` measures it). A dense mass matrix is still adapted.
 
 **Many tasks.** Independent tasks are sampled by numpyro's NUTS kernel (functional API,
 ``numpyro.infer.hmc.hmc``) in one compiled call (`run_nuts`): chains are vmapped, tasks
@@ -67,14 +77,16 @@ from numpyro.infer.util import log_density
 from jaxfit.inference import cache
 from jaxfit.inference.objective import safe_inputs, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
-from jaxfit.inference.starts import init_box
+from jaxfit.inference.starts import init_box, user_starts
 from jaxfit.law import Law
 
 __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "BayesModel", "make_model", "default_prior",
-           "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "LIKELIHOODS", "find_map",
+           "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "TERM_EXPONENT_PRIOR",
+           "TERM_LEVEL_PRIOR", "data_centre", "LIKELIHOODS", "find_map",
            "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
-           "NutsOptions", "NutsTrace", "noise_start", "laplace_start", "curvature_model"]
+           "NutsOptions", "NutsTrace", "noise_start", "laplace_start", "curvature_model",
+           "start_values"]
 
 #: Name of the fitted noise-scale parameter.
 NOISE = "sigma"
@@ -83,6 +95,19 @@ DEFAULT_NOISE_PRIOR = dist.HalfNormal(1.0)
 #: Default prior of a pooled parameter's population scale tau (unconstrained units);
 #: override per parameter with ``priors={"alpha_tau": ...}``.
 DEFAULT_TAU_PRIOR = dist.HalfNormal(1.0)
+#: Default prior of a declared power-law term's exponent (`jaxfit.law.PowerTerm`), over
+#: the constrained value: LogNormal with median 0.3 and 95% range [0.11, 0.80]. The
+#: exponents fitted with an irreducible term lie there: Hoffmann et al. (2022, Approach
+#: 3) alpha = 0.34, beta = 0.28; Besiroglu et al. (2024) 0.35, 0.37; Muennighoff et al.
+#: (2023) 0.35, 0.35; Bhagia et al. (2024) 0.2-0.6. It keeps a term from fading into the
+#: floor (exponent -> 0), the ridge along which NUTS did not mix (benchmarks/README.md).
+TERM_EXPONENT_PRIOR = dist.LogNormal(float(np.log(0.3)), 0.5)
+#: Default prior of a declared term's log level at the data's centre, relative to the
+#: target there: ``log(scale * c_x^-exponent / c_y) ~ Normal(-2, 1.5)`` with ``c_x``,
+#: ``c_y`` the weighted geometric means of the term's input and of the target over the
+#: task's points (`data_centre`); so a term is 0.7%-270% of the target at the data's centre
+#: (95%) whatever the units, and an unidentified term cannot wander to e^-50.
+TERM_LEVEL_PRIOR = dist.Normal(-2.0, 1.5)
 LIKELIHOODS = ("huber", "normal", "studentt", "beta", "truncnormal")
 _EPS = 1e-9
 
@@ -253,36 +278,89 @@ def make_likelihood(kind: str = "huber", space: str = "log", nu: float = 4.0,
 # ---------------------------------------------------------------------------------- priors
 
 def default_prior(law: Law, name: str) -> dist.Distribution:
-    """Weakly informative default prior of ``name`` on its *unconstrained* value.
+    """Weakly informative default prior of ``name`` (marginal, one parameter).
 
-    ``Normal(centre, max(half-width, 1))`` of the Param's init box in unconstrained
-    coordinates (``jaxfit.inference.starts.init_box``).
+    For the exponent of a declared power-law term (``law.terms``): `TERM_EXPONENT_PRIOR`
+    over the constrained value. Otherwise ``Normal(centre, max(half-width, 1))`` of the
+    Param's init box in unconstrained coordinates (``jaxfit.inference.starts.init_box``).
+    A term's scale gets, per task, `TERM_LEVEL_PRIOR` on its level at the data's centre
+    instead (see `make_model`); this marginal is its prior where no data are at hand (the
+    population mean of a pooled scale).
     """
+    if name in {t.exponent for t in law.terms}:
+        return TERM_EXPONENT_PRIOR
     lo, hi = init_box(law)
     i = law.param_names.index(name)
     return dist.Normal(float(0.5 * (lo[i] + hi[i])), float(max(0.5 * (hi[i] - lo[i]), 1.0)))
+
+
+def _constrained_term(prior, t):
+    def term(u):
+        theta = t(u)
+        return prior.log_prob(theta) + t.log_abs_det_jacobian(u, theta)
+    return term
 
 
 def _prior_terms(law: Law, priors: Mapping[str, Any]) -> dict[str, Callable]:
     """name -> ``log p(u_j)`` of one unconstrained value (with the Jacobian when the prior
     is over the constrained value). Built eagerly, outside any trace."""
     terms = {}
+    exponents = {t.exponent for t in law.terms}
     for name in law.param_names:
         prior = priors.get(name, law.params[name].prior)
-        if prior is None:
+        t = law.params[name].transform
+        if prior is None and name in exponents:
+            terms[name] = _constrained_term(TERM_EXPONENT_PRIOR, t)
+        elif prior is None:
             terms[name] = default_prior(law, name).log_prob
         else:
-            def term(u, prior=prior, t=law.params[name].transform):
-                theta = t(u)
-                return prior.log_prob(theta) + t.log_abs_det_jacobian(u, theta)
-            terms[name] = term
+            terms[name] = _constrained_term(prior, t)
     return terms
 
 
-def _log_prior_fn(terms: Mapping[str, Callable], names) -> Callable:
-    """``log p(u)`` for the law's unconstrained parameter vector ``u`` [k]."""
-    def log_prior(u):
-        return sum(terms[n](u[i]) for i, n in enumerate(names))
+def _level_terms(law: Law, priors: Mapping[str, Any]) -> tuple[tuple[int, int, str], ...]:
+    """(scale index, exponent index, input) of the declared terms whose scale has the
+    default prior (it is replaced by `TERM_LEVEL_PRIOR` on the term's level)."""
+    names = law.param_names
+    return tuple((names.index(t.scale), names.index(t.exponent), t.input) for t in law.terms
+                 if priors.get(t.scale, law.params[t.scale].prior) is None
+                 and law.params[t.scale].constraint is constraints.positive)
+
+
+def data_centre(v, w):
+    """Weighted mean of ``log |v|`` over a task's points of positive weight (``v``, ``w``:
+    [P]); the log of the data's geometric centre."""
+    lv = jnp.log(jnp.maximum(jnp.abs(v), 1e-300))
+    return jnp.sum(jnp.where(w > 0, w * lv, 0.0)) / jnp.maximum(jnp.sum(w), 1e-300)
+
+
+def _log_prior_fn(law: Law, terms: Mapping[str, Callable], level_terms) -> Callable:
+    """``log p(u | x, y, w)`` for the law's unconstrained vector ``u`` [k] of one task.
+
+    The data enter only through their centres (`data_centre`), which scale the declared
+    terms' level priors. ``include`` (static) restricts the sum to some coordinates; a
+    term's level prior needs both its scale and its exponent included (else the scale's
+    marginal `default_prior` is used).
+    """
+    names = law.param_names
+    params = law.params
+
+    def log_prior(u, x, y, w, include=None):
+        idx = tuple(range(len(names))) if include is None else tuple(include)
+        joint = [(i, j, inp) for i, j, inp in level_terms if i in idx and j in idx]
+        skip = {i for i, _, _ in joint}
+        lp = sum((terms[names[i]](u[i]) for i in idx if i not in skip), jnp.zeros((), u.dtype))
+        if joint:
+            cy = data_centre(y, w)
+            for i, j, inp in joint:
+                ts, tk = params[names[i]].transform, params[names[j]].transform
+                scale, k = ts(u[i]), tk(u[j])
+                level = jnp.log(scale) - k * data_centre(x[inp], w) - cy
+                # density of log(scale) given the exponent, in u_i: d log(scale) / d u_i
+                lp = lp + TERM_LEVEL_PRIOR.log_prob(level) \
+                    + ts.log_abs_det_jacobian(u[i], scale) - jnp.log(scale)
+        return lp
+
     return log_prior
 
 
@@ -302,9 +380,28 @@ class BayesModel:
         law: the law.
         likelihood: the `Likelihood`.
         priors: name -> numpyro distribution over the constrained value (overrides).
-        prior_terms: name -> ``log p(u_j)`` of one unconstrained value.
-        log_prior: ``log p(u)`` over the law's unconstrained vector [k].
+        prior_terms: name -> ``log p(u_j)`` of one unconstrained value (marginal).
+        log_prior: ``log p(u | x, y, w)`` over the law's unconstrained vector [k] of one
+            task (the declared terms' level priors are scaled by the task's data).
         log_noise_prior: ``log p(log sigma)``.
+        level_terms: (scale index, exponent index, input) of the declared terms sampled
+            by their level at the data's centre (`reference`); empty: the sampler's
+            coordinates are the law's unconstrained ones.
+
+    **Coordinates.** The sampler's coordinates ``v`` are the law's unconstrained ones
+    (``u``, then ``log sigma``), except that the scale ``S`` of each term in
+    ``level_terms`` is replaced by its level ``log S - k log c_x - log c_y`` at the
+    task's data centre (`data_centre`; ``k`` the exponent), the direction the data
+    identify, and its (positive) exponent ``k`` by the term's log slope there,
+    ``log k + l`` (``-d log term / d log x`` times the term's share, in log). If the law
+    declares its ``floor`` (Chinchilla's ``E``), the floor's and the terms' levels
+    ``l_0 = log E - log c_y``, ``l_i`` are replaced by the law's log value at the data's
+    centre relative to the target there, ``logsumexp(l_0, l_1, ...)``, in the floor's
+    slot, and each term's log ratio to the floor, ``l_i - l_0``, in its scale's slot. The
+    data pin the value and the slopes; a term flattening into the floor (exponent -> 0
+    while E -> 0, at a fixed slope) moves along one coordinate instead of a curved ridge.
+    All maps are triangular with unit diagonal, so densities are the same in ``u`` and
+    ``v``.
     """
 
     law: Law
@@ -313,26 +410,85 @@ class BayesModel:
     prior_terms: Mapping[str, Callable]
     log_prior: Callable
     log_noise_prior: Callable
+    level_terms: tuple = ()
+    floor: int = -1
+    levels: bool = True
+
+    def reference(self, x, y, w):
+        """[n + 1] log data centres of one task: each level term's input, then the target."""
+        if not self.level_terms:
+            return jnp.zeros((0,), y.dtype)
+        return jnp.stack([data_centre(x[inp], w) for _, _, inp in self.level_terms]
+                         + [data_centre(y, w)])
+
+    def _shift(self, v, ref, sign):
+        for n, (i, j, _) in enumerate(self.level_terms):
+            k = self.law.params[self.law.param_names[j]].transform(v[..., j])
+            v = v.at[..., i].add(sign * (k * ref[..., n] + ref[..., -1]))
+        return v
+
+    def _slope(self, j) -> bool:
+        """Whether exponent ``j`` is sampled as the log slope of its term at the centre
+        (its unconstrained coordinate is ``log exponent``)."""
+        return self.law.params[self.law.param_names[j]].constraint is constraints.positive
+
+    def to_law(self, v, ref=None):
+        """Sampler coordinates ``v`` [..., k or m] -> the law's unconstrained ``u``."""
+        if not self.level_terms:
+            return v
+        if self.floor >= 0:
+            scales = [i for i, _, _ in self.level_terms]
+            lam, r = v[..., self.floor], jnp.stack([v[..., i] for i in scales], axis=-1)
+            l0 = lam - jnp.logaddexp(0.0, jax.scipy.special.logsumexp(r, axis=-1))
+            v = v.at[..., self.floor].set(l0 + ref[..., -1])
+            for n, i in enumerate(scales):
+                v = v.at[..., i].set(r[..., n] + l0)
+        for i, j, _ in self.level_terms:           # log exponent = log slope - level
+            if self._slope(j):
+                v = v.at[..., j].add(-v[..., i])
+        return self._shift(v, ref, 1.0)
+
+    def from_law(self, u, ref=None):
+        """The law's unconstrained ``u`` [..., k or m] -> sampler coordinates ``v``."""
+        if not self.level_terms:
+            return u
+        v = self._shift(u, ref, -1.0)
+        for i, j, _ in self.level_terms:
+            if self._slope(j):
+                v = v.at[..., j].add(v[..., i])
+        if self.floor >= 0:
+            scales = [i for i, _, _ in self.level_terms]
+            l0 = v[..., self.floor] - ref[..., -1]
+            levels = jnp.stack([v[..., i] for i in scales], axis=-1)
+            v = v.at[..., self.floor].set(jnp.logaddexp(
+                l0, jax.scipy.special.logsumexp(levels, axis=-1)))
+            for n, i in enumerate(scales):
+                v = v.at[..., i].set(levels[..., n] - l0)
+        return v
 
     @property
     def dim(self) -> int:
         """Number of sampled coordinates: the law's parameters plus log sigma."""
         return len(self.law.params) + 1
 
-    def split(self, v):
-        """``v = (u, log sigma)`` -> constrained params dict and sigma."""
+    def split(self, v, ref=None):
+        """Sampler coordinates ``v`` -> constrained params dict and sigma (``ref``: the
+        task's `reference`, needed when ``level_terms`` is not empty)."""
         k = len(self.law.params)
-        return unpack(self.law, v[..., :k]), jnp.exp(v[..., k])
+        u = self.to_law(v, ref)
+        return unpack(self.law, u[..., :k]), jnp.exp(v[..., k])
 
     def log_joint(self, v, x, y, w):
         """``log p(v, y)`` in the raw coordinates ``v = (u, log sigma)`` (pure JAX)."""
-        params, sigma = self.split(v)
+        u = self.to_law(v, self.reference(x, y, w))
+        params, sigma = unpack(self.law, u[:-1]), jnp.exp(v[-1])
+        lp0 = self.log_prior(u[:-1], x, y, w) + self.log_noise_prior(v[-1])
         lik = self.likelihood
         x, y = safe_inputs(x, y, w)            # law never evaluated at zero-weight points
         loc = lik.location(self.law, params, x)
         lp = lik.dist(loc, sigma).log_prob(lik.observed(y))
         ll = jnp.sum(jnp.where(w > 0, w * lp, 0.0))
-        return ll + self.log_prior(v[:-1]) + self.log_noise_prior(v[-1])
+        return ll + lp0
 
     def model(self, x, y, w, center, chol):
         """The NumPyro model of one task in whitened coordinates.
@@ -348,11 +504,12 @@ class BayesModel:
         m = self.dim
         z = numpyro.sample("z", dist.ImproperUniform(constraints.real_vector, (), (m,)))
         v = center + chol @ z
-        params, sigma = self.split(v)
+        u = self.to_law(v, self.reference(x, y, w))
+        params, sigma = unpack(self.law, u[:-1]), jnp.exp(v[-1])
         for name, value in params.items():
             numpyro.deterministic(name, value)
         numpyro.deterministic(NOISE, sigma)
-        numpyro.factor("prior", self.log_prior(v[:-1]) + self.log_noise_prior(v[-1]))
+        numpyro.factor("prior", self.log_prior(u[:-1], x, y, w) + self.log_noise_prior(v[-1]))
         lik = self.likelihood
         x, y = safe_inputs(x, y, w)            # law never evaluated at zero-weight points
         loc = lik.location(self.law, params, x)
@@ -370,12 +527,48 @@ class BayesModel:
         return self.potential(v, x, y, w, jnp.zeros(m, v.dtype), jnp.eye(m, dtype=v.dtype))
 
 
+def _sampling_law(law: Law, priors: Mapping[str, Any]) -> Law:
+    """``law`` with every declared term's exponent that keeps its default prior
+    (`TERM_EXPONENT_PRIOR`, positive) sampled as ``log exponent``: its Param's constraint
+    becomes ``positive``, so the prior is a Normal in the sampler's coordinate and no
+    trajectory meets the wall at 0 (a real-valued exponent under a LogNormal prior made
+    NUTS diverge). Only unbounded (``real``) exponents are swapped: a bounded one keeps
+    its bounds. The law's function is unchanged; ``law`` itself if nothing changes."""
+    swap = [t.exponent for t in law.terms
+            if priors.get(t.exponent, law.params[t.exponent].prior) is None
+            and law.params[t.exponent].constraint is constraints.real]
+    if not swap:
+        return law
+    params = dict(law.params)
+    for n in swap:
+        lo, hi = params[n].init
+        params[n] = dataclasses.replace(params[n], constraint=constraints.positive,
+                                        init=(max(lo, 0.05), max(hi, 0.1)))
+    grid = None if law.grid is None else {
+        k: tuple(v for v in g if k not in swap or v > 0) or (0.3,) for k, g in law.grid.items()}
+    return law.replace(params=params, grid=grid)
+
+
+def start_values(bm: BayesModel, values) -> jax.Array:
+    """The sampler's unconstrained coordinates [T, k] of point-fit values [T, k] (the
+    original law's order): a declared term's exponent below 0.05 (a fit whose term fades
+    into the floor, or grows) starts at 0.05, inside its prior's support, from where
+    `find_map` climbs to the posterior's mode."""
+    law = bm.law
+    vals = np.array(values, dtype=np.float64, copy=True)
+    for t in law.terms:
+        j = law.param_names.index(t.exponent)
+        if law.params[t.exponent].constraint is constraints.positive:
+            vals[:, j] = np.maximum(vals[:, j], 0.05)
+    return jnp.asarray(user_starts(law, vals))
+
+
 def _priors_key(priors: Mapping[str, Any] | None):
     return tuple(sorted((priors or {}).items(), key=lambda kv: kv[0]))
 
 
 @functools.lru_cache(maxsize=64)
-def _make_model(law: Law, likelihood: Likelihood, priors_key) -> BayesModel:
+def _make_model(law: Law, likelihood: Likelihood, priors_key, levels: bool = True) -> BayesModel:
     priors = dict(priors_key)
     unknown = set(priors) - set(law.param_names) - {NOISE} \
         - {f"{n}_tau" for n in law.param_names}
@@ -388,16 +581,25 @@ def _make_model(law: Law, likelihood: Likelihood, priors_key) -> BayesModel:
         if not isinstance(prior, dist.Distribution):
             raise ValueError(f"priors[{name!r}] must be a numpyro distribution over the "
                              f"constrained value, got {type(prior).__name__}.")
+    law = _sampling_law(law, priors)
     terms = _prior_terms(law, priors)
+    level_terms = _level_terms(law, priors)
     if likelihood.kind == "huber":      # build (and cache) `curvature_model`'s model eagerly
-        _make_model(law, dataclasses.replace(likelihood, kind="normal"), priors_key)
+        _make_model(law, dataclasses.replace(likelihood, kind="normal"), priors_key, levels)
+    level_terms = tuple((i, j, inp) for i, j, inp in level_terms
+                        if law.params[law.param_names[j]].constraint is constraints.positive
+                        ) if levels else ()
+    floor = law.param_names.index(law.floor) if (
+        level_terms and law.floor is not None
+        and law.params[law.floor].constraint is constraints.positive) else -1
     return BayesModel(law=law, likelihood=likelihood, priors=priors, prior_terms=terms,
-                      log_prior=_log_prior_fn(terms, law.param_names),
-                      log_noise_prior=_log_noise_prior_fn(priors.get(NOISE)))
+                      log_prior=_log_prior_fn(law, terms, level_terms),
+                      log_noise_prior=_log_noise_prior_fn(priors.get(NOISE)),
+                      level_terms=level_terms, floor=floor, levels=bool(levels))
 
 
 def make_model(law: Law, likelihood: Likelihood | None = None,
-               priors: Mapping[str, Any] | None = None) -> BayesModel:
+               priors: Mapping[str, Any] | None = None, levels: bool = True) -> BayesModel:
     """Build (cached, so compiled samplers are reused) the `BayesModel` of ``law``.
 
     Args:
@@ -405,8 +607,10 @@ def make_model(law: Law, likelihood: Likelihood | None = None,
         likelihood: a `Likelihood` (default: Normal on log residuals).
         priors: name -> numpyro distribution over the constrained value; ``"sigma"`` sets
             the noise prior. Overrides ``Param.prior`` and the defaults.
+        levels: sample declared terms by their level at the data's centre (`BayesModel`;
+            False: in the law's own unconstrained coordinates, as the plated model does).
     """
-    return _make_model(law, likelihood or Likelihood(), _priors_key(priors))
+    return _make_model(law, likelihood or Likelihood(), _priors_key(priors), bool(levels))
 
 
 # ------------------------------------------------------------------------------ MAP, L
@@ -436,7 +640,7 @@ def curvature_model(bm: BayesModel) -> BayesModel:
     if bm.likelihood.kind != "huber":
         return bm
     lik = dataclasses.replace(bm.likelihood, kind="normal")
-    return _make_model(bm.law, lik, _priors_key(bm.priors))
+    return _make_model(bm.law, lik, _priors_key(bm.priors), bm.levels)
 
 
 def _whiten_one(bm: BayesModel, v, x, y, w, floor):
@@ -481,17 +685,19 @@ def noise_start(bm: BayesModel, u, x, y, w):
 
 @cache.jit(static_argnums=(0, 5))
 def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
-    """Mode and whitening of every task, started from point fits ``u`` [T, k].
+    """Mode and whitening of every task, started from point fits ``u`` [T, k] (the law's
+    unconstrained coordinates, `start_values`).
 
-    ``v0 = (u, log sigma0)`` with `noise_start`; the mode by `find_map` (Newton only
+    ``v0 = (u, log sigma0)`` with `noise_start`, in the sampler's coordinates; the mode by `find_map` (Newton only
     accepts steps that lower the objective, so it is never worse than ``v0``); ``L`` by
     `whitening` (the identity when ``whiten`` is False).
 
     Returns:
-        (center [T, m], chol [T, m, m]).
+        (center [T, m], chol [T, m, m]) in the sampler's coordinates (`BayesModel`).
     """
-    v0 = jnp.concatenate([u, jax.vmap(functools.partial(noise_start, bm))(u, x, y, w)[:, None]],
+    u0 = jnp.concatenate([u, jax.vmap(functools.partial(noise_start, bm))(u, x, y, w)[:, None]],
                          axis=-1)
+    v0 = bm.from_law(u0, jax.vmap(bm.reference)(x, y, w))
     sol = find_map(bm, v0, x, y, w)
     center = jnp.where(jnp.isfinite(sol.f)[:, None], sol.u, v0)
     if not whiten:
@@ -523,7 +729,7 @@ class NutsOptions:
     samples: int = 1000
     dense_mass: bool = True
     adapt_mass: bool = True
-    target_accept: float = 0.8
+    target_accept: float = 0.95
     max_tree_depth: int = 10
     task_batch: int | None = 1
 
@@ -783,8 +989,9 @@ def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
     for j, i in enumerate(layout.rest):
         cols[i] = v_R[:, j]
     v = numpyro.deterministic("v", jnp.stack([cols[i] for i in range(m)], axis=-1))
-    for i in layout.rest[:-1]:
-        lp = lp + jnp.sum(jax.vmap(bm.prior_terms[names[i]])(v[:, i]))
+    rest = tuple(i for i in layout.rest if i < len(names))
+    lp = lp + jnp.sum(jax.vmap(functools.partial(bm.log_prior, include=rest))(
+        v[:, :len(names)], x, y, w))
     lp = lp + jnp.sum(bm.log_noise_prior(v[:, -1]))
     numpyro.factor("prior", lp)
     params, sigma = bm.split(v)

@@ -8,7 +8,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param
+from jaxfit.law import Law, Param, PowerTerm
 
 __all__ = ["chinchilla", "HOFFMANN_GRID"]
 
@@ -72,4 +72,6 @@ def chinchilla() -> Law:
             "alpha": g["alpha"], "beta": g["beta"]}
     return Law(fn=_chinchilla, log_fn=_log_chinchilla, params=params, inputs=("N", "D"),
                positive_inputs=("N", "D"), grid=grid, name="chinchilla",
-               formula="E + A/N^alpha + B/D^beta")
+               formula="E + A/N^alpha + B/D^beta",
+               terms=(PowerTerm("A", "alpha", "N"), PowerTerm("B", "beta", "D")),
+               floor="E")

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param
+from jaxfit.law import Law, Param, PowerTerm
 
 __all__ = ["power_law"]
 
@@ -52,4 +52,8 @@ def power_law(input: str = "N", irreducible: bool = True) -> Law:
     return Law(fn=fn, log_fn=log_fn, params=params, inputs=(input,),
                positive_inputs=(input,),
                name=f"power_law_{input}" + ("" if irreducible else "_pure"),
-               formula=(f"E + A/{input}^alpha" if irreducible else f"A/{input}^alpha"))
+               formula=(f"E + A/{input}^alpha" if irreducible else f"A/{input}^alpha"),
+               # With a floor E, the term can fade into E (A -> 0 or alpha -> 0): declared
+               # so the sampler's priors bound it; a pure power law is identified.
+               terms=(PowerTerm("A", "alpha", input),) if irreducible else (),
+               floor="E" if irreducible else None)
