@@ -52,6 +52,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxfit.inference import cache
 from jaxfit.inference.objective import residuals, safe_inputs
 from jaxfit.law import Law
 
@@ -107,7 +108,7 @@ def _pieces_fn(law: Law, loss: str, delta: float, space: str):
         B = (G * w[:, None]).T @ G
         return H, B, r, h
 
-    return jax.jit(jax.vmap(one))
+    return cache.jit(jax.vmap(one))
 
 
 def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: float = 1e-3,
@@ -182,23 +183,22 @@ def log_likelihood(r, w, loss: str, delta: float) -> tuple[np.ndarray, np.ndarra
         b = (w * np.abs(r)).sum(axis=1) / n
         return -n * (np.log(2 * b) + 1.0), b
     from scipy.optimize import minimize_scalar
-    from scipy.special import erf
 
-    def log_z(sigma):
-        s = delta * sigma
-        core = 0.5 * np.log(2 * np.pi * s) + np.log(erf(np.sqrt(0.5 * delta / sigma)))
-        tail = np.log(2.0 * sigma) - 0.5 * delta / sigma
-        return np.logaddexp(core, tail)
+    from jaxfit.inference.bayes import huber_log_normalizer, huber_rho
 
-    a = np.abs(r)
-    rho = np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
     out, scale = np.full(len(r), np.nan), np.full(len(r), np.nan)
-    for t in range(len(r)):
-        total = (w[t] * rho[t]).sum()
-        if not np.isfinite(total) or n[t] <= 0:
-            continue
-        nll = lambda ls: total / (delta * np.exp(ls)) + n[t] * log_z(np.exp(ls))  # noqa: E731
-        m = minimize_scalar(nll, bounds=(np.log(1e-12), np.log(1e3)), method="bounded",
-                            options={"xatol": 1e-10})
-        out[t], scale[t] = -m.fun, float(np.exp(m.x))
+    with jax.enable_x64(True):
+        rho = np.asarray(huber_rho(r, delta))
+
+        def log_z(sigma):
+            return float(huber_log_normalizer(np.float64(sigma), delta))
+
+        for t in range(len(r)):     # one scalar optimisation per task, on the host
+            total = (w[t] * rho[t]).sum()
+            if not np.isfinite(total) or n[t] <= 0:
+                continue
+            nll = lambda ls: total / (delta * np.exp(ls)) + n[t] * log_z(np.exp(ls))  # noqa: E731
+            m = minimize_scalar(nll, bounds=(np.log(1e-12), np.log(1e3)), method="bounded",
+                                options={"xatol": 1e-10})
+            out[t], scale[t] = -m.fun, float(np.exp(m.x))
     return out, scale
