@@ -497,19 +497,15 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         fits_by_cut[float(np.nanmax(cut_t))] = fits
         xs = {name: held[c].to_numpy(np.float64) for name, c in cols.items()}
         point = _point(law, fits, task_pos, held[_TASK].to_numpy(), xs)
-        lo = np.empty(len(held))
-        hi, mlo, mhi = lo.copy(), lo.copy(), lo.copy()
         a_held = held[axis].to_numpy(np.float64)
         qa, qb = (1 - prob) / 2, (1 + prob) / 2
-        # Predictive draws per held-out axis value: the same rows (and seed) whatever lies
-        # above, so the draws at a value do not depend on rows above it.
-        for v in np.unique(a_held):
-            sel = np.flatnonzero(a_held == v)
-            g = held.iloc[sel]
-            _, mean, pred = chain_draws(law, posts, g, x=dict(x or {}), seed=seed)
-            q = np.quantile(pred, [qa, qb], axis=1)
-            qm = np.quantile(mean, [qa, qb], axis=1)
-            lo[sel], hi[sel], mlo[sel], mhi[sel] = q[0], q[1], qm[0], qm[1]
+        # One call per cut; each row's noise stream is its position among the held-out
+        # rows at its axis value, so the draws at a value do not depend on rows above it.
+        streams = pd.Series(a_held).groupby(a_held).cumcount().to_numpy()
+        _, mean, pred = chain_draws(law, posts, held, x=dict(x or {}), seed=seed,
+                                    streams=streams)
+        lo, hi = np.quantile(pred, [qa, qb], axis=1)
+        mlo, mhi = np.quantile(mean, [qa, qb], axis=1)
         cut_row = cut_t[held[_TASK].map(tpos).to_numpy()]
         top = pd.concat([sub[[_TASK, axis]] for sub in subsets]).groupby(_TASK)[axis].max()
         largest = held[_TASK].map(top).to_numpy(np.float64)

@@ -30,7 +30,7 @@ __all__ = ["predict_chain", "chain_draws"]
 
 
 def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
-                x: Mapping[str, str] | None = None, seed: int = 0):
+                x: Mapping[str, str] | None = None, seed: int = 0, streams=None):
     """Joint draws of a composed law's mean and of a new observation at each row of ``df``.
 
     Args:
@@ -43,6 +43,9 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         df: rows at which to predict (columns: ``law``'s inputs).
         x: ``law`` input -> column mapping.
         seed: seed of the pairing permutations and the noise.
+        streams: optional int per row: each row's noise comes from its own key (see
+            `jaxfit.posterior.draw_predictions`), so its draws do not depend on the other
+            rows of ``df``.
 
     Returns:
         (index, mean [n, D], predictive [n, D]) with D the smallest number of draws.
@@ -80,7 +83,7 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         if i == len(posteriors) - 1:
             theta[NOISE] = post.flat(NOISE)[rows][:, perm]
             lik = post.likelihood
-    mean, pred = draw_predictions(law, lik, theta, xs, seed=seed)
+    mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, streams=streams)
     return df.index, mean, pred
 
 

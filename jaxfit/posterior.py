@@ -505,20 +505,31 @@ def _pointwise_draws(law: Law, lik: Likelihood, params, x, y, w, key):
 
 
 @cache.jit(static_argnums=(0, 1))
-def _draw(law: Law, lik: Likelihood, params, x, key):
+def _draw(law: Law, lik: Likelihood, params, x, key, streams):
     xs = {n: v[:, None] for n, v in x.items()}                     # [n, 1] vs draws [n, D]
     theta = {n: params[n] for n in law.param_names}
     loc = lik.location(law, theta, xs)
     mean = law(theta, xs)
-    obs = lik.dist(loc, params[NOISE]).sample(key)
+    sigma = jnp.broadcast_to(params[NOISE], loc.shape)
+    if streams is None:
+        obs = lik.dist(loc, sigma).sample(key)
+    else:   # row i's noise from its own key: independent of the other rows in the call
+        keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(streams)
+        obs = jax.vmap(lambda k, m, s: lik.dist(m, s).sample(k))(keys, loc, sigma)
     return jnp.broadcast_to(mean, obs.shape), lik.to_target(obs)
 
 
 def draw_predictions(law: Law, lik: Likelihood, params: Mapping[str, np.ndarray], x: Mapping,
-                     seed: int = 0):
-    """Law-mean and predictive draws [n, D] from per-row parameter draws [n, D]."""
+                     seed: int = 0, streams=None):
+    """Law-mean and predictive draws [n, D] from per-row parameter draws [n, D].
+
+    ``streams`` (int [n], optional): row i's noise is drawn from its own key,
+    ``fold_in(key(seed), streams[i])``, so a row's draws do not depend on which other rows
+    are in the call (`jaxfit.backtest` needs this); None draws all rows from one key.
+    """
     with jax.enable_x64(True):
         p = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in params.items()}
         xx = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in x.items()}
-        mean, pred = _draw(law, lik, p, xx, jax.random.key(seed))
+        st = None if streams is None else jnp.asarray(streams, dtype=jnp.uint32)
+        mean, pred = _draw(law, lik, p, xx, jax.random.key(seed), st)
         return np.asarray(mean), np.asarray(pred)
