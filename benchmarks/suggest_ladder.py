@@ -223,6 +223,28 @@ def replay(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9, steps: int | 
     return pd.DataFrame(rows)
 
 
+def simulated_points(pts, tgt, seed: int, tasks=None):
+    """The ladder's design with simulated task losses: per task, the truth is the mode of
+    the posterior on all 16 runs, and each run's loss is ``L_true exp(sigma eps)`` with
+    ``eps ~ N(0, 1)`` and sigma that fit's noise scale (the model holds exactly)."""
+    tasks = list(dict.fromkeys(pts["task"])) if tasks is None else list(tasks)
+    runs = list(pts.drop_duplicates("run")["run"])
+    lap = laplace_width(pts, tgt, [(t, runs) for t in tasks])
+    x, y, w, _ = pack(pts, tgt, [(t, runs) for t in tasks])
+    rng = np.random.default_rng(seed)
+    out = pts.copy()
+    with jax.enable_x64(True):
+        for i, t in enumerate(tasks):
+            ref = BM.reference({k: jnp.asarray(v[i]) for k, v in x.items()},
+                               jnp.asarray(y[i]), jnp.asarray(w[i]))
+            params, sigma = BM.split(jnp.asarray(lap["center"][i]), ref)
+            sel = out["task"] == t
+            mean = np.asarray(LAW(params, {"N": jnp.asarray(out.loc[sel, "N"].to_numpy()),
+                                           "D": jnp.asarray(out.loc[sel, "tokens"].to_numpy())}))
+            out.loc[sel, "task_loss"] = mean * np.exp(float(sigma) * rng.standard_normal(len(mean)))
+    return out
+
+
 def compute_ratio(curves: pd.DataFrame) -> pd.DataFrame:
     """Per task: ``median_k c_k / C_k`` (module docstring) and the per-k ratios."""
     out = []
@@ -262,6 +284,76 @@ def envelope(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9, chunk: int 
     return pd.DataFrame(out)
 
 
+def design_bound(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9) -> pd.DataFrame:
+    """The same comparison with design-only widths (no data luck): the Fisher information
+    at each task's 16-run posterior mode with sigma fixed there,
+    ``H(S) = H_prior + sum_{i in S} g_i g_i^T / sigma^2`` (g_i: gradient of the log loss at
+    run i), and the delta-method width of the target. Per task: ``envelope`` (cheapest of
+    all 4,096 subsets reaching each W_k; non-nested, a bound for every order) and
+    ``greedy`` (the nested order of the largest width reduction per unit cost, i.e. what
+    `suggest` does when its predictions are exact)."""
+    pts, tgt = ladder_points(tasks)
+    tasks = list(tasks)
+    runs = list(pts.drop_duplicates("run").sort_values("cost", kind="stable")["run"])
+    cost = np.array([pts.loc[pts["run"] == r, "cost"].iloc[0] for r in runs])
+    n_rest = len(runs) - n_start
+    masks = np.array(list(itertools.product([False, True], repeat=n_rest)))
+    csub = masks @ cost[n_start:]
+    sf = [int("".join("1" if i < k else "0" for i in range(n_rest)) or "0", 2)
+          for k in range(n_rest + 1)]
+    z = float(jax.scipy.stats.norm.ppf(0.5 + prob / 2))
+    lap = laplace_width(pts, tgt, [(t, runs) for t in tasks], prob)
+    x, y, w, xt = pack(pts, tgt, [(t, runs) for t in tasks])
+    k = BM.dim - 1
+    out = []
+    with jax.enable_x64(True):
+        for i, t in enumerate(tasks):
+            xi = {n: jnp.asarray(a[i]) for n, a in x.items()}
+            yi, wi = jnp.asarray(y[i]), jnp.asarray(w[i])
+            ref = BM.reference(xi, yi, wi)
+            v0 = jnp.asarray(lap["center"][i])
+            sig2 = float(np.exp(2 * v0[-1]))
+            s = pts[pts["task"] == t].set_index("run").loc[runs]
+
+            def logf(vk, N, D):
+                return LAW.log(BM.split(jnp.concatenate([vk, v0[-1:]]), ref)[0],
+                               {"N": N, "D": D})
+
+            def neg_log_prior(vk):
+                return -BM.log_prior(BM.to_law(jnp.concatenate([vk, v0[-1:]]), ref)[:-1],
+                                     xi, yi, wi)
+
+            Hp = np.asarray(jax.hessian(neg_log_prior)(v0[:k]))
+            G = np.asarray(jax.vmap(jax.grad(logf), in_axes=(None, 0, 0))(
+                v0[:k], jnp.asarray(s["N"].to_numpy()), jnp.asarray(s["tokens"].to_numpy())))
+            gt = np.asarray(jax.grad(logf)(v0[:k], xt["N"][i], xt["D"][i]))
+            mu = float(logf(v0[:k], xt["N"][i], xt["D"][i]))
+            H0 = Hp + G[:n_start].T @ G[:n_start] / sig2
+            Gr = G[n_start:]
+
+            def width(m):
+                sd = np.sqrt(gt @ np.linalg.solve(H0 + Gr[m].T @ Gr[m] / sig2, gt))
+                return np.exp(mu + z * sd) - np.exp(mu - z * sd)
+
+            W = np.array([width(m) for m in masks])
+            m = np.zeros(n_rest, bool)
+            gw, gc = [width(m)], [0.0]
+            for _ in range(n_rest):
+                free = np.flatnonzero(~m)
+                sc = [(gw[-1] - width(m | (np.arange(n_rest) == j))) / cost[n_start + j]
+                      for j in free]
+                j = free[int(np.argmax(sc))]
+                m[j] = True
+                gw.append(width(m))
+                gc.append(gc[-1] + cost[n_start + j])
+            gw, gc = np.array(gw), np.array(gc)
+            env = [csub[W <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in range(1, n_rest + 1)]
+            gr = [gc[gw <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in range(1, n_rest + 1)]
+            out.append(dict(task=t, envelope=float(np.median(env)), greedy=float(np.median(gr)),
+                            envelope_k=np.round(env, 2).tolist(), greedy_k=np.round(gr, 2).tolist()))
+    return pd.DataFrame(out)
+
+
 def plot_curves(curves: pd.DataFrame, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -296,6 +388,10 @@ def main(argv=None):
     p.add_argument("--steps", type=int, help="added runs to replay (default: all)")
     p.add_argument("--csv", help="write the curves here")
     p.add_argument("--figure", help="write the curves' figure here (png)")
+    p.add_argument("--simulate", type=int, default=0, metavar="R",
+                   help="also replay R simulated ladders (truth: each task's 16-run fit)")
+    p.add_argument("--design", action="store_true",
+                   help="also the design-only bound (Fisher widths at the 16-run mode)")
     p.add_argument("--envelope", action="store_true",
                    help="also the best-subset bound (4,096 subsets per task; slow)")
     args = p.parse_args(argv)
@@ -319,6 +415,27 @@ def main(argv=None):
         curves.to_csv(args.csv, index=False)
     if args.figure:
         plot_curves(curves, args.figure)
+    sims = []
+    for seed in range(args.simulate):
+        pts, tgt = ladder_points(args.tasks)
+        sim = simulated_points(pts, tgt, seed, args.tasks)
+        rs = compute_ratio(replay(args.tasks, n_start=args.n_start, method=args.method,
+                                  steps=args.steps, pts=sim, tgt=tgt))
+        sims.append(rs.assign(seed=seed))
+        print(f"simulated ladder {seed}: per-task ratios "
+              f"{np.round(rs['ratio'].to_numpy(), 2).tolist()}, median {rs['ratio'].median():.3f}",
+              flush=True)
+    if sims:
+        allr = pd.concat(sims)
+        print(f"simulated ladders: median over tasks per seed "
+              f"{np.round(allr.groupby('seed')['ratio'].median().to_numpy(), 3).tolist()}; "
+              f"median over all (task, seed): {allr['ratio'].median():.3f}")
+    if args.design:
+        d = design_bound(args.tasks, n_start=args.n_start)
+        with pd.option_context("display.width", 200, "display.max_colwidth", 80):
+            print(d)
+        print(f"design-only widths, median over tasks: best-subset envelope "
+              f"{d['envelope'].median():.3f}, greedy-per-cost order {d['greedy'].median():.3f}")
     if args.envelope:
         e = envelope(args.tasks, n_start=args.n_start)
         print(e)
