@@ -52,7 +52,8 @@ linearisation at one point. But it trusts the draws' covariances as if the poste
 Gaussian: from draws that do not fit their own data (a poorly identified ridge) it
 predicts that any run narrows the target a lot, so cost alone decides. From a posterior
 with data-scaled priors its predictions match refits (the OLMo ladder replay from 4
-runs, docs/decide.md: predicted widths within ~20% of the refitted ones, same ranking).
+runs, docs/decide.md; MMLU after 4 added runs: within 20% of the refitted widths, the
+same ranking but for one swap).
 
 Example:
     >>> import numpy as np, pandas as pd
