@@ -347,10 +347,12 @@ def design_bound(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9) -> pd.D
                 gw.append(width(m))
                 gc.append(gc[-1] + cost[n_start + j])
             gw, gc = np.array(gw), np.array(gc)
-            env = [csub[W <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in range(1, n_rest + 1)]
-            gr = [gc[gw <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in range(1, n_rest + 1)]
+            ks = range(1, n_rest + 1)
+            env = [csub[W <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in ks]
+            gr = [gc[gw <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in ks]
             out.append(dict(task=t, envelope=float(np.median(env)), greedy=float(np.median(gr)),
-                            envelope_k=np.round(env, 2).tolist(), greedy_k=np.round(gr, 2).tolist()))
+                            envelope_k=np.round(env, 2).tolist(),
+                            greedy_k=np.round(gr, 2).tolist()))
     return pd.DataFrame(out)
 
 

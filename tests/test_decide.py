@@ -352,13 +352,14 @@ def test_ladder_replay_width_is_a_function_of_the_run_set(ladder_replay):
 def test_ladder_replay_compute_ratio(ladder_replay):
     """Issue 13's reading: for each smallest-first step k, the least cumulative compute at
     which the suggested order is as narrow, over C_k; median over k. On ARC-Easy the
-    suggested order needs <= 0.7 of the compute (measured 0.26); on MMLU it does not
-    (measured 0.83; over all 8 tasks the median is 0.83, the acceptance is not met:
-    benchmarks/README.md). The suggested order adds a 760M or 1B model within its first 3 runs."""
+    suggested order needs <= 0.7 of the compute (measured 0.26); on MMLU less than the
+    fixed order but not 0.7 (measured 0.83; over all 8 tasks the median is 0.83, so the
+    acceptance is not met: benchmarks/README.md). The suggested order adds a 760M or 1B
+    model within its first 3 runs."""
     sl, c = ladder_replay
     r = sl.compute_ratio(c).set_index("task")
     assert r.loc["arc_easy_test", "ratio"] <= 0.7
-    assert 0.7 < r.loc["mmlu_avg_test", "ratio"] < 1.1
+    assert r.loc["mmlu_avg_test", "ratio"] < 1.0             # cheaper than smallest-first
     # k = 1 can never be beaten: C_1 is the cheapest remaining run
     assert all(rs[0] >= 1.0 for rs in r["ratios"])
     sg = c[(c["order"] == "suggest") & c["step"].between(1, 3)]
