@@ -35,7 +35,9 @@ width is <= ``W_k`` (inf if never); the task's ratio is ``median_k c_k / C_k``; 
 acceptance is the median over the 8 tasks <= 0.7. (k = 1 always gives >= 1: C_1 is the
 cheapest remaining run; k = 12 gives 1 unless a subset is as narrow as all 16 runs.)
 ``--envelope`` also computes, per k, the cheapest of *all* 4,096 subsets of the 12 runs
-whose width is <= W_k: a bound no order (nested or not) can beat.
+whose width is <= W_k: a bound no order (nested or not) can beat. ``--design`` repeats the
+comparison with design-only (Fisher) widths: the best-subset envelope, the greedy order and
+the best of 100,000 random orders.
 
 Run: ``python benchmarks/suggest_ladder.py [--method linear|reweight] [--tasks ...]
 [--csv out.csv] [--figure docs/decide_suggest_ladder.png] [--envelope]``
@@ -284,19 +286,23 @@ def envelope(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9, chunk: int 
     return pd.DataFrame(out)
 
 
-def design_bound(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9) -> pd.DataFrame:
+def design_bound(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9,
+                 n_orders: int = 100_000, seed: int = 0) -> pd.DataFrame:
     """The same comparison with design-only widths (no data luck): the Fisher information
     at each task's 16-run posterior mode with sigma fixed there,
     ``H(S) = H_prior + sum_{i in S} g_i g_i^T / sigma^2`` (g_i: gradient of the log loss at
     run i), and the delta-method width of the target. Per task: ``envelope`` (cheapest of
     all 4,096 subsets reaching each W_k; non-nested, a bound for every order) and
     ``greedy`` (the nested order of the largest width reduction per unit cost, i.e. what
-    `suggest` does when its predictions are exact)."""
+    `suggest` does when its predictions are exact) and ``best_random_order`` (the best
+    ratio among ``n_orders`` random nested orders; ``best_order`` is that order)."""
+    rng = np.random.default_rng(seed)
     pts, tgt = ladder_points(tasks)
     tasks = list(tasks)
     runs = list(pts.drop_duplicates("run").sort_values("cost", kind="stable")["run"])
     cost = np.array([pts.loc[pts["run"] == r, "cost"].iloc[0] for r in runs])
     n_rest = len(runs) - n_start
+    rest_runs = runs[n_start:]
     masks = np.array(list(itertools.product([False, True], repeat=n_rest)))
     csub = masks @ cost[n_start:]
     sf = [int("".join("1" if i < k else "0" for i in range(n_rest)) or "0", 2)
@@ -350,7 +356,17 @@ def design_bound(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9) -> pd.D
             ks = range(1, n_rest + 1)
             env = [csub[W <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in ks]
             gr = [gc[gw <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in ks]
+            # the best of n_orders random nested orders (prefix subsets as bit masks)
+            perms = np.argsort(rng.random((n_orders, n_rest)), axis=1)
+            pw = 2 ** np.arange(n_rest - 1, -1, -1)
+            pref = np.concatenate([np.zeros((n_orders, 1), np.int64),
+                                   np.cumsum(pw[perms], axis=1)], axis=1)
+            pwid, pcst = W[pref], csub[pref]
+            rnd = np.median([np.where(pwid <= W[sf[q]] * (1 + 1e-9), pcst, np.inf).min(axis=1)
+                             / csub[sf[q]] for q in ks], axis=0)
             out.append(dict(task=t, envelope=float(np.median(env)), greedy=float(np.median(gr)),
+                            best_random_order=float(rnd.min()),
+                            best_order=[rest_runs[j] for j in perms[int(np.argmin(rnd))]],
                             envelope_k=np.round(env, 2).tolist(),
                             greedy_k=np.round(gr, 2).tolist()))
     return pd.DataFrame(out)
@@ -437,7 +453,8 @@ def main(argv=None):
         with pd.option_context("display.width", 200, "display.max_colwidth", 80):
             print(d)
         print(f"design-only widths, median over tasks: best-subset envelope "
-              f"{d['envelope'].median():.3f}, greedy-per-cost order {d['greedy'].median():.3f}")
+              f"{d['envelope'].median():.3f}, greedy-per-cost order {d['greedy'].median():.3f}, "
+              f"best of 100,000 random orders {d['best_random_order'].median():.3f}")
     if args.envelope:
         e = envelope(args.tasks, n_start=args.n_start)
         print(e)
