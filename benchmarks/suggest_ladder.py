@@ -2,52 +2,80 @@
 
 Bhagia et al. (2024)'s ladder has 16 runs (190M-1B x 1, 2, 5, 10 x Chinchilla) and a
 7B-4T target. Per task, each run contributes one step-1 point (N, D = its final tokens,
-L = mean task loss of its last 5 checkpoints; `jaxfit.recipes.ladder`), and the law is
-``L = A/N^alpha + B/D^beta + E`` (`jaxfit.models.ladder_step1`). Starting from the
-smallest runs (by compute 6ND), two orders add the remaining runs one at a time:
+L = mean task loss of its last 5 checkpoints; `jaxfit.recipes.ladder`). Starting from the
+4 cheapest runs (by compute 6ND: 190M-1xC, 190M-2xC, 370M-1xC, 190M-5xC), two orders add
+the remaining 12 runs one at a time:
 
 * ``smallest``: the fixed order of increasing compute;
 * ``suggest``: at each step, the run `jf.suggest` ranks first (largest expected
-  reduction of the 7B-4T interval width per unit compute) among the remaining ones.
+  reduction of the 7B-4T 90% credible width per unit compute, method "linear") among the
+  remaining ones, computed from the current posterior's draws.
 
-After every step the posterior is refitted on the runs chosen so far (``jf.sample``,
-Laplace approximation at the posterior mode, one batched call for every task and both
-orders) and the 90% interval width of the 7B-4T task loss is recorded with the
-cumulative compute. The *compute ratio* of a task: for each width the smallest-first
-order reaches (after each of its steps), the compute the suggested order needs to reach
-a width at least as narrow, divided by the smallest-first order's compute; the median
-over those widths. Acceptance (issue 13): median over tasks <= 0.7.
+**The posterior (well-posed at 4 points).** Step 1's law ``L = E + A/N^alpha + B/D^beta``
+in `jaxfit.models.chinchilla`'s parametrisation (the same function as
+`jaxfit.models.ladder_step1`, but with declared power-law terms and floor, so jaxfit's
+data-scaled priors apply: each term's level at the data centre ~ N(-2, 1.5) relative to
+the loss there, exponents ~ LogNormal(log 0.3, 0.5), `jaxfit.inference.bayes`), a Normal
+likelihood on log-loss with ``sigma ~ LogNormal(log 0.02, 0.5)``. The posterior's mode is
+found by Newton from 81 fixed starts in the sampler's data-scaled coordinates (the same
+starts for every run set), and its Laplace covariance is the inverse Hessian there (positive
+definite on every run set of the replay: smallest eigenvalue of the Hessian >= 1.0).
 
-The start is the 5 smallest runs, not 4: the step-1 law has 5 parameters, and jaxfit
-refuses a fit with fewer points than free parameters (`jaxfit.data.make_batch`). The
-noise scale gets an informative prior (LogNormal around 0.02 in log-loss, the size of
-the ladder's step-1 residuals; the default HalfNormal(1) lets sigma collapse to 0 on 5
-points and 5 parameters).
+**The width (deterministic).** The 90% credible interval of the 7B-4T task loss is the
+delta-method interval of ``log L`` under the Laplace posterior,
+``exp(mu +- 1.645 sd)`` with ``sd^2 = g^T H^-1 g`` (g: gradient of the target's log loss
+at the mode). A run set has one width wherever it sits in the batch (tested). `suggest`
+gets draws ``v = mode + L z`` of the same Laplace posterior with one fixed set of
+``z ~ N(0, I)`` shared by every task and step.
 
-Run: ``python benchmarks/suggest_ladder.py [--method linear|reweight]
-[--interval credible|predictive] [--tasks ...]``
-(about 2 minutes on 2 CPU cores, mostly compilation).
+**The reading of the acceptance (issue 13).** Let ``W_k`` and ``C_k`` be the
+smallest-first order's width and cumulative added compute after ``k = 1..12`` added
+runs. For each k, ``c_k`` is the least cumulative compute at which the suggested order's
+width is <= ``W_k`` (inf if never); the task's ratio is ``median_k c_k / C_k``; the
+acceptance is the median over the 8 tasks <= 0.7. (k = 1 always gives >= 1: C_1 is the
+cheapest remaining run; k = 12 gives 1 unless a subset is as narrow as all 16 runs.)
+``--envelope`` also computes, per k, the cheapest of *all* 4,096 subsets of the 12 runs
+whose width is <= W_k: a bound no order (nested or not) can beat. ``--design`` repeats the
+comparison with design-only (Fisher) widths: the best-subset envelope, the greedy order and
+the best of 100,000 random orders.
+
+Run: ``python benchmarks/suggest_ladder.py [--method linear|reweight] [--tasks ...]
+[--csv out.csv] [--figure docs/decide_suggest_ladder.png] [--envelope]``
+(about 1 minute on 2 CPU cores; ``--envelope``: about 15 minutes).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 import warnings
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
 
 import jaxfit as jf
-from jaxfit.models.ladder_step1 import ladder_step1
+from jaxfit.inference import bayes
+from jaxfit.inference.optimize import SolverOptions, minimize
+from jaxfit.posterior import Posterior
 from jaxfit.recipes.ladder import PAPER_TASKS, load_olmo_ladder
 from jaxfit.recipes.points import tail_mean
 
 TARGET = "7B-4T"
-#: One prior object for every refit: jaxfit caches its compiled model per prior, so a new
-#: distribution object per call would recompile each step.
+#: One Law / likelihood / prior object for every refit (compiled programs are cached per
+#: object).
+LAW = jf.models.chinchilla()
+LIK = bayes.make_likelihood("normal", "log")
 SIGMA_PRIOR = dist.LogNormal(float(np.log(0.02)), 0.5)
+BM = bayes.make_model(LAW, LIK, {"sigma": SIGMA_PRIOR})
+Z90 = 1.6448536269514722
+#: Draws of the Laplace posterior handed to `jf.suggest` (one fixed z for every run set).
+N_DRAWS = 2000
+#: Width of an order's start and every padded batch: the ladder has 16 runs.
+P = 16
 
 
 def ladder_points(tasks=PAPER_TASKS, last_n: int = 5):
@@ -64,53 +92,131 @@ def ladder_points(tasks=PAPER_TASKS, last_n: int = 5):
     return pts.reset_index(drop=True), tgt[["task", "N", "tokens", "task_loss"]]
 
 
-#: One Law object for every refit (jaxfit caches compiled programs per Law object).
-LAW = ladder_step1()
+def _starts() -> np.ndarray:
+    """81 starts [S, 6] in the sampler's coordinates (`bayes.BayesModel`): the law at the
+    data centre equal to the data (floor slot 0), each term's log ratio to the floor in
+    {-1.5, 0, 1.5}, exponents in {0.15, 0.3, 0.6}, sigma 0.02."""
+    names = BM.law.param_names
+    rows = []
+    for ra, rb, ka, kb in itertools.product([-1.5, 0.0, 1.5], [-1.5, 0.0, 1.5],
+                                            [0.15, 0.3, 0.6], [0.15, 0.3, 0.6]):
+        l0 = -np.logaddexp(0.0, np.logaddexp(ra, rb))      # floor's level at the centre
+        v = np.zeros(BM.dim)
+        v[names.index("A")], v[names.index("B")], v[names.index("E")] = ra, rb, 0.0
+        v[names.index("alpha")] = np.log(ka) + ra + l0       # log slope = log k + level
+        v[names.index("beta")] = np.log(kb) + rb + l0
+        v[-1] = np.log(0.02)
+        rows.append(v)
+    return np.array(rows)
 
 
-def _posterior(sub: pd.DataFrame, samples: int, posterior: str = "laplace"):
-    if posterior == "nuts":
-        return jf.sample(LAW, sub, y="task_loss", by="key", x={"D": "tokens"},
-                         method="nuts", chains=1, samples=samples, warmup=300,
-                         priors={"sigma": SIGMA_PRIOR}, warn=False)
-    return jf.sample(LAW, sub, y="task_loss", by="key", x={"D": "tokens"},
-                     method="laplace", chains=1, samples=samples, restarts=16,
-                     priors={"sigma": SIGMA_PRIOR}, warn=False)
+STARTS = _starts()
+SOLVER = SolverOptions(method="newton", max_steps=300, ftol=1e-12, refine=None)
 
 
-def replay(tasks=PAPER_TASKS, n_start: int = 5, interval: str = "credible",
-           prob: float = 0.9, samples: int = 2000, steps: int | None = None,
-           method: str = "linear", posterior: str = "laplace") -> pd.DataFrame:
+def _laplace_one(v, x, y, w, xt):
+    ref = BM.reference(x, y, w)
+
+    def log_target(v):
+        return LAW.log(BM.split(v, ref)[0], xt)
+
+    H = jax.hessian(BM.objective)(v, x, y, w)
+    lam, V = jnp.linalg.eigh(0.5 * (H + H.T))
+    chol = V / jnp.sqrt(jnp.maximum(jnp.abs(lam), 1e-10 * jnp.max(jnp.abs(lam))))[None, :]
+    g = jax.grad(log_target)(v)
+    return log_target(v), jnp.sqrt(jnp.sum((g @ chol) ** 2)), chol, jnp.min(lam)
+
+
+_laplace_batched = jax.jit(jax.vmap(_laplace_one))
+
+
+def pack(pts: pd.DataFrame, tgt: pd.DataFrame, sets):
+    """Padded arrays of run sets ``[(task, [run, ...]), ...]``: x, y, w [B, P], target x [B]."""
+    B = len(sets)
+    N, D, y, w = np.ones((B, P)), np.ones((B, P)), np.ones((B, P)), np.zeros((B, P))
+    NT, DT = np.zeros(B), np.zeros(B)
+    for b, (t, runs) in enumerate(sets):
+        s = pts[(pts["task"] == t) & pts["run"].isin(list(runs))]
+        n = len(s)
+        N[b, :n], D[b, :n], y[b, :n], w[b, :n] = s["N"], s["tokens"], s["task_loss"], 1.0
+        r = tgt[tgt["task"] == t].iloc[0]
+        NT[b], DT[b] = r["N"], r["tokens"]
+    return {"N": N, "D": D}, y, w, {"N": NT, "D": DT}
+
+
+def laplace_width(pts, tgt, sets, prob: float = 0.9) -> dict:
+    """Laplace posterior of every run set and the delta-method ``prob`` credible width of
+    the target's task loss (one batched call).
+
+    Returns:
+        dict of arrays over the sets: ``width``, ``median`` (exp mu), ``sd`` (of log L),
+        ``center`` [B, 6] and ``chol`` [B, 6, 6] (``chol chol^T`` = inverse Hessian),
+        ``sigma``, ``min_eig`` (smallest Hessian eigenvalue) and ``grad_norm``.
+    """
+    z = float(jax.scipy.stats.norm.ppf(0.5 + prob / 2)) if prob != 0.9 else Z90
+    x, y, w, xt = pack(pts, tgt, sets)
+    with jax.enable_x64(True):
+        x = {k: jnp.asarray(v) for k, v in x.items()}
+        y, w = jnp.asarray(y), jnp.asarray(w)
+        sol = minimize(BM.objective, jnp.asarray(STARTS), x, y, w, opts=SOLVER)
+        xt = {k: jnp.asarray(v) for k, v in xt.items()}
+        mu, sd, chol, lmin = (np.asarray(a) for a in _laplace_batched(sol.u, x, y, w, xt))
+        center = np.asarray(sol.u)
+    return dict(width=np.exp(mu + z * sd) - np.exp(mu - z * sd), median=np.exp(mu), sd=sd,
+                center=center, chol=chol, sigma=np.exp(center[:, -1]), min_eig=lmin,
+                grad_norm=np.asarray(sol.grad_norm))
+
+
+def laplace_posterior(pts, tgt, sets, lap: dict, keys) -> Posterior:
+    """A `jaxfit.Posterior` of Laplace draws ``v = center + chol z`` (fixed z) per set."""
+    x, y, w, _ = pack(pts, tgt, sets)
+    with jax.enable_x64(True):
+        z = jax.random.normal(jax.random.PRNGKey(0), (N_DRAWS, BM.dim), dtype=jnp.float64)
+        v = jnp.asarray(lap["center"])[:, None, :] + jnp.einsum("tij,dj->tdi", lap["chol"], z)
+        ref = jax.vmap(BM.reference)({k: jnp.asarray(a) for k, a in x.items()},
+                                     jnp.asarray(y), jnp.asarray(w))
+        params, sigma = BM.split(v, ref[:, None, :])
+    draws = {n: np.asarray(params[n])[:, None, :] for n in LAW.param_names}
+    draws[bayes.NOISE] = np.asarray(sigma)[:, None, :]
+    return Posterior(law=LAW, tasks=pd.Index(keys, name="key"), draws=draws, likelihood=LIK,
+                     method="laplace", options=dict(y="task_loss", by="key", x={"D": "tokens"},
+                                                    space="log", priors={"sigma": SIGMA_PRIOR}))
+
+
+def replay(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9, steps: int | None = None,
+           method: str = "linear", pts=None, tgt=None) -> pd.DataFrame:
     """Width curves of both orders: one row per (task, order, step)."""
-    pts, tgt = ladder_points(tasks)
+    if pts is None:
+        pts, tgt = ladder_points(tasks)
+    tasks = list(tasks)
     runs = pts.drop_duplicates("run").sort_values("cost", kind="stable")
     order_sf = list(runs["run"])
-    start = order_sf[:n_start]
+    cost = dict(zip(runs["run"], runs["cost"]))
     orders = ("smallest", "suggest")
     keys = [(t, o) for t in tasks for o in orders]
-    chosen = {k: list(start) for k in keys}
-    cost = dict(zip(runs["run"], runs["cost"]))
+    chosen = {k: list(order_sf[:n_start]) for k in keys}
     n_steps = len(order_sf) - n_start if steps is None else steps
-    col = "credible" if interval == "credible" else "predictive"
     rows = []
     for step in range(n_steps + 1):
-        sub = pd.concat([pts[(pts["task"] == t) & pts["run"].isin(chosen[(t, o)])]
-                         .assign(key=f"{t}|{o}") for t, o in keys], ignore_index=True)
-        post = _posterior(sub, samples, posterior)
-        at = pd.concat([tgt[tgt["task"] == t].assign(key=f"{t}|{o}") for t, o in keys],
-                       ignore_index=True)
-        pred = post.predict(at, prob=prob)
-        widths = (pred[f"{col}_upper"] - pred[f"{col}_lower"]).to_numpy()
+        sets = [(t, chosen[(t, o)]) for t, o in keys]
+        lap = laplace_width(pts, tgt, sets, prob)
         for i, (t, o) in enumerate(keys):
             rows.append(dict(task=t, order=o, step=step, run=chosen[(t, o)][-1] if step else "",
-                             cum_compute=sum(cost[r] for r in chosen[(t, o)]),
-                             width=widths[i], median=pred["median"].iloc[i],
-                             actual=at["task_loss"].iloc[i]))
+                             cum_compute=sum(cost[r] for r in chosen[(t, o)][n_start:]),
+                             width=lap["width"][i], median=lap["median"][i],
+                             sigma=lap["sigma"][i], min_eig=lap["min_eig"][i],
+                             actual=tgt.loc[tgt["task"] == t, "task_loss"].iloc[0]))
         if step == n_steps:
             break
+        sg = [i for i, k in enumerate(keys) if k[1] == "suggest"]
+        names = [f"{keys[i][0]}|suggest" for i in sg]
+        post = laplace_posterior(pts, tgt, [sets[i] for i in sg],
+                                 {k: v[sg] for k, v in lap.items()}, names)
         cands = pd.concat([pts[(pts["task"] == t) & ~pts["run"].isin(chosen[(t, "suggest")])]
                            .assign(key=f"{t}|suggest") for t in tasks], ignore_index=True)
-        res = jf.suggest(post, cands, at, cost="cost", k=1, prob=prob, interval=interval,
+        at = pd.concat([tgt[tgt["task"] == t].assign(key=f"{t}|suggest") for t in tasks],
+                       ignore_index=True)
+        res = jf.suggest(post, cands, at, cost="cost", k=1, prob=prob, interval="credible",
                          method=method)
         best = res.table[res.table["rank"] == 1].set_index("key")["candidate"]
         for t in tasks:
@@ -119,12 +225,33 @@ def replay(tasks=PAPER_TASKS, n_start: int = 5, interval: str = "credible",
     return pd.DataFrame(rows)
 
 
+def simulated_points(pts, tgt, seed: int, tasks=None):
+    """The ladder's design with simulated task losses: per task, the truth is the mode of
+    the posterior on all 16 runs, and each run's loss is ``L_true exp(sigma eps)`` with
+    ``eps ~ N(0, 1)`` and sigma that fit's noise scale (the model holds exactly)."""
+    tasks = list(dict.fromkeys(pts["task"])) if tasks is None else list(tasks)
+    runs = list(pts.drop_duplicates("run")["run"])
+    lap = laplace_width(pts, tgt, [(t, runs) for t in tasks])
+    x, y, w, _ = pack(pts, tgt, [(t, runs) for t in tasks])
+    rng = np.random.default_rng(seed)
+    out = pts.copy()
+    with jax.enable_x64(True):
+        for i, t in enumerate(tasks):
+            ref = BM.reference({k: jnp.asarray(v[i]) for k, v in x.items()},
+                               jnp.asarray(y[i]), jnp.asarray(w[i]))
+            params, sigma = BM.split(jnp.asarray(lap["center"][i]), ref)
+            sel = out["task"] == t
+            mean = np.asarray(LAW(params, {"N": jnp.asarray(out.loc[sel, "N"].to_numpy()),
+                                           "D": jnp.asarray(out.loc[sel, "tokens"].to_numpy())}))
+            out.loc[sel, "task_loss"] = mean * np.exp(float(sigma) * rng.standard_normal(len(mean)))
+    return out
+
+
 def compute_ratio(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per task: the compute the suggested order needs to be as narrow as the
-    smallest-first order, over the smallest-first order's compute (median over its steps)."""
+    """Per task: ``median_k c_k / C_k`` (module docstring) and the per-k ratios."""
     out = []
     for task, g in curves.groupby("task", sort=False):
-        sf = g[(g["order"] == "smallest") & (g["step"] > 0)]
+        sf = g[(g["order"] == "smallest") & (g["step"] > 0)].sort_values("step")
         sg = g[g["order"] == "suggest"].sort_values("step")
         ratios = []
         for w, c in zip(sf["width"], sf["cum_compute"]):
@@ -132,41 +259,206 @@ def compute_ratio(curves: pd.DataFrame) -> pd.DataFrame:
             c_sg = sg["cum_compute"].to_numpy()[ok].min() if ok.any() else np.inf
             ratios.append(c_sg / c)
         out.append(dict(task=task, ratio=float(np.median(ratios)),
-                        ratios=np.round(ratios, 3).tolist()))
+                        ratios=np.round(ratios, 2).tolist()))
     return pd.DataFrame(out)
+
+
+def envelope(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9, chunk: int = 1024):
+    """Per task and k: the least compute of any subset of the remaining runs whose width is
+    <= the smallest-first width W_k, over C_k (a bound for every order)."""
+    pts, tgt = ladder_points(tasks)
+    runs = list(pts.drop_duplicates("run").sort_values("cost", kind="stable")["run"])
+    cost = dict(zip(pts["run"], pts["cost"]))
+    start, rest = runs[:n_start], runs[n_start:]
+    masks = np.array(list(itertools.product([False, True], repeat=len(rest))))
+    subsets = [[r for r, m in zip(rest, mk) if m] for mk in masks]
+    csub = np.array([sum(cost[r] for r in s) for s in subsets])
+    sf = [int("".join("1" if i < k else "0" for i in range(len(rest))) or "0", 2)
+          for k in range(len(rest) + 1)]
+    out = []
+    for t in tasks:
+        wid = np.concatenate([laplace_width(pts, tgt, [(t, start + s) for s in
+                                                       subsets[c:c + chunk]], prob)["width"]
+                              for c in range(0, len(subsets), chunk)])
+        r = [csub[wid <= wid[sf[k]] * (1 + 1e-9)].min() / csub[sf[k]]
+             for k in range(1, len(rest) + 1)]
+        out.append(dict(task=t, bound=float(np.median(r)), ratios=np.round(r, 2).tolist()))
+    return pd.DataFrame(out)
+
+
+def design_bound(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9,
+                 n_orders: int = 100_000, seed: int = 0) -> pd.DataFrame:
+    """The same comparison with design-only widths (no data luck): the Fisher information
+    at each task's 16-run posterior mode with sigma fixed there,
+    ``H(S) = H_prior + sum_{i in S} g_i g_i^T / sigma^2`` (g_i: gradient of the log loss at
+    run i), and the delta-method width of the target. Per task: ``envelope`` (cheapest of
+    all 4,096 subsets reaching each W_k; non-nested, a bound for every order) and
+    ``greedy`` (the nested order of the largest width reduction per unit cost, i.e. what
+    `suggest` does when its predictions are exact) and ``best_random_order`` (the best
+    ratio among ``n_orders`` random nested orders; ``best_order`` is that order)."""
+    rng = np.random.default_rng(seed)
+    pts, tgt = ladder_points(tasks)
+    tasks = list(tasks)
+    runs = list(pts.drop_duplicates("run").sort_values("cost", kind="stable")["run"])
+    cost = np.array([pts.loc[pts["run"] == r, "cost"].iloc[0] for r in runs])
+    n_rest = len(runs) - n_start
+    rest_runs = runs[n_start:]
+    masks = np.array(list(itertools.product([False, True], repeat=n_rest)))
+    csub = masks @ cost[n_start:]
+    sf = [int("".join("1" if i < k else "0" for i in range(n_rest)) or "0", 2)
+          for k in range(n_rest + 1)]
+    z = float(jax.scipy.stats.norm.ppf(0.5 + prob / 2))
+    lap = laplace_width(pts, tgt, [(t, runs) for t in tasks], prob)
+    x, y, w, xt = pack(pts, tgt, [(t, runs) for t in tasks])
+    k = BM.dim - 1
+    out = []
+    with jax.enable_x64(True):
+        for i, t in enumerate(tasks):
+            xi = {n: jnp.asarray(a[i]) for n, a in x.items()}
+            yi, wi = jnp.asarray(y[i]), jnp.asarray(w[i])
+            ref = BM.reference(xi, yi, wi)
+            v0 = jnp.asarray(lap["center"][i])
+            sig2 = float(np.exp(2 * v0[-1]))
+            s = pts[pts["task"] == t].set_index("run").loc[runs]
+
+            def logf(vk, N, D):
+                return LAW.log(BM.split(jnp.concatenate([vk, v0[-1:]]), ref)[0],
+                               {"N": N, "D": D})
+
+            def neg_log_prior(vk):
+                return -BM.log_prior(BM.to_law(jnp.concatenate([vk, v0[-1:]]), ref)[:-1],
+                                     xi, yi, wi)
+
+            Hp = np.asarray(jax.hessian(neg_log_prior)(v0[:k]))
+            G = np.asarray(jax.vmap(jax.grad(logf), in_axes=(None, 0, 0))(
+                v0[:k], jnp.asarray(s["N"].to_numpy()), jnp.asarray(s["tokens"].to_numpy())))
+            gt = np.asarray(jax.grad(logf)(v0[:k], xt["N"][i], xt["D"][i]))
+            mu = float(logf(v0[:k], xt["N"][i], xt["D"][i]))
+            H0 = Hp + G[:n_start].T @ G[:n_start] / sig2
+            Gr = G[n_start:]
+
+            def width(m):
+                sd = np.sqrt(gt @ np.linalg.solve(H0 + Gr[m].T @ Gr[m] / sig2, gt))
+                return np.exp(mu + z * sd) - np.exp(mu - z * sd)
+
+            W = np.array([width(m) for m in masks])
+            m = np.zeros(n_rest, bool)
+            gw, gc = [width(m)], [0.0]
+            for _ in range(n_rest):
+                free = np.flatnonzero(~m)
+                sc = [(gw[-1] - width(m | (np.arange(n_rest) == j))) / cost[n_start + j]
+                      for j in free]
+                j = free[int(np.argmax(sc))]
+                m[j] = True
+                gw.append(width(m))
+                gc.append(gc[-1] + cost[n_start + j])
+            gw, gc = np.array(gw), np.array(gc)
+            ks = range(1, n_rest + 1)
+            env = [csub[W <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in ks]
+            gr = [gc[gw <= W[sf[q]] * (1 + 1e-9)].min() / csub[sf[q]] for q in ks]
+            # the best of n_orders random nested orders (prefix subsets as bit masks)
+            perms = np.argsort(rng.random((n_orders, n_rest)), axis=1)
+            pw = 2 ** np.arange(n_rest - 1, -1, -1)
+            pref = np.concatenate([np.zeros((n_orders, 1), np.int64),
+                                   np.cumsum(pw[perms], axis=1)], axis=1)
+            pwid, pcst = W[pref], csub[pref]
+            rnd = np.median([np.where(pwid <= W[sf[q]] * (1 + 1e-9), pcst, np.inf).min(axis=1)
+                             / csub[sf[q]] for q in ks], axis=0)
+            out.append(dict(task=t, envelope=float(np.median(env)), greedy=float(np.median(gr)),
+                            best_random_order=float(rnd.min()),
+                            best_order=[rest_runs[j] for j in perms[int(np.argmin(rnd))]],
+                            envelope_k=np.round(env, 2).tolist(),
+                            greedy_k=np.round(gr, 2).tolist()))
+    return pd.DataFrame(out)
+
+
+def plot_curves(curves: pd.DataFrame, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tasks = list(dict.fromkeys(curves["task"]))
+    r = compute_ratio(curves).set_index("task")["ratio"]
+    fig, axes = plt.subplots(2, (len(tasks) + 1) // 2, figsize=(3.2 * ((len(tasks) + 1) // 2), 6),
+                             squeeze=False)
+    for ax, t in zip(axes.ravel(), tasks):
+        for o, style in (("smallest", "o-"), ("suggest", "s-")):
+            g = curves[(curves["task"] == t) & (curves["order"] == o)].sort_values("step")
+            c = g["cum_compute"].to_numpy()
+            ax.plot(np.where(c > 0, c, 1e19), g["width"], style, ms=3, label=o)
+        ax.set_xscale("log")
+        ax.set_title(f"{t} (ratio {r[t]:.2f})", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(tasks):]:
+        ax.axis("off")
+    axes[0, 0].legend(fontsize=7)
+    fig.supxlabel("cumulative compute of the added runs (6ND; start at 1e19)", fontsize=9)
+    fig.supylabel("90% credible width, 7B-4T task loss", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--interval", default="credible", choices=["credible", "predictive"])
     p.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
-    p.add_argument("--n-start", type=int, default=5)
+    p.add_argument("--n-start", type=int, default=4)
     p.add_argument("--method", default="linear", choices=["linear", "reweight"],
                    help="suggest's update")
-    p.add_argument("--posterior", default="laplace", choices=["laplace", "nuts"],
-                   help="refit method (nuts: 1 chain, 300 warmup; much slower)")
-    p.add_argument("--samples", type=int, default=2000, help="draws per refit")
     p.add_argument("--steps", type=int, help="added runs to replay (default: all)")
     p.add_argument("--csv", help="write the curves here")
+    p.add_argument("--figure", help="write the curves' figure here (png)")
+    p.add_argument("--simulate", type=int, default=0, metavar="R",
+                   help="also replay R simulated ladders (truth: each task's 16-run fit)")
+    p.add_argument("--design", action="store_true",
+                   help="also the design-only bound (Fisher widths at the 16-run mode)")
+    p.add_argument("--envelope", action="store_true",
+                   help="also the best-subset bound (4,096 subsets per task; slow)")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
-    curves = replay(args.tasks, n_start=args.n_start, interval=args.interval,
-                    method=args.method, posterior=args.posterior, samples=args.samples,
-                    steps=args.steps)
+    curves = replay(args.tasks, n_start=args.n_start, method=args.method, steps=args.steps)
     with pd.option_context("display.width", 200, "display.max_rows", 500,
                            "display.float_format", "{:.4g}".format):
-        print(curves.pivot_table(index=["task", "step"], columns="order",
-                                 values=["cum_compute", "width"], sort=False)
-              .assign(run_sf=curves[curves.order == "smallest"].set_index(["task", "step"])["run"],
-                      run_sg=curves[curves.order == "suggest"].set_index(["task", "step"])["run"]))
+        wide = curves.pivot_table(index=["task", "step"], columns="order",
+                                  values=["cum_compute", "width"], sort=False)
+        for o in ("smallest", "suggest"):
+            wide[("run", o)] = curves[curves.order == o].set_index(["task", "step"])["run"]
+        print(wide)
         r = compute_ratio(curves)
         print(r)
     print(f"median compute ratio over {len(r)} tasks: {r['ratio'].median():.3f} "
-          f"(method {args.method}, {args.posterior} refits, {args.interval} {0.9:.0%} interval; "
-          f"{time.perf_counter() - t0:.0f} s)")
+          f"(method {args.method}, Laplace refits, 90% credible interval, start "
+          f"{args.n_start} runs; {time.perf_counter() - t0:.0f} s); per-k median over tasks: "
+          f"{np.round(np.median(np.array(r['ratios'].tolist()), axis=0), 2).tolist()}")
     if args.csv:
         curves.to_csv(args.csv, index=False)
+    if args.figure:
+        plot_curves(curves, args.figure)
+    sims = []
+    for seed in range(args.simulate):
+        pts, tgt = ladder_points(args.tasks)
+        sim = simulated_points(pts, tgt, seed, args.tasks)
+        rs = compute_ratio(replay(args.tasks, n_start=args.n_start, method=args.method,
+                                  steps=args.steps, pts=sim, tgt=tgt))
+        sims.append(rs.assign(seed=seed))
+        print(f"simulated ladder {seed}: per-task ratios "
+              f"{np.round(rs['ratio'].to_numpy(), 2).tolist()}, median {rs['ratio'].median():.3f}",
+              flush=True)
+    if sims:
+        allr = pd.concat(sims)
+        print(f"simulated ladders: median over tasks per seed "
+              f"{np.round(allr.groupby('seed')['ratio'].median().to_numpy(), 3).tolist()}; "
+              f"median over all (task, seed): {allr['ratio'].median():.3f}")
+    if args.design:
+        d = design_bound(args.tasks, n_start=args.n_start)
+        with pd.option_context("display.width", 200, "display.max_colwidth", 80):
+            print(d)
+        print(f"design-only widths, median over tasks: best-subset envelope "
+              f"{d['envelope'].median():.3f}, greedy-per-cost order {d['greedy'].median():.3f}, "
+              f"best of 100,000 random orders {d['best_random_order'].median():.3f}")
+    if args.envelope:
+        e = envelope(args.tasks, n_start=args.n_start)
+        print(e)
+        print(f"best-subset bound, median over tasks: {e['bound'].median():.3f}")
 
 
 if __name__ == "__main__":

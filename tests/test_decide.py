@@ -313,3 +313,55 @@ def test_suggest_through_a_composed_chain_scales_with_the_outer_step():
     np.testing.assert_allclose(chained["width_now"], 0.25 * plain["width_now"], rtol=1e-9)
     np.testing.assert_allclose(chained["width_after"] / chained["width_now"],
                                plain["width_after"] / plain["width_now"], rtol=1e-9)
+
+
+# ----------------------------------------------------------- suggest: the OLMo ladder replay
+
+@pytest.fixture(scope="module")
+def ladder_replay():
+    """benchmarks/suggest_ladder.py's replay on two tasks (start: the 4 cheapest runs, 12
+    added runs per order, Laplace refits with data-scaled priors)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import suggest_ladder as sl
+    tasks = ["arc_easy_test", "mmlu_avg_test"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curves = sl.replay(tasks)
+    return sl, curves
+
+
+def test_ladder_replay_width_is_a_function_of_the_run_set(ladder_replay):
+    """Both orders hold the same runs at the start (4) and the end (16), in different batch
+    positions: their widths agree; the 4-run posterior is well-posed (Hessian positive
+    definite) and all 16 runs narrow the 7B-4T interval several-fold."""
+    _, c = ladder_replay
+    for step in (0, 12):
+        w = c[c["step"] == step].pivot(index="task", columns="order", values="width")
+        np.testing.assert_allclose(w["suggest"], w["smallest"], rtol=1e-7)
+    assert (c["min_eig"] > 0.5).all()
+    w0 = c[(c["step"] == 0) & (c["order"] == "smallest")].set_index("task")["width"]
+    w12 = c[(c["step"] == 12) & (c["order"] == "smallest")].set_index("task")["width"]
+    assert np.all(np.isfinite(w0)) and np.all(w12 < 0.4 * w0)
+    # the 16-run median prediction is within 10% of the 7B-4T task loss (Bhagia et al.)
+    last = c[(c["step"] == 12) & (c["order"] == "smallest")]
+    assert np.all(np.abs(last["median"] / last["actual"] - 1) < 0.1)
+
+
+def test_ladder_replay_compute_ratio(ladder_replay):
+    """Issue 13's reading: for each smallest-first step k, the least cumulative compute at
+    which the suggested order is as narrow, over C_k; median over k. On ARC-Easy the
+    suggested order needs <= 0.7 of the compute (measured 0.26); on MMLU less than the
+    fixed order but not 0.7 (measured 0.83; over all 8 tasks the median is 0.83, so the
+    acceptance is not met: benchmarks/README.md). The suggested order adds a 760M or 1B
+    model within its first 3 runs."""
+    sl, c = ladder_replay
+    r = sl.compute_ratio(c).set_index("task")
+    assert r.loc["arc_easy_test", "ratio"] <= 0.7
+    assert r.loc["mmlu_avg_test", "ratio"] < 1.0             # cheaper than smallest-first
+    # k = 1 can never be beaten: C_1 is the cheapest remaining run
+    assert all(rs[0] >= 1.0 for rs in r["ratios"])
+    sg = c[(c["order"] == "suggest") & c["step"].between(1, 3)]
+    assert sg.groupby("task")["run"].apply(
+        lambda runs: any(x.startswith(("760M", "1B")) for x in runs)).all()

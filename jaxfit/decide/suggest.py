@@ -49,8 +49,11 @@ single vmapped call. Unlike importance reweighting of the draws, the update does
 degenerate when the new run is very informative (few draws keep weight); unlike a
 Laplace/Fisher update it uses the posterior's actual spread rather than a local
 linearisation at one point. But it trusts the draws' covariances as if the posterior were
-Gaussian: from a wide, skewed posterior (few runs) it predicts that any run narrows the
-target a lot, so cost alone decides (see docs/decide.md, the ladder replay).
+Gaussian: from draws that do not fit their own data (a poorly identified ridge) it
+predicts that any run narrows the target a lot, so cost alone decides. From a posterior
+with data-scaled priors its predictions match refits (the OLMo ladder replay from 4
+runs, docs/decide.md; MMLU after 4 added runs: within 20% of the refitted widths, the
+same ranking but for one swap).
 
 Example:
     >>> import numpy as np, pandas as pd
