@@ -9,6 +9,12 @@ runner compares the two token by token, numbers to the last digit the page shows
 of it, for rounding), everything else exactly. Numbers a page quotes in prose about a block
 are asserted by an ``assert`` in the block itself.
 
+The pages share one JAX persistent compilation cache in a directory of the test session
+(``JAX_COMPILATION_CACHE_DIR``, the opt-in the README describes), so a program compiled
+for one page (the Chinchilla fit, its bootstrap) is not compiled again for the next; each
+page still starts cold in its own interpreter, and the first page to need a program pays
+its compilation.
+
 Run one page by hand: ``python tests/test_docs.py docs/recipes/ladder.md``.
 """
 
@@ -24,8 +30,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted(p for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
-               if "```python" in p.read_text())
+PAGES = [p for p in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+         if "```python" in p.read_text()]
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", flags=re.S | re.M)
 _MARK = "\x1e<<jaxfit-docs block {}>>\x1e"
@@ -67,11 +73,18 @@ def blocks(page: Path) -> list[tuple[str, str, str | None]]:
     return out
 
 
-def run_page(page: Path, cwd: Path, timeout: float = 600) -> list[str]:
-    """Run ``page``'s blocks in a fresh interpreter in ``cwd``; each block's stdout."""
+def run_page(page: Path, cwd: Path, timeout: float = 600,
+             cache: Path | None = None) -> list[str]:
+    """Run ``page``'s blocks in a fresh interpreter in ``cwd``; each block's stdout.
+
+    ``cache``: a JAX persistent compilation cache directory shared between pages.
+    """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
         "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    if cache is not None:
+        env.update(JAX_COMPILATION_CACHE_DIR=str(cache),
+                   JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
     code = f"MARK = {_MARK!r}\n{_DRIVER}"
     payload = json.dumps([(name, src) for name, src, _ in blocks(page)])
     p = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True,
@@ -107,9 +120,14 @@ def same_output(printed: str, expected: str) -> str | None:
     return None
 
 
+@pytest.fixture(scope="module")
+def compilation_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("jax-cache")
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_page_blocks_run_and_print_what_the_page_says(page, tmp_path):
-    outs = run_page(page, tmp_path)
+def test_page_blocks_run_and_print_what_the_page_says(page, tmp_path, compilation_cache):
+    outs = run_page(page, tmp_path, cache=compilation_cache)
     for (name, _, expected), printed in zip(blocks(page), outs):
         if expected is not None:
             why = same_output(printed, expected)
@@ -129,10 +147,11 @@ if __name__ == "__main__":
     import tempfile
     import time
 
+    cache = os.environ.get("JAX_COMPILATION_CACHE_DIR")
     for arg in sys.argv[1:]:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as d:
-            outs = run_page(ROOT / arg, Path(d))
+            outs = run_page(ROOT / arg, Path(d), cache=Path(cache) if cache else None)
         for (name, _, expected), printed in zip(blocks(ROOT / arg), outs):
             print(f"--- {name}\n{printed}")
             if expected is not None:

@@ -64,6 +64,8 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from jaxfit.datasets.loaders import (  # noqa: F401 (re-exported)
+    load_obs_emergent, load_olmo_emergence)
 from jaxfit.fit import fit
 from jaxfit.law import Law
 from jaxfit.models.emergence import DEFAULT_TEMPERATURE, FORMS, emergence as emergence_law
@@ -458,30 +460,6 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
 
 
 # ----------------------------------------------------------------------- real data
-
-def load_olmo_emergence() -> pd.DataFrame:
-    """OLMo 2 checkpoints with C4 loss and 5-shot accuracies (dataset ``olmo_emergence``).
-
-    One row per checkpoint of the 30 ladder runs (190M-3.2B) and of the 7B and 13B
-    targets' full runs: ``run``, ``role``, ``N``, ``step``, ``tokens``, ``c4_loss``,
-    ``<task>_rc`` and ``<task>_mc`` accuracies. Built by
-    ``jaxfit/datasets/make_emergence.py`` from Bhagia et al. (2024)'s released data.
-    """
-    from jaxfit import datasets
-
-    return datasets.load("olmo_emergence")
-
-
-def load_obs_emergent() -> pd.DataFrame:
-    """The emergent-capability table of Ruan et al. (2024) with size, data and FLOPs.
-
-    84 models, 2-shot BIG-bench scores (dataset ``obs_emergent``, built by
-    ``jaxfit/datasets/make_emergence.py`` from github.com/ryoungj/ObsScaling).
-    """
-    from jaxfit import datasets
-
-    return datasets.load("obs_emergent")
-
 
 #: Tasks of the OLMo demonstration: ranked-classification (RC) tasks at chance for the
 #: smallest ladder models, and the multiple-choice (MC) format, which emerges abruptly in

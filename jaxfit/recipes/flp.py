@@ -58,19 +58,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from jaxfit.datasets.loaders import (  # noqa: F401 (re-exported)
+    load_flp_data, load_olmo_ladder, load_olmo_ladder_val)
 from jaxfit.fit import fit
 from jaxfit.law import Law, compose
 from jaxfit.models.kaplan import kaplan
 from jaxfit.models.linear import linear
 from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
-from jaxfit.recipes.ladder import PAPER_TASKS, load_olmo_ladder
+from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.points import (evaluate, param_frame, select_runs, select_tasks,
                                    step2_points, tail_mean)
 from jaxfit.result import FitResult
@@ -93,43 +94,6 @@ STAGE1_OPTIONS = {"restarts": 32, "refine": 8, "seed": 0}
 #: `jaxfit.fit` options of stage 2 (linear: one optimum; the sigmoid needs restarts).
 STAGE2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
 _STAGE2 = ("linear", "sigmoid")
-
-
-def load_olmo_ladder_val() -> pd.DataFrame:
-    """The embedded OLMo ladder validation losses: one row per checkpoint (new DataFrame).
-
-    Columns ``run, role, N, step, tokens, flops_per_token`` and the cross-entropy (nats per
-    token) on 11 validation sets: ``c4``, the Dolma domains ``books, common_crawl, pes2o,
-    reddit, stack, wiki``, and ``ice, m2d2_s2orc, pile, wikitext_103``. Same checkpoints
-    as `jaxfit.recipes.ladder.load_olmo_ladder`; built by
-    ``jaxfit/datasets/make_olmo_ladder_val.py``.
-    """
-    from jaxfit import datasets
-
-    if "olmo_ladder_val" in datasets.names():
-        return datasets.load("olmo_ladder_val")
-    with resources.files(datasets).joinpath("olmo_ladder_val.csv").open("r") as fh:
-        df = pd.read_csv(fh)
-    df.attrs.update(load_olmo_ladder().attrs, name="olmo_ladder_val")
-    return df
-
-
-def load_flp_data() -> pd.DataFrame:
-    """The OLMo ladder for FLP: one row per checkpoint and task with its validation losses.
-
-    `load_olmo_ladder` joined with `load_olmo_ladder_val` on (``run``, ``tokens``), plus
-    ``C = tokens x flops_per_token`` (float; the product overflows int64).
-
-    Example:
-        >>> from jaxfit.recipes.flp import load_flp_data
-        >>> df = load_flp_data()
-        >>> round(float(df.loc[df.run == "7B-4T", "c4"].iloc[0]), 3)
-        2.483
-    """
-    val = load_olmo_ladder_val().drop(columns=["role", "N", "step", "flops_per_token"])
-    df = load_olmo_ladder().merge(val, on=["run", "tokens"], how="left", validate="m:1")
-    df["C"] = df["tokens"].to_numpy(np.float64) * df["flops_per_token"].to_numpy(np.float64)
-    return df
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -83,6 +83,7 @@ import numpy as np
 import pandas as pd
 from numpyro.distributions import constraints
 
+from jaxfit.datasets.loaders import load_hitchhiker  # noqa: F401 (re-exported)
 from jaxfit.fit import fit as jf_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law, Param, fix
@@ -119,27 +120,6 @@ ROBUST_FIT = {"loss": "huber", "delta": 1e-3, "space": "log", "reduction": "sum"
 SIZE_GROUPS = (64, 512, 4096)
 
 _REQUIRED = ("family", "model", "N", "tokens", "loss")
-
-
-def load_hitchhiker() -> pd.DataFrame:
-    """The embedded ColPret data: one row per model checkpoint (a new DataFrame).
-
-    Columns: ``family`` (ColPret's scaled set), ``model``, ``N`` (parameters, ColPret's
-    often nominal value), ``tokens`` (tokens seen; for ``lambda`` "seen examples"),
-    ``loss`` (ColPret's "perf": mean of the checkpoint's losses, perplexity as log2),
-    ``n_metrics``, ``upstream_suspect`` (values the data README flags as corrupt
-    upstream: OLMo-7B-Twin-2T, 11 checkpoints). The 25 families with at least 3 sizes
-    plus ``olmo``. See ``jaxfit/datasets/make_hitchhiker.py``.
-
-    Example:
-        >>> from jaxfit.recipes.hitchhiker import load_hitchhiker
-        >>> df = load_hitchhiker()
-        >>> df.groupby("family")["model"].nunique()[["gpt3", "OPT", "t5-pile"]].to_dict()
-        {'gpt3': 8, 'OPT': 6, 't5-pile': 4}
-    """
-    from jaxfit import datasets
-
-    return datasets.load("hitchhiker")
 
 
 @functools.cache
@@ -249,7 +229,7 @@ def _check_data(data: pd.DataFrame) -> None:
     if missing:
         raise ValueError(f"hitchhiker: data is missing column(s) {missing}; it needs one row "
                          f"per checkpoint with columns {list(_REQUIRED)} (see "
-                         "jaxfit.recipes.hitchhiker.load_hitchhiker()). Rename yours, e.g. "
+                         "jaxfit.datasets.load_hitchhiker()). Rename yours, e.g. "
                          "df.rename(columns={'num_params': 'N', 'tokens_seen': 'tokens'}).")
 
 

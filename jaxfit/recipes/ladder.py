@@ -49,12 +49,12 @@ import functools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from jaxfit.datasets.loaders import load_olmo_ladder  # noqa: F401 (re-exported)
 from jaxfit.fit import fit
 from jaxfit.law import Law, compose, fix
 from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
@@ -96,38 +96,6 @@ SINGLE_STEP_OPTIONS = {"restarts": 64, "refine": 16, "seed": 0, "max_steps": 200
 STEP2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
 
 _REQUIRED = ("run", "N", "tokens", "task", "task_loss", "accuracy")
-_CITATION = ("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
-             "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025).")
-_SOURCE = ("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
-           "scripts/scaling/data/peteish-moreeval/*.csv, extracted by "
-           "jaxfit/datasets/make_olmo_ladder.py")
-
-
-def load_olmo_ladder() -> pd.DataFrame:
-    """The embedded OLMo ladder data: one row per checkpoint and task (a new DataFrame).
-
-    Columns: ``run`` (e.g. ``"760M-5xC"``, ``"7B-4T"``), ``role`` ("ladder" or
-    "target"), ``N``, ``step``, ``tokens``, ``flops_per_token``, ``task``,
-    ``task_loss`` (RC 5-shot bits per byte of the correct answer), ``accuracy`` (RC
-    5-shot length-normalised). The 16 ladder runs of the paper with every checkpoint,
-    the 7B-4T target (1 row) and the 13B-5T target (its last 12 checkpoints), 10 tasks.
-    See ``jaxfit/datasets/make_olmo_ladder.py`` for the extraction.
-
-    Example:
-        >>> from jaxfit.recipes.ladder import load_olmo_ladder
-        >>> df = load_olmo_ladder()
-        >>> df.groupby("role")["run"].nunique().to_dict()
-        {'ladder': 16, 'target': 2}
-    """
-    from jaxfit import datasets
-
-    if "olmo_ladder" in datasets.names():
-        return datasets.load("olmo_ladder")
-    with resources.files(datasets).joinpath("olmo_ladder.csv").open("r") as fh:
-        df = pd.read_csv(fh)
-    df.attrs.update(name="olmo_ladder", citation=_CITATION, source=_SOURCE,
-                    license="Apache-2.0")
-    return df
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -210,7 +178,7 @@ def _check_data(data: pd.DataFrame, method: str) -> None:
     if missing:
         raise ValueError(
             f"ladder: data is missing column(s) {missing}; it needs one row per checkpoint "
-            f"and task with columns {needed} (see jaxfit.recipes.ladder.load_olmo_ladder()"
+            f"and task with columns {needed} (see jaxfit.datasets.load_olmo_ladder()"
             " for the layout). Rename your columns, e.g. df.rename(columns={'bpb': "
             "'task_loss'}).")
 
