@@ -77,7 +77,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -89,6 +89,7 @@ from jaxfit.inference.status import Status
 from jaxfit.law import Law, Param, fix
 from jaxfit.models.chinchilla import chinchilla
 from jaxfit.recipes.points import select
+from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.result import FitResult
 
 __all__ = ["hitchhiker", "run_hitchhiker", "HitchhikerResult", "hitchhiker_law",
@@ -143,8 +144,9 @@ def hitchhiker_law(**fixed: float) -> Law:
 # ----------------------------------------------------------------------------- results
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class HitchhikerResult:
-    """What `hitchhiker` returns.
+class HitchhikerResult(RecipeResult):
+    """What `hitchhiker` returns (the recipe protocol, `jaxfit.recipes.protocol`: `table`
+    is ``are``, ARE as a fraction; `summary` one row per family).
 
     Attributes:
         are: one row per family x configuration: ``family``, ``n_models``,
@@ -167,6 +169,35 @@ class HitchhikerResult:
     filters: pd.DataFrame
     fits: list[FitResult]
     options: dict[str, Any]
+
+    recipe: ClassVar[str] = "hitchhiker"
+    plot_function: ClassVar[str] = "jaxfit.recipes.hitchhiker_plot:plot_hitchhiker"
+
+    def table(self) -> pd.DataFrame:
+        """``are``: one row per family x configuration (ARE a fraction)."""
+        return self.are
+
+    def summary(self) -> pd.DataFrame:
+        """Per family: ``configurations``, ``fitted``, ``not_converged`` (fitted but not
+        converged), ``median_are`` over the fitted ones, and ``are_full`` (the whole pool,
+        fraction 1, the default cut, all checkpoints); ARE as fractions."""
+        a = self.are
+        fitted = a["status"] != "too_few_points"
+        cut = self.options["default_cut"]
+        rows = []
+        for fam, g in a.groupby("family", sort=True):
+            f = g[fitted.loc[g.index]]
+            full = g[(g["fraction"] == g["fraction"].max()) & (g["cut"] == cut)
+                     & (g["checkpoints"] == "all")].dropna(subset=["are"])
+            rows.append({"family": fam, "configurations": len(g), "fitted": len(f),
+                         "not_converged": int((f["status"] != "converged").sum()),
+                         "median_are": f["are"].median(),
+                         "are_full": (full.sort_values("n_models")["are"].iloc[-1]
+                                      if len(full) else math.nan)})
+        return pd.DataFrame(rows).set_index("family")
+
+    def _tables(self) -> dict[str, pd.DataFrame | None]:
+        return {"findings": self.findings(), "filters": self.filters, "targets": self.targets}
 
     def heatmap(self, family: str, cut: float | None = None,
                 checkpoints: str = "all") -> pd.DataFrame:
