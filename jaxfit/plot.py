@@ -36,12 +36,53 @@ from jaxfit.recipes.ladder_plot import plot_ladder
 __all__ = ["plot_fit", "plot_residuals", "plot_pairs", "plot_ladder"]
 
 
-def _grid(n: int, ncols: int, width: float = 3.6, height: float = 3.0):
+#: Axis labels of the usual law inputs (the column name is added when it differs).
+LABELS = {"N": "parameters N", "D": "training tokens D", "C": "training compute C (FLOPs)",
+          "L": "loss L (nats)", "loss": "loss (nats)"}
+
+#: Resolution of every figure (``savefig`` uses it unless given ``dpi=``).
+DPI = 150
+
+
+def _label(name: str, column: str | None = None) -> str:
+    text = LABELS.get(name, name)
+    return text if column in (None, name) else f"{text} [{column}]"
+
+
+def _plain(v: float, _pos=None) -> str:
+    """A tick label as a plain number: 2.5, 300, 1e9, 3e21 (no mathtext)."""
+    if v == 0 or not np.isfinite(v):
+        return "0" if v == 0 else ""
+    if 1e-3 <= abs(v) < 1e5:
+        return f"{v:g}"
+    m, e = f"{v:.1e}".split("e")
+    m = m.rstrip("0").rstrip(".")
+    return f"{m}e{int(e)}"
+
+
+def _plain_log_ticks(ax, axis: str = "both") -> None:
+    """Plain-number labels on log axes, minor ticks labelled when the range is short."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    for name in ("x", "y") if axis == "both" else (axis,):
+        a = getattr(ax, f"{name}axis")
+        if getattr(ax, f"get_{name}scale")() != "log":
+            continue
+        lo, hi = sorted(getattr(ax, f"get_{name}lim")())
+        a.set_major_formatter(FuncFormatter(_plain))
+        if hi / max(lo, 1e-300) < 20:          # less than ~1 decade: label 2, 3, 5 too
+            a.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0)))
+            a.set_minor_formatter(FuncFormatter(_plain))
+        else:
+            a.set_minor_formatter(NullFormatter())
+
+
+def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
     from matplotlib.figure import Figure
 
     cols = max(1, min(ncols, n))
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained", dpi=DPI)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[n:]:
         fig.delaxes(ax)
@@ -121,6 +162,8 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         A ``matplotlib.figure.Figure`` with one axes per task.
     """
     from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LogNorm
 
     law = result.law
     cols = column_map(law, result.options.get("x"))
@@ -133,6 +176,14 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     tasks = list(result.tasks if tasks is None else tasks)
     fig, axes = _grid(len(tasks), ncols)
     cmap = colormaps["viridis"]
+    # Points are coloured continuously by the next input (log scale), curves at their
+    # group's geometric mean of it in the same colours: one colour bar for the figure.
+    norm = None
+    if others and data is not None:
+        v = np.abs(data[cols[others[0]]].to_numpy(np.float64))
+        v = v[np.isfinite(v) & (v > 0)]
+        if v.size and v.max() > v.min():
+            norm = LogNorm(v.min(), v.max())
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task)
         tgt = _task_rows(result, at, task)
@@ -146,11 +197,16 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         parts = _groups(pts, [cols[o] for o in others], groups) if pts is not None else \
             [({}, None)]
         for i, (means, mask) in enumerate(parts):
-            color = cmap(0.85 * i / max(len(parts) - 1, 1))
-            label = ", ".join(f"{o}≈{means[cols[o]]:.3g}" for o in others) or None
+            if norm is not None:
+                color = cmap(norm(means[cols[others[0]]]))
+                shade = {"c": np.abs(pts[cols[others[0]]][mask].to_numpy(np.float64)),
+                         "cmap": cmap, "norm": norm}
+            else:
+                color = cmap(0.85 * i / max(len(parts) - 1, 1))
+                shade = {"color": color}
             if pts is not None:
-                ax.scatter(pts[cols[x]][mask], pts[y][mask], s=12, color=color, alpha=0.8,
-                           label=label)
+                ax.scatter(pts[cols[x]][mask], pts[y][mask], s=12, alpha=0.85,
+                           edgecolors="none", **shade)
             frame = _with_task(result, pd.DataFrame({cols[x]: grid, **{
                 cols[o]: means[cols[o]] for o in others}}), task)
             ax.plot(grid, _curve(result, frame, prob, None)[0], "-", color=color, lw=1.2)
@@ -186,12 +242,22 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         ax.set_xscale("log")
         if logy:
             ax.set_yscale("log")
-        ax.set_xlabel(cols[x])
-        ax.set_ylabel(y)
+        _plain_log_ticks(ax)
+        ax.set_xlabel(_label(x, cols[x]))
+        ax.set_ylabel(_label(y))
         ax.set_title(f"{law.name}" + (f" [{task}]" if len(result.tasks) > 1 else ""),
                      fontsize=9)
-        if ax.get_legend_handles_labels()[1]:
-            ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[1]:       # beside the data, never over it
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                      ncol=2, borderaxespad=0.0, frameon=False)
+    if norm is not None:
+        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes),
+                           shrink=0.9, pad=0.01)
+        bar.set_label(_label(others[0], cols[others[0]]))
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        bar.ax.yaxis.set_major_formatter(FuncFormatter(_plain))
+        bar.ax.yaxis.set_minor_formatter(NullFormatter())
     return fig
 
 
@@ -220,7 +286,8 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
         ax.axhline(0.0, color="gray", lw=0.8)
         ax.scatter(pts[cols[x]], r, s=12)
         ax.set_xscale("log")
-        ax.set_xlabel(cols[x])
+        _plain_log_ticks(ax, "x")
+        ax.set_xlabel(_label(x, cols[x]))
         ax.set_ylabel(f"log {y} - log fit" if log else f"{y} - fit")
         ax.set_title("residuals" + (f" [{task}]" if len(result.tasks) > 1 else ""),
                      fontsize=9)

@@ -88,21 +88,26 @@ def test_epoch_chinchilla_bootstrap_4000(chinchilla_df):
     assert boot.n_draws == 4000
 
     # FitResult.summary()'s approximate standard errors (the objective's Hessian sandwich,
-    # jaxfit.inference.stderr) against this bootstrap's standard deviations: within 30%.
-    # B's bootstrap distribution is right-skewed (95% interval ~1,040-5,810 around 2,144:
-    # its sd, ~1,300, is set by the long tail), so its linearised standard error is held
-    # to the central 68% half-width instead (measured: se 694; sd 0.50x, half-width 0.85x).
+    # jaxfit.inference.stderr) against this bootstrap's spread: within 30%. The bootstrap
+    # distribution of (B, beta) has a heavy right tail along the near-degenerate B-beta
+    # direction (corr(log B, beta) = 0.9997; beta: skewness 0.63, excess kurtosis 1.6;
+    # the largest B draws, 10,000-18,700 at beta 0.45-0.47, are each resample's global
+    # optimum: a 4,500-start grid refit of the 12 largest agrees to 4 digits). Its standard
+    # deviation is set by that tail, not by the curvature at the optimum that a linearised
+    # standard error describes, so the comparison is with the robust standard deviation
+    # 1.4826 MAD (measured: se / robust sd A 1.07, B 0.96, E 1.02, alpha 1.06, beta 0.96).
+    # The plain sd is compared where the tail is light (measured: E 1.00, A 1.15,
+    # alpha 1.16) and reported for B (0.50) and beta (0.79).
     se = start.summary().loc[0, "se"]
-    ratios = {}
+    robust, plain = {}, {}
     for name in LAW.param_names:
         d = boot.flat(name)[0]
-        ref = d.std(ddof=1) if name != "B" else np.subtract(*np.quantile(d, [0.8413, 0.1587])) / 2
-        ratios[name] = se[name] / ref
-        if name == "B":
-            ratios["B_vs_sd"] = se[name] / d.std(ddof=1)       # reported, not asserted
-    print("summary() se / bootstrap sd (B: / central 68% half-width):",
-          {k: round(v, 2) for k, v in ratios.items()})
-    assert all(0.7 < r < 1.3 for k, r in ratios.items() if k != "B_vs_sd"), ratios
+        robust[name] = se[name] / (1.4826 * np.median(np.abs(d - np.median(d))))
+        plain[name] = se[name] / d.std(ddof=1)
+    print("summary() se / bootstrap robust sd:", {k: round(v, 2) for k, v in robust.items()},
+          "\nsummary() se / bootstrap sd:", {k: round(v, 2) for k, v in plain.items()})
+    assert all(0.7 < r < 1.3 for r in robust.values()), robust
+    assert all(0.7 < plain[k] < 1.3 for k in ("E", "A", "alpha")), plain
     # The Huber log-likelihood at the point fit, sigma maximised (FitResult.statistics):
     # Epoch's joint maximum over the parameters and sigma is 879.77 (the notebook's output,
     # ../shared/data/chinchilla_epoch/README.md), so ours is just below it.

@@ -208,6 +208,19 @@ def test_ladder(tmp_path):
     assert png.stat().st_size > 10000
     assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == [
         "predictions.csv", "step1.csv", "step2.csv", "table.csv", "variance.csv"]
+    # --out: one header row, no unnamed index column; the tidy table in points
+    table = pd.read_csv(tmp_path / "tables" / "table.csv")
+    assert list(table.columns[:5]) == ["task", "target", "actual", "pred", "abs_error"]
+    assert pd.read_csv(tmp_path / "tables" / "step1.csv").columns[0] == "task"
+    row = table.set_index(["task", "target"]).loc[("mmlu_avg_test", "13B-5T")]
+    assert row["pred"] == pytest.approx(51.268, abs=0.02)
+    assert abs(row["pred"] - row["actual"]) == pytest.approx(row["abs_error"], abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["ladder", "flp", "flp_m", "hitchhiker", "emergence"])
+def test_recipe_help_names_the_data_columns(name):
+    code, out, _ = run(name, "--help")
+    assert code == 0 and "DATA:" in out and "--out DIR" in out
 
 
 @pytest.mark.parametrize("args, message", [
@@ -392,7 +405,7 @@ def test_hitchhiker_subcommand_matches_scipy_oracle():
 
     from jaxfit.recipes.hitchhiker import load_hitchhiker
 
-    are = _recipe("hitchhiker", "--families", "t5-pile")["are"]
+    are = _recipe("hitchhiker", "--families", "t5-pile")["table"]     # the ``are`` table
     row = are[(are.n_models == 3) & (are.fraction == 1.0) & (are.cut == 0.0)
               & (are.checkpoints == "all")]
     assert len(row) == 1
@@ -405,7 +418,7 @@ def test_emergence_subcommand_on_emergent_capability_table():
     emergence.md): the bootstrap 90% interval contains the point estimate, and the three
     BIG-bench tasks emerge between 1e22 and 1e24 FLOPs."""
     em = _recipe("emergence", "--demo", "obs_scaling", "--no-posterior",
-                 "--bootstrap", "20")["emergence"].set_index("task")
+                 "--bootstrap", "20")["table"].set_index("task")   # ``emergence``
     assert set(em.index) >= {"ipa_transliterate", "parsinlu_qa", "word_unscrambling"}
     assert np.all((em["bootstrap_5"] <= em["mle"]) & (em["mle"] <= em["bootstrap_95"]))
     assert np.all((22 < em["mle"]) & (em["mle"] < 24))

@@ -227,3 +227,15 @@ def test_plot_synthetic(synthetic_result):
     fig = plot_emergence(synthetic_result.frames())
     assert len(fig.axes) == 2
     assert fig.axes[0].xaxis_inverted()
+
+
+def test_recipe_protocol(synthetic_result):
+    import json
+
+    res = synthetic_result
+    assert res.table() is res.emergence
+    assert list(res.summary().columns) == ["mle", "posterior_5", "posterior_95",
+                                           "bootstrap_5", "bootstrap_95", "r_hat"]
+    doc = json.loads(res.to_json())
+    assert list(doc["tables"]) == ["table", "params", "elbows", "curves", "points"]
+    assert doc["tables"]["table"][0]["mle"] == pytest.approx(res.emergence["mle"].iloc[0])

@@ -1,5 +1,7 @@
 """FLP-M (Chen et al. 2024): synthetic mixtures with known truth, and the OLMo ladder."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,6 +94,15 @@ def test_flp_m_predicts_held_out_mixing_ratio():
     assert np.all(np.abs(p["pred_acc"] - p["mlp_pred_acc"]) < gap + 0.005)
     fig = plot_flp_m(res.frames())
     assert sum(ax.get_visible() for ax in fig.axes) == 3
+    # The recipe protocol: the tidy table in points, the per-target summary, JSON.
+    t, summ = res.table(), res.summary()
+    np.testing.assert_allclose(t["pred"], 100 * res.predictions["pred_acc"])
+    np.testing.assert_allclose(np.abs(t["pred"] - t["actual"]), t["abs_error"], atol=1e-9)
+    assert summ.loc["target16", "mean_abs_error"] == pytest.approx(
+        t[t.target == "target16"]["abs_error"].mean())
+    doc = json.loads(res.to_json())
+    assert doc["recipe"] == "flp_m" and len(doc["tables"]["table"]) == len(t)
+    assert list(res.frames())[0] == "table"
 
 
 def test_flp_m_bad_input():

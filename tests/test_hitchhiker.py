@@ -185,3 +185,21 @@ def test_bad_arguments(data, kwargs, match):
 def test_missing_column(data):
     with pytest.raises(ValueError, match="missing column"):
         hitchhiker(data.drop(columns=["tokens"]))
+
+
+def test_recipe_protocol(grid):
+    """`table` is ``are``; `summary` one row per family (configurations, fitted, median
+    ARE, the full configuration's ARE); `to_json` every frame."""
+    import json
+
+    assert grid.table() is grid.are
+    summ = grid.summary()
+    assert list(summ.index) == sorted(grid.are["family"].unique())
+    a = grid.are[(grid.are.family == "gpt3") & (grid.are.status != "too_few_points")]
+    assert summ.loc["gpt3", "fitted"] == len(a)
+    assert summ.loc["gpt3", "median_are"] == pytest.approx(a["are"].median())
+    full = a[(a.fraction == 1.0) & (a.cut == 1e10) & (a.checkpoints == "all")]
+    assert summ.loc["gpt3", "are_full"] == pytest.approx(
+        full.sort_values("n_models")["are"].iloc[-1])
+    doc = json.loads(grid.to_json())
+    assert list(doc["tables"]) == ["table", "findings", "filters", "targets"]

@@ -459,3 +459,21 @@ def test_plot_ladder(res):
     assert len([ax for ax in one.axes if ax.get_visible()]) == 2
     with pytest.raises(ValueError, match="not in the result"):
         plot_ladder(res, tasks=["nope"])
+
+
+def test_recipe_protocol(res):
+    """`table` is tidy in accuracy points, `summary` its per-target means, `wide` the
+    paper's layout, `to_json` every frame (jaxfit.recipes.protocol)."""
+    import json
+
+    t = res.table()
+    assert list(t.columns) == ["task", "target", "actual", "pred", "abs_error",
+                               "actual_loss", "pred_loss"]
+    np.testing.assert_allclose(t["pred"], 100 * res.predictions["pred_acc"])
+    summ = res.summary()
+    assert summ.loc["13B-5T", "mean_abs_error"] == pytest.approx(
+        t[t.target == "13B-5T"]["abs_error"].mean())
+    assert res.wide().loc["mmlu_avg_test", ("13B-5T", "pred")] == pytest.approx(
+        t.set_index(["task", "target"]).loc[("mmlu_avg_test", "13B-5T"), "pred"])
+    doc = json.loads(res.to_json())
+    assert doc["recipe"] == "ladder" and list(doc["tables"]) == list(res.frames())

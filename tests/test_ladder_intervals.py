@@ -40,10 +40,14 @@ def test_intervals_columns_and_coverage(res):
     # The well-predicted tasks (errors of about 1 point or less in the paper) are covered.
     good = p[p.task.isin(["mmlu_avg_test", "piqa_val"])]
     assert good.covered.all()
-    table = res.table()
+    table = res.wide()
     assert ("7B-4T", "lower") in table.columns and ("13B-5T", "covered") in table.columns
     np.testing.assert_allclose(table[("7B-4T", "upper")].to_numpy(),
                                100 * p[p.target == "7B-4T"].acc_upper.to_numpy())
+    tidy, summ = res.table(), res.summary()          # the recipe protocol
+    assert list(tidy.columns[:8]) == ["task", "target", "actual", "pred", "lower", "upper",
+                                      "abs_error", "covered"]
+    assert summ["covered"].sum() == int(p.covered.sum()) and summ["tasks"].sum() == len(p)
 
 
 def test_intervals_carry_both_steps_and_leave_points_unchanged(res):

@@ -25,3 +25,15 @@ def test_used_packages_are_declared():
     assert "flax" not in declared
     assert any(d.startswith("flax") for d in project["optional-dependencies"]["flp-m"])
     assert project["name"] != "jaxfit"  # taken on the package index by another project
+
+
+def test_extraction_scripts_are_not_in_the_package():
+    """The scripts that build the embedded datasets live in scripts/datasets/ (run by
+    tests/test_provenance.py), not in the installed package; the named loaders do."""
+    root = Path(__file__).resolve().parents[1]
+    assert not list((root / "jaxfit" / "datasets").glob("make_*.py"))
+    assert len(list((root / "scripts" / "datasets").glob("make_*.py"))) == 5
+    import jaxfit as jf
+    from jaxfit.recipes.ladder import load_olmo_ladder      # the old name still works
+
+    assert load_olmo_ladder is jf.datasets.load_olmo_ladder

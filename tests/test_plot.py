@@ -48,9 +48,11 @@ def test_plot_fit(fitted):
     at = pd.DataFrame({"N": [7e10], "D": [1.4e12], "loss": [1.95]})
     fig = plot_fit(res, df, at=at, posterior=post, groups=4)
     png(fig)
-    assert len(fig.axes) == 2 and [ax.get_title() for ax in fig.axes] == [
+    # two panels and one colour bar (D, log scale) for the figure
+    assert len(fig.axes) == 3 and [ax.get_title() for ax in fig.axes[:2]] == [
         "chinchilla [a]", "chinchilla [b]"]
-    for ax, task in zip(fig.axes, "ab"):
+    assert fig.axes[2].get_ylabel() == "training tokens D"
+    for ax, task in zip(fig.axes[:2], "ab"):
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
         # 4 D-groups (one curve each), the target's curve, its interval bar's 2 caps.
         assert len(ax.lines) == 4 + 1 + 2
@@ -78,6 +80,19 @@ def test_plot_fit(fitted):
         lo = post.predict(pd.DataFrame({"N": ax.lines[4].get_xdata(), "D": 1.4e12,
                                         "task": task}))["credible_lower"]
         assert band.min() == pytest.approx(lo.min(), rel=1e-9)
+    # Paper-ready style: >= 150 dpi, plain-number tick labels (no mathtext), labelled
+    # axes, the legend outside the data, points coloured continuously by their own D.
+    ax = fig.axes[0]
+    assert fig.dpi >= 150
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    assert any(labels) and not any("$" in t or "times" in t for t in labels), labels
+    assert ax.get_xlabel() == "parameters N" and ax.get_ylabel() == "loss (nats)"
+    anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    assert anchor.y0 < 0.0                                  # below the axes
+    bar = [t.get_text() for t in fig.axes[2].get_yticklabels()]
+    assert any(bar) and not any("$" in t for t in bar), bar
+    colours = np.concatenate([c.get_facecolors() for c in ax.collections[:4]])
+    assert len(np.unique(colours.round(4), axis=0)) == df.D.nunique()
     # A posterior on its own: its median curves and its own band.
     alone = plot_fit(post, df, at=at, groups=4)
     assert len(alone.axes[0].lines) == 7

@@ -8,18 +8,27 @@ missing ``../shared`` into a failure. Marked ``provenance`` (``pytest -m provena
 """
 
 import gzip
+import sys
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from jaxfit.datasets import (make_emergence, make_hitchhiker, make_olmo_ladder,
-                             make_olmo_ladder_val, make_pythia)
+# The extraction scripts live outside the installed package, in scripts/datasets/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "datasets"))
+
+import make_emergence  # noqa: E402
+import make_hitchhiker  # noqa: E402
+import make_olmo_ladder  # noqa: E402
+import make_olmo_ladder_val  # noqa: E402
+import make_pythia  # noqa: E402
 
 pytestmark = pytest.mark.provenance
 
-HERE = Path(make_olmo_ladder.__file__).parent
+#: The shipped files: those of the imported (installed) package.
+HERE = Path(str(resources.files("jaxfit") / "datasets"))
 
 
 def shipped(name: str) -> str:

@@ -301,6 +301,17 @@ def _print_frame(df: pd.DataFrame, title: str | None = None) -> None:
         print(df.to_string())
 
 
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with named index levels as columns (an unnamed default index dropped) and
+    MultiIndex columns joined by '|': one header row, no index column in a CSV."""
+    df = df.copy()
+    if isinstance(df.columns, pd.MultiIndex):
+        df.columns = ["|".join(map(str, c)) for c in df.columns]
+    if any(n is not None for n in df.index.names) or not isinstance(df.index, pd.RangeIndex):
+        df = df.reset_index()
+    return df
+
+
 def _records(df: pd.DataFrame) -> list[dict]:
     """A DataFrame as JSON records (index as columns, MultiIndex columns joined by '|')."""
     df = df.copy()
@@ -533,32 +544,28 @@ def _cmd_recipe(args) -> int:
     data = getattr(args, "data", None)
     _writable_dir(args.out, "--out")
     _writable(args.plot, "--plot")
-    if args.plot and recipe.plot is None:
-        raise InputError(f"{args.command} has no plot")
     call = [_select(_read(data), args.where)] if data else []
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"{args.command} recipe", args.quiet):
         warnings.simplefilter("always")
         result = _call(_import(recipe.run), *call, **kwargs)
     _warnings(caught)
-    tables = recipe.frames(result)
+    tables = result.frames()
     if args.json:
         _emit_json({"schema": "jaxfit.recipe/1", "recipe": args.command,
                     "options": json.loads(json.dumps(kwargs, default=str)),
                     "tables": {k: _records(v) for k, v in tables.items()}})
     else:
-        name, first = next(iter(tables.items()))
-        _print_frame(first, f"{args.command}: {name}")
+        _print_frame(result.summary(), f"{args.command}: summary (full tables: --out DIR "
+                                       "or --json)")
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         for k, v in tables.items():
-            v.to_csv(out / f"{k}.csv")
+            _flat(v).to_csv(out / f"{k}.csv", index=False)
         print(f"wrote {len(tables)} tables to {out}/", file=sys.stderr)
     if args.plot:
-        if recipe.plot is None:
-            raise InputError(f"{args.command} has no plot")
-        _savefig(_import(recipe.plot)(result), args.plot)
+        _savefig(result.plot(), args.plot)
     # MCMC posteriors whose chains fail their checks (r_hat, ESS, divergences, too few
     # points) make the run fail, as in `jaxfit sample`; bootstrap refits that did not
     # converge are reported by the recipes' own warnings and tables.
@@ -718,7 +725,9 @@ def _parser() -> argparse.ArgumentParser:
     add_decide_parsers(sub)                            # optimal, suggest
     add_backtest_parser(sub)                           # backtest
     for name, recipe in RECIPES.items():
-        q = sub.add_parser(name, help=recipe.help)
+        q = sub.add_parser(name, help=recipe.help,
+                           description=f"{recipe.help}. DATA: {recipe.columns}."
+                           if recipe.columns else recipe.help)
         if recipe.takes_data:
             q.add_argument("data", nargs="?", help="CSV/Parquet file or dataset (default: "
                                                    "the recipe's embedded data)")

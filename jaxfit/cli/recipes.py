@@ -1,30 +1,27 @@
 """Recipe subcommands of the ``jaxfit`` command: one table entry per recipe.
 
 Each entry names the recipe's function (``"module:function"``, imported only when the
-subcommand runs), its plot function (for ``--plot``), its arguments, and how its result
-becomes named DataFrames (default: the result itself when it is a dict of DataFrames,
-else its ``frames()``); the first table is printed, all go to ``--json`` and ``--out``.
-Adding a recipe is one entry::
+subcommand runs), its arguments, and the columns a user's DATA must have. Every recipe
+function returns a result with the recipe protocol (`jaxfit.recipes.protocol`), so the
+command line treats them alike: it prints ``summary()``, writes every table of
+``frames()`` with ``--out DIR`` (``DIR/NAME.csv``, no index column), prints them all with
+``--json``, and draws ``plot()`` with ``--plot``. Adding a recipe is one entry::
 
-    RECIPES["flp"] = Recipe(
-        run="jaxfit.recipes.flp:run_flp", plot="jaxfit.recipes.flp_plot:plot_flp",
-        args=(Arg("--tasks", nargs="+"), Arg("--stage2", choices=("linear", "sigmoid"))),
-        help="FLOPs -> loss -> performance (Chen et al. 2024)")
+    RECIPES["flp_m"] = Recipe(
+        run="jaxfit.recipes.flp_m:flp_m", args=(Arg("--tasks", nargs="+"),),
+        columns="run, role, N, tokens, task, accuracy and one loss column per domain",
+        help="per-source compute -> domain losses -> MLP -> performance")
 
 ``jaxfit NAME [DATA] [--ARG ...] [--json] [--plot out.png] [--out DIR] [--quiet]`` then
 calls ``run(data, **args)`` (``data`` omitted when not given, so the recipe's embedded
-default is used; ``takes_data=False`` for recipes without a data argument), and
-``plot(result)`` for ``--plot``.
+default is used).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:                 # pandas is imported when a recipe runs, not for --help
-    import pandas as pd
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["Arg", "Recipe", "RECIPES"]
 
@@ -52,37 +49,29 @@ class Recipe:
     """A recipe subcommand.
 
     Attributes:
-        run: ``"module:function"`` returning the recipe's result object.
-        plot: ``"module:function"`` taking the result and returning a Figure, or None.
+        run: ``"module:function"`` returning the recipe's result (`RecipeResult`).
         args: the recipe's options.
         help: one line for ``jaxfit --help``.
-        tables: result -> name -> DataFrame (the first is the printed summary); default
-            the result itself (a dict) or ``result.frames()``.
+        columns: the columns DATA must have (shown by ``jaxfit NAME --help``).
         takes_data: whether ``run`` takes a DataFrame first (the DATA argument).
     """
 
     run: str
-    plot: str | None = None
     args: tuple[Arg, ...] = ()
     help: str = ""
-    tables: Callable[[Any], Mapping[str, pd.DataFrame | None]] | None = None
+    columns: str = ""
     takes_data: bool = True
 
-    def frames(self, result) -> dict[str, pd.DataFrame]:
-        """The result's tables (None entries dropped)."""
-        if self.tables is not None:
-            out = self.tables(result)
-        else:
-            out = result if isinstance(result, Mapping) else result.frames()
-        return {k: v for k, v in out.items() if v is not None}
 
+_LADDER_COLUMNS = ("one row per checkpoint and task: run, role ('ladder' or 'target'), N "
+                   "(parameters), tokens, task, task_loss, accuracy (a fraction); "
+                   "flops_per_token for --method two_step_flops. Default: the embedded "
+                   "OLMo ladder (jaxfit datasets show olmo_ladder)")
 
 RECIPES: dict[str, Recipe] = {
     "ladder": Recipe(
         run="jaxfit.recipes.ladder:ladder",
-        plot="jaxfit.recipes.ladder_plot:plot_ladder",
-        tables=lambda r: {"table": r.table(), "predictions": r.predictions,
-                          "step1": r.step1, "step2": r.step2, "variance": r.variance},
+        columns=_LADDER_COLUMNS,
         args=(Arg("--method", default="two_step",
                   choices=("two_step", "two_step_flops", "single_step"),
                   help="two_step (the paper), two_step_flops (C.1) or single_step (C.5)"),
@@ -99,7 +88,11 @@ RECIPES: dict[str, Recipe] = {
              "(Bhagia et al. 2024)"),
 }
 RECIPES["flp"] = Recipe(
-    run="jaxfit.recipes.flp:run_flp", plot="jaxfit.recipes.flp_plot:plot_flp",
+    run="jaxfit.recipes.flp:flp_vs_ladder",
+    columns=("one row per checkpoint and task: run, role, N, tokens, flops_per_token (or C), "
+             "task, accuracy (a fraction) and the loss column of --loss (default c4, nats); "
+             "task_loss too for the ladder comparison. Default: the embedded OLMo ladder "
+             "with its validation losses"),
     args=(Arg("--tasks", nargs="+", help="tasks (default: the paper's 8)"),
           Arg("--loss", help="pre-training loss column of stage 1 (default: c4)"),
           Arg("--stage2", choices=("linear", "sigmoid"), help="stage-2 law (default: linear)"),
@@ -107,20 +100,26 @@ RECIPES["flp"] = Recipe(
               help="skip the comparison with the two-step ladder")),
     help="FLOPs -> pre-training loss -> downstream performance (FLP; Chen et al. 2024)")
 RECIPES["flp_m"] = Recipe(
-    run="jaxfit.recipes.flp_m:run_flp_m", plot="jaxfit.recipes.flp_plot:plot_flp_m",
+    run="jaxfit.recipes.flp_m:flp_m",
+    columns=("as for flp, with one loss column per domain (default: c4 and the Dolma "
+             "domains books, common_crawl, pes2o, reddit, stack, wiki), and ratio (compute "
+             "fraction on general text) for mixtures"),
     args=(Arg("--tasks", nargs="+", help="tasks (default: the paper's 8)"),),
     help="per-source compute -> domain losses -> MLP -> performance (FLP-M; Chen et al. 2024)")
 RECIPES["hitchhiker"] = Recipe(
-    run="jaxfit.recipes.hitchhiker:run_hitchhiker",
-    plot="jaxfit.recipes.hitchhiker_plot:plot_hitchhiker",
+    run="jaxfit.recipes.hitchhiker:hitchhiker",
+    columns=("one row per checkpoint: family, model, N (parameters), tokens, loss. Default: "
+             "the embedded ColPret data (jaxfit datasets show hitchhiker)"),
     args=(Arg("--families", nargs="+", help="model families (default: all)"),
           Arg("--fit", choices=("paper", "robust"),
               help="paper (least squares from the paper's start) or robust (Huber on log "
                    "residuals, many restarts)")),
     help="which scaling-law fits extrapolate: ARE heatmaps (Choshen et al. 2024)")
 RECIPES["emergence"] = Recipe(
-    run="jaxfit.recipes.emergence:run_emergence",
-    plot="jaxfit.recipes.emergence_plot:plot_emergence",
+    run="jaxfit.recipes.emergence:emergence_or_elbow",
+    columns=("one row per checkpoint (and finetuning-data amount, and task): the --y "
+             "performance column, the --loss column, --D (finetuning examples) for the "
+             "emergence law, --by (task). Without DATA: a shipped demonstration (--demo)"),
     args=(Arg("--demo", choices=("olmo", "obs_scaling"), help="shipped demonstration (no DATA)"),
           Arg("--y", help="performance column of DATA (higher is better)"),
           Arg("--loss", help="pre-training loss column of DATA (nats)"),

@@ -10,7 +10,8 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load", "names", "info", "Dataset"]
+__all__ = ["load", "names", "info", "Dataset", "load_olmo_ladder", "load_olmo_ladder_val",
+           "load_flp_data", "load_hitchhiker", "load_olmo_emergence", "load_obs_emergent"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +48,7 @@ _REGISTRY = {
                      "5-shot task loss (bits per byte) and accuracy for the 16 ladder runs "
                      "(190M-1.3B x 1,2,5,10 xC, every checkpoint) and the targets 7B-4T (1 row) "
                      "and 13B-5T (last 12 rows); the paper's 8 tasks plus BoolQ and Winogrande. "
-                     "Built by datasets/make_olmo_ladder.py."),
+                     "Built by scripts/datasets/make_olmo_ladder.py."),
         citation=("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
                   "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025)."),
         source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
@@ -61,7 +62,7 @@ _REGISTRY = {
                      "cross-entropy (nats/token) on C4, the Dolma domains (books, common_crawl, "
                      "pes2o, reddit, stack, wiki), ice, m2d2_s2orc, pile and wikitext_103, for "
                      "the same checkpoints as olmo_ladder (join on run, tokens); used by the "
-                     "FLP/FLP-M recipes. Built by datasets/make_olmo_ladder_val.py."),
+                     "FLP/FLP-M recipes. Built by scripts/datasets/make_olmo_ladder_val.py."),
         citation=("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
                   "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025)."),
         source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
@@ -74,7 +75,7 @@ _REGISTRY = {
         description=("ColPret (Choshen et al. 2024): one row per checkpoint of 26 model "
                      "families (loss vs N and tokens seen; perplexity as log2), with the "
                      "upstream_suspect flag for the 11 corrupt OLMo-7B-Twin-2T rows. Used by "
-                     "jf.recipes.hitchhiker. Built by datasets/make_hitchhiker.py."),
+                     "jf.recipes.hitchhiker. Built by scripts/datasets/make_hitchhiker.py."),
         citation=("Choshen, Zhang, Andreas (2024), 'A Hitchhiker's Guide to Scaling Law "
                   "Estimation', arXiv:2410.11840 (ICML 2025)."),
         source=("github.com/IBM/ColPret at commit 16f23bbe054277ddc4afd07a972dd7cfbe3f48c3, "
@@ -88,7 +89,7 @@ _REGISTRY = {
                      "0.5-10 xC; RC format: MMLU, ARC-C, OBQA, Winogrande) and of the 7B and 13B "
                      "full runs (also MC format: MMLU, ARC-C, CSQA, HellaSwag, OBQA, PIQA, SIQA, "
                      "Winogrande, BoolQ). Used by jf.recipes.emergence. Built by "
-                     "datasets/make_emergence.py."),
+                     "scripts/datasets/make_emergence.py."),
         citation=("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
                   "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025)."),
         source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
@@ -100,7 +101,7 @@ _REGISTRY = {
         description=("Ruan et al. (2024) emergent-capability table: 84 base models, 2-shot "
                      "BIG-bench scores (parsinlu_qa, word_unscrambling, ipa_transliterate[_bleu], "
                      "arithmetic_*) with params, tokens and training FLOPs (NaN for 11). Used by "
-                     "jf.recipes.emergence. Built by datasets/make_emergence.py."),
+                     "jf.recipes.emergence. Built by scripts/datasets/make_emergence.py."),
         citation=("Ruan, Maddison, Hashimoto (2024), 'Observational Scaling Laws and the "
                   "Predictability of Language Model Performance', arXiv:2405.10938."),
         source=("github.com/ryoungj/ObsScaling at commit 4d6e1e43fd2635d04654aa77d1df9d5266ea0382, "
@@ -116,7 +117,7 @@ _REGISTRY = {
                      "ARC-Challenge, SciQ, LogiQA (acc, acc_norm) and the derived MMLU "
                      "macro-average; N = total parameters, tokens = step x 2,097,152, "
                      "C = 6 N tokens. Used by benchmarks/backtest_real.py. Built by "
-                     "datasets/make_pythia.py."),
+                     "scripts/datasets/make_pythia.py."),
         citation=("Biderman, Schoelkopf, Anthony, et al. (2023), 'Pythia: A Suite for "
                   "Analyzing Large Language Models Across Training and Scaling', "
                   "arXiv:2304.01373 (ICML 2023)."),
@@ -154,3 +155,8 @@ def load(name: str) -> pd.DataFrame:
     df = df.rename(columns=ds.rename)
     df.attrs.update(name=ds.name, citation=ds.citation, source=ds.source, license=ds.license)
     return df
+
+
+from jaxfit.datasets.loaders import (  # noqa: E402  (named loaders; they use load)
+    load_flp_data, load_hitchhiker, load_obs_emergent, load_olmo_emergence, load_olmo_ladder,
+    load_olmo_ladder_val)

@@ -57,21 +57,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from jaxfit.datasets.loaders import (  # noqa: F401 (re-exported)
+    load_obs_emergent, load_olmo_emergence)
 from jaxfit.fit import fit
 from jaxfit.law import Law
 from jaxfit.models.emergence import DEFAULT_TEMPERATURE, FORMS, emergence as emergence_law
 from jaxfit.models.emergence import emergence_shift, relu_elbow
+from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.result import FitResult
 
 __all__ = ["emergence", "fewshot_elbow", "EmergenceResult", "load_olmo_emergence",
-           "load_obs_emergent", "olmo_demo", "obs_demo", "run_emergence", "DEMOS", "QUANTILES",
+           "load_obs_emergent", "olmo_demo", "obs_demo", "run_emergence", "emergence_or_elbow", "DEMOS", "QUANTILES",
            "FIT_OPTIONS", "SAMPLE_OPTIONS", "EMERGENCE_SAMPLE_OPTIONS", "OLMO_RC_TASKS",
            "OLMO_MC_TASKS", "OBS_TASKS"]
 
@@ -95,8 +98,9 @@ _CITATION = ("Snell, Wallace, Klein, Levine (2024), 'Predicting Emergent Capabil
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class EmergenceResult:
-    """What `emergence` and `fewshot_elbow` return: tidy DataFrames, fits and posteriors.
+class EmergenceResult(RecipeResult):
+    """What `emergence` and `fewshot_elbow` return: tidy DataFrames, fits and posteriors
+    (the recipe protocol, `jaxfit.recipes.protocol`: `table` is ``emergence``).
 
     Attributes:
         emergence: one row per task: ``D0`` (NaN for `fewshot_elbow`), ``mle`` (the point
@@ -129,10 +133,23 @@ class EmergenceResult:
     bootstrap: Any
     options: dict
 
-    def frames(self) -> dict[str, pd.DataFrame]:
-        """The tables as a dict (the command line writes each one)."""
-        return {k: getattr(self, k) for k in ("emergence", "params", "elbows", "curves",
-                                              "points")}
+    recipe: ClassVar[str] = "emergence"
+    plot_function: ClassVar[str] = "jaxfit.recipes.emergence_plot:plot_emergence"
+
+    def table(self) -> pd.DataFrame:
+        """``emergence``: one row per task (emergence points in the input's units)."""
+        return self.emergence
+
+    def summary(self) -> pd.DataFrame:
+        """Per task: ``mle`` and the 5% and 95% points of the posterior and bootstrap
+        (those that were run), and ``r_hat``."""
+        cols = [c for c in ("mle", "posterior_5", "posterior_95", "bootstrap_5",
+                            "bootstrap_95", "r_hat") if c in self.emergence
+                and self.emergence[c].notna().any()]
+        return self.emergence[cols]
+
+    def _tables(self) -> dict[str, pd.DataFrame | None]:
+        return {k: getattr(self, k) for k in ("params", "elbows", "curves", "points")}
 
 
 # ----------------------------------------------------------------------------- data
@@ -459,30 +476,6 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
 
 # ----------------------------------------------------------------------- real data
 
-def load_olmo_emergence() -> pd.DataFrame:
-    """OLMo 2 checkpoints with C4 loss and 5-shot accuracies (dataset ``olmo_emergence``).
-
-    One row per checkpoint of the 30 ladder runs (190M-3.2B) and of the 7B and 13B
-    targets' full runs: ``run``, ``role``, ``N``, ``step``, ``tokens``, ``c4_loss``,
-    ``<task>_rc`` and ``<task>_mc`` accuracies. Built by
-    ``jaxfit/datasets/make_emergence.py`` from Bhagia et al. (2024)'s released data.
-    """
-    from jaxfit import datasets
-
-    return datasets.load("olmo_emergence")
-
-
-def load_obs_emergent() -> pd.DataFrame:
-    """The emergent-capability table of Ruan et al. (2024) with size, data and FLOPs.
-
-    84 models, 2-shot BIG-bench scores (dataset ``obs_emergent``, built by
-    ``jaxfit/datasets/make_emergence.py`` from github.com/ryoungj/ObsScaling).
-    """
-    from jaxfit import datasets
-
-    return datasets.load("obs_emergent")
-
-
 #: Tasks of the OLMo demonstration: ranked-classification (RC) tasks at chance for the
 #: smallest ladder models, and the multiple-choice (MC) format, which emerges abruptly in
 #: the 7B and 13B runs.
@@ -571,6 +564,15 @@ def run_emergence(data: pd.DataFrame | None = None, *, demo: str = "olmo",
         >>> tables = run_emergence(demo="olmo", bootstrap=100)          # doctest: +SKIP
         >>> tables["emergence"].round(3)                                 # doctest: +SKIP
     """
+    res = emergence_or_elbow(data, demo=demo, D=D, **kwargs)
+    return {"emergence": res.emergence, **res._tables()}
+
+
+def emergence_or_elbow(data: pd.DataFrame | None = None, *, demo: str = "olmo",
+                       D: str | None = None, **kwargs) -> EmergenceResult:
+    """What ``jaxfit emergence`` runs: `run_emergence`'s choice (the ``demo`` when ``data``
+    is None, `emergence` when ``D`` is named, else `fewshot_elbow`), as an
+    `EmergenceResult`."""
     if data is None:
         if demo not in DEMOS:
             raise ValueError(f"unknown emergence demo {demo!r}; choose one of {sorted(DEMOS)}.")
@@ -578,7 +580,7 @@ def run_emergence(data: pd.DataFrame | None = None, *, demo: str = "olmo",
         if D is not None or fixed:
             raise ValueError(f"options {fixed + (['D'] if D else [])} need data: the {demo!r} "
                              "demonstration fixes its own columns and law.")
-        return DEMOS[demo](**kwargs).frames()
+        return DEMOS[demo](**kwargs)
     if D is None:
-        return fewshot_elbow(data, **kwargs).frames()
-    return emergence(data, D=D, **kwargs).frames()
+        return fewshot_elbow(data, **kwargs)
+    return emergence(data, D=D, **kwargs)

@@ -11,7 +11,10 @@ __all__ = ["plot_emergence"]
 
 
 def _frames(result) -> Mapping[str, pd.DataFrame]:
-    return result.frames() if hasattr(result, "frames") else result
+    f = dict(result.frames() if hasattr(result, "frames") else result)
+    if "emergence" not in f and "table" in f:       # the protocol's frames(): table first
+        f["emergence"] = f["table"]
+    return f
 
 
 def _band(ax, row: pd.Series, prefix: str, color, label: str) -> None:

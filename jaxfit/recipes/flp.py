@@ -58,24 +58,26 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
-from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from jaxfit.datasets.loaders import (  # noqa: F401 (re-exported)
+    load_flp_data, load_olmo_ladder, load_olmo_ladder_val)
 from jaxfit.fit import fit
 from jaxfit.law import Law, compose
 from jaxfit.models.kaplan import kaplan
 from jaxfit.models.linear import linear
 from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
-from jaxfit.recipes.ladder import PAPER_TASKS, load_olmo_ladder
+from jaxfit.recipes.ladder import PAPER_TASKS
+from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.recipes.points import (evaluate, param_frame, select_runs, select_tasks,
                                    step2_points, tail_mean)
 from jaxfit.result import FitResult
 
-__all__ = ["flp", "FLPResult", "run_flp", "compare_with_ladder", "load_flp_data",
+__all__ = ["flp", "FLPResult", "flp_vs_ladder", "run_flp", "compare_with_ladder", "load_flp_data",
            "load_olmo_ladder_val", "prepare", "final_points", "above_chance", "CHANCE",
            "DOMAINS", "STAGE1_OPTIONS", "STAGE2_OPTIONS"]
 
@@ -95,46 +97,10 @@ STAGE2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
 _STAGE2 = ("linear", "sigmoid")
 
 
-def load_olmo_ladder_val() -> pd.DataFrame:
-    """The embedded OLMo ladder validation losses: one row per checkpoint (new DataFrame).
-
-    Columns ``run, role, N, step, tokens, flops_per_token`` and the cross-entropy (nats per
-    token) on 11 validation sets: ``c4``, the Dolma domains ``books, common_crawl, pes2o,
-    reddit, stack, wiki``, and ``ice, m2d2_s2orc, pile, wikitext_103``. Same checkpoints
-    as `jaxfit.recipes.ladder.load_olmo_ladder`; built by
-    ``jaxfit/datasets/make_olmo_ladder_val.py``.
-    """
-    from jaxfit import datasets
-
-    if "olmo_ladder_val" in datasets.names():
-        return datasets.load("olmo_ladder_val")
-    with resources.files(datasets).joinpath("olmo_ladder_val.csv").open("r") as fh:
-        df = pd.read_csv(fh)
-    df.attrs.update(load_olmo_ladder().attrs, name="olmo_ladder_val")
-    return df
-
-
-def load_flp_data() -> pd.DataFrame:
-    """The OLMo ladder for FLP: one row per checkpoint and task with its validation losses.
-
-    `load_olmo_ladder` joined with `load_olmo_ladder_val` on (``run``, ``tokens``), plus
-    ``C = tokens x flops_per_token`` (float; the product overflows int64).
-
-    Example:
-        >>> from jaxfit.recipes.flp import load_flp_data
-        >>> df = load_flp_data()
-        >>> round(float(df.loc[df.run == "7B-4T", "c4"].iloc[0]), 3)
-        2.483
-    """
-    val = load_olmo_ladder_val().drop(columns=["role", "N", "step", "flops_per_token"])
-    df = load_olmo_ladder().merge(val, on=["run", "tokens"], how="left", validate="m:1")
-    df["C"] = df["tokens"].to_numpy(np.float64) * df["flops_per_token"].to_numpy(np.float64)
-    return df
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
-class FLPResult:
-    """What `flp` returns.
+class FLPResult(RecipeResult):
+    """What `flp` returns (the recipe protocol, `jaxfit.recipes.protocol`: `table`,
+    `summary`, `frames`, `plot`, `to_json`).
 
     Attributes:
         predictions: one row per task and target: ``C``, ``actual_loss``, ``pred_loss``
@@ -154,6 +120,7 @@ class FLPResult:
             ``y`` = loss; "stage2": ``x`` = loss, ``y`` = accuracy per task).
         fits: the `FitResult` of "stage1", "stage2" and "baseline".
         options: the settings used.
+        comparison: with `flp_vs_ladder`, `compare_with_ladder`'s table (else None).
     """
 
     predictions: pd.DataFrame
@@ -165,9 +132,38 @@ class FLPResult:
     curves: pd.DataFrame
     fits: dict[str, FitResult]
     options: dict[str, Any]
+    comparison: pd.DataFrame | None = None
 
-    def frames(self) -> dict[str, pd.DataFrame]:
-        """The result's DataFrames by name (what the command line writes)."""
+    recipe: ClassVar[str] = "flp"
+    plot_function: ClassVar[str] = "jaxfit.recipes.flp_plot:plot_flp"
+
+    def table(self) -> pd.DataFrame:
+        """Tidy predictions: one row per task and target: ``task``, ``target``, ``C``,
+        ``actual_loss``, ``pred_loss`` (nats), ``actual``, ``pred``, ``abs_error``,
+        ``stage2_pred`` (stage 2 at the actual loss), ``baseline``, ``baseline_abs_error``
+        (accuracy points, x 100), ``rel_error`` (signed fraction)."""
+        p = self.predictions
+        return pd.DataFrame({
+            "task": p["task"], "target": p["target"], "C": p["C"],
+            "actual_loss": p["actual_loss"], "pred_loss": p["pred_loss"],
+            "actual": 100 * p["actual_acc"], "pred": 100 * p["pred_acc"],
+            "abs_error": p["abs_error"], "stage2_pred": 100 * p["stage2_pred_acc"],
+            "baseline": 100 * p["baseline_pred_acc"],
+            "baseline_abs_error": p["baseline_abs_error"],
+            "rel_error": p["rel_error"]}).reset_index(drop=True)
+
+    def summary(self) -> pd.DataFrame:
+        """Per target: tasks and mean absolute errors (points) of FLP and the baseline
+        (and of the ladder, with a comparison)."""
+        g = self.table().groupby("target", sort=False)
+        out = pd.DataFrame({"tasks": g.size(), "flp_mean_abs_error": g["abs_error"].mean(),
+                            "baseline_mean_abs_error": g["baseline_abs_error"].mean()})
+        if self.comparison is not None:
+            out["ladder_mean_abs_error"] = self.comparison.groupby(
+                "target", sort=False)["ladder_abs_error"].mean()
+        return out
+
+    def _tables(self) -> dict[str, pd.DataFrame | None]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if isinstance(getattr(self, f.name), pd.DataFrame)}
 
@@ -451,31 +447,33 @@ def compare_with_ladder(flp_result: FLPResult, ladder_result) -> pd.DataFrame:
     return out.reset_index()
 
 
-def run_flp(data: pd.DataFrame | None = None, *, ladder: bool = True,
-            **kwargs) -> dict[str, pd.DataFrame]:
-    """Command-line entry point: `flp` (and the ladder's two-step prediction) as DataFrames.
+def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
+                  **kwargs) -> FLPResult:
+    """`flp`, and with ``ladder`` the two-step ladder on the same tasks, runs and targets
+    (``comparison``, `compare_with_ladder`); what ``jaxfit flp`` runs.
 
     Args:
         data: as in `flp` (default: the embedded OLMo ladder).
-        ladder: also run `jaxfit.recipes.ladder.ladder` on the same tasks and add the
-            ``comparison`` table (`compare_with_ladder`); needs the ladder's columns
-            (``task_loss``), which the embedded data has.
+        ladder: also run `jaxfit.recipes.ladder.ladder` (needs the ladder's columns,
+            ``task_loss``, which the embedded data has).
         **kwargs: passed to `flp`.
-
-    Returns:
-        `FLPResult.frames` (``predictions``, ``stage1``, ``stage2``, ``baseline``,
-        ``stage1_data``, ``stage2_data``, ``curves``), plus ``comparison``. Plot it with
-        `jaxfit.recipes.flp_plot.plot_flp`.
     """
     res = flp(data, **kwargs)
-    out = res.frames()
-    if ladder:
-        from jaxfit.recipes.ladder import ladder as run_ladder
+    if not ladder:
+        return res
+    from jaxfit.recipes.ladder import ladder as run_ladder
 
-        lad = run_ladder(data, tasks=res.options["tasks"],
-                         ladder_runs=res.options["sampling_runs"],
-                         targets=res.options["targets"],
-                         target_last_n=res.options["target_last_n"])
-        out["comparison"] = compare_with_ladder(res, lad)
-    return out
+    lad = run_ladder(data, tasks=res.options["tasks"],
+                     ladder_runs=res.options["sampling_runs"],
+                     targets=res.options["targets"],
+                     target_last_n=res.options["target_last_n"])
+    return dataclasses.replace(res, comparison=compare_with_ladder(res, lad))
 
+
+def run_flp(data: pd.DataFrame | None = None, *, ladder: bool = True,
+            **kwargs) -> dict[str, pd.DataFrame]:
+    """`flp_vs_ladder`'s tables as a dict of DataFrames (`FLPResult.frames`: ``table``,
+    ``predictions``, ``stage1``, ``stage2``, ``baseline``, ``stage1_data``,
+    ``stage2_data``, ``curves``, and with ``ladder`` ``comparison``). Plot it with
+    `jaxfit.recipes.flp_plot.plot_flp`."""
+    return flp_vs_ladder(data, ladder=ladder, **kwargs).frames()

@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -53,9 +53,10 @@ from numpyro.distributions import constraints
 from jaxfit.fit import fit
 from jaxfit.inference import cache
 from jaxfit.law import Law, Param
-from jaxfit.recipes.flp import DOMAINS, FLPResult, above_chance, final_points, prepare
+from jaxfit.recipes.flp import DOMAINS, above_chance, final_points, prepare
 from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.points import evaluate
+from jaxfit.recipes.protocol import RecipeResult
 
 __all__ = ["flp_m", "FLPMResult", "run_flp_m", "domain_loss", "fit_mlp", "predict_mlp",
            "MLPFit", "mlp_class", "SOURCES", "STAGE1_OPTIONS", "MLP_OPTIONS"]
@@ -255,8 +256,8 @@ def predict_mlp(mlp: MLPFit, X) -> np.ndarray:
 # ----------------------------------------------------------------------------- recipe
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class FLPMResult:
-    """What `flp_m` returns.
+class FLPMResult(RecipeResult):
+    """What `flp_m` returns (the recipe protocol, `jaxfit.recipes.protocol`).
 
     Attributes:
         predictions: one row per task and target: ``C``, ``ratio`` (if used),
@@ -282,7 +283,32 @@ class FLPMResult:
     fits: dict[str, Any]
     options: dict[str, Any]
 
-    frames = FLPResult.frames
+    recipe: ClassVar[str] = "flp_m"
+    plot_function: ClassVar[str] = "jaxfit.recipes.flp_plot:plot_flp_m"
+
+    def table(self) -> pd.DataFrame:
+        """Tidy predictions: one row per task and target: ``task``, ``target``, ``C``,
+        ``actual``, ``pred``, ``abs_error``, ``mlp_at_actual`` (the MLP at the target's
+        actual domain losses), accuracy in points (x 100); ``rel_error`` (fraction)."""
+        p = self.predictions
+        return pd.DataFrame({
+            "task": p["task"], "target": p["target"], "C": p["C"],
+            "actual": 100 * p["actual_acc"], "pred": 100 * p["pred_acc"],
+            "abs_error": p["abs_error"], "mlp_at_actual": 100 * p["mlp_pred_acc"],
+            "rel_error": p["rel_error"]}).reset_index(drop=True)
+
+    def summary(self) -> pd.DataFrame:
+        """Per target: tasks, mean absolute error (points), mean |relative error| of the
+        predicted domain losses."""
+        g = self.table().groupby("target", sort=False)
+        d = self.domain_losses.assign(abs_rel=lambda x: x["rel_error"].abs())
+        return pd.DataFrame({"tasks": g.size(), "mean_abs_error": g["abs_error"].mean(),
+                             "domain_loss_mean_abs_rel_error":
+                                 d.groupby("target", sort=False)["abs_rel"].mean()})
+
+    def _tables(self) -> dict[str, pd.DataFrame | None]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if isinstance(getattr(self, f.name), pd.DataFrame)}
 
 
 def _inputs(df: pd.DataFrame, sources: Sequence[str]) -> dict[str, np.ndarray]:

@@ -77,17 +77,19 @@ import itertools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from numpyro.distributions import constraints
 
+from jaxfit.datasets.loaders import load_hitchhiker  # noqa: F401 (re-exported)
 from jaxfit.fit import fit as jf_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law, Param, fix
 from jaxfit.models.chinchilla import chinchilla
 from jaxfit.recipes.points import select
+from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.result import FitResult
 
 __all__ = ["hitchhiker", "run_hitchhiker", "HitchhikerResult", "hitchhiker_law",
@@ -121,27 +123,6 @@ SIZE_GROUPS = (64, 512, 4096)
 _REQUIRED = ("family", "model", "N", "tokens", "loss")
 
 
-def load_hitchhiker() -> pd.DataFrame:
-    """The embedded ColPret data: one row per model checkpoint (a new DataFrame).
-
-    Columns: ``family`` (ColPret's scaled set), ``model``, ``N`` (parameters, ColPret's
-    often nominal value), ``tokens`` (tokens seen; for ``lambda`` "seen examples"),
-    ``loss`` (ColPret's "perf": mean of the checkpoint's losses, perplexity as log2),
-    ``n_metrics``, ``upstream_suspect`` (values the data README flags as corrupt
-    upstream: OLMo-7B-Twin-2T, 11 checkpoints). The 25 families with at least 3 sizes
-    plus ``olmo``. See ``jaxfit/datasets/make_hitchhiker.py``.
-
-    Example:
-        >>> from jaxfit.recipes.hitchhiker import load_hitchhiker
-        >>> df = load_hitchhiker()
-        >>> df.groupby("family")["model"].nunique()[["gpt3", "OPT", "t5-pile"]].to_dict()
-        {'gpt3': 8, 'OPT': 6, 't5-pile': 4}
-    """
-    from jaxfit import datasets
-
-    return datasets.load("hitchhiker")
-
-
 @functools.cache
 def hitchhiker_law(**fixed: float) -> Law:
     """``E + A/N^alpha + B/D^beta`` as ColPret's ``chinchilla_power_law_fit``.
@@ -163,8 +144,9 @@ def hitchhiker_law(**fixed: float) -> Law:
 # ----------------------------------------------------------------------------- results
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class HitchhikerResult:
-    """What `hitchhiker` returns.
+class HitchhikerResult(RecipeResult):
+    """What `hitchhiker` returns (the recipe protocol, `jaxfit.recipes.protocol`: `table`
+    is ``are``, ARE as a fraction; `summary` one row per family).
 
     Attributes:
         are: one row per family x configuration: ``family``, ``n_models``,
@@ -187,6 +169,35 @@ class HitchhikerResult:
     filters: pd.DataFrame
     fits: list[FitResult]
     options: dict[str, Any]
+
+    recipe: ClassVar[str] = "hitchhiker"
+    plot_function: ClassVar[str] = "jaxfit.recipes.hitchhiker_plot:plot_hitchhiker"
+
+    def table(self) -> pd.DataFrame:
+        """``are``: one row per family x configuration (ARE a fraction)."""
+        return self.are
+
+    def summary(self) -> pd.DataFrame:
+        """Per family: ``configurations``, ``fitted``, ``not_converged`` (fitted but not
+        converged), ``median_are`` over the fitted ones, and ``are_full`` (the whole pool,
+        fraction 1, the default cut, all checkpoints); ARE as fractions."""
+        a = self.are
+        fitted = a["status"] != "too_few_points"
+        cut = self.options["default_cut"]
+        rows = []
+        for fam, g in a.groupby("family", sort=True):
+            f = g[fitted.loc[g.index]]
+            full = g[(g["fraction"] == g["fraction"].max()) & (g["cut"] == cut)
+                     & (g["checkpoints"] == "all")].dropna(subset=["are"])
+            rows.append({"family": fam, "configurations": len(g), "fitted": len(f),
+                         "not_converged": int((f["status"] != "converged").sum()),
+                         "median_are": f["are"].median(),
+                         "are_full": (full.sort_values("n_models")["are"].iloc[-1]
+                                      if len(full) else math.nan)})
+        return pd.DataFrame(rows).set_index("family")
+
+    def _tables(self) -> dict[str, pd.DataFrame | None]:
+        return {"findings": self.findings(), "filters": self.filters, "targets": self.targets}
 
     def heatmap(self, family: str, cut: float | None = None,
                 checkpoints: str = "all") -> pd.DataFrame:
@@ -249,7 +260,7 @@ def _check_data(data: pd.DataFrame) -> None:
     if missing:
         raise ValueError(f"hitchhiker: data is missing column(s) {missing}; it needs one row "
                          f"per checkpoint with columns {list(_REQUIRED)} (see "
-                         "jaxfit.recipes.hitchhiker.load_hitchhiker()). Rename yours, e.g. "
+                         "jaxfit.datasets.load_hitchhiker()). Rename yours, e.g. "
                          "df.rename(columns={'num_params': 'N', 'tokens_seen': 'tokens'}).")
 
 

@@ -34,7 +34,8 @@ def plot_hitchhiker(result: HitchhikerResult | Mapping[str, pd.DataFrame],
     """
     import matplotlib.pyplot as plt
 
-    are = result.are if isinstance(result, HitchhikerResult) else result["are"]
+    are = result.are if isinstance(result, HitchhikerResult) else \
+        result["are" if "are" in result else "table"]
     sub = are[(are["cut"] == cut) & (are["checkpoints"] == checkpoints)]
     if sub.empty:
         raise ValueError(f"plot_hitchhiker: no configurations with cut={cut} and "

@@ -34,7 +34,7 @@ Example (about 10 s the first time, mostly compilation; under 1 s after):
     >>> from jaxfit.recipes import ladder
     >>> from jaxfit.recipes.ladder_plot import plot_ladder
     >>> res = ladder()
-    >>> table = res.table().round(1)  # accuracy points per task and target
+    >>> table = res.wide().round(1)   # accuracy points per task and target
     >>> table.loc["hellaswag_val", "13B-5T"].tolist()    # actual, predicted, |error|
     [83.2, 85.3, 2.1]
     >>> fig = plot_ladder(res)
@@ -49,16 +49,17 @@ import functools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from jaxfit.datasets.loaders import load_olmo_ladder  # noqa: F401 (re-exported)
 from jaxfit.fit import fit
 from jaxfit.law import Law, compose, fix
 from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
 from jaxfit.models.sigmoid import sigmoid
+from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.recipes.points import (evaluate, param_frame, select_runs, select_tasks,
                                    step2_points, tail_mean)
 from jaxfit.inference.status import Status
@@ -96,43 +97,14 @@ SINGLE_STEP_OPTIONS = {"restarts": 64, "refine": 16, "seed": 0, "max_steps": 200
 STEP2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
 
 _REQUIRED = ("run", "N", "tokens", "task", "task_loss", "accuracy")
-_CITATION = ("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
-             "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025).")
-_SOURCE = ("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
-           "scripts/scaling/data/peteish-moreeval/*.csv, extracted by "
-           "jaxfit/datasets/make_olmo_ladder.py")
-
-
-def load_olmo_ladder() -> pd.DataFrame:
-    """The embedded OLMo ladder data: one row per checkpoint and task (a new DataFrame).
-
-    Columns: ``run`` (e.g. ``"760M-5xC"``, ``"7B-4T"``), ``role`` ("ladder" or
-    "target"), ``N``, ``step``, ``tokens``, ``flops_per_token``, ``task``,
-    ``task_loss`` (RC 5-shot bits per byte of the correct answer), ``accuracy`` (RC
-    5-shot length-normalised). The 16 ladder runs of the paper with every checkpoint,
-    the 7B-4T target (1 row) and the 13B-5T target (its last 12 checkpoints), 10 tasks.
-    See ``jaxfit/datasets/make_olmo_ladder.py`` for the extraction.
-
-    Example:
-        >>> from jaxfit.recipes.ladder import load_olmo_ladder
-        >>> df = load_olmo_ladder()
-        >>> df.groupby("role")["run"].nunique().to_dict()
-        {'ladder': 16, 'target': 2}
-    """
-    from jaxfit import datasets
-
-    if "olmo_ladder" in datasets.names():
-        return datasets.load("olmo_ladder")
-    with resources.files(datasets).joinpath("olmo_ladder.csv").open("r") as fh:
-        df = pd.read_csv(fh)
-    df.attrs.update(name="olmo_ladder", citation=_CITATION, source=_SOURCE,
-                    license="Apache-2.0")
-    return df
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class LadderResult:
+class LadderResult(RecipeResult):
     """What `ladder` returns: tidy DataFrames, the fits, and the processed data.
+
+    The recipe protocol (`jaxfit.recipes.protocol`): `table` (tidy, accuracy points),
+    `summary` (per target), `frames`, `plot`, `to_json`; `wide` is the paper's layout.
 
     Attributes:
         predictions: one row per task and target: ``N``, ``D`` (and ``C`` for the FLOPs
@@ -180,18 +152,48 @@ class LadderResult:
     posteriors: dict[str, Any] | None = None
     calibration: Any = None
 
-    def table(self) -> pd.DataFrame:
-        """Predictions as a wide table: one row per task, (actual, pred, abs_error) per target
-        (with ``intervals=True`` also the interval ``lower``, ``upper`` and ``covered``).
+    recipe: ClassVar[str] = "ladder"
+    plot_function: ClassVar[str] = "jaxfit.recipes.ladder_plot:plot_ladder"
 
-        Accuracy in points (x 100), as the paper's Figure 2 and Table 3.
-        """
+    def _values(self) -> tuple[pd.DataFrame, list[str]]:
         p = self.predictions.assign(actual=lambda d: 100 * d.actual_acc,
                                     pred=lambda d: 100 * d.pred_acc)
         values = ["actual", "pred", "abs_error"]
         if "acc_lower" in p:          # intervals=True: the predictive interval, in points
             p = p.assign(lower=100 * p["acc_lower"], upper=100 * p["acc_upper"])
             values = ["actual", "pred", "lower", "upper", "abs_error", "covered"]
+        return p, values
+
+    def table(self) -> pd.DataFrame:
+        """Tidy predictions: one row per task and target: ``task``, ``target``,
+        ``actual``, ``pred``, ``abs_error`` (with ``intervals=True`` also ``lower``,
+        ``upper``, ``covered``), accuracy in points (x 100), and ``actual_loss``,
+        ``pred_loss`` (step 1's task loss, bits per byte)."""
+        p, values = self._values()
+        return p[["task", "target", *values, "actual_loss", "pred_loss"]].reset_index(drop=True)
+
+    def summary(self) -> pd.DataFrame:
+        """Per target: tasks, mean and max absolute error (points), and with intervals
+        the number of tasks covered."""
+        p = self.table()
+        g = p.groupby("target", sort=False)
+        out = pd.DataFrame({"tasks": g.size(), "mean_abs_error": g["abs_error"].mean(),
+                            "max_abs_error": g["abs_error"].max()})
+        if "covered" in p:
+            out["covered"] = g["covered"].sum().astype(int)
+        return out
+
+    def _tables(self) -> dict[str, pd.DataFrame | None]:
+        return {"predictions": self.predictions, "step1": self.step1, "step2": self.step2,
+                "variance": self.variance}
+
+    def wide(self) -> pd.DataFrame:
+        """Predictions as a wide table: one row per task, (actual, pred, abs_error) per target
+        (with ``intervals=True`` also the interval ``lower``, ``upper`` and ``covered``).
+
+        Accuracy in points (x 100), as the paper's Figure 2 and Table 3.
+        """
+        p, values = self._values()
         wide = p.pivot(index="task", columns="target", values=values)
         wide = wide.swaplevel(axis=1)
         targets = list(dict.fromkeys(p["target"]))
@@ -210,7 +212,7 @@ def _check_data(data: pd.DataFrame, method: str) -> None:
     if missing:
         raise ValueError(
             f"ladder: data is missing column(s) {missing}; it needs one row per checkpoint "
-            f"and task with columns {needed} (see jaxfit.recipes.ladder.load_olmo_ladder()"
+            f"and task with columns {needed} (see jaxfit.datasets.load_olmo_ladder()"
             " for the layout). Rename your columns, e.g. df.rename(columns={'bpb': "
             "'task_loss'}).")
 
@@ -534,7 +536,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
 
     Example (intervals; the coverage of the observed targets):
         >>> res = ladder(intervals=True, prob=0.9)                          # doctest: +SKIP
-        >>> res.table()                    # pred, lower, upper, actual per target  # doctest: +SKIP
+        >>> res.wide()                     # pred, lower, upper, actual per target  # doctest: +SKIP
         >>> res.predictions.covered.mean()                                  # doctest: +SKIP
 
     Raises:

@@ -2,7 +2,7 @@
 
 Run from anywhere (reads the originals, never modifies them)::
 
-    python jaxfit/datasets/make_olmo_ladder.py \
+    python scripts/datasets/make_olmo_ladder.py \
         [--source /work/shared/data/olmo_ladder/olmo_ladder_checkpoints_wide.csv] \
         [--out jaxfit/datasets/olmo_ladder.csv]
 
@@ -46,7 +46,7 @@ import pandas as pd
 
 SOURCE = (Path(__file__).resolve().parents[3]
           / "shared/data/olmo_ladder/olmo_ladder_checkpoints_wide.csv")
-OUT = Path(__file__).resolve().parent / "olmo_ladder.csv"
+OUT = Path(__file__).resolve().parents[2] / "jaxfit" / "datasets" / "olmo_ladder.csv"
 
 LADDER = [f"{size}-{mult}xC" for size in ("190M", "370M", "760M", "1B") for mult in (1, 2, 5, 10)]
 TARGETS = {"peteish7_eval_anneal": ("7B-4T", 1), "peteish13_eval_full": ("13B-5T", 12)}

@@ -6,7 +6,7 @@ Apache-2.0; Biderman et al. 2023, "Pythia: A Suite for Analyzing Large Language 
 Across Training and Scaling", arXiv:2304.01373). Run from anywhere (reads the original,
 never modifies it)::
 
-    python jaxfit/datasets/make_pythia.py [--source CSV] [--out CSV]
+    python scripts/datasets/make_pythia.py [--source CSV] [--out CSV]
 
 Rows: the zero-shot evaluations (27 checkpoints per model, steps 0-143,000) of the 16
 models (70M-12B, Pile and deduplicated Pile; ``pythia-1b-bf16`` is the official Pile 1B)
@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[3] / "shared/data/pythia_evals/pythia_evals_main.csv"
-OUT = Path(__file__).resolve().parent / "pythia.csv"
+OUT = Path(__file__).resolve().parents[2] / "jaxfit" / "datasets" / "pythia.csv"
 
 
 def build(source: Path) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 Run from anywhere (reads the originals, never modifies them)::
 
-    python jaxfit/datasets/make_hitchhiker.py \
+    python scripts/datasets/make_hitchhiker.py \
         [--source /work/shared/data/hitchhiker_colpret/colpret_tidy.csv] \
         [--out jaxfit/datasets/hitchhiker_colpret.csv.gz]
 
@@ -41,10 +41,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jaxfit.datasets.make_olmo_ladder import extraction_main
+from make_olmo_ladder import extraction_main
 
 SOURCE = Path(__file__).resolve().parents[3] / "shared/data/hitchhiker_colpret/colpret_tidy.csv"
-OUT = Path(__file__).resolve().parent / "hitchhiker_colpret.csv.gz"
+OUT = Path(__file__).resolve().parents[2] / "jaxfit" / "datasets" / "hitchhiker_colpret.csv.gz"
 EXTRA_FAMILIES = ("olmo",)
 MIN_SIZES = 3
 

@@ -3,7 +3,7 @@
 Both feed `jaxfit.recipes.emergence` (Snell et al. 2024). Run from anywhere (reads the
 originals, never modifies them)::
 
-    python jaxfit/datasets/make_emergence.py [--olmo-source WIDE_CSV] [--obs-dir DIR]
+    python scripts/datasets/make_emergence.py [--olmo-source WIDE_CSV] [--obs-dir DIR]
 
 ``olmo_emergence.csv``: one row per checkpoint, accuracy against the C4 validation loss.
 Source: ``olmo_ladder_checkpoints_wide.csv`` (see ``make_olmo_ladder.py``: github.com/
@@ -45,9 +45,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jaxfit.datasets.make_olmo_ladder import MMLU_WEIGHTS, SOURCE
+from make_olmo_ladder import MMLU_WEIGHTS, SOURCE
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2] / "jaxfit" / "datasets"
 OBS_DIR = Path(__file__).resolve().parents[3] / "shared/data/obs_scaling"
 C4 = "eval/c4_en-validation/CrossEntropyLoss"
 #: Output task name -> upstream task (split included).

@@ -4,7 +4,7 @@ The companion of ``olmo_ladder.csv`` (`make_olmo_ladder`), for the FLP / FLP-M r
 (Chen et al. 2024), which need the *pre-training* loss of each checkpoint rather than the
 per-task losses. Run from anywhere (reads the originals, never modifies them)::
 
-    python jaxfit/datasets/make_olmo_ladder_val.py \
+    python scripts/datasets/make_olmo_ladder_val.py \
         [--source /work/shared/data/olmo_ladder/olmo_ladder_checkpoints_wide.csv] \
         [--out jaxfit/datasets/olmo_ladder_val.csv]
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jaxfit.datasets.make_olmo_ladder import (
+from make_olmo_ladder import (
     LADDER,
     SOURCE,
     TARGETS,
@@ -38,7 +38,7 @@ from jaxfit.datasets.make_olmo_ladder import (
     extraction_main,
 )
 
-OUT = Path(__file__).resolve().parent / "olmo_ladder_val.csv"
+OUT = Path(__file__).resolve().parents[2] / "jaxfit" / "datasets" / "olmo_ladder_val.csv"
 
 #: Short column name -> validation set in the wide file's ``eval/<set>-validation/...``.
 VAL_SETS = {"c4": "c4_en", "books": "dolma_books", "common_crawl": "dolma_common-crawl",
