@@ -19,7 +19,7 @@ from jaxfit import checks
 from jaxfit.data import make_batch
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
-from jaxfit.inference import bayes
+from jaxfit.inference import bayes, tempering
 from jaxfit.inference.bootstrap import bootstrap_minimize, residual_scale
 from jaxfit.inference.objective import residuals, unpack
 from jaxfit.inference.optimize import SolverOptions
@@ -42,7 +42,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
            target_accept: float = 0.95, max_tree_depth: int = 10, dense_mass: bool = True,
            adapt_mass: bool = True, whiten: bool = True, jitter: float = 0.0,
            batching: str = "vmap", task_batch: int | None = 10, svi_steps: int = 2000,
-           start: FitResult | None = None,
+           start: FitResult | None = None, temper="sandwich",
            loss: str = "huber", delta: float = 1e-3, init="random", restarts: int = 64,
            warn: bool = True) -> Posterior:
     """Sample the posterior of ``law`` given ``data``, every task in one compiled call.
@@ -139,6 +139,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                           jitter=jitter, batching=batching, task_batch=task_batch,
                           svi_steps=svi_steps, loss=loss, delta=delta, init=init,
                           restarts=restarts)
+    tempering.check_temper(temper)
     pool = tuple(pool)
     unknown = [p for p in pool if p not in law.params]
     if unknown:
@@ -180,6 +181,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         t0 = time.perf_counter()
         u = bayes.start_values(bm, start.values)
         white = bool(whiten) or method == "laplace"      # Laplace draws in whitened z
+        eta = tempering.powers(temper, bm.law, start.values, xs, ys, ws, lik, method)
+        ws = ws * eta[:, None]              # a power on each task's likelihood
         center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, white))
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
@@ -228,11 +231,13 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
 
     post = Posterior(
         law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method=method, stats=stats,
-        hyper=hyper, fit=start,
+        hyper=hyper, fit=start, temper=np.asarray(eta),
         options=dict(y=y, by=by, x=dict(x or {}), space=space, likelihood=likelihood, nu=nu,
                      pool=pool, chains=chains, warmup=warmup, samples=samples, seed=seed,
                      target_accept=target_accept, whiten=whiten, batching=batching,
-                     priors=dict(priors or {})),
+                     priors=dict(priors or {}),
+                     temper=temper if isinstance(temper, str) or temper is None
+                     else float(temper)),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
         warn_design(start, "sample")
