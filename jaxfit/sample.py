@@ -57,7 +57,12 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     is on the point fit's residual space with a fitted noise scale ``sigma``. The default
     likelihood is the one the point fit maximises (a Huber density on log residuals), so
     `jaxfit.fit`'s estimate is the posterior's mode up to the priors, and its prediction
-    lies inside the posterior's intervals.
+    lies inside the posterior's intervals. That density is not the noise's (on Gaussian
+    noise it is a Laplace density whose posterior is ~1.25x too narrow), so by default
+    each task's Huber likelihood is raised to a power ``eta`` in (0, 1] set from the
+    sandwich covariance at the fit (a generalised-Bayes posterior, Holmes & Walker 2017;
+    `jaxfit.inference.tempering`): the mode stays the fit, and the spread becomes the
+    robust covariance's (about 0.57 on Gaussian noise; ``Posterior.temper``).
 
     The sampler starts at the posterior mode, found by Newton's method from the best
     multi-start point fit (`jaxfit.fit`), in coordinates where a declared term is its
@@ -109,6 +114,14 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             twice as long fully vmapped as in groups of 1-10; see benchmarks/README.md).
         svi_steps: Adam steps of SVI.
         start: a `FitResult` of the same law and data to start from (skips the fit).
+        temper: power on each task's likelihood: "sandwich" (default: for the Huber
+            likelihood, ``eta = k / tr(V P)`` with ``V`` the Huber fit's sandwich
+            covariance and ``P`` the untempered likelihood's precision, clipped to
+            [0.05, 1]; 1 for the other likelihoods), "none" (the untempered likelihood;
+            its posterior is the Huber density's, narrower on Gaussian noise), or a
+            number in (0, 1] for every task. The powers are ``Posterior.temper`` and a
+            ``temper`` column of ``Posterior.diagnostics``; measured in
+            ``benchmarks/nuts_convergence.py``.
         loss, delta, init, restarts: options of the starting point fit, `jaxfit.fit`
             with its defaults otherwise (the same fit as ``jaxfit fit`` and ``jaxfit
             sample`` on the command line). ``delta`` is also the Huber likelihood's
