@@ -62,7 +62,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     each task's Huber likelihood is raised to a power ``eta`` in (0, 1] set from the
     sandwich covariance at the fit (a generalised-Bayes posterior, Holmes & Walker 2017;
     `jaxfit.inference.tempering`): the mode stays the fit, and the spread becomes the
-    robust covariance's (about 0.57 on Gaussian noise; ``Posterior.temper``).
+    robust covariance's (about 2 / pi = 0.64 on Gaussian noise; ``Posterior.temper``).
 
     The sampler starts at the posterior mode, found by Newton's method from the best
     multi-start point fit (`jaxfit.fit`), in coordinates where a declared term is its

@@ -29,8 +29,8 @@ def tasks():
 
 
 def test_learning_rate_is_two_over_pi_on_gaussian_noise_and_one_on_laplace(tasks):
-    """At the Huber fit, eta = k / tr(V P) estimates 2 f(0) sigma (n - k) / n: 2 / pi *
-    0.975 = 0.62 for Gaussian residuals (the Huber density, ~ Laplace, is 1.25x too
+    """At the Huber fit, eta = k / tr(V P) estimates 2 f(0) sigma: 2 / pi = 0.64 for
+    Gaussian residuals (the Huber density, ~ Laplace, is 1.25x too
     narrow), 1 (clipped) for Laplace residuals, where the Huber density is the noise's."""
     df, truth, rng = tasks
     L = chinchilla_mean(truth.loc[df.task].reset_index(drop=True), df.N.to_numpy(),
@@ -45,7 +45,7 @@ def test_learning_rate_is_two_over_pi_on_gaussian_noise_and_one_on_laplace(tasks
             etas[name] = np.asarray(tempering.learning_rate(
                 LAW, jnp.asarray(fit.values, dtype=jnp.float64), x, y, w, 1e-3))
     print({k: np.round(np.quantile(v, [0.1, 0.5, 0.9]), 3) for k, v in etas.items()})
-    assert abs(np.median(etas["gauss"]) - 2 / np.pi * 195 / 200) < 0.1
+    assert abs(np.median(etas["gauss"]) - 2 / np.pi) < 0.08
     assert np.all((etas["gauss"] > 0.4) & (etas["gauss"] < 0.95))
     assert np.median(etas["laplace"]) > 0.85
 
@@ -74,7 +74,7 @@ def test_sample_tempers_the_huber_likelihood_and_keeps_its_mode():
     eta = post.temper
     assert post.diagnostics.temper.to_numpy() == pytest.approx(eta)
     assert np.all(raw.temper == 1.0)
-    assert np.all((0.15 < eta) & (eta < 0.7)), eta          # Fisher precision: ~ 0.35
+    assert np.all((0.15 < eta) & (eta < 0.7)), eta          # Fisher precision: ~ 0.4
     at = pd.DataFrame({"task": range(6), "N": 7e10, "D": 2e12})
     p, q = post.predict(at, prob=0.9), raw.predict(at, prob=0.9)
     ratio = ((p.credible_upper - p.credible_lower) / (q.credible_upper - q.credible_lower)).to_numpy()
