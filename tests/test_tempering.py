@@ -77,7 +77,8 @@ def test_sample_tempers_the_huber_likelihood_and_keeps_its_mode():
     assert np.all((0.15 < eta) & (eta < 0.7)), eta          # Fisher precision: ~ 0.4
     at = pd.DataFrame({"task": range(6), "N": 7e10, "D": 2e12})
     p, q = post.predict(at, prob=0.9), raw.predict(at, prob=0.9)
-    ratio = ((p.credible_upper - p.credible_lower) / (q.credible_upper - q.credible_lower)).to_numpy()
+    ratio = ((p.credible_upper - p.credible_lower)
+             / (q.credible_upper - q.credible_lower)).to_numpy()
     print(eta, ratio)
     np.testing.assert_allclose(ratio, eta ** -0.5, rtol=0.15)
     assert np.all(np.abs(p["median"] - q["median"]) < 0.15 * (q.credible_upper - q.credible_lower))
