@@ -78,25 +78,37 @@ def run_jaxfit(df, truth, args):
         kw.update(whiten=False)
     if args.target_accept:
         kw.update(target_accept=args.target_accept)
+    if args.temper:
+        kw.update(temper=args.temper if args.temper in ("none", "sandwich")
+                  else float(args.temper))
+    if args.method:
+        kw.update(method=args.method)
     t0 = time.perf_counter()
     post = jf.sample(jf.models.chinchilla(), df, y="loss", by="task", seed=args.seed,
                      warn=False, **kw)
     wall = time.perf_counter() - t0
     d = post.diagnostics
+    if "r_hat" not in d:            # independent draws (laplace, svi): no chain diagnostics
+        d = d.assign(r_hat=1.0, ess_bulk=post.n_draws, ess_tail=post.n_draws, divergences=0,
+                     steps_per_iter=0.0)
     new = pd.DataFrame({"task": np.arange(n), **{k: [v] * n for k, v in TARGET.items()}})
     pred = post.predict(new, prob=0.9)
     true = true_mean(truth, TARGET["N"], TARGET["D"])
     covered = ((pred.credible_lower <= true) & (true <= pred.credible_upper)).to_numpy()
     ess = np.minimum(d.ess_bulk, d.ess_tail).to_numpy()
     print(f"jaxfit timing: {post.timing}")
-    print("task  div  r_hat  ess_bulk ess_tail  ESS/s   steps  sigma   cover")
+    print("task  div  r_hat  ess_bulk ess_tail  ESS/s   steps  sigma  temper  cover")
     per_task = wall / n
     for t in range(n):
         print(f"{t:4d} {int(d.divergences.iloc[t]):4d}  {d.r_hat.iloc[t]:.3f}  "
               f"{d.ess_bulk.iloc[t]:7.0f}  {d.ess_tail.iloc[t]:7.0f}  {ess[t] / per_task:6.0f}  "
               f"{d.steps_per_iter.iloc[t]:5.1f}  {post.params.sigma.iloc[t]:.4f}  "
-              f"{bool(covered[t])}")
+              f"{d.temper.iloc[t]:.3f}  {bool(covered[t])}")
     transitions = post.n_draws * n
+    eta = d.temper.to_numpy()
+    print(f"temper (power on the likelihood): median {np.median(eta):.3f}, 5-95% "
+          f"{np.quantile(eta, 0.05):.3f}-{np.quantile(eta, 0.95):.3f}, "
+          f"untempered (1) in {int((eta == 1).sum())} task(s)")
     summarize("jaxfit " + str(kw or "defaults"), d, covered, wall, transitions)
     return post
 
@@ -155,6 +167,9 @@ def main():
     ap.add_argument("--samples", type=int)
     ap.add_argument("--likelihood")
     ap.add_argument("--target-accept", type=float)
+    ap.add_argument("--temper", help="jf.sample(temper=...): sandwich (default), none, or a "
+                    "number in (0, 1]")
+    ap.add_argument("--method", help="jf.sample(method=...): nuts (default), laplace, svi")
     ap.add_argument("--plain", type=int, default=0, help="tasks for the plain numpyro loop")
     ap.add_argument("--no-whiten", action="store_true", help="jf.sample(whiten=False)")
     args = ap.parse_args()

@@ -346,17 +346,18 @@ def _posterior_from(idata, attrs, law: Law | None):
     if "sample_stats" in idata.groups():
         stats = {n: np.moveaxis(v.values, -1, 0) for n, v in idata.sample_stats.data_vars.items()
                  if "task" in v.dims}
-    data = None
+    data, temper = None, None
     if "constant_data" in idata.groups():
         cd = idata.constant_data
         data = {"x": {n[2:]: cd[n].values for n in cd.data_vars if n.startswith("x_")},
                 "y": cd["y_padded"].values, "w": cd["weight"].values}
+        temper = cd["temper"].values if "temper" in cd.data_vars else None
     fit_doc = get("jaxfit_fit")
     return Posterior(law=law, tasks=_tasks_index(get("jaxfit_tasks"), options.get("by")),
                      draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),
                      method=attrs["method"], stats=stats, hyper=hyper,
                      fit=fit_from_dict(fit_doc, law) if fit_doc else None, options=options,
-                     timing=get("jaxfit_timing"), data=data)
+                     timing=get("jaxfit_timing"), data=data, temper=temper)
 
 
 # ------------------------------------------------------------------------ public API

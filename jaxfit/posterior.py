@@ -72,6 +72,8 @@ class Posterior:
         options: the call's settings (y, by, x mapping, space, ...).
         timing: seconds spent per stage.
         data: the padded batch arrays (``x``, ``y``, ``w``) for ``idata``'s observed data.
+        temper: [T] the power on each task's likelihood (`jaxfit.inference.tempering`;
+            1 = untempered; None: not recorded, e.g. a bootstrap).
 
     Example:
         >>> post = jf.sample(law, df, y="loss", by="task")                  # doctest: +SKIP
@@ -92,6 +94,7 @@ class Posterior:
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     timing: Mapping[str, float] = dataclasses.field(default_factory=dict)
     data: Mapping[str, Any] | None = None
+    temper: np.ndarray | None = None
 
     # ------------------------------------------------------------------ shapes, draws
     @property
@@ -200,6 +203,8 @@ class Posterior:
             out["steps_per_iter"] = self.stats["n_steps"].reshape(T, -1).mean(axis=1)
         if "warmup_n_steps" in self.stats:
             out["warmup_steps_per_iter"] = self.stats["warmup_n_steps"].reshape(T, -1).mean(1)
+        if self.temper is not None:
+            out["temper"] = np.asarray(self.temper, dtype=np.float64).reshape(T)
         if "status" in self.stats:
             out["converged_fraction"] = (self.stats["status"] == 0).reshape(T, -1).mean(axis=1)
         k = len(self.law.param_names)
@@ -331,6 +336,9 @@ class Posterior:
             kw["constant_data"]["y_padded"] = pad(self.data["y"])
             for n in kw["constant_data"]:
                 dims[n] = ["task", "point"]
+            if self.temper is not None:
+                kw["constant_data"]["temper"] = np.asarray(self.temper, dtype=np.float64)
+                dims["temper"] = ["task"]
             if self.method != "bootstrap":
                 obs, ll, pp = self._pointwise(mask)
                 kw["observed_data"] = {"y": obs}
@@ -346,6 +354,8 @@ class Posterior:
         idata.posterior.attrs.update(law=self.law.name, method=self.method,
                                      likelihood=self.likelihood.kind,
                                      space=self.likelihood.space)
+        if self.temper is not None:
+            idata.posterior.attrs["temper"] = str(self.options.get("temper", "sandwich"))
         if self.method == "bootstrap":
             idata.posterior.attrs["inference"] = "bootstrap"
         return idata

@@ -19,7 +19,7 @@ from jaxfit import checks
 from jaxfit.data import make_batch
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
-from jaxfit.inference import bayes
+from jaxfit.inference import bayes, tempering
 from jaxfit.inference.bootstrap import bootstrap_minimize, residual_scale
 from jaxfit.inference.objective import residuals, unpack
 from jaxfit.inference.optimize import SolverOptions
@@ -42,7 +42,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
            target_accept: float = 0.95, max_tree_depth: int = 10, dense_mass: bool = True,
            adapt_mass: bool = True, whiten: bool = True, jitter: float = 0.0,
            batching: str = "vmap", task_batch: int | None = 10, svi_steps: int = 2000,
-           start: FitResult | None = None,
+           start: FitResult | None = None, temper="sandwich",
            loss: str = "huber", delta: float = 1e-3, init="random", restarts: int = 64,
            warn: bool = True) -> Posterior:
     """Sample the posterior of ``law`` given ``data``, every task in one compiled call.
@@ -57,7 +57,12 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     is on the point fit's residual space with a fitted noise scale ``sigma``. The default
     likelihood is the one the point fit maximises (a Huber density on log residuals), so
     `jaxfit.fit`'s estimate is the posterior's mode up to the priors, and its prediction
-    lies inside the posterior's intervals.
+    lies inside the posterior's intervals. That density is not the noise's (on Gaussian
+    noise it is a Laplace density whose posterior is ~1.25x too narrow), so by default
+    each task's Huber likelihood is raised to a power ``eta`` in (0, 1] set from the
+    sandwich covariance at the fit (a generalised-Bayes posterior, Holmes & Walker 2017;
+    `jaxfit.inference.tempering`): the mode stays the fit, and the spread becomes the
+    robust covariance's (about 2 / pi = 0.64 on Gaussian noise; ``Posterior.temper``).
 
     The sampler starts at the posterior mode, found by Newton's method from the best
     multi-start point fit (`jaxfit.fit`), in coordinates where a declared term is its
@@ -109,6 +114,14 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             twice as long fully vmapped as in groups of 1-10; see benchmarks/README.md).
         svi_steps: Adam steps of SVI.
         start: a `FitResult` of the same law and data to start from (skips the fit).
+        temper: power on each task's likelihood: "sandwich" (default: for the Huber
+            likelihood, ``eta = k / tr(V P)`` with ``V`` the Huber fit's sandwich
+            covariance and ``P`` the untempered likelihood's precision, clipped to
+            [0.05, 1]; 1 for the other likelihoods), "none" (the untempered likelihood;
+            its posterior is the Huber density's, narrower on Gaussian noise), or a
+            number in (0, 1] for every task. The powers are ``Posterior.temper`` and a
+            ``temper`` column of ``Posterior.diagnostics``; measured in
+            ``benchmarks/nuts_convergence.py``.
         loss, delta, init, restarts: options of the starting point fit, `jaxfit.fit`
             with its defaults otherwise (the same fit as ``jaxfit fit`` and ``jaxfit
             sample`` on the command line). ``delta`` is also the Huber likelihood's
@@ -139,6 +152,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                           jitter=jitter, batching=batching, task_batch=task_batch,
                           svi_steps=svi_steps, loss=loss, delta=delta, init=init,
                           restarts=restarts)
+    tempering.check_temper(temper)
     pool = tuple(pool)
     unknown = [p for p in pool if p not in law.params]
     if unknown:
@@ -180,6 +194,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         t0 = time.perf_counter()
         u = bayes.start_values(bm, start.values)
         white = bool(whiten) or method == "laplace"      # Laplace draws in whitened z
+        eta = tempering.powers(temper, bm.law, start.values, xs, ys, ws, lik, method)
+        ws = ws * eta[:, None]              # a power on each task's likelihood
         center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, white))
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
@@ -228,11 +244,13 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
 
     post = Posterior(
         law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method=method, stats=stats,
-        hyper=hyper, fit=start,
+        hyper=hyper, fit=start, temper=np.asarray(eta),
         options=dict(y=y, by=by, x=dict(x or {}), space=space, likelihood=likelihood, nu=nu,
                      pool=pool, chains=chains, warmup=warmup, samples=samples, seed=seed,
                      target_accept=target_accept, whiten=whiten, batching=batching,
-                     priors=dict(priors or {})),
+                     priors=dict(priors or {}),
+                     temper=temper if isinstance(temper, str) or temper is None
+                     else float(temper)),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
         warn_design(start, "sample")

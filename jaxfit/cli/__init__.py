@@ -404,6 +404,16 @@ def _posterior_doc(post, spec: str, prob: float) -> dict:
             "tasks": tasks}
 
 
+def _temper(value: str):
+    """``--temper``: "sandwich", "none" or a number (validated by `jaxfit.sample`)."""
+    if value in ("sandwich", "none"):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value        # jaxfit.sample names the option and the choices
+
+
 def _cmd_sample(args) -> int:
     from jaxfit.sample import bootstrap, sample
 
@@ -420,7 +430,8 @@ def _cmd_sample(args) -> int:
         run = lambda: sample(law, df, method=args.method, chains=args.chains,  # noqa: E731
                              warmup=args.warmup, samples=args.samples,
                              likelihood=args.likelihood, target_accept=args.target_accept,
-                             loss=args.loss, delta=args.delta, **common)
+                             temper=_temper(args.temper), loss=args.loss, delta=args.delta,
+                             **common)
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"{what} draws ({law.name}, {len(df)} rows)", args.quiet):
         warnings.simplefilter("always")
@@ -694,6 +705,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="default huber: the likelihood whose maximum is the Huber fit")
     s.add_argument("--target-accept", type=float, default=0.95,
                    help="NUTS target acceptance probability")
+    s.add_argument("--temper", default="sandwich",
+                   help="power on the Huber likelihood: sandwich (default: per task, so the "
+                        "posterior's spread is the fit's robust sandwich covariance), none, "
+                        "or a number in (0, 1]")
     s.add_argument("--prob", type=float, default=0.9, help="interval probability")
     s.add_argument("--pairs", metavar="PNG", help="pair plot of the first task's posterior")
     _common(s, "jaxfit.posterior/1")

@@ -18,6 +18,15 @@ with scale ``sigma`` on the residuals; or for accuracies in linear space a
 bounded-outcome Beta or a normal truncated to [0, 1]. Point weights raise each likelihood term to the power ``w_i``
 (integer weights = repeated points, as in the bootstrap and the point fit).
 
+**Tempering.** The Huber density is the fit's objective, not the noise's density: with
+``delta`` far below the residuals it is a Laplace density, whose posterior on Gaussian
+noise is ~1.25x too narrow (90% intervals covered 79-90 of 100 synthetic tasks).
+`jaxfit.sample` therefore raises each task's likelihood to a power ``eta`` in (0, 1] by
+default, set from the Huber fit's sandwich covariance (`jaxfit.inference.tempering`;
+Holmes & Walker 2017's generalised-Bayes "power likelihood"): ``eta w_i`` replaces the
+weights in every sampler here, so the mode stays the fit and the posterior's spread is
+the robust covariance's.
+
 **Priors.** Each parameter's default prior is weakly informative on the unconstrained
 value: ``u_j ~ Normal(centre of the Param's init box, max(half its width, 1))`` in the
 unconstrained coordinates (so the init range holds about +-1 sd: for Chinchilla
@@ -153,7 +162,9 @@ class Huber(dist.Distribution):
     of scale ``sigma``: mean ``|r|`` ~ sigma, sd ~ sqrt(2) sigma). Besiroglu et al. (2024,
     "Chinchilla Scaling: A replication attempt", ``huber_logpdf``) fit a Huber density with
     a learnt scale to the same residuals; theirs applies ``delta`` to the standardised
-    residual ``r / sigma``, ours to ``r`` itself, as the point fit does.
+    residual ``r / sigma``, ours to ``r`` itself, as the point fit does. On Gaussian
+    noise its posterior is too narrow; `jaxfit.sample` tempers it by default
+    (`jaxfit.inference.tempering`).
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}

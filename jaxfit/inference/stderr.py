@@ -61,7 +61,7 @@ from jaxfit.inference import cache
 from jaxfit.inference.objective import residuals, safe_inputs
 from jaxfit.law import Law
 
-__all__ = ["bandwidth_fraction", "covariance", "log_likelihood"]
+__all__ = ["bandwidth_fraction", "covariance", "log_likelihood", "pieces"]
 
 #: z of the two-sided 95% level in Hall and Sheather's (1988) bandwidth.
 _Z = 1.959963984540054
@@ -87,7 +87,8 @@ def _psi(loss: str, delta: float, r, h):
 
 @functools.lru_cache(maxsize=64)
 def _pieces_fn(law: Law, loss: str, delta: float, space: str):
-    """jit(vmap): (theta [T, k], x, y, w) -> (H [T, k, k], B [T, k, k], r [T, P], h [T])."""
+    """jit(vmap): (theta [T, k], x, y, w) -> (H [T, k, k], B [T, k, k], r [T, P], h [T],
+    F [T, k, k]) with ``F = sum_i w_i g_i g_i^T`` (the Gauss-Newton matrix)."""
     names = law.param_names
 
     def one(theta, x, y, w):
@@ -111,9 +112,24 @@ def _pieces_fn(law: Law, loss: str, delta: float, space: str):
         H = (J * (w * dpsi)[:, None]).T @ J + second
         G = J * psi[:, None]
         B = (G * w[:, None]).T @ G
-        return H, B, r, h
+        F = (J * w[:, None]).T @ J
+        return H, B, r, h, F
 
     return cache.jit(jax.vmap(one))
+
+
+def pieces(law: Law, values, x: dict, y, w, loss: str = "huber", delta: float = 1e-3,
+           space: str = "log"):
+    """The sandwich's pieces per task at ``values`` [T, k] (constrained), traceable JAX.
+
+    Returns:
+        ``(H, B, F, r)``: [T, k, k] the kernel-smoothed Hessian of the objective, the
+        spread of its gradients (both as in the module docstring, ``B`` without the
+        ``n / (n - k)`` factor) and ``F = sum_i w_i g_i g_i^T``; [T, P] the residuals
+        (0 at padding).
+    """
+    H, B, r, _, F = _pieces_fn(law, loss, float(delta), space)(values, x, y, w)
+    return H, B, F, r
 
 
 def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: float = 1e-3,
@@ -136,9 +152,9 @@ def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: floa
     T, k = values.shape
     with jax.enable_x64(True):
         fn = _pieces_fn(law, loss, float(delta), space)
-        H, B, r, h = fn(jnp.asarray(values), {n: jnp.asarray(v, dtype=jnp.float64)
-                                              for n, v in x.items()},
-                        jnp.asarray(y, dtype=jnp.float64), jnp.asarray(w, dtype=jnp.float64))
+        H, B, r, h, _ = fn(jnp.asarray(values), {n: jnp.asarray(v, dtype=jnp.float64)
+                                                 for n, v in x.items()},
+                           jnp.asarray(y, dtype=jnp.float64), jnp.asarray(w, dtype=jnp.float64))
         H, B, r, h = map(np.asarray, (H, B, r, h))
     hold = np.zeros((T, k), bool) if hold is None else np.asarray(hold, bool)
     n = (np.asarray(w) > 0).sum(axis=1)
