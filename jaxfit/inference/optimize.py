@@ -96,7 +96,7 @@ class SolverOptions:
             the step). () (default): one stage, objective called as ``f(u, x, y, w)``.
         flat_rtol: a member still running after `FLAT_MIN_STEPS` iterations whose
             objective fell by less than ``flat_rtol * round_steps`` times its value over a
-            whole round stops with status FLAT (0: never).
+            whole round stops with status FLAT (0: never; Newton only).
         point_block: Newton only, summed objectives only: evaluate each task's objective
             and derivatives block by block, over this many points at a time and only up to
             its last point of positive weight, so that a short task padded to a long one
@@ -347,9 +347,13 @@ def _rounds(step, done, state, active, task, data, T: int, R: int, lay: _Layout,
         s, act, rnd, flat = carry
         f0 = s.f
         s = _run(step, done, s, act, task, data, opts.round_steps, lay)
-        slow = (running(s, act) & (s.steps >= FLAT_MIN_STEPS) & jnp.isfinite(s.f)
-                & (f0 - s.f <= opts.flat_rtol * opts.round_steps * jnp.abs(s.f)))
-        s = s._replace(stalled=s.stalled | slow)
+        if opts.flat_rtol > 0 and opts.method == "newton":
+            # (L-BFGS converges linearly: a slow round is no sign of a flat valley there)
+            slow = (running(s, act) & (s.steps >= FLAT_MIN_STEPS) & jnp.isfinite(s.f)
+                    & (f0 - s.f <= opts.flat_rtol * opts.round_steps * jnp.abs(s.f)))
+            s = s._replace(stalled=s.stalled | slow)
+        else:
+            slow = jnp.zeros_like(act)
         return s, halve(s, act, rnd), rnd + 1, flat | slow
 
     flat = jnp.zeros_like(active)
