@@ -68,7 +68,7 @@ WARM_FTOL = 1e-8
 #: flat valley (e.g. E -> 0 while another term takes its place: Newton then needs hundreds
 #: of tiny steps, issue 15): it stops with status FLAT, its objective within that
 #: tolerance of the valley's floor.
-FLAT_MIN_STEPS = 48
+FLAT_MIN_STEPS = 200
 #: Points per block of a blocked objective (`SolverOptions.point_block`).
 AUTO_BLOCK = 256
 #: Relative gap below which two members' objectives count as the same optimum.
