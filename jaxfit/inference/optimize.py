@@ -135,6 +135,10 @@ class SolverOptions:
         if any(not c > 1 for c in self.continuation):
             raise ValueError(f"continuation={self.continuation}: every factor must be > 1 "
                              "(the Huber delta is multiplied by it).")
+        if self.point_block is not None and self.point_block < 0:
+            raise ValueError(f"point_block must be >= 0 or None, got {self.point_block}.")
+        if not self.flat_rtol >= 0:
+            raise ValueError(f"flat_rtol must be >= 0 (0: off), got {self.flat_rtol}.")
         if self.point_block and self.method != "newton":
             raise ValueError(f"point_block={self.point_block} needs method='newton' (the "
                              "blocked objective has no reverse-mode derivative for L-BFGS); "
