@@ -302,27 +302,15 @@ def _print_frame(df: pd.DataFrame, title: str | None = None) -> None:
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with named index levels as columns (an unnamed default index dropped) and
-    MultiIndex columns joined by '|': one header row, no index column in a CSV."""
-    df = df.copy()
-    if isinstance(df.columns, pd.MultiIndex):
-        df.columns = ["|".join(map(str, c)) for c in df.columns]
-    if any(n is not None for n in df.index.names) or not isinstance(df.index, pd.RangeIndex):
-        df = df.reset_index()
-    return df
+    from jaxfit.recipes.protocol import flat
+
+    return flat(df)
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
-    """A DataFrame as JSON records (index as columns, MultiIndex columns joined by '|')."""
-    df = df.copy()
-    if isinstance(df.columns, pd.MultiIndex):
-        df.columns = ["|".join(map(str, c)) for c in df.columns]
-    if any(n is not None for n in df.index.names) or not isinstance(df.index, pd.RangeIndex):
-        df = df.reset_index()
-    df.columns = [str(c) for c in df.columns]
-    from jaxfit.io import _jsonable
+    from jaxfit.recipes.protocol import records
 
-    return [_jsonable(r) for r in df.to_dict(orient="records")]
+    return records(df)
 
 
 def _emit_json(doc: dict) -> None:

@@ -23,19 +23,26 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-__all__ = ["RecipeResult", "records"]
+__all__ = ["RecipeResult", "flat", "records"]
 
 
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame as JSON records (index as columns, MultiIndex columns joined by '|',
-    non-finite numbers as null)."""
-    from jaxfit.io import _jsonable
-
+def flat(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with named index levels as columns (an unnamed default index dropped) and
+    MultiIndex columns joined by '|': one header row, no index column in a CSV."""
     df = df.copy()
     if isinstance(df.columns, pd.MultiIndex):
         df.columns = ["|".join(map(str, c)) for c in df.columns]
     if any(n is not None for n in df.index.names) or not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index()
+    return df
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame as JSON records (`flat`, column names as strings, non-finite numbers as
+    null)."""
+    from jaxfit.io import _jsonable
+
+    df = flat(df)
     df.columns = [str(c) for c in df.columns]
     return [_jsonable(r) for r in df.to_dict(orient="records")]
 
