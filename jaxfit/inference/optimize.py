@@ -22,13 +22,6 @@ The procedure (measured in ``benchmarks/fit_throughput.py``):
 5. *Select*: the lowest finite objective per task wins; the ``keep`` survivors' end
    points are returned for identifiability checks.
 
-Two guards keep real workloads cheap (issue 15): a task padded far beyond its own length
-is evaluated block by block up to its last real point (``point_block``; tasks are sorted
-by length inside the call so that a chunk holds similar ones), and a Newton member that
-crawls along a flat valley (after `FLAT_MIN_STEPS` iterations, a whole round lowering the
-objective by less than ``flat_rtol`` per iteration) stops with status FLAT instead of
-running to the step cap.
-
 Everything is one XLA program with static shapes (the chunk loop's trip count is traced)
 and no host round trip. Chunking is what makes this fast on a CPU: a step vmapped over
 thousands of members spills the caches (52 us per member-step against 26 us in chunks of
@@ -63,17 +56,6 @@ ACCELERATOR_CHUNK = 4096
 #: Convergence tolerance of the warm-up stages of a continuation (their end points only
 #: start the next stage).
 WARM_FTOL = 1e-8
-#: A member still running after `FLAT_MIN_STEPS` iterations whose objective fell by less
-#: than ``flat_rtol`` (relative, per iteration) over a whole round is crawling along a
-#: flat valley (e.g. E -> 0 while another term takes its place: Newton then needs hundreds
-#: of tiny steps, issue 15): it stops with status FLAT, its objective within that
-#: tolerance of the valley's floor. Off by default (``flat_rtol=0``): on 300 realistic
-#: Chinchilla tasks (20-60 points, 1-2% noise, 16 restarts) it stopped 20 members whose
-#: runs without it converge (19 of 20) to an objective 1e-9-2e-8 lower but parameters up to
-#: 64x away, so the stop loses the optimum where one exists (lead, session 6).
-FLAT_MIN_STEPS = 200
-#: Points per block of a blocked objective (`SolverOptions.point_block`).
-AUTO_BLOCK = 256
 #: Relative gap below which two members' objectives count as the same optimum.
 TIE_RTOL = 1e-12
 
@@ -104,17 +86,6 @@ class SolverOptions:
             previous one's ``keep`` survivors (stopped at the looser `WARM_FTOL`), and the
             last runs at scale 1. Every stage is the same traced loop (one compiled copy of
             the step). () (default): one stage, objective called as ``f(u, x, y, w)``.
-        flat_rtol: a member still running after `FLAT_MIN_STEPS` iterations whose
-            objective fell by less than ``flat_rtol * round_steps`` times its value over a
-            whole round stops with status FLAT (0, the default: never; Newton only;
-            1e-10 stops Hitchhiker's E -> 0 crawls early but also loses optima, see
-            `FLAT_MIN_STEPS`).
-        point_block: Newton only, summed objectives only: evaluate each task's objective
-            and derivatives block by block, over this many points at a time and only up to
-            its last point of positive weight, so that a short task padded to a long one
-            costs its own length (tasks are sorted by length inside the call so that a
-            chunk holds similar ones). 0: off; None (default): `AUTO_BLOCK` when the
-            padded point count is at least ``2 * AUTO_BLOCK``, else off.
     """
 
     method: str = "newton"
@@ -128,8 +99,6 @@ class SolverOptions:
     chunk: int | None = None
     groups: int = 1
     continuation: tuple[float, ...] = ()
-    flat_rtol: float = 0.0
-    point_block: int | None = None
 
     def __post_init__(self):
         if self.method not in _METHODS:
@@ -140,14 +109,6 @@ class SolverOptions:
         if any(not c > 1 for c in self.continuation):
             raise ValueError(f"continuation={self.continuation}: every factor must be > 1 "
                              "(the Huber delta is multiplied by it).")
-        if self.point_block is not None and self.point_block < 0:
-            raise ValueError(f"point_block must be >= 0 or None, got {self.point_block}.")
-        if not self.flat_rtol >= 0:
-            raise ValueError(f"flat_rtol must be >= 0 (0: off), got {self.flat_rtol}.")
-        if self.point_block and self.method != "newton":
-            raise ValueError(f"point_block={self.point_block} needs method='newton' (the "
-                             "blocked objective has no reverse-mode derivative for L-BFGS); "
-                             "pass point_block=0.")
         for name in ("keep", "chunk"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}.")
@@ -177,12 +138,10 @@ _METHODS = {
 }
 
 
-def _status(s, flat) -> jax.Array:
+def _status(s) -> jax.Array:
     return jnp.where(s.converged, Status.CONVERGED,
                      jnp.where(~jnp.isfinite(s.f), Status.NONFINITE,
-                               jnp.where(flat, Status.FLAT,
-                                         jnp.where(s.stalled, Status.STALLED,
-                                                   Status.MAX_STEPS))))
+                               jnp.where(s.stalled, Status.STALLED, Status.MAX_STEPS)))
 
 
 def _solver(objective, opts: SolverOptions, ftol=None):
@@ -245,16 +204,6 @@ def _layout(M: int, opts: SolverOptions) -> _Layout:
     return _Layout(G, per, -(-per // chunk) * chunk, chunk)
 
 
-def _over_blocks(fn, lay: _Layout, *args):
-    """``jax.vmap(fn)`` over the leading block axis of ``args``; with one block (a single
-    device) ``fn`` is called directly: a vmapped ``while_loop`` with a batched predicate
-    turns every carry update into a select, which doubles the traced program."""
-    if lay.G == 1:
-        out = fn(*jax.tree.map(lambda a: a[0], args))
-        return jax.tree.map(lambda a: a[None], out)
-    return jax.vmap(fn)(*args)
-
-
 def _by_chunk(fn, members, task, data, lay: _Layout):
     """``fn(members_chunk, data_chunk)`` on every chunk: vmapped over blocks, chunks in turn.
 
@@ -270,7 +219,7 @@ def _by_chunk(fn, members, task, data, lay: _Layout):
         return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), out)
 
     blocks = lambda a: a.reshape((lay.G, -1) + a.shape[1:])  # noqa: E731
-    out = _over_blocks(one_block, lay, jax.tree.map(blocks, members), blocks(task))
+    out = jax.vmap(one_block)(jax.tree.map(blocks, members), blocks(task))
     return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), out)
 
 
@@ -309,8 +258,8 @@ def _run(step, done, state, active, task, data, n_steps: int, lay: _Layout):
     running = active & ~jax.vmap(done)(state)
     idx = _pack(running, lay)
     blocks = lambda a: a.reshape((lay.G, -1) + a.shape[1:])  # noqa: E731
-    sub = _over_blocks(one_block, lay, jax.tree.map(blocks, _take(state, idx)),
-                       blocks(_take(active, idx)), blocks(_take(task, idx)))
+    sub = jax.vmap(one_block)(jax.tree.map(blocks, _take(state, idx)),
+                              blocks(_take(active, idx)), blocks(_take(task, idx)))
     sub = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), sub)
     return jax.tree.map(lambda a, b: a.at[idx].set(b), state, sub)
 
@@ -339,7 +288,7 @@ def _halving_schedule(R: int, keep: int | None) -> list[int]:
 def _rounds(step, done, state, active, task, data, T: int, R: int, lay: _Layout,
             opts: SolverOptions, halving=True):
     """Run the active members in rounds (pack, run, halve while ``halving``) until none
-    is running; also returns the members stopped as flat (see `FLAT_MIN_STEPS`)."""
+    is running."""
     schedule = _halving_schedule(R, opts.keep)
 
     def halve(s, act, rnd):
@@ -356,35 +305,25 @@ def _rounds(step, done, state, active, task, data, T: int, R: int, lay: _Layout,
         return act & ~jax.vmap(done)(s)
 
     def cond(carry):
-        s, act, _, _ = carry
+        s, act, _ = carry
         return jnp.any(running(s, act))
 
     def body(carry):
-        s, act, rnd, flat = carry
-        f0 = s.f
+        s, act, rnd = carry
         s = _run(step, done, s, act, task, data, opts.round_steps, lay)
-        if opts.flat_rtol > 0 and opts.method == "newton":
-            # (L-BFGS converges linearly: a slow round is no sign of a flat valley there)
-            slow = (running(s, act) & (s.steps >= FLAT_MIN_STEPS) & jnp.isfinite(s.f)
-                    & (f0 - s.f <= opts.flat_rtol * opts.round_steps * jnp.abs(s.f)))
-            s = s._replace(stalled=s.stalled | slow)
-        else:
-            slow = jnp.zeros_like(act)
-        return s, halve(s, act, rnd), rnd + 1, flat | slow
+        return s, halve(s, act, rnd), rnd + 1
 
-    flat = jnp.zeros_like(active)
-    return jax.lax.while_loop(cond, body, (state, active, jnp.asarray(0), flat))
+    return jax.lax.while_loop(cond, body, (state, active, jnp.asarray(0)))[:2]
 
 
-def _best_first(state, f, active, K: int):
-    """The ``K`` best active members per task (by objective ``f`` [T, R]) of a pytree
-    ``state`` [T, R, ...], best first.
+def _best_first(state, active, K: int):
+    """The ``K`` best active members per task of a state [T, R, ...], best first.
 
     Members within rounding of the best tie, and top_k then keeps the earlier one (the
     better start, or the previous stage's better survivor), so that jit, no-jit and batch
     sizes pick the same winner.
     """
-    key = _rank_key(f, active)
+    key = _rank_key(state.f, active)
     best = jnp.min(key, axis=1, keepdims=True)
     tie = (key <= best + TIE_RTOL * jnp.abs(best)) & (key < jnp.finfo(key.dtype).max)
     _, order = jax.lax.top_k(-jnp.where(tie, best, key), K)          # [T, K]
@@ -414,16 +353,16 @@ def _stages(objective, opts: SolverOptions, u, data):
         ftol = jnp.where(i == n - 1, opts.ftol, max(opts.ftol, WARM_FTOL))
         init, step, done = _solver(objective, opts, ftol)
         state = _by_chunk(lambda m, dd: jax.vmap(init)(m, *dd), u, task, d, lay)
-        state, active, _, flat = _rounds(step, done, state, active, task, d, T, R, lay,
-                                         opts, halving=i == 0)
+        state, active = _rounds(step, done, state, active, task, d, T, R, lay, opts,
+                                halving=i == 0)
         state = state._replace(steps=state.steps + steps0)
         # only the ``keep`` best per task go on to the next stage
         key = _rank_key(lay.unpad(state.f), lay.unpad(active)).reshape(T, R)
         rank = jnp.argsort(jnp.argsort(key, axis=1, stable=True), axis=1)
-        return state, active & lay.pad((rank < K).reshape(-1)), flat
+        return state, active & lay.pad((rank < K).reshape(-1))
 
     def body(i, carry):
-        state, active, _ = carry
+        state, active = carry
         first = i == 0
         return stage(i, jnp.where(first, u0, state.u), active,
                      jnp.where(first, 0, state.steps))
@@ -439,11 +378,10 @@ def _stages(objective, opts: SolverOptions, u, data):
 
     shape = jax.eval_shape(init_state)
     state0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shape)
-    state, active, flat = jax.lax.fori_loop(0, n, body, (state0, real, jnp.zeros_like(real)))
-    state, flat = jax.tree.map(lambda a: lay.unpad(a).reshape((T, R) + a.shape[1:]),
-                               (state, flat))
-    state, flat = _best_first((state, flat), state.f, lay.unpad(active).reshape(T, R), K)
-    return state, _status(state, flat)
+    state, active = jax.lax.fori_loop(0, n, body, (state0, real))
+    state = jax.tree.map(lambda a: lay.unpad(a).reshape((T, R) + a.shape[1:]), state)
+    state = _best_first(state, lay.unpad(active).reshape(T, R), K)
+    return state, _status(state)
 
 
 def _screen(objective, opts: SolverOptions, u0, data):
@@ -468,78 +406,8 @@ def _screen(objective, opts: SolverOptions, u0, data):
     return jnp.take_along_axis(u, idx[..., None], axis=1)
 
 
-def _n_real(w):
-    """Points up to and including the last of positive weight ([..., P] -> [...]; 1 if none)."""
-    P = w.shape[-1]
-    last = P - jnp.argmax((w > 0)[..., ::-1], axis=-1)
-    return jnp.where(jnp.any(w > 0, axis=-1), last, 1)
-
-
-#: The entry of the inputs dict that carries a task's number of blocks to a blocked objective.
-_NB = "__jaxfit_blocks__"
-
-
-def _blocked(objective, B: int):
-    """``objective`` summed over blocks of ``B`` points, up to the task's last real point.
-
-    Exact for summed objectives (``objective.additive``): zero-weight points contribute
-    nothing, and a block past a task's last real point is skipped (a loop with a traced
-    trip count; under vmap, the longest member of a chunk sets it). The task's number of
-    blocks travels in the inputs dict (``x[_NB]``, computed once per fit). The result
-    carries ``fgh`` (value, gradient and Hessian, summed the same way) for the Newton step.
-    """
-    def over(fn, zero, u, x, y, w, *scale):
-        x = dict(x)
-        nb = x.pop(_NB)
-
-        def body(b, acc):
-            cut = lambda a: jax.lax.dynamic_slice_in_dim(a, b * B, B, axis=-1)  # noqa: E731
-            out = fn(u, jax.tree.map(cut, x), cut(y), cut(w), *scale)
-            return jax.tree.map(jnp.add, acc, out)
-
-        return jax.lax.fori_loop(0, nb, body, zero)
-
-    def value(u, x, y, w, *scale):
-        return over(objective, jnp.zeros((), u.dtype), u, x, y, w, *scale)
-
-    def fgh(u, *data):
-        k = u.shape[-1]
-        zero = (jnp.zeros((), u.dtype), jnp.zeros_like(u), jnp.zeros((k, k), u.dtype))
-        return over(lambda v, *d: newton.fgh(objective, v, *d), zero, u, *data)
-
-    value.fgh = fgh
-    value.floor = getattr(objective, "floor", None)
-    return value
-
-
 @cache.jit(static_argnums=(0, 1))
 def _minimize(objective: Callable, opts: SolverOptions, u0, x, y, w) -> Solution:
-    if opts.point_block and y.shape[-1] > opts.point_block:
-        return _minimize_blocked(objective, opts, u0, x, y, w)
-    return _minimize_plain(objective, opts, u0, x, y, w)
-
-
-def _minimize_blocked(objective, opts: SolverOptions, u0, x, y, w) -> Solution:
-    """`_minimize_plain` of the blocked objective, tasks sorted by length (and back)."""
-    B = opts.point_block
-    P = y.shape[-1]
-    extra = (-P) % B
-    if extra:     # whole blocks: repeat the last point with zero weight
-        edge = lambda a: jnp.pad(a, ((0, 0), (0, extra)), mode="edge")  # noqa: E731
-        x, y, w = jax.tree.map(edge, x), edge(y), jnp.pad(w, ((0, 0), (0, extra)))
-    n = _n_real(w)
-    order = jnp.argsort(n, stable=True)
-    take = lambda a: jnp.take(a, order, axis=0)  # noqa: E731
-    x = {**x, _NB: (n + B - 1) // B}
-    x, y, w = jax.tree.map(take, x), take(y), take(w)
-    if u0.ndim == 3:
-        u0 = take(u0)
-    sol = _minimize_plain(_blocked(objective, B), opts, u0, x, y, w)
-    back = jnp.argsort(order)
-    return jax.tree.map(lambda a: jnp.take(a, back, axis=0), sol)
-
-
-def _minimize_plain(objective: Callable, opts: SolverOptions, u0, x, y, w) -> Solution:
     T = y.shape[0]
     data = (x, y, w)
     u = jnp.broadcast_to(u0, (T,) + u0.shape[-2:]) if u0.ndim == 2 else u0
@@ -547,7 +415,7 @@ def _minimize_plain(objective: Callable, opts: SolverOptions, u0, x, y, w) -> So
     u = _screen(objective, opts, u, screen_data)
     state, status = _stages(objective, opts, u, data)
     f = jnp.where(jnp.isfinite(state.f), state.f, jnp.inf)
-    g = state.g[:, 0]    # every solver keeps the gradient at its accepted point
+    g = jax.vmap(jax.grad(objective))(state.u[:, 0], *data)  # fresh: solvers may cache it
     return Solution(u=state.u[:, 0], f=f[:, 0], status=status[:, 0], steps=state.steps[:, 0],
                     grad_norm=jnp.max(jnp.abs(g), axis=-1), all_u=state.u, all_f=f,
                     all_status=status)
@@ -573,8 +441,4 @@ def minimize(objective: Callable, u0, x, y, w, opts: SolverOptions = SolverOptio
     """
     if opts.chunk is None:
         opts = dataclasses.replace(opts, chunk=_default_chunk())
-    if opts.point_block is None:
-        auto = (opts.method == "newton" and getattr(objective, "additive", False)
-                and y.shape[-1] >= 2 * AUTO_BLOCK)
-        opts = dataclasses.replace(opts, point_block=AUTO_BLOCK if auto else 0)
     return _minimize(objective, opts, u0, x, y, w)

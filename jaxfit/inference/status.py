@@ -14,7 +14,6 @@ class Status(enum.IntEnum):
     MAX_STEPS = 1
     NONFINITE = 2
     STALLED = 3
-    FLAT = 4
 
     @property
     def message(self) -> str:
@@ -30,9 +29,4 @@ _MESSAGES = {
     Status.STALLED: ("no step could lower the objective before the convergence test held "
                      "(a kink or a flat direction); try `method='lbfgs'`, another `loss`, or "
                      "fix a poorly identified parameter"),
-    Status.FLAT: ("stopped in a flat valley: after many iterations the objective fell by "
-                  "less than `flat_rtol` per iteration while the parameters kept moving "
-                  "(typically a term vanishing, e.g. E -> 0, as another takes its place); "
-                  "the objective is at the valley's floor within that tolerance but the "
-                  "parameters are not identified: fix or bound the drifting parameter"),
 }
