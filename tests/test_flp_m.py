@@ -125,8 +125,8 @@ def test_flp_m_on_olmo_ladder_domain_losses():
     initialisation moves Social IQa by ~0.5 points (0.21 / 0.68 with the 8 paper tasks).
     """
     frames = run_flp_m(tasks=["mmlu_avg_test", "socialiqa_val"])   # the CLI entry point
-    assert set(frames) == {"predictions", "domain_losses", "stage1", "stage2",
-                           "stage1_data", "stage2_data"}
+    assert set(frames) == {"table", "predictions", "domain_losses", "stage1", "stage2",
+                           "stage1_data", "stage2_data"}       # the recipe protocol's frames()
     stage1 = frames["stage1"]
     assert stage1.loc["c4", "alpha_C"] == pytest.approx(0.04228, abs=2e-4)
     assert stage1.loc["stack", "alpha_C"] == pytest.approx(0.0882, abs=1e-3)
