@@ -89,7 +89,7 @@ from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.inference.starts import init_box, user_starts
 from jaxfit.law import Law
 
-__all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "BayesModel", "make_model", "default_prior",
+__all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "huber_scale", "BayesModel", "make_model", "default_prior",
            "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "TERM_EXPONENT_PRIOR",
            "TERM_LEVEL_PRIOR", "data_centre", "LIKELIHOODS", "find_map",
            "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
@@ -143,6 +143,30 @@ def huber_log_normalizer(sigma, delta):
     core = 0.5 * jnp.log(2 * jnp.pi * s) + jnp.log(erf(jnp.sqrt(0.5 * delta / sigma)))
     tail = jnp.log(2.0 * sigma) - 0.5 * delta / sigma
     return jnp.logaddexp(core, tail)
+
+
+@cache.jit
+def huber_scale(r, w, delta):
+    """Maximum-likelihood scale [T] of the Huber density (`bayes.Huber`) given residuals
+    ``r`` [T, P] and weights ``w`` (0 = padding): the root of ``d/d log sigma`` of
+    ``sum_i w_i (rho(r_i) / (delta sigma) + log Z(sigma, delta))``, by bisection in
+    ``log sigma`` over [1e-12, 1e3] (the derivative is negative below the root, positive
+    above)."""
+    w = jnp.where(w > 0, w, 0.0)
+    total = jnp.sum(w * huber_rho(jnp.where(w > 0, r, 0.0), delta), axis=-1)
+    n = jnp.sum(w, axis=-1)
+    dlogz = jax.vmap(jax.grad(lambda ls: huber_log_normalizer(jnp.exp(ls), delta)))
+
+    def step(_, lohi):
+        lo, hi = lohi
+        mid = 0.5 * (lo + hi)
+        up = -total * jnp.exp(-mid) / delta + n * dlogz(mid) > 0
+        return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
+
+    lo = jnp.full(total.shape, jnp.log(1e-12), dtype=r.dtype)
+    hi = jnp.full(total.shape, jnp.log(1e3), dtype=r.dtype)
+    lo, hi = jax.lax.fori_loop(0, 80, step, (lo, hi))
+    return jnp.exp(0.5 * (lo + hi))
 
 
 class Huber(dist.Distribution):

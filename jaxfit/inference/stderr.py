@@ -203,23 +203,11 @@ def log_likelihood(r, w, loss: str, delta: float) -> tuple[np.ndarray, np.ndarra
     if loss == "absolute":
         b = (w * np.abs(r)).sum(axis=1) / n
         return -n * (np.log(2 * b) + 1.0), b
-    from scipy.optimize import minimize_scalar
+    from jaxfit.inference.bayes import huber_log_normalizer, huber_rho, huber_scale
 
-    from jaxfit.inference.bayes import huber_log_normalizer, huber_rho
-
-    out, scale = np.full(len(r), np.nan), np.full(len(r), np.nan)
     with jax.enable_x64(True):
-        rho = np.asarray(huber_rho(r, delta))
-
-        def log_z(sigma):
-            return float(huber_log_normalizer(np.float64(sigma), delta))
-
-        for t in range(len(r)):     # one scalar optimisation per task, on the host
-            total = (w[t] * rho[t]).sum()
-            if not np.isfinite(total) or n[t] <= 0:
-                continue
-            nll = lambda ls: total / (delta * np.exp(ls)) + n[t] * log_z(np.exp(ls))  # noqa: E731
-            m = minimize_scalar(nll, bounds=(np.log(1e-12), np.log(1e3)), method="bounded",
-                                options={"xatol": 1e-10})
-            out[t], scale[t] = -m.fun, float(np.exp(m.x))
-    return out, scale
+        sigma = huber_scale(jnp.asarray(r), jnp.asarray(w), delta)
+        total = jnp.sum(w * huber_rho(jnp.asarray(np.where(w > 0, r, 0.0)), delta), axis=1)
+        ll = -(total / (delta * sigma) + n * huber_log_normalizer(sigma, delta))
+        ok = jnp.isfinite(total) & (n > 0)
+        return (np.where(ok, np.asarray(ll), np.nan), np.where(ok, np.asarray(sigma), np.nan))

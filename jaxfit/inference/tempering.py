@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxfit.inference import stderr
-from jaxfit.inference.bayes import huber_log_normalizer, huber_rho
+from jaxfit.inference.bayes import huber_scale
 from jaxfit.law import Law
 
 __all__ = ["ETA_MIN", "TEMPER_OPTIONS", "check_temper", "huber_scale", "learning_rate", "powers"]
@@ -58,30 +58,6 @@ ETA_MIN = 0.05
 
 #: Named choices of `jaxfit.sample`'s ``temper`` (a number fixes the power instead).
 TEMPER_OPTIONS = ("sandwich", "none")
-
-
-@jax.jit
-def huber_scale(r, w, delta):
-    """Maximum-likelihood scale [T] of the Huber density (`bayes.Huber`) given residuals
-    ``r`` [T, P] and weights ``w`` (0 = padding): the root of ``d/d log sigma`` of
-    ``sum_i w_i (rho(r_i) / (delta sigma) + log Z(sigma, delta))``, by bisection in
-    ``log sigma`` over [1e-12, 1e3] (the derivative is negative below the root, positive
-    above)."""
-    w = jnp.where(w > 0, w, 0.0)
-    total = jnp.sum(w * huber_rho(jnp.where(w > 0, r, 0.0), delta), axis=-1)
-    n = jnp.sum(w, axis=-1)
-    dlogz = jax.vmap(jax.grad(lambda ls: huber_log_normalizer(jnp.exp(ls), delta)))
-
-    def step(_, lohi):
-        lo, hi = lohi
-        mid = 0.5 * (lo + hi)
-        up = -total * jnp.exp(-mid) / delta + n * dlogz(mid) > 0
-        return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
-
-    lo = jnp.full(total.shape, jnp.log(1e-12), dtype=r.dtype)
-    hi = jnp.full(total.shape, jnp.log(1e3), dtype=r.dtype)
-    lo, hi = jax.lax.fori_loop(0, 80, step, (lo, hi))
-    return jnp.exp(0.5 * (lo + hi))
 
 
 def learning_rate(law: Law, values, x, y, w, delta: float, space: str = "log",
@@ -108,21 +84,20 @@ def learning_rate(law: Law, values, x, y, w, delta: float, space: str = "log",
         sigma = huber_scale(r, w, delta)
     k = values.shape[-1]
     n = jnp.sum(w > 0, axis=-1).astype(values.dtype)
-    dof = n - k
-    Bc = B          # no n / (n - k): sampling sigma already widens by about as much
+    dof = n - k     # B is used without n / (n - k): sampling sigma widens by about as much
     # tr(V P) does not change under a rescaling of the parameters; rescale them to a unit
     # Hessian diagonal (Jacobi), since in the law's units H spans ~20 orders of magnitude
     d = jnp.sqrt(jnp.abs(jnp.diagonal(H, axis1=-2, axis2=-1)))
     d = jnp.where(d > 0, d, 1.0)
     s = 1.0 / (d[:, :, None] * d[:, None, :])
-    Hs, Bc, F = 0.5 * (H + jnp.swapaxes(H, -1, -2)) * s, Bc * s, F * s
+    Hs, Bs, F = 0.5 * (H + jnp.swapaxes(H, -1, -2)) * s, B * s, F * s
     lam = jnp.linalg.eigvalsh(Hs)
     pd = lam[:, 0] > 1e-10 * jnp.maximum(lam[:, -1], 1e-300)
     Hi = jnp.linalg.inv(jnp.where(pd[:, None, None], Hs, jnp.eye(k, dtype=Hs.dtype)))
     if precision == "hessian":
-        tr = jnp.einsum("tij,tji->t", Hi, Bc) / (delta * sigma)
+        tr = jnp.einsum("tij,tji->t", Hi, Bs) / (delta * sigma)
     elif precision == "fisher":
-        V = jnp.einsum("tij,tjk,tlk->til", Hi, Bc, Hi)
+        V = jnp.einsum("tij,tjk,tlk->til", Hi, Bs, Hi)
         tr = jnp.einsum("tij,tji->t", V, F) / jnp.square(sigma)
     else:
         raise ValueError(f"precision must be 'hessian' or 'fisher', got {precision!r}.")
