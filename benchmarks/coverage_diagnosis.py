@@ -125,15 +125,35 @@ def map_and_flat(post, lm):
         lp = jax.vmap(lambda ut, xt, yt, wt: jax.vmap(
             lambda u1: bm.log_prior(u1, xt, yt, wt))(ut))(uu, x, y, w)
         lp = np.asarray(lp)
-    med, lo, hi, ess = [], [], [], []
-    for t in range(T):
-        a = -(lp[t] - lp[t].max())
-        wt = np.exp(a - a.max())
-        ess.append(wt.sum() ** 2 / (wt ** 2).sum())
-        lo_, med_, hi_ = _wquantile(lm[t], wt, [0.05, 0.5, 0.95])
-        med.append(med_); lo.append(lo_); hi.append(hi_)
-    return dict(map=mapp, flat_med=np.array(med), flat_q05=np.array(lo),
-                flat_q95=np.array(hi), flat_ess=np.array(ess))
+    # the two declared-term priors separately: exponents (LogNormal, in log k) and levels
+    xn = {n: np.asarray(v) for n, v in post.data["x"].items()}
+    wn, yn = np.asarray(post.data["w"]), np.asarray(post.data["y"])
+
+    def centre(v):
+        return (np.where(wn > 0, np.log(np.abs(np.where(wn > 0, v, 1.0))), 0.0) * wn).sum(1) \
+            / wn.sum(1)
+
+    lp_exp = np.zeros(lp.shape)
+    lp_lev = np.zeros(lp.shape)
+    for term in law.terms:
+        kd = post.flat(term.exponent)
+        lk = np.log(kd)
+        lp_exp += -0.5 * ((lk - np.log(0.3)) / 0.5) ** 2
+        level = np.log(post.flat(term.scale)) - kd * centre(xn[term.input])[:, None] \
+            - centre(yn)[:, None]
+        lp_lev += -0.5 * ((level + 2.0) / 1.5) ** 2
+    out = dict(map=mapp)
+    for name, l in (("flat", lp), ("noexp", lp_exp), ("nolev", lp_lev)):
+        med, lo, hi, ess = [], [], [], []
+        for t in range(T):
+            a = -(l[t] - l[t].max())
+            wt = np.exp(a - a.max())
+            ess.append(wt.sum() ** 2 / (wt ** 2).sum())
+            lo_, med_, hi_ = _wquantile(lm[t], wt, [0.05, 0.5, 0.95])
+            med.append(med_); lo.append(lo_); hi.append(hi_)
+        out.update({f"{name}_med": np.array(med), f"{name}_q05": np.array(lo),
+                    f"{name}_q95": np.array(hi), f"{name}_ess": np.array(ess)})
+    return out
 
 
 def report(res):
@@ -167,10 +187,14 @@ def report(res):
         e = res[c] - res.true
         print(f"  error of {c:9s}: sd {e.std():.5f}, mean {e.mean():+.5f}; regression of "
               f"({c} - fit) on the fit's error: slope {np.polyfit(ef, res[c] - res.fit, 1)[0]:+.3f}")
-    fc = (res.flat_q05 <= res.true) & (res.true <= res.flat_q95)
-    print(f"  prior removed (reweighted by 1/prior): coverage {int(fc.sum())}, half-width / "
-          f"posterior's {((res.flat_q95 - res.flat_q05) / (res.q95 - res.q05)).median():.3f}; "
-          f"importance ESS median {res.flat_ess.median():.0f}")
+    for name, what in (("flat", "all priors"), ("noexp", "exponent priors"),
+                       ("nolev", "level priors")):
+        lo, hi, med = res[f"{name}_q05"], res[f"{name}_q95"], res[f"{name}_med"]
+        fc = (lo <= res.true) & (res.true <= hi)
+        print(f"  {what} removed (reweighted): coverage {int(fc.sum())}, half-width / "
+              f"posterior's {((hi - lo) / (res.q95 - res.q05)).median():.3f}; median's error "
+              f"sd {(med - res.true).std():.5f}; importance ESS median "
+              f"{res[f'{name}_ess'].median():.0f}")
     print(f"  interval of the posterior's width centred at the fit covers "
           f"{np.mean(np.abs(ef) <= Z90 * res.hw):.0%}")
     print(f"  eta median {res.eta.median():.3f}; clipped at 1: {(res.eta >= 1).sum()}")
@@ -200,6 +224,8 @@ def main():
     report(res)
     if args.save:
         res.to_csv(args.save, index=False)
+        np.savez_compressed(args.save.rsplit(".", 1)[0] + "_draws.npz", temper=post.temper,
+                            **{n: post.flat(n).astype(np.float32) for n in post.names})
 
 
 if __name__ == "__main__":
