@@ -970,15 +970,21 @@ def conditional_whitening(center, chol, layout: PlateLayout):
 
 
 def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
-                 layout: PlateLayout):
+                 layout: PlateLayout, lam=None):
     """All tasks in one NumPyro model: a ``task`` plate over padded, masked tasks.
 
     Per task t, the coordinates ``v_t = (u_t, log sigma_t)`` are assembled from
 
     * shared parameters ``s``: one global value for all tasks;
-    * pooled parameters ``p``: ``u_{p,t} = mu_p + tau_p eta_{p,t}``, ``eta ~ Normal(0, 1)``
-      (non-centred hierarchical prior; ``mu_p`` gets the parameter's own prior on its
-      unconstrained value, ``tau_p ~ HalfNormal(1)`` unless ``priors["{p}_tau"]`` is set);
+    * pooled parameters ``p``: ``u_{p,t} = mu_p + tau_p^(1 - l) (eta_{p,t} - l mu_p)``,
+      ``eta ~ Normal(l mu_p, tau_p^l)`` with a fixed weight ``l = lam[t, p]`` in [0, 1]:
+      the partially non-centred hierarchical prior (Papaspiliopoulos, Roberts & Skold
+      2007, "A general framework for the parametrization of hierarchical models", Stat.
+      Sci. 22; the form of Gorinova, Moore & Hoffman 2020, "Automatic reparameterisation
+      of probabilistic programs", ICML), ``u ~ Normal(mu_p, tau_p)`` for every ``l``;
+      ``l = 0`` is the non-centred ``u = mu + tau eta``, ``l = 1`` the centred ``u = eta``
+      (default None: 0). ``mu_p`` gets the parameter's own prior on its unconstrained
+      value, ``tau_p ~ HalfNormal(1)`` unless ``priors["{p}_tau"]`` is set;
     * the rest, whitened given the others: ``v_R = c_R + B (v_Q - c_Q) + L_R z``
       (`conditional_whitening`), with the single-task priors.
 
@@ -991,6 +997,7 @@ def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
         center: [T, m] per-task mode; B, L_R: from `conditional_whitening`.
         g_center, g_scale: [G] centre and scale of the globals.
         layout: the `PlateLayout`.
+        lam: [T, |pool|] centring weights of the pooled parameters (None: non-centred).
     """
     law = bm.law
     names = law.param_names
@@ -1007,11 +1014,15 @@ def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
             cols[i] = jnp.broadcast_to(g[j], (T,))
             lp = lp + bm.prior_terms[names[i]](g[j])
         if nP:
-            eta = numpyro.sample("eta", dist.Normal(0.0, 1.0).expand([T, nP]).to_event(2))
+            mus = jnp.stack([g[nS + 2 * j] for j in range(nP)])
+            log_taus = jnp.stack([g[nS + 2 * j + 1] for j in range(nP)])
+            lw = jnp.zeros((T, nP), y.dtype) if lam is None else lam
+            eta = numpyro.sample("eta", dist.Normal(lw * mus, jnp.exp(lw * log_taus))
+                                 .to_event(2))
         for j, i in enumerate(layout.pool):
             mu, log_tau = g[nS + 2 * j], g[nS + 2 * j + 1]
             tau = jnp.exp(log_tau)
-            cols[i] = mu + tau * eta[:, j]
+            cols[i] = mu + jnp.exp((1.0 - lw[:, j]) * log_tau) * (eta[:, j] - lw[:, j] * mu)
             tau_prior = bm.priors.get(f"{names[i]}_tau", DEFAULT_TAU_PRIOR)
             lp = lp + bm.prior_terms[names[i]](mu) + tau_prior.log_prob(tau) + log_tau
             numpyro.deterministic(f"{names[i]}_mu", law.params[names[i]].transform(mu))
@@ -1040,7 +1051,7 @@ def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
 
 
 def run_nuts_plated(bm: BayesModel, key, x, y, w, center, chol, opts: NutsOptions,
-                    pool=(), shared=(), jitter: float = 0.0):
+                    pool=(), shared=(), jitter: float = 0.0, centring: bool = True):
     """numpyro ``MCMC(NUTS)`` on `plated_model`, chains vectorized (one compiled call).
 
     The mass matrix is dense on the globals and diagonal on the per-task coordinates
@@ -1050,6 +1061,8 @@ def run_nuts_plated(bm: BayesModel, key, x, y, w, center, chol, opts: NutsOption
         center, chol: [T, m], [T, m, m] per-task mode and Laplace whitening of the
             independent (unpooled) model.
         pool, shared: parameter names.
+        centring: partially centre each pooled parameter by how well its task's data
+            determine it (`plated_model`'s ``lam``); False: non-centred.
 
     Returns:
         (``v`` [T, C, S, m] draws in the full layout, hyper-parameter draws name -> [C, S],
@@ -1070,16 +1083,25 @@ def run_nuts_plated(bm: BayesModel, key, x, y, w, center, chol, opts: NutsOption
         prec = 1.0 / jnp.square(sd[:, i])
         gc.append(jnp.sum(prec * center[:, i]) / jnp.sum(prec))
         gs.append(1.0 / jnp.sqrt(jnp.sum(prec)))
+    lam = []
     for i in layout.pool:
         c = center[:, i]
         spread = jnp.maximum(jnp.std(c), jnp.mean(sd[:, i])) if T > 1 else sd[0, i]
         gc += [jnp.mean(c), jnp.log(spread)]
         gs += [spread / jnp.sqrt(T), jnp.asarray(0.5)]
-        eta0.append((c - jnp.mean(c)) / spread)
+        # centring weight: the share of u_t's conditional variance that the population
+        # leaves to the data, tau^2 / (tau^2 + s_t^2) at tau = the initial spread, s_t =
+        # the task's own posterior sd (centred where its data pin u_t, non-centred where
+        # the population does; Papaspiliopoulos et al. 2007, section 3)
+        lt = jnp.square(spread) / (jnp.square(spread) + jnp.square(sd[:, i])) \
+            if centring else jnp.zeros_like(c)
+        lam.append(lt)
+        eta0.append(lt * jnp.mean(c) + (c - jnp.mean(c)) / spread ** (1.0 - lt))
+    lam = jnp.stack(lam, axis=-1) if lam else None
     g_center = jnp.stack(gc) if gc else jnp.zeros((0,), y.dtype)
     g_scale = jnp.stack(gs) if gs else jnp.zeros((0,), y.dtype)
     model = functools.partial(plated_model, bm, g_center=g_center, g_scale=g_scale,
-                              layout=layout)
+                              layout=layout, lam=lam)
     values = {"z": jnp.zeros((T, len(layout.rest)), y.dtype)}
     if layout.n_globals:
         values["zg"] = jnp.zeros((layout.n_globals,), y.dtype)
