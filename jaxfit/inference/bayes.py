@@ -969,22 +969,33 @@ def conditional_whitening(center, chol, layout: PlateLayout):
     return -jnp.einsum("tij,tjk->tik", cov_RR, H_RQ), L_R
 
 
+def _pooled_conditional(c, s, mu, log_tau):
+    """Mean and sd of ``u ~ Normal(mu, tau)`` given a task's ``Normal(c, s)`` posterior."""
+    v = 1.0 / (1.0 / jnp.square(s) + jnp.exp(-2.0 * log_tau))
+    return v * (c / jnp.square(s) + mu * jnp.exp(-2.0 * log_tau)), jnp.sqrt(v)
+
+
 def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
-                 layout: PlateLayout, lam=None):
+                 layout: PlateLayout, pool_sd=None):
     """All tasks in one NumPyro model: a ``task`` plate over padded, masked tasks.
 
     Per task t, the coordinates ``v_t = (u_t, log sigma_t)`` are assembled from
 
     * shared parameters ``s``: one global value for all tasks;
-    * pooled parameters ``p``: ``u_{p,t} = mu_p + tau_p^(1 - l) (eta_{p,t} - l mu_p)``,
-      ``eta ~ Normal(l mu_p, tau_p^l)`` with a fixed weight ``l = lam[t, p]`` in [0, 1]:
-      the partially non-centred hierarchical prior (Papaspiliopoulos, Roberts & Skold
-      2007, "A general framework for the parametrization of hierarchical models", Stat.
-      Sci. 22; the form of Gorinova, Moore & Hoffman 2020, "Automatic reparameterisation
-      of probabilistic programs", ICML), ``u ~ Normal(mu_p, tau_p)`` for every ``l``;
-      ``l = 0`` is the non-centred ``u = mu + tau eta``, ``l = 1`` the centred ``u = eta``
-      (default None: 0). ``mu_p`` gets the parameter's own prior on its unconstrained
-      value, ``tau_p ~ HalfNormal(1)`` unless ``priors["{p}_tau"]`` is set;
+    * pooled parameters ``p``: ``u_{p,t} ~ Normal(mu_p, tau_p)`` (``mu_p`` gets the
+      parameter's own prior on its unconstrained value, ``tau_p ~ HalfNormal(1)`` unless
+      ``priors["{p}_tau"]`` is set), sampled as ``u = m + sqrt(v) eta`` with ``m``, ``v``
+      the mean and variance of ``u_{p,t}``'s conditional posterior given ``(mu_p, tau_p)``
+      when the task's own posterior is ``Normal(c_t, s_t)`` (its Laplace approximation,
+      ``center`` and ``pool_sd``): ``1 / v = 1 / s_t^2 + 1 / tau^2``, ``m = v (c_t / s_t^2
+      + mu / tau^2)``; the density is unchanged (the prior ``Normal(mu, tau)`` at ``u`` and
+      the Jacobian ``sqrt(v)`` enter the factor). For ``tau << s_t`` this is the
+      non-centred ``u = mu + tau eta``, for ``tau >> s_t`` the centred ``u = c_t + s_t
+      eta``; in between ``eta`` is about ``Normal(0, 1)`` whatever ``tau``, which removes
+      the funnel of either extreme (the partially non-centred parametrisation of
+      Papaspiliopoulos, Roberts & Skold 2007, "A general framework for the parametrization
+      of hierarchical models", Stat. Sci. 22, with the weight taken at the current
+      ``tau``). ``pool_sd=None``: the non-centred ``u = mu + tau eta``, ``eta ~ Normal(0, 1)``;
     * the rest, whitened given the others: ``v_R = c_R + B (v_Q - c_Q) + L_R z``
       (`conditional_whitening`), with the single-task priors.
 
@@ -997,7 +1008,8 @@ def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
         center: [T, m] per-task mode; B, L_R: from `conditional_whitening`.
         g_center, g_scale: [G] centre and scale of the globals.
         layout: the `PlateLayout`.
-        lam: [T, |pool|] centring weights of the pooled parameters (None: non-centred).
+        pool_sd: [T, |pool|] the pooled parameters' sds in each task's own posterior
+            (None: non-centred).
     """
     law = bm.law
     names = law.param_names
@@ -1013,16 +1025,20 @@ def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
         for j, i in enumerate(layout.shared):
             cols[i] = jnp.broadcast_to(g[j], (T,))
             lp = lp + bm.prior_terms[names[i]](g[j])
-        if nP:
-            mus = jnp.stack([g[nS + 2 * j] for j in range(nP)])
-            log_taus = jnp.stack([g[nS + 2 * j + 1] for j in range(nP)])
-            lw = jnp.zeros((T, nP), y.dtype) if lam is None else lam
-            eta = numpyro.sample("eta", dist.Normal(lw * mus, jnp.exp(lw * log_taus))
-                                 .to_event(2))
+        if nP and pool_sd is None:
+            eta = numpyro.sample("eta", dist.Normal(0.0, 1.0).expand([T, nP]).to_event(2))
+        elif nP:
+            eta = numpyro.sample("eta", dist.ImproperUniform(constraints.real_vector, (T,),
+                                                             (nP,)))
         for j, i in enumerate(layout.pool):
             mu, log_tau = g[nS + 2 * j], g[nS + 2 * j + 1]
             tau = jnp.exp(log_tau)
-            cols[i] = mu + jnp.exp((1.0 - lw[:, j]) * log_tau) * (eta[:, j] - lw[:, j] * mu)
+            if pool_sd is None:
+                cols[i] = mu + tau * eta[:, j]
+            else:
+                cm, cs = _pooled_conditional(center[:, i], pool_sd[:, j], mu, log_tau)
+                cols[i] = cm + cs * eta[:, j]
+                lp = lp + jnp.sum(dist.Normal(mu, tau).log_prob(cols[i]) + jnp.log(cs))
             tau_prior = bm.priors.get(f"{names[i]}_tau", DEFAULT_TAU_PRIOR)
             lp = lp + bm.prior_terms[names[i]](mu) + tau_prior.log_prob(tau) + log_tau
             numpyro.deterministic(f"{names[i]}_mu", law.params[names[i]].transform(mu))
@@ -1061,8 +1077,9 @@ def run_nuts_plated(bm: BayesModel, key, x, y, w, center, chol, opts: NutsOption
         center, chol: [T, m], [T, m, m] per-task mode and Laplace whitening of the
             independent (unpooled) model.
         pool, shared: parameter names.
-        centring: partially centre each pooled parameter by how well its task's data
-            determine it (`plated_model`'s ``lam``); False: non-centred.
+        centring: sample each pooled parameter through its conditional posterior's
+            Gaussian approximation (`plated_model`'s ``pool_sd``, centred where a task's
+            data pin it, non-centred where the population does); False: non-centred.
 
     Returns:
         (``v`` [T, C, S, m] draws in the full layout, hyper-parameter draws name -> [C, S],
@@ -1083,25 +1100,22 @@ def run_nuts_plated(bm: BayesModel, key, x, y, w, center, chol, opts: NutsOption
         prec = 1.0 / jnp.square(sd[:, i])
         gc.append(jnp.sum(prec * center[:, i]) / jnp.sum(prec))
         gs.append(1.0 / jnp.sqrt(jnp.sum(prec)))
-    lam = []
     for i in layout.pool:
         c = center[:, i]
         spread = jnp.maximum(jnp.std(c), jnp.mean(sd[:, i])) if T > 1 else sd[0, i]
         gc += [jnp.mean(c), jnp.log(spread)]
         gs += [spread / jnp.sqrt(T), jnp.asarray(0.5)]
-        # centring weight: the share of u_t's conditional variance that the population
-        # leaves to the data, tau^2 / (tau^2 + s_t^2) at tau = the initial spread, s_t =
-        # the task's own posterior sd (centred where its data pin u_t, non-centred where
-        # the population does; Papaspiliopoulos et al. 2007, section 3)
-        lt = jnp.square(spread) / (jnp.square(spread) + jnp.square(sd[:, i])) \
-            if centring else jnp.zeros_like(c)
-        lam.append(lt)
-        eta0.append(lt * jnp.mean(c) + (c - jnp.mean(c)) / spread ** (1.0 - lt))
-    lam = jnp.stack(lam, axis=-1) if lam else None
+        if centring:        # u_t = c_t: eta where the conditional whitening puts it
+            m, s = _pooled_conditional(c, sd[:, i], jnp.mean(c), jnp.log(spread))
+            eta0.append((c - m) / s)
+        else:
+            eta0.append((c - jnp.mean(c)) / spread)
+    pool_sd = jnp.stack([sd[:, i] for i in layout.pool], axis=-1) \
+        if (centring and layout.pool) else None
     g_center = jnp.stack(gc) if gc else jnp.zeros((0,), y.dtype)
     g_scale = jnp.stack(gs) if gs else jnp.zeros((0,), y.dtype)
     model = functools.partial(plated_model, bm, g_center=g_center, g_scale=g_scale,
-                              layout=layout, lam=lam)
+                              layout=layout, pool_sd=pool_sd)
     values = {"z": jnp.zeros((T, len(layout.rest)), y.dtype)}
     if layout.n_globals:
         values["zg"] = jnp.zeros((layout.n_globals,), y.dtype)
