@@ -919,8 +919,9 @@ def run_laplace(bm: BayesModel, key, x, y, w, center, chol, draws: int):
 class PlateLayout(NamedTuple):
     """How the plated model splits each task's coordinates ``v = (u, log sigma)`` [m].
 
-    ``rest`` are sampled per task in whitened coordinates; ``pool`` per task as
-    ``u = mu + tau * eta`` (non-centred); ``shared`` once for all tasks. All are index
+    ``rest`` are sampled per task in whitened coordinates; ``pool`` per task from
+    ``Normal(mu, tau)``, through their conditional posterior's Gaussian approximation
+    (`plated_model`); ``shared`` once for all tasks. All are index
     tuples into ``v``; the globals are ``shared`` values, then ``(mu, log tau)`` per
     pooled parameter.
     """
