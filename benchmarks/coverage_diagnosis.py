@@ -185,8 +185,9 @@ def report(res):
     ef, em = res.fit - res.true, res.post_med - res.true
     for c in ["fit", "map", "post_med", "post_mean", "flat_med"]:
         e = res[c] - res.true
+        slope = np.polyfit(ef, res[c] - res.fit, 1)[0]
         print(f"  error of {c:9s}: sd {e.std():.5f}, mean {e.mean():+.5f}; regression of "
-              f"({c} - fit) on the fit's error: slope {np.polyfit(ef, res[c] - res.fit, 1)[0]:+.3f}")
+              f"({c} - fit) on the fit's error: slope {slope:+.3f}")
     for name, what in (("flat", "all priors"), ("noexp", "exponent priors"),
                        ("nolev", "level priors")):
         lo, hi, med = res[f"{name}_q05"], res[f"{name}_q95"], res[f"{name}_med"]

@@ -56,7 +56,8 @@ def main():
         print("tau at divergent draws:", np.round(np.sort(tau[div])[:20], 4),
               "; share of draws below their median:", np.mean(tau < np.median(tau[div])).round(3))
     for k in ("alpha_mu", "alpha_tau"):
-        print(f"{k}: r_hat {float(az.rhat(post.hyper[k])):.3f}, ESS {float(az.ess(post.hyper[k])):.0f}")
+        h = post.hyper[k]
+        print(f"{k}: r_hat {float(az.rhat(h)):.3f}, ESS {float(az.ess(h)):.0f}")
     print("steps per iteration per chain:", post.stats["n_steps"][0].mean(1).round(1))
 
 
