@@ -45,7 +45,7 @@ What the power calibrates is the *likelihood's* share of the posterior: measured
 extrapolation target (``benchmarks/coverage_diagnosis.py``; benchmarks/README.md, "Where the
 over-coverage comes from"), the posterior's 90% half-width is the point fit's sandwich sd to
 within a few percent, and that sd calibrates the fit's own error (sd of the z scores
-0.84-1.07); eta's median is 0.65-0.67 against the exact 2 / pi = 0.64 for Gaussian noise. The
+0.84-1.07); eta's median is 0.65-0.68 against the exact 2 / pi = 0.64 for Gaussian noise. The
 priors then move the posterior's centre: on the issue's synthetic tasks, whose exponents lie
 in the core of the exponent prior (log sd 0.17 against its 0.5), the posterior median's error
 is ~30% below the fit's while the interval is only ~9% narrower, so the intervals cover ~93%
