@@ -37,6 +37,8 @@ class _Axis:
         self.log10 = name.startswith("log10_")
         base = name[len("log10_"):] if self.log10 else name
         self.label = X_LABELS.get(base, base)
+        unit = self.label.rsplit("(", 1)[1].rstrip(")") if self.label.endswith(")") else ""
+        self.unit = f" {unit}" if unit else ""
         self.increasing = bool(options.get("increasing", False))
         if not self.increasing:
             self.label += "; reversed: lower to the right"
@@ -46,7 +48,7 @@ class _Axis:
         return 10.0 ** v if self.log10 else v
 
     def text(self, v: float) -> str:
-        return f"{plain_number(float(self(v)))}" if self.log10 else f"{v:.3f}"
+        return (plain_number(float(self(v))) if self.log10 else f"{v:.3f}") + self.unit
 
 
 def _span(ax, row: pd.Series, prefix: str, X: _Axis, label: str) -> None:
@@ -80,6 +82,8 @@ def _curve_panel(fig, ax, task, f: Mapping[str, pd.DataFrame], options: Mapping,
     row = f["emergence"].loc[task]
     d0 = row.get("D0", np.nan)
     has_d = "D" in cur and cur["D"].nunique() > 1
+    if X.log10:
+        ax.set_xscale("log")
     if has_d:
         amounts = sorted(d for d in cur["D"].unique() if d != d0)
         norm = LogNorm(min(amounts), max(amounts))
@@ -94,7 +98,7 @@ def _curve_panel(fig, ax, task, f: Mapping[str, pd.DataFrame], options: Mapping,
         if len(few):
             ax.plot(X(few["L"]), few["mean"], "--", color="black", lw=1.8,
                     label="few-shot prediction (D = D0)")
-        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.01)
+        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.01, aspect=30)
         bar.set_label("finetuning data D (examples)", fontsize=8)
         bar.ax.yaxis.set_major_formatter(plain_number)
         bar.ax.yaxis.set_minor_formatter("")
@@ -111,15 +115,14 @@ def _curve_panel(fig, ax, task, f: Mapping[str, pd.DataFrame], options: Mapping,
     _span(ax, row, "bootstrap", X, "emergence point, bootstrap 5-95%")
     ax.set_xlim(xlim)
     if X.log10:
-        ax.set_xscale("log")
         plain_log_ticks(ax, "x")
     if not X.increasing:
         ax.invert_xaxis()
     ax.set_xlabel(X.label, fontsize=8)
     y = str(options.get("y", "performance"))
     ax.set_ylabel(Y_LABELS.get(y, y), fontsize=8)
-    ax.set_title(f"{_title(task, options, titles)}\nemergence at {X.text(row['mle'])}"
-                 + (" FLOPs" if X.log10 else ""), fontsize=9)
+    ax.set_title(f"{_title(task, options, titles)}\nemergence at {X.text(row['mle'])}",
+                 fontsize=9)
 
 
 def _shift_panel(ax, task, f: Mapping[str, pd.DataFrame], options: Mapping) -> None:

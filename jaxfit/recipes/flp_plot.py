@@ -161,7 +161,8 @@ def plot_flp_m(result, ncols: int = 3):
         ax.scatter(pos, g["actual"], marker="x", color=tcol[t], s=30, label=f"{t} (actual)")
         ax.scatter(pos, g["pred"], marker="o", facecolors="none", color=tcol[t], s=30,
                    label=f"{t} (predicted)")
-    ax.set_xticks(range(len(domains)), domains, rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(range(len(domains)), [str(d).replace("_", "\n") for d in domains],
+                  fontsize=7)
     ax.set_xlabel("validation domain")
     ax.set_ylabel("domain loss (nats)")
     ax.set_title("stage 1: targets' domain losses", fontsize=9)

@@ -32,7 +32,7 @@ TICKS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2
 
 
 def _percent(v: float, _pos=None) -> str:
-    return f"{100 * v:.2g}%" if v > 0 else ""
+    return f"{100 * v:.3g}%" if v > 0 else ""
 
 
 def layout(sub: pd.DataFrame, families: Sequence[str]) -> tuple[list, list]:
