@@ -66,7 +66,8 @@ def _step1_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
     iv = _step1_intervals(res, task, tgt, xcol)
     for r, lo, hi, x in iv:
         ax.errorbar(x, 0.5 * (lo + hi), yerr=0.5 * (hi - lo), fmt="none", color=tcolors[r],
-                    capsize=3, lw=1.0, label=_interval_label(res))
+                    capsize=3, lw=1.0,
+                    label=f"{100 * res.options['prob']:.0f}% interval of step 1 (bootstrap)")
     ax.set_xscale("log")
     plain_log_ticks(ax)
     ax.set_xlabel("training compute C (FLOPs)" if xcol == "C" else "training data D (tokens)")
@@ -92,7 +93,7 @@ def _step1_intervals(res: LadderResult, task: str, tgt: pd.DataFrame, xcol: str)
 
 def _interval_label(res: LadderResult) -> str:
     calibrated = res.options.get("calibrate") not in (None, False, "none")
-    return (f"{100 * res.options['prob']:.0f}% predictive interval"
+    return (f"{100 * res.options['prob']:.0f}% predictive interval, chained"
             + (" (calibrated)" if calibrated else " (bootstrap)"))
 
 
