@@ -192,6 +192,6 @@ def plot_hitchhiker(result: HitchhikerResult | Mapping[str, pd.DataFrame],
         bar.ax.yaxis.set_major_locator(FixedLocator(ticks))
         bar.ax.yaxis.set_major_formatter(FuncFormatter(_percent))
         bar.ax.yaxis.set_minor_formatter(NullFormatter())
-    fig.suptitle(f"ARE on the largest model's last 30% of training (cut {plain_number(cut)} tokens, "
-                 f"{checkpoints} checkpoints)", fontsize=10)
+    fig.suptitle(f"ARE on the largest model's last 30% of training (cut "
+                 f"{plain_number(cut)} tokens, {checkpoints} checkpoints)", fontsize=10)
     return fig
