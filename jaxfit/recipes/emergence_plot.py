@@ -56,7 +56,7 @@ def _span(ax, row: pd.Series, prefix: str, X: _Axis, label: str) -> None:
     if lo is None or not np.isfinite(lo):
         return
     if prefix == "posterior":
-        ax.axvspan(X(lo), X(hi), color=POSTERIOR, alpha=0.2, lw=0, label=label)
+        ax.axvspan(X(lo), X(hi), color=POSTERIOR, alpha=0.3, lw=0, label=label)
     else:                               # hatched, so the two intervals never look alike
         ax.axvspan(X(lo), X(hi), facecolor="none", edgecolor=BOOTSTRAP, hatch="////",
                    lw=0.8, label=label)
@@ -106,7 +106,7 @@ def _curve_panel(fig, ax, task, f: Mapping[str, pd.DataFrame], options: Mapping,
         ax.scatter(X(pts["L"]), pts["y"], s=8, color="C0", alpha=0.6, edgecolors="none",
                    label="data")
         if "lower" in cur and cur["lower"].notna().any():
-            ax.fill_between(X(cur["L"]), cur["lower"], cur["upper"], color="C0", alpha=0.2,
+            ax.fill_between(X(cur["L"]), cur["lower"], cur["upper"], color="0.55", alpha=0.3,
                             lw=0, label="fitted law, 90% credible band")
         ax.plot(X(cur["L"]), cur["mean"], color="C0", lw=1.2, label="fitted law (MLE)")
     xlim = ax.get_xlim()                 # bands of a poorly identified task stay in view
@@ -206,5 +206,7 @@ def plot_emergence(result, tasks: Sequence | None = None, ncols: int = 4,
             _shift_panel(ax, task, f, options)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
+    if any(kind == "shift" for kind, *_ in panels):   # room between a colour bar and the
+        fig.get_layout_engine().set(wspace=0.06)     # next panel's axis label
     legend_below(fig, axes[:len(panels)], ncol=4)
     return fig
