@@ -9,7 +9,7 @@ Each figure is the recipe result's own ``plot()`` (`jaxfit.recipes.protocol`), s
   full grid the figure shows (cut 10B, all checkpoints; every family);
 * ``emergence.png``: the synthetic validation of docs/recipes/emergence.md (NUTS and 200
   bootstrap refits), the OLMo checkpoints (``olmo_demo(posterior=False)``: 200 bootstrap
-  refits; NUTS on its 6 tasks of up to ~3,000 checkpoints ran over 40 minutes on 2 shared
+  refits; NUTS on its 11 tasks of up to 3,569 checkpoints ran over 40 minutes on 2 shared
   cores without finishing) and the BIG-bench tasks (``obs_demo()``: NUTS and 200 bootstrap
   refits), drawn together by ``plot_emergence([...])``;
 * ``flp_m.png``: ``flp_m()`` on the OLMo ladder;
