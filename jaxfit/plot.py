@@ -31,6 +31,9 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.data import column_map, task_columns
+from jaxfit.plot_style import DPI
+from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
+from jaxfit.plot_style import plain_number as _plain
 from jaxfit.recipes.ladder_plot import plot_ladder
 
 __all__ = ["plot_fit", "plot_residuals", "plot_pairs", "plot_ladder"]
@@ -40,41 +43,9 @@ __all__ = ["plot_fit", "plot_residuals", "plot_pairs", "plot_ladder"]
 LABELS = {"N": "parameters N", "D": "training tokens D", "C": "training compute C (FLOPs)",
           "L": "loss L (nats)", "loss": "loss (nats)"}
 
-#: Resolution of every figure (``savefig`` uses it unless given ``dpi=``).
-DPI = 150
-
-
 def _label(name: str, column: str | None = None) -> str:
     text = LABELS.get(name, name)
     return text if column in (None, name) else f"{text} [{column}]"
-
-
-def _plain(v: float, _pos=None) -> str:
-    """A tick label as a plain number: 2.5, 300, 1e9, 3e21 (no mathtext)."""
-    if v == 0 or not np.isfinite(v):
-        return "0" if v == 0 else ""
-    if 1e-3 <= abs(v) < 1e5:
-        return f"{v:g}"
-    m, e = f"{v:.1e}".split("e")
-    m = m.rstrip("0").rstrip(".")
-    return f"{m}e{int(e)}"
-
-
-def _plain_log_ticks(ax, axis: str = "both") -> None:
-    """Plain-number labels on log axes, minor ticks labelled when the range is short."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    for name in ("x", "y") if axis == "both" else (axis,):
-        a = getattr(ax, f"{name}axis")
-        if getattr(ax, f"get_{name}scale")() != "log":
-            continue
-        lo, hi = sorted(getattr(ax, f"get_{name}lim")())
-        a.set_major_formatter(FuncFormatter(_plain))
-        if hi / max(lo, 1e-300) < 20:          # less than ~1 decade: label 2, 3, 5 too
-            a.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0)))
-            a.set_minor_formatter(FuncFormatter(_plain))
-        else:
-            a.set_minor_formatter(NullFormatter())
 
 
 def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):

@@ -319,12 +319,10 @@ def test_suggest_through_a_composed_chain_scales_with_the_outer_step():
 
 @pytest.fixture(scope="module")
 def ladder_replay():
-    """benchmarks/suggest_ladder.py's replay on two tasks (start: the 4 cheapest runs, 12
-    added runs per order, Laplace refits with data-scaled priors)."""
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import suggest_ladder as sl
+    """The replay of benchmarks/suggest_ladder.py (`jaxfit.decide.ladder_replay`) on two
+    tasks (start: the 4 cheapest runs, 12 added runs per order, Laplace refits with
+    data-scaled priors)."""
+    from jaxfit.decide import ladder_replay as sl
     tasks = ["arc_easy_test", "mmlu_avg_test"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -225,7 +225,8 @@ def test_obs_scaling_emergence_points():
 
 def test_plot_synthetic(synthetic_result):
     fig = plot_emergence(synthetic_result.frames())
-    assert len(fig.axes) == 2
+    panels = [a for a in fig.axes if a.get_visible() and a.get_label() != "<colorbar>"]
+    assert len(panels) == 2 and len(fig.axes) == 3              # and the colour bar of D
     assert fig.axes[0].xaxis_inverted()
 
 

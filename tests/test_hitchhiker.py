@@ -166,7 +166,12 @@ def test_robust_fit_and_entry_points(data):
     fd = out["findings"].set_index("family").loc["OPT"]
     assert fd["cut_pairs"] == 2 and fd["intermediate_pairs"] == 2
     fig = plot_hitchhiker(out, families=["OPT"])
-    assert len([a for a in fig.axes if a.get_visible()]) == 2     # OPT panel + colour bar
+    # One configuration per (cut, checkpoints) is no 2-D grid: a line panel (ARE against
+    # the number of models), no heatmap and no colour bar.
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    x, y = ax.lines[0].get_data()
+    one = are[(are["cut"] == 1e10) & (are["checkpoints"] == "all")]
+    assert list(x) == [5] and y[0] == pytest.approx(one["are"].iloc[0], rel=1e-12)
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -450,11 +450,12 @@ def test_plot_ladder(res):
                               if len(c.get_offsets()) > 1])
     assert sorted(map(tuple, offsets.round(9))) == sorted(
         zip(pts["D"].round(9), pts["loss"].round(9)))
-    # Step-2 panel: the dashed line is the fitted sigmoid.
+    # Step-2 panel: the dashed line is the fitted sigmoid, accuracy in points.
     line = axes[1].get_lines()[0]
     x, y = line.get_data()
     q = res.step2.loc["mmlu_avg_test"]
-    np.testing.assert_allclose(y, q.a / (1 + np.exp(-q.k * (x - q.L0))) + q.b, rtol=1e-10)
+    np.testing.assert_allclose(y, 100 * (q.a / (1 + np.exp(-q.k * (x - q.L0))) + q.b),
+                               rtol=1e-10)
     one = plot_ladder(res, tasks=["piqa_val"])
     assert len([ax for ax in one.axes if ax.get_visible()]) == 2
     with pytest.raises(ValueError, match="not in the result"):

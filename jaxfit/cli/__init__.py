@@ -319,7 +319,7 @@ def _emit_json(doc: dict) -> None:
 
 def _savefig(fig, path: str) -> None:
     try:
-        fig.savefig(path, dpi=120)
+        fig.savefig(path, dpi=max(150, fig.dpi))     # jaxfit.plot_style.DPI or more
     except (OSError, ValueError) as e:
         raise InputError(f"cannot write plot {path!r}: {e}") from None
     print(f"wrote {path}", file=sys.stderr)

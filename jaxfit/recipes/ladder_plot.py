@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from jaxfit.plot_style import figure, legend_below, plain_log_ticks
 from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES, LadderResult
 from jaxfit.recipes.points import evaluate
 
@@ -62,42 +63,73 @@ def _step1_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
                    label=f"{r} (actual)")
         ax.scatter(getattr(row, xcol), row.fitted, marker="o", facecolors="none", color=c,
                    s=30, label=f"{r} (predicted)")
+    iv = _step1_intervals(res, task, tgt, xcol)
+    for r, lo, hi, x in iv:
+        ax.errorbar(x, 0.5 * (lo + hi), yerr=0.5 * (hi - lo), fmt="none", color=tcolors[r],
+                    capsize=3, lw=1.0,
+                    label=f"{100 * res.options['prob']:.0f}% interval of step 1 (bootstrap)")
     ax.set_xscale("log")
-    ax.set_xlabel("FLOPs C" if xcol == "C" else "tokens D")
-    ax.set_ylabel("task accuracy" if ycol == "acc" else "task loss (bpb)")
+    plain_log_ticks(ax)
+    ax.set_xlabel("training compute C (FLOPs)" if xcol == "C" else "training data D (tokens)")
+    ax.set_ylabel("task accuracy (fraction)" if ycol == "acc" else "task loss (bits per byte)")
     name = TASK_DISPLAY_NAMES.get(task, task)
     err = res.step1.loc[task, "fit_error"]
     which = "single step" if method == "single_step" else "step 1"
     ax.set_title(f"{name}: {which} (fit error {100 * err:.2f}%)", fontsize=9)
 
 
+def _step1_intervals(res: LadderResult, task: str, tgt: pd.DataFrame, xcol: str):
+    """(target, lower, upper, x) of each target's step-1 ``prob`` predictive interval
+    (bootstrap of step 1; ``intervals=True`` only)."""
+    post = (res.posteriors or {}).get("step1")
+    if post is None or res.options["method"] == "single_step" or tgt.empty:
+        return []
+    law = post.law
+    frame = pd.DataFrame({"task": task, **{k: tgt[k].to_numpy(np.float64)
+                                            for k in law.inputs}})
+    iv = post.predict(frame, prob=res.options["prob"])
+    return list(zip(tgt["run"], iv["predictive_lower"], iv["predictive_upper"], tgt[xcol]))
+
+
+def _interval_label(res: LadderResult) -> str:
+    calibrated = res.options.get("calibrate") not in (None, False, "none")
+    return (f"{100 * res.options['prob']:.0f}% predictive interval, chained"
+            + (" (calibrated)" if calibrated else " (bootstrap)"))
+
+
 def _step2_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) -> None:
     pts = res.step2_data[res.step2_data["task"] == task]
     lad = pts[pts["kind"] == "ladder"]
-    for n in sorted(lad["N"].unique()):
-        sub = lad[lad["N"] == n]
-        ax.scatter(sub["L"], sub["acc"], color=colors[float(n)], s=4, alpha=0.35,
-                   edgecolors="none")
     pred = res.predictions[res.predictions["task"] == task]
     lo, hi = lad["L"].min(), lad["L"].max()
     lo = min(lo - 0.2 * (hi - lo), np.nanmin(pred[["actual_loss", "pred_loss"]].to_numpy()))
     grid = np.linspace(lo, hi, 200)
     law, params = res.fits["step2"].law, res.fits["step2"].params
-    ax.plot(grid, evaluate(law, params, [task] * len(grid), {"L": grid}), "--", color="black",
-            lw=1.2)
+    # Accuracy in points (the recipe's table unit); the sigmoid first (ax.lines[0]).
+    ax.plot(grid, 100 * evaluate(law, params, [task] * len(grid), {"L": grid}), "--",
+            color="black", lw=1.2, label="fitted sigmoid")
+    for n in sorted(lad["N"].unique()):
+        sub = lad[lad["N"] == n]
+        ax.scatter(sub["L"], 100 * sub["acc"], color=colors[float(n)], s=4, alpha=0.35,
+                   edgecolors="none")
+    intervals = "acc_lower" in pred
     for row in pred.itertuples():
         c = tcolors[row.target]
+        if intervals:
+            lo_, hi_ = 100 * row.acc_lower, 100 * row.acc_upper
+            ax.errorbar(row.pred_loss, 0.5 * (lo_ + hi_), yerr=0.5 * (hi_ - lo_), fmt="none",
+                        color=c, capsize=3, lw=1.0, label=_interval_label(res))
         if np.isfinite(row.actual_acc):
-            ax.scatter(row.actual_loss, row.actual_acc, marker="x", color=c, s=30)
-        ax.scatter(row.pred_loss, row.pred_acc, marker="o", facecolors="none", color=c, s=30)
-        if np.isfinite(row.abs_error):
-            ax.annotate(f"{row.abs_error:.1f} pts", (row.pred_loss, row.pred_acc),
-                        textcoords="offset points", xytext=(5, -10), fontsize=7, color=c)
-    ax.set_xlabel("task loss (bpb)")
-    ax.set_ylabel("task accuracy")
+            ax.scatter(row.actual_loss, 100 * row.actual_acc, marker="x", color=c, s=30)
+        ax.scatter(row.pred_loss, 100 * row.pred_acc, marker="o", facecolors="none", color=c,
+                   s=30)
+    ax.set_xlabel("task loss (bits per byte)")
+    ax.set_ylabel("task accuracy (%)")
     name = TASK_DISPLAY_NAMES.get(task, task)
-    ax.set_title(f"{name}: step 2 (fit error {100 * res.step2.loc[task, 'fit_error']:.2f}%)",
-                 fontsize=9)
+    errs = ", ".join(f"{r.target} {r.abs_error:.1f}" for r in pred.itertuples()
+                     if np.isfinite(r.abs_error))
+    ax.set_title(f"{name}: step 2 (fit error {100 * res.step2.loc[task, 'fit_error']:.2f}%)"
+                 + (f"\nerror, points: {errs}" if errs else ""), fontsize=9)
 
 
 def plot_ladder(result: LadderResult, tasks: Sequence[str] | None = None,
@@ -109,8 +141,13 @@ def plot_ladder(result: LadderResult, tasks: Sequence[str] | None = None,
     curves for each size and target, and each target's actual (x) and predicted (o)
     loss. Step 2 (right): every ladder checkpoint used in the fit (after the skip and
     moving average), the fitted sigmoid, and each target's actual point (x) and chained
-    prediction (o), annotated with its absolute error in accuracy points. For
+    prediction (o), accuracy in points, each target's absolute error in the title. For
     ``method="single_step"`` one panel per task shows accuracy against tokens.
+
+    With ``ladder(intervals=True)`` each prediction carries its ``prob`` predictive
+    interval as a bar: step 1's bootstrap interval of the target's task loss, and step 2's
+    chained interval of its accuracy (calibrated with ``calibrate``). Figures are at
+    `jaxfit.plot_style.DPI`, with plain-number log ticks and one legend below the panels.
 
     Args:
         result: a `LadderResult` from `jaxfit.recipes.ladder`.
@@ -122,8 +159,6 @@ def plot_ladder(result: LadderResult, tasks: Sequence[str] | None = None,
         A ``matplotlib.figure.Figure`` (not attached to pyplot; save it with
         ``fig.savefig(path)`` or display it in a notebook).
     """
-    from matplotlib.figure import Figure
-
     tasks = list(result.options["tasks"] if tasks is None else tasks)
     unknown = sorted(set(tasks) - set(result.options["tasks"]))
     if unknown:
@@ -135,7 +170,7 @@ def plot_ladder(result: LadderResult, tasks: Sequence[str] | None = None,
     per = 2 if two else 1
     per_row = min(tasks_per_row * (1 if two else 2), len(tasks))   # same width either way
     cols, rows = per_row * per, math.ceil(len(tasks) / per_row)
-    fig = Figure(figsize=(3.2 * cols, 2.8 * rows), layout="constrained")
+    fig = figure(3.4 * cols, 3.0 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
     lad = result.step1_data[result.step1_data["kind"] == "ladder"]
     colors = _ladder_colors([float(n) for n in lad["N"].unique()])
@@ -148,9 +183,7 @@ def plot_ladder(result: LadderResult, tasks: Sequence[str] | None = None,
             _step2_panel(axes[r, c * per + 1], result, task, colors, tcolors)
     for ax in axes.ravel()[len(tasks) * per:]:
         ax.set_visible(False)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 2 * cols),
-               fontsize=8)
+    legend_below(fig, axes[0, :per], ncol=min(6, 2 * cols))
     method = {"two_step": "two-step", "two_step_flops": "two-step (FLOPs)",
               "single_step": "single-step"}[result.options["method"]]
     fig.suptitle(f"Model-ladder task scaling laws ({method}; Bhagia et al. 2024)", fontsize=10)

@@ -1,0 +1,78 @@
+"""The house style of jaxfit's figures: resolution, plain-number ticks, legends off the data.
+
+Every figure of `jaxfit.plot` and of the recipes (`jaxfit.recipes.*_plot`) is built with
+these helpers, so they read alike in a paper:
+
+- `DPI`: the resolution of every figure (150; ``savefig`` uses it unless given ``dpi=``);
+- `plain_number` / `plain_log_ticks`: tick labels as plain numbers (``0.5``, ``300``,
+  ``1e10``), never mathtext (``3 x 10^0``), with minor ticks labelled on short log axes;
+- `figure`: a constrained-layout ``Figure`` at `DPI`, not attached to pyplot;
+- `legend_below`: one legend for the whole figure, below every panel, entries collected
+  (and de-duplicated by label) from all axes.
+
+Example:
+    >>> from jaxfit.plot_style import plain_number
+    >>> [plain_number(v) for v in (0.25, 300.0, 1e10, 3.2e21)]
+    ['0.25', '300', '1e10', '3.2e21']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["DPI", "plain_number", "plain_log_ticks", "figure", "legend_below"]
+
+#: Resolution of every figure (``savefig`` uses it unless given ``dpi=``).
+DPI = 150
+
+
+def plain_number(v: float, _pos=None) -> str:
+    """A tick label as a plain number: 2.5, 300, 1e9, 3e21 (no mathtext)."""
+    if v == 0 or not np.isfinite(v):
+        return "0" if v == 0 else ""
+    if 1e-3 <= abs(v) < 1e5:
+        return f"{v:g}"
+    m, e = f"{v:.1e}".split("e")
+    m = m.rstrip("0").rstrip(".")
+    return f"{m}e{int(e)}"
+
+
+def plain_log_ticks(ax, axis: str = "both") -> None:
+    """Plain-number labels on the log axes of ``ax`` (minor ticks labelled 2, 3, 5 when
+    the axis spans less than ~1 decade); linear axes are left alone."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    for name in ("x", "y") if axis == "both" else (axis,):
+        a = getattr(ax, f"{name}axis")
+        if getattr(ax, f"get_{name}scale")() != "log":
+            continue
+        lo, hi = sorted(getattr(ax, f"get_{name}lim")())
+        a.set_major_formatter(FuncFormatter(plain_number))
+        if hi / max(lo, 1e-300) < 20:
+            a.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0)))
+            a.set_minor_formatter(FuncFormatter(plain_number))
+        else:
+            a.set_minor_formatter(NullFormatter())
+
+
+def figure(width: float, height: float):
+    """A constrained-layout ``matplotlib.figure.Figure`` of ``width x height`` inches at
+    `DPI` (not attached to pyplot)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained", dpi=DPI)
+
+
+def legend_below(fig, axes, ncol: int = 4, fontsize: float = 8, **kwargs):
+    """One legend for ``fig`` below all panels, from the labelled artists of ``axes``
+    (the first artist of each label); None when nothing is labelled."""
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels and not lab.startswith("_"):
+                handles.append(h)
+                labels.append(lab)
+    if not labels:
+        return None
+    return fig.legend(handles, labels, loc="outside lower center",
+                      ncol=max(1, min(ncol, len(labels))), fontsize=fontsize, **kwargs)
