@@ -1,11 +1,20 @@
 """Tests run with float64 on, as the library's users are told to expect (optimistix style).
 
+One JAX persistent compilation cache serves the whole test session: a directory made by
+the controlling process and handed to the xdist workers and every subprocess (the docs
+pages, the command line) through ``JAX_COMPILATION_CACHE_DIR``, so an XLA program that
+several test files or processes build (the Chinchilla grid fit, its bootstrap) is compiled
+once per session. It starts empty, so each run still pays every first compile; it is
+removed at the end. Set ``JAX_COMPILATION_CACHE_DIR`` yourself to keep one between runs.
+
 The scipy oracles solve tiny problems: OpenBLAS threads only add synchronisation (measured
 here: scipy L-BFGS-B iterations 11x slower on a loaded 2-core machine), so the test
 process pins BLAS to one thread before numpy is imported.
 """
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -15,6 +24,25 @@ import jax  # noqa: E402
 import pytest
 
 jax.config.update("jax_enable_x64", True)
+
+_OWN_CACHE = []
+
+
+def pytest_configure(config):
+    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        path = tempfile.mkdtemp(prefix="jaxfit-test-xla-")
+        _OWN_CACHE.append(path)
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = path      # inherited by workers, subprocesses
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+    # This process imported jax before the variables were set.
+    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs",
+                      float(os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")))
+
+
+def pytest_unconfigure(config):
+    for path in _OWN_CACHE:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

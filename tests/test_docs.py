@@ -9,11 +9,11 @@ runner compares the two token by token, numbers to the last digit the page shows
 of it, for rounding), everything else exactly. Numbers a page quotes in prose about a block
 are asserted by an ``assert`` in the block itself.
 
-The pages share one JAX persistent compilation cache in a directory of the test session
-(``JAX_COMPILATION_CACHE_DIR``, the opt-in the README describes), so a program compiled
-for one page (the Chinchilla fit, its bootstrap) is not compiled again for the next; each
-page still starts cold in its own interpreter, and the first page to need a program pays
-its compilation.
+The pages share the test session's JAX persistent compilation cache (conftest.py;
+``JAX_COMPILATION_CACHE_DIR``, the opt-in the README describes), so a program compiled
+for one page or by another test (the Chinchilla fit, its bootstrap) is not compiled
+again; each page still starts cold in its own interpreter (tracing is not cached), and
+the first process to need a program pays its compilation.
 
 Run one page by hand: ``python tests/test_docs.py docs/recipes/ladder.md``.
 """
@@ -122,7 +122,9 @@ def same_output(printed: str, expected: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def compilation_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("jax-cache")
+    """The test session's cache (conftest.py), else one for this module."""
+    session = os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    return Path(session) if session else tmp_path_factory.mktemp("jax-cache")
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
