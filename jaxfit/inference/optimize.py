@@ -204,6 +204,16 @@ def _layout(M: int, opts: SolverOptions) -> _Layout:
     return _Layout(G, per, -(-per // chunk) * chunk, chunk)
 
 
+def _over_blocks(fn, lay: _Layout, *args):
+    """``jax.vmap(fn)`` over the leading block axis of ``args``; with one block (a single
+    device) ``fn`` is called directly: a vmapped ``while_loop`` with a batched predicate
+    turns every carry update into a select, which doubles the traced program."""
+    if lay.G == 1:
+        out = fn(*jax.tree.map(lambda a: a[0], args))
+        return jax.tree.map(lambda a: a[None], out)
+    return jax.vmap(fn)(*args)
+
+
 def _by_chunk(fn, members, task, data, lay: _Layout):
     """``fn(members_chunk, data_chunk)`` on every chunk: vmapped over blocks, chunks in turn.
 
@@ -219,7 +229,7 @@ def _by_chunk(fn, members, task, data, lay: _Layout):
         return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), out)
 
     blocks = lambda a: a.reshape((lay.G, -1) + a.shape[1:])  # noqa: E731
-    out = jax.vmap(one_block)(jax.tree.map(blocks, members), blocks(task))
+    out = _over_blocks(one_block, lay, jax.tree.map(blocks, members), blocks(task))
     return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), out)
 
 
@@ -239,7 +249,12 @@ def _run(step, done, state, active, task, data, n_steps: int, lay: _Layout):
 
         def body(carry):
             s, i = carry
-            return _where(act, step_b(s, *d), s), i + 1
+            # a step that only evaluates fresh members' starts (`newton_init`) is not one
+            # of the round's ``n_steps``: rounds, halving and screening see the same
+            # iterations as with an evaluated init
+            fresh = getattr(s, "fresh", None)
+            i = i + (1 if fresh is None else jnp.where(jnp.any(act & fresh), 0, 1))
+            return _where(act, step_b(s, *d), s), i
 
         return jax.lax.while_loop(cond, body, (s, jnp.asarray(0)))[0]
 
@@ -258,8 +273,8 @@ def _run(step, done, state, active, task, data, n_steps: int, lay: _Layout):
     running = active & ~jax.vmap(done)(state)
     idx = _pack(running, lay)
     blocks = lambda a: a.reshape((lay.G, -1) + a.shape[1:])  # noqa: E731
-    sub = jax.vmap(one_block)(jax.tree.map(blocks, _take(state, idx)),
-                              blocks(_take(active, idx)), blocks(_take(task, idx)))
+    sub = _over_blocks(one_block, lay, jax.tree.map(blocks, _take(state, idx)),
+                       blocks(_take(active, idx)), blocks(_take(task, idx)))
     sub = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), sub)
     return jax.tree.map(lambda a, b: a.at[idx].set(b), state, sub)
 
@@ -415,7 +430,7 @@ def _minimize(objective: Callable, opts: SolverOptions, u0, x, y, w) -> Solution
     u = _screen(objective, opts, u, screen_data)
     state, status = _stages(objective, opts, u, data)
     f = jnp.where(jnp.isfinite(state.f), state.f, jnp.inf)
-    g = jax.vmap(jax.grad(objective))(state.u[:, 0], *data)  # fresh: solvers may cache it
+    g = state.g[:, 0]    # every solver keeps the gradient at its accepted point
     return Solution(u=state.u[:, 0], f=f[:, 0], status=status[:, 0], steps=state.steps[:, 0],
                     grad_norm=jnp.max(jnp.abs(g), axis=-1), all_u=state.u, all_f=f,
                     all_status=status)
