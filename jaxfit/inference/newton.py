@@ -24,7 +24,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["NewtonState", "newton_init", "newton_step", "newton_done"]
+__all__ = ["NewtonState", "newton_init", "newton_step", "newton_done", "fgh"]
 
 _MU0, _MU_MIN, _MU_MAX = 1e-3, 1e-12, 1e10
 _SHRINK, _GROW = 0.3, 1e4
@@ -46,7 +46,12 @@ class NewtonState(NamedTuple):
     fresh: jax.Array    # f, g and H not evaluated yet (the first step does it)
 
 
-def _fgh(objective, u, *data):
+def fgh(objective, u, *data):
+    """Objective, gradient and Hessian at ``u`` (``objective.fgh`` when it has one)."""
+    custom = getattr(objective, "fgh", None)
+    if custom is not None:
+        return custom(u, *data)
+
     def vg(v):
         f, g = jax.value_and_grad(objective)(v, *data)
         return g, (f, g)
@@ -112,7 +117,7 @@ def newton_step(objective, s: NewtonState, *data, ftol: float) -> NewtonState:
     ok = trial_f[j] < s.f
     # a fresh member evaluates its start instead (no step; not counted)
     u_new = jnp.where(s.fresh, s.u, s.u + steps[j])
-    f, g, H = _fgh(objective, u_new, *data)
+    f, g, H = fgh(objective, u_new, *data)
     ok = ok & jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(H))
     mu = jnp.where(ok, jnp.maximum(mus[j] * _SHRINK, _MU_MIN), s.mu * _GROW)
     stalled = s.stalled | (~ok & (mu > _MU_MAX))

@@ -154,4 +154,6 @@ def make_objective(law: Law, loss: str = "huber", delta: float = 1e-3, space: st
 
     objective.floor = floor
     objective.cache_token = cache_token
+    # a sum over points: blocks of points can be evaluated apart and added (optimize)
+    objective.additive = reduction == "sum"
     return objective
