@@ -28,6 +28,11 @@ thousands of members spills the caches (52 us per member-step against 26 us in c
 8-128, measured on the benchmark problem), and packing the running members makes the
 work proportional to the members still running. ``groups`` splits the members into independent blocks, one per device when
 the task axis is sharded, so that packing never moves members across devices.
+
+A task padded far beyond its own length is evaluated block by block up to its last real
+point (``point_block``, automatic at >= 512 padded points; tasks are sorted by length
+inside the call so that a chunk holds similar ones): the same objective summed in another
+order (benchmarks/blocked_objective.py: same optima to 3e-15, same status and steps).
 """
 
 from __future__ import annotations
