@@ -43,7 +43,8 @@ def _table(log, labels) -> None:
     if fits:
         wall = np.array([r.trace_s + r.compile_s for r in fits])
         cpu = np.array([r.cpu_s for r in fits])
-        print(f"\n{len(fits)} distinct jaxfit.fit solver programs: wall median {np.median(wall):.2f} s, "
+        print(f"\n{len(fits)} distinct jaxfit.fit solver programs: wall median "
+              f"{np.median(wall):.2f} s, "
               f"max {wall.max():.2f} s, {np.sum(wall > 2)} over 2 s; CPU median "
               f"{np.median(cpu):.2f} s, max {cpu.max():.2f} s, {np.sum(cpu > 2)} over 2 s; "
               f"HLO ops median {int(np.median([r.hlo_ops for r in fits]))}")
