@@ -84,27 +84,37 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     groups = {"size_groups": None} if args.single_call else {}
     warnings.simplefilter("ignore")
-    t0 = time.perf_counter()
+    print(f"load average at start: {os.getloadavg()}")
+    t0, c0 = time.perf_counter(), time.process_time()
     res = hitchhiker(families=args.families, **groups)
-    t_cold = time.perf_counter() - t0
+    t_cold, c_cold = time.perf_counter() - t0, time.process_time() - c0
     print(f"jaxfit grid done in {t_cold:.1f} s", flush=True)
     t_warm = math.nan
     if args.warm:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = hitchhiker(families=args.families, **groups)
-        t_warm = time.perf_counter() - t0
+        t_warm, c_warm = time.perf_counter() - t0, time.process_time() - c0
     fitted = res.are.dropna(subset=["task"])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sp = scipy_grid(res)
-    t_scipy = time.perf_counter() - t0
+    t_scipy, c_scipy = time.perf_counter() - t0, time.process_time() - c0
     cmp = fitted.join(sp, on="task")
     diff = (cmp["are"] - cmp["are_scipy"]).abs()
     ident = cmp["n_models"] >= 3
     print(f"grid: {len(res.are)} configurations of {res.are['family'].nunique()} families, "
           f"{len(fitted)} fitted ({len(res.are) - len(fitted)} with fewer points than "
           f"parameters), {len(res.train)} training points, {len(res.fits)} jaxfit.fit call(s)")
-    print(f"jaxfit batched: {t_cold:.1f} s cold (with compilation), {t_warm:.1f} s warm")
-    print(f"scipy curve_fit loop: {t_scipy:.1f} s ({1e3 * t_scipy / len(fitted):.1f} ms/fit)")
+    print(f"jaxfit batched: {t_cold:.1f} s cold (with compilation), {t_warm:.1f} s warm; "
+          f"CPU {c_cold:.1f} s cold, {c_warm if args.warm else math.nan:.1f} s warm")
+    print(f"scipy curve_fit loop: {t_scipy:.1f} s ({1e3 * t_scipy / len(fitted):.1f} ms/fit), "
+          f"CPU {c_scipy:.1f} s")
+    print(f"ratios (scipy / jaxfit): wall cold {t_scipy / t_cold:.2f}x, warm "
+          f"{t_scipy / t_warm:.2f}x; CPU cold {c_scipy / c_cold:.2f}x"
+          + (f", warm {c_scipy / c_warm:.2f}x" if args.warm else ""))
+    steps = np.concatenate([f.steps for f in res.fits])
+    print(f"jaxfit steps: median {np.median(steps):.0f}, p90 {np.percentile(steps, 90):.0f}, "
+          f"at the {res.fits[0].options['max_steps']}-step cap: "
+          f"{int(np.sum(steps >= res.fits[0].options['max_steps']))}")
     print(f"jaxfit statuses: {fitted['status'].value_counts().to_dict()}; scipy failures "
           f"(both methods raised): {int(sp.isna().sum())}")
     for name, m in (("all", np.ones(len(cmp), bool)), (">= 3 models", ident.to_numpy())):
@@ -113,6 +123,7 @@ def main(argv=None) -> None:
         print(f"|ARE jaxfit - ARE scipy| ({name}, {len(d)} fits where both succeeded): "
               f"median {d.median():.2e}, within 1e-3: {(d <= 1e-3).mean():.1%}, "
               f"max {d.max():.3g}")
+    print(f"load average at end: {os.getloadavg()}")
     if args.out:
         from jaxfit.recipes.hitchhiker_plot import plot_hitchhiker
 

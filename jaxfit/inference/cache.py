@@ -81,8 +81,8 @@ from typing import NamedTuple
 
 import jax
 
-__all__ = ["DEFAULT_SIZE", "CacheInfo", "jit", "size", "set_size", "info", "clear",
-           "enable_persistent"]
+__all__ = ["DEFAULT_SIZE", "CacheInfo", "CompileRecord", "jit", "size", "set_size", "info",
+           "clear", "enable_persistent", "compile_log"]
 
 #: Compiled programs kept by default (see the module docstring for the measured ceilings).
 DEFAULT_SIZE = 32
@@ -96,6 +96,57 @@ class CacheInfo(NamedTuple):
     evictions: int
     entries: int
     size: int
+
+
+class CompileRecord(NamedTuple):
+    """One compile of `jit` (see `compile_log`)."""
+
+    function: str      # module.qualname of the compiled function
+    static: str        # repr of the static arguments (truncated)
+    shapes: str        # the array arguments' shapes and dtypes
+    trace_s: float     # tracing and lowering to StableHLO
+    compile_s: float   # XLA compilation
+    cpu_s: float       # process CPU time of both (less sensitive to a loaded machine)
+    hlo_ops: int       # instructions of the optimised HLO (a load-independent size)
+
+
+#: Appended to by every compile when it is a list (`compile_log`); None: not recorded.
+_log: list | None = None
+
+
+def compile_log(enable: bool = True) -> list | None:
+    """Start recording every compile as a `CompileRecord` (a new list, returned); with
+    ``enable=False`` stop and return the records. For benchmarks/compile_times.py."""
+    global _log
+    out = _log
+    _log = [] if enable else None
+    return _log if enable else out
+
+
+def _compile_timed(fn, static, one, dynamic):
+    """``jax.jit(one).lower(*dynamic).compile()``, recorded in the log when it is on."""
+    if _log is None:
+        return jax.jit(one).lower(*dynamic).compile()
+    import time
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    lowered = jax.jit(one).lower(*dynamic)
+    t1 = time.perf_counter()
+    program = lowered.compile()
+    t2, c2 = time.perf_counter(), time.process_time()
+    shapes = " ".join(f"{a.dtype}{list(a.shape)}" for a in jax.tree.leaves(dynamic)
+                      if hasattr(a, "shape"))
+    _log.append(CompileRecord(f"{fn.__module__}.{fn.__qualname__}", repr(static)[:200],
+                              shapes, t1 - t0, t2 - t1, c2 - c0,
+                              _hlo_ops(program)))
+    return program
+
+
+def _hlo_ops(program) -> int:
+    try:
+        return sum(" = " in line for line in program.as_text().splitlines())
+    except Exception:  # noqa: BLE001 - a size for the log only
+        return -1
 
 
 def _env_size() -> int:
@@ -320,7 +371,7 @@ def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = ())
                 if exported is not None:
                     program = jax.jit(exported.call).lower(*dynamic).compile()
             if program is None:
-                program = jax.jit(one).lower(*dynamic).compile()
+                program = _compile_timed(fn, static, one, dynamic)
             with _lock:
                 _state["misses"] += 1
                 _programs[key] = program

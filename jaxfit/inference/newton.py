@@ -24,7 +24,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["NewtonState", "newton_init", "newton_step", "newton_done"]
+__all__ = ["NewtonState", "newton_init", "newton_step", "newton_done", "fgh"]
 
 _MU0, _MU_MIN, _MU_MAX = 1e-3, 1e-12, 1e10
 _SHRINK, _GROW = 0.3, 1e4
@@ -43,9 +43,15 @@ class NewtonState(NamedTuple):
     converged: jax.Array
     stalled: jax.Array
     fatol: jax.Array    # objective of an exact fit (0: no absolute test)
+    fresh: jax.Array    # f, g and H not evaluated yet (the first step does it)
 
 
-def _fgh(objective, u, *data):
+def fgh(objective, u, *data):
+    """Objective, gradient and Hessian at ``u`` (``objective.fgh`` when it has one)."""
+    custom = getattr(objective, "fgh", None)
+    if custom is not None:
+        return custom(u, *data)
+
     def vg(v):
         f, g = jax.value_and_grad(objective)(v, *data)
         return g, (f, g)
@@ -70,11 +76,14 @@ def _decrement(g, H):
 
 
 def newton_init(objective, u, *data, fatol=0.0) -> NewtonState:
-    f, g, H = _fgh(objective, u, *data)
-    bad = ~jnp.isfinite(f) | ~jnp.all(jnp.isfinite(g))
-    f = jnp.where(bad, jnp.inf, f)
-    return NewtonState(u, f, g, H, jnp.asarray(_MU0, u.dtype), jnp.asarray(0),
-                       jnp.asarray(False), bad, jnp.asarray(fatol, u.dtype))
+    """A member at ``u`` whose objective, gradient and Hessian the first `newton_step`
+    evaluates (so the compiled program holds one copy of the Hessian, the step's)."""
+    del objective, data
+    k = u.shape[-1]
+    return NewtonState(u, jnp.asarray(jnp.inf, u.dtype), jnp.zeros_like(u),
+                       jnp.zeros((k, k), u.dtype), jnp.asarray(_MU0, u.dtype), jnp.asarray(0),
+                       jnp.asarray(False), jnp.asarray(False), jnp.asarray(fatol, u.dtype),
+                       jnp.asarray(True))
 
 
 def newton_done(s: NewtonState) -> jax.Array:
@@ -98,23 +107,31 @@ def newton_step(objective, s: NewtonState, *data, ftol: float) -> NewtonState:
     dec_exact = 0.5 * jnp.sum(gv**2 / jnp.maximum(jnp.abs(w), 1e-300))
     # fatol = 0 turns the absolute test off (a log posterior's objective can be <= 0)
     exact = (s.fatol > 0) & ((s.f <= s.fatol) | (dec_exact <= s.fatol))
-    converged = (s.converged | (dec <= ftol * jnp.abs(s.f)) | (dec == 0.0) | tiny_step | flat
-                 | exact)
+    converged = s.converged | (~s.fresh & ((dec <= ftol * jnp.abs(s.f)) | (dec == 0.0)
+                                           | tiny_step | flat | exact))
     mus = s.mu * _TRIALS                                             # [J]
     steps = -(gv[None, :] / (jnp.abs(w)[None, :] + mus[:, None] * scale + 1e-300)) @ V.T
     trial_f = jax.vmap(lambda d: objective(s.u + d, *data))(steps)
     trial_f = jnp.where(jnp.isfinite(trial_f), trial_f, jnp.inf)
     j = jnp.argmin(trial_f)
     ok = trial_f[j] < s.f
-    u_new = s.u + steps[j]
-    f, g, H = _fgh(objective, u_new, *data)
+    # a fresh member evaluates its start instead (no step; not counted)
+    u_new = jnp.where(s.fresh, s.u, s.u + steps[j])
+    f, g, H = fgh(objective, u_new, *data)
     ok = ok & jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(H))
     mu = jnp.where(ok, jnp.maximum(mus[j] * _SHRINK, _MU_MIN), s.mu * _GROW)
     stalled = s.stalled | (~ok & (mu > _MU_MAX))
     keep = converged | s.stalled
     take = ok & ~keep
-    return NewtonState(
+    # a start whose objective or gradient is not finite stops (status "nonfinite")
+    bad = ~jnp.isfinite(f) | ~jnp.all(jnp.isfinite(g))
+    new = NewtonState(
         u=jnp.where(take, u_new, s.u), f=jnp.where(take, f, s.f),
         g=jnp.where(take, g, s.g), H=jnp.where(take, H, s.H),
         mu=jnp.where(keep, s.mu, mu), steps=s.steps + jnp.where(keep, 0, 1),
-        converged=converged, stalled=jnp.where(converged, False, stalled), fatol=s.fatol)
+        converged=converged, stalled=jnp.where(converged, False, stalled), fatol=s.fatol,
+        fresh=jnp.asarray(False))
+    start = NewtonState(u=s.u, f=jnp.where(bad, jnp.inf, f), g=g, H=H, mu=s.mu, steps=s.steps,
+                        converged=s.converged, stalled=s.stalled | bad, fatol=s.fatol,
+                        fresh=jnp.asarray(False))
+    return jax.tree.map(lambda a, b: jnp.where(s.fresh, a, b), start, new)

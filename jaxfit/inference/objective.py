@@ -119,7 +119,10 @@ def make_objective(law: Law, loss: str = "huber", delta: float = 1e-3, space: st
         points of positive weight (`safe_inputs`), so the objective, its gradient and
         Hessian do not depend on what zero-weight points hold.
 
-        The function carries ``objective.floor(y, w)``: its value when every residual is
+        The function carries ``objective.additive`` (True for ``reduction="sum"``: a sum
+        over points, which the solver may evaluate block by block, see
+        `jaxfit.inference.optimize.SolverOptions.point_block`) and
+        ``objective.floor(y, w)``: its value when every residual is
         `EXACT_RTOL` times `data_scale`. A fit at or below it is exact, and the solvers
         report it converged (their relative tolerances cannot hold as the objective
         tends to 0).
@@ -154,4 +157,6 @@ def make_objective(law: Law, loss: str = "huber", delta: float = 1e-3, space: st
 
     objective.floor = floor
     objective.cache_token = cache_token
+    # a sum over points: blocks of points can be evaluated apart and added (optimize)
+    objective.additive = reduction == "sum"
     return objective

@@ -1,0 +1,41 @@
+"""The Newton solver's lazy start: the first step evaluates it and is not an iteration."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxfit.inference import newton
+from jaxfit.inference.optimize import SolverOptions, _by_chunk, _layout, _run, _solver
+
+
+def _rosenbrock(u, x, y, w):
+    """A curved valley: damped Newton needs many iterations from (-1.2, 1)."""
+    return jnp.sum(w * ((y - u[0]) ** 2 + 100.0 * (u[1] - u[0] ** 2) ** 2 * x["s"]))
+
+
+def test_the_evaluating_step_is_not_one_of_a_rounds_iterations():
+    """A fresh member's first step evaluates f, g, H at its start (u unchanged, not
+    counted); a round of n steps then takes n Newton iterations, as with an evaluated init
+    (so halving and screening see the same iterations)."""
+    opts = SolverOptions(chunk=2)
+    with jax.enable_x64(True):
+        x, y, w = {"s": jnp.ones((1, 1))}, jnp.ones((1, 1)), jnp.ones((1, 1))
+        u0 = jnp.array([[-1.2, 1.0], [-1.0, 1.5]])
+        init, step, done = _solver(_rosenbrock, opts)
+        lay = _layout(2, opts)
+        task = jnp.zeros(2, int)
+        s0 = _by_chunk(lambda m, d: jax.vmap(init)(m, *d), u0, task, (x, y, w), lay)
+        assert bool(jnp.all(s0.fresh)) and np.all(np.isinf(s0.f))
+        one = jax.vmap(lambda s: step(s, {"s": x["s"][0]}, y[0], w[0]))(s0)
+        f, g, H = jax.vmap(lambda u: newton.fgh(_rosenbrock, u, {"s": x["s"][0]}, y[0], w[0])
+                           )(u0)
+        np.testing.assert_array_equal(one.u, u0)
+        np.testing.assert_allclose(one.f, f, rtol=1e-15)
+        np.testing.assert_allclose(one.g, g, rtol=1e-15)
+        np.testing.assert_allclose(one.H, H, rtol=1e-15)
+        assert np.all(one.steps == 0) and not np.any(one.fresh)
+        for n in (1, 3):
+            s = jax.jit(lambda s0: _run(step, done, s0, jnp.ones(2, bool), task, (x, y, w),
+                                        n, lay))(s0)
+            np.testing.assert_array_equal(s.steps, [n, n])
+            assert np.all(s.f < f) and not np.any(s.converged | s.stalled)
