@@ -24,7 +24,7 @@ import jaxfit as jf
 from jaxfit.inference import bayes
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-from synthetic import CHINCHILLA as LAW, chinchilla_mean, chinchilla_tasks  # noqa: E402
+from synthetic import CHINCHILLA as LAW, shared_alpha_tasks  # noqa: E402
 
 
 def main():
@@ -35,12 +35,7 @@ def main():
     args = ap.parse_args()
     if args.noncentred:
         bayes.run_nuts_plated = functools.partial(bayes.run_nuts_plated, centring=False)
-    df, truth = chinchilla_tasks(4, 60, seed=5)
-    truth["alpha"], truth["E"] = 0.34, 1.8
-    rng = np.random.default_rng(6)
-    N, D = df.N.to_numpy().reshape(4, 60), df.D.to_numpy().reshape(4, 60)
-    df["loss"] = (chinchilla_mean(truth, N, D) * np.exp(0.01 * rng.standard_normal(N.shape))
-                  ).ravel()
+    df, _ = shared_alpha_tasks()
     t0 = time.perf_counter()
     post = jf.sample(jf.share(LAW, "E"), df, y="loss", by="task", pool=("alpha",),
                      warn=False, chains=4, warmup=300, samples=300, likelihood="normal",

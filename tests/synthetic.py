@@ -45,6 +45,19 @@ def chinchilla_mean(truth: pd.DataFrame, N, D) -> np.ndarray:
     return p["E"] + p["A"] / np.asarray(N) ** p["alpha"] + p["B"] / np.asarray(D) ** p["beta"]
 
 
+def shared_alpha_tasks():
+    """4 Chinchilla tasks with alpha = 0.34 and E = 1.8 in common (A, B, beta differ), 60
+    points each, 1% log-normal noise: the pooled/shared (plated) NUTS case of
+    tests/test_bayes_model.py and benchmarks/plated_nuts.py."""
+    df, truth = chinchilla_tasks(4, 60, seed=5)
+    truth["alpha"], truth["E"] = 0.34, 1.8
+    rng = np.random.default_rng(6)
+    N, D = df.N.to_numpy().reshape(4, 60), df.D.to_numpy().reshape(4, 60)
+    df["loss"] = (chinchilla_mean(truth, N, D) * np.exp(0.01 * rng.standard_normal(N.shape))
+                  ).ravel()
+    return df, truth
+
+
 def sigmoid_tasks(tasks: int, points: int, sigma: float = 0.01, seed: int = 0,
                   loss_range=(2.0, 4.0), noise: str = "normal"):
     """Loss -> accuracy tasks: ``acc = a sigmoid(k (L - L0)) + b`` plus noise.

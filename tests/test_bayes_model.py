@@ -8,7 +8,8 @@ import numpyro.distributions as dist
 import pandas as pd
 import pytest
 from synthetic import CHINCHILLA as LAW
-from synthetic import SIGMOID, chinchilla_mean, chinchilla_tasks, sigmoid_mean, sigmoid_tasks
+from synthetic import (SIGMOID, chinchilla_tasks, shared_alpha_tasks, sigmoid_mean,
+                       sigmoid_tasks)
 
 from jaxfit.inference import bayes
 from jaxfit.posterior import Posterior
@@ -200,12 +201,7 @@ def test_likelihoods_match_scipy():
 def small():
     """4 tasks with alpha = 0.34 and E = 1.8 in common (A, B, beta differ), 60 points,
     1% noise. The user's DataFrame must come back unmodified."""
-    df, truth = chinchilla_tasks(4, 60, seed=5)
-    truth["alpha"], truth["E"] = 0.34, 1.8
-    rng = np.random.default_rng(6)
-    N, D = df.N.to_numpy().reshape(4, 60), df.D.to_numpy().reshape(4, 60)
-    df["loss"] = (chinchilla_mean(truth, N, D) * np.exp(0.01 * rng.standard_normal(N.shape))
-                  ).ravel()
+    df, truth = shared_alpha_tasks()
     before = df.copy()
     # The smooth Normal likelihood: Laplace and SVI approximate it near its mode (the
     # Huber posterior's Laplace/Fisher approximation is centred at the mode, not the mean).
