@@ -718,21 +718,51 @@ def noise_start(bm: BayesModel, u, x, y, w):
     return jnp.log(jnp.where(jnp.isfinite(s), s, 0.1))
 
 
+#: A declared term's exponent above this (`TERM_EXPONENT_PRIOR`'s 99.9% quantile, 1.41)
+#: marks a point fit that ran into the degenerate valley of its term (exponent and scale
+#: growing together, the term a step at the smallest input: seen at alpha ~ 40 after
+#: ``max_steps``); `laplace_start` restarts such a term from its prior's median.
+DEGENERATE_EXPONENT = float(np.exp(np.log(0.3) + 3.090232 * 0.5))
+
+
+def release_degenerate_terms(bm: BayesModel, u, ref):
+    """Point-fit coordinates ``u`` [T, k] with every degenerate declared term restarted.
+
+    A term whose exponent exceeds `DEGENERATE_EXPONENT` gets its prior's median exponent
+    (0.3) and keeps its level at the data's centre (``log S' = log S - (k - 0.3) log c_x``:
+    the term is as small there as the fit made it), so `find_map` climbs from a point
+    where the priors and the data, not the valley, set the curvature. Other terms and
+    tasks are returned unchanged (bit for bit). ``ref``: [T, n + 1] `BayesModel.reference`.
+    """
+    med = float(np.log(0.3))
+    for n, (i, j, _) in enumerate(bm.level_terms):
+        if not bm._slope(j):
+            continue
+        k = jnp.exp(u[:, j])
+        bad = k > DEGENERATE_EXPONENT
+        u = u.at[:, i].set(jnp.where(bad, u[:, i] - (k - 0.3) * ref[:, n], u[:, i]))
+        u = u.at[:, j].set(jnp.where(bad, med, u[:, j]))
+    return u
+
+
 @cache.jit(static_argnums=(0, 5))
 def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
     """Mode and whitening of every task, started from point fits ``u`` [T, k] (the law's
     unconstrained coordinates, `start_values`).
 
-    ``v0 = (u, log sigma0)`` with `noise_start`, in the sampler's coordinates; the mode by `find_map` (Newton only
+    ``v0 = (u, log sigma0)`` with `noise_start` (degenerate terms restarted by
+    `release_degenerate_terms`), in the sampler's coordinates; the mode by `find_map` (Newton only
     accepts steps that lower the objective, so it is never worse than ``v0``); ``L`` by
     `whitening` (the identity when ``whiten`` is False).
 
     Returns:
         (center [T, m], chol [T, m, m]) in the sampler's coordinates (`BayesModel`).
     """
+    ref = jax.vmap(bm.reference)(x, y, w)
+    u = release_degenerate_terms(bm, u, ref)
     u0 = jnp.concatenate([u, jax.vmap(functools.partial(noise_start, bm))(u, x, y, w)[:, None]],
                          axis=-1)
-    v0 = bm.from_law(u0, jax.vmap(bm.reference)(x, y, w))
+    v0 = bm.from_law(u0, ref)
     sol = find_map(bm, v0, x, y, w)
     center = jnp.where(jnp.isfinite(sol.f)[:, None], sol.u, v0)
     if not whiten:
