@@ -90,6 +90,38 @@ def _data(df):
     return x, jnp.asarray(df.loss.to_numpy()), jnp.ones(len(df))
 
 
+def test_a_degenerate_point_fit_restarts_its_term_before_the_mode_search():
+    """A point fit can end in a term's degenerate valley (alpha -> 40 with A growing with
+    it, the term a step at the smallest N: 2 of 300 realistic tasks, benchmarks/README.md,
+    where NUTS then diverged on every transition). `laplace_start` restarts that term at
+    the exponent prior's median with its level at the data's centre kept, and finds a
+    finite mode and whitening with a sane exponent; a healthy task is untouched."""
+    bm = bayes.make_model(LAW)
+    df, truth = chinchilla_tasks(1, 45, sigma=0.013, seed=3)
+    with jax.enable_x64(True):
+        x, y, w = _data(df)
+        x, y, w = ({k: jnp.stack([v, v]) for k, v in x.items()}, jnp.stack([y, y]),
+                   jnp.stack([w, w]))
+        ref = jax.vmap(bm.reference)(x, y, w)
+        t = truth.iloc[0]
+        ok = np.log([t.A, t.B, t.E, t.alpha, t.beta])
+        bad = ok.copy()
+        bad[3] = np.log(40.0)
+        bad[0] = -100.0 + 40.0 * float(ref[1, 0]) + float(ref[1, -1])   # level e^-100
+        u = jnp.asarray(np.stack([ok, bad]))
+        r = bayes.release_degenerate_terms(bm, u, ref)
+        np.testing.assert_array_equal(r[0], u[0])
+        assert float(r[1, 3]) == np.log(0.3)
+        np.testing.assert_allclose(float(r[1, 0] - 0.3 * ref[1, 0]),
+                                   float(u[1, 0] - 40.0 * ref[1, 0]), rtol=1e-12)
+        center, chol = bayes.laplace_start(bm, u, x, y, w, True)
+        assert np.isfinite(np.asarray(center)).all() and np.isfinite(np.asarray(chol)).all()
+        alpha = np.exp(np.asarray(bm.to_law(center, ref))[:, 3])
+        print("alpha at the modes (healthy, restarted):", alpha, "truth", t.alpha)
+        assert 0.05 < alpha[1] < bayes.DEGENERATE_EXPONENT
+        np.testing.assert_allclose(alpha[1], alpha[0], rtol=0.05)   # the same mode
+
+
 def test_model_log_density_by_hand():
     """The numpyro model's log density (the MAP objective) is the documented posterior."""
     import numpyro
