@@ -110,7 +110,8 @@ DEFAULT_TAU_PRIOR = dist.HalfNormal(1.0)
 #: 3) alpha = 0.34, beta = 0.28; Besiroglu et al. (2024) 0.35, 0.37; Muennighoff et al.
 #: (2023) 0.35, 0.35; Bhagia et al. (2024) 0.2-0.6. It keeps a term from fading into the
 #: floor (exponent -> 0), the ridge along which NUTS did not mix (benchmarks/README.md).
-TERM_EXPONENT_PRIOR = dist.LogNormal(float(np.log(0.3)), 0.5)
+_EXP_LOC, _EXP_SCALE = float(np.log(0.3)), 0.5
+TERM_EXPONENT_PRIOR = dist.LogNormal(_EXP_LOC, _EXP_SCALE)
 #: Default prior of a declared term's log level at the data's centre, relative to the
 #: target there: ``log(scale * c_x^-exponent / c_y) ~ Normal(-2, 1.5)`` with ``c_x``,
 #: ``c_y`` the weighted geometric means of the term's input and of the target over the
@@ -722,26 +723,26 @@ def noise_start(bm: BayesModel, u, x, y, w):
 #: marks a point fit that ran into the degenerate valley of its term (exponent and scale
 #: growing together, the term a step at the smallest input: seen at alpha ~ 40 after
 #: ``max_steps``); `laplace_start` restarts such a term from its prior's median.
-DEGENERATE_EXPONENT = float(np.exp(np.log(0.3) + 3.090232 * 0.5))
+DEGENERATE_EXPONENT = float(np.exp(_EXP_LOC + _EXP_SCALE * 3.090232))   # z of 0.999
 
 
 def release_degenerate_terms(bm: BayesModel, u, ref):
     """Point-fit coordinates ``u`` [T, k] with every degenerate declared term restarted.
 
-    A term whose exponent exceeds `DEGENERATE_EXPONENT` gets its prior's median exponent
-    (0.3) and keeps its level at the data's centre (``log S' = log S - (k - 0.3) log c_x``:
+    A term whose exponent exceeds `DEGENERATE_EXPONENT` gets `TERM_EXPONENT_PRIOR`'s median
+    ``k0`` (0.3) and keeps its level at the data's centre (``log S' = log S - (k - k0) log c_x``:
     the term is as small there as the fit made it), so `find_map` climbs from a point
     where the priors and the data, not the valley, set the curvature. Other terms and
     tasks are returned unchanged (bit for bit). ``ref``: [T, n + 1] `BayesModel.reference`.
     """
-    med = float(np.log(0.3))
     for n, (i, j, _) in enumerate(bm.level_terms):
         if not bm._slope(j):
             continue
         k = jnp.exp(u[:, j])
         bad = k > DEGENERATE_EXPONENT
-        u = u.at[:, i].set(jnp.where(bad, u[:, i] - (k - 0.3) * ref[:, n], u[:, i]))
-        u = u.at[:, j].set(jnp.where(bad, med, u[:, j]))
+        u = u.at[:, i].set(jnp.where(bad, u[:, i] - (k - np.exp(_EXP_LOC)) * ref[:, n],
+                                     u[:, i]))
+        u = u.at[:, j].set(jnp.where(bad, _EXP_LOC, u[:, j]))
     return u
 
 
