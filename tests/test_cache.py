@@ -89,3 +89,30 @@ def test_every_size_compiles_jax_caches_are_cleared_and_cached_programs_stay_val
     f(jnp.arange(5.0))
     assert other._cache_size() == 1
     cache.set_size(2, clear_jax_caches=True)
+
+
+def test_cpu_programs_compile_with_the_documented_xla_options(small_cache, monkeypatch):
+    assert jax.default_backend() == "cpu"
+    assert cache.compiler_options() == {"xla_cpu_use_fusion_emitters": False}
+    monkeypatch.setenv("JAXFIT_XLA_DEFAULTS", "1")
+    assert cache.compiler_options() == {}
+    monkeypatch.delenv("JAXFIT_XLA_DEFAULTS")
+
+    @cache.jit
+    def f(x):
+        return jnp.exp(-x) * jnp.log1p(x) + jnp.tanh(x) ** 2
+
+    x = jnp.linspace(0.0, 5.0, 101)
+    np.testing.assert_allclose(f(x), jax.jit(f.__wrapped__)(x), rtol=1e-13)
+
+    # A JAX that does not know an option: this and later programs get XLA's defaults.
+    monkeypatch.setattr(cache, "CPU_COMPILER_OPTIONS", {"xla_cpu_no_such_option": True})
+    monkeypatch.setattr(cache, "_options_rejected", [])
+
+    @cache.jit
+    def g(x):
+        return 2.0 * x
+
+    np.testing.assert_allclose(g(x), 2.0 * x)
+    assert "xla_cpu_no_such_option" in cache._options_rejected[0]
+    assert cache.compiler_options() == {}

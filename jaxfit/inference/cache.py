@@ -81,11 +81,22 @@ from typing import NamedTuple
 
 import jax
 
-__all__ = ["DEFAULT_SIZE", "CacheInfo", "CompileRecord", "jit", "size", "set_size", "info",
-           "clear", "enable_persistent", "compile_log"]
+__all__ = ["DEFAULT_SIZE", "CPU_COMPILER_OPTIONS", "CacheInfo", "CompileRecord", "jit", "size",
+           "set_size", "info", "clear", "enable_persistent", "compile_log", "compiler_options"]
 
 #: Compiled programs kept by default (see the module docstring for the measured ceilings).
 DEFAULT_SIZE = 32
+
+#: XLA options with which this module compiles jaxfit's programs on the CPU backend (per
+#: program, through ``Lowered.compile(compiler_options=...)``; JAX's global configuration
+#: and ``XLA_FLAGS`` are untouched). XLA:CPU's MLIR fusion emitters cost compile time on
+#: the solver's and NUTS's programs: measured here (jax 0.10.2, 2-core CPU) the XLA part of
+#: compiling a Chinchilla `jaxfit.fit` went 3.0-3.9 s -> 1.8-2.2 s, and of a NUTS
+#: `jaxfit.sample` 12-16 s -> 7-10 s, with the run time unchanged (benchmarks/README.md,
+#: "XLA options"). Results agree to rounding, not bit for bit: XLA fuses differently. Set
+#: ``JAXFIT_XLA_DEFAULTS=1`` to compile with XLA's defaults; a JAX that does not know an
+#: option is given none (and compiles with its defaults).
+CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 
 class CacheInfo(NamedTuple):
@@ -123,16 +134,42 @@ def compile_log(enable: bool = True) -> list | None:
     return _log if enable else out
 
 
+def compiler_options() -> dict:
+    """The XLA options this module compiles with now: `CPU_COMPILER_OPTIONS` on the CPU
+    backend, none elsewhere, with ``JAXFIT_XLA_DEFAULTS=1`` or once JAX has rejected them."""
+    if (_options_rejected or os.environ.get("JAXFIT_XLA_DEFAULTS") == "1"
+            or jax.default_backend() != "cpu"):
+        return {}
+    return dict(CPU_COMPILER_OPTIONS)
+
+
+_options_rejected: list = []
+
+
+def _compile(lowered):
+    """``lowered.compile()`` with `compiler_options`, falling back to XLA's defaults (for
+    this and every later program) if this JAX does not know an option."""
+    options = compiler_options()
+    if options:
+        try:
+            return lowered.compile(compiler_options=options)
+        except jax.errors.JaxRuntimeError as err:
+            if "compile option" not in str(err):
+                raise
+            _options_rejected.append(str(err))
+    return lowered.compile()
+
+
 def _compile_timed(fn, static, one, dynamic):
-    """``jax.jit(one).lower(*dynamic).compile()``, recorded in the log when it is on."""
+    """Trace, lower and `_compile` ``one``, recorded in the log when it is on."""
     if _log is None:
-        return jax.jit(one).lower(*dynamic).compile()
+        return _compile(jax.jit(one).lower(*dynamic))
     import time
 
     c0, t0 = time.process_time(), time.perf_counter()
     lowered = jax.jit(one).lower(*dynamic)
     t1 = time.perf_counter()
-    program = lowered.compile()
+    program = _compile(lowered)
     t2, c2 = time.perf_counter(), time.process_time()
     shapes = " ".join(f"{a.dtype}{list(a.shape)}" for a in jax.tree.leaves(dynamic)
                       if hasattr(a, "shape"))
@@ -273,7 +310,7 @@ def _load_program(path: str, dynamic):
     try:
         with open(path, "rb") as fh:
             exported = pickle.load(fh)  # noqa: S301 - the user's own cache directory
-        return jax.jit(exported.call).lower(*dynamic).compile()
+        return _compile(jax.jit(exported.call).lower(*dynamic))
     except FileNotFoundError:
         return None
     except Exception:  # noqa: BLE001 - a stale or damaged entry: trace as usual
@@ -369,7 +406,7 @@ def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = ())
                 # the program that later processes will ask for
                 exported = _store_program(stored, one, dynamic)
                 if exported is not None:
-                    program = jax.jit(exported.call).lower(*dynamic).compile()
+                    program = _compile(jax.jit(exported.call).lower(*dynamic))
             if program is None:
                 program = _compile_timed(fn, static, one, dynamic)
             with _lock:
