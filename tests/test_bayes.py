@@ -149,8 +149,10 @@ def test_two_step_chain_coverage(calibration):
           f"{d2.r_hat.max():.4f}, divergences {int(d2.divergences.sum())}, steps/iter "
           f"{d2.steps_per_iter.mean():.1f}; step 2 timing {step2.timing}")
     assert 0.80 <= covered.mean() <= 0.97
-    # Wider: up to the Monte Carlo error of the interval ends (~2% of the width).
-    assert np.median(ratio) > 1.03 and np.mean(ratio > 1.0) >= 0.9
+    # Wider, up to the Monte Carlo error of the interval ends (~2% of the width): where
+    # step 2's sigmoid is flat at step 1's prediction, step 1 adds nothing and the ratio is
+    # 1 +- that error (measured: the lowest ratios 0.988-0.999, from 11 of 100 tasks).
+    assert np.median(ratio) > 1.03 and ratio.min() > 0.98, np.sort(ratio)[:10]
     assert np.all(pred.predictive_upper <= 1.0) and np.all(pred.predictive_lower >= 0.0)
     with pytest.raises(ValueError, match="each parameter must come from one step"):
         predict_chain(law, [step1, step1, step2], new)

@@ -437,15 +437,17 @@ def test_fit_prediction_inside_posterior_interval_on_olmo_ladder_tasks():
     at = pd.DataFrame({"task": tgt.task, "N": tgt.N.astype(np.float64),
                        "D": tgt.tokens.astype(np.float64)})
     res = jf.fit(LAW, pts, y="loss", by="task")
-    post = sample(LAW, pts, y="loss", by="task", seed=0, warn=False, **QUICK)
+    # jf.sample's default draws (4 x 1,000), those of the acceptance bar below: the
+    # arc_easy posterior mixes slowly (ESS 650-1,575 of 4,000 draws over seeds 0-2).
+    post = sample(LAW, pts, y="loss", by="task", seed=0, warn=False)
     fit = res.predict(at)["prediction"].to_numpy()        # each row in its own task
     pred = post.predict(at, prob=0.9)
     print(pred.assign(fit=fit), post.diagnostics, sep="\n")
     assert np.all((pred.credible_lower.to_numpy() < fit) & (fit < pred.credible_upper.to_numpy()))
     d = post.diagnostics
     assert (d.points == 16).all()
-    # Real 16-point ladder data, 1,600 draws: no divergence, r_hat < 1.02 and bulk/tail
-    # ESS >= 400 (measured: r_hat 1.002 and 1.012, ESS >= 650).
+    # Real 16-point ladder data, 4,000 draws: no divergence, r_hat < 1.02 and bulk/tail
+    # ESS >= 400 (measured with seeds 0-2: r_hat <= 1.006, ESS >= 658).
     ess = np.minimum(d.ess_bulk, d.ess_tail)
     assert (d.divergences == 0).all() and (d.r_hat < 1.02).all() and (ess >= 400).all(), d
 
