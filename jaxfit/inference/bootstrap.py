@@ -21,8 +21,10 @@ from jaxfit.inference.optimize import Solution, SolverOptions, minimize
 __all__ = ["resample_weights", "bootstrap_minimize", "residual_scale"]
 
 
+@cache.jit(static_argnums=3)
 def resample_weights(key, w, n_points, n: int):
-    """Multinomial resample counts times the original weights.
+    """Multinomial resample counts times the original weights (one compiled program:
+    ``jax.random.multinomial`` run eagerly compiled its own loop at every call, ~1 s).
 
     Args:
         key: a PRNG key.
