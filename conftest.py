@@ -26,6 +26,8 @@ import pytest
 jax.config.update("jax_enable_x64", True)
 
 _OWN_CACHE = []
+#: Programs compiling faster than this are not written to the session's cache.
+_MIN_COMPILE_SECS = "0.2"
 
 
 def pytest_configure(config):
@@ -33,11 +35,11 @@ def pytest_configure(config):
         path = tempfile.mkdtemp(prefix="jaxfit-test-xla-")
         _OWN_CACHE.append(path)
         os.environ["JAX_COMPILATION_CACHE_DIR"] = path      # inherited by workers, subprocesses
-        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", _MIN_COMPILE_SECS)
     # This process imported jax before the variables were set.
     jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
-    jax.config.update("jax_persistent_cache_min_compile_time_secs",
-                      float(os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")))
+    least = os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", _MIN_COMPILE_SECS)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(least))
 
 
 def pytest_unconfigure(config):
