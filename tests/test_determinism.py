@@ -22,8 +22,11 @@ import jaxfit as jf
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 #: Fits compared across device layouts (README "Determinism": measured 3e-15 and 7e-9
-#: relative on Chinchilla-form tasks; here 2 power-law tasks).
-OBJECTIVE_RTOL, PARAM_RTOL = 1e-12, 1e-6
+#: relative on Chinchilla-form tasks; here 2 power-law tasks). Newton stops once the
+#: predicted decrease is below ftol = 1e-12 of the objective, so two converged layouts
+#: agree in the objective to a few ftol, not to rounding: measured 1.01e-12 with both
+#: layouts compiled at XLA optimisation level 1 (parameters 1.3e-9); 10 ftol is tested.
+OBJECTIVE_RTOL, PARAM_RTOL = 1e-11, 1e-6
 
 SCRIPT = """
 import json, sys
@@ -62,7 +65,9 @@ def test_reruns_are_bit_identical():
 
 def test_eight_devices_agree_with_one_within_the_stated_tolerance():
     df = _tasks()
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+    # The caller's XLA flags apply to both layouts (only the device count differs).
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8"
+    env = dict(os.environ, XLA_FLAGS=flags.strip(),
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                JAX_ENABLE_X64="1")
     proc = subprocess.run([sys.executable, "-c", SCRIPT], input=json.dumps(df.to_dict("list")),
