@@ -292,3 +292,7 @@ def test_blocked_objective_matches_the_padded_one():
     assert b.y.shape[1] >= 600 and np.all(plain.status == 0) and np.all(blocked.status == 0)
     np.testing.assert_allclose(blocked.f, plain.f, rtol=1e-9)
     np.testing.assert_allclose(blocked.u, plain.u, rtol=1e-5, atol=1e-6)
+    # Blocks of a mean do not add up to the mean: refused, not silently wrong.
+    mean = make_objective(law, "huber", 1e-3, "log", "mean")
+    with pytest.raises(ValueError, match="point_block=128 needs a summed objective"):
+        minimize(mean, *args, opts=SolverOptions(point_block=128))

@@ -38,7 +38,7 @@ import numpyro.distributions as dist
 import pandas as pd
 
 import jaxfit as jf
-from jaxfit.inference import bayes
+from jaxfit.inference import bayes, cache
 from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.posterior import Posterior
 from jaxfit.recipes.ladder import PAPER_TASKS, load_olmo_ladder
@@ -111,7 +111,7 @@ def _laplace_one(v, x, y, w, xt):
     return log_target(v), jnp.sqrt(jnp.sum((g @ chol) ** 2)), chol, jnp.min(lam)
 
 
-_laplace_batched = jax.jit(jax.vmap(_laplace_one))
+_laplace_batched = cache.jit(jax.vmap(_laplace_one))
 
 
 def pack(pts: pd.DataFrame, tgt: pd.DataFrame, sets):
@@ -217,17 +217,18 @@ def simulated_points(pts, tgt, seed: int, tasks=None):
     runs = list(pts.drop_duplicates("run")["run"])
     lap = laplace_width(pts, tgt, [(t, runs) for t in tasks])
     x, y, w, _ = pack(pts, tgt, [(t, runs) for t in tasks])
+    with jax.enable_x64(True):
+        x = {k: jnp.asarray(v) for k, v in x.items()}
+        ref = jax.vmap(BM.reference)(x, jnp.asarray(y), jnp.asarray(w))
+        params, sigma = BM.split(jnp.asarray(lap["center"]), ref)
+        mean = np.asarray(jax.vmap(LAW)(params, x))              # [task, P] (pack's order)
+        sigma = np.asarray(sigma)
     rng = np.random.default_rng(seed)
     out = pts.copy()
-    with jax.enable_x64(True):
-        for i, t in enumerate(tasks):
-            ref = BM.reference({k: jnp.asarray(v[i]) for k, v in x.items()},
-                               jnp.asarray(y[i]), jnp.asarray(w[i]))
-            params, sigma = BM.split(jnp.asarray(lap["center"][i]), ref)
-            sel = out["task"] == t
-            mean = np.asarray(LAW(params, {"N": jnp.asarray(out.loc[sel, "N"].to_numpy()),
-                                           "D": jnp.asarray(out.loc[sel, "tokens"].to_numpy())}))
-            out.loc[sel, "task_loss"] = mean * np.exp(float(sigma) * rng.standard_normal(len(mean)))
+    for i, t in enumerate(tasks):
+        sel = out["task"] == t
+        m = mean[i, :int(sel.sum())]
+        out.loc[sel, "task_loss"] = m * np.exp(sigma[i] * rng.standard_normal(len(m)))
     return out
 
 

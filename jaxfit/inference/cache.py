@@ -76,6 +76,7 @@ import collections
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -134,6 +135,10 @@ def compile_log(enable: bool = True) -> list | None:
     return _log if enable else out
 
 
+#: Set once JAX has rejected `CPU_COMPILER_OPTIONS` (its error message): XLA's defaults from then on.
+_options_rejected: list = []
+
+
 def compiler_options() -> dict:
     """The XLA options this module compiles with now: `CPU_COMPILER_OPTIONS` on the CPU
     backend, none elsewhere, with ``JAXFIT_XLA_DEFAULTS=1`` or once JAX has rejected them."""
@@ -141,9 +146,6 @@ def compiler_options() -> dict:
             or jax.default_backend() != "cpu"):
         return {}
     return dict(CPU_COMPILER_OPTIONS)
-
-
-_options_rejected: list = []
 
 
 def _compile(lowered):
@@ -162,20 +164,16 @@ def _compile(lowered):
 
 def _compile_timed(fn, static, one, dynamic):
     """Trace, lower and `_compile` ``one``, recorded in the log when it is on."""
-    if _log is None:
-        return _compile(jax.jit(one).lower(*dynamic))
-    import time
-
     c0, t0 = time.process_time(), time.perf_counter()
     lowered = jax.jit(one).lower(*dynamic)
     t1 = time.perf_counter()
     program = _compile(lowered)
-    t2, c2 = time.perf_counter(), time.process_time()
-    shapes = " ".join(f"{a.dtype}{list(a.shape)}" for a in jax.tree.leaves(dynamic)
-                      if hasattr(a, "shape"))
-    _log.append(CompileRecord(f"{fn.__module__}.{fn.__qualname__}", repr(static)[:200],
-                              shapes, t1 - t0, t2 - t1, c2 - c0,
-                              _hlo_ops(program)))
+    if _log is not None:
+        t2, c2 = time.perf_counter(), time.process_time()
+        shapes = " ".join(f"{a.dtype}{list(a.shape)}" for a in jax.tree.leaves(dynamic)
+                          if hasattr(a, "shape"))
+        _log.append(CompileRecord(f"{fn.__module__}.{fn.__qualname__}", repr(static)[:200],
+                                  shapes, t1 - t0, t2 - t1, c2 - c0, _hlo_ops(program)))
     return program
 
 

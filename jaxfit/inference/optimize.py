@@ -546,8 +546,12 @@ def minimize(objective: Callable, u0, x, y, w, opts: SolverOptions = SolverOptio
     """
     if opts.chunk is None:
         opts = dataclasses.replace(opts, chunk=_default_chunk())
+    additive = getattr(objective, "additive", False)
     if opts.point_block is None:
-        auto = (opts.method == "newton" and getattr(objective, "additive", False)
-                and y.shape[-1] >= 2 * AUTO_BLOCK)
+        auto = opts.method == "newton" and additive and y.shape[-1] >= 2 * AUTO_BLOCK
         opts = dataclasses.replace(opts, point_block=AUTO_BLOCK if auto else 0)
+    elif opts.point_block and not additive:
+        raise ValueError(f"point_block={opts.point_block} needs a summed objective "
+                         "(objective.additive, make_objective(..., reduction='sum')): "
+                         "blocks of a mean would not add up to it; pass point_block=0.")
     return _minimize(objective, opts, u0, x, y, w)
