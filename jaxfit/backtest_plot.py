@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxfit.plot_style import figure
+
 __all__ = ["plot_backtest"]
 
 
@@ -19,12 +21,11 @@ def plot_backtest(result, ax=None):
     Returns:
         The matplotlib Figure.
     """
-    import matplotlib.pyplot as plt
-
     t = result.table()
     prob = result.options["prob"]
     if ax is None:
-        fig, ax = plt.subplots(1, 2, figsize=(11, 4.5))
+        fig = figure(11, 4.5)            # not attached to pyplot, like every jaxfit figure
+        ax = fig.subplots(1, 2)
     else:
         fig = ax[0].figure
     a0, a1 = ax
@@ -56,5 +57,4 @@ def plot_backtest(result, ax=None):
     a1.set_xlabel("extrapolation ratio (held-out / largest fitted)")
     a1.set_ylabel("coverage")
     a1.legend(fontsize=8)
-    fig.tight_layout()
     return fig

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.data import column_map, task_columns
-from jaxfit.plot_style import DPI
+from jaxfit.plot_style import figure
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
 from jaxfit.recipes.ladder_plot import plot_ladder
@@ -49,11 +49,9 @@ def _label(name: str, column: str | None = None) -> str:
 
 
 def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
-    from matplotlib.figure import Figure
-
     cols = max(1, min(ncols, n))
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(width * cols, height * rows), layout="constrained", dpi=DPI)
+    fig = figure(width * cols, height * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[n:]:
         fig.delaxes(ax)
@@ -279,14 +277,13 @@ def plot_pairs(posterior, task=None, var_names: Sequence[str] | None = None,
         A ``matplotlib.figure.Figure`` with a (k-1) x (k-1) grid for k parameters.
     """
     import arviz as az
-    from matplotlib.figure import Figure
 
     pos = posterior._task_pos(task)
     names = list(var_names or posterior.law.param_names)
     if len(names) < 2:
         raise ValueError(f"plot_pairs: give at least two parameters, got {names}.")
     k = len(names) - 1
-    fig = Figure(figsize=(2.2 * k + 1, 2.2 * k + 1), layout="constrained")
+    fig = figure(2.2 * k + 1, 2.2 * k + 1)
     axes = fig.subplots(k, k, squeeze=False)
     one = posterior.idata.isel(task=pos)           # every group: the task's slice only
     az.plot_pair(one, var_names=names, kind=kind, divergences="diverging" in posterior.stats,

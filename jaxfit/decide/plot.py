@@ -19,14 +19,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from jaxfit.decide.optimal import isoflop, optimal
+from jaxfit.plot_style import figure
 
 __all__ = ["plot_allocation", "plot_isoflop", "plot_suggest"]
 
 
 def _figure(ncols: int, width: float = 4.0, height: float = 3.3):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    fig = figure(width * ncols, height)
     return fig, fig.subplots(1, ncols, squeeze=False).ravel()
 
 
