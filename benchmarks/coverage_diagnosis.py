@@ -29,7 +29,7 @@ import pandas as pd
 
 import jaxfit as jf
 from jaxfit.inference import stderr
-from jaxfit.inference.bayes import huber_scale
+from jaxfit.inference.bayes import TERM_EXPONENT_PRIOR as EXP_PRIOR, huber_scale
 
 from nuts_convergence import TARGET, tasks, true_mean
 
@@ -138,7 +138,7 @@ def map_and_flat(post, lm):
     for term in law.terms:
         kd = post.flat(term.exponent)
         lk = np.log(kd)
-        lp_exp += -0.5 * ((lk - np.log(0.3)) / 0.5) ** 2
+        lp_exp += -0.5 * ((lk - float(EXP_PRIOR.loc)) / float(EXP_PRIOR.scale)) ** 2
         level = np.log(post.flat(term.scale)) - kd * centre(xn[term.input])[:, None] \
             - centre(yn)[:, None]
         lp_lev += -0.5 * ((level + 2.0) / 1.5) ** 2
