@@ -21,11 +21,13 @@ def test_the_evaluating_step_is_not_one_of_a_rounds_iterations():
     with jax.enable_x64(True):
         x, y, w = {"s": jnp.ones((1, 1))}, jnp.ones((1, 1)), jnp.ones((1, 1))
         u0 = jnp.array([[-1.2, 1.0], [-1.0, 1.5]])
-        init, step, done = _solver(_rosenbrock, opts)
+        solver = _solver(_rosenbrock, opts)
+        init, step = solver.init, solver.step
         lay = _layout(2, opts)
         task = jnp.zeros(2, int)
         s0 = _by_chunk(lambda m, d: jax.vmap(init)(m, *d), u0, task, (x, y, w), lay)
         assert bool(jnp.all(s0.fresh)) and np.all(np.isinf(s0.f))
+        assert not np.any(jax.vmap(solver.counted)(s0))      # the solver's own count
         one = jax.vmap(lambda s: step(s, {"s": x["s"][0]}, y[0], w[0]))(s0)
         f, g, H = jax.vmap(lambda u: newton.fgh(_rosenbrock, u, {"s": x["s"][0]}, y[0], w[0])
                            )(u0)
@@ -35,7 +37,7 @@ def test_the_evaluating_step_is_not_one_of_a_rounds_iterations():
         np.testing.assert_allclose(one.H, H, rtol=1e-15)
         assert np.all(one.steps == 0) and not np.any(one.fresh)
         for n in (1, 3):
-            s = jax.jit(lambda s0: _run(step, done, s0, jnp.ones(2, bool), task, (x, y, w),
+            s = jax.jit(lambda s0: _run(solver, s0, jnp.ones(2, bool), task, (x, y, w),
                                         n, lay))(s0)
             np.testing.assert_array_equal(s.steps, [n, n])
             assert np.all(s.f < f) and not np.any(s.converged | s.stalled)

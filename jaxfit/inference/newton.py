@@ -24,7 +24,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["NewtonState", "newton_init", "newton_step", "newton_done", "fgh"]
+__all__ = ["NewtonState", "newton_init", "newton_step", "newton_done", "newton_counted", "fgh"]
 
 _MU0, _MU_MIN, _MU_MAX = 1e-3, 1e-12, 1e10
 _SHRINK, _GROW = 0.3, 1e4
@@ -88,6 +88,13 @@ def newton_init(objective, u, *data, fatol=0.0) -> NewtonState:
 
 def newton_done(s: NewtonState) -> jax.Array:
     return s.converged | s.stalled
+
+
+def newton_counted(s: NewtonState) -> jax.Array:
+    """Whether `newton_step` from ``s`` is an iteration: not for a fresh member, whose
+    first step only evaluates its start (f, g, H), so ``max_steps``, rounds, halving and
+    screening see the same iterations as with an evaluated start."""
+    return ~s.fresh
 
 
 def newton_step(objective, s: NewtonState, *data, ftol: float) -> NewtonState:

@@ -152,9 +152,23 @@ class Solution(NamedTuple):
     all_status: jax.Array  # [T, K]
 
 
+class _Solver(NamedTuple):
+    """One member's solver: ``init(objective, u, *data)``, ``step(objective, s, *data)``,
+    ``done(s)``, and ``counted(s)``: whether ``step`` from ``s`` is one of the iterations
+    that ``max_steps``, rounds, halving and screening count (Newton's first step after
+    `newton.newton_init` only evaluates the start)."""
+
+    init: Callable
+    step: Callable
+    done: Callable
+    counted: Callable
+
+
 _METHODS = {
-    "newton": (newton.newton_init, newton.newton_step, newton.newton_done),
-    "lbfgs": (lbfgs.lbfgs_init, lbfgs.lbfgs_step, lbfgs.lbfgs_done),
+    "newton": _Solver(newton.newton_init, newton.newton_step, newton.newton_done,
+                      newton.newton_counted),
+    "lbfgs": _Solver(lbfgs.lbfgs_init, lbfgs.lbfgs_step, lbfgs.lbfgs_done,
+                     lambda s: jnp.asarray(True)),
 }
 
 
@@ -164,10 +178,11 @@ def _status(s) -> jax.Array:
                                jnp.where(s.stalled, Status.STALLED, Status.MAX_STEPS)))
 
 
-def _solver(objective, opts: SolverOptions, ftol=None):
-    """(init, step, done) for one member; ``step`` is a no-op once ``done``. ``ftol``
-    (possibly traced) overrides ``opts.ftol``."""
-    init, step, done = _METHODS[opts.method]
+def _solver(objective, opts: SolverOptions, ftol=None) -> _Solver:
+    """`_Solver` of one member on ``objective`` (its functions take the member's state and
+    data only); ``step`` is a no-op once ``done``. ``ftol`` (possibly traced) overrides
+    ``opts.ftol``."""
+    init, step, done, counted = _METHODS[opts.method]
     ftol = opts.ftol if ftol is None else ftol
     kw = {"ftol": ftol} if opts.method == "newton" else {"ftol": ftol, "gtol": opts.gtol}
     done_ = lambda s: done(s) | (s.steps >= opts.max_steps)  # noqa: E731
@@ -182,7 +197,7 @@ def _solver(objective, opts: SolverOptions, ftol=None):
         new = step(objective, s, *data, **kw)
         return jax.tree.map(lambda a, b: jnp.where(done_(s), a, b), s, new)
 
-    return init_, step_, done_
+    return _Solver(init_, step_, done_, counted)
 
 
 def _take(tree, idx):
@@ -253,13 +268,15 @@ def _by_chunk(fn, members, task, data, lay: _Layout):
     return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), out)
 
 
-def _run(step, done, state, active, task, data, n_steps: int, lay: _Layout):
+def _run(solver: _Solver, state, active, task, data, n_steps: int, lay: _Layout):
     """At most ``n_steps`` iterations of every active member that is still running.
 
     The running members are packed to the front of each block and only the chunks that
     hold them are visited (a loop with a traced trip count), so members that are done
     cost nothing; a chunk stops as soon as its own running members have.
     """
+    step, done = solver.step, solver.done
+
     def chunk_fn(s, act, d):
         step_b = jax.vmap(step)
 
@@ -269,11 +286,9 @@ def _run(step, done, state, active, task, data, n_steps: int, lay: _Layout):
 
         def body(carry):
             s, i = carry
-            # a step that only evaluates fresh members' starts (`newton_init`) is not one
-            # of the round's ``n_steps``: rounds, halving and screening see the same
-            # iterations as with an evaluated init
-            fresh = getattr(s, "fresh", None)
-            i = i + (1 if fresh is None else jnp.where(jnp.any(act & fresh), 0, 1))
+            # a step that is not an iteration for any active member (`_Solver.counted`)
+            # is not one of the round's ``n_steps``
+            i = i + jnp.where(jnp.any(act & ~jax.vmap(solver.counted)(s)), 0, 1)
             return _where(act, step_b(s, *d), s), i
 
         return jax.lax.while_loop(cond, body, (s, jnp.asarray(0)))[0]
@@ -320,7 +335,7 @@ def _halving_schedule(R: int, keep: int | None) -> list[int]:
     return sizes
 
 
-def _rounds(step, done, state, active, task, data, T: int, R: int, lay: _Layout,
+def _rounds(solver: _Solver, state, active, task, data, T: int, R: int, lay: _Layout,
             opts: SolverOptions, halving=True):
     """Run the active members in rounds (pack, run, halve while ``halving``) until none
     is running."""
@@ -337,7 +352,7 @@ def _rounds(step, done, state, active, task, data, T: int, R: int, lay: _Layout,
         return act & lay.pad(new)
 
     def running(s, act):
-        return act & ~jax.vmap(done)(s)
+        return act & ~jax.vmap(solver.done)(s)
 
     def cond(carry):
         s, act, _ = carry
@@ -345,7 +360,7 @@ def _rounds(step, done, state, active, task, data, T: int, R: int, lay: _Layout,
 
     def body(carry):
         s, act, rnd = carry
-        s = _run(step, done, s, act, task, data, opts.round_steps, lay)
+        s = _run(solver, s, act, task, data, opts.round_steps, lay)
         return s, halve(s, act, rnd), rnd + 1
 
     return jax.lax.while_loop(cond, body, (state, active, jnp.asarray(0)))[:2]
@@ -386,9 +401,9 @@ def _stages(objective, opts: SolverOptions, u, data):
     def stage(i, u, active, steps0):
         d = data + ((jnp.full(T, scales[i]),) if opts.continuation else ())
         ftol = jnp.where(i == n - 1, opts.ftol, max(opts.ftol, WARM_FTOL))
-        init, step, done = _solver(objective, opts, ftol)
-        state = _by_chunk(lambda m, dd: jax.vmap(init)(m, *dd), u, task, d, lay)
-        state, active = _rounds(step, done, state, active, task, d, T, R, lay, opts,
+        solver = _solver(objective, opts, ftol)
+        state = _by_chunk(lambda m, dd: jax.vmap(solver.init)(m, *dd), u, task, d, lay)
+        state, active = _rounds(solver, state, active, task, d, T, R, lay, opts,
                                 halving=i == 0)
         state = state._replace(steps=state.steps + steps0)
         # only the ``keep`` best per task go on to the next stage
@@ -407,7 +422,7 @@ def _stages(objective, opts: SolverOptions, u, data):
         # it unchanged); tracing ``init`` alone, not a whole stage, halves the tracing
         # time that a warm compilation cache leaves (benchmarks/cli_startup.py)
         d = data + ((jnp.full(T, scales[0]),) if opts.continuation else ())
-        init = _solver(objective, opts, opts.ftol)[0]
+        init = _solver(objective, opts, opts.ftol).init
         state = _by_chunk(lambda m, dd: jax.vmap(init)(m, *dd), u0, task, d, lay)
         return state._replace(steps=state.steps + 0)
 
@@ -425,13 +440,13 @@ def _screen(objective, opts: SolverOptions, u0, data):
     R = S if opts.refine is None else min(opts.refine, S)
     if R == S and opts.screen_steps == 0:
         return u0
-    init, step, done = _solver(objective, opts)
+    solver = _solver(objective, opts)
     lay = _layout(T * S, opts)
     task = lay.pad(jnp.repeat(jnp.arange(T), S))
     u = lay.pad(u0.reshape(T * S, k))
     if opts.screen_steps > 0:
-        s = _by_chunk(lambda m, d: jax.vmap(init)(m, *d), u, task, data, lay)
-        s = _run(step, done, s, jnp.ones(u.shape[0], bool), task, data, opts.screen_steps,
+        s = _by_chunk(lambda m, d: jax.vmap(solver.init)(m, *d), u, task, data, lay)
+        s = _run(solver, s, jnp.ones(u.shape[0], bool), task, data, opts.screen_steps,
                  lay)
         u, f = s.u, s.f
     else:
