@@ -1,4 +1,4 @@
-"""The default exponent prior against the exponents of real ladders (issue 11).
+"""The default term priors against the exponents and levels of real ladders (issue 11).
 
 `jaxfit.inference.bayes.TERM_EXPONENT_PRIOR` (LogNormal(log 0.3, 0.5)) is a default, and so
 a claim about real data: that the exponents of a declared power-law term lie in its core.
@@ -15,7 +15,9 @@ Hitchhiker data, Pythia's LAMBADA), and compares the fitted exponents with the p
 
 Prints, per group: the number of exponents, how many lie outside the prior's central 95%
 range, their log-median and log-sd (against the prior's 0.3 and 0.5), and their range;
-then every task that is not clean, with its warnings.
+the same for the terms' levels at the data's centre against `TERM_LEVEL_PRIOR` (``log(A
+c_N^-alpha / c_y) ~ Normal(-2, 1.5)``, ``c`` the geometric means of the task's N, D and
+loss: `bayes.data_centre`); then every task that is not clean, with its warnings.
 
     python benchmarks/exponent_prior.py
 """
@@ -28,10 +30,12 @@ import numpy as np
 import pandas as pd
 
 import jaxfit as jf
-from jaxfit.inference.bayes import TERM_EXPONENT_PRIOR
+from jaxfit.inference.bayes import TERM_EXPONENT_PRIOR, TERM_LEVEL_PRIOR
 from nuts_datasets import tasks
 
 EXPONENTS = ("alpha", "beta")
+#: (scale, exponent, input) of Chinchilla's declared terms.
+TERMS = (("A", "alpha", "N"), ("B", "beta", "D"))
 
 
 def fitted_exponents() -> pd.DataFrame:
@@ -45,10 +49,14 @@ def fitted_exponents() -> pd.DataFrame:
             res = jf.fit(jf.models.chinchilla(), df, y="loss", by="task")
         st = res.statistics()
         p = res.params
+        logc = np.log(df[["N", "D", "loss"]]).groupby(df["task"]).mean()   # data centres
         for t in p.index:
             w = str(st.loc[t, "warnings"]).strip()
+            with np.errstate(divide="ignore"):
+                levels = {f"level_{s}": float(np.log(p.loc[t, s]) - p.loc[t, k] * logc.loc[t, x]
+                                              - logc.loc[t, "loss"]) for s, k, x in TERMS}
             rows.append(dict(dataset=name, task=t, **{k: float(p.loc[t, k]) for k in EXPONENTS},
-                             status=st.loc[t, "status"], warnings=w,
+                             **levels, status=st.loc[t, "status"], warnings=w,
                              clean=bool(st.loc[t, "status"] == "converged" and not w)))
     return pd.DataFrame(rows)
 
@@ -74,6 +82,14 @@ def main() -> None:
         ok = (e > 0) & (e < 5)
         out[label] = dict(tasks=int(sel.sum()), **compare(e[ok]), left_out=int((~ok).sum()))
     print(pd.DataFrame(out).T.to_string(float_format=lambda v: f"{v:.3f}"))
+    lo, hi = (float(v) for v in TERM_LEVEL_PRIOR.icdf(np.array([0.025, 0.975])))
+    print(f"\nlevels at the data centre, prior Normal({float(TERM_LEVEL_PRIOR.loc):g}, "
+          f"{float(TERM_LEVEL_PRIOR.scale):g}), 95% range [{lo:.2f}, {hi:.2f}]:")
+    for label, sel in (("clean fits", d.clean), ("other fits", ~d.clean)):
+        v = d.loc[sel, ["level_A", "level_B"]].to_numpy().ravel()
+        v = v[np.isfinite(v)]
+        print(f"  {label}: {v.size} levels, {int(np.sum((v < lo) | (v > hi)))} outside; mean "
+              f"{v.mean():.2f}, sd {v.std(ddof=1):.2f}, range {v.min():.2f} to {v.max():.2f}")
     print("\nper dataset (clean fits):")
     print(d[d.clean].groupby("dataset")[list(EXPONENTS)].agg(["min", "median", "max"])
           .round(3).to_string())

@@ -120,7 +120,8 @@ TERM_EXPONENT_PRIOR = dist.LogNormal(_EXP_LOC, _EXP_SCALE)
 #: target there: ``log(scale * c_x^-exponent / c_y) ~ Normal(-2, 1.5)`` with ``c_x``,
 #: ``c_y`` the weighted geometric means of the term's input and of the target over the
 #: task's points (`data_centre`); so a term is 0.7%-270% of the target at the data's centre
-#: (95%) whatever the units, and an unidentified term cannot wander to e^-50.
+#: (95%) whatever the units, and an unidentified term cannot wander to e^-50. The 48 terms
+#: of the clean real fits (`TERM_EXPONENT_PRIOR`) lie at -1.60 +- 0.48 (-2.84 to -0.71).
 TERM_LEVEL_PRIOR = dist.Normal(-2.0, 1.5)
 LIKELIHOODS = ("huber", "normal", "studentt", "beta", "truncnormal")
 _EPS = 1e-9
