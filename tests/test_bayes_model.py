@@ -421,10 +421,11 @@ def test_fit_prediction_inside_posterior_interval_on_readme_data(readme_chinchil
     assert bool(post.diagnostics.ok.iloc[0])
 
 
-def test_default_exponent_prior_holds_the_exponents_of_real_ladder_fits():
+def test_default_term_priors_hold_the_clean_real_ladder_fits():
     """The exponent prior is a claim about real data: the clean Chinchilla fits of the OLMo
     ladder (10 task losses and 8 validation domains, one point per ladder run, 16 points,
-    one batched fit) have their exponents in its central 95% range. A clean fit has
+    one batched fit) have their exponents, and their terms' levels at the data's centre,
+    in the priors' central 95% ranges. A clean fit has
     converged without an identification or bound warning; in the others (E at its bound 0
     here) the data leave the exponent to the prior. benchmarks/exponent_prior.py runs every
     embedded dataset (48 clean exponents, log-median 0.29, log-sd 0.48, 1 outside)."""
@@ -455,6 +456,15 @@ def test_default_exponent_prior_holds_the_exponents_of_real_ladder_fits():
     # (measured 0.22 against 0.3, sd 0.5).
     prior = bayes.TERM_EXPONENT_PRIOR
     assert abs(np.median(np.log(k)) - float(prior.loc)) < float(prior.scale)
+    # The terms' levels at the data's centre lie in the level prior's 95% range
+    # (measured: -2.84 to -0.71 against [-4.94, 0.94]).
+    logc = np.log(pts[["N", "D", "loss"]]).groupby(pts["task"]).mean().loc[clean[clean].index]
+    p = res.params.loc[clean]
+    levels = np.concatenate([np.log(p[s]) - p[e] * logc[x] - logc["loss"]
+                             for s, e, x in (("A", "alpha", "N"), ("B", "beta", "D"))])
+    lp = bayes.TERM_LEVEL_PRIOR
+    lo, hi = (float(q) for q in lp.icdf(jnp.array([0.025, 0.975])))
+    assert np.all((levels > lo) & (levels < hi)), (levels, lo, hi)
 
 
 def test_fit_prediction_inside_posterior_interval_on_olmo_ladder_tasks():
