@@ -111,8 +111,8 @@ def map_and_flat(post, lm):
         bm = bayes.make_model(law, lik, None, levels=True)
         x = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in post.data["x"].items()}
         y, w = jnp.asarray(post.data["y"]), jnp.asarray(post.data["w"])
-        u = bayes.start_values(bm, post.fit.values)
         ws = w * jnp.asarray(post.temper)[:, None]
+        u = bayes.start_values(bm, post.fit.values, bayes.data_references(bm, x, y, ws))
         center, _ = bayes.laplace_start(bm, u, x, y, ws, False)
         ref = jax.vmap(bm.reference)(x, y, w)
         params, _ = bm.split(center, ref)

@@ -192,10 +192,10 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         xs = {n: jnp.asarray(v) for n, v in batch.x.items()}
         ys, ws = jnp.asarray(batch.y), jnp.asarray(batch.w)
         t0 = time.perf_counter()
-        u = bayes.start_values(bm, start.values)
         white = bool(whiten) or method == "laplace"      # Laplace draws in whitened z
         eta = tempering.powers(temper, bm.law, start.values, xs, ys, ws, lik, method)
         ws = ws * eta[:, None]              # a power on each task's likelihood
+        u = bayes.start_values(bm, start.values, bayes.data_references(bm, xs, ys, ws))
         center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, white))
         m = bm.dim
         timing["map"] = time.perf_counter() - t0

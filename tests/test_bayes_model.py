@@ -12,6 +12,7 @@ from synthetic import (SIGMOID, chinchilla_tasks, shared_alpha_tasks, sigmoid_me
                        sigmoid_tasks)
 
 from jaxfit.inference import bayes
+from jaxfit.inference.starts import user_starts
 from jaxfit.posterior import Posterior
 from jaxfit.sample import sample
 from jaxfit.warnings import DiagnosticWarning
@@ -93,33 +94,42 @@ def _data(df):
 def test_a_degenerate_point_fit_restarts_its_term_before_the_mode_search():
     """A point fit can end in a term's degenerate valley (alpha -> 40 with A growing with
     it, the term a step at the smallest N: 2 of 300 realistic tasks, benchmarks/README.md,
-    where NUTS then diverged on every transition). `laplace_start` restarts that term at
-    the exponent prior's median with its level at the data's centre kept, and finds a
-    finite mode and whitening with a sane exponent; a healthy task is untouched."""
+    where NUTS then diverged on every transition), or with a term fading into the floor
+    or growing (alpha <= 0.05, even < 0, its scale possibly at the bound 0).
+    `start_values` restarts such a term (at the exponent prior's median above, at
+    `LOW_EXPONENT` below) with its level at the data's centre kept, or at the level prior's
+    mean when the scale is 0; `laplace_start` then finds a finite mode and whitening with a
+    sane exponent. A healthy task is untouched, bit for bit."""
     bm = bayes.make_model(LAW)
     df, truth = chinchilla_tasks(1, 45, sigma=0.013, seed=3)
     with jax.enable_x64(True):
         x, y, w = _data(df)
-        x, y, w = ({k: jnp.stack([v, v]) for k, v in x.items()}, jnp.stack([y, y]),
-                   jnp.stack([w, w]))
-        ref = jax.vmap(bm.reference)(x, y, w)
+        T = 4
+        x, y, w = ({k: jnp.stack([v] * T) for k, v in x.items()}, jnp.stack([y] * T),
+                   jnp.stack([w] * T))
+        ref = bayes.data_references(bm, x, y, w)
+        np.testing.assert_array_equal(ref, jax.vmap(bm.reference)(x, y, w))
+        cN, cy = float(ref[0, 0]), float(ref[0, -1])
         t = truth.iloc[0]
-        ok = np.log([t.A, t.B, t.E, t.alpha, t.beta])
-        bad = ok.copy()
-        bad[3] = np.log(40.0)
-        bad[0] = -100.0 + 40.0 * float(ref[1, 0]) + float(ref[1, -1])   # level e^-100
-        u = jnp.asarray(np.stack([ok, bad]))
-        r = bayes.release_degenerate_terms(bm, u, ref)
-        np.testing.assert_array_equal(r[0], u[0])
-        assert float(r[1, 3]) == np.log(0.3)
-        np.testing.assert_allclose(float(r[1, 0] - 0.3 * ref[1, 0]),
-                                   float(u[1, 0] - 40.0 * ref[1, 0]), rtol=1e-12)
-        center, chol = bayes.laplace_start(bm, u, x, y, w, True)
+        ok = np.array([t.A, t.B, t.E, t.alpha, t.beta])
+        vals = np.stack([ok] * T)
+        vals[1, [0, 3]] = np.exp(-100.0 + 40.0 * cN + cy), 40.0    # valley, level e^-100
+        vals[2, [0, 3]] = np.exp(-3.0 + 0.017 * cN + cy), 0.017    # fading, level e^-3
+        vals[3, [0, 3]] = 0.0, -15.4                               # growing, A at bound 0
+        u = np.asarray(bayes.start_values(bm, vals, ref))
+        np.testing.assert_array_equal(u[0], user_starts(bm.law, ok[None])[0])
+        np.testing.assert_array_equal(u[1:, [1, 2, 4]], u[[0] * 3][:, [1, 2, 4]])
+        np.testing.assert_allclose(np.exp(u[1:, 3]), [0.3, bayes.LOW_EXPONENT,
+                                                      bayes.LOW_EXPONENT], rtol=1e-12)
+        level = u[:, 0] - np.exp(u[:, 3]) * cN - cy          # log(A c_N^-alpha / c_y)
+        np.testing.assert_allclose(level[1:], [-100.0, -3.0, float(bayes.TERM_LEVEL_PRIOR.loc)],
+                                   rtol=1e-9)
+        center, chol = bayes.laplace_start(bm, jnp.asarray(u), x, y, w, True)
         assert np.isfinite(np.asarray(center)).all() and np.isfinite(np.asarray(chol)).all()
         alpha = np.exp(np.asarray(bm.to_law(center, ref))[:, 3])
-        print("alpha at the modes (healthy, restarted):", alpha, "truth", t.alpha)
-        assert 0.05 < alpha[1] < bayes.DEGENERATE_EXPONENT
-        np.testing.assert_allclose(alpha[1], alpha[0], rtol=0.05)   # the same mode
+        print("alpha at the modes (healthy, valley, fading, growing):", alpha, "truth", t.alpha)
+        assert np.all((alpha > bayes.LOW_EXPONENT) & (alpha < bayes.DEGENERATE_EXPONENT))
+        np.testing.assert_allclose(alpha[1:], alpha[0], rtol=0.05)   # the same mode
 
 
 def test_model_log_density_by_hand():

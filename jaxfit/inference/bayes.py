@@ -95,7 +95,7 @@ __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_nor
            "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
            "NutsOptions", "NutsTrace", "noise_start", "laplace_start", "curvature_model",
-           "start_values"]
+           "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT"]
 
 #: Name of the fitted noise-scale parameter.
 NOISE = "sigma"
@@ -590,17 +590,63 @@ def _sampling_law(law: Law, priors: Mapping[str, Any]) -> Law:
     return law.replace(params=params, grid=grid)
 
 
-def start_values(bm: BayesModel, values) -> jax.Array:
+#: A declared term's exponent above this (`TERM_EXPONENT_PRIOR`'s 99.9% quantile, 1.41)
+#: marks a point fit that ran into the degenerate valley of its term (exponent and scale
+#: growing together, the term a step at the smallest input: seen at alpha ~ 40 after
+#: ``max_steps``); `start_values` restarts such a term from its prior's median.
+DEGENERATE_EXPONENT = float(np.exp(_EXP_LOC + _EXP_SCALE * 3.090232))   # z of 0.999
+
+
+#: A declared term's exponent below this starts here: a fit whose term fades into the floor
+#: (exponent -> 0) or grows (exponent <= 0, which has no coordinate under the sampler's
+#: positive constraint). See `start_values`.
+LOW_EXPONENT = 0.05
+
+
+@cache.jit(static_argnums=0)
+def data_references(bm: BayesModel, x, y, w):
+    """[T, n + 1] log data centres of every task (`BayesModel.reference`)."""
+    return jax.vmap(bm.reference)(x, y, w)
+
+
+def start_values(bm: BayesModel, values, ref) -> jax.Array:
     """The sampler's unconstrained coordinates [T, k] of point-fit values [T, k] (the
-    original law's order): a declared term's exponent below 0.05 (a fit whose term fades
-    into the floor, or grows) starts at 0.05, inside its prior's support, from where
-    `find_map` climbs to the posterior's mode."""
+    original law's order), every declared term with an exponent that cannot start a mode
+    search restarted:
+
+    * below `LOW_EXPONENT` (a term fading into the floor, or growing): at `LOW_EXPONENT`,
+      inside its prior's support;
+    * above `DEGENERATE_EXPONENT` (a term with a level coordinate that ran into the
+      degenerate valley: exponent and scale growing together, the term a step at the
+      smallest input; seen at alpha ~ 40 after ``max_steps``): at `TERM_EXPONENT_PRIOR`'s
+      median, so `find_map` climbs from a point where the priors and the data, not the
+      valley, set the curvature.
+
+    A restarted term with a level coordinate keeps its level at the data's centre,
+    ``log S' = log S + (k' - k) log c_x`` (the term is as large there as the fit made
+    it); one whose scale is 0 (at its bound: no level) starts at the level prior's mean.
+    Every other term and task is unchanged (bit for bit). ``ref``: [T, n + 1]
+    `data_references` of the tasks the sampler will see.
+    """
     law = bm.law
     vals = np.array(values, dtype=np.float64, copy=True)
+    ref = np.asarray(ref, dtype=np.float64)
+    level = {j: (i, n) for n, (i, j, _) in enumerate(bm.level_terms)}
     for t in law.terms:
         j = law.param_names.index(t.exponent)
-        if law.params[t.exponent].constraint is constraints.positive:
-            vals[:, j] = np.maximum(vals[:, j], 0.05)
+        if law.params[t.exponent].constraint is not constraints.positive:
+            continue
+        k = vals[:, j]
+        hi = DEGENERATE_EXPONENT if j in level else np.inf
+        new = np.where(k < LOW_EXPONENT, LOW_EXPONENT, np.where(k > hi, np.exp(_EXP_LOC), k))
+        if j in level:
+            i, n = level[j]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                log_s = np.log(vals[:, i]) + (new - k) * ref[:, n]
+            prior_mean = float(TERM_LEVEL_PRIOR.loc) + ref[:, -1] + new * ref[:, n]
+            vals[:, i] = np.where(new != k, np.exp(np.where(np.isfinite(log_s), log_s,
+                                                            prior_mean)), vals[:, i])
+        vals[:, j] = new
     return jnp.asarray(user_starts(law, vals))
 
 
@@ -724,40 +770,13 @@ def noise_start(bm: BayesModel, u, x, y, w):
     return jnp.log(jnp.where(jnp.isfinite(s), s, 0.1))
 
 
-#: A declared term's exponent above this (`TERM_EXPONENT_PRIOR`'s 99.9% quantile, 1.41)
-#: marks a point fit that ran into the degenerate valley of its term (exponent and scale
-#: growing together, the term a step at the smallest input: seen at alpha ~ 40 after
-#: ``max_steps``); `laplace_start` restarts such a term from its prior's median.
-DEGENERATE_EXPONENT = float(np.exp(_EXP_LOC + _EXP_SCALE * 3.090232))   # z of 0.999
-
-
-def release_degenerate_terms(bm: BayesModel, u, ref):
-    """Point-fit coordinates ``u`` [T, k] with every degenerate declared term restarted.
-
-    A term whose exponent exceeds `DEGENERATE_EXPONENT` gets `TERM_EXPONENT_PRIOR`'s median
-    ``k0`` (0.3) and keeps its level at the data's centre (``log S' = log S - (k - k0) log c_x``:
-    the term is as small there as the fit made it), so `find_map` climbs from a point
-    where the priors and the data, not the valley, set the curvature. Other terms and
-    tasks are returned unchanged (bit for bit). ``ref``: [T, n + 1] `BayesModel.reference`.
-    """
-    for n, (i, j, _) in enumerate(bm.level_terms):
-        if not bm._slope(j):
-            continue
-        k = jnp.exp(u[:, j])
-        bad = k > DEGENERATE_EXPONENT
-        u = u.at[:, i].set(jnp.where(bad, u[:, i] - (k - np.exp(_EXP_LOC)) * ref[:, n],
-                                     u[:, i]))
-        u = u.at[:, j].set(jnp.where(bad, _EXP_LOC, u[:, j]))
-    return u
-
-
 @cache.jit(static_argnums=(0, 5))
 def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
     """Mode and whitening of every task, started from point fits ``u`` [T, k] (the law's
-    unconstrained coordinates, `start_values`).
+    unconstrained coordinates, `start_values`: degenerate terms already restarted).
 
-    ``v0 = (u, log sigma0)`` with `noise_start` (degenerate terms restarted by
-    `release_degenerate_terms`), in the sampler's coordinates; the mode by `find_map` (Newton only
+    ``v0 = (u, log sigma0)`` with `noise_start`, in the sampler's coordinates; the mode by
+    `find_map` (Newton only
     accepts steps that lower the objective, so it is never worse than ``v0``); ``L`` by
     `whitening` (the identity when ``whiten`` is False).
 
@@ -765,7 +784,6 @@ def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
         (center [T, m], chol [T, m, m]) in the sampler's coordinates (`BayesModel`).
     """
     ref = jax.vmap(bm.reference)(x, y, w)
-    u = release_degenerate_terms(bm, u, ref)
     u0 = jnp.concatenate([u, jax.vmap(functools.partial(noise_start, bm))(u, x, y, w)[:, None]],
                          axis=-1)
     v0 = bm.from_law(u0, ref)
