@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,9 +65,10 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.chain import chain_draws
-from jaxfit.data import column_map
+from jaxfit.data import _did_you_mean, _not_numbers, column_map
 from jaxfit.fit import fit as point_fit
 from jaxfit.law import Law
+from jaxfit.warnings import FitWarning
 
 __all__ = ["backtest", "Step", "BacktestResult", "calibrate_intervals", "conformal_quantile",
            "calibration_scores", "interval_score", "CALIBRATIONS", "METHODS"]
@@ -444,7 +446,13 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         miss = [c for c in need if c not in df.columns]
         if miss:
             raise ValueError(f"backtest: {name} is missing column(s) {miss}; it has "
-                             f"{list(df.columns)}.")
+                             f"{list(df.columns)}{_did_you_mean(miss, df.columns)}.")
+        for c in dict.fromkeys(need):
+            col = df[c]
+            if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+                raise ValueError(f"backtest: {name} column {c!r} has dtype {col.dtype}, not "
+                                 f"numbers; convert it with pd.to_numeric(df[{c!r}])"
+                                 f"{_not_numbers(df, col)}.")
 
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: _task_labels(data, by)})
@@ -537,4 +545,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
+    if calibrate is not None and not (rows["n_calibration"] > 0).any():
+        warnings.warn(f"backtest: no held-out row has calibration data ({K} cut(s): each cut's "
+                      "calibration learns from the errors at the smaller cuts, so the smallest "
+                      "has none), "
+                      "so summary() has no rows; give 2 or more cuts, or calibrate=None (raw "
+                      "intervals; the table has them as raw_lower/raw_upper).", FitWarning,
+                      stacklevel=2)
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

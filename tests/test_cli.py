@@ -230,7 +230,7 @@ def test_recipe_help_names_the_data_columns(name):
      ("missing column(s) ['val_loss']", "map them, e.g. --x N=params --y loss.")),
     (("fit", "chinchilla", "--law", "chinchila"), "unknown law 'chinchila'"),
     (("fit", "chinchilla", "--at", "N=7e10"),
-     ("missing column(s) ['D']", "map them with --x NAME=COLUMN.")),
+     ("--at: missing value(s) for input(s) ['D']", "e.g. --at N=VALUE D=VALUE")),
 ])
 def test_bad_input_exit_2(args, message):
     code, out, err = run(*args)

@@ -328,8 +328,9 @@ def _cli(capsys, *argv):
      "values <= 0 at rows [0]"),
     (("fit", "chinchilla", "--at", "N=nan", "D=1e12"), "--at: column 'N' (input 'N') has 1 "
      "NaN or infinite"),
-    (("fit", "chinchilla", "--at", "N=7e10"), "--at: missing column(s) ['D']"),
-    (("fit", "chinchilla", "--at", "N=abc", "D=1e12"), "dtype str, not numbers"),
+    (("fit", "chinchilla", "--at", "N=7e10"), "--at: missing value(s) for input(s) ['D'] "
+     "of law 'chinchilla'; give every input, e.g. --at N=VALUE D=VALUE"),
+    (("fit", "chinchilla", "--at", "N=abc", "D=1e12"), "--at N=abc is not a number"),
     (("fit", "chinchilla", "--at", "M=1", "N=1", "D=1"), "--at names ['M']"),
     (("fit", "chinchilla", "--delta", "-1"), "delta=-1.0 is out of range"),
     (("fit", "chinchilla", "--delta", "0"), "delta=0.0 is out of range"),
@@ -361,7 +362,7 @@ def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
 
 @pytest.mark.parametrize("extra, message", [
     (("--at", "N=-1", "D=1e12"), "values <= 0"),
-    (("--at", "N=7e10"), "missing column(s) ['D']"),
+    (("--at", "N=7e10"), "--at: missing value(s) for input(s) ['D']"),
     (("--at", "N=7e10", "D=1e12", "--prob", "2"), "prob=2.0 is out of range"),
     (("bad.csv",), "neither a file nor an embedded dataset"),
     ((), "predict needs new inputs"),

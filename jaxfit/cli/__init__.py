@@ -113,6 +113,8 @@ _CLI_WORDS = (
     ("use space='log'", "use --space log"),
     ("or give init= values", "or set --init"),
     ("pass load(path, law=...) with that law", "pass --law with that law's spec"),
+    ("or calibrate=None (raw", "or --calibrate none (raw"),
+    ("x maps ", "--x maps "),
 )
 
 
@@ -155,6 +157,10 @@ def _law(spec: str):
 
 # ------------------------------------------------------------------------------ input
 
+_PARQUET = ("Parquet needs pyarrow (or fastparquet): pip install 'jaxfit-scaling[parquet]', "
+            "or use a CSV file")
+
+
 def _read(source: str) -> pd.DataFrame:
     from jaxfit import datasets
 
@@ -168,6 +174,8 @@ def _read(source: str) -> pd.DataFrame:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
         return pd.read_csv(path)
+    except ImportError:
+        raise InputError(f"cannot read {source!r}: {_PARQUET}") from None
     except Exception as e:  # noqa: BLE001 - any reader failure is bad input
         raise InputError(f"cannot read {source!r}: {type(e).__name__}: {e}") from None
 
@@ -188,7 +196,9 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
     try:
         return df.query(where)
     except Exception as e:  # noqa: BLE001
-        raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}") from None
+        cols = (f"; the data has columns {list(df.columns)} (quote odd names in backticks, "
+                "e.g. `my col` > 1)" if type(e).__name__ == "UndefinedVariableError" else "")
+        raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}") from None
 
 
 def _value(v: str):
@@ -252,21 +262,36 @@ def _writable_dir(path: str | None, flag: str) -> None:
         raise InputError(f"{flag} {path!r}: {str(base)!r} is not a writable directory")
 
 
-def _checked_at(args, law, mapping) -> pd.DataFrame | None:
-    """``--at`` rows, validated before any fitting: every law input given, known names only,
-    finite values (> 0 for inputs the law takes the log of)."""
+def _checked_points(pairs, law, mapping, flag: str = "--at", by=()) -> pd.DataFrame | None:
+    """``--at`` (or ``--target``) rows, validated before any fitting: known names only,
+    every law input given, numbers, finite (> 0 for inputs the law takes the log of)."""
     from jaxfit.checks import prediction_inputs
 
-    at = _at(args.at, law, mapping)
+    at = _at(pairs, law, mapping)
     if at is None:
         return None
-    cols = {mapping.get(n, n) for n in law.inputs}
-    extra = [c for c in at.columns if c not in cols and c not in (args.by or [])]
+    cols = {mapping.get(n, n): n for n in law.inputs}
+    extra = [c for c in at.columns if c not in cols and c not in (by or [])]
     if extra:
-        raise InputError(f"--at names {extra}, which are not inputs of law {law.name!r} "
+        raise InputError(f"{flag} names {extra}, which are not inputs of law {law.name!r} "
                          f"(its inputs: {list(law.inputs)})")
-    _call(prediction_inputs, law, at, mapping, where="--at")
+    missing = [n for c, n in cols.items() if c not in at.columns]
+    if missing:
+        example = " ".join(f"{n}=VALUE" for n in law.inputs)
+        raise InputError(f"{flag}: missing value(s) for input(s) {missing} of law "
+                         f"{law.name!r}; give every input, e.g. {flag} {example}")
+    for c, n in cols.items():
+        text = [v for v in at[c] if isinstance(v, str)]
+        if text:
+            raise InputError(f"{flag} {n}={text[0]} is not a number; give a number, e.g. "
+                             f"{flag} {n}=1e10 (comma-separated for several rows)")
+    _call(prediction_inputs, law, at, mapping, where=flag)
     return at
+
+
+def _checked_at(args, law, mapping) -> pd.DataFrame | None:
+    """``--at`` rows of ``args``, validated (`_checked_points`)."""
+    return _checked_points(args.at, law, mapping, "--at", args.by)
 
 
 def _precheck(args, law, mapping) -> pd.DataFrame | None:
@@ -325,6 +350,11 @@ def _savefig(fig, path: str) -> None:
     print(f"wrote {path}", file=sys.stderr)
 
 
+def _title(law) -> str:
+    """``name: formula``, or the name alone for a law without a formula."""
+    return f"{law.name}: {law.formula}" if law.formula else law.name
+
+
 def _warnings(caught) -> None:
     seen = set()
     for w in caught:
@@ -360,7 +390,7 @@ def _cmd_fit(args) -> int:
     if args.json:
         _emit_json(fit_to_dict(res, args.law))
     else:
-        _print_frame(res.to_frame(), f"{law.name}: {law.formula}  ({len(df)} rows, "
+        _print_frame(res.to_frame(), f"{_title(law)}  ({len(df)} rows, "
                                      f"{len(res.tasks)} task(s))")
         if pred is not None:
             _print_frame(_long(at, pred, args.y), "\npredictions:")
@@ -430,7 +460,7 @@ def _cmd_sample(args) -> int:
         _emit_json(_posterior_doc(post, args.law, args.prob))
     else:
         _print_frame(post.summary(prob=args.prob),
-                     f"{law.name}: {law.formula}  ({post.method}, {post.n_draws} draws per "
+                     f"{_title(law)}  ({post.method}, {post.n_draws} draws per "
                      f"task, {len(post.tasks)} task(s); {args.prob:g} intervals)")
         _print_frame(post.diagnostics, "\ndiagnostics:")
         if pred is not None:
@@ -490,7 +520,7 @@ def _cmd_predict(args) -> int:
                     "source": "posterior" if is_post else "fit",
                     "prob": args.prob if is_post else None, "rows": _records(out)})
     else:
-        _print_frame(out, f"{result.law.name}: {result.law.formula}"
+        _print_frame(out, _title(result.law)
                           + (f"  ({args.prob:g} intervals)" if is_post else ""))
     added = [c for c in pred.columns if c not in rows.columns]      # the predicted columns
     bad = int((~np.isfinite(pred[added].select_dtypes("number").to_numpy())).sum())
@@ -530,7 +560,9 @@ def _cmd_datasets(args) -> int:
         try:
             df.to_parquet(out, index=False) if out.endswith((".parquet", ".pq")) \
                 else df.to_csv(out, index=False)
-        except (OSError, ImportError) as e:
+        except ImportError:
+            raise InputError(f"cannot write {out!r}: {_PARQUET}") from None
+        except OSError as e:
             raise InputError(f"cannot write {out!r}: {e}") from None
         print(f"wrote {len(df)} rows to {out}")
     return 0
@@ -599,7 +631,9 @@ def _posteriors(result, name: str = "result", depth: int = 2):
 
 # ------------------------------------------------------------------------------ parser
 
-def _data_args(p: argparse.ArgumentParser) -> None:
+def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
+    """DATA and the options shared by the data commands; ``targets``: also ``--at`` and
+    ``--save`` (commands that fit once and can predict and save)."""
     p.add_argument("data", help="CSV/Parquet file or embedded dataset name")
     p.add_argument("--law", default="chinchilla",
                    help="registered law, NAME(key=value,...), or module:function (a module "
@@ -622,10 +656,12 @@ def _data_args(p: argparse.ArgumentParser) -> None:
                                                     "law's grid, e.g. Hoffmann's 4,500)")
     p.add_argument("--restarts", type=int, default=64, help="random or Sobol starts per task")
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
-                   help="target point(s) to predict and plot, e.g. N=7e9 D=4e12")
-    p.add_argument("--save", metavar="PATH", help="save the result (fit: .json, posterior: .nc)")
-    p.add_argument("--plot", metavar="PNG", help="plot data, curves and targets")
+    if targets:
+        p.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
+                       help="target point(s) to predict and plot, e.g. N=7e9 D=4e12")
+        p.add_argument("--save", metavar="PATH",
+                       help="save the result (fit: .json, posterior: .nc)")
+        p.add_argument("--plot", metavar="PNG", help="plot data, curves and targets")
 
 
 def _common(p: argparse.ArgumentParser, schema: str) -> None:
