@@ -300,6 +300,19 @@ def summarize(rows: pd.DataFrame, prob: float, by_task: bool = True, last_cut: b
 
 # ----------------------------------------------------------------------------- helpers
 
+def _warn_uncalibrated(rows: pd.DataFrame, calibrate, n_cuts: int) -> bool:
+    """Warn (`FitWarning`) when calibration is asked for but no held-out row has any, so
+    that `BacktestResult.summary` (calibrated rows only) would be empty without a word."""
+    if calibrate is None or (rows["n_calibration"] > 0).any():
+        return False
+    warnings.warn(f"backtest: no held-out row has calibration data ({n_cuts} cut(s): each "
+                  "cut's calibration learns from the errors at the smaller cuts, so the "
+                  "smallest has none), so summary() has no rows; give 2 or more cuts, or "
+                  "calibrate=None (raw intervals; the table has them as raw_lower/raw_upper).",
+                  FitWarning, stacklevel=3)
+    return True
+
+
 def _task_labels(df: pd.DataFrame, by) -> np.ndarray:
     if by is None:
         return np.zeros(len(df), dtype=np.int64)
@@ -545,11 +558,5 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
-    if calibrate is not None and not (rows["n_calibration"] > 0).any():
-        warnings.warn(f"backtest: no held-out row has calibration data ({K} cut(s): each cut's "
-                      "calibration learns from the errors at the smaller cuts, so the smallest "
-                      "has none), "
-                      "so summary() has no rows; give 2 or more cuts, or calibrate=None (raw "
-                      "intervals; the table has them as raw_lower/raw_upper).", FitWarning,
-                      stacklevel=2)
+    _warn_uncalibrated(rows, calibrate, K)
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

@@ -241,6 +241,21 @@ def test_fix_rejects_unknown_names():
         fix(jf.models.chinchilla(), zeta=1.0, gamma=2.0, alpha=0.3)
 
 
+@pytest.mark.parametrize("value, message", [
+    (-1.0, r"fix: E=-1 is outside E's constraint Positive\(lower_bound=0\.0\); give a value "
+           r"inside it\."),
+    (float("nan"), r"fix: E=nan is not a finite number"),
+    ("1.7", r"fix: E='1\.7' is not a finite number"),
+])
+def test_fix_rejects_values_the_law_cannot_take(value, message):
+    """Before: accepted; the fit then ended 'nonfinite' with a message blaming the data."""
+    with pytest.raises(ValueError, match=message):
+        fix(jf.models.chinchilla(), E=value)
+    # the closure of the support is allowed (E = 0: no irreducible term), numpy scalars too
+    assert fix(jf.models.chinchilla(), E=0.0).fixed == {"E": 0.0}
+    assert fix(jf.models.chinchilla(), E=np.float32(1.5)).fixed == {"E": 1.5}
+
+
 def test_fix_drops_fixed_names_from_shared():
     law = share(jf.models.chinchilla(), "alpha", "beta")
     assert fix(law, alpha=0.3).shared == ("beta",)

@@ -388,3 +388,89 @@ def test_cli_predict_good_input(capsys, saved_fit):
     p = CHINCHILLA
     truth = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
     assert json.loads(out)["rows"][0]["loss_pred"] == pytest.approx(truth, rel=1e-12)
+
+
+# ------------------------------------------------------------------------ audit (issue s9)
+
+@pytest.mark.parametrize("init, message", [
+    (dict(A=400.0, B=2e3, E=1.8, alpha=0.3, bta=0.3), r"init: starts are missing parameters "
+     r"\['beta'\] and name \['bta'\], which are not parameters of law 'chinchilla'"),
+    (dict(A=-400.0, B=2e3, E=1.8, alpha=0.3, beta=0.3), r"init: starts outside their "
+     r"parameter's constraint: A=-400 \(Positive\(lower_bound=0\.0\)\)"),
+])
+def test_fit_rejects_bad_init_dict_by_name(init, message):
+    with pytest.raises(ValueError, match=message):
+        jf.fit(LAW, _frame(), init=init)
+
+
+def test_predict_missing_column_shows_the_fits_column_map():
+    """FitResult.predict takes no x=: the fix is to rename to the fit's columns."""
+    res = _fit_result()
+    res.options["x"] = {"N": "params", "D": "tokens"}
+    df = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    with pytest.raises(ValueError, match=re.escape(
+            "the fit reads N from 'params', D from 'tokens'); the data has columns ['N', 'D']. "
+            "Rename yours, e.g. df.rename(columns={'N': 'params', 'D': 'tokens'}).")):
+        res.predict(df)
+    assert list(df.columns) == ["N", "D"]
+
+
+@pytest.fixture
+def runs(tmp_path):
+    path = tmp_path / "runs.csv"
+    _frame().rename(columns={"N": "params", "D": "tokens"}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss_ > 2"),
+     "name 'loss_' is not defined; the data has columns ['params', 'tokens', 'loss']"),
+    (("fit", "{runs}", "--x", "N=params", "D=tokns"),
+     "(the data's column 'tokens' is close to 'tokns')"),
+    (("fit", "{runs}", "--x", "N=params", "D=tokens", "--at", "N=7e10", "D=1.4e1x"),
+     "--at D=1.4e1x is not a number"),
+    (("fit", "{runs}", "--x", "N=params", "--law", "power_law(input=N, irreducible=false)"),
+     "irreducible='false' must be True or False"),
+    (("backtest", "{runs}", "--x", "N=params", "D=tokens", "--axis", "params", "--out",
+      "/nonexistent_dir/bt.csv"), "--out '/nonexistent_dir/bt.csv': directory"),
+    (("backtest", "{runs}", "--x", "N=params", "D=tokens", "--axis", "params", "--save",
+      "x.json"), "unrecognized arguments: --save x.json"),
+    (("optimal", "{runs}", "--x", "N=params", "D=tokens", "--budgets", "1e21", "--plot",
+      "/nonexistent_dir/a.png"), "--plot '/nonexistent_dir/a.png': directory"),
+    (("optimal", "{runs}", "--x", "N=params", "D=tokens", "--budgets", "1e21", "--prob", "2"),
+     "prob=2.0 is out of range"),
+    (("suggest", "{runs}", "--x", "N=params", "D=tokens", "--target", "N=7e10", "Dx=1e12",
+      "--grid", "N=1e9,2e9", "D=1e10,2e10"), "--target names ['Dx']"),
+    (("suggest", "{runs}", "--x", "N=params", "D=tokens", "--target", "N=abc", "D=1e12",
+      "--grid", "N=1e9,2e9", "D=1e10,2e10"), "--target N=abc is not a number"),
+])
+def test_cli_audit_bad_input_exit_2_before_the_fit(capsys, no_fit, runs, argv, message):
+    """Each failed after the fit (or bootstrap, or every backtest refit), with an internal
+    error (exit 3), without the flag's name, or not at all (an ignored option)."""
+    before = runs.read_text()
+    code, out, err = _cli(capsys, *(a.format(runs=runs) for a in argv))
+    assert code == 2 and out == "", err
+    assert err.count("\n") == 1 and message in err, err
+    assert runs.read_text() == before
+
+
+def test_cli_parquet_without_its_engine_says_what_to_install(capsys, no_fit, tmp_path,
+                                                            monkeypatch):
+    def no_engine(*a, **k):
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow', ...")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    path = tmp_path / "runs.parquet"
+    path.write_bytes(b"PAR1")
+    code, _, err = _cli(capsys, "fit", path)
+    assert code == 2 and err.count("\n") == 1
+    assert "Parquet needs pyarrow (or fastparquet): pip install 'jaxfit-scaling[parquet]'" in err
+
+
+@pytest.mark.parametrize("command", ["optimal", "suggest"])
+def test_cli_decide_commands_take_debug_after_the_subcommand(capsys, no_fit, command):
+    """docs/cli.md: --debug before or after the subcommand (optimal/suggest refused it)."""
+    extra = ("--budgets", "1e21") if command == "optimal" else ("--target", "N=1", "D=1")
+    code, _, err = _cli(capsys, command, "chinchilla", *extra, "--prob", "2", "--debug")
+    assert code == 2 and "Traceback" in err
+    assert err.strip().splitlines()[-1].startswith("jaxfit: error: prob=2.0 is out of range")
