@@ -474,3 +474,23 @@ def test_cli_decide_commands_take_debug_after_the_subcommand(capsys, no_fit, com
     code, _, err = _cli(capsys, command, "chinchilla", *extra, "--prob", "2", "--debug")
     assert code == 2 and "Traceback" in err
     assert err.strip().splitlines()[-1].startswith("jaxfit: error: prob=2.0 is out of range")
+
+
+def test_one_chain_says_r_hat_needs_two_chains(caplog):
+    """``--chains 1``: r_hat is undefined (NaN, diagnostics fail); the warning said only
+    'ESS < 100' (or nothing, with a large ESS) and ArviZ logged a shape-validation line."""
+    rng = np.random.default_rng(0)
+    draws = {k: v * (1 + 0.01 * rng.normal(size=(1, 1, 400))) for k, v in CHINCHILLA.items()}
+    draws["sigma"] = 0.01 * (1 + 0.01 * rng.normal(size=(1, 1, 400)))
+    post = jf.Posterior(law=LAW, tasks=pd.Index([0]), draws=draws, method="nuts",
+                        likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))
+    with caplog.at_level("WARNING"):
+        d = post.diagnostics
+        summ = post.summary()
+    assert not [r for r in caplog.records if r.name.startswith("arviz")]
+    assert np.isnan(d["r_hat"].iloc[0]) and not d["ok"].iloc[0]
+    assert d["ess_bulk"].iloc[0] > 100 and summ["r_hat"].isna().all()
+    with pytest.warns(jf.warnings.DiagnosticWarning, match=r"nuts: r_hat needs 2 or more "
+                                                          r"chains \(1 chain ran"):
+        assert not post.warn()
