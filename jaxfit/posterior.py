@@ -147,8 +147,10 @@ class Posterior:
         frames = []
         for n in self.names:
             d = self.flat(n)
-            q = np.quantile(d, [0.5, lo, hi], axis=1)
-            frames.append(pd.DataFrame({"param": n, "mean": d.mean(1), "sd": d.std(1, ddof=1),
+            with np.errstate(invalid="ignore", over="ignore"):   # inf draws: inf/NaN, quietly
+                q = np.quantile(d, [0.5, lo, hi], axis=1)
+                mean, sd = d.mean(1), d.std(1, ddof=1)
+            frames.append(pd.DataFrame({"param": n, "mean": mean, "sd": sd,
                                         "median": q[0], "lower": q[1], "upper": q[2]},
                                        index=self.tasks))
         out = pd.concat(frames)

@@ -10,6 +10,7 @@ import json
 import re
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -494,3 +495,21 @@ def test_one_chain_says_r_hat_needs_two_chains(caplog):
     with pytest.warns(jf.warnings.DiagnosticWarning, match=r"nuts: r_hat needs 2 or more "
                                                           r"chains \(1 chain ran"):
         assert not post.warn()
+
+
+def test_cli_sample_non_finite_draws_say_why_exit_1(capsys, monkeypatch):
+    """Before: exit 1 whose only stderr was numpy's two-line RuntimeWarning (Laplace draws
+    of a poorly identified B overflowing to inf)."""
+    post = _posterior()
+    post.draws["B"][0, 0, :3] = np.inf
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("jaxfit.sample"), "sample", lambda *a, **k: post)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)      # would end as exit 3
+        code, out, err = _cli(capsys, "sample", "chinchilla", "--method", "laplace")
+    assert code == 1 and "inf" in out
+    assert err == ("warning: non-finite draws (B: 3; of 50 draws each): the posterior is too "
+                   "wide along those parameters for float64 (a poorly identified direction); "
+                   "add data, fix those parameters (a law with fewer parameters), or use "
+                   "--method nuts or bootstrap; exit status 1\n")

@@ -114,6 +114,8 @@ _CLI_WORDS = (
     ("or give init= values", "or set --init"),
     ("pass load(path, law=...) with that law", "pass --law with that law's spec"),
     ("or calibrate=None (raw", "or --calibrate none (raw"),
+    ("raise `max_steps`", "raise --max-steps"),
+    ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
 )
 
@@ -473,8 +475,16 @@ def _cmd_sample(args) -> int:
     if args.pairs:
         _savefig(_call(plot_pairs, post, task=post.tasks[0]), args.pairs)
     ok = post.diagnostics["ok"].to_numpy().all()
-    finite = all(np.isfinite(v).all() for v in post.draws.values())
-    return 0 if ok and finite else 1
+    bad = {n: int((~np.isfinite(v)).sum()) for n, v in post.draws.items()
+           if not np.isfinite(v).all()}
+    if bad:
+        total = next(iter(post.draws.values())).size
+        print(f"warning: non-finite draws ({', '.join(f'{n}: {c}' for n, c in bad.items())}; "
+              f"of {total} draws each): the posterior is too wide along those parameters "
+              "for float64 (a poorly identified direction); add data, fix those parameters "
+              "(a law with fewer parameters), or use --method nuts or bootstrap; exit status 1",
+              file=sys.stderr)
+    return 0 if ok and not bad else 1
 
 
 def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None) -> pd.DataFrame:
