@@ -426,6 +426,8 @@ def runs(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss_ > 2"),
      "name 'loss_' is not defined; the data has columns ['params', 'tokens', 'loss']"),
+    (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss > 100"),
+     "--where 'loss > 100' selected no rows (of 30)"),
     (("fit", "{runs}", "--x", "N=params", "D=tokns"),
      "(the data's column 'tokens' is close to 'tokns')"),
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--at", "N=7e10", "D=1.4e1x"),
@@ -513,3 +515,11 @@ def test_cli_sample_non_finite_draws_say_why_exit_1(capsys, monkeypatch):
                    "wide along those parameters for float64 (a poorly identified direction); "
                    "add data, fix those parameters (a law with fewer parameters), or use "
                    "--method nuts or bootstrap; exit status 1\n")
+
+
+def test_cli_semicolon_csv_says_so(capsys, no_fit, tmp_path):
+    path = tmp_path / "runs.csv"
+    _frame().to_csv(path, index=False, sep=";")
+    code, _, err = _cli(capsys, "fit", path)
+    assert code == 2 and err.count("\n") == 1
+    assert "reads as one column 'N;D;loss': its fields are separated by ';', not commas" in err

@@ -175,7 +175,16 @@ def _read(source: str) -> pd.DataFrame:
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        df = pd.read_csv(path)
+        if len(df.columns) == 1:
+            sep = next((c for c in (";", "\t", "|") if c in str(df.columns[0])), None)
+            if sep:
+                raise InputError(f"{source!r} reads as one column {str(df.columns[0])!r}: its "
+                                 f"fields are separated by {sep!r}, not commas; save it as a "
+                                 "comma-separated CSV")
+        return df
+    except InputError:
+        raise
     except ImportError:
         raise InputError(f"cannot read {source!r}: {_PARQUET}") from None
     except Exception as e:  # noqa: BLE001 - any reader failure is bad input
@@ -196,11 +205,15 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
     if not where:
         return df
     try:
-        return df.query(where)
+        out = df.query(where)
     except Exception as e:  # noqa: BLE001
         cols = (f"; the data has columns {list(df.columns)} (quote odd names in backticks, "
                 "e.g. `my col` > 1)" if type(e).__name__ == "UndefinedVariableError" else "")
         raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}") from None
+    if len(out) == 0:
+        raise InputError(f"--where {where!r} selected no rows (of {len(df)}); check the "
+                         "condition and the column's values")
+    return out
 
 
 def _value(v: str):
