@@ -479,6 +479,14 @@ def test_cli_decide_commands_take_debug_after_the_subcommand(capsys, no_fit, com
     assert err.strip().splitlines()[-1].startswith("jaxfit: error: prob=2.0 is out of range")
 
 
+def test_cli_every_subcommand_takes_debug():
+    from jaxfit.cli import _parser
+
+    sub = next(a for a in _parser()._actions if a.choices and "fit" in a.choices).choices
+    assert [name for name, p in sub.items()
+            if "--debug" not in {o for a in p._actions for o in a.option_strings}] == []
+
+
 def test_one_chain_says_r_hat_needs_two_chains(caplog):
     """``--chains 1``: r_hat is undefined (NaN, diagnostics fail); the warning said only
     'ESS < 100' (or nothing, with a large ESS) and ArviZ logged a shape-validation line."""

@@ -779,6 +779,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("name", nargs="?", help="dataset name (show, export)")
     d.add_argument("-o", "--output", help="export path, .csv or .parquet (default NAME.csv)")
     d.add_argument("--json", action="store_true", help="list as JSON (jaxfit.datasets/1)")
+    d.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="print the traceback of an error")
     d.set_defaults(run=_cmd_datasets)
 
     from jaxfit.cli.backtest import add_parser as add_backtest_parser
