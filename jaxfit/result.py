@@ -147,7 +147,7 @@ class FitResult:
                                            for c in task_columns(self.options.get("by"))):
             raise ValueError(f"residuals: this fit has {len(self.tasks)} tasks; df needs "
                              f"the task column(s) {task_columns(self.options.get('by'))}.")
-        prediction_inputs(self.law, df, self.options.get("x"))
+        prediction_inputs(self.law, df, self.options.get("x"), where="residuals")
         out = self.predict(df)
         key = "prediction_pred" if "prediction" in df.columns else "prediction"
         obs = df[y].to_numpy(dtype=np.float64)

@@ -145,3 +145,8 @@ def test_report_says_why_standard_errors_are_missing(line):
     two = _result(jf.models.linear(), np.array([[0.5, -0.1]]), df=DATA.head(2))
     two = dataclasses.replace(two, dof=np.array([0]))   # as jaxfit.fit sets it: 2 points
     assert "no standard errors (w0, w1): no residual degrees of freedom" in two.report()
+
+
+def test_residuals_error_says_residuals(line):
+    with pytest.raises(ValueError, match=r"^residuals: missing column\(s\) \['L'\]"):
+        line[2].residuals(DATA.rename(columns={"L": "loss"}))
