@@ -428,6 +428,8 @@ def runs(tmp_path):
      "name 'loss_' is not defined; the data has columns ['params', 'tokens', 'loss']"),
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss > 100"),
      "--where 'loss > 100' selected no rows (of 30)"),
+    (("emergence", "{runs}"), "emergence: missing column(s) ['accuracy']; the data "
+     "has ['params', 'tokens', 'loss']. Name them with --y, --loss, --D, --by."),
     (("fit", "{runs}", "--x", "N=params", "D=tokns"),
      "(the data's column 'tokens' is close to 'tokns')"),
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--at", "N=7e10", "D=1.4e1x"),

@@ -115,6 +115,8 @@ _CLI_WORDS = (
     ("pass load(path, law=...) with that law", "pass --law with that law's spec"),
     ("or calibrate=None (raw", "or --calibrate none (raw"),
     ("raise `max_steps`", "raise --max-steps"),
+    ("Name them with y=, loss=, D=, by=, fewshot=.", "Name them with --y, --loss, --D, --by."),
+    ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
 )
