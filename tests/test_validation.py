@@ -6,6 +6,7 @@ and saves need are built by hand (`FitResult`, `Posterior` from known parameters
 the one real fit is a 3-parameter power law with few restarts.
 """
 
+import importlib
 import json
 import re
 import sys
@@ -533,3 +534,11 @@ def test_cli_semicolon_csv_says_so(capsys, no_fit, tmp_path):
     code, _, err = _cli(capsys, "fit", path)
     assert code == 2 and err.count("\n") == 1
     assert "reads as one column 'N;D;loss': its fields are separated by ';', not commas" in err
+
+
+def test_cli_save_says_where_it_wrote(capsys, monkeypatch, tmp_path):
+    """--plot and --out said 'wrote PATH'; --save said nothing."""
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: _fit_result())     # no fit runs
+    code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path / "fit.json")
+    assert code == 0 and err == f"wrote {tmp_path / 'fit.json'}\n"
+    assert jf.load(tmp_path / "fit.json").values.tolist() == _fit_result().values.tolist()

@@ -331,6 +331,7 @@ def _save(result, path: str | None, spec: str | None) -> None:
         save(result, path, law_spec=spec)
     except OSError as e:
         raise InputError(f"cannot write --save {path!r}: {e}") from None
+    print(f"wrote {path}", file=sys.stderr)          # as --plot, --out
 
 
 # ------------------------------------------------------------------------------ output
