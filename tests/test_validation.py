@@ -542,3 +542,13 @@ def test_cli_save_says_where_it_wrote(capsys, monkeypatch, tmp_path):
     code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path / "fit.json")
     assert code == 0 and err == f"wrote {tmp_path / 'fit.json'}\n"
     assert jf.load(tmp_path / "fit.json").values.tolist() == _fit_result().values.tolist()
+
+
+def test_cli_optimal_edge_warning_is_one_line(capsys, tmp_path):
+    """An exponent of 0 has no compute-optimal allocation: exit 1 with the library's
+    warning as one 'warning:' line (it printed as a raw two-line RuntimeWarning)."""
+    path = jf.save(_fit_result(params={**CHINCHILLA, "alpha": 0.0}), tmp_path / "fit.json")
+    code, out, err = _cli(capsys, "optimal", path, "--budgets", "1e21", "--method", "numerical")
+    assert code == 1 and "optimal: optimal" in out
+    assert err.startswith("warning: optimal: in 100.0% of (task, draw, budget) members")
+    assert err.count("\n") == 1

@@ -93,11 +93,14 @@ def _cmd_optimal(args) -> int:
 
     _precheck(args)
     res = _result(args, _source(args), need_draws=False)
-    opt = cli._call(optimal, res, args.budgets, prob=args.prob, method=args.method)
-    tables = {"optimal": opt.to_frame()}
-    if args.ratios:
-        tables["overtrain"] = cli._call(overtrain, res, args.budgets, args.ratios,
-                                        prob=args.prob)
+    with warnings.catch_warnings(record=True) as caught:   # one line each, as `jaxfit fit`
+        warnings.simplefilter("always")
+        opt = cli._call(optimal, res, args.budgets, prob=args.prob, method=args.method)
+        tables = {"optimal": opt.to_frame()}
+        if args.ratios:
+            tables["overtrain"] = cli._call(overtrain, res, args.budgets, args.ratios,
+                                            prob=args.prob)
+    cli._warnings(caught)
     _emit(args, "optimal", opt.law, tables, dict(budgets=list(map(float, args.budgets)),
                                                  prob=args.prob, method=opt.method,
                                                  draws=opt.n_draws))
@@ -137,8 +140,11 @@ def _cmd_suggest(args) -> int:
         raise cli.InputError("suggest needs candidates: --candidates FILE or --grid N=.. D=..")
     cli._call(prediction_inputs, law, cands, mapping, where="--candidates")
     post = _result(args, source, need_draws=True)
-    res = cli._call(suggest, post, cands, target, cost=args.cost, k=args.k, prob=args.prob,
-                    interval=args.interval, method=args.method)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = cli._call(suggest, post, cands, target, cost=args.cost, k=args.k, prob=args.prob,
+                        interval=args.interval, method=args.method)
+    cli._warnings(caught)
     _emit(args, "suggest", post.law, {"ranking": res.table, "batch": res.batch,
                                       "targets": res.targets},
           dict(k=args.k, prob=args.prob, interval=args.interval, method=res.method))
