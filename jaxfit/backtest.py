@@ -470,6 +470,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: _task_labels(data, by)})
     ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)
+    if not ok.all():
+        warnings.warn(f"backtest: {int((~ok).sum())} row(s) of data with NaN or infinite "
+                      f"{axis!r}, {y!r} or inputs are left out (rows "
+                      f"{list(data.index[~ok][:10])}); drop or fill them to silence this.",
+                      FitWarning, stacklevel=2)
     ev = ev[ok]
     cut_values, tasks = _cut_table(pd.Series(ev[axis].to_numpy(np.float64),
                                              index=ev[_TASK].to_numpy()), per_task, cuts, 1)

@@ -149,3 +149,14 @@ def test_warns_when_no_cut_has_calibration_data():
         assert _warn_uncalibrated(rows, "ratio", 1)
     assert not _warn_uncalibrated(rows, None, 1)
     assert not _warn_uncalibrated(pd.DataFrame({"n_calibration": [0, 2]}), "ratio", 2)
+
+
+def test_rows_with_nan_are_left_out_with_a_warning():
+    """Before: dropped without a word (jaxfit.fit refuses the same rows)."""
+    df = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.1, np.nan, np.inf]},
+                      index=[10, 11, 12])
+    with pytest.warns(jf.warnings.FitWarning, match=r"backtest: 2 row\(s\) of data with NaN or "
+                                                    r"infinite 'N', 'loss' or inputs are left "
+                                                    r"out \(rows \[11, 12\]\)"):
+        with pytest.raises(ValueError, match="no cut"):
+            jf.backtest(jf.models.chinchilla(), df, axis="N")
