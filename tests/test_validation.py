@@ -368,6 +368,7 @@ def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
     (("--at", "N=7e10", "D=1e12", "--prob", "2"), "prob=2.0 is out of range"),
     (("bad.csv",), "neither a file nor an embedded dataset"),
     ((), "predict needs new inputs"),
+    (("--at", "N=7e10", "D=1e12", "--where", "N > 1"), "no DATA was given"),   # was ignored
 ])
 def test_cli_predict_bad_input_exit_2(capsys, saved_fit, extra, message):
     """Before: exit 1 with no reason (NaN predictions at N <= 0)."""

@@ -530,6 +530,9 @@ def _cmd_predict(args) -> int:
     at = _precheck(args, result.law, mapping)
     if args.data:
         rows = _select(_read(args.data), args.where)
+    elif args.where:
+        raise InputError(f"predict: --where {args.where!r} selects rows of DATA, and no DATA "
+                         "was given; drop --where or give a file of new inputs")
     elif at is not None:
         rows = at
     else:
