@@ -441,7 +441,8 @@ def runs(tmp_path):
     (("backtest", "{runs}", "--x", "N=params", "D=tokens", "--axis", "params", "--out",
       "/nonexistent_dir/bt.csv"), "--out '/nonexistent_dir/bt.csv': directory"),
     (("backtest", "{runs}", "--x", "N=params", "D=tokens", "--axis", "params", "--save",
-      "x.json"), "unrecognized arguments: --save x.json"),
+      "x.json"), "jaxfit backtest: error: unrecognized arguments: --save x.json (see jaxfit "
+                 "backtest --help)"),
     (("optimal", "{runs}", "--x", "N=params", "D=tokens", "--budgets", "1e21", "--plot",
       "/nonexistent_dir/a.png"), "--plot '/nonexistent_dir/a.png': directory"),
     (("optimal", "{runs}", "--x", "N=params", "D=tokens", "--budgets", "1e21", "--prob", "2"),

@@ -822,7 +822,11 @@ def main(argv=None) -> int:
             configuration as it is.
     """
     program = argv is None
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:          # the subcommand's own error, pointing at its --help
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     debug = getattr(args, "debug", False)
     try:
         _heavy()
