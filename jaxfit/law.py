@@ -166,6 +166,10 @@ class Law:
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
                              f"not among its parameters {list(self.params)}.")
+        unknown = [n for n in self.positive_inputs if n not in self.inputs]
+        if unknown:       # a typo here silently dropped the x > 0 checks
+            raise ValueError(f"Law {self.name!r}: positive_inputs {unknown} are not among its "
+                             f"inputs {list(self.inputs)}.")
 
     @property
     def param_names(self) -> tuple[str, ...]:

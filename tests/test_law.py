@@ -385,3 +385,11 @@ def test_vmap_and_jit_apply_to_fn_unchanged(make, params, x):
     for k in p:
         np.testing.assert_allclose(g_jit[k], g_eager[k], rtol=1e-12)
         assert np.isfinite(g_eager[k])
+
+
+def test_positive_inputs_must_be_inputs():
+    """A typo in positive_inputs silently dropped the x > 0 checks of fit and predict."""
+    with pytest.raises(ValueError, match=r"Law 'my_law': positive_inputs \['c'\] are not among "
+                                         r"its inputs \['C'\]"):
+        jf.Law(fn=lambda p, x: p["A"] * x["C"], params={"A": jf.Param()}, inputs=("C",),
+               positive_inputs=("c",), name="my_law")
