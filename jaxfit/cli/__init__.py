@@ -740,7 +740,9 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(f)
     f.add_argument("--method", default="newton", choices=["newton", "lbfgs"],
                    help="solver: exact-Hessian damped Newton, or optax L-BFGS")
-    f.add_argument("--max-steps", type=int, default=1000, help="iteration cap per restart")
+    f.add_argument("--max-steps", type=int, default=1000,
+                   help="iteration cap per restart and continuation stage (reported steps "
+                        "add up the stages)")
     f.add_argument("--residuals", metavar="PNG", help="plot residuals")
     _common(f, "jaxfit.fit/1")
     f.set_defaults(run=_cmd_fit)
