@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,9 +65,10 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.chain import chain_draws
-from jaxfit.data import column_map
+from jaxfit.data import _did_you_mean, _not_numbers, column_map
 from jaxfit.fit import fit as point_fit
 from jaxfit.law import Law
+from jaxfit.warnings import FitWarning
 
 __all__ = ["backtest", "Step", "BacktestResult", "calibrate_intervals", "conformal_quantile",
            "calibration_scores", "interval_score", "CALIBRATIONS", "METHODS"]
@@ -298,6 +300,19 @@ def summarize(rows: pd.DataFrame, prob: float, by_task: bool = True, last_cut: b
 
 # ----------------------------------------------------------------------------- helpers
 
+def _warn_uncalibrated(rows: pd.DataFrame, calibrate, n_cuts: int) -> bool:
+    """Warn (`FitWarning`) when calibration is asked for but no held-out row has any, so
+    that `BacktestResult.summary` (calibrated rows only) would be empty without a word."""
+    if calibrate is None or (rows["n_calibration"] > 0).any():
+        return False
+    warnings.warn(f"backtest: no held-out row has calibration data ({n_cuts} cut(s): each "
+                  "cut's calibration learns from the errors at the smaller cuts, so the "
+                  "smallest has none), so summary() has no rows; give 2 or more cuts, or "
+                  "calibrate=None (raw intervals; the table has them as raw_lower/raw_upper).",
+                  FitWarning, stacklevel=3)
+    return True
+
+
 def _task_labels(df: pd.DataFrame, by) -> np.ndarray:
     if by is None:
         return np.zeros(len(df), dtype=np.int64)
@@ -444,11 +459,22 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         miss = [c for c in need if c not in df.columns]
         if miss:
             raise ValueError(f"backtest: {name} is missing column(s) {miss}; it has "
-                             f"{list(df.columns)}.")
+                             f"{list(df.columns)}{_did_you_mean(miss, df.columns)}.")
+        for c in dict.fromkeys(need):
+            col = df[c]
+            if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+                raise ValueError(f"backtest: {name} column {c!r} has dtype {col.dtype}, not "
+                                 f"numbers; convert it with pd.to_numeric(df[{c!r}])"
+                                 f"{_not_numbers(df, col)}.")
 
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: _task_labels(data, by)})
     ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)
+    if not ok.all():
+        warnings.warn(f"backtest: {int((~ok).sum())} row(s) of data with NaN or infinite "
+                      f"{axis!r}, {y!r} or inputs are left out (rows "
+                      f"{list(data.index[~ok][:10])}); drop or fill them to silence this.",
+                      FitWarning, stacklevel=2)
     ev = ev[ok]
     cut_values, tasks = _cut_table(pd.Series(ev[axis].to_numpy(np.float64),
                                              index=ev[_TASK].to_numpy()), per_task, cuts, 1)
@@ -537,4 +563,5 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
+    _warn_uncalibrated(rows, calibrate, K)
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

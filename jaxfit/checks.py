@@ -23,7 +23,7 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import _numeric, _rows, column_map
+from jaxfit.data import _did_you_mean, _numeric, _rows, column_map
 from jaxfit.law import Law
 from jaxfit.warnings import ScaleWarning
 
@@ -181,9 +181,15 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
     cols = column_map(law, x)
     missing = [c for c in cols.values() if c not in df.columns]
     if missing:
+        mapped = {n: c for n, c in cols.items() if n != c}
+        reads = (f"; the fit reads {', '.join(f'{n} from {c!r}' for n, c in mapped.items())}"
+                 if mapped and where != "predict_chain" else "")
+        rename = {n: c for n, c in mapped.items() if c in missing and n in df.columns}
+        fix = (f"Rename yours, e.g. df.rename(columns={rename})" if rename and reads
+               else "Add them" + (" or map them with x=" if where == "predict_chain" else ""))
         raise ValueError(f"{where}: missing column(s) {missing} (inputs of law "
-                         f"{law.name!r}: {list(cols)}); the data has columns "
-                         f"{list(df.columns)}. Add them or map them with x=.")
+                         f"{law.name!r}: {list(cols)}{reads}); the data has columns "
+                         f"{list(df.columns)}{_did_you_mean(missing, df.columns)}. {fix}.")
     out = {}
     for name, col in cols.items():
         try:

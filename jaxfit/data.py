@@ -14,7 +14,7 @@ import pandas as pd
 
 from jaxfit.law import Law
 
-__all__ = ["Batch", "make_batch", "bucket", "column_map", "task_columns"]
+__all__ = ["Batch", "make_batch", "bucket", "column_map", "task_columns", "check_law"]
 
 _SHOW = 10  # rows listed in an error message
 
@@ -53,8 +53,18 @@ def bucket(n: int, minimum: int = 8) -> int:
     return size
 
 
+def check_law(law) -> None:
+    """TypeError unless ``law`` is a `jaxfit.Law` (a name such as "chinchilla" is not)."""
+    if not isinstance(law, Law):
+        shown = f" {law!r}" if isinstance(law, str) else ""
+        raise TypeError(f"law must be a jaxfit.Law, e.g. jaxfit.models.chinchilla(), got "
+                        f"{type(law).__name__}{shown}; a law's name becomes a Law with "
+                        "jaxfit.io.get_law(name).")
+
+
 def column_map(law: Law, x: Mapping[str, str] | None) -> dict[str, str]:
     """Law input name -> DataFrame column (default: the same name)."""
+    check_law(law)
     x = dict(x or {})
     unknown = set(x) - set(law.inputs)
     if unknown:
@@ -75,13 +85,23 @@ def _rows(df: pd.DataFrame, mask: np.ndarray) -> str:
     return f"{labels}{more}"
 
 
+def _is_number(v) -> bool:
+    """A finite real number, or text that reads as one (``"1.5e9"``)."""
+    if isinstance(v, str):
+        try:
+            return bool(np.isfinite(float(v)))
+        except ValueError:
+            return False
+    return (isinstance(v, (int, float, np.integer, np.floating))
+            and not isinstance(v, (bool, np.bool_)) and bool(np.isfinite(v)))
+
+
 def _not_numbers(df: pd.DataFrame, s: pd.Series) -> str:
-    """Where an object column holds missing (None, NaN, pd.NA) or non-numeric entries."""
-    if s.dtype != object:
+    """Where an object or text column holds missing (None, NaN, pd.NA) or non-numeric
+    entries (``"oops"`` in a CSV column of numbers)."""
+    if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
         return ""
-    bad = np.array([not (isinstance(v, (int, float, np.integer, np.floating))
-                         and not isinstance(v, (bool, np.bool_)) and np.isfinite(v))
-                    for v in s.to_numpy()])
+    bad = np.array([not _is_number(v) for v in s.to_numpy()], dtype=bool)
     if not bad.any():
         return ""
     return (f" ({bad.sum()} missing, non-finite or non-numeric entries at rows "
@@ -107,13 +127,22 @@ def _numeric(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
     return values
 
 
-def _positive(df: pd.DataFrame, col: str, values: np.ndarray, why: str):
+def _positive(df: pd.DataFrame, col: str, values: np.ndarray, why: str, fix: str):
     bad = values <= 0
     if bad.any():
         raise ValueError(
             f"column {col!r} has {bad.sum()} non-positive values at rows {_rows(df, bad)} "
-            f"(e.g. {values[bad][0]:g}); {why}, so every value must be > 0: remove those rows "
-            "or use space='linear'.")
+            f"(e.g. {values[bad][0]:g}); {why}, so every value must be > 0: {fix}.")
+
+
+def _did_you_mean(missing: Sequence, columns) -> str:
+    """`` (the data's column 'tokens' is close to 'tokns')`` for missing names near a column."""
+    import difflib
+
+    names = [str(c) for c in columns]
+    pairs = [(m, difflib.get_close_matches(str(m), names, n=1, cutoff=0.6)) for m in missing]
+    pairs = [f"{close[0]!r} is close to {m!r}" for m, close in pairs if close]
+    return f" (the data's column {', '.join(pairs)})" if pairs else ""
 
 
 def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str] | None = None,
@@ -146,7 +175,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     if missing:
         raise ValueError(
             f"missing column(s) {missing} ({', '.join(needed[c] for c in missing)}) for law "
-            f"{law.name!r}; the data has columns {list(df.columns)}. Rename them or map "
+            f"{law.name!r}; the data has columns {list(df.columns)}"
+            f"{_did_you_mean(missing, df.columns)}. Rename them or map "
             "them, e.g. x={'N': 'params'}, y='loss'.")
     dup = [c for c in dict.fromkeys(needed) if (df.columns == c).sum() > 1]
     if dup:
@@ -161,9 +191,11 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     xs = {n: _numeric(df, c, f"input {n!r}") for n, c in cols.items()}
     ys = _numeric(df, y, "target y")
     for n in law.positive_inputs:
-        _positive(df, cols[n], xs[n], f"law {law.name!r} takes log({n})")
+        _positive(df, cols[n], xs[n], f"law {law.name!r} takes log({n})",
+                  "remove those rows (the law is not defined there)")
     if space == "log":
-        _positive(df, y, ys, "residuals are taken in log space (space='log')")
+        _positive(df, y, ys, "residuals are taken in log space (space='log')",
+                  "remove those rows or use space='linear'")
     if weights is None:
         ws = np.ones(len(df))
     elif isinstance(weights, str):

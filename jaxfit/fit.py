@@ -13,7 +13,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxfit import checks
-from jaxfit.data import Batch, bucket, make_batch
+from jaxfit.data import Batch, bucket, check_law, make_batch
 from jaxfit.inference import design
 from jaxfit.inference.objective import make_objective, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
@@ -248,6 +248,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         >>> print(round(res.params.loc[0, "alpha"], 3), round(res.params.loc[0, "E"], 3))
         0.347 1.817
     """
+    check_law(law)
     checks.fit_options(y=y, by=by, x=x, loss=loss, delta=delta, space=space, reduction=reduction,
                        init=init, restarts=restarts, seed=seed, method=method,
                        max_steps=max_steps, refine=refine, keep=keep,

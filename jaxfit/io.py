@@ -393,6 +393,9 @@ def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
     rename it over ``path`` (`os.replace`, atomic on POSIX and Windows): a reader sees the
     old file or the new one, never a partial one, and concurrent writers never share a
     file (the last rename wins)."""
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"save: cannot write {str(path)!r}: directory "
+                                f"{str(path.parent)!r} does not exist; create it first.")
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
     try:
         write(tmp)

@@ -27,6 +27,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
@@ -165,6 +166,10 @@ class Law:
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
                              f"not among its parameters {list(self.params)}.")
+        unknown = [n for n in self.positive_inputs if n not in self.inputs]
+        if unknown:       # a typo here silently dropped the x > 0 checks
+            raise ValueError(f"Law {self.name!r}: positive_inputs {unknown} are not among its "
+                             f"inputs {list(self.inputs)}.")
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -256,7 +261,23 @@ def fix(law: Law, **values: float) -> Law:
     if unknown:
         raise ValueError(f"fix: {law.name!r} has no parameters {sorted(unknown)}; its "
                          f"parameters are {list(law.params)}.")
-    fixed = {k: float(v) for k, v in values.items()}
+    fixed = {}
+    for k, v in values.items():
+        try:
+            f = math.nan if isinstance(v, (str, bytes, bool)) else float(v)
+        except (TypeError, ValueError):
+            f = math.nan
+        if not math.isfinite(f):
+            raise ValueError(f"fix: {k}={v!r} is not a finite number; give one, e.g. "
+                             f"fix(law, {k}=0.5).")
+        # outside the closure of the constraint's support (E=-1 for a positive E): the law
+        # is undefined there, and a fit would only report a non-finite objective
+        with jax.enable_x64(True):
+            outside = bool(jnp.isnan(law.params[k].transform.inv(jnp.float64(f))))
+        if outside:
+            raise ValueError(f"fix: {k}={f:g} is outside {k}'s constraint "
+                             f"{law.params[k].constraint}; give a value inside it.")
+        fixed[k] = f
     params = {k: v for k, v in law.params.items() if k not in fixed}
 
     def fn(p, x):

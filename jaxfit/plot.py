@@ -48,6 +48,17 @@ def _label(name: str, column: str | None = None) -> str:
     return text if column in (None, name) else f"{text} [{column}]"
 
 
+def _has_columns(data: pd.DataFrame | None, columns, where: str) -> None:
+    """ValueError naming the columns ``data`` lacks (a KeyError deep in the drawing before)."""
+    if data is None:
+        return
+    missing = [c for c in dict.fromkeys(columns) if c not in data.columns]
+    if missing:
+        raise ValueError(f"{where}: data is missing column(s) {missing} (the fit's inputs and "
+                         f"target); it has {list(data.columns)}. Pass the data the result was "
+                         "fitted on, or rename its columns.")
+
+
 def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
     cols = max(1, min(ncols, n))
     rows = math.ceil(n / cols)
@@ -136,6 +147,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
 
     law = result.law
     cols = column_map(law, result.options.get("x"))
+    _has_columns(data, [*cols.values(), result.options.get("y", "y")], "plot_fit")
     x = x or law.inputs[0]
     if x not in law.inputs:
         raise ValueError(f"plot_fit: x={x!r} is not an input of law {law.name!r} "
@@ -242,6 +254,7 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     """
     law = result.law
     cols = column_map(law, result.options.get("x"))
+    _has_columns(data, [*cols.values(), result.options.get("y", "y")], "plot_residuals")
     x = x or law.inputs[0]
     y = result.options.get("y", "y")
     log = result.options.get("space", "log") == "log"

@@ -147,8 +147,10 @@ class Posterior:
         frames = []
         for n in self.names:
             d = self.flat(n)
-            q = np.quantile(d, [0.5, lo, hi], axis=1)
-            frames.append(pd.DataFrame({"param": n, "mean": d.mean(1), "sd": d.std(1, ddof=1),
+            with np.errstate(invalid="ignore", over="ignore"):   # inf draws: inf/NaN, quietly
+                q = np.quantile(d, [0.5, lo, hi], axis=1)
+                mean, sd = d.mean(1), d.std(1, ddof=1)
+            frames.append(pd.DataFrame({"param": n, "mean": mean, "sd": sd,
                                         "median": q[0], "lower": q[1], "upper": q[2]},
                                        index=self.tasks))
         out = pd.concat(frames)
@@ -178,7 +180,10 @@ class Posterior:
                 {n: np.moveaxis(a, 0, -1) for n, a in self.draws.items()},
                 coords={"task": _task_coords(self.tasks)},
                 dims={n: ["task"] for n in self.names})
-            if stat == "r_hat":
+            if stat == "r_hat" and self.n_chains < 2:
+                # undefined for one chain; ArviZ would return NaN after logging a warning
+                value = post.map(lambda a: np.full(a.shape[2:], np.nan))
+            elif stat == "r_hat":
                 value = az.rhat(post)
             else:
                 value = az.ess(post, method=stat.split("_")[1])
@@ -250,6 +255,9 @@ class Posterior:
             n = int((d["r_hat"] > RHAT_MAX).sum())
             if n:
                 parts.append(f"r_hat > {RHAT_MAX} in {n} task(s) (max {d['r_hat'].max():.3f})")
+            if self.n_chains < 2:
+                parts.append("r_hat needs 2 or more chains (1 chain ran; use chains >= 2, "
+                             "4 is usual)")
             ess_min = min(ESS_MIN_PER_CHAIN * self.n_chains, 400)
             n = int(((d["ess_bulk"] < ess_min) | (d["ess_tail"] < ess_min)).sum())
             if n:

@@ -147,7 +147,7 @@ class FitResult:
                                            for c in task_columns(self.options.get("by"))):
             raise ValueError(f"residuals: this fit has {len(self.tasks)} tasks; df needs "
                              f"the task column(s) {task_columns(self.options.get('by'))}.")
-        prediction_inputs(self.law, df, self.options.get("x"))
+        prediction_inputs(self.law, df, self.options.get("x"), where="residuals")
         out = self.predict(df)
         key = "prediction_pred" if "prediction" in df.columns else "prediction"
         obs = df[y].to_numpy(dtype=np.float64)
@@ -361,6 +361,10 @@ class FitResult:
                 if pairs:
                     lines.append("  correlations (|r| >= 0.5): " + ", ".join(
                         f"{a}-{b} {c:+.3f}" for a, b, c in pairs))
+                nan_se = list(p.index[(p["kind"] == "free") & p["se"].isna()])
+                if nan_se:
+                    lines.append(f"  no standard errors ({', '.join(nan_se)}): "
+                                 + self._no_se_reason(s))
                 if s["warnings"]:
                     lines.append(f"  warnings: {s['warnings']}")
         if T > max_tasks:
@@ -369,6 +373,16 @@ class FitResult:
                      "(jaxfit.inference.stderr); jaxfit.bootstrap gives intervals that follow "
                      "the objective's shape.")
         return "\n".join(lines)
+
+    def _no_se_reason(self, stats_row) -> str:
+        """Why `covariance` is NaN for a task (`jaxfit.inference.stderr.covariance`)."""
+        if self.data is None:
+            return "the result was loaded without its data."
+        if not stats_row["dof"] > 0:
+            return "no residual degrees of freedom (as many points as free parameters)."
+        return ("the objective's Hessian at the optimum is not positive definite to working "
+                "precision (a flat direction, or parameters on very different scales); "
+                "jaxfit.bootstrap or jaxfit.sample give intervals.")
 
     def __repr__(self) -> str:
         names = self.law.param_names

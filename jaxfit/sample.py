@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxfit import checks
-from jaxfit.data import make_batch
+from jaxfit.data import check_law, make_batch
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
 from jaxfit.inference import bayes, tempering
@@ -146,6 +146,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         >>> bool(p.predictive_lower < p.credible_lower < p["mean"] < p.credible_upper < p.predictive_upper)
         True
     """
+    check_law(law)
     checks.sample_options(y=y, by=by, x=x, space=space, nu=nu, method=method, chains=chains,
                           warmup=warmup, samples=samples, seed=seed,
                           target_accept=target_accept, max_tree_depth=max_tree_depth,
@@ -319,6 +320,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         >>> bool(iv.loc[(0, "alpha"), "lower"] < 0.3473 < iv.loc[(0, "alpha"), "upper"])
         True
     """
+    check_law(law)
     checks.bootstrap_options(n=n, starts=starts, y=y, by=by, x=x, loss=loss, delta=delta,
                              space=space, reduction=reduction, init=init, restarts=restarts,
                              seed=seed, method=method, max_steps=max_steps, refine=refine,

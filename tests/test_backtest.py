@@ -128,3 +128,35 @@ def test_ladder_calibrated_intervals_cover(res):
     assert (extra[p.target == "13B-5T"].to_numpy() > extra[p.target == "7B-4T"].to_numpy()).all()
     plain = ladder().predictions
     np.testing.assert_array_equal(p.pred_acc.to_numpy(), plain.pred_acc.to_numpy())
+
+
+def test_bad_input_names_the_column_and_value():
+    df = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": ["3.1", "oops", "2.9"]})
+    with pytest.raises(ValueError, match=r"backtest: data column 'loss' has dtype .*, not numbers"
+                                         r".* at rows \[1\], e\.g\. 'oops'"):
+        jf.backtest(jf.models.chinchilla(), df, axis="N")
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['Nn'\].*'N' is close to 'Nn'"):
+        jf.backtest(jf.models.chinchilla(), df, axis="Nn")
+
+
+def test_warns_when_no_cut_has_calibration_data():
+    """One cut (or only the smallest): summary() of calibrated rows is empty; say so."""
+    from jaxfit.backtest import _warn_uncalibrated
+
+    rows = pd.DataFrame({"n_calibration": [0, 0]})
+    with pytest.warns(jf.warnings.FitWarning, match="no held-out row has calibration data "
+                                                    r"\(1 cut\(s\).*give 2 or more cuts"):
+        assert _warn_uncalibrated(rows, "ratio", 1)
+    assert not _warn_uncalibrated(rows, None, 1)
+    assert not _warn_uncalibrated(pd.DataFrame({"n_calibration": [0, 2]}), "ratio", 2)
+
+
+def test_rows_with_nan_are_left_out_with_a_warning():
+    """Before: dropped without a word (jaxfit.fit refuses the same rows)."""
+    df = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.1, np.nan, np.inf]},
+                      index=[10, 11, 12])
+    with pytest.warns(jf.warnings.FitWarning, match=r"backtest: 2 row\(s\) of data with NaN or "
+                                                    r"infinite 'N', 'loss' or inputs are left "
+                                                    r"out \(rows \[11, 12\]\)"):
+        with pytest.raises(ValueError, match="no cut"):
+            jf.backtest(jf.models.chinchilla(), df, axis="N")

@@ -230,7 +230,7 @@ def test_recipe_help_names_the_data_columns(name):
      ("missing column(s) ['val_loss']", "map them, e.g. --x N=params --y loss.")),
     (("fit", "chinchilla", "--law", "chinchila"), "unknown law 'chinchila'"),
     (("fit", "chinchilla", "--at", "N=7e10"),
-     ("missing column(s) ['D']", "map them with --x NAME=COLUMN.")),
+     ("--at: missing value(s) for input(s) ['D']", "e.g. --at N=VALUE D=VALUE")),
 ])
 def test_bad_input_exit_2(args, message):
     code, out, err = run(*args)
@@ -422,3 +422,70 @@ def test_emergence_subcommand_on_emergent_capability_table():
     assert set(em.index) >= {"ipa_transliterate", "parsinlu_qa", "word_unscrambling"}
     assert np.all((em["bootstrap_5"] <= em["mle"]) & (em["mle"] <= em["bootstrap_95"]))
     assert np.all((22 < em["mle"]) & (em["mle"] < 24))
+
+
+def test_every_json_schema_a_command_names_is_shipped():
+    """`--json` help names a schema; each must be a file in jaxfit/schema/ with that $id
+    (jaxfit.backtest/1 and jaxfit.decide/1 were printed but not shipped)."""
+    import re
+
+    from jaxfit.cli import _parser
+
+    named = {m for _, a in _actions(_parser()) for m in re.findall(r"jaxfit\.\w+/1", a.help or "")}
+    assert {"jaxfit.backtest/1", "jaxfit.decide/1"} <= named
+    for name in named:
+        assert schema(name.split(".")[1].split("/")[0])["$id"] == name
+
+
+def _cli_json(capsys, argv):
+    from jaxfit.cli import main
+
+    code = main([str(a) for a in argv])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_path):
+    """No fit: a hand-made backtest table, fit and posterior (Chinchilla's law)."""
+    from jaxfit.backtest import BacktestResult
+    from jaxfit.inference.bayes import make_likelihood
+    from jaxfit.inference.status import Status
+
+    rows = pd.DataFrame({"task": ["a", "a"], "cut": [2.0, 1.0], "cut_rank": [1, 2],
+                         "axis": [4.0, 4.0], "ratio": [2.0, 4.0], "actual": [1.0, 1.0],
+                         "prediction": [1.05, 0.9], "lower": [0.9, 0.95], "upper": [1.1, 1.2],
+                         "covered": [True, True], "raw_lower": [0.95, 0.95],
+                         "raw_upper": [1.1, 1.2], "raw_covered": [True, True],
+                         "mean_lower": [1.0, 0.96], "mean_upper": [1.08, 1.1],
+                         "q": [0.05, np.nan], "n_calibration": [1, 0], "row": [3, 3]})
+    bt = BacktestResult(rows=rows, fits={}, options=dict(
+        axis="N", by=None, method="bootstrap", prob=0.9, calibrate="ratio", space="log", n=10,
+        per_task=False, seed=0, law="chinchilla", steps=1))
+    monkeypatch.setattr(jf, "backtest", lambda *a, **k: bt)
+    code, doc = _cli_json(capsys, ["backtest", "chinchilla", "--axis", "N", "--json", "-q"])
+    assert code == 0 and doc["summary"][0]["n"] == 1 and doc["table"][1]["q"] is None
+    validate(doc, schema("backtest"))
+
+    law = jf.models.chinchilla()
+    values = np.array([[CHINCHILLA[n] for n in law.param_names]])
+    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=values, objective=np.array([1e-3]),
+                       status=np.array([Status.CONVERGED]), steps=np.array([10]),
+                       grad_norm=np.array([1e-12]), at_bound=np.zeros((1, 5), bool),
+                       identified=np.array([True]), options=dict(y="loss", by=None, x={}))
+    fit_json = jf.save(res, tmp_path / "fit.json")
+    code, doc = _cli_json(capsys, ["optimal", fit_json, "--budgets", "1e21", "--ratios", "20",
+                                   "--json"])
+    assert code == 0 and doc["command"] == "optimal" and set(doc["tables"]) == {
+        "optimal", "overtrain"}
+    validate(doc, schema("decide"))
+
+    rng = np.random.default_rng(0)
+    draws = {n: v * (1 + 0.02 * rng.normal(size=(1, 2, 200))) for n, v in CHINCHILLA.items()}
+    draws["sigma"] = np.full((1, 2, 200), 0.01)
+    post = jf.Posterior(law=law, tasks=pd.Index([0]), draws=draws, method="laplace",
+                        likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))
+    nc = jf.save(post, tmp_path / "post.nc")
+    code, doc = _cli_json(capsys, ["suggest", nc, "--grid", "N=4e8,1e9", "D=1e10,4e10",
+                                   "--target", "N=7e10", "D=1.4e12", "--json", "-q"])
+    assert code == 0 and set(doc["tables"]) == {"ranking", "batch", "targets"}
+    validate(doc, schema("decide"))

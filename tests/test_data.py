@@ -134,7 +134,7 @@ def test_non_positive_input_under_log(entry, column, bad):
     _rejects(entry, df, re.escape(f"column '{column}' has 2 non-positive values at rows "
                                   f"[102, 108] (e.g. {bad:g}); law 'chinchilla' takes "
                                   f"log({column}), so every value must be > 0: remove those "
-                                  "rows or use space='linear'"))
+                                  "rows (the law is not defined there)."))
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -443,3 +443,37 @@ def test_successful_fit_leaves_dataframe_unchanged():
     _assert_unchanged(df, before, attrs)
     np.testing.assert_allclose(pred["prediction"].to_numpy(), df["loss"].to_numpy(), rtol=1e-8)
     assert pred.index.equals(df.index)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_text_column_names_the_entry_that_is_not_a_number(entry):
+    """A CSV column with one bad cell reads as text (pandas 3: dtype str); the message
+    names that cell, not only the dtype."""
+    df = _chinchilla_frame()
+    df["loss"] = df["loss"].map(repr).astype(str)
+    df.loc[103, "loss"] = "oops"
+    _rejects(entry, df, r"column 'loss' \(target y\) has dtype str, not numbers; convert it "
+                        r"with pd\.to_numeric\(df\['loss'\]\) or map another column \(1 missing, "
+                        r"non-finite or non-numeric entries at rows \[103\], e\.g\. 'oops'")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_missing_column_names_a_close_column(entry):
+    df = _chinchilla_frame().rename(columns={"D": "tokens"})
+    _rejects(entry, df, re.escape("missing column(s) ['tokns'] (input 'D') for law 'chinchilla'; "
+                                  "the data has columns ['N', 'tokens', 'loss'] (the data's "
+                                  "column 'tokens' is close to 'tokns'). Rename them"),
+             x={"D": "tokns"})
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_law_given_by_name_is_refused(entry):
+    _rejects(entry, _chinchilla_frame(), r"law must be a jaxfit\.Law, e\.g\. "
+             r"jaxfit\.models\.chinchilla\(\), got str 'chinchilla'; .*jaxfit\.io\.get_law",
+             law="chinchilla", exc=TypeError)
+
+
+@pytest.mark.parametrize("call", [jf.sample, jf.bootstrap])
+def test_law_given_by_name_is_refused_by_sample_and_bootstrap(call):
+    with pytest.raises(TypeError, match="law must be a jaxfit.Law"):
+        call("chinchilla", _chinchilla_frame())

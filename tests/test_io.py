@@ -127,3 +127,12 @@ def test_law_specs(tmp_path, monkeypatch):
                       ("kaplan(1)", "cannot parse"), ("my_laws:jf", "not a jaxfit.Law")):
         with pytest.raises(ValueError, match=msg):
             get_law(spec)
+
+
+def test_save_into_a_missing_directory_names_it(two_task_fit, tmp_path):
+    """Before: FileNotFoundError naming the hidden temporary file ('.fit.json.123.ab.tmp')."""
+    res, _ = two_task_fit
+    with pytest.raises(FileNotFoundError, match=r"save: cannot write '.*/nope/fit\.json': "
+                                                r"directory '.*/nope' does not exist"):
+        save(res, tmp_path / "nope" / "fit.json")
+    assert list(tmp_path.iterdir()) == []

@@ -241,6 +241,21 @@ def test_fix_rejects_unknown_names():
         fix(jf.models.chinchilla(), zeta=1.0, gamma=2.0, alpha=0.3)
 
 
+@pytest.mark.parametrize("value, message", [
+    (-1.0, r"fix: E=-1 is outside E's constraint Positive\(lower_bound=0\.0\); give a value "
+           r"inside it\."),
+    (float("nan"), r"fix: E=nan is not a finite number"),
+    ("1.7", r"fix: E='1\.7' is not a finite number"),
+])
+def test_fix_rejects_values_the_law_cannot_take(value, message):
+    """Before: accepted; the fit then ended 'nonfinite' with a message blaming the data."""
+    with pytest.raises(ValueError, match=message):
+        fix(jf.models.chinchilla(), E=value)
+    # the closure of the support is allowed (E = 0: no irreducible term), numpy scalars too
+    assert fix(jf.models.chinchilla(), E=0.0).fixed == {"E": 0.0}
+    assert fix(jf.models.chinchilla(), E=np.float32(1.5)).fixed == {"E": 1.5}
+
+
 def test_fix_drops_fixed_names_from_shared():
     law = share(jf.models.chinchilla(), "alpha", "beta")
     assert fix(law, alpha=0.3).shared == ("beta",)
@@ -370,3 +385,11 @@ def test_vmap_and_jit_apply_to_fn_unchanged(make, params, x):
     for k in p:
         np.testing.assert_allclose(g_jit[k], g_eager[k], rtol=1e-12)
         assert np.isfinite(g_eager[k])
+
+
+def test_positive_inputs_must_be_inputs():
+    """A typo in positive_inputs silently dropped the x > 0 checks of fit and predict."""
+    with pytest.raises(ValueError, match=r"Law 'my_law': positive_inputs \['c'\] are not among "
+                                         r"its inputs \['C'\]"):
+        jf.Law(fn=lambda p, x: p["A"] * x["C"], params={"A": jf.Param()}, inputs=("C",),
+               positive_inputs=("c",), name="my_law")

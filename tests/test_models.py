@@ -248,3 +248,16 @@ def test_noise_free_data_reports_converged():
     np.testing.assert_allclose(res.params.loc[0, "C_c"], 2.3e8, rtol=1e-8)
     np.testing.assert_allclose(res.params.loc[0, "alpha"], 0.05, rtol=1e-8)
     assert res.status[0] == jf.Status.CONVERGED
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(irreducible="false"), r"irreducible='false' must be True or False"),
+    (dict(input=5), r"input=5 must name the input variable"),
+])
+def test_power_law_rejects_arguments_of_the_wrong_type(kwargs, message):
+    """``--law "power_law(irreducible=false)"`` passes the string 'false' (truthy): it
+    used to fit the law with E."""
+    with pytest.raises(ValueError, match=message):
+        jf.models.power_law(**kwargs)
+    with pytest.raises(ValueError, match=message):
+        jf.io.get_law("power_law(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")")

@@ -133,3 +133,12 @@ def test_plot_ladder_png():
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 2 and axes[1].get_title().startswith("PIQA: step 2")
     assert len(axes[1].lines) == 1                   # the fitted sigmoid
+
+
+@pytest.mark.parametrize("draw", [plot_fit, plot_residuals])
+def test_plot_names_a_missing_column(fitted, draw):
+    """Before: KeyError 'D' from inside the drawing."""
+    res, _, df = fitted
+    with pytest.raises(ValueError, match=rf"{draw.__name__}: data is missing column\(s\) "
+                                         r"\['D'\] \(the fit's inputs and target\)"):
+        draw(res, df.drop(columns="D"))

@@ -9,6 +9,8 @@ displays of NUTS and bootstrap posteriors are tested beside their fixtures
 (tests/test_bayes_model.py, tests/test_bootstrap.py).
 """
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,3 +133,20 @@ def test_many_tasks_with_two_task_columns():
     long = res.predict(pd.DataFrame({"L": [2.0]}))                  # every task for the row
     assert long.index.names == ["task", "row"] and len(long) == 3
     np.testing.assert_allclose(long["prediction"], values[:, 0] + 2.0 * values[:, 1])
+
+
+def test_report_says_why_standard_errors_are_missing(line):
+    """Before: the report showed se NaN without a word."""
+    assert "no standard errors" not in line[2].report()
+    flat = DATA.assign(L=2.0)                    # one input level: the slope is not identified
+    text = _result(jf.models.linear(), np.array([[0.4, 0.0]]), df=flat).report()
+    assert "no standard errors (w0, w1): the objective's Hessian at the optimum is not " \
+           "positive definite to working precision" in text
+    two = _result(jf.models.linear(), np.array([[0.5, -0.1]]), df=DATA.head(2))
+    two = dataclasses.replace(two, dof=np.array([0]))   # as jaxfit.fit sets it: 2 points
+    assert "no standard errors (w0, w1): no residual degrees of freedom" in two.report()
+
+
+def test_residuals_error_says_residuals(line):
+    with pytest.raises(ValueError, match=r"^residuals: missing column\(s\) \['L'\]"):
+        line[2].residuals(DATA.rename(columns={"L": "loss"}))

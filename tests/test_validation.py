@@ -6,10 +6,12 @@ and saves need are built by hand (`FitResult`, `Posterior` from known parameters
 the one real fit is a 3-parameter power law with few restarts.
 """
 
+import importlib
 import json
 import re
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -328,8 +330,9 @@ def _cli(capsys, *argv):
      "values <= 0 at rows [0]"),
     (("fit", "chinchilla", "--at", "N=nan", "D=1e12"), "--at: column 'N' (input 'N') has 1 "
      "NaN or infinite"),
-    (("fit", "chinchilla", "--at", "N=7e10"), "--at: missing column(s) ['D']"),
-    (("fit", "chinchilla", "--at", "N=abc", "D=1e12"), "dtype str, not numbers"),
+    (("fit", "chinchilla", "--at", "N=7e10"), "--at: missing value(s) for input(s) ['D'] "
+     "of law 'chinchilla'; give every input, e.g. --at N=VALUE D=VALUE"),
+    (("fit", "chinchilla", "--at", "N=abc", "D=1e12"), "--at N=abc is not a number"),
     (("fit", "chinchilla", "--at", "M=1", "N=1", "D=1"), "--at names ['M']"),
     (("fit", "chinchilla", "--delta", "-1"), "delta=-1.0 is out of range"),
     (("fit", "chinchilla", "--delta", "0"), "delta=0.0 is out of range"),
@@ -361,10 +364,11 @@ def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
 
 @pytest.mark.parametrize("extra, message", [
     (("--at", "N=-1", "D=1e12"), "values <= 0"),
-    (("--at", "N=7e10"), "missing column(s) ['D']"),
+    (("--at", "N=7e10"), "--at: missing value(s) for input(s) ['D']"),
     (("--at", "N=7e10", "D=1e12", "--prob", "2"), "prob=2.0 is out of range"),
     (("bad.csv",), "neither a file nor an embedded dataset"),
     ((), "predict needs new inputs"),
+    (("--at", "N=7e10", "D=1e12", "--where", "N > 1"), "no DATA was given"),   # was ignored
 ])
 def test_cli_predict_bad_input_exit_2(capsys, saved_fit, extra, message):
     """Before: exit 1 with no reason (NaN predictions at N <= 0)."""
@@ -387,3 +391,166 @@ def test_cli_predict_good_input(capsys, saved_fit):
     p = CHINCHILLA
     truth = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
     assert json.loads(out)["rows"][0]["loss_pred"] == pytest.approx(truth, rel=1e-12)
+
+
+# ------------------------------------------------------------------------ audit (issue s9)
+
+@pytest.mark.parametrize("init, message", [
+    (dict(A=400.0, B=2e3, E=1.8, alpha=0.3, bta=0.3), r"init: starts are missing parameters "
+     r"\['beta'\] and name \['bta'\], which are not parameters of law 'chinchilla'"),
+    (dict(A=-400.0, B=2e3, E=1.8, alpha=0.3, beta=0.3), r"init: starts outside their "
+     r"parameter's constraint: A=-400 \(Positive\(lower_bound=0\.0\)\)"),
+])
+def test_fit_rejects_bad_init_dict_by_name(init, message):
+    with pytest.raises(ValueError, match=message):
+        jf.fit(LAW, _frame(), init=init)
+
+
+def test_predict_missing_column_shows_the_fits_column_map():
+    """FitResult.predict takes no x=: the fix is to rename to the fit's columns."""
+    res = _fit_result()
+    res.options["x"] = {"N": "params", "D": "tokens"}
+    df = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    with pytest.raises(ValueError, match=re.escape(
+            "the fit reads N from 'params', D from 'tokens'); the data has columns ['N', 'D']. "
+            "Rename yours, e.g. df.rename(columns={'N': 'params', 'D': 'tokens'}).")):
+        res.predict(df)
+    assert list(df.columns) == ["N", "D"]
+
+
+@pytest.fixture
+def runs(tmp_path):
+    path = tmp_path / "runs.csv"
+    _frame().rename(columns={"N": "params", "D": "tokens"}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss_ > 2"),
+     "name 'loss_' is not defined; the data has columns ['params', 'tokens', 'loss']"),
+    (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss > 100"),
+     "--where 'loss > 100' selected no rows (of 30)"),
+    (("emergence", "{runs}"), "emergence: missing column(s) ['accuracy']; the data "
+     "has ['params', 'tokens', 'loss']. Name them with --y, --loss, --D, --by."),
+    (("fit", "{runs}", "--x", "N=params", "D=tokns"),
+     "(the data's column 'tokens' is close to 'tokns')"),
+    (("fit", "{runs}", "--x", "N=params", "D=tokens", "--at", "N=7e10", "D=1.4e1x"),
+     "--at D=1.4e1x is not a number"),
+    (("fit", "{runs}", "--x", "N=params", "--law", "power_law(input=N, irreducible=false)"),
+     "irreducible='false' must be True or False"),
+    (("backtest", "{runs}", "--x", "N=params", "D=tokens", "--axis", "params", "--out",
+      "/nonexistent_dir/bt.csv"), "--out '/nonexistent_dir/bt.csv': directory"),
+    (("backtest", "{runs}", "--x", "N=params", "D=tokens", "--axis", "params", "--save",
+      "x.json"), "jaxfit backtest: error: unrecognized arguments: --save x.json (see jaxfit "
+                 "backtest --help)"),
+    (("optimal", "{runs}", "--x", "N=params", "D=tokens", "--budgets", "1e21", "--plot",
+      "/nonexistent_dir/a.png"), "--plot '/nonexistent_dir/a.png': directory"),
+    (("optimal", "{runs}", "--x", "N=params", "D=tokens", "--budgets", "1e21", "--prob", "2"),
+     "prob=2.0 is out of range"),
+    (("suggest", "{runs}", "--x", "N=params", "D=tokens", "--target", "N=7e10", "Dx=1e12",
+      "--grid", "N=1e9,2e9", "D=1e10,2e10"), "--target names ['Dx']"),
+    (("suggest", "{runs}", "--x", "N=params", "D=tokens", "--target", "N=abc", "D=1e12",
+      "--grid", "N=1e9,2e9", "D=1e10,2e10"), "--target N=abc is not a number"),
+])
+def test_cli_audit_bad_input_exit_2_before_the_fit(capsys, no_fit, runs, argv, message):
+    """Each failed after the fit (or bootstrap, or every backtest refit), with an internal
+    error (exit 3), without the flag's name, or not at all (an ignored option)."""
+    before = runs.read_text()
+    code, out, err = _cli(capsys, *(a.format(runs=runs) for a in argv))
+    assert code == 2 and out == "", err
+    assert err.count("\n") == 1 and message in err, err
+    assert runs.read_text() == before
+
+
+def test_cli_parquet_without_its_engine_says_what_to_install(capsys, no_fit, tmp_path,
+                                                            monkeypatch):
+    def no_engine(*a, **k):
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow', ...")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    path = tmp_path / "runs.parquet"
+    path.write_bytes(b"PAR1")
+    code, _, err = _cli(capsys, "fit", path)
+    assert code == 2 and err.count("\n") == 1
+    assert "Parquet needs pyarrow (or fastparquet): pip install 'jaxfit-scaling[parquet]'" in err
+
+
+@pytest.mark.parametrize("command", ["optimal", "suggest"])
+def test_cli_decide_commands_take_debug_after_the_subcommand(capsys, no_fit, command):
+    """docs/cli.md: --debug before or after the subcommand (optimal/suggest refused it)."""
+    extra = ("--budgets", "1e21") if command == "optimal" else ("--target", "N=1", "D=1")
+    code, _, err = _cli(capsys, command, "chinchilla", *extra, "--prob", "2", "--debug")
+    assert code == 2 and "Traceback" in err
+    assert err.strip().splitlines()[-1].startswith("jaxfit: error: prob=2.0 is out of range")
+
+
+def test_cli_every_subcommand_takes_debug():
+    from jaxfit.cli import _parser
+
+    sub = next(a for a in _parser()._actions if a.choices and "fit" in a.choices).choices
+    assert [name for name, p in sub.items()
+            if "--debug" not in {o for a in p._actions for o in a.option_strings}] == []
+
+
+def test_one_chain_says_r_hat_needs_two_chains(caplog):
+    """``--chains 1``: r_hat is undefined (NaN, diagnostics fail); the warning said only
+    'ESS < 100' (or nothing, with a large ESS) and ArviZ logged a shape-validation line."""
+    rng = np.random.default_rng(0)
+    draws = {k: v * (1 + 0.01 * rng.normal(size=(1, 1, 400))) for k, v in CHINCHILLA.items()}
+    draws["sigma"] = 0.01 * (1 + 0.01 * rng.normal(size=(1, 1, 400)))
+    post = jf.Posterior(law=LAW, tasks=pd.Index([0]), draws=draws, method="nuts",
+                        likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))
+    with caplog.at_level("WARNING"):
+        d = post.diagnostics
+        summ = post.summary()
+    assert not [r for r in caplog.records if r.name.startswith("arviz")]
+    assert np.isnan(d["r_hat"].iloc[0]) and not d["ok"].iloc[0]
+    assert d["ess_bulk"].iloc[0] > 100 and summ["r_hat"].isna().all()
+    with pytest.warns(jf.warnings.DiagnosticWarning, match=r"nuts: r_hat needs 2 or more "
+                                                          r"chains \(1 chain ran"):
+        assert not post.warn()
+
+
+def test_cli_sample_non_finite_draws_say_why_exit_1(capsys, monkeypatch):
+    """Before: exit 1 whose only stderr was numpy's two-line RuntimeWarning (Laplace draws
+    of a poorly identified B overflowing to inf)."""
+    post = _posterior()
+    post.draws["B"][0, 0, :3] = np.inf
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("jaxfit.sample"), "sample", lambda *a, **k: post)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)      # would end as exit 3
+        code, out, err = _cli(capsys, "sample", "chinchilla", "--method", "laplace")
+    assert code == 1 and "inf" in out
+    assert err == ("warning: non-finite draws (B: 3; of 50 draws each): the posterior is too "
+                   "wide along those parameters for float64 (a poorly identified direction); "
+                   "add data, fix those parameters (a law with fewer parameters), or use "
+                   "--method nuts or bootstrap; exit status 1\n")
+
+
+def test_cli_semicolon_csv_says_so(capsys, no_fit, tmp_path):
+    path = tmp_path / "runs.csv"
+    _frame().to_csv(path, index=False, sep=";")
+    code, _, err = _cli(capsys, "fit", path)
+    assert code == 2 and err.count("\n") == 1
+    assert "reads as one column 'N;D;loss': its fields are separated by ';', not commas" in err
+
+
+def test_cli_save_says_where_it_wrote(capsys, monkeypatch, tmp_path):
+    """--plot and --out said 'wrote PATH'; --save said nothing."""
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: _fit_result())     # no fit runs
+    code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path / "fit.json")
+    assert code == 0 and err == f"wrote {tmp_path / 'fit.json'}\n"
+    assert jf.load(tmp_path / "fit.json").values.tolist() == _fit_result().values.tolist()
+
+
+def test_cli_optimal_edge_warning_is_one_line(capsys, tmp_path):
+    """An exponent of 0 has no compute-optimal allocation: exit 1 with the library's
+    warning as one 'warning:' line (it printed as a raw two-line RuntimeWarning)."""
+    path = jf.save(_fit_result(params={**CHINCHILLA, "alpha": 0.0}), tmp_path / "fit.json")
+    code, out, err = _cli(capsys, "optimal", path, "--budgets", "1e21", "--method", "numerical")
+    assert code == 1 and "optimal: optimal" in out
+    assert err.startswith("warning: optimal: in 100.0% of (task, draw, budget) members")
+    assert err.count("\n") == 1

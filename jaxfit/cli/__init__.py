@@ -113,6 +113,12 @@ _CLI_WORDS = (
     ("use space='log'", "use --space log"),
     ("or give init= values", "or set --init"),
     ("pass load(path, law=...) with that law", "pass --law with that law's spec"),
+    ("or calibrate=None (raw", "or --calibrate none (raw"),
+    ("raise `max_steps`", "raise --max-steps"),
+    ("Name them with y=, loss=, D=, by=, fewshot=.", "Name them with --y, --loss, --D, --by."),
+    ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
+    ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
+    ("x maps ", "--x maps "),
 )
 
 
@@ -155,6 +161,10 @@ def _law(spec: str):
 
 # ------------------------------------------------------------------------------ input
 
+_PARQUET = ("Parquet needs pyarrow (or fastparquet): pip install 'jaxfit-scaling[parquet]', "
+            "or use a CSV file")
+
+
 def _read(source: str) -> pd.DataFrame:
     from jaxfit import datasets
 
@@ -167,7 +177,18 @@ def _read(source: str) -> pd.DataFrame:
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        df = pd.read_csv(path)
+        if len(df.columns) == 1:
+            sep = next((c for c in (";", "\t", "|") if c in str(df.columns[0])), None)
+            if sep:
+                raise InputError(f"{source!r} reads as one column {str(df.columns[0])!r}: its "
+                                 f"fields are separated by {sep!r}, not commas; save it as a "
+                                 "comma-separated CSV")
+        return df
+    except InputError:
+        raise
+    except ImportError:
+        raise InputError(f"cannot read {source!r}: {_PARQUET}") from None
     except Exception as e:  # noqa: BLE001 - any reader failure is bad input
         raise InputError(f"cannot read {source!r}: {type(e).__name__}: {e}") from None
 
@@ -186,9 +207,15 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
     if not where:
         return df
     try:
-        return df.query(where)
+        out = df.query(where)
     except Exception as e:  # noqa: BLE001
-        raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}") from None
+        cols = (f"; the data has columns {list(df.columns)} (quote odd names in backticks, "
+                "e.g. `my col` > 1)" if type(e).__name__ == "UndefinedVariableError" else "")
+        raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}") from None
+    if len(out) == 0:
+        raise InputError(f"--where {where!r} selected no rows (of {len(df)}); check the "
+                         "condition and the column's values")
+    return out
 
 
 def _value(v: str):
@@ -252,21 +279,36 @@ def _writable_dir(path: str | None, flag: str) -> None:
         raise InputError(f"{flag} {path!r}: {str(base)!r} is not a writable directory")
 
 
-def _checked_at(args, law, mapping) -> pd.DataFrame | None:
-    """``--at`` rows, validated before any fitting: every law input given, known names only,
-    finite values (> 0 for inputs the law takes the log of)."""
+def _checked_points(pairs, law, mapping, flag: str = "--at", by=()) -> pd.DataFrame | None:
+    """``--at`` (or ``--target``) rows, validated before any fitting: known names only,
+    every law input given, numbers, finite (> 0 for inputs the law takes the log of)."""
     from jaxfit.checks import prediction_inputs
 
-    at = _at(args.at, law, mapping)
+    at = _at(pairs, law, mapping)
     if at is None:
         return None
-    cols = {mapping.get(n, n) for n in law.inputs}
-    extra = [c for c in at.columns if c not in cols and c not in (args.by or [])]
+    cols = {mapping.get(n, n): n for n in law.inputs}
+    extra = [c for c in at.columns if c not in cols and c not in (by or [])]
     if extra:
-        raise InputError(f"--at names {extra}, which are not inputs of law {law.name!r} "
+        raise InputError(f"{flag} names {extra}, which are not inputs of law {law.name!r} "
                          f"(its inputs: {list(law.inputs)})")
-    _call(prediction_inputs, law, at, mapping, where="--at")
+    missing = [n for c, n in cols.items() if c not in at.columns]
+    if missing:
+        example = " ".join(f"{n}=VALUE" for n in law.inputs)
+        raise InputError(f"{flag}: missing value(s) for input(s) {missing} of law "
+                         f"{law.name!r}; give every input, e.g. {flag} {example}")
+    for c, n in cols.items():
+        text = [v for v in at[c] if isinstance(v, str)]
+        if text:
+            raise InputError(f"{flag} {n}={text[0]} is not a number; give a number, e.g. "
+                             f"{flag} {n}=1e10 (comma-separated for several rows)")
+    _call(prediction_inputs, law, at, mapping, where=flag)
     return at
+
+
+def _checked_at(args, law, mapping) -> pd.DataFrame | None:
+    """``--at`` rows of ``args``, validated (`_checked_points`)."""
+    return _checked_points(args.at, law, mapping, "--at", args.by)
 
 
 def _precheck(args, law, mapping) -> pd.DataFrame | None:
@@ -289,6 +331,7 @@ def _save(result, path: str | None, spec: str | None) -> None:
         save(result, path, law_spec=spec)
     except OSError as e:
         raise InputError(f"cannot write --save {path!r}: {e}") from None
+    print(f"wrote {path}", file=sys.stderr)          # as --plot, --out
 
 
 # ------------------------------------------------------------------------------ output
@@ -323,6 +366,11 @@ def _savefig(fig, path: str) -> None:
     except (OSError, ValueError) as e:
         raise InputError(f"cannot write plot {path!r}: {e}") from None
     print(f"wrote {path}", file=sys.stderr)
+
+
+def _title(law) -> str:
+    """``name: formula``, or the name alone for a law without a formula."""
+    return f"{law.name}: {law.formula}" if law.formula else law.name
 
 
 def _warnings(caught) -> None:
@@ -360,7 +408,7 @@ def _cmd_fit(args) -> int:
     if args.json:
         _emit_json(fit_to_dict(res, args.law))
     else:
-        _print_frame(res.to_frame(), f"{law.name}: {law.formula}  ({len(df)} rows, "
+        _print_frame(res.to_frame(), f"{_title(law)}  ({len(df)} rows, "
                                      f"{len(res.tasks)} task(s))")
         if pred is not None:
             _print_frame(_long(at, pred, args.y), "\npredictions:")
@@ -430,7 +478,7 @@ def _cmd_sample(args) -> int:
         _emit_json(_posterior_doc(post, args.law, args.prob))
     else:
         _print_frame(post.summary(prob=args.prob),
-                     f"{law.name}: {law.formula}  ({post.method}, {post.n_draws} draws per "
+                     f"{_title(law)}  ({post.method}, {post.n_draws} draws per "
                      f"task, {len(post.tasks)} task(s); {args.prob:g} intervals)")
         _print_frame(post.diagnostics, "\ndiagnostics:")
         if pred is not None:
@@ -443,8 +491,16 @@ def _cmd_sample(args) -> int:
     if args.pairs:
         _savefig(_call(plot_pairs, post, task=post.tasks[0]), args.pairs)
     ok = post.diagnostics["ok"].to_numpy().all()
-    finite = all(np.isfinite(v).all() for v in post.draws.values())
-    return 0 if ok and finite else 1
+    bad = {n: int((~np.isfinite(v)).sum()) for n, v in post.draws.items()
+           if not np.isfinite(v).all()}
+    if bad:
+        total = next(iter(post.draws.values())).size
+        print(f"warning: non-finite draws ({', '.join(f'{n}: {c}' for n, c in bad.items())}; "
+              f"of {total} draws each): the posterior is too wide along those parameters "
+              "for float64 (a poorly identified direction); add data, fix those parameters "
+              "(a law with fewer parameters), or use --method nuts or bootstrap; exit status 1",
+              file=sys.stderr)
+    return 0 if ok and not bad else 1
 
 
 def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None) -> pd.DataFrame:
@@ -474,6 +530,9 @@ def _cmd_predict(args) -> int:
     at = _precheck(args, result.law, mapping)
     if args.data:
         rows = _select(_read(args.data), args.where)
+    elif args.where:
+        raise InputError(f"predict: --where {args.where!r} selects rows of DATA, and no DATA "
+                         "was given; drop --where or give a file of new inputs")
     elif at is not None:
         rows = at
     else:
@@ -490,7 +549,7 @@ def _cmd_predict(args) -> int:
                     "source": "posterior" if is_post else "fit",
                     "prob": args.prob if is_post else None, "rows": _records(out)})
     else:
-        _print_frame(out, f"{result.law.name}: {result.law.formula}"
+        _print_frame(out, _title(result.law)
                           + (f"  ({args.prob:g} intervals)" if is_post else ""))
     added = [c for c in pred.columns if c not in rows.columns]      # the predicted columns
     bad = int((~np.isfinite(pred[added].select_dtypes("number").to_numpy())).sum())
@@ -530,7 +589,9 @@ def _cmd_datasets(args) -> int:
         try:
             df.to_parquet(out, index=False) if out.endswith((".parquet", ".pq")) \
                 else df.to_csv(out, index=False)
-        except (OSError, ImportError) as e:
+        except ImportError:
+            raise InputError(f"cannot write {out!r}: {_PARQUET}") from None
+        except OSError as e:
             raise InputError(f"cannot write {out!r}: {e}") from None
         print(f"wrote {len(df)} rows to {out}")
     return 0
@@ -599,7 +660,9 @@ def _posteriors(result, name: str = "result", depth: int = 2):
 
 # ------------------------------------------------------------------------------ parser
 
-def _data_args(p: argparse.ArgumentParser) -> None:
+def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
+    """DATA and the options shared by the data commands; ``targets``: also ``--at`` and
+    ``--save`` (commands that fit once and can predict and save)."""
     p.add_argument("data", help="CSV/Parquet file or embedded dataset name")
     p.add_argument("--law", default="chinchilla",
                    help="registered law, NAME(key=value,...), or module:function (a module "
@@ -622,10 +685,12 @@ def _data_args(p: argparse.ArgumentParser) -> None:
                                                     "law's grid, e.g. Hoffmann's 4,500)")
     p.add_argument("--restarts", type=int, default=64, help="random or Sobol starts per task")
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
-                   help="target point(s) to predict and plot, e.g. N=7e9 D=4e12")
-    p.add_argument("--save", metavar="PATH", help="save the result (fit: .json, posterior: .nc)")
-    p.add_argument("--plot", metavar="PNG", help="plot data, curves and targets")
+    if targets:
+        p.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
+                       help="target point(s) to predict and plot, e.g. N=7e9 D=4e12")
+        p.add_argument("--save", metavar="PATH",
+                       help="save the result (fit: .json, posterior: .nc)")
+        p.add_argument("--plot", metavar="PNG", help="plot data, curves and targets")
 
 
 def _common(p: argparse.ArgumentParser, schema: str) -> None:
@@ -675,7 +740,9 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(f)
     f.add_argument("--method", default="newton", choices=["newton", "lbfgs"],
                    help="solver: exact-Hessian damped Newton, or optax L-BFGS")
-    f.add_argument("--max-steps", type=int, default=1000, help="iteration cap per restart")
+    f.add_argument("--max-steps", type=int, default=1000,
+                   help="iteration cap per restart and continuation stage (reported steps "
+                        "add up the stages)")
     f.add_argument("--residuals", metavar="PNG", help="plot residuals")
     _common(f, "jaxfit.fit/1")
     f.set_defaults(run=_cmd_fit)
@@ -720,6 +787,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("name", nargs="?", help="dataset name (show, export)")
     d.add_argument("-o", "--output", help="export path, .csv or .parquet (default NAME.csv)")
     d.add_argument("--json", action="store_true", help="list as JSON (jaxfit.datasets/1)")
+    d.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="print the traceback of an error")
     d.set_defaults(run=_cmd_datasets)
 
     from jaxfit.cli.backtest import add_parser as add_backtest_parser
@@ -755,7 +824,11 @@ def main(argv=None) -> int:
             configuration as it is.
     """
     program = argv is None
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:          # the subcommand's own error, pointing at its --help
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     debug = getattr(args, "debug", False)
     try:
         _heavy()

@@ -14,6 +14,8 @@ def _run(args) -> int:
     from jaxfit import cli
 
     df, law, mapping = cli._data_and_law(args)
+    cli._writable(args.out, "--out")                  # before the refits, as `jaxfit fit`
+    cli._writable(args.plot, "--plot")
     cuts = args.cuts
     if cuts is not None and len(cuts) == 1 and float(cuts[0]).is_integer() and float(cuts[0]) < 1e3:
         cuts = int(cuts[0])                       # a count of cuts, e.g. --cuts 3
@@ -50,7 +52,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
     b = sub.add_parser("backtest", help="hold out the largest scales and measure how often "
                                         "the intervals cover them (rolling origin)")
-    cli._data_args(b)
+    cli._data_args(b, targets=False)
+    b.add_argument("--plot", metavar="PNG", help="predicted vs actual with intervals, and "
+                                                 "coverage by extrapolation ratio")
     b.add_argument("--axis", required=True, help="scale column along which to hold out rows")
     b.add_argument("--cuts", nargs="+", type=float,
                    help="cut values, or one integer: how many of the largest (default: all)")

@@ -22,21 +22,45 @@ from pathlib import Path
 __all__ = ["add_parsers"]
 
 
-def _result(args, need_draws: bool):
-    """A saved result, or a fit (and bootstrap) of the data."""
-    import jaxfit as jf
-    from jaxfit import cli, progress
+def _source(args):
+    """(saved result or None, law, column mapping, data or None): everything `_result` needs,
+    read and checked without fitting."""
+    from jaxfit import cli
     from jaxfit.io import load
 
     path = Path(args.source)
     if path.is_file() and path.suffix.lower() in (".json", ".nc"):
         law = cli._law(args.law) if args.law else None
-        return cli._call(load, str(path), law=law)
+        saved = cli._call(load, str(path), law=law)
+        return saved, saved.law, dict(saved.options.get("x") or {}), None
     law = cli._law(args.law or "chinchilla")
     df = cli._select(cli._read(args.source), args.where)
-    mapping = cli._pairs(args.x, "--x")
-    common = dict(y=args.y, by=cli._by(args.by), x=mapping, init=args.init, seed=args.seed)
+    return None, law, cli._pairs(args.x, "--x"), df
+
+
+def _precheck(args) -> None:
+    """Options checked before any fit or bootstrap (a typo never costs the refits)."""
+    from jaxfit import cli
+    from jaxfit.posterior import _check_prob
+
+    cli._writable(args.plot, "--plot")
+    cli._call(_check_prob, args.prob)
+    if args.n_boot is not None and args.n_boot < 0:
+        raise cli.InputError(f"--n-boot {args.n_boot} must be >= 0 (0: the point fit only)")
+
+
+def _result(args, source, need_draws: bool):
+    """The saved result, or a fit (and bootstrap) of the data."""
+    import jaxfit as jf
+    from jaxfit import cli, progress
+
+    saved, law, mapping, df = source
+    if saved is not None:
+        return saved
     n = args.n_boot if args.n_boot is not None else 1000
+    if need_draws and not n:
+        raise cli.InputError("suggest needs draws: give --n-boot > 0 or a posterior (.nc)")
+    common = dict(y=args.y, by=cli._by(args.by), x=mapping, init=args.init, seed=args.seed)
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"fitting {law.name} ({len(df)} rows)"
                              + (f", {n} bootstrap refits" if n else ""), args.quiet):
@@ -45,8 +69,6 @@ def _result(args, need_draws: bool):
         if n:
             res = cli._call(jf.bootstrap, law, df, n=n, start=res, warn=False, **common)
     cli._warnings(caught)
-    if need_draws and not n:
-        raise cli.InputError("suggest needs draws: give --n-boot > 0 or a posterior (.nc)")
     return res
 
 
@@ -69,12 +91,16 @@ def _cmd_optimal(args) -> int:
     from jaxfit import cli
     from jaxfit.decide import optimal, overtrain
 
-    res = _result(args, need_draws=False)
-    opt = cli._call(optimal, res, args.budgets, prob=args.prob, method=args.method)
-    tables = {"optimal": opt.to_frame()}
-    if args.ratios:
-        tables["overtrain"] = cli._call(overtrain, res, args.budgets, args.ratios,
-                                        prob=args.prob)
+    _precheck(args)
+    res = _result(args, _source(args), need_draws=False)
+    with warnings.catch_warnings(record=True) as caught:   # one line each, as `jaxfit fit`
+        warnings.simplefilter("always")
+        opt = cli._call(optimal, res, args.budgets, prob=args.prob, method=args.method)
+        tables = {"optimal": opt.to_frame()}
+        if args.ratios:
+            tables["overtrain"] = cli._call(overtrain, res, args.budgets, args.ratios,
+                                            prob=args.prob)
+    cli._warnings(caught)
     _emit(args, "optimal", opt.law, tables, dict(budgets=list(map(float, args.budgets)),
                                                  prob=args.prob, method=opt.method,
                                                  draws=opt.n_draws))
@@ -89,29 +115,36 @@ def _cmd_optimal(args) -> int:
 
 def _cmd_suggest(args) -> int:
     from jaxfit import cli
+    from jaxfit.checks import prediction_inputs
     from jaxfit.decide import candidate_grid, suggest
 
-    post = _result(args, need_draws=True)
-    mapping = post.options.get("x") or {}
-    target = cli._at(args.target, post.law, mapping)
-    if target is None:
-        raise cli.InputError("suggest needs --target, e.g. --target N=7e9 D=4e12")
+    _precheck(args)
+    source = _source(args)
+    _, law, mapping, _ = source
+    by = cli._by_list(source[0].options.get("by") if source[0] is not None else args.by)
+    target = cli._checked_points(args.target, law, mapping, "--target", by)
     if args.candidates:
-        cands = cli._select(cli._read(args.candidates), None)
+        cands = cli._read(args.candidates)
     elif args.grid:
         g = cli._pairs(args.grid, "--grid")
         try:
             vals = {k: [float(v) for v in s.split(",")] for k, s in g.items()}
         except ValueError as e:
-            raise cli.InputError(f"--grid expects NAME=V1,V2,...: {e}") from None
+            raise cli.InputError(f"--grid expects NAME=V1,V2,... with numbers: {e}") from None
         nN, nD = (mapping.get(n, n) for n in ("N", "D"))
         if set(vals) != {"N", "D"}:
-            raise cli.InputError("--grid expects N=... D=... (law inputs)")
+            raise cli.InputError(f"--grid expects N=... D=... (law inputs), got "
+                                 f"{sorted(vals)}")
         cands = candidate_grid(vals["N"], vals["D"], columns=(nN, nD))
     else:
         raise cli.InputError("suggest needs candidates: --candidates FILE or --grid N=.. D=..")
-    res = cli._call(suggest, post, cands, target, cost=args.cost, k=args.k, prob=args.prob,
-                    interval=args.interval, method=args.method)
+    cli._call(prediction_inputs, law, cands, mapping, where="--candidates")
+    post = _result(args, source, need_draws=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = cli._call(suggest, post, cands, target, cost=args.cost, k=args.k, prob=args.prob,
+                        interval=args.interval, method=args.method)
+    cli._warnings(caught)
     _emit(args, "suggest", post.law, {"ranking": res.table, "batch": res.batch,
                                       "targets": res.targets},
           dict(k=args.k, prob=args.prob, interval=args.interval, method=res.method))
@@ -138,6 +171,8 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="PNG", help="write the figure")
     p.add_argument("--json", action="store_true", help="print JSON (schema jaxfit.decide/1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="print the traceback of an error")
 
 
 def add_parsers(sub) -> None:

@@ -55,8 +55,12 @@ def user_starts(law: Law, starts) -> np.ndarray:
     """Starts given by the user, as [S, k] constrained values or a dict name -> [S]."""
     if isinstance(starts, dict):
         missing = set(law.param_names) - set(starts)
-        if missing:
-            raise ValueError(f"init: starts are missing parameters {sorted(missing)}.")
+        unknown = sorted(set(starts) - set(law.param_names), key=str)
+        if missing or unknown:
+            parts = ([f"are missing parameters {sorted(missing)}"] if missing else []) + \
+                ([f"name {unknown}, which are not parameters"] if unknown else [])
+            raise ValueError(f"init: starts {' and '.join(parts)} of law {law.name!r}; give "
+                             f"one value (or array) for each of {list(law.param_names)}.")
         cols = [np.atleast_1d(np.asarray(starts[n], dtype=np.float64)) for n in law.param_names]
         arr = np.stack(np.broadcast_arrays(*cols), axis=-1)
     else:
@@ -67,6 +71,11 @@ def user_starts(law: Law, starts) -> np.ndarray:
     out = np.stack([_to_unconstrained(law, n, arr[..., i])
                     for i, n in enumerate(law.param_names)], axis=-1)
     if not np.all(np.isfinite(out)):
-        raise ValueError("init: some starts lie outside their parameter's constraint "
-                         f"(parameters {list(law.param_names)}).")
+        bad = [n for i, n in enumerate(law.param_names) if not np.all(np.isfinite(out[..., i]))]
+        detail = ", ".join(
+            f"{n}={arr[..., i][~np.isfinite(out[..., i])].ravel()[0]:g} "
+            f"({law.params[n].constraint})"
+            for i, n in enumerate(law.param_names) if n in bad)
+        raise ValueError(f"init: starts outside their parameter's constraint: {detail}; give "
+                         "values strictly inside each constraint.")
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
@@ -33,6 +34,14 @@ def power_law(input: str = "N", irreducible: bool = True) -> Law:
         >>> float(law(dict(A=10.0, alpha=0.5, E=1.0), {"C": 100.0}))
         2.0
     """
+    if not isinstance(irreducible, (bool, np.bool_)):
+        # a spec's bare word (--law "power_law(irreducible=false)") is the string 'false',
+        # which is truthy: refuse it rather than fit the law with E
+        raise ValueError(f"power_law: irreducible={irreducible!r} must be True or False, e.g. "
+                         "power_law(input=C, irreducible=False).")
+    if not isinstance(input, str) or not input:
+        raise ValueError(f"power_law: input={input!r} must name the input variable, e.g. "
+                         "input='C'.")
     params = {
         "A": Param(constraints.positive, init=(1.0, 1e6), doc="scale"),
         "alpha": Param(constraints.real, init=(0.0, 1.0), doc="exponent"),

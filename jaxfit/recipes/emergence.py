@@ -162,8 +162,8 @@ def _points(data: pd.DataFrame, y: str, loss: str, by: str | None, D: str | None
     cols = [c for c in (y, loss, by, D, fewshot) if c is not None]
     missing = [c for c in dict.fromkeys(cols) if c not in data.columns]
     if missing:
-        raise ValueError(f"missing column(s) {missing}; the data has {list(data.columns)}. "
-                         "Name them with y=, loss=, D=, by=, fewshot=.")
+        raise ValueError(f"emergence: missing column(s) {missing}; the data has "
+                         f"{list(data.columns)}. Name them with y=, loss=, D=, by=, fewshot=.")
     out = pd.DataFrame({"task": data[by].to_numpy() if by else 0,
                         "L": pd.to_numeric(data[loss], errors="coerce").to_numpy(np.float64),
                         "y": pd.to_numeric(data[y], errors="coerce").to_numpy(np.float64)})

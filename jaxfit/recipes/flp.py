@@ -200,15 +200,16 @@ def _grid_curve(law: Law, params: pd.DataFrame, tasks: Sequence[str], grid: np.n
 
 # ----------------------------------------------------------------------------- recipe
 
-def _check(data: pd.DataFrame, losses: Sequence[str]) -> None:
+def _check(data: pd.DataFrame, losses: Sequence[str], recipe: str = "flp") -> None:
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"flp: data must be a pandas DataFrame, got {type(data).__name__}.")
+        raise TypeError(f"{recipe}: data must be a pandas DataFrame, got "
+                        f"{type(data).__name__}.")
     need = ["run", "N", "tokens", "task", "accuracy", *losses]
     missing = [c for c in need if c not in data.columns]
     if "C" not in data.columns and "flops_per_token" not in data.columns:
         missing.append("C (or flops_per_token)")
     if missing:
-        raise ValueError(f"flp: data is missing column(s) {missing}; it needs one row per "
+        raise ValueError(f"{recipe}: data is missing column(s) {missing}; it needs one row per "
                          f"checkpoint and task with {need} and compute 'C' or "
                          "'flops_per_token' (see jaxfit.recipes.flp.load_flp_data()). Pass "
                          "loss=<column> to name the pre-training loss column.")
@@ -266,17 +267,19 @@ def _chance(chance, tasks: Sequence[str]) -> dict[str, float]:
     return {t: float(chance) for t in tasks}
 
 
-def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n):
-    """Validated inputs of `flp` and `jaxfit.recipes.flp_m.flp_m`: the tasks, their chance
-    levels, the run names, the sampling rows and the targets' final points."""
+def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
+            recipe: str = "flp"):
+    """Validated inputs of `flp` and `jaxfit.recipes.flp_m.flp_m` (``recipe``, the name
+    errors start with): the tasks, their chance levels, the run names, the sampling rows
+    and the targets' final points."""
     data = load_flp_data() if data is None else data
-    _check(data, losses)
-    tasks = select_tasks(data, tasks, "flp")
+    _check(data, losses, recipe)
+    tasks = select_tasks(data, tasks, recipe)
     levels = _chance(chance, tasks)
-    runs = select_runs(data, sampling_runs, "ladder", "flp", "sampling_runs")
-    target_names = select_runs(data, targets, "target", "flp", "sampling_runs")
+    runs = select_runs(data, sampling_runs, "ladder", recipe, "sampling_runs")
+    target_names = select_runs(data, targets, "target", recipe, "sampling_runs")
     if len(runs) < 3:
-        raise ValueError(f"flp: stage 1 needs at least 3 sampling runs, got {runs}.")
+        raise ValueError(f"{recipe}: stage 1 needs at least 3 sampling runs, got {runs}.")
     lad = _rows(data, runs, tasks, losses, "sampling")
     extra = list(losses[1:]) + (["ratio"] if "ratio" in data.columns else [])
     tgt = final_points(_rows(data, target_names, tasks, losses, "target"), target_last_n,

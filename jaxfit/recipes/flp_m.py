@@ -369,7 +369,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
                          "compute on general text, in (0, 1)); the OLMo ladder has one "
                          "mixture: use sources=('C',).")
     tasks, levels, runs, target_names, lad, tgt = prepare(
-        data, tasks, domains, chance, sampling_runs, targets, target_last_n)
+        data, tasks, domains, chance, sampling_runs, targets, target_last_n, recipe="flp_m")
     if "ratio" in lad and set(sources) != {"C"}:
         r = pd.concat([lad["ratio"], tgt["ratio"]]).to_numpy(np.float64)
         if not np.all((r > 0) & (r < 1)):
