@@ -150,3 +150,34 @@ def test_report_says_why_standard_errors_are_missing(line):
 def test_residuals_error_says_residuals(line):
     with pytest.raises(ValueError, match=r"^residuals: missing column\(s\) \['L'\]"):
         line[2].residuals(DATA.rename(columns={"L": "loss"}))
+
+
+def test_standard_errors_do_not_depend_on_the_units_of_an_input():
+    """The sandwich's Hessian is tested for positive definiteness and inverted with its
+    diagonal scaled to 1. Unscaled, a 30-point Chinchilla fit with B ~ 2.4e5 had computed
+    eigenvalues [-3e-15, 3e-11, 0.07, 2.9, 24] and every standard error came out NaN. The
+    same points with D in billions of tokens give the same fit with B' = B u^-beta
+    (u = 1e9): A, E, alpha and beta keep their standard errors, and B''s follows the delta
+    method, ``var(B')/B'^2 = var(B)/B^2 + log(u)^2 var(beta) - 2 log(u) cov(B, beta)/B``."""
+    rng = np.random.default_rng(0)
+    N = np.exp(rng.uniform(np.log(5e7), np.log(1.6e10), 30))
+    D = np.exp(rng.uniform(np.log(5e9), np.log(5e11), 30))
+    df = pd.DataFrame(dict(N=N, D=D, loss=(1.8 + 400 / N**0.34 + 2000 / D**0.37)
+                           * np.exp(rng.normal(0, 0.01, 30))))
+    law = jf.models.chinchilla()
+    se, fits = {}, {}
+    for unit in (1.0, 1e9):
+        fits[unit] = res = jf.fit(law, df.assign(D=df.D / unit), restarts=16, warn=False)
+        s = res.summary().droplevel("task")
+        assert np.isfinite(s["se"]).all() and (s["se"] > 0).all(), s
+        se[unit] = s["se"]
+    assert fits[1.0].params.B.iloc[0] > 1e5 and fits[1e9].params.B.iloc[0] < 1e3
+    for n in ("A", "E", "alpha", "beta"):
+        np.testing.assert_allclose(se[1e9][n], se[1.0][n], rtol=1e-4)
+    names = list(law.param_names)
+    cov = fits[1.0].covariance()[0]
+    b, j, lu = fits[1.0].params.B.iloc[0], names.index("beta"), np.log(1e9)
+    i = names.index("B")
+    rel2 = cov[i, i] / b**2 + lu**2 * cov[j, j] - 2 * lu * cov[i, j] / b
+    np.testing.assert_allclose(se[1e9]["B"] / fits[1e9].params.B.iloc[0], np.sqrt(rel2),
+                               rtol=1e-3)

@@ -168,11 +168,21 @@ def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: floa
         Bf = B[t][np.ix_(free, free)] * n[t] / dof
         if not np.all(np.isfinite(Hf)) or not np.all(np.isfinite(Bf)):
             continue
+        # Tested and inverted with its diagonal scaled to 1: the parameters' units differ
+        # by orders of magnitude (B ~ 1e3-1e5 next to beta ~ 0.3), and unscaled, roundoff
+        # of order 1e-16 x the largest eigenvalue made a positive-definite Hessian look
+        # indefinite (eigenvalues [-3e-15, 3e-11, 0.07, 2.9, 24] for B ~ 2.4e5; scaled, the
+        # smallest is 7e-5).
+        d = np.diag(Hf)
+        if np.any(d <= 0):
+            continue
+        s = 1.0 / np.sqrt(d)
+        Hs = Hf * s[:, None] * s[None, :]
         try:
-            eig = np.linalg.eigvalsh(0.5 * (Hf + Hf.T))
+            eig = np.linalg.eigvalsh(0.5 * (Hs + Hs.T))
             if eig.min() <= 1e-14 * max(eig.max(), 1e-300):
                 continue
-            Hi = np.linalg.inv(Hf)
+            Hi = np.linalg.inv(Hs) * s[:, None] * s[None, :]
         except np.linalg.LinAlgError:
             continue
         c = Hi @ Bf @ Hi.T
