@@ -26,7 +26,7 @@ from jaxfit.law import Law
 from jaxfit.warnings import DiagnosticWarning
 
 __all__ = ["Posterior", "DiagnosticWarning", "RHAT_MAX", "ESS_MIN_PER_CHAIN",
-           "POINTS_PER_PARAM_MIN", "SIGMA_COLLAPSE"]
+           "POINTS_PER_PARAM_MIN", "SIGMA_COLLAPSE", "CURVATURE_MIN"]
 
 #: r_hat above this fails (Vehtari et al. 2021, "Rank-normalization, folding, and
 #: localization: an improved R-hat", recommend 1.01).
@@ -39,6 +39,10 @@ POINTS_PER_PARAM_MIN = 3
 #: A noise scale below this (in the residual space: 1e-6 of a log loss) means the law
 #: interpolates the data rather than fits it.
 SIGMA_COLLAPSE = 1e-6
+#: A Laplace posterior whose curvature at the mode has its smallest eigenvalue at or below
+#: this fraction of the largest (negative: a saddle) is not a Gaussian approximation: the
+#: whitening's floor (`jaxfit.inference.bayes.whitening`, 1e-10) would set its spread.
+CURVATURE_MIN = 1e-10
 
 
 def _task_coords(tasks: pd.Index) -> np.ndarray:
@@ -193,7 +197,9 @@ class Posterior:
     @property
     def diagnostics(self) -> pd.DataFrame:
         """Per task: worst r_hat, smallest bulk/tail ESS (ArviZ), divergences, leapfrog
-        steps per iteration (sampling and warm-up), and ``ok`` (all thresholds met)."""
+        steps per iteration (sampling and warm-up), for a Laplace posterior the curvature's
+        smallest-to-largest eigenvalue ratio at the mode (> `CURVATURE_MIN`: a Gaussian),
+        and ``ok`` (all thresholds met)."""
         T = len(self.tasks)
         out = pd.DataFrame(index=self.tasks)
         if self._is_mcmc:
@@ -219,6 +225,10 @@ class Posterior:
             # resamples with no more distinct points than parameters: interpolating refits
             out["underdetermined_fraction"] = (self.stats["distinct_points"]
                                                <= k).reshape(T, -1).mean(axis=1)
+        if "curvature_ratio" in self.stats:
+            # a Laplace posterior is a Gaussian only where the curvature at the mode is
+            # positive definite (`jaxfit.inference.bayes.curvature_ratio`)
+            out["curvature_ratio"] = np.asarray(self.stats["curvature_ratio"]).reshape(T)
         sigma = self.flat(NOISE)
         out["sigma_collapsed_fraction"] = (sigma < SIGMA_COLLAPSE).mean(axis=1)
         out["ok"] = self._ok(out)
@@ -240,6 +250,8 @@ class Posterior:
             ok &= d["points"].to_numpy() >= POINTS_PER_PARAM_MIN * len(self.law.param_names)
         if "underdetermined_fraction" in d:
             ok &= d["underdetermined_fraction"].to_numpy() <= 0.01
+        if "curvature_ratio" in d:
+            ok &= d["curvature_ratio"].to_numpy() > CURVATURE_MIN
         ok &= d["sigma_collapsed_fraction"].to_numpy() <= 0.01
         return ok
 
@@ -282,12 +294,23 @@ class Posterior:
             if n:
                 parts.append(f"more than 1% of resamples have at most {k} distinct points "
                              f"(as many as parameters) in {n} task(s)")
+        if "curvature_ratio" in d:
+            n = int((d["curvature_ratio"] <= CURVATURE_MIN).sum())
+            if n:
+                parts.append(f"the curvature at the mode is not positive definite in {n} "
+                             f"task(s) (smallest eigenvalue ratio "
+                             f"{d['curvature_ratio'].min():.2g}): the Laplace draws there "
+                             "are not a Gaussian approximation of the posterior; use "
+                             "method='nuts'")
         n = int((d["sigma_collapsed_fraction"] > 0.01).sum())
         if n:
             parts.append(f"the noise scale sigma collapses below {SIGMA_COLLAPSE:g} in more "
                          f"than 1% of draws in {n} task(s) (the law interpolates the data)")
         if self.method == "bootstrap":
             fix = "raise max_steps, or use starts='restarts' (multi-start refits)"
+        elif self.method == "laplace":
+            fix = ("use method='nuts' (the default), add data, or add informative priors on "
+                   "the poorly identified parameters (priors=)")
         else:
             # Measured (benchmarks/README.md, issue 11): on poorly identified laws a higher
             # target_accept made divergences worse, so it is not recommended here.

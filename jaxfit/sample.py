@@ -232,6 +232,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                 stats = {"elbo_loss": np.asarray(losses)}
             else:
                 z = bayes.run_laplace(bm, k_run, xs, ys, ws, center, chol, draws=n)
+                stats = {"curvature_ratio": np.asarray(
+                    bayes.curvature_ratio(bm, center, xs, ys, ws))}
             z = z.reshape(T, opts.chains, opts.samples, m)
         if not (pool or law.shared or batching == "plate"):
             v = center[:, None, None, :] + jnp.einsum("tij,tcsj->tcsi", chol, z)
@@ -255,7 +257,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
         warn_design(start, "sample")
-    if warn and method == "nuts":
+    if warn and method in ("nuts", "laplace"):
         post.warn(stacklevel=2)
     return post
 

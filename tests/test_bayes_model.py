@@ -13,7 +13,7 @@ from synthetic import (SIGMOID, chinchilla_tasks, shared_alpha_tasks, sigmoid_me
 
 from jaxfit.inference import bayes
 from jaxfit.inference.starts import user_starts
-from jaxfit.posterior import Posterior
+from jaxfit.posterior import CURVATURE_MIN, Posterior
 from jaxfit.sample import sample
 from jaxfit.warnings import DiagnosticWarning
 
@@ -264,6 +264,8 @@ def test_laplace_and_svi_agree_with_nuts(small):
         post = sample(LAW, df, y="loss", by="task", method=method, warn=False, samples=500,
                       likelihood="normal")
         assert post.n_draws == 2000
+        if method == "laplace":      # a Gaussian: positive curvature at every task's mode
+            assert (post.diagnostics.curvature_ratio > CURVATURE_MIN).all()
         for n in LAW.param_names:
             a, b = unconstrained(post, n), unconstrained(ref, n)
             sd = b.std(1)
@@ -276,6 +278,22 @@ def test_laplace_and_svi_agree_with_nuts(small):
         lo = iv.loc[(slice(None), n), "lower"].to_numpy()
         hi = iv.loc[(slice(None), n), "upper"].to_numpy()
         assert np.all((lo < truth[n]) & (truth[n] < hi)), n
+
+
+def test_laplace_flags_a_mode_without_positive_curvature():
+    """On 30 points with a poorly identified B (~2.4e5), the Huber posterior's mode is a
+    saddle of the curvature model (smallest eigenvalue ratio -1.9e-6): the whitening's
+    |eigenvalues| make a Gaussian whose draws put beta at 0.04-30 and B up to inf (45 of
+    4,000). `jf.sample(method="laplace")` says so instead of returning them silently."""
+    rng = np.random.default_rng(0)
+    N = np.exp(rng.uniform(np.log(5e7), np.log(1.6e10), 30))
+    D = np.exp(rng.uniform(np.log(5e9), np.log(5e11), 30))
+    df = pd.DataFrame(dict(N=N, D=D, loss=(1.8 + 400 / N**0.34 + 2000 / D**0.37)
+                           * np.exp(rng.normal(0, 0.01, 30))))
+    with pytest.warns(DiagnosticWarning, match="curvature at the mode is not positive"):
+        post = sample(LAW, df, y="loss", method="laplace", seed=0)
+    d = post.diagnostics
+    assert d.curvature_ratio.iloc[0] < 0 and not d.ok.iloc[0]
 
 
 def test_pooled_and_shared_parameters_in_one_plated_model(small):

@@ -95,7 +95,8 @@ __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_nor
            "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
            "NutsOptions", "NutsTrace", "noise_start", "laplace_start", "curvature_model",
-           "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT"]
+           "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT",
+           "curvature_ratio"]
 
 #: Name of the fitted noise-scale parameter.
 NOISE = "sigma"
@@ -741,6 +742,23 @@ def _whiten_one(bm: BayesModel, v, x, y, w, floor):
 @cache.jit(static_argnums=0)
 def _whiten(bm: BayesModel, v, x, y, w, floor):
     return jax.vmap(functools.partial(_whiten_one, bm, floor=floor))(v, x, y, w)
+
+
+def _curvature_ratio_one(bm: BayesModel, v, x, y, w):
+    H = jax.hessian(curvature_model(bm).objective)(v, x, y, w)
+    lam = jnp.linalg.eigvalsh(0.5 * (H + H.T))
+    return lam[0] / jnp.max(jnp.abs(lam))
+
+
+@cache.jit(static_argnums=0)
+def curvature_ratio(bm: BayesModel, v, x, y, w):
+    """[T] smallest over largest-magnitude eigenvalue of the curvature (`curvature_model`'s
+    Hessian of -log posterior) at ``v`` [T, m]. A Laplace approximation is a Gaussian only
+    where this is positive: `whitening` takes eigenvalues in absolute value and floors
+    them, which keeps NUTS's mass matrix finite, but as a covariance it turns a direction
+    of negative curvature into one of enormous spread (`jaxfit.sample` flags such tasks
+    for ``method="laplace"``)."""
+    return jax.vmap(functools.partial(_curvature_ratio_one, bm))(v, x, y, w)
 
 
 def whitening(bm: BayesModel, v, x, y, w, floor: float = 1e-10):
