@@ -972,8 +972,11 @@ def run_laplace(bm: BayesModel, key, x, y, w, center, chol, draws: int):
 
     The mode is the Newton MAP (z = 0 in whitened coordinates, found by `find_map`), so
     no SVI steps are taken; numpyro computes the Hessian there and samples the Gaussian.
-    For the Huber likelihood the curvature is `curvature_model`'s (the Fisher
+    For the Huber likelihood the curvature is `curvature_model`'s (the Hessian of the
+    Normal likelihood of the same scale, whose expectation is the Huber density's Fisher
     information), which the whitening ``chol`` already holds: the draws are ``z ~ N(0, I)``.
+    Where that Hessian is not positive definite at the mode the draws are not a Gaussian
+    approximation (`curvature_ratio`; `jaxfit.sample` flags those tasks).
 
     Returns:
         z [T, draws, m].
