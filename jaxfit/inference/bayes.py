@@ -122,7 +122,8 @@ TERM_EXPONENT_PRIOR = dist.LogNormal(_EXP_LOC, _EXP_SCALE)
 #: ``c_y`` the weighted geometric means of the term's input and of the target over the
 #: task's points (`data_centre`); so a term is 0.7%-270% of the target at the data's centre
 #: (95%) whatever the units, and an unidentified term cannot wander to e^-50. The 48 terms
-#: of the clean real fits (`TERM_EXPONENT_PRIOR`) lie at -1.60 +- 0.48 (-2.84 to -0.71).
+#: of the clean real fits (benchmarks/exponent_prior.py) lie at -1.60 +- 0.48 (-2.84 to
+#: -0.71).
 TERM_LEVEL_PRIOR = dist.Normal(-2.0, 1.5)
 LIKELIHOODS = ("huber", "normal", "studentt", "beta", "truncnormal")
 _EPS = 1e-9
@@ -794,9 +795,8 @@ def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
     unconstrained coordinates, `start_values`: degenerate terms already restarted).
 
     ``v0 = (u, log sigma0)`` with `noise_start`, in the sampler's coordinates; the mode by
-    `find_map` (Newton only
-    accepts steps that lower the objective, so it is never worse than ``v0``); ``L`` by
-    `whitening` (the identity when ``whiten`` is False).
+    `find_map` (Newton only accepts steps that lower the objective, so it is never worse
+    than ``v0``); ``L`` by `whitening` (the identity when ``whiten`` is False).
 
     Returns:
         (center [T, m], chol [T, m, m]) in the sampler's coordinates (`BayesModel`).
