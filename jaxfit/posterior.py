@@ -227,7 +227,7 @@ class Posterior:
                                                <= k).reshape(T, -1).mean(axis=1)
         if "curvature_ratio" in self.stats:
             # a Laplace posterior is a Gaussian only where the curvature at the mode is
-            # positive definite (`jaxfit.inference.bayes.curvature_ratio`)
+            # positive definite (`jaxfit.inference.bayes.laplace_start`)
             out["curvature_ratio"] = np.asarray(self.stats["curvature_ratio"]).reshape(T)
         sigma = self.flat(NOISE)
         out["sigma_collapsed_fraction"] = (sigma < SIGMA_COLLAPSE).mean(axis=1)

@@ -197,7 +197,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         eta = tempering.powers(temper, bm.law, start.values, xs, ys, ws, lik, method)
         ws = ws * eta[:, None]              # a power on each task's likelihood
         u = bayes.start_values(bm, start.values, bayes.data_references(bm, xs, ys, ws))
-        center, chol = jax.block_until_ready(bayes.laplace_start(bm, u, xs, ys, ws, white))
+        center, chol, curvature = jax.block_until_ready(
+            bayes.laplace_start(bm, u, xs, ys, ws, white))
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -232,8 +233,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                 stats = {"elbo_loss": np.asarray(losses)}
             else:
                 z = bayes.run_laplace(bm, k_run, xs, ys, ws, center, chol, draws=n)
-                stats = {"curvature_ratio": np.asarray(
-                    bayes.curvature_ratio(bm, center, xs, ys, ws))}
+                stats = {"curvature_ratio": np.asarray(curvature)}
             z = z.reshape(T, opts.chains, opts.samples, m)
         if not (pool or law.shared or batching == "plate"):
             v = center[:, None, None, :] + jnp.einsum("tij,tcsj->tcsi", chol, z)

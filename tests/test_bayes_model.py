@@ -124,7 +124,7 @@ def test_a_degenerate_point_fit_restarts_its_term_before_the_mode_search():
         level = u[:, 0] - np.exp(u[:, 3]) * cN - cy          # log(A c_N^-alpha / c_y)
         np.testing.assert_allclose(level[1:], [-100.0, -3.0, float(bayes.TERM_LEVEL_PRIOR.loc)],
                                    rtol=1e-9)
-        center, chol = bayes.laplace_start(bm, jnp.asarray(u), x, y, w, True)
+        center, chol, _ = bayes.laplace_start(bm, jnp.asarray(u), x, y, w, True)
         assert np.isfinite(np.asarray(center)).all() and np.isfinite(np.asarray(chol)).all()
         alpha = np.exp(np.asarray(bm.to_law(center, ref))[:, 3])
         print("alpha at the modes (healthy, valley, fading, growing):", alpha, "truth", t.alpha)

@@ -95,8 +95,7 @@ __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_nor
            "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
            "NutsOptions", "NutsTrace", "noise_start", "laplace_start", "curvature_model",
-           "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT",
-           "curvature_ratio"]
+           "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT"]
 
 #: Name of the fitted noise-scale parameter.
 NOISE = "sigma"
@@ -733,33 +732,22 @@ def curvature_model(bm: BayesModel) -> BayesModel:
 
 
 def _whiten_one(bm: BayesModel, v, x, y, w, floor):
+    """(L [m, m], ratio): the whitening of one task at ``v``, and the curvature's smallest
+    over largest-magnitude eigenvalue (a Laplace approximation is a Gaussian only where it
+    is positive: taken in absolute value and floored, the eigenvalues keep NUTS's mass
+    matrix finite, but as a covariance a direction of negative curvature gets an enormous
+    spread; `jaxfit.sample` flags such tasks for ``method="laplace"``)."""
     H = jax.hessian(curvature_model(bm).objective)(v, x, y, w)
     lam, V = jnp.linalg.eigh(0.5 * (H + H.T))
+    ratio = lam[0] / jnp.max(jnp.abs(lam))
     lam = jnp.abs(lam)
     lam = jnp.maximum(lam, floor * jnp.max(lam))
-    return V * (1.0 / jnp.sqrt(lam))[None, :]
+    return V * (1.0 / jnp.sqrt(lam))[None, :], ratio
 
 
 @cache.jit(static_argnums=0)
 def _whiten(bm: BayesModel, v, x, y, w, floor):
-    return jax.vmap(functools.partial(_whiten_one, bm, floor=floor))(v, x, y, w)
-
-
-def _curvature_ratio_one(bm: BayesModel, v, x, y, w):
-    H = jax.hessian(curvature_model(bm).objective)(v, x, y, w)
-    lam = jnp.linalg.eigvalsh(0.5 * (H + H.T))
-    return lam[0] / jnp.max(jnp.abs(lam))
-
-
-@cache.jit(static_argnums=0)
-def curvature_ratio(bm: BayesModel, v, x, y, w):
-    """[T] smallest over largest-magnitude eigenvalue of the curvature (`curvature_model`'s
-    Hessian of -log posterior) at ``v`` [T, m]. A Laplace approximation is a Gaussian only
-    where this is positive: `whitening` takes eigenvalues in absolute value and floors
-    them, which keeps NUTS's mass matrix finite, but as a covariance it turns a direction
-    of negative curvature into one of enormous spread (`jaxfit.sample` flags such tasks
-    for ``method="laplace"``)."""
-    return jax.vmap(functools.partial(_curvature_ratio_one, bm))(v, x, y, w)
+    return jax.vmap(functools.partial(_whiten_one, bm, floor=floor))(v, x, y, w)[0]
 
 
 def whitening(bm: BayesModel, v, x, y, w, floor: float = 1e-10):
@@ -799,7 +787,9 @@ def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
     than ``v0``); ``L`` by `whitening` (the identity when ``whiten`` is False).
 
     Returns:
-        (center [T, m], chol [T, m, m]) in the sampler's coordinates (`BayesModel`).
+        (center [T, m], chol [T, m, m], curvature [T]) in the sampler's coordinates
+        (`BayesModel`); ``curvature``: the smallest over the largest-magnitude eigenvalue
+        of the curvature at ``center`` (`_whiten_one`; NaN when ``whiten`` is False).
     """
     ref = jax.vmap(bm.reference)(x, y, w)
     u0 = jnp.concatenate([u, jax.vmap(functools.partial(noise_start, bm))(u, x, y, w)[:, None]],
@@ -808,8 +798,10 @@ def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
     sol = find_map(bm, v0, x, y, w)
     center = jnp.where(jnp.isfinite(sol.f)[:, None], sol.u, v0)
     if not whiten:
-        return center, jnp.broadcast_to(jnp.eye(bm.dim, dtype=u.dtype), center.shape + (bm.dim,))
-    return center, jax.vmap(functools.partial(_whiten_one, bm, floor=1e-10))(center, x, y, w)
+        return (center, jnp.broadcast_to(jnp.eye(bm.dim, dtype=u.dtype), center.shape + (bm.dim,)),
+                jnp.full(center.shape[:1], jnp.nan, u.dtype))
+    chol, ratio = jax.vmap(functools.partial(_whiten_one, bm, floor=1e-10))(center, x, y, w)
+    return center, chol, ratio
 
 
 # ------------------------------------------------------------------------------ samplers
@@ -976,7 +968,7 @@ def run_laplace(bm: BayesModel, key, x, y, w, center, chol, draws: int):
     Normal likelihood of the same scale, whose expectation is the Huber density's Fisher
     information), which the whitening ``chol`` already holds: the draws are ``z ~ N(0, I)``.
     Where that Hessian is not positive definite at the mode the draws are not a Gaussian
-    approximation (`curvature_ratio`; `jaxfit.sample` flags those tasks).
+    approximation (`laplace_start`'s ``curvature``; `jaxfit.sample` flags those tasks).
 
     Returns:
         z [T, draws, m].
