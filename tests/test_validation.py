@@ -451,6 +451,9 @@ def runs(tmp_path):
       "--grid", "N=1e9,2e9", "D=1e10,2e10"), "--target names ['Dx']"),
     (("suggest", "{runs}", "--x", "N=params", "D=tokens", "--target", "N=abc", "D=1e12",
       "--grid", "N=1e9,2e9", "D=1e10,2e10"), "--target N=abc is not a number"),
+    (("suggest", "{runs}", "--x", "N=params", "D=tokens", "--target", "N=1e9,2e9",
+      "D=1,2,3", "--grid", "N=1e9,2e9", "D=1e10,2e10"),
+     "--target: give every name the same number"),        # was named '--at'
 ])
 def test_cli_audit_bad_input_exit_2_before_the_fit(capsys, no_fit, runs, argv, message):
     """Each failed after the fit (or bootstrap, or every backtest refit), with an internal

@@ -225,16 +225,17 @@ def _value(v: str):
         return v
 
 
-def _at(pairs, law, mapping) -> pd.DataFrame | None:
-    """``--at N=7e9,7e10 D=4e12,1e13`` -> rows; law input names map to their columns."""
+def _at(pairs, law, mapping, flag: str = "--at") -> pd.DataFrame | None:
+    """``--at N=7e9,7e10 D=4e12,1e13`` (or ``--target``) -> rows; law input names map to
+    their columns."""
     if not pairs:
         return None
     cols = {}
-    for name, values in _pairs(pairs, "--at").items():
+    for name, values in _pairs(pairs, flag).items():
         cols[mapping.get(name, name)] = [_value(v) for v in values.split(",")]
     lengths = {len(v) for v in cols.values()}
     if len(lengths - {1}) > 1:
-        raise InputError(f"--at: give every name the same number of comma-separated values, "
+        raise InputError(f"{flag}: give every name the same number of comma-separated values, "
                          f"got {{{', '.join(f'{k}: {len(v)}' for k, v in cols.items())}}}")
     n = max(lengths)
     return pd.DataFrame({k: v * n if len(v) == 1 else v for k, v in cols.items()})
@@ -284,7 +285,7 @@ def _checked_points(pairs, law, mapping, flag: str = "--at", by=()) -> pd.DataFr
     every law input given, numbers, finite (> 0 for inputs the law takes the log of)."""
     from jaxfit.checks import prediction_inputs
 
-    at = _at(pairs, law, mapping)
+    at = _at(pairs, law, mapping, flag)
     if at is None:
         return None
     cols = {mapping.get(n, n): n for n in law.inputs}
