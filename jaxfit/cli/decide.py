@@ -17,14 +17,24 @@ from __future__ import annotations
 import argparse
 import warnings
 from pathlib import Path
+from typing import Any, NamedTuple
 
 
 __all__ = ["add_parsers"]
 
 
-def _source(args):
-    """(saved result or None, law, column mapping, data or None): everything `_result` needs,
-    read and checked without fitting."""
+class _Source(NamedTuple):
+    """Everything `_result` needs, read and checked without fitting: a saved result (or
+    None), its law, the column mapping, and the data to fit (None for a saved result)."""
+
+    saved: Any
+    law: Any
+    mapping: dict
+    data: Any
+    by: Any
+
+
+def _source(args) -> _Source:
     from jaxfit import cli
     from jaxfit.io import load
 
@@ -32,10 +42,11 @@ def _source(args):
     if path.is_file() and path.suffix.lower() in (".json", ".nc"):
         law = cli._law(args.law) if args.law else None
         saved = cli._call(load, str(path), law=law)
-        return saved, saved.law, dict(saved.options.get("x") or {}), None
+        return _Source(saved, saved.law, dict(saved.options.get("x") or {}), None,
+                       cli._by_list(saved.options.get("by")))
     law = cli._law(args.law or "chinchilla")
     df = cli._select(cli._read(args.source), args.where)
-    return None, law, cli._pairs(args.x, "--x"), df
+    return _Source(None, law, cli._pairs(args.x, "--x"), df, cli._by_list(args.by))
 
 
 def _precheck(args) -> None:
@@ -54,9 +65,9 @@ def _result(args, source, need_draws: bool):
     import jaxfit as jf
     from jaxfit import cli, progress
 
-    saved, law, mapping, df = source
-    if saved is not None:
-        return saved
+    if source.saved is not None:
+        return source.saved
+    law, mapping, df = source.law, source.mapping, source.data
     n = args.n_boot if args.n_boot is not None else 1000
     if need_draws and not n:
         raise cli.InputError("suggest needs draws: give --n-boot > 0 or a posterior (.nc)")
@@ -120,9 +131,8 @@ def _cmd_suggest(args) -> int:
 
     _precheck(args)
     source = _source(args)
-    _, law, mapping, _ = source
-    by = cli._by_list(source[0].options.get("by") if source[0] is not None else args.by)
-    target = cli._checked_points(args.target, law, mapping, "--target", by)
+    law, mapping = source.law, source.mapping
+    target = cli._checked_points(args.target, law, mapping, "--target", source.by)
     if args.candidates:
         cands = cli._read(args.candidates)
     elif args.grid:
