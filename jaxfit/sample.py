@@ -196,7 +196,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         white = bool(whiten) or method == "laplace"      # Laplace draws in whitened z
         eta = tempering.powers(temper, bm.law, start.values, xs, ys, ws, lik, method)
         ws = ws * eta[:, None]              # a power on each task's likelihood
-        u = bayes.start_values(bm, start.values, bayes.data_references(bm, xs, ys, ws))
+        ref = bayes.data_references(bm, xs, ys, ws)     # log data centres [T, n + 1]
+        u = bayes.start_values(bm, start.values, ref)
         center, chol, curvature = jax.block_until_ready(
             bayes.laplace_start(bm, u, xs, ys, ws, white))
         m = bm.dim
@@ -238,7 +239,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         if not (pool or law.shared or batching == "plate"):
             v = center[:, None, None, :] + jnp.einsum("tij,tcsj->tcsi", chol, z)
         if bm.level_terms:
-            params, sigma = bm.split(v, jax.vmap(bm.reference)(xs, ys, ws)[:, None, None, :])
+            params, sigma = bm.split(v, ref[:, None, None, :])
         else:
             params, sigma = bm.split(v)
         draws = {n: np.asarray(params[n]) for n in law.param_names}
