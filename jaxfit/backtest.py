@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.chain import chain_draws
-from jaxfit.data import _did_you_mean, _not_numbers, column_map
+from jaxfit.data import column_map, did_you_mean, numeric_dtype
 from jaxfit.fit import fit as point_fit
 from jaxfit.law import Law
 from jaxfit.warnings import FitWarning
@@ -459,13 +459,12 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         miss = [c for c in need if c not in df.columns]
         if miss:
             raise ValueError(f"backtest: {name} is missing column(s) {miss}; it has "
-                             f"{list(df.columns)}{_did_you_mean(miss, df.columns)}.")
-        for c in dict.fromkeys(need):
-            col = df[c]
-            if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-                raise ValueError(f"backtest: {name} column {c!r} has dtype {col.dtype}, not "
-                                 f"numbers; convert it with pd.to_numeric(df[{c!r}])"
-                                 f"{_not_numbers(df, col)}.")
+                             f"{list(df.columns)}{did_you_mean(miss, df.columns)}.")
+        for c in dict.fromkeys(need):       # NaN rows are dropped below, with a warning
+            try:
+                numeric_dtype(df, c, f"backtest {name}")
+            except ValueError as e:
+                raise ValueError(f"backtest: {e}") from None
 
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: _task_labels(data, by)})

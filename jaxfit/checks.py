@@ -23,7 +23,7 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import _did_you_mean, _numeric, _rows, column_map
+from jaxfit.data import column_map, did_you_mean, numeric_values, row_labels
 from jaxfit.law import Law
 from jaxfit.warnings import ScaleWarning
 
@@ -189,11 +189,11 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
                else "Add them" + (" or map them with x=" if where == "predict_chain" else ""))
         raise ValueError(f"{where}: missing column(s) {missing} (inputs of law "
                          f"{law.name!r}: {list(cols)}{reads}); the data has columns "
-                         f"{list(df.columns)}{_did_you_mean(missing, df.columns)}. {fix}.")
+                         f"{list(df.columns)}{did_you_mean(missing, df.columns)}. {fix}.")
     out = {}
     for name, col in cols.items():
         try:
-            values = _numeric(df, col, f"input {name!r}")
+            values = numeric_values(df, col, f"input {name!r}")
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
         if name in law.positive_inputs:
@@ -201,7 +201,7 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
             if bad.any():
                 raise ValueError(
                     f"{where}: column {col!r} (input {name!r}) has {bad.sum()} values <= 0 "
-                    f"at rows {_rows(df, bad)} (e.g. {values[bad][0]:g}); law {law.name!r} "
+                    f"at rows {row_labels(df, bad)} (e.g. {values[bad][0]:g}); law {law.name!r} "
                     f"takes log({name}), so predict only at {name} > 0.")
         out[name] = values
     return out

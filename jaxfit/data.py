@@ -79,7 +79,7 @@ def task_columns(by) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
-def _rows(df: pd.DataFrame, mask: np.ndarray) -> str:
+def row_labels(df: pd.DataFrame, mask: np.ndarray) -> str:
     labels = list(df.index[mask][:_SHOW])
     more = "" if mask.sum() <= _SHOW else f" (first {_SHOW} shown)"
     return f"{labels}{more}"
@@ -105,10 +105,12 @@ def _not_numbers(df: pd.DataFrame, s: pd.Series) -> str:
     if not bad.any():
         return ""
     return (f" ({bad.sum()} missing, non-finite or non-numeric entries at rows "
-            f"{_rows(df, bad)}, e.g. {s.to_numpy()[bad][0]!r}; drop or fill them)")
+            f"{row_labels(df, bad)}, e.g. {s.to_numpy()[bad][0]!r}; drop or fill them)")
 
 
-def _numeric(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
+def numeric_dtype(df: pd.DataFrame, col: str, role: str) -> pd.Series:
+    """``df[col]`` if its dtype holds real numbers (not complex, bool, text or object);
+    else a ValueError naming the column, its ``role``, the bad entries and the fix."""
     s = df[col]
     if pd.api.types.is_complex_dtype(s):
         raise ValueError(f"column {col!r} ({role}) has complex dtype {s.dtype}; laws take real "
@@ -118,12 +120,18 @@ def _numeric(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
         raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert it "
                          f"with pd.to_numeric(df[{col!r}]) or map another column"
                          f"{_not_numbers(df, s)}.")
+    return s
+
+
+def numeric_values(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
+    """``df[col]`` as finite float64 values (`numeric_dtype`, then no NaN or infinity)."""
+    s = numeric_dtype(df, col, role)
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
         raise ValueError(
             f"column {col!r} ({role}) has {bad.sum()} NaN or infinite values at rows "
-            f"{_rows(df, bad)}; drop or fill them first, e.g. df.dropna(subset=[{col!r}]).")
+            f"{row_labels(df, bad)}; drop or fill them first, e.g. df.dropna(subset=[{col!r}]).")
     return values
 
 
@@ -131,11 +139,11 @@ def _positive(df: pd.DataFrame, col: str, values: np.ndarray, why: str, fix: str
     bad = values <= 0
     if bad.any():
         raise ValueError(
-            f"column {col!r} has {bad.sum()} non-positive values at rows {_rows(df, bad)} "
+            f"column {col!r} has {bad.sum()} non-positive values at rows {row_labels(df, bad)} "
             f"(e.g. {values[bad][0]:g}); {why}, so every value must be > 0: {fix}.")
 
 
-def _did_you_mean(missing: Sequence, columns) -> str:
+def did_you_mean(missing: Sequence, columns) -> str:
     """`` (the data's column 'tokens' is close to 'tokns')`` for missing names near a column."""
     import difflib
 
@@ -176,7 +184,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
         raise ValueError(
             f"missing column(s) {missing} ({', '.join(needed[c] for c in missing)}) for law "
             f"{law.name!r}; the data has columns {list(df.columns)}"
-            f"{_did_you_mean(missing, df.columns)}. Rename them or map "
+            f"{did_you_mean(missing, df.columns)}. Rename them or map "
             "them, e.g. x={'N': 'params'}, y='loss'.")
     dup = [c for c in dict.fromkeys(needed) if (df.columns == c).sum() > 1]
     if dup:
@@ -188,8 +196,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     if len(df) == 0:
         raise ValueError("the data has no rows; give at least one observation per task.")
 
-    xs = {n: _numeric(df, c, f"input {n!r}") for n, c in cols.items()}
-    ys = _numeric(df, y, "target y")
+    xs = {n: numeric_values(df, c, f"input {n!r}") for n, c in cols.items()}
+    ys = numeric_values(df, y, "target y")
     for n in law.positive_inputs:
         _positive(df, cols[n], xs[n], f"law {law.name!r} takes log({n})",
                   "remove those rows (the law is not defined there)")
@@ -199,7 +207,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     if weights is None:
         ws = np.ones(len(df))
     elif isinstance(weights, str):
-        ws = _numeric(df, weights, "weights")
+        ws = numeric_values(df, weights, "weights")
     else:
         ws = np.asarray(weights, dtype=np.float64)
         if ws.shape != (len(df),) or not np.all(np.isfinite(ws)):
@@ -207,14 +215,14 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     if np.any(ws < 0):
         where = f"column {weights!r} (weights) has" if isinstance(weights, str) else "weights have"
         raise ValueError(f"{where} {(ws < 0).sum()} negative values at rows "
-                         f"{_rows(df, ws < 0)}; weights must be >= 0: clip or drop them.")
+                         f"{row_labels(df, ws < 0)}; weights must be >= 0: clip or drop them.")
 
     if by_cols:
         for c in by_cols:
             bad = df[c].isna().to_numpy()
             if bad.any():
                 raise ValueError(f"column {c!r} (task column, by) has {bad.sum()} missing values "
-                                 f"at rows {_rows(df, bad)}; those rows would belong to no task. "
+                                 f"at rows {row_labels(df, bad)}; those rows would belong to no task. "
                                  f"Fill them, e.g. df[{c!r}].fillna('unknown').")
         groups = df.groupby(by_cols if len(by_cols) > 1 else by_cols[0], sort=True,
                             observed=False)
