@@ -490,7 +490,7 @@ def test_cli_decide_commands_take_debug_after_the_subcommand(capsys, no_fit, com
 def test_cli_every_subcommand_takes_debug():
     from jaxfit.cli import _parser
 
-    sub = next(a for a in _parser()._actions if a.choices and "fit" in a.choices).choices
+    sub = _parser().commands.choices
     assert [name for name, p in sub.items()
             if "--debug" not in {o for a in p._actions for o in a.option_strings}] == []
 

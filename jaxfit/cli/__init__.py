@@ -722,6 +722,12 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
+    def add_subparsers(self, **kwargs):
+        """As argparse's; the action is kept as ``commands`` (subcommand name -> parser in
+        ``commands.choices``), so an error can be reported by its subcommand."""
+        self.commands = super().add_subparsers(**kwargs)
+        return self.commands
+
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
                      f"(see {self.prog} --help)\n")
@@ -828,8 +834,7 @@ def main(argv=None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra:          # the subcommand's own error, pointing at its --help
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        parser.commands.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     debug = getattr(args, "debug", False)
     try:
         _heavy()
