@@ -120,6 +120,13 @@ def run_jaxfit(df, truth, args):
           f"{np.quantile(eta, 0.05):.3f}-{np.quantile(eta, 0.95):.3f}, "
           f"untempered (1) in {int((eta == 1).sum())} task(s)")
     summarize("jaxfit " + str(kw or "defaults"), d, covered, wall, transitions)
+    if "curvature_ratio" in d:       # Laplace: is each task's precision positive definite?
+        from jaxfit.posterior import CURVATURE_MIN
+        bad = d.curvature_ratio.to_numpy() <= CURVATURE_MIN
+        print(f"Laplace: observed curvature ratio <= {CURVATURE_MIN:g} (drawn from the "
+              f"Gauss-Newton curvature, flagged): {int(bad.sum())} "
+              f"task(s); coverage of the others {covered[~bad].sum()}/{int((~bad).sum())}; "
+              f"ratio min {d.curvature_ratio.min():.2g}, median {d.curvature_ratio.median():.2g}")
     for a in ("alpha", "beta"):
         b = pd.cut(truth[a].to_numpy(), [0, 0.2, 0.3, 0.45, 9])
         g = pd.Series(covered).groupby(b, observed=True).agg(["mean", "size"])

@@ -21,7 +21,7 @@ import pandas as pd
 
 from jaxfit.data import task_columns
 from jaxfit.inference import cache
-from jaxfit.inference.bayes import NOISE, Likelihood
+from jaxfit.inference.bayes import CURVATURE_MIN, NOISE, Likelihood
 from jaxfit.law import Law
 from jaxfit.warnings import DiagnosticWarning
 
@@ -39,10 +39,9 @@ POINTS_PER_PARAM_MIN = 3
 #: A noise scale below this (in the residual space: 1e-6 of a log loss) means the law
 #: interpolates the data rather than fits it.
 SIGMA_COLLAPSE = 1e-6
-#: A Laplace posterior whose curvature at the mode has its smallest eigenvalue at or below
-#: this fraction of the largest (negative: a saddle) is not a Gaussian approximation: the
-#: whitening's floor (`jaxfit.inference.bayes.whitening`, 1e-10) would set its spread.
-CURVATURE_MIN = 1e-10
+# CURVATURE_MIN (from `jaxfit.inference.bayes`): a Laplace posterior whose observed
+# curvature at the mode has its smallest eigenvalue at or below this fraction of the
+# largest (negative: a saddle) draws from the expected (Gauss-Newton) curvature there.
 
 
 def _task_coords(tasks: pd.Index) -> np.ndarray:
@@ -198,7 +197,8 @@ class Posterior:
     def diagnostics(self) -> pd.DataFrame:
         """Per task: worst r_hat, smallest bulk/tail ESS (ArviZ), divergences, leapfrog
         steps per iteration (sampling and warm-up), for a Laplace posterior the curvature's
-        smallest-to-largest eigenvalue ratio at the mode (> `CURVATURE_MIN`: a Gaussian),
+        smallest-to-largest eigenvalue ratio at the mode (<= `CURVATURE_MIN`: the draws
+        use the expected, Gauss-Newton curvature instead of the observed one),
         and ``ok`` (all thresholds met)."""
         T = len(self.tasks)
         out = pd.DataFrame(index=self.tasks)
@@ -300,7 +300,8 @@ class Posterior:
                 parts.append(f"the curvature at the mode is not positive definite in {n} "
                              f"task(s) (smallest eigenvalue ratio "
                              f"{d['curvature_ratio'].min():.2g}): the Laplace draws there "
-                             "are not a Gaussian approximation of the posterior; use "
+                             "use the expected (Gauss-Newton) curvature instead, a Gaussian "
+                             "that can be several times wider than the posterior; use "
                              "method='nuts'")
         n = int((d["sigma_collapsed_fraction"] > 0.01).sum())
         if n:

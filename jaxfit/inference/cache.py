@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import inspect
 import os
 import threading
 import time
@@ -371,16 +372,23 @@ def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = ())
     """``jax.jit`` with the executables held in this module's bounded cache.
 
     Use as ``@jit``, ``@jit(static_argnums=(0, 1))`` or ``jit(f)``. Static arguments
-    must be hashable (as for ``jax.jit``); keyword arguments are not supported.
+    must be hashable (as for ``jax.jit``); keyword arguments are not supported, and
+    trailing positional arguments left out take ``fn``'s defaults.
     """
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
     static_argnums = tuple(sorted(static_argnums))
     if fn is None:
         return functools.partial(jit, static_argnums=static_argnums)
+    defaults = tuple(p.default for p in inspect.signature(fn).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
     @functools.wraps(fn)
     def call(*args):
+        if len(args) < len(defaults):
+            args = args + defaults[len(args):]
+            if any(a is inspect.Parameter.empty for a in args):
+                raise TypeError(f"{fn.__name__}() is missing positional arguments.")
         leaves = jax.tree.leaves(args)
         if jax.config.jax_disable_jit or any(isinstance(a, jax.core.Tracer) for a in leaves):
             return fn(*args)
