@@ -50,6 +50,20 @@ def test_programs_are_reused_evicted_least_recently_used_and_freed(small_cache):
     assert first() is None
 
 
+def test_omitted_trailing_arguments_take_the_defaults(small_cache):
+    @cache.jit(static_argnums=(1, 2))
+    def scaled(x, k=2, shift=0.5):
+        return x * k + shift
+
+    x = jnp.arange(3.0)
+    np.testing.assert_allclose(scaled(x), np.arange(3.0) * 2 + 0.5)
+    np.testing.assert_allclose(scaled(x, 3), np.arange(3.0) * 3 + 0.5)
+    scaled(x, 2, 0.5)                         # the defaults spelled out: the same program
+    assert cache.info().hits == 1 and cache.info().misses == 2
+    with pytest.raises(TypeError, match="missing positional"):
+        cache.jit(lambda x, y: x + y)(x)
+
+
 def test_dtype_and_weak_type_are_part_of_the_key(small_cache):
     f = cache.jit(lambda x: x * 2)
     assert f(np.float32(1.5)).dtype == jnp.float32

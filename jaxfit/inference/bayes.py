@@ -95,7 +95,8 @@ __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_nor
            "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
            "NutsOptions", "NutsTrace", "noise_start", "laplace_start", "curvature_model",
-           "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT"]
+           "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT",
+           "fisher_curvature", "CURVATURE_MIN"]
 
 #: Name of the fitted noise-scale parameter.
 NOISE = "sigma"
@@ -755,9 +756,9 @@ def fisher_curvature(bm: BayesModel, v, x, y, w):
     "Improving predictions of Bayesian neural nets via local linearization"). Its
     likelihood part is the precision that `jaxfit.inference.tempering` calibrates for
     ``method="laplace"`` (``F / sigma^2``). The Laplace draws use it only where the
-    observed curvature is not positive definite (`_whiten_one`): on the OLMo ladder's
-    step-1 tasks (16 points, 4 model sizes) it gave intervals 2.3x wider than the observed
-    one's and ~5x NUTS's (benchmarks/README.md).
+    observed curvature is not positive definite (`_whiten_one`): everywhere, on the OLMo
+    ladder's step-1 tasks at their largest backtest cut (16 points, 4 model sizes), it gave
+    intervals 2.3x as wide as the observed one's and ~5x NUTS's (benchmarks/README.md).
     """
     ref = bm.reference(x, y, w)
     lik = bm.likelihood
