@@ -258,7 +258,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
         warn_design(start, "sample")
-    if warn and method in ("nuts", "laplace"):
+    if warn:    # every method: SVI's few-points and collapsing-noise checks apply too
         post.warn(stacklevel=2)
     return post
 

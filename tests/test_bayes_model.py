@@ -587,3 +587,14 @@ def test_arviz_loo_compare_and_ppc_on_two_laws(readme_chinchilla):
     assert cmp.loc["power_law", "elpd_diff"] > 4 * cmp.loc["power_law", "dse"]
     ax = az.plot_ppc(idata, num_pp_samples=20)
     assert np.size(ax) >= 1
+
+
+def test_svi_warns_when_its_diagnostics_fail():
+    """Before: jf.sample(method='svi') never called Posterior.warn, so 8 points for 5
+    parameters gave diagnostics ok=False without the warning NUTS and Laplace give."""
+    df, _ = chinchilla_tasks(1, 8, seed=3)
+    with pytest.warns(DiagnosticWarning, match=r"svi: fewer than 3 points per parameter "
+                                               r"\(5 parameters; min 8 points\) in 1 task"):
+        post = sample(LAW, df, y="loss", method="svi", samples=100, chains=1, svi_steps=200)
+    assert post.diagnostics["points"].tolist() == [8]
+    assert not post.diagnostics["ok"].any()
