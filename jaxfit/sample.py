@@ -182,10 +182,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         start = point_fit(law.replace(shared=()) if law.shared else law, data, y=y, by=by, x=x, weights=weights, loss=loss,
                           delta=delta, space=space, init=init, restarts=restarts, seed=seed,
                           warn=False)
-    elif not (isinstance(start, FitResult) and len(start.tasks) == T
-              and list(start.law.param_names) == list(law.param_names)):
-        raise ValueError("start must be a FitResult of the same law (parameters "
-                         f"{list(law.param_names)}) on the same {T} task(s).")
+    else:
+        _check_start(start, law, batch.tasks)
     timing["fit"] = time.perf_counter() - t0
 
     with jax.enable_x64(True):
@@ -277,6 +275,20 @@ def _run_plated(bm, law, key, xs, ys, ws, center, chol, opts, pool, jitter):
     return v, stats, hyper
 
 
+def _check_start(start, law: Law, tasks) -> None:
+    """``start`` must be a fit of ``law`` to the same tasks, in the same order: its values
+    start the sampler or refits, and it is kept as ``Posterior.fit`` (the estimate of
+    `jaxfit.optimal` for a bootstrap)."""
+    if not (isinstance(start, FitResult)
+            and list(start.law.param_names) == list(law.param_names)):
+        raise ValueError("start must be a FitResult of the same law (parameters "
+                         f"{list(law.param_names)}) on the same {len(tasks)} task(s).")
+    if list(start.tasks) != list(tasks):
+        raise ValueError(f"start is a fit of tasks {list(start.tasks)[:10]}, but the data "
+                         f"have tasks {list(tasks)[:10]}; give start=jf.fit(...) of the same "
+                         "data and by=, or leave start=None.")
+
+
 # ------------------------------------------------------------------------------ bootstrap
 
 def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
@@ -343,10 +355,8 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
                           space=space, reduction=reduction, init=init, restarts=restarts,
                           seed=seed, method=method, max_steps=max_steps, refine=refine,
                           ftol=ftol, warn=False)
-    elif not (isinstance(start, FitResult) and len(start.tasks) == T
-              and list(start.law.param_names) == list(law.param_names)):
-        raise ValueError("start must be a FitResult of the same law (parameters "
-                         f"{list(law.param_names)}) on the same {T} task(s).")
+    else:
+        _check_start(start, law, batch.tasks)
     timing["fit"] = time.perf_counter() - t0
     objective = make_objective(law, loss, float(delta), space, reduction)
     t0 = time.perf_counter()
