@@ -196,8 +196,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         ws = ws * eta[:, None]              # a power on each task's likelihood
         ref = bayes.data_references(bm, xs, ys, ws)     # log data centres [T, n + 1]
         u = bayes.start_values(bm, start.values, ref)
-        center, chol, curvature = jax.block_until_ready(
-            bayes.laplace_start(bm, u, xs, ys, ws, white, method == "laplace"))
+        center, chol, curvature, map_status = jax.block_until_ready(
+            bayes.laplace_start(bm, u, xs, ys, ws, white, method == "laplace", True))
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -232,7 +232,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                 stats = {"elbo_loss": np.asarray(losses)}
             else:
                 z = bayes.run_laplace(bm, k_run, xs, ys, ws, center, chol, draws=n)
-                stats = {"curvature_ratio": np.asarray(curvature)}
+                stats = {"curvature_ratio": np.asarray(curvature),
+                         "map_status": np.asarray(map_status)}
             z = z.reshape(T, opts.chains, opts.samples, m)
         if not (pool or law.shared or batching == "plate"):
             v = center[:, None, None, :] + jnp.einsum("tij,tcsj->tcsi", chol, z)

@@ -598,3 +598,26 @@ def test_svi_warns_when_its_diagnostics_fail():
         post = sample(LAW, df, y="loss", method="svi", samples=100, chains=1, svi_steps=200)
     assert post.diagnostics["points"].tolist() == [8]
     assert not post.diagnostics["ok"].any()
+
+
+def test_laplace_flags_a_mode_search_that_did_not_converge():
+    """Before: find_map's status was dropped, so a Laplace Gaussian centred at the last
+    iterate of a mode search that hit its step cap passed as a posterior (measured: a flat
+    task, accuracy at chance, with jax_enable_x64 off hit the 200-step cap at a point whose
+    curvature was flagged, but nothing said the search had failed). sample records the
+    status; a task whose search did not converge is not ok and warns."""
+    df, _ = chinchilla_tasks(2, 16, seed=1)
+    post = sample(LAW, df, y="loss", by="task", method="laplace", samples=50, warn=False)
+    assert post.stats["map_status"].tolist() == [0, 0]
+    assert post.diagnostics["map_converged"].all()
+    rng = np.random.default_rng(1)
+    draws = {"alpha": rng.normal(0.3, 0.02, (2, 1, 50)),
+             "sigma": rng.uniform(0.01, 0.02, (2, 1, 50))}
+    bad = Posterior(law=LAW, tasks=pd.Index(["a", "b"], name="task"), draws=draws,
+                    likelihood=bayes.make_likelihood(), method="laplace",
+                    stats={"curvature_ratio": np.array([4e-5, 5e-5]),
+                           "map_status": np.array([1, 0])})
+    d = bad.diagnostics
+    assert d["map_converged"].tolist() == [False, True] and d["ok"].tolist() == [False, True]
+    with pytest.warns(DiagnosticWarning, match=r"mode did not converge in 1 task.*\['a'\]"):
+        assert not bad.warn()
