@@ -67,6 +67,7 @@ import pandas as pd
 from jaxfit.chain import chain_draws
 from jaxfit.data import column_map, did_you_mean, numeric_dtype
 from jaxfit.fit import fit as point_fit
+from jaxfit.inference.status import Status
 from jaxfit.law import Law
 from jaxfit.warnings import FitWarning
 
@@ -236,8 +237,9 @@ class BacktestResult:
         ``actual``, ``prediction`` (the point fit's), ``lower``, ``upper``, ``covered``
         (the calibrated interval when ``calibrate`` is set, else the raw one), and
         ``raw_lower``, ``raw_upper``, ``raw_covered``, ``mean_lower``, ``mean_upper``
-        (credible interval of the law's mean), ``q``, ``n_calibration``, ``row`` (the
-        input's index label)."""
+        (credible interval of the law's mean), ``q``, ``n_calibration``, ``converged``
+        (every step's point fit of the row's task at that cut converged; `backtest`
+        warns when one did not) and ``row`` (the input's index label)."""
         return self.rows.copy()
 
     def summary(self, by_task: bool = True, last_cut: bool = False,
@@ -309,6 +311,22 @@ def _warn_uncalibrated(rows: pd.DataFrame, calibrate, n_cuts: int) -> bool:
                   "cut's calibration learns from the errors at the smaller cuts, so the "
                   "smallest has none), so summary() has no rows; give 2 or more cuts, or "
                   "calibrate=None (raw intervals; the table has them as raw_lower/raw_upper).",
+                  FitWarning, stacklevel=3)
+    return True
+
+
+def _warn_unconverged(rows: pd.DataFrame) -> bool:
+    """Warn (`FitWarning`) when held-out rows were predicted from point fits that did not
+    converge (the fits run with ``warn=False``; their rows are kept, ``converged=False``)."""
+    bad = ~rows["converged"].to_numpy(bool)
+    if not bad.any():
+        return False
+    pairs = rows.loc[bad, ["task", "cut"]].drop_duplicates()
+    where = ", ".join(f"{t!r} at cut {c:.4g}" for t, c in pairs.head(5).itertuples(index=False))
+    warnings.warn(f"backtest: {int(bad.sum())} of {len(rows)} held-out row(s) come from point "
+                  f"fits that did not converge ({len(pairs)} (task, cut) pair(s): {where}); "
+                  "they are in the table with converged=False. Fix: raise max_steps or "
+                  "restarts (fit_options=), or give min_points= so small cuts are skipped.",
                   FitWarning, stacklevel=3)
     return True
 
@@ -520,6 +538,10 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             fits.append(res)
             task_pos[id(res)] = {t: i for i, t in enumerate(res.tasks)}
         fits_by_cut[float(np.nanmax(cut_t))] = fits
+        converged = np.ones(len(held), dtype=bool)
+        for res in fits:
+            idx = np.array([task_pos[id(res)][t] for t in held[_TASK]], dtype=np.int64)
+            converged &= np.asarray(res.status)[idx] == Status.CONVERGED
         xs = {name: held[c].to_numpy(np.float64) for name, c in cols.items()}
         point = _point(law, fits, task_pos, held[_TASK].to_numpy(), xs)
         a_held = held[axis].to_numpy(np.float64)
@@ -539,7 +561,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             "task": labels, "cut": cut_row, "cut_rank": k + 1, "axis": a_held,
             "ratio": a_held / largest, "actual": held[y].to_numpy(np.float64),
             "prediction": point, "raw_lower": lo, "raw_upper": hi,
-            "mean_lower": mlo, "mean_upper": mhi, "row": held.index}))
+            "mean_lower": mlo, "mean_upper": mhi, "converged": converged,
+            "row": held.index}))
         if progress:
             print(f"backtest: cut {k + 1}/{K} ({axis} <= {np.nanmax(cut_t):.4g}): "
                   f"{len(fitted)} task(s), {len(held)} held-out row(s)", flush=True)
@@ -557,10 +580,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     rows["covered"] = (rows["lower"] <= rows["actual"]) & (rows["actual"] <= rows["upper"])
     order = ["task", "cut", "cut_rank", "axis", "ratio", "actual", "prediction", "lower",
              "upper", "covered", "raw_lower", "raw_upper", "raw_covered", "mean_lower",
-             "mean_upper", "q", "n_calibration", "row"]
+             "mean_upper", "q", "n_calibration", "converged", "row"]
     rows = rows[order]
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
     _warn_uncalibrated(rows, calibrate, K)
+    _warn_unconverged(rows)
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

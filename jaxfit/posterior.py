@@ -199,7 +199,8 @@ class Posterior:
         steps per iteration (sampling and warm-up), for a Laplace posterior the curvature's
         smallest-to-largest eigenvalue ratio at the mode (<= `CURVATURE_MIN`: the draws
         use the expected, Gauss-Newton curvature instead of the observed one),
-        and ``ok`` (all thresholds met)."""
+        ``map_converged`` (Laplace: the search for the mode converged; else the Gaussian
+        is centred at its last iterate) and ``ok`` (all thresholds met)."""
         T = len(self.tasks)
         out = pd.DataFrame(index=self.tasks)
         if self._is_mcmc:
@@ -229,6 +230,9 @@ class Posterior:
             # a Laplace posterior is a Gaussian only where the curvature at the mode is
             # positive definite (`jaxfit.inference.bayes.laplace_start`)
             out["curvature_ratio"] = np.asarray(self.stats["curvature_ratio"]).reshape(T)
+        if "map_status" in self.stats:
+            # a Laplace posterior is centred at the mode only where the mode search converged
+            out["map_converged"] = np.asarray(self.stats["map_status"]).reshape(T) == 0
         sigma = self.flat(NOISE)
         out["sigma_collapsed_fraction"] = (sigma < SIGMA_COLLAPSE).mean(axis=1)
         out["ok"] = self._ok(out)
@@ -252,6 +256,8 @@ class Posterior:
             ok &= d["underdetermined_fraction"].to_numpy() <= 0.01
         if "curvature_ratio" in d:
             ok &= d["curvature_ratio"].to_numpy() > CURVATURE_MIN
+        if "map_converged" in d:
+            ok &= d["map_converged"].to_numpy(bool)
         ok &= d["sigma_collapsed_fraction"].to_numpy() <= 0.01
         return ok
 
@@ -303,6 +309,12 @@ class Posterior:
                              "use the expected (Gauss-Newton) curvature instead, a Gaussian "
                              "that can be several times wider than the posterior; use "
                              "method='nuts'")
+        if "map_converged" in d:
+            n = int((~d["map_converged"].to_numpy(bool)).sum())
+            if n:
+                parts.append(f"the search for the posterior's mode did not converge in {n} "
+                             "task(s): the Laplace Gaussian there is centred at its last "
+                             "iterate, not at a mode; use method='nuts'")
         n = int((d["sigma_collapsed_fraction"] > 0.01).sum())
         if n:
             parts.append(f"the noise scale sigma collapses below {SIGMA_COLLAPSE:g} in more "

@@ -32,10 +32,10 @@ def task_rows(tasks: pd.Index, by, df: pd.DataFrame) -> np.ndarray | None:
     Raises:
         ValueError: some rows name tasks that were not fitted.
     """
-    if len(tasks) == 1:
-        return np.zeros(len(df), dtype=np.int64)
     by_cols = task_columns(by)
     if by_cols and all(c in df.columns for c in by_cols):
+        # checked for one fitted task too: a row naming another task must not silently
+        # take the fitted task's parameters
         keys = df[by_cols[0]] if len(by_cols) == 1 else pd.MultiIndex.from_frame(df[by_cols])
         idx = tasks.get_indexer(keys)
         if np.any(idx < 0):
@@ -43,6 +43,8 @@ def task_rows(tasks: pd.Index, by, df: pd.DataFrame) -> np.ndarray | None:
             raise ValueError(f"predict: {int((idx < 0).sum())} rows name tasks that were not "
                              f"fitted ({by!r} = {bad}); fitted tasks: {list(tasks[:10])}.")
         return idx
+    if len(tasks) == 1:
+        return np.zeros(len(df), dtype=np.int64)
     return None
 
 

@@ -182,10 +182,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         start = point_fit(law.replace(shared=()) if law.shared else law, data, y=y, by=by, x=x, weights=weights, loss=loss,
                           delta=delta, space=space, init=init, restarts=restarts, seed=seed,
                           warn=False)
-    elif not (isinstance(start, FitResult) and len(start.tasks) == T
-              and list(start.law.param_names) == list(law.param_names)):
-        raise ValueError("start must be a FitResult of the same law (parameters "
-                         f"{list(law.param_names)}) on the same {T} task(s).")
+    else:
+        _check_start(start, law, batch.tasks)
     timing["fit"] = time.perf_counter() - t0
 
     with jax.enable_x64(True):
@@ -198,8 +196,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         ws = ws * eta[:, None]              # a power on each task's likelihood
         ref = bayes.data_references(bm, xs, ys, ws)     # log data centres [T, n + 1]
         u = bayes.start_values(bm, start.values, ref)
-        center, chol, curvature = jax.block_until_ready(
-            bayes.laplace_start(bm, u, xs, ys, ws, white, method == "laplace"))
+        center, chol, curvature, map_status = jax.block_until_ready(
+            bayes.laplace_start(bm, u, xs, ys, ws, white, method == "laplace", True))
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -234,7 +232,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                 stats = {"elbo_loss": np.asarray(losses)}
             else:
                 z = bayes.run_laplace(bm, k_run, xs, ys, ws, center, chol, draws=n)
-                stats = {"curvature_ratio": np.asarray(curvature)}
+                stats = {"curvature_ratio": np.asarray(curvature),
+                         "map_status": np.asarray(map_status)}
             z = z.reshape(T, opts.chains, opts.samples, m)
         if not (pool or law.shared or batching == "plate"):
             v = center[:, None, None, :] + jnp.einsum("tij,tcsj->tcsi", chol, z)
@@ -258,7 +257,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
         warn_design(start, "sample")
-    if warn and method in ("nuts", "laplace"):
+    if warn:    # every method: SVI's few-points and collapsing-noise checks apply too
         post.warn(stacklevel=2)
     return post
 
@@ -275,6 +274,20 @@ def _run_plated(bm, law, key, xs, ys, ws, center, chol, opts, pool, jitter):
              "warmup_n_steps": per_task(extra["warmup_num_steps"])}
     hyper = {k: np.asarray(a) for k, a in hyper.items()}
     return v, stats, hyper
+
+
+def _check_start(start, law: Law, tasks) -> None:
+    """``start`` must be a fit of ``law`` to the same tasks, in the same order: its values
+    start the sampler or refits, and it is kept as ``Posterior.fit`` (the estimate of
+    `jaxfit.optimal` for a bootstrap)."""
+    if not (isinstance(start, FitResult)
+            and list(start.law.param_names) == list(law.param_names)):
+        raise ValueError("start must be a FitResult of the same law (parameters "
+                         f"{list(law.param_names)}) on the same {len(tasks)} task(s).")
+    if list(start.tasks) != list(tasks):
+        raise ValueError(f"start is a fit of tasks {list(start.tasks)[:10]}, but the data "
+                         f"have tasks {list(tasks)[:10]}; give start=jf.fit(...) of the same "
+                         "data and by=, or leave start=None.")
 
 
 # ------------------------------------------------------------------------------ bootstrap
@@ -343,10 +356,8 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
                           space=space, reduction=reduction, init=init, restarts=restarts,
                           seed=seed, method=method, max_steps=max_steps, refine=refine,
                           ftol=ftol, warn=False)
-    elif not (isinstance(start, FitResult) and len(start.tasks) == T
-              and list(start.law.param_names) == list(law.param_names)):
-        raise ValueError("start must be a FitResult of the same law (parameters "
-                         f"{list(law.param_names)}) on the same {T} task(s).")
+    else:
+        _check_start(start, law, batch.tasks)
     timing["fit"] = time.perf_counter() - t0
     objective = make_objective(law, loss, float(delta), space, reduction)
     t0 = time.perf_counter()

@@ -160,3 +160,25 @@ def test_rows_with_nan_are_left_out_with_a_warning():
                                                     r"out \(rows \[11, 12\]\)"):
         with pytest.raises(ValueError, match="no cut"):
             jf.backtest(jf.models.chinchilla(), df, axis="N")
+
+
+def test_rows_from_unconverged_fits_are_flagged():
+    """Before: the point fits run with warn=False, so a held-out row predicted from a fit
+    that stopped at max_steps came back like any other, without a word."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    law = jf.models.power_law()
+    with pytest.warns(jf.warnings.FitWarning, match=r"backtest: 2 of 2 held-out row\(s\) come "
+                                                    r"from point fits that did not converge"):
+        bad = jf.backtest(law, df, by="task", axis="N", cuts=[4e8], n=20, calibrate=None,
+                          fit_options={"max_steps": 1, "restarts": 4})
+    assert bad.table()["converged"].tolist() == [False] * 2
+    import warnings as w
+    with w.catch_warnings():
+        w.simplefilter("error", jf.warnings.FitWarning)
+        good = jf.backtest(law, df, by="task", axis="N", cuts=[4e8], n=20, calibrate=None)
+    t = good.table()
+    assert t["converged"].all() and len(t) == 2
+    np.testing.assert_allclose(t["prediction"], 2.0 + 300 * 8e8 ** -0.3, rtol=0.05)

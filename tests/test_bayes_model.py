@@ -587,3 +587,37 @@ def test_arviz_loo_compare_and_ppc_on_two_laws(readme_chinchilla):
     assert cmp.loc["power_law", "elpd_diff"] > 4 * cmp.loc["power_law", "dse"]
     ax = az.plot_ppc(idata, num_pp_samples=20)
     assert np.size(ax) >= 1
+
+
+def test_svi_warns_when_its_diagnostics_fail():
+    """Before: jf.sample(method='svi') never called Posterior.warn, so 8 points for 5
+    parameters gave diagnostics ok=False without the warning NUTS and Laplace give."""
+    df, _ = chinchilla_tasks(1, 8, seed=3)
+    with pytest.warns(DiagnosticWarning, match=r"svi: fewer than 3 points per parameter "
+                                               r"\(5 parameters; min 8 points\) in 1 task"):
+        post = sample(LAW, df, y="loss", method="svi", samples=100, chains=1, svi_steps=200)
+    assert post.diagnostics["points"].tolist() == [8]
+    assert not post.diagnostics["ok"].any()
+
+
+def test_laplace_flags_a_mode_search_that_did_not_converge():
+    """Before: find_map's status was dropped, so a Laplace Gaussian centred at the last
+    iterate of a mode search that hit its step cap passed as a posterior (measured: a flat
+    task, accuracy at chance, with jax_enable_x64 off hit the 200-step cap at a point whose
+    curvature was flagged, but nothing said the search had failed). sample records the
+    status; a task whose search did not converge is not ok and warns."""
+    df, _ = chinchilla_tasks(2, 16, seed=1)
+    post = sample(LAW, df, y="loss", by="task", method="laplace", samples=50, warn=False)
+    assert post.stats["map_status"].tolist() == [0, 0]
+    assert post.diagnostics["map_converged"].all()
+    rng = np.random.default_rng(1)
+    draws = {"alpha": rng.normal(0.3, 0.02, (2, 1, 50)),
+             "sigma": rng.uniform(0.01, 0.02, (2, 1, 50))}
+    bad = Posterior(law=LAW, tasks=pd.Index(["a", "b"], name="task"), draws=draws,
+                    likelihood=bayes.make_likelihood(), method="laplace",
+                    stats={"curvature_ratio": np.array([4e-5, 5e-5]),
+                           "map_status": np.array([1, 0])})
+    d = bad.diagnostics
+    assert d["map_converged"].tolist() == [False, True] and d["ok"].tolist() == [False, True]
+    with pytest.warns(DiagnosticWarning, match=r"mode did not converge in 1 task.*\['a'\]"):
+        assert not bad.warn()

@@ -192,3 +192,19 @@ def test_bootstrap_says_what_it_is_and_flags_underdetermined_resamples():
     idata = boot.idata
     assert idata.posterior.attrs["inference"] == "bootstrap"
     assert "sample_stats" not in idata.groups() and "log_likelihood" not in idata.groups()
+
+
+def test_start_must_be_a_fit_of_the_same_tasks():
+    """Before: only the task count was checked, so a fit of other tasks started the refits
+    and became post.fit (jf.optimal's estimate for a bootstrap) without a word."""
+    df, truth = synthetic_tasks(2, 16, seed=4)
+    other = df.assign(task=df.task + 2)
+    res = jf.fit(LAW, other, y="loss", by="task", restarts=8)
+    with pytest.raises(ValueError, match=r"start is a fit of tasks \[2, 3\], but the data "
+                                         r"have tasks \[0, 1\]"):
+        bootstrap(LAW, df, y="loss", by="task", n=10, start=res)
+    with pytest.raises(ValueError, match=r"start is a fit of tasks \[2, 3\]"):
+        jf.sample(LAW, df, y="loss", by="task", method="laplace", start=res)
+    post = bootstrap(LAW, other, y="loss", by="task", n=50, start=res, warn=False)
+    assert post.fit is res and list(post.tasks) == [2, 3]
+    np.testing.assert_allclose(np.median(post.flat("E"), axis=1), res.values[:, 2], rtol=0.05)

@@ -363,3 +363,23 @@ def test_ladder_replay_compute_ratio(ladder_replay):
     sg = c[(c["order"] == "suggest") & c["step"].between(1, 3)]
     assert sg.groupby("task")["run"].apply(
         lambda runs: any(x.startswith(("760M", "1B")) for x in runs)).all()
+
+
+def test_a_point_fit_gives_no_interval():
+    """Before: a FitResult's one 'draw' gave lower = upper = estimate, a zero-width 90%
+    interval, in optimal, isoflop and overtrain (their docs: one draw, no interval)."""
+    from synthetic import chinchilla_tasks
+
+    df, _ = chinchilla_tasks(1, 20, seed=5)
+    res = jf.fit(jf.models.chinchilla(), df, y="loss", restarts=8)
+    p = res.param_dict()
+    opt = jf.optimal(res, [1e21, 1e23]).to_frame()
+    assert opt[["lower", "upper"]].isna().all().all() and opt["sd"].isna().all()
+    direct = jf.decide.optimal_at(res.law, p, 1e23)
+    got = opt[(opt.C == 1e23)].set_index("quantity")
+    assert got.loc["N", "estimate"] == pytest.approx(direct["N"], rel=1e-9)
+    assert got.loc["N", "median"] == pytest.approx(direct["N"], rel=1e-9)
+    iso = jf.isoflop(res, [1e21], n=5)
+    assert iso[["lower", "upper"]].isna().all().all() and np.isfinite(iso["estimate"]).all()
+    ov = jf.overtrain(res, [1e21], ratios=[20.0])
+    assert ov[["lower", "upper"]].isna().all().all() and np.isfinite(ov["estimate"]).all()

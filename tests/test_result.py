@@ -181,3 +181,19 @@ def test_standard_errors_do_not_depend_on_the_units_of_an_input():
     rel2 = cov[i, i] / b**2 + lu**2 * cov[j, j] - 2 * lu * cov[i, j] / b
     np.testing.assert_allclose(se[1e9]["B"] / fits[1e9].params.B.iloc[0], np.sqrt(rel2),
                                rtol=1e-3)
+
+
+def test_one_task_fit_refuses_rows_of_another_task():
+    """Before: a fit of one task (by='run' on one run's rows) predicted rows naming another
+    run with the fitted run's parameters, silently; a many-task fit raised."""
+    df = DATA.assign(run="a")
+    A = np.column_stack([np.ones_like(X), X])
+    beta = np.linalg.lstsq(A, Y, rcond=None)[0]
+    res = _result(jf.models.linear(), beta[None, :], df, by="run")
+    ok = res.predict(pd.DataFrame({"run": ["a"], "L": [2.0]}))
+    assert ok["prediction"].iloc[0] == pytest.approx(beta[0] + 2.0 * beta[1])
+    with pytest.raises(ValueError, match=r"1 rows name tasks that were not fitted.*'b'"):
+        res.predict(pd.DataFrame({"run": ["a", "b"], "L": [2.0, 2.0]}))
+    # rows without the by column still take the one task
+    assert res.predict(pd.DataFrame({"L": [2.0]}))["prediction"].iloc[0] == pytest.approx(
+        beta[0] + 2.0 * beta[1])

@@ -224,11 +224,20 @@ def _quantile(values: np.ndarray, qs, axis: int) -> np.ndarray:
     return np.where(q >= big, np.inf, q)
 
 
+def _no_interval(q: np.ndarray, n_draws: int) -> np.ndarray:
+    """Quantiles [median, lower, upper, ...] with the bounds NaN for a single draw (a point
+    fit has no interval; the quantiles of one value would be a zero-width one)."""
+    if n_draws < 2:
+        q = q.copy()
+        q[1:] = np.nan
+    return q
+
+
 def _summary(values: np.ndarray, estimate: np.ndarray | None, prob: float) -> dict:
-    """Quantiles over the draw axis (1) of [T, D, ...] values."""
+    """Quantiles over the draw axis (1) of [T, D, ...] values (bounds NaN for one draw)."""
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
     with np.errstate(invalid="ignore", over="ignore"):
-        q = _quantile(values, [0.5, lo, hi], axis=1)
+        q = _no_interval(_quantile(values, [0.5, lo, hi], axis=1), values.shape[1])
         mean = values.mean(axis=1)
         sd = values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.full_like(mean, np.nan)
     return {"estimate": q[0] if estimate is None else estimate, "median": q[0], "mean": mean,
@@ -271,7 +280,8 @@ class OptimalResult:
         """Tidy table: one row per (task, C, quantity) with ``estimate``, ``median``,
         ``mean``, ``sd`` (the bootstrap standard error for a bootstrap), ``lower``,
         ``upper`` (equal-tailed ``prob`` interval over the draws) and ``at_edge`` (fraction
-        of draws whose minimum hit the search edge)."""
+        of draws whose minimum hit the search edge). ``lower``/``upper`` are NaN for a point
+        fit (one draw: no interval)."""
         T, B = len(self.tasks), len(self.budgets)
         frames = []
         edge = self.at_edge.mean(axis=1)
@@ -435,7 +445,7 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
                 est = np.asarray(fn(pe, jnp.log(jnp.asarray(c)), grid)[2])[0]
             else:
                 est = np.median(L, axis=0)
-            q = np.quantile(L, [0.5, lo, hi], axis=0)
+            q = _no_interval(np.quantile(L, [0.5, lo, hi], axis=0), D)
             best = np.abs(offs)[None, :].repeat(len(c), 0) == np.abs(offs).min()
             frames.append(pd.DataFrame({
                 "task": d.tasks[t], "C": np.repeat(c, len(offs)),
@@ -524,7 +534,7 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
     frames = []
     for q, v in vals.items():
         with np.errstate(over="ignore", invalid="ignore"):
-            qs = _quantile(v, [0.5, lo, hi], axis=1)
+            qs = _no_interval(_quantile(v, [0.5, lo, hi], axis=1), D)
         e = qs[0] if est is None else est[q]
         frames.append(pd.DataFrame({
             "task": np.repeat(np.asarray(list(d.tasks), dtype=object), len(c) * len(r)),

@@ -291,7 +291,7 @@ def _task_rows(df: pd.DataFrame, tasks: pd.Index, by, what: str) -> list[np.ndar
     """Per task, the positions of ``df``'s rows that apply to it (all rows when ``df`` has
     no ``by`` column)."""
     cols = task_columns(by)
-    if len(tasks) == 1 or not cols or not all(c in df.columns for c in cols):
+    if not cols or not all(c in df.columns for c in cols):
         return [np.arange(len(df))] * len(tasks)
     keys = df[cols[0]] if len(cols) == 1 else pd.MultiIndex.from_frame(df[cols])
     pos = tasks.get_indexer(keys)
