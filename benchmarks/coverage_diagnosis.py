@@ -113,7 +113,7 @@ def map_and_flat(post, lm):
         y, w = jnp.asarray(post.data["y"]), jnp.asarray(post.data["w"])
         ws = w * jnp.asarray(post.temper)[:, None]
         u = bayes.start_values(bm, post.fit.values, bayes.data_references(bm, x, y, ws))
-        center, _, _ = bayes.laplace_start(bm, u, x, y, ws, False)
+        center = bayes.laplace_start(bm, u, x, y, ws, False)[0]
         ref = jax.vmap(bm.reference)(x, y, w)
         params, _ = bm.split(center, ref)
         tx = {k: jnp.asarray([v]) for k, v in TARGET.items()}

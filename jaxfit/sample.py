@@ -197,7 +197,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         ref = bayes.data_references(bm, xs, ys, ws)     # log data centres [T, n + 1]
         u = bayes.start_values(bm, start.values, ref)
         center, chol, curvature, map_status = jax.block_until_ready(
-            bayes.laplace_start(bm, u, xs, ys, ws, white, method == "laplace", True))
+            bayes.laplace_start(bm, u, xs, ys, ws, white, method == "laplace"))
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()

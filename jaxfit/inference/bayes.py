@@ -834,9 +834,8 @@ def noise_start(bm: BayesModel, u, x, y, w):
     return jnp.log(jnp.where(jnp.isfinite(s), s, 0.1))
 
 
-@cache.jit(static_argnums=(0, 5, 6, 7))
-def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True, gaussian: bool = False,
-                  with_status: bool = False):
+@cache.jit(static_argnums=(0, 5, 6))
+def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True, gaussian: bool = False):
     """Mode and whitening of every task, started from point fits ``u`` [T, k] (the law's
     unconstrained coordinates, `start_values`: degenerate terms already restarted).
 
@@ -848,12 +847,11 @@ def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True, gaussian: boo
     Gauss-Newton one (`_whiten_one`).
 
     Returns:
-        (center [T, m], chol [T, m, m], curvature [T]) in the sampler's coordinates
-        (`BayesModel`); ``curvature``: the smallest over the largest-magnitude eigenvalue
-        of the curvature at ``center`` (`_whiten_one`; NaN when ``whiten`` is False). With
-        ``with_status`` also ``map_status`` [T], `find_map`'s `Status` code per task (0:
-        the mode search converged; else ``center`` is its last iterate, not a verified
-        mode).
+        (center [T, m], chol [T, m, m], curvature [T], map_status [T]) in the sampler's
+        coordinates (`BayesModel`); ``curvature``: the smallest over the largest-magnitude
+        eigenvalue of the curvature at ``center`` (`_whiten_one`; NaN when ``whiten`` is
+        False); ``map_status``: `find_map`'s `Status` code per task (0: the mode search
+        converged; else ``center`` is its last iterate, not a verified mode).
     """
     ref = jax.vmap(bm.reference)(x, y, w)
     u0 = jnp.concatenate([u, jax.vmap(functools.partial(noise_start, bm))(u, x, y, w)[:, None]],
@@ -861,13 +859,13 @@ def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True, gaussian: boo
     v0 = bm.from_law(u0, ref)
     sol = find_map(bm, v0, x, y, w)
     center = jnp.where(jnp.isfinite(sol.f)[:, None], sol.u, v0)
-    extra = (jnp.asarray(sol.status).reshape(center.shape[:1]),) if with_status else ()
+    status = jnp.asarray(sol.status).reshape(center.shape[:1])
     if not whiten:
         return (center, jnp.broadcast_to(jnp.eye(bm.dim, dtype=u.dtype), center.shape + (bm.dim,)),
-                jnp.full(center.shape[:1], jnp.nan, u.dtype)) + extra
+                jnp.full(center.shape[:1], jnp.nan, u.dtype), status)
     chol, ratio = jax.vmap(functools.partial(_whiten_one, bm, floor=1e-10, gaussian=gaussian))(
         center, x, y, w)
-    return (center, chol, ratio) + extra
+    return center, chol, ratio, status
 
 
 # ------------------------------------------------------------------------------ samplers
