@@ -15,8 +15,33 @@ from jaxfit.data import task_columns
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
 
-__all__ = ["FitResult"]
+__all__ = ["FitResult", "wald_bounds"]
 
+
+
+def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959964):
+    """Approximate Wald bounds ``(lower [k], upper [k])`` of each parameter.
+
+    With ``T`` the parameter's bijection from the real line onto its constraint (`Law`'s
+    ``transform``), the delta method gives the unconstrained standard error
+    ``se_u = se / |T'(u)|`` at ``u = T^-1(estimate)``, and the bounds are ``T(u -+ z se_u)``:
+    for a positive parameter ``estimate * exp(-+ z se / estimate)`` (the log-scale
+    interval), for an unconstrained one ``estimate -+ z se``. Unlike ``estimate -+ z se``
+    they never cross the constraint (a scale A with se larger than A/2 would otherwise get
+    a negative lower bound). NaN where ``se`` is.
+    """
+    lower, upper = np.full(len(values), np.nan), np.full(len(values), np.nan)
+    with jax.enable_x64(True):
+        for j, name in enumerate(law.param_names):
+            if not np.isfinite(se[j]):
+                continue
+            t = law.params[name].transform
+            u = t.inv(jnp.float64(values[j]))
+            slope = jnp.exp(t.log_abs_det_jacobian(u, jnp.float64(values[j])))
+            half = z * se[j] / slope
+            lo, hi = float(t(u - half)), float(t(u + half))
+            lower[j], upper[j] = min(lo, hi), max(lo, hi)
+    return lower, upper
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class FitResult:
@@ -293,7 +318,9 @@ class FitResult:
         Returns:
             A DataFrame indexed by (task, param): ``estimate``, ``se`` (approximate, from
             the objective's Hessian at the optimum in constrained units, `covariance`),
-            ``lower``/``upper`` (estimate -+ 1.96 se: approximate 95% Wald intervals),
+            ``lower``/``upper`` (approximate 95% Wald intervals, `wald_bounds`: on each
+            parameter's unconstrained scale, log for a positive one, mapped back, so they
+            stay inside its constraint; estimate -+ 1.96 se for an unconstrained one),
             ``kind`` (``free``; ``at_bound`` or ``shared``: no se; ``fixed``: held by
             `jaxfit.fix`, not fitted) and ``corr_<param>`` (the correlations). Per-task
             statistics (n, dof, AIC/BIC, status, warnings) are in `statistics`; `report`
@@ -309,10 +336,9 @@ class FitResult:
             with np.errstate(invalid="ignore", divide="ignore"):
                 corr = cov[i] / np.outer(se[i], se[i])
             kind = np.where(self.at_bound[i], "at_bound", np.where(shared, "shared", "free"))
-            f = pd.DataFrame({"estimate": self.values[i], "se": se[i],
-                              "lower": self.values[i] - 1.959964 * se[i],
-                              "upper": self.values[i] + 1.959964 * se[i], "kind": kind},
-                             index=names)
+            lower, upper = wald_bounds(self.law, self.values[i], se[i])
+            f = pd.DataFrame({"estimate": self.values[i], "se": se[i], "lower": lower,
+                              "upper": upper, "kind": kind}, index=names)
             for j, n in enumerate(names):
                 f[f"corr_{n}"] = corr[:, j]
             for n, v in fixed.items():

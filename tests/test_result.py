@@ -181,6 +181,18 @@ def test_standard_errors_do_not_depend_on_the_units_of_an_input():
     rel2 = cov[i, i] / b**2 + lu**2 * cov[j, j] - 2 * lu * cov[i, j] / b
     np.testing.assert_allclose(se[1e9]["B"] / fits[1e9].params.B.iloc[0], np.sqrt(rel2),
                                rtol=1e-3)
+    # The Wald bounds (`wald_bounds`) are log-scale for the positive A, B, E: B's se
+    # exceeds B / 1.96, so estimate - 1.96 se would be a negative scale. The exponents are
+    # unconstrained (real): estimate -+ 1.96 se.
+    s = fits[1.0].summary().droplevel("task")
+    assert s.loc["B", "estimate"] - 1.959964 * s.loc["B", "se"] < 0
+    for n in names:
+        est, sd = s.loc[n, "estimate"], s.loc[n, "se"]
+        z = np.array([-1, 1]) * 1.959964
+        want = est * np.exp(z * sd / est) if n in ("A", "B", "E") else est + z * sd
+        np.testing.assert_allclose(s.loc[n, ["lower", "upper"]].to_numpy(float), want,
+                                   rtol=1e-9)
+        assert 0 < s.loc[n, "lower"] < est < s.loc[n, "upper"]
 
 
 def test_one_task_fit_refuses_rows_of_another_task():
