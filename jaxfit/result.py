@@ -321,8 +321,9 @@ class FitResult:
             ``lower``/``upper`` (approximate 95% Wald intervals, `wald_bounds`: on each
             parameter's unconstrained scale, log for a positive one, mapped back, so they
             stay inside its constraint; estimate -+ 1.96 se for an unconstrained one),
-            ``kind`` (``free``; ``at_bound`` or ``shared``: no se; ``fixed``: held by
-            `jaxfit.fix`, not fitted) and ``corr_<param>`` (the correlations). Per-task
+            ``kind`` (``free``; ``at_bound`` or ``shared``: no se, and the other
+            parameters' se are conditional on its value, `jaxfit.inference.stderr`;
+            ``fixed``: held by `jaxfit.fix`, not fitted) and ``corr_<param>`` (the correlations). Per-task
             statistics (n, dof, AIC/BIC, status, warnings) are in `statistics`; `report`
             prints both.
         """

@@ -10,8 +10,12 @@ estimates under nonstandard conditions"; White 1980 for least squares)::
     B = n / (n - k) sum_i w_i psi(r_i)^2 g_i g_i^T                      (the gradients' spread)
 
 with ``psi = rho'``, ``g_i = dr_i / dtheta`` in the law's *constrained* units (the units of
-``FitResult.params``), ``n`` the points with weight > 0, ``k`` the free parameters, and
-weights read as frequency weights. The noise scale enters through ``psi`` and ``psi'``:
+``FitResult.params``), ``n`` the points with weight > 0 and ``k`` the free parameters.
+The weights scale each point's terms in ``H`` and ``B``; they are not frequency weights:
+a point of weight 3 is not three points (``n`` counts it once, and the bandwidth below uses
+the unweighted residual quantiles), so standard errors differ from those of the data
+with that row repeated (measured: B 1,465 against 1,999, E 0.055 against 0.077, for
+weight 3 on 4 of 16 points; the estimates agree). The noise scale enters through ``psi`` and ``psi'``:
 for the squared loss ``B / H^2 ~ sigma^2`` (classical least squares, ``sigma^2`` the residual
 variance); for Huber's ``rho_delta`` with ``delta`` far above the residuals the same;
 with ``delta`` far below them (the Chinchilla default, ``delta = 1e-3`` on log residuals of
@@ -46,7 +50,10 @@ These are *approximate*: linearised at the optimum, and blind to poorly identifi
 directions beyond what the Hessian shows. A bootstrap (`jaxfit.bootstrap`) or a
 posterior (`jaxfit.sample`) gives intervals that follow the objective's real shape.
 Parameters held fixed in the computation (at a constraint bound, or shared across tasks
-and so identified by the joint fit) get NaN standard errors.
+and so identified by the joint fit) get NaN standard errors, and the other parameters'
+standard errors are then *conditional* on them: they leave out the held parameter's own
+uncertainty. With alpha shared (`jaxfit.share`), a Chinchilla task's A had a standard
+error of 43 against 680 when fitted alone, at corr(A, alpha) = 0.999.
 """
 
 from __future__ import annotations
