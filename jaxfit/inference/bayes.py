@@ -96,7 +96,7 @@ __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_nor
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
            "NutsOptions", "NutsTrace", "noise_start", "laplace_start", "curvature_model",
            "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT",
-           "fisher_curvature", "CURVATURE_MIN"]
+           "fisher_curvature", "fisher_whitening", "CURVATURE_MIN"]
 
 #: Name of the fitted noise-scale parameter.
 NOISE = "sigma"
@@ -756,7 +756,7 @@ def fisher_curvature(bm: BayesModel, v, x, y, w):
     "Improving predictions of Bayesian neural nets via local linearization"). Its
     likelihood part is the precision that `jaxfit.inference.tempering` calibrates for
     ``method="laplace"`` (``F / sigma^2``). The Laplace draws use it only where the
-    observed curvature is not positive definite (`_whiten_one`): everywhere, on the OLMo
+    observed curvature is not positive definite (`fisher_whitening`): everywhere, on the OLMo
     ladder's step-1 tasks at their largest backtest cut (16 points, 4 model sizes), it gave
     intervals 2.3x as wide as the observed one's and ~5x NUTS's (benchmarks/README.md).
     """
@@ -779,27 +779,38 @@ def fisher_curvature(bm: BayesModel, v, x, y, w):
     return F + jax.hessian(neg_log_prior)(v)
 
 
-def _whiten_one(bm: BayesModel, v, x, y, w, floor, gaussian: bool = False):
+def _whiten_one(bm: BayesModel, v, x, y, w, floor):
     """(L [m, m], ratio): the whitening of one task at ``v``, and the curvature's smallest
     over largest-magnitude eigenvalue. The curvature is the Hessian of `curvature_model`'s
     ``-log posterior``; its eigenvalues, taken in absolute value and floored, keep NUTS's
-    mass matrix finite. As a covariance (the Huber likelihood's Laplace draws,
-    ``gaussian=True``) a direction of negative curvature would get an enormous spread, so
-    where ``ratio <= CURVATURE_MIN`` the whitening is that of the expected, Gauss-Newton
-    curvature (`fisher_curvature`, positive definite by construction) instead; ``ratio``
-    stays the observed one, and `jaxfit.sample` flags those tasks."""
-    cm = curvature_model(bm)
-    H = jax.hessian(cm.objective)(v, x, y, w)
+    mass matrix finite. As a covariance (the Huber likelihood's Laplace draws) a direction
+    of negative curvature would get an enormous spread, so where ``ratio <=
+    CURVATURE_MIN`` `jaxfit.sample` whitens those draws with `fisher_whitening` instead
+    and flags the tasks."""
+    H = jax.hessian(curvature_model(bm).objective)(v, x, y, w)
     lam, V = jnp.linalg.eigh(0.5 * (H + H.T))
     ratio = lam[0] / jnp.max(jnp.abs(lam))
-    if gaussian and bm.likelihood.kind == "huber":
-        G = fisher_curvature(cm, v, x, y, w)
-        lam_g, V_g = jnp.linalg.eigh(0.5 * (G + G.T))
-        use = ratio <= CURVATURE_MIN
-        lam, V = jnp.where(use, lam_g, lam), jnp.where(use, V_g, V)
+    return _floored_whitening(lam, V, floor), ratio
+
+
+def _floored_whitening(lam, V, floor):
     lam = jnp.abs(lam)
     lam = jnp.maximum(lam, floor * jnp.max(lam))
-    return V * (1.0 / jnp.sqrt(lam))[None, :], ratio
+    return V * (1.0 / jnp.sqrt(lam))[None, :]
+
+
+@cache.jit(static_argnums=0)
+def fisher_whitening(bm: BayesModel, v, x, y, w, floor: float = 1e-10):
+    """``L`` [T, m, m] with ``L L^T`` the inverse of the expected, Gauss-Newton curvature
+    (`fisher_curvature` of `curvature_model`) at ``v`` [T, m]: the Huber likelihood's
+    Laplace draws for tasks whose observed curvature is not positive definite. Compiled
+    only when such a task exists."""
+    def one(v, x, y, w):
+        G = fisher_curvature(curvature_model(bm), v, x, y, w)
+        lam, V = jnp.linalg.eigh(0.5 * (G + G.T))
+        return _floored_whitening(lam, V, floor)
+
+    return jax.vmap(one)(v, x, y, w)
 
 
 @cache.jit(static_argnums=0)
@@ -834,17 +845,14 @@ def noise_start(bm: BayesModel, u, x, y, w):
     return jnp.log(jnp.where(jnp.isfinite(s), s, 0.1))
 
 
-@cache.jit(static_argnums=(0, 5, 6))
-def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True, gaussian: bool = False):
+@cache.jit(static_argnums=(0, 5))
+def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
     """Mode and whitening of every task, started from point fits ``u`` [T, k] (the law's
     unconstrained coordinates, `start_values`: degenerate terms already restarted).
 
     ``v0 = (u, log sigma0)`` with `noise_start`, in the sampler's coordinates; the mode by
     `find_map` (Newton only accepts steps that lower the objective, so it is never worse
-    than ``v0``); ``L`` by `whitening` (the identity when ``whiten`` is False); with
-    ``gaussian`` (the Huber likelihood's Laplace draws, whose covariance is ``L L^T``) a
-    task whose observed curvature is not positive definite is whitened by the expected,
-    Gauss-Newton one (`_whiten_one`).
+    than ``v0``); ``L`` by `whitening` (the identity when ``whiten`` is False).
 
     Returns:
         (center [T, m], chol [T, m, m], curvature [T], map_status [T]) in the sampler's
@@ -863,8 +871,7 @@ def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True, gaussian: boo
     if not whiten:
         return (center, jnp.broadcast_to(jnp.eye(bm.dim, dtype=u.dtype), center.shape + (bm.dim,)),
                 jnp.full(center.shape[:1], jnp.nan, u.dtype), status)
-    chol, ratio = jax.vmap(functools.partial(_whiten_one, bm, floor=1e-10, gaussian=gaussian))(
-        center, x, y, w)
+    chol, ratio = jax.vmap(functools.partial(_whiten_one, bm, floor=1e-10))(center, x, y, w)
     return center, chol, ratio, status
 
 
@@ -1032,9 +1039,9 @@ def run_laplace(bm: BayesModel, key, x, y, w, center, chol, draws: int):
     ``-log posterior`` (the Normal likelihood of the same scale, whose expectation is the
     Huber density's Fisher information), which the whitening ``chol`` already holds: the
     draws are ``z ~ N(0, I)``. Where that Hessian is not positive definite at the mode,
-    ``chol`` comes from its expected, Gauss-Newton form (`fisher_curvature`; `laplace_start`
-    with ``gaussian=True``): a valid Gaussian, but often much wider than the posterior
-    (`jaxfit.sample` flags those tasks).
+    `jaxfit.sample` passes ``chol`` from its expected, Gauss-Newton form instead
+    (`fisher_whitening`): a valid Gaussian, but often much wider than the posterior
+    (those tasks are flagged).
 
     Returns:
         z [T, draws, m].
