@@ -345,11 +345,11 @@ def _task_labels(df: pd.DataFrame, by) -> np.ndarray:
                     dtype=object)
 
 
-def _point(law: Law, fits: Sequence, task_pos: Mapping, tasks, x: Mapping[str, np.ndarray]):
-    """The composed law at each row with its task's point-fit parameters (merged steps)."""
+def _point(law: Law, fits: Sequence, rows: Sequence[np.ndarray], x: Mapping[str, np.ndarray]):
+    """The composed law at each row with its task's point-fit parameters (merged steps);
+    ``rows[j]``: each row's task position in ``fits[j]``."""
     theta = {}
-    for res in fits:
-        idx = np.array([task_pos[id(res)][t] for t in tasks], dtype=np.int64)
+    for res, idx in zip(fits, rows):
         for i, n in enumerate(res.law.param_names):
             if n in law.params:
                 theta[n] = res.values[idx, i]
@@ -528,7 +528,6 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                     > cut_t[held[_TASK].map(tpos).to_numpy()]]
         if not len(held):
             continue
-        task_pos = {}
         for s, sub in zip(steps, subsets):
             sub = sub[sub[_TASK].isin(fitted)]
             opts = {"seed": seed, **dict(s.options)}
@@ -536,14 +535,13 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                             delta=s.delta, space=s.space, warn=False, **opts)
             posts.append(_posterior(s, sub, res, method, n, seed, dict(sample_options or {})))
             fits.append(res)
-            task_pos[id(res)] = {t: i for i, t in enumerate(res.tasks)}
         fits_by_cut[float(np.nanmax(cut_t))] = fits
-        converged = np.ones(len(held), dtype=bool)
-        for res in fits:
-            idx = np.array([task_pos[id(res)][t] for t in held[_TASK]], dtype=np.int64)
-            converged &= np.asarray(res.status)[idx] == Status.CONVERGED
+        # each held-out row's task position in each step's fit, computed once
+        rows = [res.tasks.get_indexer(held[_TASK]) for res in fits]
+        converged = np.logical_and.reduce([np.asarray(res.status)[r] == Status.CONVERGED
+                                           for res, r in zip(fits, rows)])
         xs = {name: held[c].to_numpy(np.float64) for name, c in cols.items()}
-        point = _point(law, fits, task_pos, held[_TASK].to_numpy(), xs)
+        point = _point(law, fits, rows, xs)
         a_held = held[axis].to_numpy(np.float64)
         qa, qb = (1 - prob) / 2, (1 + prob) / 2
         # One call per cut; each row's noise stream is its position among the held-out
