@@ -18,9 +18,8 @@ from jaxfit.law import Law
 __all__ = ["FitResult", "wald_bounds"]
 
 
-
 def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959964):
-    """Approximate Wald bounds ``(lower [k], upper [k])`` of each parameter.
+    """Approximate Wald bounds ``(lower, upper)`` [T, k] of every task's parameters.
 
     With ``T`` the parameter's bijection from the real line onto its constraint (`Law`'s
     ``transform``), the delta method gives the unconstrained standard error
@@ -28,20 +27,20 @@ def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.95996
     for a positive parameter ``estimate * exp(-+ z se / estimate)`` (the log-scale
     interval), for an unconstrained one ``estimate -+ z se``. Unlike ``estimate -+ z se``
     they never cross the constraint (a scale A with se larger than A/2 would otherwise get
-    a negative lower bound). NaN where ``se`` is.
+    a negative lower bound). NaN where ``se`` is. ``values``, ``se``: [T, k].
     """
-    lower, upper = np.full(len(values), np.nan), np.full(len(values), np.nan)
+    values, se = np.asarray(values, np.float64), np.asarray(se, np.float64)
+    lower, upper = np.empty_like(values), np.empty_like(values)
     with jax.enable_x64(True):
-        for j, name in enumerate(law.param_names):
-            if not np.isfinite(se[j]):
-                continue
+        for j, name in enumerate(law.param_names):          # one call per parameter
             t = law.params[name].transform
-            u = t.inv(jnp.float64(values[j]))
-            slope = jnp.exp(t.log_abs_det_jacobian(u, jnp.float64(values[j])))
-            half = z * se[j] / slope
-            lo, hi = float(t(u - half)), float(t(u + half))
-            lower[j], upper[j] = min(lo, hi), max(lo, hi)
+            v = jnp.asarray(values[:, j])
+            u = t.inv(v)
+            half = z * jnp.asarray(se[:, j]) / jnp.exp(t.log_abs_det_jacobian(u, v))
+            lo, hi = np.asarray(t(u - half)), np.asarray(t(u + half))
+            lower[:, j], upper[:, j] = np.minimum(lo, hi), np.maximum(lo, hi)
     return lower, upper
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class FitResult:
@@ -323,23 +322,23 @@ class FitResult:
             stay inside its constraint; estimate -+ 1.96 se for an unconstrained one),
             ``kind`` (``free``; ``at_bound`` or ``shared``: no se, and the other
             parameters' se are conditional on its value, `jaxfit.inference.stderr`;
-            ``fixed``: held by `jaxfit.fix`, not fitted) and ``corr_<param>`` (the correlations). Per-task
-            statistics (n, dof, AIC/BIC, status, warnings) are in `statistics`; `report`
-            prints both.
+            ``fixed``: held by `jaxfit.fix`, not fitted) and ``corr_<param>`` (the
+            correlations). Per-task statistics (n, dof, AIC/BIC, status, warnings) are in
+            `statistics`; `report` prints both.
         """
         names = list(self.law.param_names)
         fixed = dict(self.law.fixed)
         cov = self.covariance()
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         shared = np.isin(names, self.law.shared)
+        lower, upper = wald_bounds(self.law, self.values, se)
         frames = []
         for i, task in enumerate(self.tasks):
             with np.errstate(invalid="ignore", divide="ignore"):
                 corr = cov[i] / np.outer(se[i], se[i])
             kind = np.where(self.at_bound[i], "at_bound", np.where(shared, "shared", "free"))
-            lower, upper = wald_bounds(self.law, self.values[i], se[i])
-            f = pd.DataFrame({"estimate": self.values[i], "se": se[i], "lower": lower,
-                              "upper": upper, "kind": kind}, index=names)
+            f = pd.DataFrame({"estimate": self.values[i], "se": se[i], "lower": lower[i],
+                              "upper": upper[i], "kind": kind}, index=names)
             for j, n in enumerate(names):
                 f[f"corr_{n}"] = corr[:, j]
             for n, v in fixed.items():

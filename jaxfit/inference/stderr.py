@@ -15,8 +15,8 @@ The weights scale each point's terms in ``H`` and ``B``; they are not frequency 
 a point of weight 3 is not three points (``n`` counts it once, and the bandwidth below uses
 the unweighted residual quantiles), so standard errors differ from those of the data
 with that row repeated (measured: B 1,465 against 1,999, E 0.055 against 0.077, for
-weight 3 on 4 of 16 points; the estimates agree). The noise scale enters through ``psi`` and ``psi'``:
-for the squared loss ``B / H^2 ~ sigma^2`` (classical least squares, ``sigma^2`` the residual
+weight 3 on 4 of 16 points; the estimates agree). The noise scale enters through ``psi``
+and ``psi'``: for the squared loss ``B / H^2 ~ sigma^2`` (classical least squares, ``sigma^2`` the residual
 variance); for Huber's ``rho_delta`` with ``delta`` far above the residuals the same;
 with ``delta`` far below them (the Chinchilla default, ``delta = 1e-3`` on log residuals of
 ~0.005) ``psi(r_i)^2 -> delta^2`` and ``psi'`` counts residuals within ``+-delta``, so the
