@@ -112,8 +112,9 @@ def map_and_flat(post, lm):
         x = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in post.data["x"].items()}
         y, w = jnp.asarray(post.data["y"]), jnp.asarray(post.data["w"])
         ws = w * jnp.asarray(post.temper)[:, None]
-        u = bayes.start_values(bm, post.fit.values, bayes.data_references(bm, x, y, ws))
-        center = bayes.laplace_start(bm, u, x, y, ws, False)[0]
+        ref_ws = bayes.data_references(bm, x, y, ws)
+        u = bayes.start_values(bm, post.fit.values, ref_ws)
+        center = bayes.laplace_start(bm, u, ref_ws, x, y, ws, False)[0]
         ref = jax.vmap(bm.reference)(x, y, w)
         params, _ = bm.split(center, ref)
         tx = {k: jnp.asarray([v]) for k, v in TARGET.items()}

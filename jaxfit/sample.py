@@ -197,13 +197,13 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         ref = bayes.data_references(bm, xs, ys, ws)     # log data centres [T, n + 1]
         u = bayes.start_values(bm, start.values, ref)
         center, chol, curvature, map_status = jax.block_until_ready(
-            bayes.laplace_start(bm, u, xs, ys, ws, white))
+            bayes.laplace_start(bm, u, ref, xs, ys, ws, white))
         saddle = np.asarray(curvature) <= bayes.CURVATURE_MIN
         if method == "laplace" and lik.kind == "huber" and saddle.any():
             # a Gaussian needs a positive definite precision: the expected (Gauss-Newton)
             # curvature there, compiled only when a task needs it; flagged by diagnostics
             chol = jnp.where(jnp.asarray(saddle)[:, None, None],
-                             bayes.fisher_whitening(bm, center, xs, ys, ws), chol)
+                             bayes.fisher_whitening(bm, center, ref, xs, ys, ws), chol)
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -130,7 +130,7 @@ def test_a_degenerate_point_fit_restarts_its_term_before_the_mode_search():
         u_far = np.asarray(bayes.start_values(bm, far[None], ref[:1]))
         level_far = u_far[0, 0] - np.exp(u_far[0, 3]) * cN - cy
         np.testing.assert_allclose(level_far, float(bayes.TERM_LEVEL_PRIOR.loc), rtol=1e-9)
-        center, chol, _, status = bayes.laplace_start(bm, jnp.asarray(u), x, y, w, True)
+        center, chol, _, status = bayes.laplace_start(bm, jnp.asarray(u), ref, x, y, w, True)
         assert np.isfinite(np.asarray(center)).all() and np.isfinite(np.asarray(chol)).all()
         assert (np.asarray(status) == 0).all()              # every mode search converged
         alpha = np.exp(np.asarray(bm.to_law(center, ref))[:, 3])

@@ -526,11 +526,16 @@ class BayesModel:
         u = self.to_law(v, ref)
         return unpack(self.law, u[..., :k]), jnp.exp(v[..., k])
 
+    def joint_log_prior(self, u, x, y, w):
+        """``log p(u)`` of the law's unconstrained ``u = (params, log sigma)`` [m] of one
+        task: the parameters' priors (`log_prior`) plus the noise scale's."""
+        return self.log_prior(u[:-1], x, y, w) + self.log_noise_prior(u[-1])
+
     def log_joint(self, v, x, y, w):
         """``log p(v, y)`` in the raw coordinates ``v = (u, log sigma)`` (pure JAX)."""
         u = self.to_law(v, self.reference(x, y, w))
         params, sigma = unpack(self.law, u[:-1]), jnp.exp(v[-1])
-        lp0 = self.log_prior(u[:-1], x, y, w) + self.log_noise_prior(v[-1])
+        lp0 = self.joint_log_prior(u, x, y, w)
         lik = self.likelihood
         x, y = safe_inputs(x, y, w)            # law never evaluated at zero-weight points
         loc = lik.location(self.law, params, x)
@@ -557,7 +562,7 @@ class BayesModel:
         for name, value in params.items():
             numpyro.deterministic(name, value)
         numpyro.deterministic(NOISE, sigma)
-        numpyro.factor("prior", self.log_prior(u[:-1], x, y, w) + self.log_noise_prior(v[-1]))
+        numpyro.factor("prior", self.joint_log_prior(u, x, y, w))
         lik = self.likelihood
         x, y = safe_inputs(x, y, w)            # law never evaluated at zero-weight points
         loc = lik.location(self.law, params, x)
@@ -741,7 +746,7 @@ def curvature_model(bm: BayesModel) -> BayesModel:
     return _make_model(bm.law, lik, _priors_key(bm.priors), bm.levels)
 
 
-def fisher_curvature(bm: BayesModel, v, x, y, w):
+def fisher_curvature(bm: BayesModel, v, ref, x, y, w):
     """[m, m] expected curvature of one task's ``-log posterior`` at ``v`` (Gauss-Newton).
 
     The likelihood's part is the expected Fisher information of `curvature_model`'s Normal
@@ -759,8 +764,8 @@ def fisher_curvature(bm: BayesModel, v, x, y, w):
     observed curvature is not positive definite (`fisher_whitening`): everywhere, on the OLMo
     ladder's step-1 tasks at their largest backtest cut (16 points, 4 model sizes), it gave
     intervals 2.3x as wide as the observed one's and ~5x NUTS's (benchmarks/README.md).
+    ``ref``: the task's `BayesModel.reference`.
     """
-    ref = bm.reference(x, y, w)
     lik = bm.likelihood
     xs, _ = safe_inputs(x, y, w)
     wt = jnp.where(w > 0, w, 0.0)
@@ -770,8 +775,7 @@ def fisher_curvature(bm: BayesModel, v, x, y, w):
         return lik.location(bm.law, unpack(bm.law, u[:-1]), xs)
 
     def neg_log_prior(v):
-        u = bm.to_law(v, ref)
-        return -(bm.log_prior(u[:-1], x, y, w) + bm.log_noise_prior(v[-1]))
+        return -bm.joint_log_prior(bm.to_law(v, ref), x, y, w)
 
     J = jnp.where(w[:, None] > 0, jax.jacfwd(location)(v), 0.0)         # [P, m]
     F = (J.T * wt) @ J * jnp.exp(-2.0 * v[-1])
@@ -800,17 +804,17 @@ def _floored_whitening(lam, V, floor):
 
 
 @cache.jit(static_argnums=0)
-def fisher_whitening(bm: BayesModel, v, x, y, w, floor: float = 1e-10):
+def fisher_whitening(bm: BayesModel, v, ref, x, y, w, floor: float = 1e-10):
     """``L`` [T, m, m] with ``L L^T`` the inverse of the expected, Gauss-Newton curvature
-    (`fisher_curvature` of `curvature_model`) at ``v`` [T, m]: the Huber likelihood's
-    Laplace draws for tasks whose observed curvature is not positive definite. Compiled
-    only when such a task exists."""
-    def one(v, x, y, w):
-        G = fisher_curvature(curvature_model(bm), v, x, y, w)
+    (`fisher_curvature` of `curvature_model`) at ``v`` [T, m] (``ref``: `data_references`):
+    the Huber likelihood's Laplace draws for tasks whose observed curvature is not positive
+    definite. Compiled only when such a task exists."""
+    def one(v, ref, x, y, w):
+        G = fisher_curvature(curvature_model(bm), v, ref, x, y, w)
         lam, V = jnp.linalg.eigh(0.5 * (G + G.T))
         return _floored_whitening(lam, V, floor)
 
-    return jax.vmap(one)(v, x, y, w)
+    return jax.vmap(one)(v, ref, x, y, w)
 
 
 @cache.jit(static_argnums=0)
@@ -845,14 +849,15 @@ def noise_start(bm: BayesModel, u, x, y, w):
     return jnp.log(jnp.where(jnp.isfinite(s), s, 0.1))
 
 
-@cache.jit(static_argnums=(0, 5))
-def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
+@cache.jit(static_argnums=(0, 6))
+def laplace_start(bm: BayesModel, u, ref, x, y, w, whiten: bool = True):
     """Mode and whitening of every task, started from point fits ``u`` [T, k] (the law's
     unconstrained coordinates, `start_values`: degenerate terms already restarted).
 
     ``v0 = (u, log sigma0)`` with `noise_start`, in the sampler's coordinates; the mode by
     `find_map` (Newton only accepts steps that lower the objective, so it is never worse
-    than ``v0``); ``L`` by `whitening` (the identity when ``whiten`` is False).
+    than ``v0``); ``L`` by `whitening` (the identity when ``whiten`` is False). ``ref``:
+    [T, n + 1] `data_references` of ``x, y, w``.
 
     Returns:
         (center [T, m], chol [T, m, m], curvature [T], map_status [T]) in the sampler's
@@ -861,7 +866,6 @@ def laplace_start(bm: BayesModel, u, x, y, w, whiten: bool = True):
         False); ``map_status``: `find_map`'s `Status` code per task (0: the mode search
         converged; else ``center`` is its last iterate, not a verified mode).
     """
-    ref = jax.vmap(bm.reference)(x, y, w)
     u0 = jnp.concatenate([u, jax.vmap(functools.partial(noise_start, bm))(u, x, y, w)[:, None]],
                          axis=-1)
     v0 = bm.from_law(u0, ref)
