@@ -233,7 +233,10 @@ class Posterior:
         if "map_status" in self.stats:
             # a Laplace posterior is centred at the mode only where the mode search converged
             out["map_converged"] = np.asarray(self.stats["map_status"]).reshape(T) == 0
-        sigma = self.flat(NOISE)
+        # a bootstrap's sigma draws come from the full-data fit; its refits' own scales
+        # are what collapse where resamples interpolate
+        sigma = (self.stats["rms"].reshape(T, -1) if "rms" in self.stats
+                 else self.flat(NOISE))
         out["sigma_collapsed_fraction"] = (sigma < SIGMA_COLLAPSE).mean(axis=1)
         out["ok"] = self._ok(out)
         if self.method == "bootstrap":

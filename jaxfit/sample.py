@@ -20,7 +20,7 @@ from jaxfit.data import check_law, make_batch
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
 from jaxfit.inference import bayes, tempering
-from jaxfit.inference.bootstrap import bootstrap_minimize, residual_scale
+from jaxfit.inference.bootstrap import bootstrap_minimize, noise_draws, residual_scale
 from jaxfit.inference.objective import residuals, unpack
 from jaxfit.inference.optimize import SolverOptions
 from jaxfit.inference.starts import user_starts
@@ -327,11 +327,13 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
 
     Returns:
         A `Posterior` with ``method="bootstrap"``: one chain of ``n`` draws per task
-        (``sigma`` is each refit's weighted RMS residual, used by the predictive
-        intervals), ``stats["status"]`` the refits' `Status` codes and
-        ``stats["distinct_points"]`` the distinct points of each resample (a resample with
-        no more distinct points than parameters is interpolated, not fitted;
-        ``Posterior.diagnostics`` reports the fraction).
+        (``sigma``: draws of the noise scale for the predictive intervals, the full-data
+        fit's residual scale with its degrees of freedom and their chi-square spread,
+        `jaxfit.inference.bootstrap.noise_draws`), ``stats["rms"]`` each refit's own
+        weighted RMS residual (~0 where a resample interpolates), ``stats["status"]`` the
+        refits' `Status` codes and ``stats["distinct_points"]`` the distinct points of
+        each resample (a resample with no more distinct points than parameters is
+        interpolated, not fitted; ``Posterior.diagnostics`` reports the fraction).
 
     Example:
         >>> import jaxfit as jf
@@ -384,9 +386,14 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
             return residuals(law, unpack(law, u), x, y, space)
 
         sigma = residual_scale(resid, sol.u, xs, ys, wb)                  # [n, T]
+        rms = residual_scale(resid, jnp.asarray(user_starts(law, start.values))[None],
+                             xs, ys, ws[None])[0]                         # [T]
+        noise = noise_draws(rms, jnp.asarray(batch.n_points),
+                            jax.random.fold_in(jax.random.key(seed), 2),
+                            len(law.param_names), int(n))                 # [n, T]
         params = unpack(law, sol.u)                                       # [n, T]
         draws = {k: np.asarray(params[k]).T[:, None, :] for k in law.param_names}
-        draws[bayes.NOISE] = np.asarray(sigma).T[:, None, :]
+        draws[bayes.NOISE] = np.asarray(noise).T[:, None, :]
         status = np.asarray(sol.status).T[:, None, :]
         distinct = np.asarray(jnp.sum(wb > 0, axis=-1)).T[:, None, :]     # [T, 1, n]
     timing["bootstrap"] = time.perf_counter() - t0
@@ -394,7 +401,8 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     post = Posterior(
         law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method="bootstrap",
         stats={"status": status, "steps": np.asarray(sol.steps).T[:, None, :],
-               "distinct_points": distinct}, fit=start,
+               "distinct_points": distinct, "rms": np.asarray(sigma).T[:, None, :]},
+        fit=start,
         options=dict(y=y, by=by, x=dict(x or {}), space=space, loss=loss, delta=delta,
                      reduction=reduction, n=n, starts=starts, seed=seed, method=method),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
