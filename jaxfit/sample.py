@@ -179,9 +179,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                          "shared parameters need method='nuts'.")
     T = len(batch.tasks)
     if start is None:
-        start = point_fit(law.replace(shared=()) if law.shared else law, data, y=y, by=by, x=x, weights=weights, loss=loss,
-                          delta=delta, space=space, init=init, restarts=restarts, seed=seed,
-                          warn=False)
+        start = point_fit(law.replace(shared=()) if law.shared else law, data, y=y, by=by,
+                          x=x, weights=weights, loss=loss, delta=delta, space=space, init=init,
+                          restarts=restarts, seed=seed, warn=False)
     else:
         _check_start(start, law, batch.tasks)
     timing["fit"] = time.perf_counter() - t0

@@ -68,7 +68,7 @@ from jaxfit.inference import cache
 from jaxfit.inference.objective import residuals, safe_inputs
 from jaxfit.law import Law
 
-__all__ = ["bandwidth_fraction", "covariance", "log_likelihood", "pieces"]
+__all__ = ["bandwidth_fraction", "covariance", "jacobi_inverse", "log_likelihood", "pieces"]
 
 #: z of the two-sided 95% level in Hall and Sheather's (1988) bandwidth.
 _Z = 1.959963984540054
@@ -157,44 +157,63 @@ def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: floa
     """
     values = np.asarray(values, dtype=np.float64)
     T, k = values.shape
+    hold = np.zeros((T, k), bool) if hold is None else np.asarray(hold, bool)
+    n = (np.asarray(w) > 0).sum(axis=1)
     with jax.enable_x64(True):
         fn = _pieces_fn(law, loss, float(delta), space)
         H, B, r, h, _ = fn(jnp.asarray(values), {n: jnp.asarray(v, dtype=jnp.float64)
                                                  for n, v in x.items()},
                            jnp.asarray(y, dtype=jnp.float64), jnp.asarray(w, dtype=jnp.float64))
-        H, B, r, h = map(np.asarray, (H, B, r, h))
-    hold = np.zeros((T, k), bool) if hold is None else np.asarray(hold, bool)
-    n = (np.asarray(w) > 0).sum(axis=1)
-    cov = np.full((T, k, k), np.nan)
-    for t in range(T):              # k x k algebra per task, on the host
-        free = np.nonzero(~hold[t])[0]
-        dof = n[t] - free.size
-        if free.size == 0 or dof <= 0:
-            continue
-        Hf = H[t][np.ix_(free, free)]
-        Bf = B[t][np.ix_(free, free)] * n[t] / dof
-        if not np.all(np.isfinite(Hf)) or not np.all(np.isfinite(Bf)):
-            continue
-        # Tested and inverted with its diagonal scaled to 1: the parameters' units differ
-        # by orders of magnitude (B ~ 1e3-1e5 next to beta ~ 0.3), and unscaled, roundoff
-        # of order 1e-16 x the largest eigenvalue made a positive-definite Hessian look
-        # indefinite (eigenvalues [-3e-15, 3e-11, 0.07, 2.9, 24] for B ~ 2.4e5; scaled, the
-        # smallest is 7e-5).
-        d = np.diag(Hf)
-        if np.any(d <= 0):
-            continue
-        s = 1.0 / np.sqrt(d)
-        Hs = Hf * s[:, None] * s[None, :]
-        try:
-            eig = np.linalg.eigvalsh(0.5 * (Hs + Hs.T))
-            if eig.min() <= 1e-14 * max(eig.max(), 1e-300):
-                continue
-            Hi = np.linalg.inv(Hs) * s[:, None] * s[None, :]
-        except np.linalg.LinAlgError:
-            continue
-        c = Hi @ Bf @ Hi.T
-        cov[t][np.ix_(free, free)] = 0.5 * (c + c.T)
+        cov = _sandwich(H, B, jnp.asarray(n), jnp.asarray(hold))
+        cov, r, h = map(np.asarray, (cov, r, h))
     return cov, r, h
+
+
+def jacobi_inverse(H, rtol: float):
+    """Inverse of each symmetric ``H`` [..., k, k], computed and tested for positive
+    definiteness with its diagonal scaled to 1 (Jacobi).
+
+    The parameters' units differ by orders of magnitude (Chinchilla's B ~ 1e3-1e5 next to
+    beta ~ 0.3), and unscaled, roundoff of order 1e-16 x the largest eigenvalue made a
+    positive-definite Hessian look indefinite (eigenvalues [-3e-15, 3e-11, 0.07, 2.9, 24]
+    for B ~ 2.4e5; scaled, the smallest is 7e-5).
+
+    Returns:
+        ``(Hi, s, pd)``: ``Hi`` the inverse of ``Hs = sym(H) * s`` (the identity's inverse
+        where not ``pd``), ``s = 1 / (d_i d_j)`` with ``d = sqrt|diag H|`` (1 where 0), so
+        ``H^-1 = Hi * s``; ``pd`` [...]: ``Hs``'s smallest eigenvalue exceeds ``rtol``
+        times its largest (False where ``H`` is not finite).
+    """
+    k = H.shape[-1]
+    d = jnp.sqrt(jnp.abs(jnp.diagonal(H, axis1=-2, axis2=-1)))
+    d = jnp.where(d > 0, d, 1.0)
+    s = 1.0 / (d[..., :, None] * d[..., None, :])
+    Hs = 0.5 * (H + jnp.swapaxes(H, -1, -2)) * s
+    lam = jnp.linalg.eigvalsh(Hs)
+    pd = lam[..., 0] > rtol * jnp.maximum(lam[..., -1], 1e-300)
+    Hi = jnp.linalg.inv(jnp.where(pd[..., None, None], Hs, jnp.eye(k, dtype=Hs.dtype)))
+    return Hi, s, pd
+
+
+@cache.jit
+def _sandwich(H, B, n, hold):
+    """``n / (n - k) H^-1 B H^-1`` on each task's free parameters (NaN elsewhere, and for
+    the whole task where its Hessian is not positive definite or no degrees of freedom
+    are left), all tasks at once."""
+    free = ~hold
+    both = free[:, :, None] & free[:, None, :]
+    eye = jnp.eye(H.shape[-1], dtype=H.dtype)
+    Hf = jnp.where(both, H, eye)                       # held parameters: unit rows
+    Bf = jnp.where(both, B, 0.0)
+    kf = jnp.sum(free, axis=-1)
+    dof = n - kf
+    Hi, s, pd = jacobi_inverse(Hf, 1e-14)
+    Hi = Hi * s
+    c = Hi @ Bf @ jnp.swapaxes(Hi, -1, -2) * (n / jnp.where(dof > 0, dof, 1))[:, None, None]
+    diag = jnp.diagonal(H, axis1=-2, axis2=-1)
+    ok = (pd & (kf > 0) & (dof > 0) & jnp.all(jnp.where(free, diag > 0, True), axis=-1)
+          & jnp.all(jnp.isfinite(Hf), axis=(-2, -1)) & jnp.all(jnp.isfinite(Bf), axis=(-2, -1)))
+    return jnp.where(ok[:, None, None] & both, 0.5 * (c + jnp.swapaxes(c, -1, -2)), jnp.nan)
 
 
 def log_likelihood(r, w, loss: str, delta: float) -> tuple[np.ndarray, np.ndarray]:

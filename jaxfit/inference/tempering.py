@@ -100,13 +100,8 @@ def learning_rate(law: Law, values, x, y, w, delta: float, space: str = "log",
     dof = n - k     # B is used without n / (n - k): sampling sigma widens by about as much
     # tr(V P) does not change under a rescaling of the parameters; rescale them to a unit
     # Hessian diagonal (Jacobi), since in the law's units H spans ~20 orders of magnitude
-    d = jnp.sqrt(jnp.abs(jnp.diagonal(H, axis1=-2, axis2=-1)))
-    d = jnp.where(d > 0, d, 1.0)
-    s = 1.0 / (d[:, :, None] * d[:, None, :])
-    Hs, Bs, F = 0.5 * (H + jnp.swapaxes(H, -1, -2)) * s, B * s, F * s
-    lam = jnp.linalg.eigvalsh(Hs)
-    pd = lam[:, 0] > 1e-10 * jnp.maximum(lam[:, -1], 1e-300)
-    Hi = jnp.linalg.inv(jnp.where(pd[:, None, None], Hs, jnp.eye(k, dtype=Hs.dtype)))
+    Hi, s, pd = stderr.jacobi_inverse(H, 1e-10)
+    Bs, F = B * s, F * s
     if precision == "hessian":
         tr = jnp.einsum("tij,tji->t", Hi, Bs) / (delta * sigma)
     elif precision == "fisher":
