@@ -81,3 +81,22 @@ def test_eight_devices_agree_with_one_within_the_stated_tolerance():
         np.testing.assert_allclose(eight[method]["objective"], one.objective,
                                    rtol=OBJECTIVE_RTOL, atol=0)
         np.testing.assert_allclose(eight[method]["values"], one.values, rtol=PARAM_RTOL, atol=0)
+
+
+def test_results_do_not_depend_on_the_users_global_x64_setting():
+    """jaxfit fits inside ``jax.enable_x64(True)`` and never changes the global setting, so
+    a user who did not enable x64 gets the same numbers as the tests (which do). Before, a
+    module-level ``jnp.array`` of the Newton solver's damping trials was made in float32
+    when x64 was off, and parameters moved at ~1e-8."""
+    df = _tasks()
+    script = SCRIPT.replace('("newton", "lbfgs")', '("newton",)')
+    env = dict(os.environ, JAX_ENABLE_X64="0",
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-c", "import jax; assert not jax.config.x64_enabled"
+                           + "\n" + script], input=json.dumps(df.to_dict("list")),
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    off = json.loads(proc.stdout.strip().splitlines()[-1])["newton"]
+    on = _fit(df, "newton")
+    np.testing.assert_array_equal(off["values"], on.values)
+    np.testing.assert_array_equal(off["objective"], on.objective)

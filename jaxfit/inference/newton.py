@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = ["NewtonState", "newton_init", "newton_step", "newton_done", "newton_counted", "fgh"]
 
@@ -30,7 +31,9 @@ _MU0, _MU_MIN, _MU_MAX = 1e-3, 1e-12, 1e10
 _SHRINK, _GROW = 0.3, 1e4
 _GTOL_REL = 1e-10  # converged when every |gradient| component is below this times |f|
 _XTOL = 1e-10  # converged when the full Newton step is this small (relative to |u|)
-_TRIALS = jnp.array([1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3])
+# numpy, not jnp: a module-level JAX array is made at import, in float32 unless the user
+# enabled x64 globally (the fits' results then depended on that setting at ~1e-8)
+_TRIALS = np.array([1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3])
 
 
 class NewtonState(NamedTuple):
