@@ -11,6 +11,11 @@ the current directory); run this file to summarise them::
     PYTHONPATH=benchmarks pytest -q -p compile_profile      # the suite, as usual
     python benchmarks/compile_profile.py [DIR]                # per file, per test, per site
 
+A library call site reached from a test file also names that test line
+(``objective.py:52 <- test_fit.py:122``). With ``COMPILE_PROFILE_BY_TEST=1`` set for the
+pytest run, each site is also labelled with the test that compiled there (one row per
+test and site); ``COMPILE_PROFILE_TOP=N`` prints N rows per table (default 25).
+
 Session 8 found with it that compiling was 69% of the CPU time inside the test processes
 (XLA 1,033 s, tracing 149 s, lowering 110 s of 1,502 s), which led to the CPU compile
 option of `jaxfit.inference.cache` and two smaller fixes (benchmarks/README.md, "XLA
@@ -39,11 +44,22 @@ def _on_event(event, duration, **_):
         _tests[_current[0]]["compiles"] += kind == "backend_compile"
 
 
+def _by_test() -> str:
+    """`` [test id]`` after each call site with ``COMPILE_PROFILE_BY_TEST=1``, else ''."""
+    return f" [{_current[0]}]" if os.environ.get("COMPILE_PROFILE_BY_TEST") == "1" else ""
+
+
 def _site() -> str:
     frames = [f for f in traceback.extract_stack()[:-3]
               if ("/jaxfit/" in f.filename or "/tests/" in f.filename)
               and not f.filename.endswith("cache.py")]
-    return f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
+    if not frames:
+        return "?"
+    site = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}"
+    tests = [f for f in frames if "/tests/" in f.filename]
+    if tests and tests[-1] is not frames[-1]:          # the test line that led there
+        site += f" <- {os.path.basename(tests[-1].filename)}:{tests[-1].lineno}"
+    return site
 
 
 def pytest_configure(config):
@@ -62,7 +78,7 @@ def pytest_configure(config):
                 name = str(computation.operation.attributes["sym_name"]).strip('"')
             except Exception:  # noqa: BLE001 - a label only
                 name = "?"
-            entry = _sites[(name, _site())]
+            entry = _sites[(name, _site() + _by_test())]
             entry[0] += 1
             entry[1] += time.process_time() - t0
 
@@ -114,5 +130,9 @@ def summarise(directory: str = ".", top: int = 25) -> None:
         print(f"{secs:7.1f} {count:5d} {name[:32]:32s} {site}")
 
 
+def _top_arg():
+    return int(os.environ.get("COMPILE_PROFILE_TOP", "25"))
+
+
 if __name__ == "__main__":
-    summarise(sys.argv[1] if len(sys.argv) > 1 else ".")
+    summarise(sys.argv[1] if len(sys.argv) > 1 else ".", top=_top_arg())

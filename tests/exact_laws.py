@@ -58,6 +58,10 @@ LAWS = {
 }
 
 
+#: Largest point count of a task (20-60 points each).
+MAX_POINTS = 60
+
+
 def exact_tasks(name: str, tasks: int, seed: int = 0):
     """(df with columns task, inputs..., y; truth DataFrame indexed by task)."""
     law, _, make = LAWS[name]
@@ -67,8 +71,15 @@ def exact_tasks(name: str, tasks: int, seed: int = 0):
         truth = pd.DataFrame({k: np.asarray(v) for k, v in unpack(law, u).items()})
         frames = []
         for t in range(tasks):
-            x = make(rng, int(rng.integers(20, 61)))
+            n = int(rng.integers(20, 61))
+            x = make(rng, n)
             p = {k: jnp.asarray(truth[k].iloc[t]) for k in law.param_names}
-            y = np.asarray(law(p, {k: jnp.asarray(v) for k, v in x.items()}))
+            # The law is evaluated op by op (eagerly) on inputs edge-padded to one length,
+            # MAX_POINTS, so that its ops compile once, not once per task's point count
+            # (~400 small compiles, ~10 s, for tests/test_design.py's 5 laws x 8 tasks).
+            # Elementwise ops: the first n values are bit-identical to an unpadded call.
+            xp = {k: jnp.asarray(np.pad(v, (0, MAX_POINTS - n), mode="edge"))
+                  for k, v in x.items()}
+            y = np.asarray(law(p, xp))[:n]
             frames.append(pd.DataFrame({"task": t, **x, "y": y}))
     return pd.concat(frames, ignore_index=True), truth
