@@ -26,6 +26,7 @@ import json
 import math
 import os
 import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
            "fit_from_dict", "FIT_SCHEMA"]
 
 FIT_SCHEMA = "jaxfit.fit/1"
+#: netCDF group of a bootstrap's refit statistics (`Posterior.stats`).
+_REFIT_STATS = "jaxfit_refit_stats"
 
 #: Law registry: name -> factory (called with the spec's keyword arguments).
 LAWS: dict[str, Callable[..., Law]] = {}
@@ -294,6 +297,7 @@ def _posterior_attrs(post, law_spec: str | None) -> dict:
 
 def _save_posterior(post, path: Path, law_spec: str | None) -> None:
     import arviz as az
+    import xarray as xr
 
     idata = post.idata
     # The pointwise groups (log_likelihood, posterior_predictive, observed_data) are
@@ -301,7 +305,17 @@ def _save_posterior(post, path: Path, law_spec: str | None) -> None:
     groups = {g: idata[g].copy() for g in idata.groups()
               if g not in ("log_likelihood", "posterior_predictive", "observed_data")}
     groups["posterior"].attrs.update(_posterior_attrs(post, law_spec))
-    az.InferenceData(**groups).to_netcdf(str(path), engine="h5netcdf")
+    if post.method == "bootstrap" and post.stats:
+        # the refits' statistics (status, distinct points, in-sample scale) drive the
+        # diagnostics; not sample_stats, which would call the refits a sampler's chain
+        post_ds = idata.posterior
+        groups[_REFIT_STATS] = xr.Dataset(
+            {n: (("chain", "draw", "task"), np.moveaxis(a, 0, -1))
+             for n, a in post.stats.items() if a.ndim == 3},
+            coords={c: post_ds[c].values for c in ("chain", "draw", "task")})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=f".*{_REFIT_STATS}.*")
+        az.InferenceData(**groups).to_netcdf(str(path), engine="h5netcdf")
 
 
 def _load_posterior(path: Path, law: Law | None):
@@ -343,9 +357,10 @@ def _posterior_from(idata, attrs, law: Law | None):
     draws = {n: np.moveaxis(post_ds[n].values, -1, 0) for n in get("jaxfit_names")}
     hyper = {n: post_ds[n].values for n in get("jaxfit_hyper")}
     stats = {}
-    if "sample_stats" in idata.groups():
-        stats = {n: np.moveaxis(v.values, -1, 0) for n, v in idata.sample_stats.data_vars.items()
-                 if "task" in v.dims}
+    for g in ("sample_stats", _REFIT_STATS):
+        if g in idata.groups():
+            stats.update({n: np.moveaxis(v.values, -1, 0) for n, v in idata[g].data_vars.items()
+                          if "task" in v.dims})
     data, temper = None, None
     if "constant_data" in idata.groups():
         cd = idata.constant_data

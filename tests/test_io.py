@@ -108,6 +108,27 @@ def test_posterior_keeps_its_fit(two_task_fit, tmp_path):
     assert back.method == "bootstrap" and back.stats == {}
 
 
+def test_bootstrap_round_trip_keeps_its_refit_statistics(two_task_fit, tmp_path):
+    """A loaded bootstrap's diagnostics (converged, under-determined and collapsed-scale
+    fractions) equal the saved one's: the refit statistics are written to their own group,
+    not to sample_stats (a bootstrap is not a sampler's chain)."""
+    res, _ = two_task_fit
+    post = _posterior(res.tasks, method="bootstrap")
+    T, C, S = post.draws["A"].shape
+    rng = np.random.default_rng(1)
+    stats = {"status": np.where(rng.random((T, C, S)) < 0.1, 2, 0),
+             "distinct_points": rng.integers(2, 9, (T, C, S)),
+             "rms": np.where(rng.random((T, C, S)) < 0.2, 0.0, 0.01)}
+    post = dataclasses.replace(post, fit=res, stats=stats)
+    back = load(save(post, tmp_path / "b.nc", law_spec="power_law(input=C)"))
+    for name, a in stats.items():
+        np.testing.assert_array_equal(back.stats[name], a)
+    d = back.diagnostics
+    pd.testing.assert_frame_equal(d, post.diagnostics)
+    assert (d["converged_fraction"] < 1).all() and (d["sigma_collapsed_fraction"] > 0).all()
+    assert "sample_stats" not in back.idata.groups()
+
+
 def test_law_specs(tmp_path, monkeypatch):
     assert get_law("chinchilla").param_names == ("A", "B", "E", "alpha", "beta")
     assert get_law("kaplan(input=N)").inputs == ("N",)
