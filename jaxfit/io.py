@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import json
 import math
@@ -313,16 +314,25 @@ def _save_posterior(post, path: Path, law_spec: str | None) -> None:
             {n: (("chain", "draw", "task"), np.moveaxis(a, 0, -1))
              for n, a in post.stats.items() if a.ndim == 3},
             coords={c: post_ds[c].values for c in ("chain", "draw", "task")})
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=f".*{_REFIT_STATS}.*")
+    with _known_refit_group():
         az.InferenceData(**groups).to_netcdf(str(path), engine="h5netcdf")
+
+
+@contextlib.contextmanager
+def _known_refit_group():
+    """Silence ArviZ's "group is not defined in the InferenceData scheme" for the refit
+    statistics' own group, written and read on purpose."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=f"{_REFIT_STATS} group is not defined")
+        yield
 
 
 def _load_posterior(path: Path, law: Law | None):
     import arviz as az
 
     try:
-        idata = az.from_netcdf(str(path), engine="h5netcdf")
+        with _known_refit_group():
+            idata = az.from_netcdf(str(path), engine="h5netcdf")
         attrs = idata.posterior.attrs
     except Exception as e:  # noqa: BLE001 - any reader failure means an unreadable file
         raise ValueError(f"cannot read it as a netCDF posterior ({type(e).__name__}: "
