@@ -198,12 +198,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         u = bayes.start_values(bm, start.values, ref)
         center, chol, curvature, map_status = jax.block_until_ready(
             bayes.laplace_start(bm, u, ref, xs, ys, ws, white))
-        saddle = np.asarray(curvature) <= bayes.CURVATURE_MIN
-        if method == "laplace" and lik.kind == "huber" and saddle.any():
-            # a Gaussian needs a positive definite precision: the expected (Gauss-Newton)
-            # curvature there, compiled only when a task needs it; flagged by diagnostics
-            chol = jnp.where(jnp.asarray(saddle)[:, None, None],
-                             bayes.fisher_whitening(bm, center, ref, xs, ys, ws), chol)
+        if method == "laplace":
+            chol = bayes.laplace_whitening(bm, center, chol, curvature, ref, xs, ys, ws)
         m = bm.dim
         timing["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -370,8 +366,9 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     objective = make_objective(law, loss, float(delta), space, reduction)
     t0 = time.perf_counter()
     with jax.enable_x64(True):
+        u_fit = jnp.asarray(user_starts(law, start.values))               # [T, k]
         if starts == "fit":
-            u0 = jnp.asarray(user_starts(law, start.values))[:, None, :]     # [T, 1, k]
+            u0 = u_fit[:, None, :]                                            # [T, 1, k]
             opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=None)
         else:
             u0 = jnp.asarray(make_starts(law, init=init, restarts=restarts, seed=seed))
@@ -385,10 +382,9 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         def resid(u, x, y, w):
             return residuals(law, unpack(law, u), x, y, space)
 
-        sigma = residual_scale(resid, sol.u, xs, ys, wb)                  # [n, T]
-        rms = residual_scale(resid, jnp.asarray(user_starts(law, start.values))[None],
-                             xs, ys, ws[None])[0]                         # [T]
-        noise = noise_draws(rms, jnp.asarray(batch.n_points),
+        rms_refits = residual_scale(resid, sol.u, xs, ys, wb)             # [n, T]
+        rms_fit = residual_scale(resid, u_fit[None], xs, ys, ws[None])[0]  # [T]
+        noise = noise_draws(rms_fit, jnp.asarray(batch.n_points),
                             jax.random.fold_in(jax.random.key(seed), 2),
                             len(law.param_names), int(n))                 # [n, T]
         params = unpack(law, sol.u)                                       # [n, T]
@@ -401,12 +397,12 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     post = Posterior(
         law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method="bootstrap",
         stats={"status": status, "steps": np.asarray(sol.steps).T[:, None, :],
-               "distinct_points": distinct, "rms": np.asarray(sigma).T[:, None, :]},
+               "distinct_points": distinct, "rms": np.asarray(rms_refits).T[:, None, :]},
         fit=start,
         options=dict(y=y, by=by, x=dict(x or {}), space=space, loss=loss, delta=delta,
                      reduction=reduction, n=n, starts=starts, seed=seed, method=method),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
-        warn_design(start, "bootstrap", (wb, sigma, batch.y, batch.w, space))
+        warn_design(start, "bootstrap", (wb, rms_refits, batch.y, batch.w, space))
         post.warn(stacklevel=2)
     return post

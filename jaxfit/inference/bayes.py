@@ -96,7 +96,7 @@ __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_nor
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
            "NutsOptions", "NutsTrace", "noise_start", "laplace_start", "curvature_model",
            "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT",
-           "fisher_curvature", "fisher_whitening", "CURVATURE_MIN"]
+           "fisher_curvature", "fisher_whitening", "laplace_whitening", "CURVATURE_MIN"]
 
 #: Name of the fitted noise-scale parameter.
 NOISE = "sigma"
@@ -789,8 +789,7 @@ def _whiten_one(bm: BayesModel, v, x, y, w, floor):
     ``-log posterior``; its eigenvalues, taken in absolute value and floored, keep NUTS's
     mass matrix finite. As a covariance (the Huber likelihood's Laplace draws) a direction
     of negative curvature would get an enormous spread, so where ``ratio <=
-    CURVATURE_MIN`` `jaxfit.sample` whitens those draws with `fisher_whitening` instead
-    and flags the tasks."""
+    CURVATURE_MIN`` those draws are whitened by `laplace_whitening` instead."""
     H = jax.hessian(curvature_model(bm).objective)(v, x, y, w)
     lam, V = jnp.linalg.eigh(0.5 * (H + H.T))
     ratio = lam[0] / jnp.max(jnp.abs(lam))
@@ -801,6 +800,20 @@ def _floored_whitening(lam, V, floor):
     lam = jnp.abs(lam)
     lam = jnp.maximum(lam, floor * jnp.max(lam))
     return V * (1.0 / jnp.sqrt(lam))[None, :]
+
+
+def laplace_whitening(bm: BayesModel, center, chol, curvature, ref, x, y, w):
+    """The whitening of the Laplace draws (their covariance is ``L L^T``): `laplace_start`'s
+    ``chol``, except for the Huber likelihood where the observed curvature at the mode is
+    not positive definite (``curvature <= CURVATURE_MIN``). A saddle's |eigenvalues| would
+    give a direction of negative curvature an enormous spread, so there the expected,
+    Gauss-Newton curvature whitens the draws (`fisher_whitening`, compiled and run only when
+    such a task exists); `jaxfit.Posterior.diagnostics` flags those tasks."""
+    saddle = np.asarray(curvature) <= CURVATURE_MIN
+    if bm.likelihood.kind != "huber" or not saddle.any():
+        return chol
+    return jnp.where(jnp.asarray(saddle)[:, None, None],
+                     fisher_whitening(bm, center, ref, x, y, w), chol)
 
 
 @cache.jit(static_argnums=0)
@@ -1043,9 +1056,8 @@ def run_laplace(bm: BayesModel, key, x, y, w, center, chol, draws: int):
     ``-log posterior`` (the Normal likelihood of the same scale, whose expectation is the
     Huber density's Fisher information), which the whitening ``chol`` already holds: the
     draws are ``z ~ N(0, I)``. Where that Hessian is not positive definite at the mode,
-    `jaxfit.sample` passes ``chol`` from its expected, Gauss-Newton form instead
-    (`fisher_whitening`): a valid Gaussian, but often much wider than the posterior
-    (those tasks are flagged).
+    ``chol`` comes from its expected, Gauss-Newton form instead (`laplace_whitening`): a
+    valid Gaussian, but often much wider than the posterior (those tasks are flagged).
 
     Returns:
         z [T, draws, m].
