@@ -277,6 +277,43 @@ def coverage_table(tables: dict[str, pd.DataFrame], kinds=("ratio", "width", "co
     return out
 
 
+def flag_table(tables: dict[str, pd.DataFrame], flag: str = "identified",
+               last_cut: bool = False) -> pd.DataFrame:
+    """Do the fits' flags foretell worse extrapolations? Per dataset (and pooled), the
+    held-out rows whose fits carry ``flag`` (``identified`` or ``converged``) against
+    those whose fits do not: rows, raw coverage, ``ratio``-calibrated coverage (rows with
+    calibration data), median |relative error| and median raw width relative to the
+    prediction. Tables written before a flag existed are skipped."""
+    recs = []
+    for name, raw in tables.items():
+        if flag not in raw:
+            continue
+        cal = calibrate_intervals(raw, PROB, "ratio", SPACE[name.split(":")[0]])
+        cal["covered"] = (cal["lower"] <= cal["actual"]) & (cal["actual"] <= cal["upper"])
+        if last_cut:
+            cal = cal[cal["cut_rank"] == 1]
+        cal = cal.assign(dataset=name)
+        recs.append(cal)
+    if not recs:
+        return pd.DataFrame()
+    rows = pd.concat(recs, ignore_index=True)
+    rel = ((rows["prediction"] - rows["actual"]) / rows["actual"]).abs()
+    width = (rows["raw_upper"] - rows["raw_lower"]) / rows["prediction"].abs()
+    rows = rows.assign(rel=rel, width=width, group=np.where(rows[flag].astype(bool),
+                                                            flag, f"not {flag}"))
+    out = []
+    for key, d in list(rows.groupby(["dataset", "group"], sort=False)) + list(
+            rows.assign(dataset="pooled").groupby(["dataset", "group"], sort=False)):
+        c = d[d["n_calibration"] > 0]
+        out.append({"dataset": key[0], "fits": key[1], "n": len(d),
+                    "coverage_raw": float(d["raw_covered"].mean()),
+                    "n_calibrated": len(c),
+                    "coverage_calibrated": float(c["covered"].mean()) if len(c) else math.nan,
+                    "median_rel_error": float(d["rel"].median()),
+                    "median_rel_width_raw": float(d["width"].median())})
+    return pd.DataFrame(out).set_index(["dataset", "fits"])
+
+
 def markdown(df: pd.DataFrame, digits: int = 3) -> str:
     """A DataFrame as a GitHub markdown table (index first)."""
     cols = [df.index.name or ""] + [str(c) for c in df.columns]
@@ -330,6 +367,13 @@ def report(out: Path, methods):
             cols = ["n", "coverage_raw", "cov_ratio", "cov_width", "cov_constant", "width_raw",
                     "width_ratio", "mae", "rel_error", "score_raw", "score_ratio"]
             print(markdown(table[cols]))
+        for flag in ("identified", "converged"):
+            for last in (False, True):
+                ft = flag_table(main_t, flag, last_cut=last)
+                if len(ft):
+                    print(f"\n== {method}: rows by the fits' `{flag}` flag, "
+                          f"{'largest cut only' if last else 'all cuts'}")
+                    print(ft.round(4).to_string())
         pipes = {k: v for k, v in tables.items() if k.startswith("ladder_") and k != "ladder_step1"}
         if pipes:
             print(f"\n== {method}: ladder pipelines, 7B-4T and 13B-5T (cut 1.3B), accuracy")

@@ -239,7 +239,10 @@ class BacktestResult:
         ``raw_lower``, ``raw_upper``, ``raw_covered``, ``mean_lower``, ``mean_upper``
         (credible interval of the law's mean), ``q``, ``n_calibration``, ``converged``
         (every step's point fit of the row's task at that cut converged; `backtest`
-        warns when one did not) and ``row`` (the input's index label)."""
+        warns when one did not), ``identified`` (every one of those fits was identified:
+        no design problem and near-best restarts agree, ``FitResult.identified``; the
+        fits that are not would have warned with `jaxfit.fit`'s defaults) and ``row``
+        (the input's index label)."""
         return self.rows.copy()
 
     def summary(self, by_task: bool = True, last_cut: bool = False,
@@ -540,6 +543,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         rows = [res.tasks.get_indexer(held[_TASK]) for res in fits]
         converged = np.logical_and.reduce([np.asarray(res.status)[r] == Status.CONVERGED
                                            for res, r in zip(fits, rows)])
+        identified = np.logical_and.reduce([np.asarray(res.identified, bool)[r]
+                                            for res, r in zip(fits, rows)])
         xs = {name: held[c].to_numpy(np.float64) for name, c in cols.items()}
         point = _point(law, fits, rows, xs)
         a_held = held[axis].to_numpy(np.float64)
@@ -560,7 +565,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             "ratio": a_held / largest, "actual": held[y].to_numpy(np.float64),
             "prediction": point, "raw_lower": lo, "raw_upper": hi,
             "mean_lower": mlo, "mean_upper": mhi, "converged": converged,
-            "row": held.index}))
+            "identified": identified, "row": held.index}))
         if progress:
             print(f"backtest: cut {k + 1}/{K} ({axis} <= {np.nanmax(cut_t):.4g}): "
                   f"{len(fitted)} task(s), {len(held)} held-out row(s)", flush=True)
@@ -578,7 +583,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     rows["covered"] = (rows["lower"] <= rows["actual"]) & (rows["actual"] <= rows["upper"])
     order = ["task", "cut", "cut_rank", "axis", "ratio", "actual", "prediction", "lower",
              "upper", "covered", "raw_lower", "raw_upper", "raw_covered", "mean_lower",
-             "mean_upper", "q", "n_calibration", "converged", "row"]
+             "mean_upper", "q", "n_calibration", "converged", "identified", "row"]
     rows = rows[order]
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,

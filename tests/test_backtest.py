@@ -56,6 +56,9 @@ def test_rolling_origin_numbers_on_the_ladder(res):
     csqa = t[(t["task"] == "csqa_val") & (t["cut"] == N_370M)]
     assert len(csqa) == 8 and not csqa["raw_covered"].any()
     assert not csqa["converged"].any() and int((~t["converged"]).sum()) == 8
+    # ... and whether they came from fits flagged poorly identified: every row of the 370M
+    # cut (2 model sizes for 5 parameters: the design check says N has 2 levels) is.
+    assert not t.loc[t["cut"] == N_370M, "identified"].any()
     assert 80 <= int(t["raw_covered"].sum()) <= 90
     s = bt.summary(by_task=False, calibrated_only=False)
     assert s.loc["all", "n"] == 96
