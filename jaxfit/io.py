@@ -46,6 +46,9 @@ __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
 FIT_SCHEMA = "jaxfit.fit/1"
 #: netCDF group of a bootstrap's refit statistics (`Posterior.stats`).
 _REFIT_STATS = "jaxfit_refit_stats"
+#: netCDF group of the other per-task statistics (`Posterior.stats` not one value per
+#: draw: a Laplace posterior's curvature ratio and mode-search status, NUTS warm-up).
+_TASK_STATS = "jaxfit_task_stats"
 
 #: Law registry: name -> factory (called with the spec's keyword arguments).
 LAWS: dict[str, Callable[..., Law]] = {}
@@ -314,16 +317,28 @@ def _save_posterior(post, path: Path, law_spec: str | None) -> None:
             {n: (("chain", "draw", "task"), np.moveaxis(a, 0, -1))
              for n, a in post.stats.items() if a.ndim == 3},
             coords={c: post_ds[c].values for c in ("chain", "draw", "task")})
+    saved = set(groups["sample_stats"].data_vars) if "sample_stats" in groups else set()
+    saved |= set(groups[_REFIT_STATS].data_vars) if _REFIT_STATS in groups else set()
+    rest = {n: np.asarray(a) for n, a in post.stats.items()
+            if n not in saved and np.ndim(a) >= 1 and np.shape(a)[0] == len(post.tasks)}
+    if rest:
+        # task-first arrays [T, ...] (Laplace: [T]; NUTS warm-up: [T, chain, step]) with
+        # the task axis last, as in the other groups; `_posterior_from` moves it back
+        groups[_TASK_STATS] = xr.Dataset(
+            {n: (tuple(f"{n}_dim{i}" for i in range(a.ndim - 1)) + ("task",),
+                 np.moveaxis(a, 0, -1)) for n, a in rest.items()},
+            coords={"task": idata.posterior["task"].values})
     with _known_refit_group():
         az.InferenceData(**groups).to_netcdf(str(path), engine="h5netcdf")
 
 
 @contextlib.contextmanager
 def _known_refit_group():
-    """Silence ArviZ's "group is not defined in the InferenceData scheme" for the refit
-    statistics' own group, written and read on purpose."""
+    """Silence ArviZ's "group is not defined in the InferenceData scheme" for jaxfit's
+    own statistics groups, written and read on purpose."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=f"{_REFIT_STATS} group is not defined")
+        for group in (_REFIT_STATS, _TASK_STATS):
+            warnings.filterwarnings("ignore", message=f"{group} group is not defined")
         yield
 
 
@@ -367,7 +382,7 @@ def _posterior_from(idata, attrs, law: Law | None):
     draws = {n: np.moveaxis(post_ds[n].values, -1, 0) for n in get("jaxfit_names")}
     hyper = {n: post_ds[n].values for n in get("jaxfit_hyper")}
     stats = {}
-    for g in ("sample_stats", _REFIT_STATS):
+    for g in ("sample_stats", _REFIT_STATS, _TASK_STATS):
         if g in idata.groups():
             stats.update({n: np.moveaxis(v.values, -1, 0) for n, v in idata[g].data_vars.items()
                           if "task" in v.dims})

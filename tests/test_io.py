@@ -129,6 +129,27 @@ def test_bootstrap_round_trip_keeps_its_refit_statistics(two_task_fit, tmp_path)
     assert "sample_stats" not in back.idata.groups()
 
 
+@pytest.mark.parametrize("method", ["laplace", "nuts"])
+def test_round_trip_keeps_per_task_sampler_statistics(tmp_path, method):
+    """A loaded posterior's diagnostics equal the saved one's: statistics that are not one
+    value per draw (Laplace: the curvature ratio and the mode search's status per task;
+    NUTS: warm-up steps) are kept too. Before, a Laplace posterior whose mode search
+    failed loaded with ``ok`` True (its ``map_converged`` and ``curvature_ratio`` were
+    dropped)."""
+    post = _posterior(pd.Index(["x", "y"], name="task"), method=method)
+    T, C, S = post.draws["A"].shape
+    stats = ({"curvature_ratio": np.array([1e-3, 1e-12]), "map_status": np.array([0, 1])}
+             if method == "laplace" else
+             {**post.stats, "warmup_n_steps": np.arange(T * C * 7).reshape(T, C, 7)})
+    post = dataclasses.replace(post, stats=stats)
+    back = load(save(post, tmp_path / "p.nc", law_spec="power_law(input=C)"))
+    for name, a in stats.items():
+        np.testing.assert_array_equal(back.stats[name], a)
+    pd.testing.assert_frame_equal(back.diagnostics, post.diagnostics)
+    if method == "laplace":
+        assert list(back.diagnostics["map_converged"]) == [True, False]
+
+
 def test_law_specs(tmp_path, monkeypatch):
     assert get_law("chinchilla").param_names == ("A", "B", "E", "alpha", "beta")
     assert get_law("kaplan(input=N)").inputs == ("N",)
