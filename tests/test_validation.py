@@ -6,6 +6,7 @@ and saves need are built by hand (`FitResult`, `Posterior` from known parameters
 the one real fit is a 3-parameter power law with few restarts.
 """
 
+import dataclasses
 import importlib
 import json
 import re
@@ -391,6 +392,28 @@ def test_cli_predict_good_input(capsys, saved_fit):
     p = CHINCHILLA
     truth = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
     assert json.loads(out)["rows"][0]["loss_pred"] == pytest.approx(truth, rel=1e-12)
+
+
+def test_cli_predict_every_task_keeps_input_columns_named_like_the_index(capsys, tmp_path):
+    """Rows that do not name their task get every task; the (task, row) index becomes
+    columns, and an input column already called ``row`` (or like the task level) is kept
+    beside it. Before: exit 3, "internal error: cannot insert row, already exists"."""
+    one = _fit_result()
+    two = dataclasses.replace(
+        one, tasks=pd.Index(["a", "b"], name="family"), options=dict(y="loss", by="family", x={}),
+        **{k: np.repeat(getattr(one, k), 2, axis=0) for k in
+           ("values", "objective", "status", "steps", "grad_norm", "at_bound", "identified")})
+    path = jf.save(two, tmp_path / "fit.json")
+    pd.DataFrame({"row": [7, 8], "N": [7e10, 1e11], "D": [1.4e12, 2e12]}).to_csv(
+        tmp_path / "rows.csv", index=False)
+    code, out, err = _cli(capsys, "predict", path, tmp_path / "rows.csv", "--json")
+    assert code == 0, err
+    got = pd.DataFrame(json.loads(out)["rows"])
+    assert list(got["family"]) == ["a", "a", "b", "b"] and list(got["row"]) == [7, 8, 7, 8]
+    assert list(got["row_"]) == [0, 1, 0, 1]
+    p = CHINCHILLA
+    truth = p["E"] + p["A"] / got["N"] ** p["alpha"] + p["B"] / got["D"] ** p["beta"]
+    np.testing.assert_allclose(got["loss_pred"], truth, rtol=1e-12)
 
 
 # ------------------------------------------------------------------------ audit (issue s9)

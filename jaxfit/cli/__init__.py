@@ -506,7 +506,8 @@ def _cmd_sample(args) -> int:
 
 def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None) -> pd.DataFrame:
     """A prediction frame (`jaxfit.predictions`: input columns, then predictions) as a flat
-    table: the (task, row) index of a fan-out becomes columns, and a point fit's
+    table: the (task, row) index of a fan-out becomes columns (``row_`` where an input
+    column is already called ``row``), and a point fit's
     ``prediction`` is named ``<y>_pred`` (never an input column's name)."""
     out = pred
     if y is not None:
@@ -516,7 +517,15 @@ def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None) -> pd.DataFrame
             new += "_pred"
         out = out.rename(columns={key: new})
     if isinstance(out.index, pd.MultiIndex):
-        return out.reset_index()
+        # every task for every row: the (task, row) levels become columns, beside (never
+        # over) input columns of the same name, which get a trailing "_"
+        names, taken = [], set(out.columns)
+        for name in out.index.names:
+            while name in taken:
+                name = f"{name}_"
+            names.append(name)
+            taken.add(name)
+        return out.rename_axis(names).reset_index()
     return out.reset_index(drop=True)
 
 
