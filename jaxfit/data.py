@@ -73,10 +73,12 @@ def column_map(law: Law, x: Mapping[str, str] | None) -> dict[str, str]:
     return {name: x.get(name, name) for name in law.inputs}
 
 
-def task_columns(by) -> list[str]:
+def task_columns(by) -> list:
+    """The task column names of ``by``: None -> [], a list or tuple -> its names, any
+    other label (a string, or the integer columns of a CSV read with header=None) -> it."""
     if by is None:
         return []
-    return [by] if isinstance(by, str) else list(by)
+    return list(by) if isinstance(by, (list, tuple, pd.Index, np.ndarray)) else [by]
 
 
 def row_labels(df: pd.DataFrame, mask: np.ndarray) -> str:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jaxfit.data import task_columns
 from jaxfit.inference.design import Issue
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
@@ -140,7 +141,7 @@ def _label(task):
 
 
 def _tasks_index(labels: list, by) -> pd.Index:
-    cols = [by] if isinstance(by, str) else list(by or [])
+    cols = task_columns(by)
     if len(cols) > 1:
         return pd.MultiIndex.from_tuples([tuple(t) for t in labels], names=cols)
     return pd.Index(labels, name=cols[0] if cols else None)

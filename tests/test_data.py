@@ -410,6 +410,32 @@ def test_multi_column_by_gives_multiindex():
         assert (df["family"].iloc[rows] == fam).all() and (df["size"].iloc[rows] == size).all()
 
 
+def test_integer_column_labels_as_task_column(tmp_path):
+    """A CSV read with header=None has columns 0, 1, 2, ...: ``by=0`` names one column (as
+    ``y=3`` and ``x={"N": 1}`` do), in the batch, in predictions and after a save and
+    load. Before: TypeError "'int' object is not iterable"."""
+    df = _tasks(_chinchilla_frame(), {"x": 12, "w": 12})
+    df = df[["g", "N", "D", "loss"]].set_axis([0, 1, 2, 3], axis=1)
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    batch = make_batch(df, jf.models.chinchilla(), y=3, by=0, x={"N": 1, "D": 2})
+    assert batch.tasks.equals(pd.Index(["w", "x"], name=0))
+    _assert_unchanged(df, before, attrs)
+    law = jf.models.chinchilla()
+    res = jf.FitResult(
+        law=law, tasks=batch.tasks, values=np.array([[TRUTH[n] for n in law.param_names]] * 2),
+        objective=np.zeros(2), status=np.zeros(2, np.int32), steps=np.ones(2, np.int64),
+        grad_norm=np.zeros(2), at_bound=np.zeros((2, 5), bool), identified=np.ones(2, bool),
+        options=dict(y=3, by=0, x={"N": 1, "D": 2}))
+    back = jf.load(jf.save(res, tmp_path / "fit.json"))
+    assert back.tasks.equals(res.tasks)
+    rows = df.iloc[[0, 13]]
+    for r in (res, back):
+        pred = r.predict(rows)
+        truth = TRUTH["E"] + TRUTH["A"] / rows[1] ** TRUTH["alpha"] + \
+            TRUTH["B"] / rows[2] ** TRUTH["beta"]
+        np.testing.assert_allclose(pred["prediction"], truth, rtol=1e-12)
+
+
 def test_batch_does_not_alias_the_dataframe():
     df = _chinchilla_frame()
     df["w"] = 1.0

@@ -570,7 +570,9 @@ def _cmd_predict(args) -> int:
 
 
 def _by_list(by) -> list:
-    return [] if by is None else [by] if isinstance(by, str) else list(by)
+    from jaxfit.data import task_columns
+
+    return task_columns(by)
 
 
 def _cmd_datasets(args) -> int:
