@@ -166,7 +166,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
         y: the target column.
         by: column name(s) whose values name independent tasks, or None for one task.
         x: law input -> column, for inputs whose column has another name.
-        weights: a column name or array of non-negative point weights (default 1).
+        weights: a column name or array of non-negative point weights (default 1); a
+            pandas Series must have ``df``'s index.
         space: "log" requires y > 0.
         min_points: fewest points a task may have (default: the number of free params).
 
@@ -211,6 +212,16 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     elif isinstance(weights, str):
         ws = numeric_values(df, weights, "weights")
     else:
+        if isinstance(weights, pd.Series) and not weights.index.equals(df.index):
+            i = next((i for i, (a, b) in enumerate(zip(weights.index, df.index)) if a != b),
+                     min(len(weights), len(df)))
+            diff = f"label {weights.index[i]!r} at row {i}" if i < len(weights) else \
+                f"{len(weights)} labels for {len(df)} rows"
+            raise ValueError(
+                f"weights is a Series whose index is not the data's index (first difference: "
+                f"{diff}), so its values would be given to other rows; pass "
+                "weights=w.reindex(df.index) to match rows by label, or w.to_numpy() to "
+                "match them by position.")
         ws = np.asarray(weights, dtype=np.float64)
         if ws.shape != (len(df),) or not np.all(np.isfinite(ws)):
             raise ValueError(f"weights must be {len(df)} finite numbers, one per row.")

@@ -260,6 +260,20 @@ def test_bad_weights_array(entry, weights):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_weights_series_on_another_index(entry):
+    """A weights Series is used row for row only when its index is the data's. Before: a
+    Series of the unsorted frame given with the sorted one (same length) was read by
+    position, each row silently taking another row's weight."""
+    df = _chinchilla_frame()
+    w = pd.Series(np.linspace(0.5, 2.0, len(df)), index=df.index)
+    msg = _rejects(entry, df.sort_values("N"), r"weights is a Series whose index is not the "
+                   r"data's index \(first difference: label \d+ at row 0\)", weights=w)
+    assert "w.reindex(df.index)" in msg and "w.to_numpy()" in msg
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", weights=w)   # aligned: fine
+    np.testing.assert_array_equal(batch.w[0, :len(df)], w.to_numpy())
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_nan_weights_column(entry):
     df = _chinchilla_frame()
     df["w"] = 1.0
