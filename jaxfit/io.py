@@ -162,6 +162,11 @@ def _resolve(block: dict, law: Law | None) -> Law:
     if list(law.param_names) != list(block["params"]):
         raise ValueError(f"load: law {law.name!r} has parameters {list(law.param_names)}, "
                          f"the file has {block['params']}; pass the law it was saved from.")
+    inputs = block.get("inputs")
+    if isinstance(inputs, list) and sorted(map(str, law.inputs)) != sorted(map(str, inputs)):
+        raise ValueError(f"load: law {law.name!r} takes inputs {list(law.inputs)}, the file's "
+                         f"law {block['name']!r} takes {inputs}; pass the law it was saved "
+                         "from.")
     return law
 
 
@@ -457,7 +462,7 @@ def load(path: str | Path, law: Law | None = None):
     Args:
         path: the file.
         law: the law to attach (default: rebuilt from the file's law spec); its parameter
-            names must match the file's.
+            names and inputs must match the file's.
 
     Raises:
         ValueError: the file is missing, unreadable, or not a jaxfit result.

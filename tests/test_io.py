@@ -51,6 +51,11 @@ def test_fit_law_must_match(two_task_fit, tmp_path):
         pytest.approx(0.15, rel=1e-5)
     with pytest.raises(ValueError, match="has parameters"):
         load(path, law=jf.models.chinchilla())
+    # same parameter names, another input: the C fit's parameters must not be applied to
+    # N (before: loaded, and predicted at N with the parameters fitted in C)
+    with pytest.raises(ValueError, match=r"law 'power_law_N' takes inputs \['N'\], the file's "
+                                         r"law 'power_law_C' takes \['C'\]"):
+        load(path, law=jf.models.power_law("N"))
     (tmp_path / "junk.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a jaxfit fit"):
         load(tmp_path / "junk.json")
