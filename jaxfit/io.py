@@ -45,6 +45,7 @@ __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
            "fit_from_dict", "FIT_SCHEMA"]
 
 FIT_SCHEMA = "jaxfit.fit/1"
+_POSTERIOR_SCHEMA = "jaxfit.posterior/1"
 #: netCDF group of a bootstrap's refit statistics (`Posterior.stats`).
 _REFIT_STATS = "jaxfit_refit_stats"
 #: netCDF group of the other per-task statistics (`Posterior.stats` not one value per
@@ -192,6 +193,14 @@ def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
             "options": _jsonable(dict(res.options)), "tasks": tasks}
 
 
+def _other_version(schema: str, reads: str) -> ValueError:
+    from jaxfit import __version__
+
+    return ValueError(f"written with schema {schema!r} (another jaxfit version); jaxfit "
+                      f"{__version__} reads {reads!r}: load it with the jaxfit version that "
+                      "saved it, or fit again.")
+
+
 def _bad(field: str, what: str) -> ValueError:
     return ValueError(f"field {field!r} {what}; the file is incomplete or corrupted: save "
                       "the result again (jaxfit.io.save).")
@@ -263,6 +272,8 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     """
     if not isinstance(doc, dict) or doc.get("schema") != FIT_SCHEMA:
         schema = doc.get("schema") if isinstance(doc, dict) else None
+        if isinstance(schema, str) and schema.startswith(FIT_SCHEMA.split("/")[0] + "/"):
+            raise _other_version(schema, FIT_SCHEMA)
         raise ValueError(f"not a jaxfit fit document (schema {schema!r}, "
                          f"expected {FIT_SCHEMA!r}).")
     _check_fit_doc(doc)
@@ -291,7 +302,7 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
 # ------------------------------------------------------------------------ posteriors
 
 def _posterior_attrs(post, law_spec: str | None) -> dict:
-    return {"jaxfit_schema": "jaxfit.posterior/1",
+    return {"jaxfit_schema": _POSTERIOR_SCHEMA,
             "jaxfit_law": json.dumps(_law_block(post.law, law_spec)),
             "jaxfit_tasks": json.dumps([_label(t) for t in post.tasks]),
             "jaxfit_names": json.dumps(list(post.names)),
@@ -359,7 +370,10 @@ def _load_posterior(path: Path, law: Law | None):
         raise ValueError(f"cannot read it as a netCDF posterior ({type(e).__name__}: "
                          f"{' '.join(str(e).split())[:200]}); the file is truncated or "
                          "corrupted: save the result again (jaxfit.io.save).") from None
-    if attrs.get("jaxfit_schema") != "jaxfit.posterior/1":
+    schema = attrs.get("jaxfit_schema")
+    if isinstance(schema, str) and schema != _POSTERIOR_SCHEMA:
+        raise _other_version(schema, _POSTERIOR_SCHEMA)
+    if schema != _POSTERIOR_SCHEMA:
         raise ValueError(f"{path} is a netCDF file without a jaxfit posterior (no "
                          "'jaxfit_schema' attribute); save posteriors with jaxfit.io.save.")
     try:

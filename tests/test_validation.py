@@ -265,6 +265,32 @@ def test_load_rejects_netcdf_missing_attribute(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["json", "nc"])
+def test_load_names_another_schema_version(saved_fit, tmp_path, kind):
+    """A file another jaxfit version wrote (schema jaxfit.fit/2, jaxfit.posterior/2) is
+    refused as that, with the version this jaxfit reads. Before: a posterior was called
+    "a netCDF file without a jaxfit posterior (no 'jaxfit_schema' attribute)"."""
+    if kind == "json":
+        path = _edit(saved_fit, lambda d: d.update(schema="jaxfit.fit/2"))
+        want = "jaxfit.fit/1"
+    else:
+        post = _posterior()
+        idata = post.idata
+        from jaxfit.io import _posterior_attrs
+
+        idata.posterior.attrs.update({**_posterior_attrs(post, None),
+                                      "jaxfit_schema": "jaxfit.posterior/2"})
+        path = tmp_path / "p.nc"
+        idata.to_netcdf(str(path), engine="h5netcdf")
+        want = "jaxfit.posterior/1"
+    schema = want.replace("/1", "/2")
+    with pytest.raises(ValueError, match=re.escape(
+            f"load: '{path}': written with schema {schema!r} (another jaxfit version); "
+            f"jaxfit {jf.__version__} reads {want!r}: load it with the jaxfit version that "
+            "saved it, or fit again")):
+        jf.load(path)
+
+
+@pytest.mark.parametrize("kind", ["json", "nc"])
 def test_concurrent_saves_never_leave_a_partial_file(tmp_path, kind):
     """Two writers save the same path over and over while a reader loads it: every load
     succeeds (before: 95% of JSON loads read a truncated file; netCDF saves failed with
