@@ -145,7 +145,8 @@ def _tasks_index(labels: list, by) -> pd.Index:
     cols = task_columns(by)
     if len(cols) > 1:
         return pd.MultiIndex.from_tuples([tuple(t) for t in labels], names=cols)
-    return pd.Index(labels, name=cols[0] if cols else None)
+    # one task without `by`: labelled 0 in an index named "task", as `make_batch` builds it
+    return pd.Index(labels, name=cols[0] if cols else "task")
 
 
 def _law_block(law: Law, spec: str | None) -> dict:

@@ -42,6 +42,21 @@ def test_fit_round_trip(two_task_fit, tmp_path):
     assert fit_to_dict(back, "power_law(input=C)") == json.loads(path.read_text())
 
 
+def test_single_task_round_trip_keeps_the_task_index(two_task_fit, tmp_path):
+    """A fit without ``by`` has one task labelled 0 in an index named "task" (as
+    `jaxfit.data.make_batch` builds it); a loaded copy has the same index and tables.
+    Before: the name was lost, so to_frame() and summary() differed after a round trip."""
+    res, _ = two_task_fit
+    one = dataclasses.replace(
+        res, tasks=pd.Index([0], name="task"), options={**res.options, "by": None},
+        **{k: getattr(res, k)[:1] for k in ("values", "objective", "status", "steps",
+                                           "grad_norm", "at_bound", "identified", "dof")},
+        design=res.design[:1], data=None)
+    back = load(save(one, tmp_path / "one.json", law_spec="power_law(input=C)"))
+    assert back.tasks.equals(one.tasks) and back.tasks.name == "task"
+    pd.testing.assert_frame_equal(back.to_frame(), one.to_frame())
+
+
 def test_fit_law_must_match(two_task_fit, tmp_path):
     res, _ = two_task_fit
     path = save(res, tmp_path / "fit.json")                 # spec = the law's name
