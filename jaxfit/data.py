@@ -6,6 +6,7 @@ the column, how many rows and which, and the fix. The user's DataFrame is only r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -110,6 +111,36 @@ def _not_numbers(df: pd.DataFrame, s: pd.Series) -> str:
             f"{row_labels(df, bad)}, e.g. {s.to_numpy()[bad][0]!r}; drop or fill them)")
 
 
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
+
+
+def _comma_hint(s: pd.Series, col: str) -> str:
+    """The fix for a text column of numbers written with commas ("1,960,668,711": thousands
+    separators; "2,38": a decimal comma), or "" when its entries are something else."""
+    if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+        return ""
+    bad = [v.strip() for v in s.to_numpy() if not _is_number(v)]
+    if not bad or not all(isinstance(v, str) for v in bad):
+        return ""
+    thousands = all(_THOUSANDS.fullmatch(v) for v in bad)
+    decimal = all(_DECIMAL_COMMA.fullmatch(v) for v in bad)
+    fix_t = (f"pd.to_numeric(df[{col!r}].str.replace(',', '')), or read the file with "
+             "pd.read_csv(path, thousands=',')")
+    fix_d = (f"pd.to_numeric(df[{col!r}].str.replace(',', '.')), or read the file with "
+             "pd.read_csv(path, decimal=',')")
+    if thousands and not decimal:
+        return (f": its entries use ',' as a thousands separator (e.g. {bad[0]!r}); convert "
+                f"it with {fix_t}.")
+    if decimal and not thousands:
+        return (f": its entries use ',' as the decimal mark (e.g. {bad[0]!r}); convert it "
+                f"with {fix_d}.")
+    if decimal and thousands:
+        return (f": its entries hold a ',' (e.g. {bad[0]!r}), a thousands separator or a "
+                f"decimal mark; convert it with {fix_t} (thousands) or {fix_d} (decimal).")
+    return ""
+
+
 def numeric_dtype(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     """``df[col]`` if its dtype holds real numbers (not complex, bool, text or object);
     else a ValueError naming the column, its ``role``, the bad entries and the fix."""
@@ -119,6 +150,9 @@ def numeric_dtype(df: pd.DataFrame, col: str, role: str) -> pd.Series:
                          f"numbers: pass df[{col!r}].to_numpy().real if the imaginary parts "
                          "are zero, or map another column.")
     if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+        hint = _comma_hint(s, col)
+        if hint:
+            raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers{hint}")
         raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert it "
                          f"with pd.to_numeric(df[{col!r}]) or map another column"
                          f"{_not_numbers(df, s)}.")

@@ -498,6 +498,29 @@ def test_text_column_names_the_entry_that_is_not_a_number(entry):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("write, message", [
+    ("{:,.0f}", r"its entries use ',' as a thousands separator \(e\.g\. '[\d,]+'\); convert "
+                r"it with pd\.to_numeric\(df\['N'\]\.str\.replace\(',', ''\)\), or read the "
+                r"file with pd\.read_csv\(path, thousands=','\)\.$"),
+    ("{:.4e}", None),
+])
+def test_numbers_written_with_commas_say_how_to_read_them(entry, write, message):
+    """A CSV column of "1,960,668,711" reads as text. Before: "convert it with
+    pd.to_numeric" (which fails on it) and "drop or fill them" (every row)."""
+    df = _chinchilla_frame()
+    text = df["N"].map(write.format).astype(str)
+    if message is None:                              # decimal commas: 2,3810e+09
+        text, message = text.str.replace(".", ",", regex=False), (
+            r"its entries use ',' as the decimal mark \(e\.g\. '[\d,]+e\+\d+'\); convert "
+            r"it with pd\.to_numeric\(df\['N'\]\.str\.replace\(',', '\.'\)\), or read the "
+            r"file with pd\.read_csv\(path, decimal=','\)\.$")
+    _rejects(entry, df.assign(N=text), r"column 'N' \(input 'N'\) has dtype str, not "
+                                       r"numbers: " + message)
+    np.testing.assert_allclose(pd.to_numeric(text.str.replace(",", "" if "thousands" in message
+                                                              else ".")), df["N"], rtol=1e-3)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_missing_column_names_a_close_column(entry):
     df = _chinchilla_frame().rename(columns={"D": "tokens"})
     _rejects(entry, df, re.escape("missing column(s) ['tokns'] (input 'D') for law 'chinchilla'; "

@@ -119,6 +119,10 @@ _CLI_WORDS = (
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
+    ("or read the file with pd.read_csv(path, thousands=',')",
+     "or save the file without thousands separators"),
+    ("or read the file with pd.read_csv(path, decimal=',')",
+     "or save the file with '.' as the decimal mark"),
 )
 
 
