@@ -476,8 +476,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             for i, s in enumerate(steps)]:
         miss = [c for c in need if c not in df.columns]
         if miss:
+            mapped = (f" (the law reads input {axis!r} from column {cols[axis]!r}: pass "
+                      f"axis={cols[axis]!r})" if axis in miss and cols.get(axis, axis) != axis
+                      and cols[axis] in df.columns else did_you_mean(miss, df.columns))
             raise ValueError(f"backtest: {name} is missing column(s) {miss}; it has "
-                             f"{list(df.columns)}{did_you_mean(miss, df.columns)}.")
+                             f"{list(df.columns)}{mapped}.")
         for c in dict.fromkeys(need):       # NaN rows are dropped below, with a warning
             try:
                 numeric_dtype(df, c, f"backtest {name}")

@@ -119,6 +119,7 @@ _CLI_WORDS = (
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
+    (": pass axis=", ": pass --axis "),
     ("or read the file with pd.read_csv(path, thousands=',')",
      "or save the file without thousands separators"),
     ("or read the file with pd.read_csv(path, decimal=',')",
