@@ -361,6 +361,10 @@ def _cli(capsys, *argv):
      "of law 'chinchilla'; give every input, e.g. --at N=VALUE D=VALUE"),
     (("fit", "chinchilla", "--at", "N=abc", "D=1e12"), "--at N=abc is not a number"),
     (("fit", "chinchilla", "--at", "M=1", "N=1", "D=1"), "--at names ['M']"),
+    # before: the last value won silently (a prediction at N=1e11)
+    (("fit", "chinchilla", "--at", "N=7e10", "D=1e12", "N=1e11"), "--at gives N twice (N=7e10, "
+     "N=1e11); give each name once, several values comma-separated: N=7e10,1e11"),
+    (("fit", "chinchilla", "--x", "N=params", "N=size"), "--x gives N twice"),
     (("fit", "chinchilla", "--delta", "-1"), "delta=-1.0 is out of range"),
     (("fit", "chinchilla", "--delta", "0"), "delta=0.0 is out of range"),
     (("fit", "chinchilla", "--restarts", "0"), "restarts=0 is out of range"),

@@ -204,6 +204,10 @@ def _pairs(pairs, flag: str) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name or not value:
             raise InputError(f"{flag} expects NAME=VALUE pairs, got {pair!r}")
+        if name in out:
+            raise InputError(f"{flag} gives {name} twice ({name}={out[name]}, {pair}); give "
+                             f"each name once, several values comma-separated: "
+                             f"{name}={out[name]},{value}")
         out[name] = value
     return out
 
