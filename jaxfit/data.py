@@ -120,9 +120,10 @@ def _comma_hint(s: pd.Series, col: str) -> str:
     separators; "2,38": a decimal comma), or "" when its entries are something else."""
     if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
         return ""
-    bad = [v.strip() for v in s.to_numpy() if not _is_number(v)]
+    bad = [v for v in s.to_numpy() if not _is_number(v)]
     if not bad or not all(isinstance(v, str) for v in bad):
         return ""
+    bad = [v.strip() for v in bad]
     thousands = all(_THOUSANDS.fullmatch(v) for v in bad)
     decimal = all(_DECIMAL_COMMA.fullmatch(v) for v in bad)
     fix_t = (f"pd.to_numeric(df[{col!r}].str.replace(',', '')), or read the file with "
