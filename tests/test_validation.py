@@ -446,6 +446,32 @@ def test_cli_predict_every_task_keeps_input_columns_named_like_the_index(capsys,
     np.testing.assert_allclose(got["loss_pred"], truth, rtol=1e-12)
 
 
+def test_cli_predict_every_task_of_a_multi_column_by_one_column_each(capsys, tmp_path):
+    """A fit by two columns, predicted at rows that name no task: `predict` gives every
+    task for every row ((task, row) index, the task a tuple), and `jaxfit predict` writes
+    the task as one column per ``by`` column. Before: a "task" list (['a', 1]) in each JSON
+    row, which jaxfit/schema/predict.json does not allow."""
+    one = _fit_result()
+    tasks = pd.MultiIndex.from_tuples([("a", 1), ("b", 2)], names=["family", "seed"])
+    two = dataclasses.replace(
+        one, tasks=tasks, options=dict(y="loss", by=["family", "seed"], x={}),
+        **{k: np.repeat(getattr(one, k), 2, axis=0) for k in
+           ("values", "objective", "status", "steps", "grad_norm", "at_bound", "identified")})
+    rows = pd.DataFrame({"N": [7e10, 1e11], "D": [1.4e12, 2e12]})
+    pred = two.predict(rows)
+    assert list(pred.index) == [(("a", 1), 0), (("a", 1), 1), (("b", 2), 0), (("b", 2), 1)]
+    path = jf.save(two, tmp_path / "fit.json")
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    code, out, err = _cli(capsys, "predict", path, tmp_path / "rows.csv", "--json")
+    assert code == 0, err
+    got = json.loads(out)["rows"]
+    assert [(r["family"], r["seed"], r["row"]) for r in got] == [
+        ("a", 1, 0), ("a", 1, 1), ("b", 2, 0), ("b", 2, 1)]
+    assert all(isinstance(v, (str, int, float, bool, type(None)))
+               for r in got for v in r.values())
+    np.testing.assert_allclose([r["loss_pred"] for r in got], pred["prediction"], rtol=1e-15)
+
+
 # ------------------------------------------------------------------------ audit (issue s9)
 
 @pytest.mark.parametrize("init, message", [

@@ -421,7 +421,7 @@ def _cmd_fit(args) -> int:
         _print_frame(res.to_frame(), f"{_title(law)}  ({len(df)} rows, "
                                      f"{len(res.tasks)} task(s))")
         if pred is not None:
-            _print_frame(_long(at, pred, args.y), "\npredictions:")
+            _print_frame(_long(at, pred, args.y, _by_list(args.by)), "\npredictions:")
     _save(res, args.save, args.law)
     if args.plot or args.residuals:         # matplotlib only when a figure is asked for
         from jaxfit.plot import plot_fit, plot_residuals
@@ -492,7 +492,7 @@ def _cmd_sample(args) -> int:
                      f"task, {len(post.tasks)} task(s); {args.prob:g} intervals)")
         _print_frame(post.diagnostics, "\ndiagnostics:")
         if pred is not None:
-            _print_frame(_long(at, pred, None), "\npredictions:")
+            _print_frame(_long(at, pred, None, _by_list(args.by)), "\npredictions:")
     _save(post, args.save, args.law)
     if args.plot or args.pairs:
         from jaxfit.plot import plot_fit, plot_pairs
@@ -513,10 +513,11 @@ def _cmd_sample(args) -> int:
     return 0 if ok and not bad else 1
 
 
-def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None) -> pd.DataFrame:
+def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None, by=()) -> pd.DataFrame:
     """A prediction frame (`jaxfit.predictions`: input columns, then predictions) as a flat
     table: the (task, row) index of a fan-out becomes columns (``row_`` where an input
-    column is already called ``row``), and a point fit's
+    column is already called ``row``; a task of several ``by`` columns, one column each),
+    and a point fit's
     ``prediction`` is named ``<y>_pred`` (never an input column's name)."""
     out = pred
     if y is not None:
@@ -534,7 +535,18 @@ def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None) -> pd.DataFrame
                 name = f"{name}_"
             names.append(name)
             taken.add(name)
-        return out.rename_axis(names).reset_index()
+        out = out.rename_axis(names).reset_index()
+        if by and len(by) > 1:
+            # tasks of several by columns: the task tuple becomes one column per by column
+            cols = []
+            for name in by:
+                while name in taken:
+                    name = f"{name}_"
+                cols.append(name)
+                taken.add(name)
+            keys = pd.DataFrame(out.pop(names[0]).tolist(), columns=cols, index=out.index)
+            out = pd.concat([keys, out], axis=1)
+        return out
     return out.reset_index(drop=True)
 
 
@@ -562,7 +574,8 @@ def _cmd_predict(args) -> int:
         pred = (_call(result.predict, rows.reset_index(drop=True), prob=args.prob,
                       seed=args.seed) if is_post
                 else _call(result.predict, rows.reset_index(drop=True)))
-    out = _long(rows, pred, None if is_post else result.options.get("y", "loss"))
+    out = _long(rows, pred, None if is_post else result.options.get("y", "loss"),
+                _by_list(result.options.get("by")))
     if args.json:
         _emit_json({"schema": "jaxfit.predict/1", "law": _law_block(result.law, None),
                     "source": "posterior" if is_post else "fit",
