@@ -219,10 +219,12 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
         needed[weights] = "weights"
     missing = [c for c in needed if c not in df.columns]
     if missing:
+        in_index = [c for c in missing if c in df.index.names]
+        hint = (f" ({in_index} is the data's index, not a column: pass df.reset_index())"
+                if in_index else did_you_mean(missing, df.columns))
         raise ValueError(
             f"missing column(s) {missing} ({', '.join(needed[c] for c in missing)}) for law "
-            f"{law.name!r}; the data has columns {list(df.columns)}"
-            f"{did_you_mean(missing, df.columns)}. Rename them or map "
+            f"{law.name!r}; the data has columns {list(df.columns)}{hint}. Rename them or map "
             "them, e.g. x={'N': 'params'}, y='loss'.")
     dup = [c for c in dict.fromkeys(needed) if (df.columns == c).sum() > 1]
     if dup:

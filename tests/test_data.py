@@ -521,6 +521,15 @@ def test_numbers_written_with_commas_say_how_to_read_them(entry, write, message)
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_missing_column_that_is_an_index_level_says_reset_index(entry):
+    """by='g' on a frame indexed by g (after a groupby or set_index). Before: only
+    "missing column(s) ['g']" and the columns, which do not show the index."""
+    df = _tasks(_chinchilla_frame(), {"x": 12, "w": 12}).set_index("g")
+    _rejects(entry, df, re.escape("(['g'] is the data's index, not a column: pass "
+                                  "df.reset_index())"), by="g")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_missing_column_names_a_close_column(entry):
     df = _chinchilla_frame().rename(columns={"D": "tokens"})
     _rejects(entry, df, re.escape("missing column(s) ['tokns'] (input 'D') for law 'chinchilla'; "
