@@ -472,6 +472,17 @@ def test_cli_predict_every_task_of_a_multi_column_by_one_column_each(capsys, tmp
     np.testing.assert_allclose([r["loss_pred"] for r in got], pred["prediction"], rtol=1e-15)
 
 
+def test_cli_fit_json_with_at_says_where_the_predictions_are(capsys, monkeypatch):
+    """`jaxfit fit --json` prints the fit document (what --save writes), which holds no
+    predictions; with --at it says so on stderr and how to get them. Before: the --at
+    predictions were dropped without a word."""
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: _fit_result())
+    code, out, err = _cli(capsys, "fit", "chinchilla", "--at", "N=7e10", "D=1.4e12", "--json")
+    assert code == 0 and json.loads(out)["schema"] == "jaxfit.fit/1", err
+    assert err.count("\n") == 1 and "--at predictions are not in the --json document" in err
+    assert "jaxfit predict FILE --at N=7e10 D=1.4e12 --json" in err
+
+
 # ------------------------------------------------------------------------ audit (issue s9)
 
 @pytest.mark.parametrize("init, message", [

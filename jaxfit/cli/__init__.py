@@ -417,6 +417,7 @@ def _cmd_fit(args) -> int:
     pred = _call(res.predict, at) if at is not None else None
     if args.json:
         _emit_json(fit_to_dict(res, args.law))
+        _json_without_at(args, "jaxfit.fit/1, the file --save writes")
     else:
         _print_frame(res.to_frame(), f"{_title(law)}  ({len(df)} rows, "
                                      f"{len(res.tasks)} task(s))")
@@ -430,6 +431,14 @@ def _cmd_fit(args) -> int:
     if args.residuals:
         _savefig(_call(plot_residuals, res, df), args.residuals)
     return 0 if res.converged.all() else 1
+
+
+def _json_without_at(args, schema: str) -> None:
+    """With ``--json``, ``--at`` predictions are printed nowhere: say where to get them."""
+    if args.at:
+        print(f"note: the --at predictions are not in the --json document ({schema}); as "
+              f"JSON: --save FILE, then jaxfit predict FILE --at {' '.join(args.at)} --json",
+              file=sys.stderr)
 
 
 def _posterior_doc(post, spec: str, prob: float) -> dict:
@@ -486,6 +495,7 @@ def _cmd_sample(args) -> int:
     pred = _call(post.predict, at, prob=args.prob) if at is not None else None
     if args.json:
         _emit_json(_posterior_doc(post, args.law, args.prob))
+        _json_without_at(args, "jaxfit.posterior/1, the posterior's summary")
     else:
         _print_frame(post.summary(prob=args.prob),
                      f"{_title(law)}  ({post.method}, {post.n_draws} draws per "
