@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.chain import chain_draws
-from jaxfit.data import column_map, did_you_mean, numeric_dtype
+from jaxfit.data import column_map, did_you_mean, numeric_dtype, task_columns
 from jaxfit.fit import fit as point_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
@@ -337,7 +337,7 @@ def _warn_unconverged(rows: pd.DataFrame) -> bool:
 def _task_labels(df: pd.DataFrame, by) -> np.ndarray:
     if by is None:
         return np.zeros(len(df), dtype=np.int64)
-    cols = [by] if isinstance(by, str) else list(by)
+    cols = task_columns(by)
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ValueError(f"backtest: by column(s) {missing} are not in the data; its columns "
@@ -479,8 +479,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             for i, s in enumerate(steps)]:
         miss = [c for c in need if c not in df.columns]
         if miss:
+            mapped = (f" (the law reads input {axis!r} from column {cols[axis]!r}: pass "
+                      f"axis={cols[axis]!r})" if axis in miss and cols.get(axis, axis) != axis
+                      and cols[axis] in df.columns else did_you_mean(miss, df.columns))
             raise ValueError(f"backtest: {name} is missing column(s) {miss}; it has "
-                             f"{list(df.columns)}{did_you_mean(miss, df.columns)}.")
+                             f"{list(df.columns)}{mapped}.")
         for c in dict.fromkeys(need):       # NaN rows are dropped below, with a warning
             try:
                 numeric_dtype(df, c, f"backtest {name}")
@@ -559,7 +562,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         cut_row = cut_t[held[_TASK].map(tpos).to_numpy()]
         top = pd.concat([sub[[_TASK, axis]] for sub in subsets]).groupby(_TASK)[axis].max()
         largest = held[_TASK].map(top).to_numpy(np.float64)
-        labels = held[by].to_numpy() if isinstance(by, str) else held[_TASK].to_numpy()
+        labels = (held[by].to_numpy() if by is not None and not isinstance(by, (list, tuple))
+                  else held[_TASK].to_numpy())
         records.append(pd.DataFrame({
             "task": labels, "cut": cut_row, "cut_rank": k + 1, "axis": a_held,
             "ratio": a_held / largest, "actual": held[y].to_numpy(np.float64),

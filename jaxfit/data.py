@@ -6,6 +6,7 @@ the column, how many rows and which, and the fix. The user's DataFrame is only r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -73,10 +74,12 @@ def column_map(law: Law, x: Mapping[str, str] | None) -> dict[str, str]:
     return {name: x.get(name, name) for name in law.inputs}
 
 
-def task_columns(by) -> list[str]:
+def task_columns(by) -> list:
+    """The task column names of ``by``: None -> [], a list or tuple -> its names, any
+    other label (a string, or the integer columns of a CSV read with header=None) -> it."""
     if by is None:
         return []
-    return [by] if isinstance(by, str) else list(by)
+    return list(by) if isinstance(by, (list, tuple, pd.Index, np.ndarray)) else [by]
 
 
 def row_labels(df: pd.DataFrame, mask: np.ndarray) -> str:
@@ -108,6 +111,37 @@ def _not_numbers(df: pd.DataFrame, s: pd.Series) -> str:
             f"{row_labels(df, bad)}, e.g. {s.to_numpy()[bad][0]!r}; drop or fill them)")
 
 
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
+
+
+def _comma_hint(s: pd.Series, col: str) -> str:
+    """The fix for a text column of numbers written with commas ("1,960,668,711": thousands
+    separators; "2,38": a decimal comma), or "" when its entries are something else."""
+    if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+        return ""
+    bad = [v for v in s.to_numpy() if not _is_number(v)]
+    if not bad or not all(isinstance(v, str) for v in bad):
+        return ""
+    bad = [v.strip() for v in bad]
+    thousands = all(_THOUSANDS.fullmatch(v) for v in bad)
+    decimal = all(_DECIMAL_COMMA.fullmatch(v) for v in bad)
+    fix_t = (f"pd.to_numeric(df[{col!r}].str.replace(',', '')), or read the file with "
+             "pd.read_csv(path, thousands=',')")
+    fix_d = (f"pd.to_numeric(df[{col!r}].str.replace(',', '.')), or read the file with "
+             "pd.read_csv(path, decimal=',')")
+    if thousands and not decimal:
+        return (f": its entries use ',' as a thousands separator (e.g. {bad[0]!r}); convert "
+                f"it with {fix_t}.")
+    if decimal and not thousands:
+        return (f": its entries use ',' as the decimal mark (e.g. {bad[0]!r}); convert it "
+                f"with {fix_d}.")
+    if decimal and thousands:
+        return (f": its entries hold a ',' (e.g. {bad[0]!r}), a thousands separator or a "
+                f"decimal mark; convert it with {fix_t} (thousands) or {fix_d} (decimal).")
+    return ""
+
+
 def numeric_dtype(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     """``df[col]`` if its dtype holds real numbers (not complex, bool, text or object);
     else a ValueError naming the column, its ``role``, the bad entries and the fix."""
@@ -117,6 +151,9 @@ def numeric_dtype(df: pd.DataFrame, col: str, role: str) -> pd.Series:
                          f"numbers: pass df[{col!r}].to_numpy().real if the imaginary parts "
                          "are zero, or map another column.")
     if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+        hint = _comma_hint(s, col)
+        if hint:
+            raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers{hint}")
         raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert it "
                          f"with pd.to_numeric(df[{col!r}]) or map another column"
                          f"{_not_numbers(df, s)}.")
@@ -164,7 +201,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
         y: the target column.
         by: column name(s) whose values name independent tasks, or None for one task.
         x: law input -> column, for inputs whose column has another name.
-        weights: a column name or array of non-negative point weights (default 1).
+        weights: a column name or array of non-negative point weights (default 1); a
+            pandas Series must have ``df``'s index.
         space: "log" requires y > 0.
         min_points: fewest points a task may have (default: the number of free params).
 
@@ -181,10 +219,12 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
         needed[weights] = "weights"
     missing = [c for c in needed if c not in df.columns]
     if missing:
+        in_index = [c for c in missing if c in df.index.names]
+        hint = (f" ({in_index} is the data's index, not a column: pass df.reset_index())"
+                if in_index else did_you_mean(missing, df.columns))
         raise ValueError(
             f"missing column(s) {missing} ({', '.join(needed[c] for c in missing)}) for law "
-            f"{law.name!r}; the data has columns {list(df.columns)}"
-            f"{did_you_mean(missing, df.columns)}. Rename them or map "
+            f"{law.name!r}; the data has columns {list(df.columns)}{hint}. Rename them or map "
             "them, e.g. x={'N': 'params'}, y='loss'.")
     dup = [c for c in dict.fromkeys(needed) if (df.columns == c).sum() > 1]
     if dup:
@@ -209,6 +249,16 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     elif isinstance(weights, str):
         ws = numeric_values(df, weights, "weights")
     else:
+        if isinstance(weights, pd.Series) and not weights.index.equals(df.index):
+            i = next((i for i, (a, b) in enumerate(zip(weights.index, df.index)) if a != b),
+                     min(len(weights), len(df)))
+            diff = f"label {weights.index[i]!r} at row {i}" if i < len(weights) else \
+                f"{len(weights)} labels for {len(df)} rows"
+            raise ValueError(
+                f"weights is a Series whose index is not the data's index (first difference: "
+                f"{diff}), so its values would be given to other rows; pass "
+                "weights=w.reindex(df.index) to match rows by label, or w.to_numpy() to "
+                "match them by position.")
         ws = np.asarray(weights, dtype=np.float64)
         if ws.shape != (len(df),) or not np.all(np.isfinite(ws)):
             raise ValueError(f"weights must be {len(df)} finite numbers, one per row.")

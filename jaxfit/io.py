@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jaxfit.data import task_columns
 from jaxfit.inference.design import Issue
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
@@ -44,8 +45,12 @@ __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
            "fit_from_dict", "FIT_SCHEMA"]
 
 FIT_SCHEMA = "jaxfit.fit/1"
+_POSTERIOR_SCHEMA = "jaxfit.posterior/1"
 #: netCDF group of a bootstrap's refit statistics (`Posterior.stats`).
 _REFIT_STATS = "jaxfit_refit_stats"
+#: netCDF group of the other per-task statistics (`Posterior.stats` not one value per
+#: draw: a Laplace posterior's curvature ratio and mode-search status, NUTS warm-up).
+_TASK_STATS = "jaxfit_task_stats"
 
 #: Law registry: name -> factory (called with the spec's keyword arguments).
 LAWS: dict[str, Callable[..., Law]] = {}
@@ -137,10 +142,11 @@ def _label(task):
 
 
 def _tasks_index(labels: list, by) -> pd.Index:
-    cols = [by] if isinstance(by, str) else list(by or [])
+    cols = task_columns(by)
     if len(cols) > 1:
         return pd.MultiIndex.from_tuples([tuple(t) for t in labels], names=cols)
-    return pd.Index(labels, name=cols[0] if cols else None)
+    # one task without `by`: labelled 0 in an index named "task", as `make_batch` builds it
+    return pd.Index(labels, name=cols[0] if cols else "task")
 
 
 def _law_block(law: Law, spec: str | None) -> dict:
@@ -158,6 +164,11 @@ def _resolve(block: dict, law: Law | None) -> Law:
     if list(law.param_names) != list(block["params"]):
         raise ValueError(f"load: law {law.name!r} has parameters {list(law.param_names)}, "
                          f"the file has {block['params']}; pass the law it was saved from.")
+    inputs = block.get("inputs")
+    if isinstance(inputs, list) and sorted(map(str, law.inputs)) != sorted(map(str, inputs)):
+        raise ValueError(f"load: law {law.name!r} takes inputs {list(law.inputs)}, the file's "
+                         f"law {block['name']!r} takes {inputs}; pass the law it was saved "
+                         "from.")
     return law
 
 
@@ -181,6 +192,14 @@ def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
                {"design": [dict(d._asdict()) for d in res.design[i]]})})
     return {"schema": FIT_SCHEMA, "law": _law_block(res.law, law_spec),
             "options": _jsonable(dict(res.options)), "tasks": tasks}
+
+
+def _other_version(schema: str, reads: str) -> ValueError:
+    from jaxfit import __version__
+
+    return ValueError(f"written with schema {schema!r} (another jaxfit version); jaxfit "
+                      f"{__version__} reads {reads!r}: load it with the jaxfit version that "
+                      "saved it, or fit again.")
 
 
 def _bad(field: str, what: str) -> ValueError:
@@ -254,6 +273,8 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     """
     if not isinstance(doc, dict) or doc.get("schema") != FIT_SCHEMA:
         schema = doc.get("schema") if isinstance(doc, dict) else None
+        if isinstance(schema, str) and schema.startswith(FIT_SCHEMA.split("/")[0] + "/"):
+            raise _other_version(schema, FIT_SCHEMA)
         raise ValueError(f"not a jaxfit fit document (schema {schema!r}, "
                          f"expected {FIT_SCHEMA!r}).")
     _check_fit_doc(doc)
@@ -282,7 +303,7 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
 # ------------------------------------------------------------------------ posteriors
 
 def _posterior_attrs(post, law_spec: str | None) -> dict:
-    return {"jaxfit_schema": "jaxfit.posterior/1",
+    return {"jaxfit_schema": _POSTERIOR_SCHEMA,
             "jaxfit_law": json.dumps(_law_block(post.law, law_spec)),
             "jaxfit_tasks": json.dumps([_label(t) for t in post.tasks]),
             "jaxfit_names": json.dumps(list(post.names)),
@@ -314,16 +335,28 @@ def _save_posterior(post, path: Path, law_spec: str | None) -> None:
             {n: (("chain", "draw", "task"), np.moveaxis(a, 0, -1))
              for n, a in post.stats.items() if a.ndim == 3},
             coords={c: post_ds[c].values for c in ("chain", "draw", "task")})
+    saved = set(groups["sample_stats"].data_vars) if "sample_stats" in groups else set()
+    saved |= set(groups[_REFIT_STATS].data_vars) if _REFIT_STATS in groups else set()
+    rest = {n: np.asarray(a) for n, a in post.stats.items()
+            if n not in saved and np.ndim(a) >= 1 and np.shape(a)[0] == len(post.tasks)}
+    if rest:
+        # task-first arrays [T, ...] (Laplace: [T]; NUTS warm-up: [T, chain, step]) with
+        # the task axis last, as in the other groups; `_posterior_from` moves it back
+        groups[_TASK_STATS] = xr.Dataset(
+            {n: (tuple(f"{n}_dim{i}" for i in range(a.ndim - 1)) + ("task",),
+                 np.moveaxis(a, 0, -1)) for n, a in rest.items()},
+            coords={"task": idata.posterior["task"].values})
     with _known_refit_group():
         az.InferenceData(**groups).to_netcdf(str(path), engine="h5netcdf")
 
 
 @contextlib.contextmanager
 def _known_refit_group():
-    """Silence ArviZ's "group is not defined in the InferenceData scheme" for the refit
-    statistics' own group, written and read on purpose."""
+    """Silence ArviZ's "group is not defined in the InferenceData scheme" for jaxfit's
+    own statistics groups, written and read on purpose."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=f"{_REFIT_STATS} group is not defined")
+        for group in (_REFIT_STATS, _TASK_STATS):
+            warnings.filterwarnings("ignore", message=f"{group} group is not defined")
         yield
 
 
@@ -338,7 +371,10 @@ def _load_posterior(path: Path, law: Law | None):
         raise ValueError(f"cannot read it as a netCDF posterior ({type(e).__name__}: "
                          f"{' '.join(str(e).split())[:200]}); the file is truncated or "
                          "corrupted: save the result again (jaxfit.io.save).") from None
-    if attrs.get("jaxfit_schema") != "jaxfit.posterior/1":
+    schema = attrs.get("jaxfit_schema")
+    if isinstance(schema, str) and schema != _POSTERIOR_SCHEMA:
+        raise _other_version(schema, _POSTERIOR_SCHEMA)
+    if schema != _POSTERIOR_SCHEMA:
         raise ValueError(f"{path} is a netCDF file without a jaxfit posterior (no "
                          "'jaxfit_schema' attribute); save posteriors with jaxfit.io.save.")
     try:
@@ -367,7 +403,7 @@ def _posterior_from(idata, attrs, law: Law | None):
     draws = {n: np.moveaxis(post_ds[n].values, -1, 0) for n in get("jaxfit_names")}
     hyper = {n: post_ds[n].values for n in get("jaxfit_hyper")}
     stats = {}
-    for g in ("sample_stats", _REFIT_STATS):
+    for g in ("sample_stats", _REFIT_STATS, _TASK_STATS):
         if g in idata.groups():
             stats.update({n: np.moveaxis(v.values, -1, 0) for n, v in idata[g].data_vars.items()
                           if "task" in v.dims})
@@ -441,7 +477,7 @@ def load(path: str | Path, law: Law | None = None):
     Args:
         path: the file.
         law: the law to attach (default: rebuilt from the file's law spec); its parameter
-            names must match the file's.
+            names and inputs must match the file's.
 
     Raises:
         ValueError: the file is missing, unreadable, or not a jaxfit result.

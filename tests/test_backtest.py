@@ -2,6 +2,7 @@
 and the ladder recipe's calibrated intervals (Bhagia et al. 2024 OLMo ladder)."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -134,6 +135,16 @@ def test_ladder_calibrated_intervals_cover(res):
     assert (extra[p.target == "13B-5T"].to_numpy() > extra[p.target == "7B-4T"].to_numpy()).all()
     plain = ladder().predictions
     np.testing.assert_array_equal(p.pred_acc.to_numpy(), plain.pred_acc.to_numpy())
+
+
+def test_axis_naming_a_mapped_law_input_names_its_column():
+    """``x={"N": "params"}`` then ``axis="N"``: the message names the column the law reads
+    N from (before: only "missing column(s) ['N']")."""
+    df = pd.DataFrame({"params": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.1, 3.0, 2.9]})
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: data is missing column(s) ['N']; it has ['params', 'D', 'loss'] (the "
+            "law reads input 'N' from column 'params': pass axis='params').")):
+        jf.backtest(jf.models.chinchilla(), df, axis="N", x={"N": "params"})
 
 
 def test_bad_input_names_the_column_and_value():

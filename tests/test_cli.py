@@ -77,6 +77,35 @@ def validate(doc, sch, path="$"):
             validate(value, sch["items"], f"{path}[{i}]")
 
 
+@pytest.mark.parametrize("tasks, options", [
+    (pd.Index(["a", "b"], name=0), dict(y=3, by=0, x={"N": 1, "D": 2})),   # header=None CSV
+    (pd.Index([False, True], name="big"), dict(y="loss", by=["big"], x={})),
+])
+def test_fit_documents_of_integer_columns_and_boolean_tasks_follow_the_schema(tasks, options):
+    """`save` writes what the data hold: integer column labels (a CSV read with
+    header=None) and boolean task labels. Before, the schema allowed only strings there,
+    so those documents (and `jaxfit sample --json` on a true/false task column) did not
+    validate."""
+    from jaxfit.io import fit_to_dict
+    from jaxfit.posterior import Posterior
+
+    law = jf.models.chinchilla()
+    res = jf.FitResult(law=law, tasks=tasks, values=np.ones((2, 5)), objective=np.zeros(2),
+                       status=np.zeros(2, np.int32), steps=np.ones(2, np.int64),
+                       grad_norm=np.zeros(2), at_bound=np.zeros((2, 5), bool),
+                       identified=np.ones(2, bool), options=options)
+    doc = fit_to_dict(res)
+    validate(doc, schema("fit"))
+    assert [t["task"] for t in doc["tasks"]] == list(tasks)
+    from jaxfit.inference.bayes import make_likelihood
+    from jaxfit.cli import _posterior_doc
+
+    draws = {n: np.ones((2, 1, 4)) + np.arange(4) for n in (*law.param_names, "sigma")}
+    post = Posterior(law=law, tasks=tasks, draws=draws, method="laplace", options=options,
+                     likelihood=make_likelihood("normal", "log"))
+    validate(_posterior_doc(post, "chinchilla", 0.9), schema("posterior"))
+
+
 def test_validator_rejects():
     sch = schema("fit")
     doc = {"schema": "jaxfit.fit/1", "law": {}, "options": {}, "tasks": []}

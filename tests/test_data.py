@@ -260,6 +260,20 @@ def test_bad_weights_array(entry, weights):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_weights_series_on_another_index(entry):
+    """A weights Series is used row for row only when its index is the data's. Before: a
+    Series of the unsorted frame given with the sorted one (same length) was read by
+    position, each row silently taking another row's weight."""
+    df = _chinchilla_frame()
+    w = pd.Series(np.linspace(0.5, 2.0, len(df)), index=df.index)
+    msg = _rejects(entry, df.sort_values("N"), r"weights is a Series whose index is not the "
+                   r"data's index \(first difference: label \d+ at row 0\)", weights=w)
+    assert "w.reindex(df.index)" in msg and "w.to_numpy()" in msg
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", weights=w)   # aligned: fine
+    np.testing.assert_array_equal(batch.w[0, :len(df)], w.to_numpy())
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_nan_weights_column(entry):
     df = _chinchilla_frame()
     df["w"] = 1.0
@@ -410,6 +424,32 @@ def test_multi_column_by_gives_multiindex():
         assert (df["family"].iloc[rows] == fam).all() and (df["size"].iloc[rows] == size).all()
 
 
+def test_integer_column_labels_as_task_column(tmp_path):
+    """A CSV read with header=None has columns 0, 1, 2, ...: ``by=0`` names one column (as
+    ``y=3`` and ``x={"N": 1}`` do), in the batch, in predictions and after a save and
+    load. Before: TypeError "'int' object is not iterable"."""
+    df = _tasks(_chinchilla_frame(), {"x": 12, "w": 12})
+    df = df[["g", "N", "D", "loss"]].set_axis([0, 1, 2, 3], axis=1)
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    batch = make_batch(df, jf.models.chinchilla(), y=3, by=0, x={"N": 1, "D": 2})
+    assert batch.tasks.equals(pd.Index(["w", "x"], name=0))
+    _assert_unchanged(df, before, attrs)
+    law = jf.models.chinchilla()
+    res = jf.FitResult(
+        law=law, tasks=batch.tasks, values=np.array([[TRUTH[n] for n in law.param_names]] * 2),
+        objective=np.zeros(2), status=np.zeros(2, np.int32), steps=np.ones(2, np.int64),
+        grad_norm=np.zeros(2), at_bound=np.zeros((2, 5), bool), identified=np.ones(2, bool),
+        options=dict(y=3, by=0, x={"N": 1, "D": 2}))
+    back = jf.load(jf.save(res, tmp_path / "fit.json"))
+    assert back.tasks.equals(res.tasks)
+    rows = df.iloc[[0, 13]]
+    for r in (res, back):
+        pred = r.predict(rows)
+        truth = TRUTH["E"] + TRUTH["A"] / rows[1] ** TRUTH["alpha"] + \
+            TRUTH["B"] / rows[2] ** TRUTH["beta"]
+        np.testing.assert_allclose(pred["prediction"], truth, rtol=1e-12)
+
+
 def test_batch_does_not_alias_the_dataframe():
     df = _chinchilla_frame()
     df["w"] = 1.0
@@ -455,6 +495,38 @@ def test_text_column_names_the_entry_that_is_not_a_number(entry):
     _rejects(entry, df, r"column 'loss' \(target y\) has dtype str, not numbers; convert it "
                         r"with pd\.to_numeric\(df\['loss'\]\) or map another column \(1 missing, "
                         r"non-finite or non-numeric entries at rows \[103\], e\.g\. 'oops'")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("write, message", [
+    ("{:,.0f}", r"its entries use ',' as a thousands separator \(e\.g\. '[\d,]+'\); convert "
+                r"it with pd\.to_numeric\(df\['N'\]\.str\.replace\(',', ''\)\), or read the "
+                r"file with pd\.read_csv\(path, thousands=','\)\.$"),
+    ("{:.4e}", None),
+])
+def test_numbers_written_with_commas_say_how_to_read_them(entry, write, message):
+    """A CSV column of "1,960,668,711" reads as text. Before: "convert it with
+    pd.to_numeric" (which fails on it) and "drop or fill them" (every row)."""
+    df = _chinchilla_frame()
+    text = df["N"].map(write.format).astype(str)
+    if message is None:                              # decimal commas: 2,3810e+09
+        text, message = text.str.replace(".", ",", regex=False), (
+            r"its entries use ',' as the decimal mark \(e\.g\. '[\d,]+e\+\d+'\); convert "
+            r"it with pd\.to_numeric\(df\['N'\]\.str\.replace\(',', '\.'\)\), or read the "
+            r"file with pd\.read_csv\(path, decimal=','\)\.$")
+    _rejects(entry, df.assign(N=text), r"column 'N' \(input 'N'\) has dtype str, not "
+                                       r"numbers: " + message)
+    np.testing.assert_allclose(pd.to_numeric(text.str.replace(",", "" if "thousands" in message
+                                                              else ".")), df["N"], rtol=1e-3)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_missing_column_that_is_an_index_level_says_reset_index(entry):
+    """by='g' on a frame indexed by g (after a groupby or set_index). Before: only
+    "missing column(s) ['g']" and the columns, which do not show the index."""
+    df = _tasks(_chinchilla_frame(), {"x": 12, "w": 12}).set_index("g")
+    _rejects(entry, df, re.escape("(['g'] is the data's index, not a column: pass "
+                                  "df.reset_index())"), by="g")
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)

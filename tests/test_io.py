@@ -42,6 +42,21 @@ def test_fit_round_trip(two_task_fit, tmp_path):
     assert fit_to_dict(back, "power_law(input=C)") == json.loads(path.read_text())
 
 
+def test_single_task_round_trip_keeps_the_task_index(two_task_fit, tmp_path):
+    """A fit without ``by`` has one task labelled 0 in an index named "task" (as
+    `jaxfit.data.make_batch` builds it); a loaded copy has the same index and tables.
+    Before: the name was lost, so to_frame() and summary() differed after a round trip."""
+    res, _ = two_task_fit
+    one = dataclasses.replace(
+        res, tasks=pd.Index([0], name="task"), options={**res.options, "by": None},
+        **{k: getattr(res, k)[:1] for k in ("values", "objective", "status", "steps",
+                                           "grad_norm", "at_bound", "identified", "dof")},
+        design=res.design[:1], data=None)
+    back = load(save(one, tmp_path / "one.json", law_spec="power_law(input=C)"))
+    assert back.tasks.equals(one.tasks) and back.tasks.name == "task"
+    pd.testing.assert_frame_equal(back.to_frame(), one.to_frame())
+
+
 def test_fit_law_must_match(two_task_fit, tmp_path):
     res, _ = two_task_fit
     path = save(res, tmp_path / "fit.json")                 # spec = the law's name
@@ -51,6 +66,11 @@ def test_fit_law_must_match(two_task_fit, tmp_path):
         pytest.approx(0.15, rel=1e-5)
     with pytest.raises(ValueError, match="has parameters"):
         load(path, law=jf.models.chinchilla())
+    # same parameter names, another input: the C fit's parameters must not be applied to
+    # N (before: loaded, and predicted at N with the parameters fitted in C)
+    with pytest.raises(ValueError, match=r"law 'power_law_N' takes inputs \['N'\], the file's "
+                                         r"law 'power_law_C' takes \['C'\]"):
+        load(path, law=jf.models.power_law("N"))
     (tmp_path / "junk.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a jaxfit fit"):
         load(tmp_path / "junk.json")
@@ -127,6 +147,27 @@ def test_bootstrap_round_trip_keeps_its_refit_statistics(two_task_fit, tmp_path)
     pd.testing.assert_frame_equal(d, post.diagnostics)
     assert (d["converged_fraction"] < 1).all() and (d["sigma_collapsed_fraction"] > 0).all()
     assert "sample_stats" not in back.idata.groups()
+
+
+@pytest.mark.parametrize("method", ["laplace", "nuts"])
+def test_round_trip_keeps_per_task_sampler_statistics(tmp_path, method):
+    """A loaded posterior's diagnostics equal the saved one's: statistics that are not one
+    value per draw (Laplace: the curvature ratio and the mode search's status per task;
+    NUTS: warm-up steps) are kept too. Before, a Laplace posterior whose mode search
+    failed loaded with ``ok`` True (its ``map_converged`` and ``curvature_ratio`` were
+    dropped)."""
+    post = _posterior(pd.Index(["x", "y"], name="task"), method=method)
+    T, C, S = post.draws["A"].shape
+    stats = ({"curvature_ratio": np.array([1e-3, 1e-12]), "map_status": np.array([0, 1])}
+             if method == "laplace" else
+             {**post.stats, "warmup_n_steps": np.arange(T * C * 7).reshape(T, C, 7)})
+    post = dataclasses.replace(post, stats=stats)
+    back = load(save(post, tmp_path / "p.nc", law_spec="power_law(input=C)"))
+    for name, a in stats.items():
+        np.testing.assert_array_equal(back.stats[name], a)
+    pd.testing.assert_frame_equal(back.diagnostics, post.diagnostics)
+    if method == "laplace":
+        assert list(back.diagnostics["map_converged"]) == [True, False]
 
 
 def test_law_specs(tmp_path, monkeypatch):

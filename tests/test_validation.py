@@ -6,6 +6,7 @@ and saves need are built by hand (`FitResult`, `Posterior` from known parameters
 the one real fit is a 3-parameter power law with few restarts.
 """
 
+import dataclasses
 import importlib
 import json
 import re
@@ -264,6 +265,32 @@ def test_load_rejects_netcdf_missing_attribute(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["json", "nc"])
+def test_load_names_another_schema_version(saved_fit, tmp_path, kind):
+    """A file another jaxfit version wrote (schema jaxfit.fit/2, jaxfit.posterior/2) is
+    refused as that, with the version this jaxfit reads. Before: a posterior was called
+    "a netCDF file without a jaxfit posterior (no 'jaxfit_schema' attribute)"."""
+    if kind == "json":
+        path = _edit(saved_fit, lambda d: d.update(schema="jaxfit.fit/2"))
+        want = "jaxfit.fit/1"
+    else:
+        post = _posterior()
+        idata = post.idata
+        from jaxfit.io import _posterior_attrs
+
+        idata.posterior.attrs.update({**_posterior_attrs(post, None),
+                                      "jaxfit_schema": "jaxfit.posterior/2"})
+        path = tmp_path / "p.nc"
+        idata.to_netcdf(str(path), engine="h5netcdf")
+        want = "jaxfit.posterior/1"
+    schema = want.replace("/1", "/2")
+    with pytest.raises(ValueError, match=re.escape(
+            f"load: '{path}': written with schema {schema!r} (another jaxfit version); "
+            f"jaxfit {jf.__version__} reads {want!r}: load it with the jaxfit version that "
+            "saved it, or fit again")):
+        jf.load(path)
+
+
+@pytest.mark.parametrize("kind", ["json", "nc"])
 def test_concurrent_saves_never_leave_a_partial_file(tmp_path, kind):
     """Two writers save the same path over and over while a reader loads it: every load
     succeeds (before: 95% of JSON loads read a truncated file; netCDF saves failed with
@@ -334,6 +361,10 @@ def _cli(capsys, *argv):
      "of law 'chinchilla'; give every input, e.g. --at N=VALUE D=VALUE"),
     (("fit", "chinchilla", "--at", "N=abc", "D=1e12"), "--at N=abc is not a number"),
     (("fit", "chinchilla", "--at", "M=1", "N=1", "D=1"), "--at names ['M']"),
+    # before: the last value won silently (a prediction at N=1e11)
+    (("fit", "chinchilla", "--at", "N=7e10", "D=1e12", "N=1e11"), "--at gives N twice (N=7e10, "
+     "N=1e11); give each name once, several values comma-separated: N=7e10,1e11"),
+    (("fit", "chinchilla", "--x", "N=params", "N=size"), "--x gives N twice"),
     (("fit", "chinchilla", "--delta", "-1"), "delta=-1.0 is out of range"),
     (("fit", "chinchilla", "--delta", "0"), "delta=0.0 is out of range"),
     (("fit", "chinchilla", "--restarts", "0"), "restarts=0 is out of range"),
@@ -391,6 +422,65 @@ def test_cli_predict_good_input(capsys, saved_fit):
     p = CHINCHILLA
     truth = p["E"] + p["A"] / 7e10 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
     assert json.loads(out)["rows"][0]["loss_pred"] == pytest.approx(truth, rel=1e-12)
+
+
+def test_cli_predict_every_task_keeps_input_columns_named_like_the_index(capsys, tmp_path):
+    """Rows that do not name their task get every task; the (task, row) index becomes
+    columns, and an input column already called ``row`` (or like the task level) is kept
+    beside it. Before: exit 3, "internal error: cannot insert row, already exists"."""
+    one = _fit_result()
+    two = dataclasses.replace(
+        one, tasks=pd.Index(["a", "b"], name="family"), options=dict(y="loss", by="family", x={}),
+        **{k: np.repeat(getattr(one, k), 2, axis=0) for k in
+           ("values", "objective", "status", "steps", "grad_norm", "at_bound", "identified")})
+    path = jf.save(two, tmp_path / "fit.json")
+    pd.DataFrame({"row": [7, 8], "N": [7e10, 1e11], "D": [1.4e12, 2e12]}).to_csv(
+        tmp_path / "rows.csv", index=False)
+    code, out, err = _cli(capsys, "predict", path, tmp_path / "rows.csv", "--json")
+    assert code == 0, err
+    got = pd.DataFrame(json.loads(out)["rows"])
+    assert list(got["family"]) == ["a", "a", "b", "b"] and list(got["row"]) == [7, 8, 7, 8]
+    assert list(got["row_"]) == [0, 1, 0, 1]
+    p = CHINCHILLA
+    truth = p["E"] + p["A"] / got["N"] ** p["alpha"] + p["B"] / got["D"] ** p["beta"]
+    np.testing.assert_allclose(got["loss_pred"], truth, rtol=1e-12)
+
+
+def test_cli_predict_every_task_of_a_multi_column_by_one_column_each(capsys, tmp_path):
+    """A fit by two columns, predicted at rows that name no task: `predict` gives every
+    task for every row ((task, row) index, the task a tuple), and `jaxfit predict` writes
+    the task as one column per ``by`` column. Before: a "task" list (['a', 1]) in each JSON
+    row, which jaxfit/schema/predict.json does not allow."""
+    one = _fit_result()
+    tasks = pd.MultiIndex.from_tuples([("a", 1), ("b", 2)], names=["family", "seed"])
+    two = dataclasses.replace(
+        one, tasks=tasks, options=dict(y="loss", by=["family", "seed"], x={}),
+        **{k: np.repeat(getattr(one, k), 2, axis=0) for k in
+           ("values", "objective", "status", "steps", "grad_norm", "at_bound", "identified")})
+    rows = pd.DataFrame({"N": [7e10, 1e11], "D": [1.4e12, 2e12]})
+    pred = two.predict(rows)
+    assert list(pred.index) == [(("a", 1), 0), (("a", 1), 1), (("b", 2), 0), (("b", 2), 1)]
+    path = jf.save(two, tmp_path / "fit.json")
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    code, out, err = _cli(capsys, "predict", path, tmp_path / "rows.csv", "--json")
+    assert code == 0, err
+    got = json.loads(out)["rows"]
+    assert [(r["family"], r["seed"], r["row"]) for r in got] == [
+        ("a", 1, 0), ("a", 1, 1), ("b", 2, 0), ("b", 2, 1)]
+    assert all(isinstance(v, (str, int, float, bool, type(None)))
+               for r in got for v in r.values())
+    np.testing.assert_allclose([r["loss_pred"] for r in got], pred["prediction"], rtol=1e-15)
+
+
+def test_cli_fit_json_with_at_says_where_the_predictions_are(capsys, monkeypatch):
+    """`jaxfit fit --json` prints the fit document (what --save writes), which holds no
+    predictions; with --at it says so on stderr and how to get them. Before: the --at
+    predictions were dropped without a word."""
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: _fit_result())
+    code, out, err = _cli(capsys, "fit", "chinchilla", "--at", "N=7e10", "D=1.4e12", "--json")
+    assert code == 0 and json.loads(out)["schema"] == "jaxfit.fit/1", err
+    assert err.count("\n") == 1 and "--at predictions are not in the --json document" in err
+    assert "jaxfit predict FILE --at N=7e10 D=1.4e12 --json" in err
 
 
 # ------------------------------------------------------------------------ audit (issue s9)

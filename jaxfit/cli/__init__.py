@@ -119,6 +119,11 @@ _CLI_WORDS = (
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
+    (": pass axis=", ": pass --axis "),
+    ("or read the file with pd.read_csv(path, thousands=',')",
+     "or save the file without thousands separators"),
+    ("or read the file with pd.read_csv(path, decimal=',')",
+     "or save the file with '.' as the decimal mark"),
 )
 
 
@@ -199,6 +204,10 @@ def _pairs(pairs, flag: str) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name or not value:
             raise InputError(f"{flag} expects NAME=VALUE pairs, got {pair!r}")
+        if name in out:
+            raise InputError(f"{flag} gives {name} twice ({name}={out[name]}, {pair}); give "
+                             f"each name once, several values comma-separated: "
+                             f"{name}={out[name]},{value}")
         out[name] = value
     return out
 
@@ -408,11 +417,12 @@ def _cmd_fit(args) -> int:
     pred = _call(res.predict, at) if at is not None else None
     if args.json:
         _emit_json(fit_to_dict(res, args.law))
+        _json_without_at(args, "jaxfit.fit/1, the file --save writes")
     else:
         _print_frame(res.to_frame(), f"{_title(law)}  ({len(df)} rows, "
                                      f"{len(res.tasks)} task(s))")
         if pred is not None:
-            _print_frame(_long(at, pred, args.y), "\npredictions:")
+            _print_frame(_long(at, pred, args.y, _by_list(args.by)), "\npredictions:")
     _save(res, args.save, args.law)
     if args.plot or args.residuals:         # matplotlib only when a figure is asked for
         from jaxfit.plot import plot_fit, plot_residuals
@@ -421,6 +431,14 @@ def _cmd_fit(args) -> int:
     if args.residuals:
         _savefig(_call(plot_residuals, res, df), args.residuals)
     return 0 if res.converged.all() else 1
+
+
+def _json_without_at(args, schema: str) -> None:
+    """With ``--json``, ``--at`` predictions are printed nowhere: say where to get them."""
+    if args.at:
+        print(f"note: the --at predictions are not in the --json document ({schema}); as "
+              f"JSON: --save FILE, then jaxfit predict FILE --at {' '.join(args.at)} --json",
+              file=sys.stderr)
 
 
 def _posterior_doc(post, spec: str, prob: float) -> dict:
@@ -477,13 +495,14 @@ def _cmd_sample(args) -> int:
     pred = _call(post.predict, at, prob=args.prob) if at is not None else None
     if args.json:
         _emit_json(_posterior_doc(post, args.law, args.prob))
+        _json_without_at(args, "jaxfit.posterior/1, the posterior's summary")
     else:
         _print_frame(post.summary(prob=args.prob),
                      f"{_title(law)}  ({post.method}, {post.n_draws} draws per "
                      f"task, {len(post.tasks)} task(s); {args.prob:g} intervals)")
         _print_frame(post.diagnostics, "\ndiagnostics:")
         if pred is not None:
-            _print_frame(_long(at, pred, None), "\npredictions:")
+            _print_frame(_long(at, pred, None, _by_list(args.by)), "\npredictions:")
     _save(post, args.save, args.law)
     if args.plot or args.pairs:
         from jaxfit.plot import plot_fit, plot_pairs
@@ -504,9 +523,11 @@ def _cmd_sample(args) -> int:
     return 0 if ok and not bad else 1
 
 
-def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None) -> pd.DataFrame:
+def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None, by=()) -> pd.DataFrame:
     """A prediction frame (`jaxfit.predictions`: input columns, then predictions) as a flat
-    table: the (task, row) index of a fan-out becomes columns, and a point fit's
+    table: the (task, row) index of a fan-out becomes columns (``row_`` where an input
+    column is already called ``row``; a task of several ``by`` columns, one column each),
+    and a point fit's
     ``prediction`` is named ``<y>_pred`` (never an input column's name)."""
     out = pred
     if y is not None:
@@ -516,7 +537,26 @@ def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None) -> pd.DataFrame
             new += "_pred"
         out = out.rename(columns={key: new})
     if isinstance(out.index, pd.MultiIndex):
-        return out.reset_index()
+        # every task for every row: the (task, row) levels become columns, beside (never
+        # over) input columns of the same name, which get a trailing "_"
+        names, taken = [], set(out.columns)
+        for name in out.index.names:
+            while name in taken:
+                name = f"{name}_"
+            names.append(name)
+            taken.add(name)
+        out = out.rename_axis(names).reset_index()
+        if by and len(by) > 1:
+            # tasks of several by columns: the task tuple becomes one column per by column
+            cols = []
+            for name in by:
+                while name in taken:
+                    name = f"{name}_"
+                cols.append(name)
+                taken.add(name)
+            keys = pd.DataFrame(out.pop(names[0]).tolist(), columns=cols, index=out.index)
+            out = pd.concat([keys, out], axis=1)
+        return out
     return out.reset_index(drop=True)
 
 
@@ -544,7 +584,8 @@ def _cmd_predict(args) -> int:
         pred = (_call(result.predict, rows.reset_index(drop=True), prob=args.prob,
                       seed=args.seed) if is_post
                 else _call(result.predict, rows.reset_index(drop=True)))
-    out = _long(rows, pred, None if is_post else result.options.get("y", "loss"))
+    out = _long(rows, pred, None if is_post else result.options.get("y", "loss"),
+                _by_list(result.options.get("by")))
     if args.json:
         _emit_json({"schema": "jaxfit.predict/1", "law": _law_block(result.law, None),
                     "source": "posterior" if is_post else "fit",
@@ -561,7 +602,9 @@ def _cmd_predict(args) -> int:
 
 
 def _by_list(by) -> list:
-    return [] if by is None else [by] if isinstance(by, str) else list(by)
+    from jaxfit.data import task_columns
+
+    return task_columns(by)
 
 
 def _cmd_datasets(args) -> int:
