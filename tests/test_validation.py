@@ -356,7 +356,7 @@ def _cli(capsys, *argv):
     (("fit", "chinchilla", "--at", "N=-1", "D=1e12"), "--at: column 'N' (input 'N') has 1 "
      "values <= 0 at rows [0]"),
     (("fit", "chinchilla", "--at", "N=nan", "D=1e12"), "--at: column 'N' (input 'N') has 1 "
-     "NaN or infinite"),
+     "NaN or infinite values at rows [0]; give finite values."),
     (("fit", "chinchilla", "--at", "N=7e10"), "--at: missing value(s) for input(s) ['D'] "
      "of law 'chinchilla'; give every input, e.g. --at N=VALUE D=VALUE"),
     (("fit", "chinchilla", "--at", "N=abc", "D=1e12"), "--at N=abc is not a number"),
@@ -386,6 +386,22 @@ def test_cli_bad_input_exit_2_before_the_fit(capsys, no_fit, argv, message):
     assert code == 2 and out == "", err
     assert err.count("\n") == 1 and message in err, err
     assert err.startswith(("jaxfit: error: ", "jaxfit fit: error: "))
+
+
+@pytest.mark.parametrize("col, where", [("loss", "abs(loss) < inf"),
+                                        ("my loss", "abs(`my loss`) < inf")])
+def test_cli_nan_rows_get_a_where_filter_that_drops_them(capsys, no_fit, tmp_path, col, where):
+    """Before: a command-line user was told to call df.dropna(subset=[...]) (Python)."""
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8], "D": [1e9, 2e9, 4e9, 8e9],
+                  col: [3.1, np.nan, -np.inf, 2.7]}).to_csv(path, index=False)
+    code, out, err = _cli(capsys, "fit", path, "--y", col)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert (f"column {col!r} (target y) has 2 NaN or infinite values at rows [1, 2]; drop or "
+            f'fill them first, e.g. --where "{where}"') in err and "dropna" not in err, err
+    # the suggested filter keeps exactly the finite rows
+    kept = cli._select(pd.read_csv(path), where)
+    assert kept.index.tolist() == [0, 3]
 
 
 def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):

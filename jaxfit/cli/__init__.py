@@ -27,9 +27,11 @@ opt in with ``jax.config.update("jax_compilation_cache_dir", path)``).
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import json
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -127,11 +129,23 @@ _CLI_WORDS = (
 )
 
 
+def _dropna_where(m: re.Match) -> str:
+    col = ast.literal_eval(m.group(1))
+    name = col if isinstance(col, str) and col.isidentifier() else f"`{col}`"
+    return f'e.g. --where "abs({name}) < inf" (keeps the rows where it is finite)'
+
+
 def _cli_words(text: str) -> str:
     """A library message with its hints in the command line's vocabulary."""
     for python, flag in _CLI_WORDS:
         text = text.replace(python, flag)
-    return text
+    # `jaxfit.data.numeric_values`: df.dropna(subset=[col]) -> a --where filter (for
+    # --at values, which no filter reaches: finite values)
+    if text.startswith("--at"):
+        return re.sub(r"; drop or fill them first, e\.g\. df\.dropna\(subset=\[.*?\]\)",
+                      "; give finite values", text)
+    return re.sub(r"e\.g\. df\.dropna\(subset=\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\]\)",
+                  _dropna_where, text)
 
 
 def _call(fn, *args, **kwargs):
