@@ -7,7 +7,9 @@ keeps every column of the input rows and appends the predicted columns
 - when each row names its task (the result has one task, or the rows hold the ``by``
   column(s)), one output row per input row, indexed like the input;
 - otherwise every task for every row: the index is ``(task, row)`` (level names: the
-  ``by`` column, or ``"task"``; the input's index name, or ``"row"``), tasks outermost.
+  ``by`` column when there is one, else ``"task"``, whose labels are tuples of the ``by``
+  values for several ``by`` columns; the input's index name, or ``"row"``), tasks
+  outermost. (`jaxfit predict` writes one column per ``by`` column instead.)
 
 A predicted column never overwrites an input column: if the input already has a column of
 that name, the prediction is written to ``<name>_pred`` (so ``jaxfit predict fit.json
