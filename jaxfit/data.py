@@ -260,8 +260,14 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 "weights=w.reindex(df.index) to match rows by label, or w.to_numpy() to "
                 "match them by position.")
         ws = np.asarray(weights, dtype=np.float64)
-        if ws.shape != (len(df),) or not np.all(np.isfinite(ws)):
-            raise ValueError(f"weights must be {len(df)} finite numbers, one per row.")
+        if ws.shape != (len(df),):
+            raise ValueError(f"weights must be {len(df)} finite numbers, one per row; got "
+                             f"shape {ws.shape}.")
+        if not np.all(np.isfinite(ws)):
+            bad = ~np.isfinite(ws)
+            raise ValueError(f"weights must be {len(df)} finite numbers, one per row; "
+                             f"{bad.sum()} are NaN or infinite at rows {row_labels(df, bad)}: "
+                             "drop those rows or give them a weight (0 leaves a row out).")
     if np.any(ws < 0):
         where = f"column {weights!r} (weights) has" if isinstance(weights, str) else "weights have"
         raise ValueError(f"{where} {(ws < 0).sum()} negative values at rows "

@@ -253,9 +253,13 @@ def test_negative_weights_array(entry):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
-@pytest.mark.parametrize("weights", [np.ones(23), np.r_[np.ones(23), np.nan]])
-def test_bad_weights_array(entry, weights):
-    _rejects(entry, _chinchilla_frame(), r"weights must be 24 finite numbers, one per row",
+@pytest.mark.parametrize("weights, why", [
+    (np.ones(23), r"; got shape \(23,\)"),
+    # before: no word of which rows
+    (np.r_[np.ones(22), np.nan, np.inf], r"; 2 are NaN or infinite at rows \[122, 123\]: drop "
+                                         r"those rows or give them a weight")])
+def test_bad_weights_array(entry, weights, why):
+    _rejects(entry, _chinchilla_frame(), r"weights must be 24 finite numbers, one per row" + why,
              weights=weights)
 
 
