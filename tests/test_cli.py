@@ -493,6 +493,13 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
     code, doc = _cli_json(capsys, ["backtest", "chinchilla", "--axis", "N", "--json", "-q"])
     assert code == 0 and doc["summary"][0]["n"] == 1 and doc["table"][1]["q"] is None
     validate(doc, schema("backtest"))
+    # a row from a fit that stopped at max_steps: exit 1, as `jaxfit fit` (before: 0)
+    bt.rows["converged"] = [True, False]
+    code, doc = _cli_json(capsys, ["backtest", "chinchilla", "--axis", "N", "--json", "-q"])
+    assert code == 1 and doc["table"][1]["converged"] is False
+    bt.rows["converged"] = [True, True]
+    code, doc = _cli_json(capsys, ["backtest", "chinchilla", "--axis", "N", "--json", "-q"])
+    assert code == 0
 
     law = jf.models.chinchilla()
     values = np.array([[CHINCHILLA[n] for n in law.param_names]])

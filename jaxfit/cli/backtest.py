@@ -43,6 +43,12 @@ def _run(args) -> int:
         print(f"wrote {args.out}", file=sys.stderr)
     if args.plot:
         cli._savefig(bt.plot(), args.plot)
+    bad = ~table["converged"].to_numpy(bool) if "converged" in table else []
+    if any(bad):
+        print(f"backtest: {int(sum(bad))} of {len(table)} held-out row(s) come from point fits "
+              "that did not converge (the table's converged column); exit status 1, as "
+              "`jaxfit fit`.", file=sys.stderr)
+        return 1
     return 0
 
 
