@@ -185,6 +185,11 @@ def did_you_mean(missing: Sequence, columns) -> str:
     import difflib
 
     names = [str(c) for c in columns]
+    spaced = [(c, m) for m in missing for c in names if c != str(m) and c.strip() == str(m)]
+    if spaced:       # a header written "N, D, loss": the names keep the spaces
+        pairs = ", ".join(f"{c!r} is {m!r} with spaces" for c, m in spaced)
+        return (f" (the data's column {pairs}: strip the names, df.columns = "
+                "df.columns.str.strip())")
     pairs = [(m, difflib.get_close_matches(str(m), names, n=1, cutoff=0.6)) for m in missing]
     pairs = [f"{close[0]!r} is close to {m!r}" for m, close in pairs if close]
     return f" (the data's column {', '.join(pairs)})" if pairs else ""

@@ -543,6 +543,15 @@ def test_missing_column_names_a_close_column(entry):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_missing_column_names_a_column_with_spaces(entry):
+    """A header written "N, D, loss" keeps the spaces. Before: only 'close to'."""
+    df = _chinchilla_frame().rename(columns={"D": " D", "loss": " loss "})
+    _rejects(entry, df, re.escape("(the data's column ' D' is 'D' with spaces, ' loss ' is "
+                                  "'loss' with spaces: strip the names, df.columns = "
+                                  "df.columns.str.strip())"))
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_law_given_by_name_is_refused(entry):
     _rejects(entry, _chinchilla_frame(), r"law must be a jaxfit\.Law, e\.g\. "
              r"jaxfit\.models\.chinchilla\(\), got str 'chinchilla'; .*jaxfit\.io\.get_law",

@@ -404,6 +404,15 @@ def test_cli_nan_rows_get_a_where_filter_that_drops_them(capsys, no_fit, tmp_pat
     assert kept.index.tolist() == [0, 3]
 
 
+def test_cli_header_with_spaces_after_its_commas(capsys, no_fit, tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("N, D, loss\n1e8, 1e9, 3.1\n2e8, 2e9, 3.0\n")
+    code, out, err = _cli(capsys, "fit", path)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert ("(the data's column ' D' is 'D' with spaces, ' loss' is 'loss' with spaces: "
+            "remove the spaces from the file's header)") in err, err
+
+
 def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
     code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path)
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err

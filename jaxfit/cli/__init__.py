@@ -122,6 +122,8 @@ _CLI_WORDS = (
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
     (": pass axis=", ": pass --axis "),
+    ("strip the names, df.columns = df.columns.str.strip()",
+     "remove the spaces from the file's header"),
     ("or read the file with pd.read_csv(path, thousands=',')",
      "or save the file without thousands separators"),
     ("or read the file with pd.read_csv(path, decimal=',')",
