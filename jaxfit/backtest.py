@@ -371,9 +371,23 @@ def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: i
                          loss=step.loss, delta=step.delta, space=step.space, start=res,
                          seed=seed, max_steps=int(step.options.get("max_steps", 1000)),
                          warn=False)
-    opts = {"warn": False, **dict(sample_options)}
+    # the posterior of the step's own data model, started at the step's point fit (as the
+    # bootstrap is): a Huber likelihood with the step's delta, or a Normal one for squared
+    # residuals (`_likelihood_for`)
+    opts = {"warn": False, "likelihood": _likelihood_for(step.loss), "loss": step.loss,
+            "delta": step.delta, "start": res, **dict(sample_options)}
     return sample(step.law, data, y=step.y, by=_TASK, x=dict(step.x or {}), space=step.space,
                   method=method, seed=seed, **opts)
+
+
+#: The likelihood whose maximum is a point fit's estimate, for each `jaxfit.fit` loss.
+_LIKELIHOOD_OF_LOSS = {"huber": "huber", "squared": "normal"}
+
+
+def _likelihood_for(loss: str) -> str | None:
+    """`jaxfit.sample`'s likelihood whose maximum is a fit with ``loss``'s estimate (the
+    Huber density for "huber", Normal for "squared"), or None ("absolute")."""
+    return _LIKELIHOOD_OF_LOSS.get(loss)
 
 
 def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
@@ -450,7 +464,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         n: bootstrap resamples per task and cut.
         loss, delta, space, fit_options: the single step's objective and `jaxfit.fit`
             options (ignored with ``steps``).
-        sample_options: `jaxfit.sample` options (chains, warmup, samples, ...).
+        sample_options: `jaxfit.sample` options (chains, warmup, samples, ...). By default
+            each step is sampled with the likelihood whose maximum is its point fit (Huber
+            with the step's ``delta``; Normal for ``loss="squared"``), started at that fit.
         seed: seed of the fits, resamples and predictive draws (the same at every cut, so
             a cut's result does not depend on which cuts ran before it).
         progress: print one line per cut.
@@ -473,6 +489,12 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     if steps is None:
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
+    no_lik = [s.loss for s in steps if _likelihood_for(s.loss) is None]
+    if method != "bootstrap" and no_lik and "likelihood" not in (sample_options or {}):
+        raise ValueError(f"backtest: method={method!r} samples the likelihood whose maximum is "
+                         f"the point fit ({_LIKELIHOOD_OF_LOSS}), and loss {no_lik[0]!r} has "
+                         "none; use method='bootstrap', another loss, or name one in "
+                         "sample_options={'likelihood': ...}.")
     cols = column_map(law, x)
     for name, df, need in [("data", data, [axis, y, *cols.values()])] + [
             (f"steps[{i}].data", s.data, [axis, s.y, *column_map(s.law, s.x).values()])

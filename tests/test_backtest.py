@@ -199,3 +199,32 @@ def test_rows_from_unconverged_fits_are_flagged():
     t = good.table()
     assert t["converged"].all() and len(t) == 2
     np.testing.assert_allclose(t["prediction"], 2.0 + 300 * 8e8 ** -0.3, rtol=0.05)
+
+
+@pytest.mark.parametrize("loss, likelihood", [("squared", "normal"), ("huber", "huber")])
+def test_sampled_backtest_uses_the_point_fits_data_model(monkeypatch, loss, likelihood):
+    """Before: method='nuts'/'laplace' sampled a Huber likelihood (delta 1e-3) from a fresh
+    default start whatever the step's loss, so a squared-loss step's posterior did not
+    describe its point fit (obs_scaling and pythia_acc in benchmarks/backtest_real.py)."""
+    import importlib
+
+    module = importlib.import_module("jaxfit.sample")    # jf.sample is the function
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(law, data, **kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(module, "sample", fake)
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"N": N, "loss": 2.0 + 300 * N ** -0.3})
+    with pytest.raises(Stop):
+        jf.backtest(jf.models.power_law(), df, axis="N", cuts=[4e8], method="laplace",
+                    loss=loss, delta=0.05, calibrate=None, fit_options={"restarts": 4})
+    assert seen["likelihood"] == likelihood and seen["loss"] == loss and seen["delta"] == 0.05
+    assert isinstance(seen["start"], jf.FitResult) and len(seen["start"].tasks) == 1
+    with pytest.raises(ValueError, match="loss 'absolute' has none; use method='bootstrap'"):
+        jf.backtest(jf.models.power_law(), df, axis="N", method="nuts", loss="absolute")
