@@ -402,6 +402,10 @@ def test_bad_input_raises_clear_errors(data):
         ladder(nan)
     with pytest.raises(ValueError, match="flops_per_token"):
         ladder(data.drop(columns="flops_per_token"), method="two_step_flops")
+    # accuracy in percent: before, a silent 100-point prediction against 8,135 "points"
+    with pytest.raises(ValueError, match=r"data\['accuracy'\] must be a fraction in "
+                       r"\[0, 1\].*looks like percent.*/ 100"):
+        ladder(data.assign(accuracy=100 * data["accuracy"]))
     pd.testing.assert_frame_equal(data, before)
 
 

@@ -60,8 +60,8 @@ from jaxfit.law import Law, compose, fix
 from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (evaluate, param_frame, select_runs, select_tasks,
-                                   step2_points, tail_mean)
+from jaxfit.recipes.points import (check_fraction, evaluate, param_frame, select_runs,
+                                   select_tasks, step2_points, tail_mean)
 from jaxfit.inference.status import Status
 from jaxfit.result import FitResult
 from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
@@ -231,6 +231,7 @@ def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what:
         raise ValueError(f"ladder: {int(bad.sum())} {what} rows have missing or infinite "
                          f"values in {cols}, e.g. at index {list(rows.index[bad][:5])}; "
                          "drop them first.")
+    check_fraction(rows, "accuracy", "ladder", what)
     # Tasks and runs in the order asked for, checkpoints in training order (stable).
     rank = {**{t: i for i, t in enumerate(tasks)}, **{r: i for i, r in enumerate(runs)}}
     rows = rows.sort_values(["task", "run", "tokens"], kind="stable",
