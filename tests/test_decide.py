@@ -254,6 +254,33 @@ def test_suggest_rejects_bad_input(chinchilla):
         jf.suggest(boot, t, t, method="laplace")
 
 
+def test_suggest_checks_inputs_of_a_law_with_other_names():
+    """A user law reading ``params``/``tokens``: a callable cost without ``inputs=`` was a
+    KeyError 'N', and a NaN or negative candidate/target input a pandas IntCastingNaNError
+    from deep inside; now each is a ValueError naming the option or column and the fix."""
+    law = Law(fn=lambda p, x: p["c0"] - p["c1"] * jnp.log(x["params"])
+              - p["c2"] * jnp.log(x["tokens"]),
+              params={k: Param() for k in ("c0", "c1", "c2")}, inputs=("params", "tokens"),
+              positive_inputs=("params", "tokens"), name="mine")
+    th = np.random.default_rng(0).normal([3.0, 0.05, 0.08], 0.01, size=(400, 3))
+    draws = {k: th[None, None, :, i] for i, k in enumerate(("c0", "c1", "c2"))}
+    draws["sigma"] = np.full((1, 1, 400), 0.02)
+    post = jf.Posterior(law=law, tasks=pd.Index([0]), draws=draws,
+                        likelihood=Likelihood("normal", "linear"), method="laplace")
+    cands = pd.DataFrame({"params": [1e9, 3e9], "tokens": [2e10, 6e10]})
+    target = pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})
+    ok = jf.suggest(post, cands, target, cost=lambda N, D: 6 * N * D,
+                    inputs=("params", "tokens"))
+    assert ok.table["cost"].tolist() == [1.2e20, 1.08e21]
+    for cost in ("cost", lambda N, D: 6 * N * D):
+        with pytest.raises(ValueError, match=r"inputs=\('params', 'tokens'\)"):
+            jf.suggest(post, cands, target, cost=cost)
+    with pytest.raises(ValueError, match=r"candidates.*'params'.*values <= 0.*rows \[1\]"):
+        jf.suggest(post, cands.assign(params=[1e9, -3e9], cost=1.0), target)
+    with pytest.raises(ValueError, match=r"target.*'tokens'.*(NaN|missing)"):
+        jf.suggest(post, cands.assign(cost=1.0), target.assign(tokens=np.nan))
+
+
 def test_cli_optimal_json(chinchilla, capsys):
     from jaxfit.cli import main
 
