@@ -124,7 +124,7 @@ def _lines(ax, sub: pd.DataFrame, title: str, x: str, frac, fams: Sequence[str],
 
 
 def plot_hitchhiker(result: HitchhikerResult | Mapping[str, pd.DataFrame],
-                    families: Sequence[str] | None = None, cut: float = 1e10,
+                    families: Sequence[str] | None = None, cut: float | None = None,
                     checkpoints: str = "all", vmin: float = 0.005, vmax: float = 0.5,
                     ncols: int = 4):
     """ARE of every family at one cut and checkpoint setting; returns a matplotlib Figure.
@@ -136,7 +136,8 @@ def plot_hitchhiker(result: HitchhikerResult | Mapping[str, pd.DataFrame],
     Args:
         result: a `HitchhikerResult`, or the dict of `run_hitchhiker` (its ``"are"``).
         families: families to draw (default: every family with a fitted configuration).
-        cut: the token cut shown (default the paper's 10B).
+        cut: the token cut shown (default: the result's ``default_cut``, the paper's 10B,
+            or the one cut the grid was fitted at when it has a single cut).
         checkpoints: "all" or "final".
         vmin, vmax: the ends of the log colour scale (ARE as a fraction; values beyond
             take the end colours, and the colour bar says so).
@@ -147,11 +148,18 @@ def plot_hitchhiker(result: HitchhikerResult | Mapping[str, pd.DataFrame],
 
     are = result.are if isinstance(result, HitchhikerResult) else \
         result["are" if "are" in result else "table"]
+    cuts = sorted(float(c) for c in are["cut"].unique())
+    if cut is None:
+        cut = (result.options.get("default_cut", 1e10)
+               if isinstance(result, HitchhikerResult) else 1e10)
+        if cut not in cuts and len(cuts) == 1:
+            cut = cuts[0]
     sub = are[(are["cut"] == cut) & (are["checkpoints"] == checkpoints)]
     if sub.empty:
-        raise ValueError(f"plot_hitchhiker: no configurations with cut={cut} and "
-                         f"checkpoints={checkpoints!r}; available cuts "
-                         f"{sorted(are['cut'].unique())}.")
+        raise ValueError(f"plot_hitchhiker: no configurations with cut={cut:g} and "
+                         f"checkpoints={checkpoints!r}; pass cut= one of the fitted cuts "
+                         f"{[float(c) for c in cuts]} and checkpoints= one of "
+                         f"{sorted(are['checkpoints'].unique())}.")
     if not 0 < vmin < vmax:
         raise ValueError(f"plot_hitchhiker: need 0 < vmin < vmax, got vmin={vmin}, "
                          f"vmax={vmax}.")
