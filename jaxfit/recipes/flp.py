@@ -257,13 +257,13 @@ def final_points(rows: pd.DataFrame, last_n: int,
         columns=["flops_per_token"])
 
 
-def _chance(chance, tasks: Sequence[str]) -> dict[str, float]:
+def _chance(chance, tasks: Sequence[str], recipe: str = "flp") -> dict[str, float]:
     if chance is None or isinstance(chance, Mapping):
         table = {**CHANCE, **dict(chance or {})}
         missing = [t for t in tasks if t not in table]
         if missing:
-            raise ValueError(f"flp: no chance level for tasks {missing}; pass chance={{task: "
-                             "level}} (e.g. 1/number of choices) or one float for all.")
+            raise ValueError(f"{recipe}: no chance level for tasks {missing}; pass chance={{task: "
+                             "level} (e.g. 1/number of choices) or one float for all.")
         return {t: float(table[t]) for t in tasks}
     return {t: float(chance) for t in tasks}
 
@@ -276,7 +276,7 @@ def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
     data = load_flp_data() if data is None else data
     _check(data, losses, recipe)
     tasks = select_tasks(data, tasks, recipe)
-    levels = _chance(chance, tasks)
+    levels = _chance(chance, tasks, recipe)
     runs = select_runs(data, sampling_runs, "ladder", recipe, "sampling_runs")
     target_names = select_runs(data, targets, "target", recipe, "sampling_runs")
     if len(runs) < 3:
