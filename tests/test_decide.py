@@ -254,10 +254,8 @@ def test_suggest_rejects_bad_input(chinchilla):
         jf.suggest(boot, t, t, method="laplace")
 
 
-def test_suggest_checks_inputs_of_a_law_with_other_names():
-    """A user law reading ``params``/``tokens``: a callable cost without ``inputs=`` was a
-    KeyError 'N', and a NaN or negative candidate/target input a pandas IntCastingNaNError
-    from deep inside; now each is a ValueError naming the option or column and the fix."""
+def _other_names_posterior():
+    """A Gaussian posterior of a user law whose inputs are ``params`` and ``tokens``."""
     law = Law(fn=lambda p, x: p["c0"] - p["c1"] * jnp.log(x["params"])
               - p["c2"] * jnp.log(x["tokens"]),
               params={k: Param() for k in ("c0", "c1", "c2")}, inputs=("params", "tokens"),
@@ -267,6 +265,25 @@ def test_suggest_checks_inputs_of_a_law_with_other_names():
     draws["sigma"] = np.full((1, 1, 400), 0.02)
     post = jf.Posterior(law=law, tasks=pd.Index([0]), draws=draws,
                         likelihood=Likelihood("normal", "linear"), method="laplace")
+    return post
+
+
+def test_optimal_names_the_inputs_of_a_law_with_other_names():
+    """The fix for a law reading ``params``/``tokens`` is inputs=('params', 'tokens'); the
+    error said such a law 'needs them fixed with jf.fix or a wrapper law'."""
+    post = _other_names_posterior()
+    with pytest.raises(ValueError, match=r"pass inputs=\('params', 'tokens'\)") as e:
+        jf.optimal(post, [1e21])
+    assert "jf.fix" not in str(e.value)
+    opt = jf.optimal(post, [1e21], inputs=("params", "tokens"), warn=False)
+    assert opt.method == "numerical" and opt.to_frame()["estimate"].notna().all()
+
+
+def test_suggest_checks_inputs_of_a_law_with_other_names():
+    """A user law reading ``params``/``tokens``: a callable cost without ``inputs=`` was a
+    KeyError 'N', and a NaN or negative candidate/target input a pandas IntCastingNaNError
+    from deep inside; now each is a ValueError naming the option or column and the fix."""
+    post = _other_names_posterior()
     cands = pd.DataFrame({"params": [1e9, 3e9], "tokens": [2e10, 6e10]})
     target = pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})
     ok = jf.suggest(post, cands, target, cost=lambda N, D: 6 * N * D,
