@@ -81,7 +81,11 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     rng = np.random.default_rng(seed)
     theta: dict[str, np.ndarray] = {}
     for i, post in enumerate(posteriors):
-        rows = post._rows(df)
+        try:
+            rows = post._rows(df)
+        except ValueError as e:
+            msg = str(e).removeprefix("predict: ")
+            raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
         if rows is None:
             raise ValueError(f"predict_chain: step {i} has {len(post.tasks)} tasks; give df its "
                              f"by column(s) {post.options.get('by')!r} so each row picks one.")

@@ -176,7 +176,8 @@ def _gaussian_draws(law, tasks, mean, sd, sigma, space, n=400, seed=0):
              zip(law.param_names, mean, sd)}
     draws["sigma"] = np.full((T, 1, n), sigma)
     return jf.Posterior(law=law, tasks=pd.Index(tasks, name="task"), draws=draws,
-                        likelihood=Likelihood("normal", space), method="laplace")
+                        likelihood=Likelihood("normal", space), method="laplace",
+                        options={"by": "task"})
 
 
 def test_chain_refuses_steps_given_outermost_first():
@@ -200,3 +201,9 @@ def test_chain_refuses_steps_given_outermost_first():
     with pytest.raises(ValueError, match=r"step 0 \(law 'sigmoid'\) reads \['L'\].*"
                        "innermost first"):
         predict_chain(law, [s2, s1], new)
+    # a row naming a task one step lacks: the error names the step (it said "predict:")
+    s2b = _gaussian_draws(SIGMOID, ["b"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                          0.01, "linear", seed=1)
+    with pytest.raises(ValueError, match=r"^predict_chain: step 1 \(law 'sigmoid'\): 1 rows "
+                       r"name tasks that were not fitted"):
+        predict_chain(law, [s1, s2b], new)
