@@ -335,6 +335,32 @@ def test_cli_suggest_json_and_plots(chinchilla, tmp_path, capsys):
     assert len(plot_suggest(sug, post=boot).axes) == 2          # the plane and its colour bar
 
 
+def test_isoflop_plot_draws_an_interval_that_excludes_the_estimate(chinchilla):
+    """A bootstrap's percentile interval of N* need not hold the full-data estimate (here
+    forced: the draws' alpha scaled by 1.3). `plot_isoflop` drew the bar as
+    estimate -/+ (estimate - lower, upper - estimate) and raised matplotlib's "'xerr' must
+    not contain negative values"; it now draws the interval where it is and the estimate
+    where it is."""
+    import dataclasses
+
+    from jaxfit.decide.plot import plot_isoflop
+
+    _, boot = chinchilla
+    draws = {k: np.asarray(v) for k, v in boot.draws.items()}
+    draws["alpha"] = 1.3 * draws["alpha"]
+    off = dataclasses.replace(boot, draws=draws)
+    o = jf.optimal(off, [1e21]).to_frame().set_index("quantity")
+    assert o.loc["N", "estimate"] > o.loc["N", "upper"]           # outside its interval
+    ax = plot_isoflop(off, [1e21]).axes[0]
+    (bar,) = ax.containers
+    (seg,) = bar.lines[2][0].get_segments()
+    np.testing.assert_allclose(sorted(seg[:, 0]), [o.loc["N", "lower"], o.loc["N", "upper"]],
+                               rtol=1e-12)
+    np.testing.assert_allclose(seg[:, 1], o.loc["loss", "estimate"], rtol=1e-12)
+    marks = [ln for ln in ax.lines if ln.get_marker() == "D"]
+    assert marks[0].get_xdata()[0] == pytest.approx(o.loc["N", "estimate"], rel=1e-12)
+
+
 def test_suggest_through_a_composed_chain_scales_with_the_outer_step():
     """Accuracy = w0 + w1 * L(N, D) with fixed w: the chain's interval is |w1| times the
     loss interval and every candidate shrinks it by the same ratio."""

@@ -85,10 +85,14 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
         ax.plot(g["N"], g["estimate"], color=color, label=f"C = {c:.1e}")
         ax.fill_between(g["N"], g["lower"], g["upper"], color=color, alpha=0.2, lw=0)
         o = opt[(opt["C"] == c) & (opt["task"] == t)].set_index("quantity")
-        ax.errorbar([o.loc["N", "estimate"]], [o.loc["loss", "estimate"]],
-                    xerr=[[o.loc["N", "estimate"] - o.loc["N", "lower"]],
-                          [o.loc["N", "upper"] - o.loc["N", "estimate"]]],
-                    fmt="D", color=color, ms=5, capsize=3)
+        # The interval as it is: a bootstrap's percentile interval need not hold the
+        # full-data estimate, so the bar spans [lower, upper] and the diamond sits at the
+        # estimate (a point fit has no interval: NaN bounds, no bar).
+        lo, hi, L = o.loc["N", "lower"], o.loc["N", "upper"], o.loc["loss", "estimate"]
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.errorbar([0.5 * (lo + hi)], [L], xerr=[[0.5 * (hi - lo)], [0.5 * (hi - lo)]],
+                        fmt="none", color=color, capsize=3)
+        ax.plot([o.loc["N", "estimate"]], [L], "D", color=color, ms=5)
         if data is not None:
             near = data[(data["C"] > c / 1.5) & (data["C"] < c * 1.5)]
             ax.plot(near["N"], near["loss"], ".", color=color, alpha=0.7)
