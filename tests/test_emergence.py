@@ -230,6 +230,23 @@ def test_plot_synthetic(synthetic_result):
     assert fig.axes[0].xaxis_inverted()
 
 
+def test_plot_draws_intervals_that_exclude_the_mle(synthetic_result):
+    """The NUTS or bootstrap 5-95% interval of E(D0) need not hold the MLE (priors, skew);
+    the shift panel drew it as mle -/+ (mle - lo, hi - mle) and matplotlib raised
+    "'yerr' must not contain negative values". Now each bar spans [5%, 95%]."""
+    f = synthetic_result.frames()
+    e = f["table"].copy()
+    e["mle"] = e["posterior_95"] + 0.05                         # above both intervals
+    f["table"] = e
+    ax = plot_emergence(f).axes[1]
+    spans = sorted(tuple(sorted(seg[:, 1])) for c in ax.containers
+                   for seg in c.lines[2][0].get_segments())
+    row = e.iloc[0]
+    want = sorted([(row["posterior_5"], row["posterior_95"]),
+                   (row["bootstrap_5"], row["bootstrap_95"])])
+    np.testing.assert_allclose(spans, want, rtol=1e-12)
+
+
 def test_recipe_protocol(synthetic_result):
     import json
 
