@@ -34,6 +34,7 @@ from jaxfit.data import column_map, task_columns
 from jaxfit.plot_style import figure
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
+from jaxfit.plot_style import wrap as _wrap
 from jaxfit.recipes.ladder_plot import plot_ladder
 
 __all__ = ["plot_fit", "plot_residuals", "plot_pairs", "plot_ladder"]
@@ -226,7 +227,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         _plain_log_ticks(ax)
         ax.set_xlabel(_label(x, cols[x]))
         ax.set_ylabel(_label(y))
-        ax.set_title(f"{law.name}" + (f" [{task}]" if len(result.tasks) > 1 else ""),
+        ax.set_title(_wrap(f"{law.name}" + (f" [{task}]" if len(result.tasks) > 1 else "")),
                      fontsize=9)
         if ax.get_legend_handles_labels()[1]:       # beside the data, never over it
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2),

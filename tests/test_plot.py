@@ -101,6 +101,26 @@ def test_plot_fit(fitted):
         plot_fit(res, df, x="C")
 
 
+def test_plot_fit_wraps_long_task_names(fitted):
+    """Task names of 80 characters: each panel title ran into its neighbours'."""
+    import dataclasses
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    res, _, df = fitted
+    names = {t: f"{t}: a benchmark with a very long name, as evaluation harnesses make them"
+             for t in res.tasks}
+    long = dataclasses.replace(res, tasks=pd.Index([names[t] for t in res.tasks],
+                                                   name="task"))
+    fig = plot_fit(long, df.assign(task=df["task"].map(names)), ncols=2)
+    FigureCanvasAgg(fig).draw()
+    r = fig.canvas.get_renderer()
+    a, b = (ax.title.get_window_extent(r) for ax in fig.axes[:2])
+    assert a.x1 <= b.x0 + 2, (a, b)                                 # side by side, apart
+    assert all(names[t] in fig.axes[i].get_title().replace("\n", " ")
+               for i, t in enumerate(res.tasks))                   # wrapped, not cut
+
+
 def test_plot_residuals(fitted):
     res, _, df = fitted
     fig = plot_residuals(res, df, x="D")

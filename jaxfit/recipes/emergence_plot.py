@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, legend_below, plain_log_ticks, plain_number
+from jaxfit.plot_style import figure, legend_below, plain_log_ticks, plain_number, wrap
 
 __all__ = ["plot_emergence"]
 
@@ -121,7 +121,7 @@ def _curve_panel(fig, ax, task, f: Mapping[str, pd.DataFrame], options: Mapping,
     ax.set_xlabel(X.label, fontsize=8)
     y = str(options.get("y", "performance"))
     ax.set_ylabel(Y_LABELS.get(y, y), fontsize=8)
-    ax.set_title(f"{_title(task, options, titles)}\nemergence at {X.text(row['mle'])}",
+    ax.set_title(wrap(f"{_title(task, options, titles)}\nemergence at {X.text(row['mle'])}"),
                  fontsize=9)
 
 

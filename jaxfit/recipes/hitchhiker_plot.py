@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, plain_log_ticks, plain_number
+from jaxfit.plot_style import figure, plain_log_ticks, plain_number, wrap
 from jaxfit.recipes.hitchhiker import HitchhikerResult
 
 __all__ = ["plot_hitchhiker", "layout"]
@@ -80,7 +80,7 @@ def _heatmap(ax, piv: pd.DataFrame, norm, fam: str) -> object:
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.45
             ax.text(j, i, f"{100 * v:.0f}" if 100 * v >= 0.95 else f"{100 * v:.1f}", ha="center",
                     va="center", fontsize=6, color="white" if dark else "black")
-    ax.set_title(f"{fam} (cells: ARE %)", fontsize=9)
+    ax.set_title(wrap(f"{fam} (cells: ARE %)", 44), fontsize=9)
     ax.set_xlabel("fraction of each run used (0-1)", fontsize=8)
     ax.set_ylabel("training models (count)", fontsize=8)
     return image
