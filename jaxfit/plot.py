@@ -213,11 +213,13 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                     lo, hi = pband["credible_lower"].iloc[0], pband["credible_upper"].iloc[0]
                     ax.errorbar(vals[cols[x]], 0.5 * (lo + hi), yerr=[[0.5 * (hi - lo)],
                                 [0.5 * (hi - lo)]], fmt="none", color=color, capsize=3)
+                if np.isfinite(yp[0]):
                     ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
                                color=color, s=36, label="target (predicted)")
-                else:
-                    ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
-                               color=color, s=36, label="target (predicted)")
+                else:                                # say so, rather than draw nothing
+                    ax.text(0.03, 0.03 + 0.07 * j, f"prediction at {x} = "
+                            f"{_plain(vals[cols[x]])} is not finite ({yp[0]})",
+                            transform=ax.transAxes, fontsize=7, color=color)
                 if y in vals and np.isfinite(vals[y]):
                     ax.scatter(vals[cols[x]], vals[y], marker="x", color=color, s=36,
                                label="target (actual)")

@@ -121,6 +121,25 @@ def test_plot_fit_wraps_long_task_names(fitted):
                for i, t in enumerate(res.tasks))                   # wrapped, not cut
 
 
+def test_plot_fit_says_when_a_prediction_is_not_finite(fitted):
+    """A task whose parameters give NaN (here set so): the panel had data points and a
+    legend entry 'target (predicted)' for a point that was not drawn. Now the panel says
+    the prediction is not finite, and the other task is drawn as before."""
+    import dataclasses
+
+    res, post, df = fitted
+    vals = np.asarray(res.values, dtype=np.float64).copy()
+    vals[1] = np.nan
+    bad = dataclasses.replace(res, values=vals)
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    fig = plot_fit(bad, df, at=at)
+    ok_ax, nan_ax = fig.axes[:2]
+    assert "target (predicted)" in ok_ax.get_legend_handles_labels()[1]
+    assert "target (predicted)" not in nan_ax.get_legend_handles_labels()[1]
+    assert any("not finite" in t.get_text() for t in nan_ax.texts)
+    assert not any("not finite" in t.get_text() for t in ok_ax.texts)
+
+
 def test_plot_residuals(fitted):
     res, _, df = fitted
     fig = plot_residuals(res, df, x="D")
