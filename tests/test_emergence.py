@@ -156,6 +156,12 @@ def test_bad_input_raises():
         emergence(df[df["n_train"] <= 100], D="n_train", posterior=False, bootstrap=0)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['n'\]"):
         emergence(df, D="n", posterior=False, bootstrap=0)
+    # a missing task label: it said "tasks [nan] have fewer than 3 finetuning-data amounts"
+    two = pd.concat([df.assign(task="a"), df.assign(task="b")], ignore_index=True)
+    two.loc[[3, 300], "task"] = None
+    with pytest.raises(ValueError, match=r"column 'task' \(by\) has 2 missing task labels "
+                       r"at rows \[3, 300\]"):
+        emergence(two, D="n_train", by="task", posterior=False, bootstrap=0)
     with pytest.raises(ValueError, match="form="):
         emergence(df, D="n_train", form="exp")
     with pytest.raises(ValueError, match="fewshot="):
