@@ -204,6 +204,16 @@ def test_missing_column(data):
         hitchhiker(data.drop(columns=["tokens"]))
 
 
+def test_non_numeric_sizes_are_named(data):
+    """N written as '125M': every row was dropped as invalid and the error advised to
+    'lower min_sizes or raise max_target_loss'; now it names the column and a value."""
+    opt = data[data["family"] == "OPT"]
+    words = opt.assign(N=opt["N"].map(lambda n: f"{n / 1e6:.0f}M"))
+    with pytest.raises(ValueError, match=r"no row has numeric, finite, positive.*column 'N'.*"
+                       r"e\.g\. '\d+M'"):
+        hitchhiker(words, num_models=[2], fractions=[1.0], cuts=[0.0])
+
+
 def test_recipe_protocol(grid):
     """`table` is ``are``; `summary` one row per family (configurations, fitted, median
     ARE, the full configuration's ARE); `to_json` every frame."""
