@@ -466,6 +466,21 @@ def test_plot_ladder(res):
         plot_ladder(res, tasks=["nope"])
 
 
+def test_summary_counts_coverage_only_for_observed_targets(res):
+    """A hypothetical target (no actual accuracy) has no coverage: summary() said 0 of its
+    tasks were covered; now NA. An observed target's count is unchanged."""
+    import dataclasses
+
+    p = res.predictions.assign(acc_lower=lambda d: d.pred_acc - 0.02,
+                               acc_upper=lambda d: d.pred_acc + 0.02)
+    p.loc[p.target == "13B-5T", "actual_acc"] = np.nan
+    hit = (p.acc_lower <= p.actual_acc) & (p.actual_acc <= p.acc_upper)
+    p["covered"] = hit.astype("boolean").where(p.actual_acc.notna(), pd.NA)
+    s = dataclasses.replace(res, predictions=p).summary()
+    assert pd.isna(s.loc["13B-5T", "covered"])
+    assert s.loc["7B-4T", "covered"] == int(hit[p.target == "7B-4T"].sum()) > 0
+
+
 def test_recipe_protocol(res):
     """`table` is tidy in accuracy points, `summary` its per-target means, `wide` the
     paper's layout, `to_json` every frame (jaxfit.recipes.protocol)."""

@@ -174,13 +174,14 @@ class LadderResult(RecipeResult):
 
     def summary(self) -> pd.DataFrame:
         """Per target: tasks, mean and max absolute error (points), and with intervals
-        the number of tasks covered."""
+        the number of tasks covered (NA for a target without observed accuracy)."""
         p = self.table()
         g = p.groupby("target", sort=False)
         out = pd.DataFrame({"tasks": g.size(), "mean_abs_error": g["abs_error"].mean(),
                             "max_abs_error": g["abs_error"].max()})
-        if "covered" in p:
-            out["covered"] = g["covered"].sum().astype(int)
+        if "covered" in p:      # NA for a target without observed accuracy (hypothetical)
+            out["covered"] = g["covered"].agg(
+                lambda c: int(c.sum()) if c.notna().any() else pd.NA).astype("Int64")
         return out
 
     def _tables(self) -> dict[str, pd.DataFrame | None]:
