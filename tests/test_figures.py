@@ -269,6 +269,20 @@ def test_ladder_figure_with_a_long_task_name():
     check_style(fig, intervals=4)
 
 
+def test_ladder_figure_lists_only_drawn_actual_points():
+    """A hypothetical target has no actual loss: the step-1 panel listed "13B-5T (actual)"
+    in the legend for a point it never drew."""
+    import dataclasses
+
+    res = _ladder_result()
+    s1 = res.step1_data.copy()
+    s1.loc[(s1["kind"] == "target") & (s1["run"] == "13B-5T"), "loss"] = np.nan
+    fig = dataclasses.replace(res, step1_data=s1).plot()
+    labels = _panels(fig)[0].get_legend_handles_labels()[1]
+    assert "7B-4T (actual)" in labels and "13B-5T (actual)" not in labels
+    assert "13B-5T (predicted)" in labels
+
+
 def test_hitchhiker_figure():
     frames = _hitchhiker_frames()
     fig = plot_hitchhiker(frames)

@@ -59,8 +59,9 @@ def _step1_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
         ax.scatter(sub[xcol], sub[ycol], color=colors[n], s=22, label=f"{labels[n]} (fitted)")
     for r, row in zip(tgt["run"], tgt.itertuples()):
         c = tcolors[r]
-        ax.scatter(getattr(row, xcol), getattr(row, ycol), marker="x", color=c, s=30,
-                   label=f"{r} (actual)")
+        if np.isfinite(getattr(row, ycol)):         # a hypothetical target has none
+            ax.scatter(getattr(row, xcol), getattr(row, ycol), marker="x", color=c, s=30,
+                       label=f"{r} (actual)")
         ax.scatter(getattr(row, xcol), row.fitted, marker="o", facecolors="none", color=c,
                    s=30, label=f"{r} (predicted)")
     iv = _step1_intervals(res, task, tgt, xcol)
