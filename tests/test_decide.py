@@ -361,6 +361,20 @@ def test_isoflop_plot_draws_an_interval_that_excludes_the_estimate(chinchilla):
     assert marks[0].get_xdata()[0] == pytest.approx(o.loc["N", "estimate"], rel=1e-12)
 
 
+def test_isoflop_plot_of_several_tasks_names_the_task(chinchilla):
+    """With several tasks the isoFLOP figure shows one (the first, or task=); its title did
+    not say which."""
+    from jaxfit.decide.plot import plot_isoflop
+
+    _, boot = chinchilla
+    draws = {k: np.concatenate([np.asarray(v), np.asarray(v)]) for k, v in boot.draws.items()}
+    two = jf.Posterior(law=boot.law, tasks=pd.Index(["web text", "code"], name="task"),
+                       draws=draws, likelihood=boot.likelihood, method="laplace")
+    assert "task web text" in plot_isoflop(two, [1e21], n=5).axes[0].get_title()
+    assert "task code" in plot_isoflop(two, [1e21], n=5, task="code").axes[0].get_title()
+    assert "task" not in plot_isoflop(boot, [1e21], n=5).axes[0].get_title()
+
+
 def test_suggest_through_a_composed_chain_scales_with_the_outer_step():
     """Accuracy = w0 + w1 * L(N, D) with fixed w: the chain's interval is |w1| times the
     loss interval and every candidate shrinks it by the same ratio."""

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jaxfit.decide.optimal import isoflop, optimal
-from jaxfit.plot_style import figure
+from jaxfit.plot_style import figure, wrap
 
 __all__ = ["plot_allocation", "plot_isoflop", "plot_suggest"]
 
@@ -97,7 +97,8 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
             near = data[(data["C"] > c / 1.5) & (data["C"] < c * 1.5)]
             ax.plot(near["N"], near["loss"], ".", color=color, alpha=0.7)
     ax.set(xscale="log", xlabel="parameters N", ylabel="loss",
-           title=f"isoFLOP profiles ({prob:.0%} bands; diamonds: N* with interval)")
+           title=wrap(f"isoFLOP profiles ({prob:.0%} bands; diamonds: N* with interval)"
+                      + (f", task {t}" if prof["task"].nunique() > 1 else ""), 60))
     ax.legend(fontsize=8)
     return fig
 
