@@ -373,6 +373,10 @@ def test_isoflop_plot_of_several_tasks_names_the_task(chinchilla):
     assert "task web text" in plot_isoflop(two, [1e21], n=5).axes[0].get_title()
     assert "task code" in plot_isoflop(two, [1e21], n=5, task="code").axes[0].get_title()
     assert "task" not in plot_isoflop(boot, [1e21], n=5).axes[0].get_title()
+    # data= needs columns N, loss and C: a KeyError 'C' before
+    runs = pd.DataFrame({"N": [1e9], "D": [2e10], "loss": [2.5]})
+    with pytest.raises(ValueError, match=r"data is missing column\(s\) \['C'\].*6 N D"):
+        plot_isoflop(boot, [1e21], n=5, data=runs)
 
 
 def test_suggest_through_a_composed_chain_scales_with_the_outer_step():

@@ -71,6 +71,13 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
     """IsoFLOP profiles (loss against N at fixed compute) with bands and each budget's
     fitted optimum; ``data`` (columns N, loss and C) adds the observed runs near each
     budget (within a factor 1.5)."""
+    if data is not None:
+        missing = [c for c in ("N", "loss", "C") if c not in data.columns]
+        if missing:
+            raise ValueError(f"plot_isoflop: data is missing column(s) {missing}; the runs "
+                             "to overlay need columns N, loss and C (compute, e.g. "
+                             "data.assign(C=6 * data['N'] * data['D']) for 6 N D); it has "
+                             f"{list(data.columns)}.")
     prof = isoflop(result, budgets, n=n, span=span, prob=prob, **kw)
     opt = optimal(result, budgets, prob=prob, warn=False, **kw).to_frame()
     t = prof["task"].iloc[0] if task is None else task
