@@ -17,6 +17,7 @@ References, all from released files:
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -402,6 +403,14 @@ def test_bad_input_raises_clear_errors(data):
         ladder(nan)
     with pytest.raises(ValueError, match="flops_per_token"):
         ladder(data.drop(columns="flops_per_token"), method="two_step_flops")
+    # hypothetical targets: NaN or negative sizes gave silent NaN predictions, '70B' a bare
+    # "could not convert string to float", an empty frame an AttributeError
+    for N, shown in ((np.nan, "nan"), (-7e10, "-7e+10"), ("70B", "'70B'")):
+        bad = pd.DataFrame({"target": ["x"], "N": [N], "D": [1e12]})
+        with pytest.raises(ValueError, match=rf"targets\['N'\] .*{re.escape(shown)}.*row"):
+            ladder(data, targets=bad)
+    with pytest.raises(ValueError, match="targets DataFrame has no rows"):
+        ladder(data, targets=pd.DataFrame({"target": [], "N": [], "D": []}))
     # accuracy in percent: before, a silent 100-point prediction against 8,135 "points"
     with pytest.raises(ValueError, match=r"data\['accuracy'\] must be a fraction in "
                        r"\[0, 1\].*looks like percent.*/ 100"):

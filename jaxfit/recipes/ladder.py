@@ -574,6 +574,20 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         if miss:
             raise ValueError(f"ladder: the targets DataFrame is missing columns {miss}; it "
                              f"needs {need}.")
+        if not len(targets):
+            raise ValueError("ladder: the targets DataFrame has no rows; give one row per "
+                             f"hypothetical target with {need}.")
+        for c in need[1:]:
+            v = pd.to_numeric(targets[c], errors="coerce").to_numpy(np.float64)
+            bad = ~np.isfinite(v) | (v <= 0)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                val = targets[c].iloc[i]
+                shown = (f"{float(val):g}" if isinstance(val, (int, float, np.number))
+                         else repr(val))
+                raise ValueError(f"ladder: targets[{c!r}] must hold finite positive numbers; "
+                                 f"{int(bad.sum())} row(s) do not, e.g. {shown} at row "
+                                 f"{targets.index[i]!r} (write 70B as 70e9).")
         tgt_pts = pd.DataFrame([
             dict(task=t, target=r.target, N=float(r.N), D=float(r.D),
                  **({"C": float(r.C)} if method == "two_step_flops" else {}),
