@@ -403,6 +403,9 @@ def test_bad_input_raises_clear_errors(data):
         ladder(nan)
     with pytest.raises(ValueError, match="flops_per_token"):
         ladder(data.drop(columns="flops_per_token"), method="two_step_flops")
+    # sizes written as text: a bare "could not convert string to float: '190M'"
+    with pytest.raises(ValueError, match=r"non-numeric.*column 'N' holds e\.g\. '190M'"):
+        ladder(data.assign(N=data["N"].map(lambda n: f"{n / 1e6:.0f}M")))
     # hypothetical targets: NaN or negative sizes gave silent NaN predictions, '70B' a bare
     # "could not convert string to float", an empty frame an AttributeError
     for N, shown in ((np.nan, "nan"), (-7e10, "-7e+10"), ("70B", "'70B'")):

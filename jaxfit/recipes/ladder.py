@@ -227,7 +227,14 @@ def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what:
                          f"{absent[:5]}; check `ladder_runs`/`targets` and `tasks` against "
                          f"data['run'] and data['task'].")
     cols = ["N", "tokens", "task_loss", "accuracy"]
-    bad = rows[cols].isna().any(axis=1) | ~np.isfinite(rows[cols].to_numpy(np.float64)).all(1)
+    num = rows[cols].apply(pd.to_numeric, errors="coerce")
+    text = num.isna() & rows[cols].notna()
+    if text.any(axis=None):
+        col = text.any().idxmax()
+        raise ValueError(f"ladder: {int(text.any(axis=1).sum())} {what} rows have non-numeric "
+                         f"values; column {col!r} holds e.g. {rows.loc[text[col], col].iloc[0]!r}"
+                         f" (write 190M as 190e6).")
+    bad = ~np.isfinite(num.to_numpy(np.float64)).all(1)
     if bad.any():
         raise ValueError(f"ladder: {int(bad.sum())} {what} rows have missing or infinite "
                          f"values in {cols}, e.g. at index {list(rows.index[bad][:5])}; "
