@@ -229,6 +229,28 @@ def test_suggest_reweight_matches_gaussian_conditioning_and_ranks_by_information
     assert tab["width_now"].iloc[0] == pytest.approx(q[1] - q[0], rel=2e-3)
 
 
+@pytest.mark.parametrize("method", ["linear", "reweight"])
+def test_suggest_batch_never_repeats_a_candidate(method):
+    """Task "b" has one candidate, task "a" two, k=2: task b's batch listed its only
+    candidate twice (cost counted twice, the width conditioned on the same run twice).
+    Now each task's batch stops when its candidates run out."""
+    one = _gaussian_posterior(np.array([3.0, -0.05, -0.08]),
+                              np.diag([0.3, 0.01, 0.01]) ** 2, 0.02, n=4000)
+    draws = {k: np.concatenate([v, v]) for k, v in one.draws.items()}
+    post = jf.Posterior(law=one.law, tasks=pd.Index(["a", "b"], name="task"), draws=draws,
+                        likelihood=one.likelihood, method="laplace", options={"by": "task"})
+    cands = pd.DataFrame({"task": ["a", "a", "b"], "N": [1e9, 3e9, 1e9],
+                          "D": [1e10, 3e11, 1e10], "cost": [1.0, 2.0, 1.0]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    res = jf.suggest(post, cands, target, k=2, interval="credible", method=method)
+    b = res.batch[res.batch["task"] == "b"]
+    assert b["candidate"].tolist() == [2] and b["cumulative_cost"].tolist() == [1.0]
+    tb = res.targets.set_index("task").loc["b", "width_after_batch"]
+    assert tb == pytest.approx(res.table.set_index("task").loc["b", "width_after"], rel=1e-9)
+    assert res.table.set_index("candidate").loc[2, "pick"] == 1
+    assert len(res.batch[res.batch["task"] == "a"]) == 2
+
+
 def test_suggest_reweight_warns_when_weights_collapse():
     """A run far more informative than the draws can resolve (noise 1e-4 against a
     posterior spread of ~0.5) leaves a few draws with all the weight: a warning."""

@@ -400,7 +400,8 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             their interval widths.
         cost: the candidates' cost column (default "cost"; absent: ``6 N D`` from the
             inputs named by ``inputs``) or a callable ``cost(N, D)``.
-        k: size of the greedy batch (each pick conditions on the previous ones).
+        k: size of the greedy batch (each pick conditions on the previous ones; a task
+            with fewer candidates gets all of them, each once).
         prob: interval probability.
         interval: "predictive" (a new observation at the target: the law's mean plus the
             fitted noise) or "credible" (the law's mean).
@@ -546,9 +547,12 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
         pick = pd.array([pd.NA] * len(r), dtype="Int64")
         order = []
         for i, j in enumerate(picks[t]):
-            if j < len(r) and valid[t, j]:
-                pick[j] = i + 1
-                order.append((i + 1, j))
+            # the greedy scan runs k steps for every task; once a task's candidates are
+            # used up it returns an invalid or already picked one: the batch ends there
+            if j >= len(r) or not valid[t, j] or any(j == jj for _, jj in order):
+                break
+            pick[j] = i + 1
+            order.append((i + 1, j))
         f["pick"] = pick
         frames.append(f.sort_values("rank"))
         cum = 0.0
@@ -563,7 +567,7 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
         for jj, row_i in enumerate(rows_t[t]):
             tgts.append({"task": task, "target": target.index[row_i],
                          "width_now": width0[t, jj]})
-        tgts[-1]["width_after_batch"] = w_path[t, -1]
+        tgts[-1]["width_after_batch"] = w_path[t, len(order) - 1] if order else w_now[t]
     table = pd.concat(frames, ignore_index=True)
     batch = pd.DataFrame(batches)
     targets = pd.DataFrame(tgts)
