@@ -251,6 +251,17 @@ def test_suggest_batch_never_repeats_a_candidate(method):
     assert len(res.batch[res.batch["task"] == "a"]) == 2
 
 
+def test_suggest_needs_a_finite_noise_scale():
+    """A bootstrap of a task with as many points as parameters has no residual degrees of
+    freedom: its noise draws are NaN, and suggest ended in pandas' IntCastingNaNError.
+    Now a ValueError names the task and the fix."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]),
+                               np.diag([0.3, 0.01, 0.01]) ** 2, np.nan, n=400)
+    cands = pd.DataFrame({"N": [1e9], "D": [1e10], "cost": [1.0]})
+    with pytest.raises(ValueError, match=r"noise scale .*not finite.*tasks \[0\].*add points"):
+        jf.suggest(post, cands, pd.DataFrame({"N": [7e10], "D": [4e12]}))
+
+
 def test_suggest_reweight_warns_when_weights_collapse():
     """A run far more informative than the draws can resolve (noise 1e-4 against a
     posterior spread of ~0.5) leaves a few draws with all the weight: a warning."""

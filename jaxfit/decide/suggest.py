@@ -455,6 +455,17 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     prediction_inputs(law, candidates, posterior.options.get("x"), where="suggest: candidates")
     tasks = posterior.tasks
     T, D = len(tasks), posterior.n_draws
+    finite = np.isfinite(posterior.flat(NOISE)).all(axis=1)
+    for name in law.param_names:
+        finite &= np.isfinite(posterior.flat(name)).all(axis=1)
+    if not finite.all():
+        bad = list(tasks[~finite][:10])
+        raise ValueError(f"suggest: the posterior's draws (noise scale {NOISE!r} or "
+                         f"parameters) are not finite for tasks {bad}: e.g. a bootstrap of a "
+                         "task with no more points than parameters has no residual degrees "
+                         "of freedom, so its noise scale is NaN, and a new run's weight "
+                         "cannot be judged. Fix: add points to those tasks, leave them out, "
+                         "or use jf.sample.")
     rows_c = _task_rows(candidates, tasks, by, "candidate")
     rows_t = _task_rows(target, tasks, by, "target")
     costs = _costs(candidates, cost, cols, tuple(inputs))
