@@ -30,10 +30,11 @@ def plot_backtest(result, ax=None):
         fig = ax[0].figure
     a0, a1 = ax
     y, p = t["actual"].to_numpy(), t["prediction"].to_numpy()
-    a0.errorbar(y, p, yerr=[np.maximum(p - t["raw_lower"], 0), np.maximum(t["raw_upper"] - p, 0)],
-                fmt="none", ecolor="0.7", lw=3, label="raw interval")
-    a0.errorbar(y, p, yerr=[np.maximum(p - t["lower"], 0), np.maximum(t["upper"] - p, 0)],
-                fmt="none", ecolor="C0", lw=1, label="calibrated interval")
+    # Each bar spans its interval as it is: the point prediction need not lie inside it.
+    for lo, hi, kw in (("raw_lower", "raw_upper", dict(ecolor="0.7", lw=3, label="raw interval")),
+                       ("lower", "upper", dict(ecolor="C0", lw=1, label="calibrated interval"))):
+        a, b = t[lo].to_numpy(np.float64), t[hi].to_numpy(np.float64)
+        a0.errorbar(y, 0.5 * (a + b), yerr=0.5 * (b - a), fmt="none", **kw)
     a0.scatter(y, p, c=np.where(t["covered"], "C2", "C3"), s=12, zorder=3)
     lo, hi = np.nanmin([y.min(), p.min()]), np.nanmax([y.max(), p.max()])
     a0.plot([lo, hi], [lo, hi], "k--", lw=0.8)

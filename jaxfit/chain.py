@@ -67,12 +67,25 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     if missing:
         raise ValueError(f"predict_chain: parameters {missing} of law {law.name!r} are in no "
                          f"step; the steps have {sorted(owner)}.")
+    first = posteriors[0].law
+    outside = [n for n in first.inputs if n not in law.inputs]
+    if len(posteriors) > 1 and outside:
+        # the innermost step reads only the chain's inputs (jaxfit.compose keeps them all)
+        raise ValueError(f"predict_chain: step 0 (law {first.name!r}) reads {outside}, which "
+                         f"law {law.name!r} computes (its inputs are {list(law.inputs)}); give "
+                         "the posteriors innermost first: the step fitted on the data's "
+                         "inputs first, the step that predicts the target (and supplies its "
+                         "noise) last.")
     xs = prediction_inputs(law, df, x, where="predict_chain")
     D = min(p.n_draws for p in posteriors)
     rng = np.random.default_rng(seed)
     theta: dict[str, np.ndarray] = {}
     for i, post in enumerate(posteriors):
-        rows = post._rows(df)
+        try:
+            rows = post._rows(df)
+        except ValueError as e:
+            msg = str(e).removeprefix("predict: ")
+            raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
         if rows is None:
             raise ValueError(f"predict_chain: step {i} has {len(post.tasks)} tasks; give df its "
                              f"by column(s) {post.options.get('by')!r} so each row picks one.")

@@ -34,6 +34,7 @@ from jaxfit.data import column_map, task_columns
 from jaxfit.plot_style import figure
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
+from jaxfit.plot_style import wrap as _wrap
 from jaxfit.recipes.ladder_plot import plot_ladder
 
 __all__ = ["plot_fit", "plot_residuals", "plot_pairs", "plot_ladder"]
@@ -212,11 +213,13 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                     lo, hi = pband["credible_lower"].iloc[0], pband["credible_upper"].iloc[0]
                     ax.errorbar(vals[cols[x]], 0.5 * (lo + hi), yerr=[[0.5 * (hi - lo)],
                                 [0.5 * (hi - lo)]], fmt="none", color=color, capsize=3)
+                if np.isfinite(yp[0]):
                     ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
                                color=color, s=36, label="target (predicted)")
-                else:
-                    ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
-                               color=color, s=36, label="target (predicted)")
+                else:                                # say so, rather than draw nothing
+                    ax.text(0.03, 0.03 + 0.07 * j, f"prediction at {x} = "
+                            f"{_plain(vals[cols[x]])} is not finite ({yp[0]})",
+                            transform=ax.transAxes, fontsize=7, color=color)
                 if y in vals and np.isfinite(vals[y]):
                     ax.scatter(vals[cols[x]], vals[y], marker="x", color=color, s=36,
                                label="target (actual)")
@@ -226,7 +229,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         _plain_log_ticks(ax)
         ax.set_xlabel(_label(x, cols[x]))
         ax.set_ylabel(_label(y))
-        ax.set_title(f"{law.name}" + (f" [{task}]" if len(result.tasks) > 1 else ""),
+        ax.set_title(_wrap(f"{law.name}" + (f" [{task}]" if len(result.tasks) > 1 else "")),
                      fontsize=9)
         if ax.get_legend_handles_labels()[1]:       # beside the data, never over it
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2),

@@ -8,7 +8,8 @@ these helpers, so they read alike in a paper:
   ``1e10``), never mathtext (``3 x 10^0``), with minor ticks labelled on short log axes;
 - `figure`: a constrained-layout ``Figure`` at `DPI`, not attached to pyplot;
 - `legend_below`: one legend for the whole figure, below every panel, entries collected
-  (and de-duplicated by label) from all axes.
+  (and de-duplicated by label) from all axes;
+- `wrap`: a panel title wrapped to the panel's width (long task names stay readable).
 
 Example:
     >>> from jaxfit.plot_style import plain_number
@@ -20,10 +21,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DPI", "plain_number", "plain_log_ticks", "figure", "legend_below"]
+__all__ = ["DPI", "plain_number", "plain_log_ticks", "figure", "legend_below", "wrap"]
 
 #: Resolution of every figure (``savefig`` uses it unless given ``dpi=``).
 DPI = 150
+
+
+def wrap(text: str, width: int = 48) -> str:
+    """``text`` with each line wrapped at ``width`` characters (a 9-point title on a 4-inch
+    panel), breaking long words too, so a long task name never runs into the next panel."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width, break_on_hyphens=False) or line
+                     for line in str(text).split("\n"))
 
 
 def plain_number(v: float, _pos=None) -> str:

@@ -36,6 +36,30 @@ def test_interval_score_and_conformal_quantile():
     assert math.isnan(conformal_quantile([], 0.9))
 
 
+def test_plot_draws_intervals_where_they_are():
+    """A point prediction outside its (chained-draw) interval: the bars were clipped at the
+    prediction, drawing [lower, prediction] for an interval [lower, upper] below it. Now
+    each bar spans exactly its interval."""
+    from types import SimpleNamespace
+
+    from jaxfit.backtest_plot import plot_backtest
+
+    t = pd.DataFrame({"actual": [2.0, 2.2, 2.4], "prediction": [2.05, 2.5, 2.38],
+                      "raw_lower": [2.0, 2.3, 2.35], "raw_upper": [2.1, 2.4, 2.45],
+                      "lower": [1.95, 2.25, 2.3], "upper": [2.15, 2.45, 2.5],
+                      "ratio": [1.5, 2.0, 3.0]})
+    t["covered"] = (t.lower <= t.actual) & (t.actual <= t.upper)
+    t["raw_covered"] = (t.raw_lower <= t.actual) & (t.actual <= t.raw_upper)
+    res = SimpleNamespace(table=lambda: t, options={"prob": 0.9})
+    ax = plot_backtest(res).axes[0]
+    raw, cal = ax.containers
+    for bars, lo, hi in ((raw, "raw_lower", "raw_upper"), (cal, "lower", "upper")):
+        segs = bars.lines[2][0].get_segments()
+        np.testing.assert_allclose([sorted(s[:, 1]) for s in segs], t[[lo, hi]].to_numpy(),
+                                   rtol=1e-12)
+        np.testing.assert_allclose([s[0, 0] for s in segs], t["actual"], rtol=1e-12)
+
+
 def test_rolling_origin_numbers_on_the_ladder(res):
     bt = res.calibration
     t = bt.table()

@@ -163,3 +163,47 @@ def test_two_step_chain_coverage(calibration):
         predict_chain(law, [step1, step1, step2], new)
     with pytest.raises(ValueError, match="in no step"):
         predict_chain(law, [step2], new)
+
+
+def _gaussian_draws(law, tasks, mean, sd, sigma, space, n=400, seed=0):
+    """A `jaxfit.Posterior` with independent Gaussian draws per parameter (no fit)."""
+    import jaxfit as jf
+    from jaxfit.inference.bayes import Likelihood
+
+    rng = np.random.default_rng(seed)
+    T = len(tasks)
+    draws = {k: (m + s * rng.standard_normal((T, 1, n))) for k, m, s in
+             zip(law.param_names, mean, sd)}
+    draws["sigma"] = np.full((T, 1, n), sigma)
+    return jf.Posterior(law=law, tasks=pd.Index(tasks, name="task"), draws=draws,
+                        likelihood=Likelihood("normal", space), method="laplace",
+                        options={"by": "task"})
+
+
+def test_chain_refuses_steps_given_outermost_first():
+    """`predict_chain` takes the steps innermost first and the last one's noise is the
+    target's: steps given the other way round used step 1's log-loss noise for the
+    accuracy, a silently wrong predictive interval. Now a ValueError says the order."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+                         0.02, "log")
+    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
+    ok = predict_chain(law, [s1, s2], new)
+    L = np.asarray(LAW({k: s1.flat(k)[0] for k in LAW.param_names},
+                       {"N": np.float64(7e9), "D": np.float64(1e12)}))
+    acc = -0.7 / (1 + np.exp(-4.0 * (np.median(L) - 1.0))) + 1.0
+    assert ok["median"].iloc[0] == pytest.approx(acc, abs=0.01)
+    with pytest.raises(ValueError, match=r"step 0 \(law 'sigmoid'\) reads \['L'\].*"
+                       "innermost first"):
+        predict_chain(law, [s2, s1], new)
+    # a row naming a task one step lacks: the error names the step (it said "predict:")
+    s2b = _gaussian_draws(SIGMOID, ["b"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                          0.01, "linear", seed=1)
+    with pytest.raises(ValueError, match=r"^predict_chain: step 1 \(law 'sigmoid'\): 1 rows "
+                       r"name tasks that were not fitted"):
+        predict_chain(law, [s1, s2b], new)

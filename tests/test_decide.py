@@ -229,6 +229,39 @@ def test_suggest_reweight_matches_gaussian_conditioning_and_ranks_by_information
     assert tab["width_now"].iloc[0] == pytest.approx(q[1] - q[0], rel=2e-3)
 
 
+@pytest.mark.parametrize("method", ["linear", "reweight"])
+def test_suggest_batch_never_repeats_a_candidate(method):
+    """Task "b" has one candidate, task "a" two, k=2: task b's batch listed its only
+    candidate twice (cost counted twice, the width conditioned on the same run twice).
+    Now each task's batch stops when its candidates run out."""
+    one = _gaussian_posterior(np.array([3.0, -0.05, -0.08]),
+                              np.diag([0.3, 0.01, 0.01]) ** 2, 0.02, n=4000)
+    draws = {k: np.concatenate([v, v]) for k, v in one.draws.items()}
+    post = jf.Posterior(law=one.law, tasks=pd.Index(["a", "b"], name="task"), draws=draws,
+                        likelihood=one.likelihood, method="laplace", options={"by": "task"})
+    cands = pd.DataFrame({"task": ["a", "a", "b"], "N": [1e9, 3e9, 1e9],
+                          "D": [1e10, 3e11, 1e10], "cost": [1.0, 2.0, 1.0]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    res = jf.suggest(post, cands, target, k=2, interval="credible", method=method)
+    b = res.batch[res.batch["task"] == "b"]
+    assert b["candidate"].tolist() == [2] and b["cumulative_cost"].tolist() == [1.0]
+    tb = res.targets.set_index("task").loc["b", "width_after_batch"]
+    assert tb == pytest.approx(res.table.set_index("task").loc["b", "width_after"], rel=1e-9)
+    assert res.table.set_index("candidate").loc[2, "pick"] == 1
+    assert len(res.batch[res.batch["task"] == "a"]) == 2
+
+
+def test_suggest_needs_a_finite_noise_scale():
+    """A bootstrap of a task with as many points as parameters has no residual degrees of
+    freedom: its noise draws are NaN, and suggest ended in pandas' IntCastingNaNError.
+    Now a ValueError names the task and the fix."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]),
+                               np.diag([0.3, 0.01, 0.01]) ** 2, np.nan, n=400)
+    cands = pd.DataFrame({"N": [1e9], "D": [1e10], "cost": [1.0]})
+    with pytest.raises(ValueError, match=r"noise scale .*not finite.*tasks \[0\].*add points"):
+        jf.suggest(post, cands, pd.DataFrame({"N": [7e10], "D": [4e12]}))
+
+
 def test_suggest_reweight_warns_when_weights_collapse():
     """A run far more informative than the draws can resolve (noise 1e-4 against a
     posterior spread of ~0.5) leaves a few draws with all the weight: a warning."""
@@ -252,6 +285,50 @@ def test_suggest_rejects_bad_input(chinchilla):
         jf.suggest(boot, t, t, interval="wide")
     with pytest.raises(ValueError, match="method='laplace'"):
         jf.suggest(boot, t, t, method="laplace")
+
+
+def _other_names_posterior():
+    """A Gaussian posterior of a user law whose inputs are ``params`` and ``tokens``."""
+    law = Law(fn=lambda p, x: p["c0"] - p["c1"] * jnp.log(x["params"])
+              - p["c2"] * jnp.log(x["tokens"]),
+              params={k: Param() for k in ("c0", "c1", "c2")}, inputs=("params", "tokens"),
+              positive_inputs=("params", "tokens"), name="mine")
+    th = np.random.default_rng(0).normal([3.0, 0.05, 0.08], 0.01, size=(400, 3))
+    draws = {k: th[None, None, :, i] for i, k in enumerate(("c0", "c1", "c2"))}
+    draws["sigma"] = np.full((1, 1, 400), 0.02)
+    post = jf.Posterior(law=law, tasks=pd.Index([0]), draws=draws,
+                        likelihood=Likelihood("normal", "linear"), method="laplace")
+    return post
+
+
+def test_optimal_names_the_inputs_of_a_law_with_other_names():
+    """The fix for a law reading ``params``/``tokens`` is inputs=('params', 'tokens'); the
+    error said such a law 'needs them fixed with jf.fix or a wrapper law'."""
+    post = _other_names_posterior()
+    with pytest.raises(ValueError, match=r"pass inputs=\('params', 'tokens'\)") as e:
+        jf.optimal(post, [1e21])
+    assert "jf.fix" not in str(e.value)
+    opt = jf.optimal(post, [1e21], inputs=("params", "tokens"), warn=False)
+    assert opt.method == "numerical" and opt.to_frame()["estimate"].notna().all()
+
+
+def test_suggest_checks_inputs_of_a_law_with_other_names():
+    """A user law reading ``params``/``tokens``: a callable cost without ``inputs=`` was a
+    KeyError 'N', and a NaN or negative candidate/target input a pandas IntCastingNaNError
+    from deep inside; now each is a ValueError naming the option or column and the fix."""
+    post = _other_names_posterior()
+    cands = pd.DataFrame({"params": [1e9, 3e9], "tokens": [2e10, 6e10]})
+    target = pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})
+    ok = jf.suggest(post, cands, target, cost=lambda N, D: 6 * N * D,
+                    inputs=("params", "tokens"))
+    assert ok.table["cost"].tolist() == [1.2e20, 1.08e21]
+    for cost in ("cost", lambda N, D: 6 * N * D):
+        with pytest.raises(ValueError, match=r"inputs=\('params', 'tokens'\)"):
+            jf.suggest(post, cands, target, cost=cost)
+    with pytest.raises(ValueError, match=r"candidates.*'params'.*values <= 0.*rows \[1\]"):
+        jf.suggest(post, cands.assign(params=[1e9, -3e9], cost=1.0), target)
+    with pytest.raises(ValueError, match=r"target.*'tokens'.*(NaN|missing)"):
+        jf.suggest(post, cands.assign(cost=1.0), target.assign(tokens=np.nan))
 
 
 def test_cli_optimal_json(chinchilla, capsys):
@@ -289,6 +366,50 @@ def test_cli_suggest_json_and_plots(chinchilla, tmp_path, capsys):
     cands = jf.decide.candidate_grid([4e8, 1e9], ratios=[10, 40])
     sug = jf.suggest(boot, cands, pd.DataFrame({"N": [7e10], "D": [1.4e12]}), k=2)
     assert len(plot_suggest(sug, post=boot).axes) == 2          # the plane and its colour bar
+
+
+def test_isoflop_plot_draws_an_interval_that_excludes_the_estimate(chinchilla):
+    """A bootstrap's percentile interval of N* need not hold the full-data estimate (here
+    forced: the draws' alpha scaled by 1.3). `plot_isoflop` drew the bar as
+    estimate -/+ (estimate - lower, upper - estimate) and raised matplotlib's "'xerr' must
+    not contain negative values"; it now draws the interval where it is and the estimate
+    where it is."""
+    import dataclasses
+
+    from jaxfit.decide.plot import plot_isoflop
+
+    _, boot = chinchilla
+    draws = {k: np.asarray(v) for k, v in boot.draws.items()}
+    draws["alpha"] = 1.3 * draws["alpha"]
+    off = dataclasses.replace(boot, draws=draws)
+    o = jf.optimal(off, [1e21]).to_frame().set_index("quantity")
+    assert o.loc["N", "estimate"] > o.loc["N", "upper"]           # outside its interval
+    ax = plot_isoflop(off, [1e21]).axes[0]
+    (bar,) = ax.containers
+    (seg,) = bar.lines[2][0].get_segments()
+    np.testing.assert_allclose(sorted(seg[:, 0]), [o.loc["N", "lower"], o.loc["N", "upper"]],
+                               rtol=1e-12)
+    np.testing.assert_allclose(seg[:, 1], o.loc["loss", "estimate"], rtol=1e-12)
+    marks = [ln for ln in ax.lines if ln.get_marker() == "D"]
+    assert marks[0].get_xdata()[0] == pytest.approx(o.loc["N", "estimate"], rel=1e-12)
+
+
+def test_isoflop_plot_of_several_tasks_names_the_task(chinchilla):
+    """With several tasks the isoFLOP figure shows one (the first, or task=); its title did
+    not say which."""
+    from jaxfit.decide.plot import plot_isoflop
+
+    _, boot = chinchilla
+    draws = {k: np.concatenate([np.asarray(v), np.asarray(v)]) for k, v in boot.draws.items()}
+    two = jf.Posterior(law=boot.law, tasks=pd.Index(["web text", "code"], name="task"),
+                       draws=draws, likelihood=boot.likelihood, method="laplace")
+    assert "task web text" in plot_isoflop(two, [1e21], n=5).axes[0].get_title()
+    assert "task code" in plot_isoflop(two, [1e21], n=5, task="code").axes[0].get_title()
+    assert "task" not in plot_isoflop(boot, [1e21], n=5).axes[0].get_title()
+    # data= needs columns N, loss and C: a KeyError 'C' before
+    runs = pd.DataFrame({"N": [1e9], "D": [2e10], "loss": [2.5]})
+    with pytest.raises(ValueError, match=r"data is missing column\(s\) \['C'\].*6 N D"):
+        plot_isoflop(boot, [1e21], n=5, data=runs)
 
 
 def test_suggest_through_a_composed_chain_scales_with_the_outer_step():

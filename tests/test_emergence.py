@@ -156,6 +156,12 @@ def test_bad_input_raises():
         emergence(df[df["n_train"] <= 100], D="n_train", posterior=False, bootstrap=0)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['n'\]"):
         emergence(df, D="n", posterior=False, bootstrap=0)
+    # a missing task label: it said "tasks [nan] have fewer than 3 finetuning-data amounts"
+    two = pd.concat([df.assign(task="a"), df.assign(task="b")], ignore_index=True)
+    two.loc[[3, 300], "task"] = None
+    with pytest.raises(ValueError, match=r"column 'task' \(by\) has 2 missing task labels "
+                       r"at rows \[3, 300\]"):
+        emergence(two, D="n_train", by="task", posterior=False, bootstrap=0)
     with pytest.raises(ValueError, match="form="):
         emergence(df, D="n_train", form="exp")
     with pytest.raises(ValueError, match="fewshot="):
@@ -228,6 +234,23 @@ def test_plot_synthetic(synthetic_result):
     panels = [a for a in fig.axes if a.get_visible() and a.get_label() != "<colorbar>"]
     assert len(panels) == 2 and len(fig.axes) == 3              # and the colour bar of D
     assert fig.axes[0].xaxis_inverted()
+
+
+def test_plot_draws_intervals_that_exclude_the_mle(synthetic_result):
+    """The NUTS or bootstrap 5-95% interval of E(D0) need not hold the MLE (priors, skew);
+    the shift panel drew it as mle -/+ (mle - lo, hi - mle) and matplotlib raised
+    "'yerr' must not contain negative values". Now each bar spans [5%, 95%]."""
+    f = synthetic_result.frames()
+    e = f["table"].copy()
+    e["mle"] = e["posterior_95"] + 0.05                         # above both intervals
+    f["table"] = e
+    ax = plot_emergence(f).axes[1]
+    spans = sorted(tuple(sorted(seg[:, 1])) for c in ax.containers
+                   for seg in c.lines[2][0].get_segments())
+    row = e.iloc[0]
+    want = sorted([(row["posterior_5"], row["posterior_95"]),
+                   (row["bootstrap_5"], row["bootstrap_95"])])
+    np.testing.assert_allclose(spans, want, rtol=1e-12)
 
 
 def test_recipe_protocol(synthetic_result):

@@ -118,10 +118,9 @@ def check_style(fig, *, intervals: int = 0) -> None:
 
 # ----------------------------------------------------------------------------- results
 
-def _ladder_result() -> LadderResult:
+def _ladder_result(task: str = "mmlu_avg_test") -> LadderResult:
     """One task, four ladder sizes x 3 token multiples, two targets with intervals."""
     law1, law2 = jf.models.ladder_step1(), jf.models.sigmoid()
-    task = "mmlu_avg_test"
     p1 = pd.DataFrame([dict(A=38.0, B=100.0, alpha=0.226, beta=0.236, E=0.454)],
                       index=pd.Index([task], name="task"))
     p2 = pd.DataFrame([dict(a=-0.742, k=4.83, L0=0.616, b=1.0)], index=p1.index)
@@ -260,6 +259,28 @@ def test_ladder_figure():
                                sorted(100 * res.predictions["acc_lower"]), rtol=1e-9)
     # Each target's error sits in the title, not over the data.
     assert "7B-4T" in step2.get_title() and not step2.texts
+
+
+def test_ladder_figure_with_a_long_task_name():
+    """A user's task named like a harness task: the two panel titles overlapped each other
+    (check_style's text-overlap check); they wrap now."""
+    fig = _ladder_result("hendrycksTest-high_school_macroeconomics (5-shot, multiple choice "
+                         "format, acc_norm)").plot()
+    check_style(fig, intervals=4)
+
+
+def test_ladder_figure_lists_only_drawn_actual_points():
+    """A hypothetical target has no actual loss: the step-1 panel listed "13B-5T (actual)"
+    in the legend for a point it never drew."""
+    import dataclasses
+
+    res = _ladder_result()
+    s1 = res.step1_data.copy()
+    s1.loc[(s1["kind"] == "target") & (s1["run"] == "13B-5T"), "loss"] = np.nan
+    fig = dataclasses.replace(res, step1_data=s1).plot()
+    labels = _panels(fig)[0].get_legend_handles_labels()[1]
+    assert "7B-4T (actual)" in labels and "13B-5T (actual)" not in labels
+    assert "13B-5T (predicted)" in labels
 
 
 def test_hitchhiker_figure():

@@ -93,12 +93,17 @@ def test_flp_bad_input():
     df = _synthetic()
     with pytest.raises(ValueError, match="missing column"):
         flp(df.drop(columns="c4"), tasks=list(W), chance=0.2)
-    with pytest.raises(ValueError, match="no chance level"):
-        flp(df, tasks=list(W))
+    with pytest.raises(ValueError, match=r"no chance level.*pass chance=\{task: level\} \("):
+        flp(df, tasks=list(W))             # said "chance={task: level}}"
     with pytest.raises(ValueError, match="stage 2 needs >= 3"):
         flp(df, tasks=["t_a"], chance=0.9)
     with pytest.raises(ValueError, match="stage2="):
         flp(df, tasks=["t_a"], chance=0.2, stage2="cubic")
+    # accuracy in percent: before, every checkpoint passed the chance filter and the
+    # predictions came out 100x too large, without a word
+    with pytest.raises(ValueError, match=r"flp: data\['accuracy'\] must be a fraction.*"
+                       r"looks like percent"):
+        flp(df.assign(accuracy=100 * df["accuracy"]), tasks=list(W), chance=0.2)
 
 
 def test_flp_on_olmo_ladder_next_to_two_step_ladder():

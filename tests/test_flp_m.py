@@ -112,6 +112,11 @@ def test_flp_m_bad_input():
               sources=("C", "C_G"), chance=0.25)
     with pytest.raises(ValueError, match=r"^flp_m: data is missing column\(s\) \['wiki'\]"):
         flp_m(df, tasks=["coding"], domains=["general", "wiki"], chance=0.25)    # said "flp:"
+    with pytest.raises(ValueError, match=r"^flp_m: no chance level.*chance=\{task: level\} "):
+        flp_m(df, tasks=["coding"], domains=["general", "code"])
+    with pytest.raises(ValueError, match=r"^flp_m: data\['accuracy'\] must be a fraction"):
+        flp_m(df.assign(accuracy=100 * df["accuracy"]), tasks=["coding"],
+              domains=["general", "code"], chance=0.25)
 
 
 def test_flp_m_on_olmo_ladder_domain_losses():

@@ -174,6 +174,18 @@ def test_robust_fit_and_entry_points(data):
     assert list(x) == [5] and y[0] == pytest.approx(one["are"].iloc[0], rel=1e-12)
 
 
+def test_plot_defaults_to_the_results_cut(opt_no_cut):
+    """A grid fitted without the paper's 10B cut (cuts=[0.0]) plots at its own cut; before,
+    ``res.plot()`` raised 'no configurations with cut=1e10'."""
+    fig = opt_no_cut.plot()
+    assert "cut 0 tokens" in fig._suptitle.get_text()
+    (ax,) = [a for a in fig.axes if a.get_title().startswith("OPT")]
+    piv = opt_no_cut.heatmap("OPT", cut=0.0)
+    assert len(ax.images) == 1 and ax.images[0].get_array().shape == piv.shape
+    with pytest.raises(ValueError, match=r"pass cut="):
+        plot_hitchhiker(opt_no_cut, cut=5e9)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(families=["nope"]), "not in data"),
     (dict(fractions=[0.0]), "fractions"),
@@ -190,6 +202,16 @@ def test_bad_arguments(data, kwargs, match):
 def test_missing_column(data):
     with pytest.raises(ValueError, match="missing column"):
         hitchhiker(data.drop(columns=["tokens"]))
+
+
+def test_non_numeric_sizes_are_named(data):
+    """N written as '125M': every row was dropped as invalid and the error advised to
+    'lower min_sizes or raise max_target_loss'; now it names the column and a value."""
+    opt = data[data["family"] == "OPT"]
+    words = opt.assign(N=opt["N"].map(lambda n: f"{n / 1e6:.0f}M"))
+    with pytest.raises(ValueError, match=r"no row has numeric, finite, positive.*column 'N'.*"
+                       r"e\.g\. '\d+M'"):
+        hitchhiker(words, num_models=[2], fractions=[1.0], cuts=[0.0])
 
 
 def test_recipe_protocol(grid):

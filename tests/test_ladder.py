@@ -17,6 +17,7 @@ References, all from released files:
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -402,6 +403,21 @@ def test_bad_input_raises_clear_errors(data):
         ladder(nan)
     with pytest.raises(ValueError, match="flops_per_token"):
         ladder(data.drop(columns="flops_per_token"), method="two_step_flops")
+    # sizes written as text: a bare "could not convert string to float: '190M'"
+    with pytest.raises(ValueError, match=r"non-numeric.*column 'N' holds e\.g\. '190M'"):
+        ladder(data.assign(N=data["N"].map(lambda n: f"{n / 1e6:.0f}M")))
+    # hypothetical targets: NaN or negative sizes gave silent NaN predictions, '70B' a bare
+    # "could not convert string to float", an empty frame an AttributeError
+    for N, shown in ((np.nan, "nan"), (-7e10, "-7e+10"), ("70B", "'70B'")):
+        bad = pd.DataFrame({"target": ["x"], "N": [N], "D": [1e12]})
+        with pytest.raises(ValueError, match=rf"targets\['N'\] .*{re.escape(shown)}.*row"):
+            ladder(data, targets=bad)
+    with pytest.raises(ValueError, match="targets DataFrame has no rows"):
+        ladder(data, targets=pd.DataFrame({"target": [], "N": [], "D": []}))
+    # accuracy in percent: before, a silent 100-point prediction against 8,135 "points"
+    with pytest.raises(ValueError, match=r"data\['accuracy'\] must be a fraction in "
+                       r"\[0, 1\].*looks like percent.*/ 100"):
+        ladder(data.assign(accuracy=100 * data["accuracy"]))
     pd.testing.assert_frame_equal(data, before)
 
 
@@ -460,6 +476,21 @@ def test_plot_ladder(res):
     assert len([ax for ax in one.axes if ax.get_visible()]) == 2
     with pytest.raises(ValueError, match="not in the result"):
         plot_ladder(res, tasks=["nope"])
+
+
+def test_summary_counts_coverage_only_for_observed_targets(res):
+    """A hypothetical target (no actual accuracy) has no coverage: summary() said 0 of its
+    tasks were covered; now NA. An observed target's count is unchanged."""
+    import dataclasses
+
+    p = res.predictions.assign(acc_lower=lambda d: d.pred_acc - 0.02,
+                               acc_upper=lambda d: d.pred_acc + 0.02)
+    p.loc[p.target == "13B-5T", "actual_acc"] = np.nan
+    hit = (p.acc_lower <= p.actual_acc) & (p.actual_acc <= p.acc_upper)
+    p["covered"] = hit.astype("boolean").where(p.actual_acc.notna(), pd.NA)
+    s = dataclasses.replace(res, predictions=p).summary()
+    assert pd.isna(s.loc["13B-5T", "covered"])
+    assert s.loc["7B-4T", "covered"] == int(hit[p.target == "7B-4T"].sum()) > 0
 
 
 def test_recipe_protocol(res):

@@ -101,6 +101,45 @@ def test_plot_fit(fitted):
         plot_fit(res, df, x="C")
 
 
+def test_plot_fit_wraps_long_task_names(fitted):
+    """Task names of 80 characters: each panel title ran into its neighbours'."""
+    import dataclasses
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    res, _, df = fitted
+    names = {t: f"{t}: a benchmark with a very long name, as evaluation harnesses make them"
+             for t in res.tasks}
+    long = dataclasses.replace(res, tasks=pd.Index([names[t] for t in res.tasks],
+                                                   name="task"))
+    fig = plot_fit(long, df.assign(task=df["task"].map(names)), ncols=2)
+    FigureCanvasAgg(fig).draw()
+    r = fig.canvas.get_renderer()
+    a, b = (ax.title.get_window_extent(r) for ax in fig.axes[:2])
+    assert a.x1 <= b.x0 + 2, (a, b)                                 # side by side, apart
+    assert all(names[t] in fig.axes[i].get_title().replace("\n", " ")
+               for i, t in enumerate(res.tasks))                   # wrapped, not cut
+
+
+def test_plot_fit_says_when_a_prediction_is_not_finite(fitted):
+    """A task whose parameters give NaN (here set so): the panel had data points and a
+    legend entry 'target (predicted)' for a point that was not drawn. Now the panel says
+    the prediction is not finite, and the other task is drawn as before."""
+    import dataclasses
+
+    res, post, df = fitted
+    vals = np.asarray(res.values, dtype=np.float64).copy()
+    vals[1] = np.nan
+    bad = dataclasses.replace(res, values=vals)
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    fig = plot_fit(bad, df, at=at)
+    ok_ax, nan_ax = fig.axes[:2]
+    assert "target (predicted)" in ok_ax.get_legend_handles_labels()[1]
+    assert "target (predicted)" not in nan_ax.get_legend_handles_labels()[1]
+    assert any("not finite" in t.get_text() for t in nan_ax.texts)
+    assert not any("not finite" in t.get_text() for t in ok_ax.texts)
+
+
 def test_plot_residuals(fitted):
     res, _, df = fitted
     fig = plot_residuals(res, df, x="D")

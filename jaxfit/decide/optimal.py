@@ -179,10 +179,13 @@ def _check_law(law: Law, inputs: Sequence[str], what: str) -> tuple[str, str]:
     missing = [n for n in names if n not in law.inputs]
     extra = [n for n in law.inputs if n not in names]
     if missing or extra:
+        fix = (f"pass inputs={tuple(law.inputs)!r} (model size first)"
+               if len(law.inputs) == 2 else
+               "pass inputs=(model size, tokens) from them; a law with further inputs "
+               "needs a wrapper law that sets them (jf.Law with fn calling the law)")
         raise ValueError(f"{what}: law {law.name!r} has inputs {list(law.inputs)}; "
-                         f"inputs={names} must name exactly its model-size and token inputs "
-                         f"(pass inputs=(...) to rename; a law with other inputs, e.g. "
-                         f"{extra}, needs them fixed with jf.fix or a wrapper law).")
+                         f"inputs={names} must name exactly its model-size and token inputs: "
+                         f"{fix}.")
     return names
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jaxfit.decide.optimal import isoflop, optimal
-from jaxfit.plot_style import figure
+from jaxfit.plot_style import figure, wrap
 
 __all__ = ["plot_allocation", "plot_isoflop", "plot_suggest"]
 
@@ -71,6 +71,13 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
     """IsoFLOP profiles (loss against N at fixed compute) with bands and each budget's
     fitted optimum; ``data`` (columns N, loss and C) adds the observed runs near each
     budget (within a factor 1.5)."""
+    if data is not None:
+        missing = [c for c in ("N", "loss", "C") if c not in data.columns]
+        if missing:
+            raise ValueError(f"plot_isoflop: data is missing column(s) {missing}; the runs "
+                             "to overlay need columns N, loss and C (compute, e.g. "
+                             "data.assign(C=6 * data['N'] * data['D']) for 6 N D); it has "
+                             f"{list(data.columns)}.")
     prof = isoflop(result, budgets, n=n, span=span, prob=prob, **kw)
     opt = optimal(result, budgets, prob=prob, warn=False, **kw).to_frame()
     t = prof["task"].iloc[0] if task is None else task
@@ -85,15 +92,20 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
         ax.plot(g["N"], g["estimate"], color=color, label=f"C = {c:.1e}")
         ax.fill_between(g["N"], g["lower"], g["upper"], color=color, alpha=0.2, lw=0)
         o = opt[(opt["C"] == c) & (opt["task"] == t)].set_index("quantity")
-        ax.errorbar([o.loc["N", "estimate"]], [o.loc["loss", "estimate"]],
-                    xerr=[[o.loc["N", "estimate"] - o.loc["N", "lower"]],
-                          [o.loc["N", "upper"] - o.loc["N", "estimate"]]],
-                    fmt="D", color=color, ms=5, capsize=3)
+        # The interval as it is: a bootstrap's percentile interval need not hold the
+        # full-data estimate, so the bar spans [lower, upper] and the diamond sits at the
+        # estimate (a point fit has no interval: NaN bounds, no bar).
+        lo, hi, L = o.loc["N", "lower"], o.loc["N", "upper"], o.loc["loss", "estimate"]
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.errorbar([0.5 * (lo + hi)], [L], xerr=[[0.5 * (hi - lo)], [0.5 * (hi - lo)]],
+                        fmt="none", color=color, capsize=3)
+        ax.plot([o.loc["N", "estimate"]], [L], "D", color=color, ms=5)
         if data is not None:
             near = data[(data["C"] > c / 1.5) & (data["C"] < c * 1.5)]
             ax.plot(near["N"], near["loss"], ".", color=color, alpha=0.7)
     ax.set(xscale="log", xlabel="parameters N", ylabel="loss",
-           title=f"isoFLOP profiles ({prob:.0%} bands; diamonds: N* with interval)")
+           title=wrap(f"isoFLOP profiles ({prob:.0%} bands; diamonds: N* with interval)"
+                      + (f", task {t}" if prof["task"].nunique() > 1 else ""), 60))
     ax.legend(fontsize=8)
     return fig
 

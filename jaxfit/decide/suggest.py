@@ -79,6 +79,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from jaxfit.checks import prediction_inputs
 from jaxfit.data import bucket, column_map, task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
@@ -301,21 +302,30 @@ def _task_rows(df: pd.DataFrame, tasks: pd.Index, by, what: str) -> list[np.ndar
     return [np.flatnonzero(pos == t) for t in range(len(tasks))]
 
 
+def _check_inputs(inputs, cols: Mapping[str, str], why: str) -> None:
+    """ValueError unless ``inputs`` names two of the law's inputs (the cost's N and D)."""
+    if len(inputs) != 2 or any(n not in cols for n in inputs):
+        hint = (f"pass inputs={tuple(cols)!r}" if len(cols) == 2 else
+                f"pass inputs=(model size, tokens) from {list(cols)}")
+        raise ValueError(f"suggest: inputs={inputs!r} must name the law's model-size and "
+                         f"token inputs for {why}, but the law's inputs are {list(cols)}; "
+                         f"{hint}, or give the candidates a cost column.")
+
+
 def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs) -> np.ndarray:
     if isinstance(cost, str):
         if cost not in df.columns:
             if cost != "cost":
                 raise ValueError(f"suggest: cost column {cost!r} is not in the candidates "
                                  f"(columns {list(df.columns)}).")
+            _check_inputs(inputs, cols, "the default cost 6 N D (the candidates have no "
+                          "'cost' column)")
             nN, nD = inputs
-            if nN not in cols or nD not in cols:
-                raise ValueError(f"suggest: candidates have no 'cost' column and the law has "
-                                 f"no inputs {inputs} for the default 6 N D; give "
-                                 "cost='column' or cost=callable.")
             c = 6.0 * df[cols[nN]].to_numpy(np.float64) * df[cols[nD]].to_numpy(np.float64)
         else:
             c = df[cost].to_numpy(np.float64)
     elif callable(cost):
+        _check_inputs(inputs, cols, "the arguments of cost(N, D)")
         c = np.asarray(cost(*(df[cols[n]].to_numpy(np.float64) for n in inputs)), np.float64)
     else:
         raise ValueError(f"suggest: cost must be a column name or a callable cost(N, D), got "
@@ -341,6 +351,7 @@ def _target_draws(post: Posterior, target: pd.DataFrame, target_law: Law | None,
     if missing:
         raise ValueError(f"suggest: target is missing column(s) {missing} for law "
                          f"{law.name!r}; it has {list(target.columns)}.")
+    prediction_inputs(law, target, cols, where="suggest: target")
     rng = np.random.default_rng(seed)
     sel = np.concatenate(rows_t)                                     # [T*J]
     task_of = np.repeat(np.arange(T), J)
@@ -389,7 +400,8 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             their interval widths.
         cost: the candidates' cost column (default "cost"; absent: ``6 N D`` from the
             inputs named by ``inputs``) or a callable ``cost(N, D)``.
-        k: size of the greedy batch (each pick conditions on the previous ones).
+        k: size of the greedy batch (each pick conditions on the previous ones; a task
+            with fewer candidates gets all of them, each once).
         prob: interval probability.
         interval: "predictive" (a new observation at the target: the law's mean plus the
             fitted noise) or "credible" (the law's mean).
@@ -440,8 +452,20 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     if missing:
         raise ValueError(f"suggest: candidates are missing column(s) {missing} for law "
                          f"{law.name!r}; they have {list(candidates.columns)}.")
+    prediction_inputs(law, candidates, posterior.options.get("x"), where="suggest: candidates")
     tasks = posterior.tasks
     T, D = len(tasks), posterior.n_draws
+    finite = np.isfinite(posterior.flat(NOISE)).all(axis=1)
+    for name in law.param_names:
+        finite &= np.isfinite(posterior.flat(name)).all(axis=1)
+    if not finite.all():
+        bad = list(tasks[~finite][:10])
+        raise ValueError(f"suggest: the posterior's draws (noise scale {NOISE!r} or "
+                         f"parameters) are not finite for tasks {bad}: e.g. a bootstrap of a "
+                         "task with no more points than parameters has no residual degrees "
+                         "of freedom, so its noise scale is NaN, and a new run's weight "
+                         "cannot be judged. Fix: add points to those tasks, leave them out, "
+                         "or use jf.sample.")
     rows_c = _task_rows(candidates, tasks, by, "candidate")
     rows_t = _task_rows(target, tasks, by, "target")
     costs = _costs(candidates, cost, cols, tuple(inputs))
@@ -534,9 +558,12 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
         pick = pd.array([pd.NA] * len(r), dtype="Int64")
         order = []
         for i, j in enumerate(picks[t]):
-            if j < len(r) and valid[t, j]:
-                pick[j] = i + 1
-                order.append((i + 1, j))
+            # the greedy scan runs k steps for every task; once a task's candidates are
+            # used up it returns an invalid or already picked one: the batch ends there
+            if j >= len(r) or not valid[t, j] or any(j == jj for _, jj in order):
+                break
+            pick[j] = i + 1
+            order.append((i + 1, j))
         f["pick"] = pick
         frames.append(f.sort_values("rank"))
         cum = 0.0
@@ -551,7 +578,7 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
         for jj, row_i in enumerate(rows_t[t]):
             tgts.append({"task": task, "target": target.index[row_i],
                          "width_now": width0[t, jj]})
-        tgts[-1]["width_after_batch"] = w_path[t, -1]
+        tgts[-1]["width_after_batch"] = w_path[t, len(order) - 1] if order else w_now[t]
     table = pd.concat(frames, ignore_index=True)
     batch = pd.DataFrame(batches)
     targets = pd.DataFrame(tgts)

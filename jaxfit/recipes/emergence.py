@@ -164,6 +164,11 @@ def _points(data: pd.DataFrame, y: str, loss: str, by: str | None, D: str | None
     if missing:
         raise ValueError(f"emergence: missing column(s) {missing}; the data has "
                          f"{list(data.columns)}. Name them with y=, loss=, D=, by=, fewshot=.")
+    if by is not None and data[by].isna().any():
+        bad = data[by].isna().to_numpy()
+        raise ValueError(f"emergence: column {by!r} (by) has {int(bad.sum())} missing task "
+                         f"labels at rows {list(data.index[bad][:10])}; drop or label those "
+                         f"rows, e.g. df.dropna(subset=[{by!r}]).")
     out = pd.DataFrame({"task": data[by].to_numpy() if by else 0,
                         "L": pd.to_numeric(data[loss], errors="coerce").to_numpy(np.float64),
                         "y": pd.to_numeric(data[y], errors="coerce").to_numpy(np.float64)})

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, legend_below, plain_log_ticks, plain_number
+from jaxfit.plot_style import figure, legend_below, plain_log_ticks, plain_number, wrap
 
 __all__ = ["plot_emergence"]
 
@@ -121,7 +121,7 @@ def _curve_panel(fig, ax, task, f: Mapping[str, pd.DataFrame], options: Mapping,
     ax.set_xlabel(X.label, fontsize=8)
     y = str(options.get("y", "performance"))
     ax.set_ylabel(Y_LABELS.get(y, y), fontsize=8)
-    ax.set_title(f"{_title(task, options, titles)}\nemergence at {X.text(row['mle'])}",
+    ax.set_title(wrap(f"{_title(task, options, titles)}\nemergence at {X.text(row['mle'])}"),
                  fontsize=9)
 
 
@@ -143,9 +143,9 @@ def _shift_panel(ax, task, f: Mapping[str, pd.DataFrame], options: Mapping) -> N
     for prefix, color, dx, label in (("posterior", POSTERIOR, 1.0, "E(D0), posterior 5-95%"),
                                      ("bootstrap", BOOTSTRAP, 1.35, "E(D0), bootstrap 5-95%")):
         lo, hi = row.get(f"{prefix}_5", np.nan), row.get(f"{prefix}_95", np.nan)
-        if np.isfinite(lo):
-            ax.errorbar([d0 * dx], [row["mle"]], yerr=[[row["mle"] - lo], [hi - row["mle"]]],
-                        fmt="none", color=color, capsize=3, label=label)
+        if np.isfinite(lo) and np.isfinite(hi):    # [lo, hi] as it is (it need not hold the MLE)
+            ax.errorbar([d0 * dx], [0.5 * (lo + hi)], yerr=0.5 * (hi - lo), fmt="none",
+                        color=color, capsize=3, label=label)
     ax.scatter([d0], [row["mle"]], color=MLE, s=24, zorder=4, label="emergence point (MLE)")
     ax.set_xscale("log")
     ax.set_xlim(d0 / 2, el["D"].max() * 2)

@@ -73,8 +73,8 @@ from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (evaluate, param_frame, select_runs, select_tasks,
-                                   step2_points, tail_mean)
+from jaxfit.recipes.points import (check_fraction, evaluate, param_frame, select_runs,
+                                   select_tasks, step2_points, tail_mean)
 from jaxfit.result import FitResult
 
 __all__ = ["flp", "FLPResult", "flp_vs_ladder", "run_flp", "compare_with_ladder", "load_flp_data",
@@ -216,14 +216,14 @@ def _check(data: pd.DataFrame, losses: Sequence[str], recipe: str = "flp") -> No
 
 
 def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
-          losses: Sequence[str], what: str) -> pd.DataFrame:
+          losses: Sequence[str], what: str, recipe: str = "flp") -> pd.DataFrame:
     """The rows of ``runs`` x ``tasks``, validated and sorted, with ``C`` and the first
     loss column as ``task_loss`` (the name the ladder helpers read)."""
     rows = data[data["run"].isin(runs) & data["task"].isin(tasks)].copy()
     have = set(zip(rows["run"], rows["task"]))
     absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
     if absent:
-        raise ValueError(f"flp: {len(absent)} {what} run/task pairs have no rows, e.g. "
+        raise ValueError(f"{recipe}: {len(absent)} {what} run/task pairs have no rows, e.g. "
                          f"{absent[:5]}; check the runs and `tasks` against data['run'] and "
                          "data['task'].")
     if "C" not in rows:
@@ -233,9 +233,10 @@ def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
     vals = rows[cols].to_numpy(np.float64)
     bad = ~np.isfinite(vals).all(1) | (vals[:, 0] <= 0) | (vals[:, 2:] <= 0).any(1)
     if bad.any():
-        raise ValueError(f"flp: {int(bad.sum())} {what} rows have missing, infinite or "
+        raise ValueError(f"{recipe}: {int(bad.sum())} {what} rows have missing, infinite or "
                          f"non-positive values in {cols}, e.g. at index "
                          f"{list(rows.index[bad][:5])}; drop them first.")
+    check_fraction(rows, "accuracy", recipe, what)
     rank = {**{t: i for i, t in enumerate(tasks)}, **{r: i for i, r in enumerate(runs)}}
     rows = rows.sort_values(["task", "run", "tokens"], kind="stable",
                             key=lambda s: s.map(rank) if s.name != "tokens" else s)
@@ -256,13 +257,13 @@ def final_points(rows: pd.DataFrame, last_n: int,
         columns=["flops_per_token"])
 
 
-def _chance(chance, tasks: Sequence[str]) -> dict[str, float]:
+def _chance(chance, tasks: Sequence[str], recipe: str = "flp") -> dict[str, float]:
     if chance is None or isinstance(chance, Mapping):
         table = {**CHANCE, **dict(chance or {})}
         missing = [t for t in tasks if t not in table]
         if missing:
-            raise ValueError(f"flp: no chance level for tasks {missing}; pass chance={{task: "
-                             "level}} (e.g. 1/number of choices) or one float for all.")
+            raise ValueError(f"{recipe}: no chance level for tasks {missing}; pass chance={{task: "
+                             "level} (e.g. 1/number of choices) or one float for all.")
         return {t: float(table[t]) for t in tasks}
     return {t: float(chance) for t in tasks}
 
@@ -275,15 +276,15 @@ def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
     data = load_flp_data() if data is None else data
     _check(data, losses, recipe)
     tasks = select_tasks(data, tasks, recipe)
-    levels = _chance(chance, tasks)
+    levels = _chance(chance, tasks, recipe)
     runs = select_runs(data, sampling_runs, "ladder", recipe, "sampling_runs")
     target_names = select_runs(data, targets, "target", recipe, "sampling_runs")
     if len(runs) < 3:
         raise ValueError(f"{recipe}: stage 1 needs at least 3 sampling runs, got {runs}.")
-    lad = _rows(data, runs, tasks, losses, "sampling")
+    lad = _rows(data, runs, tasks, losses, "sampling", recipe)
     extra = list(losses[1:]) + (["ratio"] if "ratio" in data.columns else [])
-    tgt = final_points(_rows(data, target_names, tasks, losses, "target"), target_last_n,
-                       extra)
+    tgt = final_points(_rows(data, target_names, tasks, losses, "target", recipe),
+                       target_last_n, extra)
     return tasks, levels, runs, target_names, lad, tgt
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, legend_below, plain_log_ticks
+from jaxfit.plot_style import figure, legend_below, plain_log_ticks, wrap
 from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES
 from jaxfit.recipes.ladder_plot import _TARGET_COLORS
 
@@ -45,8 +45,8 @@ def _target_colors(targets) -> dict:
 def _task_title(ax, task, rows) -> None:
     err = ", ".join(f"{r.target} {r.abs_error:.1f}" for r in rows.itertuples()
                     if np.isfinite(r.abs_error))
-    ax.set_title(f"{TASK_DISPLAY_NAMES.get(task, task)}" + (f"\nerror, points: {err}"
-                                                            if err else ""), fontsize=9)
+    ax.set_title(wrap(f"{TASK_DISPLAY_NAMES.get(task, task)}" + (f"\nerror, points: {err}"
+                                                                 if err else "")), fontsize=9)
 
 
 def _loss_label(name: str) -> str:

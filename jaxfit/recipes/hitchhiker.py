@@ -278,6 +278,15 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
     bad = ~np.isfinite(num).all(axis=1) | (num[:, 0] <= 0) | (num[:, 1] <= 0) | (num[:, 2] <= 0)
     drops.append(("invalid", pd.Series(bad, index=d.index),
                   "missing, non-finite or non-positive N, tokens or loss; dropped"))
+    if len(d) and bad.all():
+        # every row is unusable: name the column and a value, not the family filters
+        col, j = next((c, k) for k, c in enumerate(("N", "tokens", "loss"))
+                      if (~np.isfinite(num[:, k]) | (num[:, k] <= 0)).any())
+        i = int(np.flatnonzero(~np.isfinite(num[:, j]) | (num[:, j] <= 0))[0])
+        raise ValueError(f"hitchhiker: no row has numeric, finite, positive N, tokens and "
+                         f"loss; column {col!r} holds e.g. {d[col].iloc[i]!r} (row "
+                         f"{d.index[i]!r}). Give positive numbers (convert strings such as '125M' "
+                         "to 125e6 first).")
     keep = pd.Series(True, index=d.index)
     for what, mask, why in drops:
         mask = mask & keep

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, plain_log_ticks, plain_number
+from jaxfit.plot_style import figure, plain_log_ticks, plain_number, wrap
 from jaxfit.recipes.hitchhiker import HitchhikerResult
 
 __all__ = ["plot_hitchhiker", "layout"]
@@ -80,7 +80,7 @@ def _heatmap(ax, piv: pd.DataFrame, norm, fam: str) -> object:
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.45
             ax.text(j, i, f"{100 * v:.0f}" if 100 * v >= 0.95 else f"{100 * v:.1f}", ha="center",
                     va="center", fontsize=6, color="white" if dark else "black")
-    ax.set_title(f"{fam} (cells: ARE %)", fontsize=9)
+    ax.set_title(wrap(f"{fam} (cells: ARE %)", 44), fontsize=9)
     ax.set_xlabel("fraction of each run used (0-1)", fontsize=8)
     ax.set_ylabel("training models (count)", fontsize=8)
     return image
@@ -124,7 +124,7 @@ def _lines(ax, sub: pd.DataFrame, title: str, x: str, frac, fams: Sequence[str],
 
 
 def plot_hitchhiker(result: HitchhikerResult | Mapping[str, pd.DataFrame],
-                    families: Sequence[str] | None = None, cut: float = 1e10,
+                    families: Sequence[str] | None = None, cut: float | None = None,
                     checkpoints: str = "all", vmin: float = 0.005, vmax: float = 0.5,
                     ncols: int = 4):
     """ARE of every family at one cut and checkpoint setting; returns a matplotlib Figure.
@@ -136,7 +136,8 @@ def plot_hitchhiker(result: HitchhikerResult | Mapping[str, pd.DataFrame],
     Args:
         result: a `HitchhikerResult`, or the dict of `run_hitchhiker` (its ``"are"``).
         families: families to draw (default: every family with a fitted configuration).
-        cut: the token cut shown (default the paper's 10B).
+        cut: the token cut shown (default: the result's ``default_cut``, the paper's 10B,
+            or the one cut the grid was fitted at when it has a single cut).
         checkpoints: "all" or "final".
         vmin, vmax: the ends of the log colour scale (ARE as a fraction; values beyond
             take the end colours, and the colour bar says so).
@@ -147,11 +148,18 @@ def plot_hitchhiker(result: HitchhikerResult | Mapping[str, pd.DataFrame],
 
     are = result.are if isinstance(result, HitchhikerResult) else \
         result["are" if "are" in result else "table"]
+    cuts = sorted(float(c) for c in are["cut"].unique())
+    if cut is None:
+        cut = (result.options.get("default_cut", 1e10)
+               if isinstance(result, HitchhikerResult) else 1e10)
+        if cut not in cuts and len(cuts) == 1:
+            cut = cuts[0]
     sub = are[(are["cut"] == cut) & (are["checkpoints"] == checkpoints)]
     if sub.empty:
-        raise ValueError(f"plot_hitchhiker: no configurations with cut={cut} and "
-                         f"checkpoints={checkpoints!r}; available cuts "
-                         f"{sorted(are['cut'].unique())}.")
+        raise ValueError(f"plot_hitchhiker: no configurations with cut={cut:g} and "
+                         f"checkpoints={checkpoints!r}; pass cut= one of the fitted cuts "
+                         f"{[float(c) for c in cuts]} and checkpoints= one of "
+                         f"{sorted(are['checkpoints'].unique())}.")
     if not 0 < vmin < vmax:
         raise ValueError(f"plot_hitchhiker: need 0 < vmin < vmax, got vmin={vmin}, "
                          f"vmax={vmax}.")

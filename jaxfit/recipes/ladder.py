@@ -60,8 +60,8 @@ from jaxfit.law import Law, compose, fix
 from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (evaluate, param_frame, select_runs, select_tasks,
-                                   step2_points, tail_mean)
+from jaxfit.recipes.points import (check_fraction, evaluate, param_frame, select_runs,
+                                   select_tasks, step2_points, tail_mean)
 from jaxfit.inference.status import Status
 from jaxfit.result import FitResult
 from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
@@ -174,13 +174,14 @@ class LadderResult(RecipeResult):
 
     def summary(self) -> pd.DataFrame:
         """Per target: tasks, mean and max absolute error (points), and with intervals
-        the number of tasks covered."""
+        the number of tasks covered (NA for a target without observed accuracy)."""
         p = self.table()
         g = p.groupby("target", sort=False)
         out = pd.DataFrame({"tasks": g.size(), "mean_abs_error": g["abs_error"].mean(),
                             "max_abs_error": g["abs_error"].max()})
-        if "covered" in p:
-            out["covered"] = g["covered"].sum().astype(int)
+        if "covered" in p:      # NA for a target without observed accuracy (hypothetical)
+            out["covered"] = g["covered"].agg(
+                lambda c: int(c.sum()) if c.notna().any() else pd.NA).astype("Int64")
         return out
 
     def _tables(self) -> dict[str, pd.DataFrame | None]:
@@ -226,11 +227,19 @@ def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what:
                          f"{absent[:5]}; check `ladder_runs`/`targets` and `tasks` against "
                          f"data['run'] and data['task'].")
     cols = ["N", "tokens", "task_loss", "accuracy"]
-    bad = rows[cols].isna().any(axis=1) | ~np.isfinite(rows[cols].to_numpy(np.float64)).all(1)
+    num = rows[cols].apply(pd.to_numeric, errors="coerce")
+    text = num.isna() & rows[cols].notna()
+    if text.any(axis=None):
+        col = text.any().idxmax()
+        raise ValueError(f"ladder: {int(text.any(axis=1).sum())} {what} rows have non-numeric "
+                         f"values; column {col!r} holds e.g. {rows.loc[text[col], col].iloc[0]!r}"
+                         f" (write 190M as 190e6).")
+    bad = ~np.isfinite(num.to_numpy(np.float64)).all(1)
     if bad.any():
         raise ValueError(f"ladder: {int(bad.sum())} {what} rows have missing or infinite "
                          f"values in {cols}, e.g. at index {list(rows.index[bad][:5])}; "
                          "drop them first.")
+    check_fraction(rows, "accuracy", "ladder", what)
     # Tasks and runs in the order asked for, checkpoints in training order (stable).
     rank = {**{t: i for i, t in enumerate(tasks)}, **{r: i for i, r in enumerate(runs)}}
     rows = rows.sort_values(["task", "run", "tokens"], kind="stable",
@@ -572,6 +581,20 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         if miss:
             raise ValueError(f"ladder: the targets DataFrame is missing columns {miss}; it "
                              f"needs {need}.")
+        if not len(targets):
+            raise ValueError("ladder: the targets DataFrame has no rows; give one row per "
+                             f"hypothetical target with {need}.")
+        for c in need[1:]:
+            v = pd.to_numeric(targets[c], errors="coerce").to_numpy(np.float64)
+            bad = ~np.isfinite(v) | (v <= 0)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                val = targets[c].iloc[i]
+                shown = (f"{float(val):g}" if isinstance(val, (int, float, np.number))
+                         else repr(val))
+                raise ValueError(f"ladder: targets[{c!r}] must hold finite positive numbers; "
+                                 f"{int(bad.sum())} row(s) do not, e.g. {shown} at row "
+                                 f"{targets.index[i]!r} (write 70B as 70e9).")
         tgt_pts = pd.DataFrame([
             dict(task=t, target=r.target, N=float(r.N), D=float(r.D),
                  **({"C": float(r.C)} if method == "two_step_flops" else {}),

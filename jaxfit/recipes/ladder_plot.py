@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, legend_below, plain_log_ticks
+from jaxfit.plot_style import figure, legend_below, plain_log_ticks, wrap
 from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES, LadderResult
 from jaxfit.recipes.points import evaluate
 
@@ -59,8 +59,9 @@ def _step1_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
         ax.scatter(sub[xcol], sub[ycol], color=colors[n], s=22, label=f"{labels[n]} (fitted)")
     for r, row in zip(tgt["run"], tgt.itertuples()):
         c = tcolors[r]
-        ax.scatter(getattr(row, xcol), getattr(row, ycol), marker="x", color=c, s=30,
-                   label=f"{r} (actual)")
+        if np.isfinite(getattr(row, ycol)):         # a hypothetical target has none
+            ax.scatter(getattr(row, xcol), getattr(row, ycol), marker="x", color=c, s=30,
+                       label=f"{r} (actual)")
         ax.scatter(getattr(row, xcol), row.fitted, marker="o", facecolors="none", color=c,
                    s=30, label=f"{r} (predicted)")
     iv = _step1_intervals(res, task, tgt, xcol)
@@ -75,7 +76,7 @@ def _step1_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
     name = TASK_DISPLAY_NAMES.get(task, task)
     err = res.step1.loc[task, "fit_error"]
     which = "single step" if method == "single_step" else "step 1"
-    ax.set_title(f"{name}: {which} (fit error {100 * err:.2f}%)", fontsize=9)
+    ax.set_title(wrap(f"{name}: {which} (fit error {100 * err:.2f}%)"), fontsize=9)
 
 
 def _step1_intervals(res: LadderResult, task: str, tgt: pd.DataFrame, xcol: str):
@@ -128,8 +129,9 @@ def _step2_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
     name = TASK_DISPLAY_NAMES.get(task, task)
     errs = ", ".join(f"{r.target} {r.abs_error:.1f}" for r in pred.itertuples()
                      if np.isfinite(r.abs_error))
-    ax.set_title(f"{name}: step 2 (fit error {100 * res.step2.loc[task, 'fit_error']:.2f}%)"
-                 + (f"\nerror, points: {errs}" if errs else ""), fontsize=9)
+    ax.set_title(wrap(f"{name}: step 2 (fit error "
+                      f"{100 * res.step2.loc[task, 'fit_error']:.2f}%)"
+                      + (f"\nerror, points: {errs}" if errs else "")), fontsize=9)
 
 
 def plot_ladder(result: LadderResult, tasks: Sequence[str] | None = None,

@@ -20,8 +20,8 @@ from jaxfit.inference import cache
 from jaxfit.law import Law
 from jaxfit.result import FitResult
 
-__all__ = ["select", "select_tasks", "select_runs", "tail_mean", "step2_points", "param_frame",
-           "evaluate"]
+__all__ = ["select", "select_tasks", "select_runs", "check_fraction", "tail_mean",
+           "step2_points", "param_frame", "evaluate"]
 
 
 def select(data: pd.DataFrame, values, column: str, recipe: str, what: str) -> list:
@@ -51,6 +51,24 @@ def select_runs(data: pd.DataFrame, runs, role: str, recipe: str = "ladder",
         raise ValueError(f"{recipe}: data has no 'role' column; pass the {role} runs "
                          f"explicitly ({arg}=[...], targets=[...]).")
     return list(dict.fromkeys(data.loc[data["role"] == role, "run"]))
+
+
+def check_fraction(rows: pd.DataFrame, column: str, recipe: str, what: str) -> None:
+    """ValueError unless every (finite) value of ``rows[column]`` is a fraction in [0, 1].
+
+    The recipes read accuracy as a fraction (chance levels, thresholds and the sigmoid's
+    bounds are fractions; tables report ``100 x`` it as points); accuracy in percent would
+    otherwise give silently wrong predictions.
+    """
+    v = rows[column].to_numpy(np.float64)
+    bad = (v < 0) | (v > 1)
+    if bad.any():
+        percent = 1 < np.nanmax(v) <= 100 and np.nanmin(v) >= 0
+        fix = (f"it looks like percent; divide by 100, e.g. data.assign({column}="
+               f"data[{column!r}] / 100)" if percent else "rescale it to [0, 1]")
+        raise ValueError(f"{recipe}: data[{column!r}] must be a fraction in [0, 1], but "
+                         f"{int(bad.sum())} {what} rows are outside it (e.g. "
+                         f"{v[bad][0]:g} at index {list(rows.index[bad][:5])}); {fix}.")
 
 
 def tail_mean(rows: pd.DataFrame, n: int, cols: Sequence[str]) -> pd.DataFrame:
