@@ -404,6 +404,19 @@ def test_cli_nan_rows_get_a_where_filter_that_drops_them(capsys, no_fit, tmp_pat
     assert kept.index.tolist() == [0, 3]
 
 
+def test_cli_recipe_accuracy_in_percent(capsys, no_fit, tmp_path):
+    """The recipe's fix in the command line's words. Before: data.assign(...) (Python)."""
+    from jaxfit.recipes.ladder import load_olmo_ladder
+
+    d = load_olmo_ladder()
+    path = tmp_path / "ladder.csv"
+    d.assign(accuracy=100 * d["accuracy"]).to_csv(path, index=False)
+    code, out, err = _cli(capsys, "ladder", path, "-q")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "must be a fraction in [0, 1]" in err and err.rstrip().endswith(
+        "it looks like percent; divide the column by 100 in the file."), err
+
+
 def test_cli_header_with_spaces_after_its_commas(capsys, no_fit, tmp_path):
     path = tmp_path / "runs.csv"
     path.write_text("N, D, loss\n1e8, 1e9, 3.1\n2e8, 2e9, 3.0\n")

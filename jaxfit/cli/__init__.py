@@ -146,6 +146,9 @@ def _cli_words(text: str) -> str:
     if text.startswith("--at"):
         return re.sub(r"; drop or fill them first, e\.g\. df\.dropna\(subset=\[.*?\]\)",
                       "; give finite values", text)
+    # `jaxfit.recipes.points.check_fraction`: accuracy in percent
+    text = re.sub(r"divide by 100, e\.g\. data\.assign\(.*? / 100\)",
+                  "divide the column by 100 in the file", text)
     return re.sub(r"e\.g\. df\.dropna\(subset=\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\]\)",
                   _dropna_where, text)
 
