@@ -11,8 +11,9 @@ import pytest
 
 from jaxfit.models.emergence import emergence as emergence_law
 from jaxfit.models.emergence import emergence_shift, relu_elbow
-from jaxfit.recipes.emergence import (emergence, load_obs_emergent, load_olmo_emergence,
-                                      obs_demo, olmo_demo, run_emergence)
+import jaxfit as jf
+from jaxfit.recipes.emergence import (emergence, fewshot_elbow, load_obs_emergent,
+                                      load_olmo_emergence, obs_demo, olmo_demo, run_emergence)
 from jaxfit.recipes.emergence_plot import plot_emergence
 
 matplotlib.use("Agg")
@@ -210,6 +211,35 @@ def test_olmo_emergence_points(olmo_result):
         assert abs(e[f"{t}@7B"] - e[f"{t}@13B"]) < 0.05
     assert abs(p.loc["csqa_mc@7B", "B"] - 0.18) < 0.02                  # 5-choice
     assert (p["status"] == "converged").all()
+
+
+def test_olmo_tasks_rise(olmo_result):
+    """Every shipped OLMo task rises within its checkpoints: a flat curve is rejected at
+    the smallest p the 200 null draws allow."""
+    assert (olmo_result.emergence["rise_p"] == 1 / 201).all()
+
+
+def test_fewshot_elbow_flags_a_task_that_never_rises():
+    """Before: a flat task (accuracy 0.25 + 1% noise) came back converged, with an elbow
+    inside the data (E 2.348, bootstrap 5-95% [2.21, 2.49]) and no warning for 3 of 6
+    such tasks. Now `rise_test` (likelihood ratio against a flat curve, parametric
+    bootstrap null) gives p > 0.05 (measured 0.06-1) for all 6 and < 0.05 for 4 tasks
+    that do rise, down to a slope of 0.05 accuracy per nat (p 0.015: 0.025 over the half
+    of the range past E, 2.5 times the noise)."""
+    rng = np.random.default_rng(0)
+    L = np.linspace(1.8, 2.8, 21)
+    frames = [pd.DataFrame({"task": f"flat{s}", "loss": L,
+                            "accuracy": 0.25 + 0.01 * rng.standard_normal(21)}) for s in range(6)]
+    for s, (e, a) in enumerate([(2.3, 0.6), (2.0, 0.2), (1.9, 0.3), (2.3, 0.05)]):
+        frames.append(pd.DataFrame({"task": f"rises{s}", "loss": L, "accuracy": 0.25 + a * np.maximum(
+            e - L, 0) + 0.01 * rng.standard_normal(21)}))
+    with pytest.warns(jf.warnings.IdentifiabilityWarning,
+                      match=r"fewshot_elbow: 6 task\(s\) \['flat0', 'flat1', 'flat2', 'flat3', "
+                            r"'flat4', 'flat5'\] show no rise within the data"):
+        res = fewshot_elbow(pd.concat(frames), by="task", posterior=False, bootstrap=0)
+    p = res.emergence["rise_p"]
+    assert (p[[f"flat{s}" for s in range(6)]] > 0.05).all(), p
+    assert (p[["rises0", "rises1", "rises2"]] == 1 / 201).all() and p["rises3"] < 0.05, p
 
 
 def test_obs_scaling_emergence_points():

@@ -56,6 +56,7 @@ Example (synthetic data; about a minute, mostly compilation):
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -72,8 +73,9 @@ from jaxfit.models.emergence import DEFAULT_TEMPERATURE, FORMS, emergence as eme
 from jaxfit.models.emergence import emergence_shift, relu_elbow
 from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.result import FitResult
+from jaxfit.warnings import IdentifiabilityWarning
 
-__all__ = ["emergence", "fewshot_elbow", "EmergenceResult", "load_olmo_emergence",
+__all__ = ["emergence", "fewshot_elbow", "rise_test", "EmergenceResult", "load_olmo_emergence",
            "load_obs_emergent", "olmo_demo", "obs_demo", "run_emergence", "emergence_or_elbow", "DEMOS", "QUANTILES",
            "FIT_OPTIONS", "SAMPLE_OPTIONS", "EMERGENCE_SAMPLE_OPTIONS", "OLMO_RC_TASKS",
            "OLMO_MC_TASKS", "OBS_TASKS"]
@@ -107,7 +109,9 @@ class EmergenceResult(RecipeResult):
             fit's emergence point: ``E(D0)``, or ``E`` for `fewshot_elbow`), ``posterior_5``,
             ``posterior_50``, ``posterior_95`` (NUTS quantiles), ``bootstrap_5``,
             ``bootstrap_50``, ``bootstrap_95``, and diagnostics ``r_hat`` (worst over
-            parameters), ``divergences``, ``bootstrap_converged`` (fraction of refits).
+            parameters), ``divergences``, ``bootstrap_converged`` (fraction of refits);
+            `fewshot_elbow` also ``rise_p`` (`rise_test`: above 0.05 the data show no rise,
+            so ``E`` is not an elbow).
         params: the point fit per task (`jaxfit.FitResult.to_frame`).
         elbows: one row per task and data amount: ``D``, ``n_points``, ``elbow`` (the
             subset's own ReLU elbow; NaN for the few-shot row) and ``law`` (``E(D)`` of
@@ -218,6 +222,68 @@ def _elbow_starts(points: pd.DataFrame, cols: list[str], increasing: bool) -> np
             rows.append((max(A, 1e-3), B, E))
         out.append(rows)
     return np.asarray(out)
+
+
+def _profile_lr(h: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``n log(RSS_flat / min_E RSS_relu(E))`` [T, D] from the ramp at each grid elbow
+    ``h`` [T, G, n] and responses ``y`` [T, D, n] (``w`` [T, n]: 1 on a task's points,
+    0 on padding). At a fixed ``E`` the ReLU is linear in ``A`` and ``B``, so its least
+    squares are closed form; ``A >= 0`` (a rise), so a grid point with a falling fit
+    gains nothing over the flat curve."""
+    n = w.sum(axis=1)
+
+    def centre(a):                    # minus each task's mean over its own points
+        return (a - (a * w[:, None]).sum(-1, keepdims=True) / n[:, None, None]) * w[:, None]
+
+    hc, yc = centre(h), centre(y)
+    shy = np.matmul(hc, np.swapaxes(yc, 1, 2))                        # [T, G, D]
+    gain = np.where(shy > 0, shy ** 2 / np.maximum((hc ** 2).sum(-1), 1e-300)[..., None], 0.0)
+    rss0 = (yc ** 2).sum(-1)                                          # [T, D]
+    rss1 = np.maximum(rss0 - gain.max(axis=1), 1e-300 * rss0)
+    return n[:, None] * np.log(rss0 / rss1)
+
+
+def rise_test(points: pd.DataFrame, law: Law, tasks: pd.Index, draws: int = 200,
+              grid: int = 200, seed: int = 0) -> np.ndarray:
+    """p-value [T] of "the curve is flat" against the ReLU elbow ``law`` (A >= 0), per task.
+
+    The likelihood-ratio statistic ``n log(RSS_flat / RSS_relu)`` (Gaussian noise), with
+    ``RSS_relu`` profiled over ``grid`` elbows spanning each task's inputs, is compared
+    with its distribution under a flat curve, simulated on ``draws`` pure-noise copies of
+    the task's design: a parametric bootstrap (Davison & Hinkley 1997, section 4.2), as the
+    elbow ``E`` is not identified under the flat null and the statistic's chi-square
+    limit does not hold (Davies 1987, Biometrika 74). The statistic does not depend on
+    the noise level or the flat curve's level, so standard normal noise simulates the
+    null exactly. ``p = (1 + #{null >= observed}) / (1 + draws)``; a large p means the
+    data show no rise, so a fitted ``E`` is not an elbow.
+
+    Args:
+        points: ``task``, ``L`` (the law's input) and ``y`` columns.
+        law: `jaxfit.models.relu_elbow` (its temperature and direction are used).
+        tasks: the tasks, in the order of the returned p-values.
+        draws: null draws per task.
+        grid: elbows of the profile.
+        seed: seed of the null draws.
+    """
+    groups = [g for _, g in points.groupby("task", sort=False)]
+    by_task = {g["task"].iloc[0]: g for g in groups}
+    m = max(len(g) for g in groups)
+    T = len(tasks)
+    L, y, w = np.zeros((T, m)), np.zeros((T, 1, m)), np.zeros((T, m))
+    for i, t in enumerate(tasks):              # host-side packing of the padded arrays
+        g = by_task[t]
+        k = len(g)
+        L[i, :k], y[i, 0, :k], w[i, :k] = g["L"].to_numpy(), g["y"].to_numpy(), 1.0
+        L[i, k:] = L[i, 0]
+    lo = np.where(w > 0, L, np.inf).min(1)
+    hi = np.where(w > 0, L, -np.inf).max(1)
+    E = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, grid)       # [T, G]
+    with jax.enable_x64(True):                 # float64 whatever the global setting
+        h = np.asarray(law.fn({"A": 1.0, "B": 0.0, "E": E[:, :, None]}, {"L": L[:, None, :]}))
+    stat = _profile_lr(h, y, w)[:, 0]
+    noise = np.random.default_rng(seed).standard_normal((T, draws, m)) * w[:, None]
+    null = _profile_lr(h, noise, w)
+    return (1 + (null >= stat[:, None]).sum(axis=1)) / (1 + draws)
 
 
 def _fit_options(fit_options: Mapping | None, seed: int) -> dict:
@@ -331,7 +397,7 @@ def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss"
           temperature: float = DEFAULT_TEMPERATURE, posterior: bool = True,
           bootstrap: int = 200, priors: Mapping | None = None,
           sample_options: Mapping | None = None, fit_options: Mapping | None = None,
-          seed: int = 0) -> EmergenceResult:
+          rise_draws: int = 200, seed: int = 0) -> EmergenceResult:
     """The emergence point of each task from one performance-vs-loss curve (no finetuning).
 
     Fits ``Perf(L) = A relu_tau(E - L) + B`` (`jaxfit.models.relu_elbow`) per task, all
@@ -356,6 +422,9 @@ def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss"
         sample_options: `jaxfit.sample` options over `SAMPLE_OPTIONS`.
         fit_options: `jaxfit.fit` options over `FIT_OPTIONS` (``init`` replaces the
             recipe's data-driven starts).
+        rise_draws: null draws of `rise_test` (0: no test). Its p-value is the table's
+            ``rise_p``; above 0.05 the task shows no rise within the data, so ``E`` is not
+            an elbow, and an `IdentifiabilityWarning` says so.
         seed: random seed.
 
     Returns:
@@ -376,9 +445,22 @@ def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss"
     amounts = pd.DataFrame({"task": res.tasks})
     options = dict(recipe="elbow", y=y, loss=loss, by=by, increasing=increasing,
                    temperature=temperature, citation=_CITATION)
-    return _finish(law, points, res, None, elbows, lambda o: _draws(o, ["E"])["E"], amounts,
-                   posterior, bootstrap, {**SAMPLE_OPTIONS, **dict(sample_options or {})},
-                   priors, seed, {"D0": np.nan}, options)
+    rise_p = (rise_test(points, law, res.tasks, int(rise_draws), seed=seed) if rise_draws
+              else np.full(len(res.tasks), np.nan))
+    flat = [t for t, p in zip(res.tasks, rise_p) if p > 0.05]
+    if flat:
+        warnings.warn(
+            f"fewshot_elbow: {len(flat)} task(s) {flat[:10]} show no rise within the data: a "
+            f"flat curve is not rejected (likelihood-ratio test, parametric bootstrap p > "
+            f"0.05; the table's rise_p), so E is where a ReLU fits the noise best, not an "
+            f"elbow, and its intervals describe that fit. Fix: add checkpoints past the "
+            f"emergence point, or treat the task as not emerged.",
+            IdentifiabilityWarning, stacklevel=2)
+    out = _finish(law, points, res, None, elbows, lambda o: _draws(o, ["E"])["E"], amounts,
+                  posterior, bootstrap, {**SAMPLE_OPTIONS, **dict(sample_options or {})},
+                  priors, seed, {"D0": np.nan}, options)
+    out.emergence.insert(out.emergence.columns.get_loc("mle") + 1, "rise_p", rise_p)
+    return out
 
 
 def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D: str = "D",
