@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxfit.plot_style import figure
+from jaxfit.plot_style import figure, interval_bar
 
 __all__ = ["plot_backtest"]
 
@@ -33,8 +33,7 @@ def plot_backtest(result, ax=None):
     # Each bar spans its interval as it is: the point prediction need not lie inside it.
     for lo, hi, kw in (("raw_lower", "raw_upper", dict(ecolor="0.7", lw=3, label="raw interval")),
                        ("lower", "upper", dict(ecolor="C0", lw=1, label="calibrated interval"))):
-        a, b = t[lo].to_numpy(np.float64), t[hi].to_numpy(np.float64)
-        a0.errorbar(y, 0.5 * (a + b), yerr=0.5 * (b - a), fmt="none", **kw)
+        interval_bar(a0, y, t[lo], t[hi], **kw)
     a0.scatter(y, p, c=np.where(t["covered"], "C2", "C3"), s=12, zorder=3)
     lo, hi = np.nanmin([y.min(), p.min()]), np.nanmax([y.max(), p.max()])
     a0.plot([lo, hi], [lo, hi], "k--", lw=0.8)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.data import column_map, task_columns
-from jaxfit.plot_style import figure
+from jaxfit.plot_style import figure, interval_bar
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
 from jaxfit.plot_style import wrap as _wrap
@@ -211,8 +211,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                     # point prediction): a bar from its lower to its upper bound, the
                     # point drawn where it is.
                     lo, hi = pband["credible_lower"].iloc[0], pband["credible_upper"].iloc[0]
-                    ax.errorbar(vals[cols[x]], 0.5 * (lo + hi), yerr=[[0.5 * (hi - lo)],
-                                [0.5 * (hi - lo)]], fmt="none", color=color, capsize=3)
+                    interval_bar(ax, vals[cols[x]], lo, hi, color=color, capsize=3)
                 if np.isfinite(yp[0]):
                     ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
                                color=color, s=36, label="target (predicted)")

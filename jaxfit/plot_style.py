@@ -9,7 +9,9 @@ these helpers, so they read alike in a paper:
 - `figure`: a constrained-layout ``Figure`` at `DPI`, not attached to pyplot;
 - `legend_below`: one legend for the whole figure, below every panel, entries collected
   (and de-duplicated by label) from all axes;
-- `wrap`: a panel title wrapped to the panel's width (long task names stay readable).
+- `wrap`: a panel title wrapped to the panel's width (long task names stay readable);
+- `interval_bar`: an interval drawn where it is, ``[lower, upper]``, whether or not it
+  holds the point estimate.
 
 Example:
     >>> from jaxfit.plot_style import plain_number
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DPI", "plain_number", "plain_log_ticks", "figure", "legend_below", "wrap"]
+__all__ = ["DPI", "plain_number", "plain_log_ticks", "figure", "legend_below", "wrap",
+           "interval_bar"]
 
 #: Resolution of every figure (``savefig`` uses it unless given ``dpi=``).
 DPI = 150
@@ -34,6 +37,18 @@ def wrap(text: str, width: int = 48) -> str:
 
     return "\n".join(textwrap.fill(line, width, break_on_hyphens=False) or line
                      for line in str(text).split("\n"))
+
+
+def interval_bar(ax, at, lower, upper, *, horizontal: bool = False, **kwargs):
+    """Bars from ``lower`` to ``upper`` at ``at`` (scalars or arrays): an interval as it
+    is, asymmetric and possibly not holding the point estimate, which the caller draws
+    where it is (an error bar built as estimate -/+ distances would move the interval or,
+    with negative distances, fail). ``horizontal``: the interval lies along x."""
+    lower, upper = np.asarray(lower, np.float64), np.asarray(upper, np.float64)
+    mid, half = 0.5 * (lower + upper), 0.5 * (upper - lower)
+    if horizontal:
+        return ax.errorbar(mid, at, xerr=half, fmt="none", **kwargs)
+    return ax.errorbar(at, mid, yerr=half, fmt="none", **kwargs)
 
 
 def plain_number(v: float, _pos=None) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jaxfit.decide.optimal import isoflop, optimal
-from jaxfit.plot_style import figure, wrap
+from jaxfit.plot_style import figure, interval_bar, wrap
 
 __all__ = ["plot_allocation", "plot_isoflop", "plot_suggest"]
 
@@ -97,8 +97,7 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
         # estimate (a point fit has no interval: NaN bounds, no bar).
         lo, hi, L = o.loc["N", "lower"], o.loc["N", "upper"], o.loc["loss", "estimate"]
         if np.isfinite(lo) and np.isfinite(hi):
-            ax.errorbar([0.5 * (lo + hi)], [L], xerr=[[0.5 * (hi - lo)], [0.5 * (hi - lo)]],
-                        fmt="none", color=color, capsize=3)
+            interval_bar(ax, L, lo, hi, horizontal=True, color=color, capsize=3)
         ax.plot([o.loc["N", "estimate"]], [L], "D", color=color, ms=5)
         if data is not None:
             near = data[(data["C"] > c / 1.5) & (data["C"] < c * 1.5)]

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, legend_below, plain_log_ticks, plain_number, wrap
+from jaxfit.plot_style import (figure, interval_bar, legend_below, plain_log_ticks,
+                               plain_number, wrap)
 
 __all__ = ["plot_emergence"]
 
@@ -144,8 +145,7 @@ def _shift_panel(ax, task, f: Mapping[str, pd.DataFrame], options: Mapping) -> N
                                      ("bootstrap", BOOTSTRAP, 1.35, "E(D0), bootstrap 5-95%")):
         lo, hi = row.get(f"{prefix}_5", np.nan), row.get(f"{prefix}_95", np.nan)
         if np.isfinite(lo) and np.isfinite(hi):    # [lo, hi] as it is (it need not hold the MLE)
-            ax.errorbar([d0 * dx], [0.5 * (lo + hi)], yerr=0.5 * (hi - lo), fmt="none",
-                        color=color, capsize=3, label=label)
+            interval_bar(ax, d0 * dx, lo, hi, color=color, capsize=3, label=label)
     ax.scatter([d0], [row["mle"]], color=MLE, s=24, zorder=4, label="emergence point (MLE)")
     ax.set_xscale("log")
     ax.set_xlim(d0 / 2, el["D"].max() * 2)

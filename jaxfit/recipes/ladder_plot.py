@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, legend_below, plain_log_ticks, wrap
+from jaxfit.plot_style import figure, interval_bar, legend_below, plain_log_ticks, wrap
 from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES, LadderResult
 from jaxfit.recipes.points import evaluate
 
@@ -66,9 +66,8 @@ def _step1_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
                    s=30, label=f"{r} (predicted)")
     iv = _step1_intervals(res, task, tgt, xcol)
     for r, lo, hi, x in iv:
-        ax.errorbar(x, 0.5 * (lo + hi), yerr=0.5 * (hi - lo), fmt="none", color=tcolors[r],
-                    capsize=3, lw=1.0,
-                    label=f"{100 * res.options['prob']:.0f}% interval of step 1 (bootstrap)")
+        interval_bar(ax, x, lo, hi, color=tcolors[r], capsize=3, lw=1.0,
+                     label=f"{100 * res.options['prob']:.0f}% interval of step 1 (bootstrap)")
     ax.set_xscale("log")
     plain_log_ticks(ax)
     ax.set_xlabel("training compute C (FLOPs)" if xcol == "C" else "training data D (tokens)")
@@ -117,9 +116,8 @@ def _step2_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
     for row in pred.itertuples():
         c = tcolors[row.target]
         if intervals:
-            lo_, hi_ = 100 * row.acc_lower, 100 * row.acc_upper
-            ax.errorbar(row.pred_loss, 0.5 * (lo_ + hi_), yerr=0.5 * (hi_ - lo_), fmt="none",
-                        color=c, capsize=3, lw=1.0, label=_interval_label(res))
+            interval_bar(ax, row.pred_loss, 100 * row.acc_lower, 100 * row.acc_upper,
+                         color=c, capsize=3, lw=1.0, label=_interval_label(res))
         if np.isfinite(row.actual_acc):
             ax.scatter(row.actual_loss, 100 * row.actual_acc, marker="x", color=c, s=30)
         ax.scatter(row.pred_loss, 100 * row.pred_acc, marker="o", facecolors="none", color=c,
