@@ -346,12 +346,12 @@ def _save_posterior(post, path: Path, law_spec: str | None) -> None:
             {n: (tuple(f"{n}_dim{i}" for i in range(a.ndim - 1)) + ("task",),
                  np.moveaxis(a, 0, -1)) for n, a in rest.items()},
             coords={"task": idata.posterior["task"].values})
-    with _known_refit_group():
+    with _known_stat_groups():
         az.InferenceData(**groups).to_netcdf(str(path), engine="h5netcdf")
 
 
 @contextlib.contextmanager
-def _known_refit_group():
+def _known_stat_groups():
     """Silence ArviZ's "group is not defined in the InferenceData scheme" for jaxfit's
     own statistics groups, written and read on purpose."""
     with warnings.catch_warnings():
@@ -364,7 +364,7 @@ def _load_posterior(path: Path, law: Law | None):
     import arviz as az
 
     try:
-        with _known_refit_group():
+        with _known_stat_groups():
             idata = az.from_netcdf(str(path), engine="h5netcdf")
         attrs = idata.posterior.attrs
     except Exception as e:  # noqa: BLE001 - any reader failure means an unreadable file

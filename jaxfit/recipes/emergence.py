@@ -67,6 +67,7 @@ import pandas as pd
 
 from jaxfit.datasets.loaders import (  # noqa: F401 (re-exported)
     load_obs_emergent, load_olmo_emergence)
+from jaxfit.data import make_batch
 from jaxfit.fit import fit
 from jaxfit.law import Law
 from jaxfit.models.emergence import DEFAULT_TEMPERATURE, FORMS, emergence as emergence_law
@@ -265,23 +266,21 @@ def rise_test(points: pd.DataFrame, law: Law, tasks: pd.Index, draws: int = 200,
         grid: elbows of the profile.
         seed: seed of the null draws.
     """
-    groups = [g for _, g in points.groupby("task", sort=False)]
-    by_task = {g["task"].iloc[0]: g for g in groups}
-    m = max(len(g) for g in groups)
-    T = len(tasks)
-    L, y, w = np.zeros((T, m)), np.zeros((T, 1, m)), np.zeros((T, m))
-    for i, t in enumerate(tasks):              # host-side packing of the padded arrays
-        g = by_task[t]
-        k = len(g)
-        L[i, :k], y[i, 0, :k], w[i, :k] = g["L"].to_numpy(), g["y"].to_numpy(), 1.0
-        L[i, k:] = L[i, 0]
+    batch = make_batch(points, law, "y", by="task", space="linear", min_points=1)
+    order = batch.tasks.get_indexer(tasks)
+    if (order < 0).any():
+        raise ValueError(f"rise_test: task(s) {list(tasks[order < 0])} are not in points.")
+    L, w = batch.x["L"][order], batch.w[order]
+    y = batch.y[order][:, None, :]
+    m = int(batch.n_points.max())               # the null's random stream: real points only
     lo = np.where(w > 0, L, np.inf).min(1)
     hi = np.where(w > 0, L, -np.inf).max(1)
     E = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, grid)       # [T, G]
     with jax.enable_x64(True):                 # float64 whatever the global setting
         h = np.asarray(law.fn({"A": 1.0, "B": 0.0, "E": E[:, :, None]}, {"L": L[:, None, :]}))
     stat = _profile_lr(h, y, w)[:, 0]
-    noise = np.random.default_rng(seed).standard_normal((T, draws, m)) * w[:, None]
+    noise = np.random.default_rng(seed).standard_normal((len(tasks), draws, m))
+    noise = np.pad(noise, ((0, 0), (0, 0), (0, L.shape[1] - m))) * w[:, None]
     null = _profile_lr(h, noise, w)
     return (1 + (null >= stat[:, None]).sum(axis=1)) / (1 + draws)
 
