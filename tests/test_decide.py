@@ -312,6 +312,51 @@ def test_optimal_names_the_inputs_of_a_law_with_other_names():
     assert opt.method == "numerical" and opt.to_frame()["estimate"].notna().all()
 
 
+_OTHER_NAMES_MODULE = """
+import jax.numpy as jnp
+import jaxfit as jf
+
+
+def law():
+    return jf.Law(fn=lambda p, x: p["c0"] - p["c1"] * jnp.log(x["params"])
+                  - p["c2"] * jnp.log(x["tokens"]),
+                  params={k: jf.Param() for k in ("c0", "c1", "c2")},
+                  inputs=("params", "tokens"), positive_inputs=("params", "tokens"),
+                  name="mine")
+"""
+
+
+def test_cli_optimal_inputs_of_a_law_with_other_names(tmp_path, monkeypatch, capsys):
+    """`jaxfit optimal --inputs params tokens` answers for a law reading ``params`` and
+    ``tokens`` (before: no such option, so such a law could not be used from the command
+    line), as `jf.optimal(..., inputs=...)` does; wrong --inputs exit 2 before any fit,
+    with the hint in the command line's words."""
+    import sys
+
+    from jaxfit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / "other_names_law.py").write_text(_OTHER_NAMES_MODULE)
+    jf.io.save(_other_names_posterior(), tmp_path / "post.nc", law_spec="other_names_law:law")
+    code = main(["optimal", "post.nc", "--inputs", "params", "tokens", "--budgets", "1e21",
+                 "--json", "-q"])
+    doc = json.loads(capsys.readouterr().out)
+    rows = {r["quantity"]: r for r in doc["tables"]["optimal"]}
+    ref = jf.optimal(_other_names_posterior(), [1e21], inputs=("params", "tokens"),
+                     warn=False).to_frame().set_index("quantity")
+    # exit 1: a log-linear law has no interior optimum in 43% of the draws (at_edge)
+    assert code == 1 and rows["N"]["at_edge"] == ref.loc["N", "at_edge"] == 0.43
+    assert rows["N"]["estimate"] == pytest.approx(ref.loc["N", "estimate"], rel=1e-9)
+    assert main(["optimal", "post.nc", "--budgets", "1e21", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pass --inputs params tokens" in err, err
+    assert main(["optimal", "chinchilla", "--inputs", "N", "tokens", "--budgets", "1e21",
+                 "-q"]) == 2                     # refused before the fit and bootstrap
+    err = capsys.readouterr().err
+    assert "pass --inputs N D" in err and "fitting" not in err, err
+
+
 def test_suggest_checks_inputs_of_a_law_with_other_names():
     """A user law reading ``params``/``tokens``: a callable cost without ``inputs=`` was a
     KeyError 'N', and a NaN or negative candidate/target input a pandas IntCastingNaNError

@@ -146,6 +146,9 @@ def _cli_words(text: str) -> str:
     if text.startswith("--at"):
         return re.sub(r"; drop or fill them first, e\.g\. df\.dropna\(subset=\[.*?\]\)",
                       "; give finite values", text)
+    # `jaxfit.decide.optimal._check_law`: the law's (model size, tokens) inputs
+    text = re.sub(r"pass inputs=\('([^']*)', '([^']*)'\)", r"pass --inputs \1 \2", text)
+    text = text.replace("pass inputs=(model size, tokens)", "pass --inputs SIZE TOKENS")
     # `jaxfit.recipes.points.check_fraction`: accuracy in percent
     text = re.sub(r"divide by 100, e\.g\. data\.assign\(.*? / 100\)",
                   "divide the column by 100 in the file", text)

@@ -101,16 +101,21 @@ def _cmd_optimal(args) -> int:
 
     from jaxfit import cli
     from jaxfit.decide import optimal, overtrain
+    from jaxfit.decide.optimal import _check_law
 
     _precheck(args)
-    res = _result(args, _source(args), need_draws=False)
+    source = _source(args)
+    cli._call(_check_law, source.law, args.inputs, "--inputs")     # before any fit
+    res = _result(args, source, need_draws=False)
+    inputs = tuple(args.inputs)
     with warnings.catch_warnings(record=True) as caught:   # one line each, as `jaxfit fit`
         warnings.simplefilter("always")
-        opt = cli._call(optimal, res, args.budgets, prob=args.prob, method=args.method)
+        opt = cli._call(optimal, res, args.budgets, prob=args.prob, method=args.method,
+                        inputs=inputs)
         tables = {"optimal": opt.to_frame()}
         if args.ratios:
             tables["overtrain"] = cli._call(overtrain, res, args.budgets, args.ratios,
-                                            prob=args.prob)
+                                            prob=args.prob, inputs=inputs)
     cli._warnings(caught)
     _emit(args, "optimal", opt.law, tables, dict(budgets=list(map(float, args.budgets)),
                                                  prob=args.prob, method=opt.method,
@@ -120,7 +125,8 @@ def _cmd_optimal(args) -> int:
 
         cli._savefig(plot_allocation(res, np.geomspace(min(args.budgets) / 10,
                                                        max(args.budgets) * 10, 25),
-                                     prob=args.prob, mark=args.budgets), args.plot)
+                                     prob=args.prob, mark=args.budgets, inputs=inputs),
+                     args.plot)
     return 0 if not opt.at_edge.any() else 1
 
 
@@ -141,11 +147,12 @@ def _cmd_suggest(args) -> int:
             vals = {k: [float(v) for v in s.split(",")] for k, s in g.items()}
         except ValueError as e:
             raise cli.InputError(f"--grid expects NAME=V1,V2,... with numbers: {e}") from None
-        nN, nD = (mapping.get(n, n) for n in ("N", "D"))
-        if set(vals) != {"N", "D"}:
-            raise cli.InputError(f"--grid expects N=... D=... (law inputs), got "
+        iN, iD = args.inputs
+        if set(vals) != {iN, iD}:
+            raise cli.InputError(f"--grid expects {iN}=... {iD}=... (the --inputs), got "
                                  f"{sorted(vals)}")
-        cands = candidate_grid(vals["N"], vals["D"], columns=(nN, nD))
+        cands = candidate_grid(vals[iN], vals[iD], columns=(mapping.get(iN, iN),
+                                                            mapping.get(iD, iD)))
     else:
         raise cli.InputError("suggest needs candidates: --candidates FILE or --grid N=.. D=..")
     cli._call(prediction_inputs, law, cands, mapping, where="--candidates")
@@ -153,7 +160,7 @@ def _cmd_suggest(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = cli._call(suggest, post, cands, target, cost=args.cost, k=args.k, prob=args.prob,
-                        interval=args.interval, method=args.method)
+                        interval=args.interval, method=args.method, inputs=tuple(args.inputs))
     cli._warnings(caught)
     _emit(args, "suggest", post.law, {"ranking": res.table, "batch": res.batch,
                                       "targets": res.targets},
@@ -170,6 +177,8 @@ def _source_args(p: argparse.ArgumentParser) -> None:
                                   "file or embedded dataset to fit and bootstrap")
     p.add_argument("--law", help="law spec (default: the saved one, or chinchilla)")
     p.add_argument("--x", nargs="+", metavar="NAME=COLUMN", help="map law inputs to columns")
+    p.add_argument("--inputs", nargs=2, metavar=("SIZE", "TOKENS"), default=["N", "D"],
+                   help="the law's model-size and token inputs (default: N D)")
     p.add_argument("--y", default="loss", help="target column (default: loss)")
     p.add_argument("--by", nargs="+", help="task column(s)")
     p.add_argument("--where", help="pandas query selecting rows")
