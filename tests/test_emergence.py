@@ -15,6 +15,7 @@ import jaxfit as jf
 from jaxfit.recipes.emergence import (emergence, fewshot_elbow, load_obs_emergent,
                                       load_olmo_emergence, obs_demo, olmo_demo, run_emergence)
 from jaxfit.recipes.emergence_plot import plot_emergence
+from jaxfit.warnings import IdentifiabilityWarning
 
 matplotlib.use("Agg")
 
@@ -123,13 +124,30 @@ def test_synthetic_elbows_follow_the_law(synthetic_result):
     assert (curves["lower"] <= curves["upper"]).all()
 
 
-def test_power_law_ablation_recovers_its_own_truth():
+def test_power_law_ablation_recovers_its_own_truth_and_flags_a_flat_task():
+    """The power-form ablation recovers its truth. Beside it, a task whose accuracy is
+    flat at every finetuning amount. Before, the joint recipe said only that the task was
+    poorly identified and stopped at the step cap, and reported E(D0) = 1.31 nats, below
+    every loss in the data (6 such tasks: E(D0) 0.75-1.31, each "poorly identified", 2 at
+    the cap), never that nothing rises. Now each amount's curve gets `rise_test`, and the
+    task, none of whose 8 curves rises, an IdentifiabilityWarning saying so; each of the
+    rising task's 8 curves rejects a flat curve."""
     truth = dict(k=0.05, alpha=0.3, C=1.95, A=0.6, B=0.25)
-    df = _synthetic("power", truth, seed=1)
-    res = emergence(df, y="accuracy", loss="loss", D="n_train", form="power",
-                    posterior=False, bootstrap=0)
-    assert abs(res.emergence.loc[0, "mle"] - _truth_point("power", truth)) <= 0.1
+    df = _synthetic("power", truth, seed=1).assign(task="rises")
+    flat = df.assign(task="flat", accuracy=0.25 + 0.01 * np.random.default_rng(5)
+                     .standard_normal(len(df)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = emergence(pd.concat([df, flat]), y="accuracy", loss="loss", D="n_train",
+                        by="task", form="power", posterior=False, bootstrap=0)
+    assert abs(res.emergence.loc["rises", "mle"] - _truth_point("power", truth)) <= 0.1
     assert "posterior_5" not in res.emergence
+    said = [str(w.message) for w in caught if w.category is IdentifiabilityWarning]
+    assert any(m.startswith("emergence: 1 task(s) ['flat'] show no rise") for m in said), said
+    p = res.emergence["rise_p"]
+    assert p["flat"] > 0.05 and p["rises"] == 8 / 201, p
+    per = res.elbows.dropna(subset=["rise_p"]).groupby("task")["rise_p"]
+    assert (per.size() == 8).all() and per.max()["rises"] == 1 / 201, res.elbows
 
 
 def test_fewshot_rows_with_base_shift():

@@ -111,12 +111,14 @@ class EmergenceResult(RecipeResult):
             ``posterior_50``, ``posterior_95`` (NUTS quantiles), ``bootstrap_5``,
             ``bootstrap_50``, ``bootstrap_95``, and diagnostics ``r_hat`` (worst over
             parameters), ``divergences``, ``bootstrap_converged`` (fraction of refits);
-            `fewshot_elbow` also ``rise_p`` (`rise_test`: above 0.05 the data show no rise,
-            so ``E`` is not an elbow).
+            and ``rise_p`` (`rise_test`: above 0.05 the data show no rise, so ``E`` is not
+            an elbow; for `emergence` the smallest of the task's data amounts' p-values
+            times their number, Bonferroni's bound for "no amount rises").
         params: the point fit per task (`jaxfit.FitResult.to_frame`).
         elbows: one row per task and data amount: ``D``, ``n_points``, ``elbow`` (the
-            subset's own ReLU elbow; NaN for the few-shot row) and ``law`` (``E(D)`` of
-            the joint fit; for `fewshot_elbow` both are ``E``).
+            subset's own ReLU elbow; NaN for the few-shot row), ``law`` (``E(D)`` of
+            the joint fit; for `fewshot_elbow` both are ``E``) and, for `emergence`,
+            ``rise_p`` (the subset's own `rise_test`).
         curves: the fitted law on a grid of losses per task and data amount: ``L``,
             ``D``, ``fewshot``, ``mean`` (point fit) and, with a posterior, its 90%
             credible band ``lower``/``upper``.
@@ -467,7 +469,8 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
               D0: float = 5.0, temperature: float = DEFAULT_TEMPERATURE,
               fewshot_shift: bool = False, posterior: bool = True, bootstrap: int = 200,
               priors: Mapping | None = None, sample_options: Mapping | None = None,
-              fit_options: Mapping | None = None, seed: int = 0) -> EmergenceResult:
+              fit_options: Mapping | None = None, rise_draws: int = 200,
+              seed: int = 0) -> EmergenceResult:
     """Predict the few-shot emergence point from finetuned checkpoints (Snell et al. 2024).
 
     Fits ``Perf(L, D) = A relu_tau(E(D) - L) + B`` with ``E(D) = k (log D)^alpha + C``
@@ -495,6 +498,9 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
         sample_options: `jaxfit.sample` options over `EMERGENCE_SAMPLE_OPTIONS`.
         fit_options: `jaxfit.fit` options over `FIT_OPTIONS` (``init`` replaces the
             recipe's data-driven starts).
+        rise_draws: null draws of `rise_test`, run on each data amount's curve (0: no
+            test). A task none of whose curves rises (the table's ``rise_p`` > 0.05) gets
+            an `IdentifiabilityWarning`: its ``E(D)`` is fitted to noise.
         seed: random seed.
 
     Returns:
@@ -546,6 +552,15 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
         per[["task", "D", "elbow"]].assign(
             n_points=tuned.groupby(["task", "D"]).size().to_numpy()),
         on=["task", "D"], how="left").assign(law=E_law)
+    elbows["rise_p"], rise_p = _curve_rise(tuned, elbows, ramp, res.tasks, int(rise_draws), seed)
+    flat = [t for t, p in zip(res.tasks, rise_p) if p > 0.05]
+    if flat:
+        warnings.warn(
+            f"emergence: {len(flat)} task(s) {flat[:10]} show no rise in any finetuning-data "
+            f"amount (rise_test on each amount's curve, Bonferroni p > 0.05; the tables' "
+            f"rise_p), so E(D) is fitted to noise and its emergence point is not one. Fix: "
+            f"add checkpoints past the emergence point, or treat the task as not emerged.",
+            IdentifiabilityWarning, stacklevel=2)
 
     def point_fn(obj):
         with jax.enable_x64(True):
@@ -555,9 +570,28 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
     options = dict(recipe="emergence", y=y, loss=loss, D=D, by=by, fewshot=fewshot, form=form,
                    D0=float(D0), temperature=temperature, fewshot_shift=fewshot_shift,
                    citation=_CITATION)
-    return _finish(law, points, res, sub, elbows, point_fn, amounts, posterior, bootstrap,
-                   {**EMERGENCE_SAMPLE_OPTIONS, **dict(sample_options or {})}, priors, seed,
-                   {"D0": float(D0)}, options)
+    out = _finish(law, points, res, sub, elbows, point_fn, amounts, posterior, bootstrap,
+                  {**EMERGENCE_SAMPLE_OPTIONS, **dict(sample_options or {})}, priors, seed,
+                  {"D0": float(D0)}, options)
+    out.emergence.insert(out.emergence.columns.get_loc("mle") + 1, "rise_p", rise_p)
+    return out
+
+
+def _curve_rise(tuned: pd.DataFrame, elbows: pd.DataFrame, ramp: Law, tasks: pd.Index,
+                draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`rise_test` of every (task, data amount) curve, as ``elbows``' column (NaN on the
+    few-shot rows), and per task the Bonferroni bound ``min(1, n_amounts * min p)``."""
+    if not draws:
+        return np.full(len(elbows), np.nan), np.full(len(tasks), np.nan)
+    key = pd.MultiIndex.from_frame(tuned[["task", "D"]])
+    curves = key.unique()
+    p = rise_test(tuned[["L", "y"]].assign(task=curves.get_indexer(key)), ramp,
+                  pd.RangeIndex(len(curves)), draws, seed=seed)
+    per = pd.Series(p, index=curves)
+    column = per.reindex(pd.MultiIndex.from_frame(elbows[["task", "D"]])).to_numpy()
+    by_task = per.groupby(level=0)
+    bound = np.minimum(1.0, by_task.min() * by_task.size())
+    return column, bound.reindex(tasks).to_numpy()
 
 
 # ----------------------------------------------------------------------- real data
