@@ -224,6 +224,12 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
 
     Returns:
         A Law with the union of both parameter sets and inputs (``into`` excluded).
+
+    Example:
+        >>> from jaxfit.models import chinchilla, sigmoid
+        >>> chain = compose(sigmoid(input="L"), chinchilla(), into="L")
+        >>> chain.inputs, chain.param_names
+        (('N', 'D'), ('A', 'B', 'E', 'alpha', 'beta', 'a', 'k', 'L0', 'b'))
     """
     if into not in outer.inputs:
         raise ValueError(f"compose: {outer.name!r} has no input {into!r}; its inputs are "
@@ -254,8 +260,15 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
 def fix(law: Law, **values: float) -> Law:
     """Hold some parameters at given values; they are no longer fitted.
 
-    Example: ``fix(chinchilla(), alpha=0.34, A=406.4)`` borrows another fit's exponent and
-    scale (the Hitchhiker's transfer of parameters, Choshen et al. 2024).
+    ``fix(chinchilla(), alpha=0.34, A=406.4)`` borrows another fit's exponent and scale
+    (the Hitchhiker's transfer of parameters, Choshen et al. 2024). A value outside a
+    parameter's constraint, or not a finite number, raises a ValueError.
+
+    Example:
+        >>> from jaxfit.models import chinchilla
+        >>> law = fix(chinchilla(), alpha=0.34, A=406.4)
+        >>> law.param_names, dict(law.fixed)
+        (('B', 'E', 'beta'), {'alpha': 0.34, 'A': 406.4})
     """
     unknown = set(values) - set(law.params)
     if unknown:
@@ -297,7 +310,17 @@ def fix(law: Law, **values: float) -> Law:
 
 
 def add(*laws: Law, name: str | None = None) -> Law:
-    """The sum of several laws' outputs (their parameter names must differ)."""
+    """The sum of several laws' outputs (their parameter names must differ: a clash
+    raises a ValueError naming the parameters).
+
+    Example:
+        >>> from jaxfit.models import linear, power_law
+        >>> law = add(power_law("N", irreducible=False), linear("L"))
+        >>> law.inputs, law.param_names
+        (('N', 'L'), ('A', 'alpha', 'w0', 'w1'))
+        >>> float(law({"A": 2.0, "alpha": 1.0, "w0": 1.0, "w1": 0.5}, {"N": 4.0, "L": 2.0}))
+        2.5
+    """
     if not laws:
         raise ValueError("add: give at least one law.")
     params = _merge_params(laws)
@@ -322,5 +345,10 @@ def share(law: Law, *names: str) -> Law:
     The tasks are then fitted jointly: one value of each shared parameter, the other
     parameters per task (e.g. one exponent pair for several model families, as in the
     Hitchhiker's guide, Choshen et al. 2024, section 5).
+
+    Example:
+        >>> from jaxfit.models import chinchilla
+        >>> share(chinchilla(), "alpha", "beta").shared
+        ('alpha', 'beta')
     """
     return law.replace(shared=_union(law.shared, names))
