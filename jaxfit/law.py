@@ -121,7 +121,8 @@ class Law:
             fixed by `FitResult.summary`).
         terms: the law's power-law terms (`PowerTerm`), if it declares them; the
             sampler's default priors describe each by its level at the data's centre and
-            its exponent.
+            its exponent. Each term's scale must be a ``constraints.positive`` parameter
+            (as must ``floor``); anything else raises a ValueError.
         floor: the name of the law's additive irreducible term (a positive parameter,
             e.g. Chinchilla's ``E``) that the ``terms`` decay to, if any; the sampler then
             takes the law's value at the data's centre as a coordinate.
@@ -162,6 +163,15 @@ class Law:
         if self.floor is not None and self.floor not in self.params:
             raise ValueError(f"Law {self.name!r}: floor {self.floor!r} is not among its "
                              f"parameters {list(self.params)}.")
+        # the sampler describes a term by log(scale) and the floor by the law's value (a
+        # log) at the data centre: with another constraint it silently skipped them
+        for role, name in [("term scale", t.scale) for t in self.terms] + (
+                [("floor", self.floor)] if self.floor is not None else []):
+            if self.params[name].constraint is not constraints.positive:
+                raise ValueError(
+                    f"Law {self.name!r}: {role} {name!r} must be a positive parameter "
+                    f"(constraints.positive), not {self.params[name].constraint}; declare "
+                    f"it positive, or leave it out of terms/floor.")
         unknown = set(self.shared) - set(self.params)
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
