@@ -52,6 +52,12 @@ class Param:
         prior: a numpyro distribution over the constrained value, or None for the
             sampler's documented default.
         doc: a one-line meaning, shown in the law catalogue.
+
+    Example:
+        >>> from numpyro.distributions import constraints
+        >>> p = Param(constraints.positive, init=(1.0, 1e3), doc="scale")
+        >>> float(p.transform(0.0)), round(float(p.transform.inv(1e3)), 4)   # exp and log
+        (1.0, 6.9078)
     """
 
     constraint: Any = dataclasses.field(default_factory=lambda: constraints.real)
