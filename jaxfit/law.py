@@ -52,6 +52,12 @@ class Param:
         prior: a numpyro distribution over the constrained value, or None for the
             sampler's documented default.
         doc: a one-line meaning, shown in the law catalogue.
+
+    Example:
+        >>> from numpyro.distributions import constraints
+        >>> p = Param(constraints.positive, init=(1.0, 1e3), doc="scale")
+        >>> float(p.transform(0.0)), round(float(p.transform.inv(1e3)), 4)   # exp and log
+        (1.0, 6.9078)
     """
 
     constraint: Any = dataclasses.field(default_factory=lambda: constraints.real)
@@ -121,7 +127,8 @@ class Law:
             fixed by `FitResult.summary`).
         terms: the law's power-law terms (`PowerTerm`), if it declares them; the
             sampler's default priors describe each by its level at the data's centre and
-            its exponent.
+            its exponent. Each term's scale must be a ``constraints.positive`` parameter
+            (as must ``floor``); anything else raises a ValueError.
         floor: the name of the law's additive irreducible term (a positive parameter,
             e.g. Chinchilla's ``E``) that the ``terms`` decay to, if any; the sampler then
             takes the law's value at the data's centre as a coordinate.
@@ -162,6 +169,15 @@ class Law:
         if self.floor is not None and self.floor not in self.params:
             raise ValueError(f"Law {self.name!r}: floor {self.floor!r} is not among its "
                              f"parameters {list(self.params)}.")
+        # the sampler describes a term by log(scale) and the floor by the law's value (a
+        # log) at the data centre: with another constraint it silently skipped them
+        for role, name in [("term scale", t.scale) for t in self.terms] + (
+                [("floor", self.floor)] if self.floor is not None else []):
+            if self.params[name].constraint is not constraints.positive:
+                raise ValueError(
+                    f"Law {self.name!r}: {role} {name!r} must be a positive parameter "
+                    f"(constraints.positive), not {self.params[name].constraint}; declare "
+                    f"it positive, or leave it out of terms/floor.")
         unknown = set(self.shared) - set(self.params)
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
@@ -224,6 +240,12 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
 
     Returns:
         A Law with the union of both parameter sets and inputs (``into`` excluded).
+
+    Example:
+        >>> from jaxfit.models import chinchilla, sigmoid
+        >>> chain = compose(sigmoid(input="L"), chinchilla(), into="L")
+        >>> chain.inputs, chain.param_names
+        (('N', 'D'), ('A', 'B', 'E', 'alpha', 'beta', 'a', 'k', 'L0', 'b'))
     """
     if into not in outer.inputs:
         raise ValueError(f"compose: {outer.name!r} has no input {into!r}; its inputs are "
@@ -254,8 +276,15 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
 def fix(law: Law, **values: float) -> Law:
     """Hold some parameters at given values; they are no longer fitted.
 
-    Example: ``fix(chinchilla(), alpha=0.34, A=406.4)`` borrows another fit's exponent and
-    scale (the Hitchhiker's transfer of parameters, Choshen et al. 2024).
+    ``fix(chinchilla(), alpha=0.34, A=406.4)`` borrows another fit's exponent and scale
+    (the Hitchhiker's transfer of parameters, Choshen et al. 2024). A value outside a
+    parameter's constraint, or not a finite number, raises a ValueError.
+
+    Example:
+        >>> from jaxfit.models import chinchilla
+        >>> law = fix(chinchilla(), alpha=0.34, A=406.4)
+        >>> law.param_names, dict(law.fixed)
+        (('B', 'E', 'beta'), {'alpha': 0.34, 'A': 406.4})
     """
     unknown = set(values) - set(law.params)
     if unknown:
@@ -297,7 +326,17 @@ def fix(law: Law, **values: float) -> Law:
 
 
 def add(*laws: Law, name: str | None = None) -> Law:
-    """The sum of several laws' outputs (their parameter names must differ)."""
+    """The sum of several laws' outputs (their parameter names must differ: a clash
+    raises a ValueError naming the parameters).
+
+    Example:
+        >>> from jaxfit.models import linear, power_law
+        >>> law = add(power_law("N", irreducible=False), linear("L"))
+        >>> law.inputs, law.param_names
+        (('N', 'L'), ('A', 'alpha', 'w0', 'w1'))
+        >>> float(law({"A": 2.0, "alpha": 1.0, "w0": 1.0, "w1": 0.5}, {"N": 4.0, "L": 2.0}))
+        2.5
+    """
     if not laws:
         raise ValueError("add: give at least one law.")
     params = _merge_params(laws)
@@ -322,5 +361,10 @@ def share(law: Law, *names: str) -> Law:
     The tasks are then fitted jointly: one value of each shared parameter, the other
     parameters per task (e.g. one exponent pair for several model families, as in the
     Hitchhiker's guide, Choshen et al. 2024, section 5).
+
+    Example:
+        >>> from jaxfit.models import chinchilla
+        >>> share(chinchilla(), "alpha", "beta").shared
+        ('alpha', 'beta')
     """
     return law.replace(shared=_union(law.shared, names))

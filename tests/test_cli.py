@@ -302,6 +302,44 @@ def test_every_option_has_help_and_shows_its_default():
         assert expected in " ".join(text.split())
 
 
+def test_recipe_options_show_the_recipe_functions_defaults():
+    """docs/cli.md: `--help` lists every option with its default. A recipe option is
+    None unless given, so argparse shows nothing; its help must name the default of the
+    function it is passed to (`hitchhiker --fit`, `emergence --demo/--y/--loss/--form`
+    named none before)."""
+    import importlib
+    import inspect
+    import re
+
+    from jaxfit.cli.recipes import RECIPES
+
+    def function(spec):
+        module, name = spec.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    # emergence_or_elbow passes its **kwargs on to emergence or fewshot_elbow
+    passed_on = {"emergence": ["jaxfit.recipes.emergence:emergence",
+                               "jaxfit.recipes.emergence:fewshot_elbow"]}
+    missing = []
+    for name, recipe in RECIPES.items():
+        sigs = [inspect.signature(function(s)) for s in [recipe.run, *passed_on.get(name, [])]]
+        for arg in recipe.args:
+            if (arg.kwargs.get("action") in ("store_true", "store_false")
+                    or arg.kwargs.get("default") is not None):    # argparse shows these
+                continue
+            # the run function's own default, else those of the functions it passes to
+            # (lists of names, e.g. the paper's 8 tasks, are described in words)
+            where = [sig for sig in sigs if arg.dest in sig.parameters][:1] \
+                if arg.dest in sigs[0].parameters else sigs[1:]
+            defaults = {sig.parameters[arg.dest].default for sig in where
+                        if arg.dest in sig.parameters}
+            for default in (d for d in defaults if isinstance(d, (str, int, float))):
+                value = f"{default:g}" if isinstance(default, float) else str(default)
+                if not re.search(rf"default:? {re.escape(value)}\b", arg.kwargs.get("help", "")):
+                    missing.append(f"{name} {arg.flag} (default {value})")
+    assert missing == []
+
+
 def test_internal_error_exits_3_with_one_line(monkeypatch, capsys):
     from jaxfit import cli
 

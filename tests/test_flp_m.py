@@ -124,7 +124,7 @@ def test_flp_m_on_olmo_ladder_domain_losses():
     stack, wiki) of the 16 ladder runs -> 7B-4T and 13B-5T, 2 tasks.
 
     Measured here: stage 1 (one mixture, so L_d = (C/C_d)^-alpha_d) under-predicts every
-    target domain loss, by 5-9% except code (stack: 16%, 20%); C4's alpha = 0.0423 as in
+    target domain loss, by 5-11% except code (stack: 16%, 20%); C4's alpha = 0.0423 as in
     FLP. FLP-M errors (points): MMLU 2.17 / 2.90, Social IQa 0.10 / 0.54 (7B / 13B);
     FLP's on the same tasks: 5.26 / 6.48 and 6.39 / 7.41. The MLP ensemble's
     initialisation moves Social IQa by ~0.5 points (0.21 / 0.68 with the 8 paper tasks).

@@ -113,20 +113,21 @@ RECIPES["hitchhiker"] = Recipe(
     args=(Arg("--families", nargs="+", help="model families (default: all)"),
           Arg("--fit", choices=("paper", "robust"),
               help="paper (least squares from the paper's start) or robust (Huber on log "
-                   "residuals, many restarts)")),
+                   "residuals, many restarts) (default: paper)")),
     help="which scaling-law fits extrapolate: ARE heatmaps (Choshen et al. 2024)")
 RECIPES["emergence"] = Recipe(
     run="jaxfit.recipes.emergence:emergence_or_elbow",
     columns=("one row per checkpoint (and finetuning-data amount, and task): the --y "
              "performance column, the --loss column, --D (finetuning examples) for the "
              "emergence law, --by (task). Without DATA: a shipped demonstration (--demo)"),
-    args=(Arg("--demo", choices=("olmo", "obs_scaling"), help="shipped demonstration (no DATA)"),
-          Arg("--y", help="performance column of DATA (higher is better)"),
-          Arg("--loss", help="pre-training loss column of DATA (nats)"),
+    args=(Arg("--demo", choices=("olmo", "obs_scaling"), help="shipped demonstration (no DATA) (default: olmo)"),
+          Arg("--y", help="performance column of DATA (higher is better) (default: accuracy)"),
+          Arg("--loss", help="pre-training loss column of DATA (nats) (default: loss)"),
           Arg("--D", help="finetuning-examples column"),
           Arg("--by", help="task column (default: one task)"),
           Arg("--form", choices=("log_power", "power"),
-              help="emergence law: log_power (the paper) or power (its ablation)"),
+              help="emergence law: log_power (the paper) or power (its ablation) "
+                   "(default: log_power)"),
           Arg("--D0", type=float, help="low-data limit at which the few-shot emergence "
                                        "point is read (default: 5)"),
           Arg("--bootstrap", type=int, help="bootstrap refits (default: 200; 0: none)"),

@@ -8,7 +8,12 @@ __all__ = ["Status"]
 
 
 class Status(enum.IntEnum):
-    """Per-task outcome of a fit. ``Status(code).message`` says what to change."""
+    """Per-task outcome of a fit. ``Status(code).message`` says what to change.
+
+    Example:
+        >>> Status(1).name, Status(1).message.split(";")[0]
+        ('MAX_STEPS', 'hit the step cap before converging')
+    """
 
     CONVERGED = 0
     MAX_STEPS = 1

@@ -90,7 +90,8 @@ FIT_OPTIONS = {"loss": "squared", "space": "linear", "max_steps": 1000, "refine"
 SAMPLE_OPTIONS = {"chains": 4, "warmup": 500, "samples": 500}
 #: ... and of `emergence`: target_accept = 0.95, as the (k, alpha, C) posterior is
 #: banana-shaped (extrapolating to D0 trades k against alpha) and at 0.8 NUTS diverges in
-#: its tail (measured on the synthetic test: 111 vs 3-13 of 2,000 draws).
+#: its tail (measured on the synthetic test: 111 vs 3-13 of 2,000 draws; 22 on the code of
+#: 2026-11-30, docs/recipes/emergence.md).
 EMERGENCE_SAMPLE_OPTIONS = {**SAMPLE_OPTIONS, "target_accept": 0.95}
 #: alpha grid of the joint fit's starts, per form.
 _ALPHA_GRID = {"log_power": (0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
