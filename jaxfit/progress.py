@@ -6,7 +6,8 @@ done. `running` shows what is running and the elapsed time, refreshed by a backg
 thread, on ``stderr`` when it is a terminal; `steps` wraps the loops of multi-stage
 work (a recipe's fits) in a bar with a count. Both print nothing when ``quiet`` is True,
 when the stream is not a terminal (a pipe, a file, a test), or when the environment
-variable ``JAXFIT_QUIET`` is set.
+variable ``JAXFIT_QUIET`` is set to anything but ``""`` or ``"0"`` (`env_flag`, as every
+``JAXFIT_*`` switch).
 
 Example:
     >>> from jaxfit.progress import running, enabled
@@ -26,13 +27,19 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 
-__all__ = ["enabled", "running", "steps"]
+__all__ = ["enabled", "env_flag", "running", "steps"]
+
+
+def env_flag(name: str) -> bool:
+    """Whether the environment switch ``name`` is on: set to anything but ``""`` or ``"0"``
+    (so ``JAXFIT_QUIET=0`` means "not quiet", as ``JAXFIT_NO_CACHE=0`` means "cache on")."""
+    return os.environ.get(name, "").strip() not in ("", "0")
 
 
 def enabled(quiet: bool = False, stream=None) -> bool:
     """True when progress should be shown on ``stream`` (default ``sys.stderr``)."""
     stream = sys.stderr if stream is None else stream
-    if quiet or os.environ.get("JAXFIT_QUIET"):
+    if quiet or env_flag("JAXFIT_QUIET"):
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())

@@ -419,6 +419,14 @@ def test_progress_only_on_a_terminal(monkeypatch):
         assert stream.getvalue() == ""
     monkeypatch.setenv("JAXFIT_QUIET", "1")
     assert not progress.enabled(stream=_Tty())
+    # every JAXFIT_* switch is off at "" and "0" (before, JAXFIT_QUIET=0 silenced progress
+    # while JAXFIT_NO_CACHE=0 kept the cache on)
+    from jaxfit import cli
+
+    for value, on in (("0", False), ("", False), (" 0 ", False), ("1", True), ("yes", True)):
+        monkeypatch.setenv("JAXFIT_QUIET", value)
+        monkeypatch.setenv("JAXFIT_NO_CACHE", value)
+        assert progress.enabled(stream=_Tty()) is not on and (cli.cache_dir() is None) is on
 
 
 def test_progress_shows_on_a_real_terminal():

@@ -71,7 +71,7 @@ def __getattr__(name):
 def cache_dir() -> str | None:
     """The command line's JAX compilation cache directory, or None when turned off
     (``JAXFIT_NO_CACHE`` set to anything but ``""``/``0``)."""
-    if os.environ.get("JAXFIT_NO_CACHE", "") not in ("", "0"):
+    if progress.env_flag("JAXFIT_NO_CACHE"):
         return None
     if os.environ.get("JAXFIT_CACHE_DIR"):
         return os.environ["JAXFIT_CACHE_DIR"]

@@ -83,6 +83,8 @@ from typing import NamedTuple
 
 import jax
 
+from jaxfit.progress import env_flag
+
 __all__ = ["DEFAULT_SIZE", "CPU_COMPILER_OPTIONS", "CacheInfo", "CompileRecord", "jit", "size",
            "set_size", "info", "clear", "enable_persistent", "compile_log", "compiler_options"]
 
@@ -143,7 +145,7 @@ _options_rejected: list = []
 def compiler_options() -> dict:
     """The XLA options this module compiles with now: `CPU_COMPILER_OPTIONS` on the CPU
     backend, none elsewhere, with ``JAXFIT_XLA_DEFAULTS=1`` or once JAX has rejected them."""
-    if (_options_rejected or os.environ.get("JAXFIT_XLA_DEFAULTS") == "1"
+    if (_options_rejected or env_flag("JAXFIT_XLA_DEFAULTS")
             or jax.default_backend() != "cpu"):
         return {}
     return dict(CPU_COMPILER_OPTIONS)
