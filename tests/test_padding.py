@@ -296,3 +296,44 @@ def test_blocked_objective_matches_the_padded_one():
     mean = make_objective(law, "huber", 1e-3, "log", "mean")
     with pytest.raises(ValueError, match="point_block=128 needs a summed objective"):
         minimize(mean, *args, opts=SolverOptions(point_block=128))
+
+
+def test_nuts_samples_short_tasks_at_their_own_length(monkeypatch):
+    """`bayes.run_nuts` samples tasks much shorter than the batch's padded length in a
+    program of their own length (`bayes.length_classes`): the OLMo emergence demonstration
+    padded tasks of 11 and 64 points to the 4,096 of its 3,569-point tasks. Each task keeps
+    its own PRNG keys and data, and the results come back in task order: checked with a
+    stand-in for the compiled sampler (no NUTS compile) that returns each task's keys and
+    weighted data sum, split (lengths 4,096 and 64) and unsplit alike."""
+    from jaxfit.inference import bayes
+
+    lengths = [3600, 64, 11, 3000, 40]
+    P = 4096
+    w = np.zeros((5, P))
+    y = np.zeros((5, P))
+    for t, n in enumerate(lengths):
+        w[t, :n] = 1.0
+        y[t, :n] = np.arange(n) % 7 + t             # integers: exact sums at any length
+    calls = []
+
+    def program(keys, z0, x, y, w, center, chol):
+        calls.append(y.shape)
+        T, C = keys.shape
+        u = jax.vmap(jax.vmap(lambda k: jax.random.uniform(k)))(keys)      # [T, C]
+        s = jnp.sum(w * y * x["N"], axis=1)                                # [T]
+        z = jnp.broadcast_to(s[:, None, None, None], (T, C, 2, 1))
+        return bayes.NutsTrace(z, *(jnp.broadcast_to(u[..., None], (T, C, 2)),) * 5,
+                               step_size=u, warmup_num_steps=u[..., None],
+                               warmup_diverging=u[..., None])
+
+    monkeypatch.setattr(bayes, "_nuts_program", lambda bm, opts: program)
+    args = (None, jax.random.key(3), jnp.zeros((5, 2, 1)), {"N": jnp.ones((5, P))},
+            jnp.asarray(y), jnp.asarray(w), jnp.zeros((5, 1)), jnp.zeros((5, 1, 1)))
+    split = bayes.run_nuts(*args)
+    assert calls == [(2, 4096), (3, 64)]          # 64 < SPLIT_MIN_POINTS: no third class
+    monkeypatch.setattr(bayes, "SPLIT_MIN_POINTS", 10 ** 9)
+    whole = bayes.run_nuts(*args)
+    assert calls[2:] == [(5, 4096)]
+    for a, b in zip(split, whole):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(np.asarray(split.z[:, 0, 0, 0]), (w * y).sum(axis=1))

@@ -62,7 +62,9 @@ leapfrog steps and every task of a vmapped batch needs about the same number
 ``numpyro.infer.hmc.hmc``) in one compiled call (`run_nuts`): chains are vmapped, tasks
 are vmapped in groups of ``task_batch`` mapped over with ``jax.lax.map`` (a vmapped NUTS
 iteration costs as much as the deepest tree among its members, so on CPU fully vmapping
-100 tasks was about twice as slow as groups of 1-10); a plated model over padded, masked tasks (`plated_model`, `run_nuts_plated`)
+100 tasks was about twice as slow as groups of 1-10), and tasks much shorter than the
+longest run in a program of their own padded length (`length_classes`); a plated model
+over padded, masked tasks (`plated_model`, `run_nuts_plated`)
 carries hierarchical pooling of chosen parameters and ``law.shared`` parameters.
 SVI (``AutoMultivariateNormal``) and numpyro's ``AutoLaplaceApproximation`` are vmapped
 the same way (`run_svi`, `run_laplace`).
@@ -995,7 +997,54 @@ def run_nuts(bm: BayesModel, key, z0, x, y, w, center, chol,
     """
     T, C = z0.shape[:2]
     keys = jax.random.split(key, (T, C))
-    return _nuts_program(bm, opts)(keys, z0, x, y, w, center, chol)
+    program = _nuts_program(bm, opts)
+    classes = length_classes(w)
+    if len(classes) == 1:
+        return program(keys, z0, x, y, w, center, chol)
+    parts = [program(keys[i], z0[i], {n: a[i, :p] for n, a in x.items()}, y[i, :p], w[i, :p],
+                     center[i], chol[i]) for i, p in classes]
+    back = np.argsort(np.concatenate([i for i, _ in classes]), kind="stable")
+    return NutsTrace(*(jnp.concatenate(f)[back] for f in zip(*parts)))
+
+
+#: `run_nuts` samples tasks whose points fit in 1 / SPLIT_RATIO of the batch's padded
+#: length in a program of their own, shorter length, when that length is at least
+#: SPLIT_MIN_POINTS (below it a second compile costs more than the padding it saves).
+SPLIT_RATIO = 8
+SPLIT_MIN_POINTS = 1024
+
+
+def length_classes(w) -> list[tuple[np.ndarray, int]]:
+    """Tasks grouped by their number of points, as (task indices, padded length) pairs.
+
+    A NUTS leapfrog step costs the batch's padded length ``P`` for every task, so a
+    task of 64 points beside one of 3,600 costs 64x its own work (the OLMo emergence
+    demonstration). While the longest class has ``P >= SPLIT_MIN_POINTS``, the tasks whose
+    `jaxfit.data.bucket` length is at most ``P / SPLIT_RATIO`` move to a class of their
+    own, padded to their own bucket. Real points come first in every task (`make_batch`),
+    so a class's arrays are the batch's first columns; its trailing zero weights
+    contribute nothing. One class (every batch of short tasks) leaves the call unchanged.
+
+    Example:
+        >>> import numpy as np
+        >>> w = np.zeros((3, 4096)); w[0, :3600] = 1; w[1, :64] = 1; w[2, :11] = 1
+        >>> [(i.tolist(), p) for i, p in length_classes(w)]
+        [([0], 4096), ([1, 2], 64)]
+    """
+    from jaxfit.data import bucket
+
+    w = np.asarray(w)
+    P = w.shape[1]
+    n = P - np.argmax(w[:, ::-1] > 0, axis=1)          # last positive weight, + 1
+    size = np.array([min(bucket(int(k)), P) for k in n])
+    idx, classes = np.arange(len(n)), []
+    while True:
+        p = int(size[idx].max()) if len(classes) else P
+        small = idx[size[idx] * SPLIT_RATIO <= p] if p >= SPLIT_MIN_POINTS else idx[:0]
+        if len(small) == 0:
+            return classes + [(idx, p)]
+        classes.append((np.setdiff1d(idx, small), p))
+        idx = small
 
 
 @functools.lru_cache(maxsize=32)
