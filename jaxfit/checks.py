@@ -28,7 +28,7 @@ from jaxfit.law import Law
 from jaxfit.warnings import ScaleWarning
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
-           "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS", "FIT_METHODS",
+           "law_output", "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS", "FIT_METHODS",
            "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
@@ -205,6 +205,127 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
                     f"takes log({name}), so predict only at {name} > 0.")
         out[name] = values
     return out
+
+
+# ------------------------------------------------------------------------ law output
+
+#: JAX's errors for a Python or numpy operation on a traced value (``np.exp(x)``,
+#: ``float(p)``, ``if p > 0``): the law's fn is not written in jax.numpy.
+_TRACER_ERRORS = ("TracerArrayConversionError", "ConcretizationTypeError",
+                  "TracerBoolConversionError", "TracerIntegerConversionError")
+
+
+def _fn_failed(law: Law, what: str, e: Exception) -> Exception:
+    """The error for ``law.fn`` (or ``log_fn``) raising ``e`` when jaxfit calls it."""
+    head = " ".join(str(e).split("\n")[0].split())[:300]
+    if isinstance(e, KeyError) and e.args:
+        key = e.args[0]
+        return ValueError(
+            f"law {law.name!r}: {what} looked up {key!r}, which is neither one of its inputs "
+            f"{list(law.inputs)} (the x dict) nor one of its parameters "
+            f"{list(law.param_names)} (the params dict). Fix the name in {what}, or add it to inputs= or params=.")
+    if type(e).__name__ in _TRACER_ERRORS:
+        return TypeError(
+            f"law {law.name!r}: {what} cannot be traced by JAX ({type(e).__name__}: {head}). "
+            f"jaxfit calls it with traced arrays (to differentiate, vmap and compile it), so it "
+            "must use jax.numpy (jnp.exp, jnp.log, jnp.where) instead of numpy or math "
+            "functions, and no float(), int() or Python if/while on parameter or input "
+            "values (use jnp.where).")
+    return ValueError(f"law {law.name!r}: {what}(params, x) raised {type(e).__name__}: {head}, "
+                      f"when called with one value per parameter {list(law.param_names)} and "
+                      f"one array per input {list(law.inputs)}. It must return one prediction "
+                      "per point, elementwise in the inputs.")
+
+
+def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
+    """``law.fn`` (and ``log_fn``) must return one prediction per point, elementwise.
+
+    Checked by tracing the law (``jax.eval_shape``: no compilation) at the centre of its
+    init box with one task's points, before any fit: inputs ``[P]`` against scalar
+    parameters must give ``[P]``, and inputs ``[P, 1]`` against parameter vectors ``[2]``
+    (how predictions from a posterior's draws call it) ``[P, 2]``. A law that returns a
+    single value is allowed only if that value does not depend on the inputs (a
+    constant). Before this check, a fn that averaged its points (``jnp.mean(...)``) was
+    fitted to that one number without an error, and a ``[P, 1]`` output or numpy calls
+    failed deep inside the solver.
+
+    Args:
+        law: the law.
+        x: input name -> [T, P] batch arrays; w: [T, P] weights (0 on padding).
+
+    Raises:
+        TypeError: fn does not return an array, or cannot be traced (numpy, float(), if).
+        ValueError: fn raises, reads a name that is neither an input nor a parameter, or
+            returns another shape than one value per point.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from jaxfit.inference.objective import unpack
+    from jaxfit.inference.starts import init_box
+
+    w = np.asarray(w)
+    has = (w > 0).any(axis=1)
+    if not has.any():
+        return
+    t = int(np.argmax(has))
+    real = w[t] > 0
+    xs = {n: np.asarray(v, dtype=np.float64)[t][real] for n, v in x.items()}
+    P = int(real.sum())
+    lo, hi = init_box(law)
+    fns = [("fn", law.fn)] + ([("log_fn", law.log_fn)] if law.log_fn is not None else [])
+    with jax.enable_x64(True):
+        p = {n: jnp.asarray(v, dtype=jnp.float64)
+             for n, v in unpack(law, jnp.asarray(0.5 * (lo + hi), dtype=jnp.float64)).items()}
+        f64 = jnp.float64
+        for what, fn in fns:
+            cases = [({n: jax.ShapeDtypeStruct((), f64) for n in p},
+                      {n: jax.ShapeDtypeStruct((P,), f64) for n in xs}, (P,), f"({P},)",
+                      "scalars"),
+                     ({n: jax.ShapeDtypeStruct((P, 2), f64) for n in p},
+                      {n: jax.ShapeDtypeStruct((P, 1), f64) for n in xs}, (P, 2),
+                      f"({P}, 1)", f"arrays of shape ({P}, 2)")]
+            for pp, xx, want, xshape, pshape in cases:
+                try:
+                    out = jax.eval_shape(fn, pp, xx)
+                except Exception as e:  # noqa: BLE001 - reported with the law's name
+                    raise _fn_failed(law, what, e) from e
+                if not isinstance(out, jax.ShapeDtypeStruct):
+                    raise TypeError(
+                        f"law {law.name!r}: {what} returned a {type(out).__name__}; it must "
+                        "return one array of predictions, one per point (e.g. return y, "
+                        "not (y, extra) or {'y': y}).")
+                if out.shape == want:
+                    continue
+                if math.prod(out.shape) == 1 and len(out.shape) <= len(want):
+                    # one value for all points: a constant law, or a reduction over points
+                    if P > 1 and _depends_on_inputs(fn, p, xs):
+                        raise ValueError(
+                            f"law {law.name!r}: {what} returned one value (shape {out.shape}) "
+                            f"for {P} points, and that value depends on the inputs: it "
+                            "reduces over the points (jnp.sum, jnp.mean, ...). Return one "
+                            "prediction per point, elementwise in the inputs.")
+                    break
+                raise ValueError(
+                    f"law {law.name!r}: {what} returned shape {out.shape} for inputs of "
+                    f"shape {xshape} and parameters as {pshape}; it must return shape "
+                    f"{want}: one prediction per point, elementwise in the inputs and "
+                    "broadcasting against the parameters (no reductions, no added or "
+                    "reordered axes, e.g. no [:, None] or jnp.stack).")
+
+
+def _depends_on_inputs(fn, p, xs) -> bool:
+    """Whether a fn returning one value gives different values at the first and the last
+    point (evaluated eagerly on one point each)."""
+    import jax.numpy as jnp
+
+    first = {n: jnp.asarray(v[:1]) for n, v in xs.items()}
+    last = {n: jnp.asarray(v[-1:]) for n, v in xs.items()}
+    try:
+        a, b = np.asarray(fn(p, first)), np.asarray(fn(p, last))
+    except Exception:  # noqa: BLE001 - the shape check already passed; no verdict
+        return False
+    return not np.allclose(a, b, rtol=1e-12, atol=0.0, equal_nan=True)
 
 
 # ------------------------------------------------------------------------ data scale

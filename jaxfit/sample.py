@@ -8,6 +8,7 @@ one compiled call.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,7 +26,7 @@ from jaxfit.inference.objective import residuals, unpack
 from jaxfit.inference.optimize import SolverOptions
 from jaxfit.inference.starts import user_starts
 from jaxfit.inference.objective import make_objective
-from jaxfit.law import Law
+from jaxfit.law import Law, dist_text, prior_problem
 from jaxfit.posterior import Posterior
 from jaxfit.result import FitResult
 
@@ -163,6 +164,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     if overlap:
         raise ValueError(f"parameters {sorted(overlap)} are both pooled and shared; a shared "
                          "parameter already has one value for all tasks.")
+    _check_priors(law, priors)
     lik = bayes.make_likelihood(likelihood, space, nu, delta)
     plated = bool(pool or law.shared or batching == "plate")
     bm = bayes.make_model(law.replace(shared=()) if law.shared else law, lik, priors,
@@ -170,6 +172,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
+    checks.law_output(law, batch.x, batch.w)       # before any compile
     lik.check(batch.y[batch.w > 0], label=y)
     if warn:
         checks.scale_warning(law, batch.x, batch.y, batch.w,
@@ -184,6 +187,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                           restarts=restarts, seed=seed, warn=False)
     else:
         _check_start(start, law, batch.tasks)
+    _check_priors_at(law, priors, start)
     timing["fit"] = time.perf_counter() - t0
 
     with jax.enable_x64(True):
@@ -278,6 +282,59 @@ def _run_plated(bm, law, key, xs, ys, ws, center, chol, opts, pool, jitter):
     return v, stats, hyper
 
 
+def _check_priors(law: Law, priors: Mapping[str, Any] | None) -> None:
+    """``priors=`` must name the law's free parameters (or the noise scale, or a pooled
+    parameter's ``<name>_tau``) and give each a numpyro distribution that puts probability
+    inside its constraint (`jaxfit.law.prior_problem`); checked before any fit."""
+    for name, prior in (priors or {}).items():
+        if name in law.fixed:
+            raise ValueError(f"priors[{name!r}]: {name!r} is held fixed at "
+                             f"{law.fixed[name]:g} in law {law.name!r} (jaxfit.fix), so it is "
+                             "not sampled; drop its prior, or sample the law without fixing "
+                             f"{name!r}.")
+        if name in law.params:
+            problem = prior_problem(law.params[name].constraint, prior)
+            if problem:
+                raise ValueError(f"priors[{name!r}]: {problem}")
+
+
+def _check_priors_at(law: Law, priors: Mapping[str, Any] | None, start: FitResult) -> None:
+    """Every user prior (``priors=`` or ``Param.prior``) must have positive density at the
+    point fit the sampler starts from.
+
+    Where it has none (a prior ``Uniform(1.9, 2.5)`` on a parameter whose best fit is
+    1.82), NUTS cannot leave its start (measured: every draw equal to the fit, interval
+    width 0, all transitions divergent) and a Laplace posterior is a Gaussian centred
+    outside the prior's support (measured: 98% interval [1.79, 1.85] under
+    ``Uniform(1.9, 2.5)``).
+    """
+    priors = dict(priors or {})
+    values = np.asarray(start.values, dtype=np.float64)
+    for j, name in enumerate(law.param_names):
+        prior = priors.get(name, law.params[name].prior)
+        if prior is None:
+            continue
+        with jax.enable_x64(True), warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # numpyro's out-of-support warning
+            v = jnp.asarray(values[:, j])
+            inside = np.asarray(prior.support(v), dtype=bool)
+            lp = np.asarray(prior.log_prob(v))
+        # a fit value that is not finite (a failed task) is the fit's problem, not the prior's
+        ok = (inside & np.isfinite(lp)) | ~np.isfinite(values[:, j])
+        if ok.all():
+            continue
+        bad = ~ok
+        tasks = list(start.tasks[bad][:10])
+        raise ValueError(
+            f"the prior of {name!r}, {dist_text(prior)}, has zero density at the point fit "
+            f"the sampler starts from ({name}={values[bad, j][0]:.6g} in {int(bad.sum())} "
+            f"task(s) {tasks}): the sampler cannot move from there (NUTS's draws would all "
+            "equal the fit; a Laplace posterior would centre outside the prior). Widen the "
+            "prior to cover the data's best fit, or, if its bounds are hard limits, make them "
+            f"the constraint of {name!r} (e.g. jaxfit.Param(constraints.interval(lo, hi), ...)) so "
+            "that the fit respects them too.")
+
+
 def _check_start(start, law: Law, tasks) -> None:
     """``start`` must be a fit of ``law`` to the same tasks, in the same order: its values
     start the sampler or refits, and it is kept as ``Posterior.fit`` (the estimate of
@@ -351,6 +408,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     timing = {}
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
+    checks.law_output(law, batch.x, batch.w)       # before any compile
     if warn:
         checks.scale_warning(law, batch.x, batch.y, batch.w,
                              make_starts(law, init=init, restarts=restarts, seed=seed), space)
