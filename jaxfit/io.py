@@ -28,7 +28,7 @@ import math
 import os
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -150,8 +150,12 @@ def _tasks_index(labels: list, by) -> pd.Index:
 
 
 def _law_block(law: Law, spec: str | None) -> dict:
-    return {"name": law.name, "spec": spec or law.name, "formula": law.formula,
-            "inputs": list(law.inputs), "params": list(law.param_names)}
+    block = {"name": law.name, "spec": spec or law.name, "formula": law.formula,
+             "inputs": list(law.inputs), "params": list(law.param_names)}
+    if law.fixed:
+        # the values `jaxfit.fix` holds: a law passed to `load` must hold the same ones
+        block["fixed"] = {k: float(v) for k, v in law.fixed.items()}
+    return block
 
 
 def _resolve(block: dict, law: Law | None) -> Law:
@@ -164,12 +168,33 @@ def _resolve(block: dict, law: Law | None) -> Law:
     if list(law.param_names) != list(block["params"]):
         raise ValueError(f"load: law {law.name!r} has parameters {list(law.param_names)}, "
                          f"the file has {block['params']}; pass the law it was saved from.")
+    fixed = block.get("fixed") or {}
+    if isinstance(fixed, dict) and not _same_fixed(law.fixed, fixed):
+        # the draws or estimates were fitted with the file's values; predicting with other
+        # ones gave silently wrong numbers (fix(law, alpha=0.2) saved, loaded with
+        # law=fix(law, alpha=0.3): the prediction moved from 1.824 to 1.791 without a word)
+        show = lambda d: "{" + ", ".join(f"{k}={float(v):g}" for k, v in d.items()) + "}"  # noqa: E731
+        raise ValueError(f"load: law {law.name!r} holds fixed parameters {show(law.fixed)}, "
+                         f"the file was fitted with {show(fixed)}; pass the law it was saved "
+                         f"from, e.g. jaxfit.fix(law, "
+                         f"{', '.join(f'{k}={float(v):g}' for k, v in fixed.items())}).")
     inputs = block.get("inputs")
     if isinstance(inputs, list) and sorted(map(str, law.inputs)) != sorted(map(str, inputs)):
         raise ValueError(f"load: law {law.name!r} takes inputs {list(law.inputs)}, the file's "
                          f"law {block['name']!r} takes {inputs}; pass the law it was saved "
                          "from.")
     return law
+
+
+def _same_fixed(held: Mapping, saved: Mapping) -> bool:
+    """The law's fixed values equal the file's (names and values, to float64 rounding)."""
+    if set(map(str, held)) != set(map(str, saved)):
+        return False
+    try:
+        return all(math.isclose(float(held[k]), float(saved[k]), rel_tol=1e-12, abs_tol=0.0)
+                   for k in held)
+    except (TypeError, ValueError):
+        return False
 
 
 # ------------------------------------------------------------------------ point fits
