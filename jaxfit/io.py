@@ -150,12 +150,11 @@ def _tasks_index(labels: list, by) -> pd.Index:
 
 
 def _law_block(law: Law, spec: str | None) -> dict:
-    block = {"name": law.name, "spec": spec or law.name, "formula": law.formula,
-             "inputs": list(law.inputs), "params": list(law.param_names)}
-    if law.fixed:
-        # the values `jaxfit.fix` holds: a law passed to `load` must hold the same ones
-        block["fixed"] = {k: float(v) for k, v in law.fixed.items()}
-    return block
+    # "fixed": the values `jaxfit.fix` holds ({} when none); a law passed to `load` must
+    # hold the same ones
+    return {"name": law.name, "spec": spec or law.name, "formula": law.formula,
+            "inputs": list(law.inputs), "params": list(law.param_names),
+            "fixed": {k: float(v) for k, v in law.fixed.items()}}
 
 
 def _resolve(block: dict, law: Law | None) -> Law:
@@ -168,7 +167,7 @@ def _resolve(block: dict, law: Law | None) -> Law:
     if list(law.param_names) != list(block["params"]):
         raise ValueError(f"load: law {law.name!r} has parameters {list(law.param_names)}, "
                          f"the file has {block['params']}; pass the law it was saved from.")
-    fixed = block.get("fixed") or {}
+    fixed = block.get("fixed")          # absent in files saved before it was recorded
     if isinstance(fixed, dict) and not _same_fixed(law.fixed, fixed):
         # the draws or estimates were fitted with the file's values; predicting with other
         # ones gave silently wrong numbers (fix(law, alpha=0.2) saved, loaded with

@@ -103,6 +103,14 @@ def test_a_fixed_law_must_hold_the_saved_values(two_task_fit, tmp_path):
     with pytest.raises(ValueError, match=re.escape("holds fixed parameters {alpha=0.2}")):
         load(path, law=jf.fix(jf.models.power_law("C"), alpha=0.2))
     assert load(path, law=law).law.fixed == {"alpha": 0.15}
+    # a file written before the values were recorded loads as before
+    doc = json.loads((tmp_path / "fixed.json").read_text())
+    del doc["law"]["fixed"]
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    assert load(tmp_path / "old.json", law=law).values.tolist() == fixed.values.tolist()
+    # a law without fixed parameters is recorded with none: {} must match {}
+    unfixed = save(res, tmp_path / "unfixed.json", law_spec="power_law(input=C)")
+    assert json.loads(unfixed.read_text())["law"]["fixed"] == {}
 
 
 def _posterior(tasks: pd.Index, method="nuts") -> Posterior:
