@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpyro.distributions import constraints
 
 from jaxfit import checks
 from jaxfit.data import check_law, make_batch
@@ -26,7 +27,7 @@ from jaxfit.inference.objective import residuals, unpack
 from jaxfit.inference.optimize import SolverOptions
 from jaxfit.inference.starts import user_starts
 from jaxfit.inference.objective import make_objective
-from jaxfit.law import Law, dist_text, prior_problem
+from jaxfit.law import NOISE, Law, dist_text, prior_problem
 from jaxfit.posterior import Posterior
 from jaxfit.result import FitResult
 
@@ -292,8 +293,9 @@ def _check_priors(law: Law, priors: Mapping[str, Any] | None) -> None:
                              f"{law.fixed[name]:g} in law {law.name!r} (jaxfit.fix), so it is "
                              "not sampled; drop its prior, or sample the law without fixing "
                              f"{name!r}.")
-        if name in law.params:
-            problem = prior_problem(law.params[name].constraint, prior)
+        if name in law.params or name == NOISE:
+            problem = prior_problem(law.params[name].constraint if name in law.params
+                                    else constraints.positive, prior)
             if problem:
                 raise ValueError(f"priors[{name!r}]: {problem}")
 

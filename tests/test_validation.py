@@ -766,3 +766,7 @@ def test_a_prior_without_density_at_the_fit_fails_before_sampling():
     with pytest.raises(ValueError, match=re.escape(
             "priors['alpha']: 'alpha' is held fixed at 0.2 in law 'my_law|fixed(alpha)'")):
         jf.sample(jf.fix(law, alpha=0.2), df, y="loss", priors={"alpha": dist.Normal()})
+    with pytest.raises(ValueError, match=re.escape(
+            "priors['sigma']: prior=Uniform(low=-2, high=-1) puts no measurable probability "
+            "inside the parameter's constraint Positive(lower=0)")):
+        jf.sample(law, df, y="loss", priors={"sigma": dist.Uniform(-2.0, -1.0)}, start=start)
