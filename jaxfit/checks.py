@@ -295,6 +295,14 @@ def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
                         f"law {law.name!r}: {what} returned a {type(out).__name__}; it must "
                         "return one array of predictions, one per point (e.g. return y, "
                         "not (y, extra) or {'y': y}).")
+                if not (jnp.issubdtype(out.dtype, jnp.floating) and out.dtype.itemsize >= 8):
+                    # float32 predictions made the fit stall at float32's resolution
+                    # ('stalled', with advice about kinks), with no word about the dtype
+                    raise TypeError(
+                        f"law {law.name!r}: {what} returned {out.dtype} predictions from "
+                        "float64 inputs and parameters; jaxfit fits in float64 (float32 "
+                        "rounding stalls the solver). Return float64: drop .astype(...) or "
+                        "dtype= arguments that give another type.")
                 if out.shape == want:
                     continue
                 if math.prod(out.shape) == 1 and len(out.shape) <= len(want):

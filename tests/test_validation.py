@@ -718,6 +718,9 @@ def _power(p, x):
     # numpy on a tracer: before, JAX's TracerArrayConversionError with no hint
     (lambda p, x: p["E"] + p["A"] * np.exp(-p["alpha"] * np.log(x["N"])), TypeError,
      "fn cannot be traced by JAX (TracerArrayConversionError"),
+    # float32 predictions: before, the fit ended 'stalled' with advice about kinks
+    (lambda p, x: _power(p, x).astype(jnp.float32), TypeError,
+     "fn returned float32 predictions from float64 inputs and parameters"),
     (lambda p, x: p["E"] + p["A"] * x["C"] ** -p["alpha"], ValueError,
      "fn looked up 'C', which is neither one of its inputs ['N'] (the x dict) nor one of "
      "its parameters ['E', 'A', 'alpha']"),
