@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -238,32 +239,29 @@ def _fn_failed(law: Law, what: str, e: Exception) -> Exception:
 
 
 def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
-    """``law.fn`` (and ``log_fn``) must return one prediction per point, elementwise.
+    """``law.fn`` must return one float64 prediction per point, elementwise.
 
-    Checked by tracing the law (``jax.eval_shape``: no compilation) at the centre of its
-    init box with one task's points, before any fit: inputs ``[P]`` against scalar
-    parameters must give ``[P]``, and inputs ``[P, 1]`` against parameter vectors ``[2]``
-    (how predictions from a posterior's draws call it) ``[P, 2]``. A law that returns a
-    single value is allowed only if that value does not depend on the inputs (a
-    constant). Before this check, a fn that averaged its points (``jnp.mean(...)``) was
-    fitted to that one number without an error, and a ``[P, 1]`` output or numpy calls
-    failed deep inside the solver.
+    Checked by tracing ``fn`` (``jax.eval_shape``: no compilation; cached per law and
+    point count) with one task's points, before any fit: inputs ``(P,)`` against scalar
+    parameters must give ``(P,)``, and inputs ``(P, 1)`` against parameter arrays
+    ``(P, 2)`` (how predictions from a posterior's draws call it) ``(P, 2)``. A law that
+    returns a single value is allowed only if that value does not depend on the inputs
+    (a constant; evaluated at the centre of the init box). Before this check, a fn that
+    averaged its points (``jnp.mean(...)``) was fitted to that one number without an
+    error, and a ``(P, 1)`` output or numpy calls failed deep inside the solver.
+    (``log_fn`` is not traced: the combinators derive one for every law they build, and
+    tracing it too doubled the cost.)
 
     Args:
         law: the law.
         x: input name -> [T, P] batch arrays; w: [T, P] weights (0 on padding).
 
     Raises:
-        TypeError: fn does not return an array, or cannot be traced (numpy, float(), if).
+        TypeError: fn does not return a float64 array, or cannot be traced (numpy,
+            float(), if).
         ValueError: fn raises, reads a name that is neither an input nor a parameter, or
             returns another shape than one value per point.
     """
-    import jax
-    import jax.numpy as jnp
-
-    from jaxfit.inference.objective import unpack
-    from jaxfit.inference.starts import init_box
-
     w = np.asarray(w)
     has = (w > 0).any(axis=1)
     if not has.any():
@@ -272,65 +270,80 @@ def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
     real = w[t] > 0
     xs = {n: np.asarray(v, dtype=np.float64)[t][real] for n, v in x.items()}
     P = int(real.sum())
-    lo, hi = init_box(law)
-    fns = [("fn", law.fn)] + ([("log_fn", law.log_fn)] if law.log_fn is not None else [])
-    with jax.enable_x64(True):
-        p = {n: jnp.asarray(v, dtype=jnp.float64)
-             for n, v in unpack(law, jnp.asarray(0.5 * (lo + hi), dtype=jnp.float64)).items()}
-        f64 = jnp.float64
-        for what, fn in fns:
-            cases = [({n: jax.ShapeDtypeStruct((), f64) for n in p},
-                      {n: jax.ShapeDtypeStruct((P,), f64) for n in xs}, (P,), f"({P},)",
-                      "scalars"),
-                     ({n: jax.ShapeDtypeStruct((P, 2), f64) for n in p},
-                      {n: jax.ShapeDtypeStruct((P, 1), f64) for n in xs}, (P, 2),
-                      f"({P}, 1)", f"arrays of shape ({P}, 2)")]
-            for pp, xx, want, xshape, pshape in cases:
-                try:
-                    out = jax.eval_shape(fn, pp, xx)
-                except Exception as e:  # noqa: BLE001 - reported with the law's name
-                    raise _fn_failed(law, what, e) from e
-                if not isinstance(out, jax.ShapeDtypeStruct):
-                    raise TypeError(
-                        f"law {law.name!r}: {what} returned a {type(out).__name__}; it must "
-                        "return one array of predictions, one per point (e.g. return y, "
-                        "not (y, extra) or {'y': y}).")
-                if not (jnp.issubdtype(out.dtype, jnp.floating) and out.dtype.itemsize >= 8):
-                    # float32 predictions made the fit stall at float32's resolution
-                    # ('stalled', with advice about kinks), with no word about the dtype
-                    raise TypeError(
-                        f"law {law.name!r}: {what} returned {out.dtype} predictions from "
-                        "float64 inputs and parameters; jaxfit fits in float64 (float32 "
-                        "rounding stalls the solver). Return float64: drop .astype(...) or "
-                        "dtype= arguments that give another type.")
-                if out.shape == want:
-                    continue
-                if math.prod(out.shape) == 1 and len(out.shape) <= len(want):
-                    # one value for all points: a constant law, or a reduction over points
-                    if P > 1 and _depends_on_inputs(fn, p, xs):
-                        raise ValueError(
-                            f"law {law.name!r}: {what} returned one value (shape {out.shape}) "
-                            f"for {P} points, and that value depends on the inputs: it "
-                            "reduces over the points (jnp.sum, jnp.mean, ...). Return one "
-                            "prediction per point, elementwise in the inputs.")
-                    break
+    for want, xshape, pshape, out in _traced(law, P, tuple(xs)):
+        if isinstance(out, str):
+            raise TypeError(
+                f"law {law.name!r}: fn returned a {out}; it must return one array of "
+                "predictions, one per point (e.g. return y, not (y, extra) or {'y': y}).")
+        shape, dtype = out
+        if not (np.issubdtype(dtype, np.floating) and dtype.itemsize >= 8):
+            # float32 predictions made the fit stall at float32's resolution ('stalled',
+            # with advice about kinks), with no word about the dtype
+            raise TypeError(
+                f"law {law.name!r}: fn returned {dtype} predictions from float64 inputs and "
+                "parameters; jaxfit fits in float64 (float32 rounding stalls the solver). "
+                "Return float64: drop .astype(...) or dtype= arguments that give another "
+                "type.")
+        if shape == want:
+            continue
+        if math.prod(shape) == 1 and len(shape) <= len(want):
+            # one value for all points: a constant law, or a reduction over points
+            if P > 1 and _depends_on_inputs(law, xs):
                 raise ValueError(
-                    f"law {law.name!r}: {what} returned shape {out.shape} for inputs of "
-                    f"shape {xshape} and parameters as {pshape}; it must return shape "
-                    f"{want}: one prediction per point, elementwise in the inputs and "
-                    "broadcasting against the parameters (no reductions, no added or "
-                    "reordered axes, e.g. no [:, None] or jnp.stack).")
+                    f"law {law.name!r}: fn returned one value (shape {shape}) for {P} "
+                    "points, and that value depends on the inputs: it reduces over the "
+                    "points (jnp.sum, jnp.mean, ...). Return one prediction per point, "
+                    "elementwise in the inputs.")
+            return
+        raise ValueError(
+            f"law {law.name!r}: fn returned shape {shape} for inputs of shape {xshape} and "
+            f"parameters as {pshape}; it must return shape {want}: one prediction per "
+            "point, elementwise in the inputs and broadcasting against the parameters (no "
+            "reductions, no added or reordered axes, e.g. no [:, None] or jnp.stack).")
 
 
-def _depends_on_inputs(fn, p, xs) -> bool:
-    """Whether a fn returning one value gives different values at the first and the last
-    point (evaluated eagerly on one point each)."""
+@functools.lru_cache(maxsize=256)
+def _traced(law: Law, P: int, inputs: tuple[str, ...]) -> tuple:
+    """``law.fn``'s output (``(shape, dtype)``, or the type name of a non-array) for the
+    two calls `law_output` checks; raises `_fn_failed`'s error when fn raises."""
+    import jax
     import jax.numpy as jnp
 
-    first = {n: jnp.asarray(v[:1]) for n, v in xs.items()}
-    last = {n: jnp.asarray(v[-1:]) for n, v in xs.items()}
+    f64 = jnp.float64
+    cases = [({n: jax.ShapeDtypeStruct((), f64) for n in law.param_names},
+              {n: jax.ShapeDtypeStruct((P,), f64) for n in inputs}, (P,), f"({P},)",
+              "scalars"),
+             ({n: jax.ShapeDtypeStruct((P, 2), f64) for n in law.param_names},
+              {n: jax.ShapeDtypeStruct((P, 1), f64) for n in inputs}, (P, 2), f"({P}, 1)",
+              f"arrays of shape ({P}, 2)")]
+    out = []
+    with jax.enable_x64(True):
+        for pp, xx, want, xshape, pshape in cases:
+            try:
+                o = jax.eval_shape(law.fn, pp, xx)
+            except Exception as e:  # noqa: BLE001 - reported with the law's name
+                raise _fn_failed(law, "fn", e) from e
+            o = ((tuple(o.shape), np.dtype(o.dtype)) if isinstance(o, jax.ShapeDtypeStruct)
+                 else type(o).__name__)
+            out.append((want, xshape, pshape, o))
+    return tuple(out)
+
+
+def _depends_on_inputs(law: Law, xs) -> bool:
+    """Whether a fn returning one value gives different values at the first and the last
+    point (evaluated eagerly on one point each, at the centre of the init box)."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxfit.inference.objective import unpack
+    from jaxfit.inference.starts import init_box
+
+    lo, hi = init_box(law)
     try:
-        a, b = np.asarray(fn(p, first)), np.asarray(fn(p, last))
+        with jax.enable_x64(True):
+            p = unpack(law, jnp.asarray(0.5 * (lo + hi), dtype=jnp.float64))
+            a = np.asarray(law.fn(p, {n: jnp.asarray(v[:1]) for n, v in xs.items()}))
+            b = np.asarray(law.fn(p, {n: jnp.asarray(v[-1:]) for n, v in xs.items()}))
     except Exception:  # noqa: BLE001 - the shape check already passed; no verdict
         return False
     return not np.allclose(a, b, rtol=1e-12, atol=0.0, equal_nan=True)
