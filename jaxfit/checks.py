@@ -29,7 +29,8 @@ from jaxfit.law import Law
 from jaxfit.warnings import ScaleWarning
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
-           "law_output", "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS", "FIT_METHODS",
+           "law_output", "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS",
+           "FIT_METHODS",
            "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
@@ -224,7 +225,8 @@ def _fn_failed(law: Law, what: str, e: Exception) -> Exception:
         return ValueError(
             f"law {law.name!r}: {what} looked up {key!r}, which is neither one of its inputs "
             f"{list(law.inputs)} (the x dict) nor one of its parameters "
-            f"{list(law.param_names)} (the params dict). Fix the name in {what}, or add it to inputs= or params=.")
+            f"{list(law.param_names)} (the params dict). Fix the name in {what}, or add it "
+            "to inputs= or params=.")
     if type(e).__name__ in _TRACER_ERRORS:
         return TypeError(
             f"law {law.name!r}: {what} cannot be traced by JAX ({type(e).__name__}: {head}). "

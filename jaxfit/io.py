@@ -28,7 +28,7 @@ import math
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ import pandas as pd
 from jaxfit.data import task_columns
 from jaxfit.inference.design import Issue
 from jaxfit.inference.status import Status
-from jaxfit.law import Law
+from jaxfit.law import Law, same_fixed
 from jaxfit.result import FitResult
 
 __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
@@ -168,11 +168,13 @@ def _resolve(block: dict, law: Law | None) -> Law:
         raise ValueError(f"load: law {law.name!r} has parameters {list(law.param_names)}, "
                          f"the file has {block['params']}; pass the law it was saved from.")
     fixed = block.get("fixed")          # absent in files saved before it was recorded
-    if isinstance(fixed, dict) and not _same_fixed(law.fixed, fixed):
+    if isinstance(fixed, dict) and not same_fixed(law.fixed, fixed):
         # the draws or estimates were fitted with the file's values; predicting with other
         # ones gave silently wrong numbers (fix(law, alpha=0.2) saved, loaded with
         # law=fix(law, alpha=0.3): the prediction moved from 1.824 to 1.791 without a word)
-        show = lambda d: "{" + ", ".join(f"{k}={float(v):g}" for k, v in d.items()) + "}"  # noqa: E731
+        def show(d):
+            return "{" + ", ".join(f"{k}={float(v):g}" for k, v in d.items()) + "}"
+
         raise ValueError(f"load: law {law.name!r} holds fixed parameters {show(law.fixed)}, "
                          f"the file was fitted with {show(fixed)}; pass the law it was saved "
                          f"from, e.g. jaxfit.fix(law, "
@@ -183,17 +185,6 @@ def _resolve(block: dict, law: Law | None) -> Law:
                          f"law {block['name']!r} takes {inputs}; pass the law it was saved "
                          "from.")
     return law
-
-
-def _same_fixed(held: Mapping, saved: Mapping) -> bool:
-    """The law's fixed values equal the file's (names and values, to float64 rounding)."""
-    if set(map(str, held)) != set(map(str, saved)):
-        return False
-    try:
-        return all(math.isclose(float(held[k]), float(saved[k]), rel_tol=1e-12, abs_tol=0.0)
-                   for k in held)
-    except (TypeError, ValueError):
-        return False
 
 
 # ------------------------------------------------------------------------ point fits

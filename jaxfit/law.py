@@ -151,8 +151,9 @@ def prior_problem(constraint, prior) -> str | None:
         return None
     return (f"prior={dist_text(prior)} puts no measurable probability inside the parameter's "
             f"constraint {_constraint_text(constraint)} (none of 256 draws of the prior lie "
-            "inside it), so the posterior is empty or all in the prior's far tail. Give a prior over the constrained values (its "
-            "support must overlap the constraint), or change the constraint.")
+            "inside it), so the posterior is empty or all in the prior's far tail. Give a "
+            "prior over the constrained values (its support must overlap the constraint), "
+            "or change the constraint.")
 
 
 def dist_text(d) -> str:
@@ -330,6 +331,18 @@ def _union(*names: Sequence[str]) -> tuple[str, ...]:
 
 def _subset(params: Params, law: Law) -> dict:
     return {k: params[k] for k in law.params}
+
+
+def same_fixed(held: Mapping, other: Mapping) -> bool:
+    """Whether two `Law.fixed` mappings hold the same names and values (to float64
+    rounding); e.g. a saved result's and the law it is loaded with."""
+    if set(map(str, held)) != set(map(str, other)):
+        return False
+    try:
+        return all(math.isclose(float(held[k]), float(other[k]), rel_tol=1e-12, abs_tol=0.0)
+                   for k in held)
+    except (TypeError, ValueError):
+        return False
 
 
 def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:

@@ -773,3 +773,26 @@ def test_a_prior_without_density_at_the_fit_fails_before_sampling():
             "priors['sigma']: prior=Uniform(low=-2, high=-1) puts no measurable probability "
             "inside the parameter's constraint Positive(lower=0)")):
         jf.sample(law, df, y="loss", priors={"sigma": dist.Uniform(-2.0, -1.0)}, start=start)
+
+
+def test_start_must_be_a_fit_of_the_same_law_and_columns(no_fit):
+    """`start=` sets a bootstrap's noise scale and is kept as `Posterior.fit`. Before:
+    a fit of ``fix(law, alpha=0.2)`` was accepted as the start of a bootstrap of
+    ``fix(law, alpha=0.3)``: sigma 0.147 instead of 0.010, and a 90% predictive interval
+    [1.48, 2.38] instead of [1.84, 1.91], without a word."""
+    law = _user_law(_power)
+    df = _frame().assign(loss2=lambda d: d["loss"] * 1.1, n2=lambda d: d["N"])
+    start = dataclasses.replace(
+        _fit_result(law=jf.fix(law, alpha=0.2), params=dict(E=1.8, A=2e3)),
+        options=dict(y="loss", by=None, x={}))
+    with pytest.raises(ValueError, match=re.escape(
+            "start is a fit with fixed parameters {alpha=0.2}; law 'my_law|fixed(alpha)' "
+            "holds {alpha=0.3}; give start=jf.fit(...) of this law and data")):
+        jf.bootstrap(jf.fix(law, alpha=0.3), df, y="loss", n=10, start=start)
+    with pytest.raises(ValueError, match=re.escape(
+            "start is a fit of y='loss', this call's target is y='loss2'")):
+        jf.sample(jf.fix(law, alpha=0.2), df, y="loss2", start=start, method="laplace")
+    with pytest.raises(ValueError, match=re.escape(
+            "start is a fit reading inputs from columns {'N': 'N'}, this call reads "
+            "{'N': 'n2'}")):
+        jf.bootstrap(jf.fix(law, alpha=0.2), df, y="loss", x={"N": "n2"}, n=10, start=start)
