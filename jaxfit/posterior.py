@@ -350,7 +350,11 @@ class Posterior:
         ``observed_data`` ``y`` (in the likelihood's space, e.g. log loss),
         ``log_likelihood`` ``y`` (pointwise ``w_i log p(o_i | theta, sigma)`` per draw)
         and ``posterior_predictive`` ``y`` (a new observation per draw). So ``az.loo``,
-        ``az.waic``, ``az.compare`` (laws fitted to the same data) and ``az.plot_ppc`` work.
+        ``az.waic``, ``az.compare`` (laws fitted to the same data in the same ``space``)
+        and ``az.plot_ppc`` work. The densities are of the observation in the likelihood's
+        space (log y for ``space="log"``), so a log-space and a linear-space posterior's
+        ``elpd`` differ by the Jacobian ``sum(log y)`` as well as by fit: do not compare
+        across spaces (``idata.posterior.attrs["space"]`` says which).
 
         A bootstrap (``method="bootstrap"``) stores its ``n`` refits as one chain of the
         ``posterior`` group with the attribute ``inference="bootstrap"``: resampled refits
