@@ -285,6 +285,18 @@ class Law:
         if self.floor is not None and self.floor not in self.params:
             raise ValueError(f"Law {self.name!r}: floor {self.floor!r} is not among its "
                              f"parameters {list(self.params)}.")
+        # the sampler describes a term by log(scale) and the floor by the law's value; on
+        # any other constraint `bayes._level_terms` and `_make_model` silently dropped the
+        # declaration (a scale on greater_than(1): the marginal default prior, no level)
+        for role, name in [("term scale", t.scale) for t in self.terms] + (
+                [("floor", self.floor)] if self.floor is not None else []):
+            c = self.params[name].constraint
+            if c is not constraints.positive:
+                raise ValueError(
+                    f"Law {self.name!r}: the {role} {name!r} of a declared power-law term "
+                    f"must be constraints.positive, got {_constraint_text(c)}; make it "
+                    "positive, or do not declare terms/floor (they only set the sampler's "
+                    "default priors).")
         unknown = set(self.shared) - set(self.params)
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "

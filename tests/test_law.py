@@ -456,3 +456,23 @@ def test_law_rejects_a_parameter_named_like_the_noise_scale():
     names')."""
     with pytest.raises(ValueError, match="a parameter may not be named 'sigma'"):
         Law(fn=lambda p, x: x["C"] ** -p["sigma"], params={"sigma": Param()}, inputs=("C",))
+
+
+def test_declared_terms_need_positive_scales_and_floor():
+    """The sampler's level priors (`Law.terms`, `Law.floor`) need positive parameters;
+    before, another constraint silently dropped the declaration."""
+    from jaxfit import PowerTerm
+
+    spec = dict(fn=lambda p, x: p["E"] + p["A"] * x["C"] ** -p["alpha"], inputs=("C",),
+                terms=(PowerTerm("A", "alpha", "C"),), floor="E", name="mine")
+    params = {"E": Param(constraints.positive, init=(0.5, 3.0)),
+              "A": Param(constraints.positive, init=(1.0, 1e6)),
+              "alpha": Param(constraints.real, init=(0.05, 0.5))}
+    Law(params=params, **spec)
+    with pytest.raises(ValueError, match=re.escape(
+            "Law 'mine': the term scale 'A' of a declared power-law term must be "
+            "constraints.positive, got GreaterThan(lower=1)")):
+        Law(params={**params, "A": Param(constraints.greater_than(1.0), init=(2.0, 1e6))},
+            **spec)
+    with pytest.raises(ValueError, match="the floor 'E' of a declared power-law term"):
+        Law(params={**params, "E": Param(constraints.real, init=(0.5, 3.0))}, **spec)
