@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -28,7 +29,8 @@ from jaxfit.law import Law
 from jaxfit.warnings import ScaleWarning
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
-           "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS", "FIT_METHODS",
+           "law_output", "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS",
+           "FIT_METHODS",
            "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
@@ -205,6 +207,148 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
                     f"takes log({name}), so predict only at {name} > 0.")
         out[name] = values
     return out
+
+
+# ------------------------------------------------------------------------ law output
+
+#: JAX's errors for a Python or numpy operation on a traced value (``np.exp(x)``,
+#: ``float(p)``, ``if p > 0``): the law's fn is not written in jax.numpy.
+_TRACER_ERRORS = ("TracerArrayConversionError", "ConcretizationTypeError",
+                  "TracerBoolConversionError", "TracerIntegerConversionError")
+
+
+def _fn_failed(law: Law, what: str, e: Exception) -> Exception:
+    """The error for ``law.fn`` (or ``log_fn``) raising ``e`` when jaxfit calls it."""
+    head = " ".join(str(e).split("\n")[0].split())[:300]
+    if isinstance(e, KeyError) and e.args:
+        key = e.args[0]
+        return ValueError(
+            f"law {law.name!r}: {what} looked up {key!r}, which is neither one of its inputs "
+            f"{list(law.inputs)} (the x dict) nor one of its parameters "
+            f"{list(law.param_names)} (the params dict). Fix the name in {what}, or add it "
+            "to inputs= or params=.")
+    if type(e).__name__ in _TRACER_ERRORS:
+        return TypeError(
+            f"law {law.name!r}: {what} cannot be traced by JAX ({type(e).__name__}: {head}). "
+            f"jaxfit calls it with traced arrays (to differentiate, vmap and compile it), so it "
+            "must use jax.numpy (jnp.exp, jnp.log, jnp.where) instead of numpy or math "
+            "functions, and no float(), int() or Python if/while on parameter or input "
+            "values (use jnp.where).")
+    return ValueError(f"law {law.name!r}: {what}(params, x) raised {type(e).__name__}: {head}, "
+                      f"when called with one value per parameter {list(law.param_names)} and "
+                      f"one array per input {list(law.inputs)}. It must return one prediction "
+                      "per point, elementwise in the inputs.")
+
+
+def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
+    """``law.fn`` must return one float64 prediction per point, elementwise.
+
+    Checked by tracing ``fn`` (``jax.eval_shape``: no compilation; cached per law and
+    point count) with one task's points, before any fit: inputs ``(P,)`` against scalar
+    parameters must give ``(P,)``, and inputs ``(P, 1)`` against parameter arrays
+    ``(P, 2)`` (how predictions from a posterior's draws call it) ``(P, 2)``. A law that
+    returns a single value is allowed only if that value does not depend on the inputs
+    (a constant; evaluated at the centre of the init box). Before this check, a fn that
+    averaged its points (``jnp.mean(...)``) was fitted to that one number without an
+    error, and a ``(P, 1)`` output or numpy calls failed deep inside the solver.
+    (``log_fn`` is not traced: the combinators derive one for every law they build, and
+    tracing it too doubled the cost.)
+
+    Args:
+        law: the law.
+        x: input name -> [T, P] batch arrays; w: [T, P] weights (0 on padding).
+
+    Raises:
+        TypeError: fn does not return a float64 array, or cannot be traced (numpy,
+            float(), if).
+        ValueError: fn raises, reads a name that is neither an input nor a parameter, or
+            returns another shape than one value per point.
+    """
+    w = np.asarray(w)
+    has = (w > 0).any(axis=1)
+    if not has.any():
+        return
+    t = int(np.argmax(has))
+    real = w[t] > 0
+    xs = {n: np.asarray(v, dtype=np.float64)[t][real] for n, v in x.items()}
+    P = int(real.sum())
+    for want, xshape, pshape, out in _traced(law, P, tuple(xs)):
+        if isinstance(out, str):
+            raise TypeError(
+                f"law {law.name!r}: fn returned a {out}; it must return one array of "
+                "predictions, one per point (e.g. return y, not (y, extra) or {'y': y}).")
+        shape, dtype = out
+        if not (np.issubdtype(dtype, np.floating) and dtype.itemsize >= 8):
+            # float32 predictions made the fit stall at float32's resolution ('stalled',
+            # with advice about kinks), with no word about the dtype
+            raise TypeError(
+                f"law {law.name!r}: fn returned {dtype} predictions from float64 inputs and "
+                "parameters; jaxfit fits in float64 (float32 rounding stalls the solver). "
+                "Return float64: drop .astype(...) or dtype= arguments that give another "
+                "type.")
+        if shape == want:
+            continue
+        if math.prod(shape) == 1 and len(shape) <= len(want):
+            # one value for all points: a constant law, or a reduction over points
+            if P > 1 and _depends_on_inputs(law, xs):
+                raise ValueError(
+                    f"law {law.name!r}: fn returned one value (shape {shape}) for {P} "
+                    "points, and that value depends on the inputs: it reduces over the "
+                    "points (jnp.sum, jnp.mean, ...). Return one prediction per point, "
+                    "elementwise in the inputs.")
+            return
+        raise ValueError(
+            f"law {law.name!r}: fn returned shape {shape} for inputs of shape {xshape} and "
+            f"parameters as {pshape}; it must return shape {want}: one prediction per "
+            "point, elementwise in the inputs and broadcasting against the parameters (no "
+            "reductions, no added or reordered axes, e.g. no [:, None] or jnp.stack).")
+
+
+@functools.lru_cache(maxsize=256)
+def _traced(law: Law, P: int, inputs: tuple[str, ...]) -> tuple:
+    """``law.fn``'s output (``(shape, dtype)``, or the type name of a non-array) for the
+    two calls `law_output` checks; raises `_fn_failed`'s error when fn raises."""
+    import jax
+    import jax.numpy as jnp
+
+    f64 = jnp.float64
+    cases = [({n: jax.ShapeDtypeStruct((), f64) for n in law.param_names},
+              {n: jax.ShapeDtypeStruct((P,), f64) for n in inputs}, (P,), f"({P},)",
+              "scalars"),
+             ({n: jax.ShapeDtypeStruct((P, 2), f64) for n in law.param_names},
+              {n: jax.ShapeDtypeStruct((P, 1), f64) for n in inputs}, (P, 2), f"({P}, 1)",
+              f"arrays of shape ({P}, 2)")]
+    out = []
+    with jax.enable_x64(True):
+        for pp, xx, want, xshape, pshape in cases:
+            try:
+                o = jax.eval_shape(law.fn, pp, xx)
+            except Exception as e:  # noqa: BLE001 - reported with the law's name
+                raise _fn_failed(law, "fn", e) from e
+            o = ((tuple(o.shape), np.dtype(o.dtype)) if isinstance(o, jax.ShapeDtypeStruct)
+                 else type(o).__name__)
+            out.append((want, xshape, pshape, o))
+    return tuple(out)
+
+
+def _depends_on_inputs(law: Law, xs) -> bool:
+    """Whether a fn returning one value gives different values at the first and the last
+    point (evaluated eagerly on one point each, at the centre of the init box)."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxfit.inference.objective import unpack
+    from jaxfit.inference.starts import init_box
+
+    lo, hi = init_box(law)
+    try:
+        with jax.enable_x64(True):
+            p = unpack(law, jnp.asarray(0.5 * (lo + hi), dtype=jnp.float64))
+            a = np.asarray(law.fn(p, {n: jnp.asarray(v[:1]) for n, v in xs.items()}))
+            b = np.asarray(law.fn(p, {n: jnp.asarray(v[-1:]) for n, v in xs.items()}))
+    except Exception:  # noqa: BLE001 - the shape check already passed; no verdict
+        return False
+    return not np.allclose(a, b, rtol=1e-12, atol=0.0, equal_nan=True)
 
 
 # ------------------------------------------------------------------------ data scale

@@ -263,6 +263,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=refine,
                          keep=keep, screen_steps=screen_steps, continuation=continuation)
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
+    checks.law_output(law, batch.x, batch.w)       # before any compile
     u0 = make_starts(law, init=init, restarts=restarts, seed=seed)
     if warn:
         checks.scale_warning(law, batch.x, batch.y, batch.w, u0, space)

@@ -38,7 +38,7 @@ import pandas as pd
 from jaxfit.data import task_columns
 from jaxfit.inference.design import Issue
 from jaxfit.inference.status import Status
-from jaxfit.law import Law
+from jaxfit.law import Law, same_fixed
 from jaxfit.result import FitResult
 
 __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
@@ -150,8 +150,11 @@ def _tasks_index(labels: list, by) -> pd.Index:
 
 
 def _law_block(law: Law, spec: str | None) -> dict:
+    # "fixed": the values `jaxfit.fix` holds ({} when none); a law passed to `load` must
+    # hold the same ones
     return {"name": law.name, "spec": spec or law.name, "formula": law.formula,
-            "inputs": list(law.inputs), "params": list(law.param_names)}
+            "inputs": list(law.inputs), "params": list(law.param_names),
+            "fixed": {k: float(v) for k, v in law.fixed.items()}}
 
 
 def _resolve(block: dict, law: Law | None) -> Law:
@@ -164,6 +167,18 @@ def _resolve(block: dict, law: Law | None) -> Law:
     if list(law.param_names) != list(block["params"]):
         raise ValueError(f"load: law {law.name!r} has parameters {list(law.param_names)}, "
                          f"the file has {block['params']}; pass the law it was saved from.")
+    fixed = block.get("fixed")          # absent in files saved before it was recorded
+    if isinstance(fixed, dict) and not same_fixed(law.fixed, fixed):
+        # the draws or estimates were fitted with the file's values; predicting with other
+        # ones gave silently wrong numbers (fix(law, alpha=0.2) saved, loaded with
+        # law=fix(law, alpha=0.3): the prediction moved from 1.824 to 1.791 without a word)
+        def show(d):
+            return "{" + ", ".join(f"{k}={float(v):g}" for k, v in d.items()) + "}"
+
+        raise ValueError(f"load: law {law.name!r} holds fixed parameters {show(law.fixed)}, "
+                         f"the file was fitted with {show(fixed)}; pass the law it was saved "
+                         f"from, e.g. jaxfit.fix(law, "
+                         f"{', '.join(f'{k}={float(v):g}' for k, v in fixed.items())}).")
     inputs = block.get("inputs")
     if isinstance(inputs, list) and sorted(map(str, law.inputs)) != sorted(map(str, inputs)):
         raise ValueError(f"load: law {law.name!r} takes inputs {list(law.inputs)}, the file's "

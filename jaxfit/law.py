@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 from collections.abc import Callable, Mapping, Sequence
@@ -29,13 +30,19 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 
-__all__ = ["Param", "PowerTerm", "Law", "compose", "fix", "add", "share"]
+__all__ = ["Param", "PowerTerm", "Law", "compose", "fix", "add", "share", "NOISE"]
 
 Params = Mapping[str, Any]
 Inputs = Mapping[str, Any]
+
+#: Name of the noise scale that `jaxfit.sample` and `jaxfit.bootstrap` draw beside a
+#: law's parameters (``Posterior.draws["sigma"]``, ``priors={"sigma": ...}``); no law
+#: parameter may take it.
+NOISE = "sigma"
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -48,9 +55,13 @@ class Param:
             through ``biject_to(constraint)``; the sampler uses the same bijection.
         init: (low, high) range, in the parameter's own (constrained) units, from which
             random and Sobol starts are drawn uniformly *in the unconstrained space*, i.e.
-            log-uniformly for a positive parameter.
+            log-uniformly for a positive parameter. Both ends must lie strictly inside the
+            constraint (a start needs a finite unconstrained value; `Law` checks this).
+            Default: the image of [-1, 1] under the constraint's bijection ((-1, 1) for
+            ``real``, (1/e, e) for ``positive``, (0.27, 0.73) for ``interval(0, 1)``).
         prior: a numpyro distribution over the constrained value, or None for the
-            sampler's documented default.
+            sampler's documented default. It must give positive probability to some
+            values inside the constraint (`Law` checks this).
         doc: a one-line meaning, shown in the law catalogue.
 
     Example:
@@ -61,11 +72,17 @@ class Param:
     """
 
     constraint: Any = dataclasses.field(default_factory=lambda: constraints.real)
-    init: tuple[float, float] = (-1.0, 1.0)
+    init: tuple[float, float] | None = None
     prior: Any = None
     doc: str = ""
 
     def __post_init__(self):
+        if self.init is None:
+            # [-1, 1] on the real line, wherever the constraint maps it (a fixed (-1, 1)
+            # lay outside `positive` and crashed every fit of Param(constraints.positive))
+            with jax.enable_x64(True):
+                ends = self.transform(jnp.array([-1.0, 1.0], dtype=jnp.float64))
+            object.__setattr__(self, "init", (float(ends[0]), float(ends[1])))
         lo, hi = self.init
         if not lo < hi:
             raise ValueError(f"Param init range must have low < high, got {self.init}.")
@@ -81,6 +98,98 @@ class Param:
         lo = getattr(self.constraint, "lower_bound", -math.inf)
         hi = getattr(self.constraint, "upper_bound", math.inf)
         return float(lo), float(hi)
+
+
+@functools.lru_cache(maxsize=1024)
+def param_problem(param: Param) -> str | None:
+    """What is wrong with ``param``'s init range or prior, or None.
+
+    * an end of ``init`` outside the open support of the constraint has no unconstrained
+      value (``log 0``, ``log -1``): its random starts are NaN or infinite, and a fit
+      crashed far from the cause (measured: ``numpy.linalg.LinAlgError: SVD did not
+      converge`` after the solver ran, for ``Param(constraints.positive, init=(0, 3))``);
+    * a ``prior`` that is not a numpyro distribution, or that gives no probability to
+      the constraint's support (no draw of it inside the constraint), leaves the sampler
+      nowhere to go.
+
+    Cached per Param (they are immutable), so rebuilding laws (`compose`, `fix`,
+    ``replace``) does not repeat the checks.
+    """
+    lo, hi = param.init
+    with jax.enable_x64(True):
+        u = param.transform.inv(jnp.array([lo, hi], dtype=jnp.float64))
+        ok = bool(jnp.all(jnp.isfinite(u)))
+    if not ok:
+        bad = " and ".join(f"{end} end {v:g}" for end, v, ui in zip(("low", "high"), (lo, hi),
+                                                                     np.asarray(u))
+                           if not np.isfinite(ui))
+        verb = "are" if " and " in bad else "is"
+        return (f"init={tuple(param.init)}: its {bad} {verb} not strictly inside the constraint "
+                f"{_constraint_text(param.constraint)}, so starts drawn there have no value on "
+                f"the optimiser's real line (the bijection's inverse is not finite). Give an "
+                f"init range strictly inside the constraint{_inside_example(param)}, or "
+                "change the constraint.")
+    prior = param.prior
+    if prior is None:
+        return None
+    return prior_problem(param.constraint, prior)
+
+
+def prior_problem(constraint, prior) -> str | None:
+    """Why ``prior`` cannot serve a parameter constrained to ``constraint``, or None: not a
+    numpyro distribution, or none of 256 draws of it lie inside the constraint (their
+    supports do not overlap, e.g. ``HalfNormal`` on an ``interval(-1, 0)`` parameter)."""
+    import numpyro.distributions as dist
+
+    if not isinstance(prior, dist.Distribution):
+        return (f"prior={prior!r} is not a numpyro distribution over the parameter's value; "
+                "give one, e.g. numpyro.distributions.Normal(0.3, 0.1).")
+    if prior.event_shape or prior.batch_shape:
+        return (f"prior={dist_text(prior)} has batch shape {prior.batch_shape} and event shape "
+                f"{prior.event_shape}; give a distribution of one scalar value.")
+    try:
+        with jax.enable_x64(True):
+            draws = prior.sample(jax.random.key(0), (256,))
+            inside = bool(jnp.any(constraint(draws)))
+    except Exception:  # noqa: BLE001 - improper or unsampleable priors are not checked
+        return None
+    if inside:
+        return None
+    return (f"prior={dist_text(prior)} puts no measurable probability inside the parameter's "
+            f"constraint {_constraint_text(constraint)} (none of 256 draws of the prior lie "
+            "inside it), so the posterior is empty or all in the prior's far tail. Give a "
+            "prior over the constrained values (its support must overlap the constraint), "
+            "or change the constraint.")
+
+
+def dist_text(d) -> str:
+    """A numpyro distribution as ``Name(arg=value, ...)`` (its scalar arguments)."""
+    args = []
+    for k in getattr(d, "arg_constraints", {}):
+        v = getattr(d, k, None)
+        if v is not None and np.ndim(v) == 0:
+            try:
+                args.append(f"{k}={float(v):g}")
+            except (TypeError, ValueError):
+                pass
+    return f"{type(d).__name__}({', '.join(args)})"
+
+
+def _constraint_text(c) -> str:
+    lo = getattr(c, "lower_bound", None)
+    hi = getattr(c, "upper_bound", None)
+    name = type(c).__name__.lstrip("_")
+    parts = [f"{k}={float(v):g}" for k, v in (("lower", lo), ("upper", hi)) if v is not None]
+    return f"{name}({', '.join(parts)})" if parts else name
+
+
+def _inside_example(param: Param) -> str:
+    """', e.g. init=(a, b)': the image of [-1, 1] under the constraint (inside it)."""
+    try:
+        ex = Param(param.constraint).init
+    except Exception:  # noqa: BLE001 - an example is a courtesy
+        return ""
+    return f", e.g. init=({ex[0]:.3g}, {ex[1]:.3g})"
 
 
 class PowerTerm(NamedTuple):
@@ -148,6 +257,20 @@ class Law:
     floor: str | None = None
 
     def __post_init__(self):
+        if NOISE in self.params:
+            raise ValueError(
+                f"Law {self.name!r}: a parameter may not be named {NOISE!r}: jaxfit.sample "
+                f"and jaxfit.bootstrap draw the noise scale under that name beside the law's "
+                f"parameters (Posterior.draws[{NOISE!r}]). Rename it, e.g. 's' or "
+                f"'{NOISE}_x', in params= and in fn.")
+        for n, p in dict(self.params).items():
+            if not isinstance(p, Param):
+                raise TypeError(f"Law {self.name!r}: params[{n!r}] must be a jaxfit.Param, "
+                                f"e.g. jaxfit.Param(constraints.positive, init=(0.1, 10.0)); "
+                                f"got {type(p).__name__}.")
+            problem = param_problem(p)
+            if problem:
+                raise ValueError(f"Law {self.name!r}: parameter {n!r}: {problem}")
         object.__setattr__(self, "params", _freeze(self.params))
         object.__setattr__(self, "fixed", _freeze(self.fixed))
         object.__setattr__(self, "inputs", tuple(self.inputs))
@@ -169,15 +292,18 @@ class Law:
         if self.floor is not None and self.floor not in self.params:
             raise ValueError(f"Law {self.name!r}: floor {self.floor!r} is not among its "
                              f"parameters {list(self.params)}.")
-        # the sampler describes a term by log(scale) and the floor by the law's value (a
-        # log) at the data centre: with another constraint it silently skipped them
+        # the sampler describes a term by log(scale) and the floor by the law's value; on
+        # any other constraint `bayes._level_terms` and `_make_model` silently dropped the
+        # declaration (a scale on greater_than(1): the marginal default prior, no level)
         for role, name in [("term scale", t.scale) for t in self.terms] + (
                 [("floor", self.floor)] if self.floor is not None else []):
-            if self.params[name].constraint is not constraints.positive:
+            c = self.params[name].constraint
+            if c is not constraints.positive:
                 raise ValueError(
-                    f"Law {self.name!r}: {role} {name!r} must be a positive parameter "
-                    f"(constraints.positive), not {self.params[name].constraint}; declare "
-                    f"it positive, or leave it out of terms/floor.")
+                    f"Law {self.name!r}: the {role} {name!r} of a declared power-law term "
+                    f"must be constraints.positive, got {_constraint_text(c)}; make it "
+                    "positive, or do not declare terms/floor (they only set the sampler's "
+                    "default priors).")
         unknown = set(self.shared) - set(self.params)
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
@@ -224,6 +350,18 @@ def _union(*names: Sequence[str]) -> tuple[str, ...]:
 
 def _subset(params: Params, law: Law) -> dict:
     return {k: params[k] for k in law.params}
+
+
+def same_fixed(held: Mapping, other: Mapping) -> bool:
+    """Whether two `Law.fixed` mappings hold the same names and values (to float64
+    rounding); e.g. a saved result's and the law it is loaded with."""
+    if set(map(str, held)) != set(map(str, other)):
+        return False
+    try:
+        return all(math.isclose(float(held[k]), float(other[k]), rel_tol=1e-12, abs_tol=0.0)
+                   for k in held)
+    except (TypeError, ValueError):
+        return False
 
 
 def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:

@@ -352,7 +352,11 @@ class Posterior:
         ``observed_data`` ``y`` (in the likelihood's space, e.g. log loss),
         ``log_likelihood`` ``y`` (pointwise ``w_i log p(o_i | theta, sigma)`` per draw)
         and ``posterior_predictive`` ``y`` (a new observation per draw). So ``az.loo``,
-        ``az.waic``, ``az.compare`` (laws fitted to the same data) and ``az.plot_ppc`` work.
+        ``az.waic``, ``az.compare`` (laws fitted to the same data in the same ``space``)
+        and ``az.plot_ppc`` work. The densities are of the observation in the likelihood's
+        space (log y for ``space="log"``), so a log-space and a linear-space posterior's
+        ``elpd`` differ by the Jacobian ``sum(log y)`` as well as by fit: do not compare
+        across spaces (``idata.posterior.attrs["space"]`` says which).
 
         A bootstrap (``method="bootstrap"``) stores its ``n`` refits as one chain of the
         ``posterior`` group with the attribute ``inference="bootstrap"``: resampled refits
@@ -487,12 +491,13 @@ class Posterior:
         T, C, S = a.shape
         head = (f"Posterior({self.method}, {self.law.name}, {T} task(s), {C} chain(s) x "
                 f"{S} draws, likelihood={self.likelihood.kind}")
+        fixed = "".join(f", {n}={v:.4g} (fixed)" for n, v in self.law.fixed.items())
         if T == 1:
             text = head + "; " + ", ".join(f"{n}={self.flat(n)[0].mean():.4g} "
                                            f"(sd {self.flat(n)[0].std():.2g})"
-                                           for n in self.names) + ")"
+                                           for n in self.names) + fixed + ")"
         else:
-            text = f"{head}; params: {', '.join(self.names)})"
+            text = f"{head}; params: {', '.join(self.names)}{fixed})"
         return text if len(text) < 900 else text[:895] + " ...)"
 
     def report(self, prob: float = 0.9, max_tasks: int = 10) -> str:
@@ -503,6 +508,9 @@ class Posterior:
                  f"    {T} task(s), {self.n_chains} chain(s), {self.n_draws} draws per task, "
                  f"likelihood={self.likelihood.kind} ({self.likelihood.space} space); "
                  f"{prob:g} intervals"]
+        if self.law.fixed:      # as FitResult.report: held by jaxfit.fix, not sampled
+            lines.append("    fixed: " + ", ".join(f"{k}={v:g}"
+                                                   for k, v in self.law.fixed.items()))
         diag = self.diagnostics
         lines.append(f"    diagnostics ok in {int(diag['ok'].sum())} of {T} task(s)")
         summ = self.summary(prob=prob)
@@ -529,8 +537,11 @@ class Posterior:
         summ = self.summary(prob=0.9)
         if T > 10:
             summ = summ.loc[list(self.tasks[:10])]
+        fixed = html.escape("; fixed: " + ", ".join(f"{k}={v:g}" for k, v in
+                                                   self.law.fixed.items())
+                            if self.law.fixed else "")
         return (f"<p><b>{head}</b><br>{T} task(s), {C} chain(s) x {S} draws, likelihood="
-                f"{html.escape(self.likelihood.kind)}; diagnostics ok in "
+                f"{html.escape(self.likelihood.kind)}{fixed}; diagnostics ok in "
                 f"{int(diag['ok'].sum())} of {T} task(s); 0.9 intervals</p>"
                 + summ.to_html(float_format="{:.6g}".format)
                 + diag.head(10).to_html(float_format="{:.6g}".format))

@@ -207,3 +207,14 @@ def test_chain_refuses_steps_given_outermost_first():
     with pytest.raises(ValueError, match=r"^predict_chain: step 1 \(law 'sigmoid'\): 1 rows "
                        r"name tasks that were not fitted"):
         predict_chain(law, [s1, s2b], new)
+
+
+def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
+    """As `FitResult.report` and its repr do; before, a posterior of ``jf.fix(law,
+    alpha=0.2)`` showed the formula with alpha and no value for it anywhere."""
+    import jaxfit as jf
+
+    law = jf.fix(SIGMOID, b=0.9)
+    post = _gaussian_draws(law, ["a"], [-0.7, 4.0, 1.0], [0.02, 0.1, 0.02], 0.01, "linear")
+    assert "\n    fixed: b=0.9\n" in post.report()
+    assert "b=0.9 (fixed)" in repr(post) and "fixed: b=0.9" in post._repr_html_()

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -76,6 +77,40 @@ def test_fit_law_must_match(two_task_fit, tmp_path):
         load(tmp_path / "junk.json")
     with pytest.raises(ValueError, match="no file"):
         load(tmp_path / "missing.json")
+
+
+def test_a_fixed_law_must_hold_the_saved_values(two_task_fit, tmp_path):
+    """A fit of ``jf.fix(law, alpha=...)`` records the fixed values; loading it with a law
+    that holds other ones fails. Before: loaded, and predicted with the loaded law's
+    value (saved with alpha=0.15, loaded with alpha=0.2: every prediction moved)."""
+    res, df = two_task_fit
+    law = jf.fix(jf.models.power_law("C"), alpha=0.15)
+    fixed = dataclasses.replace(res, law=law, values=res.values[:, :2],
+                                at_bound=res.at_bound[:, :2], data=None)
+    path = save(fixed, tmp_path / "fixed.json")
+    assert json.loads(path.read_text())["law"]["fixed"] == {"alpha": 0.15}
+    with pytest.raises(ValueError, match=re.escape(
+            "law 'power_law_C|fixed(alpha)' holds fixed parameters {alpha=0.2}, the file was "
+            "fitted with {alpha=0.15}; pass the law it was saved from, e.g. "
+            "jaxfit.fix(law, alpha=0.15).")):
+        load(path, law=jf.fix(jf.models.power_law("C"), alpha=0.2))
+    back = load(path, law=jf.fix(jf.models.power_law("C"), alpha=0.15))
+    new = pd.DataFrame({"flops": [1e23], "task": ["x"]})
+    pd.testing.assert_frame_equal(back.predict(new), fixed.predict(new))
+    post = dataclasses.replace(_posterior(res.tasks), law=law, fit=None)
+    post = dataclasses.replace(post, draws={k: v for k, v in post.draws.items() if k != "alpha"})
+    path = save(post, tmp_path / "fixed.nc")
+    with pytest.raises(ValueError, match=re.escape("holds fixed parameters {alpha=0.2}")):
+        load(path, law=jf.fix(jf.models.power_law("C"), alpha=0.2))
+    assert load(path, law=law).law.fixed == {"alpha": 0.15}
+    # a file written before the values were recorded loads as before
+    doc = json.loads((tmp_path / "fixed.json").read_text())
+    del doc["law"]["fixed"]
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    assert load(tmp_path / "old.json", law=law).values.tolist() == fixed.values.tolist()
+    # a law without fixed parameters is recorded with none: {} must match {}
+    unfixed = save(res, tmp_path / "unfixed.json", law_spec="power_law(input=C)")
+    assert json.loads(unfixed.read_text())["law"]["fixed"] == {}
 
 
 def _posterior(tasks: pd.Index, method="nuts") -> Posterior:

@@ -393,3 +393,86 @@ def test_positive_inputs_must_be_inputs():
                                          r"its inputs \['C'\]"):
         jf.Law(fn=lambda p, x: p["A"] * x["C"], params={"A": jf.Param()}, inputs=("C",),
                positive_inputs=("c",), name="my_law")
+
+
+# ------------------------------------------------------------- a user's parameter specs
+
+
+@pytest.mark.parametrize("constraint, init", [
+    (constraints.real, (-1.0, 1.0)),
+    (constraints.positive, (math.exp(-1.0), math.exp(1.0))),
+    (constraints.interval(-1.0, 0.0), (1 / (1 + math.e) - 1, math.e / (1 + math.e) - 1)),
+    (constraints.greater_than(1.0), (1 + math.exp(-1.0), 1 + math.exp(1.0))),
+])
+def test_param_default_init_is_inside_its_constraint(constraint, init):
+    """The default init is [-1, 1] on the real line mapped by the constraint's bijection.
+    Before: (-1, 1) for every constraint, so `Param(constraints.positive)` drew NaN
+    starts (log of a negative) and every fit of it crashed with numpy's 'SVD did not
+    converge'."""
+    p = Param(constraint)
+    np.testing.assert_allclose(p.init, init, rtol=1e-12)
+    law = Law(fn=lambda q, x: q["c"] * x["t"], params={"c": p}, inputs=("t",))
+    u = random_starts(law, 64, seed=0)
+    np.testing.assert_allclose([u.min(), u.max()], [-1.0, 1.0], atol=0.05)
+
+
+@pytest.mark.parametrize("constraint, init, ends", [
+    (constraints.positive, (0.0, 3.0), "its low end 0 is"),
+    (constraints.positive, (-2.0, -1.0), "its low end -2 and high end -1 are"),
+    (constraints.interval(0.0, 1.0), (0.05, 2.0), "its high end 2 is"),
+])
+def test_law_rejects_an_init_range_outside_its_constraint(constraint, init, ends):
+    """Before: accepted; the fit ran and crashed in its design check ('SVD did not
+    converge') with NaN or infinite starts."""
+    with pytest.raises(ValueError, match=re.escape(
+            f"Law 'my_law': parameter 'E': init={init}: {ends} not strictly inside the "
+            "constraint")) as e:
+        Law(fn=lambda p, x: p["E"] * x["C"], params={"E": Param(constraint, init=init)},
+            inputs=("C",), name="my_law")
+    assert "Give an init range strictly inside the constraint, e.g. init=(" in str(e.value)
+
+
+def test_law_rejects_priors_the_constraint_cannot_hold():
+    import numpyro.distributions as dist
+
+    spec = dict(fn=lambda p, x: p["a"] * x["L"], inputs=("L",), name="acc")
+    neg = constraints.interval(-1.0, 0.0)
+    with pytest.raises(ValueError, match=re.escape(
+            "Law 'acc': parameter 'a': prior=HalfNormal(scale=1) puts no measurable "
+            "probability inside the parameter's constraint Interval(lower=-1, upper=0)")):
+        Law(params={"a": Param(neg, init=(-0.9, -0.1), prior=dist.HalfNormal(1.0))}, **spec)
+    with pytest.raises(ValueError, match="prior=0.5 is not a numpyro distribution"):
+        Law(params={"a": Param(neg, init=(-0.9, -0.1), prior=0.5)}, **spec)
+    with pytest.raises(TypeError, match=r"params\['a'\] must be a jaxfit.Param"):
+        Law(params={"a": (-0.9, -0.1)}, **spec)
+    # overlapping supports are fine (the constraint truncates the prior)
+    Law(params={"a": Param(neg, init=(-0.9, -0.1), prior=dist.Normal(-0.5, 1.0))}, **spec)
+
+
+def test_law_rejects_a_parameter_named_like_the_noise_scale():
+    """Before: a parameter 'sigma' was overwritten by the noise draws in a bootstrap's
+    `Posterior` (its 'sigma' interval was the noise scale's, 0.0068-0.0109, not the
+    exponent's 0.23) and `jf.sample` failed inside numpyro ('all sites must have unique
+    names')."""
+    with pytest.raises(ValueError, match="a parameter may not be named 'sigma'"):
+        Law(fn=lambda p, x: x["C"] ** -p["sigma"], params={"sigma": Param()}, inputs=("C",))
+
+
+def test_declared_terms_need_positive_scales_and_floor():
+    """The sampler's level priors (`Law.terms`, `Law.floor`) need positive parameters;
+    before, another constraint silently dropped the declaration."""
+    from jaxfit import PowerTerm
+
+    spec = dict(fn=lambda p, x: p["E"] + p["A"] * x["C"] ** -p["alpha"], inputs=("C",),
+                terms=(PowerTerm("A", "alpha", "C"),), floor="E", name="mine")
+    params = {"E": Param(constraints.positive, init=(0.5, 3.0)),
+              "A": Param(constraints.positive, init=(1.0, 1e6)),
+              "alpha": Param(constraints.real, init=(0.05, 0.5))}
+    Law(params=params, **spec)
+    with pytest.raises(ValueError, match=re.escape(
+            "Law 'mine': the term scale 'A' of a declared power-law term must be "
+            "constraints.positive, got GreaterThan(lower=1)")):
+        Law(params={**params, "A": Param(constraints.greater_than(1.0), init=(2.0, 1e6))},
+            **spec)
+    with pytest.raises(ValueError, match="the floor 'E' of a declared power-law term"):
+        Law(params={**params, "E": Param(constraints.real, init=(0.5, 3.0))}, **spec)

@@ -14,6 +14,7 @@ import sys
 import threading
 import warnings
 
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
@@ -685,3 +686,113 @@ def test_cli_optimal_edge_warning_is_one_line(capsys, tmp_path):
     assert code == 1 and "optimal: optimal" in out
     assert err.startswith("warning: optimal: in 100.0% of (task, draw, budget) members")
     assert err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------ user-written laws
+
+def _user_law(fn, name="my_law"):
+    """The documented custom law's spec (docs/custom-law.md) with another ``fn``."""
+    from numpyro.distributions import constraints
+
+    return jf.Law(fn=fn, inputs=("N",), positive_inputs=("N",), name=name,
+                  params={"E": jf.Param(constraints.positive, init=(0.5, 3.0)),
+                          "A": jf.Param(constraints.positive, init=(1.0, 1e6)),
+                          "alpha": jf.Param(constraints.interval(0.0, 1.0), init=(0.05, 0.5))})
+
+
+def _power(p, x):
+    return p["E"] + p["A"] * x["N"] ** -p["alpha"]
+
+
+@pytest.mark.parametrize("fn, error, message", [
+    # a reduction: before, fitted to its one number and reported converged
+    (lambda p, x: jnp.mean(_power(p, x)), ValueError,
+     "fn returned one value (shape ()) for 30 points, and that value depends on the "
+     "inputs: it reduces over the points"),
+    # an added axis: before, 'too many values to unpack' from inside the solver
+    (lambda p, x: _power(p, x)[:, None], ValueError,
+     "fn returned shape (30, 1) for inputs of shape (30,) and parameters as scalars; it "
+     "must return shape (30,)"),
+    (lambda p, x: (_power(p, x), 0.0), TypeError, "fn returned a tuple; it must return one "
+     "array"),
+    # numpy on a tracer: before, JAX's TracerArrayConversionError with no hint
+    (lambda p, x: p["E"] + p["A"] * np.exp(-p["alpha"] * np.log(x["N"])), TypeError,
+     "fn cannot be traced by JAX (TracerArrayConversionError"),
+    # float32 predictions: before, the fit ended 'stalled' with advice about kinks
+    (lambda p, x: _power(p, x).astype(jnp.float32), TypeError,
+     "fn returned float32 predictions from float64 inputs and parameters"),
+    (lambda p, x: p["E"] + p["A"] * x["C"] ** -p["alpha"], ValueError,
+     "fn looked up 'C', which is neither one of its inputs ['N'] (the x dict) nor one of "
+     "its parameters ['E', 'A', 'alpha']"),
+])
+@pytest.mark.parametrize("entry", ["fit", "bootstrap"])
+def test_a_law_that_does_not_return_one_value_per_point_fails_before_fitting(
+        no_fit, fn, error, message, entry):
+    df = _frame()
+    call = getattr(jf, entry)
+    with pytest.raises(error, match=re.escape(f"law 'my_law': {message}")):
+        call(_user_law(fn), df, y="loss", restarts=2)
+
+
+def test_a_constant_law_passes_the_output_check():
+    """One value for every point is allowed when it does not depend on the inputs."""
+    df = _frame()
+    batch = make_batch(df, _user_law(_power), y="loss")
+    checks.law_output(_user_law(lambda p, x: p["E"]), batch.x, batch.w)
+    checks.law_output(_user_law(_power), batch.x, batch.w)
+
+
+def test_a_prior_without_density_at_the_fit_fails_before_sampling():
+    """Before: NUTS stayed at the start (every draw equal to the fit, all transitions
+    divergent) and Laplace centred its Gaussian outside the prior's support (98%
+    interval of E [1.79, 1.85] under Uniform(1.9, 2.5))."""
+    import numpyro.distributions as dist
+    from numpyro.distributions import constraints
+
+    law = _user_law(_power)
+    df = _frame()
+    start = _fit_result(law=law, params=dict(E=1.82, A=5.6e3, alpha=0.23))
+    with pytest.raises(ValueError, match=re.escape(
+            "the prior of 'E', Uniform(low=1.9, high=2.5), has zero density at the point fit "
+            "the sampler starts from (E=1.82 in 1 task(s) [0])")):
+        jf.sample(law, df, y="loss", priors={"E": dist.Uniform(1.9, 2.5)}, start=start,
+                  method="laplace")
+    # the same through Param.prior
+    bounded = law.replace(params={**law.params, "E": jf.Param(
+        constraints.positive, init=(0.5, 3.0), prior=dist.Uniform(1.9, 2.5))})
+    with pytest.raises(ValueError, match="the prior of 'E', Uniform"):
+        jf.sample(bounded, df, y="loss", start=start, method="laplace")
+    with pytest.raises(ValueError, match=re.escape(
+            "priors['alpha']: prior=Normal(loc=-3, scale=0.1) puts no measurable "
+            "probability inside the parameter's constraint Interval(lower=0, upper=1)")):
+        jf.sample(law, df, y="loss", priors={"alpha": dist.Normal(-3.0, 0.1)}, start=start)
+    with pytest.raises(ValueError, match=re.escape(
+            "priors['alpha']: 'alpha' is held fixed at 0.2 in law 'my_law|fixed(alpha)'")):
+        jf.sample(jf.fix(law, alpha=0.2), df, y="loss", priors={"alpha": dist.Normal()})
+    with pytest.raises(ValueError, match=re.escape(
+            "priors['sigma']: prior=Uniform(low=-2, high=-1) puts no measurable probability "
+            "inside the parameter's constraint Positive(lower=0)")):
+        jf.sample(law, df, y="loss", priors={"sigma": dist.Uniform(-2.0, -1.0)}, start=start)
+
+
+def test_start_must_be_a_fit_of_the_same_law_and_columns(no_fit):
+    """`start=` sets a bootstrap's noise scale and is kept as `Posterior.fit`. Before:
+    a fit of ``fix(law, alpha=0.2)`` was accepted as the start of a bootstrap of
+    ``fix(law, alpha=0.3)``: sigma 0.147 instead of 0.010, and a 90% predictive interval
+    [1.48, 2.38] instead of [1.84, 1.91], without a word."""
+    law = _user_law(_power)
+    df = _frame().assign(loss2=lambda d: d["loss"] * 1.1, n2=lambda d: d["N"])
+    start = dataclasses.replace(
+        _fit_result(law=jf.fix(law, alpha=0.2), params=dict(E=1.8, A=2e3)),
+        options=dict(y="loss", by=None, x={}))
+    with pytest.raises(ValueError, match=re.escape(
+            "start is a fit with fixed parameters {alpha=0.2}; law 'my_law|fixed(alpha)' "
+            "holds {alpha=0.3}; give start=jf.fit(...) of this law and data")):
+        jf.bootstrap(jf.fix(law, alpha=0.3), df, y="loss", n=10, start=start)
+    with pytest.raises(ValueError, match=re.escape(
+            "start is a fit of y='loss', this call's target is y='loss2'")):
+        jf.sample(jf.fix(law, alpha=0.2), df, y="loss2", start=start, method="laplace")
+    with pytest.raises(ValueError, match=re.escape(
+            "start is a fit reading inputs from columns {'N': 'N'}, this call reads "
+            "{'N': 'n2'}")):
+        jf.bootstrap(jf.fix(law, alpha=0.2), df, y="loss", x={"N": "n2"}, n=10, start=start)

@@ -89,7 +89,7 @@ from jaxfit.inference import cache
 from jaxfit.inference.objective import safe_inputs, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.inference.starts import init_box, user_starts
-from jaxfit.law import Law
+from jaxfit.law import NOISE, Law
 
 __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "huber_scale", "BayesModel", "make_model", "default_prior",
            "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "TERM_EXPONENT_PRIOR",
@@ -100,8 +100,8 @@ __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_nor
            "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT",
            "fisher_curvature", "fisher_whitening", "laplace_whitening", "CURVATURE_MIN"]
 
-#: Name of the fitted noise-scale parameter.
-NOISE = "sigma"
+# NOISE ("sigma", from `jaxfit.law`): the fitted noise scale's name; no law parameter may
+# take it.
 #: Default prior of the noise scale (on the constrained value, sigma > 0).
 DEFAULT_NOISE_PRIOR = dist.HalfNormal(1.0)
 #: Default prior of a pooled parameter's population scale tau (unconstrained units);
