@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from statistics import NormalDist
 from typing import Any
 
 import jax
@@ -18,7 +19,7 @@ from jaxfit.law import Law
 __all__ = ["FitResult", "wald_bounds"]
 
 
-def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959964):
+def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959963984540054):
     """Approximate Wald bounds ``(lower, upper)`` [T, k] of every task's parameters.
 
     With ``T`` the parameter's bijection from the real line onto its constraint (`Law`'s
@@ -311,13 +312,19 @@ class FitResult:
             out.append("; ".join(parts))
         return out
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """Estimates with approximate standard errors and correlations, per task and param.
+
+        Args:
+            prob: probability of the Wald intervals (default 0.95, the convention of
+                statsmodels and lmfit's reports; `jaxfit.Posterior.summary` defaults to
+                0.9, the level of the library's predictive intervals: pass ``prob=0.9``
+                to compare the two). The level is in ``.attrs["prob"]``.
 
         Returns:
             A DataFrame indexed by (task, param): ``estimate``, ``se`` (approximate, from
             the objective's Hessian at the optimum in constrained units, `covariance`),
-            ``lower``/``upper`` (approximate 95% Wald intervals, `wald_bounds`: on each
+            ``lower``/``upper`` (approximate ``prob`` Wald intervals, `wald_bounds`: on each
             parameter's unconstrained scale, log for a positive one, mapped back, so they
             stay inside its constraint; estimate -+ 1.96 se for an unconstrained one),
             ``kind`` (``free``; ``at_bound`` or ``shared``: no se, and the other
@@ -331,7 +338,11 @@ class FitResult:
         cov = self.covariance()
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         shared = np.isin(names, self.law.shared)
-        lower, upper = wald_bounds(self.law, self.values, se)
+        from jaxfit.posterior import _check_prob
+
+        _check_prob(prob)
+        z = NormalDist().inv_cdf((1 + prob) / 2)
+        lower, upper = wald_bounds(self.law, self.values, se, z)
         frames = []
         for i, task in enumerate(self.tasks):
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -349,7 +360,9 @@ class FitResult:
             f.index = pd.MultiIndex.from_tuples([(*key, p) for p in f.index],
                                                 names=levels + ["param"])
             frames.append(f)
-        return pd.concat(frames)
+        out = pd.concat(frames)
+        out.attrs["prob"] = prob
+        return out
 
     def report(self, max_tasks: int = 10) -> str:
         """A plain-text report: the law, options, per-task statistics, estimates with

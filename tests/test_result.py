@@ -188,11 +188,20 @@ def test_standard_errors_do_not_depend_on_the_units_of_an_input():
     assert s.loc["B", "estimate"] - 1.959964 * s.loc["B", "se"] < 0
     for n in names:
         est, sd = s.loc[n, "estimate"], s.loc[n, "se"]
-        z = np.array([-1, 1]) * 1.959964
+        z = np.array([-1, 1]) * 1.959963984540054      # the 97.5% normal quantile
         want = est * np.exp(z * sd / est) if n in ("A", "B", "E") else est + z * sd
         np.testing.assert_allclose(s.loc[n, ["lower", "upper"]].to_numpy(float), want,
                                    rtol=1e-9)
         assert 0 < s.loc[n, "lower"] < est < s.loc[n, "upper"]
+    # prob= sets the level (Posterior.summary's default 0.9 for a like-for-like look)
+    s90 = fits[1.0].summary(prob=0.9).droplevel("task")
+    assert s.attrs["prob"] == 0.95 and s90.attrs["prob"] == 0.9
+    z90 = 1.644854
+    np.testing.assert_allclose(s90.loc["alpha", ["lower", "upper"]].to_numpy(float),
+                               s.loc["alpha", "estimate"] + np.array([-1, 1]) * z90
+                               * s.loc["alpha", "se"], rtol=1e-6)
+    with pytest.raises(ValueError, match="prob"):
+        fits[1.0].summary(prob=1.5)
 
 
 def test_one_task_fit_refuses_rows_of_another_task():
