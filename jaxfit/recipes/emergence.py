@@ -449,15 +449,10 @@ def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss"
                    temperature=temperature, citation=_CITATION)
     rise_p = (rise_test(points, law, res.tasks, int(rise_draws), seed=seed) if rise_draws
               else np.full(len(res.tasks), np.nan))
-    flat = [t for t, p in zip(res.tasks, rise_p) if p > 0.05]
-    if flat:
-        warnings.warn(
-            f"fewshot_elbow: {len(flat)} task(s) {flat[:10]} show no rise within the data: a "
-            f"flat curve is not rejected (likelihood-ratio test, parametric bootstrap p > "
-            f"0.05; the table's rise_p), so E is where a ReLU fits the noise best, not an "
-            f"elbow, and its intervals describe that fit. Fix: add checkpoints past the "
-            f"emergence point, or treat the task as not emerged.",
-            IdentifiabilityWarning, stacklevel=2)
+    _warn_no_rise(res.tasks, rise_p, "fewshot_elbow: {n} task(s) {tasks} show no rise within "
+                  "the data: a flat curve is not rejected (likelihood-ratio test, parametric "
+                  "bootstrap p > 0.05; the table's rise_p), so E is where a ReLU fits the noise "
+                  "best, not an elbow, and its intervals describe that fit.")
     out = _finish(law, points, res, None, elbows, lambda o: _draws(o, ["E"])["E"], amounts,
                   posterior, bootstrap, {**SAMPLE_OPTIONS, **dict(sample_options or {})},
                   priors, seed, {"D0": np.nan}, options)
@@ -554,14 +549,10 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
             n_points=tuned.groupby(["task", "D"]).size().to_numpy()),
         on=["task", "D"], how="left").assign(law=E_law)
     elbows["rise_p"], rise_p = _curve_rise(tuned, elbows, ramp, res.tasks, int(rise_draws), seed)
-    flat = [t for t, p in zip(res.tasks, rise_p) if p > 0.05]
-    if flat:
-        warnings.warn(
-            f"emergence: {len(flat)} task(s) {flat[:10]} show no rise in any finetuning-data "
-            f"amount (rise_test on each amount's curve, Bonferroni p > 0.05; the tables' "
-            f"rise_p), so E(D) is fitted to noise and its emergence point is not one. Fix: "
-            f"add checkpoints past the emergence point, or treat the task as not emerged.",
-            IdentifiabilityWarning, stacklevel=2)
+    _warn_no_rise(res.tasks, rise_p, "emergence: {n} task(s) {tasks} show no rise in any "
+                  "finetuning-data amount (rise_test on each amount's curve, Bonferroni p > "
+                  "0.05; the tables' rise_p), so E(D) is fitted to noise and its emergence "
+                  "point is not one.")
 
     def point_fn(obj):
         with jax.enable_x64(True):
@@ -576,6 +567,16 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
                   {"D0": float(D0)}, options)
     out.emergence.insert(out.emergence.columns.get_loc("mle") + 1, "rise_p", rise_p)
     return out
+
+
+def _warn_no_rise(tasks: pd.Index, rise_p: np.ndarray, what: str) -> None:
+    """An IdentifiabilityWarning naming the tasks with ``rise_p`` > 0.05 (``what`` with
+    ``{n}`` and ``{tasks}``), raised at the recipe's caller."""
+    flat = [t for t, p in zip(tasks, rise_p) if p > 0.05]
+    if flat:
+        warnings.warn(what.format(n=len(flat), tasks=flat[:10]) + " Fix: add checkpoints "
+                      "past the emergence point, or treat the task as not emerged.",
+                      IdentifiabilityWarning, stacklevel=3)
 
 
 def _curve_rise(tuned: pd.DataFrame, elbows: pd.DataFrame, ramp: Law, tasks: pd.Index,
