@@ -141,12 +141,29 @@ def _label(task):
     return [_jsonable(t) for t in task] if isinstance(task, tuple) else _jsonable(task)
 
 
-def _tasks_index(labels: list, by) -> pd.Index:
+def _task_types(tasks: pd.Index) -> list | None:
+    """Per level of ``tasks``, "datetime" for a date/time column's labels (written as text
+    by `_label`), else None; None when no level needs it."""
+    types = ["datetime" if pd.api.types.is_datetime64_any_dtype(tasks.get_level_values(i))
+             else None for i in range(tasks.nlevels)]
+    return types if any(types) else None
+
+
+def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
     cols = task_columns(by)
     if len(cols) > 1:
-        return pd.MultiIndex.from_tuples([tuple(t) for t in labels], names=cols)
-    # one task without `by`: labelled 0 in an index named "task", as `make_batch` builds it
-    return pd.Index(labels, name=cols[0] if cols else "task")
+        index = pd.MultiIndex.from_tuples([tuple(t) for t in labels], names=cols)
+    else:
+        # one task without `by`: labelled 0 in an index named "task", as `make_batch` does
+        index = pd.Index(labels, name=cols[0] if cols else "task")
+    if not types:
+        return index
+    # date/time labels come back as the timestamps the data's column holds (before, as
+    # text: `predict` on the data then found none of the fitted tasks)
+    levels = [pd.to_datetime(index.get_level_values(i)) if kind == "datetime"
+              else index.get_level_values(i) for i, kind in enumerate(types)]
+    return (pd.MultiIndex.from_arrays(levels, names=index.names) if len(levels) > 1
+            else levels[0].rename(index.name))
 
 
 def _law_block(law: Law, spec: str | None) -> dict:
@@ -205,8 +222,10 @@ def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
             **({} if res.dof is None else {"dof": int(res.dof[i])}),
             **({} if res.design is None else
                {"design": [dict(d._asdict()) for d in res.design[i]]})})
+    types = _task_types(res.tasks)
     return {"schema": FIT_SCHEMA, "law": _law_block(res.law, law_spec),
-            "options": _jsonable(dict(res.options)), "tasks": tasks}
+            "options": _jsonable(dict(res.options)), "tasks": tasks,
+            **({"task_types": types} if types else {})}
 
 
 def _other_version(schema: str, reads: str) -> ValueError:
@@ -299,7 +318,8 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     rows = doc["tasks"]
     nan = lambda v: math.nan if v is None else v  # noqa: E731
     return FitResult(
-        law=law, tasks=_tasks_index([r["task"] for r in rows], doc["options"].get("by")),
+        law=law, tasks=_tasks_index([r["task"] for r in rows], doc["options"].get("by"),
+                                    doc.get("task_types")),
         values=np.array([[nan(r["params"][n]) for n in names] for r in rows], dtype=np.float64),
         objective=np.array([nan(r["objective"]) for r in rows], dtype=np.float64),
         status=np.array([Status[r["status"].upper()] for r in rows], dtype=np.int32),
@@ -321,6 +341,7 @@ def _posterior_attrs(post, law_spec: str | None) -> dict:
     return {"jaxfit_schema": _POSTERIOR_SCHEMA,
             "jaxfit_law": json.dumps(_law_block(post.law, law_spec)),
             "jaxfit_tasks": json.dumps([_label(t) for t in post.tasks]),
+            "jaxfit_task_types": json.dumps(_task_types(post.tasks)),
             "jaxfit_names": json.dumps(list(post.names)),
             "jaxfit_hyper": json.dumps(list(post.hyper)),
             "jaxfit_likelihood": json.dumps({"kind": post.likelihood.kind,
@@ -429,7 +450,8 @@ def _posterior_from(idata, attrs, law: Law | None):
                 "y": cd["y_padded"].values, "w": cd["weight"].values}
         temper = cd["temper"].values if "temper" in cd.data_vars else None
     fit_doc = get("jaxfit_fit")
-    return Posterior(law=law, tasks=_tasks_index(get("jaxfit_tasks"), options.get("by")),
+    types = get("jaxfit_task_types") if "jaxfit_task_types" in attrs else None
+    return Posterior(law=law, tasks=_tasks_index(get("jaxfit_tasks"), options.get("by"), types),
                      draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),
                      method=attrs["method"], stats=stats, hyper=hyper,
                      fit=fit_from_dict(fit_doc, law) if fit_doc else None, options=options,

@@ -113,6 +113,18 @@ def test_a_fixed_law_must_hold_the_saved_values(two_task_fit, tmp_path):
     assert json.loads(unfixed.read_text())["law"]["fixed"] == {}
 
 
+def test_date_task_labels_round_trip(two_task_fit, tmp_path):
+    """Tasks labelled by a date column (by="date") come back as dates. Before, they came
+    back as text, so `predict` on the same data found none of the fitted tasks."""
+    res, _ = two_task_fit
+    dates = pd.DatetimeIndex(["2024-01-01", "2024-06-01 12:30"], name="date")
+    dated = dataclasses.replace(res, tasks=dates, options={**res.options, "by": "date"})
+    back = load(save(dated, tmp_path / "dated.json", law_spec="power_law(input=C)"))
+    assert back.tasks.equals(dated.tasks) and back.tasks.name == "date"
+    new = pd.DataFrame({"flops": [1e23, 1e24], "date": dates[::-1]})
+    pd.testing.assert_frame_equal(back.predict(new), dated.predict(new))
+
+
 def _posterior(tasks: pd.Index, method="nuts") -> Posterior:
     rng = np.random.default_rng(0)
     T, C, S = len(tasks), 2, 40
@@ -133,7 +145,9 @@ def _posterior(tasks: pd.Index, method="nuts") -> Posterior:
 @pytest.mark.parametrize("tasks", [
     pd.Index(["x", "y"], name="task"),
     pd.MultiIndex.from_tuples([("olmo", 1), ("olmo", 2), ("pythia", 1)],
-                              names=["family", "seed"])])
+                              names=["family", "seed"]),
+    pd.MultiIndex.from_arrays([pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-05"]),
+                               ["a", "b", "a"]], names=["date", "run"])])
 def test_posterior_round_trip(tasks, tmp_path):
     post = _posterior(tasks)
     path = save(post, tmp_path / "post.nc", law_spec="power_law(input=C)")
