@@ -86,15 +86,26 @@ def test_oracle_against_scipy(oracle_tasks):
     assert np.mean(res.converged) >= 0.9
 
 
-def test_recovers_truth_at_low_noise():
-    df, truth = sr.make_synthetic_tasks(40, seed=5, noise=(0.001, 0.001), points=(100, 100))
-    res = jf.fit(jf.models.chinchilla(), df, y="loss", by="task", restarts=16, warn=False)
+def test_recovers_truth_at_realistic_noise(oracle_tasks):
+    """The 200 oracle tasks (1-5% log-normal noise, 20-100 points, N 5e7-1e10, D 1e9-3e11)
+    against their true laws. At this noise single exponents are poorly identified (the
+    A-alpha and B-beta valleys), so the check is what the data determine: the law inside
+    the data, the law at Chinchilla's size (7x the largest N), and the parameters' typical
+    error. Measured: in-range |error| median 0.51% (signed median 0.12%), at (7e10, 1.4e12)
+    2.4%; parameters' median relative error E 0.072, alpha 0.18, beta 0.33. (It was a
+    separate 40-task fit at 0.1% noise and 100 points, far easier than real ladders.)"""
+    df, truth, res = oracle_tasks
+    def errors(N, D):
+        new = pd.DataFrame({"task": truth.index, "N": N, "D": D})
+        true = truth.E + truth.A / N**truth.alpha + truth.B / D**truth.beta
+        return res.predict(new)["prediction"].to_numpy() / true.to_numpy() - 1
+    inside, far = errors(1e9, 2e10), errors(7e10, 1.4e12)
+    assert np.median(np.abs(inside)) < 0.008 and abs(np.median(inside)) < 0.003, inside
+    assert np.quantile(np.abs(inside), 0.9) < 0.025
+    assert np.median(np.abs(far)) < 0.035, far
     est = res.params.loc[truth.index]
-    rel = (est - truth[est.columns]).abs() / truth[est.columns]
-    # With 0.1% noise over N in [5e7, 1e10] and D in [1e9, 3e11]:
-    assert (rel[["E", "alpha", "beta"]].median() < 0.02).all(), rel.median()
-    assert (rel[["E", "alpha", "beta"]].quantile(0.9) < 0.08).all(), rel.quantile(0.9)
-    assert np.mean(res.converged) >= 0.95
+    rel = ((est - truth[est.columns]).abs() / truth[est.columns]).median()
+    assert rel["E"] < 0.11 and rel["alpha"] < 0.27 and rel["beta"] < 0.5, rel
 
 
 def test_batch_equals_one_at_a_time(oracle_tasks):
