@@ -105,7 +105,14 @@ def test_rolling_origin_numbers_on_the_ladder(res):
     assert -0.002 < conformal_quantile(score[t["converged"].to_numpy()], 0.9) < 0
     s = bt.summary(by_task=False, calibrated_only=False)
     assert s.loc["all", "n"] == 96
-    assert s.loc["all", "interval_score_raw"] > 0
+    # ... its numbers, by hand from the table: coverage, mean |error| and the raw
+    # intervals' mean interval score (width + 2/0.1 x the miss distance)
+    y = t["actual"]
+    miss = np.maximum(t["raw_lower"] - y, 0) + np.maximum(y - t["raw_upper"], 0)
+    assert s.loc["all", "interval_score_raw"] == pytest.approx(
+        np.mean(t["raw_upper"] - t["raw_lower"] + 20 * miss), rel=1e-12)
+    assert s.loc["all", "coverage_raw"] == pytest.approx(84 / 96, rel=1e-12)
+    assert s.loc["all", "mae"] == pytest.approx(np.mean(np.abs(t["prediction"] - y)), rel=1e-12)
 
 
 def test_no_leakage(res):
