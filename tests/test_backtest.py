@@ -1,5 +1,12 @@
 """`jaxfit.backtest` on real data: rolling-origin holdouts, calibration without leakage,
-and the ladder recipe's calibrated intervals (Bhagia et al. 2024 OLMo ladder)."""
+and the ladder recipe's intervals, raw and calibrated (Bhagia et al. 2024 OLMo ladder).
+
+``ladder(intervals=True)`` bootstraps each step (the ladder's 16 step-1 points and the
+step-2 checkpoints of each task) from its point fit and chains the draws with
+`jaxfit.chain.predict_chain`, on the released OLMo ladder data (7B-4T and 13B-5T
+targets, the paper's 8 tasks); ``calibrate=True`` then widens them and keeps the raw
+intervals as ``raw_acc_lower``/``raw_acc_upper``, so one run serves both.
+"""
 
 import math
 import re
@@ -24,6 +31,12 @@ def res():
     backtested on the ladder itself (cuts 760M and 370M), which calibrates the targets'
     intervals. One compile-heavy run shared by the tests below."""
     return ladder(intervals=True, calibrate=True, n_boot=N_BOOT)
+
+
+@pytest.fixture(scope="module")
+def plain():
+    """The ladder recipe without intervals (its point predictions)."""
+    return ladder()
 
 
 def test_interval_score_and_conformal_quantile():
@@ -92,7 +105,14 @@ def test_rolling_origin_numbers_on_the_ladder(res):
     assert -0.002 < conformal_quantile(score[t["converged"].to_numpy()], 0.9) < 0
     s = bt.summary(by_task=False, calibrated_only=False)
     assert s.loc["all", "n"] == 96
-    assert s.loc["all", "interval_score_raw"] > 0
+    # ... its numbers, by hand from the table: coverage, mean |error| and the raw
+    # intervals' mean interval score (width + 2/0.1 x the miss distance)
+    y = t["actual"]
+    miss = np.maximum(t["raw_lower"] - y, 0) + np.maximum(y - t["raw_upper"], 0)
+    assert s.loc["all", "interval_score_raw"] == pytest.approx(
+        np.mean(t["raw_upper"] - t["raw_lower"] + 20 * miss), rel=1e-12)
+    assert s.loc["all", "coverage_raw"] == pytest.approx(84 / 96, rel=1e-12)
+    assert s.loc["all", "mae"] == pytest.approx(np.mean(np.abs(t["prediction"] - y)), rel=1e-12)
 
 
 def test_no_leakage(res):
@@ -150,7 +170,7 @@ def test_bad_input():
         jf.backtest(jf.models.chinchilla(), df, axis="C")
 
 
-def test_ladder_calibrated_intervals_cover(res):
+def test_ladder_calibrated_intervals_cover(res, plain):
     p = res.predictions
     print(p[["task", "target", "pred_acc", "raw_acc_lower", "raw_acc_upper", "acc_lower",
              "acc_upper", "actual_acc", "covered"]].round(3).to_string())
@@ -173,8 +193,56 @@ def test_ladder_calibrated_intervals_cover(res):
     # The extrapolation term grows with N: 13B-5T's intervals widen more than 7B-4T's.
     extra = (p.acc_upper - p.acc_lower) - (p.raw_acc_upper - p.raw_acc_lower)
     assert (extra[p.target == "13B-5T"].to_numpy() > extra[p.target == "7B-4T"].to_numpy()).all()
-    plain = ladder().predictions
-    np.testing.assert_array_equal(p.pred_acc.to_numpy(), plain.pred_acc.to_numpy())
+    np.testing.assert_array_equal(p.pred_acc.to_numpy(), plain.predictions.pred_acc.to_numpy())
+
+
+def test_raw_intervals_columns_and_coverage(res):
+    """The raw (uncalibrated) chained intervals: the point prediction inside, wider than the
+    chained mean's, and covering the well-predicted tasks."""
+    p = res.predictions
+    for col in ("raw_acc_lower", "raw_acc_upper", "acc_lower", "acc_upper", "mean_acc_lower",
+                "mean_acc_upper", "covered"):
+        assert col in p
+    raw = (p.raw_acc_lower <= p.actual_acc) & (p.actual_acc <= p.raw_acc_upper)
+    print("\n" + p[["task", "target", "pred_acc", "raw_acc_lower", "raw_acc_upper",
+                    "actual_acc"]].round(3).to_string())
+    print(f"raw 90% interval covers the actual accuracy in {int(raw.sum())} of {len(p)} "
+          f"task/target pairs ({raw.mean():.0%})")
+    assert len(p) == 16 and p[["raw_acc_lower", "raw_acc_upper"]].notna().all().all()
+    # The point prediction lies inside its interval; adding step 2's noise widens the
+    # interval of the chained mean (up to the Monte Carlo error of the quantiles: the
+    # noise of the smoothed step-2 points is small next to the steps' uncertainty).
+    assert np.all((p.raw_acc_lower <= p.pred_acc) & (p.pred_acc <= p.raw_acc_upper))
+    widen = (p.raw_acc_upper - p.raw_acc_lower) / (p.mean_acc_upper - p.mean_acc_lower)
+    assert np.median(widen) > 1.0 and widen.min() > 0.9
+    expect = (p.acc_lower <= p.actual_acc) & (p.actual_acc <= p.acc_upper)
+    np.testing.assert_array_equal(p.covered.to_numpy(bool), expect.to_numpy())
+    # The well-predicted tasks (errors of about 1 point or less in the paper) are covered.
+    assert raw[p.task.isin(["mmlu_avg_test", "piqa_val"])].all()
+    table = res.wide()
+    assert ("7B-4T", "lower") in table.columns and ("13B-5T", "covered") in table.columns
+    np.testing.assert_allclose(table[("7B-4T", "upper")].to_numpy(),
+                               100 * p[p.target == "7B-4T"].acc_upper.to_numpy())
+    tidy, summ = res.table(), res.summary()          # the recipe protocol
+    assert list(tidy.columns[:8]) == ["task", "target", "actual", "pred", "lower", "upper",
+                                      "abs_error", "covered"]
+    assert summ["covered"].sum() == int(p.covered.sum()) and summ["tasks"].sum() == len(p)
+
+
+def test_intervals_carry_both_steps_and_leave_points_unchanged(res, plain):
+    """Wider than step 2's interval alone (at the point-predicted loss); the point
+    predictions equal those of ``ladder()`` without intervals."""
+    p = res.predictions
+    step2 = res.posteriors["step2"]
+    alone = step2.predict(pd.DataFrame({"task": p.task, "L": p.pred_loss}), prob=0.9)
+    ratio = ((p.mean_acc_upper - p.mean_acc_lower).to_numpy()
+             / (alone.credible_upper - alone.credible_lower).to_numpy())
+    print("chained / step-2-only interval width:", np.round(ratio, 1))
+    assert np.median(ratio) > 1.5 and np.mean(ratio > 1.0) >= 0.75
+    assert res.posteriors["step1"].n_draws == N_BOOT
+    np.testing.assert_allclose(p.pred_acc, plain.predictions.pred_acc, rtol=1e-12)
+    with pytest.raises(ValueError, match="prob"):
+        ladder(intervals=True, prob=90)
 
 
 def test_axis_naming_a_mapped_law_input_names_its_column():

@@ -188,9 +188,11 @@ def test_sample_save_predict(tmp_path):
     assert set(task["params"]) == {"A", "B", "E", "alpha", "beta", "sigma"}
     for s in task["params"].values():
         assert s["lower"] < s["median"] < s["upper"] and s["sd"] > 0
-    # Chinchilla's exponents on Epoch's data: alpha ~ 0.35, beta ~ 0.37 (Besiroglu et al.).
-    assert 0.3 < task["params"]["alpha"]["median"] < 0.42
-    assert 0.3 < task["params"]["beta"]["median"] < 0.45
+    # Chinchilla's exponents on Epoch's data: the Laplace posterior is centred at the fit,
+    # alpha 0.3473, beta 0.3672 (Besiroglu et al.'s 0.35, 0.37), up to the Monte Carlo
+    # error of a median of 400 draws (sd 0.017, 0.023: ~0.001; measured 0.3475, 0.3667)
+    assert task["params"]["alpha"]["median"] == pytest.approx(0.3473, abs=0.005)
+    assert task["params"]["beta"]["median"] == pytest.approx(0.3672, abs=0.006)
     for f in (pairs, png):
         assert f.read_bytes()[:4] == b"\x89PNG" and f.stat().st_size > 5000
 

@@ -114,7 +114,16 @@ def test_bootstrap_warns_about_the_design_and_its_resamples(equal_D):
     with pytest.warns(DesignWarning, match=r"of resamples have no more distinct points than "
                                            r"the 4 parameters.*noise scale ~0"):
         boot = jf.bootstrap(law, df, y="loss", n=200, restarts=16)
-    assert np.mean(boot.stats["rms"] < 1e-6) > 0.5          # the refits interpolate
+    # Resamples of 5 draws with replacement from the 5 points: 5 (1 - 0.8^5) = 3.3616
+    # distinct points on average (sd 0.71, so 0.05 over 200), at most 4 distinct with
+    # probability 1 - 5!/5^5 = 0.9616 (sd 0.014); measured 0.965. Exactly those refits
+    # interpolate (RMS ~0).
+    distinct = boot.stats["distinct_points"]
+    assert abs(np.mean(distinct) - 3.3616) < 0.15, np.mean(distinct)
+    few = distinct <= 4
+    assert abs(boot.diagnostics["underdetermined_fraction"].iloc[0] - 0.9616) < 0.04
+    assert np.mean(few) == boot.diagnostics["underdetermined_fraction"].iloc[0]
+    assert np.mean((boot.stats["rms"] < 1e-6) == few) >= 0.98
     # ... while the predictive noise comes from the full-data fit (1 degree of freedom)
     assert np.all(boot.draws["sigma"] > 1e-4)
 

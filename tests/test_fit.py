@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpyro.distributions import constraints
+from scipy.optimize import minimize
 
 import jaxfit as jf
 import scipy_reference as sr
@@ -86,15 +87,26 @@ def test_oracle_against_scipy(oracle_tasks):
     assert np.mean(res.converged) >= 0.9
 
 
-def test_recovers_truth_at_low_noise():
-    df, truth = sr.make_synthetic_tasks(40, seed=5, noise=(0.001, 0.001), points=(100, 100))
-    res = jf.fit(jf.models.chinchilla(), df, y="loss", by="task", restarts=16, warn=False)
+def test_recovers_truth_at_realistic_noise(oracle_tasks):
+    """The 200 oracle tasks (1-5% log-normal noise, 20-100 points, N 5e7-1e10, D 1e9-3e11)
+    against their true laws. At this noise single exponents are poorly identified (the
+    A-alpha and B-beta valleys), so the check is what the data determine: the law inside
+    the data, the law at Chinchilla's size (7x the largest N), and the parameters' typical
+    error. Measured: in-range |error| median 0.51% (signed median 0.12%), at (7e10, 1.4e12)
+    2.4%; parameters' median relative error E 0.072, alpha 0.18, beta 0.33. (It was a
+    separate 40-task fit at 0.1% noise and 100 points, far easier than real ladders.)"""
+    df, truth, res = oracle_tasks
+    def errors(N, D):
+        new = pd.DataFrame({"task": truth.index, "N": N, "D": D})
+        true = truth.E + truth.A / N**truth.alpha + truth.B / D**truth.beta
+        return res.predict(new)["prediction"].to_numpy() / true.to_numpy() - 1
+    inside, far = errors(1e9, 2e10), errors(7e10, 1.4e12)
+    assert np.median(np.abs(inside)) < 0.008 and abs(np.median(inside)) < 0.003, inside
+    assert np.quantile(np.abs(inside), 0.9) < 0.025
+    assert np.median(np.abs(far)) < 0.035, far
     est = res.params.loc[truth.index]
-    rel = (est - truth[est.columns]).abs() / truth[est.columns]
-    # With 0.1% noise over N in [5e7, 1e10] and D in [1e9, 3e11]:
-    assert (rel[["E", "alpha", "beta"]].median() < 0.02).all(), rel.median()
-    assert (rel[["E", "alpha", "beta"]].quantile(0.9) < 0.08).all(), rel.quantile(0.9)
-    assert np.mean(res.converged) >= 0.95
+    rel = ((est - truth[est.columns]).abs() / truth[est.columns]).median()
+    assert rel["E"] < 0.11 and rel["alpha"] < 0.27 and rel["beta"] < 0.5, rel
 
 
 def test_batch_equals_one_at_a_time(oracle_tasks):
@@ -165,24 +177,34 @@ def test_continuation_needs_the_huber_loss_and_factors_above_one(kept):
 
 
 def test_shared_exponents_are_one_value_for_all_tasks():
-    df, truth = sr.make_synthetic_tasks(4, seed=7, noise=(0.002, 0.002), points=(80, 80))
+    df, truth = sr.make_synthetic_tasks(4, seed=7, noise=(0.015, 0.015), points=(40, 40))
     law = jf.share(jf.models.chinchilla(), "alpha", "beta")
     shared = jf.fit(law, df, y="loss", by="task", restarts=16, warn=False)
     free = jf.fit(jf.models.chinchilla(), df, y="loss", by="task", restarts=16, warn=False)
     assert np.ptp(shared.params["alpha"]) == 0 and np.ptp(shared.params["beta"]) == 0
     assert shared.converged.all()
-    # Tying parameters can only raise the total objective, and not by much here.
-    assert shared.objective.sum() >= free.objective.sum() * (1 - 1e-9)
-    # Refit the tied problem by hand with scipy: same total objective.
+    # Tying parameters can only raise the total objective, and not by much here (the true
+    # exponents differ by up to 0.07 at 1.5% noise: measured 1.03x the free fits' total).
+    ratio = shared.objective.sum() / free.objective.sum()
+    assert 1 - 1e-9 <= ratio < 1.2, ratio
+    # The tied problem by hand with scipy: the same total at our values, and L-BFGS-B
+    # (tight tolerances, analytic gradient) started there finds nothing lower.
+    logs = [_logs(g) for _, g in df.groupby("task", sort=True)]
+
     def total(z):
-        out = 0.0
-        for i, (_, g) in enumerate(df.groupby("task", sort=True)):
+        f, grad = 0.0, np.zeros_like(z)
+        for i, lg in enumerate(logs):
             th = np.array([z[2 + 3 * i], z[3 + 3 * i], z[4 + 3 * i], z[0], z[1]])
-            out += sr.chinchilla_objective(th, *_logs(g))[0]
-        return out
+            fi, gi = sr.chinchilla_objective(th, *lg)
+            f += fi
+            grad[2 + 3 * i:5 + 3 * i] = gi[:3]
+            grad[:2] += gi[3:]
+        return f, grad
     v = shared.values
     z = np.concatenate([[v[0, 3], v[0, 4]], np.log(v[:, :3]).ravel()])
-    assert total(z) == pytest.approx(shared.objective.sum(), rel=1e-10)
+    assert total(z)[0] == pytest.approx(shared.objective.sum(), rel=1e-10)
+    polished = minimize(total, z, jac=True, method="L-BFGS-B", options=sr.TIGHT_OPTIONS)
+    assert shared.objective.sum() <= polished.fun * (1 + 1e-9), (shared.objective, polished.fun)
 
 
 def test_predict_uses_each_tasks_parameters(oracle_tasks):

@@ -194,6 +194,12 @@ def test_bootstrap_round_trip_keeps_its_refit_statistics(two_task_fit, tmp_path)
         np.testing.assert_array_equal(back.stats[name], a)
     d = back.diagnostics
     pd.testing.assert_frame_equal(d, post.diagnostics)
+    # ... and are the fractions of the refits' statistics (status 0; distinct points at
+    # most the law's 3 parameters; RMS below 1e-6), task by task
+    np.testing.assert_allclose(d["converged_fraction"], (stats["status"] == 0).mean(axis=(1, 2)))
+    np.testing.assert_allclose(d["underdetermined_fraction"],
+                               (stats["distinct_points"] <= 3).mean(axis=(1, 2)))
+    np.testing.assert_allclose(d["sigma_collapsed_fraction"], (stats["rms"] < 1e-6).mean(axis=(1, 2)))
     assert (d["converged_fraction"] < 1).all() and (d["sigma_collapsed_fraction"] > 0).all()
     assert "sample_stats" not in back.idata.groups()
 

@@ -16,6 +16,7 @@ References, all from released files:
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import warnings
@@ -472,8 +473,19 @@ def test_plot_ladder(res):
     q = res.step2.loc["mmlu_avg_test"]
     np.testing.assert_allclose(y, 100 * (q.a / (1 + np.exp(-q.k * (x - q.L0))) + q.b),
                                rtol=1e-10)
+    # One task: two panels, rendered to a PNG (was tests/test_plot.py's own 1-task ladder
+    # run); step 2's one line is PIQA's fitted sigmoid.
     one = plot_ladder(res, tasks=["piqa_val"])
-    assert len([ax for ax in one.axes if ax.get_visible()]) == 2
+    panels = [ax for ax in one.axes if ax.get_visible()]
+    assert len(panels) == 2 and panels[1].get_title().startswith("PIQA: step 2")
+    (line,) = panels[1].get_lines()
+    x, y = line.get_data()
+    q = res.step2.loc["piqa_val"]
+    np.testing.assert_allclose(y, 100 * (q.a / (1 + np.exp(-q.k * (x - q.L0))) + q.b),
+                               rtol=1e-10)
+    buf = io.BytesIO()
+    one.savefig(buf, format="png", dpi=60)
+    assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n" and len(buf.getvalue()) > 3000
     with pytest.raises(ValueError, match="not in the result"):
         plot_ladder(res, tasks=["nope"])
 

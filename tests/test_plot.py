@@ -9,9 +9,8 @@ from matplotlib.figure import Figure
 
 import jaxfit as jf
 from jaxfit.inference.bayes import make_likelihood
-from jaxfit.plot import plot_fit, plot_ladder, plot_pairs, plot_residuals
+from jaxfit.plot import plot_fit, plot_pairs, plot_residuals
 from jaxfit.posterior import Posterior
-from jaxfit.recipes.ladder import ladder
 
 TRUTH = dict(A=400.0, B=1800.0, E=1.7, alpha=0.33, beta=0.29)
 
@@ -163,15 +162,6 @@ def test_plot_pairs(fitted):
     one = plot_pairs(post, task="a", var_names=["alpha", "beta"])
     png(one)
     assert len(one.axes) == 1
-
-
-def test_plot_ladder_png():
-    res = ladder(tasks=("piqa_val",))
-    fig = plot_ladder(res)
-    png(fig)
-    axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(axes) == 2 and axes[1].get_title().startswith("PIQA: step 2")
-    assert len(axes[1].lines) == 1                   # the fitted sigmoid
 
 
 @pytest.mark.parametrize("draw", [plot_fit, plot_residuals])

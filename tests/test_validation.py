@@ -638,7 +638,13 @@ def test_one_chain_says_r_hat_needs_two_chains(caplog):
         summ = post.summary()
     assert not [r for r in caplog.records if r.name.startswith("arviz")]
     assert np.isnan(d["r_hat"].iloc[0]) and not d["ok"].iloc[0]
-    assert d["ess_bulk"].iloc[0] > 100 and summ["r_hat"].isna().all()
+    assert summ["r_hat"].isna().all()
+    # ESS still applies to one chain: the smallest over the parameters, as ArviZ gives it
+    # (independent draws: 276-439 of 400 measured)
+    import arviz as az
+    ess = {n: float(az.ess(np.asarray(post.draws[n][0]), method="bulk")) for n in post.names}
+    assert d["ess_bulk"].iloc[0] == pytest.approx(min(ess.values()), rel=1e-12)
+    assert min(ess.values()) > 200, ess
     with pytest.warns(jf.warnings.DiagnosticWarning, match=r"nuts: r_hat needs 2 or more "
                                                           r"chains \(1 chain ran"):
         assert not post.warn()
