@@ -183,10 +183,12 @@ def test_shared_exponents_are_one_value_for_all_tasks():
     free = jf.fit(jf.models.chinchilla(), df, y="loss", by="task", restarts=16, warn=False)
     assert np.ptp(shared.params["alpha"]) == 0 and np.ptp(shared.params["beta"]) == 0
     assert shared.converged.all()
-    # Tying parameters can only raise the total objective, and not by much here (the true
-    # exponents differ by up to 0.07 at 1.5% noise: measured 1.03x the free fits' total).
+    # Tying the exponents raises the total objective: the true exponents differ by up to
+    # 0.07 (alpha) and 0.11 (beta) at 1.5% noise, which 160 points see (measured: 1.0327x
+    # the free fits' total). A tie that had no effect (1.0) or a shared fit stuck away
+    # from its optimum (> 1.05) fails.
     ratio = shared.objective.sum() / free.objective.sum()
-    assert 1 - 1e-9 <= ratio < 1.2, ratio
+    assert 1.02 < ratio < 1.05, ratio
     # The tied problem by hand with scipy: the same total at our values, and L-BFGS-B
     # (tight tolerances, analytic gradient) started there finds nothing lower.
     logs = [_logs(g) for _, g in df.groupby("task", sort=True)]
