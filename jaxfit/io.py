@@ -38,7 +38,7 @@ import pandas as pd
 from jaxfit.data import task_columns
 from jaxfit.inference.design import Issue
 from jaxfit.inference.status import Status
-from jaxfit.law import Law, same_fixed
+from jaxfit.law import Law, fixed_text, same_fixed
 from jaxfit.result import FitResult
 
 __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
@@ -189,13 +189,10 @@ def _resolve(block: dict, law: Law | None) -> Law:
         # the draws or estimates were fitted with the file's values; predicting with other
         # ones gave silently wrong numbers (fix(law, alpha=0.2) saved, loaded with
         # law=fix(law, alpha=0.3): the prediction moved from 1.824 to 1.791 without a word)
-        def show(d):
-            return "{" + ", ".join(f"{k}={float(v):g}" for k, v in d.items()) + "}"
-
-        raise ValueError(f"load: law {law.name!r} holds fixed parameters {show(law.fixed)}, "
-                         f"the file was fitted with {show(fixed)}; pass the law it was saved "
-                         f"from, e.g. jaxfit.fix(law, "
-                         f"{', '.join(f'{k}={float(v):g}' for k, v in fixed.items())}).")
+        raise ValueError(f"load: law {law.name!r} holds fixed parameters "
+                         f"{{{fixed_text(law.fixed)}}}, the file was fitted with "
+                         f"{{{fixed_text(fixed)}}}; pass the law it was saved from, e.g. "
+                         f"jaxfit.fix(law, {fixed_text(fixed)}).")
     inputs = block.get("inputs")
     if isinstance(inputs, list) and sorted(map(str, law.inputs)) != sorted(map(str, inputs)):
         raise ValueError(f"load: law {law.name!r} takes inputs {list(law.inputs)}, the file's "

@@ -371,6 +371,11 @@ def _subset(params: Params, law: Law) -> dict:
     return {k: params[k] for k in law.params}
 
 
+def fixed_text(fixed: Mapping) -> str:
+    """`Law.fixed` as ``"alpha=0.34, A=406.4"`` (reports, errors)."""
+    return ", ".join(f"{k}={float(v):g}" for k, v in fixed.items())
+
+
 def same_fixed(held: Mapping, other: Mapping) -> bool:
     """Whether two `Law.fixed` mappings hold the same names and values (to float64
     rounding); e.g. a saved result's and the law it is loaded with."""

@@ -22,7 +22,7 @@ import pandas as pd
 from jaxfit.data import task_columns
 from jaxfit.inference import cache
 from jaxfit.inference.bayes import CURVATURE_MIN, NOISE, Likelihood
-from jaxfit.law import Law
+from jaxfit.law import Law, fixed_text
 from jaxfit.warnings import DiagnosticWarning
 
 __all__ = ["Posterior", "DiagnosticWarning", "RHAT_MAX", "ESS_MIN_PER_CHAIN",
@@ -509,8 +509,7 @@ class Posterior:
                  f"likelihood={self.likelihood.kind} ({self.likelihood.space} space); "
                  f"{prob:g} intervals"]
         if self.law.fixed:      # as FitResult.report: held by jaxfit.fix, not sampled
-            lines.append("    fixed: " + ", ".join(f"{k}={v:g}"
-                                                   for k, v in self.law.fixed.items()))
+            lines.append("    fixed: " + fixed_text(self.law.fixed))
         diag = self.diagnostics
         lines.append(f"    diagnostics ok in {int(diag['ok'].sum())} of {T} task(s)")
         summ = self.summary(prob=prob)
@@ -537,9 +536,7 @@ class Posterior:
         summ = self.summary(prob=0.9)
         if T > 10:
             summ = summ.loc[list(self.tasks[:10])]
-        fixed = html.escape("; fixed: " + ", ".join(f"{k}={v:g}" for k, v in
-                                                   self.law.fixed.items())
-                            if self.law.fixed else "")
+        fixed = html.escape("; fixed: " + fixed_text(self.law.fixed) if self.law.fixed else "")
         return (f"<p><b>{head}</b><br>{T} task(s), {C} chain(s) x {S} draws, likelihood="
                 f"{html.escape(self.likelihood.kind)}{fixed}; diagnostics ok in "
                 f"{int(diag['ok'].sum())} of {T} task(s); 0.9 intervals</p>"

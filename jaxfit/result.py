@@ -14,7 +14,7 @@ import pandas as pd
 
 from jaxfit.data import task_columns
 from jaxfit.inference.status import Status
-from jaxfit.law import Law
+from jaxfit.law import Law, fixed_text
 
 __all__ = ["FitResult", "wald_bounds"]
 
@@ -377,8 +377,7 @@ class FitResult:
                  + (f", by={o.get('by')!r}" if o.get("by") else ""),
                  f"    {T} task(s), {int(self.converged.sum())} converged"]
         if self.law.fixed:
-            lines.append("    fixed: " + ", ".join(f"{k}={v:g}"
-                                                   for k, v in self.law.fixed.items()))
+            lines.append("    fixed: " + fixed_text(self.law.fixed))
         stats = self.statistics()
         summ = self.summary()
         fmt = "{:.6g}".format

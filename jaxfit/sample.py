@@ -27,7 +27,7 @@ from jaxfit.inference.objective import residuals, unpack
 from jaxfit.inference.optimize import SolverOptions
 from jaxfit.inference.starts import user_starts
 from jaxfit.inference.objective import make_objective
-from jaxfit.law import NOISE, Law, dist_text, prior_problem, same_fixed
+from jaxfit.law import NOISE, Law, dist_text, fixed_text, prior_problem, same_fixed
 from jaxfit.posterior import Posterior
 from jaxfit.result import FitResult
 
@@ -360,9 +360,8 @@ def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None) -> No
         raise ValueError(f"start is a fit of a law with inputs {list(start.law.inputs)}; law "
                          f"{law.name!r} takes {list(law.inputs)}; {fix}.")
     if not same_fixed(start.law.fixed, law.fixed):
-        show = lambda d: "{" + ", ".join(f"{k}={v:g}" for k, v in d.items()) + "}"  # noqa: E731
-        raise ValueError(f"start is a fit with fixed parameters {show(start.law.fixed)}; law "
-                         f"{law.name!r} holds {show(law.fixed)}; {fix}.")
+        raise ValueError(f"start is a fit with fixed parameters {{{fixed_text(start.law.fixed)}}}; "
+                         f"law {law.name!r} holds {{{fixed_text(law.fixed)}}}; {fix}.")
     o = start.options or {}
     if y is not None and "y" in o and o["y"] != y:
         raise ValueError(f"start is a fit of y={o['y']!r}, this call's target is y={y!r}; "
