@@ -80,12 +80,24 @@ class Posterior:
         temper: [T] the power on each task's likelihood (`jaxfit.inference.tempering`;
             1 = untempered; None: not recorded, e.g. a bootstrap).
 
+    `jaxfit.sample` and `jaxfit.bootstrap` build one (``post = jf.sample(law, df,
+    y="loss", by="task")``; docs/plots-and-files.md's example, run by the test suite,
+    samples, saves and predicts); it can also hold draws made elsewhere.
+
     Example:
-        >>> post = jf.sample(law, df, y="loss", by="task")                  # doctest: +SKIP
-        >>> post.diagnostics            # per task: r_hat, ESS, divergences, steps  # doctest: +SKIP
-        >>> post.idata.to_netcdf("post.nc")                                 # doctest: +SKIP
-        >>> new = pd.DataFrame({"task": [0], "N": [7e10], "D": [1.4e12]})  # doctest: +SKIP
-        >>> post.predict(new, prob=0.9)  # mean, median, credible/predictive bounds  # doctest: +SKIP
+        >>> import numpy as np, pandas as pd, jaxfit as jf
+        >>> from jaxfit.inference.bayes import Likelihood
+        >>> rng = np.random.default_rng(0)
+        >>> draws = {"E": rng.normal(1.7, 0.01, (1, 2, 500)),
+        ...          "A": rng.lognormal(np.log(30.0), 0.05, (1, 2, 500)),
+        ...          "alpha": rng.normal(0.08, 0.002, (1, 2, 500)),
+        ...          "sigma": np.full((1, 2, 500), 0.01)}
+        >>> post = jf.Posterior(law=jf.models.power_law("C"), tasks=pd.Index([0], name="task"),
+        ...                     draws=draws, likelihood=Likelihood("normal", "log"),
+        ...                     method="laplace")
+        >>> s = post.summary(prob=0.9).loc[(0, "alpha")]
+        >>> round(float(s["mean"]), 2), round(float(s["upper"] - s["lower"]), 3)
+        (0.08, 0.007)
     """
 
     law: Law

@@ -543,10 +543,12 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         A `LadderResult` (``predictions``, ``step1``, ``step2``, ``variance``,
         ``variance_correlation``, the processed data and the fits).
 
-    Example (intervals; the coverage of the observed targets):
-        >>> res = ladder(intervals=True, prob=0.9)                          # doctest: +SKIP
-        >>> res.wide()                     # pred, lower, upper, actual per target  # doctest: +SKIP
-        >>> res.predictions.covered.mean()                                  # doctest: +SKIP
+    With intervals (bootstrap refits of each step; tests/test_backtest.py runs this with
+    ``calibrate=True``, and the module example above runs the point predictions)::
+
+        res = ladder(intervals=True, prob=0.9)
+        res.wide()                       # pred, lower, upper, actual per target
+        res.predictions.covered.mean()   # coverage of the observed targets
 
     Raises:
         ValueError: unknown method, missing columns, runs or tasks, or non-finite values.
