@@ -8,8 +8,10 @@ exactly (JSON uses ``repr``; netCDF stores float64), so a loaded result predicts
 what the saved one did.
 
 A saved file names its law by a *spec*: a registered name (``"chinchilla"``), a name with
-arguments (``"power_law(input=C)"``), or ``"module:function"`` for a user's factory. `load`
-rebuilds the law from it, or takes ``law=`` for laws built in code (compositions, fixes).
+arguments (``"power_law(input=C)"``; the built-in factories record their call as
+`jaxfit.Law.spec`), or ``"module:function"`` for a user's factory. `load` rebuilds the law
+from it, holding the file's `jaxfit.fix` values and `jaxfit.share` names, or takes ``law=``
+for laws built in code (compositions, sums).
 
 Example:
     >>> import jaxfit as jf
@@ -38,7 +40,7 @@ import pandas as pd
 from jaxfit.data import task_columns
 from jaxfit.inference.design import Issue
 from jaxfit.inference.status import Status
-from jaxfit.law import Law, fixed_text, same_fixed
+from jaxfit.law import Law, fix, fixed_text, same_fixed, share
 from jaxfit.result import FitResult
 
 __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
@@ -66,7 +68,8 @@ def _builtin_laws() -> None:
     from jaxfit import models
 
     for name in ("chinchilla", "power_law", "kaplan", "sigmoid", "linear", "broken_power_law",
-                 "ladder_step1", "ladder_step1_flops"):
+                 "ladder_step1", "ladder_step1_flops", "emergence", "emergence_shift",
+                 "relu_elbow"):
         LAWS.setdefault(name, getattr(models, name))
 
 
@@ -167,20 +170,34 @@ def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
 
 
 def _law_block(law: Law, spec: str | None) -> dict:
-    # "fixed": the values `jaxfit.fix` holds ({} when none); a law passed to `load` must
-    # hold the same ones
-    return {"name": law.name, "spec": spec or law.name, "formula": law.formula,
+    # "fixed": the values `jaxfit.fix` holds ({} when none), "shared": the names `jaxfit.share`
+    # shares; `load` re-applies both to the law it rebuilds from "spec", and a law passed to
+    # it must hold the same ones
+    return {"name": law.name, "spec": spec or law.spec or law.name, "formula": law.formula,
             "inputs": list(law.inputs), "params": list(law.param_names),
-            "fixed": {k: float(v) for k, v in law.fixed.items()}}
+            "fixed": {k: float(v) for k, v in law.fixed.items()},
+            "shared": list(law.shared)}
+
+
+def _rebuild(block: dict) -> Law:
+    """The law a file names: its spec, with the file's fixed values and shared names."""
+    try:
+        law = get_law(block["spec"])
+    except ValueError as e:
+        raise ValueError(f"{e} The file was saved from law {block['name']!r}; pass "
+                         "load(path, law=...) with that law.") from None
+    fixed = block.get("fixed")
+    if isinstance(fixed, dict) and fixed and not law.fixed and set(fixed) <= set(law.params):
+        law = fix(law, **fixed)
+    shared = block.get("shared")
+    if isinstance(shared, list) and shared and set(shared) <= set(law.params):
+        law = share(law, *shared)
+    return law
 
 
 def _resolve(block: dict, law: Law | None) -> Law:
     if law is None:
-        try:
-            law = get_law(block["spec"])
-        except ValueError as e:
-            raise ValueError(f"{e} The file was saved from law {block['name']!r}; pass "
-                             "load(path, law=...) with that law.") from None
+        law = _rebuild(block)
     if list(law.param_names) != list(block["params"]):
         raise ValueError(f"load: law {law.name!r} has parameters {list(law.param_names)}, "
                          f"the file has {block['params']}; pass the law it was saved from.")
@@ -193,6 +210,15 @@ def _resolve(block: dict, law: Law | None) -> Law:
                          f"{{{fixed_text(law.fixed)}}}, the file was fitted with "
                          f"{{{fixed_text(fixed)}}}; pass the law it was saved from, e.g. "
                          f"jaxfit.fix(law, {fixed_text(fixed)}).")
+    shared = block.get("shared")        # absent in files saved before it was recorded
+    if isinstance(shared, list) and sorted(law.shared) != sorted(map(str, shared)):
+        # before: a fit of share(law, "E") loaded as the unshared law, so its summary()
+        # called E free and a sample/bootstrap from it refitted E per task
+        hint = (f"jaxfit.share(law, {', '.join(map(repr, shared))})" if shared
+                else "the law without jaxfit.share")
+        raise ValueError(f"load: law {law.name!r} shares {list(law.shared)} across tasks, the "
+                         f"file was fitted sharing {shared}; pass the law it was saved from, "
+                         f"e.g. {hint}.")
     inputs = block.get("inputs")
     if isinstance(inputs, list) and sorted(map(str, law.inputs)) != sorted(map(str, inputs)):
         raise ValueError(f"load: law {law.name!r} takes inputs {list(law.inputs)}, the file's "
@@ -463,8 +489,9 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
     Args:
         result: a `jaxfit.FitResult` or a `jaxfit.posterior.Posterior`.
         path: the file to write (conventionally ``.json`` for fits, ``.nc`` for posteriors).
-        law_spec: how `load` rebuilds the law (see `get_law`); default the law's name,
-            which works for the registered laws with default arguments.
+        law_spec: how `load` rebuilds the law (see `get_law`); default the law's ``spec``
+            (the call of a built-in factory, e.g. ``power_law(input='C', irreducible=True)``),
+            else its name.
 
     Returns:
         The path written.

@@ -260,6 +260,10 @@ class Law:
         floor: the name of the law's additive irreducible term (a positive parameter,
             e.g. Chinchilla's ``E``) that the ``terms`` decay to, if any; the sampler then
             takes the law's value at the data's centre as a coordinate.
+        spec: how `jaxfit.io.load` rebuilds the law from a saved file (a
+            `jaxfit.io.get_law` spec such as ``"power_law(input='C', irreducible=True)"``;
+            None: its ``name``). The built-in factories set it; `fix` and `share` keep it,
+            and a file records their fixed values and shared names beside it.
     """
 
     fn: Callable[[Params, Inputs], Any]
@@ -274,6 +278,7 @@ class Law:
     fixed: Mapping[str, float] = dataclasses.field(default_factory=dict)
     terms: tuple[PowerTerm, ...] = ()
     floor: str | None = None
+    spec: str | None = None
 
     def __post_init__(self):
         if NOISE in self.params:
@@ -346,7 +351,15 @@ class Law:
         return jnp.log(self.fn(params, x))
 
     def replace(self, **changes) -> Law:
-        """A copy with some attributes changed (laws are immutable)."""
+        """A copy with some attributes changed (laws are immutable).
+
+        A copy with another ``fn``, ``log_fn``, ``params`` or ``inputs`` is no longer what
+        its factory builds: unless ``spec`` is given too, it is dropped (a saved fit then
+        names the law by its ``name``, and `jaxfit.io.load` asks for ``law=`` where that
+        is not a known spec).
+        """
+        if "spec" not in changes and {"fn", "log_fn", "params", "inputs"} & set(changes):
+            changes["spec"] = None
         return dataclasses.replace(self, **changes)
 
 
@@ -435,6 +448,12 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
         fixed={**inner.fixed, **outer.fixed})
 
 
+def call_spec(factory: str, **kwargs) -> str:
+    """The `jaxfit.io.get_law` spec of a call, e.g. ``power_law(input='C')``: what a
+    built-in factory records as its law's ``spec`` so that `jaxfit.io.load` rebuilds it."""
+    return f"{factory}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+
+
 def fix(law: Law, **values: float) -> Law:
     """Hold some parameters at given values; they are no longer fitted.
 
@@ -484,7 +503,8 @@ def fix(law: Law, **values: float) -> Law:
                        terms=tuple(t for t in law.terms
                                    if t.scale in params and t.exponent in params),
                        floor=law.floor if law.floor in params else None,
-                       name=f"{law.name}|fixed({','.join(fixed)})")
+                       name=f"{law.name}|fixed({','.join(fixed)})",
+                       spec=law.spec or law.name)
 
 
 def add(*laws: Law, name: str | None = None) -> Law:

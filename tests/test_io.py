@@ -60,8 +60,10 @@ def test_single_task_round_trip_keeps_the_task_index(two_task_fit, tmp_path):
 
 def test_fit_law_must_match(two_task_fit, tmp_path):
     res, _ = two_task_fit
-    path = save(res, tmp_path / "fit.json")                 # spec = the law's name
-    with pytest.raises(ValueError, match="unknown law 'power_law_C'.*pass load"):
+    # a law built in code, named by nothing `get_law` knows: load needs law=
+    own = dataclasses.replace(res, law=res.law.replace(name="my_law", spec=None))
+    path = save(own, tmp_path / "fit.json")                 # spec = the law's name
+    with pytest.raises(ValueError, match="unknown law 'my_law'.*pass load"):
         load(path)
     assert load(path, law=jf.models.power_law("C")).param_dict("x")["alpha"] == \
         pytest.approx(0.15, rel=1e-5)
@@ -71,7 +73,7 @@ def test_fit_law_must_match(two_task_fit, tmp_path):
     # N (before: loaded, and predicted at N with the parameters fitted in C)
     with pytest.raises(ValueError, match=r"law 'power_law_N' takes inputs \['N'\], the file's "
                                          r"law 'power_law_C' takes \['C'\]"):
-        load(path, law=jf.models.power_law("N"))
+        load(save(res, tmp_path / "plain.json"), law=jf.models.power_law("N"))
     (tmp_path / "junk.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a jaxfit fit"):
         load(tmp_path / "junk.json")
@@ -111,6 +113,49 @@ def test_a_fixed_law_must_hold_the_saved_values(two_task_fit, tmp_path):
     # a law without fixed parameters is recorded with none: {} must match {}
     unfixed = save(res, tmp_path / "unfixed.json", law_spec="power_law(input=C)")
     assert json.loads(unfixed.read_text())["law"]["fixed"] == {}
+
+
+def test_factory_fixed_and_shared_laws_load_without_law(two_task_fit, tmp_path):
+    """A fit of a built-in factory's law with arguments, of its `fix` and of its `share`
+    loads without ``law=``. Before: ``power_law("C")`` was saved as "power_law_C", which
+    `load` did not know (a fit of ``fix(power_law("C"), ...)`` likewise), and a fit of
+    ``share(chinchilla(), "E")`` loaded as the unshared law, without a word."""
+    res, _ = two_task_fit
+    new = pd.DataFrame({"flops": [1e23, 1e24], "task": ["x", "y"]})
+    back = load(save(res, tmp_path / "plain.json"))
+    assert json.loads((tmp_path / "plain.json").read_text())["law"]["spec"] == \
+        "power_law(input='C', irreducible=True)"
+    assert back.law.name == "power_law_C" and back.law.inputs == ("C",)
+    pd.testing.assert_frame_equal(back.predict(new), res.predict(new))
+    law = jf.fix(jf.models.power_law("C"), alpha=0.15)
+    fixed = dataclasses.replace(res, law=law, values=res.values[:, :2],
+                                at_bound=res.at_bound[:, :2], data=None)
+    back = load(save(fixed, tmp_path / "fixed.json"))
+    assert back.law.fixed == {"alpha": 0.15} and back.law.param_names == ("A", "E")
+    pd.testing.assert_frame_equal(back.predict(new), fixed.predict(new))
+    shared = dataclasses.replace(res, law=jf.share(res.law, "alpha"))
+    path = save(shared, tmp_path / "shared.json")
+    assert load(path).law.shared == ("alpha",)
+    with pytest.raises(ValueError, match=re.escape(
+            "law 'power_law_C' shares [] across tasks, the file was fitted sharing ['alpha']; "
+            "pass the law it was saved from, e.g. jaxfit.share(law, 'alpha').")):
+        load(path, law=jf.models.power_law("C"))
+    post = dataclasses.replace(_posterior(res.tasks), law=jf.share(res.law, "alpha"), fit=None)
+    assert load(save(post, tmp_path / "shared.nc")).law.shared == ("alpha",)
+
+
+def test_every_factory_spec_rebuilds_its_law():
+    """The spec a built-in factory records rebuilds the same law through `get_law`."""
+    m = jf.models
+    for law in (m.power_law("C", irreducible=False), m.kaplan("N"), m.sigmoid("x"),
+                m.linear("x"), m.broken_power_law("C"), m.ladder_step1(E="real"),
+                m.ladder_step1_flops("F"), m.emergence_shift("power", "T"),
+                m.relu_elbow("x", temperature=0.1, increasing=True),
+                m.emergence(temperature=0.0, fewshot_shift=True), m.chinchilla()):
+        back = get_law(law.spec or law.name)
+        assert (back.name, back.inputs, back.param_names, back.formula) == \
+            (law.name, law.inputs, law.param_names, law.formula), law.spec
+    assert m.sigmoid("x").replace(params=m.sigmoid("x").params).spec is None
 
 
 def test_date_task_labels_round_trip(two_task_fit, tmp_path):

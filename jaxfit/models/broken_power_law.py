@@ -6,7 +6,7 @@ import functools
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param
+from jaxfit.law import Law, Param, call_spec
 
 __all__ = ["broken_power_law"]
 
@@ -48,4 +48,5 @@ def broken_power_law(input: str = "x") -> Law:
 
     return Law(fn=fn, params=params, inputs=(input,), positive_inputs=(input,),
                name="broken_power_law",
-               formula=f"a + b {input}^-c0 (1 + ({input}/d1)^(1/f1))^(-c1 f1)")
+               formula=f"a + b {input}^-c0 (1 + ({input}/d1)^(1/f1))^(-c1 f1)",
+               spec=call_spec("broken_power_law", input=input))

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, compose
+from jaxfit.law import Law, Param, call_spec, compose
 
 __all__ = ["emergence", "emergence_shift", "relu_elbow", "FORMS", "DEFAULT_TEMPERATURE"]
 
@@ -94,7 +94,8 @@ def emergence_shift(form: str = "log_power", input: str = "D") -> Law:
 
     formula = (f"k (log {input})^alpha + C" if form == "log_power" else f"k {input}^alpha + C")
     return Law(fn=fn, params=params, inputs=(input,), positive_inputs=(input,),
-               name=f"emergence_shift_{form}", formula=formula)
+               name=f"emergence_shift_{form}", formula=formula,
+               spec=call_spec("emergence_shift", form=form, input=input))
 
 
 def _ramp_params() -> dict[str, Param]:
@@ -140,7 +141,9 @@ def relu_elbow(input: str = "L", temperature: float = DEFAULT_TEMPERATURE,
     ramp = f"({input} - E)" if increasing else f"(E - {input})"
     return Law(fn=fn, params=params, inputs=(input,), name="relu_elbow",
                formula=f"A relu{ramp} + B" + (f" (softplus, tau={temperature:g})"
-                                              if temperature else ""))
+                                              if temperature else ""),
+               spec=call_spec("relu_elbow", input=input, temperature=float(temperature),
+                              increasing=bool(increasing)))
 
 
 @functools.cache
@@ -188,4 +191,6 @@ def emergence(form: str = "log_power", temperature: float = DEFAULT_TEMPERATURE,
                                                     else ""))
     law = compose(ramp, emergence_shift(form, data), into="E", name=f"emergence_{form}")
     return law.replace(formula=f"{ramp.formula}, E = {emergence_shift(form, data).formula}"
-                       + (f" (softplus, tau={temperature:g})" if temperature else ""))
+                       + (f" (softplus, tau={temperature:g})" if temperature else ""),
+                       spec=call_spec("emergence", form=form, temperature=float(temperature),
+                                      fewshot_shift=bool(fewshot_shift), loss=loss, data=data))

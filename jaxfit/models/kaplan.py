@@ -6,7 +6,7 @@ import functools
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param
+from jaxfit.law import Law, Param, call_spec
 
 __all__ = ["kaplan"]
 
@@ -41,4 +41,5 @@ def kaplan(input: str = "C") -> Law:
         return jnp.exp(log_fn(p, x))
 
     return Law(fn=fn, log_fn=log_fn, params=params, inputs=(input,), positive_inputs=(input,),
-               name=f"kaplan_{input}", formula=f"({input}/{xc})^-alpha")
+               name=f"kaplan_{input}", formula=f"({input}/{xc})^-alpha",
+               spec=call_spec("kaplan", input=input))

@@ -7,7 +7,7 @@ import math
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param
+from jaxfit.law import Law, Param, call_spec
 
 __all__ = ["ladder_step1", "ladder_step1_flops", "LADDER_STEP1_P0", "LADDER_FLOPS_P0"]
 
@@ -78,7 +78,7 @@ def ladder_step1(E: str = "nonnegative") -> Law:
 
     return Law(fn=fn, params=params, inputs=("N", "D"), positive_inputs=("N", "D"),
                name="ladder_step1" if E == "nonnegative" else "ladder_step1_realE",
-               formula="A/N^alpha + B/D^beta + E")
+               formula="A/N^alpha + B/D^beta + E", spec=call_spec("ladder_step1", E=E))
 
 
 def ladder_step1_flops(input: str = "C") -> Law:
@@ -108,4 +108,5 @@ def ladder_step1_flops(input: str = "C") -> Law:
         return jnp.exp(jnp.log(p["A"]) - p["alpha"] * jnp.log(x[input])) + p["E"]
 
     return Law(fn=fn, params=params, inputs=(input,), positive_inputs=(input,),
-               name="ladder_step1_flops", formula=f"A/{input}^alpha + E")
+               name="ladder_step1_flops", formula=f"A/{input}^alpha + E",
+               spec=call_spec("ladder_step1_flops", input=input))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param
+from jaxfit.law import Law, Param, call_spec
 
 __all__ = ["linear"]
 
@@ -33,4 +33,5 @@ def linear(input: str = "L") -> Law:
         return p["w0"] + p["w1"] * x[input]
 
     return Law(fn=fn, params=params, inputs=(input,), name="linear",
-               formula=f"w0 + w1*{input}")
+               formula=f"w0 + w1*{input}",
+               spec=call_spec("linear", input=input))

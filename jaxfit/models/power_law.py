@@ -8,7 +8,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, PowerTerm
+from jaxfit.law import Law, Param, PowerTerm, call_spec
 
 __all__ = ["power_law"]
 
@@ -65,4 +65,5 @@ def power_law(input: str = "N", irreducible: bool = True) -> Law:
                # With a floor E, the term can fade into E (A -> 0 or alpha -> 0): declared
                # so the sampler's priors bound it; a pure power law is identified.
                terms=(PowerTerm("A", "alpha", input),) if irreducible else (),
-               floor="E" if irreducible else None)
+               floor="E" if irreducible else None,
+               spec=call_spec("power_law", input=input, irreducible=bool(irreducible)))

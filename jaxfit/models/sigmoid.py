@@ -6,7 +6,7 @@ import functools
 import jax
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param
+from jaxfit.law import Law, Param, call_spec
 
 __all__ = ["sigmoid"]
 
@@ -40,4 +40,5 @@ def sigmoid(input: str = "L") -> Law:
         return p["a"] * jax.nn.sigmoid(p["k"] * (x[input] - p["L0"])) + p["b"]
 
     return Law(fn=fn, params=params, inputs=(input,), name="sigmoid",
-               formula=f"a/(1 + exp(-k({input} - L0))) + b")
+               formula=f"a/(1 + exp(-k({input} - L0))) + b",
+               spec=call_spec("sigmoid", input=input))
