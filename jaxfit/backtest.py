@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -233,7 +234,8 @@ class BacktestResult:
 
     def table(self) -> pd.DataFrame:
         """Tidy: ``task``, ``cut`` (the largest fitted axis value), ``cut_rank`` (1: the
-        largest cut), ``axis`` (the held-out row's value), ``ratio`` (axis / cut),
+        largest cut that predicted any row; a cut with nothing above it is skipped),
+        ``axis`` (the held-out row's value), ``ratio`` (axis / cut),
         ``actual``, ``prediction`` (the point fit's), ``lower``, ``upper``, ``covered``
         (the calibrated interval when ``calibrate`` is set, else the raw one), and
         ``raw_lower``, ``raw_upper``, ``raw_covered``, ``mean_lower``, ``mean_upper``
@@ -413,7 +415,14 @@ def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
         if isinstance(cuts, int):
             cv = cv[:cuts]
     else:
-        cv = np.sort(np.asarray(list(cuts), dtype=np.float64))[::-1]
+        given = np.asarray(list(np.ravel(cuts)), dtype=np.float64)
+        if not given.size or not np.isfinite(given).all():
+            raise ValueError(f"backtest: cuts={list(np.ravel(cuts))!r} must be finite axis "
+                             "values (a row is held out when its axis value is above the cut); "
+                             "give e.g. cuts=[4e8, 2e8], an int (that many of the largest "
+                             "values) or None (every value but the largest).")
+        # each distinct cut once (a repeated cut was fitted twice, its rows counted twice)
+        cv = np.unique(given)[::-1]
     return np.repeat(cv[:, None], len(tasks), axis=1), tasks
 
 
@@ -452,7 +461,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             ``law`` fitted on ``data`` with ``loss``, ``delta``, ``space`` and
             ``fit_options``.
         cuts: None (every distinct axis value but the largest), an int (that many of the
-            largest), or the cut values themselves.
+            largest), or the cut values themselves (each distinct value once; a cut with
+            no row above it is skipped and does not take a ``cut_rank``).
         per_task: cuts by rank within each task (cut k holds out each task's k largest
             axis values; e.g. the largest model of each family) instead of shared values.
         min_points: a task is fitted at a cut only when every step has at least this many
@@ -486,6 +496,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
+    if isinstance(cuts, numbers.Integral) and not isinstance(cuts, bool):
+        cuts = int(cuts)                    # np.int64(3) is a count too, not the value 3.0
+        if cuts < 1:
+            raise ValueError(f"backtest: cuts={cuts} asks for no cut; give a count >= 1, the "
+                             "cut values themselves, or None (every value but the largest).")
     if steps is None:
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
@@ -587,7 +602,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         labels = (held[by].to_numpy() if by is not None and not isinstance(by, (list, tuple))
                   else held[_TASK].to_numpy())
         records.append(pd.DataFrame({
-            "task": labels, "cut": cut_row, "cut_rank": k + 1, "axis": a_held,
+            "task": labels, "cut": cut_row, "cut_rank": len(records) + 1, "axis": a_held,
             "ratio": a_held / largest, "actual": held[y].to_numpy(np.float64),
             "prediction": point, "raw_lower": lo, "raw_upper": hi,
             "mean_lower": mlo, "mean_upper": mhi, "converged": converged,

@@ -336,3 +336,30 @@ def test_sampled_backtest_uses_the_point_fits_data_model(monkeypatch, loss, like
     assert isinstance(seen["start"], jf.FitResult) and len(seen["start"].tasks) == 1
     with pytest.raises(ValueError, match="loss 'absolute' has none; use method='bootstrap'"):
         jf.backtest(jf.models.power_law(), df, axis="N", method="nuts", loss="absolute")
+
+
+def test_cut_ranks_count_only_cuts_that_predicted_something():
+    """A cut at the largest size (nothing above it) kept rank 1 with no rows, so the table
+    started at cut_rank 2 and summary(last_cut=True) was empty without a word; a repeated
+    cut was fitted twice and its rows counted twice. Same data and fit shapes as
+    test_rows_from_unconverged_fits_are_flagged (no new compile)."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    before = df.copy()
+    bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[8e8, 4e8, 4e8],
+                     n=20, calibrate=None)
+    pd.testing.assert_frame_equal(df, before)                  # the user's data unchanged
+    t = bt.table()
+    assert t["cut"].tolist() == [4e8, 4e8] and t["cut_rank"].tolist() == [1, 1]
+    assert t["task"].tolist() == ["a", "b"] and t["axis"].tolist() == [8e8, 8e8]
+    last = bt.summary(last_cut=True)
+    assert last.loc["all", "n"] == 2 and last.loc["a", "n"] == 1
+    np.testing.assert_allclose(last.loc["all", "mean_rel_error"],
+                               np.mean(np.abs(t["prediction"] / t["actual"] - 1)), rtol=1e-12)
+    for bad in ([np.nan, 4e8], []):
+        with pytest.raises(ValueError, match=r"must be finite axis values.*cuts=\[4e8, 2e8\]"):
+            jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=bad)
+    with pytest.raises(ValueError, match=r"cuts=0 asks for no cut"):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=np.int64(0))
