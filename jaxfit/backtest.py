@@ -132,7 +132,9 @@ def conformal_quantile(scores, prob: float) -> float:
     s = s[np.isfinite(s)]
     if not len(s):
         return math.nan
-    k = math.ceil((len(s) + 1) * prob)
+    # rounded before the ceiling: (74 + 1) * 0.68 is 51.000000000000007 in floating point,
+    # which took the 52nd smallest score instead of the 51st
+    k = math.ceil(round((len(s) + 1) * prob, 9))
     return float(s[min(k, len(s)) - 1])
 
 

@@ -47,6 +47,9 @@ def test_interval_score_and_conformal_quantile():
     assert conformal_quantile(np.arange(10.0), 0.9) == 9.0
     assert conformal_quantile(np.arange(19.0), 0.9) == 17.0
     assert math.isnan(conformal_quantile([], 0.9))
+    # (74 + 1) * 0.68 = 51 (51.000000000000007 in floating point, which took the 52nd)
+    assert conformal_quantile(np.arange(74.0), 0.68) == 50.0
+    assert conformal_quantile(np.arange(149.0), 0.68) == 101.0
 
 
 def test_plot_draws_intervals_where_they_are():
