@@ -555,3 +555,42 @@ def test_a_point_fit_gives_no_interval():
     N = np.sqrt(1e21 / (6 * 20.0))
     assert ov.loc["N", "estimate"] == pytest.approx(N, rel=1e-12)
     assert ov.loc["loss", "estimate"] == pytest.approx(law(N, 20.0 * N), rel=1e-10)
+
+
+def test_optimal_checks_the_cost_the_params_and_the_budget():
+    """Before: a cost returning an array for scalar (N, D) failed inside the solver with a
+    JAX scan-carry TypeError; a cost that does not grow with D returned N = 8.7e20,
+    D = 7.2e86 (tokens_per_param 8e65) with no warning; a wrong inverse was trusted;
+    optimal_at raised KeyError 'B' for missing parameters, took the first of several
+    budgets silently, and a law of N alone was told to pass inputs 'from them'. Each is a
+    ValueError with the value and the fix, raised before anything compiles."""
+    law = jf.models.chinchilla()
+    p = dict(A=406.4, B=410.7, E=1.69, alpha=0.34, beta=0.28)
+    with pytest.raises(ValueError, match=r"optimal_at: cost\(N=1e\+09, D=2e\+10\) returned "
+                                         r"shape \(2,\), not one number.*cost=lambda N, D"):
+        jf.decide.optimal_at(law, p, 1e21, cost=lambda N, D: jnp.stack([6 * N * D, N]))
+    with pytest.raises(ValueError, match=r"cost\(N, D\) does not increase with D: "
+                                         r"cost\(1e\+09, 2e\+10\) = 1e\+09 and "
+                                         r"cost\(1e\+09, 4e\+10\) = 1e\+09"):
+        jf.decide.optimal_at(law, p, 1e21, cost=lambda N, D: N)
+    with pytest.raises(ValueError, match=r"returned -1\.2e\+20, not a positive finite"):
+        jf.decide.optimal_at(law, p, 1e21, cost=lambda N, D: -6 * N * D)
+    with pytest.raises(ValueError, match=r"inverse\(C, N\) does not solve the default cost "
+                                         r"6 N D = C: at N = 1e\+09, D = 2e\+10 \(C = 1\.2e\+20\) "
+                                         r"it returns D = 1\.2e\+11"):
+        jf.decide.optimal_at(law, p, 1e21, inverse=lambda C, N: C / N)
+    with pytest.raises(ValueError, match=r"params lack \['B', 'beta'\] of law 'chinchilla'.*"
+                                         r"param_dict\(\)"):
+        jf.decide.optimal_at(law, dict(A=406.4, E=1.69, alpha=0.34), 1e21)
+    with pytest.raises(ValueError, match=r"budget must be one value, got 2 \(\[1e\+21, 1e\+22\]\)"):
+        jf.decide.optimal_at(law, p, [1e21, 1e22])
+    with pytest.raises(ValueError, match=r"law 'power_law_N' has the single input \['N'\].*"
+                                         r"needs both as inputs"):
+        jf.decide.optimal_at(jf.models.power_law(), dict(E=1.7, A=400.0, alpha=0.3), 1e21)
+    # an exact inverse of a user's cost passes the check, and the cost is met at the optimum
+    cost = lambda N, D: 6.0 * N * D + 6.0 * 2048.0 * 4096.0 * D  # noqa: E731
+    inv = lambda C, N: C / (6.0 * N + 6.0 * 2048.0 * 4096.0)     # noqa: E731
+    o = jf.decide.optimal_at(_interaction_law(), dict(E=1.7, A=400.0, B=2000.0, alpha=0.34,
+                                                      beta=0.37, gamma=0.8), 1e22,
+                             cost=cost, inverse=inv)
+    assert cost(o["N"], o["D"]) == pytest.approx(1e22, rel=1e-12)
