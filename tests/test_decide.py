@@ -594,3 +594,30 @@ def test_optimal_checks_the_cost_the_params_and_the_budget():
                                                       beta=0.37, gamma=0.8), 1e22,
                              cost=cost, inverse=inv)
     assert cost(o["N"], o["D"]) == pytest.approx(1e22, rel=1e-12)
+
+
+def test_suggest_checks_candidate_labels_and_costs():
+    """Before: candidates from pd.concat of two grids (index 0, 1, 0, 1) were ranked and
+    picked by their repeated labels, so 'candidate 0' named two runs; a text cost column
+    ended in numpy's 'could not convert string to float'; a cost(N, D) of the wrong length
+    in a numpy broadcast error; a zero or NaN cost said only 'not positive and finite
+    (rows [1])'. Raised before anything compiles."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=400)
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    grid = jf.decide.candidate_grid([1e9, 3e9], ratios=[20.0])
+    two = pd.concat([grid, grid.assign(D=grid["D"] * 5)])
+    assert two.index.tolist() == [0, 1, 0, 1]
+    with pytest.raises(ValueError, match=r"candidates' index repeats the label\(s\) \[0, 1\].*"
+                                         r"reset_index\(drop=True\)"):
+        jf.suggest(post, two, target)
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [1e10, 3e11], "cost": [1.0, 0.0]})
+    with pytest.raises(ValueError, match=r"1 candidate costs from column 'cost' are not "
+                                         r"positive and finite: rows \[1\] have \[0\.0\]"):
+        jf.suggest(post, cands, target)
+    with pytest.raises(ValueError, match=r"column 'cost' \(candidate cost\) has dtype .*, not "
+                                         r"numbers.*rows \[1\], e\.g\. 'x'"):
+        jf.suggest(post, cands.assign(cost=["1.0", "x"]), target)
+    with pytest.raises(ValueError, match=r"cost\(N, D\) returned shape \(1,\) for the 2 "
+                                         r"candidates' arrays"):
+        jf.suggest(post, cands, target, cost=lambda N, D: (6 * N * D)[:1])
