@@ -251,9 +251,10 @@ class BacktestResult:
 
     def summary(self, by_task: bool = True, last_cut: bool = False,
                 calibrated_only: bool = True) -> pd.DataFrame:
-        """Per task (and ``"all"``): ``n`` held-out rows, coverage of the raw and
-        calibrated intervals, mean absolute error, mean |relative error|, median interval
-        width and mean interval score (Gneiting & Raftery 2007) of each.
+        """Per task (and ``"all"``): ``n`` held-out rows, ``no_interval`` (those whose
+        interval is NaN: `backtest` warns; they are left out of the other columns), coverage
+        of the raw and calibrated intervals, mean absolute error, mean |relative error|,
+        median interval width and mean interval score (Gneiting & Raftery 2007) of each.
 
         Args:
             by_task: one row per task before the pooled ``"all"`` row.
@@ -281,19 +282,25 @@ def summarize(rows: pd.DataFrame, prob: float, by_task: bool = True, last_cut: b
         r = r[r["n_calibration"] > 0]
 
     def stats(d: pd.DataFrame) -> dict:
+        n = len(d)
+        # a row whose interval is NaN (e.g. a bootstrap with no residual degrees of freedom)
+        # has no interval: it is counted in no_interval, not as a miss (it was, and it made
+        # every width and score NaN)
+        has = _has_interval(d)
+        iv, d = int(has.sum()), d[has]
         y, p = d["actual"].to_numpy(np.float64), d["prediction"].to_numpy(np.float64)
-        out = {"n": len(d),
-               "coverage_raw": float(d["raw_covered"].mean()) if len(d) else math.nan,
-               "coverage": float(d["covered"].mean()) if len(d) else math.nan,
-               "mae": float(np.mean(np.abs(p - y))) if len(d) else math.nan,
-               "mean_rel_error": float(np.mean(np.abs(p / y - 1))) if len(d) else math.nan,
+        out = {"n": n, "no_interval": n - iv,
+               "coverage_raw": float(d["raw_covered"].mean()) if iv else math.nan,
+               "coverage": float(d["covered"].mean()) if iv else math.nan,
+               "mae": float(np.mean(np.abs(p - y))) if iv else math.nan,
+               "mean_rel_error": float(np.mean(np.abs(p / y - 1))) if iv else math.nan,
                "median_width_raw": float(np.median(d["raw_upper"] - d["raw_lower"]))
-               if len(d) else math.nan,
-               "median_width": float(np.median(d["upper"] - d["lower"])) if len(d) else math.nan,
+               if iv else math.nan,
+               "median_width": float(np.median(d["upper"] - d["lower"])) if iv else math.nan,
                "interval_score_raw": float(np.mean(interval_score(
-                   d["raw_lower"], d["raw_upper"], y, prob))) if len(d) else math.nan,
+                   d["raw_lower"], d["raw_upper"], y, prob))) if iv else math.nan,
                "interval_score": float(np.mean(interval_score(d["lower"], d["upper"], y, prob)))
-               if len(d) else math.nan}
+               if iv else math.nan}
         return out
 
     recs = {}
@@ -318,6 +325,33 @@ def _warn_uncalibrated(rows: pd.DataFrame, calibrate, n_cuts: int) -> bool:
                   "cut's calibration learns from the errors at the smaller cuts, so the "
                   "smallest has none), so summary() has no rows; give 2 or more cuts, or "
                   "calibrate=None (raw intervals; the table has them as raw_lower/raw_upper).",
+                  FitWarning, stacklevel=3)
+    return True
+
+
+def _has_interval(rows: pd.DataFrame) -> np.ndarray:
+    """Rows whose prediction and raw and calibrated bounds are all finite."""
+    cols = ["prediction", "raw_lower", "raw_upper", "lower", "upper"]
+    return np.isfinite(rows[cols].to_numpy(np.float64)).all(axis=1)
+
+
+def _warn_no_interval(rows: pd.DataFrame) -> bool:
+    """Warn (`FitWarning`) when held-out rows have no interval (NaN or infinite bounds or
+    prediction): they are False in ``covered`` and left out of `summarize`'s statistics
+    and of the calibration, so say which and why."""
+    bad = ~_has_interval(rows)
+    if not bad.any():
+        return False
+    pairs = rows.loc[bad, ["task", "cut"]].drop_duplicates()
+    where = ", ".join(f"{t!r} at cut {c:.4g}" for t, c in pairs.head(5).itertuples(index=False))
+    warnings.warn(f"backtest: {int(bad.sum())} of {len(rows)} held-out row(s) have no interval "
+                  f"(NaN or infinite bounds or prediction; {len(pairs)} (task, cut) pair(s): "
+                  f"{where}). A bootstrap of a task with no more points than the law's "
+                  "parameters has no residual degrees of freedom, so no noise scale: was "
+                  "min_points set below the parameter count + 1 (its default)? These rows "
+                  "are covered=False in the table, left out of the calibration, and counted "
+                  "in summary()'s no_interval column instead of its coverage, widths and "
+                  "scores. Fix: leave min_points at its default, or drop those cuts.",
                   FitWarning, stacklevel=3)
     return True
 
@@ -631,6 +665,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
+    _warn_no_interval(rows)
     _warn_uncalibrated(rows, calibrate, K)
     _warn_unconverged(rows)
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

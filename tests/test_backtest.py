@@ -366,3 +366,32 @@ def test_cut_ranks_count_only_cuts_that_predicted_something():
             jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=bad)
     with pytest.raises(ValueError, match=r"cuts=0 asks for no cut"):
         jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=np.int64(0))
+
+
+def test_rows_without_an_interval_are_reported_not_counted_as_misses():
+    """A bootstrap of a task with no more points than parameters (min_points=3 for the
+    3-parameter power law) has no noise scale: its held-out rows' bounds are NaN. They
+    were covered=False, so summary() reported them as misses (coverage 0.17 on the 6 rows
+    of that backtest, 4 of them without an interval), every width and interval score NaN,
+    and nothing said why. Now backtest warns, and summary() counts them in no_interval."""
+    from jaxfit.backtest import _warn_no_interval, summarize
+
+    nan = np.nan
+    t = pd.DataFrame({"task": ["a", "a", "b", "b"], "cut": [4.0, 2.0, 4.0, 2.0],
+                      "cut_rank": [1, 2, 1, 2], "actual": [1.0, 1.0, 1.0, 1.0],
+                      "prediction": [1.1, 0.9, 1.3, 0.95],
+                      "raw_lower": [0.9, nan, 1.2, nan], "raw_upper": [1.2, nan, 1.4, nan]})
+    t = t.assign(lower=t.raw_lower, upper=t.raw_upper)
+    t["covered"] = t["raw_covered"] = (t.lower <= t.actual) & (t.actual <= t.upper)
+    s = summarize(t, 0.9)
+    assert s["n"].tolist() == [2, 2, 4] and s["no_interval"].tolist() == [1, 1, 2]
+    assert s["coverage"].tolist() == [1.0, 0.0, 0.5]
+    np.testing.assert_allclose(s.loc["all", "mae"], 0.2, rtol=1e-12)
+    np.testing.assert_allclose(s.loc["all", "median_width"], 0.25, rtol=1e-12)
+    # (0.3 + 0.2 + 2 / 0.1 * 0.2) / 2: the miss of b's interval [1.2, 1.4] by 0.2
+    np.testing.assert_allclose(s.loc["all", "interval_score"], 2.25, rtol=1e-12)
+    with pytest.warns(jf.warnings.FitWarning, match=r"backtest: 2 of 4 held-out row\(s\) have "
+                                                    r"no interval .*'a' at cut 2, 'b' at cut 2"
+                                                    r".*min_points"):
+        assert _warn_no_interval(t)
+    assert not _warn_no_interval(t.iloc[[0, 2]])
