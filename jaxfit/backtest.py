@@ -73,7 +73,7 @@ from jaxfit.law import Law
 from jaxfit.warnings import FitWarning
 
 __all__ = ["backtest", "Step", "BacktestResult", "calibrate_intervals", "conformal_quantile",
-           "calibration_scores", "interval_score", "CALIBRATIONS", "METHODS"]
+           "calibration_scores", "interval_score", "scores_needed", "CALIBRATIONS", "METHODS"]
 
 #: Uncertainty methods: `jaxfit.bootstrap`, or `jaxfit.sample` with this method.
 METHODS = ("bootstrap", "nuts", "laplace")
@@ -179,6 +179,31 @@ def calibration_scores(table: pd.DataFrame, cut, kind: str = "ratio",
     return score[ok & np.isfinite(score)]
 
 
+def scores_needed(prob: float) -> int:
+    """The fewest scores whose conformal rank ``ceil((n + 1) prob)`` is at most ``n`` (9 for
+    ``prob = 0.9``): with fewer, `conformal_quantile` is the largest score, whose coverage
+    guarantee is only ``n / (n + 1)``."""
+    return max(1, math.ceil(round(prob / (1.0 - prob), 9)))
+
+
+def _warn_few_scores(table: pd.DataFrame, ncal: np.ndarray, prob: float) -> bool:
+    """Warn (`FitWarning`) when cuts are calibrated on 1 to `scores_needed` - 1 scores."""
+    need = scores_needed(prob)
+    few = (ncal > 0) & (ncal < need)
+    if not few.any():
+        return False
+    per = pd.DataFrame({"cut": table["cut"].to_numpy()[few], "n": ncal[few]}).drop_duplicates()
+    where = ", ".join(f"cut {c:.4g}: {n}" for c, n in per.head(5).itertuples(index=False))
+    n0 = int(per["n"].min())
+    warnings.warn(f"backtest: {int(few.sum())} held-out row(s) are calibrated on fewer than the "
+                  f"{need} scores a split-conformal {prob:g} quantile needs ({where} score(s)): "
+                  "their q is the largest score, whose coverage guarantee is only n/(n + 1) "
+                  f"({n0}/{n0 + 1} = {n0 / (n0 + 1):.2f} for {n0}), not {prob:g}; the table's "
+                  "n_calibration says which. Read those intervals as a rough allowance, or add "
+                  "cuts (or tasks) below them for more scores.", FitWarning, stacklevel=3)
+    return True
+
+
 def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
                         space: str = "log") -> pd.DataFrame:
     """Calibrated bounds for each row of a backtest table, learned without leakage.
@@ -195,7 +220,8 @@ def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
 
     Returns:
         ``table`` with ``lower``, ``upper`` (calibrated), ``q`` (the cut's quantile) and
-        ``n_calibration`` (its number of scores; 0: the raw interval is kept).
+        ``n_calibration`` (its number of scores; 0: the raw interval is kept; fewer than
+        `scores_needed`: ``q`` is the largest score, and a `FitWarning` says so).
     """
     if kind not in CALIBRATIONS:
         raise ValueError(f"calibrate={kind!r} is not one of {CALIBRATIONS} (or None).")
@@ -209,6 +235,7 @@ def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
         cut = float(cuts.iloc[0]) if cuts.nunique() == 1 else cuts.to_dict()
         s = calibration_scores(table, cut, kind, space)
         q[rows], ncal[rows] = conformal_quantile(s, prob), len(s)
+    _warn_few_scores(table, ncal, prob)
     qq = np.where(np.isfinite(q), np.maximum(q, 0.0), 0.0)
     out = table.copy()
     out["lower"] = _backward(lo - qq * g, space)

@@ -17,7 +17,7 @@ import pytest
 
 import jaxfit as jf
 from jaxfit.backtest import (calibrate_intervals, calibration_scores, conformal_quantile,
-                             interval_score)
+                             interval_score, scores_needed)
 from jaxfit.recipes import ladder
 from jaxfit.recipes.ladder import ladder_backtest
 
@@ -153,7 +153,13 @@ def test_calibration_uses_only_smaller_cuts():
                       "actual": [1.0, 1.0, 1.0, 1.0, 1.0],
                       "raw_lower": [1.1, 1.2, 0.9, 0.5, 0.9],
                       "raw_upper": [1.2, 1.3, 1.1, 0.8, 1.1]})
-    out = calibrate_intervals(t, 0.9, "constant", "linear")
+    # 1 and 3 scores, fewer than the 9 a 0.9 conformal quantile needs: q is their largest,
+    # guaranteed to cover 1/2 and 3/4, not 0.9; said in a warning (before: not a word)
+    with pytest.warns(jf.warnings.FitWarning, match=r"3 held-out row\(s\) are calibrated on "
+                                                    r"fewer than the 9 scores .*\(cut 2: 1, cut 4: "
+                                                    r"3 score\(s\)\).*\(1/2 = 0\.50 for 1\)"):
+        out = calibrate_intervals(t, 0.9, "constant", "linear")
+    assert [scores_needed(p) for p in (0.5, 0.68, 0.8, 0.9, 0.95)] == [1, 3, 4, 9, 19]
     # cut 2 learns from the cut-1 row at axis 2 only (axis 4 lies above cut 2): 0.1.
     np.testing.assert_allclose(out.loc[2, "q"], 0.1)
     assert out.loc[2, "n_calibration"] == 1
