@@ -399,6 +399,22 @@ def _warn_unconverged(rows: pd.DataFrame) -> bool:
     return True
 
 
+def _check_positive_axis(axis: str, frames) -> None:
+    """ValueError unless every finite ``axis`` value is positive: ``calibrate="ratio"``
+    scales by ``1 + log(axis / largest fitted)``, NaN for a zero or negative axis (a
+    centred or log-scale column), which made every calibrated bound NaN."""
+    for name, df in frames:
+        a = df[axis].to_numpy(np.float64)
+        bad = np.isfinite(a) & (a <= 0)
+        if bad.any():
+            raise ValueError(
+                f"backtest: calibrate='ratio' scales each interval by 1 + log(axis / largest "
+                f"fitted axis value), so column {axis!r} must be positive, but {name} has "
+                f"{int(bad.sum())} value(s) <= 0 (rows {list(df.index[bad][:5])}, e.g. "
+                f"{a[bad][0]:g}). Fix: give the scale itself (N, FLOPs, tokens; for a log "
+                f"column, 10 ** column), or calibrate='width' or 'constant'.")
+
+
 def _task_labels(df: pd.DataFrame, by) -> np.ndarray:
     if by is None:
         return np.zeros(len(df), dtype=np.int64)
@@ -518,7 +534,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         y: target column of ``data``.
         by: column(s) naming independent tasks.
         axis: the scale column along which the largest rows are held out (``"N"``,
-            ``"C"``, tokens, ...); in every step's data too.
+            ``"C"``, tokens, ...); in every step's data too. With ``calibrate="ratio"``
+            it must be positive (the scale, not its log: the ratio to the largest fitted
+            value sets the extrapolation distance).
         x: ``law`` input -> column of ``data``.
         steps: the steps of a composed law, innermost first (`Step`); default: one step,
             ``law`` fitted on ``data`` with ``loss``, ``delta``, ``space`` and
@@ -590,6 +608,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             except ValueError as e:
                 raise ValueError(f"backtest: {e}") from None
 
+    if calibrate == "ratio":
+        _check_positive_axis(axis, [("data", data)] + [(f"steps[{i}].data", s.data)
+                                                       for i, s in enumerate(steps)])
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: _task_labels(data, by)})
     ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)

@@ -401,3 +401,16 @@ def test_rows_without_an_interval_are_reported_not_counted_as_misses():
                                                     r".*min_points"):
         assert _warn_no_interval(t)
     assert not _warn_no_interval(t.iloc[[0, 2]])
+
+
+def test_ratio_calibration_needs_a_positive_axis():
+    """Before: an axis of centred log sizes (log10 N - 8.8: negative for the smaller
+    models) gave negative extrapolation ratios, 1 + log(ratio) = NaN, and NaN calibrated
+    bounds (covered=False) after every cut's fit. Now a ValueError before any fit."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3,
+                       "s": np.log10(N) - 8.8})
+    with pytest.raises(ValueError, match=r"calibrate='ratio' .* column 's' must be positive, "
+                                         r"but data has 8 value\(s\) <= 0 \(rows \[0, 1, 2, 3, "
+                                         r"4\], e\.g\. -1\.1\d*\)\. Fix: .*10 \*\* column"):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="s", cuts=[0.0], n=20)
