@@ -633,28 +633,40 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         sdata.append(d)
 
     records, fits_by_cut = [], {}
+    last_key, same = None, []
     K = len(cut_values)
     for k in range(K):
         cut_t = cut_values[k]
         fitted, fits, posts = None, [], []
-        subsets = []
+        subsets, masks = [], []
         for s, d in zip(steps, sdata):
             c = cut_t[d[_TASK].map(tpos).to_numpy()]
             a = d[axis].to_numpy(np.float64)
-            sub = d[np.isnan(a) | (a <= c)]
+            m = np.isnan(a) | (a <= c)
+            sub = d[m]
             need = min_points if min_points is not None else len(s.law.param_names) + 1
             counts = sub.groupby(_TASK).size()
             good = set(counts.index[counts >= need])
             fitted = good if fitted is None else fitted & good
             subsets.append(sub)
+            masks.append(m)
         fitted = [t for t in tasks if t in (fitted or set()) and np.isfinite(cut_t[tpos[t]])]
         if not fitted:
             continue
-        held = ev[ev[_TASK].isin(fitted)]
-        held = held[held[axis].to_numpy(np.float64)
-                    > cut_t[held[_TASK].map(tpos).to_numpy()]]
+        in_fit = ev[_TASK].isin(fitted).to_numpy()
+        above = ev[axis].to_numpy(np.float64) > cut_t[ev[_TASK].map(tpos).to_numpy()]
+        held = ev[in_fit & above]
         if not len(held):
             continue
+        # a cut between the same two axis values as the previous one fits the same rows
+        # and predicts the same rows: it would repeat that cut's fits and rows
+        key = (tuple(fitted), (in_fit & above).tobytes(),
+               tuple((m & d[_TASK].isin(fitted).to_numpy()).tobytes()
+                     for m, d in zip(masks, sdata)))
+        if key == last_key:
+            same.append((float(np.nanmax(cut_t)), float(np.nanmax(cut_values[prev]))))
+            continue
+        last_key, prev = key, k
         for s, sub in zip(steps, subsets):
             sub = sub[sub[_TASK].isin(fitted)]
             opts = {"seed": seed, **dict(s.options)}
@@ -694,6 +706,12 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         if progress:
             print(f"backtest: cut {k + 1}/{K} ({axis} <= {np.nanmax(cut_t):.4g}): "
                   f"{len(fitted)} task(s), {len(held)} held-out row(s)", flush=True)
+    if same:
+        pairs = ", ".join(f"{a:.4g} (as {b:.4g})" for a, b in same[:5])
+        warnings.warn(f"backtest: {len(same)} cut(s) fit and predict the same rows as the next "
+                      f"larger cut, with no axis value between them, and are skipped: {pairs}. "
+                      "Give cuts between distinct axis values (cuts=None uses each value).",
+                      FitWarning, stacklevel=2)
     if not records:
         raise ValueError("backtest: no cut had both enough points to fit and rows to predict; "
                          "lower min_points or give other cuts.")

@@ -351,17 +351,23 @@ def test_cut_ranks_count_only_cuts_that_predicted_something():
     """A cut at the largest size (nothing above it) kept rank 1 with no rows, so the table
     started at cut_rank 2 and summary(last_cut=True) was empty without a word; a repeated
     cut was fitted twice and its rows counted twice. Same data and fit shapes as
-    test_rows_from_unconverged_fits_are_flagged (no new compile)."""
+    test_rows_from_unconverged_fits_are_flagged (no new compile). A cut with no axis value
+    between it and the previous one (5e8, 4e8) fitted the same rows again and repeated
+    them."""
     N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
                        "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
     before = df.copy()
-    bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[8e8, 4e8, 4e8],
-                     n=20, calibrate=None)
+    # 5e8 and 4e8 both fit N <= 4e8 and predict N = 8e8: the second is the same cut again
+    with pytest.warns(jf.warnings.FitWarning, match=r"1 cut\(s\) fit and predict the same "
+                                                    r"rows as the next larger cut.*4e\+08 "
+                                                    r"\(as 5e\+08\)"):
+        bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N",
+                         cuts=[8e8, 5e8, 4e8, 4e8], n=20, calibrate=None)
     pd.testing.assert_frame_equal(df, before)                  # the user's data unchanged
     t = bt.table()
-    assert t["cut"].tolist() == [4e8, 4e8] and t["cut_rank"].tolist() == [1, 1]
+    assert t["cut"].tolist() == [5e8, 5e8] and t["cut_rank"].tolist() == [1, 1]
     assert t["task"].tolist() == ["a", "b"] and t["axis"].tolist() == [8e8, 8e8]
     last = bt.summary(last_cut=True)
     assert last.loc["all", "n"] == 2 and last.loc["a", "n"] == 1
