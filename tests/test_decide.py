@@ -621,3 +621,16 @@ def test_suggest_checks_candidate_labels_and_costs():
     with pytest.raises(ValueError, match=r"cost\(N, D\) returned shape \(1,\) for the 2 "
                                          r"candidates' arrays"):
         jf.suggest(post, cands, target, cost=lambda N, D: (6 * N * D)[:1])
+
+
+def test_suggest_log_target_space_needs_positive_draws():
+    """Before: target_space='log' on a target with negative draws took log of them, and
+    the NaN widths ended in pandas' IntCastingNaNError (ranking NaN reductions)."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=400)
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [1e10, 3e11], "cost": [1.0, 2.0]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})       # mean 3 - 0.05*24.97 - 0.08*29.0
+    with pytest.raises(ValueError, match=r"target_space='log' updates log T, but target draws "
+                                         r"of task\(s\) \[0\] are <= 0 \(smallest -\d\.\d+\).*"
+                                         r"target_space='linear'"):
+        jf.suggest(post, cands, target, target_space="log", interval="credible")
