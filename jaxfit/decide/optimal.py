@@ -226,7 +226,8 @@ def _check_cost(cost, inverse, what: str) -> None:
            "cost=lambda N, D: 6 * N * D + 6 * 2048 * 24 * D.")
     for name, f in (("cost", cost), ("inverse", inverse)):
         if f is not None and not callable(f):
-            raise ValueError(f"{what}: {name} must be a function, got {type(f).__name__}. {fix}")
+            raise ValueError(f"{what}: {name} must be a function, got "
+                             f"{type(f).__name__}. {fix}")
     N, D = _PROBE_N, _PROBE_D
     c = 6.0 * N * D
     if cost is not None:
