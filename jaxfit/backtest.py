@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -72,7 +73,7 @@ from jaxfit.law import Law
 from jaxfit.warnings import FitWarning
 
 __all__ = ["backtest", "Step", "BacktestResult", "calibrate_intervals", "conformal_quantile",
-           "calibration_scores", "interval_score", "CALIBRATIONS", "METHODS"]
+           "calibration_scores", "interval_score", "scores_needed", "CALIBRATIONS", "METHODS"]
 
 #: Uncertainty methods: `jaxfit.bootstrap`, or `jaxfit.sample` with this method.
 METHODS = ("bootstrap", "nuts", "laplace")
@@ -131,7 +132,9 @@ def conformal_quantile(scores, prob: float) -> float:
     s = s[np.isfinite(s)]
     if not len(s):
         return math.nan
-    k = math.ceil((len(s) + 1) * prob)
+    # rounded before the ceiling: (74 + 1) * 0.68 is 51.000000000000007 in floating point,
+    # which took the 52nd smallest score instead of the 51st
+    k = math.ceil(round((len(s) + 1) * prob, 9))
     return float(s[min(k, len(s)) - 1])
 
 
@@ -176,6 +179,31 @@ def calibration_scores(table: pd.DataFrame, cut, kind: str = "ratio",
     return score[ok & np.isfinite(score)]
 
 
+def scores_needed(prob: float) -> int:
+    """The fewest scores whose conformal rank ``ceil((n + 1) prob)`` is at most ``n`` (9 for
+    ``prob = 0.9``): with fewer, `conformal_quantile` is the largest score, whose coverage
+    guarantee is only ``n / (n + 1)``."""
+    return max(1, math.ceil(round(prob / (1.0 - prob), 9)))
+
+
+def _warn_few_scores(table: pd.DataFrame, ncal: np.ndarray, prob: float) -> bool:
+    """Warn (`FitWarning`) when cuts are calibrated on 1 to `scores_needed` - 1 scores."""
+    need = scores_needed(prob)
+    few = (ncal > 0) & (ncal < need)
+    if not few.any():
+        return False
+    per = pd.DataFrame({"cut": table["cut"].to_numpy()[few], "n": ncal[few]}).drop_duplicates()
+    where = ", ".join(f"cut {c:.4g}: {n}" for c, n in per.head(5).itertuples(index=False))
+    n0 = int(per["n"].min())
+    warnings.warn(f"backtest: {int(few.sum())} held-out row(s) are calibrated on fewer than the "
+                  f"{need} scores a split-conformal {prob:g} quantile needs ({where} score(s)): "
+                  "their q is the largest score, whose coverage guarantee is only n/(n + 1) "
+                  f"({n0}/{n0 + 1} = {n0 / (n0 + 1):.2f} for {n0}), not {prob:g}; the table's "
+                  "n_calibration says which. Read those intervals as a rough allowance, or add "
+                  "cuts (or tasks) below them for more scores.", FitWarning, stacklevel=3)
+    return True
+
+
 def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
                         space: str = "log") -> pd.DataFrame:
     """Calibrated bounds for each row of a backtest table, learned without leakage.
@@ -192,7 +220,8 @@ def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
 
     Returns:
         ``table`` with ``lower``, ``upper`` (calibrated), ``q`` (the cut's quantile) and
-        ``n_calibration`` (its number of scores; 0: the raw interval is kept).
+        ``n_calibration`` (its number of scores; 0: the raw interval is kept; fewer than
+        `scores_needed`: ``q`` is the largest score, and a `FitWarning` says so).
     """
     if kind not in CALIBRATIONS:
         raise ValueError(f"calibrate={kind!r} is not one of {CALIBRATIONS} (or None).")
@@ -206,6 +235,7 @@ def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
         cut = float(cuts.iloc[0]) if cuts.nunique() == 1 else cuts.to_dict()
         s = calibration_scores(table, cut, kind, space)
         q[rows], ncal[rows] = conformal_quantile(s, prob), len(s)
+    _warn_few_scores(table, ncal, prob)
     qq = np.where(np.isfinite(q), np.maximum(q, 0.0), 0.0)
     out = table.copy()
     out["lower"] = _backward(lo - qq * g, space)
@@ -233,7 +263,8 @@ class BacktestResult:
 
     def table(self) -> pd.DataFrame:
         """Tidy: ``task``, ``cut`` (the largest fitted axis value), ``cut_rank`` (1: the
-        largest cut), ``axis`` (the held-out row's value), ``ratio`` (axis / cut),
+        largest cut that predicted any row; a cut with nothing above it is skipped),
+        ``axis`` (the held-out row's value), ``ratio`` (axis / cut),
         ``actual``, ``prediction`` (the point fit's), ``lower``, ``upper``, ``covered``
         (the calibrated interval when ``calibrate`` is set, else the raw one), and
         ``raw_lower``, ``raw_upper``, ``raw_covered``, ``mean_lower``, ``mean_upper``
@@ -247,9 +278,10 @@ class BacktestResult:
 
     def summary(self, by_task: bool = True, last_cut: bool = False,
                 calibrated_only: bool = True) -> pd.DataFrame:
-        """Per task (and ``"all"``): ``n`` held-out rows, coverage of the raw and
-        calibrated intervals, mean absolute error, mean |relative error|, median interval
-        width and mean interval score (Gneiting & Raftery 2007) of each.
+        """Per task (and ``"all"``): ``n`` held-out rows, ``no_interval`` (those whose
+        interval is NaN: `backtest` warns; they are left out of the other columns), coverage
+        of the raw and calibrated intervals, mean absolute error, mean |relative error|,
+        median interval width and mean interval score (Gneiting & Raftery 2007) of each.
 
         Args:
             by_task: one row per task before the pooled ``"all"`` row.
@@ -277,19 +309,25 @@ def summarize(rows: pd.DataFrame, prob: float, by_task: bool = True, last_cut: b
         r = r[r["n_calibration"] > 0]
 
     def stats(d: pd.DataFrame) -> dict:
+        n = len(d)
+        # a row whose interval is NaN (e.g. a bootstrap with no residual degrees of freedom)
+        # has no interval: it is counted in no_interval, not as a miss (it was, and it made
+        # every width and score NaN)
+        has = _has_interval(d)
+        iv, d = int(has.sum()), d[has]
         y, p = d["actual"].to_numpy(np.float64), d["prediction"].to_numpy(np.float64)
-        out = {"n": len(d),
-               "coverage_raw": float(d["raw_covered"].mean()) if len(d) else math.nan,
-               "coverage": float(d["covered"].mean()) if len(d) else math.nan,
-               "mae": float(np.mean(np.abs(p - y))) if len(d) else math.nan,
-               "mean_rel_error": float(np.mean(np.abs(p / y - 1))) if len(d) else math.nan,
+        out = {"n": n, "no_interval": n - iv,
+               "coverage_raw": float(d["raw_covered"].mean()) if iv else math.nan,
+               "coverage": float(d["covered"].mean()) if iv else math.nan,
+               "mae": float(np.mean(np.abs(p - y))) if iv else math.nan,
+               "mean_rel_error": float(np.mean(np.abs(p / y - 1))) if iv else math.nan,
                "median_width_raw": float(np.median(d["raw_upper"] - d["raw_lower"]))
-               if len(d) else math.nan,
-               "median_width": float(np.median(d["upper"] - d["lower"])) if len(d) else math.nan,
+               if iv else math.nan,
+               "median_width": float(np.median(d["upper"] - d["lower"])) if iv else math.nan,
                "interval_score_raw": float(np.mean(interval_score(
-                   d["raw_lower"], d["raw_upper"], y, prob))) if len(d) else math.nan,
+                   d["raw_lower"], d["raw_upper"], y, prob))) if iv else math.nan,
                "interval_score": float(np.mean(interval_score(d["lower"], d["upper"], y, prob)))
-               if len(d) else math.nan}
+               if iv else math.nan}
         return out
 
     recs = {}
@@ -318,6 +356,33 @@ def _warn_uncalibrated(rows: pd.DataFrame, calibrate, n_cuts: int) -> bool:
     return True
 
 
+def _has_interval(rows: pd.DataFrame) -> np.ndarray:
+    """Rows whose prediction and raw and calibrated bounds are all finite."""
+    cols = ["prediction", "raw_lower", "raw_upper", "lower", "upper"]
+    return np.isfinite(rows[cols].to_numpy(np.float64)).all(axis=1)
+
+
+def _warn_no_interval(rows: pd.DataFrame) -> bool:
+    """Warn (`FitWarning`) when held-out rows have no interval (NaN or infinite bounds or
+    prediction): they are False in ``covered`` and left out of `summarize`'s statistics
+    and of the calibration, so say which and why."""
+    bad = ~_has_interval(rows)
+    if not bad.any():
+        return False
+    pairs = rows.loc[bad, ["task", "cut"]].drop_duplicates()
+    where = ", ".join(f"{t!r} at cut {c:.4g}" for t, c in pairs.head(5).itertuples(index=False))
+    warnings.warn(f"backtest: {int(bad.sum())} of {len(rows)} held-out row(s) have no interval "
+                  f"(NaN or infinite bounds or prediction; {len(pairs)} (task, cut) pair(s): "
+                  f"{where}). A bootstrap of a task with no more points than the law's "
+                  "parameters has no residual degrees of freedom, so no noise scale: was "
+                  "min_points set below the parameter count + 1 (its default)? These rows "
+                  "are covered=False in the table, left out of the calibration, and counted "
+                  "in summary()'s no_interval column instead of its coverage, widths and "
+                  "scores. Fix: leave min_points at its default, or drop those cuts.",
+                  FitWarning, stacklevel=3)
+    return True
+
+
 def _warn_unconverged(rows: pd.DataFrame) -> bool:
     """Warn (`FitWarning`) when held-out rows were predicted from point fits that did not
     converge (the fits run with ``warn=False``; their rows are kept, ``converged=False``)."""
@@ -332,6 +397,22 @@ def _warn_unconverged(rows: pd.DataFrame) -> bool:
                   "restarts (fit_options=), or give min_points= so small cuts are skipped.",
                   FitWarning, stacklevel=3)
     return True
+
+
+def _check_positive_axis(axis: str, frames) -> None:
+    """ValueError unless every finite ``axis`` value is positive: ``calibrate="ratio"``
+    scales by ``1 + log(axis / largest fitted)``, NaN for a zero or negative axis (a
+    centred or log-scale column), which made every calibrated bound NaN."""
+    for name, df in frames:
+        a = df[axis].to_numpy(np.float64)
+        bad = np.isfinite(a) & (a <= 0)
+        if bad.any():
+            raise ValueError(
+                f"backtest: calibrate='ratio' scales each interval by 1 + log(axis / largest "
+                f"fitted axis value), so column {axis!r} must be positive, but {name} has "
+                f"{int(bad.sum())} value(s) <= 0 (rows {list(df.index[bad][:5])}, e.g. "
+                f"{a[bad][0]:g}). Fix: give the scale itself (N, FLOPs, tokens; for a log "
+                f"column, 10 ** column), or calibrate='width' or 'constant'.")
 
 
 def _task_labels(df: pd.DataFrame, by) -> np.ndarray:
@@ -413,7 +494,14 @@ def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
         if isinstance(cuts, int):
             cv = cv[:cuts]
     else:
-        cv = np.sort(np.asarray(list(cuts), dtype=np.float64))[::-1]
+        given = np.asarray(list(np.ravel(cuts)), dtype=np.float64)
+        if not given.size or not np.isfinite(given).all():
+            raise ValueError(f"backtest: cuts={list(np.ravel(cuts))!r} must be finite axis "
+                             "values (a row is held out when its axis value is above the cut); "
+                             "give e.g. cuts=[4e8, 2e8], an int (that many of the largest "
+                             "values) or None (every value but the largest).")
+        # each distinct cut once (a repeated cut was fitted twice, its rows counted twice)
+        cv = np.unique(given)[::-1]
     return np.repeat(cv[:, None], len(tasks), axis=1), tasks
 
 
@@ -446,13 +534,16 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         y: target column of ``data``.
         by: column(s) naming independent tasks.
         axis: the scale column along which the largest rows are held out (``"N"``,
-            ``"C"``, tokens, ...); in every step's data too.
+            ``"C"``, tokens, ...); in every step's data too. With ``calibrate="ratio"``
+            it must be positive (the scale, not its log: the ratio to the largest fitted
+            value sets the extrapolation distance).
         x: ``law`` input -> column of ``data``.
         steps: the steps of a composed law, innermost first (`Step`); default: one step,
             ``law`` fitted on ``data`` with ``loss``, ``delta``, ``space`` and
             ``fit_options``.
         cuts: None (every distinct axis value but the largest), an int (that many of the
-            largest), or the cut values themselves.
+            largest), or the cut values themselves (each distinct value once; a cut with
+            no row above it is skipped and does not take a ``cut_rank``).
         per_task: cuts by rank within each task (cut k holds out each task's k largest
             axis values; e.g. the largest model of each family) instead of shared values.
         min_points: a task is fitted at a cut only when every step has at least this many
@@ -486,6 +577,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
+    if isinstance(cuts, numbers.Integral) and not isinstance(cuts, bool):
+        cuts = int(cuts)                    # np.int64(3) is a count too, not the value 3.0
+        if cuts < 1:
+            raise ValueError(f"backtest: cuts={cuts} asks for no cut; give a count >= 1, the "
+                             "cut values themselves, or None (every value but the largest).")
     if steps is None:
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
@@ -512,6 +608,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             except ValueError as e:
                 raise ValueError(f"backtest: {e}") from None
 
+    if calibrate == "ratio":
+        _check_positive_axis(axis, [("data", data)] + [(f"steps[{i}].data", s.data)
+                                                       for i, s in enumerate(steps)])
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: _task_labels(data, by)})
     ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)
@@ -534,28 +633,40 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         sdata.append(d)
 
     records, fits_by_cut = [], {}
+    last_key, same = None, []
     K = len(cut_values)
     for k in range(K):
         cut_t = cut_values[k]
         fitted, fits, posts = None, [], []
-        subsets = []
+        subsets, masks = [], []
         for s, d in zip(steps, sdata):
             c = cut_t[d[_TASK].map(tpos).to_numpy()]
             a = d[axis].to_numpy(np.float64)
-            sub = d[np.isnan(a) | (a <= c)]
+            m = np.isnan(a) | (a <= c)
+            sub = d[m]
             need = min_points if min_points is not None else len(s.law.param_names) + 1
             counts = sub.groupby(_TASK).size()
             good = set(counts.index[counts >= need])
             fitted = good if fitted is None else fitted & good
             subsets.append(sub)
+            masks.append(m)
         fitted = [t for t in tasks if t in (fitted or set()) and np.isfinite(cut_t[tpos[t]])]
         if not fitted:
             continue
-        held = ev[ev[_TASK].isin(fitted)]
-        held = held[held[axis].to_numpy(np.float64)
-                    > cut_t[held[_TASK].map(tpos).to_numpy()]]
+        in_fit = ev[_TASK].isin(fitted).to_numpy()
+        above = ev[axis].to_numpy(np.float64) > cut_t[ev[_TASK].map(tpos).to_numpy()]
+        held = ev[in_fit & above]
         if not len(held):
             continue
+        # a cut between the same two axis values as the previous one fits the same rows
+        # and predicts the same rows: it would repeat that cut's fits and rows
+        key = (tuple(fitted), (in_fit & above).tobytes(),
+               tuple((m & d[_TASK].isin(fitted).to_numpy()).tobytes()
+                     for m, d in zip(masks, sdata)))
+        if key == last_key:
+            same.append((float(np.nanmax(cut_t)), float(np.nanmax(cut_values[prev]))))
+            continue
+        last_key, prev = key, k
         for s, sub in zip(steps, subsets):
             sub = sub[sub[_TASK].isin(fitted)]
             opts = {"seed": seed, **dict(s.options)}
@@ -587,7 +698,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         labels = (held[by].to_numpy() if by is not None and not isinstance(by, (list, tuple))
                   else held[_TASK].to_numpy())
         records.append(pd.DataFrame({
-            "task": labels, "cut": cut_row, "cut_rank": k + 1, "axis": a_held,
+            "task": labels, "cut": cut_row, "cut_rank": len(records) + 1, "axis": a_held,
             "ratio": a_held / largest, "actual": held[y].to_numpy(np.float64),
             "prediction": point, "raw_lower": lo, "raw_upper": hi,
             "mean_lower": mlo, "mean_upper": mhi, "converged": converged,
@@ -595,6 +706,12 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         if progress:
             print(f"backtest: cut {k + 1}/{K} ({axis} <= {np.nanmax(cut_t):.4g}): "
                   f"{len(fitted)} task(s), {len(held)} held-out row(s)", flush=True)
+    if same:
+        pairs = ", ".join(f"{a:.4g} (as {b:.4g})" for a, b in same[:5])
+        warnings.warn(f"backtest: {len(same)} cut(s) fit and predict the same rows as the next "
+                      f"larger cut, with no axis value between them, and are skipped: {pairs}. "
+                      "Give cuts between distinct axis values (cuts=None uses each value).",
+                      FitWarning, stacklevel=2)
     if not records:
         raise ValueError("backtest: no cut had both enough points to fit and rows to predict; "
                          "lower min_points or give other cuts.")
@@ -614,6 +731,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
+    _warn_no_interval(rows)
     _warn_uncalibrated(rows, calibrate, K)
     _warn_unconverged(rows)
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

@@ -17,7 +17,7 @@ import pytest
 
 import jaxfit as jf
 from jaxfit.backtest import (calibrate_intervals, calibration_scores, conformal_quantile,
-                             interval_score)
+                             interval_score, scores_needed)
 from jaxfit.recipes import ladder
 from jaxfit.recipes.ladder import ladder_backtest
 
@@ -47,6 +47,9 @@ def test_interval_score_and_conformal_quantile():
     assert conformal_quantile(np.arange(10.0), 0.9) == 9.0
     assert conformal_quantile(np.arange(19.0), 0.9) == 17.0
     assert math.isnan(conformal_quantile([], 0.9))
+    # (74 + 1) * 0.68 = 51 (51.000000000000007 in floating point, which took the 52nd)
+    assert conformal_quantile(np.arange(74.0), 0.68) == 50.0
+    assert conformal_quantile(np.arange(149.0), 0.68) == 101.0
 
 
 def test_plot_draws_intervals_where_they_are():
@@ -150,7 +153,13 @@ def test_calibration_uses_only_smaller_cuts():
                       "actual": [1.0, 1.0, 1.0, 1.0, 1.0],
                       "raw_lower": [1.1, 1.2, 0.9, 0.5, 0.9],
                       "raw_upper": [1.2, 1.3, 1.1, 0.8, 1.1]})
-    out = calibrate_intervals(t, 0.9, "constant", "linear")
+    # 1 and 3 scores, fewer than the 9 a 0.9 conformal quantile needs: q is their largest,
+    # guaranteed to cover 1/2 and 3/4, not 0.9; said in a warning (before: not a word)
+    with pytest.warns(jf.warnings.FitWarning, match=r"3 held-out row\(s\) are calibrated on "
+                                                    r"fewer than the 9 scores .*\(cut 2: 1, cut 4: "
+                                                    r"3 score\(s\)\).*\(1/2 = 0\.50 for 1\)"):
+        out = calibrate_intervals(t, 0.9, "constant", "linear")
+    assert [scores_needed(p) for p in (0.5, 0.68, 0.8, 0.9, 0.95)] == [1, 3, 4, 9, 19]
     # cut 2 learns from the cut-1 row at axis 2 only (axis 4 lies above cut 2): 0.1.
     np.testing.assert_allclose(out.loc[2, "q"], 0.1)
     assert out.loc[2, "n_calibration"] == 1
@@ -336,3 +345,78 @@ def test_sampled_backtest_uses_the_point_fits_data_model(monkeypatch, loss, like
     assert isinstance(seen["start"], jf.FitResult) and len(seen["start"].tasks) == 1
     with pytest.raises(ValueError, match="loss 'absolute' has none; use method='bootstrap'"):
         jf.backtest(jf.models.power_law(), df, axis="N", method="nuts", loss="absolute")
+
+
+def test_cut_ranks_count_only_cuts_that_predicted_something():
+    """A cut at the largest size (nothing above it) kept rank 1 with no rows, so the table
+    started at cut_rank 2 and summary(last_cut=True) was empty without a word; a repeated
+    cut was fitted twice and its rows counted twice. Same data and fit shapes as
+    test_rows_from_unconverged_fits_are_flagged (no new compile). A cut with no axis value
+    between it and the previous one (5e8, 4e8) fitted the same rows again and repeated
+    them."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    before = df.copy()
+    # 5e8 and 4e8 both fit N <= 4e8 and predict N = 8e8: the second is the same cut again
+    with pytest.warns(jf.warnings.FitWarning, match=r"1 cut\(s\) fit and predict the same "
+                                                    r"rows as the next larger cut.*4e\+08 "
+                                                    r"\(as 5e\+08\)"):
+        bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N",
+                         cuts=[8e8, 5e8, 4e8, 4e8], n=20, calibrate=None)
+    pd.testing.assert_frame_equal(df, before)                  # the user's data unchanged
+    t = bt.table()
+    assert t["cut"].tolist() == [5e8, 5e8] and t["cut_rank"].tolist() == [1, 1]
+    assert t["task"].tolist() == ["a", "b"] and t["axis"].tolist() == [8e8, 8e8]
+    last = bt.summary(last_cut=True)
+    assert last.loc["all", "n"] == 2 and last.loc["a", "n"] == 1
+    np.testing.assert_allclose(last.loc["all", "mean_rel_error"],
+                               np.mean(np.abs(t["prediction"] / t["actual"] - 1)), rtol=1e-12)
+    for bad in ([np.nan, 4e8], []):
+        with pytest.raises(ValueError, match=r"must be finite axis values.*cuts=\[4e8, 2e8\]"):
+            jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=bad)
+    with pytest.raises(ValueError, match=r"cuts=0 asks for no cut"):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=np.int64(0))
+
+
+def test_rows_without_an_interval_are_reported_not_counted_as_misses():
+    """A bootstrap of a task with no more points than parameters (min_points=3 for the
+    3-parameter power law) has no noise scale: its held-out rows' bounds are NaN. They
+    were covered=False, so summary() reported them as misses (coverage 0.17 on the 6 rows
+    of that backtest, 4 of them without an interval), every width and interval score NaN,
+    and nothing said why. Now backtest warns, and summary() counts them in no_interval."""
+    from jaxfit.backtest import _warn_no_interval, summarize
+
+    nan = np.nan
+    t = pd.DataFrame({"task": ["a", "a", "b", "b"], "cut": [4.0, 2.0, 4.0, 2.0],
+                      "cut_rank": [1, 2, 1, 2], "actual": [1.0, 1.0, 1.0, 1.0],
+                      "prediction": [1.1, 0.9, 1.3, 0.95],
+                      "raw_lower": [0.9, nan, 1.2, nan], "raw_upper": [1.2, nan, 1.4, nan]})
+    t = t.assign(lower=t.raw_lower, upper=t.raw_upper)
+    t["covered"] = t["raw_covered"] = (t.lower <= t.actual) & (t.actual <= t.upper)
+    s = summarize(t, 0.9)
+    assert s["n"].tolist() == [2, 2, 4] and s["no_interval"].tolist() == [1, 1, 2]
+    assert s["coverage"].tolist() == [1.0, 0.0, 0.5]
+    np.testing.assert_allclose(s.loc["all", "mae"], 0.2, rtol=1e-12)
+    np.testing.assert_allclose(s.loc["all", "median_width"], 0.25, rtol=1e-12)
+    # (0.3 + 0.2 + 2 / 0.1 * 0.2) / 2: the miss of b's interval [1.2, 1.4] by 0.2
+    np.testing.assert_allclose(s.loc["all", "interval_score"], 2.25, rtol=1e-12)
+    with pytest.warns(jf.warnings.FitWarning, match=r"backtest: 2 of 4 held-out row\(s\) have "
+                                                    r"no interval .*'a' at cut 2, 'b' at cut 2"
+                                                    r".*min_points"):
+        assert _warn_no_interval(t)
+    assert not _warn_no_interval(t.iloc[[0, 2]])
+
+
+def test_ratio_calibration_needs_a_positive_axis():
+    """Before: an axis of centred log sizes (log10 N - 8.8: negative for the smaller
+    models) gave negative extrapolation ratios, 1 + log(ratio) = NaN, and NaN calibrated
+    bounds (covered=False) after every cut's fit. Now a ValueError before any fit."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3,
+                       "s": np.log10(N) - 8.8})
+    with pytest.raises(ValueError, match=r"calibrate='ratio' .* column 's' must be positive, "
+                                         r"but data has 8 value\(s\) <= 0 \(rows \[0, 1, 2, 3, "
+                                         r"4\], e\.g\. -1\.1\d*\)\. Fix: .*10 \*\* column"):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="s", cuts=[0.0], n=20)

@@ -555,3 +555,82 @@ def test_a_point_fit_gives_no_interval():
     N = np.sqrt(1e21 / (6 * 20.0))
     assert ov.loc["N", "estimate"] == pytest.approx(N, rel=1e-12)
     assert ov.loc["loss", "estimate"] == pytest.approx(law(N, 20.0 * N), rel=1e-10)
+
+
+def test_optimal_checks_the_cost_the_params_and_the_budget():
+    """Before: a cost returning an array for scalar (N, D) failed inside the solver with a
+    JAX scan-carry TypeError; a cost that does not grow with D returned N = 8.7e20,
+    D = 7.2e86 (tokens_per_param 8e65) with no warning; a wrong inverse was trusted;
+    optimal_at raised KeyError 'B' for missing parameters, took the first of several
+    budgets silently, and a law of N alone was told to pass inputs 'from them'. Each is a
+    ValueError with the value and the fix, raised before anything compiles."""
+    law = jf.models.chinchilla()
+    p = dict(A=406.4, B=410.7, E=1.69, alpha=0.34, beta=0.28)
+    with pytest.raises(ValueError, match=r"optimal_at: cost\(N=1e\+09, D=2e\+10\) returned "
+                                         r"shape \(2,\), not one number.*cost=lambda N, D"):
+        jf.decide.optimal_at(law, p, 1e21, cost=lambda N, D: jnp.stack([6 * N * D, N]))
+    with pytest.raises(ValueError, match=r"cost\(N, D\) does not increase with D: "
+                                         r"cost\(1e\+09, 2e\+10\) = 1e\+09 and "
+                                         r"cost\(1e\+09, 4e\+10\) = 1e\+09"):
+        jf.decide.optimal_at(law, p, 1e21, cost=lambda N, D: N)
+    with pytest.raises(ValueError, match=r"returned -1\.2e\+20, not a positive finite"):
+        jf.decide.optimal_at(law, p, 1e21, cost=lambda N, D: -6 * N * D)
+    with pytest.raises(ValueError, match=r"inverse\(C, N\) does not solve the default cost "
+                                         r"6 N D = C: at N = 1e\+09, D = 2e\+10 \(C = 1\.2e\+20\) "
+                                         r"it returns D = 1\.2e\+11"):
+        jf.decide.optimal_at(law, p, 1e21, inverse=lambda C, N: C / N)
+    with pytest.raises(ValueError, match=r"params lack \['B', 'beta'\] of law 'chinchilla'.*"
+                                         r"param_dict\(\)"):
+        jf.decide.optimal_at(law, dict(A=406.4, E=1.69, alpha=0.34), 1e21)
+    with pytest.raises(ValueError, match=r"budget must be one value, got 2 \(\[1e\+21, 1e\+22\]\)"):
+        jf.decide.optimal_at(law, p, [1e21, 1e22])
+    with pytest.raises(ValueError, match=r"law 'power_law_N' has the single input \['N'\].*"
+                                         r"needs both as inputs"):
+        jf.decide.optimal_at(jf.models.power_law(), dict(E=1.7, A=400.0, alpha=0.3), 1e21)
+    # an exact inverse of a user's cost passes the check, and the cost is met at the optimum
+    cost = lambda N, D: 6.0 * N * D + 6.0 * 2048.0 * 4096.0 * D  # noqa: E731
+    inv = lambda C, N: C / (6.0 * N + 6.0 * 2048.0 * 4096.0)     # noqa: E731
+    o = jf.decide.optimal_at(_interaction_law(), dict(E=1.7, A=400.0, B=2000.0, alpha=0.34,
+                                                      beta=0.37, gamma=0.8), 1e22,
+                             cost=cost, inverse=inv)
+    assert cost(o["N"], o["D"]) == pytest.approx(1e22, rel=1e-12)
+
+
+def test_suggest_checks_candidate_labels_and_costs():
+    """Before: candidates from pd.concat of two grids (index 0, 1, 0, 1) were ranked and
+    picked by their repeated labels, so 'candidate 0' named two runs; a text cost column
+    ended in numpy's 'could not convert string to float'; a cost(N, D) of the wrong length
+    in a numpy broadcast error; a zero or NaN cost said only 'not positive and finite
+    (rows [1])'. Raised before anything compiles."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=400)
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    grid = jf.decide.candidate_grid([1e9, 3e9], ratios=[20.0])
+    two = pd.concat([grid, grid.assign(D=grid["D"] * 5)])
+    assert two.index.tolist() == [0, 1, 0, 1]
+    with pytest.raises(ValueError, match=r"candidates' index repeats the label\(s\) \[0, 1\].*"
+                                         r"reset_index\(drop=True\)"):
+        jf.suggest(post, two, target)
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [1e10, 3e11], "cost": [1.0, 0.0]})
+    with pytest.raises(ValueError, match=r"1 candidate costs from column 'cost' are not "
+                                         r"positive and finite: rows \[1\] have \[0\.0\]"):
+        jf.suggest(post, cands, target)
+    with pytest.raises(ValueError, match=r"column 'cost' \(candidate cost\) has dtype .*, not "
+                                         r"numbers.*rows \[1\], e\.g\. 'x'"):
+        jf.suggest(post, cands.assign(cost=["1.0", "x"]), target)
+    with pytest.raises(ValueError, match=r"cost\(N, D\) returned shape \(1,\) for the 2 "
+                                         r"candidates' arrays"):
+        jf.suggest(post, cands, target, cost=lambda N, D: (6 * N * D)[:1])
+
+
+def test_suggest_log_target_space_needs_positive_draws():
+    """Before: target_space='log' on a target with negative draws took log of them, and
+    the NaN widths ended in pandas' IntCastingNaNError (ranking NaN reductions)."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=400)
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [1e10, 3e11], "cost": [1.0, 2.0]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})       # mean 3 - 0.05*24.97 - 0.08*29.0
+    with pytest.raises(ValueError, match=r"target_space='log' updates log T, but target draws "
+                                         r"of task\(s\) \[0\] are <= 0 \(smallest -\d\.\d+\).*"
+                                         r"target_space='linear'"):
+        jf.suggest(post, cands, target, target_space="log", interval="credible")

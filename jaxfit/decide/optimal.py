@@ -179,6 +179,12 @@ def _check_law(law: Law, inputs: Sequence[str], what: str) -> tuple[str, str]:
     missing = [n for n in names if n not in law.inputs]
     extra = [n for n in law.inputs if n not in names]
     if missing or extra:
+        if len(law.inputs) < 2:
+            raise ValueError(f"{what}: law {law.name!r} has the single input "
+                             f"{list(law.inputs)}: a compute-optimal allocation trades model "
+                             "size against tokens, so the law needs both as inputs (e.g. "
+                             "jf.models.chinchilla(), L = E + A/N^alpha + B/D^beta); fit such "
+                             "a law to runs of several sizes and token counts.")
         fix = (f"pass inputs={tuple(law.inputs)!r} (model size first)"
                if len(law.inputs) == 2 else
                "pass inputs=(model size, tokens) from them; a law with further inputs "
@@ -187,6 +193,59 @@ def _check_law(law: Law, inputs: Sequence[str], what: str) -> tuple[str, str]:
                          f"inputs={names} must name exactly its model-size and token inputs: "
                          f"{fix}.")
     return names
+
+
+#: (N, D) where a user's cost and inverse are checked before the solve.
+_PROBE_N, _PROBE_D = 1e9, 2e10
+
+
+def _scalar(fn, args, what: str, call: str, fix: str) -> float:
+    """``fn(*args)`` on float64 scalars as a float; ValueError unless it is one finite
+    positive number (the solver calls ``fn`` on traced scalars: an array output broke
+    it with a JAX scan-carry TypeError)."""
+    try:
+        with jax.enable_x64(True):
+            out = np.asarray(fn(*(jnp.float64(a) for a in args)), dtype=np.float64)
+    except Exception as e:            # noqa: BLE001 - reraised with the call that failed
+        raise ValueError(f"{what}: {call} raised {type(e).__name__}: {e}. {fix}") from e
+    if out.shape != ():
+        raise ValueError(f"{what}: {call} returned shape {out.shape}, not one number: it is "
+                         f"called with scalar N and D. {fix}")
+    if not (np.isfinite(out) and out > 0):
+        raise ValueError(f"{what}: {call} returned {float(out)!r}, not a positive finite "
+                         f"number. {fix}")
+    return float(out)
+
+
+def _check_cost(cost, inverse, what: str) -> None:
+    """ValueError unless ``cost(N, D)`` is a positive scalar increasing in D and
+    ``inverse(C, N)`` solves ``cost(N, D) = C`` (checked at one (N, D): a cost that does
+    not grow with D had no optimum, and the solve returned N ~ 1e21, D ~ 1e87 without a
+    warning)."""
+    fix = ("Give cost(N, D) -> C, jax-traceable on scalars and increasing in D, e.g. "
+           "cost=lambda N, D: 6 * N * D + 6 * 2048 * 24 * D.")
+    for name, f in (("cost", cost), ("inverse", inverse)):
+        if f is not None and not callable(f):
+            raise ValueError(f"{what}: {name} must be a function, got "
+                             f"{type(f).__name__}. {fix}")
+    N, D = _PROBE_N, _PROBE_D
+    c = 6.0 * N * D
+    if cost is not None:
+        c = _scalar(cost, (N, D), what, f"cost(N={N:g}, D={D:g})", fix)
+        c2 = _scalar(cost, (N, 2 * D), what, f"cost(N={N:g}, D={2 * D:g})", fix)
+        if not c2 > c:
+            raise ValueError(f"{what}: cost(N, D) does not increase with D: cost({N:g}, "
+                             f"{D:g}) = {c:g} and cost({N:g}, {2 * D:g}) = {c2:g}, so a "
+                             f"budget does not fix the tokens. {fix}")
+    if inverse is not None:
+        form = "cost(N, D)" if cost is not None else "the default cost 6 N D"
+        d = _scalar(inverse, (c, N), what, f"inverse(C={c:g}, N={N:g})",
+                    f"Give inverse(C, N) -> the D with {form} = C.")
+        if not math.isclose(d, D, rel_tol=1e-6):
+            raise ValueError(f"{what}: inverse(C, N) does not solve {form} = C: at N = {N:g}, "
+                             f"D = {D:g} (C = {c:g}) it returns D = {d:g}. Give the exact "
+                             "inverse of cost, or leave inverse=None (cost is then inverted "
+                             "by bisection).")
 
 
 def _method(law: Law, method: str, cost, inverse) -> str:
@@ -357,6 +416,7 @@ def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable 
     if not 0 < prob < 1:
         raise ValueError(f"prob must be in (0, 1), got {prob}.")
     names = _check_law(d.law, inputs, "optimal")
+    _check_cost(cost, inverse, "optimal")
     method = _method(d.law, method, cost, inverse)
     c = _budgets(budgets)
     out = _run(d, c, names, cost, inverse, method)
@@ -380,10 +440,21 @@ def optimal_at(law: Law, params: Mapping[str, float], budget: float, *,
     """The optimum of one law with given parameter values at one budget, as a dict
     (``N``, ``D``, ``loss``, ``tokens_per_param``, ``a``, ``b``)."""
     names = _check_law(law, inputs, "optimal_at")
+    _check_cost(cost, inverse, "optimal_at")
     method = _method(law, method, cost, inverse)
+    missing = [n for n in law.param_names if n not in params]
+    if missing:
+        raise ValueError(f"optimal_at: params lack {missing} of law {law.name!r} (its "
+                         f"parameters are {list(law.param_names)}); give every one, e.g. "
+                         "params=fit_result.param_dict().")
+    c = _budgets(budget)
+    if c.size != 1:
+        raise ValueError(f"optimal_at: budget must be one value, got {c.size} "
+                         f"({c.tolist()!r}); for several budgets call jf.optimal on a fit "
+                         "(it returns every budget), or optimal_at once per budget.")
     d = Draws(law=law, tasks=pd.Index([0]), x={}, by=None, estimate=None,
               params={n: np.array([[float(params[n])]]) for n in law.param_names})
-    out = _run(d, _budgets(budget), names, cost, inverse, method)["draws"]
+    out = _run(d, c, names, cost, inverse, method)["draws"]
     return {q: float(out[q][0, 0, 0]) for q in QUANTITIES}
 
 

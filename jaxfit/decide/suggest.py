@@ -80,7 +80,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.checks import prediction_inputs
-from jaxfit.data import bucket, column_map, task_columns
+from jaxfit.data import bucket, column_map, numeric_dtype, task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
@@ -323,18 +323,31 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs) -> np.ndarra
             nN, nD = inputs
             c = 6.0 * df[cols[nN]].to_numpy(np.float64) * df[cols[nD]].to_numpy(np.float64)
         else:
-            c = df[cost].to_numpy(np.float64)
+            try:
+                c = numeric_dtype(df, cost, "candidate cost").to_numpy(np.float64)
+            except ValueError as e:
+                raise ValueError(f"suggest: {e}") from None
+        where = f"column {cost!r}" if cost in df.columns else "the default cost 6 N D"
     elif callable(cost):
         _check_inputs(inputs, cols, "the arguments of cost(N, D)")
         c = np.asarray(cost(*(df[cols[n]].to_numpy(np.float64) for n in inputs)), np.float64)
+        if c.shape not in ((), (len(df),)):
+            raise ValueError(f"suggest: cost(N, D) returned shape {c.shape} for the "
+                             f"{len(df)} candidates' arrays of N and D; it must return one "
+                             "cost per candidate (elementwise, e.g. cost=lambda N, D: "
+                             "6 * N * D) or one number for all.")
+        where = "cost(N, D)"
     else:
         raise ValueError(f"suggest: cost must be a column name or a callable cost(N, D), got "
                          f"{type(cost).__name__}.")
     c = np.broadcast_to(c, (len(df),)).astype(np.float64)
     bad = ~np.isfinite(c) | (c <= 0)
     if bad.any():
-        raise ValueError(f"suggest: {int(bad.sum())} candidate costs are not positive and "
-                         f"finite (rows {list(df.index[bad][:5])}).")
+        raise ValueError(f"suggest: {int(bad.sum())} candidate costs from {where} are not "
+                         f"positive and finite: rows {list(df.index[bad][:5])} have "
+                         f"{c[bad][:5].tolist()}. A run's value is its width reduction per "
+                         "unit cost; give each candidate its cost (FLOPs, GPU hours), or drop "
+                         "those rows.")
     return c
 
 
@@ -453,6 +466,13 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         raise ValueError(f"suggest: candidates are missing column(s) {missing} for law "
                          f"{law.name!r}; they have {list(candidates.columns)}.")
     prediction_inputs(law, candidates, posterior.options.get("x"), where="suggest: candidates")
+    dup = candidates.index[candidates.index.duplicated()].unique()
+    if len(dup):
+        raise ValueError(f"suggest: the candidates' index repeats the label(s) "
+                         f"{list(dup[:5])}: the table and the batch name each run by its "
+                         "label (column 'candidate'), so those runs could not be told apart. "
+                         "Give each row its own label, e.g. candidates.reset_index(drop=True) "
+                         "(pd.concat of several grids repeats 0, 1, ...).")
     tasks = posterior.tasks
     T, D = len(tasks), posterior.n_draws
     finite = np.isfinite(posterior.flat(NOISE)).all(axis=1)
@@ -484,6 +504,14 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     tdraw = tp if interval == "predictive" else tm
     q = np.quantile(tdraw, [lo, hi], axis=1)                          # [2, T, J]
     width0 = q[1] - q[0]
+    if target_space == "log" and not (np.all(tdraw > 0) and np.all(tm > 0)):
+        neg = ~((tdraw > 0).all(axis=(1, 2)) & (tm > 0).all(axis=(1, 2)))
+        low = float(min(tdraw.min(), tm.min()))
+        raise ValueError(f"suggest: target_space='log' updates log T, but target draws of "
+                         f"task(s) {list(tasks[neg][:5])} are <= 0 (smallest {low:.4g}), so "
+                         "log T is NaN. The log space is "
+                         "for positive targets such as losses; use target_space='linear' or "
+                         "'auto' (log only when every draw is positive).")
     log = bool(target_space == "log" or (target_space == "auto" and np.all(tdraw > 0)
                                           and np.all(tm > 0)))
     if log:                      # positive targets (losses): update log T, width after exp
