@@ -89,6 +89,26 @@ def _interaction_law():
                        "beta": Param(pos, init=(.2, .5)), "gamma": Param(pos, init=(.5, 1.5))})
 
 
+def test_closed_form_only_for_laws_that_compute_it(chinchilla):
+    """The closed form is chosen by what the law computes, not only by its name. Before: a
+    user's law named "chinchilla" with another formula got the closed form's N* and D*.
+    A non-positive isoflop ``span`` is refused (before: every row was marked optimal)."""
+    from jaxfit.decide.optimal import _method
+    assert _method(jf.models.chinchilla(), "auto", None, None) == "closed"
+    assert _method(jf.models.ladder_step1(E="real"), "auto", None, None) == "closed"
+    law = _interaction_law()
+    other = law.replace(name="chinchilla", params={k: v for k, v in law.params.items()
+                                                   if k != "gamma"},
+                        fn=lambda p, x: law.fn({**p, "gamma": 0.8}, x))
+    assert _method(other, "auto", None, None) == "numerical"
+    with pytest.raises(ValueError, match="needs method='numerical'"):
+        _method(other, "closed", None, None)
+    _, boot = chinchilla
+    for span in (0, -1.0, float("nan"), "2"):
+        with pytest.raises(ValueError, match="must be a positive number"):
+            jf.isoflop(boot, [1e21], span=span)
+
+
 def test_numerical_path_on_user_law_with_other_cost():
     law = _interaction_law()
     p = dict(E=1.7, A=400.0, B=2000.0, alpha=0.34, beta=0.37, gamma=0.8)

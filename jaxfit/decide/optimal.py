@@ -56,8 +56,8 @@ __all__ = ["optimal", "optimal_at", "isoflop", "overtrain", "OptimalResult", "CL
            "QUANTITIES"]
 
 LOG6 = math.log(6.0)
-#: Laws of the form ``E + A/N^alpha + B/D^beta`` (their ``Law.name``): the closed form
-#: applies with the default cost ``6 N D``.
+#: Laws of the form ``E + A/N^alpha + B/D^beta`` (their ``Law.name``; the law is also checked
+#: to compute that form): the closed form applies with the default cost ``6 N D``.
 CLOSED_FORM = frozenset({"chinchilla", "ladder_step1", "ladder_step1_realE"})
 #: The quantities `optimal` reports, in its frame's order.
 QUANTITIES = ("N", "D", "loss", "tokens_per_param", "a", "b")
@@ -248,10 +248,29 @@ def _check_cost(cost, inverse, what: str) -> None:
                              "by bisection).")
 
 
+def _chinchilla_form(law: Law) -> bool:
+    """Whether ``law`` is one of `CLOSED_FORM` and computes ``E + A/N^alpha + B/D^beta``.
+
+    The name alone is not enough: a user's law named "chinchilla" with another formula got
+    the closed form (the audit of session 14); so the law is also evaluated at two test
+    points and compared with the form.
+    """
+    if law.name not in CLOSED_FORM or set(law.params) != {"A", "B", "E", "alpha", "beta"} \
+            or set(law.inputs) != {"N", "D"}:
+        return False
+    p = {"A": 400.0, "B": 410.0, "E": 1.7, "alpha": 0.34, "beta": 0.28}
+    N, D = np.array([1e8, 3e10]), np.array([2e9, 1e12])
+    with jax.enable_x64(True):
+        got = np.asarray(law.fn({k: jnp.float64(v) for k, v in p.items()},
+                                {"N": jnp.asarray(N), "D": jnp.asarray(D)}))
+    want = p["E"] + p["A"] / N ** p["alpha"] + p["B"] / D ** p["beta"]
+    return bool(np.allclose(got, want, rtol=1e-9, atol=0.0))
+
+
 def _method(law: Law, method: str, cost, inverse) -> str:
     if method not in ("auto", "closed", "numerical"):
         raise ValueError(f"method={method!r}: use 'auto', 'closed' or 'numerical'.")
-    has_closed = law.name in CLOSED_FORM and cost is None and inverse is None
+    has_closed = cost is None and inverse is None and _chinchilla_form(law)
     if method == "closed" and not has_closed:
         raise ValueError(f"method='closed': the closed form (Hoffmann et al. 2022, eq. 4) "
                          f"needs a law E + A/N^alpha + B/D^beta ({sorted(CLOSED_FORM)}) and "
@@ -501,6 +520,11 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
     c = _budgets(budgets)
     if int(n) != n or n < 3:
         raise ValueError(f"isoflop: n must be an integer >= 3, got {n!r}.")
+    if isinstance(span, bool) or not isinstance(span, (int, float, np.number)) \
+            or not math.isfinite(span) or span <= 0:
+        # span=0 put every model size at N* and marked every row optimal
+        raise ValueError(f"isoflop: span={span!r} must be a positive number (the profile's "
+                         "half-width in log N), e.g. span=2.0.")
     opt = optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, prob=prob, warn=False)
     N_star = (opt.estimate["N"] if opt.estimate is not None
               else np.median(opt.draws["N"], axis=1))                         # [T, B]
