@@ -262,9 +262,10 @@ class BacktestResult:
     options: Mapping[str, Any]
 
     def table(self) -> pd.DataFrame:
-        """Tidy: ``task``, ``cut`` (the largest fitted axis value), ``cut_rank`` (1: the
-        largest cut that predicted any row; a cut with nothing above it is skipped),
-        ``axis`` (the held-out row's value), ``ratio`` (axis / cut),
+        """Tidy: ``task``, ``cut`` (the cut's value: rows with axis <= cut were fitted),
+        ``cut_rank`` (1: the largest cut that predicted any row; a cut with nothing above
+        it is skipped), ``axis`` (the held-out row's value), ``ratio`` (axis / the largest
+        fitted axis value of the task, which can be below ``cut``),
         ``actual``, ``prediction`` (the point fit's), ``lower``, ``upper``, ``covered``
         (the calibrated interval when ``calibrate`` is set, else the raw one), and
         ``raw_lower``, ``raw_upper``, ``raw_covered``, ``mean_lower``, ``mean_upper``
