@@ -41,3 +41,27 @@ def test_the_evaluating_step_is_not_one_of_a_rounds_iterations():
                                         n, lay))(s0)
             np.testing.assert_array_equal(s.steps, [n, n])
             assert np.all(s.f < f) and not np.any(s.converged | s.stalled)
+
+
+def test_many_tasks_run_in_calls_of_bounded_size_with_the_same_result(monkeypatch):
+    """More members than ``max_members`` are solved in several calls of equal shape (the
+    last one padded): memory stays bounded as tasks grow (issue 15: one call of 100,000 x
+    16 members peaked at 2.0 GB on a CPU). Each task's result is the one-call result."""
+    from jaxfit.inference import optimize
+
+    calls = []
+    inner = optimize._minimize
+    monkeypatch.setattr(optimize, "_minimize",
+                        lambda *a: calls.append(a[4].shape[0]) or inner(*a))
+    with jax.enable_x64(True):
+        T = 5
+        s = jnp.linspace(0.5, 2.0, T)[:, None] * jnp.ones((T, 3))
+        x, y, w = {"s": s}, jnp.linspace(0.8, 1.2, T)[:, None] * jnp.ones((T, 3)), jnp.ones((T, 3))
+        u0 = jnp.array([[-1.2, 1.0], [-1.0, 1.5], [0.5, 0.5]])
+        one = optimize.minimize(_rosenbrock, u0, x, y, w, opts=SolverOptions(keep=None))
+        parts = optimize.minimize(_rosenbrock, u0, x, y, w,
+                                  opts=SolverOptions(keep=None, max_members=6))
+    assert calls == [5, 2, 2, 2]                   # one call; then 3 calls of 2 tasks
+    for a, b in zip(one, parts):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_allclose(np.asarray(one.u)[:, 0], np.asarray(y)[:, 0], rtol=1e-6)

@@ -58,6 +58,13 @@ __all__ = ["SolverOptions", "Solution", "minimize"]
 #: no accelerator).
 CPU_CHUNK = 4
 ACCELERATOR_CHUNK = 4096
+#: Most members (tasks x starts) one compiled call holds; more tasks are solved in several
+#: calls of equal shape (one compile), so memory stays bounded as tasks grow (issue 15:
+#: 100,000 tasks x 16 starts in one call peaked at 2.0 GB RSS on a CPU, 1,000 tasks at
+#: 0.4 GB; benchmarks/task_scaling.py). The accelerator value keeps the measured single
+#: call of 100,000 x 16 on a GPU (1.1 GB of device memory, benchmarks/device_check.py).
+CPU_MAX_MEMBERS = 2 ** 18
+ACCELERATOR_MAX_MEMBERS = 2 ** 22
 #: Convergence tolerance of the warm-up stages of a continuation (their end points only
 #: start the next stage).
 WARM_FTOL = 1e-8
@@ -87,6 +94,10 @@ class SolverOptions:
             on a CPU, `ACCELERATOR_CHUNK` elsewhere (chosen when `minimize` is called).
         groups: independent blocks of members (the device count when tasks are sharded;
             the task count must be a multiple of it).
+        max_members: most members (tasks x starts) per compiled call; more tasks run in
+            several calls of equal shape, one after another (the tasks are independent,
+            so the results are those of one call). None: `CPU_MAX_MEMBERS` on a CPU,
+            `ACCELERATOR_MAX_MEMBERS` elsewhere.
         continuation: factors > 1 of the objective's ``scale`` argument (the Huber delta,
             `jaxfit.inference.objective.make_objective`), largest first, for warm-up
             stages: screening and halving use the first; each later stage starts from the
@@ -113,6 +124,7 @@ class SolverOptions:
     groups: int = 1
     continuation: tuple[float, ...] = ()
     point_block: int | None = None
+    max_members: int | None = None
 
     def __post_init__(self):
         if self.method not in _METHODS:
@@ -129,7 +141,7 @@ class SolverOptions:
             raise ValueError(f"point_block={self.point_block} needs method='newton' (the "
                              "blocked objective has no reverse-mode derivative for L-BFGS); "
                              "pass point_block=0.")
-        for name in ("keep", "chunk"):
+        for name in ("keep", "chunk", "max_members"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}.")
 
@@ -545,6 +557,34 @@ def _default_chunk() -> int:
     return CPU_CHUNK if jax.default_backend() == "cpu" else ACCELERATOR_CHUNK
 
 
+def _default_max_members() -> int:
+    return CPU_MAX_MEMBERS if jax.default_backend() == "cpu" else ACCELERATOR_MAX_MEMBERS
+
+
+def _in_calls(objective, opts: SolverOptions, u0, x, y, w, per: int) -> Solution:
+    """`_minimize` over consecutive groups of ``per`` tasks (the last one padded, like
+    `jaxfit.fit`'s task padding, by repeating the last task with zero weights), so that
+    every call has the same shapes; the results are concatenated on the device."""
+    T = y.shape[0]
+    calls = -(-T // per)
+    size = -(-T // calls)
+    size += (-size) % opts.groups
+    pad = calls * size - T
+
+    def grow(a, zeros=False):
+        fill = jnp.zeros_like(a[-1:]) if zeros else a[-1:]
+        return jnp.concatenate([a, jnp.repeat(fill, pad, axis=0)], axis=0) if pad else a
+
+    x, y, w = jax.tree.map(grow, x), grow(y), grow(w, zeros=True)
+    if u0.ndim == 3:
+        u0 = grow(u0)
+    part = lambda a, i: a[i * size:(i + 1) * size]  # noqa: E731
+    sols = [_minimize(objective, opts, u0 if u0.ndim == 2 else part(u0, i),
+                      jax.tree.map(lambda a: part(a, i), x), part(y, i), part(w, i))
+            for i in range(calls)]
+    return jax.tree.map(lambda *a: jnp.concatenate(a, axis=0)[:T], *sols)
+
+
 def minimize(objective: Callable, u0, x, y, w, opts: SolverOptions = SolverOptions()) -> Solution:
     """Minimise ``objective(u, x, y, w)`` for every task from every start.
 
@@ -561,6 +601,8 @@ def minimize(objective: Callable, u0, x, y, w, opts: SolverOptions = SolverOptio
     """
     if opts.chunk is None:
         opts = dataclasses.replace(opts, chunk=_default_chunk())
+    cap = opts.max_members or _default_max_members()
+    opts = dataclasses.replace(opts, max_members=None)     # not part of the program
     additive = getattr(objective, "additive", False)
     if opts.point_block is None:
         auto = opts.method == "newton" and additive and y.shape[-1] >= 2 * AUTO_BLOCK
@@ -569,4 +611,7 @@ def minimize(objective: Callable, u0, x, y, w, opts: SolverOptions = SolverOptio
         raise ValueError(f"point_block={opts.point_block} needs a summed objective "
                          "(objective.additive, make_objective(..., reduction='sum')): "
                          "blocks of a mean would not add up to it; pass point_block=0.")
+    per = max(1, cap // u0.shape[-2]) // opts.groups * opts.groups
+    if y.shape[0] > max(per, opts.groups):
+        return _in_calls(objective, opts, u0, x, y, w, max(per, opts.groups))
     return _minimize(objective, opts, u0, x, y, w)
