@@ -110,7 +110,8 @@ def _identified(law: Law, values: np.ndarray, f: np.ndarray, status: np.ndarray)
     fb = f[np.arange(len(f)), best]
     vb = values[np.arange(len(f)), best]
     near = (status == Status.CONVERGED) & (f <= fb[:, None] + NEAR_BEST * np.abs(fb[:, None]))
-    rel = np.abs(values - vb[:, None]) / np.maximum(np.abs(vb[:, None]), 1e-12)
+    with np.errstate(over="ignore", invalid="ignore"):    # a diverged restart: inf, not noise
+        rel = np.abs(values - vb[:, None]) / np.maximum(np.abs(vb[:, None]), 1e-12)
     free = ~(_at_bound(law, values) | _at_bound(law, vb)[:, None])
     return ~np.any(near & np.any((rel > DISAGREE) & free, axis=-1), axis=1)
 
