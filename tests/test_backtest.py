@@ -26,10 +26,14 @@ N_BOOT = 100
 
 
 @pytest.fixture(scope="module")
-def res():
+def res(plain):
     """The ladder recipe with calibrated intervals: its chain (step 1 -> step 2) is also
     backtested on the ladder itself (cuts 760M and 370M), which calibrates the targets'
-    intervals. One compile-heavy run shared by the tests below."""
+    intervals. One compile-heavy run shared by the tests below.
+
+    It asks for ``plain`` first: its two point fits are the ones this run starts from, so
+    they are compiled once (afterwards this run's ~40 programs push them out of the
+    program cache, and ``plain`` built later compiled them again)."""
     return ladder(intervals=True, calibrate=True, n_boot=N_BOOT)
 
 
