@@ -105,8 +105,11 @@ def test_too_few_levels_of_an_input_are_named(equal_D):
 
 
 def test_bootstrap_warns_about_the_design_and_its_resamples(equal_D):
+    # The full-data fit with jf.fit's default restarts: the program that
+    # test_too_few_levels_of_an_input_are_named compiled for this data (restarts=16 compiled
+    # another, ~3 s of CPU); its design warning is the one asserted there.
     with pytest.warns(DesignWarning, match="bootstrap: the full-data fit: .*B and beta"):
-        jf.bootstrap(jf.models.chinchilla(), equal_D, y="loss", n=50, restarts=16)
+        jf.bootstrap(jf.models.chinchilla(), equal_D, y="loss", n=50)
     # 5 points, 4 parameters: most resamples have <= 4 distinct points and interpolate
     law = jf.fix(jf.models.chinchilla(), E=1.69)
     N, D = np.geomspace(5e7, 1.6e10, 5), np.geomspace(5e9, 5e11, 5)[::-1]
