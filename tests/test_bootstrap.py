@@ -243,3 +243,21 @@ def test_start_must_be_a_fit_of_the_same_tasks():
     post = bootstrap(LAW, other, y="loss", by="task", n=50, start=res, warn=False)
     assert post.fit is res and list(post.tasks) == [2, 3]
     np.testing.assert_allclose(np.median(post.flat("E"), axis=1), res.values[:, 2], rtol=0.05)
+
+
+def test_noise_draws_compile_once_for_every_parameter_count():
+    """`noise_draws` takes the parameter count traced: laws with 3 and 5 parameters on the
+    same data shape share one program (a static count compiled it again, ~2-3 s each),
+    and the draws are those of ``nu = n_t - k`` (NaN where ``n_t <= k``)."""
+    from jaxfit.inference import cache
+    from jaxfit.inference.bootstrap import noise_draws
+
+    with jax.enable_x64(True):
+        rms, n_pts = jnp.array([0.01, 0.02, 0.3]), jnp.array([12, 5, 4])
+        log = cache.compile_log()
+        d3, d5 = (np.asarray(noise_draws(rms, n_pts, jax.random.key(0), k, 37)) for k in (3, 5))
+        records = cache.compile_log(False)
+    assert len([r for r in records if r.function.endswith("noise_draws")]) == 1
+    assert np.isnan(d5[:, 1:]).all() and np.isfinite(d3).all()
+    s3 = 0.01 * np.sqrt(12 / 9)          # the full-data scale with its dof restored, nu = 9
+    assert 0.9 * s3 < np.median(d3[:, 0]) < 1.15 * s3

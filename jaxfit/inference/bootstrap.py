@@ -93,8 +93,8 @@ def residual_scale(residual_fn, u, x, y, w):
                     out_axes=1)(u, x, y, w)
 
 
-@cache.jit(static_argnums=(3, 4))
-def noise_draws(rms, n_points, key, k: int, n: int):
+@cache.jit(static_argnums=(4,))
+def noise_draws(rms, n_points, key, k, n: int):
     """Draws of the noise scale for predictive intervals, from the full-data fit ([n, T]).
 
     ``s = rms * sqrt(n_t / (n_t - k))`` is the full-data fit's residual scale with its
@@ -112,10 +112,11 @@ def noise_draws(rms, n_points, key, k: int, n: int):
         rms: [T] weighted RMS residual of the full-data fit.
         n_points: [T] real points per task.
         key: PRNG key.
-        k: free parameters per task.
+        k: free parameters per task (traced, not static: one program serves every law of
+            a data shape; a static k compiled it again, ~2-3 s, for each parameter count).
         n: number of resamples.
     """
-    nu = n_points.astype(rms.dtype) - k
+    nu = n_points.astype(rms.dtype) - jnp.asarray(k, rms.dtype)
     ok = nu > 0
     nu_safe = jnp.where(ok, nu, 1.0)
     s = rms * jnp.sqrt(n_points / nu_safe)
