@@ -363,6 +363,13 @@ def _has_interval(rows: pd.DataFrame) -> np.ndarray:
     return np.isfinite(rows[cols].to_numpy(np.float64)).all(axis=1)
 
 
+def _pairs(rows: pd.DataFrame, mask: np.ndarray) -> str:
+    """'N (task, cut) pair(s): ...' naming the first five pairs of the masked rows."""
+    pairs = rows.loc[mask, ["task", "cut"]].drop_duplicates()
+    where = ", ".join(f"{t!r} at cut {c:.4g}" for t, c in pairs.head(5).itertuples(index=False))
+    return f"{len(pairs)} (task, cut) pair(s): {where}"
+
+
 def _warn_no_interval(rows: pd.DataFrame) -> bool:
     """Warn (`FitWarning`) when held-out rows have no interval (NaN or infinite bounds or
     prediction): they are False in ``covered`` and left out of `summarize`'s statistics
@@ -370,11 +377,8 @@ def _warn_no_interval(rows: pd.DataFrame) -> bool:
     bad = ~_has_interval(rows)
     if not bad.any():
         return False
-    pairs = rows.loc[bad, ["task", "cut"]].drop_duplicates()
-    where = ", ".join(f"{t!r} at cut {c:.4g}" for t, c in pairs.head(5).itertuples(index=False))
     warnings.warn(f"backtest: {int(bad.sum())} of {len(rows)} held-out row(s) have no interval "
-                  f"(NaN or infinite bounds or prediction; {len(pairs)} (task, cut) pair(s): "
-                  f"{where}). A bootstrap of a task with no more points than the law's "
+                  f"(NaN or infinite bounds or prediction; {_pairs(rows, bad)}). A bootstrap of a task with no more points than the law's "
                   "parameters has no residual degrees of freedom, so no noise scale: was "
                   "min_points set below the parameter count + 1 (its default)? These rows "
                   "are covered=False in the table, left out of the calibration, and counted "
@@ -390,10 +394,8 @@ def _warn_unconverged(rows: pd.DataFrame) -> bool:
     bad = ~rows["converged"].to_numpy(bool)
     if not bad.any():
         return False
-    pairs = rows.loc[bad, ["task", "cut"]].drop_duplicates()
-    where = ", ".join(f"{t!r} at cut {c:.4g}" for t, c in pairs.head(5).itertuples(index=False))
     warnings.warn(f"backtest: {int(bad.sum())} of {len(rows)} held-out row(s) come from point "
-                  f"fits that did not converge ({len(pairs)} (task, cut) pair(s): {where}); "
+                  f"fits that did not converge ({_pairs(rows, bad)}); "
                   "they are in the table with converged=False. Fix: raise max_steps or "
                   "restarts (fit_options=), or give min_points= so small cuts are skipped.",
                   FitWarning, stacklevel=3)
