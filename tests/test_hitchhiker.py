@@ -21,6 +21,7 @@ from scipy.optimize import curve_fit
 from jaxfit.recipes.hitchhiker import (MUENNIGHOFF, borrowed, hitchhiker, load_hitchhiker,
                                        run_hitchhiker)
 from jaxfit.recipes.hitchhiker_plot import plot_hitchhiker
+from scipy_reference import fit_scipy, random_starts
 
 GUESS = (6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596)   # ColPret ChinchillaFit
 NAMES = ("a", "b", "e", "alpha", "beta")
@@ -31,8 +32,8 @@ def _law(X, a, b, e, alpha, beta):
     return np.exp(e) + np.exp(a) / N**alpha + np.exp(b) / D**beta
 
 
-def scipy_protocol(df, family, k, frac, cut, checkpoints="all", fixed=None, single=False):
-    """(ARE, objective) of one configuration, by an independent curve_fit implementation."""
+def protocol_rows(df, family, k, frac, cut, checkpoints="all", single=False):
+    """(training rows, target rows) of one configuration, from the protocol's text."""
     g = df[(df["family"] == family) & ~df["upstream_suspect"]]
     sizes = g.groupby("model")["N"].first()
     top = sizes.max()
@@ -46,6 +47,12 @@ def scipy_protocol(df, family, k, frac, cut, checkpoints="all", fixed=None, sing
     tr = pd.concat(parts)
     tgt = g[g["N"] == top]
     tgt = tgt[tgt["tokens"] >= 0.7 * tgt.groupby("model")["tokens"].transform("max")]
+    return tr, tgt
+
+
+def scipy_protocol(df, family, k, frac, cut, checkpoints="all", fixed=None, single=False):
+    """(ARE, objective) of one configuration, by an independent curve_fit implementation."""
+    tr, tgt = protocol_rows(df, family, k, frac, cut, checkpoints, single)
     fixed = dict(fixed or {})
     free = [n for n in NAMES if n not in fixed]
 
@@ -62,6 +69,19 @@ def scipy_protocol(df, family, k, frac, cut, checkpoints="all", fixed=None, sing
     pred = f((tgt["N"].to_numpy(), tgt["tokens"].to_numpy()), *p)
     are = float(np.mean(np.abs(tgt["loss"].to_numpy() - pred) / tgt["loss"].to_numpy()))
     return are, float(np.sum((f(X, *p) - tr["loss"].to_numpy()) ** 2))
+
+
+def scipy_robust(df, family, k, frac, cut, checkpoints="all"):
+    """(ARE, objective, alpha, beta) of one configuration's robust fit by scipy: Huber
+    (delta = 1e-3) on log residuals, summed, minimised by L-BFGS-B from 32 random starts
+    (`scipy_reference.fit_scipy`, tight tolerances)."""
+    tr, tgt = protocol_rows(df, family, k, frac, cut, checkpoints)
+    logs = [np.log(tr[c].to_numpy(np.float64)) for c in ("N", "tokens", "loss")]
+    best = fit_scipy(random_starts(32, seed=0), *logs, delta=1e-3, tight=True)
+    a, b, e, alpha, beta = best["best_theta"]
+    pred = _law((tgt["N"].to_numpy(), tgt["tokens"].to_numpy()), a, b, e, alpha, beta)
+    are = float(np.mean(np.abs(tgt["loss"].to_numpy() - pred) / tgt["loss"].to_numpy()))
+    return are, best["best_f"], alpha, beta
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +183,19 @@ def test_robust_fit_and_entry_points(data):
     assert set(out) == {"are", "findings", "filters", "targets"}
     are = out["are"]
     assert len(are) == 4 and np.isfinite(are["are"]).all()
+    # Same objective as scipy's (Huber on log residuals; before: only finiteness was
+    # checked). With every checkpoint (101-112 points), jaxfit reaches scipy's optimum and
+    # its ARE; with final checkpoints only (5 points, 5 parameters) both fit the points
+    # (objective ~1e-6) and the extrapolation is not determined, so only the objective.
+    for r in are.itertuples():
+        sp_are, sp_obj, sp_alpha, sp_beta = scipy_robust(data, "OPT", 5, 1.0, r.cut,
+                                                         r.checkpoints)
+        if r.checkpoints == "all":
+            assert min(sp_alpha, sp_beta) > 0                # inside jaxfit's alpha, beta >= 0
+            assert r.objective == pytest.approx(sp_obj, rel=1e-6), (r.cut, r.objective, sp_obj)
+            assert abs(r.are - sp_are) <= 1e-3, (r.cut, r.are, sp_are)
+        else:
+            assert r.n_points == 5 and r.objective < 1e-5 and sp_obj < 1e-5
     fd = out["findings"].set_index("family").loc["OPT"]
     assert fd["cut_pairs"] == 2 and fd["intermediate_pairs"] == 2
     fig = plot_hitchhiker(out, families=["OPT"])
