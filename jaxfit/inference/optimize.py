@@ -23,7 +23,9 @@ The procedure (measured in ``benchmarks/fit_throughput.py``):
    points are returned for identifiability checks.
 
 Everything is one XLA program with static shapes (the chunk loop's trip count is traced)
-and no host round trip. Chunking is what makes this fast on a CPU: a step vmapped over
+and no host round trip; more than ``max_members`` members (tasks x starts) run as several
+calls of that one program over consecutive groups of tasks, which bounds the memory of
+the solver's state. Chunking is what makes this fast on a CPU: a step vmapped over
 thousands of members spills the caches (52 us per member-step against 26 us in chunks of
 8-128, measured on the benchmark problem), and packing the running members makes the
 work proportional to the members still running. ``groups`` splits the members into independent blocks, one per device when
