@@ -16,7 +16,7 @@ from jaxfit import checks
 from jaxfit.data import Batch, bucket, check_law, make_batch
 from jaxfit.inference import design
 from jaxfit.inference.objective import make_objective, unpack
-from jaxfit.inference.optimize import SolverOptions, minimize
+from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks
 from jaxfit.inference.starts import grid_starts, random_starts, sobol_starts, user_starts
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
@@ -78,9 +78,7 @@ def _pad_tasks(arrays, n_tasks: int, zeros: bool = False):
     pad = size - n_tasks
 
     def put(a):
-        if pad:
-            fill = jnp.zeros_like(a[-1:]) if zeros else a[-1:]
-            a = jnp.concatenate([a, jnp.repeat(fill, pad, axis=0)], axis=0)
+        a = pad_tasks(a, pad, zeros)
         if n > 1:
             a = jax.device_put(a, NamedSharding(Mesh(np.array(devices), ("tasks",)),
                                                 PartitionSpec("tasks")))

@@ -504,16 +504,16 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     tdraw = tp if interval == "predictive" else tm
     q = np.quantile(tdraw, [lo, hi], axis=1)                          # [2, T, J]
     width0 = q[1] - q[0]
-    if target_space == "log" and not (np.all(tdraw > 0) and np.all(tm > 0)):
-        neg = ~((tdraw > 0).all(axis=(1, 2)) & (tm > 0).all(axis=(1, 2)))
+    positive = (tdraw > 0).all(axis=(1, 2)) & (tm > 0).all(axis=(1, 2))     # [T]
+    if target_space == "log" and not positive.all():
+        neg = ~positive
         low = float(min(tdraw.min(), tm.min()))
         raise ValueError(f"suggest: target_space='log' updates log T, but target draws of "
                          f"task(s) {list(tasks[neg][:5])} are <= 0 (smallest {low:.4g}), so "
                          "log T is NaN. The log space is "
                          "for positive targets such as losses; use target_space='linear' or "
                          "'auto' (log only when every draw is positive).")
-    log = bool(target_space == "log" or (target_space == "auto" and np.all(tdraw > 0)
-                                          and np.all(tm > 0)))
+    log = bool(target_space == "log" or (target_space == "auto" and positive.all()))
     if log:                      # positive targets (losses): update log T, width after exp
         tm_s, td_s = np.log(tm), np.log(tdraw)
     else:

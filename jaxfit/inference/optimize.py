@@ -563,23 +563,29 @@ def _default_max_members() -> int:
     return CPU_MAX_MEMBERS if jax.default_backend() == "cpu" else ACCELERATOR_MAX_MEMBERS
 
 
+def pad_tasks(a, pad: int, zeros: bool = False):
+    """``a`` with ``pad`` more rows on its task axis (0): copies of the last task, or zeros
+    (for point weights: a padded task then has no data, its objective is 0 at every start
+    and its members stop at their first step)."""
+    if not pad:
+        return a
+    fill = jnp.zeros_like(a[-1:]) if zeros else a[-1:]
+    return jnp.concatenate([a, jnp.repeat(fill, pad, axis=0)], axis=0)
+
+
 def _in_calls(objective, opts: SolverOptions, u0, x, y, w, per: int) -> Solution:
-    """`_minimize` over consecutive groups of ``per`` tasks (the last one padded, like
-    `jaxfit.fit`'s task padding, by repeating the last task with zero weights), so that
-    every call has the same shapes; the results are concatenated on the device."""
+    """`_minimize` over consecutive groups of ``per`` tasks (the last one padded with
+    `pad_tasks`, zero weights), so that every call has the same shapes; the results are
+    concatenated on the device."""
     T = y.shape[0]
     calls = -(-T // per)
     size = -(-T // calls)
     size += (-size) % opts.groups
     pad = calls * size - T
-
-    def grow(a, zeros=False):
-        fill = jnp.zeros_like(a[-1:]) if zeros else a[-1:]
-        return jnp.concatenate([a, jnp.repeat(fill, pad, axis=0)], axis=0) if pad else a
-
-    x, y, w = jax.tree.map(grow, x), grow(y), grow(w, zeros=True)
+    x, y, w = (jax.tree.map(lambda a: pad_tasks(a, pad), x), pad_tasks(y, pad),
+               pad_tasks(w, pad, zeros=True))
     if u0.ndim == 3:
-        u0 = grow(u0)
+        u0 = pad_tasks(u0, pad)
     part = lambda a, i: a[i * size:(i + 1) * size]  # noqa: E731
     sols = [_minimize(objective, opts, u0 if u0.ndim == 2 else part(u0, i),
                       jax.tree.map(lambda a: part(a, i), x), part(y, i), part(w, i))
@@ -613,7 +619,7 @@ def minimize(objective: Callable, u0, x, y, w, opts: SolverOptions = SolverOptio
         raise ValueError(f"point_block={opts.point_block} needs a summed objective "
                          "(objective.additive, make_objective(..., reduction='sum')): "
                          "blocks of a mean would not add up to it; pass point_block=0.")
-    per = max(1, cap // u0.shape[-2]) // opts.groups * opts.groups
-    if y.shape[0] > max(per, opts.groups):
-        return _in_calls(objective, opts, u0, x, y, w, max(per, opts.groups))
+    per = max(opts.groups, cap // u0.shape[-2] // opts.groups * opts.groups)
+    if y.shape[0] > per:
+        return _in_calls(objective, opts, u0, x, y, w, per)
     return _minimize(objective, opts, u0, x, y, w)
