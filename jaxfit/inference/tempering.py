@@ -60,7 +60,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxfit.inference import stderr
+from jaxfit.inference import cache, stderr
 from jaxfit.inference.bayes import huber_scale
 from jaxfit.law import Law
 
@@ -77,7 +77,9 @@ def learning_rate(law: Law, values, x, y, w, delta: float, space: str = "log",
                   precision: str = "hessian", sigma=None):
     """The power ``eta`` [T] of each task's Huber likelihood (module docstring).
 
-    Traceable JAX, batched over tasks (no host loop).
+    Traceable JAX, batched over tasks (no host loop), and outside a trace one compiled
+    program per law, options and shapes (`jaxfit.inference.cache`): run op by op it
+    compiled ~20 small programs at every new shape (~1.9 s for 6 Chinchilla tasks).
 
     Args:
         law: the law.
@@ -92,6 +94,13 @@ def learning_rate(law: Law, values, x, y, w, delta: float, space: str = "log",
     Returns:
         [T] powers in ``[ETA_MIN, 1]``; 1 where the sandwich is undefined.
     """
+    if precision not in ("hessian", "fisher"):
+        raise ValueError(f"precision must be 'hessian' or 'fisher', got {precision!r}.")
+    return _learning_rate(law, float(delta), space, precision, values, x, y, w, sigma)
+
+
+@cache.jit(static_argnums=(0, 1, 2, 3))
+def _learning_rate(law, delta, space, precision, values, x, y, w, sigma):
     H, B, F, r = stderr.pieces(law, values, x, y, w, "huber", delta, space)
     if sigma is None:
         sigma = huber_scale(r, w, delta)
@@ -104,11 +113,9 @@ def learning_rate(law: Law, values, x, y, w, delta: float, space: str = "log",
     Bs, F = B * s, F * s
     if precision == "hessian":
         tr = jnp.einsum("tij,tji->t", Hi, Bs) / (delta * sigma)
-    elif precision == "fisher":
+    else:
         V = jnp.einsum("tij,tjk,tlk->til", Hi, Bs, Hi)
         tr = jnp.einsum("tij,tji->t", V, F) / jnp.square(sigma)
-    else:
-        raise ValueError(f"precision must be 'hessian' or 'fisher', got {precision!r}.")
     eta = k / tr
     good = pd & (dof > 0) & jnp.isfinite(eta) & (eta > 0)
     return jnp.where(good, jnp.clip(eta, ETA_MIN, 1.0), 1.0)
