@@ -49,7 +49,11 @@ def lbfgs_step(objective, s: LbfgsState, *data, ftol: float, gtol: float) -> Lbf
     updates, opt_state = _solver().update(s.g, s.opt_state, s.u, value=s.f, grad=s.g,
                                           value_fn=value_fn)
     u = optax.apply_updates(s.u, updates)
-    f, g = optax.value_and_grad_from_state(value_fn)(u, state=opt_state)
+    # the line search stores the objective and gradient at its accepted point, u;
+    # optax.value_and_grad_from_state would recompute them where they are not finite,
+    # but under vmap its lax.cond evaluates both branches, which put a second
+    # value_and_grad in every step; a non-finite value is rejected below anyway
+    f, g = optax.tree.get(opt_state, "value"), optax.tree.get(opt_state, "grad")
     ok = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & (f <= s.f)
     exact = (s.fatol > 0) & (s.f <= s.fatol)   # fatol = 0: no absolute test
     keep = s.converged | s.stalled | exact
