@@ -108,7 +108,8 @@ def test_a_degenerate_point_fit_restarts_its_term_before_the_mode_search():
         x, y, w = ({k: jnp.stack([v] * T) for k, v in x.items()}, jnp.stack([y] * T),
                    jnp.stack([w] * T))
         ref = bayes.data_references(bm, x, y, w)
-        np.testing.assert_array_equal(ref, jax.vmap(bm.reference)(x, y, w))
+        # one compiled program against op-by-op JAX: equal to rounding (XLA fuses differently)
+        np.testing.assert_allclose(ref, jax.vmap(bm.reference)(x, y, w), rtol=1e-14, atol=0)
         cN, cy = float(ref[0, 0]), float(ref[0, -1])
         t = truth.iloc[0]
         ok = np.array([t.A, t.B, t.E, t.alpha, t.beta])

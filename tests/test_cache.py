@@ -107,7 +107,8 @@ def test_every_size_compiles_jax_caches_are_cleared_and_cached_programs_stay_val
 
 def test_cpu_programs_compile_with_the_documented_xla_options(small_cache, monkeypatch):
     assert jax.default_backend() == "cpu"
-    assert cache.compiler_options() == {"xla_cpu_use_fusion_emitters": False}
+    assert cache.compiler_options() == {"xla_cpu_use_fusion_emitters": False,
+                                        "xla_backend_optimization_level": 1}
     monkeypatch.setenv("JAXFIT_XLA_DEFAULTS", "1")
     assert cache.compiler_options() == {}
     monkeypatch.delenv("JAXFIT_XLA_DEFAULTS")
