@@ -246,7 +246,12 @@ def test_suggest_reweight_matches_gaussian_conditioning_and_ranks_by_information
     t = post.law({k: post.flat(k)[0] for k in ("c0", "c1", "c2")},
                  {"N": np.float64(7e10), "D": np.float64(4e12)})
     q = np.quantile(np.asarray(t), [0.05, 0.95])
-    assert tab["width_now"].iloc[0] == pytest.approx(q[1] - q[0], rel=2e-3)
+    assert tab["width_now"].iloc[0] == pytest.approx(q[1] - q[0], rel=1e-12)
+    # ... the targets frame's, exactly (the weighted quantile interpolated at Hazen's
+    # midpoints: 3e-4 wider than the targets' np.quantile); with every weight equal, the
+    # core's current width is that too, so width_now - width_after is the reduction
+    assert (tab["width_now"] == res.targets["width_now"].iloc[0]).all()
+    assert (tab["reduction"] == tab["width_now"] - tab["width_after"]).all()
 
 
 @pytest.mark.parametrize("method", ["linear", "reweight"])
@@ -431,6 +436,9 @@ def test_cli_suggest_json_and_plots(chinchilla, tmp_path, capsys):
     cands = jf.decide.candidate_grid([4e8, 1e9], ratios=[10, 40])
     sug = jf.suggest(boot, cands, pd.DataFrame({"N": [7e10], "D": [1.4e12]}), k=2)
     assert len(plot_suggest(sug, post=boot).axes) == 2          # the plane and its colour bar
+    # losses: the update is in log space; the table's width_now is the targets' exactly
+    # (its quantiles were interpolated between log draws: 1e-8 apart)
+    assert (sug.table["width_now"] == sug.targets["width_now"].iloc[0]).all()
 
 
 def test_isoflop_plot_draws_an_interval_that_excludes_the_estimate(chinchilla):
