@@ -585,6 +585,37 @@ def test_a_point_fit_gives_no_interval():
     assert ov.loc["loss", "estimate"] == pytest.approx(law(N, 20.0 * N), rel=1e-10)
 
 
+def test_optimal_names_the_task_column_after_by_as_suggest_does(tmp_path, capsys):
+    """`optimal`, `isoflop` and `overtrain` called the task column "task" while `suggest`
+    and predictions name it after the fit's ``by`` column; now all do (no fit: a one-task
+    point fit, the shapes of test_a_point_fit_gives_no_interval)."""
+    from jaxfit.cli import main
+    from jaxfit.inference.status import Status
+
+    law = jf.models.chinchilla()
+    p = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
+    res = jf.FitResult(law=law, tasks=pd.Index(["web"], name="model"),
+                       values=np.array([[p[n] for n in law.param_names]]),
+                       objective=np.zeros(1), status=np.array([Status.CONVERGED]),
+                       steps=np.ones(1), grad_norm=np.zeros(1),
+                       at_bound=np.zeros((1, 5), bool), identified=np.ones(1, bool),
+                       options=dict(y="loss", by="model", x={}))
+    opt = jf.optimal(res, [1e21, 1e23])
+    f = opt.to_frame()
+    assert f.columns[0] == "model" and "task" not in f and set(f["model"]) == {"web"}
+    a = p["beta"] / (p["alpha"] + p["beta"])
+    assert f.set_index(["quantity", "C"]).loc[("a", 1e21), "estimate"] == pytest.approx(a)
+    assert opt.table().index.names == ["model", "C"]
+    assert opt.exponents().loc[("web", "a"), "estimate"] == pytest.approx(a)
+    assert jf.isoflop(res, [1e21], n=5).columns[0] == "model"
+    assert jf.overtrain(res, [1e21], ratios=[20.0]).columns[0] == "model"
+    code = main(["optimal", str(jf.save(res, tmp_path / "fit.json")), "--budgets", "1e21",
+                 "--ratios", "20", "--json", "-q"])
+    tables = json.loads(capsys.readouterr().out)["tables"]
+    assert code == 0 and tables["optimal"][0]["model"] == "web"
+    assert tables["overtrain"][0]["model"] == "web" and "task" not in tables["optimal"][0]
+
+
 def test_optimal_checks_the_cost_the_params_and_the_budget():
     """Before: a cost returning an array for scalar (N, D) failed inside the solver with a
     JAX scan-carry TypeError; a cost that does not grow with D returned N = 8.7e20,

@@ -82,7 +82,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.checks import prediction_inputs
-from jaxfit.data import bucket, column_map, numeric_dtype, task_columns
+from jaxfit.data import bucket, column_map, numeric_dtype, task_columns, task_label
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
@@ -582,7 +582,7 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
               ess_single=None, ess_path=None) -> SuggestResult:
     in_cols = list(dict.fromkeys(cols.values()))
     frames, batches, tgts = [], [], []
-    task_name = (task_columns(by) or ["task"])[0] if len(task_columns(by)) <= 1 else "task"
+    task_name = task_label(by)
     for t, task in enumerate(tasks):
         r = rows_c[t]
         if len(r) == 0:
