@@ -87,6 +87,7 @@ from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
 from jaxfit.posterior import Posterior, draw_predictions
+from jaxfit.predictions import task_positions
 
 __all__ = ["suggest", "SuggestResult", "candidate_grid"]
 
@@ -306,11 +307,7 @@ def _task_rows(df: pd.DataFrame, tasks: pd.Index, by, what: str) -> list[np.ndar
     cols = task_columns(by)
     if not cols or not all(c in df.columns for c in cols):
         return [np.arange(len(df))] * len(tasks)
-    keys = df[cols[0]] if len(cols) == 1 else pd.MultiIndex.from_frame(df[cols])
-    pos = tasks.get_indexer(keys)
-    if np.any(pos < 0):
-        raise ValueError(f"suggest: {int((pos < 0).sum())} {what} rows name tasks not in the "
-                         f"posterior (by={by!r}); its tasks are {list(tasks)[:10]}.")
+    pos = task_positions(tasks, df, by, "suggest", f"{what} ")
     return [np.flatnonzero(pos == t) for t in range(len(tasks))]
 
 
