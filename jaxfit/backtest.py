@@ -278,20 +278,25 @@ class BacktestResult:
         return self.rows.copy()
 
     def summary(self, by_task: bool = True, last_cut: bool = False,
-                calibrated_only: bool = True) -> pd.DataFrame:
-        """Per task (and ``"all"``): ``n`` held-out rows, ``no_interval`` (those whose
-        interval is NaN: `backtest` warns; they are left out of the other columns), coverage
-        of the raw and calibrated intervals, mean absolute error, mean |relative error|,
-        median interval width and mean interval score (Gneiting & Raftery 2007) of each.
+                calibrated_only: bool = True, pooled="all") -> pd.DataFrame:
+        """Per task (and pooled over tasks): ``n`` held-out rows, ``no_interval`` (those
+        whose interval is NaN: `backtest` warns; they are left out of the other columns),
+        coverage of the raw and calibrated intervals, mean absolute error, mean |relative
+        error|, median interval width and mean interval score (Gneiting & Raftery 2007) of
+        each. Indexed by task (index name ``task``).
 
         Args:
-            by_task: one row per task before the pooled ``"all"`` row.
+            by_task: one row per task before the pooled row.
             last_cut: only the largest cut (the largest models held out).
             calibrated_only: only rows whose cut had calibration data (``n_calibration >
                 0``), so raw and calibrated are compared on the same rows.
+            pooled: the pooled row's label (default ``"all"``: ``summary().loc["all"]``).
+                As pandas' ``pivot_table(margins_name=)``, a task of the same name is
+                refused (ValueError) rather than merged with it: pass another label.
         """
         return summarize(self.rows, self.options["prob"], by_task=by_task, last_cut=last_cut,
-                         calibrated_only=calibrated_only and self.options.get("calibrate"))
+                         calibrated_only=calibrated_only and self.options.get("calibrate"),
+                         pooled=pooled, by=self.options.get("by"))
 
     def plot(self, ax=None):
         """Predicted vs actual with intervals, and coverage against extrapolation ratio."""
@@ -300,9 +305,27 @@ class BacktestResult:
         return plot_backtest(self, ax=ax)
 
 
+def check_pooled(labels, pooled, by=None) -> None:
+    """ValueError if a task label equals ``pooled``, the label of `summarize`'s pooled row
+    (the pooled statistics replaced that task's row without a word)."""
+    if not pd.Series(np.asarray(labels, dtype=object)).eq(pooled).any():
+        return
+    col = f"by column {by!r}" if by is not None else "task column"
+    raise ValueError(
+        f"backtest summary: the {col} has a task named {pooled!r} ({type(pooled).__name__}), "
+        f"the label of the row pooled over all tasks, so the two rows would share one "
+        f"label. Fix: give the pooled row another label, summary(pooled='pooled') "
+        f"(jaxfit backtest --pooled pooled), or rename that task.")
+
+
 def summarize(rows: pd.DataFrame, prob: float, by_task: bool = True, last_cut: bool = False,
-              calibrated_only: bool = False, group: str = "task") -> pd.DataFrame:
-    """The statistics of `BacktestResult.summary` for a backtest table (any grouping)."""
+              calibrated_only: bool = False, group: str = "task", pooled="all",
+              by=None) -> pd.DataFrame:
+    """The statistics of `BacktestResult.summary` for a backtest table (any grouping); the
+    pooled row is labelled ``pooled`` (`check_pooled`: no ``group`` value may equal it when
+    ``by_task``; ``by``: the column named in that error)."""
+    if by_task:
+        check_pooled(rows[group], pooled, by)
     r = rows
     if last_cut:
         r = r[r["cut_rank"] == 1]
@@ -335,7 +358,7 @@ def summarize(rows: pd.DataFrame, prob: float, by_task: bool = True, last_cut: b
     if by_task:
         for t, d in r.groupby(group, sort=False):
             recs[t] = stats(d)
-    recs["all"] = stats(r)
+    recs[pooled] = stats(r)
     out = pd.DataFrame.from_dict(recs, orient="index")
     out.index.name = group
     out.attrs["prob"] = prob

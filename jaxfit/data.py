@@ -82,6 +82,14 @@ def task_columns(by) -> list:
     return list(by) if isinstance(by, (list, tuple, pd.Index, np.ndarray)) else [by]
 
 
+def task_label(by):
+    """The name of the task column of the library's tidy frames (`jaxfit.predictions`,
+    `jaxfit.suggest`, `jaxfit.optimal`): the ``by`` column when there is one, else
+    ``"task"`` (no ``by``, or several ``by`` columns: the labels are then tuples)."""
+    cols = task_columns(by)
+    return cols[0] if len(cols) == 1 else "task"
+
+
 def row_labels(df: pd.DataFrame, mask: np.ndarray) -> str:
     labels = list(df.index[mask][:_SHOW])
     more = "" if mask.sum() <= _SHOW else f" (first {_SHOW} shown)"

@@ -158,7 +158,20 @@ class Posterior:
         return self.summary(prob=prob, diagnostics=False)
 
     def summary(self, prob: float = 0.9, diagnostics: bool = True) -> pd.DataFrame:
-        """Mean, sd, median, equal-tailed ``prob`` interval (and r_hat, ESS) per task/param."""
+        """Mean, sd, median, equal-tailed ``prob`` interval (and r_hat, ESS) per task/param.
+
+        Returns:
+            A DataFrame indexed by (task, param): ``mean``, ``sd``, ``median``,
+            ``lower``/``upper`` (the interval), ``kind`` and, for NUTS with
+            ``diagnostics``, ``r_hat``, ``ess_bulk``, ``ess_tail``. ``kind`` follows
+            `jaxfit.FitResult.summary`: ``free`` (drawn per task, the noise scale
+            ``sigma`` too), ``shared`` (one value for all tasks, ``law.shared``) or
+            ``fixed`` (held by `jaxfit.fix`, not drawn: its value as ``mean`` and
+            ``median``, the other columns NaN; these rows come last,
+            `jaxfit.result.fixed_rows`). The level is in ``.attrs["prob"]``.
+        """
+        from jaxfit.result import fixed_rows
+
         _check_prob(prob)
         lo, hi = (1 - prob) / 2, (1 + prob) / 2
         frames = []
@@ -172,11 +185,16 @@ class Posterior:
                                        index=self.tasks))
         out = pd.concat(frames)
         out = out.set_index("param", append=True)
+        out["kind"] = np.where(np.isin(out.index.get_level_values("param"), self.law.shared),
+                               "shared", "free")
         if diagnostics and self._is_mcmc:
             for stat in ("r_hat", "ess_bulk", "ess_tail"):
                 ds = self._arviz_stat(stat)
                 out[stat] = np.concatenate([np.asarray(ds[n].values).reshape(-1)
                                             for n in self.names])
+        if self.law.fixed:
+            out = pd.concat([out, fixed_rows(self.law.fixed, self.tasks, out.index.names,
+                                             out.columns, ["mean", "median"])])
         out.attrs["prob"] = prob
         return out
 

@@ -11,6 +11,12 @@ keeps every column of the input rows and appends the predicted columns
   values for several ``by`` columns; the input's index name, or ``"row"``), tasks
   outermost. (`jaxfit predict` writes one column per ``by`` column instead.)
 
+A row names its task by value in the ``by`` column(s); a value that equals no fitted label
+matches the one with the same text (the integer 7 and the string "7"), unless two fitted
+labels share that text: then, as for a task that was not fitted, a ValueError names the
+column, the values and their types (`task_positions`; `jaxfit.suggest` matches its
+candidates' and targets' tasks the same way).
+
 A predicted column never overwrites an input column: if the input already has a column of
 that name, the prediction is written to ``<name>_pred`` (so ``jaxfit predict fit.json
 runs.csv`` keeps the observed ``loss`` beside ``prediction``).
@@ -25,11 +31,71 @@ import pandas as pd
 
 from jaxfit.data import task_columns
 
-__all__ = ["task_rows", "fan_out_index", "fan_out", "prediction_frame"]
+__all__ = ["task_positions", "task_rows", "fan_out_index", "fan_out", "prediction_frame"]
+
+
+def _types(values) -> str:
+    """The Python type names of ``values`` (numpy scalars as their Python type; a tuple
+    label as the tuple of its parts' types), e.g. ``"int, str"``."""
+    def name(v):
+        if isinstance(v, tuple):
+            return "(" + ", ".join(map(name, v)) + ")"
+        return type(v.item() if isinstance(v, np.generic) else v).__name__
+
+    return ", ".join(dict.fromkeys(map(name, values)))
+
+
+def _text(labels) -> list:
+    """Labels as text (each part of a tuple label)."""
+    return [tuple(map(str, t)) if isinstance(t, tuple) else str(t) for t in labels]
+
+
+def task_positions(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict",
+                   what: str = "") -> np.ndarray:
+    """The position in ``tasks`` of the task each row of ``df`` names in its ``by``
+    column(s) (which it must hold).
+
+    A row matches a fitted label equal to its value; failing that, one whose text is its
+    value's text (the integer 7 and the string "7": a fit on a CSV's integer task column
+    and rows typed on a command line), provided no two fitted labels share a text.
+
+    Raises:
+        ValueError: rows name tasks that match none (or only by an ambiguous text); the
+            message names the column(s), the values and their types. ``where`` prefixes
+            it; ``what`` names the rows (e.g. ``"candidate "``).
+    """
+    cols = task_columns(by)
+    keys = df[cols[0]] if len(cols) == 1 else pd.MultiIndex.from_frame(df[cols])
+    idx = tasks.get_indexer(keys)
+    miss = idx < 0
+    if not miss.any():
+        return idx
+    fitted = _text(tasks)
+    unique = len(set(fitted)) == len(fitted)
+    if unique:
+        text = (pd.Index(fitted) if not isinstance(tasks, pd.MultiIndex)
+                else pd.MultiIndex.from_tuples(fitted))
+        rows = _text(np.asarray(keys, dtype=object)[miss])
+        idx[miss] = text.get_indexer(rows if len(cols) == 1
+                                     else pd.MultiIndex.from_tuples(rows))
+        miss = idx < 0
+        if not miss.any():
+            return idx
+    bad = list(pd.unique(np.asarray(keys, dtype=object)[miss]))[:5]
+    shown = list(tasks[:10])
+    msg = (f"{where}: {int(miss.sum())} {what}rows name tasks that were not fitted "
+           f"({by!r} = {bad}, type {_types(bad)}); fitted tasks: {shown} (type "
+           f"{_types(shown)})")
+    if not unique:
+        clash = [t for t, x in zip(tasks, fitted) if fitted.count(x) > 1][:4]
+        msg += (f"; they are not matched by their text either, because fitted tasks "
+                f"{clash} share one. Fix: give {by!r} the fitted labels' type")
+    raise ValueError(msg + ".")
 
 
 def task_rows(tasks: pd.Index, by, df: pd.DataFrame) -> np.ndarray | None:
-    """The task position of each row of ``df``, or None when rows do not name a task.
+    """The task position of each row of ``df`` (`task_positions`), or None when rows do
+    not name a task.
 
     Raises:
         ValueError: some rows name tasks that were not fitted.
@@ -38,13 +104,7 @@ def task_rows(tasks: pd.Index, by, df: pd.DataFrame) -> np.ndarray | None:
     if by_cols and all(c in df.columns for c in by_cols):
         # checked for one fitted task too: a row naming another task must not silently
         # take the fitted task's parameters
-        keys = df[by_cols[0]] if len(by_cols) == 1 else pd.MultiIndex.from_frame(df[by_cols])
-        idx = tasks.get_indexer(keys)
-        if np.any(idx < 0):
-            bad = list(pd.unique(np.asarray(keys, dtype=object)[idx < 0]))[:5]
-            raise ValueError(f"predict: {int((idx < 0).sum())} rows name tasks that were not "
-                             f"fitted ({by!r} = {bad}); fitted tasks: {list(tasks[:10])}.")
-        return idx
+        return task_positions(tasks, df, by)
     if len(tasks) == 1:
         return np.zeros(len(df), dtype=np.int64)
     return None

@@ -16,7 +16,34 @@ from jaxfit.data import task_columns
 from jaxfit.inference.status import Status
 from jaxfit.law import Law, fixed_text
 
-__all__ = ["FitResult", "wald_bounds"]
+__all__ = ["FitResult", "wald_bounds", "fixed_rows"]
+
+
+def fixed_rows(fixed, tasks: pd.Index, names, columns, value_columns) -> pd.DataFrame:
+    """Summary rows of the parameters held by `jaxfit.fix`, as `FitResult.summary` and
+    `jaxfit.Posterior.summary` list them.
+
+    Args:
+        fixed: `Law.fixed` (name -> value).
+        tasks: the tasks to list them for.
+        names: index level names: the task level(s), then ``"param"``.
+        columns: the summary's columns (``kind`` among them).
+        value_columns: the columns that get the fixed value (``estimate``; ``mean`` and
+            ``median``).
+
+    Returns:
+        One row per (parameter, task), parameter-major: the value in ``value_columns``,
+        ``kind`` ``"fixed"`` and NaN in the other columns (not fitted: no standard error,
+        interval or diagnostics).
+    """
+    keys = [t if isinstance(t, tuple) else (t,) for t in tasks]
+    index = pd.MultiIndex.from_tuples([(*k, p) for p in fixed for k in keys], names=names)
+    out = pd.DataFrame({c: np.full(len(index), np.nan) for c in columns}, index=index)
+    values = np.repeat(np.asarray([float(v) for v in fixed.values()], np.float64), len(keys))
+    for c in value_columns:
+        out[c] = values
+    out["kind"] = "fixed"
+    return out
 
 
 def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959963984540054):
@@ -329,12 +356,12 @@ class FitResult:
             stay inside its constraint; estimate -+ 1.96 se for an unconstrained one),
             ``kind`` (``free``; ``at_bound`` or ``shared``: no se, and the other
             parameters' se are conditional on its value, `jaxfit.inference.stderr`;
-            ``fixed``: held by `jaxfit.fix`, not fitted) and ``corr_<param>`` (the
-            correlations). Per-task statistics (n, dof, AIC/BIC, status, warnings) are in
-            `statistics`; `report` prints both.
+            ``fixed``: held by `jaxfit.fix`, not fitted: its value as the estimate, the other
+            columns NaN, `fixed_rows`) and ``corr_<param>`` (the correlations). Per-task
+            statistics (n, dof, AIC/BIC, status, warnings) are in `statistics`; `report`
+            prints both.
         """
         names = list(self.law.param_names)
-        fixed = dict(self.law.fixed)
         cov = self.covariance()
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         shared = np.isin(names, self.law.shared)
@@ -352,14 +379,15 @@ class FitResult:
                               "upper": upper[i], "kind": kind}, index=names)
             for j, n in enumerate(names):
                 f[f"corr_{n}"] = corr[:, j]
-            for n, v in fixed.items():
-                f.loc[n, ["estimate", "kind"]] = [v, "fixed"]
             key = task if isinstance(task, tuple) else (task,)
             levels = (list(self.tasks.names) if isinstance(self.tasks, pd.MultiIndex)
                       else [self.tasks.name or "task"])
             f.index = pd.MultiIndex.from_tuples([(*key, p) for p in f.index],
                                                 names=levels + ["param"])
             frames.append(f)
+            if self.law.fixed:       # each task's fixed rows after its fitted ones
+                frames.append(fixed_rows(self.law.fixed, self.tasks[i:i + 1], f.index.names,
+                                         f.columns, ["estimate"]))
         out = pd.concat(frames)
         out.attrs["prob"] = prob
         return out

@@ -384,6 +384,26 @@ def test_cut_ranks_count_only_cuts_that_predicted_something():
         jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=np.int64(0))
 
 
+def test_a_task_named_all_is_not_merged_with_the_pooled_row():
+    """The pooled row is labelled "all": a task of that name was overwritten by it (one
+    row, n=3, the task's own statistics lost). Now summary refuses, naming the by column,
+    and pooled= labels the pooled row otherwise."""
+    from jaxfit.backtest import BacktestResult
+
+    t = pd.DataFrame({"task": ["all", "all", "b"], "cut_rank": 1, "actual": [1.0, 1.0, 1.0],
+                      "prediction": [1.1, 0.9, 1.3], "n_calibration": 1})
+    t = t.assign(lower=0.95, upper=1.2, raw_lower=0.95, raw_upper=1.2)
+    t["covered"] = t["raw_covered"] = (t.lower <= t.actual) & (t.actual <= t.upper)
+    bt = BacktestResult(rows=t, fits={}, options=dict(prob=0.9, by="model", calibrate=None))
+    with pytest.raises(ValueError, match=r"by column 'model' has a task named 'all' \(str\)"
+                                         r".*summary\(pooled='pooled'\)"):
+        bt.summary()
+    s = bt.summary(pooled="pooled")
+    assert s.index.tolist() == ["all", "b", "pooled"] and s["n"].tolist() == [2, 1, 3]
+    np.testing.assert_allclose(s["mae"], [0.1, 0.3, 0.5 / 3], rtol=1e-12)
+    assert bt.summary(by_task=False).index.tolist() == ["all"]     # no task rows: no clash
+
+
 def test_rows_without_an_interval_are_reported_not_counted_as_misses():
     """A bootstrap of a task with no more points than parameters (min_points=3 for the
     3-parameter power law) has no noise scale: its held-out rows' bounds are NaN. They

@@ -1,5 +1,7 @@
 """Bayesian fits (`jaxfit.sample.sample`, `jaxfit.inference.bayes`, `jaxfit.posterior`)."""
 
+import re
+
 import arviz as az
 import numpy as np
 import pandas as pd
@@ -218,3 +220,25 @@ def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
     post = _gaussian_draws(law, ["a"], [-0.7, 4.0, 1.0], [0.02, 0.1, 0.02], 0.01, "linear")
     assert "\n    fixed: b=0.9\n" in post.report()
     assert "b=0.9 (fixed)" in repr(post) and "fixed: b=0.9" in post._repr_html_()
+
+
+def test_posterior_summary_lists_fixed_parameters_as_fit_summary_does():
+    """`FitResult.summary` lists a parameter held by ``jf.fix`` (kind "fixed", its value
+    as the estimate); `Posterior.summary` had no row for it. Now it has one per task, after
+    the drawn ones: the value as mean and median, NaN elsewhere."""
+    import jaxfit as jf
+
+    law = jf.fix(SIGMOID, b=0.9)
+    post = _gaussian_draws(law, ["a", "c"], [-0.7, 4.0, 1.0], [0.02, 0.1, 0.02], 0.01,
+                           "linear")
+    s = post.summary(prob=0.9)
+    assert s.index.get_level_values("param").tolist() == (
+        [n for n in law.param_names for _ in "ac"] + ["sigma", "sigma", "b", "b"])
+    assert s["kind"].tolist() == ["free"] * 8 + ["fixed"] * 2
+    for t in ("a", "c"):
+        row = s.loc[(t, "b")]
+        assert row["mean"] == 0.9 and row["median"] == 0.9
+        assert row[["sd", "lower", "upper"]].isna().all()
+    assert s.loc[("c", "a"), "mean"] == pytest.approx(post.flat("a")[1].mean(), rel=1e-12)
+    assert re.search(r"\n  b +0.9 +NaN +0.9 +NaN +NaN +fixed", post.report())
+    assert post.interval().loc[("a", "b"), "kind"] == "fixed"

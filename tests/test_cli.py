@@ -521,6 +521,21 @@ def _cli_json(capsys, argv):
     return code, json.loads(capsys.readouterr().out)
 
 
+def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, monkeypatch,
+                                                                       tmp_path):
+    """A task named "all" would share the summary's pooled row label: refused (exit 2)
+    before any refit, with the --pooled fix."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"model": ["all", "b"], "N": [1e8, 1e9], "D": [1e10, 1e10],
+                  "loss": [3.0, 2.5]}).to_csv(path, index=False)
+    monkeypatch.setattr(jf, "backtest", lambda *a, **k: pytest.fail("backtest ran"))
+    assert main(["backtest", str(path), "--by", "model", "--axis", "N", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "by column 'model' has a task named 'all'" in err and "--pooled pooled" in err
+
+
 def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_path):
     """No fit: a hand-made backtest table, fit and posterior (Chinchilla's law)."""
     from jaxfit.backtest import BacktestResult

@@ -246,7 +246,12 @@ def test_suggest_reweight_matches_gaussian_conditioning_and_ranks_by_information
     t = post.law({k: post.flat(k)[0] for k in ("c0", "c1", "c2")},
                  {"N": np.float64(7e10), "D": np.float64(4e12)})
     q = np.quantile(np.asarray(t), [0.05, 0.95])
-    assert tab["width_now"].iloc[0] == pytest.approx(q[1] - q[0], rel=2e-3)
+    assert tab["width_now"].iloc[0] == pytest.approx(q[1] - q[0], rel=1e-12)
+    # ... the targets frame's, exactly (the weighted quantile interpolated at Hazen's
+    # midpoints: 3e-4 wider than the targets' np.quantile); with every weight equal, the
+    # core's current width is that too, so width_now - width_after is the reduction
+    assert (tab["width_now"] == res.targets["width_now"].iloc[0]).all()
+    assert (tab["reduction"] == tab["width_now"] - tab["width_after"]).all()
 
 
 @pytest.mark.parametrize("method", ["linear", "reweight"])
@@ -431,6 +436,9 @@ def test_cli_suggest_json_and_plots(chinchilla, tmp_path, capsys):
     cands = jf.decide.candidate_grid([4e8, 1e9], ratios=[10, 40])
     sug = jf.suggest(boot, cands, pd.DataFrame({"N": [7e10], "D": [1.4e12]}), k=2)
     assert len(plot_suggest(sug, post=boot).axes) == 2          # the plane and its colour bar
+    # losses: the update is in log space; the table's width_now is the targets' exactly
+    # (its quantiles were interpolated between log draws: 1e-8 apart)
+    assert (sug.table["width_now"] == sug.targets["width_now"].iloc[0]).all()
 
 
 def test_isoflop_plot_draws_an_interval_that_excludes_the_estimate(chinchilla):
@@ -575,6 +583,37 @@ def test_a_point_fit_gives_no_interval():
     N = np.sqrt(1e21 / (6 * 20.0))
     assert ov.loc["N", "estimate"] == pytest.approx(N, rel=1e-12)
     assert ov.loc["loss", "estimate"] == pytest.approx(law(N, 20.0 * N), rel=1e-10)
+
+
+def test_optimal_names_the_task_column_after_by_as_suggest_does(tmp_path, capsys):
+    """`optimal`, `isoflop` and `overtrain` called the task column "task" while `suggest`
+    and predictions name it after the fit's ``by`` column; now all do (no fit: a one-task
+    point fit, the shapes of test_a_point_fit_gives_no_interval)."""
+    from jaxfit.cli import main
+    from jaxfit.inference.status import Status
+
+    law = jf.models.chinchilla()
+    p = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
+    res = jf.FitResult(law=law, tasks=pd.Index(["web"], name="model"),
+                       values=np.array([[p[n] for n in law.param_names]]),
+                       objective=np.zeros(1), status=np.array([Status.CONVERGED]),
+                       steps=np.ones(1), grad_norm=np.zeros(1),
+                       at_bound=np.zeros((1, 5), bool), identified=np.ones(1, bool),
+                       options=dict(y="loss", by="model", x={}))
+    opt = jf.optimal(res, [1e21, 1e23])
+    f = opt.to_frame()
+    assert f.columns[0] == "model" and "task" not in f and set(f["model"]) == {"web"}
+    a = p["beta"] / (p["alpha"] + p["beta"])
+    assert f.set_index(["quantity", "C"]).loc[("a", 1e21), "estimate"] == pytest.approx(a)
+    assert opt.table().index.names == ["model", "C"]
+    assert opt.exponents().loc[("web", "a"), "estimate"] == pytest.approx(a)
+    assert jf.isoflop(res, [1e21], n=5).columns[0] == "model"
+    assert jf.overtrain(res, [1e21], ratios=[20.0]).columns[0] == "model"
+    code = main(["optimal", str(jf.save(res, tmp_path / "fit.json")), "--budgets", "1e21",
+                 "--ratios", "20", "--json", "-q"])
+    tables = json.loads(capsys.readouterr().out)["tables"]
+    assert code == 0 and tables["optimal"][0]["model"] == "web"
+    assert tables["overtrain"][0]["model"] == "web" and "task" not in tables["optimal"][0]
 
 
 def test_optimal_checks_the_cost_the_params_and_the_budget():

@@ -218,3 +218,33 @@ def test_one_task_fit_refuses_rows_of_another_task():
     # rows without the by column still take the one task
     assert res.predict(pd.DataFrame({"L": [2.0]}))["prediction"].iloc[0] == pytest.approx(
         beta[0] + 2.0 * beta[1])
+
+
+def test_task_labels_match_across_int_and_str_when_unambiguous():
+    """A fit on integer task labels (a CSV's column) refused rows naming them as strings
+    ("7", as typed on a command line), and the reverse. Now they match by their text when
+    no two fitted labels share one; otherwise the error names the column, the values and
+    their types."""
+    A = np.column_stack([np.ones_like(X), X])
+    beta = np.linalg.lstsq(A, Y, rcond=None)[0]
+    two = np.stack([beta, beta + [0.1, 0.0]])
+    df = pd.concat([DATA.assign(run=7), DATA.assign(run=8, acc=DATA.acc + 0.1)])
+    ints = _result(jf.models.linear(), two, df, by="run")
+    strs = _result(jf.models.linear(), two, df.assign(run=df.run.astype(str)), by="run")
+    assert list(ints.tasks) == [7, 8] and list(strs.tasks) == ["7", "8"]
+    want = [beta[0] + 0.1 + 2 * beta[1], beta[0] + 2 * beta[1]]
+    for res, asked in ((ints, ["8", "7"]), (strs, [8, 7])):
+        rows = pd.DataFrame({"run": asked, "L": [2.0, 2.0]})
+        out = res.predict(rows)
+        np.testing.assert_allclose(out["prediction"], want, rtol=1e-12)
+        assert out["run"].tolist() == asked and rows["run"].tolist() == asked
+    # 7 and "7" both fitted: an exact match still works, the text would be ambiguous
+    mixed = dataclasses.replace(ints, tasks=pd.Index([7, "7"], name="run"))
+    one = mixed.predict(pd.DataFrame({"run": ["7"], "L": [2.0]}))
+    assert one["prediction"].iloc[0] == pytest.approx(want[0], rel=1e-12)
+    with pytest.raises(ValueError, match=r"'run' = \['8'\], type str\); fitted tasks: "
+                                         r"\[7, '7'\] \(type int, str\).*share one"):
+        mixed.predict(pd.DataFrame({"run": ["8"], "L": [2.0]}))
+    with pytest.raises(ValueError, match=r"'run' = \['9'\], type str\); fitted tasks: "
+                                         r"\[7, 8\] \(type int\)\.$"):
+        ints.predict(pd.DataFrame({"run": ["9"], "L": [2.0]}))

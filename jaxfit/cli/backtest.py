@@ -16,12 +16,17 @@ def _run(args) -> int:
     df, law, mapping = cli._data_and_law(args)
     cli._writable(args.out, "--out")                  # before the refits, as `jaxfit fit`
     cli._writable(args.plot, "--plot")
+    by = cli._by(args.by)
+    if by:                                            # a task named as the pooled row
+        from jaxfit.backtest import _task_labels, check_pooled
+
+        cli._call(lambda: check_pooled(_task_labels(df, by), args.pooled, by))
     cuts = args.cuts
     if cuts is not None and len(cuts) == 1 and float(cuts[0]).is_integer() and float(cuts[0]) < 1e3:
         cuts = int(cuts[0])                       # a count of cuts, e.g. --cuts 3
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bt = cli._call(jf.backtest, law, df, y=args.y, by=cli._by(args.by), axis=args.axis,
+        bt = cli._call(jf.backtest, law, df, y=args.y, by=by, axis=args.axis,
                        x=mapping, cuts=cuts, per_task=args.per_task, method=args.method,
                        prob=args.prob, calibrate=None if args.calibrate == "none"
                        else args.calibrate, n=args.n, loss=args.loss, delta=args.delta,
@@ -29,7 +34,7 @@ def _run(args) -> int:
                                                       "init": args.init},
                        seed=args.seed, progress=not args.quiet)
     cli._warnings(caught)
-    table, summary = bt.table(), bt.summary()
+    table, summary = bt.table(), bt.summary(pooled=args.pooled)
     if args.json:
         cli._emit_json({"schema": "jaxfit.backtest/1", "options": {
             k: v for k, v in bt.options.items() if isinstance(v, (str, int, float, type(None)))},
@@ -74,6 +79,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     b.add_argument("--n", type=int, default=200, help="bootstrap resamples per cut")
     b.add_argument("--prob", type=float, default=0.9, help="interval probability")
     b.add_argument("--out", metavar="CSV", help="write the tidy table")
+    b.add_argument("--pooled", default="all", metavar="LABEL",
+                   help="label of the summary row pooled over tasks (a task of that name is "
+                        "refused)")
     cli._common(b, "jaxfit.backtest/1")
     b.set_defaults(run=_run)
     return b

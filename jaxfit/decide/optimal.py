@@ -48,6 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from jaxfit.data import task_label
 from jaxfit.decide.draws import Draws, as_draws
 from jaxfit.inference import cache
 from jaxfit.law import Law
@@ -345,6 +346,8 @@ class OptimalResult:
         method: "closed" or "numerical".
         prob: interval probability.
         n_draws: draws per task (1 for a point fit: no interval).
+        by: the fit's ``by`` option: the frames' task column is named after it, as in
+            `jaxfit.suggest` and predictions (``"task"`` without one or for several).
     """
 
     law: Law
@@ -356,32 +359,35 @@ class OptimalResult:
     method: str
     prob: float
     n_draws: int
+    by: object = None
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table: one row per (task, C, quantity) with ``estimate``, ``median``,
+        """Tidy table: one row per (task, C, quantity) (the task column named as the fit's
+        ``by`` column, `jaxfit.data.task_label`) with ``estimate``, ``median``,
         ``mean``, ``sd`` (the bootstrap standard error for a bootstrap), ``lower``,
         ``upper`` (equal-tailed ``prob`` interval over the draws) and ``at_edge`` (fraction
         of draws whose minimum hit the search edge). ``lower``/``upper`` are NaN for a point
         fit (one draw: no interval)."""
         T, B = len(self.tasks), len(self.budgets)
+        task = task_label(self.by)
         frames = []
         edge = self.at_edge.mean(axis=1)
         for q in QUANTITIES:
             s = _summary(self.draws[q], None if self.estimate is None else self.estimate[q],
                          self.prob)
             frames.append(pd.DataFrame({
-                "task": np.repeat(np.asarray(_task_values(self.tasks), dtype=object), B),
+                task: np.repeat(np.asarray(_task_values(self.tasks), dtype=object), B),
                 "C": np.tile(self.budgets, T), "quantity": q,
                 **{k: v.reshape(-1) for k, v in s.items()}, "at_edge": edge.reshape(-1)}))
         out = pd.concat(frames, ignore_index=True)
-        out = out.sort_values(["task", "C"], kind="stable", key=_sort_key).reset_index(drop=True)
+        out = out.sort_values([task, "C"], kind="stable", key=_sort_key).reset_index(drop=True)
         out.attrs.update(prob=self.prob, method=self.method, law=self.law.name)
         return out
 
     def table(self) -> pd.DataFrame:
         """Wide view: one row per (task, C); for each quantity its estimate and interval."""
         f = self.to_frame()
-        wide = f.pivot_table(index=["task", "C"], columns="quantity",
+        wide = f.pivot_table(index=[task_label(self.by), "C"], columns="quantity",
                              values=["estimate", "lower", "upper"], sort=False)
         wide = wide.swaplevel(axis=1).reindex(columns=pd.MultiIndex.from_product(
             [list(QUANTITIES), ["estimate", "lower", "upper"]]))
@@ -392,7 +398,7 @@ class OptimalResult:
         smallest budget (constant in C for the Chinchilla form)."""
         f = self.to_frame()
         f = f[f["quantity"].isin(["a", "b"]) & (f["C"] == self.budgets.min())]
-        return f.drop(columns=["C", "at_edge"]).set_index(["task", "quantity"])
+        return f.drop(columns=["C", "at_edge"]).set_index([task_label(self.by), "quantity"])
 
 
 def _sort_key(s: pd.Series):
@@ -450,7 +456,7 @@ def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable 
                       "exponent has no compute-optimal allocation).", RuntimeWarning,
                       stacklevel=2)
     return OptimalResult(law=d.law, tasks=d.tasks, budgets=c, draws=draws, estimate=est,
-                         at_edge=edge, method=method, prob=prob, n_draws=d.n_draws)
+                         at_edge=edge, method=method, prob=prob, n_draws=d.n_draws, by=d.by)
 
 
 def optimal_at(law: Law, params: Mapping[str, float], budget: float, *,
@@ -511,7 +517,8 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
         prob: interval probability.
 
     Returns:
-        A tidy DataFrame: one row per (task, C, N) with ``D``, ``tokens_per_param``, the
+        A tidy DataFrame: one row per (task, C, N) (the task column named as in
+        `OptimalResult.to_frame`) with ``D``, ``tokens_per_param``, the
         loss ``estimate``, ``median``, ``lower``, ``upper`` and ``optimal`` (True on the
         row nearest the estimate's N*).
     """
@@ -546,7 +553,7 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
             q = _no_interval(np.quantile(L, [0.5, lo, hi], axis=0), D)
             best = np.abs(offs)[None, :].repeat(len(c), 0) == np.abs(offs).min()
             frames.append(pd.DataFrame({
-                "task": d.tasks[t], "C": np.repeat(c, len(offs)),
+                task_label(d.by): d.tasks[t], "C": np.repeat(c, len(offs)),
                 "N": np.exp(u[0]).reshape(-1), "D": np.exp(v[0]).reshape(-1),
                 "tokens_per_param": np.exp(v[0] - u[0]).reshape(-1),
                 "estimate": est.reshape(-1), "median": q[0].reshape(-1),
@@ -598,7 +605,8 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
     Vries (2023, "Go smol or go home"), with intervals over the result's draws.
 
     Returns:
-        A tidy DataFrame: one row per (task, C, ratio, quantity) with quantity in ``N``,
+        A tidy DataFrame: one row per (task, C, ratio, quantity) (the task column named
+        as in `OptimalResult.to_frame`) with quantity in ``N``,
         ``D``, ``loss``, ``penalty``, ``compute_overhead`` and columns ``estimate``,
         ``median``, ``lower``, ``upper``.
     """
@@ -629,18 +637,19 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
         est = {k: v.reshape(T, len(c), len(r)) for k, v in
                run({k: v[:, None] for k, v in d.estimate.items()}, opt.estimate["loss"]).items()}
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
+    task = task_label(d.by)
     frames = []
     for q, v in vals.items():
         with np.errstate(over="ignore", invalid="ignore"):
             qs = _no_interval(_quantile(v, [0.5, lo, hi], axis=1), D)
         e = qs[0] if est is None else est[q]
         frames.append(pd.DataFrame({
-            "task": np.repeat(np.asarray(list(d.tasks), dtype=object), len(c) * len(r)),
+            task: np.repeat(np.asarray(list(d.tasks), dtype=object), len(c) * len(r)),
             "C": np.tile(np.repeat(c, len(r)), T), "ratio": np.tile(r, T * len(c)),
             "quantity": q, "estimate": e.reshape(-1), "median": qs[0].reshape(-1),
             "lower": qs[1].reshape(-1), "upper": qs[2].reshape(-1)}))
     out = pd.concat(frames, ignore_index=True)
-    out = out.sort_values(["task", "C", "ratio"], kind="stable", key=_sort_key)
+    out = out.sort_values([task, "C", "ratio"], kind="stable", key=_sort_key)
     out = out.reset_index(drop=True)
     out.attrs.update(prob=prob, law=d.law.name)
     return out

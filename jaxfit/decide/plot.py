@@ -35,19 +35,20 @@ def plot_allocation(result, budgets: Sequence[float], *, prob: float = 0.9, mark
     result's draws (`jaxfit.decide.optimal`); ``mark`` budgets get a dot and a label."""
     opt = optimal(result, budgets, prob=prob, warn=False, **kw)
     f = opt.to_frame()
-    tasks = list(dict.fromkeys(f["task"])) if task is None else [task]
+    tcol = f.columns[0]                       # the task column (named after the fit's by)
+    tasks = list(dict.fromkeys(f[tcol])) if task is None else [task]
     fig, axes = _figure(3)
     labels = {"N": "parameters N*", "D": "tokens D*", "tokens_per_param": "tokens / parameter"}
     for ax, q in zip(axes, labels):
         for t in tasks:
-            g = f[(f["quantity"] == q) & (f["task"] == t)]
+            g = f[(f["quantity"] == q) & (f[tcol] == t)]
             line, = ax.plot(g["C"], g["estimate"], label=None if len(tasks) == 1 else str(t))
             if opt.n_draws > 1:
                 ax.fill_between(g["C"], g["lower"], g["upper"], color=line.get_color(),
                                 alpha=0.25, lw=0, label=f"{prob:.0%} interval")
             for c in np.atleast_1d(mark if mark is not None else []):
                 one = optimal(result, [c], prob=prob, warn=False, **kw).to_frame()
-                r = one[(one["quantity"] == q) & (one["task"] == t)].iloc[0]
+                r = one[(one["quantity"] == q) & (one[tcol] == t)].iloc[0]
                 ax.plot([c], [r["estimate"]], "o", color=line.get_color())
                 ax.annotate(f"{r['estimate']:.3g}", (c, r["estimate"]), textcoords="offset "
                             "points", xytext=(-8, 6), ha="right", fontsize=8)
@@ -80,7 +81,8 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
                              f"{list(data.columns)}.")
     prof = isoflop(result, budgets, n=n, span=span, prob=prob, **kw)
     opt = optimal(result, budgets, prob=prob, warn=False, **kw).to_frame()
-    t = prof["task"].iloc[0] if task is None else task
+    tcol = prof.columns[0]                    # the task column (named after the fit's by)
+    t = prof[tcol].iloc[0] if task is None else task
     fig, (ax,) = _figure(1, width=5.5, height=4.0)
     import matplotlib as mpl
 
@@ -88,10 +90,10 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
     cs = sorted(set(prof["C"]))
     for i, c in enumerate(cs):
         color = cmap(i / max(len(cs) - 1, 1))
-        g = prof[(prof["C"] == c) & (prof["task"] == t)]
+        g = prof[(prof["C"] == c) & (prof[tcol] == t)]
         ax.plot(g["N"], g["estimate"], color=color, label=f"C = {c:.1e}")
         ax.fill_between(g["N"], g["lower"], g["upper"], color=color, alpha=0.2, lw=0)
-        o = opt[(opt["C"] == c) & (opt["task"] == t)].set_index("quantity")
+        o = opt[(opt["C"] == c) & (opt[tcol] == t)].set_index("quantity")
         # The interval as it is: a bootstrap's percentile interval need not hold the
         # full-data estimate, so the bar spans [lower, upper] and the diamond sits at the
         # estimate (a point fit has no interval: NaN bounds, no bar).
@@ -104,7 +106,7 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
             ax.plot(near["N"], near["loss"], ".", color=color, alpha=0.7)
     ax.set(xscale="log", xlabel="parameters N", ylabel="loss",
            title=wrap(f"isoFLOP profiles ({prob:.0%} bands; diamonds: N* with interval)"
-                      + (f", task {t}" if prof["task"].nunique() > 1 else ""), 60))
+                      + (f", task {t}" if prof[tcol].nunique() > 1 else ""), 60))
     ax.legend(fontsize=8)
     return fig
 

@@ -17,7 +17,9 @@ space),
           W\\big(\\{T(\\theta_i), w_i^{(s)}\\}\\big),
 
 with ``W`` the width of the weighted ``prob`` quantile interval of the target draws (the
-predictive draws by default). No linearity or Gaussianity is assumed: a run that cannot
+predictive draws by default; the sorted draw k at quantile ``sum_{i<k} w_i / sum_{i<D-1}
+w_i``, linear in between: with equal weights numpy's default quantile, so ``W`` of the
+current draws is ``width_now``). No linearity or Gaussianity is assumed: a run that cannot
 tell the draws apart leaves the weights flat, whatever the posterior's shape. The
 effective sample size ``1 / sum_i w_i^2`` (Kong 1992; BDA3 sec. 10.4) is reported (column
 ``ess``, averaged over s); when it is below 1% of the draws the run would move the
@@ -80,11 +82,12 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.checks import prediction_inputs
-from jaxfit.data import bucket, column_map, numeric_dtype, task_columns
+from jaxfit.data import bucket, column_map, numeric_dtype, task_columns, task_label
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
 from jaxfit.posterior import Posterior, draw_predictions
+from jaxfit.predictions import task_positions
 
 __all__ = ["suggest", "SuggestResult", "candidate_grid"]
 
@@ -117,7 +120,8 @@ class SuggestResult:
 
     Attributes:
         table: one row per (task, candidate): the candidate's inputs, ``cost``,
-            ``width_now`` (the target's current interval width), ``width_after``
+            ``width_now`` (the target's current interval width: the sum of
+            ``targets``' ``width_now`` over the task's target rows), ``width_after``
             (expected width after adding this run alone), ``reduction``,
             ``reduction_per_cost``, ``ess`` (method "reweight": the mean effective sample
             size of the importance weights), ``rank`` (1 = best per unit cost, per task) and
@@ -126,7 +130,9 @@ class SuggestResult:
         batch: the greedy batch per task: ``pick``, ``candidate``, inputs, ``cost``,
             ``cumulative_cost`` and ``expected_width`` after the picks so far (and ``ess``
             for method "reweight").
-        targets: per task and target row: ``width_now`` and the width after the batch.
+        targets: per task and target row: ``width_now`` (the equal-tailed ``prob``
+            interval of the target draws, ``np.quantile``'s default interpolation, as
+            `jaxfit.Posterior.predict`) and the width after the batch.
         method, interval, prob: the settings used.
     """
 
@@ -150,8 +156,10 @@ def _linear_core(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log
         m: [D, n] candidate predictions in the residual space.
         tm: [D, J] target law-mean draws (in log space when ``log``).
         tvar_extra: [J] variance the update cannot remove (predictive noise).
-        med, lo, hi: [J] median and the interval's offsets from it (same space as tm):
-            a variance ratio r shrinks the interval to ``med + sqrt(r) [lo, hi]``.
+        med, lo, hi: [J] median and the interval's offsets from it (same space as tm;
+            in log space the logs of the draws' quantiles, so that r = 1 gives the
+            targets' ``width_now``): a variance ratio r shrinks the interval to
+            ``med + sqrt(r) [lo, hi]``.
         noise: scalar observation-noise variance.
         cost: [n] costs; valid: [n] mask of real candidates.
         log: the target space is log (widths are measured after ``exp``).
@@ -215,7 +223,12 @@ def _weighted_width(lw, ts, order, prob):
     w = jax.nn.softmax(lw, axis=-1)
     ess = 1.0 / jnp.sum(w ** 2, axis=-1)
     ws = w[..., order]                                         # [..., D, J]
-    cw = jnp.cumsum(ws, axis=-2) - 0.5 * ws                    # midpoint CDF (Hazen)
+    # the k-th sorted draw sits at (weight below it) / (weight below the largest): with
+    # equal weights k / (D - 1), numpy's default (linear) quantile, so the interval of the
+    # unweighted draws is the targets' width_now exactly (a midpoint CDF, Hazen's, put it
+    # at (k + 1/2) / D: 3e-4 wider at 4,000 draws)
+    below = jnp.cumsum(ws, axis=-2) - ws
+    cw = below / jnp.maximum(below[..., -1:, :], 1e-300)
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
 
     def q(cdf, col, p):                                        # one weighted quantile
@@ -294,11 +307,7 @@ def _task_rows(df: pd.DataFrame, tasks: pd.Index, by, what: str) -> list[np.ndar
     cols = task_columns(by)
     if not cols or not all(c in df.columns for c in cols):
         return [np.arange(len(df))] * len(tasks)
-    keys = df[cols[0]] if len(cols) == 1 else pd.MultiIndex.from_frame(df[cols])
-    pos = tasks.get_indexer(keys)
-    if np.any(pos < 0):
-        raise ValueError(f"suggest: {int((pos < 0).sum())} {what} rows name tasks not in the "
-                         f"posterior (by={by!r}); its tasks are {list(tasks)[:10]}.")
+    pos = task_positions(tasks, df, by, "suggest", f"{what} ")
     return [np.flatnonzero(pos == t) for t in range(len(tasks))]
 
 
@@ -502,8 +511,10 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     tm, tp = _target_draws(posterior, target, target_law, others, rows_t, seed)
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
     tdraw = tp if interval == "predictive" else tm
-    q = np.quantile(tdraw, [lo, hi], axis=1)                          # [2, T, J]
-    width0 = q[1] - q[0]
+    # the one computation of the current interval: the targets' width_now, the table's
+    # (their sum) and, through the cores' quantiles, the widths after each run
+    q = np.quantile(tdraw, [0.5, lo, hi], axis=1)                     # [3, T, J]
+    width0 = q[2] - q[1]
     positive = (tdraw > 0).all(axis=(1, 2)) & (tm > 0).all(axis=(1, 2))     # [T]
     if target_space == "log" and not positive.all():
         neg = ~positive
@@ -518,7 +529,10 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         tm_s, td_s = np.log(tm), np.log(tdraw)
     else:
         tm_s, td_s = tm, tdraw
-    qs = np.quantile(td_s, [0.5, lo, hi], axis=1)
+    # the quantiles of the draws, mapped (not recomputed: numpy interpolates between draws
+    # in the space it is given, so log-space quantiles were not the logs of these, and
+    # width_now differed between the table and the targets)
+    qs = np.log(q) if log else q
     extra = np.maximum(td_s.var(axis=1, ddof=1) - tm_s.var(axis=1, ddof=1), 0.0)
     sigma2 = posterior.flat(NOISE) ** 2
     if lik.kind == "studentt" and lik.nu > 2:
@@ -565,18 +579,19 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
               ess_single=None, ess_path=None) -> SuggestResult:
     in_cols = list(dict.fromkeys(cols.values()))
     frames, batches, tgts = [], [], []
-    task_name = (task_columns(by) or ["task"])[0] if len(task_columns(by)) <= 1 else "task"
+    task_name = task_label(by)
     for t, task in enumerate(tasks):
         r = rows_c[t]
         if len(r) == 0:
             continue
         sub = candidates.iloc[r]
-        red = w_now[t] - w_single[t, :len(r)]
+        now = width0[t].sum()                      # the targets' width_now, summed
+        red = now - w_single[t, :len(r)]
         f = pd.DataFrame({"task": [task] * len(r), "candidate": sub.index.to_numpy()})
         for c in in_cols:
             f[c] = sub[c].to_numpy()
         f["cost"] = costs[r]
-        f["width_now"] = w_now[t]
+        f["width_now"] = now
         f["width_after"] = w_single[t, :len(r)]
         f["reduction"] = red
         f["reduction_per_cost"] = red / costs[r]
