@@ -63,6 +63,13 @@ class Posterior:
         tasks: task labels (pandas Index; one unnamed task is labelled 0).
         draws: name -> [T, C, S] constrained draws (the law's parameters, then the noise
             scale ``"sigma"``); C chains of S draws (bootstrap: C = 1, S = resamples).
+            ``sigma`` is the scale of the method's noise model, so compare it across
+            methods with care: the residual standard deviation for a Normal likelihood
+            and for a bootstrap (`jaxfit.inference.bootstrap.noise_draws`), the Student-t's
+            scale (sd ``sigma sqrt(nu / (nu - 2))``), and for the default Huber likelihood
+            its density's scale, which for ``delta << sigma`` is the Laplace scale, the
+            mean absolute residual (sd ``~ sqrt(2) sigma``; on Gaussian residuals
+            ``sigma ~ 0.80`` of their sd).
         likelihood: the observation model (`jaxfit.inference.bayes.Likelihood`); the
             predictive intervals draw its noise.
         method: "nuts", "svi", "laplace" or "bootstrap".
