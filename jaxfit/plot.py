@@ -71,7 +71,11 @@ def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
 
 
 def _task_rows(result, df: pd.DataFrame | None, task) -> pd.DataFrame | None:
-    """Rows of ``df`` belonging to ``task`` (all rows for a fit without ``by``)."""
+    """Rows of ``df`` belonging to ``task`` (all rows for a fit without ``by``).
+
+    Rows name it by value or, when none does, by text (the integer 7 and the string "7",
+    as `jaxfit.predictions.task_positions` matches them); rows of other tasks are left out.
+    """
     if df is None:
         return None
     cols = task_columns(result.options.get("by"))
@@ -79,6 +83,9 @@ def _task_rows(result, df: pd.DataFrame | None, task) -> pd.DataFrame | None:
         return df
     key = task if isinstance(task, tuple) else (task,)
     mask = np.logical_and.reduce([df[c].to_numpy() == k for c, k in zip(cols, key)])
+    if not mask.any():
+        mask = np.logical_and.reduce([df[c].astype(str).to_numpy() == str(k)
+                                      for c, k in zip(cols, key)])
     return df[mask]
 
 
@@ -172,6 +179,11 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         xs = [] if pts is None else [pts[cols[x]].to_numpy(np.float64)]
         xs += [] if tgt is None else [tgt[cols[x]].to_numpy(np.float64)]
         xs = np.concatenate(xs) if xs else np.array([1.0, 10.0])
+        if xs.size == 0:
+            by = result.options.get("by")
+            raise ValueError(f"plot_fit: no row of data= or at= names task {task!r} in "
+                             f"column(s) {by!r}; pass the fitted data, or tasks= a subset "
+                             "that the data hold.")
         grid = np.geomspace(0.8 * xs.min(), 1.25 * xs.max(), 120)
         if pts is None and others:
             raise ValueError(f"plot_fit: law {law.name!r} has inputs {others} besides {x!r}; "

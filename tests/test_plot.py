@@ -120,6 +120,24 @@ def test_plot_fit_wraps_long_task_names(fitted):
                for i, t in enumerate(res.tasks))                   # wrapped, not cut
 
 
+def test_plot_fit_matches_integer_tasks_to_their_text(fitted):
+    """A fit on integer task labels plotted with data whose task column holds their text
+    ("0", "1", as a CSV read with dtype=str gives): every panel lost its points (an empty
+    selection, then a zero-size error), while predict matched the same rows."""
+    import dataclasses
+
+    res, _, df = fitted
+    ints = dataclasses.replace(res, tasks=pd.Index([0, 1], name="task"))
+    text = df.assign(task=df["task"].map({"a": "0", "b": "1"}))
+    fig = plot_fit(ints, text)
+    for ax, task in zip(fig.axes[:2], "ab"):
+        pts = np.concatenate([c.get_offsets() for c in ax.collections])
+        sub = df[df.task == task]
+        assert sorted(map(tuple, pts)) == sorted(zip(sub.N, sub.loss))
+    with pytest.raises(ValueError, match=r"no row of data= or at= names task 1 in column\(s\) 'task'"):
+        plot_fit(ints, text[text.task == "0"])
+
+
 def test_plot_fit_says_when_a_prediction_is_not_finite(fitted):
     """A task whose parameters give NaN (here set so): the panel had data points and a
     legend entry 'target (predicted)' for a point that was not drawn. Now the panel says
