@@ -90,6 +90,21 @@ def task_label(by):
     return cols[0] if len(cols) == 1 else "task"
 
 
+def check_task_label(by, columns, where: str) -> None:
+    """Refuse a task column (`task_label`) named as one of a result frame's own
+    ``columns``: the frame would lose its task labels or hold two columns of one name.
+
+    Raises:
+        ValueError: naming the column and the fix.
+    """
+    name = task_label(by)
+    if name in columns:
+        raise ValueError(f"{where}: the fit's by column {name!r} has the name of a column of "
+                         f"{where}'s result ({sorted(columns)}), so its tables could not hold "
+                         f"both. Fix: rename the by column (e.g. df.rename(columns="
+                         f"{{{name!r}: 'task'}})) and fit again.")
+
+
 def row_labels(df: pd.DataFrame, mask: np.ndarray) -> str:
     labels = list(df.index[mask][:_SHOW])
     more = "" if mask.sum() <= _SHOW else f" (first {_SHOW} shown)"

@@ -1,6 +1,7 @@
 """`jaxfit.decide`: compute-optimal allocation (`optimal`, `isoflop`, `overtrain`) and the
 next run to train (`suggest`)."""
 
+import dataclasses
 import json
 import warnings
 
@@ -614,6 +615,14 @@ def test_optimal_names_the_task_column_after_by_as_suggest_does(tmp_path, capsys
     tables = json.loads(capsys.readouterr().out)["tables"]
     assert code == 0 and tables["optimal"][0]["model"] == "web"
     assert tables["overtrain"][0]["model"] == "web" and "task" not in tables["optimal"][0]
+    # a by column named as a result column: optimal's frame lost the task labels (the
+    # dict's second "C" replaced them); now refused before any work, naming the fix
+    clash = dataclasses.replace(res, tasks=pd.Index(["web"], name="C"),
+                                options=dict(res.options, by="C"))
+    for fn in (jf.optimal, jf.isoflop, jf.overtrain):
+        with pytest.raises(ValueError, match=r"by column 'C' has the name of a column of "
+                                             rf"{fn.__name__}'s result .* Fix: rename"):
+            fn(clash, [1e21])
 
 
 def test_optimal_checks_the_cost_the_params_and_the_budget():

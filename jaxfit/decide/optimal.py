@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import task_label
+from jaxfit.data import check_task_label, task_label
 from jaxfit.decide.draws import Draws, as_draws
 from jaxfit.inference import cache
 from jaxfit.law import Law
@@ -438,6 +438,8 @@ def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable 
         0.514
     """
     d = as_draws(result, "optimal")
+    check_task_label(d.by, ("C", "quantity", "estimate", "median", "mean", "sd", "lower",
+                            "upper", "at_edge"), "optimal")
     if not 0 < prob < 1:
         raise ValueError(f"prob must be in (0, 1), got {prob}.")
     names = _check_law(d.law, inputs, "optimal")
@@ -523,6 +525,8 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
         row nearest the estimate's N*).
     """
     d = as_draws(result, "isoflop")
+    check_task_label(d.by, ("C", "N", "D", "tokens_per_param", "estimate", "median", "lower",
+                            "upper", "optimal"), "isoflop")
     names = _check_law(d.law, inputs, "isoflop")
     c = _budgets(budgets)
     if int(n) != n or n < 3:
@@ -611,6 +615,8 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
         ``median``, ``lower``, ``upper``.
     """
     d = as_draws(result, "overtrain")
+    check_task_label(d.by, ("C", "ratio", "quantity", "estimate", "median", "lower", "upper"),
+                     "overtrain")
     names = _check_law(d.law, inputs, "overtrain")
     c = _budgets(budgets)
     r = np.atleast_1d(np.asarray(ratios, dtype=np.float64))

@@ -82,7 +82,8 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.checks import prediction_inputs
-from jaxfit.data import bucket, column_map, numeric_dtype, task_columns, task_label
+from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, task_columns,
+                         task_label)
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
@@ -470,6 +471,10 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     law, lik = posterior.law, posterior.likelihood
     by = posterior.options.get("by")
     cols = column_map(law, posterior.options.get("x"))
+    check_task_label(by, ("candidate", "cost", "width_now", "width_after", "reduction",
+                          "reduction_per_cost", "ess", "rank", "pick", "cumulative_cost",
+                          "expected_width", "target", "width_after_batch",
+                          *cols.values()), "suggest")
     missing = [c for c in cols.values() if c not in candidates.columns]
     if missing:
         raise ValueError(f"suggest: candidates are missing column(s) {missing} for law "
