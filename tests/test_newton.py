@@ -65,3 +65,24 @@ def test_many_tasks_run_in_calls_of_bounded_size_with_the_same_result(monkeypatc
     for a, b in zip(one, parts):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_allclose(np.asarray(one.u)[:, 0], np.asarray(y)[:, 0], rtol=1e-6)
+
+
+def test_lbfgs_steps_one_member_at_a_time_on_a_cpu_with_the_vmapped_result():
+    """L-BFGS's line search branches (lax.cond); vmapped, every member paid for every
+    branch (benchmarks/README.md, session 15: 3x the run time). On a CPU it now steps one
+    member per chunk without vmap; its result is the vmapped chunks'."""
+    from jaxfit.inference import optimize
+
+    assert optimize._default_chunk("lbfgs") == optimize.CPU_CHUNK_BRANCHING == 1
+    assert optimize._default_chunk("newton") == optimize.CPU_CHUNK
+    with jax.enable_x64(True):
+        T = 5
+        s = jnp.linspace(0.5, 2.0, T)[:, None] * jnp.ones((T, 3))
+        x, y, w = {"s": s}, jnp.linspace(0.8, 1.2, T)[:, None] * jnp.ones((T, 3)), jnp.ones((T, 3))
+        u0 = jnp.array([[-1.2, 1.0], [-1.0, 1.5], [0.5, 0.5]])
+        one = optimize.minimize(_rosenbrock, u0, x, y, w, SolverOptions(method="lbfgs"))
+        vm = optimize.minimize(_rosenbrock, u0, x, y, w, SolverOptions(method="lbfgs", chunk=3))
+    np.testing.assert_array_equal(one.status, vm.status)
+    np.testing.assert_allclose(one.u, vm.u, rtol=1e-8)
+    np.testing.assert_allclose(one.f, vm.f, rtol=1e-8, atol=1e-20)
+    np.testing.assert_allclose(one.u, np.broadcast_to(y[:, :1], (T, 2)) ** [1, 2], rtol=1e-5)

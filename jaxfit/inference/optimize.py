@@ -60,6 +60,12 @@ __all__ = ["SolverOptions", "Solution", "minimize"]
 #: no accelerator).
 CPU_CHUNK = 4
 ACCELERATOR_CHUNK = 4096
+#: Members per chunk on a CPU for L-BFGS: one, stepped without vmap. optax's zoom line
+#: search branches (``lax.cond``); under vmap every branch runs for every member, so a
+#: vmapped chunk paid for all of them (benchmarks/README.md, session 15: 200 tasks x 16
+#: starts 5.3 -> 1.5 s warm, the Chinchilla grid 0.17 -> 0.06 s, and 7,630 -> 6,209
+#: HLO ops).
+CPU_CHUNK_BRANCHING = 1
 #: Most members (tasks x starts) one compiled call holds; more tasks are solved in several
 #: calls of equal shape (one compile), so memory stays bounded as tasks grow (issue 15:
 #: 100,000 tasks x 16 starts in one call peaked at 2.0 GB RSS on a CPU, 1,000 tasks at
@@ -93,7 +99,8 @@ class SolverOptions:
             (None: no halving). Two or more keep the identifiability check meaningful.
         round_steps: iterations per round (members are packed, and halved, between rounds).
         chunk: members vmapped together; chunks run one after another. None: `CPU_CHUNK`
-            on a CPU, `ACCELERATOR_CHUNK` elsewhere (chosen when `minimize` is called).
+            on a CPU (L-BFGS: `CPU_CHUNK_BRANCHING`, one member without vmap),
+            `ACCELERATOR_CHUNK` elsewhere (chosen when `minimize` is called).
         groups: independent blocks of members (the device count when tasks are sharded;
             the task count must be a multiple of it).
         max_members: most members (tasks x starts) per compiled call; more tasks run in
@@ -170,19 +177,21 @@ class _Solver(NamedTuple):
     """One member's solver: ``init(objective, u, *data)``, ``step(objective, s, *data)``,
     ``done(s)``, and ``counted(s)``: whether ``step`` from ``s`` is one of the iterations
     that ``max_steps``, rounds, halving and screening count (Newton's first step after
-    `newton.newton_init` only evaluates the start)."""
+    `newton.newton_init` only evaluates the start). ``branching``: the step branches
+    (``lax.cond``), so a chunk of one member is stepped without vmap (`CPU_CHUNK_BRANCHING`)."""
 
     init: Callable
     step: Callable
     done: Callable
     counted: Callable
+    branching: bool = False
 
 
 _METHODS = {
     "newton": _Solver(newton.newton_init, newton.newton_step, newton.newton_done,
                       newton.newton_counted),
     "lbfgs": _Solver(lbfgs.lbfgs_init, lbfgs.lbfgs_step, lbfgs.lbfgs_done,
-                     lambda s: jnp.asarray(True)),
+                     lambda s: jnp.asarray(True), branching=True),
 }
 
 
@@ -196,7 +205,7 @@ def _solver(objective, opts: SolverOptions, ftol=None) -> _Solver:
     """`_Solver` of one member on ``objective`` (its functions take the member's state and
     data only); ``step`` is a no-op once ``done``. ``ftol`` (possibly traced) overrides
     ``opts.ftol``."""
-    init, step, done, counted = _METHODS[opts.method]
+    init, step, done, counted, branching = _METHODS[opts.method]
     ftol = opts.ftol if ftol is None else ftol
     kw = {"ftol": ftol} if opts.method == "newton" else {"ftol": ftol, "gtol": opts.gtol}
     done_ = lambda s: done(s) | (s.steps >= opts.max_steps)  # noqa: E731
@@ -211,7 +220,7 @@ def _solver(objective, opts: SolverOptions, ftol=None) -> _Solver:
         new = step(objective, s, *data, **kw)
         return jax.tree.map(lambda a, b: jnp.where(done_(s), a, b), s, new)
 
-    return _Solver(init_, step_, done_, counted)
+    return _Solver(init_, step_, done_, counted, branching)
 
 
 def _take(tree, idx):
@@ -291,7 +300,25 @@ def _run(solver: _Solver, state, active, task, data, n_steps: int, lay: _Layout)
     """
     step, done = solver.step, solver.done
 
+    def one_member(s, act, d):
+        # a chunk of one member of a branching solver, without vmap: its conditionals
+        # then run one side only (`CPU_CHUNK_BRANCHING`)
+        s, act, d = jax.tree.map(lambda a: a[0], (s, act, d))
+
+        def cond(carry):
+            s, i = carry
+            return (i < n_steps) & act & ~done(s)
+
+        def body(carry):
+            s, i = carry
+            return step(s, *d), i + jnp.where(solver.counted(s), 1, 0)
+
+        s = jax.lax.while_loop(cond, body, (s, jnp.asarray(0)))[0]
+        return jax.tree.map(lambda a: a[None], s)
+
     def chunk_fn(s, act, d):
+        if lay.chunk == 1 and solver.branching:
+            return one_member(s, act, d)
         step_b = jax.vmap(step)
 
         def cond(carry):
@@ -555,8 +582,10 @@ def _minimize_plain(objective: Callable, opts: SolverOptions, u0, x, y, w) -> So
                     all_status=status)
 
 
-def _default_chunk() -> int:
-    return CPU_CHUNK if jax.default_backend() == "cpu" else ACCELERATOR_CHUNK
+def _default_chunk(method: str = "newton") -> int:
+    if jax.default_backend() != "cpu":
+        return ACCELERATOR_CHUNK
+    return CPU_CHUNK_BRANCHING if _METHODS[method].branching else CPU_CHUNK
 
 
 def _default_max_members() -> int:
@@ -608,7 +637,7 @@ def minimize(objective: Callable, u0, x, y, w, opts: SolverOptions = SolverOptio
         A `Solution`. Call inside ``jax.enable_x64(True)`` with float64 arrays.
     """
     if opts.chunk is None:
-        opts = dataclasses.replace(opts, chunk=_default_chunk())
+        opts = dataclasses.replace(opts, chunk=_default_chunk(opts.method))
     cap = opts.max_members or _default_max_members()
     opts = dataclasses.replace(opts, max_members=None)     # not part of the program
     additive = getattr(objective, "additive", False)
