@@ -10,10 +10,14 @@ batched NUTS run (in units of the posterior sd).
 
 Options measured:
 
-* ``vmap``: `jaxfit.sample` default: numpyro NUTS in Laplace-whitened coordinates,
-  dense mass matrix per task, chains vmapped and tasks vmapped in groups of 10
-  (``task_batch=10``, ``jax.lax.map`` over the groups).
-* ``vmap all``: the same with every task vmapped at once (``task_batch=None``).
+* ``default``: `jaxfit.sample` default: numpyro NUTS in Laplace-whitened coordinates,
+  dense mass matrix per task; on a CPU tasks and their chains one after another
+  (``task_batch="auto"``: 1; `NutsOptions.vmap_chains` False), on an accelerator chains
+  vmapped and tasks vmapped in groups of 10.
+* ``groups of 10, chains vmapped``: the CPU default before session 15 (``task_batch=10``,
+  chains vmapped).
+* ``vmap all``: every task and chain vmapped at once (``task_batch=None``, chains
+  vmapped).
 * ``raw``: the same without whitening (raw unconstrained coordinates centred at the
   mode; the issue's baseline geometry), on the first ``--raw-tasks`` tasks (slow).
 * ``plate``: one plated NUTS model over all tasks (``batching="plate"``).
@@ -34,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 import jaxfit as jf
+from jaxfit.inference import bayes
 from jaxfit.sample import sample
 
 TRUTH = dict(E=1.8, A=400.0, B=2000.0, alpha=0.34, beta=0.37)
@@ -48,6 +53,18 @@ def synthetic(tasks: int, points: int, sigma: float = 0.01, seed: int = 0) -> pd
     loss = loss * np.exp(sigma * rng.standard_normal(loss.shape))
     return pd.DataFrame({"task": np.repeat(np.arange(tasks), points), "N": N.ravel(),
                          "D": D.ravel(), "loss": loss.ravel()})
+
+
+def vmapped_chains(fn):
+    """``fn`` with every NUTS run's chains vmapped (the accelerator setting, on any backend)."""
+    def call():
+        orig = bayes.NutsOptions
+        bayes.NutsOptions = lambda **kw: orig(**{**kw, "vmap_chains": True})
+        try:
+            return fn()
+        finally:
+            bayes.NutsOptions = orig
+    return call
 
 
 def run(label, fn, ref=None, repeat=True):
@@ -105,11 +122,13 @@ def main():
           f"{a.samples}) iterations\n", flush=True)
     warnings.simplefilter("ignore")
     rows = []
-    ref, row = run("vmap (default)", lambda: sample(law, df, by="task", **kw))
+    ref, row = run("default", lambda: sample(law, df, by="task", **kw))
     rows.append(row)
     few = df[df.task < a.raw_tasks]
     options = {
-        "vmap all": lambda: sample(law, df, by="task", task_batch=None, **kw),
+        "groups of 10, chains vmapped": vmapped_chains(
+            lambda: sample(law, df, by="task", task_batch=10, **kw)),
+        "vmap all": vmapped_chains(lambda: sample(law, df, by="task", task_batch=None, **kw)),
         f"raw ({a.raw_tasks} tasks)": lambda: sample(law, few, by="task", whiten=False, **kw),
         "plate": lambda: sample(law, df, by="task", batching="plate", **kw),
         "svi": lambda: sample(law, df, by="task", method="svi", **kw),

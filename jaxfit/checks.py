@@ -134,7 +134,7 @@ def fit_options(*, y="loss", by=None, x=None, loss="huber", delta=1e-3, space="l
 
 def sample_options(*, y="loss", by=None, x=None, space="log", nu=4.0, method="nuts",
                    chains=4, warmup=1000, samples=1000, seed=0, target_accept=0.8,
-                   max_tree_depth=10, jitter=0.0, batching="vmap", task_batch=10,
+                   max_tree_depth=10, jitter=0.0, batching="vmap", task_batch="auto",
                    svi_steps=2000, loss="squared", delta=1e-3, init="random", restarts=16,
                    **_) -> None:
     """Validate `jaxfit.sample`'s options (keyword names as in `jaxfit.sample`)."""
@@ -151,7 +151,9 @@ def sample_options(*, y="loss", by=None, x=None, space="log", nu=4.0, method="nu
     integer("max_tree_depth", max_tree_depth, 1)
     real("jitter", jitter, lo=0.0, lo_open=False, why="start displacement, whitened units")
     choice("batching", batching, ("vmap", "plate"))
-    integer("task_batch", task_batch, 1, allow_none=True)
+    if not (isinstance(task_batch, str) and task_batch == "auto"):
+        integer("task_batch", task_batch, 1, allow_none=True,
+                why="tasks vmapped together, or 'auto'")
     integer("svi_steps", svi_steps, 1, why="Adam steps of SVI")
     choice("loss", loss, LOSSES)
     real("delta", delta, lo=0.0, why="the Huber threshold, in residual units")

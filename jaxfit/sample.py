@@ -36,6 +36,13 @@ __all__ = ["sample", "bootstrap"]
 METHODS = checks.SAMPLE_METHODS
 
 
+def _task_batch(task_batch, T: int) -> int | None:
+    """`sample`'s ``task_batch`` for ``T`` tasks ("auto": 1 on a CPU, 10 elsewhere)."""
+    if isinstance(task_batch, str):
+        task_batch = 1 if jax.default_backend() == "cpu" else 10
+    return None if task_batch is None else min(int(task_batch), T)
+
+
 def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
            x: Mapping[str, str] | None = None, weights=None, space: str = "log",
            likelihood: str = "huber", nu: float = 4.0, priors: Mapping[str, Any] | None = None,
@@ -43,7 +50,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
            warmup: int = 1000, samples: int = 1000, seed: int = 0,
            target_accept: float = 0.95, max_tree_depth: int = 10, dense_mass: bool = True,
            adapt_mass: bool = True, whiten: bool = True, jitter: float = 0.0,
-           batching: str = "vmap", task_batch: int | None = 10, svi_steps: int = 2000,
+           batching: str = "vmap", task_batch: int | None | str = "auto",
+           svi_steps: int = 2000,
            start: FitResult | None = None, temper="sandwich",
            loss: str = "huber", delta: float = 1e-3, init="random", restarts: int = 64,
            warn: bool = True) -> Posterior:
@@ -110,10 +118,14 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         batching: "vmap" (independent NUTS per task, vmapped) or "plate" (one plated
             NUTS model over all tasks; used automatically for ``pool``/``law.shared``).
         task_batch: with batching="vmap", tasks vectorized together (``jax.lax.map`` with
-            this ``batch_size``; chains are always vectorized); None vmaps all tasks. A
-            vmapped NUTS iteration costs the deepest tree among its members, so on CPU
-            small groups are fastest (measured on 2 CPU cores: 100 tasks sampled about
-            twice as long fully vmapped as in groups of 1-10; see benchmarks/README.md).
+            this ``batch_size``; 1: one after another); None vmaps all tasks. "auto"
+            (default): 1 on a CPU, 10 on an accelerator. On a CPU the chains of a task
+            also run one after another, on an accelerator they are vmapped
+            (`jaxfit.inference.bayes.NutsOptions.vmap_chains`): a vmapped NUTS iteration
+            costs the deepest tree among its members and runs both sides of every branch
+            of the tree building, so on a CPU sequential is fastest (2 cores, 20 tasks,
+            4 x 1,000 + 1,000: ~16 s sampling and 1.9 s compiling, against ~23 s and 7.0 s
+            for groups of 10 with vmapped chains; benchmarks/README.md).
         svi_steps: Adam steps of SVI.
         start: a `FitResult` of the same law and data to start from (skips the fit).
         temper: power on each task's likelihood: "sandwich" (default: for the Huber
@@ -213,8 +225,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                                  dense_mass=bool(dense_mass), adapt_mass=bool(adapt_mass),
                                  target_accept=float(target_accept),
                                  max_tree_depth=int(max_tree_depth),
-                                 task_batch=None if task_batch is None
-                                 else min(int(task_batch), T))
+                                 task_batch=_task_batch(task_batch, T),
+                                 vmap_chains=jax.default_backend() != "cpu")
         stats: dict[str, np.ndarray] = {}
         hyper: dict[str, np.ndarray] = {}
         if pool or law.shared or batching == "plate":

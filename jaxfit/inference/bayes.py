@@ -910,7 +910,15 @@ class NutsOptions:
         target_accept: dual-averaging target acceptance probability.
         max_tree_depth: cap on NUTS tree depth (2**depth - 1 leapfrog steps).
         task_batch: tasks vectorized together (``jax.lax.map(batch_size=...)`` over the
-            task axis; chains always vmapped); None vmaps every task at once.
+            task axis; 1: one task after another, without vmap); None vmaps every task at
+            once.
+        vmap_chains: vmap a task's chains (True) or run them one after another. Under
+            vmap every ``lax.cond`` of numpyro's tree building runs both sides for every
+            member, and an iteration waits for the deepest tree: on a CPU, sequential
+            chains of sequential tasks sampled 20 synthetic Chinchilla tasks (4 x
+            1,000 + 1,000) in ~16 s against ~23 s vmapped, and compiled in 1.9 s against
+            7.0 s (benchmarks/README.md, session 15). `jaxfit.sample` vmaps them on
+            accelerators only.
     """
 
     chains: int = 4
@@ -921,6 +929,7 @@ class NutsOptions:
     target_accept: float = 0.95
     max_tree_depth: int = 10
     task_batch: int | None = 1
+    vmap_chains: bool = True
 
 
 class NutsTrace(NamedTuple):
@@ -965,13 +974,19 @@ def _nuts_program(bm: BayesModel, opts: NutsOptions):
                          warmup_num_steps=out[3][:opts.warmup],
                          warmup_diverging=out[5][:opts.warmup])
 
-    over_chains = jax.vmap(one_chain, in_axes=(0, 0, None))
+    if opts.vmap_chains:
+        over_chains = jax.vmap(one_chain, in_axes=(0, 0, None))
+    else:
+        def over_chains(keys, z0, args):
+            return jax.lax.map(lambda kz: one_chain(kz[0], kz[1], args), (keys, z0))
 
     @cache.jit
     def run(keys, z0, x, y, w, center, chol):
         args = (keys, z0, (x, y, w, center, chol))
         if opts.task_batch is None:
             return jax.vmap(over_chains)(*args)
+        if opts.task_batch == 1:        # batch_size=1 would vmap each task (over one)
+            return jax.lax.map(lambda a: over_chains(*a), args)
         return jax.lax.map(lambda a: over_chains(*a), args, batch_size=opts.task_batch)
 
     return run
