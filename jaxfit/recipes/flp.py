@@ -106,7 +106,9 @@ class FLPResult(RecipeResult):
         predictions: one row per task and target: ``C``, ``actual_loss``, ``pred_loss``
             (stage 1), ``loss_rel_error``, ``actual_acc``, ``pred_acc`` (FLP, the chain),
             ``abs_error`` (accuracy points, ``100 |pred - actual|``), ``rel_error``
-            (signed fraction, the paper's error measure), ``stage2_pred_acc`` (stage 2 at
+            (``pred / actual - 1``, a signed fraction; the paper's "error margins" of 5%
+            (7B) and 10% (13B) are relative errors, presumably ``|rel_error|``, UNVERIFIED
+            in METHODS.md section 3.1), ``stage2_pred_acc`` (stage 2 at
             the target's actual loss), ``baseline_pred_acc`` and ``baseline_abs_error``.
         stage1: the stage-1 parameters and diagnostics (one row, index "all").
         stage2: per task, the stage-2 parameters, diagnostics, ``chance``, ``n_points``
