@@ -291,13 +291,14 @@ def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
 
 
 def above_chance(task, acc, levels: Mapping[str, float], threshold: float,
-                 tasks: Sequence[str]) -> tuple[np.ndarray, pd.Series]:
-    """The emergence filter: ``acc > chance[task] + threshold``; counts per task."""
+                 tasks: Sequence[str], recipe: str = "flp") -> tuple[np.ndarray, pd.Series]:
+    """The emergence filter: ``acc > chance[task] + threshold``; counts per task
+    (``recipe``: the name the error starts with)."""
     kept = np.asarray(acc, np.float64) > pd.Series(task).map(levels).to_numpy() + threshold
     counts = pd.Series(kept).groupby(np.asarray(task)).sum().reindex(tasks).fillna(0)
     few = counts[counts < 3]
     if len(few):
-        raise ValueError(f"flp: tasks {list(few.index)} have {list(few.astype(int))} "
+        raise ValueError(f"{recipe}: tasks {list(few.index)} have {list(few.astype(int))} "
                          f"checkpoints above chance + {threshold}; stage 2 needs >= 3. Lower "
                          "`threshold`, check `chance`, or drop the tasks.")
     return kept, counts.astype(int)

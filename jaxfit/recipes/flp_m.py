@@ -378,6 +378,9 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     o1 = {**STAGE1_OPTIONS, **dict(stage1_options or {})}
     om = {**MLP_OPTIONS, **dict(mlp_options or {})}
     keep = ["run", "C"] + (["ratio"] if "ratio" in lad else [])
+    # The stage-2 filter first: a task with too few checkpoints fails before any fit.
+    kept, counts = above_chance(lad["task"], lad["accuracy"], levels, threshold, tasks,
+                                "flp_m")
 
     # Stage 1: domain losses of the fully trained runs, every domain in one fit.
     extra = domains[1:] + (["ratio"] if "ratio" in lad else [])
@@ -399,7 +402,6 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     act_x = dl.pivot(index="target", columns="domain", values="actual")[domains]
 
     # Stage 2: the MLP on the checkpoints above chance + threshold, all tasks at once.
-    kept, counts = above_chance(lad["task"], lad["accuracy"], levels, threshold, tasks)
     pts = lad[kept]
     groups = [pts[pts["task"] == t] for t in tasks]
     X, mask = _pad([g[domains].to_numpy(np.float64) for g in groups])
