@@ -33,6 +33,12 @@ were released; see ``shared/papers/METHODS.md`` section 3.2. Two stages:
 
 A target's prediction: its domain losses from stage 1 at its compute (and mixing ratio),
 then the MLP.
+
+Training set: the paper trains on its smaller sampling models *plus one 3B model at a
+single mixing ratio* (abstract; METHODS.md section 3.2) and predicts 3B and 7B models
+across mixtures. Nothing here adds such a model: include it in ``sampling_runs`` (it then
+enters both stages like any sampling run); the OLMo demonstration has no such run and
+fits the 16 ladder runs only.
 """
 
 from __future__ import annotations
