@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jaxfit.recipes.flp import CHANCE, flp, run_flp
+from jaxfit.recipes.flp import CHANCE, flp, flp_vs_ladder, run_flp
 from jaxfit.recipes.flp_plot import plot_flp
 
 C_C, ALPHA = 1e30, 0.05                       # stage-1 truth: L = (C / C_c)^-alpha
@@ -97,6 +97,11 @@ def test_flp_bad_input():
         flp(df, tasks=list(W))             # said "chance={task: level}}"
     with pytest.raises(ValueError, match="stage 2 needs >= 3"):
         flp(df, tasks=["t_a"], chance=0.9)
+    # the ladder comparison needs task_loss: said so only after the FLP fit, as a ladder
+    # error that did not mention --no-ladder
+    with pytest.raises(ValueError, match=r"^flp: the comparison with the two-step ladder "
+                       r"needs a 'task_loss' column.*--no-ladder"):
+        flp_vs_ladder(df, tasks=list(W), chance=0.2)
     with pytest.raises(ValueError, match="stage2="):
         flp(df, tasks=["t_a"], chance=0.2, stage2="cubic")
     # accuracy in percent: before, every checkpoint passed the chance filter and the

@@ -464,7 +464,16 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
         ladder: also run `jaxfit.recipes.ladder.ladder` (needs the ladder's columns,
             ``task_loss``, which the embedded data has).
         **kwargs: passed to `flp`.
+
+    Raises:
+        ValueError: as `flp`; with ``ladder``, also when ``data`` has no ``task_loss``
+            column (checked before any fit).
     """
+    if ladder and data is not None and "task_loss" not in data.columns:
+        raise ValueError("flp: the comparison with the two-step ladder needs a 'task_loss' "
+                         "column (each checkpoint's loss on the task, the ladder's step-1 "
+                         "target), and data has none; pass ladder=False (command line: "
+                         "--no-ladder) to run FLP alone, or add the column.")
     res = flp(data, **kwargs)
     if not ladder:
         return res
