@@ -145,9 +145,31 @@ def test_power_law_ablation_recovers_its_own_truth_and_flags_a_flat_task():
     said = [str(w.message) for w in caught if w.category is IdentifiabilityWarning]
     assert any(m.startswith("emergence: 1 task(s) ['flat'] show no rise") for m in said), said
     p = res.emergence["rise_p"]
-    assert p["flat"] > 0.05 and p["rises"] == 8 / 201, p
+    assert p["flat"] > 0.05 and p["rises"] == 1 / 201, p
     per = res.elbows.dropna(subset=["rise_p"]).groupby("task")["rise_p"]
     assert (per.size() == 8).all() and per.max()["rises"] == 1 / 201, res.elbows
+
+
+def test_joint_rise_test_is_not_capped_by_the_number_of_amounts():
+    """With 12 finetuning amounts whose every curve rises, the task's rise_p was the
+    Bonferroni bound 12 x 1/201 = 0.06 > 0.05 (the smallest 200 draws allow), and
+    `emergence` warned that the task shows no rise. The joint test sums the curves'
+    likelihood ratios: 1/201 for the rising task, still > 0.05 for a flat one."""
+    from jaxfit.recipes.emergence import _curve_rise
+
+    rng = np.random.default_rng(3)
+    L = np.linspace(1.8, 2.8, 21)
+    amounts = np.geomspace(50, 1e4, 12)
+    rows = [pd.DataFrame({"task": t, "D": d, "L": L, "y": 0.25 + (0.6 if t == "rises" else 0.0)
+                          * np.maximum(2.1 + 0.02 * np.log(d) - L, 0)
+                          + 0.01 * rng.standard_normal(21)})
+            for t in ("flat", "rises") for d in amounts]
+    tuned = pd.concat(rows, ignore_index=True)
+    elbows = tuned[["task", "D"]].drop_duplicates().reset_index(drop=True)
+    column, per_task = _curve_rise(tuned, elbows, relu_elbow("L"), pd.Index(["flat", "rises"]),
+                                   200, 0)
+    assert (column[elbows["task"] == "rises"] == 1 / 201).all()
+    assert per_task[1] == 1 / 201 and per_task[0] > 0.05, per_task
 
 
 def test_fewshot_rows_with_base_shift():

@@ -114,6 +114,9 @@ def test_flp_m_bad_input():
         flp_m(df, tasks=["coding"], domains=["general", "wiki"], chance=0.25)    # said "flp:"
     with pytest.raises(ValueError, match=r"^flp_m: no chance level.*chance=\{task: level\} "):
         flp_m(df, tasks=["coding"], domains=["general", "code"])
+    with pytest.raises(ValueError, match=r"^flp_m: tasks \['coding'\] have \[0\] checkpoints "
+                       r"above chance \+ 0.05"):       # said "flp:", after the stage-1 fit
+        flp_m(df, tasks=["coding"], domains=["general", "code"], chance=0.99)
     with pytest.raises(ValueError, match=r"^flp_m: data\['accuracy'\] must be a fraction"):
         flp_m(df.assign(accuracy=100 * df["accuracy"]), tasks=["coding"],
               domains=["general", "code"], chance=0.25)

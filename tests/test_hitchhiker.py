@@ -219,6 +219,20 @@ def test_plot_defaults_to_the_results_cut(opt_no_cut):
         plot_hitchhiker(opt_no_cut, cut=5e9)
 
 
+def test_summary_findings_and_heatmap_use_a_fitted_cut(opt_no_cut):
+    """A grid fitted without the 10B cut (cuts=[0.0]): before, ``default_cut`` stayed at
+    1e10, so ``summary()["are_full"]`` was NaN, ``heatmap("OPT")`` raised 'no
+    configurations' and ``findings()`` had no five-model row. Now the default cut is the
+    grid's own when it lacks 10B."""
+    assert opt_no_cut.options["default_cut"] == 0.0
+    are = opt_no_cut.are
+    full = are[(are["fraction"] == 1.0) & (are["n_models"] == 5)]["are"].iloc[0]
+    assert opt_no_cut.summary().loc["OPT", "are_full"] == full
+    assert opt_no_cut.heatmap("OPT").loc[5, 1.0] == full
+    f = opt_no_cut.findings().set_index("family").loc["OPT"]
+    assert f["cut_pairs"] == 0 and f["are_all_models"] == full
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(families=["nope"]), "not in data"),
     (dict(fractions=[0.0]), "fractions"),
@@ -226,6 +240,7 @@ def test_plot_defaults_to_the_results_cut(opt_no_cut):
     (dict(borrow={"C": 1.0}), "borrow"),
     (dict(borrow="kaplan"), "borrow"),
     (dict(fit="bayes"), "fit="),
+    (dict(cuts=[0.0], default_cut=1e10), "default_cut=1e\\+10 is not one of the fitted cuts"),
 ])
 def test_bad_arguments(data, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -113,8 +113,8 @@ class EmergenceResult(RecipeResult):
             ``bootstrap_50``, ``bootstrap_95``, and diagnostics ``r_hat`` (worst over
             parameters), ``divergences``, ``bootstrap_converged`` (fraction of refits);
             and ``rise_p`` (`rise_test`: above 0.05 the data show no rise, so ``E`` is not
-            an elbow; for `emergence` the smallest of the task's data amounts' p-values
-            times their number, Bonferroni's bound for "no amount rises").
+            an elbow; for `emergence` the joint test that no data amount rises: the sum of
+            the amounts' likelihood-ratio statistics against the sum of their null draws).
         params: the point fit per task (`jaxfit.FitResult.to_frame`).
         elbows: one row per task and data amount: ``D``, ``n_points``, ``elbow`` (the
             subset's own ReLU elbow; NaN for the few-shot row), ``law`` (``E(D)`` of
@@ -269,6 +269,13 @@ def rise_test(points: pd.DataFrame, law: Law, tasks: pd.Index, draws: int = 200,
         grid: elbows of the profile.
         seed: seed of the null draws.
     """
+    return _mc_p(*_rise_stats(points, law, tasks, draws, grid, seed))
+
+
+def _rise_stats(points: pd.DataFrame, law: Law, tasks: pd.Index, draws: int, grid: int,
+                seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`rise_test`'s observed statistic [T] and its null draws [T, draws]; the draws of
+    different tasks are independent, so they can be summed over tasks (`_curve_rise`)."""
     batch = make_batch(points, law, "y", by="task", space="linear", min_points=1)
     order = batch.tasks.get_indexer(tasks)
     if (order < 0).any():
@@ -284,8 +291,12 @@ def rise_test(points: pd.DataFrame, law: Law, tasks: pd.Index, draws: int = 200,
     stat = _profile_lr(h, y, w)[:, 0]
     noise = np.random.default_rng(seed).standard_normal((len(tasks), draws, m))
     noise = np.pad(noise, ((0, 0), (0, 0), (0, L.shape[1] - m))) * w[:, None]
-    null = _profile_lr(h, noise, w)
-    return (1 + (null >= stat[:, None]).sum(axis=1)) / (1 + draws)
+    return stat, _profile_lr(h, noise, w)
+
+
+def _mc_p(stat: np.ndarray, null: np.ndarray) -> np.ndarray:
+    """Monte Carlo p-value ``(1 + #{null >= stat}) / (1 + draws)`` per row."""
+    return (1 + (null >= stat[:, None]).sum(axis=1)) / (1 + null.shape[1])
 
 
 def _fit_options(fit_options: Mapping | None, seed: int) -> dict:
@@ -550,9 +561,9 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
         on=["task", "D"], how="left").assign(law=E_law)
     elbows["rise_p"], rise_p = _curve_rise(tuned, elbows, ramp, res.tasks, int(rise_draws), seed)
     _warn_no_rise(res.tasks, rise_p, "emergence: {n} task(s) {tasks} show no rise in any "
-                  "finetuning-data amount (rise_test on each amount's curve, Bonferroni p > "
-                  "0.05; the tables' rise_p), so E(D) is fitted to noise and its emergence "
-                  "point is not one.")
+                  "finetuning-data amount (rise_test's statistic summed over the amounts' "
+                  "curves, p > 0.05; the tables' rise_p), so E(D) is fitted to noise and its "
+                  "emergence point is not one.")
 
     def point_fn(obj):
         with jax.enable_x64(True):
@@ -582,18 +593,28 @@ def _warn_no_rise(tasks: pd.Index, rise_p: np.ndarray, what: str) -> None:
 def _curve_rise(tuned: pd.DataFrame, elbows: pd.DataFrame, ramp: Law, tasks: pd.Index,
                 draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """`rise_test` of every (task, data amount) curve, as ``elbows``' column (NaN on the
-    few-shot rows), and per task the Bonferroni bound ``min(1, n_amounts * min p)``."""
+    few-shot rows), and per task the p-value of "no amount rises".
+
+    The per-task test sums the curves' likelihood-ratio statistics and compares the sum
+    with the sums of their independent null draws (one Monte Carlo test of the joint
+    flat null). A Bonferroni bound ``n_amounts * min p`` on the curves' Monte Carlo
+    p-values cannot go below ``n_amounts / (1 + draws)``: with 200 draws it exceeds 0.05
+    from 11 amounts on, and then warned "no rise" for tasks whose every curve rises.
+    """
     if not draws:
         return np.full(len(elbows), np.nan), np.full(len(tasks), np.nan)
     key = pd.MultiIndex.from_frame(tuned[["task", "D"]])
     curves = key.unique()
-    p = rise_test(tuned[["L", "y"]].assign(task=curves.get_indexer(key)), ramp,
-                  pd.RangeIndex(len(curves)), draws, seed=seed)
-    per = pd.Series(p, index=curves)
+    stat, null = _rise_stats(tuned[["L", "y"]].assign(task=curves.get_indexer(key)), ramp,
+                             pd.RangeIndex(len(curves)), draws, 200, seed)
+    per = pd.Series(_mc_p(stat, null), index=curves)
     column = per.reindex(pd.MultiIndex.from_frame(elbows[["task", "D"]])).to_numpy()
-    by_task = per.groupby(level=0)
-    bound = np.minimum(1.0, by_task.min() * by_task.size())
-    return column, bound.reindex(tasks).to_numpy()
+    owner = curves.get_level_values(0)
+    pos = pd.Index(tasks).get_indexer(owner)
+    joint_stat = np.bincount(pos, weights=stat, minlength=len(tasks))
+    joint_null = np.zeros((len(tasks), null.shape[1]))
+    np.add.at(joint_null, pos, null)
+    return column, _mc_p(joint_stat, joint_null)
 
 
 # ----------------------------------------------------------------------- real data

@@ -106,7 +106,9 @@ class FLPResult(RecipeResult):
         predictions: one row per task and target: ``C``, ``actual_loss``, ``pred_loss``
             (stage 1), ``loss_rel_error``, ``actual_acc``, ``pred_acc`` (FLP, the chain),
             ``abs_error`` (accuracy points, ``100 |pred - actual|``), ``rel_error``
-            (signed fraction, the paper's error measure), ``stage2_pred_acc`` (stage 2 at
+            (``pred / actual - 1``, a signed fraction; the paper's "error margins" of 5%
+            (7B) and 10% (13B) are relative errors, presumably ``|rel_error|``, UNVERIFIED
+            in METHODS.md section 3.1), ``stage2_pred_acc`` (stage 2 at
             the target's actual loss), ``baseline_pred_acc`` and ``baseline_abs_error``.
         stage1: the stage-1 parameters and diagnostics (one row, index "all").
         stage2: per task, the stage-2 parameters, diagnostics, ``chance``, ``n_points``
@@ -289,13 +291,14 @@ def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
 
 
 def above_chance(task, acc, levels: Mapping[str, float], threshold: float,
-                 tasks: Sequence[str]) -> tuple[np.ndarray, pd.Series]:
-    """The emergence filter: ``acc > chance[task] + threshold``; counts per task."""
+                 tasks: Sequence[str], recipe: str = "flp") -> tuple[np.ndarray, pd.Series]:
+    """The emergence filter: ``acc > chance[task] + threshold``; counts per task
+    (``recipe``: the name the error starts with)."""
     kept = np.asarray(acc, np.float64) > pd.Series(task).map(levels).to_numpy() + threshold
     counts = pd.Series(kept).groupby(np.asarray(task)).sum().reindex(tasks).fillna(0)
     few = counts[counts < 3]
     if len(few):
-        raise ValueError(f"flp: tasks {list(few.index)} have {list(few.astype(int))} "
+        raise ValueError(f"{recipe}: tasks {list(few.index)} have {list(few.astype(int))} "
                          f"checkpoints above chance + {threshold}; stage 2 needs >= 3. Lower "
                          "`threshold`, check `chance`, or drop the tasks.")
     return kept, counts.astype(int)
@@ -461,7 +464,16 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
         ladder: also run `jaxfit.recipes.ladder.ladder` (needs the ladder's columns,
             ``task_loss``, which the embedded data has).
         **kwargs: passed to `flp`.
+
+    Raises:
+        ValueError: as `flp`; with ``ladder``, also when ``data`` has no ``task_loss``
+            column (checked before any fit).
     """
+    if ladder and data is not None and "task_loss" not in data.columns:
+        raise ValueError("flp: the comparison with the two-step ladder needs a 'task_loss' "
+                         "column (each checkpoint's loss on the task, the ladder's step-1 "
+                         "target), and data has none; pass ladder=False (command line: "
+                         "--no-ladder) to run FLP alone, or add the column.")
     res = flp(data, **kwargs)
     if not ladder:
         return res

@@ -33,6 +33,12 @@ were released; see ``shared/papers/METHODS.md`` section 3.2. Two stages:
 
 A target's prediction: its domain losses from stage 1 at its compute (and mixing ratio),
 then the MLP.
+
+Training set: the paper trains on its smaller sampling models *plus one 3B model at a
+single mixing ratio* (abstract; METHODS.md section 3.2) and predicts 3B and 7B models
+across mixtures. Nothing here adds such a model: include it in ``sampling_runs`` (it then
+enters both stages like any sampling run); the OLMo demonstration has no such run and
+fits the 16 ladder runs only.
 """
 
 from __future__ import annotations
@@ -378,6 +384,9 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     o1 = {**STAGE1_OPTIONS, **dict(stage1_options or {})}
     om = {**MLP_OPTIONS, **dict(mlp_options or {})}
     keep = ["run", "C"] + (["ratio"] if "ratio" in lad else [])
+    # The stage-2 filter first: a task with too few checkpoints fails before any fit.
+    kept, counts = above_chance(lad["task"], lad["accuracy"], levels, threshold, tasks,
+                                "flp_m")
 
     # Stage 1: domain losses of the fully trained runs, every domain in one fit.
     extra = domains[1:] + (["ratio"] if "ratio" in lad else [])
@@ -399,7 +408,6 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     act_x = dl.pivot(index="target", columns="domain", values="actual")[domains]
 
     # Stage 2: the MLP on the checkpoints above chance + threshold, all tasks at once.
-    kept, counts = above_chance(lad["task"], lad["accuracy"], levels, threshold, tasks)
     pts = lad[kept]
     groups = [pts[pts["task"] == t] for t in tasks]
     X, mask = _pad([g[domains].to_numpy(np.float64) for g in groups])

@@ -231,6 +231,8 @@ class HitchhikerResult(RecipeResult):
                                          ("intermediate", "checkpoints", "final", "all")):
                 keys = [c for c in axes if c != col]
                 p = g[g[col] == base].merge(g[g[col] == alt], on=keys, suffixes=("_b", "_a"))
+                if base == alt:         # default cut 0: nothing to compare it with
+                    p = p.iloc[:0]
                 p = p.dropna(subset=["are_b", "are_a"])
                 row[f"{name}_pairs"] = len(p)
                 row[f"{name}_are_without"] = p["are_b"].median() if len(p) else math.nan
@@ -417,7 +419,8 @@ def hitchhiker(data: pd.DataFrame | None = None, *, families: Sequence[str] | No
                fractions: Sequence[float] = FRACTIONS,
                num_models: Sequence[int] | None = None, cuts: Sequence[float] = CUTS,
                checkpoints: Sequence[str] = CHECKPOINTS, models: str = "smallest",
-               target_frac: float = 0.3, default_cut: float = 1e10, min_sizes: int = 3,
+               target_frac: float = 0.3, default_cut: float | None = None,
+               min_sizes: int = 3,
                max_target_loss: float = 10.0, fit: str = "paper",
                borrow: Mapping[str, float] | str | None = None,
                fit_options: Mapping[str, Any] | None = None,
@@ -443,8 +446,10 @@ def hitchhiker(data: pd.DataFrame | None = None, *, families: Sequence[str] | No
         models: "smallest" (the smallest k of the pool, ``hist_fit``) or "single" (only
             the k-th smallest, ``hist_one_model_fit``).
         target_frac: the last part of the target models' training that is scored (0.3).
-        default_cut: the cut `HitchhikerResult.findings` and the heatmaps treat as the
-            paper's (10B tokens).
+        default_cut: the cut `HitchhikerResult.findings`, ``summary`` and the heatmaps
+            treat as the paper's; one of ``cuts``. Default: the paper's 10B tokens when
+            ``cuts`` has it, else the largest of ``cuts`` (so that a grid fitted at other
+            cuts still has its summary, findings and heatmaps).
         min_sizes: families need at least this many distinct N (3).
         max_target_loss: families whose largest model never gets below this loss are
             left out (ColPret ``at_least_loss=10``).
@@ -475,6 +480,12 @@ def hitchhiker(data: pd.DataFrame | None = None, *, families: Sequence[str] | No
             raise ValueError(f"hitchhiker: {name}={list(vals)} must be a non-empty list of "
                              "values in (0, 1]" if name == "fractions" else
                              f"hitchhiker: {name}={list(vals)} must be values >= 0.")
+    fitted_cuts = sorted({float(c) for c in cuts})
+    if default_cut is None:
+        default_cut = CUTS[1] if CUTS[1] in fitted_cuts else fitted_cuts[-1]
+    elif float(default_cut) not in fitted_cuts:
+        raise ValueError(f"hitchhiker: default_cut={default_cut:g} is not one of the fitted "
+                         f"cuts {fitted_cuts}; add it to cuts= or leave default_cut unset.")
     bad_ck = set(checkpoints) - set(CHECKPOINTS)
     if bad_ck or not len(checkpoints):
         raise ValueError(f"hitchhiker: checkpoints={list(checkpoints)}; use a subset of "

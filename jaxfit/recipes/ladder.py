@@ -527,7 +527,9 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
             ``acc_upper`` (predictive: the chained mean plus step 2's residual noise,
             the right comparison for an observed accuracy), ``mean_acc_lower``,
             ``mean_acc_upper`` (the chained law's mean only) and ``covered``.
-        prob: interval probability (default 0.9).
+        prob: interval probability (default 0.9, jaxfit's convention; the paper's bands,
+            Figure 4, are 95%: ``y_hat +- 1.96 SE`` by the delta method on step 2 alone,
+            ``get_std_errors``; pass ``prob=0.95`` for its level).
         n_boot: bootstrap resamples per step and task.
         calibrate: with ``intervals=True``, widen the intervals by the extrapolation
             error measured on the ladder itself (`jaxfit.backtest`, rolling origin over
