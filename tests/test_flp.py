@@ -1,11 +1,14 @@
 """FLP (Chen et al. 2024): synthetic recovery and the OLMo-ladder demonstration."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from jaxfit.recipes.flp import CHANCE, flp, flp_vs_ladder, run_flp
 from jaxfit.recipes.flp_plot import plot_flp
+from jaxfit.warnings import FitWarning
 
 C_C, ALPHA = 1e30, 0.05                       # stage-1 truth: L = (C / C_c)^-alpha
 W = {"t_a": (1.40, -0.30, 0.25), "t_b": (1.60, -0.30, 0.50), "t_c": (1.10, -0.20, 0.20)}
@@ -41,7 +44,10 @@ def test_flp_recovers_synthetic_truth():
     df = _synthetic()
     before = df.copy()
     chance = {t: v[2] for t, v in W.items()}
-    res = flp(df, tasks=list(W), chance=chance, last_n=1, target_last_n=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = flp(df, tasks=list(W), chance=chance, last_n=1, target_last_n=1)
+    assert not [w for w in caught if "outside [chance, 1]" in str(w.message)]
     pd.testing.assert_frame_equal(df, before)              # the input is never modified
     s1 = res.stage1.loc["all"]
     assert s1["alpha"] == pytest.approx(ALPHA, rel=0.01)
@@ -87,6 +93,22 @@ def test_flp_irreducible_stage1_and_sigmoid_stage2():
         got = res.stage2.loc[t, ["a", "k", "L0", "b"]].to_numpy(np.float64)
         np.testing.assert_allclose(got, [sa, k, l0, b], rtol=0.1, atol=0.03)
     assert np.all(res.predictions["abs_error"] < 1.0), res.predictions["abs_error"]
+
+
+def test_flp_warns_when_a_prediction_leaves_chance_to_one():
+    """Stage 2 is linear in the loss (the paper's form), so a steep task's prediction at
+    10x the sampling compute passed 100% accuracy (here 1.07; 111.6% on a user's CSV)
+    without a word. It is still returned as computed, with a FitWarning naming it."""
+    def steep(task, loss):     # the true accuracy saturates at 0.97; the line does not
+        return min(2.2 - 0.45 * loss, 0.97) if task == "t_a" else _linear(task, loss)
+
+    df = _synthetic(perf=steep)
+    chance = {t: v[2] for t, v in W.items()}
+    with pytest.warns(FitWarning, match=r"flp: 1 of 3 predicted accuracies lie outside "
+                      r"\[chance, 1\] \(t_a at big: 1\.0\d\d\).*stage2='sigmoid'"):
+        res = flp(df, tasks=list(W), chance=chance, last_n=1, target_last_n=1)
+    pred = res.predictions.set_index("task")["pred_acc"]
+    assert pred["t_a"] == pytest.approx(2.2 - 0.45 * 1e8 ** 0.05, abs=0.01)   # not clipped
 
 
 def test_flp_bad_input():

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -76,6 +77,7 @@ from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.recipes.points import (check_fraction, evaluate, param_frame, select_runs,
                                    select_tasks, step2_points, tail_mean)
 from jaxfit.result import FitResult
+from jaxfit.warnings import FitWarning
 
 __all__ = ["flp", "FLPResult", "flp_vs_ladder", "run_flp", "compare_with_ladder", "load_flp_data",
            "load_olmo_ladder_val", "prepare", "final_points", "above_chance", "CHANCE",
@@ -304,6 +306,24 @@ def above_chance(task, acc, levels: Mapping[str, float], threshold: float,
     return kept, counts.astype(int)
 
 
+def _warn_outside(pred: pd.DataFrame, levels: Mapping[str, float], stage2: str) -> None:
+    """FitWarning for FLP predictions outside [chance, 1]: stage 2 (linear in the loss, the
+    paper's form) is unbounded, so such a number extrapolates past the accuracies that
+    stage 2 was fitted to; it is returned as computed, not clipped."""
+    chance = pred["task"].map(levels).to_numpy(np.float64)
+    acc = pred["pred_acc"].to_numpy(np.float64)
+    bad = (acc > 1) | (acc < chance)
+    if bad.any():
+        show = [f"{t} at {r}: {a:.3f}" for t, r, a in
+                zip(pred["task"][bad], pred["target"][bad], acc[bad])][:4]
+        warnings.warn(f"flp: {int(bad.sum())} of {len(acc)} predicted accuracies lie outside "
+                      f"[chance, 1] ({', '.join(show)}): stage 2 is linear in the loss (the "
+                      "paper's form) and unbounded, so these extrapolate past the accuracies "
+                      "it was fitted to. They are returned as computed; treat them as "
+                      "unreliable" + (", or try stage2='sigmoid'" if stage2 == "linear" else "")
+                      + ".", FitWarning, stacklevel=3)
+
+
 def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
         loss: str = "c4", chance: float | Mapping[str, float] | None = None,
         threshold: float = 0.05, stage2: str = "linear", irreducible: bool = False,
@@ -392,6 +412,7 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
                                         {"L": tgt["loss"].to_numpy(np.float64)})
     pred["baseline_pred_acc"] = evaluate(base, resb.params, tgt["task"], {"C": C_t})
     pred["baseline_abs_error"] = 100 * np.abs(pred["baseline_pred_acc"] - pred["actual_acc"])
+    _warn_outside(pred, levels, stage2)
     order = {(t, r): i for i, (t, r) in enumerate((t, r) for r in target_names for t in tasks)}
     pred = pred.iloc[np.argsort([order[k] for k in zip(pred.task, pred.target)])]
     pred = pred.reset_index(drop=True)
