@@ -242,3 +242,10 @@ def test_posterior_summary_lists_fixed_parameters_as_fit_summary_does():
     assert s.loc[("c", "a"), "mean"] == pytest.approx(post.flat("a")[1].mean(), rel=1e-12)
     assert re.search(r"\n  b +0.9 +NaN +0.9 +NaN +NaN +fixed", post.report())
     assert post.interval().loc[("a", "b"), "kind"] == "fixed"
+    # `jaxfit sample --json` lists it too (it had the drawn parameters only)
+    from jaxfit.cli import _posterior_doc
+
+    doc = _posterior_doc(post, "sigmoid", 0.9)
+    assert [list(t["params"]) for t in doc["tasks"]] == [["a", "k", "L0", "sigma", "b"]] * 2
+    assert doc["tasks"][1]["params"]["b"]["mean"] == 0.9
+    assert doc["tasks"][1]["params"]["b"]["kind"] == "fixed"

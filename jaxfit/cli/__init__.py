@@ -473,7 +473,7 @@ def _posterior_doc(post, spec: str, prob: float) -> dict:
         rows = summ.xs(task, level=0) if not isinstance(task, tuple) else \
             summ.loc[task]
         params = {name: {k: _jsonable(v) for k, v in rows.loc[name].items()}
-                  for name in post.names}
+                  for name in rows.index}      # the drawn ones, then any fixed ones
         tasks.append({"task": _label(task), "params": params,
                       "diagnostics": {k: _jsonable(v) for k, v in diag.iloc[i].items()}})
     return {"schema": "jaxfit.posterior/1", "law": _law_block(post.law, spec),
