@@ -249,3 +249,10 @@ def test_posterior_summary_lists_fixed_parameters_as_fit_summary_does():
     assert [list(t["params"]) for t in doc["tasks"]] == [["a", "k", "L0", "sigma", "b"]] * 2
     assert doc["tasks"][1]["params"]["b"]["mean"] == 0.9
     assert doc["tasks"][1]["params"]["b"]["kind"] == "fixed"
+    import json
+    from importlib import resources
+
+    schema = json.loads(resources.files("jaxfit.schema").joinpath("posterior.json").read_text())
+    kinds = json.dumps(schema).split('"kind": {"enum": ')[1].split("]")[0] + "]"
+    assert {p["kind"] for t in doc["tasks"] for p in t["params"].values()} <= set(
+        json.loads(kinds))
