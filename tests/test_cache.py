@@ -107,8 +107,11 @@ def test_every_size_compiles_jax_caches_are_cleared_and_cached_programs_stay_val
 
 def test_cpu_programs_compile_with_the_documented_xla_options(small_cache, monkeypatch):
     assert jax.default_backend() == "cpu"
-    assert cache.compiler_options() == {"xla_cpu_use_fusion_emitters": False,
-                                        "xla_backend_optimization_level": 1}
+    # small programs (compile-bound) also at LLVM level 1; large ones (run-bound) at XLA's 2
+    assert cache.compiler_options(cache.SMALL_PROGRAM - 1) == {
+        "xla_cpu_use_fusion_emitters": False, "xla_backend_optimization_level": 1}
+    assert cache.compiler_options(cache.SMALL_PROGRAM) == {"xla_cpu_use_fusion_emitters": False}
+    assert cache._values(({"N": jnp.zeros((1000, 40))}, jnp.zeros((1000, 40)), 3)) == 80_001
     monkeypatch.setenv("JAXFIT_XLA_DEFAULTS", "1")
     assert cache.compiler_options() == {}
     monkeypatch.delenv("JAXFIT_XLA_DEFAULTS")

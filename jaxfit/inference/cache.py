@@ -85,8 +85,9 @@ import jax
 
 from jaxfit.progress import env_flag
 
-__all__ = ["DEFAULT_SIZE", "CPU_COMPILER_OPTIONS", "CacheInfo", "CompileRecord", "jit", "size",
-           "set_size", "info", "clear", "enable_persistent", "compile_log", "compiler_options"]
+__all__ = ["DEFAULT_SIZE", "CPU_COMPILER_OPTIONS", "SMALL_PROGRAM", "SMALL_OPTIONS",
+           "CacheInfo", "CompileRecord", "jit", "size", "set_size", "info", "clear",
+           "enable_persistent", "compile_log", "compiler_options"]
 
 #: Compiled programs kept by default (see the module docstring for the measured ceilings).
 DEFAULT_SIZE = 32
@@ -97,13 +98,20 @@ DEFAULT_SIZE = 32
 #: the solver's and NUTS's programs: measured here (jax 0.10.2, 2-core CPU) the XLA part of
 #: compiling a Chinchilla `jaxfit.fit` went 3.0-3.9 s -> 1.8-2.2 s, and of a NUTS
 #: `jaxfit.sample` 12-16 s -> 7-10 s, with the run time unchanged (benchmarks/README.md,
-#: "XLA options"). LLVM's optimisation level 1 (instead of 2) takes another ~15%: the test
-#: suite's 10 fit programs 1.38 -> 1.20 s median wall, the L-BFGS grid's 2.47 -> 2.10 s,
-#: with the same warm run time (400 tasks x 64 restarts 1.28 vs 1.29 s; NUTS the same).
-#: Results agree to rounding, not bit for bit: XLA fuses differently. Set
+#: "XLA options"). Results agree to rounding, not bit for bit: XLA fuses differently. Set
 #: ``JAXFIT_XLA_DEFAULTS=1`` to compile with XLA's defaults; a JAX that does not know an
 #: option is given none (and compiles with its defaults).
-CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False, "xla_backend_optimization_level": 1}
+CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+
+#: Programs whose array arguments hold fewer values than this also compile at LLVM's
+#: optimisation level 1 (`SMALL_OPTIONS`) instead of XLA's level 2. Level 1 compiles ~15%
+#: faster (the test suite's 10 fit programs: median 1.38 -> 1.20 s, the L-BFGS grid 2.47 ->
+#: 2.10 s) but its Newton steps run 8-20% slower (1,000 tasks x 64 restarts at 20-100
+#: points: 6.4-6.7 s against 7.9-8.0 s warm; 100 such tasks 0.60 against 0.72 s). A
+#: small program is compile-bound (an interactive fit, a posterior of a few tasks), a
+#: large one run-bound (benchmarks/README.md, session 15).
+SMALL_PROGRAM = 2 ** 16
+SMALL_OPTIONS = {"xla_backend_optimization_level": 1}
 
 
 class CacheInfo(NamedTuple):
@@ -145,19 +153,28 @@ def compile_log(enable: bool = True) -> list | None:
 _options_rejected: list = []
 
 
-def compiler_options() -> dict:
-    """The XLA options this module compiles with now: `CPU_COMPILER_OPTIONS` on the CPU
-    backend, none elsewhere, with ``JAXFIT_XLA_DEFAULTS=1`` or once JAX has rejected them."""
+def compiler_options(values: int = SMALL_PROGRAM) -> dict:
+    """The XLA options this module compiles a program with now, given the number of
+    ``values`` its array arguments hold: on the CPU backend `CPU_COMPILER_OPTIONS`, and
+    `SMALL_OPTIONS` too below `SMALL_PROGRAM` values; none elsewhere, with
+    ``JAXFIT_XLA_DEFAULTS=1`` or once JAX has rejected them."""
     if (_options_rejected or env_flag("JAXFIT_XLA_DEFAULTS")
             or jax.default_backend() != "cpu"):
         return {}
-    return dict(CPU_COMPILER_OPTIONS)
+    small = SMALL_OPTIONS if values < SMALL_PROGRAM else {}
+    return {**CPU_COMPILER_OPTIONS, **small}
 
 
-def _compile(lowered):
-    """``lowered.compile()`` with `compiler_options`, falling back to XLA's defaults (for
-    this and every later program) if this JAX does not know an option."""
-    options = compiler_options()
+def _values(args) -> int:
+    """The number of values the array arguments ``args`` hold."""
+    return sum(int(getattr(a, "size", 1)) for a in jax.tree.leaves(args))
+
+
+def _compile(lowered, args):
+    """``lowered.compile()`` with `compiler_options` for the program of arguments ``args``,
+    falling back to XLA's defaults (for this and every later program) if this JAX does not
+    know an option."""
+    options = compiler_options(_values(args))
     if options:
         try:
             return lowered.compile(compiler_options=options)
@@ -173,7 +190,7 @@ def _compile_timed(fn, static, one, dynamic):
     c0, t0 = time.process_time(), time.perf_counter()
     lowered = jax.jit(one).lower(*dynamic)
     t1 = time.perf_counter()
-    program = _compile(lowered)
+    program = _compile(lowered, dynamic)
     if _log is not None:
         t2, c2 = time.perf_counter(), time.process_time()
         shapes = " ".join(f"{a.dtype}{list(a.shape)}" for a in jax.tree.leaves(dynamic)
@@ -314,7 +331,7 @@ def _load_program(path: str, dynamic):
     try:
         with open(path, "rb") as fh:
             exported = pickle.load(fh)  # noqa: S301 - the user's own cache directory
-        return _compile(jax.jit(exported.call).lower(*dynamic))
+        return _compile(jax.jit(exported.call).lower(*dynamic), dynamic)
     except FileNotFoundError:
         return None
     except Exception:  # noqa: BLE001 - a stale or damaged entry: trace as usual
@@ -417,7 +434,7 @@ def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = ())
                 # the program that later processes will ask for
                 exported = _store_program(stored, one, dynamic)
                 if exported is not None:
-                    program = _compile(jax.jit(exported.call).lower(*dynamic))
+                    program = _compile(jax.jit(exported.call).lower(*dynamic), dynamic)
             if program is None:
                 program = _compile_timed(fn, static, one, dynamic)
             with _lock:
