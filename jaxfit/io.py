@@ -172,8 +172,15 @@ def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
 def _law_block(law: Law, spec: str | None) -> dict:
     # "fixed": the values `jaxfit.fix` holds ({} when none), "shared": the names `jaxfit.share`
     # shares; `load` re-applies both to the law it rebuilds from "spec", and a law passed to
-    # it must hold the same ones
-    return {"name": law.name, "spec": spec or law.spec or law.name, "formula": law.formula,
+    # it must hold the same ones. A law without a spec (built in code, or changed with
+    # `Law.replace`) is named by its name (before `jaxfit.fix`'s suffix), marked
+    # "spec_source": "name": `_rebuild` then refuses a registered factory that records a
+    # spec of its own, since a law that factory built would have carried it.
+    named = not (spec or law.spec)
+    return {"name": law.name,
+            "spec": spec or law.spec or law.name.split("|fixed(")[0],
+            **({"spec_source": "name"} if named else {}),
+            "formula": law.formula,
             "inputs": list(law.inputs), "params": list(law.param_names),
             "fixed": {k: float(v) for k, v in law.fixed.items()},
             "shared": list(law.shared)}
@@ -186,6 +193,14 @@ def _rebuild(block: dict) -> Law:
     except ValueError as e:
         raise ValueError(f"{e} The file was saved from law {block['name']!r}; pass "
                          "load(path, law=...) with that law.") from None
+    if block.get("spec_source") == "name" and law.spec is not None:
+        # the file's law had no spec, and the registered law of that name records one: the
+        # saved law was not built by it (before: `linear("L").replace(fn=...)` fitted,
+        # saved and loaded as the built-in linear law, predicting other numbers silently)
+        raise ValueError(f"the file's law {block['name']!r} has no spec (built in code or "
+                         f"changed with Law.replace), and {block['spec']!r} names the "
+                         f"registered law {law.spec!r}, which is another law; pass "
+                         "load(path, law=...) with the law it was saved from.")
     fixed = block.get("fixed")
     if isinstance(fixed, dict) and fixed and not law.fixed and set(fixed) <= set(law.params):
         law = fix(law, **fixed)

@@ -298,3 +298,37 @@ def test_save_into_a_missing_directory_names_it(two_task_fit, tmp_path):
                                                 r"directory '.*/nope' does not exist"):
         save(res, tmp_path / "nope" / "fit.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_changed_builtin_law_is_not_rebuilt_as_the_builtin(two_task_fit, tmp_path):
+    """A law changed with ``Law.replace(fn=...)`` keeps its name but has no spec; load must
+    not rebuild it as the registered law of that name. Before: a fit of
+    ``chinchilla().replace(fn=...)`` (or ``linear("L")``'s) saved the spec "chinchilla" and
+    loaded as the built-in law, predicting other numbers without a word."""
+    res, _ = two_task_fit
+    ch = jf.models.chinchilla()
+    changed = ch.replace(fn=lambda p, x: p["E"] + p["A"] * x["N"] ** -p["alpha"])
+    T = len(res.tasks)
+    mine = dataclasses.replace(res, law=changed, values=np.tile([400.0, 400.0, 1.7, 0.3, 0.3],
+                                                                 (T, 1)),
+                               at_bound=np.zeros((T, 5), bool), data=None,
+                               options={**res.options, "x": {}})
+    path = save(mine, tmp_path / "changed.json")
+    assert json.loads(path.read_text())["law"]["spec_source"] == "name"
+    with pytest.raises(ValueError, match=r"has no spec .*pass load\(path, law=\.\.\.\)"):
+        load(path)
+    with pytest.raises(ValueError, match="has no spec"):       # a fixed copy likewise
+        load(save(dataclasses.replace(mine, law=jf.fix(changed, beta=0.3),
+                                      values=mine.values[:, :4], at_bound=mine.at_bound[:, :4]),
+                  tmp_path / "changed_fixed.json"))
+    new = pd.DataFrame({"N": [1e9], "D": [1e10], "task": ["x"]})
+    assert load(path, law=changed).predict(new)["prediction"].item() == \
+        mine.predict(new)["prediction"].item()
+    # the built-in chinchilla (and its fix) still load without law=
+    plain = dataclasses.replace(mine, law=ch)
+    back = load(save(plain, tmp_path / "plain.json"))
+    assert back.predict(new)["prediction"].item() == plain.predict(new)["prediction"].item()
+    assert load(save(dataclasses.replace(plain, law=jf.fix(ch, beta=0.3),
+                                         values=mine.values[:, :4],
+                                         at_bound=mine.at_bound[:, :4]),
+                     tmp_path / "fixed.json")).law.fixed == {"beta": 0.3}
