@@ -146,10 +146,30 @@ def _label(task):
 
 def _task_types(tasks: pd.Index) -> list | None:
     """Per level of ``tasks``, "datetime" for a date/time column's labels (written as text
-    by `_label`), else None; None when no level needs it."""
-    types = ["datetime" if pd.api.types.is_datetime64_any_dtype(tasks.get_level_values(i))
-             else None for i in range(tasks.nlevels)]
+    by `_label`; "datetime:<zone>" for timezone-aware ones, e.g. "datetime:US/Eastern"),
+    else None; None when no level needs it."""
+    types = []
+    for i in range(tasks.nlevels):
+        level = tasks.get_level_values(i)
+        tz = getattr(level.dtype, "tz", None)
+        types.append(None if not pd.api.types.is_datetime64_any_dtype(level)
+                     else "datetime" if tz is None else f"datetime:{tz}")
     return types if any(types) else None
+
+
+def _datetimes(values, kind: str) -> pd.DatetimeIndex:
+    """The timestamps `_label` wrote as text. ISO 8601 with per-label precision (before,
+    pandas guessed one format from the first label, so "2024-01-01 10:00:00.5" beside
+    "2024-06-01 00:00:00" failed to load); a zone's labels are parsed as UTC instants and
+    converted back to the zone (before, labels on both sides of a daylight-saving change
+    carry two UTC offsets, and the file failed to load)."""
+    values = list(values)
+    if kind.startswith("datetime:"):
+        return pd.to_datetime(values, format="ISO8601", utc=True).tz_convert(kind[9:])
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(values, format="ISO8601"))
+    except ValueError:    # offsets written as "datetime" by earlier versions
+        return pd.DatetimeIndex(pd.to_datetime(values, format="ISO8601", utc=True))
 
 
 def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
@@ -163,7 +183,8 @@ def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
         return index
     # date/time labels come back as the timestamps the data's column holds (before, as
     # text: `predict` on the data then found none of the fitted tasks)
-    levels = [pd.to_datetime(index.get_level_values(i)) if kind == "datetime"
+    levels = [_datetimes(index.get_level_values(i), kind)
+              if isinstance(kind, str) and kind.startswith("datetime")
               else index.get_level_values(i) for i, kind in enumerate(types)]
     return (pd.MultiIndex.from_arrays(levels, names=index.names) if len(levels) > 1
             else levels[0].rename(index.name))

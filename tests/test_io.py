@@ -170,6 +170,22 @@ def test_date_task_labels_round_trip(two_task_fit, tmp_path):
     pd.testing.assert_frame_equal(back.predict(new), dated.predict(new))
 
 
+@pytest.mark.parametrize("dates", [
+    pd.DatetimeIndex(["2024-01-01 10:00", "2024-06-01"], tz="US/Eastern", name="date"),
+    pd.DatetimeIndex(["2024-01-01 10:00:00.5", "2024-06-01"], name="date")])
+def test_zoned_and_fractional_date_labels_round_trip(two_task_fit, tmp_path, dates):
+    """Labels in a timezone on both sides of a daylight-saving change (two UTC offsets),
+    and labels with and without fractional seconds, load as the same timestamps. Before:
+    both saved, then failed to load ("Mixed timezones detected"; "time data ... doesn't
+    match format")."""
+    res, _ = two_task_fit
+    dated = dataclasses.replace(res, tasks=dates, options={**res.options, "by": "date"})
+    back = load(save(dated, tmp_path / "dated.json", law_spec="power_law(input=C)"))
+    assert back.tasks.equals(dated.tasks) and str(back.tasks.tz) == str(dated.tasks.tz)
+    new = pd.DataFrame({"flops": [1e23, 1e24], "date": dates[::-1]})
+    pd.testing.assert_frame_equal(back.predict(new), dated.predict(new))
+
+
 def _posterior(tasks: pd.Index, method="nuts") -> Posterior:
     rng = np.random.default_rng(0)
     T, C, S = len(tasks), 2, 40
