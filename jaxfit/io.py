@@ -482,6 +482,18 @@ def _load_posterior(path: Path, law: Law | None):
                          "again (jaxfit.io.save).") from None
 
 
+def _fit_law(law: Law, fit_doc: dict) -> Law:
+    """The law of a posterior's point fit: the posterior's law, sharing what the fit
+    shared. `jaxfit.sample` of a `jaxfit.share` law starts from a fit of the law without
+    sharing (each task's own estimate); before, its file failed to load ("the file was
+    fitted sharing []")."""
+    shared = (fit_doc.get("law") or {}).get("shared")
+    if not (isinstance(shared, list) and all(isinstance(n, str) for n in shared)
+            and set(shared) <= set(law.param_names)):
+        return law
+    return law if sorted(shared) == sorted(law.shared) else law.replace(shared=tuple(shared))
+
+
 def _posterior_from(idata, attrs, law: Law | None):
     from jaxfit.inference.bayes import make_likelihood
     from jaxfit.posterior import Posterior
@@ -513,7 +525,8 @@ def _posterior_from(idata, attrs, law: Law | None):
     return Posterior(law=law, tasks=_tasks_index(get("jaxfit_tasks"), options.get("by"), types),
                      draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),
                      method=attrs["method"], stats=stats, hyper=hyper,
-                     fit=fit_from_dict(fit_doc, law) if fit_doc else None, options=options,
+                     fit=fit_from_dict(fit_doc, _fit_law(law, fit_doc)) if fit_doc else None,
+                     options=options,
                      timing=get("jaxfit_timing"), data=data, temper=temper)
 
 

@@ -238,6 +238,19 @@ def test_posterior_keeps_its_fit(two_task_fit, tmp_path):
     assert back.method == "bootstrap" and back.stats == {}
 
 
+def test_posterior_of_a_shared_law_keeps_its_unshared_fit(two_task_fit, tmp_path):
+    """`jaxfit.sample` of a `jaxfit.share` law keeps the point fit of the law without
+    sharing it started from; the file loads with both. Before: every such file failed to
+    load ("the file was fitted sharing []")."""
+    res, _ = two_task_fit
+    post = dataclasses.replace(_posterior(res.tasks), law=jf.share(res.law, "alpha"), fit=res)
+    back = load(save(post, tmp_path / "shared.nc"))
+    assert back.law.shared == ("alpha",) and back.fit.law.shared == ()
+    np.testing.assert_array_equal(back.fit.values, res.values)
+    new = pd.DataFrame({"flops": [1e23], "task": ["y"]})
+    pd.testing.assert_frame_equal(back.fit.predict(new), res.predict(new))
+
+
 def test_bootstrap_round_trip_keeps_its_refit_statistics(two_task_fit, tmp_path):
     """A loaded bootstrap's diagnostics (converged, under-determined and collapsed-scale
     fractions) equal the saved one's: the refit statistics are written to their own group,
