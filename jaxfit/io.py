@@ -165,7 +165,11 @@ def _datetimes(values, kind: str) -> pd.DatetimeIndex:
     carry two UTC offsets, and the file failed to load)."""
     values = list(values)
     if kind.startswith("datetime:"):
-        return pd.to_datetime(values, format="ISO8601", utc=True).tz_convert(kind[9:])
+        utc = pd.to_datetime(values, format="ISO8601", utc=True)
+        try:
+            return utc.tz_convert(kind[9:])
+        except Exception:  # noqa: BLE001 - an unknown zone raises a KeyError subclass
+            raise _bad("task_types", f"names an unknown timezone {kind[9:]!r}") from None
     try:
         return pd.DatetimeIndex(pd.to_datetime(values, format="ISO8601"))
     except ValueError:    # offsets written as "datetime" by earlier versions

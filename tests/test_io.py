@@ -184,6 +184,12 @@ def test_zoned_and_fractional_date_labels_round_trip(two_task_fit, tmp_path, dat
     assert back.tasks.equals(dated.tasks) and str(back.tasks.tz) == str(dated.tasks.tz)
     new = pd.DataFrame({"flops": [1e23, 1e24], "date": dates[::-1]})
     pd.testing.assert_frame_equal(back.predict(new), dated.predict(new))
+    if dates.tz is not None:                   # a corrupted zone is named
+        doc = json.loads((tmp_path / "dated.json").read_text())
+        doc["task_types"] = ["datetime:Nowhere/Atlantis"]
+        (tmp_path / "bad.json").write_text(json.dumps(doc))
+        with pytest.raises(ValueError, match="'task_types' names an unknown timezone"):
+            load(tmp_path / "bad.json")
 
 
 def _posterior(tasks: pd.Index, method="nuts") -> Posterior:
