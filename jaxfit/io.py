@@ -146,10 +146,34 @@ def _label(task):
 
 def _task_types(tasks: pd.Index) -> list | None:
     """Per level of ``tasks``, "datetime" for a date/time column's labels (written as text
-    by `_label`), else None; None when no level needs it."""
-    types = ["datetime" if pd.api.types.is_datetime64_any_dtype(tasks.get_level_values(i))
-             else None for i in range(tasks.nlevels)]
+    by `_label`; "datetime:<zone>" for timezone-aware ones, e.g. "datetime:US/Eastern"),
+    else None; None when no level needs it."""
+    types = []
+    for i in range(tasks.nlevels):
+        level = tasks.get_level_values(i)
+        tz = getattr(level.dtype, "tz", None)
+        types.append(None if not pd.api.types.is_datetime64_any_dtype(level)
+                     else "datetime" if tz is None else f"datetime:{tz}")
     return types if any(types) else None
+
+
+def _datetimes(values, kind: str) -> pd.DatetimeIndex:
+    """The timestamps `_label` wrote as text. ISO 8601 with per-label precision (before,
+    pandas guessed one format from the first label, so "2024-01-01 10:00:00.5" beside
+    "2024-06-01 00:00:00" failed to load); a zone's labels are parsed as UTC instants and
+    converted back to the zone (before, labels on both sides of a daylight-saving change
+    carry two UTC offsets, and the file failed to load)."""
+    values = list(values)
+    if kind.startswith("datetime:"):
+        utc = pd.to_datetime(values, format="ISO8601", utc=True)
+        try:
+            return utc.tz_convert(kind[9:])
+        except Exception:  # noqa: BLE001 - an unknown zone raises a KeyError subclass
+            raise _bad("task_types", f"names an unknown timezone {kind[9:]!r}") from None
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(values, format="ISO8601"))
+    except ValueError:    # offsets written as "datetime" by earlier versions
+        return pd.DatetimeIndex(pd.to_datetime(values, format="ISO8601", utc=True))
 
 
 def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
@@ -163,7 +187,8 @@ def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
         return index
     # date/time labels come back as the timestamps the data's column holds (before, as
     # text: `predict` on the data then found none of the fitted tasks)
-    levels = [pd.to_datetime(index.get_level_values(i)) if kind == "datetime"
+    levels = [_datetimes(index.get_level_values(i), kind)
+              if isinstance(kind, str) and kind.startswith("datetime")
               else index.get_level_values(i) for i, kind in enumerate(types)]
     return (pd.MultiIndex.from_arrays(levels, names=index.names) if len(levels) > 1
             else levels[0].rename(index.name))
@@ -172,8 +197,15 @@ def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
 def _law_block(law: Law, spec: str | None) -> dict:
     # "fixed": the values `jaxfit.fix` holds ({} when none), "shared": the names `jaxfit.share`
     # shares; `load` re-applies both to the law it rebuilds from "spec", and a law passed to
-    # it must hold the same ones
-    return {"name": law.name, "spec": spec or law.spec or law.name, "formula": law.formula,
+    # it must hold the same ones. A law without a spec (built in code, or changed with
+    # `Law.replace`) is named by its name (before `jaxfit.fix`'s suffix), marked
+    # "spec_source": "name": `_rebuild` then refuses a registered factory that records a
+    # spec of its own, since a law that factory built would have carried it.
+    named = not (spec or law.spec)
+    return {"name": law.name,
+            "spec": spec or law.spec or law.name.split("|fixed(")[0],
+            **({"spec_source": "name"} if named else {}),
+            "formula": law.formula,
             "inputs": list(law.inputs), "params": list(law.param_names),
             "fixed": {k: float(v) for k, v in law.fixed.items()},
             "shared": list(law.shared)}
@@ -186,6 +218,14 @@ def _rebuild(block: dict) -> Law:
     except ValueError as e:
         raise ValueError(f"{e} The file was saved from law {block['name']!r}; pass "
                          "load(path, law=...) with that law.") from None
+    if block.get("spec_source") == "name" and law.spec is not None:
+        # the file's law had no spec, and the registered law of that name records one: the
+        # saved law was not built by it (before: `linear("L").replace(fn=...)` fitted,
+        # saved and loaded as the built-in linear law, predicting other numbers silently)
+        raise ValueError(f"the file's law {block['name']!r} has no spec (built in code or "
+                         f"changed with Law.replace), and {block['spec']!r} names the "
+                         f"registered law {law.spec!r}, which is another law; pass "
+                         "load(path, law=...) with the law it was saved from.")
     fixed = block.get("fixed")
     if isinstance(fixed, dict) and fixed and not law.fixed and set(fixed) <= set(law.params):
         law = fix(law, **fixed)
@@ -446,6 +486,18 @@ def _load_posterior(path: Path, law: Law | None):
                          "again (jaxfit.io.save).") from None
 
 
+def _fit_law(law: Law, fit_doc: dict) -> Law:
+    """The law of a posterior's point fit: the posterior's law, sharing what the fit
+    shared. `jaxfit.sample` of a `jaxfit.share` law starts from a fit of the law without
+    sharing (each task's own estimate); before, its file failed to load ("the file was
+    fitted sharing []")."""
+    shared = (fit_doc.get("law") or {}).get("shared")
+    if not (isinstance(shared, list) and all(isinstance(n, str) for n in shared)
+            and set(shared) <= set(law.param_names)):
+        return law
+    return law if sorted(shared) == sorted(law.shared) else law.replace(shared=tuple(shared))
+
+
 def _posterior_from(idata, attrs, law: Law | None):
     from jaxfit.inference.bayes import make_likelihood
     from jaxfit.posterior import Posterior
@@ -477,7 +529,8 @@ def _posterior_from(idata, attrs, law: Law | None):
     return Posterior(law=law, tasks=_tasks_index(get("jaxfit_tasks"), options.get("by"), types),
                      draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),
                      method=attrs["method"], stats=stats, hyper=hyper,
-                     fit=fit_from_dict(fit_doc, law) if fit_doc else None, options=options,
+                     fit=fit_from_dict(fit_doc, _fit_law(law, fit_doc)) if fit_doc else None,
+                     options=options,
                      timing=get("jaxfit_timing"), data=data, temper=temper)
 
 

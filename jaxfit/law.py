@@ -504,7 +504,7 @@ def fix(law: Law, **values: float) -> Law:
                                    if t.scale in params and t.exponent in params),
                        floor=law.floor if law.floor in params else None,
                        name=f"{law.name}|fixed({','.join(fixed)})",
-                       spec=law.spec or law.name)
+                       spec=law.spec)
 
 
 def add(*laws: Law, name: str | None = None) -> Law:

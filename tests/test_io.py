@@ -170,6 +170,28 @@ def test_date_task_labels_round_trip(two_task_fit, tmp_path):
     pd.testing.assert_frame_equal(back.predict(new), dated.predict(new))
 
 
+@pytest.mark.parametrize("dates", [
+    pd.DatetimeIndex(["2024-01-01 10:00", "2024-06-01"], tz="US/Eastern", name="date"),
+    pd.DatetimeIndex(["2024-01-01 10:00:00.5", "2024-06-01"], name="date")])
+def test_zoned_and_fractional_date_labels_round_trip(two_task_fit, tmp_path, dates):
+    """Labels in a timezone on both sides of a daylight-saving change (two UTC offsets),
+    and labels with and without fractional seconds, load as the same timestamps. Before:
+    both saved, then failed to load ("Mixed timezones detected"; "time data ... doesn't
+    match format")."""
+    res, _ = two_task_fit
+    dated = dataclasses.replace(res, tasks=dates, options={**res.options, "by": "date"})
+    back = load(save(dated, tmp_path / "dated.json", law_spec="power_law(input=C)"))
+    assert back.tasks.equals(dated.tasks) and str(back.tasks.tz) == str(dated.tasks.tz)
+    new = pd.DataFrame({"flops": [1e23, 1e24], "date": dates[::-1]})
+    pd.testing.assert_frame_equal(back.predict(new), dated.predict(new))
+    if dates.tz is not None:                   # a corrupted zone is named
+        doc = json.loads((tmp_path / "dated.json").read_text())
+        doc["task_types"] = ["datetime:Nowhere/Atlantis"]
+        (tmp_path / "bad.json").write_text(json.dumps(doc))
+        with pytest.raises(ValueError, match="'task_types' names an unknown timezone"):
+            load(tmp_path / "bad.json")
+
+
 def _posterior(tasks: pd.Index, method="nuts") -> Posterior:
     rng = np.random.default_rng(0)
     T, C, S = len(tasks), 2, 40
@@ -220,6 +242,19 @@ def test_posterior_keeps_its_fit(two_task_fit, tmp_path):
     back = load(save(post, tmp_path / "p.nc", law_spec="power_law(input=C)"))
     np.testing.assert_array_equal(back.fit.values, res.values)
     assert back.method == "bootstrap" and back.stats == {}
+
+
+def test_posterior_of_a_shared_law_keeps_its_unshared_fit(two_task_fit, tmp_path):
+    """`jaxfit.sample` of a `jaxfit.share` law keeps the point fit of the law without
+    sharing it started from; the file loads with both. Before: every such file failed to
+    load ("the file was fitted sharing []")."""
+    res, _ = two_task_fit
+    post = dataclasses.replace(_posterior(res.tasks), law=jf.share(res.law, "alpha"), fit=res)
+    back = load(save(post, tmp_path / "shared.nc"))
+    assert back.law.shared == ("alpha",) and back.fit.law.shared == ()
+    np.testing.assert_array_equal(back.fit.values, res.values)
+    new = pd.DataFrame({"flops": [1e23], "task": ["y"]})
+    pd.testing.assert_frame_equal(back.fit.predict(new), res.predict(new))
 
 
 def test_bootstrap_round_trip_keeps_its_refit_statistics(two_task_fit, tmp_path):
@@ -298,3 +333,37 @@ def test_save_into_a_missing_directory_names_it(two_task_fit, tmp_path):
                                                 r"directory '.*/nope' does not exist"):
         save(res, tmp_path / "nope" / "fit.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_changed_builtin_law_is_not_rebuilt_as_the_builtin(two_task_fit, tmp_path):
+    """A law changed with ``Law.replace(fn=...)`` keeps its name but has no spec; load must
+    not rebuild it as the registered law of that name. Before: a fit of
+    ``chinchilla().replace(fn=...)`` (or ``linear("L")``'s) saved the spec "chinchilla" and
+    loaded as the built-in law, predicting other numbers without a word."""
+    res, _ = two_task_fit
+    ch = jf.models.chinchilla()
+    changed = ch.replace(fn=lambda p, x: p["E"] + p["A"] * x["N"] ** -p["alpha"])
+    T = len(res.tasks)
+    mine = dataclasses.replace(res, law=changed, values=np.tile([400.0, 400.0, 1.7, 0.3, 0.3],
+                                                                 (T, 1)),
+                               at_bound=np.zeros((T, 5), bool), data=None,
+                               options={**res.options, "x": {}})
+    path = save(mine, tmp_path / "changed.json")
+    assert json.loads(path.read_text())["law"]["spec_source"] == "name"
+    with pytest.raises(ValueError, match=r"has no spec .*pass load\(path, law=\.\.\.\)"):
+        load(path)
+    with pytest.raises(ValueError, match="has no spec"):       # a fixed copy likewise
+        load(save(dataclasses.replace(mine, law=jf.fix(changed, beta=0.3),
+                                      values=mine.values[:, :4], at_bound=mine.at_bound[:, :4]),
+                  tmp_path / "changed_fixed.json"))
+    new = pd.DataFrame({"N": [1e9], "D": [1e10], "task": ["x"]})
+    assert load(path, law=changed).predict(new)["prediction"].item() == \
+        mine.predict(new)["prediction"].item()
+    # the built-in chinchilla (and its fix) still load without law=
+    plain = dataclasses.replace(mine, law=ch)
+    back = load(save(plain, tmp_path / "plain.json"))
+    assert back.predict(new)["prediction"].item() == plain.predict(new)["prediction"].item()
+    assert load(save(dataclasses.replace(plain, law=jf.fix(ch, beta=0.3),
+                                         values=mine.values[:, :4],
+                                         at_bound=mine.at_bound[:, :4]),
+                     tmp_path / "fixed.json")).law.fixed == {"beta": 0.3}

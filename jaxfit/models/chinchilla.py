@@ -8,7 +8,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, PowerTerm
+from jaxfit.law import Law, Param, PowerTerm, call_spec
 
 __all__ = ["chinchilla", "HOFFMANN_GRID"]
 
@@ -74,4 +74,4 @@ def chinchilla() -> Law:
                positive_inputs=("N", "D"), grid=grid, name="chinchilla",
                formula="E + A/N^alpha + B/D^beta",
                terms=(PowerTerm("A", "alpha", "N"), PowerTerm("B", "beta", "D")),
-               floor="E")
+               floor="E", spec=call_spec("chinchilla"))
