@@ -32,6 +32,7 @@ import pandas as pd
 
 from jaxfit.data import column_map, task_columns
 from jaxfit.plot_style import figure, interval_bar
+from jaxfit.predictions import match_tasks
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
 from jaxfit.plot_style import wrap as _wrap
@@ -73,20 +74,16 @@ def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
 def _task_rows(result, df: pd.DataFrame | None, task) -> pd.DataFrame | None:
     """Rows of ``df`` belonging to ``task`` (all rows for a fit without ``by``).
 
-    Rows name it by value or, when none does, by text (the integer 7 and the string "7",
-    as `jaxfit.predictions.task_positions` matches them); rows of other tasks are left out.
+    Rows name it as `jaxfit.predictions.match_tasks` matches them (by value, or by text:
+    the integer 7 and the string "7"); rows of other tasks are left out.
     """
     if df is None:
         return None
-    cols = task_columns(result.options.get("by"))
+    by = result.options.get("by")
+    cols = task_columns(by)
     if not cols or not all(c in df.columns for c in cols):
         return df
-    key = task if isinstance(task, tuple) else (task,)
-    mask = np.logical_and.reduce([df[c].to_numpy() == k for c, k in zip(cols, key)])
-    if not mask.any():
-        mask = np.logical_and.reduce([df[c].astype(str).to_numpy() == str(k)
-                                      for c, k in zip(cols, key)])
-    return df[mask]
+    return df[match_tasks(result.tasks, df, by) == result.tasks.get_loc(task)]
 
 
 def _with_task(result, df: pd.DataFrame, task) -> pd.DataFrame:

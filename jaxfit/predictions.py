@@ -31,7 +31,8 @@ import pandas as pd
 
 from jaxfit.data import task_columns
 
-__all__ = ["task_positions", "task_rows", "fan_out_index", "fan_out", "prediction_frame"]
+__all__ = ["match_tasks", "task_positions", "task_rows", "fan_out_index", "fan_out",
+           "prediction_frame"]
 
 
 def _types(values) -> str:
@@ -50,43 +51,52 @@ def _text(labels) -> list:
     return [tuple(map(str, t)) if isinstance(t, tuple) else str(t) for t in labels]
 
 
-def task_positions(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict",
-                   what: str = "") -> np.ndarray:
+def _keys(df: pd.DataFrame, by):
+    cols = task_columns(by)
+    return df[cols[0]] if len(cols) == 1 else pd.MultiIndex.from_frame(df[cols])
+
+
+def match_tasks(tasks: pd.Index, df: pd.DataFrame, by) -> np.ndarray:
     """The position in ``tasks`` of the task each row of ``df`` names in its ``by``
-    column(s) (which it must hold).
+    column(s) (which it must hold), -1 where it names none.
 
     A row matches a fitted label equal to its value; failing that, one whose text is its
     value's text (the integer 7 and the string "7": a fit on a CSV's integer task column
     and rows typed on a command line), provided no two fitted labels share a text.
+    """
+    keys = _keys(df, by)
+    idx = tasks.get_indexer(keys)
+    miss = idx < 0
+    fitted = _text(tasks)
+    if miss.any() and len(set(fitted)) == len(fitted):
+        text = (pd.Index(fitted) if not isinstance(tasks, pd.MultiIndex)
+                else pd.MultiIndex.from_tuples(fitted))
+        rows = _text(np.asarray(keys, dtype=object)[miss])
+        idx[miss] = text.get_indexer(rows if len(task_columns(by)) == 1
+                                     else pd.MultiIndex.from_tuples(rows))
+    return idx
+
+
+def task_positions(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict",
+                   what: str = "") -> np.ndarray:
+    """`match_tasks`, every row of which must name a fitted task.
 
     Raises:
         ValueError: rows name tasks that match none (or only by an ambiguous text); the
             message names the column(s), the values and their types. ``where`` prefixes
             it; ``what`` names the rows (e.g. ``"candidate "``).
     """
-    cols = task_columns(by)
-    keys = df[cols[0]] if len(cols) == 1 else pd.MultiIndex.from_frame(df[cols])
-    idx = tasks.get_indexer(keys)
+    idx = match_tasks(tasks, df, by)
     miss = idx < 0
     if not miss.any():
         return idx
     fitted = _text(tasks)
-    unique = len(set(fitted)) == len(fitted)
-    if unique:
-        text = (pd.Index(fitted) if not isinstance(tasks, pd.MultiIndex)
-                else pd.MultiIndex.from_tuples(fitted))
-        rows = _text(np.asarray(keys, dtype=object)[miss])
-        idx[miss] = text.get_indexer(rows if len(cols) == 1
-                                     else pd.MultiIndex.from_tuples(rows))
-        miss = idx < 0
-        if not miss.any():
-            return idx
-    bad = list(pd.unique(np.asarray(keys, dtype=object)[miss]))[:5]
+    bad = list(pd.unique(np.asarray(_keys(df, by), dtype=object)[miss]))[:5]
     shown = list(tasks[:10])
     msg = (f"{where}: {int(miss.sum())} {what}rows name tasks that were not fitted "
            f"({by!r} = {bad}, type {_types(bad)}); fitted tasks: {shown} (type "
            f"{_types(shown)})")
-    if not unique:
+    if len(set(fitted)) < len(fitted):
         clash = [t for t, x in zip(tasks, fitted) if fitted.count(x) > 1][:4]
         msg += (f"; they are not matched by their text either, because fitted tasks "
                 f"{clash} share one. Fix: give {by!r} the fitted labels' type")
