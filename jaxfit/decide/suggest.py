@@ -554,7 +554,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             out = _reweight_batched(keys, m, jnp.asarray(posterior.flat(NOISE)),
                                     jnp.asarray(tdraw), jnp.asarray(costs[pad]),
                                     jnp.asarray(valid), k, n_sim, float(prob), lik)
-            w_now, w_single, picks, w_path, ess_single, ess_path = (np.asarray(a) for a in out)
+            _, w_single, picks, w_path, ess_single, ess_path = (np.asarray(a) for a in out)
         low = [(tasks[t], candidates.index[r[j]])
                for t, r in enumerate(rows_c) for j in range(len(r))
                if ess_single[t, j] < ESS_WARN * D]
@@ -566,20 +566,20 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
                 "draws, so their width_after is noisy and optimistic; see the 'ess' column, "
                 "refit with more draws, or compare method='linear'.", RuntimeWarning,
                 stacklevel=2)
-        return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now,
-                         w_single, picks, w_path, width0, target, rows_t, interval, prob,
-                         method, ess_single, ess_path)
+        return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_single,
+                         picks, w_path, width0, target, rows_t, interval, prob, method,
+                         ess_single, ess_path)
     with jax.enable_x64(True):
         out = _linear_batched(m, jnp.asarray(tm_s), jnp.asarray(extra), jnp.asarray(qs[0]),
                               jnp.asarray(qs[1] - qs[0]), jnp.asarray(qs[2] - qs[0]),
                               jnp.asarray(sigma2.mean(axis=1)), jnp.asarray(costs[pad]),
                               jnp.asarray(valid), int(k), bool(log))
-        w_now, w_single, picks, w_path = (np.asarray(a) for a in out)
-    return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_single,
+        _, w_single, picks, w_path = (np.asarray(a) for a in out)
+    return _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_single,
                      picks, w_path, width0, target, rows_t, interval, prob, method)
 
 
-def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_single,
+def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_single,
               picks, w_path, width0, target, rows_t, interval, prob, method,
               ess_single=None, ess_path=None) -> SuggestResult:
     in_cols = list(dict.fromkeys(cols.values()))
@@ -626,7 +626,7 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_now, w_s
         for jj, row_i in enumerate(rows_t[t]):
             tgts.append({"task": task, "target": target.index[row_i],
                          "width_now": width0[t, jj]})
-        tgts[-1]["width_after_batch"] = w_path[t, len(order) - 1] if order else w_now[t]
+        tgts[-1]["width_after_batch"] = w_path[t, len(order) - 1] if order else now
     table = pd.concat(frames, ignore_index=True)
     batch = pd.DataFrame(batches)
     targets = pd.DataFrame(tgts)
