@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from jaxfit.data import task_label
 from jaxfit.decide.optimal import isoflop, optimal
 from jaxfit.plot_style import figure, interval_bar, wrap
 
@@ -35,7 +36,7 @@ def plot_allocation(result, budgets: Sequence[float], *, prob: float = 0.9, mark
     result's draws (`jaxfit.decide.optimal`); ``mark`` budgets get a dot and a label."""
     opt = optimal(result, budgets, prob=prob, warn=False, **kw)
     f = opt.to_frame()
-    tcol = f.columns[0]                       # the task column (named after the fit's by)
+    tcol = task_label(opt.by)
     tasks = list(dict.fromkeys(f[tcol])) if task is None else [task]
     fig, axes = _figure(3)
     labels = {"N": "parameters N*", "D": "tokens D*", "tokens_per_param": "tokens / parameter"}
@@ -80,8 +81,8 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
                              "data.assign(C=6 * data['N'] * data['D']) for 6 N D); it has "
                              f"{list(data.columns)}.")
     prof = isoflop(result, budgets, n=n, span=span, prob=prob, **kw)
-    opt = optimal(result, budgets, prob=prob, warn=False, **kw).to_frame()
-    tcol = prof.columns[0]                    # the task column (named after the fit's by)
+    best = optimal(result, budgets, prob=prob, warn=False, **kw)
+    opt, tcol = best.to_frame(), task_label(best.by)
     t = prof[tcol].iloc[0] if task is None else task
     fig, (ax,) = _figure(1, width=5.5, height=4.0)
     import matplotlib as mpl
