@@ -36,10 +36,10 @@ __all__ = ["sample", "bootstrap"]
 METHODS = checks.SAMPLE_METHODS
 
 
-def _task_batch(task_batch, T: int) -> int | None:
+def _task_batch(task_batch, T: int, cpu: bool) -> int | None:
     """`sample`'s ``task_batch`` for ``T`` tasks ("auto": 1 on a CPU, 10 elsewhere)."""
     if isinstance(task_batch, str):
-        task_batch = 1 if jax.default_backend() == "cpu" else 10
+        task_batch = 1 if cpu else 10
     return None if task_batch is None else min(int(task_batch), T)
 
 
@@ -121,11 +121,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             this ``batch_size``; 1: one after another); None vmaps all tasks. "auto"
             (default): 1 on a CPU, 10 on an accelerator. On a CPU the chains of a task
             also run one after another, on an accelerator they are vmapped
-            (`jaxfit.inference.bayes.NutsOptions.vmap_chains`): a vmapped NUTS iteration
-            costs the deepest tree among its members and runs both sides of every branch
-            of the tree building, so on a CPU sequential is fastest (2 cores, 20 tasks,
-            4 x 1,000 + 1,000: ~16 s sampling and 1.9 s compiling, against ~23 s and 7.0 s
-            for groups of 10 with vmapped chains; benchmarks/README.md).
+            (`jaxfit.inference.bayes.NutsOptions.vmap_chains`, which gives the measured
+            reason: on a CPU sequential is fastest).
         svi_steps: Adam steps of SVI.
         start: a `FitResult` of the same law and data to start from (skips the fit).
         temper: power on each task's likelihood: "sandwich" (default: for the Huber
@@ -221,12 +218,13 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         timing["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         k_init, k_run = jax.random.split(key)
+        cpu = jax.default_backend() == "cpu"
         opts = bayes.NutsOptions(chains=int(chains), warmup=int(warmup), samples=int(samples),
                                  dense_mass=bool(dense_mass), adapt_mass=bool(adapt_mass),
                                  target_accept=float(target_accept),
                                  max_tree_depth=int(max_tree_depth),
-                                 task_batch=_task_batch(task_batch, T),
-                                 vmap_chains=jax.default_backend() != "cpu")
+                                 task_batch=_task_batch(task_batch, T, cpu),
+                                 vmap_chains=not cpu)
         stats: dict[str, np.ndarray] = {}
         hyper: dict[str, np.ndarray] = {}
         if pool or law.shared or batching == "plate":

@@ -916,9 +916,10 @@ class NutsOptions:
             vmap every ``lax.cond`` of numpyro's tree building runs both sides for every
             member, and an iteration waits for the deepest tree: on a CPU, sequential
             chains of sequential tasks sampled 20 synthetic Chinchilla tasks (4 x
-            1,000 + 1,000) in ~16 s against ~23 s vmapped, and compiled in 1.9 s against
-            7.0 s (benchmarks/README.md, session 15). `jaxfit.sample` vmaps them on
-            accelerators only.
+            1,000 + 1,000) in 10.5 s against 13.7 s with vmapped chains in groups of 10
+            (`benchmarks/sample_batch.py`, idle 2-core CPU), and the NUTS program compiled
+            in 1.9 s against 7.0 s (benchmarks/README.md, session 15). `jaxfit.sample`
+            vmaps them on accelerators only.
     """
 
     chains: int = 4
