@@ -401,9 +401,10 @@ def _warn_no_interval(rows: pd.DataFrame) -> bool:
     if not bad.any():
         return False
     warnings.warn(f"backtest: {int(bad.sum())} of {len(rows)} held-out row(s) have no interval "
-                  f"(NaN or infinite bounds or prediction; {_pairs(rows, bad)}). A bootstrap of a task with no more points than the law's "
-                  "parameters has no residual degrees of freedom, so no noise scale: was "
-                  "min_points set below the parameter count + 1 (its default)? These rows "
+                  f"(NaN or infinite bounds or prediction; {_pairs(rows, bad)}). A bootstrap "
+                  "of a task with no more points than the law's parameters has no residual "
+                  "degrees of freedom, so no noise scale: was min_points set below the "
+                  "parameter count + 1 (its default)? These rows "
                   "are covered=False in the table, left out of the calibration, and counted "
                   "in summary()'s no_interval column instead of its coverage, widths and "
                   "scores. Fix: leave min_points at its default, or drop those cuts.",
@@ -441,7 +442,8 @@ def _check_positive_axis(axis: str, frames) -> None:
                 f"column, 10 ** column), or calibrate='width' or 'constant'.")
 
 
-def _task_labels(df: pd.DataFrame, by) -> np.ndarray:
+def task_labels(df: pd.DataFrame, by) -> np.ndarray:
+    """Each row's task label in a backtest table (several ``by`` columns joined by "|")."""
     if by is None:
         return np.zeros(len(df), dtype=np.int64)
     cols = task_columns(by)
@@ -638,7 +640,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         _check_positive_axis(axis, [("data", data)] + [(f"steps[{i}].data", s.data)
                                                        for i, s in enumerate(steps)])
     # The evaluation rows and their tasks.
-    ev = data.assign(**{_TASK: _task_labels(data, by)})
+    ev = data.assign(**{_TASK: task_labels(data, by)})
     ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)
     if not ok.all():
         warnings.warn(f"backtest: {int((~ok).sum())} row(s) of data with NaN or infinite "
@@ -653,7 +655,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     tpos = {t: j for j, t in enumerate(tasks)}
     sdata = []
     for s in steps:
-        d = s.data.assign(**{_TASK: _task_labels(s.data, by)})
+        d = s.data.assign(**{_TASK: task_labels(s.data, by)})
         scols = [s.y, *column_map(s.law, s.x).values()]
         d = d[np.isfinite(d[scols].to_numpy(np.float64)).all(axis=1) & d[_TASK].isin(tasks)]
         sdata.append(d)

@@ -18,9 +18,9 @@ def _run(args) -> int:
     cli._writable(args.plot, "--plot")
     by = cli._by(args.by)
     if by:                                            # a task named as the pooled row
-        from jaxfit.backtest import _task_labels, check_pooled
+        from jaxfit.backtest import check_pooled, task_labels
 
-        cli._call(lambda: check_pooled(_task_labels(df, by), args.pooled, by))
+        cli._call(lambda: check_pooled(task_labels(df, by), args.pooled, by))
     cuts = args.cuts
     if cuts is not None and len(cuts) == 1 and float(cuts[0]).is_integer() and float(cuts[0]) < 1e3:
         cuts = int(cuts[0])                       # a count of cuts, e.g. --cuts 3
