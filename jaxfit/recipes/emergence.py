@@ -96,6 +96,8 @@ EMERGENCE_SAMPLE_OPTIONS = {**SAMPLE_OPTIONS, "target_accept": 0.95}
 #: alpha grid of the joint fit's starts, per form.
 _ALPHA_GRID = {"log_power": (0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
                "power": (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)}
+#: Elbows of `rise_test`'s likelihood-ratio profile.
+RISE_GRID = 200
 _ELBOW_QUANTILES = (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95)
 _CITATION = ("Snell, Wallace, Klein, Levine (2024), 'Predicting Emergent Capabilities by "
              "Finetuning', arXiv:2411.16035.")
@@ -248,7 +250,7 @@ def _profile_lr(h: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def rise_test(points: pd.DataFrame, law: Law, tasks: pd.Index, draws: int = 200,
-              grid: int = 200, seed: int = 0) -> np.ndarray:
+              grid: int = RISE_GRID, seed: int = 0) -> np.ndarray:
     """p-value [T] of "the curve is flat" against the ReLU elbow ``law`` (A >= 0), per task.
 
     The likelihood-ratio statistic ``n log(RSS_flat / RSS_relu)`` (Gaussian noise), with
@@ -606,7 +608,7 @@ def _curve_rise(tuned: pd.DataFrame, elbows: pd.DataFrame, ramp: Law, tasks: pd.
     key = pd.MultiIndex.from_frame(tuned[["task", "D"]])
     curves = key.unique()
     stat, null = _rise_stats(tuned[["L", "y"]].assign(task=curves.get_indexer(key)), ramp,
-                             pd.RangeIndex(len(curves)), draws, 200, seed)
+                             pd.RangeIndex(len(curves)), draws, RISE_GRID, seed)
     per = pd.Series(_mc_p(stat, null), index=curves)
     column = per.reindex(pd.MultiIndex.from_frame(elbows[["task", "D"]])).to_numpy()
     owner = curves.get_level_values(0)
