@@ -340,7 +340,7 @@ def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
             "at_bound": [n for n, b in zip(names, res.at_bound[i]) if b],
             **({} if res.dof is None else {"dof": int(res.dof[i])}),
             **({} if res.design is None else
-               {"design": [dict(d._asdict()) for d in res.design[i]]}),
+               {"design": [{**d._asdict(), "value": _num(d.value)} for d in res.design[i]]}),
             **({} if res.restarts is None else
                {"restarts": _restarts_row(res.restarts, i, names)})})
     types = _task_types(res.tasks)
@@ -647,7 +647,7 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
         options=_with_tuples(dict(doc["options"]), doc.get("option_tuples")),
         dof=(np.array([r["dof"] for r in rows], dtype=np.int64)
              if all("dof" in r for r in rows) else None),
-        design=(tuple(tuple(Issue(i["kind"], tuple(i["params"]), i["input"], i["value"])
+        design=(tuple(tuple(Issue(i["kind"], tuple(i["params"]), i["input"], nan(i["value"]))
                             for i in r["design"]) for r in rows)
                 if all("design" in r for r in rows) else None))
     if points is not None:

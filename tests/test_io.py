@@ -492,3 +492,20 @@ def test_typed_task_labels_round_trip(two_task_fit, tmp_path, tasks):
     pd.testing.assert_frame_equal(back.predict(new), typed.predict(new))
     post = dataclasses.replace(_posterior(tasks), options={"by": by})
     pd.testing.assert_index_equal(load(save(post, tmp_path / "p.nc")).tasks, tasks, exact=True)
+
+
+def test_a_non_finite_design_value_is_written_as_null(two_task_fit, tmp_path):
+    """A design issue's value that is not finite (the singular-value ratio of a Jacobian
+    that is zero at the data: 0/0) is null, as every other number. Before: the document
+    held a bare NaN, which `jaxfit fit --json` (strict JSON) failed to print."""
+    from jaxfit.inference.design import Issue
+
+    res, _ = two_task_fit
+    issue = Issue("singular", ("A", "alpha"), None, float("nan"))
+    odd = dataclasses.replace(res, design=((issue,), ()))
+    text = json.dumps(fit_to_dict(odd), allow_nan=False)
+    assert json.loads(text)["tasks"][0]["design"][0]["value"] is None
+    back = load(save(odd, tmp_path / "fit.json"))
+    assert back.design[1] == () and back.design[0][0][:3] == issue[:3]
+    assert np.isnan(back.design[0][0].value)
+    assert back.to_frame()["design"].tolist() == ["singular: A,alpha", ""]
