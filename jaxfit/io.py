@@ -209,7 +209,8 @@ def _typed_level(values: list, kind) -> pd.Index:
             raise _bad("task_types", "has a category entry without a list of categories")
         cats = _typed_level(kind["categories"], kind.get("type"))
         labels = _typed_level(values, kind.get("type"))
-        missing = [v for v in labels if v not in set(cats)]
+        known = set(cats)
+        missing = [v for v in labels if v not in known]
         if missing:
             raise _bad("tasks", f"holds labels {missing[:3]} that are not among the "
                                 f"recorded categories {list(cats)[:10]}")
