@@ -618,7 +618,8 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
 
     Raises:
         ValueError: not a fit document, or a field is missing, of the wrong type, or null
-            where the task's status says converged (the field is named).
+            where the task's status says converged (the field is named); or the law
+            predicts other numbers than the document's ``law_check`` records (`load`).
     """
     if not isinstance(doc, dict) or doc.get("schema") != FIT_SCHEMA:
         schema = doc.get("schema") if isinstance(doc, dict) else None
