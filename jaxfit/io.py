@@ -5,7 +5,11 @@ document ``jaxfit fit --json`` prints; ``jaxfit/schema/fit.json``); a posterior
 (`jaxfit.posterior.Posterior`, from `jaxfit.sample` or `jaxfit.bootstrap`) as netCDF, its
 ArviZ ``InferenceData`` plus the attributes needed to rebuild it. Floats are written
 exactly (JSON uses ``repr``; netCDF stores float64), so a loaded result predicts exactly
-what the saved one did.
+what the saved one did. Task labels keep their type (dates and times, durations,
+periods, `datetime.date`, categories: ``task_types``), as do options that were tuples
+(``option_tuples``) and a ``keep_restarts`` fit's restarts; ``law_check`` records the
+law's predictions at a few of the data's points, so `load` refuses another law with the
+same parameter names and inputs.
 
 A saved file names its law by a *spec*: a registered name (``"chinchilla"``), a name with
 arguments (``"power_law(input=C)"``; the built-in factories record their call as
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import datetime
 import importlib
 import json
 import math
@@ -44,7 +49,7 @@ from jaxfit.law import Law, fix, fixed_text, same_fixed, share
 from jaxfit.result import FitResult
 
 __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
-           "fit_from_dict", "FIT_SCHEMA"]
+           "fit_from_dict", "FIT_SCHEMA", "LAW_CHECK_RTOL"]
 
 FIT_SCHEMA = "jaxfit.fit/1"
 _POSTERIOR_SCHEMA = "jaxfit.posterior/1"
@@ -145,16 +150,34 @@ def _label(task):
 
 
 def _task_types(tasks: pd.Index) -> list | None:
-    """Per level of ``tasks``, "datetime" for a date/time column's labels (written as text
-    by `_label`; "datetime:<zone>" for timezone-aware ones, e.g. "datetime:US/Eastern"),
-    else None; None when no level needs it."""
-    types = []
-    for i in range(tasks.nlevels):
-        level = tasks.get_level_values(i)
-        tz = getattr(level.dtype, "tz", None)
-        types.append(None if not pd.api.types.is_datetime64_any_dtype(level)
-                     else "datetime" if tz is None else f"datetime:{tz}")
-    return types if any(types) else None
+    """Per level of ``tasks``, the type of labels `_label` writes as text or numbers and
+    `_tasks_index` turns back (`_level_type`), else None; None when no level needs one."""
+    types = [_level_type(tasks.get_level_values(i)) for i in range(tasks.nlevels)]
+    return types if any(t is not None for t in types) else None
+
+
+def _level_type(level: pd.Index):
+    """How one level's labels come back: "datetime" ("datetime:<zone>" for timezone-aware
+    ones, e.g. "datetime:US/Eastern"), "timedelta", "period:<freq>" (e.g. "period:M"),
+    "date" (`datetime.date` objects), ``{"kind": "category", "categories": [...],
+    "ordered": bool, "type": <the categories' type>}``, or None (strings, numbers, bools:
+    JSON keeps them)."""
+    dtype = level.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {"kind": "category", "categories": [_jsonable(c) for c in dtype.categories],
+                "ordered": bool(dtype.ordered), "type": _level_type(dtype.categories)}
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        tz = getattr(dtype, "tz", None)
+        return "datetime" if tz is None else f"datetime:{tz}"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "timedelta"
+    if isinstance(dtype, pd.PeriodDtype):
+        return f"period:{pd.PeriodIndex(level).freqstr}"    # "M", where the offset says "ME"
+    if dtype == object and len(level) and all(
+            isinstance(v, datetime.date) and not isinstance(v, datetime.datetime)
+            for v in level):
+        return "date"
+    return None
 
 
 def _datetimes(values, kind: str) -> pd.DatetimeIndex:
@@ -176,6 +199,38 @@ def _datetimes(values, kind: str) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(pd.to_datetime(values, format="ISO8601", utc=True))
 
 
+def _typed_level(values: list, kind) -> pd.Index:
+    """The labels of one level, written by `_label`, as the type `_level_type` recorded.
+    Raises ValueError (naming the field) for a type or a label it cannot read."""
+    if kind is None:
+        return pd.Index(values)
+    if isinstance(kind, dict) and kind.get("kind") == "category":
+        if not isinstance(kind.get("categories"), list):
+            raise _bad("task_types", "has a category entry without a list of categories")
+        cats = _typed_level(kind["categories"], kind.get("type"))
+        labels = _typed_level(values, kind.get("type"))
+        known = set(cats)
+        missing = [v for v in labels if v not in known]
+        if missing:
+            raise _bad("tasks", f"holds labels {missing[:3]} that are not among the "
+                                f"recorded categories {list(cats)[:10]}")
+        return pd.CategoricalIndex(labels, categories=cats, ordered=bool(kind.get("ordered")))
+    if not isinstance(kind, str):
+        raise _bad("task_types", f"holds {kind!r}, not a label type")
+    try:
+        if kind.startswith("datetime"):
+            return _datetimes(values, kind)
+        if kind == "timedelta":
+            return pd.TimedeltaIndex(pd.to_timedelta(values))
+        if kind.startswith("period:"):
+            return pd.PeriodIndex([pd.Period(v, freq=kind[7:]) for v in values])
+        if kind == "date":
+            return pd.Index([datetime.date.fromisoformat(v) for v in values], dtype=object)
+    except (ValueError, TypeError) as e:
+        raise _bad("tasks", f"holds labels that are not of type {kind!r} ({e})") from None
+    raise _bad("task_types", f"names an unknown label type {kind!r}")
+
+
 def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
     cols = task_columns(by)
     if len(cols) > 1:
@@ -185,10 +240,12 @@ def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
         index = pd.Index(labels, name=cols[0] if cols else "task")
     if not types:
         return index
-    # date/time labels come back as the timestamps the data's column holds (before, as
-    # text: `predict` on the data then found none of the fitted tasks)
-    levels = [_datetimes(index.get_level_values(i), kind)
-              if isinstance(kind, str) and kind.startswith("datetime")
+    if not isinstance(types, list) or len(types) != index.nlevels:
+        raise _bad("task_types", f"is {types!r}, not one entry per task column")
+    # labels of a date/time, duration, period, date or categorical column come back with
+    # their type (before, as text: `predict` on the data found none of the fitted
+    # datetime tasks, and `res.params.loc[label]` none of the others)
+    levels = [_typed_level(list(index.get_level_values(i)), kind) if kind is not None
               else index.get_level_values(i) for i, kind in enumerate(types)]
     return (pd.MultiIndex.from_arrays(levels, names=index.names) if len(levels) > 1
             else levels[0].rename(index.name))
@@ -284,11 +341,206 @@ def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
             "at_bound": [n for n, b in zip(names, res.at_bound[i]) if b],
             **({} if res.dof is None else {"dof": int(res.dof[i])}),
             **({} if res.design is None else
-               {"design": [dict(d._asdict()) for d in res.design[i]]})})
+               {"design": [{**d._asdict(), "value": _num(d.value)} for d in res.design[i]]}),
+            **({} if res.restarts is None else
+               {"restarts": _restarts_row(res.restarts, i, names)})})
     types = _task_types(res.tasks)
+    tuples = _tuple_options(res.options)
+    check = _law_check(res.law, res.values, _check_points(res))
     return {"schema": FIT_SCHEMA, "law": _law_block(res.law, law_spec),
             "options": _jsonable(dict(res.options)), "tasks": tasks,
-            **({"task_types": types} if types else {})}
+            **({"option_tuples": tuples} if tuples else {}),
+            **({"task_types": types} if types else {}),
+            **({"law_check": check} if check else {})}
+
+
+def _restarts_row(restarts: dict, i: int, names: list[str]) -> dict:
+    """Task ``i``'s refined restarts (`jaxfit.fit`'s ``keep_restarts``): each parameter's
+    end points, the objectives and the statuses, in restart order (non-finite -> null)."""
+    values = np.asarray(restarts["values"], dtype=np.float64)[i]          # [R, k]
+    return {"params": {n: [_num(v) for v in values[:, j]] for j, n in enumerate(names)},
+            "objective": [_num(v) for v in np.asarray(restarts["objective"])[i]],
+            "status": [Status(int(s)).name.lower() for s in np.asarray(restarts["status"])[i]]}
+
+
+def _restarts_from(rows: list[dict], names: list[str]) -> dict | None:
+    """`FitResult.restarts` from the tasks' "restarts" entries (None when the fit kept
+    none). Raises ValueError naming a malformed entry."""
+    if not any("restarts" in r for r in rows):
+        return None
+    nan = lambda v: math.nan if v is None else v  # noqa: E731
+    sizes = set()
+    for i, r in enumerate(rows):
+        e = r.get("restarts")
+        at = f"tasks[{i}].restarts"
+        if not (isinstance(e, dict) and isinstance(e.get("params"), dict)
+                and isinstance(e.get("objective"), list) and isinstance(e.get("status"), list)):
+            raise _bad(at, "is missing or not an object of params, objective and status "
+                           "lists (every task of a fit with keep_restarts has one)")
+        for n in names:
+            if not isinstance(e["params"].get(n), list):
+                raise _bad(f"{at}.params.{n}", "is missing or not a list")
+            for v in e["params"][n]:
+                _number(v, f"{at}.params.{n}")
+        for v in e["objective"]:
+            _number(v, f"{at}.objective")
+        for s in e["status"]:
+            if not (isinstance(s, str) and s.upper() in Status.__members__):
+                raise _bad(f"{at}.status", f"holds {s!r}, not one of "
+                                           f"{[m.lower() for m in Status.__members__]}")
+        sizes |= {len(e["objective"]), len(e["status"]), *(len(e["params"][n]) for n in names)}
+    if len(sizes) != 1:
+        raise _bad("tasks[].restarts", f"has lists of different lengths {sorted(sizes)}; "
+                                       "every task keeps the same number of restarts")
+    return {"values": np.array([[[nan(r["restarts"]["params"][n][j]) for n in names]
+                                 for j in range(len(r["restarts"]["objective"]))]
+                                for r in rows], dtype=np.float64).reshape(len(rows), -1,
+                                                                          len(names)),
+            "objective": np.array([[nan(v) for v in r["restarts"]["objective"]] for r in rows],
+                                  dtype=np.float64),
+            "status": np.array([[Status[s.upper()] for s in r["restarts"]["status"]]
+                                for r in rows], dtype=np.int64)}
+
+
+def _tuple_options(options) -> list[str]:
+    """The options whose values are tuples (JSON writes them as lists; `_with_tuples`
+    turns them back, e.g. ``continuation``)."""
+    return [str(k) for k, v in dict(options).items() if isinstance(v, tuple)]
+
+
+def _with_tuples(options: dict, keys) -> dict:
+    keys = set(keys) if isinstance(keys, list) else set()
+    return {k: tuple(v) if k in keys and isinstance(v, list) else v for k, v in options.items()}
+
+
+# ------------------------------------------------------------------------ law check
+#: A loaded law must reproduce the file's recorded predictions to this fraction of their
+#: largest magnitude: rounding (another machine's transcendental functions, XLA fusion)
+#: moves them by ~1e-15; another function, by far more.
+LAW_CHECK_RTOL = 1e-8
+#: Points per task `_pick_points` records (the smallest, median and largest value of the
+#: first input), in the first and the last task with finite parameters.
+_CHECK_PER_TASK = 3
+
+
+def _pick_points(values: np.ndarray, x: dict, w: np.ndarray, first: str) -> dict | None:
+    """A few of a batch's points with weight > 0 and finite inputs (`_CHECK_PER_TASK` in
+    each of two tasks): ``{"task": [positions], "x": {input: [values]}}``; None: none."""
+    w = np.asarray(w)
+    xs = {n: np.asarray(a, dtype=np.float64) for n, a in x.items()}
+    finite = np.flatnonzero(np.isfinite(np.asarray(values, np.float64)).all(axis=1))
+    tasks = sorted({int(finite[0]), int(finite[-1])}) if len(finite) else []
+    pts = []
+    for t in tasks:
+        ok = (w[t] > 0) & np.all([np.isfinite(a[t]) for a in xs.values()], axis=0)
+        idx = np.flatnonzero(ok)
+        if not len(idx):
+            continue
+        order = idx[np.argsort(xs[first][t, idx], kind="stable")]
+        chosen = sorted({int(order[0]), int(order[len(order) // 2]), int(order[-1])})
+        pts += [(t, p) for p in chosen[:_CHECK_PER_TASK]]
+    if not pts:
+        return None
+    return {"task": [t for t, _ in pts],
+            "x": {n: [float(a[t, p]) for t, p in pts] for n, a in xs.items()}}
+
+
+def _data_points(law: Law, values: np.ndarray, data) -> dict | None:
+    """`_pick_points` of a result's ``data`` (None without data or inputs)."""
+    if data is None or not law.inputs or not set(law.inputs) <= set(data["x"]):
+        return None
+    return _pick_points(values, {n: data["x"][n] for n in law.inputs}, data["w"],
+                        law.inputs[0])
+
+
+def _check_points(res: FitResult) -> dict | None:
+    """The points a fit's file records its law's predictions at: picked from its data, or
+    (a loaded fit, which has none) the points its file recorded."""
+    if res.data is not None:
+        return _data_points(res.law, res.values, res.data)
+    return getattr(res, "_check_points", None)
+
+
+def _first_draws(post) -> np.ndarray | None:
+    """[T, k] each task's first draw (chain 0, draw 0) of the law's parameters: the
+    parameter values a posterior's law check evaluates the law with."""
+    names = post.law.param_names
+    if not all(n in post.draws for n in names):
+        return None
+    return np.stack([np.asarray(post.draws[n], dtype=np.float64)[:, 0, 0] for n in names], -1)
+
+
+def _law_values(law: Law, values: np.ndarray, points: dict) -> np.ndarray:
+    """``law`` at ``points`` (`_pick_points`), each with its task's parameter row."""
+    import jax
+    import jax.numpy as jnp
+
+    rows = np.asarray(points["task"], dtype=np.int64)
+    with jax.enable_x64(True):
+        p = {n: jnp.asarray(np.asarray(values, np.float64)[rows, i])
+             for i, n in enumerate(law.param_names)}
+        x = {n: jnp.asarray(np.asarray(points["x"][n], np.float64)) for n in law.inputs}
+        return np.broadcast_to(np.asarray(law(p, x), dtype=np.float64), rows.shape).copy()
+
+
+def _law_check(law: Law, values: np.ndarray, points: dict | None) -> dict | None:
+    """``points`` with the law's predictions there, the finite ones only (None: none, or
+    the law cannot be evaluated there). `load` evaluates the law it is given at them."""
+    if not points:
+        return None
+    try:
+        pred = _law_values(law, values, points)
+    except Exception:  # noqa: BLE001 - a law that fails here is checked by nothing
+        return None
+    keep = np.flatnonzero(np.isfinite(pred))
+    if not len(keep):
+        return None
+    return {"task": [int(points["task"][j]) for j in keep],
+            "x": {n: [float(v[j]) for j in keep] for n, v in points["x"].items()},
+            "prediction": [float(pred[j]) for j in keep]}
+
+
+def _verify_law(law: Law, check, values: np.ndarray, tasks: pd.Index, saved: str) -> dict | None:
+    """Evaluate ``law`` at the file's recorded points (`_law_check`); returns the points.
+
+    Raises:
+        ValueError: its predictions differ from the recorded ones beyond rounding
+            (`LAW_CHECK_RTOL`): the law is another function with the file's parameter
+            names and inputs; the message names both laws, the largest difference and
+            where.
+    """
+    if check is None:                   # files written before it was recorded
+        return None
+    try:
+        rows = [int(t) for t in check["task"]]
+        want = np.array([float(v) for v in check["prediction"]], dtype=np.float64)
+        xs = {n: [float(v) for v in check["x"][n]] for n in law.inputs}
+        if not (all(0 <= t < len(tasks) for t in rows) and len(rows) == len(want)
+                and all(len(v) == len(rows) for v in xs.values())):
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        raise _bad("law_check", "is malformed (task positions, inputs and predictions of "
+                                "one length)") from None
+    points = {"task": rows, "x": xs}
+    try:
+        got = _law_values(law, values, points)
+    except Exception as e:  # noqa: BLE001 - any failure: the law is not the file's
+        got, why = np.full(len(rows), np.nan), f" ({type(e).__name__}: {e})"
+    else:
+        why = ""
+    diff = np.where(np.isfinite(got), np.abs(got - want), np.inf)
+    tol = LAW_CHECK_RTOL * float(np.max(np.abs(want))) if len(want) else 0.0
+    if not (diff <= tol).all():
+        j = int(np.argmax(diff))
+        at = ", ".join(f"{n}={xs[n][j]:.6g}" for n in law.inputs)
+        raise ValueError(
+            f"load: law {law.name!r} is not the law the file was saved from ({saved!r}): at "
+            f"the file's own points it predicts other numbers (largest difference "
+            f"{diff[j]:.6g} at task {tasks[rows[j]]!r}, {at}: {got[j]:.10g}{why} instead of "
+            f"{want[j]:.10g}; rounding allows {tol:.3g}). Same parameter names and inputs "
+            "do not make the same function: pass load(path, law=...) with that law, the one "
+            "it was saved from.")
+    return points
 
 
 def _other_version(schema: str, reads: str) -> ValueError:
@@ -366,7 +618,8 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
 
     Raises:
         ValueError: not a fit document, or a field is missing, of the wrong type, or null
-            where the task's status says converged (the field is named).
+            where the task's status says converged (the field is named); or the law
+            predicts other numbers than the document's ``law_check`` records (`load`).
     """
     if not isinstance(doc, dict) or doc.get("schema") != FIT_SCHEMA:
         schema = doc.get("schema") if isinstance(doc, dict) else None
@@ -380,22 +633,29 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     _check_fit_doc(doc, names)
     rows = doc["tasks"]
     nan = lambda v: math.nan if v is None else v  # noqa: E731
-    return FitResult(
-        law=law, tasks=_tasks_index([r["task"] for r in rows], doc["options"].get("by"),
-                                    doc.get("task_types")),
-        values=np.array([[nan(r["params"][n]) for n in names] for r in rows], dtype=np.float64),
+    tasks = _tasks_index([r["task"] for r in rows], doc["options"].get("by"),
+                         doc.get("task_types"))
+    values = np.array([[nan(r["params"][n]) for n in names] for r in rows], dtype=np.float64)
+    points = _verify_law(law, doc.get("law_check"), values, tasks, doc["law"]["name"])
+    res = FitResult(
+        law=law, tasks=tasks, values=values,
         objective=np.array([nan(r["objective"]) for r in rows], dtype=np.float64),
         status=np.array([Status[r["status"].upper()] for r in rows], dtype=np.int32),
         steps=np.array([r["steps"] for r in rows], dtype=np.int64),
         grad_norm=np.array([nan(r["grad_norm"]) for r in rows], dtype=np.float64),
         at_bound=np.array([[n in r["at_bound"] for n in names] for r in rows], dtype=bool),
         identified=np.array([r["identified"] for r in rows], dtype=bool),
-        options=dict(doc["options"]),
+        restarts=_restarts_from(rows, names),
+        options=_with_tuples(dict(doc["options"]), doc.get("option_tuples")),
         dof=(np.array([r["dof"] for r in rows], dtype=np.int64)
              if all("dof" in r for r in rows) else None),
-        design=(tuple(tuple(Issue(i["kind"], tuple(i["params"]), i["input"], i["value"])
+        design=(tuple(tuple(Issue(i["kind"], tuple(i["params"]), i["input"], nan(i["value"]))
                             for i in r["design"]) for r in rows)
                 if all("design" in r for r in rows) else None))
+    if points is not None:
+        # a loaded fit has no data to pick points from; saving it again records these
+        object.__setattr__(res, "_check_points", points)
+    return res
 
 
 # ------------------------------------------------------------------------ posteriors
@@ -412,8 +672,19 @@ def _posterior_attrs(post, law_spec: str | None) -> dict:
                                              "nu": post.likelihood.nu,
                                              "delta": post.likelihood.delta}),
             "jaxfit_options": json.dumps(_jsonable(dict(post.options))),
+            "jaxfit_option_tuples": json.dumps(_tuple_options(post.options)),
             "jaxfit_timing": json.dumps(_jsonable(dict(post.timing))),
+            "jaxfit_law_check": json.dumps(_posterior_check(post)),
             "jaxfit_fit": json.dumps(fit_to_dict(post.fit, law_spec) if post.fit else None)}
+
+
+def _posterior_check(post) -> dict | None:
+    """`_law_check` of a posterior: its law at a few of its data points, with each task's
+    first draw (None without data)."""
+    values = _first_draws(post)
+    if values is None:
+        return None
+    return _law_check(post.law, values, _data_points(post.law, values, post.data))
 
 
 def _save_posterior(post, path: Path, law_spec: str | None) -> None:
@@ -526,12 +797,19 @@ def _posterior_from(idata, attrs, law: Law | None):
         temper = cd["temper"].values if "temper" in cd.data_vars else None
     fit_doc = get("jaxfit_fit")
     types = get("jaxfit_task_types") if "jaxfit_task_types" in attrs else None
-    return Posterior(law=law, tasks=_tasks_index(get("jaxfit_tasks"), options.get("by"), types),
+    tasks = _tasks_index(get("jaxfit_tasks"), options.get("by"), types)
+    post = Posterior(law=law, tasks=tasks,
                      draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),
                      method=attrs["method"], stats=stats, hyper=hyper,
                      fit=fit_from_dict(fit_doc, _fit_law(law, fit_doc)) if fit_doc else None,
-                     options=options,
+                     options=_with_tuples(options, get("jaxfit_option_tuples")
+                                          if "jaxfit_option_tuples" in attrs else None),
                      timing=get("jaxfit_timing"), data=data, temper=temper)
+    if "jaxfit_law_check" in attrs:     # absent in files written before it was recorded
+        values = _first_draws(post)
+        if values is not None:
+            _verify_law(law, get("jaxfit_law_check"), values, tasks, get("jaxfit_law")["name"])
+    return post
 
 
 # ------------------------------------------------------------------------ public API
@@ -591,10 +869,17 @@ def load(path: str | Path, law: Law | None = None):
     Args:
         path: the file.
         law: the law to attach (default: rebuilt from the file's law spec); its parameter
-            names and inputs must match the file's.
+            names, inputs, `jaxfit.fix` values and `jaxfit.share` names must match the
+            file's, and so must its predictions: a file records its law's predictions at
+            a few of its own data points (a posterior's with each task's first draw), and
+            the law is evaluated there; a difference beyond rounding (`LAW_CHECK_RTOL` of
+            the largest prediction) means another function with the same names. Files
+            saved before this record (or from results without data, such as
+            hand-built ones) are not checked this way.
 
     Raises:
-        ValueError: the file is missing, unreadable, or not a jaxfit result.
+        ValueError: the file is missing, unreadable, or not a jaxfit result; or ``law``
+            (or the law its spec names) is not the law it was saved from.
     """
     path = Path(path)
     if not path.is_file():

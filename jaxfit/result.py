@@ -86,7 +86,8 @@ class FitResult:
         identified: [T] False when near-best restarts disagree or the design check
             found a problem (see `jaxfit.fit`, ``design``).
         restarts: optional dict with every refined restart's ``values`` [T, R, k],
-            ``objective`` [T, R] and ``status`` [T, R].
+            ``objective`` [T, R] and ``status`` [T, R] (``jaxfit.fit(...,
+            keep_restarts=True)``; kept by `jaxfit.io.save` / `load`).
         options: the fit's settings (y, by, x mapping, loss, delta, space, ...).
         dof: [T] residual degrees of freedom: points with weight > 0 minus free
             parameters (shared parameters not counted; None for results saved without).

@@ -1,9 +1,11 @@
 """Saving and loading: fits (JSON) and posteriors (netCDF) predict exactly as before."""
 
 import dataclasses
+import datetime
 import json
 import re
 
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
@@ -367,3 +369,143 @@ def test_a_changed_builtin_law_is_not_rebuilt_as_the_builtin(two_task_fit, tmp_p
                                          values=mine.values[:, :4],
                                          at_bound=mine.at_bound[:, :4]),
                      tmp_path / "fixed.json")).law.fixed == {"beta": 0.3}
+
+
+def _other_power_law():
+    """power_law("C")'s names, inputs and spec-less copy, but another function (the
+    exponent 1% steeper): the law of a user who edited their law after saving."""
+    law = jf.models.power_law("C")
+    return law.replace(fn=lambda p, x: p["E"] + p["A"] * x["C"] ** (-1.01 * p["alpha"]))
+
+
+def test_another_law_with_the_same_names_and_inputs_is_refused(two_task_fit, tmp_path):
+    """A file records its law's predictions at a few of its own data points; `load`
+    evaluates the law it is given there. Before: a law with the same parameter names and
+    inputs but another function loaded without a word, and predicted other numbers."""
+    res, _ = two_task_fit
+    path = save(res, tmp_path / "fit.json")
+    with pytest.raises(ValueError, match=re.escape(
+            "law 'power_law_C' is not the law the file was saved from ('power_law_C'): at "
+            "the file's own points it predicts other numbers (largest difference 0.0")) as e:
+        load(path, law=_other_power_law())
+    assert "at task 'x', C=1e+18" in str(e.value) and "pass load(path, law=...)" in str(e.value)
+    doc = json.loads(path.read_text())
+    check = doc["law_check"]
+    # the first and last task, at the smallest, median and largest C of each
+    assert check["task"] == [0, 0, 0, 1, 1, 1]
+    assert check["x"]["C"] == [1e18, 1e20, 1e22] * 2
+    np.testing.assert_allclose(check["prediction"], [
+        E + 300.0 * c ** -0.15 for E in (1.5, 2.0) for c in (1e18, 1e20, 1e22)], rtol=1e-5)
+    # the same function under another name loads, and so does a reloaded fit saved again
+    # (it has no data: the file's points are kept)
+    back = load(path, law=jf.models.power_law("C").replace(name="mine"))
+    np.testing.assert_array_equal(back.values, res.values)
+    again = save(load(path), tmp_path / "again.json")
+    assert json.loads(again.read_text())["law_check"] == check
+    with pytest.raises(ValueError, match="is not the law the file was saved from"):
+        load(again, law=_other_power_law())
+    # a law that is not finite at the points is refused too, naming the non-finite value
+    nan_law = res.law.replace(fn=lambda p, x: p["E"] * jnp.nan + x["C"])
+    with pytest.raises(ValueError, match=r"largest difference inf .*: nan instead of"):
+        load(path, law=nan_law)
+    # a file written before the check was recorded loads as before
+    del doc["law_check"]
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    assert load(tmp_path / "old.json", law=_other_power_law()).law.name == "power_law_C"
+    # a posterior records the law at its data with each task's first draw
+    post = _posterior(res.tasks)
+    path = save(post, tmp_path / "post.nc")
+    with pytest.raises(ValueError, match="is not the law the file was saved from"):
+        load(path, law=_other_power_law())
+    assert load(path).law.name == "power_law_C"
+
+
+def test_law_check_records_only_finite_predictions(two_task_fit, tmp_path):
+    """A law that is not finite at some data points (here C above 1e21) records its
+    finite predictions only, and loads with itself."""
+    res, _ = two_task_fit
+    law = res.law.replace(fn=lambda p, x: jnp.where(x["C"] > 1e21, jnp.nan, res.law.fn(p, x)))
+    mine = dataclasses.replace(res, law=law)
+    path = save(mine, tmp_path / "fit.json")
+    with pytest.raises(ValueError, match="is not the law the file was saved from"):
+        load(path, law=_other_power_law())
+    assert load(path, law=law).values.tolist() == res.values.tolist()
+    check = json.loads(path.read_text())["law_check"]
+    assert check["x"]["C"] == [1e18, 1e20] * 2 and np.isfinite(check["prediction"]).all()
+
+
+def test_kept_restarts_and_tuple_options_round_trip(two_task_fit, tmp_path):
+    """A fit with ``keep_restarts=True`` keeps every refined restart after a round trip
+    (before: ``restarts`` came back None), and tuple options come back as tuples (before:
+    ``continuation`` (10.0,) came back as the list [10.0])."""
+    _, df = two_task_fit
+    res = jf.fit(jf.models.power_law("C"), df, y="loss", by="task", x={"C": "flops"},
+                 restarts=8, keep_restarts=True)
+    kept = {k: np.array(v) for k, v in res.restarts.items()}
+    assert kept["values"].shape[:2] == kept["objective"].shape == kept["status"].shape
+    kept["objective"][0, -1] = np.inf            # a failed restart: null in the file
+    kept["status"][0, -1] = 2
+    res = dataclasses.replace(res, restarts=kept, options={**res.options, "by": ("task",)})
+    back = load(save(res, tmp_path / "fit.json"))
+    for name, a in kept.items():
+        assert back.restarts[name].dtype == a.dtype
+        np.testing.assert_array_equal(back.restarts[name], np.where(np.isinf(a), np.nan, a))
+    assert back.options["continuation"] == (10.0,) and back.options["by"] == ("task",)
+    doc = json.loads((tmp_path / "fit.json").read_text())
+    assert doc["tasks"][0]["restarts"]["status"][-1] == "nonfinite"
+    assert doc["tasks"][0]["restarts"]["objective"][-1] is None
+    assert load(save(back, tmp_path / "again.json")).restarts["values"].tolist() == \
+        back.restarts["values"].tolist()
+    # inside a posterior's point fit likewise
+    post = dataclasses.replace(_posterior(res.tasks), fit=res,
+                               options={"by": "task", "chains": (0, 1)})
+    pback = load(save(post, tmp_path / "p.nc"))
+    np.testing.assert_array_equal(pback.fit.restarts["status"], kept["status"])
+    assert pback.options["chains"] == (0, 1)
+    # a task without its entry is named
+    del doc["tasks"][1]["restarts"]
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=r"field 'tasks\[1\]\.restarts' is missing"):
+        load(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("tasks", [
+    pd.to_timedelta(["1 days", "2 hours 30 min"]).rename("age"),
+    pd.period_range("2024-01", periods=2, freq="M", name="month"),
+    pd.Index([datetime.date(2024, 1, 1), datetime.date(2024, 6, 1)], dtype=object, name="day"),
+    pd.CategoricalIndex(["y", "x"], categories=["y", "x", "z"], ordered=True, name="size"),
+    pd.MultiIndex.from_arrays([pd.CategoricalIndex([2, 1], categories=[2, 1]),
+                               pd.period_range("2024Q1", periods=2, freq="Q")],
+                              names=["seed", "quarter"])],
+    ids=["timedelta", "period", "date", "category", "category+period"])
+def test_typed_task_labels_round_trip(two_task_fit, tmp_path, tasks):
+    """Durations, periods, `datetime.date` and categorical task labels come back with
+    their type (a categorical's categories in their order). Before: as text, so
+    ``back.params.loc[label]`` found no task and the index differed from the fit's."""
+    res, _ = two_task_fit
+    by = list(tasks.names) if tasks.nlevels > 1 else tasks.name
+    typed = dataclasses.replace(res, tasks=tasks, options={**res.options, "by": by})
+    back = load(save(typed, tmp_path / "typed.json"))
+    pd.testing.assert_index_equal(back.tasks, tasks, exact=True)
+    pd.testing.assert_frame_equal(back.params.loc[[tasks[1]]], typed.params.loc[[tasks[1]]])
+    new = tasks.to_frame(index=False).assign(flops=[1e23, 1e24])
+    pd.testing.assert_frame_equal(back.predict(new), typed.predict(new))
+    post = dataclasses.replace(_posterior(tasks), options={"by": by})
+    pd.testing.assert_index_equal(load(save(post, tmp_path / "p.nc")).tasks, tasks, exact=True)
+
+
+def test_a_non_finite_design_value_is_written_as_null(two_task_fit, tmp_path):
+    """A design issue's value that is not finite (the singular-value ratio of a Jacobian
+    that is zero at the data: 0/0) is null, as every other number. Before: the document
+    held a bare NaN, which `jaxfit fit --json` (strict JSON) failed to print."""
+    from jaxfit.inference.design import Issue
+
+    res, _ = two_task_fit
+    issue = Issue("singular", ("A", "alpha"), None, float("nan"))
+    odd = dataclasses.replace(res, design=((issue,), ()))
+    text = json.dumps(fit_to_dict(odd), allow_nan=False)
+    assert json.loads(text)["tasks"][0]["design"][0]["value"] is None
+    back = load(save(odd, tmp_path / "fit.json"))
+    assert back.design[1] == () and back.design[0][0][:3] == issue[:3]
+    assert np.isnan(back.design[0][0].value)
+    assert back.to_frame()["design"].tolist() == ["singular: A,alpha", ""]
