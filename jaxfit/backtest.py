@@ -60,8 +60,6 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
@@ -70,6 +68,7 @@ from jaxfit.data import column_map, did_you_mean, numeric_dtype, task_columns
 from jaxfit.fit import fit as point_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
+from jaxfit.predictions import law_values
 from jaxfit.warnings import FitWarning
 
 __all__ = ["backtest", "Step", "BacktestResult", "calibrate_intervals", "conformal_quantile",
@@ -465,10 +464,7 @@ def _point(law: Law, fits: Sequence, rows: Sequence[np.ndarray], x: Mapping[str,
         for i, n in enumerate(res.law.param_names):
             if n in law.params:
                 theta[n] = res.values[idx, i]
-    with jax.enable_x64(True):
-        p = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in theta.items()}
-        xs = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in x.items()}
-        return np.asarray(law(p, xs))
+    return law_values(law, theta, x)
 
 
 def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: int,

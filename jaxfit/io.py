@@ -472,15 +472,13 @@ def _first_draws(post) -> np.ndarray | None:
 
 def _law_values(law: Law, values: np.ndarray, points: dict) -> np.ndarray:
     """``law`` at ``points`` (`_pick_points`), each with its task's parameter row."""
-    import jax
-    import jax.numpy as jnp
+    from jaxfit.predictions import law_values
 
     rows = np.asarray(points["task"], dtype=np.int64)
-    with jax.enable_x64(True):
-        p = {n: jnp.asarray(np.asarray(values, np.float64)[rows, i])
-             for i, n in enumerate(law.param_names)}
-        x = {n: jnp.asarray(np.asarray(points["x"][n], np.float64)) for n in law.inputs}
-        return np.broadcast_to(np.asarray(law(p, x), dtype=np.float64), rows.shape).copy()
+    values = np.asarray(values, np.float64)
+    pred = law_values(law, {n: values[rows, i] for i, n in enumerate(law.param_names)},
+                      {n: points["x"][n] for n in law.inputs})
+    return np.broadcast_to(pred, rows.shape).copy()
 
 
 def _law_check(law: Law, values: np.ndarray, points: dict | None) -> dict | None:

@@ -170,15 +170,13 @@ class FitResult:
             0  7.000000e+10  1.400000e+12       1.973
         """
         from jaxfit.checks import prediction_inputs
-        from jaxfit.predictions import fan_out, prediction_frame, task_rows
+        from jaxfit.predictions import fan_out, law_values, prediction_frame, task_rows
 
         inputs = prediction_inputs(self.law, df, self.options.get("x"))
         rows, inputs, index = fan_out(self.tasks, df,
                                       task_rows(self.tasks, self.options.get("by"), df), inputs)
-        with jax.enable_x64(True):
-            x = {n: jnp.asarray(v) for n, v in inputs.items()}
-            p = {n: jnp.asarray(self.values[rows, i]) for i, n in enumerate(self.law.param_names)}
-            yhat = np.asarray(self.law(p, x))
+        yhat = law_values(self.law, {n: self.values[rows, i]
+                                     for i, n in enumerate(self.law.param_names)}, inputs)
         return prediction_frame(df, index, {"prediction": np.broadcast_to(yhat, len(rows))})
 
     def residuals(self, df: pd.DataFrame) -> pd.DataFrame:
