@@ -66,7 +66,8 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.chain import chain_draws
-from jaxfit.data import column_map, did_you_mean, numeric_dtype, task_columns
+from jaxfit.data import (check_task_label, column_map, did_you_mean, numeric_dtype,
+                         task_columns, task_label)
 from jaxfit.fit import fit as point_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
@@ -82,6 +83,13 @@ METHODS = ("bootstrap", "nuts", "laplace")
 CALIBRATIONS = ("ratio", "width", "constant")
 
 _TASK = "_bt_task"
+#: The columns of `BacktestResult.table` after the task column (named `task_label(by)`).
+TABLE_COLUMNS = ("cut", "cut_rank", "axis", "ratio", "actual", "prediction", "lower", "upper",
+                 "covered", "raw_lower", "raw_upper", "raw_covered", "mean_lower",
+                 "mean_upper", "q", "n_calibration", "converged", "identified", "row")
+#: The columns of `BacktestResult.summary` (indexed by the task column).
+SUMMARY_COLUMNS = ("n", "no_interval", "coverage_raw", "coverage", "mae", "mean_rel_error",
+                   "median_width_raw", "median_width", "interval_score_raw", "interval_score")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,12 +167,13 @@ def _scale(kind, ratio, lo, hi):
 
 
 def calibration_scores(table: pd.DataFrame, cut, kind: str = "ratio",
-                       space: str = "log") -> np.ndarray:
+                       space: str = "log", task: str = "task") -> np.ndarray:
     """The scores that calibrate predictions made at ``cut``: every row predicted at a
     smaller cut whose axis value is at most ``cut`` (pooled over tasks).
 
     ``cut`` is one value shared by all tasks, or a mapping task -> that task's cut (the
-    cuts of ``per_task`` backtests). Nothing above the cut enters, so the scores are
+    cuts of ``per_task`` backtests; ``task`` names the table's task column,
+    `BacktestResult.table`'s first). Nothing above the cut enters, so the scores are
     unchanged when every row above it is removed from the input.
     """
     lo, hi = _forward(table["raw_lower"], space), _forward(table["raw_upper"], space)
@@ -172,7 +181,7 @@ def calibration_scores(table: pd.DataFrame, cut, kind: str = "ratio",
     g = _scale(kind, table["ratio"].to_numpy(np.float64), lo, hi)
     score = np.maximum(lo - y, y - hi) / g
     if isinstance(cut, Mapping):
-        c = table["task"].map(cut).to_numpy(np.float64)
+        c = table[task].map(cut).to_numpy(np.float64)
     else:
         c = float(cut)
     ok = (table["cut"].to_numpy(np.float64) < c) & (table["axis"].to_numpy(np.float64) <= c)
@@ -205,18 +214,19 @@ def _warn_few_scores(table: pd.DataFrame, ncal: np.ndarray, prob: float) -> bool
 
 
 def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
-                        space: str = "log") -> pd.DataFrame:
+                        space: str = "log", task: str = "task") -> pd.DataFrame:
     """Calibrated bounds for each row of a backtest table, learned without leakage.
 
     The rows predicted at a cut are widened by the `conformal_quantile` of that cut's
     `calibration_scores` (see the module docstring).
 
     Args:
-        table: columns ``task``, ``cut``, ``cut_rank``, ``axis``, ``ratio``, ``actual``,
-            ``raw_lower``, ``raw_upper``.
+        table: columns ``task`` (or as ``task`` names it), ``cut``, ``cut_rank``, ``axis``,
+            ``ratio``, ``actual``, ``raw_lower``, ``raw_upper``.
         prob: nominal coverage.
         kind: one of `CALIBRATIONS`.
         space: "log" or "linear": where the interval is widened.
+        task: the name of the task column.
 
     Returns:
         ``table`` with ``lower``, ``upper`` (calibrated), ``q`` (the cut's quantile) and
@@ -231,9 +241,9 @@ def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
     ncal = np.zeros(len(table), dtype=np.int64)
     for rank, rows in table.groupby("cut_rank", sort=False).indices.items():
         sub = table.iloc[rows]
-        cuts = sub.groupby("task", sort=False)["cut"].first()
+        cuts = sub.groupby(task, sort=False)["cut"].first()
         cut = float(cuts.iloc[0]) if cuts.nunique() == 1 else cuts.to_dict()
-        s = calibration_scores(table, cut, kind, space)
+        s = calibration_scores(table, cut, kind, space, task)
         q[rows], ncal[rows] = conformal_quantile(s, prob), len(s)
     _warn_few_scores(table, ncal, prob)
     qq = np.where(np.isfinite(q), np.maximum(q, 0.0), 0.0)
@@ -262,7 +272,9 @@ class BacktestResult:
     options: Mapping[str, Any]
 
     def table(self) -> pd.DataFrame:
-        """Tidy: ``task``, ``cut`` (the cut's value: rows with axis <= cut were fitted),
+        """Tidy: the task column (named after ``by`` as in `jaxfit.data.task_label`: the
+        ``by`` column's name, or ``task`` without one or with several, whose labels are
+        then joined by "|"), ``cut`` (the cut's value: rows with axis <= cut were fitted),
         ``cut_rank`` (1: the largest cut that predicted any row; a cut with nothing above
         it is skipped), ``axis`` (the held-out row's value), ``ratio`` (axis / the largest
         fitted axis value of the task, which can be below ``cut``),
@@ -283,7 +295,7 @@ class BacktestResult:
         whose interval is NaN: `backtest` warns; they are left out of the other columns),
         coverage of the raw and calibrated intervals, mean absolute error, mean |relative
         error|, median interval width and mean interval score (Gneiting & Raftery 2007) of
-        each. Indexed by task (index name ``task``).
+        each. Indexed by task (index named after ``by``, as `table`'s task column).
 
         Args:
             by_task: one row per task before the pooled row.
@@ -294,9 +306,10 @@ class BacktestResult:
                 As pandas' ``pivot_table(margins_name=)``, a task of the same name is
                 refused (ValueError) rather than merged with it: pass another label.
         """
+        by = self.options.get("by")
         return summarize(self.rows, self.options["prob"], by_task=by_task, last_cut=last_cut,
                          calibrated_only=calibrated_only and self.options.get("calibrate"),
-                         pooled=pooled, by=self.options.get("by"))
+                         group=task_label(by), pooled=pooled, by=by)
 
     def plot(self, ax=None):
         """Predicted vs actual with intervals, and coverage against extrapolation ratio."""
@@ -605,6 +618,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
+    # the tables' task column is named after by (as predict's, optimal's): refuse a by
+    # column named as one of their own columns before any fit
+    check_task_label(by, TABLE_COLUMNS + SUMMARY_COLUMNS, "backtest")
     if isinstance(cuts, numbers.Integral) and not isinstance(cuts, bool):
         cuts = int(cuts)                    # np.int64(3) is a count too, not the value 3.0
         if cuts < 1:
@@ -752,14 +768,12 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         rows = rows.assign(lower=rows["raw_lower"], upper=rows["raw_upper"], q=math.nan,
                            n_calibration=0)
     rows["covered"] = (rows["lower"] <= rows["actual"]) & (rows["actual"] <= rows["upper"])
-    order = ["task", "cut", "cut_rank", "axis", "ratio", "actual", "prediction", "lower",
-             "upper", "covered", "raw_lower", "raw_upper", "raw_covered", "mean_lower",
-             "mean_upper", "q", "n_calibration", "converged", "identified", "row"]
-    rows = rows[order]
+    rows = rows[["task", *TABLE_COLUMNS]]
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
     _warn_no_interval(rows)
     _warn_uncalibrated(rows, calibrate, K)
     _warn_unconverged(rows)
+    rows = rows.rename(columns={"task": task_label(by)})
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)
