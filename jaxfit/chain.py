@@ -16,6 +16,7 @@ of the outermost step (the last posterior).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -63,7 +64,11 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
                 raise ValueError(f"predict_chain: parameter {name!r} is in steps {owner[name]} "
                                  f"and {i}; each parameter must come from one step.")
             owner[name] = i
-    missing = [n for n in law.param_names if n not in owner]
+    _check_fixed(law, posteriors)
+    # a parameter the chain fits that a step held fixed (jf.fix): that step's value
+    held = {n: float(v) for p in posteriors for n, v in p.law.fixed.items()
+            if n in law.params and n not in owner}
+    missing = [n for n in law.param_names if n not in owner and n not in held]
     if missing:
         raise ValueError(f"predict_chain: parameters {missing} of law {law.name!r} are in no "
                          f"step; the steps have {sorted(owner)}.")
@@ -96,8 +101,40 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         if i == len(posteriors) - 1:
             theta[NOISE] = post.flat(NOISE)[rows][:, perm]
             lik = post.likelihood
+    for name, v in held.items():
+        theta[name] = np.full((len(df), D), v)
     mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, streams=streams)
     return df.index, mean, pred
+
+
+def _check_fixed(law: Law, posteriors: Sequence[Posterior]) -> None:
+    """ValueError where the chain and a step disagree on a parameter held by `jaxfit.fix`:
+    a step fitted a parameter that ``law`` holds fixed (its draws were silently replaced
+    by ``law``'s value), a step's parameter ``law`` does not have at all, or both hold it
+    fixed at different values."""
+    for i, post in enumerate(posteriors):
+        for name in post.law.param_names:
+            if name in law.params:
+                continue
+            if name in law.fixed:
+                raise ValueError(
+                    f"predict_chain: step {i} (law {post.law.name!r}) fitted {name!r}, but law "
+                    f"{law.name!r} holds it fixed at {float(law.fixed[name]):g}, so its draws "
+                    f"would be replaced by that value. Fix: compose the laws the steps were "
+                    f"fitted with (jf.compose(step laws ...)), or fit step {i} with "
+                    f"jf.fix(..., {name}={float(law.fixed[name]):g}).")
+            raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}) has parameter "
+                             f"{name!r}, which law {law.name!r} does not have (its parameters "
+                             f"are {list(law.param_names)}); give the law composed of the "
+                             f"steps' laws.")
+        for name, v in post.law.fixed.items():
+            if name in law.fixed and not math.isclose(float(v), float(law.fixed[name]),
+                                                      rel_tol=1e-12, abs_tol=0.0):
+                raise ValueError(
+                    f"predict_chain: step {i} (law {post.law.name!r}) was fitted with {name} "
+                    f"fixed at {float(v):g}, but law {law.name!r} holds it at "
+                    f"{float(law.fixed[name]):g}; compose the laws the steps were fitted "
+                    f"with.")
 
 
 def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
