@@ -622,7 +622,7 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
     r = np.atleast_1d(np.asarray(ratios, dtype=np.float64))
     if r.size == 0 or np.any(~np.isfinite(r)) or np.any(r <= 0):
         raise ValueError(f"overtrain: ratios must be positive tokens-per-parameter values, "
-                         f"got {list(np.asarray(ratios).ravel())}.")
+                         f"got {r.tolist()}; e.g. ratios=[20, 100].")
     opt = optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, prob=prob, warn=False)
     fn = _overtrain_fn(d.law, names, cost, inverse)
     T, D = len(d.tasks), d.n_draws
