@@ -439,6 +439,25 @@ def _warn_unconverged(rows: pd.DataFrame) -> bool:
     return True
 
 
+def _no_cut_message(a: np.ndarray, axis: str, few: Sequence[float], empty: Sequence[float],
+                    min_points, steps: Sequence[Step]) -> str:
+    """Why no cut produced a row: which cuts had no task with enough points to fit and
+    which had no row above them, with the data's axis range."""
+    need = (min_points if min_points is not None else
+            " / ".join(str(len(s.law.param_names) + 1) for s in steps))
+    parts = []
+    if few:
+        parts.append(f"at cut(s) {', '.join(f'{c:.4g}' for c in few[:5])} no task has "
+                     f"{need} points (min_points) with {axis} <= the cut")
+    if empty:
+        parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
+                     f"{axis} above them")
+    return (f"backtest: no cut had both enough points to fit and rows to predict: "
+            f"{'; '.join(parts)} ({axis} spans {np.nanmin(a):.4g} to {np.nanmax(a):.4g}). "
+            f"Fix: give cuts between those values (cuts=None: every value but the largest), "
+            f"or lower min_points.")
+
+
 def _check_positive_axis(axis: str, frames) -> None:
     """ValueError unless every finite ``axis`` value is positive: ``calibrate="ratio"``
     scales by ``1 + log(axis / largest fitted)``, NaN for a zero or negative axis (a
@@ -616,6 +635,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                          "or None.")
     if not 0 < prob < 1:
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
+    if method == "bootstrap" and (isinstance(n, bool) or not isinstance(n, numbers.Integral)
+                                  or n < 2):
+        # checked before the first cut's fit (jaxfit.bootstrap refused it after that fit)
+        raise ValueError(f"backtest: n={n!r} bootstrap resamples per task and cut: it must "
+                         "be an integer >= 2, e.g. n=200.")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
     # the tables' task column is named after by (as predict's, optimal's): refuse a by
@@ -677,6 +701,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         sdata.append(d)
 
     records, fits_by_cut = [], {}
+    few, empty = [], []                     # cuts with too few points / nothing above
     last_key, same = None, []
     K = len(cut_values)
     for k in range(K):
@@ -696,11 +721,13 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             masks.append(m)
         fitted = [t for t in tasks if t in (fitted or set()) and np.isfinite(cut_t[tpos[t]])]
         if not fitted:
+            few.append(float(np.nanmax(cut_t)))
             continue
         in_fit = ev[_TASK].isin(fitted).to_numpy()
         above = ev[axis].to_numpy(np.float64) > cut_t[ev[_TASK].map(tpos).to_numpy()]
         held = ev[in_fit & above]
         if not len(held):
+            empty.append(float(np.nanmax(cut_t)))
             continue
         # a cut between the same two axis values as the previous one fits the same rows
         # and predicts the same rows: it would repeat that cut's fits and rows
@@ -757,8 +784,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                       "Give cuts between distinct axis values (cuts=None uses each value).",
                       FitWarning, stacklevel=2)
     if not records:
-        raise ValueError("backtest: no cut had both enough points to fit and rows to predict; "
-                         "lower min_points or give other cuts.")
+        raise ValueError(_no_cut_message(ev[axis].to_numpy(np.float64), axis, few, empty,
+                                         min_points, steps))
     rows = pd.concat(records, ignore_index=True)
     rows["raw_covered"] = (rows["raw_lower"] <= rows["actual"]) & (rows["actual"] <= rows["raw_upper"])
     out_space = steps[-1].space

@@ -477,3 +477,34 @@ def test_tables_name_the_task_column_after_by(monkeypatch):
                                          r"of a column .*rename the by column"):
         jf.backtest(jf.models.power_law(), df.rename(columns={"family": "cut"}), by="cut",
                     axis="N", cuts=[4e8], n=20)
+
+
+def test_no_cut_says_which_cuts_and_the_axis_range(monkeypatch, capsys, tmp_path):
+    """A cut above every model (1e20 on sizes up to 8e8) or below the smallest said only
+    'no cut had both enough points to fit and rows to predict; lower min_points or give
+    other cuts'; n=0 was refused by jaxfit.bootstrap after the first cut's fit. Now both
+    before any fit, naming the cuts, the axis range and the fix (the CLI in its words)."""
+    import sys
+
+    from jaxfit.cli import main
+
+    monkeypatch.setattr(sys.modules["jaxfit.backtest"], "point_fit",
+                        lambda *a, **k: pytest.fail("fitted"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    law = jf.models.power_law()
+    with pytest.raises(ValueError, match=r"cut\(s\) 1e\+20 leave no row with N above them "
+                                         r"\(N spans 5e\+07 to 8e\+08\)\. Fix: give cuts "
+                                         r"between those values"):
+        jf.backtest(law, df, by="task", axis="N", cuts=[1e20])
+    with pytest.raises(ValueError, match=r"at cut\(s\) 1e\+06 no task has 4 points "
+                                         r"\(min_points\) with N <= the cut"):
+        jf.backtest(law, df, by="task", axis="N", cuts=[1e6])
+    with pytest.raises(ValueError, match=r"n=0 bootstrap resamples .* integer >= 2"):
+        jf.backtest(law, df, by="task", axis="N", n=0)
+    path = tmp_path / "runs.csv"
+    df.to_csv(path, index=False)
+    assert main(["backtest", str(path), "--law", "power_law", "--by", "task", "--axis", "N",
+                 "--cuts", "1e20", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("(no --cuts: every value but the largest).")
