@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.checks import prediction_inputs
+from jaxfit.data import task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.law import Law
 from jaxfit.posterior import Posterior, _check_prob, draw_predictions, interval_frame
+from jaxfit.predictions import fan_out_index
 
 __all__ = ["predict_chain", "chain_draws"]
 
@@ -49,7 +51,9 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
             rows of ``df``.
 
     Returns:
-        (index, mean [n, D], predictive [n, D]) with D the smallest number of draws.
+        (index, mean [n, D], predictive [n, D]) with D the smallest number of draws;
+        ``index`` is ``df.index``, or (task, row) when ``df`` lacks the ``by`` column(s) of
+        a step with several tasks (every task of the first such step for every row).
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"predict_chain: give a pandas DataFrame, got {type(df).__name__}.")
@@ -81,6 +85,12 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
                          "the posteriors innermost first: the step fitted on the data's "
                          "inputs first, the step that predicts the target (and supplies its "
                          "noise) last.")
+    index = df.index
+    fan = _fan_out(posteriors, df)
+    if fan is not None:                 # every task for every row, as Posterior.predict
+        index, df = fan_out_index(fan.tasks, df), _with_tasks(fan, df)
+        if streams is not None:
+            streams = np.tile(np.asarray(streams), len(fan.tasks))
     xs = prediction_inputs(law, df, x, where="predict_chain")
     D = min(p.n_draws for p in posteriors)
     rng = np.random.default_rng(seed)
@@ -91,9 +101,6 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         except ValueError as e:
             msg = str(e).removeprefix("predict: ")
             raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
-        if rows is None:
-            raise ValueError(f"predict_chain: step {i} has {len(post.tasks)} tasks; give df its "
-                             f"by column(s) {post.options.get('by')!r} so each row picks one.")
         perm = rng.permutation(post.n_draws)[:D]
         for name in post.law.param_names:
             if name in law.params:
@@ -104,7 +111,35 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     for name, v in held.items():
         theta[name] = np.full((len(df), D), v)
     mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, streams=streams)
-    return df.index, mean, pred
+    return index, mean, pred
+
+
+def _fan_out(posteriors: Sequence[Posterior], df: pd.DataFrame) -> Posterior | None:
+    """The first step with several tasks whose ``by`` column(s) ``df`` lacks (its rows then
+    take every task of that step), or None when every row names its task in every step."""
+    for i, post in enumerate(posteriors):
+        try:
+            rows = post._rows(df)
+        except ValueError as e:
+            msg = str(e).removeprefix("predict: ")
+            raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
+        if rows is None:
+            return post
+    return None
+
+
+def _with_tasks(post: Posterior, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` repeated once per task of ``post`` (tasks outermost, as `fan_out_index`), its
+    ``by`` column(s) holding each task's label (a new frame: ``df`` is not modified)."""
+    cols = task_columns(post.options.get("by"))
+    T, n = len(post.tasks), len(df)
+    out = df.iloc[np.tile(np.arange(n), T)].reset_index(drop=True)
+    labels = list(post.tasks)
+    for j, c in enumerate(cols):
+        values = np.empty(T, dtype=object)
+        values[:] = [t[j] if len(cols) > 1 else t for t in labels]
+        out[c] = np.repeat(values, n)
+    return out
 
 
 def _check_fixed(law: Law, posteriors: Sequence[Posterior]) -> None:
@@ -144,7 +179,10 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
 
     Same shape as `Posterior.predict` (`jaxfit.predictions`): ``df``'s columns, then
     ``mean``, ``median``, ``sd``, ``credible_lower/upper`` (the composed law's mean) and
-    ``predictive_lower/upper`` (with the last step's noise), rows aligned with ``df.index``.
+    ``predictive_lower/upper`` (with the last step's noise), rows aligned with ``df.index``
+    when each row names its task (or every step has one task); without the ``by``
+    column(s) of a step with several tasks, every task of that step for every row,
+    indexed by (task, row).
 
     Example:
         >>> import jaxfit as jf

@@ -238,6 +238,35 @@ def test_chain_and_steps_agree_on_fixed_parameters():
         predict_chain(jf.compose(jf.fix(SIGMOID, b=0.5), LAW, into="L"), [s1, s2f], new)
 
 
+def test_chain_without_the_task_column_fans_out_as_predict_does():
+    """README: every predict, jf.predict_chain included, gives every task for every row
+    when the rows name no task of a many-task fit. predict_chain raised 'step 1 has 2
+    tasks; give df its by column(s)'. Now (task, row) rows whose law-mean draws are those
+    of the rows naming each task."""
+    import dataclasses
+
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+                         0.02, "log")
+    s1 = dataclasses.replace(s1, options={"by": None})       # one task, fitted without by
+    s2 = _gaussian_draws(SIGMOID, ["a", "b"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"N": [7e9, 2e10], "D": [1e12, 1e12]}, index=["p", "q"])
+    before = new.copy()
+    fan = predict_chain(law, [s1, s2], new)
+    pd.testing.assert_frame_equal(new, before)
+    assert fan.index.tolist() == [("a", "p"), ("a", "q"), ("b", "p"), ("b", "q")]
+    assert fan.index.names == ["task", "row"] and fan["N"].tolist() == [7e9, 2e10] * 2
+    for t in ("a", "b"):
+        one = predict_chain(law, [s1, s2], new.assign(task=t))
+        np.testing.assert_allclose(fan.loc[t, ["median", "credible_lower", "credible_upper"]],
+                                   one[["median", "credible_lower", "credible_upper"]],
+                                   rtol=1e-12)
+
+
 def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
     """As `FitResult.report` and its repr do; before, a posterior of ``jf.fix(law,
     alpha=0.2)`` showed the formula with alpha and no value for it anywhere."""
