@@ -707,15 +707,18 @@ def test_suggest_log_target_space_needs_positive_draws():
 def test_cli_optimal_and_suggest_check_their_numbers_before_fitting(tmp_path, monkeypatch,
                                                                      capsys):
     """`jaxfit optimal runs.csv --budgets -1` (or --ratios 0) and `jaxfit suggest ... --k 0`
-    were refused only after the fit and its 1000 bootstrap refits (the ratios' message read
-    'got [np.float64(0.0)]'); now exit 2 before any fit, one line naming the flag, the
-    value and an example. The user's file is unchanged."""
+    and a missing or text --cost column were refused only after the fit and its 1000
+    bootstrap refits (the ratios' message read 'got [np.float64(0.0)]'); now exit 2 before
+    any fit, one line naming the flag or column, the value and the fix. The user's files
+    are unchanged."""
     from jaxfit.cli import main
 
     path = tmp_path / "runs.csv"
     pd.DataFrame({"params": [1e8, 1e9], "tokens": [1e10, 2e10], "loss": [3.0, 2.5]}).to_csv(
         path, index=False)
     text = path.read_text()
+    cands = tmp_path / "cands.csv"
+    cands.write_text("params,tokens,cost\n1e9,2e10,5\n2e9,3e10,abc\n")
     monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fitted"))
     src = [str(path), "--x", "N=params", "D=tokens", "-q"]
     for argv, want in [
@@ -726,7 +729,13 @@ def test_cli_optimal_and_suggest_check_their_numbers_before_fitting(tmp_path, mo
              "--ratios 20 nan: every value must be a finite positive tokens-per-parameter "
              "ratio, got nan; e.g. --ratios 20 100"),
             (["suggest", *src, "--target", "N=7e9", "D=1e11", "--grid", "N=1e9",
-              "D=1e10", "--k", "0"], "--k 0: the batch size must be an integer >= 1")]:
+              "D=1e10", "--k", "0"], "--k 0: the batch size must be an integer >= 1"),
+            (["suggest", *src, "--target", "N=7e9", "D=1e11", "--grid", "N=1e9",
+              "D=1e10", "--cost", "gpu_hours"],
+             "cost column 'gpu_hours' is not in the candidates (columns ['params', "
+             "'tokens'])"),
+            (["suggest", *src, "--target", "N=7e9", "D=1e11", "--candidates", str(cands)],
+             "column 'cost' (candidate cost) has dtype")]:
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and want in err[0], err

@@ -150,7 +150,9 @@ def _cmd_optimal(args) -> int:
 def _cmd_suggest(args) -> int:
     from jaxfit import cli
     from jaxfit.checks import prediction_inputs
+    from jaxfit.data import column_map
     from jaxfit.decide import candidate_grid, suggest
+    from jaxfit.decide.suggest import _costs
 
     _precheck(args)
     if args.k < 1:                           # before the fit and its refits, as --prob
@@ -176,6 +178,9 @@ def _cmd_suggest(args) -> int:
     else:
         raise cli.InputError("suggest needs candidates: --candidates FILE or --grid N=.. D=..")
     cli._call(prediction_inputs, law, cands, mapping, where="--candidates")
+    # the cost column too, before the fit and its refits (a text or missing --cost column
+    # was refused only after them)
+    cli._call(_costs, cands, args.cost, column_map(law, mapping), tuple(args.inputs))
     post = _result(args, source, need_draws=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
