@@ -763,3 +763,32 @@ def test_suggest_names_the_tasks_whose_target_rows_differ():
         warnings.simplefilter("error", getattr(pd.errors, "Pandas4Warning", FutureWarning))
         ok = jf.suggest(two, cands, target.drop(columns="family"))
     assert ok.targets["family"].tolist() == ["x", "y"] and ok.table.columns[0] == "family"
+
+
+def test_optimal_isoflop_overtrain_of_a_fit_by_two_columns():
+    """A fit with by=["family", "size"] has tuple task labels: optimal(...).to_frame()
+    raised pandas' 'All arrays must be of the same length' (np.asarray of the tuples made
+    a 2-D array), and isoflop and overtrain failed alike. No fit: the hand-made point fit
+    of test_optimal_names_the_task_column_after_by_as_suggest_does, with two tasks."""
+    from jaxfit.inference.status import Status
+
+    law = jf.models.chinchilla()
+    p = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
+    tasks = pd.MultiIndex.from_tuples([("web", 1), ("code", 2)], names=["family", "size"])
+    res = jf.FitResult(law=law, tasks=tasks,
+                       values=np.array([[p[n] for n in law.param_names]] * 2),
+                       objective=np.zeros(2), status=np.array([Status.CONVERGED] * 2),
+                       steps=np.ones(2), grad_norm=np.zeros(2),
+                       at_bound=np.zeros((2, 5), bool), identified=np.ones(2, bool),
+                       options=dict(y="loss", by=["family", "size"], x={}))
+    a = p["beta"] / (p["alpha"] + p["beta"])
+    opt = jf.optimal(res, [1e21, 1e23])
+    f = opt.to_frame()
+    assert len(f) == 2 * 2 * 6 and f["task"].iloc[0] == ("web", 1)
+    assert f["task"].iloc[-1] == ("code", 2)
+    assert opt.exponents().loc[(("code", 2), "a"), "estimate"] == pytest.approx(a)
+    assert len(opt.table()) == 4
+    iso = jf.isoflop(res, [1e21], n=3)
+    assert iso["task"].tolist() == [("web", 1)] * 3 + [("code", 2)] * 3
+    ov = jf.overtrain(res, [1e21], ratios=[20.0])
+    assert ov["task"].tolist() == [("web", 1)] * 5 + [("code", 2)] * 5
