@@ -64,7 +64,8 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.chain import chain_draws
-from jaxfit.data import column_map, did_you_mean, numeric_dtype, task_columns
+from jaxfit.data import (check_task_label, column_map, did_you_mean, numeric_dtype,
+                         task_columns, task_label)
 from jaxfit.fit import fit as point_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
@@ -81,6 +82,13 @@ METHODS = ("bootstrap", "nuts", "laplace")
 CALIBRATIONS = ("ratio", "width", "constant")
 
 _TASK = "_bt_task"
+#: The columns of `BacktestResult.table` after the task column (named `task_label(by)`).
+TABLE_COLUMNS = ("cut", "cut_rank", "axis", "ratio", "actual", "prediction", "lower", "upper",
+                 "covered", "raw_lower", "raw_upper", "raw_covered", "mean_lower",
+                 "mean_upper", "q", "n_calibration", "converged", "identified", "row")
+#: The columns of `BacktestResult.summary` (indexed by the task column).
+SUMMARY_COLUMNS = ("n", "no_interval", "coverage_raw", "coverage", "mae", "mean_rel_error",
+                   "median_width_raw", "median_width", "interval_score_raw", "interval_score")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,12 +166,13 @@ def _scale(kind, ratio, lo, hi):
 
 
 def calibration_scores(table: pd.DataFrame, cut, kind: str = "ratio",
-                       space: str = "log") -> np.ndarray:
+                       space: str = "log", task: str = "task") -> np.ndarray:
     """The scores that calibrate predictions made at ``cut``: every row predicted at a
     smaller cut whose axis value is at most ``cut`` (pooled over tasks).
 
     ``cut`` is one value shared by all tasks, or a mapping task -> that task's cut (the
-    cuts of ``per_task`` backtests). Nothing above the cut enters, so the scores are
+    cuts of ``per_task`` backtests; ``task`` names the table's task column,
+    `BacktestResult.table`'s first). Nothing above the cut enters, so the scores are
     unchanged when every row above it is removed from the input.
     """
     lo, hi = _forward(table["raw_lower"], space), _forward(table["raw_upper"], space)
@@ -171,7 +180,7 @@ def calibration_scores(table: pd.DataFrame, cut, kind: str = "ratio",
     g = _scale(kind, table["ratio"].to_numpy(np.float64), lo, hi)
     score = np.maximum(lo - y, y - hi) / g
     if isinstance(cut, Mapping):
-        c = table["task"].map(cut).to_numpy(np.float64)
+        c = table[task].map(cut).to_numpy(np.float64)
     else:
         c = float(cut)
     ok = (table["cut"].to_numpy(np.float64) < c) & (table["axis"].to_numpy(np.float64) <= c)
@@ -204,18 +213,19 @@ def _warn_few_scores(table: pd.DataFrame, ncal: np.ndarray, prob: float) -> bool
 
 
 def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
-                        space: str = "log") -> pd.DataFrame:
+                        space: str = "log", task: str = "task") -> pd.DataFrame:
     """Calibrated bounds for each row of a backtest table, learned without leakage.
 
     The rows predicted at a cut are widened by the `conformal_quantile` of that cut's
     `calibration_scores` (see the module docstring).
 
     Args:
-        table: columns ``task``, ``cut``, ``cut_rank``, ``axis``, ``ratio``, ``actual``,
-            ``raw_lower``, ``raw_upper``.
+        table: columns ``task`` (or as ``task`` names it), ``cut``, ``cut_rank``, ``axis``,
+            ``ratio``, ``actual``, ``raw_lower``, ``raw_upper``.
         prob: nominal coverage.
         kind: one of `CALIBRATIONS`.
         space: "log" or "linear": where the interval is widened.
+        task: the name of the task column.
 
     Returns:
         ``table`` with ``lower``, ``upper`` (calibrated), ``q`` (the cut's quantile) and
@@ -230,9 +240,9 @@ def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
     ncal = np.zeros(len(table), dtype=np.int64)
     for rank, rows in table.groupby("cut_rank", sort=False).indices.items():
         sub = table.iloc[rows]
-        cuts = sub.groupby("task", sort=False)["cut"].first()
+        cuts = sub.groupby(task, sort=False)["cut"].first()
         cut = float(cuts.iloc[0]) if cuts.nunique() == 1 else cuts.to_dict()
-        s = calibration_scores(table, cut, kind, space)
+        s = calibration_scores(table, cut, kind, space, task)
         q[rows], ncal[rows] = conformal_quantile(s, prob), len(s)
     _warn_few_scores(table, ncal, prob)
     qq = np.where(np.isfinite(q), np.maximum(q, 0.0), 0.0)
@@ -261,7 +271,9 @@ class BacktestResult:
     options: Mapping[str, Any]
 
     def table(self) -> pd.DataFrame:
-        """Tidy: ``task``, ``cut`` (the cut's value: rows with axis <= cut were fitted),
+        """Tidy: the task column (named after ``by`` as in `jaxfit.data.task_label`: the
+        ``by`` column's name, or ``task`` without one or with several, whose labels are
+        then joined by "|"), ``cut`` (the cut's value: rows with axis <= cut were fitted),
         ``cut_rank`` (1: the largest cut that predicted any row; a cut with nothing above
         it is skipped), ``axis`` (the held-out row's value), ``ratio`` (axis / the largest
         fitted axis value of the task, which can be below ``cut``),
@@ -282,7 +294,7 @@ class BacktestResult:
         whose interval is NaN: `backtest` warns; they are left out of the other columns),
         coverage of the raw and calibrated intervals, mean absolute error, mean |relative
         error|, median interval width and mean interval score (Gneiting & Raftery 2007) of
-        each. Indexed by task (index name ``task``).
+        each. Indexed by task (index named after ``by``, as `table`'s task column).
 
         Args:
             by_task: one row per task before the pooled row.
@@ -293,9 +305,10 @@ class BacktestResult:
                 As pandas' ``pivot_table(margins_name=)``, a task of the same name is
                 refused (ValueError) rather than merged with it: pass another label.
         """
+        by = self.options.get("by")
         return summarize(self.rows, self.options["prob"], by_task=by_task, last_cut=last_cut,
                          calibrated_only=calibrated_only and self.options.get("calibrate"),
-                         pooled=pooled, by=self.options.get("by"))
+                         group=task_label(by), pooled=pooled, by=by)
 
     def plot(self, ax=None):
         """Predicted vs actual with intervals, and coverage against extrapolation ratio."""
@@ -423,6 +436,25 @@ def _warn_unconverged(rows: pd.DataFrame) -> bool:
                   "restarts (fit_options=), or give min_points= so small cuts are skipped.",
                   FitWarning, stacklevel=3)
     return True
+
+
+def _no_cut_message(a: np.ndarray, axis: str, few: Sequence[float], empty: Sequence[float],
+                    min_points, steps: Sequence[Step]) -> str:
+    """Why no cut produced a row: which cuts had no task with enough points to fit and
+    which had no row above them, with the data's axis range."""
+    need = (min_points if min_points is not None else
+            " / ".join(str(len(s.law.param_names) + 1) for s in steps))
+    parts = []
+    if few:
+        parts.append(f"at cut(s) {', '.join(f'{c:.4g}' for c in few[:5])} no task has "
+                     f"{need} points (min_points) with {axis} <= the cut")
+    if empty:
+        parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
+                     f"{axis} above them")
+    return (f"backtest: no cut had both enough points to fit and rows to predict: "
+            f"{'; '.join(parts)} ({axis} spans {np.nanmin(a):.4g} to {np.nanmax(a):.4g}). "
+            f"Fix: give cuts between those values (cuts=None: every value but the largest), "
+            f"or lower min_points.")
 
 
 def _check_positive_axis(axis: str, frames) -> None:
@@ -599,8 +631,16 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                          "or None.")
     if not 0 < prob < 1:
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
+    if method == "bootstrap" and (isinstance(n, bool) or not isinstance(n, numbers.Integral)
+                                  or n < 2):
+        # checked before the first cut's fit (jaxfit.bootstrap refused it after that fit)
+        raise ValueError(f"backtest: n={n!r} bootstrap resamples per task and cut: it must "
+                         "be an integer >= 2, e.g. n=200.")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
+    # the tables' task column is named after by (as predict's, optimal's): refuse a by
+    # column named as one of their own columns before any fit
+    check_task_label(by, TABLE_COLUMNS + SUMMARY_COLUMNS, "backtest")
     if isinstance(cuts, numbers.Integral) and not isinstance(cuts, bool):
         cuts = int(cuts)                    # np.int64(3) is a count too, not the value 3.0
         if cuts < 1:
@@ -657,6 +697,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         sdata.append(d)
 
     records, fits_by_cut = [], {}
+    few, empty = [], []                     # cuts with too few points / nothing above
     last_key, same = None, []
     K = len(cut_values)
     for k in range(K):
@@ -676,11 +717,13 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             masks.append(m)
         fitted = [t for t in tasks if t in (fitted or set()) and np.isfinite(cut_t[tpos[t]])]
         if not fitted:
+            few.append(float(np.nanmax(cut_t)))
             continue
         in_fit = ev[_TASK].isin(fitted).to_numpy()
         above = ev[axis].to_numpy(np.float64) > cut_t[ev[_TASK].map(tpos).to_numpy()]
         held = ev[in_fit & above]
         if not len(held):
+            empty.append(float(np.nanmax(cut_t)))
             continue
         # a cut between the same two axis values as the previous one fits the same rows
         # and predicts the same rows: it would repeat that cut's fits and rows
@@ -737,8 +780,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                       "Give cuts between distinct axis values (cuts=None uses each value).",
                       FitWarning, stacklevel=2)
     if not records:
-        raise ValueError("backtest: no cut had both enough points to fit and rows to predict; "
-                         "lower min_points or give other cuts.")
+        raise ValueError(_no_cut_message(ev[axis].to_numpy(np.float64), axis, few, empty,
+                                         min_points, steps))
     rows = pd.concat(records, ignore_index=True)
     rows["raw_covered"] = (rows["raw_lower"] <= rows["actual"]) & (rows["actual"] <= rows["raw_upper"])
     out_space = steps[-1].space
@@ -748,14 +791,12 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         rows = rows.assign(lower=rows["raw_lower"], upper=rows["raw_upper"], q=math.nan,
                            n_calibration=0)
     rows["covered"] = (rows["lower"] <= rows["actual"]) & (rows["actual"] <= rows["upper"])
-    order = ["task", "cut", "cut_rank", "axis", "ratio", "actual", "prediction", "lower",
-             "upper", "covered", "raw_lower", "raw_upper", "raw_covered", "mean_lower",
-             "mean_upper", "q", "n_calibration", "converged", "identified", "row"]
-    rows = rows[order]
+    rows = rows[["task", *TABLE_COLUMNS]]
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
     _warn_no_interval(rows)
     _warn_uncalibrated(rows, calibrate, K)
     _warn_unconverged(rows)
+    rows = rows.rename(columns={"task": task_label(by)})
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

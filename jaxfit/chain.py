@@ -16,15 +16,18 @@ of the outermost step (the last posterior).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from jaxfit.checks import prediction_inputs
+from jaxfit.data import task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.law import Law
 from jaxfit.posterior import Posterior, _check_prob, draw_predictions, interval_frame
+from jaxfit.predictions import fan_out_index
 
 __all__ = ["predict_chain", "chain_draws"]
 
@@ -48,7 +51,9 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
             rows of ``df``.
 
     Returns:
-        (index, mean [n, D], predictive [n, D]) with D the smallest number of draws.
+        (index, mean [n, D], predictive [n, D]) with D the smallest number of draws;
+        ``index`` is ``df.index``, or (task, row) when ``df`` lacks the ``by`` column(s) of
+        a step with several tasks (every task of the first such step for every row).
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"predict_chain: give a pandas DataFrame, got {type(df).__name__}.")
@@ -63,7 +68,11 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
                 raise ValueError(f"predict_chain: parameter {name!r} is in steps {owner[name]} "
                                  f"and {i}; each parameter must come from one step.")
             owner[name] = i
-    missing = [n for n in law.param_names if n not in owner]
+    _check_fixed(law, posteriors)
+    # a parameter the chain fits that a step held fixed (jf.fix): that step's value
+    held = {n: float(v) for p in posteriors for n, v in p.law.fixed.items()
+            if n in law.params and n not in owner}
+    missing = [n for n in law.param_names if n not in owner and n not in held]
     if missing:
         raise ValueError(f"predict_chain: parameters {missing} of law {law.name!r} are in no "
                          f"step; the steps have {sorted(owner)}.")
@@ -76,6 +85,12 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
                          "the posteriors innermost first: the step fitted on the data's "
                          "inputs first, the step that predicts the target (and supplies its "
                          "noise) last.")
+    index = df.index
+    fan = _fan_out(posteriors, df)
+    if fan is not None:                 # every task for every row, as Posterior.predict
+        index, df = fan_out_index(fan.tasks, df), _with_tasks(fan, df)
+        if streams is not None:
+            streams = np.tile(np.asarray(streams), len(fan.tasks))
     xs = prediction_inputs(law, df, x, where="predict_chain")
     D = min(p.n_draws for p in posteriors)
     rng = np.random.default_rng(seed)
@@ -86,9 +101,6 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         except ValueError as e:
             msg = str(e).removeprefix("predict: ")
             raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
-        if rows is None:
-            raise ValueError(f"predict_chain: step {i} has {len(post.tasks)} tasks; give df its "
-                             f"by column(s) {post.options.get('by')!r} so each row picks one.")
         perm = rng.permutation(post.n_draws)[:D]
         for name in post.law.param_names:
             if name in law.params:
@@ -96,8 +108,68 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         if i == len(posteriors) - 1:
             theta[NOISE] = post.flat(NOISE)[rows][:, perm]
             lik = post.likelihood
+    for name, v in held.items():
+        theta[name] = np.full((len(df), D), v)
     mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, streams=streams)
-    return df.index, mean, pred
+    return index, mean, pred
+
+
+def _fan_out(posteriors: Sequence[Posterior], df: pd.DataFrame) -> Posterior | None:
+    """The first step with several tasks whose ``by`` column(s) ``df`` lacks (its rows then
+    take every task of that step), or None when every row names its task in every step."""
+    for i, post in enumerate(posteriors):
+        try:
+            rows = post._rows(df)
+        except ValueError as e:
+            msg = str(e).removeprefix("predict: ")
+            raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
+        if rows is None:
+            return post
+    return None
+
+
+def _with_tasks(post: Posterior, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` repeated once per task of ``post`` (tasks outermost, as `fan_out_index`), its
+    ``by`` column(s) holding each task's label (a new frame: ``df`` is not modified)."""
+    cols = task_columns(post.options.get("by"))
+    T, n = len(post.tasks), len(df)
+    out = df.iloc[np.tile(np.arange(n), T)].reset_index(drop=True)
+    labels = list(post.tasks)
+    for j, c in enumerate(cols):
+        values = np.empty(T, dtype=object)
+        values[:] = [t[j] if len(cols) > 1 else t for t in labels]
+        out[c] = np.repeat(values, n)
+    return out
+
+
+def _check_fixed(law: Law, posteriors: Sequence[Posterior]) -> None:
+    """ValueError where the chain and a step disagree on a parameter held by `jaxfit.fix`:
+    a step fitted a parameter that ``law`` holds fixed (its draws were silently replaced
+    by ``law``'s value), a step's parameter ``law`` does not have at all, or both hold it
+    fixed at different values."""
+    for i, post in enumerate(posteriors):
+        for name in post.law.param_names:
+            if name in law.params:
+                continue
+            if name in law.fixed:
+                raise ValueError(
+                    f"predict_chain: step {i} (law {post.law.name!r}) fitted {name!r}, but law "
+                    f"{law.name!r} holds it fixed at {float(law.fixed[name]):g}, so its draws "
+                    f"would be replaced by that value. Fix: compose the laws the steps were "
+                    f"fitted with (jf.compose(step laws ...)), or fit step {i} with "
+                    f"jf.fix(..., {name}={float(law.fixed[name]):g}).")
+            raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}) has parameter "
+                             f"{name!r}, which law {law.name!r} does not have (its parameters "
+                             f"are {list(law.param_names)}); give the law composed of the "
+                             f"steps' laws.")
+        for name, v in post.law.fixed.items():
+            if name in law.fixed and not math.isclose(float(v), float(law.fixed[name]),
+                                                      rel_tol=1e-12, abs_tol=0.0):
+                raise ValueError(
+                    f"predict_chain: step {i} (law {post.law.name!r}) was fitted with {name} "
+                    f"fixed at {float(v):g}, but law {law.name!r} holds it at "
+                    f"{float(law.fixed[name]):g}; compose the laws the steps were fitted "
+                    f"with.")
 
 
 def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
@@ -107,7 +179,10 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
 
     Same shape as `Posterior.predict` (`jaxfit.predictions`): ``df``'s columns, then
     ``mean``, ``median``, ``sd``, ``credible_lower/upper`` (the composed law's mean) and
-    ``predictive_lower/upper`` (with the last step's noise), rows aligned with ``df.index``.
+    ``predictive_lower/upper`` (with the last step's noise), rows aligned with ``df.index``
+    when each row names its task (or every step has one task); without the ``by``
+    column(s) of a step with several tasks, every task of that step for every row,
+    indexed by (task, row).
 
     Example:
         >>> import jaxfit as jf

@@ -467,6 +467,14 @@ def fix(law: Law, **values: float) -> Law:
         >>> law.param_names, dict(law.fixed)
         (('B', 'E', 'beta'), {'alpha': 0.34, 'A': 406.4})
     """
+    held = sorted(set(values) & set(law.fixed) - set(law.params))
+    if held:
+        # fix(fix(law, alpha=0.3), alpha=0.4), e.g. in a loop over values: the error said
+        # the law 'has no parameters ['alpha']', which it plainly has
+        raise ValueError(f"fix: {held} of {law.name!r} are already fixed ("
+                         f"{fixed_text({k: law.fixed[k] for k in held})}); fix the law before "
+                         f"its first jf.fix (e.g. jf.fix(jf.models.chinchilla(), "
+                         f"{held[0]}=...)) to hold other values.")
     unknown = set(values) - set(law.params)
     if unknown:
         raise ValueError(f"fix: {law.name!r} has no parameters {sorted(unknown)}; its "

@@ -390,7 +390,7 @@ def test_a_task_named_all_is_not_merged_with_the_pooled_row():
     and pooled= labels the pooled row otherwise."""
     from jaxfit.backtest import BacktestResult
 
-    t = pd.DataFrame({"task": ["all", "all", "b"], "cut_rank": 1, "actual": [1.0, 1.0, 1.0],
+    t = pd.DataFrame({"model": ["all", "all", "b"], "cut_rank": 1, "actual": [1.0, 1.0, 1.0],
                       "prediction": [1.1, 0.9, 1.3], "n_calibration": 1})
     t = t.assign(lower=0.95, upper=1.2, raw_lower=0.95, raw_upper=1.2)
     t["covered"] = t["raw_covered"] = (t.lower <= t.actual) & (t.actual <= t.upper)
@@ -400,6 +400,7 @@ def test_a_task_named_all_is_not_merged_with_the_pooled_row():
         bt.summary()
     s = bt.summary(pooled="pooled")
     assert s.index.tolist() == ["all", "b", "pooled"] and s["n"].tolist() == [2, 1, 3]
+    assert s.index.name == "model"
     np.testing.assert_allclose(s["mae"], [0.1, 0.3, 0.5 / 3], rtol=1e-12)
     assert bt.summary(by_task=False).index.tolist() == ["all"]     # no task rows: no clash
 
@@ -444,3 +445,66 @@ def test_ratio_calibration_needs_a_positive_axis():
                                          r"but data has 8 value\(s\) <= 0 \(rows \[0, 1, 2, 3, "
                                          r"4\], e\.g\. -1\.1\d*\)\. Fix: .*10 \*\* column"):
         jf.backtest(jf.models.power_law(), df, by="task", axis="s", cuts=[0.0], n=20)
+
+
+def test_tables_name_the_task_column_after_by(monkeypatch):
+    """Before: table() and summary() called the task column "task" whatever the by column
+    was (here "family"), unlike predict, optimal and suggest (`jaxfit.data.task_label`);
+    a by column named as a table column ("cut") was not refused. Same data, law and fit
+    shapes as test_rows_from_unconverged_fits_are_flagged (no new compile)."""
+    import sys
+
+    bt_mod = sys.modules["jaxfit.backtest"]       # jaxfit.backtest is the function
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"family": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    before = df.copy()
+    bt = jf.backtest(jf.models.power_law(), df, by="family", axis="N", cuts=[4e8], n=20,
+                     calibrate=None)
+    pd.testing.assert_frame_equal(df, before)
+    t = bt.table()
+    assert t.columns[0] == "family" and "task" not in t.columns
+    assert t["family"].tolist() == ["a", "b"] and t["axis"].tolist() == [8e8, 8e8]
+    s = bt.summary()
+    assert s.index.name == "family" and s.index.tolist() == ["a", "b", "all"]
+    assert s["n"].tolist() == [1, 1, 2]
+    # per-task cuts read the renamed column: only a's row (cut 4e8 < 8e8, N 8e8 <= 8e8)
+    assert calibration_scores(t, {"a": 8e8, "b": 4e8}, task="family").size == 1
+    # a by column named as one of the tables' columns: refused before any fit
+    monkeypatch.setattr(bt_mod, "point_fit", lambda *a, **k: pytest.fail("fitted"))
+    with pytest.raises(ValueError, match=r"backtest: the fit's by column 'cut' has the name "
+                                         r"of a column .*rename the by column"):
+        jf.backtest(jf.models.power_law(), df.rename(columns={"family": "cut"}), by="cut",
+                    axis="N", cuts=[4e8], n=20)
+
+
+def test_no_cut_says_which_cuts_and_the_axis_range(monkeypatch, capsys, tmp_path):
+    """A cut above every model (1e20 on sizes up to 8e8) or below the smallest said only
+    'no cut had both enough points to fit and rows to predict; lower min_points or give
+    other cuts'; n=0 was refused by jaxfit.bootstrap after the first cut's fit. Now both
+    before any fit, naming the cuts, the axis range and the fix (the CLI in its words)."""
+    import sys
+
+    from jaxfit.cli import main
+
+    monkeypatch.setattr(sys.modules["jaxfit.backtest"], "point_fit",
+                        lambda *a, **k: pytest.fail("fitted"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    law = jf.models.power_law()
+    with pytest.raises(ValueError, match=r"cut\(s\) 1e\+20 leave no row with N above them "
+                                         r"\(N spans 5e\+07 to 8e\+08\)\. Fix: give cuts "
+                                         r"between those values"):
+        jf.backtest(law, df, by="task", axis="N", cuts=[1e20])
+    with pytest.raises(ValueError, match=r"at cut\(s\) 1e\+06 no task has 4 points "
+                                         r"\(min_points\) with N <= the cut"):
+        jf.backtest(law, df, by="task", axis="N", cuts=[1e6])
+    with pytest.raises(ValueError, match=r"n=0 bootstrap resamples .* integer >= 2"):
+        jf.backtest(law, df, by="task", axis="N", n=0)
+    path = tmp_path / "runs.csv"
+    df.to_csv(path, index=False)
+    assert main(["backtest", str(path), "--law", "power_law", "--by", "task", "--axis", "N",
+                 "--cuts", "1e20", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("(no --cuts: every value but the largest).")

@@ -211,6 +211,62 @@ def test_chain_refuses_steps_given_outermost_first():
         predict_chain(law, [s1, s2b], new)
 
 
+def test_chain_and_steps_agree_on_fixed_parameters():
+    """A chain composed with jf.fix(sigmoid, b=0.5) over a step 2 that fitted b (~1.0)
+    silently replaced step 2's b draws by 0.5 (median accuracy -0.20 instead of 0.30).
+    Now a ValueError names the parameter and the fix; a step fitted with b fixed feeds
+    its value to a chain of the plain laws (before: "parameters ['b'] ... in no step")."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+                         0.02, "log")
+    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    new = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
+    plain = jf.compose(SIGMOID, LAW, into="L")
+    ok = predict_chain(plain, [s1, s2], new)["median"].iloc[0]
+    with pytest.raises(ValueError, match=r"step 1 \(law 'sigmoid'\) fitted 'b', but law .* "
+                                         r"holds it fixed at 0\.5.*jf\.fix\(\.\.\., b=0\.5\)"):
+        predict_chain(jf.compose(jf.fix(SIGMOID, b=0.5), LAW, into="L"), [s1, s2], new)
+    held = jf.fix(SIGMOID, b=1.0)
+    s2f = _gaussian_draws(held, ["a"], [-0.7, 4.0, 1.0], [0.02, 0.1, 0.02], 0.01, "linear",
+                          seed=1)
+    got = predict_chain(plain, [s1, s2f], new)["median"].iloc[0]
+    assert got == pytest.approx(ok, abs=0.01)          # b = 1.0 held, b ~ 1.0 drawn
+    with pytest.raises(ValueError, match=r"fitted with b fixed at 1, but law .* holds it at 0\.5"):
+        predict_chain(jf.compose(jf.fix(SIGMOID, b=0.5), LAW, into="L"), [s1, s2f], new)
+
+
+def test_chain_without_the_task_column_fans_out_as_predict_does():
+    """README: every predict, jf.predict_chain included, gives every task for every row
+    when the rows name no task of a many-task fit. predict_chain raised 'step 1 has 2
+    tasks; give df its by column(s)'. Now (task, row) rows whose law-mean draws are those
+    of the rows naming each task."""
+    import dataclasses
+
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+                         0.02, "log")
+    s1 = dataclasses.replace(s1, options={"by": None})       # one task, fitted without by
+    s2 = _gaussian_draws(SIGMOID, ["a", "b"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"N": [7e9, 2e10], "D": [1e12, 1e12]}, index=["p", "q"])
+    before = new.copy()
+    fan = predict_chain(law, [s1, s2], new)
+    pd.testing.assert_frame_equal(new, before)
+    assert fan.index.tolist() == [("a", "p"), ("a", "q"), ("b", "p"), ("b", "q")]
+    assert fan.index.names == ["task", "row"] and fan["N"].tolist() == [7e9, 2e10] * 2
+    for t in ("a", "b"):
+        one = predict_chain(law, [s1, s2], new.assign(task=t))
+        np.testing.assert_allclose(fan.loc[t, ["median", "credible_lower", "credible_upper"]],
+                                   one[["median", "credible_lower", "credible_upper"]],
+                                   rtol=1e-12)
+
+
 def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
     """As `FitResult.report` and its repr do; before, a posterior of ``jf.fix(law,
     alpha=0.2)`` showed the formula with alpha and no value for it anywhere."""

@@ -536,6 +536,22 @@ def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, 
     assert "by column 'model' has a task named 'all'" in err and "--pooled pooled" in err
 
 
+def test_backtest_refuses_a_by_column_named_as_a_table_column(capsys, tmp_path):
+    """The backtest table's task column is named after --by (as predict's): a by column
+    named "cut" would clash with the table's own "cut". Refused (exit 2, one line naming
+    the column and the fix) before any fit; the user's file unchanged."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"cut": ["a", "b"], "N": [1e8, 1e9], "D": [1e10, 1e10],
+                  "loss": [3.0, 2.5]}).to_csv(path, index=False)
+    text = path.read_text()
+    assert main(["backtest", str(path), "--by", "cut", "--axis", "N", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "by column 'cut' has the name of a column" in err[0]
+    assert "rename the by column" in err[0] and path.read_text() == text
+
+
 def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_path):
     """No fit: a hand-made backtest table, fit and posterior (Chinchilla's law)."""
     from jaxfit.backtest import BacktestResult

@@ -702,3 +702,93 @@ def test_suggest_log_target_space_needs_positive_draws():
                                          r"of task\(s\) \[0\] are <= 0 \(smallest -\d\.\d+\).*"
                                          r"target_space='linear'"):
         jf.suggest(post, cands, target, target_space="log", interval="credible")
+
+
+def test_cli_optimal_and_suggest_check_their_numbers_before_fitting(tmp_path, monkeypatch,
+                                                                     capsys):
+    """`jaxfit optimal runs.csv --budgets -1` (or --ratios 0) and `jaxfit suggest ... --k 0`
+    and a missing or text --cost column were refused only after the fit and its 1000
+    bootstrap refits (the ratios' message read 'got [np.float64(0.0)]'); now exit 2 before
+    any fit, one line naming the flag or column, the value and the fix. The user's files
+    are unchanged."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"params": [1e8, 1e9], "tokens": [1e10, 2e10], "loss": [3.0, 2.5]}).to_csv(
+        path, index=False)
+    text = path.read_text()
+    cands = tmp_path / "cands.csv"
+    cands.write_text("params,tokens,cost\n1e9,2e10,5\n2e9,3e10,abc\n")
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fitted"))
+    src = [str(path), "--x", "N=params", "D=tokens", "-q"]
+    for argv, want in [
+            (["optimal", *src, "--budgets", "1e21", "-1"],
+             "--budgets 1e+21 -1: every value must be a finite positive compute budget "
+             "(FLOPs), got -1; e.g. --budgets 1e21 5.76e23"),
+            (["optimal", *src, "--budgets", "1e21", "--ratios", "20", "nan"],
+             "--ratios 20 nan: every value must be a finite positive tokens-per-parameter "
+             "ratio, got nan; e.g. --ratios 20 100"),
+            (["suggest", *src, "--target", "N=7e9", "D=1e11", "--grid", "N=1e9",
+              "D=1e10", "--k", "0"], "--k 0: the batch size must be an integer >= 1"),
+            (["suggest", *src, "--target", "N=7e9", "D=1e11", "--grid", "N=1e9",
+              "D=1e10", "--cost", "gpu_hours"],
+             "cost column 'gpu_hours' is not in the candidates (columns ['params', "
+             "'tokens'])"),
+            (["suggest", *src, "--target", "N=7e9", "D=1e11", "--candidates", str(cands)],
+             "column 'cost' (candidate cost) has dtype")]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and want in err[0], err
+    assert path.read_text() == text
+    with pytest.raises(ValueError, match=r"got \[20\.0, 0\.0\]; e\.g\. ratios=\[20, 100\]"):
+        jf.overtrain(_other_names_posterior(), [1e21], ratios=[20, 0],
+                     inputs=("params", "tokens"))
+
+
+def test_suggest_names_the_tasks_whose_target_rows_differ():
+    """A target for one task of a two-task posterior said only 'give every task the same
+    number of target rows'; now it counts each task's rows and names the fixes."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=400)
+    draws = {k: np.concatenate([v, v]) for k, v in post.draws.items()}
+    two = dataclasses.replace(post, tasks=pd.Index(["x", "y"], name="family"), draws=draws,
+                              options={"by": "family"})
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [1e10, 3e11], "cost": [1.0, 2.0]})
+    target = pd.DataFrame({"family": ["x"], "N": [7e10], "D": [4e12]})
+    with pytest.raises(ValueError, match=r"target rows per task differ \('x': 1, 'y': 0\).*"
+                                         r"leave the 'family' column out of the target"):
+        jf.suggest(two, cands, target)
+    with warnings.catch_warnings():
+        # its frames were renamed with inplace=True, deprecated in pandas 3 (Pandas4Warning)
+        warnings.simplefilter("error", getattr(pd.errors, "Pandas4Warning", FutureWarning))
+        ok = jf.suggest(two, cands, target.drop(columns="family"))
+    assert ok.targets["family"].tolist() == ["x", "y"] and ok.table.columns[0] == "family"
+
+
+def test_optimal_isoflop_overtrain_of_a_fit_by_two_columns():
+    """A fit with by=["family", "size"] has tuple task labels: optimal(...).to_frame()
+    raised pandas' 'All arrays must be of the same length' (np.asarray of the tuples made
+    a 2-D array), and isoflop and overtrain failed alike. No fit: the hand-made point fit
+    of test_optimal_names_the_task_column_after_by_as_suggest_does, with two tasks."""
+    from jaxfit.inference.status import Status
+
+    law = jf.models.chinchilla()
+    p = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
+    tasks = pd.MultiIndex.from_tuples([("web", 1), ("code", 2)], names=["family", "size"])
+    res = jf.FitResult(law=law, tasks=tasks,
+                       values=np.array([[p[n] for n in law.param_names]] * 2),
+                       objective=np.zeros(2), status=np.array([Status.CONVERGED] * 2),
+                       steps=np.ones(2), grad_norm=np.zeros(2),
+                       at_bound=np.zeros((2, 5), bool), identified=np.ones(2, bool),
+                       options=dict(y="loss", by=["family", "size"], x={}))
+    a = p["beta"] / (p["alpha"] + p["beta"])
+    opt = jf.optimal(res, [1e21, 1e23])
+    f = opt.to_frame()
+    assert len(f) == 2 * 2 * 6 and f["task"].iloc[0] == ("web", 1)
+    assert f["task"].iloc[-1] == ("code", 2)
+    assert opt.exponents().loc[(("code", 2), "a"), "estimate"] == pytest.approx(a)
+    assert len(opt.table()) == 4
+    iso = jf.isoflop(res, [1e21], n=3)
+    assert iso["task"].tolist() == [("web", 1)] * 3 + [("code", 2)] * 3
+    ov = jf.overtrain(res, [1e21], ratios=[20.0])
+    assert ov["task"].tolist() == [("web", 1)] * 5 + [("code", 2)] * 5

@@ -328,6 +328,15 @@ def test_flp_m_figure():
     assert len(panels[1].lines) == 4
     x, y = panels[1].lines[0].get_data()
     assert np.all(np.diff(x) < 0) and np.allclose(y, 100 * (1.6 - 0.4 * x))
+    # Frames with no recorded unit (a user's data, or CSVs read back): the loss axes name
+    # the column, never a guessed unit (they said "nats" whatever the data were)
+    assert panels[0].get_ylabel() == "domain loss (each domain's column)"
+    assert panels[1].get_xlabel() == "loss (column c4)"
+    for f in frames.values():
+        f.attrs["loss_unit"] = "nats"        # what flp_m records for its embedded data
+    panels = _panels(plot_flp_m(frames))
+    assert panels[0].get_ylabel() == "domain loss (nats)"
+    assert panels[1].get_xlabel() == "C4 loss (nats)"
 
 
 @pytest.mark.parametrize("name", ["ladder", "hitchhiker", "emergence", "flp_m"])

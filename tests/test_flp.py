@@ -68,6 +68,9 @@ def test_flp_recovers_synthetic_truth():
     assert u["t_a"] > 3.0 and u["t_a"] > 10 * p.loc["t_a", "abs_error"]
     fig = plot_flp(res)
     assert [ax.get_visible() for ax in fig.axes] == [True] * 4 + [False] * 2
+    # a user's loss column has no known unit: the axes name it (they said "nats")
+    assert res.options["loss_unit"] is None
+    assert fig.axes[0].get_ylabel() == fig.axes[1].get_xlabel() == "loss (column c4)"
 
 
 def test_flp_irreducible_stage1_and_sigmoid_stage2():
@@ -170,3 +173,5 @@ def test_flp_on_olmo_ladder_next_to_two_step_ladder():
     assert set(CHANCE) >= set(p["task"])
     fig = plot_flp(frames)                  # from the frames alone: stage 1 + 8 tasks
     assert sum(ax.get_visible() for ax in fig.axes) == 9
+    # the embedded ladder's C4 loss is documented in nats (load_flp_data)
+    assert fig.axes[0].get_ylabel() == fig.axes[1].get_xlabel() == "C4 loss (nats)"

@@ -350,9 +350,14 @@ def _upstream_single_step(N, D, y, task):
 
 
 def test_single_step_variant_matches_table3_and_beats_it_on_csqa():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")       # OpenBookQA creeps along a flat valley
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")       # OpenBookQA creeps along a flat valley
         r = ladder(method="single_step")
+    # its warnings name the fit that ran (they said "ladder step1", a fit never run), and
+    # the knob and table that hold it (step1_options, result.step1)
+    said = [str(w.message) for w in caught if str(w.message).startswith("ladder ")]
+    assert said and all(m.startswith("ladder single-step fit: ") for m in said), said
+    assert any("step1_options=" in m and "result.step1['status']" in m for m in said), said
     p = r.predictions.set_index(["task", "target"])
     for target, paper in [("7B-4T", PAPER_SINGLE_7B), ("13B-5T", PAPER_SINGLE_13B)]:
         ours = 100 * p.xs(target, level="target").loc[list(PAPER_TASKS), "rel_error"].abs()

@@ -239,6 +239,11 @@ def test_fix_rejects_unknown_names():
                                          r"'zeta'\]; its parameters are \['A', 'B', 'E', "
                                          r"'alpha', 'beta'\]"):
         fix(jf.models.chinchilla(), zeta=1.0, gamma=2.0, alpha=0.3)
+    # fixing a held parameter again (a loop over values) said 'has no parameters ['alpha']'
+    with pytest.raises(ValueError, match=r"fix: \['alpha'\] of 'chinchilla\|fixed\(alpha\)' "
+                                         r"are already fixed \(alpha=0\.3\); fix the law "
+                                         r"before its first jf\.fix"):
+        fix(fix(jf.models.chinchilla(), alpha=0.3), alpha=0.4)
 
 
 @pytest.mark.parametrize("value, message", [

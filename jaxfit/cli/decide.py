@@ -60,6 +60,21 @@ def _precheck(args) -> None:
         raise cli.InputError(f"--n-boot {args.n_boot} must be >= 0 (0: the point fit only)")
 
 
+def _positive(values, flag: str, what: str, example: str) -> None:
+    """InputError unless every value of ``flag`` is a finite positive number (checked
+    before any fit: ``--budgets -1`` was refused only after the fit and its 1000
+    bootstrap refits)."""
+    import math
+
+    from jaxfit import cli
+
+    bad = [v for v in values if not (math.isfinite(v) and v > 0)]
+    if bad:
+        raise cli.InputError(f"{flag} {' '.join(f'{v:g}' for v in values)}: every value must "
+                             f"be a finite positive {what}, got {bad[0]:g}; e.g. {flag} "
+                             f"{example}")
+
+
 def _result(args, source, need_draws: bool):
     """The saved result, or a fit (and bootstrap) of the data."""
     import jaxfit as jf
@@ -104,6 +119,8 @@ def _cmd_optimal(args) -> int:
     from jaxfit.decide.optimal import _check_law
 
     _precheck(args)
+    _positive(args.budgets, "--budgets", "compute budget (FLOPs)", "1e21 5.76e23")
+    _positive(args.ratios or [], "--ratios", "tokens-per-parameter ratio", "20 100")
     source = _source(args)
     cli._call(_check_law, source.law, args.inputs, "--inputs")     # before any fit
     res = _result(args, source, need_draws=False)
@@ -133,9 +150,14 @@ def _cmd_optimal(args) -> int:
 def _cmd_suggest(args) -> int:
     from jaxfit import cli
     from jaxfit.checks import prediction_inputs
+    from jaxfit.data import column_map
     from jaxfit.decide import candidate_grid, suggest
+    from jaxfit.decide.suggest import _costs
 
     _precheck(args)
+    if args.k < 1:                           # before the fit and its refits, as --prob
+        raise cli.InputError(f"--k {args.k}: the batch size must be an integer >= 1, e.g. "
+                             "--k 3")
     source = _source(args)
     law, mapping = source.law, source.mapping
     target = cli._checked_points(args.target, law, mapping, "--target", source.by)
@@ -156,6 +178,9 @@ def _cmd_suggest(args) -> int:
     else:
         raise cli.InputError("suggest needs candidates: --candidates FILE or --grid N=.. D=..")
     cli._call(prediction_inputs, law, cands, mapping, where="--candidates")
+    # the cost column too, before the fit and its refits (a text or missing --cost column
+    # was refused only after them)
+    cli._call(_costs, cands, args.cost, column_map(law, mapping), tuple(args.inputs))
     post = _result(args, source, need_draws=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

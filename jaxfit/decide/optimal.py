@@ -326,8 +326,13 @@ def _summary(values: np.ndarray, estimate: np.ndarray | None, prob: float) -> di
             "sd": sd, "lower": q[1], "upper": q[2]}
 
 
-def _task_values(tasks: pd.Index) -> list:
-    return list(tasks)
+def _task_values(tasks: pd.Index) -> np.ndarray:
+    """The task labels as a 1-D object array: a label of several ``by`` columns is one
+    tuple (np.asarray of a list of tuples made a 2-D array, and the frames' task column
+    came out of the wrong length: ValueError 'All arrays must be of the same length')."""
+    out = np.empty(len(tasks), dtype=object)
+    out[:] = list(tasks)
+    return out
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -376,7 +381,7 @@ class OptimalResult:
             s = _summary(self.draws[q], None if self.estimate is None else self.estimate[q],
                          self.prob)
             frames.append(pd.DataFrame({
-                task: np.repeat(np.asarray(_task_values(self.tasks), dtype=object), B),
+                task: np.repeat(_task_values(self.tasks), B),
                 "C": np.tile(self.budgets, T), "quantity": q,
                 **{k: v.reshape(-1) for k, v in s.items()}, "at_edge": edge.reshape(-1)}))
         out = pd.concat(frames, ignore_index=True)
@@ -557,7 +562,8 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
             q = _no_interval(np.quantile(L, [0.5, lo, hi], axis=0), D)
             best = np.abs(offs)[None, :].repeat(len(c), 0) == np.abs(offs).min()
             frames.append(pd.DataFrame({
-                task_label(d.by): d.tasks[t], "C": np.repeat(c, len(offs)),
+                task_label(d.by): np.repeat(_task_values(d.tasks)[t:t + 1], len(c) * len(offs)),
+                "C": np.repeat(c, len(offs)),
                 "N": np.exp(u[0]).reshape(-1), "D": np.exp(v[0]).reshape(-1),
                 "tokens_per_param": np.exp(v[0] - u[0]).reshape(-1),
                 "estimate": est.reshape(-1), "median": q[0].reshape(-1),
@@ -622,7 +628,7 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
     r = np.atleast_1d(np.asarray(ratios, dtype=np.float64))
     if r.size == 0 or np.any(~np.isfinite(r)) or np.any(r <= 0):
         raise ValueError(f"overtrain: ratios must be positive tokens-per-parameter values, "
-                         f"got {list(np.asarray(ratios).ravel())}.")
+                         f"got {r.tolist()}; e.g. ratios=[20, 100].")
     opt = optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, prob=prob, warn=False)
     fn = _overtrain_fn(d.law, names, cost, inverse)
     T, D = len(d.tasks), d.n_draws
@@ -650,7 +656,7 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
             qs = _no_interval(_quantile(v, [0.5, lo, hi], axis=1), D)
         e = qs[0] if est is None else est[q]
         frames.append(pd.DataFrame({
-            task: np.repeat(np.asarray(list(d.tasks), dtype=object), len(c) * len(r)),
+            task: np.repeat(_task_values(d.tasks), len(c) * len(r)),
             "C": np.tile(np.repeat(c, len(r)), T), "ratio": np.tile(r, T * len(c)),
             "quantity": q, "estimate": e.reshape(-1), "median": qs[0].reshape(-1),
             "lower": qs[1].reshape(-1), "upper": qs[2].reshape(-1)}))

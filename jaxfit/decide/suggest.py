@@ -367,7 +367,12 @@ def _target_draws(post: Posterior, target: pd.DataFrame, target_law: Law | None,
     T, D = len(post.tasks), post.n_draws
     J = max(len(r) for r in rows_t)
     if any(len(r) != J for r in rows_t):
-        raise ValueError("suggest: give every task the same number of target rows.")
+        counts = ", ".join(f"{t!r}: {len(r)}" for t, r in list(zip(post.tasks, rows_t))[:6])
+        col = task_label(post.options.get("by"))
+        raise ValueError(f"suggest: the target rows per task differ ({counts}); each task "
+                         f"needs the same number. Fix: give a target row for every task, "
+                         f"or leave the {col!r} column out of the target so that its rows "
+                         "apply to every task, or fit only the tasks you target.")
     law = target_law or post.law
     cols = column_map(law, post.options.get("x") if target_law is None else None)
     missing = [c for c in cols.values() if c not in target.columns]
@@ -627,12 +632,11 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_single,
             tgts.append({"task": task, "target": target.index[row_i],
                          "width_now": width0[t, jj]})
         tgts[-1]["width_after_batch"] = w_path[t, len(order) - 1] if order else now
-    table = pd.concat(frames, ignore_index=True)
-    batch = pd.DataFrame(batches)
-    targets = pd.DataFrame(tgts)
+    # (rename's inplace= is deprecated in pandas 3 and goes in pandas 4: new frames)
+    table, batch, targets = (
+        df.rename(columns={"task": task_name}) for df in
+        (pd.concat(frames, ignore_index=True), pd.DataFrame(batches), pd.DataFrame(tgts)))
     for df in (table, batch, targets):
         df.attrs.update(interval=interval, prob=prob)
-        if task_name != "task":
-            df.rename(columns={"task": task_name}, inplace=True)
     return SuggestResult(table=table, batch=batch, targets=targets, method=method,
                          interval=interval, prob=prob)

@@ -375,6 +375,9 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
                     ("moving_avg", moving_avg)]:
         if int(v) != v or v < 1:
             raise ValueError(f"flp: {name}={v!r} must be a positive integer.")
+    # the embedded ladder's losses are cross-entropies in nats (`load_flp_data`); a user's
+    # loss column's unit is not known, so the plots name the column instead
+    loss_unit = "nats" if data is None else None
     tasks, levels, runs, target_names, lad, tgt = prepare(
         data, tasks, [loss], chance, sampling_runs, targets, target_last_n)
     law1, law2, chain, base = _laws(bool(irreducible), stage2)
@@ -441,7 +444,10 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     curves = pd.concat([_grid_curve(law1, p1, ["all"], cgrid, "C", "stage1"),
                         _grid_curve(law2, res2.params, tasks, lgrid, "L", "stage2")],
                        ignore_index=True)
-    options = dict(tasks=tasks, loss=loss, chance=levels, threshold=threshold, stage2=stage2,
+    for frame in (pred, stage1_data, stage2_data):    # for plots of the frames alone
+        frame.attrs.update(loss=loss, loss_unit=loss_unit)
+    options = dict(tasks=tasks, loss=loss, loss_unit=loss_unit, chance=levels,
+                   threshold=threshold, stage2=stage2,
                    irreducible=bool(irreducible), sampling_runs=runs, targets=target_names,
                    last_n=last_n, target_last_n=target_last_n, skip_frac=skip_frac,
                    moving_avg=moving_avg, stage1_options=o1, stage2_options=o2)

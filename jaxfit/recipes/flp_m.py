@@ -369,6 +369,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     """
     domains = [domains] if isinstance(domains, str) else list(dict.fromkeys(domains))
     sources = tuple(sources)
+    loss_unit = "nats" if data is None else None     # the embedded ladder's (load_flp_data)
     law = domain_loss(sources, bool(irreducible))
     if set(sources) != {"C"} and (data is None or "ratio" not in data.columns):
         raise ValueError(f"flp_m: sources={sources} need a 'ratio' column (fraction of "
@@ -438,7 +439,10 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     pred["rel_error"] = pred["pred_acc"] / pred["actual_acc"] - 1
     stage1 = res1.to_frame().reindex(domains)
     stage1.index.name = "domain"
-    options = dict(tasks=tasks, domains=domains, sources=sources, irreducible=irreducible,
+    for frame in (pred, dl, s2):                         # for plots of the frames alone
+        frame.attrs.update(loss_unit=loss_unit)
+    options = dict(tasks=tasks, domains=domains, loss_unit=loss_unit, sources=sources,
+                   irreducible=irreducible,
                    chance=levels, threshold=threshold, sampling_runs=runs,
                    targets=target_names, last_n=last_n, target_last_n=target_last_n,
                    stage1_options=o1, mlp_options=om)

@@ -49,8 +49,21 @@ def _task_title(ax, task, rows) -> None:
                                                                  if err else "")), fontsize=9)
 
 
-def _loss_label(name: str) -> str:
-    return {"c4": "C4"}.get(str(name), str(name)) + " loss (nats)"
+def _loss_unit(result, frame: pd.DataFrame) -> tuple[str | None, str | None]:
+    """(loss column, its unit) as the recipe recorded them (its ``options``, or the
+    frame's ``attrs`` for a frames dict); None where not known (e.g. frames read from
+    CSV). The recipes know the unit only of their embedded data (nats)."""
+    options = getattr(result, "options", None) or frame.attrs
+    return options.get("loss"), options.get("loss_unit")
+
+
+def _loss_label(name, unit, what: str = "loss") -> str:
+    """``"C4 loss (nats)"`` for a known unit; ``"loss (column c4)"`` when the unit is not
+    known (a user's data: its unit is not recorded anywhere), never a guessed unit."""
+    if unit:
+        return (f"{'C4' if str(name) == 'c4' else name} {what}" if name is not None
+                else what) + f" ({unit})"
+    return f"{what} (column {name})" if name is not None else f"{what} (unit not recorded)"
 
 
 def plot_flp(result, ncols: int = 3):
@@ -74,6 +87,7 @@ def plot_flp(result, ncols: int = 3):
 
     ax = axes[0]
     s1 = f["stage1_data"]
+    loss_label = _loss_label(*_loss_unit(result, s1))
     samp, tgt = s1[s1["kind"] == "sampling"], s1[s1["kind"] == "target"]
     c1 = curves[curves["stage"] == "stage1"]
     ax.plot(c1["x"], c1["y"], "--", color="grey", lw=1, label="fitted law")
@@ -85,7 +99,7 @@ def plot_flp(result, ncols: int = 3):
     ax.set_xscale("log")
     plain_log_ticks(ax)
     ax.set_xlabel("training compute C (FLOPs)")
-    ax.set_ylabel("pre-training loss (nats)")
+    ax.set_ylabel(loss_label)
     ax.set_title("stage 1: loss from compute", fontsize=9)
 
     s2 = f["stage2_data"]
@@ -105,7 +119,7 @@ def plot_flp(result, ncols: int = 3):
             ax.scatter(r.pred_loss, 100 * r.pred_acc, marker="o", facecolors="none",
                        color=tcol[r.target], s=40)
         _task_title(ax, task, rows)
-        ax.set_xlabel("pre-training loss (nats)")
+        ax.set_xlabel(loss_label)
         ax.set_ylabel("accuracy (%)")
     legend_below(fig, axes[:2], ncol=4)
     return fig
@@ -164,7 +178,8 @@ def plot_flp_m(result, ncols: int = 3):
     ax.set_xticks(range(len(domains)), [str(d).replace("_", "\n") for d in domains],
                   fontsize=7)
     ax.set_xlabel("validation domain")
-    ax.set_ylabel("domain loss (nats)")
+    unit = _loss_unit(result, dl)[1]
+    ax.set_ylabel(f"domain loss ({unit})" if unit else "domain loss (each domain's column)")
     ax.set_title("stage 1: targets' domain losses", fontsize=9)
     first = [c for c in s2.columns if c not in ("task", "run", "C", "acc", "fitted")][0]
     loss0 = dl[dl["domain"] == first].set_index("target")
@@ -188,7 +203,7 @@ def plot_flp_m(result, ncols: int = 3):
             ax.scatter(loss0.loc[r.target, "pred"], 100 * r.pred_acc, marker="o",
                        facecolors="none", color=tcol[r.target], s=40)
         _task_title(ax, task, rows)
-        ax.set_xlabel(_loss_label(first))
+        ax.set_xlabel(_loss_label(first, unit))
         ax.set_ylabel("accuracy (%)")
     legend_below(fig, axes[:2], ncol=4)
     return fig

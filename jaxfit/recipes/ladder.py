@@ -261,23 +261,26 @@ def _fit(law: Law, df: pd.DataFrame, y: str, x: Mapping[str, str], loss: str, de
 
 
 def _warn(res: FitResult, step: str) -> None:
-    """Warnings for one fit of the recipe.
+    """Warnings for one fit of the recipe (``step``: "step1", "step2" or "single_step";
+    the single-step fit takes ``step1_options`` and its table is ``result.step1``).
 
     Parameters at a bound are part of the protocol (CommonsenseQA's E = 0, b = 1 for most
     sigmoids): they are reported in the ``at_bound`` column, not warned about, and a
     parameter converging to a bound of 0 is not taken as disagreement between restarts.
     """
+    name = "single-step fit" if step == "single_step" else step
+    table = "step1" if step == "single_step" else step     # its options' and table's name
     bad = ~res.converged
     if bad.any():
         why = "; ".join(sorted({f"{Status(int(c)).name.lower()}: {Status(int(c)).message}"
                                 for c in res.status[bad]}))
-        warnings.warn(f"ladder {step}: {int(bad.sum())} of {len(res.tasks)} task(s) did not "
+        warnings.warn(f"ladder {name}: {int(bad.sum())} of {len(res.tasks)} task(s) did not "
                       f"converge {list(res.tasks[bad])} ({why}); pass e.g. "
-                      f"{step}_options={{'max_steps': ...}}. See result.{step}['status'].",
+                      f"{table}_options={{'max_steps': ...}}. See result.{table}['status'].",
                       ConvergenceWarning, stacklevel=4)
     poor = ~res.identified & ~res.at_bound.any(axis=1)
     if poor.any():
-        warnings.warn(f"ladder {step}: task(s) {list(res.tasks[poor])} are poorly "
+        warnings.warn(f"ladder {name}: task(s) {list(res.tasks[poor])} are poorly "
                       "identified (near-best restarts disagree by more than 1% in a "
                       "parameter); predictions may depend on the optimiser.",
                       IdentifiabilityWarning, stacklevel=4)
@@ -638,7 +641,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
     if method == "single_step":
         (law1,) = _laws(method)
         fits["single_step"] = res1 = _fit(law1, s1, "acc", {"N": "N", "D": "D"}, "huber",
-                                          step1_delta, "log", o1, "step1")
+                                          step1_delta, "log", o1, "single_step")
         s1["fitted"] = evaluate(law1, res1.params, s1["task"], {"N": s1["N"], "D": s1["D"]})
         step1 = param_frame(res1, tasks)
         step1["fit_error"] = (s1.assign(e=np.abs(s1["fitted"] / s1["acc"] - 1))
