@@ -96,11 +96,7 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     rng = np.random.default_rng(seed)
     theta: dict[str, np.ndarray] = {}
     for i, post in enumerate(posteriors):
-        try:
-            rows = post._rows(df)
-        except ValueError as e:
-            msg = str(e).removeprefix("predict: ")
-            raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
+        rows = _step_rows(i, post, df)
         perm = rng.permutation(post.n_draws)[:D]
         for name in post.law.param_names:
             if name in law.params:
@@ -114,15 +110,21 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     return index, mean, pred
 
 
+def _step_rows(i: int, post: Posterior, df: pd.DataFrame):
+    """Each row's task position in step ``i`` (None: the step has several tasks and ``df``
+    lacks its ``by`` column(s)); a row naming no fitted task is refused with the step named."""
+    try:
+        return post._rows(df)
+    except ValueError as e:
+        msg = str(e).removeprefix("predict: ")
+        raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
+
+
 def _fan_out(posteriors: Sequence[Posterior], df: pd.DataFrame) -> Posterior | None:
     """The first step with several tasks whose ``by`` column(s) ``df`` lacks (its rows then
     take every task of that step), or None when every row names its task in every step."""
     for i, post in enumerate(posteriors):
-        try:
-            rows = post._rows(df)
-        except ValueError as e:
-            msg = str(e).removeprefix("predict: ")
-            raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
+        rows = _step_rows(i, post, df)
         if rows is None:
             return post
     return None
