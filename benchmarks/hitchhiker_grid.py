@@ -142,9 +142,12 @@ def main(argv=None) -> None:
           f"{t_scipy / t_warm:.2f}x; CPU cold {c_scipy / c_cold:.2f}x"
           + (f", warm {c_scipy / c_warm:.2f}x" if args.warm else ""))
     steps = np.concatenate([f.steps for f in res.fits])
-    print(f"jaxfit steps: median {np.median(steps):.0f}, p90 {np.percentile(steps, 90):.0f}, "
-          f"at the {res.fits[0].options['max_steps']}-step cap: "
-          f"{int(np.sum(steps >= res.fits[0].options['max_steps']))}")
+    cap = res.fits[0].options["max_steps"]
+    print(f"jaxfit steps: median {np.median(steps):.0f}, p90 {np.percentile(steps, 90):.0f}; "
+          f"ended at the {cap}-step cap (status max_steps): "
+          f"{int((fitted['status'] == 'max_steps').sum())}; reached the cap (of them, "
+          f"refitted with E at its bound 0 and converged: jaxfit.inference.floor): "
+          f"{int(np.sum(steps >= cap))}")
     print(f"jaxfit statuses: {fitted['status'].value_counts().to_dict()}; scipy failures "
           f"(both methods raised): {int(sp['are_scipy'].isna().sum())}")
     for name, m in (("all", np.ones(len(cmp), bool)), (">= 3 models", ident.to_numpy())):

@@ -14,7 +14,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxfit import checks
 from jaxfit.data import Batch, bucket, check_law, make_batch
-from jaxfit.inference import design
+from jaxfit.inference import design, floor
 from jaxfit.inference.objective import make_objective, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks
 from jaxfit.inference.starts import grid_starts, random_starts, sobol_starts, user_starts
@@ -163,11 +163,13 @@ def warn_design(res: FitResult, source: str = "", resamples=None, stacklevel: in
             warnings.warn(text, DesignWarning, stacklevel=stacklevel)
 
 
-def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):
+def _minimize_tasks(x, y, w, u0, objective, opts, use_jit: bool):
+    """`minimize` over the tasks of ``x, y, w`` ([T, P] arrays), padded to a bucketed task
+    count (and sharded) under jit; the `Solution` as numpy arrays of the T tasks."""
     ctx = contextlib.nullcontext() if use_jit else jax.disable_jit()
     with jax.enable_x64(True), ctx:
-        data = (jax.tree.map(jnp.asarray, batch.x), jnp.asarray(batch.y), jnp.asarray(batch.w))
-        T = len(batch.tasks)
+        data = (jax.tree.map(jnp.asarray, x), jnp.asarray(y), jnp.asarray(w))
+        T = len(y)
         u0 = jnp.asarray(u0, dtype=jnp.float64)
         if use_jit:
             data = _pad_tasks(data[:2], T)[0] + (_pad_tasks(data[2], T, zeros=True)[0],)
@@ -176,10 +178,67 @@ def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):
             # one block of members per device, so that packing stays on each device
             opts = dataclasses.replace(opts, groups=len(jax.devices()))
         sol = minimize(objective, u0, *data, opts=opts)
-        sol = jax.tree.map(lambda a: np.asarray(a)[:T], sol)
-        values = np.asarray(jnp.stack(list(unpack(law, jnp.asarray(sol.u)).values()), -1))
-        all_values = np.asarray(jnp.stack(list(unpack(law, jnp.asarray(sol.all_u)).values()), -1))
-    return sol, values, all_values
+        return jax.tree.map(lambda a: np.asarray(a)[:T], sol)
+
+
+def _values(law, u) -> np.ndarray:
+    with jax.enable_x64(True):
+        return np.asarray(jnp.stack(list(unpack(law, jnp.asarray(u)).values()), -1))
+
+
+def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):
+    sol = _minimize_tasks(batch.x, batch.y, batch.w, u0, objective, opts, use_jit)
+    sol = _refit_at_floor(law, batch, sol, objective, opts, use_jit)
+    return sol, _values(law, sol.u), _values(law, sol.all_u)
+
+
+def _refit_at_floor(law, batch: Batch, sol, objective, opts, use_jit: bool):
+    """`jaxfit.inference.floor`: every member that ended at the step cap, refitted with
+    the law's floor pinned at its bound, replaces its end point where the refit converges
+    at or below it. ``sol`` unchanged when the law has no such floor or nothing is capped."""
+    i = floor.floor_index(law)
+    capped = np.asarray(sol.all_status) == Status.MAX_STEPS
+    if i is None or not capped.any():
+        return sol
+    t, m = np.nonzero(capped)                          # one refit task per capped member
+    pin = floor.pinned_values(law, batch.y, batch.w)[t]
+    x = {n: a[t] for n, a in batch.x.items()}
+    x[floor.PIN] = np.broadcast_to(pin[:, None], batch.y[t].shape)
+    u0 = np.delete(np.asarray(sol.all_u)[t, m], i, axis=-1)[:, None, :]
+    ropts = dataclasses.replace(opts, continuation=(), refine=None, keep=None,
+                                screen_steps=0)
+    r = _minimize_tasks(x, batch.y[t], batch.w[t], u0, floor.pinned_objective(objective, i),
+                        ropts, use_jit)
+    full = np.insert(r.u, i, pin, axis=-1)
+    # a minimum of the bounded problem only where the objective rises with the floor
+    at_min = np.zeros(capped.shape, bool)
+    at_min[t, m] = floor.floor_slope(objective, i, full, {n: a[t] for n, a in batch.x.items()},
+                                     batch.y[t], batch.w[t]) >= 0
+    new_u, new_f = np.array(sol.all_u), np.array(sol.all_f)
+    new_status = np.array(sol.all_status)
+    new_u[t, m] = full
+    new_f[t, m], new_status[t, m] = r.f, r.status
+    u, f, status, replaced, order = floor.replace_members(
+        np.asarray(sol.all_u), np.asarray(sol.all_f), np.asarray(sol.all_status),
+        new_u, new_f, new_status, capped & at_min)
+    if not replaced.any():
+        return sol
+    refit_steps = np.zeros(capped.shape, np.int64)
+    refit_steps[t, m] = r.steps
+    refit_grad = np.zeros(capped.shape)
+    refit_grad[t, m] = r.grad_norm
+    win = order[:, 0]
+    rows = np.arange(len(win))
+    new_winner = replaced[:, 0]
+    # a replaced winner: its steps at the cap (the old winner's count, or max_steps for
+    # another member), then the refit's; the gradient is the refit's (the pinned floor's
+    # component is ~FLOOR_REL of the others')
+    before = np.where(win == 0, sol.steps, opts.max_steps)
+    return sol._replace(
+        u=u[:, 0], f=f[:, 0], status=status[:, 0],
+        steps=np.where(new_winner, before + refit_steps[rows, win], sol.steps),
+        grad_norm=np.where(new_winner, refit_grad[rows, win], sol.grad_norm),
+        all_u=u, all_f=f, all_status=status)
 
 
 def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
@@ -212,7 +271,11 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         method: "newton" (exact-Hessian damped Newton; fastest for these small problems,
             see benchmarks/) or "lbfgs" (optax L-BFGS with zoom line search).
         max_steps: iteration cap per restart (per stage of a `continuation`; the
-            reported `steps` add up the stages).
+            reported `steps` add up the stages). For a law with a floor (``E``), a
+            restart stopped by the cap is refitted with E pinned at its bound 0, within
+            the same cap, and ends converged there where that is lower and a minimum of
+            the bounded problem (`jaxfit.inference.floor`; ``steps`` then add the
+            refit's; ``at_bound`` flags E).
         refine: how many of the best-screened starts per task are optimised (None: all).
         keep: how many of them per task successive halving leaves to run to convergence
             (None: all; see `jaxfit.inference.optimize`). 1 is fastest (1.3x on

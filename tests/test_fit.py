@@ -292,3 +292,57 @@ def test_sharded_across_emulated_devices_matches_one_device(tmp_path, oracle_tas
     subprocess.run([sys.executable, "-c", script], check=True, env=env)
     sharded = np.load(tmp_path / "objective.npy")
     np.testing.assert_allclose(sharded, res.objective[:16], rtol=1e-9)
+
+
+def test_replace_members_takes_only_capped_members_that_converge_lower():
+    """`floor.replace_members`: a capped member takes its refit only where the refit
+    converged at or below it; tasks without a replacement keep the solver's order."""
+    from jaxfit.inference.floor import replace_members
+
+    S = jf.Status
+    old_u = np.arange(2 * 3 * 2, dtype=float).reshape(2, 3, 2)
+    old_f = np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 6.0]])
+    old_s = np.array([[S.CONVERGED, S.MAX_STEPS, S.MAX_STEPS], [S.CONVERGED] * 3])
+    new_u = -old_u
+    new_f = np.array([[1.0, 0.5, 3.5], [4.0, 4.0, 4.0]])
+    new_s = np.array([[S.CONVERGED, S.CONVERGED, S.CONVERGED], [S.CONVERGED] * 3])
+    capped = old_s == S.MAX_STEPS
+    u, f, st, replaced, order = replace_members(old_u, old_f, old_s, new_u, new_f, new_s,
+                                                capped)
+    # task 0: member 1 converged lower (0.5) and becomes the winner; member 2's refit is
+    # higher (3.5 > 3.0) and is not taken; task 1 has nothing capped and is untouched
+    assert order[0].tolist() == [1, 0, 2] and order[1].tolist() == [0, 1, 2]
+    assert f.tolist() == [[0.5, 1.0, 3.0], [5.0, 5.0, 6.0]]
+    assert st[0].tolist() == [S.CONVERGED, S.CONVERGED, S.MAX_STEPS]
+    assert replaced.tolist() == [[True, False, False], [False] * 3]
+    np.testing.assert_array_equal(u[0, 0], new_u[0, 1])
+    np.testing.assert_array_equal(u[1], old_u[1])
+
+
+def test_members_capped_on_the_way_to_E_zero_are_refitted_at_the_bound():
+    """Data whose best E is its bound 0 (the loss is two power laws, no floor): Newton
+    crawls along log E and stops at the step cap, still descending. The member is refitted
+    with E pinned at its bound (`jaxfit.inference.floor`) and ends converged, lower, with
+    E flagged at its bound. A task whose optimum is inside is left exactly as the fit
+    without the refit (the same law with no declared floor) leaves it. Before: both
+    tasks ended max_steps."""
+    rng = np.random.default_rng(3)
+    N = 10 ** rng.uniform(7, 10, 2 * 30)
+    D = 10 ** rng.uniform(9, 12, 2 * 30)
+    E = np.repeat([0.0, 1.8], 30)
+    loss = (E + 400 * N ** -0.34 + 410 * D ** -0.28) * np.exp(0.01 * rng.standard_normal(60))
+    df = pd.DataFrame({"task": np.repeat(["no_floor", "floor"], 30), "N": N, "D": D,
+                       "loss": loss})
+    law = jf.models.chinchilla()
+    kw = dict(y="loss", by="task", restarts=8, max_steps=40, warn=False)
+    res = jf.fit(law, df, **kw)
+    plain = jf.fit(law.replace(floor=None, terms=()), df, **kw)      # no refit: as before
+    assert plain.to_frame().loc["no_floor", "status"] == "max_steps"
+    row = res.to_frame().loc["no_floor"]
+    assert row["status"] == "converged"
+    assert row["E"] < 1e-15 * df.loss.min() and "E" in row["at_bound"]
+    assert row["objective"] < plain.to_frame().loc["no_floor", "objective"]
+    assert abs(row["alpha"] - 0.34) < 0.05 and abs(row["beta"] - 0.28) < 0.05
+    i = list(res.tasks).index("floor")
+    np.testing.assert_array_equal(res.values[i], plain.values[i])
+    assert res.status[i] == plain.status[i] and res.objective[i] == plain.objective[i]
