@@ -813,3 +813,6 @@ def test_optimal_refuses_a_law_that_rises_with_compute():
     msg = str(e.value)
     assert "minimises a loss-like law" in msg and "loss step" in msg
     assert "exponent" not in msg
+    with pytest.raises(ValueError, match="optimal_at: law 'accuracy_like' increases"):
+        jf.decide.optimal_at(law, {"c0": 0.1, "c1": 0.01, "c2": 0.02}, 1e21,
+                             inputs=("params", "tokens"))

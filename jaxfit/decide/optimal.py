@@ -516,6 +516,7 @@ def optimal_at(law: Law, params: Mapping[str, float], budget: float, *,
                          "(it returns every budget), or optimal_at once per budget.")
     d = Draws(law=law, tasks=pd.Index([0]), x={}, by=None, estimate=None,
               params={n: np.array([[float(params[n])]]) for n in law.param_names})
+    _check_loss_like(d, names, c, "optimal_at")
     out = _run(d, c, names, cost, inverse, method)["draws"]
     return {q: float(out[q][0, 0, 0]) for q in QUANTITIES}
 
