@@ -660,6 +660,9 @@ def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys
     # a task named as the pooled row: "summary(pooled='pooled')" beside the flag
     (("backtest", "{csv}", "--axis", "N", "--by", "fam", "--pooled", "a", "-q"),
      "give the pooled row another label (--pooled pooled), or rename that task"),
+    # a by column with missing values: "Fill them, e.g. df['fam'].fillna('unknown')."
+    (("fit", "{nan_by}", "--by", "fam", "-q"),
+     'Fill them in the file, or drop those rows, e.g. --where "fam == fam"'),
     # a --by typo in a recipe: no did-you-mean before
     (("emergence", "{csv}", "--y", "loss", "--by", "famm", "-q"),
      "(the data's column 'fam' is close to 'famm'). Name them with --y, --loss, --D, --by."),
@@ -671,10 +674,11 @@ def test_more_bad_input_hints_use_the_command_lines_flags(argv, wanted, capsys, 
     from jaxfit.cli import main
 
     path = tmp_path / "runs.csv"
-    pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8], "D": [1e10, 2e10, 4e10, 8e10],
-                  "loss": [3.0, 2.8, 2.6, 2.5], "fam": ["a", "a", "b", "b"]}
-                 ).to_csv(path, index=False)
-    assert main([a.format(csv=path) for a in argv]) == 2
+    runs = pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8], "D": [1e10, 2e10, 4e10, 8e10],
+                         "loss": [3.0, 2.8, 2.6, 2.5], "fam": ["a", "a", "b", "b"]})
+    runs.to_csv(path, index=False)
+    runs.assign(fam=["a", None, "b", "b"]).to_csv(tmp_path / "nan_by.csv", index=False)
+    assert main([a.format(csv=path, nan_by=tmp_path / "nan_by.csv") for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
     assert wanted in err, err
@@ -721,6 +725,9 @@ def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_pat
      "e.g. jaxfit.Param(constraints.positive, init=(0.1, 10.0))"),
     ("my_prob=3, x.n=2, df['n']", "my_prob=3, x.n=2, df['n']"),
     ("with per_task=False and cuts=None", "with no --per-task and no --cuts"),
+    # `jaxfit.data.check_task_label` (reached after a fit: optimal --by C)
+    ("Fix: rename the by column (e.g. df.rename(columns={'C': 'task'})) and fit again.",
+     "Fix: rename the by column in the file (e.g. 'C' to 'task') and fit again."),
 ])
 def test_cli_words_of_library_keyword_hints(library, cli):
     """`jaxfit.cli._cli_words`: a library keyword argument the command line sets with a

@@ -196,6 +196,13 @@ def _dropna_where(m: re.Match) -> str:
     return f'e.g. --where "abs({name}) < inf" (keeps the rows where it is finite)'
 
 
+def _fillna_where(m: re.Match) -> str:
+    col = ast.literal_eval(m.group(1))
+    name = col if isinstance(col, str) and col.isidentifier() else f"`{col}`"
+    return (f'Fill them in the file, or drop those rows, e.g. --where "{name} == {name}" '
+            "(keeps the rows where it is not missing).")
+
+
 def _cli_words(text: str) -> str:
     """A library message with its hints in the command line's vocabulary."""
     for python, flag in _CLI_WORDS:
@@ -219,6 +226,11 @@ def _cli_words(text: str) -> str:
                         text)
     text = re.sub(r"Rename (?:your columns|yours), e\.g\. df\.rename\(columns=\{[^}]*\}\)",
                   "Rename the file's columns", text)
+    # `jaxfit.data`: a by column with missing values, or named as a result's column
+    text = re.sub(r"Fill them, e\.g\. df\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\]"
+                  r"\.fillna\('unknown'\)\.", _fillna_where, text)
+    text = re.sub(r"rename the by column \(e\.g\. df\.rename\(columns=\{(.*?): 'task'\}\)\)",
+                  r"rename the by column in the file (e.g. \1 to 'task')", text)
     # `jaxfit.backtest.check_pooled`: the Python call beside the command line's flag
     text = re.sub(r"another label, summary\(pooled='[^']*'\) \(jaxfit backtest (--pooled "
                   r"[^)]*)\)", r"another label (\1)", text)
