@@ -564,10 +564,10 @@ def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
     else:
         given = np.asarray(list(np.ravel(cuts)), dtype=np.float64)
         if not given.size or not np.isfinite(given).all():
-            raise ValueError(f"backtest: cuts={list(np.ravel(cuts))!r} must be finite axis "
+            raise ValueError(f"backtest: cuts=[{_shown(cuts)}] must be finite axis "
                              "values (a row is held out when its axis value is above the cut); "
                              "give e.g. cuts=[4e8, 2e8], an int (that many of the largest "
-                             "values) or None (every value but the largest).")
+                             "values) or cuts=None (every value but the largest).")
         # each distinct cut once (a repeated cut was fitted twice, its rows counted twice)
         cv = np.unique(given)[::-1]
     return np.repeat(cv[:, None], len(tasks), axis=1), tasks

@@ -663,6 +663,18 @@ def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys
     # a by column with missing values: "Fill them, e.g. df['fam'].fillna('unknown')."
     (("fit", "{nan_by}", "--by", "fam", "-q"),
      'Fill them in the file, or drop those rows, e.g. --where "fam == fam"'),
+    # emergence: "drop or label those rows, e.g. df.dropna(subset=['fam'])"
+    (("emergence", "{nan_by}", "--y", "D", "--by", "fam", "-q"),
+     'drop or label those rows, e.g. --where "fam == fam" (keeps the rows where it is not '
+     'missing).'),
+    # a non-finite cut: "cuts=[np.float64(inf)] ... or None"
+    (("backtest", "{csv}", "--axis", "N", "--cuts", "inf", "1e9", "-q"),
+     "backtest: --cuts inf 1e+09 must be finite axis values (a row is held out when its axis "
+     "value is above the cut); give e.g. --cuts 4e8 2e8, an int (that many of the largest "
+     "values) or no --cuts"),
+    # predict with a --law other than the file's: "pass the law it was saved from."
+    (("predict", "{fit}", "--at", "N=1e9", "D=1e10", "--law", "power_law", "-q"),
+     "drop --law (the file rebuilds its own law), or give the law it was saved from."),
     # a --by typo in a recipe: no did-you-mean before
     (("emergence", "{csv}", "--y", "loss", "--by", "famm", "-q"),
      "(the data's column 'fam' is close to 'famm'). Name them with --y, --loss, --D, --by."),
@@ -678,7 +690,14 @@ def test_more_bad_input_hints_use_the_command_lines_flags(argv, wanted, capsys, 
                          "loss": [3.0, 2.8, 2.6, 2.5], "fam": ["a", "a", "b", "b"]})
     runs.to_csv(path, index=False)
     runs.assign(fam=["a", None, "b", "b"]).to_csv(tmp_path / "nan_by.csv", index=False)
-    assert main([a.format(csv=path, nan_by=tmp_path / "nan_by.csv") for a in argv]) == 2
+    law = jf.models.chinchilla()
+    fit = jf.FitResult(law=law, tasks=pd.Index([0]), objective=np.array([1e-3]),
+                       values=np.array([[CHINCHILLA[n] for n in law.param_names]]),
+                       status=np.zeros(1, int), steps=np.array([10]),
+                       grad_norm=np.array([1e-12]), at_bound=np.zeros((1, 5), bool),
+                       identified=np.array([True]), options=dict(y="loss", by=None, x={}))
+    names = dict(csv=path, nan_by=tmp_path / "nan_by.csv", fit=jf.save(fit, tmp_path / "f.json"))
+    assert main([a.format(**names) for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
     assert wanted in err, err
@@ -725,6 +744,13 @@ def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_pat
      "e.g. jaxfit.Param(constraints.positive, init=(0.1, 10.0))"),
     ("my_prob=3, x.n=2, df['n']", "my_prob=3, x.n=2, df['n']"),
     ("with per_task=False and cuts=None", "with no --per-task and no --cuts"),
+    # `jaxfit.recipes.emergence`: missing values in two columns
+    ("drop them first, e.g. df.dropna(subset=['loss', 'my acc']).",
+     'drop them from the file, or select the other rows with --where (missing values: e.g. '
+     '"loss == loss and `my acc` == `my acc`").'),
+    ("have no points with positive weight; drop them (for a categorical column, "
+     "df[col].cat.remove_unused_categories()) or give them data.",
+     "have no points with positive weight; drop them or give them data."),
     # `jaxfit.data.check_task_label` (reached after a fit: optimal --by C)
     ("Fix: rename the by column (e.g. df.rename(columns={'C': 'task'})) and fit again.",
      "Fix: rename the by column in the file (e.g. 'C' to 'task') and fit again."),

@@ -146,6 +146,9 @@ _CLI_WORDS = (
     ("suggest: give a jaxfit.Posterior (jf.sample or jf.bootstrap), got FitResult",
      "suggest: give a posterior (a .nc file from jaxfit sample --save), or DATA with "
      "--n-boot > 0, not a saved point fit"),
+    ("drop or rename the duplicates, e.g. df.loc[:, ~df.columns.duplicated()]",
+     "drop or rename the duplicates in the file"),
+    (" (for a categorical column, df[col].cat.remove_unused_categories())", ""),
     ("(see jaxfit.datasets.load_olmo_ladder() for the layout)",
      "(the layout: jaxfit datasets show olmo_ladder)"),
     ("(see jaxfit.datasets.load_hitchhiker())", "(the layout: jaxfit datasets show hitchhiker)"),
@@ -196,9 +199,13 @@ def _dropna_where(m: re.Match) -> str:
     return f'e.g. --where "abs({name}) < inf" (keeps the rows where it is finite)'
 
 
+def _name(col) -> str:
+    """A column as a --where query names it (odd names in backticks)."""
+    return col if isinstance(col, str) and col.isidentifier() else f"`{col}`"
+
+
 def _fillna_where(m: re.Match) -> str:
-    col = ast.literal_eval(m.group(1))
-    name = col if isinstance(col, str) and col.isidentifier() else f"`{col}`"
+    name = _name(ast.literal_eval(m.group(1)))
     return (f'Fill them in the file, or drop those rows, e.g. --where "{name} == {name}" '
             "(keeps the rows where it is not missing).")
 
@@ -231,6 +238,21 @@ def _cli_words(text: str) -> str:
                   r"\.fillna\('unknown'\)\.", _fillna_where, text)
     text = re.sub(r"rename the by column \(e\.g\. df\.rename\(columns=\{(.*?): 'task'\}\)\)",
                   r"rename the by column in the file (e.g. \1 to 'task')", text)
+    # `jaxfit.recipes.emergence`: rows with missing task labels or values
+    text = re.sub(r"drop or label those rows, e\.g\. df\.dropna\(subset=\[('(?:[^'\\]|\\.)*')\]\)\.",
+                  lambda m: _fillna_where(m).replace("Fill them in the file, or drop those rows",
+                                                     "drop or label those rows"), text)
+    text = re.sub(r"drop them first, e\.g\. df\.dropna\(subset=\[('[^']*'), ('[^']*')\]\)",
+                  lambda m: "drop them from the file, or select the other rows with --where "
+                  "(missing values: e.g. \"{0} == {0} and {1} == {1}\")".format(
+                      *(_name(ast.literal_eval(g)) for g in m.groups())), text)
+    # `jaxfit.io.load` given a --law other than the file's
+    text = re.sub(r"pass the law it was saved from, e\.g\. (.+?)\.(?=\s|$)",
+                  r"drop --law (the file rebuilds its own law), or give the law it was saved "
+                  r"from: a --law module:function returning \1.", text)
+    text = re.sub(r"pass the law it was saved from\.(?=\s|$)",
+                  "drop --law (the file rebuilds its own law), or give the law it was saved "
+                  "from.", text)
     # `jaxfit.backtest.check_pooled`: the Python call beside the command line's flag
     text = re.sub(r"another label, summary\(pooled='[^']*'\) \(jaxfit backtest (--pooled "
                   r"[^)]*)\)", r"another label (\1)", text)
