@@ -239,7 +239,8 @@ def _cli_words(text: str) -> str:
     text = re.sub(r"rename the by column \(e\.g\. df\.rename\(columns=\{(.*?): 'task'\}\)\)",
                   r"rename the by column in the file (e.g. \1 to 'task')", text)
     # `jaxfit.recipes.emergence`: rows with missing task labels or values
-    text = re.sub(r"drop or label those rows, e\.g\. df\.dropna\(subset=\[('(?:[^'\\]|\\.)*')\]\)\.",
+    text = re.sub(r"drop or label those rows, e\.g\. df\.dropna\(subset=\["
+                  r"('(?:[^'\\]|\\.)*')\]\)\.",
                   lambda m: _fillna_where(m).replace("Fill them in the file, or drop those rows",
                                                      "drop or label those rows"), text)
     text = re.sub(r"drop them first, e\.g\. df\.dropna\(subset=\[('[^']*'), ('[^']*')\]\)",
