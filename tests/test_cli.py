@@ -744,6 +744,9 @@ def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_pat
      "e.g. jaxfit.Param(constraints.positive, init=(0.1, 10.0))"),
     ("my_prob=3, x.n=2, df['n']", "my_prob=3, x.n=2, df['n']"),
     ("with per_task=False and cuts=None", "with no --per-task and no --cuts"),
+    ("unknown law 'x'; known laws: ['a'] (or module:function, or register one with "
+     "jaxfit.io.register_law).", "unknown law 'x'; known laws: ['a'] (or --law "
+     "module:function, a function in a Python file of the current directory)."),
     # `jaxfit.recipes.emergence`: missing values in two columns
     ("drop them first, e.g. df.dropna(subset=['loss', 'my acc']).",
      'drop them from the file, or select the other rows with --where (missing values: e.g. '

@@ -149,6 +149,8 @@ _CLI_WORDS = (
     ("drop or rename the duplicates, e.g. df.loc[:, ~df.columns.duplicated()]",
      "drop or rename the duplicates in the file"),
     (" (for a categorical column, df[col].cat.remove_unused_categories())", ""),
+    ("(or module:function, or register one with jaxfit.io.register_law).",
+     "(or --law module:function, a function in a Python file of the current directory)."),
     ("(see jaxfit.datasets.load_olmo_ladder() for the layout)",
      "(the layout: jaxfit datasets show olmo_ladder)"),
     ("(see jaxfit.datasets.load_hitchhiker())", "(the layout: jaxfit datasets show hitchhiker)"),
