@@ -480,8 +480,10 @@ def task_labels(df: pd.DataFrame, by) -> np.ndarray:
     cols = task_columns(by)
     missing = [c for c in cols if c not in df.columns]
     if missing:
+        from jaxfit.data import did_you_mean
+
         raise ValueError(f"backtest: by column(s) {missing} are not in the data; its columns "
-                         f"are {list(df.columns)}.")
+                         f"are {list(df.columns)}{did_you_mean(missing, df.columns)}.")
     if len(cols) == 1:
         return df[cols[0]].to_numpy()
     return np.array(["|".join(map(str, v)) for v in df[cols].itertuples(index=False)],
@@ -527,13 +529,23 @@ def _likelihood_for(loss: str) -> str | None:
     return _LIKELIHOOD_OF_LOSS.get(loss)
 
 
+def _shown(cuts) -> str:
+    """Cut values as the user gave them, e.g. ``1e+09, 2e+09``."""
+    try:
+        return ", ".join(f"{float(c):g}" for c in np.atleast_1d(np.asarray(cuts, dtype=float)))
+    except (TypeError, ValueError):
+        return repr(cuts)
+
+
 def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
     """[K, T] cut values (NaN where a task has no such cut), largest cut first."""
     tasks = values.index.unique()
     if per_task:
         if cuts is not None and not isinstance(cuts, int):
-            raise ValueError("backtest: with per_task=True, cuts must be None or an int "
-                             "(how many of each task's largest values to roll over).")
+            raise ValueError(f"backtest: with per_task=True, cuts are counted within each "
+                             f"task, so cut values ({_shown(cuts)}) do not apply: give a count "
+                             "of each task's largest values to roll over (one integer, e.g. "
+                             "cuts=2), or cuts=None (all but each task's largest).")
         per = {t: np.sort(np.unique(values.loc[[t]].to_numpy(np.float64)))[::-1][1:]
                for t in tasks}
         K = max((len(v) for v in per.values()), default=0)
@@ -552,10 +564,10 @@ def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
     else:
         given = np.asarray(list(np.ravel(cuts)), dtype=np.float64)
         if not given.size or not np.isfinite(given).all():
-            raise ValueError(f"backtest: cuts={list(np.ravel(cuts))!r} must be finite axis "
+            raise ValueError(f"backtest: cuts=[{_shown(cuts)}] must be finite axis "
                              "values (a row is held out when its axis value is above the cut); "
                              "give e.g. cuts=[4e8, 2e8], an int (that many of the largest "
-                             "values) or None (every value but the largest).")
+                             "values) or cuts=None (every value but the largest).")
         # each distinct cut once (a repeated cut was fitted twice, its rows counted twice)
         cv = np.unique(given)[::-1]
     return np.repeat(cv[:, None], len(tasks), axis=1), tasks
@@ -645,15 +657,16 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         cuts = int(cuts)                    # np.int64(3) is a count too, not the value 3.0
         if cuts < 1:
             raise ValueError(f"backtest: cuts={cuts} asks for no cut; give a count >= 1, the "
-                             "cut values themselves, or None (every value but the largest).")
+                             "cut values themselves, or cuts=None (every value but the largest).")
     if steps is None:
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
     no_lik = [s.loss for s in steps if _likelihood_for(s.loss) is None]
     if method != "bootstrap" and no_lik and "likelihood" not in (sample_options or {}):
         raise ValueError(f"backtest: method={method!r} samples the likelihood whose maximum is "
-                         f"the point fit ({_LIKELIHOOD_OF_LOSS}), and loss {no_lik[0]!r} has "
-                         "none; use method='bootstrap', another loss, or name one in "
+                         f"the point fit, and loss={no_lik[0]!r} has none; use "
+                         "method='bootstrap', or loss='huber' or loss='squared' (likelihoods "
+                         "'huber' and 'normal'), or name one in "
                          "sample_options={'likelihood': ...}.")
     cols = column_map(law, x)
     for name, df, need in [("data", data, [axis, y, *cols.values()])] + [

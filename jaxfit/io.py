@@ -95,6 +95,20 @@ def _parse_spec(spec: str) -> tuple[str, dict]:
     return head.strip(), kwargs
 
 
+def _arguments(factory, name: str) -> str:
+    """``"; power_law takes input='x', irreducible=True"``: a law factory's keyword
+    arguments and defaults (the fix for a misspelt or unknown one), or ""."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return ""
+    args = [p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}"
+            for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return f"; {name} takes {', '.join(args)}" if args else f"; {name} takes no arguments"
+
+
 def get_law(spec: str) -> Law:
     """The `Law` named by ``spec``: a registered name (optionally with keyword arguments,
     ``"power_law(input=C)"``) or ``"module:function"`` (a factory or a Law object)."""
@@ -109,14 +123,18 @@ def get_law(spec: str) -> Law:
         except (ImportError, AttributeError) as e:
             raise ValueError(f"cannot load law {spec!r}: {e}") from None
     else:
-        raise ValueError(f"unknown law {spec!r}; known laws: {sorted(LAWS)} (or "
+        import difflib
+
+        close = difflib.get_close_matches(name, list(LAWS), n=1, cutoff=0.6)
+        near = f" ({close[0]!r} is close to {name!r})" if close else ""
+        raise ValueError(f"unknown law {spec!r}{near}; known laws: {sorted(LAWS)} (or "
                          "module:function, or register one with jaxfit.io.register_law).")
     law = factory
     if callable(factory) and not isinstance(factory, Law):
         try:
             law = factory(**kwargs)
         except TypeError as e:
-            raise ValueError(f"law {spec!r}: {e}") from None
+            raise ValueError(f"law {spec!r}: {e}{_arguments(factory, name)}") from None
     if not isinstance(law, Law):
         raise ValueError(f"law {spec!r} gave a {type(law).__name__}, not a jaxfit.Law.")
     return law

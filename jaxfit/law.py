@@ -557,4 +557,14 @@ def share(law: Law, *names: str) -> Law:
         >>> share(chinchilla(), "alpha", "beta").shared
         ('alpha', 'beta')
     """
+    held = [n for n in dict.fromkeys(names) if n in law.fixed and n not in law.params]
+    if held:
+        # share(fix(law, alpha=0.3), "alpha"): the Law check said alpha is "not among its
+        # parameters", hiding that it is fixed (a fixed value is already one for all tasks)
+        raise ValueError(f"share: {held} of {law.name!r} are fixed "
+                         f"({fixed_text({k: law.fixed[k] for k in held})}), not fitted. To fit "
+                         "one shared value, share before fixing: do not fix them (jf.share("
+                         f"law, {held[0]!r}) on the law before any jf.fix of it); to keep the "
+                         "fixed value, drop them from share (a fixed value is already the "
+                         "same for every task).")
     return law.replace(shared=_union(law.shared, names))

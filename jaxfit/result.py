@@ -191,13 +191,17 @@ class FitResult:
         from jaxfit.checks import prediction_inputs
 
         y = self.options.get("y", "loss")
+        from jaxfit.data import did_you_mean
+
         if y not in df.columns:
             raise ValueError(f"residuals: df has no target column {y!r} (the fit's y); "
-                             f"its columns are {list(df.columns)[:12]}.")
-        if len(self.tasks) > 1 and not all(c in df.columns
-                                           for c in task_columns(self.options.get("by"))):
+                             f"its columns are {list(df.columns)[:12]}"
+                             f"{did_you_mean([y], df.columns)}.")
+        by_cols = task_columns(self.options.get("by"))
+        if len(self.tasks) > 1 and not all(c in df.columns for c in by_cols):
+            missing = [c for c in by_cols if c not in df.columns]
             raise ValueError(f"residuals: this fit has {len(self.tasks)} tasks; df needs "
-                             f"the task column(s) {task_columns(self.options.get('by'))}.")
+                             f"the task column(s) {by_cols}{did_you_mean(missing, df.columns)}.")
         prediction_inputs(self.law, df, self.options.get("x"), where="residuals")
         out = self.predict(df)
         key = "prediction_pred" if "prediction" in df.columns else "prediction"

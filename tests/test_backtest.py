@@ -347,7 +347,7 @@ def test_sampled_backtest_uses_the_point_fits_data_model(monkeypatch, loss, like
                     loss=loss, delta=0.05, calibrate=None, fit_options={"restarts": 4})
     assert seen["likelihood"] == likelihood and seen["loss"] == loss and seen["delta"] == 0.05
     assert isinstance(seen["start"], jf.FitResult) and len(seen["start"].tasks) == 1
-    with pytest.raises(ValueError, match="loss 'absolute' has none; use method='bootstrap'"):
+    with pytest.raises(ValueError, match="loss='absolute' has none; use method='bootstrap'"):
         jf.backtest(jf.models.power_law(), df, axis="N", method="nuts", loss="absolute")
 
 
@@ -508,3 +508,26 @@ def test_no_cut_says_which_cuts_and_the_axis_range(monkeypatch, capsys, tmp_path
                  "--cuts", "1e20", "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith("(no --cuts: every value but the largest).")
+
+
+def test_backtest_by_column_typo_gets_a_did_you_mean():
+    """A by column the data lack: before, only the column list; now the close name too, as
+    every other missing column (`jaxfit.data.did_you_mean`). No fit."""
+    from jaxfit.backtest import task_labels
+
+    df = pd.DataFrame({"family": ["a", "b"], "N": [1e8, 1e9]})
+    with pytest.raises(ValueError, match=r"\['familly'\] are not in the data.*"
+                                         r"'family' is close to 'familly'"):
+        task_labels(df, "familly")
+
+
+def test_per_task_cut_values_are_refused_in_the_callers_words():
+    """per_task=True with cut values: the message names the values and the fix
+    (cuts=2 or cuts=None), not "cuts must be None or an int"."""
+    from jaxfit.backtest import _cut_table
+
+    values = pd.Series([1e8, 1e9, 1e10], index=pd.Index(["a", "a", "a"]))
+    with pytest.raises(ValueError, match=r"cut values \(1e\+09, 2e\+09\) do not apply.*"
+                                         r"cuts=2\).*cuts=None") as e:
+        _cut_table(values, True, [1e9, 2e9], 1)
+    assert "None or an int" not in str(e.value)

@@ -604,3 +604,163 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
                                    "--target", "N=7e10", "D=1.4e12", "--json", "-q"])
     assert code == 0 and set(doc["tables"]) == {"ranking", "batch", "targets"}
     validate(doc, schema("decide"))
+
+
+@pytest.mark.parametrize("argv, frame, wanted", [
+    # a CSV column of text: the fix was "convert it with pd.to_numeric(df['D'])"
+    (("fit", "{csv}", "-q"), {"D": ["x", "1e10"]}, "write numbers in the file's 'D' column"),
+    # thousands separators: half the hint was pd.to_numeric(df['D'].str.replace(...))
+    (("fit", "{csv}", "-q"), {"D": ["1,000", "2,000"]},
+     "save the file without thousands separators"),
+    # cut values with --per-task: "cuts must be None or an int"
+    (("backtest", "{csv}", "--axis", "N", "--per-task", "--cuts", "1e9", "2e9", "-q"), {},
+     "with --per-task, cuts are counted within each task, so cut values (1e+09, 2e+09) do "
+     "not apply"),
+    (("backtest", "{csv}", "--axis", "N", "--cuts", "0", "-q"), {},
+     "--cuts 0 asks for no cut; give a count >= 1, the cut values themselves, or no --cuts"),
+    # a --by typo: no did-you-mean before
+    (("backtest", "{csv}", "--axis", "N", "--by", "famm", "-q"), {},
+     "(the data's column 'fam' is close to 'famm')"),
+    (("sample", "{csv}", "--prob", "1.5", "-q"), {}, "--prob 1.5 is out of range"),
+    (("sample", "{csv}", "--target-accept", "2", "-q"), {}, "--target-accept 2.0 is out"),
+    (("sample", "{csv}", "--temper", "2", "-q"), {},
+     "--temper must be in (0, 1] (a power on the likelihood), got 2.0; use --temper none"),
+    (("sample", "{csv}", "--likelihood", "beta", "-q"), {},
+     "--likelihood beta models bounded outcomes in [0, 1]: use it with --space linear"),
+    (("fit", "{csv}", "--where", "N < 2e8", "-q"), {},
+     "or use a law with fewer free parameters (--law)"),
+])
+def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys, tmp_path):
+    """Every hint of a bad input reachable from the command line is in its flags, not in
+    Python (issue 14): exit 2, one line, no ``=``-keyword, ``df[``, ``pd.``, ``None`` or
+    ``jaxfit.fix`` left. In-process; no fit runs (each is refused first)."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8], "D": [1e10, 2e10, 4e10, 8e10],
+                  "loss": [3.0, 2.8, 2.6, 2.5], "fam": ["a", "a", "b", "b"]}
+                 ).iloc[:len(next(iter(frame.values()), [0] * 4))].assign(**frame
+                 ).to_csv(path, index=False)
+    assert main([a.format(csv=path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+    assert wanted in err, err
+    for python in ("pd.", "df[", "df.", "None", "per_task", "prob=", "jaxfit.fix", "=True"):
+        assert python not in err, err
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    # --form without --D: "fewshot_elbow() got an unexpected keyword argument 'form'"
+    (("emergence", "{csv}", "--y", "loss", "--form", "power", "-q"),
+     "the option(s) ['form'] belong to the emergence law"),
+    # nuts with an absolute loss: a Python dict of likelihoods and sample_options={...}
+    (("backtest", "{csv}", "--axis", "N", "--method", "nuts", "--loss", "absolute", "-q"),
+     "and --loss absolute has none; use --method bootstrap, or --loss huber or --loss "
+     "squared (likelihoods 'huber' and 'normal')."),
+    # a task named as the pooled row: "summary(pooled='pooled')" beside the flag
+    (("backtest", "{csv}", "--axis", "N", "--by", "fam", "--pooled", "a", "-q"),
+     "give the pooled row another label (--pooled pooled), or rename that task"),
+    # a by column with missing values: "Fill them, e.g. df['fam'].fillna('unknown')."
+    (("fit", "{nan_by}", "--by", "fam", "-q"),
+     'Fill them in the file, or drop those rows, e.g. --where "fam == fam"'),
+    # emergence: "drop or label those rows, e.g. df.dropna(subset=['fam'])"
+    (("emergence", "{nan_by}", "--y", "D", "--by", "fam", "-q"),
+     'drop or label those rows, e.g. --where "fam == fam" (keeps the rows where it is not '
+     'missing).'),
+    # a non-finite cut: "cuts=[np.float64(inf)] ... or None"
+    (("backtest", "{csv}", "--axis", "N", "--cuts", "inf", "1e9", "-q"),
+     "backtest: --cuts inf 1e+09 must be finite axis values (a row is held out when its axis "
+     "value is above the cut); give e.g. --cuts 4e8 2e8, an int (that many of the largest "
+     "values) or no --cuts"),
+    # predict with a --law other than the file's: "pass the law it was saved from."
+    (("predict", "{fit}", "--at", "N=1e9", "D=1e10", "--law", "power_law", "-q"),
+     "drop --law (the file rebuilds its own law), or give the law it was saved from."),
+    # a --by typo in a recipe: no did-you-mean before
+    (("emergence", "{csv}", "--y", "loss", "--by", "famm", "-q"),
+     "(the data's column 'fam' is close to 'famm'). Name them with --y, --loss, --D, --by."),
+    (("hitchhiker", "{csv}", "-q"),
+     "(the layout: jaxfit datasets show hitchhiker). Rename the file's columns."),
+])
+def test_more_bad_input_hints_use_the_command_lines_flags(argv, wanted, capsys, tmp_path):
+    """As above, for paths through the recipes and backtest options (no fit runs)."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    runs = pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8], "D": [1e10, 2e10, 4e10, 8e10],
+                         "loss": [3.0, 2.8, 2.6, 2.5], "fam": ["a", "a", "b", "b"]})
+    runs.to_csv(path, index=False)
+    runs.assign(fam=["a", None, "b", "b"]).to_csv(tmp_path / "nan_by.csv", index=False)
+    law = jf.models.chinchilla()
+    fit = jf.FitResult(law=law, tasks=pd.Index([0]), objective=np.array([1e-3]),
+                       values=np.array([[CHINCHILLA[n] for n in law.param_names]]),
+                       status=np.zeros(1, int), steps=np.array([10]),
+                       grad_norm=np.array([1e-12]), at_bound=np.zeros((1, 5), bool),
+                       identified=np.array([True]), options=dict(y="loss", by=None, x={}))
+    names = dict(csv=path, nan_by=tmp_path / "nan_by.csv", fit=jf.save(fit, tmp_path / "f.json"))
+    assert main([a.format(**names) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+    assert wanted in err, err
+    for python in ("pd.", "df[", "df.", "None", "sample_options", "summary(", "jaxfit.datasets",
+                   "got an unexpected keyword"):
+        assert python not in err, err
+
+
+def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_path):
+    """`jaxfit suggest fit.json`: before, "give a jaxfit.Posterior (jf.sample or
+    jf.bootstrap), got FitResult"; now the .nc posterior or --n-boot. A hand-made fit."""
+    from jaxfit.cli import main
+    from jaxfit.inference.status import Status
+
+    law = jf.models.chinchilla()
+    values = np.array([[CHINCHILLA[n] for n in law.param_names]])
+    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=values, objective=np.array([1e-3]),
+                       status=np.array([Status.CONVERGED]), steps=np.array([10]),
+                       grad_norm=np.array([1e-12]), at_bound=np.zeros((1, 5), bool),
+                       identified=np.array([True]), options=dict(y="loss", by=None, x={}))
+    fit_json = jf.save(res, tmp_path / "fit.json")
+    assert main(["suggest", str(fit_json), "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target",
+                 "N=7e10", "D=1.4e12", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "give a posterior (a .nc file from jaxfit sample --save), or DATA with --n-boot > 0" \
+        in err, err
+    assert "jaxfit.Posterior" not in err and "FitResult" not in err
+
+
+@pytest.mark.parametrize("library, cli", [
+    # `jaxfit.backtest._warn_unconverged` (a warning, reached after the refits)
+    ("they are in the table with converged=False. Fix: raise max_steps or restarts "
+     "(fit_options=), or give min_points= so small cuts are skipped.",
+     "they are in the table with converged=False. Fix: raise --restarts (or try --init grid), "
+     "or give --cuts that leave out the small cuts."),
+    ("--inputs: law 'x' has inputs ['a', 'b']; inputs=('c', 'd') must name",
+     "--inputs: law 'x' has inputs ['a', 'b']; --inputs c d must name"),
+    ("e.g. budgets=[1e21, 5.76e23].", "e.g. --budgets 1e21 5.76e23."),
+    ("init='grid': law 'x' has no grid; use init='random' or", "--init grid: law 'x' has no "
+     "grid; use --init random or"),
+    # a law module's own Param(init=(a, b)) and other names stay as written
+    ("e.g. jaxfit.Param(constraints.positive, init=(0.1, 10.0))",
+     "e.g. jaxfit.Param(constraints.positive, init=(0.1, 10.0))"),
+    ("my_prob=3, x.n=2, df['n']", "my_prob=3, x.n=2, df['n']"),
+    ("with per_task=False and cuts=None", "with no --per-task and no --cuts"),
+    ("unknown law 'x'; known laws: ['a'] (or module:function, or register one with "
+     "jaxfit.io.register_law).", "unknown law 'x'; known laws: ['a'] (or --law "
+     "module:function, a function in a Python file of the current directory)."),
+    # `jaxfit.recipes.emergence`: missing values in two columns
+    ("drop them first, e.g. df.dropna(subset=['loss', 'my acc']).",
+     'drop them from the file, or select the other rows with --where (missing values: e.g. '
+     '"loss == loss and `my acc` == `my acc`").'),
+    ("have no points with positive weight; drop them (for a categorical column, "
+     "df[col].cat.remove_unused_categories()) or give them data.",
+     "have no points with positive weight; drop them or give them data."),
+    # `jaxfit.data.check_task_label` (reached after a fit: optimal --by C)
+    ("Fix: rename the by column (e.g. df.rename(columns={'C': 'task'})) and fit again.",
+     "Fix: rename the by column in the file (e.g. 'C' to 'task') and fit again."),
+])
+def test_cli_words_of_library_keyword_hints(library, cli):
+    """`jaxfit.cli._cli_words`: a library keyword argument the command line sets with a
+    flag reads as that flag (no fit)."""
+    from jaxfit.cli import _cli_words
+
+    assert _cli_words(library) == cli

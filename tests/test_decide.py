@@ -792,3 +792,27 @@ def test_optimal_isoflop_overtrain_of_a_fit_by_two_columns():
     assert iso["task"].tolist() == [("web", 1)] * 3 + [("code", 2)] * 3
     ov = jf.overtrain(res, [1e21], ratios=[20.0])
     assert ov["task"].tolist() == [("web", 1)] * 5 + [("code", 2)] * 5
+
+
+def test_optimal_refuses_a_law_that_rises_with_compute():
+    """An accuracy-like law (here c0 + c1 log N + c2 log D, rising in N and D) has no
+    compute-optimal minimum; before, `optimal` returned the search edge with a warning
+    about negative exponents. Now a ValueError before any solve says optimal minimises a
+    loss-like law and to pass the loss step's fit; the loss-like law of the same shape
+    (the test above) still answers."""
+    law = Law(fn=lambda p, x: p["c0"] + p["c1"] * jnp.log(x["params"])
+              + p["c2"] * jnp.log(x["tokens"]),
+              params={k: Param() for k in ("c0", "c1", "c2")}, inputs=("params", "tokens"),
+              positive_inputs=("params", "tokens"), name="accuracy_like")
+    draws = {"c0": np.full((1, 1, 4), 0.1), "c1": np.full((1, 1, 4), 0.01),
+             "c2": np.full((1, 1, 4), 0.02), "sigma": np.full((1, 1, 4), 0.02)}
+    post = jf.Posterior(law=law, tasks=pd.Index([0]), draws=draws,
+                        likelihood=Likelihood("normal", "linear"), method="laplace")
+    with pytest.raises(ValueError, match="increases with compute") as e:
+        jf.optimal(post, [1e21], inputs=("params", "tokens"))
+    msg = str(e.value)
+    assert "minimises a loss-like law" in msg and "loss step" in msg
+    assert "exponent" not in msg
+    with pytest.raises(ValueError, match="optimal_at: law 'accuracy_like' increases"):
+        jf.decide.optimal_at(law, {"c0": 0.1, "c1": 0.01, "c2": 0.02}, 1e21,
+                             inputs=("params", "tokens"))

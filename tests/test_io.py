@@ -509,3 +509,18 @@ def test_a_non_finite_design_value_is_written_as_null(two_task_fit, tmp_path):
     assert back.design[1] == () and back.design[0][0][:3] == issue[:3]
     assert np.isnan(back.design[0][0].value)
     assert back.to_frame()["design"].tolist() == ["singular: A,alpha", ""]
+
+
+def test_law_spec_errors_name_the_arguments_and_the_close_law():
+    """A misspelt law argument or law name: before, only Python's "got an unexpected
+    keyword argument 'x'" and the list of laws; now the factory's arguments and the close
+    name. No fit."""
+    with pytest.raises(ValueError, match=r"unexpected keyword argument 'x'; power_law takes "
+                                         r"input='N', irreducible=True$"):
+        get_law("power_law(x=N)")
+    with pytest.raises(ValueError, match=r"chinchilla\(\) got .*; chinchilla takes no "
+                                         r"arguments$"):
+        get_law("chinchilla(a=1)")
+    with pytest.raises(ValueError, match=r"^unknown law 'chinchila' \('chinchilla' is close "
+                                         r"to 'chinchila'\); known laws"):
+        get_law("chinchila")

@@ -481,3 +481,15 @@ def test_declared_terms_need_positive_scales_and_floor():
             **spec)
     with pytest.raises(ValueError, match="the floor 'E' of a declared power-law term"):
         Law(params={**params, "E": Param(constraints.real, init=(0.5, 3.0))}, **spec)
+
+
+def test_share_of_a_fixed_parameter_says_it_is_fixed():
+    """share(fix(law, alpha=0.3), "alpha"): before, "shared parameters ['alpha'] are not
+    among its parameters"; now the message says alpha is fixed at 0.3 and what to do."""
+    law = jf.fix(jf.models.chinchilla(), alpha=0.3)
+    with pytest.raises(ValueError, match=r"share: \['alpha'\] .* are fixed \(alpha=0\.3\)") as e:
+        share(law, "alpha", "beta")
+    msg = str(e.value)
+    assert "share before fixing" in msg and "drop them from share" in msg
+    assert "not among" not in msg
+    assert share(law, "beta").shared == ("beta",)

@@ -248,3 +248,16 @@ def test_task_labels_match_across_int_and_str_when_unambiguous():
     with pytest.raises(ValueError, match=r"'run' = \['9'\], type str\); fitted tasks: "
                                          r"\[7, 8\] \(type int\)\.$"):
         ints.predict(pd.DataFrame({"run": ["9"], "L": [2.0]}))
+
+
+def test_residuals_missing_task_or_target_column_gets_a_did_you_mean():
+    """residuals(df) of a two-task fit on data whose task column is misspelt: before, only
+    the column list; now the close name, as every other missing column. No fit."""
+    df = DATA.assign(family=["a", "b"] * (X.size // 2))
+    res = _result(jf.models.linear(input="L"), np.array([[0.8, -0.2], [0.8, -0.2]]), df,
+                  by="family")
+    with pytest.raises(ValueError, match=r"needs the task column\(s\) \['family'\] \(the "
+                                         r"data's column 'familly' is close to 'family'\)"):
+        res.residuals(df.rename(columns={"family": "familly"}))
+    with pytest.raises(ValueError, match=r"no target column 'acc'.*'acc_' is close to 'acc'"):
+        res.residuals(df.rename(columns={"acc": "acc_"}))

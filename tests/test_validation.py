@@ -366,20 +366,20 @@ def _cli(capsys, *argv):
     (("fit", "chinchilla", "--at", "N=7e10", "D=1e12", "N=1e11"), "--at gives N twice (N=7e10, "
      "N=1e11); give each name once, several values comma-separated: N=7e10,1e11"),
     (("fit", "chinchilla", "--x", "N=params", "N=size"), "--x gives N twice"),
-    (("fit", "chinchilla", "--delta", "-1"), "delta=-1.0 is out of range"),
-    (("fit", "chinchilla", "--delta", "0"), "delta=0.0 is out of range"),
-    (("fit", "chinchilla", "--restarts", "0"), "restarts=0 is out of range"),
-    (("fit", "chinchilla", "--restarts", "-1"), "restarts=-1 is out of range"),
-    (("fit", "chinchilla", "--max-steps", "0"), "max_steps=0 is out of range"),
-    (("fit", "chinchilla", "--seed", "-1"), "seed=-1 must be a non-negative integer"),
+    (("fit", "chinchilla", "--delta", "-1"), "--delta -1.0 is out of range"),
+    (("fit", "chinchilla", "--delta", "0"), "--delta 0.0 is out of range"),
+    (("fit", "chinchilla", "--restarts", "0"), "--restarts 0 is out of range"),
+    (("fit", "chinchilla", "--restarts", "-1"), "--restarts -1 is out of range"),
+    (("fit", "chinchilla", "--max-steps", "0"), "--max-steps 0 is out of range"),
+    (("fit", "chinchilla", "--seed", "-1"), "--seed -1 must be a non-negative integer"),
     (("fit", "chinchilla", "--restarts", "abc"), "invalid int value: 'abc'"),
     (("fit", "chinchilla", "--save", "/nonexistent_dir/x/fit.json"), "does not exist"),
     (("fit", "chinchilla", "--plot", "/nonexistent_dir/fit.png"), "does not exist"),
-    (("sample", "chinchilla", "--method", "bootstrap", "--delta", "-1"), "delta=-1.0"),
-    (("sample", "chinchilla", "--method", "bootstrap", "--n", "1"), "n=1 is out of range"),
-    (("sample", "chinchilla", "--target-accept", "1.5"), "target_accept=1.5"),
-    (("sample", "chinchilla", "--prob", "1.5"), "prob=1.5 is out of range"),
-    (("sample", "chinchilla", "--chains", "0"), "chains=0 is out of range"),
+    (("sample", "chinchilla", "--method", "bootstrap", "--delta", "-1"), "--delta -1.0"),
+    (("sample", "chinchilla", "--method", "bootstrap", "--n", "1"), "--n 1 is out of range"),
+    (("sample", "chinchilla", "--target-accept", "1.5"), "--target-accept 1.5"),
+    (("sample", "chinchilla", "--prob", "1.5"), "--prob 1.5 is out of range"),
+    (("sample", "chinchilla", "--chains", "0"), "--chains 0 is out of range"),
     (("sample", "chinchilla", "--save", "/nonexistent_dir/p.nc"), "does not exist"),
 ])
 def test_cli_bad_input_exit_2_before_the_fit(capsys, no_fit, argv, message):
@@ -435,7 +435,7 @@ def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
 @pytest.mark.parametrize("extra, message", [
     (("--at", "N=-1", "D=1e12"), "values <= 0"),
     (("--at", "N=7e10"), "--at: missing value(s) for input(s) ['D']"),
-    (("--at", "N=7e10", "D=1e12", "--prob", "2"), "prob=2.0 is out of range"),
+    (("--at", "N=7e10", "D=1e12", "--prob", "2"), "--prob 2.0 is out of range"),
     (("bad.csv",), "neither a file nor an embedded dataset"),
     ((), "predict needs new inputs"),
     (("--at", "N=7e10", "D=1e12", "--where", "N > 1"), "no DATA was given"),   # was ignored
@@ -575,7 +575,7 @@ def runs(tmp_path):
     (("optimal", "{runs}", "--x", "N=params", "D=tokens", "--budgets", "1e21", "--plot",
       "/nonexistent_dir/a.png"), "--plot '/nonexistent_dir/a.png': directory"),
     (("optimal", "{runs}", "--x", "N=params", "D=tokens", "--budgets", "1e21", "--prob", "2"),
-     "prob=2.0 is out of range"),
+     "--prob 2.0 is out of range"),
     (("suggest", "{runs}", "--x", "N=params", "D=tokens", "--target", "N=7e10", "Dx=1e12",
       "--grid", "N=1e9,2e9", "D=1e10,2e10"), "--target names ['Dx']"),
     (("suggest", "{runs}", "--x", "N=params", "D=tokens", "--target", "N=abc", "D=1e12",
@@ -613,7 +613,7 @@ def test_cli_decide_commands_take_debug_after_the_subcommand(capsys, no_fit, com
     extra = ("--budgets", "1e21") if command == "optimal" else ("--target", "N=1", "D=1")
     code, _, err = _cli(capsys, command, "chinchilla", *extra, "--prob", "2", "--debug")
     assert code == 2 and "Traceback" in err
-    assert err.strip().splitlines()[-1].startswith("jaxfit: error: prob=2.0 is out of range")
+    assert err.strip().splitlines()[-1].startswith("jaxfit: error: --prob 2.0 is out of range")
 
 
 def test_cli_every_subcommand_takes_debug():

@@ -131,13 +131,85 @@ _CLI_WORDS = (
      "or save the file without thousands separators"),
     ("or read the file with pd.read_csv(path, decimal=',')",
      "or save the file with '.' as the decimal mark"),
+    ("or fix some parameters with jaxfit.fix()",
+     "or use a law with fewer free parameters (--law)"),
+    ("share it across tasks with jaxfit.share",
+     "share it across tasks with jaxfit.share, in a law module given as --law "
+     "module:function"),
+    ("share them across tasks with jaxfit.share)",
+     "share them across tasks with jaxfit.share, in a law module given as --law "
+     "module:function)"),
+    (", or name one in sample_options={'likelihood': ...}", ""),
+    ("Fix: raise max_steps or restarts (fit_options=), or give min_points= so small cuts "
+     "are skipped.", "Fix: raise --restarts (or try --init grid), or give --cuts that leave "
+     "out the small cuts."),
+    ("suggest: give a jaxfit.Posterior (jf.sample or jf.bootstrap), got FitResult",
+     "suggest: give a posterior (a .nc file from jaxfit sample --save), or DATA with "
+     "--n-boot > 0, not a saved point fit"),
+    ("drop or rename the duplicates, e.g. df.loc[:, ~df.columns.duplicated()]",
+     "drop or rename the duplicates in the file"),
+    (" (for a categorical column, df[col].cat.remove_unused_categories())", ""),
+    ("(or module:function, or register one with jaxfit.io.register_law).",
+     "(or --law module:function, a function in a Python file of the current directory)."),
+    ("(see jaxfit.datasets.load_olmo_ladder() for the layout)",
+     "(the layout: jaxfit datasets show olmo_ladder)"),
+    ("(see jaxfit.datasets.load_hitchhiker())", "(the layout: jaxfit datasets show hitchhiker)"),
+    ("(see jaxfit.recipes.flp.load_flp_data())",
+     "(the layout: jaxfit datasets show olmo_ladder and olmo_ladder_val)"),
 )
+
+
+#: Library keyword arguments the command line sets with a flag of the same name (``_`` ->
+#: ``-``): ``prob=1.5`` in a library message reads ``--prob 1.5`` on the command line.
+_FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper", "cuts",
+                "per_task", "restarts", "max_steps", "delta", "space", "init", "likelihood",
+                "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
+                "budgets", "inputs", "by")
+_KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +
+                    r")=('[^']*'|\"[^\"]*\"|\([^()]*\)|\[[^\[\]]*\]|"
+                    r"[-+]?(?:\d[\w.+-]*|inf|nan)\b|True\b|False\b|None\b)")
+
+
+_MUST = re.compile(r"(?<![\w\-'])(" + "|".join(_FLAG_KWARGS) + r") must be\b")
+
+
+def _kwarg_flag(m: re.Match) -> str:
+    """``name=value`` (a library keyword argument) -> ``--name value`` (its flag)."""
+    flag, value = "--" + m.group(1).replace("_", "-"), m.group(2)
+    if value == "True":
+        return flag
+    if value in ("False", "None"):
+        return f"no {flag}"
+    if value[0] in "([":                 # a tuple or list: the flag's several values
+        if m.group(1) == "init":         # Param(init=(a, b)): a law's own code, no flag
+            return m.group(0)
+        items = [v.strip().strip("'\"") for v in value[1:-1].split(",")]
+        return f"{flag} {' '.join(v for v in items if v)}"
+    return f"{flag} {value.strip(chr(39) + chr(34))}"
+
+
+_NOT_NUMBERS = re.compile(r"convert it with pd\.to_numeric\(df\[('(?:[^'\\]|\\.)*'|"
+                          r"\"(?:[^\"\\]|\\.)*\")\]\) or map another column")
+_COMMA_FIX = re.compile(r"(?:convert it with )?pd\.to_numeric\(df\[.*?\]\.str\.replace"
+                        r"\(',', '\.?'\)\), or ")
+_COMPLEX = re.compile(r"pass df\[.*?\]\.to_numpy\(\)\.real if the imaginary parts are zero")
 
 
 def _dropna_where(m: re.Match) -> str:
     col = ast.literal_eval(m.group(1))
     name = col if isinstance(col, str) and col.isidentifier() else f"`{col}`"
     return f'e.g. --where "abs({name}) < inf" (keeps the rows where it is finite)'
+
+
+def _name(col) -> str:
+    """A column as a --where query names it (odd names in backticks)."""
+    return col if isinstance(col, str) and col.isidentifier() else f"`{col}`"
+
+
+def _fillna_where(m: re.Match) -> str:
+    name = _name(ast.literal_eval(m.group(1)))
+    return (f'Fill them in the file, or drop those rows, e.g. --where "{name} == {name}" '
+            "(keeps the rows where it is not missing).")
 
 
 def _cli_words(text: str) -> str:
@@ -155,6 +227,41 @@ def _cli_words(text: str) -> str:
     # `jaxfit.recipes.points.check_fraction`: accuracy in percent
     text = re.sub(r"divide by 100, e\.g\. data\.assign\(.*? / 100\)",
                   "divide the column by 100 in the file", text)
+    # `jaxfit.data.numeric_dtype`: a column of text, commas or complex numbers
+    text = _NOT_NUMBERS.sub(r"write numbers in the file's \1 column (e.g. 1e9, not 1B) or "
+                            r"name another column", text)
+    text = _COMMA_FIX.sub("", text)
+    text = _COMPLEX.sub("save the real parts in the file if the imaginary parts are zero",
+                        text)
+    text = re.sub(r"Rename (?:your columns|yours), e\.g\. df\.rename\(columns=\{[^}]*\}\)",
+                  "Rename the file's columns", text)
+    # `jaxfit.data`: a by column with missing values, or named as a result's column
+    text = re.sub(r"Fill them, e\.g\. df\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\]"
+                  r"\.fillna\('unknown'\)\.", _fillna_where, text)
+    text = re.sub(r"rename the by column \(e\.g\. df\.rename\(columns=\{(.*?): 'task'\}\)\)",
+                  r"rename the by column in the file (e.g. \1 to 'task')", text)
+    # `jaxfit.recipes.emergence`: rows with missing task labels or values
+    text = re.sub(r"drop or label those rows, e\.g\. df\.dropna\(subset=\["
+                  r"('(?:[^'\\]|\\.)*')\]\)\.",
+                  lambda m: _fillna_where(m).replace("Fill them in the file, or drop those rows",
+                                                     "drop or label those rows"), text)
+    text = re.sub(r"drop them first, e\.g\. df\.dropna\(subset=\[('[^']*'), ('[^']*')\]\)",
+                  lambda m: "drop them from the file, or select the other rows with --where "
+                  "(missing values: e.g. \"{0} == {0} and {1} == {1}\")".format(
+                      *(_name(ast.literal_eval(g)) for g in m.groups())), text)
+    # `jaxfit.io.load` given a --law other than the file's
+    text = re.sub(r"pass the law it was saved from, e\.g\. (.+?)\.(?=\s|$)",
+                  r"drop --law (the file rebuilds its own law), or give the law it was saved "
+                  r"from: a --law module:function returning \1.", text)
+    text = re.sub(r"pass the law it was saved from\.(?=\s|$)",
+                  "drop --law (the file rebuilds its own law), or give the law it was saved "
+                  "from.", text)
+    # `jaxfit.backtest.check_pooled`: the Python call beside the command line's flag
+    text = re.sub(r"another label, summary\(pooled='[^']*'\) \(jaxfit backtest (--pooled "
+                  r"[^)]*)\)", r"another label (\1)", text)
+    # keyword arguments the command line sets with a flag: prob=1.5 -> --prob 1.5
+    text = _KWARG.sub(_kwarg_flag, text)
+    text = _MUST.sub(lambda m: "--" + m.group(1).replace("_", "-") + " must be", text)
     return re.sub(r"e\.g\. df\.dropna\(subset=\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\]\)",
                   _dropna_where, text)
 

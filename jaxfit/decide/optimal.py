@@ -297,6 +297,35 @@ def _run(d: Draws, budgets: np.ndarray, names, cost, inverse, method) -> dict:
     return {"draws": out, "estimate": est}
 
 
+def _check_loss_like(d: Draws, names, budgets: np.ndarray, what: str) -> None:
+    """ValueError when the law *rises* with compute at the fitted parameters: scaling both
+    inputs up tenfold (more compute for any increasing cost) raises its value at every
+    probe point (N = D = sqrt(C/6) at the smallest and largest budget) of every task. Such
+    a law (an accuracy: a sigmoid of a loss law, a law rising in N and D) has no
+    compute-optimal minimum; before, its "optimum" was an edge of the search with a hint
+    about exponents."""
+    nN, nD = names
+    est = d.estimate if d.estimate is not None else \
+        {n: np.median(v, axis=1) for n, v in d.params.items()}
+    centre = np.sqrt(np.array([budgets.min(), budgets.max()]) / 6.0)
+    N = np.concatenate([centre, 10.0 * centre])
+    with jax.enable_x64(True):
+        rising = []
+        for t in range(len(d.tasks)):
+            p = {n: jnp.asarray(np.asarray(v, np.float64)[t]) for n, v in est.items()}
+            v = np.asarray(d.law(p, {nN: jnp.asarray(N), nD: jnp.asarray(N)}), np.float64)
+            k = len(centre)
+            rising.append(bool(np.all(np.isfinite(v)) and np.all(v[k:] > v[:k])))
+    if rising and all(rising):
+        raise ValueError(
+            f"{what}: law {d.law.name!r} increases with compute at the fitted parameters "
+            f"(its value at N = D = sqrt(C/6) x 10 exceeds that at sqrt(C/6), at every "
+            f"budget probed and every task), so it has no compute-optimal minimum: "
+            f"{what} minimises a loss-like law (lower is better). Pass the fit of the loss "
+            "law instead (for a chain, e.g. accuracy = sigmoid(loss(N, D)), the fit or "
+            "posterior of its loss step), then read the accuracy at that optimum.")
+
+
 # ----------------------------------------------------------------------------- results
 
 def _quantile(values: np.ndarray, qs, axis: int) -> np.ndarray:
@@ -451,6 +480,7 @@ def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable 
     _check_cost(cost, inverse, "optimal")
     method = _method(d.law, method, cost, inverse)
     c = _budgets(budgets)
+    _check_loss_like(d, names, c, "optimal")
     out = _run(d, c, names, cost, inverse, method)
     draws = {q: out["draws"][q] for q in QUANTITIES}
     est = None if out["estimate"] is None else {q: out["estimate"][q] for q in QUANTITIES}
@@ -486,6 +516,7 @@ def optimal_at(law: Law, params: Mapping[str, float], budget: float, *,
                          "(it returns every budget), or optimal_at once per budget.")
     d = Draws(law=law, tasks=pd.Index([0]), x={}, by=None, estimate=None,
               params={n: np.array([[float(params[n])]]) for n in law.param_names})
+    _check_loss_like(d, names, c, "optimal_at")
     out = _run(d, c, names, cost, inverse, method)["draws"]
     return {q: float(out[q][0, 0, 0]) for q in QUANTITIES}
 

@@ -172,8 +172,11 @@ def _points(data: pd.DataFrame, y: str, loss: str, by: str | None, D: str | None
     cols = [c for c in (y, loss, by, D, fewshot) if c is not None]
     missing = [c for c in dict.fromkeys(cols) if c not in data.columns]
     if missing:
+        from jaxfit.data import did_you_mean
+
         raise ValueError(f"emergence: missing column(s) {missing}; the data has "
-                         f"{list(data.columns)}. Name them with y=, loss=, D=, by=, fewshot=.")
+                         f"{list(data.columns)}{did_you_mean(missing, data.columns)}. "
+                         "Name them with y=, loss=, D=, by=, fewshot=.")
     if by is not None and data[by].isna().any():
         bad = data[by].isna().to_numpy()
         raise ValueError(f"emergence: column {by!r} (by) has {int(bad.sum())} missing task "
@@ -727,5 +730,12 @@ def emergence_or_elbow(data: pd.DataFrame | None = None, *, demo: str = "olmo",
                              "demonstration fixes its own columns and law.")
         return DEMOS[demo](**kwargs)
     if D is None:
+        only = [k for k in ("form", "D0", "fewshot", "fewshot_shift") if k in kwargs]
+        if only:      # before: "fewshot_elbow() got an unexpected keyword argument 'form'"
+            raise ValueError(f"emergence: the option(s) {only} belong to the emergence law "
+                             "of finetuned checkpoints, which needs the finetuning-examples "
+                             "column D (command line: --D COLUMN); without D each task's "
+                             "few-shot elbow is fitted, which takes none of them: name D or "
+                             "drop them.")
         return fewshot_elbow(data, **kwargs)
     return emergence(data, D=D, **kwargs)

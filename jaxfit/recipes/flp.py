@@ -213,7 +213,10 @@ def _check(data: pd.DataFrame, losses: Sequence[str], recipe: str = "flp") -> No
     if "C" not in data.columns and "flops_per_token" not in data.columns:
         missing.append("C (or flops_per_token)")
     if missing:
-        raise ValueError(f"{recipe}: data is missing column(s) {missing}; it needs one row per "
+        from jaxfit.data import did_you_mean
+
+        raise ValueError(f"{recipe}: data is missing column(s) {missing}"
+                         f"{did_you_mean(missing, data.columns)}; it needs one row per "
                          f"checkpoint and task with {need} and compute 'C' or "
                          "'flops_per_token' (see jaxfit.recipes.flp.load_flp_data()). Pass "
                          "loss=<column> to name the pre-training loss column.")

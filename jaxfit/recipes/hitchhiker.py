@@ -260,7 +260,10 @@ def _check_data(data: pd.DataFrame) -> None:
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
     missing = [c for c in _REQUIRED if c not in data.columns]
     if missing:
-        raise ValueError(f"hitchhiker: data is missing column(s) {missing}; it needs one row "
+        from jaxfit.data import did_you_mean
+
+        raise ValueError(f"hitchhiker: data is missing column(s) {missing}"
+                         f"{did_you_mean(missing, data.columns)}; it needs one row "
                          f"per checkpoint with columns {list(_REQUIRED)} (see "
                          "jaxfit.datasets.load_hitchhiker()). Rename yours, e.g. "
                          "df.rename(columns={'num_params': 'N', 'tokens_seen': 'tokens'}).")

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.datasets.loaders import load_olmo_ladder  # noqa: F401 (re-exported)
+from jaxfit.data import did_you_mean
 from jaxfit.fit import fit
 from jaxfit.law import Law, compose, fix
 from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
@@ -212,7 +213,8 @@ def _check_data(data: pd.DataFrame, method: str) -> None:
     missing = [c for c in needed if c not in data.columns]
     if missing:
         raise ValueError(
-            f"ladder: data is missing column(s) {missing}; it needs one row per checkpoint "
+            f"ladder: data is missing column(s) {missing}"
+            f"{did_you_mean(missing, data.columns)}; it needs one row per checkpoint "
             f"and task with columns {needed} (see jaxfit.datasets.load_olmo_ladder()"
             " for the layout). Rename your columns, e.g. df.rename(columns={'bpb': "
             "'task_loss'}).")
