@@ -304,18 +304,17 @@ def _check_loss_like(d: Draws, names, budgets: np.ndarray, what: str) -> None:
     a law (an accuracy: a sigmoid of a loss law, a law rising in N and D) has no
     compute-optimal minimum; before, its "optimum" was an edge of the search with a hint
     about exponents."""
+    from jaxfit.predictions import law_values
+
     nN, nD = names
     est = d.estimate if d.estimate is not None else \
         {n: np.median(v, axis=1) for n, v in d.params.items()}
     centre = np.sqrt(np.array([budgets.min(), budgets.max()]) / 6.0)
-    N = np.concatenate([centre, 10.0 * centre])
-    with jax.enable_x64(True):
-        rising = []
-        for t in range(len(d.tasks)):
-            p = {n: jnp.asarray(np.asarray(v, np.float64)[t]) for n, v in est.items()}
-            v = np.asarray(d.law(p, {nN: jnp.asarray(N), nD: jnp.asarray(N)}), np.float64)
-            k = len(centre)
-            rising.append(bool(np.all(np.isfinite(v)) and np.all(v[k:] > v[:k])))
+    N = np.concatenate([centre, 10.0 * centre])[None, :]                 # [1, 4]
+    v = law_values(d.law, {n: np.asarray(a, np.float64)[:, None] for n, a in est.items()},
+                   {nN: N, nD: N})                                      # [T, 4], one call
+    k = len(centre)
+    rising = list(np.all(np.isfinite(v), axis=1) & np.all(v[:, k:] > v[:, :k], axis=1))
     if rising and all(rising):
         raise ValueError(
             f"{what}: law {d.law.name!r} increases with compute at the fitted parameters "
