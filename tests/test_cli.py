@@ -521,6 +521,20 @@ def _cli_json(capsys, argv):
     return code, json.loads(capsys.readouterr().out)
 
 
+def _saved_chinchilla_fit(tmp_path):
+    """A hand-made one-task converged Chinchilla fit at `CHINCHILLA`, saved as fit.json
+    (no fitting: the decide commands' tests need only a file)."""
+    from jaxfit.inference.status import Status
+
+    law = jf.models.chinchilla()
+    values = np.array([[CHINCHILLA[n] for n in law.param_names]])
+    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=values, objective=np.array([1e-3]),
+                       status=np.array([Status.CONVERGED]), steps=np.array([10]),
+                       grad_norm=np.array([1e-12]), at_bound=np.zeros((1, 5), bool),
+                       identified=np.array([True]), options=dict(y="loss", by=None, x={}))
+    return jf.save(res, tmp_path / "fit.json")
+
+
 def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, monkeypatch,
                                                                        tmp_path):
     """A task named "all" would share the summary's pooled row label: refused (exit 2)
@@ -556,7 +570,6 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
     """No fit: a hand-made backtest table, fit and posterior (Chinchilla's law)."""
     from jaxfit.backtest import BacktestResult
     from jaxfit.inference.bayes import make_likelihood
-    from jaxfit.inference.status import Status
 
     rows = pd.DataFrame({"task": ["a", "a"], "cut": [2.0, 1.0], "cut_rank": [1, 2],
                          "axis": [4.0, 4.0], "ratio": [2.0, 4.0], "actual": [1.0, 1.0],
@@ -580,13 +593,7 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
     code, doc = _cli_json(capsys, ["backtest", "chinchilla", "--axis", "N", "--json", "-q"])
     assert code == 0
 
-    law = jf.models.chinchilla()
-    values = np.array([[CHINCHILLA[n] for n in law.param_names]])
-    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=values, objective=np.array([1e-3]),
-                       status=np.array([Status.CONVERGED]), steps=np.array([10]),
-                       grad_norm=np.array([1e-12]), at_bound=np.zeros((1, 5), bool),
-                       identified=np.array([True]), options=dict(y="loss", by=None, x={}))
-    fit_json = jf.save(res, tmp_path / "fit.json")
+    fit_json = _saved_chinchilla_fit(tmp_path)
     code, doc = _cli_json(capsys, ["optimal", fit_json, "--budgets", "1e21", "--ratios", "20",
                                    "--json"])
     assert code == 0 and doc["command"] == "optimal" and set(doc["tables"]) == {
@@ -596,7 +603,8 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
     rng = np.random.default_rng(0)
     draws = {n: v * (1 + 0.02 * rng.normal(size=(1, 2, 200))) for n, v in CHINCHILLA.items()}
     draws["sigma"] = np.full((1, 2, 200), 0.01)
-    post = jf.Posterior(law=law, tasks=pd.Index([0]), draws=draws, method="laplace",
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        method="laplace",
                         likelihood=make_likelihood("normal", "log"),
                         options=dict(y="loss", by=None, x={}))
     nc = jf.save(post, tmp_path / "post.nc")
@@ -710,15 +718,8 @@ def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_pat
     """`jaxfit suggest fit.json`: before, "give a jaxfit.Posterior (jf.sample or
     jf.bootstrap), got FitResult"; now the .nc posterior or --n-boot. A hand-made fit."""
     from jaxfit.cli import main
-    from jaxfit.inference.status import Status
 
-    law = jf.models.chinchilla()
-    values = np.array([[CHINCHILLA[n] for n in law.param_names]])
-    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=values, objective=np.array([1e-3]),
-                       status=np.array([Status.CONVERGED]), steps=np.array([10]),
-                       grad_norm=np.array([1e-12]), at_bound=np.zeros((1, 5), bool),
-                       identified=np.array([True]), options=dict(y="loss", by=None, x={}))
-    fit_json = jf.save(res, tmp_path / "fit.json")
+    fit_json = _saved_chinchilla_fit(tmp_path)
     assert main(["suggest", str(fit_json), "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target",
                  "N=7e10", "D=1.4e12", "-q"]) == 2
     err = capsys.readouterr().err
