@@ -212,8 +212,12 @@ def _refit_at_floor(law, batch: Batch, sol, objective, opts, use_jit: bool):
     full = np.insert(r.u, i, pin, axis=-1)
     # a minimum of the bounded problem only where the objective rises with the floor
     at_min = np.zeros(capped.shape, bool)
-    at_min[t, m] = floor.floor_slope(objective, i, full, {n: a[t] for n, a in batch.x.items()},
-                                     batch.y[t], batch.w[t]) >= 0
+    # rows padded to the solver's task bucket (repeating the last): one compile per
+    # bucket, not per number of capped members
+    pad = np.concatenate([np.arange(len(t)), np.full(_task_bucket(len(t)) - len(t), len(t) - 1)])
+    slope = floor.floor_slope(objective, i, full[pad], {n: a[t[pad]] for n, a in batch.x.items()},
+                              batch.y[t[pad]], batch.w[t[pad]])
+    at_min[t, m] = slope[:len(t)] >= 0
     new_u, new_f = np.array(sol.all_u), np.array(sol.all_f)
     new_status = np.array(sol.all_status)
     new_u[t, m] = full

@@ -314,8 +314,8 @@ def _check_loss_like(d: Draws, names, budgets: np.ndarray, what: str) -> None:
     v = law_values(d.law, {n: np.asarray(a, np.float64)[:, None] for n, a in est.items()},
                    {nN: N, nD: N})                                      # [T, 4], one call
     k = len(centre)
-    rising = list(np.all(np.isfinite(v), axis=1) & np.all(v[:, k:] > v[:, :k], axis=1))
-    if rising and all(rising):
+    rising = np.all(np.isfinite(v), axis=1) & np.all(v[:, k:] > v[:, :k], axis=1)
+    if rising.size and rising.all():
         raise ValueError(
             f"{what}: law {d.law.name!r} increases with compute at the fitted parameters "
             f"(its value at N = D = sqrt(C/6) x 10 exceeds that at sqrt(C/6), at every "

@@ -7,17 +7,14 @@ skipped and moving-averaged checkpoints for step 2), and fitted laws evaluated p
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.inference import cache
 from jaxfit.law import Law
+from jaxfit.predictions import law_values
 from jaxfit.result import FitResult
 
 __all__ = ["select", "select_tasks", "select_runs", "check_fraction", "tail_mean",
@@ -106,15 +103,8 @@ def param_frame(res: FitResult, order: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-@functools.cache
-def _jitted(law: Law):
-    return cache.jit(law.fn)
-
-
 def evaluate(law: Law, values: pd.DataFrame, tasks: Sequence[str], x: Mapping[str, Any]):
-    """``law`` with each row's task parameters at the rows' inputs (float64, one jit)."""
-    with jax.enable_x64(True):
-        p = {n: jnp.asarray(values.loc[list(tasks), n].to_numpy(np.float64))
-             for n in law.param_names}
-        xs = {n: jnp.asarray(np.asarray(v, dtype=np.float64)) for n, v in x.items()}
-        return np.asarray(_jitted(law)(p, xs))
+    """``law`` with each row's task parameters at the rows' inputs (float64, one jit:
+    `jaxfit.predictions.law_values`)."""
+    return law_values(law, {n: values.loc[list(tasks), n].to_numpy(np.float64)
+                            for n in law.param_names}, x)
