@@ -106,9 +106,11 @@ def run(name, df):
     big = d.points >= MIN_POINTS
     bar = (d.divergences == 0) & (d.r_hat <= 1.01) & (ess >= 400)
     print(f"\n== {name}: {len(d)} tasks, {wall:.0f} s ({post.timing})")
+    if "thinned" not in d:
+        d = d.assign(thinned=1)
     print(d.assign(ess_min=ess.round(0), meets_bar=bar)[
-        ["points", "temper", "divergences", "r_hat", "ess_bulk", "ess_tail", "steps_per_iter", "ok",
-         "meets_bar"]].round(3).to_string())
+        ["points", "temper", "divergences", "r_hat", "ess_bulk", "ess_tail", "steps_per_iter",
+         "thinned", "ok", "meets_bar"]].round(3).to_string())
     small = d[~big]
     msgs = [str(w.message) for w in caught]
     if len(small):

@@ -135,8 +135,8 @@ def fit_options(*, y="loss", by=None, x=None, loss="huber", delta=1e-3, space="l
 def sample_options(*, y="loss", by=None, x=None, space="log", nu=4.0, method="nuts",
                    chains=4, warmup=1000, samples=1000, seed=0, target_accept=0.8,
                    max_tree_depth=10, jitter=0.0, batching="vmap", task_batch="auto",
-                   svi_steps=2000, loss="squared", delta=1e-3, init="random", restarts=16,
-                   **_) -> None:
+                   svi_steps=2000, extend=4, loss="squared", delta=1e-3, init="random",
+                   restarts=16, **_) -> None:
     """Validate `jaxfit.sample`'s options (keyword names as in `jaxfit.sample`)."""
     _columns(y, by, x)
     choice("space", space, SPACES)
@@ -155,6 +155,8 @@ def sample_options(*, y="loss", by=None, x=None, space="log", nu=4.0, method="nu
         integer("task_batch", task_batch, 1, allow_none=True,
                 why="tasks vmapped together, or 'auto'")
     integer("svi_steps", svi_steps, 1, why="Adam steps of SVI")
+    integer("extend", extend, 1, why="most iterations per chain, in samples, for tasks "
+            "below the r_hat/ESS thresholds; 1: off")
     choice("loss", loss, LOSSES)
     real("delta", delta, lo=0.0, why="the Huber threshold, in residual units")
     _init(init)

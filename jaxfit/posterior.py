@@ -252,6 +252,10 @@ class Posterior:
                 out[col] = self.stats[key].reshape(T, -1).sum(axis=1)
         if "n_steps" in self.stats:
             out["steps_per_iter"] = self.stats["n_steps"].reshape(T, -1).mean(axis=1)
+        if "thinned" in self.stats:
+            # `jaxfit.sample`'s ``extend``: chains continued to this many times the
+            # samples and thinned back (1: as run)
+            out["thinned"] = np.asarray(self.stats["thinned"]).reshape(T)
         if "warmup_n_steps" in self.stats:
             out["warmup_steps_per_iter"] = self.stats["warmup_n_steps"].reshape(T, -1).mean(1)
         if self.temper is not None:

@@ -51,7 +51,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
            target_accept: float = 0.95, max_tree_depth: int = 10, dense_mass: bool = True,
            adapt_mass: bool = True, whiten: bool = True, jitter: float = 0.0,
            batching: str = "vmap", task_batch: int | None | str = "auto",
-           svi_steps: int = 2000,
+           svi_steps: int = 2000, extend: int = 4,
            start: FitResult | None = None, temper="sandwich",
            loss: str = "huber", delta: float = 1e-3, init="random", restarts: int = 64,
            warn: bool = True) -> Posterior:
@@ -124,6 +124,17 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             (`jaxfit.inference.bayes.NutsOptions.vmap_chains`, which gives the measured
             reason: on a CPU sequential is fastest).
         svi_steps: Adam steps of SVI.
+        extend: NUTS with batching="vmap": a task whose chains end with r_hat > 1.01 or
+            bulk or tail ESS below ``min(100 * chains, 400)`` (the thresholds of
+            ``Posterior.diagnostics``) continues sampling from where its chains stopped,
+            with its adapted step size and mass matrix, to ``f * samples`` iterations per
+            chain in all, ``f = ceil(2 * threshold / their smallest ESS)`` clipped to
+            [2, ``extend``] (one ``f`` for all such tasks, so one more compile), and is
+            thinned by ``f`` back to ``samples`` draws per chain: what the diagnostics'
+            advice "raise samples" does, for those tasks only. A kept draw counts as
+            divergent when any iteration it stands for diverged; ``Posterior.diagnostics``
+            shows the factor (``thinned``). 1 turns it off. Measured in
+            ``benchmarks/nuts_datasets.py`` (benchmarks/README.md).
         start: a `FitResult` of the same law and data to start from (skips the fit).
         temper: power on each task's likelihood: "sandwich" (default: for the Huber
             likelihood, ``eta = k / tr(V P)`` with ``V`` the Huber fit's sandwich
@@ -162,8 +173,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                           warmup=warmup, samples=samples, seed=seed,
                           target_accept=target_accept, max_tree_depth=max_tree_depth,
                           jitter=jitter, batching=batching, task_batch=task_batch,
-                          svi_steps=svi_steps, loss=loss, delta=delta, init=init,
-                          restarts=restarts)
+                          svi_steps=svi_steps, extend=extend, loss=loss, delta=delta,
+                          init=init, restarts=restarts)
     tempering.check_temper(temper)
     pool = tuple(pool)
     unknown = [p for p in pool if p not in law.params]
@@ -252,31 +263,85 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                 stats = {"curvature_ratio": np.asarray(curvature),
                          "map_status": np.asarray(map_status)}
             z = z.reshape(T, opts.chains, opts.samples, m)
-        if not (pool or law.shared or batching == "plate"):
-            v = center[:, None, None, :] + jnp.einsum("tij,tcsj->tcsi", chol, z)
-        if bm.level_terms:
-            params, sigma = bm.split(v, ref[:, None, None, :])
-        else:
-            params, sigma = bm.split(v)
-        draws = {n: np.asarray(params[n]) for n in law.param_names}
-        draws[bayes.NOISE] = np.asarray(sigma)
-        timing["sample"] = time.perf_counter() - t0
+        def constrained(v):
+            params, sigma = (bm.split(v, ref[:, None, None, :]) if bm.level_terms
+                             else bm.split(v))
+            out = {n: np.asarray(params[n]) for n in law.param_names}
+            out[bayes.NOISE] = np.asarray(sigma)
+            return out
 
-    post = Posterior(
-        law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method=method, stats=stats,
-        hyper=hyper, fit=start, temper=np.asarray(eta),
-        options=dict(y=y, by=by, x=dict(x or {}), space=space, likelihood=likelihood, nu=nu,
-                     pool=pool, chains=chains, warmup=warmup, samples=samples, seed=seed,
-                     target_accept=target_accept, whiten=whiten, batching=batching,
-                     priors=dict(priors or {}),
-                     temper=temper if isinstance(temper, str) or temper is None
-                     else float(temper)),
-        timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
+        def whitened(z):
+            return constrained(center[:, None, None, :] + jnp.einsum("tij,tcsj->tcsi", chol, z))
+
+        def posterior(draws, stats):
+            return Posterior(
+                law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method=method,
+                stats=stats, hyper=hyper, fit=start, temper=np.asarray(eta),
+                options=dict(y=y, by=by, x=dict(x or {}), space=space, likelihood=likelihood,
+                             nu=nu, pool=pool, chains=chains, warmup=warmup, samples=samples,
+                             seed=seed, target_accept=target_accept, whiten=whiten,
+                             batching=batching, priors=dict(priors or {}), extend=extend,
+                             temper=temper if isinstance(temper, str) or temper is None
+                             else float(temper)),
+                timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
+
+        post = posterior(constrained(v) if plated else whitened(z), stats)
+        if method == "nuts" and not plated and extend > 1:
+            more = _extend_short_chains(post, bm, tr, xs, ys, ws, center, chol, opts, extend)
+            if more is not None:
+                post = posterior(whitened(more[0]), more[1])
+        timing["sample"] = time.perf_counter() - t0
     if warn:
         warn_design(start, "sample")
     if warn:    # every method: SVI's few-points and collapsing-noise checks apply too
         post.warn(stacklevel=2)
     return post
+
+
+def _extend_short_chains(post: Posterior, bm, tr, xs, ys, ws, center, chol, opts,
+                         extend: int):
+    """``sample``'s ``extend``: the tasks of ``post`` below the r_hat/ESS thresholds
+    continue their chains (`bayes.continue_nuts`) and are thinned back to ``samples``
+    draws per chain. Returns (whitened draws [T, C, S, m], NUTS stats) for every task,
+    or None when every task meets the thresholds."""
+    from jaxfit.posterior import ESS_MIN_PER_CHAIN, RHAT_MAX
+
+    d = post.diagnostics
+    ess_min = min(ESS_MIN_PER_CHAIN * post.n_chains, 400)
+    ess = np.minimum(d["ess_bulk"].to_numpy(), d["ess_tail"].to_numpy())
+    short = (d["r_hat"].to_numpy() > RHAT_MAX) | (ess < ess_min)    # NaN (no draws): no
+    # Thinning keeps the ESS of a chain whose draws are correlated, not of one that is
+    # short because few draws were asked for (ESS about the draws' number): then the
+    # warning's "raise samples" is the user's call.
+    idx = np.flatnonzero(short) if post.n_chains * opts.samples >= 4 * ess_min else []
+    if len(idx) == 0:
+        return None
+    # thinning by f keeps less than f times a chain's ESS: ask for twice the shortfall
+    f = int(np.clip(np.ceil(2 * ess_min / max(float(ess[idx].min()), 1.0)), 2, extend))
+    S = opts.samples
+    more = bayes.continue_nuts(bm, jax.tree.map(lambda a: a[idx], tr),
+                               {n: a[idx] for n, a in xs.items()}, ys[idx], ws[idx],
+                               center[idx], chol[idx], opts, (f - 1) * S)
+
+    def thinned(old, new, reduce=None):
+        full = np.concatenate([np.asarray(old)[idx], np.asarray(new)], axis=2)
+        full = full.reshape(full.shape[:2] + (S, f) + full.shape[3:])
+        out = np.array(old)
+        out[idx] = full[:, :, :, -1] if reduce is None else reduce(full, axis=3)
+        return out
+
+    z = thinned(tr.z, more.z)
+    stats = dict(post.stats)
+    for key, field in (("n_steps", "num_steps"), ("acceptance_rate", "accept_prob"),
+                       ("energy", "energy")):
+        stats[key] = thinned(getattr(tr, field), getattr(more, field))
+    stats["lp"] = -thinned(tr.potential_energy, more.potential_energy)
+    # a kept draw stands for f iterations: it is divergent if any of them was
+    stats["diverging"] = thinned(tr.diverging, more.diverging, reduce=np.any)
+    thin = np.ones(len(post.tasks), dtype=np.int64)
+    thin[idx] = f
+    stats["thinned"] = thin
+    return z, stats
 
 
 def _run_plated(bm, law, key, xs, ys, ws, center, chol, opts, pool, jitter):

@@ -75,6 +75,34 @@ def test_batched_equals_one_task_at_a_time(calibration):
     assert 0.8 < sd_ratio.min() and sd_ratio.max() < 1.25
 
 
+def test_short_chains_are_continued_and_thinned(calibration, monkeypatch):
+    """``sample(extend=)``: a task below the r_hat/ESS thresholds continues its chains
+    from their last state (`bayes.continue_nuts`; adapted step size and mass matrix kept)
+    and is thinned back to ``samples`` draws. Forced here on one task by a threshold no
+    chain meets (r_hat <= 0.5), with the shapes of `test_batched_equals_one_task_at_a_time`
+    (no new NUTS compile): the continued chain is the same chain, so its kept draws
+    overlap the unextended run's every second draw exactly, and they go on past its end."""
+    import jaxfit.posterior
+
+    df, truth, post = calibration
+    g = df[df["task"] == 0]
+    base = sample(LAW, g, y="loss", warn=False, **{**NUTS, "seed": 1})
+    assert "thinned" not in base.diagnostics            # every task met the thresholds
+    monkeypatch.setattr(jaxfit.posterior, "RHAT_MAX", 0.5)
+    ext = sample(LAW, g, y="loss", warn=False, start=base.fit, **{**NUTS, "seed": 1})
+    S = NUTS["samples"]
+    assert ext.diagnostics["thinned"].tolist() == [2]   # ESS >> 400: f = 2, the least
+    for n in ext.names:
+        np.testing.assert_array_equal(ext.draws[n][:, :, :S // 2], base.draws[n][:, :, 1::2])
+        assert not np.isin(ext.draws[n][:, :, S // 2:], base.draws[n]).any()
+        a, b = ext.flat(n)[0], base.flat(n)[0]
+        assert abs(a.mean() - b.mean()) < 4 * b.std() / np.sqrt(400)
+    assert ext.stats["diverging"].shape == base.stats["diverging"].shape
+    # 1 turns it off: the same chains as the first run
+    off = sample(LAW, g, y="loss", warn=False, start=base.fit, extend=1, **{**NUTS, "seed": 1})
+    np.testing.assert_array_equal(off.draws["E"], base.draws["E"])
+
+
 def test_inference_data_summary_and_netcdf(calibration, tmp_path):
     df, truth, post = calibration
     idata = post.idata

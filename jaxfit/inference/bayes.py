@@ -96,7 +96,7 @@ __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_nor
            "TERM_LEVEL_PRIOR", "data_centre", "LIKELIHOODS", "find_map",
            "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
-           "NutsOptions", "NutsTrace", "noise_start", "laplace_start", "curvature_model",
+           "NutsOptions", "NutsTrace", "continue_nuts", "noise_start", "laplace_start", "curvature_model",
            "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT",
            "fisher_curvature", "fisher_whitening", "laplace_whitening", "CURVATURE_MIN"]
 
@@ -945,6 +945,7 @@ class NutsTrace(NamedTuple):
     step_size: jax.Array          # [T, C] adapted step size
     warmup_num_steps: jax.Array   # [T, C, W] leapfrog steps during warm-up
     warmup_diverging: jax.Array   # [T, C, W]
+    state: Any = None             # [T, C] numpyro HMCState after the last iteration
 
 
 @functools.lru_cache(maxsize=32)
@@ -973,24 +974,63 @@ def _nuts_program(bm: BayesModel, opts: NutsOptions):
         kept = [a[opts.warmup:] for a in out]
         return NutsTrace(*kept, step_size=state.adapt_state.step_size,
                          warmup_num_steps=out[3][:opts.warmup],
-                         warmup_diverging=out[5][:opts.warmup])
+                         warmup_diverging=out[5][:opts.warmup], state=state)
 
+    return _over_tasks(one_chain, opts, leading=2)
+
+
+def _over_tasks(one_chain, opts: NutsOptions, leading: int):
+    """``one_chain(*per_chain, args)`` over chains then tasks, as ``opts`` says; the
+    compiled ``run(*per_chain_arrays, x, y, w, center, chol)`` (``leading`` per-chain
+    arguments with leading axes [T, C])."""
     if opts.vmap_chains:
-        over_chains = jax.vmap(one_chain, in_axes=(0, 0, None))
+        over_chains = jax.vmap(one_chain, in_axes=(0,) * leading + (None,))
     else:
-        def over_chains(keys, z0, args):
-            return jax.lax.map(lambda kz: one_chain(kz[0], kz[1], args), (keys, z0))
+        def over_chains(*a):
+            return jax.lax.map(lambda c: one_chain(*c, a[-1]), a[:-1])
 
     @cache.jit
-    def run(keys, z0, x, y, w, center, chol):
-        args = (keys, z0, (x, y, w, center, chol))
+    def run(*a):
+        args = (*a[:leading], tuple(a[leading:]))
         if opts.task_batch is None:
             return jax.vmap(over_chains)(*args)
         if opts.task_batch == 1:        # batch_size=1 would vmap each task (over one)
-            return jax.lax.map(lambda a: over_chains(*a), args)
-        return jax.lax.map(lambda a: over_chains(*a), args, batch_size=opts.task_batch)
+            return jax.lax.map(lambda b: over_chains(*b), args)
+        return jax.lax.map(lambda b: over_chains(*b), args, batch_size=opts.task_batch)
 
     return run
+
+
+@functools.lru_cache(maxsize=32)
+def _continue_program(bm: BayesModel, opts: NutsOptions, iterations: int):
+    from numpyro.infer.hmc import hmc
+
+    def potential_fn_gen(x, y, w, center, chol):
+        return lambda params: bm.potential(params["z"], x, y, w, center, chol)
+
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+
+    def one_chain(state, args):
+        # init_kernel sets the kernel's settings (warm-up length, tree depth) that
+        # sample_kernel reads; its own state is discarded (past warm-up, the adapted step
+        # size and mass matrix in ``state`` are kept fixed).
+        init_kernel({"z": state.z["z"]}, opts.warmup, dense_mass=opts.dense_mass,
+                    adapt_mass_matrix=opts.adapt_mass, target_accept_prob=opts.target_accept,
+                    max_tree_depth=opts.max_tree_depth, model_args=args,
+                    rng_key=state.rng_key)
+
+        def step(s, _):
+            s = sample_kernel(s, model_args=args)
+            return s, (s.z["z"], s.potential_energy, s.energy, s.num_steps, s.accept_prob,
+                       s.diverging)
+
+        state, out = jax.lax.scan(step, state, None, length=iterations)
+        empty = jnp.zeros((0,), out[3].dtype)
+        return NutsTrace(*out, step_size=state.adapt_state.step_size,
+                         warmup_num_steps=empty, warmup_diverging=empty.astype(bool),
+                         state=state)
+
+    return _over_tasks(one_chain, opts, leading=1)
 
 
 def run_nuts(bm: BayesModel, key, z0, x, y, w, center, chol,
@@ -1013,14 +1053,37 @@ def run_nuts(bm: BayesModel, key, z0, x, y, w, center, chol,
     """
     T, C = z0.shape[:2]
     keys = jax.random.split(key, (T, C))
-    program = _nuts_program(bm, opts)
+    return _by_length(_nuts_program(bm, opts), (keys, z0), x, y, w, center, chol)
+
+
+def continue_nuts(bm: BayesModel, trace: NutsTrace, x, y, w, center, chol,
+                  opts: NutsOptions, iterations: int) -> NutsTrace:
+    """``iterations`` more NUTS iterations of every task x chain of ``trace``, from its
+    last state with its adapted step size and mass matrix (no further adaptation), in
+    one compiled call per length class, like `run_nuts`. The result's warm-up fields are
+    empty.
+
+    Args:
+        bm, x, y, w, center, chol, opts: as given to the `run_nuts` call that made
+            ``trace`` (restricted to any subset of its tasks, with ``trace``'s).
+        trace: a `NutsTrace` with its ``state``.
+        iterations: iterations to add per chain.
+    """
+    return _by_length(_continue_program(bm, opts, int(iterations)), (trace.state,),
+                      x, y, w, center, chol)
+
+
+def _by_length(program, lead: tuple, x, y, w, center, chol):
+    """``program(*lead, x, y, w, center, chol)`` once per `length_classes` class of the
+    tasks, the results put back in task order (``lead``: pytrees with a leading task
+    axis)."""
     classes = length_classes(w)
     if len(classes) == 1:
-        return program(keys, z0, x, y, w, center, chol)
-    parts = [program(keys[i], z0[i], {n: a[i, :p] for n, a in x.items()}, y[i, :p], w[i, :p],
-                     center[i], chol[i]) for i, p in classes]
+        return program(*lead, x, y, w, center, chol)
+    parts = [program(*jax.tree.map(lambda a: a[i], lead), {n: a[i, :p] for n, a in x.items()},
+                     y[i, :p], w[i, :p], center[i], chol[i]) for i, p in classes]
     back = np.argsort(np.concatenate([i for i, _ in classes]), kind="stable")
-    return NutsTrace(*(jnp.concatenate(f)[back] for f in zip(*parts)))
+    return jax.tree.map(lambda *f: jnp.concatenate(f)[back], *parts)
 
 
 #: `run_nuts` samples tasks whose points fit in 1 / SPLIT_RATIO of the batch's padded
