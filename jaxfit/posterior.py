@@ -326,6 +326,10 @@ class Posterior:
             n = int(((d["ess_bulk"] < ess_min) | (d["ess_tail"] < ess_min)).sum())
             if n:
                 parts.append(f"bulk or tail ESS < {ess_min} in {n} task(s)")
+            if "thinned" in d and (d["thinned"] > 1).any():
+                parts.append(f"chains already continued to {int(d['thinned'].max())}x the "
+                             "samples and thinned in "
+                             f"{int((d['thinned'] > 1).sum())} task(s) (sample's extend=)")
         if "divergences" in d and d["divergences"].sum():
             parts.append(f"{int(d['divergences'].sum())} divergent transitions in "
                          f"{int((d['divergences'] > 0).sum())} task(s)")
