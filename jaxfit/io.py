@@ -911,7 +911,7 @@ def load(path: str | Path, law: Law | None = None):
         try:
             return _load_posterior(path, law)
         except ValueError as e:
-            raise ValueError(f"load: {str(path)!r}: {e}") from None
+            raise _in_file(path, e) from None
     try:
         doc = json.loads(text.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -923,4 +923,12 @@ def load(path: str | Path, law: Law | None = None):
     try:
         return fit_from_dict(doc, law)
     except ValueError as e:
-        raise ValueError(f"load: {str(path)!r}: {e}") from None
+        raise _in_file(path, e) from None
+
+
+def _in_file(path: Path, e: ValueError) -> ValueError:
+    """``e`` as ``load: 'path': ...``, once: the law checks' messages already begin with
+    ``load: `` (they are raised by `fit_from_dict` too), which read ``load: 'path': load:
+    law ...`` before."""
+    msg = str(e)
+    return ValueError(f"load: {str(path)!r}: {msg.removeprefix('load: ')}")

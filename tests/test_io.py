@@ -69,13 +69,18 @@ def test_fit_law_must_match(two_task_fit, tmp_path):
         load(path)
     assert load(path, law=jf.models.power_law("C")).param_dict("x")["alpha"] == \
         pytest.approx(0.15, rel=1e-5)
-    with pytest.raises(ValueError, match="has parameters"):
+    # the file's name once and "load:" once (before: "load: 'fit.json': load: law ...")
+    with pytest.raises(ValueError, match=rf"^load: {re.escape(repr(str(path)))}: law "
+                                         r"'chinchilla' has parameters") as e:
         load(path, law=jf.models.chinchilla())
+    assert str(e.value).count("load:") == 1
     # same parameter names, another input: the C fit's parameters must not be applied to
     # N (before: loaded, and predicted at N with the parameters fitted in C)
-    with pytest.raises(ValueError, match=r"law 'power_law_N' takes inputs \['N'\], the file's "
-                                         r"law 'power_law_C' takes \['C'\]"):
+    with pytest.raises(ValueError, match=r"^load: '.*plain\.json': law 'power_law_N' takes "
+                                         r"inputs \['N'\], the file's "
+                                         r"law 'power_law_C' takes \['C'\]") as e:
         load(save(res, tmp_path / "plain.json"), law=jf.models.power_law("N"))
+    assert str(e.value).count("load:") == 1
     (tmp_path / "junk.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a jaxfit fit"):
         load(tmp_path / "junk.json")
@@ -415,8 +420,10 @@ def test_another_law_with_the_same_names_and_inputs_is_refused(two_task_fit, tmp
     # a posterior records the law at its data with each task's first draw
     post = _posterior(res.tasks)
     path = save(post, tmp_path / "post.nc")
-    with pytest.raises(ValueError, match="is not the law the file was saved from"):
+    with pytest.raises(ValueError, match=r"^load: '.*post\.nc': law 'power_law_C' is not the "
+                                         "law the file was saved from") as e:
         load(path, law=_other_power_law())
+    assert str(e.value).count("load:") == 1          # before: "load: 'post.nc': load: law"
     assert load(path).law.name == "power_law_C"
 
 
