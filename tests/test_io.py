@@ -251,6 +251,44 @@ def test_posterior_keeps_its_fit(two_task_fit, tmp_path):
     assert back.method == "bootstrap" and back.stats == {}
 
 
+def test_posterior_priors_round_trip_as_distributions(two_task_fit, tmp_path):
+    """A loaded posterior's priors were strings ("<numpyro...Normal object at 0x7f...>"):
+    the numpyro distributions' classes and arguments are recorded and rebuilt; a prior
+    that cannot be rebuilt comes back as a PriorDescription that sample refuses."""
+    import numpyro.distributions as dist
+
+    res, df = two_task_fit
+    priors = {"E": dist.Normal(1.5, 0.25), "alpha": dist.Uniform(0.05, 0.4),
+              "sigma": dist.HalfNormal(0.5),
+              "A": dist.TransformedDistribution(dist.Normal(5.0, 1.0),
+                                                [dist.transforms.ExpTransform()])}
+    post = dataclasses.replace(_posterior(res.tasks), options={
+        **_posterior(res.tasks).options, "priors": priors})
+    back = load(save(post, tmp_path / "priors.nc", law_spec="power_law(input=C)"))
+    got = back.options["priors"]
+    assert set(got) == set(priors)
+    for name in ("E", "alpha", "sigma"):
+        assert type(got[name]) is type(priors[name])
+        v = jnp.asarray([0.1, 0.2, 0.3])
+        np.testing.assert_array_equal(got[name].log_prob(v), priors[name].log_prob(v))
+    assert (got["E"].loc, got["E"].scale, got["alpha"].high) == (1.5, 0.25, 0.4)
+    from jaxfit.io import _prior_from_json
+    from jaxfit.law import PriorDescription
+
+    assert got["A"] == PriorDescription(
+        "TransformedDistribution()", "jaxfit rebuilds a numpyro distribution from its class "
+        "and constructor arguments, and TransformedDistribution is not one it can")
+    with pytest.raises(AttributeError, match="'log_prob': the prior TransformedDistribution"
+                                             r"\(\) is a description loaded from a file"):
+        got["A"].log_prob(1.0)
+    with pytest.raises(ValueError, match=r"priors\['A'\]: prior TransformedDistribution\(\) "
+                                         "is a description loaded from a saved posterior"):
+        jf.sample(res.law, df, y="loss", by="task", x={"C": "flops"}, priors=got)
+    # a file written before: the string it held is a description, not a distribution
+    old = _prior_from_json("<numpyro.distributions.continuous.Normal object at 0x7f>")
+    assert isinstance(old, PriorDescription) and "before priors were recorded" in old.reason
+
+
 def test_posterior_of_a_shared_law_keeps_its_unshared_fit(two_task_fit, tmp_path):
     """`jaxfit.sample` of a `jaxfit.share` law keeps the point fit of the law without
     sharing it started from; the file loads with both. Before: every such file failed to
