@@ -676,6 +676,83 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
 
 # ------------------------------------------------------------------------ posteriors
 
+def _prior_to_json(prior) -> dict:
+    """A prior as ``{"distribution": "Normal", "args": {"loc": 0.3, "scale": 0.05}}``
+    when `_prior_from_json` rebuilds it exactly (a class of ``numpyro.distributions``
+    with its constructor's arguments); else ``{"description": text, "reason": why}``
+    (loaded as a `jaxfit.law.PriorDescription`). Before, the file held ``str(prior)``,
+    "<numpyro...Normal object at 0x7f...>", and loaded it as that string."""
+    import inspect
+
+    import numpyro.distributions as dist
+
+    from jaxfit.law import PriorDescription, dist_text
+
+    if isinstance(prior, PriorDescription):
+        return {"description": prior.text, "reason": prior.reason}
+    if not isinstance(prior, dist.Distribution):
+        return {"description": str(prior), "reason": "it was not a numpyro distribution"}
+    cls = type(prior)
+    why = (f"jaxfit rebuilds a numpyro distribution from its class and constructor "
+           f"arguments, and {cls.__name__} is not one it can")
+    if getattr(dist, cls.__name__, None) is cls:
+        args = {}
+        try:
+            for name, par in list(inspect.signature(cls.__init__).parameters.items())[1:]:
+                if name == "validate_args" or par.kind is par.VAR_KEYWORD:
+                    continue
+                if par.kind is par.VAR_POSITIONAL or not hasattr(prior, name):
+                    raise TypeError(name)
+                args[name] = np.asarray(getattr(prior, name), dtype=np.float64).tolist()
+            doc = {"distribution": cls.__name__, "args": args}
+            if _same_prior(_prior_from_json(doc), prior):
+                return doc
+        except (TypeError, ValueError):
+            pass
+    return {"description": dist_text(prior), "reason": why}
+
+
+def _same_prior(a, b) -> bool:
+    if type(a) is not type(b) or a.batch_shape != b.batch_shape:
+        return False
+    return all(np.array_equal(np.asarray(getattr(a, k), np.float64),
+                              np.asarray(getattr(b, k), np.float64))
+               for k in b.arg_constraints if hasattr(b, k))
+
+
+def _prior_from_json(doc):
+    """`_prior_to_json`'s output as a numpyro distribution, or a `PriorDescription`
+    (also for a file written before priors were recorded: a string)."""
+    from jaxfit.law import PriorDescription
+
+    if isinstance(doc, dict) and isinstance(doc.get("distribution"), str):
+        import numpyro.distributions as dist
+
+        cls = getattr(dist, doc["distribution"], None)
+        if isinstance(cls, type) and issubclass(cls, dist.Distribution):
+            return cls(**{k: np.asarray(v, np.float64) if isinstance(v, list) else v
+                          for k, v in doc.get("args", {}).items()})
+        return PriorDescription(doc["distribution"], "numpyro has no such distribution")
+    if isinstance(doc, dict) and "description" in doc:
+        return PriorDescription(str(doc["description"]), str(doc.get("reason") or
+                                                             "recorded as text only"))
+    return PriorDescription(str(doc), "the file was written before priors were recorded")
+
+
+def _options_to_json(options) -> dict:
+    out = dict(options)
+    if isinstance(out.get("priors"), dict):
+        out["priors"] = {str(k): _prior_to_json(v) for k, v in out["priors"].items()}
+    return _jsonable(out)
+
+
+def _options_from_json(options: dict) -> dict:
+    if isinstance(options.get("priors"), dict):
+        options = {**options, "priors": {k: _prior_from_json(v)
+                                         for k, v in options["priors"].items()}}
+    return options
+
+
 def _posterior_attrs(post, law_spec: str | None) -> dict:
     return {"jaxfit_schema": _POSTERIOR_SCHEMA,
             "jaxfit_law": json.dumps(_law_block(post.law, law_spec)),
@@ -687,7 +764,7 @@ def _posterior_attrs(post, law_spec: str | None) -> dict:
                                              "space": post.likelihood.space,
                                              "nu": post.likelihood.nu,
                                              "delta": post.likelihood.delta}),
-            "jaxfit_options": json.dumps(_jsonable(dict(post.options))),
+            "jaxfit_options": json.dumps(_options_to_json(post.options)),
             "jaxfit_option_tuples": json.dumps(_tuple_options(post.options)),
             "jaxfit_timing": json.dumps(_jsonable(dict(post.timing))),
             "jaxfit_law_check": json.dumps(_posterior_check(post)),
@@ -818,7 +895,8 @@ def _posterior_from(idata, attrs, law: Law | None):
                      draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),
                      method=attrs["method"], stats=stats, hyper=hyper,
                      fit=fit_from_dict(fit_doc, _fit_law(law, fit_doc)) if fit_doc else None,
-                     options=_with_tuples(options, get("jaxfit_option_tuples")
+                     options=_with_tuples(_options_from_json(options),
+                                          get("jaxfit_option_tuples")
                                           if "jaxfit_option_tuples" in attrs else None),
                      timing=get("jaxfit_timing"), data=data, temper=temper)
     if "jaxfit_law_check" in attrs:     # absent in files written before it was recorded
@@ -911,7 +989,7 @@ def load(path: str | Path, law: Law | None = None):
         try:
             return _load_posterior(path, law)
         except ValueError as e:
-            raise ValueError(f"load: {str(path)!r}: {e}") from None
+            raise _in_file(path, e) from None
     try:
         doc = json.loads(text.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -923,4 +1001,12 @@ def load(path: str | Path, law: Law | None = None):
     try:
         return fit_from_dict(doc, law)
     except ValueError as e:
-        raise ValueError(f"load: {str(path)!r}: {e}") from None
+        raise _in_file(path, e) from None
+
+
+def _in_file(path: Path, e: ValueError) -> ValueError:
+    """``e`` as ``load: 'path': ...``, once: the law checks' messages already begin with
+    ``load: `` (they are raised by `fit_from_dict` too), which read ``load: 'path': load:
+    law ...`` before."""
+    msg = str(e)
+    return ValueError(f"load: {str(path)!r}: {msg.removeprefix('load: ')}")

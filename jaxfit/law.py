@@ -34,7 +34,8 @@ import numpy as np
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 
-__all__ = ["Param", "PowerTerm", "Law", "compose", "fix", "add", "share", "NOISE"]
+__all__ = ["Param", "PowerTerm", "Law", "compose", "fix", "add", "share", "NOISE",
+           "PriorDescription"]
 
 Params = Mapping[str, Any]
 Inputs = Mapping[str, Any]
@@ -154,12 +155,46 @@ def _strictly_inside(constraint, v: float) -> bool | None:
     return math.isfinite(v) and (lo is None or v > float(lo)) and (hi is None or v < float(hi))
 
 
+@dataclasses.dataclass(frozen=True)
+class PriorDescription:
+    """A prior that a saved posterior recorded as text only: what `jaxfit.load` puts in
+    ``Posterior.options["priors"]`` for a prior it cannot rebuild as a distribution (not
+    one of ``numpyro.distributions``' classes with its constructor's arguments, e.g. a
+    ``TransformedDistribution`` or a user's class; or a file written before priors were
+    recorded). It describes the prior; it is not a distribution: `jaxfit.sample` refuses
+    it, and its ``log_prob``, ``sample`` and the like raise, naming the prior.
+
+    Attributes:
+        text: the prior as recorded, e.g. ``"TransformedDistribution()"``.
+        reason: why it was not rebuilt.
+    """
+
+    text: str
+    reason: str = "the file recorded only its description"
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"{name!r}: the prior {self.text} is a description loaded from a file "
+            f"({self.reason}), not a numpyro distribution; pass the distribution itself "
+            "(priors={...}) to use it.")
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def prior_problem(constraint, prior) -> str | None:
     """Why ``prior`` cannot serve a parameter constrained to ``constraint``, or None: not a
-    numpyro distribution, or none of 256 draws of it lie inside the constraint (their
-    supports do not overlap, e.g. ``HalfNormal`` on an ``interval(-1, 0)`` parameter)."""
+    numpyro distribution (a `PriorDescription` says it is one loaded from a file), or none
+    of 256 draws of it lie inside the constraint (their supports do not overlap, e.g.
+    ``HalfNormal`` on an ``interval(-1, 0)`` parameter)."""
     import numpyro.distributions as dist
 
+    if isinstance(prior, PriorDescription):
+        return (f"prior {prior.text} is a description loaded from a saved posterior "
+                f"({prior.reason}), not a numpyro distribution; give the distribution itself, "
+                "e.g. numpyro.distributions.Normal(0.3, 0.1).")
     if not isinstance(prior, dist.Distribution):
         return (f"prior={prior!r} is not a numpyro distribution over the parameter's value; "
                 "give one, e.g. numpyro.distributions.Normal(0.3, 0.1).")

@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.data import column_map, task_columns
-from jaxfit.plot_style import figure, interval_bar
+from jaxfit.datasets import recorded_unit
+from jaxfit.plot_style import figure, interval_bar, unit_label
 from jaxfit.predictions import match_tasks
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
@@ -41,13 +42,17 @@ from jaxfit.recipes.ladder_plot import plot_ladder
 __all__ = ["plot_fit", "plot_residuals", "plot_pairs", "plot_ladder"]
 
 
-#: Axis labels of the usual law inputs (the column name is added when it differs).
+#: Axis labels of the usual law inputs (the column name is added when it differs). A
+#: loss has no unit here: its unit is named only where the data record it
+#: (`jaxfit.datasets.recorded_unit`: an embedded dataset's loss), never guessed.
 LABELS = {"N": "parameters N", "D": "training tokens D", "C": "training compute C (FLOPs)",
-          "L": "loss L (nats)", "loss": "loss (nats)"}
+          "L": "loss L"}
 
-def _label(name: str, column: str | None = None) -> str:
+
+def _label(name: str, column: str | None = None, data: pd.DataFrame | None = None) -> str:
     text = LABELS.get(name, name)
-    return text if column in (None, name) else f"{text} [{column}]"
+    text = text if column in (None, name) else f"{text} [{column}]"
+    return unit_label(text, recorded_unit(data, name if column is None else column))
 
 
 def _has_columns(data: pd.DataFrame | None, columns, where: str) -> None:
@@ -235,8 +240,8 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         if logy:
             ax.set_yscale("log")
         _plain_log_ticks(ax)
-        ax.set_xlabel(_label(x, cols[x]))
-        ax.set_ylabel(_label(y))
+        ax.set_xlabel(_label(x, cols[x], data))
+        ax.set_ylabel(_label(y, None, data))
         ax.set_title(_wrap(f"{law.name}" + (f" [{task}]" if len(result.tasks) > 1 else "")),
                      fontsize=9)
         if ax.get_legend_handles_labels()[1]:       # beside the data, never over it

@@ -11,7 +11,10 @@ these helpers, so they read alike in a paper:
   (and de-duplicated by label) from all axes;
 - `wrap`: a panel title wrapped to the panel's width (long task names stay readable);
 - `interval_bar`: an interval drawn where it is, ``[lower, upper]``, whether or not it
-  holds the point estimate.
+  holds the point estimate;
+- `unit_label`: an axis label that names a unit only where it is known (the unit a
+  recipe or an embedded dataset recorded; `jaxfit.datasets.recorded_unit`), and else the
+  column, never a guessed unit.
 
 Example:
     >>> from jaxfit.plot_style import plain_number
@@ -24,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["DPI", "plain_number", "plain_log_ticks", "figure", "legend_below", "wrap",
-           "interval_bar"]
+           "interval_bar", "unit_label"]
 
 #: Resolution of every figure (``savefig`` uses it unless given ``dpi=``).
 DPI = 150
@@ -37,6 +40,30 @@ def wrap(text: str, width: int = 48) -> str:
 
     return "\n".join(textwrap.fill(line, width, break_on_hyphens=False) or line
                      for line in str(text).split("\n"))
+
+
+def unit_label(what: str, unit: str | None, column: str | None = None) -> str:
+    """An axis label naming the unit only where it is known.
+
+    Args:
+        what: what the axis shows ("task loss", or the column's name itself).
+        unit: the unit as recorded by whoever knows it (a recipe's ``options["loss_unit"]``
+            for its embedded data, or `jaxfit.datasets.recorded_unit`); None when not known
+            (a user's data: its unit is recorded nowhere).
+        column: the data column drawn; named when the unit is not known and it differs
+            from ``what``.
+
+    Returns:
+        ``"task loss (bits per byte)"`` with a unit, ``"task loss (column task_loss)"``
+        without one, or ``what`` alone when it is the column's own name.
+
+    Example:
+        >>> unit_label("C4 loss", "nats"), unit_label("loss", None, "c4"), unit_label("L", None)
+        ('C4 loss (nats)', 'loss (column c4)', 'L')
+    """
+    if unit:
+        return f"{what} ({unit})"
+    return what if column is None or str(column) == what else f"{what} (column {column})"
 
 
 def interval_bar(ax, at, lower, upper, *, horizontal: bool = False, **kwargs):

@@ -81,7 +81,13 @@ class Posterior:
         hyper: population-level draws of a pooled fit, name -> [C, S] (``{p}_mu`` on
             the constrained scale, ``{p}_tau`` on the unconstrained one).
         fit: the point fit the sampler started from (a `jaxfit.FitResult`), if any.
-        options: the call's settings (y, by, x mapping, space, ...).
+        options: the call's settings (y, by, x mapping, space, ``priors``, ...). A loaded
+            posterior (`jaxfit.load`) has its ``priors`` rebuilt as the numpyro
+            distributions they were where they are classes of ``numpyro.distributions``
+            with their constructor's arguments (Normal, LogNormal, HalfNormal, Uniform,
+            Gamma, StudentT, ...); any other prior (a ``TransformedDistribution``, a
+            truncated one, a user's class) comes back as a `jaxfit.law.PriorDescription`:
+            a description only, which `jaxfit.sample` and any use as a distribution refuse.
         timing: seconds spent per stage.
         data: the padded batch arrays (``x``, ``y``, ``w``) for ``idata``'s observed data.
         temper: [T] the power on each task's likelihood (`jaxfit.inference.tempering`;

@@ -223,9 +223,9 @@ class FitResult:
         return (np.asarray(self.data["w"]) > 0).sum(axis=1)
 
     def _held(self) -> np.ndarray:
-        """[T, k] parameters held fixed in the covariance: at a bound, or shared."""
-        shared = np.isin(self.law.param_names, self.law.shared)
-        return np.asarray(self.at_bound, bool) | shared[None, :]
+        """[T, k] parameters held fixed in the covariance: at a bound. (Shared parameters
+        are not held: their covariance is the joint objective's sandwich.)"""
+        return np.asarray(self.at_bound, bool)
 
     @functools.cached_property
     def _cov_cache(self) -> dict:
@@ -238,9 +238,13 @@ class FitResult:
         (`jaxfit.inference.stderr`, where the noise scale's role and the smoothing of the
         Huber/absolute loss's Hessian are derived). Approximate: linearised at the
         optimum; use `jaxfit.bootstrap` or `jaxfit.sample` when the objective is far from
-        quadratic over the uncertainty (Chinchilla's B, for one). NaN for results saved
-        without their data, for parameters at a bound or shared across tasks, and for
-        tasks with no residual degrees of freedom.
+        quadratic over the uncertainty (Chinchilla's B, for one). Parameters shared across
+        tasks (`jaxfit.share`) get the joint objective's sandwich over all the tasks
+        (`jaxfit.inference.stderr.shared_covariance`): their block is the same in every
+        task, and each task's other parameters' covariance includes their uncertainty.
+        NaN for results saved without their data, for parameters at a bound, and for
+        tasks with no residual degrees of freedom (with shared parameters: for every task
+        when the joint Hessian is not positive definite or the joint fit has none).
         """
         if "cov" not in self._cov_cache:
             T, k = self.values.shape
@@ -357,8 +361,10 @@ class FitResult:
             ``lower``/``upper`` (approximate ``prob`` Wald intervals, `wald_bounds`: on each
             parameter's unconstrained scale, log for a positive one, mapped back, so they
             stay inside its constraint; estimate -+ 1.96 se for an unconstrained one),
-            ``kind`` (``free``; ``at_bound`` or ``shared``: no se, and the other
-            parameters' se are conditional on its value, `jaxfit.inference.stderr`;
+            ``kind`` (``free``; ``shared``: one value for all tasks, its se from the
+            joint objective's sandwich over the tasks, `jaxfit.inference.stderr`;
+            ``at_bound``: no se, and the other parameters' se are conditional on its
+            value;
             ``fixed``: held by `jaxfit.fix`, not fitted: its value as the estimate, the other
             columns NaN, `fixed_rows`) and ``corr_<param>`` (the correlations). Per-task
             statistics (n, dof, AIC/BIC, status, warnings) are in `statistics`; `report`
@@ -430,7 +436,7 @@ class FitResult:
                 if pairs:
                     lines.append("  correlations (|r| >= 0.5): " + ", ".join(
                         f"{a}-{b} {c:+.3f}" for a, b, c in pairs))
-                nan_se = list(p.index[(p["kind"] == "free") & p["se"].isna()])
+                nan_se = list(p.index[p["kind"].isin(["free", "shared"]) & p["se"].isna()])
                 if nan_se:
                     lines.append(f"  no standard errors ({', '.join(nan_se)}): "
                                  + self._no_se_reason(s))
@@ -447,6 +453,11 @@ class FitResult:
         """Why `covariance` is NaN for a task (`jaxfit.inference.stderr.covariance`)."""
         if self.data is None:
             return "the result was loaded without its data."
+        if self.law.shared:
+            return (f"the joint fit's Hessian (over all {len(self.tasks)} tasks, which share "
+                    f"{list(self.law.shared)}) is not positive definite to working precision, "
+                    "or the tasks together have no more points than free parameters; "
+                    "jaxfit.sample gives intervals.")
         if not stats_row["dof"] > 0:
             return "no residual degrees of freedom (as many points as free parameters)."
         return ("the objective's Hessian at the optimum is not positive definite to working "

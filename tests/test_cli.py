@@ -688,6 +688,14 @@ def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys
      "(the data's column 'fam' is close to 'famm'). Name them with --y, --loss, --D, --by."),
     (("hitchhiker", "{csv}", "-q"),
      "(the layout: jaxfit datasets show hitchhiker). Rename the file's columns."),
+    # a --grid value that is not a number: "could not convert string to float: 'x'"
+    (("suggest", "{fit}", "--grid", "N=1e9,x", "D=1e10", "--target", "N=7e10", "D=1.4e12",
+      "-q"),
+     "jaxfit: error: --grid N=1e9,x: 'x' is not a positive number; give N's values as "
+     "comma-separated positive numbers, e.g. --grid N=4e8,1e9 D=1e10,4e10"),
+    (("suggest", "{fit}", "--grid", "N=1e9", "D=-1e10", "--target", "N=7e10", "D=1.4e12",
+      "-q"),
+     "--grid D=-1e10: '-1e10' is not a positive number"),
 ])
 def test_more_bad_input_hints_use_the_command_lines_flags(argv, wanted, capsys, tmp_path):
     """As above, for paths through the recipes and backtest options (no fit runs)."""

@@ -816,3 +816,17 @@ def test_optimal_refuses_a_law_that_rises_with_compute():
     with pytest.raises(ValueError, match="optimal_at: law 'accuracy_like' increases"):
         jf.decide.optimal_at(law, {"c0": 0.1, "c1": 0.01, "c2": 0.02}, 1e21,
                              inputs=("params", "tokens"))
+    # isoflop and overtrain name themselves, not "optimal:" (they solve the optimum
+    # first, and its refusals carried optimal's name); before any solve
+    io = ("params", "tokens")
+    for fn in (jf.isoflop, jf.overtrain):
+        name = fn.__name__
+        with pytest.raises(ValueError, match=rf"^{name}: law 'accuracy_like' increases .* "
+                                             rf"{name} minimises a loss-like law"):
+            fn(post, [1e21], inputs=io)
+        with pytest.raises(ValueError, match=rf"^{name}: cost\(N, D\) does not increase"):
+            fn(post, [1e21], inputs=io, cost=lambda N, D: N)
+        with pytest.raises(ValueError, match=rf"^{name}: prob must be in \(0, 1\), got 1.5"):
+            fn(post, [1e21], inputs=io, prob=1.5)
+        with pytest.raises(ValueError, match=rf"^{name}: budgets must be finite positive"):
+            fn(post, [-1.0], inputs=io)

@@ -224,6 +224,12 @@ def test_shipped_data():
     assert last["1B-10xC"] == pytest.approx(2.832, abs=1e-3)
     assert last["13B"] == pytest.approx(2.437, abs=1e-3)
     assert len(obs) == 84 and int(obs["flops"].notna().sum()) == 73
+    # the C4 loss's unit is recorded (for the plots) and follows the frame's filtering,
+    # not a renamed column
+    from jaxfit.datasets import recorded_unit
+    assert recorded_unit(olmo[olmo["step"] > 0], "c4_loss") == "nats"
+    assert recorded_unit(olmo.rename(columns={"c4_loss": "x"}), "x") is None
+    assert recorded_unit(obs, "flops") is None
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +241,7 @@ def olmo_result():
 
 def test_olmo_emergence_points(olmo_result):
     """Few-shot limit only (no finetuning axis): elbows in C4 loss (nats)."""
+    assert olmo_result.options["loss_unit"] == "nats"       # named on the plots' axes
     e = olmo_result.emergence["mle"]
     p = olmo_result.params
     # RC tasks at chance for the small ladder models: flat at ~0.25 until C4 ~3.4

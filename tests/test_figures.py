@@ -253,6 +253,12 @@ def test_ladder_figure():
     check_style(fig, intervals=4)
     step1, step2 = _panels(fig)
     assert step1.get_xscale() == "log" and step2.get_ylabel() == "task accuracy (%)"
+    # A result without a recorded unit (a user's data): the loss axes name the column,
+    # not "bits per byte"; the embedded ladder's unit (options["loss_unit"]) is named.
+    assert step1.get_ylabel() == step2.get_xlabel() == "task loss (column task_loss)"
+    res.options["loss_unit"] = "bits per byte"
+    step1, step2 = _panels(res.plot())
+    assert step1.get_ylabel() == step2.get_xlabel() == "task loss (bits per byte)"
     # The step-2 bars are the predictions' intervals, in points.
     segs = [c.lines[2][0].get_segments()[0] for c in step2.containers]
     np.testing.assert_allclose(sorted(s[:, 1].min() for s in segs),
@@ -309,6 +315,9 @@ def test_emergence_figure():
     check_style(fig, intervals=2)
     curve, shift, *fewshot = _panels(fig)
     assert curve.xaxis_inverted() and "reversed" in curve.get_xlabel()
+    # A user's loss column has no known unit (the axes said "nats" whatever the data)
+    assert curve.get_xlabel().startswith("pre-training loss (column loss);")
+    assert shift.get_ylabel() == "emergence point E(D) (column loss)"
     assert "0" != curve.get_title() and curve.get_title().startswith("emergence law")
     # The posterior and bootstrap intervals look different: a filled and a hatched span.
     spans = [p for p in curve.patches]
@@ -316,6 +325,12 @@ def test_emergence_figure():
     # log10 compute is drawn as compute on a log axis.
     assert fewshot[0].get_xscale() == "log" and "FLOPs" in fewshot[0].get_xlabel()
     assert not fewshot[0].xaxis_inverted()
+    # a recorded unit (olmo_demo's C4 loss: load_olmo_emergence records nats) is named
+    frames = _emergence_frames(finetuning=True)
+    frames["emergence"].attrs["options"]["loss_unit"] = "nats"
+    curve, shift = _panels(plot_emergence(frames))
+    assert curve.get_xlabel().startswith("pre-training loss (nats);")
+    assert shift.get_ylabel() == "emergence point E(D) (nats)"
 
 
 def test_flp_m_figure():

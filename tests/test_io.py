@@ -69,13 +69,18 @@ def test_fit_law_must_match(two_task_fit, tmp_path):
         load(path)
     assert load(path, law=jf.models.power_law("C")).param_dict("x")["alpha"] == \
         pytest.approx(0.15, rel=1e-5)
-    with pytest.raises(ValueError, match="has parameters"):
+    # the file's name once and "load:" once (before: "load: 'fit.json': load: law ...")
+    with pytest.raises(ValueError, match=rf"^load: {re.escape(repr(str(path)))}: law "
+                                         r"'chinchilla' has parameters") as e:
         load(path, law=jf.models.chinchilla())
+    assert str(e.value).count("load:") == 1
     # same parameter names, another input: the C fit's parameters must not be applied to
     # N (before: loaded, and predicted at N with the parameters fitted in C)
-    with pytest.raises(ValueError, match=r"law 'power_law_N' takes inputs \['N'\], the file's "
-                                         r"law 'power_law_C' takes \['C'\]"):
+    with pytest.raises(ValueError, match=r"^load: '.*plain\.json': law 'power_law_N' takes "
+                                         r"inputs \['N'\], the file's "
+                                         r"law 'power_law_C' takes \['C'\]") as e:
         load(save(res, tmp_path / "plain.json"), law=jf.models.power_law("N"))
+    assert str(e.value).count("load:") == 1
     (tmp_path / "junk.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a jaxfit fit"):
         load(tmp_path / "junk.json")
@@ -244,6 +249,44 @@ def test_posterior_keeps_its_fit(two_task_fit, tmp_path):
     back = load(save(post, tmp_path / "p.nc", law_spec="power_law(input=C)"))
     np.testing.assert_array_equal(back.fit.values, res.values)
     assert back.method == "bootstrap" and back.stats == {}
+
+
+def test_posterior_priors_round_trip_as_distributions(two_task_fit, tmp_path):
+    """A loaded posterior's priors were strings ("<numpyro...Normal object at 0x7f...>"):
+    the numpyro distributions' classes and arguments are recorded and rebuilt; a prior
+    that cannot be rebuilt comes back as a PriorDescription that sample refuses."""
+    import numpyro.distributions as dist
+
+    res, df = two_task_fit
+    priors = {"E": dist.Normal(1.5, 0.25), "alpha": dist.Uniform(0.05, 0.4),
+              "sigma": dist.HalfNormal(0.5),
+              "A": dist.TransformedDistribution(dist.Normal(5.0, 1.0),
+                                                [dist.transforms.ExpTransform()])}
+    post = dataclasses.replace(_posterior(res.tasks), options={
+        **_posterior(res.tasks).options, "priors": priors})
+    back = load(save(post, tmp_path / "priors.nc", law_spec="power_law(input=C)"))
+    got = back.options["priors"]
+    assert set(got) == set(priors)
+    for name in ("E", "alpha", "sigma"):
+        assert type(got[name]) is type(priors[name])
+        v = jnp.asarray([0.1, 0.2, 0.3])
+        np.testing.assert_array_equal(got[name].log_prob(v), priors[name].log_prob(v))
+    assert (got["E"].loc, got["E"].scale, got["alpha"].high) == (1.5, 0.25, 0.4)
+    from jaxfit.io import _prior_from_json
+    from jaxfit.law import PriorDescription
+
+    assert got["A"] == PriorDescription(
+        "TransformedDistribution()", "jaxfit rebuilds a numpyro distribution from its class "
+        "and constructor arguments, and TransformedDistribution is not one it can")
+    with pytest.raises(AttributeError, match="'log_prob': the prior TransformedDistribution"
+                                             r"\(\) is a description loaded from a file"):
+        got["A"].log_prob(1.0)
+    with pytest.raises(ValueError, match=r"priors\['A'\]: prior TransformedDistribution\(\) "
+                                         "is a description loaded from a saved posterior"):
+        jf.sample(res.law, df, y="loss", by="task", x={"C": "flops"}, priors=got)
+    # a file written before: the string it held is a description, not a distribution
+    old = _prior_from_json("<numpyro.distributions.continuous.Normal object at 0x7f>")
+    assert isinstance(old, PriorDescription) and "before priors were recorded" in old.reason
 
 
 def test_posterior_of_a_shared_law_keeps_its_unshared_fit(two_task_fit, tmp_path):
@@ -415,8 +458,10 @@ def test_another_law_with_the_same_names_and_inputs_is_refused(two_task_fit, tmp
     # a posterior records the law at its data with each task's first draw
     post = _posterior(res.tasks)
     path = save(post, tmp_path / "post.nc")
-    with pytest.raises(ValueError, match="is not the law the file was saved from"):
+    with pytest.raises(ValueError, match=r"^load: '.*post\.nc': law 'power_law_C' is not the "
+                                         "law the file was saved from") as e:
         load(path, law=_other_power_law())
+    assert str(e.value).count("load:") == 1          # before: "load: 'post.nc': load: law"
     assert load(path).law.name == "power_law_C"
 
 

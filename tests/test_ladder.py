@@ -326,6 +326,8 @@ def test_flops_variant_matches_the_papers_outputs():
     assert p.loc[("mmlu_avg_test", "7B-4T")].C == pytest.approx(3_945_065_873_408 * 49_412_071_424,
                                                                  rel=1e-15)
     assert list(r.step1.columns[:3]) == ["A", "alpha", "E"]
+    # the embedded ladder's task loss unit reaches the plots (user data: None)
+    assert r.options["loss_unit"] == "bits per byte"
 
 
 def _upstream_single_step(N, D, y, task):

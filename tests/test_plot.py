@@ -85,7 +85,13 @@ def test_plot_fit(fitted):
     assert fig.dpi >= 150
     labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
     assert any(labels) and not any("$" in t or "times" in t for t in labels), labels
-    assert ax.get_xlabel() == "parameters N" and ax.get_ylabel() == "loss (nats)"
+    # A user's loss has no known unit: the axis names the column, no unit (it said
+    # "loss (nats)" whatever the data were); a recorded unit (an embedded dataset's,
+    # jf.datasets.load) is named.
+    assert ax.get_xlabel() == "parameters N" and ax.get_ylabel() == "loss"
+    recorded = df[df.task == "a"].copy()
+    recorded.attrs.update(loss="loss", loss_unit="nats")
+    assert plot_fit(res, recorded, tasks=["a"]).axes[0].get_ylabel() == "loss (nats)"
     anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
     assert anchor.y0 < 0.0                                  # below the axes
     bar = [t.get_text() for t in fig.axes[2].get_yticklabels()]

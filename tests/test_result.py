@@ -63,6 +63,39 @@ def test_squared_loss_covariance_is_hc1(line):
     assert list(summ["kind"]) == ["free", "free"]
 
 
+def test_shared_parameter_standard_errors_are_the_joint_sandwich():
+    """jf.share: the shared slope's se was NaN in summary() (held fixed per task), and
+    each intercept's se was conditional on the slope. Now the joint objective's sandwich:
+    for a shared-slope line it is HC1 of the stacked regression with one intercept per
+    task and one slope (numpy least squares, the textbook formula)."""
+    task = np.array(["a", "b", "c"])[np.arange(X.size) % 3]
+    shift = np.select([task == "b", task == "c"], [0.1, -0.05], 0.0)
+    df = DATA.assign(run=task, acc=Y + shift)
+    A = np.column_stack([task == "a", task == "b", task == "c", X]).astype(float)
+    beta = np.linalg.lstsq(A, df["acc"].to_numpy(), rcond=None)[0]
+    e = df["acc"].to_numpy() - A @ beta
+    n, K = A.shape
+    bread = np.linalg.inv(A.T @ A)
+    hc1 = bread @ (A.T * e ** 2) @ A @ bread * n / (n - K)
+    values = np.column_stack([beta[:3], np.full(3, beta[3])])
+    res = _result(jf.share(jf.models.linear(), "w1"), values, df=df, by="run")
+    cov = res.covariance()
+    for t in range(3):
+        np.testing.assert_allclose(cov[t], hc1[np.ix_([t, 3], [t, 3])], rtol=1e-8)
+    summ = res.summary()
+    assert summ.loc[("b", "w1"), "kind"] == "shared"
+    np.testing.assert_allclose(summ.xs("w1", level="param")["se"], np.sqrt(hc1[3, 3]),
+                               rtol=1e-8)
+    assert summ.loc[("c", "w0"), "se"] == pytest.approx(np.sqrt(hc1[2, 2]), rel=1e-8)
+    assert "no standard errors" not in res.report()
+    # a joint Hessian that is not positive definite (one input level: the slope is not
+    # identified) leaves every task's se NaN, and the report says why
+    flat = _result(jf.share(jf.models.linear(), "w1"), values, df=df.assign(L=2.0), by="run")
+    assert np.isnan(flat.covariance()).all()
+    assert "no standard errors (w0, w1): the joint fit's Hessian (over all 3 tasks, which " \
+           "share ['w1']) is not positive definite" in flat.report()
+
+
 def test_statistics_normal_likelihood_aic_bic_r2(line):
     A, beta, res = line
     e = Y - A @ beta

@@ -15,6 +15,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import math
 import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -147,6 +148,33 @@ def _cmd_optimal(args) -> int:
     return 0 if not opt.at_edge.any() else 1
 
 
+def _grid_values(grid, inputs: tuple[str, str]) -> dict[str, list[float]]:
+    """``--grid N=4e8,1e9 D=1e10,4e10`` as {input: [values]}; InputError (exit 2) naming
+    the flag, the pair and the value that is not a positive number (before: Python's
+    "could not convert string to float: 'x'"), or the names that are not the --inputs."""
+    from jaxfit import cli
+
+    iN, iD = inputs
+    example = f"e.g. --grid {iN}=4e8,1e9 {iD}=1e10,4e10"
+    vals = {}
+    for name, text in cli._pairs(grid, "--grid").items():
+        vals[name] = []
+        for v in text.split(","):
+            try:
+                x = float(v)
+            except ValueError:
+                x = math.nan
+            if not (math.isfinite(x) and x > 0):
+                raise cli.InputError(f"--grid {name}={text}: {v.strip()!r} is not a positive "
+                                     f"number; give {name}'s values as comma-separated "
+                                     f"positive numbers, {example}")
+            vals[name].append(x)
+    if set(vals) != {iN, iD}:
+        raise cli.InputError(f"--grid expects {iN}=... {iD}=... (the --inputs), got "
+                             f"{sorted(vals)}; {example}")
+    return vals
+
+
 def _cmd_suggest(args) -> int:
     from jaxfit import cli
     from jaxfit.checks import prediction_inputs
@@ -158,21 +186,15 @@ def _cmd_suggest(args) -> int:
     if args.k < 1:                           # before the fit and its refits, as --prob
         raise cli.InputError(f"--k {args.k}: the batch size must be an integer >= 1, e.g. "
                              "--k 3")
+    vals = _grid_values(args.grid, tuple(args.inputs)) if args.grid and not args.candidates \
+        else None
     source = _source(args)
     law, mapping = source.law, source.mapping
     target = cli._checked_points(args.target, law, mapping, "--target", source.by)
     if args.candidates:
         cands = cli._read(args.candidates)
-    elif args.grid:
-        g = cli._pairs(args.grid, "--grid")
-        try:
-            vals = {k: [float(v) for v in s.split(",")] for k, s in g.items()}
-        except ValueError as e:
-            raise cli.InputError(f"--grid expects NAME=V1,V2,... with numbers: {e}") from None
+    elif vals is not None:
         iN, iD = args.inputs
-        if set(vals) != {iN, iD}:
-            raise cli.InputError(f"--grid expects {iN}=... {iD}=... (the --inputs), got "
-                                 f"{sorted(vals)}")
         cands = candidate_grid(vals[iN], vals[iD], columns=(mapping.get(iN, iN),
                                                             mapping.get(iD, iD)))
     else:

@@ -10,7 +10,8 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load", "names", "info", "Dataset", "load_olmo_ladder", "load_olmo_ladder_val",
+__all__ = ["load", "names", "info", "recorded_unit", "Dataset", "load_olmo_ladder",
+           "load_olmo_ladder_val",
            "load_flp_data", "load_hitchhiker", "load_olmo_emergence", "load_obs_emergent"]
 
 
@@ -23,6 +24,9 @@ class Dataset:
     source: str
     license: str
     rename: dict = dataclasses.field(default_factory=dict)
+    #: (loss column, its unit) where the source documents it; `load` records them in
+    #: ``df.attrs`` (``loss``, ``loss_unit``) for the plots' axis labels.
+    loss_unit: tuple[str, str] | None = None
 
 
 _REGISTRY = {
@@ -40,6 +44,7 @@ _REGISTRY = {
                 "at commit 92258837425e1b5f2851d624287f0120583a3d0e"),
         license="none stated upstream (digitised figure data); cite the papers",
         rename={"N_params": "N", "D_tokens": "D", "C_flops": "C"},
+        loss_unit=("loss", "nats"),
     ),
     "olmo_ladder": Dataset(
         name="olmo_ladder",
@@ -54,6 +59,7 @@ _REGISTRY = {
         source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
                 "scripts/scaling/data/peteish-moreeval/*.csv"),
         license="Apache-2.0",
+        loss_unit=("task_loss", "bits per byte"),
     ),
     "olmo_ladder_val": Dataset(
         name="olmo_ladder_val",
@@ -95,6 +101,7 @@ _REGISTRY = {
         source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
                 "scripts/scaling/data/peteish-moreeval/*.csv"),
         license="Apache-2.0",
+        loss_unit=("c4_loss", "nats"),
     ),
     "obs_emergent": Dataset(
         name="obs_emergent", file="obs_emergent.csv",
@@ -154,7 +161,29 @@ def load(name: str) -> pd.DataFrame:
         df = pd.read_csv(fh, compression="gzip" if ds.file.endswith(".gz") else None)
     df = df.rename(columns=ds.rename)
     df.attrs.update(name=ds.name, citation=ds.citation, source=ds.source, license=ds.license)
+    if ds.loss_unit is not None:
+        df.attrs.update(loss=ds.loss_unit[0], loss_unit=ds.loss_unit[1])
     return df
+
+
+def recorded_unit(data, column) -> str | None:
+    """The unit of ``column`` as recorded in ``data.attrs`` (``loss``, ``loss_unit``: what
+    `load` records for an embedded dataset and the recipes for their frames), or None.
+
+    The attributes follow the frame through pandas' filtering, ``assign``, ``melt`` and
+    ``concat``; a renamed column no longer matches, so its unit is not claimed. A user's
+    DataFrame records nothing: None (the plots then name the column, not a unit).
+
+    Example:
+        >>> import jaxfit as jf
+        >>> df = jf.datasets.load("chinchilla")
+        >>> recorded_unit(df[df.N > 1e9], "loss"), recorded_unit(df.assign(y=1.0), "y")
+        ('nats', None)
+    """
+    attrs = getattr(data, "attrs", None) or {}
+    if column is None or attrs.get("loss") != column:
+        return None
+    return attrs.get("loss_unit")
 
 
 from jaxfit.datasets.loaders import (  # noqa: E402  (named loaders; they use load)

@@ -164,10 +164,10 @@ def _solver(law: Law, names: tuple[str, str], cost, inverse, method: str):
     return cache.jit(jax.vmap(per_budget, in_axes=(0, None)))
 
 
-def _budgets(budgets) -> np.ndarray:
+def _budgets(budgets, what: str) -> np.ndarray:
     c = np.atleast_1d(np.asarray(budgets, dtype=np.float64)).ravel()
     if c.size == 0 or not np.all(np.isfinite(c)) or np.any(c <= 0):
-        raise ValueError(f"budgets must be finite positive compute values (FLOPs), got "
+        raise ValueError(f"{what}: budgets must be finite positive compute values (FLOPs), got "
                          f"{np.asarray(budgets).tolist()!r}; e.g. budgets=[1e21, 5.76e23].")
     return c
 
@@ -470,22 +470,31 @@ def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable 
         >>> float(t[("a", "estimate")].iloc[0])
         0.514
     """
-    d = as_draws(result, "optimal")
-    check_task_label(d.by, ("C", "quantity", "estimate", "median", "mean", "sd", "lower",
-                            "upper", "at_edge"), "optimal")
+    return _optimal(result, budgets, cost=cost, inverse=inverse, inputs=inputs, method=method,
+                    prob=prob, warn=warn, what="optimal")
+
+
+def _optimal(result, budgets, *, cost, inverse, inputs, method, prob, warn,
+             what: str) -> OptimalResult:
+    """`optimal`, its refusals named after ``what``: the public function that called it
+    (`isoflop` and `overtrain` solve the optimum first; their refusals said "optimal:")."""
+    d = as_draws(result, what)
+    if what == "optimal":
+        check_task_label(d.by, ("C", "quantity", "estimate", "median", "mean", "sd",
+                                "lower", "upper", "at_edge"), "optimal")
     if not 0 < prob < 1:
-        raise ValueError(f"prob must be in (0, 1), got {prob}.")
-    names = _check_law(d.law, inputs, "optimal")
-    _check_cost(cost, inverse, "optimal")
+        raise ValueError(f"{what}: prob must be in (0, 1), got {prob}.")
+    names = _check_law(d.law, inputs, what)
+    _check_cost(cost, inverse, what)
     method = _method(d.law, method, cost, inverse)
-    c = _budgets(budgets)
-    _check_loss_like(d, names, c, "optimal")
+    c = _budgets(budgets, what)
+    _check_loss_like(d, names, c, what)
     out = _run(d, c, names, cost, inverse, method)
     draws = {q: out["draws"][q] for q in QUANTITIES}
     est = None if out["estimate"] is None else {q: out["estimate"][q] for q in QUANTITIES}
     edge = out["draws"]["edge"]
     if warn and edge.any():
-        warnings.warn(f"optimal: in {edge.mean():.1%} of (task, draw, budget) members the "
+        warnings.warn(f"{what}: in {edge.mean():.1%} of (task, draw, budget) members the "
                       f"loss of law {d.law.name!r} has no minimum inside N = sqrt(C/6) "
                       f"x e^(+-{SPAN:g}) (it keeps falling towards an edge); those optima "
                       "are edge values. Check the fitted exponents (a negative or zero "
@@ -508,7 +517,7 @@ def optimal_at(law: Law, params: Mapping[str, float], budget: float, *,
         raise ValueError(f"optimal_at: params lack {missing} of law {law.name!r} (its "
                          f"parameters are {list(law.param_names)}); give every one, e.g. "
                          "params=fit_result.param_dict().")
-    c = _budgets(budget)
+    c = _budgets(budget, "optimal_at")
     if c.size != 1:
         raise ValueError(f"optimal_at: budget must be one value, got {c.size} "
                          f"({c.tolist()!r}); for several budgets call jf.optimal on a fit "
@@ -563,7 +572,7 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
     check_task_label(d.by, ("C", "N", "D", "tokens_per_param", "estimate", "median", "lower",
                             "upper", "optimal"), "isoflop")
     names = _check_law(d.law, inputs, "isoflop")
-    c = _budgets(budgets)
+    c = _budgets(budgets, "isoflop")
     if int(n) != n or n < 3:
         raise ValueError(f"isoflop: n must be an integer >= 3, got {n!r}.")
     if isinstance(span, bool) or not isinstance(span, (int, float, np.number)) \
@@ -571,7 +580,8 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
         # span=0 put every model size at N* and marked every row optimal
         raise ValueError(f"isoflop: span={span!r} must be a positive number (the profile's "
                          "half-width in log N), e.g. span=2.0.")
-    opt = optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, prob=prob, warn=False)
+    opt = _optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, method="auto",
+                   prob=prob, warn=False, what="isoflop")
     N_star = (opt.estimate["N"] if opt.estimate is not None
               else np.median(opt.draws["N"], axis=1))                         # [T, B]
     fn = _profile_fn(d.law, names, cost, inverse)
@@ -654,12 +664,13 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
     check_task_label(d.by, ("C", "ratio", "quantity", "estimate", "median", "lower", "upper"),
                      "overtrain")
     names = _check_law(d.law, inputs, "overtrain")
-    c = _budgets(budgets)
+    c = _budgets(budgets, "overtrain")
     r = np.atleast_1d(np.asarray(ratios, dtype=np.float64))
     if r.size == 0 or np.any(~np.isfinite(r)) or np.any(r <= 0):
         raise ValueError(f"overtrain: ratios must be positive tokens-per-parameter values, "
                          f"got {r.tolist()}; e.g. ratios=[20, 100].")
-    opt = optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, prob=prob, warn=False)
+    opt = _optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, method="auto",
+                   prob=prob, warn=False, what="overtrain")
     fn = _overtrain_fn(d.law, names, cost, inverse)
     T, D = len(d.tasks), d.n_draws
 

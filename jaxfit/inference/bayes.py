@@ -89,7 +89,7 @@ from jaxfit.inference import cache
 from jaxfit.inference.objective import safe_inputs, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.inference.starts import init_box, user_starts
-from jaxfit.law import NOISE, Law
+from jaxfit.law import NOISE, Law, PriorDescription, prior_problem
 
 __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "huber_scale", "BayesModel", "make_model", "default_prior",
            "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "TERM_EXPONENT_PRIOR",
@@ -683,6 +683,8 @@ def _make_model(law: Law, likelihood: Likelihood, priors_key, levels: bool = Tru
                          f"the noise scale {NOISE!r} (and '<name>_tau' for the population "
                          "scale of a pooled parameter).")
     for name, prior in priors.items():
+        if isinstance(prior, PriorDescription):
+            raise ValueError(f"priors[{name!r}]: {prior_problem(None, prior)}")
         if not isinstance(prior, dist.Distribution):
             raise ValueError(f"priors[{name!r}] must be a numpyro distribution over the "
                              f"constrained value, got {type(prior).__name__}.")

@@ -49,11 +49,24 @@ differ, and Powell's estimate keeps that.)
 These are *approximate*: linearised at the optimum, and blind to poorly identified
 directions beyond what the Hessian shows. A bootstrap (`jaxfit.bootstrap`) or a
 posterior (`jaxfit.sample`) gives intervals that follow the objective's real shape.
-Parameters held fixed in the computation (at a constraint bound, or shared across tasks
-and so identified by the joint fit) get NaN standard errors, and the other parameters'
-standard errors are then *conditional* on them: they leave out the held parameter's own
-uncertainty. With alpha shared (`jaxfit.share`), a Chinchilla task's A had a standard
-error of 43 against 680 when fitted alone, at corr(A, alpha) = 0.999.
+Parameters held fixed in the computation (at a constraint bound) get NaN standard errors,
+and the other parameters' standard errors are then *conditional* on them: they leave out
+the held parameter's own uncertainty.
+
+Parameters shared across tasks (`jaxfit.share`) are estimated by the joint objective
+``sum_t F_t(theta_shared, theta_t)``; their covariance is that objective's sandwich
+(`shared_covariance`) over the joint vector ``[theta_shared, theta_1, ..., theta_T]``,
+whose Hessian and gradient spread are the tasks' own pieces summed into it (the tasks'
+points are independent, so ``B`` has no cross-task blocks). Each task's ``[k, k]`` block
+is then unconditional: the shared parameters' uncertainty is in its other parameters'
+standard errors. (Before, the shared parameters were held, with NaN standard errors,
+and e.g. a Chinchilla task's A with alpha shared had a standard error of 43, conditional
+on alpha, against 680 when fitted alone, at corr(A, alpha) = 0.999.) The joint matrix is
+inverted through its arrow structure (the Schur complement on the shared block), in
+O(T k^3), and the small-sample factor is ``N / (N - K)`` with ``N`` the points of all the
+tasks and ``K`` the joint vector's free parameters. Where the joint Hessian is not
+positive definite, every task's covariance is NaN: the shared parameters' is then not
+defined, and neither is any task's unconditional one.
 """
 
 from __future__ import annotations
@@ -68,7 +81,8 @@ from jaxfit.inference import cache
 from jaxfit.inference.objective import residuals, safe_inputs
 from jaxfit.law import Law
 
-__all__ = ["bandwidth_fraction", "covariance", "jacobi_inverse", "log_likelihood", "pieces"]
+__all__ = ["bandwidth_fraction", "covariance", "jacobi_inverse", "log_likelihood", "pieces",
+           "shared_covariance"]
 
 #: z of the two-sided 95% level in Hall and Sheather's (1988) bandwidth.
 _Z = 1.959963984540054
@@ -144,7 +158,8 @@ def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: floa
     """Sandwich covariance of each task's parameters at its optimum (module docstring).
 
     Args:
-        law: the fitted law.
+        law: the fitted law; with ``law.shared`` parameters, the joint objective's
+            sandwich over all tasks (`shared_covariance`).
         values: [T, k] constrained optimum per task (``FitResult.values``).
         x, y, w: the padded batch (input name -> [T, P], targets, weights; 0 = padding).
         loss, delta, space: the fit's objective.
@@ -153,7 +168,8 @@ def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: floa
     Returns:
         ``(cov [T, k, k], residuals [T, P], bandwidth [T])``; a task whose Hessian is not
         positive definite on its free parameters (or with no residual degrees of freedom)
-        has NaN covariance.
+        has NaN covariance (with shared parameters: every task, where the joint Hessian
+        is not positive definite or the joint fit has no degrees of freedom).
     """
     values = np.asarray(values, dtype=np.float64)
     T, k = values.shape
@@ -164,9 +180,101 @@ def covariance(law: Law, values, x: dict, y, w, loss: str = "huber", delta: floa
         H, B, r, h, _ = fn(jnp.asarray(values), {n: jnp.asarray(v, dtype=jnp.float64)
                                                  for n, v in x.items()},
                            jnp.asarray(y, dtype=jnp.float64), jnp.asarray(w, dtype=jnp.float64))
-        cov = _sandwich(H, B, jnp.asarray(n), jnp.asarray(hold))
+        if law.shared:
+            cov = shared_covariance(H, B, n, hold, np.isin(law.param_names, law.shared))
+        else:
+            cov = _sandwich(H, B, jnp.asarray(n), jnp.asarray(hold))
         cov, r, h = map(np.asarray, (cov, r, h))
     return cov, r, h
+
+
+def _pd_inverse(M, rtol: float = 1e-14):
+    """Inverse of each symmetric ``M`` [..., m, m] (numpy, Jacobi-scaled as
+    `jacobi_inverse`) and whether it is positive definite (False where not finite)."""
+    m = M.shape[-1]
+    if m == 0:
+        return M.copy(), np.ones(M.shape[:-2], bool)
+    d = np.sqrt(np.abs(np.diagonal(M, axis1=-2, axis2=-1)))
+    d = np.where(d > 0, d, 1.0)
+    s = 1.0 / (d[..., :, None] * d[..., None, :])
+    Ms = 0.5 * (M + np.swapaxes(M, -1, -2)) * s
+    finite = np.all(np.isfinite(Ms), axis=(-2, -1))
+    Ms = np.where(finite[..., None, None], Ms, np.eye(m))
+    lam = np.linalg.eigvalsh(Ms)
+    pd = finite & (lam[..., 0] > rtol * np.maximum(lam[..., -1], 1e-300))
+    return np.linalg.inv(np.where(pd[..., None, None], Ms, np.eye(m))) * s, pd
+
+
+def shared_covariance(H, B, n, hold, shared) -> np.ndarray:
+    """The joint objective's sandwich, per task, for a fit with ``shared`` parameters.
+
+    The joint vector is ``[shared (s), task 1's others, ..., task T's others]``; the
+    joint Hessian is the tasks' ``H`` summed into it (the shared block ``A = sum_t
+    H_t[s, s]``, the task blocks ``D_t = H_t[f, f]``, the couplings ``C_t = H_t[s, f]``),
+    and so is ``B`` (no cross-task blocks: the tasks' points are independent). With
+    ``S = A - sum_t C_t D_t^-1 C_t^T`` (the Schur complement), ``E_t = D_t^-1 C_t^T``,
+    ``R_t = [I, -E_t^T]`` and ``Q_t = [0, D_t^-1]`` (in ``[s, f]`` order), the blocks of
+    ``H^-1 B H^-1`` that a task's ``[k, k]`` covariance holds are::
+
+        V_ss = W = S^-1 (sum_t R_t B_t R_t^T) S^-1
+        V_st = -W E_t^T + Z_t,        Z_t = S^-1 R_t B_t Q_t^T
+        V_tt = E_t W E_t^T - E_t Z_t - Z_t^T E_t^T + Q_t B_t Q_t^T
+
+    times ``N / (N - K)`` (all points, the joint vector's free parameters). O(T k^3),
+    never the dense ``[K, K]`` matrix; numpy on the host (no compile).
+
+    Args:
+        H, B: [T, k, k] each task's Hessian and gradient spread (`pieces`).
+        n: [T] points with weight > 0.
+        hold: [T, k] parameters held (at a bound; a shared one held if any task holds it).
+        shared: [k] bool, the shared parameters.
+
+    Returns:
+        [T, k, k]: each task's parameters' covariance (the shared parameters' block is
+        the same for every task); NaN on held parameters, and everywhere when the joint
+        Hessian is not positive definite (not finite) or ``N <= K``.
+    """
+    H, B = np.asarray(H, np.float64), np.asarray(B, np.float64)
+    hold, shared = np.asarray(hold, bool), np.asarray(shared, bool)
+    T, k = H.shape[:2]
+    order = np.concatenate([np.flatnonzero(shared), np.flatnonzero(~shared)])
+    s = int(shared.sum())
+    held = hold[:, order].copy()
+    held[:, :s] = held[:, :s].any(axis=0)
+    keep = ~held
+    both = keep[:, :, None] & keep[:, None, :]
+    Hp, Bp = H[:, order][:, :, order], B[:, order][:, :, order]
+    # Jacobi scaling of the joint matrix (the shared block's diagonal is the tasks' sum)
+    diag = np.abs(np.diagonal(Hp, axis1=1, axis2=2)).copy()
+    diag[:, :s] = diag[:, :s].sum(axis=0)
+    d = np.sqrt(np.where(keep & (diag > 0), diag, 1.0))
+    sc = 1.0 / (d[:, :, None] * d[:, None, :])
+    eye = np.broadcast_to(np.eye(k), (T, k, k))
+    Hs = np.where(both, Hp * sc, 0.0)
+    Hs = Hs + np.where(held[:, :, None] & held[:, None, :], eye, 0.0) / np.where(
+        np.arange(k) < s, T, 1)[None, :, None]          # held: unit rows in the sum
+    Bs = np.where(both, Bp * sc, 0.0)
+    A = Hs[:, :s, :s].sum(axis=0)
+    C, D = Hs[:, :s, s:], Hs[:, s:, s:]
+    Di, ok = _pd_inverse(D)
+    E = Di @ np.swapaxes(C, 1, 2)                                   # [T, f, s]
+    Si, ok_s = _pd_inverse(A - (C @ E).sum(axis=0))
+    R = np.concatenate([np.broadcast_to(np.eye(s), (T, s, s)), -np.swapaxes(E, 1, 2)], axis=2)
+    Q = np.concatenate([np.zeros((T, k - s, s)), Di], axis=2)
+    W = Si @ (R @ Bs @ np.swapaxes(R, 1, 2)).sum(axis=0) @ Si
+    Z = Si @ R @ Bs @ np.swapaxes(Q, 1, 2)                          # [T, s, f]
+    Et = np.swapaxes(E, 1, 2)
+    Vst = -W @ Et + Z
+    Vtt = (E @ W @ Et - E @ Z - np.swapaxes(Z, 1, 2) @ Et + Q @ Bs @ np.swapaxes(Q, 1, 2))
+    V = np.concatenate([np.concatenate([np.broadcast_to(W, (T, s, s)), Vst], axis=2),
+                        np.concatenate([np.swapaxes(Vst, 1, 2), Vtt], axis=2)], axis=1)
+    N = int(np.sum(n))
+    K = int(keep[0, :s].sum() + keep[:, s:].sum())
+    good = bool(ok.all() and ok_s and N > K and np.all(np.isfinite(Bs)))
+    V = 0.5 * (V + np.swapaxes(V, 1, 2)) * sc * (N / max(N - K, 1))
+    V = np.where(both & good, V, np.nan)
+    back = np.argsort(order)
+    return V[:, back][:, :, back]
 
 
 def jacobi_inverse(H, rtol: float):

@@ -68,6 +68,7 @@ import pandas as pd
 from jaxfit.datasets.loaders import (  # noqa: F401 (re-exported)
     load_obs_emergent, load_olmo_emergence)
 from jaxfit.data import make_batch
+from jaxfit.datasets import recorded_unit
 from jaxfit.fit import fit
 from jaxfit.law import Law
 from jaxfit.models.emergence import DEFAULT_TEMPERATURE, FORMS, emergence as emergence_law
@@ -461,7 +462,8 @@ def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss"
                            "n_points": points.groupby("task", sort=True).size().to_numpy(),
                            "elbow": E, "law": E})
     amounts = pd.DataFrame({"task": res.tasks})
-    options = dict(recipe="elbow", y=y, loss=loss, by=by, increasing=increasing,
+    options = dict(recipe="elbow", y=y, loss=loss, loss_unit=recorded_unit(data, loss),
+                   by=by, increasing=increasing,
                    temperature=temperature, citation=_CITATION)
     rise_p = (rise_test(points, law, res.tasks, int(rise_draws), seed=seed) if rise_draws
               else np.full(len(res.tasks), np.nan))
@@ -575,7 +577,8 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
             d = {n: jnp.asarray(v) for n, v in _draws(obj, shift.params).items()}
             return np.asarray(shift.fn(d, {"D": jnp.asarray(float(D0))}))
 
-    options = dict(recipe="emergence", y=y, loss=loss, D=D, by=by, fewshot=fewshot, form=form,
+    options = dict(recipe="emergence", y=y, loss=loss, loss_unit=recorded_unit(data, loss),
+                   D=D, by=by, fewshot=fewshot, form=form,
                    D0=float(D0), temperature=temperature, fewshot_shift=fewshot_shift,
                    citation=_CITATION)
     out = _finish(law, points, res, sub, elbows, point_fn, amounts, posterior, bootstrap,

@@ -9,13 +9,17 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.plot_style import (figure, interval_bar, legend_below, plain_log_ticks,
-                               plain_number, wrap)
+                               plain_number, unit_label, wrap)
 
 __all__ = ["plot_emergence"]
 
-#: Axis labels (with units) of the recipe's usual columns; others are shown as named.
-X_LABELS = {"loss": "pre-training loss (nats)", "c4_loss": "C4 loss (nats)",
-            "L": "pre-training loss (nats)", "flops": "training compute (FLOPs)"}
+#: Axis labels of the recipe's usual columns; others are shown as named. A loss's unit is
+#: the one the recipe recorded (``options["loss_unit"]``: nats for the shipped OLMo data);
+#: a user's loss has none, and the label names its column instead.
+X_LABELS = {"loss": "pre-training loss", "c4_loss": "C4 loss", "L": "pre-training loss",
+            "flops": "training compute"}
+#: Units that a column's name defines (whatever the data).
+X_UNITS = {"flops": "FLOPs"}
 Y_LABELS = {"accuracy": "accuracy (0-1)", "acc": "accuracy (0-1)", "score": "score (0-1)"}
 
 #: Colours: the point fit's emergence point, the posterior's and the bootstrap's 5-95%.
@@ -37,8 +41,8 @@ class _Axis:
         name = str(options.get("loss", "loss"))
         self.log10 = name.startswith("log10_")
         base = name[len("log10_"):] if self.log10 else name
-        self.label = X_LABELS.get(base, base)
-        unit = self.label.rsplit("(", 1)[1].rstrip(")") if self.label.endswith(")") else ""
+        unit = X_UNITS.get(base) or options.get("loss_unit")
+        self.label = unit_label(X_LABELS.get(base, base), unit, name)
         self.unit = f" {unit}" if unit else ""
         self.increasing = bool(options.get("increasing", False))
         if not self.increasing:
@@ -151,7 +155,8 @@ def _shift_panel(ax, task, f: Mapping[str, pd.DataFrame], options: Mapping) -> N
     ax.set_xlim(d0 / 2, el["D"].max() * 2)
     plain_log_ticks(ax, "x")
     ax.set_xlabel("finetuning data D (examples)", fontsize=8)
-    ax.set_ylabel("emergence point E(D) (nats)", fontsize=8)
+    ax.set_ylabel(unit_label("emergence point E(D)", options.get("loss_unit"),
+                             options.get("loss")), fontsize=8)
     ax.set_title(f"emergence law E(D) ({form.replace('_', ' ')})\nfew-shot limit D0 = {d0:g}",
                  fontsize=9)
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, legend_below, plain_log_ticks, wrap
+from jaxfit.plot_style import figure, legend_below, plain_log_ticks, unit_label, wrap
 from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES
 from jaxfit.recipes.ladder_plot import _TARGET_COLORS
 
@@ -61,9 +61,9 @@ def _loss_label(name, unit, what: str = "loss") -> str:
     """``"C4 loss (nats)"`` for a known unit; ``"loss (column c4)"`` when the unit is not
     known (a user's data: its unit is not recorded anywhere), never a guessed unit."""
     if unit:
-        return (f"{'C4' if str(name) == 'c4' else name} {what}" if name is not None
-                else what) + f" ({unit})"
-    return f"{what} (column {name})" if name is not None else f"{what} (unit not recorded)"
+        return unit_label(f"{'C4' if str(name) == 'c4' else name} {what}" if name is not None
+                          else what, unit)
+    return unit_label(what, None, name) if name is not None else f"{what} (unit not recorded)"
 
 
 def plot_flp(result, ncols: int = 3):

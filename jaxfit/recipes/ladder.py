@@ -56,6 +56,7 @@ import pandas as pd
 
 from jaxfit.datasets.loaders import load_olmo_ladder  # noqa: F401 (re-exported)
 from jaxfit.data import did_you_mean
+from jaxfit.datasets import recorded_unit
 from jaxfit.fit import fit
 from jaxfit.law import Law, compose, fix
 from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
@@ -744,7 +745,10 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                      "step2_pred_acc": "fitted"}).assign(kind="target")
         step2_data = pd.concat([s2, tg], ignore_index=True)
 
+    # the task loss's unit, for the plots: bits per byte for the embedded ladder (recorded
+    # by its loader); a user's column records none, so the plots name the column
     options = dict(method=method, tasks=tasks, ladder_runs=runs, targets=target_names,
+                   loss_unit=recorded_unit(data, "task_loss"),
                    step1_last_n=step1_last_n, step1_delta=step1_delta, skip_frac=skip_frac,
                    moving_avg=moving_avg, anchor=anchor, target_last_n=target_last_n,
                    variance_run=variance_run, variance_last_n=variance_last_n,

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.plot_style import figure, interval_bar, legend_below, plain_log_ticks, wrap
+from jaxfit.plot_style import (figure, interval_bar, legend_below, plain_log_ticks, unit_label,
+                               wrap)
 from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES, LadderResult
 from jaxfit.recipes.points import evaluate
 
@@ -71,11 +72,17 @@ def _step1_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
     ax.set_xscale("log")
     plain_log_ticks(ax)
     ax.set_xlabel("training compute C (FLOPs)" if xcol == "C" else "training data D (tokens)")
-    ax.set_ylabel("task accuracy (fraction)" if ycol == "acc" else "task loss (bits per byte)")
+    ax.set_ylabel("task accuracy (fraction)" if ycol == "acc" else _loss_label(res))
     name = TASK_DISPLAY_NAMES.get(task, task)
     err = res.step1.loc[task, "fit_error"]
     which = "single step" if method == "single_step" else "step 1"
     ax.set_title(wrap(f"{name}: {which} (fit error {100 * err:.2f}%)"), fontsize=9)
+
+
+def _loss_label(res: LadderResult) -> str:
+    """"task loss (bits per byte)" for the embedded ladder (its recorded unit), "task loss
+    (column task_loss)" for a user's data, whose unit is not known."""
+    return unit_label("task loss", res.options.get("loss_unit"), "task_loss")
 
 
 def _step1_intervals(res: LadderResult, task: str, tgt: pd.DataFrame, xcol: str):
@@ -122,7 +129,7 @@ def _step2_panel(ax, res: LadderResult, task: str, colors: dict, tcolors: dict) 
             ax.scatter(row.actual_loss, 100 * row.actual_acc, marker="x", color=c, s=30)
         ax.scatter(row.pred_loss, 100 * row.pred_acc, marker="o", facecolors="none", color=c,
                    s=30)
-    ax.set_xlabel("task loss (bits per byte)")
+    ax.set_xlabel(_loss_label(res))
     ax.set_ylabel("task accuracy (%)")
     name = TASK_DISPLAY_NAMES.get(task, task)
     errs = ", ".join(f"{r.target} {r.abs_error:.1f}" for r in pred.itertuples()
