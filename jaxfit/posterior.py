@@ -75,7 +75,8 @@ class Posterior:
         method: "nuts", "svi", "laplace" or "bootstrap".
         stats: sampler statistics, name -> [T, C, S] (NUTS: ``diverging``, ``n_steps``
             leapfrog steps per iteration, ``acceptance_rate``, ``energy``, ``lp``; warm-up
-            ``warmup_n_steps`` [T, C, W]; bootstrap: each refit's ``status``, ``steps``,
+            ``warmup_n_steps`` [T, C, W], and where `jaxfit.sample`'s ``extend`` continued
+            a task's chains, ``thinned`` [T], the thinning factor; bootstrap: each refit's ``status``, ``steps``,
             ``distinct_points`` and in-sample ``rms``; Laplace: per task
             ``curvature_ratio`` and ``map_status``).
         hyper: population-level draws of a pooled fit, name -> [C, S] (``{p}_mu`` on
