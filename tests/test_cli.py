@@ -292,13 +292,15 @@ def test_the_program_exits_with_its_output_threads_and_atexit_handlers_done():
             "t.start()\n"
             "print('output', end=' ')\n"
             "_exit(4)\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV,
+                       check=False)
     assert (p.returncode, p.stdout, p.stderr) == (4, "output thread atexit\n", "")
     full = ("import io, sys\nfrom jaxfit.cli import _exit\n"
             "class Full(io.StringIO):\n"
             "    def flush(self):\n        raise OSError(28, 'No space left on device')\n"
             "sys.stdout = Full()\n_exit(0)\n")
-    p = subprocess.run([sys.executable, "-c", full], capture_output=True, text=True, env=ENV)
+    p = subprocess.run([sys.executable, "-c", full], capture_output=True, text=True, env=ENV,
+                       check=False)
     assert (p.returncode, p.stderr) == (
         120, "jaxfit: error: cannot write the output: [Errno 28] No space left on device\n")
 
