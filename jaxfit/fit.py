@@ -8,14 +8,13 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxfit import checks
 from jaxfit.data import Batch, bucket, check_law, make_batch
 from jaxfit.inference import design, floor
-from jaxfit.inference.objective import make_objective, unpack
+from jaxfit.inference.objective import make_objective
 from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks
 from jaxfit.inference.starts import grid_starts, random_starts, sobol_starts, user_starts
 from jaxfit.inference.status import Status
@@ -168,9 +167,10 @@ def _minimize_tasks(x, y, w, u0, objective, opts, use_jit: bool):
     count (and sharded) under jit; the `Solution` as numpy arrays of the T tasks."""
     ctx = contextlib.nullcontext() if use_jit else jax.disable_jit()
     with jax.enable_x64(True), ctx:
-        data = (jax.tree.map(jnp.asarray, x), jnp.asarray(y), jnp.asarray(w))
+        # device_put, not jnp.asarray: no conversion program to load in a new process
+        data = jax.device_put((dict(x), np.asarray(y), np.asarray(w)))
         T = len(y)
-        u0 = jnp.asarray(u0, dtype=jnp.float64)
+        u0 = jax.device_put(np.asarray(u0, dtype=np.float64))
         if use_jit:
             data = _pad_tasks(data[:2], T)[0] + (_pad_tasks(data[2], T, zeros=True)[0],)
             if u0.ndim == 3:
@@ -182,8 +182,13 @@ def _minimize_tasks(x, y, w, u0, objective, opts, use_jit: bool):
 
 
 def _values(law, u) -> np.ndarray:
+    """Constrained parameter values [..., k] of unconstrained ``u`` [..., k]: each column
+    through its Param's transform, sliced and stacked on the host (the values of
+    `jaxfit.inference.objective.unpack`, without its slicing and stacking programs)."""
+    u = np.asarray(u)
     with jax.enable_x64(True):
-        return np.asarray(jnp.stack(list(unpack(law, jnp.asarray(u)).values()), -1))
+        return np.stack([np.asarray(law.params[n].transform(jax.device_put(u[..., i])))
+                         for i, n in enumerate(law.param_names)], -1)
 
 
 def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):

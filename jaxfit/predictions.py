@@ -28,7 +28,6 @@ import functools
 from collections.abc import Mapping
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
@@ -61,8 +60,9 @@ def law_values(law, params: Mapping, x: Mapping) -> np.ndarray:
         The predictions as a numpy array (the broadcast shape of params and inputs).
     """
     with jax.enable_x64(True):
-        p = {n: jnp.asarray(np.asarray(v, dtype=np.float64)) for n, v in params.items()}
-        xs = {n: jnp.asarray(np.asarray(v, dtype=np.float64)) for n, v in x.items()}
+        # device_put, not jnp.asarray: no conversion program per shape
+        p = jax.device_put({n: np.asarray(v, dtype=np.float64) for n, v in params.items()})
+        xs = jax.device_put({n: np.asarray(v, dtype=np.float64) for n, v in x.items()})
         return np.asarray(_law_at(law, p, xs))
 
 

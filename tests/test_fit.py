@@ -137,6 +137,52 @@ def test_jit_and_no_jit_agree():
     np.testing.assert_array_equal(a.steps, b.steps)
 
 
+def test_a_fit_moves_its_arrays_to_the_device_without_conversion_programs(monkeypatch):
+    """Each ``jnp.asarray`` of a numpy array outside a trace is a program (``stage``, one
+    per shape) that a new process must lower and load from the compilation cache, ~5 ms
+    each: the command line's cached ``jaxfit fit`` loaded 20 programs, 13 of them such
+    conversions, slicing and stacking (benchmarks/cli_startup.py). The fit's host code
+    now hands numpy arrays over with ``jax.device_put`` (no program)."""
+    from jax._src.lax import lax as lax_internal
+
+    staged, stage = [], lax_internal.stage
+
+    def recording(x):
+        out = stage(x)
+        if isinstance(x, np.ndarray) and not isinstance(out, jax.core.Tracer):
+            staged.append(x.shape)
+        return out
+
+    monkeypatch.setattr(lax_internal, "stage", recording)
+    x = np.logspace(6, 10, 12)          # test_jit_and_no_jit_agree's fit: compiled once
+    df = pd.DataFrame({"C": x, "loss": 1.7 + 300 * x**-0.3 * np.exp(0.01 * np.sin(x))})
+    starts = {"E": [1.5, 1.9, 1.8, 1.6], "A": [200.0, 450.0, 250.0, 380.0],
+              "alpha": [0.27, 0.33, 0.32, 0.28]}
+    res = jf.fit(jf.models.power_law("C"), df, y="loss", init=starts, max_steps=20,
+                 warn=False)
+    pred = res.predict(pd.DataFrame({"C": [1e11, 1e12]}))
+    assert staged == []
+    p = res.param_dict()
+    assert [p["E"], p["A"], p["alpha"]] == pytest.approx([1.7, 300.0, 0.3], rel=0.05)
+    assert np.all(np.diff(pred["prediction"].to_numpy()) < 0)
+
+
+def test_host_side_values_and_starts_are_the_eager_programs_bits():
+    """`jaxfit.fit._values` (sliced and stacked on the host) and the one-program random
+    starts give exactly the values of `unpack` and of the two eager random calls."""
+    from jaxfit.fit import _values
+    from jaxfit.inference.objective import unpack
+    from jaxfit.inference.starts import _uniform
+
+    law = jf.models.sigmoid()            # interval and positive constraints
+    u = np.random.default_rng(0).normal(size=(3, 2, len(law.param_names)))
+    eager = np.asarray(jnp.stack(list(unpack(law, jnp.asarray(u)).values()), -1))
+    np.testing.assert_array_equal(_values(law, u), eager)
+    for seed in (0, 7, 2**31 + 5):
+        eager = jax.random.uniform(jax.random.key(seed), (8, 3), dtype=jnp.float64)
+        np.testing.assert_array_equal(_uniform(seed, (8, 3)), eager)
+
+
 def test_lbfgs_path_reaches_the_same_optimum(kept):
     res = jf.fit(jf.models.chinchilla(), kept, y="loss", init="grid", method="lbfgs",
                  max_steps=1000, warn=False)

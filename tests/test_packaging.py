@@ -16,6 +16,23 @@ def test_import_jaxfit_does_not_import_flax():
     assert out.stdout.strip() == "False", out.stderr
 
 
+def test_the_fit_path_imports_neither_optax_nor_the_posterior_code():
+    """A ``jaxfit fit`` whose programs are stored never traces the Huber loss or an L-BFGS
+    step: importing optax (~40 ms) and `jaxfit.inference.bayes` (~15 ms) at start-up cost
+    every such run. numpyro stays: a Law's constraints are numpyro objects. The package's
+    names still resolve on first use."""
+    code = ("import sys, jaxfit.cli, jaxfit.fit, jaxfit.io, jaxfit.predictions, "
+            "jaxfit.models\n"
+            "from jaxfit.inference import cache, design, floor, starts\n"
+            "print(sorted(m for m in ('optax', 'jaxfit.inference.bayes') if m in sys.modules))\n"
+            "import jaxfit.inference as inf\n"
+            "print(inf.BayesModel.__module__, inf.minimize.__module__, inf.huber_loss(3.0, 1.0))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.splitlines() == [
+        "[]", "jaxfit.inference.bayes jaxfit.inference.optimize 2.5"], out.stderr
+
+
 def test_used_packages_are_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {d.split(">=")[0].split("==")[0].strip().lower() for d in project["dependencies"]}

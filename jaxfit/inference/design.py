@@ -254,8 +254,10 @@ def check_block(law: Law, u, x: dict, y, w, space: str, exclude=None,
 
     def jac(xx):
         with jax.enable_x64(True):
-            J, r = fn(jnp.asarray(u), {n: jnp.asarray(v, jnp.float64) for n, v in xx.items()},
-                      jnp.asarray(y, jnp.float64), jnp.asarray(w))
+            # device_put, not jnp.asarray: no conversion program to load in a new process
+            J, r = fn(*jax.device_put((np.asarray(u), {n: np.asarray(v, np.float64)
+                                                        for n, v in xx.items()},
+                                       np.asarray(y, np.float64), np.asarray(w))))
             return np.asarray(J), np.asarray(r)
 
     J, r = jac(x)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from jaxfit.law import Law
 
@@ -29,6 +28,8 @@ EXACT_RTOL = 1e-8
 
 def huber_loss(r, delta: float = 1e-3):
     """0.5 r^2 for |r| <= delta, delta (|r| - delta/2) beyond (``optax.losses.huber_loss``)."""
+    import optax  # on first trace: a command whose programs are stored never needs it
+
     return optax.losses.huber_loss(r, delta=delta)
 
 

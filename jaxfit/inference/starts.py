@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import jax
@@ -16,7 +17,17 @@ __all__ = ["grid_starts", "random_starts", "sobol_starts", "user_starts", "init_
 def _to_unconstrained(law: Law, name: str, values) -> np.ndarray:
     t = law.params[name].transform
     with jax.enable_x64(True):
-        return np.asarray(t.inv(jnp.asarray(values, dtype=jnp.float64)), dtype=np.float64)
+        # device_put, not jnp.asarray: the same values without a conversion program (each
+        # program, even cached, costs a new process ~5 ms to lower and load)
+        values = jax.device_put(np.asarray(values, dtype=np.float64))
+        return np.asarray(t.inv(values), dtype=np.float64)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _uniform(seed, shape: tuple[int, ...]):
+    """``jax.random.uniform(jax.random.key(seed), shape)`` in float64 as one program (the
+    same bits as the two eager calls, which load three)."""
+    return jax.random.uniform(jax.random.key(seed), shape, dtype=jnp.float64)
 
 
 def init_box(law: Law) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +50,7 @@ def random_starts(law: Law, n: int, seed: int = 0) -> np.ndarray:
     """``n`` starts uniform in the unconstrained init box (log-uniform for positive params)."""
     lo, hi = init_box(law)
     with jax.enable_x64(True):
-        u = np.asarray(jax.random.uniform(jax.random.key(seed), (n, lo.size), dtype=jnp.float64))
+        u = np.asarray(_uniform(seed, (n, lo.size)))
     return lo + u * (hi - lo)
 
 
