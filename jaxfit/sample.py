@@ -263,6 +263,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                 stats = {"curvature_ratio": np.asarray(curvature),
                          "map_status": np.asarray(map_status)}
             z = z.reshape(T, opts.chains, opts.samples, m)
+
         def constrained(v):
             params, sigma = (bm.split(v, ref[:, None, None, :]) if bm.level_terms
                              else bm.split(v))
