@@ -830,3 +830,10 @@ def test_optimal_refuses_a_law_that_rises_with_compute():
             fn(post, [1e21], inputs=io, prob=1.5)
         with pytest.raises(ValueError, match=rf"^{name}: budgets must be finite positive"):
             fn(post, [-1.0], inputs=io)
+    # suggest's option checks name it too (before: "prob must be in (0, 1)", no function)
+    one = pd.DataFrame({"params": [1e9], "tokens": [2e10]})
+    for kw, text in ((dict(prob=1.5), r"prob must be in \(0, 1\), got 1.5"),
+                     (dict(k=0), "k must be an integer >= 1"),
+                     (dict(n_sim=0), "n_sim must be an integer >= 1")):
+        with pytest.raises(ValueError, match=rf"^suggest: {text}"):
+            jf.suggest(post, one, one, **kw)

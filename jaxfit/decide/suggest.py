@@ -461,18 +461,18 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         if not isinstance(df, pd.DataFrame) or len(df) == 0:
             raise ValueError(f"suggest: {name} must be a non-empty pandas DataFrame.")
     if method not in METHODS:
-        raise ValueError(f"method={method!r} is not one of {METHODS} ('reweight': importance "
+        raise ValueError(f"suggest: method={method!r} is not one of {METHODS} ('reweight': importance "
                          "reweighting of the draws; 'linear': the Bayes linear update).")
     if int(n_sim) != n_sim or n_sim < 1:
-        raise ValueError(f"n_sim must be an integer >= 1, got {n_sim!r}.")
+        raise ValueError(f"suggest: n_sim must be an integer >= 1, got {n_sim!r}.")
     if target_space not in ("auto", "log", "linear"):
-        raise ValueError(f"target_space={target_space!r}: use 'auto', 'log' or 'linear'.")
+        raise ValueError(f"suggest: target_space={target_space!r}: use 'auto', 'log' or 'linear'.")
     if interval not in INTERVALS:
-        raise ValueError(f"interval={interval!r} is not one of {INTERVALS}.")
+        raise ValueError(f"suggest: interval={interval!r} is not one of {INTERVALS}.")
     if not 0 < prob < 1:
-        raise ValueError(f"prob must be in (0, 1), got {prob}.")
+        raise ValueError(f"suggest: prob must be in (0, 1), got {prob}.")
     if int(k) != k or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}.")
+        raise ValueError(f"suggest: k must be an integer >= 1, got {k!r}.")
     law, lik = posterior.law, posterior.likelihood
     by = posterior.options.get("by")
     cols = column_map(law, posterior.options.get("x"))
