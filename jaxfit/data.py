@@ -54,6 +54,12 @@ def bucket(n: int, minimum: int = 8) -> int:
     return size
 
 
+def task_bucket(n_tasks: int) -> int:
+    """Padded task count: exact up to 4, then 6, 8, 12, 16, 24, ... (see `bucket`), so
+    that fits with similar task counts reuse one compiled program."""
+    return n_tasks if n_tasks <= 4 else bucket(n_tasks, minimum=4)
+
+
 def check_law(law) -> None:
     """TypeError unless ``law`` is a `jaxfit.Law` (a name such as "chinchilla" is not)."""
     if not isinstance(law, Law):

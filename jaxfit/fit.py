@@ -12,7 +12,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxfit import checks
-from jaxfit.data import Batch, bucket, check_law, make_batch
+from jaxfit.data import Batch, check_law, make_batch, task_bucket
 from jaxfit.inference import design, floor
 from jaxfit.inference.objective import make_objective
 from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks
@@ -57,12 +57,6 @@ def make_starts(law: Law, init="random", restarts: int = 64, seed: int = 0) -> n
     return user_starts(law, init)
 
 
-def _task_bucket(n_tasks: int) -> int:
-    """Padded task count: exact up to 4, then 6, 8, 12, 16, 24, ... (see `data.bucket`),
-    so that fits with similar task counts reuse one compiled program."""
-    return n_tasks if n_tasks <= 4 else bucket(n_tasks, minimum=4)
-
-
 def _pad_tasks(arrays, n_tasks: int, zeros: bool = False):
     """Pad the task axis (repeating the last task, or with zeros) to a bucketed size that
     is a multiple of the device count, and shard it across devices when there are several.
@@ -72,7 +66,7 @@ def _pad_tasks(arrays, n_tasks: int, zeros: bool = False):
     first step instead of refitting the last task."""
     devices = jax.devices()
     n = len(devices)
-    size = _task_bucket(n_tasks)
+    size = task_bucket(n_tasks)
     size += (-size) % n
     pad = size - n_tasks
 
@@ -217,12 +211,9 @@ def _refit_at_floor(law, batch: Batch, sol, objective, opts, use_jit: bool):
     full = np.insert(r.u, i, pin, axis=-1)
     # a minimum of the bounded problem only where the objective rises with the floor
     at_min = np.zeros(capped.shape, bool)
-    # rows padded to the solver's task bucket (repeating the last): one compile per
-    # bucket, not per number of capped members
-    pad = np.concatenate([np.arange(len(t)), np.full(_task_bucket(len(t)) - len(t), len(t) - 1)])
-    slope = floor.floor_slope(objective, i, full[pad], {n: a[t[pad]] for n, a in batch.x.items()},
-                              batch.y[t[pad]], batch.w[t[pad]])
-    at_min[t, m] = slope[:len(t)] >= 0
+    slope = floor.floor_slope(objective, i, full, {n: a[t] for n, a in batch.x.items()},
+                              batch.y[t], batch.w[t])
+    at_min[t, m] = slope >= 0
     new_u, new_f = np.array(sol.all_u), np.array(sol.all_f)
     new_status = np.array(sol.all_status)
     new_u[t, m] = full

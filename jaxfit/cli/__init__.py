@@ -196,9 +196,8 @@ _COMPLEX = re.compile(r"pass df\[.*?\]\.to_numpy\(\)\.real if the imaginary part
 
 
 def _dropna_where(m: re.Match) -> str:
-    col = ast.literal_eval(m.group(1))
-    name = col if isinstance(col, str) and col.isidentifier() else f"`{col}`"
-    return f'e.g. --where "abs({name}) < inf" (keeps the rows where it is finite)'
+    return (f'e.g. --where "abs({_name(ast.literal_eval(m.group(1)))}) < inf" (keeps the '
+            'rows where it is finite)')
 
 
 def _name(col) -> str:

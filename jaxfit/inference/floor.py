@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxfit.data import task_bucket
 from jaxfit.inference import cache
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
@@ -96,11 +97,15 @@ def _slopes(objective, i: int, u, x, y, w):
 def floor_slope(objective, i: int, u, x, y, w) -> np.ndarray:
     """[M] ``df/dE`` at each member ``u`` [M, k] (the floor's coordinate ``i`` is its log,
     so ``df/dE = (df/du_i) / E``); >= 0 where the floor at its bound is a minimum of the
-    bounded problem (the KKT condition at a lower bound)."""
+    bounded problem (the KKT condition at a lower bound). The rows are padded to the
+    solver's task bucket (`jaxfit.data.task_bucket`, repeating the last member), so the
+    check compiles once per bucket, not once per number of members."""
+    M = len(u)
+    rows = np.minimum(np.arange(task_bucket(M)), M - 1)
     with jax.enable_x64(True):
-        return np.asarray(_slopes(objective, i, jnp.asarray(u),
-                                  {n: jnp.asarray(a) for n, a in x.items()},
-                                  jnp.asarray(y), jnp.asarray(w)))
+        args = jax.device_put((np.asarray(u)[rows], {n: np.asarray(a)[rows] for n, a in x.items()},
+                               np.asarray(y)[rows], np.asarray(w)[rows]))
+        return np.asarray(_slopes(objective, i, *args))[:M]
 
 
 def replace_members(old_u, old_f, old_status, new_u, new_f, new_status, capped):
