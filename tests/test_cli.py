@@ -45,7 +45,7 @@ _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null":
 
 def validate(doc, sch, path="$"):
     """The JSON Schema keywords our schemas use: type, const, enum, required, properties,
-    additionalProperties, items, exclusiveMinimum/Maximum."""
+    additionalProperties, items, prefixItems, min/maxItems, oneOf, exclusiveMinimum/Maximum."""
     types = sch.get("type")
     if types is not None:
         types = [types] if isinstance(types, str) else types
@@ -72,9 +72,22 @@ def validate(doc, sch, path="$"):
                 raise AssertionError(f"{path}: unexpected key {key!r}")
             elif isinstance(extra, dict):
                 validate(value, extra, f"{path}.{key}")
-    if isinstance(doc, list) and "items" in sch:
-        for i, value in enumerate(doc):
-            validate(value, sch["items"], f"{path}[{i}]")
+    if "oneOf" in sch:
+        passed = 0
+        for sub in sch["oneOf"]:
+            try:
+                validate(doc, sub, path)
+                passed += 1
+            except AssertionError:
+                pass
+        assert passed == 1, f"{path}: {doc!r} matches {passed} of oneOf {sch['oneOf']}"
+    if isinstance(doc, list):
+        assert sch.get("minItems", 0) <= len(doc) <= sch.get("maxItems", len(doc)), path
+        for i, (value, sub) in enumerate(zip(doc, sch.get("prefixItems", []))):
+            validate(value, sub, f"{path}[{i}]")
+        if "items" in sch:
+            for i, value in enumerate(doc[len(sch.get("prefixItems", [])):]):
+                validate(value, sch["items"], f"{path}[{i}]")
 
 
 @pytest.mark.parametrize("tasks, options", [
@@ -216,6 +229,12 @@ def test_datasets(tmp_path):
     doc = json.loads(out)
     validate(doc, schema("datasets"))
     assert [d["name"] for d in doc["datasets"]] == jf.datasets.names()
+    units = {d["name"]: d.get("loss_unit") for d in doc["datasets"]}
+    assert units["chinchilla"] == ["loss", "nats"] and units["hitchhiker"] is None
+    assert units["olmo_ladder_val"][1] == "nats" and len(units["olmo_ladder_val"][0]) == 11
+    with pytest.raises(AssertionError):              # the validator reads prefixItems
+        validate({**doc, "datasets": [{**doc["datasets"][0], "loss_unit": ["loss", 1]}]},
+                 schema("datasets"))
     code, out, _ = run("datasets", "show", "chinchilla")
     assert code == 0 and "245 rows" in out and "arXiv:2404.10102" in out
     code, out, _ = run("datasets", "export", "olmo_ladder", "-o", tmp_path / "o.csv")

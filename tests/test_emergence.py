@@ -230,6 +230,9 @@ def test_shipped_data():
     assert recorded_unit(olmo[olmo["step"] > 0], "c4_loss") == "nats"
     assert recorded_unit(olmo.rename(columns={"c4_loss": "x"}), "x") is None
     assert recorded_unit(obs, "flops") is None
+    val = jf.datasets.load("olmo_ladder_val")      # eleven loss columns, all in nats/token
+    assert [recorded_unit(val, c) for c in ("c4", "wikitext_103", "N")] == ["nats", "nats", None]
+    assert recorded_unit(jf.datasets.load("hitchhiker"), "loss") is None   # nats and bits mixed
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,10 @@ class Dataset:
     source: str
     license: str
     rename: dict = dataclasses.field(default_factory=dict)
-    #: (loss column, its unit) where the source documents it; `load` records them in
-    #: ``df.attrs`` (``loss``, ``loss_unit``) for the plots' axis labels.
-    loss_unit: tuple[str, str] | None = None
+    #: (loss column, its unit) where the source documents it, the column possibly a tuple
+    #: of columns in the same unit; `load` records them in ``df.attrs`` (``loss``,
+    #: ``loss_unit``) for the plots' axis labels.
+    loss_unit: tuple[str | tuple[str, ...], str] | None = None
 
 
 _REGISTRY = {
@@ -74,14 +75,20 @@ _REGISTRY = {
         source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
                 "scripts/scaling/data/peteish-moreeval/*.csv"),
         license="Apache-2.0",
+        # eval/<set>-validation/CrossEntropyLoss (../shared/data/olmo_ladder/README.md)
+        loss_unit=(("c4", "books", "common_crawl", "pes2o", "reddit", "stack", "wiki", "ice",
+                    "m2d2_s2orc", "pile", "wikitext_103"), "nats"),
     ),
     "hitchhiker": Dataset(
         name="hitchhiker",
         file="hitchhiker_colpret.csv.gz",
         description=("ColPret (Choshen et al. 2024): one row per checkpoint of 26 model "
-                     "families (loss vs N and tokens seen; perplexity as log2), with the "
+                     "families (loss vs N and tokens seen), with the "
                      "upstream_suspect flag for the 11 corrupt OLMo-7B-Twin-2T rows. Used by "
-                     "jf.recipes.hitchhiker. Built by scripts/datasets/make_hitchhiker.py."),
+                     "jf.recipes.hitchhiker. `loss` is ColPret's target: the mean of a "
+                     "model's loss columns, cross-entropies in nats kept as they are and "
+                     "perplexities turned into log2(ppl) (bits), so it has no one unit and "
+                     "none is recorded. Built by scripts/datasets/make_hitchhiker.py."),
         citation=("Choshen, Zhang, Andreas (2024), 'A Hitchhiker's Guide to Scaling Law "
                   "Estimation', arXiv:2410.11840 (ICML 2025)."),
         source=("github.com/IBM/ColPret at commit 16f23bbe054277ddc4afd07a972dd7cfbe3f48c3, "
@@ -162,13 +169,16 @@ def load(name: str) -> pd.DataFrame:
     df = df.rename(columns=ds.rename)
     df.attrs.update(name=ds.name, citation=ds.citation, source=ds.source, license=ds.license)
     if ds.loss_unit is not None:
-        df.attrs.update(loss=ds.loss_unit[0], loss_unit=ds.loss_unit[1])
+        column, unit = ds.loss_unit
+        df.attrs.update(loss=column if isinstance(column, str) else list(column),
+                        loss_unit=unit)
     return df
 
 
 def recorded_unit(data, column) -> str | None:
-    """The unit of ``column`` as recorded in ``data.attrs`` (``loss``, ``loss_unit``: what
-    `load` records for an embedded dataset and the recipes for their frames), or None.
+    """The unit of ``column`` as recorded in ``data.attrs`` (``loss``: a column or a list of
+    columns in one unit, ``loss_unit``: what `load` records for an embedded dataset and the
+    recipes for their frames), or None.
 
     The attributes follow the frame through pandas' filtering, ``assign``, ``melt`` and
     ``concat``; a renamed column no longer matches, so its unit is not claimed. A user's
@@ -179,9 +189,13 @@ def recorded_unit(data, column) -> str | None:
         >>> df = jf.datasets.load("chinchilla")
         >>> recorded_unit(df[df.N > 1e9], "loss"), recorded_unit(df.assign(y=1.0), "y")
         ('nats', None)
+        >>> recorded_unit(jf.datasets.load("olmo_ladder_val"), "wiki")
+        'nats'
     """
     attrs = getattr(data, "attrs", None) or {}
-    if column is None or attrs.get("loss") != column:
+    loss = attrs.get("loss")
+    columns = [loss] if isinstance(loss, str) else list(loss or ())
+    if column is None or column not in columns:
         return None
     return attrs.get("loss_unit")
 
