@@ -598,7 +598,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         law: the law to backtest; with ``steps``, the composed law of the steps (e.g.
             ``jf.compose(sigmoid(), ladder_step1(), into="L")``).
         data: the observations to predict (never modified): ``by``, ``axis``, ``y`` and
-            the law's inputs. Without ``steps`` also the data the law is fitted on.
+            the law's inputs. Without ``steps`` also the data the law is fitted on. Rows
+            with a NaN or infinite ``axis``, ``y`` or input are left out (with a
+            `FitWarning`), of the fits too.
         y: target column of ``data``.
         by: column(s) naming independent tasks.
         axis: the scale column along which the largest rows are held out (``"N"``,
@@ -658,6 +660,10 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         if cuts < 1:
             raise ValueError(f"backtest: cuts={cuts} asks for no cut; give a count >= 1, the "
                              "cut values themselves, or cuts=None (every value but the largest).")
+    # the single default step fits the rows it predicts: a row without a finite axis
+    # value is left out of both (a Step's own rows with a missing axis value, e.g. an
+    # anchor point, are kept at every cut)
+    own_step = steps is None
     if steps is None:
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
@@ -706,6 +712,10 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     for s in steps:
         d = s.data.assign(**{_TASK: task_labels(s.data, by)})
         scols = [s.y, *column_map(s.law, s.x).values()]
+        if own_step:
+            # before: its NaN axis passed the anchor rule below, so a run without an axis
+            # value (warned as "left out") was fitted at every cut, the smallest included
+            scols.append(axis)
         d = d[np.isfinite(d[scols].to_numpy(np.float64)).all(axis=1) & d[_TASK].isin(tasks)]
         sdata.append(d)
 

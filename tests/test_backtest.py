@@ -300,6 +300,33 @@ def test_rows_with_nan_are_left_out_with_a_warning():
             jf.backtest(jf.models.chinchilla(), df, axis="N")
 
 
+def test_a_row_without_an_axis_value_is_not_fitted_at_every_cut():
+    """A run whose axis value is missing (here the largest model of task b has no compute)
+    is "left out", the warning says. Before: left out of the held-out rows only, and
+    fitted at every cut (its NaN axis passed the step filter that keeps a Step's anchor
+    points), so b's fit at C <= 1.92e19 saw its N = 8e8 run. Now the backtest is the one
+    without that row. Same data, law and fit shapes as the test below (no new compile)."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    df["C"] = 120.0 * df["N"] ** 2
+    df.loc[9, "C"] = np.nan
+    before = df.copy()
+    cut = 120.0 * 4e8 ** 2
+    with pytest.warns(jf.warnings.FitWarning, match=r"1 row\(s\) of data with NaN or infinite "
+                                                    r"'C'.* left out \(rows \[9\]\)"):
+        bt = jf.backtest(jf.models.power_law(), df, by="task", axis="C", cuts=[cut], n=20,
+                         calibrate=None)
+    pd.testing.assert_frame_equal(df, before)
+    fit = bt.fits[cut][0]
+    assert list(fit.tasks) == ["a", "b"] and fit.n_points.tolist() == [4, 4]
+    ref = jf.backtest(jf.models.power_law(), df.drop(index=9), by="task", axis="C",
+                      cuts=[cut], n=20, calibrate=None)
+    pd.testing.assert_frame_equal(bt.table(), ref.table())
+    assert bt.table()["row"].tolist() == [8]
+
+
 def test_rows_from_unconverged_fits_are_flagged():
     """Before: the point fits run with warn=False, so a held-out row predicted from a fit
     that stopped at max_steps came back like any other, without a word."""
