@@ -26,7 +26,8 @@ from jaxfit.checks import prediction_inputs
 from jaxfit.data import task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.law import Law
-from jaxfit.posterior import Posterior, _check_prob, draw_predictions, interval_frame
+from jaxfit.posterior import (Posterior, _check_prob, draw_predictions, interval_frame,
+                              warn_undefined)
 from jaxfit.predictions import fan_out_index
 
 __all__ = ["predict_chain", "chain_draws"]
@@ -197,6 +198,8 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
 
     _check_prob(prob)
     index, mean, pred = chain_draws(law, posteriors, df, x=x, seed=seed)
+    warn_undefined(index, mean, pred, list(posteriors)[-1].likelihood.space,
+                   where="predict_chain")
     iv = interval_frame(index, mean, pred, prob)
     out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
     out.attrs["prob"] = prob
