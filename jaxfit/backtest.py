@@ -379,17 +379,44 @@ def summarize(rows: pd.DataFrame, prob: float, by_task: bool = True, last_cut: b
 
 # ----------------------------------------------------------------------------- helpers
 
-def _warn_uncalibrated(rows: pd.DataFrame, calibrate, n_cuts: int) -> bool:
+def _warn_uncalibrated(rows: pd.DataFrame, calibrate, n_cuts: int, used: int | None = None,
+                       few: str = "") -> bool:
     """Warn (`FitWarning`) when calibration is asked for but no held-out row has any, so
-    that `BacktestResult.summary` (calibrated rows only) would be empty without a word."""
+    that `BacktestResult.summary` (calibrated rows only) would be empty without a word.
+
+    Args:
+        rows: the backtest table; calibrate: the calibration (None: no warning).
+        n_cuts: the cuts asked for; used: those that predicted rows (default n_cuts).
+        few: why cuts were skipped for too few points (`_few_text`), or "".
+    """
     if calibrate is None or (rows["n_calibration"] > 0).any():
         return False
-    warnings.warn(f"backtest: no held-out row has calibration data ({n_cuts} cut(s): each "
-                  "cut's calibration learns from the errors at the smaller cuts, so the "
-                  "smallest has none), so summary() has no rows; give 2 or more cuts, or "
-                  "calibrate=None (raw intervals; the table has them as raw_lower/raw_upper).",
-                  FitWarning, stacklevel=3)
+    used = n_cuts if used is None else used
+    if few:
+        # the cuts were given; the smaller ones had too few points to fit (before: the
+        # advice was "give 2 or more cuts", which the call had already done)
+        why = f": only {used} of {n_cuts} cut(s) predicted held-out rows; {few}"
+        fix = ("add runs at or below those cuts (a cut needs that many points per task), "
+               "or calibrate=None")
+    else:
+        why = f" ({used} cut(s) predicted held-out rows"
+        why += f" of the {n_cuts} asked for)" if used != n_cuts else ")"
+        fix = "give 2 or more cuts that each leave rows above them, or calibrate=None"
+    warnings.warn(f"backtest: no held-out row has calibration data{why}. Each cut's "
+                  "calibration learns from the errors at the smaller cuts, so the smallest "
+                  f"has none, and summary() has no rows; {fix} (raw intervals; the table has "
+                  "them as raw_lower/raw_upper).", FitWarning, stacklevel=3)
     return True
+
+
+def _few_text(few: Sequence[float], axis: str, min_points, steps: Sequence[Step]) -> str:
+    """'at cut(s) ... no task has N points (min_points) with axis <= the cut', or ""."""
+    if not few:
+        return ""
+    need = (min_points if min_points is not None else
+            " / ".join(str(len(s.law.param_names) + 1) for s in steps))
+    return (f"at cut(s) {', '.join(f'{c:.4g}' for c in few[:5])} no task has {need} points "
+            f"(min_points) with {axis} <= the cut")
 
 
 def _has_interval(rows: pd.DataFrame) -> np.ndarray:
@@ -442,12 +469,7 @@ def _no_cut_message(a: np.ndarray, axis: str, few: Sequence[float], empty: Seque
                     min_points, steps: Sequence[Step]) -> str:
     """Why no cut produced a row: which cuts had no task with enough points to fit and
     which had no row above them, with the data's axis range."""
-    need = (min_points if min_points is not None else
-            " / ".join(str(len(s.law.param_names) + 1) for s in steps))
-    parts = []
-    if few:
-        parts.append(f"at cut(s) {', '.join(f'{c:.4g}' for c in few[:5])} no task has "
-                     f"{need} points (min_points) with {axis} <= the cut")
+    parts = [_few_text(few, axis, min_points, steps)] if few else []
     if empty:
         parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
                      f"{axis} above them")
@@ -819,7 +841,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
     _warn_no_interval(rows)
-    _warn_uncalibrated(rows, calibrate, K)
+    _warn_uncalibrated(rows, calibrate, K, used=len(records),
+                       few=_few_text(few, axis, min_points, steps))
     _warn_unconverged(rows)
     rows = rows.rename(columns={"task": task_label(by)})
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

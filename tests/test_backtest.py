@@ -289,6 +289,28 @@ def test_warns_when_no_cut_has_calibration_data():
     assert not _warn_uncalibrated(pd.DataFrame({"n_calibration": [0, 2]}), "ratio", 2)
 
 
+def test_no_calibration_because_cuts_had_too_few_points_says_so():
+    """Two cuts given (4e8, 2e8) on 5 models per task: at 2e8 no task has the 4 points
+    (parameters + 1) a fit needs, so only 4e8 predicted rows and nothing calibrated them.
+    Before, the warning said "(2 cut(s): ...) give 2 or more cuts", advice the call had
+    already followed; now it says which cuts were skipped and why. Same data, law and fit
+    shapes as test_rows_from_unconverged_fits_are_flagged (no new compile)."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    with pytest.warns(jf.warnings.FitWarning) as caught:
+        bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8, 2e8],
+                         n=20)
+    msg = " ".join(str(w.message) for w in caught)
+    assert re.search(r"no held-out row has calibration data: only 1 of 2 cut\(s\) predicted "
+                     r"held-out rows; at cut\(s\) 2e\+08 no task has 4 points \(min_points\) "
+                     r"with N <= the cut", msg), msg
+    assert "give 2 or more cuts" not in msg
+    t = bt.table()
+    assert t["cut"].tolist() == [4e8, 4e8] and t["n_calibration"].tolist() == [0, 0]
+
+
 def test_rows_with_nan_are_left_out_with_a_warning():
     """Before: dropped without a word (jaxfit.fit refuses the same rows)."""
     df = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.1, np.nan, np.inf]},
