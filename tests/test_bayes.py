@@ -295,6 +295,34 @@ def test_chain_without_the_task_column_fans_out_as_predict_does():
                                    rtol=1e-12)
 
 
+def test_chain_of_two_many_task_steps_by_different_columns_needs_one_of_them():
+    """Step 1 per model family ("fam"), step 2 per downstream task ("task"), rows naming
+    neither: one step's tasks are fanned out, the other's cannot be. Before: IndexError
+    'index 164 is out of bounds for axis 1 with size 3' from inside chain_draws (the
+    unnamed step's draws were indexed with None). Now a ValueError names the step, its
+    by column and the fix; a row naming one of the two columns fans out the other."""
+    import dataclasses
+
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a", "b"], [1.7, 400.0, 410.0, 0.34, 0.28],
+                         [0.02, 20, 20, .01, .01], 0.02, "log")
+    s1 = dataclasses.replace(s1, tasks=s1.tasks.rename("fam"), options={"by": "fam"})
+    s2 = _gaussian_draws(SIGMOID, ["x", "y", "z"], [-0.7, 4.0, 1.0, 1.0],
+                         [0.02, 0.1, 0.02, 0.01], 0.01, "linear", seed=1)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"N": [7e9, 2e10], "D": [1e12, 1e12]})
+    with pytest.raises(ValueError, match=re.escape(
+            "predict_chain: step 1 (law 'sigmoid') has 3 tasks (by 'task') and df has no "
+            "column ['task'] naming each row's task; every task is given for every row of "
+            "one step only (step 0's, by 'fam'). Fix: add the column, e.g. "
+            "df.assign(task='x')")):
+        predict_chain(law, [s1, s2], new)
+    fan = predict_chain(law, [s1, s2], new.assign(task="x"))
+    assert fan.index.names == ["fam", "row"] and len(fan) == 4
+
+
 def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
     """As `FitResult.report` and its repr do; before, a posterior of ``jf.fix(law,
     alpha=0.2)`` showed the formula with alpha and no value for it anywhere."""
