@@ -622,8 +622,10 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
 def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str,
                    where: str = "predict", stacklevel: int = 3) -> bool:
     """Warn (`FitWarning`) when rows' predictive draws [n, D] are not finite, so their
-    predictive bounds are NaN: the law's mean is <= 0 in some draws (a log-space
-    likelihood has no observation there), or not finite. Returns True when it warned.
+    predictive bounds are NaN, saying why: the law's mean is <= 0 in some draws (a
+    log-space likelihood has no observation there), the mean is not finite, or the noise
+    scale is not (a bootstrap of a task with no more points than parameters). Returns True
+    when it warned.
 
     Before, `Posterior.predict` and `jaxfit.predict_chain` returned those NaN bounds
     without a word (`jaxfit predict` said only "N predicted values are not finite")."""
@@ -635,15 +637,29 @@ def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str,
         return False
     k = int(bad.sum(axis=1).max())
     labels = list(np.asarray(index, dtype=object)[rows][:5])
-    nonpos = space == "log" and bool((np.asarray(mean)[rows] <= 0).any())
-    why = ("the law's mean is <= 0 (a log-space likelihood needs a positive one: the law "
-           "goes through zero there, e.g. beyond the range it was fitted on)" if nonpos
-           else "the law's mean or the noise scale is not finite")
+    m = np.asarray(mean)[rows]
+    b = bad[rows]
+    nonfinite = ~np.isfinite(m) & b
+    nonpos = (m <= 0) & b if space == "log" else np.zeros_like(b)
+    why, fix = [], []
+    if nonpos.any():
+        why.append("the law's mean is <= 0 (a log-space likelihood needs a positive one: "
+                   "the law goes through zero there, e.g. beyond the range it was fitted on)")
+        fix.append("predict where the law is positive, or fit the target in "
+                   "space='linear' if it can be <= 0")
+    if nonfinite.any():
+        why.append("the law's mean is not finite")
+        fix.append("check the law at those inputs")
+    if (b & ~nonpos & ~nonfinite).any():
+        why.append("the noise scale is not finite (a bootstrap of a task with no more "
+                   "points than parameters has no residual degrees of freedom)")
+        fix.append("give that task more points than parameters, or fix parameters with "
+                   "jaxfit.fix")
     warnings.warn(f"{where}: {int(rows.sum())} of {len(rows)} row(s) have no predictive "
-                  f"interval (rows {labels}): in up to {k} of {pred.shape[1]} draws {why}, so "
-                  "predictive_lower/upper are NaN; mean, median, sd and the credible bounds "
-                  "use every draw. Predict where the law is positive, or fit the target in "
-                  "space='linear' if it can be <= 0.", FitWarning, stacklevel=stacklevel)
+                  f"interval (rows {labels}): in up to {k} of {pred.shape[1]} draws "
+                  f"{'; or '.join(why)}, so predictive_lower/upper are NaN; mean, median, sd "
+                  f"and the credible bounds use every draw. Fix: {'; or '.join(fix)}.",
+                  FitWarning, stacklevel=stacklevel)
     return True
 
 

@@ -359,6 +359,11 @@ def test_a_row_where_draws_of_the_mean_are_not_positive_is_named_not_silent_nan(
     assert got.loc["out", ["predictive_lower", "predictive_upper"]].isna().all()
     np.testing.assert_allclose(got.loc["out", ["credible_lower", "credible_upper"]],
                                np.quantile(mean, [0.05, 0.95]), rtol=1e-12)
+    # no noise scale (a bootstrap of a task with as many points as parameters): that reason
+    no_dof = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.05, 0.02], np.nan, "log")
+    with pytest.warns(jf.warnings.FitWarning, match=r"rows \['in'\]\): in up to 400 of 400 "
+                                                    r"draws the noise scale is not finite"):
+        assert no_dof.predict(new.iloc[:1])["predictive_lower"].isna().all()
     # the chain (N, D) -> L -> w0 + w1 L, its last step in log space: the same warning
     s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
                          0.02, "log")
