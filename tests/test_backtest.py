@@ -80,6 +80,41 @@ def test_plot_draws_intervals_where_they_are():
         np.testing.assert_allclose([s[0, 0] for s in segs], t["actual"], rtol=1e-12)
 
 
+
+def test_plot_leaves_rows_without_an_interval_out_of_coverage():
+    """A held-out row whose interval is NaN has no interval: summary() counts it in
+    no_interval, not as a miss. The plot counted it as a miss (red, and coverage 2/3 in
+    its ratio bin where summary() says 1.0) and called the raw intervals of a
+    calibrate=None backtest "calibrated". Now such rows are grey and out of the coverage
+    panel, and without calibration only the raw intervals are drawn and named."""
+    from types import SimpleNamespace
+
+    from jaxfit.backtest_plot import plot_backtest
+
+    nan = np.nan
+    t = pd.DataFrame({"actual": [2.0, 2.2, 2.4, 2.6, 2.8, 3.0],
+                      "prediction": [2.05, 2.25, 2.38, 2.6, 2.75, 3.1],
+                      "raw_lower": [1.9, 2.1, nan, 2.5, 2.7, 2.9],
+                      "raw_upper": [2.1, 2.3, nan, 2.7, 2.9, 3.1],
+                      "ratio": [1.5, 1.5, 1.5, 3.0, 3.0, 3.0]})
+    t = t.assign(lower=t.raw_lower, upper=t.raw_upper)
+    t["covered"] = t["raw_covered"] = (t.lower <= t.actual) & (t.actual <= t.upper)
+    for calibrate in ("ratio", None):
+        res = SimpleNamespace(table=lambda: t, options={"prob": 0.9, "calibrate": calibrate})
+        a0, a1 = plot_backtest(res).axes
+        cov = [line for line in a1.get_lines() if line.get_marker() == "o"]
+        assert [line.get_label() for line in cov] == (["raw", "calibrated"] if calibrate
+                                                      else ["coverage"])
+        for line in cov:                       # every row with an interval is covered
+            np.testing.assert_array_equal(line.get_ydata(), [1.0, 1.0])
+        colors = a0.collections[-1].get_facecolors()
+        np.testing.assert_allclose(colors[2][:3], [0.5, 0.5, 0.5])      # grey: no interval
+        labels = a0.get_legend_handles_labels()[1]
+        assert labels == (["raw interval", "calibrated interval"] if calibrate
+                          else ["interval"])
+        assert "1 without an interval" in a0.get_title()
+
+
 def test_rolling_origin_numbers_on_the_ladder(res):
     bt = res.calibration
     t = bt.table()
