@@ -496,7 +496,11 @@ def _check_positive_axis(axis: str, frames) -> None:
 
 
 def task_labels(df: pd.DataFrame, by) -> np.ndarray:
-    """Each row's task label in a backtest table (several ``by`` columns joined by "|")."""
+    """Each row's task label in a backtest table (several ``by`` columns joined by "|").
+
+    Raises:
+        ValueError: a ``by`` column is missing, or has missing values (named with rows).
+    """
     if by is None:
         return np.zeros(len(df), dtype=np.int64)
     cols = task_columns(by)
@@ -506,6 +510,17 @@ def task_labels(df: pd.DataFrame, by) -> np.ndarray:
 
         raise ValueError(f"backtest: by column(s) {missing} are not in the data; its columns "
                          f"are {list(df.columns)}{did_you_mean(missing, df.columns)}.")
+    for c in cols:
+        # as jaxfit.fit refuses them (before: the rows were dropped without a word, and a
+        # task left with too few points vanished from the table)
+        bad = df[c].isna().to_numpy()
+        if bad.any():
+            from jaxfit.data import row_labels
+
+            raise ValueError(f"backtest: column {c!r} (task column, by) has {int(bad.sum())} "
+                             f"missing values at rows {row_labels(df, bad)}; those rows "
+                             f"would belong to no task. Fill them, e.g. "
+                             f"df[{c!r}].fillna('unknown').")
     if len(cols) == 1:
         return df[cols[0]].to_numpy()
     return np.array(["|".join(map(str, v)) for v in df[cols].itertuples(index=False)],

@@ -605,6 +605,25 @@ def test_backtest_by_column_typo_gets_a_did_you_mean():
         task_labels(df, "familly")
 
 
+def test_a_row_without_a_task_label_is_refused_not_dropped(monkeypatch):
+    """A missing by value (task b's N = 1e8 run): jf.fit refuses it, naming the rows.
+    Before, backtest dropped the row without a word; b then had 3 points at the cut 4e8,
+    one fewer than a fit needs, so b's fit and its held-out row vanished from the table,
+    silently. Now the same ValueError as jf.fit's, before any fit."""
+    import sys
+
+    monkeypatch.setattr(sys.modules["jaxfit.backtest"], "point_fit",
+                        lambda *a, **k: pytest.fail("fitted"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    df.loc[3, "task"] = None
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: column 'task' (task column, by) has 1 missing values at rows [3]; "
+            "those rows would belong to no task. Fill them, e.g. "
+            "df['task'].fillna('unknown').")):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8], n=20)
+
+
 def test_per_task_cut_values_are_refused_in_the_callers_words():
     """per_task=True with cut values: the message names the values and the fix
     (cuts=2 or cuts=None), not "cuts must be None or an int"."""
