@@ -379,17 +379,44 @@ def summarize(rows: pd.DataFrame, prob: float, by_task: bool = True, last_cut: b
 
 # ----------------------------------------------------------------------------- helpers
 
-def _warn_uncalibrated(rows: pd.DataFrame, calibrate, n_cuts: int) -> bool:
+def _warn_uncalibrated(rows: pd.DataFrame, calibrate, n_cuts: int, used: int | None = None,
+                       few: str = "") -> bool:
     """Warn (`FitWarning`) when calibration is asked for but no held-out row has any, so
-    that `BacktestResult.summary` (calibrated rows only) would be empty without a word."""
+    that `BacktestResult.summary` (calibrated rows only) would be empty without a word.
+
+    Args:
+        rows: the backtest table; calibrate: the calibration (None: no warning).
+        n_cuts: the cuts asked for; used: those that predicted rows (default n_cuts).
+        few: why cuts were skipped for too few points (`_few_text`), or "".
+    """
     if calibrate is None or (rows["n_calibration"] > 0).any():
         return False
-    warnings.warn(f"backtest: no held-out row has calibration data ({n_cuts} cut(s): each "
-                  "cut's calibration learns from the errors at the smaller cuts, so the "
-                  "smallest has none), so summary() has no rows; give 2 or more cuts, or "
-                  "calibrate=None (raw intervals; the table has them as raw_lower/raw_upper).",
-                  FitWarning, stacklevel=3)
+    used = n_cuts if used is None else used
+    if few:
+        # the cuts were given; the smaller ones had too few points to fit (before: the
+        # advice was "give 2 or more cuts", which the call had already done)
+        why = f": only {used} of {n_cuts} cut(s) predicted held-out rows; {few}"
+        fix = ("add runs at or below those cuts (a cut needs that many points per task), "
+               "or calibrate=None")
+    else:
+        why = f" ({used} cut(s) predicted held-out rows"
+        why += f" of the {n_cuts} asked for)" if used != n_cuts else ")"
+        fix = "give 2 or more cuts that each leave rows above them, or calibrate=None"
+    warnings.warn(f"backtest: no held-out row has calibration data{why}. Each cut's "
+                  "calibration learns from the errors at the smaller cuts, so the smallest "
+                  f"has none, and summary() has no rows; {fix} (raw intervals; the table has "
+                  "them as raw_lower/raw_upper).", FitWarning, stacklevel=3)
     return True
+
+
+def _few_text(few: Sequence[float], axis: str, min_points, steps: Sequence[Step]) -> str:
+    """'at cut(s) ... no task has N points (min_points) with axis <= the cut', or ""."""
+    if not few:
+        return ""
+    need = (min_points if min_points is not None else
+            " / ".join(str(len(s.law.param_names) + 1) for s in steps))
+    return (f"at cut(s) {', '.join(f'{c:.4g}' for c in few[:5])} no task has {need} points "
+            f"(min_points) with {axis} <= the cut")
 
 
 def _has_interval(rows: pd.DataFrame) -> np.ndarray:
@@ -442,12 +469,7 @@ def _no_cut_message(a: np.ndarray, axis: str, few: Sequence[float], empty: Seque
                     min_points, steps: Sequence[Step]) -> str:
     """Why no cut produced a row: which cuts had no task with enough points to fit and
     which had no row above them, with the data's axis range."""
-    need = (min_points if min_points is not None else
-            " / ".join(str(len(s.law.param_names) + 1) for s in steps))
-    parts = []
-    if few:
-        parts.append(f"at cut(s) {', '.join(f'{c:.4g}' for c in few[:5])} no task has "
-                     f"{need} points (min_points) with {axis} <= the cut")
+    parts = [_few_text(few, axis, min_points, steps)] if few else []
     if empty:
         parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
                      f"{axis} above them")
@@ -474,7 +496,11 @@ def _check_positive_axis(axis: str, frames) -> None:
 
 
 def task_labels(df: pd.DataFrame, by) -> np.ndarray:
-    """Each row's task label in a backtest table (several ``by`` columns joined by "|")."""
+    """Each row's task label in a backtest table (several ``by`` columns joined by "|").
+
+    Raises:
+        ValueError: a ``by`` column is missing, or has missing values (named with rows).
+    """
     if by is None:
         return np.zeros(len(df), dtype=np.int64)
     cols = task_columns(by)
@@ -484,6 +510,17 @@ def task_labels(df: pd.DataFrame, by) -> np.ndarray:
 
         raise ValueError(f"backtest: by column(s) {missing} are not in the data; its columns "
                          f"are {list(df.columns)}{did_you_mean(missing, df.columns)}.")
+    for c in cols:
+        # as jaxfit.fit refuses them (before: the rows were dropped without a word, and a
+        # task left with too few points vanished from the table)
+        bad = df[c].isna().to_numpy()
+        if bad.any():
+            from jaxfit.data import row_labels
+
+            raise ValueError(f"backtest: column {c!r} (task column, by) has {int(bad.sum())} "
+                             f"missing values at rows {row_labels(df, bad)}; those rows "
+                             f"would belong to no task. Fill them, e.g. "
+                             f"df[{c!r}].fillna('unknown').")
     if len(cols) == 1:
         return df[cols[0]].to_numpy()
     return np.array(["|".join(map(str, v)) for v in df[cols].itertuples(index=False)],
@@ -598,7 +635,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         law: the law to backtest; with ``steps``, the composed law of the steps (e.g.
             ``jf.compose(sigmoid(), ladder_step1(), into="L")``).
         data: the observations to predict (never modified): ``by``, ``axis``, ``y`` and
-            the law's inputs. Without ``steps`` also the data the law is fitted on.
+            the law's inputs. Without ``steps`` also the data the law is fitted on. Rows
+            with a NaN or infinite ``axis``, ``y`` or input are left out (with a
+            `FitWarning`), of the fits too.
         y: target column of ``data``.
         by: column(s) naming independent tasks.
         axis: the scale column along which the largest rows are held out (``"N"``,
@@ -658,6 +697,10 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         if cuts < 1:
             raise ValueError(f"backtest: cuts={cuts} asks for no cut; give a count >= 1, the "
                              "cut values themselves, or cuts=None (every value but the largest).")
+    # the single default step fits the rows it predicts: a row without a finite axis
+    # value is left out of both (a Step's own rows with a missing axis value, e.g. an
+    # anchor point, are kept at every cut)
+    own_step = steps is None
     if steps is None:
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
@@ -706,6 +749,10 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     for s in steps:
         d = s.data.assign(**{_TASK: task_labels(s.data, by)})
         scols = [s.y, *column_map(s.law, s.x).values()]
+        if own_step:
+            # before: its NaN axis passed the anchor rule below, so a run without an axis
+            # value (warned as "left out") was fitted at every cut, the smallest included
+            scols.append(axis)
         d = d[np.isfinite(d[scols].to_numpy(np.float64)).all(axis=1) & d[_TASK].isin(tasks)]
         sdata.append(d)
 
@@ -809,7 +856,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
     _warn_no_interval(rows)
-    _warn_uncalibrated(rows, calibrate, K)
+    _warn_uncalibrated(rows, calibrate, K, used=len(records),
+                       few=_few_text(few, axis, min_points, steps))
     _warn_unconverged(rows)
     rows = rows.rename(columns={"task": task_label(by)})
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

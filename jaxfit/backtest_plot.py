@@ -12,7 +12,10 @@ __all__ = ["plot_backtest"]
 def plot_backtest(result, ax=None):
     """Two panels: predicted vs actual with the (calibrated) intervals, raw intervals in
     grey; and coverage of the raw and calibrated intervals against the extrapolation
-    ratio (log-spaced bins), with the nominal level.
+    ratio (log-spaced bins), with the nominal level. Rows without an interval (NaN
+    bounds: `BacktestResult.summary`'s ``no_interval``) are grey and left out of the
+    coverage, as the summary leaves them out; a backtest with ``calibrate=None`` shows
+    its raw intervals only.
 
     Args:
         result: a `jaxfit.BacktestResult`.
@@ -23,6 +26,8 @@ def plot_backtest(result, ax=None):
     """
     t = result.table()
     prob = result.options["prob"]
+    # a backtest with calibrate=None has only raw intervals (lower/upper are copies)
+    calibrated = result.options.get("calibrate", "ratio") is not None
     if ax is None:
         fig = figure(11, 4.5)            # not attached to pyplot, like every jaxfit figure
         ax = fig.subplots(1, 2)
@@ -30,25 +35,39 @@ def plot_backtest(result, ax=None):
         fig = ax[0].figure
     a0, a1 = ax
     y, p = t["actual"].to_numpy(), t["prediction"].to_numpy()
+    # rows without an interval are not misses: summary() counts them in no_interval and
+    # leaves them out of the coverage (before, they were red here and lowered the
+    # coverage panel's points)
+    bounds = t[["raw_lower", "raw_upper", "lower", "upper"]].to_numpy(np.float64)
+    has = np.isfinite(bounds).all(axis=1) & np.isfinite(p)
     # Each bar spans its interval as it is: the point prediction need not lie inside it.
-    for lo, hi, kw in (("raw_lower", "raw_upper", dict(ecolor="0.7", lw=3, label="raw interval")),
-                       ("lower", "upper", dict(ecolor="C0", lw=1, label="calibrated interval"))):
+    bars = ((("raw_lower", "raw_upper", dict(ecolor="0.7", lw=3, label="raw interval")),
+             ("lower", "upper", dict(ecolor="C0", lw=1, label="calibrated interval")))
+            if calibrated else
+            (("raw_lower", "raw_upper", dict(ecolor="C0", lw=1, label="interval")),))
+    for lo, hi, kw in bars:
         interval_bar(a0, y, t[lo], t[hi], **kw)
-    a0.scatter(y, p, c=np.where(t["covered"], "C2", "C3"), s=12, zorder=3)
+    colors = np.where(~has, "0.5", np.where(t["covered"], "C2", "C3"))
+    a0.scatter(y, p, c=colors, s=12, zorder=3)
     lo, hi = np.nanmin([y.min(), p.min()]), np.nanmax([y.max(), p.max()])
     a0.plot([lo, hi], [lo, hi], "k--", lw=0.8)
     a0.set_xlabel("actual")
     a0.set_ylabel("predicted")
-    a0.set_title(f"held-out predictions ({len(t)}; red: missed)")
+    none = int((~has).sum())
+    a0.set_title(f"held-out predictions ({len(t)}; red: missed"
+                 + (f"; grey: {none} without an interval" if none else "") + ")")
     a0.legend(fontsize=8)
-    r = t["ratio"].to_numpy()
-    edges = np.unique(np.quantile(np.log(r), np.linspace(0, 1, 7)))
+    r = t["ratio"].to_numpy()[has]
+    edges = np.unique(np.quantile(np.log(r), np.linspace(0, 1, 7))) if len(r) else []
     if len(edges) > 1:
         idx = np.clip(np.digitize(np.log(r), edges[1:-1]), 0, len(edges) - 2)
         mids = np.exp([np.log(r)[idx == i].mean() if np.any(idx == i) else np.nan
                        for i in range(len(edges) - 1)])
-        for col, lab, c in (("raw_covered", "raw", "0.5"), ("covered", "calibrated", "C0")):
-            cov = [t[col].to_numpy()[idx == i].mean() if np.any(idx == i) else np.nan
+        lines = ((("raw_covered", "raw", "0.5"), ("covered", "calibrated", "C0"))
+                 if calibrated else (("raw_covered", "coverage", "C0"),))
+        for col, lab, c in lines:
+            hit = t[col].to_numpy()[has]
+            cov = [hit[idx == i].mean() if np.any(idx == i) else np.nan
                    for i in range(len(edges) - 1)]
             a1.plot(mids, cov, "o-", color=c, label=lab)
     a1.axhline(prob, color="k", ls="--", lw=0.8, label=f"nominal {prob:.0%}")

@@ -26,7 +26,8 @@ from jaxfit.checks import prediction_inputs
 from jaxfit.data import task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.law import Law
-from jaxfit.posterior import Posterior, _check_prob, draw_predictions, interval_frame
+from jaxfit.posterior import (Posterior, _check_prob, draw_predictions, interval_frame,
+                              warn_undefined)
 from jaxfit.predictions import fan_out_index
 
 __all__ = ["predict_chain", "chain_draws"]
@@ -95,8 +96,12 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     D = min(p.n_draws for p in posteriors)
     rng = np.random.default_rng(seed)
     theta: dict[str, np.ndarray] = {}
-    for i, post in enumerate(posteriors):
-        rows = _step_rows(i, post, df)
+    rows_of = [_step_rows(i, post, df) for i, post in enumerate(posteriors)]
+    for i, (post, rows) in enumerate(zip(posteriors, rows_of)):
+        if rows is None:            # a second many-task step whose by column df lacks
+            j = next(k for k, p in enumerate(posteriors) if p is fan)
+            raise ValueError(_unnamed_step(i, post, j, fan))
+    for i, (post, rows) in enumerate(zip(posteriors, rows_of)):
         perm = rng.permutation(post.n_draws)[:D]
         for name in post.law.param_names:
             if name in law.params:
@@ -118,6 +123,21 @@ def _step_rows(i: int, post: Posterior, df: pd.DataFrame):
     except ValueError as e:
         msg = str(e).removeprefix("predict: ")
         raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
+
+
+def _unnamed_step(i: int, post: Posterior, j: int, fan: Posterior) -> str:
+    """The error for step ``i``, with several tasks, whose ``by`` column(s) ``df`` lacks
+    after step ``j``'s (``fan``'s) tasks were fanned out. Before: an IndexError from its
+    draws indexed with None."""
+    def name(p):
+        cols = task_columns(p.options.get("by"))
+        return cols[0] if len(cols) == 1 else cols
+
+    cols = task_columns(post.options.get("by"))
+    return (f"predict_chain: step {i} (law {post.law.name!r}) has {len(post.tasks)} tasks "
+            f"(by {name(post)!r}) and df has no column {cols} naming each row's task; every "
+            f"task is given for every row of one step only (step {j}'s, by {name(fan)!r}). "
+            f"Fix: add the column, e.g. df.assign({cols[0]}={post.tasks[0]!r}).")
 
 
 def _fan_out(posteriors: Sequence[Posterior], df: pd.DataFrame) -> Posterior | None:
@@ -197,6 +217,8 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
 
     _check_prob(prob)
     index, mean, pred = chain_draws(law, posteriors, df, x=x, seed=seed)
+    warn_undefined(index, mean, pred, list(posteriors)[-1].likelihood.space,
+                   where="predict_chain")
     iv = interval_frame(index, mean, pred, prob)
     out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
     out.attrs["prob"] = prob

@@ -525,7 +525,9 @@ class Posterior:
         the fitted noise); an input column of the same name is kept and the prediction
         goes to ``<name>_pred`` (`jaxfit.predictions`). Rows align with ``df.index`` when
         the posterior has one task or ``df`` holds the ``by`` column(s); otherwise the
-        index is (task, row) with every task for every row.
+        index is (task, row) with every task for every row. A row where some draws of the
+        law's mean are <= 0 in a log-space posterior has NaN predictive bounds, and a
+        `FitWarning` names it (`warn_undefined`).
         """
         _check_prob(prob)
         from jaxfit.checks import nonnegative_seed
@@ -534,6 +536,7 @@ class Posterior:
         from jaxfit.predictions import prediction_frame
 
         index, mean, pred = self.predict_draws(df, seed=seed)
+        warn_undefined(index, mean, pred, self.likelihood.space)
         iv = interval_frame(index, mean, pred, prob)
         out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
         out.attrs["prob"] = prob
@@ -614,6 +617,50 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
                         "predictive_lower": qp[0], "predictive_upper": qp[1]}, index=index)
     out.attrs["prob"] = prob
     return out
+
+
+def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str,
+                   where: str = "predict", stacklevel: int = 3) -> bool:
+    """Warn (`FitWarning`) when rows' predictive draws [n, D] are not finite, so their
+    predictive bounds are NaN, saying why: the law's mean is <= 0 in some draws (a
+    log-space likelihood has no observation there), the mean is not finite, or the noise
+    scale is not (a bootstrap of a task with no more points than parameters). Returns True
+    when it warned.
+
+    Before, `Posterior.predict` and `jaxfit.predict_chain` returned those NaN bounds
+    without a word (`jaxfit predict` said only "N predicted values are not finite")."""
+    from jaxfit.warnings import FitWarning
+
+    bad = ~np.isfinite(pred)
+    rows = bad.any(axis=1)
+    if not rows.any():
+        return False
+    k = int(bad.sum(axis=1).max())
+    labels = list(np.asarray(index, dtype=object)[rows][:5])
+    m = np.asarray(mean)[rows]
+    b = bad[rows]
+    nonfinite = ~np.isfinite(m) & b
+    nonpos = (m <= 0) & b if space == "log" else np.zeros_like(b)
+    why, fix = [], []
+    if nonpos.any():
+        why.append("the law's mean is <= 0 (a log-space likelihood needs a positive one: "
+                   "the law goes through zero there, e.g. beyond the range it was fitted on)")
+        fix.append("predict where the law is positive, or fit the target in "
+                   "space='linear' if it can be <= 0")
+    if nonfinite.any():
+        why.append("the law's mean is not finite")
+        fix.append("check the law at those inputs")
+    if (b & ~nonpos & ~nonfinite).any():
+        why.append("the noise scale is not finite (a bootstrap of a task with no more "
+                   "points than parameters has no residual degrees of freedom)")
+        fix.append("give that task more points than parameters, or fix parameters with "
+                   "jaxfit.fix")
+    warnings.warn(f"{where}: {int(rows.sum())} of {len(rows)} row(s) have no predictive "
+                  f"interval (rows {labels}): in up to {k} of {pred.shape[1]} draws "
+                  f"{'; or '.join(why)}, so predictive_lower/upper are NaN; mean, median, sd "
+                  f"and the credible bounds use every draw. Fix: {'; or '.join(fix)}.",
+                  FitWarning, stacklevel=stacklevel)
+    return True
 
 
 @cache.jit(static_argnums=(0, 1))

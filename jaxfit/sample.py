@@ -539,13 +539,16 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         key = jax.random.fold_in(jax.random.key(seed), 1)
         sol, wb = bootstrap_minimize(objective, u0, xs, ys, ws,
                                      jnp.asarray(batch.n_points), int(n), key, opts)
+        # a row of weight 0 is not data: the noise scale's degrees of freedom count the
+        # points of weight > 0 (as FitResult.dof), not the rows
+        n_pos = jnp.asarray((batch.w > 0).sum(axis=1))
 
         def resid(u, x, y, w):
             return residuals(law, unpack(law, u), x, y, space)
 
         rms_refits = residual_scale(resid, sol.u, xs, ys, wb)             # [n, T]
         rms_fit = residual_scale(resid, u_fit[None], xs, ys, ws[None])[0]  # [T]
-        noise = noise_draws(rms_fit, jnp.asarray(batch.n_points),
+        noise = noise_draws(rms_fit, n_pos,
                             jax.random.fold_in(jax.random.key(seed), 2),
                             len(law.param_names), int(n))                 # [n, T]
         params = unpack(law, sol.u)                                       # [n, T]

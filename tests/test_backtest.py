@@ -80,6 +80,41 @@ def test_plot_draws_intervals_where_they_are():
         np.testing.assert_allclose([s[0, 0] for s in segs], t["actual"], rtol=1e-12)
 
 
+
+def test_plot_leaves_rows_without_an_interval_out_of_coverage():
+    """A held-out row whose interval is NaN has no interval: summary() counts it in
+    no_interval, not as a miss. The plot counted it as a miss (red, and coverage 2/3 in
+    its ratio bin where summary() says 1.0) and called the raw intervals of a
+    calibrate=None backtest "calibrated". Now such rows are grey and out of the coverage
+    panel, and without calibration only the raw intervals are drawn and named."""
+    from types import SimpleNamespace
+
+    from jaxfit.backtest_plot import plot_backtest
+
+    nan = np.nan
+    t = pd.DataFrame({"actual": [2.0, 2.2, 2.4, 2.6, 2.8, 3.0],
+                      "prediction": [2.05, 2.25, 2.38, 2.6, 2.75, 3.1],
+                      "raw_lower": [1.9, 2.1, nan, 2.5, 2.7, 2.9],
+                      "raw_upper": [2.1, 2.3, nan, 2.7, 2.9, 3.1],
+                      "ratio": [1.5, 1.5, 1.5, 3.0, 3.0, 3.0]})
+    t = t.assign(lower=t.raw_lower, upper=t.raw_upper)
+    t["covered"] = t["raw_covered"] = (t.lower <= t.actual) & (t.actual <= t.upper)
+    for calibrate in ("ratio", None):
+        res = SimpleNamespace(table=lambda: t, options={"prob": 0.9, "calibrate": calibrate})
+        a0, a1 = plot_backtest(res).axes
+        cov = [line for line in a1.get_lines() if line.get_marker() == "o"]
+        assert [line.get_label() for line in cov] == (["raw", "calibrated"] if calibrate
+                                                      else ["coverage"])
+        for line in cov:                       # every row with an interval is covered
+            np.testing.assert_array_equal(line.get_ydata(), [1.0, 1.0])
+        colors = a0.collections[-1].get_facecolors()
+        np.testing.assert_allclose(colors[2][:3], [0.5, 0.5, 0.5])      # grey: no interval
+        labels = a0.get_legend_handles_labels()[1]
+        assert labels == (["raw interval", "calibrated interval"] if calibrate
+                          else ["interval"])
+        assert "1 without an interval" in a0.get_title()
+
+
 def test_rolling_origin_numbers_on_the_ladder(res):
     bt = res.calibration
     t = bt.table()
@@ -289,6 +324,28 @@ def test_warns_when_no_cut_has_calibration_data():
     assert not _warn_uncalibrated(pd.DataFrame({"n_calibration": [0, 2]}), "ratio", 2)
 
 
+def test_no_calibration_because_cuts_had_too_few_points_says_so():
+    """Two cuts given (4e8, 2e8) on 5 models per task: at 2e8 no task has the 4 points
+    (parameters + 1) a fit needs, so only 4e8 predicted rows and nothing calibrated them.
+    Before, the warning said "(2 cut(s): ...) give 2 or more cuts", advice the call had
+    already followed; now it says which cuts were skipped and why. Same data, law and fit
+    shapes as test_rows_from_unconverged_fits_are_flagged (no new compile)."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    with pytest.warns(jf.warnings.FitWarning) as caught:
+        bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8, 2e8],
+                         n=20)
+    msg = " ".join(str(w.message) for w in caught)
+    assert re.search(r"no held-out row has calibration data: only 1 of 2 cut\(s\) predicted "
+                     r"held-out rows; at cut\(s\) 2e\+08 no task has 4 points \(min_points\) "
+                     r"with N <= the cut", msg), msg
+    assert "give 2 or more cuts" not in msg
+    t = bt.table()
+    assert t["cut"].tolist() == [4e8, 4e8] and t["n_calibration"].tolist() == [0, 0]
+
+
 def test_rows_with_nan_are_left_out_with_a_warning():
     """Before: dropped without a word (jaxfit.fit refuses the same rows)."""
     df = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.1, np.nan, np.inf]},
@@ -298,6 +355,33 @@ def test_rows_with_nan_are_left_out_with_a_warning():
                                                     r"out \(rows \[11, 12\]\)"):
         with pytest.raises(ValueError, match="no cut"):
             jf.backtest(jf.models.chinchilla(), df, axis="N")
+
+
+def test_a_row_without_an_axis_value_is_not_fitted_at_every_cut():
+    """A run whose axis value is missing (here the largest model of task b has no compute)
+    is "left out", the warning says. Before: left out of the held-out rows only, and
+    fitted at every cut (its NaN axis passed the step filter that keeps a Step's anchor
+    points), so b's fit at C <= 1.92e19 saw its N = 8e8 run. Now the backtest is the one
+    without that row. Same data, law and fit shapes as the test below (no new compile)."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    df["C"] = 120.0 * df["N"] ** 2
+    df.loc[9, "C"] = np.nan
+    before = df.copy()
+    cut = 120.0 * 4e8 ** 2
+    with pytest.warns(jf.warnings.FitWarning, match=r"1 row\(s\) of data with NaN or infinite "
+                                                    r"'C'.* left out \(rows \[9\]\)"):
+        bt = jf.backtest(jf.models.power_law(), df, by="task", axis="C", cuts=[cut], n=20,
+                         calibrate=None)
+    pd.testing.assert_frame_equal(df, before)
+    fit = bt.fits[cut][0]
+    assert list(fit.tasks) == ["a", "b"] and fit.n_points.tolist() == [4, 4]
+    ref = jf.backtest(jf.models.power_law(), df.drop(index=9), by="task", axis="C",
+                      cuts=[cut], n=20, calibrate=None)
+    pd.testing.assert_frame_equal(bt.table(), ref.table())
+    assert bt.table()["row"].tolist() == [8]
 
 
 def test_rows_from_unconverged_fits_are_flagged():
@@ -519,6 +603,25 @@ def test_backtest_by_column_typo_gets_a_did_you_mean():
     with pytest.raises(ValueError, match=r"\['familly'\] are not in the data.*"
                                          r"'family' is close to 'familly'"):
         task_labels(df, "familly")
+
+
+def test_a_row_without_a_task_label_is_refused_not_dropped(monkeypatch):
+    """A missing by value (task b's N = 1e8 run): jf.fit refuses it, naming the rows.
+    Before, backtest dropped the row without a word; b then had 3 points at the cut 4e8,
+    one fewer than a fit needs, so b's fit and its held-out row vanished from the table,
+    silently. Now the same ValueError as jf.fit's, before any fit."""
+    import sys
+
+    monkeypatch.setattr(sys.modules["jaxfit.backtest"], "point_fit",
+                        lambda *a, **k: pytest.fail("fitted"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    df.loc[3, "task"] = None
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: column 'task' (task column, by) has 1 missing values at rows [3]; "
+            "those rows would belong to no task. Fill them, e.g. "
+            "df['task'].fillna('unknown').")):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8], n=20)
 
 
 def test_per_task_cut_values_are_refused_in_the_callers_words():

@@ -295,6 +295,34 @@ def test_chain_without_the_task_column_fans_out_as_predict_does():
                                    rtol=1e-12)
 
 
+def test_chain_of_two_many_task_steps_by_different_columns_needs_one_of_them():
+    """Step 1 per model family ("fam"), step 2 per downstream task ("task"), rows naming
+    neither: one step's tasks are fanned out, the other's cannot be. Before: IndexError
+    'index 164 is out of bounds for axis 1 with size 3' from inside chain_draws (the
+    unnamed step's draws were indexed with None). Now a ValueError names the step, its
+    by column and the fix; a row naming one of the two columns fans out the other."""
+    import dataclasses
+
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a", "b"], [1.7, 400.0, 410.0, 0.34, 0.28],
+                         [0.02, 20, 20, .01, .01], 0.02, "log")
+    s1 = dataclasses.replace(s1, tasks=s1.tasks.rename("fam"), options={"by": "fam"})
+    s2 = _gaussian_draws(SIGMOID, ["x", "y", "z"], [-0.7, 4.0, 1.0, 1.0],
+                         [0.02, 0.1, 0.02, 0.01], 0.01, "linear", seed=1)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"N": [7e9, 2e10], "D": [1e12, 1e12]})
+    with pytest.raises(ValueError, match=re.escape(
+            "predict_chain: step 1 (law 'sigmoid') has 3 tasks (by 'task') and df has no "
+            "column ['task'] naming each row's task; every task is given for every row of "
+            "one step only (step 0's, by 'fam'). Fix: add the column, e.g. "
+            "df.assign(task='x')")):
+        predict_chain(law, [s1, s2], new)
+    fan = predict_chain(law, [s1, s2], new.assign(task="x"))
+    assert fan.index.names == ["fam", "row"] and len(fan) == 4
+
+
 def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
     """As `FitResult.report` and its repr do; before, a posterior of ``jf.fix(law,
     alpha=0.2)`` showed the formula with alpha and no value for it anywhere."""
@@ -304,6 +332,46 @@ def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
     post = _gaussian_draws(law, ["a"], [-0.7, 4.0, 1.0], [0.02, 0.1, 0.02], 0.01, "linear")
     assert "\n    fixed: b=0.9\n" in post.report()
     assert "b=0.9 (fixed)" in repr(post) and "fixed: b=0.9" in post._repr_html_()
+
+
+def test_a_row_where_draws_of_the_mean_are_not_positive_is_named_not_silent_nan():
+    """In log space a new observation needs a positive mean: where some draws of the
+    law's mean are <= 0 (a linear law beyond the fitted losses, the error law of Gadre et
+    al. below its data), every predictive draw there is NaN and so are both predictive
+    bounds. Before: returned without a word (measured: 19 of 1000 bootstrap draws of the
+    error law in tests/test_padding.py at L = 2.5, 0.2 below its data, made that row's
+    predictive interval NaN). Now a FitWarning names the rows, the draws and why, and the
+    other rows and the credible bounds are unchanged."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    lin = jf.models.linear("L")
+    post = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.05, 0.02], 0.02, "log")
+    new = pd.DataFrame({"L": [2.0, 3.9]}, index=["in", "out"])
+    mean = post.flat("w0")[0] + post.flat("w1")[0] * 3.9
+    k = int((mean <= 0).sum())
+    assert 0 < k < 400
+    with pytest.warns(jf.warnings.FitWarning, match=re.escape(
+            f"predict: 1 of 2 row(s) have no predictive interval (rows ['out']): in up to {k} "
+            "of 400 draws the law's mean is <= 0")):
+        got = post.predict(new)
+    assert np.isfinite(got.loc["in"]).all()
+    assert got.loc["out", ["predictive_lower", "predictive_upper"]].isna().all()
+    np.testing.assert_allclose(got.loc["out", ["credible_lower", "credible_upper"]],
+                               np.quantile(mean, [0.05, 0.95]), rtol=1e-12)
+    # no noise scale (a bootstrap of a task with as many points as parameters): that reason
+    no_dof = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.05, 0.02], np.nan, "log")
+    with pytest.warns(jf.warnings.FitWarning, match=r"rows \['in'\]\): in up to 400 of 400 "
+                                                    r"draws the noise scale is not finite"):
+        assert no_dof.predict(new.iloc[:1])["predictive_lower"].isna().all()
+    # the chain (N, D) -> L -> w0 + w1 L, its last step in log space: the same warning
+    s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+                         0.02, "log")
+    s2 = _gaussian_draws(lin, ["a"], [0.5, -0.25], [0.05, 0.02], 0.02, "log", seed=1)
+    with pytest.warns(jf.warnings.FitWarning, match=r"^predict_chain: 1 of 1 row\(s\) have no "
+                                                    r"predictive interval \(rows \[0\]\)"):
+        predict_chain(jf.compose(lin, LAW, into="L"), [s1, s2],
+                      pd.DataFrame({"N": [7e9], "D": [1e12]}))
 
 
 def test_posterior_summary_lists_fixed_parameters_as_fit_summary_does():

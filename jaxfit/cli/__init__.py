@@ -711,10 +711,13 @@ def _cmd_predict(args) -> int:
         raise InputError("predict needs new inputs: a CSV/Parquet file or dataset name, or "
                          "--at N=7e9 D=4e12")
     is_post = isinstance(result, Posterior)
-    with progress.running(f"predicting {len(rows)} row(s)", args.quiet):
+    with warnings.catch_warnings(record=True) as caught, \
+            progress.running(f"predicting {len(rows)} row(s)", args.quiet):
+        warnings.simplefilter("always")
         pred = (_call(result.predict, rows.reset_index(drop=True), prob=args.prob,
                       seed=args.seed) if is_post
                 else _call(result.predict, rows.reset_index(drop=True)))
+    _warnings(caught)           # e.g. rows with no predictive interval, and why
     out = _long(rows, pred, None if is_post else result.options.get("y", "loss"),
                 _by_list(result.options.get("by")))
     if args.json:

@@ -26,22 +26,27 @@ def resample_weights(key, w, n_points, n: int):
     """Multinomial resample counts times the original weights (one compiled program:
     ``jax.random.multinomial`` run eagerly compiled its own loop at every call, ~1 s).
 
+    Only points with weight > 0 are drawn: a row of weight 0 is left out of the data
+    (`jaxfit.data.make_batch`), so ``n_t`` counts the task's positive-weight points.
+    Before, such rows were drawn too, so each resample held a random number of real
+    points (the weighted-out draws were lost), not ``n_t``.
+
     Args:
         key: a PRNG key.
         w: [T, P] point weights (0 on padding; real points come first in each row, as
             `jaxfit.data.make_batch` lays them out).
-        n_points: [T] number of real points per task.
+        n_points: [T] number of real points per task (rows, weight 0 or not).
         n: number of resamples.
 
     Returns:
         [n, T, P] weights: ``w * counts`` with ``counts[b, t] ~ Multinomial(n_t, 1/n_t)``
-        over the task's real points (0 on padding).
+        over the task's ``n_t`` real points of weight > 0 (0 elsewhere).
     """
     T, P = w.shape
-    real = jnp.arange(P)[None, :] < n_points[:, None]                       # [T, P]
-    p = jnp.where(real, 1.0, 0.0) / n_points[:, None]
-    counts = jax.random.multinomial(key, n_points.astype(w.dtype), p, shape=(n, T, P),
-                                    dtype=w.dtype)
+    real = (jnp.arange(P)[None, :] < n_points[:, None]) & (w > 0)          # [T, P]
+    m = jnp.sum(real, axis=1).astype(w.dtype)                               # [T]
+    p = jnp.where(real, 1.0, 0.0) / m[:, None]
+    counts = jax.random.multinomial(key, m, p, shape=(n, T, P), dtype=w.dtype)
     return counts * w[None]
 
 
@@ -110,7 +115,7 @@ def noise_draws(rms, n_points, key, k, n: int):
 
     Args:
         rms: [T] weighted RMS residual of the full-data fit.
-        n_points: [T] real points per task.
+        n_points: [T] points of weight > 0 per task.
         key: PRNG key.
         k: free parameters per task (traced, not static: one program serves every law of
             a data shape; a static k compiled it again, ~2-3 s, for each parameter count).
