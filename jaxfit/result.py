@@ -288,7 +288,9 @@ class FitResult:
         maximised ``loglik`` of the loss's likelihood (`jaxfit.inference.stderr.
         log_likelihood`: Normal for squared, Laplace for absolute, the Huber density of
         `jaxfit.sample` for huber, in the residual space), ``aic`` = 2 (k + 1) - 2 loglik
-        and ``bic`` = (k + 1) log n - 2 loglik (k free parameters plus the scale),
+        and ``bic`` = (k + 1) log n - 2 loglik (k free parameters plus the scale; a
+        parameter shared by the T tasks, `jaxfit.share`, counts 1 / T in each task's k, so
+        the tasks' ``aic`` add up to the joint fit's and compare with an unshared fit's),
         ``r2`` (1 - residual / total sum of squares, in the residual space), ``status``
         and ``warnings`` (design problems, bounds, identification).
 
@@ -304,7 +306,9 @@ class FitResult:
         out["dof"] = self.dof if self.dof is not None else np.full(T, np.nan)
         out["objective"] = self.objective
         o = self.options
-        k_free = len(self.law.param_names) - len(self.law.shared)
+        # each shared parameter is estimated once from all T tasks: 1 / T of it per task
+        # (before: left out of every task, so summed AICs favoured sharing by 2 each)
+        k_free = len(self.law.param_names) - len(self.law.shared) + len(self.law.shared) / T
         if self.data is not None and o.get("loss", "huber") in ("huber", "squared",
                                                                   "absolute"):
             self.covariance()

@@ -259,6 +259,12 @@ def test_shared_exponents_are_one_value_for_all_tasks():
     ratio = shared.objective.sum() / free.objective.sum()
     assert ratio == pytest.approx(polished.fun / sum(free_opt), rel=1e-8)
     assert ratio > 1 + 1e-3, ratio           # the tie binds: the exponents truly differ
+    # AIC: the shared fit has 4 x 3 + 2 parameters and 4 scales, the free one 4 x 6, so
+    # the tasks' AICs add up to the joint models' (before: the 2 shared ones were counted
+    # nowhere); per task, the loglik is the same function of each fit's residuals
+    for res, k in ((shared, 4 * 3 + 2 + 4), (free, 4 * 6)):
+        st = res.statistics()
+        assert st["aic"].sum() == pytest.approx(2 * k - 2 * st["loglik"].sum(), rel=1e-12)
 
 
 def test_predict_uses_each_tasks_parameters(oracle_tasks):
