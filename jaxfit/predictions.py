@@ -189,6 +189,17 @@ def prediction_frame(df: pd.DataFrame, index: pd.Index,
         out = df.copy()
         out.index = index
     for name, values in columns.items():
-        key = name if name not in df.columns else f"{name}_pred"
-        out[key] = np.asarray(values)
+        out[free_name(name, out.columns)] = np.asarray(values)
     return out
+
+
+def free_name(name: str, taken) -> str:
+    """``name``, or where the input already has it ``name_pred`` (then ``name_pred_2``,
+    ...): a prediction never replaces a column of the user's rows (before: an input with
+    both ``prediction`` and ``prediction_pred``, e.g. a predict output predicted again,
+    lost its ``prediction_pred``)."""
+    key, i = name, 1
+    while key in taken:
+        key = f"{name}_pred" + (f"_{i}" if i > 1 else "")
+        i += 1
+    return key

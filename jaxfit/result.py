@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from statistics import NormalDist
 from typing import Any
 
@@ -158,7 +159,7 @@ class FitResult:
             row when the fit had one task or ``df`` holds the ``by`` column(s), each row
             using its own task's parameters; otherwise every task for every row, indexed
             by (task, row)). An input column named ``prediction`` is kept; the prediction
-            then goes to ``prediction_pred``.
+            then goes to ``prediction_pred`` (``prediction_pred_2`` if that is taken too).
 
         Example:
             >>> import jaxfit as jf, pandas as pd
@@ -189,6 +190,7 @@ class FitResult:
             name its task when the fit has several).
         """
         from jaxfit.checks import prediction_inputs
+        from jaxfit.predictions import free_name
 
         y = self.options.get("y", "loss")
         from jaxfit.data import did_you_mean
@@ -204,14 +206,23 @@ class FitResult:
                              f"the task column(s) {by_cols}{did_you_mean(missing, df.columns)}.")
         prediction_inputs(self.law, df, self.options.get("x"), where="residuals")
         out = self.predict(df)
-        key = "prediction_pred" if "prediction" in df.columns else "prediction"
+        key = free_name("prediction", df.columns)          # the column predict added
         obs = df[y].to_numpy(dtype=np.float64)
         pred = out[key].to_numpy(dtype=np.float64)
+        log = self.options.get("space", "log") == "log"
         with np.errstate(divide="ignore", invalid="ignore"):
-            resid = (np.log(obs) - np.log(pred) if self.options.get("space", "log") == "log"
-                     else obs - pred)
-        name = "residual" if "residual" not in df.columns else "residual_pred"
-        out[name] = resid
+            resid = np.log(obs) - np.log(pred) if log else obs - pred
+        bad = ~np.isfinite(resid) & np.isfinite(obs)
+        if bad.any():
+            from jaxfit.data import row_labels
+            from jaxfit.warnings import FitWarning
+
+            why = ("the observed or predicted value is <= 0, which has no log (the fit's "
+                   "space='log')" if log else "the prediction is not finite")
+            warnings.warn(f"residuals: {int(bad.sum())} row(s) of column {y!r} have no "
+                          f"residual (rows {row_labels(df, bad)}): {why}; they are NaN.",
+                          FitWarning, stacklevel=2)
+        out[free_name("residual", out.columns)] = resid
         return out
 
     # ---------------------------------------------------------------- summaries, display

@@ -18,6 +18,7 @@ import pytest
 import jaxfit as jf
 from jaxfit.data import make_batch
 from jaxfit.inference.status import Status
+from jaxfit.warnings import FitWarning
 
 RNG = np.random.default_rng(3)
 X = np.linspace(1.5, 4.0, 40)
@@ -132,8 +133,21 @@ def test_residuals_and_predict_keep_the_input_columns(line):
     pred = res.predict(clash)
     assert (pred["prediction"] == 1.0).all()
     np.testing.assert_allclose(pred["prediction_pred"], A @ beta, rtol=1e-12)
+    # predicted again (both names taken): the user's columns stay, the new one goes beside
+    again = res.predict(pred)
+    pd.testing.assert_frame_equal(again[list(pred.columns)], pred)
+    np.testing.assert_allclose(again["prediction_pred_2"], A @ beta, rtol=1e-12)
     with pytest.raises(ValueError, match="no target column 'acc'"):
         res.residuals(DATA.drop(columns="acc"))
+    # in log space an observation <= 0 has no residual: named, not a silent NaN
+    logged = dataclasses.replace(res, options=dict(res.options, space="log"))
+    d = DATA.iloc[:10].copy()
+    d.loc[2, "acc"] = -0.1
+    with pytest.warns(FitWarning,
+                      match=r"1 row\(s\) of column 'acc' have no residual \(rows \[2\]\)"):
+        r = logged.residuals(d)
+    assert np.isnan(r["residual"][2]) and np.isfinite(r["residual"].drop(index=2)).all()
+    np.testing.assert_allclose(r["residual"][0], np.log(d["acc"][0] / r["prediction"][0]))
 
 
 def test_short_repr_html_and_report(line):
