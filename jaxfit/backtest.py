@@ -432,21 +432,34 @@ def _pairs(rows: pd.DataFrame, mask: np.ndarray) -> str:
     return f"{len(pairs)} (task, cut) pair(s): {where}"
 
 
-def _warn_no_interval(rows: pd.DataFrame) -> bool:
+def _warn_no_interval(rows: pd.DataFrame, space: str = "log") -> bool:
     """Warn (`FitWarning`) when held-out rows have no interval (NaN or infinite bounds or
     prediction): they are False in ``covered`` and left out of `summarize`'s statistics
-    and of the calibration, so say which and why."""
+    and of the calibration, so say which and why: no noise scale (too few points per
+    task), or, in log space, a law whose draws reach <= 0 at the row (``mean_lower``)."""
     bad = ~_has_interval(rows)
     if not bad.any():
         return False
+    low = rows.get("mean_lower", pd.Series(np.nan, index=rows.index)).to_numpy(np.float64)
+    point = rows["prediction"].to_numpy(np.float64)
+    nonpos = bad & ((low <= 0) | (point <= 0)) if space == "log" else np.zeros_like(bad)
+    why, fix = [], []
+    if (bad & ~nonpos).any():
+        why.append("A bootstrap of a task with no more points than the law's parameters has "
+                   "no residual degrees of freedom, so no noise scale: was min_points set "
+                   "below the parameter count + 1 (its default)?")
+        fix.append("leave min_points at its default, or drop those cuts")
+    if nonpos.any():
+        why.append(f"In {_pairs(rows, nonpos)}, the law's mean is <= 0 in some draws, which "
+                   "a log-space likelihood cannot observe (the law, fitted below the cut, "
+                   "goes through zero at the held-out input).")
+        fix.append("a law that stays positive there, or space='linear' for a target that "
+                   "can be <= 0")
     warnings.warn(f"backtest: {int(bad.sum())} of {len(rows)} held-out row(s) have no interval "
-                  f"(NaN or infinite bounds or prediction; {_pairs(rows, bad)}). A bootstrap "
-                  "of a task with no more points than the law's parameters has no residual "
-                  "degrees of freedom, so no noise scale: was min_points set below the "
-                  "parameter count + 1 (its default)? These rows "
-                  "are covered=False in the table, left out of the calibration, and counted "
-                  "in summary()'s no_interval column instead of its coverage, widths and "
-                  "scores. Fix: leave min_points at its default, or drop those cuts.",
+                  f"(NaN or infinite bounds or prediction; {_pairs(rows, bad)}). "
+                  f"{' '.join(why)} These rows are covered=False in the table, left out "
+                  "of the calibration, and counted in summary()'s no_interval column instead "
+                  f"of its coverage, widths and scores. Fix: {'; or '.join(fix)}.",
                   FitWarning, stacklevel=3)
     return True
 
@@ -855,7 +868,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
-    _warn_no_interval(rows)
+    _warn_no_interval(rows, out_space)
     _warn_uncalibrated(rows, calibrate, K, used=len(records),
                        few=_few_text(few, axis, min_points, steps))
     _warn_unconverged(rows)

@@ -516,6 +516,15 @@ def test_rows_without_an_interval_are_reported_not_counted_as_misses():
                                                     r".*min_points"):
         assert _warn_no_interval(t)
     assert not _warn_no_interval(t.iloc[[0, 2]])
+    # a law whose draws reach <= 0 at b's row (log space): that reason, not min_points
+    t2 = t.assign(mean_lower=[1.0, 0.8, 1.25, -0.1])
+    with pytest.warns(jf.warnings.FitWarning) as rec:
+        assert _warn_no_interval(t2)
+    text = str(rec[0].message)
+    assert "min_points" in text and "pair(s): 'b' at cut 2, the law's mean is <= 0" in text
+    with pytest.warns(jf.warnings.FitWarning) as rec:
+        assert _warn_no_interval(t2.iloc[[0, 3]])
+    assert "min_points" not in str(rec[0].message) and "<= 0" in str(rec[0].message)
 
 
 def test_ratio_calibration_needs_a_positive_axis():
