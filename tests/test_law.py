@@ -493,3 +493,37 @@ def test_share_of_a_fixed_parameter_says_it_is_fixed():
     assert "share before fixing" in msg and "drop them from share" in msg
     assert "not among" not in msg
     assert share(law, "beta").shared == ("beta",)
+
+
+def test_a_single_name_given_as_a_string_is_one_name():
+    """inputs="flops" (one input, as a string): before, tuple("flops") made the inputs
+    ('f', 'l', 'o', 'p', 's'), and jf.fit said columns 'f', 'l', ... were missing;
+    share(law, ["alpha", "beta"]) failed with "unhashable type: 'list'"."""
+    law = Law(fn=lambda p, x: p["A"] * x["flops"] ** -p["alpha"],
+              params={"A": Param(constraints.positive), "alpha": Param(constraints.positive)},
+              inputs="flops", positive_inputs="flops", shared="alpha")
+    assert law.inputs == law.positive_inputs == ("flops",) and law.shared == ("alpha",)
+    assert float(law({"A": 2.0, "alpha": 1.0}, {"flops": 4.0})) == 0.5
+    assert share(jf.models.chinchilla(), ["alpha", "beta"]).shared == ("alpha", "beta")
+    assert share(jf.models.chinchilla(), "E", ("alpha",)).shared == ("E", "alpha")
+
+
+@pytest.mark.parametrize("constraint, match", [
+    ("positive", r"got str 'positive'; e\.g\. Param\(constraints\.positive\)"),
+    (constraints.interval, r"the class _Interval \(a constraint factory not called with its "
+                           r"bounds\); call it, e\.g\. constraints\.interval\(0\.0, 1\.0\)"),
+    (None, r"got NoneType None"),
+])
+def test_param_refuses_what_is_not_a_constraint(constraint, match):
+    """A constraint's name, or the uncalled factory constraints.interval: before, a bare
+    NotImplementedError with no message, raised inside numpyro's biject_to."""
+    with pytest.raises(TypeError, match=r"Param constraint must be a numpyro constraint.*" + match):
+        Param(constraint)
+
+
+@pytest.mark.parametrize("init", [1.0, (0.1, 1.0, 10.0), ("low", 2.0)])
+def test_param_init_must_be_a_pair_of_numbers(init):
+    """Before: "cannot unpack non-iterable float object", "too many values to unpack"."""
+    with pytest.raises(TypeError, match=r"Param init must be a \(low, high\) pair of numbers.*"
+                                        r"got " + re.escape(repr(init))):
+        Param(constraints.positive, init=init)
