@@ -437,7 +437,29 @@ def test_bad_input_raises_clear_errors(data):
     with pytest.raises(ValueError, match=r"data\['accuracy'\] must be a fraction in "
                        r"\[0, 1\].*looks like percent.*/ 100"):
         ladder(data.assign(accuracy=100 * data["accuracy"]))
+    # a size of 0 before a run's last checkpoint passed without a word; at the last one the
+    # fit refused it naming "rows [0]" of the recipe's own step-1 table, not the user's row
+    zero = data.copy()
+    zero.loc[7, "N"] = 0
+    with pytest.raises(ValueError, match=r"ladder: column 'N' must be > 0, but 1 ladder rows "
+                                         r"are not, e\.g\. 0 at index \[7\]"):
+        ladder(zero)
+    # no run labelled "target": before, an empty prediction table without a word
+    with pytest.raises(ValueError, match=r"ladder: no run has role 'target' in data\['role'\] "
+                                         r"\(its roles: \['ladder', 'test'\]\).*targets=\[\.\.\.\]"):
+        ladder(data.assign(role=data["role"].replace({"target": "test"})))
     pd.testing.assert_frame_equal(data, before)
+
+
+def test_numbers_written_as_text_give_the_same_ladder(data, res):
+    """Columns of numbers read as text (pd.read_csv(dtype=str), JSON): before, they passed
+    the recipe's checks and failed in pandas with "TypeError: dtype 'str' does not support
+    operation 'mean'", naming no column."""
+    text = data.astype({"task_loss": str, "accuracy": object, "N": str})
+    before = text.copy()
+    got = ladder(text, tasks=VARIANCE_TASKS)
+    pd.testing.assert_frame_equal(got.predictions, res.predictions)
+    pd.testing.assert_frame_equal(text, before)             # the user's frame is kept as given
 
 
 # ----------------------------------------------------------------------------- data, law, plot
