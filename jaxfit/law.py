@@ -444,15 +444,24 @@ class Law:
 
 
 def _merge_params(laws: Sequence[Law]) -> dict[str, Param]:
+    """The laws' parameters in one dict; ValueError where two laws use one name, fitted or
+    held fixed (`fix`): a name fixed in one law and fitted (or fixed at another value) in
+    another passed, and the combined law's ``fixed`` kept one value and lost the other, so
+    its summary and saved file reported a value that one of the laws did not use."""
     merged: dict[str, Param] = {}
+    fixed: dict[str, float] = {}
     for law in laws:
-        clash = set(merged) & set(law.params)
+        clash = (set(merged) | set(fixed)) & (set(law.params) | set(law.fixed))
         if clash:
+            held = [f"{k}={float(v):g} in {l.name!r}" for l in laws
+                    for k, v in l.fixed.items() if k in clash]
+            note = f" (held fixed: {', '.join(held)})" if held else ""
             raise ValueError(
                 f"Parameter name clash {sorted(clash)} when combining laws "
-                f"{[l.name for l in laws]}; rename one law's parameters with "
+                f"{[l.name for l in laws]}{note}; rename one law's parameters with "
                 "`law.replace(params=...)` and a matching fn.")
         merged.update(law.params)
+        fixed.update(law.fixed)
     return merged
 
 

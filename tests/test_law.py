@@ -527,3 +527,26 @@ def test_param_init_must_be_a_pair_of_numbers(init):
     with pytest.raises(TypeError, match=r"Param init must be a \(low, high\) pair of numbers.*"
                                         r"got " + re.escape(repr(init))):
         Param(constraints.positive, init=init)
+
+
+def test_combined_laws_may_not_reuse_a_fixed_name():
+    """A name held fixed in one law and fitted, or fixed at another value, in the other:
+    before, add/compose accepted it and the combined law's `fixed` kept one value (k=1.0
+    below, while the inner law used k=2.0), so summaries and saved files reported a value
+    that one of the laws did not use."""
+    inner = fix(Law(fn=lambda p, x: p["k"] * x["N"] + p["c"],
+                    params={"k": Param(), "c": Param()}, inputs=("N",), name="inner"), k=2.0)
+    with pytest.raises(ValueError, match=r"Parameter name clash \['k'\] when combining laws "
+                                         r"\['inner\|fixed\(k\)', 'sigmoid\|fixed\(k\)'\] "
+                                         r"\(held fixed: k=2 in 'inner\|fixed\(k\)', k=1 in "
+                                         r"'sigmoid\|fixed\(k\)'\)"):
+        compose(fix(jf.models.sigmoid(input="L"), k=1.0), inner, into="L")
+    with pytest.raises(ValueError, match=r"Parameter name clash \['alpha'\] .* \(held fixed: "
+                                         r"alpha=0\.3 in 'power_law_N_pure\|fixed\(alpha\)'\)"):
+        add(fix(jf.models.power_law("N", irreducible=False), alpha=0.3), _data_term().replace(
+            params={"B": Param(constraints.positive), "alpha": Param()},
+            fn=lambda p, x: p["B"] * x["D"] ** -p["alpha"]))
+    # distinct fixed names still combine, each value kept
+    law = add(fix(jf.models.power_law("N", irreducible=False), alpha=0.3),
+              fix(_data_term(), beta=0.2))
+    assert dict(law.fixed) == {"alpha": 0.3, "beta": 0.2} and law.param_names == ("A", "B")
