@@ -462,6 +462,27 @@ def test_numbers_written_as_text_give_the_same_ladder(data, res):
     pd.testing.assert_frame_equal(text, before)             # the user's frame is kept as given
 
 
+def test_a_ladder_of_one_model_size_says_so(data, res):
+    """Every ladder run at one N (the default call's shapes: no new compilation): step 1
+    cannot identify A, alpha and E. Before, the recipe fitted with warn=False and
+    re-issued only "near-best restarts disagree ...; predictions may depend on the
+    optimiser": the fit's DesignWarning naming N and its one level was dropped."""
+    from jaxfit.warnings import DesignWarning
+
+    one = data.assign(N=np.where(data["role"] == "ladder", 190354176, data["N"]))
+    with pytest.warns(DesignWarning) as caught:
+        got = ladder(one, tasks=VARIANCE_TASKS)
+    design = [str(w.message) for w in caught if w.category is DesignWarning]
+    named = re.compile(r"^ladder step1: \d+ task\(s\) \[.*\] poorly identified: .* not "
+                       r"identified: input 'N' has 1 distinct level\(s\).*Fix: add points at "
+                       r"new levels of N.*result\.step1\['design'\]\.$")
+    tasks = [t for m in design if named.match(m) for t in re.findall(r"'(\w+)'", m.split("]")[0])]
+    assert sorted(tasks) == sorted(VARIANCE_TASKS), design       # every task, each once
+    assert got.step1["design"].str.contains("N: 1 level").all()
+    # the released ladder's conditioning notes stay in the table, not warned about
+    assert res.step1.loc["boolq_val", "design"] == "uncertain: alpha,A,beta"
+
+
 # ----------------------------------------------------------------------------- data, law, plot
 
 

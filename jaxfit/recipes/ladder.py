@@ -64,9 +64,10 @@ from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
                                    select_runs, select_tasks, step2_points, tail_mean)
+from jaxfit.inference import design
 from jaxfit.inference.status import Status
 from jaxfit.result import FitResult
-from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
+from jaxfit.warnings import ConvergenceWarning, DesignWarning, IdentifiabilityWarning
 
 __all__ = ["ladder", "ladder_backtest", "LadderResult", "load_olmo_ladder", "PAPER_TASKS", "VARIANCE_TASKS",
            "TASK_DISPLAY_NAMES", "METHODS", "STEP1_OPTIONS", "STEP2_OPTIONS",
@@ -273,6 +274,16 @@ def _warn(res: FitResult, step: str) -> None:
                       f"converge {list(res.tasks[bad])} ({why}); pass e.g. "
                       f"{table}_options={{'max_steps': ...}}. See result.{table}['status'].",
                       ConvergenceWarning, stacklevel=4)
+    # the fit runs with warn=False: its DesignWarning for a design that cannot identify the
+    # law (a ladder of one model size: "input 'N' has 1 distinct level(s)"; fewer runs than
+    # parameters) was dropped, leaving only the restarts' note. The conditioning notes
+    # ("uncertain", "singular": the released data give some for boolq, winogrande and
+    # socialiqa) stay in the design column, as before.
+    structural = [tuple(i for i in issues if i.kind in ("dof", "levels"))
+                  for issues in (res.design or ())]
+    for text in design.messages(res.tasks, structural, len(res.law.param_names)):
+        warnings.warn(f"ladder {name}: {text} See result.{table}['design'].", DesignWarning,
+                      stacklevel=4)
     poor = ~res.identified & ~res.at_bound.any(axis=1)
     if poor.any():
         warnings.warn(f"ladder {name}: task(s) {list(res.tasks[poor])} are poorly "
