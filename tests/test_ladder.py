@@ -446,7 +446,8 @@ def test_bad_input_raises_clear_errors(data):
         ladder(zero)
     # no run labelled "target": before, an empty prediction table without a word
     with pytest.raises(ValueError, match=r"ladder: no run has role 'target' in data\['role'\] "
-                                         r"\(its roles: \['ladder', 'test'\]\).*targets=\[\.\.\.\]"):
+                                         r"\(its roles: \['ladder', 'test'\]\).*"
+                                         r"targets=\[\.\.\.\]"):
         ladder(data.assign(role=data["role"].replace({"target": "test"})))
     pd.testing.assert_frame_equal(data, before)
 

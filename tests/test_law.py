@@ -510,8 +510,8 @@ def test_a_single_name_given_as_a_string_is_one_name():
 
 @pytest.mark.parametrize("constraint, match", [
     ("positive", r"got str 'positive'; e\.g\. Param\(constraints\.positive\)"),
-    (constraints.interval, r"the class _Interval \(a constraint factory not called with its "
-                           r"bounds\); call it, e\.g\. constraints\.interval\(0\.0, 1\.0\)"),
+    (constraints.interval, (r"the class _Interval \(a constraint factory not called with its "
+                            r"bounds\); call it, e\.g\. constraints\.interval\(0\.0, 1\.0\)")),
     (None, r"got NoneType None"),
 ])
 def test_param_refuses_what_is_not_a_constraint(constraint, match):
