@@ -550,3 +550,20 @@ def test_combined_laws_may_not_reuse_a_fixed_name():
     law = add(fix(jf.models.power_law("N", irreducible=False), alpha=0.3),
               fix(_data_term(), beta=0.2))
     assert dict(law.fixed) == {"alpha": 0.3, "beta": 0.2} and law.param_names == ("A", "B")
+
+
+def test_a_law_with_every_parameter_fixed_is_refused_by_name():
+    """jf.fix of every parameter, then jf.fit/jf.sample/jf.bootstrap: before, the output
+    check blamed fn ("fn returned shape (4, 1) for inputs of shape (4, 1) and parameters
+    as arrays of shape (4, 2); it must return shape (4, 2)"). Refused before any
+    compilation."""
+    import pandas as pd
+
+    law = fix(jf.models.power_law("N"), A=2.0, alpha=0.5, E=1.0)
+    df = pd.DataFrame({"N": [1.0, 4.0, 9.0, 16.0], "loss": [3.0, 2.0, 1.67, 1.5]})
+    msg = (r"^law 'power_law_N\|fixed\(A,alpha,E\)' has no free parameters to fit \(held "
+           r"fixed: A=2, alpha=0\.5, E=1\)\. Leave at least one parameter out of jaxfit\.fix")
+    for call in (jf.fit, jf.bootstrap, lambda *a: jf.sample(*a, method="laplace")):
+        with pytest.raises(ValueError, match=msg):
+            call(law, df)
+    assert float(law({}, {"N": 4.0})) == 2.0                  # the law itself still works
