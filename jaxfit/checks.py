@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.data import column_map, did_you_mean, numeric_values, row_labels
-from jaxfit.law import Law
+from jaxfit.law import Law, fixed_text
 from jaxfit.warnings import ScaleWarning
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
@@ -268,6 +268,14 @@ def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
         ValueError: fn raises, reads a name that is neither an input nor a parameter, or
             returns another shape than one value per point.
     """
+    if not law.params:
+        # every parameter fixed (jf.fix(law, E=..., A=..., alpha=...)): the shape check
+        # below blamed fn ("fn returned shape (12, 1) ...; it must return shape (12, 2)")
+        held = f" (held fixed: {fixed_text(law.fixed)})" if law.fixed else ""
+        raise ValueError(
+            f"law {law.name!r} has no free parameters to fit{held}. Leave at least one "
+            "parameter out of jaxfit.fix, or evaluate the law at your points directly: "
+            "law({}, {input: values}).")
     w = np.asarray(w)
     has = (w > 0).any(axis=1)
     if not has.any():

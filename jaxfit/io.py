@@ -121,7 +121,11 @@ def get_law(spec: str) -> Law:
         try:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as e:
-            raise ValueError(f"cannot load law {spec!r}: {e}") from None
+            # --law my_laws.py:fn (the file's name): "No module named 'my_laws.py'; 'my_laws'
+            # is not a package", with no word of the fix
+            hint = (f"; name the module, not its file: {module[:-3]}:{attr}"
+                    if module.endswith(".py") else "")
+            raise ValueError(f"cannot load law {spec!r}: {e}{hint}") from None
     else:
         import difflib
 
@@ -130,6 +134,13 @@ def get_law(spec: str) -> Law:
         raise ValueError(f"unknown law {spec!r}{near}; known laws: {sorted(LAWS)} (or "
                          "module:function, or register one with jaxfit.io.register_law).")
     law = factory
+    if isinstance(factory, Law) and kwargs:
+        # "module:LAW(input='C')" or a registered Law object: the arguments were ignored
+        # without a word, and the law fitted was not the one asked for
+        raise ValueError(f"law {spec!r}: {name} is a jaxfit.Law, not a function that builds "
+                         f"one, so it takes no arguments (got "
+                         f"{', '.join(f'{k}={v!r}' for k, v in kwargs.items())}); drop them, "
+                         "or point at a factory function that takes them.")
     if callable(factory) and not isinstance(factory, Law):
         try:
             law = factory(**kwargs)

@@ -78,6 +78,9 @@ class Param:
     doc: str = ""
 
     def __post_init__(self):
+        _check_constraint(self.constraint)
+        if self.init is not None:
+            object.__setattr__(self, "init", _init_pair(self.init))
         if self.init is None:
             # [-1, 1] on the real line, wherever the constraint maps it (a fixed (-1, 1)
             # lay outside `positive` and crashed every fit of Param(constraints.positive))
@@ -99,6 +102,47 @@ class Param:
         lo = getattr(self.constraint, "lower_bound", -math.inf)
         hi = getattr(self.constraint, "upper_bound", math.inf)
         return float(lo), float(hi)
+
+
+def _check_constraint(c) -> None:
+    """TypeError unless ``c`` is a numpyro constraint object. A name (``"positive"``) or
+    the uncalled factory (``constraints.interval``, a class) reached ``biject_to`` and
+    failed there with a bare ``NotImplementedError`` and no message."""
+    if isinstance(c, constraints.Constraint):
+        return
+    if isinstance(c, type) and issubclass(c, constraints.Constraint):
+        got = f"the class {c.__name__} (a constraint factory not called with its bounds)"
+        fix = "call it, e.g. constraints.interval(0.0, 1.0) or constraints.greater_than(1.0)"
+    else:
+        got = f"{type(c).__name__} {c!r}"
+        name = c if isinstance(c, str) and isinstance(getattr(constraints, c, None),
+                                                      constraints.Constraint) else "positive"
+        fix = (f"e.g. Param(constraints.{name}), after from numpyro.distributions import "
+               "constraints")
+    raise TypeError(f"Param constraint must be a numpyro constraint (constraints.real, "
+                    f".positive, .interval(lo, hi), .greater_than(lo)), got {got}; {fix}.")
+
+
+def _init_pair(init) -> tuple:
+    """``init`` as a (low, high) tuple; TypeError naming it unless it is a pair of numbers
+    (a scalar failed with "cannot unpack non-iterable float object", a triple with "too
+    many values to unpack")."""
+    try:
+        pair = tuple(init)
+        if len(pair) != 2:
+            raise ValueError
+        for v in pair:
+            float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"Param init must be a (low, high) pair of numbers in the parameter's "
+                        f"own units, e.g. init=(0.1, 10.0); got {init!r}.") from None
+    return pair
+
+
+def _names(value) -> tuple[str, ...]:
+    """A tuple of names from a sequence of names, or from one name: a string given where
+    a tuple is meant (``inputs="flops"``) became its letters ('f', 'l', 'o', 'p', 's')."""
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -332,9 +376,10 @@ class Law:
                 raise ValueError(f"Law {self.name!r}: parameter {n!r}: {problem}")
         object.__setattr__(self, "params", _freeze(self.params))
         object.__setattr__(self, "fixed", _freeze(self.fixed))
-        object.__setattr__(self, "inputs", tuple(self.inputs))
-        object.__setattr__(self, "positive_inputs", tuple(self.positive_inputs))
-        object.__setattr__(self, "shared", tuple(self.shared))
+        object.__setattr__(self, "inputs", _names(self.inputs))
+        object.__setattr__(self, "positive_inputs",
+                           _names(self.positive_inputs))
+        object.__setattr__(self, "shared", _names(self.shared))
         if self.grid is not None:
             object.__setattr__(self, "grid", _freeze({k: tuple(v) for k, v in self.grid.items()}))
             if set(self.grid) != set(self.params):
@@ -399,15 +444,24 @@ class Law:
 
 
 def _merge_params(laws: Sequence[Law]) -> dict[str, Param]:
+    """The laws' parameters in one dict; ValueError where two laws use one name, fitted or
+    held fixed (`fix`): a name fixed in one law and fitted (or fixed at another value) in
+    another passed, and the combined law's ``fixed`` kept one value and lost the other, so
+    its summary and saved file reported a value that one of the laws did not use."""
     merged: dict[str, Param] = {}
+    fixed: dict[str, float] = {}
     for law in laws:
-        clash = set(merged) & set(law.params)
+        clash = (set(merged) | set(fixed)) & (set(law.params) | set(law.fixed))
         if clash:
+            held = [f"{k}={float(v):g} in {l.name!r}" for l in laws
+                    for k, v in l.fixed.items() if k in clash]
+            note = f" (held fixed: {', '.join(held)})" if held else ""
             raise ValueError(
                 f"Parameter name clash {sorted(clash)} when combining laws "
-                f"{[l.name for l in laws]}; rename one law's parameters with "
+                f"{[l.name for l in laws]}{note}; rename one law's parameters with "
                 "`law.replace(params=...)` and a matching fn.")
         merged.update(law.params)
+        fixed.update(law.fixed)
     return merged
 
 
@@ -592,6 +646,9 @@ def share(law: Law, *names: str) -> Law:
         >>> share(chinchilla(), "alpha", "beta").shared
         ('alpha', 'beta')
     """
+    # share(law, ["alpha", "beta"]) as well as share(law, "alpha", "beta") (a list failed
+    # with "TypeError: unhashable type: 'list'")
+    names = tuple(n for group in names for n in _names(group))
     held = [n for n in dict.fromkeys(names) if n in law.fixed and n not in law.params]
     if held:
         # share(fix(law, alpha=0.3), "alpha"): the Law check said alpha is "not among its

@@ -1,7 +1,7 @@
 """Warning classes, so users can filter or escalate each kind (``warnings.simplefilter``)."""
 
 __all__ = ["FitWarning", "ConvergenceWarning", "BoundWarning", "IdentifiabilityWarning",
-           "DesignWarning", "DiagnosticWarning", "ScaleWarning"]
+           "DesignWarning", "DiagnosticWarning", "ScaleWarning", "ExtrapolationWarning"]
 
 
 class FitWarning(UserWarning):
@@ -33,3 +33,9 @@ class DiagnosticWarning(ConvergenceWarning):
 
 class ScaleWarning(FitWarning):
     """The targets lie orders of magnitude away from what the law's starts predict."""
+
+
+class ExtrapolationWarning(FitWarning):
+    """A question asked far outside the data the law was fitted on, e.g. a compute budget
+    of `jaxfit.optimal` below every fitted run (often a budget in other units than the
+    data's, such as PF-days against FLOPs)."""

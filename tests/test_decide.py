@@ -161,6 +161,28 @@ def test_overtrain_penalty_and_overhead_match_chinchilla_algebra(chinchilla):
     assert ov.loc[(200.0, "penalty"), "estimate"] > 0
 
 
+def test_budgets_outside_the_fitted_compute_are_warned_about(chinchilla):
+    """Budgets in PF-days against a fit in FLOPs: before, N* = 0.48 parameters and D* = 35
+    tokens without a word. Budgets below every fitted run, or more than 1e6 times above
+    the largest, now warn; the docs' budgets (up to 1e26, 7,700x the data) do not."""
+    from jaxfit.warnings import ExtrapolationWarning
+
+    res, boot = chinchilla
+    with pytest.warns(ExtrapolationWarning, match=r"^optimal: budget\(s\) \[100\] lie below "
+                      r"the compute of every run the law was fitted on \(6 N D from 1\.4e\+18 "
+                      r"to 1\.3e\+22\).*1 PF-day = 8\.64e19 FLOPs") as caught:
+        opt = jf.optimal(res, [100.0])
+    assert caught[0].filename == __file__                      # points at the caller
+    assert opt.estimate["N"][0, 0] < 1.0                        # the answer is still given
+    with pytest.warns(ExtrapolationWarning, match=r"^overtrain: budget\(s\) \[1e\+30\] lie "
+                      r"more than 1e\+06 times above the largest compute.*up to 1\.3e\+22"):
+        jf.overtrain(res, [1e30], ratios=[20.0, 200.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        jf.optimal(boot, [1e19, 5.76e23, 1e26])
+        jf.optimal(res, [100.0], warn=False)                    # the plots' calls
+
+
 def test_optimal_rejects_bad_input(chinchilla):
     res, _ = chinchilla
     with pytest.raises(ValueError, match="budgets"):

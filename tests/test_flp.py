@@ -71,6 +71,11 @@ def test_flp_recovers_synthetic_truth():
     # a user's loss column has no known unit: the axes name it (they said "nats")
     assert res.options["loss_unit"] is None
     assert fig.axes[0].get_ylabel() == fig.axes[1].get_xlabel() == "loss (column c4)"
+    # numbers written as text (pd.read_csv(dtype=str)): before, "TypeError: dtype 'str'
+    # does not support operation 'mean'", naming no column
+    text = flp(df.astype({"accuracy": str, "c4": object}), tasks=list(W), chance=chance,
+               last_n=1, target_last_n=1)
+    pd.testing.assert_frame_equal(text.predictions, res.predictions)
 
 
 def test_flp_irreducible_stage1_and_sigmoid_stage2():
@@ -134,6 +139,20 @@ def test_flp_bad_input():
     with pytest.raises(ValueError, match=r"flp: data\['accuracy'\] must be a fraction.*"
                        r"looks like percent"):
         flp(df.assign(accuracy=100 * df["accuracy"]), tasks=list(W), chance=0.2)
+    # no run labelled "target": before, "zero-size array to reduction operation maximum"
+    with pytest.raises(ValueError, match=r"flp: no run has role 'target' in data\['role'\] "
+                                         r"\(its roles: \['ladder', 'test'\]\)"):
+        flp(df.assign(role=df["role"].replace({"target": "test"})), tasks=list(W), chance=0.2)
+    # before: numpy's "could not convert string to float: 'oops'", naming no column; a
+    # zero token count went unchecked (C / tokens)
+    oops = df.astype({"tokens": object})
+    oops.loc[5, "tokens"] = "oops"
+    with pytest.raises(ValueError, match=r"flp: 1 sampling rows have non-numeric values; "
+                                         r"column 'tokens' holds e\.g\. 'oops' at index 5"):
+        flp(oops, tasks=list(W), chance=0.2)
+    with pytest.raises(ValueError, match=r"flp: column 'tokens' must be > 0.*index \[7\]"):
+        flp(df.assign(tokens=np.where(df.index == 7, 0, df["tokens"])), tasks=list(W),
+            chance=0.2)
 
 
 def test_flp_on_olmo_ladder_next_to_two_step_ladder():

@@ -569,3 +569,25 @@ def test_law_spec_errors_name_the_arguments_and_the_close_law():
     with pytest.raises(ValueError, match=r"^unknown law 'chinchila' \('chinchilla' is close "
                                          r"to 'chinchila'\); known laws"):
         get_law("chinchila")
+
+
+def test_law_spec_with_a_file_name_or_arguments_to_a_law_object(tmp_path, monkeypatch):
+    """--law my_laws.py:fn: before, "No module named 'my_laws.py'; 'my_laws' is not a
+    package" and no fix. --law my_laws:LAW(input='N') (a Law object, or a registered one,
+    given arguments): before, the arguments were ignored without a word. No fit."""
+    (tmp_path / "obj_laws.py").write_text(
+        "import jaxfit as jf\nLAW = jf.models.power_law('C')\n"
+        "def make(input='C'): return jf.models.power_law(input)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match=r"No module named 'obj_laws\.py'.*; name the module, "
+                                         r"not its file: obj_laws:make$"):
+        get_law("obj_laws.py:make")
+    with pytest.raises(ValueError, match=r"law \"obj_laws:LAW\(input='N'\)\": obj_laws:LAW is a "
+                                         r"jaxfit\.Law, not a function that builds one, so it "
+                                         r"takes no arguments \(got input='N'\)"):
+        get_law("obj_laws:LAW(input='N')")
+    monkeypatch.setitem(LAWS, "obj_law", get_law("obj_laws:LAW"))
+    with pytest.raises(ValueError, match=r"obj_law is a jaxfit\.Law.*\(got input='N'\)"):
+        get_law("obj_law(input='N')")
+    assert get_law("obj_laws:LAW").inputs == ("C",)
+    assert get_law("obj_laws:make(input='N')").inputs == ("N",)

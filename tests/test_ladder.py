@@ -437,7 +437,51 @@ def test_bad_input_raises_clear_errors(data):
     with pytest.raises(ValueError, match=r"data\['accuracy'\] must be a fraction in "
                        r"\[0, 1\].*looks like percent.*/ 100"):
         ladder(data.assign(accuracy=100 * data["accuracy"]))
+    # a size of 0 before a run's last checkpoint passed without a word; at the last one the
+    # fit refused it naming "rows [0]" of the recipe's own step-1 table, not the user's row
+    zero = data.copy()
+    zero.loc[7, "N"] = 0
+    with pytest.raises(ValueError, match=r"ladder: column 'N' must be > 0, but 1 ladder rows "
+                                         r"are not, e\.g\. 0 at index \[7\]"):
+        ladder(zero)
+    # no run labelled "target": before, an empty prediction table without a word
+    with pytest.raises(ValueError, match=r"ladder: no run has role 'target' in data\['role'\] "
+                                         r"\(its roles: \['ladder', 'test'\]\).*"
+                                         r"targets=\[\.\.\.\]"):
+        ladder(data.assign(role=data["role"].replace({"target": "test"})))
     pd.testing.assert_frame_equal(data, before)
+
+
+def test_numbers_written_as_text_give_the_same_ladder(data, res):
+    """Columns of numbers read as text (pd.read_csv(dtype=str), JSON): before, they passed
+    the recipe's checks and failed in pandas with "TypeError: dtype 'str' does not support
+    operation 'mean'", naming no column."""
+    text = data.astype({"task_loss": str, "accuracy": object, "N": str})
+    before = text.copy()
+    got = ladder(text, tasks=VARIANCE_TASKS)
+    pd.testing.assert_frame_equal(got.predictions, res.predictions)
+    pd.testing.assert_frame_equal(text, before)             # the user's frame is kept as given
+
+
+def test_a_ladder_of_one_model_size_says_so(data, res):
+    """Every ladder run at one N (the default call's shapes: no new compilation): step 1
+    cannot identify A, alpha and E. Before, the recipe fitted with warn=False and
+    re-issued only "near-best restarts disagree ...; predictions may depend on the
+    optimiser": the fit's DesignWarning naming N and its one level was dropped."""
+    from jaxfit.warnings import DesignWarning
+
+    one = data.assign(N=np.where(data["role"] == "ladder", 190354176, data["N"]))
+    with pytest.warns(DesignWarning) as caught:
+        got = ladder(one, tasks=VARIANCE_TASKS)
+    design = [str(w.message) for w in caught if w.category is DesignWarning]
+    named = re.compile(r"^ladder step1: \d+ task\(s\) \[.*\] poorly identified: .* not "
+                       r"identified: input 'N' has 1 distinct level\(s\).*Fix: add points at "
+                       r"new levels of N.*result\.step1\['design'\]\.$")
+    tasks = [t for m in design if named.match(m) for t in re.findall(r"'(\w+)'", m.split("]")[0])]
+    assert sorted(tasks) == sorted(VARIANCE_TASKS), design       # every task, each once
+    assert got.step1["design"].str.contains("N: 1 level").all()
+    # the released ladder's conditioning notes stay in the table, not warned about
+    assert res.step1.loc["boolq_val", "design"] == "uncertain: alpha,A,beta"
 
 
 # ----------------------------------------------------------------------------- data, law, plot

@@ -493,3 +493,77 @@ def test_share_of_a_fixed_parameter_says_it_is_fixed():
     assert "share before fixing" in msg and "drop them from share" in msg
     assert "not among" not in msg
     assert share(law, "beta").shared == ("beta",)
+
+
+def test_a_single_name_given_as_a_string_is_one_name():
+    """inputs="flops" (one input, as a string): before, tuple("flops") made the inputs
+    ('f', 'l', 'o', 'p', 's'), and jf.fit said columns 'f', 'l', ... were missing;
+    share(law, ["alpha", "beta"]) failed with "unhashable type: 'list'"."""
+    law = Law(fn=lambda p, x: p["A"] * x["flops"] ** -p["alpha"],
+              params={"A": Param(constraints.positive), "alpha": Param(constraints.positive)},
+              inputs="flops", positive_inputs="flops", shared="alpha")
+    assert law.inputs == law.positive_inputs == ("flops",) and law.shared == ("alpha",)
+    assert float(law({"A": 2.0, "alpha": 1.0}, {"flops": 4.0})) == 0.5
+    assert share(jf.models.chinchilla(), ["alpha", "beta"]).shared == ("alpha", "beta")
+    assert share(jf.models.chinchilla(), "E", ("alpha",)).shared == ("E", "alpha")
+
+
+@pytest.mark.parametrize("constraint, match", [
+    ("positive", r"got str 'positive'; e\.g\. Param\(constraints\.positive\)"),
+    (constraints.interval, (r"the class _Interval \(a constraint factory not called with its "
+                            r"bounds\); call it, e\.g\. constraints\.interval\(0\.0, 1\.0\)")),
+    (None, r"got NoneType None"),
+])
+def test_param_refuses_what_is_not_a_constraint(constraint, match):
+    """A constraint's name, or the uncalled factory constraints.interval: before, a bare
+    NotImplementedError with no message, raised inside numpyro's biject_to."""
+    with pytest.raises(TypeError, match=r"Param constraint must be a numpyro constraint.*" + match):
+        Param(constraint)
+
+
+@pytest.mark.parametrize("init", [1.0, (0.1, 1.0, 10.0), ("low", 2.0)])
+def test_param_init_must_be_a_pair_of_numbers(init):
+    """Before: "cannot unpack non-iterable float object", "too many values to unpack"."""
+    with pytest.raises(TypeError, match=r"Param init must be a \(low, high\) pair of numbers.*"
+                                        r"got " + re.escape(repr(init))):
+        Param(constraints.positive, init=init)
+
+
+def test_combined_laws_may_not_reuse_a_fixed_name():
+    """A name held fixed in one law and fitted, or fixed at another value, in the other:
+    before, add/compose accepted it and the combined law's `fixed` kept one value (k=1.0
+    below, while the inner law used k=2.0), so summaries and saved files reported a value
+    that one of the laws did not use."""
+    inner = fix(Law(fn=lambda p, x: p["k"] * x["N"] + p["c"],
+                    params={"k": Param(), "c": Param()}, inputs=("N",), name="inner"), k=2.0)
+    with pytest.raises(ValueError, match=r"Parameter name clash \['k'\] when combining laws "
+                                         r"\['inner\|fixed\(k\)', 'sigmoid\|fixed\(k\)'\] "
+                                         r"\(held fixed: k=2 in 'inner\|fixed\(k\)', k=1 in "
+                                         r"'sigmoid\|fixed\(k\)'\)"):
+        compose(fix(jf.models.sigmoid(input="L"), k=1.0), inner, into="L")
+    with pytest.raises(ValueError, match=r"Parameter name clash \['alpha'\] .* \(held fixed: "
+                                         r"alpha=0\.3 in 'power_law_N_pure\|fixed\(alpha\)'\)"):
+        add(fix(jf.models.power_law("N", irreducible=False), alpha=0.3), _data_term().replace(
+            params={"B": Param(constraints.positive), "alpha": Param()},
+            fn=lambda p, x: p["B"] * x["D"] ** -p["alpha"]))
+    # distinct fixed names still combine, each value kept
+    law = add(fix(jf.models.power_law("N", irreducible=False), alpha=0.3),
+              fix(_data_term(), beta=0.2))
+    assert dict(law.fixed) == {"alpha": 0.3, "beta": 0.2} and law.param_names == ("A", "B")
+
+
+def test_a_law_with_every_parameter_fixed_is_refused_by_name():
+    """jf.fix of every parameter, then jf.fit/jf.sample/jf.bootstrap: before, the output
+    check blamed fn ("fn returned shape (4, 1) for inputs of shape (4, 1) and parameters
+    as arrays of shape (4, 2); it must return shape (4, 2)"). Refused before any
+    compilation."""
+    import pandas as pd
+
+    law = fix(jf.models.power_law("N"), A=2.0, alpha=0.5, E=1.0)
+    df = pd.DataFrame({"N": [1.0, 4.0, 9.0, 16.0], "loss": [3.0, 2.0, 1.67, 1.5]})
+    msg = (r"^law 'power_law_N\|fixed\(A,alpha,E\)' has no free parameters to fit \(held "
+           r"fixed: A=2, alpha=0\.5, E=1\)\. Leave at least one parameter out of jaxfit\.fix")
+    for call in (jf.fit, jf.bootstrap, lambda *a: jf.sample(*a, method="laplace")):
+        with pytest.raises(ValueError, match=msg):
+            call(law, df)
+    assert float(law({}, {"N": 4.0})) == 2.0                  # the law itself still works

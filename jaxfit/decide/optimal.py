@@ -52,6 +52,8 @@ from jaxfit.data import check_task_label, task_label
 from jaxfit.decide.draws import Draws, as_draws
 from jaxfit.inference import cache
 from jaxfit.law import Law
+from jaxfit.result import FitResult
+from jaxfit.warnings import ExtrapolationWarning
 
 __all__ = ["optimal", "optimal_at", "isoflop", "overtrain", "OptimalResult", "CLOSED_FORM",
            "QUANTITIES"]
@@ -162,6 +164,68 @@ def _solver(law: Law, names: tuple[str, str], cost, inverse, method: str):
 
     per_budget = jax.vmap(solve, in_axes=(None, 0))
     return cache.jit(jax.vmap(per_budget, in_axes=(0, None)))
+
+
+#: A budget more than this factor above the largest compute among the fitted runs gets an
+#: `ExtrapolationWarning` (six orders of magnitude: the widest extrapolations in this
+#: package's docs and tests, Chinchilla's fit at <= 1.3e22 FLOPs read at 1e26, are ~1e4).
+FAR_ABOVE = 1e6
+
+
+def _fitted_compute(result, names: tuple[str, str], cost) -> tuple[float, float] | None:
+    """Smallest and largest ``cost(N, D)`` (default ``6 N D``) over the points ``result``
+    was fitted to (weight > 0), in the budgets' units; None when it holds no data (a
+    result loaded from a file)."""
+    data = getattr(result, "data", None)
+    if not data and isinstance(getattr(result, "fit", None), FitResult):
+        data = result.fit.data                                  # a bootstrap's point fit
+    if not data or "x" not in data or "w" not in data \
+            or any(n not in data["x"] for n in names):
+        return None
+    keep = np.asarray(data["w"]) > 0
+    N, D = (np.asarray(data["x"][n], np.float64)[keep] for n in names)
+    if cost is None:
+        C = 6.0 * N * D
+    else:
+        try:
+            with jax.enable_x64(True):
+                C = np.asarray(jax.vmap(cost)(jnp.asarray(N), jnp.asarray(D)), np.float64)
+        except Exception:  # noqa: BLE001 - the check is a courtesy; _check_cost vetted cost
+            return None
+    C = C[np.isfinite(C) & (C > 0)]
+    return (float(C.min()), float(C.max())) if C.size else None
+
+
+def _warn_outside(result, budgets: np.ndarray, names: tuple[str, str], cost,
+                  what: str) -> None:
+    """`ExtrapolationWarning` for budgets below the compute of every fitted run, or more
+    than `FAR_ABOVE` times the largest. Before, a budget in PF-days (C = 100) against a fit
+    in FLOPs gave N* = 0.5 parameters and D* = 31 tokens without a word."""
+    span = _fitted_compute(result, names, cost)
+    if span is None:
+        return
+    lo, hi = span
+    form = "cost(N, D)" if cost is not None else "6 N D"
+    below, above = budgets[budgets < lo], budgets[budgets > FAR_ABOVE * hi]
+    parts = []
+    if below.size:
+        parts.append(f"{_shown(below)} lie below the compute of every run the law was fitted "
+                     f"on ({form} from {lo:.3g} to {hi:.3g})")
+    if above.size:
+        parts.append(f"{_shown(above)} lie more than {FAR_ABOVE:.0e} times above the largest "
+                     f"compute among the runs the law was fitted on ({form} up to {hi:.3g})")
+    if parts:
+        warnings.warn(
+            f"{what}: budget(s) {'; and '.join(parts)}, so the optimum there is extrapolated "
+            f"far from the data. Budgets are in the units of {form} with N and D in the "
+            "data's columns' units (FLOPs for 6 N D with N in parameters and D in tokens; "
+            "1 PF-day = 8.64e19 FLOPs): convert them if they are in other units.",
+            ExtrapolationWarning, stacklevel=4)
+
+
+def _shown(values: np.ndarray) -> str:
+    more = f" (and {values.size - 3} more)" if values.size > 3 else ""
+    return "[" + ", ".join(f"{v:.3g}" for v in values[:3]) + "]" + more
 
 
 def _budgets(budgets, what: str) -> np.ndarray:
@@ -489,6 +553,8 @@ def _optimal(result, budgets, *, cost, inverse, inputs, method, prob, warn,
     method = _method(d.law, method, cost, inverse)
     c = _budgets(budgets, what)
     _check_loss_like(d, names, c, what)
+    if warn or what != "optimal":       # the plots call optimal(warn=False) budget by budget
+        _warn_outside(result, c, names, cost, what)
     out = _run(d, c, names, cost, inverse, method)
     draws = {q: out["draws"][q] for q in QUANTITIES}
     est = None if out["estimate"] is None else {q: out["estimate"][q] for q in QUANTITIES}

@@ -74,8 +74,8 @@ from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (check_fraction, evaluate, param_frame, select_runs,
-                                   select_tasks, step2_points, tail_mean)
+from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
+                                   select_runs, select_tasks, step2_points, tail_mean)
 from jaxfit.result import FitResult
 from jaxfit.warnings import FitWarning
 
@@ -233,16 +233,15 @@ def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
         raise ValueError(f"{recipe}: {len(absent)} {what} run/task pairs have no rows, e.g. "
                          f"{absent[:5]}; check the runs and `tasks` against data['run'] and "
                          "data['task'].")
+    # numbers written as text passed (numpy reads "0.25") and failed in pandas' mean
+    # ("dtype 'str' does not support operation 'mean'"); "oops" gave numpy's "could not
+    # convert string to float", naming no column
+    compute = ["C"] if "C" in rows else ["flops_per_token"]
+    positive = ["tokens", *compute, *losses]
+    rows = numeric_rows(rows, ["N", *positive, "accuracy"], positive, recipe, what)
     if "C" not in rows:
         rows["C"] = rows["tokens"].to_numpy(np.float64) * rows["flops_per_token"].to_numpy(
             np.float64)
-    cols = ["C", "accuracy", *losses]
-    vals = rows[cols].to_numpy(np.float64)
-    bad = ~np.isfinite(vals).all(1) | (vals[:, 0] <= 0) | (vals[:, 2:] <= 0).any(1)
-    if bad.any():
-        raise ValueError(f"{recipe}: {int(bad.sum())} {what} rows have missing, infinite or "
-                         f"non-positive values in {cols}, e.g. at index "
-                         f"{list(rows.index[bad][:5])}; drop them first.")
     check_fraction(rows, "accuracy", recipe, what)
     rank = {**{t: i for i, t in enumerate(tasks)}, **{r: i for i, r in enumerate(runs)}}
     rows = rows.sort_values(["task", "run", "tokens"], kind="stable",

@@ -62,11 +62,12 @@ from jaxfit.law import Law, compose, fix
 from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (check_fraction, evaluate, param_frame, select_runs,
-                                   select_tasks, step2_points, tail_mean)
+from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
+                                   select_runs, select_tasks, step2_points, tail_mean)
+from jaxfit.inference import design
 from jaxfit.inference.status import Status
 from jaxfit.result import FitResult
-from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
+from jaxfit.warnings import ConvergenceWarning, DesignWarning, IdentifiabilityWarning
 
 __all__ = ["ladder", "ladder_backtest", "LadderResult", "load_olmo_ladder", "PAPER_TASKS", "VARIANCE_TASKS",
            "TASK_DISPLAY_NAMES", "METHODS", "STEP1_OPTIONS", "STEP2_OPTIONS",
@@ -229,19 +230,11 @@ def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what:
         raise ValueError(f"ladder: {len(absent)} {what} run/task pairs have no rows, e.g. "
                          f"{absent[:5]}; check `ladder_runs`/`targets` and `tasks` against "
                          f"data['run'] and data['task'].")
-    cols = ["N", "tokens", "task_loss", "accuracy"]
-    num = rows[cols].apply(pd.to_numeric, errors="coerce")
-    text = num.isna() & rows[cols].notna()
-    if text.any(axis=None):
-        col = text.any().idxmax()
-        raise ValueError(f"ladder: {int(text.any(axis=1).sum())} {what} rows have non-numeric "
-                         f"values; column {col!r} holds e.g. {rows.loc[text[col], col].iloc[0]!r}"
-                         f" (write 190M as 190e6).")
-    bad = ~np.isfinite(num.to_numpy(np.float64)).all(1)
-    if bad.any():
-        raise ValueError(f"ladder: {int(bad.sum())} {what} rows have missing or infinite "
-                         f"values in {cols}, e.g. at index {list(rows.index[bad][:5])}; "
-                         "drop them first.")
+    # N, tokens and the loss go under logs: a 0 was refused only by the fit, naming a
+    # row of the recipe's own step-1 table ("rows [0]"), or not at all before the last
+    # checkpoint of a run
+    rows = numeric_rows(rows, ["N", "tokens", "task_loss", "accuracy"],
+                        ["N", "tokens", "task_loss"], "ladder", what)
     check_fraction(rows, "accuracy", "ladder", what)
     # Tasks and runs in the order asked for, checkpoints in training order (stable).
     rank = {**{t: i for i, t in enumerate(tasks)}, **{r: i for i, r in enumerate(runs)}}
@@ -281,6 +274,16 @@ def _warn(res: FitResult, step: str) -> None:
                       f"converge {list(res.tasks[bad])} ({why}); pass e.g. "
                       f"{table}_options={{'max_steps': ...}}. See result.{table}['status'].",
                       ConvergenceWarning, stacklevel=4)
+    # the fit runs with warn=False: its DesignWarning for a design that cannot identify the
+    # law (a ladder of one model size: "input 'N' has 1 distinct level(s)"; fewer runs than
+    # parameters) was dropped, leaving only the restarts' note. The conditioning notes
+    # ("uncertain", "singular": the released data give some for boolq, winogrande and
+    # socialiqa) stay in the design column, as before.
+    structural = [tuple(i for i in issues if i.kind in ("dof", "levels"))
+                  for issues in (res.design or ())]
+    for text in design.messages(res.tasks, structural, len(res.law.param_names)):
+        warnings.warn(f"ladder {name}: {text} See result.{table}['design'].", DesignWarning,
+                      stacklevel=4)
     poor = ~res.identified & ~res.at_bound.any(axis=1)
     if poor.any():
         warnings.warn(f"ladder {name}: task(s) {list(res.tasks[poor])} are poorly "

@@ -17,7 +17,7 @@ from jaxfit.law import Law
 from jaxfit.predictions import law_values
 from jaxfit.result import FitResult
 
-__all__ = ["select", "select_tasks", "select_runs", "check_fraction", "tail_mean",
+__all__ = ["select", "select_tasks", "select_runs", "numeric_rows", "check_fraction", "tail_mean",
            "step2_points", "param_frame", "evaluate"]
 
 
@@ -47,7 +47,54 @@ def select_runs(data: pd.DataFrame, runs, role: str, recipe: str = "ladder",
     if "role" not in data.columns:
         raise ValueError(f"{recipe}: data has no 'role' column; pass the {role} runs "
                          f"explicitly ({arg}=[...], targets=[...]).")
-    return list(dict.fromkeys(data.loc[data["role"] == role, "run"]))
+    found = list(dict.fromkeys(data.loc[data["role"] == role, "run"]))
+    if not found:
+        # before: no target -> an empty prediction table (ladder) or "zero-size array to
+        # reduction operation maximum which has no identity" (flp); no ladder run -> "need
+        # at least 2 ladder runs, got []"
+        roles = sorted(map(str, data["role"].dropna().unique()))
+        raise ValueError(f"{recipe}: no run has role {role!r} in data['role'] (its roles: "
+                         f"{roles}); label the {role} runs role={role!r} (e.g. "
+                         f"data.assign(role=...)), or pass them by name ({arg}=[...], "
+                         "targets=[...]).")
+    return found
+
+
+def numeric_rows(rows: pd.DataFrame, cols: Sequence[str], positive: Sequence[str],
+                 recipe: str, what: str) -> pd.DataFrame:
+    """``rows`` with ``cols`` as numbers (a copy; columns of numbers written as text, as
+    ``pd.read_csv(dtype=str)`` or JSON give them, are converted), after checking that
+    every value is a finite number and those of ``positive`` are > 0.
+
+    Before, numbers as text passed the recipes' checks and failed later inside pandas
+    ("TypeError: dtype 'str' does not support operation 'mean'"), naming no column.
+
+    Raises:
+        ValueError: naming the column, a value and its row (``rows``' index, the user's).
+    """
+    num = rows[list(cols)].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    text = num.isna() & rows[list(cols)].notna()
+    if text.any(axis=None):
+        col = text.any().idxmax()
+        at = rows.index[text[col].to_numpy()]
+        raise ValueError(f"{recipe}: {int(text.any(axis=1).sum())} {what} rows have non-numeric "
+                         f"values; column {col!r} holds e.g. {rows.loc[at[0], col]!r} at index "
+                         f"{at[0]!r} (write 190M as 190e6).")
+    bad = ~np.isfinite(num.to_numpy())
+    if bad.any():
+        raise ValueError(f"{recipe}: {int(bad.any(axis=1).sum())} {what} rows have missing or "
+                         f"infinite values in {list(cols)}, e.g. at index "
+                         f"{list(rows.index[bad.any(axis=1)][:5])}; drop them first.")
+    for col in positive:
+        low = (num[col] <= 0).to_numpy()
+        if low.any():
+            at = rows.index[low]
+            raise ValueError(f"{recipe}: column {col!r} must be > 0, but {int(low.sum())} {what} "
+                             f"rows are not, e.g. {num.loc[at[0], col]:g} at index "
+                             f"{list(at[:5])}; drop or correct them.")
+    text_cols = [c for c in cols if not pd.api.types.is_numeric_dtype(rows[c])
+                 or pd.api.types.is_bool_dtype(rows[c])]
+    return rows.assign(**{c: num[c] for c in text_cols}) if text_cols else rows
 
 
 def check_fraction(rows: pd.DataFrame, column: str, recipe: str, what: str) -> None:
