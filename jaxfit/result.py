@@ -151,8 +151,32 @@ class FitResult:
             raise ValueError(f"this fit has {len(self.tasks)} tasks; name one with task=.")
         return dict(zip(self.law.param_names, map(float, self.values[i])))
 
-    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+    def warn_unconverged(self, tasks: np.ndarray | None = None, where: str = "predict",
+                         stacklevel: int = 3) -> bool:
+        """Warn (`ConvergenceWarning`) when any of ``tasks`` (positions; default all) did
+        not converge: numbers computed from such a task come from its last iterate, not an
+        optimum, and are flagged where they are used, not only at fit time. Returns True
+        when it warned."""
+        from jaxfit.warnings import ConvergenceWarning
+
+        idx = np.arange(len(self.tasks)) if tasks is None else np.unique(np.asarray(tasks))
+        bad = idx[np.asarray(self.status)[idx] != Status.CONVERGED]
+        if not bad.size:
+            return False
+        codes = sorted({int(s) for s in np.asarray(self.status)[bad]})
+        why = "; ".join(f"{Status(c).name.lower()}: {Status(c).message}" for c in codes)
+        warnings.warn(f"{where}: {bad.size} task(s) {list(self.tasks[bad][:10])} of this fit did "
+                      f"not converge, so their numbers come from the last iterate, not an "
+                      f"optimum ({why}). See FitResult.status.", ConvergenceWarning,
+                      stacklevel=stacklevel)
+        return True
+
+    def predict(self, df: pd.DataFrame, warn: bool = True) -> pd.DataFrame:
         """Predict the law at the rows of ``df`` (inputs mapped as in the fit).
+
+        Args:
+            df: rows with the law's inputs (and the task column(s) for several tasks).
+            warn: warn (`ConvergenceWarning`) when a predicted task did not converge.
 
         Returns:
             ``df``'s columns plus ``prediction`` (`jaxfit.predictions`: one row per input
@@ -178,6 +202,8 @@ class FitResult:
                                       task_rows(self.tasks, self.options.get("by"), df), inputs)
         yhat = law_values(self.law, {n: self.values[rows, i]
                                      for i, n in enumerate(self.law.param_names)}, inputs)
+        if warn:
+            self.warn_unconverged(rows)
         return prediction_frame(df, index, {"prediction": np.broadcast_to(yhat, len(rows))})
 
     def residuals(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -205,7 +231,11 @@ class FitResult:
             raise ValueError(f"residuals: this fit has {len(self.tasks)} tasks; df needs "
                              f"the task column(s) {by_cols}{did_you_mean(missing, df.columns)}.")
         prediction_inputs(self.law, df, self.options.get("x"), where="residuals")
-        out = self.predict(df)
+        out = self.predict(df, warn=False)
+        from jaxfit.predictions import task_rows
+
+        self.warn_unconverged(task_rows(self.tasks, self.options.get("by"), df),
+                              where="residuals")
         key = free_name("prediction", df.columns)          # the column predict added
         obs = df[y].to_numpy(dtype=np.float64)
         pred = out[key].to_numpy(dtype=np.float64)

@@ -181,6 +181,11 @@ def test_budgets_outside_the_fitted_compute_are_warned_about(chinchilla):
         warnings.simplefilter("error", ExtrapolationWarning)
         jf.optimal(boot, [1e19, 5.76e23, 1e26])
         jf.optimal(res, [100.0], warn=False)                    # the plots' calls
+    # a point fit that stopped at the step cap: its optimum is flagged where it is used
+    capped = dataclasses.replace(res, status=np.array([jf.Status.MAX_STEPS]))
+    with pytest.warns(jf.warnings.ConvergenceWarning,
+                      match=r"^optimal: 1 task\(s\) \[0\] of this fit did not converge"):
+        jf.optimal(capped, 5.76e23)
 
 
 def test_optimal_rejects_bad_input(chinchilla):

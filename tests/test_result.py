@@ -10,6 +10,7 @@ displays of NUTS and bootstrap posteriors are tested beside their fixtures
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,23 @@ def test_residuals_and_predict_keep_the_input_columns(line):
         r = logged.residuals(d)
     assert np.isnan(r["residual"][2]) and np.isfinite(r["residual"].drop(index=2)).all()
     np.testing.assert_allclose(r["residual"][0], np.log(d["acc"][0] / r["prediction"][0]))
+
+
+def test_numbers_from_a_task_that_did_not_converge_are_flagged_where_used(line):
+    """A fit stopped at the step cap warned once, at fit time; its predictions (and
+    residuals) came back later without a word. Now each use says so."""
+    _, beta, res = line
+    capped = dataclasses.replace(res, status=np.array([Status.MAX_STEPS]))
+    with pytest.warns(jf.warnings.ConvergenceWarning,
+                      match=r"predict: 1 task\(s\) \[0\] of this fit did not converge.*max_steps"):
+        pred = capped.predict(DATA.iloc[:3])
+    np.testing.assert_allclose(pred["prediction"], res.predict(DATA.iloc[:3])["prediction"])
+    with pytest.warns(jf.warnings.ConvergenceWarning, match="residuals: 1 task"):
+        capped.residuals(DATA.iloc[:3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res.predict(DATA.iloc[:3])                   # converged: silent
+        capped.predict(DATA.iloc[:3], warn=False)    # asked to be silent
 
 
 def test_short_repr_html_and_report(line):

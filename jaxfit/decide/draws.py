@@ -50,6 +50,7 @@ class Draws:
 def as_draws(result, what: str = "optimal") -> Draws:
     """`Draws` of a `FitResult` or a `Posterior` (any other type: TypeError)."""
     if isinstance(result, FitResult):
+        result.warn_unconverged(where=what, stacklevel=4)
         law = result.law
         params = {n: np.asarray(result.values[:, i], np.float64)[:, None]
                   for i, n in enumerate(law.param_names)}

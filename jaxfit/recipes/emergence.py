@@ -381,7 +381,7 @@ def _curves(law: Law, points: pd.DataFrame, res: FitResult, post, amounts: pd.Da
                 part[c] = row[c]
         parts.append(part)
     grid = pd.concat(parts, ignore_index=True)
-    grid["mean"] = res.predict(grid)["prediction"].to_numpy()
+    grid["mean"] = res.predict(grid, warn=False)["prediction"].to_numpy()
     if post is not None:
         band = post.predict(grid, prob=QUANTILES[2] - QUANTILES[0])
         grid["lower"] = band["credible_lower"].to_numpy()
@@ -395,7 +395,7 @@ def _finish(law, points, res, elbow_fit, elbows, point_fn, amounts, posterior, b
                                     sample_options, priors, seed)
     table = pd.DataFrame({**extra_cols, "mle": point_fn(res)[:, 0], **cols}, index=res.tasks)
     table.attrs["options"] = options
-    points = points.assign(fitted=res.predict(points)["prediction"].to_numpy())
+    points = points.assign(fitted=res.predict(points, warn=False)["prediction"].to_numpy())
     curves = _curves(law, points, res, post, amounts)
     return EmergenceResult(emergence=table, params=res.to_frame(), elbows=elbows,
                            curves=curves, points=points, fit=res, elbow_fit=elbow_fit,

@@ -532,7 +532,7 @@ def hitchhiker(data: pd.DataFrame | None = None, *, families: Sequence[str] | No
             fits.append(res)
             outs.append(res.to_frame()[["objective", "status"] + cols])
             sub = pairs[pairs["task"].isin(tasks)]
-            preds.append(res.predict(_scaled(sub, units))["prediction"])
+            preds.append(res.predict(_scaled(sub, units), warn=False)["prediction"])
         # Every task is scored on its family's targets.
         pred = pd.concat(preds).reindex(pairs.index)
         pairs = pairs.assign(rel=np.abs(pairs["loss"] - pred.to_numpy()) / pairs["loss"])
