@@ -11,9 +11,15 @@ size of the optimised HLO, a load-independent measure). Two workloads:
   test_padding.py and test_determinism.py; a shared-parameter law) and the Hitchhiker
   grid (`jaxfit.recipes.hitchhiker`, 4 size groups), each run once cold in this process;
 * ``--pytest FILE [FILE ...]``: the given test files themselves, run in this process
-  (``pytest -n 0``), listing every program they compile.
+  (``pytest -n 0``), listing every program they compile;
+* ``--sample``: one cold `jaxfit.sample` (NUTS, 2 chains x 200 + 200) on the embedded
+  Chinchilla data (one task, the rows not marked as outliers), listing its programs (the
+  point fit, the tempering, ``laplace_start``: the mode search and whitening, and NUTS) and
+  its ``timing``; ``--sample-tasks T`` fits T synthetic tasks instead
+  (benchmarks/nuts_convergence.py's, seed 9213).
 
     python benchmarks/compile_times.py [--no-hitchhiker] [--pytest tests/test_fit.py ...]
+    python benchmarks/compile_times.py --sample [--sample-tasks 10]
 
 The CPU time column is the process's CPU time over the compile (tracing and XLA), less
 sensitive to a loaded machine than the wall time; ``ops`` counts the optimised HLO's
@@ -112,10 +118,39 @@ def _fit_workload(hitchhiker: bool):
     return log, labels
 
 
+def _sample_workload(tasks: int):
+    import jaxfit as jf
+    from jaxfit.inference import cache
+
+    if tasks:
+        import sys
+
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from nuts_convergence import tasks as synthetic  # noqa: E402
+
+        df, by = synthetic(tasks, 9213)[0], "task"
+    else:
+        df = jf.datasets.load("chinchilla")
+        df, by = df[~df.epoch_excluded_outlier], None
+    log = cache.compile_log()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = jf.sample(jf.models.chinchilla(), df, y="loss", by=by, chains=2, warmup=200,
+                         samples=200, seed=0, warn=False)
+    wall = time.perf_counter() - t0
+    print(f"# jf.sample cold: {wall:.2f} s; timing "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in post.timing.items()))
+    return log, ["sample"] * len(log)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pytest", nargs="*", default=None, help="test files to run instead")
     ap.add_argument("--no-hitchhiker", action="store_true")
+    ap.add_argument("--sample", action="store_true", help="a cold jf.sample instead")
+    ap.add_argument("--sample-tasks", type=int, default=0,
+                    help="with --sample: T synthetic tasks (0: the embedded Chinchilla data)")
     args = ap.parse_args(argv)
     print(f"load average: {os.getloadavg()}")
     if args.pytest is not None:
@@ -126,6 +161,8 @@ def main(argv=None) -> None:
         log = cache.compile_log()
         pytest.main(["-q", "-n", "0", "-p", "no:cacheprovider", *args.pytest])
         labels = ["pytest"] * len(log)
+    elif args.sample:
+        log, labels = _sample_workload(args.sample_tasks)
     else:
         log, labels = _fit_workload(not args.no_hitchhiker)
     _table(log, labels)
