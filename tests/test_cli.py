@@ -817,3 +817,42 @@ def test_cli_words_of_library_keyword_hints(library, cli):
     from jaxfit.cli import _cli_words
 
     assert _cli_words(library) == cli
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (("backtest", "{csv}", "--axis", "N", "--cuts", "2e8", "--out", "{csv}"), "--out"),
+    (("backtest", "{csv}", "--axis", "N", "--plot", "{alias}"), "--plot"),
+    (("fit", "{csv}", "--save", "{csv}"), "--save"),
+    (("sample", "{csv}", "--method", "laplace", "--plot", "{csv}"), "--plot"),
+    (("predict", "{fit}", "{csv}", "--law", "chinchilla"), None),     # reads both: fine
+    (("optimal", "{fit}", "--budgets", "1e21", "--plot", "{fit}"), "--plot"),
+    (("suggest", "{fit}", "--candidates", "{csv}", "--target", "N=7e10", "D=1.4e12",
+      "--plot", "{csv}"), "--plot"),
+])
+def test_an_output_path_that_is_an_input_file_is_refused_before_anything_runs(
+        argv, flag, capsys, tmp_path):
+    """`jaxfit backtest runs.csv ... --out runs.csv` wrote the backtest's table over the
+    user's data (measured: runs.csv held the 20 backtest columns afterwards, exit 0), and
+    `fit --save runs.csv`, `--plot runs.csv`, `optimal fit.json --plot fit.json` replaced
+    their input too. Now each is refused before any fit (exit 2, one line naming the flag,
+    the path and another path), and the file is unchanged (also through another spelling
+    of the same path)."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    runs = pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8], "D": [1e10, 2e10, 4e10, 8e10],
+                         "loss": [3.0, 2.8, 2.6, 2.5]})
+    runs.to_csv(path, index=False)
+    fit = _saved_chinchilla_fit(tmp_path)
+    before = {p: p.read_bytes() for p in (path, fit)}
+    names = dict(csv=path, fit=fit, alias=tmp_path / "." / "runs.csv")
+    if flag is None:
+        assert main([a.format(**names) for a in argv] + ["--json"]) == 0
+        capsys.readouterr()
+    else:
+        assert main([a.format(**names) for a in argv] + ["-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"jaxfit: error: {flag} "), err
+        assert "is the input file" in err and "replace your data" in err, err
+        assert f"give another path, e.g. {flag} " in err, err
+    assert {p: p.read_bytes() for p in (path, fit)} == before

@@ -385,8 +385,19 @@ def _by(by):
     return by if not by or len(by) > 1 else by[0]
 
 
-def _writable(path: str | None, flag: str) -> None:
-    """Fail (exit 2) before any fitting when ``path`` cannot be written."""
+#: Arguments of the commands that name files they read (DATA, MODEL, --candidates).
+_INPUT_ARGS = ("data", "model", "source", "candidates")
+
+
+def _inputs(args) -> list[str]:
+    """The existing files a command reads (its DATA, MODEL or --candidates arguments)."""
+    names = (getattr(args, a, None) for a in _INPUT_ARGS)
+    return [n for n in names if isinstance(n, str) and n and Path(n).is_file()]
+
+
+def _writable(path: str | None, flag: str, inputs=()) -> None:
+    """Fail (exit 2) before any fitting when ``path`` cannot be written, or is one of the
+    files the command reads (``inputs``: writing there would replace the user's data)."""
     if not path:
         return
     import tempfile
@@ -394,6 +405,11 @@ def _writable(path: str | None, flag: str) -> None:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{flag} {path!r} is a directory; give a file path")
+    same = next((i for i in inputs if p.exists() and os.path.samefile(p, i)), None)
+    if same is not None:
+        raise InputError(f"{flag} {path!r} is the input file {same!r}: writing it would "
+                         "replace your data; give another path, e.g. "
+                         f"{flag} {_other_name(p, flag)}")
     if not p.parent.is_dir():
         raise InputError(f"{flag} {path!r}: directory {str(p.parent)!r} does not exist; "
                          "create it first")
@@ -404,6 +420,13 @@ def _writable(path: str | None, flag: str) -> None:
             raise PermissionError(f"{path!r} is read-only")
     except OSError as e:
         raise InputError(f"{flag} {path!r} is not writable ({e}); choose another path") from None
+
+
+def _other_name(p: Path, flag: str) -> str:
+    """A path beside ``p`` for ``flag``'s output (``runs.csv`` -> ``runs_out.csv``)."""
+    suffix = {"--save": p.suffix or ".json", "--plot": ".png", "--residuals": ".png",
+              "--pairs": ".png"}.get(flag, p.suffix or ".csv")
+    return str(p.with_name(f"{p.stem}_{flag.lstrip('-')}{suffix}"))
 
 
 def _writable_dir(path: str | None, flag: str) -> None:
@@ -455,7 +478,7 @@ def _checked_at(args, law, mapping) -> pd.DataFrame | None:
 def _precheck(args, law, mapping) -> pd.DataFrame | None:
     """Everything the command line can check before a fit: output paths, ``--at``, ``--prob``."""
     for flag in ("save", "plot", "residuals", "pairs"):
-        _writable(getattr(args, flag, None), f"--{flag}")
+        _writable(getattr(args, flag, None), f"--{flag}", _inputs(args))
     if getattr(args, "prob", None) is not None:
         from jaxfit.posterior import _check_prob
 
@@ -781,7 +804,7 @@ def _cmd_recipe(args) -> int:
               if getattr(args, a.dest) is not None}
     data = getattr(args, "data", None)
     _writable_dir(args.out, "--out")
-    _writable(args.plot, "--plot")
+    _writable(args.plot, "--plot", _inputs(args))
     call = [_select(_read(data), args.where)] if data else []
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"{args.command} recipe", args.quiet):

@@ -14,8 +14,8 @@ def _run(args) -> int:
     from jaxfit import cli
 
     df, law, mapping = cli._data_and_law(args)
-    cli._writable(args.out, "--out")                  # before the refits, as `jaxfit fit`
-    cli._writable(args.plot, "--plot")
+    cli._writable(args.out, "--out", cli._inputs(args))     # before the refits, as fit
+    cli._writable(args.plot, "--plot", cli._inputs(args))
     by = cli._by(args.by)
     if by:                                            # a task named as the pooled row
         from jaxfit.backtest import check_pooled, task_labels
