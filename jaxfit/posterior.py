@@ -144,7 +144,17 @@ class Posterior:
         return a.shape[1] * a.shape[2]
 
     def flat(self, name: str) -> np.ndarray:
-        """[T, C*S] draws of one parameter, chains concatenated."""
+        """[T, C*S] draws of one parameter, chains concatenated.
+
+        Raises:
+            ValueError: ``name`` is not drawn (a typo, or a parameter held by `jaxfit.fix`),
+                naming the drawn parameters.
+        """
+        if name not in self.draws:
+            held = (f" it is fixed at {self.law.fixed[name]:g} (jaxfit.fix), not drawn;"
+                    if name in self.law.fixed else "")
+            raise ValueError(f"flat({name!r}):{held} the drawn parameters are "
+                             f"{list(self.names)}.")
         a = self.draws[name]
         return a.reshape(a.shape[0], -1)
 
@@ -154,12 +164,9 @@ class Posterior:
         return pd.DataFrame({n: self.flat(n)[i] for n in self.names})
 
     def _task_pos(self, task) -> int:
-        if task is None:
-            if len(self.tasks) != 1:
-                raise ValueError(f"this posterior has {len(self.tasks)} tasks; name one with "
-                                 "task=.")
-            return 0
-        return self.tasks.get_loc(task)
+        from jaxfit.result import task_position
+
+        return task_position(self.tasks, task, "posterior")
 
     @property
     def params(self) -> pd.DataFrame:

@@ -47,6 +47,32 @@ def fixed_rows(fixed, tasks: pd.Index, names, columns, value_columns) -> pd.Data
     return out
 
 
+def task_position(tasks: pd.Index, task, what: str) -> int:
+    """Position of ``task`` in ``tasks`` (None: the only task), for ``task=`` arguments.
+
+    Raises:
+        ValueError: naming the value and the tasks there are, when ``task`` is not one of
+            them (pandas' bare ``KeyError: 'c'`` before), is only part of a label of several
+            ``by`` columns, or is None with several tasks.
+    """
+    shown = list(tasks[:10]) + (["..."] if len(tasks) > 10 else [])
+    if task is None:
+        if len(tasks) != 1:
+            raise ValueError(f"this {what} has {len(tasks)} tasks; name one with task=, "
+                             f"one of {shown}.")
+        return 0
+    try:
+        pos = tasks.get_loc(task)
+    except (KeyError, TypeError, pd.errors.InvalidIndexError):
+        pos = None
+    if not isinstance(pos, (int, np.integer)):
+        part = (f" (a task of several by columns {list(tasks.names)} is named by all of "
+                f"them, e.g. task={tasks[0]!r})" if isinstance(tasks, pd.MultiIndex) else "")
+        raise ValueError(f"task={task!r} is not a task of this {what}{part}; its tasks: "
+                         f"{shown}.")
+    return int(pos)
+
+
 def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959963984540054):
     """Approximate Wald bounds ``(lower, upper)`` [T, k] of every task's parameters.
 
@@ -318,11 +344,7 @@ class FitResult:
         return pd.DataFrame(corr, index=pd.Index(names, name="param"), columns=names)
 
     def _task_pos(self, task) -> int:
-        if task is None:
-            if len(self.tasks) != 1:
-                raise ValueError(f"this fit has {len(self.tasks)} tasks; name one with task=.")
-            return 0
-        return self.tasks.get_loc(task)
+        return task_position(self.tasks, task, "fit")
 
     def statistics(self) -> pd.DataFrame:
         """Per task: points ``n``, residual ``dof``, ``objective``, the noise ``scale`` and
