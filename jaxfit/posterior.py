@@ -384,7 +384,14 @@ class Posterior:
             parts.append(f"the noise scale sigma collapses below {SIGMA_COLLAPSE:g} in more "
                          f"than 1% of draws in {n} task(s) (the law interpolates the data)")
         if self.method == "bootstrap":
-            fix = "raise max_steps, or use starts='restarts' (multi-start refits)"
+            # only refits that did not converge are helped by more steps or restarts; the
+            # other checks (too few points, interpolating resamples, a collapsing noise
+            # scale) fail on the data, whatever the refits' solver
+            refits = "converged_fraction" in d and bool((d["converged_fraction"] < 0.99).any())
+            fix = ("raise max_steps, or use starts='restarts' (multi-start refits)" if refits
+                   else "add data or fit a law with fewer parameters")
+            if few and not refits:
+                few = False               # the same advice, once
         elif self.method == "laplace":
             fix = ("use method='nuts' (the default), add data, or add informative priors on "
                    "the poorly identified parameters (priors=)")

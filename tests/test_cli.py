@@ -8,9 +8,11 @@ CLI; `tests/test_bayes.py` covers it), two ladder tasks.
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import warnings
 from importlib import resources
 
 import numpy as np
@@ -856,3 +858,67 @@ def test_an_output_path_that_is_an_input_file_is_refused_before_anything_runs(
         assert "is the input file" in err and "replace your data" in err, err
         assert f"give another path, e.g. {flag} " in err, err
     assert {p: p.read_bytes() for p in (path, fit)} == before
+
+
+def _diagnostic_warning(post):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert post.warn() is False
+    (w,) = caught
+    return w
+
+
+def test_posterior_warnings_advise_fixes_that_exist_and_fit_the_failure(capsys):
+    """A bootstrap failing only for too few points advised "raise max_steps, or use
+    starts='restarts'" (no refit had failed: more steps change nothing), and `jaxfit
+    sample` printed the advice in Python words naming options it does not have
+    (max_steps, starts=, priors=, "use chains >= 2", "raise warmup/samples",
+    "See Posterior.diagnostics"). Now the advice follows the failing check, and on the
+    command line every --flag it names is an option of `jaxfit sample`."""
+    from jaxfit.cli import _SAMPLE_WORDS, _parser, _warnings
+    from jaxfit.inference.bayes import Likelihood
+
+    law = jf.models.power_law("C")                   # 3 parameters
+    rng = np.random.default_rng(0)
+    T, S = 1, 200
+
+    def post(method, chains, **stats):
+        draws = {"A": rng.lognormal(np.log(30.0), 0.05, (T, chains, S)),
+                 "alpha": rng.normal(0.08, 0.002, (T, chains, S)),
+                 "E": rng.normal(1.7, 0.01, (T, chains, S)),
+                 "sigma": np.full((T, chains, S), 0.01)}
+        w = np.r_[np.ones(6), np.zeros(2)][None]                  # 6 < 3 x 3 points
+        data = {"x": {"C": np.geomspace(1e18, 1e21, 8)[None]}, "y": np.full((1, 8), 2.0),
+                "w": w}
+        return jf.Posterior(law=law, tasks=pd.Index([0]), draws=draws, method=method,
+                            likelihood=Likelihood("normal", "log"), data=data,
+                            stats={k: np.asarray(v) for k, v in stats.items()})
+
+    ok_refits = dict(status=np.zeros((T, 1, S), np.int32), rms=np.full((T, 1, S), 0.01),
+                     distinct_points=np.full((T, 1, S), 5))
+    few = _diagnostic_warning(post("bootstrap", 1, **ok_refits))
+    assert "fewer than 3 points per parameter" in str(few.message)
+    assert "Fix: add data or fit a law with fewer parameters. " in str(few.message)
+    assert "max_steps" not in str(few.message) and "starts=" not in str(few.message)
+    failed = _diagnostic_warning(post("bootstrap", 1, **{**ok_refits, "status": np.r_[
+        np.zeros(150), np.ones(50)].reshape(T, 1, S).astype(np.int32)}))
+    assert "did not converge" in str(failed.message)
+    assert "raise max_steps, or use starts='restarts'" in str(failed.message)
+    one_chain = _diagnostic_warning(post("nuts", 1, diverging=np.zeros((T, 1, S), bool)))
+    laplace = _diagnostic_warning(post("laplace", 2, curvature_ratio=np.array([1e-20]),
+                                       map_status=np.zeros(T, np.int32)))
+
+    sample = _parser().commands.choices["sample"]
+    flags = {s for a in sample._actions for s in a.option_strings}
+    _warnings([few, failed, one_chain, laplace], _SAMPLE_WORDS)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        for python in ("max_steps, or", "priors=)", "chains >=", "warmup/samples",
+                       "Posterior.diagnostics", "method='nuts'"):
+            assert python not in line, line
+        named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
+        assert named <= flags, (named - flags, line)
+    assert "use --chains 2 or more" in lines[2] and "raise --warmup/--samples" in lines[2]
+    assert "jaxfit.bootstrap in Python (the command line has no flags for them)" in lines[1]
+    assert "use --method nuts" in lines[3]

@@ -520,6 +520,23 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return records(df)
 
 
+#: `Posterior.warn`'s advice in `jaxfit sample`'s flags, or where a Python-only option is
+#: (only there: a recipe's posterior has other flags, `_cmd_recipe`).
+_SAMPLE_WORDS = (
+    ("use chains >= 2, 4 is usual", "use --chains 2 or more, 4 is usual"),
+    ("raise warmup/samples", "raise --warmup/--samples"),
+    ("(sample's extend=)", "(jaxfit sample does so itself)"),
+    ("the poorly identified parameters (priors=)",
+     "the poorly identified parameters (Param(prior=...) in a law module given as --law "
+     "module:function)"),
+    ("raise max_steps, or use starts='restarts' (multi-start refits)",
+     "raise max_steps or use starts='restarts' (multi-start refits) of jaxfit.bootstrap in "
+     "Python (the command line has no flags for them), or use --method nuts"),
+    ("See Posterior.diagnostics.", "See the diagnostics table (--json: each task's "
+                                   "\"diagnostics\")."),
+)
+
+
 def _emit_json(doc: dict) -> None:
     print(json.dumps(doc, indent=2, allow_nan=False))
 
@@ -537,10 +554,15 @@ def _title(law) -> str:
     return f"{law.name}: {law.formula}" if law.formula else law.name
 
 
-def _warnings(caught) -> None:
+def _warnings(caught, words=()) -> None:
+    """Print each caught warning once, one line, in the command line's words (``words``:
+    the command's own (Python text, flag text) pairs, applied first)."""
     seen = set()
     for w in caught:
-        msg = _cli_words(" ".join(str(w.message).split()))
+        msg = " ".join(str(w.message).split())
+        for python, flag in words:
+            msg = msg.replace(python, flag)
+        msg = _cli_words(msg)
         if msg not in seen:
             seen.add(msg)
             print(f"warning: {msg}", file=sys.stderr)
@@ -645,7 +667,7 @@ def _cmd_sample(args) -> int:
             progress.running(f"{what} draws ({law.name}, {len(df)} rows)", args.quiet):
         warnings.simplefilter("always")
         post = _call(run)
-    _warnings(caught)
+    _warnings(caught, _SAMPLE_WORDS)
     pred = _call(post.predict, at, prob=args.prob) if at is not None else None
     if args.json:
         _emit_json(_posterior_doc(post, args.law, args.prob))
