@@ -574,6 +574,8 @@ class Posterior:
     def report(self, prob: float = 0.9, max_tasks: int = 10) -> str:
         """A plain-text report: method, draws, each task's posterior summary (mean, sd,
         equal-tailed ``prob`` interval; r_hat and ESS for NUTS) and diagnostics."""
+        from jaxfit.result import task_rows
+
         T = len(self.tasks)
         lines = [f"[[Posterior]] {self.method}: {self.law.name}: {self.law.formula}".rstrip(),
                  f"    {T} task(s), {self.n_chains} chain(s), {self.n_draws} draws per task, "
@@ -586,7 +588,7 @@ class Posterior:
         summ = self.summary(prob=prob)
         fmt = "{:.6g}".format
         for i, task in enumerate(self.tasks[:max_tasks]):
-            p = summ.xs(task, level=0) if not isinstance(task, tuple) else summ.loc[task]
+            p = task_rows(summ, task)
             d = diag.iloc[i]
             lines.append(f"[[Task {task}]] " + ", ".join(
                 f"{k}={fmt(v) if isinstance(v, (float, np.floating)) else v}"

@@ -73,6 +73,18 @@ def task_position(tasks: pd.Index, task, what: str) -> int:
     return int(pos)
 
 
+def task_rows(summary: pd.DataFrame, task) -> pd.DataFrame:
+    """One task's rows of a (task levels..., param) summary, indexed by param.
+
+    ``summary.loc[task]`` on a summary of several ``by`` columns whose rows are not sorted
+    by task (`Posterior.summary` lists each parameter for every task) emits pandas'
+    PerformanceWarning ("indexing past lexsort depth"); ``xs`` over the task levels does
+    not.
+    """
+    key = task if isinstance(task, tuple) else (task,)
+    return summary.xs(key, level=list(range(len(key))))
+
+
 def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959963984540054):
     """Approximate Wald bounds ``(lower, upper)`` [T, k] of every task's parameters.
 
@@ -493,7 +505,7 @@ class FitResult:
                              f"dof={s['dof']:g}, objective={fmt(s['objective'])}, "
                              f"scale={fmt(s['scale'])}, loglik={fmt(s['loglik'])}, "
                              f"AIC={fmt(s['aic'])}, BIC={fmt(s['bic'])}, R2={fmt(s['r2'])}")
-                p = summ.xs(task, level=0) if not isinstance(task, tuple) else summ.loc[task]
+                p = task_rows(summ, task)
                 lines.append("  " + p[["estimate", "se", "kind"]].to_string(
                     float_format=fmt).replace("\n", "\n  "))
                 corr = p[[c for c in p.columns if c.startswith("corr_")]]

@@ -922,3 +922,32 @@ def test_posterior_warnings_advise_fixes_that_exist_and_fit_the_failure(capsys):
     assert "use --chains 2 or more" in lines[2] and "raise --warmup/--samples" in lines[2]
     assert "jaxfit.bootstrap in Python (the command line has no flags for them)" in lines[1]
     assert "use --method nuts" in lines[3]
+
+
+def test_posterior_of_two_by_columns_prints_no_pandas_performance_warning():
+    """`jaxfit sample DATA --by family size` printed pandas' two-line "PerformanceWarning:
+    indexing past lexsort depth" (with jaxfit's source path) on stderr, and
+    `Posterior.report()` warned the same: each task's rows were read with ``summ.loc[task]``
+    from a summary listing every task per parameter. They are read with ``xs`` now, and
+    hold that task's numbers."""
+    from jaxfit.cli import _posterior_doc
+    from jaxfit.inference.bayes import Likelihood
+
+    tasks = pd.MultiIndex.from_tuples([("b", 1), ("a", 1)], names=["family", "size"])
+    rng = np.random.default_rng(0)
+    draws = {"A": rng.lognormal(np.log([[30.0], [60.0]])[..., None], 0.05, (2, 2, 50)),
+             "alpha": rng.normal(0.08, 0.002, (2, 2, 50)), "E": rng.normal(1.7, 0.01, (2, 2, 50)),
+             "sigma": rng.lognormal(np.log(0.01), 0.1, (2, 2, 50))}
+    post = jf.Posterior(law=jf.models.power_law("C"), tasks=tasks, draws=draws,
+                        method="laplace", likelihood=Likelihood("normal", "log"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        doc = _posterior_doc(post, "power_law", 0.9)
+        text = post.report()
+    assert [t["task"] for t in doc["tasks"]] == [["b", 1], ["a", 1]]
+    for t, i in zip(doc["tasks"], (0, 1)):
+        assert list(t["params"]) == ["A", "alpha", "E", "sigma"]
+        assert t["params"]["A"]["mean"] == pytest.approx(draws["A"][i].mean(), rel=1e-12)
+    validate(doc, schema("posterior"))
+    block = text.split("[[Task ('a', 1)]]")[1]
+    assert f"{draws['A'][1].mean():.6g}" in block.splitlines()[3]     # A's row, this task's

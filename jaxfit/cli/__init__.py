@@ -619,13 +619,13 @@ def _json_without_at(args, schema: str) -> None:
 
 def _posterior_doc(post, spec: str, prob: float) -> dict:
     from jaxfit.io import _jsonable, _label, _law_block
+    from jaxfit.result import task_rows
 
     summ = post.summary(prob=prob)
     diag = post.diagnostics
     tasks = []
     for i, task in enumerate(post.tasks):
-        rows = summ.xs(task, level=0) if not isinstance(task, tuple) else \
-            summ.loc[task]
+        rows = task_rows(summ, task)
         params = {name: {k: _jsonable(v) for k, v in rows.loc[name].items()}
                   for name in rows.index}      # the drawn ones, then any fixed ones
         tasks.append({"task": _label(task), "params": params,
