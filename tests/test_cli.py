@@ -951,3 +951,42 @@ def test_posterior_of_two_by_columns_prints_no_pandas_performance_warning():
     validate(doc, schema("posterior"))
     block = text.split("[[Task ('a', 1)]]")[1]
     assert f"{draws['A'][1].mean():.6g}" in block.splitlines()[3]     # A's row, this task's
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    # measured before: a bootstrap of the default 1,000 resamples, exit 0
+    (("sample", "{csv}", "--method", "bootstrap", "--samples", "500"),
+     "--samples 500 does not apply to --method bootstrap (a bootstrap refits the point fit's "
+     "loss); the bootstrap's resamples are --n (e.g. --n 500)"),
+    (("sample", "{csv}", "--method", "bootstrap", "--likelihood", "normal"),
+     "--likelihood normal does not apply to --method bootstrap"),
+    (("sample", "{csv}", "--method", "bootstrap", "--temper", "0.5"),
+     "--temper 0.5 does not apply to --method bootstrap"),
+    (("sample", "{csv}", "--method", "laplace", "--n", "4000"),
+     "--n 4000 is the bootstrap's resamples and does not apply to --method laplace; use "
+     "--method bootstrap --n 4000, or set the draws with --chains and --samples"),
+    (("sample", "{csv}", "--n", "4000"), "does not apply to --method nuts"),
+    # measured before: DATA's rows predicted, the --at point dropped without a word, exit 0
+    (("predict", "{fit}", "{csv}", "--at", "N=7e10", "D=1.4e12"),
+     "predict: give new inputs either as DATA ('{csv}') or as --at, not both"),
+])
+def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
+    """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples
+    (the bootstrap's count is --n), `--method nuts --n 4000` the default draws, a
+    bootstrap ignored --likelihood/--temper, and `jaxfit predict fit.json DATA --at ...`
+    predicted DATA's rows only: each ran to exit 0 with the option silently unused. Now
+    each is refused before any fit (exit 2, one line naming the flag, its value and the
+    fix); the options at their defaults, and each method's own, are accepted (below)."""
+    from jaxfit.cli import _parser, _sample_flags, main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8], "D": [1e10, 2e10], "loss": [3.0, 2.8]}).to_csv(path,
+                                                                                  index=False)
+    names = dict(csv=path, fit=_saved_chinchilla_fit(tmp_path))
+    assert main([a.format(**names) for a in argv] + ["-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+    assert wanted.format(**names) in err, err
+    for ok in (["--method", "bootstrap", "--n", "500"], ["--method", "nuts", "--samples", "9"],
+               ["--method", "laplace", "--chains", "4", "--samples", "1000", "--n", "1000"]):
+        _sample_flags(_parser().parse_args(["sample", "x.csv", *ok]))     # no error

@@ -645,9 +645,38 @@ def _temper(value: str):
         return value        # jaxfit.sample names the option and the choices
 
 
+#: `jaxfit sample`'s options of the samplers (NUTS, SVI, Laplace) and of the bootstrap,
+#: with their defaults: an option of the other kind set away from its default is refused
+#: (`_sample_flags`), not silently ignored.
+_SAMPLER = dict(chains=4, warmup=1000, samples=1000, likelihood="huber", target_accept=0.95,
+                temper="sandwich")
+_BOOTSTRAP = dict(n=1000)
+
+
+def _sample_flags(args) -> None:
+    """Refuse a `jaxfit sample` option that ``--method`` does not use (e.g. ``--method
+    bootstrap --samples 4000``, which drew the default 1,000 resamples)."""
+    boot = args.method == "bootstrap"
+    unused = _SAMPLER if boot else _BOOTSTRAP
+    for dest, default in unused.items():
+        value = getattr(args, dest)
+        if value == default:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        if boot:
+            fix = (f"the bootstrap's resamples are --n (e.g. --n {value})" if dest == "samples"
+                   else "drop it, or use --method nuts, svi or laplace")
+            raise InputError(f"{flag} {value} does not apply to --method bootstrap (a "
+                             f"bootstrap refits the point fit's loss); {fix}")
+        raise InputError(f"--n {value} is the bootstrap's resamples and does not apply to "
+                         f"--method {args.method}; use --method bootstrap --n {value}, or set "
+                         f"the draws with --chains and --samples (draws per chain)")
+
+
 def _cmd_sample(args) -> int:
     from jaxfit.sample import bootstrap, sample
 
+    _sample_flags(args)
     df, law, mapping = _data_and_law(args)
     at = _precheck(args, law, mapping)
     common = dict(y=args.y, by=_by(args.by), x=mapping, space=args.space, seed=args.seed,
@@ -745,6 +774,9 @@ def _cmd_predict(args) -> int:
     mapping = result.options.get("x") or {}
     args.by = _by_list(result.options.get("by"))
     at = _precheck(args, result.law, mapping)
+    if args.data and at is not None:
+        raise InputError(f"predict: give new inputs either as DATA ({args.data!r}) or as --at, "
+                         "not both; drop one, or add the --at rows to the file")
     if args.data:
         rows = _select(_read(args.data), args.where)
     elif args.where:
@@ -980,16 +1012,18 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(s)
     s.add_argument("--method", default="nuts", choices=["nuts", "svi", "laplace", "bootstrap"],
                    help="NUTS (MCMC), SVI, Laplace, or a bootstrap of refits")
-    s.add_argument("--chains", type=int, default=4, help="MCMC chains")
-    s.add_argument("--warmup", type=int, default=1000, help="warm-up iterations per chain")
-    s.add_argument("--samples", type=int, default=1000, help="draws per chain")
-    s.add_argument("--n", type=int, default=1000, help="bootstrap resamples")
-    s.add_argument("--likelihood", default="huber",
+    s.add_argument("--chains", type=int, default=_SAMPLER["chains"], help="MCMC chains")
+    s.add_argument("--warmup", type=int, default=_SAMPLER["warmup"],
+                   help="warm-up iterations per chain")
+    s.add_argument("--samples", type=int, default=_SAMPLER["samples"], help="draws per chain")
+    s.add_argument("--n", type=int, default=_BOOTSTRAP["n"], help="bootstrap resamples")
+    s.add_argument("--likelihood", default=_SAMPLER["likelihood"],
                    choices=["huber", "normal", "studentt", "beta", "truncnormal"],
                    help="default huber: the likelihood whose maximum is the Huber fit")
-    s.add_argument("--target-accept", type=float, default=0.95,
+    s.add_argument("--target-accept", type=float,
+                   default=_SAMPLER["target_accept"],
                    help="NUTS target acceptance probability")
-    s.add_argument("--temper", default="sandwich",
+    s.add_argument("--temper", default=_SAMPLER["temper"],
                    help="power on the Huber likelihood: sandwich (default: per task, so the "
                         "posterior's spread is the fit's robust sandwich covariance), none, "
                         "or a number in (0, 1]")
