@@ -475,15 +475,40 @@ def _checked_at(args, law, mapping) -> pd.DataFrame | None:
     return _checked_points(args.at, law, mapping, "--at", args.by)
 
 
-def _precheck(args, law, mapping) -> pd.DataFrame | None:
-    """Everything the command line can check before a fit: output paths, ``--at``, ``--prob``."""
+def _precheck(args, law, mapping, df: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Everything the command line can check before a fit: output paths, ``--at`` (with
+    ``df``, the data to fit: that its task columns name tasks of the data), ``--prob``."""
     for flag in ("save", "plot", "residuals", "pairs"):
         _writable(getattr(args, flag, None), f"--{flag}", _inputs(args))
     if getattr(args, "prob", None) is not None:
         from jaxfit.posterior import _check_prob
 
         _call(_check_prob, args.prob)
-    return _checked_at(args, law, mapping)
+    at = _checked_at(args, law, mapping)
+    if at is not None and df is not None:
+        _check_at_tasks(at, df, args.by)
+    return at
+
+
+def _check_at_tasks(at: pd.DataFrame, df: pd.DataFrame, by) -> None:
+    """``--at`` rows that give the ``--by`` column(s) name tasks of ``df``: a typo there
+    failed only after the fit, which was then neither printed nor saved."""
+    from jaxfit.data import task_columns
+    from jaxfit.predictions import task_positions
+
+    cols = task_columns(_by(by))
+    if not cols or not all(c in at.columns and c in df.columns for c in cols):
+        return
+    tasks = df.groupby(cols if len(cols) > 1 else cols[0], sort=True, observed=True).size().index
+    try:
+        task_positions(tasks, at, _by(by), where="--at")
+    except ValueError as e:
+        text = (str(e).replace("rows name tasks that were not fitted",
+                               "row(s) name tasks that are not in the data")
+                .replace("fitted tasks:", "the data's tasks:").rstrip("."))
+        first = tasks[0] if isinstance(tasks[0], tuple) else (tasks[0],)
+        example = " ".join(f"{c}={v}" for c, v in zip(cols, first))
+        raise InputError(f"{text}; give one of them, e.g. --at ... {example}") from None
 
 
 def _save(result, path: str | None, spec: str | None) -> None:
@@ -581,7 +606,7 @@ def _cmd_fit(args) -> int:
     from jaxfit.io import fit_to_dict
 
     df, law, mapping = _data_and_law(args)
-    at = _precheck(args, law, mapping)
+    at = _precheck(args, law, mapping, df)
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"fitting {law.name} ({len(df)} rows)", args.quiet):
         warnings.simplefilter("always")
@@ -678,7 +703,7 @@ def _cmd_sample(args) -> int:
 
     _sample_flags(args)
     df, law, mapping = _data_and_law(args)
-    at = _precheck(args, law, mapping)
+    at = _precheck(args, law, mapping, df)
     common = dict(y=args.y, by=_by(args.by), x=mapping, space=args.space, seed=args.seed,
                   restarts=args.restarts, init=args.init)
     if args.method == "bootstrap":
