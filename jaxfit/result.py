@@ -65,12 +65,11 @@ def task_position(tasks: pd.Index, task, what: str) -> int:
         pos = tasks.get_loc(task)
     except (KeyError, TypeError, pd.errors.InvalidIndexError):
         pos = None
-    if not isinstance(pos, (int, np.integer)):
-        part = (f" (a task of several by columns {list(tasks.names)} is named by all of "
-                f"them, e.g. task={tasks[0]!r})" if isinstance(tasks, pd.MultiIndex) else "")
-        raise ValueError(f"task={task!r} is not a task of this {what}{part}; its tasks: "
-                         f"{shown}.")
-    return int(pos)
+    if isinstance(pos, (int, np.integer)):     # not a slice or mask: part of a label
+        return int(pos)
+    part = (f" (a task of several by columns {list(tasks.names)} is named by all of "
+            f"them, e.g. task={tasks[0]!r})" if isinstance(tasks, pd.MultiIndex) else "")
+    raise ValueError(f"task={task!r} is not a task of this {what}{part}; its tasks: {shown}.")
 
 
 def task_rows(summary: pd.DataFrame, task) -> pd.DataFrame:

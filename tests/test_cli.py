@@ -847,7 +847,7 @@ def test_an_output_path_that_is_an_input_file_is_refused_before_anything_runs(
     runs.to_csv(path, index=False)
     fit = _saved_chinchilla_fit(tmp_path)
     before = {p: p.read_bytes() for p in (path, fit)}
-    names = dict(csv=path, fit=fit, alias=tmp_path / "." / "runs.csv")
+    names = {"csv": path, "fit": fit, "alias": tmp_path / "." / "runs.csv"}
     if flag is None:
         assert main([a.format(**names) for a in argv] + ["--json"]) == 0
         capsys.readouterr()
@@ -894,8 +894,8 @@ def test_posterior_warnings_advise_fixes_that_exist_and_fit_the_failure(capsys):
                             likelihood=Likelihood("normal", "log"), data=data,
                             stats={k: np.asarray(v) for k, v in stats.items()})
 
-    ok_refits = dict(status=np.zeros((T, 1, S), np.int32), rms=np.full((T, 1, S), 0.01),
-                     distinct_points=np.full((T, 1, S), 5))
+    ok_refits = {"status": np.zeros((T, 1, S), np.int32), "rms": np.full((T, 1, S), 0.01),
+                 "distinct_points": np.full((T, 1, S), 5)}
     few = _diagnostic_warning(post("bootstrap", 1, **ok_refits))
     assert "fewer than 3 points per parameter" in str(few.message)
     assert "Fix: add data or fit a law with fewer parameters. " in str(few.message)
@@ -956,15 +956,15 @@ def test_posterior_of_two_by_columns_prints_no_pandas_performance_warning():
 @pytest.mark.parametrize("argv, wanted", [
     # measured before: a bootstrap of the default 1,000 resamples, exit 0
     (("sample", "{csv}", "--method", "bootstrap", "--samples", "500"),
-     "--samples 500 does not apply to --method bootstrap (a bootstrap refits the point fit's "
-     "loss); the bootstrap's resamples are --n (e.g. --n 500)"),
+     ("--samples 500 does not apply to --method bootstrap (a bootstrap refits the point fit's "
+      "loss); the bootstrap's resamples are --n (e.g. --n 500)")),
     (("sample", "{csv}", "--method", "bootstrap", "--likelihood", "normal"),
      "--likelihood normal does not apply to --method bootstrap"),
     (("sample", "{csv}", "--method", "bootstrap", "--temper", "0.5"),
      "--temper 0.5 does not apply to --method bootstrap"),
     (("sample", "{csv}", "--method", "laplace", "--n", "4000"),
-     "--n 4000 is the bootstrap's resamples and does not apply to --method laplace; use "
-     "--method bootstrap --n 4000, or set the draws with --chains and --samples"),
+     ("--n 4000 is the bootstrap's resamples and does not apply to --method laplace; use "
+      "--method bootstrap --n 4000, or set the draws with --chains and --samples")),
     (("sample", "{csv}", "--n", "4000"), "does not apply to --method nuts"),
     # measured before: DATA's rows predicted, the --at point dropped without a word, exit 0
     (("predict", "{fit}", "{csv}", "--at", "N=7e10", "D=1.4e12"),
@@ -982,7 +982,7 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     path = tmp_path / "runs.csv"
     pd.DataFrame({"N": [1e8, 2e8], "D": [1e10, 2e10], "loss": [3.0, 2.8]}).to_csv(path,
                                                                                   index=False)
-    names = dict(csv=path, fit=_saved_chinchilla_fit(tmp_path))
+    names = {"csv": path, "fit": _saved_chinchilla_fit(tmp_path)}
     assert main([a.format(**names) for a in argv] + ["-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err

@@ -407,8 +407,9 @@ def test_cli_nan_rows_get_a_where_filter_that_drops_them(capsys, no_fit, tmp_pat
 
 
 @pytest.mark.parametrize("command, at, wanted", [
-    ("fit", ["size=3"], "--at: 1 row(s) name tasks that are not in the data ('size' = [3.0], "
-     "type float); the data's tasks: [1, 2] (type int); give one of them, e.g. --at ... size=1"),
+    ("fit", ["size=3"], ("--at: 1 row(s) name tasks that are not in the data ('size' = "
+                         "[3.0], type float); the data's tasks: [1, 2] (type int); give one "
+                         "of them, e.g. --at ... size=1")),
     ("sample", ["size=2,5"], "('size' = [5.0], type float)"),
 ])
 def test_cli_at_naming_a_task_not_in_the_data_is_refused_before_the_fit(

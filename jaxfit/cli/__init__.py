@@ -552,13 +552,13 @@ _SAMPLE_WORDS = (
     ("raise warmup/samples", "raise --warmup/--samples"),
     ("(sample's extend=)", "(jaxfit sample does so itself)"),
     ("the poorly identified parameters (priors=)",
-     "the poorly identified parameters (Param(prior=...) in a law module given as --law "
-     "module:function)"),
+     ("the poorly identified parameters (Param(prior=...) in a law module given as --law "
+      "module:function)")),
     ("raise max_steps, or use starts='restarts' (multi-start refits)",
-     "raise max_steps or use starts='restarts' (multi-start refits) of jaxfit.bootstrap in "
-     "Python (the command line has no flags for them), or use --method nuts"),
-    ("See Posterior.diagnostics.", "See the diagnostics table (--json: each task's "
-                                   "\"diagnostics\")."),
+     ("raise max_steps or use starts='restarts' (multi-start refits) of jaxfit.bootstrap in "
+      "Python (the command line has no flags for them), or use --method nuts")),
+    ("See Posterior.diagnostics.",
+     "See the diagnostics table (--json: each task's \"diagnostics\")."),
 )
 
 
@@ -673,9 +673,9 @@ def _temper(value: str):
 #: `jaxfit sample`'s options of the samplers (NUTS, SVI, Laplace) and of the bootstrap,
 #: with their defaults: an option of the other kind set away from its default is refused
 #: (`_sample_flags`), not silently ignored.
-_SAMPLER = dict(chains=4, warmup=1000, samples=1000, likelihood="huber", target_accept=0.95,
-                temper="sandwich")
-_BOOTSTRAP = dict(n=1000)
+_SAMPLER = {"chains": 4, "warmup": 1000, "samples": 1000, "likelihood": "huber",
+            "target_accept": 0.95, "temper": "sandwich"}
+_BOOTSTRAP = {"n": 1000}
 
 
 def _sample_flags(args) -> None:
