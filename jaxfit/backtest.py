@@ -56,6 +56,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -680,7 +681,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             with the step's ``delta``; Normal for ``loss="squared"``), started at that fit.
         seed: seed of the fits, resamples and predictive draws (the same at every cut, so
             a cut's result does not depend on which cuts ran before it).
-        progress: print one line per cut.
+        progress: print one line per cut on stderr.
 
     Returns:
         A `BacktestResult`.
@@ -845,7 +846,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             "identified": identified, "row": held.index}))
         if progress:
             print(f"backtest: cut {k + 1}/{K} ({axis} <= {np.nanmax(cut_t):.4g}): "
-                  f"{len(fitted)} task(s), {len(held)} held-out row(s)", flush=True)
+                  f"{len(fitted)} task(s), {len(held)} held-out row(s)", file=sys.stderr,
+                  flush=True)
     if same:
         pairs = ", ".join(f"{a:.4g} (as {b:.4g})" for a, b in same[:5])
         warnings.warn(f"backtest: {len(same)} cut(s) fit and predict the same rows as the next "

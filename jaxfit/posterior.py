@@ -144,7 +144,17 @@ class Posterior:
         return a.shape[1] * a.shape[2]
 
     def flat(self, name: str) -> np.ndarray:
-        """[T, C*S] draws of one parameter, chains concatenated."""
+        """[T, C*S] draws of one parameter, chains concatenated.
+
+        Raises:
+            ValueError: ``name`` is not drawn (a typo, or a parameter held by `jaxfit.fix`),
+                naming the drawn parameters.
+        """
+        if name not in self.draws:
+            held = (f" it is fixed at {self.law.fixed[name]:g} (jaxfit.fix), not drawn;"
+                    if name in self.law.fixed else "")
+            raise ValueError(f"flat({name!r}):{held} the drawn parameters are "
+                             f"{list(self.names)}.")
         a = self.draws[name]
         return a.reshape(a.shape[0], -1)
 
@@ -154,12 +164,9 @@ class Posterior:
         return pd.DataFrame({n: self.flat(n)[i] for n in self.names})
 
     def _task_pos(self, task) -> int:
-        if task is None:
-            if len(self.tasks) != 1:
-                raise ValueError(f"this posterior has {len(self.tasks)} tasks; name one with "
-                                 "task=.")
-            return 0
-        return self.tasks.get_loc(task)
+        from jaxfit.result import task_position
+
+        return task_position(self.tasks, task, "posterior")
 
     @property
     def params(self) -> pd.DataFrame:
@@ -377,7 +384,14 @@ class Posterior:
             parts.append(f"the noise scale sigma collapses below {SIGMA_COLLAPSE:g} in more "
                          f"than 1% of draws in {n} task(s) (the law interpolates the data)")
         if self.method == "bootstrap":
-            fix = "raise max_steps, or use starts='restarts' (multi-start refits)"
+            # only refits that did not converge are helped by more steps or restarts; the
+            # other checks (too few points, interpolating resamples, a collapsing noise
+            # scale) fail on the data, whatever the refits' solver
+            refits = "converged_fraction" in d and bool((d["converged_fraction"] < 0.99).any())
+            fix = ("raise max_steps, or use starts='restarts' (multi-start refits)" if refits
+                   else "add data or fit a law with fewer parameters")
+            if few and not refits:
+                few = False               # the same advice, once
         elif self.method == "laplace":
             fix = ("use method='nuts' (the default), add data, or add informative priors on "
                    "the poorly identified parameters (priors=)")
@@ -560,6 +574,8 @@ class Posterior:
     def report(self, prob: float = 0.9, max_tasks: int = 10) -> str:
         """A plain-text report: method, draws, each task's posterior summary (mean, sd,
         equal-tailed ``prob`` interval; r_hat and ESS for NUTS) and diagnostics."""
+        from jaxfit.result import task_rows
+
         T = len(self.tasks)
         lines = [f"[[Posterior]] {self.method}: {self.law.name}: {self.law.formula}".rstrip(),
                  f"    {T} task(s), {self.n_chains} chain(s), {self.n_draws} draws per task, "
@@ -572,7 +588,7 @@ class Posterior:
         summ = self.summary(prob=prob)
         fmt = "{:.6g}".format
         for i, task in enumerate(self.tasks[:max_tasks]):
-            p = summ.xs(task, level=0) if not isinstance(task, tuple) else summ.loc[task]
+            p = task_rows(summ, task)
             d = diag.iloc[i]
             lines.append(f"[[Task {task}]] " + ", ".join(
                 f"{k}={fmt(v) if isinstance(v, (float, np.floating)) else v}"

@@ -47,6 +47,43 @@ def fixed_rows(fixed, tasks: pd.Index, names, columns, value_columns) -> pd.Data
     return out
 
 
+def task_position(tasks: pd.Index, task, what: str) -> int:
+    """Position of ``task`` in ``tasks`` (None: the only task), for ``task=`` arguments.
+
+    Raises:
+        ValueError: naming the value and the tasks there are, when ``task`` is not one of
+            them (pandas' bare ``KeyError: 'c'`` before), is only part of a label of several
+            ``by`` columns, or is None with several tasks.
+    """
+    shown = list(tasks[:10]) + (["..."] if len(tasks) > 10 else [])
+    if task is None:
+        if len(tasks) != 1:
+            raise ValueError(f"this {what} has {len(tasks)} tasks; name one with task=, "
+                             f"one of {shown}.")
+        return 0
+    try:
+        pos = tasks.get_loc(task)
+    except (KeyError, TypeError, pd.errors.InvalidIndexError):
+        pos = None
+    if isinstance(pos, (int, np.integer)):     # not a slice or mask: part of a label
+        return int(pos)
+    part = (f" (a task of several by columns {list(tasks.names)} is named by all of "
+            f"them, e.g. task={tasks[0]!r})" if isinstance(tasks, pd.MultiIndex) else "")
+    raise ValueError(f"task={task!r} is not a task of this {what}{part}; its tasks: {shown}.")
+
+
+def task_rows(summary: pd.DataFrame, task) -> pd.DataFrame:
+    """One task's rows of a (task levels..., param) summary, indexed by param.
+
+    ``summary.loc[task]`` on a summary of several ``by`` columns whose rows are not sorted
+    by task (`Posterior.summary` lists each parameter for every task) emits pandas'
+    PerformanceWarning ("indexing past lexsort depth"); ``xs`` over the task levels does
+    not.
+    """
+    key = task if isinstance(task, tuple) else (task,)
+    return summary.xs(key, level=list(range(len(key))))
+
+
 def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959963984540054):
     """Approximate Wald bounds ``(lower, upper)`` [T, k] of every task's parameters.
 
@@ -318,11 +355,7 @@ class FitResult:
         return pd.DataFrame(corr, index=pd.Index(names, name="param"), columns=names)
 
     def _task_pos(self, task) -> int:
-        if task is None:
-            if len(self.tasks) != 1:
-                raise ValueError(f"this fit has {len(self.tasks)} tasks; name one with task=.")
-            return 0
-        return self.tasks.get_loc(task)
+        return task_position(self.tasks, task, "fit")
 
     def statistics(self) -> pd.DataFrame:
         """Per task: points ``n``, residual ``dof``, ``objective``, the noise ``scale`` and
@@ -471,7 +504,7 @@ class FitResult:
                              f"dof={s['dof']:g}, objective={fmt(s['objective'])}, "
                              f"scale={fmt(s['scale'])}, loglik={fmt(s['loglik'])}, "
                              f"AIC={fmt(s['aic'])}, BIC={fmt(s['bic'])}, R2={fmt(s['r2'])}")
-                p = summ.xs(task, level=0) if not isinstance(task, tuple) else summ.loc[task]
+                p = task_rows(summ, task)
                 lines.append("  " + p[["estimate", "se", "kind"]].to_string(
                     float_format=fmt).replace("\n", "\n  "))
                 corr = p[[c for c in p.columns if c.startswith("corr_")]]

@@ -8,6 +8,7 @@ targets, the paper's 8 tasks); ``calibrate=True`` then widens them and keeps the
 intervals as ``raw_acc_lower``/``raw_acc_upper``, so one run serves both.
 """
 
+import json
 import math
 import re
 
@@ -467,6 +468,34 @@ def test_cut_ranks_count_only_cuts_that_predicted_something():
     with pytest.raises(ValueError, match=r"cuts=0 asks for no cut"):
         jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=np.int64(0))
 
+
+
+def test_progress_lines_go_to_stderr_and_json_stays_alone_on_stdout(capsys, tmp_path):
+    """`jaxfit backtest DATA ... --json > bt.json` wrote "backtest: cut 1/1 (...)" lines to
+    stdout before the document, so the file (or a pipe into jq) was not JSON (measured:
+    json.load failed at line 1); the command line printed them even when piped, against
+    docs/cli.md ("progress on stderr when it is a terminal"). Now the library's progress=
+    prints on stderr, and the command line asks for it only on a terminal. Same data,
+    law and fit shapes as test_cut_ranks_count_only_cuts_that_predicted_something."""
+    from jaxfit.cli import main
+
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    df.to_csv(tmp_path / "runs.csv", index=False)
+    code = main(["backtest", str(tmp_path / "runs.csv"), "--law", "power_law", "--by", "task",
+                 "--axis", "N", "--cuts", "5e8", "--n", "20", "--calibrate", "none", "--json"])
+    out, err = capsys.readouterr()
+    doc = json.loads(out)                                   # stdout is the document alone
+    assert code == 0 and [r["axis"] for r in doc["table"]] == [8e8, 8e8]
+    assert "backtest: cut" not in err                       # not a terminal: no progress
+    bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[5e8], n=20,
+                     calibrate=None, progress=True)
+    out, err = capsys.readouterr()
+    assert out == "" and "backtest: cut 1/1 (N <= 5e+08): 2 task(s), 2 held-out row(s)" in err
+    np.testing.assert_allclose(bt.table()["prediction"], [r["prediction"] for r in doc["table"]],
+                               rtol=1e-12)
 
 def test_a_task_named_all_is_not_merged_with_the_pooled_row():
     """The pooled row is labelled "all": a task of that name was overwritten by it (one

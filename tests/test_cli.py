@@ -8,9 +8,11 @@ CLI; `tests/test_bayes.py` covers it), two ladder tasks.
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import warnings
 from importlib import resources
 
 import numpy as np
@@ -817,3 +819,174 @@ def test_cli_words_of_library_keyword_hints(library, cli):
     from jaxfit.cli import _cli_words
 
     assert _cli_words(library) == cli
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (("backtest", "{csv}", "--axis", "N", "--cuts", "2e8", "--out", "{csv}"), "--out"),
+    (("backtest", "{csv}", "--axis", "N", "--plot", "{alias}"), "--plot"),
+    (("fit", "{csv}", "--save", "{csv}"), "--save"),
+    (("sample", "{csv}", "--method", "laplace", "--plot", "{csv}"), "--plot"),
+    (("predict", "{fit}", "{csv}", "--law", "chinchilla"), None),     # reads both: fine
+    (("optimal", "{fit}", "--budgets", "1e21", "--plot", "{fit}"), "--plot"),
+    (("suggest", "{fit}", "--candidates", "{csv}", "--target", "N=7e10", "D=1.4e12",
+      "--plot", "{csv}"), "--plot"),
+])
+def test_an_output_path_that_is_an_input_file_is_refused_before_anything_runs(
+        argv, flag, capsys, tmp_path):
+    """`jaxfit backtest runs.csv ... --out runs.csv` wrote the backtest's table over the
+    user's data (measured: runs.csv held the 20 backtest columns afterwards, exit 0), and
+    `fit --save runs.csv`, `--plot runs.csv`, `optimal fit.json --plot fit.json` replaced
+    their input too. Now each is refused before any fit (exit 2, one line naming the flag,
+    the path and another path), and the file is unchanged (also through another spelling
+    of the same path)."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    runs = pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8], "D": [1e10, 2e10, 4e10, 8e10],
+                         "loss": [3.0, 2.8, 2.6, 2.5]})
+    runs.to_csv(path, index=False)
+    fit = _saved_chinchilla_fit(tmp_path)
+    before = {p: p.read_bytes() for p in (path, fit)}
+    names = {"csv": path, "fit": fit, "alias": tmp_path / "." / "runs.csv"}
+    if flag is None:
+        assert main([a.format(**names) for a in argv] + ["--json"]) == 0
+        capsys.readouterr()
+    else:
+        assert main([a.format(**names) for a in argv] + ["-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"jaxfit: error: {flag} "), err
+        assert "is the input file" in err and "replace your data" in err, err
+        assert f"give another path, e.g. {flag} " in err, err
+    assert {p: p.read_bytes() for p in (path, fit)} == before
+
+
+def _diagnostic_warning(post):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert post.warn() is False
+    (w,) = caught
+    return w
+
+
+def test_posterior_warnings_advise_fixes_that_exist_and_fit_the_failure(capsys):
+    """A bootstrap failing only for too few points advised "raise max_steps, or use
+    starts='restarts'" (no refit had failed: more steps change nothing), and `jaxfit
+    sample` printed the advice in Python words naming options it does not have
+    (max_steps, starts=, priors=, "use chains >= 2", "raise warmup/samples",
+    "See Posterior.diagnostics"). Now the advice follows the failing check, and on the
+    command line every --flag it names is an option of `jaxfit sample`."""
+    from jaxfit.cli import _SAMPLE_WORDS, _parser, _warnings
+    from jaxfit.inference.bayes import Likelihood
+
+    law = jf.models.power_law("C")                   # 3 parameters
+    rng = np.random.default_rng(0)
+    T, S = 1, 200
+
+    def post(method, chains, **stats):
+        draws = {"A": rng.lognormal(np.log(30.0), 0.05, (T, chains, S)),
+                 "alpha": rng.normal(0.08, 0.002, (T, chains, S)),
+                 "E": rng.normal(1.7, 0.01, (T, chains, S)),
+                 "sigma": np.full((T, chains, S), 0.01)}
+        w = np.r_[np.ones(6), np.zeros(2)][None]                  # 6 < 3 x 3 points
+        data = {"x": {"C": np.geomspace(1e18, 1e21, 8)[None]}, "y": np.full((1, 8), 2.0),
+                "w": w}
+        return jf.Posterior(law=law, tasks=pd.Index([0]), draws=draws, method=method,
+                            likelihood=Likelihood("normal", "log"), data=data,
+                            stats={k: np.asarray(v) for k, v in stats.items()})
+
+    ok_refits = {"status": np.zeros((T, 1, S), np.int32), "rms": np.full((T, 1, S), 0.01),
+                 "distinct_points": np.full((T, 1, S), 5)}
+    few = _diagnostic_warning(post("bootstrap", 1, **ok_refits))
+    assert "fewer than 3 points per parameter" in str(few.message)
+    assert "Fix: add data or fit a law with fewer parameters. " in str(few.message)
+    assert "max_steps" not in str(few.message) and "starts=" not in str(few.message)
+    failed = _diagnostic_warning(post("bootstrap", 1, **{**ok_refits, "status": np.r_[
+        np.zeros(150), np.ones(50)].reshape(T, 1, S).astype(np.int32)}))
+    assert "did not converge" in str(failed.message)
+    assert "raise max_steps, or use starts='restarts'" in str(failed.message)
+    one_chain = _diagnostic_warning(post("nuts", 1, diverging=np.zeros((T, 1, S), bool)))
+    laplace = _diagnostic_warning(post("laplace", 2, curvature_ratio=np.array([1e-20]),
+                                       map_status=np.zeros(T, np.int32)))
+
+    sample = _parser().commands.choices["sample"]
+    flags = {s for a in sample._actions for s in a.option_strings}
+    _warnings([few, failed, one_chain, laplace], _SAMPLE_WORDS)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        for python in ("max_steps, or", "priors=)", "chains >=", "warmup/samples",
+                       "Posterior.diagnostics", "method='nuts'"):
+            assert python not in line, line
+        named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
+        assert named <= flags, (named - flags, line)
+    assert "use --chains 2 or more" in lines[2] and "raise --warmup/--samples" in lines[2]
+    assert "jaxfit.bootstrap in Python (the command line has no flags for them)" in lines[1]
+    assert "use --method nuts" in lines[3]
+
+
+def test_posterior_of_two_by_columns_prints_no_pandas_performance_warning():
+    """`jaxfit sample DATA --by family size` printed pandas' two-line "PerformanceWarning:
+    indexing past lexsort depth" (with jaxfit's source path) on stderr, and
+    `Posterior.report()` warned the same: each task's rows were read with ``summ.loc[task]``
+    from a summary listing every task per parameter. They are read with ``xs`` now, and
+    hold that task's numbers."""
+    from jaxfit.cli import _posterior_doc
+    from jaxfit.inference.bayes import Likelihood
+
+    tasks = pd.MultiIndex.from_tuples([("b", 1), ("a", 1)], names=["family", "size"])
+    rng = np.random.default_rng(0)
+    draws = {"A": rng.lognormal(np.log([[30.0], [60.0]])[..., None], 0.05, (2, 2, 50)),
+             "alpha": rng.normal(0.08, 0.002, (2, 2, 50)), "E": rng.normal(1.7, 0.01, (2, 2, 50)),
+             "sigma": rng.lognormal(np.log(0.01), 0.1, (2, 2, 50))}
+    post = jf.Posterior(law=jf.models.power_law("C"), tasks=tasks, draws=draws,
+                        method="laplace", likelihood=Likelihood("normal", "log"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        doc = _posterior_doc(post, "power_law", 0.9)
+        text = post.report()
+    assert [t["task"] for t in doc["tasks"]] == [["b", 1], ["a", 1]]
+    for t, i in zip(doc["tasks"], (0, 1)):
+        assert list(t["params"]) == ["A", "alpha", "E", "sigma"]
+        assert t["params"]["A"]["mean"] == pytest.approx(draws["A"][i].mean(), rel=1e-12)
+    validate(doc, schema("posterior"))
+    block = text.split("[[Task ('a', 1)]]")[1]
+    assert f"{draws['A'][1].mean():.6g}" in block.splitlines()[3]     # A's row, this task's
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    # measured before: a bootstrap of the default 1,000 resamples, exit 0
+    (("sample", "{csv}", "--method", "bootstrap", "--samples", "500"),
+     ("--samples 500 does not apply to --method bootstrap (a bootstrap refits the point fit's "
+      "loss); the bootstrap's resamples are --n (e.g. --n 500)")),
+    (("sample", "{csv}", "--method", "bootstrap", "--likelihood", "normal"),
+     "--likelihood normal does not apply to --method bootstrap"),
+    (("sample", "{csv}", "--method", "bootstrap", "--temper", "0.5"),
+     "--temper 0.5 does not apply to --method bootstrap"),
+    (("sample", "{csv}", "--method", "laplace", "--n", "4000"),
+     ("--n 4000 is the bootstrap's resamples and does not apply to --method laplace; use "
+      "--method bootstrap --n 4000, or set the draws with --chains and --samples")),
+    (("sample", "{csv}", "--n", "4000"), "does not apply to --method nuts"),
+    # measured before: DATA's rows predicted, the --at point dropped without a word, exit 0
+    (("predict", "{fit}", "{csv}", "--at", "N=7e10", "D=1.4e12"),
+     "predict: give new inputs either as DATA ('{csv}') or as --at, not both"),
+])
+def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
+    """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples
+    (the bootstrap's count is --n), `--method nuts --n 4000` the default draws, a
+    bootstrap ignored --likelihood/--temper, and `jaxfit predict fit.json DATA --at ...`
+    predicted DATA's rows only: each ran to exit 0 with the option silently unused. Now
+    each is refused before any fit (exit 2, one line naming the flag, its value and the
+    fix); the options at their defaults, and each method's own, are accepted (below)."""
+    from jaxfit.cli import _parser, _sample_flags, main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8], "D": [1e10, 2e10], "loss": [3.0, 2.8]}).to_csv(path,
+                                                                                  index=False)
+    names = {"csv": path, "fit": _saved_chinchilla_fit(tmp_path)}
+    assert main([a.format(**names) for a in argv] + ["-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+    assert wanted.format(**names) in err, err
+    for ok in (["--method", "bootstrap", "--n", "500"], ["--method", "nuts", "--samples", "9"],
+               ["--method", "laplace", "--chains", "4", "--samples", "1000", "--n", "1000"]):
+        _sample_flags(_parser().parse_args(["sample", "x.csv", *ok]))     # no error

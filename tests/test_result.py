@@ -10,6 +10,7 @@ displays of NUTS and bootstrap posteriors are tested beside their fixtures
 """
 
 import dataclasses
+import re
 import warnings
 
 import numpy as np
@@ -326,3 +327,40 @@ def test_residuals_missing_task_or_target_column_gets_a_did_you_mean():
         res.residuals(df.rename(columns={"family": "familly"}))
     with pytest.raises(ValueError, match=r"no target column 'acc'.*'acc_' is close to 'acc'"):
         res.residuals(df.rename(columns={"acc": "acc_"}))
+
+
+def test_task_and_parameter_names_not_in_a_result_are_named_in_the_error():
+    """`post.samples(task="c")`, `post.flat("alfa")`, `fit.correlation(task="c")` and
+    `plot_pairs(post, task="c")` raised pandas' bare ``KeyError: 'c'`` (or ``'alfa'``),
+    and a partial label of a two-column task (``task="a"`` for ("a", 1)) returned a
+    slice that failed later. Now a ValueError names the value and the tasks or drawn
+    parameters there are."""
+    from jaxfit.inference.bayes import Likelihood
+
+    law = jf.fix(jf.models.power_law("C"), E=1.7)
+    rng = np.random.default_rng(0)
+    for tasks in (pd.Index(["a", "b"], name="family"),
+                  pd.MultiIndex.from_tuples([("a", 1), ("b", 1)], names=["family", "size"])):
+        draws = {"A": rng.lognormal(np.log(30.0), 0.05, (2, 2, 50)),
+                 "alpha": rng.normal(0.08, 0.002, (2, 2, 50)), "sigma": np.full((2, 2, 50), 0.01)}
+        post = jf.Posterior(law=law, tasks=tasks, draws=draws, method="laplace",
+                            likelihood=Likelihood("normal", "log"))
+        np.testing.assert_array_equal(post.samples(tasks[1])["alpha"],
+                                      draws["alpha"][1].reshape(-1))
+        for bad in ["c", ("c", 1)] + (["a"] if isinstance(tasks, pd.MultiIndex) else []):
+            with pytest.raises(ValueError, match=r"is not a task of this posterior.*its tasks: "
+                               + re.escape(str(list(tasks)))):
+                post.samples(task=bad)
+        with pytest.raises(ValueError, match=r"has 2 tasks; name one with task=, one of"):
+            post.samples()
+        with pytest.raises(ValueError, match=re.escape(
+                "flat('alfa'): the drawn parameters are ['A', 'alpha', 'sigma']")):
+            post.flat("alfa")
+        with pytest.raises(ValueError, match=r"flat\('E'\): it is fixed at 1.7 \(jaxfit.fix\)"):
+            post.flat("E")
+        fit = jf.FitResult(law=law, tasks=tasks, values=np.array([[30.0, 0.08]] * 2),
+                           objective=np.zeros(2), status=np.zeros(2, np.int32),
+                           steps=np.ones(2, np.int64), grad_norm=np.zeros(2),
+                           at_bound=np.zeros((2, 2), bool), identified=np.ones(2, bool))
+        with pytest.raises(ValueError, match=r"task='c' is not a task of this fit"):
+            fit._task_pos("c")

@@ -405,6 +405,30 @@ def test_cli_nan_rows_get_a_where_filter_that_drops_them(capsys, no_fit, tmp_pat
     assert kept.index.tolist() == [0, 3]
 
 
+
+@pytest.mark.parametrize("command, at, wanted", [
+    ("fit", ["size=3"], ("--at: 1 row(s) name tasks that are not in the data ('size' = "
+                         "[3.0], type float); the data's tasks: [1, 2] (type int); give one "
+                         "of them, e.g. --at ... size=1")),
+    ("sample", ["size=2,5"], "('size' = [5.0], type float)"),
+])
+def test_cli_at_naming_a_task_not_in_the_data_is_refused_before_the_fit(
+        capsys, no_fit, tmp_path, command, at, wanted):
+    """`jaxfit fit runs.csv --by size --at N=1e10 D=1e12 size=3` (a task typo) fitted
+    every task, then failed at the prediction (exit 2): the fit was neither printed nor
+    saved (--save comes after), against docs/cli.md's "--at ... checked before any fitting
+    starts, so a typo never costs a finished fit". Now --at's task columns are checked
+    against the data's tasks before the fit (`no_fit`)."""
+    path = tmp_path / "runs.csv"
+    N = np.geomspace(1e8, 1e9, 6)
+    pd.DataFrame({"N": np.r_[N, N], "D": np.r_[N, N] * 20, "loss": np.linspace(3.1, 2.6, 12),
+                  "size": [1] * 6 + [2] * 6}).to_csv(path, index=False)
+    code, out, err = _cli(capsys, command, path, "--by", "size", "--at", "N=1e10", "D=1e12",
+                          *at, "--save", tmp_path / "out.json")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert wanted in err, err
+    assert not (tmp_path / "out.json").exists()
+
 def test_cli_recipe_accuracy_in_percent(capsys, no_fit, tmp_path):
     """The recipe's fix in the command line's words. Before: data.assign(...) (Python)."""
     from jaxfit.recipes.ladder import load_olmo_ladder

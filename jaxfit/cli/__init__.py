@@ -385,8 +385,19 @@ def _by(by):
     return by if not by or len(by) > 1 else by[0]
 
 
-def _writable(path: str | None, flag: str) -> None:
-    """Fail (exit 2) before any fitting when ``path`` cannot be written."""
+#: Arguments of the commands that name files they read (DATA, MODEL, --candidates).
+_INPUT_ARGS = ("data", "model", "source", "candidates")
+
+
+def _inputs(args) -> list[str]:
+    """The existing files a command reads (its DATA, MODEL or --candidates arguments)."""
+    names = (getattr(args, a, None) for a in _INPUT_ARGS)
+    return [n for n in names if isinstance(n, str) and n and Path(n).is_file()]
+
+
+def _writable(path: str | None, flag: str, inputs=()) -> None:
+    """Fail (exit 2) before any fitting when ``path`` cannot be written, or is one of the
+    files the command reads (``inputs``: writing there would replace the user's data)."""
     if not path:
         return
     import tempfile
@@ -394,6 +405,11 @@ def _writable(path: str | None, flag: str) -> None:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{flag} {path!r} is a directory; give a file path")
+    same = next((i for i in inputs if p.exists() and os.path.samefile(p, i)), None)
+    if same is not None:
+        raise InputError(f"{flag} {path!r} is the input file {same!r}: writing it would "
+                         "replace your data; give another path, e.g. "
+                         f"{flag} {_other_name(p, flag)}")
     if not p.parent.is_dir():
         raise InputError(f"{flag} {path!r}: directory {str(p.parent)!r} does not exist; "
                          "create it first")
@@ -404,6 +420,13 @@ def _writable(path: str | None, flag: str) -> None:
             raise PermissionError(f"{path!r} is read-only")
     except OSError as e:
         raise InputError(f"{flag} {path!r} is not writable ({e}); choose another path") from None
+
+
+def _other_name(p: Path, flag: str) -> str:
+    """A path beside ``p`` for ``flag``'s output (``runs.csv`` -> ``runs_out.csv``)."""
+    suffix = {"--save": p.suffix or ".json", "--plot": ".png", "--residuals": ".png",
+              "--pairs": ".png"}.get(flag, p.suffix or ".csv")
+    return str(p.with_name(f"{p.stem}_{flag.lstrip('-')}{suffix}"))
 
 
 def _writable_dir(path: str | None, flag: str) -> None:
@@ -452,15 +475,40 @@ def _checked_at(args, law, mapping) -> pd.DataFrame | None:
     return _checked_points(args.at, law, mapping, "--at", args.by)
 
 
-def _precheck(args, law, mapping) -> pd.DataFrame | None:
-    """Everything the command line can check before a fit: output paths, ``--at``, ``--prob``."""
+def _precheck(args, law, mapping, df: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Everything the command line can check before a fit: output paths, ``--at`` (with
+    ``df``, the data to fit: that its task columns name tasks of the data), ``--prob``."""
     for flag in ("save", "plot", "residuals", "pairs"):
-        _writable(getattr(args, flag, None), f"--{flag}")
+        _writable(getattr(args, flag, None), f"--{flag}", _inputs(args))
     if getattr(args, "prob", None) is not None:
         from jaxfit.posterior import _check_prob
 
         _call(_check_prob, args.prob)
-    return _checked_at(args, law, mapping)
+    at = _checked_at(args, law, mapping)
+    if at is not None and df is not None:
+        _check_at_tasks(at, df, args.by)
+    return at
+
+
+def _check_at_tasks(at: pd.DataFrame, df: pd.DataFrame, by) -> None:
+    """``--at`` rows that give the ``--by`` column(s) name tasks of ``df``: a typo there
+    failed only after the fit, which was then neither printed nor saved."""
+    from jaxfit.data import task_columns
+    from jaxfit.predictions import task_positions
+
+    cols = task_columns(_by(by))
+    if not cols or not all(c in at.columns and c in df.columns for c in cols):
+        return
+    tasks = df.groupby(cols if len(cols) > 1 else cols[0], sort=True, observed=True).size().index
+    try:
+        task_positions(tasks, at, _by(by), where="--at")
+    except ValueError as e:
+        text = (str(e).replace("rows name tasks that were not fitted",
+                               "row(s) name tasks that are not in the data")
+                .replace("fitted tasks:", "the data's tasks:").rstrip("."))
+        first = tasks[0] if isinstance(tasks[0], tuple) else (tasks[0],)
+        example = " ".join(f"{c}={v}" for c, v in zip(cols, first))
+        raise InputError(f"{text}; give one of them, e.g. --at ... {example}") from None
 
 
 def _save(result, path: str | None, spec: str | None) -> None:
@@ -497,6 +545,23 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return records(df)
 
 
+#: `Posterior.warn`'s advice in `jaxfit sample`'s flags, or where a Python-only option is
+#: (only there: a recipe's posterior has other flags, `_cmd_recipe`).
+_SAMPLE_WORDS = (
+    ("use chains >= 2, 4 is usual", "use --chains 2 or more, 4 is usual"),
+    ("raise warmup/samples", "raise --warmup/--samples"),
+    ("(sample's extend=)", "(jaxfit sample does so itself)"),
+    ("the poorly identified parameters (priors=)",
+     ("the poorly identified parameters (Param(prior=...) in a law module given as --law "
+      "module:function)")),
+    ("raise max_steps, or use starts='restarts' (multi-start refits)",
+     ("raise max_steps or use starts='restarts' (multi-start refits) of jaxfit.bootstrap in "
+      "Python (the command line has no flags for them), or use --method nuts")),
+    ("See Posterior.diagnostics.",
+     "See the diagnostics table (--json: each task's \"diagnostics\")."),
+)
+
+
 def _emit_json(doc: dict) -> None:
     print(json.dumps(doc, indent=2, allow_nan=False))
 
@@ -514,10 +579,15 @@ def _title(law) -> str:
     return f"{law.name}: {law.formula}" if law.formula else law.name
 
 
-def _warnings(caught) -> None:
+def _warnings(caught, words=()) -> None:
+    """Print each caught warning once, one line, in the command line's words (``words``:
+    the command's own (Python text, flag text) pairs, applied first)."""
     seen = set()
     for w in caught:
-        msg = _cli_words(" ".join(str(w.message).split()))
+        msg = " ".join(str(w.message).split())
+        for python, flag in words:
+            msg = msg.replace(python, flag)
+        msg = _cli_words(msg)
         if msg not in seen:
             seen.add(msg)
             print(f"warning: {msg}", file=sys.stderr)
@@ -536,7 +606,7 @@ def _cmd_fit(args) -> int:
     from jaxfit.io import fit_to_dict
 
     df, law, mapping = _data_and_law(args)
-    at = _precheck(args, law, mapping)
+    at = _precheck(args, law, mapping, df)
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"fitting {law.name} ({len(df)} rows)", args.quiet):
         warnings.simplefilter("always")
@@ -574,13 +644,13 @@ def _json_without_at(args, schema: str) -> None:
 
 def _posterior_doc(post, spec: str, prob: float) -> dict:
     from jaxfit.io import _jsonable, _label, _law_block
+    from jaxfit.result import task_rows
 
     summ = post.summary(prob=prob)
     diag = post.diagnostics
     tasks = []
     for i, task in enumerate(post.tasks):
-        rows = summ.xs(task, level=0) if not isinstance(task, tuple) else \
-            summ.loc[task]
+        rows = task_rows(summ, task)
         params = {name: {k: _jsonable(v) for k, v in rows.loc[name].items()}
                   for name in rows.index}      # the drawn ones, then any fixed ones
         tasks.append({"task": _label(task), "params": params,
@@ -600,11 +670,40 @@ def _temper(value: str):
         return value        # jaxfit.sample names the option and the choices
 
 
+#: `jaxfit sample`'s options of the samplers (NUTS, SVI, Laplace) and of the bootstrap,
+#: with their defaults: an option of the other kind set away from its default is refused
+#: (`_sample_flags`), not silently ignored.
+_SAMPLER = {"chains": 4, "warmup": 1000, "samples": 1000, "likelihood": "huber",
+            "target_accept": 0.95, "temper": "sandwich"}
+_BOOTSTRAP = {"n": 1000}
+
+
+def _sample_flags(args) -> None:
+    """Refuse a `jaxfit sample` option that ``--method`` does not use (e.g. ``--method
+    bootstrap --samples 4000``, which drew the default 1,000 resamples)."""
+    boot = args.method == "bootstrap"
+    unused = _SAMPLER if boot else _BOOTSTRAP
+    for dest, default in unused.items():
+        value = getattr(args, dest)
+        if value == default:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        if boot:
+            fix = (f"the bootstrap's resamples are --n (e.g. --n {value})" if dest == "samples"
+                   else "drop it, or use --method nuts, svi or laplace")
+            raise InputError(f"{flag} {value} does not apply to --method bootstrap (a "
+                             f"bootstrap refits the point fit's loss); {fix}")
+        raise InputError(f"--n {value} is the bootstrap's resamples and does not apply to "
+                         f"--method {args.method}; use --method bootstrap --n {value}, or set "
+                         f"the draws with --chains and --samples (draws per chain)")
+
+
 def _cmd_sample(args) -> int:
     from jaxfit.sample import bootstrap, sample
 
+    _sample_flags(args)
     df, law, mapping = _data_and_law(args)
-    at = _precheck(args, law, mapping)
+    at = _precheck(args, law, mapping, df)
     common = dict(y=args.y, by=_by(args.by), x=mapping, space=args.space, seed=args.seed,
                   restarts=args.restarts, init=args.init)
     if args.method == "bootstrap":
@@ -622,7 +721,7 @@ def _cmd_sample(args) -> int:
             progress.running(f"{what} draws ({law.name}, {len(df)} rows)", args.quiet):
         warnings.simplefilter("always")
         post = _call(run)
-    _warnings(caught)
+    _warnings(caught, _SAMPLE_WORDS)
     pred = _call(post.predict, at, prob=args.prob) if at is not None else None
     if args.json:
         _emit_json(_posterior_doc(post, args.law, args.prob))
@@ -700,6 +799,9 @@ def _cmd_predict(args) -> int:
     mapping = result.options.get("x") or {}
     args.by = _by_list(result.options.get("by"))
     at = _precheck(args, result.law, mapping)
+    if args.data and at is not None:
+        raise InputError(f"predict: give new inputs either as DATA ({args.data!r}) or as --at, "
+                         "not both; drop one, or add the --at rows to the file")
     if args.data:
         rows = _select(_read(args.data), args.where)
     elif args.where:
@@ -781,7 +883,7 @@ def _cmd_recipe(args) -> int:
               if getattr(args, a.dest) is not None}
     data = getattr(args, "data", None)
     _writable_dir(args.out, "--out")
-    _writable(args.plot, "--plot")
+    _writable(args.plot, "--plot", _inputs(args))
     call = [_select(_read(data), args.where)] if data else []
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"{args.command} recipe", args.quiet):
@@ -935,16 +1037,18 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(s)
     s.add_argument("--method", default="nuts", choices=["nuts", "svi", "laplace", "bootstrap"],
                    help="NUTS (MCMC), SVI, Laplace, or a bootstrap of refits")
-    s.add_argument("--chains", type=int, default=4, help="MCMC chains")
-    s.add_argument("--warmup", type=int, default=1000, help="warm-up iterations per chain")
-    s.add_argument("--samples", type=int, default=1000, help="draws per chain")
-    s.add_argument("--n", type=int, default=1000, help="bootstrap resamples")
-    s.add_argument("--likelihood", default="huber",
+    s.add_argument("--chains", type=int, default=_SAMPLER["chains"], help="MCMC chains")
+    s.add_argument("--warmup", type=int, default=_SAMPLER["warmup"],
+                   help="warm-up iterations per chain")
+    s.add_argument("--samples", type=int, default=_SAMPLER["samples"], help="draws per chain")
+    s.add_argument("--n", type=int, default=_BOOTSTRAP["n"], help="bootstrap resamples")
+    s.add_argument("--likelihood", default=_SAMPLER["likelihood"],
                    choices=["huber", "normal", "studentt", "beta", "truncnormal"],
                    help="default huber: the likelihood whose maximum is the Huber fit")
-    s.add_argument("--target-accept", type=float, default=0.95,
+    s.add_argument("--target-accept", type=float,
+                   default=_SAMPLER["target_accept"],
                    help="NUTS target acceptance probability")
-    s.add_argument("--temper", default="sandwich",
+    s.add_argument("--temper", default=_SAMPLER["temper"],
                    help="power on the Huber likelihood: sandwich (default: per task, so the "
                         "posterior's spread is the fit's robust sandwich covariance), none, "
                         "or a number in (0, 1]")

@@ -11,11 +11,11 @@ __all__ = ["add_parser"]
 
 def _run(args) -> int:
     import jaxfit as jf
-    from jaxfit import cli
+    from jaxfit import cli, progress
 
     df, law, mapping = cli._data_and_law(args)
-    cli._writable(args.out, "--out")                  # before the refits, as `jaxfit fit`
-    cli._writable(args.plot, "--plot")
+    cli._writable(args.out, "--out", cli._inputs(args))     # before the refits, as fit
+    cli._writable(args.plot, "--plot", cli._inputs(args))
     by = cli._by(args.by)
     if by:                                            # a task named as the pooled row
         from jaxfit.backtest import check_pooled, task_labels
@@ -32,7 +32,7 @@ def _run(args) -> int:
                        else args.calibrate, n=args.n, loss=args.loss, delta=args.delta,
                        space=args.space, fit_options={"restarts": args.restarts,
                                                       "init": args.init},
-                       seed=args.seed, progress=not args.quiet)
+                       seed=args.seed, progress=progress.enabled(args.quiet))
     cli._warnings(caught)
     table, summary = bt.table(), bt.summary(pooled=args.pooled)
     if args.json:

@@ -55,7 +55,7 @@ def _precheck(args) -> None:
     from jaxfit import cli
     from jaxfit.posterior import _check_prob
 
-    cli._writable(args.plot, "--plot")
+    cli._writable(args.plot, "--plot", cli._inputs(args))
     cli._call(_check_prob, args.prob)
     if args.n_boot is not None and args.n_boot < 0:
         raise cli.InputError(f"--n-boot {args.n_boot} must be >= 0 (0: the point fit only)")
