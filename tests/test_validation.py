@@ -580,7 +580,8 @@ def runs(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss_ > 2"),
-     "name 'loss_' is not defined; the data has columns ['params', 'tokens', 'loss']"),
+     "name 'loss_' is not defined; the data has columns ['params', 'tokens', 'loss'] (the "
+     "data's column 'loss' is close to 'loss_')"),
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss > 100"),
      "--where 'loss > 100' selected no rows (of 30)"),
     (("emergence", "{runs}"), "emergence: missing column(s) ['accuracy']; the data "

@@ -349,8 +349,14 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
     try:
         out = df.query(where)
     except Exception as e:  # noqa: BLE001
-        cols = (f"; the data has columns {list(df.columns)} (quote odd names in backticks, "
-                "e.g. `my col` > 1)" if type(e).__name__ == "UndefinedVariableError" else "")
+        cols = ""
+        if type(e).__name__ == "UndefinedVariableError":
+            from jaxfit.data import did_you_mean
+
+            m = re.search(r"name '(.+?)' is not defined", str(e))
+            near = did_you_mean([m.group(1)], df.columns) if m else ""
+            cols = (f"; the data has columns {list(df.columns)}{near} (quote odd names in "
+                    "backticks, e.g. `my col` > 1)")
         raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}") from None
     if len(out) == 0:
         raise InputError(f"--where {where!r} selected no rows (of {len(df)}); check the "
