@@ -990,3 +990,29 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     for ok in (["--method", "bootstrap", "--n", "500"], ["--method", "nuts", "--samples", "9"],
                ["--method", "laplace", "--chains", "4", "--samples", "1000", "--n", "1000"]):
         _sample_flags(_parser().parse_args(["sample", "x.csv", *ok]))     # no error
+
+
+def test_point_fit_advice_names_flags_of_the_command_that_has_them(capsys):
+    """A point fit stopped at the step cap (or stalled) inside `jaxfit sample`, `backtest`
+    or `optimal` was advised to "raise --max-steps" (a flag of `jaxfit fit` only) or to
+    "try `--method lbfgs`" (there --method chooses the posterior or the optimum). Now the
+    advice sends the user to `jaxfit fit`, whose flags they are; `jaxfit fit` itself keeps
+    the short form."""
+    from types import SimpleNamespace
+
+    from jaxfit.cli import _parser, _warnings
+    from jaxfit.inference.status import Status
+
+    text = (f"1 of 1 task(s) did not converge [0]. max_steps: {Status.MAX_STEPS.message}; "
+            f"stalled: {Status.STALLED.message}. See FitResult.status.")
+    caught = [SimpleNamespace(message=jf.warnings.ConvergenceWarning(text))]
+    fit_flags = {s for a in _parser().commands.choices["fit"]._actions for s in a.option_strings}
+    _warnings(caught)
+    line = capsys.readouterr().err.strip()
+    assert "refit the same data with jaxfit fit and raise its --max-steps" in line
+    assert "jaxfit fit --method lbfgs or another --loss" in line
+    assert "raise --max-steps" not in line and "`--method" not in line
+    assert set(re.findall(r"--[a-z][a-z-]*", line)) <= fit_flags
+    _warnings(caught, fit=True)
+    line = capsys.readouterr().err.strip()
+    assert "raise --max-steps or give better starts (--init, more --restarts)" in line

@@ -585,10 +585,25 @@ def _title(law) -> str:
     return f"{law.name}: {law.formula}" if law.formula else law.name
 
 
-def _warnings(caught, words=()) -> None:
+#: A point fit's `Status` advice in the commands other than ``jaxfit fit``: they have no
+#: --max-steps, and their --method chooses the posterior or the optimum, not the solver
+#: (the generic translation read "raise --max-steps", "try `--method lbfgs`").
+_POINT_FIT_WORDS = (
+    ("raise `max_steps` or give better starts (`init=`, more `restarts`)",
+     "refit the same data with jaxfit fit and raise its --max-steps or give better starts "
+     "(--init, more --restarts)"),
+    ("try `method='lbfgs'`, another `loss`, or fix a poorly identified parameter",
+     "refit the same data with jaxfit fit --method lbfgs or another --loss, or fix a poorly "
+     "identified parameter"),
+)
+
+
+def _warnings(caught, words=(), fit: bool = False) -> None:
     """Print each caught warning once, one line, in the command line's words (``words``:
-    the command's own (Python text, flag text) pairs, applied first)."""
+    the command's own (Python text, flag text) pairs, applied first; ``fit``: the command
+    is ``jaxfit fit``, whose flags set the point fit's solver, else `_POINT_FIT_WORDS`)."""
     seen = set()
+    words = tuple(words) + (() if fit else _POINT_FIT_WORDS)
     for w in caught:
         msg = " ".join(str(w.message).split())
         for python, flag in words:
@@ -620,8 +635,9 @@ def _cmd_fit(args) -> int:
                     delta=args.delta, space=args.space, init=args.init,
                     restarts=args.restarts, seed=args.seed, method=args.method,
                     max_steps=args.max_steps)
-    _warnings(caught)
-    pred = _call(res.predict, at) if at is not None else None
+    _warnings(caught, fit=True)
+    # the fit's own warning named any task that did not converge: not again at --at
+    pred = _call(res.predict, at, warn=False) if at is not None else None
     if args.json:
         _emit_json(fit_to_dict(res, args.law))
         _json_without_at(args, "jaxfit.fit/1, the file --save writes")
@@ -727,8 +743,9 @@ def _cmd_sample(args) -> int:
             progress.running(f"{what} draws ({law.name}, {len(df)} rows)", args.quiet):
         warnings.simplefilter("always")
         post = _call(run)
+        # inside the catch: a row without a predictive interval is a warning line too
+        pred = _call(post.predict, at, prob=args.prob) if at is not None else None
     _warnings(caught, _SAMPLE_WORDS)
-    pred = _call(post.predict, at, prob=args.prob) if at is not None else None
     if args.json:
         _emit_json(_posterior_doc(post, args.law, args.prob))
         _json_without_at(args, "jaxfit.posterior/1, the posterior's summary")
