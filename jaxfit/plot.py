@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import column_map, task_columns
+from jaxfit.data import column_map, numeric_values, task_columns
 from jaxfit.datasets import recorded_unit
 from jaxfit.plot_style import figure, interval_bar, unit_label
 from jaxfit.predictions import match_tasks
@@ -64,6 +64,44 @@ def _has_columns(data: pd.DataFrame | None, columns, where: str) -> None:
         raise ValueError(f"{where}: data is missing column(s) {missing} (the fit's inputs and "
                          f"target); it has {list(data.columns)}. Pass the data the result was "
                          "fitted on, or rename its columns.")
+
+
+def _check_inputs(data: pd.DataFrame | None, cols: dict, where: str) -> None:
+    """ValueError naming the user's rows where an input column of ``data`` is NaN or
+    infinite (before: predict's error about the rows of the drawn curve's own grid)."""
+    if data is None:
+        return
+    for name, col in cols.items():
+        try:
+            numeric_values(data, col, f"input {name!r}")
+        except ValueError as e:
+            raise ValueError(f"{where}: data= {e}") from None
+
+
+def _check_tasks(result, tasks, where: str) -> list:
+    """``tasks`` (None: all) as a list, each a label of ``result.tasks``; ValueError
+    naming the unknown ones and the fitted ones (a bare KeyError before)."""
+    if tasks is None:
+        return list(result.tasks)
+    if isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence):
+        tasks = [tasks]
+    unknown = []
+    for task in tasks:
+        try:
+            result.tasks.get_loc(task)
+        except (KeyError, TypeError):
+            unknown.append(task)
+    if unknown:
+        raise ValueError(f"{where}: tasks= {unknown} are not tasks of the fit; its tasks are "
+                         f"{list(result.tasks)[:20]}. Pass some of these, or tasks=None for "
+                         "all.")
+    return list(tasks)
+
+
+def _check_x(law, x: str, where: str) -> None:
+    if x not in law.inputs:
+        raise ValueError(f"{where}: x={x!r} is not an input of law {law.name!r} "
+                         f"({list(law.inputs)}).")
 
 
 def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
@@ -159,12 +197,11 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     cols = column_map(law, result.options.get("x"))
     _has_columns(data, [*cols.values(), result.options.get("y", "y")], "plot_fit")
     x = x or law.inputs[0]
-    if x not in law.inputs:
-        raise ValueError(f"plot_fit: x={x!r} is not an input of law {law.name!r} "
-                         f"({list(law.inputs)}).")
+    _check_x(law, x, "plot_fit")
+    _check_inputs(data, cols, "plot_fit")
     others = [i for i in law.inputs if i != x]
     y = result.options.get("y", "y")
-    tasks = list(result.tasks if tasks is None else tasks)
+    tasks = _check_tasks(result, tasks, "plot_fit")
     fig, axes = _grid(len(tasks), ncols)
     cmap = colormaps["viridis"]
     # Points are coloured continuously by the next input (log scale), curves at their
@@ -272,9 +309,11 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     cols = column_map(law, result.options.get("x"))
     _has_columns(data, [*cols.values(), result.options.get("y", "y")], "plot_residuals")
     x = x or law.inputs[0]
+    _check_x(law, x, "plot_residuals")
+    _check_inputs(data, cols, "plot_residuals")
     y = result.options.get("y", "y")
     log = result.options.get("space", "log") == "log"
-    tasks = list(result.tasks if tasks is None else tasks)
+    tasks = _check_tasks(result, tasks, "plot_residuals")
     fig, axes = _grid(len(tasks), ncols, height=2.6)
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task)

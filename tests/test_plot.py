@@ -195,3 +195,26 @@ def test_plot_names_a_missing_column(fitted, draw):
     with pytest.raises(ValueError, match=rf"{draw.__name__}: data is missing column\(s\) "
                                          r"\['D'\] \(the fit's inputs and target\)"):
         draw(res, df.drop(columns="D"))
+
+
+@pytest.mark.parametrize("draw", [plot_fit, plot_residuals])
+def test_plot_names_an_unknown_task_a_bad_x_and_nan_inputs_by_the_users_rows(fitted, draw):
+    """Before: tasks=['zz'] raised a bare KeyError 'zz'; plot_residuals(x='Q') a bare
+    KeyError 'Q'; a NaN in an input column made plot_fit fail inside predict naming '120
+    NaN ... at rows [0, 1, ..., 9]' (the rows of its own curve grid, not the user's), and
+    plot_residuals name no function. Now each is a ValueError naming the value and the fix."""
+    res, _, df = fitted
+    name = draw.__name__
+    with pytest.raises(ValueError, match=rf"{name}: tasks= \['zz'\] are not tasks of the fit; "
+                                         r"its tasks are \['a', 'b'\]"):
+        draw(res, df, tasks=["zz"])
+    with pytest.raises(ValueError, match=rf"{name}: x='Q' is not an input of law 'chinchilla'"):
+        draw(res, df, x="Q")
+    bad = df.copy()
+    bad.loc[3, "N"] = np.nan
+    with pytest.raises(ValueError, match=rf"{name}: data= column 'N' \(input 'N'\) has 1 NaN "
+                                         r"or infinite values at rows \[3\]"):
+        draw(res, bad)
+    assert np.isnan(bad.loc[3, "N"]) and bad.shape == df.shape    # the user's frame as it was
+    fig = draw(res, df, tasks=["b"])                               # a known task: one panel
+    assert len(fig.axes) == 1 + (draw is plot_fit)                 # (+ plot_fit's colour bar)
