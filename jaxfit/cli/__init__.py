@@ -95,10 +95,55 @@ def _enable_compilation_cache() -> None:
     from jaxfit.inference import cache
 
     cache.enable_persistent(os.path.join(path, "programs"))
+    _cache_state.update(dir=path, damaged=False)
+    shown = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if str(message).startswith(_DAMAGED):       # outside a command's caught warnings
+            _cache_state["damaged"] = True
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = showwarning
     jax.config.update("jax_compilation_cache_dir", path)
     # Cache every program: a fit compiles many small ones (default: only those > 1 s).
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+#: The start of JAX's warning about an entry of its compilation cache that it cannot read
+#: (a file cut short by a full disk or a killed process). JAX then compiles the program
+#: again but never rewrites the entry (its cache leaves an existing file alone), so every
+#: later command printed the warning again and compiled again.
+_DAMAGED = "Error reading persistent compilation cache entry"
+_cache_state: dict = {"dir": None, "damaged": False}
+
+
+def _repair_compilation_cache() -> None:
+    """After a command that met a damaged entry of the compilation cache: delete the
+    entries that cannot be decompressed, and say so in one line (the next command
+    writes them again)."""
+    path = _cache_state["dir"]
+    if not _cache_state["damaged"] or path is None:
+        return
+    _cache_state["damaged"] = False
+    removed = 0
+    try:
+        from jax._src import compilation_cache as jax_cache
+
+        for entry in Path(path).glob("*-cache"):
+            try:
+                jax_cache.decompress_executable(entry.read_bytes())
+            except Exception:  # noqa: BLE001 - any unreadable entry is removed
+                entry.unlink(missing_ok=True)
+                removed += 1
+    except (ImportError, AttributeError, OSError) as e:
+        print(f"warning: the compilation cache {path!r} has damaged entries that could not "
+              f"be removed ({e}); delete the directory, or set JAXFIT_NO_CACHE=1",
+              file=sys.stderr)
+        return
+    print(f"warning: removed {removed} damaged entr{'y' if removed == 1 else 'ies'} of the "
+          f"compilation cache {path!r} (the next command stores them again)", file=sys.stderr)
 
 
 class InputError(Exception):
@@ -606,6 +651,9 @@ def _warnings(caught, words=(), fit: bool = False) -> None:
     words = tuple(words) + (() if fit else _POINT_FIT_WORDS)
     for w in caught:
         msg = " ".join(str(w.message).split())
+        if msg.startswith(_DAMAGED):           # one line at the end (_repair_compilation_cache)
+            _cache_state["damaged"] = True
+            continue
         for python, flag in words:
             msg = msg.replace(python, flag)
         msg = _cli_words(msg)
@@ -1185,7 +1233,10 @@ def _run(argv, program: bool) -> int:
             sys.path.insert(0, os.getcwd())          # --law my_module:my_law in the cwd
         if program and args.command not in ("datasets",):
             _enable_compilation_cache()
-        return args.run(args)
+        try:
+            return args.run(args)
+        finally:
+            _repair_compilation_cache()
     except InputError as e:
         if debug:
             import traceback
