@@ -1057,3 +1057,40 @@ def test_a_damaged_compilation_cache_entry_is_removed_with_one_line(tmp_path):
     line = (f"warning: removed 1 damaged entry of the compilation cache {str(tmp_path)!r} "
             "(the next command stores them again)\n")
     assert p.stderr == 2 * line and p.stdout == "1\n"
+
+
+def test_an_unwritable_compilation_cache_is_one_line_and_not_used(tmp_path):
+    """A cache directory that exists but cannot be written (a read-only mount; simulated
+    here, as tests may run as root): before, the cache was turned on and each command
+    printed one 'Error writing persistent compilation cache entry ... Read-only file
+    system' line per program it compiled (6 for `jaxfit fit chinchilla`), on every run.
+    Now one line, and the command runs without the cache. Programs that cannot be stored
+    later (a disk that fills up) are reported in one line after the command."""
+    code = (
+        "import os, tempfile, warnings\n"
+        "from jaxfit import cli\n"
+        "real = tempfile.mkstemp\n"
+        "def read_only(*a, **k):\n"
+        "    raise OSError(30, 'Read-only file system')\n"
+        "tempfile.mkstemp = read_only\n"
+        "cli._enable_compilation_cache()\n"
+        "from jaxfit.inference import cache\n"
+        "print(cache._persistent['dir'])\n"
+        "tempfile.mkstemp = real\n"
+        "os.environ['JAXFIT_CACHE_DIR'] = os.path.join(os.environ['JAXFIT_CACHE_DIR'], 'w')\n"
+        "cli._enable_compilation_cache()\n"
+        "for i in range(3):\n"
+        "    warnings.warn(f\"Error writing persistent compilation cache entry for 'jit_{i}': \"\n"
+        "                  'OSError: [Errno 28] No space left on device')\n"
+        "cli._repair_compilation_cache()\n")
+    env = {**ENV, "JAXFIT_CACHE_DIR": str(tmp_path)}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "None\n"                   # the unwritable directory was not used
+    assert p.stderr == (
+        f"warning: compilation cache {str(tmp_path)!r} not usable ([Errno 30] Read-only file "
+        "system); running without it: set JAXFIT_CACHE_DIR to a writable directory, or "
+        "JAXFIT_NO_CACHE=1\n"
+        f"warning: 3 compiled program(s) could not be stored in the compilation cache "
+        f"{str(tmp_path / 'w')!r} (OSError: [Errno 28] No space left on device); free space "
+        "there, set JAXFIT_CACHE_DIR to another directory, or JAXFIT_NO_CACHE=1\n")

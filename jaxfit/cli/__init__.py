@@ -86,22 +86,26 @@ def _enable_compilation_cache() -> None:
         return
     try:
         os.makedirs(path, exist_ok=True)
+        import tempfile          # a read-only directory warned at every program it compiled
+
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
+        os.close(fd)
+        os.remove(probe)
     except OSError as e:
-        print(f"warning: compilation cache {path!r} not usable ({e}); set JAXFIT_CACHE_DIR "
-              "or JAXFIT_NO_CACHE=1", file=sys.stderr)
+        print(f"warning: compilation cache {path!r} not usable ({e}); running without it: set "
+              "JAXFIT_CACHE_DIR to a writable directory, or JAXFIT_NO_CACHE=1",
+              file=sys.stderr)
         return
     import jax
 
     from jaxfit.inference import cache
 
     cache.enable_persistent(os.path.join(path, "programs"))
-    _cache_state.update(dir=path, damaged=False)
+    _cache_state.update(dir=path, damaged=False, unwritten=[])
     shown = warnings.showwarning
 
     def showwarning(message, category, filename, lineno, file=None, line=None):
-        if str(message).startswith(_DAMAGED):       # outside a command's caught warnings
-            _cache_state["damaged"] = True
-        else:
+        if not _cache_warning(str(message)):        # outside a command's caught warnings
             shown(message, category, filename, lineno, file, line)
 
     warnings.showwarning = showwarning
@@ -116,14 +120,35 @@ def _enable_compilation_cache() -> None:
 #: again but never rewrites the entry (its cache leaves an existing file alone), so every
 #: later command printed the warning again and compiled again.
 _DAMAGED = "Error reading persistent compilation cache entry"
-_cache_state: dict = {"dir": None, "damaged": False}
+#: ... and about one it could not write (a disk that filled up during the command): one
+#: warning per program, several lines a command before.
+_UNWRITTEN = "Error writing persistent compilation cache entry"
+_cache_state: dict = {"dir": None, "damaged": False, "unwritten": []}
+
+
+def _cache_warning(message: str) -> bool:
+    """Record JAX's warning ``message`` if it is about the compilation cache (reported in
+    one line after the command, `_repair_compilation_cache`); whether it was."""
+    if message.startswith(_DAMAGED):
+        _cache_state["damaged"] = True
+        return True
+    if message.startswith(_UNWRITTEN):
+        _cache_state["unwritten"].append(message)
+        return True
+    return False
 
 
 def _repair_compilation_cache() -> None:
-    """After a command that met a damaged entry of the compilation cache: delete the
-    entries that cannot be decompressed, and say so in one line (the next command
-    writes them again)."""
+    """After the command: one line for the entries of the compilation cache that could
+    not be written; and if it met a damaged entry, delete the entries that cannot be
+    decompressed, and say so in one line (the next command writes them again)."""
     path = _cache_state["dir"]
+    unwritten, _cache_state["unwritten"] = _cache_state["unwritten"], []
+    if unwritten and path is not None:
+        first = unwritten[0].split(": ", 1)[-1]
+        print(f"warning: {len(unwritten)} compiled program(s) could not be stored in the "
+              f"compilation cache {path!r} ({first}); free space there, set JAXFIT_CACHE_DIR "
+              "to another directory, or JAXFIT_NO_CACHE=1", file=sys.stderr)
     if not _cache_state["damaged"] or path is None:
         return
     _cache_state["damaged"] = False
@@ -651,8 +676,7 @@ def _warnings(caught, words=(), fit: bool = False) -> None:
     words = tuple(words) + (() if fit else _POINT_FIT_WORDS)
     for w in caught:
         msg = " ".join(str(w.message).split())
-        if msg.startswith(_DAMAGED):           # one line at the end (_repair_compilation_cache)
-            _cache_state["damaged"] = True
+        if _cache_warning(msg):                 # one line at the end (_repair_compilation_cache)
             continue
         for python, flag in words:
             msg = msg.replace(python, flag)
