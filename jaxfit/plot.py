@@ -98,6 +98,19 @@ def _check_tasks(result, tasks, where: str) -> list:
     return list(tasks)
 
 
+def _log_y(logy: bool | None, data, at, y: str) -> bool:
+    """`plot_fit`'s vertical scale: ``logy``, or if None, log unless a finite ``y`` of
+    ``data`` or ``at`` is <= 0."""
+    if logy is not None:
+        return bool(logy)
+    for frame in (data, at):
+        if frame is not None and y in frame.columns:
+            v = pd.to_numeric(frame[y], errors="coerce").to_numpy(np.float64)
+            if (v[np.isfinite(v)] <= 0).any():
+                return False
+    return True
+
+
 def _check_x(law, x: str, where: str) -> None:
     if x not in law.inputs:
         raise ValueError(f"{where}: x={x!r} is not an input of law {law.name!r} "
@@ -165,7 +178,7 @@ def _groups(pts: pd.DataFrame, cols: Sequence[str], n: int) -> list[tuple[dict, 
 def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | None = None,
              posterior=None, prob: float = 0.9, x: str | None = None,
              tasks: Sequence | None = None, groups: int = 5, ncols: int = 3,
-             logy: bool = True):
+             logy: bool | None = None):
     """Data and fitted curves per task on log axes, with target points and their bands.
 
     Args:
@@ -184,7 +197,9 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
             each with its own colour and curve (others at their bin means).
         tasks: task labels to draw (default: all).
         ncols: panels per row.
-        logy: log scale on the vertical axis too.
+        logy: log scale on the vertical axis too; None (default): log unless a finite
+            ``y`` value of ``data`` or ``at`` is <= 0 (a log axis drops those points
+            without a word: a fit with ``space="linear"`` of values that reach 0 or below).
 
     Returns:
         A ``matplotlib.figure.Figure`` with one axes per task.
@@ -274,7 +289,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                     ax.scatter(vals[cols[x]], vals[y], marker="x", color=color, s=36,
                                label="target (actual)")
         ax.set_xscale("log")
-        if logy:
+        if _log_y(logy, data, at, y):
             ax.set_yscale("log")
         _plain_log_ticks(ax)
         ax.set_xlabel(_label(x, cols[x], data))

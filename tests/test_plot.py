@@ -218,3 +218,20 @@ def test_plot_names_an_unknown_task_a_bad_x_and_nan_inputs_by_the_users_rows(fit
     assert np.isnan(bad.loc[3, "N"]) and bad.shape == df.shape    # the user's frame as it was
     fig = draw(res, df, tasks=["b"])                               # a known task: one panel
     assert len(fig.axes) == 1 + (draw is plot_fit)                 # (+ plot_fit's colour bar)
+
+
+def test_plot_fit_keeps_non_positive_values_on_a_linear_axis(fitted):
+    """Values <= 0 (a fit in linear space of a quantity that reaches 0, e.g. an accuracy
+    above chance) were dropped without a word by the always-log vertical axis: the panel
+    showed 23 of 24 points. Now the axis is linear when the data hold a y <= 0 (logy=True
+    still forces log), and every point is drawn."""
+    res, _, df = fitted
+    low = df.copy()
+    low.loc[0, "loss"] = -0.05
+    fig = plot_fit(res, low, tasks=["a"])
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "linear"
+    pts = np.concatenate([c.get_offsets() for c in ax.collections])
+    assert len(pts) == 24 and pts[:, 1].min() == -0.05
+    assert plot_fit(res, df, tasks=["a"]).axes[0].get_yscale() == "log"     # as before
+    assert plot_fit(res, low, tasks=["a"], logy=True).axes[0].get_yscale() == "log"
