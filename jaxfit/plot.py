@@ -184,7 +184,8 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     Args:
         result: a `jaxfit.FitResult`, or a `Posterior` (its median curve and bands).
         data: the observations (columns as in the fit: the law's inputs, mapped by the
-            fit's ``x``, the ``y`` column and the ``by`` column(s)); None draws curves only.
+            fit's ``x``, the ``y`` column and the ``by`` column(s)); None draws curves only,
+            over the range of ``at`` (one of the two is needed).
         at: target rows (the law's inputs; optionally the ``by`` column(s) to pick tasks,
             and the ``y`` column for the actual value, drawn as an x). Each target gets the
             curve through it (its other inputs held at the target's values), its predicted
@@ -232,7 +233,11 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         tgt = _task_rows(result, at, task)
         xs = [] if pts is None else [pts[cols[x]].to_numpy(np.float64)]
         xs += [] if tgt is None else [tgt[cols[x]].to_numpy(np.float64)]
-        xs = np.concatenate(xs) if xs else np.array([1.0, 10.0])
+        if not xs:
+            raise ValueError(f"plot_fit: no data= and no at=, so nothing sets the range of "
+                             f"{x!r} to draw over; pass the data (a fit loaded from a file "
+                             "holds none: read its data file again) or at= target rows.")
+        xs = np.concatenate(xs)
         if xs.size == 0:
             by = result.options.get("by")
             raise ValueError(f"plot_fit: no row of data= or at= names task {task!r} in "

@@ -235,3 +235,23 @@ def test_plot_fit_keeps_non_positive_values_on_a_linear_axis(fitted):
     assert len(pts) == 24 and pts[:, 1].min() == -0.05
     assert plot_fit(res, df, tasks=["a"]).axes[0].get_yscale() == "log"     # as before
     assert plot_fit(res, low, tasks=["a"], logy=True).axes[0].get_yscale() == "log"
+
+
+def test_plot_fit_without_data_or_targets_says_what_sets_the_range():
+    """A fit loaded from a file holds no data: plot_fit(res) of a one-input law drew its
+    curve over x in [0.8, 12.5] (a fixed default; here 'C' in FLOPs, a meaningless range
+    and a meaningless curve) without a word. Now a ValueError says what to pass; with
+    at= the range is the targets' (as before)."""
+    law = jf.models.power_law("C")
+    k = len(law.param_names)
+    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=np.array([[300.0, 0.15, 2.0]]),
+                       objective=np.zeros(1), status=np.zeros(1, np.int32),
+                       steps=np.ones(1, np.int64), grad_norm=np.zeros(1),
+                       at_bound=np.zeros((1, k), bool), identified=np.ones(1, bool),
+                       options={"y": "loss"})
+    with pytest.raises(ValueError, match=r"plot_fit: no data= and no at=, so nothing sets the "
+                                         r"range of 'C'"):
+        plot_fit(res)
+    fig = plot_fit(res, at=pd.DataFrame({"C": [1e21]}))
+    curve = fig.axes[0].lines[0].get_xdata()
+    assert curve.min() == pytest.approx(0.8e21) and curve.max() == pytest.approx(1.25e21)
