@@ -1094,3 +1094,32 @@ def test_an_unwritable_compilation_cache_is_one_line_and_not_used(tmp_path):
         f"warning: 3 compiled program(s) could not be stored in the compilation cache "
         f"{str(tmp_path / 'w')!r} (OSError: [Errno 28] No space left on device); free space "
         "there, set JAXFIT_CACHE_DIR to another directory, or JAXFIT_NO_CACHE=1\n")
+
+
+def test_recipe_out_never_replaces_the_data_file(tmp_path, monkeypatch, capsys):
+    """Every recipe writes DIR/table.csv: `jaxfit ladder table.csv --out .` replaced the
+    user's data with the recipe's table, without a word. Now that table is not written
+    (the others are) and the command exits 2 naming the file and the fix."""
+    from jaxfit import cli
+
+    data = tmp_path / "table.csv"
+    data.write_text("run,N\nr1,1\n")
+    before = data.read_bytes()
+
+    class Result:
+        def frames(self):
+            return {"table": pd.DataFrame({"x": [1.0]}), "step1": pd.DataFrame({"y": [2.0]})}
+
+        def summary(self):
+            return pd.DataFrame({"x": [1.0]})
+
+    monkeypatch.setattr(cli, "_import", lambda spec: lambda df, **kw: Result())
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["hitchhiker", "table.csv", "--out", "."]) == 2
+    err = capsys.readouterr().err
+    assert data.read_bytes() == before
+    assert pd.read_csv(tmp_path / "step1.csv")["y"].tolist() == [2.0]
+    assert err.splitlines()[-1] == (
+        "jaxfit: error: --out '.': the table 'table' (table.csv) would replace the input file "
+        "'table.csv', so it was not written (the others were); give another directory, e.g. "
+        "--out tables")

@@ -996,9 +996,19 @@ def _cmd_recipe(args) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
+        # DIR/NAME.csv must not be the DATA file (`--out .` beside a DATA named table.csv)
+        clash = {k: i for k in tables for i in _inputs(args)
+                 if (out / f"{k}.csv").exists() and os.path.samefile(out / f"{k}.csv", i)}
         for k, v in tables.items():
-            _flat(v).to_csv(out / f"{k}.csv", index=False)
-        print(f"wrote {len(tables)} tables to {out}/", file=sys.stderr)
+            if k not in clash:
+                _flat(v).to_csv(out / f"{k}.csv", index=False)
+        print(f"wrote {len(tables) - len(clash)} tables to {out}/", file=sys.stderr)
+        if clash:
+            k, i = next(iter(clash.items()))
+            raise InputError(f"--out {args.out!r}: the table {k!r} ({out / f'{k}.csv'}) would "
+                             f"replace the input file {i!r}, so it was not written (the "
+                             f"others were); give another directory, e.g. --out "
+                             f"{out / 'tables'}")
     if args.plot:
         _savefig(result.plot(), args.plot)
     # MCMC posteriors whose chains fail their checks (r_hat, ESS, divergences, too few
