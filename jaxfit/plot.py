@@ -33,7 +33,7 @@ import pandas as pd
 from jaxfit.data import column_map, numeric_values, task_columns
 from jaxfit.datasets import recorded_unit
 from jaxfit.plot_style import figure, interval_bar, unit_label
-from jaxfit.predictions import match_tasks
+from jaxfit.predictions import match_tasks, task_positions
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
 from jaxfit.plot_style import wrap as _wrap
@@ -215,6 +215,10 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     x = x or law.inputs[0]
     _check_x(law, x, "plot_fit")
     _check_inputs(data, cols, "plot_fit")
+    by = result.options.get("by")
+    if at is not None and task_columns(by) and all(c in at.columns for c in task_columns(by)):
+        # a target naming no fitted task was left out of every panel without a word
+        task_positions(result.tasks, at, by, where="plot_fit: at=")
     others = [i for i in law.inputs if i != x]
     y = result.options.get("y", "y")
     tasks = _check_tasks(result, tasks, "plot_fit")

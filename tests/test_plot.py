@@ -255,3 +255,13 @@ def test_plot_fit_without_data_or_targets_says_what_sets_the_range():
     fig = plot_fit(res, at=pd.DataFrame({"C": [1e21]}))
     curve = fig.axes[0].lines[0].get_xdata()
     assert curve.min() == pytest.approx(0.8e21) and curve.max() == pytest.approx(1.25e21)
+
+
+def test_plot_fit_names_a_target_whose_task_was_not_fitted(fitted):
+    """at= rows naming a task that was not fitted (a typo) were left out of every panel
+    without a word (res.predict on the same rows raises). Now the same ValueError."""
+    res, _, df = fitted
+    at = pd.DataFrame({"N": [7e10, 7e10], "D": [1.4e12] * 2, "task": ["a", "zz"]})
+    with pytest.raises(ValueError, match=r"plot_fit: at=: 1 rows name tasks that were not "
+                                         r"fitted \('task' = \['zz'\]"):
+        plot_fit(res, df, at=at)
