@@ -1082,18 +1082,29 @@ def test_an_unwritable_compilation_cache_is_one_line_and_not_used(tmp_path):
         "for i in range(3):\n"
         "    warnings.warn(f\"Error writing persistent compilation cache entry for 'jit_{i}': \"\n"
         "                  'OSError: [Errno 28] No space left on device')\n"
-        "cli._repair_compilation_cache()\n")
+        "cli._repair_compilation_cache()\n"
+        "cache.enable_persistent(None)\n"
+        "os.environ['JAXFIT_CACHE_DIR'] = os.environ['JAXFIT_CACHE_DIR'] + '2'\n"
+        "os.makedirs(os.environ['JAXFIT_CACHE_DIR'])\n"
+        "open(os.path.join(os.environ['JAXFIT_CACHE_DIR'], 'programs'), 'w').close()\n"
+        "cli._enable_compilation_cache()\n"
+        "print(cache._persistent['dir'])\n")
     env = {**ENV, "JAXFIT_CACHE_DIR": str(tmp_path)}
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert p.returncode == 0, p.stderr
-    assert p.stdout == "None\n"                   # the unwritable directory was not used
+    # neither the unwritable directory nor one holding a file 'programs' (before: every
+    # command traced its programs again, 1.55 s instead of 0.96 s, without a word) was used
+    assert p.stdout == "None\nNone\n"
     assert p.stderr == (
         f"warning: compilation cache {str(tmp_path)!r} not usable ([Errno 30] Read-only file "
         "system); running without it: set JAXFIT_CACHE_DIR to a writable directory, or "
         "JAXFIT_NO_CACHE=1\n"
         f"warning: 3 compiled program(s) could not be stored in the compilation cache "
         f"{str(tmp_path / 'w')!r} (OSError: [Errno 28] No space left on device); free space "
-        "there, set JAXFIT_CACHE_DIR to another directory, or JAXFIT_NO_CACHE=1\n")
+        "there, set JAXFIT_CACHE_DIR to another directory, or JAXFIT_NO_CACHE=1\n"
+        f"warning: compilation cache {str(tmp_path / 'w2')!r} not usable ([Errno 17] File "
+        f"exists: {str(tmp_path / 'w2' / 'programs')!r}); running without it: set JAXFIT_CACHE_DIR "
+        "to a writable directory, or JAXFIT_NO_CACHE=1\n")
 
 
 def test_recipe_out_never_replaces_the_data_file(tmp_path, monkeypatch, capsys):

@@ -84,11 +84,13 @@ def _enable_compilation_cache() -> None:
     path = cache_dir()
     if path is None:
         return
+    programs = os.path.join(path, "programs")      # jaxfit's traced programs
     try:
-        os.makedirs(path, exist_ok=True)
+        # a file named 'programs' there made every command trace again, without a word
+        os.makedirs(programs, exist_ok=True)
         import tempfile          # a read-only directory warned at every program it compiled
 
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
+        fd, probe = tempfile.mkstemp(dir=programs, prefix=".probe-")
         os.close(fd)
         os.remove(probe)
     except OSError as e:
@@ -100,7 +102,7 @@ def _enable_compilation_cache() -> None:
 
     from jaxfit.inference import cache
 
-    cache.enable_persistent(os.path.join(path, "programs"))
+    cache.enable_persistent(programs)
     _cache_state.update(dir=path, damaged=False, unwritten=[])
     shown = warnings.showwarning
 
