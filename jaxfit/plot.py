@@ -30,10 +30,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import column_map, task_columns
+from jaxfit.data import column_map, numeric_values, task_columns
 from jaxfit.datasets import recorded_unit
 from jaxfit.plot_style import figure, interval_bar, unit_label
-from jaxfit.predictions import match_tasks
+from jaxfit.predictions import match_tasks, task_positions
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
 from jaxfit.plot_style import wrap as _wrap
@@ -64,6 +64,57 @@ def _has_columns(data: pd.DataFrame | None, columns, where: str) -> None:
         raise ValueError(f"{where}: data is missing column(s) {missing} (the fit's inputs and "
                          f"target); it has {list(data.columns)}. Pass the data the result was "
                          "fitted on, or rename its columns.")
+
+
+def _check_inputs(data: pd.DataFrame | None, cols: dict, where: str) -> None:
+    """ValueError naming the user's rows where an input column of ``data`` is NaN or
+    infinite (before: predict's error about the rows of the drawn curve's own grid)."""
+    if data is None:
+        return
+    for name, col in cols.items():
+        try:
+            numeric_values(data, col, f"input {name!r}")
+        except ValueError as e:
+            raise ValueError(f"{where}: data= {e}") from None
+
+
+def _check_tasks(result, tasks, where: str) -> list:
+    """``tasks`` (None: all) as a list, each a label of ``result.tasks``; ValueError
+    naming the unknown ones and the fitted ones (a bare KeyError before)."""
+    if tasks is None:
+        return list(result.tasks)
+    if isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence):
+        tasks = [tasks]
+    unknown = []
+    for task in tasks:
+        try:
+            result.tasks.get_loc(task)
+        except (KeyError, TypeError):
+            unknown.append(task)
+    if unknown:
+        raise ValueError(f"{where}: tasks= {unknown} are not tasks of the fit; its tasks are "
+                         f"{list(result.tasks)[:20]}. Pass some of these, or tasks=None for "
+                         "all.")
+    return list(tasks)
+
+
+def _log_y(logy: bool | None, data, at, y: str) -> bool:
+    """`plot_fit`'s vertical scale: ``logy``, or if None, log unless a finite ``y`` of
+    ``data`` or ``at`` is <= 0."""
+    if logy is not None:
+        return bool(logy)
+    for frame in (data, at):
+        if frame is not None and y in frame.columns:
+            v = pd.to_numeric(frame[y], errors="coerce").to_numpy(np.float64)
+            if (v[np.isfinite(v)] <= 0).any():
+                return False
+    return True
+
+
+def _check_x(law, x: str, where: str) -> None:
+    if x not in law.inputs:
+        raise ValueError(f"{where}: x={x!r} is not an input of law {law.name!r} "
+                         f"({list(law.inputs)}).")
 
 
 def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
@@ -127,13 +178,14 @@ def _groups(pts: pd.DataFrame, cols: Sequence[str], n: int) -> list[tuple[dict, 
 def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | None = None,
              posterior=None, prob: float = 0.9, x: str | None = None,
              tasks: Sequence | None = None, groups: int = 5, ncols: int = 3,
-             logy: bool = True):
+             logy: bool | None = None):
     """Data and fitted curves per task on log axes, with target points and their bands.
 
     Args:
         result: a `jaxfit.FitResult`, or a `Posterior` (its median curve and bands).
         data: the observations (columns as in the fit: the law's inputs, mapped by the
-            fit's ``x``, the ``y`` column and the ``by`` column(s)); None draws curves only.
+            fit's ``x``, the ``y`` column and the ``by`` column(s)); None draws curves only,
+            over the range of ``at`` (one of the two is needed).
         at: target rows (the law's inputs; optionally the ``by`` column(s) to pick tasks,
             and the ``y`` column for the actual value, drawn as an x). Each target gets the
             curve through it (its other inputs held at the target's values), its predicted
@@ -146,7 +198,9 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
             each with its own colour and curve (others at their bin means).
         tasks: task labels to draw (default: all).
         ncols: panels per row.
-        logy: log scale on the vertical axis too.
+        logy: log scale on the vertical axis too; None (default): log unless a finite
+            ``y`` value of ``data`` or ``at`` is <= 0 (a log axis drops those points
+            without a word: a fit with ``space="linear"`` of values that reach 0 or below).
 
     Returns:
         A ``matplotlib.figure.Figure`` with one axes per task.
@@ -159,12 +213,15 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     cols = column_map(law, result.options.get("x"))
     _has_columns(data, [*cols.values(), result.options.get("y", "y")], "plot_fit")
     x = x or law.inputs[0]
-    if x not in law.inputs:
-        raise ValueError(f"plot_fit: x={x!r} is not an input of law {law.name!r} "
-                         f"({list(law.inputs)}).")
+    _check_x(law, x, "plot_fit")
+    _check_inputs(data, cols, "plot_fit")
+    by = result.options.get("by")
+    if at is not None and task_columns(by) and all(c in at.columns for c in task_columns(by)):
+        # a target naming no fitted task was left out of every panel without a word
+        task_positions(result.tasks, at, by, where="plot_fit: at=")
     others = [i for i in law.inputs if i != x]
     y = result.options.get("y", "y")
-    tasks = list(result.tasks if tasks is None else tasks)
+    tasks = _check_tasks(result, tasks, "plot_fit")
     fig, axes = _grid(len(tasks), ncols)
     cmap = colormaps["viridis"]
     # Points are coloured continuously by the next input (log scale), curves at their
@@ -180,7 +237,11 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         tgt = _task_rows(result, at, task)
         xs = [] if pts is None else [pts[cols[x]].to_numpy(np.float64)]
         xs += [] if tgt is None else [tgt[cols[x]].to_numpy(np.float64)]
-        xs = np.concatenate(xs) if xs else np.array([1.0, 10.0])
+        if not xs:
+            raise ValueError(f"plot_fit: no data= and no at=, so nothing sets the range of "
+                             f"{x!r} to draw over; pass the data (a fit loaded from a file "
+                             "holds none: read its data file again) or at= target rows.")
+        xs = np.concatenate(xs)
         if xs.size == 0:
             by = result.options.get("by")
             raise ValueError(f"plot_fit: no row of data= or at= names task {task!r} in "
@@ -237,7 +298,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                     ax.scatter(vals[cols[x]], vals[y], marker="x", color=color, s=36,
                                label="target (actual)")
         ax.set_xscale("log")
-        if logy:
+        if _log_y(logy, data, at, y):
             ax.set_yscale("log")
         _plain_log_ticks(ax)
         ax.set_xlabel(_label(x, cols[x], data))
@@ -272,9 +333,11 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     cols = column_map(law, result.options.get("x"))
     _has_columns(data, [*cols.values(), result.options.get("y", "y")], "plot_residuals")
     x = x or law.inputs[0]
+    _check_x(law, x, "plot_residuals")
+    _check_inputs(data, cols, "plot_residuals")
     y = result.options.get("y", "y")
     log = result.options.get("space", "log") == "log"
-    tasks = list(result.tasks if tasks is None else tasks)
+    tasks = _check_tasks(result, tasks, "plot_residuals")
     fig, axes = _grid(len(tasks), ncols, height=2.6)
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task)

@@ -195,3 +195,73 @@ def test_plot_names_a_missing_column(fitted, draw):
     with pytest.raises(ValueError, match=rf"{draw.__name__}: data is missing column\(s\) "
                                          r"\['D'\] \(the fit's inputs and target\)"):
         draw(res, df.drop(columns="D"))
+
+
+@pytest.mark.parametrize("draw", [plot_fit, plot_residuals])
+def test_plot_names_an_unknown_task_a_bad_x_and_nan_inputs_by_the_users_rows(fitted, draw):
+    """Before: tasks=['zz'] raised a bare KeyError 'zz'; plot_residuals(x='Q') a bare
+    KeyError 'Q'; a NaN in an input column made plot_fit fail inside predict naming '120
+    NaN ... at rows [0, 1, ..., 9]' (the rows of its own curve grid, not the user's), and
+    plot_residuals name no function. Now each is a ValueError naming the value and the fix."""
+    res, _, df = fitted
+    name = draw.__name__
+    with pytest.raises(ValueError, match=rf"{name}: tasks= \['zz'\] are not tasks of the fit; "
+                                         r"its tasks are \['a', 'b'\]"):
+        draw(res, df, tasks=["zz"])
+    with pytest.raises(ValueError, match=rf"{name}: x='Q' is not an input of law 'chinchilla'"):
+        draw(res, df, x="Q")
+    bad = df.copy()
+    bad.loc[3, "N"] = np.nan
+    with pytest.raises(ValueError, match=rf"{name}: data= column 'N' \(input 'N'\) has 1 NaN "
+                                         r"or infinite values at rows \[3\]"):
+        draw(res, bad)
+    assert np.isnan(bad.loc[3, "N"]) and bad.shape == df.shape    # the user's frame as it was
+    fig = draw(res, df, tasks=["b"])                               # a known task: one panel
+    assert len(fig.axes) == 1 + (draw is plot_fit)                 # (+ plot_fit's colour bar)
+
+
+def test_plot_fit_keeps_non_positive_values_on_a_linear_axis(fitted):
+    """Values <= 0 (a fit in linear space of a quantity that reaches 0, e.g. an accuracy
+    above chance) were dropped without a word by the always-log vertical axis: the panel
+    showed 23 of 24 points. Now the axis is linear when the data hold a y <= 0 (logy=True
+    still forces log), and every point is drawn."""
+    res, _, df = fitted
+    low = df.copy()
+    low.loc[0, "loss"] = -0.05
+    fig = plot_fit(res, low, tasks=["a"])
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "linear"
+    pts = np.concatenate([c.get_offsets() for c in ax.collections])
+    assert len(pts) == 24 and pts[:, 1].min() == -0.05
+    assert plot_fit(res, df, tasks=["a"]).axes[0].get_yscale() == "log"     # as before
+    assert plot_fit(res, low, tasks=["a"], logy=True).axes[0].get_yscale() == "log"
+
+
+def test_plot_fit_without_data_or_targets_says_what_sets_the_range():
+    """A fit loaded from a file holds no data: plot_fit(res) of a one-input law drew its
+    curve over x in [0.8, 12.5] (a fixed default; here 'C' in FLOPs, a meaningless range
+    and a meaningless curve) without a word. Now a ValueError says what to pass; with
+    at= the range is the targets' (as before)."""
+    law = jf.models.power_law("C")
+    k = len(law.param_names)
+    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=np.array([[300.0, 0.15, 2.0]]),
+                       objective=np.zeros(1), status=np.zeros(1, np.int32),
+                       steps=np.ones(1, np.int64), grad_norm=np.zeros(1),
+                       at_bound=np.zeros((1, k), bool), identified=np.ones(1, bool),
+                       options={"y": "loss"})
+    with pytest.raises(ValueError, match=r"plot_fit: no data= and no at=, so nothing sets the "
+                                         r"range of 'C'"):
+        plot_fit(res)
+    fig = plot_fit(res, at=pd.DataFrame({"C": [1e21]}))
+    curve = fig.axes[0].lines[0].get_xdata()
+    assert curve.min() == pytest.approx(0.8e21) and curve.max() == pytest.approx(1.25e21)
+
+
+def test_plot_fit_names_a_target_whose_task_was_not_fitted(fitted):
+    """at= rows naming a task that was not fitted (a typo) were left out of every panel
+    without a word (res.predict on the same rows raises). Now the same ValueError."""
+    res, _, df = fitted
+    at = pd.DataFrame({"N": [7e10, 7e10], "D": [1.4e12] * 2, "task": ["a", "zz"]})
+    with pytest.raises(ValueError, match=r"plot_fit: at=: 1 rows name tasks that were not "
+                                         r"fitted \('task' = \['zz'\]"):
+        plot_fit(res, df, at=at)

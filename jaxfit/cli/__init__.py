@@ -84,21 +84,93 @@ def _enable_compilation_cache() -> None:
     path = cache_dir()
     if path is None:
         return
+    programs = os.path.join(path, "programs")      # jaxfit's traced programs
     try:
-        os.makedirs(path, exist_ok=True)
+        # a file named 'programs' there made every command trace again, without a word
+        os.makedirs(programs, exist_ok=True)
+        import tempfile          # a read-only directory warned at every program it compiled
+
+        fd, probe = tempfile.mkstemp(dir=programs, prefix=".probe-")
+        os.close(fd)
+        os.remove(probe)
     except OSError as e:
-        print(f"warning: compilation cache {path!r} not usable ({e}); set JAXFIT_CACHE_DIR "
-              "or JAXFIT_NO_CACHE=1", file=sys.stderr)
+        print(f"warning: compilation cache {path!r} not usable ({e}); running without it: set "
+              "JAXFIT_CACHE_DIR to a writable directory, or JAXFIT_NO_CACHE=1",
+              file=sys.stderr)
         return
     import jax
 
     from jaxfit.inference import cache
 
-    cache.enable_persistent(os.path.join(path, "programs"))
+    cache.enable_persistent(programs)
+    _cache_state.update(dir=path, damaged=False, unwritten=[])
+    shown = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if not _cache_warning(str(message)):        # outside a command's caught warnings
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = showwarning
     jax.config.update("jax_compilation_cache_dir", path)
     # Cache every program: a fit compiles many small ones (default: only those > 1 s).
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+#: The start of JAX's warning about an entry of its compilation cache that it cannot read
+#: (a file cut short by a full disk or a killed process). JAX then compiles the program
+#: again but never rewrites the entry (its cache leaves an existing file alone), so every
+#: later command printed the warning again and compiled again.
+_DAMAGED = "Error reading persistent compilation cache entry"
+#: ... and about one it could not write (a disk that filled up during the command): one
+#: warning per program, several lines a command before.
+_UNWRITTEN = "Error writing persistent compilation cache entry"
+_cache_state: dict = {"dir": None, "damaged": False, "unwritten": []}
+
+
+def _cache_warning(message: str) -> bool:
+    """Record JAX's warning ``message`` if it is about the compilation cache (reported in
+    one line after the command, `_repair_compilation_cache`); whether it was."""
+    if message.startswith(_DAMAGED):
+        _cache_state["damaged"] = True
+        return True
+    if message.startswith(_UNWRITTEN):
+        _cache_state["unwritten"].append(message)
+        return True
+    return False
+
+
+def _repair_compilation_cache() -> None:
+    """After the command: one line for the entries of the compilation cache that could
+    not be written; and if it met a damaged entry, delete the entries that cannot be
+    decompressed, and say so in one line (the next command writes them again)."""
+    path = _cache_state["dir"]
+    unwritten, _cache_state["unwritten"] = _cache_state["unwritten"], []
+    if unwritten and path is not None:
+        first = unwritten[0].split(": ", 1)[-1]
+        print(f"warning: {len(unwritten)} compiled program(s) could not be stored in the "
+              f"compilation cache {path!r} ({first}); free space there, set JAXFIT_CACHE_DIR "
+              "to another directory, or JAXFIT_NO_CACHE=1", file=sys.stderr)
+    if not _cache_state["damaged"] or path is None:
+        return
+    _cache_state["damaged"] = False
+    removed = 0
+    try:
+        from jax._src import compilation_cache as jax_cache
+
+        for entry in Path(path).glob("*-cache"):
+            try:
+                jax_cache.decompress_executable(entry.read_bytes())
+            except Exception:  # noqa: BLE001 - any unreadable entry is removed
+                entry.unlink(missing_ok=True)
+                removed += 1
+    except (ImportError, AttributeError, OSError) as e:
+        print(f"warning: the compilation cache {path!r} has damaged entries that could not "
+              f"be removed ({e}); delete the directory, or set JAXFIT_NO_CACHE=1",
+              file=sys.stderr)
+        return
+    print(f"warning: removed {removed} damaged entr{'y' if removed == 1 else 'ies'} of the "
+          f"compilation cache {path!r} (the next command stores them again)", file=sys.stderr)
 
 
 class InputError(Exception):
@@ -606,6 +678,8 @@ def _warnings(caught, words=(), fit: bool = False) -> None:
     words = tuple(words) + (() if fit else _POINT_FIT_WORDS)
     for w in caught:
         msg = " ".join(str(w.message).split())
+        if _cache_warning(msg):                 # one line at the end (_repair_compilation_cache)
+            continue
         for python, flag in words:
             msg = msg.replace(python, flag)
         msg = _cli_words(msg)
@@ -924,9 +998,19 @@ def _cmd_recipe(args) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
+        # DIR/NAME.csv must not be the DATA file (`--out .` beside a DATA named table.csv)
+        clash = {k: i for k in tables for i in _inputs(args)
+                 if (out / f"{k}.csv").exists() and os.path.samefile(out / f"{k}.csv", i)}
         for k, v in tables.items():
-            _flat(v).to_csv(out / f"{k}.csv", index=False)
-        print(f"wrote {len(tables)} tables to {out}/", file=sys.stderr)
+            if k not in clash:
+                _flat(v).to_csv(out / f"{k}.csv", index=False)
+        print(f"wrote {len(tables) - len(clash)} tables to {out}/", file=sys.stderr)
+        if clash:
+            k, i = next(iter(clash.items()))
+            raise InputError(f"--out {args.out!r}: the table {k!r} ({out / f'{k}.csv'}) would "
+                             f"replace the input file {i!r}, so it was not written (the "
+                             f"others were); give another directory, e.g. --out "
+                             f"{out / 'tables'}")
     if args.plot:
         _savefig(result.plot(), args.plot)
     # MCMC posteriors whose chains fail their checks (r_hat, ESS, divergences, too few
@@ -1185,7 +1269,10 @@ def _run(argv, program: bool) -> int:
             sys.path.insert(0, os.getcwd())          # --law my_module:my_law in the cwd
         if program and args.command not in ("datasets",):
             _enable_compilation_cache()
-        return args.run(args)
+        try:
+            return args.run(args)
+        finally:
+            _repair_compilation_cache()
     except InputError as e:
         if debug:
             import traceback
