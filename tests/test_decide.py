@@ -891,3 +891,31 @@ def test_suggest_names_rows_outside_the_law_domain_and_checks_option_types():
                      (dict(seed=-1), r"seed must be an integer >= 0, got -1")):
         with pytest.raises(ValueError, match=rf"^suggest: {text}"):
             jf.suggest(post, cands.iloc[:1], target, **kw)
+
+
+def test_cli_suggest_refuses_an_empty_candidates_file_and_both_sources(tmp_path, monkeypatch,
+                                                                       capsys):
+    """Before: a --candidates file with a header and no rows was refused as "column
+    'params' (input 'N') has dtype object, not numbers", and --grid given beside
+    --candidates was silently ignored. Exit 2 before any fit; the files are unchanged."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"params": [1e8, 1e9], "tokens": [1e10, 2e10], "loss": [3.0, 2.5]}).to_csv(
+        path, index=False)
+    empty, one = tmp_path / "empty.csv", tmp_path / "one.csv"
+    empty.write_text("params,tokens\n")
+    one.write_text("params,tokens\n1e9,2e10\n")
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fitted"))
+    src = ["suggest", str(path), "--x", "N=params", "D=tokens", "-q", "--target", "N=7e9",
+           "D=1e11"]
+    for extra, want in [
+            (["--candidates", str(empty)],
+             f"--candidates {empty} has no rows (columns ['params', 'tokens'])"),
+            (["--candidates", str(one), "--grid", "N=1e9", "D=1e10"],
+             f"give the candidates once: --candidates {one} or --grid N=1e9 D=1e10, not "
+             "both")]:
+        assert main(src + extra) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and want in err[0], err
+    assert empty.read_text() == "params,tokens\n"
