@@ -221,6 +221,17 @@ def test_recover_kaplan():
                    {"C_c": 2.3e8, "alpha": 0.05}, restarts=16)
 
 
+def test_recover_kaplan_with_compute_in_flops():
+    """Kaplan et al.'s L(C_min) = (C_c / C)^0.050 with C_c = 3.1e8 PF-days = 2.7e28 FLOPs
+    (1 PF-day = 8.64e19 FLOPs), on 1e18-1e22 FLOPs (FLP's stage 1 has compute in FLOPs).
+    Before: the default init box of C_c, (1e3, 1e12), lay 16 decades below it, and every
+    start ended at alpha -> 0 (C_c = 1.2e12, a FitWarning at the bound); now (1e3, 1e30)
+    holds Kaplan's published critical scales in every unit (N_c 8.8e13, D_c 5.4e13,
+    C_c 3.1e8 PF-days or 2.7e28 FLOPs). Same shapes as test_recover_kaplan."""
+    _fit_and_check(jf.models.kaplan("C"), {"C": np.logspace(18, 22, 30)},
+                   {"C_c": 2.7e28, "alpha": 0.05}, restarts=16)
+
+
 def test_recover_sigmoid():
     _fit_and_check(jf.models.sigmoid(), {"L": np.linspace(0.3, 2.5, 40)},
                    dict(a=-0.6, k=4.0, L0=1.2, b=0.85), restarts=32, space="linear",
