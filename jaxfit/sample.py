@@ -98,7 +98,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             outcomes in [0, 1] with space="linear", "beta" or "truncnormal".
         nu: Student-t degrees of freedom.
         priors: name -> numpyro distribution over the constrained value (incl. "sigma").
-        pool: parameters drawn from a population across tasks (hierarchical pooling:
+        pool: parameter name(s) drawn from a population across tasks (hierarchical pooling:
             ``u_t ~ Normal(mu, tau)``); with ``law.shared`` parameters, this uses one
             plated model over all tasks.
         method: "nuts" (numpyro NUTS, default), "svi" (``AutoMultivariateNormal``) or
@@ -176,7 +176,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                           svi_steps=svi_steps, extend=extend, loss=loss, delta=delta,
                           init=init, restarts=restarts)
     tempering.check_temper(temper)
-    pool = tuple(pool)
+    pool = _pool_names(pool, law)
     unknown = [p for p in pool if p not in law.params]
     if unknown:
         raise ValueError(f"pool names {unknown}, which are not parameters of law "
@@ -185,6 +185,13 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     if overlap:
         raise ValueError(f"parameters {sorted(overlap)} are both pooled and shared; a shared "
                          "parameter already has one value for all tasks.")
+    if (pool or law.shared or batching == "plate") and method != "nuts":
+        why = (f"pool={list(pool)}" if pool else
+               f"the shared parameter(s) {list(law.shared)}" if law.shared else
+               "batching='plate'")
+        raise ValueError(f"method={method!r} is vmapped over independent tasks, but "
+                         f"{why} needs one plated model over all tasks, which only "
+                         "method='nuts' samples; use method='nuts', or drop " + why + ".")
     _check_priors(law, priors)
     lik = bayes.make_likelihood(likelihood, space, nu, delta)
     plated = bool(pool or law.shared or batching == "plate")
@@ -198,9 +205,6 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     if warn:
         checks.scale_warning(law, batch.x, batch.y, batch.w,
                              make_starts(law, init=init, restarts=restarts, seed=seed), space)
-    if (pool or law.shared or batching == "plate") and method != "nuts":
-        raise ValueError(f"method={method!r} is vmapped over independent tasks; pooled or "
-                         "shared parameters need method='nuts'.")
     T = len(batch.tasks)
     if start is None:
         start = point_fit(law.replace(shared=()) if law.shared else law, data, y=y, by=by,
@@ -343,6 +347,18 @@ def _extend_short_chains(post: Posterior, bm, tr, xs, ys, ws, center, chol, opts
     thin[idx] = f
     stats["thinned"] = thin
     return z, stats
+
+
+def _pool_names(pool, law: Law) -> tuple:
+    """``pool=`` as a tuple of names: one name given as a string is that name (before,
+    ``tuple("alpha")`` split it into letters), and a name given twice is refused (before,
+    numpyro's "all sites must have unique names" AssertionError, after the point fit)."""
+    names = (pool,) if isinstance(pool, str) else tuple(pool)
+    twice = sorted({str(p) for p in names if names.count(p) > 1})
+    if twice:
+        raise ValueError(f"pool names {twice} more than once; name each pooled parameter "
+                         f"once, e.g. pool={tuple(dict.fromkeys(names))!r}.")
+    return names
 
 
 def _run_plated(bm, law, key, xs, ys, ws, center, chol, opts, pool, jitter):

@@ -617,3 +617,20 @@ def test_arviz_loo_compare_and_ppc_on_two_laws(readme_chinchilla):
     assert cmp.loc["power_law", "elpd_diff"] > 4 * cmp.loc["power_law", "dse"]
     ax = az.plot_ppc(idata, num_pp_samples=20)
     assert np.size(ax) >= 1
+
+
+def test_pool_takes_one_name_as_a_string_and_refuses_repeats():
+    """Before: pool="alpha" was split by tuple() into letters ("pool names ['a', 'l', 'p',
+    'h', 'a']"), pool=("E", "E") ended after the point fit in numpyro's AssertionError
+    "all sites must have unique names", and batching="plate" with method="svi" blamed
+    "pooled or shared parameters" the user had not given. All raise before any compile."""
+    df, _ = shared_alpha_tasks()
+    with pytest.raises(ValueError, match=r"method='svi' is vmapped over independent tasks, "
+                                         r"but pool=\['alpha'\] needs one plated model"):
+        sample(LAW, df, y="loss", by="task", method="svi", pool="alpha")
+    with pytest.raises(ValueError, match=r"pool names \['E'\] more than once.*"
+                                         r"pool=\('E', 'alpha'\)"):
+        sample(LAW, df, y="loss", by="task", pool=("E", "alpha", "E"))
+    with pytest.raises(ValueError, match=r"but batching='plate' needs one plated model.*"
+                                         r"use method='nuts'"):
+        sample(LAW, df, y="loss", by="task", method="laplace", batching="plate")

@@ -864,3 +864,58 @@ def test_optimal_refuses_a_law_that_rises_with_compute():
                      (dict(n_sim=0), "n_sim must be an integer >= 1")):
         with pytest.raises(ValueError, match=rf"^suggest: {text}"):
             jf.suggest(post, one, one, **kw)
+
+
+def test_suggest_names_rows_outside_the_law_domain_and_checks_option_types():
+    """Before: a candidate or target at which the law is NaN (here log of N <= 0, a law
+    without positive_inputs) ended in pandas' IntCastingNaNError 'Cannot convert
+    non-finite values (NA or inf) to integer' when the table was ranked; prob='0.9' raised
+    a TypeError from '<', n_sim='a' int()'s 'invalid literal', seed=-1 numpy's 'expected
+    non-negative integer'. The user's frames are not modified."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=400)
+    cands = pd.DataFrame({"N": [1e9, -3e9], "D": [1e10, 3e11], "cost": [1.0, 2.0]},
+                         index=["a", "b"])
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    before = cands.copy()
+    with pytest.raises(ValueError, match=r"law 'loglinear' is not finite at 1 candidate "
+                                         r"row\(s\) \['b'\].*'N': -3000000000\.0.*"
+                                         r"drop those rows"):
+        jf.suggest(post, cands, target)
+    pd.testing.assert_frame_equal(cands, before)
+    with pytest.raises(ValueError, match=r"not finite at 1 target row\(s\) \[0\].*'N': -7"):
+        jf.suggest(post, cands.iloc[:1], target.assign(N=-7e10))
+    for kw, text in ((dict(prob="0.9"), r"prob must be in \(0, 1\), got '0\.9'"),
+                     (dict(n_sim="a", method="reweight"), r"n_sim must be an integer >= 1, "
+                                                          r"got 'a'"),
+                     (dict(seed=-1), r"seed must be an integer >= 0, got -1")):
+        with pytest.raises(ValueError, match=rf"^suggest: {text}"):
+            jf.suggest(post, cands.iloc[:1], target, **kw)
+
+
+def test_cli_suggest_refuses_an_empty_candidates_file_and_both_sources(tmp_path, monkeypatch,
+                                                                       capsys):
+    """Before: a --candidates file with a header and no rows was refused as "column
+    'params' (input 'N') has dtype object, not numbers", and --grid given beside
+    --candidates was silently ignored. Exit 2 before any fit; the files are unchanged."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"params": [1e8, 1e9], "tokens": [1e10, 2e10], "loss": [3.0, 2.5]}).to_csv(
+        path, index=False)
+    empty, one = tmp_path / "empty.csv", tmp_path / "one.csv"
+    empty.write_text("params,tokens\n")
+    one.write_text("params,tokens\n1e9,2e10\n")
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fitted"))
+    src = ["suggest", str(path), "--x", "N=params", "D=tokens", "-q", "--target", "N=7e9",
+           "D=1e11"]
+    for extra, want in [
+            (["--candidates", str(empty)],
+             f"--candidates {empty} has no rows (columns ['params', 'tokens'])"),
+            (["--candidates", str(one), "--grid", "N=1e9", "D=1e10"],
+             f"give the candidates once: --candidates {one} or --grid N=1e9 D=1e10, not "
+             "both")]:
+        assert main(src + extra) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and want in err[0], err
+    assert empty.read_text() == "params,tokens\n"

@@ -21,6 +21,7 @@ import pytest
 
 import jaxfit as jf
 from jaxfit.inference.starts import grid_starts
+from jaxfit.models.ladder_step1 import ladder_step1
 from jaxfit.warnings import FitWarning
 
 CHIN = dict(A=406.4, B=410.7, E=1.69, alpha=0.34, beta=0.28)
@@ -221,6 +222,17 @@ def test_recover_kaplan():
                    {"C_c": 2.3e8, "alpha": 0.05}, restarts=16)
 
 
+def test_recover_kaplan_with_compute_in_flops():
+    """Kaplan et al.'s L(C_min) = (C_c / C)^0.050 with C_c = 3.1e8 PF-days = 2.7e28 FLOPs
+    (1 PF-day = 8.64e19 FLOPs), on 1e18-1e22 FLOPs (FLP's stage 1 has compute in FLOPs).
+    Before: the default init box of C_c, (1e3, 1e12), lay 16 decades below it, and every
+    start ended at alpha -> 0 (C_c = 1.2e12, a FitWarning at the bound); now (1e3, 1e30)
+    holds Kaplan's published critical scales in every unit (N_c 8.8e13, D_c 5.4e13,
+    C_c 3.1e8 PF-days or 2.7e28 FLOPs). Same shapes as test_recover_kaplan."""
+    _fit_and_check(jf.models.kaplan("C"), {"C": np.logspace(18, 22, 30)},
+                   {"C_c": 2.7e28, "alpha": 0.05}, restarts=16)
+
+
 def test_recover_sigmoid():
     _fit_and_check(jf.models.sigmoid(), {"L": np.linspace(0.3, 2.5, 40)},
                    dict(a=-0.6, k=4.0, L0=1.2, b=0.85), restarts=32, space="linear",
@@ -261,3 +273,34 @@ def test_power_law_rejects_arguments_of_the_wrong_type(kwargs, message):
         jf.models.power_law(**kwargs)
     with pytest.raises(ValueError, match=message):
         jf.io.get_law("power_law(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")")
+
+
+# Published fits (papers/METHODS.md): each value must lie in the law's init box, where
+# random starts are drawn, so that a fit on the paper's own units starts near it.
+PUBLISHED = [
+    (jf.models.chinchilla(), dict(A=406.4, B=410.7, E=1.69, alpha=0.34, beta=0.28)),  # Hoffmann
+    (jf.models.chinchilla(), dict(A=482.01, B=2085.43, E=1.817, alpha=0.3478, beta=0.3658)),
+    *[(ladder_step1(), dict(A=A, alpha=a, B=B, beta=b, E=E))      # Bhagia et al. Table 5
+      for A, a, B, b, E in [(38.07, 0.23, 100.09, 0.24, 0.45), (11.23, 0.20, 60.37, 0.26, 0.50),
+                            (702974.93, 0.79, 38.45, 0.20, 0.65),
+                            (79412.07, 0.66, 3957.51, 0.42, 0.56),
+                            (405.66, 0.40, 10.16, 0.15, 0.72),
+                            (1200.94, 0.45, 7897.19, 0.48, 0.95),
+                            (86346.32, 0.69, 137.35, 0.26, 1.20)]],  # CSQA's E = 0 is a bound
+    *[(jf.models.sigmoid(), dict(a=a, k=k, L0=L0))                # Table 5, step 2 (b ~ 1.00)
+      for a, k, L0 in [(-0.74, 4.83, 0.62), (-0.73, 12.74, 0.77), (-0.78, 5.91, 0.71),
+                       (-0.65, 4.13, 0.74), (-0.46, 5.03, 0.96), (-0.86, 2.21, 1.13),
+                       (-0.60, 7.16, 0.89), (-0.79, 4.31, 1.08)]],
+    (jf.models.kaplan("N"), {"N_c": 8.8e13, "alpha": 0.076}),      # Kaplan et al. eq. 1.1
+    (jf.models.kaplan("D"), {"D_c": 5.4e13, "alpha": 0.095}),      # eq. 1.2
+    (jf.models.kaplan("C"), {"C_c": 3.1e8, "alpha": 0.050}),       # eq. 1.3, PF-days
+    (jf.models.kaplan("C"), {"C_c": 3.1e8 * 8.64e19, "alpha": 0.050}),  # the same in FLOPs
+]
+
+
+def test_published_fits_lie_in_the_init_boxes():
+    """Before: Kaplan's N_c = 8.8e13, D_c = 5.4e13 and C_c = 2.7e28 FLOPs lay above
+    kaplan's init box (1e3, 1e12) (see test_recover_kaplan_with_compute_in_flops)."""
+    outside = [(law.name, n, v, law.params[n].init) for law, p in PUBLISHED
+               for n, v in p.items() if not law.params[n].init[0] <= v <= law.params[n].init[1]]
+    assert outside == []

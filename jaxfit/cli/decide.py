@@ -186,13 +186,19 @@ def _cmd_suggest(args) -> int:
     if args.k < 1:                           # before the fit and its refits, as --prob
         raise cli.InputError(f"--k {args.k}: the batch size must be an integer >= 1, e.g. "
                              "--k 3")
-    vals = _grid_values(args.grid, tuple(args.inputs)) if args.grid and not args.candidates \
-        else None
+    if args.grid and args.candidates:        # before: --grid was silently ignored
+        raise cli.InputError(f"suggest: give the candidates once: --candidates "
+                             f"{args.candidates} or --grid {' '.join(args.grid)}, not both")
+    vals = _grid_values(args.grid, tuple(args.inputs)) if args.grid else None
     source = _source(args)
     law, mapping = source.law, source.mapping
     target = cli._checked_points(args.target, law, mapping, "--target", source.by)
     if args.candidates:
         cands = cli._read(args.candidates)
+        if len(cands) == 0:                  # before: "column ... has dtype object"
+            raise cli.InputError(f"--candidates {args.candidates} has no rows (columns "
+                                 f"{list(cands.columns)}); write one row per candidate run, "
+                                 "or use --grid N=.. D=..")
     elif vals is not None:
         iN, iD = args.inputs
         cands = candidate_grid(vals[iN], vals[iD], columns=(mapping.get(iN, iN),

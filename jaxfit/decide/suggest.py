@@ -73,6 +73,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
@@ -361,6 +363,37 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs) -> np.ndarra
     return c
 
 
+def _real(v) -> bool:
+    """A real number (not a bool, not a string such as '0.9')."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _whole(v, lo: int) -> bool:
+    """An integer >= ``lo`` (3 or 3.0; before, n_sim='a' raised int()'s 'invalid literal'
+    and seed=-1 numpy's 'expected non-negative integer')."""
+    return _real(v) and math.isfinite(v) and float(v).is_integer() and v >= lo
+
+
+def _check_finite(ok: np.ndarray, rows: list[np.ndarray], df: pd.DataFrame, what: str,
+                  law: Law, lik, columns) -> None:
+    """ValueError naming the rows of ``df`` at which the law's draws are not finite
+    (``ok`` [T, n]: finite for every draw, row ``rows[t][j]``). Before, their NaN widths
+    ended in pandas' IntCastingNaNError when the table was ranked."""
+    bad = sorted({int(r[j]) for t, r in enumerate(rows) for j in range(len(r))
+                  if not ok[t, j]})
+    if not bad:
+        return
+    shown = df.iloc[bad[:3]][list(dict.fromkeys(columns))].to_dict("records")
+    space = (" in the fit's log space (a prediction <= 0 has no log)"
+             if lik.space == "log" else "")
+    raise ValueError(f"suggest: law {law.name!r} is not finite{space} at {len(bad)} {what} "
+                     f"row(s) {list(df.index[bad[:5]])} for some posterior draws, e.g. "
+                     f"{shown}: those inputs are outside the law's domain (e.g. <= 0 where "
+                     "it takes a log). Fix: drop those rows or give inputs where the law is "
+                     "defined (a custom law can declare them in Law(positive_inputs=...) to "
+                     "have them checked).")
+
+
 def _target_draws(post: Posterior, target: pd.DataFrame, target_law: Law | None,
                   others: Sequence[Posterior], rows_t: list[np.ndarray], seed: int):
     """Law-mean and predictive draws [T, D, J] of the target, aligned with ``post``'s draws."""
@@ -463,16 +496,19 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     if method not in METHODS:
         raise ValueError(f"suggest: method={method!r} is not one of {METHODS} ('reweight': importance "
                          "reweighting of the draws; 'linear': the Bayes linear update).")
-    if int(n_sim) != n_sim or n_sim < 1:
+    if not _whole(n_sim, 1):
         raise ValueError(f"suggest: n_sim must be an integer >= 1, got {n_sim!r}.")
     if target_space not in ("auto", "log", "linear"):
         raise ValueError(f"suggest: target_space={target_space!r}: use 'auto', 'log' or 'linear'.")
     if interval not in INTERVALS:
         raise ValueError(f"suggest: interval={interval!r} is not one of {INTERVALS}.")
-    if not 0 < prob < 1:
-        raise ValueError(f"suggest: prob must be in (0, 1), got {prob}.")
-    if int(k) != k or k < 1:
+    if not (_real(prob) and 0 < prob < 1):
+        raise ValueError(f"suggest: prob must be in (0, 1), got {prob!r}; give a number such as "
+                         "0.9.")
+    if not _whole(k, 1):
         raise ValueError(f"suggest: k must be an integer >= 1, got {k!r}.")
+    if not _whole(seed, 0):
+        raise ValueError(f"suggest: seed must be an integer >= 0, got {seed!r}.")
     law, lik = posterior.law, posterior.likelihood
     by = posterior.options.get("by")
     cols = column_map(law, posterior.options.get("x"))
@@ -519,6 +555,10 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         pad[t, :len(r)] = r if len(r) else 0
         valid[t, :len(r)] = True
     tm, tp = _target_draws(posterior, target, target_law, others, rows_t, seed)
+    _check_finite(np.isfinite(tm).all(axis=1) & np.isfinite(tp).all(axis=1), rows_t,
+                  target, "target", target_law or law, lik,
+                  column_map(target_law or law, posterior.options.get("x")
+                             if target_law is None else None).values())
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
     tdraw = tp if interval == "predictive" else tm
     # the one computation of the current interval: the targets' width_now, the table's
@@ -552,6 +592,8 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         params = {p: jnp.asarray(posterior.flat(p)) for p in law.param_names}
         x = {nm: jnp.asarray(candidates[c].to_numpy(np.float64)[pad]) for nm, c in cols.items()}
         m = _locations(law, lik, params, x)
+    _check_finite(np.isfinite(np.asarray(m)).all(axis=1) | ~valid, rows_c, candidates,
+                  "candidate", law, lik, cols.values())
     if method == "reweight":
         n_sim = int(min(n_sim, D))
         with jax.enable_x64(True):

@@ -20,7 +20,8 @@ def kaplan(input: str = "C") -> Law:
     Kaplan et al. (2020), "Scaling Laws for Neural Language Models", eqs. 1.1-1.3 (e.g.
     L(C) = (C_c / C)^alpha_C); also stage 1 of FLP (Chen et al. 2024),
     L(C) = (C / C_N)^(-alpha). Parameters: ``x_c`` > 0 (the critical scale, named
-    ``{input}_c``) and ``alpha`` > 0.
+    ``{input}_c``; starts in (1e3, 1e30), which holds Kaplan's N_c = 8.8e13,
+    D_c = 5.4e13 and C_c = 3.1e8 PF-days = 2.7e28 FLOPs) and ``alpha`` > 0.
 
     Example:
         >>> import jaxfit as jf
@@ -30,7 +31,10 @@ def kaplan(input: str = "C") -> Law:
     """
     xc = f"{input}_c"
     params = {
-        xc: Param(constraints.positive, init=(1e3, 1e12), doc="critical scale"),
+        # Kaplan's published critical scales: N_c = 8.8e13, D_c = 5.4e13, C_c = 3.1e8
+        # PF-days = 2.7e28 FLOPs (L(C_min)); with (1e3, 1e12) a fit on compute in FLOPs
+        # started 16 decades short and ended at alpha -> 0
+        xc: Param(constraints.positive, init=(1e3, 1e30), doc="critical scale"),
         "alpha": Param(constraints.positive, init=(0.01, 1.0), doc="exponent"),
     }
 
