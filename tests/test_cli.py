@@ -1018,6 +1018,14 @@ def test_point_fit_advice_names_flags_of_the_command_that_has_them(capsys):
     assert "raise --max-steps or give better starts (--init, more --restarts)" in line
 
 
+def _run_with_cache(code: str, cache_dir) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new interpreter with ``JAXFIT_CACHE_DIR=cache_dir``; it must exit 0."""
+    env = {**ENV, "JAXFIT_CACHE_DIR": str(cache_dir)}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    return p
+
+
 def test_a_damaged_compilation_cache_entry_is_removed_with_one_line(tmp_path):
     """An entry of JAX's compilation cache cut short (a full disk, a killed process): JAX
     warns, compiles again, but never rewrites an existing entry, so every later command
@@ -1051,9 +1059,7 @@ def test_a_damaged_compilation_cache_entry_is_removed_with_one_line(tmp_path):
         "jax.clear_caches(); jax.jit(f)(1.0)\n"
         "cc.decompress_executable(e.read_bytes())                # stored again, readable\n"
         "print(len(list(e.parent.glob('*-cache'))))\n")
-    env = {**ENV, "JAXFIT_CACHE_DIR": str(tmp_path)}
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert p.returncode == 0, p.stderr
+    p = _run_with_cache(code, tmp_path)
     line = (f"warning: removed 1 damaged entry of the compilation cache {str(tmp_path)!r} "
             "(the next command stores them again)\n")
     assert p.stderr == 2 * line and p.stdout == "1\n"
@@ -1089,9 +1095,7 @@ def test_an_unwritable_compilation_cache_is_one_line_and_not_used(tmp_path):
         "open(os.path.join(os.environ['JAXFIT_CACHE_DIR'], 'programs'), 'w').close()\n"
         "cli._enable_compilation_cache()\n"
         "print(cache._persistent['dir'])\n")
-    env = {**ENV, "JAXFIT_CACHE_DIR": str(tmp_path)}
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert p.returncode == 0, p.stderr
+    p = _run_with_cache(code, tmp_path)
     # neither the unwritable directory nor one holding a file 'programs' (before: every
     # command traced its programs again, 1.55 s instead of 0.96 s, without a word) was used
     assert p.stdout == "None\nNone\n"
