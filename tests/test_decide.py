@@ -196,6 +196,9 @@ def test_optimal_rejects_bad_input(chinchilla):
         jf.optimal(res.params, [1e21])
     with pytest.raises(ValueError, match="inputs"):
         jf.optimal(res, [1e21], inputs=("N", "tokens"))
+    # a string is not two names (before, "ND" passed as ('N', 'D') by accident)
+    with pytest.raises(ValueError, match="inputs must be two names.*got the string 'ND'"):
+        jf.optimal(res, [1e21], inputs="ND")
 
 
 # ------------------------------------------------------------------------------ suggest
@@ -423,6 +426,8 @@ def test_suggest_checks_inputs_of_a_law_with_other_names():
     for cost in ("cost", lambda N, D: 6 * N * D):
         with pytest.raises(ValueError, match=r"inputs=\('params', 'tokens'\)"):
             jf.suggest(post, cands, target, cost=cost)
+    with pytest.raises(ValueError, match=r"inputs=\('params',\) must name"):
+        jf.suggest(post, cands, target, cost=lambda N, D: 6 * N * D, inputs="params")
     with pytest.raises(ValueError, match=r"candidates.*'params'.*values <= 0.*rows \[1\]"):
         jf.suggest(post, cands.assign(params=[1e9, -3e9], cost=1.0), target)
     with pytest.raises(ValueError, match=r"target.*'tokens'.*(NaN|missing)"):

@@ -237,6 +237,10 @@ def _budgets(budgets, what: str) -> np.ndarray:
 
 
 def _check_law(law: Law, inputs: Sequence[str], what: str) -> tuple[str, str]:
+    if isinstance(inputs, str):
+        # inputs="ND" passed as ('N', 'D') by accident; "params" as six letters
+        raise ValueError(f"{what}: inputs must be two names, the law's (model size, tokens) "
+                         f"inputs, e.g. inputs=('N', 'D'); got the string {inputs!r}.")
     names = tuple(inputs)
     if len(names) != 2:
         raise ValueError(f"{what}: inputs must name the law's (model size, tokens) inputs, "

@@ -543,7 +543,9 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
                          "or use jf.sample.")
     rows_c = _task_rows(candidates, tasks, by, "candidate")
     rows_t = _task_rows(target, tasks, by, "target")
-    costs = _costs(candidates, cost, cols, tuple(inputs))
+    # a string is one name, not its letters ("params" read as six input names before)
+    names = (inputs,) if isinstance(inputs, str) else tuple(inputs)
+    costs = _costs(candidates, cost, cols, names)
     n = max(len(r) for r in rows_c)
     if n == 0:
         raise ValueError("suggest: no candidate applies to any task.")
