@@ -35,7 +35,7 @@ from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 
 __all__ = ["Param", "PowerTerm", "Law", "compose", "fix", "add", "share", "NOISE",
-           "PriorDescription"]
+           "PriorDescription", "as_names"]
 
 Params = Mapping[str, Any]
 Inputs = Mapping[str, Any]
@@ -139,7 +139,7 @@ def _init_pair(init) -> tuple:
     return pair
 
 
-def _names(value) -> tuple[str, ...]:
+def as_names(value) -> tuple[str, ...]:
     """A tuple of names from a sequence of names, or from one name: a string given where
     a tuple is meant (``inputs="flops"``) became its letters ('f', 'l', 'o', 'p', 's')."""
     return (value,) if isinstance(value, str) else tuple(value)
@@ -376,10 +376,10 @@ class Law:
                 raise ValueError(f"Law {self.name!r}: parameter {n!r}: {problem}")
         object.__setattr__(self, "params", _freeze(self.params))
         object.__setattr__(self, "fixed", _freeze(self.fixed))
-        object.__setattr__(self, "inputs", _names(self.inputs))
+        object.__setattr__(self, "inputs", as_names(self.inputs))
         object.__setattr__(self, "positive_inputs",
-                           _names(self.positive_inputs))
-        object.__setattr__(self, "shared", _names(self.shared))
+                           as_names(self.positive_inputs))
+        object.__setattr__(self, "shared", as_names(self.shared))
         if self.grid is not None:
             object.__setattr__(self, "grid", _freeze({k: tuple(v) for k, v in self.grid.items()}))
             if set(self.grid) != set(self.params):
@@ -648,7 +648,7 @@ def share(law: Law, *names: str) -> Law:
     """
     # share(law, ["alpha", "beta"]) as well as share(law, "alpha", "beta") (a list failed
     # with "TypeError: unhashable type: 'list'")
-    names = tuple(n for group in names for n in _names(group))
+    names = tuple(n for group in names for n in as_names(group))
     held = [n for n in dict.fromkeys(names) if n in law.fixed and n not in law.params]
     if held:
         # share(fix(law, alpha=0.3), "alpha"): the Law check said alpha is "not among its

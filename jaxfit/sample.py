@@ -27,7 +27,8 @@ from jaxfit.inference.objective import residuals, unpack
 from jaxfit.inference.optimize import SolverOptions
 from jaxfit.inference.starts import user_starts
 from jaxfit.inference.objective import make_objective
-from jaxfit.law import NOISE, Law, dist_text, fixed_text, prior_problem, same_fixed
+from jaxfit.law import (NOISE, Law, as_names, dist_text, fixed_text, prior_problem,
+                        same_fixed)
 from jaxfit.posterior import Posterior
 from jaxfit.result import FitResult
 
@@ -176,7 +177,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                           svi_steps=svi_steps, extend=extend, loss=loss, delta=delta,
                           init=init, restarts=restarts)
     tempering.check_temper(temper)
-    pool = _pool_names(pool, law)
+    pool = _pool_names(pool)
     unknown = [p for p in pool if p not in law.params]
     if unknown:
         raise ValueError(f"pool names {unknown}, which are not parameters of law "
@@ -349,11 +350,11 @@ def _extend_short_chains(post: Posterior, bm, tr, xs, ys, ws, center, chol, opts
     return z, stats
 
 
-def _pool_names(pool, law: Law) -> tuple:
+def _pool_names(pool) -> tuple:
     """``pool=`` as a tuple of names: one name given as a string is that name (before,
     ``tuple("alpha")`` split it into letters), and a name given twice is refused (before,
     numpyro's "all sites must have unique names" AssertionError, after the point fit)."""
-    names = (pool,) if isinstance(pool, str) else tuple(pool)
+    names = as_names(pool)
     twice = sorted({str(p) for p in names if names.count(p) > 1})
     if twice:
         raise ValueError(f"pool names {twice} more than once; name each pooled parameter "

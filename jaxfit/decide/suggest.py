@@ -88,7 +88,7 @@ from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, ta
                          task_label)
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
-from jaxfit.law import Law
+from jaxfit.law import Law, as_names
 from jaxfit.posterior import Posterior, draw_predictions
 from jaxfit.predictions import task_positions
 
@@ -544,8 +544,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     rows_c = _task_rows(candidates, tasks, by, "candidate")
     rows_t = _task_rows(target, tasks, by, "target")
     # a string is one name, not its letters ("params" read as six input names before)
-    names = (inputs,) if isinstance(inputs, str) else tuple(inputs)
-    costs = _costs(candidates, cost, cols, names)
+    costs = _costs(candidates, cost, cols, as_names(inputs))
     n = max(len(r) for r in rows_c)
     if n == 0:
         raise ValueError("suggest: no candidate applies to any task.")
