@@ -183,9 +183,7 @@ class FitResult:
 
     def param_dict(self, task=None) -> dict[str, float]:
         """One task's parameters as a dict (the only task when ``task`` is None)."""
-        i = 0 if task is None else self.tasks.get_loc(task)
-        if task is None and len(self.tasks) != 1:
-            raise ValueError(f"this fit has {len(self.tasks)} tasks; name one with task=.")
+        i = task_position(self.tasks, task, "fit")
         return dict(zip(self.law.param_names, map(float, self.values[i])))
 
     def warn_unconverged(self, tasks: np.ndarray | None = None, where: str = "predict",
