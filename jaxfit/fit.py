@@ -17,7 +17,7 @@ from jaxfit.inference import design, floor
 from jaxfit.inference.objective import make_objective
 from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks
 from jaxfit.inference.starts import grid_starts, random_starts, sobol_starts, user_starts
-from jaxfit.inference.status import Status
+from jaxfit.inference.status import Status, reasons
 from jaxfit.law import Law
 from jaxfit.result import FitResult
 from jaxfit.warnings import (BoundWarning, ConvergenceWarning, DesignWarning,
@@ -111,8 +111,7 @@ def _warn(res: FitResult):
     labels = lambda mask: list(res.tasks[mask][:10])  # noqa: E731
     bad = ~res.converged
     if bad.any():
-        codes = sorted(set(int(s) for s in res.status[bad]))
-        why = "; ".join(f"{Status(c).name.lower()}: {Status(c).message}" for c in codes)
+        why = reasons(res.status[bad])
         warnings.warn(f"{bad.sum()} of {len(res.tasks)} task(s) did not converge "
                       f"{labels(bad)}. {why}. See FitResult.status.", ConvergenceWarning,
                       stacklevel=3)

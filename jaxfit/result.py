@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.data import task_columns
-from jaxfit.inference.status import Status
+from jaxfit.inference.status import Status, reasons
 from jaxfit.law import Law, fixed_text
 
 __all__ = ["FitResult", "wald_bounds", "fixed_rows"]
@@ -198,8 +198,7 @@ class FitResult:
         bad = idx[np.asarray(self.status)[idx] != Status.CONVERGED]
         if not bad.size:
             return False
-        codes = sorted({int(s) for s in np.asarray(self.status)[bad]})
-        why = "; ".join(f"{Status(c).name.lower()}: {Status(c).message}" for c in codes)
+        why = reasons(np.asarray(self.status)[bad])
         warnings.warn(f"{where}: {bad.size} task(s) {list(self.tasks[bad][:10])} of this fit did "
                       f"not converge, so their numbers come from the last iterate, not an "
                       f"optimum ({why}). See FitResult.status.", ConvergenceWarning,

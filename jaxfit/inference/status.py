@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Status"]
+__all__ = ["Status", "reasons"]
 
 
 class Status(enum.IntEnum):
@@ -35,3 +35,10 @@ _MESSAGES = {
                      "(a kink or a flat direction); try `method='lbfgs'`, another `loss`, or "
                      "fix a poorly identified parameter"),
 }
+
+
+def reasons(statuses) -> str:
+    """``"max_steps: <message>; stalled: <message>"`` for the distinct codes in ``statuses``
+    (a fit's warnings name what went wrong and which option to change)."""
+    codes = sorted({int(s) for s in statuses})
+    return "; ".join(f"{Status(c).name.lower()}: {Status(c).message}" for c in codes)
