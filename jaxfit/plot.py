@@ -117,6 +117,18 @@ def _check_x(law, x: str, where: str) -> None:
                          f"({list(law.inputs)}).")
 
 
+def _checked_data(result, data: pd.DataFrame | None, x: str | None, where: str):
+    """The fit's input columns and the x-axis input, after checking that ``data`` has the
+    fit's columns with finite inputs and that ``x`` is an input of the law."""
+    law = result.law
+    cols = column_map(law, result.options.get("x"))
+    _has_columns(data, [*cols.values(), result.options.get("y", "y")], where)
+    x = x or law.inputs[0]
+    _check_x(law, x, where)
+    _check_inputs(data, cols, where)
+    return cols, x
+
+
 def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
     cols = max(1, min(ncols, n))
     rows = math.ceil(n / cols)
@@ -210,11 +222,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     from matplotlib.colors import LogNorm
 
     law = result.law
-    cols = column_map(law, result.options.get("x"))
-    _has_columns(data, [*cols.values(), result.options.get("y", "y")], "plot_fit")
-    x = x or law.inputs[0]
-    _check_x(law, x, "plot_fit")
-    _check_inputs(data, cols, "plot_fit")
+    cols, x = _checked_data(result, data, x, "plot_fit")
     by = result.options.get("by")
     if at is not None and task_columns(by) and all(c in at.columns for c in task_columns(by)):
         # a target naming no fitted task was left out of every panel without a word
@@ -329,12 +337,7 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     Returns:
         A ``matplotlib.figure.Figure`` with one axes per task (points and a zero line).
     """
-    law = result.law
-    cols = column_map(law, result.options.get("x"))
-    _has_columns(data, [*cols.values(), result.options.get("y", "y")], "plot_residuals")
-    x = x or law.inputs[0]
-    _check_x(law, x, "plot_residuals")
-    _check_inputs(data, cols, "plot_residuals")
+    cols, x = _checked_data(result, data, x, "plot_residuals")
     y = result.options.get("y", "y")
     log = result.options.get("space", "log") == "log"
     tasks = _check_tasks(result, tasks, "plot_residuals")

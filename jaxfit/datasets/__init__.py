@@ -30,6 +30,13 @@ class Dataset:
     loss_unit: tuple[str | tuple[str, ...], str] | None = None
 
 
+# The three OLMo ladder tables come from one release of one paper.
+_BHAGIA = ("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
+           "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025).")
+_OLMO_LADDER_SOURCE = ("github.com/allenai/OLMo at commit "
+                       "9bc064c72b1439640993e7ff28238e7b8f855aee, "
+                       "scripts/scaling/data/peteish-moreeval/*.csv")
+
 _REGISTRY = {
     "chinchilla": Dataset(
         name="chinchilla",
@@ -55,10 +62,7 @@ _REGISTRY = {
                      "(190M-1.3B x 1,2,5,10 xC, every checkpoint) and the targets 7B-4T (1 row) "
                      "and 13B-5T (last 12 rows); the paper's 8 tasks plus BoolQ and Winogrande. "
                      "Built by scripts/datasets/make_olmo_ladder.py."),
-        citation=("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
-                  "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025)."),
-        source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
-                "scripts/scaling/data/peteish-moreeval/*.csv"),
+        citation=_BHAGIA, source=_OLMO_LADDER_SOURCE,
         license="Apache-2.0",
         loss_unit=("task_loss", "bits per byte"),
     ),
@@ -70,10 +74,7 @@ _REGISTRY = {
                      "pes2o, reddit, stack, wiki), ice, m2d2_s2orc, pile and wikitext_103, for "
                      "the same checkpoints as olmo_ladder (join on run, tokens); used by the "
                      "FLP/FLP-M recipes. Built by scripts/datasets/make_olmo_ladder_val.py."),
-        citation=("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
-                  "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025)."),
-        source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
-                "scripts/scaling/data/peteish-moreeval/*.csv"),
+        citation=_BHAGIA, source=_OLMO_LADDER_SOURCE,
         license="Apache-2.0",
         # eval/<set>-validation/CrossEntropyLoss (../shared/data/olmo_ladder/README.md)
         loss_unit=(("c4", "books", "common_crawl", "pes2o", "reddit", "stack", "wiki", "ice",
@@ -103,10 +104,7 @@ _REGISTRY = {
                      "full runs (also MC format: MMLU, ARC-C, CSQA, HellaSwag, OBQA, PIQA, SIQA, "
                      "Winogrande, BoolQ). Used by jf.recipes.emergence. Built by "
                      "scripts/datasets/make_emergence.py."),
-        citation=("Bhagia, Liu, Wettig, et al. (2024), 'Establishing Task Scaling Laws via "
-                  "Compute-Efficient Model Ladders', arXiv:2412.04403 (COLM 2025)."),
-        source=("github.com/allenai/OLMo at commit 9bc064c72b1439640993e7ff28238e7b8f855aee, "
-                "scripts/scaling/data/peteish-moreeval/*.csv"),
+        citation=_BHAGIA, source=_OLMO_LADDER_SOURCE,
         license="Apache-2.0",
         loss_unit=("c4_loss", "nats"),
     ),
