@@ -1138,3 +1138,70 @@ def test_recipe_out_never_replaces_the_data_file(tmp_path, monkeypatch, capsys):
         "jaxfit: error: --out '.': the table 'table' (table.csv) would replace the input file "
         "'table.csv', so it was not written (the others were); give another directory, e.g. "
         "--out tables")
+
+
+def _unconverged_fit(status):
+    """A `FitResult` of Chinchilla's law with the given status codes, one task each
+    (built directly: nothing is fitted or compiled)."""
+    law = jf.models.chinchilla()
+    t, k = len(status), len(law.param_names)
+    return jf.FitResult(law=law, tasks=pd.Index([f"task{i}" for i in range(t)]),
+                        values=np.ones((t, k)), objective=np.zeros(t),
+                        status=np.asarray(status), steps=np.full(t, 10),
+                        grad_norm=np.zeros(t), at_bound=np.zeros((t, k), bool),
+                        identified=np.ones(t, bool))
+
+
+def test_recipes_exit_1_when_a_point_fit_behind_their_numbers_did_not_converge(
+        tmp_path, monkeypatch, capsys):
+    """`jaxfit ladder` (flp, flp_m, emergence, hitchhiker) exited 0 when point fits whose
+    numbers it printed had stopped at the step cap or stalled: a script checking the exit
+    code took those numbers. Now the recipe writes its outputs, then exits 1 with one
+    line naming how many fits and the first few; every fit converged: exit 0. Hitchhiker's
+    grid counts every fitted configuration that did not converge (its ARE enters
+    median_are and the findings), not the ones left unfitted (too_few_points)."""
+    import dataclasses
+
+    from jaxfit import cli
+    from jaxfit.recipes.hitchhiker import HitchhikerResult
+    from jaxfit.recipes.protocol import RecipeResult
+
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class Result(RecipeResult):
+        fits: dict
+
+        def table(self):
+            return pd.DataFrame({"x": [1.0]})
+
+        def summary(self):
+            return pd.DataFrame({"x": [1.0]})
+
+    status = {"step1": [0, 1, 3, 1, 0], "step2": [1, 0, 0, 0, 0]}
+    result = Result(fits={k: _unconverged_fit(v) for k, v in status.items()})
+    monkeypatch.setattr(cli, "_import", lambda spec: lambda **kw: result)
+    assert cli.main(["ladder", "--out", str(tmp_path / "a"), "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert (tmp_path / "a" / "table.csv").exists()          # the outputs, then the exit code
+    assert err[-1] == ("ladder: 4 point fit(s) did not converge: step1 task 'task1' "
+                       "(max_steps); step1 task 'task2' (stalled); step1 task 'task3' "
+                       "(max_steps), and 1 more (their numbers are in the tables, each with "
+                       "its status); exit status 1, as `jaxfit fit`.")
+    result = Result(fits={"stage1": _unconverged_fit([0, 0])})
+    assert cli.main(["flp_m", "-q"]) == 0
+
+    are = pd.DataFrame({"family": ["gpt3", "gpt3", "t5"], "n_models": [2, 3, 4],
+                        "fraction": [1.0, 0.5, 1.0], "cut": [0.0, 1e10, 0.0],
+                        "checkpoints": ["all", "final", "all"], "are": [0.1, np.nan, 0.2],
+                        "status": ["stalled", "too_few_points", "converged"]})
+    result = HitchhikerResult(are=are, train=None, targets=pd.DataFrame(),
+                              filters=pd.DataFrame(), fits=[], options={"default_cut": 0.0})
+    assert cli.main(["hitchhiker", "-q"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith(
+        "hitchhiker: 1 point fit(s) did not converge: gpt3 k=2 fraction=1 cut=0 all "
+        "(stalled) (their numbers")
+    result = HitchhikerResult(are=are.assign(status=["converged", "too_few_points",
+                                                     "converged"]),
+                              train=None, targets=pd.DataFrame(), filters=pd.DataFrame(),
+                              fits=[], options={"default_cut": 0.0})
+    assert cli.main(["hitchhiker", "-q"]) == 0
+

@@ -9,7 +9,8 @@ in ``jaxfit/schema/`` (``jaxfit.fit/1``, ``jaxfit.posterior/1``, ``jaxfit.predic
 ``jaxfit.recipe/1``, ``jaxfit.datasets/1``).
 
 Exit codes: 0 success; 1 a failed fit or failed diagnostics (a task that did not
-converge, posterior diagnostics that fail their thresholds); 2 bad input (unreadable
+converge, a point fit behind a recipe's numbers that did not converge, posterior
+diagnostics that fail their thresholds); 2 bad input (unreadable
 file, missing column, unknown law, invalid option, ...); 3 an internal error (a bug in
 jaxfit or in a dependency). Codes 1-3 come with a one-line reason on stderr; ``--debug``
 adds the traceback.
@@ -1013,16 +1014,27 @@ def _cmd_recipe(args) -> int:
                              f"{out / 'tables'}")
     if args.plot:
         _savefig(result.plot(), args.plot)
-    # MCMC posteriors whose chains fail their checks (r_hat, ESS, divergences, too few
-    # points) make the run fail, as in `jaxfit sample`; bootstrap refits that did not
-    # converge are reported by the recipes' own warnings and tables.
+    # Point fits behind the recipe's numbers that did not converge, and MCMC posteriors
+    # whose chains fail their checks (r_hat, ESS, divergences, too few points), make the
+    # run fail, as in `jaxfit fit` and `jaxfit sample`: a script that checks the exit code
+    # never takes a number from a failed fit without being told (the outputs are written
+    # first, each fit's status in its table); bootstrap refits that did not converge are
+    # reported by the recipes' own warnings and tables.
+    code = 0
+    unconverged = getattr(result, "unconverged", list)()
+    if unconverged:
+        more = f", and {len(unconverged) - 3} more" if len(unconverged) > 3 else ""
+        print(f"{args.command}: {len(unconverged)} point fit(s) did not converge: "
+              f"{'; '.join(unconverged[:3])}{more} (their numbers are in the tables, each "
+              "with its status); exit status 1, as `jaxfit fit`.", file=sys.stderr)
+        code = 1
     failed = [name for name, post in _posteriors(result)
               if post.method == "nuts" and not post.diagnostics["ok"].all()]
     if failed:
         print(f"{args.command}: the NUTS posterior(s) {failed} fail their diagnostics (see "
               "the warnings above); exit status 1, as `jaxfit sample`.", file=sys.stderr)
-        return 1
-    return 0
+        code = 1
+    return code
 
 
 def _posteriors(result, name: str = "result", depth: int = 2):
@@ -1046,6 +1058,14 @@ def _posteriors(result, name: str = "result", depth: int = 2):
 
 
 # ------------------------------------------------------------------------------ parser
+
+#: How a recipe's exit status is decided (every recipe's --help).
+_RECIPE_EXIT = ("Exit status 1, after the outputs are written, when a point fit behind the "
+                "numbers did not converge (one stderr line names how many and the first "
+                "few; hitchhiker: any fitted configuration, as its ARE enters median_are "
+                "and the findings; each fit's status is in the tables) or a NUTS posterior "
+                "fails its diagnostics.")
+
 
 def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
     """DATA and the options shared by the data commands; ``targets``: also ``--at`` and
@@ -1193,8 +1213,9 @@ def _parser() -> argparse.ArgumentParser:
     add_backtest_parser(sub)                           # backtest
     for name, recipe in RECIPES.items():
         q = sub.add_parser(name, help=recipe.help,
-                           description=f"{recipe.help}. DATA: {recipe.columns}."
-                           if recipe.columns else recipe.help)
+                           description=(f"{recipe.help}. DATA: {recipe.columns}."
+                                        if recipe.columns else f"{recipe.help}.")
+                           + " " + _RECIPE_EXIT)
         if recipe.takes_data:
             q.add_argument("data", nargs="?", help="CSV/Parquet file or dataset (default: "
                                                    "the recipe's embedded data)")
