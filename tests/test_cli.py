@@ -1205,3 +1205,20 @@ def test_recipes_exit_1_when_a_point_fit_behind_their_numbers_did_not_converge(
                               fits=[], options={"default_cut": 0.0})
     assert cli.main(["hitchhiker", "-q"]) == 0
 
+
+def test_flp_m_is_a_command_spelt_as_the_paper_names_it(monkeypatch, capsys):
+    """The paper's method is FLP-M and every flag is spelt with "-", yet only `jaxfit
+    flp_m` existed (`jaxfit flp-m`: invalid choice, exit 2). Now `flp-m` is the command,
+    listed once in --help, and `flp_m` still runs the same recipe."""
+    from jaxfit import cli
+
+    parser = cli._parser()
+    for spelling in ("flp-m", "flp_m"):
+        args = parser.parse_args([spelling, "--tasks", "piqa_val"])
+        assert (args.recipe, args.tasks, args.run) == ("flp_m", ["piqa_val"], cli._cmd_recipe)
+    text = parser.format_help()
+    assert len(re.findall(r"\bflp-m\b", text)) == 3           # usage, choices, its help line
+    assert "flp_m" not in text
+    monkeypatch.setattr(cli, "_import", lambda spec: pytest.fail(spec))
+    assert cli.main(["flp-m", "--tasks", "no_such", "--out", "/dev/null/x", "-q"]) == 2
+    assert "--out '/dev/null/x'" in capsys.readouterr().err

@@ -976,7 +976,7 @@ def _cmd_datasets(args) -> int:
 
 
 def _cmd_recipe(args) -> int:
-    recipe = RECIPES[args.command]
+    recipe = RECIPES[args.recipe]
     kwargs = {a.dest: getattr(args, a.dest) for a in recipe.args
               if getattr(args, a.dest) is not None}
     data = getattr(args, "data", None)
@@ -990,7 +990,7 @@ def _cmd_recipe(args) -> int:
     _warnings(caught)
     tables = result.frames()
     if args.json:
-        _emit_json({"schema": "jaxfit.recipe/1", "recipe": args.command,
+        _emit_json({"schema": "jaxfit.recipe/1", "recipe": args.recipe,
                     "options": json.loads(json.dumps(kwargs, default=str)),
                     "tables": {k: _records(v) for k, v in tables.items()}})
     else:
@@ -1211,7 +1211,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_decide_parsers(sub)                            # optimal, suggest
     add_backtest_parser(sub)                           # backtest
-    for name, recipe in RECIPES.items():
+    for key, recipe in RECIPES.items():
+        # a recipe named with "_" (flp_m) is the command flp-m, as the paper names the
+        # method and as every flag is spelt; the "_" spelling is accepted, not listed
+        name = key.replace("_", "-")
         q = sub.add_parser(name, help=recipe.help,
                            description=(f"{recipe.help}. DATA: {recipe.columns}."
                                         if recipe.columns else f"{recipe.help}.")
@@ -1225,7 +1228,10 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--out", metavar="DIR", help="write every table as DIR/NAME.csv")
         q.add_argument("--plot", metavar="PNG", help="the recipe's figure")
         _common(q, "jaxfit.recipe/1")
-        q.set_defaults(run=_cmd_recipe)
+        q.set_defaults(run=_cmd_recipe, recipe=key)
+        if key != name:
+            sub.choices[key] = q            # no help line of its own: listed once
+    sub.metavar = "{" + ",".join(a.dest for a in sub._choices_actions) + "}"
     return p
 
 
