@@ -1222,3 +1222,66 @@ def test_flp_m_is_a_command_spelt_as_the_paper_names_it(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_import", lambda spec: pytest.fail(spec))
     assert cli.main(["flp-m", "--tasks", "no_such", "--out", "/dev/null/x", "-q"]) == 2
     assert "--out '/dev/null/x'" in capsys.readouterr().err
+
+
+#: The Python options the recipes' advice named as if the command took them.
+_PYTHON_OPTION = re.compile(r"raise warmup/samples|\(priors=\)|chains >=|\bD0=|\bfewshot=|"
+                            r"fewshot_elbow|\['y'\]|result\.|Posterior\.")
+
+
+def test_recipe_advice_names_no_python_option_the_command_lacks(capsys, tmp_path):
+    """A recipe's warnings and errors in `jaxfit emergence` / `ladder` / `hitchhiker`
+    advised "raise warmup/samples ... (priors=)", "See Posterior.diagnostics", "pass e.g.
+    step1_options={'max_steps': ...}. See result.step1['status']", "D0=0.5: ...", "Mark
+    few-shot rows with fewshot= instead", "use jaxfit.recipes.emergence.fewshot_elbow"
+    and "options ['y'] need data": Python options a command-line user cannot give. Now
+    each names the command's flag (--no-posterior, --D0, --where, --D, --y) or the
+    table to read, and says where an option has no flag."""
+    from types import SimpleNamespace
+
+    from jaxfit import cli
+    from jaxfit.inference.bayes import make_likelihood
+    from jaxfit.recipes.ladder import _warn
+
+    rng = np.random.default_rng(0)
+    draws = {k: v * (1 + 0.01 * rng.normal(size=(1, 1, 400))) for k, v in CHINCHILLA.items()}
+    draws["sigma"] = 0.01 * (1 + 0.01 * rng.normal(size=(1, 1, 400)))
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        method="nuts", likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        post.warn()                     # one chain: r_hat undefined, the NUTS advice
+        _warn(_unconverged_fit([1, 0]), "step1")
+    assert len(caught) == 2 and "raise warmup/samples" in str(caught[0].message)
+    cli._warnings(caught, cli._recipe_words("emergence"))
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and not [m for m in lines if _PYTHON_OPTION.search(m)], lines
+    assert ("Fix: drop the posterior with --no-posterior (the bootstrap remains), or add "
+            "data; more draws (sample_options={'warmup': ..., 'samples': ...}) and priors "
+            "(priors=...) are arguments of the recipe's Python function (jaxfit.recipes), "
+            "with no flag on the command line. See the table's r_hat, divergences and "
+            "bootstrap_converged columns (--out DIR or --json).") in lines[0]
+    assert lines[1].endswith(
+        "its step cap is an argument of the recipe's Python function (jaxfit.recipes.ladder."
+        "ladder(step1_options={'max_steps': ...})), with no flag on the command line. See the "
+        "step1 table's status column (--out DIR or --json).")
+    cli._warnings([SimpleNamespace(message="hitchhiker: 3 of 9 fits did not converge (see "
+                                           "result.are['status']); their ARE ...")],
+                  cli._recipe_words("hitchhiker"))
+    assert "(see the table's status column)" in capsys.readouterr().err
+
+    csv = tmp_path / "ft.csv"
+    pd.DataFrame({"loss": [3.0, 2.9, 2.8, 2.7], "accuracy": [0.2, 0.3, 0.4, 0.5],
+                  "D": [0.5, 10.0, 100.0, 100.0]}).to_csv(csv, index=False)
+    for argv, wanted in (
+            (["--D", "D"], "Select the finetuned rows with --where (e.g. --where 'D > 1' for "
+                           "a column D)"),
+            (["--D", "D", "--where", "D > 1"], "For a single curve drop --D (each task's "
+                                               "few-shot elbow is fitted)."),
+            (["--D", "D", "--D0", "0.5"], "--D0 0.5: the log_power emergence law needs D0 > 1"),
+            (["--y", "accuracy"], "options --y need DATA: the 'olmo' demonstration")):
+        data = [] if "--y" in argv else [str(csv)]
+        assert cli.main(["emergence", *data, *argv, "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and wanted in err and not _PYTHON_OPTION.search(err), err

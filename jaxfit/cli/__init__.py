@@ -226,6 +226,12 @@ _CLI_WORDS = (
      "(or --law module:function, a function in a Python file of the current directory)."),
     ("(see jaxfit.datasets.load_olmo_ladder() for the layout)",
      "(the layout: jaxfit datasets show olmo_ladder)"),
+    ("Mark few-shot rows with fewshot= instead.",
+     "Select the finetuned rows with --where (e.g. --where 'D > 1' for a column D); "
+     "marking few-shot rows (a 0/1 column) is an argument of the recipe's Python function "
+     "(jaxfit.recipes.emergence.emergence), with no flag on the command line."),
+    ("For a single curve use jaxfit.recipes.emergence.fewshot_elbow.",
+     "For a single curve drop --D (each task's few-shot elbow is fitted)."),
     ("(see jaxfit.datasets.load_hitchhiker())", "(the layout: jaxfit datasets show hitchhiker)"),
     ("(see jaxfit.recipes.flp.load_flp_data())",
      "(the layout: jaxfit datasets show olmo_ladder and olmo_ladder_val)"),
@@ -237,7 +243,7 @@ _CLI_WORDS = (
 _FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper", "cuts",
                 "per_task", "restarts", "max_steps", "delta", "space", "init", "likelihood",
                 "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
-                "budgets", "inputs", "by")
+                "budgets", "inputs", "by", "D0")
 _KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +
                     r")=('[^']*'|\"[^\"]*\"|\([^()]*\)|\[[^\[\]]*\]|"
                     r"[-+]?(?:\d[\w.+-]*|inf|nan)\b|True\b|False\b|None\b)")
@@ -296,6 +302,11 @@ def _cli_words(text: str) -> str:
     # `jaxfit.decide.optimal._check_law`: the law's (model size, tokens) inputs
     text = re.sub(r"pass inputs=\('([^']*)', '([^']*)'\)", r"pass --inputs \1 \2", text)
     text = text.replace("pass inputs=(model size, tokens)", "pass --inputs SIZE TOKENS")
+    # `jaxfit.recipes.emergence.emergence_or_elbow`: options a demonstration fixes
+    text = re.sub(r"options \[([^\]]*)\] need data:",
+                  lambda m: "options " + ", ".join(
+                      "--" + n.strip(" '") for n in m.group(1).split(",")) + " need DATA:",
+                  text)
     # `jaxfit.recipes.points.check_fraction`: accuracy in percent
     text = re.sub(r"divide by 100, e\.g\. data\.assign\(.*? / 100\)",
                   "divide the column by 100 in the file", text)
@@ -639,6 +650,47 @@ _SAMPLE_WORDS = (
     ("See Posterior.diagnostics.",
      "See the diagnostics table (--json: each task's \"diagnostics\")."),
 )
+
+
+#: `Posterior.warn`'s and the recipes' advice in a recipe command's words: the recipes'
+#: draws, priors and solvers are options of their Python functions, with no flag (the
+#: generic words read "raise warmup/samples", "(priors=)", "See result.step1['status']").
+_RECIPE_WORDS = (
+    ("raise warmup/samples, add data or informative priors on the poorly identified "
+     "parameters (priors=), or fit a law with fewer parameters",
+     "add data; more draws (sample_options={'warmup': ..., 'samples': ...}) and priors "
+     "(priors=...) are arguments of the recipe's Python function (jaxfit.recipes), with no "
+     "flag on the command line"),
+    ("use chains >= 2, 4 is usual", "4 chains are usual, set in sample_options= of the "
+                                    "recipe's Python function, with no flag on the command "
+                                    "line"),
+    ("raise max_steps, or use starts='restarts' (multi-start refits)",
+     "add data; the refits' solver (max_steps, starts='restarts') is set in Python only "
+     "(jaxfit.bootstrap), with no flag on the command line"),
+    ("(see result.are['status'])", "(see the table's status column)"),
+    *((f"pass e.g. {t}_options={{'max_steps': ...}}. See result.{t}['status'].",
+       f"its step cap is an argument of the recipe's Python function (jaxfit.recipes.ladder."
+       f"ladder({t}_options={{'max_steps': ...}})), with no flag on the command line. See "
+       f"the {t} table's status column (--out DIR or --json).") for t in ("step1", "step2")),
+    *((f"See result.{t}['design'].", f"See the {t} table's design column (--out DIR or "
+                                     "--json).") for t in ("step1", "step2")),
+    ("See Posterior.diagnostics.", "See the posterior's diagnostics in the tables (--out DIR "
+                                   "or --json)."),
+)
+#: ... and those of one recipe, applied first.
+_RECIPE_OWN_WORDS = {
+    "emergence": (
+        ("Fix: raise warmup/samples, ", "Fix: drop the posterior with --no-posterior (the "
+                                        "bootstrap remains), or raise warmup/samples, "),
+        ("See Posterior.diagnostics.", "See the table's r_hat, divergences and "
+                                       "bootstrap_converged columns (--out DIR or --json)."),
+    ),
+}
+
+
+def _recipe_words(recipe: str) -> tuple:
+    """The (Python text, command-line text) pairs for the warnings of ``recipe``."""
+    return _RECIPE_OWN_WORDS.get(recipe, ()) + _RECIPE_WORDS
 
 
 def _emit_json(doc: dict) -> None:
@@ -987,7 +1039,7 @@ def _cmd_recipe(args) -> int:
             progress.running(f"{args.command} recipe", args.quiet):
         warnings.simplefilter("always")
         result = _call(_import(recipe.run), *call, **kwargs)
-    _warnings(caught)
+    _warnings(caught, _recipe_words(args.recipe))
     tables = result.frames()
     if args.json:
         _emit_json({"schema": "jaxfit.recipe/1", "recipe": args.recipe,
