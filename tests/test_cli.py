@@ -966,6 +966,16 @@ def test_posterior_of_two_by_columns_prints_no_pandas_performance_warning():
      ("--n 4000 is the bootstrap's resamples and does not apply to --method laplace; use "
       "--method bootstrap --n 4000, or set the draws with --chains and --samples")),
     (("sample", "{csv}", "--n", "4000"), "does not apply to --method nuts"),
+    # measured before: Laplace draws, the warm-up unused, exit 0
+    (("sample", "{csv}", "--method", "laplace", "--warmup", "5000"),
+     ("--warmup 5000 does not apply to --method laplace (NUTS's warm-up: laplace draws "
+      "--chains x --samples independent draws); drop it, or use --method nuts")),
+    (("sample", "{csv}", "--method", "svi", "--target-accept", "0.99"),
+     "--target-accept 0.99 does not apply to --method svi (NUTS's target acceptance rate"),
+    # measured before: uncalibrated point predictions, exit 0
+    (("ladder", "--calibrate", "width"),
+     "--calibrate width applies only with --intervals (without it nothing uses it); add "
+     "--intervals, or drop --calibrate"),
     # measured before: DATA's rows predicted, the --at point dropped without a word, exit 0
     (("predict", "{fit}", "{csv}", "--at", "N=7e10", "D=1.4e12"),
      "predict: give new inputs either as DATA ('{csv}') or as --at, not both"),
@@ -973,11 +983,13 @@ def test_posterior_of_two_by_columns_prints_no_pandas_performance_warning():
 def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
     """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples
     (the bootstrap's count is --n), `--method nuts --n 4000` the default draws, a
-    bootstrap ignored --likelihood/--temper, and `jaxfit predict fit.json DATA --at ...`
-    predicted DATA's rows only: each ran to exit 0 with the option silently unused. Now
+    bootstrap ignored --likelihood/--temper, Laplace and SVI ignored NUTS's --warmup and
+    --target-accept, `jaxfit ladder --calibrate width` without --intervals ran point
+    predictions, and `jaxfit predict fit.json DATA --at ...` predicted DATA's rows only:
+    each ran to exit 0 with the option silently unused. Now
     each is refused before any fit (exit 2, one line naming the flag, its value and the
     fix); the options at their defaults, and each method's own, are accepted (below)."""
-    from jaxfit.cli import _parser, _sample_flags, main
+    from jaxfit.cli import RECIPES, _parser, _recipe_flags, _sample_flags, main
 
     path = tmp_path / "runs.csv"
     pd.DataFrame({"N": [1e8, 2e8], "D": [1e10, 2e10], "loss": [3.0, 2.8]}).to_csv(path,
@@ -988,8 +1000,12 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
     assert wanted.format(**names) in err, err
     for ok in (["--method", "bootstrap", "--n", "500"], ["--method", "nuts", "--samples", "9"],
-               ["--method", "laplace", "--chains", "4", "--samples", "1000", "--n", "1000"]):
+               ["--method", "laplace", "--chains", "4", "--samples", "1000", "--n", "1000"],
+               ["--method", "svi", "--warmup", "1000", "--target-accept", "0.95"],
+               ["--method", "nuts", "--warmup", "50", "--target-accept", "0.8"]):
         _sample_flags(_parser().parse_args(["sample", "x.csv", *ok]))     # no error
+    for ok in (["--calibrate", "ratio"], ["--intervals", "--calibrate", "width"]):
+        _recipe_flags(_parser().parse_args(["ladder", *ok]), RECIPES["ladder"])
 
 
 def test_point_fit_advice_names_flags_of_the_command_that_has_them(capsys):

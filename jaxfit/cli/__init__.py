@@ -825,18 +825,28 @@ def _temper(value: str):
 _SAMPLER = {"chains": 4, "warmup": 1000, "samples": 1000, "likelihood": "huber",
             "target_accept": 0.95, "temper": "sandwich"}
 _BOOTSTRAP = {"n": 1000}
+#: ... of them, NUTS's own: SVI and Laplace draw ``chains * samples`` independent draws,
+#: with no warm-up and no acceptance rate.
+_NUTS_ONLY = ("warmup", "target_accept")
 
 
 def _sample_flags(args) -> None:
     """Refuse a `jaxfit sample` option that ``--method`` does not use (e.g. ``--method
-    bootstrap --samples 4000``, which drew the default 1,000 resamples)."""
+    bootstrap --samples 4000``, which drew the default 1,000 resamples; ``--method laplace
+    --warmup 5000``, which has no warm-up): an option set away from its default."""
     boot = args.method == "bootstrap"
-    unused = _SAMPLER if boot else _BOOTSTRAP
+    unused = (_SAMPLER if boot else
+              {**_BOOTSTRAP, **{k: _SAMPLER[k] for k in _NUTS_ONLY if args.method != "nuts"}})
     for dest, default in unused.items():
         value = getattr(args, dest)
         if value == default:
             continue
         flag = "--" + dest.replace("_", "-")
+        if dest in _NUTS_ONLY and not boot:
+            raise InputError(f"{flag} {value} does not apply to --method {args.method} (NUTS's "
+                             f"{'warm-up' if dest == 'warmup' else 'target acceptance rate'}: "
+                             f"{args.method} draws --chains x --samples independent draws); "
+                             "drop it, or use --method nuts")
         if boot:
             fix = (f"the bootstrap's resamples are --n (e.g. --n {value})" if dest == "samples"
                    else "drop it, or use --method nuts, svi or laplace")
@@ -1027,8 +1037,23 @@ def _cmd_datasets(args) -> int:
     return 0
 
 
+def _recipe_flags(args, recipe) -> None:
+    """Refuse a recipe option set away from its default without the option it needs
+    (``ladder --calibrate width`` without ``--intervals``, which ran uncalibrated point
+    predictions), as `_sample_flags` does for `jaxfit sample`."""
+    by_dest = {a.dest: a for a in recipe.args}
+    for a in recipe.args:
+        value = getattr(args, a.dest)
+        if a.requires is None or value == a.kwargs.get("default") or getattr(args, a.requires):
+            continue
+        need = by_dest[a.requires].flag
+        raise InputError(f"{a.flag} {value} applies only with {need} (without it nothing "
+                         f"uses it); add {need}, or drop {a.flag}")
+
+
 def _cmd_recipe(args) -> int:
     recipe = RECIPES[args.recipe]
+    _recipe_flags(args, recipe)
     kwargs = {a.dest: getattr(args, a.dest) for a in recipe.args
               if getattr(args, a.dest) is not None}
     data = getattr(args, "data", None)
@@ -1218,7 +1243,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="NUTS (MCMC), SVI, Laplace, or a bootstrap of refits")
     s.add_argument("--chains", type=int, default=_SAMPLER["chains"], help="MCMC chains")
     s.add_argument("--warmup", type=int, default=_SAMPLER["warmup"],
-                   help="warm-up iterations per chain")
+                   help="NUTS warm-up iterations per chain")
     s.add_argument("--samples", type=int, default=_SAMPLER["samples"], help="draws per chain")
     s.add_argument("--n", type=int, default=_BOOTSTRAP["n"], help="bootstrap resamples")
     s.add_argument("--likelihood", default=_SAMPLER["likelihood"],
