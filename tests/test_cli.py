@@ -1179,12 +1179,14 @@ def test_recipes_exit_1_when_a_point_fit_behind_their_numbers_did_not_converge(
     import dataclasses
 
     from jaxfit import cli
+    from jaxfit.backtest import BacktestResult
     from jaxfit.recipes.hitchhiker import HitchhikerResult
     from jaxfit.recipes.protocol import RecipeResult
 
     @dataclasses.dataclass(frozen=True, eq=False)
     class Result(RecipeResult):
         fits: dict
+        calibration: object = None
 
         def table(self):
             return pd.DataFrame({"x": [1.0]})
@@ -1200,10 +1202,19 @@ def test_recipes_exit_1_when_a_point_fit_behind_their_numbers_did_not_converge(
     assert (tmp_path / "a" / "table.csv").exists()          # the outputs, then the exit code
     assert err[-1] == ("ladder: 4 point fit(s) did not converge: step1 task 'task1' "
                        "(max_steps); step1 task 'task2' (stalled); step1 task 'task3' "
-                       "(max_steps), and 1 more (their numbers are in the tables, each with "
-                       "its status); exit status 1, as `jaxfit fit`.")
+                       "(max_steps), and 1 more; the outputs are written, the warnings above "
+                       "say more; exit status 1, as `jaxfit fit`.")
     result = Result(fits={"stage1": _unconverged_fit([0, 0])})
     assert cli.main(["flp_m", "-q"]) == 0
+    # the ladder's calibration backtest: its fits at each cut set the intervals' width
+    # (measured: `jaxfit ladder --intervals` on the OLMo ladder, csqa_val at one cut)
+    calibration = BacktestResult(rows=pd.DataFrame(), options={}, fits={
+        3.713e8: [_unconverged_fit([0]), _unconverged_fit([0, 1])]})
+    result = Result(fits={"step1": _unconverged_fit([0])}, calibration=calibration)
+    assert cli.main(["ladder", "-q"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith(
+        "ladder: 1 point fit(s) did not converge: calibration at cut 3.713e+08 fit 2 task "
+        "'task1' (max_steps); the outputs")
 
     are = pd.DataFrame({"family": ["gpt3", "gpt3", "t5"], "n_models": [2, 3, 4],
                         "fraction": [1.0, 0.5, 1.0], "cut": [0.0, 1e10, 0.0],
@@ -1214,7 +1225,7 @@ def test_recipes_exit_1_when_a_point_fit_behind_their_numbers_did_not_converge(
     assert cli.main(["hitchhiker", "-q"]) == 1
     assert capsys.readouterr().err.splitlines()[-1].startswith(
         "hitchhiker: 1 point fit(s) did not converge: gpt3 k=2 fraction=1 cut=0 all "
-        "(stalled) (their numbers")
+        "(stalled); the outputs")
     result = HitchhikerResult(are=are.assign(status=["converged", "too_few_points",
                                                      "converged"]),
                               train=None, targets=pd.DataFrame(), filters=pd.DataFrame(),

@@ -1102,8 +1102,8 @@ def _cmd_recipe(args) -> int:
     if unconverged:
         more = f", and {len(unconverged) - 3} more" if len(unconverged) > 3 else ""
         print(f"{args.command}: {len(unconverged)} point fit(s) did not converge: "
-              f"{'; '.join(unconverged[:3])}{more} (their numbers are in the tables, each "
-              "with its status); exit status 1, as `jaxfit fit`.", file=sys.stderr)
+              f"{'; '.join(unconverged[:3])}{more}; the outputs are written, the warnings "
+              "above say more; exit status 1, as `jaxfit fit`.", file=sys.stderr)
         code = 1
     failed = [name for name, post in _posteriors(result)
               if post.method == "nuts" and not post.diagnostics["ok"].all()]
@@ -1140,7 +1140,7 @@ def _posteriors(result, name: str = "result", depth: int = 2):
 _RECIPE_EXIT = ("Exit status 1, after the outputs are written, when a point fit behind the "
                 "numbers did not converge (one stderr line names how many and the first "
                 "few; hitchhiker: any fitted configuration, as its ARE enters median_are "
-                "and the findings; each fit's status is in the tables) or a NUTS posterior "
+                "and the findings, each with its status in the table) or a NUTS posterior "
                 "fails its diagnostics.")
 
 

@@ -31,8 +31,9 @@ __all__ = ["RecipeResult", "flat", "records", "point_fits"]
 def point_fits(obj: Any, name: str = "", depth: int = 4) -> list[tuple[str, Any]]:
     """(name, `jaxfit.FitResult`) pairs held by ``obj`` (a recipe result): in its dataclass
     fields, dict values and list items, nested up to ``depth`` levels. A name is the path
-    to the fit, ``/``-joined: a dict key or field name (``fits`` left out), ``#i`` for a
-    list item, e.g. ``step1`` or ``calibration/3.2e+08/#0``."""
+    to the fit: field names and dict keys (``fits`` left out; a number key, a backtest's
+    cut, as ``at cut 3.2e+08``), ``fit i`` for the i-th item of a list, e.g. ``step1`` or
+    ``calibration at cut 3.2e+08 fit 1``."""
     import dataclasses
 
     from jaxfit.result import FitResult
@@ -44,14 +45,15 @@ def point_fits(obj: Any, name: str = "", depth: int = 4) -> list[tuple[str, Any]
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         items = [(f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj)]
     elif isinstance(obj, dict):
-        items = [(f"{k:g}" if isinstance(k, float) else str(k), v) for k, v in obj.items()]
+        items = [(f"at cut {k:g}" if isinstance(k, float) else str(k), v)
+                 for k, v in obj.items()]
     elif isinstance(obj, (list, tuple)):
-        items = [(f"#{i}", v) for i, v in enumerate(obj)]
+        items = [(f"fit {i + 1}", v) for i, v in enumerate(obj)]
     else:
         return []
     out = []
     for key, value in items:
-        path = name if key == "fits" else "/".join(p for p in (name, key) if p)
+        path = name if key == "fits" else " ".join(p for p in (name, key) if p)
         out += point_fits(value, path, depth - 1)
     return out
 
