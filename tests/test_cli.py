@@ -1261,7 +1261,9 @@ def test_recipe_advice_names_no_python_option_the_command_lacks(capsys, tmp_path
     advised "raise warmup/samples ... (priors=)", "See Posterior.diagnostics", "pass e.g.
     step1_options={'max_steps': ...}. See result.step1['status']", "D0=0.5: ...", "Mark
     few-shot rows with fewshot= instead", "use jaxfit.recipes.emergence.fewshot_elbow"
-    and "options ['y'] need data": Python options a command-line user cannot give. Now
+    and "options ['y'] need data", and flp "sampling_runs=[...], targets=[...]",
+    "data.assign(role=...)", "pass chance={task: level}", "try stage2='sigmoid'":
+    Python options a command-line user cannot give. Now
     each names the command's flag (--no-posterior, --D0, --where, --D, --y) or the
     table to read, and says where an option has no flag."""
     from types import SimpleNamespace
@@ -1297,6 +1299,35 @@ def test_recipe_advice_names_no_python_option_the_command_lacks(capsys, tmp_path
                                            "result.are['status']); their ARE ...")],
                   cli._recipe_words("hitchhiker"))
     assert "(see the table's status column)" in capsys.readouterr().err
+
+    # flp/flp-m have no --sampling-runs, --targets or --chance; ladder has the first two
+    from jaxfit.recipes import points
+    from jaxfit.recipes.flp import _chance, _warn_outside
+
+    runs = pd.DataFrame({"run": ["a", "b"], "task": ["piqa_val", "piqa_val"]})
+    for call, wanted in (
+            (lambda: points.select_runs(runs, None, "target", "flp", "sampling_runs"),
+             "flp: data has no 'role' column; add a 'role' column to the file ('ladder' for "
+             "the sampling runs, 'target' for the targets); the command line has no flags "
+             "naming runs."),
+            (lambda: points.select_runs(runs.assign(role="x"), None, "target", "flp",
+                                        "sampling_runs"),
+             "label the target runs role='target' in the file's role column."),
+            (lambda: points.select_runs(runs.assign(role="x"), None, "target"),
+             "in the file's role column, or pass them by name (--ladder-runs ..., "
+             "--targets ...)."),
+            (lambda: _chance(None, ["my_task"]),
+             "choose --tasks among the paper's, or give the chance levels in Python")):
+        with pytest.raises(ValueError) as e:
+            call()
+        text = cli._cli_words(str(e.value))
+        assert wanted in text and not re.search(r"\w=\[|chance=\{|data\.assign", text), text
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_outside(pd.DataFrame({"task": ["piqa_val"], "target": ["13B"], "pred_acc": [1.2]}),
+                      {"piqa_val": 0.5}, "linear")
+    cli._warnings(caught, cli._recipe_words("flp"))
+    assert capsys.readouterr().err.endswith("treat them as unreliable, or try --stage2 sigmoid.\n")
 
     csv = tmp_path / "ft.csv"
     pd.DataFrame({"loss": [3.0, 2.9, 2.8, 2.7], "accuracy": [0.2, 0.3, 0.4, 0.5],

@@ -28,6 +28,11 @@ import pandas as pd
 __all__ = ["RecipeResult", "flat", "records", "point_fits"]
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (its repr without ``np.str_(...)``)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def point_fits(obj: Any, name: str = "", depth: int = 4) -> list[tuple[str, Any]]:
     """(name, `jaxfit.FitResult`) pairs held by ``obj`` (a recipe result): in its dataclass
     fields, dict values and list items, nested up to ``depth`` levels. A name is the path
@@ -114,8 +119,7 @@ class RecipeResult:
         when every fit converged. ``jaxfit RECIPE`` exits 1 when it is not empty."""
         from jaxfit.inference.status import Status
 
-        return [f"{name} task {getattr(task, 'item', lambda: task)()!r} "
-                f"({Status(int(code)).name.lower()})"
+        return [f"{name} task {_plain(task)!r} ({Status(int(code)).name.lower()})"
                 for name, res in point_fits(self)
                 for task, code in zip(res.tasks, res.status) if int(code) != 0]
 
