@@ -650,7 +650,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 #: `Posterior.warn`'s advice in `jaxfit sample`'s flags, or where a Python-only option is
-#: (only there: a recipe's posterior has other flags, `_cmd_recipe`).
+#: (only there: a recipe's posterior has other flags, `_RECIPE_WORDS`).
 _SAMPLE_WORDS = (
     ("use chains >= 2, 4 is usual", "use --chains 2 or more, 4 is usual"),
     ("raise warmup/samples", "raise --warmup/--samples"),
