@@ -202,13 +202,16 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
             values = numeric_values(df, col, f"input {name!r}")
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
-        if name in law.positive_inputs:
-            bad = values <= 0
+        lo = law.input_bounds.get(name)
+        if lo is not None:
+            bad = ~(values > lo)
             if bad.any():
+                why = (f"takes log({name})" if lo == 0 and name in law.positive_inputs
+                       else f"is defined only at {name} > {lo:g}")
                 raise ValueError(
-                    f"{where}: column {col!r} (input {name!r}) has {bad.sum()} values <= 0 "
-                    f"at rows {row_labels(df, bad)} (e.g. {values[bad][0]:g}); law {law.name!r} "
-                    f"takes log({name}), so predict only at {name} > 0.")
+                    f"{where}: column {col!r} (input {name!r}) has {bad.sum()} values <= "
+                    f"{lo:g} at rows {row_labels(df, bad)} (e.g. {values[bad][0]:g}); law "
+                    f"{law.name!r} {why}, so predict only at {name} > {lo:g}.")
         out[name] = values
     return out
 

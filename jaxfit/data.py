@@ -209,6 +209,19 @@ def _positive(df: pd.DataFrame, col: str, values: np.ndarray, why: str, fix: str
             f"(e.g. {values[bad][0]:g}); {why}, so every value must be > 0: {fix}.")
 
 
+def _above(df: pd.DataFrame, col: str, name: str, values: np.ndarray, lo: float,
+           law: str, fix: str = "remove those rows") -> None:
+    """Raise when input ``name`` (column ``col``) is not above ``lo``, its law's domain
+    (`jaxfit.law.Law.input_above`)."""
+    bad = ~(values > lo)
+    if bad.any():
+        raise ValueError(
+            f"column {col!r} (input {name!r}) has {bad.sum()} values <= {lo:g} at rows "
+            f"{row_labels(df, bad)} (e.g. {values[bad][0]:g}); law {law!r} is defined only "
+            f"at {name} > {lo:g}, so every value must be > {lo:g}: {fix} (the law is not "
+            f"defined there), or check the column's units.")
+
+
 def did_you_mean(missing: Sequence, columns) -> str:
     """`` (the data's column 'tokens' is close to 'tokns')`` for missing names near a column."""
     import difflib
@@ -272,9 +285,12 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
 
     xs = {n: numeric_values(df, c, f"input {n!r}") for n, c in cols.items()}
     ys = numeric_values(df, y, "target y")
-    for n in law.positive_inputs:
-        _positive(df, cols[n], xs[n], f"law {law.name!r} takes log({n})",
-                  "remove those rows (the law is not defined there)")
+    for n, lo in law.input_bounds.items():
+        if lo == 0:
+            _positive(df, cols[n], xs[n], f"law {law.name!r} takes log({n})",
+                      "remove those rows (the law is not defined there)")
+        else:
+            _above(df, cols[n], n, xs[n], lo, law.name)
     if space == "log":
         _positive(df, y, ys, "residuals are taken in log space (space='log')",
                   "remove those rows or use space='linear'")

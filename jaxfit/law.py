@@ -326,6 +326,10 @@ class Law:
             form of Chinchilla); used when residuals are taken in log space.
         positive_inputs: inputs on which the law takes a log; the data layer checks they
             are > 0.
+        input_above: inputs defined only above another bound: name -> the value each
+            must exceed (e.g. ``{"D": 1.0}`` for ``(log D)^alpha``, undefined at
+            ``D < 1``); the data layer checks them as it does ``positive_inputs``
+            (`input_bounds`).
         grid: optional name -> tuple of constrained values; their Cartesian product is the
             law's canonical start grid (``init="grid"``).
         shared: parameter names shared by all tasks of a fit (see `share`).
@@ -351,6 +355,7 @@ class Law:
     name: str = "law"
     log_fn: Callable[[Params, Inputs], Any] | None = None
     positive_inputs: tuple[str, ...] = ()
+    input_above: Mapping[str, float] = dataclasses.field(default_factory=dict)
     grid: Mapping[str, tuple[float, ...]] | None = None
     shared: tuple[str, ...] = ()
     formula: str = ""
@@ -380,6 +385,8 @@ class Law:
         object.__setattr__(self, "positive_inputs",
                            as_names(self.positive_inputs))
         object.__setattr__(self, "shared", as_names(self.shared))
+        object.__setattr__(self, "input_above",
+                           _freeze({k: float(v) for k, v in dict(self.input_above).items()}))
         if self.grid is not None:
             object.__setattr__(self, "grid", _freeze({k: tuple(v) for k, v in self.grid.items()}))
             if set(self.grid) != set(self.params):
@@ -412,10 +419,20 @@ class Law:
         if unknown:
             raise ValueError(f"Law {self.name!r}: shared parameters {sorted(unknown)} are "
                              f"not among its parameters {list(self.params)}.")
-        unknown = [n for n in self.positive_inputs if n not in self.inputs]
-        if unknown:       # a typo here silently dropped the x > 0 checks
-            raise ValueError(f"Law {self.name!r}: positive_inputs {unknown} are not among its "
-                             f"inputs {list(self.inputs)}.")
+        for field in ("positive_inputs", "input_above"):
+            unknown = [n for n in getattr(self, field) if n not in self.inputs]
+            if unknown:       # a typo here silently dropped the x > 0 checks
+                raise ValueError(f"Law {self.name!r}: {field} {unknown} are not among its "
+                                 f"inputs {list(self.inputs)}.")
+
+    @property
+    def input_bounds(self) -> dict[str, float]:
+        """Input name -> the value it must exceed: 0 for ``positive_inputs``, and each
+        ``input_above`` bound (the larger where both name an input)."""
+        out = {n: 0.0 for n in self.positive_inputs}
+        for n, lo in self.input_above.items():
+            out[n] = max(lo, out.get(n, lo))
+        return out
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -467,6 +484,15 @@ def _merge_params(laws: Sequence[Law]) -> dict[str, Param]:
 
 def _union(*names: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for group in names for n in group))
+
+
+def _above(*bounds: Mapping[str, float]) -> dict[str, float]:
+    """Laws' ``input_above`` bounds together (the largest per input)."""
+    out: dict[str, float] = {}
+    for b in bounds:
+        for n, lo in b.items():
+            out[n] = max(lo, out.get(n, lo))
+    return out
 
 
 def _subset(params: Params, law: Law) -> dict:
@@ -528,6 +554,8 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
         name=name or f"{outer.name}({inner.name})", log_fn=log_fn,
         positive_inputs=_union(inner.positive_inputs,
                                [i for i in outer.positive_inputs if i != into]),
+        input_above=_above(inner.input_above,
+                           {k: v for k, v in outer.input_above.items() if k != into}),
         shared=_union(inner.shared, outer.shared),
         formula=f"{outer.formula} with {into} = {inner.formula}".strip(),
         # The inner law's terms are in the units of the intermediate quantity, not of the
@@ -626,6 +654,7 @@ def add(*laws: Law, name: str | None = None) -> Law:
     return Law(fn=fn, params=params, inputs=_union(*(l.inputs for l in laws)),
                name=name or "+".join(l.name for l in laws),
                positive_inputs=_union(*(l.positive_inputs for l in laws)),
+               input_above=_above(*(l.input_above for l in laws)),
                shared=_union(*(l.shared for l in laws)),
                terms=tuple(t for l in laws for t in l.terms),
                floor=([l.floor for l in laws if l.floor] or [None])[0]

@@ -966,6 +966,16 @@ def test_posterior_of_two_by_columns_prints_no_pandas_performance_warning():
      ("--n 4000 is the bootstrap's resamples and does not apply to --method laplace; use "
       "--method bootstrap --n 4000, or set the draws with --chains and --samples")),
     (("sample", "{csv}", "--n", "4000"), "does not apply to --method nuts"),
+    # measured before: Laplace draws, the warm-up unused, exit 0
+    (("sample", "{csv}", "--method", "laplace", "--warmup", "5000"),
+     ("--warmup 5000 does not apply to --method laplace (NUTS's warm-up: laplace draws "
+      "--chains x --samples independent draws); drop it, or use --method nuts")),
+    (("sample", "{csv}", "--method", "svi", "--target-accept", "0.99"),
+     "--target-accept 0.99 does not apply to --method svi (NUTS's target acceptance rate"),
+    # measured before: uncalibrated point predictions, exit 0
+    (("ladder", "--calibrate", "width"),
+     "--calibrate width applies only with --intervals (without it nothing uses it); add "
+     "--intervals, or drop --calibrate"),
     # measured before: DATA's rows predicted, the --at point dropped without a word, exit 0
     (("predict", "{fit}", "{csv}", "--at", "N=7e10", "D=1.4e12"),
      "predict: give new inputs either as DATA ('{csv}') or as --at, not both"),
@@ -973,11 +983,13 @@ def test_posterior_of_two_by_columns_prints_no_pandas_performance_warning():
 def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
     """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples
     (the bootstrap's count is --n), `--method nuts --n 4000` the default draws, a
-    bootstrap ignored --likelihood/--temper, and `jaxfit predict fit.json DATA --at ...`
-    predicted DATA's rows only: each ran to exit 0 with the option silently unused. Now
+    bootstrap ignored --likelihood/--temper, Laplace and SVI ignored NUTS's --warmup and
+    --target-accept, `jaxfit ladder --calibrate width` without --intervals ran point
+    predictions, and `jaxfit predict fit.json DATA --at ...` predicted DATA's rows only:
+    each ran to exit 0 with the option silently unused. Now
     each is refused before any fit (exit 2, one line naming the flag, its value and the
     fix); the options at their defaults, and each method's own, are accepted (below)."""
-    from jaxfit.cli import _parser, _sample_flags, main
+    from jaxfit.cli import RECIPES, _parser, _recipe_flags, _sample_flags, main
 
     path = tmp_path / "runs.csv"
     pd.DataFrame({"N": [1e8, 2e8], "D": [1e10, 2e10], "loss": [3.0, 2.8]}).to_csv(path,
@@ -988,8 +1000,12 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
     assert wanted.format(**names) in err, err
     for ok in (["--method", "bootstrap", "--n", "500"], ["--method", "nuts", "--samples", "9"],
-               ["--method", "laplace", "--chains", "4", "--samples", "1000", "--n", "1000"]):
+               ["--method", "laplace", "--chains", "4", "--samples", "1000", "--n", "1000"],
+               ["--method", "svi", "--warmup", "1000", "--target-accept", "0.95"],
+               ["--method", "nuts", "--warmup", "50", "--target-accept", "0.8"]):
         _sample_flags(_parser().parse_args(["sample", "x.csv", *ok]))     # no error
+    for ok in (["--calibrate", "ratio"], ["--intervals", "--calibrate", "width"]):
+        _recipe_flags(_parser().parse_args(["ladder", *ok]), RECIPES["ladder"])
 
 
 def test_point_fit_advice_names_flags_of_the_command_that_has_them(capsys):
@@ -1138,3 +1154,192 @@ def test_recipe_out_never_replaces_the_data_file(tmp_path, monkeypatch, capsys):
         "jaxfit: error: --out '.': the table 'table' (table.csv) would replace the input file "
         "'table.csv', so it was not written (the others were); give another directory, e.g. "
         "--out tables")
+
+
+def _unconverged_fit(status):
+    """A `FitResult` of Chinchilla's law with the given status codes, one task each
+    (built directly: nothing is fitted or compiled)."""
+    law = jf.models.chinchilla()
+    t, k = len(status), len(law.param_names)
+    return jf.FitResult(law=law, tasks=pd.Index([f"task{i}" for i in range(t)]),
+                        values=np.ones((t, k)), objective=np.zeros(t),
+                        status=np.asarray(status), steps=np.full(t, 10),
+                        grad_norm=np.zeros(t), at_bound=np.zeros((t, k), bool),
+                        identified=np.ones(t, bool))
+
+
+def test_recipes_exit_1_when_a_point_fit_behind_their_numbers_did_not_converge(
+        tmp_path, monkeypatch, capsys):
+    """`jaxfit ladder` (flp, flp_m, emergence, hitchhiker) exited 0 when point fits whose
+    numbers it printed had stopped at the step cap or stalled: a script checking the exit
+    code took those numbers. Now the recipe writes its outputs, then exits 1 with one
+    line naming how many fits and the first few; every fit converged: exit 0. Hitchhiker's
+    grid counts every fitted configuration that did not converge (its ARE enters
+    median_are and the findings), not the ones left unfitted (too_few_points)."""
+    import dataclasses
+
+    from jaxfit import cli
+    from jaxfit.backtest import BacktestResult
+    from jaxfit.recipes.hitchhiker import HitchhikerResult
+    from jaxfit.recipes.protocol import RecipeResult
+
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class Result(RecipeResult):
+        fits: dict
+        calibration: object = None
+
+        def table(self):
+            return pd.DataFrame({"x": [1.0]})
+
+        def summary(self):
+            return pd.DataFrame({"x": [1.0]})
+
+    status = {"step1": [0, 1, 3, 1, 0], "step2": [1, 0, 0, 0, 0]}
+    result = Result(fits={k: _unconverged_fit(v) for k, v in status.items()})
+    monkeypatch.setattr(cli, "_import", lambda spec: lambda **kw: result)
+    assert cli.main(["ladder", "--out", str(tmp_path / "a"), "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert (tmp_path / "a" / "table.csv").exists()          # the outputs, then the exit code
+    assert err[-1] == ("ladder: 4 point fit(s) did not converge: step1 task 'task1' "
+                       "(max_steps); step1 task 'task2' (stalled); step1 task 'task3' "
+                       "(max_steps), and 1 more; the outputs are written, the warnings above "
+                       "say more; exit status 1, as `jaxfit fit`.")
+    result = Result(fits={"stage1": _unconverged_fit([0, 0])})
+    assert cli.main(["flp_m", "-q"]) == 0
+    # the ladder's calibration backtest: its fits at each cut set the intervals' width
+    # (measured: `jaxfit ladder --intervals` on the OLMo ladder, csqa_val at one cut)
+    calibration = BacktestResult(rows=pd.DataFrame(), options={}, fits={
+        3.713e8: [_unconverged_fit([0]), _unconverged_fit([0, 1])]})
+    result = Result(fits={"step1": _unconverged_fit([0])}, calibration=calibration)
+    assert cli.main(["ladder", "-q"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith(
+        "ladder: 1 point fit(s) did not converge: calibration at cut 3.713e+08 fit 2 task "
+        "'task1' (max_steps); the outputs")
+
+    are = pd.DataFrame({"family": ["gpt3", "gpt3", "t5"], "n_models": [2, 3, 4],
+                        "fraction": [1.0, 0.5, 1.0], "cut": [0.0, 1e10, 0.0],
+                        "checkpoints": ["all", "final", "all"], "are": [0.1, np.nan, 0.2],
+                        "status": ["stalled", "too_few_points", "converged"]})
+    result = HitchhikerResult(are=are, train=None, targets=pd.DataFrame(),
+                              filters=pd.DataFrame(), fits=[], options={"default_cut": 0.0})
+    assert cli.main(["hitchhiker", "-q"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith(
+        "hitchhiker: 1 point fit(s) did not converge: gpt3 k=2 fraction=1 cut=0 all "
+        "(stalled); the outputs")
+    result = HitchhikerResult(are=are.assign(status=["converged", "too_few_points",
+                                                     "converged"]),
+                              train=None, targets=pd.DataFrame(), filters=pd.DataFrame(),
+                              fits=[], options={"default_cut": 0.0})
+    assert cli.main(["hitchhiker", "-q"]) == 0
+
+
+def test_flp_m_is_a_command_spelt_as_the_paper_names_it(monkeypatch, capsys):
+    """The paper's method is FLP-M and every flag is spelt with "-", yet only `jaxfit
+    flp_m` existed (`jaxfit flp-m`: invalid choice, exit 2). Now `flp-m` is the command,
+    listed once in --help, and `flp_m` still runs the same recipe."""
+    from jaxfit import cli
+
+    parser = cli._parser()
+    for spelling in ("flp-m", "flp_m"):
+        args = parser.parse_args([spelling, "--tasks", "piqa_val"])
+        assert (args.recipe, args.tasks, args.run) == ("flp_m", ["piqa_val"], cli._cmd_recipe)
+    text = parser.format_help()
+    assert len(re.findall(r"\bflp-m\b", text)) == 3           # usage, choices, its help line
+    assert "flp_m" not in text
+    monkeypatch.setattr(cli, "_import", lambda spec: pytest.fail(spec))
+    assert cli.main(["flp-m", "--tasks", "no_such", "--out", "/dev/null/x", "-q"]) == 2
+    assert "--out '/dev/null/x'" in capsys.readouterr().err
+
+
+#: The Python options the recipes' advice named as if the command took them.
+_PYTHON_OPTION = re.compile(r"raise warmup/samples|\(priors=\)|chains >=|\bD0=|\bfewshot=|"
+                            r"fewshot_elbow|\['y'\]|result\.|Posterior\.")
+
+
+def test_recipe_advice_names_no_python_option_the_command_lacks(capsys, tmp_path):
+    """A recipe's warnings and errors in `jaxfit emergence` / `ladder` / `hitchhiker`
+    advised "raise warmup/samples ... (priors=)", "See Posterior.diagnostics", "pass e.g.
+    step1_options={'max_steps': ...}. See result.step1['status']", "D0=0.5: ...", "Mark
+    few-shot rows with fewshot= instead", "use jaxfit.recipes.emergence.fewshot_elbow"
+    and "options ['y'] need data", and flp "sampling_runs=[...], targets=[...]",
+    "data.assign(role=...)", "pass chance={task: level}", "try stage2='sigmoid'":
+    Python options a command-line user cannot give. Now
+    each names the command's flag (--no-posterior, --D0, --where, --D, --y) or the
+    table to read, and says where an option has no flag."""
+    from types import SimpleNamespace
+
+    from jaxfit import cli
+    from jaxfit.inference.bayes import make_likelihood
+    from jaxfit.recipes.ladder import _warn
+
+    rng = np.random.default_rng(0)
+    draws = {k: v * (1 + 0.01 * rng.normal(size=(1, 1, 400))) for k, v in CHINCHILLA.items()}
+    draws["sigma"] = 0.01 * (1 + 0.01 * rng.normal(size=(1, 1, 400)))
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        method="nuts", likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        post.warn()                     # one chain: r_hat undefined, the NUTS advice
+        _warn(_unconverged_fit([1, 0]), "step1")
+    assert len(caught) == 2 and "raise warmup/samples" in str(caught[0].message)
+    cli._warnings(caught, cli._recipe_words("emergence"))
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and not [m for m in lines if _PYTHON_OPTION.search(m)], lines
+    assert ("Fix: drop the posterior with --no-posterior (the bootstrap remains), or add "
+            "data; more draws (sample_options={'warmup': ..., 'samples': ...}) and priors "
+            "(priors=...) are arguments of the recipe's Python function (jaxfit.recipes), "
+            "with no flag on the command line. See the table's r_hat, divergences and "
+            "bootstrap_converged columns (--out DIR or --json).") in lines[0]
+    assert lines[1].endswith(
+        "its step cap is an argument of the recipe's Python function (jaxfit.recipes.ladder."
+        "ladder(step1_options={'max_steps': ...})), with no flag on the command line. See the "
+        "step1 table's status column (--out DIR or --json).")
+    cli._warnings([SimpleNamespace(message="hitchhiker: 3 of 9 fits did not converge (see "
+                                           "result.are['status']); their ARE ...")],
+                  cli._recipe_words("hitchhiker"))
+    assert "(see the table's status column)" in capsys.readouterr().err
+
+    # flp/flp-m have no --sampling-runs, --targets or --chance; ladder has the first two
+    from jaxfit.recipes import points
+    from jaxfit.recipes.flp import _chance, _warn_outside
+
+    runs = pd.DataFrame({"run": ["a", "b"], "task": ["piqa_val", "piqa_val"]})
+    for call, wanted in (
+            (lambda: points.select_runs(runs, None, "target", "flp", "sampling_runs"),
+             "flp: data has no 'role' column; add a 'role' column to the file ('ladder' for "
+             "the sampling runs, 'target' for the targets); the command line has no flags "
+             "naming runs."),
+            (lambda: points.select_runs(runs.assign(role="x"), None, "target", "flp",
+                                        "sampling_runs"),
+             "label the target runs role='target' in the file's role column."),
+            (lambda: points.select_runs(runs.assign(role="x"), None, "target"),
+             "in the file's role column, or pass them by name (--ladder-runs ..., "
+             "--targets ...)."),
+            (lambda: _chance(None, ["my_task"]),
+             "choose --tasks among the paper's, or give the chance levels in Python")):
+        with pytest.raises(ValueError) as e:
+            call()
+        text = cli._cli_words(str(e.value))
+        assert wanted in text and not re.search(r"\w=\[|chance=\{|data\.assign", text), text
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_outside(pd.DataFrame({"task": ["piqa_val"], "target": ["13B"], "pred_acc": [1.2]}),
+                      {"piqa_val": 0.5}, "linear")
+    cli._warnings(caught, cli._recipe_words("flp"))
+    assert capsys.readouterr().err.endswith("treat them as unreliable, or try --stage2 sigmoid.\n")
+
+    csv = tmp_path / "ft.csv"
+    pd.DataFrame({"loss": [3.0, 2.9, 2.8, 2.7], "accuracy": [0.2, 0.3, 0.4, 0.5],
+                  "D": [0.5, 10.0, 100.0, 100.0]}).to_csv(csv, index=False)
+    for argv, wanted in (
+            (["--D", "D"], "Select the finetuned rows with --where (e.g. --where 'D > 1' for "
+                           "a column D)"),
+            (["--D", "D", "--where", "D > 1"], "For a single curve drop --D (each task's "
+                                               "few-shot elbow is fitted)."),
+            (["--D", "D", "--D0", "0.5"], "--D0 0.5: the log_power emergence law needs D0 > 1"),
+            (["--y", "accuracy"], "options --y need DATA: the 'olmo' demonstration")):
+        data = [] if "--y" in argv else [str(csv)]
+        assert cli.main(["emergence", *data, *argv, "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and wanted in err and not _PYTHON_OPTION.search(err), err

@@ -196,9 +196,38 @@ def test_optimal_rejects_bad_input(chinchilla):
         jf.optimal(res.params, [1e21])
     with pytest.raises(ValueError, match="inputs"):
         jf.optimal(res, [1e21], inputs=("N", "tokens"))
-    # a string is not two names (before, "ND" passed as ('N', 'D') by accident)
-    with pytest.raises(ValueError, match="inputs must be two names.*got the string 'ND'"):
+    # a string is one name (jaxfit.law.as_names, as in suggest; before, optimal had its
+    # own rule and message, "inputs must be two names ... got the string 'ND'")
+    with pytest.raises(ValueError) as e:
         jf.optimal(res, [1e21], inputs="ND")
+    assert str(e.value) == (
+        "optimal: inputs=('ND',) must name two inputs of law 'chinchilla', its model size "
+        "and tokens; the law's inputs are ['N', 'D']: pass inputs=('N', 'D') (model size "
+        "first).")
+
+
+def test_optimal_and_suggest_read_inputs_by_one_rule():
+    """`jf.optimal` refused inputs="ND" with its own message while `jf.suggest` passed
+    it through `as_names` (one name) to another check with another message. Both now use
+    `jaxfit.decide.optimal.input_pair`: a string is one name, and inputs that do not name
+    two inputs of the law get the same error (the caller, the names, the law's inputs,
+    the fix)."""
+    post = _gaussian_posterior([3.0, -0.05, -0.08], np.eye(3) * 1e-6, 0.02, n=200)
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [2e10, 6e10]})
+    target = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    tail = ("the law's inputs are ['N', 'D']: pass inputs=('N', 'D') (model size first)")
+    for inputs, shown in (("ND", "('ND',)"), (("N", "N"), "('N', 'N')"),
+                          (("N", "D", "C"), "('N', 'D', 'C')")):
+        with pytest.raises(ValueError) as e:
+            jf.optimal(post, [1e21], inputs=inputs)
+        assert str(e.value) == (f"optimal: inputs={shown} must name two inputs of law "
+                                f"'loglinear', its model size and tokens; {tail}.")
+        with pytest.raises(ValueError) as e:
+            jf.suggest(post, cands, target, inputs=inputs)
+        assert str(e.value) == (
+            f"suggest: inputs={shown} must name two inputs of law 'loglinear', its model "
+            "size and tokens for the default cost 6 N D (the candidates have no 'cost' "
+            f"column); {tail}, or give the candidates a cost column.")
 
 
 # ------------------------------------------------------------------------------ suggest

@@ -348,3 +348,32 @@ def test_recipe_protocol(synthetic_result):
     doc = json.loads(res.to_json())
     assert list(doc["tables"]) == ["table", "params", "elbows", "curves", "points"]
     assert doc["tables"]["table"][0]["mle"] == pytest.approx(res.emergence["mle"].iloc[0])
+
+
+def test_log_power_law_refuses_finetuning_amounts_below_one():
+    """`emergence_shift()` takes (log D)^alpha, undefined at 0 < D < 1; it declared only
+    D > 0 (positive_inputs), so a fit or prediction there evaluated its clamp
+    (log D -> 1e-12: E = C) without a word. Now the law declares D > 1 (Law.input_above,
+    kept through compose), and the data layer refuses such rows naming the column, the
+    count, the rows, a value and the fix, before anything is compiled."""
+    law = emergence_shift()
+    assert law.input_bounds == {"D": 1.0}
+    assert emergence_shift("power").input_bounds == {"D": 0.0}      # D^alpha: any D > 0
+    assert emergence_law().input_bounds == {"D": 1.0}                # the composed law
+    df = pd.DataFrame({"D": [0.5, 20.0, 200.0, 2000.0], "E": [2.0, 2.1, 2.2, 2.3]})
+    with pytest.raises(ValueError) as e:
+        jf.fit(law, df, y="E", space="linear")
+    assert str(e.value) == (
+        "column 'D' (input 'D') has 1 values <= 1 at rows [0] (e.g. 0.5); law "
+        "'emergence_shift_log_power' is defined only at D > 1, so every value must be > 1: "
+        "remove those rows (the law is not defined there), or check the column's units.")
+    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=np.array([[0.1, 1.0, 2.0]]),
+                       objective=np.zeros(1), status=np.zeros(1, int), steps=np.ones(1),
+                       grad_norm=np.zeros(1), at_bound=np.zeros((1, 3), bool),
+                       identified=np.ones(1, bool))
+    with pytest.raises(ValueError, match=r"predict: column 'D' \(input 'D'\) has 1 values <= 1 "
+                                         r"at rows \[1\] \(e\.g\. 0\.9\); law "
+                                         r"'emergence_shift_log_power' is defined only at D > 1"):
+        res.predict(pd.DataFrame({"D": [10.0, 0.9]}))
+    with pytest.raises(ValueError, match=r"input_above \['X'\] are not among its inputs"):
+        law.replace(input_above={"X": 1.0})

@@ -9,7 +9,8 @@ in ``jaxfit/schema/`` (``jaxfit.fit/1``, ``jaxfit.posterior/1``, ``jaxfit.predic
 ``jaxfit.recipe/1``, ``jaxfit.datasets/1``).
 
 Exit codes: 0 success; 1 a failed fit or failed diagnostics (a task that did not
-converge, posterior diagnostics that fail their thresholds); 2 bad input (unreadable
+converge, a point fit behind a recipe's numbers that did not converge, posterior
+diagnostics that fail their thresholds); 2 bad input (unreadable
 file, missing column, unknown law, invalid option, ...); 3 an internal error (a bug in
 jaxfit or in a dependency). Codes 1-3 come with a one-line reason on stderr; ``--debug``
 adds the traceback.
@@ -225,6 +226,26 @@ _CLI_WORDS = (
      "(or --law module:function, a function in a Python file of the current directory)."),
     ("(see jaxfit.datasets.load_olmo_ladder() for the layout)",
      "(the layout: jaxfit datasets show olmo_ladder)"),
+    # `jaxfit.recipes.points.select_runs` of flp/flp-m (no --sampling-runs, --targets)
+    ("pass the ladder runs explicitly (sampling_runs=[...], targets=[...]).",
+     "add a 'role' column to the file ('ladder' for the sampling runs, 'target' for the "
+     "targets); the command line has no flags naming runs."),
+    ("pass the target runs explicitly (sampling_runs=[...], targets=[...]).",
+     "add a 'role' column to the file ('ladder' for the sampling runs, 'target' for the "
+     "targets); the command line has no flags naming runs."),
+    ("(e.g. data.assign(role=...)), or pass them by name (sampling_runs=[...], "
+     "targets=[...]).", "in the file's role column."),
+    ("(e.g. data.assign(role=...))", "in the file's role column"),
+    # `jaxfit.recipes.flp._chance`: a task outside the paper's chance table
+    ("pass chance={task: level} (e.g. 1/number of choices) or one float for all.",
+     "choose --tasks among the paper's, or give the chance levels in Python "
+     "(jaxfit.recipes.flp.flp(chance=...)); the command line has no flag for them."),
+    ("Mark few-shot rows with fewshot= instead.",
+     "Select the finetuned rows with --where (e.g. --where 'D > 1' for a column D); "
+     "marking few-shot rows (a 0/1 column) is an argument of the recipe's Python function "
+     "(jaxfit.recipes.emergence.emergence), with no flag on the command line."),
+    ("For a single curve use jaxfit.recipes.emergence.fewshot_elbow.",
+     "For a single curve drop --D (each task's few-shot elbow is fitted)."),
     ("(see jaxfit.datasets.load_hitchhiker())", "(the layout: jaxfit datasets show hitchhiker)"),
     ("(see jaxfit.recipes.flp.load_flp_data())",
      "(the layout: jaxfit datasets show olmo_ladder and olmo_ladder_val)"),
@@ -236,7 +257,7 @@ _CLI_WORDS = (
 _FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper", "cuts",
                 "per_task", "restarts", "max_steps", "delta", "space", "init", "likelihood",
                 "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
-                "budgets", "inputs", "by")
+                "budgets", "inputs", "by", "D0", "stage2", "ladder_runs", "targets")
 _KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +
                     r")=('[^']*'|\"[^\"]*\"|\([^()]*\)|\[[^\[\]]*\]|"
                     r"[-+]?(?:\d[\w.+-]*|inf|nan)\b|True\b|False\b|None\b)")
@@ -295,6 +316,11 @@ def _cli_words(text: str) -> str:
     # `jaxfit.decide.optimal._check_law`: the law's (model size, tokens) inputs
     text = re.sub(r"pass inputs=\('([^']*)', '([^']*)'\)", r"pass --inputs \1 \2", text)
     text = text.replace("pass inputs=(model size, tokens)", "pass --inputs SIZE TOKENS")
+    # `jaxfit.recipes.emergence.emergence_or_elbow`: options a demonstration fixes
+    text = re.sub(r"options \[([^\]]*)\] need data:",
+                  lambda m: "options " + ", ".join(
+                      "--" + n.strip(" '") for n in m.group(1).split(",")) + " need DATA:",
+                  text)
     # `jaxfit.recipes.points.check_fraction`: accuracy in percent
     text = re.sub(r"divide by 100, e\.g\. data\.assign\(.*? / 100\)",
                   "divide the column by 100 in the file", text)
@@ -624,7 +650,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 #: `Posterior.warn`'s advice in `jaxfit sample`'s flags, or where a Python-only option is
-#: (only there: a recipe's posterior has other flags, `_cmd_recipe`).
+#: (only there: a recipe's posterior has other flags, `_RECIPE_WORDS`).
 _SAMPLE_WORDS = (
     ("use chains >= 2, 4 is usual", "use --chains 2 or more, 4 is usual"),
     ("raise warmup/samples", "raise --warmup/--samples"),
@@ -638,6 +664,47 @@ _SAMPLE_WORDS = (
     ("See Posterior.diagnostics.",
      "See the diagnostics table (--json: each task's \"diagnostics\")."),
 )
+
+
+#: `Posterior.warn`'s and the recipes' advice in a recipe command's words: the recipes'
+#: draws, priors and solvers are options of their Python functions, with no flag (the
+#: generic words read "raise warmup/samples", "(priors=)", "See result.step1['status']").
+_RECIPE_WORDS = (
+    ("raise warmup/samples, add data or informative priors on the poorly identified "
+     "parameters (priors=), or fit a law with fewer parameters",
+     "add data; more draws (sample_options={'warmup': ..., 'samples': ...}) and priors "
+     "(priors=...) are arguments of the recipe's Python function (jaxfit.recipes), with no "
+     "flag on the command line"),
+    ("use chains >= 2, 4 is usual", "4 chains are usual, set in sample_options= of the "
+                                    "recipe's Python function, with no flag on the command "
+                                    "line"),
+    ("raise max_steps, or use starts='restarts' (multi-start refits)",
+     "add data; the refits' solver (max_steps, starts='restarts') is set in Python only "
+     "(jaxfit.bootstrap), with no flag on the command line"),
+    ("(see result.are['status'])", "(see the table's status column)"),
+    *((f"pass e.g. {t}_options={{'max_steps': ...}}. See result.{t}['status'].",
+       f"its step cap is an argument of the recipe's Python function (jaxfit.recipes.ladder."
+       f"ladder({t}_options={{'max_steps': ...}})), with no flag on the command line. See "
+       f"the {t} table's status column (--out DIR or --json).") for t in ("step1", "step2")),
+    *((f"See result.{t}['design'].", f"See the {t} table's design column (--out DIR or "
+                                     "--json).") for t in ("step1", "step2")),
+    ("See Posterior.diagnostics.", "See the posterior's diagnostics in the tables (--out DIR "
+                                   "or --json)."),
+)
+#: ... and those of one recipe, applied first.
+_RECIPE_OWN_WORDS = {
+    "emergence": (
+        ("Fix: raise warmup/samples, ", "Fix: drop the posterior with --no-posterior (the "
+                                        "bootstrap remains), or raise warmup/samples, "),
+        ("See Posterior.diagnostics.", "See the table's r_hat, divergences and "
+                                       "bootstrap_converged columns (--out DIR or --json)."),
+    ),
+}
+
+
+def _recipe_words(recipe: str) -> tuple:
+    """The (Python text, command-line text) pairs for the warnings of ``recipe``."""
+    return _RECIPE_OWN_WORDS.get(recipe, ()) + _RECIPE_WORDS
 
 
 def _emit_json(doc: dict) -> None:
@@ -772,18 +839,28 @@ def _temper(value: str):
 _SAMPLER = {"chains": 4, "warmup": 1000, "samples": 1000, "likelihood": "huber",
             "target_accept": 0.95, "temper": "sandwich"}
 _BOOTSTRAP = {"n": 1000}
+#: ... of them, NUTS's own: SVI and Laplace draw ``chains * samples`` independent draws,
+#: with no warm-up and no acceptance rate.
+_NUTS_ONLY = ("warmup", "target_accept")
 
 
 def _sample_flags(args) -> None:
     """Refuse a `jaxfit sample` option that ``--method`` does not use (e.g. ``--method
-    bootstrap --samples 4000``, which drew the default 1,000 resamples)."""
+    bootstrap --samples 4000``, which drew the default 1,000 resamples; ``--method laplace
+    --warmup 5000``, which has no warm-up): an option set away from its default."""
     boot = args.method == "bootstrap"
-    unused = _SAMPLER if boot else _BOOTSTRAP
+    unused = (_SAMPLER if boot else
+              {**_BOOTSTRAP, **{k: _SAMPLER[k] for k in _NUTS_ONLY if args.method != "nuts"}})
     for dest, default in unused.items():
         value = getattr(args, dest)
         if value == default:
             continue
         flag = "--" + dest.replace("_", "-")
+        if dest in _NUTS_ONLY and not boot:
+            raise InputError(f"{flag} {value} does not apply to --method {args.method} (NUTS's "
+                             f"{'warm-up' if dest == 'warmup' else 'target acceptance rate'}: "
+                             f"{args.method} draws --chains x --samples independent draws); "
+                             "drop it, or use --method nuts")
         if boot:
             fix = (f"the bootstrap's resamples are --n (e.g. --n {value})" if dest == "samples"
                    else "drop it, or use --method nuts, svi or laplace")
@@ -974,8 +1051,23 @@ def _cmd_datasets(args) -> int:
     return 0
 
 
+def _recipe_flags(args, recipe) -> None:
+    """Refuse a recipe option set away from its default without the option it needs
+    (``ladder --calibrate width`` without ``--intervals``, which ran uncalibrated point
+    predictions), as `_sample_flags` does for `jaxfit sample`."""
+    by_dest = {a.dest: a for a in recipe.args}
+    for a in recipe.args:
+        value = getattr(args, a.dest)
+        if a.requires is None or value == a.kwargs.get("default") or getattr(args, a.requires):
+            continue
+        need = by_dest[a.requires].flag
+        raise InputError(f"{a.flag} {value} applies only with {need} (without it nothing "
+                         f"uses it); add {need}, or drop {a.flag}")
+
+
 def _cmd_recipe(args) -> int:
-    recipe = RECIPES[args.command]
+    recipe = RECIPES[args.recipe]
+    _recipe_flags(args, recipe)
     kwargs = {a.dest: getattr(args, a.dest) for a in recipe.args
               if getattr(args, a.dest) is not None}
     data = getattr(args, "data", None)
@@ -986,10 +1078,10 @@ def _cmd_recipe(args) -> int:
             progress.running(f"{args.command} recipe", args.quiet):
         warnings.simplefilter("always")
         result = _call(_import(recipe.run), *call, **kwargs)
-    _warnings(caught)
+    _warnings(caught, _recipe_words(args.recipe))
     tables = result.frames()
     if args.json:
-        _emit_json({"schema": "jaxfit.recipe/1", "recipe": args.command,
+        _emit_json({"schema": "jaxfit.recipe/1", "recipe": args.recipe,
                     "options": json.loads(json.dumps(kwargs, default=str)),
                     "tables": {k: _records(v) for k, v in tables.items()}})
     else:
@@ -1013,16 +1105,27 @@ def _cmd_recipe(args) -> int:
                              f"{out / 'tables'}")
     if args.plot:
         _savefig(result.plot(), args.plot)
-    # MCMC posteriors whose chains fail their checks (r_hat, ESS, divergences, too few
-    # points) make the run fail, as in `jaxfit sample`; bootstrap refits that did not
-    # converge are reported by the recipes' own warnings and tables.
+    # Point fits behind the recipe's numbers that did not converge, and MCMC posteriors
+    # whose chains fail their checks (r_hat, ESS, divergences, too few points), make the
+    # run fail, as in `jaxfit fit` and `jaxfit sample`: a script that checks the exit code
+    # never takes a number from a failed fit without being told (the outputs are written
+    # first, each fit's status in its table); bootstrap refits that did not converge are
+    # reported by the recipes' own warnings and tables.
+    code = 0
+    unconverged = getattr(result, "unconverged", list)()
+    if unconverged:
+        more = f", and {len(unconverged) - 3} more" if len(unconverged) > 3 else ""
+        print(f"{args.command}: {len(unconverged)} point fit(s) did not converge: "
+              f"{'; '.join(unconverged[:3])}{more}; the outputs are written, the warnings "
+              "above say more; exit status 1, as `jaxfit fit`.", file=sys.stderr)
+        code = 1
     failed = [name for name, post in _posteriors(result)
               if post.method == "nuts" and not post.diagnostics["ok"].all()]
     if failed:
         print(f"{args.command}: the NUTS posterior(s) {failed} fail their diagnostics (see "
               "the warnings above); exit status 1, as `jaxfit sample`.", file=sys.stderr)
-        return 1
-    return 0
+        code = 1
+    return code
 
 
 def _posteriors(result, name: str = "result", depth: int = 2):
@@ -1046,6 +1149,14 @@ def _posteriors(result, name: str = "result", depth: int = 2):
 
 
 # ------------------------------------------------------------------------------ parser
+
+#: How a recipe's exit status is decided (every recipe's --help).
+_RECIPE_EXIT = ("Exit status 1, after the outputs are written, when a point fit behind the "
+                "numbers did not converge (one stderr line names how many and the first "
+                "few; hitchhiker: any fitted configuration, as its ARE enters median_are "
+                "and the findings, each with its status in the table) or a NUTS posterior "
+                "fails its diagnostics.")
+
 
 def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
     """DATA and the options shared by the data commands; ``targets``: also ``--at`` and
@@ -1146,7 +1257,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="NUTS (MCMC), SVI, Laplace, or a bootstrap of refits")
     s.add_argument("--chains", type=int, default=_SAMPLER["chains"], help="MCMC chains")
     s.add_argument("--warmup", type=int, default=_SAMPLER["warmup"],
-                   help="warm-up iterations per chain")
+                   help="NUTS warm-up iterations per chain")
     s.add_argument("--samples", type=int, default=_SAMPLER["samples"], help="draws per chain")
     s.add_argument("--n", type=int, default=_BOOTSTRAP["n"], help="bootstrap resamples")
     s.add_argument("--likelihood", default=_SAMPLER["likelihood"],
@@ -1191,10 +1302,14 @@ def _parser() -> argparse.ArgumentParser:
 
     add_decide_parsers(sub)                            # optimal, suggest
     add_backtest_parser(sub)                           # backtest
-    for name, recipe in RECIPES.items():
+    for key, recipe in RECIPES.items():
+        # a recipe named with "_" (flp_m) is the command flp-m, as the paper names the
+        # method and as every flag is spelt; the "_" spelling is accepted, not listed
+        name = key.replace("_", "-")
         q = sub.add_parser(name, help=recipe.help,
-                           description=f"{recipe.help}. DATA: {recipe.columns}."
-                           if recipe.columns else recipe.help)
+                           description=(f"{recipe.help}. DATA: {recipe.columns}."
+                                        if recipe.columns else f"{recipe.help}.")
+                           + " " + _RECIPE_EXIT)
         if recipe.takes_data:
             q.add_argument("data", nargs="?", help="CSV/Parquet file or dataset (default: "
                                                    "the recipe's embedded data)")
@@ -1204,7 +1319,10 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--out", metavar="DIR", help="write every table as DIR/NAME.csv")
         q.add_argument("--plot", metavar="PNG", help="the recipe's figure")
         _common(q, "jaxfit.recipe/1")
-        q.set_defaults(run=_cmd_recipe)
+        q.set_defaults(run=_cmd_recipe, recipe=key)
+        if key != name:
+            sub.choices[key] = q            # no help line of its own: listed once
+    sub.metavar = "{" + ",".join(a.dest for a in sub._choices_actions) + "}"
     return p
 
 

@@ -123,7 +123,7 @@ def _cmd_optimal(args) -> int:
     _positive(args.budgets, "--budgets", "compute budget (FLOPs)", "1e21 5.76e23")
     _positive(args.ratios or [], "--ratios", "tokens-per-parameter ratio", "20 100")
     source = _source(args)
-    cli._call(_check_law, source.law, args.inputs, "--inputs")     # before any fit
+    cli._call(_check_law, source.law, args.inputs, "optimal")      # before any fit
     res = _result(args, source, need_draws=False)
     inputs = tuple(args.inputs)
     with warnings.catch_warnings(record=True) as caught:   # one line each, as `jaxfit fit`
@@ -208,7 +208,7 @@ def _cmd_suggest(args) -> int:
     cli._call(prediction_inputs, law, cands, mapping, where="--candidates")
     # the cost column too, before the fit and its refits (a text or missing --cost column
     # was refused only after them)
-    cli._call(_costs, cands, args.cost, column_map(law, mapping), tuple(args.inputs))
+    cli._call(_costs, cands, args.cost, column_map(law, mapping), tuple(args.inputs), law)
     post = _result(args, source, need_draws=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

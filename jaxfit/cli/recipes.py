@@ -31,16 +31,22 @@ class Arg:
     """One command-line option of a recipe: ``flag`` and ``argparse`` keyword arguments.
 
     The option's value is passed to the recipe function under ``dest`` (default: the flag
-    without dashes, ``-`` -> ``_``) unless it is None (not given).
+    without dashes, ``-`` -> ``_``) unless it is None (not given). ``requires``: the dest
+    of another option without which this one is unused; set away from its default without
+    it, the command refuses it (exit 2), as `jaxfit sample` does an option its --method
+    does not use.
     """
 
     flag: str
     kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     dest: str | None = None
+    requires: str | None = None
 
-    def __init__(self, flag: str, dest: str | None = None, **kwargs):
+    def __init__(self, flag: str, dest: str | None = None, requires: str | None = None,
+                 **kwargs):
         object.__setattr__(self, "flag", flag)
         object.__setattr__(self, "dest", dest or flag.lstrip("-").replace("-", "_"))
+        object.__setattr__(self, "requires", requires)
         object.__setattr__(self, "kwargs", dict(kwargs))
 
 
@@ -81,7 +87,7 @@ RECIPES: dict[str, Recipe] = {
               Arg("--intervals", action="store_true", default=None,
                   help="bootstrap intervals of each step, chained, calibrated by the "
                        "ladder's own backtest (see --calibrate)"),
-              Arg("--calibrate", default="ratio",
+              Arg("--calibrate", default="ratio", requires="intervals",
                   choices=("ratio", "width", "constant", "none"),
                   help="calibration of --intervals (default ratio; none: raw bootstrap)")),
         help="model-ladder task scaling laws: accuracy of large models from small ones "

@@ -51,7 +51,7 @@ import pandas as pd
 from jaxfit.data import check_task_label, task_label
 from jaxfit.decide.draws import Draws, as_draws
 from jaxfit.inference import cache
-from jaxfit.law import Law
+from jaxfit.law import Law, as_names
 from jaxfit.result import FitResult
 from jaxfit.warnings import ExtrapolationWarning
 
@@ -236,31 +236,48 @@ def _budgets(budgets, what: str) -> np.ndarray:
     return c
 
 
+def input_pair(law: Law, inputs, what: str, why: str = "", alternative: str = "") -> tuple[str, str]:
+    """The law's (model size, tokens) input names from ``inputs``, the rule of `optimal`
+    and `jaxfit.decide.suggest`: `jaxfit.law.as_names` (a string is one name, never its
+    letters), then two distinct inputs of ``law``.
+
+    Args:
+        law: the law whose inputs they must be.
+        inputs: a sequence of two names, or one name (a string).
+        what: the caller, first in the message (``optimal``, ``suggest``, ``--inputs``).
+        why: what the pair is for, e.g. `` for the arguments of cost(N, D)``.
+        alternative: another fix, appended to the message's fix.
+
+    Raises:
+        ValueError: ``inputs`` does not name two inputs of ``law``, naming them, the
+            law's inputs and the fix.
+    """
+    names = as_names(inputs)
+    if len(names) == 2 and names[0] != names[1] and all(n in law.inputs for n in names):
+        return names
+    if len(law.inputs) < 2:
+        raise ValueError(f"{what}: law {law.name!r} has the single input {list(law.inputs)}: "
+                         f"inputs={names!r} must name two inputs of it, its model size and "
+                         f"tokens{why}, so the law needs both as inputs (e.g. "
+                         "jf.models.chinchilla(), L = E + A/N^alpha + B/D^beta); fit such a "
+                         f"law to runs of several sizes and token counts{alternative}.")
+    fix = (f"pass inputs={tuple(law.inputs)!r} (model size first)" if len(law.inputs) == 2
+           else "pass inputs=(model size, tokens) from them")
+    raise ValueError(f"{what}: inputs={names!r} must name two inputs of law {law.name!r}, its "
+                     f"model size and tokens{why}; the law's inputs are {list(law.inputs)}: "
+                     f"{fix}{alternative}.")
+
+
 def _check_law(law: Law, inputs: Sequence[str], what: str) -> tuple[str, str]:
-    if isinstance(inputs, str):
-        # inputs="ND" passed as ('N', 'D') by accident; "params" as six letters
-        raise ValueError(f"{what}: inputs must be two names, the law's (model size, tokens) "
-                         f"inputs, e.g. inputs=('N', 'D'); got the string {inputs!r}.")
-    names = tuple(inputs)
-    if len(names) != 2:
-        raise ValueError(f"{what}: inputs must name the law's (model size, tokens) inputs, "
-                         f"e.g. inputs=('N', 'D'); got {inputs!r}.")
-    missing = [n for n in names if n not in law.inputs]
+    """`input_pair`, and a law with no input beyond them (the allocation sets them all)."""
+    names = input_pair(law, inputs, what)
     extra = [n for n in law.inputs if n not in names]
-    if missing or extra:
-        if len(law.inputs) < 2:
-            raise ValueError(f"{what}: law {law.name!r} has the single input "
-                             f"{list(law.inputs)}: a compute-optimal allocation trades model "
-                             "size against tokens, so the law needs both as inputs (e.g. "
-                             "jf.models.chinchilla(), L = E + A/N^alpha + B/D^beta); fit such "
-                             "a law to runs of several sizes and token counts.")
-        fix = (f"pass inputs={tuple(law.inputs)!r} (model size first)"
-               if len(law.inputs) == 2 else
-               "pass inputs=(model size, tokens) from them; a law with further inputs "
-               "needs a wrapper law that sets them (jf.Law with fn calling the law)")
+    if extra:
         raise ValueError(f"{what}: law {law.name!r} has inputs {list(law.inputs)}; "
                          f"inputs={names} must name exactly its model-size and token inputs: "
-                         f"{fix}.")
+                         "pass inputs=(model size, tokens) from them; a law with further "
+                         "inputs needs a wrapper law that sets them (jf.Law with fn calling "
+                         "the law).")
     return names
 
 

@@ -88,7 +88,7 @@ from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, ta
                          task_label)
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
-from jaxfit.law import Law, as_names
+from jaxfit.law import Law
 from jaxfit.posterior import Posterior, draw_predictions
 from jaxfit.predictions import task_positions
 
@@ -314,25 +314,22 @@ def _task_rows(df: pd.DataFrame, tasks: pd.Index, by, what: str) -> list[np.ndar
     return [np.flatnonzero(pos == t) for t in range(len(tasks))]
 
 
-def _check_inputs(inputs, cols: Mapping[str, str], why: str) -> None:
-    """ValueError unless ``inputs`` names two of the law's inputs (the cost's N and D)."""
-    if len(inputs) != 2 or any(n not in cols for n in inputs):
-        hint = (f"pass inputs={tuple(cols)!r}" if len(cols) == 2 else
-                f"pass inputs=(model size, tokens) from {list(cols)}")
-        raise ValueError(f"suggest: inputs={inputs!r} must name the law's model-size and "
-                         f"token inputs for {why}, but the law's inputs are {list(cols)}; "
-                         f"{hint}, or give the candidates a cost column.")
+def _check_inputs(inputs, law: Law, why: str) -> tuple[str, str]:
+    """`jaxfit.decide.optimal.input_pair` (the cost's N and D), as `optimal` checks them."""
+    from jaxfit.decide.optimal import input_pair
+
+    return input_pair(law, inputs, "suggest", f" for {why}",
+                      ", or give the candidates a cost column")
 
 
-def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs) -> np.ndarray:
+def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs, law: Law) -> np.ndarray:
     if isinstance(cost, str):
         if cost not in df.columns:
             if cost != "cost":
                 raise ValueError(f"suggest: cost column {cost!r} is not in the candidates "
                                  f"(columns {list(df.columns)}).")
-            _check_inputs(inputs, cols, "the default cost 6 N D (the candidates have no "
-                          "'cost' column)")
-            nN, nD = inputs
+            nN, nD = _check_inputs(inputs, law, "the default cost 6 N D (the candidates "
+                                   "have no 'cost' column)")
             c = 6.0 * df[cols[nN]].to_numpy(np.float64) * df[cols[nD]].to_numpy(np.float64)
         else:
             try:
@@ -341,8 +338,8 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs) -> np.ndarra
                 raise ValueError(f"suggest: {e}") from None
         where = f"column {cost!r}" if cost in df.columns else "the default cost 6 N D"
     elif callable(cost):
-        _check_inputs(inputs, cols, "the arguments of cost(N, D)")
-        c = np.asarray(cost(*(df[cols[n]].to_numpy(np.float64) for n in inputs)), np.float64)
+        pair = _check_inputs(inputs, law, "the arguments of cost(N, D)")
+        c = np.asarray(cost(*(df[cols[n]].to_numpy(np.float64) for n in pair)), np.float64)
         if c.shape not in ((), (len(df),)):
             raise ValueError(f"suggest: cost(N, D) returned shape {c.shape} for the "
                              f"{len(df)} candidates' arrays of N and D; it must return one "
@@ -544,7 +541,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     rows_c = _task_rows(candidates, tasks, by, "candidate")
     rows_t = _task_rows(target, tasks, by, "target")
     # a string is one name, not its letters ("params" read as six input names before)
-    costs = _costs(candidates, cost, cols, as_names(inputs))
+    costs = _costs(candidates, cost, cols, inputs, law)
     n = max(len(r) for r in rows_c)
     if n == 0:
         raise ValueError("suggest: no candidate applies to any task.")

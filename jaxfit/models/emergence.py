@@ -93,7 +93,9 @@ def emergence_shift(form: str = "log_power", input: str = "D") -> Law:
         return p["k"] * jnp.exp(p["alpha"] * t) + p["C"]
 
     formula = (f"k (log {input})^alpha + C" if form == "log_power" else f"k {input}^alpha + C")
+    # (log D)^alpha is undefined at D < 1 (and 0 at D = 1): fn's clamp would give C there
     return Law(fn=fn, params=params, inputs=(input,), positive_inputs=(input,),
+               input_above={input: 1.0} if form == "log_power" else {},
                name=f"emergence_shift_{form}", formula=formula,
                spec=call_spec("emergence_shift", form=form, input=input))
 

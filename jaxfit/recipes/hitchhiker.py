@@ -196,6 +196,18 @@ class HitchhikerResult(RecipeResult):
                                       if len(full) else math.nan)})
         return pd.DataFrame(rows).set_index("family")
 
+    def unconverged(self) -> list[str]:
+        """A label per fitted configuration whose fit did not converge (``are``'s
+        ``status``; not the ones left unfitted, ``too_few_points``), e.g. ``"gpt3 k=3
+        fraction=0.5 cut=1e+10 final (max_steps)"``. Their ARE enters ``summary``'s
+        ``median_are`` and ``findings`` (as the paper's curve_fit results would), so
+        ``jaxfit hitchhiker`` exits 1 when there is any."""
+        if "status" not in self.are:
+            return []
+        a = self.are[~self.are["status"].isin(["converged", "too_few_points"])]
+        return [f"{r.family} k={r.n_models} fraction={r.fraction:g} cut={r.cut:g} "
+                f"{r.checkpoints} ({r.status})" for r in a.itertuples()]
+
     def _tables(self) -> dict[str, pd.DataFrame | None]:
         return {"findings": self.findings(), "filters": self.filters, "targets": self.targets}
 

@@ -10,7 +10,9 @@ A recipe's result has
 * ``frames()``: every table by name, ``table`` first (what ``jaxfit RECIPE --out DIR``
   writes, one CSV each, and ``--json`` prints);
 * ``plot(**kwargs)``: the recipe's figure (a matplotlib ``Figure``);
-* ``to_json()``: ``frames()`` as a JSON document (schema ``jaxfit.recipe/1``).
+* ``to_json()``: ``frames()`` as a JSON document (schema ``jaxfit.recipe/1``);
+* ``unconverged()``: a label for each point fit behind its numbers that did not converge
+  (``jaxfit RECIPE`` exits 1 when there is any, after writing its outputs).
 
 The command line treats every recipe alike through it (`jaxfit.cli.recipes`).
 """
@@ -23,7 +25,42 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-__all__ = ["RecipeResult", "flat", "records"]
+__all__ = ["RecipeResult", "flat", "records", "point_fits"]
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (its repr without ``np.str_(...)``)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def point_fits(obj: Any, name: str = "", depth: int = 4) -> list[tuple[str, Any]]:
+    """(name, `jaxfit.FitResult`) pairs held by ``obj`` (a recipe result): in its dataclass
+    fields, dict values and list items, nested up to ``depth`` levels. A name is the path
+    to the fit: field names and dict keys (``fits`` left out; a number key, a backtest's
+    cut, as ``at cut 3.2e+08``), ``fit i`` for the i-th item of a list, e.g. ``step1`` or
+    ``calibration at cut 3.2e+08 fit 1``."""
+    import dataclasses
+
+    from jaxfit.result import FitResult
+
+    if isinstance(obj, FitResult):
+        return [(name or "fit", obj)]
+    if depth == 0:
+        return []
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        items = [(f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj)]
+    elif isinstance(obj, dict):
+        items = [(f"at cut {k:g}" if isinstance(k, float) else str(k), v)
+                 for k, v in obj.items()]
+    elif isinstance(obj, (list, tuple)):
+        items = [(f"fit {i + 1}", v) for i, v in enumerate(obj)]
+    else:
+        return []
+    out = []
+    for key, value in items:
+        path = name if key == "fits" else " ".join(p for p in (name, key) if p)
+        out += point_fits(value, path, depth - 1)
+    return out
 
 
 def flat(df: pd.DataFrame) -> pd.DataFrame:
@@ -75,6 +112,16 @@ class RecipeResult:
         """The recipe's figure (``plot_function`` applied to this result)."""
         module, name = self.plot_function.split(":")
         return getattr(importlib.import_module(module), name)(self, **kwargs)
+
+    def unconverged(self) -> list[str]:
+        """A label for each task of a point fit behind this result that did not converge
+        (`point_fits`), with its status: ``"step1 task 'piqa_val' (max_steps)"``; empty
+        when every fit converged. ``jaxfit RECIPE`` exits 1 when it is not empty."""
+        from jaxfit.inference.status import Status
+
+        return [f"{name} task {_plain(task)!r} ({Status(int(code)).name.lower()})"
+                for name, res in point_fits(self)
+                for task, code in zip(res.tasks, res.status) if int(code) != 0]
 
     def to_json(self) -> str:
         """`frames` as a JSON document: ``{"schema": "jaxfit.recipe/1", "recipe",
