@@ -375,7 +375,8 @@ class Law:
             if problem:
                 raise ValueError(f"Law {self.name!r}: parameter {n!r}: {problem}")
         object.__setattr__(self, "params", _freeze(self.params))
-        object.__setattr__(self, "fixed", _freeze(self.fixed))
+        object.__setattr__(self, "fixed", _freeze(_fixed_values(self.name, self.fixed,
+                                                                self.params)))
         object.__setattr__(self, "inputs", as_names(self.inputs))
         object.__setattr__(self, "positive_inputs",
                            as_names(self.positive_inputs))
@@ -441,6 +442,34 @@ class Law:
         if "spec" not in changes and {"fn", "log_fn", "params", "inputs"} & set(changes):
             changes["spec"] = None
         return dataclasses.replace(self, **changes)
+
+
+def _fixed_values(name: str, fixed: Mapping, params: Mapping) -> dict[str, float]:
+    """``fixed`` as name -> float; ValueError for a name that is also fitted or a value that
+    is not a finite number. ``fixed`` records what `fix` holds, it does not hold anything:
+    ``Law(..., fixed={"E": 1.0})`` with ``E`` in ``params`` fitted E and the summary listed
+    E twice, fitted (1.5) and "fixed" (1.0); a text value failed inside the summary
+    ("could not convert string to float")."""
+    fixed = dict(fixed or {})
+    both = [k for k in fixed if k in params]
+    if both:
+        raise ValueError(
+            f"Law {name!r}: fixed={fixed!r} names {both}, which are also in params (fitted). "
+            "Law's fixed= only records values that fn already holds; to hold a parameter at "
+            f"a value, build the law with it in params and use jaxfit.fix(law, "
+            f"{both[0]}={fixed[both[0]]!r}).")
+    out = {}
+    for k, v in fixed.items():
+        try:
+            f = math.nan if isinstance(v, (str, bytes, bool)) else float(v)
+        except (TypeError, ValueError):
+            f = math.nan
+        if not math.isfinite(f):
+            raise ValueError(f"Law {name!r}: fixed[{k!r}]={v!r} is not a finite number; "
+                             "give the value fn holds the parameter at, e.g. "
+                             f"fixed={{{k!r}: 0.5}}.")
+        out[k] = f
+    return out
 
 
 def _merge_params(laws: Sequence[Law]) -> dict[str, Param]:

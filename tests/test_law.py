@@ -567,3 +567,17 @@ def test_a_law_with_every_parameter_fixed_is_refused_by_name():
         with pytest.raises(ValueError, match=msg):
             call(law, df)
     assert float(law({}, {"N": 4.0})) == 2.0                  # the law itself still works
+
+
+def test_law_fixed_must_name_held_values_not_fitted_parameters():
+    """``Law(..., fixed={"E": 1.0})`` with E also in params: before, E was fitted and the
+    fit's summary listed it twice, fitted at 1.5 and kind "fixed" at 1.0; a text value
+    passed construction and failed in the summary ("could not convert string to float")."""
+    term = _data_term()
+    with pytest.raises(ValueError, match=r"Law 'data_term': fixed=\{'B': 1\.0\} names \['B'\], "
+                                         r"which are also in params.*jaxfit\.fix\(law, B=1\.0\)"):
+        term.replace(fixed={"B": 1.0})
+    with pytest.raises(ValueError, match=r"fixed\['E'\]='abc' is not a finite number"):
+        term.replace(fixed={"E": "abc"})
+    assert dict(term.replace(fixed={"E": np.float32(1.5)}).fixed) == {"E": 1.5}
+
