@@ -360,6 +360,16 @@ class Law:
     spec: str | None = None
 
     def __post_init__(self):
+        if not isinstance(self.params, Mapping):
+            # params=["A", "alpha"] or a tuple of Params: "dictionary update sequence
+            # element #0 has length 1; 2 is required", naming neither params nor the fix
+            raise TypeError(f"Law {self.name!r}: params must be a dict of name -> jaxfit.Param, "
+                            f"e.g. params={{'A': jaxfit.Param(constraints.positive)}}; got "
+                            f"{type(self.params).__name__} {self.params!r}.")
+        if not callable(self.fn):
+            # fn=None passed until the first fit, which blamed what fn(params, x) "raised"
+            raise TypeError(f"Law {self.name!r}: fn must be a function fn(params, x) "
+                            f"returning the predictions; got {type(self.fn).__name__}.")
         if NOISE in self.params:
             raise ValueError(
                 f"Law {self.name!r}: a parameter may not be named {NOISE!r}: jaxfit.sample "

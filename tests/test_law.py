@@ -581,3 +581,13 @@ def test_law_fixed_must_name_held_values_not_fitted_parameters():
         term.replace(fixed={"E": "abc"})
     assert dict(term.replace(fixed={"E": np.float32(1.5)}).fixed) == {"E": 1.5}
 
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(params=["B", "beta"]), r"params must be a dict of name -> jaxfit\.Param.*got list"),
+    (dict(fn=None), r"fn must be a function fn\(params, x\).*got NoneType"),
+])
+def test_law_refuses_params_that_are_not_a_dict_and_fn_that_is_not_callable(changes, match):
+    """Before: params=[...] raised "dictionary update sequence element #0 has length 1; 2
+    is required"; fn=None passed until the first fit's output check."""
+    with pytest.raises(TypeError, match=r"Law 'data_term': " + match):
+        _data_term().replace(**changes)
