@@ -591,3 +591,36 @@ def test_law_refuses_params_that_are_not_a_dict_and_fn_that_is_not_callable(chan
     is required"; fn=None passed until the first fit's output check."""
     with pytest.raises(TypeError, match=r"Law 'data_term': " + match):
         _data_term().replace(**changes)
+
+
+_OFFSET = 1.0
+
+
+def test_a_constant_fn_reads_that_changes_after_a_fit_is_refused():
+    """A law's programs are compiled once per Law object and keep the values fn read when
+    traced. Before: refitting after ``_OFFSET = 0.5`` returned the first fit's A = 20,
+    alpha = 0.3 (the data's optimum with 0.5 is A = 15.3, alpha = 0.233) without a word."""
+    import pandas as pd
+
+    global _OFFSET
+    law = Law(fn=lambda p, x: _OFFSET + p["A"] * x["C"] ** -p["alpha"],
+              params={"A": Param(constraints.positive, init=(1.0, 100.0)),
+                      "alpha": Param(constraints.real, init=(0.0, 1.0))},
+              inputs=("C",), positive_inputs=("C",), name="offset_law")
+    C = np.geomspace(1e2, 1e5, 6)
+    df = pd.DataFrame({"C": C, "loss": 1.0 + 20.0 * C ** -0.3})
+    res = jf.fit(law, df, restarts=2)
+    np.testing.assert_allclose(res.params.loc[0, ["A", "alpha"]], [20.0, 0.3], rtol=1e-6)
+    try:
+        _OFFSET = 0.5
+        msg = (r"law 'offset_law': fn reads _OFFSET \(in .*<lambda>\), which was 1\.0 when "
+               r"jaxfit first used this law and is 0\.5 now; .*Build a new Law")
+        with pytest.raises(ValueError, match=msg):
+            jf.fit(law, df, restarts=2)
+        with pytest.raises(ValueError, match=msg):
+            res.predict(pd.DataFrame({"C": [1e6]}))
+        _OFFSET = 1.0                                    # back: the compiled value again
+        assert res.predict(pd.DataFrame({"C": [1e6]}))["prediction"].iloc[0] == \
+            pytest.approx(1.0 + 20.0 * 1e6 ** -0.3, rel=1e-6)
+    finally:
+        _OFFSET = 1.0
