@@ -120,7 +120,8 @@ def get_law(spec: str) -> Law:
         module, _, attr = name.partition(":")
         try:
             factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
+        except (ImportError, AttributeError, ValueError) as e:
+            # (ValueError: ":fn", no module: "Empty module name", naming no law)
             # --law my_laws.py:fn (the file's name): "No module named 'my_laws.py'; 'my_laws'
             # is not a package", with no word of the fix
             hint = (f"; name the module, not its file: {module[:-3]}:{attr}"
@@ -146,6 +147,10 @@ def get_law(spec: str) -> Law:
             law = factory(**kwargs)
         except TypeError as e:
             raise ValueError(f"law {spec!r}: {e}{_arguments(factory, name)}") from None
+        except ValueError as e:
+            # a factory refusing its arguments, or a Law check in it: the bare message
+            # ("jaxfit: error: bad thing") named neither the spec nor the factory
+            raise ValueError(f"law {spec!r}: {e}") from None
     if not isinstance(law, Law):
         raise ValueError(f"law {spec!r} gave a {type(law).__name__}, not a jaxfit.Law.")
     return law

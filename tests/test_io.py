@@ -591,3 +591,9 @@ def test_law_spec_with_a_file_name_or_arguments_to_a_law_object(tmp_path, monkey
         get_law("obj_law(input='N')")
     assert get_law("obj_laws:LAW").inputs == ("C",)
     assert get_law("obj_laws:make(input='N')").inputs == ("N",)
+    # the factory's own ValueError, and a spec with no module: before, the bare messages
+    # ("jaxfit: error: input must be a name", "Empty module name") named no law
+    with pytest.raises(ValueError, match=r"^law \"obj_laws:make\(input=''\)\": power_law: "):
+        get_law("obj_laws:make(input='')")
+    with pytest.raises(ValueError, match=r"^cannot load law ':make': Empty module name"):
+        get_law(":make")
