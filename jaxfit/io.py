@@ -307,8 +307,9 @@ def _rebuild(block: dict) -> Law:
     try:
         law = get_law(block["spec"])
     except ValueError as e:
-        raise ValueError(f"{e} The file was saved from law {block['name']!r}; pass "
-                         "load(path, law=...) with that law.") from None
+        # (an import error has no full stop: "No module named 'my_laws' The file was ...")
+        raise ValueError(f"{str(e).rstrip('.')}. The file was saved from law "
+                         f"{block['name']!r}; pass load(path, law=...) with that law.") from None
     if block.get("spec_source") == "name" and law.spec is not None:
         # the file's law had no spec, and the registered law of that name records one: the
         # saved law was not built by it (before: `linear("L").replace(fn=...)` fitted,

@@ -597,3 +597,13 @@ def test_law_spec_with_a_file_name_or_arguments_to_a_law_object(tmp_path, monkey
         get_law("obj_laws:make(input='')")
     with pytest.raises(ValueError, match=r"^cannot load law ':make': Empty module name"):
         get_law(":make")
+
+
+def test_a_file_whose_law_module_is_missing_says_so_in_sentences(two_task_fit, tmp_path):
+    """A fit saved from --law my_laws:make, loaded where my_laws is not importable: before,
+    "No module named 'no_such_laws' The file was saved ..." (no full stop between)."""
+    res, _ = two_task_fit
+    path = save(res, tmp_path / "f.json", law_spec="no_such_laws:make")
+    with pytest.raises(ValueError, match=r"No module named 'no_such_laws'\. The file was saved "
+                                         r"from law 'power_law_C'; pass load\(path, law=\.\.\.\)"):
+        load(path)
