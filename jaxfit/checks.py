@@ -31,9 +31,8 @@ from jaxfit.law import Law, fixed_text
 from jaxfit.warnings import ScaleWarning
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
-           "law_output", "law_constants", "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS",
-           "FIT_METHODS",
-           "INITS"]
+           "law_output", "law_constants", "scale_warning", "ScaleWarning", "LOSSES", "SPACES",
+           "REDUCTIONS", "FIT_METHODS", "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
 SPACES = ("log", "linear")
