@@ -84,9 +84,13 @@ class Param:
         if self.init is None:
             # [-1, 1] on the real line, wherever the constraint maps it (a fixed (-1, 1)
             # lay outside `positive` and crashed every fit of Param(constraints.positive))
+            # (sorted: a decreasing bijection, e.g. less_than(hi)'s hi - exp(u), maps it to
+            # (high, low), and Param(constraints.less_than(0.0)) failed with "init range
+            # must have low < high" about an init that was never given)
             with jax.enable_x64(True):
                 ends = self.transform(jnp.array([-1.0, 1.0], dtype=jnp.float64))
-            object.__setattr__(self, "init", (float(ends[0]), float(ends[1])))
+            lo, hi = sorted((float(ends[0]), float(ends[1])))
+            object.__setattr__(self, "init", (lo, hi))
         lo, hi = self.init
         if not lo < hi:
             raise ValueError(f"Param init range must have low < high, got {self.init}.")

@@ -624,3 +624,14 @@ def test_a_constant_fn_reads_that_changes_after_a_fit_is_refused():
             pytest.approx(1.0 + 20.0 * 1e6 ** -0.3, rel=1e-6)
     finally:
         _OFFSET = 1.0
+
+
+def test_default_init_of_a_decreasing_bijection_is_ordered():
+    """less_than(hi)'s bijection hi - exp(u) is decreasing, so the image of [-1, 1] came
+    out as (high, low). Before: Param(constraints.less_than(2.0)) raised "Param init range
+    must have low < high, got (1.63, -0.718)", about an init range never given."""
+    p = Param(constraints.less_than(2.0))
+    np.testing.assert_allclose(p.init, (2.0 - math.e, 2.0 - 1.0 / math.e), rtol=1e-12)
+    law = Law(fn=lambda q, x: q["c"] * x["N"], params={"c": p}, inputs=("N",))
+    lo, hi = init_box(law)
+    np.testing.assert_allclose([lo[0], hi[0]], [-1.0, 1.0], rtol=1e-12)
