@@ -113,6 +113,7 @@ def _check_constraint(c) -> None:
     the uncalled factory (``constraints.interval``, a class) reached ``biject_to`` and
     failed there with a bare ``NotImplementedError`` and no message."""
     if isinstance(c, constraints.Constraint):
+        _check_scalar_constraint(c)
         return
     if isinstance(c, type) and issubclass(c, constraints.Constraint):
         got = f"the class {c.__name__} (a constraint factory not called with its bounds)"
@@ -125,6 +126,41 @@ def _check_constraint(c) -> None:
                "constraints")
     raise TypeError(f"Param constraint must be a numpyro constraint (constraints.real, "
                     f".positive, .interval(lo, hi), .greater_than(lo)), got {got}; {fix}.")
+
+
+def _check_scalar_constraint(c) -> None:
+    """TypeError unless ``c`` constrains one real number with a bijection from the real
+    line and scalar bounds; ValueError for an empty interval. Before: a discrete constraint
+    (``positive_integer``, ``boolean``) raised a bare ``NotImplementedError`` with no
+    message; a vector one (``simplex``, ``ordered_vector``) was accepted and its "init"
+    was the image of [-1, 1] as a vector; ``greater_than(jnp.array([0, 1]))`` failed with
+    "Only scalar arrays can be converted to Python scalars"; ``interval(2, 0)`` with
+    "init range must have low < high", about an init range never given."""
+    text = type(c).__name__.lstrip("_")
+    if getattr(c, "event_dim", 0) != 0:
+        raise TypeError(f"Param constraint {text} constrains a vector (event_dim="
+                        f"{c.event_dim}); a Param is one real number: give a scalar constraint "
+                        "(constraints.real, .positive, .interval(lo, hi), .greater_than(lo)), "
+                        "one Param per component.")
+    try:
+        biject_to(c)
+    except NotImplementedError:
+        raise TypeError(f"Param constraint {text} has no bijection from the real line (numpyro's "
+                        "biject_to; a discrete constraint?), so neither the optimiser nor the "
+                        "sampler can move in it; fit a real-valued parameter (e.g. "
+                        "constraints.positive) and round it in fn, or hold it with "
+                        "jaxfit.fix.") from None
+    bounds = [(k, getattr(c, k)) for k in ("lower_bound", "upper_bound") if hasattr(c, k)]
+    for k, v in bounds:
+        if np.ndim(v) != 0:
+            raise TypeError(f"Param constraint {text}: {k} must be one number, got an array of "
+                            f"shape {np.shape(v)}; a Param is one real number (one Param per "
+                            "component).")
+    if len(bounds) == 2 and not float(bounds[0][1]) < float(bounds[1][1]):
+        lo, hi = float(bounds[0][1]), float(bounds[1][1])
+        raise ValueError(f"Param constraint {text}(lower={lo:g}, upper={hi:g}) is empty: its "
+                         f"lower bound must be below its upper bound, e.g. "
+                         f"constraints.interval({min(lo, hi):g}, {max(lo, hi):g}).")
 
 
 def _init_pair(init) -> tuple:

@@ -635,3 +635,22 @@ def test_default_init_of_a_decreasing_bijection_is_ordered():
     law = Law(fn=lambda q, x: q["c"] * x["N"], params={"c": p}, inputs=("N",))
     lo, hi = init_box(law)
     np.testing.assert_allclose([lo[0], hi[0]], [-1.0, 1.0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("constraint, error, match", [
+    (constraints.positive_integer, TypeError,
+     r"IntegerPositive has no bijection from the real line .* round it in fn, or hold it"),
+    (constraints.simplex, TypeError, r"Simplex constrains a vector \(event_dim=1\); a Param is "
+                                     r"one real number"),
+    (constraints.greater_than(jnp.array([0.0, 1.0])), TypeError,
+     r"GreaterThan: lower_bound must be one number, got an array of shape \(2,\)"),
+    (constraints.interval(2.0, 0.0), ValueError,
+     r"Interval\(lower=2, upper=0\) is empty: .* e\.g\. constraints\.interval\(0, 2\)"),
+])
+def test_param_refuses_constraints_that_are_not_one_real_number(constraint, error, match):
+    """Before: positive_integer raised a bare NotImplementedError (no message) inside
+    numpyro; simplex was accepted (its init the image of [-1, 1] as a vector); array
+    bounds failed with "Only scalar arrays can be converted to Python scalars"; an empty
+    interval with "init range must have low < high", about an init never given."""
+    with pytest.raises(error, match=r"^Param constraint " + match):
+        Param(constraint)
