@@ -410,6 +410,14 @@ class Law:
             # fn=None passed until the first fit, which blamed what fn(params, x) "raised"
             raise TypeError(f"Law {self.name!r}: fn must be a function fn(params, x) "
                             f"returning the predictions; got {type(self.fn).__name__}.")
+        bad = [n for n in [*self.params, *as_names(self.inputs)]
+               if not isinstance(n, str) or not n]
+        if bad:
+            # params={1: ...} fitted, saved, and then failed to load ("field 'law.params' is
+            # missing or not a list of parameter names; the file is ... corrupted")
+            raise TypeError(f"Law {self.name!r}: parameter and input names must be non-empty "
+                            f"strings (they key dicts, tables and saved files), got {bad!r}; "
+                            "e.g. params={'A': ...}, inputs=('N',).")
         if NOISE in self.params:
             raise ValueError(
                 f"Law {self.name!r}: a parameter may not be named {NOISE!r}: jaxfit.sample "

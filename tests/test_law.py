@@ -654,3 +654,15 @@ def test_param_refuses_constraints_that_are_not_one_real_number(constraint, erro
     interval with "init range must have low < high", about an init never given."""
     with pytest.raises(error, match=r"^Param constraint " + match):
         Param(constraint)
+
+
+@pytest.mark.parametrize("changes, bad", [
+    (dict(params={1: Param(), "beta": Param()}), "[1]"),
+    (dict(inputs=("D", "")), "['']"),
+])
+def test_law_names_must_be_non_empty_strings(changes, bad):
+    """Before: params={1: Param(), ...} was accepted, fitted and saved, and the saved file
+    failed to load as "incomplete or corrupted" ('law.params' not a list of names)."""
+    with pytest.raises(TypeError, match=r"^Law 'data_term': parameter and input names must be "
+                                        r"non-empty strings .*got " + re.escape(bad)):
+        _data_term().replace(**changes)
