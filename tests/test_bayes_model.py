@@ -11,6 +11,7 @@ from synthetic import CHINCHILLA as LAW
 from synthetic import (SIGMOID, chinchilla_tasks, shared_alpha_tasks, sigmoid_mean,
                        sigmoid_tasks)
 
+from jaxfit import fix
 from jaxfit.inference import bayes
 from jaxfit.inference.starts import user_starts
 from jaxfit.posterior import CURVATURE_MIN, Posterior
@@ -634,3 +635,7 @@ def test_pool_takes_one_name_as_a_string_and_refuses_repeats():
     with pytest.raises(ValueError, match=r"but batching='plate' needs one plated model.*"
                                          r"use method='nuts'"):
         sample(LAW, df, y="loss", by="task", method="laplace", batching="plate")
+    # pool of a parameter held by jf.fix: before, only "not parameters of law ..."
+    with pytest.raises(ValueError, match=r"pool names \['E'\], which are not parameters of law "
+                                         r"'.*\|fixed\(E\)' \(E=1\.5 held fixed by jaxfit\.fix: "):
+        sample(fix(LAW, E=1.5), df, y="loss", by="task", pool="E")
