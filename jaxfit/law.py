@@ -565,6 +565,18 @@ def fixed_text(fixed: Mapping) -> str:
     return ", ".join(f"{k}={float(v):g}" for k, v in fixed.items())
 
 
+def fixed_note(law: Law, names) -> str:
+    """``" (E=1.5 held fixed by jaxfit.fix: ...)"`` for those of ``names`` that ``law`` holds
+    fixed, else "": the tail of an error about names that are not ``law``'s parameters
+    (``init=``, ``priors=``, ``pool=`` naming a parameter the user fixed)."""
+    held = {k: law.fixed[k] for k in names if k in law.fixed}
+    if not held:
+        return ""
+    it = "it" if len(held) == 1 else "them"
+    return (f" ({fixed_text(held)} held fixed by jaxfit.fix, so not fitted or sampled: drop "
+            f"{it} here, or do not fix {it})")
+
+
 def same_fixed(held: Mapping, other: Mapping) -> bool:
     """Whether two `Law.fixed` mappings hold the same names and values (to float64
     rounding); e.g. a saved result's and the law it is loaded with."""
