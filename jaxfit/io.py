@@ -331,8 +331,19 @@ def _resolve(block: dict, law: Law | None) -> Law:
     if law is None:
         law = _rebuild(block)
     if list(law.param_names) != list(block["params"]):
+        # a file of jf.fix(my_law, E=1.5) loaded with law=my_law: before, no word that the
+        # file held E fixed, nor of the fix
+        fixed = block.get("fixed") if isinstance(block.get("fixed"), dict) else {}
+        hint = ""
+        if fixed and set(law.param_names) == set(block["params"]) | set(fixed) \
+                and not set(law.fixed) & set(fixed):
+            hint = (f" (it was fitted with {fixed_text(fixed)} held fixed: pass "
+                    f"law=jaxfit.fix(law, {fixed_text(fixed)}))")
+        elif set(law.param_names) == set(block["params"]):
+            hint = " (the same names in another order: list params= in the file's order)"
         raise ValueError(f"load: law {law.name!r} has parameters {list(law.param_names)}, "
-                         f"the file has {block['params']}; pass the law it was saved from.")
+                         f"the file has {block['params']}{hint}; pass the law it was saved "
+                         "from.")
     fixed = block.get("fixed")          # absent in files saved before it was recorded
     if isinstance(fixed, dict) and not same_fixed(law.fixed, fixed):
         # the draws or estimates were fitted with the file's values; predicting with other

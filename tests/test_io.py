@@ -103,6 +103,12 @@ def test_a_fixed_law_must_hold_the_saved_values(two_task_fit, tmp_path):
             "fitted with {alpha=0.15}; pass the law it was saved from, e.g. "
             "jaxfit.fix(law, alpha=0.15).")):
         load(path, law=jf.fix(jf.models.power_law("C"), alpha=0.2))
+    # the law without its fix (a custom law the user fixed before fitting): before, only
+    # "the file has ['A', 'E']; pass the law it was saved from"
+    with pytest.raises(ValueError, match=re.escape(
+            "the file has ['A', 'E'] (it was fitted with alpha=0.15 held fixed: pass "
+            "law=jaxfit.fix(law, alpha=0.15)); pass the law")):
+        load(path, law=jf.models.power_law("C"))
     back = load(path, law=jf.fix(jf.models.power_law("C"), alpha=0.15))
     new = pd.DataFrame({"flops": [1e23], "task": ["x"]})
     pd.testing.assert_frame_equal(back.predict(new), fixed.predict(new))
@@ -120,6 +126,12 @@ def test_a_fixed_law_must_hold_the_saved_values(two_task_fit, tmp_path):
     # a law without fixed parameters is recorded with none: {} must match {}
     unfixed = save(res, tmp_path / "unfixed.json", law_spec="power_law(input=C)")
     assert json.loads(unfixed.read_text())["law"]["fixed"] == {}
+    pl = jf.models.power_law("C")
+    reordered = pl.replace(params={k: pl.params[k] for k in ("E", "A", "alpha")})
+    with pytest.raises(ValueError, match=re.escape(
+            "the file has ['A', 'alpha', 'E'] (the same names in another order: list params= "
+            "in the file's order)")):
+        load(unfixed, law=reordered)
 
 
 def test_factory_fixed_and_shared_laws_load_without_law(two_task_fit, tmp_path):
