@@ -228,6 +228,22 @@ def _fn_failed(law: Law, what: str, e: Exception) -> Exception:
     head = " ".join(str(e).split("\n")[0].split())[:300]
     if isinstance(e, KeyError) and e.args:
         key = e.args[0]
+        # a name the law has, looked up in the other dict: before, "neither one of its
+        # inputs ['C'] nor one of its parameters ['A', 'alpha']" about 'A'
+        if key in law.param_names or key in law.inputs:
+            kind, first, other = (("parameter", "params", "x") if key in law.param_names
+                                  else ("input", "x", "params"))
+            return ValueError(
+                f"law {law.name!r}: {what} looked up the {kind} {key!r} in the {other} dict. "
+                f"jaxfit calls {what}(params, x): parameters {list(law.param_names)} in the "
+                f"first argument, inputs {list(law.inputs)} in the second; write e.g. "
+                f"fn=lambda p, x: ..., reading {kind}s from {'p' if first == 'params' else 'x'}.")
+        if key in law.fixed:
+            return ValueError(
+                f"law {law.name!r}: {what} looked up {key!r}, which is in the law's fixed= "
+                f"({fixed_text(law.fixed)}); fixed= only records values that fn holds itself, "
+                f"it does not pass them to fn. Put {key!r} in params= and hold it with "
+                f"jaxfit.fix(law, {key}={float(law.fixed[key]):g}).")
         return ValueError(
             f"law {law.name!r}: {what} looked up {key!r}, which is neither one of its inputs "
             f"{list(law.inputs)} (the x dict) nor one of its parameters "

@@ -580,6 +580,18 @@ def test_law_fixed_must_name_held_values_not_fitted_parameters():
     with pytest.raises(ValueError, match=r"fixed\['E'\]='abc' is not a finite number"):
         term.replace(fixed={"E": "abc"})
     assert dict(term.replace(fixed={"E": np.float32(1.5)}).fixed) == {"E": 1.5}
+    # fixed= naming a value fn reads from params (not a parameter): the first fit says
+    # fixed= does not pass it; before, "looked up 'E', which is neither one of its inputs
+    # ['D'] ... nor one of its parameters" (no compile: refused by the output check)
+    import pandas as pd
+
+    held = term.replace(fn=lambda p, x: p["E"] + p["B"] * x["D"] ** -p["beta"],
+                        fixed={"E": 1.5})
+    df = pd.DataFrame({"D": [1.0, 2.0, 4.0, 8.0], "loss": [3.0, 2.5, 2.2, 2.0]})
+    with pytest.raises(ValueError, match=r"fn looked up 'E', which is in the law's fixed= "
+                                         r"\(E=1\.5\); fixed= only records .* "
+                                         r"jaxfit\.fix\(law, E=1\.5\)"):
+        jf.fit(held, df)
 
 
 @pytest.mark.parametrize("changes, match", [
