@@ -360,7 +360,7 @@ def law_constants(law: Law) -> None:
     changed = [(k, first[k][1], now[k][1]) for k in first if k in now and now[k][0] != first[k][0]]
     if not changed:
         return
-    (where, name), was, is_ = changed[0]
+    (where, name, _), was, is_ = changed[0]
     raise ValueError(
         f"law {law.name!r}: fn reads {name} (in {where}), which was {was} when jaxfit first "
         f"used this law and is {is_} now; the law's compiled programs keep {was}, so its "
@@ -370,7 +370,7 @@ def law_constants(law: Law) -> None:
 
 
 def _constants(law: Law) -> dict:
-    """(function, variable) -> (comparable value, text) of the numbers and small arrays
+    """(function, variable, path) -> (comparable value, text) of the numbers and small arrays
     that ``law.fn`` and ``law.log_fn`` read from closures and globals (`law_constants`)."""
     out: dict = {}
     seen: set[int] = set()
@@ -390,40 +390,42 @@ def _constants(law: Law) -> dict:
         return (a.shape, a.dtype.str, a.tobytes()), (
             repr(a.item()) if a.size == 1 else f"an array of shape {a.shape}")
 
-    def walk(obj, key, depth):
+    def walk(obj, key, depth, path=""):
+        # key: (function, variable) for the message; path: the route from the law (two
+        # closures' variables of one name, e.g. compose's outer and inner, stay apart)
         v = value(obj)
         if v is not None:
-            out[key] = v
+            out[(*key, path)] = v
             return
         if depth > 8 or id(obj) in seen:
             return
         seen.add(id(obj))
         if isinstance(obj, Law):
-            walk(obj.fn, key, depth + 1)
-            walk(obj.log_fn, key, depth + 1)
+            walk(obj.fn, key, depth + 1, f"{path}.fn")
+            walk(obj.log_fn, key, depth + 1, f"{path}.log_fn")
         elif isinstance(obj, functools.partial):
-            walk(obj.func, key, depth + 1)
+            walk(obj.func, key, depth + 1, f"{path}.func")
             for i, a in enumerate(obj.args):
-                walk(a, (key[0], f"{key[1]}.args[{i}]"), depth + 1)
+                walk(a, (key[0], f"{key[1]}.args[{i}]"), depth + 1, f"{path}.args[{i}]")
             for k, a in obj.keywords.items():
-                walk(a, (key[0], f"{key[1]}.keywords[{k!r}]"), depth + 1)
+                walk(a, (key[0], f"{key[1]}.keywords[{k!r}]"), depth + 1, f"{path}[{k!r}]")
         elif isinstance(obj, (tuple, list)) and len(obj) <= 64:
             for i, a in enumerate(obj):
-                walk(a, (key[0], f"{key[1]}[{i}]"), depth + 1)
+                walk(a, (key[0], f"{key[1]}[{i}]"), depth + 1, f"{path}[{i}]")
         elif isinstance(obj, (dict, types.MappingProxyType)) and len(obj) <= 64:
             for k, a in obj.items():
-                walk(a, (key[0], f"{key[1]}[{k!r}]"), depth + 1)
+                walk(a, (key[0], f"{key[1]}[{k!r}]"), depth + 1, f"{path}[{k!r}]")
         elif isinstance(obj, types.FunctionType) and \
                 (obj.__module__ or "").split(".")[0] not in _LIBRARIES:
             code, where = obj.__code__, obj.__qualname__
             for name, cell in zip(code.co_freevars, obj.__closure__ or ()):
                 try:
-                    walk(cell.cell_contents, (where, name), depth + 1)
+                    walk(cell.cell_contents, (where, name), depth + 1, f"{path}/{name}")
                 except ValueError:                  # an empty cell
                     pass
             for name in _global_names(code):
                 if name in obj.__globals__:
-                    walk(obj.__globals__[name], (where, name), depth + 1)
+                    walk(obj.__globals__[name], (where, name), depth + 1, f"{path}/{name}")
 
     walk(law, ("fn", "fn"), 0)
     return out

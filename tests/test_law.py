@@ -636,6 +636,22 @@ def test_a_constant_fn_reads_that_changes_after_a_fit_is_refused():
             pytest.approx(1.0 + 20.0 * 1e6 ** -0.3, rel=1e-6)
     finally:
         _OFFSET = 1.0
+    # the same variable name in two closures of one factory (add of two of its laws): a
+    # change in the first law's is seen too (no compile: checked directly)
+    from jaxfit.checks import law_constants
+
+    def make(cfg, name):
+        return Law(fn=lambda p, x: cfg["off"] + p[name] * x["C"], params={name: Param()},
+                   inputs=("C",), name=name)
+
+    first, second = {"off": 1.0}, {"off": 2.0}
+    both = add(make(first, "a"), make(second, "b"))
+    law_constants(both)
+    first["off"] = 3.0
+    with pytest.raises(ValueError, match=r"fn reads cfg\['off'\] \(in .*make\.<locals>\.<lambda>\)"
+                                         r", which was 1\.0 when jaxfit first used this law and "
+                                         r"is 3\.0 now"):
+        law_constants(both)
 
 
 def test_default_init_of_a_decreasing_bijection_is_ordered():
