@@ -371,7 +371,8 @@ class Law:
         shared: parameter names shared by all tasks of a fit (see `share`).
         formula: the law's formula as text, for tables and plots.
         fixed: name -> value of parameters held fixed by `fix` (not fitted; listed as
-            fixed by `FitResult.summary`).
+            fixed by `FitResult.summary`). A record, not an instruction: fn is not passed
+            these values, so a name here may not also be in ``params`` (use `fix`).
         terms: the law's power-law terms (`PowerTerm`), if it declares them; the
             sampler's default priors describe each by its level at the data's centre and
             its exponent. Each term's scale must be a ``constraints.positive`` parameter
@@ -568,7 +569,7 @@ def fixed_text(fixed: Mapping) -> str:
 def fixed_note(law: Law, names) -> str:
     """``" (E=1.5 held fixed by jaxfit.fix: ...)"`` for those of ``names`` that ``law`` holds
     fixed, else "": the tail of an error about names that are not ``law``'s parameters
-    (``init=``, ``priors=``, ``pool=`` naming a parameter the user fixed)."""
+    (``init=`` or ``pool=`` naming a parameter the user fixed)."""
     held = {k: law.fixed[k] for k in names if k in law.fixed}
     if not held:
         return ""
