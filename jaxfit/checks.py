@@ -355,7 +355,10 @@ def law_constants(law: Law) -> None:
     names are compared (through `Law` objects, functions, partials, tuples, lists and
     dicts; not attributes of other objects, nor jax, numpy or numpyro code).
     """
-    now = _constants(law)
+    try:
+        now = _constants(law)
+    except Exception:  # noqa: BLE001 - an object the walk cannot read: no verdict
+        return
     first = _FIRST_CONSTANTS.setdefault(law, now)
     changed = [(k, first[k][1], now[k][1]) for k in first if k in now and now[k][0] != first[k][0]]
     if not changed:
