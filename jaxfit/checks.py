@@ -18,7 +18,9 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import types
 import warnings
+import weakref
 from collections.abc import Hashable, Mapping
 
 import numpy as np
@@ -29,9 +31,8 @@ from jaxfit.law import Law, fixed_text
 from jaxfit.warnings import ScaleWarning
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
-           "law_output", "scale_warning", "ScaleWarning", "LOSSES", "SPACES", "REDUCTIONS",
-           "FIT_METHODS",
-           "INITS"]
+           "law_output", "law_constants", "scale_warning", "ScaleWarning", "LOSSES", "SPACES",
+           "REDUCTIONS", "FIT_METHODS", "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
 SPACES = ("log", "linear")
@@ -184,6 +185,7 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{where}: give a pandas DataFrame, got {type(df).__name__}.")
+    law_constants(law)
     cols = column_map(law, x)
     missing = [c for c in cols.values() if c not in df.columns]
     if missing:
@@ -229,6 +231,22 @@ def _fn_failed(law: Law, what: str, e: Exception) -> Exception:
     head = " ".join(str(e).split("\n")[0].split())[:300]
     if isinstance(e, KeyError) and e.args:
         key = e.args[0]
+        # a name the law has, looked up in the other dict: before, "neither one of its
+        # inputs ['C'] nor one of its parameters ['A', 'alpha']" about 'A'
+        if key in law.param_names or key in law.inputs:
+            kind, first, other = (("parameter", "params", "x") if key in law.param_names
+                                  else ("input", "x", "params"))
+            return ValueError(
+                f"law {law.name!r}: {what} looked up the {kind} {key!r} in the {other} dict. "
+                f"jaxfit calls {what}(params, x): parameters {list(law.param_names)} in the "
+                f"first argument, inputs {list(law.inputs)} in the second; write e.g. "
+                f"fn=lambda p, x: ..., reading {kind}s from {'p' if first == 'params' else 'x'}.")
+        if key in law.fixed:
+            return ValueError(
+                f"law {law.name!r}: {what} looked up {key!r}, which is in the law's fixed= "
+                f"({fixed_text(law.fixed)}); fixed= only records values that fn holds itself, "
+                f"it does not pass them to fn. Put {key!r} in params= and hold it with "
+                f"jaxfit.fix(law, {key}={float(law.fixed[key]):g}).")
         return ValueError(
             f"law {law.name!r}: {what} looked up {key!r}, which is neither one of its inputs "
             f"{list(law.inputs)} (the x dict) nor one of its parameters "
@@ -279,6 +297,7 @@ def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
             f"law {law.name!r} has no free parameters to fit{held}. Leave at least one "
             "parameter out of jaxfit.fix, or evaluate the law at your points directly: "
             "law({}, {input: values}).")
+    law_constants(law)
     w = np.asarray(w)
     has = (w > 0).any(axis=1)
     if not has.any():
@@ -317,6 +336,114 @@ def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
             f"parameters as {pshape}; it must return shape {want}: one prediction per "
             "point, elementwise in the inputs and broadcasting against the parameters (no "
             "reductions, no added or reordered axes, e.g. no [:, None] or jnp.stack).")
+
+
+#: Top-level packages whose functions a law's fn calls but whose globals are no constants
+#: of the law (`law_constants` does not walk into them).
+_LIBRARIES = frozenset(("jax", "jaxlib", "numpy", "numpyro", "scipy", "optax", "builtins",
+                        "math", "functools", "pandas"))
+#: law -> the constants its fn read when jaxfit first saw it (`law_constants`).
+_FIRST_CONSTANTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def law_constants(law: Law) -> None:
+    """ValueError when a number that ``law.fn`` reads from a variable (a global, or a
+    closure's variable) has changed since jaxfit first fitted or predicted with ``law``.
+
+    jaxfit compiles a law's programs once per `Law` object, and a compiled program holds
+    the values fn read when it was traced. Measured: ``fn = lambda p, x: OFF + A x^-alpha``
+    fitted with ``OFF = 1.0``, then refitted after ``OFF = 0.5``, returned the first fit's
+    A = 20, alpha = 0.3 again (a fresh law gives A = 15.3, alpha = 0.233), without a word.
+    Only numbers and small arrays reachable from fn's closure and the globals its code
+    names are compared (through `Law` objects, functions, partials, tuples, lists and
+    dicts; not attributes of other objects, nor jax, numpy or numpyro code).
+    """
+    try:
+        now = _constants(law)
+    except Exception:  # noqa: BLE001 - an object the walk cannot read: no verdict
+        return
+    first = _FIRST_CONSTANTS.setdefault(law, now)
+    changed = [(k, first[k][1], now[k][1]) for k in first if k in now and now[k][0] != first[k][0]]
+    if not changed:
+        return
+    (where, name, _), was, is_ = changed[0]
+    raise ValueError(
+        f"law {law.name!r}: fn reads {name} (in {where}), which was {was} when jaxfit first "
+        f"used this law and is {is_} now; the law's compiled programs keep {was}, so its "
+        "fits and predictions would silently use the old value. Build a new Law for the new "
+        "value, e.g. from a factory that takes it (def make(off): return jf.Law(fn=lambda "
+        "p, x: off + ..., ...)), or make it a parameter held with jf.fix, or an input.")
+
+
+def _constants(law: Law) -> dict:
+    """(function, variable, path) -> (comparable value, text) of the numbers and small arrays
+    that ``law.fn`` and ``law.log_fn`` read from closures and globals (`law_constants`)."""
+    out: dict = {}
+    seen: set[int] = set()
+
+    def value(v):
+        if isinstance(v, (bool, numbers.Number, np.generic)):
+            return repr(v), repr(v)
+        a = v if isinstance(v, np.ndarray) else None
+        if a is None and type(v).__module__.split(".")[0] in ("jax", "jaxlib") \
+                and hasattr(v, "shape") and hasattr(v, "dtype"):
+            try:
+                a = np.asarray(v)
+            except Exception:  # noqa: BLE001 - a tracer: not a constant
+                return None
+        if a is None or a.size > 10_000 or a.dtype == object:
+            return None
+        return (a.shape, a.dtype.str, a.tobytes()), (
+            repr(a.item()) if a.size == 1 else f"an array of shape {a.shape}")
+
+    def walk(obj, key, depth, path=""):
+        # key: (function, variable) for the message; path: the route from the law (two
+        # closures' variables of one name, e.g. compose's outer and inner, stay apart)
+        v = value(obj)
+        if v is not None:
+            out[(*key, path)] = v
+            return
+        if depth > 8 or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, Law):
+            walk(obj.fn, key, depth + 1, f"{path}.fn")
+            walk(obj.log_fn, key, depth + 1, f"{path}.log_fn")
+        elif isinstance(obj, functools.partial):
+            walk(obj.func, key, depth + 1, f"{path}.func")
+            for i, a in enumerate(obj.args):
+                walk(a, (key[0], f"{key[1]}.args[{i}]"), depth + 1, f"{path}.args[{i}]")
+            for k, a in obj.keywords.items():
+                walk(a, (key[0], f"{key[1]}.keywords[{k!r}]"), depth + 1, f"{path}[{k!r}]")
+        elif isinstance(obj, (tuple, list)) and len(obj) <= 64:
+            for i, a in enumerate(obj):
+                walk(a, (key[0], f"{key[1]}[{i}]"), depth + 1, f"{path}[{i}]")
+        elif isinstance(obj, (dict, types.MappingProxyType)) and len(obj) <= 64:
+            for k, a in obj.items():
+                walk(a, (key[0], f"{key[1]}[{k!r}]"), depth + 1, f"{path}[{k!r}]")
+        elif isinstance(obj, types.FunctionType) and \
+                (obj.__module__ or "").split(".")[0] not in _LIBRARIES:
+            code, where = obj.__code__, obj.__qualname__
+            for name, cell in zip(code.co_freevars, obj.__closure__ or ()):
+                try:
+                    walk(cell.cell_contents, (where, name), depth + 1, f"{path}/{name}")
+                except ValueError:                  # an empty cell
+                    pass
+            for name in _global_names(code):
+                if name in obj.__globals__:
+                    walk(obj.__globals__[name], (where, name), depth + 1, f"{path}/{name}")
+
+    walk(law, ("fn", "fn"), 0)
+    return out
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """The names ``code`` and the functions defined in it look up (globals among them)."""
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _global_names(c)
+    return names
 
 
 @functools.lru_cache(maxsize=256)

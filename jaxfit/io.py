@@ -120,7 +120,8 @@ def get_law(spec: str) -> Law:
         module, _, attr = name.partition(":")
         try:
             factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
+        except (ImportError, AttributeError, ValueError) as e:
+            # (ValueError: ":fn", no module: "Empty module name", naming no law)
             # --law my_laws.py:fn (the file's name): "No module named 'my_laws.py'; 'my_laws'
             # is not a package", with no word of the fix
             hint = (f"; name the module, not its file: {module[:-3]}:{attr}"
@@ -146,6 +147,10 @@ def get_law(spec: str) -> Law:
             law = factory(**kwargs)
         except TypeError as e:
             raise ValueError(f"law {spec!r}: {e}{_arguments(factory, name)}") from None
+        except ValueError as e:
+            # a factory refusing its arguments, or a Law check in it: the bare message
+            # ("jaxfit: error: bad thing") named neither the spec nor the factory
+            raise ValueError(f"law {spec!r}: {e}") from None
     if not isinstance(law, Law):
         raise ValueError(f"law {spec!r} gave a {type(law).__name__}, not a jaxfit.Law.")
     return law
@@ -302,8 +307,9 @@ def _rebuild(block: dict) -> Law:
     try:
         law = get_law(block["spec"])
     except ValueError as e:
-        raise ValueError(f"{e} The file was saved from law {block['name']!r}; pass "
-                         "load(path, law=...) with that law.") from None
+        # (an import error has no full stop: "No module named 'my_laws' The file was ...")
+        raise ValueError(f"{str(e).rstrip('.')}. The file was saved from law "
+                         f"{block['name']!r}; pass load(path, law=...) with that law.") from None
     if block.get("spec_source") == "name" and law.spec is not None:
         # the file's law had no spec, and the registered law of that name records one: the
         # saved law was not built by it (before: `linear("L").replace(fn=...)` fitted,
@@ -325,8 +331,19 @@ def _resolve(block: dict, law: Law | None) -> Law:
     if law is None:
         law = _rebuild(block)
     if list(law.param_names) != list(block["params"]):
+        # a file of jf.fix(my_law, E=1.5) loaded with law=my_law: before, no word that the
+        # file held E fixed, nor of the fix
+        fixed = block.get("fixed") if isinstance(block.get("fixed"), dict) else {}
+        hint = ""
+        if fixed and set(law.param_names) == set(block["params"]) | set(fixed) \
+                and not set(law.fixed) & set(fixed):
+            hint = (f" (it was fitted with {fixed_text(fixed)} held fixed: pass "
+                    f"law=jaxfit.fix(law, {fixed_text(fixed)}))")
+        elif set(law.param_names) == set(block["params"]):
+            hint = " (the same names in another order: list params= in the file's order)"
         raise ValueError(f"load: law {law.name!r} has parameters {list(law.param_names)}, "
-                         f"the file has {block['params']}; pass the law it was saved from.")
+                         f"the file has {block['params']}{hint}; pass the law it was saved "
+                         "from.")
     fixed = block.get("fixed")          # absent in files saved before it was recorded
     if isinstance(fixed, dict) and not same_fixed(law.fixed, fixed):
         # the draws or estimates were fitted with the file's values; predicting with other

@@ -84,9 +84,13 @@ class Param:
         if self.init is None:
             # [-1, 1] on the real line, wherever the constraint maps it (a fixed (-1, 1)
             # lay outside `positive` and crashed every fit of Param(constraints.positive))
+            # (sorted: a decreasing bijection, e.g. less_than(hi)'s hi - exp(u), maps it to
+            # (high, low), and Param(constraints.less_than(0.0)) failed with "init range
+            # must have low < high" about an init that was never given)
             with jax.enable_x64(True):
                 ends = self.transform(jnp.array([-1.0, 1.0], dtype=jnp.float64))
-            object.__setattr__(self, "init", (float(ends[0]), float(ends[1])))
+            lo, hi = sorted((float(ends[0]), float(ends[1])))
+            object.__setattr__(self, "init", (lo, hi))
         lo, hi = self.init
         if not lo < hi:
             raise ValueError(f"Param init range must have low < high, got {self.init}.")
@@ -109,6 +113,7 @@ def _check_constraint(c) -> None:
     the uncalled factory (``constraints.interval``, a class) reached ``biject_to`` and
     failed there with a bare ``NotImplementedError`` and no message."""
     if isinstance(c, constraints.Constraint):
+        _check_scalar_constraint(c)
         return
     if isinstance(c, type) and issubclass(c, constraints.Constraint):
         got = f"the class {c.__name__} (a constraint factory not called with its bounds)"
@@ -121,6 +126,41 @@ def _check_constraint(c) -> None:
                "constraints")
     raise TypeError(f"Param constraint must be a numpyro constraint (constraints.real, "
                     f".positive, .interval(lo, hi), .greater_than(lo)), got {got}; {fix}.")
+
+
+def _check_scalar_constraint(c) -> None:
+    """TypeError unless ``c`` constrains one real number with a bijection from the real
+    line and scalar bounds; ValueError for an empty interval. Before: a discrete constraint
+    (``positive_integer``, ``boolean``) raised a bare ``NotImplementedError`` with no
+    message; a vector one (``simplex``, ``ordered_vector``) was accepted and its "init"
+    was the image of [-1, 1] as a vector; ``greater_than(jnp.array([0, 1]))`` failed with
+    "Only scalar arrays can be converted to Python scalars"; ``interval(2, 0)`` with
+    "init range must have low < high", about an init range never given."""
+    text = type(c).__name__.lstrip("_")
+    if getattr(c, "event_dim", 0) != 0:
+        raise TypeError(f"Param constraint {text} constrains a vector (event_dim="
+                        f"{c.event_dim}); a Param is one real number: give a scalar constraint "
+                        "(constraints.real, .positive, .interval(lo, hi), .greater_than(lo)), "
+                        "one Param per component.")
+    try:
+        biject_to(c)
+    except NotImplementedError:
+        raise TypeError(f"Param constraint {text} has no bijection from the real line (numpyro's "
+                        "biject_to; a discrete constraint?), so neither the optimiser nor the "
+                        "sampler can move in it; fit a real-valued parameter (e.g. "
+                        "constraints.positive) and round it in fn, or hold it with "
+                        "jaxfit.fix.") from None
+    bounds = [(k, getattr(c, k)) for k in ("lower_bound", "upper_bound") if hasattr(c, k)]
+    for k, v in bounds:
+        if np.ndim(v) != 0:
+            raise TypeError(f"Param constraint {text}: {k} must be one number, got an array of "
+                            f"shape {np.shape(v)}; a Param is one real number (one Param per "
+                            "component).")
+    if len(bounds) == 2 and not float(bounds[0][1]) < float(bounds[1][1]):
+        lo, hi = float(bounds[0][1]), float(bounds[1][1])
+        raise ValueError(f"Param constraint {text}(lower={lo:g}, upper={hi:g}) is empty: its "
+                         f"lower bound must be below its upper bound, e.g. "
+                         f"constraints.interval({min(lo, hi):g}, {max(lo, hi):g}).")
 
 
 def _init_pair(init) -> tuple:
@@ -335,7 +375,8 @@ class Law:
         shared: parameter names shared by all tasks of a fit (see `share`).
         formula: the law's formula as text, for tables and plots.
         fixed: name -> value of parameters held fixed by `fix` (not fitted; listed as
-            fixed by `FitResult.summary`).
+            fixed by `FitResult.summary`). A record, not an instruction: fn is not passed
+            these values, so a name here may not also be in ``params`` (use `fix`).
         terms: the law's power-law terms (`PowerTerm`), if it declares them; the
             sampler's default priors describe each by its level at the data's centre and
             its exponent. Each term's scale must be a ``constraints.positive`` parameter
@@ -365,6 +406,24 @@ class Law:
     spec: str | None = None
 
     def __post_init__(self):
+        if not isinstance(self.params, Mapping):
+            # params=["A", "alpha"] or a tuple of Params: "dictionary update sequence
+            # element #0 has length 1; 2 is required", naming neither params nor the fix
+            raise TypeError(f"Law {self.name!r}: params must be a dict of name -> jaxfit.Param, "
+                            f"e.g. params={{'A': jaxfit.Param(constraints.positive)}}; got "
+                            f"{type(self.params).__name__} {self.params!r}.")
+        if not callable(self.fn):
+            # fn=None passed until the first fit, which blamed what fn(params, x) "raised"
+            raise TypeError(f"Law {self.name!r}: fn must be a function fn(params, x) "
+                            f"returning the predictions; got {type(self.fn).__name__}.")
+        bad = [n for n in [*self.params, *as_names(self.inputs)]
+               if not isinstance(n, str) or not n]
+        if bad:
+            # params={1: ...} fitted, saved, and then failed to load ("field 'law.params' is
+            # missing or not a list of parameter names; the file is ... corrupted")
+            raise TypeError(f"Law {self.name!r}: parameter and input names must be non-empty "
+                            f"strings (they key dicts, tables and saved files), got {bad!r}; "
+                            "e.g. params={'A': ...}, inputs=('N',).")
         if NOISE in self.params:
             raise ValueError(
                 f"Law {self.name!r}: a parameter may not be named {NOISE!r}: jaxfit.sample "
@@ -380,7 +439,8 @@ class Law:
             if problem:
                 raise ValueError(f"Law {self.name!r}: parameter {n!r}: {problem}")
         object.__setattr__(self, "params", _freeze(self.params))
-        object.__setattr__(self, "fixed", _freeze(self.fixed))
+        object.__setattr__(self, "fixed", _freeze(_fixed_values(self.name, self.fixed,
+                                                                self.params)))
         object.__setattr__(self, "inputs", as_names(self.inputs))
         object.__setattr__(self, "positive_inputs",
                            as_names(self.positive_inputs))
@@ -460,6 +520,34 @@ class Law:
         return dataclasses.replace(self, **changes)
 
 
+def _fixed_values(name: str, fixed: Mapping, params: Mapping) -> dict[str, float]:
+    """``fixed`` as name -> float; ValueError for a name that is also fitted or a value that
+    is not a finite number. ``fixed`` records what `fix` holds, it does not hold anything:
+    ``Law(..., fixed={"E": 1.0})`` with ``E`` in ``params`` fitted E and the summary listed
+    E twice, fitted (1.5) and "fixed" (1.0); a text value failed inside the summary
+    ("could not convert string to float")."""
+    fixed = dict(fixed or {})
+    both = [k for k in fixed if k in params]
+    if both:
+        raise ValueError(
+            f"Law {name!r}: fixed={fixed!r} names {both}, which are also in params (fitted). "
+            "Law's fixed= only records values that fn already holds; to hold a parameter at "
+            f"a value, build the law with it in params and use jaxfit.fix(law, "
+            f"{both[0]}={fixed[both[0]]!r}).")
+    out = {}
+    for k, v in fixed.items():
+        try:
+            f = math.nan if isinstance(v, (str, bytes, bool)) else float(v)
+        except (TypeError, ValueError):
+            f = math.nan
+        if not math.isfinite(f):
+            raise ValueError(f"Law {name!r}: fixed[{k!r}]={v!r} is not a finite number; "
+                             "give the value fn holds the parameter at, e.g. "
+                             f"fixed={{{k!r}: 0.5}}.")
+        out[k] = f
+    return out
+
+
 def _merge_params(laws: Sequence[Law]) -> dict[str, Param]:
     """The laws' parameters in one dict; ValueError where two laws use one name, fitted or
     held fixed (`fix`): a name fixed in one law and fitted (or fixed at another value) in
@@ -502,6 +590,18 @@ def _subset(params: Params, law: Law) -> dict:
 def fixed_text(fixed: Mapping) -> str:
     """`Law.fixed` as ``"alpha=0.34, A=406.4"`` (reports, errors)."""
     return ", ".join(f"{k}={float(v):g}" for k, v in fixed.items())
+
+
+def fixed_note(law: Law, names) -> str:
+    """``" (E=1.5 held fixed by jaxfit.fix: ...)"`` for those of ``names`` that ``law`` holds
+    fixed, else "": the tail of an error about names that are not ``law``'s parameters
+    (``init=`` or ``pool=`` naming a parameter the user fixed)."""
+    held = {k: law.fixed[k] for k in names if k in law.fixed}
+    if not held:
+        return ""
+    it = "it" if len(held) == 1 else "them"
+    return (f" ({fixed_text(held)} held fixed by jaxfit.fix, so not fitted or sampled: drop "
+            f"{it} here, or do not fix {it})")
 
 
 def same_fixed(held: Mapping, other: Mapping) -> bool:

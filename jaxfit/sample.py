@@ -27,8 +27,8 @@ from jaxfit.inference.objective import residuals, unpack
 from jaxfit.inference.optimize import SolverOptions
 from jaxfit.inference.starts import user_starts
 from jaxfit.inference.objective import make_objective
-from jaxfit.law import (NOISE, Law, as_names, dist_text, fixed_text, prior_problem,
-                        same_fixed)
+from jaxfit.law import (NOISE, Law, as_names, dist_text, fixed_note, fixed_text,
+                        prior_problem, same_fixed)
 from jaxfit.posterior import Posterior
 from jaxfit.result import FitResult
 
@@ -180,8 +180,10 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     pool = _pool_names(pool)
     unknown = [p for p in pool if p not in law.params]
     if unknown:
+        # pool=["E"] of jf.fix(law, E=1.0): the error did not say E is held fixed
         raise ValueError(f"pool names {unknown}, which are not parameters of law "
-                         f"{law.name!r}; its parameters are {list(law.param_names)}.")
+                         f"{law.name!r}{fixed_note(law, unknown)}; its parameters are "
+                         f"{list(law.param_names)}.")
     overlap = set(pool) & set(law.shared)
     if overlap:
         raise ValueError(f"parameters {sorted(overlap)} are both pooled and shared; a shared "

@@ -11,6 +11,7 @@ from synthetic import CHINCHILLA as LAW
 from synthetic import (SIGMOID, chinchilla_tasks, shared_alpha_tasks, sigmoid_mean,
                        sigmoid_tasks)
 
+from jaxfit import fix
 from jaxfit.inference import bayes
 from jaxfit.inference.starts import user_starts
 from jaxfit.posterior import CURVATURE_MIN, Posterior
@@ -634,3 +635,18 @@ def test_pool_takes_one_name_as_a_string_and_refuses_repeats():
     with pytest.raises(ValueError, match=r"but batching='plate' needs one plated model.*"
                                          r"use method='nuts'"):
         sample(LAW, df, y="loss", by="task", method="laplace", batching="plate")
+
+
+def test_pool_and_init_naming_a_fixed_parameter_say_it_is_fixed():
+    """pool= and init= naming a parameter held by jf.fix (reused from the unfixed law's
+    call; priors= already says so): before, only "... which are not parameters of law
+    ...", hiding that it is fixed. Both raise before any compile."""
+    df, _ = shared_alpha_tasks()
+    law = fix(LAW, E=1.5)
+    held = (r"which are not parameters of law '.*\|fixed\(E\)' \(E=1\.5 held fixed by "
+            r"jaxfit\.fix, so not fitted or sampled: drop it here, or do not fix it\)")
+    with pytest.raises(ValueError, match=r"pool names \['E'\], " + held):
+        sample(law, df, y="loss", by="task", pool="E")
+    init = dict(A=400.0, B=400.0, E=1.5, alpha=0.3, beta=0.3)
+    with pytest.raises(ValueError, match=r"init: starts name \['E'\], " + held):
+        sample(law, df, y="loss", by="task", method="laplace", init=init)

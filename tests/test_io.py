@@ -103,6 +103,12 @@ def test_a_fixed_law_must_hold_the_saved_values(two_task_fit, tmp_path):
             "fitted with {alpha=0.15}; pass the law it was saved from, e.g. "
             "jaxfit.fix(law, alpha=0.15).")):
         load(path, law=jf.fix(jf.models.power_law("C"), alpha=0.2))
+    # the law without its fix (a custom law the user fixed before fitting): before, only
+    # "the file has ['A', 'E']; pass the law it was saved from"
+    with pytest.raises(ValueError, match=re.escape(
+            "the file has ['A', 'E'] (it was fitted with alpha=0.15 held fixed: pass "
+            "law=jaxfit.fix(law, alpha=0.15)); pass the law")):
+        load(path, law=jf.models.power_law("C"))
     back = load(path, law=jf.fix(jf.models.power_law("C"), alpha=0.15))
     new = pd.DataFrame({"flops": [1e23], "task": ["x"]})
     pd.testing.assert_frame_equal(back.predict(new), fixed.predict(new))
@@ -120,6 +126,12 @@ def test_a_fixed_law_must_hold_the_saved_values(two_task_fit, tmp_path):
     # a law without fixed parameters is recorded with none: {} must match {}
     unfixed = save(res, tmp_path / "unfixed.json", law_spec="power_law(input=C)")
     assert json.loads(unfixed.read_text())["law"]["fixed"] == {}
+    pl = jf.models.power_law("C")
+    reordered = pl.replace(params={k: pl.params[k] for k in ("E", "A", "alpha")})
+    with pytest.raises(ValueError, match=re.escape(
+            "the file has ['A', 'alpha', 'E'] (the same names in another order: list params= "
+            "in the file's order)")):
+        load(unfixed, law=reordered)
 
 
 def test_factory_fixed_and_shared_laws_load_without_law(two_task_fit, tmp_path):
@@ -591,3 +603,19 @@ def test_law_spec_with_a_file_name_or_arguments_to_a_law_object(tmp_path, monkey
         get_law("obj_law(input='N')")
     assert get_law("obj_laws:LAW").inputs == ("C",)
     assert get_law("obj_laws:make(input='N')").inputs == ("N",)
+    # the factory's own ValueError, and a spec with no module: before, the bare messages
+    # ("jaxfit: error: input must be a name", "Empty module name") named no law
+    with pytest.raises(ValueError, match=r"^law \"obj_laws:make\(input=''\)\": power_law: "):
+        get_law("obj_laws:make(input='')")
+    with pytest.raises(ValueError, match=r"^cannot load law ':make': Empty module name"):
+        get_law(":make")
+
+
+def test_a_file_whose_law_module_is_missing_says_so_in_sentences(two_task_fit, tmp_path):
+    """A fit saved from --law my_laws:make, loaded where my_laws is not importable: before,
+    "No module named 'no_such_laws' The file was saved ..." (no full stop between)."""
+    res, _ = two_task_fit
+    path = save(res, tmp_path / "f.json", law_spec="no_such_laws:make")
+    with pytest.raises(ValueError, match=r"No module named 'no_such_laws'\. The file was saved "
+                                         r"from law 'power_law_C'; pass load\(path, law=\.\.\.\)"):
+        load(path)

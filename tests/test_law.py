@@ -567,3 +567,130 @@ def test_a_law_with_every_parameter_fixed_is_refused_by_name():
         with pytest.raises(ValueError, match=msg):
             call(law, df)
     assert float(law({}, {"N": 4.0})) == 2.0                  # the law itself still works
+
+
+def test_law_fixed_must_name_held_values_not_fitted_parameters():
+    """``Law(..., fixed={"E": 1.0})`` with E also in params: before, E was fitted and the
+    fit's summary listed it twice, fitted at 1.5 and kind "fixed" at 1.0; a text value
+    passed construction and failed in the summary ("could not convert string to float")."""
+    term = _data_term()
+    with pytest.raises(ValueError, match=r"Law 'data_term': fixed=\{'B': 1\.0\} names \['B'\], "
+                                         r"which are also in params.*jaxfit\.fix\(law, B=1\.0\)"):
+        term.replace(fixed={"B": 1.0})
+    with pytest.raises(ValueError, match=r"fixed\['E'\]='abc' is not a finite number"):
+        term.replace(fixed={"E": "abc"})
+    assert dict(term.replace(fixed={"E": np.float32(1.5)}).fixed) == {"E": 1.5}
+    # fixed= naming a value fn reads from params (not a parameter): the first fit says
+    # fixed= does not pass it; before, "looked up 'E', which is neither one of its inputs
+    # ['D'] ... nor one of its parameters" (no compile: refused by the output check)
+    import pandas as pd
+
+    held = term.replace(fn=lambda p, x: p["E"] + p["B"] * x["D"] ** -p["beta"],
+                        fixed={"E": 1.5})
+    df = pd.DataFrame({"D": [1.0, 2.0, 4.0, 8.0], "loss": [3.0, 2.5, 2.2, 2.0]})
+    with pytest.raises(ValueError, match=r"fn looked up 'E', which is in the law's fixed= "
+                                         r"\(E=1\.5\); fixed= only records .* "
+                                         r"jaxfit\.fix\(law, E=1\.5\)"):
+        jf.fit(held, df)
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(params=["B", "beta"]), r"params must be a dict of name -> jaxfit\.Param.*got list"),
+    (dict(fn=None), r"fn must be a function fn\(params, x\).*got NoneType"),
+])
+def test_law_refuses_params_that_are_not_a_dict_and_fn_that_is_not_callable(changes, match):
+    """Before: params=[...] raised "dictionary update sequence element #0 has length 1; 2
+    is required"; fn=None passed until the first fit's output check."""
+    with pytest.raises(TypeError, match=r"Law 'data_term': " + match):
+        _data_term().replace(**changes)
+
+
+_OFFSET = 1.0
+
+
+def test_a_constant_fn_reads_that_changes_after_a_fit_is_refused():
+    """A law's programs are compiled once per Law object and keep the values fn read when
+    traced. Before: refitting after ``_OFFSET = 0.5`` returned the first fit's A = 20,
+    alpha = 0.3 (the data's optimum with 0.5 is A = 15.3, alpha = 0.233) without a word."""
+    import pandas as pd
+
+    global _OFFSET
+    law = Law(fn=lambda p, x: _OFFSET + p["A"] * x["C"] ** -p["alpha"],
+              params={"A": Param(constraints.positive, init=(1.0, 100.0)),
+                      "alpha": Param(constraints.real, init=(0.0, 1.0))},
+              inputs=("C",), positive_inputs=("C",), name="offset_law")
+    C = np.geomspace(1e2, 1e5, 6)
+    df = pd.DataFrame({"C": C, "loss": 1.0 + 20.0 * C ** -0.3})
+    res = jf.fit(law, df, restarts=2)
+    np.testing.assert_allclose(res.params.loc[0, ["A", "alpha"]], [20.0, 0.3], rtol=1e-6)
+    try:
+        _OFFSET = 0.5
+        msg = (r"law 'offset_law': fn reads _OFFSET \(in .*<lambda>\), which was 1\.0 when "
+               r"jaxfit first used this law and is 0\.5 now; .*Build a new Law")
+        with pytest.raises(ValueError, match=msg):
+            jf.fit(law, df, restarts=2)
+        with pytest.raises(ValueError, match=msg):
+            res.predict(pd.DataFrame({"C": [1e6]}))
+        _OFFSET = 1.0                                    # back: the compiled value again
+        assert res.predict(pd.DataFrame({"C": [1e6]}))["prediction"].iloc[0] == \
+            pytest.approx(1.0 + 20.0 * 1e6 ** -0.3, rel=1e-6)
+    finally:
+        _OFFSET = 1.0
+    # the same variable name in two closures of one factory (add of two of its laws): a
+    # change in the first law's is seen too (no compile: checked directly)
+    from jaxfit.checks import law_constants
+
+    def make(cfg, name):
+        return Law(fn=lambda p, x: cfg["off"] + p[name] * x["C"], params={name: Param()},
+                   inputs=("C",), name=name)
+
+    first, second = {"off": 1.0}, {"off": 2.0}
+    both = add(make(first, "a"), make(second, "b"))
+    law_constants(both)
+    first["off"] = 3.0
+    with pytest.raises(ValueError, match=r"fn reads cfg\['off'\] \(in .*make\.<locals>\.<lambda>\)"
+                                         r", which was 1\.0 when jaxfit first used this law and "
+                                         r"is 3\.0 now"):
+        law_constants(both)
+
+
+def test_default_init_of_a_decreasing_bijection_is_ordered():
+    """less_than(hi)'s bijection hi - exp(u) is decreasing, so the image of [-1, 1] came
+    out as (high, low). Before: Param(constraints.less_than(2.0)) raised "Param init range
+    must have low < high, got (1.63, -0.718)", about an init range never given."""
+    p = Param(constraints.less_than(2.0))
+    np.testing.assert_allclose(p.init, (2.0 - math.e, 2.0 - 1.0 / math.e), rtol=1e-12)
+    law = Law(fn=lambda q, x: q["c"] * x["N"], params={"c": p}, inputs=("N",))
+    lo, hi = init_box(law)
+    np.testing.assert_allclose([lo[0], hi[0]], [-1.0, 1.0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("constraint, error, match", [
+    (constraints.positive_integer, TypeError,
+     r"IntegerPositive has no bijection from the real line .* round it in fn, or hold it"),
+    (constraints.simplex, TypeError, r"Simplex constrains a vector \(event_dim=1\); a Param is "
+                                     r"one real number"),
+    (constraints.greater_than(jnp.array([0.0, 1.0])), TypeError,
+     r"GreaterThan: lower_bound must be one number, got an array of shape \(2,\)"),
+    (constraints.interval(2.0, 0.0), ValueError,
+     r"Interval\(lower=2, upper=0\) is empty: .* e\.g\. constraints\.interval\(0, 2\)"),
+])
+def test_param_refuses_constraints_that_are_not_one_real_number(constraint, error, match):
+    """Before: positive_integer raised a bare NotImplementedError (no message) inside
+    numpyro; simplex was accepted (its init the image of [-1, 1] as a vector); array
+    bounds failed with "Only scalar arrays can be converted to Python scalars"; an empty
+    interval with "init range must have low < high", about an init never given."""
+    with pytest.raises(error, match=r"^Param constraint " + match):
+        Param(constraint)
+
+
+@pytest.mark.parametrize("changes, bad", [
+    (dict(params={1: Param(), "beta": Param()}), "[1]"),
+    (dict(inputs=("D", "")), "['']"),
+])
+def test_law_names_must_be_non_empty_strings(changes, bad):
+    """Before: params={1: Param(), ...} was accepted, fitted and saved, and the saved file
+    failed to load as "incomplete or corrupted" ('law.params' not a list of names)."""
+    with pytest.raises(TypeError, match=r"^Law 'data_term': parameter and input names must be "
+                                        r"non-empty strings .*got " + re.escape(bad)):
+        _data_term().replace(**changes)

@@ -755,6 +755,13 @@ def _power(p, x):
     (lambda p, x: p["E"] + p["A"] * x["C"] ** -p["alpha"], ValueError,
      "fn looked up 'C', which is neither one of its inputs ['N'] (the x dict) nor one of "
      "its parameters ['E', 'A', 'alpha']"),
+    # fn(x, p) instead of fn(p, x): before, "looked up 'E', which is neither one of its
+    # inputs ['N'] ... nor one of its parameters ['E', 'A', 'alpha']"
+    (lambda x, p: _power(p, x), ValueError,
+     "fn looked up the parameter 'E' in the x dict. jaxfit calls fn(params, x): parameters "
+     "['E', 'A', 'alpha'] in the first argument, inputs ['N'] in the second"),
+    (lambda p, x: p["E"] + p["A"] * p["N"] ** -p["alpha"], ValueError,
+     "fn looked up the input 'N' in the params dict."),
 ])
 @pytest.mark.parametrize("entry", ["fit", "bootstrap"])
 def test_a_law_that_does_not_return_one_value_per_point_fails_before_fitting(

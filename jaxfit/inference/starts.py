@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxfit.law import Law
+from jaxfit.law import Law, fixed_note
 
 __all__ = ["grid_starts", "random_starts", "sobol_starts", "user_starts", "init_box"]
 
@@ -70,7 +70,9 @@ def user_starts(law: Law, starts) -> np.ndarray:
         if missing or unknown:
             parts = ([f"are missing parameters {sorted(missing)}"] if missing else []) + \
                 ([f"name {unknown}, which are not parameters"] if unknown else [])
-            raise ValueError(f"init: starts {' and '.join(parts)} of law {law.name!r}; give "
+            # (init= of jf.fix(law, E=...) still naming E: now says E is held fixed)
+            raise ValueError(f"init: starts {' and '.join(parts)} of law {law.name!r}"
+                             f"{fixed_note(law, unknown)}; give "
                              f"one value (or array) for each of {list(law.param_names)}.")
         cols = [np.atleast_1d(np.asarray(starts[n], dtype=np.float64)) for n in law.param_names]
         arr = np.stack(np.broadcast_arrays(*cols), axis=-1)
