@@ -387,6 +387,8 @@ def _constants(law: Law) -> dict:
         a = v if isinstance(v, np.ndarray) else None
         if a is None and type(v).__module__.split(".")[0] in ("jax", "jaxlib") \
                 and hasattr(v, "shape") and hasattr(v, "dtype"):
+            if math.prod(v.shape) > 10_000:          # not copied to the host to be skipped
+                return None
             try:
                 a = np.asarray(v)
             except Exception:  # noqa: BLE001 - a tracer: not a constant
