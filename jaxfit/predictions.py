@@ -182,9 +182,11 @@ def prediction_frame(df: pd.DataFrame, index: pd.Index,
         columns: name -> values, one per output row.
     """
     if isinstance(index, pd.MultiIndex) and len(index) != len(df):
+        # by position, not column by column: keeps each column's dtype (categorical,
+        # nullable Int64 with pd.NA) and columns that share a name
         reps = len(index) // max(len(df), 1)
-        out = pd.DataFrame({c: np.tile(df[c].to_numpy(), reps) for c in df.columns},
-                           index=index)
+        out = df.iloc[np.tile(np.arange(len(df)), reps)]
+        out.index = index
     else:
         out = df.copy()
         out.index = index

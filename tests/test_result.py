@@ -364,3 +364,31 @@ def test_task_and_parameter_names_not_in_a_result_are_named_in_the_error():
                            at_bound=np.zeros((2, 2), bool), identified=np.ones(2, bool))
         with pytest.raises(ValueError, match=r"task='c' is not a task of this fit"):
             fit._task_pos("c")
+
+
+def test_every_task_predictions_keep_the_input_columns_dtypes_and_duplicate_names():
+    """Rows without the task column get every task ((task, row) index). Before, their
+    columns were rebuilt one by one from numpy: a categorical became str, a nullable
+    Int64 with pd.NA became float64 with NaN, and two columns of one name (a join) raised
+    ValueError: Buffer has wrong number of dimensions."""
+    A = np.column_stack([np.ones_like(X), X])
+    beta = np.linalg.lstsq(A, Y, rcond=None)[0]
+    df = pd.concat([DATA.assign(run="a"), DATA.assign(run="b", acc=DATA.acc + 0.1)])
+    res = _result(jf.models.linear(), np.stack([beta, beta + [0.1, 0.0]]), df, by="run")
+    rows = pd.DataFrame({"L": [2.0, 3.0], "kind": pd.Categorical(["x", "y"]),
+                         "n": pd.array([1, None], dtype="Int64")}, index=[10, 11])
+    before = rows.copy(deep=True)
+    out = res.predict(rows)
+    pd.testing.assert_frame_equal(rows, before)
+    assert out.index.tolist() == [("a", 10), ("a", 11), ("b", 10), ("b", 11)]
+    expect = pd.concat([rows, rows]).set_axis(out.index)
+    pd.testing.assert_frame_equal(out[list(rows.columns)], expect)
+    np.testing.assert_allclose(out["prediction"],
+                               [beta[0] + 2 * beta[1], beta[0] + 3 * beta[1],
+                                beta[0] + 0.1 + 2 * beta[1], beta[0] + 0.1 + 3 * beta[1]],
+                               rtol=1e-12)
+    # two columns named "kind" (a join): both kept, in order, for every task
+    dup = pd.concat([rows, rows[["kind"]]], axis=1)
+    out = res.predict(dup)
+    assert list(out.columns) == ["L", "kind", "n", "kind", "prediction"]
+    assert out.iloc[:, 3].tolist() == ["x", "y", "x", "y"]
