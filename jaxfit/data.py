@@ -224,6 +224,16 @@ def did_you_mean(missing: Sequence, columns) -> str:
     return f" (the data's column {', '.join(pairs)})" if pairs else ""
 
 
+def unique_columns(df: pd.DataFrame, columns, where: str = "") -> None:
+    """ValueError when one of ``columns`` names two or more columns of ``df`` (``df[c]``
+    would be a DataFrame, not one column); ``where`` prefixes the message."""
+    dup = [c for c in dict.fromkeys(columns) if (df.columns == c).sum() > 1]
+    if dup:
+        raise ValueError(f"{where}column {dup[0]!r} appears {(df.columns == dup[0]).sum()} "
+                         "times in the data (duplicate names); drop or rename the duplicates, "
+                         "e.g. df.loc[:, ~df.columns.duplicated()].")
+
+
 def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str] | None = None,
                weights: str | Sequence[float] | None = None, space: str = "log",
                min_points: int | None = None) -> Batch:
@@ -260,11 +270,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
             f"missing column(s) {missing} ({', '.join(needed[c] for c in missing)}) for law "
             f"{law.name!r}; the data has columns {list(df.columns)}{hint}. Rename them or map "
             "them, e.g. x={'N': 'params'}, y='loss'.")
-    dup = [c for c in dict.fromkeys(needed) if (df.columns == c).sum() > 1]
-    if dup:
-        raise ValueError(f"column {dup[0]!r} appears {(df.columns == dup[0]).sum()} times in the "
-                         "data (duplicate names); drop or rename the duplicates, e.g. "
-                         "df.loc[:, ~df.columns.duplicated()].")
+    unique_columns(df, needed)
     if space not in ("log", "linear"):
         raise ValueError(f"space={space!r} is not 'log' or 'linear'.")
     if len(df) == 0:

@@ -218,6 +218,27 @@ def test_residuals_error_says_residuals(line):
         line[2].residuals(DATA.rename(columns={"L": "loss"}))
 
 
+def test_predict_and_residuals_refuse_duplicate_and_non_numeric_columns(line):
+    """As the fit refuses them. Before: two 'L' columns (a join) raised AttributeError
+    ('DataFrame' object has no attribute 'dtype') in predict and residuals, two 'acc'
+    columns a broadcasting error, and 'n/a' text in 'acc' "could not convert string to
+    float: 'n/a'", none naming the column or the fix."""
+    res = line[2]
+    dup_l = pd.concat([DATA, DATA[["L"]]], axis=1)
+    for call, where in ((res.predict, "predict"), (res.residuals, "residuals")):
+        with pytest.raises(ValueError, match=rf"^{where}: column 'L' appears 2 times in the "
+                                             r"data \(duplicate names\); drop or rename"):
+            call(dup_l)
+    with pytest.raises(ValueError, match=r"^residuals: column 'acc' appears 2 times"):
+        res.residuals(pd.concat([DATA, DATA[["acc"]]], axis=1))
+    text = DATA.assign(acc=DATA.acc.astype(object).where(DATA.index != 3, "n/a"))
+    with pytest.raises(ValueError, match=r"^residuals: column 'acc' \(target y\) has dtype "
+                                         r"object, not numbers; convert it with "
+                                         r"pd.to_numeric\(df\['acc'\]\).*rows \[3\], "
+                                         r"e.g. 'n/a'"):
+        res.residuals(text)
+
+
 def test_standard_errors_do_not_depend_on_the_units_of_an_input():
     """The sandwich's Hessian is tested for positive definiteness and inverted with its
     diagonal scaled to 1. Unscaled, a 30-point Chinchilla fit with B ~ 2.4e5 had computed
