@@ -320,8 +320,10 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 raise ValueError(f"column {c!r} (task column, by) has {bad.sum()} missing values "
                                  f"at rows {row_labels(df, bad)}; those rows would belong to no task. "
                                  f"Fill them, e.g. df[{c!r}].fillna('unknown').")
-        groups = df.groupby(by_cols if len(by_cols) > 1 else by_cols[0], sort=True,
-                            observed=False)
+        # by the columns' values, not their names: a name that is also an index level
+        # (df.set_index("task", drop=False)) is ambiguous to pandas
+        keys = [df[c] for c in by_cols]
+        groups = df.groupby(keys if len(keys) > 1 else keys[0], sort=True, observed=False)
         codes = groups.ngroup().to_numpy()
         counts = groups.size()
         tasks, sizes = counts.index, counts.to_numpy()

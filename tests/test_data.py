@@ -454,6 +454,21 @@ def test_integer_column_labels_as_task_column(tmp_path):
         np.testing.assert_allclose(pred["prediction"], truth, rtol=1e-12)
 
 
+def test_task_column_that_is_also_an_index_level():
+    """df.set_index(["g", ...], drop=False) keeps g as a column and an index level. Before:
+    jf.fit, jf.sample and jf.bootstrap raised pandas' "'g' is both an index level and a
+    column label, which is ambiguous"; the column is the one by= names."""
+    df = _tasks(_chinchilla_frame(), {"x": 12, "w": 12})
+    df = df.set_index(["g", df.index], drop=False)
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", by="g")
+    _assert_unchanged(df, before, attrs)
+    assert batch.tasks.equals(pd.Index(["w", "x"], name="g"))
+    np.testing.assert_array_equal(batch.rows[:, :12], [np.arange(12, 24), np.arange(12)])
+    two = make_batch(df.assign(h=1), jf.models.chinchilla(), y="loss", by=["g", "h"])
+    assert list(two.tasks) == [("w", 1), ("x", 1)] and two.tasks.names == ["g", "h"]
+
+
 def test_batch_does_not_alias_the_dataframe():
     df = _chinchilla_frame()
     df["w"] = 1.0
