@@ -540,6 +540,15 @@ def test_numbers_written_with_commas_say_how_to_read_them(entry, write, message)
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_missing_column_in_other_letter_case_says_rename(entry):
+    """Before: no hint (difflib finds no likeness between 'Loss' and 'loss')."""
+    df = _chinchilla_frame().rename(columns={"loss": "Loss"})
+    _rejects(entry, df, re.escape("the data has columns ['N', 'D', 'Loss'] (the data's column "
+                                  "'Loss' is 'loss' in other letter case: rename it, e.g. "
+                                  "df.rename(columns={'Loss': 'loss'})). Rename them"))
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_missing_column_that_is_an_index_level_says_reset_index(entry):
     """by='g' on a frame indexed by g (after a groupby or set_index). Before: only
     "missing column(s) ['g']" and the columns, which do not show the index."""

@@ -451,6 +451,17 @@ def test_cli_header_with_spaces_after_its_commas(capsys, no_fit, tmp_path):
             "remove the spaces from the file's header)") in err, err
 
 
+def test_cli_header_in_other_letter_case(capsys, no_fit, tmp_path):
+    """Before: "missing column(s) ['N', 'loss'] ...; the data has columns ['n', 'D',
+    'Loss']" and no hint (difflib finds no likeness between 'n' and 'N')."""
+    path = tmp_path / "runs.csv"
+    path.write_text("n,D,Loss\n1e8,1e9,3.1\n2e8,2e9,3.0\n")
+    code, out, err = _cli(capsys, "fit", path)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert ("(the data's column 'n' is 'N' in other letter case, 'Loss' is 'loss' in other "
+            "letter case: rename them in the file's header)") in err, err
+
+
 def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
     code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path)
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err
