@@ -342,6 +342,12 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     T = len(tasks)
     wsum = np.bincount(codes, weights=ws, minlength=T)
     need = len(law.params) - len(law.shared) if min_points is None else min_points
+    if not by_cols and wsum[0] == 0:
+        # one task: the weights themselves are the problem, not a task to drop
+        where = f"column {weights!r} (weights) is" if isinstance(weights, str) else \
+            "the weights are"
+        raise ValueError(f"{where} 0 on all {len(df)} rows, so no point would be fitted; give "
+                         "the rows to fit a weight > 0 (0 leaves a row out).")
     empty = (sizes == 0) | (wsum == 0)
     if empty.any():
         names = list(tasks[empty][:_SHOW])

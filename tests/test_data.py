@@ -204,6 +204,17 @@ def test_empty_task_from_zero_weights(entry):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_all_zero_weights_name_the_weights(entry):
+    """Before: "1 task(s) [0] (by=None) have no points with positive weight; drop them (for
+    a categorical column, df[col].cat.remove_unused_categories()) or give them data": a
+    task to drop, when the weights column is the problem."""
+    df = _chinchilla_frame().assign(w=0.0)
+    _rejects(entry, df, r"^column 'w' \(weights\) is 0 on all 24 rows, so no point would be "
+                        r"fitted; give the rows to fit a weight > 0", weights="w")
+    _rejects(entry, df, r"^the weights are 0 on all 24 rows", weights=np.zeros(24))
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 @pytest.mark.parametrize("missing", [None, np.nan, "categorical"])
 def test_missing_value_in_task_column(entry, missing):
     df = _tasks(_chinchilla_frame(), {"a": 12, "b": 12})
