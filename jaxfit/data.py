@@ -219,15 +219,15 @@ def did_you_mean(missing: Sequence, columns) -> str:
         pairs = ", ".join(f"{c!r} is {m!r} with spaces" for c, m in spaced)
         return (f" (the data's column {pairs}: strip the names, df.columns = "
                 "df.columns.str.strip())")
-    cased = [(c, m) for m in missing for c in names
-             if c != str(m) and c.strip().casefold() == str(m).casefold()]
-    if cased:        # a header written "Loss" or "n": difflib sees no likeness in case
-        pairs = ", ".join(f"{c!r} is {m!r} in other letter case" for c, m in cased)
-        renames = ", ".join(f"{c!r}: {m!r}" for c, m in cased)
-        it = "it" if len(cased) == 1 else "them"
-        return f" (the data's column {pairs}: rename {it}, e.g. df.rename(columns={{{renames}}}))"
-    pairs = [(m, difflib.get_close_matches(str(m), names, n=1, cutoff=0.6)) for m in missing]
-    pairs = [f"{close[0]!r} is close to {m!r}" for m, close in pairs if close]
+
+    def near(m) -> str:
+        cased = [c for c in names if c != str(m) and c.casefold() == str(m).casefold()]
+        if cased:    # a header written "Loss" or "n": difflib sees no likeness in case
+            return f"{cased[0]!r} is {m!r} in other letter case"
+        close = difflib.get_close_matches(str(m), names, n=1, cutoff=0.6)
+        return f"{close[0]!r} is close to {m!r}" if close else ""
+
+    pairs = [p for p in map(near, missing) if p]
     return f" (the data's column {', '.join(pairs)})" if pairs else ""
 
 

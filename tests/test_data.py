@@ -555,8 +555,8 @@ def test_missing_column_in_other_letter_case_says_rename(entry):
     """Before: no hint (difflib finds no likeness between 'Loss' and 'loss')."""
     df = _chinchilla_frame().rename(columns={"loss": "Loss"})
     _rejects(entry, df, re.escape("the data has columns ['N', 'D', 'Loss'] (the data's column "
-                                  "'Loss' is 'loss' in other letter case: rename it, e.g. "
-                                  "df.rename(columns={'Loss': 'loss'})). Rename them"))
+                                  "'Loss' is 'loss' in other letter case). Rename them or map "
+                                  "them, e.g. x={'N': 'params'}, y='loss'."))
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)

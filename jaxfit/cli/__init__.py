@@ -306,8 +306,6 @@ def _cli_words(text: str) -> str:
                         text)
     text = re.sub(r"Rename (?:your columns|yours), e\.g\. df\.rename\(columns=\{[^}]*\}\)",
                   "Rename the file's columns", text)
-    text = re.sub(r"rename (it|them), e\.g\. df\.rename\(columns=\{[^}]*\}\)",
-                  r"rename \1 in the file's header", text)
     # `jaxfit.data`: a by column with missing values, or named as a result's column
     text = re.sub(r"Fill them, e\.g\. df\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\]"
                   r"\.fillna\('unknown'\)\.", _fillna_where, text)
