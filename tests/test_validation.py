@@ -595,6 +595,10 @@ def runs(tmp_path):
      "data's column 'loss' is close to 'loss_')"),
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss > 100"),
      "--where 'loss > 100' selected no rows (of 30)"),
+    # before: pandas took the values as row labels, and the fit ran on 30 copies of row 3
+    (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "params * 0 + 3"),
+     "--where 'params * 0 + 3' is not a condition: it gives float64 values, not True or "
+     "False for each row; write a comparison, e.g. --where \"params * 0 + 3 == 1\""),
     (("emergence", "{runs}"), "emergence: missing column(s) ['accuracy']; the data "
      "has ['params', 'tokens', 'loss']. Name them with --y, --loss, --D, --by."),
     (("fit", "{runs}", "--x", "N=params", "D=tokns"),

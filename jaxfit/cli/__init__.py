@@ -419,7 +419,19 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
     if not where:
         return df
     try:
-        out = df.query(where)
+        mask = df.eval(where)
+        if not (isinstance(mask, pd.Series) and pd.api.types.is_bool_dtype(mask)
+                and mask.index.equals(df.index)):
+            # df.query takes any other values as row labels: a 0/1 column ("--where
+            # final") selected rows 0 and 1 over and over, and the fit ran on those copies
+            what = f"{mask.dtype} values" if isinstance(mask, pd.Series) else \
+                f"a {type(mask).__name__}"
+            raise InputError(f"--where {where!r} is not a condition: it gives {what}, not "
+                             "True or False for each row; write a comparison, e.g. --where "
+                             f"\"{where} == 1\"")
+        out = df[mask]
+    except InputError:
+        raise
     except Exception as e:  # noqa: BLE001
         cols = ""
         if type(e).__name__ == "UndefinedVariableError":
