@@ -462,6 +462,24 @@ def test_cli_header_in_other_letter_case(capsys, no_fit, tmp_path):
             "letter case). Rename them or map them, e.g. --x N=params --y loss.") in err, err
 
 
+@pytest.mark.parametrize("name, content, wanted", [
+    ("fit.json", "{\n  \"schema\": \"jaxfit.fit/1\"\n}\n",
+     "is a JSON file, not data: DATA is a CSV or Parquet file or an embedded dataset; a fit "
+     "saved with --save is read by jaxfit predict FIT.json"),
+    ("runs.xlsx", "PK\x03\x04\xff\xfe", "is an Excel workbook, not data: DATA is a CSV or "
+     "Parquet file or an embedded dataset; save it as CSV"),
+])
+def test_cli_data_that_is_not_a_table_says_what_it_is(capsys, no_fit, tmp_path, name, content,
+                                                      wanted):
+    """Before: a saved fit given as DATA read as a CSV ("missing column(s) ['N', 'D',
+    'loss'] ...; the data has columns ['{']"); a workbook failed with a UnicodeDecodeError."""
+    path = tmp_path / name
+    path.write_bytes(content.encode("latin-1"))
+    code, out, err = _cli(capsys, "fit", path)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert f"'{path}' {wanted}" in err, err
+
+
 def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
     code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path)
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err

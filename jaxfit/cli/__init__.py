@@ -373,6 +373,14 @@ _PARQUET = ("Parquet needs pyarrow (or fastparquet): pip install 'jaxfit-scaling
             "or use a CSV file")
 
 
+#: File suffixes that are not tables jaxfit reads, and what they are.
+_NOT_TABLES = {".json": "a JSON file", ".nc": "a netCDF file", ".xlsx": "an Excel workbook",
+               ".xls": "an Excel workbook", ".ods": "an OpenDocument spreadsheet"}
+_NOT_TABLE_FIX = {
+    "a JSON file": "a fit saved with --save is read by jaxfit predict FIT.json",
+    "a netCDF file": "a posterior saved with --save is read by jaxfit predict POST.nc"}
+
+
 def _read(source: str) -> pd.DataFrame:
     from jaxfit import datasets
 
@@ -382,6 +390,12 @@ def _read(source: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{source!r} is neither a file nor an embedded dataset "
                          f"({', '.join(datasets.names())})")
+    kind = _NOT_TABLES.get(path.suffix.lower())
+    if kind:
+        # before: read as CSV, a saved fit gave "the data has columns ['{']" and a
+        # workbook a UnicodeDecodeError
+        raise InputError(f"{source!r} is {kind}, not data: DATA is a CSV or Parquet file or "
+                         f"an embedded dataset; {_NOT_TABLE_FIX.get(kind, 'save it as CSV')}")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
