@@ -233,7 +233,22 @@ def did_you_mean(missing: Sequence, columns) -> str:
 
 def unique_columns(df: pd.DataFrame, columns, where: str = "") -> None:
     """ValueError when one of ``columns`` names two or more columns of ``df`` (``df[c]``
-    would be a DataFrame, not one column); ``where`` prefixes the message."""
+    would be a DataFrame, not one column): a duplicated name, or the top level of
+    MultiIndex columns (``df.groupby(...).agg({"loss": ["mean", "std"]})``); ``where``
+    prefixes the message."""
+    if isinstance(df.columns, pd.MultiIndex):
+        part = [c for c in dict.fromkeys(columns)
+                if not isinstance(c, tuple) or len(c) < df.columns.nlevels]
+        part = [c for c in part if isinstance(df[c], pd.DataFrame)]
+        if part:
+            c = part[0]
+            under = [k for k in df.columns if k[:len(c) if isinstance(c, tuple) else 1]
+                     == (c if isinstance(c, tuple) else (c,))]
+            raise ValueError(
+                f"{where}column {c!r} is a level of the data's MultiIndex columns, above "
+                f"{len(under)} column(s) ({under[:4]}); name one in full, e.g. {under[0]!r}, "
+                "or flatten the columns first, e.g. df.columns = ['_'.join(map(str, c))"
+                ".strip('_') for c in df.columns].")
     dup = [c for c in dict.fromkeys(columns) if (df.columns == c).sum() > 1]
     if dup:
         raise ValueError(f"{where}column {dup[0]!r} appears {(df.columns == dup[0]).sum()} "

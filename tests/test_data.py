@@ -332,6 +332,23 @@ def test_duplicate_column_names(entry):
     _rejects(entry, df, r"(?i)column 'N'.*(duplicate|more than once|2 columns)")
 
 
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_top_level_of_multiindex_columns(entry):
+    """df.groupby([...]).agg({"loss": ["mean", "std"]}).reset_index() has columns
+    ('N', ''), ('D', ''), ('loss', 'mean'), ('loss', 'std'); y='loss' names two. Before:
+    AttributeError: 'DataFrame' object has no attribute 'dtype'."""
+    df = _chinchilla_frame()
+    agg = df.assign(sd=0.01)
+    agg.columns = pd.MultiIndex.from_tuples([("N", ""), ("D", ""), ("loss", "mean"),
+                                             ("loss", "std")])
+    _rejects(entry, agg, re.escape(
+        "column 'loss' is a level of the data's MultiIndex columns, above 2 column(s) "
+        "([('loss', 'mean'), ('loss', 'std')]); name one in full, e.g. ('loss', 'mean'), or "
+        "flatten the columns first"))
+    batch = make_batch(agg, jf.models.chinchilla(), y=("loss", "mean"))
+    np.testing.assert_array_equal(batch.y[0, :24], df["loss"].to_numpy())
+
+
 def test_unknown_input_in_x_mapping():
     df = _chinchilla_frame()
     before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
