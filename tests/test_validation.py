@@ -480,6 +480,20 @@ def test_cli_data_that_is_not_a_table_says_what_it_is(capsys, no_fit, tmp_path, 
     assert f"'{path}' {wanted}" in err, err
 
 
+def test_cli_where_on_a_true_false_column_with_empty_cells(capsys, no_fit, tmp_path):
+    """A CSV column of True/False with an empty cell reads as object (True, False, NaN).
+    Before: "--where 'not out' failed: TypeError: bad operand type for unary ~: 'float'",
+    which names neither the column nor the cell."""
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss,out\n1e8,1e9,3.1,False\n2e8,2e9,3.0,\n4e8,4e9,2.9,True\n")
+    code, out, err = _cli(capsys, "fit", path, "--where", "not out")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err.endswith("failed: TypeError: bad operand type for unary ~: 'float'; column "
+                        "'out' has 1 empty cell(s) (rows [1]), so its values are not all "
+                        "True/False: fill them in the file, or compare, e.g. --where "
+                        "\"out == True\" or \"out != True\"\n"), err
+
+
 def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
     code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path)
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err

@@ -429,6 +429,26 @@ def _pairs(pairs, flag: str) -> dict[str, str]:
     return out
 
 
+def _empty_cells(df: pd.DataFrame, where: str) -> str:
+    """Why a True/False column that ``where`` names is not one: a CSV column of True and
+    False with empty cells reads as object (True, False, NaN), and ``not col`` fails with
+    "bad operand type for unary ~: 'float'"."""
+    from jaxfit.data import row_labels
+
+    for c in df.columns:
+        name = _name(c)
+        if not re.search(rf"(?<![\w`]){re.escape(name)}(?![\w`])", where):
+            continue
+        s = df[c]
+        if s.dtype == object and s.isna().any():
+            bad = s.isna().to_numpy()
+            return (f"; column {c!r} has {int(bad.sum())} empty cell(s) (rows "
+                    f"{row_labels(df, bad)}), so its values are not all True/False: fill "
+                    f"them in the file, or compare, e.g. --where \"{name} == True\" or "
+                    f"\"{name} != True\"")
+    return ""
+
+
 def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
     if not where:
         return df
@@ -440,9 +460,10 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
             # final") selected rows 0 and 1 over and over, and the fit ran on those copies
             what = f"{mask.dtype} values" if isinstance(mask, pd.Series) else \
                 f"a {type(mask).__name__}"
+            fix = _empty_cells(df, where) or ("; write a comparison, e.g. --where "
+                                              f"\"{where} == 1\"")
             raise InputError(f"--where {where!r} is not a condition: it gives {what}, not "
-                             "True or False for each row; write a comparison, e.g. --where "
-                             f"\"{where} == 1\"")
+                             f"True or False for each row{fix}")
         out = df[mask]
     except InputError:
         raise
@@ -455,7 +476,8 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
             near = did_you_mean([m.group(1)], df.columns) if m else ""
             cols = (f"; the data has columns {list(df.columns)}{near} (quote odd names in "
                     "backticks, e.g. `my col` > 1)")
-        raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}") from None
+        raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}"
+                         f"{_empty_cells(df, where)}") from None
     if len(out) == 0:
         raise InputError(f"--where {where!r} selected no rows (of {len(df)}); check the "
                          "condition and the column's values")
