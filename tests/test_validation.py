@@ -494,6 +494,21 @@ def test_cli_where_on_a_true_false_column_with_empty_cells(capsys, no_fit, tmp_p
                         "\"out == True\" or \"out != True\"\n"), err
 
 
+def test_cli_header_naming_a_column_twice(capsys, no_fit, tmp_path):
+    """pandas reads a second 'N' as 'N.1'; before, jaxfit fit used the first N without a
+    word (jf.fit refuses duplicated columns). A column really named 'N.1' is kept."""
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss,N\n1e8,1e9,3.1,1e11\n2e8,2e9,3.0,2e11\n")
+    code, out, err = _cli(capsys, "fit", path)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err == (f"jaxfit: error: '{path}' names column 'N' 2 times (header fields [1, 4]); "
+                   "rename or drop the duplicates in the file (the second would be read as "
+                   "'N.1')\n"), err
+    path.write_text("N,D,loss,N.1\n1e8,1e9,3.1,1e11\n")
+    code, out, err = _cli(capsys, "fit", path)
+    assert code == 2 and "fewer points than the law's 5 free parameters" in err, err
+
+
 def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
     code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path)
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err

@@ -381,6 +381,24 @@ _NOT_TABLE_FIX = {
     "a netCDF file": "a posterior saved with --save is read by jaxfit predict POST.nc"}
 
 
+def _duplicate_header(path: Path, df: pd.DataFrame, source: str) -> None:
+    """InputError when the file's header names a column twice. pandas reads the second
+    'N' as 'N.1', so the command line used the first without a word (``jaxfit.fit``
+    refuses duplicated columns)."""
+    names = [str(c) for c in df.columns]
+    if not any(re.fullmatch(r"(.+)\.\d+", c) and re.fullmatch(r"(.+)\.\d+", c).group(1)
+               in names for c in names):
+        return
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    fields = header.iloc[0].tolist()
+    dup = next((f for f in fields if f and fields.count(f) > 1), None)
+    if dup is not None:
+        at = [i + 1 for i, f in enumerate(fields) if f == dup]
+        raise InputError(f"{source!r} names column {dup!r} {len(at)} times (header fields "
+                         f"{at}); rename or drop the duplicates in the file (the second would "
+                         f"be read as {dup + '.1'!r})")
+
+
 def _read(source: str) -> pd.DataFrame:
     from jaxfit import datasets
 
@@ -400,6 +418,7 @@ def _read(source: str) -> pd.DataFrame:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
         df = pd.read_csv(path)
+        _duplicate_header(path, df, source)
         if len(df.columns) == 1:
             sep = next((c for c in (";", "\t", "|") if c in str(df.columns[0])), None)
             if sep:
