@@ -121,6 +121,14 @@ def task_positions(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict"
     miss = idx < 0
     if not miss.any():
         return idx
+    empty = miss & df[task_columns(by)].isna().any(axis=1).to_numpy()
+    if empty.any():
+        # before: "rows name tasks that were not fitted ('task' = [nan], type float)"
+        from jaxfit.data import row_labels
+
+        raise ValueError(f"{where}: {int(empty.sum())} {what}rows have no task: {by!r} is "
+                         f"missing at rows {row_labels(df, empty)}; fill them with fitted "
+                         f"tasks ({list(tasks[:10])}).")
     fitted = _text(tasks)
     bad = list(pd.unique(np.asarray(_keys(df, by), dtype=object)[miss]))[:5]
     shown = list(tasks[:10])

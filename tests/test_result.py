@@ -337,6 +337,21 @@ def test_task_labels_match_across_int_and_str_when_unambiguous():
         ints.predict(pd.DataFrame({"run": ["9"], "L": [2.0]}))
 
 
+def test_rows_with_a_missing_task_say_so():
+    """A row whose by value is missing (an empty cell in a CSV of new inputs). Before:
+    "1 rows name tasks that were not fitted ('run' = [nan], type float)"."""
+    A = np.column_stack([np.ones_like(X), X])
+    beta = np.linalg.lstsq(A, Y, rcond=None)[0]
+    df = pd.concat([DATA.assign(run=7), DATA.assign(run=8, acc=DATA.acc + 0.1)])
+    res = _result(jf.models.linear(), np.stack([beta, beta]), df, by="run")
+    for missing in (np.nan, None, pd.NA):
+        rows = pd.DataFrame({"run": [7, missing], "L": [2.0, 2.0]}, index=[5, 6])
+        with pytest.raises(ValueError, match=re.escape(
+                "predict: 1 rows have no task: 'run' is missing at rows [6]; fill them with "
+                "fitted tasks ([7, 8]).")):
+            res.predict(rows)
+
+
 def test_residuals_missing_task_or_target_column_gets_a_did_you_mean():
     """residuals(df) of a two-task fit on data whose task column is misspelt: before, only
     the column list; now the close name, as every other missing column. No fit."""
