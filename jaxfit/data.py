@@ -179,7 +179,12 @@ def numeric_dtype(df: pd.DataFrame, col: str, role: str) -> pd.Series:
         raise ValueError(f"column {col!r} ({role}) has complex dtype {s.dtype}; laws take real "
                          f"numbers: pass df[{col!r}].to_numpy().real if the imaginary parts "
                          "are zero, or map another column.")
-    if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+    if pd.api.types.is_bool_dtype(s):
+        # pd.to_numeric keeps True/False as bool: that fix would be refused again
+        raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert "
+                         f"it with df[{col!r}].astype(float) (True -> 1.0, False -> 0.0) or "
+                         "map another column.")
+    if not pd.api.types.is_numeric_dtype(s):
         hint = _comma_hint(s, col)
         if hint:
             raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers{hint}")

@@ -233,7 +233,6 @@ def test_missing_value_in_task_column(entry, missing):
 @pytest.mark.parametrize("convert, dtype", [
     (lambda s: s.astype(str), "str"),
     (lambda s: s.astype(object), "object"),
-    (lambda s: s > 1e8, "bool"),
     (lambda s: pd.Categorical(s.round(-6)), "category"),
 ])
 def test_non_numeric_column(entry, convert, dtype):
@@ -241,6 +240,20 @@ def test_non_numeric_column(entry, convert, dtype):
     df["N"] = convert(df["N"])
     _rejects(entry, df, rf"column 'N' \(input 'N'\) has dtype {dtype}, not numbers; convert "
                         r"it with pd\.to_numeric\(df\['N'\]\) or map another column")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("dtype", ["bool", "boolean"])
+def test_true_false_column_says_astype_float(entry, dtype):
+    """Weights of True/False (which rows to use). Before, the fix given was
+    pd.to_numeric(df['w']), which returns the bool column unchanged: refused again."""
+    df = _chinchilla_frame().assign(w=lambda d: (d.N > 1e8).astype(dtype))
+    _rejects(entry, df, rf"^column 'w' \(weights\) has dtype {dtype}, not numbers; convert it "
+                        r"with df\['w'\]\.astype\(float\) \(True -> 1\.0, False -> 0\.0\) or "
+                        r"map another column\.$", weights="w")
+    fixed = df.assign(w=df["w"].astype(float))
+    np.testing.assert_array_equal(make_batch(fixed, jf.models.chinchilla(), y="loss",
+                                             weights="w").w[0, :24], fixed["w"])
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)

@@ -301,6 +301,10 @@ def _cli_words(text: str) -> str:
     # `jaxfit.data.numeric_dtype`: a column of text, commas or complex numbers
     text = _NOT_NUMBERS.sub(r"write numbers in the file's \1 column (e.g. 1e9, not 1B) or "
                             r"name another column", text)
+    text = re.sub(r"convert it with df\[(.*?)\]\.astype\(float\) \(True -> 1\.0, False -> "
+                  r"0\.0\) or map another column",
+                  r"write 1 and 0 in the file's \1 column, not True and False, or name another "
+                  r"column", text)
     text = _COMMA_FIX.sub("", text)
     text = _COMPLEX.sub("save the real parts in the file if the imaginary parts are zero",
                         text)
