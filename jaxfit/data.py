@@ -6,6 +6,8 @@ the column, how many rows and which, and the fix. The user's DataFrame is only r
 
 from __future__ import annotations
 
+import decimal
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
@@ -118,14 +120,16 @@ def row_labels(df: pd.DataFrame, mask: np.ndarray) -> str:
 
 
 def _is_number(v) -> bool:
-    """A finite real number, or text that reads as one (``"1.5e9"``)."""
+    """A finite real number (a Python, numpy or Decimal one), or text that reads as one
+    (``"1.5e9"``)."""
     if isinstance(v, str):
         try:
             return bool(np.isfinite(float(v)))
         except ValueError:
             return False
-    return (isinstance(v, (int, float, np.integer, np.floating))
-            and not isinstance(v, (bool, np.bool_)) and bool(np.isfinite(v)))
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, decimal.Decimal)):
+        return False          # Decimal: what SQL NUMERIC columns read as (not numbers.Real)
+    return bool(np.isfinite(float(v)))
 
 
 def _not_numbers(df: pd.DataFrame, s: pd.Series) -> str:

@@ -243,6 +243,24 @@ def test_non_numeric_column(entry, convert, dtype):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_object_column_of_decimals_is_not_called_missing(entry):
+    """Decimal values (a SQL NUMERIC column read with pd.read_sql). Before: "24 missing,
+    non-finite or non-numeric entries at rows [...], e.g. Decimal('...'); drop or fill
+    them", advice to drop every row; pd.to_numeric converts them."""
+    from decimal import Decimal
+
+    df = _chinchilla_frame()
+    dec = df.assign(N=[Decimal(repr(v)) for v in df["N"]])
+    dec.loc[105, "N"] = Decimal("NaN")
+    msg = _rejects(entry, dec, r"column 'N' \(input 'N'\) has dtype object, not numbers; "
+                               r"convert it with pd\.to_numeric\(df\['N'\]\) or map another "
+                               r"column \(1 missing, non-finite or non-numeric entries at rows "
+                               r"\[105\], e\.g\. Decimal\('NaN'\)")
+    assert "24 missing" not in msg
+    np.testing.assert_array_equal(pd.to_numeric(dec["N"]).drop(index=105), df["N"].drop(index=105))
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 @pytest.mark.parametrize("dtype", ["bool", "boolean"])
 def test_true_false_column_says_astype_float(entry, dtype):
     """Weights of True/False (which rows to use). Before, the fix given was
