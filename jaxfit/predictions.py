@@ -142,12 +142,14 @@ def task_positions(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict"
     raise ValueError(msg + ".")
 
 
-def task_rows(tasks: pd.Index, by, df: pd.DataFrame) -> np.ndarray | None:
+def task_rows(tasks: pd.Index, by, df: pd.DataFrame,
+              where: str = "predict") -> np.ndarray | None:
     """The task position of each row of ``df`` (`task_positions`), or None when rows do
     not name a task.
 
     Raises:
-        ValueError: some rows name tasks that were not fitted.
+        ValueError: some rows name tasks that were not fitted, or (several tasks) hold
+            some of the ``by`` columns but not all.
     """
     by_cols = task_columns(by)
     if by_cols and all(c in df.columns for c in by_cols):
@@ -156,6 +158,14 @@ def task_rows(tasks: pd.Index, by, df: pd.DataFrame) -> np.ndarray | None:
         return task_positions(tasks, df, by)
     if len(tasks) == 1:
         return np.zeros(len(df), dtype=np.int64)
+    have = [c for c in by_cols if c in df.columns]
+    if have:
+        # before: every task for every row, the rows' own column ignored (a row of family
+        # 'a' was predicted with family 'b's parameters too)
+        raise ValueError(f"{where}: the rows hold {have} but not "
+                         f"{[c for c in by_cols if c not in df.columns]} of the fit's task "
+                         f"columns {by_cols}; give all of them to name each row's task, or "
+                         "none to predict every task at every row.")
     return None
 
 

@@ -199,6 +199,11 @@ def test_many_tasks_with_two_task_columns():
     long = res.predict(pd.DataFrame({"L": [2.0]}))                  # every task for the row
     assert long.index.names == ["task", "row"] and len(long) == 3
     np.testing.assert_allclose(long["prediction"], values[:, 0] + 2.0 * values[:, 1])
+    # one of the two task columns: before, every task for the row, its family ignored
+    with pytest.raises(ValueError, match=re.escape(
+            "predict: the rows hold ['family'] but not ['size'] of the fit's task columns "
+            "['family', 'size']; give all of them to name each row's task, or none")):
+        res.predict(pd.DataFrame({"L": [2.0], "family": ["a"]}))
 
 
 def test_report_says_why_standard_errors_are_missing(line):
