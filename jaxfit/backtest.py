@@ -66,7 +66,7 @@ import pandas as pd
 
 from jaxfit.chain import chain_draws
 from jaxfit.data import (check_task_label, column_map, did_you_mean, numeric_dtype,
-                         task_columns, task_label)
+                         task_columns, task_label, unique_columns)
 from jaxfit.fit import fit as point_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
@@ -736,6 +736,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                       and cols[axis] in df.columns else did_you_mean(miss, df.columns))
             raise ValueError(f"backtest: {name} is missing column(s) {miss}; it has "
                              f"{list(df.columns)}{mapped}.")
+        unique_columns(df, [*need, *task_columns(by)], f"backtest: {name}: ")
         for c in dict.fromkeys(need):       # NaN rows are dropped below, with a warning
             try:
                 numeric_dtype(df, c, f"backtest {name}")

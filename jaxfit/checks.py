@@ -26,7 +26,7 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import column_map, did_you_mean, numeric_values, row_labels
+from jaxfit.data import column_map, did_you_mean, numeric_values, row_labels, unique_columns
 from jaxfit.law import Law, fixed_text
 from jaxfit.warnings import ScaleWarning
 
@@ -179,9 +179,9 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
 
     Raises:
         TypeError: ``df`` is not a DataFrame.
-        ValueError: a missing column, non-numeric, complex, NaN/NA or infinite values, or
-            values <= 0 of an input the law takes the log of; naming the column, the
-            values, the rows and the fix.
+        ValueError: a missing or duplicated column, non-numeric, complex, NaN/NA or
+            infinite values, or values <= 0 of an input the law takes the log of; naming
+            the column, the values, the rows and the fix.
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{where}: give a pandas DataFrame, got {type(df).__name__}.")
@@ -198,6 +198,7 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
         raise ValueError(f"{where}: missing column(s) {missing} (inputs of law "
                          f"{law.name!r}: {list(cols)}{reads}); the data has columns "
                          f"{list(df.columns)}{did_you_mean(missing, df.columns)}. {fix}.")
+    unique_columns(df, cols.values(), f"{where}: ")
     out = {}
     for name, col in cols.items():
         try:

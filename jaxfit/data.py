@@ -6,6 +6,8 @@ the column, how many rows and which, and the fix. The user's DataFrame is only r
 
 from __future__ import annotations
 
+import decimal
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
@@ -118,14 +120,16 @@ def row_labels(df: pd.DataFrame, mask: np.ndarray) -> str:
 
 
 def _is_number(v) -> bool:
-    """A finite real number, or text that reads as one (``"1.5e9"``)."""
+    """A finite real number (a Python, numpy or Decimal one), or text that reads as one
+    (``"1.5e9"``)."""
     if isinstance(v, str):
         try:
             return bool(np.isfinite(float(v)))
         except ValueError:
             return False
-    return (isinstance(v, (int, float, np.integer, np.floating))
-            and not isinstance(v, (bool, np.bool_)) and bool(np.isfinite(v)))
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, decimal.Decimal)):
+        return False          # Decimal: what SQL NUMERIC columns read as (not numbers.Real)
+    return bool(np.isfinite(float(v)))
 
 
 def _not_numbers(df: pd.DataFrame, s: pd.Series) -> str:
@@ -179,7 +183,12 @@ def numeric_dtype(df: pd.DataFrame, col: str, role: str) -> pd.Series:
         raise ValueError(f"column {col!r} ({role}) has complex dtype {s.dtype}; laws take real "
                          f"numbers: pass df[{col!r}].to_numpy().real if the imaginary parts "
                          "are zero, or map another column.")
-    if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+    if pd.api.types.is_bool_dtype(s):
+        # pd.to_numeric keeps True/False as bool: that fix would be refused again
+        raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert "
+                         f"it with df[{col!r}].astype(float) (True -> 1.0, False -> 0.0) or "
+                         "map another column.")
+    if not pd.api.types.is_numeric_dtype(s):
         hint = _comma_hint(s, col)
         if hint:
             raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers{hint}")
@@ -232,9 +241,41 @@ def did_you_mean(missing: Sequence, columns) -> str:
         pairs = ", ".join(f"{c!r} is {m!r} with spaces" for c, m in spaced)
         return (f" (the data's column {pairs}: strip the names, df.columns = "
                 "df.columns.str.strip())")
-    pairs = [(m, difflib.get_close_matches(str(m), names, n=1, cutoff=0.6)) for m in missing]
-    pairs = [f"{close[0]!r} is close to {m!r}" for m, close in pairs if close]
+
+    def near(m) -> str:
+        cased = [c for c in names if c != str(m) and c.casefold() == str(m).casefold()]
+        if cased:    # a header written "Loss" or "n": difflib sees no likeness in case
+            return f"{cased[0]!r} is {m!r} in other letter case"
+        close = difflib.get_close_matches(str(m), names, n=1, cutoff=0.6)
+        return f"{close[0]!r} is close to {m!r}" if close else ""
+
+    pairs = [p for p in map(near, missing) if p]
     return f" (the data's column {', '.join(pairs)})" if pairs else ""
+
+
+def unique_columns(df: pd.DataFrame, columns, where: str = "") -> None:
+    """ValueError when one of ``columns`` names two or more columns of ``df`` (``df[c]``
+    would be a DataFrame, not one column): a duplicated name, or the top level of
+    MultiIndex columns (``df.groupby(...).agg({"loss": ["mean", "std"]})``); ``where``
+    prefixes the message."""
+    if isinstance(df.columns, pd.MultiIndex):
+        part = [c for c in dict.fromkeys(columns)
+                if not isinstance(c, tuple) or len(c) < df.columns.nlevels]
+        part = [c for c in part if isinstance(df[c], pd.DataFrame)]
+        if part:
+            c = part[0]
+            under = [k for k in df.columns if k[:len(c) if isinstance(c, tuple) else 1]
+                     == (c if isinstance(c, tuple) else (c,))]
+            raise ValueError(
+                f"{where}column {c!r} is a level of the data's MultiIndex columns, above "
+                f"{len(under)} column(s) ({under[:4]}); name one in full, e.g. {under[0]!r}, "
+                "or flatten the columns first, e.g. df.columns = ['_'.join(map(str, c))"
+                ".strip('_') for c in df.columns].")
+    dup = [c for c in dict.fromkeys(columns) if (df.columns == c).sum() > 1]
+    if dup:
+        raise ValueError(f"{where}column {dup[0]!r} appears {(df.columns == dup[0]).sum()} "
+                         "times in the data (duplicate names); drop or rename the duplicates, "
+                         "e.g. df.loc[:, ~df.columns.duplicated()].")
 
 
 def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str] | None = None,
@@ -273,11 +314,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
             f"missing column(s) {missing} ({', '.join(needed[c] for c in missing)}) for law "
             f"{law.name!r}; the data has columns {list(df.columns)}{hint}. Rename them or map "
             "them, e.g. x={'N': 'params'}, y='loss'.")
-    dup = [c for c in dict.fromkeys(needed) if (df.columns == c).sum() > 1]
-    if dup:
-        raise ValueError(f"column {dup[0]!r} appears {(df.columns == dup[0]).sum()} times in the "
-                         "data (duplicate names); drop or rename the duplicates, e.g. "
-                         "df.loc[:, ~df.columns.duplicated()].")
+    unique_columns(df, needed)
     if space not in ("log", "linear"):
         raise ValueError(f"space={space!r} is not 'log' or 'linear'.")
     if len(df) == 0:
@@ -330,8 +367,10 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 raise ValueError(f"column {c!r} (task column, by) has {bad.sum()} missing values "
                                  f"at rows {row_labels(df, bad)}; those rows would belong to no task. "
                                  f"Fill them, e.g. df[{c!r}].fillna('unknown').")
-        groups = df.groupby(by_cols if len(by_cols) > 1 else by_cols[0], sort=True,
-                            observed=False)
+        # by the columns' values, not their names: a name that is also an index level
+        # (df.set_index("task", drop=False)) is ambiguous to pandas
+        keys = [df[c] for c in by_cols]
+        groups = df.groupby(keys if len(keys) > 1 else keys[0], sort=True, observed=False)
         codes = groups.ngroup().to_numpy()
         counts = groups.size()
         tasks, sizes = counts.index, counts.to_numpy()
@@ -343,6 +382,12 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     T = len(tasks)
     wsum = np.bincount(codes, weights=ws, minlength=T)
     need = len(law.params) - len(law.shared) if min_points is None else min_points
+    if not by_cols and wsum[0] == 0:
+        # one task: the weights themselves are the problem, not a task to drop
+        where = f"column {weights!r} (weights) is" if isinstance(weights, str) else \
+            "the weights are"
+        raise ValueError(f"{where} 0 on all {len(df)} rows, so no point would be fitted; give "
+                         "the rows to fit a weight > 0 (0 leaves a row out).")
     empty = (sizes == 0) | (wsum == 0)
     if empty.any():
         names = list(tasks[empty][:_SHOW])

@@ -121,6 +121,14 @@ def task_positions(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict"
     miss = idx < 0
     if not miss.any():
         return idx
+    empty = miss & df[task_columns(by)].isna().any(axis=1).to_numpy()
+    if empty.any():
+        # before: "rows name tasks that were not fitted ('task' = [nan], type float)"
+        from jaxfit.data import row_labels
+
+        raise ValueError(f"{where}: {int(empty.sum())} {what}rows have no task: {by!r} is "
+                         f"missing at rows {row_labels(df, empty)}; fill them with fitted "
+                         f"tasks ({list(tasks[:10])}).")
     fitted = _text(tasks)
     bad = list(pd.unique(np.asarray(_keys(df, by), dtype=object)[miss]))[:5]
     shown = list(tasks[:10])
@@ -134,12 +142,14 @@ def task_positions(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict"
     raise ValueError(msg + ".")
 
 
-def task_rows(tasks: pd.Index, by, df: pd.DataFrame) -> np.ndarray | None:
+def task_rows(tasks: pd.Index, by, df: pd.DataFrame,
+              where: str = "predict") -> np.ndarray | None:
     """The task position of each row of ``df`` (`task_positions`), or None when rows do
     not name a task.
 
     Raises:
-        ValueError: some rows name tasks that were not fitted.
+        ValueError: some rows name tasks that were not fitted, or (several tasks) hold
+            some of the ``by`` columns but not all.
     """
     by_cols = task_columns(by)
     if by_cols and all(c in df.columns for c in by_cols):
@@ -148,6 +158,14 @@ def task_rows(tasks: pd.Index, by, df: pd.DataFrame) -> np.ndarray | None:
         return task_positions(tasks, df, by)
     if len(tasks) == 1:
         return np.zeros(len(df), dtype=np.int64)
+    have = [c for c in by_cols if c in df.columns]
+    if have:
+        # before: every task for every row, the rows' own column ignored (a row of family
+        # 'a' was predicted with family 'b's parameters too)
+        raise ValueError(f"{where}: the rows hold {have} but not "
+                         f"{[c for c in by_cols if c not in df.columns]} of the fit's task "
+                         f"columns {by_cols}; give all of them to name each row's task, or "
+                         "none to predict every task at every row.")
     return None
 
 
@@ -182,9 +200,11 @@ def prediction_frame(df: pd.DataFrame, index: pd.Index,
         columns: name -> values, one per output row.
     """
     if isinstance(index, pd.MultiIndex) and len(index) != len(df):
+        # by position, not column by column: keeps each column's dtype (categorical,
+        # nullable Int64 with pd.NA) and columns that share a name
         reps = len(index) // max(len(df), 1)
-        out = pd.DataFrame({c: np.tile(df[c].to_numpy(), reps) for c in df.columns},
-                           index=index)
+        out = df.iloc[np.tile(np.arange(len(df)), reps)]
+        out.index = index
     else:
         out = df.copy()
         out.index = index

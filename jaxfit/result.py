@@ -253,7 +253,7 @@ class FitResult:
         from jaxfit.predictions import free_name
 
         y = self.options.get("y", "loss")
-        from jaxfit.data import did_you_mean
+        from jaxfit.data import did_you_mean, numeric_dtype, unique_columns
 
         if y not in df.columns:
             raise ValueError(f"residuals: df has no target column {y!r} (the fit's y); "
@@ -265,6 +265,11 @@ class FitResult:
             raise ValueError(f"residuals: this fit has {len(self.tasks)} tasks; df needs "
                              f"the task column(s) {by_cols}{did_you_mean(missing, df.columns)}.")
         prediction_inputs(self.law, df, self.options.get("x"), where="residuals")
+        unique_columns(df, [y], "residuals: ")
+        try:
+            numeric_dtype(df, y, "target y")
+        except ValueError as e:
+            raise ValueError(f"residuals: {e}") from None
         out = self.predict(df, warn=False)
         from jaxfit.predictions import task_rows
 

@@ -313,6 +313,19 @@ def test_bad_input_names_the_column_and_value():
         jf.backtest(jf.models.chinchilla(), df, axis="Nn")
 
 
+def test_duplicate_columns_are_refused_before_any_fit():
+    """Two columns named as the target, the axis or the by column (a join): before,
+    AttributeError: 'DataFrame' object has no attribute 'dtype' (jf.fit names them)."""
+    df = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.1, 3.0, 2.9],
+                       "g": ["a", "a", "a"]})
+    for col, kw in (("loss", {}), ("N", {}), ("g", {"by": "g"})):
+        dup = pd.concat([df, df[[col]]], axis=1)
+        with pytest.raises(ValueError, match=re.escape(
+                f"backtest: data: column {col!r} appears 2 times in the data (duplicate "
+                "names); drop or rename the duplicates")):
+            jf.backtest(jf.models.chinchilla(), dup, axis="N", **kw)
+
+
 def test_warns_when_no_cut_has_calibration_data():
     """One cut (or only the smallest): summary() of calibrated rows is empty; say so."""
     from jaxfit.backtest import _warn_uncalibrated

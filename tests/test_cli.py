@@ -798,6 +798,11 @@ def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_pat
     ("e.g. jaxfit.Param(constraints.positive, init=(0.1, 10.0))",
      "e.g. jaxfit.Param(constraints.positive, init=(0.1, 10.0))"),
     ("my_prob=3, x.n=2, df['n']", "my_prob=3, x.n=2, df['n']"),
+    # `jaxfit.data.numeric_dtype`: a True/False column
+    ("column 'out' (target y) has dtype bool, not numbers; convert it with "
+     "df['out'].astype(float) (True -> 1.0, False -> 0.0) or map another column.",
+     "column 'out' (target y) has dtype bool, not numbers; write 1 and 0 in the file's 'out' "
+     "column, not True and False, or name another column."),
     ("with per_task=False and cuts=None", "with no --per-task and no --cuts"),
     ("unknown law 'x'; known laws: ['a'] (or module:function, or register one with "
      "jaxfit.io.register_law).", "unknown law 'x'; known laws: ['a'] (or --law "

@@ -204,6 +204,17 @@ def test_empty_task_from_zero_weights(entry):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_all_zero_weights_name_the_weights(entry):
+    """Before: "1 task(s) [0] (by=None) have no points with positive weight; drop them (for
+    a categorical column, df[col].cat.remove_unused_categories()) or give them data": a
+    task to drop, when the weights column is the problem."""
+    df = _chinchilla_frame().assign(w=0.0)
+    _rejects(entry, df, r"^column 'w' \(weights\) is 0 on all 24 rows, so no point would be "
+                        r"fitted; give the rows to fit a weight > 0", weights="w")
+    _rejects(entry, df, r"^the weights are 0 on all 24 rows", weights=np.zeros(24))
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 @pytest.mark.parametrize("missing", [None, np.nan, "categorical"])
 def test_missing_value_in_task_column(entry, missing):
     df = _tasks(_chinchilla_frame(), {"a": 12, "b": 12})
@@ -222,7 +233,6 @@ def test_missing_value_in_task_column(entry, missing):
 @pytest.mark.parametrize("convert, dtype", [
     (lambda s: s.astype(str), "str"),
     (lambda s: s.astype(object), "object"),
-    (lambda s: s > 1e8, "bool"),
     (lambda s: pd.Categorical(s.round(-6)), "category"),
 ])
 def test_non_numeric_column(entry, convert, dtype):
@@ -230,6 +240,38 @@ def test_non_numeric_column(entry, convert, dtype):
     df["N"] = convert(df["N"])
     _rejects(entry, df, rf"column 'N' \(input 'N'\) has dtype {dtype}, not numbers; convert "
                         r"it with pd\.to_numeric\(df\['N'\]\) or map another column")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_object_column_of_decimals_is_not_called_missing(entry):
+    """Decimal values (a SQL NUMERIC column read with pd.read_sql). Before: "24 missing,
+    non-finite or non-numeric entries at rows [...], e.g. Decimal('...'); drop or fill
+    them", advice to drop every row; pd.to_numeric converts them."""
+    from decimal import Decimal
+
+    df = _chinchilla_frame()
+    dec = df.assign(N=[Decimal(repr(v)) for v in df["N"]])
+    dec.loc[105, "N"] = Decimal("NaN")
+    msg = _rejects(entry, dec, r"column 'N' \(input 'N'\) has dtype object, not numbers; "
+                               r"convert it with pd\.to_numeric\(df\['N'\]\) or map another "
+                               r"column \(1 missing, non-finite or non-numeric entries at rows "
+                               r"\[105\], e\.g\. Decimal\('NaN'\)")
+    assert "24 missing" not in msg
+    np.testing.assert_array_equal(pd.to_numeric(dec["N"]).drop(index=105), df["N"].drop(index=105))
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("dtype", ["bool", "boolean"])
+def test_true_false_column_says_astype_float(entry, dtype):
+    """Weights of True/False (which rows to use). Before, the fix given was
+    pd.to_numeric(df['w']), which returns the bool column unchanged: refused again."""
+    df = _chinchilla_frame().assign(w=lambda d: (d.N > 1e8).astype(dtype))
+    _rejects(entry, df, rf"^column 'w' \(weights\) has dtype {dtype}, not numbers; convert it "
+                        r"with df\['w'\]\.astype\(float\) \(True -> 1\.0, False -> 0\.0\) or "
+                        r"map another column\.$", weights="w")
+    fixed = df.assign(w=df["w"].astype(float))
+    np.testing.assert_array_equal(make_batch(fixed, jf.models.chinchilla(), y="loss",
+                                             weights="w").w[0, :24], fixed["w"])
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -319,6 +361,23 @@ def test_duplicate_column_names(entry):
     df = _chinchilla_frame()
     df = pd.concat([df, df[["N"]] * 2], axis=1)
     _rejects(entry, df, r"(?i)column 'N'.*(duplicate|more than once|2 columns)")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_top_level_of_multiindex_columns(entry):
+    """df.groupby([...]).agg({"loss": ["mean", "std"]}).reset_index() has columns
+    ('N', ''), ('D', ''), ('loss', 'mean'), ('loss', 'std'); y='loss' names two. Before:
+    AttributeError: 'DataFrame' object has no attribute 'dtype'."""
+    df = _chinchilla_frame()
+    agg = df.assign(sd=0.01)
+    agg.columns = pd.MultiIndex.from_tuples([("N", ""), ("D", ""), ("loss", "mean"),
+                                             ("loss", "std")])
+    _rejects(entry, agg, re.escape(
+        "column 'loss' is a level of the data's MultiIndex columns, above 2 column(s) "
+        "([('loss', 'mean'), ('loss', 'std')]); name one in full, e.g. ('loss', 'mean'), or "
+        "flatten the columns first"))
+    batch = make_batch(agg, jf.models.chinchilla(), y=("loss", "mean"))
+    np.testing.assert_array_equal(batch.y[0, :24], df["loss"].to_numpy())
 
 
 def test_unknown_input_in_x_mapping():
@@ -454,6 +513,21 @@ def test_integer_column_labels_as_task_column(tmp_path):
         np.testing.assert_allclose(pred["prediction"], truth, rtol=1e-12)
 
 
+def test_task_column_that_is_also_an_index_level():
+    """df.set_index(["g", ...], drop=False) keeps g as a column and an index level. Before:
+    jf.fit, jf.sample and jf.bootstrap raised pandas' "'g' is both an index level and a
+    column label, which is ambiguous"; the column is the one by= names."""
+    df = _tasks(_chinchilla_frame(), {"x": 12, "w": 12})
+    df = df.set_index(["g", df.index], drop=False)
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", by="g")
+    _assert_unchanged(df, before, attrs)
+    assert batch.tasks.equals(pd.Index(["w", "x"], name="g"))
+    np.testing.assert_array_equal(batch.rows[:, :12], [np.arange(12, 24), np.arange(12)])
+    two = make_batch(df.assign(h=1), jf.models.chinchilla(), y="loss", by=["g", "h"])
+    assert list(two.tasks) == [("w", 1), ("x", 1)] and two.tasks.names == ["g", "h"]
+
+
 def test_batch_does_not_alias_the_dataframe():
     df = _chinchilla_frame()
     df["w"] = 1.0
@@ -522,6 +596,15 @@ def test_numbers_written_with_commas_say_how_to_read_them(entry, write, message)
                                        r"numbers: " + message)
     np.testing.assert_allclose(pd.to_numeric(text.str.replace(",", "" if "thousands" in message
                                                               else ".")), df["N"], rtol=1e-3)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_missing_column_in_other_letter_case_says_rename(entry):
+    """Before: no hint (difflib finds no likeness between 'Loss' and 'loss')."""
+    df = _chinchilla_frame().rename(columns={"loss": "Loss"})
+    _rejects(entry, df, re.escape("the data has columns ['N', 'D', 'Loss'] (the data's column "
+                                  "'Loss' is 'loss' in other letter case). Rename them or map "
+                                  "them, e.g. x={'N': 'params'}, y='loss'."))
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)

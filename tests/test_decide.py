@@ -953,3 +953,20 @@ def test_cli_suggest_refuses_an_empty_candidates_file_and_both_sources(tmp_path,
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and want in err[0], err
     assert empty.read_text() == "params,tokens\n"
+
+
+def test_suggest_rows_holding_some_of_two_task_columns_are_refused():
+    """Candidates or targets naming a 'family' but no 'size' of a fit by both: before,
+    each such row was applied to every task, its family ignored (as predict did)."""
+    from jaxfit.decide.suggest import _task_rows
+
+    tasks = pd.MultiIndex.from_tuples([("a", 1), ("b", 1)], names=["family", "size"])
+    rows = pd.DataFrame({"N": [1e9], "D": [1e10], "family": ["a"]})
+    with pytest.raises(ValueError, match=r"^suggest: the candidate rows hold \['family'\] but "
+                                         r"not \['size'\] of the task columns"):
+        _task_rows(rows, tasks, ["family", "size"], "candidate")
+    both = rows.assign(size=1)
+    assert [r.tolist() for r in _task_rows(both, tasks, ["family", "size"], "candidate")] == \
+        [[0], []]
+    assert [r.tolist() for r in _task_rows(rows[["N", "D"]], tasks, ["family", "size"],
+                                           "candidate")] == [[0], [0]]

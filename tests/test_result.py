@@ -199,6 +199,11 @@ def test_many_tasks_with_two_task_columns():
     long = res.predict(pd.DataFrame({"L": [2.0]}))                  # every task for the row
     assert long.index.names == ["task", "row"] and len(long) == 3
     np.testing.assert_allclose(long["prediction"], values[:, 0] + 2.0 * values[:, 1])
+    # one of the two task columns: before, every task for the row, its family ignored
+    with pytest.raises(ValueError, match=re.escape(
+            "predict: the rows hold ['family'] but not ['size'] of the fit's task columns "
+            "['family', 'size']; give all of them to name each row's task, or none")):
+        res.predict(pd.DataFrame({"L": [2.0], "family": ["a"]}))
 
 
 def test_report_says_why_standard_errors_are_missing(line):
@@ -216,6 +221,27 @@ def test_report_says_why_standard_errors_are_missing(line):
 def test_residuals_error_says_residuals(line):
     with pytest.raises(ValueError, match=r"^residuals: missing column\(s\) \['L'\]"):
         line[2].residuals(DATA.rename(columns={"L": "loss"}))
+
+
+def test_predict_and_residuals_refuse_duplicate_and_non_numeric_columns(line):
+    """As the fit refuses them. Before: two 'L' columns (a join) raised AttributeError
+    ('DataFrame' object has no attribute 'dtype') in predict and residuals, two 'acc'
+    columns a broadcasting error, and 'n/a' text in 'acc' "could not convert string to
+    float: 'n/a'", none naming the column or the fix."""
+    res = line[2]
+    dup_l = pd.concat([DATA, DATA[["L"]]], axis=1)
+    for call, where in ((res.predict, "predict"), (res.residuals, "residuals")):
+        with pytest.raises(ValueError, match=rf"^{where}: column 'L' appears 2 times in the "
+                                             r"data \(duplicate names\); drop or rename"):
+            call(dup_l)
+    with pytest.raises(ValueError, match=r"^residuals: column 'acc' appears 2 times"):
+        res.residuals(pd.concat([DATA, DATA[["acc"]]], axis=1))
+    text = DATA.assign(acc=DATA.acc.astype(object).where(DATA.index != 3, "n/a"))
+    with pytest.raises(ValueError, match=r"^residuals: column 'acc' \(target y\) has dtype "
+                                         r"object, not numbers; convert it with "
+                                         r"pd.to_numeric\(df\['acc'\]\).*rows \[3\], "
+                                         r"e.g. 'n/a'"):
+        res.residuals(text)
 
 
 def test_standard_errors_do_not_depend_on_the_units_of_an_input():
@@ -316,6 +342,21 @@ def test_task_labels_match_across_int_and_str_when_unambiguous():
         ints.predict(pd.DataFrame({"run": ["9"], "L": [2.0]}))
 
 
+def test_rows_with_a_missing_task_say_so():
+    """A row whose by value is missing (an empty cell in a CSV of new inputs). Before:
+    "1 rows name tasks that were not fitted ('run' = [nan], type float)"."""
+    A = np.column_stack([np.ones_like(X), X])
+    beta = np.linalg.lstsq(A, Y, rcond=None)[0]
+    df = pd.concat([DATA.assign(run=7), DATA.assign(run=8, acc=DATA.acc + 0.1)])
+    res = _result(jf.models.linear(), np.stack([beta, beta]), df, by="run")
+    for missing in (np.nan, None, pd.NA):
+        rows = pd.DataFrame({"run": [7, missing], "L": [2.0, 2.0]}, index=[5, 6])
+        with pytest.raises(ValueError, match=re.escape(
+                "predict: 1 rows have no task: 'run' is missing at rows [6]; fill them with "
+                "fitted tasks ([7, 8]).")):
+            res.predict(rows)
+
+
 def test_residuals_missing_task_or_target_column_gets_a_did_you_mean():
     """residuals(df) of a two-task fit on data whose task column is misspelt: before, only
     the column list; now the close name, as every other missing column. No fit."""
@@ -364,3 +405,31 @@ def test_task_and_parameter_names_not_in_a_result_are_named_in_the_error():
                            at_bound=np.zeros((2, 2), bool), identified=np.ones(2, bool))
         with pytest.raises(ValueError, match=r"task='c' is not a task of this fit"):
             fit._task_pos("c")
+
+
+def test_every_task_predictions_keep_the_input_columns_dtypes_and_duplicate_names():
+    """Rows without the task column get every task ((task, row) index). Before, their
+    columns were rebuilt one by one from numpy: a categorical became str, a nullable
+    Int64 with pd.NA became float64 with NaN, and two columns of one name (a join) raised
+    ValueError: Buffer has wrong number of dimensions."""
+    A = np.column_stack([np.ones_like(X), X])
+    beta = np.linalg.lstsq(A, Y, rcond=None)[0]
+    df = pd.concat([DATA.assign(run="a"), DATA.assign(run="b", acc=DATA.acc + 0.1)])
+    res = _result(jf.models.linear(), np.stack([beta, beta + [0.1, 0.0]]), df, by="run")
+    rows = pd.DataFrame({"L": [2.0, 3.0], "kind": pd.Categorical(["x", "y"]),
+                         "n": pd.array([1, None], dtype="Int64")}, index=[10, 11])
+    before = rows.copy(deep=True)
+    out = res.predict(rows)
+    pd.testing.assert_frame_equal(rows, before)
+    assert out.index.tolist() == [("a", 10), ("a", 11), ("b", 10), ("b", 11)]
+    expect = pd.concat([rows, rows]).set_axis(out.index)
+    pd.testing.assert_frame_equal(out[list(rows.columns)], expect)
+    np.testing.assert_allclose(out["prediction"],
+                               [beta[0] + 2 * beta[1], beta[0] + 3 * beta[1],
+                                beta[0] + 0.1 + 2 * beta[1], beta[0] + 0.1 + 3 * beta[1]],
+                               rtol=1e-12)
+    # two columns named "kind" (a join): both kept, in order, for every task
+    dup = pd.concat([rows, rows[["kind"]]], axis=1)
+    out = res.predict(dup)
+    assert list(out.columns) == ["L", "kind", "n", "kind", "prediction"]
+    assert out.iloc[:, 3].tolist() == ["x", "y", "x", "y"]

@@ -451,6 +451,64 @@ def test_cli_header_with_spaces_after_its_commas(capsys, no_fit, tmp_path):
             "remove the spaces from the file's header)") in err, err
 
 
+def test_cli_header_in_other_letter_case(capsys, no_fit, tmp_path):
+    """Before: "missing column(s) ['N', 'loss'] ...; the data has columns ['n', 'D',
+    'Loss']" and no hint (difflib finds no likeness between 'n' and 'N')."""
+    path = tmp_path / "runs.csv"
+    path.write_text("n,D,Loss\n1e8,1e9,3.1\n2e8,2e9,3.0\n")
+    code, out, err = _cli(capsys, "fit", path)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert ("(the data's column 'n' is 'N' in other letter case, 'Loss' is 'loss' in other "
+            "letter case). Rename them or map them, e.g. --x N=params --y loss.") in err, err
+
+
+@pytest.mark.parametrize("name, content, wanted", [
+    ("fit.json", "{\n  \"schema\": \"jaxfit.fit/1\"\n}\n",
+     "is a JSON file, not data: DATA is a CSV or Parquet file or an embedded dataset; a fit "
+     "saved with --save is read by jaxfit predict FIT.json"),
+    ("runs.xlsx", "PK\x03\x04\xff\xfe", "is an Excel workbook, not data: DATA is a CSV or "
+     "Parquet file or an embedded dataset; save it as CSV"),
+])
+def test_cli_data_that_is_not_a_table_says_what_it_is(capsys, no_fit, tmp_path, name, content,
+                                                      wanted):
+    """Before: a saved fit given as DATA read as a CSV ("missing column(s) ['N', 'D',
+    'loss'] ...; the data has columns ['{']"); a workbook failed with a UnicodeDecodeError."""
+    path = tmp_path / name
+    path.write_bytes(content.encode("latin-1"))
+    code, out, err = _cli(capsys, "fit", path)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert f"'{path}' {wanted}" in err, err
+
+
+def test_cli_where_on_a_true_false_column_with_empty_cells(capsys, no_fit, tmp_path):
+    """A CSV column of True/False with an empty cell reads as object (True, False, NaN).
+    Before: "--where 'not out' failed: TypeError: bad operand type for unary ~: 'float'",
+    which names neither the column nor the cell."""
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss,out\n1e8,1e9,3.1,False\n2e8,2e9,3.0,\n4e8,4e9,2.9,True\n")
+    code, out, err = _cli(capsys, "fit", path, "--where", "not out")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err.endswith("failed: TypeError: bad operand type for unary ~: 'float'; column "
+                        "'out' has 1 empty cell(s) (rows [1]), so its values are not all "
+                        "True/False: fill them in the file, or compare, e.g. --where "
+                        "\"out == True\" or \"out != True\"\n"), err
+
+
+def test_cli_header_naming_a_column_twice(capsys, no_fit, tmp_path):
+    """pandas reads a second 'N' as 'N.1'; before, jaxfit fit used the first N without a
+    word (jf.fit refuses duplicated columns). A column really named 'N.1' is kept."""
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss,N\n1e8,1e9,3.1,1e11\n2e8,2e9,3.0,2e11\n")
+    code, out, err = _cli(capsys, "fit", path)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err == (f"jaxfit: error: '{path}' names column 'N' 2 times (header fields [1, 4]); "
+                   "rename or drop the duplicates in the file (the second would be read as "
+                   "'N.1')\n"), err
+    path.write_text("N,D,loss,N.1\n1e8,1e9,3.1,1e11\n")
+    code, out, err = _cli(capsys, "fit", path)
+    assert code == 2 and "fewer points than the law's 5 free parameters" in err, err
+
+
 def test_cli_save_to_a_directory_before_the_fit(capsys, no_fit, tmp_path):
     code, _, err = _cli(capsys, "fit", "chinchilla", "--save", tmp_path)
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err
@@ -584,6 +642,10 @@ def runs(tmp_path):
      "data's column 'loss' is close to 'loss_')"),
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "loss > 100"),
      "--where 'loss > 100' selected no rows (of 30)"),
+    # before: pandas took the values as row labels, and the fit ran on 30 copies of row 3
+    (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "params * 0 + 3"),
+     "--where 'params * 0 + 3' is not a condition: it gives float64 values, not True or "
+     "False for each row; write a comparison, e.g. --where \"params * 0 + 3 == 1\""),
     (("emergence", "{runs}"), "emergence: missing column(s) ['accuracy']; the data "
      "has ['params', 'tokens', 'loss']. Name them with --y, --loss, --D, --by."),
     (("fit", "{runs}", "--x", "N=params", "D=tokns"),

@@ -327,6 +327,10 @@ def _cli_words(text: str) -> str:
     # `jaxfit.data.numeric_dtype`: a column of text, commas or complex numbers
     text = _NOT_NUMBERS.sub(r"write numbers in the file's \1 column (e.g. 1e9, not 1B) or "
                             r"name another column", text)
+    text = re.sub(r"convert it with df\[(.*?)\]\.astype\(float\) \(True -> 1\.0, False -> "
+                  r"0\.0\) or map another column",
+                  r"write 1 and 0 in the file's \1 column, not True and False, or name another "
+                  r"column", text)
     text = _COMMA_FIX.sub("", text)
     text = _COMPLEX.sub("save the real parts in the file if the imaginary parts are zero",
                         text)
@@ -399,6 +403,32 @@ _PARQUET = ("Parquet needs pyarrow (or fastparquet): pip install 'jaxfit-scaling
             "or use a CSV file")
 
 
+#: File suffixes that are not tables jaxfit reads, and what they are.
+_NOT_TABLES = {".json": "a JSON file", ".nc": "a netCDF file", ".xlsx": "an Excel workbook",
+               ".xls": "an Excel workbook", ".ods": "an OpenDocument spreadsheet"}
+_NOT_TABLE_FIX = {
+    "a JSON file": "a fit saved with --save is read by jaxfit predict FIT.json",
+    "a netCDF file": "a posterior saved with --save is read by jaxfit predict POST.nc"}
+
+
+def _duplicate_header(path: Path, df: pd.DataFrame, source: str) -> None:
+    """InputError when the file's header names a column twice. pandas reads the second
+    'N' as 'N.1', so the command line used the first without a word (``jaxfit.fit``
+    refuses duplicated columns)."""
+    names = [str(c) for c in df.columns]
+    if not any(re.fullmatch(r"(.+)\.\d+", c) and re.fullmatch(r"(.+)\.\d+", c).group(1)
+               in names for c in names):
+        return
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    fields = header.iloc[0].tolist()
+    dup = next((f for f in fields if f and fields.count(f) > 1), None)
+    if dup is not None:
+        at = [i + 1 for i, f in enumerate(fields) if f == dup]
+        raise InputError(f"{source!r} names column {dup!r} {len(at)} times (header fields "
+                         f"{at}); rename or drop the duplicates in the file (the second would "
+                         f"be read as {dup + '.1'!r})")
+
+
 def _read(source: str) -> pd.DataFrame:
     from jaxfit import datasets
 
@@ -408,10 +438,17 @@ def _read(source: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{source!r} is neither a file nor an embedded dataset "
                          f"({', '.join(datasets.names())})")
+    kind = _NOT_TABLES.get(path.suffix.lower())
+    if kind:
+        # before: read as CSV, a saved fit gave "the data has columns ['{']" and a
+        # workbook a UnicodeDecodeError
+        raise InputError(f"{source!r} is {kind}, not data: DATA is a CSV or Parquet file or "
+                         f"an embedded dataset; {_NOT_TABLE_FIX.get(kind, 'save it as CSV')}")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
         df = pd.read_csv(path)
+        _duplicate_header(path, df, source)
         if len(df.columns) == 1:
             sep = next((c for c in (";", "\t", "|") if c in str(df.columns[0])), None)
             if sep:
@@ -441,11 +478,44 @@ def _pairs(pairs, flag: str) -> dict[str, str]:
     return out
 
 
+def _empty_cells(df: pd.DataFrame, where: str) -> str:
+    """Why a True/False column that ``where`` names is not one: a CSV column of True and
+    False with empty cells reads as object (True, False, NaN), and ``not col`` fails with
+    "bad operand type for unary ~: 'float'"."""
+    from jaxfit.data import row_labels
+
+    for c in df.columns:
+        name = _name(c)
+        if not re.search(rf"(?<![\w`]){re.escape(name)}(?![\w`])", where):
+            continue
+        s = df[c]
+        if s.dtype == object and s.isna().any():
+            bad = s.isna().to_numpy()
+            return (f"; column {c!r} has {int(bad.sum())} empty cell(s) (rows "
+                    f"{row_labels(df, bad)}), so its values are not all True/False: fill "
+                    f"them in the file, or compare, e.g. --where \"{name} == True\" or "
+                    f"\"{name} != True\"")
+    return ""
+
+
 def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
     if not where:
         return df
     try:
-        out = df.query(where)
+        mask = df.eval(where)
+        if not (isinstance(mask, pd.Series) and pd.api.types.is_bool_dtype(mask)
+                and mask.index.equals(df.index)):
+            # df.query takes any other values as row labels: a 0/1 column ("--where
+            # final") selected rows 0 and 1 over and over, and the fit ran on those copies
+            what = f"{mask.dtype} values" if isinstance(mask, pd.Series) else \
+                f"a {type(mask).__name__}"
+            fix = _empty_cells(df, where) or ("; write a comparison, e.g. --where "
+                                              f"\"{where} == 1\"")
+            raise InputError(f"--where {where!r} is not a condition: it gives {what}, not "
+                             f"True or False for each row{fix}")
+        out = df[mask]
+    except InputError:
+        raise
     except Exception as e:  # noqa: BLE001
         cols = ""
         if type(e).__name__ == "UndefinedVariableError":
@@ -455,7 +525,8 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
             near = did_you_mean([m.group(1)], df.columns) if m else ""
             cols = (f"; the data has columns {list(df.columns)}{near} (quote odd names in "
                     "backticks, e.g. `my col` > 1)")
-        raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}") from None
+        raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}"
+                         f"{_empty_cells(df, where)}") from None
     if len(out) == 0:
         raise InputError(f"--where {where!r} selected no rows (of {len(df)}); check the "
                          "condition and the column's values")
