@@ -452,6 +452,32 @@ def test_bad_input_raises_clear_errors(data):
     pd.testing.assert_frame_equal(data, before)
 
 
+def test_too_few_ladder_runs_for_the_method_are_refused_before_any_fit(data):
+    """Fewer ladder runs than the first fit's parameters (one point per run): before, the
+    fit's own "2 task(s) have fewer points than the law's 5 free parameters ...; fix some
+    parameters with jaxfit.fix()" (command line: "use a law with fewer free parameters
+    (--law)"): options the recipe does not have, no run named."""
+    from jaxfit.cli import _cli_words
+
+    three = data[data["run"].isin(["190M-1xC", "370M-1xC", "1B-10xC", "7B-4T"])]
+    with pytest.raises(ValueError, match=r"^ladder: step 1 \(two_step\) fits 5 parameters "
+                       r"\['A', 'B', 'alpha', 'beta', 'E'\] to one point per ladder run, so "
+                       r"it needs at least 5 ladder runs; got 3: \['190M-1xC', '370M-1xC', "
+                       r"'1B-10xC'\]\. Add ladder runs .*, or method='two_step_flops' "
+                       r"\(3 parameters\)\.$") as e:
+        ladder(three, tasks="piqa_val")
+    cli = _cli_words(str(e.value))
+    assert "--method two_step_flops" in cli and "--law" not in cli and "fix" not in cli
+    with pytest.raises(ValueError, match=r"^ladder: the single-step fit \(single_step\) "
+                       r"fits 7 parameters .* got 3"):
+        ladder(three, tasks="piqa_val", method="single_step")
+    with pytest.raises(ValueError, match=r"^ladder: step 1 \(two_step_flops\) fits 3 "
+                       r"parameters \['A', 'alpha', 'E'\] .* got 2: \['190M-1xC', "
+                       r"'1B-10xC'\]\. Add ladder runs \(more model sizes or token "
+                       r"multiples, role='ladder'\)\.$"):
+        ladder(three[three["run"] != "370M-1xC"], tasks="piqa_val", method="two_step_flops")
+
+
 def test_numbers_written_as_text_give_the_same_ladder(data, res):
     """Columns of numbers read as text (pd.read_csv(dtype=str), JSON): before, they passed
     the recipe's checks and failed in pandas with "TypeError: dtype 'str' does not support

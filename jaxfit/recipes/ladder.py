@@ -222,6 +222,26 @@ def _check_data(data: pd.DataFrame, method: str) -> None:
             "'task_loss'}).")
 
 
+def _check_runs(runs: Sequence[str], method: str) -> None:
+    """ValueError unless there are at least as many ladder runs as the first fit has
+    parameters (it has one point per task and run).
+
+    Before, the fit refused it as "2 task(s) have fewer points than the law's 5 free
+    parameters ...; fix some parameters with jaxfit.fix()" (command line: "use a law with
+    fewer free parameters (--law)"), options the recipe does not have, naming no run.
+    """
+    names = _laws(method)[0].param_names
+    if len(runs) >= len(names):
+        return
+    step = "the single-step fit" if method == "single_step" else "step 1"
+    other = (", or method='two_step_flops' (3 parameters)"
+             if method != "two_step_flops" and len(runs) >= 3 else "")
+    raise ValueError(f"ladder: {step} ({method}) fits {len(names)} parameters "
+                     f"{list(names)} to one point per ladder run, so it needs at least "
+                     f"{len(names)} ladder runs; got {len(runs)}: {list(runs)}. Add ladder "
+                     f"runs (more model sizes or token multiples, role='ladder'){other}.")
+
+
 def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what: str):
     rows = data[data["run"].isin(runs) & data["task"].isin(tasks)]
     have = set(zip(rows["run"], rows["task"]))
@@ -583,8 +603,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
     _check_data(data, method)
     tasks = select_tasks(data, tasks, "ladder")
     runs = select_runs(data, ladder_runs, "ladder")
-    if len(runs) < 2:
-        raise ValueError(f"ladder: need at least 2 ladder runs, got {runs}.")
+    _check_runs(runs, method)
     lad = _select(data, runs, tasks, "ladder")
 
     # Targets: observed runs, or hypothetical (N, D) rows.
