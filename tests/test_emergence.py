@@ -213,6 +213,27 @@ def test_bad_input_raises():
         run_emergence(y="accuracy")
 
 
+def test_curves_with_too_few_checkpoints_are_named_before_any_fit():
+    """A task (fewshot_elbow) or a finetuning-data amount (emergence) with fewer
+    checkpoints than the elbow's 3 parameters: before, the fit's "1 task(s) have fewer
+    points than the law's 3 free parameters ((0, 50.0): 2 ...); ... fix some parameters
+    with jaxfit.fix()" (command line: "use a law with fewer free parameters (--law)")."""
+    from jaxfit.cli import _cli_words
+
+    df = _synthetic()
+    two = df[(df["n_train"] != 50) | (df.index % 21 < 2)]     # D = 50: 2 checkpoints
+    with pytest.raises(ValueError, match=r"^emergence: 1 \(task, D\) curve\(s\) have fewer "
+                       r"checkpoints than the elbow's 3 parameters \['A', 'B', 'E'\] "
+                       r"\(\(0, 50\.0\): 2\); .* drop those finetuning-data amounts\.$") as e:
+        emergence(two, D="n_train", posterior=False, bootstrap=0, rise_draws=0)
+    assert "--law" not in _cli_words(str(e.value))
+    curve = df[df["n_train"] == 50].iloc[[0, 20]].assign(bench="x")
+    with pytest.raises(ValueError, match=r"^fewshot_elbow: 1 task\(s\) have fewer "
+                       r"checkpoints than the elbow's 3 parameters .*\('x': 2\).* drop "
+                       r"those tasks\.$"):
+        fewshot_elbow(curve, by="bench", posterior=False, bootstrap=0, rise_draws=0)
+
+
 # ------------------------------------------------------------------------ real data
 
 def test_shipped_data():

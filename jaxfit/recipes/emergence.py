@@ -310,10 +310,32 @@ def _fit_options(fit_options: Mapping | None, seed: int) -> dict:
 
 
 def _fit_elbows(points: pd.DataFrame, cols: list[str], law: Law, increasing: bool,
-                fit_options: dict) -> FitResult:
+                fit_options: dict, recipe: str) -> FitResult:
+    _check_curves(points, cols, law, recipe)
     starts = _elbow_starts(points, cols, increasing)
     return fit(law, points, y="y", by=cols if len(cols) > 1 else cols[0], x={"L": "L"},
                **{"init": starts, **fit_options})
+
+
+def _check_curves(points: pd.DataFrame, cols: list[str], law: Law, recipe: str) -> None:
+    """ValueError unless every curve (a task, or a task and data amount) has at least as
+    many points as the elbow law has parameters.
+
+    Before, the fit refused it as "1 task(s) have fewer points than the law's 3 free
+    parameters ((0, 50.0): 2 ...); ... fix some parameters with jaxfit.fix()" (command
+    line: "use a law with fewer free parameters (--law)"), options the recipe has not.
+    """
+    names = list(law.param_names)
+    n = points.groupby(cols, sort=True).size()
+    few = n[n < len(names)]
+    if len(few):
+        what, drop = (("task(s)", "those tasks") if len(cols) == 1 else
+                      ("(task, D) curve(s)", "those finetuning-data amounts"))
+        shown = ", ".join(f"{k!r}: {int(c)}" for k, c in few.iloc[:10].items())
+        raise ValueError(f"{recipe}: {len(few)} {what} have fewer checkpoints than the "
+                         f"elbow's {len(names)} parameters {names} ({shown}); each needs at "
+                         f"least {len(names)}, on both sides of the elbow. Add checkpoints or "
+                         f"drop {drop}.")
 
 
 def _shift_starts(elbows: pd.DataFrame, ramp: pd.DataFrame, law: Law, form: str) -> np.ndarray:
@@ -451,7 +473,8 @@ def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss"
     """
     points = _points(data, y, loss, by)
     law = relu_elbow("L", temperature, increasing)
-    res = _fit_elbows(points, ["task"], law, increasing, _fit_options(fit_options, seed))
+    res = _fit_elbows(points, ["task"], law, increasing, _fit_options(fit_options, seed),
+                      "fewshot_elbow")
     if priors is None:
         import numpyro.distributions as dist
 
@@ -542,7 +565,8 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
                          "For a single curve use jaxfit.recipes.emergence.fewshot_elbow.")
     opts = _fit_options(fit_options, seed)
     ramp = relu_elbow("L", temperature)
-    sub = _fit_elbows(tuned, ["task", "D"], ramp, False, {**opts, "warn": False})
+    sub = _fit_elbows(tuned, ["task", "D"], ramp, False, {**opts, "warn": False},
+                      "emergence")
     per = sub.params.reset_index()
     per.columns = ["task", "D", *per.columns[2:]]
     lo = tuned.groupby(["task", "D"])["L"].min().to_numpy()
