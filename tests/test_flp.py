@@ -76,6 +76,11 @@ def test_flp_recovers_synthetic_truth():
     text = flp(df.astype({"accuracy": str, "c4": object}), tasks=list(W), chance=chance,
                last_n=1, target_last_n=1)
     pd.testing.assert_frame_equal(text.predictions, res.predictions)
+    # task labels as a categorical with a category not fitted (as from Parquet): before,
+    # "1 task(s) ['t_d'] (by='task') have no points with positive weight"
+    cat = flp(df.astype({"task": pd.CategoricalDtype([*W, "t_d"]), "run": "category"}),
+              tasks=list(W), chance=chance, last_n=1, target_last_n=1)
+    pd.testing.assert_frame_equal(cat.predictions, res.predictions)
 
 
 def test_flp_irreducible_stage1_and_sigmoid_stage2():

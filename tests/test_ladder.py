@@ -489,6 +489,18 @@ def test_numbers_written_as_text_give_the_same_ladder(data, res):
     pd.testing.assert_frame_equal(text, before)             # the user's frame is kept as given
 
 
+def test_categorical_task_and_run_columns_give_the_same_ladder(data, res):
+    """Task and run labels as categoricals (as Parquet files give them) with categories
+    the call does not fit: before, "1 task(s) ['other'] (by='task') have no points with
+    positive weight; drop them ...", a task the user never asked for."""
+    cat = data.astype({"task": pd.CategoricalDtype([*data["task"].unique(), "other"]),
+                       "run": "category"})
+    before = cat.copy()
+    got = ladder(cat, tasks=VARIANCE_TASKS)
+    pd.testing.assert_frame_equal(got.predictions, res.predictions)
+    pd.testing.assert_frame_equal(cat, before)
+
+
 def test_a_ladder_of_one_model_size_says_so(data, res):
     """Every ladder run at one N (the default call's shapes: no new compilation): step 1
     cannot identify A, alpha and E. Before, the recipe fitted with warn=False and

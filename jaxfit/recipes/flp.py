@@ -75,7 +75,8 @@ from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
-                                   select_runs, select_tasks, step2_points, tail_mean)
+                                   plain_labels, select_runs, select_tasks, step2_points,
+                                   tail_mean)
 from jaxfit.result import FitResult
 from jaxfit.warnings import FitWarning
 
@@ -226,7 +227,7 @@ def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
           losses: Sequence[str], what: str, recipe: str = "flp") -> pd.DataFrame:
     """The rows of ``runs`` x ``tasks``, validated and sorted, with ``C`` and the first
     loss column as ``task_loss`` (the name the ladder helpers read)."""
-    rows = data[data["run"].isin(runs) & data["task"].isin(tasks)].copy()
+    rows = plain_labels(data[data["run"].isin(runs) & data["task"].isin(tasks)]).copy()
     have = set(zip(rows["run"], rows["task"]))
     absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
     if absent:

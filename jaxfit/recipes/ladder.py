@@ -63,7 +63,8 @@ from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
-                                   select_runs, select_tasks, step2_points, tail_mean)
+                                   plain_labels, select_runs, select_tasks, step2_points,
+                                   tail_mean)
 from jaxfit.inference import design
 from jaxfit.inference.status import Status
 from jaxfit.result import FitResult
@@ -243,7 +244,7 @@ def _check_runs(runs: Sequence[str], method: str) -> None:
 
 
 def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what: str):
-    rows = data[data["run"].isin(runs) & data["task"].isin(tasks)]
+    rows = plain_labels(data[data["run"].isin(runs) & data["task"].isin(tasks)])
     have = set(zip(rows["run"], rows["task"]))
     absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
     if absent:

@@ -17,7 +17,8 @@ from jaxfit.law import Law
 from jaxfit.predictions import law_values
 from jaxfit.result import FitResult
 
-__all__ = ["select", "select_tasks", "select_runs", "numeric_rows", "check_fraction", "tail_mean",
+__all__ = ["select", "select_tasks", "select_runs", "plain_labels", "numeric_rows",
+           "check_fraction", "tail_mean",
            "step2_points", "param_frame", "evaluate"]
 
 
@@ -58,6 +59,19 @@ def select_runs(data: pd.DataFrame, runs, role: str, recipe: str = "ladder",
                          f"data.assign(role=...)), or pass them by name ({arg}=[...], "
                          "targets=[...]).")
     return found
+
+
+def plain_labels(rows: pd.DataFrame, cols: Sequence[str] = ("task", "run")) -> pd.DataFrame:
+    """``rows`` with its categorical ``cols`` as plain labels (a new frame; others as given).
+
+    A categorical column keeps the categories of rows that were filtered out, and the
+    fits' ``by="task"`` takes every category as a task: before, ``tasks=`` two of ten
+    tasks of a categorical column (e.g. read from Parquet) failed with "10 task(s) [...]
+    (by='task') have no points with positive weight", naming the tasks not asked for.
+    """
+    cat = [c for c in cols if c in rows and isinstance(rows[c].dtype, pd.CategoricalDtype)]
+    return rows.assign(**{c: rows[c].astype(rows[c].cat.categories.dtype) for c in cat}) \
+        if cat else rows
 
 
 def numeric_rows(rows: pd.DataFrame, cols: Sequence[str], positive: Sequence[str],
