@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jaxfit.recipes.flp import CHANCE, flp, flp_vs_ladder, run_flp
+from jaxfit.recipes.flp import CHANCE, flp, flp_vs_ladder, load_flp_data, run_flp
 from jaxfit.recipes.flp_plot import plot_flp
 from jaxfit.warnings import FitWarning
 
@@ -199,3 +199,8 @@ def test_flp_on_olmo_ladder_next_to_two_step_ladder():
     assert sum(ax.get_visible() for ax in fig.axes) == 9
     # the embedded ladder's C4 loss is documented in nats (load_flp_data)
     assert fig.axes[0].get_ylabel() == fig.axes[1].get_xlabel() == "C4 loss (nats)"
+    # another loss column of the embedded data: task_loss is in bits per byte (before,
+    # every loss= column of the default data was labelled nats); the data passed as a
+    # frame keep their recorded unit (before: None)
+    assert flp(loss="task_loss").options["loss_unit"] is None
+    assert flp(load_flp_data()).options["loss_unit"] == "nats"

@@ -64,9 +64,13 @@ def load_flp_data() -> pd.DataFrame:
         >>> round(float(df.loc[df.run == "7B-4T", "c4"].iloc[0]), 3)
         2.483
     """
-    val = load_olmo_ladder_val().drop(columns=["role", "N", "step", "flops_per_token"])
-    df = load_olmo_ladder().merge(val, on=["run", "tokens"], how="left", validate="m:1")
+    val = load_olmo_ladder_val()
+    df = load_olmo_ladder().merge(val.drop(columns=["role", "N", "step", "flops_per_token"]),
+                                  on=["run", "tokens"], how="left", validate="m:1")
     df["C"] = df["tokens"].to_numpy(np.float64) * df["flops_per_token"].to_numpy(np.float64)
+    # the validation losses' unit (nats), as `load_olmo_ladder_val` records it; the merge
+    # keeps no attrs. task_loss (bits per byte) is not among them: its unit is not claimed
+    df.attrs.update(loss=val.attrs["loss"], loss_unit=val.attrs["loss_unit"])
     return df
 
 

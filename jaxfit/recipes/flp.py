@@ -64,6 +64,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from jaxfit.datasets import recorded_unit
 from jaxfit.datasets.loaders import (  # noqa: F401 (re-exported)
     load_flp_data, load_olmo_ladder, load_olmo_ladder_val)
 from jaxfit.fit import fit
@@ -378,9 +379,11 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
                     ("moving_avg", moving_avg)]:
         if int(v) != v or v < 1:
             raise ValueError(f"flp: {name}={v!r} must be a positive integer.")
-    # the embedded ladder's losses are cross-entropies in nats (`load_flp_data`); a user's
-    # loss column's unit is not known, so the plots name the column instead
-    loss_unit = "nats" if data is None else None
+    # the unit load_flp_data records for its validation losses (nats; before, every loss
+    # column of the embedded data was called nats, task_loss in bits per byte too); a
+    # user's loss column's unit is not known, so the plots name the column instead
+    data = load_flp_data() if data is None else data
+    loss_unit = recorded_unit(data, loss)
     tasks, levels, runs, target_names, lad, tgt = prepare(
         data, tasks, [loss], chance, sampling_runs, targets, target_last_n)
     law1, law2, chain, base = _laws(bool(irreducible), stage2)

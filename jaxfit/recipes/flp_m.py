@@ -56,10 +56,11 @@ import pandas as pd
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
+from jaxfit.datasets import recorded_unit
 from jaxfit.fit import fit
 from jaxfit.inference import cache
 from jaxfit.law import Law, Param
-from jaxfit.recipes.flp import DOMAINS, above_chance, final_points, prepare
+from jaxfit.recipes.flp import DOMAINS, above_chance, final_points, load_flp_data, prepare
 from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.points import evaluate
 from jaxfit.recipes.protocol import RecipeResult
@@ -369,7 +370,10 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     """
     domains = [domains] if isinstance(domains, str) else list(dict.fromkeys(domains))
     sources = tuple(sources)
-    loss_unit = "nats" if data is None else None     # the embedded ladder's (load_flp_data)
+    data = load_flp_data() if data is None else data
+    # the domains' unit when load_flp_data (or a user's attrs) records one for them all
+    units = {recorded_unit(data, d) for d in domains}
+    loss_unit = units.pop() if len(units) == 1 else None
     law = domain_loss(sources, bool(irreducible))
     if set(sources) != {"C"} and (data is None or "ratio" not in data.columns):
         raise ValueError(f"flp_m: sources={sources} need a 'ratio' column (fraction of "
