@@ -521,6 +521,24 @@ def test_flp_and_flp_m_subcommands():
     assert np.all(np.abs(pred["pred_acc"] - pred["actual_acc"]) < 0.02)
 
 
+def test_flp_m_names_a_users_domain_columns(capsys, tmp_path):
+    """FLP-M on a file whose domain losses are not the Dolma names: before, the command
+    had no --domains (argparse refused it) and the error said "Pass --loss COLUMN", an
+    option flp_m does not have. Refused here before any fit (an unknown column)."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "mix.csv"
+    jf.datasets.load_flp_data().head(40).rename(columns={"wiki": "encyclopedia"}).to_csv(
+        path, index=False)
+    assert main(["flp_m", str(path), "--domains", "c4", "wikipedia", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("jaxfit: error: flp_m: data is missing column(s) ['wikipedia']; "
+                          "it needs one row per checkpoint and task with ['run', 'N', "
+                          "'tokens', 'task', 'accuracy', 'c4', 'wikipedia']"), err
+    assert err.endswith("Pass --domains COLUMN [COLUMN ...] to name the domain-loss "
+                        "columns.") and "--loss" not in err and "\n" not in err
+
+
 def test_hitchhiker_subcommand_matches_scipy_oracle():
     """ARE of t5-pile with its 3 smaller models, whole runs, no cut: as an independent
     scipy curve_fit of the same protocol (tests/test_hitchhiker.py)."""

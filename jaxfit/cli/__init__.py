@@ -192,6 +192,7 @@ _CLI_WORDS = (
     ("raise `max_steps`", "raise --max-steps"),
     ("Name them with y=, loss=, D=, by=, fewshot=.", "Name them with --y, --loss, --D, --by."),
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
+    ("Pass domains=[<columns>] to name", "Pass --domains COLUMN [COLUMN ...] to name"),
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
     (": pass axis=", ": pass --axis "),

@@ -107,10 +107,12 @@ RECIPES["flp"] = Recipe(
     help="FLOPs -> pre-training loss -> downstream performance (FLP; Chen et al. 2024)")
 RECIPES["flp_m"] = Recipe(
     run="jaxfit.recipes.flp_m:flp_m",
-    columns=("as for flp, with one loss column per domain (default: c4 and the Dolma "
-             "domains books, common_crawl, pes2o, reddit, stack, wiki), and ratio (compute "
-             "fraction on general text) for mixtures"),
-    args=(Arg("--tasks", nargs="+", help="tasks (default: the paper's 8)"),),
+    columns=("as for flp, with one loss column per domain (--domains; default: c4 and the "
+             "Dolma domains books, common_crawl, pes2o, reddit, stack, wiki), and ratio "
+             "(compute fraction on general text) for mixtures"),
+    args=(Arg("--tasks", nargs="+", help="tasks (default: the paper's 8)"),
+          Arg("--domains", nargs="+", help="domain-loss columns (default: c4 books "
+                                           "common_crawl pes2o reddit stack wiki)")),
     help="per-source compute -> domain losses -> MLP -> performance (FLP-M; Chen et al. 2024)")
 RECIPES["hitchhiker"] = Recipe(
     run="jaxfit.recipes.hitchhiker:hitchhiker",

@@ -217,11 +217,14 @@ def _check(data: pd.DataFrame, losses: Sequence[str], recipe: str = "flp") -> No
     if missing:
         from jaxfit.data import did_you_mean
 
+        # flp_m has no loss= (before, its message said to pass one): its columns are domains=
+        name = ("loss=<column> to name the pre-training loss column" if recipe == "flp" else
+                "domains=[<columns>] to name the domain-loss columns")
         raise ValueError(f"{recipe}: data is missing column(s) {missing}"
                          f"{did_you_mean(missing, data.columns)}; it needs one row per "
                          f"checkpoint and task with {need} and compute 'C' or "
                          "'flops_per_token' (see jaxfit.recipes.flp.load_flp_data()). Pass "
-                         "loss=<column> to name the pre-training loss column.")
+                         f"{name}.")
 
 
 def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
