@@ -234,6 +234,19 @@ def test_curves_with_too_few_checkpoints_are_named_before_any_fit():
         fewshot_elbow(curve, by="bench", posterior=False, bootstrap=0, rise_draws=0)
 
 
+def test_a_demo_named_with_data_is_refused():
+    """``jaxfit emergence DATA --demo obs_scaling``: before, the demonstration was silently
+    not run (exit 0, DATA fitted instead)."""
+    from jaxfit.cli import _cli_words
+
+    with pytest.raises(ValueError, match=r"^emergence: demo='obs_scaling' runs a shipped "
+                       r"demonstration, which takes no data; drop the data to run it, or "
+                       r"the demo to fit the data\.$") as e:
+        run_emergence(_synthetic(), demo="obs_scaling", posterior=False, bootstrap=0,
+                      rise_draws=0)
+    assert "--demo obs_scaling runs" in _cli_words(str(e.value))
+
+
 # ------------------------------------------------------------------------ real data
 
 def test_shipped_data():

@@ -258,7 +258,7 @@ _CLI_WORDS = (
 _FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper", "cuts",
                 "per_task", "restarts", "max_steps", "delta", "space", "init", "likelihood",
                 "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
-                "budgets", "inputs", "by", "D0", "stage2", "ladder_runs", "targets")
+                "budgets", "inputs", "by", "D0", "stage2", "ladder_runs", "targets", "demo")
 _KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +
                     r")=('[^']*'|\"[^\"]*\"|\([^()]*\)|\[[^\[\]]*\]|"
                     r"[-+]?(?:\d[\w.+-]*|inf|nan)\b|True\b|False\b|None\b)")

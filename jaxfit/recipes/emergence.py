@@ -715,7 +715,7 @@ def obs_demo(tasks=None, **kwargs) -> EmergenceResult:
 DEMOS = {"olmo": olmo_demo, "obs_scaling": obs_demo}
 
 
-def run_emergence(data: pd.DataFrame | None = None, *, demo: str = "olmo",
+def run_emergence(data: pd.DataFrame | None = None, *, demo: str | None = None,
                   D: str | None = None, **kwargs) -> dict[str, pd.DataFrame]:
     """Command-line entry point: the recipe's tables as a dict of DataFrames.
 
@@ -725,7 +725,8 @@ def run_emergence(data: pd.DataFrame | None = None, *, demo: str = "olmo",
             ``sample_options``, ``fit_options``, ``seed`` and ``temperature`` apply).
             With a DataFrame: `emergence` when the finetuning-data column ``D`` is named,
             else `fewshot_elbow`.
-        demo: the demonstration run when ``data`` is None.
+        demo: the demonstration run when ``data`` is None (default "olmo"); refused
+            with ``data``.
         D: finetuning-data column of ``data``.
         **kwargs: passed to the recipe function.
 
@@ -743,12 +744,18 @@ def run_emergence(data: pd.DataFrame | None = None, *, demo: str = "olmo",
     return {"emergence": res.emergence, **res._tables()}
 
 
-def emergence_or_elbow(data: pd.DataFrame | None = None, *, demo: str = "olmo",
+def emergence_or_elbow(data: pd.DataFrame | None = None, *, demo: str | None = None,
                        D: str | None = None, **kwargs) -> EmergenceResult:
     """What ``jaxfit emergence`` runs: `run_emergence`'s choice (the ``demo`` when ``data``
-    is None, `emergence` when ``D`` is named, else `fewshot_elbow`), as an
+    is None, default "olmo"; `emergence` when ``D`` is named, else `fewshot_elbow`), as an
     `EmergenceResult`."""
+    if data is not None and demo is not None:
+        # before: the demonstration named was silently not run, the data fitted instead
+        raise ValueError(f"emergence: demo={demo!r} runs a shipped demonstration, which "
+                         "takes no data; drop the data to run it, or the demo to fit "
+                         "the data.")
     if data is None:
+        demo = "olmo" if demo is None else demo
         if demo not in DEMOS:
             raise ValueError(f"unknown emergence demo {demo!r}; choose one of {sorted(DEMOS)}.")
         fixed = sorted({"y", "loss", "by", "form", "D0", "fewshot", "fewshot_shift"} & set(kwargs))
