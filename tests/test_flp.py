@@ -137,6 +137,13 @@ def test_flp_bad_input():
     with pytest.raises(ValueError, match=r"^flp: the comparison with the two-step ladder "
                        r"needs a 'task_loss' column.*--no-ladder"):
         flp_vs_ladder(df, tasks=list(W), chance=0.2)
+    # a missing task loss: before, found by the ladder after FLP's fits ("ladder: 1 ladder
+    # rows have missing or infinite values"), without the --no-ladder way out
+    with pytest.raises(ValueError, match=r"^flp: 1 ladder-comparison rows have missing or "
+                       r"infinite values in \['task_loss'\], e\.g\. at index \[9\]; .*"
+                       r"pass ladder=False \(command line: --no-ladder\)"):
+        flp_vs_ladder(df.assign(task_loss=np.where(df.index == 9, np.nan, 1.0)),
+                      tasks=list(W), chance=0.2)
     with pytest.raises(ValueError, match="stage2="):
         flp(df, tasks=["t_a"], chance=0.2, stage2="cubic")
     # accuracy in percent: before, every checkpoint passed the chance filter and the

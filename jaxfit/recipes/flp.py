@@ -490,6 +490,24 @@ def compare_with_ladder(flp_result: FLPResult, ladder_result) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _check_task_loss(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
+    """ValueError unless the rows the ladder comparison reads (`flp`'s tasks and runs) have
+    finite positive ``task_loss``, the one column the ladder reads that FLP does not.
+
+    Before, a missing task loss was found by the ladder after FLP's fits, as "ladder: 82
+    ladder rows have missing or infinite values ..." without the --no-ladder way out.
+    """
+    tasks = select_tasks(data, kwargs.get("tasks", PAPER_TASKS), "flp")
+    runs = (select_runs(data, kwargs.get("sampling_runs"), "ladder", "flp", "sampling_runs")
+            + select_runs(data, kwargs.get("targets"), "target", "flp", "sampling_runs"))
+    rows = data[data["run"].isin(runs) & data["task"].isin(tasks)]
+    try:
+        numeric_rows(rows, ["task_loss"], ["task_loss"], "flp", "ladder-comparison")
+    except ValueError as e:
+        raise ValueError(f"{e} The comparison with the two-step ladder reads task_loss; pass "
+                         "ladder=False (command line: --no-ladder) to run FLP alone.") from None
+
+
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
                   **kwargs) -> FLPResult:
     """`flp`, and with ``ladder`` the two-step ladder on the same tasks, runs and targets
@@ -510,6 +528,8 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
                          "column (each checkpoint's loss on the task, the ladder's step-1 "
                          "target), and data has none; pass ladder=False (command line: "
                          "--no-ladder) to run FLP alone, or add the column.")
+    if ladder and data is not None:
+        _check_task_loss(data, kwargs)
     res = flp(data, **kwargs)
     if not ladder:
         return res
