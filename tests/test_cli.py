@@ -539,6 +539,27 @@ def test_flp_m_names_a_users_domain_columns(capsys, tmp_path):
                         "columns.") and "--loss" not in err and "\n" not in err
 
 
+def test_recipe_out_that_names_a_file_is_refused_before_the_run(capsys, monkeypatch,
+                                                                tmp_path):
+    """A recipe's --out is a directory: `--out res.csv` (as backtest's --out takes a file)
+    made a directory named res.csv holding table.csv, predictions.csv, ... Refused (exit 2)
+    before the recipe runs; an existing directory of that name is still written to."""
+    import importlib
+
+    from jaxfit.cli import main
+
+    ladder_module = importlib.import_module("jaxfit.recipes.ladder")
+    monkeypatch.setattr(ladder_module, "ladder", lambda *a, **k: pytest.fail("ladder ran"))
+    for name in ("res.csv", "res.JSON"):
+        assert main(["ladder", "--out", str(tmp_path / name), "-q"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f"jaxfit: error: --out {str(tmp_path / name)!r} names a file, but --out "
+                       f"is a directory that gets one CSV per table ({tmp_path / 'res'}/"
+                       f"table.csv, ...); give a directory, e.g. --out {tmp_path / 'res'}, or "
+                       f"--json > {tmp_path / 'res.json'} for every table in one file"), err
+        assert not (tmp_path / name).exists()
+
+
 def test_hitchhiker_subcommand_matches_scipy_oracle():
     """ARE of t5-pile with its 3 smaller models, whole runs, no cut: as an independent
     scipy curve_fit of the same protocol (tests/test_hitchhiker.py)."""

@@ -612,6 +612,12 @@ def _writable_dir(path: str | None, flag: str) -> None:
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise InputError(f"{flag} {path!r} exists and is not a directory")
+    if not p.exists() and p.suffix.lower() in (".csv", ".json", ".parquet", ".pq", ".tsv"):
+        # before: a directory named res.csv, holding table.csv, predictions.csv, ...
+        raise InputError(f"{flag} {path!r} names a file, but {flag} is a directory that gets "
+                         f"one CSV per table ({p.with_suffix('') / 'table.csv'}, ...); give "
+                         f"a directory, e.g. {flag} {p.with_suffix('')}, or --json > "
+                         f"{p.with_suffix('.json')} for every table in one file")
     base = p
     while not base.exists():
         base = base.parent
