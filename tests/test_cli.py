@@ -560,6 +560,30 @@ def test_recipe_out_that_names_a_file_is_refused_before_the_run(capsys, monkeypa
         assert not (tmp_path / name).exists()
 
 
+def test_recipe_runs_named_on_the_command_line_without_a_role_column(capsys, tmp_path):
+    """DATA without a role column: the hint said "(ladder_runs=[...], targets=[...])" in
+    Python words, and flp / flp_m had no flag for their runs at all ("sampling_runs=[...]";
+    argparse refused --sampling-runs). Both refused here before any fit."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    jf.datasets.load_flp_data().head(40).drop(columns="role").to_csv(path, index=False)
+    assert main(["ladder", str(path), "--tasks", "mmlu_avg_test", "-q"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "jaxfit: error: ladder: data has no 'role' column; pass the ladder runs explicitly "
+        "(--ladder-runs RUN ... --targets RUN ...).")
+    for name in ("flp", "flp_m"):
+        assert main([name, str(path), "--tasks", "mmlu_avg_test", "-q"]) == 2
+        assert capsys.readouterr().err.strip().endswith(
+            "pass the ladder runs explicitly (--sampling-runs RUN ... --targets RUN ...).")
+        # the flags reach the recipe: two sampling runs are too few for stage 1
+        assert main([name, str(path), "--tasks", "mmlu_avg_test", "--sampling-runs",
+                     "190M-1xC", "--targets", "190M-2xC", "-q"]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"jaxfit: error: {name}: stage 1 needs at least 3 sampling runs, got "
+            "['190M-1xC'].")
+
+
 def test_hitchhiker_subcommand_matches_scipy_oracle():
     """ARE of t5-pile with its 3 smaller models, whole runs, no cut: as an independent
     scipy curve_fit of the same protocol (tests/test_hitchhiker.py)."""

@@ -192,6 +192,8 @@ _CLI_WORDS = (
     ("raise `max_steps`", "raise --max-steps"),
     ("Name them with y=, loss=, D=, by=, fewshot=.", "Name them with --y, --loss, --D, --by."),
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
+    ("(ladder_runs=[...], targets=[...])", "(--ladder-runs RUN ... --targets RUN ...)"),
+    ("(sampling_runs=[...], targets=[...])", "(--sampling-runs RUN ... --targets RUN ...)"),
     ("Pass domains=[<columns>] to name", "Pass --domains COLUMN [COLUMN ...] to name"),
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),

@@ -74,6 +74,11 @@ _LADDER_COLUMNS = ("one row per checkpoint and task: run, role ('ladder' or 'tar
                    "flops_per_token for --method two_step_flops. Default: the embedded "
                    "OLMo ladder (jaxfit datasets show olmo_ladder)")
 
+#: FLP's and FLP-M's runs by name, for DATA without a role column (as ladder's
+#: --ladder-runs/--targets; before, their "pass sampling_runs=[...]" had no flag).
+_RUN_ARGS = (Arg("--sampling-runs", nargs="+", help="sampling runs (default: role == ladder)"),
+             Arg("--targets", nargs="+", help="target runs (default: role == target)"))
+
 RECIPES: dict[str, Recipe] = {
     "ladder": Recipe(
         run="jaxfit.recipes.ladder:ladder",
@@ -103,7 +108,7 @@ RECIPES["flp"] = Recipe(
           Arg("--loss", help="pre-training loss column of stage 1 (default: c4)"),
           Arg("--stage2", choices=("linear", "sigmoid"), help="stage-2 law (default: linear)"),
           Arg("--no-ladder", dest="ladder", action="store_false", default=None,
-              help="skip the comparison with the two-step ladder")),
+              help="skip the comparison with the two-step ladder"), *_RUN_ARGS),
     help="FLOPs -> pre-training loss -> downstream performance (FLP; Chen et al. 2024)")
 RECIPES["flp_m"] = Recipe(
     run="jaxfit.recipes.flp_m:flp_m",
@@ -112,7 +117,8 @@ RECIPES["flp_m"] = Recipe(
              "(compute fraction on general text) for mixtures"),
     args=(Arg("--tasks", nargs="+", help="tasks (default: the paper's 8)"),
           Arg("--domains", nargs="+", help="domain-loss columns (default: c4 books "
-                                           "common_crawl pes2o reddit stack wiki)")),
+                                           "common_crawl pes2o reddit stack wiki)"),
+          *_RUN_ARGS),
     help="per-source compute -> domain losses -> MLP -> performance (FLP-M; Chen et al. 2024)")
 RECIPES["hitchhiker"] = Recipe(
     run="jaxfit.recipes.hitchhiker:hitchhiker",
