@@ -81,6 +81,11 @@ def test_flp_recovers_synthetic_truth():
     cat = flp(df.astype({"task": pd.CategoricalDtype([*W, "t_d"]), "run": "category"}),
               tasks=list(W), chance=chance, last_n=1, target_last_n=1)
     pd.testing.assert_frame_equal(cat.predictions, res.predictions)
+    # an unrelated text column named ratio (FLP-M's mixing ratio, unused by FLP): before,
+    # "TypeError: dtype 'str' does not support operation 'mean'"
+    mixed = flp(df.assign(ratio="mix-a"), tasks=list(W), chance=chance, last_n=1,
+                target_last_n=1)
+    pd.testing.assert_frame_equal(mixed.predictions, res.predictions)
 
 
 def test_flp_irreducible_stage1_and_sigmoid_stage2():

@@ -110,6 +110,14 @@ def test_flp_m_bad_input():
     with pytest.raises(ValueError, match="ratio"):
         flp_m(df.drop(columns="ratio"), tasks=["coding"], domains=["general", "code"],
               sources=("C", "C_G"), chance=0.25)
+    # the mixing ratio as text: before, "TypeError: dtype 'str' does not support operation
+    # 'mean'", naming no column
+    text = df.astype({"ratio": object})
+    text.loc[3, "ratio"] = "70%"
+    with pytest.raises(ValueError, match=r"^flp_m: 1 sampling rows have non-numeric values; "
+                                         r"column 'ratio' holds e\.g\. '70%' at index 3"):
+        flp_m(text, tasks=["coding"], domains=["general", "code"], sources=("C", "C_G"),
+              chance=0.25)
     with pytest.raises(ValueError, match=r"^flp_m: data is missing column\(s\) \['wiki'\]"):
         flp_m(df, tasks=["coding"], domains=["general", "wiki"], chance=0.25)    # said "flp:"
     with pytest.raises(ValueError, match=r"^flp_m: no chance level.*chance=\{task: level\} "):

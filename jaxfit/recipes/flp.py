@@ -228,9 +228,11 @@ def _check(data: pd.DataFrame, losses: Sequence[str], recipe: str = "flp") -> No
 
 
 def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
-          losses: Sequence[str], what: str, recipe: str = "flp") -> pd.DataFrame:
+          losses: Sequence[str], what: str, recipe: str = "flp",
+          ratio: bool = False) -> pd.DataFrame:
     """The rows of ``runs`` x ``tasks``, validated and sorted, with ``C`` and the first
-    loss column as ``task_loss`` (the name the ladder helpers read)."""
+    loss column as ``task_loss`` (the name the ladder helpers read); with ``ratio``, the
+    ``ratio`` column is validated as numbers too."""
     rows = plain_labels(data[data["run"].isin(runs) & data["task"].isin(tasks)]).copy()
     have = set(zip(rows["run"], rows["task"]))
     absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
@@ -243,7 +245,8 @@ def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
     # convert string to float", naming no column
     compute = ["C"] if "C" in rows else ["flops_per_token"]
     positive = ["tokens", *compute, *losses]
-    rows = numeric_rows(rows, ["N", *positive, "accuracy"], positive, recipe, what)
+    rows = numeric_rows(rows, ["N", *positive, "accuracy", *(["ratio"] if ratio else [])],
+                        positive, recipe, what)
     if "C" not in rows:
         rows["C"] = rows["tokens"].to_numpy(np.float64) * rows["flops_per_token"].to_numpy(
             np.float64)
@@ -280,10 +283,12 @@ def _chance(chance, tasks: Sequence[str], recipe: str = "flp") -> dict[str, floa
 
 
 def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
-            recipe: str = "flp"):
+            recipe: str = "flp", ratio: bool = False):
     """Validated inputs of `flp` and `jaxfit.recipes.flp_m.flp_m` (``recipe``, the name
     errors start with): the tasks, their chance levels, the run names, the sampling rows
-    and the targets' final points."""
+    and the targets' final points (with the mean ``ratio`` when ``ratio``: FLP-M's
+    mixtures; before, any column named ratio was averaged, and one of text failed with
+    "dtype 'str' does not support operation 'mean'", in FLP too, which never reads it)."""
     data = load_flp_data() if data is None else data
     _check(data, losses, recipe)
     tasks = select_tasks(data, tasks, recipe)
@@ -292,9 +297,9 @@ def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
     target_names = select_runs(data, targets, "target", recipe, "sampling_runs")
     if len(runs) < 3:
         raise ValueError(f"{recipe}: stage 1 needs at least 3 sampling runs, got {runs}.")
-    lad = _rows(data, runs, tasks, losses, "sampling", recipe)
-    extra = list(losses[1:]) + (["ratio"] if "ratio" in data.columns else [])
-    tgt = final_points(_rows(data, target_names, tasks, losses, "target", recipe),
+    lad = _rows(data, runs, tasks, losses, "sampling", recipe, ratio)
+    extra = list(losses[1:]) + (["ratio"] if ratio else [])
+    tgt = final_points(_rows(data, target_names, tasks, losses, "target", recipe, ratio),
                        target_last_n, extra)
     return tasks, levels, runs, target_names, lad, tgt
 

@@ -375,26 +375,28 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     units = {recorded_unit(data, d) for d in domains}
     loss_unit = units.pop() if len(units) == 1 else None
     law = domain_loss(sources, bool(irreducible))
-    if set(sources) != {"C"} and (data is None or "ratio" not in data.columns):
+    mix = set(sources) != {"C"}          # the sources read the mixing ratio
+    if mix and "ratio" not in data.columns:
         raise ValueError(f"flp_m: sources={sources} need a 'ratio' column (fraction of "
                          "compute on general text, in (0, 1)); the OLMo ladder has one "
                          "mixture: use sources=('C',).")
     tasks, levels, runs, target_names, lad, tgt = prepare(
-        data, tasks, domains, chance, sampling_runs, targets, target_last_n, recipe="flp_m")
-    if "ratio" in lad and set(sources) != {"C"}:
+        data, tasks, domains, chance, sampling_runs, targets, target_last_n, recipe="flp_m",
+        ratio=mix)
+    if mix:
         r = pd.concat([lad["ratio"], tgt["ratio"]]).to_numpy(np.float64)
         if not np.all((r > 0) & (r < 1)):
             raise ValueError("flp_m: column 'ratio' must lie strictly inside (0, 1) for "
                              f"sources {sources} (C_G = ratio C and C_C = (1 - ratio) C).")
     o1 = {**STAGE1_OPTIONS, **dict(stage1_options or {})}
     om = {**MLP_OPTIONS, **dict(mlp_options or {})}
-    keep = ["run", "C"] + (["ratio"] if "ratio" in lad else [])
+    keep = ["run", "C"] + (["ratio"] if mix else [])
     # The stage-2 filter first: a task with too few checkpoints fails before any fit.
     kept, counts = above_chance(lad["task"], lad["accuracy"], levels, threshold, tasks,
                                 "flp_m")
 
     # Stage 1: domain losses of the fully trained runs, every domain in one fit.
-    extra = domains[1:] + (["ratio"] if "ratio" in lad else [])
+    extra = domains[1:] + (["ratio"] if mix else [])
     fin = final_points(lad[lad["task"] == tasks[0]], last_n, extra).rename(
         columns={"loss": domains[0]})
     s1 = fin.melt(id_vars=keep, value_vars=domains, var_name="domain", value_name="loss")
@@ -437,7 +439,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
                               actual_acc=float(acc.loc[(t, r)]), pred_acc=p_hat[i, j],
                               mlp_pred_acc=p_act[i, j])
                          for j, r in enumerate(names) for i, t in enumerate(tasks)])
-    if "ratio" in tg1:
+    if mix:
         pred.insert(3, "ratio", tg1.set_index("run").loc[pred["target"], "ratio"].to_numpy())
     pred["abs_error"] = 100 * np.abs(pred["pred_acc"] - pred["actual_acc"])
     pred["rel_error"] = pred["pred_acc"] / pred["actual_acc"] - 1
