@@ -444,6 +444,20 @@ def test_bad_input_raises_clear_errors(data):
     with pytest.raises(ValueError, match=r"ladder: column 'N' must be > 0, but 1 ladder rows "
                                          r"are not, e\.g\. 0 at index \[7\]"):
         ladder(zero)
+    # FLOPs per token of the FLOPs method: before, a 0 was refused as "column 'C' has 1
+    # non-positive values at rows [0]" (the recipe's own step-1 table), text as a bare
+    # "could not convert string to float: 'x'"
+    with pytest.raises(ValueError, match=r"ladder: column 'flops_per_token' must be > 0, but "
+                                         r"1 ladder rows are not, e\.g\. 0 at index \[7\]"):
+        ladder(data.assign(flops_per_token=np.where(data.index == 7, 0,
+                                                    data["flops_per_token"])),
+               method="two_step_flops")
+    text = data.astype({"flops_per_token": object})
+    text.loc[7, "flops_per_token"] = "x"
+    with pytest.raises(ValueError, match=r"ladder: 1 ladder rows have non-numeric values; "
+                                         r"column 'flops_per_token' holds e\.g\. 'x' at "
+                                         r"index 7"):
+        ladder(text, method="two_step_flops")
     # no run labelled "target": before, an empty prediction table without a word
     with pytest.raises(ValueError, match=r"ladder: no run has role 'target' in data\['role'\] "
                                          r"\(its roles: \['ladder', 'test'\]\).*"

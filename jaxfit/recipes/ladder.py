@@ -243,7 +243,8 @@ def _check_runs(runs: Sequence[str], method: str) -> None:
                      f"runs (more model sizes or token multiples, role='ladder'){other}.")
 
 
-def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what: str):
+def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what: str,
+            method: str = "two_step"):
     rows = plain_labels(data[data["run"].isin(runs) & data["task"].isin(tasks)])
     have = set(zip(rows["run"], rows["task"]))
     absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
@@ -254,8 +255,12 @@ def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what:
     # N, tokens and the loss go under logs: a 0 was refused only by the fit, naming a
     # row of the recipe's own step-1 table ("rows [0]"), or not at all before the last
     # checkpoint of a run
-    rows = numeric_rows(rows, ["N", "tokens", "task_loss", "accuracy"],
-                        ["N", "tokens", "task_loss"], "ladder", what)
+    # flops_per_token too for the FLOPs method (before: a 0 refused as "column 'C' has 1
+    # non-positive values at rows [0]" of the recipe's step-1 table, text as a bare "could
+    # not convert string to float")
+    flops = ["flops_per_token"] if method == "two_step_flops" else []
+    rows = numeric_rows(rows, ["N", "tokens", "task_loss", "accuracy", *flops],
+                        ["N", "tokens", "task_loss", *flops], "ladder", what)
     check_fraction(rows, "accuracy", "ladder", what)
     # Tasks and runs in the order asked for, checkpoints in training order (stable).
     rank = {**{t: i for i, t in enumerate(tasks)}, **{r: i for i, r in enumerate(runs)}}
@@ -605,7 +610,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
     tasks = select_tasks(data, tasks, "ladder")
     runs = select_runs(data, ladder_runs, "ladder")
     _check_runs(runs, method)
-    lad = _select(data, runs, tasks, "ladder")
+    lad = _select(data, runs, tasks, "ladder", method)
 
     # Targets: observed runs, or hypothetical (N, D) rows.
     if isinstance(targets, pd.DataFrame):
@@ -636,7 +641,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         target_names = list(dict.fromkeys(targets["target"]))
     else:
         target_names = select_runs(data, targets, "target")
-        tgt = _select(data, target_names, tasks, "target")
+        tgt = _select(data, target_names, tasks, "target", method)
         tp = tail_mean(tgt, target_last_n, ["task_loss", "accuracy"])
         tgt_pts = pd.DataFrame({"task": tp["task"], "target": tp["run"],
                                 "N": tp["N"].astype(np.float64),

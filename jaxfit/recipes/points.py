@@ -93,7 +93,7 @@ def numeric_rows(rows: pd.DataFrame, cols: Sequence[str], positive: Sequence[str
         at = rows.index[text[col].to_numpy()]
         raise ValueError(f"{recipe}: {int(text.any(axis=1).sum())} {what} rows have non-numeric "
                          f"values; column {col!r} holds e.g. {rows.loc[at[0], col]!r} at index "
-                         f"{at[0]!r} (write 190M as 190e6).")
+                         f"{at.tolist()[0]!r} (write 190M as 190e6).")
     bad = ~np.isfinite(num.to_numpy())
     if bad.any():
         raise ValueError(f"{recipe}: {int(bad.any(axis=1).sum())} {what} rows have missing or "
