@@ -492,6 +492,21 @@ def test_too_few_ladder_runs_for_the_method_are_refused_before_any_fit(data):
         ladder(three[three["run"] != "370M-1xC"], tasks="piqa_val", method="two_step_flops")
 
 
+def test_calibration_without_three_sizes_is_refused_before_any_fit(data, monkeypatch):
+    """Calibrated intervals learn from the ladder's 2nd and 3rd largest sizes: with two
+    sizes, before, the recipe fitted both steps and bootstrapped n_boot refits of each
+    before saying so, and named no way out."""
+    import importlib
+
+    module = importlib.import_module("jaxfit.recipes.ladder")
+    monkeypatch.setattr(module, "fit", lambda *a, **k: pytest.fail("a fit ran"))
+    two = data[data["N"].isin([190354176, 1279395840]) | (data["role"] == "target")]
+    with pytest.raises(ValueError, match=r"^ladder: calibrate='ratio' needs at least 3 ladder "
+                       r"sizes \(N\) to learn the extrapolation error from; got 2\. Pass "
+                       r"calibrate='none' for the raw bootstrap intervals\.$"):
+        ladder(two, tasks="piqa_val", intervals=True, calibrate=True, n_boot=2)
+
+
 def test_numbers_written_as_text_give_the_same_ladder(data, res):
     """Columns of numbers read as text (pd.read_csv(dtype=str), JSON): before, they passed
     the recipe's checks and failed in pandas with "TypeError: dtype 'str' does not support

@@ -422,10 +422,7 @@ def _calibrate(pred: pd.DataFrame, method: str, fit_data: Mapping[str, pd.DataFr
     """
     from jaxfit.backtest import _backward, _forward, _scale, calibration_scores, conformal_quantile
 
-    sizes = np.sort(s1["N"].unique())[::-1]
-    if len(sizes) < 3:
-        raise ValueError(f"ladder: calibrate={kind!r} needs at least 3 ladder sizes (N) to "
-                         f"learn the extrapolation error from; got {len(sizes)}.")
+    sizes = np.sort(s1["N"].unique())[::-1]          # at least 3: checked by `ladder`
     bt = ladder_backtest(s1, fit_data.get("step2"), method=method, step1_delta=step1_delta,
                          step1_options=o1, step2_options=o2, prob=prob, n_boot=n_boot,
                          seed=int(o1.get("seed", 0)))
@@ -611,6 +608,12 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
     runs = select_runs(data, ladder_runs, "ladder")
     _check_runs(runs, method)
     lad = _select(data, runs, tasks, "ladder", method)
+    if intervals and calibrate and calibrate != "none" and lad["N"].nunique() < 3:
+        # before: found by _calibrate, after the fits and the n_boot bootstrap refits
+        kind = "ratio" if calibrate is True else str(calibrate)
+        raise ValueError(f"ladder: calibrate={kind!r} needs at least 3 ladder sizes (N) to "
+                         f"learn the extrapolation error from; got {lad['N'].nunique()}. Pass "
+                         "calibrate='none' for the raw bootstrap intervals.")
 
     # Targets: observed runs, or hypothetical (N, D) rows.
     if isinstance(targets, pd.DataFrame):
