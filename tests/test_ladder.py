@@ -495,7 +495,8 @@ def test_too_few_ladder_runs_for_the_method_are_refused_before_any_fit(data):
 def test_calibration_without_three_sizes_is_refused_before_any_fit(data, monkeypatch):
     """Calibrated intervals learn from the ladder's 2nd and 3rd largest sizes: with two
     sizes, before, the recipe fitted both steps and bootstrapped n_boot refits of each
-    before saying so, and named no way out."""
+    before saying so, and named no way out. An unknown variance run: found after the
+    fits."""
     import importlib
 
     module = importlib.import_module("jaxfit.recipes.ladder")
@@ -505,6 +506,10 @@ def test_calibration_without_three_sizes_is_refused_before_any_fit(data, monkeyp
                        r"sizes \(N\) to learn the extrapolation error from; got 2\. Pass "
                        r"calibrate='none' for the raw bootstrap intervals\.$"):
         ladder(two, tasks="piqa_val", intervals=True, calibrate=True, n_boot=2)
+    # the variance analysis's run: before, checked after both fits
+    with pytest.raises(ValueError, match=r"^ladder: variance_run='70B' is not in "
+                                         r"data\['run'\]\.$"):
+        ladder(data, tasks="piqa_val", variance_run="70B")
 
 
 def test_numbers_written_as_text_give_the_same_ladder(data, res):

@@ -608,6 +608,13 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
     runs = select_runs(data, ladder_runs, "ladder")
     _check_runs(runs, method)
     lad = _select(data, runs, tasks, "ladder", method)
+    # the variance analysis's run and rows, before any fit (before: checked after the fits)
+    if variance_run is None:
+        last = lad.groupby("run", sort=False)[["N", "tokens"]].max()
+        variance_run = last.sort_values(["N", "tokens"]).index[-1]
+    elif variance_run not in set(data["run"]):
+        raise ValueError(f"ladder: variance_run={variance_run!r} is not in data['run'].")
+    vrows = lad if variance_run in runs else _select(data, [variance_run], tasks, "variance")
     if intervals and calibrate and calibrate != "none" and lad["N"].nunique() < 3:
         # before: found by _calibrate, after the fits and the n_boot bootstrap refits
         kind = "ratio" if calibrate is True else str(calibrate)
@@ -746,12 +753,6 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         pred["covered"] = covered.astype("boolean").where(pred["actual_acc"].notna(), pd.NA)
 
     # Variance analysis (section 5) on the largest ladder run.
-    if variance_run is None:
-        last = lad.groupby("run", sort=False)[["N", "tokens"]].max()
-        variance_run = last.sort_values(["N", "tokens"]).index[-1]
-    elif variance_run not in set(data["run"]):
-        raise ValueError(f"ladder: variance_run={variance_run!r} is not in data['run'].")
-    vrows = lad if variance_run in runs else _select(data, [variance_run], tasks, "variance")
     variance = _variance(vrows, variance_run, variance_last_n, tasks)
     corr = _correlations(variance, pred)
 
