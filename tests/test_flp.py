@@ -1,5 +1,6 @@
 """FLP (Chen et al. 2024): synthetic recovery and the OLMo-ladder demonstration."""
 
+import importlib
 import warnings
 
 import numpy as np
@@ -129,14 +130,19 @@ def test_flp_warns_when_a_prediction_leaves_chance_to_one():
     assert pred["t_a"] == pytest.approx(2.2 - 0.45 * 1e8 ** 0.05, abs=0.01)   # not clipped
 
 
-def test_flp_bad_input():
+def test_flp_bad_input(monkeypatch):
     df = _synthetic()
     with pytest.raises(ValueError, match="missing column"):
         flp(df.drop(columns="c4"), tasks=list(W), chance=0.2)
     with pytest.raises(ValueError, match=r"no chance level.*pass chance=\{task: level\} \("):
         flp(df, tasks=list(W))             # said "chance={task: level}}"
-    with pytest.raises(ValueError, match="stage 2 needs >= 3"):
-        flp(df, tasks=["t_a"], chance=0.9)
+    # a task with too few checkpoints above chance, refused before any fit (before: after
+    # the stage-1 fit)
+    module = importlib.import_module("jaxfit.recipes.flp")
+    with monkeypatch.context() as m:
+        m.setattr(module, "fit", lambda *a, **k: pytest.fail("a fit ran"))
+        with pytest.raises(ValueError, match="stage 2 needs >= 3"):
+            flp(df, tasks=["t_a"], chance=0.9)
     # the ladder comparison needs task_loss: said so only after the FLP fit, as a ladder
     # error that did not mention --no-ladder
     with pytest.raises(ValueError, match=r"^flp: the comparison with the two-step ladder "

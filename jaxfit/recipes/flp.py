@@ -398,6 +398,11 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     o1 = {**STAGE1_OPTIONS, **dict(stage1_options or {})}
     o2 = {**STAGE2_OPTIONS, **dict(stage2_options or {})}
 
+    # Stage 2's points first: a task with too few checkpoints above chance fails before
+    # any fit (before: after the stage-1 fit, as flp_m did not)
+    s2 = step2_points(lad, skip_frac, moving_avg)
+    s2["kept"], counts = above_chance(s2["task"], s2["acc"], levels, threshold, tasks)
+
     # Stage 1: one point per sampling run (the loss is the same for every task).
     pts = final_points(lad, last_n)
     s1 = pts[pts["task"] == tasks[0]].drop(columns=["task", "acc"]).assign(task="all")
@@ -405,8 +410,6 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     s1["fitted"] = evaluate(law1, res1.params.set_axis(["all"]), s1["task"], {"C": s1["C"]})
 
     # Stage 2: checkpoints above chance + threshold, all tasks in one fit.
-    s2 = step2_points(lad, skip_frac, moving_avg)
-    s2["kept"], counts = above_chance(s2["task"], s2["acc"], levels, threshold, tasks)
     res2 = fit(law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
                space="linear", **o2)
     s2["fitted"] = evaluate(law2, res2.params, s2["task"], {"L": s2["L"]})
