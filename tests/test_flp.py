@@ -155,6 +155,14 @@ def test_flp_bad_input(monkeypatch):
                        r"pass ladder=False \(command line: --no-ladder\)"):
         flp_vs_ladder(df.assign(task_loss=np.where(df.index == 9, np.nan, 1.0)),
                       tasks=list(W), chance=0.2)
+    # ... and a ladder of 4 sampling runs, enough for FLP, too few for the ladder's step 1
+    four = df[df["run"].isin(["s0", "s2", "s4", "s6", "big"])].assign(task_loss=1.0)
+    with pytest.raises(ValueError, match=r"^flp: the comparison with the two-step ladder "
+                       r"fits 5 step-1 parameters to one point per sampling run, so it needs "
+                       r"at least 5 sampling runs; got 4: \['s0', 's2', 's4', 's6'\]\. Add "
+                       r"sampling runs, or pass ladder=False \(command line: --no-ladder\) "
+                       r"to run FLP alone\.$"):
+        flp_vs_ladder(four, tasks=list(W), chance=0.2)
     with pytest.raises(ValueError, match="stage2="):
         flp(df, tasks=["t_a"], chance=0.2, stage2="cubic")
     # accuracy in percent: before, every checkpoint passed the chance filter and the

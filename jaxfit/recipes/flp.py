@@ -498,22 +498,33 @@ def compare_with_ladder(flp_result: FLPResult, ladder_result) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _check_task_loss(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
-    """ValueError unless the rows the ladder comparison reads (`flp`'s tasks and runs) have
-    finite positive ``task_loss``, the one column the ladder reads that FLP does not.
+def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
+    """ValueError unless the ladder comparison can run on `flp`'s tasks and runs: finite
+    positive ``task_loss`` (the one column the ladder reads that FLP does not) and enough
+    sampling runs for the ladder's step 1 (5; FLP needs 3).
 
-    Before, a missing task loss was found by the ladder after FLP's fits, as "ladder: 82
-    ladder rows have missing or infinite values ..." without the --no-ladder way out.
+    Before, both were found by the ladder after FLP's fits ("ladder: 82 ladder rows have
+    missing or infinite values ...", "ladder: step 1 ... needs at least 5 ladder runs"),
+    without the --no-ladder way out.
     """
+    from jaxfit.recipes.ladder import _laws
+
     tasks = select_tasks(data, kwargs.get("tasks", PAPER_TASKS), "flp")
-    runs = (select_runs(data, kwargs.get("sampling_runs"), "ladder", "flp", "sampling_runs")
-            + select_runs(data, kwargs.get("targets"), "target", "flp", "sampling_runs"))
-    rows = data[data["run"].isin(runs) & data["task"].isin(tasks)]
+    runs = select_runs(data, kwargs.get("sampling_runs"), "ladder", "flp", "sampling_runs")
+    targets = select_runs(data, kwargs.get("targets"), "target", "flp", "sampling_runs")
+    rows = data[data["run"].isin(runs + targets) & data["task"].isin(tasks)]
+    alone = "pass ladder=False (command line: --no-ladder) to run FLP alone."
     try:
         numeric_rows(rows, ["task_loss"], ["task_loss"], "flp", "ladder-comparison")
     except ValueError as e:
-        raise ValueError(f"{e} The comparison with the two-step ladder reads task_loss; pass "
-                         "ladder=False (command line: --no-ladder) to run FLP alone.") from None
+        raise ValueError(f"{e} The comparison with the two-step ladder reads task_loss; "
+                         f"{alone}") from None
+    n = len(_laws("two_step")[0].param_names)
+    if len(runs) < n:
+        raise ValueError(f"flp: the comparison with the two-step ladder fits {n} step-1 "
+                         f"parameters to one point per sampling run, so it needs at least "
+                         f"{n} sampling runs; got {len(runs)}: {runs}. Add sampling runs, or "
+                         f"{alone}")
 
 
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
@@ -537,7 +548,7 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
                          "target), and data has none; pass ladder=False (command line: "
                          "--no-ladder) to run FLP alone, or add the column.")
     if ladder and data is not None:
-        _check_task_loss(data, kwargs)
+        _check_ladder_inputs(data, kwargs)
     res = flp(data, **kwargs)
     if not ladder:
         return res
