@@ -262,6 +262,35 @@ def test_non_numeric_sizes_are_named(data):
         hitchhiker(words, num_models=[2], fractions=[1.0], cuts=[0.0])
 
 
+def test_families_filtered_out_are_explained_with_their_fix(data, tmp_path, capsys):
+    """Every family filtered out: before, the filters' records as dicts and "(lower
+    min_sizes or raise max_target_loss)" whatever the reason, options the command line
+    did not have; a loss in another unit (here perplexity-like values) read as
+    max_target_loss without saying that the loss looked wrong."""
+    from jaxfit.cli import _cli_words, main
+
+    opt = data[data["family"] == "OPT"]
+    two = opt[opt["N"].isin(sorted(opt["N"].unique())[:2])]
+    with pytest.raises(ValueError, match=r"^hitchhiker: no family is left after the filters "
+                       r"\('OPT': 2 distinct sizes < min_sizes=3\)\. A family needs at least "
+                       r"3 model sizes \(N; min_sizes=3\): its largest is the target, the "
+                       r"smaller ones are fitted\.$"):
+        hitchhiker(two)
+    with pytest.raises(ValueError, match=r"^hitchhiker: no family is left after the filters "
+                       r"\('OPT': largest model's lowest loss \S+ > max_target_loss=10\.0\)\. "
+                       r"The loss column must be a cross-entropy .* not a perplexity or a "
+                       r"percentage; if it is one, raise max_target_loss\.$") as e:
+        hitchhiker(opt.assign(loss=np.exp(opt["loss"])))
+    cli = _cli_words(str(e.value))
+    assert "> --max-target-loss 10.0)" in cli and cli.endswith("raise --max-target-loss.")
+    # the command line has both options (checked before any fit: an unknown family)
+    path = tmp_path / "opt.csv"
+    two.to_csv(path, index=False)
+    assert main(["hitchhiker", str(path), "--min-sizes", "2", "--max-target-loss", "50",
+                 "--families", "gpt9", "-q"]) == 2
+    assert "families ['gpt9'] are not in data['family']" in capsys.readouterr().err
+
+
 def test_recipe_protocol(grid):
     """`table` is ``are``; `summary` one row per family (configurations, fitted, median
     ARE, the full configuration's ARE); `to_json` every frame."""

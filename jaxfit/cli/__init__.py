@@ -192,6 +192,7 @@ _CLI_WORDS = (
     ("raise `max_steps`", "raise --max-steps"),
     ("Name them with y=, loss=, D=, by=, fewshot=.", "Name them with --y, --loss, --D, --by."),
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
+    ("if it is one, raise max_target_loss.", "if it is one, raise --max-target-loss."),
     ("(ladder_runs=[...], targets=[...])", "(--ladder-runs RUN ... --targets RUN ...)"),
     ("(sampling_runs=[...], targets=[...])", "(--sampling-runs RUN ... --targets RUN ...)"),
     ("Pass domains=[<columns>] to name", "Pass --domains COLUMN [COLUMN ...] to name"),
@@ -260,7 +261,8 @@ _CLI_WORDS = (
 _FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper", "cuts",
                 "per_task", "restarts", "max_steps", "delta", "space", "init", "likelihood",
                 "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
-                "budgets", "inputs", "by", "D0", "stage2", "ladder_runs", "targets", "demo")
+                "budgets", "inputs", "by", "D0", "stage2", "ladder_runs", "targets", "demo",
+                "min_sizes", "max_target_loss")
 _KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +
                     r")=('[^']*'|\"[^\"]*\"|\([^()]*\)|\[[^\[\]]*\]|"
                     r"[-+]?(?:\d[\w.+-]*|inf|nan)\b|True\b|False\b|None\b)")

@@ -127,7 +127,12 @@ RECIPES["hitchhiker"] = Recipe(
     args=(Arg("--families", nargs="+", help="model families (default: all)"),
           Arg("--fit", choices=("paper", "robust"),
               help="paper (least squares from the paper's start) or robust (Huber on log "
-                   "residuals, many restarts) (default: paper)")),
+                   "residuals, many restarts) (default: paper)"),
+          Arg("--min-sizes", type=int, help="families need at least this many model sizes "
+                                            "(N) (default: 3)"),
+          Arg("--max-target-loss", type=float,
+              help="families whose largest model's lowest loss is above this are left out "
+                   "(default: 10)")),
     help="which scaling-law fits extrapolate: ARE heatmaps (Choshen et al. 2024)")
 RECIPES["emergence"] = Recipe(
     run="jaxfit.recipes.emergence:emergence_or_elbow",

@@ -324,9 +324,30 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
                             f"max_target_loss={max_target_loss}"))
     d = d[d["family"].isin(low.index[low <= max_target_loss])]
     if d.empty:
-        raise ValueError("hitchhiker: no family is left after the filters; see the "
-                         f"filters {filters[:5]} (lower min_sizes or raise max_target_loss).")
+        raise ValueError(_no_family(filters, min_sizes))
     return d, filters
+
+
+def _no_family(filters: Sequence[Mapping[str, Any]], min_sizes: int) -> str:
+    """The error when every family was filtered out: each family's reason and its fix.
+
+    Before, the filters' records were printed as dicts with "(lower min_sizes or raise
+    max_target_loss)" whatever the reason; a loss in another unit (perplexity, percent)
+    read as "max_target_loss" without saying that the loss looked wrong.
+    """
+    fam = [f for f in filters if f["level"] == "family"]
+    why = "; ".join(f"{f['family']!r}: {f['reason']}" for f in fam[:5])
+    more = f"; ... ({len(fam)} families)" if len(fam) > 5 else ""
+    fixes = []
+    if any(f["what"] == "min_sizes" for f in fam):
+        fixes.append(f"A family needs at least {min_sizes} model sizes (N; "
+                     f"min_sizes={min_sizes}): its largest is the target, the smaller ones "
+                     "are fitted.")
+    if any(f["what"] == "max_target_loss" for f in fam):
+        fixes.append("The loss column must be a cross-entropy (nats, or bits per token as "
+                     "ColPret's log2 perplexities), not a perplexity or a percentage; if it "
+                     "is one, raise max_target_loss.")
+    return f"hitchhiker: no family is left after the filters ({why}{more}). " + " ".join(fixes)
 
 
 def _model_nums(n: int, start: int) -> list[int]:
