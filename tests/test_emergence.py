@@ -234,6 +234,23 @@ def test_curves_with_too_few_checkpoints_are_named_before_any_fit():
         fewshot_elbow(curve, by="bench", posterior=False, bootstrap=0, rise_draws=0)
 
 
+def test_a_task_column_without_by_is_refused():
+    """A table with several tasks in its 'task' column and no by=: before, every row was
+    fitted as one curve (the tasks pooled) without a word."""
+    from jaxfit.cli import _cli_words
+
+    df = _synthetic()
+    two = pd.concat([df.assign(task="a"), df.assign(task="b")], ignore_index=True)
+    for call in (lambda: emergence(two, D="n_train", posterior=False, bootstrap=0),
+                 lambda: fewshot_elbow(two, posterior=False, bootstrap=0, rise_draws=0)):
+        with pytest.raises(ValueError, match=r"^emergence: data has a 'task' column with 2 "
+                           r"tasks \['a', 'b'\], but with by=None every row is one curve; "
+                           r"pass by='task' to fit each task, or select one task first\.$") as e:
+            call()
+    assert _cli_words(str(e.value)).endswith("pass --by task to fit each task, or select one "
+                                             "task first (--where \"task == ...\").")
+
+
 def test_a_demo_named_with_data_is_refused():
     """``jaxfit emergence DATA --demo obs_scaling``: before, the demonstration was silently
     not run (exit 0, DATA fitted instead)."""

@@ -193,6 +193,8 @@ _CLI_WORDS = (
     ("Name them with y=, loss=, D=, by=, fewshot=.", "Name them with --y, --loss, --D, --by."),
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
     ("if it is one, raise max_target_loss.", "if it is one, raise --max-target-loss."),
+    ("pass by='task' to fit each task, or select one task first.",
+     "pass --by task to fit each task, or select one task first (--where \"task == ...\")."),
     ("(ladder_runs=[...], targets=[...])", "(--ladder-runs RUN ... --targets RUN ...)"),
     ("(sampling_runs=[...], targets=[...])", "(--sampling-runs RUN ... --targets RUN ...)"),
     ("Pass domains=[<columns>] to name", "Pass --domains COLUMN [COLUMN ...] to name"),

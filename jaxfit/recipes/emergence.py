@@ -178,6 +178,12 @@ def _points(data: pd.DataFrame, y: str, loss: str, by: str | None, D: str | None
         raise ValueError(f"emergence: missing column(s) {missing}; the data has "
                          f"{list(data.columns)}{did_you_mean(missing, data.columns)}. "
                          "Name them with y=, loss=, D=, by=, fewshot=.")
+    if by is None and "task" in data.columns and data["task"].nunique() > 1:
+        # before: the tasks were pooled into one curve without a word
+        tasks = list(data["task"].dropna().unique())
+        raise ValueError(f"emergence: data has a 'task' column with {len(tasks)} tasks "
+                         f"{tasks[:10]}, but with by=None every row is one curve; pass "
+                         "by='task' to fit each task, or select one task first.")
     if by is not None and data[by].isna().any():
         bad = data[by].isna().to_numpy()
         raise ValueError(f"emergence: column {by!r} (by) has {int(bad.sum())} missing task "
