@@ -520,7 +520,7 @@ def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
         raise ValueError(f"{e} The comparison with the two-step ladder reads task_loss; "
                          f"{alone}") from None
     n = len(_laws("two_step")[0].param_names)
-    if len(runs) < n:
+    if 3 <= len(runs) < n:                  # fewer than 3: FLP's own stage 1 says so
         raise ValueError(f"flp: the comparison with the two-step ladder fits {n} step-1 "
                          f"parameters to one point per sampling run, so it needs at least "
                          f"{n} sampling runs; got {len(runs)}: {runs}. Add sampling runs, or "
