@@ -584,6 +584,32 @@ def test_recipe_runs_named_on_the_command_line_without_a_role_column(capsys, tmp
             "['190M-1xC'].")
 
 
+def test_flp_chance_levels_of_a_users_tasks(capsys, tmp_path):
+    """A user's own task names have no known chance level: before, the error said "pass
+    chance={task: level}", and jaxfit flp / flp_m had no flag for it, so such a file could
+    not be run. All refused here before any fit."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "mine.csv"
+    jf.datasets.load_flp_data().head(40).assign(task="my_task").to_csv(path, index=False)
+    base = ["flp", str(path), "--tasks", "my_task", "--no-ladder", "--sampling-runs",
+            "190M-1xC", "--targets", "190M-2xC", "-q"]
+    assert main(base) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "no chance level for tasks ['my_task']; pass --chance TASK=LEVEL ... (e.g. 1/number "
+        "of choices) or one level for all (--chance 0.25).")
+    for chance in (["0.25"], ["my_task=0.25"]):       # one level, or per task: accepted
+        assert main(base + ["--chance", *chance]) == 2
+        assert capsys.readouterr().err.strip() == (
+            "jaxfit: error: flp: stage 1 needs at least 3 sampling runs, got ['190M-1xC'].")
+    assert main(base + ["--chance", "my_task=x"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "jaxfit: error: --chance: 'x' (task 'my_task') is not a number; give e.g. --chance "
+        "0.25 or --chance TASK=0.25")
+    assert main(base + ["--chance", "0.25", "0.5"]) == 2
+    assert "give one level for every task" in capsys.readouterr().err
+
+
 def test_hitchhiker_subcommand_matches_scipy_oracle():
     """ARE of t5-pile with its 3 smaller models, whole runs, no cut: as an independent
     scipy curve_fit of the same protocol (tests/test_hitchhiker.py)."""

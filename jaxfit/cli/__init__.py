@@ -192,6 +192,9 @@ _CLI_WORDS = (
     ("raise `max_steps`", "raise --max-steps"),
     ("Name them with y=, loss=, D=, by=, fewshot=.", "Name them with --y, --loss, --D, --by."),
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
+    ("pass chance={task: level} (e.g. 1/number of choices) or one float for all.",
+     "pass --chance TASK=LEVEL ... (e.g. 1/number of choices) or one level for all "
+     "(--chance 0.25)."),
     ("if it is one, raise max_target_loss.", "if it is one, raise --max-target-loss."),
     ("pass by='task' to fit each task, or select one task first.",
      "pass --by task to fit each task, or select one task first (--where \"task == ...\")."),
@@ -1152,8 +1155,8 @@ def _recipe_flags(args, recipe) -> None:
 def _cmd_recipe(args) -> int:
     recipe = RECIPES[args.recipe]
     _recipe_flags(args, recipe)
-    kwargs = {a.dest: getattr(args, a.dest) for a in recipe.args
-              if getattr(args, a.dest) is not None}
+    kwargs = {a.dest: _call(a.convert, v) if a.convert else v for a in recipe.args
+              if (v := getattr(args, a.dest)) is not None}
     data = getattr(args, "data", None)
     _writable_dir(args.out, "--out")
     _writable(args.plot, "--plot", _inputs(args))

@@ -20,10 +20,10 @@ default is used).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Arg", "Recipe", "RECIPES"]
+__all__ = ["Arg", "Recipe", "RECIPES", "chance_levels"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +31,8 @@ class Arg:
     """One command-line option of a recipe: ``flag`` and ``argparse`` keyword arguments.
 
     The option's value is passed to the recipe function under ``dest`` (default: the flag
-    without dashes, ``-`` -> ``_``) unless it is None (not given). ``requires``: the dest
+    without dashes, ``-`` -> ``_``) unless it is None (not given), through ``convert``
+    when one is given (its ValueError is bad input: exit 2). ``requires``: the dest
     of another option without which this one is unused; set away from its default without
     it, the command refuses it (exit 2), as `jaxfit sample` does an option its --method
     does not use.
@@ -41,13 +42,36 @@ class Arg:
     kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     dest: str | None = None
     requires: str | None = None
+    convert: Callable[[Any], Any] | None = None
 
     def __init__(self, flag: str, dest: str | None = None, requires: str | None = None,
-                 **kwargs):
+                 convert: Callable[[Any], Any] | None = None, **kwargs):
         object.__setattr__(self, "flag", flag)
         object.__setattr__(self, "dest", dest or flag.lstrip("-").replace("-", "_"))
         object.__setattr__(self, "requires", requires)
+        object.__setattr__(self, "convert", convert)
         object.__setattr__(self, "kwargs", dict(kwargs))
+
+
+def chance_levels(values: Sequence[str]) -> float | dict[str, float]:
+    """``--chance``: one level for every task (``0.25``), or ``TASK=LEVEL`` pairs (merged
+    over the levels the recipe knows, `jaxfit.recipes.flp.CHANCE`)."""
+    def level(text: str, task: str | None = None) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"--chance: {text!r}" + (f" (task {task!r})" if task else "")
+                             + " is not a number; give e.g. --chance 0.25 or --chance "
+                             "TASK=0.25") from None
+
+    pairs = [v.partition("=") for v in values]
+    if len(values) == 1 and not pairs[0][1]:
+        return level(values[0])
+    if not all(sep and task for task, sep, _ in pairs):
+        raise ValueError(f"--chance {' '.join(values)}: give one level for every task (e.g. "
+                         "--chance 0.25) or TASK=LEVEL pairs (e.g. --chance my_task=0.25 "
+                         "other_task=0.5).")
+    return {task: level(text, task) for task, _, text in pairs}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +101,10 @@ _LADDER_COLUMNS = ("one row per checkpoint and task: run, role ('ladder' or 'tar
 #: FLP's and FLP-M's runs by name, for DATA without a role column (as ladder's
 #: --ladder-runs/--targets; before, their "pass sampling_runs=[...]" had no flag).
 _RUN_ARGS = (Arg("--sampling-runs", nargs="+", help="sampling runs (default: role == ladder)"),
-             Arg("--targets", nargs="+", help="target runs (default: role == target)"))
+             Arg("--targets", nargs="+", help="target runs (default: role == target)"),
+             Arg("--chance", nargs="+", metavar="LEVEL|TASK=LEVEL", convert=chance_levels,
+                 help="chance accuracy: one level for every task, or TASK=LEVEL pairs "
+                      "(default: the OLMo ladder tasks' levels)"))
 
 RECIPES: dict[str, Recipe] = {
     "ladder": Recipe(
