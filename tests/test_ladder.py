@@ -408,6 +408,17 @@ def test_bad_input_raises_clear_errors(data):
         ladder(data.rename(columns={"task_loss": "bpb"}))
     with pytest.raises(ValueError, match="tasks \\['nope'\\]"):
         ladder(data, tasks=["nope"])
+    # a table with its own task names and the default tasks: before, the paper's 8 were
+    # listed as "not in data['task']" without saying they were the default or how to name
+    # others (command line: --tasks)
+    with pytest.raises(ValueError, match=r"^ladder: tasks \['arc_challenge_test', .*\] are not "
+                       r"in data\['task'\] \(available: \['my_arc_challenge_test', .*\]\)\. "
+                       r"Name the tasks to fit with tasks=\[\.\.\.\] \(default: the ladder "
+                       r"paper's 8\)\.$") as e:
+        ladder(data.assign(task="my_" + data["task"]))
+    from jaxfit.cli import _cli_words
+
+    assert "Name the tasks to fit with --tasks TASK ... (default" in _cli_words(str(e.value))
     with pytest.raises(ValueError, match="runs \\['99B'\\]"):
         ladder(data, targets=["99B"])
     with pytest.raises(ValueError, match="no 'role' column"):

@@ -192,6 +192,8 @@ _CLI_WORDS = (
     ("raise `max_steps`", "raise --max-steps"),
     ("Name them with y=, loss=, D=, by=, fewshot=.", "Name them with --y, --loss, --D, --by."),
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
+    ("Name the tasks to fit with tasks=[...] (default:", "Name the tasks to fit with --tasks "
+     "TASK ... (default:"),
     ("pass chance={task: level} (e.g. 1/number of choices) or one float for all.",
      "pass --chance TASK=LEVEL ... (e.g. 1/number of choices) or one level for all "
      "(--chance 0.25)."),

@@ -22,22 +22,30 @@ __all__ = ["select", "select_tasks", "select_runs", "plain_labels", "numeric_row
            "step2_points", "param_frame", "evaluate"]
 
 
-def select(data: pd.DataFrame, values, column: str, recipe: str, what: str) -> list:
+def select(data: pd.DataFrame, values, column: str, recipe: str, what: str,
+           fix: str = "") -> list:
     """``values`` (one or several) as a de-duplicated list, each checked to be in
-    ``data[column]``; the error names them as ``what`` and lists what is available."""
+    ``data[column]``; the error names them as ``what``, lists what is available and ends
+    with ``fix`` (a sentence) when given."""
     values = [values] if isinstance(values, str) else list(dict.fromkeys(values))
     unknown = sorted(set(values) - set(data[column]))
     if unknown:
         available = sorted(data[column].dropna().unique())
         more = f", ... ({len(available)} in all)" if len(available) > 30 else ""
         raise ValueError(f"{recipe}: {what} {unknown} are not in data[{column!r}] "
-                         f"(available: {available[:30]}{more}).")
+                         f"(available: {available[:30]}{more})." + (f" {fix}" if fix else ""))
     return values
 
 
 def select_tasks(data: pd.DataFrame, tasks, recipe: str) -> list:
-    """``tasks`` as a de-duplicated list, each checked to be in ``data['task']``."""
-    return select(data, tasks, "task", recipe, "tasks")
+    """``tasks`` as a de-duplicated list, each checked to be in ``data['task']``.
+
+    The error says how to name them: the recipes' default is the OLMo ladder paper's 8
+    tasks, which a user's table with its own task names does not have (before, the error
+    listed those 8 as "not in data['task']" without saying that they were the default).
+    """
+    return select(data, tasks, "task", recipe, "tasks",
+                  "Name the tasks to fit with tasks=[...] (default: the ladder paper's 8).")
 
 
 def select_runs(data: pd.DataFrame, runs, role: str, recipe: str = "ladder",
