@@ -610,6 +610,23 @@ def test_flp_chance_levels_of_a_users_tasks(capsys, tmp_path):
     assert "give one level for every task" in capsys.readouterr().err
 
 
+def test_emergence_fewshot_column_on_the_command_line(capsys, tmp_path):
+    """Few-shot rows (D = 0) were refused with "Mark few-shot rows with fewshot= instead",
+    which jaxfit emergence had no flag for. --fewshot reaches the recipe (its column is
+    checked before any fit)."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "ft.csv"
+    pd.DataFrame({"loss": [2.0, 2.2, 2.4, 2.0], "accuracy": [0.5, 0.4, 0.3, 0.5],
+                  "n": [10, 10, 10, 0], "fs": [0, 0, 0, 2]}).to_csv(path, index=False)
+    assert main(["emergence", str(path), "--D", "n", "-q"]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "Mark few-shot rows with a 0/1 column named by --fewshot instead.")
+    assert main(["emergence", str(path), "--D", "n", "--fewshot", "fs", "-q"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "jaxfit: error: column 'fs' (fewshot) must hold 0/1 or booleans.")
+
+
 def test_hitchhiker_subcommand_matches_scipy_oracle():
     """ARE of t5-pile with its 3 smaller models, whole runs, no cut: as an independent
     scipy curve_fit of the same protocol (tests/test_hitchhiker.py)."""

@@ -190,7 +190,10 @@ _CLI_WORDS = (
     ("pass load(path, law=...) with that law", "pass --law with that law's spec"),
     ("or calibrate=None (raw", "or --calibrate none (raw"),
     ("raise `max_steps`", "raise --max-steps"),
-    ("Name them with y=, loss=, D=, by=, fewshot=.", "Name them with --y, --loss, --D, --by."),
+    ("Name them with y=, loss=, D=, by=, fewshot=.",
+     "Name them with --y, --loss, --D, --by, --fewshot."),
+    ("Mark few-shot rows with fewshot= instead.",
+     "Mark few-shot rows with a 0/1 column named by --fewshot instead."),
     ("Pass loss=<column> to name", "Pass --loss COLUMN to name"),
     ("Name the tasks to fit with tasks=[...] (default:", "Name the tasks to fit with --tasks "
      "TASK ... (default:"),

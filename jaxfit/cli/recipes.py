@@ -165,12 +165,15 @@ RECIPES["emergence"] = Recipe(
     run="jaxfit.recipes.emergence:emergence_or_elbow",
     columns=("one row per checkpoint (and finetuning-data amount, and task): the --y "
              "performance column, the --loss column, --D (finetuning examples) for the "
-             "emergence law, --by (task). Without DATA: a shipped demonstration (--demo)"),
+             "emergence law, --fewshot (0/1, few-shot rows), --by (task). Without DATA: a "
+             "shipped demonstration (--demo)"),
     args=(Arg("--demo", choices=("olmo", "obs_scaling"), help="shipped demonstration (no DATA) (default: olmo)"),
           Arg("--y", help="performance column of DATA (higher is better) (default: accuracy)"),
           Arg("--loss", help="pre-training loss column of DATA (nats) (default: loss)"),
           Arg("--D", help="finetuning-examples column"),
           Arg("--by", help="task column (default: one task)"),
+          Arg("--fewshot", help="0/1 column marking few-shot (not finetuned) rows, fitted at "
+                                "D = --D0 (with --D)"),
           Arg("--form", choices=("log_power", "power"),
               help="emergence law: log_power (the paper) or power (its ablation) "
                    "(default: log_power)"),
