@@ -571,11 +571,11 @@ def test_recipe_runs_named_on_the_command_line_without_a_role_column(capsys, tmp
     assert main(["ladder", str(path), "--tasks", "mmlu_avg_test", "-q"]) == 2
     assert capsys.readouterr().err.strip() == (
         "jaxfit: error: ladder: data has no 'role' column; pass the ladder runs explicitly "
-        "(--ladder-runs RUN ... --targets RUN ...).")
+        "(--ladder-runs ..., --targets ...).")
     for name in ("flp", "flp_m"):
         assert main([name, str(path), "--tasks", "mmlu_avg_test", "-q"]) == 2
         assert capsys.readouterr().err.strip().endswith(
-            "pass the ladder runs explicitly (--sampling-runs RUN ... --targets RUN ...).")
+            "pass the ladder runs explicitly (--sampling-runs ..., --targets ...).")
         # the flags reach the recipe: two sampling runs are too few for stage 1
         assert main([name, str(path), "--tasks", "mmlu_avg_test", "--sampling-runs",
                      "190M-1xC", "--targets", "190M-2xC", "-q"]) == 2
@@ -837,7 +837,7 @@ def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys
      "drop --law (the file rebuilds its own law), or give the law it was saved from."),
     # a --by typo in a recipe: no did-you-mean before
     (("emergence", "{csv}", "--y", "loss", "--by", "famm", "-q"),
-     "(the data's column 'fam' is close to 'famm'). Name them with --y, --loss, --D, --by."),
+     "(the data's column 'fam' is close to 'famm'). Name them with --y, --loss, --D, --by, --fewshot."),
     (("hitchhiker", "{csv}", "-q"),
      "(the layout: jaxfit datasets show hitchhiker). Rename the file's columns."),
     # a --grid value that is not a number: "could not convert string to float: 'x'"
@@ -1411,24 +1411,25 @@ def test_recipe_advice_names_no_python_option_the_command_lacks(capsys, tmp_path
                   cli._recipe_words("hitchhiker"))
     assert "(see the table's status column)" in capsys.readouterr().err
 
-    # flp/flp-m have no --sampling-runs, --targets or --chance; ladder has the first two
+    # flp/flp-m name runs and chance levels with --sampling-runs, --targets, --chance
     from jaxfit.recipes import points
     from jaxfit.recipes.flp import _chance, _warn_outside
 
     runs = pd.DataFrame({"run": ["a", "b"], "task": ["piqa_val", "piqa_val"]})
     for call, wanted in (
             (lambda: points.select_runs(runs, None, "target", "flp", "sampling_runs"),
-             "flp: data has no 'role' column; add a 'role' column to the file ('ladder' for "
-             "the sampling runs, 'target' for the targets); the command line has no flags "
-             "naming runs."),
+             "flp: data has no 'role' column; pass the target runs explicitly "
+             "(--sampling-runs ..., --targets ...)."),
             (lambda: points.select_runs(runs.assign(role="x"), None, "target", "flp",
                                         "sampling_runs"),
-             "label the target runs role='target' in the file's role column."),
+             "label the target runs role='target' in the file's role column, or pass them by "
+             "name (--sampling-runs ..., --targets ...)."),
             (lambda: points.select_runs(runs.assign(role="x"), None, "target"),
              "in the file's role column, or pass them by name (--ladder-runs ..., "
              "--targets ...)."),
             (lambda: _chance(None, ["my_task"]),
-             "choose --tasks among the paper's, or give the chance levels in Python")):
+             "pass --chance TASK=LEVEL ... (e.g. 1/number of choices) or one level for all "
+             "(--chance 0.25).")):
         with pytest.raises(ValueError) as e:
             call()
         text = cli._cli_words(str(e.value))
@@ -1444,8 +1445,8 @@ def test_recipe_advice_names_no_python_option_the_command_lacks(capsys, tmp_path
     pd.DataFrame({"loss": [3.0, 2.9, 2.8, 2.7], "accuracy": [0.2, 0.3, 0.4, 0.5],
                   "D": [0.5, 10.0, 100.0, 100.0]}).to_csv(csv, index=False)
     for argv, wanted in (
-            (["--D", "D"], "Select the finetuned rows with --where (e.g. --where 'D > 1' for "
-                           "a column D)"),
+            (["--D", "D"], "Mark few-shot rows with a 0/1 column named by --fewshot "
+                           "instead."),
             (["--D", "D", "--where", "D > 1"], "For a single curve drop --D (each task's "
                                                "few-shot elbow is fitted)."),
             (["--D", "D", "--D0", "0.5"], "--D0 0.5: the log_power emergence law needs D0 > 1"),

@@ -203,8 +203,6 @@ _CLI_WORDS = (
     ("if it is one, raise max_target_loss.", "if it is one, raise --max-target-loss."),
     ("pass by='task' to fit each task, or select one task first.",
      "pass --by task to fit each task, or select one task first (--where \"task == ...\")."),
-    ("(ladder_runs=[...], targets=[...])", "(--ladder-runs RUN ... --targets RUN ...)"),
-    ("(sampling_runs=[...], targets=[...])", "(--sampling-runs RUN ... --targets RUN ...)"),
     ("Pass domains=[<columns>] to name", "Pass --domains COLUMN [COLUMN ...] to name"),
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
@@ -240,24 +238,8 @@ _CLI_WORDS = (
      "(or --law module:function, a function in a Python file of the current directory)."),
     ("(see jaxfit.datasets.load_olmo_ladder() for the layout)",
      "(the layout: jaxfit datasets show olmo_ladder)"),
-    # `jaxfit.recipes.points.select_runs` of flp/flp-m (no --sampling-runs, --targets)
-    ("pass the ladder runs explicitly (sampling_runs=[...], targets=[...]).",
-     "add a 'role' column to the file ('ladder' for the sampling runs, 'target' for the "
-     "targets); the command line has no flags naming runs."),
-    ("pass the target runs explicitly (sampling_runs=[...], targets=[...]).",
-     "add a 'role' column to the file ('ladder' for the sampling runs, 'target' for the "
-     "targets); the command line has no flags naming runs."),
-    ("(e.g. data.assign(role=...)), or pass them by name (sampling_runs=[...], "
-     "targets=[...]).", "in the file's role column."),
+    # `jaxfit.recipes.points.select_runs`: a role label is set in the file
     ("(e.g. data.assign(role=...))", "in the file's role column"),
-    # `jaxfit.recipes.flp._chance`: a task outside the paper's chance table
-    ("pass chance={task: level} (e.g. 1/number of choices) or one float for all.",
-     "choose --tasks among the paper's, or give the chance levels in Python "
-     "(jaxfit.recipes.flp.flp(chance=...)); the command line has no flag for them."),
-    ("Mark few-shot rows with fewshot= instead.",
-     "Select the finetuned rows with --where (e.g. --where 'D > 1' for a column D); "
-     "marking few-shot rows (a 0/1 column) is an argument of the recipe's Python function "
-     "(jaxfit.recipes.emergence.emergence), with no flag on the command line."),
     ("For a single curve use jaxfit.recipes.emergence.fewshot_elbow.",
      "For a single curve drop --D (each task's few-shot elbow is fitted)."),
     ("(see jaxfit.datasets.load_hitchhiker())", "(the layout: jaxfit datasets show hitchhiker)"),
@@ -271,7 +253,8 @@ _CLI_WORDS = (
 _FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper", "cuts",
                 "per_task", "restarts", "max_steps", "delta", "space", "init", "likelihood",
                 "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
-                "budgets", "inputs", "by", "D0", "stage2", "ladder_runs", "targets", "demo",
+                "budgets", "inputs", "by", "D0", "stage2", "ladder_runs", "targets",
+                "sampling_runs", "demo",
                 "min_sizes", "max_target_loss")
 _KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +
                     r")=('[^']*'|\"[^\"]*\"|\([^()]*\)|\[[^\[\]]*\]|"
