@@ -837,7 +837,8 @@ def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys
      "drop --law (the file rebuilds its own law), or give the law it was saved from."),
     # a --by typo in a recipe: no did-you-mean before
     (("emergence", "{csv}", "--y", "loss", "--by", "famm", "-q"),
-     "(the data's column 'fam' is close to 'famm'). Name them with --y, --loss, --D, --by, --fewshot."),
+     "(the data's column 'fam' is close to 'famm'). Name them with --y, --loss, --D, --by, "
+     "--fewshot."),
     (("hitchhiker", "{csv}", "-q"),
      "(the layout: jaxfit datasets show hitchhiker). Rename the file's columns."),
     # a --grid value that is not a number: "could not convert string to float: 'x'"
