@@ -120,7 +120,8 @@ class FitResult:
         status: [T] `Status` codes (0 = converged).
         steps: [T] solver iterations of the winning restart.
         grad_norm: [T] largest |gradient| component (unconstrained space) at the winner.
-        at_bound: [T, k] True where a parameter ended within 1e-6 of a constraint bound.
+        at_bound: [T, k] True where a parameter ended within 1e-6 (relative) of a constraint
+            bound and beyond its start range on that side.
         identified: [T] False when near-best restarts disagree or the design check
             found a problem (see `jaxfit.fit`, ``design``).
         restarts: optional dict with every refined restart's ``values`` [T, R, k],

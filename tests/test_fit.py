@@ -291,6 +291,26 @@ def test_non_convergence_is_flagged_and_warned(kept):
     assert res.to_frame()["status"].iloc[0] == "max_steps"
 
 
+def test_small_parameter_inside_its_start_range_is_not_at_the_bound():
+    """A = 3e-8 lies within 1e-6 of positive's bound 0, but inside the start range the
+    law declares: the fit converged there, so A is estimated (with an s.e.), not warned
+    about as an optimum that may lie outside the allowed range."""
+    law = jf.Law(name="growth", inputs=("C",),
+                 params={"A": jf.Param(constraints.positive, init=(1e-9, 1.0)),
+                         "alpha": jf.Param(constraints.positive, init=(0.1, 1.0))},
+                 fn=lambda p, x: p["A"] * x["C"] ** p["alpha"])
+    rng = np.random.default_rng(0)
+    C = 10 ** rng.uniform(15, 22, 30)
+    df = pd.DataFrame({"C": C, "y": 3e-8 * C ** 0.4 * np.exp(0.01 * rng.standard_normal(30))})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BoundWarning)
+        res = jf.fit(law, df, y="y", restarts=8)
+    assert res.status[0] == jf.Status.CONVERGED and not res.at_bound.any()
+    se = res.summary().loc[(0, "A"), "se"]
+    assert res.params.loc[0, "A"] == pytest.approx(3e-8, rel=0.05)
+    assert 0 < se < 0.1 * res.params.loc[0, "A"]
+
+
 def test_parameter_at_bound_is_warned():
     L = np.linspace(0.5, 2.0, 40)
     df = pd.DataFrame({"L": L, "acc": -0.5 / (1 + np.exp(-4 * (L - 1.2))) + 1.1})
