@@ -647,7 +647,7 @@ def runs(tmp_path):
      "--where 'params * 0 + 3' is not a condition: it gives float64 values, not True or "
      "False for each row; write a comparison, e.g. --where \"params * 0 + 3 == 1\""),
     (("emergence", "{runs}"), "emergence: missing column(s) ['accuracy']; the data "
-     "has ['params', 'tokens', 'loss']. Name them with --y, --loss, --D, --by."),
+     "has ['params', 'tokens', 'loss']. Name them with --y, --loss, --D, --by, --fewshot."),
     (("fit", "{runs}", "--x", "N=params", "D=tokns"),
      "(the data's column 'tokens' is close to 'tokns')"),
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--at", "N=7e10", "D=1.4e1x"),
