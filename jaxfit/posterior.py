@@ -469,7 +469,11 @@ class Posterior:
         if self.data is not None and self.method != "bootstrap":
             tpos = np.nonzero(np.asarray(self.data["w"]) > 0)[0]
             for g in ("observed_data", "log_likelihood", "posterior_predictive"):
-                idata[g] = idata[g].assign_coords(obs_task=("obs", coords["task"][tpos]))
+                # setattr, not idata[g] = ...: ArviZ's __setitem__ appends g to the group
+                # list again, so groups() listed these three twice and to_netcdf wrote them
+                # twice
+                obs_task = ("obs", coords["task"][tpos])
+                setattr(idata, g, idata[g].assign_coords(obs_task=obs_task))
         idata.posterior.attrs.update(law=self.law.name, method=self.method,
                                      likelihood=self.likelihood.kind,
                                      space=self.likelihood.space)
