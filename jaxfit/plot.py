@@ -332,11 +332,15 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     """Residuals of a `FitResult` per task, in the fit's space, against one input (log).
 
     Residuals are ``log y - log ŷ`` for a fit with ``space="log"`` (the default) and
-    ``y - ŷ`` otherwise: the quantity the fit's loss was applied to.
+    ``y - ŷ`` otherwise: the quantity the fit's loss was applied to. For a `Posterior`
+    (`jaxfit.sample`, `jaxfit.bootstrap`) ``ŷ`` is its median curve, as `plot_fit` draws
+    it (before: a bare ``KeyError: 'prediction'``).
 
     Returns:
         A ``matplotlib.figure.Figure`` with one axes per task (points and a zero line).
     """
+    from jaxfit.posterior import Posterior
+
     cols, x = _checked_data(result, data, x, "plot_residuals")
     y = result.options.get("y", "y")
     log = result.options.get("space", "log") == "log"
@@ -344,7 +348,7 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     fig, axes = _grid(len(tasks), ncols, height=2.6)
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task)
-        yhat = result.predict(_with_task(result, pts, task))["prediction"].to_numpy(np.float64)
+        yhat = _curve(result, _with_task(result, pts, task), 0.9, None)[0].astype(np.float64)
         obs = pts[y].to_numpy(np.float64)
         r = np.log(obs) - np.log(yhat) if log else obs - yhat
         ax.axhline(0.0, color="gray", lw=0.8)
@@ -353,7 +357,8 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
         _plain_log_ticks(ax, "x")
         ax.set_xlabel(_label(x, cols[x]))
         ax.set_ylabel(f"log {y} - log fit" if log else f"{y} - fit")
-        ax.set_title("residuals" + (f" [{task}]" if len(result.tasks) > 1 else ""),
+        ax.set_title("residuals" + (" (posterior median)" if isinstance(result, Posterior)
+                                    else "") + (f" [{task}]" if len(result.tasks) > 1 else ""),
                      fontsize=9)
     return fig
 

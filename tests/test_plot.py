@@ -174,6 +174,19 @@ def test_plot_residuals(fitted):
         assert len(r) == 24 and np.abs(r).max() < 1e-6                # exact data
 
 
+def test_plot_residuals_of_a_posterior_uses_its_median_curve(fitted):
+    """Before: KeyError 'prediction' (a posterior's predict has a median, not a
+    prediction column), though plot_fit draws posteriors."""
+    _, post, df = fitted
+    fig = plot_residuals(post, df, tasks=["b"])
+    png(fig)
+    r = fig.axes[0].collections[0].get_offsets()[:, 1]
+    b = df[df.task == "b"]
+    med = post.predict(b)["median"].to_numpy()
+    np.testing.assert_allclose(r, np.log(b.loss.to_numpy()) - np.log(med), rtol=1e-12)
+    assert fig.axes[0].get_title() == "residuals (posterior median) [b]"
+
+
 def test_plot_pairs(fitted):
     _, post, _ = fitted
     fig = plot_pairs(post, task="b")
