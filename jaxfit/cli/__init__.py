@@ -1023,6 +1023,9 @@ def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None, by=()) -> pd.Da
         out = out.rename_axis(names).reset_index()
         if by and len(by) > 1:
             # tasks of several by columns: the task tuple becomes one column per by column
+            # (its own name is free again: a by column called "task" stays "task", not
+            # "task_")
+            taken.discard(names[0])
             cols = []
             for name in by:
                 while name in taken:
