@@ -188,8 +188,12 @@ class Posterior:
             `jaxfit.FitResult.summary`: ``free`` (drawn per task, the noise scale
             ``sigma`` too), ``shared`` (one value for all tasks, ``law.shared``) or
             ``fixed`` (held by `jaxfit.fix`, not drawn: its value as ``mean`` and
-            ``median``, the other columns NaN; these rows come last,
-            `jaxfit.result.fixed_rows`). The level is in ``.attrs["prob"]``.
+            ``median``, the other columns NaN; after each task's drawn ones,
+            `jaxfit.result.fixed_rows`). The level is in ``.attrs["prob"]``. Rows are
+            task-major, in the order of `jaxfit.FitResult.summary` (each task's parameters
+            together; before, each parameter for every task, so ``summary().loc[task]`` of
+            a task of several ``by`` columns raised pandas' PerformanceWarning and the
+            rows did not line up with the point fit's summary).
         """
         from jaxfit.result import fixed_rows
 
@@ -216,6 +220,9 @@ class Posterior:
         if self.law.fixed:
             out = pd.concat([out, fixed_rows(self.law.fixed, self.tasks, out.index.names,
                                              out.columns, ["mean", "median"])])
+        # parameter-major so far (each block: every task); task-major as FitResult.summary
+        task = np.tile(np.arange(len(self.tasks)), len(out) // max(len(self.tasks), 1))
+        out = out.iloc[np.argsort(task, kind="stable")]
         out.attrs["prob"] = prob
         return out
 

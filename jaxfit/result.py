@@ -76,7 +76,7 @@ def task_rows(summary: pd.DataFrame, task) -> pd.DataFrame:
     """One task's rows of a (task levels..., param) summary, indexed by param.
 
     ``summary.loc[task]`` on a summary of several ``by`` columns whose rows are not sorted
-    by task (`Posterior.summary` lists each parameter for every task) emits pandas'
+    by task (tasks in the order of a ``by`` column's categories, say) emits pandas'
     PerformanceWarning ("indexing past lexsort depth"); ``xs`` over the task levels does
     not.
     """

@@ -206,6 +206,31 @@ def test_many_tasks_with_two_task_columns():
         res.predict(pd.DataFrame({"L": [2.0], "family": ["a"]}))
 
 
+def test_posterior_summary_rows_follow_the_fit_summary():
+    """`Posterior.summary` listed each parameter for every task, `FitResult.summary` each
+    task's parameters together: the two did not line up row by row, and ``.loc[task]`` of
+    a task of two by columns raised pandas' PerformanceWarning (indexing past lexsort
+    depth). Both are task-major now."""
+    df = pd.concat([DATA.assign(family=f, size=z) for f, z in [("a", 1), ("a", 2), ("b", 1)]],
+                   ignore_index=True)
+    values = np.array([[0.8, -0.2], [0.85, -0.2], [0.9, -0.2]])
+    res = _result(jf.models.linear(), values, df, by=["family", "size"])
+    rng = np.random.default_rng(0)
+    draws = {n: values[:, j, None, None] + 0.01 * rng.standard_normal((3, 2, 20))
+             for j, n in enumerate(["w0", "w1"])}
+    draws["sigma"] = np.full((3, 2, 20), 0.1)
+    post = jf.Posterior(law=res.law, tasks=res.tasks, draws=draws, method="laplace",
+                        likelihood=jf.inference.bayes.Likelihood("normal", "linear"))
+    s = post.summary()
+    drawn = s.drop(index="sigma", level="param")
+    assert drawn.index.equals(res.summary().index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = s.loc[("a", 2)]
+    assert one.index.tolist() == ["w0", "w1", "sigma"]
+    assert one.loc["w0", "mean"] == pytest.approx(draws["w0"][1].mean(), rel=1e-12)
+
+
 def test_report_says_why_standard_errors_are_missing(line):
     """Before: the report showed se NaN without a word."""
     assert "no standard errors" not in line[2].report()
