@@ -220,7 +220,8 @@ def test_posterior_summary_rows_follow_the_fit_summary():
              for j, n in enumerate(["w0", "w1"])}
     draws["sigma"] = np.full((3, 2, 20), 0.1)
     post = jf.Posterior(law=res.law, tasks=res.tasks, draws=draws, method="laplace",
-                        likelihood=jf.inference.bayes.Likelihood("normal", "linear"))
+                        likelihood=jf.inference.bayes.Likelihood("normal", "linear"),
+                        options=res.options)
     s = post.summary()
     drawn = s.drop(index="sigma", level="param")
     assert drawn.index.equals(res.summary().index)
@@ -229,6 +230,11 @@ def test_posterior_summary_rows_follow_the_fit_summary():
         one = s.loc[("a", 2)]
     assert one.index.tolist() == ["w0", "w1", "sigma"]
     assert one.loc["w0", "mean"] == pytest.approx(draws["w0"][1].mean(), rel=1e-12)
+    # predict's sd is the summary's (ddof=1; it was ddof=0, 2.5% smaller at 40 draws):
+    # at L = 0 the line's value is w0
+    pred = post.predict(pd.DataFrame({"L": [0.0], "family": ["a"], "size": [2]}))
+    assert pred["sd"].iloc[0] == pytest.approx(one.loc["w0", "sd"], rel=1e-12)
+    assert pred["mean"].iloc[0] == pytest.approx(one.loc["w0", "mean"], rel=1e-12)
 
 
 def test_report_says_why_standard_errors_are_missing(line):
