@@ -619,7 +619,9 @@ class Posterior:
                            f"{self.law.formula}".strip())
         summ = self.summary(prob=0.9)
         if T > 10:
-            summ = summ.loc[list(self.tasks[:10])]
+            from jaxfit.result import first_tasks
+
+            summ = first_tasks(summ, self.tasks)
         fixed = html.escape("; fixed: " + fixed_text(self.law.fixed) if self.law.fixed else "")
         return (f"<p><b>{head}</b><br>{T} task(s), {C} chain(s) x {S} draws, likelihood="
                 f"{html.escape(self.likelihood.kind)}{fixed}; diagnostics ok in "

@@ -17,7 +17,7 @@ from jaxfit.data import task_columns
 from jaxfit.inference.status import Status, reasons
 from jaxfit.law import Law, fixed_text
 
-__all__ = ["FitResult", "wald_bounds", "fixed_rows"]
+__all__ = ["FitResult", "wald_bounds", "fixed_rows", "first_tasks"]
 
 
 def fixed_rows(fixed, tasks: pd.Index, names, columns, value_columns) -> pd.DataFrame:
@@ -82,6 +82,14 @@ def task_rows(summary: pd.DataFrame, task) -> pd.DataFrame:
     """
     key = task if isinstance(task, tuple) else (task,)
     return summary.xs(key, level=list(range(len(key))))
+
+
+def first_tasks(summary: pd.DataFrame, tasks: pd.Index, n: int = 10) -> pd.DataFrame:
+    """The rows of a (task levels..., param) summary that belong to the first ``n`` tasks
+    (the notebook views). ``summary.loc[list(tasks[:n])]`` raised pandas' AssertionError
+    "Length of new_levels (3) must be <= self.nlevels (2)" for tasks of several ``by``
+    columns."""
+    return summary[summary.index.droplevel("param").isin(tasks[:n])]
 
 
 def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959963984540054):
@@ -568,7 +576,7 @@ class FitResult:
                  f"space={html.escape(str(self.options.get('space')))}</p>"]
         summ = self.summary()[["estimate", "se", "kind"]]
         if len(self.tasks) > 10:
-            summ = summ.loc[list(self.tasks[:10])]
+            summ = first_tasks(summ, self.tasks)
         parts.append(summ.to_html(float_format="{:.6g}".format))
         if stats is not None:
             parts.append(stats.head(10).to_html(float_format="{:.6g}".format))

@@ -19,6 +19,7 @@ import pytest
 
 import jaxfit as jf
 from jaxfit.data import make_batch
+from jaxfit.inference.bayes import Likelihood
 from jaxfit.inference.status import Status
 from jaxfit.warnings import FitWarning
 
@@ -220,7 +221,7 @@ def test_posterior_summary_rows_follow_the_fit_summary():
              for j, n in enumerate(["w0", "w1"])}
     draws["sigma"] = np.full((3, 2, 20), 0.1)
     post = jf.Posterior(law=res.law, tasks=res.tasks, draws=draws, method="laplace",
-                        likelihood=jf.inference.bayes.Likelihood("normal", "linear"),
+                        likelihood=Likelihood("normal", "linear"),
                         options=res.options)
     s = post.summary()
     drawn = s.drop(index="sigma", level="param")
@@ -464,3 +465,19 @@ def test_every_task_predictions_keep_the_input_columns_dtypes_and_duplicate_name
     out = res.predict(dup)
     assert list(out.columns) == ["L", "kind", "n", "kind", "prediction"]
     assert out.iloc[:, 3].tolist() == ["x", "y", "x", "y"]
+
+
+def test_notebook_view_of_more_than_ten_tasks_of_two_by_columns():
+    """`_repr_html_` shows the first 10 tasks; with tasks of two by columns it raised
+    pandas' "Length of new_levels (3) must be <= self.nlevels (2)" (FitResult and
+    Posterior alike), so a notebook printed a traceback instead of the table."""
+    df = pd.concat([DATA.assign(family=f, size=z) for f in "ab" for z in range(6)],
+                   ignore_index=True)
+    res = _result(jf.models.linear(), np.tile([[0.8, -0.2]], (12, 1)), df,
+                  by=["family", "size"])
+    draws = {n: np.random.default_rng(0).normal(v, 0.01, (12, 1, 20))
+             for n, v in (("w0", 0.8), ("w1", -0.2), ("sigma", 0.1))}
+    boot = jf.Posterior(law=res.law, tasks=res.tasks, draws=draws, method="bootstrap",
+                        likelihood=Likelihood("normal", "linear"), options=res.options)
+    for page in (res._repr_html_(), boot._repr_html_()):
+        assert page.count("<th>w0</th>") == 10 and ">b</th>" in page
