@@ -568,11 +568,21 @@ class Posterior:
         return out
 
     # ------------------------------------------------------------------------ display
+    def _draws_text(self, per_task: str = "") -> str:
+        """What the draws are: NUTS chains; a bootstrap's resampled refits and Laplace or
+        SVI draws are independent, so they are not called chains (before, a bootstrap
+        showed "1 chain(s) x 20 draws", and r_hat/ESS are not computed for them)."""
+        T, C, S = next(iter(self.draws.values())).shape
+        if self.method == "nuts":
+            return f"{C} chain(s) x {S} draws{per_task}"
+        what = "resampled refits" if self.method == "bootstrap" else "independent draws"
+        return f"{C * S} {what}{per_task} (no chains: r_hat and ESS do not apply)"
+
     def __repr__(self) -> str:
         a = next(iter(self.draws.values()))
         T, C, S = a.shape
-        head = (f"Posterior({self.method}, {self.law.name}, {T} task(s), {C} chain(s) x "
-                f"{S} draws, likelihood={self.likelihood.kind}")
+        head = (f"Posterior({self.method}, {self.law.name}, {T} task(s), "
+                f"{self._draws_text()}, likelihood={self.likelihood.kind}")
         fixed = "".join(f", {n}={v:.4g} (fixed)" for n, v in self.law.fixed.items())
         if T == 1:
             text = head + "; " + ", ".join(f"{n}={self.flat(n)[0].mean():.4g} "
@@ -589,7 +599,7 @@ class Posterior:
 
         T = len(self.tasks)
         lines = [f"[[Posterior]] {self.method}: {self.law.name}: {self.law.formula}".rstrip(),
-                 f"    {T} task(s), {self.n_chains} chain(s), {self.n_draws} draws per task, "
+                 f"    {T} task(s), {self._draws_text(' per task')}, "
                  f"likelihood={self.likelihood.kind} ({self.likelihood.space} space); "
                  f"{prob:g} intervals"]
         if self.law.fixed:      # as FitResult.report: held by jaxfit.fix, not sampled
@@ -612,8 +622,7 @@ class Posterior:
     def _repr_html_(self) -> str:
         import html
 
-        a = next(iter(self.draws.values()))
-        T, C, S = a.shape
+        T = len(self.tasks)
         diag = self.diagnostics
         head = html.escape(f"Posterior ({self.method}): {self.law.name}  "
                            f"{self.law.formula}".strip())
@@ -623,8 +632,8 @@ class Posterior:
 
             summ = first_tasks(summ, self.tasks)
         fixed = html.escape("; fixed: " + fixed_text(self.law.fixed) if self.law.fixed else "")
-        return (f"<p><b>{head}</b><br>{T} task(s), {C} chain(s) x {S} draws, likelihood="
-                f"{html.escape(self.likelihood.kind)}{fixed}; diagnostics ok in "
+        return (f"<p><b>{head}</b><br>{T} task(s), {html.escape(self._draws_text())}, "
+                f"likelihood={html.escape(self.likelihood.kind)}{fixed}; diagnostics ok in "
                 f"{int(diag['ok'].sum())} of {T} task(s); 0.9 intervals</p>"
                 + summ.to_html(float_format="{:.6g}".format)
                 + diag.head(10).to_html(float_format="{:.6g}".format))

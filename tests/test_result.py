@@ -481,3 +481,23 @@ def test_notebook_view_of_more_than_ten_tasks_of_two_by_columns():
                         likelihood=Likelihood("normal", "linear"), options=res.options)
     for page in (res._repr_html_(), boot._repr_html_()):
         assert page.count("<th>w0</th>") == 10 and ">b</th>" in page
+
+
+def test_a_bootstrap_or_laplace_posterior_is_not_shown_as_chains():
+    """A bootstrap's repr and report said "1 chain(s) x 20 draws" (a Laplace posterior's
+    "2 chain(s)"), though neither has chains and r_hat/ESS are not computed for them."""
+    tasks = pd.Index(range(12), name="task")
+    draws = {n: np.random.default_rng(0).normal(v, 0.01, (12, 1, 20))
+             for n, v in (("w0", 0.8), ("w1", -0.2), ("sigma", 0.1))}
+    lik = Likelihood("normal", "linear")
+    boot = jf.Posterior(law=jf.models.linear(), tasks=tasks, draws=draws, likelihood=lik,
+                        method="bootstrap")
+    said = "20 resampled refits (no chains: r_hat and ESS do not apply)"
+    assert repr(boot).startswith(f"Posterior(bootstrap, linear, 12 task(s), {said}")
+    assert ("12 task(s), 20 resampled refits per task (no chains: r_hat and ESS do not "
+            "apply), likelihood=normal") in boot.report()
+    assert said in boot._repr_html_()
+    lap = dataclasses.replace(boot, method="laplace",
+                              draws={n: a.reshape(12, 2, 10) for n, a in draws.items()})
+    assert "12 task(s), 20 independent draws (no chains" in repr(lap)
+
