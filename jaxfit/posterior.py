@@ -593,8 +593,9 @@ class Posterior:
         return text if len(text) < 900 else text[:895] + " ...)"
 
     def report(self, prob: float = 0.9, max_tasks: int = 10) -> str:
-        """A plain-text report: method, draws, each task's posterior summary (mean, sd,
-        equal-tailed ``prob`` interval; r_hat and ESS for NUTS) and diagnostics."""
+        """A plain-text report: method, draws, a pooled fit's population (`hyper`: mean
+        and ``prob`` interval), each task's posterior summary (mean, sd, equal-tailed
+        ``prob`` interval; r_hat and ESS for NUTS) and diagnostics."""
         from jaxfit.result import task_rows
 
         T = len(self.tasks)
@@ -604,6 +605,9 @@ class Posterior:
                  f"{prob:g} intervals"]
         if self.law.fixed:      # as FitResult.report: held by jaxfit.fix, not sampled
             lines.append("    fixed: " + fixed_text(self.law.fixed))
+        if self.hyper:          # pooled parameters' population (before: shown nowhere)
+            lines.append(f"    population of the pooled parameter(s) (mean [{prob:g} "
+                         "interval]): " + self._hyper_text(prob))
         diag = self.diagnostics
         lines.append(f"    diagnostics ok in {int(diag['ok'].sum())} of {T} task(s)")
         summ = self.summary(prob=prob)
@@ -618,6 +622,16 @@ class Posterior:
         if T > max_tasks:
             lines.append(f"... {T - max_tasks} more task(s): see summary() and diagnostics")
         return "\n".join(lines)
+
+    def _hyper_text(self, prob: float) -> str:
+        """``name mean [lower, upper]`` of each population-level draw (`hyper`)."""
+        lo, hi = (1 - prob) / 2, (1 + prob) / 2
+        parts = []
+        for n, a in self.hyper.items():
+            a = np.asarray(a, dtype=np.float64).reshape(-1)
+            q = np.quantile(a, [lo, hi])
+            parts.append(f"{n} {a.mean():.4g} [{q[0]:.4g}, {q[1]:.4g}]")
+        return ", ".join(parts)
 
     def _repr_html_(self) -> str:
         import html

@@ -501,3 +501,20 @@ def test_a_bootstrap_or_laplace_posterior_is_not_shown_as_chains():
                               draws={n: a.reshape(12, 2, 10) for n, a in draws.items()})
     assert "12 task(s), 20 independent draws (no chains" in repr(lap)
 
+
+def test_a_pooled_posterior_reports_its_population():
+    """With ``pool=``, the population's draws (``alpha_mu``, ``alpha_tau``) were in
+    ``post.hyper`` and idata only: report() did not mention them."""
+    tasks = pd.Index(["a", "b"], name="task")
+    rng = np.random.default_rng(0)
+    draws = {n: rng.normal(v, 0.01, (2, 2, 50))
+             for n, v in (("w0", 0.8), ("w1", -0.2), ("sigma", 0.1))}
+    hyper = {"w1_mu": rng.normal(-0.2, 0.02, (2, 50)), "w1_tau": np.full((2, 50), 0.5)}
+    post = jf.Posterior(law=jf.models.linear(), tasks=tasks, draws=draws, hyper=hyper,
+                        likelihood=Likelihood("normal", "linear"), method="nuts",
+                        options={"by": "task", "pool": ("w1",)})
+    q = np.quantile(hyper["w1_mu"], [0.05, 0.95])
+    assert ("population of the pooled parameter(s) (mean [0.9 interval]): w1_mu "
+            f"{hyper['w1_mu'].mean():.4g} [{q[0]:.4g}, {q[1]:.4g}], w1_tau 0.5 [0.5, 0.5]"
+            ) in post.report()
+
