@@ -572,15 +572,14 @@ class Posterior:
         """What the draws are: NUTS chains; a bootstrap's resampled refits and Laplace or
         SVI draws are independent, so they are not called chains (before, a bootstrap
         showed "1 chain(s) x 20 draws", and r_hat/ESS are not computed for them)."""
-        T, C, S = next(iter(self.draws.values())).shape
+        _, C, S = next(iter(self.draws.values())).shape
         if self.method == "nuts":
             return f"{C} chain(s) x {S} draws{per_task}"
         what = "resampled refits" if self.method == "bootstrap" else "independent draws"
         return f"{C * S} {what}{per_task} (no chains: r_hat and ESS do not apply)"
 
     def __repr__(self) -> str:
-        a = next(iter(self.draws.values()))
-        T, C, S = a.shape
+        T = len(self.tasks)
         head = (f"Posterior({self.method}, {self.law.name}, {T} task(s), "
                 f"{self._draws_text()}, likelihood={self.likelihood.kind}")
         fixed = "".join(f", {n}={v:.4g} (fixed)" for n, v in self.law.fixed.items())
