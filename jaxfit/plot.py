@@ -81,20 +81,28 @@ def _check_inputs(data: pd.DataFrame | None, cols: dict, where: str) -> None:
 def _check_tasks(result, tasks, where: str) -> list:
     """``tasks`` (None: all) as a list, each a label of ``result.tasks``; ValueError
     naming the unknown ones and the fitted ones (a bare KeyError before)."""
+    from jaxfit.result import task_position
+
     if tasks is None:
         return list(result.tasks)
-    if isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence):
-        tasks = [tasks]
+    several = isinstance(result.tasks, pd.MultiIndex)
+    if (isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence)
+            or (several and isinstance(tasks, tuple) and tasks in result.tasks)):
+        tasks = [tasks]            # one label (a tuple, for several by columns)
     unknown = []
     for task in tasks:
         try:
-            result.tasks.get_loc(task)
-        except (KeyError, TypeError):
+            # a whole label: part of one ('a' of ('a', 'x')) matched several tasks and
+            # was then drawn from no rows ("no row of data= or at= names task 'a'")
+            task_position(result.tasks, task, "fit")
+        except ValueError:
             unknown.append(task)
     if unknown:
-        raise ValueError(f"{where}: tasks= {unknown} are not tasks of the fit; its tasks are "
-                         f"{list(result.tasks)[:20]}. Pass some of these, or tasks=None for "
-                         "all.")
+        part = (f" (a task of several by columns {list(result.tasks.names)} is named by "
+                f"all of them, e.g. tasks=[{result.tasks[0]!r}])" if several else "")
+        raise ValueError(f"{where}: tasks= {unknown} are not tasks of the fit{part}; its "
+                         f"tasks are {list(result.tasks)[:20]}. Pass some of these, or "
+                         "tasks=None for all.")
     return list(tasks)
 
 

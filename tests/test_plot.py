@@ -1,6 +1,8 @@
 """Every figure renders to a non-empty PNG with the expected axes, lines and data."""
 
+import dataclasses
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -231,6 +233,25 @@ def test_plot_names_an_unknown_task_a_bad_x_and_nan_inputs_by_the_users_rows(fit
     assert np.isnan(bad.loc[3, "N"]) and bad.shape == df.shape    # the user's frame as it was
     fig = draw(res, df, tasks=["b"])                               # a known task: one panel
     assert len(fig.axes) == 1 + (draw is plot_fit)                 # (+ plot_fit's colour bar)
+
+
+def test_tasks_of_two_by_columns_are_named_by_whole_labels(fitted):
+    """With tasks of two by columns, tasks=["a"] (part of the label ("a", "x")) passed the
+    check and plot_fit then said "no row of data= or at= names task 'a'"; a single label
+    tasks=("a", "x") was read as two tasks "a" and "x". Now the part is refused naming
+    the labels, and the tuple is one task."""
+    res, _, df = fitted
+    tasks = pd.MultiIndex.from_tuples([("a", "x"), ("b", "x")], names=["family", "task"])
+    two = dataclasses.replace(res, tasks=tasks, options={**res.options, "by": ["family", "task"]})
+    data = df.rename(columns={"task": "family"}).assign(task="x")
+    for draw in (plot_fit, plot_residuals):
+        with pytest.raises(ValueError, match=re.escape(
+                f"{draw.__name__}: tasks= ['a'] are not tasks of the fit (a task of several "
+                "by columns ['family', 'task'] is named by all of them, e.g. "
+                "tasks=[('a', 'x')])")):
+            draw(two, data, tasks=["a"])
+    fig = plot_residuals(two, data, tasks=("b", "x"))
+    assert len(fig.axes) == 1 and fig.axes[0].get_title() == "residuals [('b', 'x')]"
 
 
 def test_plot_fit_keeps_non_positive_values_on_a_linear_axis(fitted):
