@@ -3,6 +3,7 @@ next run to train (`suggest`)."""
 
 import dataclasses
 import json
+import re
 import warnings
 
 import jax.numpy as jnp
@@ -843,6 +844,12 @@ def test_suggest_names_the_tasks_whose_target_rows_differ():
         warnings.simplefilter("error", getattr(pd.errors, "Pandas4Warning", FutureWarning))
         ok = jf.suggest(two, cands, target.drop(columns="family"))
     assert ok.targets["family"].tolist() == ["x", "y"] and ok.table.columns[0] == "family"
+    # tasks of two by columns: the fix names both columns (it named 'task', no column)
+    tasks = pd.MultiIndex.from_tuples([("x", 1), ("y", 1)], names=["family", "size"])
+    two = dataclasses.replace(two, tasks=tasks, options={"by": ["family", "size"]})
+    with pytest.raises(ValueError, match=re.escape(
+            "leave the columns ['family', 'size'] out of the target")):
+        jf.suggest(two, cands, target.assign(size=1))
 
 
 def test_optimal_isoflop_overtrain_of_a_fit_by_two_columns():
