@@ -669,12 +669,16 @@ def _check_at_tasks(at: pd.DataFrame, df: pd.DataFrame, by) -> None:
     """``--at`` rows that give the ``--by`` column(s) name tasks of ``df``: a typo there
     failed only after the fit, which was then neither printed nor saved."""
     from jaxfit.data import task_columns
-    from jaxfit.predictions import task_positions
+    from jaxfit.predictions import task_positions, task_rows
 
     cols = task_columns(_by(by))
-    if not cols or not all(c in at.columns and c in df.columns for c in cols):
+    if not cols or not all(c in df.columns for c in cols):
         return
     tasks = df.groupby(cols if len(cols) > 1 else cols[0], sort=True, observed=True).size().index
+    if not all(c in at.columns for c in cols):
+        # rows with some of several --by columns: refused by predict, after the fit
+        _call(task_rows, tasks, _by(by), at, "--at")
+        return
     try:
         task_positions(tasks, at, _by(by), where="--at")
     except ValueError as e:
