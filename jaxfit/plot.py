@@ -33,7 +33,7 @@ import pandas as pd
 from jaxfit.data import column_map, numeric_values, task_columns
 from jaxfit.datasets import recorded_unit
 from jaxfit.plot_style import figure, interval_bar, unit_label
-from jaxfit.predictions import match_tasks, task_positions
+from jaxfit.predictions import match_tasks, task_positions, task_rows
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
 from jaxfit.plot_style import wrap as _wrap
@@ -235,6 +235,9 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     if at is not None and task_columns(by) and all(c in at.columns for c in task_columns(by)):
         # a target naming no fitted task was left out of every panel without a word
         task_positions(result.tasks, at, by, where="plot_fit: at=")
+    elif at is not None:
+        # one holding some of several by columns was drawn in every panel (predict refuses)
+        task_rows(result.tasks, by, at, where="plot_fit: at=")
     others = [i for i in law.inputs if i != x]
     y = result.options.get("y", "y")
     tasks = _check_tasks(result, tasks, "plot_fit")

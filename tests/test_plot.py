@@ -238,8 +238,9 @@ def test_plot_names_an_unknown_task_a_bad_x_and_nan_inputs_by_the_users_rows(fit
 def test_tasks_of_two_by_columns_are_named_by_whole_labels(fitted):
     """With tasks of two by columns, tasks=["a"] (part of the label ("a", "x")) passed the
     check and plot_fit then said "no row of data= or at= names task 'a'"; a single label
-    tasks=("a", "x") was read as two tasks "a" and "x". Now the part is refused naming
-    the labels, and the tuple is one task."""
+    tasks=("a", "x") was read as two tasks "a" and "x"; a target row holding family but
+    not task was drawn in every panel. Now the part and the row are refused, and the
+    tuple is one task."""
     res, _, df = fitted
     tasks = pd.MultiIndex.from_tuples([("a", "x"), ("b", "x")], names=["family", "task"])
     two = dataclasses.replace(res, tasks=tasks, options={**res.options, "by": ["family", "task"]})
@@ -250,6 +251,9 @@ def test_tasks_of_two_by_columns_are_named_by_whole_labels(fitted):
                 "by columns ['family', 'task'] is named by all of them, e.g. "
                 "tasks=[('a', 'x')])")):
             draw(two, data, tasks=["a"])
+    with pytest.raises(ValueError, match=re.escape(
+            "plot_fit: at=: the rows hold ['family'] but not ['task']")):
+        plot_fit(two, data, at=data.iloc[:1].drop(columns="task"))   # was in every panel
     fig = plot_residuals(two, data, tasks=("b", "x"))
     assert len(fig.axes) == 1 and fig.axes[0].get_title() == "residuals [('b', 'x')]"
 
