@@ -278,6 +278,20 @@ def unique_columns(df: pd.DataFrame, columns, where: str = "") -> None:
                          "e.g. df.loc[:, ~df.columns.duplicated()].")
 
 
+def _check_unused_categories(df: pd.DataFrame, by_cols: list) -> None:
+    """ValueError naming a categorical task column's categories that no row holds (as one
+    such column's unused category is refused as a task with no points)."""
+    for c in by_cols:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            used = set(df[c].dropna().unique())
+            unused = [v for v in df[c].cat.categories if v not in used]
+            if unused:
+                raise ValueError(f"column {c!r} (task column, by) has categories "
+                                 f"{unused[:_SHOW]} that no row holds: tasks with no points; "
+                                 f"drop them (df[{c!r}].cat.remove_unused_categories()) or "
+                                 "give them data.")
+
+
 def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str] | None = None,
                weights: str | Sequence[float] | None = None, space: str = "log",
                min_points: int | None = None) -> Batch:
@@ -367,10 +381,17 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 raise ValueError(f"column {c!r} (task column, by) has {bad.sum()} missing values "
                                  f"at rows {row_labels(df, bad)}; those rows would belong to no task. "
                                  f"Fill them, e.g. df[{c!r}].fillna('unknown').")
+        if len(by_cols) > 1:
+            _check_unused_categories(df, by_cols)
         # by the columns' values, not their names: a name that is also an index level
-        # (df.set_index("task", drop=False)) is ambiguous to pandas
+        # (df.set_index("task", drop=False)) is ambiguous to pandas. One column: every
+        # category is a task (an unused one is refused below). Several: the tasks are the
+        # combinations the rows hold; observed=False made one of every combination of
+        # categorical columns, so a (family, task) pair no row holds was refused as a task
+        # with no points, with advice that did not help.
         keys = [df[c] for c in by_cols]
-        groups = df.groupby(keys if len(keys) > 1 else keys[0], sort=True, observed=False)
+        groups = df.groupby(keys if len(keys) > 1 else keys[0], sort=True,
+                            observed=len(keys) > 1)
         codes = groups.ngroup().to_numpy()
         counts = groups.size()
         tasks, sizes = counts.index, counts.to_numpy()

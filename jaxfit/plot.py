@@ -33,7 +33,7 @@ import pandas as pd
 from jaxfit.data import column_map, numeric_values, task_columns
 from jaxfit.datasets import recorded_unit
 from jaxfit.plot_style import figure, interval_bar, unit_label
-from jaxfit.predictions import match_tasks, task_positions
+from jaxfit.predictions import match_tasks, task_positions, task_rows
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
 from jaxfit.plot_style import wrap as _wrap
@@ -81,20 +81,28 @@ def _check_inputs(data: pd.DataFrame | None, cols: dict, where: str) -> None:
 def _check_tasks(result, tasks, where: str) -> list:
     """``tasks`` (None: all) as a list, each a label of ``result.tasks``; ValueError
     naming the unknown ones and the fitted ones (a bare KeyError before)."""
+    from jaxfit.result import task_position
+
     if tasks is None:
         return list(result.tasks)
-    if isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence):
-        tasks = [tasks]
+    several = isinstance(result.tasks, pd.MultiIndex)
+    if (isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence)
+            or (several and isinstance(tasks, tuple) and tasks in result.tasks)):
+        tasks = [tasks]            # one label (a tuple, for several by columns)
     unknown = []
     for task in tasks:
         try:
-            result.tasks.get_loc(task)
-        except (KeyError, TypeError):
+            # a whole label: part of one ('a' of ('a', 'x')) matched several tasks and
+            # was then drawn from no rows ("no row of data= or at= names task 'a'")
+            task_position(result.tasks, task, "fit")
+        except ValueError:
             unknown.append(task)
     if unknown:
-        raise ValueError(f"{where}: tasks= {unknown} are not tasks of the fit; its tasks are "
-                         f"{list(result.tasks)[:20]}. Pass some of these, or tasks=None for "
-                         "all.")
+        part = (f" (a task of several by columns {list(result.tasks.names)} is named by "
+                f"all of them, e.g. tasks=[{result.tasks[0]!r}])" if several else "")
+        raise ValueError(f"{where}: tasks= {unknown} are not tasks of the fit{part}; its "
+                         f"tasks are {list(result.tasks)[:20]}. Pass some of these, or "
+                         "tasks=None for all.")
     return list(tasks)
 
 
@@ -227,6 +235,9 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     if at is not None and task_columns(by) and all(c in at.columns for c in task_columns(by)):
         # a target naming no fitted task was left out of every panel without a word
         task_positions(result.tasks, at, by, where="plot_fit: at=")
+    elif at is not None:
+        # one holding some of several by columns was drawn in every panel (predict refuses)
+        task_rows(result.tasks, by, at, where="plot_fit: at=")
     others = [i for i in law.inputs if i != x]
     y = result.options.get("y", "y")
     tasks = _check_tasks(result, tasks, "plot_fit")
@@ -332,11 +343,15 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     """Residuals of a `FitResult` per task, in the fit's space, against one input (log).
 
     Residuals are ``log y - log ŷ`` for a fit with ``space="log"`` (the default) and
-    ``y - ŷ`` otherwise: the quantity the fit's loss was applied to.
+    ``y - ŷ`` otherwise: the quantity the fit's loss was applied to. For a `Posterior`
+    (`jaxfit.sample`, `jaxfit.bootstrap`) ``ŷ`` is its median curve, as `plot_fit` draws
+    it (before: a bare ``KeyError: 'prediction'``).
 
     Returns:
         A ``matplotlib.figure.Figure`` with one axes per task (points and a zero line).
     """
+    from jaxfit.posterior import Posterior
+
     cols, x = _checked_data(result, data, x, "plot_residuals")
     y = result.options.get("y", "y")
     log = result.options.get("space", "log") == "log"
@@ -344,7 +359,7 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     fig, axes = _grid(len(tasks), ncols, height=2.6)
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task)
-        yhat = result.predict(_with_task(result, pts, task))["prediction"].to_numpy(np.float64)
+        yhat = _curve(result, _with_task(result, pts, task), 0.9, None)[0].astype(np.float64)
         obs = pts[y].to_numpy(np.float64)
         r = np.log(obs) - np.log(yhat) if log else obs - yhat
         ax.axhline(0.0, color="gray", lw=0.8)
@@ -353,7 +368,8 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
         _plain_log_ticks(ax, "x")
         ax.set_xlabel(_label(x, cols[x]))
         ax.set_ylabel(f"log {y} - log fit" if log else f"{y} - fit")
-        ax.set_title("residuals" + (f" [{task}]" if len(result.tasks) > 1 else ""),
+        ax.set_title("residuals" + (" (posterior median)" if isinstance(result, Posterior)
+                                    else "") + (f" [{task}]" if len(result.tasks) > 1 else ""),
                      fontsize=9)
     return fig
 

@@ -188,8 +188,12 @@ class Posterior:
             `jaxfit.FitResult.summary`: ``free`` (drawn per task, the noise scale
             ``sigma`` too), ``shared`` (one value for all tasks, ``law.shared``) or
             ``fixed`` (held by `jaxfit.fix`, not drawn: its value as ``mean`` and
-            ``median``, the other columns NaN; these rows come last,
-            `jaxfit.result.fixed_rows`). The level is in ``.attrs["prob"]``.
+            ``median``, the other columns NaN; after each task's drawn ones,
+            `jaxfit.result.fixed_rows`). The level is in ``.attrs["prob"]``. Rows are
+            task-major, in the order of `jaxfit.FitResult.summary` (each task's parameters
+            together; before, each parameter for every task, so ``summary().loc[task]`` of
+            a task of several ``by`` columns raised pandas' PerformanceWarning and the
+            rows did not line up with the point fit's summary).
         """
         from jaxfit.result import fixed_rows
 
@@ -216,6 +220,9 @@ class Posterior:
         if self.law.fixed:
             out = pd.concat([out, fixed_rows(self.law.fixed, self.tasks, out.index.names,
                                              out.columns, ["mean", "median"])])
+        # parameter-major so far (each block: every task); task-major as FitResult.summary
+        task = np.tile(np.arange(len(self.tasks)), len(out) // max(len(self.tasks), 1))
+        out = out.iloc[np.argsort(task, kind="stable")]
         out.attrs["prob"] = prob
         return out
 
@@ -469,7 +476,11 @@ class Posterior:
         if self.data is not None and self.method != "bootstrap":
             tpos = np.nonzero(np.asarray(self.data["w"]) > 0)[0]
             for g in ("observed_data", "log_likelihood", "posterior_predictive"):
-                idata[g] = idata[g].assign_coords(obs_task=("obs", coords["task"][tpos]))
+                # setattr, not idata[g] = ...: ArviZ's __setitem__ appends g to the group
+                # list again, so groups() listed these three twice and to_netcdf wrote them
+                # twice
+                obs_task = ("obs", coords["task"][tpos])
+                setattr(idata, g, idata[g].assign_coords(obs_task=obs_task))
         idata.posterior.attrs.update(law=self.law.name, method=self.method,
                                      likelihood=self.likelihood.kind,
                                      space=self.likelihood.space)
@@ -557,11 +568,20 @@ class Posterior:
         return out
 
     # ------------------------------------------------------------------------ display
+    def _draws_text(self, per_task: str = "") -> str:
+        """What the draws are: NUTS chains; a bootstrap's resampled refits and Laplace or
+        SVI draws are independent, so they are not called chains (before, a bootstrap
+        showed "1 chain(s) x 20 draws", and r_hat/ESS are not computed for them)."""
+        _, C, S = next(iter(self.draws.values())).shape
+        if self.method == "nuts":
+            return f"{C} chain(s) x {S} draws{per_task}"
+        what = "resampled refits" if self.method == "bootstrap" else "independent draws"
+        return f"{C * S} {what}{per_task} (no chains: r_hat and ESS do not apply)"
+
     def __repr__(self) -> str:
-        a = next(iter(self.draws.values()))
-        T, C, S = a.shape
-        head = (f"Posterior({self.method}, {self.law.name}, {T} task(s), {C} chain(s) x "
-                f"{S} draws, likelihood={self.likelihood.kind}")
+        T = len(self.tasks)
+        head = (f"Posterior({self.method}, {self.law.name}, {T} task(s), "
+                f"{self._draws_text()}, likelihood={self.likelihood.kind}")
         fixed = "".join(f", {n}={v:.4g} (fixed)" for n, v in self.law.fixed.items())
         if T == 1:
             text = head + "; " + ", ".join(f"{n}={self.flat(n)[0].mean():.4g} "
@@ -572,17 +592,21 @@ class Posterior:
         return text if len(text) < 900 else text[:895] + " ...)"
 
     def report(self, prob: float = 0.9, max_tasks: int = 10) -> str:
-        """A plain-text report: method, draws, each task's posterior summary (mean, sd,
-        equal-tailed ``prob`` interval; r_hat and ESS for NUTS) and diagnostics."""
+        """A plain-text report: method, draws, a pooled fit's population (`hyper`: mean
+        and ``prob`` interval), each task's posterior summary (mean, sd, equal-tailed
+        ``prob`` interval; r_hat and ESS for NUTS) and diagnostics."""
         from jaxfit.result import task_rows
 
         T = len(self.tasks)
         lines = [f"[[Posterior]] {self.method}: {self.law.name}: {self.law.formula}".rstrip(),
-                 f"    {T} task(s), {self.n_chains} chain(s), {self.n_draws} draws per task, "
+                 f"    {T} task(s), {self._draws_text(' per task')}, "
                  f"likelihood={self.likelihood.kind} ({self.likelihood.space} space); "
                  f"{prob:g} intervals"]
         if self.law.fixed:      # as FitResult.report: held by jaxfit.fix, not sampled
             lines.append("    fixed: " + fixed_text(self.law.fixed))
+        if self.hyper:          # pooled parameters' population (before: shown nowhere)
+            lines.append(f"    population of the pooled parameter(s) (mean [{prob:g} "
+                         "interval]): " + self._hyper_text(prob))
         diag = self.diagnostics
         lines.append(f"    diagnostics ok in {int(diag['ok'].sum())} of {T} task(s)")
         summ = self.summary(prob=prob)
@@ -598,20 +622,31 @@ class Posterior:
             lines.append(f"... {T - max_tasks} more task(s): see summary() and diagnostics")
         return "\n".join(lines)
 
+    def _hyper_text(self, prob: float) -> str:
+        """``name mean [lower, upper]`` of each population-level draw (`hyper`)."""
+        lo, hi = (1 - prob) / 2, (1 + prob) / 2
+        parts = []
+        for n, a in self.hyper.items():
+            a = np.asarray(a, dtype=np.float64).reshape(-1)
+            q = np.quantile(a, [lo, hi])
+            parts.append(f"{n} {a.mean():.4g} [{q[0]:.4g}, {q[1]:.4g}]")
+        return ", ".join(parts)
+
     def _repr_html_(self) -> str:
         import html
 
-        a = next(iter(self.draws.values()))
-        T, C, S = a.shape
+        T = len(self.tasks)
         diag = self.diagnostics
         head = html.escape(f"Posterior ({self.method}): {self.law.name}  "
                            f"{self.law.formula}".strip())
         summ = self.summary(prob=0.9)
         if T > 10:
-            summ = summ.loc[list(self.tasks[:10])]
+            from jaxfit.result import first_tasks
+
+            summ = first_tasks(summ, self.tasks)
         fixed = html.escape("; fixed: " + fixed_text(self.law.fixed) if self.law.fixed else "")
-        return (f"<p><b>{head}</b><br>{T} task(s), {C} chain(s) x {S} draws, likelihood="
-                f"{html.escape(self.likelihood.kind)}{fixed}; diagnostics ok in "
+        return (f"<p><b>{head}</b><br>{T} task(s), {html.escape(self._draws_text())}, "
+                f"likelihood={html.escape(self.likelihood.kind)}{fixed}; diagnostics ok in "
                 f"{int(diag['ok'].sum())} of {T} task(s); 0.9 intervals</p>"
                 + summ.to_html(float_format="{:.6g}".format)
                 + diag.head(10).to_html(float_format="{:.6g}".format))
@@ -628,7 +663,11 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
     q = np.quantile(mean, [0.5, lo, hi], axis=1)
     qp = np.quantile(pred, [lo, hi], axis=1)
-    out = pd.DataFrame({"mean": mean.mean(axis=1), "median": q[0], "sd": mean.std(axis=1),
+    # ddof=1, as Posterior.summary's and jaxfit.optimal's sd (before: ddof=0 here, 2.6%
+    # smaller at a 20-resample bootstrap); NaN with one draw
+    sd = (mean.std(axis=1, ddof=1) if mean.shape[1] > 1
+          else np.full(mean.shape[0], np.nan))
+    out = pd.DataFrame({"mean": mean.mean(axis=1), "median": q[0], "sd": sd,
                         "credible_lower": q[1], "credible_upper": q[2],
                         "predictive_lower": qp[0], "predictive_upper": qp[1]}, index=index)
     out.attrs["prob"] = prob

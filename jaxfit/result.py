@@ -17,7 +17,7 @@ from jaxfit.data import task_columns
 from jaxfit.inference.status import Status, reasons
 from jaxfit.law import Law, fixed_text
 
-__all__ = ["FitResult", "wald_bounds", "fixed_rows"]
+__all__ = ["FitResult", "wald_bounds", "fixed_rows", "first_tasks"]
 
 
 def fixed_rows(fixed, tasks: pd.Index, names, columns, value_columns) -> pd.DataFrame:
@@ -76,12 +76,20 @@ def task_rows(summary: pd.DataFrame, task) -> pd.DataFrame:
     """One task's rows of a (task levels..., param) summary, indexed by param.
 
     ``summary.loc[task]`` on a summary of several ``by`` columns whose rows are not sorted
-    by task (`Posterior.summary` lists each parameter for every task) emits pandas'
+    by task (tasks in the order of a ``by`` column's categories, say) emits pandas'
     PerformanceWarning ("indexing past lexsort depth"); ``xs`` over the task levels does
     not.
     """
     key = task if isinstance(task, tuple) else (task,)
     return summary.xs(key, level=list(range(len(key))))
+
+
+def first_tasks(summary: pd.DataFrame, tasks: pd.Index, n: int = 10) -> pd.DataFrame:
+    """The rows of a (task levels..., param) summary that belong to the first ``n`` tasks
+    (the notebook views). ``summary.loc[list(tasks[:n])]`` raised pandas' AssertionError
+    "Length of new_levels (3) must be <= self.nlevels (2)" for tasks of several ``by``
+    columns."""
+    return summary[summary.index.droplevel("param").isin(tasks[:n])]
 
 
 def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959963984540054):
@@ -569,7 +577,7 @@ class FitResult:
                  f"space={html.escape(str(self.options.get('space')))}</p>"]
         summ = self.summary()[["estimate", "se", "kind"]]
         if len(self.tasks) > 10:
-            summ = summ.loc[list(self.tasks[:10])]
+            summ = first_tasks(summ, self.tasks)
         parts.append(summ.to_html(float_format="{:.6g}".format))
         if stats is not None:
             parts.append(stats.head(10).to_html(float_format="{:.6g}".format))

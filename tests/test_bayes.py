@@ -384,9 +384,10 @@ def test_posterior_summary_lists_fixed_parameters_as_fit_summary_does():
     post = _gaussian_draws(law, ["a", "c"], [-0.7, 4.0, 1.0], [0.02, 0.1, 0.02], 0.01,
                            "linear")
     s = post.summary(prob=0.9)
+    # task-major, each task's fixed rows after its drawn ones (as FitResult.summary)
     assert s.index.get_level_values("param").tolist() == (
-        [n for n in law.param_names for _ in "ac"] + ["sigma", "sigma", "b", "b"])
-    assert s["kind"].tolist() == ["free"] * 8 + ["fixed"] * 2
+        [*law.param_names, "sigma", "b"] * 2)
+    assert s["kind"].tolist() == (["free"] * 4 + ["fixed"]) * 2
     for t in ("a", "c"):
         row = s.loc[(t, "b")]
         assert row["mean"] == 0.9 and row["median"] == 0.9

@@ -1065,6 +1065,26 @@ def test_posterior_of_two_by_columns_prints_no_pandas_performance_warning():
     assert f"{draws['A'][1].mean():.6g}" in block.splitlines()[3]     # A's row, this task's
 
 
+def test_predict_every_task_of_two_by_columns_keeps_their_names():
+    """`jaxfit predict fit.json --at flops=1e23` of a fit by family and task printed the
+    columns ``family task_ row``: the task tuple's own column, named "task" and then
+    dropped, still held the name. Now ``family task row``; an input column ``row`` still
+    gets ``row_``."""
+    from jaxfit.cli import _heavy, _long
+
+    _heavy()
+
+    rows = pd.DataFrame({"flops": [1e23], "row": [7]})
+    tasks = [("a", "x"), ("b", "x")]
+    index = pd.MultiIndex.from_arrays([pd.Index(tasks, tupleize_cols=False), [0, 0]],
+                                      names=["task", "row"])
+    pred = pd.DataFrame({"flops": [1e23] * 2, "row": [7] * 2, "prediction": [1.5, 1.6]},
+                        index=index)
+    out = _long(rows, pred, "loss", ["family", "task"])
+    assert list(out.columns) == ["family", "task", "row_", "flops", "row", "loss_pred"]
+    assert out[["family", "task"]].values.tolist() == [list(t) for t in tasks]
+
+
 @pytest.mark.parametrize("argv, wanted", [
     # measured before: a bootstrap of the default 1,000 resamples, exit 0
     (("sample", "{csv}", "--method", "bootstrap", "--samples", "500"),

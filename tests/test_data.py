@@ -195,6 +195,24 @@ def test_empty_task_from_unused_category(entry):
                         r"df\[col\]\.cat\.remove_unused_categories\(\)\)", by="g")
 
 
+def test_two_categorical_task_columns_make_only_the_pairs_the_rows_hold():
+    """by=["family", "task"], both categorical, family "b" without task "y": the pair
+    ("b", "y") was a task with no points, refused with advice (remove unused categories)
+    that did not apply. The tasks are the pairs the rows hold; a category no row holds is
+    still refused."""
+    df = _chinchilla_frame().assign(
+        family=pd.Categorical(["a"] * 16 + ["b"] * 8, categories=["b", "a"]),
+        task=pd.Categorical(["x"] * 8 + ["y"] * 8 + ["x"] * 8))
+    batch = make_batch(df, jf.models.chinchilla(), y="loss", by=["family", "task"])
+    assert list(batch.tasks) == [("b", "x"), ("a", "x"), ("a", "y")]
+    assert batch.tasks.names == ["family", "task"]
+    np.testing.assert_array_equal(batch.n_points, [8, 8, 8])
+    np.testing.assert_allclose(batch.y[0, :8], df.loss.iloc[16:])      # ("b", "x")
+    extra = df.assign(task=df.task.cat.add_categories(["z"]))
+    _rejects("make_batch", extra, r"column 'task' \(task column, by\) has categories \['z'\] "
+             r"that no row holds", by=["family", "task"])
+
+
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_empty_task_from_zero_weights(entry):
     df = _tasks(_chinchilla_frame(), {"a": 12, "b": 12})

@@ -3,6 +3,7 @@ next run to train (`suggest`)."""
 
 import dataclasses
 import json
+import re
 import warnings
 
 import jax.numpy as jnp
@@ -621,6 +622,25 @@ def test_ladder_replay_compute_ratio(ladder_replay):
         lambda runs: any(x.startswith(("760M", "1B")) for x in runs)).all()
 
 
+def test_optimal_result_shows_a_short_repr_and_its_table():
+    """The dataclass's repr printed every draw array and the law's parameters (580 lines
+    for 4 tasks of two by columns x 20 bootstrap draws); now one line, and a notebook shows
+    the table."""
+    from jaxfit.decide.optimal import QUANTITIES, OptimalResult
+
+    tasks = pd.MultiIndex.from_product([["a", "b"], ["x", "y"]], names=["family", "task"])
+    rng = np.random.default_rng(0)
+    draws = {q: rng.lognormal(0.0, 0.1, (4, 500, 2)) for q in QUANTITIES}
+    opt = OptimalResult(law=jf.models.chinchilla(), tasks=tasks, budgets=np.array([1e21, 1e23]),
+                        draws=draws, estimate=None, at_edge=np.zeros((4, 500, 2), bool),
+                        method="closed", prob=0.9, n_draws=500, by=["family", "task"])
+    assert repr(opt) == ("OptimalResult(chinchilla, 4 task(s) [('a', 'x'), ('a', 'y'), "
+                         "('b', 'x'), ('b', 'y')], 2 budget(s), method=closed, 500 draw(s) "
+                         "per task, prob=0.9; see table(), to_frame(), exponents())")
+    page = opt._repr_html_()
+    assert page.count("<tr>") == 8 + 3 and "tokens_per_param" in page   # 3 header rows
+
+
 def test_a_point_fit_gives_no_interval():
     """Before: a FitResult's one 'draw' gave lower = upper = estimate, a zero-width 90%
     interval, in optimal, isoflop and overtrain (their docs: one draw, no interval)."""
@@ -824,6 +844,12 @@ def test_suggest_names_the_tasks_whose_target_rows_differ():
         warnings.simplefilter("error", getattr(pd.errors, "Pandas4Warning", FutureWarning))
         ok = jf.suggest(two, cands, target.drop(columns="family"))
     assert ok.targets["family"].tolist() == ["x", "y"] and ok.table.columns[0] == "family"
+    # tasks of two by columns: the fix names both columns (it named 'task', no column)
+    tasks = pd.MultiIndex.from_tuples([("x", 1), ("y", 1)], names=["family", "size"])
+    two = dataclasses.replace(two, tasks=tasks, options={"by": ["family", "size"]})
+    with pytest.raises(ValueError, match=re.escape(
+            "leave the columns ['family', 'size'] out of the target")):
+        jf.suggest(two, cands, target.assign(size=1))
 
 
 def test_optimal_isoflop_overtrain_of_a_fit_by_two_columns():

@@ -252,6 +252,11 @@ def test_posterior_round_trip(tasks, tmp_path):
         pd.testing.assert_frame_equal(back.predict(new[["C"]]), post.predict(new[["C"]]))
     pd.testing.assert_frame_equal(back.diagnostics, post.diagnostics)
     pd.testing.assert_frame_equal(back.summary(), post.summary())
+    # each group once (the pointwise groups were listed, and written by to_netcdf, twice)
+    groups = post.idata.groups()
+    assert len(groups) == len(set(groups)) and "log_likelihood" in groups
+    assert list(post.idata.log_likelihood["obs_task"].values[[0, -1]]) == list(
+        post.idata.posterior["task"].values[[0, -1]])
 
 
 def test_posterior_keeps_its_fit(two_task_fit, tmp_path):

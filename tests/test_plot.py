@@ -1,6 +1,8 @@
 """Every figure renders to a non-empty PNG with the expected axes, lines and data."""
 
+import dataclasses
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -174,6 +176,19 @@ def test_plot_residuals(fitted):
         assert len(r) == 24 and np.abs(r).max() < 1e-6                # exact data
 
 
+def test_plot_residuals_of_a_posterior_uses_its_median_curve(fitted):
+    """Before: KeyError 'prediction' (a posterior's predict has a median, not a
+    prediction column), though plot_fit draws posteriors."""
+    _, post, df = fitted
+    fig = plot_residuals(post, df, tasks=["b"])
+    png(fig)
+    r = fig.axes[0].collections[0].get_offsets()[:, 1]
+    b = df[df.task == "b"]
+    med = post.predict(b)["median"].to_numpy()
+    np.testing.assert_allclose(r, np.log(b.loss.to_numpy()) - np.log(med), rtol=1e-12)
+    assert fig.axes[0].get_title() == "residuals (posterior median) [b]"
+
+
 def test_plot_pairs(fitted):
     _, post, _ = fitted
     fig = plot_pairs(post, task="b")
@@ -218,6 +233,29 @@ def test_plot_names_an_unknown_task_a_bad_x_and_nan_inputs_by_the_users_rows(fit
     assert np.isnan(bad.loc[3, "N"]) and bad.shape == df.shape    # the user's frame as it was
     fig = draw(res, df, tasks=["b"])                               # a known task: one panel
     assert len(fig.axes) == 1 + (draw is plot_fit)                 # (+ plot_fit's colour bar)
+
+
+def test_tasks_of_two_by_columns_are_named_by_whole_labels(fitted):
+    """With tasks of two by columns, tasks=["a"] (part of the label ("a", "x")) passed the
+    check and plot_fit then said "no row of data= or at= names task 'a'"; a single label
+    tasks=("a", "x") was read as two tasks "a" and "x"; a target row holding family but
+    not task was drawn in every panel. Now the part and the row are refused, and the
+    tuple is one task."""
+    res, _, df = fitted
+    tasks = pd.MultiIndex.from_tuples([("a", "x"), ("b", "x")], names=["family", "task"])
+    two = dataclasses.replace(res, tasks=tasks, options={**res.options, "by": ["family", "task"]})
+    data = df.rename(columns={"task": "family"}).assign(task="x")
+    for draw in (plot_fit, plot_residuals):
+        with pytest.raises(ValueError, match=re.escape(
+                f"{draw.__name__}: tasks= ['a'] are not tasks of the fit (a task of several "
+                "by columns ['family', 'task'] is named by all of them, e.g. "
+                "tasks=[('a', 'x')])")):
+            draw(two, data, tasks=["a"])
+    with pytest.raises(ValueError, match=re.escape(
+            "plot_fit: at=: the rows hold ['family'] but not ['task']")):
+        plot_fit(two, data, at=data.iloc[:1].drop(columns="task"))   # was in every panel
+    fig = plot_residuals(two, data, tasks=("b", "x"))
+    assert len(fig.axes) == 1 and fig.axes[0].get_title() == "residuals [('b', 'x')]"
 
 
 def test_plot_fit_keeps_non_positive_values_on_a_linear_axis(fitted):

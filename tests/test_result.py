@@ -19,6 +19,7 @@ import pytest
 
 import jaxfit as jf
 from jaxfit.data import make_batch
+from jaxfit.inference.bayes import Likelihood
 from jaxfit.inference.status import Status
 from jaxfit.warnings import FitWarning
 
@@ -204,6 +205,37 @@ def test_many_tasks_with_two_task_columns():
             "predict: the rows hold ['family'] but not ['size'] of the fit's task columns "
             "['family', 'size']; give all of them to name each row's task, or none")):
         res.predict(pd.DataFrame({"L": [2.0], "family": ["a"]}))
+
+
+def test_posterior_summary_rows_follow_the_fit_summary():
+    """`Posterior.summary` listed each parameter for every task, `FitResult.summary` each
+    task's parameters together: the two did not line up row by row, and ``.loc[task]`` of
+    a task of two by columns raised pandas' PerformanceWarning (indexing past lexsort
+    depth). Both are task-major now."""
+    df = pd.concat([DATA.assign(family=f, size=z) for f, z in [("a", 1), ("a", 2), ("b", 1)]],
+                   ignore_index=True)
+    values = np.array([[0.8, -0.2], [0.85, -0.2], [0.9, -0.2]])
+    res = _result(jf.models.linear(), values, df, by=["family", "size"])
+    rng = np.random.default_rng(0)
+    draws = {n: values[:, j, None, None] + 0.01 * rng.standard_normal((3, 2, 20))
+             for j, n in enumerate(["w0", "w1"])}
+    draws["sigma"] = np.full((3, 2, 20), 0.1)
+    post = jf.Posterior(law=res.law, tasks=res.tasks, draws=draws, method="laplace",
+                        likelihood=Likelihood("normal", "linear"),
+                        options=res.options)
+    s = post.summary()
+    drawn = s.drop(index="sigma", level="param")
+    assert drawn.index.equals(res.summary().index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = s.loc[("a", 2)]
+    assert one.index.tolist() == ["w0", "w1", "sigma"]
+    assert one.loc["w0", "mean"] == pytest.approx(draws["w0"][1].mean(), rel=1e-12)
+    # predict's sd is the summary's (ddof=1; it was ddof=0, 2.5% smaller at 40 draws):
+    # at L = 0 the line's value is w0
+    pred = post.predict(pd.DataFrame({"L": [0.0], "family": ["a"], "size": [2]}))
+    assert pred["sd"].iloc[0] == pytest.approx(one.loc["w0", "sd"], rel=1e-12)
+    assert pred["mean"].iloc[0] == pytest.approx(one.loc["w0", "mean"], rel=1e-12)
 
 
 def test_report_says_why_standard_errors_are_missing(line):
@@ -433,3 +465,56 @@ def test_every_task_predictions_keep_the_input_columns_dtypes_and_duplicate_name
     out = res.predict(dup)
     assert list(out.columns) == ["L", "kind", "n", "kind", "prediction"]
     assert out.iloc[:, 3].tolist() == ["x", "y", "x", "y"]
+
+
+def test_notebook_view_of_more_than_ten_tasks_of_two_by_columns():
+    """`_repr_html_` shows the first 10 tasks; with tasks of two by columns it raised
+    pandas' "Length of new_levels (3) must be <= self.nlevels (2)" (FitResult and
+    Posterior alike), so a notebook printed a traceback instead of the table."""
+    df = pd.concat([DATA.assign(family=f, size=z) for f in "ab" for z in range(6)],
+                   ignore_index=True)
+    res = _result(jf.models.linear(), np.tile([[0.8, -0.2]], (12, 1)), df,
+                  by=["family", "size"])
+    draws = {n: np.random.default_rng(0).normal(v, 0.01, (12, 1, 20))
+             for n, v in (("w0", 0.8), ("w1", -0.2), ("sigma", 0.1))}
+    boot = jf.Posterior(law=res.law, tasks=res.tasks, draws=draws, method="bootstrap",
+                        likelihood=Likelihood("normal", "linear"), options=res.options)
+    for page in (res._repr_html_(), boot._repr_html_()):
+        assert page.count("<th>w0</th>") == 10 and ">b</th>" in page
+
+
+def test_a_bootstrap_or_laplace_posterior_is_not_shown_as_chains():
+    """A bootstrap's repr and report said "1 chain(s) x 20 draws" (a Laplace posterior's
+    "2 chain(s)"), though neither has chains and r_hat/ESS are not computed for them."""
+    tasks = pd.Index(range(12), name="task")
+    draws = {n: np.random.default_rng(0).normal(v, 0.01, (12, 1, 20))
+             for n, v in (("w0", 0.8), ("w1", -0.2), ("sigma", 0.1))}
+    lik = Likelihood("normal", "linear")
+    boot = jf.Posterior(law=jf.models.linear(), tasks=tasks, draws=draws, likelihood=lik,
+                        method="bootstrap")
+    said = "20 resampled refits (no chains: r_hat and ESS do not apply)"
+    assert repr(boot).startswith(f"Posterior(bootstrap, linear, 12 task(s), {said}")
+    assert ("12 task(s), 20 resampled refits per task (no chains: r_hat and ESS do not "
+            "apply), likelihood=normal") in boot.report()
+    assert said in boot._repr_html_()
+    lap = dataclasses.replace(boot, method="laplace",
+                              draws={n: a.reshape(12, 2, 10) for n, a in draws.items()})
+    assert "12 task(s), 20 independent draws (no chains" in repr(lap)
+
+
+def test_a_pooled_posterior_reports_its_population():
+    """With ``pool=``, the population's draws (``alpha_mu``, ``alpha_tau``) were in
+    ``post.hyper`` and idata only: report() did not mention them."""
+    tasks = pd.Index(["a", "b"], name="task")
+    rng = np.random.default_rng(0)
+    draws = {n: rng.normal(v, 0.01, (2, 2, 50))
+             for n, v in (("w0", 0.8), ("w1", -0.2), ("sigma", 0.1))}
+    hyper = {"w1_mu": rng.normal(-0.2, 0.02, (2, 50)), "w1_tau": np.full((2, 50), 0.5)}
+    post = jf.Posterior(law=jf.models.linear(), tasks=tasks, draws=draws, hyper=hyper,
+                        likelihood=Likelihood("normal", "linear"), method="nuts",
+                        options={"by": "task", "pool": ("w1",)})
+    q = np.quantile(hyper["w1_mu"], [0.05, 0.95])
+    assert ("population of the pooled parameter(s) (mean [0.9 interval]): w1_mu "
+            f"{hyper['w1_mu'].mean():.4g} [{q[0]:.4g}, {q[1]:.4g}], w1_tau 0.5 [0.5, 0.5]"
+            ) in post.report()
+

@@ -429,6 +429,23 @@ def test_cli_at_naming_a_task_not_in_the_data_is_refused_before_the_fit(
     assert wanted in err, err
     assert not (tmp_path / "out.json").exists()
 
+def test_cli_at_holding_some_of_two_by_columns_is_refused_before_the_fit(
+        capsys, no_fit, tmp_path):
+    """`--by family size --at ... size=1`: the rows then named no task; they were given
+    every task (family's value kept beside other families' rows) and, since predict
+    refuses them, would fail after the fit. Now refused before it (`no_fit`)."""
+    path = tmp_path / "runs.csv"
+    N = np.geomspace(1e8, 1e9, 6)
+    pd.DataFrame({"N": np.r_[N, N], "D": np.r_[N, N] * 20, "loss": np.linspace(3.1, 2.6, 12),
+                  "family": ["a"] * 6 + ["b"] * 6, "size": 1}).to_csv(path, index=False)
+    code, out, err = _cli(capsys, "fit", path, "--by", "family", "size", "--at", "N=1e10",
+                          "D=1e12", "size=1", "--save", tmp_path / "out.json")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert ("--at: the rows hold ['size'] but not ['family'] of the fit's task columns "
+            "['family', 'size']; give all of them") in err, err
+    assert not (tmp_path / "out.json").exists()
+
+
 def test_cli_recipe_accuracy_in_percent(capsys, no_fit, tmp_path):
     """The recipe's fix in the command line's words. Before: data.assign(...) (Python)."""
     from jaxfit.recipes.ladder import load_olmo_ladder

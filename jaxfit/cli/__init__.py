@@ -673,12 +673,16 @@ def _check_at_tasks(at: pd.DataFrame, df: pd.DataFrame, by) -> None:
     """``--at`` rows that give the ``--by`` column(s) name tasks of ``df``: a typo there
     failed only after the fit, which was then neither printed nor saved."""
     from jaxfit.data import task_columns
-    from jaxfit.predictions import task_positions
+    from jaxfit.predictions import task_positions, task_rows
 
     cols = task_columns(_by(by))
-    if not cols or not all(c in at.columns and c in df.columns for c in cols):
+    if not cols or not all(c in df.columns for c in cols):
         return
     tasks = df.groupby(cols if len(cols) > 1 else cols[0], sort=True, observed=True).size().index
+    if not all(c in at.columns for c in cols):
+        # rows with some of several --by columns: refused by predict, after the fit
+        _call(task_rows, tasks, _by(by), at, "--at")
+        return
     try:
         task_positions(tasks, at, _by(by), where="--at")
     except ValueError as e:
@@ -1027,6 +1031,9 @@ def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None, by=()) -> pd.Da
         out = out.rename_axis(names).reset_index()
         if by and len(by) > 1:
             # tasks of several by columns: the task tuple becomes one column per by column
+            # (its own name is free again: a by column called "task" stays "task", not
+            # "task_")
+            taken.discard(names[0])
             cols = []
             for name in by:
                 while name in taken:

@@ -406,10 +406,12 @@ def _target_draws(post: Posterior, target: pd.DataFrame, target_law: Law | None,
     J = max(len(r) for r in rows_t)
     if any(len(r) != J for r in rows_t):
         counts = ", ".join(f"{t!r}: {len(r)}" for t, r in list(zip(post.tasks, rows_t))[:6])
-        col = task_label(post.options.get("by"))
+        # the data's column(s): task_label's "task" for several by columns names none
+        cols = task_columns(post.options.get("by"))
+        col = f"the {cols[0]!r} column" if len(cols) == 1 else f"the columns {cols}"
         raise ValueError(f"suggest: the target rows per task differ ({counts}); each task "
                          f"needs the same number. Fix: give a target row for every task, "
-                         f"or leave the {col!r} column out of the target so that its rows "
+                         f"or leave {col} out of the target so that its rows "
                          "apply to every task, or fit only the tasks you target.")
     law = target_law or post.law
     cols = column_map(law, post.options.get("x") if target_law is None else None)
