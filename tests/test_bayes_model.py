@@ -650,3 +650,42 @@ def test_pool_and_init_naming_a_fixed_parameter_say_it_is_fixed():
     init = dict(A=400.0, B=400.0, E=1.5, alpha=0.3, beta=0.3)
     with pytest.raises(ValueError, match=r"init: starts name \['E'\], " + held):
         sample(law, df, y="loss", by="task", method="laplace", init=init)
+
+
+def test_a_barely_determined_noise_scale_fails_the_diagnostics():
+    """Three 9-point tasks (power law in compute, 1% noise): the sandwich's tempering
+    power (0.09-0.25) leaves so few effective points that sigma's draws reach many times
+    its fitted 0.01, and the predictive intervals with them; the diagnostics passed them
+    as ok. Now `sigma_spread` (95% quantile / median of the drawn sigma) fails them."""
+    import warnings
+
+    import jaxfit as jf
+    from jaxfit.posterior import SIGMA_SPREAD_MAX
+
+    C = np.geomspace(1e18, 1e22, 9)
+    rows = []
+    for i, (task, E) in enumerate((("x", 1.5), ("y", 2.0), ("z", 1.8))):
+        rng = np.random.default_rng(i)
+        rows.append(pd.DataFrame({"C": C, "task": task, "loss": (E + 300.0 * C ** -0.15)
+                                  * np.exp(rng.normal(0, 0.01, C.size))}))
+    df = pd.concat(rows, ignore_index=True)
+    law = jf.models.power_law("C")
+    with pytest.warns(DiagnosticWarning, match=r"sigma is barely determined in 3 task\(s\).*"
+                      r"tempering power 0\.0\d+-0\.2\d there.*pass temper='none'"):
+        post = sample(law, df, y="loss", by="task", method="laplace", chains=2, samples=100)
+    d = post.diagnostics
+    sigma = post.flat("sigma")
+    np.testing.assert_allclose(d["sigma_spread"],
+                               np.quantile(sigma, 0.95, axis=1) / np.median(sigma, axis=1))
+    assert (d["sigma_spread"] > SIGMA_SPREAD_MAX).all() and not d["ok"].any()
+    assert (d["temper"] < 0.3).all() and (d["points"] == 9).all()
+    # the same draws' scale is the fit's where the data determine it: 60 points a task
+    # (tempered too) stay far inside the limit
+    C60 = np.geomspace(1e18, 1e22, 60)
+    rng = np.random.default_rng(5)
+    big = pd.DataFrame({"C": C60, "loss": (1.8 + 300.0 * C60 ** -0.15)
+                        * np.exp(rng.normal(0, 0.01, 60))})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DiagnosticWarning)
+        ok = sample(law, big, y="loss", method="laplace", chains=2, samples=100)
+    assert ok.diagnostics["sigma_spread"].iloc[0] < 2 and ok.diagnostics["ok"].all()
