@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 import jaxfit as jf
+from jaxfit.posterior import SIGMA_SPREAD_MAX
 
 TARGET = {"N": 7e10, "D": 2e12}
 
@@ -107,6 +108,11 @@ def run_jaxfit(df, truth, args):
     covered = ((pred.credible_lower <= true) & (true <= pred.credible_upper)).to_numpy()
     ess = np.minimum(d.ess_bulk, d.ess_tail).to_numpy()
     print(f"jaxfit timing: {post.timing}")
+    if "sigma_spread" in d:
+        sp = d.sigma_spread.to_numpy()
+        print(f"sigma_spread (95% quantile / median of the drawn sigma): max {sp.max():.2f}, "
+              f"above {SIGMA_SPREAD_MAX:g} in {int((sp > SIGMA_SPREAD_MAX).sum())} task(s); "
+              f"diagnostics ok in {int(d.ok.sum())} of {n}")
     print("task  div  r_hat  ess_bulk ess_tail  ESS/s   steps  sigma  temper  cover")
     per_task = wall / n
     for t in range(n):

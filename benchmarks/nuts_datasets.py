@@ -110,7 +110,7 @@ def run(name, df):
         d = d.assign(thinned=1)
     print(d.assign(ess_min=ess.round(0), meets_bar=bar)[
         ["points", "temper", "divergences", "r_hat", "ess_bulk", "ess_tail", "steps_per_iter",
-         "thinned", "ok", "meets_bar"]].round(3).to_string())
+         "thinned", "sigma_spread", "ok", "meets_bar"]].round(3).to_string())
     small = d[~big]
     msgs = [str(w.message) for w in caught]
     if len(small):

@@ -284,6 +284,13 @@ def test_shipped_data():
     val = jf.datasets.load("olmo_ladder_val")      # eleven loss columns, all in nats/token
     assert [recorded_unit(val, c) for c in ("c4", "wikitext_103", "N")] == ["nats", "nats", None]
     assert recorded_unit(jf.datasets.load("hitchhiker"), "loss") is None   # nats and bits mixed
+    # a column converted after loading no longer claims the recorded unit (nats -> bits
+    # kept "nats" before); the flp frame, built by a merge, keeps the validation losses'
+    bits = olmo.assign(c4_loss=olmo["c4_loss"] / np.log(2))
+    assert recorded_unit(bits, "c4_loss") is None
+    assert recorded_unit(olmo.assign(c4_loss=olmo["c4_loss"] * np.log(2)), "c4_loss") is None
+    assert recorded_unit(olmo.iloc[::-1].head(50), "c4_loss") == "nats"
+    assert recorded_unit(jf.datasets.load_flp_data(), "c4") == "nats"
 
 
 @pytest.fixture(scope="module")

@@ -168,9 +168,21 @@ def load(name: str) -> pd.DataFrame:
     df.attrs.update(name=ds.name, citation=ds.citation, source=ds.source, license=ds.license)
     if ds.loss_unit is not None:
         column, unit = ds.loss_unit
-        df.attrs.update(loss=column if isinstance(column, str) else list(column),
-                        loss_unit=unit)
+        columns = [column] if isinstance(column, str) else list(column)
+        df.attrs.update(loss=column if isinstance(column, str) else columns, loss_unit=unit,
+                        loss_range=_value_ranges(df, columns))
     return df
+
+
+def _value_ranges(df: pd.DataFrame, columns) -> dict:
+    """{column: [smallest, largest]} of the finite values, as recorded with a unit: a
+    column whose values later leave that range was changed (`recorded_unit`)."""
+    out = {}
+    for c in columns:
+        v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype="float64", na_value=float("nan"))
+        v = v[pd.notna(v) & (abs(v) != float("inf"))]
+        out[c] = [float(v.min()), float(v.max())] if v.size else None
+    return out
 
 
 def recorded_unit(data, column) -> str | None:
@@ -179,8 +191,10 @@ def recorded_unit(data, column) -> str | None:
     recipes for their frames), or None.
 
     The attributes follow the frame through pandas' filtering, ``assign``, ``melt`` and
-    ``concat``; a renamed column no longer matches, so its unit is not claimed. A user's
-    DataFrame records nothing: None (the plots then name the column, not a unit).
+    ``concat``; a renamed column no longer matches, so its unit is not claimed, and nor is
+    the unit of a column whose values left the range recorded with it (a conversion such
+    as ``df.loss / np.log(2)``, nats to bits, kept "nats" before). A user's DataFrame
+    records nothing: None (the plots then name the column, not a unit).
 
     Example:
         >>> import jaxfit as jf
@@ -189,12 +203,20 @@ def recorded_unit(data, column) -> str | None:
         ('nats', None)
         >>> recorded_unit(jf.datasets.load("olmo_ladder_val"), "wiki")
         'nats'
+        >>> recorded_unit(df.assign(loss=df.loss / 0.6931471805599453), "loss") is None
+        True
     """
     attrs = getattr(data, "attrs", None) or {}
     loss = attrs.get("loss")
     columns = [loss] if isinstance(loss, str) else list(loss or ())
     if column is None or column not in columns:
         return None
+    recorded = (attrs.get("loss_range") or {}).get(column)
+    if recorded is not None and column in getattr(data, "columns", ()):
+        now = _value_ranges(data, [column])[column]
+        tol = 1e-9 * max(abs(recorded[0]), abs(recorded[1]), 1e-300)
+        if now is not None and (now[0] < recorded[0] - tol or now[1] > recorded[1] + tol):
+            return None
     return attrs.get("loss_unit")
 
 

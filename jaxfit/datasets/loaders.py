@@ -70,7 +70,8 @@ def load_flp_data() -> pd.DataFrame:
     df["C"] = df["tokens"].to_numpy(np.float64) * df["flops_per_token"].to_numpy(np.float64)
     # the validation losses' unit (nats), as `load_olmo_ladder_val` records it; the merge
     # keeps no attrs. task_loss (bits per byte) is not among them: its unit is not claimed
-    df.attrs.update(loss=val.attrs["loss"], loss_unit=val.attrs["loss_unit"])
+    df.attrs.update(loss=val.attrs["loss"], loss_unit=val.attrs["loss_unit"],
+                    loss_range=val.attrs["loss_range"])
     return df
 
 
