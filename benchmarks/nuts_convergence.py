@@ -111,7 +111,7 @@ def run_jaxfit(df, truth, args):
     if "sigma_spread" in d:
         sp = d.sigma_spread.to_numpy()
         print(f"sigma_spread (95% quantile / median of the drawn sigma): max {sp.max():.2f}, "
-              f"above {SIGMA_SPREAD_MAX:g} in {int((sp > SIGMA_SPREAD_MAX).sum())} task(s); "
+              f"above {SIGMA_SPREAD_MAX:.3g} in {int((sp > SIGMA_SPREAD_MAX).sum())} task(s); "
               f"diagnostics ok in {int(d.ok.sum())} of {n}")
     print("task  div  r_hat  ess_bulk ess_tail  ESS/s   steps  sigma  temper  cover")
     per_task = wall / n
