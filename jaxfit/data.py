@@ -253,6 +253,37 @@ def did_you_mean(missing: Sequence, columns) -> str:
     return f" (the data's column {', '.join(pairs)})" if pairs else ""
 
 
+def close_column(name, columns) -> str | None:
+    """The column of ``columns`` that ``name`` most likely means (the same name with
+    spaces or in other letter case, else difflib's closest at 0.6), or None."""
+    import difflib
+
+    names = [str(c) for c in columns]
+    same = [c for c in names if c != str(name) and (c.strip() == str(name)
+                                                   or c.casefold() == str(name).casefold())]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def map_example(law: Law, cols: Mapping[str, str], y: str, missing: Sequence,
+                columns) -> str:
+    """The example of a missing-column error: ``x={'C': 'compute'}, y='loss'`` with the
+    law's own first missing input and the data's column closest to it ('<column>' when
+    none is close), and ``y=`` only when the target is missing. Before, it was always
+    ``x={'N': 'params'}, y='loss'``, also for a law whose input is C."""
+    parts = []
+    inputs = [n for n in law.inputs if cols[n] in missing]
+    if inputs:
+        n = inputs[0]
+        parts.append(f"x={{{n!r}: {close_column(cols[n], columns) or '<column>'!r}}}")
+    if y in missing:
+        parts.append(f"y={close_column(y, columns) or '<column>'!r}")
+    return (f"Rename them or map them, e.g. {', '.join(parts)}." if parts
+            else "Rename them or pass the names of the data's columns.")
+
+
 def unique_columns(df: pd.DataFrame, columns, where: str = "") -> None:
     """ValueError when one of ``columns`` names two or more columns of ``df`` (``df[c]``
     would be a DataFrame, not one column): a duplicated name, or the top level of
@@ -326,8 +357,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 if in_index else did_you_mean(missing, df.columns))
         raise ValueError(
             f"missing column(s) {missing} ({', '.join(needed[c] for c in missing)}) for law "
-            f"{law.name!r}; the data has columns {list(df.columns)}{hint}. Rename them or map "
-            "them, e.g. x={'N': 'params'}, y='loss'.")
+            f"{law.name!r}; the data has columns {list(df.columns)}{hint}. "
+            + map_example(law, cols, y, missing, df.columns))
     unique_columns(df, needed)
     if space not in ("log", "linear"):
         raise ValueError(f"space={space!r} is not 'log' or 'linear'.")

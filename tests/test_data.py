@@ -622,7 +622,7 @@ def test_missing_column_in_other_letter_case_says_rename(entry):
     df = _chinchilla_frame().rename(columns={"loss": "Loss"})
     _rejects(entry, df, re.escape("the data has columns ['N', 'D', 'Loss'] (the data's column "
                                   "'Loss' is 'loss' in other letter case). Rename them or map "
-                                  "them, e.g. x={'N': 'params'}, y='loss'."))
+                                  "them, e.g. y='Loss'."))
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -663,3 +663,23 @@ def test_law_given_by_name_is_refused(entry):
 def test_law_given_by_name_is_refused_by_sample_and_bootstrap(call):
     with pytest.raises(TypeError, match="law must be a jaxfit.Law"):
         call("chinchilla", _chinchilla_frame())
+
+
+def test_missing_column_example_uses_the_laws_own_input_and_a_close_column():
+    """The example was always ``x={'N': 'params'}, y='loss'``, also for power_law('C') on
+    data whose compute column is 'c'; now it names the law's first missing input and the
+    data's column closest to it ('<column>' when none is), and the command line still
+    writes it as --x C=c."""
+    from jaxfit.cli import _cli_words
+
+    law = jf.models.power_law("C")
+    df = pd.DataFrame({"c": [1e18, 1e19, 1e20], "loss": [3.0, 2.8, 2.6]})
+    with pytest.raises(ValueError, match=r"\['c', 'loss'\] \(the data's column 'c' is 'C' in "
+                       r"other letter case\)\. Rename them or map them, e\.g\. x=\{'C': 'c'\}"
+                       r"\.$") as close:
+        make_batch(df, law, y="loss")
+    assert _cli_words(str(close.value)).endswith("map them, e.g. --x C=c.")
+    with pytest.raises(ValueError, match=r"map them, e\.g\. x=\{'C': '<column>'\}, "
+                       r"y='loss'\.$") as none:
+        make_batch(df.rename(columns={"c": "flops"}), law, y="Loss")
+    assert _cli_words(str(none.value)).endswith("map them, e.g. --x C=COLUMN --y loss.")
