@@ -148,9 +148,11 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
 
 
-def _comma_hint(s: pd.Series, col: str) -> str:
+def _comma_hint(s: pd.Series, col: str, expr: str | None = None) -> str:
     """The fix for a text column of numbers written with commas ("1,960,668,711": thousands
-    separators; "2,38": a decimal comma), or "" when its entries are something else."""
+    separators; "2,38": a decimal comma), or "" when its entries are something else;
+    ``expr`` is how the fix names the values (default ``df[col]``)."""
+    expr = f"df[{col!r}]" if expr is None else expr
     if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
         return ""
     bad = [v for v in s.to_numpy() if not _is_number(v)]
@@ -159,9 +161,9 @@ def _comma_hint(s: pd.Series, col: str) -> str:
     bad = [v.strip() for v in bad]
     thousands = all(_THOUSANDS.fullmatch(v) for v in bad)
     decimal = all(_DECIMAL_COMMA.fullmatch(v) for v in bad)
-    fix_t = (f"pd.to_numeric(df[{col!r}].str.replace(',', '')), or read the file with "
+    fix_t = (f"pd.to_numeric({expr}.str.replace(',', '')), or read the file with "
              "pd.read_csv(path, thousands=',')")
-    fix_d = (f"pd.to_numeric(df[{col!r}].str.replace(',', '.')), or read the file with "
+    fix_d = (f"pd.to_numeric({expr}.str.replace(',', '.')), or read the file with "
              "pd.read_csv(path, decimal=',')")
     if thousands and not decimal:
         return (f": its entries use ',' as a thousands separator (e.g. {bad[0]!r}); convert "
@@ -178,23 +180,29 @@ def _comma_hint(s: pd.Series, col: str) -> str:
 def numeric_dtype(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     """``df[col]`` if its dtype holds real numbers (not complex, bool, text or object);
     else a ValueError naming the column, its ``role``, the bad entries and the fix."""
-    s = df[col]
+    return real_dtype(df, df[col], f"column {col!r} ({role})", f"df[{col!r}]",
+                      " or map another column")
+
+
+def real_dtype(df: pd.DataFrame, s: pd.Series, what: str, expr: str,
+               other: str = "") -> pd.Series:
+    """``s`` (values of ``df``'s rows) if its dtype holds real numbers; else a ValueError
+    saying ``what`` has the wrong dtype and the fix on ``expr`` (``other``: another way
+    out, e.g. " or map another column")."""
     if pd.api.types.is_complex_dtype(s):
-        raise ValueError(f"column {col!r} ({role}) has complex dtype {s.dtype}; laws take real "
-                         f"numbers: pass df[{col!r}].to_numpy().real if the imaginary parts "
-                         "are zero, or map another column.")
+        raise ValueError(f"{what} has complex dtype {s.dtype}; laws take real numbers: pass "
+                         f"{expr}.to_numpy().real if the imaginary parts are zero{',' * bool(other)}"
+                         f"{other}.")
     if pd.api.types.is_bool_dtype(s):
         # pd.to_numeric keeps True/False as bool: that fix would be refused again
-        raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert "
-                         f"it with df[{col!r}].astype(float) (True -> 1.0, False -> 0.0) or "
-                         "map another column.")
+        raise ValueError(f"{what} has dtype {s.dtype}, not numbers; convert it with "
+                         f"{expr}.astype(float) (True -> 1.0, False -> 0.0){other}.")
     if not pd.api.types.is_numeric_dtype(s):
-        hint = _comma_hint(s, col)
+        hint = _comma_hint(s, "", expr)
         if hint:
-            raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers{hint}")
-        raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert it "
-                         f"with pd.to_numeric(df[{col!r}]) or map another column"
-                         f"{_not_numbers(df, s)}.")
+            raise ValueError(f"{what} has dtype {s.dtype}, not numbers{hint}")
+        raise ValueError(f"{what} has dtype {s.dtype}, not numbers; convert it with "
+                         f"pd.to_numeric({expr}){other}{_not_numbers(df, s)}.")
     return s
 
 
@@ -391,6 +399,12 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 f"{diff}), so its values would be given to other rows; pass "
                 "weights=w.reindex(df.index) to match rows by label, or w.to_numpy() to "
                 "match them by position.")
+        raw = weights if isinstance(weights, pd.Series) else np.asarray(weights)
+        if raw.ndim == 1 and len(raw) == len(df):
+            # as a column's: numeric strings ('1', '0.5') are refused, not converted
+            # silently (before: np.asarray(..., float64) read them for an array or Series)
+            real_dtype(df, pd.Series(np.asarray(raw), index=df.index), "weights",
+                       "weights")
         ws = np.asarray(weights, dtype=np.float64)
         if ws.shape != (len(df),):
             raise ValueError(f"weights must be {len(df)} finite numbers, one per row; got "

@@ -324,6 +324,22 @@ def test_bad_weights_array(entry, weights, why):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("wrap", [pd.Series, list])
+def test_weights_of_numeric_strings_are_refused_as_a_columns_are(entry, wrap):
+    """weights="w" of '1', '0.5' is refused with a pd.to_numeric hint, as input and
+    target columns are; the same values given as a Series or a list were converted by
+    np.asarray(..., float64), silently. Now they are refused the same way."""
+    df = _chinchilla_frame()
+    text = [f"{v:g}" for v in np.linspace(0.5, 2.0, len(df))]
+    w = pd.Series(text, index=df.index) if wrap is pd.Series else wrap(text)
+    _rejects(entry, df, r"^weights has dtype (str|object), not numbers; convert it with "
+                        r"pd\.to_numeric\(weights\)\.$", weights=w)
+    _rejects(entry, df.assign(w=text), r"^column 'w' \(weights\) has dtype (str|object), not "
+                                       r"numbers; convert it with pd\.to_numeric\(df\['w'\]\)",
+             weights="w")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_weights_series_on_another_index(entry):
     """A weights Series is used row for row only when its index is the data's. Before: a
     Series of the unsorted frame given with the sorted one (same length) was read by
