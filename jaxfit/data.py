@@ -317,6 +317,32 @@ def unique_columns(df: pd.DataFrame, columns, where: str = "") -> None:
                          "e.g. df.loc[:, ~df.columns.duplicated()].")
 
 
+def _unhashable(v) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return True
+    return False
+
+
+def _check_hashable(df: pd.DataFrame, c) -> None:
+    """ValueError when task column ``c`` holds values that cannot label a task (lists,
+    dicts, arrays: unhashable). Before, pandas' groupby raised a bare "TypeError:
+    unhashable type: 'list'" naming no column."""
+    s = df[c]
+    if s.dtype != object:
+        return
+    bad = np.fromiter((_unhashable(v) for v in s.to_numpy()), dtype=bool, count=len(s))
+    if bad.any():
+        v = s.to_numpy()[bad][0]
+        fix = "map(tuple)" if isinstance(v, (list, np.ndarray)) else "astype(str)"
+        raise ValueError(
+            f"column {c!r} (task column, by) holds {bad.sum()} unhashable values "
+            f"({type(v).__name__}) at rows {row_labels(df, bad)}, e.g. {v!r}; a task label must "
+            f"be a string, number or tuple. Convert them first, e.g. "
+            f"df[{c!r}] = df[{c!r}].{fix}.")
+
+
 def _check_unused_categories(df: pd.DataFrame, by_cols: list) -> None:
     """ValueError naming a categorical task column's categories that no row holds (as one
     such column's unused category is refused as a task with no points)."""
@@ -426,6 +452,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 raise ValueError(f"column {c!r} (task column, by) has {bad.sum()} missing values "
                                  f"at rows {row_labels(df, bad)}; those rows would belong to no task. "
                                  f"Fill them, e.g. df[{c!r}].fillna('unknown').")
+        for c in by_cols:
+            _check_hashable(df, c)
         if len(by_cols) > 1:
             _check_unused_categories(df, by_cols)
         # by the columns' values, not their names: a name that is also an index level

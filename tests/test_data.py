@@ -248,6 +248,20 @@ def test_missing_value_in_task_column(entry, missing):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("label, fix", [([1, 2], "map(tuple)"), ({"k": 1}, "astype(str)")])
+def test_unhashable_task_values_are_named(entry, label, fix):
+    """by= a column of lists or dicts: pandas' groupby raised a bare "TypeError:
+    unhashable type: 'list'" naming no column; now the column, rows and fix are named."""
+    df = _tasks(_chinchilla_frame(), {"a": 12, "b": 12})
+    df["g"] = df["g"].astype(object)
+    df.loc[[104, 119], "g"] = pd.Series([label, label], index=[104, 119], dtype=object)
+    _rejects(entry, df, rf"^column 'g' \(task column, by\) holds 2 unhashable values "
+                        rf"\({type(label).__name__}\) at rows \[104, 119\], e\.g\. .*; a task "
+                        rf"label must be a string, number or tuple\. Convert them first, e\.g\. "
+                        rf"df\['g'\] = df\['g'\]\.{re.escape(fix)}\.$", by="g")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 @pytest.mark.parametrize("convert, dtype", [
     (lambda s: s.astype(str), "str"),
     (lambda s: s.astype(object), "object"),
