@@ -190,9 +190,9 @@ def real_dtype(df: pd.DataFrame, s: pd.Series, what: str, expr: str,
     saying ``what`` has the wrong dtype and the fix on ``expr`` (``other``: another way
     out, e.g. " or map another column")."""
     if pd.api.types.is_complex_dtype(s):
+        sep = "," if other else ""
         raise ValueError(f"{what} has complex dtype {s.dtype}; laws take real numbers: pass "
-                         f"{expr}.to_numpy().real if the imaginary parts are zero{',' * bool(other)}"
-                         f"{other}.")
+                         f"{expr}.to_numpy().real if the imaginary parts are zero{sep}{other}.")
     if pd.api.types.is_bool_dtype(s):
         # pd.to_numeric keeps True/False as bool: that fix would be refused again
         raise ValueError(f"{what} has dtype {s.dtype}, not numbers; convert it with "
