@@ -148,9 +148,11 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
 
 
-def _comma_hint(s: pd.Series, col: str) -> str:
+def _comma_hint(s: pd.Series, col: str, expr: str | None = None) -> str:
     """The fix for a text column of numbers written with commas ("1,960,668,711": thousands
-    separators; "2,38": a decimal comma), or "" when its entries are something else."""
+    separators; "2,38": a decimal comma), or "" when its entries are something else;
+    ``expr`` is how the fix names the values (default ``df[col]``)."""
+    expr = f"df[{col!r}]" if expr is None else expr
     if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
         return ""
     bad = [v for v in s.to_numpy() if not _is_number(v)]
@@ -159,9 +161,9 @@ def _comma_hint(s: pd.Series, col: str) -> str:
     bad = [v.strip() for v in bad]
     thousands = all(_THOUSANDS.fullmatch(v) for v in bad)
     decimal = all(_DECIMAL_COMMA.fullmatch(v) for v in bad)
-    fix_t = (f"pd.to_numeric(df[{col!r}].str.replace(',', '')), or read the file with "
+    fix_t = (f"pd.to_numeric({expr}.str.replace(',', '')), or read the file with "
              "pd.read_csv(path, thousands=',')")
-    fix_d = (f"pd.to_numeric(df[{col!r}].str.replace(',', '.')), or read the file with "
+    fix_d = (f"pd.to_numeric({expr}.str.replace(',', '.')), or read the file with "
              "pd.read_csv(path, decimal=',')")
     if thousands and not decimal:
         return (f": its entries use ',' as a thousands separator (e.g. {bad[0]!r}); convert "
@@ -178,23 +180,29 @@ def _comma_hint(s: pd.Series, col: str) -> str:
 def numeric_dtype(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     """``df[col]`` if its dtype holds real numbers (not complex, bool, text or object);
     else a ValueError naming the column, its ``role``, the bad entries and the fix."""
-    s = df[col]
+    return real_dtype(df, df[col], f"column {col!r} ({role})", f"df[{col!r}]",
+                      " or map another column")
+
+
+def real_dtype(df: pd.DataFrame, s: pd.Series, what: str, expr: str,
+               other: str = "") -> pd.Series:
+    """``s`` (values of ``df``'s rows) if its dtype holds real numbers; else a ValueError
+    saying ``what`` has the wrong dtype and the fix on ``expr`` (``other``: another way
+    out, e.g. " or map another column")."""
     if pd.api.types.is_complex_dtype(s):
-        raise ValueError(f"column {col!r} ({role}) has complex dtype {s.dtype}; laws take real "
-                         f"numbers: pass df[{col!r}].to_numpy().real if the imaginary parts "
-                         "are zero, or map another column.")
+        sep = "," if other else ""
+        raise ValueError(f"{what} has complex dtype {s.dtype}; laws take real numbers: pass "
+                         f"{expr}.to_numpy().real if the imaginary parts are zero{sep}{other}.")
     if pd.api.types.is_bool_dtype(s):
         # pd.to_numeric keeps True/False as bool: that fix would be refused again
-        raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert "
-                         f"it with df[{col!r}].astype(float) (True -> 1.0, False -> 0.0) or "
-                         "map another column.")
+        raise ValueError(f"{what} has dtype {s.dtype}, not numbers; convert it with "
+                         f"{expr}.astype(float) (True -> 1.0, False -> 0.0){other}.")
     if not pd.api.types.is_numeric_dtype(s):
-        hint = _comma_hint(s, col)
+        hint = _comma_hint(s, "", expr)
         if hint:
-            raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers{hint}")
-        raise ValueError(f"column {col!r} ({role}) has dtype {s.dtype}, not numbers; convert it "
-                         f"with pd.to_numeric(df[{col!r}]) or map another column"
-                         f"{_not_numbers(df, s)}.")
+            raise ValueError(f"{what} has dtype {s.dtype}, not numbers{hint}")
+        raise ValueError(f"{what} has dtype {s.dtype}, not numbers; convert it with "
+                         f"pd.to_numeric({expr}){other}{_not_numbers(df, s)}.")
     return s
 
 
@@ -253,6 +261,37 @@ def did_you_mean(missing: Sequence, columns) -> str:
     return f" (the data's column {', '.join(pairs)})" if pairs else ""
 
 
+def close_column(name, columns) -> str | None:
+    """The column of ``columns`` that ``name`` most likely means (the same name with
+    spaces or in other letter case, else difflib's closest at 0.6), or None."""
+    import difflib
+
+    names = [str(c) for c in columns]
+    same = [c for c in names if c != str(name) and (c.strip() == str(name)
+                                                   or c.casefold() == str(name).casefold())]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def map_example(law: Law, cols: Mapping[str, str], y: str, missing: Sequence,
+                columns) -> str:
+    """The example of a missing-column error: ``x={'C': 'compute'}, y='loss'`` with the
+    law's own first missing input and the data's column closest to it ('<column>' when
+    none is close), and ``y=`` only when the target is missing. Before, it was always
+    ``x={'N': 'params'}, y='loss'``, also for a law whose input is C."""
+    parts = []
+    inputs = [n for n in law.inputs if cols[n] in missing]
+    if inputs:
+        n = inputs[0]
+        parts.append(f"x={{{n!r}: {close_column(cols[n], columns) or '<column>'!r}}}")
+    if y in missing:
+        parts.append(f"y={close_column(y, columns) or '<column>'!r}")
+    return (f"Rename them or map them, e.g. {', '.join(parts)}." if parts
+            else "Rename them or pass the names of the data's columns.")
+
+
 def unique_columns(df: pd.DataFrame, columns, where: str = "") -> None:
     """ValueError when one of ``columns`` names two or more columns of ``df`` (``df[c]``
     would be a DataFrame, not one column): a duplicated name, or the top level of
@@ -276,6 +315,32 @@ def unique_columns(df: pd.DataFrame, columns, where: str = "") -> None:
         raise ValueError(f"{where}column {dup[0]!r} appears {(df.columns == dup[0]).sum()} "
                          "times in the data (duplicate names); drop or rename the duplicates, "
                          "e.g. df.loc[:, ~df.columns.duplicated()].")
+
+
+def _unhashable(v) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return True
+    return False
+
+
+def _check_hashable(df: pd.DataFrame, c) -> None:
+    """ValueError when task column ``c`` holds values that cannot label a task (lists,
+    dicts, arrays: unhashable). Before, pandas' groupby raised a bare "TypeError:
+    unhashable type: 'list'" naming no column."""
+    s = df[c]
+    if s.dtype != object:
+        return
+    bad = np.fromiter((_unhashable(v) for v in s.to_numpy()), dtype=bool, count=len(s))
+    if bad.any():
+        v = s.to_numpy()[bad][0]
+        fix = "map(tuple)" if isinstance(v, (list, np.ndarray)) else "astype(str)"
+        raise ValueError(
+            f"column {c!r} (task column, by) holds {bad.sum()} unhashable values "
+            f"({type(v).__name__}) at rows {row_labels(df, bad)}, e.g. {v!r}; a task label must "
+            f"be a string, number or tuple. Convert them first, e.g. "
+            f"df[{c!r}] = df[{c!r}].{fix}.")
 
 
 def _check_unused_categories(df: pd.DataFrame, by_cols: list) -> None:
@@ -326,8 +391,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 if in_index else did_you_mean(missing, df.columns))
         raise ValueError(
             f"missing column(s) {missing} ({', '.join(needed[c] for c in missing)}) for law "
-            f"{law.name!r}; the data has columns {list(df.columns)}{hint}. Rename them or map "
-            "them, e.g. x={'N': 'params'}, y='loss'.")
+            f"{law.name!r}; the data has columns {list(df.columns)}{hint}. "
+            + map_example(law, cols, y, missing, df.columns))
     unique_columns(df, needed)
     if space not in ("log", "linear"):
         raise ValueError(f"space={space!r} is not 'log' or 'linear'.")
@@ -360,6 +425,12 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 f"{diff}), so its values would be given to other rows; pass "
                 "weights=w.reindex(df.index) to match rows by label, or w.to_numpy() to "
                 "match them by position.")
+        raw = weights if isinstance(weights, pd.Series) else np.asarray(weights)
+        if raw.ndim == 1 and len(raw) == len(df):
+            # as a column's: numeric strings ('1', '0.5') are refused, not converted
+            # silently (before: np.asarray(..., float64) read them for an array or Series)
+            real_dtype(df, pd.Series(np.asarray(raw), index=df.index), "weights",
+                       "weights")
         ws = np.asarray(weights, dtype=np.float64)
         if ws.shape != (len(df),):
             raise ValueError(f"weights must be {len(df)} finite numbers, one per row; got "
@@ -381,6 +452,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 raise ValueError(f"column {c!r} (task column, by) has {bad.sum()} missing values "
                                  f"at rows {row_labels(df, bad)}; those rows would belong to no task. "
                                  f"Fill them, e.g. df[{c!r}].fillna('unknown').")
+        for c in by_cols:
+            _check_hashable(df, c)
         if len(by_cols) > 1:
             _check_unused_categories(df, by_cols)
         # by the columns' values, not their names: a name that is also an index level

@@ -621,9 +621,9 @@ class Posterior:
         head = (f"Posterior({self.method}, {self.law.name}, {T} task(s), "
                 f"{self._draws_text()}, likelihood={self.likelihood.kind}")
         fixed = "".join(f", {n}={v:.4g} (fixed)" for n, v in self.law.fixed.items())
-        if T == 1:
+        if T == 1:      # sd with ddof=1, as summary()'s (before: ddof=0 here only)
             text = head + "; " + ", ".join(f"{n}={self.flat(n)[0].mean():.4g} "
-                                           f"(sd {self.flat(n)[0].std():.2g})"
+                                           f"(sd {_sd(self.flat(n)[0]):.2g})"
                                            for n in self.names) + fixed + ")"
         else:
             text = f"{head}; params: {', '.join(self.names)}{fixed})"
@@ -688,6 +688,12 @@ class Posterior:
                 f"{int(diag['ok'].sum())} of {T} task(s); 0.9 intervals</p>"
                 + summ.to_html(float_format="{:.6g}".format)
                 + diag.head(10).to_html(float_format="{:.6g}".format))
+
+
+def _sd(draws: np.ndarray) -> float:
+    """The sample sd (ddof=1) of one task's draws, as `Posterior.summary` shows it; NaN
+    for a single draw (no spread to estimate), without numpy's warning."""
+    return float(np.std(draws, ddof=1)) if draws.size > 1 else float("nan")
 
 
 def _check_prob(prob: float):

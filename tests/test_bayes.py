@@ -409,3 +409,21 @@ def test_posterior_summary_lists_fixed_parameters_as_fit_summary_does():
     kinds = json.dumps(schema).split('"kind": {"enum": ')[1].split("]")[0] + "]"
     assert {p["kind"] for t in doc["tasks"] for p in t["params"].values()} <= set(
         json.loads(kinds))
+
+
+def test_a_posterior_repr_shows_the_same_sd_as_its_summary():
+    """The repr showed each parameter's sd with ddof=0 while `summary()`, `predict()`
+    and `jaxfit.optimal` use ddof=1: two draws 0 and 2 read "sd 1" in the repr and
+    1.414 in the summary. Now both say 1.4."""
+    import jaxfit as jf
+    from jaxfit.inference.bayes import Likelihood
+
+    draws = {k: np.full((1, 1, 2), v) for k, v in zip(SIGMOID.param_names, [-0.7, 4.0, 1.0, 1.0])}
+    draws["a"] = np.array([[[0.0, 2.0]]])
+    draws["sigma"] = np.full((1, 1, 2), 0.01)
+    post = jf.Posterior(law=SIGMOID, tasks=pd.Index(["t"], name="task"), draws=draws,
+                        likelihood=Likelihood("normal", "linear"), method="laplace",
+                        options={"by": "task"})
+    sd = post.summary(diagnostics=False)["sd"].xs("a", level="param").iloc[0]
+    assert sd == pytest.approx(np.sqrt(2.0))
+    assert "a=1 (sd 1.4)" in repr(post)

@@ -277,9 +277,9 @@ def test_recipe_help_names_the_data_columns(name):
 
 @pytest.mark.parametrize("args, message", [
     (("fit", "no_such_file.csv"), "neither a file nor an embedded dataset"),
-    # hints in the command line's words, not Python's (x={'N': 'params'}, y='loss')
+    # hints in the command line's words, not Python's (y='loss')
     (("fit", "chinchilla", "--y", "val_loss"),
-     ("missing column(s) ['val_loss']", "map them, e.g. --x N=params --y loss.")),
+     ("missing column(s) ['val_loss']", "map them, e.g. --y loss.")),
     (("fit", "chinchilla", "--law", "chinchila"), "unknown law 'chinchila'"),
     (("fit", "chinchilla", "--at", "N=7e10"),
      ("--at: missing value(s) for input(s) ['D']", "e.g. --at N=VALUE D=VALUE")),

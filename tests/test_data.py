@@ -248,6 +248,20 @@ def test_missing_value_in_task_column(entry, missing):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("label, fix", [([1, 2], "map(tuple)"), ({"k": 1}, "astype(str)")])
+def test_unhashable_task_values_are_named(entry, label, fix):
+    """by= a column of lists or dicts: pandas' groupby raised a bare "TypeError:
+    unhashable type: 'list'" naming no column; now the column, rows and fix are named."""
+    df = _tasks(_chinchilla_frame(), {"a": 12, "b": 12})
+    df["g"] = df["g"].astype(object)
+    df.loc[[104, 119], "g"] = pd.Series([label, label], index=[104, 119], dtype=object)
+    _rejects(entry, df, rf"^column 'g' \(task column, by\) holds 2 unhashable values "
+                        rf"\({type(label).__name__}\) at rows \[104, 119\], e\.g\. .*; a task "
+                        rf"label must be a string, number or tuple\. Convert them first, e\.g\. "
+                        rf"df\['g'\] = df\['g'\]\.{re.escape(fix)}\.$", by="g")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 @pytest.mark.parametrize("convert, dtype", [
     (lambda s: s.astype(str), "str"),
     (lambda s: s.astype(object), "object"),
@@ -321,6 +335,22 @@ def test_negative_weights_array(entry):
 def test_bad_weights_array(entry, weights, why):
     _rejects(entry, _chinchilla_frame(), r"weights must be 24 finite numbers, one per row" + why,
              weights=weights)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("wrap", [pd.Series, list])
+def test_weights_of_numeric_strings_are_refused_as_a_columns_are(entry, wrap):
+    """weights="w" of '1', '0.5' is refused with a pd.to_numeric hint, as input and
+    target columns are; the same values given as a Series or a list were converted by
+    np.asarray(..., float64), silently. Now they are refused the same way."""
+    df = _chinchilla_frame()
+    text = [f"{v:g}" for v in np.linspace(0.5, 2.0, len(df))]
+    w = pd.Series(text, index=df.index) if wrap is pd.Series else wrap(text)
+    _rejects(entry, df, r"^weights has dtype (str|object), not numbers; convert it with "
+                        r"pd\.to_numeric\(weights\)\.$", weights=w)
+    _rejects(entry, df.assign(w=text), r"^column 'w' \(weights\) has dtype (str|object), not "
+                                       r"numbers; convert it with pd\.to_numeric\(df\['w'\]\)",
+             weights="w")
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -622,7 +652,7 @@ def test_missing_column_in_other_letter_case_says_rename(entry):
     df = _chinchilla_frame().rename(columns={"loss": "Loss"})
     _rejects(entry, df, re.escape("the data has columns ['N', 'D', 'Loss'] (the data's column "
                                   "'Loss' is 'loss' in other letter case). Rename them or map "
-                                  "them, e.g. x={'N': 'params'}, y='loss'."))
+                                  "them, e.g. y='Loss'."))
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
@@ -663,3 +693,23 @@ def test_law_given_by_name_is_refused(entry):
 def test_law_given_by_name_is_refused_by_sample_and_bootstrap(call):
     with pytest.raises(TypeError, match="law must be a jaxfit.Law"):
         call("chinchilla", _chinchilla_frame())
+
+
+def test_missing_column_example_uses_the_laws_own_input_and_a_close_column():
+    """The example was always ``x={'N': 'params'}, y='loss'``, also for power_law('C') on
+    data whose compute column is 'c'; now it names the law's first missing input and the
+    data's column closest to it ('<column>' when none is), and the command line still
+    writes it as --x C=c."""
+    from jaxfit.cli import _cli_words
+
+    law = jf.models.power_law("C")
+    df = pd.DataFrame({"c": [1e18, 1e19, 1e20], "loss": [3.0, 2.8, 2.6]})
+    with pytest.raises(ValueError, match=r"\['c', 'loss'\] \(the data's column 'c' is 'C' in "
+                       r"other letter case\)\. Rename them or map them, e\.g\. x=\{'C': 'c'\}"
+                       r"\.$") as close:
+        make_batch(df, law, y="loss")
+    assert _cli_words(str(close.value)).endswith("map them, e.g. --x C=c.")
+    with pytest.raises(ValueError, match=r"map them, e\.g\. x=\{'C': '<column>'\}, "
+                       r"y='loss'\.$") as none:
+        make_batch(df.rename(columns={"c": "flops"}), law, y="Loss")
+    assert _cli_words(str(none.value)).endswith("map them, e.g. --x C=COLUMN --y loss.")

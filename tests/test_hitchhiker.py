@@ -307,3 +307,19 @@ def test_recipe_protocol(grid):
         full.sort_values("n_models")["are"].iloc[-1])
     doc = json.loads(grid.to_json())
     assert list(doc["tables"]) == ["table", "findings", "filters", "targets"]
+
+
+def test_a_suspect_flag_that_is_not_boolean_is_refused(data):
+    """``upstream_suspect`` written as "no"/"yes" was read with ``astype(bool)``: every
+    non-empty string is True, so every row was dropped as suspect, silently (the error
+    then blamed min_sizes). Now the column and its values are named with the fix; 0/1 and
+    'True'/'False' in any case still read as flags."""
+    opt = data[data["family"] == "OPT"]
+    words = opt.assign(upstream_suspect=np.where(opt["upstream_suspect"], "yes", "no"))
+    with pytest.raises(ValueError, match=r"column 'upstream_suspect' must hold True/False.*"
+                       r"holds 'no'.*map\(\{'yes': True, 'no': False\}\)"):
+        hitchhiker(words, num_models=[2], fractions=[1.0], cuts=[0.0])
+    from jaxfit.recipes.hitchhiker import _suspect_flags
+
+    ok = _suspect_flags(pd.Series(["TRUE", "false", " True", 0, 1.0, None, np.nan]))
+    assert ok.tolist() == [True, False, True, False, True, False, False]

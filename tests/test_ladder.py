@@ -666,3 +666,29 @@ def test_recipe_protocol(res):
         t.set_index(["task", "target"]).loc[("mmlu_avg_test", "13B-5T"), "pred"])
     doc = json.loads(res.to_json())
     assert doc["recipe"] == "ladder" and list(doc["tables"]) == list(res.frames())
+
+
+def test_a_target_that_is_also_a_ladder_run_is_warned_about(data, monkeypatch):
+    """targets=['1B-10xC'] with the default ladder runs: 1B-10xC's points were fitted and
+    then "predicted" with no word that the error measures the fit, not an extrapolation.
+    Now a DesignWarning names the run, before any fit."""
+    import importlib
+
+    from jaxfit.warnings import DesignWarning
+
+    class Stop(Exception):
+        pass
+
+    def no_fit(*a, **k):
+        raise Stop
+
+    module = importlib.import_module("jaxfit.recipes.ladder")
+    monkeypatch.setattr(module, "fit", no_fit)
+    assert "1B-10xC" in set(data.loc[data["role"] == "ladder", "run"])
+    with pytest.warns(DesignWarning, match=r"^ladder: target run\(s\) \['1B-10xC'\] are also "
+                      r"ladder runs: their points are fitted"), pytest.raises(Stop):
+        ladder(data, tasks="piqa_val", targets=["1B-10xC", "7B-4T"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DesignWarning)
+        with pytest.raises(Stop):           # the paper's targets: no warning
+            ladder(data, tasks="piqa_val")

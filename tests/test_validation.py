@@ -476,7 +476,7 @@ def test_cli_header_in_other_letter_case(capsys, no_fit, tmp_path):
     code, out, err = _cli(capsys, "fit", path)
     assert code == 2 and out == "" and err.count("\n") == 1, err
     assert ("(the data's column 'n' is 'N' in other letter case, 'Loss' is 'loss' in other "
-            "letter case). Rename them or map them, e.g. --x N=params --y loss.") in err, err
+            "letter case). Rename them or map them, e.g. --x N=n --y Loss.") in err, err
 
 
 @pytest.mark.parametrize("name, content, wanted", [

@@ -180,8 +180,6 @@ class InputError(Exception):
 
 #: The library's hints in Python words -> the command line's flags.
 _CLI_WORDS = (
-    ("e.g. x={'N': 'params'}, y='loss'", "e.g. --x N=params --y loss"),
-    ("e.g. x={'N': 'params'}", "e.g. --x N=params"),
     ("map them with x=.", "map them with --x NAME=COLUMN."),
     ("use space='linear'", "use --space linear"),
     ("in space='linear'", "with --space linear"),
@@ -306,6 +304,11 @@ def _cli_words(text: str) -> str:
     """A library message with its hints in the command line's vocabulary."""
     for python, flag in _CLI_WORDS:
         text = text.replace(python, flag)
+    # `jaxfit.data.map_example`: e.g. x={'C': 'compute'}, y='loss' -> --x C=compute --y loss
+    text = re.sub(r"e\.g\. x=\{'([^']*)': '([^']*)'\}", r"e.g. --x \1=\2", text)
+    text = re.sub(r"(map them, e\.g\. --x \S+), y='([^']*)'", r"\1 --y \2", text)
+    text = re.sub(r"(map them, e\.g\. )y='([^']*)'", r"\1--y \2", text)
+    text = text.replace("=<column>", "=COLUMN").replace("--y <column>", "--y COLUMN")
     # `jaxfit.data.numeric_values`: df.dropna(subset=[col]) -> a --where filter (for
     # --at values, which no filter reaches: finite values)
     if text.startswith("--at"):

@@ -289,7 +289,7 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
         d = d[d["family"].isin(select(d, families, "family", "hitchhiker", "families"))]
     drops = []
     if "upstream_suspect" in d:
-        drops.append(("upstream_suspect", d["upstream_suspect"].fillna(False).astype(bool),
+        drops.append(("upstream_suspect", _suspect_flags(d["upstream_suspect"]),
                       "flagged corrupt upstream (data README); dropped"))
     num = d[["N", "tokens", "loss"]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(num).all(axis=1) | (num[:, 0] <= 0) | (num[:, 1] <= 0) | (num[:, 2] <= 0)
@@ -326,6 +326,45 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
     if d.empty:
         raise ValueError(_no_family(filters, min_sizes))
     return d, filters
+
+
+def _flag(v: Any) -> bool | None:
+    """One ``upstream_suspect`` value as a bool: a bool, 0/1, the strings 'True'/'False'
+    (any case); missing is not flagged; None for anything else."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, str):
+        return {"true": True, "false": False}.get(v.strip().lower())
+    if pd.api.types.is_scalar(v) and pd.isna(v):
+        return False
+    if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+        return bool(v)
+    return None
+
+
+def _suspect_flags(col: pd.Series) -> pd.Series:
+    """The ``upstream_suspect`` column as a bool mask of the rows to drop.
+
+    Before, ``fillna(False).astype(bool)`` read any non-empty text as True: a column of
+    "no"/"yes" dropped every row, silently.
+
+    Raises:
+        ValueError: a value is not a bool, 0/1 or 'True'/'False', naming the values and
+            the fix.
+    """
+    if pd.api.types.is_bool_dtype(col):
+        return col.fillna(False).astype(bool)
+    flags = col.map(_flag)
+    bad = col[flags.isna()]
+    if len(bad):
+        shown = list(dict.fromkeys(map(repr, bad)))
+        raise ValueError(
+            f"hitchhiker: column 'upstream_suspect' must hold True/False (bool, 0/1, or the "
+            f"strings 'True'/'False'); it holds {', '.join(shown[:5])}"
+            f"{' ...' if len(shown) > 5 else ''} ({len(bad)} row(s), e.g. row {bad.index[0]!r}). "
+            "Non-empty text would read as True and drop those rows. Convert it first, e.g. "
+            "df['upstream_suspect'] = df['upstream_suspect'].map({'yes': True, 'no': False}).")
+    return flags.astype(bool)
 
 
 def _no_family(filters: Sequence[Mapping[str, Any]], min_sizes: int) -> str:

@@ -243,6 +243,17 @@ def _check_runs(runs: Sequence[str], method: str) -> None:
                      f"runs (more model sizes or token multiples, role='ladder'){other}.")
 
 
+def _warn_leak(targets: Sequence[str], runs: Sequence[str]) -> None:
+    """A DesignWarning naming the target runs that are also ladder runs: their points are
+    fitted, so their predictions are not extrapolations (before: no word of it)."""
+    both = [r for r in targets if r in set(runs)]
+    if both:
+        warnings.warn(f"ladder: target run(s) {both} are also ladder runs: their points are "
+                      "fitted, so their predictions are not extrapolations and their errors "
+                      "measure the fit. Drop them from `targets` or from `ladder_runs`.",
+                      DesignWarning, stacklevel=3)
+
+
 def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what: str,
             method: str = "two_step"):
     rows = plain_labels(data[data["run"].isin(runs) & data["task"].isin(tasks)])
@@ -651,6 +662,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         target_names = list(dict.fromkeys(targets["target"]))
     else:
         target_names = select_runs(data, targets, "target")
+        _warn_leak(target_names, runs)
         tgt = _select(data, target_names, tasks, "target", method)
         tp = tail_mean(tgt, target_last_n, ["task_loss", "accuracy"])
         tgt_pts = pd.DataFrame({"task": tp["task"], "target": tp["run"],
