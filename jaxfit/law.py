@@ -520,6 +520,15 @@ class Law:
         return dataclasses.replace(self, **changes)
 
 
+
+def _as_float(v) -> float:
+    """``v`` as a float, NaN where it is not one number (a string, a bool, None, a list)."""
+    try:
+        return math.nan if isinstance(v, (str, bytes, bool)) else float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _fixed_values(name: str, fixed: Mapping, params: Mapping) -> dict[str, float]:
     """``fixed`` as name -> float; ValueError for a name that is also fitted or a value that
     is not a finite number. ``fixed`` records what `fix` holds, it does not hold anything:
@@ -536,10 +545,7 @@ def _fixed_values(name: str, fixed: Mapping, params: Mapping) -> dict[str, float
             f"{both[0]}={fixed[both[0]]!r}).")
     out = {}
     for k, v in fixed.items():
-        try:
-            f = math.nan if isinstance(v, (str, bytes, bool)) else float(v)
-        except (TypeError, ValueError):
-            f = math.nan
+        f = _as_float(v)
         if not math.isfinite(f):
             raise ValueError(f"Law {name!r}: fixed[{k!r}]={v!r} is not a finite number; "
                              "give the value fn holds the parameter at, e.g. "
@@ -698,10 +704,7 @@ def fix(law: Law, **values: float) -> Law:
                          f"parameters are {list(law.params)}.")
     fixed = {}
     for k, v in values.items():
-        try:
-            f = math.nan if isinstance(v, (str, bytes, bool)) else float(v)
-        except (TypeError, ValueError):
-            f = math.nan
+        f = _as_float(v)
         if not math.isfinite(f):
             raise ValueError(f"fix: {k}={v!r} is not a finite number; give one, e.g. "
                              f"fix(law, {k}=0.5).")
