@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import dis
 import functools
 import math
 import numbers
@@ -356,8 +357,13 @@ def law_constants(law: Law) -> None:
     fitted with ``OFF = 1.0``, then refitted after ``OFF = 0.5``, returned the first fit's
     A = 20, alpha = 0.3 again (a fresh law gives A = 15.3, alpha = 0.233), without a word.
     Only numbers and small arrays reachable from fn's closure and the globals its code
-    names are compared (through `Law` objects, functions, partials, tuples, lists and
-    dicts; not attributes of other objects, nor jax, numpy or numpyro code).
+    loads are compared (through `Law` objects, functions, partials, tuples, lists and
+    dicts; not attributes of other objects, nor jax, numpy or numpyro code). An entry of
+    a list or dict fn uses counts even where fn reads another entry: the error then says
+    so, and a new Law is the way on (a stale entry would be a silent wrong fit).
+
+    Raises:
+        ValueError: such a number changed, naming the variable, both values and the fix.
     """
     try:
         now = _constants(law)
@@ -368,9 +374,11 @@ def law_constants(law: Law) -> None:
     if not changed:
         return
     (where, name, _), was, is_ = changed[0]
+    entry = "[" in name          # an entry of a list or dict fn uses: fn may not read it
     raise ValueError(
-        f"law {law.name!r}: fn reads {name} (in {where}), which was {was} when jaxfit first "
-        f"used this law and is {is_} now; the law's compiled programs keep {was}, so its "
+        f"law {law.name!r}: fn {'uses' if entry else 'reads'} {name} (in {where}), which was "
+        f"{was} when jaxfit first used this law and is {is_} now; "
+        f"{'if fn reads it, ' if entry else ''}the law's compiled programs keep {was}, so its "
         "fits and predictions would silently use the old value. Build a new Law for the new "
         "value, e.g. from a factory that takes it (def make(off): return jf.Law(fn=lambda "
         "p, x: off + ..., ...)), or make it a parameter held with jf.fix, or an input.")
@@ -441,8 +449,11 @@ def _constants(law: Law) -> dict:
 
 
 def _global_names(code: types.CodeType) -> set[str]:
-    """The names ``code`` and the functions defined in it look up (globals among them)."""
-    names = set(code.co_names)
+    """The global names ``code`` and the functions defined in it load (``LOAD_GLOBAL``,
+    ``LOAD_NAME``): not ``co_names``, which also holds attribute names, so a notebook
+    variable ``exp`` was taken for a constant of ``jnp.exp(...)``."""
+    names = {i.argval for i in dis.get_instructions(code)
+             if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     for c in code.co_consts:
         if isinstance(c, types.CodeType):
             names |= _global_names(c)

@@ -648,10 +648,23 @@ def test_a_constant_fn_reads_that_changes_after_a_fit_is_refused():
     both = add(make(first, "a"), make(second, "b"))
     law_constants(both)
     first["off"] = 3.0
-    with pytest.raises(ValueError, match=r"fn reads cfg\['off'\] \(in .*make\.<locals>\.<lambda>\)"
+    with pytest.raises(ValueError, match=r"fn uses cfg\['off'\] \(in .*make\.<locals>\.<lambda>\)"
                                          r", which was 1\.0 when jaxfit first used this law and "
-                                         r"is 3\.0 now"):
+                                         r"is 3\.0 now; if fn reads it"):
         law_constants(both)
+    # a notebook variable named like an attribute fn looks up (jnp.exp) is not read by fn
+    import jax.numpy as jnp
+
+    global exp
+    exp = 1
+    try:
+        decay = Law(fn=lambda p, x: p["A"] * jnp.exp(-p["b"] * x["t"]),
+                    params={"A": Param(), "b": Param()}, inputs=("t",), name="decay")
+        law_constants(decay)
+        exp = 2
+        law_constants(decay)
+    finally:
+        del exp
 
 
 def test_default_init_of_a_decreasing_bijection_is_ordered():
