@@ -415,13 +415,16 @@ class Posterior:
             parts.append(f"the noise scale sigma collapses below {SIGMA_COLLAPSE:g} in more "
                          f"than 1% of draws in {n} task(s) (the law interpolates the data)")
         wide = "sigma_spread" in d and bool((d["sigma_spread"] > SIGMA_SPREAD_MAX).any())
+        tempered = False            # a power below 1 on a wide task: temper='none' helps
         if wide:
             n = int((d["sigma_spread"] > SIGMA_SPREAD_MAX).sum())
             power = ""
             if "temper" in d:
                 t = d["temper"].to_numpy()[d["sigma_spread"].to_numpy() > SIGMA_SPREAD_MAX]
-                power = (f"; tempering power {t.min():.2g}-{t.max():.2g} there, each point "
-                         "counting that much")
+                tempered = bool((t < 1).any())
+                if tempered:
+                    power = (f"; tempering power {t.min():.2g}-{t.max():.2g} there, each "
+                             "point counting that much")
             parts.append(f"the noise scale sigma is barely determined in {n} task(s): its 95% "
                          f"quantile is up to {d['sigma_spread'].max():.3g} times its median "
                          f"(limit {SIGMA_SPREAD_MAX:.3g}{power}), and the predictive "
@@ -445,8 +448,8 @@ class Posterior:
                    "identified parameters (priors=), or fit a law with fewer parameters")
         if few:
             fix = "add data or fit a law with fewer parameters; " + fix
-        if wide and self.temper is not None:
-            fix = (f"{_UNTEMPERED}; or " + fix)
+        if tempered:
+            fix += f"; or {_UNTEMPERED}"
         warnings.warn(f"{self.method}: {'; '.join(parts)}; tasks {labels}. Fix: {fix}. "
                       "See Posterior.diagnostics.", DiagnosticWarning, stacklevel=stacklevel)
         return False

@@ -679,6 +679,13 @@ def test_a_barely_determined_noise_scale_fails_the_diagnostics():
                                np.quantile(sigma, 0.95, axis=1) / np.median(sigma, axis=1))
     assert (d["sigma_spread"] > SIGMA_SPREAD_MAX).all() and not d["ok"].any()
     assert (d["temper"] < 0.3).all() and (d["points"] == 9).all()
+    # the same draws from an untempered run (power 1): no advice to pass temper='none'
+    import dataclasses
+
+    untempered = dataclasses.replace(post, temper=np.ones(3))
+    with pytest.warns(DiagnosticWarning, match="sigma is barely determined") as caught:
+        untempered.warn()
+    assert "temper" not in str(caught[0].message)
     # the same draws' scale is the fit's where the data determine it: 60 points a task
     # (tempered too) stay far inside the limit
     C60 = np.geomspace(1e18, 1e22, 60)
