@@ -158,15 +158,22 @@ def task_rows(tasks: pd.Index, by, df: pd.DataFrame,
         return task_positions(tasks, df, by)
     if len(tasks) == 1:
         return np.zeros(len(df), dtype=np.int64)
+    # before: every task for every row, the rows' own column ignored (a row of family 'a'
+    # was predicted with family 'b's parameters too)
+    partial_task_columns(df, by, f"{where}: the rows", "predict every task at every row")
+    return None
+
+
+def partial_task_columns(df: pd.DataFrame, by, rows: str, none: str) -> None:
+    """ValueError when ``df`` holds some of the ``by`` columns but not all, so its rows
+    name no task (``rows``: who holds them, ``none``: what rows without any do)."""
+    by_cols = task_columns(by)
     have = [c for c in by_cols if c in df.columns]
-    if have:
-        # before: every task for every row, the rows' own column ignored (a row of family
-        # 'a' was predicted with family 'b's parameters too)
-        raise ValueError(f"{where}: the rows hold {have} but not "
+    if have and len(have) < len(by_cols):
+        raise ValueError(f"{rows} hold {have} but not "
                          f"{[c for c in by_cols if c not in df.columns]} of the fit's task "
                          f"columns {by_cols}; give all of them to name each row's task, or "
-                         "none to predict every task at every row.")
-    return None
+                         f"none to {none}.")
 
 
 def fan_out_index(tasks: pd.Index, df: pd.DataFrame) -> pd.MultiIndex:

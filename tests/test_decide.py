@@ -989,7 +989,7 @@ def test_suggest_rows_holding_some_of_two_task_columns_are_refused():
     tasks = pd.MultiIndex.from_tuples([("a", 1), ("b", 1)], names=["family", "size"])
     rows = pd.DataFrame({"N": [1e9], "D": [1e10], "family": ["a"]})
     with pytest.raises(ValueError, match=r"^suggest: the candidate rows hold \['family'\] but "
-                                         r"not \['size'\] of the task columns"):
+                                         r"not \['size'\] of the fit's task columns"):
         _task_rows(rows, tasks, ["family", "size"], "candidate")
     both = rows.assign(size=1)
     assert [r.tolist() for r in _task_rows(both, tasks, ["family", "size"], "candidate")] == \

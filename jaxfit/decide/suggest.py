@@ -90,7 +90,7 @@ from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
 from jaxfit.posterior import Posterior, draw_predictions
-from jaxfit.predictions import task_positions
+from jaxfit.predictions import partial_task_columns, task_positions
 
 __all__ = ["suggest", "SuggestResult", "candidate_grid"]
 
@@ -308,14 +308,9 @@ def _task_rows(df: pd.DataFrame, tasks: pd.Index, by, what: str) -> list[np.ndar
     """Per task, the positions of ``df``'s rows that apply to it (all rows when ``df`` has
     no ``by`` column)."""
     cols = task_columns(by)
-    have = [c for c in cols if c in df.columns]
-    if have and len(have) < len(cols) and len(tasks) > 1:
-        # as predict (`jaxfit.predictions.task_rows`): before, such rows applied to every
-        # task, their own task column ignored
-        raise ValueError(f"suggest: the {what} rows hold {have} but not "
-                         f"{[c for c in cols if c not in df.columns]} of the task columns "
-                         f"{cols}; give all of them to name each row's task, or none to "
-                         "apply each row to every task.")
+    if len(tasks) > 1:
+        # as predict: before, such rows applied to every task, their own column ignored
+        partial_task_columns(df, by, f"suggest: the {what} rows", "apply each row to every task")
     if not cols or not all(c in df.columns for c in cols):
         return [np.arange(len(df))] * len(tasks)
     pos = task_positions(tasks, df, by, "suggest", f"{what} ")
