@@ -219,7 +219,7 @@ class Posterior:
             d = self.flat(n)
             with np.errstate(invalid="ignore", over="ignore"):   # inf draws: inf/NaN, quietly
                 q = np.quantile(d, [0.5, lo, hi], axis=1)
-                mean, sd = d.mean(1), d.std(1, ddof=1)
+                mean, sd = d.mean(1), sample_sd(d, axis=1)
             frames.append(pd.DataFrame({"param": n, "mean": mean, "sd": sd,
                                         "median": q[0], "lower": q[1], "upper": q[2]},
                                        index=self.tasks))
@@ -626,7 +626,7 @@ class Posterior:
         fixed = "".join(f", {n}={v:.4g} (fixed)" for n, v in self.law.fixed.items())
         if T == 1:      # sd with ddof=1, as summary()'s (before: ddof=0 here only)
             text = head + "; " + ", ".join(f"{n}={self.flat(n)[0].mean():.4g} "
-                                           f"(sd {_sd(self.flat(n)[0]):.2g})"
+                                           f"(sd {sample_sd(self.flat(n)[0]):.2g})"
                                            for n in self.names) + fixed + ")"
         else:
             text = f"{head}; params: {', '.join(self.names)}{fixed})"
@@ -693,10 +693,14 @@ class Posterior:
                 + diag.head(10).to_html(float_format="{:.6g}".format))
 
 
-def _sd(draws: np.ndarray) -> float:
-    """The sample sd (ddof=1) of one task's draws, as `Posterior.summary` shows it; NaN
-    for a single draw (no spread to estimate), without numpy's warning."""
-    return float(np.std(draws, ddof=1)) if draws.size > 1 else float("nan")
+def sample_sd(draws: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The sample sd (ddof=1) of draws along ``axis``: what every sd of draws reports
+    (`Posterior.summary`, its repr and predictions, `jaxfit.optimal`); NaN for a single
+    draw (no spread to estimate), without numpy's warning."""
+    draws = np.asarray(draws)
+    if draws.shape[axis] > 1:
+        return draws.std(axis=axis, ddof=1)
+    return np.full(np.delete(draws.shape, axis % draws.ndim), np.nan)
 
 
 def _check_prob(prob: float):
@@ -711,9 +715,8 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
     q = np.quantile(mean, [0.5, lo, hi], axis=1)
     qp = np.quantile(pred, [lo, hi], axis=1)
     # ddof=1, as Posterior.summary's and jaxfit.optimal's sd (before: ddof=0 here, 2.6%
-    # smaller at a 20-resample bootstrap); NaN with one draw
-    sd = (mean.std(axis=1, ddof=1) if mean.shape[1] > 1
-          else np.full(mean.shape[0], np.nan))
+    # smaller at a 20-resample bootstrap)
+    sd = sample_sd(mean, axis=1)
     out = pd.DataFrame({"mean": mean.mean(axis=1), "median": q[0], "sd": sd,
                         "credible_lower": q[1], "credible_upper": q[2],
                         "predictive_lower": qp[0], "predictive_upper": qp[1]}, index=index)

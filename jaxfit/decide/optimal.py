@@ -236,7 +236,8 @@ def _budgets(budgets, what: str) -> np.ndarray:
     return c
 
 
-def input_pair(law: Law, inputs, what: str, why: str = "", alternative: str = "") -> tuple[str, str]:
+def input_pair(law: Law, inputs, what: str, why: str = "",
+               alternative: str = "") -> tuple[str, str]:
     """The law's (model size, tokens) input names from ``inputs``, the rule of `optimal`
     and `jaxfit.decide.suggest`: `jaxfit.law.as_names` (a string is one name, never its
     letters), then two distinct inputs of ``law``.
@@ -430,11 +431,13 @@ def _no_interval(q: np.ndarray, n_draws: int) -> np.ndarray:
 
 def _summary(values: np.ndarray, estimate: np.ndarray | None, prob: float) -> dict:
     """Quantiles over the draw axis (1) of [T, D, ...] values (bounds NaN for one draw)."""
+    from jaxfit.posterior import sample_sd
+
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
     with np.errstate(invalid="ignore", over="ignore"):
         q = _no_interval(_quantile(values, [0.5, lo, hi], axis=1), values.shape[1])
         mean = values.mean(axis=1)
-        sd = values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.full_like(mean, np.nan)
+        sd = sample_sd(values, axis=1)
     return {"estimate": q[0] if estimate is None else estimate, "median": q[0], "mean": mean,
             "sd": sd, "lower": q[1], "upper": q[2]}
 
