@@ -33,6 +33,7 @@ import importlib
 import json
 import os
 import re
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -300,15 +301,24 @@ def _fillna_where(m: re.Match) -> str:
             "(keeps the rows where it is not missing).")
 
 
+def _shell(word: str) -> str:
+    """``word`` as typed in a shell (quoted where it holds spaces), `map_example`'s
+    ``<column>`` placeholder as COLUMN."""
+    return shlex.quote(word.replace("<column>", "COLUMN"))
+
+
 def _cli_words(text: str) -> str:
     """A library message with its hints in the command line's vocabulary."""
     for python, flag in _CLI_WORDS:
         text = text.replace(python, flag)
     # `jaxfit.data.map_example`: e.g. x={'C': 'compute'}, y='loss' -> --x C=compute --y loss
-    text = re.sub(r"e\.g\. x=\{'([^']*)': '([^']*)'\}", r"e.g. --x \1=\2", text)
-    text = re.sub(r"(map them, e\.g\. --x \S+), y='([^']*)'", r"\1 --y \2", text)
-    text = re.sub(r"(map them, e\.g\. )y='([^']*)'", r"\1--y \2", text)
-    text = text.replace("=<column>", "=COLUMN").replace("--y <column>", "--y COLUMN")
+    # (a column name with spaces is quoted as a shell needs it: "--y ' loss'")
+    text = re.sub(r"e\.g\. x=\{'([^']*)': '([^']*)'\}",
+                  lambda m: f"e.g. --x {_shell(m[1] + '=' + m[2])}", text)
+    text = re.sub(r"(map them, e\.g\. --x (?:'[^']*'|\S+)), y='([^']*)'",
+                  lambda m: f"{m[1]} --y {_shell(m[2])}", text)
+    text = re.sub(r"(map them, e\.g\. )y='([^']*)'",
+                  lambda m: f"{m[1]}--y {_shell(m[2])}", text)
     # `jaxfit.data.numeric_values`: df.dropna(subset=[col]) -> a --where filter (for
     # --at values, which no filter reaches: finite values)
     if text.startswith("--at"):
