@@ -241,8 +241,6 @@ def _above(df: pd.DataFrame, col: str, name: str, values: np.ndarray, lo: float,
 
 def did_you_mean(missing: Sequence, columns) -> str:
     """`` (the data's column 'tokens' is close to 'tokns')`` for missing names near a column."""
-    import difflib
-
     names = [str(c) for c in columns]
     spaced = [(c, m) for m in missing for c in names if c != str(m) and c.strip() == str(m)]
     if spaced:       # a header written "N, D, loss": the names keep the spaces
@@ -251,11 +249,12 @@ def did_you_mean(missing: Sequence, columns) -> str:
                 "df.columns.str.strip())")
 
     def near(m) -> str:
-        cased = [c for c in names if c != str(m) and c.casefold() == str(m).casefold()]
-        if cased:    # a header written "Loss" or "n": difflib sees no likeness in case
-            return f"{cased[0]!r} is {m!r} in other letter case"
-        close = difflib.get_close_matches(str(m), names, n=1, cutoff=0.6)
-        return f"{close[0]!r} is close to {m!r}" if close else ""
+        c = close_column(m, names)
+        if c is None:
+            return ""
+        if c.casefold() == str(m).casefold():   # "Loss" or "n": difflib sees no likeness
+            return f"{c!r} is {m!r} in other letter case"
+        return f"{c!r} is close to {m!r}"
 
     pairs = [p for p in map(near, missing) if p]
     return f" (the data's column {', '.join(pairs)})" if pairs else ""
@@ -402,7 +401,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     xs = {n: numeric_values(df, c, f"input {n!r}") for n, c in cols.items()}
     ys = numeric_values(df, y, "target y")
     for n, lo in law.input_bounds.items():
-        if lo == 0:
+        if lo == 0 and n in law.positive_inputs:
             _positive(df, cols[n], xs[n], f"law {law.name!r} takes log({n})",
                       "remove those rows (the law is not defined there)")
         else:

@@ -445,8 +445,8 @@ class Law:
         object.__setattr__(self, "positive_inputs",
                            as_names(self.positive_inputs))
         object.__setattr__(self, "shared", as_names(self.shared))
-        object.__setattr__(self, "input_above",
-                           _freeze({k: float(v) for k, v in dict(self.input_above).items()}))
+        object.__setattr__(self, "input_above", _freeze(_input_above(self.name,
+                                                                     self.input_above)))
         if self.grid is not None:
             object.__setattr__(self, "grid", _freeze({k: tuple(v) for k, v in self.grid.items()}))
             if set(self.grid) != set(self.params):
@@ -489,10 +489,7 @@ class Law:
     def input_bounds(self) -> dict[str, float]:
         """Input name -> the value it must exceed: 0 for ``positive_inputs``, and each
         ``input_above`` bound (the larger where both name an input)."""
-        out = {n: 0.0 for n in self.positive_inputs}
-        for n, lo in self.input_above.items():
-            out[n] = max(lo, out.get(n, lo))
-        return out
+        return _above({n: 0.0 for n in self.positive_inputs}, self.input_above)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -527,6 +524,21 @@ def _as_float(v) -> float:
         return math.nan if isinstance(v, (str, bytes, bool)) else float(v)
     except (TypeError, ValueError):
         return math.nan
+
+
+def _input_above(name: str, above: Mapping) -> dict[str, float]:
+    """``input_above`` as input name -> float; ValueError naming a bound that is not a
+    finite number (a text bound failed with a bare "could not convert string to float",
+    and a NaN one refused every row of the data)."""
+    out = {}
+    for k, v in dict(above).items():
+        f = _as_float(v)
+        if not math.isfinite(f):
+            raise ValueError(f"Law {name!r}: input_above[{k!r}]={v!r} is not a finite number; "
+                             f"give the value input {k!r} must exceed, e.g. "
+                             f"input_above={{{k!r}: 1.0}}.")
+        out[k] = f
+    return out
 
 
 def _fixed_values(name: str, fixed: Mapping, params: Mapping) -> dict[str, float]:

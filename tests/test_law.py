@@ -9,6 +9,7 @@ import re
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 from numpyro.distributions import constraints
 
@@ -707,3 +708,20 @@ def test_law_names_must_be_non_empty_strings(changes, bad):
     with pytest.raises(TypeError, match=r"^Law 'data_term': parameter and input names must be "
                                         r"non-empty strings .*got " + re.escape(bad)):
         _data_term().replace(**changes)
+
+
+def test_input_above_bounds_are_numbers_and_named_as_a_domain():
+    """input_above={'N': 'one'} failed with a bare "could not convert string to float";
+    a bound of 0 given there (not positive_inputs) was reported as "takes log(N)" of a
+    law that takes a square root."""
+    import jax.numpy as jnp
+
+    with pytest.raises(ValueError, match=r"input_above\['N'\]='one' is not a finite number"):
+        Law(fn=lambda p, x: p["a"] * x["N"], params={"a": Param()}, inputs=("N",),
+            input_above={"N": "one"})
+    law = Law(fn=lambda p, x: p["a"] * jnp.sqrt(x["N"]), params={"a": Param()},
+              inputs=("N",), input_above={"N": 0.0}, name="root")
+    df = pd.DataFrame({"N": [0.0, 1.0, 4.0, 9.0], "y": [1.0, 1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match=r"law 'root' is defined only at N > 0") as e:
+        jf.fit(law, df, y="y")
+    assert "log" not in str(e.value)
