@@ -1476,3 +1476,14 @@ def test_recipe_advice_names_no_python_option_the_command_lacks(capsys, tmp_path
         assert cli.main(["emergence", *data, *argv, "-q"]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and wanted in err and not _PYTHON_OPTION.search(err), err
+
+
+def test_missing_column_example_quotes_a_name_with_spaces_for_the_shell():
+    """A header ' loss' (spaces kept) made the example '--y  loss', which a shell reads as
+    --y loss: following the hint failed again."""
+    from jaxfit.cli import _cli_words
+
+    assert _cli_words("Rename them or map them, e.g. x={'N': ' N'}, y=' loss'.") == \
+        "Rename them or map them, e.g. --x 'N= N' --y ' loss'."
+    assert _cli_words("Rename them or map them, e.g. x={'C': '<column>'}, y='loss'.") == \
+        "Rename them or map them, e.g. --x C=COLUMN --y loss."
