@@ -762,11 +762,6 @@ _SAMPLE_WORDS = (
 #: draws, priors and solvers are options of their Python functions, with no flag (the
 #: generic words read "raise warmup/samples", "(priors=)", "See result.step1['status']").
 _RECIPE_WORDS = (
-    ("pass temper='none' (the untempered likelihood: narrower intervals, without the "
-     "sandwich's robustness to the noise's shape)",
-     "use the untempered likelihood (sample_options={'temper': 'none'} of the recipe's "
-     "Python function, with no flag on the command line: narrower intervals, without the "
-     "sandwich's robustness to the noise's shape)"),
     ("raise warmup/samples, add data or informative priors on the poorly identified "
      "parameters (priors=), or fit a law with fewer parameters",
      "add data; more draws (sample_options={'warmup': ..., 'samples': ...}) and priors "
