@@ -21,27 +21,18 @@ jax.config.update("jax_enable_x64", True)
 
 import jaxfit as jf  # noqa: E402
 from jaxfit.posterior import SIGMA_SPREAD_MAX  # noqa: E402
+from tempering_small_n import tasks  # noqa: E402  (the same draws, another seed)
 
 T = 100
-
-
-def tasks(n: int):
-    rng = np.random.default_rng(500 + n)
-    rows, truth = [], []
-    for t in range(T):
-        C = np.geomspace(1e18, 1e22, n)
-        E, a, A = rng.uniform(1.4, 2.0), rng.uniform(0.1, 0.3), rng.uniform(100, 500)
-        truth.append(E + A * 1e23 ** -a)
-        rows.append(pd.DataFrame({"C": C, "task": t, "loss": (E + A * C ** -a)
-                                  * np.exp(rng.normal(0, 0.01, n))}))
-    return pd.concat(rows, ignore_index=True), np.array(truth)
 
 
 def main():
     warnings.simplefilter("ignore")
     law = jf.models.power_law("C")
     for n in (9, 20, 40):
-        df, truth = tasks(n)
+        df, true = tasks(n, T, 500 + n)
+        E, a, A = true.T
+        truth = E + A * 1e23 ** -a
         fit = jf.fit(law, df, y="loss", by="task")
         for temper in ("sandwich", "none"):
             post = jf.sample(law, df, y="loss", by="task", method="laplace", temper=temper,

@@ -23,15 +23,18 @@ import jaxfit as jf  # noqa: E402
 from jaxfit.posterior import SIGMA_SPREAD_MAX  # noqa: E402
 
 
-def tasks(n: int, T: int) -> pd.DataFrame:
-    rng = np.random.default_rng(100 + n)
-    rows = []
+def tasks(n: int, T: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """T power-law tasks of n points (the module docstring's draws) and their true (E, a, A)
+    [T, 3]; `tempering_coverage.py` draws its tasks here too."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], []
     for t in range(T):
         C = np.geomspace(1e18, 1e22, n)
         E, a, A = rng.uniform(1.4, 2.0), rng.uniform(0.1, 0.3), rng.uniform(100, 500)
+        truth.append((E, a, A))
         rows.append(pd.DataFrame({"C": C, "task": t,
                                   "loss": (E + A * C ** -a) * np.exp(rng.normal(0, 0.01, n))}))
-    return pd.concat(rows, ignore_index=True)
+    return pd.concat(rows, ignore_index=True), np.array(truth)
 
 
 def main():
@@ -46,7 +49,7 @@ def main():
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            post = jf.sample(law, tasks(n, args.tasks), y="loss", by="task", method="laplace",
+            post = jf.sample(law, tasks(n, args.tasks, 100 + n)[0], y="loss", by="task", method="laplace",
                              chains=1, samples=200)
         eta = np.asarray(post.temper)
         sp = post.diagnostics["sigma_spread"].to_numpy()
