@@ -518,27 +518,26 @@ class Law:
 
 
 
-def _as_float(v) -> float:
-    """``v`` as a float, NaN where it is not one number (a string, a bool, None, a list)."""
+def _finite(v, error: str) -> float:
+    """``v`` as a float; ``ValueError(error)`` where it is not one finite number (a string,
+    a bool, None, a list, NaN or infinity)."""
     try:
-        return math.nan if isinstance(v, (str, bytes, bool)) else float(v)
+        f = math.nan if isinstance(v, (str, bytes, bool)) else float(v)
     except (TypeError, ValueError):
-        return math.nan
+        f = math.nan
+    if not math.isfinite(f):
+        raise ValueError(error)
+    return f
 
 
 def _input_above(name: str, above: Mapping) -> dict[str, float]:
     """``input_above`` as input name -> float; ValueError naming a bound that is not a
     finite number (a text bound failed with a bare "could not convert string to float",
     and a NaN one refused every row of the data)."""
-    out = {}
-    for k, v in dict(above).items():
-        f = _as_float(v)
-        if not math.isfinite(f):
-            raise ValueError(f"Law {name!r}: input_above[{k!r}]={v!r} is not a finite number; "
-                             f"give the value input {k!r} must exceed, e.g. "
-                             f"input_above={{{k!r}: 1.0}}.")
-        out[k] = f
-    return out
+    return {k: _finite(v, f"Law {name!r}: input_above[{k!r}]={v!r} is not a finite number; "
+                          f"give the value input {k!r} must exceed, e.g. "
+                          f"input_above={{{k!r}: 1.0}}.")
+            for k, v in dict(above).items()}
 
 
 def _fixed_values(name: str, fixed: Mapping, params: Mapping) -> dict[str, float]:
@@ -555,15 +554,9 @@ def _fixed_values(name: str, fixed: Mapping, params: Mapping) -> dict[str, float
             "Law's fixed= only records values that fn already holds; to hold a parameter at "
             f"a value, build the law with it in params and use jaxfit.fix(law, "
             f"{both[0]}={fixed[both[0]]!r}).")
-    out = {}
-    for k, v in fixed.items():
-        f = _as_float(v)
-        if not math.isfinite(f):
-            raise ValueError(f"Law {name!r}: fixed[{k!r}]={v!r} is not a finite number; "
-                             "give the value fn holds the parameter at, e.g. "
-                             f"fixed={{{k!r}: 0.5}}.")
-        out[k] = f
-    return out
+    return {k: _finite(v, f"Law {name!r}: fixed[{k!r}]={v!r} is not a finite number; give "
+                          f"the value fn holds the parameter at, e.g. fixed={{{k!r}: 0.5}}.")
+            for k, v in fixed.items()}
 
 
 def _merge_params(laws: Sequence[Law]) -> dict[str, Param]:
@@ -716,10 +709,8 @@ def fix(law: Law, **values: float) -> Law:
                          f"parameters are {list(law.params)}.")
     fixed = {}
     for k, v in values.items():
-        f = _as_float(v)
-        if not math.isfinite(f):
-            raise ValueError(f"fix: {k}={v!r} is not a finite number; give one, e.g. "
-                             f"fix(law, {k}=0.5).")
+        f = _finite(v, f"fix: {k}={v!r} is not a finite number; give one, e.g. "
+                       f"fix(law, {k}=0.5).")
         # outside the closure of the constraint's support (E=-1 for a positive E): the law
         # is undefined there, and a fit would only report a non-finite objective
         with jax.enable_x64(True):
