@@ -121,7 +121,7 @@ class RecipeResult:
 
         return [f"{name} task {_plain(task)!r} ({Status(int(code)).name.lower()})"
                 for name, res in point_fits(self)
-                for task, code in zip(res.tasks, res.status) if int(code) != 0]
+                for task, code, ok in zip(res.tasks, res.status, res.converged) if not ok]
 
     def to_json(self) -> str:
         """`frames` as a JSON document: ``{"schema": "jaxfit.recipe/1", "recipe",
