@@ -1365,6 +1365,49 @@ def test_recipes_exit_1_when_a_point_fit_behind_their_numbers_did_not_converge(
     assert cli.main(["hitchhiker", "-q"]) == 0
 
 
+def test_flp_counts_its_ladder_comparisons_unconverged_fits(monkeypatch, capsys):
+    """`jaxfit flp` runs the two-step ladder next to FLP (`flp_vs_ladder`) but kept only
+    its comparison table: a ladder fit that stopped at the step cap entered the printed
+    ladder_mean_abs_error and exited 0 (`jaxfit ladder` on the same fits exits 1). Now
+    the ladder's result is kept as ``FLPResult.ladder`` and its fits are named by
+    `unconverged`, the command's last line and exit code. Nothing is fitted: `flp` and
+    `ladder` return built results."""
+    import importlib
+
+    from jaxfit import cli
+    from jaxfit.recipes.flp import FLPResult, flp_vs_ladder
+    from jaxfit.recipes.ladder import LadderResult
+
+    flp_module = importlib.import_module("jaxfit.recipes.flp")
+    ladder_module = importlib.import_module("jaxfit.recipes.ladder")
+    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
+                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
+                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
+                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
+                         "rel_error": [-0.0125]})
+    empty = pd.DataFrame()
+    flp_res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
+                        stage1_data=empty, stage2_data=empty, curves=empty,
+                        fits={"stage1": _unconverged_fit([0])},
+                        options={"tasks": ["piqa_val"], "sampling_runs": ["a"],
+                                 "targets": ["7B-4T"], "target_last_n": 5})
+    lad = LadderResult(predictions=pred, step1=empty, step2=empty, variance=empty,
+                       variance_correlation=empty, step1_data=empty, step2_data=empty,
+                       fits={"step1": _unconverged_fit([0, 1]),
+                             "step2": _unconverged_fit([0, 0])}, options={})
+    monkeypatch.setattr(flp_module, "flp", lambda data, **kw: flp_res)
+    monkeypatch.setattr(ladder_module, "ladder", lambda data, **kw: lad)
+    res = flp_vs_ladder()
+    assert res.unconverged() == ["ladder step1 task 'task1' (max_steps)"]
+    assert res.ladder is lad
+    assert flp_vs_ladder(ladder=False).unconverged() == []
+    assert cli.main(["flp", "-q"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "flp: 1 point fit(s) did not converge: ladder step1 task 'task1' (max_steps); the "
+        "outputs are written, the warnings above say more; exit status 1, as `jaxfit fit`.")
+    assert cli.main(["flp", "--no-ladder", "-q"]) == 0
+
+
 def test_flp_m_is_a_command_spelt_as_the_paper_names_it(monkeypatch, capsys):
     """The paper's method is FLP-M and every flag is spelt with "-", yet only `jaxfit
     flp_m` existed (`jaxfit flp-m`: invalid choice, exit 2). Now `flp-m` is the command,

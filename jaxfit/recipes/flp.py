@@ -73,7 +73,7 @@ from jaxfit.models.kaplan import kaplan
 from jaxfit.models.linear import linear
 from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
-from jaxfit.recipes.ladder import PAPER_TASKS
+from jaxfit.recipes.ladder import PAPER_TASKS, LadderResult
 from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
                                    plain_labels, select_runs, select_tasks, step2_points,
@@ -127,6 +127,10 @@ class FLPResult(RecipeResult):
         fits: the `FitResult` of "stage1", "stage2" and "baseline".
         options: the settings used.
         comparison: with `flp_vs_ladder`, `compare_with_ladder`'s table (else None).
+        ladder: with `flp_vs_ladder`, the two-step ladder's
+            `jaxfit.recipes.ladder.LadderResult` behind ``comparison`` (else None); its
+            point fits count in `unconverged` (``"ladder step1 task ..."``), so ``jaxfit
+            flp`` exits 1 when one of them did not converge, as ``jaxfit ladder`` does.
     """
 
     predictions: pd.DataFrame
@@ -139,6 +143,7 @@ class FLPResult(RecipeResult):
     fits: dict[str, FitResult]
     options: dict[str, Any]
     comparison: pd.DataFrame | None = None
+    ladder: LadderResult | None = None
 
     recipe: ClassVar[str] = "flp"
     plot_function: ClassVar[str] = "jaxfit.recipes.flp_plot:plot_flp"
@@ -530,7 +535,8 @@ def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
                   **kwargs) -> FLPResult:
     """`flp`, and with ``ladder`` the two-step ladder on the same tasks, runs and targets
-    (``comparison``, `compare_with_ladder`); what ``jaxfit flp`` runs.
+    (``comparison``, `compare_with_ladder`; the ladder's own result as ``ladder``, whose
+    point fits count in `FLPResult.unconverged`); what ``jaxfit flp`` runs.
 
     Args:
         data: as in `flp` (default: the embedded OLMo ladder).
@@ -558,7 +564,9 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
                      ladder_runs=res.options["sampling_runs"],
                      targets=res.options["targets"],
                      target_last_n=res.options["target_last_n"])
-    return dataclasses.replace(res, comparison=compare_with_ladder(res, lad))
+    # the ladder result is kept (before: only its comparison table), so that its point
+    # fits count in `unconverged` and `jaxfit flp` exits 1 when one did not converge
+    return dataclasses.replace(res, comparison=compare_with_ladder(res, lad), ladder=lad)
 
 
 def run_flp(data: pd.DataFrame | None = None, *, ladder: bool = True,
