@@ -666,6 +666,47 @@ def test_every_json_schema_a_command_names_is_shipped():
         assert schema(name.split(".")[1].split("/")[0])["$id"] == name
 
 
+def test_recipe_json_of_python_and_of_the_command_line_are_told_apart(monkeypatch, capsys):
+    """`RecipeResult.to_json()` and `jaxfit RECIPE --json` both said "jaxfit.recipe/1",
+    yet the first's ``options`` are every setting the recipe used (its result's options,
+    defaults resolved: chance levels per task, runs) and the second's only the flags
+    given. Now the Python form is "jaxfit.recipe_result/1" (shipped as
+    jaxfit/schema/recipe_result.json), and each document passes its own schema only.
+    Nothing is fitted: the recipe returns a built result."""
+    import dataclasses
+
+    from jaxfit import cli
+    from jaxfit.recipes.protocol import RecipeResult
+
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class Result(RecipeResult):
+        options: dict
+        recipe = "ladder"
+
+        def table(self):
+            return pd.DataFrame({"task": ["piqa_val"], "pred": [80.0]})
+
+        def summary(self):
+            return self.table()
+
+    used = {"tasks": ["piqa_val"], "ladder_runs": ["190M-1xC", "1B-10xC"], "targets": ["7B-4T"]}
+    result = Result(options=used)
+    monkeypatch.setattr(cli, "_import", lambda spec: lambda **kw: result)
+    assert cli.main(["ladder", "--tasks", "piqa_val", "--json", "-q"]) == 0
+    command_line = json.loads(capsys.readouterr().out)
+    python = json.loads(result.to_json())
+    assert (command_line["schema"], python["schema"]) == ("jaxfit.recipe/1",
+                                                          "jaxfit.recipe_result/1")
+    assert command_line["options"] == {"tasks": ["piqa_val"], "method": "two_step",
+                                       "calibrate": "ratio"}
+    assert python["options"] == used and python["tables"] == command_line["tables"]
+    validate(command_line, schema("recipe"))
+    validate(python, schema("recipe_result"))
+    for doc, other in ((command_line, "recipe_result"), (python, "recipe")):
+        with pytest.raises(AssertionError, match="!="):
+            validate(doc, schema(other))
+
+
 def _cli_json(capsys, argv):
     from jaxfit.cli import main
 

@@ -10,7 +10,9 @@ A recipe's result has
 * ``frames()``: every table by name, ``table`` first (what ``jaxfit RECIPE --out DIR``
   writes, one CSV each, and ``--json`` prints);
 * ``plot(**kwargs)``: the recipe's figure (a matplotlib ``Figure``);
-* ``to_json()``: ``frames()`` as a JSON document (schema ``jaxfit.recipe/1``);
+* ``to_json()``: ``frames()`` as a JSON document (schema ``jaxfit.recipe_result/1``, whose
+  ``options`` are every setting the recipe used; ``jaxfit RECIPE --json`` prints the same
+  tables under ``jaxfit.recipe/1``, whose ``options`` are the flags given);
 * ``unconverged()``: a label for each point fit behind its numbers that did not converge
   (``jaxfit RECIPE`` exits 1 when there is any, after writing its outputs).
 
@@ -124,10 +126,15 @@ class RecipeResult:
                 for task, code, ok in zip(res.tasks, res.status, res.converged) if not ok]
 
     def to_json(self) -> str:
-        """`frames` as a JSON document: ``{"schema": "jaxfit.recipe/1", "recipe",
-        "options", "tables": {name: records}}``."""
+        """`frames` as a JSON document: ``{"schema": "jaxfit.recipe_result/1", "recipe",
+        "options", "tables": {name: records}}``, ``options`` the result's own (every
+        setting used, defaults included; ``jaxfit/schema/recipe_result.json``).
+
+        Not ``jaxfit.recipe/1``, the name of ``jaxfit RECIPE --json``'s document, whose
+        ``options`` are only the flags given on the command line (before, both forms
+        carried that one name with different ``options``)."""
         options = json.loads(json.dumps(getattr(self, "options", {}) or {}, default=str))
-        return json.dumps({"schema": "jaxfit.recipe/1", "recipe": self.recipe,
+        return json.dumps({"schema": "jaxfit.recipe_result/1", "recipe": self.recipe,
                            "options": options,
                            "tables": {k: records(v) for k, v in self.frames().items()}},
                           allow_nan=False)
