@@ -1562,6 +1562,79 @@ def test_recipe_advice_names_no_python_option_the_command_lacks(capsys, tmp_path
         assert err.count("\n") == 1 and wanted in err and not _PYTHON_OPTION.search(err), err
 
 
+#: Python-only remedies the design warnings named to command-line users.
+_PYTHON_REMEDY = re.compile(r"with jaxfit\.(fix|share)|use jaxfit\.sample|FitResult\.|"
+                            r"`targets`|`ladder_runs`")
+
+
+def test_ladder_design_warnings_name_what_the_command_line_can_do(capsys):
+    """`jaxfit ladder` on 5 ladder runs (as many as step 1 has parameters) warned "Fix: add
+    points, or fix parameters with jaxfit.fix (or share them across tasks with
+    jaxfit.share, in a law module given as --law module:function)": a recipe has no
+    --law, and jaxfit.fix is Python. A target that is also a ladder run was told to
+    "Drop them from `targets` or from `ladder_runs`". Now the command names its flags
+    (--ladder-runs, --targets) and says where the rest is (no flag; from Python); the
+    Python API's message is unchanged."""
+    from jaxfit import cli
+    from jaxfit.inference.design import Issue, describe
+
+    runs = ["190M-1xC", "190M-2xC", "370M-1xC", "370M-5xC", "760M-2xC"]
+    assert cli.main(["ladder", "--tasks", "piqa_val", "--ladder-runs", *runs,
+                     "--targets", "760M-2xC", "7B-4T", "-q"]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if line.startswith("warning:")]
+    dof = [line for line in warned if "0 residual degrees of freedom" in line]
+    assert len(dof) == 1 and dof[0].endswith(
+        "Fix: add points (step 1 has one per ladder run: more runs in DATA, or name more "
+        "with --ladder-runs), or fix or share parameters (no flag on the command line; from "
+        "Python, on a refit of the recipe's points: jaxfit.fix, jaxfit.share). See the step1 "
+        "table's design column (--out DIR or --json).")
+    assert ("warning: ladder: target run(s) ['760M-2xC'] are also ladder runs: their points "
+            "are fitted, so their predictions are not extrapolations and their errors measure "
+            "the fit. Drop them from --targets or from --ladder-runs.") in warned
+    assert not [line for line in warned if _PYTHON_REMEDY.search(line) or "--law" in line]
+    # the library's own words are Python's
+    assert describe(Issue("dof", (), None, 0.0), 5).endswith(
+        "Fix: add points, or fix parameters with jaxfit.fix (or share them across tasks "
+        "with jaxfit.share)")
+
+
+def test_design_warnings_of_other_commands_name_their_flags(capsys):
+    """The design warnings' "See FitResult.to_frame()['design']" and the bootstrap's "fix
+    parameters with jaxfit.fix, or use jaxfit.sample" reached `jaxfit fit`, `sample`,
+    `backtest` and the recipes as written for Python. Now `jaxfit fit` points at its
+    table's design column, the other commands at jaxfit fit's, the bootstrap's advice at
+    --law and NUTS's --method, and a recipe (no --law) says it has no flag (texts from
+    the library's own functions; nothing is fitted)."""
+    from types import SimpleNamespace
+
+    from jaxfit import cli
+    from jaxfit.inference.design import resample_message
+
+    design = SimpleNamespace(message="1 task(s) [0] poorly identified: A has (almost) no "
+                                     "effect. See FitResult.to_frame()['design'].")
+    boot = SimpleNamespace(message=resample_message(
+        [0], np.ones((10, 1, 3)), np.zeros((10, 1)), np.ones((1, 3)), np.ones((1, 3)), "log", 5))
+    assert boot.message.endswith("fix parameters with jaxfit.fix, or use jaxfit.sample.")
+    for words, fit, wanted in (
+            ((), True, ["See the table's design column (--json: each task's \"design\")."]),
+            ((), False, ["See the design column of jaxfit fit's table on the same data and "
+                         "flags.",
+                         "fix parameters with jaxfit.fix in a law module given as --law "
+                         "module:function, or draw NUTS instead of bootstrap refits (jaxfit "
+                         "sample --method nuts, jaxfit backtest --method nuts)."]),
+            (cli._recipe_words("emergence"), False,
+             ["See the design column of the recipe's fit tables (--out DIR or --json).",
+              "fix parameters or draw an MCMC posterior (no flag on the command line; from "
+              "Python, on a refit of the recipe's points: jaxfit.fix, jaxfit.sample)."])):
+        cli._warnings([design, boot], words, fit=fit)
+        lines = capsys.readouterr().err.splitlines()
+        assert [line.endswith(w) for line, w in zip(lines, wanted)] == [True] * len(wanted)
+        # jaxfit.fix stays named where --law takes a module that uses it
+        forbidden = _PYTHON_REMEDY if words else re.compile(r"use jaxfit\.sample|FitResult\.")
+        assert not [line for line in lines if forbidden.search(line)], lines
+
+
 def test_missing_column_example_quotes_a_name_with_spaces_for_the_shell():
     """A header ' loss' (spaces kept) made the example '--y  loss', which a shell reads as
     --y loss: following the hint failed again."""

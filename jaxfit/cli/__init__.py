@@ -244,6 +244,14 @@ _CLI_WORDS = (
     ("(see jaxfit.datasets.load_hitchhiker())", "(the layout: jaxfit datasets show hitchhiker)"),
     ("(see jaxfit.recipes.flp.load_flp_data())",
      "(the layout: jaxfit datasets show olmo_ladder and olmo_ladder_val)"),
+    # `jaxfit.inference.design`: the table `jaxfit fit` prints; a bootstrap's resamples
+    # (`jaxfit sample --method bootstrap`, `backtest`, `optimal`/`suggest --n-boot`)
+    ("See FitResult.to_frame()['design'].",
+     "See the table's design column (--json: each task's \"design\")."),
+    ("fix parameters with jaxfit.fix, or use jaxfit.sample.",
+     "fix parameters with jaxfit.fix in a law module given as --law module:function, or "
+     "draw NUTS instead of bootstrap refits (jaxfit sample --method nuts, jaxfit backtest "
+     "--method nuts)."),
 )
 
 
@@ -758,6 +766,10 @@ _SAMPLE_WORDS = (
 )
 
 
+#: Where the recipes' Python-only remedies are (`_RECIPE_WORDS`).
+_RECIPE_PYTHON = ("no flag on the command line; from Python, on a refit of the recipe's "
+                  "points")
+
 #: `Posterior.warn`'s and the recipes' advice in a recipe command's words: the recipes'
 #: draws, priors and solvers are options of their Python functions, with no flag (the
 #: generic words read "raise warmup/samples", "(priors=)", "See result.step1['status']").
@@ -782,9 +794,40 @@ _RECIPE_WORDS = (
                                      "--json).") for t in ("step1", "step2")),
     ("See Posterior.diagnostics.", "See the posterior's diagnostics in the tables (--out DIR "
                                    "or --json)."),
+    # `jaxfit.inference.design`'s advice (a recipe has no --law: the generic words, "in a
+    # law module given as --law module:function", named a flag the recipes lack)
+    ("fix parameters with jaxfit.fix (or share them across tasks with jaxfit.share)",
+     f"fix or share parameters ({_RECIPE_PYTHON}: jaxfit.fix, jaxfit.share)"),
+    ("fix one of them with jaxfit.fix, or share it across tasks with jaxfit.share",
+     f"fix or share one of them ({_RECIPE_PYTHON}: jaxfit.fix, jaxfit.share)"),
+    ("fix it with jaxfit.fix, or share it across tasks with jaxfit.share",
+     f"fix it or share it across tasks ({_RECIPE_PYTHON}: jaxfit.fix, jaxfit.share)"),
+    ("fix parameters with jaxfit.fix, or use jaxfit.sample.",
+     f"fix parameters or draw an MCMC posterior ({_RECIPE_PYTHON}: jaxfit.fix, "
+     "jaxfit.sample)."),
+    ("See FitResult.to_frame()['design'].", "See the design column of the recipe's fit "
+                                            "tables (--out DIR or --json)."),
 )
 #: ... and those of one recipe, applied first.
 _RECIPE_OWN_WORDS = {
+    # `jaxfit.recipes.ladder`: step 1 has one point per ladder run; a target that is also a
+    # ladder run (`_warn_leak`)
+    "ladder": (
+        ("Fix: add points, or fix parameters", "Fix: add points (step 1 has one per ladder "
+                                               "run: more runs in DATA, or name more with "
+                                               "--ladder-runs), or fix parameters"),
+        ("Drop them from `targets` or from `ladder_runs`.",
+         "Drop them from --targets or from --ladder-runs."),
+    ),
+    # `jaxfit flp` runs the ladder on its sampling runs (--sampling-runs)
+    "flp": (
+        ("Fix: add points, or fix parameters", "Fix: add points (stage 1 and the ladder's "
+                                               "step 1 have one per sampling run: more runs "
+                                               "in DATA, or name more with --sampling-runs), "
+                                               "or fix parameters"),
+        ("Drop them from `targets` or from `ladder_runs`.",
+         "Drop them from --targets or from --sampling-runs."),
+    ),
     "emergence": (
         ("Fix: raise warmup/samples, ", "Fix: drop the posterior with --no-posterior (the "
                                         "bootstrap remains), or raise warmup/samples, "),
@@ -826,6 +869,9 @@ _POINT_FIT_WORDS = (
     ("try `method='lbfgs'`, another `loss`, or fix a poorly identified parameter",
      "refit the same data with jaxfit fit --method lbfgs or another --loss, or fix a poorly "
      "identified parameter"),
+    # `jaxfit.fit.warn_design` of `jaxfit sample`'s full-data fit, whose table is not shown
+    ("See FitResult.to_frame()['design'].", "See the design column of jaxfit fit's table "
+                                            "on the same data and flags."),
 )
 
 
