@@ -1635,6 +1635,31 @@ def test_design_warnings_of_other_commands_name_their_flags(capsys):
         assert not [line for line in lines if forbidden.search(line)], lines
 
 
+def test_every_x_hint_the_command_line_reaches_names_the_x_flag(capsys, tmp_path):
+    """The --x errors a command can print, each before any fit, in the flag's words: a
+    pair without '=' (refused by the command, so `jaxfit.checks._columns`'s "x=... must
+    map law inputs to columns, e.g. x={'N': 'params'}" is never reached: --x always
+    arrives as a mapping), a name that is not an input (`jaxfit.data.column_map`), a
+    column that is not in DATA (`jaxfit.data.map_example`), in `fit` and `optimal`."""
+    from jaxfit import cli
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"params": [1e8, 2e8], "tokens": [1e9, 2e9], "loss": [3.0, 2.9]}).to_csv(
+        path, index=False)
+    for argv, wanted in (
+            (["fit", path, "--x", "N"], "--x expects NAME=VALUE pairs, got 'N'"),
+            (["fit", path, "--x", "N=params", "D=tokens", "Q=loss"],
+             "--x maps ['Q'], which are not inputs of law 'chinchilla'; its inputs are "
+             "['N', 'D']."),
+            (["fit", path, "--x", "N=params"], "Rename them or map them, e.g. --x D=COLUMN."),
+            (["optimal", path, "--x", "N=params", "D=tokens", "Q=loss", "--budgets", "1e20"],
+             "--x maps ['Q'], which are not inputs of law 'chinchilla'; its inputs are "
+             "['N', 'D'].")):
+        assert cli.main([str(a) for a in argv] + ["-q"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.endswith(wanted) and "x={" not in err and "x=[" not in err, err
+
+
 def test_missing_column_example_quotes_a_name_with_spaces_for_the_shell():
     """A header ' loss' (spaces kept) made the example '--y  loss', which a shell reads as
     --y loss: following the hint failed again."""
