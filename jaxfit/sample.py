@@ -216,6 +216,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     else:
         _check_start(start, law, batch.tasks, y=y, x=x)
     _check_priors_at(law, priors, start)
+    if warn:
+        warn_exponent_prior(law, priors, start, stacklevel=2)
     timing["fit"] = time.perf_counter() - t0
 
     with jax.enable_x64(True):
@@ -430,6 +432,51 @@ def _check_priors_at(law: Law, priors: Mapping[str, Any] | None, start: FitResul
             "prior to cover the data's best fit, or, if its bounds are hard limits, make them "
             f"the constraint of {name!r} (e.g. jaxfit.Param(constraints.interval(lo, hi), ...)) so "
             "that the fit respects them too.")
+
+
+def warn_exponent_prior(law: Law, priors: Mapping[str, Any] | None, start: FitResult,
+                        stacklevel: int = 2) -> bool:
+    """Warn (`jaxfit.warnings.PriorWarning`) where the point fit's exponent of a declared
+    power-law term lies outside the default exponent prior's central 95% range
+    (`bayes.TERM_EXPONENT_RANGE`, [0.113, 0.799]); only for exponents left to that default
+    (no ``priors=`` entry, no ``Param.prior``). Returns True when it warned.
+
+    There the prior, not the data, sets much of the posterior and pulls it toward 0.3.
+    Measured on real held-out models (benchmarks/compute_exponent_prior.py): a power law
+    in compute fitted to the OLMo ladder's 16 runs per validation domain (exponents
+    0.047-0.175, 5 of 8 below the range) predicted the 7B and 13B losses with a median
+    error of 1.1% (point fit), 2.3% (default NUTS posterior median, exponents pulled to
+    0.11-0.18) and 0.9% (1,000-resample bootstrap, no prior).
+    """
+    from jaxfit.warnings import PriorWarning
+
+    priors = dict(priors or {})
+    lo, hi = bayes.TERM_EXPONENT_RANGE
+    values = np.asarray(start.values, dtype=np.float64)
+    names = list(law.param_names)
+    parts = []
+    for term in law.terms:
+        name = term.exponent
+        if name not in names or priors.get(name) is not None \
+                or law.params[name].prior is not None:
+            continue
+        v = values[:, names.index(name)]
+        out = np.isfinite(v) & ((v < lo) | (v > hi))
+        if out.any():
+            i = int(np.flatnonzero(out)[0])
+            parts.append(f"{name} in {int(out.sum())} of {len(v)} task(s) (e.g. task "
+                         f"{start.tasks[i]!r}: {v[i]:.3g})")
+    if not parts:
+        return False
+    warnings.warn(
+        f"the point fit's exponent lies outside the default exponent prior's central 95% "
+        f"range [{lo:.3f}, {hi:.3f}] (LogNormal(log 0.3, 0.5), set from the N and D terms of "
+        f"Chinchilla-type laws) for {'; '.join(parts)}: there the prior pulls the posterior "
+        "away from the fit, toward 0.3 (on the OLMo ladder's power laws in compute, whose "
+        "exponents are ~0.05-0.2, the posterior median's error at 7B/13B was 2.3% against "
+        "the fit's 1.1%). Give a prior for the exponents you expect (priors=), or compare "
+        "with jaxfit.bootstrap, which has no prior.", PriorWarning, stacklevel=stacklevel + 1)
+    return True
 
 
 def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None) -> None:

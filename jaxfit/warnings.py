@@ -1,7 +1,8 @@
 """Warning classes, so users can filter or escalate each kind (``warnings.simplefilter``)."""
 
 __all__ = ["FitWarning", "ConvergenceWarning", "BoundWarning", "IdentifiabilityWarning",
-           "DesignWarning", "DiagnosticWarning", "ScaleWarning", "ExtrapolationWarning"]
+           "DesignWarning", "DiagnosticWarning", "ScaleWarning", "ExtrapolationWarning",
+           "PriorWarning"]
 
 
 class FitWarning(UserWarning):
@@ -39,3 +40,10 @@ class ExtrapolationWarning(FitWarning):
     """A question asked far outside the data the law was fitted on, e.g. a compute budget
     of `jaxfit.optimal` below every fitted run (often a budget in other units than the
     data's, such as PF-days against FLOPs)."""
+
+
+class PriorWarning(FitWarning):
+    """A default prior disagrees with the point fit: a fitted value lies outside the
+    default prior's central 95% range, so the posterior is pulled from the fit toward the
+    prior (e.g. a power law in compute, whose exponents lie below the default exponent
+    prior's range; benchmarks/compute_exponent_prior.py)."""

@@ -559,6 +559,45 @@ def test_default_term_priors_hold_the_clean_real_ladder_fits():
     assert np.all((levels > lo) & (levels < hi)), (levels, lo, hi)
 
 
+def test_default_exponent_prior_warns_where_a_compute_law_fit_lies_outside_it():
+    """A power law in compute on real data: the final checkpoints of the OLMo ladder's 16
+    runs (C = 6 N D), one task per validation domain. The fitted exponents lie below the
+    default exponent prior's 95% range in 5 of 8 domains (measured 0.047-0.175), where the
+    prior pulls the posterior toward 0.3 (benchmarks/compute_exponent_prior.py: posterior
+    median error at 7B/13B 2.3% against the fit's 1.1%), so `jaxfit.sample` says so
+    (`PriorWarning`); with a prior of the user's own on the exponent, or a Chinchilla fit
+    whose exponents lie in the range, it does not."""
+    import warnings
+
+    import jaxfit as jf
+    from jaxfit.sample import warn_exponent_prior
+    from jaxfit.warnings import PriorWarning
+
+    lo, hi = bayes.TERM_EXPONENT_RANGE
+    q = bayes.TERM_EXPONENT_PRIOR.icdf(jnp.array([0.025, 0.975]))
+    np.testing.assert_allclose((lo, hi), np.asarray(q), rtol=1e-5)      # 0.113, 0.799
+    v = jf.datasets.load("olmo_ladder_val")
+    last = v[v.role == "ladder"].sort_values("step").groupby("run").tail(1)
+    last = last.assign(C=6.0 * last["N"].astype(float) * last["tokens"].astype(float))
+    doms = ["c4", "books", "common_crawl", "pes2o", "reddit", "stack", "wiki", "ice"]
+    pts = last.melt(id_vars=["run", "C"], value_vars=doms, var_name="task", value_name="loss")
+    law = jf.models.power_law("C")
+    fit = jf.fit(law, pts, y="loss", by="task")
+    a = fit.params["alpha"]
+    assert len(a) == 8 and 0.04 < a.min() < 0.06 and 0.16 < a.max() < 0.19, a
+    assert int((a < lo).sum()) == 5, a
+    with pytest.warns(PriorWarning, match=r"\[0\.113, 0\.799\].*alpha in 5 of 8 task\(s\)"):
+        post = jf.sample(law, pts, y="loss", by="task", method="laplace", start=fit,
+                         samples=200, chains=1)
+    assert np.all(np.median(post.flat("alpha"), axis=1) > a.to_numpy())   # pulled up
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PriorWarning)
+        assert not warn_exponent_prior(law, {"alpha": dist.LogNormal(np.log(0.1), 0.5)}, fit)
+        c = jf.datasets.load("chinchilla")
+        ch = jf.fit(LAW, c[~c.epoch_excluded_outlier], y="loss")
+        assert not warn_exponent_prior(LAW, None, ch)        # alpha 0.35, beta 0.37
+
+
 def test_fit_prediction_inside_posterior_interval_on_olmo_ladder_tasks():
     """Two tasks of the OLMo ladder (one step-1 point per ladder run: the mean task loss
     of its last 5 checkpoints, 16 points), predicted at the 7B-4T target: jf.fit's

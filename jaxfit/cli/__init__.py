@@ -763,6 +763,11 @@ _SAMPLE_WORDS = (
       "Python (the command line has no flags for them), or use --method nuts")),
     ("See Posterior.diagnostics.",
      "See the diagnostics table (--json: each task's \"diagnostics\")."),
+    # `jaxfit.sample.warn_exponent_prior`
+    ("Give a prior for the exponents you expect (priors=), or compare with "
+     "jaxfit.bootstrap, which has no prior.",
+     "Give a prior for the exponents you expect (Param(prior=...) in a law module given as "
+     "--law module:function), or compare with --method bootstrap, which has no prior."),
 )
 
 

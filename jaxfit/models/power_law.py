@@ -24,6 +24,14 @@ def power_law(input: str = "N", irreducible: bool = True) -> Law:
     of Bhagia et al. (2024, appendix C.1), ``L(C) = A/C^alpha + E``. In log space the
     law is evaluated as ``logsumexp(log A - alpha log x, log E)``.
 
+    With ``irreducible``, `jaxfit.sample`'s default prior of ``alpha`` is the declared
+    term's `jaxfit.inference.bayes.TERM_EXPONENT_PRIOR` (LogNormal(log 0.3, 0.5)), set
+    from the N and D terms of Chinchilla-type fits. Exponents in *compute* are about half
+    as large (``alpha beta / (alpha + beta)`` on a compute-optimal frontier; 0.05-0.18 on
+    the OLMo ladder's validation losses), where that prior pulls the posterior up and
+    `jaxfit.sample` warns (`jaxfit.warnings.PriorWarning`); pass a prior of your own
+    (``priors={"alpha": ...}``) or use `jaxfit.bootstrap` (benchmarks/compute_exponent_prior.py).
+
     Args:
         input: name of the input variable (``"N"``, ``"D"``, ``"C"`` ...).
         irreducible: include the additive floor ``E``.
