@@ -1669,3 +1669,29 @@ def test_missing_column_example_quotes_a_name_with_spaces_for_the_shell():
         "Rename them or map them, e.g. --x 'N= N' --y ' loss'."
     assert _cli_words("Rename them or map them, e.g. x={'C': '<column>'}, y='loss'.") == \
         "Rename them or map them, e.g. --x C=COLUMN --y loss."
+
+
+def test_jaxfit_sample_says_the_exponent_prior_warning_in_its_flags(capsys):
+    """`jaxfit.sample`'s PriorWarning advises ``priors=`` and ``jaxfit.bootstrap`` (Python);
+    `jaxfit sample` has neither, so it names a law module's Param(prior=...) and --method
+    bootstrap (the library's own message on a one-task fit whose alpha is 0.05; nothing is
+    sampled)."""
+    import warnings
+
+    import jaxfit as jf
+    from jaxfit import cli
+    from jaxfit.sample import warn_exponent_prior
+
+    C = np.geomspace(1e18, 1e21, 12)
+    df = pd.DataFrame({"C": C, "loss": 1.5 + 20.0 * C ** -0.05})
+    law = jf.models.power_law("C")
+    fit = jf.fit(law, df, y="loss")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert warn_exponent_prior(law, None, fit)
+    assert "(priors=), or compare with jaxfit.bootstrap" in str(caught[0].message)
+    cli._warnings(caught, cli._SAMPLE_WORDS)
+    err = capsys.readouterr().err
+    assert err.startswith("warning: the point fit's exponent lies outside") and err.rstrip().endswith(
+        "Give a prior for the exponents you expect (Param(prior=...) in a law module given as "
+        "--law module:function), or compare with --method bootstrap, which has no prior."), err
