@@ -198,7 +198,9 @@ class Posterior:
             ``lower``/``upper`` (the interval), ``kind`` and, for NUTS with
             ``diagnostics``, ``r_hat``, ``ess_bulk``, ``ess_tail``. ``kind`` follows
             `jaxfit.FitResult.summary`: ``free`` (drawn per task, the noise scale
-            ``sigma`` too), ``shared`` (one value for all tasks, ``law.shared``) or
+            ``sigma`` too), ``pooled`` (drawn per task from a population across tasks,
+            `jaxfit.sample`'s ``pool=``; its population is in `hyper`), ``shared`` (one
+            value for all tasks, ``law.shared``) or
             ``fixed`` (held by `jaxfit.fix`, not drawn: its value as ``mean`` and
             ``median``, the other columns NaN; after each task's drawn ones,
             `jaxfit.result.fixed_rows`). The level is in ``.attrs["prob"]``. Rows are
@@ -222,8 +224,8 @@ class Posterior:
                                        index=self.tasks))
         out = pd.concat(frames)
         out = out.set_index("param", append=True)
-        out["kind"] = np.where(np.isin(out.index.get_level_values("param"), self.law.shared),
-                               "shared", "free")
+        out["kind"] = param_kinds(out.index.get_level_values("param"), self.law.shared,
+                                  self.options.get("pool") or ())
         if diagnostics and self._is_mcmc:
             for stat in ("r_hat", "ess_bulk", "ess_tail"):
                 ds = self._arviz_stat(stat)
@@ -689,6 +691,17 @@ class Posterior:
                 f"{int(diag['ok'].sum())} of {T} task(s); 0.9 intervals</p>"
                 + summ.to_html(float_format="{:.6g}".format)
                 + diag.head(10).to_html(float_format="{:.6g}".format))
+
+
+def param_kinds(names, shared, pool) -> np.ndarray:
+    """`Posterior.summary`'s ``kind`` of each of ``names``: ``"shared"`` (``law.shared``),
+    ``"pooled"`` (named in ``pool``, `jaxfit.sample`'s ``pool=``) or ``"free"``. Before, a
+    pooled parameter was listed as ``free``, like one drawn per task with no population."""
+    from jaxfit.law import as_names
+
+    names = np.asarray(names, dtype=object)
+    return np.where(np.isin(names, list(shared)), "shared",
+                    np.where(np.isin(names, list(as_names(pool))), "pooled", "free"))
 
 
 def sample_sd(draws: np.ndarray, axis: int = -1) -> np.ndarray:
