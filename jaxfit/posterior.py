@@ -608,6 +608,32 @@ class Posterior:
         out.attrs["prob"] = prob
         return out
 
+    def residuals(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Residuals at the rows of ``df`` (e.g. the data it was sampled on), at the
+        posterior median prediction.
+
+        The shape and columns of `jaxfit.FitResult.residuals`: ``df``'s columns plus
+        ``prediction``, here the posterior median of the law's mean at each row (the
+        ``median`` of `predict`, the curve `jaxfit.plot.plot_residuals` draws; not the
+        law at the parameters' medians), and ``residual``, observed minus predicted in
+        the likelihood's space (``log y - log prediction`` for ``space="log"``, ``y -
+        prediction`` for ``"linear"``); one row per input row (``df`` must name its task
+        when the posterior has several). A row with no residual (a value <= 0 in log
+        space) is NaN, with a `FitWarning`.
+        """
+        from jaxfit.predictions import law_values, prediction_frame
+        from jaxfit.result import check_residual_rows, with_residuals
+
+        y = check_residual_rows(self, df)
+        x = self._inputs(df)
+        rows = self._rows(df)               # one task, or df names each row's task
+        mean = law_values(self.law, {n: self.flat(n)[rows] for n in self.law.param_names},
+                          {n: v[:, None] for n, v in x.items()})            # [n, D]
+        with np.errstate(invalid="ignore"):
+            median = np.median(np.broadcast_to(mean, (len(rows), self.n_draws)), axis=1)
+        out = prediction_frame(df, df.index, {"prediction": median})
+        return with_residuals(df, out, y, self.likelihood.space == "log")
+
     # ------------------------------------------------------------------------ display
     def _draws_text(self, per_task: str = "") -> str:
         """What the draws are: NUTS chains; a bootstrap's resampled refits and Laplace or
