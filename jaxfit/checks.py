@@ -32,8 +32,8 @@ from jaxfit.law import Law, fixed_text
 from jaxfit.warnings import ScaleWarning
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
-           "law_output", "law_constants", "scale_warning", "ScaleWarning", "LOSSES", "SPACES",
-           "REDUCTIONS", "FIT_METHODS", "INITS"]
+           "law_output", "law_log", "law_constants", "scale_warning", "ScaleWarning", "LOSSES",
+           "SPACES", "REDUCTIONS", "FIT_METHODS", "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
 SPACES = ("log", "linear")
@@ -279,7 +279,7 @@ def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
     averaged its points (``jnp.mean(...)``) was fitted to that one number without an
     error, and a ``(P, 1)`` output or numpy calls failed deep inside the solver.
     (``log_fn`` is not traced: the combinators derive one for every law they build, and
-    tracing it too doubled the cost.)
+    tracing it too doubled the cost; `law_log` then evaluates it once against fn.)
 
     Args:
         law: the law.
@@ -289,8 +289,15 @@ def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
         TypeError: fn does not return a float64 array, or cannot be traced (numpy,
             float(), if).
         ValueError: fn raises, reads a name that is neither an input nor a parameter, or
-            returns another shape than one value per point.
+            returns another shape than one value per point; or ``log_fn`` is not
+            ``log(fn)`` at the data's inputs (`law_log`).
     """
+    _law_shapes(law, x, w)
+    law_log(law, x, w)
+
+
+def _law_shapes(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
+    """`law_output`'s checks of fn's output (dtype and shape)."""
     if not law.params:
         # every parameter fixed (jf.fix(law, E=..., A=..., alpha=...)): the shape check
         # below blamed fn ("fn returned shape (12, 1) ...; it must return shape (12, 2)")
@@ -338,6 +345,140 @@ def law_output(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
             f"parameters as {pshape}; it must return shape {want}: one prediction per "
             "point, elementwise in the inputs and broadcasting against the parameters (no "
             "reductions, no added or reordered axes, e.g. no [:, None] or jnp.stack).")
+
+
+#: Points at which `law_log` compares ``log_fn`` with ``log(fn)``: a fixed number, so its
+#: program has one shape whatever the data's size (compiled once per law).
+LOG_CHECK_POINTS = 16
+#: Largest ``|log_fn - log(fn)|`` `law_log` accepts, times ``max(1, |log fn|)``: a relative
+#: disagreement of 1e-6 between ``exp(log_fn)`` and fn (float64 rounding is ~1e-15).
+LOG_FN_RTOL = 1e-6
+
+
+def law_log(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
+    """ValueError when the law's ``log_fn`` is not ``log(fn)`` at the data's inputs.
+
+    A law's ``log_fn`` gives its residuals in log space (``space="log"``, the default),
+    its log-space likelihood and `jaxfit.optimal`'s allocations; nothing compared it with
+    fn, so a wrong one (a term left out, another exponent, or a ``law.replace(fn=...)``
+    that kept the old law's ``log_fn``) fitted another law without a word (measured: A
+    4.5 and alpha 0.039 instead of 48 and 0.30 with E left out of log_fn). Both are
+    evaluated in one small program (`_fn_and_log`, compiled once per law: 0.1-0.15 s
+    for Chinchilla on a 2-core CPU; the same operations run eagerly cost 0.5 s in a new
+    process, one compile per operation), as the fit calls them (scalar parameters,
+    one array of points), at `LOG_CHECK_POINTS` of the data's points (each input's
+    smallest and largest value among them) and at two parameter vectors: the centre of
+    the Params' init box (in the optimiser's unconstrained space) and an off-centre point
+    of it. The values are compared on the host; points where fn is not a positive normal
+    float are skipped (no log to compare with).
+
+    Args:
+        law: the law (nothing is checked when it has no ``log_fn``).
+        x: input name -> [T, P] batch arrays; w: [T, P] weights (0 on padding).
+
+    Raises:
+        ValueError: ``|log_fn - log(fn)|`` exceeds `LOG_FN_RTOL` ``* max(1, |log fn|)``
+            at some point, naming the law, the largest disagreement, where it is, the
+            parameter values and the fix; or ``log_fn`` raises, or returns a shape that
+            is not one value per point.
+        TypeError: ``log_fn`` cannot be traced by JAX (numpy, float(), if).
+    """
+    if law.log_fn is None or not law.params:
+        return
+    xs = _check_points(x, w)
+    if xs is None:
+        return
+    import jax
+
+    from jaxfit.inference.objective import unpack
+    from jaxfit.inference.starts import init_box
+
+    lo, hi = init_box(law)
+    off = 0.2 + 0.6 * np.mod(np.arange(1, len(lo) + 1) * 0.6180339887498949, 1.0)
+    u = np.stack([0.5 * (lo + hi), lo + off * (hi - lo)]).astype(np.float64)
+    with jax.enable_x64(True):
+        try:
+            f, g = _fn_and_log()(law, jax.device_put(u), jax.device_put(xs))
+        except Exception as e:  # noqa: BLE001 - fn passed law_output's trace: log_fn's
+            raise _fn_failed(law, "log_fn", e) from e
+        params = {n: np.asarray(v, dtype=np.float64) for n, v in unpack(law, u).items()}
+    f, g = np.asarray(f, dtype=np.float64), np.asarray(g, dtype=np.float64)
+    for i, where in enumerate(("the centre of", "a point inside")):
+        _compare_log(law, xs, {n: float(v[i]) for n, v in params.items()}, where, f[i], g[i])
+
+
+@functools.cache
+def _fn_and_log():
+    """The compiled ``(fn, log_fn)`` of a law at parameter vectors ``u`` [V, k]
+    (unconstrained) and points ``x`` (input name -> [K]): [V, ...] each, fn and log_fn
+    called with scalar parameters as the fit calls them (vmapped over ``u``). Built on
+    first use (`jaxfit.inference.cache.jit`: bounded, keyed by the law)."""
+    import jax
+
+    from jaxfit.inference import cache
+    from jaxfit.inference.objective import unpack
+
+    def fn_and_log(law, u, x):
+        def one(v):
+            p = unpack(law, v)
+            return law.fn(p, x), law.log_fn(p, x)
+
+        return jax.vmap(one)(u)
+
+    return cache.jit(fn_and_log, static_argnums=0)
+
+
+def _check_points(x: Mapping[str, np.ndarray], w: np.ndarray) -> dict | None:
+    """`LOG_CHECK_POINTS` of the batch's real points (weight > 0), as input name -> [K]:
+    each input's smallest and largest value, then points spread over the rest (repeated
+    when there are fewer); None when there are none."""
+    real = np.asarray(w) > 0
+    cols = {n: np.asarray(v, dtype=np.float64)[real] for n, v in x.items()}
+    n = int(real.sum())
+    if n == 0 or not cols:
+        return None
+    ends = [i for v in cols.values() for i in (int(np.argmin(v)), int(np.argmax(v)))]
+    spread = np.linspace(0, n - 1, LOG_CHECK_POINTS).round().astype(np.int64)
+    idx = np.resize(np.array(list(dict.fromkeys([*ends, *spread])), dtype=np.int64),
+                    LOG_CHECK_POINTS)
+    return {k: v[idx] for k, v in cols.items()}
+
+
+def _compare_log(law: Law, xs: Mapping[str, np.ndarray], params: Mapping[str, float],
+                 where: str, f: np.ndarray, g: np.ndarray) -> None:
+    """`law_log`'s verdict on fn's values ``f`` and log_fn's ``g`` at the points ``xs``."""
+    K = LOG_CHECK_POINTS
+    try:
+        f, g = np.broadcast_to(f, (K,)), np.broadcast_to(g, (K,))
+    except ValueError:
+        raise ValueError(
+            f"law {law.name!r}: log_fn returned shape {np.shape(g)} for inputs of shape "
+            f"({K},) (fn: {np.shape(f)}); it must return log(fn(params, x)), one value per "
+            "point, elementwise in the inputs.") from None
+    ok = np.isfinite(f) & (f >= np.finfo(np.float64).tiny)
+    if not ok.any():
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_f = np.log(np.where(ok, f, 1.0))
+        gap = np.where(ok, np.abs(g - log_f), 0.0)
+        gap = np.where(ok & ~np.isfinite(g), np.inf, gap)
+        rel = gap / np.maximum(1.0, np.abs(log_f))
+    j = int(np.argmax(rel))
+    if not rel[j] > LOG_FN_RTOL:
+        return
+    at = ", ".join(f"{n}={v[j]:.6g}" for n, v in xs.items())
+    pars = ", ".join(f"{n}={v:.4g}" for n, v in params.items())
+    with np.errstate(over="ignore", invalid="ignore"):
+        implied = f"{np.exp(g[j]):.6g}" if np.isfinite(g[j]) else f"{g[j]} in log"
+    raise ValueError(
+        f"law {law.name!r}: log_fn is not log(fn): at {where} its parameters' init box "
+        f"({pars}), at the data's point {at}, fn = {f[j]:.6g} but exp(log_fn) = {implied} "
+        f"(|log_fn - log(fn)| = {gap[j]:.3g}, the largest of {int(ok.sum())} points "
+        f"checked; tolerance {LOG_FN_RTOL:g} relative). log_fn gives the residuals in log "
+        "space (space='log', the default), so this law would silently fit another "
+        "function. Fix log_fn so that it returns jnp.log(fn(params, x)), or drop it "
+        "(log_fn=None: jaxfit then takes jnp.log of fn); after law.replace(fn=...), give "
+        "the new fn's log_fn too (law.replace(fn=..., log_fn=None)).")
 
 
 #: Top-level packages whose functions a law's fn calls but whose globals are no constants

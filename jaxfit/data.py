@@ -342,18 +342,13 @@ def _check_hashable(df: pd.DataFrame, c) -> None:
             f"df[{c!r}] = df[{c!r}].{fix}.")
 
 
-def _check_unused_categories(df: pd.DataFrame, by_cols: list) -> None:
-    """ValueError naming a categorical task column's categories that no row holds (as one
-    such column's unused category is refused as a task with no points)."""
-    for c in by_cols:
-        if isinstance(df[c].dtype, pd.CategoricalDtype):
-            used = set(df[c].dropna().unique())
-            unused = [v for v in df[c].cat.categories if v not in used]
-            if unused:
-                raise ValueError(f"column {c!r} (task column, by) has categories "
-                                 f"{unused[:_SHOW]} that no row holds: tasks with no points; "
-                                 f"drop them (df[{c!r}].cat.remove_unused_categories()) or "
-                                 "give them data.")
+def _used(tasks: pd.Index) -> pd.Index:
+    """The task labels without the categories no task holds: a categorical column's
+    unused categories stay out of the result's task index (and of a saved file's
+    ``task_types``) as well as out of its tasks."""
+    if isinstance(tasks, pd.CategoricalIndex):
+        return tasks.remove_unused_categories()
+    return tasks
 
 
 def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str] | None = None,
@@ -453,20 +448,19 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                                  f"Fill them, e.g. df[{c!r}].fillna('unknown').")
         for c in by_cols:
             _check_hashable(df, c)
-        if len(by_cols) > 1:
-            _check_unused_categories(df, by_cols)
         # by the columns' values, not their names: a name that is also an index level
-        # (df.set_index("task", drop=False)) is ambiguous to pandas. One column: every
-        # category is a task (an unused one is refused below). Several: the tasks are the
-        # combinations the rows hold; observed=False made one of every combination of
-        # categorical columns, so a (family, task) pair no row holds was refused as a task
-        # with no points, with advice that did not help.
+        # (df.set_index("task", drop=False)) is ambiguous to pandas. The tasks are the
+        # values (combinations) the rows hold, in category order for a categorical column:
+        # a category no row holds (common after filtering a DataFrame) is no task. Before,
+        # one categorical column made every category a task (observed=False) and was
+        # refused for an unused one, naming the wrong tasks where the unused category was
+        # not the last (ngroup numbers only the groups the rows hold); several refused it
+        # outright.
         keys = [df[c] for c in by_cols]
-        groups = df.groupby(keys if len(keys) > 1 else keys[0], sort=True,
-                            observed=len(keys) > 1)
+        groups = df.groupby(keys if len(keys) > 1 else keys[0], sort=True, observed=True)
         codes = groups.ngroup().to_numpy()
         counts = groups.size()
-        tasks, sizes = counts.index, counts.to_numpy()
+        tasks, sizes = _used(counts.index), counts.to_numpy()
     else:
         codes = np.zeros(len(df), dtype=np.int64)
         tasks = pd.Index([0], name="task")
@@ -485,8 +479,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     if empty.any():
         names = list(tasks[empty][:_SHOW])
         raise ValueError(f"{empty.sum()} task(s) {names} (by={by!r}) have no points with "
-                         "positive weight; drop them (for a categorical column, "
-                         "df[col].cat.remove_unused_categories()) or give them data.")
+                         "positive weight; drop them or give them data.")
     npos = np.bincount(codes, weights=(ws > 0), minlength=T).astype(np.int64)
     few = npos < need
     if few.any():

@@ -198,7 +198,9 @@ class Posterior:
             ``lower``/``upper`` (the interval), ``kind`` and, for NUTS with
             ``diagnostics``, ``r_hat``, ``ess_bulk``, ``ess_tail``. ``kind`` follows
             `jaxfit.FitResult.summary`: ``free`` (drawn per task, the noise scale
-            ``sigma`` too), ``shared`` (one value for all tasks, ``law.shared``) or
+            ``sigma`` too), ``pooled`` (drawn per task from a population across tasks,
+            `jaxfit.sample`'s ``pool=``; its population is in `hyper`), ``shared`` (one
+            value for all tasks, ``law.shared``) or
             ``fixed`` (held by `jaxfit.fix`, not drawn: its value as ``mean`` and
             ``median``, the other columns NaN; after each task's drawn ones,
             `jaxfit.result.fixed_rows`). The level is in ``.attrs["prob"]``. Rows are
@@ -222,8 +224,8 @@ class Posterior:
                                        index=self.tasks))
         out = pd.concat(frames)
         out = out.set_index("param", append=True)
-        out["kind"] = np.where(np.isin(out.index.get_level_values("param"), self.law.shared),
-                               "shared", "free")
+        out["kind"] = param_kinds(out.index.get_level_values("param"), self.law.shared,
+                                  self.options.get("pool") or ())
         if diagnostics and self._is_mcmc:
             for stat in ("r_hat", "ess_bulk", "ess_tail"):
                 ds = self._arviz_stat(stat)
@@ -606,6 +608,32 @@ class Posterior:
         out.attrs["prob"] = prob
         return out
 
+    def residuals(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Residuals at the rows of ``df`` (e.g. the data it was sampled on), at the
+        posterior median prediction.
+
+        The shape and columns of `jaxfit.FitResult.residuals`: ``df``'s columns plus
+        ``prediction``, here the posterior median of the law's mean at each row (the
+        ``median`` of `predict`, the curve `jaxfit.plot.plot_residuals` draws; not the
+        law at the parameters' medians), and ``residual``, observed minus predicted in
+        the likelihood's space (``log y - log prediction`` for ``space="log"``, ``y -
+        prediction`` for ``"linear"``); one row per input row (``df`` must name its task
+        when the posterior has several). A row with no residual (a value <= 0 in log
+        space) is NaN, with a `FitWarning`.
+        """
+        from jaxfit.predictions import law_values, prediction_frame
+        from jaxfit.result import check_residual_rows, with_residuals
+
+        y = check_residual_rows(self, df)
+        x = self._inputs(df)
+        rows = self._rows(df)               # one task, or df names each row's task
+        mean = law_values(self.law, {n: self.flat(n)[rows] for n in self.law.param_names},
+                          {n: v[:, None] for n, v in x.items()})            # [n, D]
+        with np.errstate(invalid="ignore"):
+            median = np.median(np.broadcast_to(mean, (len(rows), self.n_draws)), axis=1)
+        out = prediction_frame(df, df.index, {"prediction": median})
+        return with_residuals(df, out, y, self.likelihood.space == "log")
+
     # ------------------------------------------------------------------------ display
     def _draws_text(self, per_task: str = "") -> str:
         """What the draws are: NUTS chains; a bootstrap's resampled refits and Laplace or
@@ -689,6 +717,17 @@ class Posterior:
                 f"{int(diag['ok'].sum())} of {T} task(s); 0.9 intervals</p>"
                 + summ.to_html(float_format="{:.6g}".format)
                 + diag.head(10).to_html(float_format="{:.6g}".format))
+
+
+def param_kinds(names, shared, pool) -> np.ndarray:
+    """`Posterior.summary`'s ``kind`` of each of ``names``: ``"shared"`` (``law.shared``),
+    ``"pooled"`` (named in ``pool``, `jaxfit.sample`'s ``pool=``) or ``"free"``. Before, a
+    pooled parameter was listed as ``free``, like one drawn per task with no population."""
+    from jaxfit.law import as_names
+
+    names = np.asarray(names, dtype=object)
+    return np.where(np.isin(names, list(shared)), "shared",
+                    np.where(np.isin(names, list(as_names(pool))), "pooled", "free"))
 
 
 def sample_sd(draws: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -92,6 +92,59 @@ def first_tasks(summary: pd.DataFrame, tasks: pd.Index, n: int = 10) -> pd.DataF
     return summary[summary.index.droplevel("param").isin(tasks[:n])]
 
 
+def check_residual_rows(result, df: pd.DataFrame) -> str:
+    """The target column of ``result`` (a `FitResult` or `jaxfit.Posterior`), after checking
+    that ``df`` can give residuals: it holds the target (numeric, once), the law's inputs
+    and, for several tasks, the task column(s). Raises ValueError naming the column and
+    the fix, prefixed ``residuals:``."""
+    from jaxfit.checks import prediction_inputs
+    from jaxfit.data import did_you_mean, numeric_dtype, unique_columns
+
+    y = result.options.get("y", "loss")
+    if y not in df.columns:
+        raise ValueError(f"residuals: df has no target column {y!r} (the fit's y); "
+                         f"its columns are {list(df.columns)[:12]}"
+                         f"{did_you_mean([y], df.columns)}.")
+    by_cols = task_columns(result.options.get("by"))
+    if len(result.tasks) > 1 and not all(c in df.columns for c in by_cols):
+        missing = [c for c in by_cols if c not in df.columns]
+        raise ValueError(f"residuals: this fit has {len(result.tasks)} tasks; df needs "
+                         f"the task column(s) {by_cols}{did_you_mean(missing, df.columns)}.")
+    prediction_inputs(result.law, df, result.options.get("x"), where="residuals")
+    unique_columns(df, [y], "residuals: ")
+    try:
+        numeric_dtype(df, y, "target y")
+    except ValueError as e:
+        raise ValueError(f"residuals: {e}") from None
+    return y
+
+
+def with_residuals(df: pd.DataFrame, out: pd.DataFrame, y: str, log: bool) -> pd.DataFrame:
+    """``out`` (a prediction frame of ``df``'s rows, its ``prediction`` column added by
+    `jaxfit.predictions.prediction_frame`) with ``residual``: observed minus predicted, of
+    logs where ``log``. Warns (`FitWarning`) about rows with no residual (a value <= 0 in
+    log space, a prediction that is not finite); they are NaN."""
+    from jaxfit.predictions import free_name
+
+    key = free_name("prediction", df.columns)          # the column predict added
+    obs = df[y].to_numpy(dtype=np.float64)
+    pred = out[key].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        resid = np.log(obs) - np.log(pred) if log else obs - pred
+    bad = ~np.isfinite(resid) & np.isfinite(obs)
+    if bad.any():
+        from jaxfit.data import row_labels
+        from jaxfit.warnings import FitWarning
+
+        why = ("the observed or predicted value is <= 0, which has no log (the fit's "
+               "space='log')" if log else "the prediction is not finite")
+        warnings.warn(f"residuals: {int(bad.sum())} row(s) of column {y!r} have no "
+                      f"residual (rows {row_labels(df, bad)}): {why}; they are NaN.",
+                      FitWarning, stacklevel=3)
+    out[free_name("residual", out.columns)] = resid
+    return out
+
+
 def wald_bounds(law: Law, values: np.ndarray, se: np.ndarray, z: float = 1.959963984540054):
     """Approximate Wald bounds ``(lower, upper)`` [T, k] of every task's parameters.
 
@@ -258,50 +311,13 @@ class FitResult:
             error; ``y - prediction`` for ``"linear"``), one row per input row (``df`` must
             name its task when the fit has several).
         """
-        from jaxfit.checks import prediction_inputs
-        from jaxfit.predictions import free_name
-
-        y = self.options.get("y", "loss")
-        from jaxfit.data import did_you_mean, numeric_dtype, unique_columns
-
-        if y not in df.columns:
-            raise ValueError(f"residuals: df has no target column {y!r} (the fit's y); "
-                             f"its columns are {list(df.columns)[:12]}"
-                             f"{did_you_mean([y], df.columns)}.")
-        by_cols = task_columns(self.options.get("by"))
-        if len(self.tasks) > 1 and not all(c in df.columns for c in by_cols):
-            missing = [c for c in by_cols if c not in df.columns]
-            raise ValueError(f"residuals: this fit has {len(self.tasks)} tasks; df needs "
-                             f"the task column(s) {by_cols}{did_you_mean(missing, df.columns)}.")
-        prediction_inputs(self.law, df, self.options.get("x"), where="residuals")
-        unique_columns(df, [y], "residuals: ")
-        try:
-            numeric_dtype(df, y, "target y")
-        except ValueError as e:
-            raise ValueError(f"residuals: {e}") from None
-        out = self.predict(df, warn=False)
         from jaxfit.predictions import task_rows
 
+        y = check_residual_rows(self, df)
+        out = self.predict(df, warn=False)
         self.warn_unconverged(task_rows(self.tasks, self.options.get("by"), df),
                               where="residuals")
-        key = free_name("prediction", df.columns)          # the column predict added
-        obs = df[y].to_numpy(dtype=np.float64)
-        pred = out[key].to_numpy(dtype=np.float64)
-        log = self.options.get("space", "log") == "log"
-        with np.errstate(divide="ignore", invalid="ignore"):
-            resid = np.log(obs) - np.log(pred) if log else obs - pred
-        bad = ~np.isfinite(resid) & np.isfinite(obs)
-        if bad.any():
-            from jaxfit.data import row_labels
-            from jaxfit.warnings import FitWarning
-
-            why = ("the observed or predicted value is <= 0, which has no log (the fit's "
-                   "space='log')" if log else "the prediction is not finite")
-            warnings.warn(f"residuals: {int(bad.sum())} row(s) of column {y!r} have no "
-                          f"residual (rows {row_labels(df, bad)}): {why}; they are NaN.",
-                          FitWarning, stacklevel=2)
-        out[free_name("residual", out.columns)] = resid
-        return out
+        return with_residuals(df, out, y, self.options.get("space", "log") == "log")
 
     # ---------------------------------------------------------------- summaries, display
     @property

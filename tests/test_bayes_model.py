@@ -471,6 +471,42 @@ README_AT = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
 QUICK = dict(chains=4, warmup=400, samples=400)
 
 
+def test_posterior_residuals_are_the_point_fits_columns_at_the_median_prediction():
+    """``Posterior.residuals(df)`` did not exist (``FitResult.residuals`` did): it has the
+    point fit's shape and columns, its ``prediction`` is the posterior median of the law's
+    mean (``predict``'s ``median``), and for a Laplace posterior of the Normal likelihood,
+    centred at the least-squares optimum, its residuals are the point fit's to well within
+    the noise. The frame is not modified."""
+    import jaxfit as jf
+
+    rng = np.random.default_rng(0)
+    N = np.geomspace(1e6, 1e9, 10)
+    df = pd.DataFrame({"N": np.tile(N, 2), "fam": np.repeat(["a", "b"], 10)},
+                      index=pd.RangeIndex(50, 70))
+    df["loss"] = (2.0 + 50 * df.N ** -0.3) * np.exp(rng.normal(0, 0.01, len(df)))
+    before = df.copy()
+    # the Normal likelihood (untempered) and its least-squares start: the Laplace draws
+    # centre on the point fit's optimum (up to the priors)
+    post = sample(jf.models.power_law("N"), df, y="loss", by="fam", method="laplace",
+                  likelihood="normal", loss="squared", chains=1, samples=200, warn=False)
+    r, f = post.residuals(df), post.fit.residuals(df)
+    pd.testing.assert_frame_equal(df, before)
+    assert list(r.columns) == list(f.columns) == ["N", "fam", "loss", "prediction", "residual"]
+    assert r.index.equals(df.index) and f.index.equals(df.index)
+    pd.testing.assert_frame_equal(r[list(df.columns)], df)
+    np.testing.assert_allclose(r.prediction, post.predict(df)["median"], rtol=1e-12)
+    np.testing.assert_allclose(r.residual, np.log(df.loss) - np.log(r.prediction), rtol=1e-12)
+    spread = f.residual.std()
+    assert 0.005 < spread < 0.02                      # 1% noise
+    # measured: 0.0005 against a residual sd of 0.0065
+    assert np.abs(r.residual - f.residual).max() < 0.15 * spread
+    np.testing.assert_allclose(post.residuals(df.iloc[12:14]).residual, r.residual.iloc[12:14],
+                               rtol=1e-12)           # rows of one task, by their task column
+    with pytest.raises(ValueError, match=r"residuals: this fit has 2 tasks; df needs the "
+                                         r"task column\(s\) \['fam'\]"):
+        post.residuals(df.drop(columns="fam"))
+
+
 @pytest.fixture(scope="module")
 def readme_chinchilla():
     """The README's data and commands: ``jf.fit(..., init="grid")`` and ``jf.sample`` with

@@ -959,9 +959,6 @@ def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_pat
     ("drop them first, e.g. df.dropna(subset=['loss', 'my acc']).",
      'drop them from the file, or select the other rows with --where (missing values: e.g. '
      '"loss == loss and `my acc` == `my acc`").'),
-    ("have no points with positive weight; drop them (for a categorical column, "
-     "df[col].cat.remove_unused_categories()) or give them data.",
-     "have no points with positive weight; drop them or give them data."),
     # `jaxfit.data.check_task_label` (reached after a fit: optimal --by C)
     ("Fix: rename the by column (e.g. df.rename(columns={'C': 'task'})) and fit again.",
      "Fix: rename the by column in the file (e.g. 'C' to 'task') and fit again."),

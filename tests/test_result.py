@@ -502,6 +502,31 @@ def test_a_bootstrap_or_laplace_posterior_is_not_shown_as_chains():
     assert "12 task(s), 20 independent draws (no chains" in repr(lap)
 
 
+def test_a_pooled_parameter_is_labelled_pooled_in_the_summary(tmp_path):
+    """``Posterior.summary``'s ``kind`` of a parameter named in ``jf.sample``'s ``pool=``
+    was ``free``, as for a parameter drawn per task with no population; it is
+    ``pooled``, a shared one still ``shared`` and the noise scale ``free``, and the label
+    survives a save and load (``pool`` is one of the saved options)."""
+    tasks = pd.Index(["a", "b"], name="task")
+    rng = np.random.default_rng(0)
+    draws = {n: rng.normal(v, 0.01, (2, 2, 50))
+             for n, v in (("A", 30.0), ("alpha", 0.3), ("E", 1.7), ("sigma", 0.1))}
+    draws["E"][1] = draws["E"][0]                      # one value for all tasks
+    hyper = {"alpha_mu": rng.normal(0.3, 0.02, (2, 50)), "alpha_tau": np.full((2, 50), 0.5)}
+    post = jf.Posterior(law=jf.share(jf.models.power_law("C"), "E"), tasks=tasks,
+                        draws=draws, hyper=hyper, likelihood=Likelihood("normal", "log"),
+                        method="laplace", options={"by": "task", "pool": ("alpha",)})
+    kinds = {"A": "free", "alpha": "pooled", "E": "shared", "sigma": "free"}
+    for task in tasks:
+        assert post.summary().loc[task, "kind"].to_dict() == kinds
+    solo = dataclasses.replace(post, options={"by": "task", "pool": "alpha"})   # one name
+    assert solo.summary().loc[("a", "alpha"), "kind"] == "pooled"
+    assert dataclasses.replace(post, options={}).summary().loc[("a", "alpha"), "kind"] == "free"
+    assert "pooled" in post.report()
+    back = jf.load(jf.save(post, tmp_path / "pooled.nc"))
+    assert back.summary().loc["b", "kind"].to_dict() == kinds
+
+
 def test_a_pooled_posterior_reports_its_population():
     """With ``pool=``, the population's draws (``alpha_mu``, ``alpha_tau``) were in
     ``post.hyper`` and idata only: report() did not mention them."""

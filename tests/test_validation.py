@@ -14,6 +14,7 @@ import sys
 import threading
 import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -857,6 +858,96 @@ def test_a_constant_law_passes_the_output_check():
     batch = make_batch(df, _user_law(_power), y="loss")
     checks.law_output(_user_law(lambda p, x: p["E"]), batch.x, batch.w)
     checks.law_output(_user_law(_power), batch.x, batch.w)
+
+
+def _log_power_without_E(p, x):
+    """log(A N^-alpha): the log of the law without its floor E (a wrong log_fn)."""
+    return jnp.log(p["A"]) - p["alpha"] * jnp.log(x["N"])
+
+
+@pytest.mark.parametrize("entry", ["fit", "bootstrap", "sample"])
+def test_a_log_fn_that_is_not_the_log_of_fn_fails_before_fitting(no_fit, entry):
+    """A law's log_fn gives its residuals in log space; nothing compared it with fn, so a
+    wrong one silently fitted another function (measured on 12 points of E + A N^-alpha
+    with E left out of log_fn: A 4.5, alpha 0.039 instead of A 48, alpha 0.30). It is
+    evaluated once against fn at the data's inputs and refused, naming the law, the
+    parameters, the point and the disagreement."""
+    df = _frame()
+    wrong = _user_law(_power).replace(log_fn=_log_power_without_E)
+    call = (lambda *a, **k: jf.sample(*a, method="laplace", **k)) if entry == "sample" \
+        else getattr(jf, entry)
+    with pytest.raises(ValueError, match=re.escape(
+            "law 'my_law': log_fn is not log(fn): at the centre of its parameters' init box "
+            "(E=1.225, A=1000, alpha=0.1866), at the data's point N=1.6e+10, fn = 13.6944 but "
+            "exp(log_fn) = 12.4697 (|log_fn - log(fn)| = 0.0937, the largest of 16 points "
+            "checked; tolerance 1e-06 relative)")) as e:
+        call(wrong, df, y="loss", restarts=2)
+    assert "Fix log_fn so that it returns jnp.log(fn(params, x)), or drop it" in str(e.value)
+
+
+def test_the_log_fn_check_tolerance_and_a_replaced_fn():
+    """log(fn) to float64 rounding passes; a relative disagreement of 1e-5 anywhere (here
+    only at the largest N) is refused; so is ``law.replace(fn=...)``, which keeps the old
+    law's log_fn, and a log_fn JAX cannot trace. The check looks at two parameter vectors: a log_fn that is right only
+    at the centre of the init box is refused too."""
+    df = _frame()
+    batch = make_batch(df, _user_law(_power), y="loss")
+    right = _user_law(_power).replace(log_fn=lambda p, x: jnp.log(p["E"] + p["A"] * jnp.exp(
+        -p["alpha"] * jnp.log(x["N"]))))
+    checks.law_log(right, batch.x, batch.w)
+    checks.law_output(right, batch.x, batch.w)
+    # numpy in log_fn: before, JAX's error from inside the fit's objective
+    with pytest.raises(TypeError, match=r"law 'my_law': log_fn cannot be traced by JAX "
+                                        r"\(TracerArrayConversionError"):
+        checks.law_log(right.replace(log_fn=lambda p, x: np.log(_power(p, x))), batch.x,
+                       batch.w)
+    top = float(df.N.max())
+    off = right.replace(log_fn=lambda p, x: jnp.log(_power(p, x)) + jnp.where(
+        x["N"] >= top, 1e-5, 0.0))
+    with pytest.raises(ValueError, match=r"at the data's point N=1\.6e\+10, .*"
+                                         r"\|log_fn - log\(fn\)\| = 1e-05"):
+        checks.law_log(off, batch.x, batch.w)
+    centre = 0.5 * (np.log(0.05 / 0.95) + np.log(0.5 / 0.5))        # logit of alpha's box
+    only = right.replace(log_fn=lambda p, x: jnp.log(p["E"] + p["A"] * x["N"] ** -(
+        jax.nn.sigmoid(centre) + 0.5 * (p["alpha"] - jax.nn.sigmoid(centre)))))
+    checks.law_log(only.replace(log_fn=None), batch.x, batch.w)       # no log_fn: no check
+    with pytest.raises(ValueError, match=r"log_fn is not log\(fn\): at a point inside its "
+                                         r"parameters' init box"):
+        checks.law_log(only, batch.x, batch.w)
+    other = jf.models.power_law("N").replace(fn=lambda p, x: p["E"] + p["A"] * x["N"] ** (
+        -1.01 * p["alpha"]))
+    with pytest.raises(ValueError, match=r"law 'power_law_N': log_fn is not log\(fn\).*"
+                                         r"law\.replace\(fn=\.\.\., log_fn=None\)"):
+        checks.law_log(other, batch.x, batch.w)
+
+
+def _built_in_laws_with_log_fn() -> list:
+    """Every factory of `jaxfit.models` (with its defaults) whose law declares a log_fn, the
+    other variants of those factories, FLP-M's domain loss, and combinators of them."""
+    from jaxfit.recipes.flp_m import domain_loss
+
+    laws = [f() for f in (getattr(jf.models, n) for n in jf.models.__all__) if callable(f)]
+    laws = [law for law in laws if law.log_fn is not None]
+    assert {law.name for law in laws} >= {"chinchilla", "power_law_N", "kaplan_C"}
+    return [*laws, jf.models.power_law("N", irreducible=False), domain_loss(),
+            domain_loss(irreducible=True), jf.fix(jf.models.chinchilla(), E=1.7, beta=0.3),
+            jf.compose(jf.models.sigmoid("L"), jf.models.chinchilla(), into="L"),
+            jf.compose(jf.models.kaplan("L"), jf.models.linear("T"), into="L")]
+
+
+@pytest.mark.parametrize("law", _built_in_laws_with_log_fn(), ids=lambda law: law.name)
+def test_every_built_in_log_fn_passes_the_log_fn_check(law):
+    """The built-in laws' log_fns are log(fn) at inputs over 28 decades (where fn is a
+    positive normal float), and the check is not vacuous there: the same law with its
+    log_fn off by 1e-4 is refused."""
+    n = 64
+    x = {name: (law.input_bounds.get(name, 0.0) + np.geomspace(1e-3, 1e25, n))[None, :]
+         for name in law.inputs}
+    w = np.ones((1, n))
+    checks.law_log(law, x, w)
+    nudged = law.replace(log_fn=lambda p, xx, f=law.log_fn: f(p, xx) + 1e-4)
+    with pytest.raises(ValueError, match=rf"law '{re.escape(law.name)}': log_fn is not log"):
+        checks.law_log(nudged, x, w)
 
 
 def test_a_prior_without_density_at_the_fit_fails_before_sampling():

@@ -232,7 +232,6 @@ _CLI_WORDS = (
      "--n-boot > 0, not a saved point fit"),
     ("drop or rename the duplicates, e.g. df.loc[:, ~df.columns.duplicated()]",
      "drop or rename the duplicates in the file"),
-    (" (for a categorical column, df[col].cat.remove_unused_categories())", ""),
     ("(or module:function, or register one with jaxfit.io.register_law).",
      "(or --law module:function, a function in a Python file of the current directory)."),
     ("(see jaxfit.datasets.load_olmo_ladder() for the layout)",
