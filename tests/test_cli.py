@@ -5,6 +5,7 @@ Kept fast: few restarts, Laplace draws for ``sample`` (NUTS is the same code pat
 CLI; `tests/test_bayes.py` covers it), two ladder tasks.
 """
 
+import dataclasses
 import io
 import json
 import os
@@ -1447,6 +1448,93 @@ def test_flp_counts_its_ladder_comparisons_unconverged_fits(monkeypatch, capsys)
         "flp: 1 point fit(s) did not converge: ladder step1 task 'task1' (max_steps); the "
         "outputs are written, the warnings above say more; exit status 1, as `jaxfit fit`.")
     assert cli.main(["flp", "--no-ladder", "-q"]) == 0
+
+
+def test_flp_ladder_advice_names_what_flp_vs_ladder_takes(monkeypatch, capsys):
+    """Inside `jaxfit flp` (`flp_vs_ladder`), the ladder's step-cap warning said "pass e.g.
+    step1_options={'max_steps': ...}. See result.step1['status']": flp_vs_ladder passed
+    no step option on (step1_options went to `flp`, which has none), an `FLPResult` has
+    no ``step1``, and on the command line the advice sent users to
+    jaxfit.recipes.ladder.ladder(...) and a step1 table that `jaxfit flp` does not write.
+    Now flp_vs_ladder takes the ladder's step options and passes them on, its warnings
+    name ``result.ladder.step1`` and ``sampling_runs``, and `jaxfit flp` says where the
+    option and the table are. Nothing is fitted: `flp` and `ladder` return built results,
+    the ladder's warnings are its own functions' texts."""
+    import importlib
+
+    from jaxfit import cli
+    from jaxfit.inference.design import Issue
+    from jaxfit.recipes.flp import FLPResult, flp_vs_ladder
+    from jaxfit.recipes.ladder import LadderResult
+
+    flp_module = importlib.import_module("jaxfit.recipes.flp")
+    ladder_module = importlib.import_module("jaxfit.recipes.ladder")
+    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
+                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
+                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
+                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
+                         "rel_error": [-0.0125]})
+    empty = pd.DataFrame()
+    flp_res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
+                        stage1_data=empty, stage2_data=empty, curves=empty,
+                        fits={"stage1": _unconverged_fit([0])},
+                        options={"tasks": ["piqa_val"], "sampling_runs": ["a", "b"],
+                                 "targets": ["b"], "target_last_n": 5})
+    step2 = dataclasses.replace(_unconverged_fit([0]),
+                                design=((Issue("dof", (), None, 0.0),),))
+    lad = LadderResult(predictions=pred, step1=empty, step2=empty, variance=empty,
+                       variance_correlation=empty, step1_data=empty, step2_data=empty,
+                       fits={"step1": _unconverged_fit([0, 1]), "step2": step2}, options={})
+    passed = []
+
+    def ladder(data, **kw):               # the ladder's own warnings, as ladder() emits them
+        passed.append(kw)
+        ladder_module._warn_leak(kw["targets"], kw["ladder_runs"])
+        ladder_module._warn(lad.fits["step1"], "step1")
+        ladder_module._warn(lad.fits["step2"], "step2")
+        return lad
+
+    monkeypatch.setattr(flp_module, "flp", lambda data, **kw: flp_res)
+    monkeypatch.setattr(ladder_module, "ladder", ladder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = flp_vs_ladder(step1_options={"max_steps": 5000}, step2_options={"restarts": 4})
+    assert res.ladder is lad
+    assert passed[-1]["step1_options"] == {"max_steps": 5000}
+    assert passed[-1]["step2_options"] == {"restarts": 4}
+    text = [str(w.message) for w in caught]
+    assert len(text) == 3 and all(w.filename == __file__ for w in caught), text
+    assert text[0].endswith("are fitted, so their predictions are not extrapolations and "
+                            "their errors measure the fit. Drop them from `targets` or from "
+                            "`sampling_runs`.")
+    assert text[1].startswith("ladder step1: 1 of 2 task(s) did not converge ['task1']")
+    assert text[1].endswith("; pass e.g. step1_options={'max_steps': ...}. See "
+                            "result.ladder.step1['status'].")
+    assert text[2].endswith("See result.ladder.step2['design'].")
+    assert res.ladder.fits["step1"] is lad.fits["step1"]          # what the advice names
+    with pytest.raises(ValueError, match=r"flp: step1_options is for the ladder "
+                                         r"comparison's fits, and ladder=False runs none; "
+                                         r"drop it, or set ladder=True"):
+        flp_vs_ladder(ladder=False, step1_options={"max_steps": 5000})
+
+    assert cli.main(["flp", "-q"]) == 1
+    warned = [line for line in capsys.readouterr().err.splitlines()
+              if line.startswith("warning:")]
+    assert warned[0].endswith("Drop them from --targets or from --sampling-runs.")
+    assert warned[1].endswith(
+        "the ladder's step cap is an argument of the recipe's Python function "
+        "(jaxfit.recipes.flp.flp_vs_ladder(step1_options={'max_steps': ...})), with no flag "
+        "on the command line; --no-ladder drops the comparison. jaxfit flp writes no table "
+        "of the ladder's step1: jaxfit ladder on the same DATA, --tasks and --targets, with "
+        "--ladder-runs set to the sampling runs, writes it with its status column (--out DIR "
+        "or --json).")
+    assert warned[2].endswith("jaxfit flp writes no table of the ladder's step2: jaxfit "
+                              "ladder on the same DATA, --tasks and --targets, with "
+                              "--ladder-runs set to the sampling runs, writes it with its "
+                              "design column (--out DIR or --json).")
+    for line in warned:
+        assert "jaxfit.recipes.ladder.ladder(" not in line and "result." not in line, line
+        assert "`" not in line, line
 
 
 def test_flp_m_is_a_command_spelt_as_the_paper_names_it(monkeypatch, capsys):

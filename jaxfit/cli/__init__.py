@@ -824,14 +824,28 @@ _RECIPE_OWN_WORDS = {
         ("Drop them from `targets` or from `ladder_runs`.",
          "Drop them from --targets or from --ladder-runs."),
     ),
-    # `jaxfit flp` runs the ladder on its sampling runs (--sampling-runs)
+    # `jaxfit flp` runs the ladder on its sampling runs (--sampling-runs), through
+    # `jaxfit.recipes.flp.flp_vs_ladder`, which takes the ladder's step options and holds
+    # its result as `ladder`; its outputs have no table of the ladder's steps (before, the
+    # generic words sent a user to jaxfit.recipes.ladder.ladder(step1_options=...), which
+    # flp_vs_ladder did not pass on, and to a step1 table jaxfit flp does not write)
     "flp": (
         ("Fix: add points, or fix parameters", "Fix: add points (stage 1 and the ladder's "
                                                "step 1 have one per sampling run: more runs "
                                                "in DATA, or name more with --sampling-runs), "
                                                "or fix parameters"),
-        ("Drop them from `targets` or from `ladder_runs`.",
+        ("Drop them from `targets` or from `sampling_runs`.",
          "Drop them from --targets or from --sampling-runs."),
+        *((f"pass e.g. {t}_options={{'max_steps': ...}}.",
+           f"the ladder's step cap is an argument of the recipe's Python function "
+           f"(jaxfit.recipes.flp.flp_vs_ladder({t}_options={{'max_steps': ...}})), with no "
+           "flag on the command line; --no-ladder drops the comparison.") for t in
+          ("step1", "step2")),
+        *((f"See result.ladder.{t}['{col}'].",
+           f"jaxfit flp writes no table of the ladder's {t}: jaxfit ladder on the same DATA, "
+           f"--tasks and --targets, with --ladder-runs set to the sampling runs, writes it "
+           f"with its {col} column (--out DIR or --json).")
+          for t in ("step1", "step2") for col in ("status", "design")),
     ),
     "emergence": (
         ("Fix: raise warmup/samples, ", "Fix: drop the posterior with --no-posterior (the "

@@ -571,22 +571,47 @@ def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
                          f"{alone}")
 
 
+#: The ladder's advice (`jaxfit.recipes.ladder`) as it reads for `flp_vs_ladder`, whose
+#: result holds the ladder's as ``ladder`` and whose ladder runs are ``sampling_runs``
+#: (before, "See result.step1['status']" named a table an `FLPResult` does not have).
+_LADDER_WORDS = (("See result.", "See result.ladder."),
+                 ("Drop them from `targets` or from `ladder_runs`.",
+                  "Drop them from `targets` or from `sampling_runs`."))
+
+
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
-                  **kwargs) -> FLPResult:
+                  step1_options: Mapping[str, Any] | None = None,
+                  step2_options: Mapping[str, Any] | None = None, **kwargs) -> FLPResult:
     """`flp`, and with ``ladder`` the two-step ladder on the same tasks, runs and targets
     (``comparison``, `compare_with_ladder`; the ladder's own result as ``ladder``, whose
     point fits count in `FLPResult.unconverged`); what ``jaxfit flp`` runs.
+
+    The ladder's warnings name what to change here: its step cap is ``step1_options`` /
+    ``step2_options`` of this function, its tables ``result.ladder.step1`` and
+    ``result.ladder.step2``, its runs ``sampling_runs``.
 
     Args:
         data: as in `flp` (default: the embedded OLMo ladder).
         ladder: also run `jaxfit.recipes.ladder.ladder` (needs the ladder's columns,
             ``task_loss``, which the embedded data has).
+        step1_options, step2_options: the ladder's `jaxfit.fit` options of its steps, as
+            in `jaxfit.recipes.ladder.ladder` (e.g. ``step1_options={'max_steps': 2000}``,
+            which its step-cap warning advises; before, they could not be passed here).
+            FLP's own fits take ``stage1_options`` / ``stage2_options`` (in ``kwargs``).
         **kwargs: passed to `flp`.
 
     Raises:
         ValueError: as `flp`; with ``ladder``, also when ``data`` has no ``task_loss``
-            column (checked before any fit).
+            column (checked before any fit); without it, when ``step1_options`` or
+            ``step2_options`` is given (nothing would use them).
     """
+    unused = [n for n, v in (("step1_options", step1_options),
+                             ("step2_options", step2_options)) if v is not None]
+    if unused and not ladder:
+        raise ValueError(f"flp: {' and '.join(unused)} {'are' if len(unused) > 1 else 'is'} "
+                         "for the ladder comparison's fits, and ladder=False runs none; drop "
+                         f"{'them' if len(unused) > 1 else 'it'}, or set ladder=True (FLP's "
+                         "own fits take stage1_options and stage2_options).")
     if ladder and data is not None and "task_loss" not in data.columns:
         raise ValueError("flp: the comparison with the two-step ladder needs a 'task_loss' "
                          "column (each checkpoint's loss on the task, the ladder's step-1 "
@@ -599,10 +624,10 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
         return res
     from jaxfit.recipes.ladder import ladder as run_ladder
 
-    lad = run_ladder(data, tasks=res.options["tasks"],
-                     ladder_runs=res.options["sampling_runs"],
-                     targets=res.options["targets"],
-                     target_last_n=res.options["target_last_n"])
+    lad = _labelled("", lambda: run_ladder(
+        data, tasks=res.options["tasks"], ladder_runs=res.options["sampling_runs"],
+        targets=res.options["targets"], target_last_n=res.options["target_last_n"],
+        step1_options=step1_options, step2_options=step2_options), _LADDER_WORDS)
     # the ladder result is kept (before: only its comparison table), so that its point
     # fits count in `unconverged` and `jaxfit flp` exits 1 when one did not converge
     return dataclasses.replace(res, comparison=compare_with_ladder(res, lad), ladder=lad)
