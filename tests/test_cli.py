@@ -293,6 +293,34 @@ def test_bad_input_exit_2(args, message):
         assert text in err, err
 
 
+def test_fit_refuses_two_inputs_read_from_one_column(tmp_path, capsys):
+    """`jaxfit fit --x N=params D=params` (two law inputs mapped to one column, almost
+    always a typo) fitted the law with N = D without a word. It is refused before any fit,
+    in the --x flag's words (the library's message says x={...})."""
+    from jaxfit import cli
+
+    path = tmp_path / "runs.csv"
+    n = np.geomspace(1e8, 1e10, 8)             # enough points to fit (before: it did)
+    pd.DataFrame({"params": n, "tokens": 20 * n, "D": 20 * n[::-1],
+                  "loss": 1.7 + 400 / n ** 0.34}).to_csv(path, index=False)
+    for x, wanted in (
+            (["N=params", "D=params"],
+             "jaxfit: error: --x maps inputs 'N' and 'D' of law 'chinchilla' to the same "
+             "column 'params', so they would read the same values: almost always a typo. Map "
+             "each input to its own column, e.g. --x N=params D=COLUMN; for a law that takes "
+             "one quantity twice, copy the column under a second name and map one of the "
+             "inputs to the copy.\n"),
+            (["N=D"],
+             "jaxfit: error: --x maps input 'N' of law 'chinchilla' to column 'D', which its "
+             "input 'D' reads too (an input not in --x reads the column of its own name), so "
+             "they would read the same values: almost always a typo. Map each input to its "
+             "own column, e.g. --x N=COLUMN; for a law that takes one quantity twice, copy "
+             "the column under a second name and map one of the inputs to the copy.\n")):
+        assert cli.main(["fit", str(path), "--law", "chinchilla", "--x", *x, "--y", "loss",
+                         "-q"]) == 2
+        assert capsys.readouterr().err == wanted
+
+
 def test_version_and_help_import_no_jax():
     code, out, err = run("--version")
     assert code == 0 and out.strip() == f"jaxfit {jf.__version__}"

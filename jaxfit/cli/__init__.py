@@ -205,6 +205,9 @@ _CLI_WORDS = (
     ("Pass domains=[<columns>] to name", "Pass --domains COLUMN [COLUMN ...] to name"),
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
+    # `jaxfit.data._distinct_columns`
+    ("(an input not in x reads the column of its own name)",
+     "(an input not in --x reads the column of its own name)"),
     (": pass axis=", ": pass --axis "),
     ("(cuts=None: every value but the largest), or lower min_points.",
      "(no --cuts: every value but the largest)."),
@@ -320,9 +323,12 @@ def _cli_words(text: str) -> str:
     for python, flag in _CLI_WORDS:
         text = text.replace(python, flag)
     # `jaxfit.data.map_example`: e.g. x={'C': 'compute'}, y='loss' -> --x C=compute --y loss
-    # (a column name with spaces is quoted as a shell needs it: "--y ' loss'")
-    text = re.sub(r"e\.g\. x=\{'([^']*)': '([^']*)'\}",
-                  lambda m: f"e.g. --x {_shell(m[1] + '=' + m[2])}", text)
+    # (a column name with spaces is quoted as a shell needs it: "--y ' loss'"); several
+    # pairs (`jaxfit.data._distinct_columns`): --x N=params D=COLUMN
+    text = re.sub(r"e\.g\. x=\{('[^']*': '[^']*'(?:, '[^']*': '[^']*')*)\}",
+                  lambda m: "e.g. --x " + " ".join(
+                      _shell(f"{k}={v}") for k, v in re.findall(r"'([^']*)': '([^']*)'", m[1])),
+                  text)
     text = re.sub(r"(map them, e\.g\. --x (?:'[^']*'|\S+)), y='([^']*)'",
                   lambda m: f"{m[1]} --y {_shell(m[2])}", text)
     text = re.sub(r"(map them, e\.g\. )y='([^']*)'",
