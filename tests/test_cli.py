@@ -1811,3 +1811,79 @@ def test_jaxfit_sample_says_the_exponent_prior_warning_in_its_flags(capsys):
     assert err.startswith("warning: the point fit's exponent lies outside") and err.rstrip().endswith(
         "Give a prior for the exponents you expect (Param(prior=...) in a law module given as "
         "--law module:function), or compare with --method bootstrap, which has no prior."), err
+
+
+def _library_strings():
+    """Every string constant of the jaxfit package but docstrings (f-strings' literal parts
+    included) outside jaxfit/cli/__init__.py, the file of the translation tables."""
+    import ast
+    from pathlib import Path
+
+    root = Path(jf.__file__).parent
+    out = set()
+    for path in sorted(root.rglob("*.py")):
+        if path == root / "cli" / "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(node.body[0].value) for node in ast.walk(tree)
+                if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                     ast.AsyncFunctionDef))
+                and node.body and isinstance(node.body[0], ast.Expr)}
+        out |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                and isinstance(node.value, str) and id(node) not in docs}
+    return out
+
+
+#: Translated Python texts that no single string of the library holds: the pieces its
+#: message is joined from (f-string values, concatenated strings, `flp_vs_ladder`'s
+#: rewording of the ladder's warnings), each in the library's strings.
+_ASSEMBLED = {
+    "or calibrate=None (raw": ("or calibrate=None", " (raw"),                # backtest
+    "Pass loss=<column> to name": ("Pass ", "loss=<column> to name"),       # flp._check
+    "Pass domains=[<columns>] to name": ("Pass ", "domains=[<columns>] to name"),
+    "suggest: give a jaxfit.Posterior (jf.sample or jf.bootstrap), got FitResult":
+        ("suggest: give a jaxfit.Posterior (jf.sample or jf.bootstrap), got ", "FitResult"),
+    "fix one of them with jaxfit.fix, or share it across tasks with jaxfit.share":
+        ("fix ", "one of them", " with jaxfit.fix, or share it across tasks with jaxfit.share"),
+    "fix it with jaxfit.fix, or share it across tasks with jaxfit.share":
+        ("fix ", "it", " with jaxfit.fix, or share it across tasks with jaxfit.share"),
+    "Fix: raise warmup/samples, ": ("Fix: ", "raise warmup/samples, "),  # posterior
+    **{f"pass e.g. {t}_options={{'max_steps': ...}}. See result.{t}['status'].":
+       ("pass e.g. ", t, "_options={'max_steps': ...}. See result.", t, "['status'].")
+       for t in ("step1", "step2")},                                       # ladder._warn
+    **{f"See result.{t}['design'].": ("See result.", t, "['design'].")
+       for t in ("step1", "step2")},
+    **{f"pass e.g. {t}_options={{'max_steps': ...}}.":
+       ("pass e.g. ", t, "_options={'max_steps': ...}.")
+       for t in ("step1", "step2")},
+    **{f"See result.ladder.{t}['{col}'].": ("See result.ladder.", t, f"['{col}'].")
+       for t in ("step1", "step2") for col in ("status", "design")},          # flp_vs_ladder
+}
+
+
+def test_every_cli_translation_matches_a_library_message():
+    """Each (Python text, command-line text) pair of the command line's translation
+    tables names a text the library writes: `_CLI_WORDS` held "map them with x=." for a
+    hint of `jaxfit.predict_chain` that no command reaches (the recipes build its frames;
+    no command with --x calls it), and a reworded message would silently orphan its
+    translation. A Python text is in one of the library's strings, or is listed in
+    `_ASSEMBLED` with the pieces it is joined from, each in the library's strings."""
+    from jaxfit import cli
+
+    strings = _library_strings()
+    joined = "\0".join(strings)
+    tables = {"_CLI_WORDS": cli._CLI_WORDS, "_SAMPLE_WORDS": cli._SAMPLE_WORDS,
+              "_RECIPE_WORDS": cli._RECIPE_WORDS, "_POINT_FIT_WORDS": cli._POINT_FIT_WORDS,
+              **{f"_RECIPE_OWN_WORDS[{k!r}]": v for k, v in cli._RECIPE_OWN_WORDS.items()}}
+    orphans, used = [], set()
+    for name, table in tables.items():
+        for python, _ in table:
+            if python in joined:
+                continue
+            pieces = _ASSEMBLED.get(python)
+            used.add(python)
+            if (pieces is None or "".join(pieces) != python
+                    or not all(p in joined for p in pieces)):
+                orphans.append((name, python))
+    assert not orphans, orphans
+    assert set(_ASSEMBLED) <= used, set(_ASSEMBLED) - used     # the list is not stale

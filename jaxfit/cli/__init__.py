@@ -179,9 +179,10 @@ class InputError(Exception):
     """Bad input: exit code 2 with a one-line message."""
 
 
-#: The library's hints in Python words -> the command line's flags.
+#: The library's hints in Python words -> the command line's flags. Each Python text is
+#: in the library's source, whole or as the pieces its message is assembled from
+#: (tests/test_cli.py::test_every_cli_translation_matches_a_library_message).
 _CLI_WORDS = (
-    ("map them with x=.", "map them with --x NAME=COLUMN."),
     ("use space='linear'", "use --space linear"),
     ("in space='linear'", "with --space linear"),
     ("use space='log'", "use --space log"),
