@@ -72,14 +72,60 @@ def check_law(law) -> None:
 
 
 def column_map(law: Law, x: Mapping[str, str] | None) -> dict[str, str]:
-    """Law input name -> DataFrame column (default: the same name)."""
+    """Law input name -> DataFrame column (default: the same name).
+
+    Raises:
+        ValueError: ``x`` names an input the law does not have, or makes two inputs read
+            one column (`_distinct_columns`).
+    """
     check_law(law)
     x = dict(x or {})
     unknown = set(x) - set(law.inputs)
     if unknown:
         raise ValueError(f"x maps {sorted(unknown)}, which are not inputs of law {law.name!r}; "
                          f"its inputs are {list(law.inputs)}.")
-    return {name: x.get(name, name) for name in law.inputs}
+    cols = {name: x.get(name, name) for name in law.inputs}
+    _distinct_columns(law, x, cols)
+    return cols
+
+
+def _listed(names: Sequence) -> str:
+    """``'N' and 'D'``, ``'a', 'b' and 'c'``."""
+    shown = [repr(n) for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _distinct_columns(law: Law, x: Mapping, cols: Mapping) -> None:
+    """ValueError when two inputs of ``law`` would read one column (``cols``, `column_map`'s
+    mapping; ``x``, the mapping given): ``x={'N': 'params', 'D': 'params'}``, or ``x={'N':
+    'D'}`` for a law whose input D reads its own column D. The law would then get the same
+    values for both, almost always a typo (before: fitted without a word); a law meant to
+    take one quantity twice gets it from a copy of the column under a second name.
+    """
+    readers: dict = {}
+    for name, col in cols.items():
+        try:
+            readers.setdefault(col, []).append(name)
+        except TypeError:          # an unhashable "column": the column checks name it
+            return
+    for col, names in readers.items():
+        if len(names) < 2:
+            continue
+        mapped = [n for n in names if n in x]
+        own = [n for n in names if n not in x]    # at most one: it reads the column `n`
+        if own:
+            what = (f"x maps input{'s' if len(mapped) > 1 else ''} {_listed(mapped)} of law "
+                    f"{law.name!r} to column {col!r}, which its input {own[0]!r} reads too "
+                    "(an input not in x reads the column of its own name)")
+            example = {n: "<column>" for n in mapped}
+        else:
+            what = (f"x maps inputs {_listed(mapped)} of law {law.name!r} to the same "
+                    f"column {col!r}")
+            example = {mapped[0]: col, **{n: "<column>" for n in mapped[1:]}}
+        raise ValueError(f"{what}, so they would read the same values: almost always a typo. "
+                         f"Map each input to its own column, e.g. x={example!r}; for a law "
+                         "that takes one quantity twice, copy the column under a second "
+                         "name and map one of the inputs to the copy.")
 
 
 def task_columns(by) -> list:

@@ -270,7 +270,9 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         data: a pandas DataFrame, one row per observation (never modified).
         y: target column.
         by: column(s) whose values name independent tasks, fitted together.
-        x: law input -> column, e.g. ``{"N": "params", "D": "tokens"}``.
+        x: law input -> column, e.g. ``{"N": "params", "D": "tokens"}`` (an input not
+            in it reads the column of its own name; two inputs reading one column are
+            refused as a typo).
         weights: column name or array of non-negative point weights.
         loss: "huber", "squared" or "absolute".
         delta: Huber threshold.

@@ -5,6 +5,7 @@ Kept fast: few restarts, Laplace draws for ``sample`` (NUTS is the same code pat
 CLI; `tests/test_bayes.py` covers it), two ladder tasks.
 """
 
+import dataclasses
 import io
 import json
 import os
@@ -290,6 +291,34 @@ def test_bad_input_exit_2(args, message):
     assert err.count("\n") == 1 and err.startswith("jaxfit: error: ")
     for text in (message,) if isinstance(message, str) else message:
         assert text in err, err
+
+
+def test_fit_refuses_two_inputs_read_from_one_column(tmp_path, capsys):
+    """`jaxfit fit --x N=params D=params` (two law inputs mapped to one column, almost
+    always a typo) fitted the law with N = D without a word. It is refused before any fit,
+    in the --x flag's words (the library's message says x={...})."""
+    from jaxfit import cli
+
+    path = tmp_path / "runs.csv"
+    n = np.geomspace(1e8, 1e10, 8)             # enough points to fit (before: it did)
+    pd.DataFrame({"params": n, "tokens": 20 * n, "D": 20 * n[::-1],
+                  "loss": 1.7 + 400 / n ** 0.34}).to_csv(path, index=False)
+    for x, wanted in (
+            (["N=params", "D=params"],
+             "jaxfit: error: --x maps inputs 'N' and 'D' of law 'chinchilla' to the same "
+             "column 'params', so they would read the same values: almost always a typo. Map "
+             "each input to its own column, e.g. --x N=params D=COLUMN; for a law that takes "
+             "one quantity twice, copy the column under a second name and map one of the "
+             "inputs to the copy.\n"),
+            (["N=D"],
+             "jaxfit: error: --x maps input 'N' of law 'chinchilla' to column 'D', which its "
+             "input 'D' reads too (an input not in --x reads the column of its own name), so "
+             "they would read the same values: almost always a typo. Map each input to its "
+             "own column, e.g. --x N=COLUMN; for a law that takes one quantity twice, copy "
+             "the column under a second name and map one of the inputs to the copy.\n")):
+        assert cli.main(["fit", str(path), "--law", "chinchilla", "--x", *x, "--y", "loss",
+                         "-q"]) == 2
+        assert capsys.readouterr().err == wanted
 
 
 def test_version_and_help_import_no_jax():
@@ -1446,6 +1475,93 @@ def test_flp_counts_its_ladder_comparisons_unconverged_fits(monkeypatch, capsys)
     assert cli.main(["flp", "--no-ladder", "-q"]) == 0
 
 
+def test_flp_ladder_advice_names_what_flp_vs_ladder_takes(monkeypatch, capsys):
+    """Inside `jaxfit flp` (`flp_vs_ladder`), the ladder's step-cap warning said "pass e.g.
+    step1_options={'max_steps': ...}. See result.step1['status']": flp_vs_ladder passed
+    no step option on (step1_options went to `flp`, which has none), an `FLPResult` has
+    no ``step1``, and on the command line the advice sent users to
+    jaxfit.recipes.ladder.ladder(...) and a step1 table that `jaxfit flp` does not write.
+    Now flp_vs_ladder takes the ladder's step options and passes them on, its warnings
+    name ``result.ladder.step1`` and ``sampling_runs``, and `jaxfit flp` says where the
+    option and the table are. Nothing is fitted: `flp` and `ladder` return built results,
+    the ladder's warnings are its own functions' texts."""
+    import importlib
+
+    from jaxfit import cli
+    from jaxfit.inference.design import Issue
+    from jaxfit.recipes.flp import FLPResult, flp_vs_ladder
+    from jaxfit.recipes.ladder import LadderResult
+
+    flp_module = importlib.import_module("jaxfit.recipes.flp")
+    ladder_module = importlib.import_module("jaxfit.recipes.ladder")
+    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
+                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
+                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
+                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
+                         "rel_error": [-0.0125]})
+    empty = pd.DataFrame()
+    flp_res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
+                        stage1_data=empty, stage2_data=empty, curves=empty,
+                        fits={"stage1": _unconverged_fit([0])},
+                        options={"tasks": ["piqa_val"], "sampling_runs": ["a", "b"],
+                                 "targets": ["b"], "target_last_n": 5})
+    step2 = dataclasses.replace(_unconverged_fit([0]),
+                                design=((Issue("dof", (), None, 0.0),),))
+    lad = LadderResult(predictions=pred, step1=empty, step2=empty, variance=empty,
+                       variance_correlation=empty, step1_data=empty, step2_data=empty,
+                       fits={"step1": _unconverged_fit([0, 1]), "step2": step2}, options={})
+    passed = []
+
+    def ladder(data, **kw):               # the ladder's own warnings, as ladder() emits them
+        passed.append(kw)
+        ladder_module._warn_leak(kw["targets"], kw["ladder_runs"])
+        ladder_module._warn(lad.fits["step1"], "step1")
+        ladder_module._warn(lad.fits["step2"], "step2")
+        return lad
+
+    monkeypatch.setattr(flp_module, "flp", lambda data, **kw: flp_res)
+    monkeypatch.setattr(ladder_module, "ladder", ladder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = flp_vs_ladder(step1_options={"max_steps": 5000}, step2_options={"restarts": 4})
+    assert res.ladder is lad
+    assert passed[-1]["step1_options"] == {"max_steps": 5000}
+    assert passed[-1]["step2_options"] == {"restarts": 4}
+    text = [str(w.message) for w in caught]
+    assert len(text) == 3 and all(w.filename == __file__ for w in caught), text
+    assert text[0].endswith("are fitted, so their predictions are not extrapolations and "
+                            "their errors measure the fit. Drop them from `targets` or from "
+                            "`sampling_runs`.")
+    assert text[1].startswith("ladder step1: 1 of 2 task(s) did not converge ['task1']")
+    assert text[1].endswith("; pass e.g. step1_options={'max_steps': ...}. See "
+                            "result.ladder.step1['status'].")
+    assert text[2].endswith("See result.ladder.step2['design'].")
+    assert res.ladder.fits["step1"] is lad.fits["step1"]          # what the advice names
+    with pytest.raises(ValueError, match=r"flp: step1_options is for the ladder "
+                                         r"comparison's fits, and ladder=False runs none; "
+                                         r"drop it, or set ladder=True"):
+        flp_vs_ladder(ladder=False, step1_options={"max_steps": 5000})
+
+    assert cli.main(["flp", "-q"]) == 1
+    warned = [line for line in capsys.readouterr().err.splitlines()
+              if line.startswith("warning:")]
+    assert warned[0].endswith("Drop them from --targets or from --sampling-runs.")
+    assert warned[1].endswith(
+        "the ladder's step cap is an argument of the recipe's Python function "
+        "(jaxfit.recipes.flp.flp_vs_ladder(step1_options={'max_steps': ...})), with no flag "
+        "on the command line; --no-ladder drops the comparison. jaxfit flp writes no table "
+        "of the ladder's step1: jaxfit ladder on the same DATA, --tasks and --targets, with "
+        "--ladder-runs set to the sampling runs, writes it with its status column (--out DIR "
+        "or --json).")
+    assert warned[2].endswith("jaxfit flp writes no table of the ladder's step2: jaxfit "
+                              "ladder on the same DATA, --tasks and --targets, with "
+                              "--ladder-runs set to the sampling runs, writes it with its "
+                              "design column (--out DIR or --json).")
+    for line in warned:
+        assert "jaxfit.recipes.ladder.ladder(" not in line and "result." not in line, line
+        assert "`" not in line, line
+
+
 def test_flp_m_is_a_command_spelt_as_the_paper_names_it(monkeypatch, capsys):
     """The paper's method is FLP-M and every flag is spelt with "-", yet only `jaxfit
     flp_m` existed (`jaxfit flp-m`: invalid choice, exit 2). Now `flp-m` is the command,
@@ -1692,3 +1808,79 @@ def test_jaxfit_sample_says_the_exponent_prior_warning_in_its_flags(capsys):
     assert err.startswith("warning: the point fit's exponent lies outside") and err.rstrip().endswith(
         "Give a prior for the exponents you expect (Param(prior=...) in a law module given as "
         "--law module:function), or compare with --method bootstrap, which has no prior."), err
+
+
+def _library_strings():
+    """Every string constant of the jaxfit package but docstrings (f-strings' literal parts
+    included) outside jaxfit/cli/__init__.py, the file of the translation tables."""
+    import ast
+    from pathlib import Path
+
+    root = Path(jf.__file__).parent
+    out = set()
+    for path in sorted(root.rglob("*.py")):
+        if path == root / "cli" / "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(node.body[0].value) for node in ast.walk(tree)
+                if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                     ast.AsyncFunctionDef))
+                and node.body and isinstance(node.body[0], ast.Expr)}
+        out |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                and isinstance(node.value, str) and id(node) not in docs}
+    return out
+
+
+#: Translated Python texts that no single string of the library holds: the pieces its
+#: message is joined from (f-string values, concatenated strings, `flp_vs_ladder`'s
+#: rewording of the ladder's warnings), each in the library's strings.
+_ASSEMBLED = {
+    "or calibrate=None (raw": ("or calibrate=None", " (raw"),                # backtest
+    "Pass loss=<column> to name": ("Pass ", "loss=<column> to name"),       # flp._check
+    "Pass domains=[<columns>] to name": ("Pass ", "domains=[<columns>] to name"),
+    "suggest: give a jaxfit.Posterior (jf.sample or jf.bootstrap), got FitResult":
+        ("suggest: give a jaxfit.Posterior (jf.sample or jf.bootstrap), got ", "FitResult"),
+    "fix one of them with jaxfit.fix, or share it across tasks with jaxfit.share":
+        ("fix ", "one of them", " with jaxfit.fix, or share it across tasks with jaxfit.share"),
+    "fix it with jaxfit.fix, or share it across tasks with jaxfit.share":
+        ("fix ", "it", " with jaxfit.fix, or share it across tasks with jaxfit.share"),
+    "Fix: raise warmup/samples, ": ("Fix: ", "raise warmup/samples, "),  # posterior
+    **{f"pass e.g. {t}_options={{'max_steps': ...}}. See result.{t}['status'].":
+       ("pass e.g. ", t, "_options={'max_steps': ...}. See result.", t, "['status'].")
+       for t in ("step1", "step2")},                                       # ladder._warn
+    **{f"See result.{t}['design'].": ("See result.", t, "['design'].")
+       for t in ("step1", "step2")},
+    **{f"pass e.g. {t}_options={{'max_steps': ...}}.":
+       ("pass e.g. ", t, "_options={'max_steps': ...}.")
+       for t in ("step1", "step2")},
+    **{f"See result.ladder.{t}['{col}'].": ("See result.ladder.", t, f"['{col}'].")
+       for t in ("step1", "step2") for col in ("status", "design")},          # flp_vs_ladder
+}
+
+
+def test_every_cli_translation_matches_a_library_message():
+    """Each (Python text, command-line text) pair of the command line's translation
+    tables names a text the library writes: `_CLI_WORDS` held "map them with x=." for a
+    hint of `jaxfit.predict_chain` that no command reaches (the recipes build its frames;
+    no command with --x calls it), and a reworded message would silently orphan its
+    translation. A Python text is in one of the library's strings, or is listed in
+    `_ASSEMBLED` with the pieces it is joined from, each in the library's strings."""
+    from jaxfit import cli
+
+    strings = _library_strings()
+    joined = "\0".join(strings)
+    tables = {"_CLI_WORDS": cli._CLI_WORDS, "_SAMPLE_WORDS": cli._SAMPLE_WORDS,
+              "_RECIPE_WORDS": cli._RECIPE_WORDS, "_POINT_FIT_WORDS": cli._POINT_FIT_WORDS,
+              **{f"_RECIPE_OWN_WORDS[{k!r}]": v for k, v in cli._RECIPE_OWN_WORDS.items()}}
+    orphans, used = [], set()
+    for name, table in tables.items():
+        for python, _ in table:
+            if python in joined:
+                continue
+            pieces = _ASSEMBLED.get(python)
+            used.add(python)
+            if (pieces is None or "".join(pieces) != python
+                    or not all(p in joined for p in pieces)):
+                orphans.append((name, python))
+    assert not orphans, orphans
+    assert set(_ASSEMBLED) <= used, set(_ASSEMBLED) - used     # the list is not stale

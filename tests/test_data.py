@@ -453,6 +453,38 @@ def test_unknown_input_in_x_mapping():
     _assert_unchanged(df, before, attrs)
 
 
+def test_two_inputs_mapped_to_one_column():
+    """``x={'N': 'params', 'D': 'params'}`` (two law inputs read from one column, almost
+    always a typo) was fitted without a word, the law getting N = D; so was ``x={'N':
+    'D'}``, which leaves input D reading its own column D too. Both are refused at the
+    public boundary, naming the inputs, the column and the fix; a swap is fine."""
+    df = _chinchilla_frame().assign(params=lambda d: d["N"])
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    law = jf.models.chinchilla()
+    both = ("x maps inputs 'N' and 'D' of law 'chinchilla' to the same column 'params', so "
+            "they would read the same values: almost always a typo. Map each input to its "
+            "own column, e.g. x={'N': 'params', 'D': '<column>'}; for a law that takes one "
+            "quantity twice, copy the column under a second name and map one of the inputs "
+            "to the copy.")
+    with pytest.raises(ValueError) as e:
+        make_batch(df, law, y="loss", x={"N": "params", "D": "params"})
+    assert str(e.value) == both
+    with pytest.raises(ValueError, match=r"^x maps inputs 'N' and 'D' of law 'chinchilla' "
+                                         r"to the same column 'params'"):
+        jf.fit(law, df, y="loss", x={"N": "params", "D": "params"})
+    with pytest.raises(ValueError) as e:
+        make_batch(df, law, y="loss", x={"N": "D"})
+    assert str(e.value).startswith(
+        "x maps input 'N' of law 'chinchilla' to column 'D', which its input 'D' reads too "
+        "(an input not in x reads the column of its own name), so they would read the same "
+        "values: almost always a typo. Map each input to its own column, e.g. "
+        "x={'N': '<column>'};")
+    _assert_unchanged(df, before, attrs)
+    swapped = make_batch(df, law, y="loss", x={"N": "D", "D": "N"})
+    np.testing.assert_array_equal(swapped.x["N"][0, :24], df["D"].to_numpy())
+    np.testing.assert_array_equal(swapped.x["D"][0, :24], df["N"].to_numpy())
+
+
 # ----------------------------------------------------------------------------- padding
 
 

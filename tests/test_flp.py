@@ -130,6 +130,45 @@ def test_flp_warns_when_a_prediction_leaves_chance_to_one():
     assert pred["t_a"] == pytest.approx(2.2 - 0.45 * 1e8 ** 0.05, abs=0.01)   # not clipped
 
 
+def _small(df=None):
+    """`_synthetic` cut to 4 sampling runs, the target, and 5 checkpoints per run (fast)."""
+    df = _synthetic() if df is None else df
+    keep = df["run"].isin(["s0", "s2", "s4", "s7", "big"])
+    return df[keep].groupby(["run", "task"]).tail(5).reset_index(drop=True)
+
+
+def test_flp_point_fit_warnings_name_their_stage(capsys):
+    """FLP's own fits (stage 1, stage 2, the baseline) warned in `jaxfit.fit`'s words
+    alone ("1 of 1 task(s) did not converge [0]. ..." three times over), so neither
+    `flp` nor `jaxfit flp` said which fit had not converged. Each now starts with its
+    stage, keeps its category and the fit's own text, and points at flp's caller."""
+    from jaxfit.cli import _recipe_words, _warnings
+    from jaxfit.warnings import ConvergenceWarning
+
+    few = {"max_steps": 2, "restarts": 2, "refine": 1}          # unconverged
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = flp(_small(), tasks=list(W), chance={t: v[2] for t, v in W.items()}, last_n=1,
+                  target_last_n=1, stage1_options=few, stage2_options=few)
+    ours = [w for w in caught if issubclass(w.category, FitWarning)]
+    assert [w.category for w in ours] == [ConvergenceWarning] * 3
+    text = [str(w.message) for w in ours]
+    assert text[0].startswith("flp stage 1 (compute -> loss): 1 of 1 task(s) did not "
+                              "converge [0]. max_steps: hit the step cap"), text[0]
+    assert text[1].startswith("flp stage 2 (loss -> accuracy): 3 of 3 task(s) did not "
+                              "converge ['t_a', 't_b', 't_c']. max_steps:"), text[1]
+    assert text[2].startswith("flp baseline (compute -> accuracy): 3 of 3 task(s) did not "
+                              "converge ['t_a', 't_b', 't_c']. max_steps:"), text[2]
+    assert {w.filename for w in ours} == {__file__}            # flp's caller, not flp.py
+    assert not res.fits["stage1"].converged.any()              # the fits are unchanged
+    # the command line prints them with the stage (jaxfit flp: `_warnings`)
+    _warnings(ours, _recipe_words("flp"))
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[1] for line in lines] == [
+        " flp stage 1 (compute -> loss)", " flp stage 2 (loss -> accuracy)",
+        " flp baseline (compute -> accuracy)"]
+
+
 def test_flp_bad_input(monkeypatch):
     df = _synthetic()
     with pytest.raises(ValueError, match="missing column"):

@@ -179,9 +179,10 @@ class InputError(Exception):
     """Bad input: exit code 2 with a one-line message."""
 
 
-#: The library's hints in Python words -> the command line's flags.
+#: The library's hints in Python words -> the command line's flags. Each Python text is
+#: in the library's source, whole or as the pieces its message is assembled from
+#: (tests/test_cli.py::test_every_cli_translation_matches_a_library_message).
 _CLI_WORDS = (
-    ("map them with x=.", "map them with --x NAME=COLUMN."),
     ("use space='linear'", "use --space linear"),
     ("in space='linear'", "with --space linear"),
     ("use space='log'", "use --space log"),
@@ -205,6 +206,9 @@ _CLI_WORDS = (
     ("Pass domains=[<columns>] to name", "Pass --domains COLUMN [COLUMN ...] to name"),
     ("(`init=`, more `restarts`)", "(--init, more --restarts)"),
     ("x maps ", "--x maps "),
+    # `jaxfit.data._distinct_columns`
+    ("(an input not in x reads the column of its own name)",
+     "(an input not in --x reads the column of its own name)"),
     (": pass axis=", ": pass --axis "),
     ("(cuts=None: every value but the largest), or lower min_points.",
      "(no --cuts: every value but the largest)."),
@@ -319,9 +323,12 @@ def _cli_words(text: str) -> str:
     for python, flag in _CLI_WORDS:
         text = text.replace(python, flag)
     # `jaxfit.data.map_example`: e.g. x={'C': 'compute'}, y='loss' -> --x C=compute --y loss
-    # (a column name with spaces is quoted as a shell needs it: "--y ' loss'")
-    text = re.sub(r"e\.g\. x=\{'([^']*)': '([^']*)'\}",
-                  lambda m: f"e.g. --x {_shell(m[1] + '=' + m[2])}", text)
+    # (a column name with spaces is quoted as a shell needs it: "--y ' loss'"); several
+    # pairs (`jaxfit.data._distinct_columns`): --x N=params D=COLUMN
+    text = re.sub(r"e\.g\. x=\{('[^']*': '[^']*'(?:, '[^']*': '[^']*')*)\}",
+                  lambda m: "e.g. --x " + " ".join(
+                      _shell(f"{k}={v}") for k, v in re.findall(r"'([^']*)': '([^']*)'", m[1])),
+                  text)
     text = re.sub(r"(map them, e\.g\. --x (?:'[^']*'|\S+)), y='([^']*)'",
                   lambda m: f"{m[1]} --y {_shell(m[2])}", text)
     text = re.sub(r"(map them, e\.g\. )y='([^']*)'",
@@ -823,14 +830,28 @@ _RECIPE_OWN_WORDS = {
         ("Drop them from `targets` or from `ladder_runs`.",
          "Drop them from --targets or from --ladder-runs."),
     ),
-    # `jaxfit flp` runs the ladder on its sampling runs (--sampling-runs)
+    # `jaxfit flp` runs the ladder on its sampling runs (--sampling-runs), through
+    # `jaxfit.recipes.flp.flp_vs_ladder`, which takes the ladder's step options and holds
+    # its result as `ladder`; its outputs have no table of the ladder's steps (before, the
+    # generic words sent a user to jaxfit.recipes.ladder.ladder(step1_options=...), which
+    # flp_vs_ladder did not pass on, and to a step1 table jaxfit flp does not write)
     "flp": (
         ("Fix: add points, or fix parameters", "Fix: add points (stage 1 and the ladder's "
                                                "step 1 have one per sampling run: more runs "
                                                "in DATA, or name more with --sampling-runs), "
                                                "or fix parameters"),
-        ("Drop them from `targets` or from `ladder_runs`.",
+        ("Drop them from `targets` or from `sampling_runs`.",
          "Drop them from --targets or from --sampling-runs."),
+        *((f"pass e.g. {t}_options={{'max_steps': ...}}.",
+           f"the ladder's step cap is an argument of the recipe's Python function "
+           f"(jaxfit.recipes.flp.flp_vs_ladder({t}_options={{'max_steps': ...}})), with no "
+           "flag on the command line; --no-ladder drops the comparison.") for t in
+          ("step1", "step2")),
+        *((f"See result.ladder.{t}['{col}'].",
+           f"jaxfit flp writes no table of the ladder's {t}: jaxfit ladder on the same DATA, "
+           f"--tasks and --targets, with --ladder-runs set to the sampling runs, writes it "
+           f"with its {col} column (--out DIR or --json).")
+          for t in ("step1", "step2") for col in ("status", "design")),
     ),
     "emergence": (
         ("Fix: raise warmup/samples, ", "Fix: drop the posterior with --no-posterior (the "

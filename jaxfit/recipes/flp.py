@@ -58,8 +58,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -99,6 +99,12 @@ STAGE1_OPTIONS = {"restarts": 32, "refine": 8, "seed": 0}
 #: `jaxfit.fit` options of stage 2 (linear: one optimum; the sigmoid needs restarts).
 STAGE2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
 _STAGE2 = ("linear", "sigmoid")
+#: What each of `flp`'s point fits is called in its warnings (``"flp stage 1 (compute ->
+#: loss): 1 of 1 task(s) did not converge ..."``), as the ladder's say ``"ladder step1:"``.
+_STAGES = {"stage1": "flp stage 1 (compute -> loss)",
+           "stage2": "flp stage 2 (loss -> accuracy)",
+           "baseline": "flp baseline (compute -> accuracy)"}
+_T = TypeVar("_T")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -198,6 +204,33 @@ def _laws(irreducible: bool, stage2: str) -> tuple[Law, Law, Law, Law]:
     law2 = linear("L") if stage2 == "linear" else sigmoid("L")
     base = _widen(power_law("C", irreducible=False), A=(1e-4, 1e2), alpha=(-0.3, 0.3))
     return law1, law2, compose(law2, law1, into="L", name=f"flp_{law2.name}"), base
+
+
+def _labelled(label: str, run: Callable[[], _T],
+              replace: Sequence[tuple[str, str]] = ()) -> _T:
+    """``run()``, its jaxfit warnings (`FitWarning`) re-emitted as ``"{label}: {message}"``
+    (``label`` "": unprefixed; ``replace``: (old, new) pairs applied to each message first),
+    with their category, pointing at the caller of the function that calls this one.
+    Other warnings are re-emitted unchanged.
+
+    Before, FLP's three point fits warned in `jaxfit.fit`'s words only ("1 of 1 task(s)
+    did not converge [0]. ..."), so neither ``flp`` nor ``jaxfit flp`` said which fit.
+    """
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FitWarning)    # the caller's filters act below
+            return run()
+    finally:
+        for w in caught:
+            if not issubclass(w.category, FitWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
+                                       source=w.source)
+                continue
+            text = str(w.message)
+            for old, new in replace:
+                text = text.replace(old, new)
+            warnings.warn(f"{label}: {text}" if label else text, w.category, stacklevel=3)
 
 
 def _grid_curve(law: Law, params: pd.DataFrame, tasks: Sequence[str], grid: np.ndarray,
@@ -358,6 +391,8 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     the means over its last ``target_last_n`` checkpoints. All tasks are one stage-2
     fit (``by="task"``). The compute-only baseline ``P(C) = A C^-alpha`` is fitted on the
     stage-1 points. See the module docstring for the paper and the readings chosen.
+    The point fits' warnings start with the fit's name: ``flp stage 1 (compute -> loss):``,
+    ``flp stage 2 (loss -> accuracy):``, ``flp baseline (compute -> accuracy):``.
 
     Args:
         data: one row per checkpoint and task with ``run``, ``N``, ``tokens``, ``task``,
@@ -411,16 +446,20 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     # Stage 1: one point per sampling run (the loss is the same for every task).
     pts = final_points(lad, last_n)
     s1 = pts[pts["task"] == tasks[0]].drop(columns=["task", "acc"]).assign(task="all")
-    res1 = fit(law1, s1, y="loss", x={"C": "C"}, loss="squared", space="log", **o1)
+    res1 = _labelled(_STAGES["stage1"], lambda: fit(law1, s1, y="loss", x={"C": "C"},
+                                                   loss="squared", space="log", **o1))
     s1["fitted"] = evaluate(law1, res1.params.set_axis(["all"]), s1["task"], {"C": s1["C"]})
 
     # Stage 2: checkpoints above chance + threshold, all tasks in one fit.
-    res2 = fit(law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
-               space="linear", **o2)
+    res2 = _labelled(_STAGES["stage2"], lambda: fit(law2, s2[s2["kept"]], y="acc", by="task",
+                                                   x={"L": "L"}, loss="squared",
+                                                   space="linear", **o2))
     s2["fitted"] = evaluate(law2, res2.params, s2["task"], {"L": s2["L"]})
 
     # Baseline: accuracy from compute on the stage-1 points.
-    resb = fit(base, pts, y="acc", by="task", x={"C": "C"}, loss="squared", space="log", **o1)
+    resb = _labelled(_STAGES["baseline"], lambda: fit(base, pts, y="acc", by="task",
+                                                     x={"C": "C"}, loss="squared",
+                                                     space="log", **o1))
 
     # Predictions: each task's stage-2 parameters with the shared stage-1 ones.
     p1 = res1.params.set_axis(["all"])
@@ -532,22 +571,47 @@ def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
                          f"{alone}")
 
 
+#: The ladder's advice (`jaxfit.recipes.ladder`) as it reads for `flp_vs_ladder`, whose
+#: result holds the ladder's as ``ladder`` and whose ladder runs are ``sampling_runs``
+#: (before, "See result.step1['status']" named a table an `FLPResult` does not have).
+_LADDER_WORDS = (("See result.", "See result.ladder."),
+                 ("Drop them from `targets` or from `ladder_runs`.",
+                  "Drop them from `targets` or from `sampling_runs`."))
+
+
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
-                  **kwargs) -> FLPResult:
+                  step1_options: Mapping[str, Any] | None = None,
+                  step2_options: Mapping[str, Any] | None = None, **kwargs) -> FLPResult:
     """`flp`, and with ``ladder`` the two-step ladder on the same tasks, runs and targets
     (``comparison``, `compare_with_ladder`; the ladder's own result as ``ladder``, whose
     point fits count in `FLPResult.unconverged`); what ``jaxfit flp`` runs.
+
+    The ladder's warnings name what to change here: its step cap is ``step1_options`` /
+    ``step2_options`` of this function, its tables ``result.ladder.step1`` and
+    ``result.ladder.step2``, its runs ``sampling_runs``.
 
     Args:
         data: as in `flp` (default: the embedded OLMo ladder).
         ladder: also run `jaxfit.recipes.ladder.ladder` (needs the ladder's columns,
             ``task_loss``, which the embedded data has).
+        step1_options, step2_options: the ladder's `jaxfit.fit` options of its steps, as
+            in `jaxfit.recipes.ladder.ladder` (e.g. ``step1_options={'max_steps': 2000}``,
+            which its step-cap warning advises; before, they could not be passed here).
+            FLP's own fits take ``stage1_options`` / ``stage2_options`` (in ``kwargs``).
         **kwargs: passed to `flp`.
 
     Raises:
         ValueError: as `flp`; with ``ladder``, also when ``data`` has no ``task_loss``
-            column (checked before any fit).
+            column (checked before any fit); without it, when ``step1_options`` or
+            ``step2_options`` is given (nothing would use them).
     """
+    unused = [n for n, v in (("step1_options", step1_options),
+                             ("step2_options", step2_options)) if v is not None]
+    if unused and not ladder:
+        raise ValueError(f"flp: {' and '.join(unused)} {'are' if len(unused) > 1 else 'is'} "
+                         "for the ladder comparison's fits, and ladder=False runs none; drop "
+                         f"{'them' if len(unused) > 1 else 'it'}, or set ladder=True (FLP's "
+                         "own fits take stage1_options and stage2_options).")
     if ladder and data is not None and "task_loss" not in data.columns:
         raise ValueError("flp: the comparison with the two-step ladder needs a 'task_loss' "
                          "column (each checkpoint's loss on the task, the ladder's step-1 "
@@ -560,10 +624,10 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
         return res
     from jaxfit.recipes.ladder import ladder as run_ladder
 
-    lad = run_ladder(data, tasks=res.options["tasks"],
-                     ladder_runs=res.options["sampling_runs"],
-                     targets=res.options["targets"],
-                     target_last_n=res.options["target_last_n"])
+    lad = _labelled("", lambda: run_ladder(
+        data, tasks=res.options["tasks"], ladder_runs=res.options["sampling_runs"],
+        targets=res.options["targets"], target_last_n=res.options["target_last_n"],
+        step1_options=step1_options, step2_options=step2_options), _LADDER_WORDS)
     # the ladder result is kept (before: only its comparison table), so that its point
     # fits count in `unconverged` and `jaxfit flp` exits 1 when one did not converge
     return dataclasses.replace(res, comparison=compare_with_ladder(res, lad), ladder=lad)
