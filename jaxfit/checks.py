@@ -360,9 +360,10 @@ def law_log(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
 
     A law's ``log_fn`` gives its residuals in log space (``space="log"``, the default),
     its log-space likelihood and `jaxfit.optimal`'s allocations; nothing compared it with
-    fn, so a wrong one (a term left out, another exponent, or a ``law.replace(fn=...)``
-    that kept the old law's ``log_fn``) fitted another law without a word (measured: A
-    4.5 and alpha 0.039 instead of 48 and 0.30 with E left out of log_fn). Both are
+    fn, so a wrong one (a term left out, another exponent, or a ``law.replace(fn=...,
+    log_fn=...)`` that kept the old law's ``log_fn``; a bare ``replace(fn=...)`` drops it)
+    fitted another law without a word (measured: A 4.5 and alpha 0.039 instead of 48 and
+    0.30 with E left out of log_fn). Both are
     evaluated in one small program (`_fn_and_log`, compiled once per law: 0.1-0.15 s
     for Chinchilla on a 2-core CPU; the same operations run eagerly cost 0.5 s in a new
     process, one compile per operation), as the fit calls them (scalar parameters,
@@ -477,8 +478,8 @@ def _compare_log(law: Law, xs: Mapping[str, np.ndarray], params: Mapping[str, fl
         f"checked; tolerance {LOG_FN_RTOL:g} relative). log_fn gives the residuals in log "
         "space (space='log', the default), so this law would silently fit another "
         "function. Fix log_fn so that it returns jnp.log(fn(params, x)), or drop it "
-        "(log_fn=None: jaxfit then takes jnp.log of fn); after law.replace(fn=...), give "
-        "the new fn's log_fn too (law.replace(fn=..., log_fn=None)).")
+        "(log_fn=None: jaxfit then takes jnp.log of fn); law.replace(fn=..., log_fn=...) must "
+        "give the new fn's log (or leave log_fn= out: replace then drops the old one).")
 
 
 #: Top-level packages whose functions a law's fn calls but whose globals are no constants

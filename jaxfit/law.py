@@ -511,7 +511,16 @@ class Law:
         its factory builds: unless ``spec`` is given too, it is dropped (a saved fit then
         names the law by its ``name``, and `jaxfit.io.load` asks for ``law=`` where that
         is not a known spec).
+
+        A new ``fn`` without ``log_fn=`` in the same call drops the old ``log_fn`` (it is
+        the log of the old fn): the copy's log-space residuals are then ``jnp.log`` of the
+        new fn. Give ``log_fn=`` with ``fn=`` to keep a stable log form, e.g.
+        ``law.replace(fn=fn, log_fn=lambda p, x: jnp.log(fn(p, x)))``. Before, the copy
+        kept the old log_fn and fitted the old function in log space
+        (`jaxfit.checks.law_log` now refuses such a pair).
         """
+        if "fn" in changes and "log_fn" not in changes:
+            changes["log_fn"] = None
         if "spec" not in changes and {"fn", "log_fn", "params", "inputs"} & set(changes):
             changes["spec"] = None
         return dataclasses.replace(self, **changes)

@@ -725,3 +725,40 @@ def test_input_above_bounds_are_numbers_and_named_as_a_domain():
     with pytest.raises(ValueError, match=r"law 'root' is defined only at N > 0") as e:
         jf.fit(law, df, y="y")
     assert "log" not in str(e.value)
+
+
+def _steeper(p, x):
+    """power_law("N")'s function with the exponent doubled: another law of its names."""
+    return p["E"] + p["A"] * x["N"] ** (-2.0 * p["alpha"])
+
+
+def test_replacing_fn_drops_the_old_log_fn():
+    """``Law.replace(fn=...)`` without ``log_fn=`` drops the old law's log_fn, so the copy's
+    log-space residuals are log of its new fn: it fits as a freshly built law of that fn,
+    and `jaxfit.checks.law_log` does not refuse it. Before: the copy kept power_law's
+    log_fn (log of E + A N^-alpha) and its fit was refused ("log_fn is not log(fn)").
+    A log_fn given in the same call is kept."""
+    from jaxfit import checks
+    from jaxfit.data import make_batch
+
+    old = jf.models.power_law("N")
+    new = old.replace(fn=_steeper)
+    assert new.log_fn is None and new.fn is _steeper
+    fresh = Law(fn=_steeper, params=old.params, inputs=("N",), positive_inputs=("N",),
+                name="power_law_N")
+    n = np.geomspace(1e7, 1e10, 12)
+    df = pd.DataFrame({"N": n, "loss": _steeper(dict(E=1.8, A=300.0, alpha=0.17),
+                                                {"N": n}) * (1 + 1e-3 * np.sin(n))})
+    batch = make_batch(df, new, y="loss")
+    checks.law_log(new, batch.x, batch.w)
+    got, want = jf.fit(new, df, restarts=4), jf.fit(fresh, df, restarts=4)
+    np.testing.assert_allclose(got.values, want.values, rtol=1e-6)
+    # the new function's exponent (power_law's own fn would fit alpha near 0.34)
+    np.testing.assert_allclose(got.values[0, [2, 1]], [1.8, 0.17], rtol=0.05)
+    # log_fn given with fn is kept; log_fn alone (or other changes) keep fn's pair
+    def log(p, x):
+        return jnp.log(_steeper(p, x))
+
+    assert old.replace(fn=_steeper, log_fn=log).log_fn is log
+    assert old.replace(name="other").log_fn is old.log_fn
+    assert old.replace(fn=_steeper, log_fn=old.log_fn).log_fn is old.log_fn

@@ -887,9 +887,10 @@ def test_a_log_fn_that_is_not_the_log_of_fn_fails_before_fitting(no_fit, entry):
 
 def test_the_log_fn_check_tolerance_and_a_replaced_fn():
     """log(fn) to float64 rounding passes; a relative disagreement of 1e-5 anywhere (here
-    only at the largest N) is refused; so is ``law.replace(fn=...)``, which keeps the old
-    law's log_fn, and a log_fn JAX cannot trace. The check looks at two parameter vectors: a log_fn that is right only
-    at the centre of the init box is refused too."""
+    only at the largest N) is refused; so is ``law.replace(fn=..., log_fn=old)``, which
+    keeps the old law's log_fn (a bare ``replace(fn=...)`` drops it), and a log_fn JAX
+    cannot trace. The check looks at two parameter vectors: a log_fn that is right only at
+    the centre of the init box is refused too."""
     df = _frame()
     batch = make_batch(df, _user_law(_power), y="loss")
     right = _user_law(_power).replace(log_fn=lambda p, x: jnp.log(p["E"] + p["A"] * jnp.exp(
@@ -914,10 +915,12 @@ def test_the_log_fn_check_tolerance_and_a_replaced_fn():
     with pytest.raises(ValueError, match=r"log_fn is not log\(fn\): at a point inside its "
                                          r"parameters' init box"):
         checks.law_log(only, batch.x, batch.w)
-    other = jf.models.power_law("N").replace(fn=lambda p, x: p["E"] + p["A"] * x["N"] ** (
-        -1.01 * p["alpha"]))
+    old = jf.models.power_law("N")
+    other = old.replace(fn=lambda p, x: p["E"] + p["A"] * x["N"] ** (-1.01 * p["alpha"]),
+                        log_fn=old.log_fn)
     with pytest.raises(ValueError, match=r"law 'power_law_N': log_fn is not log\(fn\).*"
-                                         r"law\.replace\(fn=\.\.\., log_fn=None\)"):
+                                         r"law\.replace\(fn=\.\.\., log_fn=\.\.\.\) must "
+                                         r"give the new fn's log"):
         checks.law_log(other, batch.x, batch.w)
 
 
