@@ -157,3 +157,40 @@ def test_flp_m_on_olmo_ladder_domain_losses():
         assert p.loc[k] == pytest.approx(v, abs=0.5), (k, p.loc[k])
     assert p.max() < 3.5
     assert frames["stage2"]["n_points"].tolist() == [699, 1562]
+
+
+def test_flp_m_point_fit_warnings_name_their_stage(monkeypatch, capsys):
+    """FLP-M's stage-1 fit (the domain losses) warned in `jaxfit.fit`'s words alone ("2 of
+    2 task(s) did not converge ['code', 'general']. ..."), so neither `flp_m` nor
+    ``jaxfit flp-m`` said which fit. It now starts with its stage, as FLP's fits do,
+    keeps its category and the fit's own text, and points at flp_m's caller. (Stage 2's
+    MLP is stopped: it compiles for 3 s and warns nothing.)"""
+    import importlib
+    import warnings
+
+    from jaxfit.cli import _recipe_words, _warnings
+    from jaxfit.warnings import ConvergenceWarning, FitWarning
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(importlib.import_module("jaxfit.recipes.flp_m"), "fit_mlp", stop)
+    df = _mixtures()
+    df = df[df["run"].isin(["ladder0", "ladder5", "ladder10", "ladder15", "target16"])]
+    few = {"max_steps": 2, "restarts": 2, "refine": 1}          # unconverged
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(Stop):
+        warnings.simplefilter("always")
+        flp_m(df, tasks=["coding"], domains=["general", "code"], chance=0.25, last_n=1,
+              target_last_n=1, stage1_options=few)
+    ours = [w for w in caught if issubclass(w.category, FitWarning)]
+    assert [w.category for w in ours] == [ConvergenceWarning], [str(w.message) for w in ours]
+    text = str(ours[0].message)
+    assert text.startswith("flp_m stage 1 (compute -> domain losses): 2 of 2 task(s) did "
+                           "not converge ['code', 'general']. max_steps:"), text
+    assert ours[0].filename == __file__                         # flp_m's caller
+    _warnings(ours, _recipe_words("flp_m"))                     # jaxfit flp-m prints it so
+    err = capsys.readouterr().err
+    assert err.startswith("warning: flp_m stage 1 (compute -> domain losses): 2 of 2"), err

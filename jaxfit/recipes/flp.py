@@ -58,8 +58,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -75,9 +75,9 @@ from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.ladder import PAPER_TASKS, LadderResult
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
-                                   plain_labels, select_runs, select_tasks, step2_points,
-                                   tail_mean)
+from jaxfit.recipes.points import (check_fraction, evaluate, labelled_warnings,
+                                   numeric_rows, param_frame, plain_labels, select_runs,
+                                   select_tasks, step2_points, tail_mean)
 from jaxfit.result import FitResult
 from jaxfit.warnings import FitWarning
 
@@ -104,7 +104,6 @@ _STAGE2 = ("linear", "sigmoid")
 _STAGES = {"stage1": "flp stage 1 (compute -> loss)",
            "stage2": "flp stage 2 (loss -> accuracy)",
            "baseline": "flp baseline (compute -> accuracy)"}
-_T = TypeVar("_T")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -204,33 +203,6 @@ def _laws(irreducible: bool, stage2: str) -> tuple[Law, Law, Law, Law]:
     law2 = linear("L") if stage2 == "linear" else sigmoid("L")
     base = _widen(power_law("C", irreducible=False), A=(1e-4, 1e2), alpha=(-0.3, 0.3))
     return law1, law2, compose(law2, law1, into="L", name=f"flp_{law2.name}"), base
-
-
-def _labelled(label: str, run: Callable[[], _T],
-              replace: Sequence[tuple[str, str]] = ()) -> _T:
-    """``run()``, its jaxfit warnings (`FitWarning`) re-emitted as ``"{label}: {message}"``
-    (``label`` "": unprefixed; ``replace``: (old, new) pairs applied to each message first),
-    with their category, pointing at the caller of the function that calls this one.
-    Other warnings are re-emitted unchanged.
-
-    Before, FLP's three point fits warned in `jaxfit.fit`'s words only ("1 of 1 task(s)
-    did not converge [0]. ..."), so neither ``flp`` nor ``jaxfit flp`` said which fit.
-    """
-    caught: list = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", FitWarning)    # the caller's filters act below
-            return run()
-    finally:
-        for w in caught:
-            if not issubclass(w.category, FitWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
-                                       source=w.source)
-                continue
-            text = str(w.message)
-            for old, new in replace:
-                text = text.replace(old, new)
-            warnings.warn(f"{label}: {text}" if label else text, w.category, stacklevel=3)
 
 
 def _grid_curve(law: Law, params: pd.DataFrame, tasks: Sequence[str], grid: np.ndarray,
@@ -446,20 +418,19 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     # Stage 1: one point per sampling run (the loss is the same for every task).
     pts = final_points(lad, last_n)
     s1 = pts[pts["task"] == tasks[0]].drop(columns=["task", "acc"]).assign(task="all")
-    res1 = _labelled(_STAGES["stage1"], lambda: fit(law1, s1, y="loss", x={"C": "C"},
-                                                   loss="squared", space="log", **o1))
+    res1 = labelled_warnings(_STAGES["stage1"], lambda: fit(
+        law1, s1, y="loss", x={"C": "C"}, loss="squared", space="log", **o1))
     s1["fitted"] = evaluate(law1, res1.params.set_axis(["all"]), s1["task"], {"C": s1["C"]})
 
     # Stage 2: checkpoints above chance + threshold, all tasks in one fit.
-    res2 = _labelled(_STAGES["stage2"], lambda: fit(law2, s2[s2["kept"]], y="acc", by="task",
-                                                   x={"L": "L"}, loss="squared",
-                                                   space="linear", **o2))
+    res2 = labelled_warnings(_STAGES["stage2"], lambda: fit(
+        law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
+        space="linear", **o2))
     s2["fitted"] = evaluate(law2, res2.params, s2["task"], {"L": s2["L"]})
 
     # Baseline: accuracy from compute on the stage-1 points.
-    resb = _labelled(_STAGES["baseline"], lambda: fit(base, pts, y="acc", by="task",
-                                                     x={"C": "C"}, loss="squared",
-                                                     space="log", **o1))
+    resb = labelled_warnings(_STAGES["baseline"], lambda: fit(
+        base, pts, y="acc", by="task", x={"C": "C"}, loss="squared", space="log", **o1))
 
     # Predictions: each task's stage-2 parameters with the shared stage-1 ones.
     p1 = res1.params.set_axis(["all"])
@@ -624,7 +595,7 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
         return res
     from jaxfit.recipes.ladder import ladder as run_ladder
 
-    lad = _labelled("", lambda: run_ladder(
+    lad = labelled_warnings("", lambda: run_ladder(
         data, tasks=res.options["tasks"], ladder_runs=res.options["sampling_runs"],
         targets=res.options["targets"], target_last_n=res.options["target_last_n"],
         step1_options=step1_options, step2_options=step2_options), _LADDER_WORDS)

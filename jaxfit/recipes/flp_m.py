@@ -62,7 +62,7 @@ from jaxfit.inference import cache
 from jaxfit.law import Law, Param
 from jaxfit.recipes.flp import DOMAINS, above_chance, final_points, load_flp_data, prepare
 from jaxfit.recipes.ladder import PAPER_TASKS
-from jaxfit.recipes.points import evaluate
+from jaxfit.recipes.points import evaluate, labelled_warnings
 from jaxfit.recipes.protocol import RecipeResult
 
 __all__ = ["flp_m", "FLPMResult", "run_flp_m", "domain_loss", "fit_mlp", "predict_mlp",
@@ -75,6 +75,9 @@ STAGE1_OPTIONS = {"restarts": 64, "refine": 16, "seed": 0, "max_steps": 2000}
 #: `fit_mlp` options: our defaults (the paper's are unpublished).
 MLP_OPTIONS = {"hidden": 16, "steps": 1000, "learning_rate": 1e-2, "weight_decay": 1e-4,
                "ensemble": 4, "seed": 0, "activation": "relu"}
+#: What `flp_m`'s point fit is called in its warnings (``"flp_m stage 1 (compute -> domain
+#: losses): 1 of 7 task(s) did not converge ..."``), as FLP's say ``"flp stage 1 ..."``.
+_STAGE1 = "flp_m stage 1 (compute -> domain losses)"
 
 
 @functools.cache
@@ -351,6 +354,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
     all domains in one fit. Stage 2 trains `fit_mlp` per task on every checkpoint of the
     sampling runs above ``chance + threshold``: input the vector of the ``domains`` losses,
     output accuracy. A target's accuracy is the MLP at its predicted domain losses.
+    The stage-1 fit's warnings start with ``flp_m stage 1 (compute -> domain losses):``.
 
     Args:
         data: one row per checkpoint and task, columns as for
@@ -401,8 +405,9 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
         columns={"loss": domains[0]})
     s1 = fin.melt(id_vars=keep, value_vars=domains, var_name="domain", value_name="loss")
     s1 = s1.assign(**_inputs(s1, sources))
-    res1 = fit(law, s1, y="loss", by="domain", x={s: s for s in sources}, loss="squared",
-               space="log", **o1)
+    res1 = labelled_warnings(_STAGE1, lambda: fit(
+        law, s1, y="loss", by="domain", x={s: s for s in sources}, loss="squared",
+        space="log", **o1))
     s1["fitted"] = evaluate(law, res1.params, s1["domain"], _inputs(s1, sources))
 
     # Targets' domain losses: actual (mean of the last checkpoints) and predicted.
