@@ -217,7 +217,8 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
 
     _check_prob(prob)
     index, mean, pred = chain_draws(law, posteriors, df, x=x, seed=seed)
-    warn_undefined(index, mean, pred, list(posteriors)[-1].likelihood.space,
+    last = list(posteriors)[-1]                     # the noise is the last step's
+    warn_undefined(index, mean, pred, last.likelihood.space, last.method,
                    where="predict_chain")
     iv = interval_frame(index, mean, pred, prob)
     out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})

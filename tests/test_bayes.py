@@ -195,8 +195,9 @@ def test_two_step_chain_coverage(calibration):
         predict_chain(law, [step2], new)
 
 
-def _gaussian_draws(law, tasks, mean, sd, sigma, space, n=400, seed=0):
-    """A `jaxfit.Posterior` with independent Gaussian draws per parameter (no fit)."""
+def _gaussian_draws(law, tasks, mean, sd, sigma, space, n=400, seed=0, method="laplace"):
+    """A `jaxfit.Posterior` with independent Gaussian draws per parameter (no fit);
+    ``sigma``: one value, or [n] draws of the noise scale (every task)."""
     import jaxfit as jf
     from jaxfit.inference.bayes import Likelihood
 
@@ -204,9 +205,9 @@ def _gaussian_draws(law, tasks, mean, sd, sigma, space, n=400, seed=0):
     T = len(tasks)
     draws = {k: (m + s * rng.standard_normal((T, 1, n))) for k, m, s in
              zip(law.param_names, mean, sd)}
-    draws["sigma"] = np.full((T, 1, n), sigma)
+    draws["sigma"] = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (T, 1, n)).copy()
     return jf.Posterior(law=law, tasks=pd.Index(tasks, name="task"), draws=draws,
-                        likelihood=Likelihood("normal", space), method="laplace",
+                        likelihood=Likelihood("normal", space), method=method,
                         options={"by": "task"})
 
 
@@ -360,7 +361,8 @@ def test_a_row_where_draws_of_the_mean_are_not_positive_is_named_not_silent_nan(
     np.testing.assert_allclose(got.loc["out", ["credible_lower", "credible_upper"]],
                                np.quantile(mean, [0.05, 0.95]), rtol=1e-12)
     # no noise scale (a bootstrap of a task with as many points as parameters): that reason
-    no_dof = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.05, 0.02], np.nan, "log")
+    no_dof = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.05, 0.02], np.nan, "log",
+                             method="bootstrap")
     with pytest.warns(jf.warnings.FitWarning, match=r"rows \['in'\]\): in up to 400 of 400 "
                                                     r"draws the noise scale is not finite"):
         assert no_dof.predict(new.iloc[:1])["predictive_lower"].isna().all()
@@ -372,6 +374,63 @@ def test_a_row_where_draws_of_the_mean_are_not_positive_is_named_not_silent_nan(
                                                     r"predictive interval \(rows \[0\]\)"):
         predict_chain(jf.compose(lin, LAW, into="L"), [s1, s2],
                       pd.DataFrame({"N": [7e9], "D": [1e12]}))
+
+
+def test_a_non_finite_noise_scale_names_the_posterior_methods_cause():
+    """Predictive draws that are not finite where the law's mean is: the warning said "(a
+    bootstrap of a task with no more points than parameters has no residual degrees of
+    freedom)" for every method. A Laplace posterior gets there when its Gaussian of log
+    sigma is too wide (measured: `jf.sample(method="laplace", likelihood="studentt",
+    nu=0.3)` of an 8-point power law drew sigma = inf in 2,004 of 4,000 draws; here half
+    of the draws are inf, as there); NUTS/SVI where their sigma draws are unbounded. Each
+    now names its own cause and fix, `predict_chain` the last step's (whose noise the
+    draws carry), and the command line reads them in its flags."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+    from jaxfit.cli import _cli_words
+
+    lin = jf.models.linear("L")
+    sigma = np.where(np.arange(400) % 2 == 0, np.inf, 0.02)     # exp(log sigma) overflowed
+    new = pd.DataFrame({"L": [2.0]})
+    lap = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.01, 0.005], sigma, "log")
+    with pytest.warns(jf.warnings.FitWarning) as rec:
+        got = lap.predict(new)
+    text = str(rec[0].message)
+    assert "bootstrap" not in text, text
+    assert re.search(r"in up to \d+ of 400 draws the noise scale sigma is not finite, or so "
+                     r"large that a new observation exp\(log mean \+ noise\) overflows: the "
+                     r"Laplace Gaussian of log sigma is too wide for the data", text), text
+    assert text.endswith("Fix: use method='nuts' (the default), add data, or give sigma an "
+                         "informative prior (priors={'sigma': ...})."), text
+    assert got[["predictive_lower", "predictive_upper"]].isna().any(axis=None)
+    # the chain: the last step's method names the cause
+    s1 = _gaussian_draws(LAW, ["a"], [400.0, 410.0, 1.7, 0.34, 0.28], [20, 20, 0.02, .01, .01],
+                         0.02, "log", method="bootstrap")              # L near 2.06
+    s2 = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.01, 0.005], sigma, "log", seed=1)
+    with pytest.warns(jf.warnings.FitWarning, match=r"^predict_chain: .* the Laplace "
+                                                    r"Gaussian of log sigma is too wide"):
+        predict_chain(jf.compose(lin, LAW, into="L"), [s1, s2],
+                      pd.DataFrame({"N": [7e9], "D": [1e12]}))
+    # NUTS in linear space: no overflow, no Student-t tail; a bootstrap keeps its cause
+    nuts = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.01, 0.005], sigma, "linear",
+                           method="nuts")
+    with pytest.warns(jf.warnings.FitWarning, match=re.escape(
+            "the noise scale sigma is not finite: nuts's draws of sigma are not bounded by "
+            "the data and prior (a diverging chain or guide, a wide prior on sigma: see "
+            "Posterior.diagnostics), so predictive_lower/upper are NaN")) as rec:
+        nuts.predict(new)
+    assert str(rec[0].message).endswith("add data, or give sigma an informative prior "
+                                        "(priors={'sigma': ...}).")
+    from jaxfit.posterior import noise_cause
+
+    assert noise_cause("svi", "log")[1].endswith(", or with likelihood='studentt' a larger nu")
+    assert noise_cause("bootstrap", "log")[0] == (
+        "the noise scale is not finite (a bootstrap of a task with no more points than "
+        "parameters has no residual degrees of freedom)")
+    # jaxfit predict (of a saved posterior) prints it with the command line's flags
+    cli = _cli_words(text)
+    assert "sample again with --method nuts (the default)" in cli and "method='nuts'" not in cli
+    assert ": see the diagnostics table jaxfit sample prints)" in cli
 
 
 def test_posterior_summary_lists_fixed_parameters_as_fit_summary_does():

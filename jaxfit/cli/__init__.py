@@ -255,6 +255,21 @@ _CLI_WORDS = (
      "fix parameters with jaxfit.fix in a law module given as --law module:function, or "
      "draw NUTS instead of bootstrap refits (jaxfit sample --method nuts, jaxfit backtest "
      "--method nuts)."),
+    # `jaxfit.posterior.noise_cause`: a Laplace/NUTS/SVI posterior's non-finite noise
+    # (`jaxfit predict` of a saved posterior); jaxfit sample has no flag for sigma's prior
+    # or Student-t's nu
+    (": see Posterior.diagnostics)", ": see the diagnostics table jaxfit sample prints)"),
+    ("use method='nuts' (the default), add data, or give sigma an informative prior "
+     "(priors={'sigma': ...})",
+     "sample again with --method nuts (the default) or with more data (a prior on sigma is "
+     "set in Python only: jaxfit.sample(..., priors={'sigma': ...}))"),
+    ("check Posterior.diagnostics and Posterior.flat('sigma'); add data, or give sigma an "
+     "informative prior (priors={'sigma': ...})",
+     "check the diagnostics table jaxfit sample prints; add data, or give sigma an "
+     "informative prior (in Python only: jaxfit.sample(..., priors={'sigma': ...}))"),
+    ("or with likelihood='studentt' a larger nu",
+     "or with --likelihood studentt a larger nu (in Python only: jaxfit.sample(..., "
+     "nu=...))"),
 )
 
 
