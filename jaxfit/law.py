@@ -518,9 +518,16 @@ class Law:
         ``law.replace(fn=fn, log_fn=lambda p, x: jnp.log(fn(p, x)))``. Before, the copy
         kept the old log_fn and fitted the old function in log space
         (`jaxfit.checks.law_log` now refuses such a pair).
+
+        Likewise a new ``fn`` drops what described the old one unless given in the same
+        call: ``terms`` and ``floor`` (they set `jaxfit.sample`'s default priors and
+        sampler coordinates, which assume the old function's ``A / N^alpha`` terms) and
+        ``formula`` (shown in reports).
         """
-        if "fn" in changes and "log_fn" not in changes:
-            changes["log_fn"] = None
+        if "fn" in changes:
+            for field, none in (("log_fn", None), ("terms", ()), ("floor", None),
+                                ("formula", "")):
+                changes.setdefault(field, none)
         if "spec" not in changes and {"fn", "log_fn", "params", "inputs"} & set(changes):
             changes["spec"] = None
         return dataclasses.replace(self, **changes)

@@ -762,3 +762,10 @@ def test_replacing_fn_drops_the_old_log_fn():
     assert old.replace(fn=_steeper, log_fn=log).log_fn is log
     assert old.replace(name="other").log_fn is old.log_fn
     assert old.replace(fn=_steeper, log_fn=old.log_fn).log_fn is old.log_fn
+    # the old function's terms, floor and formula go too (they set jf.sample's priors and
+    # coordinates), unless given in the same call
+    assert (new.terms, new.floor, new.formula) == ((), None, "")
+    assert old.terms and old.floor == "E" and old.formula
+    kept = old.replace(fn=_steeper, terms=old.terms, floor="E", formula="E + A/N^(2 alpha)")
+    assert (kept.terms, kept.floor, kept.formula) == (old.terms, "E", "E + A/N^(2 alpha)")
+    assert old.replace(name="other").terms == old.terms
