@@ -8,9 +8,10 @@ cover the true mean, the credible interval's median relative width, and how many
 `Posterior.diagnostics` fails on ``sigma_spread``. Why the ``sigma_spread`` warning does
 not advise ``temper="none"``.
 
-    PYTHONPATH=$PWD python benchmarks/tempering_coverage.py
+    PYTHONPATH=$PWD python benchmarks/tempering_coverage.py [--method nuts] [--tempers sandwich]
 """
 
+import argparse
 import warnings
 
 import jax
@@ -28,16 +29,23 @@ T = 100
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--method", default="laplace", choices=["laplace", "nuts"],
+                    help="posterior (NUTS: jf.sample's defaults, 4 chains)")
+    ap.add_argument("--tempers", nargs="+", default=["sandwich", "none"])
+    ap.add_argument("--sizes", nargs="+", type=int, default=[9, 20, 40])
+    args = ap.parse_args()
     warnings.simplefilter("ignore")
     law = jf.models.power_law("C")
-    for n in (9, 20, 40):
+    for n in args.sizes:
         df, true = tasks(n, T, 500 + n)
         E, a, A = true.T
         truth = E + A * 1e23 ** -a
         fit = jf.fit(law, df, y="loss", by="task")
-        for temper in ("sandwich", "none"):
-            post = jf.sample(law, df, y="loss", by="task", method="laplace", temper=temper,
-                             start=fit, chains=2, samples=500)
+        for temper in args.tempers:
+            opts = dict(chains=2, samples=500) if args.method == "laplace" else {}
+            post = jf.sample(law, df, y="loss", by="task", method=args.method, temper=temper,
+                             start=fit, **opts)
             p = post.predict(pd.DataFrame({"task": np.arange(T), "C": 1e23}), prob=0.9)
             cov = ((p.credible_lower <= truth) & (truth <= p.credible_upper)).mean()
             pcov = ((p.predictive_lower <= truth) & (truth <= p.predictive_upper)).mean()
@@ -47,7 +55,7 @@ def main():
             # default exponent prior's 95% range (session 20)
             low = fit.params["alpha"].to_numpy() < TERM_EXPONENT_RANGE[0]
             covered = ((p.credible_lower <= truth) & (truth <= p.credible_upper)).to_numpy()
-            print(f"n={n:3d} temper={temper:8s}: 90% credible covers {cov:.2f}, predictive "
+            print(f"{args.method} n={n:3d} temper={temper:8s}: 90% credible covers {cov:.2f}, predictive "
                   f"{pcov:.2f}, median relative width {width:.4f}, sigma_spread above "
                   f"{SIGMA_SPREAD_MAX:.3g} in {int((d.sigma_spread > SIGMA_SPREAD_MAX).sum())}, "
                   f"ok {int(d.ok.sum())}/{T}; fit exponent below {TERM_EXPONENT_RANGE[0]:.3f} "
