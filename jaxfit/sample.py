@@ -104,6 +104,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             plated model over all tasks.
         method: "nuts" (numpyro NUTS, default), "svi" (``AutoMultivariateNormal``) or
             "laplace" (``AutoLaplaceApproximation`` at the mode), each vmapped over tasks.
+            Laplace is fast but less calibrated far from the data: on synthetic power
+            laws in compute its 90% intervals at 10x the largest compute covered 79-85%,
+            NUTS's 89-90% (benchmarks/tempering_coverage.py).
         chains, warmup, samples: NUTS chains per task, warm-up and kept iterations per
             chain (SVI/Laplace: ``chains * samples`` independent draws per task).
         seed: random seed (point-fit starts, sampler).
