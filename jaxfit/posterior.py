@@ -20,7 +20,6 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import task_columns
 from jaxfit.inference import cache
 from jaxfit.inference.bayes import CURVATURE_MIN, NOISE, Likelihood
 from jaxfit.law import Law, fixed_text

@@ -584,7 +584,6 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     if warn:
         checks.scale_warning(law, batch.x, batch.y, batch.w,
                              make_starts(law, init=init, restarts=restarts, seed=seed), space)
-    T = len(batch.tasks)
     if start is None:
         start = point_fit(law, data, y=y, by=by, x=x, weights=weights, loss=loss, delta=delta,
                           space=space, reduction=reduction, init=init, restarts=restarts,

@@ -1432,6 +1432,26 @@ def test_recipes_exit_1_when_a_point_fit_behind_their_numbers_did_not_converge(
     assert cli.main(["hitchhiker", "-q"]) == 0
 
 
+def _built_flp(sampling_runs, targets):
+    """A one-row FLP prediction table, an empty frame and an `FLPResult` built from them
+    (stage 1 unconverged in task 0), for the tests that run `flp_vs_ladder` without
+    fitting."""
+    from jaxfit.recipes.flp import FLPResult
+
+    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
+                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
+                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
+                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
+                         "rel_error": [-0.0125]})
+    empty = pd.DataFrame()
+    res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
+                    stage1_data=empty, stage2_data=empty, curves=empty,
+                    fits={"stage1": _unconverged_fit([0])},
+                    options={"tasks": ["piqa_val"], "sampling_runs": list(sampling_runs),
+                             "targets": list(targets), "target_last_n": 5})
+    return pred, empty, res
+
+
 def test_flp_counts_its_ladder_comparisons_unconverged_fits(monkeypatch, capsys):
     """`jaxfit flp` runs the two-step ladder next to FLP (`flp_vs_ladder`) but kept only
     its comparison table: a ladder fit that stopped at the step cap entered the printed
@@ -1442,22 +1462,12 @@ def test_flp_counts_its_ladder_comparisons_unconverged_fits(monkeypatch, capsys)
     import importlib
 
     from jaxfit import cli
-    from jaxfit.recipes.flp import FLPResult, flp_vs_ladder
+    from jaxfit.recipes.flp import flp_vs_ladder
     from jaxfit.recipes.ladder import LadderResult
 
     flp_module = importlib.import_module("jaxfit.recipes.flp")
     ladder_module = importlib.import_module("jaxfit.recipes.ladder")
-    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
-                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
-                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
-                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
-                         "rel_error": [-0.0125]})
-    empty = pd.DataFrame()
-    flp_res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
-                        stage1_data=empty, stage2_data=empty, curves=empty,
-                        fits={"stage1": _unconverged_fit([0])},
-                        options={"tasks": ["piqa_val"], "sampling_runs": ["a"],
-                                 "targets": ["7B-4T"], "target_last_n": 5})
+    pred, empty, flp_res = _built_flp(["a"], ["7B-4T"])
     lad = LadderResult(predictions=pred, step1=empty, step2=empty, variance=empty,
                        variance_correlation=empty, step1_data=empty, step2_data=empty,
                        fits={"step1": _unconverged_fit([0, 1]),
@@ -1489,22 +1499,12 @@ def test_flp_ladder_advice_names_what_flp_vs_ladder_takes(monkeypatch, capsys):
 
     from jaxfit import cli
     from jaxfit.inference.design import Issue
-    from jaxfit.recipes.flp import FLPResult, flp_vs_ladder
+    from jaxfit.recipes.flp import flp_vs_ladder
     from jaxfit.recipes.ladder import LadderResult
 
     flp_module = importlib.import_module("jaxfit.recipes.flp")
     ladder_module = importlib.import_module("jaxfit.recipes.ladder")
-    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
-                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
-                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
-                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
-                         "rel_error": [-0.0125]})
-    empty = pd.DataFrame()
-    flp_res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
-                        stage1_data=empty, stage2_data=empty, curves=empty,
-                        fits={"stage1": _unconverged_fit([0])},
-                        options={"tasks": ["piqa_val"], "sampling_runs": ["a", "b"],
-                                 "targets": ["b"], "target_last_n": 5})
+    pred, empty, flp_res = _built_flp(["a", "b"], ["b"])
     step2 = dataclasses.replace(_unconverged_fit([0]),
                                 design=((Issue("dof", (), None, 0.0),),))
     lad = LadderResult(predictions=pred, step1=empty, step2=empty, variance=empty,

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from jaxfit.inference import cache
 from jaxfit.inference.objective import safe_inputs
-from jaxfit.inference.optimize import Solution, SolverOptions, minimize
+from jaxfit.inference.optimize import SolverOptions, minimize
 
 __all__ = ["resample_weights", "bootstrap_minimize", "residual_scale", "noise_draws"]
 

@@ -40,7 +40,6 @@ order (benchmarks/blocked_objective.py: same optima to 3e-15, same status and st
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable
 from typing import NamedTuple
 

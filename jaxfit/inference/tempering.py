@@ -57,7 +57,6 @@ That is the Bayesian prior at work on a population narrower than the prior, not 
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 from jaxfit.inference import cache, stderr
