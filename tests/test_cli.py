@@ -834,6 +834,20 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
                                    "--target", "N=7e10", "D=1.4e12", "--json", "-q"])
     assert code == 0 and set(doc["tables"]) == {"ranking", "batch", "targets"}
     validate(doc, schema("decide"))
+    # --seed seeds suggest's predictive draws, as seed= in Python (before: always seed 0,
+    # the flag ignored with a saved posterior)
+    cands = jf.decide.candidate_grid([4e8, 1e9], [1e10, 4e10])
+    target = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    for seed in (0, 3):
+        code, doc = _cli_json(capsys, ["suggest", nc, "--grid", "N=4e8,1e9", "D=1e10,4e10",
+                                       "--target", "N=7e10", "D=1.4e12", "--json", "-q",
+                                       "--seed", seed])
+        want = jf.suggest(jf.load(nc), cands, target, seed=seed).targets
+        assert code == 0
+        assert doc["tables"]["targets"][0]["width_now"] == pytest.approx(
+            want["width_now"].iloc[0], rel=1e-12)
+    assert want["width_now"].iloc[0] != jf.suggest(jf.load(nc), cands, target).targets[
+        "width_now"].iloc[0]
 
 
 @pytest.mark.parametrize("argv, frame, wanted", [
@@ -1178,6 +1192,19 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
     # measured before: DATA's rows predicted, the --at point dropped without a word, exit 0
     (("predict", "{fit}", "{csv}", "--at", "N=7e10", "D=1.4e12"),
      "predict: give new inputs either as DATA ('{csv}') or as --at, not both"),
+    # measured before: the saved point fit's table, no interval and no word, exit 0
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--n-boot", "1000"),
+     "--n-boot 1000 applies only when SOURCE is data to fit; {fit} is a saved fit, used as "
+     "it is; for intervals give a posterior (.nc from jaxfit sample --save) or the DATA with "
+     "--n-boot"),
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--where", "N > 1e9"),
+     "--where N > 1e9 applies only when SOURCE is data to fit; {fit} is a saved fit"),
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--by", "family"),
+     "--by family applies only when SOURCE is data to fit"),
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--seed", "3"),
+     "--seed 3 applies only when SOURCE is data to fit"),
+    (("suggest", "{fit}", "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target", "N=7e10",
+      "D=1.4e12", "--y", "val_loss"), "--y val_loss applies only when SOURCE is data to fit"),
 ])
 def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
     """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples
