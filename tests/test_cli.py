@@ -1911,3 +1911,39 @@ def test_every_cli_translation_matches_a_library_message():
                 orphans.append((name, python))
     assert not orphans, orphans
     assert set(_ASSEMBLED) <= used, set(_ASSEMBLED) - used     # the list is not stale
+
+
+def test_backtest_cuts_an_integer_inside_the_axis_range_is_not_read_as_a_count(
+        capsys, monkeypatch, tmp_path):
+    """`jaxfit backtest --axis N_M --cuts 200` on sizes in millions (10 to 500) read 200 as a
+    count of cuts and ran all of them (200, 100, 50, 20, 10) without a word. Now that
+    integer is refused as ambiguous, naming both spellings; 200.0 is the value, 3 outside
+    the range stays a count, 1000 a value. No fit: `jf.backtest` records its cuts."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    N_M = np.repeat([10, 20, 50, 100, 200, 500], 2)
+    pd.DataFrame({"N_M": N_M, "N": N_M * 1e6, "D": np.tile([1e9, 2e9], 6),
+                  "loss": np.linspace(3.0, 2.0, 12)}).to_csv(path, index=False)
+    seen = []
+
+    def fake(*args, cuts=None, **kwargs):
+        seen.append(cuts)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(jf, "backtest", fake)
+    base = ["backtest", str(path), "--axis", "N_M", "-q", "--cuts"]
+    assert main(base + ["200"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and seen == [], err
+    assert ("--cuts 200 is ambiguous: a count of cuts, or a cut value of --axis N_M (its "
+            "values run from 10 to 500); for the cut value write --cuts 200.0; for 200 cuts "
+            "as a count (the data allow 5) give their values: --cuts 200 100 50 20 10") in err
+    assert main(base + ["20"]) == 2 and "--cuts 200 100 50 20 10" in capsys.readouterr().err
+    for given, want in (["200.0"], [200.0]), (["3"], 3), (["1000"], [1000.0]), \
+            (["2e2", "50"], [200.0, 50.0]):
+        assert main(base + given) == 2 and "stop here" in capsys.readouterr().err
+        got = seen.pop()
+        assert got == want and type(got) is type(want)
+    assert main(base + ["x"]) == 2
+    assert "--cuts x: 'x' is not a number" in capsys.readouterr().err
