@@ -1205,6 +1205,10 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
      "--seed 3 applies only when SOURCE is data to fit"),
     (("suggest", "{fit}", "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target", "N=7e10",
       "D=1.4e12", "--y", "val_loss"), "--y val_loss applies only when SOURCE is data to fit"),
+    # measured before: Laplace's default draws at every cut, --n unused, exit 0
+    (("backtest", "{csv}", "--axis", "N", "--method", "laplace", "--n", "500"),
+     "--n 500 is the bootstrap's resamples per cut and does not apply to --method laplace; "
+     "use --method bootstrap --n 500, or drop --n"),
 ])
 def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
     """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples

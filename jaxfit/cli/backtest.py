@@ -8,11 +8,19 @@ import warnings
 
 __all__ = ["add_parser"]
 
+#: ``--n``'s default, the bootstrap's resamples per cut (`jaxfit.backtest`'s ``n``).
+_N_DEFAULT = 200
+
 
 def _run(args) -> int:
     import jaxfit as jf
     from jaxfit import cli, progress
 
+    if args.method != "bootstrap" and args.n != _N_DEFAULT:
+        # before: --method laplace --n 500 ran Laplace's default draws, --n unused, exit 0
+        raise cli.InputError(f"--n {args.n} is the bootstrap's resamples per cut and does not "
+                             f"apply to --method {args.method}; use --method bootstrap --n "
+                             f"{args.n}, or drop --n")
     df, law, mapping = cli._data_and_law(args)
     cli._writable(args.out, "--out", cli._inputs(args))     # before the refits, as fit
     cli._writable(args.plot, "--plot", cli._inputs(args))
@@ -118,7 +126,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     b.add_argument("--calibrate", default="ratio",
                    choices=["ratio", "width", "constant", "none"],
                    help="calibration of the intervals learnt from earlier cuts (none: raw)")
-    b.add_argument("--n", type=int, default=200, help="bootstrap resamples per cut")
+    b.add_argument("--n", type=int, default=_N_DEFAULT, help="bootstrap resamples per cut "
+                                                             "(--method bootstrap)")
     b.add_argument("--prob", type=float, default=0.9, help="interval probability")
     b.add_argument("--out", metavar="CSV", help="write the tidy table")
     b.add_argument("--pooled", default="all", metavar="LABEL",
