@@ -1951,3 +1951,30 @@ def test_backtest_cuts_an_integer_inside_the_axis_range_is_not_read_as_a_count(
         assert got == want and type(got) is type(want)
     assert main(base + ["x"]) == 2
     assert "--cuts x: 'x' is not a number" in capsys.readouterr().err
+
+
+def test_suggest_target_of_one_task_says_what_to_give_in_flags(capsys, tmp_path):
+    """`jaxfit suggest post.nc --target fam=a N=.. D=..` of a two-task posterior: the fix
+    said "give a target row for every task, or leave the 'fam' column out of the target"
+    (a DataFrame's words); now it names --target. A hand-made posterior, no fit."""
+    from jaxfit.cli import main
+    from jaxfit.inference.bayes import make_likelihood
+
+    rng = np.random.default_rng(0)
+    draws = {n: v * (1 + 0.02 * rng.normal(size=(2, 2, 50))) for n, v in CHINCHILLA.items()}
+    draws["sigma"] = np.full((2, 2, 50), 0.01)
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index(["a", "b"], name="fam"),
+                        draws=draws, method="laplace",
+                        likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by="fam", x={}))
+    nc = jf.save(post, tmp_path / "post.nc")
+    argv = ["suggest", str(nc), "--grid", "N=4e8,1e9", "D=1e10,4e10", "-q", "--target"]
+    assert main(argv + ["fam=a", "N=7e10", "D=1.4e12"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert ("Fix: give --target one row per task (comma-separated values, one task each), or "
+            "drop the 'fam' column from --target so that its point applies to every task, or "
+            "fit only the tasks you target.") in err, err
+    assert "out of the target" not in err
+    # the fix it names works: one row per task
+    assert main(argv + ["fam=a,b", "N=7e10,7e10", "D=1.4e12,1.4e12"]) == 0
