@@ -834,6 +834,20 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
                                    "--target", "N=7e10", "D=1.4e12", "--json", "-q"])
     assert code == 0 and set(doc["tables"]) == {"ranking", "batch", "targets"}
     validate(doc, schema("decide"))
+    # --seed seeds suggest's predictive draws, as seed= in Python (before: always seed 0,
+    # the flag ignored with a saved posterior)
+    cands = jf.decide.candidate_grid([4e8, 1e9], [1e10, 4e10])
+    target = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    for seed in (0, 3):
+        code, doc = _cli_json(capsys, ["suggest", nc, "--grid", "N=4e8,1e9", "D=1e10,4e10",
+                                       "--target", "N=7e10", "D=1.4e12", "--json", "-q",
+                                       "--seed", seed])
+        want = jf.suggest(jf.load(nc), cands, target, seed=seed).targets
+        assert code == 0
+        assert doc["tables"]["targets"][0]["width_now"] == pytest.approx(
+            want["width_now"].iloc[0], rel=1e-12)
+    assert want["width_now"].iloc[0] != jf.suggest(jf.load(nc), cands, target).targets[
+        "width_now"].iloc[0]
 
 
 @pytest.mark.parametrize("argv, frame, wanted", [
@@ -1178,6 +1192,23 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
     # measured before: DATA's rows predicted, the --at point dropped without a word, exit 0
     (("predict", "{fit}", "{csv}", "--at", "N=7e10", "D=1.4e12"),
      "predict: give new inputs either as DATA ('{csv}') or as --at, not both"),
+    # measured before: the saved point fit's table, no interval and no word, exit 0
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--n-boot", "1000"),
+     "--n-boot 1000 applies only when SOURCE is data to fit; {fit} is a saved fit, used as "
+     "it is; for intervals give a posterior (.nc from jaxfit sample --save) or the DATA with "
+     "--n-boot"),
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--where", "N > 1e9"),
+     "--where N > 1e9 applies only when SOURCE is data to fit; {fit} is a saved fit"),
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--by", "family"),
+     "--by family applies only when SOURCE is data to fit"),
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--seed", "3"),
+     "--seed 3 applies only when SOURCE is data to fit"),
+    (("suggest", "{fit}", "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target", "N=7e10",
+      "D=1.4e12", "--y", "val_loss"), "--y val_loss applies only when SOURCE is data to fit"),
+    # measured before: Laplace's default draws at every cut, --n unused, exit 0
+    (("backtest", "{csv}", "--axis", "N", "--method", "laplace", "--n", "500"),
+     "--n 500 is the bootstrap's resamples per cut and does not apply to --method laplace; "
+     "use --method bootstrap --n 500, or drop --n"),
 ])
 def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
     """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples
@@ -1884,3 +1915,66 @@ def test_every_cli_translation_matches_a_library_message():
                 orphans.append((name, python))
     assert not orphans, orphans
     assert set(_ASSEMBLED) <= used, set(_ASSEMBLED) - used     # the list is not stale
+
+
+def test_backtest_cuts_an_integer_inside_the_axis_range_is_not_read_as_a_count(
+        capsys, monkeypatch, tmp_path):
+    """`jaxfit backtest --axis N_M --cuts 200` on sizes in millions (10 to 500) read 200 as a
+    count of cuts and ran all of them (200, 100, 50, 20, 10) without a word. Now that
+    integer is refused as ambiguous, naming both spellings; 200.0 is the value, 3 outside
+    the range stays a count, 1000 a value. No fit: `jf.backtest` records its cuts."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    N_M = np.repeat([10, 20, 50, 100, 200, 500], 2)
+    pd.DataFrame({"N_M": N_M, "N": N_M * 1e6, "D": np.tile([1e9, 2e9], 6),
+                  "loss": np.linspace(3.0, 2.0, 12)}).to_csv(path, index=False)
+    seen = []
+
+    def fake(*args, cuts=None, **kwargs):
+        seen.append(cuts)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(jf, "backtest", fake)
+    base = ["backtest", str(path), "--axis", "N_M", "-q", "--cuts"]
+    assert main(base + ["200"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and seen == [], err
+    assert ("--cuts 200 is ambiguous: a count of cuts, or a cut value of --axis N_M (its "
+            "values run from 10 to 500); for the cut value write --cuts 200.0; for 200 cuts "
+            "as a count (the data allow 5) give their values: --cuts 200 100 50 20 10") in err
+    assert main(base + ["20"]) == 2 and "--cuts 200 100 50 20 10" in capsys.readouterr().err
+    for given, want in (["200.0"], [200.0]), (["3"], 3), (["1000"], [1000.0]), \
+            (["2e2", "50"], [200.0, 50.0]):
+        assert main(base + given) == 2 and "stop here" in capsys.readouterr().err
+        got = seen.pop()
+        assert got == want and type(got) is type(want)
+    assert main(base + ["x"]) == 2
+    assert "--cuts x: 'x' is not a number" in capsys.readouterr().err
+
+
+def test_suggest_target_of_one_task_says_what_to_give_in_flags(capsys, tmp_path):
+    """`jaxfit suggest post.nc --target fam=a N=.. D=..` of a two-task posterior: the fix
+    said "give a target row for every task, or leave the 'fam' column out of the target"
+    (a DataFrame's words); now it names --target. A hand-made posterior, no fit."""
+    from jaxfit.cli import main
+    from jaxfit.inference.bayes import make_likelihood
+
+    rng = np.random.default_rng(0)
+    draws = {n: v * (1 + 0.02 * rng.normal(size=(2, 2, 50))) for n, v in CHINCHILLA.items()}
+    draws["sigma"] = np.full((2, 2, 50), 0.01)
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index(["a", "b"], name="fam"),
+                        draws=draws, method="laplace",
+                        likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by="fam", x={}))
+    nc = jf.save(post, tmp_path / "post.nc")
+    argv = ["suggest", str(nc), "--grid", "N=4e8,1e9", "D=1e10,4e10", "-q", "--target"]
+    assert main(argv + ["fam=a", "N=7e10", "D=1.4e12"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert ("Fix: give --target one row per task (comma-separated values, one task each), or "
+            "drop the 'fam' column from --target so that its point applies to every task, or "
+            "fit only the tasks you target.") in err, err
+    assert "out of the target" not in err
+    # the fix it names works: one row per task
+    assert main(argv + ["fam=a,b", "N=7e10,7e10", "D=1.4e12,1.4e12"]) == 0

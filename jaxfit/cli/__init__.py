@@ -267,6 +267,11 @@ _CLI_WORDS = (
      "informative prior (priors={'sigma': ...})",
      "check the diagnostics table jaxfit sample prints; add data, or give sigma an "
      "informative prior (in Python only: jaxfit.sample(..., priors={'sigma': ...}))"),
+    # `jaxfit.decide.suggest._target_draws`: --target with a task column for some tasks
+    ("Fix: give a target row for every task, or leave ",
+     "Fix: give --target one row per task (comma-separated values, one task each), or drop "),
+    (" out of the target so that its rows apply to every task,",
+     " from --target so that its point applies to every task,"),
     ("or with likelihood='studentt' a larger nu",
      "or with --likelihood studentt a larger nu (in Python only: jaxfit.sample(..., "
      "nu=...))"),

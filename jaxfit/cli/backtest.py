@@ -8,11 +8,19 @@ import warnings
 
 __all__ = ["add_parser"]
 
+#: ``--n``'s default, the bootstrap's resamples per cut (`jaxfit.backtest`'s ``n``).
+_N_DEFAULT = 200
+
 
 def _run(args) -> int:
     import jaxfit as jf
     from jaxfit import cli, progress
 
+    if args.method != "bootstrap" and args.n != _N_DEFAULT:
+        # before: --method laplace --n 500 ran Laplace's default draws, --n unused, exit 0
+        raise cli.InputError(f"--n {args.n} is the bootstrap's resamples per cut and does not "
+                             f"apply to --method {args.method}; use --method bootstrap --n "
+                             f"{args.n}, or drop --n")
     df, law, mapping = cli._data_and_law(args)
     cli._writable(args.out, "--out", cli._inputs(args))     # before the refits, as fit
     cli._writable(args.plot, "--plot", cli._inputs(args))
@@ -21,9 +29,7 @@ def _run(args) -> int:
         from jaxfit.backtest import check_pooled, task_labels
 
         cli._call(lambda: check_pooled(task_labels(df, by), args.pooled, by))
-    cuts = args.cuts
-    if cuts is not None and len(cuts) == 1 and float(cuts[0]).is_integer() and float(cuts[0]) < 1e3:
-        cuts = int(cuts[0])                       # a count of cuts, e.g. --cuts 3
+    cuts = _cuts(args.cuts, df, args.axis, args.per_task)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bt = cli._call(jf.backtest, law, df, y=args.y, by=by, axis=args.axis,
@@ -57,6 +63,48 @@ def _run(args) -> int:
     return 0
 
 
+def _cuts(tokens, df, axis: str, per_task: bool):
+    """``--cuts`` as `jaxfit.backtest`'s ``cuts``: None, a count (one bare integer below
+    1000, e.g. ``--cuts 3``) or the cut values.
+
+    A bare integer that also lies strictly inside the range of the ``axis`` column could be
+    either, and is refused naming both spellings (before: ``--cuts 200`` on an axis in
+    millions, 10 to 500, was read as a count and ran every cut, 200, 100, 50 and 20, without
+    a word). ``--cuts 200.0`` is the value."""
+    import re
+
+    import numpy as np
+
+    from jaxfit import cli
+
+    if tokens is None:
+        return None
+    values = []
+    for t in tokens:
+        try:
+            values.append(float(t))
+        except ValueError:
+            raise cli.InputError(f"--cuts {' '.join(tokens)}: {t!r} is not a number; give cut "
+                                 "values of --axis (e.g. --cuts 4e8 2e8) or one count (e.g. "
+                                 "--cuts 3)") from None
+    if not (len(tokens) == 1 and re.fullmatch(r"\+?\d+", tokens[0].strip())
+            and values[0] < 1e3):
+        return values
+    k = int(values[0])
+    if per_task or axis not in df.columns:
+        return k                    # per task cuts are counts; a missing axis is named later
+    a = np.asarray(df[axis], dtype=np.float64) if df[axis].dtype.kind in "iuf" else None
+    a = None if a is None else np.unique(a[np.isfinite(a)])[::-1]
+    if a is None or not len(a) or not a[-1] < k < a[0]:
+        return k
+    top = a[1:k + 1]
+    count = " ".join(f"{v:g}" for v in top) if len(top) > 1 else repr(float(top[0]))
+    raise cli.InputError(f"--cuts {tokens[0]} is ambiguous: a count of cuts, or a cut value of "
+                         f"--axis {axis} (its values run from {a[-1]:g} to {a[0]:g}); for the "
+                         f"cut value write --cuts {float(k)!r}; for {k} cuts as a count (the "
+                         f"data allow {len(a) - 1}) give their values: --cuts {count}")
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     """Add the ``backtest`` subcommand to the ``jaxfit`` parser's subparsers."""
     from jaxfit import cli
@@ -67,8 +115,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     b.add_argument("--plot", metavar="PNG", help="predicted vs actual with intervals, and "
                                                  "coverage by extrapolation ratio")
     b.add_argument("--axis", required=True, help="scale column along which to hold out rows")
-    b.add_argument("--cuts", nargs="+", type=float,
-                   help="cut values, or one integer: how many of the largest (default: all)")
+    b.add_argument("--cuts", nargs="+",
+                   help="cut values, or one integer: how many of the largest (default: all; "
+                        "an integer inside the axis's range is refused as ambiguous: write "
+                        "200.0 for that value)")
     b.add_argument("--per-task", action="store_true",
                    help="cuts by rank within each task (e.g. each family's largest model)")
     b.add_argument("--method", default="bootstrap", choices=["bootstrap", "nuts", "laplace"],
@@ -76,7 +126,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     b.add_argument("--calibrate", default="ratio",
                    choices=["ratio", "width", "constant", "none"],
                    help="calibration of the intervals learnt from earlier cuts (none: raw)")
-    b.add_argument("--n", type=int, default=200, help="bootstrap resamples per cut")
+    b.add_argument("--n", type=int, default=_N_DEFAULT, help="bootstrap resamples per cut "
+                                                             "(--method bootstrap)")
     b.add_argument("--prob", type=float, default=0.9, help="interval probability")
     b.add_argument("--out", metavar="CSV", help="write the tidy table")
     b.add_argument("--pooled", default="all", metavar="LABEL",

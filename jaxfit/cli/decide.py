@@ -41,6 +41,7 @@ def _source(args) -> _Source:
 
     path = Path(args.source)
     if path.is_file() and path.suffix.lower() in (".json", ".nc"):
+        _saved_flags(args)
         law = cli._law(args.law) if args.law else None
         saved = cli._call(load, str(path), law=law)
         return _Source(saved, saved.law, dict(saved.options.get("x") or {}), None,
@@ -48,6 +49,34 @@ def _source(args) -> _Source:
     law = cli._law(args.law or "chinchilla")
     df = cli._select(cli._read(args.source), args.where)
     return _Source(None, law, cli._pairs(args.x, "--x"), df, cli._by_list(args.by))
+
+
+#: The options that fit and bootstrap DATA, with their defaults: a saved fit or posterior
+#: is not refitted, so one set away from its default is refused (`_saved_flags`).
+_DATA_ONLY = {"x": None, "y": "loss", "by": None, "where": None, "init": "random",
+              "n_boot": None}
+
+
+def _saved_flags(args) -> None:
+    """Refuse an option of the fit and bootstrap of DATA given with a saved SOURCE
+    (``jaxfit optimal fit.json --n-boot 1000`` printed the point fit's table with no
+    interval, ``--where``/``--by``/``--y`` were dropped: exit 0, the option silently
+    unused). ``--seed`` seeds only that fit and bootstrap for `optimal`; `suggest` uses it
+    for its own draws."""
+    from jaxfit import cli
+
+    unused = dict(_DATA_ONLY, **({"seed": 0} if args.command == "optimal" else {}))
+    for dest, default in unused.items():
+        value = getattr(args, dest)
+        if value == default:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        shown = " ".join(map(str, value)) if isinstance(value, list) else value
+        fix = ("for intervals give a posterior (.nc from jaxfit sample --save) or the DATA "
+               "with --n-boot" if dest == "n_boot" else "drop it, or give the DATA to fit")
+        kind = "posterior" if args.source.lower().endswith(".nc") else "fit"
+        raise cli.InputError(f"{flag} {shown} applies only when SOURCE is data to fit; "
+                             f"{args.source} is a saved {kind}, used as it is; {fix}")
 
 
 def _precheck(args) -> None:
@@ -213,7 +242,8 @@ def _cmd_suggest(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = cli._call(suggest, post, cands, target, cost=args.cost, k=args.k, prob=args.prob,
-                        interval=args.interval, method=args.method, inputs=tuple(args.inputs))
+                        interval=args.interval, method=args.method, inputs=tuple(args.inputs),
+                        seed=args.seed)
     cli._warnings(caught)
     _emit(args, "suggest", post.law, {"ranking": res.table, "batch": res.batch,
                                       "targets": res.targets},
@@ -238,7 +268,8 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", default="random", help="random, sobol or grid")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples when fitting data "
                                                "(default 1000; 0: the point fit only)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=int, default=0, help="random seed (of the fit and "
+                   "bootstrap of DATA; suggest: also of its predictive draws)")
     p.add_argument("--prob", type=float, default=0.9, help="interval probability")
     p.add_argument("--plot", metavar="PNG", help="write the figure")
     p.add_argument("--json", action="store_true", help="print JSON (schema jaxfit.decide/1)")
