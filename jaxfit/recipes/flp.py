@@ -130,7 +130,8 @@ class FLPResult(RecipeResult):
         curves: the fitted laws on a grid, for plots: ``stage`` ("stage1": ``x`` = C,
             ``y`` = loss; "stage2": ``x`` = loss, ``y`` = accuracy per task).
         fits: the `FitResult` of "stage1", "stage2" and "baseline".
-        options: the settings used.
+        options: the settings used; with `flp_vs_ladder`, ``"ladder"`` holds the
+            ladder's (its ``options``: runs, step options, ...).
         comparison: with `flp_vs_ladder`, `compare_with_ladder`'s table (else None).
         ladder: with `flp_vs_ladder`, the two-step ladder's
             `jaxfit.recipes.ladder.LadderResult` behind ``comparison`` (else None); its
@@ -600,8 +601,11 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
         targets=res.options["targets"], target_last_n=res.options["target_last_n"],
         step1_options=step1_options, step2_options=step2_options), _LADDER_WORDS)
     # the ladder result is kept (before: only its comparison table), so that its point
-    # fits count in `unconverged` and `jaxfit flp` exits 1 when one did not converge
-    return dataclasses.replace(res, comparison=compare_with_ladder(res, lad), ladder=lad)
+    # fits count in `unconverged` and `jaxfit flp` exits 1 when one did not converge; its
+    # settings are in ``options["ladder"]`` (before, `to_json`'s options, "every setting
+    # used", lacked the ladder's, e.g. its step1_options, behind the comparison table)
+    return dataclasses.replace(res, comparison=compare_with_ladder(res, lad), ladder=lad,
+                               options={**res.options, "ladder": dict(lad.options)})
 
 
 def run_flp(data: pd.DataFrame | None = None, *, ladder: bool = True,
