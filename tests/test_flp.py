@@ -315,3 +315,22 @@ def test_flp_vs_ladder_json_options_hold_the_ladders_settings(monkeypatch):
     assert flp_res.options == {"tasks": ["piqa_val"], "sampling_runs": ["a"],
                                "targets": ["7B-4T"], "target_last_n": 5}   # not modified
     assert "ladder" not in flp_vs_ladder(ladder=False).options
+
+
+def test_flp_vs_ladder_repr_leaves_the_ladder_out(monkeypatch):
+    """``FLPResult.ladder`` (new) entered the dataclass repr with every table of the
+    ladder: on the OLMo ladder ``repr(flp_vs_ladder())`` grew from 8.6k to 17k characters.
+    It is left out (its numbers are ``comparison``'s); the repr is FLP's own."""
+    import dataclasses
+
+    flp_module = importlib.import_module("jaxfit.recipes.flp")
+    ladder_module = importlib.import_module("jaxfit.recipes.ladder")
+    flp_res, lad = _built_flp_and_ladder()
+    monkeypatch.setattr(flp_module, "flp", lambda data, **kw: flp_res)
+    monkeypatch.setattr(ladder_module, "ladder", lambda data, **kw: lad)
+    res = flp_vs_ladder()
+    assert res.ladder is lad
+    text = repr(res)
+    assert "LadderResult" not in text and "ladder=" not in text
+    assert text == repr(dataclasses.replace(res, ladder=None))
+    assert "comparison=" in text

@@ -137,6 +137,8 @@ class FLPResult(RecipeResult):
             `jaxfit.recipes.ladder.LadderResult` behind ``comparison`` (else None); its
             point fits count in `unconverged` (``"ladder step1 task ..."``), so ``jaxfit
             flp`` exits 1 when one of them did not converge, as ``jaxfit ladder`` does.
+            Left out of the repr (its own tables doubled it; its numbers are in
+            ``comparison``, its settings in ``options["ladder"]``).
     """
 
     predictions: pd.DataFrame
@@ -149,7 +151,9 @@ class FLPResult(RecipeResult):
     fits: dict[str, FitResult]
     options: dict[str, Any]
     comparison: pd.DataFrame | None = None
-    ladder: LadderResult | None = None
+    # not in the repr: a LadderResult's repr is every table of the ladder (before, it
+    # doubled FLPResult's, 8.6k -> 17k characters on the OLMo ladder)
+    ladder: LadderResult | None = dataclasses.field(default=None, repr=False)
 
     recipe: ClassVar[str] = "flp"
     plot_function: ClassVar[str] = "jaxfit.recipes.flp_plot:plot_flp"
