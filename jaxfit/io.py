@@ -577,10 +577,12 @@ def _verify_law(law: Law, check, values: np.ndarray, tasks: pd.Index, saved: str
     if not (diff <= tol).all():
         j = int(np.argmax(diff))
         at = ", ".join(f"{n}={xs[n][j]:.6g}" for n in law.inputs)
+        # the label as Python values (a task of an integer column read "np.int64(3)")
+        task = tasks[rows[j]:rows[j] + 1].tolist()[0]
         raise ValueError(
             f"load: law {law.name!r} is not the law the file was saved from ({saved!r}): at "
             f"the file's own points it predicts other numbers (largest difference "
-            f"{diff[j]:.6g} at task {tasks[rows[j]]!r}, {at}: {got[j]:.10g}{why} instead of "
+            f"{diff[j]:.6g} at task {task!r}, {at}: {got[j]:.10g}{why} instead of "
             f"{want[j]:.10g}; rounding allows {tol:.3g}). Same parameter names and inputs "
             "do not make the same function: pass load(path, law=...) with that law, the one "
             "it was saved from.")

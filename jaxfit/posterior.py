@@ -551,11 +551,12 @@ class Posterior:
         return obs, shape(ll), shape(pp)
 
     # --------------------------------------------------------------------- prediction
-    def _rows(self, df: pd.DataFrame):
-        """Task position of each row of ``df`` (or None: every task for every row)."""
+    def _rows(self, df: pd.DataFrame, where: str = "predict"):
+        """Task position of each row of ``df`` (or None: every task for every row);
+        ``where`` names the caller in errors."""
         from jaxfit.predictions import task_rows
 
-        return task_rows(self.tasks, self.options.get("by"), df)
+        return task_rows(self.tasks, self.options.get("by"), df, where=where)
 
     def _inputs(self, df: pd.DataFrame) -> dict:
         from jaxfit.checks import prediction_inputs
@@ -625,7 +626,7 @@ class Posterior:
 
         y = check_residual_rows(self, df)
         x = self._inputs(df)
-        rows = self._rows(df)               # one task, or df names each row's task
+        rows = self._rows(df, "residuals")  # one task, or df names each row's task
         mean = law_values(self.law, {n: self.flat(n)[rows] for n in self.law.param_names},
                           {n: v[:, None] for n, v in x.items()})            # [n, D]
         with np.errstate(invalid="ignore"):

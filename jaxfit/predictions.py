@@ -155,7 +155,7 @@ def task_rows(tasks: pd.Index, by, df: pd.DataFrame,
     if by_cols and all(c in df.columns for c in by_cols):
         # checked for one fitted task too: a row naming another task must not silently
         # take the fitted task's parameters
-        return task_positions(tasks, df, by)
+        return task_positions(tasks, df, by, where=where)
     if len(tasks) == 1:
         return np.zeros(len(df), dtype=np.int64)
     # before: every task for every row, the rows' own column ignored (a row of family 'a'

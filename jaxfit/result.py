@@ -314,9 +314,11 @@ class FitResult:
         from jaxfit.predictions import task_rows
 
         y = check_residual_rows(self, df)
+        # the rows' tasks first, so that an unknown task is named as residuals' (before:
+        # "predict: 1 rows name tasks that were not fitted")
+        rows = task_rows(self.tasks, self.options.get("by"), df, where="residuals")
         out = self.predict(df, warn=False)
-        self.warn_unconverged(task_rows(self.tasks, self.options.get("by"), df),
-                              where="residuals")
+        self.warn_unconverged(rows, where="residuals")
         return with_residuals(df, out, y, self.options.get("space", "log") == "log")
 
     # ---------------------------------------------------------------- summaries, display

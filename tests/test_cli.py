@@ -736,6 +736,42 @@ def test_recipe_json_of_python_and_of_the_command_line_are_told_apart(monkeypatc
             validate(doc, schema(other))
 
 
+def test_recipe_json_with_a_non_finite_option(monkeypatch, capsys):
+    """An option that is not a finite number (``max_target_loss=inf``, the natural way
+    to keep every family) made ``RecipeResult.to_json()`` raise "Out of range float
+    values are not JSON compliant", and ``jaxfit hitchhiker --max-target-loss inf
+    --json`` raise the same after the whole run, printing nothing. Both write it as null,
+    as a non-finite number of the tables, and numpy values as plain numbers (before, the
+    Python document wrote an np.int64 option as the string "3"). Nothing is fitted: the
+    recipe returns a built result."""
+    from jaxfit import cli
+    from jaxfit.recipes.protocol import RecipeResult
+
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class Result(RecipeResult):
+        options: dict
+        recipe = "hitchhiker"
+
+        def table(self):
+            return pd.DataFrame({"family": ["pythia"], "are": [0.05]})
+
+        def summary(self):
+            return self.table()
+
+    result = Result(options={"max_target_loss": float("inf"), "min_sizes": np.int64(3),
+                             "fractions": (0.1, np.float64(0.5))})
+    python = json.loads(result.to_json())
+    assert python["options"] == {"max_target_loss": None, "min_sizes": 3,
+                                 "fractions": [0.1, 0.5]}
+    validate(python, schema("recipe_result"))
+    monkeypatch.setattr(cli, "_import", lambda spec: lambda **kw: result)
+    assert cli.main(["hitchhiker", "--max-target-loss", "inf", "--json", "-q"]) == 0
+    command_line = json.loads(capsys.readouterr().out)
+    assert command_line["options"] == {"max_target_loss": None}
+    assert command_line["tables"] == python["tables"]
+    validate(command_line, schema("recipe"))
+
+
 def _cli_json(capsys, argv):
     from jaxfit.cli import main
 

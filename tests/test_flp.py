@@ -269,3 +269,68 @@ def test_flp_on_olmo_ladder_next_to_two_step_ladder():
     # frame keep their recorded unit (before: None)
     assert flp(loss="task_loss").options["loss_unit"] is None
     assert flp(load_flp_data()).options["loss_unit"] == "nats"
+
+
+def _built_flp_and_ladder():
+    """An `FLPResult` and a `LadderResult` built by hand (nothing fitted), for
+    `flp_vs_ladder` with `flp` and `ladder` monkeypatched to return them."""
+    from jaxfit.recipes.flp import FLPResult
+    from jaxfit.recipes.ladder import LadderResult
+
+    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
+                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
+                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
+                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
+                         "rel_error": [-0.0125]})
+    empty = pd.DataFrame()
+    flp_res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
+                        stage1_data=empty, stage2_data=empty, curves=empty, fits={},
+                        options={"tasks": ["piqa_val"], "sampling_runs": ["a"],
+                                 "targets": ["7B-4T"], "target_last_n": 5})
+    lad = LadderResult(predictions=pred, step1=empty, step2=empty, variance=empty,
+                       variance_correlation=empty, step1_data=empty, step2_data=empty,
+                       fits={}, options={"ladder_runs": ["a"],
+                                         "step1_options": {"max_steps": 5000}})
+    return flp_res, lad
+
+
+def test_flp_vs_ladder_json_options_hold_the_ladders_settings(monkeypatch):
+    """`FLPResult.to_json()` promises ``options`` = every setting used (schema
+    jaxfit.recipe_result/1), and its ``comparison`` table holds the ladder's predictions,
+    but `flp_vs_ladder` kept FLP's options only: the ladder's settings (e.g. its
+    ``step1_options``) were lost from the document. They are ``options["ladder"]``."""
+    import json
+
+    flp_module = importlib.import_module("jaxfit.recipes.flp")
+    ladder_module = importlib.import_module("jaxfit.recipes.ladder")
+    flp_res, lad = _built_flp_and_ladder()
+    monkeypatch.setattr(flp_module, "flp", lambda data, **kw: flp_res)
+    monkeypatch.setattr(ladder_module, "ladder", lambda data, **kw: lad)
+    res = flp_vs_ladder(step1_options={"max_steps": 5000})
+    doc = json.loads(res.to_json())
+    assert doc["options"]["ladder"] == {"ladder_runs": ["a"],
+                                        "step1_options": {"max_steps": 5000}}
+    assert doc["options"]["tasks"] == ["piqa_val"]          # FLP's own are unchanged
+    assert "comparison" in doc["tables"]
+    assert flp_res.options == {"tasks": ["piqa_val"], "sampling_runs": ["a"],
+                               "targets": ["7B-4T"], "target_last_n": 5}   # not modified
+    assert "ladder" not in flp_vs_ladder(ladder=False).options
+
+
+def test_flp_vs_ladder_repr_leaves_the_ladder_out(monkeypatch):
+    """``FLPResult.ladder`` (new) entered the dataclass repr with every table of the
+    ladder: on the OLMo ladder ``repr(flp_vs_ladder())`` grew from 8.6k to 17k characters.
+    It is left out (its numbers are ``comparison``'s); the repr is FLP's own."""
+    import dataclasses
+
+    flp_module = importlib.import_module("jaxfit.recipes.flp")
+    ladder_module = importlib.import_module("jaxfit.recipes.ladder")
+    flp_res, lad = _built_flp_and_ladder()
+    monkeypatch.setattr(flp_module, "flp", lambda data, **kw: flp_res)
+    monkeypatch.setattr(ladder_module, "ladder", lambda data, **kw: lad)
+    res = flp_vs_ladder()
+    assert res.ladder is lad
+    text = repr(res)
+    assert "LadderResult" not in text and "ladder=" not in text
+    assert text == repr(dataclasses.replace(res, ladder=None))
+    assert "comparison=" in text

@@ -624,3 +624,20 @@ def test_a_file_whose_law_module_is_missing_says_so_in_sentences(two_task_fit, t
     with pytest.raises(ValueError, match=r"No module named 'no_such_laws'\. The file was saved "
                                          r"from law 'power_law_C'; pass load\(path, law=\.\.\.\)"):
         load(path)
+
+
+def test_another_law_error_names_an_integer_or_tuple_task_plainly(two_task_fit, tmp_path):
+    """The refusal of another law named the task by numpy's repr: "at task np.int64(7)"
+    for tasks of an integer column (e.g. by="seed"), "(np.int64(7), 'b')" for several
+    by columns; it names them as they are written in Python: "at task 7"."""
+    res, _ = two_task_fit
+    ints = dataclasses.replace(res, tasks=pd.Index(np.array([3, 7]), name="task"))
+    with pytest.raises(ValueError, match="is not the law the file") as e:
+        load(save(ints, tmp_path / "ints.json"), law=_other_power_law())
+    assert "at task 3, C=1e+18" in str(e.value), str(e.value)
+    pairs = dataclasses.replace(res, tasks=pd.MultiIndex.from_arrays(
+        [np.array([3, 7]), ["a", "b"]], names=["seed", "fam"]),
+        options={**res.options, "by": ["seed", "fam"]})
+    with pytest.raises(ValueError, match="is not the law the file") as e:
+        load(save(pairs, tmp_path / "pairs.json"), law=_other_power_law())
+    assert "at task (3, 'a'), C=1e+18" in str(e.value), str(e.value)

@@ -543,3 +543,28 @@ def test_a_pooled_posterior_reports_its_population():
             f"{hyper['w1_mu'].mean():.4g} [{q[0]:.4g}, {q[1]:.4g}], w1_tau 0.5 [0.5, 0.5]"
             ) in post.report()
 
+
+
+def test_residuals_of_rows_naming_an_unknown_task_say_residuals():
+    """``FitResult.residuals`` and the new ``Posterior.residuals`` on rows naming a task
+    that was not fitted raised "predict: 1 rows name tasks that were not fitted ...",
+    though the caller had not called predict (their other errors say ``residuals:``)."""
+    df = DATA.assign(run=np.where(np.arange(len(DATA)) < 20, "a", "b"))
+    A = np.column_stack([np.ones_like(X), X])
+    beta = np.linalg.lstsq(A, Y, rcond=None)[0]
+    res = _result(jf.models.linear(), np.stack([beta, beta]), df, by="run")
+    rng = np.random.default_rng(0)
+    draws = {n: rng.normal(v, 1e-3, (2, 1, 20))
+             for n, v in (("w0", beta[0]), ("w1", beta[1]), ("sigma", 0.01))}
+    post = jf.Posterior(law=jf.models.linear(), tasks=res.tasks, draws=draws,
+                        likelihood=Likelihood("normal", "linear"), method="laplace",
+                        options={"by": "run", "y": "acc"})
+    bad = df.assign(run=np.where(df.index == 3, "zz", df["run"]))
+    np.testing.assert_allclose(post.residuals(df)["residual"], res.residuals(df)["residual"],
+                               atol=0.01)                       # both work on good rows
+    for result in (res, post):
+        with pytest.raises(ValueError, match=r"^residuals: 1 rows name tasks that were not "
+                                             r"fitted \('run' = \['zz'\]"):
+            result.residuals(bad)
+    with pytest.raises(ValueError, match=r"^predict: 1 rows name tasks"):
+        post.predict(bad)                                  # predict's own is unchanged

@@ -887,6 +887,15 @@ def _recipe_words(recipe: str) -> tuple:
     return _RECIPE_OWN_WORDS.get(recipe, ()) + _RECIPE_WORDS
 
 
+def _options_json(kwargs: dict) -> dict:
+    """A recipe's options as JSON values: numbers, strings, lists; a non-finite number
+    (``--max-target-loss inf``) as null, as in the tables (before: json.dumps with
+    allow_nan=False raised after the recipe had run, and nothing was printed)."""
+    from jaxfit.io import _jsonable
+
+    return _jsonable(kwargs)
+
+
 def _emit_json(doc: dict) -> None:
     print(json.dumps(doc, indent=2, allow_nan=False))
 
@@ -1268,7 +1277,7 @@ def _cmd_recipe(args) -> int:
     tables = result.frames()
     if args.json:
         _emit_json({"schema": "jaxfit.recipe/1", "recipe": args.recipe,
-                    "options": json.loads(json.dumps(kwargs, default=str)),
+                    "options": _options_json(kwargs),
                     "tables": {k: _records(v) for k, v in tables.items()}})
     else:
         _print_frame(result.summary(), f"{args.command}: summary (full tables: --out DIR "

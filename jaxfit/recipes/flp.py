@@ -130,12 +130,15 @@ class FLPResult(RecipeResult):
         curves: the fitted laws on a grid, for plots: ``stage`` ("stage1": ``x`` = C,
             ``y`` = loss; "stage2": ``x`` = loss, ``y`` = accuracy per task).
         fits: the `FitResult` of "stage1", "stage2" and "baseline".
-        options: the settings used.
+        options: the settings used; with `flp_vs_ladder`, ``"ladder"`` holds the
+            ladder's (its ``options``: runs, step options, ...).
         comparison: with `flp_vs_ladder`, `compare_with_ladder`'s table (else None).
         ladder: with `flp_vs_ladder`, the two-step ladder's
             `jaxfit.recipes.ladder.LadderResult` behind ``comparison`` (else None); its
             point fits count in `unconverged` (``"ladder step1 task ..."``), so ``jaxfit
             flp`` exits 1 when one of them did not converge, as ``jaxfit ladder`` does.
+            Left out of the repr (its own tables doubled it; its numbers are in
+            ``comparison``, its settings in ``options["ladder"]``).
     """
 
     predictions: pd.DataFrame
@@ -148,7 +151,9 @@ class FLPResult(RecipeResult):
     fits: dict[str, FitResult]
     options: dict[str, Any]
     comparison: pd.DataFrame | None = None
-    ladder: LadderResult | None = None
+    # not in the repr: a LadderResult's repr is every table of the ladder (before, it
+    # doubled FLPResult's, 8.6k -> 17k characters on the OLMo ladder)
+    ladder: LadderResult | None = dataclasses.field(default=None, repr=False)
 
     recipe: ClassVar[str] = "flp"
     plot_function: ClassVar[str] = "jaxfit.recipes.flp_plot:plot_flp"
@@ -600,8 +605,11 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
         targets=res.options["targets"], target_last_n=res.options["target_last_n"],
         step1_options=step1_options, step2_options=step2_options), _LADDER_WORDS)
     # the ladder result is kept (before: only its comparison table), so that its point
-    # fits count in `unconverged` and `jaxfit flp` exits 1 when one did not converge
-    return dataclasses.replace(res, comparison=compare_with_ladder(res, lad), ladder=lad)
+    # fits count in `unconverged` and `jaxfit flp` exits 1 when one did not converge; its
+    # settings are in ``options["ladder"]`` (before, `to_json`'s options, "every setting
+    # used", lacked the ladder's, e.g. its step1_options, behind the comparison table)
+    return dataclasses.replace(res, comparison=compare_with_ladder(res, lad), ladder=lad,
+                               options={**res.options, "ladder": dict(lad.options)})
 
 
 def run_flp(data: pd.DataFrame | None = None, *, ladder: bool = True,

@@ -133,7 +133,11 @@ class RecipeResult:
         Not ``jaxfit.recipe/1``, the name of ``jaxfit RECIPE --json``'s document, whose
         ``options`` are only the flags given on the command line (before, both forms
         carried that one name with different ``options``)."""
-        options = json.loads(json.dumps(getattr(self, "options", {}) or {}, default=str))
+        from jaxfit.io import _jsonable
+
+        # as the tables: numpy values as Python's, a non-finite number as null (before,
+        # an option such as max_target_loss=inf made json.dumps(allow_nan=False) raise)
+        options = _jsonable(dict(getattr(self, "options", {}) or {}))
         return json.dumps({"schema": "jaxfit.recipe_result/1", "recipe": self.recipe,
                            "options": options,
                            "tables": {k: records(v) for k, v in self.frames().items()}},
