@@ -1552,6 +1552,50 @@ def test_flp_counts_its_ladder_comparisons_unconverged_fits(monkeypatch, capsys)
     assert cli.main(["flp", "--no-ladder", "-q"]) == 0
 
 
+def test_flp_writes_the_ladder_step_tables_its_exit_line_names(monkeypatch, capsys,
+                                                               tmp_path):
+    """`jaxfit flp` exited 1 naming a ladder fit ("ladder step1 task 'task1' (max_steps)")
+    whose status table it wrote nowhere: `FLPResult.frames()` (what --out DIR writes and
+    --json prints) left out the ladder's step tables. Now they are ``ladder_step1`` and
+    ``ladder_step2``, so the named fit's row can be looked up; without the ladder there is
+    none. Nothing is fitted: `flp` and `ladder` return built results."""
+    import importlib
+    import json
+
+    from jaxfit import cli
+    from jaxfit.recipes.flp import flp_vs_ladder
+    from jaxfit.recipes.ladder import LadderResult
+    from jaxfit.recipes.points import param_frame
+
+    flp_module = importlib.import_module("jaxfit.recipes.flp")
+    ladder_module = importlib.import_module("jaxfit.recipes.ladder")
+    pred, empty, flp_res = _built_flp(["a"], ["7B-4T"])
+    fits = {"step1": _unconverged_fit([0, 1]), "step2": _unconverged_fit([0, 0])}
+    lad = LadderResult(predictions=pred, step1=param_frame(fits["step1"], ["task0", "task1"]),
+                       step2=param_frame(fits["step2"], ["task0", "task1"]), variance=empty,
+                       variance_correlation=empty, step1_data=empty, step2_data=empty,
+                       fits=fits, options={})
+    monkeypatch.setattr(flp_module, "flp", lambda data, **kw: flp_res)
+    monkeypatch.setattr(ladder_module, "ladder", lambda data, **kw: lad)
+    frames = flp_vs_ladder().frames()
+    assert list(frames)[-2:] == ["ladder_step1", "ladder_step2"]
+    assert frames["ladder_step1"] is lad.step1 and frames["ladder_step2"] is lad.step2
+    assert not any(k.startswith("ladder_") for k in flp_vs_ladder(ladder=False).frames())
+
+    out = tmp_path / "out"
+    assert cli.main(["flp", "-q", "--out", str(out)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith(
+        "flp: 1 point fit(s) did not converge: ladder step1 task 'task1' (max_steps)")
+    step1 = pd.read_csv(out / "ladder_step1.csv").set_index("task")
+    assert step1.loc["task1", "status"] == "max_steps"
+    assert step1.loc["task0", "status"] == "converged"
+    assert (out / "ladder_step2.csv").exists()
+    assert cli.main(["flp", "-q", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    row = [r for r in doc["tables"]["ladder_step1"] if r["task"] == "task1"]
+    assert [r["status"] for r in row] == ["max_steps"]
+
+
 def test_flp_ladder_advice_names_what_flp_vs_ladder_takes(monkeypatch, capsys):
     """Inside `jaxfit flp` (`flp_vs_ladder`), the ladder's step-cap warning said "pass e.g.
     step1_options={'max_steps': ...}. See result.step1['status']": flp_vs_ladder passed
@@ -1616,14 +1660,10 @@ def test_flp_ladder_advice_names_what_flp_vs_ladder_takes(monkeypatch, capsys):
     assert warned[1].endswith(
         "the ladder's step cap is an argument of the recipe's Python function "
         "(jaxfit.recipes.flp.flp_vs_ladder(step1_options={'max_steps': ...})), with no flag "
-        "on the command line; --no-ladder drops the comparison. jaxfit flp writes no table "
-        "of the ladder's step1: jaxfit ladder on the same DATA, --tasks and --targets, with "
-        "--ladder-runs set to the sampling runs, writes it with its status column (--out DIR "
-        "or --json).")
-    assert warned[2].endswith("jaxfit flp writes no table of the ladder's step2: jaxfit "
-                              "ladder on the same DATA, --tasks and --targets, with "
-                              "--ladder-runs set to the sampling runs, writes it with its "
-                              "design column (--out DIR or --json).")
+        "on the command line; --no-ladder drops the comparison. See the ladder_step1 "
+        "table's status column (--out DIR or --json).")       # jaxfit flp writes it now
+    assert warned[2].endswith("See the ladder_step2 table's design column (--out DIR or "
+                              "--json).")
     for line in warned:
         assert "jaxfit.recipes.ladder.ladder(" not in line and "result." not in line, line
         assert "`" not in line, line

@@ -852,9 +852,10 @@ _RECIPE_OWN_WORDS = {
     ),
     # `jaxfit flp` runs the ladder on its sampling runs (--sampling-runs), through
     # `jaxfit.recipes.flp.flp_vs_ladder`, which takes the ladder's step options and holds
-    # its result as `ladder`; its outputs have no table of the ladder's steps (before, the
-    # generic words sent a user to jaxfit.recipes.ladder.ladder(step1_options=...), which
-    # flp_vs_ladder did not pass on, and to a step1 table jaxfit flp does not write)
+    # its result as `ladder`, whose step tables it writes as ladder_step1 and ladder_step2
+    # (before, the generic words sent a user to jaxfit.recipes.ladder.ladder(step1_options=
+    # ...), which flp_vs_ladder did not pass on, and to a step1 table jaxfit flp did not
+    # write; then to jaxfit ladder, as jaxfit flp wrote no table of the ladder's steps)
     "flp": (
         ("Fix: add points, or fix parameters", "Fix: add points (stage 1 and the ladder's "
                                                "step 1 have one per sampling run: more runs "
@@ -868,9 +869,7 @@ _RECIPE_OWN_WORDS = {
            "flag on the command line; --no-ladder drops the comparison.") for t in
           ("step1", "step2")),
         *((f"See result.ladder.{t}['{col}'].",
-           f"jaxfit flp writes no table of the ladder's {t}: jaxfit ladder on the same DATA, "
-           f"--tasks and --targets, with --ladder-runs set to the sampling runs, writes it "
-           f"with its {col} column (--out DIR or --json).")
+           f"See the ladder_{t} table's {col} column (--out DIR or --json).")
           for t in ("step1", "step2") for col in ("status", "design")),
     ),
     "emergence": (

@@ -137,8 +137,9 @@ class FLPResult(RecipeResult):
             `jaxfit.recipes.ladder.LadderResult` behind ``comparison`` (else None); its
             point fits count in `unconverged` (``"ladder step1 task ..."``), so ``jaxfit
             flp`` exits 1 when one of them did not converge, as ``jaxfit ladder`` does.
-            Left out of the repr (its own tables doubled it; its numbers are in
-            ``comparison``, its settings in ``options["ladder"]``).
+            Its step tables are in `frames` as ``ladder_step1`` and ``ladder_step2`` (with
+            each task's ``status`` and ``design``), what ``jaxfit flp`` writes for them;
+            its numbers are in ``comparison``, its settings in ``options["ladder"]``.
     """
 
     predictions: pd.DataFrame
@@ -185,8 +186,14 @@ class FLPResult(RecipeResult):
         return out
 
     def _tables(self) -> dict[str, pd.DataFrame | None]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if isinstance(getattr(self, f.name), pd.DataFrame)}
+        """FLP's tables, then with a ladder its step tables as ``ladder_step1`` and
+        ``ladder_step2`` (before, ``jaxfit flp`` exited 1 naming a ladder fit, "ladder
+        step1 task ... (max_steps)", whose status it wrote nowhere)."""
+        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if isinstance(getattr(self, f.name), pd.DataFrame)}
+        if self.ladder is None:
+            return own
+        return {**own, "ladder_step1": self.ladder.step1, "ladder_step2": self.ladder.step2}
 
 
 # ----------------------------------------------------------------------------- laws
@@ -616,6 +623,7 @@ def run_flp(data: pd.DataFrame | None = None, *, ladder: bool = True,
             **kwargs) -> dict[str, pd.DataFrame]:
     """`flp_vs_ladder`'s tables as a dict of DataFrames (`FLPResult.frames`: ``table``,
     ``predictions``, ``stage1``, ``stage2``, ``baseline``, ``stage1_data``,
-    ``stage2_data``, ``curves``, and with ``ladder`` ``comparison``). Plot it with
+    ``stage2_data``, ``curves``, and with ``ladder`` ``comparison``, ``ladder_step1`` and
+    ``ladder_step2``, the ladder's step tables). Plot it with
     `jaxfit.recipes.flp_plot.plot_flp`."""
     return flp_vs_ladder(data, ladder=ladder, **kwargs).frames()
