@@ -1,5 +1,6 @@
 """FLP (Chen et al. 2024): synthetic recovery and the OLMo-ladder demonstration."""
 
+import dataclasses
 import importlib
 import warnings
 
@@ -320,9 +321,8 @@ def test_flp_vs_ladder_json_options_hold_the_ladders_settings(monkeypatch):
 def test_flp_vs_ladder_repr_leaves_the_ladder_out(monkeypatch):
     """``FLPResult.ladder`` (new) entered the dataclass repr with every table of the
     ladder: on the OLMo ladder ``repr(flp_vs_ladder())`` grew from 8.6k to 17k characters.
-    It is left out (its numbers are ``comparison``'s); the repr is FLP's own."""
-    import dataclasses
-
+    The repr is now `RecipeResult`'s, one line: the ladder's step tables are named with
+    their shapes, not printed."""
     flp_module = importlib.import_module("jaxfit.recipes.flp")
     ladder_module = importlib.import_module("jaxfit.recipes.ladder")
     flp_res, lad = _built_flp_and_ladder()
@@ -331,6 +331,62 @@ def test_flp_vs_ladder_repr_leaves_the_ladder_out(monkeypatch):
     res = flp_vs_ladder()
     assert res.ladder is lad
     text = repr(res)
-    assert "LadderResult" not in text and "ladder=" not in text
-    assert text == repr(dataclasses.replace(res, ladder=None))
-    assert "comparison=" in text
+    assert "LadderResult" not in text and "ladder=" not in text and len(text) < 1000
+    assert "comparison 1x" in text and "ladder_step1 0x0" in text
+
+
+def _recipe_results(rows=40):
+    """An `FLPResult` (with its ladder) and a `LadderResult` built by hand with ``rows``
+    predictions, the ladder's step 1 unconverged in one of two tasks (nothing fitted)."""
+    import jaxfit as jf
+    from jaxfit.recipes.points import param_frame
+
+    flp_res, lad = _built_flp_and_ladder()
+    law = jf.models.chinchilla()
+    k = len(law.param_names)
+    fit = jf.FitResult(law=law, tasks=pd.Index(["t0", "t1"]), values=np.ones((2, k)),
+                       objective=np.zeros(2), status=np.asarray([0, 1]),
+                       steps=np.full(2, 10), grad_norm=np.zeros(2),
+                       at_bound=np.zeros((2, k), bool), identified=np.ones(2, bool))
+    pred = pd.concat([flp_res.predictions] * rows, ignore_index=True).assign(
+        target=[f"target{i % 4}" for i in range(rows)])
+    lad = dataclasses.replace(lad, predictions=pred, step1=param_frame(fit, ["t0", "t1"]),
+                              fits={"step1": fit})
+    flp_res = dataclasses.replace(flp_res, predictions=pred, stage2_data=pred, ladder=lad,
+                                  comparison=pred.assign(ladder_abs_error=2.0))
+    return flp_res, lad
+
+
+def test_recipe_results_have_a_short_repr_and_a_notebook_display():
+    """A recipe result's repr was the dataclass's, every table printed (``repr(
+    flp_vs_ladder())`` ~8,600 characters on the OLMo ladder), and it had no notebook
+    display. Now every recipe result (the dataclass subclasses of `RecipeResult` are
+    declared ``repr=False``) has a one-line repr, under 1,000 characters: the recipe, its
+    tables with their shapes, the unconverged point fits and where to look next; and a
+    `_repr_html_` (that line and the summary)."""
+    from jaxfit.recipes.emergence import EmergenceResult
+    from jaxfit.recipes.flp import FLPResult
+    from jaxfit.recipes.flp_m import FLPMResult
+    from jaxfit.recipes.hitchhiker import HitchhikerResult
+    from jaxfit.recipes.ladder import LadderResult
+    from jaxfit.recipes.protocol import RecipeResult
+
+    for cls in (FLPResult, LadderResult, FLPMResult, HitchhikerResult, EmergenceResult):
+        assert cls.__repr__ is RecipeResult.__repr__, cls      # not the dataclass's
+    flp_res, lad = _recipe_results()
+    for res, bad in ((flp_res, 1), (lad, 1), (dataclasses.replace(lad, fits={}), 0)):
+        text = repr(res)
+        assert len(text) < 1000, len(text)
+        assert text.startswith(f"{type(res).__name__}(recipe={res.recipe!r}; tables: ")
+        for name, frame in res.frames().items():
+            assert f"{name} {frame.shape[0]}x{frame.shape[1]}" in text, name
+        assert (f"{bad} unconverged point fit(s)" in text) == bool(bad), text
+        assert ("every point fit converged" in text) == (not bad), text
+        assert text.endswith("see .summary(), .table(), .frames())")
+        page = res._repr_html_()
+        assert page.startswith(f"<p><b>{type(res).__name__}: recipe {res.recipe}</b>")
+        assert "<table" in page and "target3" in page          # the summary, per target
+    assert "predictions 40x12" in repr(flp_res) and "ladder_step1 2x" in repr(flp_res)
+    broken = dataclasses.replace(lad, predictions=pd.DataFrame({"task": ["t0"]}))
+    assert "tables: unavailable (AttributeError: " in repr(broken)   # no exception
+    assert "<p>summary() unavailable: AttributeError: " in broken._repr_html_()

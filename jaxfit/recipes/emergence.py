@@ -104,7 +104,7 @@ _CITATION = ("Snell, Wallace, Klein, Levine (2024), 'Predicting Emergent Capabil
              "Finetuning', arXiv:2411.16035.")
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)    # RecipeResult.__repr__
 class EmergenceResult(RecipeResult):
     """What `emergence` and `fewshot_elbow` return: tidy DataFrames, fits and posteriors
     (the recipe protocol, `jaxfit.recipes.protocol`: `table` is ``emergence``).

@@ -106,7 +106,7 @@ _STAGES = {"stage1": "flp stage 1 (compute -> loss)",
            "baseline": "flp baseline (compute -> accuracy)"}
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)    # RecipeResult.__repr__
 class FLPResult(RecipeResult):
     """What `flp` returns (the recipe protocol, `jaxfit.recipes.protocol`: `table`,
     `summary`, `frames`, `plot`, `to_json`).
@@ -152,9 +152,7 @@ class FLPResult(RecipeResult):
     fits: dict[str, FitResult]
     options: dict[str, Any]
     comparison: pd.DataFrame | None = None
-    # not in the repr: a LadderResult's repr is every table of the ladder (before, it
-    # doubled FLPResult's, 8.6k -> 17k characters on the OLMo ladder)
-    ladder: LadderResult | None = dataclasses.field(default=None, repr=False)
+    ladder: LadderResult | None = None
 
     recipe: ClassVar[str] = "flp"
     plot_function: ClassVar[str] = "jaxfit.recipes.flp_plot:plot_flp"

@@ -265,7 +265,7 @@ def predict_mlp(mlp: MLPFit, X) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- recipe
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)    # RecipeResult.__repr__
 class FLPMResult(RecipeResult):
     """What `flp_m` returns (the recipe protocol, `jaxfit.recipes.protocol`).
 

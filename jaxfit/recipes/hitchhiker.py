@@ -143,7 +143,7 @@ def hitchhiker_law(**fixed: float) -> Law:
 
 # ----------------------------------------------------------------------------- results
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)    # RecipeResult.__repr__
 class HitchhikerResult(RecipeResult):
     """What `hitchhiker` returns (the recipe protocol, `jaxfit.recipes.protocol`: `table`
     is ``are``, ARE as a fraction; `summary` one row per family).

@@ -103,7 +103,7 @@ STEP2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
 _REQUIRED = ("run", "N", "tokens", "task", "task_loss", "accuracy")
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)    # RecipeResult.__repr__
 class LadderResult(RecipeResult):
     """What `ladder` returns: tidy DataFrames, the fits, and the processed data.
 

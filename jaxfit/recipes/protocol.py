@@ -14,7 +14,9 @@ A recipe's result has
   ``options`` are every setting the recipe used; ``jaxfit RECIPE --json`` prints the same
   tables under ``jaxfit.recipe/1``, whose ``options`` are the flags given);
 * ``unconverged()``: a label for each point fit behind its numbers that did not converge
-  (``jaxfit RECIPE`` exits 1 when there is any, after writing its outputs).
+  (``jaxfit RECIPE`` exits 1 when there is any, after writing its outputs);
+* a short ``repr`` (the recipe, its tables with their shapes, the number of unconverged
+  point fits) and a notebook display (``_repr_html_``: that header and ``summary()``).
 
 The command line treats every recipe alike through it (`jaxfit.cli.recipes`).
 """
@@ -90,7 +92,10 @@ class RecipeResult:
     """Mixin of the recipe results: `table`, `summary`, `frames`, `plot`, `to_json`.
 
     A subclass sets ``recipe`` (its name), ``plot_function`` (``"module:function"``) and
-    implements ``table``, ``summary`` and ``_tables`` (the other tables by name).
+    implements ``table``, ``summary`` and ``_tables`` (the other tables by name). A
+    dataclass subclass is declared with ``repr=False``, so that it keeps this class's short
+    ``__repr__`` (the generated one printed every table: ~8,600 characters for
+    `jaxfit.recipes.flp.flp_vs_ladder` on the OLMo ladder).
     """
 
     recipe: ClassVar[str] = ""
@@ -124,6 +129,39 @@ class RecipeResult:
         return [f"{name} task {_plain(task)!r} ({Status(int(code)).name.lower()})"
                 for name, res in point_fits(self)
                 for task, code, ok in zip(res.tasks, res.status, res.converged) if not ok]
+
+    def _header(self) -> str:
+        """One line: the recipe, each table of `frames` with its shape (rows x columns),
+        the number of unconverged point fits, and where to look next."""
+        try:
+            tables = ", ".join(f"{k} {v.shape[0]}x{v.shape[1]}"
+                               for k, v in self.frames().items())
+        except Exception as e:  # noqa: BLE001 - a display never raises: it says what failed
+            tables = f"unavailable ({type(e).__name__}: {e})"
+        try:
+            bad = len(self.unconverged())
+            fits = (f"{bad} unconverged point fit(s) (.unconverged())" if bad
+                    else "every point fit converged")
+        except Exception as e:  # noqa: BLE001 - as above
+            fits = f"point fits unavailable ({type(e).__name__}: {e})"
+        text = (f"{type(self).__name__}(recipe={self.recipe!r}; tables: {tables}; {fits}; "
+                "see .summary(), .table(), .frames())")
+        return text if len(text) < 900 else text[:895] + " ...)"
+
+    def __repr__(self) -> str:
+        """`_header`: short, whatever the size of the tables (under 1,000 characters)."""
+        return self._header()
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the header line and `summary` as an HTML table."""
+        import html
+
+        try:
+            body = self.summary().to_html(float_format="{:.6g}".format)
+        except Exception as e:  # noqa: BLE001 - as `_header`: it shows what failed
+            body = f"<p>summary() unavailable: {html.escape(f'{type(e).__name__}: {e}')}</p>"
+        return (f"<p><b>{html.escape(type(self).__name__)}: recipe "
+                f"{html.escape(self.recipe)}</b><br>{html.escape(self._header())}</p>{body}")
 
     def to_json(self) -> str:
         """`frames` as a JSON document: ``{"schema": "jaxfit.recipe_result/1", "recipe",
