@@ -757,6 +757,22 @@ def _saved_chinchilla_fit(tmp_path):
     return jf.save(res, tmp_path / "fit.json")
 
 
+def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp_path):
+    """`jaxfit optimal fit.json --budgets 100`: the saved fit holds no data, so the units
+    check cannot run (before: no word, though docs/decide.md promised the warning). One
+    line says so, in the command line's words, also with --ratios (overtrain)."""
+    from jaxfit.cli import main
+
+    fit_json = _saved_chinchilla_fit(tmp_path)
+    assert main(["optimal", str(fit_json), "--budgets", "100", "--ratios", "20", "-q"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err == [
+        "warning: optimal: the budgets' units were not checked against the fitted compute: "
+        "the result holds none of the data it was fitted on (a fit loaded from a .json file "
+        "keeps only its parameters). To have them checked, give the data (a CSV/Parquet file "
+        "or dataset) as SOURCE, or a posterior saved by jaxfit sample --save (.nc)."], err
+
+
 def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, monkeypatch,
                                                                        tmp_path):
     """A task named "all" would share the summary's pooled row label: refused (exit 2)

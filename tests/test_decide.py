@@ -189,6 +189,46 @@ def test_budgets_outside_the_fitted_compute_are_warned_about(chinchilla):
         jf.optimal(capped, 5.76e23)
 
 
+def test_budgets_of_a_result_without_its_data_say_the_units_were_not_checked(tmp_path):
+    """A fit loaded from .json holds no data, so the units check (ExtrapolationWarning for
+    budgets far from the fitted compute) cannot run: before, no word at all, a budget of
+    100 (PF-days against FLOPs) as silent as 1e21. Now one FitWarning says so and how to
+    have it checked; the answer is unchanged."""
+    from jaxfit.inference.status import Status
+    from jaxfit.warnings import ExtrapolationWarning
+
+    law = jf.models.chinchilla()
+    p = dict(A=400.0, B=1800.0, E=1.7, alpha=0.33, beta=0.29)
+    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=np.array([[p[n] for n in
+                                                                         law.param_names]]),
+                       objective=np.array([1e-3]), status=np.array([Status.CONVERGED]),
+                       steps=np.array([10]), grad_norm=np.array([1e-12]),
+                       at_bound=np.zeros((1, 5), bool), identified=np.array([True]),
+                       options=dict(y="loss", by=None, x={}))
+    saved = jf.load(jf.save(res, tmp_path / "fit.json"))
+    assert not saved.data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        opt = jf.optimal(saved, [100.0])
+        jf.overtrain(saved, [100.0], ratios=[20.0])
+    msgs = [str(w.message) for w in caught]
+    assert not [w for w in caught if issubclass(w.category, ExtrapolationWarning)]
+    assert [w.category for w in caught] == [jf.warnings.FitWarning] * 2, msgs
+    assert msgs[0] == (
+        "optimal: the budgets' units were not checked against the fitted compute: the result "
+        "holds none of the data it was fitted on (a fit loaded from a .json file keeps only "
+        "its parameters). To have them checked, pass a result fitted on the data in this "
+        "session (jf.fit, jf.bootstrap or jf.sample) or a posterior saved as .nc.")
+    assert msgs[1].startswith("overtrain: the budgets' units were not checked")
+    assert caught[0].filename == __file__
+    G = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    a = p["beta"] / (p["alpha"] + p["beta"])
+    assert opt.estimate["N"][0, 0] == pytest.approx(G * (100.0 / 6) ** a, rel=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jf.optimal(saved, [100.0], warn=False)                  # the plots' calls
+
+
 def test_optimal_rejects_bad_input(chinchilla):
     res, _ = chinchilla
     with pytest.raises(ValueError, match="budgets"):

@@ -141,6 +141,18 @@ def _emit(args, command: str, law, tables: dict, options: dict) -> None:
             cli._print_frame(v, ("\n" if i else "") + f"{command}: {k}")
 
 
+#: `jaxfit.decide.optimal._warn_outside`'s note on a result without its data, in the command
+#: line's words: one line for optimal and --ratios' overtrain, the fix a SOURCE to give.
+_UNCHECKED_WORDS = (
+    ("overtrain: the budgets' units were not checked", "optimal: the budgets' units were "
+                                                       "not checked"),
+    ("To have them checked, pass a result fitted on the data in this session (jf.fit, "
+     "jf.bootstrap or jf.sample) or a posterior saved as .nc.",
+     "To have them checked, give the data (a CSV/Parquet file or dataset) as SOURCE, or a "
+     "posterior saved by jaxfit sample --save (.nc)."),
+)
+
+
 def _cmd_optimal(args) -> int:
     import numpy as np
 
@@ -163,7 +175,7 @@ def _cmd_optimal(args) -> int:
         if args.ratios:
             tables["overtrain"] = cli._call(overtrain, res, args.budgets, args.ratios,
                                             prob=args.prob, inputs=inputs)
-    cli._warnings(caught)
+    cli._warnings(caught, words=_UNCHECKED_WORDS)
     _emit(args, "optimal", opt.law, tables, dict(budgets=list(map(float, args.budgets)),
                                                  prob=args.prob, method=opt.method,
                                                  draws=opt.n_draws))

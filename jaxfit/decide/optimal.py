@@ -53,7 +53,7 @@ from jaxfit.decide.draws import Draws, as_draws
 from jaxfit.inference import cache
 from jaxfit.law import Law, as_names
 from jaxfit.result import FitResult
-from jaxfit.warnings import ExtrapolationWarning
+from jaxfit.warnings import ExtrapolationWarning, FitWarning
 
 __all__ = ["optimal", "optimal_at", "isoflop", "overtrain", "OptimalResult", "CLOSED_FORM",
            "QUANTITIES"]
@@ -196,6 +196,14 @@ def _fitted_compute(result, names: tuple[str, str], cost) -> tuple[float, float]
     return (float(C.min()), float(C.max())) if C.size else None
 
 
+def _holds_data(result) -> bool:
+    """Whether ``result`` (or a bootstrap's point fit) carries the data it was fitted on."""
+    if getattr(result, "data", None):
+        return True
+    fit = getattr(result, "fit", None)
+    return isinstance(fit, FitResult) and bool(fit.data)
+
+
 def _warn_outside(result, budgets: np.ndarray, names: tuple[str, str], cost,
                   what: str) -> None:
     """`ExtrapolationWarning` for budgets below the compute of every fitted run, or more
@@ -203,6 +211,14 @@ def _warn_outside(result, budgets: np.ndarray, names: tuple[str, str], cost,
     in FLOPs gave N* = 0.5 parameters and D* = 31 tokens without a word."""
     span = _fitted_compute(result, names, cost)
     if span is None:
+        if not _holds_data(result):
+            # before: no word, and docs/decide.md promised the warning always
+            warnings.warn(
+                f"{what}: the budgets' units were not checked against the fitted compute: "
+                "the result holds none of the data it was fitted on (a fit loaded from a "
+                ".json file keeps only its parameters). To have them checked, pass a result "
+                "fitted on the data in this session (jf.fit, jf.bootstrap or jf.sample) or a "
+                "posterior saved as .nc.", FitWarning, stacklevel=4)
         return
     lo, hi = span
     form = "cost(N, D)" if cost is not None else "6 N D"
