@@ -773,6 +773,18 @@ def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp
         "or dataset) as SOURCE, or a posterior saved by jaxfit sample --save (.nc)."], err
 
 
+def test_optimal_refuses_a_repeated_budget_before_fitting(capsys, monkeypatch):
+    """`--budgets 1e21 1e21`: refused (exit 2, one line naming the flag, the value and the
+    fix) before the fit and its refits (before: its rows merged in the table)."""
+    from jaxfit.cli import main
+
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fit ran"))
+    assert main(["optimal", "chinchilla", "--budgets", "1e21", "5e21", "1e21", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["jaxfit: error: --budgets 1e+21 5e+21 1e+21: 1e+21 is given more than once; give "
+                   "each value once, e.g. --budgets 1e+21 5e+21"], err
+
+
 def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, monkeypatch,
                                                                        tmp_path):
     """A task named "all" would share the summary's pooled row label: refused (exit 2)

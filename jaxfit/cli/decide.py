@@ -105,6 +105,19 @@ def _positive(values, flag: str, what: str, example: str) -> None:
                              f"{example}")
 
 
+def _once(values, flag: str) -> None:
+    """InputError when a value of ``flag`` repeats (checked before any fit: `optimal`
+    refuses repeated budgets, whose rows its table merged)."""
+    from jaxfit import cli
+
+    twice = [v for i, v in enumerate(values) if v in values[:i]]
+    if twice:
+        unique = " ".join(f"{v:g}" for v in dict.fromkeys(values))
+        raise cli.InputError(f"{flag} {' '.join(f'{v:g}' for v in values)}: {twice[0]:g} is "
+                             f"given more than once; give each value once, e.g. {flag} "
+                             f"{unique}")
+
+
 def _result(args, source, need_draws: bool):
     """The saved result, or a fit (and bootstrap) of the data."""
     import jaxfit as jf
@@ -162,6 +175,7 @@ def _cmd_optimal(args) -> int:
 
     _precheck(args)
     _positive(args.budgets, "--budgets", "compute budget (FLOPs)", "1e21 5.76e23")
+    _once(args.budgets, "--budgets")
     _positive(args.ratios or [], "--ratios", "tokens-per-parameter ratio", "20 100")
     source = _source(args)
     cli._call(_check_law, source.law, args.inputs, "optimal")      # before any fit

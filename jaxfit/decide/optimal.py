@@ -249,6 +249,12 @@ def _budgets(budgets, what: str) -> np.ndarray:
     if c.size == 0 or not np.all(np.isfinite(c)) or np.any(c <= 0):
         raise ValueError(f"{what}: budgets must be finite positive compute values (FLOPs), got "
                          f"{np.asarray(budgets).tolist()!r}; e.g. budgets=[1e21, 5.76e23].")
+    values, counts = np.unique(c, return_counts=True)
+    if np.any(counts > 1):
+        # before: table() averaged a repeated budget's rows into one, to_frame() kept both
+        raise ValueError(f"{what}: budgets={c.tolist()!r} repeat {_shown(values[counts > 1])}; "
+                         "give each budget once (its answer does not depend on how often it "
+                         f"is asked), e.g. budgets={list(dict.fromkeys(c.tolist()))!r}.")
     return c
 
 
@@ -566,7 +572,8 @@ def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable 
     Args:
         result: a `jaxfit.FitResult` (a point answer) or a `jaxfit.Posterior` (an answer
             per draw: NUTS, SVI, Laplace or bootstrap), of a law with inputs N and D.
-        budgets: one or many compute budgets (same units as ``cost``; FLOPs by default).
+        budgets: one or many compute budgets (same units as ``cost``; FLOPs by default),
+            each once (a repeated budget is refused).
         cost: ``cost(N, D) -> C``, jax-traceable and increasing in D (default
             ``6 N D``, Kaplan et al. 2020). E.g. ``lambda N, D: 6*N*D + 6*2048*24*D``.
         inverse: optional ``inverse(C, N) -> D`` of ``cost`` (exact); without it a
