@@ -785,6 +785,26 @@ def test_optimal_refuses_a_repeated_budget_before_fitting(capsys, monkeypatch):
                    "each value once, e.g. --budgets 1e+21 5e+21"], err
 
 
+def test_backtest_passes_n_only_to_the_bootstrap(capsys, monkeypatch, tmp_path):
+    """jf.backtest refuses an n with method 'nuts' or 'laplace' (n=None: the bootstrap's
+    200); the command line's --n default reaches it only with --method bootstrap."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e10, 1e10, 1e10],
+                  "loss": [3.0, 2.8, 2.6]}).to_csv(path, index=False)
+    seen = []
+
+    def fake(*args, n="unset", method=None, **kwargs):
+        seen.append((method, n))
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(jf, "backtest", fake)
+    for method in ("bootstrap", "nuts", "laplace"):
+        assert main(["backtest", str(path), "--axis", "N", "-q", "--method", method]) == 2
+    assert seen == [("bootstrap", 200), ("nuts", None), ("laplace", None)]
+
+
 def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, monkeypatch,
                                                                        tmp_path):
     """A task named "all" would share the summary's pooled row label: refused (exit 2)

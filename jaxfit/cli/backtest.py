@@ -8,7 +8,8 @@ import warnings
 
 __all__ = ["add_parser"]
 
-#: ``--n``'s default, the bootstrap's resamples per cut (`jaxfit.backtest`'s ``n``).
+#: ``--n``'s default, the bootstrap's resamples per cut (`jaxfit.backtest.BOOTSTRAP_N`,
+#: ``n=None``'s value; not imported here: ``jaxfit --help`` imports no JAX).
 _N_DEFAULT = 200
 
 
@@ -35,9 +36,9 @@ def _run(args) -> int:
         bt = cli._call(jf.backtest, law, df, y=args.y, by=by, axis=args.axis,
                        x=mapping, cuts=cuts, per_task=args.per_task, method=args.method,
                        prob=args.prob, calibrate=None if args.calibrate == "none"
-                       else args.calibrate, n=args.n, loss=args.loss, delta=args.delta,
-                       space=args.space, fit_options={"restarts": args.restarts,
-                                                      "init": args.init},
+                       else args.calibrate, n=args.n if args.method == "bootstrap" else None,
+                       loss=args.loss, delta=args.delta, space=args.space,
+                       fit_options={"restarts": args.restarts, "init": args.init},
                        seed=args.seed, progress=progress.enabled(args.quiet))
     cli._warnings(caught)
     table, summary = bt.table(), bt.summary(pooled=args.pooled)
