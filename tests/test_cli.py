@@ -862,6 +862,13 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
     bt.rows["converged"] = [True, True]
     code, doc = _cli_json(capsys, ["backtest", "chinchilla", "--axis", "N", "--json", "-q"])
     assert code == 0
+    # several --by columns: options keep by as an array (before: a list was dropped)
+    monkeypatch.setattr(jf, "backtest", lambda *a, **k: dataclasses.replace(
+        bt, options=dict(bt.options, by=k["by"])))
+    code, doc = _cli_json(capsys, ["backtest", "chinchilla", "--axis", "N", "--json", "-q",
+                                   "--by", "N", "D"])
+    assert code == 0 and doc["options"]["by"] == ["N", "D"] and doc["options"]["n"] == 10
+    validate(doc, schema("backtest"))
 
     fit_json = _saved_chinchilla_fit(tmp_path)
     code, doc = _cli_json(capsys, ["optimal", fit_json, "--budgets", "1e21", "--ratios", "20",
