@@ -781,8 +781,8 @@ def test_optimal_refuses_a_repeated_budget_before_fitting(capsys, monkeypatch):
     monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fit ran"))
     assert main(["optimal", "chinchilla", "--budgets", "1e21", "5e21", "1e21", "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["jaxfit: error: --budgets 1e+21 5e+21 1e+21: 1e+21 is given more than once; give "
-                   "each value once, e.g. --budgets 1e+21 5e+21"], err
+    assert err == ["jaxfit: error: --budgets 1e+21 5e+21 1e+21: 1e+21 is given more than "
+                   "once; give each value once, e.g. --budgets 1e+21 5e+21"], err
 
 
 def test_backtest_passes_n_only_to_the_bootstrap(capsys, monkeypatch, tmp_path):
