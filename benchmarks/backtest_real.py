@@ -339,7 +339,7 @@ def main(argv=None):
             path = a.out / f"{name}_{method}.csv"
             t0 = time.perf_counter()
             try:
-                bt = DATASETS[name](method, a.n)
+                bt = DATASETS[name](method, a.n if method == "bootstrap" else None)
             except Exception as e:                 # report and go on with the others
                 print(f"{name} {method}: FAILED {type(e).__name__}: {e}", flush=True)
                 continue

@@ -124,6 +124,10 @@ class Step:
 
 # ----------------------------------------------------------------------------- scores
 
+#: `backtest`'s bootstrap resamples per task and cut when ``n`` is not given.
+BOOTSTRAP_N = 200
+
+
 def interval_score(lower, upper, y, prob: float):
     """Gneiting & Raftery (2007) interval score of central ``prob`` intervals (lower is
     better): ``(u - l) + 2/a (l - y)_+ + 2/a (y - u)_+``, ``a = 1 - prob``."""
@@ -631,7 +635,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
              steps: Sequence[Step] | None = None, cuts: int | Sequence[float] | None = None,
              per_task: bool = False, min_points: int | None = None,
              method: str = "bootstrap", prob: float = 0.9, calibrate: str | None = "ratio",
-             n: int = 200, loss: str = "huber", delta: float = 1e-3, space: str = "log",
+             n: int | None = None, loss: str = "huber", delta: float = 1e-3, space: str = "log",
              fit_options: Mapping[str, Any] | None = None,
              sample_options: Mapping[str, Any] | None = None, seed: int = 0,
              progress: bool = False) -> BacktestResult:
@@ -673,7 +677,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         prob: nominal coverage of the intervals.
         calibrate: "ratio" (default), "width", "constant" (see the module docstring), or
             None for raw intervals only.
-        n: bootstrap resamples per task and cut.
+        n: bootstrap resamples per task and cut (``method="bootstrap"`` only; default
+            None: `BOOTSTRAP_N`). The other methods' draws are set in ``sample_options``.
         loss, delta, space, fit_options: the single step's objective and `jaxfit.fit`
             options (ignored with ``steps``).
         sample_options: `jaxfit.sample` options (chains, warmup, samples, ...). By default
@@ -696,6 +701,15 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                          "or None.")
     if not 0 < prob < 1:
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
+    if method != "bootstrap" and n is not None:
+        # before: n reached only the bootstrap; method="laplace", n=500 drew the sampler's
+        # default draws with n unused, without a word
+        raise ValueError(f"backtest: n={n!r} is the bootstrap's resamples per task and cut "
+                         f"and does not apply to method={method!r}; use method='bootstrap', "
+                         f"n={n!r}, or drop n (the draws of {method!r} are set in "
+                         "sample_options, e.g. sample_options={'samples': 1000}).")
+    if method == "bootstrap" and n is None:
+        n = BOOTSTRAP_N
     if method == "bootstrap" and (isinstance(n, bool) or not isinstance(n, numbers.Integral)
                                   or n < 2):
         # checked before the first cut's fit (jaxfit.bootstrap refused it after that fit)
@@ -759,6 +773,13 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                                              index=ev[_TASK].to_numpy()), per_task, cuts, 1)
     if not len(cut_values):
         raise ValueError(f"backtest: no cut: data has fewer than 2 distinct {axis!r} values.")
+    if isinstance(cuts, int) and cuts > len(cut_values):
+        # before: cuts=10 on data with 4 cuts ran those 4 without a word
+        where = ("the task with the most has" if per_task else "data has")
+        warnings.warn(f"backtest: cuts={cuts} asks for {cuts} cuts, but {where} only "
+                      f"{len(cut_values)} distinct {axis!r} value(s) below its largest (each a "
+                      f"cut), so {len(cut_values)} run; give cuts={len(cut_values)} or fewer, "
+                      "or cuts=None (every value but the largest).", FitWarning, stacklevel=2)
     tpos = {t: j for j, t in enumerate(tasks)}
     sdata = []
     for s in steps:

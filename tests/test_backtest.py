@@ -449,6 +449,77 @@ def test_sampled_backtest_uses_the_point_fits_data_model(monkeypatch, loss, like
         jf.backtest(jf.models.power_law(), df, axis="N", method="nuts", loss="absolute")
 
 
+def test_n_applies_only_to_the_bootstrap_and_defaults_to_200(monkeypatch):
+    """Before: method='laplace' or 'nuts' with n=500 ran the sampler's default draws, n
+    unused, without a word (the CLI refused --n there, commit 9e3748d). Now refused before
+    any fit, naming n, its value and the fix; n's default (None) is still 200 resamples."""
+    import importlib
+
+    bt_module = importlib.import_module("jaxfit.backtest")    # jf.backtest is the function
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"N": N, "loss": 2.0 + 300 * N ** -0.3})
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    for method in ("laplace", "nuts"):
+        with pytest.raises(ValueError) as e:
+            jf.backtest(jf.models.power_law(), df, axis="N", method=method, n=500)
+        assert str(e.value) == (
+            f"backtest: n=500 is the bootstrap's resamples per task and cut and does not "
+            f"apply to method={method!r}; use method='bootstrap', n=500, or drop n (the "
+            f"draws of {method!r} are set in sample_options, e.g. "
+            "sample_options={'samples': 1000}).")
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def boot(law, data, **kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.undo()
+    monkeypatch.setattr(importlib.import_module("jaxfit.sample"), "bootstrap", boot)
+    with pytest.raises(Stop):
+        jf.backtest(jf.models.power_law(), df, axis="N", cuts=[4e8], calibrate=None,
+                    fit_options={"restarts": 4})
+    assert seen["n"] == 200
+
+
+def test_a_count_of_cuts_beyond_the_data_is_warned_about(monkeypatch):
+    """cuts=10 on data with 4 distinct values below the largest: before, the 4 cuts ran
+    without a word. Now a FitWarning names the count asked for, the count run and the
+    fix (checked before any fit); the count the data allow does not warn."""
+    import importlib
+    import warnings
+
+    bt_module = importlib.import_module("jaxfit.backtest")    # jf.backtest is the function
+
+    class Stop(Exception):
+        pass
+
+    def stop(*a, **k):
+        raise Stop
+
+    monkeypatch.setattr(bt_module, "point_fit", stop)
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    with pytest.warns(jf.warnings.FitWarning) as caught, pytest.raises(Stop):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=10)
+    assert [str(w.message) for w in caught] == [
+        "backtest: cuts=10 asks for 10 cuts, but data has only 4 distinct 'N' value(s) below "
+        "its largest (each a cut), so 4 run; give cuts=4 or fewer, or cuts=None (every value "
+        "but the largest)."]
+    assert caught[0].filename == __file__
+    with pytest.warns(jf.warnings.FitWarning, match=r"cuts=5 asks for 5 cuts, but the task "
+                                                    r"with the most has only 4 distinct"), \
+            pytest.raises(Stop):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=5, per_task=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(Stop):
+            jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=4)
+
+
 def test_cut_ranks_count_only_cuts_that_predicted_something():
     """A cut at the largest size (nothing above it) kept rank 1 with no rows, so the table
     started at cut_rank 2 and summary(last_cut=True) was empty without a word; a repeated

@@ -793,6 +793,54 @@ def _saved_chinchilla_fit(tmp_path):
     return jf.save(res, tmp_path / "fit.json")
 
 
+def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp_path):
+    """`jaxfit optimal fit.json --budgets 100`: the saved fit holds no data, so the units
+    check cannot run (before: no word, though docs/decide.md promised the warning). One
+    line says so, in the command line's words, also with --ratios (overtrain)."""
+    from jaxfit.cli import main
+
+    fit_json = _saved_chinchilla_fit(tmp_path)
+    assert main(["optimal", str(fit_json), "--budgets", "100", "--ratios", "20", "-q"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err == [
+        "warning: optimal: the budgets' units were not checked against the fitted compute: "
+        "the result holds none of the data it was fitted on (a fit loaded from a .json file "
+        "keeps only its parameters). To have them checked, give the data (a CSV/Parquet file "
+        "or dataset) as SOURCE, or a posterior saved by jaxfit sample --save (.nc)."], err
+
+
+def test_optimal_refuses_a_repeated_budget_before_fitting(capsys, monkeypatch):
+    """`--budgets 1e21 1e21`: refused (exit 2, one line naming the flag, the value and the
+    fix) before the fit and its refits (before: its rows merged in the table)."""
+    from jaxfit.cli import main
+
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fit ran"))
+    assert main(["optimal", "chinchilla", "--budgets", "1e21", "5e21", "1e21", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["jaxfit: error: --budgets 1e+21 5e+21 1e+21: 1e+21 is given more than "
+                   "once; give each value once, e.g. --budgets 1e+21 5e+21"], err
+
+
+def test_backtest_passes_n_only_to_the_bootstrap(capsys, monkeypatch, tmp_path):
+    """jf.backtest refuses an n with method 'nuts' or 'laplace' (n=None: the bootstrap's
+    200); the command line's --n default reaches it only with --method bootstrap."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e10, 1e10, 1e10],
+                  "loss": [3.0, 2.8, 2.6]}).to_csv(path, index=False)
+    seen = []
+
+    def fake(*args, n="unset", method=None, **kwargs):
+        seen.append((method, n))
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(jf, "backtest", fake)
+    for method in ("bootstrap", "nuts", "laplace"):
+        assert main(["backtest", str(path), "--axis", "N", "-q", "--method", method]) == 2
+    assert seen == [("bootstrap", 200), ("nuts", None), ("laplace", None)]
+
+
 def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, monkeypatch,
                                                                        tmp_path):
     """A task named "all" would share the summary's pooled row label: refused (exit 2)
@@ -850,6 +898,13 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
     bt.rows["converged"] = [True, True]
     code, doc = _cli_json(capsys, ["backtest", "chinchilla", "--axis", "N", "--json", "-q"])
     assert code == 0
+    # several --by columns: options keep by as an array (before: a list was dropped)
+    monkeypatch.setattr(jf, "backtest", lambda *a, **k: dataclasses.replace(
+        bt, options=dict(bt.options, by=k["by"])))
+    code, doc = _cli_json(capsys, ["backtest", "chinchilla", "--axis", "N", "--json", "-q",
+                                   "--by", "N", "D"])
+    assert code == 0 and doc["options"]["by"] == ["N", "D"] and doc["options"]["n"] == 10
+    validate(doc, schema("backtest"))
 
     fit_json = _saved_chinchilla_fit(tmp_path)
     code, doc = _cli_json(capsys, ["optimal", fit_json, "--budgets", "1e21", "--ratios", "20",

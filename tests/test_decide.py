@@ -189,6 +189,75 @@ def test_budgets_outside_the_fitted_compute_are_warned_about(chinchilla):
         jf.optimal(capped, 5.76e23)
 
 
+_HANDMADE = dict(A=400.0, B=1800.0, E=1.7, alpha=0.33, beta=0.29)
+
+
+def _handmade_fit():
+    """A one-task converged Chinchilla fit at `_HANDMADE`, without fitting (and without
+    data, as a fit loaded from .json)."""
+    from jaxfit.inference.status import Status
+
+    law = jf.models.chinchilla()
+    return jf.FitResult(law=law, tasks=pd.Index([0]),
+                        values=np.array([[_HANDMADE[n] for n in law.param_names]]),
+                        objective=np.array([1e-3]), status=np.array([Status.CONVERGED]),
+                        steps=np.array([10]), grad_norm=np.array([1e-12]),
+                        at_bound=np.zeros((1, 5), bool), identified=np.array([True]),
+                        options=dict(y="loss", by=None, x={}))
+
+
+def test_budgets_of_a_result_without_its_data_say_the_units_were_not_checked(tmp_path):
+    """A fit loaded from .json holds no data, so the units check (ExtrapolationWarning for
+    budgets far from the fitted compute) cannot run: before, no word at all, a budget of
+    100 (PF-days against FLOPs) as silent as 1e21. Now one FitWarning says so and how to
+    have it checked; the answer is unchanged."""
+    from jaxfit.warnings import ExtrapolationWarning
+
+    p = _HANDMADE
+    saved = jf.load(jf.save(_handmade_fit(), tmp_path / "fit.json"))
+    assert not saved.data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        opt = jf.optimal(saved, [100.0])
+        jf.overtrain(saved, [100.0], ratios=[20.0])
+    msgs = [str(w.message) for w in caught]
+    assert not [w for w in caught if issubclass(w.category, ExtrapolationWarning)]
+    assert [w.category for w in caught] == [jf.warnings.FitWarning] * 2, msgs
+    assert msgs[0] == (
+        "optimal: the budgets' units were not checked against the fitted compute: the result "
+        "holds none of the data it was fitted on (a fit loaded from a .json file keeps only "
+        "its parameters). To have them checked, pass a result fitted on the data in this "
+        "session (jf.fit, jf.bootstrap or jf.sample) or a posterior saved as .nc.")
+    assert msgs[1].startswith("overtrain: the budgets' units were not checked")
+    assert caught[0].filename == __file__
+    G = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    a = p["beta"] / (p["alpha"] + p["beta"])
+    assert opt.estimate["N"][0, 0] == pytest.approx(G * (100.0 / 6) ** a, rel=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jf.optimal(saved, [100.0], warn=False)                  # the plots' calls
+
+
+def test_repeated_budgets_are_refused():
+    """jf.optimal(res, [1e21, 1e21]): before, to_frame() had both rows and table() averaged
+    them into one. Now refused, naming the repeated value and the budgets given once; as
+    in isoflop and overtrain, whose tables have a row per budget too."""
+    res = _handmade_fit()
+    with pytest.raises(ValueError) as e:
+        jf.optimal(res, [1e21, 5e21, 1e21], warn=False)
+    assert str(e.value) == (
+        "optimal: budgets=[1e+21, 5e+21, 1e+21] repeat [1e+21]; give each budget once (its "
+        "answer does not depend on how often it is asked), e.g. budgets=[1e+21, 5e+21].")
+    with pytest.raises(ValueError, match=r"^isoflop: budgets=\[1e\+21, 1e\+21\] repeat"):
+        jf.isoflop(res, [1e21, 1e21])
+    with pytest.raises(ValueError, match=r"^overtrain: budgets=\[1e\+21, 1e\+21\] repeat"):
+        jf.overtrain(res, [1e21, 1e21], ratios=[20.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                         # no data: units unchecked
+        opt = jf.optimal(res, [5e21, 1e21])
+    assert len(opt.table()) == 2 and len(opt.to_frame()) == 2 * 6
+
+
 def test_optimal_rejects_bad_input(chinchilla):
     res, _ = chinchilla
     with pytest.raises(ValueError, match="budgets"):

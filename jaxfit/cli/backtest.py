@@ -8,7 +8,8 @@ import warnings
 
 __all__ = ["add_parser"]
 
-#: ``--n``'s default, the bootstrap's resamples per cut (`jaxfit.backtest`'s ``n``).
+#: ``--n``'s default, the bootstrap's resamples per cut (`jaxfit.backtest.BOOTSTRAP_N`,
+#: ``n=None``'s value; not imported here: ``jaxfit --help`` imports no JAX).
 _N_DEFAULT = 200
 
 
@@ -35,15 +36,14 @@ def _run(args) -> int:
         bt = cli._call(jf.backtest, law, df, y=args.y, by=by, axis=args.axis,
                        x=mapping, cuts=cuts, per_task=args.per_task, method=args.method,
                        prob=args.prob, calibrate=None if args.calibrate == "none"
-                       else args.calibrate, n=args.n, loss=args.loss, delta=args.delta,
-                       space=args.space, fit_options={"restarts": args.restarts,
-                                                      "init": args.init},
+                       else args.calibrate, n=args.n if args.method == "bootstrap" else None,
+                       loss=args.loss, delta=args.delta, space=args.space,
+                       fit_options={"restarts": args.restarts, "init": args.init},
                        seed=args.seed, progress=progress.enabled(args.quiet))
     cli._warnings(caught)
     table, summary = bt.table(), bt.summary(pooled=args.pooled)
     if args.json:
-        cli._emit_json({"schema": "jaxfit.backtest/1", "options": {
-            k: v for k, v in bt.options.items() if isinstance(v, (str, int, float, type(None)))},
+        cli._emit_json({"schema": "jaxfit.backtest/1", "options": _options(bt.options),
             "summary": cli._records(summary), "table": cli._records(table)})
     else:
         cli._print_frame(summary, f"backtest of {law.name} along {args.axis} "
@@ -61,6 +61,15 @@ def _run(args) -> int:
               "`jaxfit fit`.", file=sys.stderr)
         return 1
     return 0
+
+
+def _options(options: dict) -> dict:
+    """`jaxfit.BacktestResult.options` as JSON: scalars, and lists (several ``by``
+    columns) as arrays (before: a list was dropped, so ``--by a b`` left no ``by``)."""
+    scalar = (str, int, float, type(None))
+    return {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in options.items()
+            if isinstance(v, scalar) or isinstance(v, (list, tuple))
+            and all(isinstance(e, scalar) for e in v)}
 
 
 def _cuts(tokens, df, axis: str, per_task: bool):

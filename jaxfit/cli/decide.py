@@ -105,6 +105,19 @@ def _positive(values, flag: str, what: str, example: str) -> None:
                              f"{example}")
 
 
+def _once(values, flag: str) -> None:
+    """InputError when a value of ``flag`` repeats (checked before any fit: `optimal`
+    refuses repeated budgets, whose rows its table merged)."""
+    from jaxfit import cli
+
+    twice = [v for i, v in enumerate(values) if v in values[:i]]
+    if twice:
+        unique = " ".join(f"{v:g}" for v in dict.fromkeys(values))
+        raise cli.InputError(f"{flag} {' '.join(f'{v:g}' for v in values)}: {twice[0]:g} is "
+                             f"given more than once; give each value once, e.g. {flag} "
+                             f"{unique}")
+
+
 def _result(args, source, need_draws: bool):
     """The saved result, or a fit (and bootstrap) of the data."""
     import jaxfit as jf
@@ -141,6 +154,18 @@ def _emit(args, command: str, law, tables: dict, options: dict) -> None:
             cli._print_frame(v, ("\n" if i else "") + f"{command}: {k}")
 
 
+#: `jaxfit.decide.optimal._warn_outside`'s note on a result without its data, in the command
+#: line's words: one line for optimal and --ratios' overtrain, the fix a SOURCE to give.
+_UNCHECKED_WORDS = (
+    ("overtrain: the budgets' units were not checked", "optimal: the budgets' units were "
+                                                       "not checked"),
+    ("To have them checked, pass a result fitted on the data in this session (jf.fit, "
+     "jf.bootstrap or jf.sample) or a posterior saved as .nc.",
+     "To have them checked, give the data (a CSV/Parquet file or dataset) as SOURCE, or a "
+     "posterior saved by jaxfit sample --save (.nc)."),
+)
+
+
 def _cmd_optimal(args) -> int:
     import numpy as np
 
@@ -150,6 +175,7 @@ def _cmd_optimal(args) -> int:
 
     _precheck(args)
     _positive(args.budgets, "--budgets", "compute budget (FLOPs)", "1e21 5.76e23")
+    _once(args.budgets, "--budgets")
     _positive(args.ratios or [], "--ratios", "tokens-per-parameter ratio", "20 100")
     source = _source(args)
     cli._call(_check_law, source.law, args.inputs, "optimal")      # before any fit
@@ -163,7 +189,7 @@ def _cmd_optimal(args) -> int:
         if args.ratios:
             tables["overtrain"] = cli._call(overtrain, res, args.budgets, args.ratios,
                                             prob=args.prob, inputs=inputs)
-    cli._warnings(caught)
+    cli._warnings(caught, words=_UNCHECKED_WORDS)
     _emit(args, "optimal", opt.law, tables, dict(budgets=list(map(float, args.budgets)),
                                                  prob=args.prob, method=opt.method,
                                                  draws=opt.n_draws))

@@ -53,7 +53,7 @@ from jaxfit.decide.draws import Draws, as_draws
 from jaxfit.inference import cache
 from jaxfit.law import Law, as_names
 from jaxfit.result import FitResult
-from jaxfit.warnings import ExtrapolationWarning
+from jaxfit.warnings import ExtrapolationWarning, FitWarning
 
 __all__ = ["optimal", "optimal_at", "isoflop", "overtrain", "OptimalResult", "CLOSED_FORM",
            "QUANTITIES"]
@@ -196,6 +196,14 @@ def _fitted_compute(result, names: tuple[str, str], cost) -> tuple[float, float]
     return (float(C.min()), float(C.max())) if C.size else None
 
 
+def _holds_data(result) -> bool:
+    """Whether ``result`` (or a bootstrap's point fit) carries the data it was fitted on."""
+    if getattr(result, "data", None):
+        return True
+    fit = getattr(result, "fit", None)
+    return isinstance(fit, FitResult) and bool(fit.data)
+
+
 def _warn_outside(result, budgets: np.ndarray, names: tuple[str, str], cost,
                   what: str) -> None:
     """`ExtrapolationWarning` for budgets below the compute of every fitted run, or more
@@ -203,6 +211,14 @@ def _warn_outside(result, budgets: np.ndarray, names: tuple[str, str], cost,
     in FLOPs gave N* = 0.5 parameters and D* = 31 tokens without a word."""
     span = _fitted_compute(result, names, cost)
     if span is None:
+        if not _holds_data(result):
+            # before: no word, and docs/decide.md promised the warning always
+            warnings.warn(
+                f"{what}: the budgets' units were not checked against the fitted compute: "
+                "the result holds none of the data it was fitted on (a fit loaded from a "
+                ".json file keeps only its parameters). To have them checked, pass a result "
+                "fitted on the data in this session (jf.fit, jf.bootstrap or jf.sample) or a "
+                "posterior saved as .nc.", FitWarning, stacklevel=4)
         return
     lo, hi = span
     form = "cost(N, D)" if cost is not None else "6 N D"
@@ -233,6 +249,12 @@ def _budgets(budgets, what: str) -> np.ndarray:
     if c.size == 0 or not np.all(np.isfinite(c)) or np.any(c <= 0):
         raise ValueError(f"{what}: budgets must be finite positive compute values (FLOPs), got "
                          f"{np.asarray(budgets).tolist()!r}; e.g. budgets=[1e21, 5.76e23].")
+    values, counts = np.unique(c, return_counts=True)
+    if np.any(counts > 1):
+        # before: table() averaged a repeated budget's rows into one, to_frame() kept both
+        raise ValueError(f"{what}: budgets={c.tolist()!r} repeat {_shown(values[counts > 1])}; "
+                         "give each budget once (its answer does not depend on how often it "
+                         f"is asked), e.g. budgets={list(dict.fromkeys(c.tolist()))!r}.")
     return c
 
 
@@ -550,7 +572,8 @@ def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable 
     Args:
         result: a `jaxfit.FitResult` (a point answer) or a `jaxfit.Posterior` (an answer
             per draw: NUTS, SVI, Laplace or bootstrap), of a law with inputs N and D.
-        budgets: one or many compute budgets (same units as ``cost``; FLOPs by default).
+        budgets: one or many compute budgets (same units as ``cost``; FLOPs by default),
+            each once (a repeated budget is refused).
         cost: ``cost(N, D) -> C``, jax-traceable and increasing in D (default
             ``6 N D``, Kaplan et al. 2020). E.g. ``lambda N, D: 6*N*D + 6*2048*24*D``.
         inverse: optional ``inverse(C, N) -> D`` of ``cost`` (exact); without it a
