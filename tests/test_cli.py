@@ -1555,23 +1555,10 @@ def test_recipes_exit_1_when_a_point_fit_behind_their_numbers_did_not_converge(
 
 
 def _built_flp(sampling_runs, targets):
-    """A one-row FLP prediction table, an empty frame and an `FLPResult` built from them
-    (stage 1 unconverged in task 0), for the tests that run `flp_vs_ladder` without
-    fitting."""
-    from jaxfit.recipes.flp import FLPResult
+    """`built_results.built_flp` with stage 1 unconverged in task 0."""
+    from built_results import built_flp
 
-    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
-                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
-                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
-                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
-                         "rel_error": [-0.0125]})
-    empty = pd.DataFrame()
-    res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
-                    stage1_data=empty, stage2_data=empty, curves=empty,
-                    fits={"stage1": _unconverged_fit([0])},
-                    options={"tasks": ["piqa_val"], "sampling_runs": list(sampling_runs),
-                             "targets": list(targets), "target_last_n": 5})
-    return pred, empty, res
+    return built_flp({"stage1": _unconverged_fit([0])}, sampling_runs, targets)
 
 
 def test_flp_counts_its_ladder_comparisons_unconverged_fits(monkeypatch, capsys):

@@ -28,7 +28,6 @@ from jaxfit.recipes.emergence_plot import plot_emergence
 from jaxfit.recipes.flp_plot import plot_flp_m
 from jaxfit.recipes.hitchhiker_plot import plot_hitchhiker
 from jaxfit.recipes.ladder import LadderResult
-from jaxfit.recipes.ladder_plot import plot_ladder
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAIN = re.compile(r"^[-\u2212]?\d+(\.\d+)?(e[-\u2212]?\d+)?%?$")

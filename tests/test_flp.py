@@ -275,19 +275,11 @@ def test_flp_on_olmo_ladder_next_to_two_step_ladder():
 def _built_flp_and_ladder():
     """An `FLPResult` and a `LadderResult` built by hand (nothing fitted), for
     `flp_vs_ladder` with `flp` and `ladder` monkeypatched to return them."""
-    from jaxfit.recipes.flp import FLPResult
+    from built_results import built_flp
+
     from jaxfit.recipes.ladder import LadderResult
 
-    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
-                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
-                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
-                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
-                         "rel_error": [-0.0125]})
-    empty = pd.DataFrame()
-    flp_res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
-                        stage1_data=empty, stage2_data=empty, curves=empty, fits={},
-                        options={"tasks": ["piqa_val"], "sampling_runs": ["a"],
-                                 "targets": ["7B-4T"], "target_last_n": 5})
+    pred, empty, flp_res = built_flp({})
     lad = LadderResult(predictions=pred, step1=empty, step2=empty, variance=empty,
                        variance_correlation=empty, step1_data=empty, step2_data=empty,
                        fits={}, options={"ladder_runs": ["a"],

@@ -760,7 +760,6 @@ def test_cli_sample_non_finite_draws_say_why_exit_1(capsys, monkeypatch):
     of a poorly identified B overflowing to inf)."""
     post = _posterior()
     post.draws["B"][0, 0, :3] = np.inf
-    import importlib
 
     monkeypatch.setattr(importlib.import_module("jaxfit.sample"), "sample", lambda *a, **k: post)
     with warnings.catch_warnings():

@@ -1,0 +1,22 @@
+"""Recipe results built by hand (nothing fitted), for tests of what the recipes and the
+command line do with them (`flp_vs_ladder` with `flp` and `ladder` monkeypatched)."""
+
+import pandas as pd
+
+
+def built_flp(fits, sampling_runs=("a",), targets=("7B-4T",)):
+    """A one-row FLP prediction table, an empty frame and an `FLPResult` built from them
+    with point fits ``fits`` (name -> FitResult)."""
+    from jaxfit.recipes.flp import FLPResult
+
+    pred = pd.DataFrame({"task": ["piqa_val"], "target": ["7B-4T"], "C": [1e22],
+                         "actual_loss": [3.0], "pred_loss": [3.1], "actual_acc": [0.8],
+                         "pred_acc": [0.79], "abs_error": [1.0], "stage2_pred_acc": [0.8],
+                         "baseline_pred_acc": [0.7], "baseline_abs_error": [10.0],
+                         "rel_error": [-0.0125]})
+    empty = pd.DataFrame()
+    res = FLPResult(predictions=pred, stage1=empty, stage2=empty, baseline=empty,
+                    stage1_data=empty, stage2_data=empty, curves=empty, fits=dict(fits),
+                    options={"tasks": ["piqa_val"], "sampling_runs": list(sampling_runs),
+                             "targets": list(targets), "target_last_n": 5})
+    return pred, empty, res
