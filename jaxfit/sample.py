@@ -453,16 +453,11 @@ def warn_exponent_prior(law: Law, priors: Mapping[str, Any] | None, start: FitRe
     """
     from jaxfit.warnings import PriorWarning
 
-    priors = dict(priors or {})
     lo, hi = bayes.TERM_EXPONENT_RANGE
     values = np.asarray(start.values, dtype=np.float64)
     names = list(law.param_names)
     parts = []
-    for term in law.terms:
-        name = term.exponent
-        if name not in names or priors.get(name) is not None \
-                or law.params[name].prior is not None:
-            continue
+    for name in bayes.default_exponents(law, priors):
         v = values[:, names.index(name)]
         out = np.isfinite(v) & ((v < lo) | (v > hi))
         if out.any():

@@ -93,6 +93,7 @@ from jaxfit.law import NOISE, Law, PriorDescription, prior_problem
 
 __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "huber_scale", "BayesModel", "make_model", "default_prior",
            "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "TERM_EXPONENT_PRIOR",
+           "default_exponents",
            "TERM_EXPONENT_RANGE",
            "TERM_LEVEL_PRIOR", "data_centre", "LIKELIHOODS", "find_map",
            "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
@@ -360,15 +361,23 @@ def _constrained_term(prior, t):
     return term
 
 
+def default_exponents(law: Law, priors: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The exponents of ``law``'s declared terms (``law.terms``) that keep the default
+    `TERM_EXPONENT_PRIOR`: neither ``priors`` nor their ``Param.prior`` gives one."""
+    priors = priors or {}
+    return tuple(t.exponent for t in law.terms if t.exponent in law.params
+                 and priors.get(t.exponent, law.params[t.exponent].prior) is None)
+
+
 def _prior_terms(law: Law, priors: Mapping[str, Any]) -> dict[str, Callable]:
     """name -> ``log p(u_j)`` of one unconstrained value (with the Jacobian when the prior
     is over the constrained value). Built eagerly, outside any trace."""
     terms = {}
-    exponents = {t.exponent for t in law.terms}
+    exponents = default_exponents(law, priors)
     for name in law.param_names:
         prior = priors.get(name, law.params[name].prior)
         t = law.params[name].transform
-        if prior is None and name in exponents:
+        if name in exponents:
             terms[name] = _constrained_term(TERM_EXPONENT_PRIOR, t)
         elif prior is None:
             terms[name] = default_prior(law, name).log_prob
@@ -598,9 +607,8 @@ def _sampling_law(law: Law, priors: Mapping[str, Any]) -> Law:
     trajectory meets the wall at 0 (a real-valued exponent under a LogNormal prior made
     NUTS diverge). Only unbounded (``real``) exponents are swapped: a bounded one keeps
     its bounds. The law's function is unchanged; ``law`` itself if nothing changes."""
-    swap = [t.exponent for t in law.terms
-            if priors.get(t.exponent, law.params[t.exponent].prior) is None
-            and law.params[t.exponent].constraint is constraints.real]
+    swap = [n for n in default_exponents(law, priors)
+            if law.params[n].constraint is constraints.real]
     if not swap:
         return law
     params = dict(law.params)
