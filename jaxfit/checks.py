@@ -391,7 +391,6 @@ def law_log(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
         return
     import jax
 
-    from jaxfit.inference.objective import unpack
     from jaxfit.inference.starts import init_box
 
     lo, hi = init_box(law)
@@ -399,10 +398,13 @@ def law_log(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
     u = np.stack([0.5 * (lo + hi), lo + off * (hi - lo)]).astype(np.float64)
     with jax.enable_x64(True):
         try:
-            f, g = _fn_and_log()(law, jax.device_put(u), jax.device_put(xs))
+            p, f, g = _fn_and_log()(law, jax.device_put(u), jax.device_put(xs))
         except Exception as e:  # noqa: BLE001 - fn passed law_output's trace: log_fn's
             raise _fn_failed(law, "log_fn", e) from e
-        params = {n: np.asarray(v, dtype=np.float64) for n, v in unpack(law, u).items()}
+    # the constrained parameters come out of the same program (unpacking the numpy u
+    # here ran every constraint's transform op by op, eagerly, on every fit)
+    order = [*law.param_names, *(n for n in p if n not in law.param_names)]  # jit sorts keys
+    params = {n: np.asarray(p[n], dtype=np.float64) for n in order}
     f, g = np.asarray(f, dtype=np.float64), np.asarray(g, dtype=np.float64)
     for i, where in enumerate(("the centre of", "a point inside")):
         _compare_log(law, xs, {n: float(v[i]) for n, v in params.items()}, where, f[i], g[i])
@@ -410,8 +412,9 @@ def law_log(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
 
 @functools.cache
 def _fn_and_log():
-    """The compiled ``(fn, log_fn)`` of a law at parameter vectors ``u`` [V, k]
-    (unconstrained) and points ``x`` (input name -> [K]): [V, ...] each, fn and log_fn
+    """The compiled ``(params, fn, log_fn)`` of a law at parameter vectors ``u`` [V, k]
+    (unconstrained) and points ``x`` (input name -> [K]): [V, ...] each (``params`` the
+    constrained values, name -> [V]), fn and log_fn
     called with scalar parameters as the fit calls them (vmapped over ``u``). Built on
     first use (`jaxfit.inference.cache.jit`: bounded, keyed by the law)."""
     import jax
@@ -422,7 +425,7 @@ def _fn_and_log():
     def fn_and_log(law, u, x):
         def one(v):
             p = unpack(law, v)
-            return law.fn(p, x), law.log_fn(p, x)
+            return p, law.fn(p, x), law.log_fn(p, x)
 
         return jax.vmap(one)(u)
 

@@ -194,11 +194,10 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
 
 
-def _comma_hint(s: pd.Series, col: str, expr: str | None = None) -> str:
+def _comma_hint(s: pd.Series, expr: str) -> str:
     """The fix for a text column of numbers written with commas ("1,960,668,711": thousands
     separators; "2,38": a decimal comma), or "" when its entries are something else;
-    ``expr`` is how the fix names the values (default ``df[col]``)."""
-    expr = f"df[{col!r}]" if expr is None else expr
+    ``expr`` is how the fix names the values (e.g. ``df['N']``)."""
     if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
         return ""
     bad = [v for v in s.to_numpy() if not _is_number(v)]
@@ -244,7 +243,7 @@ def real_dtype(df: pd.DataFrame, s: pd.Series, what: str, expr: str,
         raise ValueError(f"{what} has dtype {s.dtype}, not numbers; convert it with "
                          f"{expr}.astype(float) (True -> 1.0, False -> 0.0){other}.")
     if not pd.api.types.is_numeric_dtype(s):
-        hint = _comma_hint(s, "", expr)
+        hint = _comma_hint(s, expr)
         if hint:
             raise ValueError(f"{what} has dtype {s.dtype}, not numbers{hint}")
         raise ValueError(f"{what} has dtype {s.dtype}, not numbers; convert it with "
@@ -492,8 +491,6 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                 raise ValueError(f"column {c!r} (task column, by) has {bad.sum()} missing values "
                                  f"at rows {row_labels(df, bad)}; those rows would belong to no task. "
                                  f"Fill them, e.g. df[{c!r}].fillna('unknown').")
-        for c in by_cols:
-            _check_hashable(df, c)
         # by the columns' values, not their names: a name that is also an index level
         # (df.set_index("task", drop=False)) is ambiguous to pandas. The tasks are the
         # values (combinations) the rows hold, in category order for a categorical column:
@@ -503,9 +500,16 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
         # not the last (ngroup numbers only the groups the rows hold); several refused it
         # outright.
         keys = [df[c] for c in by_cols]
-        groups = df.groupby(keys if len(keys) > 1 else keys[0], sort=True, observed=True)
-        codes = groups.ngroup().to_numpy()
-        counts = groups.size()
+        try:
+            groups = df.groupby(keys if len(keys) > 1 else keys[0], sort=True, observed=True)
+            codes = groups.ngroup().to_numpy()
+            counts = groups.size()
+        except TypeError:
+            # unhashable labels: name the column (checked only here, not row by row in
+            # Python on every fit)
+            for c in by_cols:
+                _check_hashable(df, c)
+            raise
         tasks, sizes = _used(counts.index), counts.to_numpy()
     else:
         codes = np.zeros(len(df), dtype=np.int64)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["load", "names", "info", "recorded_unit", "Dataset", "load_olmo_ladder",
@@ -180,7 +181,7 @@ def _value_ranges(df: pd.DataFrame, columns) -> dict:
     out = {}
     for c in columns:
         v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype="float64", na_value=float("nan"))
-        v = v[pd.notna(v) & (abs(v) != float("inf"))]
+        v = v[np.isfinite(v)]
         out[c] = [float(v.min()), float(v.max())] if v.size else None
     return out
 
