@@ -140,3 +140,21 @@ def test_well_posed_noisy_fit_has_no_design_warning():
         warnings.simplefilter("error", DesignWarning)
         res = jf.fit(jf.models.chinchilla(), df, y="loss", restarts=16)
     assert res.identified[0] and res.dof[0] == 35 and res.design[0] == ()
+
+
+def test_new_levels_stay_above_an_input_above_bound():
+    """Check 3 moves an input to new levels to see whether the data identify the law. It
+    stepped only positive inputs geometrically (above 0); an ``input_above`` bound (the
+    emergence_shift log_power form's D > 1) was ignored, so levels near the bound moved
+    below it, where the law is not defined. Now the step is geometric above the bound."""
+    from jaxfit.inference.design import LEVEL_STEP, _new_levels
+
+    law = jf.models.power_law("D").replace(input_above={"D": 1.0})
+    D = np.array([[1.05, 2.0, 10.0, 1.0]])
+    w = np.array([[1.0, 1.0, 1.0, 0.0]])                         # the last is padding
+    down = _new_levels(law, {"D": D}, w, "D", -1.0)["D"]
+    np.testing.assert_allclose(down[0, :3], 1.0 + (D[0, :3] - 1.0) * np.exp(-LEVEL_STEP))
+    assert np.all(down[0, :3] > 1.0) and down[0, 3] == 1.0          # padding unchanged
+    # a positive input without a further bound: geometric above 0, as before
+    up = _new_levels(jf.models.power_law("D"), {"D": D}, w, "D", 1.0)["D"]
+    np.testing.assert_allclose(up[0, :3], D[0, :3] * np.exp(LEVEL_STEP))

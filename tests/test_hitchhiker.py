@@ -323,3 +323,15 @@ def test_a_suspect_flag_that_is_not_boolean_is_refused(data):
 
     ok = _suspect_flags(pd.Series(["TRUE", "false", " True", 0, 1.0, None, np.nan]))
     assert ok.tolist() == [True, False, True, False, True, False, False]
+
+
+def test_no_family_error_gives_the_row_level_reasons():
+    """When every row of every family is dropped at row level (e.g. all flagged
+    upstream_suspect), no family-level filter record exists, and the error read "no family
+    is left after the filters ()." with no reason. It now shows the row-level records."""
+    from jaxfit.recipes.hitchhiker import _no_family
+
+    rows = [dict(level="rows", family="gpt2", what="upstream_suspect", count=12,
+                 reason="12 rows flagged upstream_suspect")]
+    msg = _no_family(rows, 4)
+    assert "'gpt2': 12 rows flagged upstream_suspect" in msg and "()" not in msg

@@ -1306,7 +1306,7 @@ def _cmd_recipe(args) -> int:
     # first, each fit's status in its table); bootstrap refits that did not converge are
     # reported by the recipes' own warnings and tables.
     code = 0
-    unconverged = getattr(result, "unconverged", list)()
+    unconverged = result.unconverged()
     if unconverged:
         more = f", and {len(unconverged) - 3} more" if len(unconverged) > 3 else ""
         print(f"{args.command}: {len(unconverged)} point fit(s) did not converge: "

@@ -43,7 +43,7 @@ def _run(args) -> int:
     cli._warnings(caught)
     table, summary = bt.table(), bt.summary(pooled=args.pooled)
     if args.json:
-        cli._emit_json({"schema": "jaxfit.backtest/1", "options": _options(bt.options),
+        cli._emit_json({"schema": "jaxfit.backtest/1", "options": cli._options_json(bt.options),
             "summary": cli._records(summary), "table": cli._records(table)})
     else:
         cli._print_frame(summary, f"backtest of {law.name} along {args.axis} "
@@ -61,15 +61,6 @@ def _run(args) -> int:
               "`jaxfit fit`.", file=sys.stderr)
         return 1
     return 0
-
-
-def _options(options: dict) -> dict:
-    """`jaxfit.BacktestResult.options` as JSON: scalars, and lists (several ``by``
-    columns) as arrays (before: a list was dropped, so ``--by a b`` left no ``by``)."""
-    scalar = (str, int, float, type(None))
-    return {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in options.items()
-            if isinstance(v, scalar) or isinstance(v, (list, tuple))
-            and all(isinstance(e, scalar) for e in v)}
 
 
 def _cuts(tokens, df, axis: str, per_task: bool):
@@ -100,11 +91,11 @@ def _cuts(tokens, df, axis: str, per_task: bool):
             and values[0] < 1e3):
         return values
     k = int(values[0])
-    if per_task or axis not in df.columns:
-        return k                    # per task cuts are counts; a missing axis is named later
-    a = np.asarray(df[axis], dtype=np.float64) if df[axis].dtype.kind in "iuf" else None
-    a = None if a is None else np.unique(a[np.isfinite(a)])[::-1]
-    if a is None or not len(a) or not a[-1] < k < a[0]:
+    if per_task or axis not in df.columns or df[axis].dtype.kind not in "iuf":
+        return k        # per task cuts are counts; a missing or non-numeric axis is named later
+    a = np.asarray(df[axis], dtype=np.float64)
+    a = np.unique(a[np.isfinite(a)])[::-1]
+    if not len(a) or not a[-1] < k < a[0]:
         return k
     top = a[1:k + 1]
     count = " ".join(f"{v:g}" for v in top) if len(top) > 1 else repr(float(top[0]))

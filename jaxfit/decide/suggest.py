@@ -390,7 +390,8 @@ def _check_finite(ok: np.ndarray, rows: list[np.ndarray], df: pd.DataFrame, what
                      f"row(s) {list(df.index[bad[:5]])} for some posterior draws, e.g. "
                      f"{shown}: those inputs are outside the law's domain (e.g. <= 0 where "
                      "it takes a log). Fix: drop those rows or give inputs where the law is "
-                     "defined (a custom law can declare them in Law(positive_inputs=...) to "
+                     "defined (a custom law can declare them in Law(positive_inputs=..., "
+                     "input_above=...) to "
                      "have them checked).")
 
 

@@ -160,8 +160,11 @@ def _jacobian_fn(law: Law, space: str):
 def _new_levels(law: Law, x: dict, w: np.ndarray, name: str, sign: float) -> dict:
     """The inputs with ``name`` moved to new levels (check 3)."""
     v = x[name]
-    if name in law.positive_inputs:
-        moved = v * np.exp(sign * LEVEL_STEP)
+    lo = law.input_bounds.get(name)
+    if lo is not None:
+        # geometric steps above the input's lower bound (0 for a positive input; an
+        # input_above bound, e.g. D > 1, is kept too: the law is not defined below it)
+        moved = lo + (v - lo) * np.exp(sign * LEVEL_STEP)
     else:
         real = w > 0
         n = np.maximum(real.sum(axis=1, keepdims=True), 1)

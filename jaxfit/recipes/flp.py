@@ -308,8 +308,9 @@ def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
     errors start with): the tasks, their chance levels, the run names, the sampling rows
     and the targets' final points (with the mean ``ratio`` when ``ratio``: FLP-M's
     mixtures; before, any column named ratio was averaged, and one of text failed with
-    "dtype 'str' does not support operation 'mean'", in FLP too, which never reads it)."""
-    data = load_flp_data() if data is None else data
+    "dtype 'str' does not support operation 'mean'", in FLP too, which never reads it).
+    ``data`` is the frame itself (the callers load the embedded one first, for its
+    recorded unit)."""
     _check(data, losses, recipe)
     tasks = select_tasks(data, tasks, recipe)
     levels = _chance(chance, tasks, recipe)

@@ -374,7 +374,8 @@ def _no_family(filters: Sequence[Mapping[str, Any]], min_sizes: int) -> str:
     max_target_loss)" whatever the reason; a loss in another unit (perplexity, percent)
     read as "max_target_loss" without saying that the loss looked wrong.
     """
-    fam = [f for f in filters if f["level"] == "family"]
+    # every row dropped at row level leaves no family-level record: show those instead
+    fam = [f for f in filters if f["level"] == "family"] or list(filters)
     why = "; ".join(f"{f['family']!r}: {f['reason']}" for f in fam[:5])
     more = f"; ... ({len(fam)} families)" if len(fam) > 5 else ""
     fixes = []

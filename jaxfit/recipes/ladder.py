@@ -613,6 +613,9 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                          "'ratio', 'width', 'constant', 'none'.")
     if intervals and (int(n_boot) != n_boot or n_boot < 2):
         raise ValueError(f"ladder: n_boot={n_boot!r} must be an integer >= 2.")
+    # the calibration of the intervals: None (raw intervals) or its kind
+    kind = (None if not intervals or calibrate in (False, None, "none")
+            else "ratio" if calibrate is True else str(calibrate))
     data = load_olmo_ladder() if data is None else data
     _check_data(data, method)
     tasks = select_tasks(data, tasks, "ladder")
@@ -626,9 +629,8 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
     elif variance_run not in set(data["run"]):
         raise ValueError(f"ladder: variance_run={variance_run!r} is not in data['run'].")
     vrows = lad if variance_run in runs else _select(data, [variance_run], tasks, "variance")
-    if intervals and calibrate and calibrate != "none" and lad["N"].nunique() < 3:
+    if kind and lad["N"].nunique() < 3:
         # before: found by _calibrate, after the fits and the n_boot bootstrap refits
-        kind = "ratio" if calibrate is True else str(calibrate)
         raise ValueError(f"ladder: calibrate={kind!r} needs at least 3 ladder sizes (N) to "
                          f"learn the extrapolation error from; got {lad['N'].nunique()}. Pass "
                          "calibrate='none' for the raw bootstrap intervals.")
@@ -757,8 +759,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                            acc_upper=iv["predictive_upper"].to_numpy(),
                            mean_acc_lower=iv["credible_lower"].to_numpy(),
                            mean_acc_upper=iv["credible_upper"].to_numpy())
-        if calibrate and calibrate != "none":
-            kind = "ratio" if calibrate is True else str(calibrate)
+        if kind:
             pred, calibration = _calibrate(pred, method, fit_data, s1, step1_delta, o1, o2,
                                            prob, int(n_boot), kind)
         covered = (pred["acc_lower"] <= pred["actual_acc"]) & (pred["actual_acc"] <= pred["acc_upper"])
