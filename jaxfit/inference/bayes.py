@@ -369,6 +369,21 @@ def default_exponents(law: Law, priors: Mapping[str, Any] | None) -> tuple[str, 
                  and priors.get(t.exponent, law.params[t.exponent].prior) is None)
 
 
+def _positive_exponents(law: Law, priors: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The exponents of ``law``'s declared terms whose prior lives on the positives: the
+    default `TERM_EXPONENT_PRIOR`, or a prior of the user's (``priors`` or ``Param.prior``)
+    whose support is ``constraints.positive`` (a LogNormal, Gamma, HalfNormal ...)."""
+    priors = priors or {}
+    out = []
+    for t in law.terms:
+        if t.exponent not in law.params:
+            continue
+        prior = priors.get(t.exponent, law.params[t.exponent].prior)
+        if prior is None or getattr(prior, "support", None) is constraints.positive:
+            out.append(t.exponent)
+    return tuple(out)
+
+
 def _prior_terms(law: Law, priors: Mapping[str, Any]) -> dict[str, Callable]:
     """name -> ``log p(u_j)`` of one unconstrained value (with the Jacobian when the prior
     is over the constrained value). Built eagerly, outside any trace."""
@@ -601,13 +616,18 @@ class BayesModel:
 
 
 def _sampling_law(law: Law, priors: Mapping[str, Any]) -> Law:
-    """``law`` with every declared term's exponent that keeps its default prior
-    (`TERM_EXPONENT_PRIOR`, positive) sampled as ``log exponent``: its Param's constraint
-    becomes ``positive``, so the prior is a Normal in the sampler's coordinate and no
-    trajectory meets the wall at 0 (a real-valued exponent under a LogNormal prior made
-    NUTS diverge). Only unbounded (``real``) exponents are swapped: a bounded one keeps
-    its bounds. The law's function is unchanged; ``law`` itself if nothing changes."""
-    swap = [n for n in default_exponents(law, priors)
+    """``law`` with every declared term's exponent whose prior lives on the positives
+    (`_positive_exponents`: the default `TERM_EXPONENT_PRIOR`, or a user's LogNormal,
+    Gamma ...) sampled as ``log exponent``: its Param's constraint becomes ``positive``,
+    so a LogNormal prior is a Normal in the sampler's coordinate, no trajectory meets the
+    wall at 0 (a real-valued exponent under a LogNormal prior made NUTS diverge), and the
+    term gets the sampler's level, slope and floor coordinates (`BayesModel`). Before
+    session 21 a user's prior dropped them: on the OLMo ladder's power laws in compute,
+    with ``priors={"alpha": LogNormal(log 0.15, 0.5)}``, NUTS then passed its diagnostics
+    in 4 of 8 domains, and in 8 of 8 with them (benchmarks/compute_exponent_prior.py).
+    Only unbounded (``real``) exponents are swapped: a bounded one keeps its bounds. The
+    law's function is unchanged; ``law`` itself if nothing changes."""
+    swap = [n for n in _positive_exponents(law, priors)
             if law.params[n].constraint is constraints.real]
     if not swap:
         return law
