@@ -34,8 +34,8 @@ import numpy as np
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 
-__all__ = ["Param", "PowerTerm", "Law", "compose", "fix", "add", "share", "NOISE",
-           "PriorDescription", "as_names"]
+__all__ = ["Param", "PowerTerm", "TERM_KINDS", "Law", "compose", "fix", "add", "share",
+           "NOISE", "PriorDescription", "as_names"]
 
 Params = Mapping[str, Any]
 Inputs = Mapping[str, Any]
@@ -330,6 +330,10 @@ def _inside_example(param: Param) -> str:
     return f", e.g. init=({ex[0]:.3g}, {ex[1]:.3g})"
 
 
+#: `PowerTerm.kind` values: what a term's input measures.
+TERM_KINDS = ("size", "compute")
+
+
 class PowerTerm(NamedTuple):
     """A power-law term ``scale * input^-exponent`` of a law, declared as data.
 
@@ -341,11 +345,15 @@ class PowerTerm(NamedTuple):
         scale: name of the (positive) scale parameter, e.g. ``"A"``.
         exponent: name of the exponent parameter, e.g. ``"alpha"``.
         input: name of the law input the term decays in, e.g. ``"N"``.
+        kind: what the input measures, which sets the exponent's default prior
+            (`jaxfit.inference.bayes.TERM_EXPONENT_PRIORS`): ``"size"`` (parameters or
+            tokens, N and D: exponents ~0.3) or ``"compute"`` (training FLOPs: ~0.15).
     """
 
     scale: str
     exponent: str
     input: str
+    kind: str = "size"
 
 
 def _freeze(mapping: Mapping | None) -> Mapping:
@@ -455,6 +463,9 @@ class Law:
                     f"parameters {sorted(self.params)}.")
         object.__setattr__(self, "terms", tuple(PowerTerm(*t) for t in self.terms))
         for t in self.terms:
+            if t.kind not in TERM_KINDS:
+                raise ValueError(f"Law {self.name!r}: term {tuple(t)} has kind {t.kind!r}; "
+                                 f"it must be one of {TERM_KINDS} (what the input measures).")
             if t.scale not in self.params or t.exponent not in self.params \
                     or t.input not in self.inputs:
                 raise ValueError(f"Law {self.name!r}: term {tuple(t)} names parameters or an "

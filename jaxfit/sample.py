@@ -440,40 +440,45 @@ def _check_priors_at(law: Law, priors: Mapping[str, Any] | None, start: FitResul
 def warn_exponent_prior(law: Law, priors: Mapping[str, Any] | None, start: FitResult,
                         stacklevel: int = 2) -> bool:
     """Warn (`jaxfit.warnings.PriorWarning`) where the point fit's exponent of a declared
-    power-law term lies outside the default exponent prior's central 95% range
-    (`bayes.TERM_EXPONENT_RANGE`, [0.113, 0.799]); only for exponents left to that default
-    (no ``priors=`` entry, no ``Param.prior``). Returns True when it warned.
+    power-law term lies outside its default prior's central 95% range
+    (`bayes.TERM_EXPONENT_PRIORS` by the term's kind: [0.113, 0.799] for model or data
+    size, [0.056, 0.400] for compute); only for exponents left to that default (no
+    ``priors=`` entry, no ``Param.prior``). Returns True when it warned.
 
-    There the prior, not the data, sets much of the posterior and pulls it toward 0.3.
-    Measured on real held-out models (benchmarks/compute_exponent_prior.py): a power law
-    in compute fitted to the OLMo ladder's 16 runs per validation domain (exponents
-    0.047-0.175, 5 of 8 below the range) predicted the 7B and 13B losses with a median
-    error of 1.1% (point fit), 2.3% (default NUTS posterior median, exponents pulled to
-    0.11-0.18) and 0.9% (1,000-resample bootstrap, no prior).
+    There the prior, not the data, sets much of the posterior and pulls it toward the
+    prior's median. Measured on real held-out models (benchmarks/compute_exponent_prior.py):
+    a power law in compute fitted to the OLMo ladder's 16 runs per validation domain
+    (exponents 0.047-0.175, 5 of 8 below the size prior's range) predicted the 7B and 13B
+    losses with a median error of 1.1% (point fit), 2.3% (NUTS posterior median under the
+    size prior, exponents pulled to 0.11-0.18), 0.7% (under the compute prior) and 0.9%
+    (1,000-resample bootstrap, no prior).
     """
     from jaxfit.warnings import PriorWarning
 
-    lo, hi = bayes.TERM_EXPONENT_RANGE
     values = np.asarray(start.values, dtype=np.float64)
     names = list(law.param_names)
+    kinds = {t.exponent: t.kind for t in law.terms}
     parts = []
     for name in bayes.default_exponents(law, priors):
+        lo, hi = bayes.exponent_range(bayes.default_prior(law, name))
         v = values[:, names.index(name)]
         out = np.isfinite(v) & ((v < lo) | (v > hi))
         if out.any():
             i = int(np.flatnonzero(out)[0])
-            parts.append(f"{name} in {int(out.sum())} of {len(v)} task(s) (e.g. task "
-                         f"{start.tasks[i]!r}: {v[i]:.3g})")
+            parts.append(f"{name} (a term in {kinds[name]}: [{lo:.3f}, {hi:.3f}]) in "
+                         f"{int(out.sum())} of {len(v)} task(s) (e.g. task {start.tasks[i]!r}: "
+                         f"{v[i]:.3g})")
     if not parts:
         return False
     warnings.warn(
-        f"the point fit's exponent lies outside the default exponent prior's central 95% "
-        f"range [{lo:.3f}, {hi:.3f}] (LogNormal(log 0.3, 0.5), set from the N and D terms of "
-        f"Chinchilla-type laws) for {'; '.join(parts)}: there the prior pulls the posterior "
-        "away from the fit, toward 0.3 (on the OLMo ladder's power laws in compute, whose "
-        "exponents are ~0.05-0.2, the posterior median's error at 7B/13B was 2.3% against "
-        "the fit's 1.1%). Give a prior for the exponents you expect (priors=), or compare "
-        "with jaxfit.bootstrap, which has no prior.", PriorWarning, stacklevel=stacklevel + 1)
+        f"the point fit's exponent lies outside its default prior's central 95% range for "
+        f"{'; '.join(parts)}: there the prior pulls the posterior away from the fit, toward "
+        "the prior's median. The default exponent priors are LogNormal(log 0.3, 0.5) for a "
+        "term in model or data size and LogNormal(log 0.15, 0.5) for one in compute (on the "
+        "OLMo ladder's power laws in compute, the posterior median's error at 7B/13B was "
+        "2.3% under the size prior and 0.7% under the compute prior, against the fit's "
+        "1.1%). Give a prior for the exponents you expect (priors=), or compare with "
+        "jaxfit.bootstrap, which has no prior.", PriorWarning, stacklevel=stacklevel + 1)
     return True
 
 

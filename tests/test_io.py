@@ -578,7 +578,7 @@ def test_law_spec_errors_name_the_arguments_and_the_close_law():
     keyword argument 'x'" and the list of laws; now the factory's arguments and the close
     name. No fit."""
     with pytest.raises(ValueError, match=r"unexpected keyword argument 'x'; power_law takes "
-                                         r"input='N', irreducible=True$"):
+                                         r"input='N', irreducible=True, kind=None$"):
         get_law("power_law(x=N)")
     with pytest.raises(ValueError, match=r"chinchilla\(\) got .*; chinchilla takes no "
                                          r"arguments$"):

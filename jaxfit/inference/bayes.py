@@ -94,7 +94,8 @@ from jaxfit.law import NOISE, Law, PriorDescription, prior_problem
 __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "huber_scale", "BayesModel", "make_model", "default_prior",
            "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "TERM_EXPONENT_PRIOR",
            "default_exponents",
-           "TERM_EXPONENT_RANGE",
+           "TERM_EXPONENT_RANGE", "COMPUTE_EXPONENT_PRIOR", "TERM_EXPONENT_PRIORS",
+           "exponent_range",
            "TERM_LEVEL_PRIOR", "data_centre", "LIKELIHOODS", "find_map",
            "whitening", "run_nuts", "run_svi", "run_laplace", "run_nuts_plated",
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
@@ -129,6 +130,30 @@ TERM_EXPONENT_PRIOR = dist.LogNormal(_EXP_LOC, _EXP_SCALE)
 #: fit's 1.1% (benchmarks/compute_exponent_prior.py).
 TERM_EXPONENT_RANGE = (float(np.exp(_EXP_LOC - 1.959964 * _EXP_SCALE)),
                        float(np.exp(_EXP_LOC + 1.959964 * _EXP_SCALE)))
+#: Default prior of the exponent of a declared term in training *compute*
+#: (``PowerTerm.kind == "compute"``; `jaxfit.models.power_law` in ``"C"``): LogNormal with
+#: median 0.15 and 95% range [0.056, 0.40]. On a compute-optimal frontier of ``E + A/N^a +
+#: B/D^b`` the loss falls with compute as ``C^(-a b / (a + b))``: 0.154 for Hoffmann et
+#: al.'s (2022) a = 0.34, b = 0.28, 0.15 at `TERM_EXPONENT_PRIOR`'s median a = b = 0.3
+#: (0.142 is the median of ``a b / (a + b)`` over that prior's draws); the same log-sd
+#: 0.5. Chosen from that derivation in session 20, before these checks: Kaplan et al.'s (2020) alpha_C = 0.050 (no floor), the
+#: OLMo ladder's validation domains 0.047-0.175 (7 of 8 inside the range), Epoch's
+#: Chinchilla frontier 0.176 (benchmarks/compute_exponent_prior.py). On the OLMo
+#: ladder's held-out 7B/13B losses, NUTS's posterior median missed by 0.67% with it
+#: against 2.30% with `TERM_EXPONENT_PRIOR` (the point fit: 1.08%).
+COMPUTE_EXPONENT_PRIOR = dist.LogNormal(float(np.log(0.15)), _EXP_SCALE)
+#: A declared term's default exponent prior by its kind (`jaxfit.law.PowerTerm.kind`).
+TERM_EXPONENT_PRIORS = {"size": TERM_EXPONENT_PRIOR, "compute": COMPUTE_EXPONENT_PRIOR}
+
+
+def exponent_range(prior, p: float = 0.95) -> tuple[float, float]:
+    """The central ``p`` range of a LogNormal exponent prior (``TERM_EXPONENT_RANGE`` for
+    `TERM_EXPONENT_PRIOR`; [0.056, 0.401] for `COMPUTE_EXPONENT_PRIOR`)."""
+    z = float(jax.scipy.stats.norm.ppf(0.5 + p / 2))
+    loc, scale = float(prior.loc), float(prior.scale)
+    return float(np.exp(loc - z * scale)), float(np.exp(loc + z * scale))
+
+
 #: Default prior of a declared term's log level at the data's centre, relative to the
 #: target there: ``log(scale * c_x^-exponent / c_y) ~ Normal(-2, 1.5)`` with ``c_x``,
 #: ``c_y`` the weighted geometric means of the term's input and of the target over the
@@ -340,15 +365,17 @@ def make_likelihood(kind: str = "huber", space: str = "log", nu: float = 4.0,
 def default_prior(law: Law, name: str) -> dist.Distribution:
     """Weakly informative default prior of ``name`` (marginal, one parameter).
 
-    For the exponent of a declared power-law term (``law.terms``): `TERM_EXPONENT_PRIOR`
-    over the constrained value. Otherwise ``Normal(centre, max(half-width, 1))`` of the
+    For the exponent of a declared power-law term (``law.terms``): its kind's prior over
+    the constrained value (`TERM_EXPONENT_PRIORS`: `TERM_EXPONENT_PRIOR` for N and D,
+    `COMPUTE_EXPONENT_PRIOR` for compute). Otherwise ``Normal(centre, max(half-width, 1))`` of the
     Param's init box in unconstrained coordinates (``jaxfit.inference.starts.init_box``).
     A term's scale gets, per task, `TERM_LEVEL_PRIOR` on its level at the data's centre
     instead (see `make_model`); this marginal is its prior where no data are at hand (the
     population mean of a pooled scale).
     """
-    if name in {t.exponent for t in law.terms}:
-        return TERM_EXPONENT_PRIOR
+    for t in law.terms:
+        if t.exponent == name:
+            return TERM_EXPONENT_PRIORS[t.kind]
     lo, hi = init_box(law)
     i = law.param_names.index(name)
     return dist.Normal(float(0.5 * (lo[i] + hi[i])), float(max(0.5 * (hi[i] - lo[i]), 1.0)))
@@ -393,7 +420,7 @@ def _prior_terms(law: Law, priors: Mapping[str, Any]) -> dict[str, Callable]:
         prior = priors.get(name, law.params[name].prior)
         t = law.params[name].transform
         if name in exponents:
-            terms[name] = _constrained_term(TERM_EXPONENT_PRIOR, t)
+            terms[name] = _constrained_term(default_prior(law, name), t)
         elif prior is None:
             terms[name] = default_prior(law, name).log_prob
         else:
