@@ -79,7 +79,7 @@ from jaxfit.recipes.points import (check_fraction, evaluate, labelled_warnings,
                                    numeric_rows, param_frame, plain_labels, select_runs,
                                    select_tasks, step2_points, tail_mean)
 from jaxfit.result import FitResult
-from jaxfit.warnings import FitWarning
+from jaxfit.warnings import FitWarning, fit_source
 
 __all__ = ["flp", "FLPResult", "flp_vs_ladder", "run_flp", "compare_with_ladder", "load_flp_data",
            "load_olmo_ladder_val", "prepare", "final_points", "above_chance", "CHANCE",
@@ -429,19 +429,20 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     # Stage 1: one point per sampling run (the loss is the same for every task).
     pts = final_points(lad, last_n)
     s1 = pts[pts["task"] == tasks[0]].drop(columns=["task", "acc"]).assign(task="all")
-    res1 = labelled_warnings(_STAGES["stage1"], lambda: fit(
-        law1, s1, y="loss", x={"C": "C"}, loss="squared", space="log", **o1))
+    with fit_source(_STAGES["stage1"]):
+        res1 = fit(law1, s1, y="loss", x={"C": "C"}, loss="squared", space="log", **o1)
     s1["fitted"] = evaluate(law1, res1.params.set_axis(["all"]), s1["task"], {"C": s1["C"]})
 
     # Stage 2: checkpoints above chance + threshold, all tasks in one fit.
-    res2 = labelled_warnings(_STAGES["stage2"], lambda: fit(
-        law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
-        space="linear", **o2))
+    with fit_source(_STAGES["stage2"]):
+        res2 = fit(law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
+                   space="linear", **o2)
     s2["fitted"] = evaluate(law2, res2.params, s2["task"], {"L": s2["L"]})
 
     # Baseline: accuracy from compute on the stage-1 points.
-    resb = labelled_warnings(_STAGES["baseline"], lambda: fit(
-        base, pts, y="acc", by="task", x={"C": "C"}, loss="squared", space="log", **o1))
+    with fit_source(_STAGES["baseline"]):
+        resb = fit(base, pts, y="acc", by="task", x={"C": "C"}, loss="squared", space="log",
+                   **o1)
 
     # Predictions: each task's stage-2 parameters with the shared stage-1 ones.
     p1 = res1.params.set_axis(["all"])
