@@ -1,7 +1,8 @@
 """Warning classes, so users can filter or escalate each kind (``warnings.simplefilter``).
 
 Also, for the recipes, `fit_source`: the stage label that `jaxfit.fit`'s own warnings
-carry while a recipe runs one of its fits.
+(and the ladder recipe's, about its fits) carry while a recipe runs one of its fits, and
+`warn_fit`, which emits them.
 """
 
 from __future__ import annotations
@@ -70,12 +71,15 @@ def fit_source(label: str, depth: int = 1) -> Iterator[None]:
     """Within it, the warnings of `jaxfit.fit` (convergence, bounds, identifiability,
     design, scale) say which fit of a recipe they come from.
 
-    Each starts with ``"{label}: "`` and points ``depth`` frames further out than the
-    fit's caller (1: the caller of the function that calls `jaxfit.fit`, i.e. the
-    recipe's user). Any other warning passes through untouched: nothing is caught, so
-    Python's filters and once-per-location registries act on it as usual. Used by
+    Each starts with ``"{label}: "`` (``""``: no prefix) and points ``depth`` frames
+    further out than it would (1: the caller of the function that calls `jaxfit.fit`,
+    i.e. the recipe's user). Any other warning passes through untouched: nothing is
+    caught, so Python's filters and registries act on it as usual. Used by
     `jaxfit.recipes.flp` and `jaxfit.recipes.flp_m` around their point fits, e.g.
-    ``with fit_source("flp stage 1 (compute -> loss)"): res = fit(...)``.
+    ``with fit_source("flp stage 1 (compute -> loss)"): res = fit(...)``, and by
+    `jaxfit.recipes.flp.flp_vs_ladder` around the ladder recipe, whose warnings about its
+    steps' fits are emitted by `warn_fit` too (their advice names the result and runs
+    as the ladder's ``result_name`` and ``runs_name`` say).
 
     Before, the recipes caught every warning of their fits and re-emitted it: one that
     is not jaxfit's (a numpy RuntimeWarning, a library's UserWarning) lost its module and
@@ -90,8 +94,9 @@ def fit_source(label: str, depth: int = 1) -> Iterator[None]:
 
 
 def warn_fit(text: str, category: type[FitWarning], stacklevel: int = 2) -> None:
-    """`warnings.warn` for a warning of `jaxfit.fit`: ``text`` with the label of the
-    enclosing `fit_source` (if any) in front, pointing its depth further out.
+    """`warnings.warn` for a warning about a fit (`jaxfit.fit`'s, the ladder recipe's):
+    ``text`` with the label of the enclosing `fit_source` (if any) in front, pointing its
+    depth further out.
 
     Args:
         text: the message.

@@ -75,9 +75,9 @@ from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.ladder import PAPER_TASKS, LadderResult
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (check_fraction, evaluate, labelled_warnings,
-                                   numeric_rows, param_frame, plain_labels, select_runs,
-                                   select_tasks, step2_points, tail_mean)
+from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
+                                   plain_labels, select_runs, select_tasks, step2_points,
+                                   tail_mean)
 from jaxfit.result import FitResult
 from jaxfit.warnings import FitWarning, fit_source
 
@@ -554,14 +554,6 @@ def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
                          f"{alone}")
 
 
-#: The ladder's advice (`jaxfit.recipes.ladder`) as it reads for `flp_vs_ladder`, whose
-#: result holds the ladder's as ``ladder`` and whose ladder runs are ``sampling_runs``
-#: (before, "See result.step1['status']" named a table an `FLPResult` does not have).
-_LADDER_WORDS = (("See result.", "See result.ladder."),
-                 ("Drop them from `targets` or from `ladder_runs`.",
-                  "Drop them from `targets` or from `sampling_runs`."))
-
-
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
                   step1_options: Mapping[str, Any] | None = None,
                   step2_options: Mapping[str, Any] | None = None, **kwargs) -> FLPResult:
@@ -607,10 +599,15 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
         return res
     from jaxfit.recipes.ladder import ladder as run_ladder
 
-    lad = labelled_warnings("", lambda: run_ladder(
-        data, tasks=res.options["tasks"], ladder_runs=res.options["sampling_runs"],
-        targets=res.options["targets"], target_last_n=res.options["target_last_n"],
-        step1_options=step1_options, step2_options=step2_options), _LADDER_WORDS)
+    # the ladder's advice names what holds its result here and what its runs are called
+    # (before, "See result.step1['status']" named a table an `FLPResult` does not have);
+    # its warnings point at this function's caller
+    with fit_source("", depth=1):
+        lad = run_ladder(
+            data, tasks=res.options["tasks"], ladder_runs=res.options["sampling_runs"],
+            targets=res.options["targets"], target_last_n=res.options["target_last_n"],
+            step1_options=step1_options, step2_options=step2_options,
+            result_name="result.ladder", runs_name="sampling_runs")
     # the ladder result is kept (before: only its comparison table), so that its point
     # fits count in `unconverged` and `jaxfit flp` exits 1 when one did not converge; its
     # settings are in ``options["ladder"]`` (before, `to_json`'s options, "every setting
