@@ -20,7 +20,6 @@ import functools
 import math
 import numbers
 import types
-import warnings
 import weakref
 from collections.abc import Hashable, Mapping
 
@@ -29,7 +28,7 @@ import pandas as pd
 
 from jaxfit.data import column_map, did_you_mean, numeric_values, row_labels, unique_columns
 from jaxfit.law import Law, fixed_text
-from jaxfit.warnings import ScaleWarning
+from jaxfit.warnings import ScaleWarning, warn_fit
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
            "law_output", "law_log", "law_constants", "scale_warning", "ScaleWarning", "LOSSES",
@@ -670,6 +669,8 @@ def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.nd
         law, x, y, w: the law and the padded batch arrays ([T, P]; w = 0 on padding).
         starts: [S, k] unconstrained starting points.
         space: the residual space.
+        stacklevel: as in `warnings.warn` (inside `jaxfit.warnings.fit_source`, the
+            warning carries its label and points further out).
 
     Returns:
         True when it warned.
@@ -704,7 +705,7 @@ def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.nd
     gap = float(np.min(gaps))
     if gap <= SCALE_DECADES:
         return False
-    warnings.warn(
+    warn_fit(
         f"the targets (median |y| = {scale_y:.3g}) are {gap:.0f} or more orders of magnitude "
         f"from what law {law.name!r} predicts at every one of its starts (the closest: median "
         f"{med[np.argmin(gaps)]:.3g}); "

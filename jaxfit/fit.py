@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import warnings
 from collections.abc import Mapping, Sequence
 
 import jax
@@ -21,7 +20,7 @@ from jaxfit.inference.status import Status, reasons
 from jaxfit.law import Law
 from jaxfit.result import FitResult
 from jaxfit.warnings import (BoundWarning, ConvergenceWarning, DesignWarning,
-                             IdentifiabilityWarning)
+                             IdentifiabilityWarning, warn_fit)
 
 __all__ = ["fit", "make_starts", "warn_design"]
 
@@ -125,23 +124,23 @@ def _warn(res: FitResult):
     bad = ~res.converged
     if bad.any():
         why = reasons(res.status[bad])
-        warnings.warn(f"{bad.sum()} of {len(res.tasks)} task(s) did not converge "
-                      f"{labels(bad)}. {why}. See FitResult.status.", ConvergenceWarning,
-                      stacklevel=3)
+        warn_fit(f"{bad.sum()} of {len(res.tasks)} task(s) did not converge "
+                 f"{labels(bad)}. {why}. See FitResult.status.", ConvergenceWarning,
+                 stacklevel=3)
     if res.at_bound.any():
         names = [n for i, n in enumerate(res.law.param_names) if res.at_bound[:, i].any()]
-        warnings.warn(f"parameter(s) {names} ended at a constraint bound in "
-                      f"{int(res.at_bound.any(axis=1).sum())} task(s) "
-                      f"{labels(res.at_bound.any(axis=1))}; the optimum may lie outside the "
-                      "allowed range.", BoundWarning, stacklevel=3)
+        warn_fit(f"parameter(s) {names} ended at a constraint bound in "
+                 f"{int(res.at_bound.any(axis=1).sum())} task(s) "
+                 f"{labels(res.at_bound.any(axis=1))}; the optimum may lie outside the "
+                 "allowed range.", BoundWarning, stacklevel=3)
     warn_design(res, stacklevel=4)
     flagged = np.array([bool(i) for i in res.design]) if res.design is not None else False
     poor = ~res.identified & ~flagged
     if poor.any():
-        warnings.warn(f"{poor.sum()} task(s) {labels(poor)} are poorly identified: restarts "
-                      f"within {NEAR_BEST:g} of the best objective differ by more than "
-                      f"{DISAGREE:.0%} in a parameter; fix or share parameters, or add data.",
-                      IdentifiabilityWarning, stacklevel=3)
+        warn_fit(f"{poor.sum()} task(s) {labels(poor)} are poorly identified: restarts "
+                 f"within {NEAR_BEST:g} of the best objective differ by more than "
+                 f"{DISAGREE:.0%} in a parameter; fix or share parameters, or add data.",
+                 IdentifiabilityWarning, stacklevel=3)
 
 
 def warn_design(res: FitResult, source: str = "", resamples=None, stacklevel: int = 3):
@@ -154,18 +153,19 @@ def warn_design(res: FitResult, source: str = "", resamples=None, stacklevel: in
         resamples: for a bootstrap, ``(weights [n, T, P], sigma [n, T], y, w, space)``:
             also warn when resamples have no more distinct points than parameters or a
             noise scale ~0.
-        stacklevel: as in `warnings.warn`.
+        stacklevel: as in `warnings.warn` (inside `jaxfit.warnings.fit_source`, the
+            warnings carry its label and point further out).
     """
     prefix = f"{source}: the full-data fit: " if source else ""
     k = len(res.law.param_names)
     for text in design.messages(res.tasks, res.design or (), k):
-        warnings.warn(f"{prefix}{text} See FitResult.to_frame()['design'].", DesignWarning,
-                      stacklevel=stacklevel)
+        warn_fit(f"{prefix}{text} See FitResult.to_frame()['design'].", DesignWarning,
+                 stacklevel=stacklevel)
     if resamples is not None:
         wb, sigma, y, w, space = resamples
         text = design.resample_message(res.tasks, wb, sigma, y, w, space, k)
         if text:
-            warnings.warn(text, DesignWarning, stacklevel=stacklevel)
+            warn_fit(text, DesignWarning, stacklevel=stacklevel)
 
 
 def _minimize_tasks(x, y, w, u0, objective, opts, use_jit: bool):

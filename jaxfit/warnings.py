@@ -1,4 +1,16 @@
-"""Warning classes, so users can filter or escalate each kind (``warnings.simplefilter``)."""
+"""Warning classes, so users can filter or escalate each kind (``warnings.simplefilter``).
+
+Also, for the recipes, `fit_source`: the stage label that `jaxfit.fit`'s own warnings
+(and the ladder recipe's, about its fits) carry while a recipe runs one of its fits, and
+`warn_fit`, which emits them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import warnings
+from collections.abc import Iterator
 
 __all__ = ["FitWarning", "ConvergenceWarning", "BoundWarning", "IdentifiabilityWarning",
            "DesignWarning", "DiagnosticWarning", "ScaleWarning", "ExtrapolationWarning",
@@ -47,3 +59,50 @@ class PriorWarning(FitWarning):
     default prior's central 95% range, so the posterior is pulled from the fit toward the
     prior (e.g. a power law in compute, whose exponents lie below the default exponent
     prior's range; benchmarks/compute_exponent_prior.py)."""
+
+
+#: The label and extra stack depth of the recipe fit now running (`fit_source`).
+_FIT_SOURCE: contextvars.ContextVar[tuple[str, int]] = contextvars.ContextVar(
+    "jaxfit_fit_source", default=("", 0))
+
+
+@contextlib.contextmanager
+def fit_source(label: str, depth: int = 1) -> Iterator[None]:
+    """Within it, the warnings of `jaxfit.fit` (convergence, bounds, identifiability,
+    design, scale) say which fit of a recipe they come from.
+
+    Each starts with ``"{label}: "`` (``""``: no prefix) and points ``depth`` frames
+    further out than it would (1: the caller of the function that calls `jaxfit.fit`,
+    i.e. the recipe's user). Any other warning passes through untouched: nothing is
+    caught, so Python's filters and registries act on it as usual. Used by
+    `jaxfit.recipes.flp` and `jaxfit.recipes.flp_m` around their point fits, e.g.
+    ``with fit_source("flp stage 1 (compute -> loss)"): res = fit(...)``, and by
+    `jaxfit.recipes.flp.flp_vs_ladder` around the ladder recipe, whose warnings about its
+    steps' fits are emitted by `warn_fit` too (their advice names the result and runs
+    as the ladder's ``result_name`` and ``runs_name`` say).
+
+    Before, the recipes caught every warning of their fits and re-emitted it: one that
+    is not jaxfit's (a numpy RuntimeWarning, a library's UserWarning) lost its module and
+    registry (the filters saw its file's path, not its module, and each re-emission
+    counted as new).
+    """
+    token = _FIT_SOURCE.set((label, depth))
+    try:
+        yield
+    finally:
+        _FIT_SOURCE.reset(token)
+
+
+def warn_fit(text: str, category: type[FitWarning], stacklevel: int = 2) -> None:
+    """`warnings.warn` for a warning about a fit (`jaxfit.fit`'s, the ladder recipe's):
+    ``text`` with the label of the enclosing `fit_source` (if any) in front, pointing its
+    depth further out.
+
+    Args:
+        text: the message.
+        category: a `FitWarning` subclass.
+        stacklevel: as in `warnings.warn`, counted from the caller of this function.
+    """
+    label, depth = _FIT_SOURCE.get()
+    warnings.warn(f"{label}: {text}" if label else text, category,
+                  stacklevel=stacklevel + depth + 1)

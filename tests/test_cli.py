@@ -1646,8 +1646,10 @@ def test_flp_ladder_advice_names_what_flp_vs_ladder_takes(monkeypatch, capsys):
     jaxfit.recipes.ladder.ladder(...) and a step1 table that `jaxfit flp` does not write.
     Now flp_vs_ladder takes the ladder's step options and passes them on, its warnings
     name ``result.ladder.step1`` and ``sampling_runs``, and `jaxfit flp` says where the
-    option and the table are. Nothing is fitted: `flp` and `ladder` return built results,
-    the ladder's warnings are its own functions' texts."""
+    option and the table are. The ladder writes those names itself, as flp_vs_ladder
+    passes them (``result_name``, ``runs_name``; before, flp_vs_ladder rewrote the
+    ladder's texts afterwards). Nothing is fitted: `flp` and `ladder` return built
+    results, the ladder's warnings are its own functions' texts."""
     import importlib
 
     from jaxfit import cli
@@ -1665,11 +1667,14 @@ def test_flp_ladder_advice_names_what_flp_vs_ladder_takes(monkeypatch, capsys):
                        fits={"step1": _unconverged_fit([0, 1]), "step2": step2}, options={})
     passed = []
 
+    def step(name, result_name):          # as ladder's _fit calls _warn
+        ladder_module._warn(lad.fits[name], name, result_name)
+
     def ladder(data, **kw):               # the ladder's own warnings, as ladder() emits them
         passed.append(kw)
-        ladder_module._warn_leak(kw["targets"], kw["ladder_runs"])
-        ladder_module._warn(lad.fits["step1"], "step1")
-        ladder_module._warn(lad.fits["step2"], "step2")
+        ladder_module._warn_leak(kw["targets"], kw["ladder_runs"], kw["runs_name"])
+        step("step1", kw["result_name"])
+        step("step2", kw["result_name"])
         return lad
 
     monkeypatch.setattr(flp_module, "flp", lambda data, **kw: flp_res)
@@ -1981,8 +1986,8 @@ def _library_strings():
 
 
 #: Translated Python texts that no single string of the library holds: the pieces its
-#: message is joined from (f-string values, concatenated strings, `flp_vs_ladder`'s
-#: rewording of the ladder's warnings), each in the library's strings.
+#: message is joined from (f-string values, concatenated strings, the ladder's
+#: ``result_name``), each in the library's strings.
 _ASSEMBLED = {
     "or calibrate=None (raw": ("or calibrate=None", " (raw"),                # backtest
     "Pass loss=<column> to name": ("Pass ", "loss=<column> to name"),       # flp._check
@@ -1995,15 +2000,18 @@ _ASSEMBLED = {
         ("fix ", "it", " with jaxfit.fix, or share it across tasks with jaxfit.share"),
     "Fix: raise warmup/samples, ": ("Fix: ", "raise warmup/samples, "),  # posterior
     **{f"pass e.g. {t}_options={{'max_steps': ...}}. See result.{t}['status'].":
-       ("pass e.g. ", t, "_options={'max_steps': ...}. See result.", t, "['status'].")
-       for t in ("step1", "step2")},                                       # ladder._warn
-    **{f"See result.{t}['design'].": ("See result.", t, "['design'].")
+       ("pass e.g. ", t, "_options={'max_steps': ...}. See ", "result", ".", t,
+        "['status'].") for t in ("step1", "step2")},                       # ladder._warn
+    **{f"See result.{t}['design'].": ("See ", "result", ".", t, "['design'].")
        for t in ("step1", "step2")},
     **{f"pass e.g. {t}_options={{'max_steps': ...}}.":
        ("pass e.g. ", t, "_options={'max_steps': ...}.")
        for t in ("step1", "step2")},
-    **{f"See result.ladder.{t}['{col}'].": ("See result.ladder.", t, f"['{col}'].")
+    **{f"See result.ladder.{t}['{col}'].": ("See ", "result.ladder", ".", t, f"['{col}'].")
        for t in ("step1", "step2") for col in ("status", "design")},          # flp_vs_ladder
+    **{f"Drop them from `targets` or from `{runs}`.":
+       ("Drop them from `targets` or from `", runs, "`.")
+       for runs in ("ladder_runs", "sampling_runs")},                 # ladder._warn_leak
 }
 
 

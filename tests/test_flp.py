@@ -2,6 +2,7 @@
 
 import dataclasses
 import importlib
+import re
 import warnings
 
 import numpy as np
@@ -168,6 +169,39 @@ def test_flp_point_fit_warnings_name_their_stage(capsys):
     assert [line.split(":")[1] for line in lines] == [
         " flp stage 1 (compute -> loss)", " flp stage 2 (loss -> accuracy)",
         " flp baseline (compute -> accuracy)"]
+
+
+def test_flp_passes_other_warnings_through_as_python_emits_them(monkeypatch):
+    """A warning that is not jaxfit's, raised inside one of FLP's fits (a numpy
+    RuntimeWarning, a library's UserWarning), was caught with the stage's warnings and
+    re-emitted by `warnings.warn_explicit` without its module or registry: the filters
+    then saw the file's path ("/.../tests/test_flp") instead of the module's name, so a
+    user who silences all warnings but those of one module (here this one; e.g.
+    ``filterwarnings("default", module="arviz")``) lost them inside FLP, and each
+    re-emission counted as new. It now passes through as Python emits it: once, with its
+    own category, text and location, unprefixed."""
+    module = importlib.import_module("jaxfit.recipes.flp")
+    real_fit = module.fit
+    lines = []
+
+    def noisy_fit(*args, **kwargs):
+        if not lines:                                               # stage 1 only
+            lines.extend(noisy_fit.__code__.co_firstlineno + k for k in (3, 4))
+            np.log(np.zeros(1))                                     # RuntimeWarning
+            warnings.warn("a library's own note", UserWarning)      # e.g. arviz's
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(module, "fit", noisy_fit)
+    few = {"max_steps": 2, "restarts": 2, "refine": 1}
+    with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn"):
+        warnings.simplefilter("ignore")
+        warnings.filterwarnings("default", module=re.escape(__name__))
+        flp(_small(), tasks=list(W), chance={t: v[2] for t, v in W.items()}, last_n=1,
+            target_last_n=1, stage1_options=few, stage2_options=few)
+    other = [w for w in caught if not issubclass(w.category, FitWarning)]
+    assert [(w.category, str(w.message), w.filename, w.lineno) for w in other] == [
+        (RuntimeWarning, "divide by zero encountered in log", __file__, lines[0]),
+        (UserWarning, "a library's own note", __file__, lines[1])]
 
 
 def test_flp_bad_input(monkeypatch):

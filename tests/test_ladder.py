@@ -692,3 +692,23 @@ def test_a_target_that_is_also_a_ladder_run_is_warned_about(data, monkeypatch):
         warnings.simplefilter("error", DesignWarning)
         with pytest.raises(Stop):           # the paper's targets: no warning
             ladder(data, tasks="piqa_val")
+
+
+def test_a_caller_names_the_result_and_runs_the_advice_points_to(data):
+    """`jaxfit.recipes.flp.flp_vs_ladder` holds the ladder's result as ``result.ladder``
+    and takes its runs as ``sampling_runs``; it rewrote the ladder's warning texts
+    afterwards ("See result." -> "See result.ladder.", by string replacement). The ladder
+    now writes them so itself (``result_name``, ``runs_name``), at its own emitters, and
+    they still point at the ladder's caller."""
+    few = {"max_steps": 2, "restarts": 2, "refine": 1}          # unconverged
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ladder(data, tasks="piqa_val", targets=["1B-10xC", "7B-4T"], step1_options=few,
+               step2_options=few, result_name="result.ladder", runs_name="sampling_runs")
+    text = [str(w.message) for w in caught if str(w.message).startswith("ladder")]
+    assert text[0].endswith("Drop them from `targets` or from `sampling_runs`."), text
+    assert text[1].startswith("ladder step1: 1 of 1 task(s) did not converge ['piqa_val']")
+    assert text[1].endswith("; pass e.g. step1_options={'max_steps': ...}. See "
+                            "result.ladder.step1['status']."), text
+    assert not [t for t in text if "See result.step" in t or "`ladder_runs`" in t], text
+    assert {w.filename for w in caught if str(w.message).startswith("ladder")} == {__file__}

@@ -75,11 +75,11 @@ from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.ladder import PAPER_TASKS, LadderResult
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (check_fraction, evaluate, labelled_warnings,
-                                   numeric_rows, param_frame, plain_labels, select_runs,
-                                   select_tasks, step2_points, tail_mean)
+from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
+                                   plain_labels, select_runs, select_tasks, step2_points,
+                                   tail_mean)
 from jaxfit.result import FitResult
-from jaxfit.warnings import FitWarning
+from jaxfit.warnings import FitWarning, fit_source
 
 __all__ = ["flp", "FLPResult", "flp_vs_ladder", "run_flp", "compare_with_ladder", "load_flp_data",
            "load_olmo_ladder_val", "prepare", "final_points", "above_chance", "CHANCE",
@@ -429,19 +429,20 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     # Stage 1: one point per sampling run (the loss is the same for every task).
     pts = final_points(lad, last_n)
     s1 = pts[pts["task"] == tasks[0]].drop(columns=["task", "acc"]).assign(task="all")
-    res1 = labelled_warnings(_STAGES["stage1"], lambda: fit(
-        law1, s1, y="loss", x={"C": "C"}, loss="squared", space="log", **o1))
+    with fit_source(_STAGES["stage1"]):
+        res1 = fit(law1, s1, y="loss", x={"C": "C"}, loss="squared", space="log", **o1)
     s1["fitted"] = evaluate(law1, res1.params.set_axis(["all"]), s1["task"], {"C": s1["C"]})
 
     # Stage 2: checkpoints above chance + threshold, all tasks in one fit.
-    res2 = labelled_warnings(_STAGES["stage2"], lambda: fit(
-        law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
-        space="linear", **o2))
+    with fit_source(_STAGES["stage2"]):
+        res2 = fit(law2, s2[s2["kept"]], y="acc", by="task", x={"L": "L"}, loss="squared",
+                   space="linear", **o2)
     s2["fitted"] = evaluate(law2, res2.params, s2["task"], {"L": s2["L"]})
 
     # Baseline: accuracy from compute on the stage-1 points.
-    resb = labelled_warnings(_STAGES["baseline"], lambda: fit(
-        base, pts, y="acc", by="task", x={"C": "C"}, loss="squared", space="log", **o1))
+    with fit_source(_STAGES["baseline"]):
+        resb = fit(base, pts, y="acc", by="task", x={"C": "C"}, loss="squared", space="log",
+                   **o1)
 
     # Predictions: each task's stage-2 parameters with the shared stage-1 ones.
     p1 = res1.params.set_axis(["all"])
@@ -553,14 +554,6 @@ def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
                          f"{alone}")
 
 
-#: The ladder's advice (`jaxfit.recipes.ladder`) as it reads for `flp_vs_ladder`, whose
-#: result holds the ladder's as ``ladder`` and whose ladder runs are ``sampling_runs``
-#: (before, "See result.step1['status']" named a table an `FLPResult` does not have).
-_LADDER_WORDS = (("See result.", "See result.ladder."),
-                 ("Drop them from `targets` or from `ladder_runs`.",
-                  "Drop them from `targets` or from `sampling_runs`."))
-
-
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
                   step1_options: Mapping[str, Any] | None = None,
                   step2_options: Mapping[str, Any] | None = None, **kwargs) -> FLPResult:
@@ -606,10 +599,15 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
         return res
     from jaxfit.recipes.ladder import ladder as run_ladder
 
-    lad = labelled_warnings("", lambda: run_ladder(
-        data, tasks=res.options["tasks"], ladder_runs=res.options["sampling_runs"],
-        targets=res.options["targets"], target_last_n=res.options["target_last_n"],
-        step1_options=step1_options, step2_options=step2_options), _LADDER_WORDS)
+    # the ladder's advice names what holds its result here and what its runs are called
+    # (before, "See result.step1['status']" named a table an `FLPResult` does not have);
+    # its warnings point at this function's caller
+    with fit_source("", depth=1):
+        lad = run_ladder(
+            data, tasks=res.options["tasks"], ladder_runs=res.options["sampling_runs"],
+            targets=res.options["targets"], target_last_n=res.options["target_last_n"],
+            step1_options=step1_options, step2_options=step2_options,
+            result_name="result.ladder", runs_name="sampling_runs")
     # the ladder result is kept (before: only its comparison table), so that its point
     # fits count in `unconverged` and `jaxfit flp` exits 1 when one did not converge; its
     # settings are in ``options["ladder"]`` (before, `to_json`'s options, "every setting

@@ -62,8 +62,9 @@ from jaxfit.inference import cache
 from jaxfit.law import Law, Param
 from jaxfit.recipes.flp import DOMAINS, above_chance, final_points, load_flp_data, prepare
 from jaxfit.recipes.ladder import PAPER_TASKS
-from jaxfit.recipes.points import evaluate, labelled_warnings
+from jaxfit.recipes.points import evaluate
 from jaxfit.recipes.protocol import RecipeResult
+from jaxfit.warnings import fit_source
 
 __all__ = ["flp_m", "FLPMResult", "run_flp_m", "domain_loss", "fit_mlp", "predict_mlp",
            "MLPFit", "mlp_class", "SOURCES", "STAGE1_OPTIONS", "MLP_OPTIONS"]
@@ -405,9 +406,9 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
         columns={"loss": domains[0]})
     s1 = fin.melt(id_vars=keep, value_vars=domains, var_name="domain", value_name="loss")
     s1 = s1.assign(**_inputs(s1, sources))
-    res1 = labelled_warnings(_STAGE1, lambda: fit(
-        law, s1, y="loss", by="domain", x={s: s for s in sources}, loss="squared",
-        space="log", **o1))
+    with fit_source(_STAGE1):
+        res1 = fit(law, s1, y="loss", by="domain", x={s: s for s in sources},
+                   loss="squared", space="log", **o1)
     s1["fitted"] = evaluate(law, res1.params, s1["domain"], _inputs(s1, sources))
 
     # Targets' domain losses: actual (mean of the last checkpoints) and predicted.

@@ -47,7 +47,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -68,7 +67,7 @@ from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param
 from jaxfit.inference import design
 from jaxfit.inference.status import Status
 from jaxfit.result import FitResult
-from jaxfit.warnings import ConvergenceWarning, DesignWarning, IdentifiabilityWarning
+from jaxfit.warnings import ConvergenceWarning, DesignWarning, IdentifiabilityWarning, warn_fit
 
 __all__ = ["ladder", "ladder_backtest", "LadderResult", "load_olmo_ladder", "PAPER_TASKS", "VARIANCE_TASKS",
            "TASK_DISPLAY_NAMES", "METHODS", "STEP1_OPTIONS", "STEP2_OPTIONS",
@@ -243,15 +242,17 @@ def _check_runs(runs: Sequence[str], method: str) -> None:
                      f"runs (more model sizes or token multiples, role='ladder'){other}.")
 
 
-def _warn_leak(targets: Sequence[str], runs: Sequence[str]) -> None:
+def _warn_leak(targets: Sequence[str], runs: Sequence[str],
+               runs_name: str = "ladder_runs") -> None:
     """A DesignWarning naming the target runs that are also ladder runs: their points are
-    fitted, so their predictions are not extrapolations (before: no word of it)."""
+    fitted, so their predictions are not extrapolations (before: no word of it). Its
+    advice calls the ladder runs' argument ``runs_name`` (`ladder`'s)."""
     both = [r for r in targets if r in set(runs)]
     if both:
-        warnings.warn(f"ladder: target run(s) {both} are also ladder runs: their points are "
-                      "fitted, so their predictions are not extrapolations and their errors "
-                      "measure the fit. Drop them from `targets` or from `ladder_runs`.",
-                      DesignWarning, stacklevel=3)
+        warn_fit(f"ladder: target run(s) {both} are also ladder runs: their points are "
+                 "fitted, so their predictions are not extrapolations and their errors "
+                 f"measure the fit. Drop them from `targets` or from `{runs_name}`.",
+                 DesignWarning, stacklevel=3)
 
 
 def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what: str,
@@ -283,19 +284,21 @@ def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what:
 # ----------------------------------------------------------------------------- fits
 
 def _fit(law: Law, df: pd.DataFrame, y: str, x: Mapping[str, str], loss: str, delta: float,
-         space: str, options: Mapping[str, Any], step: str) -> FitResult:
+         space: str, options: Mapping[str, Any], step: str,
+         result_name: str = "result") -> FitResult:
     options = dict(options)
     warn = options.pop("warn", True)
     res = fit(law, df, y=y, by="task", x=dict(x), loss=loss, delta=delta, space=space,
               reduction="sum", warn=False, **options)
     if warn:
-        _warn(res, step)
+        _warn(res, step, result_name)
     return res
 
 
-def _warn(res: FitResult, step: str) -> None:
+def _warn(res: FitResult, step: str, result_name: str = "result") -> None:
     """Warnings for one fit of the recipe (``step``: "step1", "step2" or "single_step";
-    the single-step fit takes ``step1_options`` and its table is ``result.step1``).
+    the single-step fit takes ``step1_options`` and its table is ``result.step1``); their
+    advice calls the result ``result_name`` (`ladder`'s).
 
     Parameters at a bound are part of the protocol (CommonsenseQA's E = 0, b = 1 for most
     sigmoids): they are reported in the ``at_bound`` column, not warned about, and a
@@ -307,10 +310,10 @@ def _warn(res: FitResult, step: str) -> None:
     if bad.any():
         why = "; ".join(sorted({f"{Status(int(c)).name.lower()}: {Status(int(c)).message}"
                                 for c in res.status[bad]}))
-        warnings.warn(f"ladder {name}: {int(bad.sum())} of {len(res.tasks)} task(s) did not "
-                      f"converge {list(res.tasks[bad])} ({why}); pass e.g. "
-                      f"{table}_options={{'max_steps': ...}}. See result.{table}['status'].",
-                      ConvergenceWarning, stacklevel=4)
+        warn_fit(f"ladder {name}: {int(bad.sum())} of {len(res.tasks)} task(s) did not "
+                 f"converge {list(res.tasks[bad])} ({why}); pass e.g. "
+                 f"{table}_options={{'max_steps': ...}}. See {result_name}.{table}['status'].",
+                 ConvergenceWarning, stacklevel=4)
     # the fit runs with warn=False: its DesignWarning for a design that cannot identify the
     # law (a ladder of one model size: "input 'N' has 1 distinct level(s)"; fewer runs than
     # parameters) was dropped, leaving only the restarts' note. The conditioning notes
@@ -319,14 +322,14 @@ def _warn(res: FitResult, step: str) -> None:
     structural = [tuple(i for i in issues if i.kind in ("dof", "levels"))
                   for issues in (res.design or ())]
     for text in design.messages(res.tasks, structural, len(res.law.param_names)):
-        warnings.warn(f"ladder {name}: {text} See result.{table}['design'].", DesignWarning,
-                      stacklevel=4)
+        warn_fit(f"ladder {name}: {text} See {result_name}.{table}['design'].",
+                 DesignWarning, stacklevel=4)
     poor = ~res.identified & ~res.at_bound.any(axis=1)
     if poor.any():
-        warnings.warn(f"ladder {name}: task(s) {list(res.tasks[poor])} are poorly "
-                      "identified (near-best restarts disagree by more than 1% in a "
-                      "parameter); predictions may depend on the optimiser.",
-                      IdentifiabilityWarning, stacklevel=4)
+        warn_fit(f"ladder {name}: task(s) {list(res.tasks[poor])} are poorly "
+                 "identified (near-best restarts disagree by more than 1% in a "
+                 "parameter); predictions may depend on the optimiser.",
+                 IdentifiabilityWarning, stacklevel=4)
 
 
 @functools.cache
@@ -501,8 +504,8 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
            variance_run: str | None = None, variance_last_n: int = 10,
            step1_options: Mapping[str, Any] | None = None,
            step2_options: Mapping[str, Any] | None = None, intervals: bool = False,
-           prob: float = 0.9, n_boot: int = 1000,
-           calibrate: bool | str = False) -> LadderResult:
+           prob: float = 0.9, n_boot: int = 1000, calibrate: bool | str = False,
+           result_name: str = "result", runs_name: str = "ladder_runs") -> LadderResult:
     """Predict downstream accuracy of large models from a ladder of small ones.
 
     The protocol of Bhagia et al. (2024), defaults as in the released code
@@ -583,6 +586,11 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
             predictions are unchanged; ``acc_lower``/``acc_upper``/``covered`` become the
             calibrated interval, ``raw_acc_lower``/``raw_acc_upper`` keep the raw one and
             ``calibration_q`` the learnt quantile. False (default): raw intervals.
+        result_name: what the warnings' advice calls the returned result ("See
+            result.step1['status']"); a function that returns it inside its own result
+            passes the path to it (`jaxfit.recipes.flp.flp_vs_ladder`: "result.ladder").
+        runs_name: what the warnings' advice calls ``ladder_runs`` (a function that takes
+            the runs under another name passes it: flp_vs_ladder's "sampling_runs").
 
     Returns:
         A `LadderResult` (``predictions``, ``step1``, ``step2``, ``variance``,
@@ -664,7 +672,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         target_names = list(dict.fromkeys(targets["target"]))
     else:
         target_names = select_runs(data, targets, "target")
-        _warn_leak(target_names, runs)
+        _warn_leak(target_names, runs, runs_name)
         tgt = _select(data, target_names, tasks, "target", method)
         tp = tail_mean(tgt, target_last_n, ["task_loss", "accuracy"])
         tgt_pts = pd.DataFrame({"task": tp["task"], "target": tp["run"],
@@ -696,7 +704,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
     if method == "single_step":
         (law1,) = _laws(method)
         fits["single_step"] = res1 = _fit(law1, s1, "acc", {"N": "N", "D": "D"}, "huber",
-                                          step1_delta, "log", o1, "single_step")
+                                          step1_delta, "log", o1, "single_step", result_name)
         s1["fitted"] = evaluate(law1, res1.params, s1["task"], {"N": s1["N"], "D": s1["D"]})
         step1 = param_frame(res1, tasks)
         step1["fit_error"] = (s1.assign(e=np.abs(s1["fitted"] / s1["acc"] - 1))
@@ -708,7 +716,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
         law1, law2, chain = _laws(method)
         x1 = {n: n for n in law1.inputs}
         fits["step1"] = res1 = _fit(law1, s1, "loss", x1, "huber", step1_delta, "log", o1,
-                                    "step1")
+                                    "step1", result_name)
         s1["fitted"] = evaluate(law1, res1.params, s1["task"], {k: s1[k] for k in x1})
         step1 = param_frame(res1, tasks)
         step1["fit_error"] = (s1.assign(e=np.abs(s1["fitted"] / s1["loss"] - 1))
@@ -723,7 +731,7 @@ def ladder(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TAS
                                     "acc": float(anchor[1])})
             fit_pts = pd.concat([s2, anchors], ignore_index=True)
         fits["step2"] = res2 = _fit(law2, fit_pts[["task", "L", "acc"]], "acc", {"L": "L"},
-                                    "squared", 1.0, "linear", o2, "step2")
+                                    "squared", 1.0, "linear", o2, "step2", result_name)
         s2 = fit_pts.assign(fitted=evaluate(law2, res2.params, fit_pts["task"],
                                              {"L": fit_pts["L"]}))
         step2 = param_frame(res2, tasks)

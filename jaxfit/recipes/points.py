@@ -7,9 +7,8 @@ skipped and moving-averaged checkpoints for step 2), and fitted laws evaluated p
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,13 +16,10 @@ import pandas as pd
 from jaxfit.law import Law
 from jaxfit.predictions import law_values
 from jaxfit.result import FitResult
-from jaxfit.warnings import FitWarning
 
 __all__ = ["select", "select_tasks", "select_runs", "plain_labels", "numeric_rows",
            "check_fraction", "tail_mean",
-           "step2_points", "param_frame", "evaluate", "labelled_warnings"]
-
-_T = TypeVar("_T")
+           "step2_points", "param_frame", "evaluate"]
 
 
 def select(data: pd.DataFrame, values, column: str, recipe: str, what: str,
@@ -181,31 +177,3 @@ def evaluate(law: Law, values: pd.DataFrame, tasks: Sequence[str], x: Mapping[st
     `jaxfit.predictions.law_values`)."""
     return law_values(law, {n: values.loc[list(tasks), n].to_numpy(np.float64)
                             for n in law.param_names}, x)
-
-
-def labelled_warnings(label: str, run: Callable[[], _T],
-                      replace: Sequence[tuple[str, str]] = ()) -> _T:
-    """``run()``, its jaxfit warnings (`FitWarning`) re-emitted as ``"{label}: {message}"``
-    (``label`` "": unprefixed; ``replace``: (old, new) pairs applied to each message first),
-    with their category, pointing at the caller of the function that calls this one.
-    Other warnings are re-emitted unchanged.
-
-    Before, the recipes' point fits warned in `jaxfit.fit`'s words only ("1 of 1 task(s)
-    did not converge [0]. ..."), so neither ``flp`` nor ``jaxfit flp`` (FLP's three fits)
-    nor ``flp_m`` / ``jaxfit flp-m`` said which fit.
-    """
-    caught: list = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", FitWarning)    # the caller's filters act below
-            return run()
-    finally:
-        for w in caught:
-            if not issubclass(w.category, FitWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
-                                       source=w.source)
-                continue
-            text = str(w.message)
-            for old, new in replace:
-                text = text.replace(old, new)
-            warnings.warn(f"{label}: {text}" if label else text, w.category, stacklevel=3)
