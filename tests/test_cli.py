@@ -839,6 +839,13 @@ def test_backtest_passes_n_only_to_the_bootstrap(capsys, monkeypatch, tmp_path):
     for method in ("bootstrap", "nuts", "laplace"):
         assert main(["backtest", str(path), "--axis", "N", "-q", "--method", method]) == 2
     assert seen == [("bootstrap", 200), ("nuts", None), ("laplace", None)]
+    # --n's default is None (the library's rule reads it); --help shows the library's 200
+    from jaxfit.backtest import BOOTSTRAP_N
+    from jaxfit.cli import _parser
+    from jaxfit.cli.backtest import _N_SHOWN
+
+    assert _N_SHOWN == BOOTSTRAP_N
+    assert _parser().parse_args(["backtest", "x.csv", "--axis", "N"]).n is None
 
 
 def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, monkeypatch,
@@ -1296,10 +1303,14 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
      "--seed 3 applies only when SOURCE is data to fit"),
     (("suggest", "{fit}", "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target", "N=7e10",
       "D=1.4e12", "--y", "val_loss"), "--y val_loss applies only when SOURCE is data to fit"),
-    # measured before: Laplace's default draws at every cut, --n unused, exit 0
-    (("backtest", "{csv}", "--axis", "N", "--method", "laplace", "--n", "500"),
-     "--n 500 is the bootstrap's resamples per cut and does not apply to --method laplace; "
-     "use --method bootstrap --n 500, or drop --n"),
+    # measured before: Laplace's default draws at every cut, --n unused, exit 0; --n 200
+    # (the value of --n's default then) passed the command line's own copy of the rule
+    *[(("backtest", "{csv}", "--axis", "N", "--method", method, "--n", n),
+       f"backtest: --n {n} is the bootstrap's resamples per task and cut and does not apply "
+       f"to --method {method}; use --method bootstrap --n {n}, or drop --n (the draws of "
+       f"'{method}' are set in Python only: jaxfit.backtest(..., sample_options="
+       "{{'samples': 1000}})).") for method, n in (("laplace", "500"), ("laplace", "200"),
+                                                  ("nuts", "200"))],
 ])
 def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
     """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples
