@@ -817,8 +817,11 @@ def test_optimal_refuses_a_repeated_budget_before_fitting(capsys, monkeypatch):
     monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fit ran"))
     assert main(["optimal", "chinchilla", "--budgets", "1e21", "5e21", "1e21", "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["jaxfit: error: --budgets 1e+21 5e+21 1e+21: 1e+21 is given more than "
-                   "once; give each value once, e.g. --budgets 1e+21 5e+21"], err
+    # the library's rule and message (`jaxfit.decide.optimal._budgets`; before, the
+    # command line's own copy), in the command line's flags
+    assert err == ["jaxfit: error: optimal: --budgets 1e+21 5e+21 1e+21 repeat [1e+21]; give "
+                   "each budget once (its answer does not depend on how often it is asked), "
+                   "e.g. --budgets 1e+21 5e+21."], err
 
 
 def test_backtest_passes_n_only_to_the_bootstrap(capsys, monkeypatch, tmp_path):

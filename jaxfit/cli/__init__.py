@@ -289,7 +289,7 @@ _CLI_WORDS = (
 _FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper", "cuts",
                 "per_task", "restarts", "max_steps", "delta", "space", "init", "likelihood",
                 "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
-                "budgets", "inputs", "by", "D0", "stage2", "ladder_runs", "targets",
+                "budgets", "ratios", "inputs", "by", "D0", "stage2", "ladder_runs", "targets",
                 "sampling_runs", "demo",
                 "min_sizes", "max_target_loss")
 _KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +

@@ -90,34 +90,6 @@ def _precheck(args) -> None:
         raise cli.InputError(f"--n-boot {args.n_boot} must be >= 0 (0: the point fit only)")
 
 
-def _positive(values, flag: str, what: str, example: str) -> None:
-    """InputError unless every value of ``flag`` is a finite positive number (checked
-    before any fit: ``--budgets -1`` was refused only after the fit and its 1000
-    bootstrap refits)."""
-    import math
-
-    from jaxfit import cli
-
-    bad = [v for v in values if not (math.isfinite(v) and v > 0)]
-    if bad:
-        raise cli.InputError(f"{flag} {' '.join(f'{v:g}' for v in values)}: every value must "
-                             f"be a finite positive {what}, got {bad[0]:g}; e.g. {flag} "
-                             f"{example}")
-
-
-def _once(values, flag: str) -> None:
-    """InputError when a value of ``flag`` repeats (checked before any fit: `optimal`
-    refuses repeated budgets, whose rows its table merged)."""
-    from jaxfit import cli
-
-    twice = [v for i, v in enumerate(values) if v in values[:i]]
-    if twice:
-        unique = " ".join(f"{v:g}" for v in dict.fromkeys(values))
-        raise cli.InputError(f"{flag} {' '.join(f'{v:g}' for v in values)}: {twice[0]:g} is "
-                             f"given more than once; give each value once, e.g. {flag} "
-                             f"{unique}")
-
-
 def _result(args, source, need_draws: bool):
     """The saved result, or a fit (and bootstrap) of the data."""
     import jaxfit as jf
@@ -171,12 +143,14 @@ def _cmd_optimal(args) -> int:
 
     from jaxfit import cli
     from jaxfit.decide import optimal, overtrain
-    from jaxfit.decide.optimal import _check_law
+    from jaxfit.decide.optimal import _budgets, _check_law, _ratios
 
     _precheck(args)
-    _positive(args.budgets, "--budgets", "compute budget (FLOPs)", "1e21 5.76e23")
-    _once(args.budgets, "--budgets")
-    _positive(args.ratios or [], "--ratios", "tokens-per-parameter ratio", "20 100")
+    # the library's rules of budgets (finite, positive, each once) and ratios, before any
+    # fit (before: the command line's own copies, with their own messages)
+    cli._call(_budgets, args.budgets, "optimal")
+    if args.ratios is not None:
+        cli._call(_ratios, args.ratios, "optimal")
     source = _source(args)
     cli._call(_check_law, source.law, args.inputs, "optimal")      # before any fit
     res = _result(args, source, need_draws=False)
