@@ -605,12 +605,16 @@ def test_recipe_runs_named_on_the_command_line_without_a_role_column(capsys, tmp
         assert main([name, str(path), "--tasks", "mmlu_avg_test", "-q"]) == 2
         assert capsys.readouterr().err.strip().endswith(
             "pass the ladder runs explicitly (--sampling-runs ..., --targets ...).")
-        # the flags reach the recipe: two sampling runs are too few for stage 1
+        # the flags reach the recipe: one sampling run is too few for stage 1
         assert main([name, str(path), "--tasks", "mmlu_avg_test", "--sampling-runs",
                      "190M-1xC", "--targets", "190M-2xC", "-q"]) == 2
+        stage, params = {"flp": ("compute -> loss", "['C_c', 'alpha']"),
+                         "flp_m": ("compute -> domain losses", "['C_c', 'alpha_C']")}[name]
         assert capsys.readouterr().err.strip() == (
-            f"jaxfit: error: {name}: stage 1 needs at least 3 sampling runs, got "
-            "['190M-1xC'].")
+            f"jaxfit: error: {name}: stage 1 ({stage}) fits 2 parameters {params} to one "
+            "point per sampling run, so it needs at least 2 sampling runs; got 1: "
+            "['190M-1xC']. Add sampling runs (more model sizes or token multiples, "
+            "role='ladder'), or name more of the data's runs (--sampling-runs ...).")
 
 
 def test_flp_chance_levels_of_a_users_tasks(capsys, tmp_path):
@@ -630,7 +634,10 @@ def test_flp_chance_levels_of_a_users_tasks(capsys, tmp_path):
     for chance in (["0.25"], ["my_task=0.25"]):       # one level, or per task: accepted
         assert main(base + ["--chance", *chance]) == 2
         assert capsys.readouterr().err.strip() == (
-            "jaxfit: error: flp: stage 1 needs at least 3 sampling runs, got ['190M-1xC'].")
+            "jaxfit: error: flp: stage 1 (compute -> loss) fits 2 parameters ['C_c', "
+            "'alpha'] to one point per sampling run, so it needs at least 2 sampling runs; "
+            "got 1: ['190M-1xC']. Add sampling runs (more model sizes or token multiples, "
+            "role='ladder'), or name more of the data's runs (--sampling-runs ...).")
     assert main(base + ["--chance", "my_task=x"]) == 2
     assert capsys.readouterr().err.strip() == (
         "jaxfit: error: --chance: 'x' (task 'my_task') is not a number; give e.g. --chance "
