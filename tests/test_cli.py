@@ -1067,6 +1067,43 @@ def test_more_bad_input_hints_use_the_command_lines_flags(argv, wanted, capsys, 
         assert python not in err, err
 
 
+def test_saved_source_options_are_checked_against_the_parsers_defaults(monkeypatch):
+    """`jaxfit optimal/suggest` with a saved SOURCE refuse an option of the fit of DATA
+    set away from its default. The defaults were typed again by hand (`_DATA_ONLY`), free
+    to drift from the parser's: a parser whose --init default became "grid" refused every
+    saved SOURCE ("--init grid applies only when SOURCE is data to fit"). Now read from
+    the parser itself."""
+    import argparse
+
+    from jaxfit import cli
+    from jaxfit.cli import decide
+
+    parser = cli._parser()
+    for command, extra in (("optimal", ["--budgets", "1e21"]), ("suggest", ["--target", "N=1"])):
+        sub = parser.commands.choices[command]
+        args = parser.parse_args([command, "fit.json", *extra])
+        assert args.data_defaults == {d: sub.get_default(d) for d in
+                                      decide._DATA_ONLY_OF[command]}
+        assert set(args.data_defaults) >= {"x", "y", "by", "where", "init", "n_boot"}
+        decide._saved_flags(args)                     # every option at its default: accepted
+    # a parser with another default: its own default is accepted, another value refused
+    source_args = decide._source_args
+
+    def grid_default(p):
+        source_args(p)
+        p.set_defaults(init="grid")
+
+    monkeypatch.setattr(decide, "_source_args", grid_default)
+    other = argparse.ArgumentParser()
+    decide.add_parsers(other.add_subparsers(dest="command"))
+    decide._saved_flags(other.parse_args(["optimal", "fit.json", "--budgets", "1e21"]))
+    with pytest.raises(cli.InputError, match=r"^--init random applies only when SOURCE is "
+                       r"data to fit; fit\.json is a saved fit, used as it is; drop it, or "
+                       r"give the DATA to fit$"):
+        decide._saved_flags(other.parse_args(["optimal", "fit.json", "--budgets", "1e21",
+                                              "--init", "random"]))
+
+
 def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_path):
     """`jaxfit suggest fit.json`: before, "give a jaxfit.Posterior (jf.sample or
     jf.bootstrap), got FitResult"; now the .nc posterior or --n-boot. A hand-made fit."""

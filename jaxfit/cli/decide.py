@@ -51,22 +51,29 @@ def _source(args) -> _Source:
     return _Source(None, law, cli._pairs(args.x, "--x"), df, cli._by_list(args.by))
 
 
-#: The options that fit and bootstrap DATA, with their defaults: a saved fit or posterior
-#: is not refitted, so one set away from its default is refused (`_saved_flags`).
-_DATA_ONLY = {"x": None, "y": "loss", "by": None, "where": None, "init": "random",
-              "n_boot": None}
+#: The options that fit and bootstrap DATA (their dests): a saved fit or posterior is not
+#: refitted, so one set away from its default is refused (`_saved_flags`). ``--seed``
+#: seeds only that fit and bootstrap for `optimal`; `suggest` uses it for its own draws.
+_DATA_ONLY = ("x", "y", "by", "where", "init", "n_boot")
+_DATA_ONLY_OF = {"optimal": _DATA_ONLY + ("seed",), "suggest": _DATA_ONLY}
+
+
+def _data_defaults(p: argparse.ArgumentParser, command: str) -> dict[str, Any]:
+    """The parser's own defaults of ``command``'s DATA-only options (`_DATA_ONLY_OF`), read
+    from ``p`` once its arguments are added (before: typed again by hand beside the
+    parser's, free to drift from them)."""
+    return {dest: p.get_default(dest) for dest in _DATA_ONLY_OF[command]}
 
 
 def _saved_flags(args) -> None:
     """Refuse an option of the fit and bootstrap of DATA given with a saved SOURCE
     (``jaxfit optimal fit.json --n-boot 1000`` printed the point fit's table with no
     interval, ``--where``/``--by``/``--y`` were dropped: exit 0, the option silently
-    unused). ``--seed`` seeds only that fit and bootstrap for `optimal`; `suggest` uses it
-    for its own draws."""
+    unused): one set away from the parser's default (``args.data_defaults``,
+    `_data_defaults`)."""
     from jaxfit import cli
 
-    unused = dict(_DATA_ONLY, **({"seed": 0} if args.command == "optimal" else {}))
-    for dest, default in unused.items():
+    for dest, default in args.data_defaults.items():
         value = getattr(args, dest)
         if value == default:
             continue
@@ -288,7 +295,7 @@ def add_parsers(sub) -> None:
                    help="closed form (Chinchilla-like laws), numerical, or auto")
     o.add_argument("--ratios", type=float, nargs="+",
                    help="also the overtraining table at these tokens-per-parameter ratios")
-    o.set_defaults(run=_cmd_optimal)
+    o.set_defaults(run=_cmd_optimal, data_defaults=_data_defaults(o, "optimal"))
     s = sub.add_parser("suggest", help="rank candidate runs by expected interval narrowing "
                                        "per unit cost")
     _source_args(s)
@@ -303,4 +310,4 @@ def add_parsers(sub) -> None:
                    help="narrow the predictive (new run) or credible (law's mean) interval")
     s.add_argument("--method", default="linear", choices=["linear", "reweight"],
                    help="update: Bayes linear (default) or importance reweighting of the draws")
-    s.set_defaults(run=_cmd_suggest)
+    s.set_defaults(run=_cmd_suggest, data_defaults=_data_defaults(s, "suggest"))
