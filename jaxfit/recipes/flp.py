@@ -406,7 +406,8 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
 
     Raises:
         ValueError: unknown stage 2, missing columns/runs/tasks/chance levels, bad values,
-            or a task with fewer than 3 checkpoints above its threshold.
+            fewer sampling runs than stage 1 has parameters (2, or 3 with
+            ``irreducible``), or a task with fewer than 3 checkpoints above its threshold.
     """
     if stage2 not in _STAGE2:
         raise ValueError(f"flp: stage2={stage2!r} is not one of {_STAGE2}.")
