@@ -322,6 +322,34 @@ class BacktestResult:
         return plot_backtest(self, ax=ax)
 
 
+def bootstrap_n(method: str, n: int | None) -> int | None:
+    """`backtest`'s ``n`` for ``method``: the bootstrap's resamples per task and cut
+    (None: `BOOTSTRAP_N`), or None for the other methods, which take no ``n``. The one
+    rule of ``n``, of `backtest` and of ``jaxfit backtest --n`` (which calls it before
+    reading the data; its message reads in the command line's flags there).
+
+    Raises:
+        ValueError: ``n`` given with a method other than ``"bootstrap"`` (before: n
+            reached only the bootstrap, and ``method="laplace", n=500`` drew the
+            sampler's default draws with n unused, without a word), or a bootstrap ``n``
+            that is not an integer >= 2; naming n, its value and the fix.
+    """
+    if method != "bootstrap":
+        if n is None:
+            return None
+        raise ValueError(f"backtest: n={n!r} is the bootstrap's resamples per task and cut "
+                         f"and does not apply to method={method!r}; use method='bootstrap', "
+                         f"n={n!r}, or drop n (the draws of {method!r} are set in "
+                         "sample_options, e.g. sample_options={'samples': 1000}).")
+    if n is None:
+        return BOOTSTRAP_N
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
+        # checked before the first cut's fit (jaxfit.bootstrap refused it after that fit)
+        raise ValueError(f"backtest: n={n!r} bootstrap resamples per task and cut: it must "
+                         "be an integer >= 2, e.g. n=200.")
+    return n
+
+
 def check_pooled(labels, pooled, by=None) -> None:
     """ValueError if a task label equals ``pooled``, the label of `summarize`'s pooled row
     (the pooled statistics replaced that task's row without a word)."""
@@ -701,20 +729,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                          "or None.")
     if not 0 < prob < 1:
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
-    if method != "bootstrap" and n is not None:
-        # before: n reached only the bootstrap; method="laplace", n=500 drew the sampler's
-        # default draws with n unused, without a word
-        raise ValueError(f"backtest: n={n!r} is the bootstrap's resamples per task and cut "
-                         f"and does not apply to method={method!r}; use method='bootstrap', "
-                         f"n={n!r}, or drop n (the draws of {method!r} are set in "
-                         "sample_options, e.g. sample_options={'samples': 1000}).")
-    if method == "bootstrap" and n is None:
-        n = BOOTSTRAP_N
-    if method == "bootstrap" and (isinstance(n, bool) or not isinstance(n, numbers.Integral)
-                                  or n < 2):
-        # checked before the first cut's fit (jaxfit.bootstrap refused it after that fit)
-        raise ValueError(f"backtest: n={n!r} bootstrap resamples per task and cut: it must "
-                         "be an integer >= 2, e.g. n=200.")
+    n = bootstrap_n(method, n)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
     # the tables' task column is named after by (as predict's, optimal's): refuse a by

@@ -26,7 +26,8 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import column_map, did_you_mean, numeric_values, row_labels, unique_columns
+from jaxfit.data import (check_input_domain, column_map, did_you_mean, numeric_values,
+                         unique_columns)
 from jaxfit.law import Law, fixed_text
 from jaxfit.warnings import ScaleWarning, warn_fit
 
@@ -203,18 +204,9 @@ def prediction_inputs(law: Law, df, x: Mapping | None = None,
     for name, col in cols.items():
         try:
             values = numeric_values(df, col, f"input {name!r}")
+            check_input_domain(df, law, name, col, values, "predict")   # fit's rule too
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
-        lo = law.input_bounds.get(name)
-        if lo is not None:
-            bad = ~(values > lo)
-            if bad.any():
-                why = (f"takes log({name})" if lo == 0 and name in law.positive_inputs
-                       else f"is defined only at {name} > {lo:g}")
-                raise ValueError(
-                    f"{where}: column {col!r} (input {name!r}) has {bad.sum()} values <= "
-                    f"{lo:g} at rows {row_labels(df, bad)} (e.g. {values[bad][0]:g}); law "
-                    f"{law.name!r} {why}, so predict only at {name} > {lo:g}.")
         out[name] = values
     return out
 

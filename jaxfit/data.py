@@ -271,17 +271,33 @@ def _positive(df: pd.DataFrame, col: str, values: np.ndarray, why: str, fix: str
             f"(e.g. {values[bad][0]:g}); {why}, so every value must be > 0: {fix}.")
 
 
-def _above(df: pd.DataFrame, col: str, name: str, values: np.ndarray, lo: float,
-           law: str, fix: str = "remove those rows") -> None:
-    """Raise when input ``name`` (column ``col``) is not above ``lo``, its law's domain
-    (`jaxfit.law.Law.input_above`)."""
+def check_input_domain(df: pd.DataFrame, law: Law, name: str, col, values: np.ndarray,
+                       verb: str = "fit") -> None:
+    """Raise when input ``name`` (column ``col`` of ``df``, as finite ``values``) is not
+    above its law's bound (`jaxfit.law.Law.input_bounds`: 0 for a positive input, or the
+    law's ``input_above``). The one rule of the data a law is fitted to (`make_batch`,
+    ``verb="fit"``) and of the inputs it predicts at
+    (`jaxfit.checks.prediction_inputs`, ``verb="predict"``); ``verb`` sets only the fix.
+
+    Raises:
+        ValueError: naming the column, the input, the count, the rows, a value, why the
+            law needs it (log or domain) and the fix.
+    """
+    lo = law.input_bounds.get(name)
+    if lo is None:
+        return
     bad = ~(values > lo)
-    if bad.any():
-        raise ValueError(
-            f"column {col!r} (input {name!r}) has {bad.sum()} values <= {lo:g} at rows "
-            f"{row_labels(df, bad)} (e.g. {values[bad][0]:g}); law {law!r} is defined only "
-            f"at {name} > {lo:g}, so every value must be > {lo:g}: {fix} (the law is not "
-            f"defined there), or check the column's units.")
+    if not bad.any():
+        return
+    why = (f"takes log({name})" if lo == 0 and name in law.positive_inputs
+           else f"is defined only at {name} > {lo:g}")
+    fix = (f"predict only at {name} > {lo:g}" if verb == "predict" else
+           f"every value must be > {lo:g}: remove those rows (the law is not defined there), "
+           "or check the column's units")
+    raise ValueError(
+        f"column {col!r} (input {name!r}) has {bad.sum()} values <= {lo:g} at rows "
+        f"{row_labels(df, bad)} (e.g. {values[bad][0]:g}); law {law.name!r} {why}, so "
+        f"{fix}.")
 
 
 def did_you_mean(missing: Sequence, columns) -> str:
@@ -440,12 +456,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
 
     xs = {n: numeric_values(df, c, f"input {n!r}") for n, c in cols.items()}
     ys = numeric_values(df, y, "target y")
-    for n, lo in law.input_bounds.items():
-        if lo == 0 and n in law.positive_inputs:
-            _positive(df, cols[n], xs[n], f"law {law.name!r} takes log({n})",
-                      "remove those rows (the law is not defined there)")
-        else:
-            _above(df, cols[n], n, xs[n], lo, law.name)
+    for n in law.input_bounds:
+        check_input_domain(df, law, n, cols[n], xs[n], "fit")
     if space == "log":
         _positive(df, y, ys, "residuals are taken in log space (space='log')",
                   "remove those rows or use space='linear'")

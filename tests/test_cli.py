@@ -605,12 +605,16 @@ def test_recipe_runs_named_on_the_command_line_without_a_role_column(capsys, tmp
         assert main([name, str(path), "--tasks", "mmlu_avg_test", "-q"]) == 2
         assert capsys.readouterr().err.strip().endswith(
             "pass the ladder runs explicitly (--sampling-runs ..., --targets ...).")
-        # the flags reach the recipe: two sampling runs are too few for stage 1
+        # the flags reach the recipe: one sampling run is too few for stage 1
         assert main([name, str(path), "--tasks", "mmlu_avg_test", "--sampling-runs",
                      "190M-1xC", "--targets", "190M-2xC", "-q"]) == 2
+        stage, params = {"flp": ("compute -> loss", "['C_c', 'alpha']"),
+                         "flp_m": ("compute -> domain losses", "['C_c', 'alpha_C']")}[name]
         assert capsys.readouterr().err.strip() == (
-            f"jaxfit: error: {name}: stage 1 needs at least 3 sampling runs, got "
-            "['190M-1xC'].")
+            f"jaxfit: error: {name}: stage 1 ({stage}) fits 2 parameters {params} to one "
+            "point per sampling run, so it needs at least 2 sampling runs; got 1: "
+            "['190M-1xC']. Add sampling runs (more model sizes or token multiples, "
+            "role='ladder'), or name more of the data's runs (--sampling-runs ...).")
 
 
 def test_flp_chance_levels_of_a_users_tasks(capsys, tmp_path):
@@ -630,7 +634,10 @@ def test_flp_chance_levels_of_a_users_tasks(capsys, tmp_path):
     for chance in (["0.25"], ["my_task=0.25"]):       # one level, or per task: accepted
         assert main(base + ["--chance", *chance]) == 2
         assert capsys.readouterr().err.strip() == (
-            "jaxfit: error: flp: stage 1 needs at least 3 sampling runs, got ['190M-1xC'].")
+            "jaxfit: error: flp: stage 1 (compute -> loss) fits 2 parameters ['C_c', "
+            "'alpha'] to one point per sampling run, so it needs at least 2 sampling runs; "
+            "got 1: ['190M-1xC']. Add sampling runs (more model sizes or token multiples, "
+            "role='ladder'), or name more of the data's runs (--sampling-runs ...).")
     assert main(base + ["--chance", "my_task=x"]) == 2
     assert capsys.readouterr().err.strip() == (
         "jaxfit: error: --chance: 'x' (task 'my_task') is not a number; give e.g. --chance "
@@ -817,8 +824,11 @@ def test_optimal_refuses_a_repeated_budget_before_fitting(capsys, monkeypatch):
     monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fit ran"))
     assert main(["optimal", "chinchilla", "--budgets", "1e21", "5e21", "1e21", "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["jaxfit: error: --budgets 1e+21 5e+21 1e+21: 1e+21 is given more than "
-                   "once; give each value once, e.g. --budgets 1e+21 5e+21"], err
+    # the library's rule and message (`jaxfit.decide.optimal._budgets`; before, the
+    # command line's own copy), in the command line's flags
+    assert err == ["jaxfit: error: optimal: --budgets 1e+21 5e+21 1e+21 repeat [1e+21]; give "
+                   "each budget once (its answer does not depend on how often it is asked), "
+                   "e.g. --budgets 1e+21 5e+21."], err
 
 
 def test_backtest_passes_n_only_to_the_bootstrap(capsys, monkeypatch, tmp_path):
@@ -839,6 +849,13 @@ def test_backtest_passes_n_only_to_the_bootstrap(capsys, monkeypatch, tmp_path):
     for method in ("bootstrap", "nuts", "laplace"):
         assert main(["backtest", str(path), "--axis", "N", "-q", "--method", method]) == 2
     assert seen == [("bootstrap", 200), ("nuts", None), ("laplace", None)]
+    # --n's default is None (the library's rule reads it); --help shows the library's 200
+    from jaxfit.backtest import BOOTSTRAP_N
+    from jaxfit.cli import _parser
+    from jaxfit.cli.backtest import _N_SHOWN
+
+    assert _N_SHOWN == BOOTSTRAP_N
+    assert _parser().parse_args(["backtest", "x.csv", "--axis", "N"]).n is None
 
 
 def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, monkeypatch,
@@ -1048,6 +1065,43 @@ def test_more_bad_input_hints_use_the_command_lines_flags(argv, wanted, capsys, 
     for python in ("pd.", "df[", "df.", "None", "sample_options", "summary(", "jaxfit.datasets",
                    "got an unexpected keyword"):
         assert python not in err, err
+
+
+def test_saved_source_options_are_checked_against_the_parsers_defaults(monkeypatch):
+    """`jaxfit optimal/suggest` with a saved SOURCE refuse an option of the fit of DATA
+    set away from its default. The defaults were typed again by hand (`_DATA_ONLY`), free
+    to drift from the parser's: a parser whose --init default became "grid" refused every
+    saved SOURCE ("--init grid applies only when SOURCE is data to fit"). Now read from
+    the parser itself."""
+    import argparse
+
+    from jaxfit import cli
+    from jaxfit.cli import decide
+
+    parser = cli._parser()
+    for command, extra in (("optimal", ["--budgets", "1e21"]), ("suggest", ["--target", "N=1"])):
+        sub = parser.commands.choices[command]
+        args = parser.parse_args([command, "fit.json", *extra])
+        assert args.data_defaults == {d: sub.get_default(d) for d in
+                                      decide._DATA_ONLY_OF[command]}
+        assert set(args.data_defaults) >= {"x", "y", "by", "where", "init", "n_boot"}
+        decide._saved_flags(args)                     # every option at its default: accepted
+    # a parser with another default: its own default is accepted, another value refused
+    source_args = decide._source_args
+
+    def grid_default(p):
+        source_args(p)
+        p.set_defaults(init="grid")
+
+    monkeypatch.setattr(decide, "_source_args", grid_default)
+    other = argparse.ArgumentParser()
+    decide.add_parsers(other.add_subparsers(dest="command"))
+    decide._saved_flags(other.parse_args(["optimal", "fit.json", "--budgets", "1e21"]))
+    with pytest.raises(cli.InputError, match=r"^--init random applies only when SOURCE is "
+                       r"data to fit; fit\.json is a saved fit, used as it is; drop it, or "
+                       r"give the DATA to fit$"):
+        decide._saved_flags(other.parse_args(["optimal", "fit.json", "--budgets", "1e21",
+                                              "--init", "random"]))
 
 
 def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_path):
@@ -1296,10 +1350,14 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
      "--seed 3 applies only when SOURCE is data to fit"),
     (("suggest", "{fit}", "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target", "N=7e10",
       "D=1.4e12", "--y", "val_loss"), "--y val_loss applies only when SOURCE is data to fit"),
-    # measured before: Laplace's default draws at every cut, --n unused, exit 0
-    (("backtest", "{csv}", "--axis", "N", "--method", "laplace", "--n", "500"),
-     "--n 500 is the bootstrap's resamples per cut and does not apply to --method laplace; "
-     "use --method bootstrap --n 500, or drop --n"),
+    # measured before: Laplace's default draws at every cut, --n unused, exit 0; --n 200
+    # (the value of --n's default then) passed the command line's own copy of the rule
+    *[(("backtest", "{csv}", "--axis", "N", "--method", method, "--n", n),
+       f"backtest: --n {n} is the bootstrap's resamples per task and cut and does not apply "
+       f"to --method {method}; use --method bootstrap --n {n}, or drop --n (the draws of "
+       f"'{method}' are set in Python only: jaxfit.backtest(..., sample_options="
+       "{{'samples': 1000}})).") for method, n in (("laplace", "500"), ("laplace", "200"),
+                                                  ("nuts", "200"))],
 ])
 def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
     """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples

@@ -131,10 +131,31 @@ def test_more_bad_rows_than_shown_are_counted_and_truncated(entry):
 def test_non_positive_input_under_log(entry, column, bad):
     df = _chinchilla_frame()
     df.loc[[102, 108], column] = bad
-    _rejects(entry, df, re.escape(f"column '{column}' has 2 non-positive values at rows "
-                                  f"[102, 108] (e.g. {bad:g}); law 'chinchilla' takes "
+    _rejects(entry, df, re.escape(f"column '{column}' (input '{column}') has 2 values <= 0 "
+                                  f"at rows [102, 108] (e.g. {bad:g}); law 'chinchilla' takes "
                                   f"log({column}), so every value must be > 0: remove those "
-                                  "rows (the law is not defined there)."))
+                                  "rows (the law is not defined there), or check the column's "
+                                  "units."))
+
+
+def test_the_input_domain_rule_reads_the_same_for_fit_and_predict():
+    """One rule and one text for inputs outside the law's domain (`data.check_input_domain`):
+    before, the fit's data and the prediction inputs had their own copies ("column 'N' has
+    1 non-positive values" for a fit, "column 'N' (input 'N') has 1 values <= 0" for a
+    prediction). Only the fix differs: drop the rows to fit, predict elsewhere."""
+    from jaxfit.checks import prediction_inputs
+
+    law = jf.models.chinchilla()
+    df = pd.DataFrame({"N": [7e10, -1.0], "D": [1.4e12, 1e12], "loss": [2.0, 2.1]})
+    common = ("column 'N' (input 'N') has 1 values <= 0 at rows [1] (e.g. -1); law "
+              "'chinchilla' takes log(N), so ")
+    with pytest.raises(ValueError) as fit:
+        make_batch(df, law, y="loss")
+    assert str(fit.value) == common + ("every value must be > 0: remove those rows (the law "
+                                       "is not defined there), or check the column's units.")
+    with pytest.raises(ValueError) as predict:
+        prediction_inputs(law, df)
+    assert str(predict.value) == "predict: " + common + "predict only at N > 0."
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)

@@ -873,11 +873,11 @@ def test_cli_optimal_and_suggest_check_their_numbers_before_fitting(tmp_path, mo
     src = [str(path), "--x", "N=params", "D=tokens", "-q"]
     for argv, want in [
             (["optimal", *src, "--budgets", "1e21", "-1"],
-             "--budgets 1e+21 -1: every value must be a finite positive compute budget "
-             "(FLOPs), got -1; e.g. --budgets 1e21 5.76e23"),
+             "optimal: --budgets must be finite positive compute values (FLOPs), got "
+             "[1e+21, -1.0]: -1 is not; e.g. --budgets 1e21 5.76e23."),
             (["optimal", *src, "--budgets", "1e21", "--ratios", "20", "nan"],
-             "--ratios 20 nan: every value must be a finite positive tokens-per-parameter "
-             "ratio, got nan; e.g. --ratios 20 100"),
+             "optimal: --ratios must be positive tokens-per-parameter values, got [20.0, "
+             "nan]: nan is not; e.g. --ratios 20 100."),
             (["suggest", *src, "--target", "N=7e9", "D=1e11", "--grid", "N=1e9",
               "D=1e10", "--k", "0"], "--k 0: the batch size must be an integer >= 1"),
             (["suggest", *src, "--target", "N=7e9", "D=1e11", "--grid", "N=1e9",
@@ -890,7 +890,9 @@ def test_cli_optimal_and_suggest_check_their_numbers_before_fitting(tmp_path, mo
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and want in err[0], err
     assert path.read_text() == text
-    with pytest.raises(ValueError, match=r"got \[20\.0, 0\.0\]; e\.g\. ratios=\[20, 100\]"):
+    with pytest.raises(ValueError, match=r"^overtrain: ratios must be positive "
+                       r"tokens-per-parameter values, got \[20\.0, 0\.0\]: 0 is not; e\.g\. "
+                       r"ratios=\[20, 100\]\.$"):
         jf.overtrain(_other_names_posterior(), [1e21], ratios=[20, 0],
                      inputs=("params", "tokens"))
 

@@ -231,11 +231,12 @@ def test_flp_bad_input(monkeypatch):
                       tasks=list(W), chance=0.2)
     # ... and a ladder of 4 sampling runs, enough for FLP, too few for the ladder's step 1
     four = df[df["run"].isin(["s0", "s2", "s4", "s6", "big"])].assign(task_loss=1.0)
-    with pytest.raises(ValueError, match=r"^flp: the comparison with the two-step ladder "
-                       r"fits 5 step-1 parameters to one point per sampling run, so it needs "
-                       r"at least 5 sampling runs; got 4: \['s0', 's2', 's4', 's6'\]\. Add "
-                       r"sampling runs, or pass ladder=False \(command line: --no-ladder\) "
-                       r"to run FLP alone\.$"):
+    with pytest.raises(ValueError, match=r"^flp: the comparison with the two-step "
+                       r"ladder's step 1 fits 5 parameters \['A', 'B', 'alpha', 'beta', 'E'\] "
+                       r"to one point per sampling run, so it needs at least 5 sampling runs; "
+                       r"got 4: \['s0', 's2', 's4', 's6'\]\. Add sampling runs \(more model "
+                       r"sizes or token multiples, role='ladder'\), or pass ladder=False "
+                       r"\(command line: --no-ladder\) to run FLP alone\.$"):
         flp_vs_ladder(four, tasks=list(W), chance=0.2)
     with pytest.raises(ValueError, match="stage2="):
         flp(df, tasks=["t_a"], chance=0.2, stage2="cubic")
@@ -258,6 +259,29 @@ def test_flp_bad_input(monkeypatch):
     with pytest.raises(ValueError, match=r"flp: column 'tokens' must be > 0.*index \[7\]"):
         flp(df.assign(tokens=np.where(df.index == 7, 0, df["tokens"])), tasks=list(W),
             chance=0.2)
+
+
+def test_flp_sampling_runs_follow_the_stage_1_law_and_the_ladders_rule(monkeypatch):
+    """FLP's run count is the ladder's rule (`points.check_run_count`: at least as many
+    runs as the law fitted to one point per run has parameters), not its own fixed 3:
+    irreducible=True (3 parameters) refuses 2 runs, before any fit, naming the law's
+    parameters. A run with no rows of a task names the argument to check
+    (``sampling_runs``; before, "the runs")."""
+    df = _synthetic()
+    module = importlib.import_module("jaxfit.recipes.flp")
+    monkeypatch.setattr(module, "fit", lambda *a, **k: pytest.fail("a fit ran"))
+    with pytest.raises(ValueError) as e:
+        flp(df, tasks=list(W), chance=0.2, sampling_runs=["s0", "s7"], irreducible=True)
+    assert str(e.value) == (
+        "flp: stage 1 (compute -> loss) fits 3 parameters ['A', 'alpha', 'E'] to one point "
+        "per sampling run, so it needs at least 3 sampling runs; got 2: ['s0', 's7']. Add "
+        "sampling runs (more model sizes or token multiples, role='ladder'), or name more "
+        "of the data's runs (sampling_runs=[...]).")
+    gap = df[~((df["run"] == "s3") & (df["task"] == "t_b"))]
+    with pytest.raises(ValueError, match=r"^flp: 1 sampling run/task pairs have no rows, "
+                       r"e\.g\. \[\('s3', 't_b'\)\]; check `sampling_runs`/`targets` and "
+                       r"`tasks` against data\['run'\] and data\['task'\]\.$"):
+        flp(gap, tasks=list(W), chance=0.2)
 
 
 def test_flp_on_olmo_ladder_next_to_two_step_ladder():

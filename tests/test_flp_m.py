@@ -130,6 +130,28 @@ def test_flp_m_bad_input():
               domains=["general", "code"], chance=0.25)
 
 
+def test_flp_m_needs_a_sampling_run_per_stage_1_parameter(monkeypatch):
+    """FLP-M's mixture laws have 4 to 7 parameters; its copy of FLP's rule, "at least 3
+    sampling runs", let 4 runs through to the stage-1 fit, which refused them as "2
+    task(s) have fewer points than the law's 6 free parameters ...; fix some parameters
+    with jaxfit.fix()": the domains called tasks, an option the recipe does not have.
+    Now the ladder's rule (`points.check_run_count`), before any fit."""
+    import importlib
+
+    module = importlib.import_module("jaxfit.recipes.flp_m")
+    monkeypatch.setattr(module, "fit", lambda *a, **k: pytest.fail("a fit ran"))
+    runs = ["ladder0", "ladder1", "ladder4", "ladder5"]
+    with pytest.raises(ValueError) as e:
+        flp_m(_mixtures(), tasks=["coding"], domains=["general", "code"],
+              sources=("C", "C_G", "C_C"), chance=0.25, sampling_runs=runs, last_n=1)
+    assert str(e.value) == (
+        "flp_m: stage 1 (compute -> domain losses) fits 6 parameters ['C_c', 'alpha_C', "
+        "'C_G_c', 'alpha_C_G', 'C_C_c', 'alpha_C_C'] to one point per sampling run, so it "
+        "needs at least 6 sampling runs; got 4: ['ladder0', 'ladder1', 'ladder4', "
+        "'ladder5']. Add sampling runs (more model sizes or token multiples, "
+        "role='ladder'), or name more of the data's runs (sampling_runs=[...]).")
+
+
 def test_flp_m_on_olmo_ladder_domain_losses():
     """The 7 per-domain validation losses (C4 + Dolma books, common crawl, pes2o, reddit,
     stack, wiki) of the 16 ladder runs -> 7B-4T and 13B-5T, 2 tasks.

@@ -213,6 +213,12 @@ _CLI_WORDS = (
     ("(cuts=None: every value but the largest), or lower min_points.",
      "(no --cuts: every value but the largest)."),
     ("be an integer >= 2, e.g. n=200.", "be an integer >= 2, e.g. --n 200."),
+    # `jaxfit.backtest.bootstrap_n`: --n with --method nuts or laplace (no flag sets their
+    # draws)
+    ("; use method='bootstrap', n=", "; use method='bootstrap' n="),
+    (", or drop n (the draws of ", ", or drop --n (the draws of "),
+    (" are set in sample_options, e.g. sample_options={'samples': 1000}).",
+     " are set in Python only: jaxfit.backtest(..., sample_options={'samples': 1000}))."),
     ("strip the names, df.columns = df.columns.str.strip()",
      "remove the spaces from the file's header"),
     ("or read the file with pd.read_csv(path, thousands=',')",
@@ -283,7 +289,7 @@ _CLI_WORDS = (
 _FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper", "cuts",
                 "per_task", "restarts", "max_steps", "delta", "space", "init", "likelihood",
                 "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
-                "budgets", "inputs", "by", "D0", "stage2", "ladder_runs", "targets",
+                "budgets", "ratios", "inputs", "by", "D0", "stage2", "ladder_runs", "targets",
                 "sampling_runs", "demo",
                 "min_sizes", "max_target_loss")
 _KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +

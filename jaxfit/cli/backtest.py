@@ -8,20 +8,21 @@ import warnings
 
 __all__ = ["add_parser"]
 
-#: ``--n``'s default, the bootstrap's resamples per cut (`jaxfit.backtest.BOOTSTRAP_N`,
-#: ``n=None``'s value; not imported here: ``jaxfit --help`` imports no JAX).
-_N_DEFAULT = 200
+#: The bootstrap's resamples per cut without ``--n``, as ``--help`` shows it
+#: (`jaxfit.backtest.BOOTSTRAP_N`, not imported here: ``jaxfit --help`` imports no JAX).
+#: Only shown: ``--n``'s default is None, which `jaxfit.backtest.bootstrap_n` reads.
+_N_SHOWN = 200
 
 
 def _run(args) -> int:
     import jaxfit as jf
     from jaxfit import cli, progress
+    from jaxfit.backtest import bootstrap_n
 
-    if args.method != "bootstrap" and args.n != _N_DEFAULT:
-        # before: --method laplace --n 500 ran Laplace's default draws, --n unused, exit 0
-        raise cli.InputError(f"--n {args.n} is the bootstrap's resamples per cut and does not "
-                             f"apply to --method {args.method}; use --method bootstrap --n "
-                             f"{args.n}, or drop --n")
+    # the library's rule of n, before the data is read (before: the command line's own
+    # copy, which let --method laplace --n 200, --n at its default, run Laplace's default
+    # draws with --n unused, exit 0)
+    n = cli._call(bootstrap_n, args.method, args.n)
     df, law, mapping = cli._data_and_law(args)
     cli._writable(args.out, "--out", cli._inputs(args))     # before the refits, as fit
     cli._writable(args.plot, "--plot", cli._inputs(args))
@@ -36,7 +37,7 @@ def _run(args) -> int:
         bt = cli._call(jf.backtest, law, df, y=args.y, by=by, axis=args.axis,
                        x=mapping, cuts=cuts, per_task=args.per_task, method=args.method,
                        prob=args.prob, calibrate=None if args.calibrate == "none"
-                       else args.calibrate, n=args.n if args.method == "bootstrap" else None,
+                       else args.calibrate, n=n,
                        loss=args.loss, delta=args.delta, space=args.space,
                        fit_options={"restarts": args.restarts, "init": args.init},
                        seed=args.seed, progress=progress.enabled(args.quiet))
@@ -126,8 +127,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     b.add_argument("--calibrate", default="ratio",
                    choices=["ratio", "width", "constant", "none"],
                    help="calibration of the intervals learnt from earlier cuts (none: raw)")
-    b.add_argument("--n", type=int, default=_N_DEFAULT, help="bootstrap resamples per cut "
-                                                             "(--method bootstrap)")
+    b.add_argument("--n", type=int, help=f"bootstrap resamples per cut (--method bootstrap; "
+                                         f"default {_N_SHOWN})")
     b.add_argument("--prob", type=float, default=0.9, help="interval probability")
     b.add_argument("--out", metavar="CSV", help="write the tidy table")
     b.add_argument("--pooled", default="all", metavar="LABEL",

@@ -51,22 +51,29 @@ def _source(args) -> _Source:
     return _Source(None, law, cli._pairs(args.x, "--x"), df, cli._by_list(args.by))
 
 
-#: The options that fit and bootstrap DATA, with their defaults: a saved fit or posterior
-#: is not refitted, so one set away from its default is refused (`_saved_flags`).
-_DATA_ONLY = {"x": None, "y": "loss", "by": None, "where": None, "init": "random",
-              "n_boot": None}
+#: The options that fit and bootstrap DATA (their dests): a saved fit or posterior is not
+#: refitted, so one set away from its default is refused (`_saved_flags`). ``--seed``
+#: seeds only that fit and bootstrap for `optimal`; `suggest` uses it for its own draws.
+_DATA_ONLY = ("x", "y", "by", "where", "init", "n_boot")
+_DATA_ONLY_OF = {"optimal": _DATA_ONLY + ("seed",), "suggest": _DATA_ONLY}
+
+
+def _data_defaults(p: argparse.ArgumentParser, command: str) -> dict[str, Any]:
+    """The parser's own defaults of ``command``'s DATA-only options (`_DATA_ONLY_OF`), read
+    from ``p`` once its arguments are added (before: typed again by hand beside the
+    parser's, free to drift from them)."""
+    return {dest: p.get_default(dest) for dest in _DATA_ONLY_OF[command]}
 
 
 def _saved_flags(args) -> None:
     """Refuse an option of the fit and bootstrap of DATA given with a saved SOURCE
     (``jaxfit optimal fit.json --n-boot 1000`` printed the point fit's table with no
     interval, ``--where``/``--by``/``--y`` were dropped: exit 0, the option silently
-    unused). ``--seed`` seeds only that fit and bootstrap for `optimal`; `suggest` uses it
-    for its own draws."""
+    unused): one set away from the parser's default (``args.data_defaults``,
+    `_data_defaults`)."""
     from jaxfit import cli
 
-    unused = dict(_DATA_ONLY, **({"seed": 0} if args.command == "optimal" else {}))
-    for dest, default in unused.items():
+    for dest, default in args.data_defaults.items():
         value = getattr(args, dest)
         if value == default:
             continue
@@ -88,34 +95,6 @@ def _precheck(args) -> None:
     cli._call(_check_prob, args.prob)
     if args.n_boot is not None and args.n_boot < 0:
         raise cli.InputError(f"--n-boot {args.n_boot} must be >= 0 (0: the point fit only)")
-
-
-def _positive(values, flag: str, what: str, example: str) -> None:
-    """InputError unless every value of ``flag`` is a finite positive number (checked
-    before any fit: ``--budgets -1`` was refused only after the fit and its 1000
-    bootstrap refits)."""
-    import math
-
-    from jaxfit import cli
-
-    bad = [v for v in values if not (math.isfinite(v) and v > 0)]
-    if bad:
-        raise cli.InputError(f"{flag} {' '.join(f'{v:g}' for v in values)}: every value must "
-                             f"be a finite positive {what}, got {bad[0]:g}; e.g. {flag} "
-                             f"{example}")
-
-
-def _once(values, flag: str) -> None:
-    """InputError when a value of ``flag`` repeats (checked before any fit: `optimal`
-    refuses repeated budgets, whose rows its table merged)."""
-    from jaxfit import cli
-
-    twice = [v for i, v in enumerate(values) if v in values[:i]]
-    if twice:
-        unique = " ".join(f"{v:g}" for v in dict.fromkeys(values))
-        raise cli.InputError(f"{flag} {' '.join(f'{v:g}' for v in values)}: {twice[0]:g} is "
-                             f"given more than once; give each value once, e.g. {flag} "
-                             f"{unique}")
 
 
 def _result(args, source, need_draws: bool):
@@ -171,12 +150,14 @@ def _cmd_optimal(args) -> int:
 
     from jaxfit import cli
     from jaxfit.decide import optimal, overtrain
-    from jaxfit.decide.optimal import _check_law
+    from jaxfit.decide.optimal import _budgets, _check_law, _ratios
 
     _precheck(args)
-    _positive(args.budgets, "--budgets", "compute budget (FLOPs)", "1e21 5.76e23")
-    _once(args.budgets, "--budgets")
-    _positive(args.ratios or [], "--ratios", "tokens-per-parameter ratio", "20 100")
+    # the library's rules of budgets (finite, positive, each once) and ratios, before any
+    # fit (before: the command line's own copies, with their own messages)
+    cli._call(_budgets, args.budgets, "optimal")
+    if args.ratios is not None:
+        cli._call(_ratios, args.ratios, "optimal")
     source = _source(args)
     cli._call(_check_law, source.law, args.inputs, "optimal")      # before any fit
     res = _result(args, source, need_draws=False)
@@ -314,7 +295,7 @@ def add_parsers(sub) -> None:
                    help="closed form (Chinchilla-like laws), numerical, or auto")
     o.add_argument("--ratios", type=float, nargs="+",
                    help="also the overtraining table at these tokens-per-parameter ratios")
-    o.set_defaults(run=_cmd_optimal)
+    o.set_defaults(run=_cmd_optimal, data_defaults=_data_defaults(o, "optimal"))
     s = sub.add_parser("suggest", help="rank candidate runs by expected interval narrowing "
                                        "per unit cost")
     _source_args(s)
@@ -329,4 +310,4 @@ def add_parsers(sub) -> None:
                    help="narrow the predictive (new run) or credible (law's mean) interval")
     s.add_argument("--method", default="linear", choices=["linear", "reweight"],
                    help="update: Bayes linear (default) or importance reweighting of the draws")
-    s.set_defaults(run=_cmd_suggest)
+    s.set_defaults(run=_cmd_suggest, data_defaults=_data_defaults(s, "suggest"))

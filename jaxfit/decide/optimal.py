@@ -245,10 +245,19 @@ def _shown(values: np.ndarray) -> str:
 
 
 def _budgets(budgets, what: str) -> np.ndarray:
+    """``budgets`` as float64 values, each finite, positive and given once: the rule of
+    every function here that takes budgets, and of ``jaxfit optimal --budgets`` (which
+    calls it before any fit; its message reads in the command line's flags there).
+
+    Raises:
+        ValueError: naming ``what`` (the caller), the budgets, the bad or repeated value
+            and the fix.
+    """
     c = np.atleast_1d(np.asarray(budgets, dtype=np.float64)).ravel()
     if c.size == 0 or not np.all(np.isfinite(c)) or np.any(c <= 0):
         raise ValueError(f"{what}: budgets must be finite positive compute values (FLOPs), got "
-                         f"{np.asarray(budgets).tolist()!r}; e.g. budgets=[1e21, 5.76e23].")
+                         f"{np.asarray(budgets).tolist()!r}{_not_positive(c)}; e.g. "
+                         "budgets=[1e21, 5.76e23].")
     values, counts = np.unique(c, return_counts=True)
     if np.any(counts > 1):
         # before: table() averaged a repeated budget's rows into one, to_frame() kept both
@@ -256,6 +265,26 @@ def _budgets(budgets, what: str) -> np.ndarray:
                          "give each budget once (its answer does not depend on how often it "
                          f"is asked), e.g. budgets={list(dict.fromkeys(c.tolist()))!r}.")
     return c
+
+
+def _ratios(ratios, what: str) -> np.ndarray:
+    """`overtrain`'s ``ratios`` as float64 values, each finite and positive: its rule, and
+    ``jaxfit optimal --ratios``'s (called before any fit).
+
+    Raises:
+        ValueError: naming ``what`` (the caller), the ratios and the fix.
+    """
+    r = np.atleast_1d(np.asarray(ratios, dtype=np.float64))
+    if r.size == 0 or np.any(~np.isfinite(r)) or np.any(r <= 0):
+        raise ValueError(f"{what}: ratios must be positive tokens-per-parameter values, "
+                         f"got {r.tolist()}{_not_positive(r)}; e.g. ratios=[20, 100].")
+    return r
+
+
+def _not_positive(values: np.ndarray) -> str:
+    """``: -1 is not`` for the first value that is not finite and positive ('' for none)."""
+    bad = values[~(np.isfinite(values) & (values > 0))]
+    return f": {bad[0]:g} is not" if bad.size else ""
 
 
 def input_pair(law: Law, inputs, what: str, why: str = "",
@@ -794,10 +823,7 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
                      "overtrain")
     names = _check_law(d.law, inputs, "overtrain")
     c = _budgets(budgets, "overtrain")
-    r = np.atleast_1d(np.asarray(ratios, dtype=np.float64))
-    if r.size == 0 or np.any(~np.isfinite(r)) or np.any(r <= 0):
-        raise ValueError(f"overtrain: ratios must be positive tokens-per-parameter values, "
-                         f"got {r.tolist()}; e.g. ratios=[20, 100].")
+    r = _ratios(ratios, "overtrain")
     opt = _optimal(result, c, cost=cost, inverse=inverse, inputs=inputs, method="auto",
                    prob=prob, warn=False, what="overtrain")
     fn = _overtrain_fn(d.law, names, cost, inverse)

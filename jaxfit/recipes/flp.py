@@ -75,9 +75,9 @@ from jaxfit.models.power_law import power_law
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.ladder import PAPER_TASKS, LadderResult
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
-                                   plain_labels, select_runs, select_tasks, step2_points,
-                                   tail_mean)
+from jaxfit.recipes.points import (check_fraction, check_run_count, evaluate, numeric_rows,
+                                   param_frame, run_task_rows, select_runs,
+                                   select_tasks, step2_points, tail_mean)
 from jaxfit.result import FitResult
 from jaxfit.warnings import FitWarning, fit_source
 
@@ -101,7 +101,9 @@ STAGE2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
 _STAGE2 = ("linear", "sigmoid")
 #: What each of `flp`'s point fits is called in its warnings (``"flp stage 1 (compute ->
 #: loss): 1 of 1 task(s) did not converge ..."``), as the ladder's say ``"ladder step1:"``.
-_STAGES = {"stage1": "flp stage 1 (compute -> loss)",
+#: Stage 1, as the run-count check names it (`check_sampling_runs`).
+_STAGE1 = "stage 1 (compute -> loss)"
+_STAGES = {"stage1": f"flp {_STAGE1}",
            "stage2": "flp stage 2 (loss -> accuracy)",
            "baseline": "flp baseline (compute -> accuracy)"}
 
@@ -253,13 +255,7 @@ def _rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
     """The rows of ``runs`` x ``tasks``, validated and sorted, with ``C`` and the first
     loss column as ``task_loss`` (the name the ladder helpers read); with ``ratio``, the
     ``ratio`` column is validated as numbers too."""
-    rows = plain_labels(data[data["run"].isin(runs) & data["task"].isin(tasks)]).copy()
-    have = set(zip(rows["run"], rows["task"]))
-    absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
-    if absent:
-        raise ValueError(f"{recipe}: {len(absent)} {what} run/task pairs have no rows, e.g. "
-                         f"{absent[:5]}; check the runs and `tasks` against data['run'] and "
-                         "data['task'].")
+    rows = run_task_rows(data, runs, tasks, recipe, what, "sampling_runs").copy()
     # numbers written as text passed (numpy reads "0.25") and failed in pandas' mean
     # ("dtype 'str' does not support operation 'mean'"); "oops" gave numpy's "could not
     # convert string to float", naming no column
@@ -302,22 +298,29 @@ def _chance(chance, tasks: Sequence[str], recipe: str = "flp") -> dict[str, floa
     return {t: float(chance) for t in tasks}
 
 
+def check_sampling_runs(runs: Sequence[str], law: Law, recipe: str, stage: str) -> None:
+    """ValueError unless there are enough sampling runs for stage 1, ``law`` fitted to one
+    point per run (`jaxfit.recipes.points.check_run_count`, the ladder's rule too)."""
+    check_run_count(runs, law, recipe, stage, "sampling",
+                    ", or name more of the data's runs (sampling_runs=[...])")
+
+
 def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
-            recipe: str = "flp", ratio: bool = False):
+            recipe: str = "flp", ratio: bool = False, *, law: Law, stage: str):
     """Validated inputs of `flp` and `jaxfit.recipes.flp_m.flp_m` (``recipe``, the name
     errors start with): the tasks, their chance levels, the run names, the sampling rows
     and the targets' final points (with the mean ``ratio`` when ``ratio``: FLP-M's
     mixtures; before, any column named ratio was averaged, and one of text failed with
     "dtype 'str' does not support operation 'mean'", in FLP too, which never reads it).
     ``data`` is the frame itself (the callers load the embedded one first, for its
-    recorded unit)."""
+    recorded unit); ``law`` is the stage-1 law ``stage`` fits to one point per sampling
+    run (`check_sampling_runs`)."""
     _check(data, losses, recipe)
     tasks = select_tasks(data, tasks, recipe)
     levels = _chance(chance, tasks, recipe)
     runs = select_runs(data, sampling_runs, "ladder", recipe, "sampling_runs")
     target_names = select_runs(data, targets, "target", recipe, "sampling_runs")
-    if len(runs) < 3:
-        raise ValueError(f"{recipe}: stage 1 needs at least 3 sampling runs, got {runs}.")
+    check_sampling_runs(runs, law, recipe, stage)
     lad = _rows(data, runs, tasks, losses, "sampling", recipe, ratio)
     extra = list(losses[1:]) + (["ratio"] if ratio else [])
     tgt = final_points(_rows(data, target_names, tasks, losses, "target", recipe, ratio),
@@ -402,7 +405,8 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
 
     Raises:
         ValueError: unknown stage 2, missing columns/runs/tasks/chance levels, bad values,
-            or a task with fewer than 3 checkpoints above its threshold.
+            fewer sampling runs than stage 1 has parameters (2, or 3 with
+            ``irreducible``), or a task with fewer than 3 checkpoints above its threshold.
     """
     if stage2 not in _STAGE2:
         raise ValueError(f"flp: stage2={stage2!r} is not one of {_STAGE2}.")
@@ -415,9 +419,10 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
     # user's loss column's unit is not known, so the plots name the column instead
     data = load_flp_data() if data is None else data
     loss_unit = recorded_unit(data, loss)
-    tasks, levels, runs, target_names, lad, tgt = prepare(
-        data, tasks, [loss], chance, sampling_runs, targets, target_last_n)
     law1, law2, chain, base = _laws(bool(irreducible), stage2)
+    tasks, levels, runs, target_names, lad, tgt = prepare(
+        data, tasks, [loss], chance, sampling_runs, targets, target_last_n, law=law1,
+        stage=_STAGE1)
     o1 = {**STAGE1_OPTIONS, **dict(stage1_options or {})}
     o2 = {**STAGE2_OPTIONS, **dict(stage2_options or {})}
 
@@ -528,30 +533,31 @@ def compare_with_ladder(flp_result: FLPResult, ladder_result) -> pd.DataFrame:
 def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
     """ValueError unless the ladder comparison can run on `flp`'s tasks and runs: finite
     positive ``task_loss`` (the one column the ladder reads that FLP does not) and enough
-    sampling runs for the ladder's step 1 (5; FLP needs 3).
+    sampling runs for the ladder's step 1 (5), after FLP's own stage 1's (2 or 3), whose
+    message comes first (`jaxfit.recipes.points.check_run_count`, the rule of both).
 
     Before, both were found by the ladder after FLP's fits ("ladder: 82 ladder rows have
     missing or infinite values ...", "ladder: step 1 ... needs at least 5 ladder runs"),
     without the --no-ladder way out.
     """
-    from jaxfit.recipes.ladder import _laws
+    from jaxfit.recipes.ladder import _laws as ladder_laws
 
     tasks = select_tasks(data, kwargs.get("tasks", PAPER_TASKS), "flp")
     runs = select_runs(data, kwargs.get("sampling_runs"), "ladder", "flp", "sampling_runs")
     targets = select_runs(data, kwargs.get("targets"), "target", "flp", "sampling_runs")
     rows = data[data["run"].isin(runs + targets) & data["task"].isin(tasks)]
-    alone = "pass ladder=False (command line: --no-ladder) to run FLP alone."
+    alone = "pass ladder=False (command line: --no-ladder) to run FLP alone"
     try:
         numeric_rows(rows, ["task_loss"], ["task_loss"], "flp", "ladder-comparison")
     except ValueError as e:
         raise ValueError(f"{e} The comparison with the two-step ladder reads task_loss; "
-                         f"{alone}") from None
-    n = len(_laws("two_step")[0].param_names)
-    if 3 <= len(runs) < n:                  # fewer than 3: FLP's own stage 1 says so
-        raise ValueError(f"flp: the comparison with the two-step ladder fits {n} step-1 "
-                         f"parameters to one point per sampling run, so it needs at least "
-                         f"{n} sampling runs; got {len(runs)}: {runs}. Add sampling runs, or "
-                         f"{alone}")
+                         f"{alone}.") from None
+    # FLP's own stage 1 first (fewer runs than it fits: its message, as flp alone)
+    law1 = _laws(bool(kwargs.get("irreducible", False)), "linear")[0]
+    check_sampling_runs(runs, law1, "flp", _STAGE1)
+    check_run_count(runs, ladder_laws("two_step")[0], "flp",
+                    "the comparison with the two-step ladder's step 1", "sampling",
+                    f", or {alone}")
 
 
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,

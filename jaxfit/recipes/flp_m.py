@@ -387,7 +387,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
                          "mixture: use sources=('C',).")
     tasks, levels, runs, target_names, lad, tgt = prepare(
         data, tasks, domains, chance, sampling_runs, targets, target_last_n, recipe="flp_m",
-        ratio=mix)
+        ratio=mix, law=law, stage=_STAGE1.removeprefix("flp_m "))
     if mix:
         r = pd.concat([lad["ratio"], tgt["ratio"]]).to_numpy(np.float64)
         if not np.all((r > 0) & (r < 1)):

@@ -61,9 +61,9 @@ from jaxfit.law import Law, compose, fix
 from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
 from jaxfit.models.sigmoid import sigmoid
 from jaxfit.recipes.protocol import RecipeResult
-from jaxfit.recipes.points import (check_fraction, evaluate, numeric_rows, param_frame,
-                                   plain_labels, select_runs, select_tasks, step2_points,
-                                   tail_mean)
+from jaxfit.recipes.points import (check_fraction, check_run_count, evaluate, numeric_rows,
+                                   param_frame, run_task_rows, select_runs, select_tasks,
+                                   step2_points, tail_mean)
 from jaxfit.inference import design
 from jaxfit.inference.status import Status
 from jaxfit.result import FitResult
@@ -230,16 +230,10 @@ def _check_runs(runs: Sequence[str], method: str) -> None:
     parameters ...; fix some parameters with jaxfit.fix()" (command line: "use a law with
     fewer free parameters (--law)"), options the recipe does not have, naming no run.
     """
-    names = _laws(method)[0].param_names
-    if len(runs) >= len(names):
-        return
     step = "the single-step fit" if method == "single_step" else "step 1"
     other = (", or method='two_step_flops' (3 parameters)"
              if method != "two_step_flops" and len(runs) >= 3 else "")
-    raise ValueError(f"ladder: {step} ({method}) fits {len(names)} parameters "
-                     f"{list(names)} to one point per ladder run, so it needs at least "
-                     f"{len(names)} ladder runs; got {len(runs)}: {list(runs)}. Add ladder "
-                     f"runs (more model sizes or token multiples, role='ladder'){other}.")
+    check_run_count(runs, _laws(method)[0], "ladder", f"{step} ({method})", "ladder", other)
 
 
 def _warn_leak(targets: Sequence[str], runs: Sequence[str],
@@ -257,13 +251,7 @@ def _warn_leak(targets: Sequence[str], runs: Sequence[str],
 
 def _select(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], what: str,
             method: str = "two_step"):
-    rows = plain_labels(data[data["run"].isin(runs) & data["task"].isin(tasks)])
-    have = set(zip(rows["run"], rows["task"]))
-    absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
-    if absent:
-        raise ValueError(f"ladder: {len(absent)} {what} run/task pairs have no rows, e.g. "
-                         f"{absent[:5]}; check `ladder_runs`/`targets` and `tasks` against "
-                         f"data['run'] and data['task'].")
+    rows = run_task_rows(data, runs, tasks, "ladder", what)
     # N, tokens and the loss go under logs: a 0 was refused only by the fit, naming a
     # row of the recipe's own step-1 table ("rows [0]"), or not at all before the last
     # checkpoint of a run

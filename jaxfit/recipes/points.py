@@ -17,8 +17,8 @@ from jaxfit.law import Law
 from jaxfit.predictions import law_values
 from jaxfit.result import FitResult
 
-__all__ = ["select", "select_tasks", "select_runs", "plain_labels", "numeric_rows",
-           "check_fraction", "tail_mean",
+__all__ = ["select", "select_tasks", "select_runs", "check_run_count", "run_task_rows",
+           "plain_labels", "numeric_rows", "check_fraction", "tail_mean",
            "step2_points", "param_frame", "evaluate"]
 
 
@@ -67,6 +67,55 @@ def select_runs(data: pd.DataFrame, runs, role: str, recipe: str = "ladder",
                          f"data.assign(role=...)), or pass them by name ({arg}=[...], "
                          "targets=[...]).")
     return found
+
+
+def check_run_count(runs: Sequence[str], law: Law, recipe: str, step: str,
+                    kind: str = "ladder", other: str = "") -> None:
+    """ValueError unless there are at least as many runs as ``law``, fitted to one point
+    per run, has parameters: the one rule of the ladder's first fit
+    (`jaxfit.recipes.ladder.ladder`), FLP's and FLP-M's stage 1 and `flp_vs_ladder`'s
+    ladder comparison, checked before any fit.
+
+    Before, FLP and FLP-M had their own copy, "at least 3 sampling runs" whatever the
+    law: FLP-M's mixture laws (4 to 7 parameters) passed it with 3 to 6 runs and were
+    refused by the fit ("2 task(s) have fewer points than the law's 6 free parameters
+    ...; fix some parameters with jaxfit.fix()"), naming the domains as tasks and options
+    the recipe does not have.
+
+    Args:
+        runs: the runs fitted, one point each.
+        law: the law fitted to them.
+        recipe: the recipe, first in the message.
+        step: the fit, e.g. ``"step 1 (two_step)"``.
+        kind: what the runs are called, e.g. ``"sampling"``.
+        other: another fix, appended to the message's (``", or ..."``).
+    """
+    names = law.param_names
+    if len(runs) >= len(names):
+        return
+    raise ValueError(f"{recipe}: {step} fits {len(names)} parameters {list(names)} to one "
+                     f"point per {kind} run, so it needs at least {len(names)} {kind} runs; "
+                     f"got {len(runs)}: {list(runs)}. Add {kind} runs (more model sizes or "
+                     f"token multiples, role='ladder'){other}.")
+
+
+def run_task_rows(data: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str],
+                  recipe: str, what: str, arg: str = "ladder_runs") -> pd.DataFrame:
+    """The rows of ``runs`` x ``tasks`` (`plain_labels`), after checking that every run
+    has rows of every task: the one rule of the ladder's and FLP's (and FLP-M's) rows.
+
+    Raises:
+        ValueError: naming the count and the first pairs without rows, and ``arg`` (the
+            argument naming the runs, ``ladder_runs`` or ``sampling_runs``) to check.
+    """
+    rows = plain_labels(data[data["run"].isin(runs) & data["task"].isin(tasks)])
+    have = set(zip(rows["run"], rows["task"]))
+    absent = [(r, t) for r in runs for t in tasks if (r, t) not in have]
+    if absent:
+        raise ValueError(f"{recipe}: {len(absent)} {what} run/task pairs have no rows, e.g. "
+                         f"{absent[:5]}; check `{arg}`/`targets` and `tasks` against "
+                         "data['run'] and data['task'].")
+    return rows
 
 
 def plain_labels(rows: pd.DataFrame, cols: Sequence[str] = ("task", "run")) -> pd.DataFrame:
