@@ -360,6 +360,10 @@ def _freeze(mapping: Mapping | None) -> Mapping:
     return types.MappingProxyType(dict(mapping or {}))
 
 
+#: `Law` fields held as read-only mappings (`_freeze`).
+_FROZEN = ("params", "fixed", "input_above", "grid")
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Law:
     """A scaling law: a pure ``fn(params, x) -> y`` plus its parameter spec.
@@ -367,6 +371,9 @@ class Law:
     Attributes:
         fn: ``fn(params, x)`` with ``params`` a dict of constrained values and ``x`` a dict
             of input arrays; returns the prediction. Pure, so jax transformations apply.
+            A module-level function (or a ``functools.partial`` of one) lets the law, and
+            the results that hold it, be pickled; a lambda or a closure does not (the
+            built-in laws and `compose`, `fix`, `add` pickle).
         params: name -> `Param`, in the order the fitters use.
         inputs: names of the input columns the law reads.
         name: a short identifier (used in results and the command line).
@@ -508,6 +515,18 @@ class Law:
 
     def __call__(self, params: Params, x: Inputs):
         return self.fn(params, x)
+
+    def __getstate__(self) -> dict:
+        # pickle (results hold their laws): the frozen mappings (types.MappingProxyType)
+        # do not pickle, so the state holds them as dicts; fn and log_fn pickle where they
+        # are module-level functions or partials of them (the built-in laws' and
+        # combinators'), not where they are lambdas or closures
+        return {k: dict(v) if isinstance(v, types.MappingProxyType) else v
+                for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, _freeze(v) if k in _FROZEN and v is not None else v)
 
     def log(self, params: Params, x: Inputs):
         """``log fn(params, x)``, through ``log_fn`` when the law provides one."""
@@ -654,6 +673,14 @@ def same_fixed(held: Mapping, other: Mapping) -> bool:
         return False
 
 
+def _composed(p, x, *, outer: Law, inner: Law, into: str):
+    return outer.fn(_subset(p, outer), {**x, into: inner.fn(_subset(p, inner), x)})
+
+
+def _log_composed(p, x, *, outer: Law, inner: Law, into: str):
+    return outer.log(_subset(p, outer), {**x, into: inner.fn(_subset(p, inner), x)})
+
+
 def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
     """Feed ``inner``'s output into ``outer``'s input ``into``.
 
@@ -679,17 +706,13 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
         raise ValueError(f"compose: {outer.name!r} has no input {into!r}; its inputs are "
                          f"{list(outer.inputs)}.")
     params = _merge_params([inner, outer])
-
-    def fn(p, x):
-        return outer.fn(_subset(p, outer), {**x, into: inner.fn(_subset(p, inner), x)})
-
-    def log_fn(p, x):
-        return outer.log(_subset(p, outer), {**x, into: inner.fn(_subset(p, inner), x)})
-
+    # partials of module-level functions, not closures: composed laws pickle
+    steps = {"outer": outer, "inner": inner, "into": into}
     rest = [i for i in outer.inputs if i != into]
     return Law(
-        fn=fn, params=params, inputs=_union(inner.inputs, rest),
-        name=name or f"{outer.name}({inner.name})", log_fn=log_fn,
+        fn=functools.partial(_composed, **steps), params=params,
+        inputs=_union(inner.inputs, rest), name=name or f"{outer.name}({inner.name})",
+        log_fn=functools.partial(_log_composed, **steps),
         positive_inputs=_union(inner.positive_inputs,
                                [i for i in outer.positive_inputs if i != into]),
         input_above=_above(inner.input_above,
@@ -707,6 +730,14 @@ def call_spec(factory: str, **kwargs) -> str:
     """The `jaxfit.io.get_law` spec of a call, e.g. ``power_law(input='C')``: what a
     built-in factory records as its law's ``spec`` so that `jaxfit.io.load` rebuilds it."""
     return f"{factory}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+
+
+def _fixed_fn(p, x, *, law: Law, fixed: Mapping[str, float]):
+    return law.fn({**p, **fixed}, x)
+
+
+def _fixed_log_fn(p, x, *, law: Law, fixed: Mapping[str, float]):
+    return law.log({**p, **fixed}, x)
 
 
 def fix(law: Law, **values: float) -> Law:
@@ -747,15 +778,11 @@ def fix(law: Law, **values: float) -> Law:
                              f"{law.params[k].constraint}; give a value inside it.")
         fixed[k] = f
     params = {k: v for k, v in law.params.items() if k not in fixed}
-
-    def fn(p, x):
-        return law.fn({**p, **fixed}, x)
-
-    def log_fn(p, x):
-        return law.log({**p, **fixed}, x)
-
     grid = None if law.grid is None else {k: v for k, v in law.grid.items() if k in params}
-    return law.replace(fn=fn, params=params, log_fn=log_fn, grid=grid,
+    # partials of module-level functions, not closures: fixed laws pickle
+    return law.replace(fn=functools.partial(_fixed_fn, law=law, fixed=fixed), params=params,
+                       log_fn=functools.partial(_fixed_log_fn, law=law, fixed=fixed),
+                       grid=grid,
                        shared=tuple(s for s in law.shared if s in params),
                        fixed={**law.fixed, **fixed},
                        terms=tuple(t for t in law.terms
@@ -763,6 +790,10 @@ def fix(law: Law, **values: float) -> Law:
                        floor=law.floor if law.floor in params else None,
                        name=f"{law.name}|fixed({','.join(fixed)})",
                        spec=law.spec)
+
+
+def _sum(p, x, *, laws: tuple[Law, ...]):
+    return sum(law.fn(_subset(p, law), x) for law in laws)
 
 
 def add(*laws: Law, name: str | None = None) -> Law:
@@ -780,11 +811,9 @@ def add(*laws: Law, name: str | None = None) -> Law:
     if not laws:
         raise ValueError("add: give at least one law.")
     params = _merge_params(laws)
-
-    def fn(p, x):
-        return sum(law.fn(_subset(p, law), x) for law in laws)
-
-    return Law(fn=fn, params=params, inputs=_union(*(l.inputs for l in laws)),
+    # a partial of a module-level function, not a closure: sums of laws pickle
+    return Law(fn=functools.partial(_sum, laws=laws), params=params,
+               inputs=_union(*(l.inputs for l in laws)),
                name=name or "+".join(l.name for l in laws),
                positive_inputs=_union(*(l.positive_inputs for l in laws)),
                input_above=_above(*(l.input_above for l in laws)),

@@ -1,7 +1,24 @@
 """Recipe results built by hand (nothing fitted), for tests of what the recipes and the
-command line do with them (`flp_vs_ladder` with `flp` and `ladder` monkeypatched)."""
+command line do with them (`flp_vs_ladder` with `flp` and `ladder` monkeypatched), and
+`round_trip`, the pickle check of a recipe result."""
+
+import pickle
 
 import pandas as pd
+
+
+def round_trip(res):
+    """``res`` pickled and unpickled, after checking that its tables and each point fit's
+    parameters survived; a recipe result whose laws did not pickle raised here."""
+    back = pickle.loads(pickle.dumps(res))
+    assert type(back) is type(res)
+    pd.testing.assert_frame_equal(back.table(), res.table())
+    pd.testing.assert_frame_equal(back.summary(), res.summary())
+    fits = getattr(res, "fits", {})
+    for name in fits if isinstance(fits, dict) else range(len(fits)):
+        if hasattr(fits[name], "params"):                  # a FitResult (not FLP-M's MLP)
+            pd.testing.assert_frame_equal(back.fits[name].params, fits[name].params)
+    return back
 
 
 def built_flp(fits, sampling_runs=("a",), targets=("7B-4T",)):

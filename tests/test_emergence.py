@@ -408,6 +408,17 @@ def test_recipe_protocol(synthetic_result):
     assert doc["tables"]["table"][0]["mle"] == pytest.approx(res.emergence["mle"].iloc[0])
 
 
+def test_result_pickles(synthetic_result):
+    """An `EmergenceResult` could not be pickled: its fits and posterior held the
+    emergence law, whose fn was a closure (``emergence.<locals>.fn``)."""
+    from built_results import round_trip
+
+    res = synthetic_result
+    back = round_trip(res)
+    pd.testing.assert_frame_equal(back.posterior.summary(), res.posterior.summary())
+    pd.testing.assert_frame_equal(back.fit.params, res.fit.params)
+
+
 def test_log_power_law_refuses_finetuning_amounts_below_one():
     """`emergence_shift()` takes (log D)^alpha, undefined at 0 < D < 1; it declared only
     D > 0 (positive_inputs), so a fit or prediction there evaluated its clamp

@@ -385,6 +385,43 @@ def test_flp_vs_ladder_repr_leaves_the_ladder_out(monkeypatch):
     assert "comparison 1x" in text and "ladder_step1 0x0" in text
 
 
+def test_flp_vs_ladder_result_pickles(monkeypatch):
+    """A `flp_vs_ladder` result could not be pickled: its fits hold FLP's stage-1 law,
+    whose fn was a closure (``Can't pickle local object 'kaplan.<locals>.fn'``), and every
+    law's parameters a read-only mapping. Its tables, its ladder and its laws' values now
+    survive a round trip (hand-built: FLP's own laws, nothing fitted)."""
+    import pickle
+
+    import jaxfit as jf
+
+    flp_module = importlib.import_module("jaxfit.recipes.flp")
+    ladder_module = importlib.import_module("jaxfit.recipes.ladder")
+    law1, _, chain, _ = flp_module._laws(False, "sigmoid")          # kaplan, its chain
+    fits = {}
+    for name, law in (("stage1", law1), ("chain", chain)):
+        k = len(law.param_names)
+        values = [[{"C_c": 1e30, "a": -0.5}.get(n, 0.5) for n in law.param_names]]
+        fits[name] = jf.FitResult(law=law, tasks=pd.Index(["piqa_val"]),
+                                  values=np.asarray(values),
+                                  objective=np.zeros(1), status=np.zeros(1, int),
+                                  steps=np.ones(1), grad_norm=np.zeros(1),
+                                  at_bound=np.zeros((1, k), bool), identified=np.ones(1, bool))
+    flp_res, lad = _built_flp_and_ladder()
+    flp_res = dataclasses.replace(flp_res, fits=fits)
+    monkeypatch.setattr(flp_module, "flp", lambda data, **kw: flp_res)
+    monkeypatch.setattr(ladder_module, "ladder", lambda data, **kw: lad)
+    res = flp_vs_ladder()
+    back = pickle.loads(pickle.dumps(res))
+    pd.testing.assert_frame_equal(back.table(), res.table())
+    pd.testing.assert_frame_equal(back.comparison, res.comparison)
+    pd.testing.assert_frame_equal(back.ladder.table(), res.ladder.table())
+    C = pd.DataFrame({"C": [1e20, 1e22]})
+    for name in ("stage1", "chain"):
+        got, want = back.fits[name].predict(C), res.fits[name].predict(C)
+        assert np.isfinite(want["prediction"]).all()
+        pd.testing.assert_frame_equal(got, want)
+
+
 def _recipe_results(rows=40):
     """An `FLPResult` (with its ladder) and a `LadderResult` built by hand with ``rows``
     predictions, the ladder's step 1 unconverged in one of two tasks (nothing fitted)."""

@@ -103,6 +103,14 @@ def test_flp_m_predicts_held_out_mixing_ratio():
     doc = json.loads(res.to_json())
     assert doc["recipe"] == "flp_m" and len(doc["tables"]["table"]) == len(t)
     assert list(res.frames())[0] == "table"
+    # it pickles (before: "Can't pickle local object 'mlp_class.<locals>.MLP'", the MLP's
+    # class in its graphdef), and the unpickled MLP predicts the same
+    from built_results import round_trip
+
+    back = round_trip(res)
+    X = np.random.default_rng(0).uniform(2.0, 3.0, size=(2, 5, 2))
+    np.testing.assert_array_equal(predict_mlp(back.fits["mlp"], X),
+                                  predict_mlp(res.fits["mlp"], X))
 
 
 def test_flp_m_bad_input():

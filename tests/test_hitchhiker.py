@@ -309,6 +309,15 @@ def test_recipe_protocol(grid):
     assert list(doc["tables"]) == ["table", "findings", "filters", "targets"]
 
 
+def test_result_pickles(opt_no_cut):
+    """A `HitchhikerResult` could not be pickled: its fits' laws held read-only mappings
+    (``cannot pickle 'mappingproxy' object``)."""
+    from built_results import round_trip
+
+    back = round_trip(opt_no_cut)
+    pd.testing.assert_frame_equal(back.are, opt_no_cut.are)
+
+
 def test_a_suspect_flag_that_is_not_boolean_is_refused(data):
     """``upstream_suspect`` written as "no"/"yes" was read with ``astype(bool)``: every
     non-empty string is True, so every row was dropped as suspect, silently (the error

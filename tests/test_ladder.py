@@ -668,6 +668,15 @@ def test_recipe_protocol(res):
     assert doc["recipe"] == "ladder" and list(doc["tables"]) == list(res.frames())
 
 
+def test_result_pickles(res):
+    """A `LadderResult` could not be pickled: its fits' laws held read-only mappings
+    (``cannot pickle 'mappingproxy' object``) and closures as fn."""
+    from built_results import round_trip
+
+    back = round_trip(res)
+    pd.testing.assert_frame_equal(back.predictions, res.predictions)
+
+
 def test_a_target_that_is_also_a_ladder_run_is_warned_about(data, monkeypatch):
     """targets=['1B-10xC'] with the default ladder runs: 1B-10xC's points were fitted and
     then "predicted" with no word that the error measures the fit, not an extrapolation.

@@ -568,3 +568,63 @@ def test_residuals_of_rows_naming_an_unknown_task_say_residuals():
             result.residuals(bad)
     with pytest.raises(ValueError, match=r"^predict: 1 rows name tasks"):
         post.predict(bad)                                  # predict's own is unchanged
+
+
+def _library_laws() -> list:
+    """Every law the library builds: the factories, the combinators, the recipes' laws."""
+    import importlib
+
+    from jaxfit.models.emergence import emergence, emergence_shift, relu_elbow
+    from jaxfit.models.ladder_step1 import ladder_step1, ladder_step1_flops
+
+    # the modules (jaxfit.recipes.flp is also the name of the function)
+    flp, flp_m, hitchhiker, ladder = (importlib.import_module(f"jaxfit.recipes.{n}")
+                                      for n in ("flp", "flp_m", "hitchhiker", "ladder"))
+    m = jf.models
+    return [m.kaplan("C"), m.power_law("C"), m.power_law("N", irreducible=False), m.linear(),
+            m.sigmoid(), m.chinchilla(), m.broken_power_law(), ladder_step1(),
+            ladder_step1_flops(), emergence_shift("power"), relu_elbow(increasing=True),
+            emergence(fewshot_shift=True), flp_m.domain_loss(irreducible=True),
+            *flp._laws(False, "sigmoid"), *flp._laws(True, "linear"),
+            *ladder._laws("two_step"), *ladder._laws("single_step"),
+            hitchhiker.hitchhiker_law(alpha=0.3),
+            jf.share(jf.add(m.power_law("N", irreducible=False), m.linear()), "w0")]
+
+
+def test_results_and_the_library_laws_pickle(line):
+    """Results could not be pickled (multiprocessing, caching, a notebook's saved state):
+    the laws they hold had closures as fn (``kaplan.<locals>.fn``, in every `flp`
+    result; ``linear.<locals>.fn``, ...) and read-only mappings (``cannot pickle
+    'mappingproxy' object``, every law). The library's laws are now partials of
+    module-level functions, and a law pickles its mappings as dicts."""
+    import pickle
+
+    from numpyro.distributions import constraints
+
+    rng = np.random.default_rng(0)
+    for law in _library_laws():
+        back = pickle.loads(pickle.dumps(law))
+        p = {n: rng.uniform(0.3, 0.9) for n in law.param_names}
+        x = {n: rng.uniform(1.5, 3.0, 4) for n in law.inputs}
+        np.testing.assert_array_equal(back(p, x), law(p, x), err_msg=law.name)
+        np.testing.assert_array_equal(back.log(p, x), law.log(p, x), err_msg=law.name)
+        assert (back.name, back.spec, back.shared, dict(back.fixed), repr(back.params)) == (
+            law.name, law.spec, law.shared, dict(law.fixed), repr(law.params)), law.name
+        # the sampler tells constraints.positive and real by identity: they stay themselves
+        kept = (constraints.positive, constraints.real)
+        assert all(b.constraint is a.constraint for a, b in zip(law.params.values(),
+                                                                back.params.values())
+                   if a.constraint in kept), law.name
+        with pytest.raises(TypeError):                # still frozen, read-only
+            back.params["x"] = None
+    _, _, res = line
+    back = pickle.loads(pickle.dumps(res))
+    pd.testing.assert_frame_equal(back.summary(), res.summary())
+    pd.testing.assert_frame_equal(back.predict(DATA), res.predict(DATA))
+    draws = {n: res.values[:, j, None, None] + 0.01 * rng.standard_normal((1, 2, 20))
+             for j, n in enumerate(res.law.param_names)}
+    draws["sigma"] = np.full((1, 2, 20), 0.1)
+    post = jf.Posterior(law=res.law, tasks=res.tasks, draws=draws, method="laplace",
+                        likelihood=Likelihood("normal", "linear"), options=res.options)
+    back = pickle.loads(pickle.dumps(post))
+    pd.testing.assert_frame_equal(back.summary(), post.summary())

@@ -201,7 +201,7 @@ def replay(tasks=PAPER_TASKS, n_start: int = 4, prob: float = 0.9, steps: int | 
         at = pd.concat([tgt[tgt["task"] == t].assign(key=f"{t}|suggest") for t in tasks],
                        ignore_index=True)
         res = jf.suggest(post, cands, at, cost="cost", k=1, prob=prob, interval="credible",
-                         method=method)
+                         method=method, se_resamples=0)       # the ranking only: no mc_se
         best = res.table[res.table["rank"] == 1].set_index("key")["candidate"]
         for t in tasks:
             chosen[(t, "suggest")].append(cands.loc[best[f"{t}|suggest"], "run"])

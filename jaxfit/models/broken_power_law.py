@@ -11,6 +11,14 @@ from jaxfit.law import Law, Param, call_spec
 __all__ = ["broken_power_law"]
 
 
+def _broken_power_law(p, x, *, input: str):
+    lx = jnp.log(x[input])
+    log_ratio = (lx - jnp.log(p["d1"])) / p["f1"]
+    log_term = (jnp.log(p["b"]) - p["c0"] * lx
+                - p["c1"] * p["f1"] * jnp.logaddexp(0.0, log_ratio))
+    return p["a"] + jnp.exp(log_term)
+
+
 @functools.cache
 def broken_power_law(input: str = "x") -> Law:
     r"""A smoothly broken power law with one break.
@@ -38,15 +46,8 @@ def broken_power_law(input: str = "x") -> Law:
         "d1": Param(constraints.positive, init=(1.0, 1e10), doc="break location"),
         "f1": Param(constraints.positive, init=(0.05, 1.0), doc="break sharpness"),
     }
-
-    def fn(p, x):
-        lx = jnp.log(x[input])
-        log_ratio = (lx - jnp.log(p["d1"])) / p["f1"]
-        log_term = (jnp.log(p["b"]) - p["c0"] * lx
-                    - p["c1"] * p["f1"] * jnp.logaddexp(0.0, log_ratio))
-        return p["a"] + jnp.exp(log_term)
-
-    return Law(fn=fn, params=params, inputs=(input,), positive_inputs=(input,),
+    return Law(fn=functools.partial(_broken_power_law, input=input), params=params,
+               inputs=(input,), positive_inputs=(input,),
                name="broken_power_law",
                formula=f"a + b {input}^-c0 (1 + ({input}/d1)^(1/f1))^(-c1 f1)",
                spec=call_spec("broken_power_law", input=input))

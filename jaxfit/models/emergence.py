@@ -59,6 +59,23 @@ def _check(form: str, temperature: float):
         raise ValueError(f"temperature must be >= 0, got {temperature!r}.")
 
 
+def _shift(p, x, *, form: str, input: str):
+    if form == "log_power":
+        t = jnp.log(jnp.maximum(jnp.log(x[input]), _TINY))
+    else:
+        t = jnp.log(x[input])
+    return p["k"] * jnp.exp(p["alpha"] * t) + p["C"]
+
+
+def _elbow(p, x, *, input: str, temperature: float, sign: float):
+    return p["A"] * _relu(sign * (p["E"] - x[input]), temperature) + p["B"]
+
+
+def _ramp(p, x, *, loss: str, temperature: float, fewshot_shift: bool):
+    y = p["A"] * _relu(x["E"] - x[loss], temperature) + p["B"]
+    return y + p["Delta"] * x["fewshot"] if fewshot_shift else y
+
+
 @functools.cache
 def emergence_shift(form: str = "log_power", input: str = "D") -> Law:
     r"""The emergence law: the emergence point as a function of finetuning data.
@@ -84,14 +101,7 @@ def emergence_shift(form: str = "log_power", input: str = "D") -> Law:
                        doc="exponent of the shift"),
         "C": Param(constraints.real, init=(1.0, 3.5), doc="offset (loss units)"),
     }
-
-    def fn(p, x):
-        if form == "log_power":
-            t = jnp.log(jnp.maximum(jnp.log(x[input]), _TINY))
-        else:
-            t = jnp.log(x[input])
-        return p["k"] * jnp.exp(p["alpha"] * t) + p["C"]
-
+    fn = functools.partial(_shift, form=form, input=input)    # a partial: laws pickle
     formula = (f"k (log {input})^alpha + C" if form == "log_power" else f"k {input}^alpha + C")
     # (log D)^alpha is undefined at D < 1 (and 0 at D = 1): fn's clamp would give C there
     return Law(fn=fn, params=params, inputs=(input,), positive_inputs=(input,),
@@ -136,10 +146,7 @@ def relu_elbow(input: str = "L", temperature: float = DEFAULT_TEMPERATURE,
     params = _ramp_params()
     params["E"] = Param(constraints.real, init=(1.5, 4.0), doc="emergence point")
     sign = -1.0 if increasing else 1.0
-
-    def fn(p, x):
-        return p["A"] * _relu(sign * (p["E"] - x[input]), temperature) + p["B"]
-
+    fn = functools.partial(_elbow, input=input, temperature=temperature, sign=sign)
     ramp = f"({input} - E)" if increasing else f"(E - {input})"
     return Law(fn=fn, params=params, inputs=(input,), name="relu_elbow",
                formula=f"A relu{ramp} + B" + (f" (softplus, tau={temperature:g})"
@@ -183,11 +190,8 @@ def emergence(form: str = "log_power", temperature: float = DEFAULT_TEMPERATURE,
     if fewshot_shift:
         params["Delta"] = Param(constraints.real, init=(-0.05, 0.05),
                                 doc="base shift of few-shot rows")
-
-    def fn(p, x):
-        y = p["A"] * _relu(x["E"] - x[loss], temperature) + p["B"]
-        return y + p["Delta"] * x["fewshot"] if fewshot_shift else y
-
+    fn = functools.partial(_ramp, loss=loss, temperature=temperature,
+                           fewshot_shift=fewshot_shift)
     ramp = Law(fn=fn, params=params, inputs=(loss, "E", *extra), name="relu_ramp",
                formula=f"A relu(E - {loss}) + B" + (" + Delta fewshot" if fewshot_shift
                                                     else ""))

@@ -11,6 +11,14 @@ from jaxfit.law import Law, Param, call_spec
 __all__ = ["kaplan"]
 
 
+def _log_kaplan(p, x, *, input: str, xc: str):
+    return -p["alpha"] * (jnp.log(x[input]) - jnp.log(p[xc]))
+
+
+def _kaplan(p, x, *, input: str, xc: str):
+    return jnp.exp(_log_kaplan(p, x, input=input, xc=xc))
+
+
 @functools.cache
 def kaplan(input: str = "C") -> Law:
     r"""Kaplan's pure power law with a critical scale.
@@ -37,13 +45,9 @@ def kaplan(input: str = "C") -> Law:
         xc: Param(constraints.positive, init=(1e3, 1e30), doc="critical scale"),
         "alpha": Param(constraints.positive, init=(0.01, 1.0), doc="exponent"),
     }
-
-    def log_fn(p, x):
-        return -p["alpha"] * (jnp.log(x[input]) - jnp.log(p[xc]))
-
-    def fn(p, x):
-        return jnp.exp(log_fn(p, x))
-
-    return Law(fn=fn, log_fn=log_fn, params=params, inputs=(input,), positive_inputs=(input,),
+    # module-level functions bound by partial, not closures: laws and results pickle
+    return Law(fn=functools.partial(_kaplan, input=input, xc=xc),
+               log_fn=functools.partial(_log_kaplan, input=input, xc=xc), params=params,
+               inputs=(input,), positive_inputs=(input,),
                name=f"kaplan_{input}", formula=f"({input}/{xc})^-alpha",
                spec=call_spec("kaplan", input=input))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax.numpy as jnp
@@ -28,6 +29,15 @@ def _E_param(E: str) -> Param:
         return Param(constraints.real, init=(-2.0, 2.0), doc="offset (unbounded)")
     raise ValueError(f"E={E!r}: use 'nonnegative' (step 1, the paper's bound) or 'real' "
                      "(the single-step variant's free offset).")
+
+
+def _ladder_step1(p, x):
+    return (jnp.exp(jnp.log(p["A"]) - p["alpha"] * jnp.log(x["N"]))
+            + jnp.exp(jnp.log(p["B"]) - p["beta"] * jnp.log(x["D"])) + p["E"])
+
+
+def _ladder_step1_flops(p, x, *, input: str):
+    return jnp.exp(jnp.log(p["A"]) - p["alpha"] * jnp.log(x[input])) + p["E"]
 
 
 def ladder_step1(E: str = "nonnegative") -> Law:
@@ -71,12 +81,7 @@ def ladder_step1(E: str = "nonnegative") -> Law:
         "beta": Param(constraints.positive, init=(0.05, 1.0), doc="data exponent"),
         "E": _E_param(E),
     }
-
-    def fn(p, x):
-        return (jnp.exp(jnp.log(p["A"]) - p["alpha"] * jnp.log(x["N"]))
-                + jnp.exp(jnp.log(p["B"]) - p["beta"] * jnp.log(x["D"])) + p["E"])
-
-    return Law(fn=fn, params=params, inputs=("N", "D"), positive_inputs=("N", "D"),
+    return Law(fn=_ladder_step1, params=params, inputs=("N", "D"), positive_inputs=("N", "D"),
                name="ladder_step1" if E == "nonnegative" else "ladder_step1_realE",
                formula="A/N^alpha + B/D^beta + E", spec=call_spec("ladder_step1", E=E))
 
@@ -103,10 +108,7 @@ def ladder_step1_flops(input: str = "C") -> Law:
         "alpha": Param(constraints.interval(0.0, 1.0), init=(0.02, 0.5), doc="compute exponent"),
         "E": Param(constraints.positive, init=(0.05, 2.0), doc="irreducible task loss"),
     }
-
-    def fn(p, x):
-        return jnp.exp(jnp.log(p["A"]) - p["alpha"] * jnp.log(x[input])) + p["E"]
-
-    return Law(fn=fn, params=params, inputs=(input,), positive_inputs=(input,),
+    return Law(fn=functools.partial(_ladder_step1_flops, input=input), params=params,
+               inputs=(input,), positive_inputs=(input,),
                name="ladder_step1_flops", formula=f"A/{input}^alpha + E",
                spec=call_spec("ladder_step1_flops", input=input))

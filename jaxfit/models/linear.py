@@ -10,6 +10,10 @@ from jaxfit.law import Law, Param, call_spec
 __all__ = ["linear"]
 
 
+def _linear(p, x, *, input: str):
+    return p["w0"] + p["w1"] * x[input]
+
+
 @functools.cache
 def linear(input: str = "L") -> Law:
     r"""Performance linear in a loss.
@@ -28,10 +32,7 @@ def linear(input: str = "L") -> Law:
         "w0": Param(constraints.real, init=(0.0, 2.0), doc="intercept"),
         "w1": Param(constraints.real, init=(-1.0, 0.0), doc="slope"),
     }
-
-    def fn(p, x):
-        return p["w0"] + p["w1"] * x[input]
-
-    return Law(fn=fn, params=params, inputs=(input,), name="linear",
+    return Law(fn=functools.partial(_linear, input=input), params=params, inputs=(input,),
+               name="linear",
                formula=f"w0 + w1*{input}",
                spec=call_spec("linear", input=input))

@@ -13,6 +13,17 @@ from jaxfit.law import TERM_KINDS, Law, Param, PowerTerm, call_spec
 __all__ = ["power_law"]
 
 
+def _log_power_law(p, x, *, input: str, irreducible: bool):
+    t = jnp.log(p["A"]) - p["alpha"] * jnp.log(x[input])
+    if not irreducible:
+        return t
+    return logsumexp(jnp.stack(jnp.broadcast_arrays(t, jnp.log(p["E"]))), axis=0)
+
+
+def _power_law(p, x, *, input: str, irreducible: bool):
+    return jnp.exp(_log_power_law(p, x, input=input, irreducible=irreducible))
+
+
 @functools.cache
 def power_law(input: str = "N", irreducible: bool = True, kind: str | None = None) -> Law:
     r"""A power law in one variable, optionally with an irreducible term.
@@ -66,17 +77,9 @@ def power_law(input: str = "N", irreducible: bool = True, kind: str | None = Non
     }
     if irreducible:
         params["E"] = Param(constraints.positive, init=(0.1, 3.0), doc="irreducible term")
-
-    def log_fn(p, x):
-        t = jnp.log(p["A"]) - p["alpha"] * jnp.log(x[input])
-        if not irreducible:
-            return t
-        return logsumexp(jnp.stack(jnp.broadcast_arrays(t, jnp.log(p["E"]))), axis=0)
-
-    def fn(p, x):
-        return jnp.exp(log_fn(p, x))
-
-    return Law(fn=fn, log_fn=log_fn, params=params, inputs=(input,),
+    how = {"input": input, "irreducible": bool(irreducible)}   # partials: laws pickle
+    return Law(fn=functools.partial(_power_law, **how),
+               log_fn=functools.partial(_log_power_law, **how), params=params, inputs=(input,),
                positive_inputs=(input,),
                name=f"power_law_{input}" + ("" if irreducible else "_pure"),
                formula=(f"E + A/{input}^alpha" if irreducible else f"A/{input}^alpha"),

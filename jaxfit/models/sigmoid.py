@@ -11,6 +11,10 @@ from jaxfit.law import Law, Param, call_spec
 __all__ = ["sigmoid"]
 
 
+def _sigmoid(p, x, *, input: str):
+    return p["a"] * jax.nn.sigmoid(p["k"] * (x[input] - p["L0"])) + p["b"]
+
+
 @functools.cache
 def sigmoid(input: str = "L") -> Law:
     r"""Accuracy as a sigmoid of a loss.
@@ -35,10 +39,7 @@ def sigmoid(input: str = "L") -> Law:
         "L0": Param(constraints.positive, init=(0.2, 2.0), doc="midpoint loss"),
         "b": Param(constraints.interval(0.0, 1.0), init=(0.5, 0.99), doc="accuracy at zero loss"),
     }
-
-    def fn(p, x):
-        return p["a"] * jax.nn.sigmoid(p["k"] * (x[input] - p["L0"])) + p["b"]
-
-    return Law(fn=fn, params=params, inputs=(input,), name="sigmoid",
+    return Law(fn=functools.partial(_sigmoid, input=input), params=params, inputs=(input,),
+               name="sigmoid",
                formula=f"a/(1 + exp(-k({input} - L0))) + b",
                spec=call_spec("sigmoid", input=input))

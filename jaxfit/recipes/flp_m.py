@@ -81,6 +81,17 @@ MLP_OPTIONS = {"hidden": 16, "steps": 1000, "learning_rate": 1e-2, "weight_decay
 _STAGE1 = "flp_m stage 1 (compute -> domain losses)"
 
 
+def _log_domain_loss(p, x, *, sources: tuple[str, ...], irreducible: bool):
+    terms = [-p[f"alpha_{s}"] * (jnp.log(x[s]) - jnp.log(p[f"{s}_c"])) for s in sources]
+    if irreducible:
+        terms.append(jnp.log(p["E"]) + jnp.zeros_like(terms[0]))
+    return logsumexp(jnp.stack(jnp.broadcast_arrays(*terms)), axis=0)
+
+
+def _domain_loss(p, x, *, sources: tuple[str, ...], irreducible: bool):
+    return jnp.exp(_log_domain_loss(p, x, sources=sources, irreducible=irreducible))
+
+
 @functools.cache
 def domain_loss(sources: tuple[str, ...] = SOURCES, irreducible: bool = False) -> Law:
     r"""A domain's loss as a sum of Kaplan power laws in the compute per data source.
@@ -110,18 +121,11 @@ def domain_loss(sources: tuple[str, ...] = SOURCES, irreducible: bool = False) -
                                      doc=f"exponent of {s}")
     if irreducible:
         params["E"] = Param(constraints.positive, init=(0.1, 2.0), doc="irreducible loss")
-
-    def log_fn(p, x):
-        terms = [-p[f"alpha_{s}"] * (jnp.log(x[s]) - jnp.log(p[f"{s}_c"])) for s in sources]
-        if irreducible:
-            terms.append(jnp.log(p["E"]) + jnp.zeros_like(terms[0]))
-        return logsumexp(jnp.stack(jnp.broadcast_arrays(*terms)), axis=0)
-
-    def fn(p, x):
-        return jnp.exp(log_fn(p, x))
-
     formula = " + ".join([f"({s}/{s}_c)^-alpha_{s}" for s in sources] + (["E"] * irreducible))
-    return Law(fn=fn, log_fn=log_fn, params=params, inputs=sources, positive_inputs=sources,
+    how = {"sources": sources, "irreducible": bool(irreducible)}   # partials: results pickle
+    return Law(fn=functools.partial(_domain_loss, **how),
+               log_fn=functools.partial(_log_domain_loss, **how), params=params,
+               inputs=sources, positive_inputs=sources,
                name="flp_m_domain_loss", formula=formula)
 
 
@@ -155,7 +159,17 @@ def mlp_class():
         def __call__(self, x):
             return self.out(getattr(nnx, self.activation)(self.hidden(x)))[..., 0]
 
+    # named as this module's ``MLP`` (`__getattr__` builds it): an `MLPFit`'s graphdef,
+    # and so an `FLPMResult`, pickles (a local class does not)
+    MLP.__qualname__ = "MLP"
     return MLP
+
+
+def __getattr__(name: str):
+    # the MLP class on first use (flax is optional), e.g. when pickle looks up ``MLP``
+    if name == "MLP":
+        return mlp_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
