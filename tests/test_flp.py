@@ -265,7 +265,8 @@ def test_flp_sampling_runs_follow_the_stage_1_law_and_the_ladders_rule(monkeypat
     """FLP's run count is the ladder's rule (`points.check_run_count`: at least as many
     runs as the law fitted to one point per run has parameters), not its own fixed 3:
     irreducible=True (3 parameters) refuses 2 runs, before any fit, naming the law's
-    parameters. A run with no rows of a task names the argument to check
+    parameters; the default 2-parameter stage 1 keeps FLP's floor of 3 runs (a residual
+    degree of freedom). A run with no rows of a task names the argument to check
     (``sampling_runs``; before, "the runs")."""
     df = _synthetic()
     module = importlib.import_module("jaxfit.recipes.flp")
@@ -277,6 +278,10 @@ def test_flp_sampling_runs_follow_the_stage_1_law_and_the_ladders_rule(monkeypat
         "per sampling run, so it needs at least 3 sampling runs; got 2: ['s0', 's7']. Add "
         "sampling runs (more model sizes or token multiples, role='ladder'), or name more "
         "of the data's runs (sampling_runs=[...]).")
+    with pytest.raises(ValueError, match=r"^flp: stage 1 \(compute -> loss\) fits 2 parameters "
+                       r"\['C_c', 'alpha'\] to one point per sampling run, and flp needs at least 3 "
+                       r"sampling runs \(a residual degree of freedom\); got 2: \['s0', 's7'\]"):
+        flp(df, tasks=list(W), chance=0.2, sampling_runs=["s0", "s7"])
     gap = df[~((df["run"] == "s3") & (df["task"] == "t_b"))]
     with pytest.raises(ValueError, match=r"^flp: 1 sampling run/task pairs have no rows, "
                        r"e\.g\. \[\('s3', 't_b'\)\]; check `sampling_runs`/`targets` and "

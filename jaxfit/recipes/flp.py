@@ -300,9 +300,11 @@ def _chance(chance, tasks: Sequence[str], recipe: str = "flp") -> dict[str, floa
 
 def check_sampling_runs(runs: Sequence[str], law: Law, recipe: str, stage: str) -> None:
     """ValueError unless there are enough sampling runs for stage 1, ``law`` fitted to one
-    point per run (`jaxfit.recipes.points.check_run_count`, the ladder's rule too)."""
+    point per run (`jaxfit.recipes.points.check_run_count`, the ladder's rule too), and at
+    least 3 whatever the law (FLP's rule since session 7: the default 2-parameter stage 1
+    keeps a residual degree of freedom)."""
     check_run_count(runs, law, recipe, stage, "sampling",
-                    ", or name more of the data's runs (sampling_runs=[...])")
+                    ", or name more of the data's runs (sampling_runs=[...])", minimum=3)
 
 
 def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
@@ -405,8 +407,7 @@ def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
 
     Raises:
         ValueError: unknown stage 2, missing columns/runs/tasks/chance levels, bad values,
-            fewer sampling runs than stage 1 has parameters (2, or 3 with
-            ``irreducible``), or a task with fewer than 3 checkpoints above its threshold.
+            fewer than 3 sampling runs (or than stage 1's parameters), or a task with fewer than 3 checkpoints above its threshold.
     """
     if stage2 not in _STAGE2:
         raise ValueError(f"flp: stage2={stage2!r} is not one of {_STAGE2}.")

@@ -70,7 +70,7 @@ def select_runs(data: pd.DataFrame, runs, role: str, recipe: str = "ladder",
 
 
 def check_run_count(runs: Sequence[str], law: Law, recipe: str, step: str,
-                    kind: str = "ladder", other: str = "") -> None:
+                    kind: str = "ladder", other: str = "", minimum: int = 0) -> None:
     """ValueError unless there are at least as many runs as ``law``, fitted to one point
     per run, has parameters: the one rule of the ladder's first fit
     (`jaxfit.recipes.ladder.ladder`), FLP's and FLP-M's stage 1 and `flp_vs_ladder`'s
@@ -89,13 +89,17 @@ def check_run_count(runs: Sequence[str], law: Law, recipe: str, step: str,
         step: the fit, e.g. ``"step 1 (two_step)"``.
         kind: what the runs are called, e.g. ``"sampling"``.
         other: another fix, appended to the message's (``", or ..."``).
+        minimum: a floor on the count whatever the law (FLP's 3: a residual degree of
+            freedom for its 2-parameter stage 1).
     """
     names = law.param_names
-    if len(runs) >= len(names):
+    need = max(len(names), minimum)
+    if len(runs) >= need:
         return
+    why = (f"so it needs at least {need} {kind} runs" if need == len(names) else
+           f"and {recipe} needs at least {need} {kind} runs (a residual degree of freedom)")
     raise ValueError(f"{recipe}: {step} fits {len(names)} parameters {list(names)} to one "
-                     f"point per {kind} run, so it needs at least {len(names)} {kind} runs; "
-                     f"got {len(runs)}: {list(runs)}. Add {kind} runs (more model sizes or "
+                     f"point per {kind} run, {why}; got {len(runs)}: {list(runs)}. Add {kind} runs (more model sizes or "
                      f"token multiples, role='ladder'){other}.")
 
 
