@@ -21,7 +21,7 @@ import pandas as pd
 jax.config.update("jax_enable_x64", True)
 
 import jaxfit as jf  # noqa: E402
-from jaxfit.inference.bayes import TERM_EXPONENT_RANGE  # noqa: E402
+from jaxfit.inference import bayes  # noqa: E402
 from jaxfit.posterior import SIGMA_SPREAD_MAX  # noqa: E402
 from tempering_small_n import tasks  # noqa: E402  (the same draws, another seed)
 
@@ -51,14 +51,16 @@ def main():
             pcov = ((p.predictive_lower <= truth) & (truth <= p.predictive_upper)).mean()
             width = np.median((p.credible_upper - p.credible_lower) / truth)
             d = post.diagnostics
-            # the tasks `jaxfit.sample`'s PriorWarning names: the fit's exponent below the
-            # default exponent prior's 95% range (session 20)
-            low = fit.params["alpha"].to_numpy() < TERM_EXPONENT_RANGE[0]
+            # the tasks `jaxfit.sample`'s PriorWarning names: the fit's exponent outside its
+            # default prior's 95% range (session 20; the law's own prior since session 21)
+            lo, hi = bayes.exponent_range(bayes.default_prior(law, "alpha"))
+            a = fit.params["alpha"].to_numpy()
+            low = (a < lo) | (a > hi)
             covered = ((p.credible_lower <= truth) & (truth <= p.credible_upper)).to_numpy()
             print(f"{args.method} n={n:3d} temper={temper:8s}: 90% credible covers {cov:.2f}, predictive "
                   f"{pcov:.2f}, median relative width {width:.4f}, sigma_spread above "
                   f"{SIGMA_SPREAD_MAX:.3g} in {int((d.sigma_spread > SIGMA_SPREAD_MAX).sum())}, "
-                  f"ok {int(d.ok.sum())}/{T}; fit exponent below {TERM_EXPONENT_RANGE[0]:.3f} "
+                  f"ok {int(d.ok.sum())}/{T}; fit exponent outside [{lo:.3f}, {hi:.3f}] "
                   f"(PriorWarning) in {int(low.sum())}: credible covers "
                   f"{covered[low].mean():.2f} there, {covered[~low].mean():.2f} elsewhere",
                   flush=True)

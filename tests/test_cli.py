@@ -1324,6 +1324,14 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
      ("--n 4000 is the bootstrap's resamples and does not apply to --method laplace; use "
       "--method bootstrap --n 4000, or set the draws with --chains and --samples")),
     (("sample", "{csv}", "--n", "4000"), "does not apply to --method nuts"),
+    # measured before: each passed unnoticed at its default value (1,000 Laplace draws, the
+    # bootstrap's 1,000 resamples, the resample count unused), exit 0
+    (("sample", "{csv}", "--method", "laplace", "--n", "1000"),
+     "--n 1000 is the bootstrap's resamples and does not apply to --method laplace"),
+    (("sample", "{csv}", "--method", "bootstrap", "--samples", "1000"),
+     "--samples 1000 does not apply to --method bootstrap"),
+    (("sample", "{csv}", "--method", "svi", "--target-accept", "0.8"),
+     "--target-accept 0.8 does not apply to --method svi"),
     # measured before: Laplace draws, the warm-up unused, exit 0
     (("sample", "{csv}", "--method", "laplace", "--warmup", "5000"),
      ("--warmup 5000 does not apply to --method laplace (NUTS's warm-up: laplace draws "
@@ -1367,7 +1375,9 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     predictions, and `jaxfit predict fit.json DATA --at ...` predicted DATA's rows only:
     each ran to exit 0 with the option silently unused. Now
     each is refused before any fit (exit 2, one line naming the flag, its value and the
-    fix); the options at their defaults, and each method's own, are accepted (below)."""
+    fix), given at their default value too (session 21: `--method laplace --n 1000` passed
+    as the default); each method's own options, and the likelihood and temper at their
+    defaults with the bootstrap, are accepted (below)."""
     from jaxfit.cli import RECIPES, _parser, _recipe_flags, _sample_flags, main
 
     path = tmp_path / "runs.csv"
@@ -1379,10 +1389,16 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
     assert wanted.format(**names) in err, err
     for ok in (["--method", "bootstrap", "--n", "500"], ["--method", "nuts", "--samples", "9"],
-               ["--method", "laplace", "--chains", "4", "--samples", "1000", "--n", "1000"],
-               ["--method", "svi", "--warmup", "1000", "--target-accept", "0.95"],
+               ["--method", "laplace", "--chains", "4", "--samples", "1000"],
+               ["--method", "svi", "--chains", "2"],
+               ["--method", "bootstrap", "--likelihood", "huber", "--temper", "sandwich"],
                ["--method", "nuts", "--warmup", "50", "--target-accept", "0.8"]):
-        _sample_flags(_parser().parse_args(["sample", "x.csv", *ok]))     # no error
+        args = _parser().parse_args(["sample", "x.csv", *ok])
+        _sample_flags(args)     # no error; the options not given get their defaults
+        assert (args.chains, args.warmup, args.n) == (
+            int(ok[ok.index("--chains") + 1]) if "--chains" in ok else 4,
+            int(ok[ok.index("--warmup") + 1]) if "--warmup" in ok else 1000,
+            int(ok[ok.index("--n") + 1]) if "--n" in ok else 1000)
     for ok in (["--calibrate", "ratio"], ["--intervals", "--calibrate", "width"]):
         _recipe_flags(_parser().parse_args(["ladder", *ok]), RECIPES["ladder"])
 

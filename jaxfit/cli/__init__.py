@@ -1041,16 +1041,23 @@ _BOOTSTRAP = {"n": 1000}
 _NUTS_ONLY = ("warmup", "target_accept")
 
 
+#: `jaxfit sample`'s options whose parser default is None (the value `_SAMPLER` or
+#: `_BOOTSTRAP` holds is filled in after `_sample_flags`): given at all, they are checked.
+_UNSET = ("chains", "warmup", "samples", "n", "target_accept")
+
+
 def _sample_flags(args) -> None:
     """Refuse a `jaxfit sample` option that ``--method`` does not use (e.g. ``--method
     bootstrap --samples 4000``, which drew the default 1,000 resamples; ``--method laplace
-    --warmup 5000``, which has no warm-up): an option set away from its default."""
+    --warmup 5000``, which has no warm-up): an option given (`_UNSET`, even at its default
+    value: ``--method laplace --n 1000`` passed unnoticed before), or one set away from its
+    default. Then fills in the defaults of the options not given."""
     boot = args.method == "bootstrap"
     unused = (_SAMPLER if boot else
               {**_BOOTSTRAP, **{k: _SAMPLER[k] for k in _NUTS_ONLY if args.method != "nuts"}})
     for dest, default in unused.items():
         value = getattr(args, dest)
-        if value == default:
+        if value is None or (dest not in _UNSET and value == default):
             continue
         flag = "--" + dest.replace("_", "-")
         if dest in _NUTS_ONLY and not boot:
@@ -1066,6 +1073,9 @@ def _sample_flags(args) -> None:
         raise InputError(f"--n {value} is the bootstrap's resamples and does not apply to "
                          f"--method {args.method}; use --method bootstrap --n {value}, or set "
                          f"the draws with --chains and --samples (draws per chain)")
+    for dest in _UNSET:
+        if getattr(args, dest) is None:
+            setattr(args, dest, {**_SAMPLER, **_BOOTSTRAP}[dest])
 
 
 def _cmd_sample(args) -> int:
@@ -1455,17 +1465,22 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(s)
     s.add_argument("--method", default="nuts", choices=["nuts", "svi", "laplace", "bootstrap"],
                    help="NUTS (MCMC), SVI, Laplace, or a bootstrap of refits")
-    s.add_argument("--chains", type=int, default=_SAMPLER["chains"], help="MCMC chains")
-    s.add_argument("--warmup", type=int, default=_SAMPLER["warmup"],
-                   help="NUTS warm-up iterations per chain")
-    s.add_argument("--samples", type=int, default=_SAMPLER["samples"], help="draws per chain")
-    s.add_argument("--n", type=int, default=_BOOTSTRAP["n"], help="bootstrap resamples")
+    # the options one --method uses default to None, so that _sample_flags tells an option
+    # given at its default value (--method laplace --n 1000) from one not given
+    s.add_argument("--chains", type=int,
+                   help=f"chains (default: {_SAMPLER['chains']}; not with bootstrap)")
+    s.add_argument("--warmup", type=int,
+                   help=f"NUTS warm-up iterations per chain (default: {_SAMPLER['warmup']})")
+    s.add_argument("--samples", type=int,
+                   help=f"draws per chain (default: {_SAMPLER['samples']}; not with bootstrap)")
+    s.add_argument("--n", type=int,
+                   help=f"bootstrap resamples (default: {_BOOTSTRAP['n']}; bootstrap only)")
     s.add_argument("--likelihood", default=_SAMPLER["likelihood"],
                    choices=["huber", "normal", "studentt", "beta", "truncnormal"],
                    help="default huber: the likelihood whose maximum is the Huber fit")
     s.add_argument("--target-accept", type=float,
-                   default=_SAMPLER["target_accept"],
-                   help="NUTS target acceptance probability")
+                   help=f"NUTS target acceptance probability (default: "
+                        f"{_SAMPLER['target_accept']})")
     s.add_argument("--temper", default=_SAMPLER["temper"],
                    help="power on the Huber likelihood: sandwich (default: per task, so the "
                         "posterior's spread is the fit's robust sandwich covariance), none, "
