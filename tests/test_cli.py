@@ -612,7 +612,8 @@ def test_recipe_runs_named_on_the_command_line_without_a_role_column(capsys, tmp
                          "flp_m": ("compute -> domain losses", "['C_c', 'alpha_C']")}[name]
         assert capsys.readouterr().err.strip() == (
             f"jaxfit: error: {name}: stage 1 ({stage}) fits 2 parameters {params} to one "
-            "point per sampling run, so it needs at least 2 sampling runs; got 1: "
+            f"point per sampling run, and {name} needs at least 3 sampling runs (a residual "
+            "degree of freedom); got 1: "
             "['190M-1xC']. Add sampling runs (more model sizes or token multiples, "
             "role='ladder'), or name more of the data's runs (--sampling-runs ...).")
 
@@ -635,8 +636,8 @@ def test_flp_chance_levels_of_a_users_tasks(capsys, tmp_path):
         assert main(base + ["--chance", *chance]) == 2
         assert capsys.readouterr().err.strip() == (
             "jaxfit: error: flp: stage 1 (compute -> loss) fits 2 parameters ['C_c', "
-            "'alpha'] to one point per sampling run, so it needs at least 2 sampling runs; "
-            "got 1: ['190M-1xC']. Add sampling runs (more model sizes or token multiples, "
+            "'alpha'] to one point per sampling run, and flp needs at least 3 sampling runs "
+            "(a residual degree of freedom); got 1: ['190M-1xC']. Add sampling runs (more model sizes or token multiples, "
             "role='ladder'), or name more of the data's runs (--sampling-runs ...).")
     assert main(base + ["--chance", "my_task=x"]) == 2
     assert capsys.readouterr().err.strip() == (
