@@ -100,6 +100,32 @@ def _data(df):
     return x, jnp.asarray(df.loss.to_numpy()), jnp.ones(len(df))
 
 
+def test_a_compute_terms_restart_follows_its_own_prior():
+    """`start_values` restarts a term above its *kind's* prior's 99.9% quantile at that
+    prior's median: a compute term (`COMPUTE_EXPONENT_PRIOR`: 0.70, median 0.15) at
+    alpha = 1.0 restarts at 0.15 with its level at the data's centre kept; before, every
+    term used the size prior's 1.41 and 0.3, so 1.0 passed as healthy. The same value in a
+    law that declares its input a size is untouched."""
+    import jaxfit as jf
+
+    C = np.geomspace(1e18, 1e22, 12)
+    x = {"C": jnp.asarray(C)[None]}
+    y, w = jnp.asarray(1.8 + 300.0 * C ** -0.15)[None], jnp.ones((1, C.size))
+    vals = np.array([[5e17, 1.0, 1.8]])                 # A, alpha, E (power_law's order)
+    out = {}
+    for kind in ("compute", "size"):
+        bm = bayes.make_model(jf.models.power_law("C", kind=kind))
+        ref = bayes.data_references(bm, x, y, w)
+        u = np.asarray(bayes.start_values(bm, vals, ref))
+        out[kind] = u
+        level = u[0, 0] - np.exp(u[0, 1]) * float(ref[0, 0])
+        np.testing.assert_allclose(level, np.log(5e17) - 1.0 * float(ref[0, 0]), rtol=1e-12)
+    np.testing.assert_allclose(np.exp(out["compute"][0, 1]), 0.15, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(out["size"][0, 1]), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(bayes.exponent_range(bayes.COMPUTE_EXPONENT_PRIOR, 0.998)[1],
+                               0.7033, atol=1e-4)
+
+
 def test_a_degenerate_point_fit_restarts_its_term_before_the_mode_search():
     """A point fit can end in a term's degenerate valley (alpha -> 40 with A growing with
     it, the term a step at the smallest N: 2 of 300 realistic tasks, benchmarks/README.md,

@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import statistics
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -89,7 +90,7 @@ from jaxfit.inference import cache
 from jaxfit.inference.objective import safe_inputs, unpack
 from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.inference.starts import init_box, user_starts
-from jaxfit.law import NOISE, Law, PriorDescription, prior_problem
+from jaxfit.law import NOISE, TERM_KINDS, Law, PriorDescription, prior_problem
 
 __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "huber_scale", "BayesModel", "make_model", "default_prior",
            "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "TERM_EXPONENT_PRIOR",
@@ -122,14 +123,14 @@ DEFAULT_TAU_PRIOR = dist.HalfNormal(1.0)
 #: which NUTS did not mix (benchmarks/README.md).
 _EXP_LOC, _EXP_SCALE = float(np.log(0.3)), 0.5
 TERM_EXPONENT_PRIOR = dist.LogNormal(_EXP_LOC, _EXP_SCALE)
-#: The central 95% range of `TERM_EXPONENT_PRIOR`, [0.113, 0.799]. A point fit whose
-#: exponent lies outside it gets a `jaxfit.warnings.PriorWarning` from `jaxfit.sample`:
-#: power laws in *compute* have exponents about half those of the N and D terms (the
-#: OLMo ladder's validation losses: 0.047-0.175, 5 of 8 below the range), and there the
-#: default NUTS posterior's median missed 7B/13B held-out losses by 2.3% against the point
-#: fit's 1.1% (benchmarks/compute_exponent_prior.py).
-TERM_EXPONENT_RANGE = (float(np.exp(_EXP_LOC - 1.959964 * _EXP_SCALE)),
-                       float(np.exp(_EXP_LOC + 1.959964 * _EXP_SCALE)))
+#: (`TERM_EXPONENT_RANGE`, defined below: the central 95% range of `TERM_EXPONENT_PRIOR`,
+#: [0.113, 0.799].) A point fit whose
+#: exponent lies outside its prior's 95% range gets a `jaxfit.warnings.PriorWarning` from
+#: `jaxfit.sample`: power laws in *compute* have exponents about half those of the N and D
+#: terms (the OLMo ladder's validation losses: 0.047-0.175, 5 of 8 below this range), and
+#: there this prior's NUTS posterior median missed 7B/13B held-out losses by 2.3% against
+#: the point fit's 1.1% (benchmarks/compute_exponent_prior.py), hence
+#: `COMPUTE_EXPONENT_PRIOR` for terms in compute.
 #: Default prior of the exponent of a declared term in training *compute*
 #: (``PowerTerm.kind == "compute"``; `jaxfit.models.power_law` in ``"C"``): LogNormal with
 #: median 0.15 and 95% range [0.056, 0.40]. On a compute-optimal frontier of ``E + A/N^a +
@@ -143,15 +144,20 @@ TERM_EXPONENT_RANGE = (float(np.exp(_EXP_LOC - 1.959964 * _EXP_SCALE)),
 #: against 2.30% with `TERM_EXPONENT_PRIOR` (the point fit: 1.08%).
 COMPUTE_EXPONENT_PRIOR = dist.LogNormal(float(np.log(0.15)), _EXP_SCALE)
 #: A declared term's default exponent prior by its kind (`jaxfit.law.PowerTerm.kind`).
-TERM_EXPONENT_PRIORS = {"size": TERM_EXPONENT_PRIOR, "compute": COMPUTE_EXPONENT_PRIOR}
+TERM_EXPONENT_PRIORS = dict(zip(TERM_KINDS, (TERM_EXPONENT_PRIOR, COMPUTE_EXPONENT_PRIOR),
+                                strict=True))
 
 
 def exponent_range(prior, p: float = 0.95) -> tuple[float, float]:
-    """The central ``p`` range of a LogNormal exponent prior (``TERM_EXPONENT_RANGE`` for
-    `TERM_EXPONENT_PRIOR`; [0.056, 0.401] for `COMPUTE_EXPONENT_PRIOR`)."""
-    z = float(jax.scipy.stats.norm.ppf(0.5 + p / 2))
+    """The central ``p`` range of a LogNormal exponent prior (`TERM_EXPONENT_RANGE` for
+    `TERM_EXPONENT_PRIOR`; [0.056, 0.400] for `COMPUTE_EXPONENT_PRIOR`). Host arithmetic
+    (no JAX op: `jaxfit.sample` calls it per fit)."""
+    z = statistics.NormalDist().inv_cdf(0.5 + p / 2)
     loc, scale = float(prior.loc), float(prior.scale)
     return float(np.exp(loc - z * scale)), float(np.exp(loc + z * scale))
+
+
+TERM_EXPONENT_RANGE = exponent_range(TERM_EXPONENT_PRIOR)
 
 
 #: Default prior of a declared term's log level at the data's centre, relative to the
@@ -668,11 +674,12 @@ def _sampling_law(law: Law, priors: Mapping[str, Any]) -> Law:
     return law.replace(params=params, grid=grid)
 
 
-#: A declared term's exponent above this (`TERM_EXPONENT_PRIOR`'s 99.9% quantile, 1.41)
-#: marks a point fit that ran into the degenerate valley of its term (exponent and scale
-#: growing together, the term a step at the smallest input: seen at alpha ~ 40 after
-#: ``max_steps``); `start_values` restarts such a term from its prior's median.
-DEGENERATE_EXPONENT = float(np.exp(_EXP_LOC + _EXP_SCALE * 3.090232))   # z of 0.999
+#: A declared term's exponent above its kind's prior's 99.9% quantile (this, 1.41, for
+#: `TERM_EXPONENT_PRIOR`; 0.70 for `COMPUTE_EXPONENT_PRIOR`) marks a point fit that ran
+#: into the degenerate valley of its term (exponent and scale growing together, the term a
+#: step at the smallest input: seen at alpha ~ 40 after ``max_steps``); `start_values`
+#: restarts such a term from that prior's median.
+DEGENERATE_EXPONENT = exponent_range(TERM_EXPONENT_PRIOR, 0.998)[1]
 
 
 #: A declared term's exponent below this starts here: a fit whose term fades into the floor
@@ -694,11 +701,12 @@ def start_values(bm: BayesModel, values, ref) -> jax.Array:
 
     * below `LOW_EXPONENT` (a term fading into the floor, or growing): at `LOW_EXPONENT`,
       inside its prior's support;
-    * above `DEGENERATE_EXPONENT` (a term with a level coordinate that ran into the
-      degenerate valley: exponent and scale growing together, the term a step at the
-      smallest input; seen at alpha ~ 40 after ``max_steps``): at `TERM_EXPONENT_PRIOR`'s
-      median, so `find_map` climbs from a point where the priors and the data, not the
-      valley, set the curvature.
+    * above its kind's default prior's 99.9% quantile (`DEGENERATE_EXPONENT` for a term
+      in size; a term with a level coordinate that ran into the degenerate valley:
+      exponent and scale growing together, the term a step at the smallest input; seen at
+      alpha ~ 40 after ``max_steps``): at that prior's median (`TERM_EXPONENT_PRIORS`), so
+      `find_map` climbs from a point where the priors and the data, not the valley, set
+      the curvature.
 
     A restarted term with a level coordinate keeps its level at the data's centre,
     ``log S' = log S + (k' - k) log c_x`` (the term is as large there as the fit made
@@ -716,8 +724,10 @@ def start_values(bm: BayesModel, values, ref) -> jax.Array:
         if law.params[t.exponent].constraint is not constraints.positive:
             continue
         k = vals[:, j]
-        hi = DEGENERATE_EXPONENT if j in level else np.inf
-        new = np.where(k < LOW_EXPONENT, LOW_EXPONENT, np.where(k > hi, np.exp(_EXP_LOC), k))
+        prior = TERM_EXPONENT_PRIORS[t.kind]
+        hi = exponent_range(prior, 0.998)[1] if j in level else np.inf
+        new = np.where(k < LOW_EXPONENT, LOW_EXPONENT,
+                       np.where(k > hi, np.exp(float(prior.loc)), k))
         if j in level:
             i, n = level[j]
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
