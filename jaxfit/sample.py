@@ -61,7 +61,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     The model (`jaxfit.inference.bayes`): weakly informative default priors on each
     Param's unconstrained value (``Normal(centre, max(half-width, 1))`` of its init box),
     except for a law's declared power-law terms (``Law.terms``, e.g. Chinchilla's), whose
-    exponents get ``LogNormal(log 0.3, 0.5)`` and whose levels at the task's data centre,
+    exponents get ``LogNormal(log 0.3, 0.5)`` (``LogNormal(log 0.15, 0.5)`` for a term in
+    compute, ``PowerTerm.kind``) and whose levels at the task's data centre,
     relative to the target there, get ``Normal(-2, 1.5)``; ``Param.prior`` or ``priors=``
     override them with a numpyro distribution over the constrained value;
     ``priors={"sigma": ...}`` the noise prior, default ``HalfNormal(1)``. The likelihood
