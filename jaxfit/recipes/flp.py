@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -79,7 +78,7 @@ from jaxfit.recipes.points import (check_fraction, check_run_count, evaluate, nu
                                    param_frame, run_task_rows, select_runs,
                                    select_tasks, step2_points, tail_mean)
 from jaxfit.result import FitResult
-from jaxfit.warnings import FitWarning, fit_source
+from jaxfit.warnings import FitWarning, fit_source, warn_fit
 
 __all__ = ["flp", "FLPResult", "flp_vs_ladder", "run_flp", "compare_with_ladder", "load_flp_data",
            "load_olmo_ladder_val", "prepare", "final_points", "above_chance", "CHANCE",
@@ -354,12 +353,12 @@ def _warn_outside(pred: pd.DataFrame, levels: Mapping[str, float], stage2: str) 
     if bad.any():
         show = [f"{t} at {r}: {a:.3f}" for t, r, a in
                 zip(pred["task"][bad], pred["target"][bad], acc[bad])][:4]
-        warnings.warn(f"flp: {int(bad.sum())} of {len(acc)} predicted accuracies lie outside "
-                      f"[chance, 1] ({', '.join(show)}): stage 2 is linear in the loss (the "
-                      "paper's form) and unbounded, so these extrapolate past the accuracies "
-                      "it was fitted to. They are returned as computed; treat them as "
-                      "unreliable" + (", or try stage2='sigmoid'" if stage2 == "linear" else "")
-                      + ".", FitWarning, stacklevel=3)
+        warn_fit(f"flp: {int(bad.sum())} of {len(acc)} predicted accuracies lie outside "
+                 f"[chance, 1] ({', '.join(show)}): stage 2 is linear in the loss (the "
+                 "paper's form) and unbounded, so these extrapolate past the accuracies "
+                 "it was fitted to. They are returned as computed; treat them as "
+                 "unreliable" + (", or try stage2='sigmoid'" if stage2 == "linear" else "")
+                 + ".", FitWarning, stacklevel=3)
 
 
 def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
@@ -601,15 +600,16 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
                          "--no-ladder) to run FLP alone, or add the column.")
     if ladder and data is not None:
         _check_ladder_inputs(data, kwargs)
-    res = flp(data, **kwargs)
-    if not ladder:
-        return res
     from jaxfit.recipes.ladder import ladder as run_ladder
 
-    # the ladder's advice names what holds its result here and what its runs are called
-    # (before, "See result.step1['status']" named a table an `FLPResult` does not have);
-    # its warnings point at this function's caller
-    with fit_source("", depth=1):
+    # FLP's warnings and the ladder's point at this function's caller (before, `flp` ran
+    # outside the context, so its warnings pointed into this file); the ladder's advice
+    # names what holds its result here and what its runs are called (before, "See
+    # result.step1['status']" named a table an `FLPResult` does not have)
+    with fit_source(""):
+        res = flp(data, **kwargs)
+        if not ladder:
+            return res
         lad = run_ladder(
             data, tasks=res.options["tasks"], ladder_runs=res.options["sampling_runs"],
             targets=res.options["targets"], target_last_n=res.options["target_last_n"],
