@@ -723,6 +723,14 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
         fixed={**inner.fixed, **outer.fixed})
 
 
+def exp_of(p, x, *, log_fn):
+    """``exp(log_fn(p, x))``: the fn of a law written in log space, as
+    ``functools.partial(exp_of, log_fn=log)`` beside ``log_fn=log`` (the built-in laws; a
+    module-level function, so the law pickles and `jaxfit.checks.law_constants` walks
+    into ``log``)."""
+    return jnp.exp(log_fn(p, x))
+
+
 def call_spec(factory: str, **kwargs) -> str:
     """The `jaxfit.io.get_law` spec of a call, e.g. ``power_law(input='C')``: what a
     built-in factory records as its law's ``spec`` so that `jaxfit.io.load` rebuilds it."""

@@ -8,7 +8,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
-from jaxfit.law import TERM_KINDS, Law, Param, PowerTerm, call_spec
+from jaxfit.law import TERM_KINDS, Law, Param, PowerTerm, call_spec, exp_of
 
 __all__ = ["power_law"]
 
@@ -18,10 +18,6 @@ def _log_power_law(p, x, *, input: str, irreducible: bool):
     if not irreducible:
         return t
     return logsumexp(jnp.stack(jnp.broadcast_arrays(t, jnp.log(p["E"]))), axis=0)
-
-
-def _power_law(p, x, *, input: str, irreducible: bool):
-    return jnp.exp(_log_power_law(p, x, input=input, irreducible=irreducible))
 
 
 def power_law(input: str = "N", irreducible: bool = True, kind: str | None = None) -> Law:
@@ -92,10 +88,10 @@ def _power_law_law(input: str, irreducible: bool, kind: str) -> Law:
     }
     if irreducible:
         params["E"] = Param(constraints.positive, init=(0.1, 3.0), doc="irreducible term")
-    how = {"input": input, "irreducible": irreducible}   # partials: laws pickle
-    return Law(fn=functools.partial(_power_law, **how),
-               log_fn=functools.partial(_log_power_law, **how), params=params, inputs=(input,),
-               positive_inputs=(input,),
+    # partials of module-level functions: laws pickle
+    log = functools.partial(_log_power_law, input=input, irreducible=irreducible)
+    return Law(fn=functools.partial(exp_of, log_fn=log), log_fn=log, params=params,
+               inputs=(input,), positive_inputs=(input,),
                name=f"power_law_{input}" + ("" if irreducible else "_pure"),
                formula=(f"E + A/{input}^alpha" if irreducible else f"A/{input}^alpha"),
                # With a floor E, the term can fade into E (A -> 0 or alpha -> 0): declared

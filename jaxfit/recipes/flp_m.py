@@ -59,7 +59,7 @@ from numpyro.distributions import constraints
 from jaxfit.datasets import recorded_unit
 from jaxfit.fit import fit
 from jaxfit.inference import cache
-from jaxfit.law import Law, Param
+from jaxfit.law import Law, Param, exp_of
 from jaxfit.recipes.flp import DOMAINS, above_chance, final_points, load_flp_data, prepare
 from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.points import evaluate
@@ -86,10 +86,6 @@ def _log_domain_loss(p, x, *, sources: tuple[str, ...], irreducible: bool):
     if irreducible:
         terms.append(jnp.log(p["E"]) + jnp.zeros_like(terms[0]))
     return logsumexp(jnp.stack(jnp.broadcast_arrays(*terms)), axis=0)
-
-
-def _domain_loss(p, x, *, sources: tuple[str, ...], irreducible: bool):
-    return jnp.exp(_log_domain_loss(p, x, sources=sources, irreducible=irreducible))
 
 
 @functools.cache
@@ -122,9 +118,9 @@ def domain_loss(sources: tuple[str, ...] = SOURCES, irreducible: bool = False) -
     if irreducible:
         params["E"] = Param(constraints.positive, init=(0.1, 2.0), doc="irreducible loss")
     formula = " + ".join([f"({s}/{s}_c)^-alpha_{s}" for s in sources] + (["E"] * irreducible))
-    how = {"sources": sources, "irreducible": bool(irreducible)}   # partials: results pickle
-    return Law(fn=functools.partial(_domain_loss, **how),
-               log_fn=functools.partial(_log_domain_loss, **how), params=params,
+    # partials of module-level functions: results pickle
+    log = functools.partial(_log_domain_loss, sources=sources, irreducible=bool(irreducible))
+    return Law(fn=functools.partial(exp_of, log_fn=log), log_fn=log, params=params,
                inputs=sources, positive_inputs=sources,
                name="flp_m_domain_loss", formula=formula)
 
