@@ -265,6 +265,12 @@ def test_flp_bad_input(monkeypatch):
                        r"sizes or token multiples, role='ladder'\), or pass ladder=False "
                        r"\(command line: --no-ladder\) to run FLP alone\.$"):
         flp_vs_ladder(four, tasks=list(W), chance=0.2)
+    # below FLP's own floor (3 runs, either stage-1 law), FLP's message comes first
+    two = df[df["run"].isin(["s0", "s7", "big"])].assign(task_loss=1.0)
+    for irreducible, n in ((False, 2), (True, 3)):
+        with pytest.raises(ValueError, match=rf"^flp: stage 1 \(compute -> loss\) fits {n} "
+                           r"parameters .* needs at least 3 sampling runs.*; got 2: "):
+            flp_vs_ladder(two, tasks=list(W), chance=0.2, irreducible=irreducible)
     with pytest.raises(ValueError, match="stage2="):
         flp(df, tasks=["t_a"], chance=0.2, stage2="cubic")
     # accuracy in percent: before, every checkpoint passed the chance filter and the

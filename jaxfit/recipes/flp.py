@@ -98,6 +98,9 @@ STAGE1_OPTIONS = {"restarts": 32, "refine": 8, "seed": 0}
 #: `jaxfit.fit` options of stage 2 (linear: one optimum; the sigmoid needs restarts).
 STAGE2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
 _STAGE2 = ("linear", "sigmoid")
+#: FLP's floor on the sampling runs, whatever the stage-1 law (`check_sampling_runs`): its
+#: default 2-parameter stage 1 keeps a residual degree of freedom.
+FLP_MIN_RUNS = 3
 #: What each of `flp`'s point fits is called in its warnings (``"flp stage 1 (compute ->
 #: loss): 1 of 1 task(s) did not converge ..."``), as the ladder's say ``"ladder step1:"``.
 #: Stage 1, as the run-count check names it (`check_sampling_runs`).
@@ -300,10 +303,11 @@ def _chance(chance, tasks: Sequence[str], recipe: str = "flp") -> dict[str, floa
 def check_sampling_runs(runs: Sequence[str], law: Law, recipe: str, stage: str) -> None:
     """ValueError unless there are enough sampling runs for stage 1, ``law`` fitted to one
     point per run (`jaxfit.recipes.points.check_run_count`, the ladder's rule too), and at
-    least 3 whatever the law (FLP's rule since session 7: the default 2-parameter stage 1
-    keeps a residual degree of freedom)."""
+    least `FLP_MIN_RUNS` whatever the law (FLP's rule since session 7: the default
+    2-parameter stage 1 keeps a residual degree of freedom)."""
     check_run_count(runs, law, recipe, stage, "sampling",
-                    ", or name more of the data's runs (sampling_runs=[...])", minimum=3)
+                    ", or name more of the data's runs (sampling_runs=[...])",
+                    minimum=FLP_MIN_RUNS)
 
 
 def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
@@ -533,8 +537,9 @@ def compare_with_ladder(flp_result: FLPResult, ladder_result) -> pd.DataFrame:
 def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
     """ValueError unless the ladder comparison can run on `flp`'s tasks and runs: finite
     positive ``task_loss`` (the one column the ladder reads that FLP does not) and enough
-    sampling runs for the ladder's step 1 (5), after FLP's own stage 1's (2 or 3), whose
-    message comes first (`jaxfit.recipes.points.check_run_count`, the rule of both).
+    sampling runs for the ladder's step 1 (5; `jaxfit.recipes.points.check_run_count`).
+    Below FLP's own floor (`FLP_MIN_RUNS`) the run count is left to `flp`, whose message
+    (as FLP alone) then comes first.
 
     Before, both were found by the ladder after FLP's fits ("ladder: 82 ladder rows have
     missing or infinite values ...", "ladder: step 1 ... needs at least 5 ladder runs"),
@@ -552,12 +557,12 @@ def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
     except ValueError as e:
         raise ValueError(f"{e} The comparison with the two-step ladder reads task_loss; "
                          f"{alone}.") from None
-    # FLP's own stage 1 first (fewer runs than it fits: its message, as flp alone)
-    law1 = _laws(bool(kwargs.get("irreducible", False)), "linear")[0]
-    check_sampling_runs(runs, law1, "flp", _STAGE1)
-    check_run_count(runs, ladder_laws("two_step")[0], "flp",
-                    "the comparison with the two-step ladder's step 1", "sampling",
-                    f", or {alone}")
+    # fewer runs than FLP's own floor: `flp`'s `prepare` says so, as flp alone (both its
+    # stage-1 laws have at most FLP_MIN_RUNS parameters)
+    if len(runs) >= FLP_MIN_RUNS:
+        check_run_count(runs, ladder_laws("two_step")[0], "flp",
+                        "the comparison with the two-step ladder's step 1", "sampling",
+                        f", or {alone}")
 
 
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
