@@ -76,9 +76,10 @@ STAGE1_OPTIONS = {"restarts": 64, "refine": 16, "seed": 0, "max_steps": 2000}
 #: `fit_mlp` options: our defaults (the paper's are unpublished).
 MLP_OPTIONS = {"hidden": 16, "steps": 1000, "learning_rate": 1e-2, "weight_decay": 1e-4,
                "ensemble": 4, "seed": 0, "activation": "relu"}
-#: What `flp_m`'s point fit is called in its warnings (``"flp_m stage 1 (compute -> domain
-#: losses): 1 of 7 task(s) did not converge ..."``), as FLP's say ``"flp stage 1 ..."``.
-_STAGE1 = "flp_m stage 1 (compute -> domain losses)"
+#: `flp_m`'s point fit, as the run-count check names it; its warnings put the recipe in
+#: front (``"flp_m stage 1 (compute -> domain losses): 1 of 7 task(s) did not converge
+#: ..."``), as FLP's say ``"flp stage 1 ..."`` (the same way round as `jaxfit.recipes.flp`).
+_STAGE1 = "stage 1 (compute -> domain losses)"
 
 
 def _log_domain_loss(p, x, *, sources: tuple[str, ...], irreducible: bool):
@@ -397,7 +398,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
                          "mixture: use sources=('C',).")
     tasks, levels, runs, target_names, lad, tgt = prepare(
         data, tasks, domains, chance, sampling_runs, targets, target_last_n, recipe="flp_m",
-        ratio=mix, law=law, stage=_STAGE1.removeprefix("flp_m "))
+        ratio=mix, law=law, stage=_STAGE1)
     if mix:
         r = pd.concat([lad["ratio"], tgt["ratio"]]).to_numpy(np.float64)
         if not np.all((r > 0) & (r < 1)):
@@ -416,7 +417,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
         columns={"loss": domains[0]})
     s1 = fin.melt(id_vars=keep, value_vars=domains, var_name="domain", value_name="loss")
     s1 = s1.assign(**_inputs(s1, sources))
-    with fit_source(_STAGE1):
+    with fit_source(f"flp_m {_STAGE1}"):
         res1 = fit(law, s1, y="loss", by="domain", x={s: s for s in sources},
                    loss="squared", space="log", **o1)
     s1["fitted"] = evaluate(law, res1.params, s1["domain"], _inputs(s1, sources))
