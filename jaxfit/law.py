@@ -360,10 +360,6 @@ def _freeze(mapping: Mapping | None) -> Mapping:
     return types.MappingProxyType(dict(mapping or {}))
 
 
-#: `Law` fields held as read-only mappings (`_freeze`).
-_FROZEN = ("params", "fixed", "input_above", "grid")
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class Law:
     """A scaling law: a pure ``fn(params, x) -> y`` plus its parameter spec.
@@ -525,8 +521,9 @@ class Law:
                 for k, v in self.__dict__.items()}
 
     def __setstate__(self, state: dict) -> None:
+        # the dicts are the frozen mappings `__getstate__` thawed (no other field is one)
         for k, v in state.items():
-            object.__setattr__(self, k, _freeze(v) if k in _FROZEN and v is not None else v)
+            object.__setattr__(self, k, _freeze(v) if isinstance(v, dict) else v)
 
     def log(self, params: Params, x: Inputs):
         """``log fn(params, x)``, through ``log_fn`` when the law provides one."""
@@ -724,6 +721,14 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
         terms=tuple(t for t in outer.terms if t.input != into),
         floor=outer.floor,
         fixed={**inner.fixed, **outer.fixed})
+
+
+def exp_of(p, x, *, log_fn):
+    """``exp(log_fn(p, x))``: the fn of a law written in log space, as
+    ``functools.partial(exp_of, log_fn=log)`` beside ``log_fn=log`` (the built-in laws; a
+    module-level function, so the law pickles and `jaxfit.checks.law_constants` walks
+    into ``log``)."""
+    return jnp.exp(log_fn(p, x))
 
 
 def call_spec(factory: str, **kwargs) -> str:

@@ -77,16 +77,22 @@ def fit_source(label: str, depth: int = 1) -> Iterator[None]:
     caught, so Python's filters and registries act on it as usual. Used by
     `jaxfit.recipes.flp` and `jaxfit.recipes.flp_m` around their point fits, e.g.
     ``with fit_source("flp stage 1 (compute -> loss)"): res = fit(...)``, and by
-    `jaxfit.recipes.flp.flp_vs_ladder` around the ladder recipe, whose warnings about its
-    steps' fits are emitted by `warn_fit` too (their advice names the result and runs
-    as the ladder's ``result_name`` and ``runs_name`` say).
+    `jaxfit.recipes.flp.flp_vs_ladder` around `flp` and the ladder recipe, whose
+    warnings about its steps' fits are emitted by `warn_fit` too (their advice names the
+    result and runs as the ladder's ``result_name`` and ``runs_name`` say).
 
     Before, the recipes caught every warning of their fits and re-emitted it: one that
     is not jaxfit's (a numpy RuntimeWarning, a library's UserWarning) lost its module and
     registry (the filters saw its file's path, not its module, and each re-emission
     counted as new).
+
+    Nested, the depths add up and an inner ``""`` keeps the outer label: a recipe that
+    calls another recipe inside ``fit_source("")`` points the inner recipe's warnings
+    at its own caller too (`jaxfit.recipes.flp.flp_vs_ladder` around `flp`; before, the
+    inner context replaced the outer one, so they pointed into the outer recipe's file).
     """
-    token = _FIT_SOURCE.set((label, depth))
+    outer, extra = _FIT_SOURCE.get()
+    token = _FIT_SOURCE.set((label or outer, extra + depth))
     try:
         yield
     finally:
@@ -94,9 +100,9 @@ def fit_source(label: str, depth: int = 1) -> Iterator[None]:
 
 
 def warn_fit(text: str, category: type[FitWarning], stacklevel: int = 2) -> None:
-    """`warnings.warn` for a warning about a fit (`jaxfit.fit`'s, the ladder recipe's):
-    ``text`` with the label of the enclosing `fit_source` (if any) in front, pointing its
-    depth further out.
+    """`warnings.warn` for a warning about a fit (`jaxfit.fit`'s, the ladder recipe's,
+    FLP's prediction range): ``text`` with the label of the enclosing `fit_source` (if
+    any) in front, pointing its depth further out.
 
     Args:
         text: the message.

@@ -171,6 +171,33 @@ def test_flp_point_fit_warnings_name_their_stage(capsys):
         " flp baseline (compute -> accuracy)"]
 
 
+def test_flp_vs_ladder_points_flps_warnings_at_its_caller():
+    """`flp_vs_ladder` (what ``jaxfit flp`` runs) called `flp` outside its `fit_source`
+    context, and a nested context replaced the outer one instead of adding to it: FLP's
+    stage warnings (and its prediction-range warning) pointed into jaxfit/recipes/flp.py
+    while the ladder's pointed at the caller. Both now point at the caller's line."""
+    import sys
+
+    def steep(task, loss):     # as in test_flp_warns_when_a_prediction_leaves_chance_to_one
+        return min(2.2 - 0.45 * loss, 0.97) if task == "t_a" else _linear(task, loss)
+
+    few = {"max_steps": 2, "restarts": 2, "refine": 1}          # stage 1 unconverged
+    df, chance = _small(_synthetic(perf=steep)), {t: v[2] for t, v in W.items()}
+    kw = dict(ladder=False, tasks=list(W), chance=chance, last_n=1, target_last_n=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lines = [sys._getframe().f_lineno + k for k in (1, 2)]
+        flp_vs_ladder(df, stage1_options=few, **kw)
+        flp_vs_ladder(df, **kw)                                   # converged: the range
+    ours = [w for w in caught if issubclass(w.category, FitWarning)]
+    text = [str(w.message) for w in ours]
+    assert [t.split(":")[0] for t in text] == [
+        "flp stage 1 (compute -> loss)", "flp baseline (compute -> accuracy)", "flp"], text
+    assert text[2].startswith("flp: 1 of 3 predicted accuracies lie outside"), text
+    assert [(w.filename, w.lineno) for w in ours] == [
+        (__file__, lines[0]), (__file__, lines[0]), (__file__, lines[1])], text
+
+
 def test_flp_passes_other_warnings_through_as_python_emits_them(monkeypatch):
     """A warning that is not jaxfit's, raised inside one of FLP's fits (a numpy
     RuntimeWarning, a library's UserWarning), was caught with the stage's warnings and
@@ -238,6 +265,12 @@ def test_flp_bad_input(monkeypatch):
                        r"sizes or token multiples, role='ladder'\), or pass ladder=False "
                        r"\(command line: --no-ladder\) to run FLP alone\.$"):
         flp_vs_ladder(four, tasks=list(W), chance=0.2)
+    # below FLP's own floor (3 runs, either stage-1 law), FLP's message comes first
+    two = df[df["run"].isin(["s0", "s7", "big"])].assign(task_loss=1.0)
+    for irreducible, n in ((False, 2), (True, 3)):
+        with pytest.raises(ValueError, match=rf"^flp: stage 1 \(compute -> loss\) fits {n} "
+                           r"parameters .* needs at least 3 sampling runs.*; got 2: "):
+            flp_vs_ladder(two, tasks=list(W), chance=0.2, irreducible=irreducible)
     with pytest.raises(ValueError, match="stage2="):
         flp(df, tasks=["t_a"], chance=0.2, stage2="cubic")
     # accuracy in percent: before, every checkpoint passed the chance filter and the

@@ -275,6 +275,23 @@ def test_power_law_rejects_arguments_of_the_wrong_type(kwargs, message):
         jf.io.get_law("power_law(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")")
 
 
+def test_power_law_calls_naming_one_law_return_one_object():
+    """``kind`` and the way of passing ``input`` split `power_law`'s cache: the calls below
+    were three `Law` objects for one law, each compiled on its own. They are one object,
+    with the same spec as before (``kind`` only where it is not the input's default)."""
+    pl = jf.models.power_law
+    c = pl("C")
+    assert pl("C", kind="compute") is c and pl(input="C") is c and pl("C", True, None) is c
+    assert pl("C", irreducible=np.bool_(True)) is c
+    assert pl("N") is pl("N", kind="size") is pl(input="N", irreducible=True)
+    assert pl("C", irreducible=False) is pl("C", irreducible=False, kind="compute")
+    assert pl("C", kind="size") is not c and pl("C", kind="size").terms[0].kind == "size"
+    assert c.spec == "power_law(input='C', irreducible=True)"
+    assert pl("C", kind="size").spec == "power_law(input='C', irreducible=True, kind='size')"
+    assert pl("C", irreducible=False).spec == "power_law(input='C', irreducible=False)"
+    assert jf.io.get_law(pl("C", kind="size").spec) is pl("C", kind="size")
+
+
 # Published fits (papers/METHODS.md): each value must lie in the law's init box, where
 # random starts are drawn, so that a fit on the paper's own units starts near it.
 PUBLISHED = [

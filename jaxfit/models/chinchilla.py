@@ -8,7 +8,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, PowerTerm, call_spec
+from jaxfit.law import Law, Param, PowerTerm, call_spec, exp_of
 
 __all__ = ["chinchilla", "HOFFMANN_GRID"]
 
@@ -30,10 +30,6 @@ def _log_chinchilla(p, x):
         jnp.log(p["B"]) - p["beta"] * jnp.log(x["D"]),
         jnp.log(p["E"]) * jnp.ones_like(jnp.log(x["N"]))))
     return logsumexp(terms, axis=0)
-
-
-def _chinchilla(p, x):
-    return jnp.exp(_log_chinchilla(p, x))
 
 
 @functools.cache
@@ -70,7 +66,8 @@ def chinchilla() -> Law:
     g = HOFFMANN_GRID
     grid = {"A": tuple(np.exp(g["a"])), "B": tuple(np.exp(g["b"])), "E": tuple(np.exp(g["e"])),
             "alpha": g["alpha"], "beta": g["beta"]}
-    return Law(fn=_chinchilla, log_fn=_log_chinchilla, params=params, inputs=("N", "D"),
+    return Law(fn=functools.partial(exp_of, log_fn=_log_chinchilla), log_fn=_log_chinchilla,
+               params=params, inputs=("N", "D"),
                positive_inputs=("N", "D"), grid=grid, name="chinchilla",
                formula="E + A/N^alpha + B/D^beta",
                terms=(PowerTerm("A", "alpha", "N"), PowerTerm("B", "beta", "D")),

@@ -6,17 +6,13 @@ import functools
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, call_spec
+from jaxfit.law import Law, Param, call_spec, exp_of
 
 __all__ = ["kaplan"]
 
 
 def _log_kaplan(p, x, *, input: str, xc: str):
     return -p["alpha"] * (jnp.log(x[input]) - jnp.log(p[xc]))
-
-
-def _kaplan(p, x, *, input: str, xc: str):
-    return jnp.exp(_log_kaplan(p, x, input=input, xc=xc))
 
 
 @functools.cache
@@ -46,8 +42,8 @@ def kaplan(input: str = "C") -> Law:
         "alpha": Param(constraints.positive, init=(0.01, 1.0), doc="exponent"),
     }
     # module-level functions bound by partial, not closures: laws and results pickle
-    return Law(fn=functools.partial(_kaplan, input=input, xc=xc),
-               log_fn=functools.partial(_log_kaplan, input=input, xc=xc), params=params,
+    log = functools.partial(_log_kaplan, input=input, xc=xc)
+    return Law(fn=functools.partial(exp_of, log_fn=log), log_fn=log, params=params,
                inputs=(input,), positive_inputs=(input,),
                name=f"kaplan_{input}", formula=f"({input}/{xc})^-alpha",
                spec=call_spec("kaplan", input=input))

@@ -8,7 +8,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 
-from jaxfit.law import TERM_KINDS, Law, Param, PowerTerm, call_spec
+from jaxfit.law import TERM_KINDS, Law, Param, PowerTerm, call_spec, exp_of
 
 __all__ = ["power_law"]
 
@@ -20,11 +20,6 @@ def _log_power_law(p, x, *, input: str, irreducible: bool):
     return logsumexp(jnp.stack(jnp.broadcast_arrays(t, jnp.log(p["E"]))), axis=0)
 
 
-def _power_law(p, x, *, input: str, irreducible: bool):
-    return jnp.exp(_log_power_law(p, x, input=input, irreducible=irreducible))
-
-
-@functools.cache
 def power_law(input: str = "N", irreducible: bool = True, kind: str | None = None) -> Law:
     r"""A power law in one variable, optionally with an irreducible term.
 
@@ -45,6 +40,12 @@ def power_law(input: str = "N", irreducible: bool = True, kind: str | None = Non
     7B/13B losses by 2.3% and the compute prior's by 0.7%, against the point fit's 1.1%:
     benchmarks/compute_exponent_prior.py). Where the fit's exponent lies outside its prior's
     95% range `jaxfit.sample` warns (`jaxfit.warnings.PriorWarning`).
+
+    One law is one object: the calls that name the same law (``power_law("C")``,
+    ``power_law("C", kind="compute")``, ``power_law(input="C")``) return the same `Law`,
+    built once per process (`_power_law_law`), so jaxfit compiles its programs once
+    (before, ``kind`` and the way of passing ``input`` split the factory's cache: three
+    objects, each compiled on its own).
 
     Args:
         input: name of the input variable (``"N"``, ``"D"``, ``"C"`` ...).
@@ -71,22 +72,32 @@ def power_law(input: str = "N", irreducible: bool = True, kind: str | None = Non
         raise ValueError(f"power_law: kind={kind!r} must be one of {TERM_KINDS} (what the "
                          "input measures), e.g. power_law(input='flops', kind='compute').")
     default_kind = "compute" if input == "C" else "size"
+    # without the floor there is no declared term: kind sets nothing
+    resolved = (kind or default_kind) if irreducible else "size"
+    return _power_law_law(input, bool(irreducible), resolved)
+
+
+@functools.cache
+def _power_law_law(input: str, irreducible: bool, kind: str) -> Law:
+    """`power_law`'s law for validated, resolved arguments (``kind``: the term's kind),
+    built once per distinct law."""
+    default_kind = "compute" if input == "C" else "size"
     params = {
         "A": Param(constraints.positive, init=(1.0, 1e6), doc="scale"),
         "alpha": Param(constraints.real, init=(0.0, 1.0), doc="exponent"),
     }
     if irreducible:
         params["E"] = Param(constraints.positive, init=(0.1, 3.0), doc="irreducible term")
-    how = {"input": input, "irreducible": bool(irreducible)}   # partials: laws pickle
-    return Law(fn=functools.partial(_power_law, **how),
-               log_fn=functools.partial(_log_power_law, **how), params=params, inputs=(input,),
-               positive_inputs=(input,),
+    # partials of module-level functions: laws pickle
+    log = functools.partial(_log_power_law, input=input, irreducible=irreducible)
+    return Law(fn=functools.partial(exp_of, log_fn=log), log_fn=log, params=params,
+               inputs=(input,), positive_inputs=(input,),
                name=f"power_law_{input}" + ("" if irreducible else "_pure"),
                formula=(f"E + A/{input}^alpha" if irreducible else f"A/{input}^alpha"),
                # With a floor E, the term can fade into E (A -> 0 or alpha -> 0): declared
                # so the sampler's priors bound it; a pure power law is identified.
-               terms=(PowerTerm("A", "alpha", input, kind or default_kind),)
-               if irreducible else (),
+               terms=(PowerTerm("A", "alpha", input, kind),) if irreducible else (),
                floor="E" if irreducible else None,
-               spec=call_spec("power_law", input=input, irreducible=bool(irreducible),
-                              **({"kind": kind} if kind not in (None, default_kind) else {})))
+               spec=call_spec("power_law", input=input, irreducible=irreducible,
+                              **({"kind": kind} if irreducible and kind != default_kind
+                                 else {})))

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -79,7 +78,7 @@ from jaxfit.recipes.points import (check_fraction, check_run_count, evaluate, nu
                                    param_frame, run_task_rows, select_runs,
                                    select_tasks, step2_points, tail_mean)
 from jaxfit.result import FitResult
-from jaxfit.warnings import FitWarning, fit_source
+from jaxfit.warnings import FitWarning, fit_source, warn_fit
 
 __all__ = ["flp", "FLPResult", "flp_vs_ladder", "run_flp", "compare_with_ladder", "load_flp_data",
            "load_olmo_ladder_val", "prepare", "final_points", "above_chance", "CHANCE",
@@ -99,6 +98,9 @@ STAGE1_OPTIONS = {"restarts": 32, "refine": 8, "seed": 0}
 #: `jaxfit.fit` options of stage 2 (linear: one optimum; the sigmoid needs restarts).
 STAGE2_OPTIONS = {"restarts": 16, "refine": 4, "seed": 0}
 _STAGE2 = ("linear", "sigmoid")
+#: FLP's floor on the sampling runs, whatever the stage-1 law (`check_sampling_runs`): its
+#: default 2-parameter stage 1 keeps a residual degree of freedom.
+FLP_MIN_RUNS = 3
 #: What each of `flp`'s point fits is called in its warnings (``"flp stage 1 (compute ->
 #: loss): 1 of 1 task(s) did not converge ..."``), as the ladder's say ``"ladder step1:"``.
 #: Stage 1, as the run-count check names it (`check_sampling_runs`).
@@ -301,10 +303,11 @@ def _chance(chance, tasks: Sequence[str], recipe: str = "flp") -> dict[str, floa
 def check_sampling_runs(runs: Sequence[str], law: Law, recipe: str, stage: str) -> None:
     """ValueError unless there are enough sampling runs for stage 1, ``law`` fitted to one
     point per run (`jaxfit.recipes.points.check_run_count`, the ladder's rule too), and at
-    least 3 whatever the law (FLP's rule since session 7: the default 2-parameter stage 1
-    keeps a residual degree of freedom)."""
+    least `FLP_MIN_RUNS` whatever the law (FLP's rule since session 7: the default
+    2-parameter stage 1 keeps a residual degree of freedom)."""
     check_run_count(runs, law, recipe, stage, "sampling",
-                    ", or name more of the data's runs (sampling_runs=[...])", minimum=3)
+                    ", or name more of the data's runs (sampling_runs=[...])",
+                    minimum=FLP_MIN_RUNS)
 
 
 def prepare(data, tasks, losses, chance, sampling_runs, targets, target_last_n,
@@ -354,12 +357,12 @@ def _warn_outside(pred: pd.DataFrame, levels: Mapping[str, float], stage2: str) 
     if bad.any():
         show = [f"{t} at {r}: {a:.3f}" for t, r, a in
                 zip(pred["task"][bad], pred["target"][bad], acc[bad])][:4]
-        warnings.warn(f"flp: {int(bad.sum())} of {len(acc)} predicted accuracies lie outside "
-                      f"[chance, 1] ({', '.join(show)}): stage 2 is linear in the loss (the "
-                      "paper's form) and unbounded, so these extrapolate past the accuracies "
-                      "it was fitted to. They are returned as computed; treat them as "
-                      "unreliable" + (", or try stage2='sigmoid'" if stage2 == "linear" else "")
-                      + ".", FitWarning, stacklevel=3)
+        warn_fit(f"flp: {int(bad.sum())} of {len(acc)} predicted accuracies lie outside "
+                 f"[chance, 1] ({', '.join(show)}): stage 2 is linear in the loss (the "
+                 "paper's form) and unbounded, so these extrapolate past the accuracies "
+                 "it was fitted to. They are returned as computed; treat them as "
+                 "unreliable" + (", or try stage2='sigmoid'" if stage2 == "linear" else "")
+                 + ".", FitWarning, stacklevel=3)
 
 
 def flp(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASKS,
@@ -534,8 +537,9 @@ def compare_with_ladder(flp_result: FLPResult, ladder_result) -> pd.DataFrame:
 def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
     """ValueError unless the ladder comparison can run on `flp`'s tasks and runs: finite
     positive ``task_loss`` (the one column the ladder reads that FLP does not) and enough
-    sampling runs for the ladder's step 1 (5), after FLP's own stage 1's (2 or 3), whose
-    message comes first (`jaxfit.recipes.points.check_run_count`, the rule of both).
+    sampling runs for the ladder's step 1 (5; `jaxfit.recipes.points.check_run_count`).
+    Below FLP's own floor (`FLP_MIN_RUNS`) the run count is left to `flp`, whose message
+    (as FLP alone) then comes first.
 
     Before, both were found by the ladder after FLP's fits ("ladder: 82 ladder rows have
     missing or infinite values ...", "ladder: step 1 ... needs at least 5 ladder runs"),
@@ -553,12 +557,12 @@ def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
     except ValueError as e:
         raise ValueError(f"{e} The comparison with the two-step ladder reads task_loss; "
                          f"{alone}.") from None
-    # FLP's own stage 1 first (fewer runs than it fits: its message, as flp alone)
-    law1 = _laws(bool(kwargs.get("irreducible", False)), "linear")[0]
-    check_sampling_runs(runs, law1, "flp", _STAGE1)
-    check_run_count(runs, ladder_laws("two_step")[0], "flp",
-                    "the comparison with the two-step ladder's step 1", "sampling",
-                    f", or {alone}")
+    # fewer runs than FLP's own floor: `flp`'s `prepare` says so, as flp alone (both its
+    # stage-1 laws have at most FLP_MIN_RUNS parameters)
+    if len(runs) >= FLP_MIN_RUNS:
+        check_run_count(runs, ladder_laws("two_step")[0], "flp",
+                        "the comparison with the two-step ladder's step 1", "sampling",
+                        f", or {alone}")
 
 
 def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
@@ -601,15 +605,16 @@ def flp_vs_ladder(data: pd.DataFrame | None = None, *, ladder: bool = True,
                          "--no-ladder) to run FLP alone, or add the column.")
     if ladder and data is not None:
         _check_ladder_inputs(data, kwargs)
-    res = flp(data, **kwargs)
-    if not ladder:
-        return res
     from jaxfit.recipes.ladder import ladder as run_ladder
 
-    # the ladder's advice names what holds its result here and what its runs are called
-    # (before, "See result.step1['status']" named a table an `FLPResult` does not have);
-    # its warnings point at this function's caller
-    with fit_source("", depth=1):
+    # FLP's warnings and the ladder's point at this function's caller (before, `flp` ran
+    # outside the context, so its warnings pointed into this file); the ladder's advice
+    # names what holds its result here and what its runs are called (before, "See
+    # result.step1['status']" named a table an `FLPResult` does not have)
+    with fit_source(""):
+        res = flp(data, **kwargs)
+        if not ladder:
+            return res
         lad = run_ladder(
             data, tasks=res.options["tasks"], ladder_runs=res.options["sampling_runs"],
             targets=res.options["targets"], target_last_n=res.options["target_last_n"],

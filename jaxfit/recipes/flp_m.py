@@ -59,7 +59,7 @@ from numpyro.distributions import constraints
 from jaxfit.datasets import recorded_unit
 from jaxfit.fit import fit
 from jaxfit.inference import cache
-from jaxfit.law import Law, Param
+from jaxfit.law import Law, Param, exp_of
 from jaxfit.recipes.flp import DOMAINS, above_chance, final_points, load_flp_data, prepare
 from jaxfit.recipes.ladder import PAPER_TASKS
 from jaxfit.recipes.points import evaluate
@@ -76,9 +76,10 @@ STAGE1_OPTIONS = {"restarts": 64, "refine": 16, "seed": 0, "max_steps": 2000}
 #: `fit_mlp` options: our defaults (the paper's are unpublished).
 MLP_OPTIONS = {"hidden": 16, "steps": 1000, "learning_rate": 1e-2, "weight_decay": 1e-4,
                "ensemble": 4, "seed": 0, "activation": "relu"}
-#: What `flp_m`'s point fit is called in its warnings (``"flp_m stage 1 (compute -> domain
-#: losses): 1 of 7 task(s) did not converge ..."``), as FLP's say ``"flp stage 1 ..."``.
-_STAGE1 = "flp_m stage 1 (compute -> domain losses)"
+#: `flp_m`'s point fit, as the run-count check names it; its warnings put the recipe in
+#: front (``"flp_m stage 1 (compute -> domain losses): 1 of 7 task(s) did not converge
+#: ..."``), as FLP's say ``"flp stage 1 ..."`` (the same way round as `jaxfit.recipes.flp`).
+_STAGE1 = "stage 1 (compute -> domain losses)"
 
 
 def _log_domain_loss(p, x, *, sources: tuple[str, ...], irreducible: bool):
@@ -86,10 +87,6 @@ def _log_domain_loss(p, x, *, sources: tuple[str, ...], irreducible: bool):
     if irreducible:
         terms.append(jnp.log(p["E"]) + jnp.zeros_like(terms[0]))
     return logsumexp(jnp.stack(jnp.broadcast_arrays(*terms)), axis=0)
-
-
-def _domain_loss(p, x, *, sources: tuple[str, ...], irreducible: bool):
-    return jnp.exp(_log_domain_loss(p, x, sources=sources, irreducible=irreducible))
 
 
 @functools.cache
@@ -122,9 +119,9 @@ def domain_loss(sources: tuple[str, ...] = SOURCES, irreducible: bool = False) -
     if irreducible:
         params["E"] = Param(constraints.positive, init=(0.1, 2.0), doc="irreducible loss")
     formula = " + ".join([f"({s}/{s}_c)^-alpha_{s}" for s in sources] + (["E"] * irreducible))
-    how = {"sources": sources, "irreducible": bool(irreducible)}   # partials: results pickle
-    return Law(fn=functools.partial(_domain_loss, **how),
-               log_fn=functools.partial(_log_domain_loss, **how), params=params,
+    # partials of module-level functions: results pickle
+    log = functools.partial(_log_domain_loss, sources=sources, irreducible=bool(irreducible))
+    return Law(fn=functools.partial(exp_of, log_fn=log), log_fn=log, params=params,
                inputs=sources, positive_inputs=sources,
                name="flp_m_domain_loss", formula=formula)
 
@@ -401,7 +398,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
                          "mixture: use sources=('C',).")
     tasks, levels, runs, target_names, lad, tgt = prepare(
         data, tasks, domains, chance, sampling_runs, targets, target_last_n, recipe="flp_m",
-        ratio=mix, law=law, stage=_STAGE1.removeprefix("flp_m "))
+        ratio=mix, law=law, stage=_STAGE1)
     if mix:
         r = pd.concat([lad["ratio"], tgt["ratio"]]).to_numpy(np.float64)
         if not np.all((r > 0) & (r < 1)):
@@ -420,7 +417,7 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
         columns={"loss": domains[0]})
     s1 = fin.melt(id_vars=keep, value_vars=domains, var_name="domain", value_name="loss")
     s1 = s1.assign(**_inputs(s1, sources))
-    with fit_source(_STAGE1):
+    with fit_source(f"flp_m {_STAGE1}"):
         res1 = fit(law, s1, y="loss", by="domain", x={s: s for s in sources},
                    loss="squared", space="log", **o1)
     s1["fitted"] = evaluate(law, res1.params, s1["domain"], _inputs(s1, sources))
