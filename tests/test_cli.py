@@ -401,8 +401,10 @@ def test_recipe_options_show_the_recipe_functions_defaults():
     for name, recipe in RECIPES.items():
         sigs = [inspect.signature(function(s)) for s in [recipe.run, *passed_on.get(name, [])]]
         for arg in recipe.args:
+            # flags, and the command line's own defaults (`Arg.default`, which Arg's help
+            # shows: ladder's --calibrate ratio, where the function's is False)
             if (arg.kwargs.get("action") in ("store_true", "store_false")
-                    or arg.kwargs.get("default") is not None):    # argparse shows these
+                    or arg.default is not None):
                 continue
             # the run function's own default, else those of the functions it passes to
             # (lists of names, e.g. the paper's 8 tasks, are described in words)
@@ -1068,14 +1070,13 @@ def test_more_bad_input_hints_use_the_command_lines_flags(argv, wanted, capsys, 
         assert python not in err, err
 
 
-def test_saved_source_options_are_checked_against_the_parsers_defaults(monkeypatch):
+def test_saved_source_options_default_to_none_and_their_defaults_are_filled_for_data():
     """`jaxfit optimal/suggest` with a saved SOURCE refuse an option of the fit of DATA
-    set away from its default. The defaults were typed again by hand (`_DATA_ONLY`), free
-    to drift from the parser's: a parser whose --init default became "grid" refused every
-    saved SOURCE ("--init grid applies only when SOURCE is data to fit"). Now read from
-    the parser itself."""
-    import argparse
-
+    given at all: they were refused only away from the parser's default, so `optimal
+    fit.json --y loss` (or `--init random`, `--seed 0`) passed unnoticed (session 21).
+    Now every DATA-only option is None unless given, its default (`_DATA_DEFAULTS`, one
+    copy, shown by --help) is filled in when SOURCE is data, and suggest's --seed (of its
+    own draws too) keeps its default with a saved SOURCE."""
     from jaxfit import cli
     from jaxfit.cli import decide
 
@@ -1083,26 +1084,27 @@ def test_saved_source_options_are_checked_against_the_parsers_defaults(monkeypat
     for command, extra in (("optimal", ["--budgets", "1e21"]), ("suggest", ["--target", "N=1"])):
         sub = parser.commands.choices[command]
         args = parser.parse_args([command, "fit.json", *extra])
-        assert args.data_defaults == {d: sub.get_default(d) for d in
-                                      decide._DATA_ONLY_OF[command]}
-        assert set(args.data_defaults) >= {"x", "y", "by", "where", "init", "n_boot"}
-        decide._saved_flags(args)                     # every option at its default: accepted
-    # a parser with another default: its own default is accepted, another value refused
-    source_args = decide._source_args
-
-    def grid_default(p):
-        source_args(p)
-        p.set_defaults(init="grid")
-
-    monkeypatch.setattr(decide, "_source_args", grid_default)
-    other = argparse.ArgumentParser()
-    decide.add_parsers(other.add_subparsers(dest="command"))
-    decide._saved_flags(other.parse_args(["optimal", "fit.json", "--budgets", "1e21"]))
+        assert set(args.data_defaults) == set(decide._DATA_ONLY_OF[command])
+        assert {d: getattr(args, d) for d in args.data_defaults} == dict.fromkeys(
+            args.data_defaults)
+        decide._saved_flags(args)                     # nothing given: accepted
+        help_text = " ".join(sub.format_help().split())
+        for shown in ("(default: loss)", "(default: random)", "(default: 1000;",
+                      "(default: 0)"):
+            assert shown in help_text, (command, shown)
+        data = parser.parse_args([command, "chinchilla", *extra])
+        decide._data_defaults_fill(data)
+        assert (data.y, data.init, data.n_boot, data.seed, data.x, data.by) == (
+            "loss", "random", 1000, 0, None, None)
+    suggest = parser.parse_args(["suggest", "fit.json", "--target", "N=1", "--seed", "3"])
+    decide._saved_flags(suggest)                      # suggest's own draws: accepted
+    assert (suggest.seed, parser.parse_args(["suggest", "f.json", "--target", "N=1"]).seed) \
+        == (3, 0)
     with pytest.raises(cli.InputError, match=r"^--init random applies only when SOURCE is "
                        r"data to fit; fit\.json is a saved fit, used as it is; drop it, or "
                        r"give the DATA to fit$"):
-        decide._saved_flags(other.parse_args(["optimal", "fit.json", "--budgets", "1e21",
-                                              "--init", "random"]))
+        decide._saved_flags(parser.parse_args(["optimal", "fit.json", "--budgets", "1e21",
+                                               "--init", "random"]))
 
 
 def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_path):
@@ -1333,6 +1335,26 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
      "--samples 1000 does not apply to --method bootstrap"),
     (("sample", "{csv}", "--method", "svi", "--target-accept", "0.8"),
      "--target-accept 0.8 does not apply to --method svi"),
+    # ... the same, left open by the rule "refuse away from the default" elsewhere (the
+    # likelihood and temper unused by the bootstrap, the calibration without intervals,
+    # the fit of DATA not done for a saved SOURCE)
+    (("sample", "{csv}", "--method", "bootstrap", "--likelihood", "huber"),
+     "--likelihood huber does not apply to --method bootstrap (a bootstrap refits the point "
+     "fit's loss); drop it, or use --method nuts, svi or laplace"),
+    (("sample", "{csv}", "--method", "bootstrap", "--temper", "sandwich"),
+     "--temper sandwich does not apply to --method bootstrap"),
+    (("ladder", "--calibrate", "ratio"),
+     "--calibrate ratio applies only with --intervals (without it nothing uses it); add "
+     "--intervals, or drop --calibrate"),
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--y", "loss"),
+     "--y loss applies only when SOURCE is data to fit; {fit} is a saved fit, used as it "
+     "is; drop it, or give the DATA to fit"),
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--init", "random"),
+     "--init random applies only when SOURCE is data to fit"),
+    (("optimal", "{fit}", "--budgets", "5.76e23", "--seed", "0"),
+     "--seed 0 applies only when SOURCE is data to fit"),
+    (("suggest", "{fit}", "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target", "N=7e10",
+      "D=1.4e12", "--y", "loss"), "--y loss applies only when SOURCE is data to fit"),
     # measured before: Laplace draws, the warm-up unused, exit 0
     (("sample", "{csv}", "--method", "laplace", "--warmup", "5000"),
      ("--warmup 5000 does not apply to --method laplace (NUTS's warm-up: laplace draws "
@@ -1376,10 +1398,11 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     predictions, and `jaxfit predict fit.json DATA --at ...` predicted DATA's rows only:
     each ran to exit 0 with the option silently unused. Now
     each is refused before any fit (exit 2, one line naming the flag, its value and the
-    fix), given at their default value too (session 21: `--method laplace --n 1000` passed
-    as the default); each method's own options, and the likelihood and temper at their
-    defaults with the bootstrap, are accepted (below)."""
-    from jaxfit.cli import RECIPES, _parser, _recipe_flags, _sample_flags, main
+    fix), given at their default value too (session 21: `--method laplace --n 1000`,
+    `--method bootstrap --likelihood huber`, `ladder --calibrate ratio` and `optimal
+    fit.json --y loss` passed as the default); each method's own options are accepted, and
+    the options not given keep their defaults (below)."""
+    from jaxfit.cli import RECIPES, _parser, _recipe_flags, _sample_flags, decide, main
 
     path = tmp_path / "runs.csv"
     pd.DataFrame({"N": [1e8, 2e8], "D": [1e10, 2e10], "loss": [3.0, 2.8]}).to_csv(path,
@@ -1392,16 +1415,32 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     for ok in (["--method", "bootstrap", "--n", "500"], ["--method", "nuts", "--samples", "9"],
                ["--method", "laplace", "--chains", "4", "--samples", "1000"],
                ["--method", "svi", "--chains", "2"],
-               ["--method", "bootstrap", "--likelihood", "huber", "--temper", "sandwich"],
+               ["--method", "bootstrap"],
+               ["--method", "nuts", "--likelihood", "huber", "--temper", "sandwich"],
+               ["--method", "laplace", "--likelihood", "normal", "--temper", "0.5"],
                ["--method", "nuts", "--warmup", "50", "--target-accept", "0.8"]):
         args = _parser().parse_args(["sample", "x.csv", *ok])
         _sample_flags(args)     # no error; the options not given get their defaults
-        assert (args.chains, args.warmup, args.n) == (
-            int(ok[ok.index("--chains") + 1]) if "--chains" in ok else 4,
-            int(ok[ok.index("--warmup") + 1]) if "--warmup" in ok else 1000,
-            int(ok[ok.index("--n") + 1]) if "--n" in ok else 1000)
-    for ok in (["--calibrate", "ratio"], ["--intervals", "--calibrate", "width"]):
-        _recipe_flags(_parser().parse_args(["ladder", *ok]), RECIPES["ladder"])
+        given = dict(zip(ok[::2], ok[1::2]))
+        assert (args.chains, args.warmup, args.n, args.samples, args.target_accept,
+                args.likelihood, args.temper) == (
+            int(given.get("--chains", 4)), int(given.get("--warmup", 1000)),
+            int(given.get("--n", 1000)), int(given.get("--samples", 1000)),
+            float(given.get("--target-accept", 0.95)), given.get("--likelihood", "huber"),
+            given.get("--temper", "sandwich"))
+    for ok, calibrate in (([], "ratio"), (["--intervals"], "ratio"),
+                          (["--intervals", "--calibrate", "width"], "width")):
+        args = _parser().parse_args(["ladder", *ok])
+        _recipe_flags(args, RECIPES["ladder"])
+        # as before: --calibrate's default ratio and --method's two_step passed to ladder
+        assert (args.calibrate, args.method, args.intervals) == (
+            calibrate, "two_step", True if ok else None)
+    for ok in (["--x", "N=n"], ["--y", "loss", "--seed", "0", "--n-boot", "0"]):
+        args = _parser().parse_args(["optimal", "chinchilla", "--budgets", "1e21", *ok])
+        assert decide._source(args).saved is None     # SOURCE is data: filled, not refused
+        given = dict(zip(ok[::2], ok[1::2]))
+        assert (args.y, args.init, args.n_boot, args.seed) == (
+            "loss", "random", int(given.get("--n-boot", 1000)), 0)
 
 
 def test_point_fit_advice_names_flags_of_the_command_that_has_them(capsys):

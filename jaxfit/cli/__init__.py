@@ -1031,8 +1031,9 @@ def _temper(value: str):
 
 
 #: `jaxfit sample`'s options of the samplers (NUTS, SVI, Laplace) and of the bootstrap,
-#: with their defaults: an option of the other kind set away from its default is refused
-#: (`_sample_flags`), not silently ignored.
+#: with their defaults. Each defaults to None in the parser, so that `_sample_flags` tells
+#: an option given (even at its default value) from one not given: an option of the other
+#: kind given is refused, not silently ignored; then the defaults here are filled in.
 _SAMPLER = {"chains": 4, "warmup": 1000, "samples": 1000, "likelihood": "huber",
             "target_accept": 0.95, "temper": "sandwich"}
 _BOOTSTRAP = {"n": 1000}
@@ -1041,23 +1042,19 @@ _BOOTSTRAP = {"n": 1000}
 _NUTS_ONLY = ("warmup", "target_accept")
 
 
-#: `jaxfit sample`'s options whose parser default is None (the value `_SAMPLER` or
-#: `_BOOTSTRAP` holds is filled in after `_sample_flags`): given at all, they are checked.
-_UNSET = ("chains", "warmup", "samples", "n", "target_accept")
-
-
 def _sample_flags(args) -> None:
     """Refuse a `jaxfit sample` option that ``--method`` does not use (e.g. ``--method
     bootstrap --samples 4000``, which drew the default 1,000 resamples; ``--method laplace
-    --warmup 5000``, which has no warm-up): an option given (`_UNSET`, even at its default
-    value: ``--method laplace --n 1000`` passed unnoticed before), or one set away from its
-    default. Then fills in the defaults of the options not given."""
+    --warmup 5000``, which has no warm-up), given at any value: at its default value too
+    (``--method laplace --n 1000`` and ``--method bootstrap --likelihood huber`` passed
+    unnoticed before). Then fills in the defaults (`_SAMPLER`, `_BOOTSTRAP`) of the options
+    not given."""
     boot = args.method == "bootstrap"
     unused = (_SAMPLER if boot else
               {**_BOOTSTRAP, **{k: _SAMPLER[k] for k in _NUTS_ONLY if args.method != "nuts"}})
-    for dest, default in unused.items():
+    for dest in unused:
         value = getattr(args, dest)
-        if value is None or (dest not in _UNSET and value == default):
+        if value is None:
             continue
         flag = "--" + dest.replace("_", "-")
         if dest in _NUTS_ONLY and not boot:
@@ -1073,9 +1070,9 @@ def _sample_flags(args) -> None:
         raise InputError(f"--n {value} is the bootstrap's resamples and does not apply to "
                          f"--method {args.method}; use --method bootstrap --n {value}, or set "
                          f"the draws with --chains and --samples (draws per chain)")
-    for dest in _UNSET:
+    for dest, default in {**_SAMPLER, **_BOOTSTRAP}.items():
         if getattr(args, dest) is None:
-            setattr(args, dest, {**_SAMPLER, **_BOOTSTRAP}[dest])
+            setattr(args, dest, default)
 
 
 def _cmd_sample(args) -> int:
@@ -1262,17 +1259,23 @@ def _cmd_datasets(args) -> int:
 
 
 def _recipe_flags(args, recipe) -> None:
-    """Refuse a recipe option set away from its default without the option it needs
-    (``ladder --calibrate width`` without ``--intervals``, which ran uncalibrated point
-    predictions), as `_sample_flags` does for `jaxfit sample`."""
+    """Refuse a recipe option given without the option it needs (``ladder --calibrate
+    width`` without ``--intervals``, which ran uncalibrated point predictions), at any value
+    (``--calibrate ratio``, its default, passed unnoticed before), as `_sample_flags` does
+    for `jaxfit sample`. Then fills in the command line's defaults (`Arg.default`) of the
+    options not given."""
     by_dest = {a.dest: a for a in recipe.args}
     for a in recipe.args:
         value = getattr(args, a.dest)
-        if a.requires is None or value == a.kwargs.get("default") or getattr(args, a.requires):
+        needed = by_dest.get(a.requires)
+        if value is None or needed is None or getattr(args, needed.dest) or needed.default:
             continue
-        need = by_dest[a.requires].flag
+        need = needed.flag
         raise InputError(f"{a.flag} {value} applies only with {need} (without it nothing "
                          f"uses it); add {need}, or drop {a.flag}")
+    for a in recipe.args:
+        if getattr(args, a.dest) is None and a.default is not None:
+            setattr(args, a.dest, a.default)
 
 
 def _cmd_recipe(args) -> int:
@@ -1465,8 +1468,9 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(s)
     s.add_argument("--method", default="nuts", choices=["nuts", "svi", "laplace", "bootstrap"],
                    help="NUTS (MCMC), SVI, Laplace, or a bootstrap of refits")
-    # the options one --method uses default to None, so that _sample_flags tells an option
-    # given at its default value (--method laplace --n 1000) from one not given
+    # the options one --method uses (_SAMPLER, _BOOTSTRAP) default to None, so that
+    # _sample_flags tells an option given at its default value (--method laplace --n 1000)
+    # from one not given; each help shows the default _sample_flags fills in
     s.add_argument("--chains", type=int,
                    help=f"chains (default: {_SAMPLER['chains']}; not with bootstrap)")
     s.add_argument("--warmup", type=int,
@@ -1475,16 +1479,17 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"draws per chain (default: {_SAMPLER['samples']}; not with bootstrap)")
     s.add_argument("--n", type=int,
                    help=f"bootstrap resamples (default: {_BOOTSTRAP['n']}; bootstrap only)")
-    s.add_argument("--likelihood", default=_SAMPLER["likelihood"],
+    s.add_argument("--likelihood",
                    choices=["huber", "normal", "studentt", "beta", "truncnormal"],
-                   help="default huber: the likelihood whose maximum is the Huber fit")
+                   help=f"the likelihood (default: {_SAMPLER['likelihood']}, whose maximum is "
+                        "the Huber fit; not with bootstrap)")
     s.add_argument("--target-accept", type=float,
                    help=f"NUTS target acceptance probability (default: "
                         f"{_SAMPLER['target_accept']})")
-    s.add_argument("--temper", default=_SAMPLER["temper"],
-                   help="power on the Huber likelihood: sandwich (default: per task, so the "
-                        "posterior's spread is the fit's robust sandwich covariance), none, "
-                        "or a number in (0, 1]")
+    s.add_argument("--temper",
+                   help=f"power on the Huber likelihood: {_SAMPLER['temper']} (default: per "
+                        "task, so the posterior's spread is the fit's robust sandwich "
+                        "covariance), none, or a number in (0, 1]; not with bootstrap")
     s.add_argument("--prob", type=float, default=0.9, help="interval probability")
     s.add_argument("--pairs", metavar="PNG", help="pair plot of the first task's posterior")
     _common(s, "jaxfit.posterior/1")

@@ -46,36 +46,40 @@ def _source(args) -> _Source:
         saved = cli._call(load, str(path), law=law)
         return _Source(saved, saved.law, dict(saved.options.get("x") or {}), None,
                        cli._by_list(saved.options.get("by")))
+    _data_defaults_fill(args)
     law = cli._law(args.law or "chinchilla")
     df = cli._select(cli._read(args.source), args.where)
     return _Source(None, law, cli._pairs(args.x, "--x"), df, cli._by_list(args.by))
 
 
 #: The options that fit and bootstrap DATA (their dests): a saved fit or posterior is not
-#: refitted, so one set away from its default is refused (`_saved_flags`). ``--seed``
-#: seeds only that fit and bootstrap for `optimal`; `suggest` uses it for its own draws.
+#: refitted, so one given (at any value) is refused (`_saved_flags`). ``--seed`` seeds only
+#: that fit and bootstrap for `optimal`; `suggest` uses it for its own draws.
 _DATA_ONLY = ("x", "y", "by", "where", "init", "n_boot")
 _DATA_ONLY_OF = {"optimal": _DATA_ONLY + ("seed",), "suggest": _DATA_ONLY}
+#: Their defaults (those not listed: None), filled in by `_data_defaults_fill`. Each
+#: defaults to None in the parser, so that an option given at its default value (``--y
+#: loss``) is told from one not given; each help shows the default here.
+_DATA_DEFAULTS = {"y": "loss", "init": "random", "n_boot": 1000, "seed": 0}
 
 
-def _data_defaults(p: argparse.ArgumentParser, command: str) -> dict[str, Any]:
-    """The parser's own defaults of ``command``'s DATA-only options (`_DATA_ONLY_OF`), read
-    from ``p`` once its arguments are added (before: typed again by hand beside the
-    parser's, free to drift from them)."""
-    return {dest: p.get_default(dest) for dest in _DATA_ONLY_OF[command]}
+def _data_defaults(command: str) -> dict[str, Any]:
+    """``command``'s DATA-only options (`_DATA_ONLY_OF`) and the defaults filled in when
+    they are not given (`_DATA_DEFAULTS`), set on the parser as ``args.data_defaults``."""
+    return {dest: _DATA_DEFAULTS.get(dest) for dest in _DATA_ONLY_OF[command]}
 
 
 def _saved_flags(args) -> None:
     """Refuse an option of the fit and bootstrap of DATA given with a saved SOURCE
     (``jaxfit optimal fit.json --n-boot 1000`` printed the point fit's table with no
     interval, ``--where``/``--by``/``--y`` were dropped: exit 0, the option silently
-    unused): one set away from the parser's default (``args.data_defaults``,
-    `_data_defaults`)."""
+    unused), at any value: ``--y loss``, its default, passed unnoticed before (the parser
+    defaults each to None, ``args.data_defaults``)."""
     from jaxfit import cli
 
-    for dest, default in args.data_defaults.items():
+    for dest in args.data_defaults:
         value = getattr(args, dest)
-        if value == default:
+        if value is None:
             continue
         flag = "--" + dest.replace("_", "-")
         shown = " ".join(map(str, value)) if isinstance(value, list) else value
@@ -84,6 +88,13 @@ def _saved_flags(args) -> None:
         kind = "posterior" if args.source.lower().endswith(".nc") else "fit"
         raise cli.InputError(f"{flag} {shown} applies only when SOURCE is data to fit; "
                              f"{args.source} is a saved {kind}, used as it is; {fix}")
+
+
+def _data_defaults_fill(args) -> None:
+    """Fill in the defaults (``args.data_defaults``) of the DATA-only options not given."""
+    for dest, default in args.data_defaults.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
 
 
 def _precheck(args) -> None:
@@ -105,7 +116,7 @@ def _result(args, source, need_draws: bool):
     if source.saved is not None:
         return source.saved
     law, mapping, df = source.law, source.mapping, source.data
-    n = args.n_boot if args.n_boot is not None else 1000
+    n = args.n_boot
     if need_draws and not n:
         raise cli.InputError("suggest needs draws: give --n-boot > 0 or a posterior (.nc)")
     common = dict(y=args.y, by=cli._by(args.by), x=mapping, init=args.init, seed=args.seed)
@@ -269,14 +280,18 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--x", nargs="+", metavar="NAME=COLUMN", help="map law inputs to columns")
     p.add_argument("--inputs", nargs=2, metavar=("SIZE", "TOKENS"), default=["N", "D"],
                    help="the law's model-size and token inputs (default: N D)")
-    p.add_argument("--y", default="loss", help="target column (default: loss)")
+    # the options of the fit of DATA default to None (`_saved_flags`: given with a saved
+    # SOURCE, at any value, they are refused); their defaults are `_DATA_DEFAULTS`
+    d = _DATA_DEFAULTS
+    p.add_argument("--y", help=f"target column (default: {d['y']})")
     p.add_argument("--by", nargs="+", help="task column(s)")
     p.add_argument("--where", help="pandas query selecting rows")
-    p.add_argument("--init", default="random", help="random, sobol or grid")
-    p.add_argument("--n-boot", type=int, help="bootstrap resamples when fitting data "
-                                               "(default 1000; 0: the point fit only)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (of the fit and "
-                   "bootstrap of DATA; suggest: also of its predictive draws)")
+    p.add_argument("--init", help=f"random, sobol or grid (default: {d['init']})")
+    p.add_argument("--n-boot", type=int, help=f"bootstrap resamples when fitting data "
+                                               f"(default: {d['n_boot']}; 0: the point fit "
+                                               "only)")
+    p.add_argument("--seed", type=int, help=f"random seed (of the fit and bootstrap of DATA; "
+                   f"suggest: also of its predictive draws) (default: {d['seed']})")
     p.add_argument("--prob", type=float, default=0.9, help="interval probability")
     p.add_argument("--plot", metavar="PNG", help="write the figure")
     p.add_argument("--json", action="store_true", help="print JSON (schema jaxfit.decide/1)")
@@ -295,7 +310,7 @@ def add_parsers(sub) -> None:
                    help="closed form (Chinchilla-like laws), numerical, or auto")
     o.add_argument("--ratios", type=float, nargs="+",
                    help="also the overtraining table at these tokens-per-parameter ratios")
-    o.set_defaults(run=_cmd_optimal, data_defaults=_data_defaults(o, "optimal"))
+    o.set_defaults(run=_cmd_optimal, data_defaults=_data_defaults("optimal"))
     s = sub.add_parser("suggest", help="rank candidate runs by expected interval narrowing "
                                        "per unit cost")
     _source_args(s)
@@ -310,4 +325,6 @@ def add_parsers(sub) -> None:
                    help="narrow the predictive (new run) or credible (law's mean) interval")
     s.add_argument("--method", default="linear", choices=["linear", "reweight"],
                    help="update: Bayes linear (default) or importance reweighting of the draws")
-    s.set_defaults(run=_cmd_suggest, data_defaults=_data_defaults(s, "suggest"))
+    # suggest's own options among them (--seed, of its draws too) keep their defaults
+    own = {k: v for k, v in _DATA_DEFAULTS.items() if k not in _DATA_ONLY_OF["suggest"]}
+    s.set_defaults(run=_cmd_suggest, data_defaults=_data_defaults("suggest"), **own)

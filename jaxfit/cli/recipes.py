@@ -32,10 +32,13 @@ class Arg:
 
     The option's value is passed to the recipe function under ``dest`` (default: the flag
     without dashes, ``-`` -> ``_``) unless it is None (not given), through ``convert``
-    when one is given (its ValueError is bad input: exit 2). ``requires``: the dest
-    of another option without which this one is unused; set away from its default without
-    it, the command refuses it (exit 2), as `jaxfit sample` does an option its --method
-    does not use.
+    when one is given (its ValueError is bad input: exit 2). ``default``: the command
+    line's own default, kept here and not given to argparse (whose default is None, so
+    that an option given at its default value is told from one not given); the command
+    fills it in when the option is not given, and its help shows it. ``requires``: the
+    dest of another option without which this one is unused; given without it (at any
+    value), the command refuses it (exit 2), as `jaxfit sample` does an option its
+    --method does not use.
     """
 
     flag: str
@@ -43,14 +46,21 @@ class Arg:
     dest: str | None = None
     requires: str | None = None
     convert: Callable[[Any], Any] | None = None
+    default: Any = None
 
     def __init__(self, flag: str, dest: str | None = None, requires: str | None = None,
-                 convert: Callable[[Any], Any] | None = None, **kwargs):
+                 convert: Callable[[Any], Any] | None = None, default: Any = None,
+                 **kwargs):
+        help_ = kwargs.get("help", "")
+        if default is not None and "default" not in help_.lower():
+            kwargs["help"] = f"{help_} (default: {default})".lstrip()
         object.__setattr__(self, "flag", flag)
         object.__setattr__(self, "dest", dest or flag.lstrip("-").replace("-", "_"))
         object.__setattr__(self, "requires", requires)
         object.__setattr__(self, "convert", convert)
-        object.__setattr__(self, "kwargs", dict(kwargs))
+        object.__setattr__(self, "default", default)
+        # argparse's default is None, store_true/store_false's too: None is "not given"
+        object.__setattr__(self, "kwargs", {**kwargs, "default": None})
 
 
 def chance_levels(values: Sequence[str]) -> float | dict[str, float]:
@@ -116,7 +126,7 @@ RECIPES: dict[str, Recipe] = {
               Arg("--tasks", nargs="+", help="tasks (default: the paper's 8)"),
               Arg("--ladder-runs", nargs="+", help="ladder runs (default: role == ladder)"),
               Arg("--targets", nargs="+", help="target runs (default: role == target)"),
-              Arg("--intervals", action="store_true", default=None,
+              Arg("--intervals", action="store_true",
                   help="bootstrap intervals of each step, chained, calibrated by the "
                        "ladder's own backtest (see --calibrate)"),
               Arg("--calibrate", default="ratio", requires="intervals",
@@ -134,7 +144,7 @@ RECIPES["flp"] = Recipe(
     args=(Arg("--tasks", nargs="+", help="tasks (default: the paper's 8)"),
           Arg("--loss", help="pre-training loss column of stage 1 (default: c4)"),
           Arg("--stage2", choices=("linear", "sigmoid"), help="stage-2 law (default: linear)"),
-          Arg("--no-ladder", dest="ladder", action="store_false", default=None,
+          Arg("--no-ladder", dest="ladder", action="store_false",
               help="skip the comparison with the two-step ladder"), *_RUN_ARGS),
     help="FLOPs -> pre-training loss -> downstream performance (FLP; Chen et al. 2024)")
 RECIPES["flp_m"] = Recipe(
@@ -180,6 +190,6 @@ RECIPES["emergence"] = Recipe(
           Arg("--D0", type=float, help="low-data limit at which the few-shot emergence "
                                        "point is read (default: 5)"),
           Arg("--bootstrap", type=int, help="bootstrap refits (default: 200; 0: none)"),
-          Arg("--no-posterior", dest="posterior", action="store_false", default=None,
+          Arg("--no-posterior", dest="posterior", action="store_false",
               help="skip the NUTS posterior")),
     help="emergence points; few-shot emergence from finetuned checkpoints (Snell et al. 2024)")
