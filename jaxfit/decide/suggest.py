@@ -507,7 +507,16 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     over its draws, ``se_resamples``; measured 0.16 against 0.17 between posteriors at 40
     draws, 0.052 against 0.048 at 400). Two candidates whose ``reduction_per_cost``
     differ by less than about twice their ``mc_se / cost`` are not ranked reliably: draw
-    more (``jf.sample(..., samples=...)``, ``jf.bootstrap(..., n=...)``).
+    more (``jf.sample(..., samples=...)``, ``jf.bootstrap(..., n=...)``). The bootstrap
+    treats the draws as independent, as those of method "laplace", "svi" and "bootstrap"
+    are; a NUTS posterior's draws are autocorrelated chains (`Posterior.flat` joins them
+    end to end), whose error is that of fewer independent draws: its ``mc_se`` is
+    multiplied by ``sqrt(D / ESS)`` (clipped to [1, sqrt(D)]), with ESS the task's
+    smallest tail effective sample size (``posterior.diagnostics["ess_tail"]``, Vehtari
+    et al. 2021; the widths are tail quantiles): the variance of a chain's estimate is
+    the independent draws' times D / ESS (Geyer 1992, Statist. Sci. 7(4); Flegal &
+    Jones 2010, Ann. Statist. 38(2)). On AR(1) draws with lag-1 correlation rho that is
+    ``sqrt((1 + rho) / (1 - rho))``.
     """
     if not isinstance(posterior, Posterior):
         raise TypeError(f"suggest: give a jaxfit.Posterior (jf.sample or jf.bootstrap), got "
@@ -629,7 +638,8 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
             None if a is None else np.asarray(a) for a in out)
     mc_se = None
     if R:
-        mc_se = np.std(np.asarray(reds), axis=0, ddof=1)
+        mc_se = np.std(np.asarray(reds), axis=0, ddof=1) \
+            * _autocorrelation_factor(posterior)[:, None]
     if method == "reweight":
         low = [(tasks[t], candidates.index[r[j]])
                for t, r in enumerate(rows_c) for j in range(len(r))
@@ -768,6 +778,21 @@ def _reweight_resampled(idx, seeds, m, sig, tdraw, cost, valid, n_sim: int, prob
 def _resample_draws(D: int, resamples: int, seed: int) -> np.ndarray:
     """[resamples, D] positions of the bootstrap resamples of D draws (with replacement)."""
     return np.random.default_rng([seed, D]).integers(0, D, (resamples, D))
+
+
+def _autocorrelation_factor(post: Posterior) -> np.ndarray:
+    """[T] factor by which an iid bootstrap's standard error understates that of draws
+    from a Markov chain: ``sqrt(D / ESS)``, with ESS each task's smallest tail effective
+    sample size (`Posterior.diagnostics`' ``ess_tail``: the widths are tail quantiles),
+    clipped to [1, D] (an ESS above D, antithetic chains, never narrows the error; an
+    undefined one counts as a single draw). 1 for independent draws (every method but
+    "nuts")."""
+    D = post.n_draws
+    if post.method != "nuts":
+        return np.ones(len(post.tasks))
+    ess = post.diagnostics["ess_tail"].to_numpy(np.float64)
+    ratio = np.where(np.isfinite(ess) & (ess > 0), D / np.where(ess > 0, ess, 1.0), D)
+    return np.sqrt(np.clip(ratio, 1.0, D))
 
 
 def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_single,
