@@ -705,6 +705,35 @@ def test_cli_suggest_json_and_plots(chinchilla, tmp_path, capsys):
     assert (sug.table["width_now"] == sug.targets["width_now"].iloc[0]).all()
 
 
+def test_cli_suggest_se_resamples(tmp_path, capsys):
+    """`jaxfit suggest` could not set or turn off mc_se's resamples (20 fixed: about 4x
+    the ranking's time); --se-resamples 0 drops the column, and 1 is refused before the
+    fit, in the command line's words."""
+    from jaxfit.cli import main
+
+    rng = np.random.default_rng(0)              # Chinchilla-like draws (a saved law)
+    centre = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.35, "beta": 0.37}
+    draws = {k: v * np.exp(rng.normal(0, 0.02, (1, 1, 400))) for k, v in centre.items()}
+    draws["sigma"] = np.full((1, 1, 400), 0.02)
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        likelihood=Likelihood("normal", "log"), method="laplace")
+    nc = tmp_path / "post.nc"
+    jf.save(post, nc)
+    args = ["suggest", str(nc), "--grid", "N=1e8,1e9", "D=1e10,1e11", "--target",
+            "N=7e10", "D=4e12", "--json", "-q"]
+    docs = {}
+    for r in ("0", "5"):
+        assert main(args + ["--se-resamples", r]) == 0
+        docs[r] = json.loads(capsys.readouterr().out)
+    assert all("mc_se" not in row for row in docs["0"]["tables"]["ranking"])
+    assert all(row["mc_se"] > 0 for row in docs["5"]["tables"]["ranking"])
+    assert docs["0"]["options"]["se_resamples"] == 0
+    assert main(args + ["--se-resamples", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--se-resamples 1: give 0 (no mc_se column) or an integer >= 2" in err
+    assert "e.g. --se-resamples 20" in err
+
+
 def test_isoflop_plot_draws_an_interval_that_excludes_the_estimate(chinchilla):
     """A bootstrap's percentile interval of N* need not hold the full-data estimate (here
     forced: the draws' alpha scaled by 1.3). `plot_isoflop` drew the bar as
