@@ -487,9 +487,11 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         n_sim: method "reweight": simulated outcomes per candidate (at most the number of
             draws).
         se_resamples: bootstrap resamples of the draws behind the table's ``mc_se``
-            column (Monte Carlo error, below); each reruns the single-candidate update, so
-            the call takes about ``1 + se_resamples`` times as long (seconds for method
-            "reweight" on 20,000 draws). 0: no column; else at least 2.
+            column (Monte Carlo error, below); each reruns the single-candidate update
+            (all in one compiled call, without the greedy batch), which made the call
+            about 4x slower on a CPU (20 resamples of 20,000 draws, 4 candidates: method
+            "linear" 0.016 to 0.06 s, "reweight" 0.7 to 3.2 s). 0: no column; else at
+            least 2.
         seed: seed of the predictive noise draws, the pairing of chain steps and the
             simulated outcomes.
 
@@ -505,7 +507,16 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     over its draws, ``se_resamples``; measured 0.16 against 0.17 between posteriors at 40
     draws, 0.052 against 0.048 at 400). Two candidates whose ``reduction_per_cost``
     differ by less than about twice their ``mc_se / cost`` are not ranked reliably: draw
-    more (``jf.sample(..., samples=...)``, ``jf.bootstrap(..., n=...)``).
+    more (``jf.sample(..., samples=...)``, ``jf.bootstrap(..., n=...)``). The bootstrap
+    treats the draws as independent, as those of method "laplace", "svi" and "bootstrap"
+    are; a NUTS posterior's draws are autocorrelated chains (`Posterior.flat` joins them
+    end to end), whose error is that of fewer independent draws: its ``mc_se`` is
+    multiplied by ``sqrt(D / ESS)`` (clipped to [1, sqrt(D)]), with ESS the task's
+    smallest tail effective sample size (``posterior.diagnostics["ess_tail"]``, Vehtari
+    et al. 2021; the widths are tail quantiles): the variance of a chain's estimate is
+    the independent draws' times D / ESS (Geyer 1992, Statist. Sci. 7(4); Flegal &
+    Jones 2010, Ann. Statist. 38(2)). On AR(1) draws with lag-1 correlation rho that is
+    ``sqrt((1 + rho) / (1 - rho))``.
     """
     if not isinstance(posterior, Posterior):
         raise TypeError(f"suggest: give a jaxfit.Posterior (jf.sample or jf.bootstrap), got "
@@ -599,26 +610,36 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     sigma2 = posterior.flat(NOISE) ** 2
     if lik.kind == "studentt" and lik.nu > 2:
         sigma2 = sigma2 * lik.nu / (lik.nu - 2)
+    R = int(se_resamples)
     with jax.enable_x64(True):
         params = {p: jnp.asarray(posterior.flat(p)) for p in law.param_names}
         x = {nm: jnp.asarray(candidates[c].to_numpy(np.float64)[pad]) for nm, c in cols.items()}
-        m = np.asarray(_locations(law, lik, params, x))
-    _check_finite(np.isfinite(m).all(axis=1) | ~valid, rows_c, candidates,
-                  "candidate", law, lik, cols.values())
-    cost_pad = costs[pad]
-    if method == "reweight":
-        n_sim = int(min(n_sim, D))
-        sig = posterior.flat(NOISE)
-
-        def update(draws, kk, key_seed):         # the draws at positions `draws` -> widths
-            return _reweight_widths(m[:, draws], sig[:, draws], tdraw[:, draws], cost_pad,
-                                    valid, kk, n_sim, prob, lik, key_seed)
-    else:
-        def update(draws, kk, key_seed):
-            return _linear_widths(m[:, draws], tm[:, draws], tdraw[:, draws],
-                                  sigma2[:, draws], cost_pad, valid, kk, prob, log)
-    width0, w_single, picks, w_path, ess_single, ess_path = update(slice(None), k, seed)
-    mc_se = _mc_se(update, D, int(se_resamples), int(seed)) if se_resamples else None
+        m = _locations(law, lik, params, x)                   # [T, D, n], on the device
+        ok_m = np.asarray(jnp.isfinite(m).all(axis=1))
+        _check_finite(ok_m | ~valid, rows_c, candidates, "candidate", law, lik, cols.values())
+        cost_j, valid_j, tdraw_j = jnp.asarray(costs[pad]), jnp.asarray(valid), jnp.asarray(tdraw)
+        idx = jnp.asarray(_resample_draws(D, R, int(seed))) if R else None
+        if method == "reweight":
+            n_sim = int(min(n_sim, D))
+            sig = jnp.asarray(posterior.flat(NOISE))
+            out = _reweight_widths(m, sig, tdraw_j, cost_j, valid_j, np.int64(seed), k, n_sim,
+                                   float(prob), lik)
+            # resample b's simulated outcomes from seed + 1 + b
+            reds = None if not R else _reweight_resampled(
+                idx, jnp.arange(int(seed) + 1, int(seed) + 1 + R, dtype=jnp.int64), m, sig,
+                tdraw_j, cost_j, valid_j, n_sim, float(prob), lik)
+        else:
+            tm_j, sigma2_j = jnp.asarray(tm), jnp.asarray(sigma2)
+            out = _linear_widths(m, tm_j, tdraw_j, sigma2_j, cost_j, valid_j, k, float(prob),
+                                 log) + (None, None)
+            reds = None if not R else _linear_resampled(idx, m, tm_j, tdraw_j, sigma2_j,
+                                                        cost_j, valid_j, float(prob), log)
+        width0, w_single, picks, w_path, ess_single, ess_path = (
+            None if a is None else np.asarray(a) for a in out)
+    mc_se = None
+    if R:
+        mc_se = np.std(np.asarray(reds), axis=0, ddof=1) \
+            * _autocorrelation_factor(posterior)[:, None]
     if method == "reweight":
         low = [(tasks[t], candidates.index[r[j]])
                for t, r in enumerate(rows_c) for j in range(len(r))
@@ -636,64 +657,142 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
                      ess_single, ess_path, mc_se)
 
 
-def _quantiles(tdraw, prob: float) -> np.ndarray:
+def _probs(prob: float):
+    return jnp.asarray([0.5, (1 - prob) / 2, (1 + prob) / 2])
+
+
+def _quantiles(tdraw, prob: float):
     """[3, T, J] median and ``prob`` interval ends of the target draws [T, D, J]: the one
     computation of the current interval (the targets' width_now, the table's, and through
-    the cores' quantiles the widths after each run)."""
-    return np.quantile(tdraw, [0.5, (1 - prob) / 2, (1 + prob) / 2], axis=1)
+    the cores' quantiles the widths after each run). ``jnp.quantile``'s default (linear)
+    interpolation is numpy's, so these equal ``np.quantile``'s."""
+    return jnp.quantile(tdraw, _probs(prob), axis=1)
 
 
+def _resample_quantiles(ts, order, counts, prob: float):
+    """`_quantiles` of a bootstrap resample of the draws without sorting it.
+
+    Args:
+        ts: [T, D, J] the draws sorted along D; order: the sort permutation
+            (``ts[t, :, j] = x[t, order[t, :, j], j]``).
+        counts: [D] how often the resample holds each draw.
+    Returns:
+        [3, T, J]: numpy's linear quantiles of the resample, interpolated between its
+        order statistics ``floor(h)`` and the next at ``h = (D - 1) p``. The resample's
+        r-th smallest draw (from 0) is the first sorted draw whose running count exceeds
+        r, so a cumulative sum replaces XLA's sort (several times numpy's on a CPU).
+    """
+    D = counts.shape[0]
+    cum = jnp.cumsum(counts[order], axis=1)                          # [T, D, J]
+    h = (D - 1) * _probs(prob)
+    lo = jnp.floor(h)
+    ranks = jnp.concatenate([lo, jnp.minimum(lo + 1, D - 1)]).astype(counts.dtype)
+    find = jax.vmap(jax.vmap(lambda c: jnp.searchsorted(c, ranks, side="right"),
+                             in_axes=1, out_axes=1))                 # [T, D, J] -> [T, 6, J]
+    x = jnp.take_along_axis(ts, find(cum), axis=1)
+    a, b = x[:, :3], x[:, 3:]
+    return jnp.moveaxis(a + (h - lo)[None, :, None] * (b - a), 1, 0)
+
+
+def _linear_inputs(tm, tdraw, sigma2, prob: float, log: bool, q=None):
+    """The quantiles [3, T, J] of the target draws (``q`` if given, else computed) and
+    `_linear_core`'s arguments built from the draws: (tm in the update's space, its
+    unremovable variance, median, interval offsets, mean noise variance). ``tm``,
+    ``tdraw`` [T, D, J], ``sigma2`` [T, D]."""
+    q = _quantiles(tdraw, prob) if q is None else q
+    tm_s, td_s = (jnp.log(tm), jnp.log(tdraw)) if log else (tm, tdraw)
+    # the quantiles of the draws, mapped (not recomputed: quantiles interpolate between
+    # draws in the space they are given, so log-space quantiles were not the logs of
+    # these, and width_now differed between the table and the targets)
+    qs = jnp.log(q) if log else q
+    extra = jnp.maximum(td_s.var(axis=1, ddof=1) - tm_s.var(axis=1, ddof=1), 0.0)
+    return q, (tm_s, extra, qs[0], qs[1] - qs[0], qs[2] - qs[0], sigma2.mean(axis=1))
+
+
+@cache.jit(static_argnums=(6, 7, 8))
 def _linear_widths(m, tm, tdraw, sigma2, cost, valid, k: int, prob: float, log: bool):
     """Method "linear" from draws: (width_now [T, J], width after each candidate alone
-    [T, n], picks [T, k], widths along the batch [T, k], None, None).
+    [T, n], picks [T, k], widths along the batch [T, k]).
 
     ``m`` [T, D, n] candidate locations, ``tm`` and ``tdraw`` [T, D, J] the target's
     law-mean and measured draws, ``sigma2`` [T, D] noise variances; ``log``: update log T
     (positive targets, widths after exp)."""
-    q = _quantiles(tdraw, prob)
-    tm_s, td_s = (np.log(tm), np.log(tdraw)) if log else (tm, tdraw)
-    # the quantiles of the draws, mapped (not recomputed: numpy interpolates between draws
-    # in the space it is given, so log-space quantiles were not the logs of these, and
-    # width_now differed between the table and the targets)
-    qs = np.log(q) if log else q
-    extra = np.maximum(td_s.var(axis=1, ddof=1) - tm_s.var(axis=1, ddof=1), 0.0)
-    with jax.enable_x64(True):
-        out = _linear_batched(jnp.asarray(m), jnp.asarray(tm_s), jnp.asarray(extra),
-                              jnp.asarray(qs[0]), jnp.asarray(qs[1] - qs[0]),
-                              jnp.asarray(qs[2] - qs[0]), jnp.asarray(sigma2.mean(axis=1)),
-                              jnp.asarray(cost), jnp.asarray(valid), int(k), bool(log))
-        _, w_single, picks, w_path = (np.asarray(a) for a in out)
-    return q[2] - q[1], w_single, picks, w_path, None, None
+    q, args = _linear_inputs(tm, tdraw, sigma2, prob, log)
+    _, w_single, picks, w_path = _linear_batched(m, *args, cost, valid, k, log)
+    return q[2] - q[1], w_single, picks, w_path
 
 
-def _reweight_widths(m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: float, lik,
-                     seed: int):
+@cache.jit(static_argnums=(7, 8))
+def _linear_resampled(idx, m, tm, tdraw, sigma2, cost, valid, prob: float, log: bool):
+    """[B, T, n] each candidate's ``reduction`` (the summed width now minus the width
+    after it alone) from the draws at the positions ``idx`` [B, D] (a bootstrap resample
+    per row), one resample at a time (``lax.map``: the memory of one), gathered on the
+    device. The greedy batch is not run (k = 0); the quantiles come from the draws sorted
+    once (`_resample_quantiles`)."""
+    order = jnp.argsort(tdraw, axis=1)
+    ts = jnp.take_along_axis(tdraw, order, axis=1)
+    D = idx.shape[1]
+
+    def one(draws):
+        g = functools.partial(jnp.take, indices=draws, axis=1)
+        q = _resample_quantiles(ts, order, jnp.zeros(D, draws.dtype).at[draws].add(1), prob)
+        _, args = _linear_inputs(g(tm), g(tdraw), g(sigma2), prob, log, q)
+        w0, w1, _, _ = _linear_batched(g(m), *args, cost, valid, 0, log)
+        return w0[:, None] - w1
+    return jax.lax.map(one, idx)
+
+
+def _reweight_keys(seed, T: int):
+    """The [T] keys of the simulated outcomes of every task for seed ``seed``."""
+    return jax.random.split(jax.random.PRNGKey(seed), T)
+
+
+@cache.jit(static_argnums=(6, 7, 8, 9))
+def _reweight_widths(m, sig, tdraw, cost, valid, seed, k: int, n_sim: int, prob: float,
+                     lik):
     """Method "reweight" from draws: as `_linear_widths`, plus the mean effective sample
     sizes of the single candidates [T, n] and along the batch [T, k]. ``sig`` [T, D] noise
     scales; ``seed`` that of the simulated outcomes."""
-    with jax.enable_x64(True):
-        keys = jax.random.split(jax.random.PRNGKey(seed), m.shape[0])
-        out = _reweight_batched(keys, jnp.asarray(m), jnp.asarray(sig), jnp.asarray(tdraw),
-                                jnp.asarray(cost), jnp.asarray(valid), k, n_sim, float(prob),
-                                lik)
-        _, w_single, picks, w_path, ess_single, ess_path = (np.asarray(a) for a in out)
+    keys = _reweight_keys(seed, m.shape[0])
+    _, w_single, picks, w_path, ess_single, ess_path = _reweight_batched(
+        keys, m, sig, tdraw, cost, valid, k, n_sim, prob, lik)
     q = _quantiles(tdraw, prob)
     return q[2] - q[1], w_single, picks, w_path, ess_single, ess_path
 
 
-def _mc_se(update, D: int, resamples: int, seed: int) -> np.ndarray:
-    """[T, n] Monte Carlo standard error of each candidate's ``reduction``: its standard
-    deviation over ``resamples`` bootstrap resamples of the D posterior draws (Efron &
-    Tibshirani 1993, ch. 6), each run through ``update(draws, k, seed)`` as the estimate
-    itself (single candidates, k = 1; method "reweight" with fresh simulated outcomes).
-    It shrinks as 1/sqrt(D)."""
-    rng = np.random.default_rng([seed, D])
-    reds = []
-    for b in range(resamples):
-        draws = rng.integers(0, D, D)
-        w0, w1 = update(draws, 1, seed + 1 + b)[:2]
-        reds.append(w0.sum(axis=-1)[:, None] - w1)
-    return np.std(reds, axis=0, ddof=1)
+@cache.jit(static_argnums=(7, 8, 9))
+def _reweight_resampled(idx, seeds, m, sig, tdraw, cost, valid, n_sim: int, prob: float,
+                        lik):
+    """As `_linear_resampled` for method "reweight": resample b draws fresh simulated
+    outcomes from ``seeds[b]``; neither the greedy batch nor the effective sample sizes
+    are computed."""
+    def one(args):
+        draws, seed = args
+        g = functools.partial(jnp.take, indices=draws, axis=1)
+        w0, w1 = _reweight_batched(_reweight_keys(seed, m.shape[0]), g(m), g(sig), g(tdraw),
+                                   cost, valid, 0, n_sim, prob, lik)[:2]
+        return w0[:, None] - w1
+    return jax.lax.map(one, (idx, seeds))
+
+
+def _resample_draws(D: int, resamples: int, seed: int) -> np.ndarray:
+    """[resamples, D] positions of the bootstrap resamples of D draws (with replacement)."""
+    return np.random.default_rng([seed, D]).integers(0, D, (resamples, D))
+
+
+def _autocorrelation_factor(post: Posterior) -> np.ndarray:
+    """[T] factor by which an iid bootstrap's standard error understates that of draws
+    from a Markov chain: ``sqrt(D / ESS)``, with ESS each task's smallest tail effective
+    sample size (`Posterior.diagnostics`' ``ess_tail``: the widths are tail quantiles),
+    clipped to [1, D] (an ESS above D, antithetic chains, never narrows the error; an
+    undefined one counts as a single draw). 1 for independent draws (every method but
+    "nuts")."""
+    D = post.n_draws
+    if post.method != "nuts":
+        return np.ones(len(post.tasks))
+    ess = post.diagnostics["ess_tail"].to_numpy(np.float64)
+    ratio = np.where(np.isfinite(ess) & (ess > 0), D / np.where(ess > 0, ess, 1.0), D)
+    return np.sqrt(np.clip(ratio, 1.0, D))
 
 
 def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_single,
