@@ -291,7 +291,7 @@ _FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper"
                 "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
                 "budgets", "ratios", "inputs", "by", "D0", "stage2", "ladder_runs", "targets",
                 "sampling_runs", "demo",
-                "min_sizes", "max_target_loss")
+                "min_sizes", "max_target_loss", "se_resamples")
 _KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +
                     r")=('[^']*'|\"[^\"]*\"|\([^()]*\)|\[[^\[\]]*\]|"
                     r"[-+]?(?:\d[\w.+-]*|inf|nan)\b|True\b|False\b|None\b)")

@@ -227,16 +227,13 @@ def _cmd_suggest(args) -> int:
     from jaxfit.checks import prediction_inputs
     from jaxfit.data import column_map
     from jaxfit.decide import candidate_grid, suggest
-    from jaxfit.decide.suggest import _costs
+    from jaxfit.decide.suggest import _costs, check_se_resamples
 
     _precheck(args)
     if args.k < 1:                           # before the fit and its refits, as --prob
         raise cli.InputError(f"--k {args.k}: the batch size must be an integer >= 1, e.g. "
                              "--k 3")
-    if args.se_resamples < 0 or args.se_resamples == 1:
-        raise cli.InputError(f"--se-resamples {args.se_resamples}: give 0 (no mc_se column) "
-                             "or an integer >= 2 (bootstrap resamples of the draws), e.g. "
-                             "--se-resamples 20")
+    cli._call(check_se_resamples, args.se_resamples)       # suggest's rule, before the fit
     if args.grid and args.candidates:        # before: --grid was silently ignored
         raise cli.InputError(f"suggest: give the candidates once: --candidates "
                              f"{args.candidates} or --grid {' '.join(args.grid)}, not both")

@@ -512,8 +512,10 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     are; a NUTS posterior's draws are autocorrelated chains (`Posterior.flat` joins them
     end to end), whose error is that of fewer independent draws: its ``mc_se`` is
     multiplied by ``sqrt(D / ESS)`` (clipped to [1, sqrt(D)]), with ESS the task's
-    smallest tail effective sample size (``posterior.diagnostics["ess_tail"]``, Vehtari
-    et al. 2021; the widths are tail quantiles): the variance of a chain's estimate is
+    smallest tail effective sample size of the target's law-mean draws (arviz's
+    ``ess(method="tail")``, Vehtari et al. 2021; the widths are their tail quantiles; for
+    method "reweight" an upper bound, since the simulated outcomes are not
+    autocorrelated): the variance of a chain's estimate is
     the independent draws' times D / ESS (Geyer 1992, Statist. Sci. 7(4); Flegal &
     Jones 2010, Ann. Statist. 38(2)). On AR(1) draws with lag-1 correlation rho that is
     ``sqrt((1 + rho) / (1 - rho))``.
@@ -541,10 +543,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         raise ValueError(f"suggest: k must be an integer >= 1, got {k!r}.")
     if not _whole(seed, 0):
         raise ValueError(f"suggest: seed must be an integer >= 0, got {seed!r}.")
-    if not _whole(se_resamples, 0) or se_resamples == 1:
-        raise ValueError(f"suggest: se_resamples must be 0 (no mc_se column) or an integer "
-                         f">= 2 (bootstrap resamples of the draws), got {se_resamples!r}; "
-                         "e.g. se_resamples=20.")
+    check_se_resamples(se_resamples)
     law, lik = posterior.law, posterior.likelihood
     by = posterior.options.get("by")
     cols = column_map(law, posterior.options.get("x"))
@@ -639,7 +638,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     mc_se = None
     if R:
         mc_se = np.std(np.asarray(reds), axis=0, ddof=1) \
-            * _autocorrelation_factor(posterior)[:, None]
+            * _autocorrelation_factor(posterior, tm)[:, None]
     if method == "reweight":
         low = [(tasks[t], candidates.index[r[j]])
                for t, r in enumerate(rows_c) for j in range(len(r))
@@ -780,17 +779,36 @@ def _resample_draws(D: int, resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, D]).integers(0, D, (resamples, D))
 
 
-def _autocorrelation_factor(post: Posterior) -> np.ndarray:
+def check_se_resamples(se_resamples) -> None:
+    """ValueError unless ``se_resamples`` is 0 or an integer >= 2 (`suggest`'s rule, which
+    ``jaxfit suggest --se-resamples`` checks before its fit)."""
+    if not _whole(se_resamples, 0) or se_resamples == 1:
+        raise ValueError(f"suggest: se_resamples must be 0 (no mc_se column) or an integer "
+                         f">= 2 (bootstrap resamples of the draws), got {se_resamples!r}; "
+                         "e.g. se_resamples=20.")
+
+
+def _autocorrelation_factor(post: Posterior, tm) -> np.ndarray:
     """[T] factor by which an iid bootstrap's standard error understates that of draws
     from a Markov chain: ``sqrt(D / ESS)``, with ESS each task's smallest tail effective
-    sample size (`Posterior.diagnostics`' ``ess_tail``: the widths are tail quantiles),
+    sample size of the target's law-mean draws ``tm`` [T, D, J] (chains concatenated; the
+    widths are their tail quantiles; arviz's ``ess(method="tail")``, Vehtari et al. 2021),
     clipped to [1, D] (an ESS above D, antithetic chains, never narrows the error; an
     undefined one counts as a single draw). 1 for independent draws (every method but
-    "nuts")."""
+    "nuts"). Of the parameters' ESS (`Posterior.diagnostics`), a slowly mixing one that
+    barely moves the target would inflate the factor up to sqrt(D). For method "reweight"
+    the factor also scales the simulated outcomes' share of the spread, which is not
+    autocorrelated: there ``mc_se`` is an upper bound."""
     D = post.n_draws
     if post.method != "nuts":
         return np.ones(len(post.tasks))
-    ess = post.diagnostics["ess_tail"].to_numpy(np.float64)
+    import arviz as az
+
+    C = post.n_chains
+    t = np.asarray(tm, dtype=np.float64)
+    chains = np.moveaxis(t.reshape(t.shape[0], C, D // C, t.shape[2]), 0, 2)   # C, S, T, J
+    ess = np.asarray(az.ess(az.convert_to_dataset(chains), method="tail")["x"].values
+                     ).min(axis=-1)                                             # [T]
     ratio = np.where(np.isfinite(ess) & (ess > 0), D / np.where(ess > 0, ess, 1.0), D)
     return np.sqrt(np.clip(ratio, 1.0, D))
 

@@ -102,6 +102,7 @@ __all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_nor
            "plated_model", "PlateLayout", "plate_layout", "conditional_whitening",
            "NutsOptions", "NutsTrace", "continue_nuts", "noise_start", "laplace_start", "curvature_model",
            "start_values", "data_references", "LOW_EXPONENT", "DEGENERATE_EXPONENT",
+           "DEGENERATE_EXPONENTS",
            "fisher_curvature", "fisher_whitening", "laplace_whitening", "CURVATURE_MIN"]
 
 # NOISE ("sigma", from `jaxfit.law`): the fitted noise scale's name; no law parameter may
@@ -144,8 +145,10 @@ TERM_EXPONENT_PRIOR = dist.LogNormal(_EXP_LOC, _EXP_SCALE)
 #: against 2.30% with `TERM_EXPONENT_PRIOR` (the point fit: 1.08%).
 COMPUTE_EXPONENT_PRIOR = dist.LogNormal(float(np.log(0.15)), _EXP_SCALE)
 #: A declared term's default exponent prior by its kind (`jaxfit.law.PowerTerm.kind`).
-TERM_EXPONENT_PRIORS = dict(zip(TERM_KINDS, (TERM_EXPONENT_PRIOR, COMPUTE_EXPONENT_PRIOR),
-                                strict=True))
+TERM_EXPONENT_PRIORS = {"size": TERM_EXPONENT_PRIOR, "compute": COMPUTE_EXPONENT_PRIOR}
+if set(TERM_EXPONENT_PRIORS) != set(TERM_KINDS):     # one prior per kind that Law accepts
+    raise ImportError(f"bayes.TERM_EXPONENT_PRIORS {sorted(TERM_EXPONENT_PRIORS)} does not "
+                      f"match jaxfit.law.TERM_KINDS {TERM_KINDS}")
 
 
 def exponent_range(prior, p: float = 0.95) -> tuple[float, float]:
@@ -679,7 +682,9 @@ def _sampling_law(law: Law, priors: Mapping[str, Any]) -> Law:
 #: into the degenerate valley of its term (exponent and scale growing together, the term a
 #: step at the smallest input: seen at alpha ~ 40 after ``max_steps``); `start_values`
 #: restarts such a term from that prior's median.
-DEGENERATE_EXPONENT = exponent_range(TERM_EXPONENT_PRIOR, 0.998)[1]
+DEGENERATE_EXPONENTS = {kind: exponent_range(prior, 0.998)[1]
+                        for kind, prior in TERM_EXPONENT_PRIORS.items()}
+DEGENERATE_EXPONENT = DEGENERATE_EXPONENTS["size"]
 
 
 #: A declared term's exponent below this starts here: a fit whose term fades into the floor
@@ -724,10 +729,9 @@ def start_values(bm: BayesModel, values, ref) -> jax.Array:
         if law.params[t.exponent].constraint is not constraints.positive:
             continue
         k = vals[:, j]
-        prior = TERM_EXPONENT_PRIORS[t.kind]
-        hi = exponent_range(prior, 0.998)[1] if j in level else np.inf
-        new = np.where(k < LOW_EXPONENT, LOW_EXPONENT,
-                       np.where(k > hi, np.exp(float(prior.loc)), k))
+        hi = DEGENERATE_EXPONENTS[t.kind] if j in level else np.inf
+        median = np.exp(float(TERM_EXPONENT_PRIORS[t.kind].loc))
+        new = np.where(k < LOW_EXPONENT, LOW_EXPONENT, np.where(k > hi, median, k))
         if j in level:
             i, n = level[j]
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
