@@ -1093,7 +1093,7 @@ def test_saved_source_options_default_to_none_and_their_defaults_are_filled_for_
                       "(default: 0)"):
             assert shown in help_text, (command, shown)
         data = parser.parse_args([command, "chinchilla", *extra])
-        decide._data_defaults_fill(data)
+        cli._fill_defaults(data, data.data_defaults)
         assert (data.y, data.init, data.n_boot, data.seed, data.x, data.by) == (
             "loss", "random", 1000, 0, None, None)
     suggest = parser.parse_args(["suggest", "fit.json", "--target", "N=1", "--seed", "3"])

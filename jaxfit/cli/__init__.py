@@ -1070,9 +1070,7 @@ def _sample_flags(args) -> None:
         raise InputError(f"--n {value} is the bootstrap's resamples and does not apply to "
                          f"--method {args.method}; use --method bootstrap --n {value}, or set "
                          f"the draws with --chains and --samples (draws per chain)")
-    for dest, default in {**_SAMPLER, **_BOOTSTRAP}.items():
-        if getattr(args, dest) is None:
-            setattr(args, dest, default)
+    _fill_defaults(args, {**_SAMPLER, **_BOOTSTRAP})
 
 
 def _cmd_sample(args) -> int:
@@ -1273,9 +1271,17 @@ def _recipe_flags(args, recipe) -> None:
         need = needed.flag
         raise InputError(f"{a.flag} {value} applies only with {need} (without it nothing "
                          f"uses it); add {need}, or drop {a.flag}")
-    for a in recipe.args:
-        if getattr(args, a.dest) is None and a.default is not None:
-            setattr(args, a.dest, a.default)
+    _fill_defaults(args, {a.dest: a.default for a in recipe.args if a.default is not None})
+
+
+def _fill_defaults(args, defaults: dict) -> None:
+    """Set each option of ``defaults`` (dest -> value) that was not given (None) to its
+    default: the options whose parser default is None so that one given at its default
+    value can be told from one not given (`_sample_flags`, `_recipe_flags`, the saved-source
+    options of optimal/suggest)."""
+    for dest, default in defaults.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
 
 
 def _cmd_recipe(args) -> int:

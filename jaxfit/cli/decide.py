@@ -46,7 +46,7 @@ def _source(args) -> _Source:
         saved = cli._call(load, str(path), law=law)
         return _Source(saved, saved.law, dict(saved.options.get("x") or {}), None,
                        cli._by_list(saved.options.get("by")))
-    _data_defaults_fill(args)
+    cli._fill_defaults(args, args.data_defaults)
     law = cli._law(args.law or "chinchilla")
     df = cli._select(cli._read(args.source), args.where)
     return _Source(None, law, cli._pairs(args.x, "--x"), df, cli._by_list(args.by))
@@ -57,7 +57,7 @@ def _source(args) -> _Source:
 #: that fit and bootstrap for `optimal`; `suggest` uses it for its own draws.
 _DATA_ONLY = ("x", "y", "by", "where", "init", "n_boot")
 _DATA_ONLY_OF = {"optimal": _DATA_ONLY + ("seed",), "suggest": _DATA_ONLY}
-#: Their defaults (those not listed: None), filled in by `_data_defaults_fill`. Each
+#: Their defaults (those not listed: None), filled in by `jaxfit.cli._fill_defaults`. Each
 #: defaults to None in the parser, so that an option given at its default value (``--y
 #: loss``) is told from one not given; each help shows the default here.
 _DATA_DEFAULTS = {"y": "loss", "init": "random", "n_boot": 1000, "seed": 0}
@@ -88,13 +88,6 @@ def _saved_flags(args) -> None:
         kind = "posterior" if args.source.lower().endswith(".nc") else "fit"
         raise cli.InputError(f"{flag} {shown} applies only when SOURCE is data to fit; "
                              f"{args.source} is a saved {kind}, used as it is; {fix}")
-
-
-def _data_defaults_fill(args) -> None:
-    """Fill in the defaults (``args.data_defaults``) of the DATA-only options not given."""
-    for dest, default in args.data_defaults.items():
-        if getattr(args, dest) is None:
-            setattr(args, dest, default)
 
 
 def _precheck(args) -> None:
