@@ -2,9 +2,12 @@
 command line do with them (`flp_vs_ladder` with `flp` and `ladder` monkeypatched), and
 `round_trip`, the pickle check of a recipe result."""
 
+import dataclasses
 import pickle
 
 import pandas as pd
+
+from jaxfit.recipes.protocol import RecipeResult
 
 
 def round_trip(res):
@@ -37,3 +40,18 @@ def built_flp(fits, sampling_runs=("a",), targets=("7B-4T",)):
                     options={"tasks": ["piqa_val"], "sampling_runs": list(sampling_runs),
                              "targets": list(targets), "target_last_n": 5})
     return pred, empty, res
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class OneTable(RecipeResult):
+    """A recipe result of one table (also its summary) and the options it ran with."""
+
+    frame: pd.DataFrame
+    options: dict
+    recipe: str = "ladder"
+
+    def table(self):
+        return self.frame
+
+    def summary(self):
+        return self.frame

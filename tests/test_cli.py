@@ -712,24 +712,12 @@ def test_recipe_json_of_python_and_of_the_command_line_are_told_apart(monkeypatc
     given. Now the Python form is "jaxfit.recipe_result/1" (shipped as
     jaxfit/schema/recipe_result.json), and each document passes its own schema only.
     Nothing is fitted: the recipe returns a built result."""
-    import dataclasses
+    from built_results import OneTable
 
     from jaxfit import cli
-    from jaxfit.recipes.protocol import RecipeResult
-
-    @dataclasses.dataclass(frozen=True, eq=False)
-    class Result(RecipeResult):
-        options: dict
-        recipe = "ladder"
-
-        def table(self):
-            return pd.DataFrame({"task": ["piqa_val"], "pred": [80.0]})
-
-        def summary(self):
-            return self.table()
 
     used = {"tasks": ["piqa_val"], "ladder_runs": ["190M-1xC", "1B-10xC"], "targets": ["7B-4T"]}
-    result = Result(options=used)
+    result = OneTable(pd.DataFrame({"task": ["piqa_val"], "pred": [80.0]}), used)
     monkeypatch.setattr(cli, "_import", lambda spec: lambda **kw: result)
     assert cli.main(["ladder", "--tasks", "piqa_val", "--json", "-q"]) == 0
     command_line = json.loads(capsys.readouterr().out)
@@ -754,22 +742,13 @@ def test_recipe_json_with_a_non_finite_option(monkeypatch, capsys):
     as a non-finite number of the tables, and numpy values as plain numbers (before, the
     Python document wrote an np.int64 option as the string "3"). Nothing is fitted: the
     recipe returns a built result."""
+    from built_results import OneTable
+
     from jaxfit import cli
-    from jaxfit.recipes.protocol import RecipeResult
 
-    @dataclasses.dataclass(frozen=True, eq=False)
-    class Result(RecipeResult):
-        options: dict
-        recipe = "hitchhiker"
-
-        def table(self):
-            return pd.DataFrame({"family": ["pythia"], "are": [0.05]})
-
-        def summary(self):
-            return self.table()
-
-    result = Result(options={"max_target_loss": float("inf"), "min_sizes": np.int64(3),
-                             "fractions": (0.1, np.float64(0.5))})
+    result = OneTable(pd.DataFrame({"family": ["pythia"], "are": [0.05]}),
+                      {"max_target_loss": float("inf"), "min_sizes": np.int64(3),
+                       "fractions": (0.1, np.float64(0.5))}, recipe="hitchhiker")
     python = json.loads(result.to_json())
     assert python["options"] == {"max_target_loss": None, "min_sizes": 3,
                                  "fractions": [0.1, 0.5]}
