@@ -415,15 +415,9 @@ class Posterior:
         wide = "sigma_spread" in d and bool((d["sigma_spread"] > SIGMA_SPREAD_MAX).any())
         if wide:
             n = int((d["sigma_spread"] > SIGMA_SPREAD_MAX).sum())
-            power = ""
-            if "temper" in d:
-                t = d["temper"].to_numpy()[d["sigma_spread"].to_numpy() > SIGMA_SPREAD_MAX]
-                if (t < 1).any():
-                    power = (f"; tempering power {t.min():.2g}-{t.max():.2g} there, each "
-                             "point counting that much")
             parts.append(f"the noise scale sigma is barely determined in {n} task(s): its 95% "
                          f"quantile is up to {d['sigma_spread'].max():.3g} times its median "
-                         f"(limit {SIGMA_SPREAD_MAX:.3g}{power}), and the predictive "
+                         f"(limit {SIGMA_SPREAD_MAX:.3g}), and the predictive "
                          "intervals inherit that tail (the credible intervals of the mean "
                          "less so)")
         if self.method == "bootstrap":

@@ -231,6 +231,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         t0 = time.perf_counter()
         white = bool(whiten) or method == "laplace"      # Laplace draws in whitened z
         eta = tempering.powers(temper, bm.law, start.values, xs, ys, ws, lik, method)
+        if bool(jnp.any(eta < 1.0)):        # sigma keeps every point's information
+            xs = tempering.with_scale_term(bm.law, start.values, xs, ys, ws, eta, lik)
         ws = ws * eta[:, None]              # a power on each task's likelihood
         ref = bayes.data_references(bm, xs, ys, ws)     # log data centres [T, n + 1]
         u = bayes.start_values(bm, start.values, ref)

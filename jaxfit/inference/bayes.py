@@ -25,7 +25,12 @@ noise is ~1.25x too narrow (90% intervals covered 79-90 of 100 synthetic tasks).
 default, set from the Huber fit's sandwich covariance (`jaxfit.inference.tempering`;
 Holmes & Walker 2017's generalised-Bayes "power likelihood"): ``eta w_i`` replaces the
 weights in every sampler here, so the mode stays the fit and the posterior's spread is
-the robust covariance's.
+the robust covariance's. The power tempers the parameters' information only: the noise
+scale keeps every point's, through the factor ``(1 - eta) sum_i w_i log p(r_hat_i | sigma)``
+at the point fit's residuals ``r_hat_i`` (`BayesModel.scale_term`; its inputs travel with
+the batch's inputs under `SCALE_LOCATION` and `SCALE_WEIGHT`). Tempering sigma as well left
+it about ``eta n`` points: at 9 points its posterior was heavy-tailed enough to fail
+``sigma_spread`` in 25 of 100 power-law tasks (benchmarks/README.md).
 
 **Priors.** Each parameter's default prior is weakly informative on the unconstrained
 value: ``u_j ~ Normal(centre of the Param's init box, max(half its width, 1))`` in the
@@ -92,7 +97,7 @@ from jaxfit.inference.optimize import SolverOptions, minimize
 from jaxfit.inference.starts import init_box, user_starts
 from jaxfit.law import NOISE, TERM_KINDS, Law, PriorDescription, prior_problem
 
-__all__ = ["Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "huber_scale", "BayesModel", "make_model", "default_prior",
+__all__ = ["SCALE_LOCATION", "SCALE_WEIGHT", "Likelihood", "make_likelihood", "Huber", "huber_rho", "huber_log_normalizer", "huber_scale", "BayesModel", "make_model", "default_prior",
            "NOISE", "DEFAULT_NOISE_PRIOR", "DEFAULT_TAU_PRIOR", "TERM_EXPONENT_PRIOR",
            "default_exponents",
            "TERM_EXPONENT_RANGE", "COMPUTE_EXPONENT_PRIOR", "TERM_EXPONENT_PRIORS",
@@ -174,6 +179,13 @@ TERM_EXPONENT_RANGE = exponent_range(TERM_EXPONENT_PRIOR)
 #: -0.71).
 TERM_LEVEL_PRIOR = dist.Normal(-2.0, 1.5)
 LIKELIHOODS = ("huber", "normal", "studentt", "beta", "truncnormal")
+
+#: Entries of a batch's inputs dict (never a law's input: not identifiers) that carry the
+#: noise scale's term of a tempered likelihood (`BayesModel.scale_term`): the point fit's
+#: location [T, P] and each point's weight in the term [T, P]
+#: (`jaxfit.inference.tempering.with_scale_term`).
+SCALE_LOCATION = "jaxfit:fit_location"
+SCALE_WEIGHT = "jaxfit:scale_weight"
 _EPS = 1e-9
 #: Smallest ratio of the curvature's smallest to largest-magnitude eigenvalue at the mode
 #: for which a Laplace approximation uses the observed curvature (and a posterior's
@@ -328,7 +340,9 @@ class Likelihood:
         return jnp.log(y) if self.space == "log" else y
 
     def location(self, law: Law, params, x):
-        """The law's prediction in the residual space."""
+        """The law's prediction in the residual space (``x``: the law reads its own
+        inputs only; other entries, `SCALE_LOCATION` and `SCALE_WEIGHT`, are left out)."""
+        x = {n: x[n] for n in law.inputs}
         return law.log(params, x) if self.space == "log" else law(params, x)
 
     def dist(self, loc, sigma):
@@ -601,8 +615,26 @@ class BayesModel:
 
     def joint_log_prior(self, u, x, y, w):
         """``log p(u)`` of the law's unconstrained ``u = (params, log sigma)`` [m] of one
-        task: the parameters' priors (`log_prior`) plus the noise scale's."""
-        return self.log_prior(u[:-1], x, y, w) + self.log_noise_prior(u[-1])
+        task: the parameters' priors (`log_prior`) plus the noise scale's, and the noise
+        scale's term of a tempered likelihood (`scale_term`; 0 where there is none)."""
+        return (self.log_prior(u[:-1], x, y, w) + self.log_noise_prior(u[-1])
+                + self.scale_term(u[-1], x, y))
+
+    def scale_term(self, log_sigma, x, y):
+        """The share of the untempered likelihood that only the noise scale sees.
+
+        ``sum_i (1 - eta) w_i log p(o_i | mu_hat_i, sigma)`` with ``mu_hat`` the point fit's
+        location: with the tempered likelihood (weights ``eta w_i``) it gives sigma the
+        information of every point at the fit, while the parameters' curvature stays
+        ``eta`` times the untempered one and the mode stays the fit. Read from ``x``'s
+        `SCALE_LOCATION` and `SCALE_WEIGHT` entries (one task's [P]); 0 without them.
+        """
+        if SCALE_WEIGHT not in x:
+            return jnp.zeros((), y.dtype)
+        lik, ws, mu = self.likelihood, x[SCALE_WEIGHT], x[SCALE_LOCATION]
+        o = jnp.where(ws > 0, lik.observed(y), mu)     # finite wherever the weight is 0
+        lp = lik.dist(mu, jnp.exp(log_sigma)).log_prob(o)
+        return jnp.sum(jnp.where(ws > 0, ws * lp, 0.0))
 
     def log_joint(self, v, x, y, w):
         """``log p(v, y)`` in the raw coordinates ``v = (u, log sigma)`` (pure JAX)."""
@@ -1422,6 +1454,7 @@ def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
     lp = lp + jnp.sum(jax.vmap(functools.partial(bm.log_prior, include=rest))(
         v[:, :len(names)], x, y, w))
     lp = lp + jnp.sum(bm.log_noise_prior(v[:, -1]))
+    lp = lp + jnp.sum(jax.vmap(bm.scale_term)(v[:, -1], x, y))
     numpyro.factor("prior", lp)
     params, sigma = bm.split(v)
     lik = bm.likelihood
