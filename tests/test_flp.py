@@ -186,16 +186,20 @@ def test_flp_vs_ladder_points_flps_warnings_at_its_caller():
     kw = dict(ladder=False, tasks=list(W), chance=chance, last_n=1, target_last_n=1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        lines = [sys._getframe().f_lineno + k for k in (1, 2)]
+        lines = [sys._getframe().f_lineno + k for k in (1, 2, 3)]
         flp_vs_ladder(df, stage1_options=few, **kw)
         flp_vs_ladder(df, **kw)                                   # converged: the range
+        run_flp(df, stage1_options=few, **kw)      # the command line's entry: the same
     ours = [w for w in caught if issubclass(w.category, FitWarning)]
     text = [str(w.message) for w in ours]
     assert [t.split(":")[0] for t in text] == [
-        "flp stage 1 (compute -> loss)", "flp baseline (compute -> accuracy)", "flp"], text
+        "flp stage 1 (compute -> loss)", "flp baseline (compute -> accuracy)", "flp",
+        "flp stage 1 (compute -> loss)", "flp baseline (compute -> accuracy)"], text
     assert text[2].startswith("flp: 1 of 3 predicted accuracies lie outside"), text
+    # run_flp's pointed into jaxfit/recipes/flp.py (its call of flp_vs_ladder) before
     assert [(w.filename, w.lineno) for w in ours] == [
-        (__file__, lines[0]), (__file__, lines[0]), (__file__, lines[1])], text
+        (__file__, lines[0]), (__file__, lines[0]), (__file__, lines[1]),
+        (__file__, lines[2]), (__file__, lines[2])], text
 
 
 def test_flp_passes_other_warnings_through_as_python_emits_them(monkeypatch):

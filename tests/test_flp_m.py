@@ -221,6 +221,13 @@ def test_flp_m_point_fit_warnings_name_their_stage(monkeypatch, capsys):
     assert text.startswith("flp_m stage 1 (compute -> domain losses): 2 of 2 task(s) did "
                            "not converge ['code', 'general']. max_steps:"), text
     assert ours[0].filename == __file__                         # flp_m's caller
+    with warnings.catch_warnings(record=True) as again, pytest.raises(Stop):
+        warnings.simplefilter("always")
+        run_flp_m(df, tasks=["coding"], domains=["general", "code"], chance=0.25, last_n=1,
+                  target_last_n=1, stage1_options=few)
+    # the command line's entry: into jaxfit/recipes/flp_m.py (its call of flp_m) before
+    assert [(w.filename, str(w.message)) for w in again
+            if issubclass(w.category, FitWarning)] == [(__file__, text)]
     _warnings(ours, _recipe_words("flp_m"))                     # jaxfit flp-m prints it so
     err = capsys.readouterr().err
     assert err.startswith("warning: flp_m stage 1 (compute -> domain losses): 2 of 2"), err

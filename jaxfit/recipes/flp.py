@@ -634,5 +634,7 @@ def run_flp(data: pd.DataFrame | None = None, *, ladder: bool = True,
     ``predictions``, ``stage1``, ``stage2``, ``baseline``, ``stage1_data``,
     ``stage2_data``, ``curves``, and with ``ladder`` ``comparison``, ``ladder_step1`` and
     ``ladder_step2``, the ladder's step tables). Plot it with
-    `jaxfit.recipes.flp_plot.plot_flp`."""
-    return flp_vs_ladder(data, ladder=ladder, **kwargs).frames()
+    `jaxfit.recipes.flp_plot.plot_flp`. Its fits' warnings point at its caller
+    (`jaxfit.warnings.fit_source`)."""
+    with fit_source(""):
+        return flp_vs_ladder(data, ladder=ladder, **kwargs).frames()

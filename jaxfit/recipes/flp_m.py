@@ -477,6 +477,8 @@ def flp_m(data: pd.DataFrame | None = None, *, tasks: Sequence[str] = PAPER_TASK
 def run_flp_m(data: pd.DataFrame | None = None, **kwargs) -> dict[str, pd.DataFrame]:
     """Command-line entry point: `flp_m` as a dict of DataFrames (`FLPMResult.frames`).
 
-    Plot with `jaxfit.recipes.flp_plot.plot_flp_m`.
+    Plot with `jaxfit.recipes.flp_plot.plot_flp_m`. Its fits' warnings point at its
+    caller (`jaxfit.warnings.fit_source`).
     """
-    return flp_m(data, **kwargs).frames()
+    with fit_source(""):
+        return flp_m(data, **kwargs).frames()
