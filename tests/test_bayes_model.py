@@ -675,8 +675,9 @@ def test_compute_laws_default_posterior_predicts_held_out_olmo_models(olmo_compu
     held-out 7B and 13B runs (16 predictions) with `jaxfit.sample`'s defaults (NUTS, the
     compute term's `COMPUTE_EXPONENT_PRIOR`). Measured (benchmarks/compute_exponent_prior.py):
     8 of 8 domains pass the diagnostics with no divergence; the posterior median's median
-    |error| 0.67% (the point fit's 1.08%; under the size prior `TERM_EXPONENT_PRIOR` it was
-    2.30%, all too high); the 90% intervals cover 16 of 16."""
+    |error| 0.89% (0.67% before session 22's sigma-only term, whose sharper sigma lets the
+    prior pull the centre less; the point fit's 1.08%; under the size prior
+    `TERM_EXPONENT_PRIOR` it was 2.30%, all too high); the 90% intervals cover 16 of 16."""
     import jaxfit as jf
 
     law, pts, fit, held = olmo_compute
@@ -688,7 +689,9 @@ def test_compute_laws_default_posterior_predicts_held_out_olmo_models(olmo_compu
     ferr = fit.predict(held[["task", "C"]])["prediction"].to_numpy() / y - 1
     print(d, np.median(np.abs(err)), np.median(np.abs(ferr)), np.median(err), sep="\n")
     assert int(d["ok"].sum()) == 8 and int(d["divergences"].sum()) == 0, d
-    assert np.median(np.abs(err)) < 0.009 and np.median(np.abs(ferr)) > 0.01
+    # below the point fit's error, by more than 15% of it (0.89% against 1.08%)
+    e, fe = np.median(np.abs(err)), np.median(np.abs(ferr))
+    assert e < 0.85 * fe and fe > 0.01, (e, fe)
     assert abs(np.median(err)) < 0.008                   # not pulled to one side (size: +2.3%)
     covered = (p["credible_lower"].to_numpy() <= y) & (y <= p["credible_upper"].to_numpy())
     assert covered.sum() >= 15, covered
@@ -884,4 +887,5 @@ def test_a_barely_determined_noise_scale_fails_laplace_and_nuts_keeps_it_determi
     print("NUTS sigma_spread:", dn["sigma_spread"].round(2).tolist(),
           "median sigma:", np.median(s, axis=1).round(4).tolist())
     assert (dn["sigma_spread"] < 2.6).all() and dn["ok"].all(), dn
-    assert ((0.003 < np.median(s, axis=1)) & (np.median(s, axis=1) < 0.016)).all()  # 0.036, 0.045 before
+    med = np.median(s, axis=1)
+    assert ((0.003 < med) & (med < 0.016)).all(), med              # 0.036, 0.045 before

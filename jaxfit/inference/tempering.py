@@ -180,8 +180,8 @@ def with_scale_term(law: Law, values, x, y, w, eta, likelihood) -> dict:
     residuals; ``eta n - k / 2`` when sigma was tempered too: at 9 points and ``eta`` ~ 0.4,
     about 2, and its 95% quantile reached 27x its median in 10% of 40 power-law tasks).
     Measured with NUTS on 100 power-law tasks per size (`benchmarks/tempering_coverage.py`):
-    90% coverage at a 10x extrapolation 0.87 / 0.88 / 0.85 at 9 / 20 / 40 points (0.87 /
-    0.89 / 0.85 with sigma tempered), the intervals 23% / 5% narrower / 1% wider, and no task
+    90% coverage at a 10x extrapolation 0.87 / 0.88 / 0.86 at 9 / 20 / 40 points (0.87 /
+    0.89 / 0.85 with sigma tempered), the intervals 20% / 6% narrower / 1% wider, and no task
     failing ``sigma_spread`` (25 / 0 / 0 before).
 
     `jaxfit.sample` adds it for NUTS only. Laplace's (and SVI's) Gaussian draws do not
