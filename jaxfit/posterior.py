@@ -107,7 +107,9 @@ class Posterior:
         timing: seconds spent per stage.
         data: the padded batch arrays (``x``, ``y``, ``w``) for ``idata``'s observed data.
         temper: [T] the power on each task's likelihood (`jaxfit.inference.tempering`;
-            1 = untempered; None: not recorded, e.g. a bootstrap).
+            1 = untempered; None: not recorded, e.g. a bootstrap); with NUTS on
+            independent tasks (``options["scale_term"]``) the parameters' share only,
+            sigma untempered.
 
     `jaxfit.sample` and `jaxfit.bootstrap` build one (``post = jf.sample(law, df,
     y="loss", by="task")``; docs/plots-and-files.md's example, run by the test suite,
@@ -422,7 +424,8 @@ class Posterior:
             power = ""
             if "temper" in d:
                 t = d["temper"].to_numpy()[d["sigma_spread"].to_numpy() > SIGMA_SPREAD_MAX]
-                if (t < 1).any():
+                # with the sigma-only term (NUTS on independent tasks) sigma is untempered
+                if (t < 1).any() and not self.options.get("scale_term", False):
                     power = (f"; tempering power {t.min():.2g}-{t.max():.2g} there, each "
                              "point counting that much")
             parts.append(f"the noise scale sigma is barely determined in {n} task(s): its 95% "

@@ -75,8 +75,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     sandwich covariance at the fit (a generalised-Bayes posterior, Holmes & Walker 2017;
     `jaxfit.inference.tempering`): the mode stays the fit, and the spread becomes the
     robust covariance's (about 2 / pi = 0.64 on Gaussian noise; ``Posterior.temper``).
-    With NUTS the power tempers the parameters' information only: the noise scale keeps
-    every point's (`jaxfit.inference.tempering.with_scale_term`).
+    With NUTS on independent tasks the power tempers the parameters' information only:
+    the noise scale keeps every point's (`jaxfit.inference.tempering.with_scale_term`).
 
     The sampler starts at the posterior mode, found by Newton's method from the best
     multi-start point fit (`jaxfit.fit`), in coordinates where a declared term is its
@@ -148,9 +148,10 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             covariance and ``P`` the untempered likelihood's precision, clipped to
             [0.05, 1]; 1 for the other likelihoods), "none" (the untempered likelihood;
             its posterior is the Huber density's, narrower on Gaussian noise), or a
-            number in (0, 1] for every task. With NUTS a power below 1 tempers the
-            law's parameters, not the noise scale (the term ``(1 - eta) sum_i w_i log
-            p(o_i | fit, sigma)`` keeps sigma's information whole). The powers are
+            number in (0, 1] for every task. With NUTS on independent tasks (not
+            pooled or shared) a power below 1 tempers the law's parameters, not the
+            noise scale (the term ``(1 - eta) sum_i w_i log p(o_i | fit, sigma)`` keeps
+            sigma's information whole; ``Posterior.options["scale_term"]``). The powers are
             ``Posterior.temper`` and a ``temper`` column of ``Posterior.diagnostics``;
             measured in ``benchmarks/nuts_convergence.py``.
         loss, delta, init, restarts: options of the starting point fit, `jaxfit.fit`
@@ -235,7 +236,11 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         t0 = time.perf_counter()
         white = bool(whiten) or method == "laplace"      # Laplace draws in whitened z
         eta = tempering.powers(temper, bm.law, start.values, xs, ys, ws, lik, method)
-        if method == "nuts" and bool(jnp.any(eta < 1.0)):   # sigma keeps every point's
+        # NUTS on independent tasks: sigma keeps every point's information. Not in the
+        # plated model: its shared or pooled parameters fit worse than each task's own fit,
+        # whose residuals the term would hold sigma to.
+        scale_term = method == "nuts" and not plated and bool(jnp.any(eta < 1.0))
+        if scale_term:
             xs = tempering.with_scale_term(bm.law, start.values, xs, ys, ws, eta, lik)
         ws = ws * eta[:, None]              # a power on each task's likelihood
         ref = bayes.data_references(bm, xs, ys, ws)     # log data centres [T, n + 1]
@@ -302,7 +307,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                              seed=seed, target_accept=target_accept, whiten=whiten,
                              batching=batching, priors=dict(priors or {}), extend=extend,
                              temper=temper if isinstance(temper, str) or temper is None
-                             else float(temper)),
+                             else float(temper), scale_term=scale_term),
                 timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
 
         post = posterior(constrained(v) if plated else whitened(z), stats)

@@ -889,3 +889,21 @@ def test_a_barely_determined_noise_scale_fails_laplace_and_nuts_keeps_it_determi
     assert (dn["sigma_spread"] < 2.6).all() and dn["ok"].all(), dn
     med = np.median(s, axis=1)
     assert ((0.003 < med) & (med < 0.016)).all(), med              # 0.036, 0.045 before
+    assert nuts.options["scale_term"] and not post.options["scale_term"]
+    # were NUTS's sigma spread, its warning would not blame the power: sigma is untempered
+    z = np.random.default_rng(0).standard_normal(nuts.draws["sigma"].shape)
+    wide = dataclasses.replace(nuts, draws={**nuts.draws,
+                                            "sigma": nuts.draws["sigma"] * np.exp(2.0 * z)})
+    with pytest.warns(DiagnosticWarning, match="sigma is barely determined") as caught:
+        wide.warn()
+    assert "tempering power" not in str(caught[0].message)
+    # Laplace's scale is the fit's where the data determine it: 60 points a task (tempered
+    # too) stay far inside the limit
+    C60 = np.geomspace(1e18, 1e22, 60)
+    rng = np.random.default_rng(5)
+    big = pd.DataFrame({"C": C60, "loss": (1.8 + 300.0 * C60 ** -0.15)
+                        * np.exp(rng.normal(0, 0.01, 60))})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DiagnosticWarning)
+        ok = sample(law, big, y="loss", method="laplace", chains=2, samples=100)
+    assert ok.diagnostics["sigma_spread"].iloc[0] < 2 and ok.diagnostics["ok"].all()

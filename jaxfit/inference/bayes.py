@@ -185,10 +185,10 @@ TERM_EXPONENT_RANGE = exponent_range(TERM_EXPONENT_PRIOR)
 TERM_LEVEL_PRIOR = dist.Normal(-2.0, 1.5)
 LIKELIHOODS = ("huber", "normal", "studentt", "beta", "truncnormal")
 
-#: Entries of a batch's inputs dict (never a law's input: not identifiers) that carry the
-#: noise scale's term of a tempered likelihood (`BayesModel.scale_term`): the point fit's
-#: location [T, P] and each point's weight in the term [T, P]
-#: (`jaxfit.inference.tempering.with_scale_term`).
+#: Reserved entries of a batch's inputs dict that carry the noise scale's term of a
+#: tempered likelihood (`BayesModel.scale_term`; a law reads only its own inputs,
+#: `Likelihood.location`): the point fit's location [T, P] and each point's weight in the
+#: term [T, P] (`jaxfit.inference.tempering.with_scale_term`).
 SCALE_LOCATION = "jaxfit:fit_location"
 SCALE_WEIGHT = "jaxfit:scale_weight"
 _EPS = 1e-9
@@ -636,8 +636,11 @@ class BayesModel:
         """
         if SCALE_WEIGHT not in x:
             return jnp.zeros((), y.dtype)
-        lik, ws, mu = self.likelihood, x[SCALE_WEIGHT], x[SCALE_LOCATION]
-        o = jnp.where(ws > 0, lik.observed(y), mu)     # finite wherever the weight is 0
+        lik, ws = self.likelihood, x[SCALE_WEIGHT]
+        # 0.5 where the weight is 0: a finite log density and gradient for every likelihood
+        # (a Beta's at a location outside (0, 1) is not)
+        mu = jnp.where(ws > 0, x[SCALE_LOCATION], 0.5)
+        o = jnp.where(ws > 0, lik.observed(y), 0.5)
         lp = lik.dist(mu, jnp.exp(log_sigma)).log_prob(o)
         return jnp.sum(jnp.where(ws > 0, ws * lp, 0.0))
 
@@ -1459,7 +1462,6 @@ def plated_model(bm: BayesModel, x, y, w, center, B, L_R, g_center, g_scale,
     lp = lp + jnp.sum(jax.vmap(functools.partial(bm.log_prior, include=rest))(
         v[:, :len(names)], x, y, w))
     lp = lp + jnp.sum(bm.log_noise_prior(v[:, -1]))
-    lp = lp + jnp.sum(jax.vmap(bm.scale_term)(v[:, -1], x, y))
     numpyro.factor("prior", lp)
     params, sigma = bm.split(v)
     lik = bm.likelihood

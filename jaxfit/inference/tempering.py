@@ -202,8 +202,13 @@ def with_scale_term(law: Law, values, x, y, w, eta, likelihood) -> dict:
         A new dict: ``x``'s entries and `SCALE_LOCATION` (the fit's location [T, P]) and
         `SCALE_WEIGHT` (``(1 - eta) w`` [T, P]).
     """
+    loc, ws = _scale_entries(law, likelihood, jnp.asarray(values, dtype=y.dtype), x, y, w, eta)
+    return {**x, SCALE_LOCATION: loc, SCALE_WEIGHT: ws}
+
+
+@cache.jit(static_argnums=(0, 1))
+def _scale_entries(law, likelihood, values, x, y, w, eta):
     xs, _ = safe_inputs(x, y, w)        # the law never evaluated at zero-weight points
-    v = jnp.asarray(values, dtype=y.dtype)
-    params = {n: v[:, j] for j, n in enumerate(law.param_names)}
+    params = {n: values[:, j] for j, n in enumerate(law.param_names)}
     loc = jax.vmap(lambda p, xx: likelihood.location(law, p, xx))(params, xs)
-    return {**x, SCALE_LOCATION: loc, SCALE_WEIGHT: (1.0 - eta)[:, None] * w}
+    return loc, (1.0 - eta)[:, None] * jnp.where(w > 0, w, 0.0)
