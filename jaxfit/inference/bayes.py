@@ -25,14 +25,14 @@ noise is ~1.25x too narrow (90% intervals covered 79-90 of 100 synthetic tasks).
 default, set from the Huber fit's sandwich covariance (`jaxfit.inference.tempering`;
 Holmes & Walker 2017's generalised-Bayes "power likelihood"): ``eta w_i`` replaces the
 weights in every sampler here, so the mode stays the fit and the posterior's spread is
-the robust covariance's. With NUTS the power tempers the parameters' information only:
-the noise scale keeps every point's, through the factor ``(1 - eta) sum_i w_i log
-p(r_hat_i | sigma)`` at the point fit's residuals ``r_hat_i`` (`BayesModel.scale_term`;
-its inputs travel with the batch's inputs under `SCALE_LOCATION` and `SCALE_WEIGHT`).
-Tempering sigma as well left it about ``eta n`` points: at 9 points its posterior was
-heavy-tailed enough to fail ``sigma_spread`` in 25 of 100 power-law tasks
-(benchmarks/README.md; `jaxfit.inference.tempering.with_scale_term` says why Laplace and
-SVI keep tempering it).
+the robust covariance's. With NUTS on independent tasks (not `plated_model`) the power
+tempers the parameters' information only: the noise scale keeps every point's, through
+the factor ``(1 - eta) sum_i w_i log p(r_hat_i | sigma)`` at the point fit's residuals
+``r_hat_i`` (`BayesModel.scale_term`; its inputs travel with the batch's inputs under
+`SCALE_LOCATION` and `SCALE_WEIGHT`). Tempering sigma as well left it about ``eta n``
+points: at 9 points its posterior was heavy-tailed enough to fail ``sigma_spread`` in 25
+of 100 power-law tasks (benchmarks/README.md; `jaxfit.inference.tempering.with_scale_term`
+says why Laplace, SVI and the plated model keep tempering it).
 
 **Priors.** Each parameter's default prior is weakly informative on the unconstrained
 value: ``u_j ~ Normal(centre of the Param's init box, max(half its width, 1))`` in the
