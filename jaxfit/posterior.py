@@ -51,8 +51,8 @@ SIGMA_COLLAPSE = 1e-6
 #: the embedded OLMo ladder's 16-point tasks 1.71-3.33. The cause is the tempering power
 #: on sigma's information; since session 22 NUTS's tempers the parameters only
 #: (`jaxfit.inference.tempering.with_scale_term`): NUTS on those three tasks gave 7.9 /
-#: 3.0 / 7.4 before, 2.0-2.3 after (Laplace's and SVI's Gaussians still temper sigma: see
-#: there why).
+#: 3.0 / 7.4 before, 2.0-2.3 after (Laplace's and SVI's Gaussians and the plated model
+#: still temper sigma: see there why).
 SIGMA_SPREAD_MAX = math.sqrt(math.log(2.0) / -math.log(0.95))
 # CURVATURE_MIN (from `jaxfit.inference.bayes`): a Laplace posterior whose observed
 # curvature at the mode has its smallest eigenvalue at or below this fraction of the

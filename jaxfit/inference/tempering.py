@@ -32,19 +32,18 @@ Laplace noise, where the Huber density is right, about 1.
 ``V`` is the sandwich *without* `stderr.covariance`'s small-sample factor ``n / (n - k)``:
 the posterior integrates over ``sigma``, and that widens it. The power tempers the
 parameters' information only; sigma keeps every point's (`with_scale_term`: the factor
-``(1 - eta) sum_i w_i log p(r_hat_i | sigma)`` at the fit's residuals; NUTS only, see
-there why). Integrating the
-``k`` parameters out of the tempered likelihood ``b^(-eta n) exp(-eta S / b)`` times that
-factor ``b^(-(1 - eta) n) exp(-(1 - eta) S_hat / b)`` (``S`` the summed absolute
-residuals, a Laplace-type density of scale ``b``; the curvature in the parameters is
-proportional to ``1 / b``) leaves ``b^(-n + k / 2) exp(-S_hat / b)``: its mode ``S_hat / (n -
-k / 2)`` is ``n / (n - k / 2)`` times the fitted scale's, half the Normal likelihood's
-``SSR / (n - k)`` correction, with ``n - k / 2`` points' worth of spread. Measured with
-NUTS (`with_scale_term`), the intervals covered the truth as often as with sigma tempered
-too (whose marginal ``b^(-eta n + k / 2)``, about 2 points at 9 points and ``eta`` ~ 0.4,
-had a tail that failed ``sigma_spread`` in 25 of 100 tasks). With the factor ``n / (n - k)``
-as well, the 90% intervals covered 92-96 of 100 synthetic tasks (benchmarks/README.md, with
-sigma tempered). ``eta`` is clipped to ``[ETA_MIN, 1]`` (the power only widens), and is 1
+``(1 - eta) sum_i w_i log p(r_hat_i | sigma)`` at the fit's residuals; NUTS on independent
+tasks only, see there why). Integrating the ``k`` parameters out of the tempered
+likelihood ``b^(-eta n) exp(-eta S / b)`` times that factor ``b^(-(1 - eta) n) exp(-(1 -
+eta) S_hat / b)`` (``S`` the summed absolute residuals, a Laplace-type density of scale
+``b``; the curvature in the parameters is proportional to ``1 / b``) leaves ``b^(-n + k /
+2) exp(-S_hat / b)``: its mode ``S_hat / (n - k / 2)`` is ``n / (n - k / 2)`` times the
+fitted scale's, half the Normal likelihood's ``SSR / (n - k)`` correction, with ``n - k /
+2`` points' worth of spread. Measured with NUTS (`with_scale_term`), the intervals covered
+the truth as often as with sigma tempered too (whose marginal ``b^(-eta n + k / 2)``, about
+2 points at 9 points and ``eta`` ~ 0.4, had a tail that failed ``sigma_spread`` in 25 of
+100 tasks). With the factor ``n / (n - k)`` as well, the 90% intervals covered 92-96 of 100
+synthetic tasks (benchmarks/README.md, with sigma tempered). ``eta`` is clipped to ``[ETA_MIN, 1]`` (the power only widens), and is 1
 where the sandwich is undefined (a Hessian that is not positive definite, no residual
 degrees of freedom).
 
@@ -64,9 +63,8 @@ That is the Bayesian prior at work on a population narrower than the prior, not 
 
 from __future__ import annotations
 
-import jax.numpy as jnp
-
 import jax
+import jax.numpy as jnp
 
 from jaxfit.inference import cache, stderr
 from jaxfit.inference.bayes import SCALE_LOCATION, SCALE_WEIGHT, huber_scale
@@ -178,7 +176,7 @@ def with_scale_term(law: Law, values, x, y, w, eta, likelihood) -> dict:
     locations ``mu_hat``, so at the fit sigma sees every point's full weight. Integrating
     the parameters out then leaves sigma about ``n - k / 2`` points (Laplace-type
     residuals; ``eta n - k / 2`` when sigma was tempered too: at 9 points and ``eta`` ~ 0.4,
-    about 2, and its 95% quantile reached 27x its median in 10% of 40 power-law tasks).
+    about 2).
     Measured with NUTS on 100 power-law tasks per size (`benchmarks/tempering_coverage.py`):
     90% coverage at a 10x extrapolation 0.87 / 0.88 / 0.86 at 9 / 20 / 40 points (0.87 /
     0.89 / 0.85 with sigma tempered), the intervals 20% / 6% narrower / 1% wider, and no task
