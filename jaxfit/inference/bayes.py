@@ -154,7 +154,8 @@ TERM_EXPONENT_PRIOR = dist.LogNormal(_EXP_LOC, _EXP_SCALE)
 #: with it against `TERM_EXPONENT_PRIOR` (the point fit): OLMo validation losses -> 7B/13B
 #: 0.67% vs 2.30% (1.08%); OLMo task losses 1.98% vs 4.75% (3.81%); Chinchilla frontier
 #: 0.24% vs 0.36% (0.33%). Since session 22's sigma-only term (`BayesModel.scale_term`):
-#: 0.89% vs 1.99%, 2.06% vs 4.66%, 0.25% vs 0.37%.
+#: 0.69% vs 1.88%, 1.93% vs 4.60%, 0.26% vs 0.37% (~0.2 points of these are the sampler's
+#: noise: benchmarks/README.md, "Session 22").
 COMPUTE_EXPONENT_PRIOR = dist.LogNormal(float(np.log(0.15)), _EXP_SCALE)
 #: A declared term's default exponent prior by its kind (`jaxfit.law.PowerTerm.kind`).
 TERM_EXPONENT_PRIORS = {"size": TERM_EXPONENT_PRIOR, "compute": COMPUTE_EXPONENT_PRIOR}

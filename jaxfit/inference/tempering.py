@@ -179,7 +179,7 @@ def with_scale_term(law: Law, values, x, y, w, eta, likelihood) -> dict:
     about 2).
     Measured with NUTS on 100 power-law tasks per size (`benchmarks/tempering_coverage.py`):
     90% coverage at a 10x extrapolation 0.87 / 0.88 / 0.86 at 9 / 20 / 40 points (0.87 /
-    0.89 / 0.85 with sigma tempered), the intervals 20% / 6% narrower / 1% wider, and no task
+    0.89 / 0.85 with sigma tempered), the intervals 21% / 5% narrower / 2% wider, and no task
     failing ``sigma_spread`` (25 / 0 / 0 before).
 
     `jaxfit.sample` adds it for NUTS only. Laplace's (and SVI's) Gaussian draws do not
