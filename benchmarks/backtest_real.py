@@ -356,7 +356,10 @@ def report(out: Path, methods):
         for name in DATASETS:
             p = out / f"{name}_{method}.csv"
             if p.exists():
-                tables[name] = pd.read_csv(p)
+                # a table's first column is the task column, named as the data named it
+                # (Pythia's "series" and "variant"); the summaries below read "task"
+                t = pd.read_csv(p)
+                tables[name] = t.rename(columns={t.columns[0]: "task"})
         if not tables:
             continue
         main_t = {k: v for k, v in tables.items() if k in TABLE}
