@@ -30,7 +30,7 @@ T = 100
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--method", default="laplace", choices=["laplace", "nuts"],
+    ap.add_argument("--method", default="laplace", choices=["laplace", "nuts", "svi"],
                     help="posterior (NUTS: jf.sample's defaults, 4 chains)")
     ap.add_argument("--tempers", nargs="+", default=["sandwich", "none"])
     ap.add_argument("--sizes", nargs="+", type=int, default=[9, 20, 40])
