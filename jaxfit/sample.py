@@ -321,7 +321,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     if warn:
         warn_design(start, "sample")
     if warn:    # every method: SVI's few-points and collapsing-noise checks apply too
-        post.warn(stacklevel=2)
+        post.warn(stacklevel=3)     # the caller of sample/bootstrap
     return post
 
 
@@ -673,5 +673,5 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
         warn_design(start, "bootstrap", (wb, rms_refits, batch.y, batch.w, space))
-        post.warn(stacklevel=2)
+        post.warn(stacklevel=3)     # the caller of sample/bootstrap
     return post

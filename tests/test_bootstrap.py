@@ -218,8 +218,10 @@ def test_bootstrap_says_what_it_is_and_flags_underdetermined_resamples():
     assert (inspect.signature(bootstrap).parameters["max_steps"].default
             == inspect.signature(jf.fit).parameters["max_steps"].default == 1000)
     df, _ = synthetic_tasks(1, 6, seed=3)
-    with pytest.warns(DiagnosticWarning, match="distinct points"):
+    with pytest.warns(DiagnosticWarning, match="distinct points") as caught:
         boot = bootstrap(LAW, df, y="loss", n=200, seed=0)
+    # it points at the caller (before: into jaxfit/sample.py)
+    assert {w.filename for w in caught if w.category is DiagnosticWarning} == {__file__}
     d = boot.diagnostics.iloc[0]
     # P(at most 5 distinct of 6 draws with replacement) = 1 - 6!/6^6 = 0.985
     assert 0.95 < d["underdetermined_fraction"] <= 1.0
