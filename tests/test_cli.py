@@ -149,6 +149,18 @@ def runs_csv(tmp_path_factory):
     return path
 
 
+
+def test_fit_that_did_not_converge_plots_without_python_warnings(runs_csv, tmp_path):
+    """`fit --max-steps 2 --plot --residuals`: the fit's warning line, then (before) one
+    multi-line Python ConvergenceWarning with its source line per curve drawn (12 here)."""
+    code, out, err = run("fit", runs_csv, "--x", "N=params", "D=tokens", "--y", "val_loss",
+                         "--by", "family", "--restarts", "2", "--max-steps", "2",
+                         "--plot", tmp_path / "fit.png", "--residuals", tmp_path / "res.png")
+    assert code == 1, err
+    assert "ConvergenceWarning" not in err and "plot.py" not in err, err
+    assert sum("did not converge" in line for line in err.splitlines()) == 1, err
+    assert all(line.startswith(("warning: ", "wrote ")) for line in err.splitlines()), err
+
 def test_fit_csv_mapping_save_plot_predict(runs_csv, tmp_path):
     fit_json, png, res_png = tmp_path / "fit.json", tmp_path / "fit.png", tmp_path / "res.png"
     code, out, err = run("fit", runs_csv, "--x", "N=params", "D=tokens", "--y", "val_loss",

@@ -987,10 +987,14 @@ def _cmd_fit(args) -> int:
     _save(res, args.save, args.law)
     if args.plot or args.residuals:         # matplotlib only when a figure is asked for
         from jaxfit.plot import plot_fit, plot_residuals
-    if args.plot:
-        _savefig(_call(plot_fit, res, df, at=at), args.plot)
-    if args.residuals:
-        _savefig(_call(plot_residuals, res, df), args.residuals)
+    with warnings.catch_warnings():
+        # the fit's own warning named any task that did not converge: not again per figure
+        # (before: a Python warning with its source line, once per curve drawn)
+        warnings.simplefilter("ignore", jf.warnings.ConvergenceWarning)
+        if args.plot:
+            _savefig(_call(plot_fit, res, df, at=at), args.plot)
+        if args.residuals:
+            _savefig(_call(plot_residuals, res, df), args.residuals)
     return 0 if res.converged.all() else 1
 
 
