@@ -155,11 +155,18 @@ def test_fit_that_did_not_converge_plots_without_python_warnings(runs_csv, tmp_p
     multi-line Python ConvergenceWarning with its source line per curve drawn (12 here)."""
     code, out, err = run("fit", runs_csv, "--x", "N=params", "D=tokens", "--y", "val_loss",
                          "--by", "family", "--restarts", "2", "--max-steps", "2",
-                         "--plot", tmp_path / "fit.png", "--residuals", tmp_path / "res.png")
+                         "--plot", tmp_path / "fit.png", "--residuals", tmp_path / "res.png",
+                         "--save", tmp_path / "fit.json")
     assert code == 1, err
-    assert "ConvergenceWarning" not in err and "plot.py" not in err, err
-    assert sum("did not converge" in line for line in err.splitlines()) == 1, err
-    assert all(line.startswith(("warning: ", "wrote ")) for line in err.splitlines()), err
+    # and `optimal` of the saved fit with --plot (before: a Python warning per optimal call
+    # inside the allocation plot)
+    code2, _, err2 = run("optimal", tmp_path / "fit.json", "--budgets", "1e21",
+                         "--plot", tmp_path / "alloc.png")
+    assert code2 == 0, err2
+    for err in (err, err2):
+        assert "ConvergenceWarning" not in err and "plot.py" not in err, err
+        assert sum("did not converge" in line for line in err.splitlines()) == 1, err
+        assert all(line.startswith(("warning: ", "wrote ")) for line in err.splitlines()), err
 
 def test_fit_csv_mapping_save_plot_predict(runs_csv, tmp_path):
     fit_json, png, res_png = tmp_path / "fit.json", tmp_path / "fit.png", tmp_path / "res.png"

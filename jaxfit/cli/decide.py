@@ -180,11 +180,14 @@ def _cmd_optimal(args) -> int:
                                                  draws=opt.n_draws))
     if args.plot:
         from jaxfit.decide.plot import plot_allocation
+        from jaxfit.warnings import ConvergenceWarning
 
-        cli._savefig(plot_allocation(res, np.geomspace(min(args.budgets) / 10,
-                                                       max(args.budgets) * 10, 25),
-                                     prob=args.prob, mark=args.budgets, inputs=inputs),
-                     args.plot)
+        with warnings.catch_warnings():      # optimal's line above named those tasks
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fig = plot_allocation(res, np.geomspace(min(args.budgets) / 10,
+                                                    max(args.budgets) * 10, 25),
+                                  prob=args.prob, mark=args.budgets, inputs=inputs)
+        cli._savefig(fig, args.plot)
     return 0 if not opt.at_edge.any() else 1
 
 
