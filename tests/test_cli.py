@@ -1366,6 +1366,13 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
     # measured before: DATA's rows predicted, the --at point dropped without a word, exit 0
     (("predict", "{fit}", "{csv}", "--at", "N=7e10", "D=1.4e12"),
      "predict: give new inputs either as DATA ('{csv}') or as --at, not both"),
+    # measured before: the point fit's prediction, no interval, exit 0 (session 23)
+    (("predict", "{fit}", "--at", "N=7e10", "D=1.4e12", "--prob", "0.9"),
+     "predict: --prob 0.9 applies to a posterior (.nc), and '{fit}' is a point fit, whose "
+     "predictions have no interval; drop it, or predict from a posterior saved by jaxfit "
+     "sample --save post.nc"),
+    (("predict", "{fit}", "--at", "N=7e10", "D=1.4e12", "--seed", "3"),
+     "predict: --seed 3 applies to a posterior (.nc)"),
     # measured before: the saved point fit's table, no interval and no word, exit 0
     (("optimal", "{fit}", "--budgets", "5.76e23", "--n-boot", "1000"),
      "--n-boot 1000 applies only when SOURCE is data to fit; {fit} is a saved fit, used as "

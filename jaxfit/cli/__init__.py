@@ -1196,6 +1196,14 @@ def _cmd_predict(args) -> int:
         raise InputError("predict needs new inputs: a CSV/Parquet file or dataset name, or "
                          "--at N=7e9 D=4e12")
     is_post = isinstance(result, Posterior)
+    for flag, value in (("--prob", args.prob), ("--seed", args.seed)):
+        if value is not None and not is_post:
+            # before: accepted and ignored (a point fit's prediction has no interval)
+            raise InputError(f"predict: {flag} {value} applies to a posterior (.nc), and "
+                             f"{args.model!r} is a point fit, whose predictions have no "
+                             "interval; drop it, or predict from a posterior saved by "
+                             "jaxfit sample --save post.nc")
+    _fill_defaults(args, {"prob": 0.9, "seed": 0})
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"predicting {len(rows)} row(s)", args.quiet):
         warnings.simplefilter("always")
@@ -1512,8 +1520,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="new inputs on the command line, e.g. N=7e9 D=4e12")
     r.add_argument("--where", help="pandas query selecting rows of DATA")
     r.add_argument("--law", help="rebuild the law from this spec instead of the file's")
-    r.add_argument("--prob", type=float, default=0.9, help="interval probability (posterior)")
-    r.add_argument("--seed", type=int, default=0, help="seed of predictive noise draws")
+    r.add_argument("--prob", type=float,
+                   help="interval probability (default: 0.9; a posterior (.nc) only)")
+    r.add_argument("--seed", type=int,
+                   help="seed of predictive noise draws (default: 0; a posterior (.nc) only)")
     _common(r, "jaxfit.predict/1")
     r.set_defaults(run=_cmd_predict)
 
