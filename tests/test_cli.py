@@ -150,6 +150,37 @@ def runs_csv(tmp_path_factory):
 
 
 
+
+@pytest.mark.parametrize("argv, wanted", [
+    (("show", "chinchilla", "-o", "x.csv"),
+     "-o x.csv applies to datasets export only; use jaxfit datasets export NAME -o x.csv"),
+    (("list", "-o", "x.csv"), "-o x.csv applies to datasets export only"),
+    (("show", "chinchilla", "--json"),
+     "--json applies to datasets list only; drop it (datasets show writes a table)"),
+    (("export", "chinchilla", "--json"), "--json applies to datasets list only"),
+    (("list", "chinchilla"),
+     "datasets list takes no dataset name ('chinchilla'); drop it, or use jaxfit datasets "
+     "show chinchilla"),
+    (("export", "chinchilla", "-o", "data.xlsx"),
+     "-o data.xlsx: datasets export writes CSV or Parquet; name the file .csv, .parquet or "
+     ".pq"),
+])
+def test_datasets_options_an_action_would_ignore_are_refused(argv, wanted, capsys, tmp_path,
+                                                            monkeypatch):
+    """Measured before: exit 0 with the option unused (show -o wrote no file, show/export
+    --json printed text, list NAME listed every dataset) or misused (export -o data.xlsx
+    wrote CSV text under that name, which jaxfit fit then refused as a workbook)."""
+    from jaxfit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["datasets", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+    assert wanted in err, err
+    assert not list(tmp_path.iterdir())                         # nothing written
+    assert main(["datasets", "export", "chinchilla", "-o", "CH.PARQUET"]) == 0
+    assert (tmp_path / "CH.PARQUET").read_bytes()[:4] == b"PAR1"
+
 def test_fit_that_did_not_converge_plots_without_python_warnings(runs_csv, tmp_path):
     """`fit --max-steps 2 --plot --residuals`: the fit's warning line, then (before) one
     multi-line Python ConvergenceWarning with its source line per curve drawn (12 here)."""

@@ -1234,9 +1234,32 @@ def _by_list(by) -> list:
     return task_columns(by)
 
 
+def _datasets_flags(args) -> None:
+    """Refuse what `jaxfit datasets ACTION` would not use (before, each was accepted and
+    ignored: ``show NAME -o x.csv`` wrote nothing, ``show --json`` and ``export --json``
+    printed text, ``list NAME`` listed them all), and an export path that is neither CSV
+    nor Parquet (``-o data.xlsx`` wrote CSV text under that name, which ``jaxfit fit``
+    then refused as "an Excel workbook")."""
+    act = f"datasets {args.action}"
+    if args.action == "list" and args.name:
+        raise InputError(f"{act} takes no dataset name ({args.name!r}); drop it, or use "
+                         f"jaxfit datasets show {args.name}")
+    if args.output and args.action != "export":
+        raise InputError(f"-o {args.output} applies to datasets export only; use jaxfit "
+                         f"datasets export NAME -o {args.output}")
+    if args.json and args.action != "list":
+        raise InputError(f"--json applies to datasets list only; drop it (datasets "
+                         f"{args.action} writes " + ("a table" if args.action == "show" else
+                                                     "a CSV or Parquet file") + ")")
+    if args.output and Path(args.output).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise InputError(f"-o {args.output}: datasets export writes CSV or Parquet; name the "
+                         "file .csv, .parquet or .pq")
+
+
 def _cmd_datasets(args) -> int:
     from jaxfit import datasets
 
+    _datasets_flags(args)
     if args.action == "list":
         if args.json:
             _emit_json({"schema": "jaxfit.datasets/1", "datasets": [
@@ -1258,7 +1281,7 @@ def _cmd_datasets(args) -> int:
     else:
         out = args.output or f"{args.name}.csv"
         try:
-            df.to_parquet(out, index=False) if out.endswith((".parquet", ".pq")) \
+            df.to_parquet(out, index=False) if out.lower().endswith((".parquet", ".pq")) \
                 else df.to_csv(out, index=False)
         except ImportError:
             raise InputError(f"cannot write {out!r}: {_PARQUET}") from None
