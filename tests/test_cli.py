@@ -905,6 +905,25 @@ def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, 
     assert "by column 'model' has a task named 'all'" in err and "--pooled pooled" in err
 
 
+
+def test_backtest_out_must_be_a_csv_file(capsys, monkeypatch, tmp_path):
+    """`backtest --out bt.parquet` wrote CSV text under that name (after the refits):
+    refused before any refit (exit 2, one line naming the flag and the fix)."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 1e9], "D": [1e10, 1e10], "loss": [3.0, 2.5]}).to_csv(path,
+                                                                                 index=False)
+    monkeypatch.setattr(jf, "backtest", lambda *a, **k: pytest.fail("backtest ran"))
+    for out in ("bt.parquet", "bt.xlsx"):
+        assert main(["backtest", str(path), "--axis", "N", "--out", str(tmp_path / out),
+                     "-q"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].endswith(
+            "backtest writes its table as CSV; name the file .csv (or use --json for a JSON "
+            "document)"), err
+        assert not (tmp_path / out).exists()
+
 def test_backtest_refuses_a_by_column_named_as_a_table_column(capsys, tmp_path):
     """The backtest table's task column is named after --by (as predict's): a by column
     named "cut" would clash with the table's own "cut". Refused (exit 2, one line naming
