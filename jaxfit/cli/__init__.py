@@ -549,7 +549,10 @@ def _empty_cells(df: pd.DataFrame, where: str) -> str:
     return ""
 
 
-def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
+def _select(df: pd.DataFrame, where: str | None,
+            mapping: dict[str, str] | None = None) -> pd.DataFrame:
+    """The rows of ``df`` that ``--where`` selects; ``mapping``: the --x mapping (law
+    input -> column), to say so when the condition names a mapped input."""
     if not where:
         return df
     try:
@@ -574,8 +577,18 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
 
             m = re.search(r"name '(.+?)' is not defined", str(e))
             near = did_you_mean([m.group(1)], df.columns) if m else ""
-            cols = (f"; the data has columns {list(df.columns)}{near} (quote odd names in "
-                    "backticks, e.g. `my col` > 1)")
+            name = m.group(1) if m else None
+            tip = " (quote odd names in backticks, e.g. `my col` > 1)"
+            if name in (mapping or {}) and mapping[name] in df.columns:
+                # --x N=params --where "N > 1e8": the law's name, not the file's column
+                fixed = where
+                for k, v in mapping.items():
+                    if v in df.columns and re.fullmatch(r"\w+", v):
+                        fixed = re.sub(rf"\b{re.escape(k)}\b", v, fixed)
+                near = (f"; --where reads the data's columns, and --x {name}={mapping[name]} "
+                        f"reads {name} from {mapping[name]!r}: write --where {fixed!r}")
+                tip = ""
+            cols = f"; the data has columns {list(df.columns)}{near}{tip}"
         raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}"
                          f"{_empty_cells(df, where)}") from None
     if len(out) == 0:
@@ -956,8 +969,8 @@ def _warnings(caught, words=(), fit: bool = False) -> None:
 
 def _data_and_law(args):
     law = _law(args.law)
-    df = _select(_read(args.data), args.where)
-    return df, law, _pairs(args.x, "--x")
+    mapping = _pairs(args.x, "--x")
+    return _select(_read(args.data), args.where, mapping), law, mapping
 
 
 def _cmd_fit(args) -> int:
@@ -1186,7 +1199,7 @@ def _cmd_predict(args) -> int:
         raise InputError(f"predict: give new inputs either as DATA ({args.data!r}) or as --at, "
                          "not both; drop one, or add the --at rows to the file")
     if args.data:
-        rows = _select(_read(args.data), args.where)
+        rows = _select(_read(args.data), args.where, mapping)
     elif args.where:
         raise InputError(f"predict: --where {args.where!r} selects rows of DATA, and no DATA "
                          "was given; drop --where or give a file of new inputs")

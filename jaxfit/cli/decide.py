@@ -48,8 +48,9 @@ def _source(args) -> _Source:
                        cli._by_list(saved.options.get("by")))
     cli._fill_defaults(args, args.data_defaults)
     law = cli._law(args.law or "chinchilla")
-    df = cli._select(cli._read(args.source), args.where)
-    return _Source(None, law, cli._pairs(args.x, "--x"), df, cli._by_list(args.by))
+    mapping = cli._pairs(args.x, "--x")
+    df = cli._select(cli._read(args.source), args.where, mapping)
+    return _Source(None, law, mapping, df, cli._by_list(args.by))
 
 
 #: The options that fit and bootstrap DATA (their dests): a saved fit or posterior is not
