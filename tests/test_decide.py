@@ -366,6 +366,10 @@ def test_suggest_linear_update_equals_gaussian_conditioning():
     assert res.batch["candidate"].iloc[0] == tab["reduction_per_cost"].idxmax()
     assert res.batch["expected_width"].is_monotonic_decreasing
     assert (tab["rank"].sort_values().to_numpy() == np.arange(1, 5)).all()
+    # one line (before: the dataclass's, its three tables in full width)
+    assert repr(res) == ("SuggestResult(4 (task, candidate) row(s), a batch of 2 pick(s), 1 "
+                         "target row(s), method=linear, interval=credible, prob=0.9; see "
+                         "table, batch, targets)")
 
 
 def test_suggest_reweight_matches_gaussian_conditioning_and_ranks_by_information():
