@@ -195,9 +195,9 @@ def test_calibration_uses_only_smaller_cuts():
                       "raw_upper": [1.2, 1.3, 1.1, 0.8, 1.1]})
     # 1 and 3 scores, fewer than the 9 a 0.9 conformal quantile needs: q is their largest,
     # guaranteed to cover 1/2 and 3/4, not 0.9; said in a warning (before: not a word)
-    with pytest.warns(jf.warnings.FitWarning, match=r"3 held-out row\(s\) are calibrated on "
-                                                    r"fewer than the 9 scores .*\(cut 2: 1, cut 4: "
-                                                    r"3 score\(s\)\).*\(1/2 = 0\.50 for 1\)") as caught:
+    few = (r"3 held-out row\(s\) are calibrated on fewer than the 9 scores .*\(cut 2: 1, "
+           r"cut 4: 3 score\(s\)\).*\(1/2 = 0\.50 for 1\)")
+    with pytest.warns(jf.warnings.FitWarning, match=few) as caught:
         out = calibrate_intervals(t, 0.9, "constant", "linear")
     assert [w.filename for w in caught] == [__file__]               # the caller
     assert [scores_needed(p) for p in (0.5, 0.68, 0.8, 0.9, 0.95)] == [1, 3, 4, 9, 19]
