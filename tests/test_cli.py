@@ -181,6 +181,32 @@ def test_datasets_options_an_action_would_ignore_are_refused(argv, wanted, capsy
     assert main(["datasets", "export", "chinchilla", "-o", "CH.PARQUET"]) == 0
     assert (tmp_path / "CH.PARQUET").read_bytes()[:4] == b"PAR1"
 
+
+def test_predict_names_the_tasks_of_a_posterior_that_failed_its_diagnostics(tmp_path,
+                                                                            capsys):
+    """A saved posterior whose diagnostics failed (jaxfit sample exited 1 on it) predicted
+    later with exit 0 and no word, where a saved fit that did not converge is named. Now
+    one warning line names the predicted tasks that failed (6 points, 5 parameters: every
+    bootstrap resample nearly interpolates, ok False)."""
+    from synthetic import CHINCHILLA as LAW
+    from synthetic import chinchilla_tasks
+
+    from jaxfit.cli import main
+
+    df, _ = chinchilla_tasks(1, 6, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boot = jf.bootstrap(LAW, df, y="loss", n=50, seed=0)
+    assert not boot.diagnostics["ok"].any()
+    path = jf.save(boot, tmp_path / "boot.nc")
+    assert main(["predict", str(path), "--at", "N=7e10", "D=1.4e12", "-q"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["warning: predict: 1 task(s) [0] of this posterior (bootstrap) failed their "
+                   "diagnostics when it was drawn, so their intervals may be unreliable; see "
+                   "the diagnostics table of jaxfit sample (--json: each task's "
+                   "\"diagnostics\"), and draw it again (jaxfit sample's warning says what to "
+                   "change)"], err
+
 def test_fit_that_did_not_converge_plots_without_python_warnings(runs_csv, tmp_path):
     """`fit --max-steps 2 --plot --residuals`: the fit's warning line, then (before) one
     multi-line Python ConvergenceWarning with its source line per curve drawn (12 here)."""

@@ -1186,6 +1186,24 @@ def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None, by=()) -> pd.Da
     return out.reset_index(drop=True)
 
 
+def _warn_failed_diagnostics(post, rows: pd.DataFrame) -> None:
+    """One warning line when a predicted task of a saved posterior failed its diagnostics
+    (`Posterior.diagnostics["ok"]`; `jaxfit sample` exited 1 on it). Before, its intervals
+    came back without a word (exit 0), where a saved fit that did not converge is named."""
+    from jaxfit.predictions import task_rows
+
+    ok = post.diagnostics["ok"].to_numpy(bool)
+    idx = task_rows(post.tasks, post.options.get("by"), rows.reset_index(drop=True))
+    used = np.unique(idx) if idx is not None else np.arange(len(post.tasks))
+    bad = used[~ok[used]]
+    if bad.size:
+        print(f"warning: predict: {bad.size} task(s) {list(post.tasks[bad][:10])} of this "
+              f"posterior ({post.method}) failed their diagnostics when it was drawn, so "
+              "their intervals may be unreliable; see the diagnostics table of jaxfit sample "
+              "(--json: each task's \"diagnostics\"), and draw it again (jaxfit sample's "
+              "warning says what to change)", file=sys.stderr)
+
+
 def _cmd_predict(args) -> int:
     from jaxfit.io import _law_block, load
     from jaxfit.posterior import Posterior
@@ -1224,6 +1242,8 @@ def _cmd_predict(args) -> int:
                       seed=args.seed) if is_post
                 else _call(result.predict, rows.reset_index(drop=True)))
     _warnings(caught)           # e.g. rows with no predictive interval, and why
+    if is_post:
+        _warn_failed_diagnostics(result, rows)
     out = _long(rows, pred, None if is_post else result.options.get("y", "loss"),
                 _by_list(result.options.get("by")))
     if args.json:
