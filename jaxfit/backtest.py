@@ -213,7 +213,7 @@ def _warn_few_scores(table: pd.DataFrame, ncal: np.ndarray, prob: float) -> bool
                   "their q is the largest score, whose coverage guarantee is only n/(n + 1) "
                   f"({n0}/{n0 + 1} = {n0 / (n0 + 1):.2f} for {n0}), not {prob:g}; the table's "
                   "n_calibration says which. Read those intervals as a rough allowance, or add "
-                  "cuts (or tasks) below them for more scores.", FitWarning, stacklevel=3)
+                  "cuts (or tasks) below them for more scores.", FitWarning, stacklevel=4)
     return True
 
 
@@ -237,6 +237,14 @@ def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
         ``n_calibration`` (its number of scores; 0: the raw interval is kept; fewer than
         `scores_needed`: ``q`` is the largest score, and a `FitWarning` says so).
     """
+    return _calibrate_intervals(table, prob, kind, space, task)
+
+
+def _calibrate_intervals(table: pd.DataFrame, prob: float, kind: str, space: str,
+                         task: str) -> pd.DataFrame:
+    """`calibrate_intervals`, one frame below it and below `backtest` alike, so that the
+    few-scores warning points at the user's call of either (before: `backtest`'s pointed
+    into backtest.py)."""
     if kind not in CALIBRATIONS:
         raise ValueError(f"calibrate={kind!r} is not one of {CALIBRATIONS} (or None).")
     lo, hi = _forward(table["raw_lower"], space), _forward(table["raw_upper"], space)
@@ -249,7 +257,7 @@ def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
         cut = float(cuts.iloc[0]) if cuts.nunique() == 1 else cuts.to_dict()
         s = calibration_scores(table, cut, kind, space, task)
         q[rows], ncal[rows] = conformal_quantile(s, prob), len(s)
-    _warn_few_scores(table, ncal, prob)
+    _warn_few_scores(table, ncal, prob)       # 4 frames up: the user's call
     qq = np.where(np.isfinite(q), np.maximum(q, 0.0), 0.0)
     out = table.copy()
     out["lower"] = _backward(lo - qq * g, space)
@@ -274,6 +282,16 @@ class BacktestResult:
     rows: pd.DataFrame
     fits: Mapping[float, Any]
     options: Mapping[str, Any]
+
+    def __repr__(self) -> str:
+        """One line, as `jaxfit.FitResult`'s (the dataclass's own printed the whole table
+        and every cut's fits, keyed by cuts printed to 17 digits)."""
+        o = self.options
+        prob = o.get("prob")
+        return (f"BacktestResult({o.get('law')} along {o.get('axis')}, {len(self.fits)} "
+                f"cut(s), {len(self.rows)} held-out row(s), {o.get('method')}, "
+                + (f"{prob:g} intervals, " if isinstance(prob, (int, float)) else "")
+                + f"calibrate={o.get('calibrate')}; see table(), summary(), plot())")
 
     def table(self) -> pd.DataFrame:
         """Tidy: the task column (named after ``by`` as in `jaxfit.data.task_label`: the
@@ -898,7 +916,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     rows["raw_covered"] = (rows["raw_lower"] <= rows["actual"]) & (rows["actual"] <= rows["raw_upper"])
     out_space = steps[-1].space
     if calibrate is not None:
-        rows = calibrate_intervals(rows, prob, calibrate, out_space)
+        rows = _calibrate_intervals(rows, prob, calibrate, out_space, "task")
     else:
         rows = rows.assign(lower=rows["raw_lower"], upper=rows["raw_upper"], q=math.nan,
                            n_calibration=0)

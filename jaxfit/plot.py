@@ -176,8 +176,20 @@ def _curve(result, df: pd.DataFrame, prob: float, band) -> tuple[np.ndarray, pd.
     if isinstance(result, Posterior):
         pred = result.predict(df, prob=prob)
         return pred["median"].to_numpy(), pred
-    y = result.predict(df)["prediction"].to_numpy(dtype=np.float64)
+    y = result.predict(df, warn=False)["prediction"].to_numpy(dtype=np.float64)
     return y, (band.predict(df, prob=prob) if band is not None else None)
+
+
+def _warn_unconverged(result, tasks: list, where: str) -> None:
+    """One `ConvergenceWarning` at the plotting function's caller when a drawn task of a
+    `FitResult` did not converge (before: one per curve drawn, six for a two-task
+    Chinchilla figure, each pointing into this file, and on the command line each
+    printed with its source line)."""
+    from jaxfit.result import FitResult, task_position
+
+    if isinstance(result, FitResult):
+        result.warn_unconverged([task_position(result.tasks, t, "fit") for t in tasks],
+                                where=where, stacklevel=4)
 
 
 def _groups(pts: pd.DataFrame, cols: Sequence[str], n: int) -> list[tuple[dict, np.ndarray]]:
@@ -241,6 +253,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     others = [i for i in law.inputs if i != x]
     y = result.options.get("y", "y")
     tasks = _check_tasks(result, tasks, "plot_fit")
+    _warn_unconverged(result, tasks, "plot_fit")
     fig, axes = _grid(len(tasks), ncols)
     cmap = colormaps["viridis"]
     # Points are coloured continuously by the next input (log scale), curves at their
@@ -356,6 +369,7 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     y = result.options.get("y", "y")
     log = result.options.get("space", "log") == "log"
     tasks = _check_tasks(result, tasks, "plot_residuals")
+    _warn_unconverged(result, tasks, "plot_residuals")
     fig, axes = _grid(len(tasks), ncols, height=2.6)
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task)

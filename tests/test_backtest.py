@@ -195,10 +195,11 @@ def test_calibration_uses_only_smaller_cuts():
                       "raw_upper": [1.2, 1.3, 1.1, 0.8, 1.1]})
     # 1 and 3 scores, fewer than the 9 a 0.9 conformal quantile needs: q is their largest,
     # guaranteed to cover 1/2 and 3/4, not 0.9; said in a warning (before: not a word)
-    with pytest.warns(jf.warnings.FitWarning, match=r"3 held-out row\(s\) are calibrated on "
-                                                    r"fewer than the 9 scores .*\(cut 2: 1, cut 4: "
-                                                    r"3 score\(s\)\).*\(1/2 = 0\.50 for 1\)"):
+    few = (r"3 held-out row\(s\) are calibrated on fewer than the 9 scores .*\(cut 2: 1, "
+           r"cut 4: 3 score\(s\)\).*\(1/2 = 0\.50 for 1\)")
+    with pytest.warns(jf.warnings.FitWarning, match=few) as caught:
         out = calibrate_intervals(t, 0.9, "constant", "linear")
+    assert [w.filename for w in caught] == [__file__]               # the caller
     assert [scores_needed(p) for p in (0.5, 0.68, 0.8, 0.9, 0.95)] == [1, 3, 4, 9, 19]
     # cut 2 learns from the cut-1 row at axis 2 only (axis 4 lies above cut 2): 0.1.
     np.testing.assert_allclose(out.loc[2, "q"], 0.1)
@@ -419,6 +420,24 @@ def test_rows_from_unconverged_fits_are_flagged():
     assert t["converged"].all() and len(t) == 2
     np.testing.assert_allclose(t["prediction"], 2.0 + 300 * 8e8 ** -0.3, rtol=0.05)
 
+
+
+def test_few_scores_warning_points_at_the_caller_and_the_repr_is_one_line():
+    """Before: backtest's few-scores FitWarning pointed into jaxfit/backtest.py (one frame
+    short), and repr(result) was the dataclass's: the whole table and every cut's fits,
+    keyed by 17-digit cuts."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 4)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 10), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(20))})
+    with pytest.warns(jf.warnings.FitWarning, match="calibrated on fewer than the 9") as caught:
+        bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8, 2e8],
+                         n=20)
+    few = [w for w in caught if "calibrated on fewer" in str(w.message)]
+    assert [w.filename for w in few] == [__file__]
+    assert repr(bt) == ("BacktestResult(power_law_N along N, 2 cut(s), 12 held-out row(s), "
+                        "bootstrap, 0.9 intervals, calibrate=ratio; see table(), summary(), "
+                        "plot())")
 
 @pytest.mark.parametrize("loss, likelihood", [("squared", "normal"), ("huber", "huber")])
 def test_sampled_backtest_uses_the_point_fits_data_model(monkeypatch, loss, likelihood):

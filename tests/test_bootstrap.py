@@ -1,5 +1,6 @@
 """Bootstrap refits (`jaxfit.sample.bootstrap`, `jaxfit.inference.bootstrap`)."""
 
+import dataclasses
 import time
 
 import jax
@@ -217,8 +218,10 @@ def test_bootstrap_says_what_it_is_and_flags_underdetermined_resamples():
     assert (inspect.signature(bootstrap).parameters["max_steps"].default
             == inspect.signature(jf.fit).parameters["max_steps"].default == 1000)
     df, _ = synthetic_tasks(1, 6, seed=3)
-    with pytest.warns(DiagnosticWarning, match="distinct points"):
+    with pytest.warns(DiagnosticWarning, match="distinct points") as caught:
         boot = bootstrap(LAW, df, y="loss", n=200, seed=0)
+    # it points at the caller (before: into jaxfit/sample.py)
+    assert {w.filename for w in caught if w.category is DiagnosticWarning} == {__file__}
     d = boot.diagnostics.iloc[0]
     # P(at most 5 distinct of 6 draws with replacement) = 1 - 6!/6^6 = 0.985
     assert 0.95 < d["underdetermined_fraction"] <= 1.0
@@ -244,6 +247,35 @@ def test_start_must_be_a_fit_of_the_same_tasks():
     assert post.fit is res and list(post.tasks) == [2, 3]
     np.testing.assert_allclose(np.median(post.flat("E"), axis=1), res.values[:, 2], rtol=0.05)
 
+
+
+def test_a_full_data_fit_that_did_not_converge_is_named_by_bootstrap_and_sample():
+    """Before: a start fit stopped at the step cap (given as start=, or their own) was
+    used without a word: the bootstrap's refits started from it and its noise scale came
+    from its residuals, and the diagnostics said ok. Now both warn, pointing here."""
+    import warnings
+
+    from jaxfit.warnings import ConvergenceWarning
+
+    df, _ = synthetic_tasks(2, 16, seed=4)
+    res = jf.fit(LAW, df, y="loss", by="task", restarts=8)
+    assert res.converged.all()
+    capped = dataclasses.replace(res, status=np.array([jf.Status.CONVERGED,
+                                                       jf.Status.MAX_STEPS]))
+    with pytest.warns(ConvergenceWarning,
+                      match=r"^bootstrap: the full-data fit did not converge in 1 task\(s\) "
+                            r"\[1\] \(max_steps: .*the predictive noise scale") as caught:
+        bootstrap(LAW, df, y="loss", by="task", n=10, start=capped)
+    assert [w.filename for w in caught if w.category is ConvergenceWarning] == [__file__]
+    with pytest.warns(ConvergenceWarning,
+                      match=r"^sample: the full-data fit did not converge in 1 task\(s\) "
+                            r"\[1\].*tempering power") as caught:
+        jf.sample(LAW, df, y="loss", by="task", method="laplace", start=capped)
+    assert [w.filename for w in caught if w.category is ConvergenceWarning] == [__file__]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        bootstrap(LAW, df, y="loss", by="task", n=10, start=res)          # converged: silent
+        bootstrap(LAW, df, y="loss", by="task", n=10, start=capped, warn=False)
 
 def test_noise_draws_compile_once_for_every_parameter_count():
     """`noise_draws` takes the parameter count traced: laws with 3 and 5 parameters on the

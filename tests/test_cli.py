@@ -149,6 +149,82 @@ def runs_csv(tmp_path_factory):
     return path
 
 
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    (("show", "chinchilla", "-o", "x.csv"),
+     "-o x.csv applies to datasets export only; use jaxfit datasets export NAME -o x.csv"),
+    (("list", "-o", "x.csv"), "-o x.csv applies to datasets export only"),
+    (("show", "chinchilla", "--json"),
+     "--json applies to datasets list only; drop it (datasets show writes a table)"),
+    (("export", "chinchilla", "--json"), "--json applies to datasets list only"),
+    (("list", "chinchilla"),
+     "datasets list takes no dataset name ('chinchilla'); drop it, or use jaxfit datasets "
+     "show chinchilla"),
+    (("export", "chinchilla", "-o", "data.xlsx"),
+     "-o data.xlsx: datasets export writes CSV or Parquet; name the file .csv, .parquet or "
+     ".pq"),
+])
+def test_datasets_options_an_action_would_ignore_are_refused(argv, wanted, capsys, tmp_path,
+                                                            monkeypatch):
+    """Measured before: exit 0 with the option unused (show -o wrote no file, show/export
+    --json printed text, list NAME listed every dataset) or misused (export -o data.xlsx
+    wrote CSV text under that name, which jaxfit fit then refused as a workbook)."""
+    from jaxfit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["datasets", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+    assert wanted in err, err
+    assert not list(tmp_path.iterdir())                         # nothing written
+    assert main(["datasets", "export", "chinchilla", "-o", "CH.PARQUET"]) == 0
+    assert (tmp_path / "CH.PARQUET").read_bytes()[:4] == b"PAR1"
+
+
+def test_predict_names_the_tasks_of_a_posterior_that_failed_its_diagnostics(tmp_path,
+                                                                            capsys):
+    """A saved posterior whose diagnostics failed (jaxfit sample exited 1 on it) predicted
+    later with exit 0 and no word, where a saved fit that did not converge is named. Now
+    one warning line names the predicted tasks that failed (6 points, 5 parameters: every
+    bootstrap resample nearly interpolates, ok False)."""
+    from synthetic import CHINCHILLA as LAW
+    from synthetic import chinchilla_tasks
+
+    from jaxfit.cli import main
+
+    df, _ = chinchilla_tasks(1, 6, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boot = jf.bootstrap(LAW, df, y="loss", n=50, seed=0)
+    assert not boot.diagnostics["ok"].any()
+    path = jf.save(boot, tmp_path / "boot.nc")
+    assert main(["predict", str(path), "--at", "N=7e10", "D=1.4e12", "-q"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["warning: predict: 1 task(s) [0] of this posterior (bootstrap) failed their "
+                   "diagnostics when it was drawn, so their intervals may be unreliable; see "
+                   "the diagnostics table of jaxfit sample (--json: each task's "
+                   "\"diagnostics\"), and draw it again (jaxfit sample's warning says what to "
+                   "change)"], err
+
+def test_fit_that_did_not_converge_plots_without_python_warnings(runs_csv, tmp_path):
+    """`fit --max-steps 2 --plot --residuals`: the fit's warning line, then (before) one
+    multi-line Python ConvergenceWarning with its source line per curve drawn (12 here)."""
+    code, out, err = run("fit", runs_csv, "--x", "N=params", "D=tokens", "--y", "val_loss",
+                         "--by", "family", "--restarts", "2", "--max-steps", "2",
+                         "--plot", tmp_path / "fit.png", "--residuals", tmp_path / "res.png",
+                         "--save", tmp_path / "fit.json")
+    assert code == 1, err
+    # and `optimal` of the saved fit with --plot (before: a Python warning per optimal call
+    # inside the allocation plot)
+    code2, _, err2 = run("optimal", tmp_path / "fit.json", "--budgets", "1e21",
+                         "--plot", tmp_path / "alloc.png")
+    assert code2 == 0, err2
+    for err in (err, err2):
+        assert "ConvergenceWarning" not in err and "plot.py" not in err, err
+        assert sum("did not converge" in line for line in err.splitlines()) == 1, err
+        assert all(line.startswith(("warning: ", "wrote ")) for line in err.splitlines()), err
+
 def test_fit_csv_mapping_save_plot_predict(runs_csv, tmp_path):
     fit_json, png, res_png = tmp_path / "fit.json", tmp_path / "fit.png", tmp_path / "res.png"
     code, out, err = run("fit", runs_csv, "--x", "N=params", "D=tokens", "--y", "val_loss",
@@ -855,6 +931,25 @@ def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, 
     assert "by column 'model' has a task named 'all'" in err and "--pooled pooled" in err
 
 
+
+def test_backtest_out_must_be_a_csv_file(capsys, monkeypatch, tmp_path):
+    """`backtest --out bt.parquet` wrote CSV text under that name (after the refits):
+    refused before any refit (exit 2, one line naming the flag and the fix)."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 1e9], "D": [1e10, 1e10], "loss": [3.0, 2.5]}).to_csv(path,
+                                                                                 index=False)
+    monkeypatch.setattr(jf, "backtest", lambda *a, **k: pytest.fail("backtest ran"))
+    for out in ("bt.parquet", "bt.xlsx"):
+        assert main(["backtest", str(path), "--axis", "N", "--out", str(tmp_path / out),
+                     "-q"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].endswith(
+            "backtest writes its table as CSV; name the file .csv (or use --json for a JSON "
+            "document)"), err
+        assert not (tmp_path / out).exists()
+
 def test_backtest_refuses_a_by_column_named_as_a_table_column(capsys, tmp_path):
     """The backtest table's task column is named after --by (as predict's): a by column
     named "cut" would clash with the table's own "cut". Refused (exit 2, one line naming
@@ -1347,6 +1442,13 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
     # measured before: DATA's rows predicted, the --at point dropped without a word, exit 0
     (("predict", "{fit}", "{csv}", "--at", "N=7e10", "D=1.4e12"),
      "predict: give new inputs either as DATA ('{csv}') or as --at, not both"),
+    # measured before: the point fit's prediction, no interval, exit 0 (session 23)
+    (("predict", "{fit}", "--at", "N=7e10", "D=1.4e12", "--prob", "0.9"),
+     "predict: --prob 0.9 applies to a posterior (.nc), and '{fit}' is a point fit, whose "
+     "predictions have no interval; drop it, or predict from a posterior saved by jaxfit "
+     "sample --save post.nc"),
+    (("predict", "{fit}", "--at", "N=7e10", "D=1.4e12", "--seed", "3"),
+     "predict: --seed 3 applies to a posterior (.nc)"),
     # measured before: the saved point fit's table, no interval and no word, exit 0
     (("optimal", "{fit}", "--budgets", "5.76e23", "--n-boot", "1000"),
      "--n-boot 1000 applies only when SOURCE is data to fit; {fit} is a saved fit, used as "

@@ -206,6 +206,32 @@ def _handmade_fit():
                         options=dict(y="loss", by=None, x={}))
 
 
+
+def test_a_task_that_did_not_converge_is_named_once_at_the_caller():
+    """A point fit stopped at the step cap: optimal's warning pointed into
+    jaxfit/decide/optimal.py, isoflop and overtrain warned twice (the second time from
+    inside), and the allocation/isoFLOP plots once per optimal call inside them. Now each
+    warns once, here; optimal(warn=False) (the plots' calls) not at all."""
+    from jaxfit.decide.plot import plot_allocation, plot_isoflop
+
+    capped = dataclasses.replace(_handmade_fit(), status=np.array([jf.Status.MAX_STEPS]),
+                                 options=dict(y="loss", by=None, x={}, space="log"))
+    calls = {"optimal": lambda: jf.optimal(capped, [1e21]),
+             "isoflop": lambda: jf.isoflop(capped, [1e21]),
+             "overtrain": lambda: jf.overtrain(capped, [1e21], ratios=[20.0]),
+             "plot_allocation": lambda: plot_allocation(capped, [1e20, 1e21], mark=[1e21]),
+             "plot_isoflop": lambda: plot_isoflop(capped, [1e20, 1e21])}
+    for name, call in calls.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        ours = [w for w in caught if w.category is jf.warnings.ConvergenceWarning]
+        assert [(w.filename, str(w.message).split(" of this")[0]) for w in ours] == [
+            (__file__, f"{name}: 1 task(s) [0]")], name
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", jf.warnings.ConvergenceWarning)
+        jf.optimal(capped, [1e21], warn=False)
+
 def test_budgets_of_a_result_without_its_data_say_the_units_were_not_checked(tmp_path):
     """A fit loaded from .json holds no data, so the units check (ExtrapolationWarning for
     budgets far from the fitted compute) cannot run: before, no word at all, a budget of
@@ -340,6 +366,10 @@ def test_suggest_linear_update_equals_gaussian_conditioning():
     assert res.batch["candidate"].iloc[0] == tab["reduction_per_cost"].idxmax()
     assert res.batch["expected_width"].is_monotonic_decreasing
     assert (tab["rank"].sort_values().to_numpy() == np.arange(1, 5)).all()
+    # one line (before: the dataclass's, its three tables in full width)
+    assert repr(res) == ("SuggestResult(4 (task, candidate) row(s), a batch of 2 pick(s), 1 "
+                         "target row(s), method=linear, interval=credible, prob=0.9; see "
+                         "table, batch, targets)")
 
 
 def test_suggest_reweight_matches_gaussian_conditioning_and_ranks_by_information():

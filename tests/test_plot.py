@@ -44,6 +44,31 @@ def fitted():
     return res, post, df
 
 
+
+def test_a_task_that_did_not_converge_is_named_once_at_the_caller(fitted):
+    """A fit stopped at the step cap: plot_fit warned once per curve drawn (6 for these
+    two tasks with 2 groups), each pointing into jaxfit/plot.py. Now once per figure,
+    here, naming only the drawn tasks."""
+    import warnings
+
+    from jaxfit.warnings import ConvergenceWarning
+
+    res, _, df = fitted
+    capped = dataclasses.replace(res, status=np.array([jf.Status.CONVERGED,
+                                                       jf.Status.MAX_STEPS]))
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    for draw, name in ((lambda: plot_fit(capped, df, at=at, groups=2), "plot_fit"),
+                       (lambda: plot_residuals(capped, df), "plot_residuals")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            draw()
+        ours = [w for w in caught if w.category is ConvergenceWarning]
+        assert [(w.filename, str(w.message).split(" of this")[0]) for w in ours] == [
+            (__file__, f"{name}: 1 task(s) ['b']")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        plot_fit(capped, df, tasks=["a"], groups=2)              # task b not drawn: silent
+
 def test_plot_fit(fitted):
     res, post, df = fitted
     at = pd.DataFrame({"N": [7e10], "D": [1.4e12], "loss": [1.95]})

@@ -668,6 +668,13 @@ def runs(tmp_path):
      "has ['params', 'tokens', 'loss']. Name them with --y, --loss, --D, --by, --fewshot."),
     (("fit", "{runs}", "--x", "N=params", "D=tokns"),
      "(the data's column 'tokens' is close to 'tokns')"),
+    # the law's input names in --where (measured before: "name 'N' is not defined ...
+    # (quote odd names in backticks, e.g. `my col` > 1)", no word of --x)
+    (("fit", "{runs}", "--x", "N=params", "D=tokens", "--where", "N > 1e8 and D < 1e11"),
+     "; --where reads the data's columns, and --x N=params reads N from 'params': write "
+     "--where 'params > 1e8 and tokens < 1e11'\n"),
+    (("optimal", "{runs}", "--x", "N=params", "D=tokens", "--budgets", "1e21", "--where",
+      "N > 1e8"), "write --where 'params > 1e8'\n"),
     (("fit", "{runs}", "--x", "N=params", "D=tokens", "--at", "N=7e10", "D=1.4e1x"),
      "--at D=1.4e1x is not a number"),
     (("fit", "{runs}", "--x", "N=params", "--law", "power_law(input=N, irreducible=false)"),

@@ -549,7 +549,10 @@ def _empty_cells(df: pd.DataFrame, where: str) -> str:
     return ""
 
 
-def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
+def _select(df: pd.DataFrame, where: str | None,
+            mapping: dict[str, str] | None = None) -> pd.DataFrame:
+    """The rows of ``df`` that ``--where`` selects; ``mapping``: the --x mapping (law
+    input -> column), to say so when the condition names a mapped input."""
     if not where:
         return df
     try:
@@ -574,8 +577,18 @@ def _select(df: pd.DataFrame, where: str | None) -> pd.DataFrame:
 
             m = re.search(r"name '(.+?)' is not defined", str(e))
             near = did_you_mean([m.group(1)], df.columns) if m else ""
-            cols = (f"; the data has columns {list(df.columns)}{near} (quote odd names in "
-                    "backticks, e.g. `my col` > 1)")
+            name = m.group(1) if m else None
+            tip = " (quote odd names in backticks, e.g. `my col` > 1)"
+            if name in (mapping or {}) and mapping[name] in df.columns:
+                # --x N=params --where "N > 1e8": the law's name, not the file's column
+                fixed = where
+                for k, v in mapping.items():
+                    if v in df.columns and re.fullmatch(r"\w+", v):
+                        fixed = re.sub(rf"\b{re.escape(k)}\b", v, fixed)
+                near = (f"; --where reads the data's columns, and --x {name}={mapping[name]} "
+                        f"reads {name} from {mapping[name]!r}: write --where {fixed!r}")
+                tip = ""
+            cols = f"; the data has columns {list(df.columns)}{near}{tip}"
         raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}"
                          f"{_empty_cells(df, where)}") from None
     if len(out) == 0:
@@ -956,8 +969,8 @@ def _warnings(caught, words=(), fit: bool = False) -> None:
 
 def _data_and_law(args):
     law = _law(args.law)
-    df = _select(_read(args.data), args.where)
-    return df, law, _pairs(args.x, "--x")
+    mapping = _pairs(args.x, "--x")
+    return _select(_read(args.data), args.where, mapping), law, mapping
 
 
 def _cmd_fit(args) -> int:
@@ -987,10 +1000,14 @@ def _cmd_fit(args) -> int:
     _save(res, args.save, args.law)
     if args.plot or args.residuals:         # matplotlib only when a figure is asked for
         from jaxfit.plot import plot_fit, plot_residuals
-    if args.plot:
-        _savefig(_call(plot_fit, res, df, at=at), args.plot)
-    if args.residuals:
-        _savefig(_call(plot_residuals, res, df), args.residuals)
+    with warnings.catch_warnings():
+        # the fit's own warning named any task that did not converge: not again per figure
+        # (before: a Python warning with its source line, once per curve drawn)
+        warnings.simplefilter("ignore", jf.warnings.ConvergenceWarning)
+        if args.plot:
+            _savefig(_call(plot_fit, res, df, at=at), args.plot)
+        if args.residuals:
+            _savefig(_call(plot_residuals, res, df), args.residuals)
     return 0 if res.converged.all() else 1
 
 
@@ -1169,6 +1186,24 @@ def _long(rows: pd.DataFrame, pred: pd.DataFrame, y: str | None, by=()) -> pd.Da
     return out.reset_index(drop=True)
 
 
+def _warn_failed_diagnostics(post, rows: pd.DataFrame) -> None:
+    """One warning line when a predicted task of a saved posterior failed its diagnostics
+    (`Posterior.diagnostics["ok"]`; `jaxfit sample` exited 1 on it). Before, its intervals
+    came back without a word (exit 0), where a saved fit that did not converge is named."""
+    from jaxfit.predictions import task_rows
+
+    ok = post.diagnostics["ok"].to_numpy(bool)
+    idx = task_rows(post.tasks, post.options.get("by"), rows.reset_index(drop=True))
+    used = np.unique(idx) if idx is not None else np.arange(len(post.tasks))
+    bad = used[~ok[used]]
+    if bad.size:
+        print(f"warning: predict: {bad.size} task(s) {list(post.tasks[bad][:10])} of this "
+              f"posterior ({post.method}) failed their diagnostics when it was drawn, so "
+              "their intervals may be unreliable; see the diagnostics table of jaxfit sample "
+              "(--json: each task's \"diagnostics\"), and draw it again (jaxfit sample's "
+              "warning says what to change)", file=sys.stderr)
+
+
 def _cmd_predict(args) -> int:
     from jaxfit.io import _law_block, load
     from jaxfit.posterior import Posterior
@@ -1182,7 +1217,7 @@ def _cmd_predict(args) -> int:
         raise InputError(f"predict: give new inputs either as DATA ({args.data!r}) or as --at, "
                          "not both; drop one, or add the --at rows to the file")
     if args.data:
-        rows = _select(_read(args.data), args.where)
+        rows = _select(_read(args.data), args.where, mapping)
     elif args.where:
         raise InputError(f"predict: --where {args.where!r} selects rows of DATA, and no DATA "
                          "was given; drop --where or give a file of new inputs")
@@ -1192,6 +1227,14 @@ def _cmd_predict(args) -> int:
         raise InputError("predict needs new inputs: a CSV/Parquet file or dataset name, or "
                          "--at N=7e9 D=4e12")
     is_post = isinstance(result, Posterior)
+    for flag, value in (("--prob", args.prob), ("--seed", args.seed)):
+        if value is not None and not is_post:
+            # before: accepted and ignored (a point fit's prediction has no interval)
+            raise InputError(f"predict: {flag} {value} applies to a posterior (.nc), and "
+                             f"{args.model!r} is a point fit, whose predictions have no "
+                             "interval; drop it, or predict from a posterior saved by "
+                             "jaxfit sample --save post.nc")
+    _fill_defaults(args, {"prob": 0.9, "seed": 0})
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"predicting {len(rows)} row(s)", args.quiet):
         warnings.simplefilter("always")
@@ -1199,6 +1242,8 @@ def _cmd_predict(args) -> int:
                       seed=args.seed) if is_post
                 else _call(result.predict, rows.reset_index(drop=True)))
     _warnings(caught)           # e.g. rows with no predictive interval, and why
+    if is_post:
+        _warn_failed_diagnostics(result, rows)
     out = _long(rows, pred, None if is_post else result.options.get("y", "loss"),
                 _by_list(result.options.get("by")))
     if args.json:
@@ -1222,9 +1267,32 @@ def _by_list(by) -> list:
     return task_columns(by)
 
 
+def _datasets_flags(args) -> None:
+    """Refuse what `jaxfit datasets ACTION` would not use (before, each was accepted and
+    ignored: ``show NAME -o x.csv`` wrote nothing, ``show --json`` and ``export --json``
+    printed text, ``list NAME`` listed them all), and an export path that is neither CSV
+    nor Parquet (``-o data.xlsx`` wrote CSV text under that name, which ``jaxfit fit``
+    then refused as "an Excel workbook")."""
+    act = f"datasets {args.action}"
+    if args.action == "list" and args.name:
+        raise InputError(f"{act} takes no dataset name ({args.name!r}); drop it, or use "
+                         f"jaxfit datasets show {args.name}")
+    if args.output and args.action != "export":
+        raise InputError(f"-o {args.output} applies to datasets export only; use jaxfit "
+                         f"datasets export NAME -o {args.output}")
+    if args.json and args.action != "list":
+        raise InputError(f"--json applies to datasets list only; drop it (datasets "
+                         f"{args.action} writes " + ("a table" if args.action == "show" else
+                                                     "a CSV or Parquet file") + ")")
+    if args.output and Path(args.output).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise InputError(f"-o {args.output}: datasets export writes CSV or Parquet; name the "
+                         "file .csv, .parquet or .pq")
+
+
 def _cmd_datasets(args) -> int:
     from jaxfit import datasets
 
+    _datasets_flags(args)
     if args.action == "list":
         if args.json:
             _emit_json({"schema": "jaxfit.datasets/1", "datasets": [
@@ -1246,7 +1314,7 @@ def _cmd_datasets(args) -> int:
     else:
         out = args.output or f"{args.name}.csv"
         try:
-            df.to_parquet(out, index=False) if out.endswith((".parquet", ".pq")) \
+            df.to_parquet(out, index=False) if out.lower().endswith((".parquet", ".pq")) \
                 else df.to_csv(out, index=False)
         except ImportError:
             raise InputError(f"cannot write {out!r}: {_PARQUET}") from None
@@ -1508,8 +1576,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="new inputs on the command line, e.g. N=7e9 D=4e12")
     r.add_argument("--where", help="pandas query selecting rows of DATA")
     r.add_argument("--law", help="rebuild the law from this spec instead of the file's")
-    r.add_argument("--prob", type=float, default=0.9, help="interval probability (posterior)")
-    r.add_argument("--seed", type=int, default=0, help="seed of predictive noise draws")
+    r.add_argument("--prob", type=float,
+                   help="interval probability (default: 0.9; a posterior (.nc) only)")
+    r.add_argument("--seed", type=int,
+                   help="seed of predictive noise draws (default: 0; a posterior (.nc) only)")
     _common(r, "jaxfit.predict/1")
     r.set_defaults(run=_cmd_predict)
 

@@ -25,6 +25,10 @@ def _run(args) -> int:
     n = cli._call(bootstrap_n, args.method, args.n)
     df, law, mapping = cli._data_and_law(args)
     cli._writable(args.out, "--out", cli._inputs(args))     # before the refits, as fit
+    if args.out and not args.out.lower().endswith(".csv"):
+        # before: --out bt.parquet (or .xlsx, .json) wrote CSV text under that name
+        raise cli.InputError(f"--out {args.out}: backtest writes its table as CSV; name the "
+                             "file .csv (or use --json for a JSON document)")
     cli._writable(args.plot, "--plot", cli._inputs(args))
     by = cli._by(args.by)
     if by:                                            # a task named as the pooled row

@@ -48,8 +48,9 @@ def _source(args) -> _Source:
                        cli._by_list(saved.options.get("by")))
     cli._fill_defaults(args, args.data_defaults)
     law = cli._law(args.law or "chinchilla")
-    df = cli._select(cli._read(args.source), args.where)
-    return _Source(None, law, cli._pairs(args.x, "--x"), df, cli._by_list(args.by))
+    mapping = cli._pairs(args.x, "--x")
+    df = cli._select(cli._read(args.source), args.where, mapping)
+    return _Source(None, law, mapping, df, cli._by_list(args.by))
 
 
 #: The options that fit and bootstrap DATA (their dests): a saved fit or posterior is not
@@ -180,11 +181,14 @@ def _cmd_optimal(args) -> int:
                                                  draws=opt.n_draws))
     if args.plot:
         from jaxfit.decide.plot import plot_allocation
+        from jaxfit.warnings import ConvergenceWarning
 
-        cli._savefig(plot_allocation(res, np.geomspace(min(args.budgets) / 10,
-                                                       max(args.budgets) * 10, 25),
-                                     prob=args.prob, mark=args.budgets, inputs=inputs),
-                     args.plot)
+        with warnings.catch_warnings():      # optimal's line above named those tasks
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fig = plot_allocation(res, np.geomspace(min(args.budgets) / 10,
+                                                    max(args.budgets) * 10, 25),
+                                  prob=args.prob, mark=args.budgets, inputs=inputs)
+        cli._savefig(fig, args.plot)
     return 0 if not opt.at_edge.any() else 1
 
 

@@ -47,10 +47,13 @@ class Draws:
         return next(iter(self.params.values())).shape[1]
 
 
-def as_draws(result, what: str = "optimal") -> Draws:
-    """`Draws` of a `FitResult` or a `Posterior` (any other type: TypeError)."""
+def as_draws(result, what: str = "optimal", warn: bool = True, stacklevel: int = 4) -> Draws:
+    """`Draws` of a `FitResult` or a `Posterior` (any other type: TypeError); ``warn``:
+    a `ConvergenceWarning` for a fit's tasks that did not converge, ``stacklevel`` frames
+    up from this function's caller's caller (4: the caller of the function calling this)."""
     if isinstance(result, FitResult):
-        result.warn_unconverged(where=what, stacklevel=4)
+        if warn:
+            result.warn_unconverged(where=what, stacklevel=stacklevel)
         law = result.law
         params = {n: np.asarray(result.values[:, i], np.float64)[:, None]
                   for i, n in enumerate(law.param_names)}

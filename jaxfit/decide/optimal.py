@@ -612,7 +612,9 @@ def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable 
             ``E + A/N^alpha + B/D^beta`` with the default cost; numerical otherwise),
             "closed" or "numerical".
         prob: probability of the equal-tailed intervals.
-        warn: warn when numerical minima hit the search edge (no interior optimum).
+        warn: warn when numerical minima hit the search edge (no interior optimum), when
+            a budget lies outside the fitted compute, and when a task of a `FitResult`
+            did not converge (False: none of these; the plots' calls, which warn once).
 
     Returns:
         An `OptimalResult` (``to_frame()``, ``table()``, ``exponents()``).
@@ -634,7 +636,10 @@ def _optimal(result, budgets, *, cost, inverse, inputs, method, prob, warn,
              what: str) -> OptimalResult:
     """`optimal`, its refusals named after ``what``: the public function that called it
     (`isoflop` and `overtrain` solve the optimum first; their refusals said "optimal:")."""
-    d = as_draws(result, what)
+    # isoflop and overtrain named a task that did not converge themselves (before: twice,
+    # the second time pointing here); optimal's caller is 5 frames up (before: 4, into
+    # this file)
+    d = as_draws(result, what, warn=warn and what == "optimal", stacklevel=5)
     if what == "optimal":
         check_task_label(d.by, ("C", "quantity", "estimate", "median", "mean", "sd",
                                 "lower", "upper", "at_edge"), "optimal")

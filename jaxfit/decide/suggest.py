@@ -152,6 +152,14 @@ class SuggestResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table
 
+    def __repr__(self) -> str:
+        """One line, as `jaxfit.decide.OptimalResult`'s (the dataclass's own printed its
+        three tables in full width)."""
+        return (f"SuggestResult({len(self.table)} (task, candidate) row(s), a batch of "
+                f"{len(self.batch)} pick(s), {len(self.targets)} target row(s), method="
+                f"{self.method}, interval={self.interval}, prob={self.prob:g}; see table, "
+                "batch, targets)")
+
 
 # ------------------------------------------------------------------------------- core
 
