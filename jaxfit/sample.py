@@ -226,8 +226,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         _check_start(start, law, batch.tasks, y=y, x=x)
     _check_priors_at(law, priors, start)
     if warn:
-        _warn_start(start, "sample", "the sampler starts from and its tempering power "
-                    "is computed at")
+        # the fit the sampler starts from and computes its tempering power at
+        start.warn_unconverged(where="sample's start (the full-data fit)", stacklevel=3)
         warn_exponent_prior(law, priors, start, stacklevel=2)
     timing["fit"] = time.perf_counter() - t0
 
@@ -535,26 +535,6 @@ def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None) -> No
                          "data and by=, or leave start=None.")
 
 
-def _warn_start(start: FitResult, source: str, uses: str) -> None:
-    """`ConvergenceWarning` (pointing at the caller of ``source``) when the full-data fit
-    ``start`` did not converge in some task: ``uses`` says what ``source`` takes from it.
-
-    Before, `sample` and `bootstrap` used a fit stopped at the step cap (given as
-    ``start=``, or their own) without a word: on 40 Chinchilla points, a bootstrap's noise
-    scale and `jaxfit.optimal`'s estimate came from an objective 24x above the optimum,
-    and its diagnostics said ok."""
-    from jaxfit.inference.status import Status, reasons
-    from jaxfit.warnings import ConvergenceWarning, warn_fit
-
-    status = np.asarray(start.status)
-    bad = np.flatnonzero(status != Status.CONVERGED)
-    if bad.size:
-        warn_fit(f"{source}: the full-data fit did not converge in {bad.size} task(s) "
-                 f"{list(start.tasks[bad][:10])} ({reasons(status[bad])}); its last iterate, "
-                 f"not an optimum, is what {uses}. See FitResult.status.", ConvergenceWarning,
-                 stacklevel=3)
-
-
 # ------------------------------------------------------------------------------ bootstrap
 
 def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
@@ -626,8 +606,8 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     else:
         _check_start(start, law, batch.tasks, y=y, x=x)
     if warn:
-        _warn_start(start, "bootstrap", "the refits start from and the predictive noise "
-                    "scale (and optimal()'s estimate) are computed at")
+        # the fit the refits start from, and the predictive noise scale's (and optimal's)
+        start.warn_unconverged(where="bootstrap's start (the full-data fit)", stacklevel=3)
     timing["fit"] = time.perf_counter() - t0
     objective = make_objective(law, loss, float(delta), space, reduction)
     t0 = time.perf_counter()

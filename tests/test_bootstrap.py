@@ -248,7 +248,6 @@ def test_start_must_be_a_fit_of_the_same_tasks():
     np.testing.assert_allclose(np.median(post.flat("E"), axis=1), res.values[:, 2], rtol=0.05)
 
 
-
 def test_a_full_data_fit_that_did_not_converge_is_named_by_bootstrap_and_sample():
     """Before: a start fit stopped at the step cap (given as start=, or their own) was
     used without a word: the bootstrap's refits started from it and its noise scale came
@@ -263,19 +262,20 @@ def test_a_full_data_fit_that_did_not_converge_is_named_by_bootstrap_and_sample(
     capped = dataclasses.replace(res, status=np.array([jf.Status.CONVERGED,
                                                        jf.Status.MAX_STEPS]))
     with pytest.warns(ConvergenceWarning,
-                      match=r"^bootstrap: the full-data fit did not converge in 1 task\(s\) "
-                            r"\[1\] \(max_steps: .*the predictive noise scale") as caught:
+                      match=r"^bootstrap's start \(the full-data fit\): 1 task\(s\) \[1\] of "
+                            r"this fit did not converge.*\(max_steps") as caught:
         bootstrap(LAW, df, y="loss", by="task", n=10, start=capped)
     assert [w.filename for w in caught if w.category is ConvergenceWarning] == [__file__]
     with pytest.warns(ConvergenceWarning,
-                      match=r"^sample: the full-data fit did not converge in 1 task\(s\) "
-                            r"\[1\].*tempering power") as caught:
+                      match=r"^sample's start \(the full-data fit\): 1 task\(s\) \[1\] of "
+                            r"this fit did not converge") as caught:
         jf.sample(LAW, df, y="loss", by="task", method="laplace", start=capped)
     assert [w.filename for w in caught if w.category is ConvergenceWarning] == [__file__]
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         bootstrap(LAW, df, y="loss", by="task", n=10, start=res)          # converged: silent
         bootstrap(LAW, df, y="loss", by="task", n=10, start=capped, warn=False)
+
 
 def test_noise_draws_compile_once_for_every_parameter_count():
     """`noise_draws` takes the parameter count traced: laws with 3 and 5 parameters on the

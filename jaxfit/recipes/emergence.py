@@ -75,7 +75,7 @@ from jaxfit.models.emergence import DEFAULT_TEMPERATURE, FORMS, emergence as eme
 from jaxfit.models.emergence import emergence_shift, relu_elbow
 from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.result import FitResult
-from jaxfit.warnings import IdentifiabilityWarning
+from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
 
 __all__ = ["emergence", "fewshot_elbow", "rise_test", "EmergenceResult", "load_olmo_emergence",
            "load_obs_emergent", "olmo_demo", "obs_demo", "run_emergence", "emergence_or_elbow", "DEMOS", "QUANTILES",
@@ -379,19 +379,22 @@ def _uncertainty(law: Law, points: pd.DataFrame, res: FitResult, point_fn, poste
     post = boot = None
     T = len(res.tasks)
     x = {n: n for n in law.inputs}
-    if posterior:
-        post = sample(law, points, y="y", by="task", x=x, space="linear", likelihood="normal",
-                      priors=priors, start=res, seed=seed, **sample_options)
-        cols.update(_quantiles(point_fn(post), "posterior"))
-        diag = post.diagnostics
-        cols["r_hat"] = diag["r_hat"].to_numpy() if "r_hat" in diag else np.full(T, np.nan)
-        cols["divergences"] = (diag["divergences"].to_numpy() if "divergences" in diag
-                               else np.zeros(T))
-    if bootstrap:
-        boot = run_bootstrap(law, points, y="y", by="task", x=x, n=int(bootstrap),
-                             loss=FIT_OPTIONS["loss"], space="linear", start=res, seed=seed)
-        cols.update(_quantiles(point_fn(boot), "bootstrap"))
-        cols["bootstrap_converged"] = boot.diagnostics["converged_fraction"].to_numpy()
+    with warnings.catch_warnings():
+        # the recipe's fit named its tasks that did not converge; not again as the start
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if posterior:
+            post = sample(law, points, y="y", by="task", x=x, space="linear", likelihood="normal",
+                          priors=priors, start=res, seed=seed, **sample_options)
+            cols.update(_quantiles(point_fn(post), "posterior"))
+            diag = post.diagnostics
+            cols["r_hat"] = diag["r_hat"].to_numpy() if "r_hat" in diag else np.full(T, np.nan)
+            cols["divergences"] = (diag["divergences"].to_numpy() if "divergences" in diag
+                                   else np.zeros(T))
+        if bootstrap:
+            boot = run_bootstrap(law, points, y="y", by="task", x=x, n=int(bootstrap),
+                                 loss=FIT_OPTIONS["loss"], space="linear", start=res, seed=seed)
+            cols.update(_quantiles(point_fn(boot), "bootstrap"))
+            cols["bootstrap_converged"] = boot.diagnostics["converged_fraction"].to_numpy()
     return cols, post, boot
 
 
