@@ -393,8 +393,14 @@ class Posterior:
                              "samples and thinned in "
                              f"{int((d['thinned'] > 1).sum())} task(s) (sample's extend=)")
         if "divergences" in d and d["divergences"].sum():
-            parts.append(f"{int(d['divergences'].sum())} divergent transitions in "
-                         f"{int((d['divergences'] > 0).sum())} task(s)")
+            if self.hyper or self.law.shared or self.options.get("batching") == "plate":
+                # one plated chain for all tasks: each task's row holds the same count
+                # (before, summed over tasks: T times the divergences there were)
+                parts.append(f"{int(d['divergences'].max())} divergent transitions in the "
+                             f"joint model of all {len(d)} task(s)")
+            else:
+                parts.append(f"{int(d['divergences'].sum())} divergent transitions in "
+                             f"{int((d['divergences'] > 0).sum())} task(s)")
         if "converged_fraction" in d:
             n = int((d["converged_fraction"] < 0.99).sum())
             if n:

@@ -1,5 +1,6 @@
 """Bayesian fits (`jaxfit.sample.sample`, `jaxfit.inference.bayes`, `jaxfit.posterior`)."""
 
+import dataclasses
 import re
 
 import arviz as az
@@ -516,3 +517,26 @@ def test_draws_that_are_not_finite_fail_the_diagnostics():
     boot = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.01, 0.005], np.nan, "log",
                            method="bootstrap")
     assert "nonfinite_fraction" not in boot.diagnostics
+
+
+def test_a_plated_posterior_counts_its_divergences_once():
+    """The plated model (pool=, shared parameters) runs one chain for all tasks, and each
+    task's row of the diagnostics holds that chain's count: the warning summed them, so 2
+    divergences in a 3-task pooled fit read "6 divergent transitions in 3 task(s)"."""
+    import jaxfit as jf
+
+    lin = jf.models.linear("L")
+    post = _gaussian_draws(lin, ["a", "b", "c"], [1.0, -0.25], [0.01, 0.005], 0.02, "log",
+                           method="nuts")
+    div = np.zeros((1, 1, 400), dtype=bool)
+    div[..., :2] = True
+    pooled = dataclasses.replace(post, stats={"diverging": np.broadcast_to(div, (3, 1, 400))},
+                                 hyper={"b_mu": np.zeros((1, 400))})
+    assert pooled.diagnostics["divergences"].tolist() == [2, 2, 2]
+    with pytest.warns(jf.warnings.DiagnosticWarning,
+                      match=r"; 2 divergent transitions in the joint model of all 3 task\(s\)"):
+        pooled.warn()
+    own = dataclasses.replace(post, stats={"diverging": np.broadcast_to(div, (3, 1, 400))})
+    with pytest.warns(jf.warnings.DiagnosticWarning,
+                      match=r"; 6 divergent transitions in 3 task\(s\)"):
+        own.warn()
