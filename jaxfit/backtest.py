@@ -602,6 +602,45 @@ def _point(law: Law, fits: Sequence, rows: Sequence[np.ndarray], x: Mapping[str,
     return law_values(law, theta, x)
 
 
+#: `jaxfit.sample` arguments `backtest` sets for every step and cut: where to give each.
+_SET_BY_BACKTEST = {"y": "the step's y", "by": "by=", "x": "x= (or the Step's)",
+                    "space": "space= (or the Step's)", "method": "method=", "seed": "seed=",
+                    "start": "none: each cut's point fit"}
+
+
+def _check_sample_options(method: str, sample_options) -> None:
+    """ValueError, before any fit, for ``sample_options`` that would be ignored (with
+    ``method="bootstrap"``), that backtest sets itself, or that `jaxfit.sample` does not
+    take. Before: ignored without a word, or a TypeError ("got multiple values for keyword
+    argument 'seed'", "unexpected keyword argument") after the first cut's fits."""
+    import difflib
+    import inspect
+
+    from jaxfit.sample import sample
+
+    opts = dict(sample_options or {})
+    if not opts:
+        return
+    if method == "bootstrap":
+        raise ValueError(f"backtest: sample_options={opts!r} are jaxfit.sample's options and do "
+                         "not apply to method='bootstrap' (its draws are n=); use "
+                         "method='nuts' or 'laplace', or drop sample_options.")
+    taken = [k for k in opts if k in _SET_BY_BACKTEST]
+    if taken:
+        where = "; ".join(f"{k}: {_SET_BY_BACKTEST[k]}" for k in taken)
+        raise ValueError(f"backtest: sample_options sets {taken}, which backtest sets for every "
+                         f"step and cut; drop them from sample_options and give them as "
+                         f"backtest's own arguments ({where}).")
+    known = [k for k in inspect.signature(sample).parameters
+             if k not in ("law", "data", *_SET_BY_BACKTEST)]
+    unknown = [k for k in opts if k not in known]
+    if unknown:
+        near = [m for k in unknown for m in difflib.get_close_matches(str(k), known, 1)]
+        hint = f" (did you mean {near}?)" if near else ""
+        raise ValueError(f"backtest: sample_options has {unknown}, which jaxfit.sample does not "
+                         f"take{hint}; its options are {known}.")
+
+
 def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: int,
                sample_options: Mapping[str, Any]):
     from jaxfit.sample import bootstrap, sample
@@ -727,7 +766,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             None: `BOOTSTRAP_N`). The other methods' draws are set in ``sample_options``.
         loss, delta, space, fit_options: the single step's objective and `jaxfit.fit`
             options (ignored with ``steps``).
-        sample_options: `jaxfit.sample` options (chains, warmup, samples, ...). By default
+        sample_options: `jaxfit.sample` options (chains, warmup, samples, ...); refused
+            with ``method="bootstrap"`` and for the options backtest sets (y, by, x, space,
+            method, seed, start; `_check_sample_options`). By default
             each step is sampled with the likelihood whose maximum is its point fit (Huber
             with the step's ``delta``; Normal for ``loss="squared"``), started at that fit.
         seed: seed of the fits, resamples and predictive draws (the same at every cut, so
@@ -765,6 +806,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     if steps is None:
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
+    _check_sample_options(method, sample_options)
     no_lik = [s.loss for s in steps if _likelihood_for(s.loss) is None]
     if method != "bootstrap" and no_lik and "likelihood" not in (sample_options or {}):
         raise ValueError(f"backtest: method={method!r} samples the likelihood whose maximum is "

@@ -280,8 +280,9 @@ class Posterior:
         use the expected, Gauss-Newton curvature instead of the observed one),
         ``map_converged`` (Laplace: the search for the mode converged; else the Gaussian
         is centred at its last iterate), ``sigma_spread`` (drawn noise scales: the 95%
-        quantile over the median, above `SIGMA_SPREAD_MAX` the data barely determine it)
-        and ``ok`` (all thresholds met)."""
+        quantile over the median, above `SIGMA_SPREAD_MAX` the data barely determine it),
+        ``nonfinite_fraction`` (not a bootstrap: the draws with a NaN or infinite value,
+        which fail) and ``ok`` (all thresholds met)."""
         T = len(self.tasks)
         out = pd.DataFrame(index=self.tasks)
         if self._is_mcmc:
@@ -323,6 +324,16 @@ class Posterior:
         sigma = (self.stats["rms"].reshape(T, -1) if "rms" in self.stats
                  else self.flat(NOISE))
         out["sigma_collapsed_fraction"] = (sigma < SIGMA_COLLAPSE).mean(axis=1)
+        if self.method != "bootstrap":
+            # draws with a non-finite value (an SVI guide whose ELBO turned NaN, a Laplace
+            # Gaussian wider than float64: exp(log A) = inf). Before, they passed as ok:
+            # a 9-point power law's SVI drew NaN for every parameter, no warning. (A
+            # bootstrap's failed refits are its converged_fraction; its sigma is NaN by
+            # design for a task with no residual degrees of freedom.)
+            bad = np.zeros((T, self.n_draws), dtype=bool)
+            for n in self.names:
+                bad |= ~np.isfinite(self.flat(n))
+            out["nonfinite_fraction"] = bad.mean(axis=1)
         if "rms" not in self.stats and NOISE in self.draws:
             # drawn noise scales (not a bootstrap's, which are the full-data fit's)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -352,6 +363,8 @@ class Posterior:
         if "map_converged" in d:
             ok &= d["map_converged"].to_numpy(bool)
         ok &= d["sigma_collapsed_fraction"].to_numpy() <= 0.01
+        if "nonfinite_fraction" in d:
+            ok &= d["nonfinite_fraction"].to_numpy() == 0
         if "sigma_spread" in d:
             ok &= ~(d["sigma_spread"].to_numpy() > SIGMA_SPREAD_MAX)
         return ok
@@ -380,8 +393,14 @@ class Posterior:
                              "samples and thinned in "
                              f"{int((d['thinned'] > 1).sum())} task(s) (sample's extend=)")
         if "divergences" in d and d["divergences"].sum():
-            parts.append(f"{int(d['divergences'].sum())} divergent transitions in "
-                         f"{int((d['divergences'] > 0).sum())} task(s)")
+            if self.hyper or self.law.shared or self.options.get("batching") == "plate":
+                # one plated chain for all tasks: each task's row holds the same count
+                # (before, summed over tasks: T times the divergences there were)
+                parts.append(f"{int(d['divergences'].max())} divergent transitions in the "
+                             f"joint model of all {len(d)} task(s)")
+            else:
+                parts.append(f"{int(d['divergences'].sum())} divergent transitions in "
+                             f"{int((d['divergences'] > 0).sum())} task(s)")
         if "converged_fraction" in d:
             n = int((d["converged_fraction"] < 0.99).sum())
             if n:
@@ -418,6 +437,15 @@ class Posterior:
         if n:
             parts.append(f"the noise scale sigma collapses below {SIGMA_COLLAPSE:g} in more "
                          f"than 1% of draws in {n} task(s) (the law interpolates the data)")
+        if "nonfinite_fraction" in d:
+            n = int((d["nonfinite_fraction"] > 0).sum())
+            if n:
+                parts.append(f"draws with a non-finite value (NaN or inf) in {n} task(s) (up "
+                             f"to {d['nonfinite_fraction'].max():.0%} of the draws; see "
+                             "Posterior.flat): the posterior is too wide for float64 along "
+                             "a poorly identified direction, or the method failed (an SVI "
+                             "ELBO that diverged), so its summaries and predictions there "
+                             "are NaN or inf")
         wide = "sigma_spread" in d and bool((d["sigma_spread"] > SIGMA_SPREAD_MAX).any())
         if wide:
             n = int((d["sigma_spread"] > SIGMA_SPREAD_MAX).sum())

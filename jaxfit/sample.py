@@ -223,7 +223,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                           x=x, weights=weights, loss=loss, delta=delta, space=space, init=init,
                           restarts=restarts, seed=seed, warn=False)
     else:
-        _check_start(start, law, batch.tasks, y=y, x=x)
+        _check_start(start, law, batch.tasks, y=y, x=x, batch=batch)
     _check_priors_at(law, priors, start)
     if warn:
         # the fit the sampler starts from and computes its tempering power at
@@ -496,7 +496,8 @@ def warn_exponent_prior(law: Law, priors: Mapping[str, Any] | None, start: FitRe
     return True
 
 
-def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None) -> None:
+def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None, batch=None,
+                 objective: Mapping | None = None) -> None:
     """``start`` must be a fit of ``law`` (same parameters, inputs and `jaxfit.fix`
     values) to the same target and input columns and the same tasks, in the same order:
     its values start the sampler or refits, set a bootstrap's noise scale (the residual
@@ -506,7 +507,14 @@ def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None) -> No
     Measured before the law and column checks: a bootstrap of ``fix(law, alpha=0.3)``
     given ``start=`` a fit of ``fix(law, alpha=0.2)`` ran without a word, with a noise
     scale 15x too large (0.147 for 0.010) and a 90% predictive interval [1.48, 2.38]
-    instead of [1.84, 1.91]."""
+    instead of [1.84, 1.91].
+
+    Where ``start`` holds its data (a fit of this session; not one loaded from JSON), its
+    points must be ``batch``'s, and a bootstrap's ``objective`` (loss, space, and delta
+    for a Huber loss) its options: a bootstrap of Chinchilla's 240 points given a fit of
+    its 96 points with N < 5e8 reported N* = 1.36e11 at 5.76e23 FLOPs as
+    `jaxfit.optimal`'s estimate, outside its own 90% interval [5.5e10, 1.05e11] (the
+    full-data fit: 7.3e10), and a noise scale 1.4x too large."""
     from jaxfit.data import column_map
 
     fix = ("give start=jf.fit(...) of this law and data with the same y=, x= and by=, or "
@@ -533,6 +541,39 @@ def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None) -> No
         raise ValueError(f"start is a fit of tasks {list(start.tasks)[:10]}, but the data "
                          f"have tasks {list(tasks)[:10]}; give start=jf.fit(...) of the same "
                          "data and by=, or leave start=None.")
+    for key, value in (objective or {}).items():
+        if key in o and o[key] != value:
+            raise ValueError(f"start is a fit with {key}={o[key]!r}, this call refits with "
+                             f"{key}={value!r}; {fix}, or pass {key}={o[key]!r} here.")
+    data = getattr(start, "data", None)
+    if batch is not None and data is not None:
+        same = _same_points(data, dict(x=batch.x, y=batch.y, w=batch.w))
+        if not same.all():
+            task = tasks[int(np.flatnonzero(~same)[0])]
+            raise ValueError(f"start is a fit of other data than this call's: task {task!r} "
+                             f"has other points (rows, values or weights); {fix}.")
+
+
+def _same_points(a: Mapping, b: Mapping) -> np.ndarray:
+    """[T] bool: whether two padded batches (``x``, ``y``, ``w``) hold, task by task, the
+    same points of weight > 0 in any row order: the same count and, column by column, the
+    same sorted values (so points whose inputs were swapped between rows pass)."""
+    def columns(d):
+        keep = np.asarray(d["w"]) > 0
+        cols = [d["y"], d["w"], *(d["x"][n] for n in sorted(d["x"]))]
+        return keep.sum(axis=1), [np.sort(np.where(keep, np.asarray(c, np.float64), np.inf),
+                                          axis=1) for c in cols]
+
+    if sorted(a["x"]) != sorted(b["x"]) or len(a["y"]) != len(b["y"]):
+        return np.zeros(len(b["y"]), dtype=bool)
+    (na, ca), (nb, cb) = columns(a), columns(b)
+    same = na == nb
+    if not same.all():
+        return same
+    m = int(na.max(initial=0))          # both are padded to at least this many points
+    for u, v in zip(ca, cb):
+        same &= (u[:, :m] == v[:, :m]).all(axis=1)
+    return same
 
 
 # ------------------------------------------------------------------------------ bootstrap
@@ -604,7 +645,9 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
                           seed=seed, method=method, max_steps=max_steps, refine=refine,
                           ftol=ftol, warn=False)
     else:
-        _check_start(start, law, batch.tasks, y=y, x=x)
+        _check_start(start, law, batch.tasks, y=y, x=x, batch=batch,
+                     objective=dict(loss=loss, space=space,
+                                    **({"delta": delta} if loss == "huber" else {})))
     if warn:
         # the fit the refits start from, and the predictive noise scale's (and optimal's)
         start.warn_unconverged(where="bootstrap's start (the full-data fit)", stacklevel=3)

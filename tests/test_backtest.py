@@ -504,6 +504,34 @@ def test_n_applies_only_to_the_bootstrap_and_defaults_to_200(monkeypatch):
     assert seen["n"] == 200
 
 
+def test_sample_options_that_would_be_ignored_or_clash_are_refused_before_any_fit(monkeypatch):
+    """Before: sample_options with method='bootstrap' were ignored without a word, and a
+    key backtest sets itself (seed, method, y, ...) or a misspelt one reached
+    jaxfit.sample after the first cut's fit as "TypeError: sample() got multiple values
+    for keyword argument 'seed'" (or "unexpected keyword argument 'sample'")."""
+    import importlib
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"N": N, "loss": 2.0 + 300 * N ** -0.3})
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    law = jf.models.power_law()
+    with pytest.raises(ValueError, match=r"^backtest: sample_options=\{'samples': 10\} are "
+                                         r"jaxfit.sample's options and do not apply to "
+                                         r"method='bootstrap'"):
+        jf.backtest(law, df, axis="N", sample_options={"samples": 10})
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: sample_options sets ['seed', 'method'], which backtest sets for every "
+            "step and cut; drop them from sample_options and give them as backtest's own "
+            "arguments (seed: seed=; method: method=).")):
+        jf.backtest(law, df, axis="N", method="laplace",
+                    sample_options={"seed": 3, "method": "nuts", "samples": 50})
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: sample_options has ['sample'], which jaxfit.sample does not take "
+            "(did you mean ['samples']?)")):
+        jf.backtest(law, df, axis="N", method="nuts", sample_options={"sample": 50})
+
+
 def test_a_count_of_cuts_beyond_the_data_is_warned_about(monkeypatch):
     """cuts=10 on data with 4 distinct values below the largest: before, the 4 cuts ran
     without a word. Now a FitWarning names the count asked for, the count run and the

@@ -1,5 +1,6 @@
 """Bayesian fits (`jaxfit.sample.sample`, `jaxfit.inference.bayes`, `jaxfit.posterior`)."""
 
+import dataclasses
 import re
 
 import arviz as az
@@ -486,3 +487,56 @@ def test_a_posterior_repr_shows_the_same_sd_as_its_summary():
     sd = post.summary(diagnostics=False)["sd"].xs("a", level="param").iloc[0]
     assert sd == pytest.approx(np.sqrt(2.0))
     assert "a=1 (sd 1.4)" in repr(post)
+
+
+def test_draws_that_are_not_finite_fail_the_diagnostics():
+    """A posterior whose draws hold NaN or inf passed `Posterior.diagnostics` as ok, and
+    `jf.sample` said nothing. Measured: ``jf.sample(power_law("C"), df, method="svi")`` on
+    9 points over half a decade of C (seed 2 of rng.normal(0, 0.02) noise): the ELBO was
+    NaN from step 12, every draw of every parameter NaN, ``ok`` True, no warning, and
+    `predict` NaN with "check the law at those inputs". The command line already exited 1
+    on non-finite draws; now the Python diagnostics say so (``nonfinite_fraction``)."""
+    import jaxfit as jf
+
+    lin = jf.models.linear("L")
+    svi = _gaussian_draws(lin, ["a", "b"], [1.0, -0.25], [0.01, 0.005], 0.02, "log",
+                          method="svi")
+    svi.draws["sigma"][0] = np.nan                      # task "a": a guide that diverged
+    lap = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.01, 0.005], 0.02, "log")
+    lap.draws[lin.param_names[0]][0, 0, :3] = np.inf    # 3 of 400 draws overflowed
+    d = svi.diagnostics
+    assert d["nonfinite_fraction"].tolist() == [1.0, 0.0]
+    assert d["ok"].tolist() == [False, True]
+    with pytest.warns(jf.warnings.DiagnosticWarning,
+                      match=r"draws with a non-finite value \(NaN or inf\) in 1 task\(s\) "
+                            r"\(up to 100% of the draws"):
+        assert not svi.warn()
+    assert lap.diagnostics["nonfinite_fraction"].iloc[0] == pytest.approx(3 / 400)
+    assert not lap.diagnostics["ok"].iloc[0]
+    # a bootstrap's NaN sigma (no residual degrees of freedom) is the points check's
+    boot = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.01, 0.005], np.nan, "log",
+                           method="bootstrap")
+    assert "nonfinite_fraction" not in boot.diagnostics
+
+
+def test_a_plated_posterior_counts_its_divergences_once():
+    """The plated model (pool=, shared parameters) runs one chain for all tasks, and each
+    task's row of the diagnostics holds that chain's count: the warning summed them, so 2
+    divergences in a 3-task pooled fit read "6 divergent transitions in 3 task(s)"."""
+    import jaxfit as jf
+
+    lin = jf.models.linear("L")
+    post = _gaussian_draws(lin, ["a", "b", "c"], [1.0, -0.25], [0.01, 0.005], 0.02, "log",
+                           method="nuts")
+    div = np.zeros((1, 1, 400), dtype=bool)
+    div[..., :2] = True
+    pooled = dataclasses.replace(post, stats={"diverging": np.broadcast_to(div, (3, 1, 400))},
+                                 hyper={"b_mu": np.zeros((1, 400))})
+    assert pooled.diagnostics["divergences"].tolist() == [2, 2, 2]
+    with pytest.warns(jf.warnings.DiagnosticWarning,
+                      match=r"; 2 divergent transitions in the joint model of all 3 task\(s\)"):
+        pooled.warn()
+    own = dataclasses.replace(post, stats={"diverging": np.broadcast_to(div, (3, 1, 400))})
+    with pytest.warns(jf.warnings.DiagnosticWarning,
+                      match=r"; 6 divergent transitions in 3 task\(s\)"):
+        own.warn()

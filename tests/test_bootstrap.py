@@ -277,6 +277,30 @@ def test_a_full_data_fit_that_did_not_converge_is_named_by_bootstrap_and_sample(
         bootstrap(LAW, df, y="loss", by="task", n=10, start=capped, warn=False)
 
 
+def test_start_must_be_a_fit_of_the_same_points_and_objective():
+    """Before: a fit of other points of the same tasks (or with another loss) was taken as
+    the bootstrap's full-data fit: it set the noise scale and became `jf.optimal`'s
+    estimate. Measured on Chinchilla: a start fitted on its 96 points with N < 5e8 gave
+    N* = 1.36e11 at 5.76e23 FLOPs, outside the bootstrap's own 90% interval
+    [5.5e10, 1.05e11]."""
+    df, _ = synthetic_tasks(2, 16, seed=4)
+    full = jf.fit(LAW, df, y="loss", by="task", restarts=8)
+    part = jf.fit(LAW, df.groupby("task").head(12), y="loss", by="task", restarts=8)
+    with pytest.raises(ValueError, match=r"start is a fit of other data than this call's: "
+                                         r"task 0 has other points"):
+        bootstrap(LAW, df, y="loss", by="task", n=10, start=part)
+    with pytest.raises(ValueError, match=r"start is a fit of other data"):
+        jf.sample(LAW, df, y="loss", by="task", method="laplace", start=part)
+    squared = jf.fit(LAW, df, y="loss", by="task", restarts=8, loss="squared")
+    with pytest.raises(ValueError, match=r"start is a fit with loss='squared', this call "
+                                         r"refits with loss='huber'"):
+        bootstrap(LAW, df, y="loss", by="task", n=10, start=squared)
+    # the same points in another row order are the same data
+    post = bootstrap(LAW, df.sample(frac=1.0, random_state=0), y="loss", by="task", n=10,
+                     start=full, warn=False)
+    assert post.fit is full
+
+
 def test_noise_draws_compile_once_for_every_parameter_count():
     """`noise_draws` takes the parameter count traced: laws with 3 and 5 parameters on the
     same data shape share one program (a static count compiled it again, ~2-3 s each),

@@ -391,8 +391,10 @@ def _uncertainty(law: Law, points: pd.DataFrame, res: FitResult, point_fn, poste
             cols["divergences"] = (diag["divergences"].to_numpy() if "divergences" in diag
                                    else np.zeros(T))
         if bootstrap:
+            o = res.options             # the fit's objective (fit_options may change it)
             boot = run_bootstrap(law, points, y="y", by="task", x=x, n=int(bootstrap),
-                                 loss=FIT_OPTIONS["loss"], space="linear", start=res, seed=seed)
+                                 loss=o["loss"], delta=o["delta"], space=o["space"], start=res,
+                                 seed=seed)
             cols.update(_quantiles(point_fn(boot), "bootstrap"))
             cols["bootstrap_converged"] = boot.diagnostics["converged_fraction"].to_numpy()
     return cols, post, boot
