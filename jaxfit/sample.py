@@ -7,6 +7,7 @@ one compiled call.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -549,7 +550,7 @@ def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None, batch
     if batch is not None and data is not None:
         same = _same_points(data, dict(x=batch.x, y=batch.y, w=batch.w))
         if not same.all():
-            task = tasks[int(np.flatnonzero(~same)[0])]
+            task = list(tasks)[int(np.flatnonzero(~same)[0])]
             raise ValueError(f"start is a fit of other data than this call's: task {task!r} "
                              f"has other points (rows, values or weights); {fix}.")
 
@@ -576,7 +577,88 @@ def _same_points(a: Mapping, b: Mapping) -> np.ndarray:
     return same
 
 
+#: A bootstrap refit's floor at its bound: below this times the task's smallest |target|
+#: (`_refits_at_floor`; the full-data fit that put E at 3e-9 had targets of 2-20).
+NEAR_FLOOR = 1e-6
+
+
+def _refits_at_floor(law: Law, objective, sol, x, y, wb, opts: SolverOptions):
+    """Bootstrap refits whose floor ends at its bound, or that stopped, checked there.
+
+    Started from a fit whose floor sits at its bound (a power law in compute on 12 points,
+    E ~ 3e-9), a refit stays at that floor: in the solver's coordinates (log E) the
+    objective is flat there whichever way it slopes in E. Measured on that task: 100 of
+    200 refits stalled or hit the step cap (``max_steps=5000``: 31), so the diagnostics
+    flagged it; and in 31 of them the objective fell as E rose (``df/dE < 0``): their
+    optimum was inside, at E = 0.6-9 with an objective 1-20% lower, which no refit
+    reached. So, with `jaxfit.inference.floor`'s pieces:
+
+    1. a refit at the bound (E below `NEAR_FLOOR` times the smallest |target|) where
+       ``df/dE < 0`` is refitted from E = half the smallest |target| (its other
+       parameters where it ended), and replaced where that converges lower;
+    2. a refit that stopped with ``df/dE >= 0`` there is refitted with the floor pinned
+       at its bound, as `jaxfit.fit` refits its capped members, and replaced where that
+       converges at or below its objective and the objective still rises with the floor
+       (a minimum of the bounded problem).
+
+    On that task: all 31 of (1) and 69 stopped refits of (2) replaced; every refit
+    converged. ``sol`` is unchanged where the law has no such floor or nothing applies.
+    """
+    from jaxfit.fit import _minimize_tasks
+    from jaxfit.inference import floor
+    from jaxfit.inference.status import Status
+
+    i = floor.floor_index(law)
+    if i is None:
+        return sol
+    u, f = np.array(sol.u), np.array(sol.f)                               # [n, T, k], [n, T]
+    status, steps = np.array(sol.status), np.array(sol.steps)
+    y, wb = np.asarray(y), np.asarray(wb)
+    small = np.min(np.where(wb > 0, np.abs(y)[None], np.inf), axis=-1)    # [n, T]
+    small = np.where(np.isfinite(small) & (small > 0), small, 1.0)
+    stopped = (status == Status.MAX_STEPS) | (status == Status.STALLED)
+    near = u[..., i] < np.log(NEAR_FLOOR * small)
+    if not (stopped | near).any():
+        return sol
+    ropts = dataclasses.replace(opts, continuation=(), refine=None, keep=None,
+                                screen_steps=0)
+
+    def rows(mask):
+        r, t = np.nonzero(mask)
+        return r, t, y[t], wb[r, t], {n: np.asarray(a)[t] for n, a in x.items()}
+
+    def replace(r, t, better, new_u, new_f, new_steps):
+        r, t = r[better], t[better]
+        u[r, t], f[r, t], status[r, t] = new_u[better], new_f[better], Status.CONVERGED
+        steps[r, t] += new_steps[better]
+
+    r, t, yt, wt, xt = rows(near)
+    inside = floor.floor_slope(objective, i, u[r, t], xt, yt, wt) < 0
+    if inside.any():                                  # 1: the optimum lies inside
+        r, t, yt, wt, xt = r[inside], t[inside], yt[inside], wt[inside], \
+            {n: a[inside] for n, a in xt.items()}
+        u0 = u[r, t].copy()
+        u0[:, i] = np.log(0.5 * small[r, t])
+        new = _minimize_tasks(xt, yt, wt, u0[:, None, :], objective, ropts, True)
+        replace(r, t, (new.status == Status.CONVERGED) & (new.f < f[r, t]), new.u, new.f,
+                new.steps)
+    stopped &= status != Status.CONVERGED
+    if stopped.any():                                 # 2: a minimum at the bound
+        r, t, yt, wt, xt = rows(stopped)
+        pin = floor.pinned_values(law, yt, wt)
+        u0 = np.delete(u[r, t], i, axis=-1)[:, None, :]
+        new = _minimize_tasks({**xt, floor.PIN: np.broadcast_to(pin[:, None], yt.shape)}, yt,
+                              wt, u0, floor.pinned_objective(objective, i), ropts, True)
+        full = np.insert(new.u, i, pin, axis=-1)
+        replace(r, t, ((new.status == Status.CONVERGED) & np.isfinite(new.f)
+                       & (new.f <= f[r, t])
+                       & (floor.floor_slope(objective, i, full, xt, yt, wt) >= 0)),
+                full, new.f, new.steps)
+    return sol._replace(u=u, f=f, status=status, steps=steps)
+
+
 # ------------------------------------------------------------------------------ bootstrap
+
 
 def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
               n: int = 1000, x: Mapping[str, str] | None = None, weights=None,
@@ -600,7 +682,9 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
             ``starts="restarts"`` also of every refit.
         starts: "fit" (every refit starts at the task's full-data best fit, as Besiroglu
             et al. start theirs at one point; fast) or "restarts" (every refit is a full
-            multi-start fit; ``restarts`` times more work).
+            multi-start fit; ``restarts`` times more work). Either way a refit whose floor
+            ends at its bound is checked there (`_refits_at_floor`): refitted from inside
+            where the objective falls as the floor rises, pinned where it stopped.
         seed: random seed (starts and resampling).
         start: a `FitResult` of the same law and data (skips the full-data fit).
         warn: warn when more than 1% of a task's refits did not converge.
@@ -667,6 +751,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         key = jax.random.fold_in(jax.random.key(seed), 1)
         sol, wb = bootstrap_minimize(objective, u0, xs, ys, ws,
                                      jnp.asarray(batch.n_points), int(n), key, opts)
+        sol = _refits_at_floor(law, objective, sol, batch.x, batch.y, wb, opts)
         # a row of weight 0 is not data: the noise scale's degrees of freedom count the
         # points of weight > 0 (as FitResult.dof), not the rows
         n_pos = jnp.asarray((batch.w > 0).sum(axis=1))
