@@ -81,7 +81,6 @@ def test_plot_draws_intervals_where_they_are():
         np.testing.assert_allclose([s[0, 0] for s in segs], t["actual"], rtol=1e-12)
 
 
-
 def test_plot_leaves_rows_without_an_interval_out_of_coverage():
     """A held-out row whose interval is NaN has no interval: summary() counts it in
     no_interval, not as a miss. The plot counted it as a miss (red, and coverage 2/3 in
@@ -421,7 +420,6 @@ def test_rows_from_unconverged_fits_are_flagged():
     np.testing.assert_allclose(t["prediction"], 2.0 + 300 * 8e8 ** -0.3, rtol=0.05)
 
 
-
 def test_few_scores_warning_points_at_the_caller_and_the_repr_is_one_line():
     """Before: backtest's few-scores FitWarning pointed into jaxfit/backtest.py (one frame
     short), and repr(result) was the dataclass's: the whole table and every cut's fits,
@@ -438,6 +436,7 @@ def test_few_scores_warning_points_at_the_caller_and_the_repr_is_one_line():
     assert repr(bt) == ("BacktestResult(power_law_N along N, 2 cut(s), 12 held-out row(s), "
                         "bootstrap, 0.9 intervals, calibrate=ratio; see table(), summary(), "
                         "plot())")
+
 
 @pytest.mark.parametrize("loss, likelihood", [("squared", "normal"), ("huber", "huber")])
 def test_sampled_backtest_uses_the_point_fits_data_model(monkeypatch, loss, likelihood):
@@ -600,7 +599,6 @@ def test_cut_ranks_count_only_cuts_that_predicted_something():
         jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=np.int64(0))
 
 
-
 def test_progress_lines_go_to_stderr_and_json_stays_alone_on_stdout(capsys, tmp_path):
     """`jaxfit backtest DATA ... --json > bt.json` wrote "backtest: cut 1/1 (...)" lines to
     stdout before the document, so the file (or a pipe into jq) was not JSON (measured:
@@ -627,6 +625,7 @@ def test_progress_lines_go_to_stderr_and_json_stays_alone_on_stdout(capsys, tmp_
     assert out == "" and "backtest: cut 1/1 (N <= 5e+08): 2 task(s), 2 held-out row(s)" in err
     np.testing.assert_allclose(bt.table()["prediction"], [r["prediction"] for r in doc["table"]],
                                rtol=1e-12)
+
 
 def test_a_task_named_all_is_not_merged_with_the_pooled_row():
     """The pooled row is labelled "all": a task of that name was overwritten by it (one

@@ -149,8 +149,6 @@ def runs_csv(tmp_path_factory):
     return path
 
 
-
-
 @pytest.mark.parametrize("argv, wanted", [
     (("show", "chinchilla", "-o", "x.csv"),
      "-o x.csv applies to datasets export only; use jaxfit datasets export NAME -o x.csv"),
@@ -207,6 +205,7 @@ def test_predict_names_the_tasks_of_a_posterior_that_failed_its_diagnostics(tmp_
                    "\"diagnostics\"), and draw it again (jaxfit sample's warning says what to "
                    "change)"], err
 
+
 def test_fit_that_did_not_converge_plots_without_python_warnings(runs_csv, tmp_path):
     """`fit --max-steps 2 --plot --residuals`: the fit's warning line, then (before) one
     multi-line Python ConvergenceWarning with its source line per curve drawn (12 here)."""
@@ -224,6 +223,7 @@ def test_fit_that_did_not_converge_plots_without_python_warnings(runs_csv, tmp_p
         assert "ConvergenceWarning" not in err and "plot.py" not in err, err
         assert sum("did not converge" in line for line in err.splitlines()) == 1, err
         assert all(line.startswith(("warning: ", "wrote ")) for line in err.splitlines()), err
+
 
 def test_fit_csv_mapping_save_plot_predict(runs_csv, tmp_path):
     fit_json, png, res_png = tmp_path / "fit.json", tmp_path / "fit.png", tmp_path / "res.png"
@@ -931,7 +931,6 @@ def test_backtest_refuses_a_task_named_as_the_pooled_row_before_fitting(capsys, 
     assert "by column 'model' has a task named 'all'" in err and "--pooled pooled" in err
 
 
-
 def test_backtest_out_must_be_a_csv_file(capsys, monkeypatch, tmp_path):
     """`backtest --out bt.parquet` wrote CSV text under that name (after the refits):
     refused before any refit (exit 2, one line naming the flag and the fix)."""
@@ -949,6 +948,7 @@ def test_backtest_out_must_be_a_csv_file(capsys, monkeypatch, tmp_path):
             "backtest writes its table as CSV; name the file .csv (or use --json for a JSON "
             "document)"), err
         assert not (tmp_path / out).exists()
+
 
 def test_backtest_refuses_a_by_column_named_as_a_table_column(capsys, tmp_path):
     """The backtest table's task column is named after --by (as predict's): a by column

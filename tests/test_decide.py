@@ -17,6 +17,7 @@ import jaxfit as jf
 from jaxfit.inference.bayes import Likelihood
 from jaxfit.law import Law, Param
 
+
 @pytest.fixture(scope="module")
 def chinchilla():
     df = jf.datasets.load("chinchilla")
@@ -206,7 +207,6 @@ def _handmade_fit():
                         options=dict(y="loss", by=None, x={}))
 
 
-
 def test_a_task_that_did_not_converge_is_named_once_at_the_caller():
     """A point fit stopped at the step cap: optimal's warning pointed into
     jaxfit/decide/optimal.py, isoflop and overtrain warned twice (the second time from
@@ -231,6 +231,7 @@ def test_a_task_that_did_not_converge_is_named_once_at_the_caller():
     with warnings.catch_warnings():
         warnings.simplefilter("error", jf.warnings.ConvergenceWarning)
         jf.optimal(capped, [1e21], warn=False)
+
 
 def test_budgets_of_a_result_without_its_data_say_the_units_were_not_checked(tmp_path):
     """A fit loaded from .json holds no data, so the units check (ExtrapolationWarning for

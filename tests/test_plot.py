@@ -44,7 +44,6 @@ def fitted():
     return res, post, df
 
 
-
 def test_a_task_that_did_not_converge_is_named_once_at_the_caller(fitted):
     """A fit stopped at the step cap: plot_fit warned once per curve drawn (6 for these
     two tasks with 2 groups), each pointing into jaxfit/plot.py. Now once per figure,
@@ -68,6 +67,7 @@ def test_a_task_that_did_not_converge_is_named_once_at_the_caller(fitted):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         plot_fit(capped, df, tasks=["a"], groups=2)              # task b not drawn: silent
+
 
 def test_plot_fit(fitted):
     res, post, df = fitted

@@ -406,7 +406,6 @@ def test_cli_nan_rows_get_a_where_filter_that_drops_them(capsys, no_fit, tmp_pat
     assert kept.index.tolist() == [0, 3]
 
 
-
 @pytest.mark.parametrize("command, at, wanted", [
     ("fit", ["size=3"], ("--at: 1 row(s) name tasks that are not in the data ('size' = "
                          "[3.0], type float); the data's tasks: [1, 2] (type int); give one "
@@ -429,6 +428,7 @@ def test_cli_at_naming_a_task_not_in_the_data_is_refused_before_the_fit(
     assert code == 2 and out == "" and err.count("\n") == 1, err
     assert wanted in err, err
     assert not (tmp_path / "out.json").exists()
+
 
 def test_cli_at_holding_some_of_two_by_columns_is_refused_before_the_fit(
         capsys, no_fit, tmp_path):

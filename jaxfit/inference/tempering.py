@@ -148,7 +148,6 @@ def check_temper(temper) -> None:
                          "use temper='none' for the untempered likelihood.")
 
 
-
 def powers(temper, law: Law, values, x, y, w, likelihood, method: str = "nuts"):
     """Per-task powers [T] for `jaxfit.sample`'s ``temper`` option.
 
