@@ -203,6 +203,26 @@ def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):
     return sol, _values(law, sol.u), _values(law, sol.all_u)
 
 
+def _refit_pinned(law, objective, u, x, y, w, opts, use_jit: bool = True):
+    """Members ``u`` [M, k] refitted from where they stopped with the law's floor pinned
+    at its bound (`jaxfit.inference.floor`), each on its rows ``x, y, w`` [M, P].
+
+    Returns:
+        (the pinned problem's `Solution` [M], its end points with the floor [M, k],
+        [M] whether the objective rises with the floor there, ``df/dE >= 0``: a minimum
+        of the bounded problem where the refit converged).
+    """
+    i = floor.floor_index(law)
+    pin = floor.pinned_values(law, y, w)
+    u0 = np.delete(u, i, axis=-1)[:, None, :]
+    ropts = dataclasses.replace(opts, continuation=(), refine=None, keep=None,
+                                screen_steps=0)
+    r = _minimize_tasks({**x, floor.PIN: np.broadcast_to(pin[:, None], y.shape)}, y, w, u0,
+                        floor.pinned_objective(objective, i), ropts, use_jit)
+    full = np.insert(r.u, i, pin, axis=-1)
+    return r, full, floor.floor_slope(objective, i, full, x, y, w) >= 0
+
+
 def _refit_at_floor(law, batch: Batch, sol, objective, opts, use_jit: bool):
     """`jaxfit.inference.floor`: every member that ended at the step cap, refitted with
     the law's floor pinned at its bound, replaces its end point where the refit converges
@@ -212,20 +232,12 @@ def _refit_at_floor(law, batch: Batch, sol, objective, opts, use_jit: bool):
     if i is None or not capped.any():
         return sol
     t, m = np.nonzero(capped)                          # one refit task per capped member
-    pin = floor.pinned_values(law, batch.y, batch.w)[t]
-    x = {n: a[t] for n, a in batch.x.items()}
-    x[floor.PIN] = np.broadcast_to(pin[:, None], batch.y[t].shape)
-    u0 = np.delete(np.asarray(sol.all_u)[t, m], i, axis=-1)[:, None, :]
-    ropts = dataclasses.replace(opts, continuation=(), refine=None, keep=None,
-                                screen_steps=0)
-    r = _minimize_tasks(x, batch.y[t], batch.w[t], u0, floor.pinned_objective(objective, i),
-                        ropts, use_jit)
-    full = np.insert(r.u, i, pin, axis=-1)
+    r, full, rises = _refit_pinned(law, objective, np.asarray(sol.all_u)[t, m],
+                                  {n: a[t] for n, a in batch.x.items()}, batch.y[t],
+                                  batch.w[t], opts, use_jit)
     # a minimum of the bounded problem only where the objective rises with the floor
     at_min = np.zeros(capped.shape, bool)
-    slope = floor.floor_slope(objective, i, full, {n: a[t] for n, a in batch.x.items()},
-                              batch.y[t], batch.w[t])
-    at_min[t, m] = slope >= 0
+    at_min[t, m] = rises
     new_u, new_f = np.array(sol.all_u), np.array(sol.all_f)
     new_status = np.array(sol.all_status)
     new_u[t, m] = full

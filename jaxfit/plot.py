@@ -180,15 +180,16 @@ def _curve(result, df: pd.DataFrame, prob: float, band) -> tuple[np.ndarray, pd.
     return y, (band.predict(df, prob=prob) if band is not None else None)
 
 
-def _warn_unconverged(result, tasks: list, where: str) -> None:
-    """One `ConvergenceWarning` at the plotting function's caller when a drawn task of a
-    `FitResult` did not converge (before: one per curve drawn, six for a two-task
+def _warn_unconverged(result, tasks: list | None, where: str) -> None:
+    """One `ConvergenceWarning` at the plotting function's caller when a drawn task (None:
+    any task) of a `FitResult` did not converge (before: one per curve drawn, six for a two-task
     Chinchilla figure, each pointing into this file, and on the command line each
     printed with its source line)."""
     from jaxfit.result import FitResult, task_position
 
     if isinstance(result, FitResult):
-        result.warn_unconverged([task_position(result.tasks, t, "fit") for t in tasks],
+        result.warn_unconverged(None if tasks is None else
+                                [task_position(result.tasks, t, "fit") for t in tasks],
                                 where=where, stacklevel=4)
 
 

@@ -565,8 +565,6 @@ def _same_points(a: Mapping, b: Mapping) -> np.ndarray:
         return keep.sum(axis=1), [np.sort(np.where(keep, np.asarray(c, np.float64), np.inf),
                                           axis=1) for c in cols]
 
-    if sorted(a["x"]) != sorted(b["x"]) or len(a["y"]) != len(b["y"]):
-        return np.zeros(len(b["y"]), dtype=bool)
     (na, ca), (nb, cb) = columns(a), columns(b)
     same = na == nb
     if not same.all():
@@ -596,15 +594,15 @@ def _refits_at_floor(law: Law, objective, sol, x, y, wb, opts: SolverOptions):
     1. a refit at the bound (E below `NEAR_FLOOR` times the smallest |target|) where
        ``df/dE < 0`` is refitted from E = half the smallest |target| (its other
        parameters where it ended), and replaced where that converges lower;
-    2. a refit that stopped with ``df/dE >= 0`` there is refitted with the floor pinned
-       at its bound, as `jaxfit.fit` refits its capped members, and replaced where that
-       converges at or below its objective and the objective still rises with the floor
+    2. a refit that stopped (anywhere; after 1) is refitted with the floor pinned at its
+       bound, as `jaxfit.fit` refits its capped members, and replaced where that
+       converges at or below its objective and the objective rises with the floor there
        (a minimum of the bounded problem).
 
     On that task: 63 refits replaced by (1) and 69 by (2); every refit converged.
     ``sol`` is unchanged where the law has no such floor or nothing applies.
     """
-    from jaxfit.fit import _minimize_tasks
+    from jaxfit.fit import _minimize_tasks, _refit_pinned
     from jaxfit.inference import floor
     from jaxfit.inference.status import Status
 
@@ -614,14 +612,9 @@ def _refits_at_floor(law: Law, objective, sol, x, y, wb, opts: SolverOptions):
     u, f = np.array(sol.u), np.array(sol.f)                               # [n, T, k], [n, T]
     status, steps = np.array(sol.status), np.array(sol.steps)
     y, wb = np.asarray(y), np.asarray(wb)
-    small = np.min(np.where(wb > 0, np.abs(y)[None], np.inf), axis=-1)    # [n, T]
-    small = np.where(np.isfinite(small) & (small > 0), small, 1.0)
+    small = floor.smallest_target(y[None], wb)                            # [n, T]
     stopped = (status == Status.MAX_STEPS) | (status == Status.STALLED)
     near = u[..., i] < np.log(NEAR_FLOOR * small)
-    if not (stopped | near).any():
-        return sol
-    ropts = dataclasses.replace(opts, continuation=(), refine=None, keep=None,
-                                screen_steps=0)
 
     def rows(mask):
         r, t = np.nonzero(mask)
@@ -632,28 +625,27 @@ def _refits_at_floor(law: Law, objective, sol, x, y, wb, opts: SolverOptions):
         u[r, t], f[r, t], status[r, t] = new_u[better], new_f[better], Status.CONVERGED
         steps[r, t] += new_steps[better]
 
-    r, t, yt, wt, xt = rows(near)
-    inside = floor.floor_slope(objective, i, u[r, t], xt, yt, wt) < 0
+    inside = np.zeros_like(near)         # at the bound, and the objective falls as E rises
+    if near.any():
+        r, t, yt, wt, xt = rows(near)
+        inside[r, t] = floor.floor_slope(objective, i, u[r, t], xt, yt, wt) < 0
     if inside.any():                                  # 1: the optimum lies inside
-        r, t, yt, wt, xt = r[inside], t[inside], yt[inside], wt[inside], \
-            {n: a[inside] for n, a in xt.items()}
+        r, t, yt, wt, xt = rows(inside)
         u0 = u[r, t].copy()
         u0[:, i] = np.log(0.5 * small[r, t])
+        ropts = dataclasses.replace(opts, continuation=(), refine=None, keep=None,
+                                    screen_steps=0)
         new = _minimize_tasks(xt, yt, wt, u0[:, None, :], objective, ropts, True)
         replace(r, t, (new.status == Status.CONVERGED) & (new.f < f[r, t]), new.u, new.f,
                 new.steps)
     stopped &= status != Status.CONVERGED
     if stopped.any():                                 # 2: a minimum at the bound
         r, t, yt, wt, xt = rows(stopped)
-        pin = floor.pinned_values(law, yt, wt)
-        u0 = np.delete(u[r, t], i, axis=-1)[:, None, :]
-        new = _minimize_tasks({**xt, floor.PIN: np.broadcast_to(pin[:, None], yt.shape)}, yt,
-                              wt, u0, floor.pinned_objective(objective, i), ropts, True)
-        full = np.insert(new.u, i, pin, axis=-1)
+        new, full, rises = _refit_pinned(law, objective, u[r, t], xt, yt, wt, opts)
         replace(r, t, ((new.status == Status.CONVERGED) & np.isfinite(new.f)
-                       & (new.f <= f[r, t])
-                       & (floor.floor_slope(objective, i, full, xt, yt, wt) >= 0)),
-                full, new.f, new.steps)
+                       & (new.f <= f[r, t]) & rises), full, new.f, new.steps)
+    if not (inside.any() or stopped.any()):
+        return sol
     return sol._replace(u=u, f=f, status=status, steps=steps)
 
 

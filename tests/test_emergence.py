@@ -446,3 +446,34 @@ def test_log_power_law_refuses_finetuning_amounts_below_one():
         res.predict(pd.DataFrame({"D": [10.0, 0.9]}))
     with pytest.raises(ValueError, match=r"input_above \['X'\] are not among its inputs"):
         law.replace(input_above={"X": 1.0})
+
+
+def test_the_recipe_keeps_its_draws_diagnostic_warnings(monkeypatch):
+    """The recipe's fit names its tasks that did not converge, so `_uncertainty` silences
+    sample's and bootstrap's repeat of it about their start. Session 23's first version
+    silenced every ConvergenceWarning, and with it DiagnosticWarning (a subclass): the
+    NUTS posterior's r_hat, divergences and non-finite draws went unreported."""
+    import importlib
+    from types import SimpleNamespace
+
+    from jaxfit.warnings import ConvergenceWarning, DiagnosticWarning
+
+    em = importlib.import_module("jaxfit.recipes.emergence")
+
+    class Stop(Exception):
+        pass
+
+    def fake_sample(*args, **kwargs):
+        warnings.warn("sample's start (the full-data fit): 1 task(s) [0] of this fit did not "
+                      "converge", ConvergenceWarning)
+        warnings.warn("sample: r_hat above 1.01 in 1 task(s)", DiagnosticWarning)
+        raise Stop
+
+    monkeypatch.setattr(importlib.import_module("jaxfit.sample"), "sample", fake_sample)
+    law, res = SimpleNamespace(inputs=("L", "D")), SimpleNamespace(tasks=[0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Stop):
+            em._uncertainty(law, None, res, None, True, 0, {}, None, 0)
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (DiagnosticWarning, "sample: r_hat above 1.01 in 1 task(s)")]

@@ -581,10 +581,12 @@ def _select(df: pd.DataFrame, where: str | None,
             tip = " (quote odd names in backticks, e.g. `my col` > 1)"
             if name in (mapping or {}) and mapping[name] in df.columns:
                 # --x N=params --where "N > 1e8": the law's name, not the file's column
-                fixed = where
-                for k, v in mapping.items():
-                    if v in df.columns and re.fullmatch(r"\w+", v):
-                        fixed = re.sub(rf"\b{re.escape(k)}\b", v, fixed)
+                # every mapped input at once (no chains: --x N=D D=tokens), a name that
+                # is a column of the file kept, an odd column name in backticks
+                names = {k: v if v.isidentifier() else f"`{v}`" for k, v in mapping.items()
+                         if v in df.columns and k not in df.columns}
+                fixed = re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b",
+                               lambda g: names[g[1]], where)
                 near = (f"; --where reads the data's columns, and --x {name}={mapping[name]} "
                         f"reads {name} from {mapping[name]!r}: write --where {fixed!r}")
                 tip = ""

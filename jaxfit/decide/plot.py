@@ -21,18 +21,11 @@ import numpy as np
 
 from jaxfit.data import task_label
 from jaxfit.decide.optimal import isoflop, optimal
-from jaxfit.result import FitResult
-from jaxfit.warnings import ConvergenceWarning
+from jaxfit.plot import _warn_unconverged
 from jaxfit.plot_style import figure, interval_bar, wrap
+from jaxfit.warnings import ConvergenceWarning
 
 __all__ = ["plot_allocation", "plot_isoflop", "plot_suggest"]
-
-
-def _warn_unconverged(result, where: str) -> None:
-    """One `ConvergenceWarning` at the plot's caller for a `FitResult`'s tasks that did
-    not converge (before: one per `optimal` call inside the plot, pointing into it)."""
-    if isinstance(result, FitResult):
-        result.warn_unconverged(where=where, stacklevel=4)
 
 
 def _figure(ncols: int, width: float = 4.0, height: float = 3.3):
@@ -44,7 +37,7 @@ def plot_allocation(result, budgets: Sequence[float], *, prob: float = 0.9, mark
                     task=None, **kw):
     """N*(C), D*(C) and tokens per parameter against compute, with ``prob`` bands over the
     result's draws (`jaxfit.decide.optimal`); ``mark`` budgets get a dot and a label."""
-    _warn_unconverged(result, "plot_allocation")
+    _warn_unconverged(result, None, "plot_allocation")   # once, not per optimal call
     opt = optimal(result, budgets, prob=prob, warn=False, **kw)
     f = opt.to_frame()
     tcol = task_label(opt.by)
@@ -91,7 +84,7 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
                              "to overlay need columns N, loss and C (compute, e.g. "
                              "data.assign(C=6 * data['N'] * data['D']) for 6 N D); it has "
                              f"{list(data.columns)}.")
-    _warn_unconverged(result, "plot_isoflop")
+    _warn_unconverged(result, None, "plot_isoflop")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)      # said once, just above
         prof = isoflop(result, budgets, n=n, span=span, prob=prob, **kw)

@@ -36,7 +36,7 @@ from jaxfit.inference.status import Status
 from jaxfit.law import Law
 
 __all__ = ["FLOOR_REL", "floor_index", "pinned_objective", "pinned_values", "floor_slope",
-           "replace_members"]
+           "replace_members", "smallest_target"]
 
 #: The floor's pinned value relative to the task's smallest |target|: below float64's
 #: resolution of a prediction, so the pinned fit's objective is that of floor = 0.
@@ -79,13 +79,17 @@ def pinned_objective(objective, i: int):
     return pinned
 
 
+def smallest_target(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """[...] the smallest |target| among each task's points of positive weight (1 where
+    there is none, or it is 0), over the last axis."""
+    small = np.min(np.where(w > 0, np.abs(y), np.inf), axis=-1)
+    return np.where(np.isfinite(small) & (small > 0), small, 1.0)
+
+
 def pinned_values(law: Law, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     """[T] the floor's pinned unconstrained value per task: the inverse transform of
     `FLOOR_REL` times the smallest |target| among the task's points of positive weight."""
-    a = np.where(w > 0, np.abs(y), np.inf)
-    small = np.min(a, axis=-1)
-    small = np.where(np.isfinite(small) & (small > 0), small, 1.0)
-    return np.log(FLOOR_REL * small)
+    return np.log(FLOOR_REL * smallest_target(y, w))
 
 
 @cache.jit(static_argnums=(0, 1))

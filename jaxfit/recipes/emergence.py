@@ -381,7 +381,9 @@ def _uncertainty(law: Law, points: pd.DataFrame, res: FitResult, point_fn, poste
     x = {n: n for n in law.inputs}
     with warnings.catch_warnings():
         # the recipe's fit named its tasks that did not converge; not again as the start
-        warnings.simplefilter("ignore", ConvergenceWarning)
+        # (only that warning: DiagnosticWarning, the draws' own, is a ConvergenceWarning too)
+        warnings.filterwarnings("ignore", message=r"(sample|bootstrap)'s start",
+                                category=ConvergenceWarning)
         if posterior:
             post = sample(law, points, y="y", by="task", x=x, space="linear", likelihood="normal",
                           priors=priors, start=res, seed=seed, **sample_options)
