@@ -30,7 +30,7 @@ T = 100
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--method", default="laplace", choices=["laplace", "nuts", "svi"],
+    ap.add_argument("--method", default="laplace", choices=["laplace", "nuts", "svi", "bootstrap"],
                     help="posterior (NUTS: jf.sample's defaults, 4 chains)")
     ap.add_argument("--tempers", nargs="+", default=["sandwich", "none"])
     ap.add_argument("--sizes", nargs="+", type=int, default=[9, 20, 40])
@@ -44,13 +44,18 @@ def main():
         fit = jf.fit(law, df, y="loss", by="task")
         for temper in args.tempers:
             opts = dict(chains=2, samples=500) if args.method == "laplace" else {}
-            post = jf.sample(law, df, y="loss", by="task", method=args.method, temper=temper,
-                             start=fit, **opts)
+            if args.method == "bootstrap":      # 200 resampled refits from the fit; no temper
+                post = jf.bootstrap(law, df, y="loss", by="task", n=200, start=fit)
+            else:
+                post = jf.sample(law, df, y="loss", by="task", method=args.method,
+                                 temper=temper, start=fit, **opts)
             p = post.predict(pd.DataFrame({"task": np.arange(T), "C": 1e23}), prob=0.9)
             cov = ((p.credible_lower <= truth) & (truth <= p.credible_upper)).mean()
             pcov = ((p.predictive_lower <= truth) & (truth <= p.predictive_upper)).mean()
             width = np.median((p.credible_upper - p.credible_lower) / truth)
             d = post.diagnostics
+            nspread = (int((d["sigma_spread"] > SIGMA_SPREAD_MAX).sum())
+                       if "sigma_spread" in d else "n/a")    # not for a bootstrap
             # the tasks `jaxfit.sample`'s PriorWarning names: the fit's exponent outside its
             # default prior's 95% range (session 20; the law's own prior since session 21)
             lo, hi = bayes.exponent_range(bayes.default_prior(law, "alpha"))
@@ -59,7 +64,7 @@ def main():
             covered = ((p.credible_lower <= truth) & (truth <= p.credible_upper)).to_numpy()
             print(f"{args.method} n={n:3d} temper={temper:8s}: 90% credible covers {cov:.2f}, predictive "
                   f"{pcov:.2f}, median relative width {width:.4f}, sigma_spread above "
-                  f"{SIGMA_SPREAD_MAX:.3g} in {int((d.sigma_spread > SIGMA_SPREAD_MAX).sum())}, "
+                  f"{SIGMA_SPREAD_MAX:.3g} in {nspread}, "
                   f"ok {int(d.ok.sum())}/{T}; fit exponent outside [{lo:.3f}, {hi:.3f}] "
                   f"(PriorWarning) in {int(low.sum())}: credible covers "
                   f"{covered[low].mean():.2f} there, {covered[~low].mean():.2f} elsewhere",
