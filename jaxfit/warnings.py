@@ -12,9 +12,9 @@ import contextvars
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["FitWarning", "ConvergenceWarning", "BoundWarning", "IdentifiabilityWarning",
-           "DesignWarning", "DiagnosticWarning", "ScaleWarning", "ExtrapolationWarning",
-           "PriorWarning"]
+__all__ = ["FitWarning", "ConvergenceWarning", "UNCONVERGED", "BoundWarning",
+           "IdentifiabilityWarning", "DesignWarning", "DiagnosticWarning", "ScaleWarning",
+           "ExtrapolationWarning", "PriorWarning"]
 
 
 class FitWarning(UserWarning):
@@ -23,6 +23,12 @@ class FitWarning(UserWarning):
 
 class ConvergenceWarning(FitWarning):
     """Some tasks did not converge; their status says why and which option to change."""
+
+
+#: `warnings.filterwarnings` message pattern of `FitResult.warn_unconverged`'s warning,
+#: for a caller that has named those tasks already: it silences only that one, where an
+#: ignore of ConvergenceWarning would hide DiagnosticWarning, its subclass, too.
+UNCONVERGED = r".*of this fit did not converge"
 
 
 class BoundWarning(FitWarning):

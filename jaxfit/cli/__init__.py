@@ -1005,7 +1005,7 @@ def _cmd_fit(args) -> int:
     with warnings.catch_warnings():
         # the fit's own warning named any task that did not converge: not again per figure
         # (before: a Python warning with its source line, once per curve drawn)
-        warnings.simplefilter("ignore", jf.warnings.ConvergenceWarning)
+        warnings.filterwarnings("ignore", jf.warnings.UNCONVERGED, jf.warnings.ConvergenceWarning)
         if args.plot:
             _savefig(_call(plot_fit, res, df, at=at), args.plot)
         if args.residuals:

@@ -181,10 +181,10 @@ def _cmd_optimal(args) -> int:
                                                  draws=opt.n_draws))
     if args.plot:
         from jaxfit.decide.plot import plot_allocation
-        from jaxfit.warnings import ConvergenceWarning
+        from jaxfit.warnings import UNCONVERGED, ConvergenceWarning
 
         with warnings.catch_warnings():      # optimal's line above named those tasks
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.filterwarnings("ignore", UNCONVERGED, ConvergenceWarning)
             fig = plot_allocation(res, np.geomspace(min(args.budgets) / 10,
                                                     max(args.budgets) * 10, 25),
                                   prob=args.prob, mark=args.budgets, inputs=inputs)

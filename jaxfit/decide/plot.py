@@ -23,7 +23,7 @@ from jaxfit.data import task_label
 from jaxfit.decide.optimal import isoflop, optimal
 from jaxfit.plot import _warn_unconverged
 from jaxfit.plot_style import figure, interval_bar, wrap
-from jaxfit.warnings import ConvergenceWarning
+from jaxfit.warnings import UNCONVERGED, ConvergenceWarning
 
 __all__ = ["plot_allocation", "plot_isoflop", "plot_suggest"]
 
@@ -86,7 +86,8 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
                              f"{list(data.columns)}.")
     _warn_unconverged(result, None, "plot_isoflop")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)      # said once, just above
+        # said once, just above; only that (DiagnosticWarning is a subclass)
+        warnings.filterwarnings("ignore", UNCONVERGED, ConvergenceWarning)
         prof = isoflop(result, budgets, n=n, span=span, prob=prob, **kw)
     best = optimal(result, budgets, prob=prob, warn=False, **kw)
     opt, tcol = best.to_frame(), task_label(best.by)

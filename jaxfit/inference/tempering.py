@@ -187,7 +187,8 @@ def with_scale_term(law: Law, values, x, y, w, eta, likelihood) -> dict:
     widening. With the term, Laplace's 90% intervals narrowed 45% at 9 points and covered
     0.75 / 0.79 / 0.74 instead of 0.84 / 0.81 / 0.75 (the same tasks), so it is not used
     there; nor for SVI, whose intervals it narrowed too (0.82 / 0.83 / 0.83 covered
-    without it, 0.80 / 0.82 / 0.81 with it; benchmarks/README.md, session 22). Nor in the plated model (``pool=``, shared parameters): its
+    without it, 0.80 / 0.82 / 0.81 with it; benchmarks/README.md, session 23). Nor in the
+    plated model (``pool=``, shared parameters): its
     shared or pooled parameters fit each task worse than the task's own fit, whose
     residuals the term would hold sigma to.
 
