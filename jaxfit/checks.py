@@ -29,10 +29,11 @@ import pandas as pd
 from jaxfit.data import (check_input_domain, column_map, did_you_mean, numeric_values,
                          unique_columns)
 from jaxfit.law import Law, fixed_text
-from jaxfit.warnings import ScaleWarning, warn_fit
+from jaxfit.warnings import DuplicateWarning, ScaleWarning, warn_fit
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
-           "law_output", "law_log", "law_constants", "scale_warning", "ScaleWarning", "LOSSES",
+           "law_output", "law_log", "law_constants", "scale_warning", "ScaleWarning",
+           "duplicate_rows", "LOSSES",
            "SPACES", "REDUCTIONS", "FIT_METHODS", "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
@@ -706,3 +707,56 @@ def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.nd
         "and its law's scale parameters, use space='log', or give init= values.",
         ScaleWarning, stacklevel=stacklevel)
     return True
+
+
+# ------------------------------------------------------------------------ duplicates
+
+def duplicate_rows(batch, columns, stacklevel: int = 3) -> int:
+    """Warn (`DuplicateWarning`) when rows of a task repeat another row of it exactly.
+
+    A copy of a row (the same inputs and target, weight > 0) counts as one more
+    independent observation: the copied point weighs more in the fit, n and the degrees
+    of freedom grow, and a posterior's or a bootstrap's interval narrows (by about the
+    square root of the copies where every row is copied alike, when the fit itself does
+    not change). Real repeated measurements rarely agree to the last digit;
+    copies do (the embedded Hitchhiker data's ``lambda`` family holds each of its 229
+    upstream rows 4 times, as ColPret's loader returns them). Nothing is dropped: the
+    warning says how many rows repeat, in which tasks, and how to drop them.
+
+    Args:
+        batch: the `jaxfit.data.Batch` of the fit.
+        columns: the data's columns that make a row a repeat: the task columns (``by``),
+            the law's inputs and the target (named in the message and its fix).
+        stacklevel: as in `warnings.warn` (inside `jaxfit.warnings.fit_source`, the
+            warning carries its label and points further out).
+
+    Returns:
+        The number of rows that repeat an earlier row of their task (0: no warning).
+    """
+    real = (batch.rows >= 0) & (batch.w > 0)
+    task = np.broadcast_to(np.arange(real.shape[0])[:, None], real.shape)[real]
+    keys = np.column_stack([task] + [np.asarray(batch.x[n])[real] for n in sorted(batch.x)]
+                           + [np.asarray(batch.y)[real]])
+    uniq, counts = np.unique(keys, axis=0, return_counts=True)
+    repeats = int(np.sum(counts - 1))
+    if repeats == 0:
+        return 0
+    per_task = np.bincount(uniq[:, 0].astype(np.int64), weights=counts - 1,
+                           minlength=real.shape[0]).astype(np.int64)
+    hit = np.flatnonzero(per_task)
+    hit = hit[np.argsort(-per_task[hit], kind="stable")]
+    named = ", ".join(f"{batch.tasks[t]!r}: {per_task[t]} of {int(real[t].sum())}"
+                      for t in hit[:3])
+    more = f" and {len(hit) - 3} more" if len(hit) > 3 else ""
+    one = len(batch.tasks) == 1
+    where = (f"of {int(real.sum())}" if one else
+             f"in {len(hit)} task(s) ({named}{more})")
+    warn_fit(
+        f"{repeats} rows {where} repeat another row{'' if one else ' of their task'} exactly "
+        f"(the same {', '.join(map(repr, columns))}); each counts as an independent "
+        "observation, so n, the degrees of freedom and the intervals assume more "
+        "information than copies hold. If they are copies, drop them first: "
+        f"df.drop_duplicates(subset={list(columns)}); if they are real repeated measurements, "
+        "ignore this warning (jaxfit.warnings.DuplicateWarning).",
+        DuplicateWarning, stacklevel=stacklevel)
+    return repeats

@@ -412,6 +412,12 @@ def _used(tasks: pd.Index) -> pd.Index:
     return tasks
 
 
+def row_columns(law: Law, y: str, by=None, x: Mapping[str, str] | None = None) -> list:
+    """The data's columns that identify an observation: the task columns, the law's
+    inputs (as mapped by ``x``) and the target ``y``."""
+    return [*task_columns(by), *column_map(law, x).values(), y]
+
+
 def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str] | None = None,
                weights: str | Sequence[float] | None = None, space: str = "log",
                min_points: int | None = None) -> Batch:

@@ -11,7 +11,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxfit import checks
-from jaxfit.data import Batch, check_law, make_batch, task_bucket
+from jaxfit.data import Batch, check_law, make_batch, row_columns, task_bucket
 from jaxfit.inference import design, floor
 from jaxfit.inference.objective import make_objective
 from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks
@@ -355,6 +355,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     u0 = make_starts(law, init=init, restarts=restarts, seed=seed)
     if warn:
         checks.scale_warning(law, batch.x, batch.y, batch.w, u0, space)
+        checks.duplicate_rows(batch, row_columns(law, y, by, x))
     if law.shared:
         from jaxfit.inference.shared import solve_shared
 

@@ -19,7 +19,7 @@ import numpy as np
 from numpyro.distributions import constraints
 
 from jaxfit import checks
-from jaxfit.data import check_law, make_batch
+from jaxfit.data import check_law, make_batch, row_columns
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
 from jaxfit.inference import bayes, tempering
@@ -218,6 +218,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     if warn:
         checks.scale_warning(law, batch.x, batch.y, batch.w,
                              make_starts(law, init=init, restarts=restarts, seed=seed), space)
+        checks.duplicate_rows(batch, row_columns(law, y, by, x))
     T = len(batch.tasks)
     if start is None:
         start = point_fit(law.replace(shared=()) if law.shared else law, data, y=y, by=by,
@@ -715,6 +716,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     if warn:
         checks.scale_warning(law, batch.x, batch.y, batch.w,
                              make_starts(law, init=init, restarts=restarts, seed=seed), space)
+        checks.duplicate_rows(batch, row_columns(law, y, by, x))
     if start is None:
         start = point_fit(law, data, y=y, by=by, x=x, weights=weights, loss=loss, delta=delta,
                           space=space, reduction=reduction, init=init, restarts=restarts,

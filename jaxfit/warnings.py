@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 __all__ = ["FitWarning", "ConvergenceWarning", "UNCONVERGED", "BoundWarning",
            "IdentifiabilityWarning", "DesignWarning", "DiagnosticWarning", "ScaleWarning",
-           "ExtrapolationWarning", "PriorWarning"]
+           "ExtrapolationWarning", "PriorWarning", "DuplicateWarning"]
 
 
 class FitWarning(UserWarning):
@@ -52,6 +52,13 @@ class DiagnosticWarning(ConvergenceWarning):
 
 class ScaleWarning(FitWarning):
     """The targets lie orders of magnitude away from what the law's starts predict."""
+
+
+class DuplicateWarning(FitWarning):
+    """Rows that repeat another row of their task exactly (the same inputs and target):
+    each counts as an independent observation, so n, the degrees of freedom and every
+    interval assume more information than the data hold if they are copies (the embedded
+    Hitchhiker data's ``lambda`` family holds each upstream row 4 times)."""
 
 
 class ExtrapolationWarning(FitWarning):

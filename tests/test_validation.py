@@ -144,6 +144,63 @@ def test_scale_warning_from_fit():
         jf.fit(law, df, space="linear", restarts=4, max_steps=5)
 
 
+# ------------------------------------------------------------------------ repeated rows
+
+def test_rows_that_repeat_another_row_exactly_are_reported_and_kept():
+    """The embedded Hitchhiker data's lambda family holds each of its 229 upstream rows 4
+    times (ColPret's loader returns them so): 687 repeats, named with their task and the
+    fix; a weight of 0 leaves a copy out; the same inputs with another target are a real
+    replicate, not a repeat. Nothing of the data is changed."""
+    df = jf.datasets.load("hitchhiker")
+    sub = df[df.family.isin(["lambda", "OPT"])]
+    before = sub.copy()
+    law = jf.models.chinchilla()
+    batch = make_batch(sub, law, y="loss", by="family", x={"D": "tokens"})
+    with pytest.warns(jf.warnings.DuplicateWarning,
+                      match=r"^687 rows in 1 task\(s\) \('lambda': 687 of 916\) repeat another "
+                            r"row of their task exactly .*drop_duplicates\(subset=\['family', "
+                            r"'N', 'tokens', 'loss'\]\)"):
+        assert checks.duplicate_rows(batch, ["family", "N", "tokens", "loss"]) == 687
+    pd.testing.assert_frame_equal(sub, before)
+    lam = sub[sub.family == "lambda"]
+    assert lam.duplicated(["N", "tokens", "loss"]).sum() == 687          # the data, as said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dedup = make_batch(lam.drop_duplicates(), law, y="loss", x={"D": "tokens"})
+        assert checks.duplicate_rows(dedup, ["N", "tokens", "loss"]) == 0
+        w = (~lam.duplicated(["N", "tokens", "loss"])).to_numpy(float)
+        weighted = make_batch(lam, law, y="loss", x={"D": "tokens"}, weights=w)
+        assert checks.duplicate_rows(weighted, ["N", "tokens", "loss"]) == 0
+        replicate = lam.drop_duplicates().copy()
+        replicate = pd.concat([replicate, replicate.iloc[:5].assign(loss=lambda d: d.loss * 1.01)])
+        again = make_batch(replicate, law, y="loss", x={"D": "tokens"})
+        assert checks.duplicate_rows(again, ["N", "tokens", "loss"]) == 0
+    one = make_batch(lam, law, y="loss", x={"D": "tokens"})
+    with pytest.warns(jf.warnings.DuplicateWarning, match=r"^687 rows of 916 repeat another row "
+                                                          r"exactly \(the same 'N', 'tokens'"):
+        checks.duplicate_rows(one, ["N", "tokens", "loss"])
+
+
+@pytest.mark.filterwarnings("ignore::jaxfit.warnings.ConvergenceWarning")
+def test_fit_and_bootstrap_report_repeated_rows_before_fitting(monkeypatch):
+    df = _frame()
+    rep = pd.concat([df, df.iloc[[3, 3, 7]]])
+    law = jf.models.power_law("N")
+    with pytest.warns(jf.warnings.DuplicateWarning, match=r"^3 rows of 33 repeat") as rec:
+        jf.fit(law, rep, space="linear", restarts=4, max_steps=5, warn=True)
+    assert rec[0].filename == __file__                       # points at the caller
+    sample = importlib.import_module("jaxfit.sample")
+
+    def stop(*a, **k):
+        raise RuntimeError("fit reached")
+
+    monkeypatch.setattr(sample, "point_fit", stop)
+    for run in (jf.bootstrap, jf.sample):
+        with pytest.warns(jf.warnings.DuplicateWarning, match=r"^3 rows of 33 repeat"), \
+                pytest.raises(RuntimeError, match="fit reached"):
+            run(law, rep, space="linear", restarts=4)
+
+
 # ------------------------------------------------------------------------ predictions
 
 BAD_AT = [
