@@ -720,7 +720,10 @@ def duplicate_rows(batch, columns, stacklevel: int = 3) -> int:
     square root of the copies where every row is copied alike, when the fit itself does
     not change). Real repeated measurements rarely agree to the last digit;
     copies do (the embedded Hitchhiker data's ``lambda`` family holds each of its 229
-    upstream rows 4 times, as ColPret's loader returns them). Nothing is dropped: the
+    upstream rows 4 times, as ColPret's loader returns them; measured there, Chinchilla's
+    law with a 400-resample bootstrap: the same point fit, 911 degrees of freedom against
+    224, and a 90% interval at 4x the largest model 0.0040 wide against 0.0080 after
+    ``drop_duplicates()``, half as wide). Nothing is dropped: the
     warning says how many rows repeat, in which tasks, and how to drop them.
 
     Args:
