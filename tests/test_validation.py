@@ -201,6 +201,21 @@ def test_fit_and_bootstrap_report_repeated_rows_before_fitting(monkeypatch):
             run(law, rep, space="linear", restarts=4)
 
 
+@pytest.mark.filterwarnings("ignore::jaxfit.warnings.ConvergenceWarning")
+def test_cli_repeated_rows_warning_is_one_line_in_the_files_words(capsys, tmp_path):
+    df = _frame()
+    pd.concat([df, df.iloc[[3, 3, 7]]]).to_csv(tmp_path / "runs.csv", index=False)
+    code, out, err = _cli(capsys, "fit", tmp_path / "runs.csv", "--law", "power_law",
+                          "--space", "linear", "--restarts", "4", "--max-steps", "5")
+    assert code in (0, 1), err
+    lines = [ln for ln in err.splitlines() if "repeat another row" in ln]
+    assert lines == [
+        "warning: 3 rows of 33 repeat another row exactly (the same 'N', 'loss'); each counts "
+        "as an independent observation, so n, the degrees of freedom and the intervals assume "
+        "more information than copies hold. If they are copies, remove the repeated rows from "
+        "the file first; if they are real repeated measurements, ignore this warning."]
+
+
 # ------------------------------------------------------------------------ predictions
 
 BAD_AT = [

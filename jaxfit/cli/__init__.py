@@ -383,6 +383,11 @@ def _cli_words(text: str) -> str:
                   r"write 1 and 0 in the file's \1 column, not True and False, or name another "
                   r"column", text)
     text = _COMMA_FIX.sub("", text)
+    # `jaxfit.checks.duplicate_rows`: rows that repeat another row exactly
+    text = re.sub(r"drop them first: df\.drop_duplicates\(subset=\[.*?\]\); (if they are real "
+                  r"repeated measurements, ignore this warning) \(jaxfit\.warnings\."
+                  r"DuplicateWarning\)", r"remove the repeated rows from the file first; \1",
+                  text)
     text = _COMPLEX.sub("save the real parts in the file if the imaginary parts are zero",
                         text)
     text = re.sub(r"Rename (?:your columns|yours), e\.g\. df\.rename\(columns=\{[^}]*\}\)",
