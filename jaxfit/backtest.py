@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jaxfit import checks
 from jaxfit.chain import chain_draws
 from jaxfit.data import (check_task_label, column_map, did_you_mean, numeric_dtype,
                          task_columns, task_label, unique_columns)
@@ -71,7 +72,7 @@ from jaxfit.fit import fit as point_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
 from jaxfit.predictions import law_values
-from jaxfit.warnings import FitWarning
+from jaxfit.warnings import DuplicateWarning, FitWarning
 
 __all__ = ["backtest", "Step", "BacktestResult", "calibrate_intervals", "conformal_quantile",
            "calibration_scores", "interval_score", "scores_needed", "CALIBRATIONS", "METHODS"]
@@ -866,6 +867,15 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             scols.append(axis)
         d = d[np.isfinite(d[scols].to_numpy(np.float64)).all(axis=1) & d[_TASK].isin(tasks)]
         sdata.append(d)
+    # the fits run with warn=False: rows that repeat another row exactly, said once here
+    for i, (s, d) in enumerate(zip(steps, sdata)):
+        vcols = [*column_map(s.law, s.x).values(), s.y]
+        repeats, text = checks.repeated_rows(d[_TASK].map(tpos).to_numpy(),
+                                             d[vcols].to_numpy(np.float64), tasks,
+                                             [*task_columns(by), *vcols])
+        if repeats:
+            where = "data" if own_step else f"steps[{i}].data"
+            warnings.warn(f"backtest: {where}: {text}", DuplicateWarning, stacklevel=2)
 
     records, fits_by_cut = [], {}
     few, empty = [], []                     # cuts with too few points / nothing above

@@ -33,7 +33,7 @@ from jaxfit.warnings import DuplicateWarning, ScaleWarning, warn_fit
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
            "law_output", "law_log", "law_constants", "scale_warning", "ScaleWarning",
-           "duplicate_rows", "LOSSES",
+           "duplicate_rows", "repeated_rows", "LOSSES",
            "SPACES", "REDUCTIONS", "FIT_METHODS", "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
@@ -738,28 +738,43 @@ def duplicate_rows(batch, columns, stacklevel: int = 3) -> int:
     """
     real = (batch.rows >= 0) & (batch.w > 0)
     task = np.broadcast_to(np.arange(real.shape[0])[:, None], real.shape)[real]
-    keys = np.column_stack([task] + [np.asarray(batch.x[n])[real] for n in sorted(batch.x)]
-                           + [np.asarray(batch.y)[real]])
+    values = np.column_stack([np.asarray(batch.x[n])[real] for n in sorted(batch.x)]
+                             + [np.asarray(batch.y)[real]])
+    repeats, text = repeated_rows(task, values, batch.tasks, columns)
+    if repeats:
+        warn_fit(text, DuplicateWarning, stacklevel=stacklevel)
+    return repeats
+
+
+def repeated_rows(task: np.ndarray, values: np.ndarray, tasks, columns) -> tuple[int, str]:
+    """How many rows repeat an earlier row of their task exactly, and the message of
+    `duplicate_rows` (``""`` when none do).
+
+    Args:
+        task: [n] each row's task position in ``tasks``.
+        values: [n, m] each row's inputs and target.
+        tasks: the task labels.
+        columns: the columns named in the message (see `duplicate_rows`).
+    """
+    keys = np.column_stack([np.asarray(task, np.float64), np.asarray(values, np.float64)])
     uniq, counts = np.unique(keys, axis=0, return_counts=True)
     repeats = int(np.sum(counts - 1))
     if repeats == 0:
-        return 0
+        return 0, ""
+    T = len(tasks)
     per_task = np.bincount(uniq[:, 0].astype(np.int64), weights=counts - 1,
-                           minlength=real.shape[0]).astype(np.int64)
+                           minlength=T).astype(np.int64)
+    rows = np.bincount(np.asarray(task, np.int64), minlength=T)
     hit = np.flatnonzero(per_task)
     hit = hit[np.argsort(-per_task[hit], kind="stable")]
-    named = ", ".join(f"{batch.tasks[t]!r}: {per_task[t]} of {int(real[t].sum())}"
-                      for t in hit[:3])
+    named = ", ".join(f"{tasks[t]!r}: {per_task[t]} of {rows[t]}" for t in hit[:3])
     more = f" and {len(hit) - 3} more" if len(hit) > 3 else ""
-    one = len(batch.tasks) == 1
-    where = (f"of {int(real.sum())}" if one else
-             f"in {len(hit)} task(s) ({named}{more})")
-    warn_fit(
+    one = T == 1
+    where = f"of {len(keys)}" if one else f"in {len(hit)} task(s) ({named}{more})"
+    return repeats, (
         f"{repeats} rows {where} repeat another row{'' if one else ' of their task'} exactly "
         f"(the same {', '.join(map(repr, columns))}); each counts as an independent "
         "observation, so n, the degrees of freedom and the intervals assume more "
         "information than copies hold. If they are copies, drop them first: "
         f"df.drop_duplicates(subset={list(columns)}); if they are real repeated measurements, "
-        "ignore this warning (jaxfit.warnings.DuplicateWarning).",
-        DuplicateWarning, stacklevel=stacklevel)
-    return repeats
+        "ignore this warning (jaxfit.warnings.DuplicateWarning).")

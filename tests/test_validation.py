@@ -199,6 +199,15 @@ def test_fit_and_bootstrap_report_repeated_rows_before_fitting(monkeypatch):
         with pytest.warns(jf.warnings.DuplicateWarning, match=r"^3 rows of 33 repeat"), \
                 pytest.raises(RuntimeError, match="fit reached"):
             run(law, rep, space="linear", restarts=4)
+    # the backtest's fits run with warn=False: it says so once, before its first fit
+    monkeypatch.setattr(importlib.import_module("jaxfit.backtest"), "point_fit", stop)
+    two = pd.concat([rep.assign(task="a"), df.assign(task="b")], ignore_index=True)
+    with pytest.warns(jf.warnings.DuplicateWarning,
+                      match=r"^backtest: data: 3 rows in 1 task\(s\) \('a': 3 of 33\) repeat "
+                            r"another row of their task exactly \(the same 'task', 'N', "
+                            r"'loss'\)") as rec, pytest.raises(RuntimeError, match="fit reached"):
+        jf.backtest(law, two, by="task", axis="N", method="bootstrap", n=10)
+    assert rec[0].filename == __file__
 
 
 @pytest.mark.filterwarnings("ignore::jaxfit.warnings.ConvergenceWarning")
