@@ -372,6 +372,7 @@ class Posterior:
     def warn(self, stacklevel: int = 2) -> bool:
         """Emit a `DiagnosticWarning` for tasks failing the usual thresholds; True if all pass."""
         d = self.diagnostics
+        T = len(self.tasks)
         bad = ~d["ok"].to_numpy()
         if not bad.any():
             return True
@@ -440,9 +441,14 @@ class Posterior:
         if "nonfinite_fraction" in d:
             n = int((d["nonfinite_fraction"] > 0).sum())
             if n:
+                # each parameter's count (before, `jaxfit sample` printed them in a line of
+                # its own beside this warning: the same fact twice)
+                per = ", ".join(f"{p}: {c}" for p, c in _nonfinite_counts(self.draws).items())
                 parts.append(f"draws with a non-finite value (NaN or inf) in {n} task(s) (up "
-                             f"to {d['nonfinite_fraction'].max():.0%} of the draws; see "
-                             "Posterior.flat): the posterior is too wide for float64 along "
+                             f"to {d['nonfinite_fraction'].max():.0%} of the draws; "
+                             f"non-finite per parameter, of {T * self.n_draws} draws each: "
+                             f"{per}; see Posterior.flat): the posterior is too wide for "
+                             "float64 along "
                              "a poorly identified direction, or the method failed (an SVI "
                              "ELBO that diverged), so its summaries and predictions there "
                              "are NaN or inf")
@@ -763,6 +769,12 @@ def param_kinds(names, shared, pool) -> np.ndarray:
     names = np.asarray(names, dtype=object)
     return np.where(np.isin(names, list(shared)), "shared",
                     np.where(np.isin(names, list(as_names(pool))), "pooled", "free"))
+
+
+def _nonfinite_counts(draws: Mapping[str, np.ndarray]) -> dict[str, int]:
+    """Each parameter's number of NaN or infinite draws (all tasks), those with any."""
+    counts = {n: int((~np.isfinite(a)).sum()) for n, a in draws.items()}
+    return {n: c for n, c in counts.items() if c}
 
 
 def sample_sd(draws: np.ndarray, axis: int = -1) -> np.ndarray:
