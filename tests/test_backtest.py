@@ -207,6 +207,12 @@ def test_calibration_uses_only_smaller_cuts():
     np.testing.assert_allclose(out.loc[4, "q"], 0.2)
     np.testing.assert_allclose(out.loc[4, ["lower", "upper"]].to_numpy(float), [0.7, 1.3])
     assert out.loc[0, "n_calibration"] == 0 and out.loc[0, "lower"] == 1.1
+    # warn=False (backtest's call, which warns at its own caller): the same table, silent
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = calibrate_intervals(t, 0.9, "constant", "linear", warn=False)
+    pd.testing.assert_frame_equal(quiet, out)
 
 
 def test_bad_input():
