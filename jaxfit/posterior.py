@@ -282,7 +282,18 @@ class Posterior:
         is centred at its last iterate), ``sigma_spread`` (drawn noise scales: the 95%
         quantile over the median, above `SIGMA_SPREAD_MAX` the data barely determine it),
         ``nonfinite_fraction`` (not a bootstrap: the draws with a NaN or infinite value,
-        which fail) and ``ok`` (all thresholds met)."""
+        which fail) and ``ok`` (all thresholds met).
+
+        Computed once per posterior (its draws and statistics are read as fixed after
+        construction, as the ArviZ statistics behind r_hat and ESS already were) and
+        returned as a copy, so changing the frame you get does not change the next one.
+        Before, every access (`warn`, `report`, the command line's checks) computed it
+        again."""
+        return self._diagnostics.copy()
+
+    @functools.cached_property
+    def _diagnostics(self) -> pd.DataFrame:
+        """`diagnostics`, computed on first use; not to be changed (`diagnostics` copies)."""
         T = len(self.tasks)
         out = pd.DataFrame(index=self.tasks)
         if self._is_mcmc:

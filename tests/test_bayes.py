@@ -519,6 +519,39 @@ def test_draws_that_are_not_finite_fail_the_diagnostics():
     assert "nonfinite_fraction" not in boot.diagnostics
 
 
+def test_diagnostics_are_computed_once_and_handed_out_as_copies(monkeypatch):
+    """`Posterior.diagnostics` was a plain property: `warn`, `report` and the command
+    line's checks each computed it again. Now it is computed once per posterior and each
+    access gets a copy, so a caller that changes its frame does not change the next one;
+    a posterior made from another (dataclasses.replace, as `jaxfit.sample`'s extend does)
+    computes its own."""
+    import dataclasses
+
+    import jaxfit as jf
+
+    lin = jf.models.linear("L")
+    post = _gaussian_draws(lin, ["a", "b"], [1.0, -0.25], [0.01, 0.005], 0.02, "log")
+    calls = []
+    ok = jf.Posterior._ok
+    monkeypatch.setattr(jf.Posterior, "_ok", lambda self, d: calls.append(1) or ok(self, d))
+    first = post.diagnostics
+    assert post.warn() is True
+    assert "diagnostics ok in 2 of 2 task(s)" in post.report()
+    second = post.diagnostics
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(first, second)
+    assert first["ok"].tolist() == [True, True]
+    assert first["sigma_spread"].tolist() == [1.0, 1.0]          # one sigma value: q95/median
+    first["ok"] = False                                          # the caller's own copy
+    first.loc["a", "sigma_spread"] = 9.0
+    third = post.diagnostics
+    pd.testing.assert_frame_equal(third, second)
+    assert third["ok"].tolist() == [True, True] and len(calls) == 1
+    bad = dataclasses.replace(post, draws={**post.draws, "sigma": np.full((2, 1, 400), np.nan)})
+    assert bad.diagnostics["nonfinite_fraction"].tolist() == [1.0, 1.0]
+    assert len(calls) == 2 and post.diagnostics["ok"].all()
+
+
 def test_a_plated_posterior_counts_its_divergences_once():
     """The plated model (pool=, shared parameters) runs one chain for all tasks, and each
     task's row of the diagnostics holds that chain's count: the warning summed them, so 2
