@@ -622,6 +622,14 @@ class Posterior:
     def predict_draws(self, df: pd.DataFrame, seed: int = 0):
         """Draws of the law's mean and of a new observation at each row of ``df``.
 
+        Each row's new observation is drawn from its own random stream (`row_streams`):
+        ``seed`` folded with a hash of the row's task and of the law's input values there,
+        so a row's draws are the same whichever other rows are in ``df``, at whatever
+        position, and whether its task comes from a ``by`` column or from predicting every
+        task. Rows with the same task and inputs get the same draws; another ``seed``,
+        other draws. Before, all rows drew from one key, so a row's predictive bounds moved
+        by Monte Carlo noise when rows were added to the call.
+
         Returns:
             (index, mean [n, D], predictive [n, D]); ``index`` is ``df.index`` when each row
             maps to one task, else a (task, row) MultiIndex with all tasks for every row.
@@ -631,7 +639,8 @@ class Posterior:
         x = self._inputs(df)
         rows, x, index = fan_out(self.tasks, df, self._rows(df), x)
         p = self.param_draws(rows)
-        mean, pred = draw_predictions(self.law, self.likelihood, p, x, seed=seed)
+        mean, pred = draw_predictions(self.law, self.likelihood, p, x, seed=seed,
+                                      streams=row_streams(x, rows))
         return index, mean, pred
 
     def predict(self, df: pd.DataFrame, prob: float = 0.9, seed: int = 0) -> pd.DataFrame:
@@ -645,7 +654,9 @@ class Posterior:
         the posterior has one task or ``df`` holds the ``by`` column(s); otherwise the
         index is (task, row) with every task for every row. A row where some draws of the
         law's mean are <= 0 in a log-space posterior has NaN predictive bounds, and a
-        `FitWarning` names it (`warn_undefined`).
+        `FitWarning` names it (`warn_undefined`). A row's predictive bounds depend on its
+        task, its inputs and ``seed`` only, not on the other rows of ``df`` or its position
+        there (`predict_draws`).
         """
         _check_prob(prob)
         from jaxfit.checks import nonnegative_seed
@@ -900,6 +911,35 @@ def noise_cause(method: str, space: str) -> tuple[str, str]:
     fix = ("check Posterior.diagnostics and Posterior.flat('sigma'); add data, or give sigma "
            "an informative prior (priors={'sigma': ...})")
     return why, fix + (", or with likelihood='studentt' a larger nu" if log else "")
+
+
+def _splitmix(z: np.ndarray) -> np.ndarray:
+    """The splitmix64 finalizer (Steele, Lea & Flood 2014) on uint64 values: each input
+    bit changes about half the output bits."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def row_streams(x: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Each prediction row's noise stream for `draw_predictions` (uint32 [n]): a hash of
+    its task position ``rows`` [n] and its input values ``x`` (name -> [n], inputs in
+    name order, compared bit for bit as float64, -0.0 as 0.0).
+
+    A row's stream is what identifies it, so its draws do not depend on the other rows
+    of a call (`Posterior.predict_draws`). Not its position (a row's position changes
+    when rows are added before it) nor ``df``'s index (a row predicted alone usually has
+    another label): its task and inputs are the row, as far as a prediction is
+    concerned. Two rows' streams coincide with probability 2^-32 (they then draw the
+    same noise, each row's interval unchanged). `jaxfit.backtest` numbers its held-out
+    rows itself (their position among the rows at the same axis value).
+    """
+    h = _splitmix(np.asarray(rows, dtype=np.int64).astype(np.uint64)
+                  + np.uint64(0x9E3779B97F4A7C15))
+    for name in sorted(x):
+        v = np.ascontiguousarray(np.asarray(x[name], dtype=np.float64).reshape(-1) + 0.0)
+        h = _splitmix(h ^ v.view(np.uint64))
+    return (h >> np.uint64(32)).astype(np.uint32)
 
 
 @cache.jit(static_argnums=(0, 1))

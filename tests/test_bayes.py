@@ -552,6 +552,41 @@ def test_diagnostics_are_computed_once_and_handed_out_as_copies(monkeypatch):
     assert len(calls) == 2 and post.diagnostics["ok"].all()
 
 
+def test_a_rows_predictive_interval_does_not_depend_on_the_other_rows():
+    """`Posterior.predict` drew every row's noise from one key, so a row's predictive
+    bounds moved by Monte Carlo noise when other rows were added to the call (measured
+    here: the row at L = 2 of task "a" alone, [0.4496, 0.5507]; after a row of task "b",
+    [0.4540, 0.5451]). Now each row draws from a stream of its own, a hash of its task and
+    inputs (`jaxfit.posterior.row_streams`): the same bounds alone, with other rows, at
+    any position, and predicted for every task; another seed, other draws."""
+    import jaxfit as jf
+
+    lin = jf.models.linear("L")                     # a + b L in log space
+    post = _gaussian_draws(lin, ["a", "b"], [1.0, -0.25], [0.01, 0.005], 0.05, "log")
+    row = pd.DataFrame({"task": ["a"], "L": [2.0]})
+    cols = ["predictive_lower", "predictive_upper"]
+    alone = post.predict(row)[cols].to_numpy()
+    others = pd.DataFrame({"task": ["b", "a", "a"], "L": [2.0, 1.0, 3.0]})   # 4 rows: one
+    # program for every call below but the single row's
+    for pos in range(len(others) + 1):
+        df = pd.concat([others.iloc[:pos], row, others.iloc[pos:]], ignore_index=True)
+        got = post.predict(df)[cols].to_numpy()[pos]
+        np.testing.assert_array_equal(got, alone[0])
+    # predicted for every task (no task column): task a's row is the same
+    fan = post.predict(pd.DataFrame({"L": [0.5, 2.0]}))[cols]               # 2 x 2 rows
+    np.testing.assert_array_equal(fan.loc[("a", 1)].to_numpy(), alone[0])
+    # its values: the law's mean a + b L = 0.5 (sd 0.014: 0.028 in log space) with the
+    # noise's 0.05 in log space, sd sqrt(0.05^2 + 0.028^2) = 0.057 together
+    np.testing.assert_allclose(alone[0], 0.5 * np.exp(1.645 * np.array([-0.057, 0.057])),
+                               rtol=0.01)
+    np.testing.assert_array_equal(post.predict(row, seed=0)[cols].to_numpy(), alone)
+    assert (post.predict(row, seed=1)[cols].to_numpy() != alone).all()
+    # a different row (its task or its inputs) draws other noise
+    _, _, pred = post.predict_draws(pd.DataFrame({"task": ["a", "b", "a", "b"],
+                                                  "L": [2.0, 2.0, 2.0 + 1e-12, 1.0]}))
+    assert not np.isin(pred[0], pred[1]).any() and not np.isin(pred[0], pred[2]).any()
+
+
 def test_a_plated_posterior_counts_its_divergences_once():
     """The plated model (pool=, shared parameters) runs one chain for all tasks, and each
     task's row of the diagnostics holds that chain's count: the warning summed them, so 2
