@@ -954,7 +954,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         raise ValueError(_no_cut_message(ev[axis].to_numpy(np.float64), axis, few, empty,
                                          min_points, steps))
     rows = pd.concat(records, ignore_index=True)
-    rows["raw_covered"] = (rows["raw_lower"] <= rows["actual"]) & (rows["actual"] <= rows["raw_upper"])
+    rows["raw_covered"] = ((rows["raw_lower"] <= rows["actual"])
+                           & (rows["actual"] <= rows["raw_upper"]))
     out_space = steps[-1].space
     if calibrate is not None:
         rows = calibrate_intervals(rows, prob, calibrate, out_space, "task", warn=False)

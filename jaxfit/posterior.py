@@ -91,9 +91,9 @@ class Posterior:
         stats: sampler statistics, name -> [T, C, S] (NUTS: ``diverging``, ``n_steps``
             leapfrog steps per iteration, ``acceptance_rate``, ``energy``, ``lp``; warm-up
             ``warmup_n_steps`` [T, C, W], and where `jaxfit.sample`'s ``extend`` continued
-            a task's chains, ``thinned`` [T], the thinning factor; bootstrap: each refit's ``status``, ``steps``,
-            ``distinct_points`` and in-sample ``rms``; Laplace: per task
-            ``curvature_ratio`` and ``map_status``).
+            a task's chains, ``thinned`` [T], the thinning factor; bootstrap: each refit's
+            ``status``, ``steps``, ``distinct_points`` and in-sample ``rms``; Laplace: per
+            task ``curvature_ratio`` and ``map_status``).
         hyper: population-level draws of a pooled fit, name -> [C, S] (``{p}_mu`` on
             the constrained scale, ``{p}_tau`` on the unconstrained one).
         fit: the point fit the sampler started from (a `jaxfit.FitResult`), if any.
@@ -512,8 +512,8 @@ class Posterior:
 
         Groups: ``posterior`` (each parameter with dims chain, draw, task); ``sample_stats``
         (NUTS); ``constant_data`` (inputs ``x_<name>``, ``weight`` and the target
-        ``y_padded`` with dims task, point; padding is NaN); and over the fitted points, flattened to
-        one ``obs`` dimension (coordinate ``obs_task``: the task of each point):
+        ``y_padded`` with dims task, point; padding is NaN); and over the fitted points,
+        flattened to one ``obs`` dimension (coordinate ``obs_task``: the task of each point):
         ``observed_data`` ``y`` (in the likelihood's space, e.g. log loss),
         ``log_likelihood`` ``y`` (pointwise ``w_i log p(o_i | theta, sigma)`` per draw)
         and ``posterior_predictive`` ``y`` (a new observation per draw). So ``az.loo``,

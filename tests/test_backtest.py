@@ -312,7 +312,8 @@ def test_axis_naming_a_mapped_law_input_names_its_column():
 
 def test_bad_input_names_the_column_and_value():
     df = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": ["3.1", "oops", "2.9"]})
-    with pytest.raises(ValueError, match=r"backtest: column 'loss' \(backtest data\) has dtype .*, not numbers"
+    with pytest.raises(ValueError, match=r"backtest: column 'loss' \(backtest data\) has "
+                                         r"dtype .*, not numbers"
                                          r".* at rows \[1\], e\.g\. 'oops'"):
         jf.backtest(jf.models.chinchilla(), df, axis="N")
     with pytest.raises(ValueError, match=r"missing column\(s\) \['Nn'\].*'N' is close to 'Nn'"):

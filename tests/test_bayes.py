@@ -158,9 +158,9 @@ def test_two_step_chain_coverage(calibration):
 
     Step 1 is the calibration posterior (Chinchilla-form task loss); step 2 a sigmoid from
     loss to accuracy (Bhagia et al. 2024, eq. 2) fitted on separate (loss, accuracy) pairs
-    spanning both plateaus (loss 1.5-4.5), with 0.01 normal noise. The chained 90% interval at a larger (N, D) covers the true accuracy in
-    80-97% of repetitions and is wider than step 2's interval at step 1's point
-    prediction.
+    spanning both plateaus (loss 1.5-4.5), with 0.01 normal noise. The chained 90% interval
+    at a larger (N, D) covers the true accuracy in 80-97% of repetitions and is wider than
+    step 2's interval at step 1's point prediction.
     """
     import jaxfit as jf
     from jaxfit.chain import predict_chain
