@@ -200,9 +200,12 @@ def scores_needed(prob: float) -> int:
     return max(1, math.ceil(round(prob / (1.0 - prob), 9)))
 
 
-def _warn_few_scores(table: pd.DataFrame, ncal: np.ndarray, prob: float) -> bool:
-    """Warn (`FitWarning`) when cuts are calibrated on 1 to `scores_needed` - 1 scores."""
+def _warn_few_scores(table: pd.DataFrame, prob: float) -> bool:
+    """Warn (`FitWarning`) when rows of a calibrated table (`calibrate_intervals`) are
+    calibrated on 1 to `scores_needed` - 1 scores (``n_calibration``); the warning points
+    at the caller of the function that calls this (`calibrate_intervals`, `backtest`)."""
     need = scores_needed(prob)
+    ncal = table["n_calibration"].to_numpy()
     few = (ncal > 0) & (ncal < need)
     if not few.any():
         return False
@@ -214,12 +217,13 @@ def _warn_few_scores(table: pd.DataFrame, ncal: np.ndarray, prob: float) -> bool
                   "their q is the largest score, whose coverage guarantee is only n/(n + 1) "
                   f"({n0}/{n0 + 1} = {n0 / (n0 + 1):.2f} for {n0}), not {prob:g}; the table's "
                   "n_calibration says which. Read those intervals as a rough allowance, or add "
-                  "cuts (or tasks) below them for more scores.", FitWarning, stacklevel=4)
+                  "cuts (or tasks) below them for more scores.", FitWarning, stacklevel=3)
     return True
 
 
 def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
-                        space: str = "log", task: str = "task") -> pd.DataFrame:
+                        space: str = "log", task: str = "task",
+                        warn: bool = True) -> pd.DataFrame:
     """Calibrated bounds for each row of a backtest table, learned without leakage.
 
     The rows predicted at a cut are widened by the `conformal_quantile` of that cut's
@@ -232,20 +236,14 @@ def calibrate_intervals(table: pd.DataFrame, prob: float, kind: str = "ratio",
         kind: one of `CALIBRATIONS`.
         space: "log" or "linear": where the interval is widened.
         task: the name of the task column.
+        warn: warn (`FitWarning`) when rows are calibrated on fewer than `scores_needed`
+            scores (`backtest` passes False and warns itself, at its own caller).
 
     Returns:
         ``table`` with ``lower``, ``upper`` (calibrated), ``q`` (the cut's quantile) and
         ``n_calibration`` (its number of scores; 0: the raw interval is kept; fewer than
         `scores_needed`: ``q`` is the largest score, and a `FitWarning` says so).
     """
-    return _calibrate_intervals(table, prob, kind, space, task)
-
-
-def _calibrate_intervals(table: pd.DataFrame, prob: float, kind: str, space: str,
-                         task: str) -> pd.DataFrame:
-    """`calibrate_intervals`, one frame below it and below `backtest` alike, so that the
-    few-scores warning points at the user's call of either (before: `backtest`'s pointed
-    into backtest.py)."""
     if kind not in CALIBRATIONS:
         raise ValueError(f"calibrate={kind!r} is not one of {CALIBRATIONS} (or None).")
     lo, hi = _forward(table["raw_lower"], space), _forward(table["raw_upper"], space)
@@ -258,13 +256,14 @@ def _calibrate_intervals(table: pd.DataFrame, prob: float, kind: str, space: str
         cut = float(cuts.iloc[0]) if cuts.nunique() == 1 else cuts.to_dict()
         s = calibration_scores(table, cut, kind, space, task)
         q[rows], ncal[rows] = conformal_quantile(s, prob), len(s)
-    _warn_few_scores(table, ncal, prob)       # 4 frames up: the user's call
     qq = np.where(np.isfinite(q), np.maximum(q, 0.0), 0.0)
     out = table.copy()
     out["lower"] = _backward(lo - qq * g, space)
     out["upper"] = _backward(hi + qq * g, space)
     out["q"] = q
     out["n_calibration"] = ncal
+    if warn:
+        _warn_few_scores(out, prob)
     return out
 
 
@@ -965,10 +964,12 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         raise ValueError(_no_cut_message(ev[axis].to_numpy(np.float64), axis, few, empty,
                                          min_points, steps))
     rows = pd.concat(records, ignore_index=True)
-    rows["raw_covered"] = (rows["raw_lower"] <= rows["actual"]) & (rows["actual"] <= rows["raw_upper"])
+    rows["raw_covered"] = ((rows["raw_lower"] <= rows["actual"])
+                           & (rows["actual"] <= rows["raw_upper"]))
     out_space = steps[-1].space
     if calibrate is not None:
-        rows = _calibrate_intervals(rows, prob, calibrate, out_space, "task")
+        rows = calibrate_intervals(rows, prob, calibrate, out_space, "task", warn=False)
+        _warn_few_scores(rows, prob)
     else:
         rows = rows.assign(lower=rows["raw_lower"], upper=rows["raw_upper"], q=math.nan,
                            n_calibration=0)

@@ -91,9 +91,9 @@ class Posterior:
         stats: sampler statistics, name -> [T, C, S] (NUTS: ``diverging``, ``n_steps``
             leapfrog steps per iteration, ``acceptance_rate``, ``energy``, ``lp``; warm-up
             ``warmup_n_steps`` [T, C, W], and where `jaxfit.sample`'s ``extend`` continued
-            a task's chains, ``thinned`` [T], the thinning factor; bootstrap: each refit's ``status``, ``steps``,
-            ``distinct_points`` and in-sample ``rms``; Laplace: per task
-            ``curvature_ratio`` and ``map_status``).
+            a task's chains, ``thinned`` [T], the thinning factor; bootstrap: each refit's
+            ``status``, ``steps``, ``distinct_points`` and in-sample ``rms``; Laplace: per
+            task ``curvature_ratio`` and ``map_status``).
         hyper: population-level draws of a pooled fit, name -> [C, S] (``{p}_mu`` on
             the constrained scale, ``{p}_tau`` on the unconstrained one).
         fit: the point fit the sampler started from (a `jaxfit.FitResult`), if any.
@@ -282,7 +282,18 @@ class Posterior:
         is centred at its last iterate), ``sigma_spread`` (drawn noise scales: the 95%
         quantile over the median, above `SIGMA_SPREAD_MAX` the data barely determine it),
         ``nonfinite_fraction`` (not a bootstrap: the draws with a NaN or infinite value,
-        which fail) and ``ok`` (all thresholds met)."""
+        which fail) and ``ok`` (all thresholds met).
+
+        Computed once per posterior (its draws and statistics are read as fixed after
+        construction, as the ArviZ statistics behind r_hat and ESS already were) and
+        returned as a copy, so changing the frame you get does not change the next one.
+        Before, every access (`warn`, `report`, the command line's checks) computed it
+        again."""
+        return self._diagnostics.copy()
+
+    @functools.cached_property
+    def _diagnostics(self) -> pd.DataFrame:
+        """`diagnostics`, computed on first use; not to be changed (`diagnostics` copies)."""
         T = len(self.tasks)
         out = pd.DataFrame(index=self.tasks)
         if self._is_mcmc:
@@ -372,6 +383,7 @@ class Posterior:
     def warn(self, stacklevel: int = 2) -> bool:
         """Emit a `DiagnosticWarning` for tasks failing the usual thresholds; True if all pass."""
         d = self.diagnostics
+        T = len(self.tasks)
         bad = ~d["ok"].to_numpy()
         if not bad.any():
             return True
@@ -440,9 +452,14 @@ class Posterior:
         if "nonfinite_fraction" in d:
             n = int((d["nonfinite_fraction"] > 0).sum())
             if n:
+                # each parameter's count (before, `jaxfit sample` printed them in a line of
+                # its own beside this warning: the same fact twice)
+                per = ", ".join(f"{p}: {c}" for p, c in _nonfinite_counts(self.draws).items())
                 parts.append(f"draws with a non-finite value (NaN or inf) in {n} task(s) (up "
-                             f"to {d['nonfinite_fraction'].max():.0%} of the draws; see "
-                             "Posterior.flat): the posterior is too wide for float64 along "
+                             f"to {d['nonfinite_fraction'].max():.0%} of the draws; "
+                             f"non-finite per parameter, of {T * self.n_draws} draws each: "
+                             f"{per}; see Posterior.flat): the posterior is too wide for "
+                             "float64 along "
                              "a poorly identified direction, or the method failed (an SVI "
                              "ELBO that diverged), so its summaries and predictions there "
                              "are NaN or inf")
@@ -495,8 +512,8 @@ class Posterior:
 
         Groups: ``posterior`` (each parameter with dims chain, draw, task); ``sample_stats``
         (NUTS); ``constant_data`` (inputs ``x_<name>``, ``weight`` and the target
-        ``y_padded`` with dims task, point; padding is NaN); and over the fitted points, flattened to
-        one ``obs`` dimension (coordinate ``obs_task``: the task of each point):
+        ``y_padded`` with dims task, point; padding is NaN); and over the fitted points,
+        flattened to one ``obs`` dimension (coordinate ``obs_task``: the task of each point):
         ``observed_data`` ``y`` (in the likelihood's space, e.g. log loss),
         ``log_likelihood`` ``y`` (pointwise ``w_i log p(o_i | theta, sigma)`` per draw)
         and ``posterior_predictive`` ``y`` (a new observation per draw). So ``az.loo``,
@@ -605,6 +622,14 @@ class Posterior:
     def predict_draws(self, df: pd.DataFrame, seed: int = 0):
         """Draws of the law's mean and of a new observation at each row of ``df``.
 
+        Each row's new observation is drawn from its own random stream (`row_streams`):
+        ``seed`` folded with a hash of the row's task and of the law's input values there,
+        so a row's draws are the same whichever other rows are in ``df``, at whatever
+        position, and whether its task comes from a ``by`` column or from predicting every
+        task. Rows with the same task and inputs get the same draws; another ``seed``,
+        other draws. Before, all rows drew from one key, so a row's predictive bounds moved
+        by Monte Carlo noise when rows were added to the call.
+
         Returns:
             (index, mean [n, D], predictive [n, D]); ``index`` is ``df.index`` when each row
             maps to one task, else a (task, row) MultiIndex with all tasks for every row.
@@ -614,7 +639,8 @@ class Posterior:
         x = self._inputs(df)
         rows, x, index = fan_out(self.tasks, df, self._rows(df), x)
         p = self.param_draws(rows)
-        mean, pred = draw_predictions(self.law, self.likelihood, p, x, seed=seed)
+        mean, pred = draw_predictions(self.law, self.likelihood, p, x, seed=seed,
+                                      streams=row_streams(x, rows))
         return index, mean, pred
 
     def predict(self, df: pd.DataFrame, prob: float = 0.9, seed: int = 0) -> pd.DataFrame:
@@ -628,7 +654,9 @@ class Posterior:
         the posterior has one task or ``df`` holds the ``by`` column(s); otherwise the
         index is (task, row) with every task for every row. A row where some draws of the
         law's mean are <= 0 in a log-space posterior has NaN predictive bounds, and a
-        `FitWarning` names it (`warn_undefined`).
+        `FitWarning` names it (`warn_undefined`). A row's predictive bounds depend on its
+        task, its inputs and ``seed`` only, not on the other rows of ``df`` or its position
+        there (`predict_draws`).
         """
         _check_prob(prob)
         from jaxfit.checks import nonnegative_seed
@@ -765,6 +793,12 @@ def param_kinds(names, shared, pool) -> np.ndarray:
                     np.where(np.isin(names, list(as_names(pool))), "pooled", "free"))
 
 
+def _nonfinite_counts(draws: Mapping[str, np.ndarray]) -> dict[str, int]:
+    """Each parameter's number of NaN or infinite draws (all tasks), those with any."""
+    counts = {n: int((~np.isfinite(a)).sum()) for n, a in draws.items()}
+    return {n: c for n, c in counts.items() if c}
+
+
 def sample_sd(draws: np.ndarray, axis: int = -1) -> np.ndarray:
     """The sample sd (ddof=1) of draws along ``axis``: what every sd of draws reports
     (`Posterior.summary`, its repr and predictions, `jaxfit.optimal`); NaN for a single
@@ -877,6 +911,35 @@ def noise_cause(method: str, space: str) -> tuple[str, str]:
     fix = ("check Posterior.diagnostics and Posterior.flat('sigma'); add data, or give sigma "
            "an informative prior (priors={'sigma': ...})")
     return why, fix + (", or with likelihood='studentt' a larger nu" if log else "")
+
+
+def _splitmix(z: np.ndarray) -> np.ndarray:
+    """The splitmix64 finalizer (Steele, Lea & Flood 2014) on uint64 values: each input
+    bit changes about half the output bits."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def row_streams(x: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Each prediction row's noise stream for `draw_predictions` (uint32 [n]): a hash of
+    its task position ``rows`` [n] and its input values ``x`` (name -> [n], inputs in
+    name order, compared bit for bit as float64, -0.0 as 0.0).
+
+    A row's stream is what identifies it, so its draws do not depend on the other rows
+    of a call (`Posterior.predict_draws`). Not its position (a row's position changes
+    when rows are added before it) nor ``df``'s index (a row predicted alone usually has
+    another label): its task and inputs are the row, as far as a prediction is
+    concerned. Two rows' streams coincide with probability 2^-32 (they then draw the
+    same noise, each row's interval unchanged). `jaxfit.backtest` numbers its held-out
+    rows itself (their position among the rows at the same axis value).
+    """
+    h = _splitmix(np.asarray(rows, dtype=np.int64).astype(np.uint64)
+                  + np.uint64(0x9E3779B97F4A7C15))
+    for name in sorted(x):
+        v = np.ascontiguousarray(np.asarray(x[name], dtype=np.float64).reshape(-1) + 0.0)
+        h = _splitmix(h ^ v.view(np.uint64))
+    return (h >> np.uint64(32)).astype(np.uint32)
 
 
 @cache.jit(static_argnums=(0, 1))

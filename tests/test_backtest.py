@@ -207,6 +207,12 @@ def test_calibration_uses_only_smaller_cuts():
     np.testing.assert_allclose(out.loc[4, "q"], 0.2)
     np.testing.assert_allclose(out.loc[4, ["lower", "upper"]].to_numpy(float), [0.7, 1.3])
     assert out.loc[0, "n_calibration"] == 0 and out.loc[0, "lower"] == 1.1
+    # warn=False (backtest's call, which warns at its own caller): the same table, silent
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = calibrate_intervals(t, 0.9, "constant", "linear", warn=False)
+    pd.testing.assert_frame_equal(quiet, out)
 
 
 def test_bad_input():
@@ -306,7 +312,8 @@ def test_axis_naming_a_mapped_law_input_names_its_column():
 
 def test_bad_input_names_the_column_and_value():
     df = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": ["3.1", "oops", "2.9"]})
-    with pytest.raises(ValueError, match=r"backtest: column 'loss' \(backtest data\) has dtype .*, not numbers"
+    with pytest.raises(ValueError, match=r"backtest: column 'loss' \(backtest data\) has "
+                                         r"dtype .*, not numbers"
                                          r".* at rows \[1\], e\.g\. 'oops'"):
         jf.backtest(jf.models.chinchilla(), df, axis="N")
     with pytest.raises(ValueError, match=r"missing column\(s\) \['Nn'\].*'N' is close to 'Nn'"):

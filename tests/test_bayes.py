@@ -158,9 +158,9 @@ def test_two_step_chain_coverage(calibration):
 
     Step 1 is the calibration posterior (Chinchilla-form task loss); step 2 a sigmoid from
     loss to accuracy (Bhagia et al. 2024, eq. 2) fitted on separate (loss, accuracy) pairs
-    spanning both plateaus (loss 1.5-4.5), with 0.01 normal noise. The chained 90% interval at a larger (N, D) covers the true accuracy in
-    80-97% of repetitions and is wider than step 2's interval at step 1's point
-    prediction.
+    spanning both plateaus (loss 1.5-4.5), with 0.01 normal noise. The chained 90% interval
+    at a larger (N, D) covers the true accuracy in 80-97% of repetitions and is wider than
+    step 2's interval at step 1's point prediction.
     """
     import jaxfit as jf
     from jaxfit.chain import predict_chain
@@ -517,6 +517,74 @@ def test_draws_that_are_not_finite_fail_the_diagnostics():
     boot = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.01, 0.005], np.nan, "log",
                            method="bootstrap")
     assert "nonfinite_fraction" not in boot.diagnostics
+
+
+def test_diagnostics_are_computed_once_and_handed_out_as_copies(monkeypatch):
+    """`Posterior.diagnostics` was a plain property: `warn`, `report` and the command
+    line's checks each computed it again. Now it is computed once per posterior and each
+    access gets a copy, so a caller that changes its frame does not change the next one;
+    a posterior made from another (dataclasses.replace, as `jaxfit.sample`'s extend does)
+    computes its own."""
+    import dataclasses
+
+    import jaxfit as jf
+
+    lin = jf.models.linear("L")
+    post = _gaussian_draws(lin, ["a", "b"], [1.0, -0.25], [0.01, 0.005], 0.02, "log")
+    calls = []
+    ok = jf.Posterior._ok
+    monkeypatch.setattr(jf.Posterior, "_ok", lambda self, d: calls.append(1) or ok(self, d))
+    first = post.diagnostics
+    assert post.warn() is True
+    assert "diagnostics ok in 2 of 2 task(s)" in post.report()
+    second = post.diagnostics
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(first, second)
+    assert first["ok"].tolist() == [True, True]
+    assert first["sigma_spread"].tolist() == [1.0, 1.0]          # one sigma value: q95/median
+    first["ok"] = False                                          # the caller's own copy
+    first.loc["a", "sigma_spread"] = 9.0
+    third = post.diagnostics
+    pd.testing.assert_frame_equal(third, second)
+    assert third["ok"].tolist() == [True, True] and len(calls) == 1
+    bad = dataclasses.replace(post, draws={**post.draws, "sigma": np.full((2, 1, 400), np.nan)})
+    assert bad.diagnostics["nonfinite_fraction"].tolist() == [1.0, 1.0]
+    assert len(calls) == 2 and post.diagnostics["ok"].all()
+
+
+def test_a_rows_predictive_interval_does_not_depend_on_the_other_rows():
+    """`Posterior.predict` drew every row's noise from one key, so a row's predictive
+    bounds moved by Monte Carlo noise when other rows were added to the call (measured
+    here: the row at L = 2 of task "a" alone, [0.4496, 0.5507]; after a row of task "b",
+    [0.4540, 0.5451]). Now each row draws from a stream of its own, a hash of its task and
+    inputs (`jaxfit.posterior.row_streams`): the same bounds alone, with other rows, at
+    any position, and predicted for every task; another seed, other draws."""
+    import jaxfit as jf
+
+    lin = jf.models.linear("L")                     # a + b L in log space
+    post = _gaussian_draws(lin, ["a", "b"], [1.0, -0.25], [0.01, 0.005], 0.05, "log")
+    row = pd.DataFrame({"task": ["a"], "L": [2.0]})
+    cols = ["predictive_lower", "predictive_upper"]
+    alone = post.predict(row)[cols].to_numpy()
+    others = pd.DataFrame({"task": ["b", "a", "a"], "L": [2.0, 1.0, 3.0]})   # 4 rows: one
+    # program for every call below but the single row's
+    for pos in range(len(others) + 1):
+        df = pd.concat([others.iloc[:pos], row, others.iloc[pos:]], ignore_index=True)
+        got = post.predict(df)[cols].to_numpy()[pos]
+        np.testing.assert_array_equal(got, alone[0])
+    # predicted for every task (no task column): task a's row is the same
+    fan = post.predict(pd.DataFrame({"L": [0.5, 2.0]}))[cols]               # 2 x 2 rows
+    np.testing.assert_array_equal(fan.loc[("a", 1)].to_numpy(), alone[0])
+    # its values: the law's mean a + b L = 0.5 (sd 0.014: 0.028 in log space) with the
+    # noise's 0.05 in log space, sd sqrt(0.05^2 + 0.028^2) = 0.057 together
+    np.testing.assert_allclose(alone[0], 0.5 * np.exp(1.645 * np.array([-0.057, 0.057])),
+                               rtol=0.01)
+    np.testing.assert_array_equal(post.predict(row, seed=0)[cols].to_numpy(), alone)
+    assert (post.predict(row, seed=1)[cols].to_numpy() != alone).all()
+    # a different row (its task or its inputs) draws other noise
+    _, _, pred = post.predict_draws(pd.DataFrame({"task": ["a", "b", "a", "b"],
+                                                  "L": [2.0, 2.0, 2.0 + 1e-12, 1.0]}))
+    assert not np.isin(pred[0], pred[1]).any() and not np.isin(pred[0], pred[2]).any()
 
 
 def test_a_plated_posterior_counts_its_divergences_once():

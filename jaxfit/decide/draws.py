@@ -47,13 +47,12 @@ class Draws:
         return next(iter(self.params.values())).shape[1]
 
 
-def as_draws(result, what: str = "optimal", warn: bool = True, stacklevel: int = 4) -> Draws:
-    """`Draws` of a `FitResult` or a `Posterior` (any other type: TypeError); ``warn``:
-    a `ConvergenceWarning` for a fit's tasks that did not converge, ``stacklevel`` frames
-    up from this function's caller's caller (4: the caller of the function calling this)."""
+def as_draws(result, what: str = "optimal") -> Draws:
+    """`Draws` of a `FitResult` or a `Posterior` (any other type: TypeError naming
+    ``what``, the public function that was given it). It does not warn: the public
+    functions name a fit's tasks that did not converge themselves
+    (`FitResult.warn_unconverged`), so the warning points at their caller."""
     if isinstance(result, FitResult):
-        if warn:
-            result.warn_unconverged(where=what, stacklevel=stacklevel)
         law = result.law
         params = {n: np.asarray(result.values[:, i], np.float64)[:, None]
                   for i, n in enumerate(law.param_names)}

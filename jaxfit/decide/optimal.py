@@ -628,6 +628,8 @@ def optimal(result, budgets, *, cost: Callable | None = None, inverse: Callable 
         >>> float(t[("a", "estimate")].iloc[0])
         0.514
     """
+    if warn and isinstance(result, FitResult):
+        result.warn_unconverged(where="optimal")     # at optimal's caller
     return _optimal(result, budgets, cost=cost, inverse=inverse, inputs=inputs, method=method,
                     prob=prob, warn=warn, what="optimal")
 
@@ -636,10 +638,9 @@ def _optimal(result, budgets, *, cost, inverse, inputs, method, prob, warn,
              what: str) -> OptimalResult:
     """`optimal`, its refusals named after ``what``: the public function that called it
     (`isoflop` and `overtrain` solve the optimum first; their refusals said "optimal:")."""
-    # isoflop and overtrain named a task that did not converge themselves (before: twice,
-    # the second time pointing here); optimal's caller is 5 frames up (before: 4, into
-    # this file)
-    d = as_draws(result, what, warn=warn and what == "optimal", stacklevel=5)
+    # optimal, isoflop and overtrain name a task that did not converge themselves, at
+    # their caller (before: isoflop and overtrain twice, the second time pointing here)
+    d = as_draws(result, what)
     if what == "optimal":
         check_task_label(d.by, ("C", "quantity", "estimate", "median", "mean", "sd",
                                 "lower", "upper", "at_edge"), "optimal")
@@ -731,6 +732,8 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
         loss ``estimate``, ``median``, ``lower``, ``upper`` and ``optimal`` (True on the
         row nearest the estimate's N*).
     """
+    if isinstance(result, FitResult):
+        result.warn_unconverged(where="isoflop")     # at isoflop's caller
     d = as_draws(result, "isoflop")
     check_task_label(d.by, ("C", "N", "D", "tokens_per_param", "estimate", "median", "lower",
                             "upper", "optimal"), "isoflop")
@@ -823,6 +826,8 @@ def overtrain(result, budgets, ratios: Sequence[float] = (5, 10, 20, 50, 100, 20
         ``D``, ``loss``, ``penalty``, ``compute_overhead`` and columns ``estimate``,
         ``median``, ``lower``, ``upper``.
     """
+    if isinstance(result, FitResult):
+        result.warn_unconverged(where="overtrain")     # at overtrain's caller
     d = as_draws(result, "overtrain")
     check_task_label(d.by, ("C", "ratio", "quantity", "estimate", "median", "lower", "upper"),
                      "overtrain")
