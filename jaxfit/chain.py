@@ -26,7 +26,7 @@ from jaxfit.checks import prediction_inputs
 from jaxfit.data import task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.law import Law
-from jaxfit.posterior import (Posterior, _check_prob, draw_predictions, interval_frame,
+from jaxfit.posterior import (Posterior, _check_prob, draw_predictions, interval_frame, row_streams,
                               warn_undefined)
 from jaxfit.predictions import fan_out_index
 
@@ -47,9 +47,11 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         df: rows at which to predict (columns: ``law``'s inputs).
         x: ``law`` input -> column mapping.
         seed: seed of the pairing permutations and the noise.
-        streams: optional int per row: each row's noise comes from its own key (see
-            `jaxfit.posterior.draw_predictions`), so its draws do not depend on the other
-            rows of ``df``.
+        streams: optional int per row, each row's noise key (see
+            `jaxfit.posterior.draw_predictions`); None: `jaxfit.posterior.row_streams` of
+            the row's task in the last step and its inputs, as `Posterior.predict`, so a
+            row's noise does not depend on the other rows of ``df`` (before, None drew
+            every row's noise from one key).
 
     Returns:
         (index, mean [n, D], predictive [n, D]) with D the smallest number of draws;
@@ -111,6 +113,8 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
             lik = post.likelihood
     for name, v in held.items():
         theta[name] = np.full((len(df), D), v)
+    if streams is None:             # as Posterior.predict: a row's noise is its own
+        streams = row_streams(xs, rows_of[-1])
     mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, streams=streams)
     return index, mean, pred
 

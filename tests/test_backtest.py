@@ -232,19 +232,21 @@ def test_ladder_calibrated_intervals_cover(res, plain):
     raw = (p.raw_acc_lower <= p.actual_acc) & (p.actual_acc <= p.raw_acc_upper)
     print(f"raw: {int(raw.sum())}/16, calibrated: {int(p.covered.sum())}/16, "
           f"q = {p.calibration_q.iloc[0]:.4f}")
-    # docs/backtest.md and docs/recipes/ladder.md: raw 12 of 16, calibrated all 16,
-    # q = 0.0132, +3.5 points on each side at 7B-4T and +4.4 at 13B-5T
-    assert int(p.covered.sum()) == 16 and int(raw.sum()) == 12
+    # docs/backtest.md and docs/recipes/ladder.md: raw 13 of 16, calibrated all 16,
+    # q = 0.0132, +3.5 points on each side at 7B-4T and +4.4 at 13B-5T. (Raw 12 before
+    # each row drew its noise from its own stream: ARC-Challenge at 13B-5T, now inside
+    # by 0.09 points, moved with the Monte Carlo noise of 100 resamples.)
+    assert int(p.covered.sum()) == 16 and int(raw.sum()) == 13
     assert p.calibration_q.iloc[0] == pytest.approx(0.0132, abs=5e-5)
     half = 50 * ((p.acc_upper - p.acc_lower) - (p.raw_acc_upper - p.raw_acc_lower))
     assert half[p.target == "7B-4T"].to_numpy() == pytest.approx(3.5, abs=0.05)
     assert half[p.target == "13B-5T"].to_numpy() == pytest.approx(4.4, abs=0.05)
-    width = 100 * (p.raw_acc_upper - p.raw_acc_lower)          # "raw widths 4-16 points"
-    assert 3.5 < width.min() and width.max() < 16
-    # the raw misses are ARC-Challenge's and ARC-Easy's, "by 0.3-2.1 points"
+    width = 100 * (p.raw_acc_upper - p.raw_acc_lower)          # "raw widths 4-15 points"
+    assert 3.5 < width.min() and width.max() < 15.5
+    # the raw misses are ARC-Challenge's and ARC-Easy's, "by 0.9-1.9 points"
     miss = 100 * np.maximum(p.raw_acc_lower - p.actual_acc, p.actual_acc - p.raw_acc_upper)
     assert sorted(p.task[~raw].unique()) == ["arc_challenge_test", "arc_easy_test"]
-    assert 0.25 < miss[~raw].min() and miss[~raw].max() < 2.15
+    assert 0.85 < miss[~raw].min() and miss[~raw].max() < 1.95
     # The extrapolation term grows with N: 13B-5T's intervals widen more than 7B-4T's.
     extra = (p.acc_upper - p.acc_lower) - (p.raw_acc_upper - p.raw_acc_lower)
     assert (extra[p.target == "13B-5T"].to_numpy() > extra[p.target == "7B-4T"].to_numpy()).all()

@@ -290,11 +290,17 @@ def test_chain_without_the_task_column_fans_out_as_predict_does():
     pd.testing.assert_frame_equal(new, before)
     assert fan.index.tolist() == [("a", "p"), ("a", "q"), ("b", "p"), ("b", "q")]
     assert fan.index.names == ["task", "row"] and fan["N"].tolist() == [7e9, 2e10] * 2
+    cols = ["median", "credible_lower", "credible_upper", "predictive_lower",
+            "predictive_upper"]
     for t in ("a", "b"):
         one = predict_chain(law, [s1, s2], new.assign(task=t))
-        np.testing.assert_allclose(fan.loc[t, ["median", "credible_lower", "credible_upper"]],
-                                   one[["median", "credible_lower", "credible_upper"]],
-                                   rtol=1e-12)
+        np.testing.assert_allclose(fan.loc[t, cols], one[cols], rtol=1e-12)
+        # a row's noise is its own (`row_streams`): alone, its predictive bounds are the
+        # same (before: every row drew from one key, so they moved with the other rows)
+        alone = predict_chain(law, [s1, s2], new.iloc[[1]].assign(task=t))
+        np.testing.assert_allclose(alone[cols].iloc[0], one[cols].iloc[1], rtol=1e-12)
+    other = predict_chain(law, [s1, s2], new.assign(task="a"), seed=1)
+    assert not np.allclose(other["predictive_lower"], fan.loc["a", "predictive_lower"])
 
 
 def test_chain_of_two_many_task_steps_by_different_columns_needs_one_of_them():
