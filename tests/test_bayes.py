@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+import warnings
 
 import arviz as az
 import numpy as np
@@ -357,7 +358,16 @@ def test_a_row_where_draws_of_the_mean_are_not_positive_is_named_not_silent_nan(
             f"predict: 1 of 2 row(s) have no predictive interval (rows ['out']): in up to {k} "
             "of 400 draws the law's mean is <= 0")):
         got = post.predict(new)
+    # the other row is as predicted alone (no warning), its credible bounds the draws'
+    # quantiles (before: only checked finite)
     assert np.isfinite(got.loc["in"]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        alone = post.predict(new.loc[["in"]])
+    pd.testing.assert_series_equal(got.loc["in"], alone.loc["in"])
+    mean_in = post.flat("w0")[0] + post.flat("w1")[0] * 2.0
+    np.testing.assert_allclose(got.loc["in", ["credible_lower", "credible_upper"]],
+                               np.quantile(mean_in, [0.05, 0.95]), rtol=1e-12)
     assert got.loc["out", ["predictive_lower", "predictive_upper"]].isna().all()
     np.testing.assert_allclose(got.loc["out", ["credible_lower", "credible_upper"]],
                                np.quantile(mean, [0.05, 0.95]), rtol=1e-12)
