@@ -227,10 +227,16 @@ def test_chain_refuses_steps_given_outermost_first():
     law = jf.compose(SIGMOID, LAW, into="L")
     new = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
     ok = predict_chain(law, [s1, s2], new)
+    # draw i of step 1's loss through draw i of step 2's sigmoid, in numpy (before: the
+    # median against the sigmoid of the mean parameters, abs 0.01, half the draws' sd,
+    # which unpaired draws would pass too)
     L = np.asarray(LAW({k: s1.flat(k)[0] for k in LAW.param_names},
                        {"N": np.float64(7e9), "D": np.float64(1e12)}))
-    acc = -0.7 / (1 + np.exp(-4.0 * (np.median(L) - 1.0))) + 1.0
-    assert ok["median"].iloc[0] == pytest.approx(acc, abs=0.01)
+    q = {k: s2.flat(k)[0] for k in SIGMOID.param_names}
+    acc = q["a"] / (1 + np.exp(-q["k"] * (L - q["L0"]))) + q["b"]
+    np.testing.assert_allclose(ok.loc[0, ["median", "credible_lower", "credible_upper"]]
+                               .to_numpy(float), np.quantile(acc, [0.5, 0.05, 0.95]),
+                               rtol=1e-9)
     with pytest.raises(ValueError, match=r"step 0 \(law 'sigmoid'\) reads \['L'\].*"
                        "innermost first"):
         predict_chain(law, [s2, s1], new)
@@ -265,6 +271,12 @@ def test_chain_and_steps_agree_on_fixed_parameters():
                           seed=1)
     got = predict_chain(plain, [s1, s2f], new)["median"].iloc[0]
     assert got == pytest.approx(ok, abs=0.01)          # b = 1.0 held, b ~ 1.0 drawn
+    # exactly: each draw's loss through its sigmoid with b = 1.0, in numpy
+    L = np.asarray(LAW({k: s1.flat(k)[0] for k in LAW.param_names},
+                       {"N": np.float64(7e9), "D": np.float64(1e12)}))
+    q = {k: s2f.flat(k)[0] for k in ("a", "k", "L0")}
+    assert got == pytest.approx(np.median(q["a"] / (1 + np.exp(-q["k"] * (L - q["L0"]))) + 1.0),
+                                rel=1e-9)
     with pytest.raises(ValueError, match=r"fitted with b fixed at 1, but law .* holds it at 0\.5"):
         predict_chain(jf.compose(jf.fix(SIGMOID, b=0.5), LAW, into="L"), [s1, s2f], new)
 
