@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+import warnings
 
 import arviz as az
 import numpy as np
@@ -226,10 +227,16 @@ def test_chain_refuses_steps_given_outermost_first():
     law = jf.compose(SIGMOID, LAW, into="L")
     new = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
     ok = predict_chain(law, [s1, s2], new)
+    # draw i of step 1's loss through draw i of step 2's sigmoid, in numpy (before: the
+    # median against the sigmoid of the mean parameters, abs 0.01, half the draws' sd,
+    # which unpaired draws would pass too)
     L = np.asarray(LAW({k: s1.flat(k)[0] for k in LAW.param_names},
                        {"N": np.float64(7e9), "D": np.float64(1e12)}))
-    acc = -0.7 / (1 + np.exp(-4.0 * (np.median(L) - 1.0))) + 1.0
-    assert ok["median"].iloc[0] == pytest.approx(acc, abs=0.01)
+    q = {k: s2.flat(k)[0] for k in SIGMOID.param_names}
+    acc = q["a"] / (1 + np.exp(-q["k"] * (L - q["L0"]))) + q["b"]
+    np.testing.assert_allclose(ok.loc[0, ["median", "credible_lower", "credible_upper"]]
+                               .to_numpy(float), np.quantile(acc, [0.5, 0.05, 0.95]),
+                               rtol=1e-9)
     with pytest.raises(ValueError, match=r"step 0 \(law 'sigmoid'\) reads \['L'\].*"
                        "innermost first"):
         predict_chain(law, [s2, s1], new)
@@ -264,6 +271,12 @@ def test_chain_and_steps_agree_on_fixed_parameters():
                           seed=1)
     got = predict_chain(plain, [s1, s2f], new)["median"].iloc[0]
     assert got == pytest.approx(ok, abs=0.01)          # b = 1.0 held, b ~ 1.0 drawn
+    # exactly: each draw's loss through its sigmoid with b = 1.0, in numpy
+    L = np.asarray(LAW({k: s1.flat(k)[0] for k in LAW.param_names},
+                       {"N": np.float64(7e9), "D": np.float64(1e12)}))
+    q = {k: s2f.flat(k)[0] for k in ("a", "k", "L0")}
+    assert got == pytest.approx(np.median(q["a"] / (1 + np.exp(-q["k"] * (L - q["L0"]))) + 1.0),
+                                rel=1e-9)
     with pytest.raises(ValueError, match=r"fitted with b fixed at 1, but law .* holds it at 0\.5"):
         predict_chain(jf.compose(jf.fix(SIGMOID, b=0.5), LAW, into="L"), [s1, s2f], new)
 
@@ -363,7 +376,16 @@ def test_a_row_where_draws_of_the_mean_are_not_positive_is_named_not_silent_nan(
             f"predict: 1 of 2 row(s) have no predictive interval (rows ['out']): in up to {k} "
             "of 400 draws the law's mean is <= 0")):
         got = post.predict(new)
+    # the other row is as predicted alone (no warning), its credible bounds the draws'
+    # quantiles (before: only checked finite)
     assert np.isfinite(got.loc["in"]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        alone = post.predict(new.loc[["in"]])
+    pd.testing.assert_series_equal(got.loc["in"], alone.loc["in"])
+    mean_in = post.flat("w0")[0] + post.flat("w1")[0] * 2.0
+    np.testing.assert_allclose(got.loc["in", ["credible_lower", "credible_upper"]],
+                               np.quantile(mean_in, [0.05, 0.95]), rtol=1e-12)
     assert got.loc["out", ["predictive_lower", "predictive_upper"]].isna().all()
     np.testing.assert_allclose(got.loc["out", ["credible_lower", "credible_upper"]],
                                np.quantile(mean, [0.05, 0.95]), rtol=1e-12)

@@ -18,6 +18,11 @@ from synthetic import FAR, chinchilla_mean
 from synthetic import interval_covers
 from synthetic import chinchilla_tasks as synthetic_tasks
 
+#: The calibration tasks' log-normal noise: as in real ladders (1-2%). It was 0.5%; the
+#: numbers asserted below hold at 0.5%, 1%, 1.5% and 2% alike (measured: coverage
+#: 0.94/0.94/0.94/0.93, noise draws 1.006-1.010x the truth, predictive 0.891-0.898).
+CAL_SIGMA = 0.015
+
 
 def test_resample_weights_are_multinomial_counts_on_real_points():
     w = np.zeros((3, 16))
@@ -124,9 +129,9 @@ def test_epoch_chinchilla_bootstrap_4000(chinchilla_df):
 
 @pytest.fixture(scope="module")
 def calibration():
-    """100 synthetic tasks (60 points, 0.5% log-normal noise), 200 resamples each: 20,000
+    """100 synthetic tasks (60 points, 1.5% log-normal noise), 200 resamples each: 20,000
     refits in one call, with the default objective (Huber, delta = 1e-3, log residuals)."""
-    df, truth = synthetic_tasks(100, 60, sigma=0.005, seed=11)
+    df, truth = synthetic_tasks(100, 60, sigma=CAL_SIGMA, seed=11)
     boot = bootstrap(LAW, df, y="loss", by="task", n=200, seed=2)
     return df, truth, boot
 
@@ -147,16 +152,17 @@ def test_bootstrap_calibration_at_extrapolation_point(calibration):
 
 def test_bootstrap_predictive_intervals_cover_new_observations(calibration):
     """The predictive noise comes from the full-data fit with its degrees of freedom
-    (`noise_draws`); the refits' in-sample scales are biased low (0.93x the true 0.5% at
+    (`noise_draws`); the refits' in-sample scales are biased low (0.93x the true 1.5% at
     60 points; 0.58x at 12) and made 90% predictive intervals cover 0.88 of new points."""
     df, truth, boot = calibration
-    sigma, rms = np.median(boot.draws["sigma"]) / 0.005, np.median(boot.stats["rms"]) / 0.005
+    sigma = np.median(boot.draws["sigma"]) / CAL_SIGMA
+    rms = np.median(boot.stats["rms"]) / CAL_SIGMA
     print(f"noise draws / true scale {sigma:.3f}; refits' in-sample RMS / true {rms:.3f}")
     assert 0.95 < sigma < 1.06 and rms < 0.95
     new = pd.DataFrame({"task": np.arange(100), **FAR})
     pred = boot.predict(new, prob=0.9)
     mu = chinchilla_mean(truth, new.N.to_numpy(), new.D.to_numpy())
-    y = mu[:, None] * np.exp(0.005 * np.random.default_rng(3).standard_normal((100, 50)))
+    y = mu[:, None] * np.exp(CAL_SIGMA * np.random.default_rng(3).standard_normal((100, 50)))
     lo, hi = pred.predictive_lower.to_numpy()[:, None], pred.predictive_upper.to_numpy()[:, None]
     covered = ((lo <= y) & (y <= hi)).mean()
     print(f"90% predictive intervals cover {covered:.3f} of 5,000 new observations")

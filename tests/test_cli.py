@@ -319,7 +319,9 @@ def test_datasets(tmp_path):
     units = {d["name"]: d.get("loss_unit") for d in doc["datasets"]}
     assert units["chinchilla"] == ["loss", "nats"] and units["hitchhiker"] is None
     assert units["olmo_ladder_val"][1] == "nats" and len(units["olmo_ladder_val"][0]) == 11
-    with pytest.raises(AssertionError):              # the validator reads prefixItems
+    with pytest.raises(AssertionError,                # the validator reads prefixItems
+                       match=r"^\$\.datasets\[0\]\.loss_unit\[1\]: 1 is not of type "
+                             r"\['string'\]"):
         validate({**doc, "datasets": [{**doc["datasets"][0], "loss_unit": ["loss", 1]}]},
                  schema("datasets"))
     code, out, _ = run("datasets", "show", "chinchilla")

@@ -336,6 +336,16 @@ def test_flp_on_olmo_ladder_next_to_two_step_ladder():
     """
     frames = run_flp()                      # the command-line entry point: flp + ladder
     assert frames["stage1"].loc["all", "alpha"] == pytest.approx(0.04228, abs=2e-4)
+    # Stage 1 is least squares in log space on (C / C_c)^-alpha, a line in (log C, log L):
+    # alpha is minus numpy's least-squares slope over the sampling points, and the
+    # targets' predicted losses are the line's (independent of the stored 0.04228)
+    s1 = frames["stage1_data"]
+    pts, tgt = s1[s1["kind"] == "sampling"], s1[s1["kind"] == "target"]
+    slope, icpt = np.polyfit(np.log(pts["C"].to_numpy(float)),
+                             np.log(pts["loss"].to_numpy(float)), 1)
+    assert frames["stage1"].loc["all", "alpha"] == pytest.approx(-slope, rel=1e-6)
+    np.testing.assert_allclose(tgt["fitted"], np.exp(icpt + slope * np.log(tgt["C"])),
+                               rtol=1e-6)
     p = frames["predictions"]
     assert list(p["target"].unique()) == ["7B-4T", "13B-5T"]
     lr = p.groupby("target")["loss_rel_error"].first()

@@ -83,10 +83,12 @@ def test_bad_option_raises_value_error(kind, entry, seed):
 @given(noise=st.sampled_from([0.0, 0.01, 0.02]), seed=SEEDS)
 def test_valid_fit_invariants(noise, seed):
     """Never `converged` with a non-finite number; the data untouched; no exception; the
-    fitted law on the data's range is the truth up to the noise: RMS log error below 1.5x
-    the noise (3 parameters on 20 points: ~0.5 noise expected, above 1.5x with
+    fit converges (3 parameters on 20 ladder-like points, noise-free or 1-2% noise:
+    measured 40 of 40 examples) and the fitted law on the data's range is the truth up to
+    the noise: RMS log error below 1.5x the noise (~0.5 noise expected, above 1.5x with
     probability ~1e-5; measured at most 0.67 of 1% and 0.61 of 2% over the 40 examples),
-    and below 1e-8 for exact data (measured 5e-10), where the fit must converge."""
+    and below 1e-8 for exact data (measured 5e-10). Before, both checks sat under
+    ``if conv.all()``, so a noisy fit that stopped unconverged passed unchecked."""
     rng = np.random.default_rng(seed)
     df, truth = fc.valid_frame(rng, noise)
     before = df.copy(deep=True)
@@ -95,14 +97,13 @@ def test_valid_fit_invariants(noise, seed):
         res = jf.fit(fc.LAW, df, **fc.FIT_KW)
     pd.testing.assert_frame_equal(df, before)
     conv = res.status == Status.CONVERGED
-    assert np.isfinite(res.values[conv]).all() and np.isfinite(res.objective[conv]).all()
-    if conv.all():
-        p, N = res.params.iloc[0], df.N.to_numpy()
-        err = np.log((p.E + p.A / N ** p.alpha) / (truth["E"] + truth["A"] / N ** truth["alpha"]))
-        assert np.sqrt(np.mean(err ** 2)) < max(1.5 * noise, 1e-8), (noise, err)
+    assert conv.all(), (noise, res.to_frame())
+    assert np.isfinite(res.values).all() and np.isfinite(res.objective).all()
+    p, N = res.params.iloc[0], df.N.to_numpy()
+    err = np.log((p.E + p.A / N ** p.alpha) / (truth["E"] + truth["A"] / N ** truth["alpha"]))
+    assert np.sqrt(np.mean(err ** 2)) < max(1.5 * noise, 1e-8), (noise, err)
     if noise == 0.0:
-        # an exact fit: converged, the objective is ~0 and alpha is recovered
-        assert conv.all(), res.to_frame()
+        # an exact fit: the objective is ~0 and alpha is recovered
         assert res.objective[0] < 1e-10
         assert res.params.loc[0, "alpha"] == pytest.approx(truth["alpha"], rel=1e-3)
 

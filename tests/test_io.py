@@ -494,6 +494,11 @@ def test_law_check_records_only_finite_predictions(two_task_fit, tmp_path):
     assert load(path, law=law).values.tolist() == res.values.tolist()
     check = json.loads(path.read_text())["law_check"]
     assert check["x"]["C"] == [1e18, 1e20] * 2 and np.isfinite(check["prediction"]).all()
+    # the recorded predictions are the law's there (before: only checked finite): each
+    # task's truth, E + 300 C^-0.15, which the fit recovers to 1e-5
+    E = np.array([1.5, 2.0])[check["task"]]
+    np.testing.assert_allclose(check["prediction"],
+                               E + 300.0 * np.array(check["x"]["C"]) ** -0.15, rtol=1e-5)
 
 
 def test_kept_restarts_and_tuple_options_round_trip(two_task_fit, tmp_path):

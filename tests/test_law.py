@@ -121,7 +121,7 @@ def test_law_basics_and_immutability():
     assert law.inputs == ("N", "D") and law.positive_inputs == ("N", "D")
     np.testing.assert_allclose(law(CHIN, {"N": N, "D": D}), _chinchilla_np(CHIN, N, D),
                                rtol=1e-13)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="does not support item assignment"):
         law.params["Q"] = Param()
     with pytest.raises(dataclasses.FrozenInstanceError):
         law.name = "other"

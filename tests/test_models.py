@@ -57,6 +57,13 @@ def test_chinchilla_log_fn_is_stable_at_extreme_sizes():
     g = jax.grad(lambda q: jnp.sum(law.log(q, big)))(p)
     assert all(np.isfinite(g[k]) for k in p)
     np.testing.assert_allclose(g["E"], 2.0 / CHIN["E"], rtol=1e-14)
+    # the others are the terms' derivatives over L = E, tiny but not 0 (before: only
+    # checked finite): d/dA = N^-alpha / E, d/dalpha = -A log N N^-alpha / E, same for D
+    E, N, D = CHIN["E"], np.array([1e200, 1e300]), np.array([1e250, 1e300])
+    for amp, exp_, z in (("A", "alpha", N), ("B", "beta", D)):
+        term = z ** -CHIN[exp_] / E
+        np.testing.assert_allclose(g[amp], np.sum(term), rtol=1e-12)
+        np.testing.assert_allclose(g[exp_], -CHIN[amp] * np.sum(np.log(z) * term), rtol=1e-12)
     # tiny N with a steep exponent: A/N^alpha overflows float64, its log does not
     steep = {**p, "alpha": jnp.asarray(2.0)}
     small = {"N": jnp.array([1e-200]), "D": jnp.array([1e12])}

@@ -199,6 +199,16 @@ def test_plot_residuals(fitted):
         assert len(ax.lines) == 1 and ax.get_xscale() == "log"       # the zero line
         r = ax.collections[0].get_offsets()[:, 1]
         assert len(r) == 24 and np.abs(r).max() < 1e-6                # exact data
+    # ... and on noisy losses, the residuals themselves (exact data alone would pass a plot
+    # of zeros): log y - log of the fit's prediction, at each point's D
+    noisy = df.assign(loss=df.loss * np.exp(0.01 * np.random.default_rng(1)
+                                            .standard_normal(len(df))))
+    fig = plot_residuals(res, noisy, x="D")
+    for ax, task in zip(fig.axes, "ab"):
+        sub = noisy[noisy.task == task]
+        want = np.log(sub.loss.to_numpy()) - np.log(res.predict(sub)["prediction"].to_numpy())
+        np.testing.assert_allclose(ax.collections[0].get_offsets(),
+                                   np.column_stack([sub.D, want]), rtol=1e-9, atol=1e-12)
 
 
 def test_plot_residuals_of_a_posterior_uses_its_median_curve(fitted):
