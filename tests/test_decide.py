@@ -348,6 +348,28 @@ def _gaussian_posterior(mu, cov, sigma, n=40000, seed=0):
                         likelihood=Likelihood("normal", "linear"), method="laplace")
 
 
+def test_a_target_rows_predictive_draws_do_not_depend_on_the_other_target_rows():
+    """Each target row draws its noise from its own stream (`row_streams`), as
+    `Posterior.predict`; before, all rows drew from one key, so adding a target row
+    changed the first row's predictive draws (and its width)."""
+    import importlib
+
+    suggest_mod = importlib.import_module("jaxfit.decide.suggest")
+    mu = np.array([3.0, -0.05, -0.08])
+    A = np.array([[0.5, 0.0, 0.0], [-0.01, 0.004, 0.0], [-0.02, 0.001, 0.006]])
+    post = _gaussian_posterior(mu, A @ A.T, 0.02, n=400)
+    target = pd.DataFrame({"N": [7e10, 1e11], "D": [4e12, 2e12]})
+    m2, p2 = suggest_mod._target_draws(post, target, None, (), [np.array([0, 1])], 0)
+    for j in (0, 1):                        # each row alone: the same draws as together
+        m1, p1 = suggest_mod._target_draws(post, target.iloc[[j]], None, (),
+                                           [np.array([0])], 0)
+        np.testing.assert_array_equal(p1[..., 0], p2[..., j])
+        np.testing.assert_array_equal(m1[..., 0], m2[..., j])
+        assert np.std(p1[0, :, 0] - m1[0, :, 0]) == pytest.approx(0.02, rel=0.15)  # noise
+    _, p3 = suggest_mod._target_draws(post, target.iloc[[1]], None, (), [np.array([0])], 1)
+    assert not np.allclose(p3, p1)
+
+
 def test_suggest_linear_update_equals_gaussian_conditioning():
     mu = np.array([3.0, -0.05, -0.08])
     A = np.array([[0.5, 0.0, 0.0], [-0.01, 0.004, 0.0], [-0.02, 0.001, 0.006]])

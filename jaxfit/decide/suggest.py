@@ -89,7 +89,7 @@ from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, ta
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
-from jaxfit.posterior import Posterior, draw_predictions
+from jaxfit.posterior import Posterior, draw_predictions, row_streams
 from jaxfit.predictions import partial_task_columns, task_positions
 
 __all__ = ["suggest", "SuggestResult", "candidate_grid"]
@@ -451,7 +451,9 @@ def _target_draws(post: Posterior, target: pd.DataFrame, target_law: Law | None,
         raise ValueError(f"suggest: parameters {absent} of target_law {law.name!r} are in no "
                          "posterior; pass the posterior of each step in others=[...].")
     x = {n: target[c].to_numpy(np.float64)[sel] for n, c in cols.items()}
-    mean, pred = draw_predictions(law, lik, theta, x, seed=seed)
+    # each target row's noise from its own stream (its task and inputs), as
+    # Posterior.predict: a row's draws do not depend on the other rows or tasks
+    mean, pred = draw_predictions(law, lik, theta, x, seed=seed, streams=row_streams(x, task_of))
     return mean.reshape(T, J, D).transpose(0, 2, 1), pred.reshape(T, J, D).transpose(0, 2, 1)
 
 
