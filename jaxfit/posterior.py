@@ -961,25 +961,23 @@ def _draw(law: Law, lik: Likelihood, params, x, key, streams):
     loc = lik.location(law, theta, xs)
     mean = law(theta, xs)
     sigma = jnp.broadcast_to(params[NOISE], loc.shape)
-    if streams is None:
-        obs = lik.dist(loc, sigma).sample(key)
-    else:   # row i's noise from its own key: independent of the other rows in the call
-        keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(streams)
-        obs = jax.vmap(lambda k, m, s: lik.dist(m, s).sample(k))(keys, loc, sigma)
+    # row i's noise from its own key: independent of the other rows in the call
+    keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(streams)
+    obs = jax.vmap(lambda k, m, s: lik.dist(m, s).sample(k))(keys, loc, sigma)
     return jnp.broadcast_to(mean, obs.shape), lik.to_target(obs)
 
 
 def draw_predictions(law: Law, lik: Likelihood, params: Mapping[str, np.ndarray], x: Mapping,
-                     seed: int = 0, streams=None):
+                     seed: int, streams):
     """Law-mean and predictive draws [n, D] from per-row parameter draws [n, D].
 
-    ``streams`` (int [n], optional): row i's noise is drawn from its own key,
+    ``streams`` (int [n]): row i's noise is drawn from its own key,
     ``fold_in(key(seed), streams[i])``, so a row's draws do not depend on which other rows
-    are in the call (`jaxfit.backtest` needs this); None draws all rows from one key.
+    are in the call (`row_streams`; `jaxfit.backtest` numbers its rows itself).
     """
     with jax.enable_x64(True):
         p = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in params.items()}
         xx = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in x.items()}
-        st = None if streams is None else jnp.asarray(streams, dtype=jnp.uint32)
+        st = jnp.asarray(streams, dtype=jnp.uint32)
         mean, pred = _draw(law, lik, p, xx, jax.random.key(seed), st)
         return np.asarray(mean), np.asarray(pred)
