@@ -33,7 +33,7 @@ from jaxfit.warnings import DuplicateWarning, ScaleWarning, warn_fit
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
            "law_output", "law_log", "law_constants", "scale_warning", "ScaleWarning",
-           "duplicate_rows", "repeated_rows", "LOSSES",
+           "duplicate_rows", "repeated_rows", "data_warnings", "LOSSES",
            "SPACES", "REDUCTIONS", "FIT_METHODS", "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
@@ -707,6 +707,18 @@ def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.nd
         "and its law's scale parameters, use space='log', or give init= values.",
         ScaleWarning, stacklevel=stacklevel)
     return True
+
+
+# ------------------------------------------------------------------------ data warnings
+
+def data_warnings(law: Law, batch, starts: np.ndarray, space: str, columns,
+                  stacklevel: int = 4) -> None:
+    """The advisory checks of the data that `jaxfit.fit`, `jaxfit.sample` and
+    `jaxfit.bootstrap` run before fitting (with ``warn=True``): `scale_warning` and
+    `duplicate_rows`, each pointing ``stacklevel`` frames up from this function (4: the
+    caller of the function calling this)."""
+    scale_warning(law, batch.x, batch.y, batch.w, starts, space, stacklevel=stacklevel)
+    duplicate_rows(batch, columns, stacklevel=stacklevel)
 
 
 # ------------------------------------------------------------------------ duplicates

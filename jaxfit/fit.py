@@ -203,6 +203,13 @@ def _solve(law, batch: Batch, u0, objective, opts, use_jit: bool):
     return sol, _values(law, sol.u), _values(law, sol.all_u)
 
 
+def one_start(opts: SolverOptions) -> SolverOptions:
+    """``opts`` for refitting members from where they stand: one start each, no Huber
+    continuation, screening or refinement (the pinned floor refits, the bootstrap's
+    refits from inside the floor)."""
+    return dataclasses.replace(opts, continuation=(), refine=None, keep=None, screen_steps=0)
+
+
 def _refit_pinned(law, objective, u, x, y, w, opts, use_jit: bool = True):
     """Members ``u`` [M, k] refitted from where they stopped with the law's floor pinned
     at its bound (`jaxfit.inference.floor`), each on its rows ``x, y, w`` [M, P].
@@ -215,10 +222,8 @@ def _refit_pinned(law, objective, u, x, y, w, opts, use_jit: bool = True):
     i = floor.floor_index(law)
     pin = floor.pinned_values(law, y, w)
     u0 = np.delete(u, i, axis=-1)[:, None, :]
-    ropts = dataclasses.replace(opts, continuation=(), refine=None, keep=None,
-                                screen_steps=0)
     r = _minimize_tasks({**x, floor.PIN: np.broadcast_to(pin[:, None], y.shape)}, y, w, u0,
-                        floor.pinned_objective(objective, i), ropts, use_jit)
+                        floor.pinned_objective(objective, i), one_start(opts), use_jit)
     full = np.insert(r.u, i, pin, axis=-1)
     return r, full, floor.floor_slope(objective, i, full, x, y, w) >= 0
 
@@ -354,8 +359,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     checks.law_output(law, batch.x, batch.w)       # before any compile
     u0 = make_starts(law, init=init, restarts=restarts, seed=seed)
     if warn:
-        checks.scale_warning(law, batch.x, batch.y, batch.w, u0, space)
-        checks.duplicate_rows(batch, row_columns(law, y, by, x))
+        checks.data_warnings(law, batch, u0, space, row_columns(law, y, by, x))
     if law.shared:
         from jaxfit.inference.shared import solve_shared
 

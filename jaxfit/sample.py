@@ -7,7 +7,6 @@ one compiled call.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -216,9 +215,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
     checks.law_output(law, batch.x, batch.w)       # before any compile
     lik.check(batch.y[batch.w > 0], label=y)
     if warn:
-        checks.scale_warning(law, batch.x, batch.y, batch.w,
-                             make_starts(law, init=init, restarts=restarts, seed=seed), space)
-        checks.duplicate_rows(batch, row_columns(law, y, by, x))
+        checks.data_warnings(law, batch, make_starts(law, init=init, restarts=restarts,
+                                                     seed=seed), space,
+                             row_columns(law, y, by, x))
     T = len(batch.tasks)
     if start is None:
         start = point_fit(law.replace(shared=()) if law.shared else law, data, y=y, by=by,
@@ -603,7 +602,7 @@ def _refits_at_floor(law: Law, objective, sol, x, y, wb, opts: SolverOptions):
     On that task: 63 refits replaced by (1) and 69 by (2); every refit converged.
     ``sol`` is unchanged where the law has no such floor or nothing applies.
     """
-    from jaxfit.fit import _minimize_tasks, _refit_pinned
+    from jaxfit.fit import _minimize_tasks, _refit_pinned, one_start
     from jaxfit.inference import floor
     from jaxfit.inference.status import Status
 
@@ -634,9 +633,7 @@ def _refits_at_floor(law: Law, objective, sol, x, y, wb, opts: SolverOptions):
         r, t, yt, wt, xt = rows(inside)
         u0 = u[r, t].copy()
         u0[:, i] = np.log(0.5 * small[r, t])
-        ropts = dataclasses.replace(opts, continuation=(), refine=None, keep=None,
-                                    screen_steps=0)
-        new = _minimize_tasks(xt, yt, wt, u0[:, None, :], objective, ropts, True)
+        new = _minimize_tasks(xt, yt, wt, u0[:, None, :], objective, one_start(opts), True)
         replace(r, t, (new.status == Status.CONVERGED) & (new.f < f[r, t]), new.u, new.f,
                 new.steps)
     stopped &= status != Status.CONVERGED
@@ -714,9 +711,9 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
     checks.law_output(law, batch.x, batch.w)       # before any compile
     if warn:
-        checks.scale_warning(law, batch.x, batch.y, batch.w,
-                             make_starts(law, init=init, restarts=restarts, seed=seed), space)
-        checks.duplicate_rows(batch, row_columns(law, y, by, x))
+        checks.data_warnings(law, batch, make_starts(law, init=init, restarts=restarts,
+                                                     seed=seed), space,
+                             row_columns(law, y, by, x))
     if start is None:
         start = point_fit(law, data, y=y, by=by, x=x, weights=weights, loss=loss, delta=delta,
                           space=space, reduction=reduction, init=init, restarts=restarts,
