@@ -646,6 +646,19 @@ def _depends_on_inputs(law: Law, xs) -> bool:
 
 # ------------------------------------------------------------------------ data scale
 
+@functools.cache
+def _start_predictions():
+    """``f(law, u, x)``: the law at each unconstrained start ``u`` [S, k] and inputs ``x``
+    ({name: [n]}), [S, n], as one program (jax imported at the first call; op by op,
+    each operation compiled at its first shape cost ~25 ms a check)."""
+    import jax
+
+    from jaxfit.inference.objective import unpack
+
+    return jax.jit(lambda law, u, x: jax.vmap(lambda p: law(p, x))(unpack(law, u)),
+                   static_argnums=0)
+
+
 def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
                   starts: np.ndarray, space: str, stacklevel: int = 3) -> bool:
     """Warn (`ScaleWarning`) when, in linear space, the targets are more than
@@ -671,9 +684,6 @@ def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.nd
     if space != "linear":
         return False
     import jax
-    import jax.numpy as jnp
-
-    from jaxfit.inference.objective import unpack
 
     real_pts = w > 0
     scale_y = float(np.median(np.abs(y[real_pts])))
@@ -681,13 +691,12 @@ def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.nd
         return False
     try:
         with jax.enable_x64(True):
-            starts = np.asarray(starts)
+            starts = np.asarray(starts, dtype=np.float64)
             starts = starts.reshape(-1, starts.shape[-1])
-            u = jnp.asarray(starts[: min(len(starts), 16)], dtype=jnp.float64)
-            p = unpack(law, u)                                           # name -> [S]
-            xs = {n: jnp.asarray(v[real_pts]) for n, v in x.items()}     # [n]
-            pred = jax.vmap(lambda pp: law(pp, xs))(p)                   # [S, n]
-            pred = np.abs(np.asarray(pred))
+            u = jax.device_put(starts[: min(len(starts), 16)])
+            xs = jax.device_put({n: np.asarray(v[real_pts], dtype=np.float64)
+                                 for n, v in x.items()})                 # [n]
+            pred = np.abs(np.asarray(_start_predictions()(law, u, xs)))  # [S, n]
     except Exception:  # noqa: BLE001 - an advisory check never stops a fit
         return False
     med = np.median(np.where(np.isfinite(pred), pred, np.nan), axis=1)
