@@ -390,7 +390,7 @@ def law_log(law: Law, x: Mapping[str, np.ndarray], w: np.ndarray) -> None:
     u = np.stack([0.5 * (lo + hi), lo + off * (hi - lo)]).astype(np.float64)
     with jax.enable_x64(True):
         try:
-            p, f, g = _fn_and_log()(law, jax.device_put(u), jax.device_put(xs))
+            p, f, g = _fn_and_log()(law, True, jax.device_put(u), jax.device_put(xs))
         except Exception as e:  # noqa: BLE001 - fn passed law_output's trace: log_fn's
             raise _fn_failed(law, "log_fn", e) from e
     # the constrained parameters come out of the same program (unpacking the numpy u
@@ -407,21 +407,22 @@ def _fn_and_log():
     """The compiled ``(params, fn, log_fn)`` of a law at parameter vectors ``u`` [V, k]
     (unconstrained) and points ``x`` (input name -> [K]): [V, ...] each (``params`` the
     constrained values, name -> [V]), fn and log_fn
-    called with scalar parameters as the fit calls them (vmapped over ``u``). Built on
+    called with scalar parameters as the fit calls them (vmapped over ``u``); with
+    ``with_log`` False, ``(params, fn)`` only (`scale_warning`, any law). Built on
     first use (`jaxfit.inference.cache.jit`: bounded, keyed by the law)."""
     import jax
 
     from jaxfit.inference import cache
     from jaxfit.inference.objective import unpack
 
-    def fn_and_log(law, u, x):
+    def fn_and_log(law, with_log, u, x):
         def one(v):
             p = unpack(law, v)
-            return p, law.fn(p, x), law.log_fn(p, x)
+            return (p, law.fn(p, x)) + ((law.log_fn(p, x),) if with_log else ())
 
         return jax.vmap(one)(u)
 
-    return cache.jit(fn_and_log, static_argnums=0)
+    return cache.jit(fn_and_log, static_argnums=(0, 1))
 
 
 def _check_points(x: Mapping[str, np.ndarray], w: np.ndarray) -> dict | None:
@@ -646,19 +647,6 @@ def _depends_on_inputs(law: Law, xs) -> bool:
 
 # ------------------------------------------------------------------------ data scale
 
-@functools.cache
-def _start_predictions():
-    """``f(law, u, x)``: the law at each unconstrained start ``u`` [S, k] and inputs ``x``
-    ({name: [n]}), [S, n], as one program (jax imported at the first call; op by op,
-    each operation compiled at its first shape cost ~25 ms a check)."""
-    import jax
-
-    from jaxfit.inference.objective import unpack
-
-    return jax.jit(lambda law, u, x: jax.vmap(lambda p: law(p, x))(unpack(law, u)),
-                   static_argnums=0)
-
-
 def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
                   starts: np.ndarray, space: str, stacklevel: int = 3) -> bool:
     """Warn (`ScaleWarning`) when, in linear space, the targets are more than
@@ -696,7 +684,7 @@ def scale_warning(law: Law, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.nd
             u = jax.device_put(starts[: min(len(starts), 16)])
             xs = jax.device_put({n: np.asarray(v[real_pts], dtype=np.float64)
                                  for n, v in x.items()})                 # [n]
-            pred = np.abs(np.asarray(_start_predictions()(law, u, xs)))  # [S, n]
+            pred = np.abs(np.asarray(_fn_and_log()(law, False, u, xs)[1]))  # [S, n]
     except Exception:  # noqa: BLE001 - an advisory check never stops a fit
         return False
     med = np.median(np.where(np.isfinite(pred), pred, np.nan), axis=1)

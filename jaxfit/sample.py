@@ -397,8 +397,10 @@ def _unwhiten(center, chol, z):
 
 @functools.partial(jax.jit, static_argnums=0)
 def _split_draws(bm, v, ref):
-    """Draws ``v`` [T, C, S, m] in sampler coordinates -> (constrained params, sigma)."""
-    return bm.split(v, ref[:, None, None, :]) if bm.level_terms else bm.split(v)
+    """Draws ``v`` [T, C, S, m] in sampler coordinates -> (constrained params, sigma)
+    (``ref`` [T, n + 1], `bayes.data_references`; unused where the model has no level
+    terms)."""
+    return bm.split(v, ref[:, None, None, :])
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
