@@ -344,3 +344,19 @@ def test_no_family_error_gives_the_row_level_reasons():
                  reason="12 rows flagged upstream_suspect")]
     msg = _no_family(rows, 4)
     assert "'gpt2': 12 rows flagged upstream_suspect" in msg and "()" not in msg
+
+
+def test_repeated_rows_are_said_in_the_summary_and_filters(data):
+    """lambda's 229 rows come 4 times (ColPret's loader) and are kept as given: before,
+    only the docs said so; the summary the command line prints and the filters table now
+    count them (kept, not dropped), 0 for a family without repeats."""
+    res = hitchhiker(data, families=["lambda", "t5-pile"], num_models=[2], fractions=[1.0],
+                     cuts=[1e10], checkpoints=["all"])
+    summ = res.summary()
+    assert summ.loc["lambda", "repeated_rows"] == 687
+    assert summ.loc["t5-pile", "repeated_rows"] == 0
+    rep = res.filters[res.filters["what"] == "repeated_rows"]
+    assert rep[["level", "family", "count"]].values.tolist() == [["rows", "lambda", 687]]
+    assert "kept as given, not dropped" in rep["reason"].iloc[0]
+    # kept: every copy is still a target (7 target checkpoints x 4)
+    assert res.are.set_index("family").loc["lambda", "n_targets"] == 28

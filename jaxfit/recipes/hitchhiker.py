@@ -157,7 +157,8 @@ class HitchhikerResult(RecipeResult):
         train: the training points of every fitted configuration (column ``task``).
         targets: the target checkpoints of each family (``family``, ``model``, ``N``,
             ``tokens``, ``loss``).
-        filters: every row, family or configuration left out, and why.
+        filters: every row, family or configuration left out, and why; and, as
+            ``what="repeated_rows"``, the rows kept that repeat another row exactly.
         fits: the batched `FitResult` of each size group (see ``size_groups``); their
             tasks are the ``task`` column of ``are``.
         options: the protocol settings used.
@@ -179,11 +180,16 @@ class HitchhikerResult(RecipeResult):
 
     def summary(self) -> pd.DataFrame:
         """Per family: ``configurations``, ``fitted``, ``not_converged`` (fitted but not
-        converged), ``median_are`` over the fitted ones, and ``are_full`` (the whole pool,
-        fraction 1, the default cut, all checkpoints); ARE as fractions."""
+        converged), ``median_are`` over the fitted ones, ``are_full`` (the whole pool,
+        fraction 1, the default cut, all checkpoints), ARE as fractions, and
+        ``repeated_rows``: the family's rows that repeat another row exactly, kept as
+        given (each copy is a point; ``filters``' ``repeated_rows``; e.g. ``lambda``'s
+        687 copies of 229 rows in the embedded data)."""
         a = self.are
         fitted = a["status"] != "too_few_points"
         cut = self.options["default_cut"]
+        kept = self.filters[self.filters["what"] == "repeated_rows"]
+        repeated = kept.groupby("family")["count"].sum()
         rows = []
         for fam, g in a.groupby("family", sort=True):
             f = g[fitted.loc[g.index]]
@@ -193,7 +199,8 @@ class HitchhikerResult(RecipeResult):
                          "not_converged": int((f["status"] != "converged").sum()),
                          "median_are": f["are"].median(),
                          "are_full": (full.sort_values("n_models")["are"].iloc[-1]
-                                      if len(full) else math.nan)})
+                                      if len(full) else math.nan),
+                         "repeated_rows": int(repeated.get(fam, 0))})
         return pd.DataFrame(rows).set_index("family")
 
     def unconverged(self) -> list[str]:
@@ -325,7 +332,22 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
     d = d[d["family"].isin(low.index[low <= max_target_loss])]
     if d.empty:
         raise ValueError(_no_family(filters, min_sizes))
+    filters += _repeated(d)
     return d, filters
+
+
+def _repeated(d: pd.DataFrame) -> list[dict[str, Any]]:
+    """A ``filters`` record per family with rows that repeat an earlier row exactly
+    (model, N, tokens, loss), which the recipe keeps as given (ColPret's loader returns
+    each of ``lambda``'s 229 rows 4 times): each copy is a training point and a target,
+    so a reader of the ARE table should know. Before, only the docs said so."""
+    rep = d.duplicated(subset=list(_REQUIRED)).groupby(d["family"]).sum()
+    return [dict(level="rows", family=fam, what="repeated_rows", count=int(n),
+                 reason="rows that repeat another row exactly (model, N, tokens, loss); "
+                        "kept as given, not dropped: each copy counts as a training point "
+                        "and a target (drop them first, e.g. df.drop_duplicates(), if they "
+                        "are not real repeated measurements)")
+            for fam, n in rep.items() if n]
 
 
 def _flag(v: Any) -> bool | None:
