@@ -360,3 +360,21 @@ def test_repeated_rows_are_said_in_the_summary_and_filters(data):
     assert "kept as given, not dropped" in rep["reason"].iloc[0]
     # kept: every copy is still a target (7 target checkpoints x 4)
     assert res.are.set_index("family").loc["lambda", "n_targets"] == 28
+
+
+def test_invalid_rows_are_dropped_with_a_warning(data):
+    """One N written as '125M' among valid rows: before, the row was dropped without a
+    word (only the filters table, which the command line writes only with --out or
+    --json, listed it); now a warning names the column, the value, the row and the fix."""
+    opt = data[data["family"] == "OPT"].astype({"N": object})
+    row = opt.index[3]
+    opt.loc[row, "N"] = "125M"
+    with pytest.warns(UserWarning, match=rf"^hitchhiker: 1 row\(s\) of family \['OPT'\] have "
+                      r"a missing, non-numeric, non-finite or non-positive N, tokens or loss "
+                      r"and are dropped \(listed in the filters table\); e\.g\. column 'N' "
+                      rf"holds '125M' at row {row}\. Give positive numbers \(write '125M' as "
+                      r"125e6\), or drop those rows first\.$"):
+        res = hitchhiker(opt, num_models=[5], fractions=[1.0], cuts=[1e10],
+                         checkpoints=["all"])
+    f = res.filters.set_index(["family", "what"])["count"]
+    assert f[("OPT", "invalid")] == 1

@@ -311,6 +311,8 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
                          f"loss; column {col!r} holds e.g. {d[col].iloc[i]!r} (row "
                          f"{d.index[i]!r}). Give positive numbers (convert strings such as '125M' "
                          "to 125e6 first).")
+    if bad.any():
+        warnings.warn(_invalid_rows(d, num, bad), stacklevel=3)
     keep = pd.Series(True, index=d.index)
     for what, mask, why in drops:
         mask = mask & keep
@@ -348,6 +350,23 @@ def _repeated(d: pd.DataFrame) -> list[dict[str, Any]]:
                         "and a target (drop them first, e.g. df.drop_duplicates(), if they "
                         "are not real repeated measurements)")
             for fam, n in rep.items() if n]
+
+
+def _invalid_rows(d: pd.DataFrame, num: np.ndarray, bad: np.ndarray) -> str:
+    """The warning for rows dropped as invalid (some, not all): how many, the families,
+    the first bad value with its column and row, and the fix. Before, a typo such as
+    '125M' in one row dropped it without a word: only ``filters`` listed it, a table the
+    command line writes only with --out or --json."""
+    i = int(np.flatnonzero(bad)[0])
+    col = next(c for k, c in enumerate(("N", "tokens", "loss"))
+               if not (np.isfinite(num[i, k]) and num[i, k] > 0))
+    fams = list(dict.fromkeys(d["family"].to_numpy()[bad]))
+    return (f"hitchhiker: {int(bad.sum())} row(s) of famil{'y' if len(fams) == 1 else 'ies'} "
+            f"{fams[:5]}{' ...' if len(fams) > 5 else ''} have a missing, non-numeric, "
+            f"non-finite or non-positive N, tokens or loss and are dropped (listed in the "
+            f"filters table); e.g. column {col!r} holds {d[col].iloc[i]!r} at row "
+            f"{d.index[i]!r}. Give positive numbers (write '125M' as 125e6), or drop those "
+            "rows first.")
 
 
 def _flag(v: Any) -> bool | None:
