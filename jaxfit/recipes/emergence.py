@@ -194,8 +194,16 @@ def _points(data: pd.DataFrame, y: str, loss: str, by: str | None, D: str | None
                         "y": pd.to_numeric(data[y], errors="coerce").to_numpy(np.float64)})
     if fewshot is not None:
         fs = data[fewshot].to_numpy()
-        if not np.isin(fs, [0, 1, True, False]).all():
-            raise ValueError(f"column {fewshot!r} (fewshot) must hold 0/1 or booleans.")
+        ok = np.isin(fs, [0, 1, True, False])
+        if not ok.all():
+            # before: "must hold 0/1 or booleans." naming no value, row or fix
+            shown = list(dict.fromkeys(repr(v.item() if hasattr(v, "item") else v)
+                                       for v in fs[~ok]))
+            raise ValueError(
+                f"emergence: column {fewshot!r} (fewshot) must hold 0/1 or True/False; it "
+                f"holds {', '.join(shown[:5])}{' ...' if len(shown) > 5 else ''} "
+                f"({int((~ok).sum())} row(s), e.g. row {data.index[~ok][0]!r}). Write 1 for "
+                "the few-shot rows and 0 for the finetuned ones in that column.")
         out["fewshot"] = fs.astype(np.float64)
     elif D is not None:
         out["fewshot"] = 0.0
