@@ -454,6 +454,16 @@ def _draws(obj, names) -> dict[str, np.ndarray]:
 
 # ----------------------------------------------------------------------------- recipes
 
+def _check_bootstrap(bootstrap, recipe: str) -> None:
+    """ValueError unless ``bootstrap`` is 0 (none) or an integer >= 2. Before, -1 or 1
+    reached `jaxfit.bootstrap` after the point fits, whose "n=-1 is out of range" named
+    its own argument (``jaxfit emergence --bootstrap -1`` said "--n -1")."""
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) \
+            or not (bootstrap == 0 or bootstrap >= 2):
+        raise ValueError(f"{recipe}: bootstrap={bootstrap!r} must be 0 (no bootstrap) or an "
+                         "integer >= 2 (the number of refits).")
+
+
 def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss",
           by: str | None = None, increasing: bool = False,
           temperature: float = DEFAULT_TEMPERATURE, posterior: bool = True,
@@ -492,6 +502,7 @@ def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss"
     Returns:
         An `EmergenceResult`; ``emergence["mle"]`` is ``E``.
     """
+    _check_bootstrap(bootstrap, "fewshot_elbow")
     points = _points(data, y, loss, by)
     law = relu_elbow("L", temperature, increasing)
     res = _fit_elbows(points, ["task"], law, increasing, _fit_options(fit_options, seed),
@@ -575,6 +586,7 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
     if fewshot_shift and fewshot is None:
         raise ValueError("fewshot_shift=True needs few-shot rows: name their 0/1 column "
                          "with fewshot=.")
+    _check_bootstrap(bootstrap, "emergence")
     points = _points(data, y, loss, by, D, fewshot, float(D0), form)
     tuned = points[points["fewshot"] == 0]
     n_amounts = tuned.groupby("task")["D"].nunique().reindex(points["task"].unique(),
