@@ -378,3 +378,29 @@ def test_invalid_rows_are_dropped_with_a_warning(data):
                          checkpoints=["all"])
     f = res.filters.set_index(["family", "what"])["count"]
     assert f[("OPT", "invalid")] == 1
+
+
+def test_grids_with_nothing_to_fit_are_refused_with_their_reason(data):
+    """min_sizes=1 (a one-size family has no model to fit on), num_models above every
+    family's pool, max_target_loss=nan: before, a KeyError ("['family', 'n_models', ...]
+    not in index") or "no family is left after the filters ()" with no reason."""
+    t5 = data[data["family"] == "t5-pile"]
+    one = t5[t5["N"] == t5["N"].max()]
+    with pytest.raises(ValueError, match=r"^hitchhiker: min_sizes=1 must be an integer >= 2: "
+                       r"a family's largest size is the target, the smaller ones are "
+                       r"fitted\.$"):
+        hitchhiker(one, min_sizes=1)
+    with pytest.raises(ValueError, match=r"^hitchhiker: max_target_loss=nan must be a "
+                       r"positive number \(inf: no limit\)\.$"):
+        hitchhiker(t5, max_target_loss=float("nan"))
+    with pytest.raises(ValueError, match=r"^hitchhiker: no configuration to fit \('t5-pile': "
+                       r"3 smaller model\(s\) to fit on; fewer than every k of "
+                       r"num_models=\[50\]\)\. Give num_models= within"):
+        hitchhiker(t5, num_models=[50])
+    # a family whose pool is too small is listed in the filters, the others are fitted
+    res = hitchhiker(data[data["family"].isin(["t5-pile", "OPT"])], num_models=[5],
+                     fractions=[1.0], cuts=[1e10], checkpoints=["all"])
+    assert set(res.are["family"]) == {"OPT"}
+    f = res.filters.set_index(["family", "what"])["count"]
+    assert f[("t5-pile", "num_models")] == 3
+    assert "t5-pile" not in set(res.targets["family"])

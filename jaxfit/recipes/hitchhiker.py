@@ -448,6 +448,17 @@ def _plan(d: pd.DataFrame, fractions, num_models, cuts, checkpoints, models: str
         top = order["N"].max()
         targets = order.loc[order["N"] == top, "model"].tolist()
         pool = order.loc[order["N"] < top, ["model", "N"]].reset_index(drop=True)
+        ks = _model_nums(len(pool), 1 if models == "single" else 2) if num_models is None \
+            else sorted({int(k) for k in num_models if 1 <= int(k) <= len(pool)})
+        if not ks:
+            # before: left out without a word, and with no family left a KeyError
+            why = (f"fewer than every k of num_models={list(num_models)}"
+                   if num_models is not None else
+                   "models='smallest' needs 2 (models='single' fits on one)")
+            filters.append(dict(level="family", family=fam, what="num_models",
+                                count=len(pool), reason=f"{len(pool)} smaller model(s) to "
+                                f"fit on; {why}"))
+            continue
         rank = {m: i for i, m in enumerate(pool["model"])}
         t = g[g["model"].isin(targets)]
         tmax = t.groupby("model")["tokens"].transform("max")
@@ -457,8 +468,6 @@ def _plan(d: pd.DataFrame, fractions, num_models, cuts, checkpoints, models: str
         r = p["_rank"].to_numpy()
         tok = p["tokens"].to_numpy()
         mmax = p.groupby("model")["tokens"].transform("max").to_numpy()
-        ks = _model_nums(len(pool), 1 if models == "single" else 2) if num_models is None \
-            else sorted({int(k) for k in num_models if 1 <= int(k) <= len(pool)})
         for k, f, cut, ck in itertools.product(ks, fractions, cuts, checkpoints):
             sel = (r == k - 1) if models == "single" else (r < k)
             sel &= (tok <= f * mmax * tol) & (tok > cut)
@@ -477,6 +486,12 @@ def _plan(d: pd.DataFrame, fractions, num_models, cuts, checkpoints, models: str
                 train_parts.append(p.iloc[idx][["family", "model", "N", "tokens", "loss"]]
                                    .assign(task=cfg["task"]))
             configs.append(cfg)
+    if not configs:
+        why = "; ".join(f"{f['family']!r}: {f['reason']}" for f in filters[:5])
+        raise ValueError(f"hitchhiker: no configuration to fit ({why}"
+                         f"{'; ...' if len(filters) > 5 else ''}). Give num_models= within "
+                         "the families' pools of smaller models, or data with more models "
+                         "below each family's largest.")
     cfg = pd.DataFrame(configs)
     n_skip = int((cfg.get("status") == "too_few_points").sum()) if "status" in cfg else 0
     if n_skip:
@@ -609,6 +624,15 @@ def hitchhiker(data: pd.DataFrame | None = None, *, families: Sequence[str] | No
                          f"{CHECKPOINTS}.")
     if models not in ("smallest", "single"):
         raise ValueError(f"hitchhiker: models={models!r} is not 'smallest' or 'single'.")
+    if isinstance(min_sizes, bool) or not isinstance(min_sizes, (int, np.integer)) \
+            or min_sizes < 2:
+        # before: min_sizes=1 let a one-size family through, with no model to fit on it
+        raise ValueError(f"hitchhiker: min_sizes={min_sizes!r} must be an integer >= 2: a "
+                         "family's largest size is the target, the smaller ones are fitted.")
+    if not float(max_target_loss) > 0:
+        # before: nan left every family out with no reason given
+        raise ValueError(f"hitchhiker: max_target_loss={max_target_loss!r} must be a "
+                         "positive number (inf: no limit).")
     if not 0 < target_frac <= 1:
         raise ValueError(f"hitchhiker: target_frac={target_frac} must be in (0, 1].")
     if isinstance(borrow, str):
