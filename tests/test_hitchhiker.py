@@ -252,6 +252,15 @@ def test_missing_column(data):
         hitchhiker(data.drop(columns=["tokens"]))
 
 
+def test_data_without_rows_is_refused_as_such(data):
+    """A header without rows (an empty CSV): before, "no family is left after the filters
+    ()." with no reason."""
+    with pytest.raises(ValueError, match=r"^hitchhiker: data has no rows; it needs one row "
+                       r"per checkpoint with columns \['family', 'model', 'N', 'tokens', "
+                       r"'loss'\]\.$"):
+        hitchhiker(data.iloc[:0])
+
+
 def test_non_numeric_sizes_are_named(data):
     """N written as '125M': every row was dropped as invalid and the error advised to
     'lower min_sizes or raise max_target_loss'; now it names the column and a value."""

@@ -286,6 +286,10 @@ def _check_data(data: pd.DataFrame) -> None:
                          f"per checkpoint with columns {list(_REQUIRED)} (see "
                          "jaxfit.datasets.load_hitchhiker()). Rename yours, e.g. "
                          "df.rename(columns={'num_params': 'N', 'tokens_seen': 'tokens'}).")
+    if not len(data):
+        # before: "no family is left after the filters ()." with no reason
+        raise ValueError(f"hitchhiker: data has no rows; it needs one row per checkpoint "
+                         f"with columns {list(_REQUIRED)}.")
 
 
 def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float):
