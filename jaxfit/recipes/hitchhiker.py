@@ -188,8 +188,10 @@ class HitchhikerResult(RecipeResult):
         a = self.are
         fitted = a["status"] != "too_few_points"
         cut = self.options["default_cut"]
-        kept = self.filters[self.filters["what"] == "repeated_rows"]
-        repeated = kept.groupby("family")["count"].sum()
+        flt = self.filters          # a hand-built result's may have no columns
+        repeated = (flt[flt["what"] == "repeated_rows"].groupby("family")["count"].sum()
+                    if {"what", "family", "count"} <= set(flt.columns)
+                    else pd.Series(dtype=np.int64))
         rows = []
         for fam, g in a.groupby("family", sort=True):
             f = g[fitted.loc[g.index]]
