@@ -458,8 +458,8 @@ def _check_bootstrap(bootstrap, recipe: str) -> None:
     """ValueError unless ``bootstrap`` is 0 (none) or an integer >= 2. Before, -1 or 1
     reached `jaxfit.bootstrap` after the point fits, whose "n=-1 is out of range" named
     its own argument (``jaxfit emergence --bootstrap -1`` said "--n -1")."""
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) \
-            or not (bootstrap == 0 or bootstrap >= 2):
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, float, np.number)) \
+            or not float(bootstrap).is_integer() or not (bootstrap == 0 or bootstrap >= 2):
         raise ValueError(f"{recipe}: bootstrap={bootstrap!r} must be 0 (no bootstrap) or an "
                          "integer >= 2 (the number of refits).")
 
