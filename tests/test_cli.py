@@ -749,7 +749,14 @@ def test_emergence_fewshot_column_on_the_command_line(capsys, tmp_path):
         "Mark few-shot rows with a 0/1 column named by --fewshot instead.")
     assert main(["emergence", str(path), "--D", "n", "--fewshot", "fs", "-q"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "jaxfit: error: column 'fs' (fewshot) must hold 0/1 or booleans.")
+        "jaxfit: error: emergence: column 'fs' (fewshot) must hold 0/1 or True/False; it "
+        "holds 2 (1 row(s), e.g. row 3). Write 1 for the few-shot rows and 0 for the "
+        "finetuned ones in that column.")
+    # before: "--n -1 is out of range", after the point fits (jaxfit.bootstrap's n=)
+    assert main(["emergence", str(path), "--D", "n", "--bootstrap", "-1", "-q"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "jaxfit: error: emergence: --bootstrap -1 must be 0 (no bootstrap) or an integer "
+        ">= 2 (the number of refits).")
 
 
 def test_hitchhiker_subcommand_matches_scipy_oracle():

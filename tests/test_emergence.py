@@ -502,3 +502,32 @@ def test_the_recipe_keeps_its_draws_diagnostic_warnings(monkeypatch):
             em._uncertainty(law, None, res, None, True, 0, {}, None, 0)
     assert [(w.category, str(w.message)) for w in caught] == [
         (DiagnosticWarning, "sample: r_hat above 1.01 in 1 task(s)")]
+
+
+def test_a_fewshot_column_that_is_not_0_1_names_its_values():
+    """fewshot= of 'yes'/'no' (or a missing value): before, "column 'fs' (fewshot) must
+    hold 0/1 or booleans.", naming no value, row or fix."""
+    df = _synthetic()
+    fs = np.where(df["n_train"] == AMOUNTS[0], "yes", "no").astype(object)
+    fs[4] = np.nan
+    with pytest.raises(ValueError, match=r"^emergence: column 'fs' \(fewshot\) must hold 0/1 "
+                       r"or True/False; it holds 'yes', nan, 'no' \(168 row\(s\), e\.g\. row "
+                       r"0\)\. Write 1 for the few-shot rows and 0 for the finetuned ones in "
+                       r"that column\.$"):
+        emergence(df.assign(fs=fs), D="n_train", fewshot="fs", posterior=False, bootstrap=0)
+
+
+@pytest.mark.parametrize("value", [-1, 1, 2.5])
+def test_a_bootstrap_count_out_of_range_is_refused_before_any_fit(monkeypatch, value):
+    """bootstrap=-1 or 1: before, the point fits ran and then `jaxfit.bootstrap` refused
+    "n=-1", its own argument (the command line said "--n -1", a flag jaxfit emergence
+    does not have)."""
+    import importlib
+
+    module = importlib.import_module("jaxfit.recipes.emergence")
+    monkeypatch.setattr(module, "fit", lambda *a, **k: pytest.fail("a fit ran"))
+    with pytest.raises(ValueError, match=rf"^emergence: bootstrap={value!r} must be 0 \(no "
+                       r"bootstrap\) or an integer >= 2 \(the number of refits\)\.$"):
+        emergence(_synthetic(), D="n_train", posterior=False, bootstrap=value)
+    with pytest.raises(ValueError, match=rf"^fewshot_elbow: bootstrap={value!r} must be"):
+        fewshot_elbow(_synthetic(), posterior=False, bootstrap=value)

@@ -529,3 +529,25 @@ def test_recipe_results_have_a_short_repr_and_a_notebook_display():
     broken = dataclasses.replace(lad, predictions=pd.DataFrame({"task": ["t0"]}))
     assert "tables: unavailable (AttributeError: " in repr(broken)   # no exception
     assert "<p>summary() unavailable: AttributeError: " in broken._repr_html_()
+
+
+def test_flp_vs_ladder_refuses_a_non_positive_size_before_flps_fits(monkeypatch):
+    """N <= 0 in a sampling run: FLP reads N only as a number, so before, FLP's fits ran and
+    the ladder comparison then failed as "ladder: column 'N' must be > 0, but 1 ladder rows
+    are not", without the --no-ladder way out."""
+    df = _synthetic().assign(task_loss=1.0)
+    df.loc[9, "N"] = -1
+    module = importlib.import_module("jaxfit.recipes.flp")
+    with monkeypatch.context() as m:
+        m.setattr(module, "fit", lambda *a, **k: pytest.fail("a fit ran"))
+        with pytest.raises(ValueError, match=r"^flp: column 'N' must be > 0, but 1 "
+                           r"ladder-comparison rows are not, e\.g\. -1 at index \[9\]; .*"
+                           r"reads N \(under a log\); pass ladder=False \(command line: "
+                           r"--no-ladder\) to run FLP alone\.$"):
+            flp_vs_ladder(df, tasks=list(W), chance=0.2)
+    # text in N is FLP's own error (it cannot run without the ladder either)
+    text = df.astype({"N": object})
+    text.loc[9, "N"] = "100M"
+    with pytest.raises(ValueError, match=r"^flp: 1 sampling rows have non-numeric values; "
+                       r"column 'N' holds e\.g\. '100M' at index 9"):
+        flp_vs_ladder(text, tasks=list(W), chance=0.2)

@@ -252,6 +252,15 @@ def test_missing_column(data):
         hitchhiker(data.drop(columns=["tokens"]))
 
 
+def test_data_without_rows_is_refused_as_such(data):
+    """A header without rows (an empty CSV): before, "no family is left after the filters
+    ()." with no reason."""
+    with pytest.raises(ValueError, match=r"^hitchhiker: data has no rows; it needs one row "
+                       r"per checkpoint with columns \['family', 'model', 'N', 'tokens', "
+                       r"'loss'\]\.$"):
+        hitchhiker(data.iloc[:0])
+
+
 def test_non_numeric_sizes_are_named(data):
     """N written as '125M': every row was dropped as invalid and the error advised to
     'lower min_sizes or raise max_target_loss'; now it names the column and a value."""
@@ -344,3 +353,63 @@ def test_no_family_error_gives_the_row_level_reasons():
                  reason="12 rows flagged upstream_suspect")]
     msg = _no_family(rows, 4)
     assert "'gpt2': 12 rows flagged upstream_suspect" in msg and "()" not in msg
+
+
+def test_repeated_rows_are_said_in_the_summary_and_filters(data):
+    """lambda's 229 rows come 4 times (ColPret's loader) and are kept as given: before,
+    only the docs said so; the summary the command line prints and the filters table now
+    count them (kept, not dropped), 0 for a family without repeats."""
+    res = hitchhiker(data, families=["lambda", "t5-pile"], num_models=[2], fractions=[1.0],
+                     cuts=[1e10], checkpoints=["all"])
+    summ = res.summary()
+    assert summ.loc["lambda", "repeated_rows"] == 687
+    assert summ.loc["t5-pile", "repeated_rows"] == 0
+    rep = res.filters[res.filters["what"] == "repeated_rows"]
+    assert rep[["level", "family", "count"]].values.tolist() == [["rows", "lambda", 687]]
+    assert "kept as given, not dropped" in rep["reason"].iloc[0]
+    # kept: every copy is still a target (7 target checkpoints x 4)
+    assert res.are.set_index("family").loc["lambda", "n_targets"] == 28
+
+
+def test_invalid_rows_are_dropped_with_a_warning(data):
+    """One N written as '125M' among valid rows: before, the row was dropped without a
+    word (only the filters table, which the command line writes only with --out or
+    --json, listed it); now a warning names the column, the value, the row and the fix."""
+    opt = data[data["family"] == "OPT"].astype({"N": object})
+    row = opt.index[3]
+    opt.loc[row, "N"] = "125M"
+    with pytest.warns(UserWarning, match=rf"^hitchhiker: 1 row\(s\) of family \['OPT'\] have "
+                      r"a missing, non-numeric, non-finite or non-positive N, tokens or loss "
+                      r"and are dropped \(listed in the filters table\); e\.g\. column 'N' "
+                      rf"holds '125M' at row {row}\. Give positive numbers \(write '125M' as "
+                      r"125e6\), or drop those rows first\.$"):
+        res = hitchhiker(opt, num_models=[5], fractions=[1.0], cuts=[1e10],
+                         checkpoints=["all"])
+    f = res.filters.set_index(["family", "what"])["count"]
+    assert f[("OPT", "invalid")] == 1
+
+
+def test_grids_with_nothing_to_fit_are_refused_with_their_reason(data):
+    """min_sizes=1 (a one-size family has no model to fit on), num_models above every
+    family's pool, max_target_loss=nan: before, a KeyError ("['family', 'n_models', ...]
+    not in index") or "no family is left after the filters ()" with no reason."""
+    t5 = data[data["family"] == "t5-pile"]
+    one = t5[t5["N"] == t5["N"].max()]
+    with pytest.raises(ValueError, match=r"^hitchhiker: min_sizes=1 must be an integer >= 2: "
+                       r"a family's largest size is the target, the smaller ones are "
+                       r"fitted\.$"):
+        hitchhiker(one, min_sizes=1)
+    with pytest.raises(ValueError, match=r"^hitchhiker: max_target_loss=nan must be a "
+                       r"positive number \(inf: no limit\)\.$"):
+        hitchhiker(t5, max_target_loss=float("nan"))
+    with pytest.raises(ValueError, match=r"^hitchhiker: no configuration to fit \('t5-pile': "
+                       r"3 smaller model\(s\) to fit on; fewer than every k of "
+                       r"num_models=\[50\]\)\. Give num_models= within"):
+        hitchhiker(t5, num_models=[50])
+    # a family whose pool is too small is listed in the filters, the others are fitted
+    res = hitchhiker(data[data["family"].isin(["t5-pile", "OPT"])], num_models=[5],
+                     fractions=[1.0], cuts=[1e10], checkpoints=["all"])
+    assert set(res.are["family"]) == {"OPT"}
+    f = res.filters.set_index(["family", "what"])["count"]
+    assert f[("t5-pile", "num_models")] == 3
+    assert "t5-pile" not in set(res.targets["family"])

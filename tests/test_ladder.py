@@ -721,3 +721,25 @@ def test_a_caller_names_the_result_and_runs_the_advice_points_to(data):
                             "result.ladder.step1['status']."), text
     assert not [t for t in text if "See result.step" in t or "`ladder_runs`" in t], text
     assert {w.filename for w in caught if str(w.message).startswith("ladder")} == {__file__}
+
+
+def test_a_missing_value_names_its_column_and_how_to_drop_it(tmp_path, capsys):
+    """An accuracy missing at one checkpoint: before, "1 ladder rows have missing or
+    infinite values in ['N', 'tokens', 'task_loss', 'accuracy'], e.g. at index [5]; drop
+    them first.", naming no column, and on the command line no way to drop them."""
+    from jaxfit.cli import main
+
+    data = load_olmo_ladder()
+    data = data[data["task"] == "piqa_val"].copy()
+    data.loc[data.index[5], "accuracy"] = np.nan
+    row = data.index[5]
+    with pytest.raises(ValueError, match=r"^ladder: 1 ladder rows have missing or infinite "
+                       rf"values in .*; column 'accuracy' holds nan at index {row}\. Drop "
+                       r"those rows first, e\.g\. df\.dropna\(subset=\['accuracy'\]\)\.$"):
+        ladder(data, tasks=["piqa_val"])
+    path = tmp_path / "ladder.csv"
+    data.to_csv(path, index=False)
+    assert main(["ladder", str(path), "--tasks", "piqa_val", "-q"]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "Drop those rows first, e.g. --where \"abs(accuracy) < inf\" (keeps the rows where it "
+        "is finite).")

@@ -290,7 +290,7 @@ _FLAG_KWARGS = ("prob", "chains", "warmup", "samples", "target_accept", "temper"
                 "per_task", "restarts", "max_steps", "delta", "space", "init", "likelihood",
                 "loss", "method", "calibrate", "n_boot", "seed", "axis", "pooled", "n", "k",
                 "budgets", "ratios", "inputs", "by", "D0", "stage2", "ladder_runs", "targets",
-                "sampling_runs", "demo",
+                "sampling_runs", "demo", "bootstrap",
                 "min_sizes", "max_target_loss", "se_resamples")
 _KWARG = re.compile(r"(?<![\w.\-'\[])(" + "|".join(_FLAG_KWARGS) +
                     r")=('[^']*'|\"[^\"]*\"|\([^()]*\)|\[[^\[\]]*\]|"

@@ -194,8 +194,16 @@ def _points(data: pd.DataFrame, y: str, loss: str, by: str | None, D: str | None
                         "y": pd.to_numeric(data[y], errors="coerce").to_numpy(np.float64)})
     if fewshot is not None:
         fs = data[fewshot].to_numpy()
-        if not np.isin(fs, [0, 1, True, False]).all():
-            raise ValueError(f"column {fewshot!r} (fewshot) must hold 0/1 or booleans.")
+        ok = np.isin(fs, [0, 1, True, False])
+        if not ok.all():
+            # before: "must hold 0/1 or booleans." naming no value, row or fix
+            shown = list(dict.fromkeys(repr(v.item() if hasattr(v, "item") else v)
+                                       for v in fs[~ok]))
+            raise ValueError(
+                f"emergence: column {fewshot!r} (fewshot) must hold 0/1 or True/False; it "
+                f"holds {', '.join(shown[:5])}{' ...' if len(shown) > 5 else ''} "
+                f"({int((~ok).sum())} row(s), e.g. row {data.index[~ok][0]!r}). Write 1 for "
+                "the few-shot rows and 0 for the finetuned ones in that column.")
         out["fewshot"] = fs.astype(np.float64)
     elif D is not None:
         out["fewshot"] = 0.0
@@ -446,6 +454,16 @@ def _draws(obj, names) -> dict[str, np.ndarray]:
 
 # ----------------------------------------------------------------------------- recipes
 
+def _check_bootstrap(bootstrap, recipe: str) -> None:
+    """ValueError unless ``bootstrap`` is 0 (none) or an integer >= 2. Before, -1 or 1
+    reached `jaxfit.bootstrap` after the point fits, whose "n=-1 is out of range" named
+    its own argument (``jaxfit emergence --bootstrap -1`` said "--n -1")."""
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, float, np.number)) \
+            or not float(bootstrap).is_integer() or not (bootstrap == 0 or bootstrap >= 2):
+        raise ValueError(f"{recipe}: bootstrap={bootstrap!r} must be 0 (no bootstrap) or an "
+                         "integer >= 2 (the number of refits).")
+
+
 def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss",
           by: str | None = None, increasing: bool = False,
           temperature: float = DEFAULT_TEMPERATURE, posterior: bool = True,
@@ -484,6 +502,7 @@ def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss"
     Returns:
         An `EmergenceResult`; ``emergence["mle"]`` is ``E``.
     """
+    _check_bootstrap(bootstrap, "fewshot_elbow")
     points = _points(data, y, loss, by)
     law = relu_elbow("L", temperature, increasing)
     res = _fit_elbows(points, ["task"], law, increasing, _fit_options(fit_options, seed),
@@ -567,6 +586,7 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
     if fewshot_shift and fewshot is None:
         raise ValueError("fewshot_shift=True needs few-shot rows: name their 0/1 column "
                          "with fewshot=.")
+    _check_bootstrap(bootstrap, "emergence")
     points = _points(data, y, loss, by, D, fewshot, float(D0), form)
     tuned = points[points["fewshot"] == 0]
     n_amounts = tuned.groupby("task")["D"].nunique().reindex(points["task"].unique(),
@@ -744,9 +764,9 @@ def run_emergence(data: pd.DataFrame | None = None, *, demo: str | None = None,
         **kwargs: passed to the recipe function.
 
     Returns:
-        `EmergenceResult.frames`: ``emergence`` (the emergence points with their 5%, 50%,
-        95% posterior and bootstrap quantiles), ``params``, ``elbows``, ``curves``,
-        ``points``. Plot them with `jaxfit.recipes.emergence_plot.plot_emergence`.
+        The tables of `EmergenceResult.frames`, its ``table`` named ``emergence`` (the
+        emergence points with their 5%, 50%, 95% posterior and bootstrap quantiles),
+        then ``params``, ``elbows``, ``curves``, ``points``. Plot them with `jaxfit.recipes.emergence_plot.plot_emergence`.
 
     Example:
         >>> from jaxfit.recipes.emergence import run_emergence

@@ -536,14 +536,16 @@ def compare_with_ladder(flp_result: FLPResult, ladder_result) -> pd.DataFrame:
 
 def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
     """ValueError unless the ladder comparison can run on `flp`'s tasks and runs: finite
-    positive ``task_loss`` (the one column the ladder reads that FLP does not) and enough
+    positive ``task_loss`` (the one column the ladder reads that FLP does not) and ``N``
+    (FLP reads it only as a number, the ladder's step 1 under a log), and enough
     sampling runs for the ladder's step 1 (5; `jaxfit.recipes.points.check_run_count`).
     Below FLP's own floor (`FLP_MIN_RUNS`) the run count is left to `flp`, whose message
     (as FLP alone) then comes first.
 
     Before, both were found by the ladder after FLP's fits ("ladder: 82 ladder rows have
     missing or infinite values ...", "ladder: step 1 ... needs at least 5 ladder runs"),
-    without the --no-ladder way out.
+    without the --no-ladder way out. A non-positive ``N`` was still found there ("ladder:
+    column 'N' must be > 0, but 1 ladder rows are not"), after FLP's fits.
     """
     from jaxfit.recipes.ladder import _laws as ladder_laws
 
@@ -557,6 +559,13 @@ def _check_ladder_inputs(data: pd.DataFrame, kwargs: Mapping[str, Any]) -> None:
     except ValueError as e:
         raise ValueError(f"{e} The comparison with the two-step ladder reads task_loss; "
                          f"{alone}.") from None
+    # N <= 0 only: FLP's own checks refuse text or missing N (with no --no-ladder way out)
+    try:
+        numeric_rows(rows[pd.to_numeric(rows["N"], errors="coerce") <= 0], ["N"], ["N"],
+                     "flp", "ladder-comparison")
+    except ValueError as e:
+        raise ValueError(f"{e} The comparison with the two-step ladder's step 1 reads N (under "
+                         f"a log); {alone}.") from None
     # fewer runs than FLP's own floor: `flp`'s `prepare` says so, as flp alone (both its
     # stage-1 laws have at most FLP_MIN_RUNS parameters)
     if len(runs) >= FLP_MIN_RUNS:

@@ -157,7 +157,8 @@ class HitchhikerResult(RecipeResult):
         train: the training points of every fitted configuration (column ``task``).
         targets: the target checkpoints of each family (``family``, ``model``, ``N``,
             ``tokens``, ``loss``).
-        filters: every row, family or configuration left out, and why.
+        filters: every row, family or configuration left out, and why; and, as
+            ``what="repeated_rows"``, the rows kept that repeat another row exactly.
         fits: the batched `FitResult` of each size group (see ``size_groups``); their
             tasks are the ``task`` column of ``are``.
         options: the protocol settings used.
@@ -179,11 +180,18 @@ class HitchhikerResult(RecipeResult):
 
     def summary(self) -> pd.DataFrame:
         """Per family: ``configurations``, ``fitted``, ``not_converged`` (fitted but not
-        converged), ``median_are`` over the fitted ones, and ``are_full`` (the whole pool,
-        fraction 1, the default cut, all checkpoints); ARE as fractions."""
+        converged), ``median_are`` over the fitted ones, ``are_full`` (the whole pool,
+        fraction 1, the default cut, all checkpoints), ARE as fractions, and
+        ``repeated_rows``: the family's rows that repeat another row exactly, kept as
+        given (each copy is a point; ``filters``' ``repeated_rows``; e.g. ``lambda``'s
+        687 copies of 229 rows in the embedded data)."""
         a = self.are
         fitted = a["status"] != "too_few_points"
         cut = self.options["default_cut"]
+        flt = self.filters          # a hand-built result's may have no columns
+        repeated = (flt[flt["what"] == "repeated_rows"].groupby("family")["count"].sum()
+                    if {"what", "family", "count"} <= set(flt.columns)
+                    else pd.Series(dtype=np.int64))
         rows = []
         for fam, g in a.groupby("family", sort=True):
             f = g[fitted.loc[g.index]]
@@ -193,7 +201,8 @@ class HitchhikerResult(RecipeResult):
                          "not_converged": int((f["status"] != "converged").sum()),
                          "median_are": f["are"].median(),
                          "are_full": (full.sort_values("n_models")["are"].iloc[-1]
-                                      if len(full) else math.nan)})
+                                      if len(full) else math.nan),
+                         "repeated_rows": int(repeated.get(fam, 0))})
         return pd.DataFrame(rows).set_index("family")
 
     def unconverged(self) -> list[str]:
@@ -279,6 +288,10 @@ def _check_data(data: pd.DataFrame) -> None:
                          f"per checkpoint with columns {list(_REQUIRED)} (see "
                          "jaxfit.datasets.load_hitchhiker()). Rename yours, e.g. "
                          "df.rename(columns={'num_params': 'N', 'tokens_seen': 'tokens'}).")
+    if not len(data):
+        # before: "no family is left after the filters ()." with no reason
+        raise ValueError(f"hitchhiker: data has no rows; it needs one row per checkpoint "
+                         f"with columns {list(_REQUIRED)}.")
 
 
 def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float):
@@ -304,6 +317,8 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
                          f"loss; column {col!r} holds e.g. {d[col].iloc[i]!r} (row "
                          f"{d.index[i]!r}). Give positive numbers (convert strings such as '125M' "
                          "to 125e6 first).")
+    if bad.any():
+        warnings.warn(_invalid_rows(d, num, bad), stacklevel=3)
     keep = pd.Series(True, index=d.index)
     for what, mask, why in drops:
         mask = mask & keep
@@ -325,7 +340,39 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
     d = d[d["family"].isin(low.index[low <= max_target_loss])]
     if d.empty:
         raise ValueError(_no_family(filters, min_sizes))
+    filters += _repeated(d)
     return d, filters
+
+
+def _repeated(d: pd.DataFrame) -> list[dict[str, Any]]:
+    """A ``filters`` record per family with rows that repeat an earlier row exactly
+    (model, N, tokens, loss), which the recipe keeps as given (ColPret's loader returns
+    each of ``lambda``'s 229 rows 4 times): each copy is a training point and a target,
+    so a reader of the ARE table should know. Before, only the docs said so."""
+    rep = d.duplicated(subset=list(_REQUIRED)).groupby(d["family"]).sum()
+    return [dict(level="rows", family=fam, what="repeated_rows", count=int(n),
+                 reason="rows that repeat another row exactly (model, N, tokens, loss); "
+                        "kept as given, not dropped: each copy counts as a training point "
+                        "and a target (drop them first, e.g. df.drop_duplicates(), if they "
+                        "are not real repeated measurements)")
+            for fam, n in rep.items() if n]
+
+
+def _invalid_rows(d: pd.DataFrame, num: np.ndarray, bad: np.ndarray) -> str:
+    """The warning for rows dropped as invalid (some, not all): how many, the families,
+    the first bad value with its column and row, and the fix. Before, a typo such as
+    '125M' in one row dropped it without a word: only ``filters`` listed it, a table the
+    command line writes only with --out or --json."""
+    i = int(np.flatnonzero(bad)[0])
+    col = next(c for k, c in enumerate(("N", "tokens", "loss"))
+               if not (np.isfinite(num[i, k]) and num[i, k] > 0))
+    fams = list(dict.fromkeys(d["family"].to_numpy()[bad]))
+    return (f"hitchhiker: {int(bad.sum())} row(s) of famil{'y' if len(fams) == 1 else 'ies'} "
+            f"{fams[:5]}{' ...' if len(fams) > 5 else ''} have a missing, non-numeric, "
+            f"non-finite or non-positive N, tokens or loss and are dropped (listed in the "
+            f"filters table); e.g. column {col!r} holds {d[col].iloc[i]!r} at row "
+            f"{d.index[i]!r}. Give positive numbers (write '125M' as 125e6), or drop those "
+            "rows first.")
 
 
 def _flag(v: Any) -> bool | None:
@@ -407,6 +454,17 @@ def _plan(d: pd.DataFrame, fractions, num_models, cuts, checkpoints, models: str
         top = order["N"].max()
         targets = order.loc[order["N"] == top, "model"].tolist()
         pool = order.loc[order["N"] < top, ["model", "N"]].reset_index(drop=True)
+        ks = _model_nums(len(pool), 1 if models == "single" else 2) if num_models is None \
+            else sorted({int(k) for k in num_models if 1 <= int(k) <= len(pool)})
+        if not ks:
+            # before: left out without a word, and with no family left a KeyError
+            why = (f"fewer than every k of num_models={list(num_models)}"
+                   if num_models is not None else
+                   "models='smallest' needs 2 (models='single' fits on one)")
+            filters.append(dict(level="family", family=fam, what="num_models",
+                                count=len(pool), reason=f"{len(pool)} smaller model(s) to "
+                                f"fit on; {why}"))
+            continue
         rank = {m: i for i, m in enumerate(pool["model"])}
         t = g[g["model"].isin(targets)]
         tmax = t.groupby("model")["tokens"].transform("max")
@@ -416,8 +474,6 @@ def _plan(d: pd.DataFrame, fractions, num_models, cuts, checkpoints, models: str
         r = p["_rank"].to_numpy()
         tok = p["tokens"].to_numpy()
         mmax = p.groupby("model")["tokens"].transform("max").to_numpy()
-        ks = _model_nums(len(pool), 1 if models == "single" else 2) if num_models is None \
-            else sorted({int(k) for k in num_models if 1 <= int(k) <= len(pool)})
         for k, f, cut, ck in itertools.product(ks, fractions, cuts, checkpoints):
             sel = (r == k - 1) if models == "single" else (r < k)
             sel &= (tok <= f * mmax * tol) & (tok > cut)
@@ -436,6 +492,12 @@ def _plan(d: pd.DataFrame, fractions, num_models, cuts, checkpoints, models: str
                 train_parts.append(p.iloc[idx][["family", "model", "N", "tokens", "loss"]]
                                    .assign(task=cfg["task"]))
             configs.append(cfg)
+    if not configs:
+        why = "; ".join(f"{f['family']!r}: {f['reason']}" for f in filters[:5])
+        raise ValueError(f"hitchhiker: no configuration to fit ({why}"
+                         f"{'; ...' if len(filters) > 5 else ''}). Give num_models= within "
+                         "the families' pools of smaller models, or data with more models "
+                         "below each family's largest.")
     cfg = pd.DataFrame(configs)
     n_skip = int((cfg.get("status") == "too_few_points").sum()) if "status" in cfg else 0
     if n_skip:
@@ -568,6 +630,15 @@ def hitchhiker(data: pd.DataFrame | None = None, *, families: Sequence[str] | No
                          f"{CHECKPOINTS}.")
     if models not in ("smallest", "single"):
         raise ValueError(f"hitchhiker: models={models!r} is not 'smallest' or 'single'.")
+    if isinstance(min_sizes, bool) or not isinstance(min_sizes, (int, float, np.number)) \
+            or not float(min_sizes).is_integer() or min_sizes < 2:
+        # before: min_sizes=1 let a one-size family through, with no model to fit on it
+        raise ValueError(f"hitchhiker: min_sizes={min_sizes!r} must be an integer >= 2: a "
+                         "family's largest size is the target, the smaller ones are fitted.")
+    if not float(max_target_loss) > 0:
+        # before: nan left every family out with no reason given
+        raise ValueError(f"hitchhiker: max_target_loss={max_target_loss!r} must be a "
+                         "positive number (inf: no limit).")
     if not 0 < target_frac <= 1:
         raise ValueError(f"hitchhiker: target_frac={target_frac} must be in (0, 1].")
     if isinstance(borrow, str):

@@ -157,9 +157,15 @@ def numeric_rows(rows: pd.DataFrame, cols: Sequence[str], positive: Sequence[str
                          f"{at.tolist()[0]!r} (write 190M as 190e6).")
     bad = ~np.isfinite(num.to_numpy())
     if bad.any():
+        # before: "...; drop them first.", naming neither the column nor a way to drop them
+        # (the command line shows df.dropna(subset=[col]) as a --where filter)
+        col = list(cols)[int(np.flatnonzero(bad.any(axis=0))[0])]
+        at = rows.index[~np.isfinite(num[col].to_numpy())]
         raise ValueError(f"{recipe}: {int(bad.any(axis=1).sum())} {what} rows have missing or "
                          f"infinite values in {list(cols)}, e.g. at index "
-                         f"{list(rows.index[bad.any(axis=1)][:5])}; drop them first.")
+                         f"{list(rows.index[bad.any(axis=1)][:5])}; column {col!r} holds "
+                         f"{num.loc[at[0], col]:g} at index {at.tolist()[0]!r}. Drop those "
+                         f"rows first, e.g. df.dropna(subset=[{col!r}]).")
     for col in positive:
         low = (num[col] <= 0).to_numpy()
         if low.any():
