@@ -766,7 +766,8 @@ def run_emergence(data: pd.DataFrame | None = None, *, demo: str | None = None,
     Returns:
         The tables of `EmergenceResult.frames`, its ``table`` named ``emergence`` (the
         emergence points with their 5%, 50%, 95% posterior and bootstrap quantiles),
-        then ``params``, ``elbows``, ``curves``, ``points``. Plot them with `jaxfit.recipes.emergence_plot.plot_emergence`.
+        then ``params``, ``elbows``, ``curves``, ``points``. Plot them with
+        `jaxfit.recipes.emergence_plot.plot_emergence`.
 
     Example:
         >>> from jaxfit.recipes.emergence import run_emergence
