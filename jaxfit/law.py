@@ -459,7 +459,8 @@ class Law:
         object.__setattr__(self, "input_above", _freeze(_input_above(self.name,
                                                                      self.input_above)))
         if self.grid is not None:
-            object.__setattr__(self, "grid", _freeze({k: tuple(v) for k, v in self.grid.items()}))
+            object.__setattr__(self, "grid", _freeze(_grid_values(self.name, self.grid,
+                                                                  self.params)))
             if set(self.grid) != set(self.params):
                 raise ValueError(
                     f"Law {self.name!r}: grid names {sorted(self.grid)} must equal its "
@@ -581,6 +582,45 @@ def _input_above(name: str, above: Mapping) -> dict[str, float]:
                           f"give the value input {k!r} must exceed, e.g. "
                           f"input_above={{{k!r}: 1.0}}.")
             for k, v in dict(above).items()}
+
+
+def _grid_values(name: str, grid: Mapping, params: Mapping) -> dict[str, tuple]:
+    """``grid`` as name -> tuple of values; TypeError for an axis that is not a sequence of
+    numbers, ValueError for a value that is not strictly inside its parameter's constraint.
+    Its starts are the values mapped to the optimiser's real line: before, a value on or
+    outside the constraint (``E=0`` or ``-1`` for a positive ``E``) gave an infinite or NaN
+    start that `jaxfit.fit` ``init="grid"`` ran anyway, and a grid whose ``E`` axis held
+    only such values ended "converged" at ``E=0, A=1, alpha=2e-308`` (the gradient vanishes
+    at an infinite coordinate), where ``init=`` with the same values is refused; an axis
+    given as one number failed with "'float' object is not iterable"."""
+    out = {}
+    for k, values in dict(grid).items():
+        try:
+            axis = tuple(float(v) for v in as_names(values))
+            if not axis:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise TypeError(f"Law {name!r}: grid[{k!r}]={values!r} must be a non-empty "
+                            f"sequence of numbers (the values of {k!r} the grid's starts take), "
+                            f"e.g. grid={{{k!r}: (0.1, 1.0, 10.0), ...}}.") from None
+        param = params.get(k)
+        if param is not None:
+            inside = [_strictly_inside(param.constraint, v) for v in axis]
+            if None in inside:              # another constraint: ask its bijection
+                with jax.enable_x64(True):
+                    u = param.transform.inv(jnp.array(axis, dtype=jnp.float64))
+                    inside = [bool(f) for f in np.isfinite(np.asarray(u))]
+            bad = [v for v, ok in zip(axis, inside) if not ok]
+            if bad:
+                raise ValueError(
+                    f"Law {name!r}: grid[{k!r}] holds {', '.join(f'{v:g}' for v in bad)}, not "
+                    f"strictly inside the constraint {_constraint_text(param.constraint)} of "
+                    f"{k!r}, so its starts have no value on the optimiser's real line (the "
+                    "bijection's inverse is not finite). Give grid values strictly inside the "
+                    f"constraint (e.g. within the init range of {k!r}, {param.init[0]:g} to "
+                    f"{param.init[1]:g}), or change the constraint.")
+        out[k] = axis
+    return out
 
 
 def _fixed_values(name: str, fixed: Mapping, params: Mapping) -> dict[str, float]:

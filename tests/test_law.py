@@ -146,6 +146,38 @@ def test_law_grid_names_must_match_params():
             inputs=("N",), grid={"A": (1.0, 2.0)}, name="g")
 
 
+
+def _grid_law(grid) -> Law:
+    return Law(fn=lambda p, x: p["E"] + p["A"] * x["C"] ** -p["alpha"],
+               params={"E": Param(constraints.positive, init=(0.5, 3.0)),
+                       "A": Param(constraints.positive, init=(1.0, 1e6)),
+                       "alpha": Param(constraints.interval(0.0, 1.0), init=(0.05, 0.5))},
+               inputs=("C",), positive_inputs=("C",), grid=grid, name="g")
+
+
+@pytest.mark.parametrize("axis, bad", [((0.0, -1.0), "0, -1"), ((1.0, 0.0), "0")])
+def test_law_grid_values_must_lie_inside_the_constraints(axis, bad):
+    # before: accepted, and a fit from this grid (E only 0 or -1) ended "converged" at
+    # E=0, A=1, alpha=2e-308 from infinite starts, where init= with them is refused
+    with pytest.raises(ValueError, match=rf"Law 'g': grid\['E'\] holds {bad}, not strictly "
+                                         r"inside the constraint Positive\(lower=0\) of 'E'.*"
+                                         r"within the init range of 'E', 0.5 to 3"):
+        _grid_law({"E": axis, "A": (1.0, 10.0), "alpha": (0.1, 0.5)})
+    with pytest.raises(ValueError, match=r"grid\['alpha'\] holds 1, not strictly inside the "
+                                         r"constraint Interval\(lower=0, upper=1\)"):
+        _grid_law({"E": (1.0,), "A": (1.0, 10.0), "alpha": (0.5, 1.0)})
+
+
+def test_law_grid_axis_must_be_a_sequence_of_numbers():
+    # before: TypeError "'float' object is not iterable", naming neither grid nor 'A'
+    for axis in (10.0, (1.0, "x"), ()):
+        with pytest.raises(TypeError, match=r"Law 'g': grid\['A'\]=.* must be a non-empty "
+                                            r"sequence of numbers"):
+            _grid_law({"E": (1.0,), "A": axis, "alpha": (0.5,)})
+    law = _grid_law({"E": [1.0, 2.0], "A": np.array([1.0, 10.0]), "alpha": (0.5,)})
+    assert law.grid == {"E": (1.0, 2.0), "A": (1.0, 10.0), "alpha": (0.5,)}
+    assert np.isfinite(grid_starts(law)).all() and grid_starts(law).shape == (4, 3)
+
 def test_law_shared_must_name_params():
     with pytest.raises(ValueError, match=r"Law 'chinchilla': shared parameters \['gamma'\] "
                                          r"are not among its parameters"):
