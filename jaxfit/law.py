@@ -866,6 +866,10 @@ def fix(law: Law, **values: float) -> Law:
                        terms=tuple(t for t in law.terms
                                    if t.scale in params and t.exponent in params),
                        floor=law.floor if law.floor in params else None,
+                       # replace(fn=...) drops the formula unless given: a fixed law's
+                       # report, plot titles and saved file showed none (the fixed values
+                       # are listed beside it)
+                       formula=law.formula,
                        name=f"{law.name}|fixed({','.join(fixed)})",
                        spec=law.spec)
 

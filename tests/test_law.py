@@ -260,6 +260,16 @@ def test_fix_removes_params_and_uses_values():
     np.testing.assert_allclose(other(free, x), law({**CHIN, "alpha": 0.5}, x), rtol=1e-15)
 
 
+
+def test_fix_keeps_the_formula():
+    """``fix`` rebuilt the law with ``replace(fn=...)``, which drops the formula: the fit's
+    report read "[[Fit]] chinchilla|fixed(alpha):" with no formula, and the saved file and
+    plots had none."""
+    law = fix(jf.models.chinchilla(), alpha=0.34)
+    assert law.formula == "E + A/N^alpha + B/D^beta"
+    assert fix(jf.models.emergence(), C=1.9).formula == jf.models.emergence().formula != ""
+    assert fix(law, E=1.69).formula == law.formula
+
 def test_fix_restricts_the_grid():
     fixed = fix(jf.models.chinchilla(), alpha=0.34, beta=0.28)
     assert set(fixed.grid) == {"A", "B", "E"}
