@@ -710,6 +710,27 @@ def same_fixed(held: Mapping, other: Mapping) -> bool:
         return False
 
 
+def _require_law(value, where: str) -> None:
+    """TypeError unless ``value`` is a `Law`, naming the argument and the fix. An uncalled
+    factory (``jf.fix(jf.models.chinchilla, alpha=0.34)``, the commonest slip) reached the
+    combinators' attribute lookups: "AttributeError: 'functools._lru_cache_wrapper' object
+    has no attribute 'fixed'"."""
+    if isinstance(value, Law):
+        return
+    if isinstance(value, str):
+        got = f"the name {value!r} (jaxfit.io.get_law({value!r}) builds its Law)"
+    elif isinstance(value, (list, tuple)) and where.startswith("add"):
+        got = f"a {type(value).__name__}; pass the laws as separate arguments, add(*laws)"
+    elif callable(value) and not isinstance(value, type):
+        name = getattr(value, "__name__", type(value).__name__)
+        call = (f"jaxfit.models.{name}()" if str(getattr(value, "__module__", "")).startswith(
+            "jaxfit.models") else f"{name}(...)")
+        got = f"the function {name}, not a Law: call the factory, e.g. {call}"
+    else:
+        got = type(value).__name__
+    raise TypeError(f"{where} must be a jaxfit.Law, got {got}.")
+
+
 def _composed(p, x, *, outer: Law, inner: Law, into: str):
     return outer.fn(_subset(p, outer), {**x, into: inner.fn(_subset(p, inner), x)})
 
@@ -739,6 +760,8 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
         >>> chain.inputs, chain.param_names
         (('N', 'D'), ('A', 'B', 'E', 'alpha', 'beta', 'a', 'k', 'L0', 'b'))
     """
+    _require_law(outer, "compose: outer (the first argument)")
+    _require_law(inner, "compose: inner (the second argument)")
     if into not in outer.inputs:
         raise ValueError(f"compose: {outer.name!r} has no input {into!r}; its inputs are "
                          f"{list(outer.inputs)}.")
@@ -831,6 +854,7 @@ def fix(law: Law, **values: float) -> Law:
         >>> law.param_names, dict(law.fixed)
         (('B', 'E', 'beta'), {'alpha': 0.34, 'A': 406.4})
     """
+    _require_law(law, "fix: law")
     held = sorted(set(values) & set(law.fixed) - set(law.params))
     if held:
         # fix(fix(law, alpha=0.3), alpha=0.4), e.g. in a loop over values: the error said
@@ -892,6 +916,8 @@ def add(*laws: Law, name: str | None = None) -> Law:
     """
     if not laws:
         raise ValueError("add: give at least one law.")
+    for i, law in enumerate(laws):
+        _require_law(law, f"add: law {i}")
     params = _merge_params(laws)
     # a partial of a module-level function, not a closure: sums of laws pickle
     return Law(fn=functools.partial(_sum, laws=laws), params=params,
@@ -919,6 +945,7 @@ def share(law: Law, *names: str) -> Law:
         >>> share(chinchilla(), "alpha", "beta").shared
         ('alpha', 'beta')
     """
+    _require_law(law, "share: law")
     # share(law, ["alpha", "beta"]) as well as share(law, "alpha", "beta") (a list failed
     # with "TypeError: unhashable type: 'list'")
     names = tuple(n for group in names for n in as_names(group))

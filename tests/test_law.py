@@ -811,3 +811,29 @@ def test_replacing_fn_drops_the_old_log_fn():
     kept = old.replace(fn=_steeper, terms=old.terms, floor="E", formula="E + A/N^(2 alpha)")
     assert (kept.terms, kept.floor, kept.formula) == (old.terms, "E", "E + A/N^(2 alpha)")
     assert old.replace(name="other").terms == old.terms
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda: fix(jf.models.chinchilla, alpha=0.34),
+     (r"fix: law must be a jaxfit.Law, got the function chinchilla, not a Law: call the "
+      r"factory, e.g. jaxfit.models.chinchilla\(\)")),
+    (lambda: share(jf.models.kaplan, "alpha"),
+     r"share: law must be a jaxfit.Law, got the function kaplan.*jaxfit.models.kaplan\(\)"),
+    (lambda: compose(jf.models.sigmoid, jf.models.chinchilla(), into="L"),
+     r"compose: outer \(the first argument\) must be a jaxfit.Law, got the function sigmoid"),
+    (lambda: compose(jf.models.sigmoid(), jf.models.chinchilla, into="L"),
+     (r"compose: inner \(the second argument\) must be a jaxfit.Law, got the function "
+      r"chinchilla")),
+    (lambda: add(jf.models.linear(), jf.models.power_law),
+     r"add: law 1 must be a jaxfit.Law, got the function power_law"),
+    (lambda: add([jf.models.linear(), jf.models.power_law("N")]),
+     (r"add: law 0 must be a jaxfit.Law, got a list; pass the laws as separate arguments, "
+      r"add\(\*laws\)")),
+    (lambda: fix("chinchilla", alpha=0.34),
+     r"got the name 'chinchilla' \(jaxfit.io.get_law\('chinchilla'\) builds its Law\)"),
+])
+def test_combinators_name_an_argument_that_is_not_a_law(call, says):
+    """An uncalled factory failed in the combinators' attribute lookups, e.g. "AttributeError:
+    'functools._lru_cache_wrapper' object has no attribute 'fixed'"."""
+    with pytest.raises(TypeError, match=says):
+        call()
