@@ -154,8 +154,8 @@ def nonfinite_detail(res: FitResult) -> str:
     at = ", ".join(f"{n}={v[i]:g}" for n, v in x.items())
     params = ", ".join(f"{n}={v:.4g}" for n, v in p.items())
     what = (f"{pred[i]:g} (not a finite number)" if not np.isfinite(pred[i])
-            else f"{pred[i]:g}, which has no log (space='log' fits log predictions)")
-    fix = ("make fn positive there (a sign slip?), or fit with space='linear'" if
+            else f"{pred[i]:g}, which has no log (the fit is in log space)")
+    fix = ("make fn positive there (a sign slip?), or use space='linear'" if
            np.isfinite(pred[i]) else
            "make fn finite there (a log or a fractional power of a negative number, an "
            "overflow?), or give init ranges where it is")

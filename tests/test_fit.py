@@ -430,8 +430,9 @@ def _slipped_law(fn, name):
 
 @pytest.mark.parametrize("fn, space, says", [
     (lambda p, x: p["E"] - p["A"] * x["C"] ** -p["alpha"] - 5.0, "log",
-     (r"law 'slip' predicts -\d.*, which has no log \(space='log' fits log predictions\) at "
-      r"C=1e\+18 \(12 of 12 points\) from the start E=.*make fn positive there")),
+     (r"law 'slip' predicts -\d.*, which has no log \(the fit is in log space\) at "
+      r"C=1e\+18 \(12 of 12 points\) from the start E=.*make fn positive there \(a sign "
+      r"slip\?\), or use space='linear'\.")),
     (lambda p, x: p["E"] + p["A"] * jnp.log(1e10 - x["C"]) ** -p["alpha"], "linear",
      (r"law 'slip' predicts nan \(not a finite number\) at C=1e\+18 \(12 of 12 points\) "
       r"from the start E=.*make fn finite there")),
