@@ -855,6 +855,11 @@ def fix(law: Law, **values: float) -> Law:
         (('B', 'E', 'beta'), {'alpha': 0.34, 'A': 406.4})
     """
     _require_law(law, "fix: law")
+    if not values:
+        # fix(law, **held) with nothing held (a loop over sets of values that includes the
+        # empty one): a copy named 'chinchilla|fixed()' in reports and saved files, with
+        # its own compiled programs
+        return law
     held = sorted(set(values) & set(law.fixed) - set(law.params))
     if held:
         # fix(fix(law, alpha=0.3), alpha=0.4), e.g. in a loop over values: the error said

@@ -270,6 +270,13 @@ def test_fix_keeps_the_formula():
     assert fix(jf.models.emergence(), C=1.9).formula == jf.models.emergence().formula != ""
     assert fix(law, E=1.69).formula == law.formula
 
+
+def test_fix_with_no_values_is_the_law_itself():
+    """``fix(law, **held)`` with ``held`` empty returned a copy named "chinchilla|fixed()"
+    (in reports and saved files), compiled on its own."""
+    law = jf.models.chinchilla()
+    assert fix(law) is law and fix(law, **{}).name == "chinchilla"
+
 def test_fix_restricts_the_grid():
     fixed = fix(jf.models.chinchilla(), alpha=0.34, beta=0.28)
     assert set(fixed.grid) == {"A", "B", "E"}
