@@ -119,14 +119,58 @@ def _identified(law: Law, values: np.ndarray, f: np.ndarray, status: np.ndarray)
     return ~np.any(near & np.any((rel > DISAGREE) & free, axis=-1), axis=1)
 
 
+def nonfinite_detail(res: FitResult) -> str:
+    """Where the first task whose objective was not finite at any start (`Status.NONFINITE`)
+    gets a non-finite prediction, or a prediction <= 0 in ``space="log"``: the input values
+    and the start's parameters, and the fix; "" where none does (the cause lies elsewhere).
+
+    The status's own message can only guess ("check the data ... and each Param's init
+    range"): a user's law with a sign slip (negative predictions in log space) or a log of
+    a negative number was fitted and returned ``nonfinite`` with that advice, naming
+    neither the law nor a point. Evaluated eagerly on one task's points at the start the
+    fit returned, and only when a task is non-finite."""
+    import jax.numpy as jnp
+
+    bad = np.flatnonzero(np.asarray(res.status) == Status.NONFINITE)
+    if bad.size == 0 or res.data is None:
+        return ""
+    t = int(bad[0])
+    real = np.asarray(res.data["w"])[t] > 0
+    x = {n: np.asarray(v, dtype=np.float64)[t][real] for n, v in res.data["x"].items()}
+    p = res.param_dict(res.tasks[t])
+    log = res.options.get("space") == "log"
+    try:
+        with jax.enable_x64(True):
+            pred = np.asarray(res.law.fn({n: jnp.float64(v) for n, v in p.items()},
+                                         {n: jnp.asarray(v) for n, v in x.items()}),
+                              dtype=np.float64)
+        pred = np.broadcast_to(pred, (int(real.sum()),))
+    except Exception:  # noqa: BLE001 - a diagnosis never hides the warning it adds to
+        return ""
+    wrong = ~np.isfinite(pred) | ((pred <= 0) if log else False)
+    if not wrong.any():
+        return ""
+    i = int(np.argmax(wrong))
+    at = ", ".join(f"{n}={v[i]:g}" for n, v in x.items())
+    params = ", ".join(f"{n}={v:.4g}" for n, v in p.items())
+    what = (f"{pred[i]:g} (not a finite number)" if not np.isfinite(pred[i])
+            else f"{pred[i]:g}, which has no log (the fit is in log space)")
+    fix = ("make fn positive there (a sign slip?), or use space='linear'" if
+           np.isfinite(pred[i]) else
+           "make fn finite there (a log or a fractional power of a negative number, an "
+           "overflow?), or give init ranges where it is")
+    return (f" Task {res.tasks[t]}: law {res.law.name!r} predicts {what} at {at} "
+            f"({int(wrong.sum())} of {wrong.size} points) from the start {params}; {fix}.")
+
+
 def _warn(res: FitResult):
     labels = lambda mask: list(res.tasks[mask][:10])  # noqa: E731
     bad = ~res.converged
     if bad.any():
         why = reasons(res.status[bad])
         warn_fit(f"{bad.sum()} of {len(res.tasks)} task(s) did not converge "
-                 f"{labels(bad)}. {why}. See FitResult.status.", ConvergenceWarning,
-                 stacklevel=3)
+                 f"{labels(bad)}. {why}.{nonfinite_detail(res)} See FitResult.status.",
+                 ConvergenceWarning, stacklevel=3)
     if res.at_bound.any():
         names = [n for i, n in enumerate(res.law.param_names) if res.at_bound[:, i].any()]
         warn_fit(f"parameter(s) {names} ended at a constraint bound in "
@@ -375,6 +419,10 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     dof, issues = design.check(law, sol.u, batch.x, batch.y, batch.w, space,
                                exclude=at_bound | shared, n_free=np.sum(~shared),
                                at_optimum=sol.status == Status.CONVERGED)
+    # a task whose objective was not finite at any start has no optimum to check: its design
+    # "problems" described the start it returned (a law with a sign slip in log space got
+    # "alpha and A trade off: the Jacobian at the optimum is singular" beside `nonfinite`)
+    issues = [() if s == Status.NONFINITE else i for s, i in zip(sol.status, issues)]
     res = FitResult(
         law=law, tasks=batch.tasks, values=values, objective=sol.f, status=sol.status,
         steps=sol.steps, grad_norm=sol.grad_norm, at_bound=at_bound,

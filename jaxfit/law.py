@@ -35,7 +35,7 @@ from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 
 __all__ = ["Param", "PowerTerm", "TERM_KINDS", "Law", "compose", "fix", "add", "share",
-           "NOISE", "PriorDescription", "as_names"]
+           "NOISE", "PriorDescription", "as_names", "law_factory"]
 
 Params = Mapping[str, Any]
 Inputs = Mapping[str, Any]
@@ -459,7 +459,8 @@ class Law:
         object.__setattr__(self, "input_above", _freeze(_input_above(self.name,
                                                                      self.input_above)))
         if self.grid is not None:
-            object.__setattr__(self, "grid", _freeze({k: tuple(v) for k, v in self.grid.items()}))
+            object.__setattr__(self, "grid", _freeze(_grid_values(self.name, self.grid,
+                                                                  self.params)))
             if set(self.grid) != set(self.params):
                 raise ValueError(
                     f"Law {self.name!r}: grid names {sorted(self.grid)} must equal its "
@@ -583,6 +584,45 @@ def _input_above(name: str, above: Mapping) -> dict[str, float]:
             for k, v in dict(above).items()}
 
 
+def _grid_values(name: str, grid: Mapping, params: Mapping) -> dict[str, tuple]:
+    """``grid`` as name -> tuple of values; TypeError for an axis that is not a sequence of
+    numbers, ValueError for a value that is not strictly inside its parameter's constraint.
+    Its starts are the values mapped to the optimiser's real line: before, a value on or
+    outside the constraint (``E=0`` or ``-1`` for a positive ``E``) gave an infinite or NaN
+    start that `jaxfit.fit` ``init="grid"`` ran anyway, and a grid whose ``E`` axis held
+    only such values ended "converged" at ``E=0, A=1, alpha=2e-308`` (the gradient vanishes
+    at an infinite coordinate), where ``init=`` with the same values is refused; an axis
+    given as one number failed with "'float' object is not iterable"."""
+    out = {}
+    for k, values in dict(grid).items():
+        try:
+            axis = tuple(float(v) for v in as_names(values))
+            if not axis:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise TypeError(f"Law {name!r}: grid[{k!r}]={values!r} must be a non-empty "
+                            f"sequence of numbers (the values of {k!r} the grid's starts take), "
+                            f"e.g. grid={{{k!r}: (0.1, 1.0, 10.0), ...}}.") from None
+        param = params.get(k)
+        if param is not None:
+            inside = [_strictly_inside(param.constraint, v) for v in axis]
+            if None in inside:              # another constraint: ask its bijection
+                with jax.enable_x64(True):
+                    u = param.transform.inv(jnp.array(axis, dtype=jnp.float64))
+                    inside = [bool(f) for f in np.isfinite(np.asarray(u))]
+            bad = [v for v, ok in zip(axis, inside) if not ok]
+            if bad:
+                raise ValueError(
+                    f"Law {name!r}: grid[{k!r}] holds {', '.join(f'{v:g}' for v in bad)}, not "
+                    f"strictly inside the constraint {_constraint_text(param.constraint)} of "
+                    f"{k!r}, so its starts have no value on the optimiser's real line (the "
+                    "bijection's inverse is not finite). Give grid values strictly inside the "
+                    f"constraint (e.g. within the init range of {k!r}, {param.init[0]:g} to "
+                    f"{param.init[1]:g}), or change the constraint.")
+        out[k] = axis
+    return out
+
+
 def _fixed_values(name: str, fixed: Mapping, params: Mapping) -> dict[str, float]:
     """``fixed`` as name -> float; ValueError for a name that is also fitted or a value that
     is not a finite number. ``fixed`` records what `fix` holds, it does not hold anything:
@@ -670,6 +710,27 @@ def same_fixed(held: Mapping, other: Mapping) -> bool:
         return False
 
 
+def _require_law(value, where: str) -> None:
+    """TypeError unless ``value`` is a `Law`, naming the argument and the fix. An uncalled
+    factory (``jf.fix(jf.models.chinchilla, alpha=0.34)``, the commonest slip) reached the
+    combinators' attribute lookups: "AttributeError: 'functools._lru_cache_wrapper' object
+    has no attribute 'fixed'"."""
+    if isinstance(value, Law):
+        return
+    if isinstance(value, str):
+        got = f"the name {value!r} (jaxfit.io.get_law({value!r}) builds its Law)"
+    elif isinstance(value, (list, tuple)) and where.startswith("add"):
+        got = f"a {type(value).__name__}; pass the laws as separate arguments, add(*laws)"
+    elif callable(value) and not isinstance(value, type):
+        name = getattr(value, "__name__", type(value).__name__)
+        call = (f"jaxfit.models.{name}()" if str(getattr(value, "__module__", "")).startswith(
+            "jaxfit.models") else f"{name}(...)")
+        got = f"the function {name}, not a Law: call the factory, e.g. {call}"
+    else:
+        got = type(value).__name__
+    raise TypeError(f"{where} must be a jaxfit.Law, got {got}.")
+
+
 def _composed(p, x, *, outer: Law, inner: Law, into: str):
     return outer.fn(_subset(p, outer), {**x, into: inner.fn(_subset(p, inner), x)})
 
@@ -699,6 +760,8 @@ def compose(outer: Law, inner: Law, into: str, name: str | None = None) -> Law:
         >>> chain.inputs, chain.param_names
         (('N', 'D'), ('A', 'B', 'E', 'alpha', 'beta', 'a', 'k', 'L0', 'b'))
     """
+    _require_law(outer, "compose: outer (the first argument)")
+    _require_law(inner, "compose: inner (the second argument)")
     if into not in outer.inputs:
         raise ValueError(f"compose: {outer.name!r} has no input {into!r}; its inputs are "
                          f"{list(outer.inputs)}.")
@@ -737,6 +800,39 @@ def call_spec(factory: str, **kwargs) -> str:
     return f"{factory}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
 
 
+def law_factory(factory: Callable[..., Law]) -> Callable[..., Law]:
+    """Cache a built-in law factory on its arguments as bound to its signature, defaults
+    filled in: one `Law` object per distinct law, whichever way the call names it.
+
+    jaxfit compiles its programs once per `Law` object, so a factory must return the same
+    object for the same law. ``functools.cache`` keys on the call as written:
+    ``kaplan()``, ``kaplan("C")`` and ``kaplan(input="C")`` (what `jaxfit.io.load`
+    rebuilds from a saved spec) were three objects, each compiled on its own (~4 s a
+    fit), and the uncached ``ladder_step1()`` built a new one on every call, so each
+    ``jf.fit(jf.models.ladder_step1(), ...)`` compiled again (4.2 s against 0.01 s for
+    the same object). Arguments must be hashable, as for ``functools.cache``; a call
+    the factory refuses raises each time (nothing is cached)."""
+    import inspect
+
+    signature = inspect.signature(factory)
+
+    @functools.cache
+    def build(arguments: tuple) -> Law:
+        return factory(**dict(arguments))
+
+    @functools.wraps(factory)
+    def cached(*args, **kwargs) -> Law:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as e:      # as the call itself says it: "kaplan() got an ..."
+            raise TypeError(f"{factory.__name__}() {e}") from None
+        bound.apply_defaults()
+        return build(tuple(bound.arguments.items()))
+
+    cached.cache_clear = build.cache_clear
+    return cached
+
+
 def _fixed_fn(p, x, *, law: Law, fixed: Mapping[str, float]):
     return law.fn({**p, **fixed}, x)
 
@@ -758,6 +854,12 @@ def fix(law: Law, **values: float) -> Law:
         >>> law.param_names, dict(law.fixed)
         (('B', 'E', 'beta'), {'alpha': 0.34, 'A': 406.4})
     """
+    _require_law(law, "fix: law")
+    if not values:
+        # fix(law, **held) with nothing held (a loop over sets of values that includes the
+        # empty one): a copy named 'chinchilla|fixed()' in reports and saved files, with
+        # its own compiled programs
+        return law
     held = sorted(set(values) & set(law.fixed) - set(law.params))
     if held:
         # fix(fix(law, alpha=0.3), alpha=0.4), e.g. in a loop over values: the error said
@@ -793,6 +895,10 @@ def fix(law: Law, **values: float) -> Law:
                        terms=tuple(t for t in law.terms
                                    if t.scale in params and t.exponent in params),
                        floor=law.floor if law.floor in params else None,
+                       # replace(fn=...) drops the formula unless given: a fixed law's
+                       # report, plot titles and saved file showed none (the fixed values
+                       # are listed beside it)
+                       formula=law.formula,
                        name=f"{law.name}|fixed({','.join(fixed)})",
                        spec=law.spec)
 
@@ -815,6 +921,8 @@ def add(*laws: Law, name: str | None = None) -> Law:
     """
     if not laws:
         raise ValueError("add: give at least one law.")
+    for i, law in enumerate(laws):
+        _require_law(law, f"add: law {i}")
     params = _merge_params(laws)
     # a partial of a module-level function, not a closure: sums of laws pickle
     return Law(fn=functools.partial(_sum, laws=laws), params=params,
@@ -842,6 +950,7 @@ def share(law: Law, *names: str) -> Law:
         >>> share(chinchilla(), "alpha", "beta").shared
         ('alpha', 'beta')
     """
+    _require_law(law, "share: law")
     # share(law, ["alpha", "beta"]) as well as share(law, "alpha", "beta") (a list failed
     # with "TypeError: unhashable type: 'list'")
     names = tuple(n for group in names for n in as_names(group))

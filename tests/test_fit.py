@@ -1,6 +1,7 @@
 """`jaxfit.fit`: published Chinchilla optimum, scipy oracle, recovery, batching, jit, devices."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -418,3 +419,37 @@ def test_members_capped_on_the_way_to_E_zero_are_refitted_at_the_bound():
     i = list(res.tasks).index("floor")
     np.testing.assert_array_equal(res.values[i], plain.values[i])
     assert res.status[i] == plain.status[i] and res.objective[i] == plain.objective[i]
+
+
+def _slipped_law(fn, name):
+    return jf.Law(fn=fn, params={"E": jf.Param(constraints.positive, init=(0.5, 3.0)),
+                                 "A": jf.Param(constraints.positive, init=(1.0, 1e6)),
+                                 "alpha": jf.Param(constraints.interval(0.0, 1.0),
+                                                   init=(0.05, 0.5))},
+                  inputs=("C",), positive_inputs=("C",), name=name)
+
+
+@pytest.mark.parametrize("fn, space, says", [
+    (lambda p, x: p["E"] - p["A"] * x["C"] ** -p["alpha"] - 5.0, "log",
+     (r"law 'slip' predicts -\d.*, which has no log \(the fit is in log space\) at "
+      r"C=1e\+18 \(12 of 12 points\) from the start E=.*make fn positive there \(a sign "
+      r"slip\?\), or use space='linear'\.")),
+    (lambda p, x: p["E"] + p["A"] * jnp.log(1e10 - x["C"]) ** -p["alpha"], "linear",
+     (r"law 'slip' predicts nan \(not a finite number\) at C=1e\+18 \(12 of 12 points\) "
+      r"from the start E=.*make fn finite there")),
+])
+def test_nonfinite_fit_names_where_the_law_is_not_finite(fn, space, says):
+    """A user's law with a sign slip (negative predictions in log space) or a log of a
+    negative number ended ``nonfinite``, and the warning only guessed: "check the data
+    (zeros or negatives under a log) and each Param's `init` range"; the design check
+    added a DesignWarning about the start returned ("alpha and A trade off: the Jacobian
+    at the optimum is singular")."""
+    C = np.geomspace(1e18, 1e22, 12)
+    runs = pd.DataFrame({"C": C, "loss": 1.8 + 2e3 * C ** -0.2})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = jf.fit(_slipped_law(fn, "slip"), runs, y="loss", space=space, restarts=4)
+    assert [type(w.message) for w in caught] == [ConvergenceWarning]   # no DesignWarning
+    assert re.search(r"did not converge \[0\]\. nonfinite: .* Task 0: " + says,
+                     str(caught[0].message))
+    assert res.status.tolist() == [jf.Status.NONFINITE] and res.design == ((),)

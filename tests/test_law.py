@@ -146,6 +146,38 @@ def test_law_grid_names_must_match_params():
             inputs=("N",), grid={"A": (1.0, 2.0)}, name="g")
 
 
+
+def _grid_law(grid) -> Law:
+    return Law(fn=lambda p, x: p["E"] + p["A"] * x["C"] ** -p["alpha"],
+               params={"E": Param(constraints.positive, init=(0.5, 3.0)),
+                       "A": Param(constraints.positive, init=(1.0, 1e6)),
+                       "alpha": Param(constraints.interval(0.0, 1.0), init=(0.05, 0.5))},
+               inputs=("C",), positive_inputs=("C",), grid=grid, name="g")
+
+
+@pytest.mark.parametrize("axis, bad", [((0.0, -1.0), "0, -1"), ((1.0, 0.0), "0")])
+def test_law_grid_values_must_lie_inside_the_constraints(axis, bad):
+    # before: accepted, and a fit from this grid (E only 0 or -1) ended "converged" at
+    # E=0, A=1, alpha=2e-308 from infinite starts, where init= with them is refused
+    with pytest.raises(ValueError, match=rf"Law 'g': grid\['E'\] holds {bad}, not strictly "
+                                         r"inside the constraint Positive\(lower=0\) of 'E'.*"
+                                         r"within the init range of 'E', 0.5 to 3"):
+        _grid_law({"E": axis, "A": (1.0, 10.0), "alpha": (0.1, 0.5)})
+    with pytest.raises(ValueError, match=r"grid\['alpha'\] holds 1, not strictly inside the "
+                                         r"constraint Interval\(lower=0, upper=1\)"):
+        _grid_law({"E": (1.0,), "A": (1.0, 10.0), "alpha": (0.5, 1.0)})
+
+
+def test_law_grid_axis_must_be_a_sequence_of_numbers():
+    # before: TypeError "'float' object is not iterable", naming neither grid nor 'A'
+    for axis in (10.0, (1.0, "x"), ()):
+        with pytest.raises(TypeError, match=r"Law 'g': grid\['A'\]=.* must be a non-empty "
+                                            r"sequence of numbers"):
+            _grid_law({"E": (1.0,), "A": axis, "alpha": (0.5,)})
+    law = _grid_law({"E": [1.0, 2.0], "A": np.array([1.0, 10.0]), "alpha": (0.5,)})
+    assert law.grid == {"E": (1.0, 2.0), "A": (1.0, 10.0), "alpha": (0.5,)}
+    assert np.isfinite(grid_starts(law)).all() and grid_starts(law).shape == (4, 3)
+
 def test_law_shared_must_name_params():
     with pytest.raises(ValueError, match=r"Law 'chinchilla': shared parameters \['gamma'\] "
                                          r"are not among its parameters"):
@@ -227,6 +259,23 @@ def test_fix_removes_params_and_uses_values():
     assert not np.allclose(other(free, x), law(CHIN, x))
     np.testing.assert_allclose(other(free, x), law({**CHIN, "alpha": 0.5}, x), rtol=1e-15)
 
+
+
+def test_fix_keeps_the_formula():
+    """``fix`` rebuilt the law with ``replace(fn=...)``, which drops the formula: the fit's
+    report read "[[Fit]] chinchilla|fixed(alpha):" with no formula, and the saved file and
+    plots had none."""
+    law = fix(jf.models.chinchilla(), alpha=0.34)
+    assert law.formula == "E + A/N^alpha + B/D^beta"
+    assert fix(jf.models.emergence(), C=1.9).formula == jf.models.emergence().formula != ""
+    assert fix(law, E=1.69).formula == law.formula
+
+
+def test_fix_with_no_values_is_the_law_itself():
+    """``fix(law, **held)`` with ``held`` empty returned a copy named "chinchilla|fixed()"
+    (in reports and saved files), compiled on its own."""
+    law = jf.models.chinchilla()
+    assert fix(law) is law and fix(law, **{}).name == "chinchilla"
 
 def test_fix_restricts_the_grid():
     fixed = fix(jf.models.chinchilla(), alpha=0.34, beta=0.28)
@@ -769,3 +818,29 @@ def test_replacing_fn_drops_the_old_log_fn():
     kept = old.replace(fn=_steeper, terms=old.terms, floor="E", formula="E + A/N^(2 alpha)")
     assert (kept.terms, kept.floor, kept.formula) == (old.terms, "E", "E + A/N^(2 alpha)")
     assert old.replace(name="other").terms == old.terms
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda: fix(jf.models.chinchilla, alpha=0.34),
+     (r"fix: law must be a jaxfit.Law, got the function chinchilla, not a Law: call the "
+      r"factory, e.g. jaxfit.models.chinchilla\(\)")),
+    (lambda: share(jf.models.kaplan, "alpha"),
+     r"share: law must be a jaxfit.Law, got the function kaplan.*jaxfit.models.kaplan\(\)"),
+    (lambda: compose(jf.models.sigmoid, jf.models.chinchilla(), into="L"),
+     r"compose: outer \(the first argument\) must be a jaxfit.Law, got the function sigmoid"),
+    (lambda: compose(jf.models.sigmoid(), jf.models.chinchilla, into="L"),
+     (r"compose: inner \(the second argument\) must be a jaxfit.Law, got the function "
+      r"chinchilla")),
+    (lambda: add(jf.models.linear(), jf.models.power_law),
+     r"add: law 1 must be a jaxfit.Law, got the function power_law"),
+    (lambda: add([jf.models.linear(), jf.models.power_law("N")]),
+     (r"add: law 0 must be a jaxfit.Law, got a list; pass the laws as separate arguments, "
+      r"add\(\*laws\)")),
+    (lambda: fix("chinchilla", alpha=0.34),
+     r"got the name 'chinchilla' \(jaxfit.io.get_law\('chinchilla'\) builds its Law\)"),
+])
+def test_combinators_name_an_argument_that_is_not_a_law(call, says):
+    """An uncalled factory failed in the combinators' attribute lookups, e.g. "AttributeError:
+    'functools._lru_cache_wrapper' object has no attribute 'fixed'"."""
+    with pytest.raises(TypeError, match=says):
+        call()

@@ -6,7 +6,7 @@ import functools
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, call_spec
+from jaxfit.law import Law, Param, call_spec, law_factory
 
 __all__ = ["broken_power_law"]
 
@@ -19,7 +19,7 @@ def _broken_power_law(p, x, *, input: str):
     return p["a"] + jnp.exp(log_term)
 
 
-@functools.cache
+@law_factory
 def broken_power_law(input: str = "x") -> Law:
     r"""A smoothly broken power law with one break.
 

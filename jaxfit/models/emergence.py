@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, call_spec, compose
+from jaxfit.law import Law, Param, call_spec, compose, law_factory
 
 __all__ = ["emergence", "emergence_shift", "relu_elbow", "FORMS", "DEFAULT_TEMPERATURE"]
 
@@ -76,7 +76,7 @@ def _ramp(p, x, *, loss: str, temperature: float, fewshot_shift: bool):
     return y + p["Delta"] * x["fewshot"] if fewshot_shift else y
 
 
-@functools.cache
+@law_factory
 def emergence_shift(form: str = "log_power", input: str = "D") -> Law:
     r"""The emergence law: the emergence point as a function of finetuning data.
 
@@ -117,7 +117,7 @@ def _ramp_params() -> dict[str, Param]:
     }
 
 
-@functools.cache
+@law_factory
 def relu_elbow(input: str = "L", temperature: float = DEFAULT_TEMPERATURE,
                increasing: bool = False) -> Law:
     r"""Performance as a (softplus-smoothed) ReLU of pre-training loss.
@@ -155,7 +155,7 @@ def relu_elbow(input: str = "L", temperature: float = DEFAULT_TEMPERATURE,
                               increasing=bool(increasing)))
 
 
-@functools.cache
+@law_factory
 def emergence(form: str = "log_power", temperature: float = DEFAULT_TEMPERATURE,
               fewshot_shift: bool = False, loss: str = "L", data: str = "D") -> Law:
     r"""The emergence law of Snell et al. (2024): performance from loss and finetuning data.

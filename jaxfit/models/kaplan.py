@@ -6,7 +6,7 @@ import functools
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, call_spec, exp_of
+from jaxfit.law import Law, Param, call_spec, exp_of, law_factory
 
 __all__ = ["kaplan"]
 
@@ -15,7 +15,7 @@ def _log_kaplan(p, x, *, input: str, xc: str):
     return -p["alpha"] * (jnp.log(x[input]) - jnp.log(p[xc]))
 
 
-@functools.cache
+@law_factory
 def kaplan(input: str = "C") -> Law:
     r"""Kaplan's pure power law with a critical scale.
 

@@ -8,7 +8,7 @@ import math
 import jax.numpy as jnp
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, call_spec
+from jaxfit.law import Law, Param, call_spec, law_factory
 
 __all__ = ["ladder_step1", "ladder_step1_flops", "LADDER_STEP1_P0", "LADDER_FLOPS_P0"]
 
@@ -40,6 +40,7 @@ def _ladder_step1_flops(p, x, *, input: str):
     return jnp.exp(jnp.log(p["A"]) - p["alpha"] * jnp.log(x[input])) + p["E"]
 
 
+@law_factory
 def ladder_step1(E: str = "nonnegative") -> Law:
     r"""Task loss as a function of model size and tokens, in the ladder code's form.
 
@@ -86,6 +87,7 @@ def ladder_step1(E: str = "nonnegative") -> Law:
                formula="A/N^alpha + B/D^beta + E", spec=call_spec("ladder_step1", E=E))
 
 
+@law_factory
 def ladder_step1_flops(input: str = "C") -> Law:
     r"""Task loss as a function of training compute only (the FLOPs variant).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, call_spec
+from jaxfit.law import Law, Param, call_spec, law_factory
 
 __all__ = ["linear"]
 
@@ -14,7 +14,7 @@ def _linear(p, x, *, input: str):
     return p["w0"] + p["w1"] * x[input]
 
 
-@functools.cache
+@law_factory
 def linear(input: str = "L") -> Law:
     r"""Performance linear in a loss.
 

@@ -6,7 +6,7 @@ import functools
 import jax
 from numpyro.distributions import constraints
 
-from jaxfit.law import Law, Param, call_spec
+from jaxfit.law import Law, Param, call_spec, law_factory
 
 __all__ = ["sigmoid"]
 
@@ -15,7 +15,7 @@ def _sigmoid(p, x, *, input: str):
     return p["a"] * jax.nn.sigmoid(p["k"] * (x[input] - p["L0"])) + p["b"]
 
 
-@functools.cache
+@law_factory
 def sigmoid(input: str = "L") -> Law:
     r"""Accuracy as a sigmoid of a loss.
 
