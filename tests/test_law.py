@@ -146,7 +146,6 @@ def test_law_grid_names_must_match_params():
             inputs=("N",), grid={"A": (1.0, 2.0)}, name="g")
 
 
-
 def _grid_law(grid) -> Law:
     return Law(fn=lambda p, x: p["E"] + p["A"] * x["C"] ** -p["alpha"],
                params={"E": Param(constraints.positive, init=(0.5, 3.0)),
@@ -177,6 +176,7 @@ def test_law_grid_axis_must_be_a_sequence_of_numbers():
     law = _grid_law({"E": [1.0, 2.0], "A": np.array([1.0, 10.0]), "alpha": (0.5,)})
     assert law.grid == {"E": (1.0, 2.0), "A": (1.0, 10.0), "alpha": (0.5,)}
     assert np.isfinite(grid_starts(law)).all() and grid_starts(law).shape == (4, 3)
+
 
 def test_law_shared_must_name_params():
     with pytest.raises(ValueError, match=r"Law 'chinchilla': shared parameters \['gamma'\] "
@@ -260,7 +260,6 @@ def test_fix_removes_params_and_uses_values():
     np.testing.assert_allclose(other(free, x), law({**CHIN, "alpha": 0.5}, x), rtol=1e-15)
 
 
-
 def test_fix_keeps_the_formula():
     """``fix`` rebuilt the law with ``replace(fn=...)``, which drops the formula: the fit's
     report read "[[Fit]] chinchilla|fixed(alpha):" with no formula, and the saved file and
@@ -276,6 +275,7 @@ def test_fix_with_no_values_is_the_law_itself():
     (in reports and saved files), compiled on its own."""
     law = jf.models.chinchilla()
     assert fix(law) is law and fix(law, **{}).name == "chinchilla"
+
 
 def test_fix_restricts_the_grid():
     fixed = fix(jf.models.chinchilla(), alpha=0.34, beta=0.28)

@@ -299,7 +299,6 @@ def test_power_law_calls_naming_one_law_return_one_object():
     assert jf.io.get_law(pl("C", kind="size").spec) is pl("C", kind="size")
 
 
-
 def test_every_factory_returns_one_object_per_law():
     """jaxfit compiles once per `Law` object. ``ladder_step1()`` and
     ``ladder_step1_flops()`` built a new object on every call (each fit of a fresh call
@@ -323,6 +322,7 @@ def test_every_factory_returns_one_object_per_law():
         m.kaplan(inptu="C")
     with pytest.raises(ValueError, match=r"E='x': use 'nonnegative'"):
         m.ladder_step1(E="x")
+
 
 # Published fits (papers/METHODS.md): each value must lie in the law's init box, where
 # random starts are drawn, so that a fit on the paper's own units starts near it.
