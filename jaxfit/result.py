@@ -37,7 +37,7 @@ def fixed_rows(fixed, tasks: pd.Index, names, columns, value_columns) -> pd.Data
         ``kind`` ``"fixed"`` and NaN in the other columns (not fitted: no standard error,
         interval or diagnostics).
     """
-    keys = [t if isinstance(t, tuple) else (t,) for t in tasks]
+    keys = [task_key(tasks, t) for t in tasks]
     index = pd.MultiIndex.from_tuples([(*k, p) for p in fixed for k in keys], names=names)
     out = pd.DataFrame({c: np.full(len(index), np.nan) for c in columns}, index=index)
     values = np.repeat(np.asarray([float(v) for v in fixed.values()], np.float64), len(keys))
@@ -45,6 +45,15 @@ def fixed_rows(fixed, tasks: pd.Index, names, columns, value_columns) -> pd.Data
         out[c] = values
     out["kind"] = "fixed"
     return out
+
+
+def task_key(tasks: pd.Index, task) -> tuple:
+    """``task`` (a label of ``tasks``) as the tuple of its values per task level: the label
+    itself for several ``by`` columns (a MultiIndex), else ``(task,)``, also where the one
+    ``by`` column holds tuples (before: such a label was unpacked as if it were several
+    columns' values, and `FitResult.summary` raised "Length of names must match number
+    of levels in MultiIndex")."""
+    return tuple(task) if isinstance(tasks, pd.MultiIndex) else (task,)
 
 
 def task_position(tasks: pd.Index, task, what: str) -> int:
@@ -80,7 +89,7 @@ def task_rows(summary: pd.DataFrame, task) -> pd.DataFrame:
     PerformanceWarning ("indexing past lexsort depth"); ``xs`` over the task levels does
     not.
     """
-    key = task if isinstance(task, tuple) else (task,)
+    key = task if summary.index.nlevels > 2 else (task,)     # task levels, then param
     return summary.xs(key, level=list(range(len(key))))
 
 
@@ -495,7 +504,7 @@ class FitResult:
                               "upper": upper[i], "kind": kind}, index=names)
             for j, n in enumerate(names):
                 f[f"corr_{n}"] = corr[:, j]
-            key = task if isinstance(task, tuple) else (task,)
+            key = task_key(self.tasks, task)
             levels = (list(self.tasks.names) if isinstance(self.tasks, pd.MultiIndex)
                       else [self.tasks.name or "task"])
             f.index = pd.MultiIndex.from_tuples([(*key, p) for p in f.index],

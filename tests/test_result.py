@@ -207,6 +207,27 @@ def test_many_tasks_with_two_task_columns():
         res.predict(pd.DataFrame({"L": [2.0], "family": ["a"]}))
 
 
+def test_tuple_labels_of_one_task_column():
+    """One by column whose values are tuples: each tuple is one task, and the summary's
+    rows are (run, param), the fixed ones too. Before: summary(), report() and the
+    notebook view unpacked each label as if it were several columns' values and raised
+    "Length of names must match number of levels in MultiIndex"."""
+    labels = [("a", 1), ("b", 2)]
+    df = pd.concat([DATA.assign(run=[t] * len(DATA), acc=DATA.acc + 0.1 * i)
+                    for i, t in enumerate(labels)], ignore_index=True)
+    A = np.column_stack([np.ones_like(X), X])
+    values = np.stack([np.linalg.lstsq(A, Y + 0.1 * i, rcond=None)[0] for i in range(2)])
+    res = _result(jf.models.linear(), values, df, by="run")
+    assert list(res.tasks) == labels and res.tasks.nlevels == 1
+    summ = res.summary()
+    assert summ.index.names == ["run", "param"] and len(summ) == 4
+    assert summ.loc[(("b", 2), "w1"), "estimate"] == pytest.approx(values[1, 1])
+    assert "[[Task ('b', 2)]]" in res.report() and "<table" in res._repr_html_()
+    fixed = _result(jf.fix(jf.models.linear(), w0=0.8), values[:, 1:], df, by="run")
+    summ = fixed.summary()
+    assert summ.loc[(("a", 1), "w0"), "kind"] == "fixed" and len(summ) == 4
+
+
 def test_posterior_summary_rows_follow_the_fit_summary():
     """`Posterior.summary` listed each parameter for every task, `FitResult.summary` each
     task's parameters together: the two did not line up row by row, and ``.loc[task]`` of
