@@ -303,7 +303,7 @@ def test_tuple_labels_of_one_by_column_are_one_task_each(fitted):
     data = df.assign(task=df.task.map(dict(zip(["a", "b"], tasks))))
     fig = plot_fit(tupled, data, at=data.iloc[[0, -1]])
     assert len(fig.axes) >= 2
-    curve = [ln for ln in fig.axes[1].get_lines() if ln.get_linestyle() == "-"][0]
+    curve = next(ln for ln in fig.axes[1].get_lines() if ln.get_linestyle() == "-")
     assert np.all(np.isfinite(curve.get_ydata()))
 
 
