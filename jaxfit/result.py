@@ -462,7 +462,7 @@ class FitResult:
             out.append("; ".join(parts))
         return out
 
-    def summary(self, prob: float = 0.95) -> pd.DataFrame:
+    def summary(self, prob: float = 0.95, warn: bool = True) -> pd.DataFrame:
         """Estimates with approximate standard errors and correlations, per task and param.
 
         Args:
@@ -470,6 +470,9 @@ class FitResult:
                 statsmodels and lmfit's reports; `jaxfit.Posterior.summary` defaults to
                 0.9, the level of the library's predictive intervals: pass ``prob=0.9``
                 to compare the two). The level is in ``.attrs["prob"]``.
+            warn: warn (`ConvergenceWarning`) when a task did not converge: its rows hold
+                its last iterate, and standard errors that assume an optimum (its status
+                is in `statistics` and `to_frame`, not in this table).
 
         Returns:
             A DataFrame indexed by (task, param): ``estimate``, ``se`` (approximate, from
@@ -487,12 +490,14 @@ class FitResult:
             prints both.
         """
         names = list(self.law.param_names)
-        cov = self.covariance()
-        se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
-        shared = np.isin(names, self.law.shared)
         from jaxfit.posterior import _check_prob
 
         _check_prob(prob)
+        if warn:
+            self.warn_unconverged(where="summary")
+        cov = self.covariance()
+        se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        shared = np.isin(names, self.law.shared)
         z = NormalDist().inv_cdf((1 + prob) / 2)
         lower, upper = wald_bounds(self.law, self.values, se, z)
         frames = []
@@ -532,7 +537,7 @@ class FitResult:
         if self.law.fixed:
             lines.append("    fixed: " + fixed_text(self.law.fixed))
         stats = self.statistics()
-        summ = self.summary()
+        summ = self.summary(warn=False)           # each task's status is in its header
         fmt = "{:.6g}".format
         with pd.option_context("display.width", 120, "display.max_columns", 40,
                                "display.max_colwidth", 80):
@@ -602,7 +607,7 @@ class FitResult:
                  f"{int(self.converged.sum())} converged; "
                  f"loss={html.escape(str(self.options.get('loss')))}, "
                  f"space={html.escape(str(self.options.get('space')))}</p>"]
-        summ = self.summary()[["estimate", "se", "kind"]]
+        summ = self.summary(warn=False)[["estimate", "se", "kind"]]   # converged count above
         if len(self.tasks) > 10:
             summ = first_tasks(summ, self.tasks)
         parts.append(summ.to_html(float_format="{:.6g}".format))

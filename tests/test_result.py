@@ -170,6 +170,25 @@ def test_numbers_from_a_task_that_did_not_converge_are_flagged_where_used(line):
         capped.predict(DATA.iloc[:3], warn=False)    # asked to be silent
 
 
+def test_summary_of_a_task_that_did_not_converge_says_so(line):
+    """summary() gave a task stopped at the step cap its estimates, standard errors and
+    Wald bounds (which assume an optimum) with no word, its rows looking like any other
+    (the status is not in the table). Now it warns, naming the task; report() and the
+    notebook view, which show the status, stay silent."""
+    _, _, res = line
+    capped = dataclasses.replace(res, status=np.array([Status.MAX_STEPS]))
+    with pytest.warns(jf.warnings.ConvergenceWarning,
+                      match=r"summary: 1 task\(s\) \[0\] of this fit did not converge.*max_steps"):
+        summ = capped.summary()
+    pd.testing.assert_frame_equal(summ, res.summary())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res.summary()                                  # converged: silent
+        capped.summary(warn=False)                     # asked to be silent
+        assert "status=max_steps" in capped.report()
+        capped._repr_html_()
+
+
 def test_short_repr_html_and_report(line):
     _, beta, res = line
     text = repr(res)
