@@ -265,13 +265,23 @@ def _typed_level(values: list, kind) -> pd.Index:
     raise _bad("task_types", f"names an unknown label type {kind!r}")
 
 
+def _as_tuples(label):
+    """A label `_label` wrote, with its JSON lists (tuples: a task label is never a list,
+    which cannot label a task) back as tuples, at every depth."""
+    return tuple(map(_as_tuples, label)) if isinstance(label, list) else label
+
+
 def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
     cols = task_columns(by)
     if len(cols) > 1:
-        index = pd.MultiIndex.from_tuples([tuple(t) for t in labels], names=cols)
+        index = pd.MultiIndex.from_tuples([_as_tuples(list(t)) for t in labels], names=cols)
     else:
-        # one task without `by`: labelled 0 in an index named "task", as `make_batch` does
-        index = pd.Index(labels, name=cols[0] if cols else "task")
+        # one task without `by`: labelled 0 in an index named "task", as `make_batch` does.
+        # A by column of tuples: its labels come back as tuples (before: as lists, which
+        # no row's tuple matched, and `predict`, `params.loc` and `summary` raised
+        # "unhashable type: 'list'")
+        labels = [_as_tuples(t) for t in labels]
+        index = pd.Index(labels, name=cols[0] if cols else "task", tupleize_cols=False)
     if not types:
         return index
     if not isinstance(types, list) or len(types) != index.nlevels:

@@ -165,8 +165,18 @@ def _task_rows(result, df: pd.DataFrame | None, task) -> pd.DataFrame | None:
 def _with_task(result, df: pd.DataFrame, task) -> pd.DataFrame:
     """``df`` with the fit's ``by`` column(s) set to ``task`` (so predict picks it)."""
     cols = task_columns(result.options.get("by"))
-    key = task if isinstance(task, tuple) else (task,)
-    return df.assign(**dict(zip(cols, key))) if cols else df
+    if not cols:
+        return df
+    from jaxfit.result import task_key
+
+    key = task_key(result.tasks, task)
+    # set column by column: assign() would read a tuple label of one by column as a row
+    # per part
+    out = df.copy()
+    for c, v in zip(cols, key):
+        out[c] = pd.Series([v] * len(out), index=out.index, dtype=object) \
+            if isinstance(v, tuple) else v
+    return out
 
 
 def _curve(result, df: pd.DataFrame, prob: float, band) -> tuple[np.ndarray, pd.DataFrame | None]:

@@ -37,7 +37,7 @@ def fixed_rows(fixed, tasks: pd.Index, names, columns, value_columns) -> pd.Data
         ``kind`` ``"fixed"`` and NaN in the other columns (not fitted: no standard error,
         interval or diagnostics).
     """
-    keys = [t if isinstance(t, tuple) else (t,) for t in tasks]
+    keys = [task_key(tasks, t) for t in tasks]
     index = pd.MultiIndex.from_tuples([(*k, p) for p in fixed for k in keys], names=names)
     out = pd.DataFrame({c: np.full(len(index), np.nan) for c in columns}, index=index)
     values = np.repeat(np.asarray([float(v) for v in fixed.values()], np.float64), len(keys))
@@ -45,6 +45,15 @@ def fixed_rows(fixed, tasks: pd.Index, names, columns, value_columns) -> pd.Data
         out[c] = values
     out["kind"] = "fixed"
     return out
+
+
+def task_key(tasks: pd.Index, task) -> tuple:
+    """``task`` (a label of ``tasks``) as the tuple of its values per task level: the label
+    itself for several ``by`` columns (a MultiIndex), else ``(task,)``, also where the one
+    ``by`` column holds tuples (before: such a label was unpacked as if it were several
+    columns' values, and `FitResult.summary` raised "Length of names must match number
+    of levels in MultiIndex")."""
+    return tuple(task) if isinstance(tasks, pd.MultiIndex) else (task,)
 
 
 def task_position(tasks: pd.Index, task, what: str) -> int:
@@ -80,7 +89,7 @@ def task_rows(summary: pd.DataFrame, task) -> pd.DataFrame:
     PerformanceWarning ("indexing past lexsort depth"); ``xs`` over the task levels does
     not.
     """
-    key = task if isinstance(task, tuple) else (task,)
+    key = task if summary.index.nlevels > 2 else (task,)     # task levels, then param
     return summary.xs(key, level=list(range(len(key))))
 
 
@@ -453,7 +462,7 @@ class FitResult:
             out.append("; ".join(parts))
         return out
 
-    def summary(self, prob: float = 0.95) -> pd.DataFrame:
+    def summary(self, prob: float = 0.95, warn: bool = True) -> pd.DataFrame:
         """Estimates with approximate standard errors and correlations, per task and param.
 
         Args:
@@ -461,6 +470,9 @@ class FitResult:
                 statsmodels and lmfit's reports; `jaxfit.Posterior.summary` defaults to
                 0.9, the level of the library's predictive intervals: pass ``prob=0.9``
                 to compare the two). The level is in ``.attrs["prob"]``.
+            warn: warn (`ConvergenceWarning`) when a task did not converge: its rows hold
+                its last iterate, and standard errors that assume an optimum (its status
+                is in `statistics` and `to_frame`, not in this table).
 
         Returns:
             A DataFrame indexed by (task, param): ``estimate``, ``se`` (approximate, from
@@ -478,12 +490,14 @@ class FitResult:
             prints both.
         """
         names = list(self.law.param_names)
-        cov = self.covariance()
-        se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
-        shared = np.isin(names, self.law.shared)
         from jaxfit.posterior import _check_prob
 
         _check_prob(prob)
+        if warn:
+            self.warn_unconverged(where="summary")
+        cov = self.covariance()
+        se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        shared = np.isin(names, self.law.shared)
         z = NormalDist().inv_cdf((1 + prob) / 2)
         lower, upper = wald_bounds(self.law, self.values, se, z)
         frames = []
@@ -495,7 +509,7 @@ class FitResult:
                               "upper": upper[i], "kind": kind}, index=names)
             for j, n in enumerate(names):
                 f[f"corr_{n}"] = corr[:, j]
-            key = task if isinstance(task, tuple) else (task,)
+            key = task_key(self.tasks, task)
             levels = (list(self.tasks.names) if isinstance(self.tasks, pd.MultiIndex)
                       else [self.tasks.name or "task"])
             f.index = pd.MultiIndex.from_tuples([(*key, p) for p in f.index],
@@ -523,7 +537,7 @@ class FitResult:
         if self.law.fixed:
             lines.append("    fixed: " + fixed_text(self.law.fixed))
         stats = self.statistics()
-        summ = self.summary()
+        summ = self.summary(warn=False)           # each task's status is in its header
         fmt = "{:.6g}".format
         with pd.option_context("display.width", 120, "display.max_columns", 40,
                                "display.max_colwidth", 80):
@@ -593,7 +607,7 @@ class FitResult:
                  f"{int(self.converged.sum())} converged; "
                  f"loss={html.escape(str(self.options.get('loss')))}, "
                  f"space={html.escape(str(self.options.get('space')))}</p>"]
-        summ = self.summary()[["estimate", "se", "kind"]]
+        summ = self.summary(warn=False)[["estimate", "se", "kind"]]   # converged count above
         if len(self.tasks) > 10:
             summ = first_tasks(summ, self.tasks)
         parts.append(summ.to_html(float_format="{:.6g}".format))

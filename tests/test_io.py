@@ -646,3 +646,20 @@ def test_another_law_error_names_an_integer_or_tuple_task_plainly(two_task_fit, 
     with pytest.raises(ValueError, match="is not the law the file") as e:
         load(save(pairs, tmp_path / "pairs.json"), law=_other_power_law())
     assert "at task (3, 'a'), C=1e+18" in str(e.value), str(e.value)
+
+
+def test_tuple_task_labels_of_one_by_column_round_trip(two_task_fit, tmp_path):
+    """A by column whose values are tuples (``("olmo", 1)``) gives tuple task labels; a
+    loaded fit has them as tuples again. Before: as JSON's lists, so `predict` on the
+    fitted rows, ``params.loc`` and `summary` raised "unhashable type: 'list'"."""
+    res, _ = two_task_fit
+    tasks = pd.Index([("olmo", 1), ("pythia", (2, "b"))], name="run", tupleize_cols=False)
+    tupled = dataclasses.replace(res, tasks=tasks, options={**res.options, "by": "run"})
+    back = load(save(tupled, tmp_path / "tuples.json"))
+    pd.testing.assert_index_equal(back.tasks, tasks, exact=True)
+    new = pd.DataFrame({"flops": [1e23, 1e24]})
+    new["run"] = pd.Series(list(tasks[::-1]), dtype=object)
+    pd.testing.assert_frame_equal(back.predict(new), tupled.predict(new))
+    # (a loaded fit has no data: its standard errors are NaN)
+    pd.testing.assert_series_equal(back.summary()["estimate"], tupled.summary()["estimate"])
+    assert back.param_dict(("olmo", 1)) == tupled.param_dict(("olmo", 1))

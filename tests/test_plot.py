@@ -293,6 +293,20 @@ def test_tasks_of_two_by_columns_are_named_by_whole_labels(fitted):
     assert len(fig.axes) == 1 and fig.axes[0].get_title() == "residuals [('b', 'x')]"
 
 
+def test_tuple_labels_of_one_by_column_are_one_task_each(fitted):
+    """A by column of tuples: plot_fit draws each task's curve with its own parameters.
+    Before: the curve's rows were given the first part of the label ("a" of ("a", 1)) and
+    predict refused them as a task that was not fitted."""
+    res, _, df = fitted
+    tasks = pd.Index([("a", 1), ("b", 2)], name="task", tupleize_cols=False)
+    tupled = dataclasses.replace(res, tasks=tasks)
+    data = df.assign(task=df.task.map(dict(zip(["a", "b"], tasks))))
+    fig = plot_fit(tupled, data, at=data.iloc[[0, -1]])
+    assert len(fig.axes) >= 2
+    curve = next(ln for ln in fig.axes[1].get_lines() if ln.get_linestyle() == "-")
+    assert np.all(np.isfinite(curve.get_ydata()))
+
+
 def test_plot_fit_keeps_non_positive_values_on_a_linear_axis(fitted):
     """Values <= 0 (a fit in linear space of a quantity that reaches 0, e.g. an accuracy
     above chance) were dropped without a word by the always-log vertical axis: the panel

@@ -170,6 +170,25 @@ def test_numbers_from_a_task_that_did_not_converge_are_flagged_where_used(line):
         capped.predict(DATA.iloc[:3], warn=False)    # asked to be silent
 
 
+def test_summary_of_a_task_that_did_not_converge_says_so(line):
+    """summary() gave a task stopped at the step cap its estimates, standard errors and
+    Wald bounds (which assume an optimum) with no word, its rows looking like any other
+    (the status is not in the table). Now it warns, naming the task; report() and the
+    notebook view, which show the status, stay silent."""
+    _, _, res = line
+    capped = dataclasses.replace(res, status=np.array([Status.MAX_STEPS]))
+    with pytest.warns(jf.warnings.ConvergenceWarning,
+                      match=r"summary: 1 task\(s\) \[0\] of this fit did not converge.*max_steps"):
+        summ = capped.summary()
+    pd.testing.assert_frame_equal(summ, res.summary())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res.summary()                                  # converged: silent
+        capped.summary(warn=False)                     # asked to be silent
+        assert "status=max_steps" in capped.report()
+        capped._repr_html_()
+
+
 def test_short_repr_html_and_report(line):
     _, beta, res = line
     text = repr(res)
@@ -205,6 +224,27 @@ def test_many_tasks_with_two_task_columns():
             "predict: the rows hold ['family'] but not ['size'] of the fit's task columns "
             "['family', 'size']; give all of them to name each row's task, or none")):
         res.predict(pd.DataFrame({"L": [2.0], "family": ["a"]}))
+
+
+def test_tuple_labels_of_one_task_column():
+    """One by column whose values are tuples: each tuple is one task, and the summary's
+    rows are (run, param), the fixed ones too. Before: summary(), report() and the
+    notebook view unpacked each label as if it were several columns' values and raised
+    "Length of names must match number of levels in MultiIndex"."""
+    labels = [("a", 1), ("b", 2)]
+    df = pd.concat([DATA.assign(run=[t] * len(DATA), acc=DATA.acc + 0.1 * i)
+                    for i, t in enumerate(labels)], ignore_index=True)
+    A = np.column_stack([np.ones_like(X), X])
+    values = np.stack([np.linalg.lstsq(A, Y + 0.1 * i, rcond=None)[0] for i in range(2)])
+    res = _result(jf.models.linear(), values, df, by="run")
+    assert list(res.tasks) == labels and res.tasks.nlevels == 1
+    summ = res.summary()
+    assert summ.index.names == ["run", "param"] and len(summ) == 4
+    assert summ.loc[(("b", 2), "w1"), "estimate"] == pytest.approx(values[1, 1])
+    assert "[[Task ('b', 2)]]" in res.report() and "<table" in res._repr_html_()
+    fixed = _result(jf.fix(jf.models.linear(), w0=0.8), values[:, 1:], df, by="run")
+    summ = fixed.summary()
+    assert summ.loc[(("a", 1), "w0"), "kind"] == "fixed" and len(summ) == 4
 
 
 def test_posterior_summary_rows_follow_the_fit_summary():

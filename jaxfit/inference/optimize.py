@@ -29,7 +29,8 @@ the solver's state. Chunking is what makes this fast on a CPU: a step vmapped ov
 thousands of members spills the caches (52 us per member-step against 26 us in chunks of
 8-128, measured on the benchmark problem), and packing the running members makes the
 work proportional to the members still running. ``groups`` splits the members into independent blocks, one per device when
-the task axis is sharded, so that packing never moves members across devices.
+the task axis is sharded, so that packing never moves members across devices; each device
+runs its block as a one-device fit would (`jax.shard_map`, `_over_blocks`).
 
 A task padded far beyond its own length is evaluated block by block up to its last real
 point (``point_block``, automatic at >= 512 padded points; tasks are sorted by length
@@ -45,6 +46,8 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, PartitionSpec
 
 from jaxfit.inference import cache, lbfgs, newton
 from jaxfit.inference.status import Status
@@ -261,14 +264,44 @@ def _layout(M: int, opts: SolverOptions) -> _Layout:
     return _Layout(G, per, -(-per // chunk) * chunk, chunk)
 
 
+def _block_mesh(G: int):
+    """The mesh of one block per device (the task axis's, `jaxfit.fit._pad_tasks`), or None
+    unless there are exactly ``G`` devices."""
+    devices = jax.devices()
+    if G < 2 or len(devices) != G:
+        return None
+    return Mesh(np.array(devices), ("tasks",))
+
+
 def _over_blocks(fn, lay: _Layout, *args):
-    """``jax.vmap(fn)`` over the leading block axis of ``args``; with one block (a single
-    device) ``fn`` is called directly: a vmapped ``while_loop`` with a batched predicate
-    turns every carry update into a select, which doubles the traced program."""
+    """``fn`` on each block of the leading block axis of ``args``: with one block (a single
+    device) ``fn`` is called directly; with one block per device, directly on each
+    device (`jax.shard_map`); otherwise ``jax.vmap(fn)``.
+
+    Called directly, not vmapped: a vmapped ``while_loop`` with a batched predicate turns
+    every carry update into a select, which doubles the traced program; and a member
+    stepped alone (L-BFGS's chunks of one, `CPU_CHUNK_BRANCHING`) computes other roundings
+    under vmap. Before, the blocks of several devices were vmapped, so an L-BFGS fit on 4
+    or 8 devices differed from the same fit on 1 (5 Chinchilla tasks: parameters by 1e-3,
+    and one task's best restart ended in another local minimum, its objective 4.2 times
+    the one-device fit's); on each device directly, the member's arithmetic is the
+    one-device fit's."""
     if lay.G == 1:
         out = fn(*jax.tree.map(lambda a: a[0], args))
         return jax.tree.map(lambda a: a[None], out)
-    return jax.vmap(fn)(*args)
+    mesh = _block_mesh(lay.G)
+    if mesh is None:
+        return jax.vmap(fn)(*args)
+
+    def local(*a):           # this device's block [1, ...]
+        out = fn(*jax.tree.map(lambda v: v[0], a))
+        return jax.tree.map(lambda v: v[None], out)
+
+    spec = PartitionSpec("tasks")
+    # check_vma=False: optax's line search mixes per-device and constant values in its
+    # conds, which the check would refuse; every value here is per device
+    return jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec,
+                         check_vma=False)(*args)
 
 
 def _by_chunk(fn, members, task, data, lay: _Layout):
