@@ -129,7 +129,11 @@ def relu_elbow(input: str = "L", temperature: float = DEFAULT_TEMPERATURE,
     ``E``, rising with slope ``A`` below it. This is the paper's few-shot "ground truth"
     elbow, fitted on a single data amount. ``increasing=True`` mirrors the ramp for an
     input on which performance *rises* (e.g. log compute): ``A tau softplus((L - E)/tau)
-    + B``.
+    + B``. ``E``'s start range, (1.5, 4), is in nats of loss; on another input give
+    starts inside its range, as the emergence recipe does from its data, e.g.
+    ``law.replace(params={**law.params, "E": dataclasses.replace(law.params["E"],
+    init=(40.0, 55.0))})`` for ln FLOPs: from the default range a fit on ln FLOPs ends on
+    a straight line, flagged poorly identified.
 
     Args:
         input: name of the loss input.
