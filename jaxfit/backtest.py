@@ -290,7 +290,7 @@ class BacktestResult:
         prob = o.get("prob")
         return (f"BacktestResult({o.get('law')} along {o.get('axis')}, {len(self.fits)} "
                 f"cut(s), {len(self.rows)} held-out row(s), {o.get('method')}, "
-                + (f"{prob:g} intervals, " if isinstance(prob, (int, float)) else "")
+                + (f"{prob:g} intervals, " if isinstance(prob, numbers.Real) else "")
                 + f"calibrate={o.get('calibrate')}; see table(), summary(), plot())")
 
     def table(self) -> pd.DataFrame:
@@ -470,6 +470,30 @@ def _few_text(few: Sequence[float], axis: str, min_points, steps: Sequence[Step]
             f"(min_points) with {axis} <= the cut")
 
 
+def _warn_skipped_cuts(cuts, axis: str, few: Sequence[float], empty: Sequence[float],
+                       min_points, steps: Sequence[Step], calibrated: bool) -> bool:
+    """Warn (`FitWarning`) when cuts the caller gave (values or a count; not
+    ``cuts=None``, whose smallest values never have enough points) were skipped: no task
+    had enough points at or below them (``few``; said by `_warn_uncalibrated` instead
+    when nothing was calibrated), or no row lies above them (``empty``). Before: a cut
+    outside the data, e.g. ``cuts=[1e12, 8e8]`` or ``cuts=[8e8, 1e3]`` for a typo, ran
+    the other cuts without a word."""
+    if cuts is None:
+        return False
+    parts = [_few_text(few, axis, min_points, steps)] if few and calibrated else []
+    if empty:
+        parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
+                     f"{axis} above them")
+    if not parts:
+        return False
+    n = (len(few) if few and calibrated else 0) + len(empty)
+    warnings.warn(f"backtest: {n} of the cuts asked for predicted nothing and are skipped: "
+                  f"{'; '.join(parts)}. Fix: give cuts between the smallest {axis} values a fit "
+                  f"needs and the largest {axis} value, or cuts=None (every value but the "
+                  "largest).", FitWarning, stacklevel=3)
+    return True
+
+
 def _has_interval(rows: pd.DataFrame) -> np.ndarray:
     """Rows whose prediction and raw and calibrated bounds are all finite."""
     cols = ["prediction", "raw_lower", "raw_upper", "lower", "upper"]
@@ -556,7 +580,7 @@ def _check_positive_axis(axis: str, frames) -> None:
                 f"fitted axis value), so column {axis!r} must be positive, but {name} has "
                 f"{int(bad.sum())} value(s) <= 0 (rows {list(df.index[bad][:5])}, e.g. "
                 f"{a[bad][0]:g}). Fix: give the scale itself (N, FLOPs, tokens; for a log "
-                f"column, 10 ** column), or calibrate='width' or 'constant'.")
+                f"column, 10 ** column), or calibrate='width' or calibrate='constant'.")
 
 
 def task_labels(df: pd.DataFrame, by) -> np.ndarray:
@@ -606,6 +630,29 @@ def _point(law: Law, fits: Sequence, rows: Sequence[np.ndarray], x: Mapping[str,
 _SET_BY_BACKTEST = {"y": "the step's y", "by": "by=", "x": "x= (or the Step's)",
                     "space": "space= (or the Step's)", "method": "method=", "seed": "seed=",
                     "start": "none: each cut's point fit"}
+
+
+def _check_min_points(min_points, steps: Sequence[Step]) -> None:
+    """ValueError, before any fit, for a ``min_points`` that is not an integer or is below
+    a step's free parameter count, which no fit can take. Before: ``min_points=2`` with a
+    3-parameter law ran into the first cut's fit, refused as "3 task(s) have fewer points
+    than the law's 3 free parameters ... drop those tasks", which did not name
+    min_points; ``min_points="4"`` raised TypeError comparing int and str."""
+    if min_points is None:
+        return
+    if isinstance(min_points, bool) or not isinstance(min_points, numbers.Integral):
+        raise ValueError(f"backtest: min_points={min_points!r} must be an integer (the fewest "
+                         "rows a task needs at a cut to be fitted there), e.g. min_points=5, "
+                         "or None (each step's parameter count + 1).")
+    free = [len(s.law.params) - len(s.law.shared) for s in steps]
+    i = int(np.argmax(free))
+    if min_points < free[i]:
+        where = f" (steps[{i}])" if len(steps) > 1 else ""
+        raise ValueError(f"backtest: min_points={min_points} is below the {free[i]} free "
+                         f"parameters of law {steps[i].law.name!r}{where}, so a task with that "
+                         f"many points could not be fitted; give min_points={free[i] + 1} or "
+                         f"more (a fit needs {free[i]} points, its bootstrap {free[i] + 1}), "
+                         "or None (each step's parameter count + 1).")
 
 
 def _check_sample_options(method: str, sample_options) -> None:
@@ -675,6 +722,23 @@ def _shown(cuts) -> str:
         return ", ".join(f"{float(c):g}" for c in np.atleast_1d(np.asarray(cuts, dtype=float)))
     except (TypeError, ValueError):
         return repr(cuts)
+
+
+def _check_cut_values(cuts) -> None:
+    """ValueError, before any fit, for cuts that are neither None, a count nor numbers:
+    a string (``cuts="4e8"`` or ``cuts=["3"]``) or a bool. Before: ``cuts=["abc"]`` raised
+    "could not convert string to float: np.str_('abc')", and ``cuts="3"`` ran as the cut
+    value 3.0 (not the count 3), then found no cut."""
+    if cuts is None or (isinstance(cuts, numbers.Integral) and not isinstance(cuts, bool)):
+        return
+    items = [cuts] if isinstance(cuts, (str, bytes)) or np.ndim(cuts) == 0 else list(
+        np.ravel(np.asarray(cuts, dtype=object)))
+    bad = [c for c in items if isinstance(c, (bool, np.bool_)) or not isinstance(c, numbers.Real)]
+    if bad:
+        raise ValueError(f"backtest: cuts={cuts!r} has {bad[0]!r} "
+                         f"({type(bad[0]).__name__}), not a number: give the cut values as "
+                         "numbers (e.g. cuts=[4e8, 2e8]), a count as an int (e.g. cuts=3), or "
+                         "cuts=None (every value but the largest).")
 
 
 def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
@@ -786,8 +850,13 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     if calibrate is not None and calibrate not in CALIBRATIONS:
         raise ValueError(f"backtest: calibrate={calibrate!r} is not one of {CALIBRATIONS} "
                          "or None.")
+    if isinstance(prob, bool) or not isinstance(prob, numbers.Real):
+        # before: prob="0.9" raised TypeError: '<' not supported between 'int' and 'str'
+        raise ValueError(f"backtest: prob={prob!r} must be a number in (0, 1), e.g. "
+                         "prob=0.9.")
     if not 0 < prob < 1:
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
+    _check_cut_values(cuts)
     n = bootstrap_n(method, n)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
@@ -806,6 +875,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     if steps is None:
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
+    _check_min_points(min_points, steps)
     _check_sample_options(method, sample_options)
     no_lik = [s.loss for s in steps if _likelihood_for(s.loss) is None]
     if method != "bootstrap" and no_lik and "likelihood" not in (sample_options or {}):
@@ -978,6 +1048,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
+    _warn_skipped_cuts(cuts, axis, few, empty, min_points, steps,
+                       calibrated=calibrate is None or bool((rows["n_calibration"] > 0).any()))
     _warn_no_interval(rows, out_space)
     _warn_uncalibrated(rows, calibrate, K, used=len(records),
                        few=_few_text(few, axis, min_points, steps))

@@ -1067,6 +1067,9 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
     # a --by typo: no did-you-mean before
     (("backtest", "{csv}", "--axis", "N", "--by", "famm", "-q"), {},
      "(the data's column 'fam' is close to 'famm')"),
+    # a non-positive axis: "or --calibrate width or 'constant'" (half Python)
+    (("backtest", "{csv}", "--axis", "N", "-q"), {"N": [-1e8, 2e8, 4e8, 8e8]},
+     "or --calibrate width or --calibrate constant."),
     (("sample", "{csv}", "--prob", "1.5", "-q"), {}, "--prob 1.5 is out of range"),
     (("sample", "{csv}", "--target-accept", "2", "-q"), {}, "--target-accept 2.0 is out"),
     (("sample", "{csv}", "--temper", "2", "-q"), {},
