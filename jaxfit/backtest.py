@@ -583,6 +583,21 @@ def _check_positive_axis(axis: str, frames) -> None:
                 f"column, 10 ** column), or calibrate='width' or calibrate='constant'.")
 
 
+def _check_positive_y(data: pd.DataFrame, y: str) -> None:
+    """ValueError unless every finite ``y`` of the rows to predict is positive, for a
+    log-space fit. Before: a fit refused such a row only when a cut fitted it, so one at
+    the largest scale (only ever held out) was predicted without a word: its log score
+    was NaN (left out of the calibration), its relative error infinite or negative."""
+    v = data[y].to_numpy(np.float64)
+    bad = np.isfinite(v) & (v <= 0)
+    if bad.any():
+        raise ValueError(
+            f"backtest: column {y!r} (y) has {int(bad.sum())} value(s) <= 0 at rows "
+            f"{list(data.index[bad][:5])} (e.g. {v[bad][0]:g}); the law is fitted and its "
+            f"intervals calibrated in log space (space='log'), so every value must be > 0. "
+            f"Fix: remove those rows, or use space='linear'.")
+
+
 def task_labels(df: pd.DataFrame, by) -> np.ndarray:
     """Each row's task label in a backtest table (several ``by`` columns joined by "|").
 
@@ -905,6 +920,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     if calibrate == "ratio":
         _check_positive_axis(axis, [("data", data)] + [(f"steps[{i}].data", s.data)
                                                        for i, s in enumerate(steps)])
+    if steps[-1].space == "log":
+        _check_positive_y(data, y)
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: task_labels(data, by)})
     ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)

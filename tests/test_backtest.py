@@ -874,3 +874,25 @@ def test_given_cuts_that_predict_nothing_are_warned_about():
     assert bt.table()["cut"].tolist() == [4e8, 4e8]
     from jaxfit.backtest import _warn_skipped_cuts
     assert not _warn_skipped_cuts(None, "N", [1e3], [1e12], None, [], True)   # cuts=None
+
+
+def test_a_held_out_target_that_log_space_cannot_take_is_refused_before_any_fit(monkeypatch):
+    """A loss <= 0 at the largest size (only ever held out, never fitted): before, it was
+    predicted without a word, its log-space calibration score NaN (left out), its relative
+    error infinite (summary() warned of a division by zero). A fitted one was refused by
+    the first cut's fit only. Now a ValueError names the column and rows before any fit;
+    space='linear' takes it."""
+    import importlib
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    df.loc[[8, 9], "loss"] = [0.0, -1.0]
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: column 'loss' (y) has 2 value(s) <= 0 at rows [8, 9] (e.g. 0); the law "
+            "is fitted and its intervals calibrated in log space (space='log'), so every value "
+            "must be > 0. Fix: remove those rows, or use space='linear'.")):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8])
+    with pytest.raises(pytest.fail.Exception, match="a fit ran"):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8], space="linear")
