@@ -831,12 +831,15 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             ``law`` fitted on ``data`` with ``loss``, ``delta``, ``space`` and
             ``fit_options``.
         cuts: None (every distinct axis value but the largest), an int (that many of the
-            largest), or the cut values themselves (each distinct value once; a cut with
-            no row above it is skipped and does not take a ``cut_rank``).
+            largest), or the cut values themselves (numbers; each distinct value once). A
+            cut with no row above it, or with no task that has ``min_points`` rows at or
+            below it, is skipped and does not take a ``cut_rank`` (with a `FitWarning` for
+            cuts given as values or a count).
         per_task: cuts by rank within each task (cut k holds out each task's k largest
             axis values; e.g. the largest model of each family) instead of shared values.
         min_points: a task is fitted at a cut only when every step has at least this many
-            rows there (default: the step's parameter count + 1).
+            rows there (default: the step's parameter count + 1; at least each step's
+            free parameter count, which a fit needs).
         method: "bootstrap" (default), "nuts" or "laplace".
         prob: nominal coverage of the intervals.
         calibrate: "ratio" (default), "width", "constant" (see the module docstring), or
@@ -858,7 +861,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         A `BacktestResult`.
 
     Raises:
-        ValueError: unknown method or calibration, missing columns, no cut with data.
+        ValueError: unknown method or calibration, a ``prob``, ``cuts`` or
+            ``min_points`` that cannot work, missing columns, a ``y`` <= 0 in log space, no
+            cut with data.
     """
     if method not in METHODS:
         raise ValueError(f"backtest: method={method!r} is not one of {METHODS}.")
