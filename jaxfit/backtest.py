@@ -487,10 +487,10 @@ def _warn_skipped_cuts(cuts, axis: str, few: Sequence[float], empty: Sequence[fl
     if not parts:
         return False
     n = (len(few) if few and calibrated else 0) + len(empty)
-    warnings.warn(f"backtest: {n} of the cuts asked for predicted nothing and are skipped: "
-                  f"{'; '.join(parts)}. Fix: give cuts between the smallest {axis} values a fit "
-                  f"needs and the largest {axis} value, or cuts=None (every value but the "
-                  "largest).", FitWarning, stacklevel=3)
+    warnings.warn(f"backtest: skipped {n} cut(s) that predict nothing: {'; '.join(parts)}. "
+                  f"Fix: give cuts below the largest {axis} value, each with enough rows at or "
+                  "below it for a fit, or cuts=None (every value but the largest).",
+                  FitWarning, stacklevel=3)
     return True
 
 

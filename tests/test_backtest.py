@@ -867,9 +867,10 @@ def test_given_cuts_that_predict_nothing_are_warned_about():
         bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[1e12, 4e8, 1e3],
                          n=20, calibrate=None)
     msgs = [str(w.message) for w in caught]
-    assert ("backtest: 2 of the cuts asked for predicted nothing and are skipped: at cut(s) "
-            "1000 no task has 4 points (min_points) with N <= the cut; cut(s) 1e+12 leave no "
-            "row with N above them. Fix: give cuts between") in " ".join(msgs), msgs
+    assert ("backtest: skipped 2 cut(s) that predict nothing: at cut(s) 1000 no task has 4 "
+            "points (min_points) with N <= the cut; cut(s) 1e+12 leave no row with N above "
+            "them. Fix: give cuts below the largest N value, each with enough rows at or below "
+            "it for a fit, or cuts=None") in " ".join(msgs), msgs
     assert caught[0].filename == __file__
     assert bt.table()["cut"].tolist() == [4e8, 4e8]
     from jaxfit.backtest import _warn_skipped_cuts
