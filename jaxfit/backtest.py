@@ -598,8 +598,11 @@ def _check_positive_y(data: pd.DataFrame, y: str) -> None:
             f"Fix: remove those rows, or use space='linear'.")
 
 
-def task_labels(df: pd.DataFrame, by) -> np.ndarray:
+def task_labels(df: pd.DataFrame, by, name: str = "data") -> np.ndarray:
     """Each row's task label in a backtest table (several ``by`` columns joined by "|").
+
+    ``name`` names ``df`` in the errors (``"steps[1].data"``: before, a step's frame
+    without the by column was said to be "the data", whose columns it then listed).
 
     Raises:
         ValueError: a ``by`` column is missing, or has missing values (named with rows).
@@ -611,7 +614,8 @@ def task_labels(df: pd.DataFrame, by) -> np.ndarray:
     if missing:
         from jaxfit.data import did_you_mean
 
-        raise ValueError(f"backtest: by column(s) {missing} are not in the data; its columns "
+        where = "the data" if name == "data" else name
+        raise ValueError(f"backtest: by column(s) {missing} are not in {where}; its columns "
                          f"are {list(df.columns)}{did_you_mean(missing, df.columns)}.")
     for c in cols:
         # as jaxfit.fit refuses them (before: the rows were dropped without a word, and a
@@ -620,7 +624,9 @@ def task_labels(df: pd.DataFrame, by) -> np.ndarray:
         if bad.any():
             from jaxfit.data import row_labels
 
-            raise ValueError(f"backtest: column {c!r} (task column, by) has {int(bad.sum())} "
+            where = "" if name == "data" else f"{name}: "
+            raise ValueError(f"backtest: {where}column {c!r} (task column, by) has "
+                             f"{int(bad.sum())} "
                              f"missing values at rows {row_labels(df, bad)}; those rows "
                              f"would belong to no task. Fill them, e.g. "
                              f"df[{c!r}].fillna('unknown').")
@@ -949,8 +955,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                       "or cuts=None (every value but the largest).", FitWarning, stacklevel=2)
     tpos = {t: j for j, t in enumerate(tasks)}
     sdata = []
-    for s in steps:
-        d = s.data.assign(**{_TASK: task_labels(s.data, by)})
+    for i, s in enumerate(steps):
+        d = s.data.assign(**{_TASK: task_labels(s.data, by, "data" if own_step
+                                                else f"steps[{i}].data")})
         scols = [s.y, *column_map(s.law, s.x).values()]
         if own_step:
             # before: its NaN axis passed the anchor rule below, so a run without an axis

@@ -897,3 +897,29 @@ def test_a_held_out_target_that_log_space_cannot_take_is_refused_before_any_fit(
         jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8])
     with pytest.raises(pytest.fail.Exception, match="a fit ran"):
         jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8], space="linear")
+
+
+def test_a_steps_frame_without_its_task_labels_is_named(monkeypatch):
+    """A Step's own rows without the by column (or with missing labels) were said to be
+    "the data" (before: "by column(s) ['task'] are not in the data; its columns are ['N',
+    'loss']", while the data had it). Now the message names steps[0].data, before any fit."""
+    import importlib
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    law = jf.models.power_law()
+    before = df.copy()
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: by column(s) ['task'] are not in steps[0].data; its columns are ['N', "
+            "'loss'].")):
+        jf.backtest(law, df, by="task", axis="N",
+                    steps=[jf.Step(law, df[["N", "loss"]], "loss")])
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: steps[0].data: column 'task' (task column, by) has 1 missing values at "
+            "rows [3]")):
+        jf.backtest(law, df, by="task", axis="N",
+                    steps=[jf.Step(law, df.assign(task=df["task"].where(df.index != 3)),
+                                   "loss")])
+    pd.testing.assert_frame_equal(df, before)
