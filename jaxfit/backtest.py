@@ -110,7 +110,7 @@ class Step:
         x: law input -> column mapping.
         loss, delta, space: the objective, as in `jaxfit.fit`.
         options: further `jaxfit.fit` options of the point fit (``restarts``,
-            ``max_steps``, ``seed``, ...).
+            ``max_steps``, ``seed``, ...; not ``weights``, nor the fields above).
     """
 
     law: Law
@@ -676,6 +676,48 @@ def _check_min_points(min_points, steps: Sequence[Step]) -> None:
                          "or None (each step's parameter count + 1).")
 
 
+#: `jaxfit.fit` arguments `backtest` sets for every step and cut: where to give each.
+_FIT_SET_BY_BACKTEST = {"y": "y= (or the Step's y)", "by": "by=", "x": "x= (or the Step's)",
+                        "loss": "loss= (or the Step's)", "delta": "delta= (or the Step's)",
+                        "space": "space= (or the Step's)", "warn": "none: backtest warns itself"}
+
+
+def _check_fit_options(steps: Sequence[Step], own_step: bool) -> None:
+    """ValueError, before any fit, for point-fit options that `jaxfit.fit` does not take,
+    that backtest sets itself, or ``weights``, which the intervals would not see (each
+    cut's bootstrap or posterior is of the unweighted rows). Before: a TypeError at the
+    first cut ("fit() got an unexpected keyword argument 'restart'", "got multiple
+    values for keyword argument 'loss'"), or, for weights, weighted point predictions in
+    unweighted intervals without a word."""
+    import difflib
+    import inspect
+
+    from jaxfit.fit import fit
+
+    known = [k for k in inspect.signature(fit).parameters
+             if k not in ("law", "data", *_FIT_SET_BY_BACKTEST)]
+    for i, s in enumerate(steps):
+        opts = dict(s.options or {})
+        name = "fit_options" if own_step else f"steps[{i}].options"
+        taken = [k for k in opts if k in _FIT_SET_BY_BACKTEST]
+        if taken:
+            where = "; ".join(f"{k}: {_FIT_SET_BY_BACKTEST[k]}" for k in taken)
+            raise ValueError(f"backtest: {name} sets {taken}, which backtest sets for every "
+                             f"step and cut; drop them from {name} and give them as "
+                             f"backtest's own arguments ({where}).")
+        if "weights" in opts:
+            raise ValueError(f"backtest: {name} sets 'weights', which only the point fit would "
+                             "use: each cut's bootstrap or posterior, and so its intervals, is "
+                             f"of the unweighted rows. Drop weights from {name} (or select the "
+                             "rows to fit instead of weighting them).")
+        unknown = [k for k in opts if k not in known]
+        if unknown:
+            near = [m for k in unknown for m in difflib.get_close_matches(str(k), known, 1)]
+            hint = f" (did you mean {near}?)" if near else ""
+            raise ValueError(f"backtest: {name} has {unknown}, which jaxfit.fit does not "
+                             f"take{hint}; its options are {known}.")
+
+
 def _check_sample_options(method: str, sample_options) -> None:
     """ValueError, before any fit, for ``sample_options`` that would be ignored (with
     ``method="bootstrap"``), that backtest sets itself, or that `jaxfit.sample` does not
@@ -853,7 +895,10 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         n: bootstrap resamples per task and cut (``method="bootstrap"`` only; default
             None: `BOOTSTRAP_N`). The other methods' draws are set in ``sample_options``.
         loss, delta, space, fit_options: the single step's objective and `jaxfit.fit`
-            options (ignored with ``steps``).
+            options (ignored with ``steps``); refused in ``fit_options`` (and a Step's
+            ``options``): the arguments backtest sets (y, by, x, loss, delta, space, warn),
+            ``weights`` (the intervals would not see them) and names `jaxfit.fit` does not
+            take (`_check_fit_options`).
         sample_options: `jaxfit.sample` options (chains, warmup, samples, ...); refused
             with ``method="bootstrap"`` and for the options backtest sets (y, by, x, space,
             method, seed, start; `_check_sample_options`). By default
@@ -902,6 +947,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
     _check_min_points(min_points, steps)
+    _check_fit_options(steps, own_step)
     _check_sample_options(method, sample_options)
     no_lik = [s.loss for s in steps if _likelihood_for(s.loss) is None]
     if method != "bootstrap" and no_lik and "likelihood" not in (sample_options or {}):

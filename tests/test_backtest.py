@@ -923,3 +923,37 @@ def test_a_steps_frame_without_its_task_labels_is_named(monkeypatch):
                     steps=[jf.Step(law, df.assign(task=df["task"].where(df.index != 3)),
                                    "loss")])
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_fit_options_that_cannot_apply_are_refused_before_any_fit(monkeypatch):
+    """Before: fit_options={"restart": 4} raised TypeError "fit() got an unexpected keyword
+    argument 'restart'" and {"loss": "squared"} "got multiple values for keyword argument
+    'loss'" at the first cut; {"weights": "w"} weighted the point fits while each cut's
+    bootstrap resampled the unweighted rows, without a word. Now ValueErrors naming the
+    option, before any fit (as sample_options)."""
+    import importlib
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3,
+                       "w": 1.0})
+    law = jf.models.power_law()
+    for opts, msg in (
+            ({"restart": 4}, "backtest: fit_options has ['restart'], which jaxfit.fit does "
+                             "not take (did you mean ['restarts']?)"),
+            ({"loss": "squared"}, "backtest: fit_options sets ['loss'], which backtest sets "
+                                  "for every step and cut; drop them from fit_options and give "
+                                  "them as backtest's own arguments (loss: loss= (or the "
+                                  "Step's))."),
+            ({"weights": "w"}, "backtest: fit_options sets 'weights', which only the point "
+                               "fit would use")):
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            jf.backtest(law, df, by="task", axis="N", fit_options=opts)
+    with pytest.raises(ValueError, match=re.escape("backtest: steps[0].options has ['max_step']")):
+        jf.backtest(law, df, by="task", axis="N",
+                    steps=[jf.Step(law, df, "loss", options={"max_step": 10})])
+    # the options a recipe passes still reach the fit
+    with pytest.raises(pytest.fail.Exception, match="a fit ran"):
+        jf.backtest(law, df, by="task", axis="N", fit_options={
+            "restarts": 8, "refine": 4, "seed": 1, "max_steps": 50, "continuation": ()})
