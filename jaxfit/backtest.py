@@ -110,7 +110,7 @@ class Step:
         x: law input -> column mapping.
         loss, delta, space: the objective, as in `jaxfit.fit`.
         options: further `jaxfit.fit` options of the point fit (``restarts``,
-            ``max_steps``, ``seed``, ...).
+            ``max_steps``, ``seed``, ...; not ``weights``, nor the fields above).
     """
 
     law: Law
@@ -290,7 +290,7 @@ class BacktestResult:
         prob = o.get("prob")
         return (f"BacktestResult({o.get('law')} along {o.get('axis')}, {len(self.fits)} "
                 f"cut(s), {len(self.rows)} held-out row(s), {o.get('method')}, "
-                + (f"{prob:g} intervals, " if isinstance(prob, (int, float)) else "")
+                + (f"{prob:g} intervals, " if isinstance(prob, numbers.Real) else "")
                 + f"calibrate={o.get('calibrate')}; see table(), summary(), plot())")
 
     def table(self) -> pd.DataFrame:
@@ -470,6 +470,30 @@ def _few_text(few: Sequence[float], axis: str, min_points, steps: Sequence[Step]
             f"(min_points) with {axis} <= the cut")
 
 
+def _warn_skipped_cuts(cuts, axis: str, few: Sequence[float], empty: Sequence[float],
+                       min_points, steps: Sequence[Step], calibrated: bool) -> bool:
+    """Warn (`FitWarning`) when cuts the caller gave (values or a count; not
+    ``cuts=None``, whose smallest values never have enough points) were skipped: no task
+    had enough points at or below them (``few``; said by `_warn_uncalibrated` instead
+    when nothing was calibrated), or no row lies above them (``empty``). Before: a cut
+    outside the data, e.g. ``cuts=[1e12, 8e8]`` or ``cuts=[8e8, 1e3]`` for a typo, ran
+    the other cuts without a word."""
+    if cuts is None:
+        return False
+    parts = [_few_text(few, axis, min_points, steps)] if few and calibrated else []
+    if empty:
+        parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
+                     f"{axis} above them")
+    if not parts:
+        return False
+    n = (len(few) if few and calibrated else 0) + len(empty)
+    warnings.warn(f"backtest: skipped {n} cut(s) that predict nothing: {'; '.join(parts)}. "
+                  f"Fix: give cuts below the largest {axis} value, each with enough rows at or "
+                  "below it for a fit, or cuts=None (every value but the largest).",
+                  FitWarning, stacklevel=3)
+    return True
+
+
 def _has_interval(rows: pd.DataFrame) -> np.ndarray:
     """Rows whose prediction and raw and calibrated bounds are all finite."""
     cols = ["prediction", "raw_lower", "raw_upper", "lower", "upper"]
@@ -556,11 +580,29 @@ def _check_positive_axis(axis: str, frames) -> None:
                 f"fitted axis value), so column {axis!r} must be positive, but {name} has "
                 f"{int(bad.sum())} value(s) <= 0 (rows {list(df.index[bad][:5])}, e.g. "
                 f"{a[bad][0]:g}). Fix: give the scale itself (N, FLOPs, tokens; for a log "
-                f"column, 10 ** column), or calibrate='width' or 'constant'.")
+                f"column, 10 ** column), or calibrate='width' or calibrate='constant'.")
 
 
-def task_labels(df: pd.DataFrame, by) -> np.ndarray:
+def _check_positive_y(data: pd.DataFrame, y: str) -> None:
+    """ValueError unless every finite ``y`` of the rows to predict is positive, for a
+    log-space fit. Before: a fit refused such a row only when a cut fitted it, so one at
+    the largest scale (only ever held out) was predicted without a word: its log score
+    was NaN (left out of the calibration), its relative error infinite or negative."""
+    v = data[y].to_numpy(np.float64)
+    bad = np.isfinite(v) & (v <= 0)
+    if bad.any():
+        raise ValueError(
+            f"backtest: column {y!r} (y) has {int(bad.sum())} value(s) <= 0 at rows "
+            f"{list(data.index[bad][:5])} (e.g. {v[bad][0]:g}); the law is fitted and its "
+            f"intervals calibrated in log space (space='log'), so every value must be > 0. "
+            f"Fix: remove those rows, or use space='linear'.")
+
+
+def task_labels(df: pd.DataFrame, by, name: str = "data") -> np.ndarray:
     """Each row's task label in a backtest table (several ``by`` columns joined by "|").
+
+    ``name`` names ``df`` in the errors (``"steps[1].data"``: before, a step's frame
+    without the by column was said to be "the data", whose columns it then listed).
 
     Raises:
         ValueError: a ``by`` column is missing, or has missing values (named with rows).
@@ -572,7 +614,8 @@ def task_labels(df: pd.DataFrame, by) -> np.ndarray:
     if missing:
         from jaxfit.data import did_you_mean
 
-        raise ValueError(f"backtest: by column(s) {missing} are not in the data; its columns "
+        where = "the data" if name == "data" else name
+        raise ValueError(f"backtest: by column(s) {missing} are not in {where}; its columns "
                          f"are {list(df.columns)}{did_you_mean(missing, df.columns)}.")
     for c in cols:
         # as jaxfit.fit refuses them (before: the rows were dropped without a word, and a
@@ -581,7 +624,9 @@ def task_labels(df: pd.DataFrame, by) -> np.ndarray:
         if bad.any():
             from jaxfit.data import row_labels
 
-            raise ValueError(f"backtest: column {c!r} (task column, by) has {int(bad.sum())} "
+            where = "" if name == "data" else f"{name}: "
+            raise ValueError(f"backtest: {where}column {c!r} (task column, by) has "
+                             f"{int(bad.sum())} "
                              f"missing values at rows {row_labels(df, bad)}; those rows "
                              f"would belong to no task. Fill them, e.g. "
                              f"df[{c!r}].fillna('unknown').")
@@ -606,6 +651,71 @@ def _point(law: Law, fits: Sequence, rows: Sequence[np.ndarray], x: Mapping[str,
 _SET_BY_BACKTEST = {"y": "the step's y", "by": "by=", "x": "x= (or the Step's)",
                     "space": "space= (or the Step's)", "method": "method=", "seed": "seed=",
                     "start": "none: each cut's point fit"}
+
+
+def _check_min_points(min_points, steps: Sequence[Step]) -> None:
+    """ValueError, before any fit, for a ``min_points`` that is not an integer or is below
+    a step's free parameter count, which no fit can take. Before: ``min_points=2`` with a
+    3-parameter law ran into the first cut's fit, refused as "3 task(s) have fewer points
+    than the law's 3 free parameters ... drop those tasks", which did not name
+    min_points; ``min_points="4"`` raised TypeError comparing int and str."""
+    if min_points is None:
+        return
+    if isinstance(min_points, bool) or not isinstance(min_points, numbers.Integral):
+        raise ValueError(f"backtest: min_points={min_points!r} must be an integer (the fewest "
+                         "rows a task needs at a cut to be fitted there), e.g. min_points=5, "
+                         "or None (each step's parameter count + 1).")
+    free = [len(s.law.params) - len(s.law.shared) for s in steps]
+    i = int(np.argmax(free))
+    if min_points < free[i]:
+        where = f" (steps[{i}])" if len(steps) > 1 else ""
+        raise ValueError(f"backtest: min_points={min_points} is below the {free[i]} free "
+                         f"parameters of law {steps[i].law.name!r}{where}, so a task with that "
+                         f"many points could not be fitted; give min_points={free[i] + 1} or "
+                         f"more (a fit needs {free[i]} points, its bootstrap {free[i] + 1}), "
+                         "or None (each step's parameter count + 1).")
+
+
+#: `jaxfit.fit` arguments `backtest` sets for every step and cut: where to give each.
+_FIT_SET_BY_BACKTEST = {"y": "y= (or the Step's y)", "by": "by=", "x": "x= (or the Step's)",
+                        "loss": "loss= (or the Step's)", "delta": "delta= (or the Step's)",
+                        "space": "space= (or the Step's)", "warn": "none: backtest warns itself"}
+
+
+def _check_fit_options(steps: Sequence[Step], own_step: bool) -> None:
+    """ValueError, before any fit, for point-fit options that `jaxfit.fit` does not take,
+    that backtest sets itself, or ``weights``, which the intervals would not see (each
+    cut's bootstrap or posterior is of the unweighted rows). Before: a TypeError at the
+    first cut ("fit() got an unexpected keyword argument 'restart'", "got multiple
+    values for keyword argument 'loss'"), or, for weights, weighted point predictions in
+    unweighted intervals without a word."""
+    import difflib
+    import inspect
+
+    from jaxfit.fit import fit
+
+    known = [k for k in inspect.signature(fit).parameters
+             if k not in ("law", "data", *_FIT_SET_BY_BACKTEST)]
+    for i, s in enumerate(steps):
+        opts = dict(s.options or {})
+        name = "fit_options" if own_step else f"steps[{i}].options"
+        taken = [k for k in opts if k in _FIT_SET_BY_BACKTEST]
+        if taken:
+            where = "; ".join(f"{k}: {_FIT_SET_BY_BACKTEST[k]}" for k in taken)
+            raise ValueError(f"backtest: {name} sets {taken}, which backtest sets for every "
+                             f"step and cut; drop them from {name} and give them as "
+                             f"backtest's own arguments ({where}).")
+        if "weights" in opts:
+            raise ValueError(f"backtest: {name} sets 'weights', which only the point fit would "
+                             "use: each cut's bootstrap or posterior, and so its intervals, is "
+                             f"of the unweighted rows. Drop weights from {name} (or select the "
+                             "rows to fit instead of weighting them).")
+        unknown = [k for k in opts if k not in known]
+        if unknown:
+            near = [m for k in unknown for m in difflib.get_close_matches(str(k), known, 1)]
+            hint = f" (did you mean {near}?)" if near else ""
+            raise ValueError(f"backtest: {name} has {unknown}, which jaxfit.fit does not "
+                             f"take{hint}; its options are {known}.")
 
 
 def _check_sample_options(method: str, sample_options) -> None:
@@ -675,6 +785,23 @@ def _shown(cuts) -> str:
         return ", ".join(f"{float(c):g}" for c in np.atleast_1d(np.asarray(cuts, dtype=float)))
     except (TypeError, ValueError):
         return repr(cuts)
+
+
+def _check_cut_values(cuts) -> None:
+    """ValueError, before any fit, for cuts that are neither None, a count nor numbers:
+    a string (``cuts="4e8"`` or ``cuts=["3"]``) or a bool. Before: ``cuts=["abc"]`` raised
+    "could not convert string to float: np.str_('abc')", and ``cuts="3"`` ran as the cut
+    value 3.0 (not the count 3), then found no cut."""
+    if cuts is None or (isinstance(cuts, numbers.Integral) and not isinstance(cuts, bool)):
+        return
+    items = [cuts] if isinstance(cuts, (str, bytes)) or np.ndim(cuts) == 0 else list(
+        np.ravel(np.asarray(cuts, dtype=object)))
+    bad = [c for c in items if isinstance(c, (bool, np.bool_)) or not isinstance(c, numbers.Real)]
+    if bad:
+        raise ValueError(f"backtest: cuts={cuts!r} has {bad[0]!r} "
+                         f"({type(bad[0]).__name__}), not a number: give the cut values as "
+                         "numbers (e.g. cuts=[4e8, 2e8]), a count as an int (e.g. cuts=3), or "
+                         "cuts=None (every value but the largest).")
 
 
 def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
@@ -752,12 +879,15 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             ``law`` fitted on ``data`` with ``loss``, ``delta``, ``space`` and
             ``fit_options``.
         cuts: None (every distinct axis value but the largest), an int (that many of the
-            largest), or the cut values themselves (each distinct value once; a cut with
-            no row above it is skipped and does not take a ``cut_rank``).
+            largest), or the cut values themselves (numbers; each distinct value once). A
+            cut with no row above it, or with no task that has ``min_points`` rows at or
+            below it, is skipped and does not take a ``cut_rank`` (with a `FitWarning` for
+            cuts given as values or a count).
         per_task: cuts by rank within each task (cut k holds out each task's k largest
             axis values; e.g. the largest model of each family) instead of shared values.
         min_points: a task is fitted at a cut only when every step has at least this many
-            rows there (default: the step's parameter count + 1).
+            rows there (default: the step's parameter count + 1; at least each step's
+            free parameter count, which a fit needs).
         method: "bootstrap" (default), "nuts" or "laplace".
         prob: nominal coverage of the intervals.
         calibrate: "ratio" (default), "width", "constant" (see the module docstring), or
@@ -765,7 +895,10 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         n: bootstrap resamples per task and cut (``method="bootstrap"`` only; default
             None: `BOOTSTRAP_N`). The other methods' draws are set in ``sample_options``.
         loss, delta, space, fit_options: the single step's objective and `jaxfit.fit`
-            options (ignored with ``steps``).
+            options (ignored with ``steps``); refused in ``fit_options`` (and a Step's
+            ``options``): the arguments backtest sets (y, by, x, loss, delta, space, warn),
+            ``weights`` (the intervals would not see them) and names `jaxfit.fit` does not
+            take (`_check_fit_options`).
         sample_options: `jaxfit.sample` options (chains, warmup, samples, ...); refused
             with ``method="bootstrap"`` and for the options backtest sets (y, by, x, space,
             method, seed, start; `_check_sample_options`). By default
@@ -779,15 +912,22 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         A `BacktestResult`.
 
     Raises:
-        ValueError: unknown method or calibration, missing columns, no cut with data.
+        ValueError: unknown method or calibration, a ``prob``, ``cuts`` or
+            ``min_points`` that cannot work, missing columns, a ``y`` <= 0 in log space, no
+            cut with data.
     """
     if method not in METHODS:
         raise ValueError(f"backtest: method={method!r} is not one of {METHODS}.")
     if calibrate is not None and calibrate not in CALIBRATIONS:
         raise ValueError(f"backtest: calibrate={calibrate!r} is not one of {CALIBRATIONS} "
                          "or None.")
+    if isinstance(prob, bool) or not isinstance(prob, numbers.Real):
+        # before: prob="0.9" raised TypeError: '<' not supported between 'int' and 'str'
+        raise ValueError(f"backtest: prob={prob!r} must be a number in (0, 1), e.g. "
+                         "prob=0.9.")
     if not 0 < prob < 1:
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
+    _check_cut_values(cuts)
     n = bootstrap_n(method, n)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
@@ -806,6 +946,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     if steps is None:
         steps = [Step(law, data, y, x, loss, delta, space, dict(fit_options or {}))]
     steps = list(steps)
+    _check_min_points(min_points, steps)
+    _check_fit_options(steps, own_step)
     _check_sample_options(method, sample_options)
     no_lik = [s.loss for s in steps if _likelihood_for(s.loss) is None]
     if method != "bootstrap" and no_lik and "likelihood" not in (sample_options or {}):
@@ -835,6 +977,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     if calibrate == "ratio":
         _check_positive_axis(axis, [("data", data)] + [(f"steps[{i}].data", s.data)
                                                        for i, s in enumerate(steps)])
+    if steps[-1].space == "log":
+        _check_positive_y(data, y)
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: task_labels(data, by)})
     ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)
@@ -857,8 +1001,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                       "or cuts=None (every value but the largest).", FitWarning, stacklevel=2)
     tpos = {t: j for j, t in enumerate(tasks)}
     sdata = []
-    for s in steps:
-        d = s.data.assign(**{_TASK: task_labels(s.data, by)})
+    for i, s in enumerate(steps):
+        d = s.data.assign(**{_TASK: task_labels(s.data, by, "data" if own_step
+                                                else f"steps[{i}].data")})
         scols = [s.y, *column_map(s.law, s.x).values()]
         if own_step:
             # before: its NaN axis passed the anchor rule below, so a run without an axis
@@ -978,6 +1123,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     options = dict(axis=axis, by=by, method=method, prob=prob, calibrate=calibrate,
                    space=out_space, n=n, per_task=per_task, seed=seed, law=law.name,
                    steps=len(steps))
+    _warn_skipped_cuts(cuts, axis, few, empty, min_points, steps,
+                       calibrated=calibrate is None or bool((rows["n_calibration"] > 0).any()))
     _warn_no_interval(rows, out_space)
     _warn_uncalibrated(rows, calibrate, K, used=len(records),
                        few=_few_text(few, axis, min_points, steps))

@@ -811,3 +811,149 @@ def test_per_task_cut_values_are_refused_in_the_callers_words():
                                          r"cuts=2\).*cuts=None") as e:
         _cut_table(values, True, [1e9, 2e9], 1)
     assert "None or an int" not in str(e.value)
+
+
+def test_cuts_prob_and_min_points_that_cannot_work_are_refused_before_any_fit(monkeypatch):
+    """Before: cuts=["abc"] raised "could not convert string to float: np.str_('abc')",
+    cuts="3" ran as the cut value 3.0 (not the count 3) and found no cut after fitting,
+    prob="0.9" raised TypeError ('<' not supported), min_points=2 under a 3-parameter law
+    reached the first cut's fit, refused without naming min_points, and min_points="4"
+    raised TypeError. Now each is a ValueError naming the argument, before any fit."""
+    import importlib
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    law = jf.models.power_law()
+    for cuts, bad in ((["abc"], "'abc' (str)"), ("3", "'3' (str)"), ([4e8, "2e8"], "'2e8' (str)"),
+                      ([True], "True (bool)")):
+        with pytest.raises(ValueError, match=re.escape(
+                f"backtest: cuts={cuts!r} has {bad}, not a number: give the cut values as "
+                "numbers (e.g. cuts=[4e8, 2e8]), a count as an int (e.g. cuts=3)")):
+            jf.backtest(law, df, by="task", axis="N", cuts=cuts)
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: prob='0.9' must be a number in (0, 1), e.g. prob=0.9.")):
+        jf.backtest(law, df, by="task", axis="N", prob="0.9")
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: min_points='4' must be an integer")):
+        jf.backtest(law, df, by="task", axis="N", min_points="4")
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: min_points=2 is below the 3 free parameters of law 'power_law_N', so a "
+            "task with that many points could not be fitted; give min_points=4 or more")):
+        jf.backtest(law, df, by="task", axis="N", min_points=2)
+    # numbers of any numpy type are still cuts and probabilities (refused later by the
+    # stub fit, so they passed the checks)
+    for kw in ({"cuts": np.array([4e8, 2e8])}, {"cuts": 4e8}, {"cuts": [np.float32(4e8)]},
+               {"prob": np.float32(0.8)}, {"min_points": np.int64(3)}):
+        with pytest.raises(pytest.fail.Exception, match="a fit ran"):
+            jf.backtest(law, df, by="task", axis="N", **kw)
+    # repr shows a numpy probability (np.float32 is not a float: it was left out)
+    from jaxfit.backtest import BacktestResult
+    r = BacktestResult(rows=pd.DataFrame(), fits={}, options={"prob": np.float32(0.8)})
+    assert "0.8 intervals" in repr(r)
+
+
+def test_given_cuts_that_predict_nothing_are_warned_about():
+    """cuts=[1e12, 4e8, 1e3] on sizes 5e7 to 8e8 (a typo for 1e9 and 1e8, say): before, the
+    backtest ran 4e8 alone without a word about the other two. Now a FitWarning names
+    both and why. Same data, law and fit shapes as test_rows_from_unconverged_fits_are_
+    flagged (no new compile)."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    with pytest.warns(jf.warnings.FitWarning) as caught:
+        bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[1e12, 4e8, 1e3],
+                         n=20, calibrate=None)
+    msgs = [str(w.message) for w in caught]
+    assert ("backtest: skipped 2 cut(s) that predict nothing: at cut(s) 1000 no task has 4 "
+            "points (min_points) with N <= the cut; cut(s) 1e+12 leave no row with N above "
+            "them. Fix: give cuts below the largest N value, each with enough rows at or below "
+            "it for a fit, or cuts=None") in " ".join(msgs), msgs
+    assert caught[0].filename == __file__
+    assert bt.table()["cut"].tolist() == [4e8, 4e8]
+    from jaxfit.backtest import _warn_skipped_cuts
+    assert not _warn_skipped_cuts(None, "N", [1e3], [1e12], None, [], True)   # cuts=None
+
+
+def test_a_held_out_target_that_log_space_cannot_take_is_refused_before_any_fit(monkeypatch):
+    """A loss <= 0 at the largest size (only ever held out, never fitted): before, it was
+    predicted without a word, its log-space calibration score NaN (left out), its relative
+    error infinite (summary() warned of a division by zero). A fitted one was refused by
+    the first cut's fit only. Now a ValueError names the column and rows before any fit;
+    space='linear' takes it."""
+    import importlib
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    df.loc[[8, 9], "loss"] = [0.0, -1.0]
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: column 'loss' (y) has 2 value(s) <= 0 at rows [8, 9] (e.g. 0); the law "
+            "is fitted and its intervals calibrated in log space (space='log'), so every value "
+            "must be > 0. Fix: remove those rows, or use space='linear'.")):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8])
+    with pytest.raises(pytest.fail.Exception, match="a fit ran"):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8], space="linear")
+
+
+def test_a_steps_frame_without_its_task_labels_is_named(monkeypatch):
+    """A Step's own rows without the by column (or with missing labels) were said to be
+    "the data" (before: "by column(s) ['task'] are not in the data; its columns are ['N',
+    'loss']", while the data had it). Now the message names steps[0].data, before any fit."""
+    import importlib
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    law = jf.models.power_law()
+    before = df.copy()
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: by column(s) ['task'] are not in steps[0].data; its columns are ['N', "
+            "'loss'].")):
+        jf.backtest(law, df, by="task", axis="N",
+                    steps=[jf.Step(law, df[["N", "loss"]], "loss")])
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: steps[0].data: column 'task' (task column, by) has 1 missing values at "
+            "rows [3]")):
+        jf.backtest(law, df, by="task", axis="N",
+                    steps=[jf.Step(law, df.assign(task=df["task"].where(df.index != 3)),
+                                   "loss")])
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_fit_options_that_cannot_apply_are_refused_before_any_fit(monkeypatch):
+    """Before: fit_options={"restart": 4} raised TypeError "fit() got an unexpected keyword
+    argument 'restart'" and {"loss": "squared"} "got multiple values for keyword argument
+    'loss'" at the first cut; {"weights": "w"} weighted the point fits while each cut's
+    bootstrap resampled the unweighted rows, without a word. Now ValueErrors naming the
+    option, before any fit (as sample_options)."""
+    import importlib
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3,
+                       "w": 1.0})
+    law = jf.models.power_law()
+    for opts, msg in (
+            ({"restart": 4}, "backtest: fit_options has ['restart'], which jaxfit.fit does "
+                             "not take (did you mean ['restarts']?)"),
+            ({"loss": "squared"}, "backtest: fit_options sets ['loss'], which backtest sets "
+                                  "for every step and cut; drop them from fit_options and give "
+                                  "them as backtest's own arguments (loss: loss= (or the "
+                                  "Step's))."),
+            ({"weights": "w"}, "backtest: fit_options sets 'weights', which only the point "
+                               "fit would use")):
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            jf.backtest(law, df, by="task", axis="N", fit_options=opts)
+    with pytest.raises(ValueError, match=re.escape("backtest: steps[0].options has ['max_step']")):
+        jf.backtest(law, df, by="task", axis="N",
+                    steps=[jf.Step(law, df, "loss", options={"max_step": 10})])
+    # the options a recipe passes still reach the fit
+    with pytest.raises(pytest.fail.Exception, match="a fit ran"):
+        jf.backtest(law, df, by="task", axis="N", fit_options={
+            "restarts": 8, "refine": 4, "seed": 1, "max_steps": 50, "continuation": ()})
