@@ -1077,11 +1077,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         point = _point(law, fits, rows, xs)
         a_held = held[axis].to_numpy(np.float64)
         qa, qb = (1 - prob) / 2, (1 + prob) / 2
-        # One call per cut; each row's noise stream is its position among the held-out
-        # rows at its axis value, so the draws at a value do not depend on rows above it.
-        streams = pd.Series(a_held).groupby(a_held).cumcount().to_numpy()
-        _, mean, pred = chain_draws(law, posts, held, x=dict(x or {}), seed=seed,
-                                    streams=streams)
+        # one call per cut; each row's noise is its own (`row_streams`), so the draws at
+        # an axis value do not depend on the rows above it
+        _, mean, pred = chain_draws(law, posts, held, x=dict(x or {}), seed=seed)
         lo, hi = np.quantile(pred, [qa, qb], axis=1)
         mlo, mhi = np.quantile(mean, [qa, qb], axis=1)
         cut_row = cut_t[held[_TASK].map(tpos).to_numpy()]

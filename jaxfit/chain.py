@@ -34,7 +34,7 @@ __all__ = ["predict_chain", "chain_draws"]
 
 
 def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
-                x: Mapping[str, str] | None = None, seed: int = 0, streams=None):
+                x: Mapping[str, str] | None = None, seed: int = 0):
     """Joint draws of a composed law's mean and of a new observation at each row of ``df``.
 
     Args:
@@ -46,13 +46,10 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
             ``df``'s ``by`` column(s) (as `Posterior.predict`).
         df: rows at which to predict (columns: ``law``'s inputs).
         x: ``law`` input -> column mapping.
-        seed: seed of the pairing permutations and the noise.
-        streams: optional int per row, each row's noise key (see
-            `jaxfit.posterior.draw_predictions`); None: `jaxfit.posterior.row_streams` of
-            the row's task in the last step and its inputs, as `Posterior.predict`, so a
-            row's noise does not depend on the other rows of ``df`` (before, None drew
-            every row's noise from one key).
-
+        seed: seed of the pairing permutations and the noise. Each row's noise comes from
+            its own stream, `jaxfit.posterior.row_streams` of its task in the last step and
+            its inputs, as in `Posterior.predict`, so it does not depend on the other rows
+            of ``df``.
     Returns:
         (index, mean [n, D], predictive [n, D]) with D the smallest number of draws;
         ``index`` is ``df.index``, or (task, row) when ``df`` lacks the ``by`` column(s) of
@@ -92,8 +89,6 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     fan = _fan_out(posteriors, df)
     if fan is not None:                 # every task for every row, as Posterior.predict
         index, df = fan_out_index(fan.tasks, df), _with_tasks(fan, df)
-        if streams is not None:
-            streams = np.tile(np.asarray(streams), len(fan.tasks))
     xs = prediction_inputs(law, df, x, where="predict_chain")
     D = min(p.n_draws for p in posteriors)
     rng = np.random.default_rng(seed)
@@ -113,9 +108,8 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
             lik = post.likelihood
     for name, v in held.items():
         theta[name] = np.full((len(df), D), v)
-    if streams is None:             # as Posterior.predict: a row's noise is its own
-        streams = row_streams(xs, rows_of[-1])
-    mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, streams=streams)
+    mean, pred = draw_predictions(law, lik, theta, xs, seed=seed,
+                                  streams=row_streams(xs, rows_of[-1]))
     return index, mean, pred
 
 

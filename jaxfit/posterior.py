@@ -931,8 +931,7 @@ def row_streams(x: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
     when rows are added before it) nor ``df``'s index (a row predicted alone usually has
     another label): its task and inputs are the row, as far as a prediction is
     concerned. Two rows' streams coincide with probability 2^-32 (they then draw the
-    same noise, each row's interval unchanged). `jaxfit.backtest` numbers its held-out
-    rows itself (their position among the rows at the same axis value).
+    same noise, each row's interval unchanged).
     """
     h = _splitmix(np.asarray(rows, dtype=np.int64).astype(np.uint64)
                   + np.uint64(0x9E3779B97F4A7C15))
@@ -973,7 +972,7 @@ def draw_predictions(law: Law, lik: Likelihood, params: Mapping[str, np.ndarray]
 
     ``streams`` (int [n]): row i's noise is drawn from its own key,
     ``fold_in(key(seed), streams[i])``, so a row's draws do not depend on which other rows
-    are in the call (`row_streams`; `jaxfit.backtest` numbers its rows itself).
+    are in the call (`row_streams`).
     """
     with jax.enable_x64(True):
         p = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in params.items()}
