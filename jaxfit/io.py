@@ -953,7 +953,8 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
 
     Args:
         result: a `jaxfit.FitResult` or a `jaxfit.posterior.Posterior`.
-        path: the file to write (conventionally ``.json`` for fits, ``.nc`` for posteriors).
+        path: the file to write (conventionally ``.json`` for fits, ``.nc`` for posteriors;
+            a leading ``~`` is the home directory).
         law_spec: how `load` rebuilds the law (see `get_law`); default the law's ``spec``
             (the call of a built-in factory, e.g. ``power_law(input='C', irreducible=True)``),
             else its name.
@@ -963,7 +964,7 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
     """
     from jaxfit.posterior import Posterior
 
-    path = Path(path)
+    path = Path(path).expanduser()       # "~/fit.json" (before: "directory '~' does not exist")
     if isinstance(result, FitResult):
         text = json.dumps(fit_to_dict(result, law_spec), indent=2) + "\n"
         _atomic(path, lambda tmp: tmp.write_text(text))
@@ -1001,7 +1002,7 @@ def load(path: str | Path, law: Law | None = None):
     """Load what `save` wrote: a `FitResult` from JSON, a `Posterior` from netCDF.
 
     Args:
-        path: the file.
+        path: the file (a leading ``~`` is the home directory).
         law: the law to attach (default: rebuilt from the file's law spec); its parameter
             names, inputs, `jaxfit.fix` values and `jaxfit.share` names must match the
             file's, and so must its predictions: a file records its law's predictions at
@@ -1015,7 +1016,7 @@ def load(path: str | Path, law: Law | None = None):
         ValueError: the file is missing, unreadable, or not a jaxfit result; or ``law``
             (or the law its spec names) is not the law it was saved from.
     """
-    path = Path(path)
+    path = Path(path).expanduser()       # "~/fit.json" (before: "no file '~/fit.json'")
     if not path.is_file():
         raise ValueError(f"load: no file {str(path)!r}.")
     try:
