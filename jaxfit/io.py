@@ -662,11 +662,36 @@ def _check_fit_doc(doc: dict, names: list[str] | None = None) -> None:
             raise _bad(f"{at}.identified", f"is {r['identified']!r}, not true/false")
         if not isinstance(r["at_bound"], list):
             raise _bad(f"{at}.at_bound", f"is {r['at_bound']!r}, not a list")
+        # (before: names that are no parameter were dropped without a word, a "dof" that
+        # is no integer raised "invalid literal for int()" and a design issue without its
+        # "kind" a bare KeyError, neither naming the file's field)
+        odd = [n for n in r["at_bound"] if n not in names]
+        if odd:
+            raise _bad(f"{at}.at_bound", f"holds {odd}, not parameters of the law {names}")
+        if "dof" in r and (isinstance(r["dof"], bool) or not isinstance(r["dof"], int)):
+            raise _bad(f"{at}.dof", f"is {r['dof']!r}, not an integer")
+        if "design" in r:
+            _check_design(r["design"], f"{at}.design")
         if status.upper() == "CONVERGED":
             null = [n for n in names if r["params"][n] is None]
             if null or r["objective"] is None:
                 field = f"{at}.params.{null[0]}" if null else f"{at}.objective"
                 raise _bad(field, "is null (not finite) in a task whose status is 'converged'")
+
+
+def _check_design(issues, at: str) -> None:
+    """A task's "design" entry is a list of `Issue` objects (kind, params, input, value).
+    Raises ValueError naming the field."""
+    if not isinstance(issues, list):
+        raise _bad(at, f"is {issues!r}, not a list of design issues")
+    for j, i in enumerate(issues):
+        if not (isinstance(i, dict) and isinstance(i.get("kind"), str)
+                and isinstance(i.get("params"), list)
+                and all(isinstance(n, str) for n in i["params"])
+                and (i.get("input") is None or isinstance(i["input"], str))):
+            raise _bad(f"{at}[{j}]", f"is {i!r}, not an object of kind (text), params (a "
+                                     "list of names), input (text or null) and value")
+        _number(i.get("value"), f"{at}[{j}].value")
 
 
 def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:

@@ -296,6 +296,13 @@ def _edit(path, change):
     (lambda d: d.pop("options"), "options"),
     (lambda d: d["law"].pop("params"), "law.params"),
     (lambda d: d.pop("law"), "law"),
+    # before: "invalid literal for int()", a bare KeyError 'kind', a name dropped silently
+    (lambda d: d["tasks"][0].update(dof="x"), "tasks[0].dof"),
+    (lambda d: d["tasks"][0].update(design=[{"kind": "dof"}]), "tasks[0].design[0]"),
+    (lambda d: d["tasks"][0].update(design="singular"), "tasks[0].design"),
+    (lambda d: d["tasks"][0].update(design=[{"kind": "dof", "params": [], "input": None,
+                                             "value": "3"}]), "tasks[0].design[0].value"),
+    (lambda d: d["tasks"][0].update(at_bound=["alhpa"]), "tasks[0].at_bound"),
 ])
 def test_load_rejects_incomplete_json(saved_fit, change, field):
     """Before: KeyError, or a fit with null params loaded as converged."""
