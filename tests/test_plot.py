@@ -190,6 +190,36 @@ def test_plot_fit_says_when_a_prediction_is_not_finite(fitted):
     assert not any("not finite" in t.get_text() for t in ok_ax.texts)
 
 
+def test_plot_fit_does_not_warn_about_predictive_bounds_it_does_not_draw(fitted):
+    """A posterior with a few infinite sigma draws (a wide Laplace Gaussian of log sigma)
+    has NaN predictive bounds, and predict warns of them. plot_fit draws the median and
+    the credible band only, yet passed the warning on once per curve, each pointing into
+    jaxfit/plot.py, and numpy's "invalid value encountered in subtract" with it. Now the
+    figure is silent; predict still warns."""
+    import warnings
+
+    from jaxfit.warnings import FitWarning
+
+    res, post, df = fitted
+    sigma = np.full((2, 2, 50), 0.01)
+    sigma[:, 0, :10] = np.inf
+    wide = Posterior(law=post.law, tasks=post.tasks, draws={**post.draws, "sigma": sigma},
+                     likelihood=post.likelihood, method="laplace", options=post.options)
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    with pytest.warns(FitWarning, match="no predictive interval"):
+        wide.predict(at.assign(task="a"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitWarning)
+        warnings.simplefilter("error", RuntimeWarning)      # numpy's, of the same bounds
+        fig = plot_fit(res, df, at=at, posterior=wide, groups=2)
+        plot_fit(wide, df, at=at, groups=2)
+        plot_residuals(wide, df)
+    caps = sorted(float(c.get_ydata()[0]) for c in fig.axes[0].lines[3:5])
+    with pytest.warns(FitWarning, match="no predictive interval"):
+        iv = wide.predict(at.assign(task="a"), prob=0.9).iloc[0]
+    np.testing.assert_allclose(caps, [iv.credible_lower, iv.credible_upper], rtol=1e-9)
+
+
 def test_plot_residuals(fitted):
     res, _, df = fitted
     fig = plot_residuals(res, df, x="D")
