@@ -927,6 +927,41 @@ def _fit_law(law: Law, fit_doc: dict) -> Law:
     return law if sorted(shared) == sorted(law.shared) else law.replace(shared=tuple(shared))
 
 
+def _check_posterior_attrs(post_ds, get) -> None:
+    """The posterior group's jaxfit attributes hold what `_posterior_from` reads: the law
+    block, options, likelihood, one task label per task of the draws, and the variables
+    they name. Raises ValueError naming the attribute (before: a field named by xarray's
+    sentence "No variable named 'x'...", "a field is malformed (AttributeError: ...)", or
+    one task label for two tasks' draws reported as a malformed 'law_check')."""
+    block = get("jaxfit_law")
+    if not isinstance(block, dict):
+        raise _bad("jaxfit_law", f"is {block!r}, not an object")
+    for key in ("name", "spec"):
+        if not isinstance(block.get(key), str):
+            raise _bad(f"jaxfit_law.{key}", "is missing or not a string")
+    if not (isinstance(block.get("params"), list)
+            and all(isinstance(n, str) for n in block["params"])):
+        raise _bad("jaxfit_law.params", "is missing or not a list of parameter names")
+    for key in ("jaxfit_options", "jaxfit_likelihood"):
+        if not isinstance(get(key), dict):
+            raise _bad(key, f"is {get(key)!r}, not an object")
+    for key in ("jaxfit_names", "jaxfit_hyper"):
+        names = get(key)
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise _bad(key, f"is {names!r}, not a list of variable names")
+        missing = [n for n in names if n not in post_ds.data_vars]
+        if missing:
+            raise _bad(key, f"names {missing}, which the posterior group does not hold (it "
+                            f"holds {sorted(map(str, post_ds.data_vars))})")
+    labels = get("jaxfit_tasks")
+    if not isinstance(labels, list):
+        raise _bad("jaxfit_tasks", f"is {labels!r}, not a list of task labels")
+    n = post_ds.sizes.get("task")
+    if n is not None and len(labels) != n:
+        raise _bad("jaxfit_tasks", f"holds {len(labels)} task label(s) for the draws of {n} "
+                                   "task(s)")
+
+
 def _posterior_from(idata, attrs, law: Law | None):
     from jaxfit.inference.bayes import make_likelihood
     from jaxfit.posterior import Posterior
@@ -937,6 +972,7 @@ def _posterior_from(idata, attrs, law: Law | None):
         except json.JSONDecodeError as e:
             raise ValueError(f"field {key!r} is not valid JSON ({e}); the file is corrupted: "
                              "save the result again (jaxfit.io.save).") from None
+    _check_posterior_attrs(idata.posterior, get)
     law = _resolve(get("jaxfit_law"), law)
     options = get("jaxfit_options")
     post_ds = idata.posterior
@@ -953,13 +989,24 @@ def _posterior_from(idata, attrs, law: Law | None):
         data = {"x": {n[2:]: cd[n].values for n in cd.data_vars if n.startswith("x_")},
                 "y": cd["y_padded"].values, "w": cd["weight"].values}
         temper = cd["temper"].values if "temper" in cd.data_vars else None
+    try:
+        likelihood = make_likelihood(**get("jaxfit_likelihood"))
+    except (TypeError, ValueError) as e:
+        why = str(e).rstrip(".")
+        raise _bad("jaxfit_likelihood", f"is not a likelihood jaxfit knows ({why})") from None
     fit_doc = get("jaxfit_fit")
+    try:
+        fit = fit_from_dict(fit_doc, _fit_law(law, fit_doc)) if fit_doc else None
+    except ValueError as e:
+        # its own fields ("field 'law' is missing") are those of the point fit it holds
+        raise ValueError(f"field 'jaxfit_fit' (the point fit it started from): "
+                         f"{str(e).removeprefix('load: ')}") from None
     types = get("jaxfit_task_types") if "jaxfit_task_types" in attrs else None
     tasks = _tasks_index(get("jaxfit_tasks"), options.get("by"), types)
     post = Posterior(law=law, tasks=tasks,
-                     draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),
+                     draws=draws, likelihood=likelihood,
                      method=attrs["method"], stats=stats, hyper=hyper,
-                     fit=fit_from_dict(fit_doc, _fit_law(law, fit_doc)) if fit_doc else None,
+                     fit=fit,
                      options=_with_tuples(_options_from_json(options),
                                           get("jaxfit_option_tuples")
                                           if "jaxfit_option_tuples" in attrs else None),
