@@ -106,6 +106,40 @@ def _check_tasks(result, tasks, where: str) -> list:
     return list(tasks)
 
 
+def _check_posterior(result, posterior, tasks: list, where: str) -> None:
+    """ValueError when ``posterior`` (the bands of ``result``'s curves) is not of the same
+    law (name, parameters, `jaxfit.fix` values) as ``result``, or lacks a drawn task.
+    Before, another law's bands were drawn around the fit's curves without a word (a fit
+    of ``fix(power_law("C"), E=1.9)`` with the bands of the free law), and a posterior of
+    fewer tasks failed in predict ("120 rows name tasks that were not fitted")."""
+    from jaxfit.law import fixed_text, same_fixed
+
+    if posterior is None:
+        return
+    a, b = result.law, getattr(posterior, "law", None)
+    if b is None or not hasattr(posterior, "predict"):
+        raise ValueError(f"{where}: posterior= is a {type(posterior).__name__}, not a "
+                         "Posterior (jaxfit.sample or jaxfit.bootstrap).")
+    if (a.name != b.name or tuple(a.param_names) != tuple(b.param_names)
+            or not same_fixed(a.fixed, b.fixed)):
+        def held(law) -> str:
+            return f" with {{{fixed_text(law.fixed)}}} fixed" if law.fixed else ""
+
+        raise ValueError(f"{where}: posterior= is of law {b.name!r}{held(b)} "
+                         f"(parameters {list(b.param_names)}), the fit of law {a.name!r}"
+                         f"{held(a)} (parameters {list(a.param_names)}); its bands would not "
+                         "be the curves' own. Pass the posterior of the same law (jaxfit.sample"
+                         " or jaxfit.bootstrap with the fit's law), or posterior=None.")
+    known = set(posterior.tasks)
+    missing = [t for t in tasks if t not in known]
+    if missing or posterior.tasks.names != result.tasks.names:
+        raise ValueError(f"{where}: posterior= holds tasks {list(posterior.tasks)[:10]} "
+                         f"(by {list(posterior.tasks.names)}), none for the fit's "
+                         f"{missing[:5] or list(result.tasks)[:5]} (by "
+                         f"{list(result.tasks.names)}); pass the posterior of the same data "
+                         "and by column(s), or tasks= those it holds.")
+
+
 def _log_y(logy: bool | None, data, at, y: str) -> bool:
     """`plot_fit`'s vertical scale: ``logy``, or if None, log unless a finite ``y`` of
     ``data`` or ``at`` is <= 0."""
@@ -280,6 +314,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     others = [i for i in law.inputs if i != x]
     y = result.options.get("y", "y")
     tasks = _check_tasks(result, tasks, "plot_fit")
+    _check_posterior(result, posterior, tasks, "plot_fit")
     _warn_unconverged(result, tasks, "plot_fit")
     fig, axes = _grid(len(tasks), ncols)
     cmap = colormaps["viridis"]

@@ -220,6 +220,31 @@ def test_plot_fit_does_not_warn_about_predictive_bounds_it_does_not_draw(fitted)
     np.testing.assert_allclose(caps, [iv.credible_lower, iv.credible_upper], rtol=1e-9)
 
 
+def test_plot_fit_refuses_the_bands_of_another_law_or_tasks(fitted):
+    """posterior= of another law (here Chinchilla with E held fixed) drew its bands around
+    the fit's curves without a word; a posterior lacking a drawn task failed in predict
+    ("rows name tasks that were not fitted"). Both are now named; a posterior of the
+    drawn tasks only is fine."""
+    res, post, df = fitted
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    held = jf.fix(res.law, E=1.7)
+    other = Posterior(law=held, tasks=post.tasks,
+                      draws={n: v for n, v in post.draws.items() if n != "E"},
+                      likelihood=post.likelihood, method="nuts", options=post.options)
+    with pytest.raises(ValueError, match=r"^plot_fit: posterior= is of law 'chinchilla\|fixed"
+                                         r"\(E\)' with \{E=1.7\} fixed .* the fit of law "
+                                         r"'chinchilla' \(parameters"):
+        plot_fit(res, df, at=at, posterior=other, groups=2)
+    one = Posterior(law=res.law, tasks=post.tasks[:1],
+                    draws={n: v[:1] for n, v in post.draws.items()},
+                    likelihood=post.likelihood, method="nuts", options=post.options)
+    with pytest.raises(ValueError, match=r"^plot_fit: posterior= holds tasks \['a'\] "
+                                         r"\(by \['task'\]\), none for the fit's \['b'\]"):
+        plot_fit(res, df, at=at, posterior=one, groups=2)
+    fig = plot_fit(res, df, at=at, posterior=one, groups=2, tasks=["a"])
+    assert len(fig.axes[0].containers) == 1              # the target's interval
+
+
 def test_plot_residuals(fitted):
     res, _, df = fitted
     fig = plot_residuals(res, df, x="D")
