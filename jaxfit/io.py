@@ -1053,9 +1053,18 @@ def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
     rename it over ``path`` (`os.replace`, atomic on POSIX and Windows): a reader sees the
     old file or the new one, never a partial one, and concurrent writers never share a
     file (the last rename wins)."""
+    if path.parent.exists() and not path.parent.is_dir():
+        # (before: "directory 'fit.json' does not exist; create it first")
+        raise NotADirectoryError(f"save: cannot write {str(path)!r}: {str(path.parent)!r} is "
+                                 "a file, not a directory; give a path in a directory.")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"save: cannot write {str(path)!r}: directory "
                                 f"{str(path.parent)!r} does not exist; create it first.")
+    if path.is_dir():
+        # (before: IsADirectoryError naming the hidden temporary file, '.out.123.ab.tmp')
+        raise IsADirectoryError(f"save: cannot write {str(path)!r}: it is a directory; give a "
+                                f"file path in it, e.g. {str(path / 'fit.json')!r} for a fit, "
+                                f"{str(path / 'post.nc')!r} for a posterior.")
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
     try:
         write(tmp)
