@@ -34,6 +34,16 @@ def plot_backtest(result, ax=None):
         fig = figure(11, 4.5)            # not attached to pyplot, like every jaxfit figure
         ax = fig.subplots(1, 2)
     else:
+        # one Axes, or another count: before, "cannot unpack non-iterable Axes object"
+        from matplotlib.axes import Axes
+
+        axes = [ax] if isinstance(ax, Axes) else list(np.ravel(np.asarray(ax, dtype=object)))
+        if len(axes) != 2 or not all(isinstance(a, Axes) for a in axes):
+            raise ValueError(f"plot_backtest: ax= takes two matplotlib Axes (predicted vs "
+                             f"actual, coverage), got {len(axes)} "
+                             f"{'Axes' if all(isinstance(a, Axes) for a in axes) else 'objects'}"
+                             "; e.g. fig, ax = plt.subplots(1, 2), or ax=None for a new figure.")
+        ax = axes
         fig = ax[0].figure
     a0, a1 = ax
     y, p = t["actual"].to_numpy(), t["prediction"].to_numpy()

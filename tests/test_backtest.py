@@ -141,6 +141,17 @@ def test_plot_style_and_equal_ratios_share_a_coverage_bin():
     check_style(fig, intervals=1)
     a0, a1 = fig.axes
     assert a0.get_xlabel() == "actual (column loss)"
+    # ax=: two Axes of the caller's figure, drawn into, no new figure (one Axes was "cannot
+    # unpack non-iterable Axes object")
+    from jaxfit.plot_style import figure
+
+    mine = figure(8, 3)
+    axes = mine.subplots(1, 2)
+    assert plot_backtest(res, ax=axes) is mine and len(mine.axes) == 2
+    assert axes[1].get_xscale() == "log" and len(axes[0].containers) == 1
+    with pytest.raises(ValueError, match=r"^plot_backtest: ax= takes two matplotlib Axes .*"
+                                         r"got 1 Axes"):
+        plot_backtest(res, ax=axes[0])
     (cov,) = [line for line in a1.get_lines() if line.get_marker() == "o"]
     np.testing.assert_allclose(cov.get_xdata(), [r, 4.641588833612779, 10.0], rtol=1e-8)
     np.testing.assert_allclose(cov.get_ydata(), [2 / 3, 1.0, 1.0])
