@@ -372,22 +372,34 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                 point = _with_task(result, pd.DataFrame({c: [vals[c]] for c in cols.values()}),
                                    task)
                 yp, pband = _curve(result, point, prob, posterior)
+                pct = f"{int(round(100 * prob))}%"
+                missing = None                       # what cannot be drawn, said in the panel
                 if band is not None:
-                    ax.fill_between(grid, band["credible_lower"], band["credible_upper"],
-                                    color=color, alpha=0.2, lw=0,
-                                    label=f"{int(round(100 * prob))}% credible band")
+                    lows, highs = (band[c].to_numpy(np.float64)
+                                   for c in ("credible_lower", "credible_upper"))
+                    if (np.isfinite(lows) & np.isfinite(highs)).any():
+                        ax.fill_between(grid, lows, highs, color=color, alpha=0.2, lw=0,
+                                        label=f"{pct} credible band")
                     # The interval as it is (asymmetric, and possibly not holding the
                     # point prediction): a bar from its lower to its upper bound, the
                     # point drawn where it is.
                     lo, hi = pband["credible_lower"].iloc[0], pband["credible_upper"].iloc[0]
-                    interval_bar(ax, vals[cols[x]], lo, hi, color=color, capsize=3)
+                    if np.isfinite(lo) and np.isfinite(hi):
+                        interval_bar(ax, vals[cols[x]], lo, hi, color=color, capsize=3)
+                    else:
+                        # (before: no bar, an empty band still in the legend, no word; a
+                        # posterior with one non-finite draw there, e.g. a failed refit)
+                        missing = f"the {pct} interval at {x} = {_plain(vals[cols[x]])} " \
+                                  f"is not finite ({lo}, {hi})"
                 if np.isfinite(yp[0]):
                     ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
                                color=color, s=36, label="target (predicted)")
                 else:                                # say so, rather than draw nothing
-                    ax.text(0.03, 0.03 + 0.07 * j, f"prediction at {x} = "
-                            f"{_plain(vals[cols[x]])} is not finite ({yp[0]})",
-                            transform=ax.transAxes, fontsize=7, color=color)
+                    missing = (f"prediction at {x} = {_plain(vals[cols[x]])} is not finite "
+                               f"({yp[0]})")
+                if missing:
+                    ax.text(0.03, 0.03 + 0.07 * j, missing, transform=ax.transAxes,
+                            fontsize=7, color=color)
                 if y in vals and np.isfinite(vals[y]):
                     ax.scatter(vals[cols[x]], vals[y], marker="x", color=color, s=36,
                                label="target (actual)")

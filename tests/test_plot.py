@@ -245,6 +245,30 @@ def test_plot_fit_refuses_the_bands_of_another_law_or_tasks(fitted):
     assert len(fig.axes[0].containers) == 1              # the target's interval
 
 
+def test_plot_fit_says_when_an_interval_is_not_finite(fitted):
+    """A posterior with one non-finite draw in task b (a failed refit): its credible
+    bounds there are NaN, and panel b had no bar, a "90% credible band" legend entry for
+    a band not drawn, and no word. Now the panel says the interval is not finite, and
+    task a is drawn as before."""
+    import warnings
+
+    res, post, df = fitted
+    draws = {n: v.copy() for n, v in post.draws.items()}
+    draws["A"][1, 0, 3] = np.nan
+    odd = Posterior(law=post.law, tasks=post.tasks, draws=draws, likelihood=post.likelihood,
+                    method="bootstrap", options=post.options)
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ok_ax, nan_ax = plot_fit(res, df, at=at, posterior=odd, groups=2).axes[:2]
+    assert len(ok_ax.containers) == 1 and len(nan_ax.containers) == 0
+    assert "90% credible band" in ok_ax.get_legend_handles_labels()[1]
+    assert "90% credible band" not in nan_ax.get_legend_handles_labels()[1]
+    assert [t.get_text() for t in nan_ax.texts] == [
+        "the 90% interval at N = 7e10 is not finite (nan, nan)"]
+    assert not ok_ax.texts
+
+
 def test_plot_residuals(fitted):
     res, _, df = fitted
     fig = plot_residuals(res, df, x="D")
