@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxfit.plot_style import figure, interval_bar
+from jaxfit.plot_style import figure, interval_bar, plain_log_ticks, unit_label
 
 __all__ = ["plot_backtest"]
 
@@ -15,7 +15,9 @@ def plot_backtest(result, ax=None):
     ratio (log-spaced bins), with the nominal level. Rows without an interval (NaN
     bounds: `BacktestResult.summary`'s ``no_interval``) are grey and left out of the
     coverage, as the summary leaves them out; a backtest with ``calibrate=None`` shows
-    its raw intervals only.
+    its raw intervals only. Ratios equal up to rounding (neighbours of a geometric grid:
+    1e20 / 4.64e19 and 2.15e20 / 1e20 differ in the last bit) share a coverage bin.
+    Legends sit below the panels, off the data.
 
     Args:
         result: a `jaxfit.BacktestResult`.
@@ -32,6 +34,16 @@ def plot_backtest(result, ax=None):
         fig = figure(11, 4.5)            # not attached to pyplot, like every jaxfit figure
         ax = fig.subplots(1, 2)
     else:
+        # one Axes, or another count: before, "cannot unpack non-iterable Axes object"
+        from matplotlib.axes import Axes
+
+        axes = [ax] if isinstance(ax, Axes) else list(np.ravel(np.asarray(ax, dtype=object)))
+        if len(axes) != 2 or not all(isinstance(a, Axes) for a in axes):
+            raise ValueError(f"plot_backtest: ax= takes two matplotlib Axes (predicted vs "
+                             f"actual, coverage), got {len(axes)} "
+                             f"{'Axes' if all(isinstance(a, Axes) for a in axes) else 'objects'}"
+                             "; e.g. fig, ax = plt.subplots(1, 2), or ax=None for a new figure.")
+        ax = axes
         fig = ax[0].figure
     a0, a1 = ax
     y, p = t["actual"].to_numpy(), t["prediction"].to_numpy()
@@ -51,29 +63,43 @@ def plot_backtest(result, ax=None):
     a0.scatter(y, p, c=colors, s=12, zorder=3)
     lo, hi = np.nanmin([y.min(), p.min()]), np.nanmax([y.max(), p.max()])
     a0.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-    a0.set_xlabel("actual")
-    a0.set_ylabel("predicted")
+    # the target column, as the other figures name it (before: "actual" and "predicted"
+    # without a word of which value, nor of a unit)
+    target = result.options.get("y")
+    a0.set_xlabel(unit_label("actual", None, target))
+    a0.set_ylabel(unit_label("predicted", None, target))
     none = int((~has).sum())
     a0.set_title(f"held-out predictions ({len(t)}; red: missed"
                  + (f"; grey: {none} without an interval" if none else "") + ")")
-    a0.legend(fontsize=8)
-    r = t["ratio"].to_numpy()[has]
-    edges = np.unique(np.quantile(np.log(r), np.linspace(0, 1, 7))) if len(r) else []
+    _legend_below(a0)
+    # log ratios rounded, so ratios equal but for rounding share a bin: before, a quantile
+    # edge fell between 2.1544346900318838 and 2.154434690031884 (two cuts of a geometric
+    # grid), and the panel drew two coverages, 1.0 and 0.0, at one ratio
+    lr = np.round(np.log(t["ratio"].to_numpy(np.float64)[has]), 9)
+    edges = np.unique(np.quantile(lr, np.linspace(0, 1, 7))) if len(lr) else []
     if len(edges) > 1:
-        idx = np.clip(np.digitize(np.log(r), edges[1:-1]), 0, len(edges) - 2)
-        mids = np.exp([np.log(r)[idx == i].mean() if np.any(idx == i) else np.nan
-                       for i in range(len(edges) - 1)])
+        idx = np.clip(np.digitize(lr, edges[1:-1]), 0, len(edges) - 2)
+        bins = np.unique(idx)                        # the bins holding rows, joined by lines
+        mids = np.exp([lr[idx == i].mean() for i in bins])
         lines = ((("raw_covered", "raw", "0.5"), ("covered", "calibrated", "C0"))
                  if calibrated else (("raw_covered", "coverage", "C0"),))
         for col, lab, c in lines:
             hit = t[col].to_numpy()[has]
-            cov = [hit[idx == i].mean() if np.any(idx == i) else np.nan
-                   for i in range(len(edges) - 1)]
+            cov = [hit[idx == i].mean() for i in bins]
             a1.plot(mids, cov, "o-", color=c, label=lab)
     a1.axhline(prob, color="k", ls="--", lw=0.8, label=f"nominal {prob:.0%}")
     a1.set_xscale("log")
     a1.set_ylim(0, 1.05)
     a1.set_xlabel("extrapolation ratio (held-out / largest fitted)")
-    a1.set_ylabel("coverage")
-    a1.legend(fontsize=8)
+    a1.set_ylabel("coverage (share of rows in the interval)")
+    a1.set_title("coverage by extrapolation ratio")
+    plain_log_ticks(a1, "x")            # 2, 5, 10: never 2 x 10^0
+    _legend_below(a1)
     return fig
+
+
+def _legend_below(ax) -> None:
+    """The legend of ``ax`` below it, off the data (loc="best" put it over points)."""
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
+                  borderaxespad=0.0, frameon=False)

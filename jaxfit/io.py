@@ -662,11 +662,36 @@ def _check_fit_doc(doc: dict, names: list[str] | None = None) -> None:
             raise _bad(f"{at}.identified", f"is {r['identified']!r}, not true/false")
         if not isinstance(r["at_bound"], list):
             raise _bad(f"{at}.at_bound", f"is {r['at_bound']!r}, not a list")
+        # (before: names that are no parameter were dropped without a word, a "dof" that
+        # is no integer raised "invalid literal for int()" and a design issue without its
+        # "kind" a bare KeyError, neither naming the file's field)
+        odd = [n for n in r["at_bound"] if n not in names]
+        if odd:
+            raise _bad(f"{at}.at_bound", f"holds {odd}, not parameters of the law {names}")
+        if "dof" in r and (isinstance(r["dof"], bool) or not isinstance(r["dof"], int)):
+            raise _bad(f"{at}.dof", f"is {r['dof']!r}, not an integer")
+        if "design" in r:
+            _check_design(r["design"], f"{at}.design")
         if status.upper() == "CONVERGED":
             null = [n for n in names if r["params"][n] is None]
             if null or r["objective"] is None:
                 field = f"{at}.params.{null[0]}" if null else f"{at}.objective"
                 raise _bad(field, "is null (not finite) in a task whose status is 'converged'")
+
+
+def _check_design(issues, at: str) -> None:
+    """A task's "design" entry is a list of `Issue` objects (kind, params, input, value).
+    Raises ValueError naming the field."""
+    if not isinstance(issues, list):
+        raise _bad(at, f"is {issues!r}, not a list of design issues")
+    for j, i in enumerate(issues):
+        if not (isinstance(i, dict) and isinstance(i.get("kind"), str)
+                and isinstance(i.get("params"), list)
+                and all(isinstance(n, str) for n in i["params"])
+                and (i.get("input") is None or isinstance(i["input"], str))):
+            raise _bad(f"{at}[{j}]", f"is {i!r}, not an object of kind (text), params (a "
+                                     "list of names), input (text or null) and value")
+        _number(i.get("value"), f"{at}[{j}].value")
 
 
 def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
@@ -902,6 +927,41 @@ def _fit_law(law: Law, fit_doc: dict) -> Law:
     return law if sorted(shared) == sorted(law.shared) else law.replace(shared=tuple(shared))
 
 
+def _check_posterior_attrs(post_ds, get) -> None:
+    """The posterior group's jaxfit attributes hold what `_posterior_from` reads: the law
+    block, options, likelihood, one task label per task of the draws, and the variables
+    they name. Raises ValueError naming the attribute (before: a field named by xarray's
+    sentence "No variable named 'x'...", "a field is malformed (AttributeError: ...)", or
+    one task label for two tasks' draws reported as a malformed 'law_check')."""
+    block = get("jaxfit_law")
+    if not isinstance(block, dict):
+        raise _bad("jaxfit_law", f"is {block!r}, not an object")
+    for key in ("name", "spec"):
+        if not isinstance(block.get(key), str):
+            raise _bad(f"jaxfit_law.{key}", "is missing or not a string")
+    if not (isinstance(block.get("params"), list)
+            and all(isinstance(n, str) for n in block["params"])):
+        raise _bad("jaxfit_law.params", "is missing or not a list of parameter names")
+    for key in ("jaxfit_options", "jaxfit_likelihood"):
+        if not isinstance(get(key), dict):
+            raise _bad(key, f"is {get(key)!r}, not an object")
+    for key in ("jaxfit_names", "jaxfit_hyper"):
+        names = get(key)
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise _bad(key, f"is {names!r}, not a list of variable names")
+        missing = [n for n in names if n not in post_ds.data_vars]
+        if missing:
+            raise _bad(key, f"names {missing}, which the posterior group does not hold (it "
+                            f"holds {sorted(map(str, post_ds.data_vars))})")
+    labels = get("jaxfit_tasks")
+    if not isinstance(labels, list):
+        raise _bad("jaxfit_tasks", f"is {labels!r}, not a list of task labels")
+    n = post_ds.sizes.get("task")
+    if n is not None and len(labels) != n:
+        raise _bad("jaxfit_tasks", f"holds {len(labels)} task label(s) for the draws of {n} "
+                                   "task(s)")
+
+
 def _posterior_from(idata, attrs, law: Law | None):
     from jaxfit.inference.bayes import make_likelihood
     from jaxfit.posterior import Posterior
@@ -912,6 +972,7 @@ def _posterior_from(idata, attrs, law: Law | None):
         except json.JSONDecodeError as e:
             raise ValueError(f"field {key!r} is not valid JSON ({e}); the file is corrupted: "
                              "save the result again (jaxfit.io.save).") from None
+    _check_posterior_attrs(idata.posterior, get)
     law = _resolve(get("jaxfit_law"), law)
     options = get("jaxfit_options")
     post_ds = idata.posterior
@@ -928,13 +989,24 @@ def _posterior_from(idata, attrs, law: Law | None):
         data = {"x": {n[2:]: cd[n].values for n in cd.data_vars if n.startswith("x_")},
                 "y": cd["y_padded"].values, "w": cd["weight"].values}
         temper = cd["temper"].values if "temper" in cd.data_vars else None
+    try:
+        likelihood = make_likelihood(**get("jaxfit_likelihood"))
+    except (TypeError, ValueError) as e:
+        why = str(e).rstrip(".")
+        raise _bad("jaxfit_likelihood", f"is not a likelihood jaxfit knows ({why})") from None
     fit_doc = get("jaxfit_fit")
+    try:
+        fit = fit_from_dict(fit_doc, _fit_law(law, fit_doc)) if fit_doc else None
+    except ValueError as e:
+        # its own fields ("field 'law' is missing") are those of the point fit it holds
+        raise ValueError(f"field 'jaxfit_fit' (the point fit it started from): "
+                         f"{str(e).removeprefix('load: ')}") from None
     types = get("jaxfit_task_types") if "jaxfit_task_types" in attrs else None
     tasks = _tasks_index(get("jaxfit_tasks"), options.get("by"), types)
     post = Posterior(law=law, tasks=tasks,
-                     draws=draws, likelihood=make_likelihood(**get("jaxfit_likelihood")),
+                     draws=draws, likelihood=likelihood,
                      method=attrs["method"], stats=stats, hyper=hyper,
-                     fit=fit_from_dict(fit_doc, _fit_law(law, fit_doc)) if fit_doc else None,
+                     fit=fit,
                      options=_with_tuples(_options_from_json(options),
                                           get("jaxfit_option_tuples")
                                           if "jaxfit_option_tuples" in attrs else None),
@@ -953,7 +1025,8 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
 
     Args:
         result: a `jaxfit.FitResult` or a `jaxfit.posterior.Posterior`.
-        path: the file to write (conventionally ``.json`` for fits, ``.nc`` for posteriors).
+        path: the file to write (conventionally ``.json`` for fits, ``.nc`` for posteriors;
+            a leading ``~`` is the home directory).
         law_spec: how `load` rebuilds the law (see `get_law`); default the law's ``spec``
             (the call of a built-in factory, e.g. ``power_law(input='C', irreducible=True)``),
             else its name.
@@ -963,7 +1036,7 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
     """
     from jaxfit.posterior import Posterior
 
-    path = Path(path)
+    path = Path(path).expanduser()       # "~/fit.json" (before: "directory '~' does not exist")
     if isinstance(result, FitResult):
         text = json.dumps(fit_to_dict(result, law_spec), indent=2) + "\n"
         _atomic(path, lambda tmp: tmp.write_text(text))
@@ -980,9 +1053,18 @@ def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
     rename it over ``path`` (`os.replace`, atomic on POSIX and Windows): a reader sees the
     old file or the new one, never a partial one, and concurrent writers never share a
     file (the last rename wins)."""
+    if path.parent.exists() and not path.parent.is_dir():
+        # (before: "directory 'fit.json' does not exist; create it first")
+        raise NotADirectoryError(f"save: cannot write {str(path)!r}: {str(path.parent)!r} is "
+                                 "a file, not a directory; give a path in a directory.")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"save: cannot write {str(path)!r}: directory "
                                 f"{str(path.parent)!r} does not exist; create it first.")
+    if path.is_dir():
+        # (before: IsADirectoryError naming the hidden temporary file, '.out.123.ab.tmp')
+        raise IsADirectoryError(f"save: cannot write {str(path)!r}: it is a directory; give a "
+                                f"file path in it, e.g. {str(path / 'fit.json')!r} for a fit, "
+                                f"{str(path / 'post.nc')!r} for a posterior.")
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
     try:
         write(tmp)
@@ -1001,7 +1083,7 @@ def load(path: str | Path, law: Law | None = None):
     """Load what `save` wrote: a `FitResult` from JSON, a `Posterior` from netCDF.
 
     Args:
-        path: the file.
+        path: the file (a leading ``~`` is the home directory).
         law: the law to attach (default: rebuilt from the file's law spec); its parameter
             names, inputs, `jaxfit.fix` values and `jaxfit.share` names must match the
             file's, and so must its predictions: a file records its law's predictions at
@@ -1015,7 +1097,7 @@ def load(path: str | Path, law: Law | None = None):
         ValueError: the file is missing, unreadable, or not a jaxfit result; or ``law``
             (or the law its spec names) is not the law it was saved from.
     """
-    path = Path(path)
+    path = Path(path).expanduser()       # "~/fit.json" (before: "no file '~/fit.json'")
     if not path.is_file():
         raise ValueError(f"load: no file {str(path)!r}.")
     try:

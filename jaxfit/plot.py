@@ -106,6 +106,40 @@ def _check_tasks(result, tasks, where: str) -> list:
     return list(tasks)
 
 
+def _check_posterior(result, posterior, tasks: list, where: str) -> None:
+    """ValueError when ``posterior`` (the bands of ``result``'s curves) is not of the same
+    law (name, parameters, `jaxfit.fix` values) as ``result``, or lacks a drawn task.
+    Before, another law's bands were drawn around the fit's curves without a word (a fit
+    of ``fix(power_law("C"), E=1.9)`` with the bands of the free law), and a posterior of
+    fewer tasks failed in predict ("120 rows name tasks that were not fitted")."""
+    from jaxfit.law import fixed_text, same_fixed
+
+    if posterior is None:
+        return
+    a, b = result.law, getattr(posterior, "law", None)
+    if b is None or not hasattr(posterior, "predict"):
+        raise ValueError(f"{where}: posterior= is a {type(posterior).__name__}, not a "
+                         "Posterior (jaxfit.sample or jaxfit.bootstrap).")
+    if (a.name != b.name or tuple(a.param_names) != tuple(b.param_names)
+            or not same_fixed(a.fixed, b.fixed)):
+        def held(law) -> str:
+            return f" with {{{fixed_text(law.fixed)}}} fixed" if law.fixed else ""
+
+        raise ValueError(f"{where}: posterior= is of law {b.name!r}{held(b)} "
+                         f"(parameters {list(b.param_names)}), the fit of law {a.name!r}"
+                         f"{held(a)} (parameters {list(a.param_names)}); its bands would not "
+                         "be the curves' own. Pass the posterior of the same law (jaxfit.sample"
+                         " or jaxfit.bootstrap with the fit's law), or posterior=None.")
+    known = set(posterior.tasks)
+    missing = [t for t in tasks if t not in known]
+    if missing or posterior.tasks.names != result.tasks.names:
+        raise ValueError(f"{where}: posterior= holds tasks {list(posterior.tasks)[:10]} "
+                         f"(by {list(posterior.tasks.names)}), none for the fit's "
+                         f"{missing[:5] or list(result.tasks)[:5]} (by "
+                         f"{list(result.tasks.names)}); pass the posterior of the same data "
+                         "and by column(s), or tasks= those it holds.")
+
+
 def _log_y(logy: bool | None, data, at, y: str) -> bool:
     """`plot_fit`'s vertical scale: ``logy``, or if None, log unless a finite ``y`` of
     ``data`` or ``at`` is <= 0."""
@@ -184,10 +218,26 @@ def _curve(result, df: pd.DataFrame, prob: float, band) -> tuple[np.ndarray, pd.
     from jaxfit.posterior import Posterior
 
     if isinstance(result, Posterior):
-        pred = result.predict(df, prob=prob)
+        pred = _credible(result, df, prob)
         return pred["median"].to_numpy(), pred
     y = result.predict(df, warn=False)["prediction"].to_numpy(dtype=np.float64)
-    return y, (band.predict(df, prob=prob) if band is not None else None)
+    return y, (_credible(band, df, prob) if band is not None else None)
+
+
+def _credible(post, df: pd.DataFrame, prob: float) -> pd.DataFrame:
+    """``post.predict(df, prob=prob)`` without its warning about predictive bounds that are
+    NaN: a figure draws the median and the credible bounds (from every draw), never the
+    predictive ones. Before, a Laplace posterior with a few infinite sigma draws warned
+    once per curve drawn ("120 of 120 row(s) have no predictive interval", pointing
+    into this file) about bounds no figure shows."""
+    import warnings
+
+    from jaxfit.warnings import FitWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"predict: \d+ of \d+ row\(s\) have no predictive "
+                                "interval", FitWarning)
+        return post.predict(df, prob=prob)
 
 
 def _warn_unconverged(result, tasks: list | None, where: str) -> None:
@@ -264,6 +314,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     others = [i for i in law.inputs if i != x]
     y = result.options.get("y", "y")
     tasks = _check_tasks(result, tasks, "plot_fit")
+    _check_posterior(result, posterior, tasks, "plot_fit")
     _warn_unconverged(result, tasks, "plot_fit")
     fig, axes = _grid(len(tasks), ncols)
     cmap = colormaps["viridis"]
@@ -321,22 +372,34 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                 point = _with_task(result, pd.DataFrame({c: [vals[c]] for c in cols.values()}),
                                    task)
                 yp, pband = _curve(result, point, prob, posterior)
+                pct = f"{int(round(100 * prob))}%"
+                missing = None                       # what cannot be drawn, said in the panel
                 if band is not None:
-                    ax.fill_between(grid, band["credible_lower"], band["credible_upper"],
-                                    color=color, alpha=0.2, lw=0,
-                                    label=f"{int(round(100 * prob))}% credible band")
+                    lows, highs = (band[c].to_numpy(np.float64)
+                                   for c in ("credible_lower", "credible_upper"))
+                    if (np.isfinite(lows) & np.isfinite(highs)).any():
+                        ax.fill_between(grid, lows, highs, color=color, alpha=0.2, lw=0,
+                                        label=f"{pct} credible band")
                     # The interval as it is (asymmetric, and possibly not holding the
                     # point prediction): a bar from its lower to its upper bound, the
                     # point drawn where it is.
                     lo, hi = pband["credible_lower"].iloc[0], pband["credible_upper"].iloc[0]
-                    interval_bar(ax, vals[cols[x]], lo, hi, color=color, capsize=3)
+                    if np.isfinite(lo) and np.isfinite(hi):
+                        interval_bar(ax, vals[cols[x]], lo, hi, color=color, capsize=3)
+                    else:
+                        # (before: no bar, an empty band still in the legend, no word; a
+                        # posterior with one non-finite draw there, e.g. a failed refit)
+                        missing = f"the {pct} interval at {x} = {_plain(vals[cols[x]])} " \
+                                  f"is not finite ({lo}, {hi})"
                 if np.isfinite(yp[0]):
                     ax.scatter(vals[cols[x]], yp[0], marker="o", facecolors="none",
                                color=color, s=36, label="target (predicted)")
                 else:                                # say so, rather than draw nothing
-                    ax.text(0.03, 0.03 + 0.07 * j, f"prediction at {x} = "
-                            f"{_plain(vals[cols[x]])} is not finite ({yp[0]})",
-                            transform=ax.transAxes, fontsize=7, color=color)
+                    missing = (f"prediction at {x} = {_plain(vals[cols[x]])} is not finite "
+                               f"({yp[0]})")
+                if missing:
+                    ax.text(0.03, 0.03 + 0.07 * j, missing, transform=ax.transAxes,
+                            fontsize=7, color=color)
                 if y in vals and np.isfinite(vals[y]):
                     ax.scatter(vals[cols[x]], vals[y], marker="x", color=color, s=36,
                                label="target (actual)")

@@ -819,7 +819,10 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
     """The DataFrame of `Posterior.predict` from mean and predictive draws [n, D]."""
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
     q = np.quantile(mean, [0.5, lo, hi], axis=1)
-    qp = np.quantile(pred, [lo, hi], axis=1)
+    with np.errstate(invalid="ignore"):
+        # rows with infinite predictive draws: NaN bounds, which `warn_undefined` explains
+        # (before, numpy's "invalid value encountered in subtract" came with it)
+        qp = np.quantile(pred, [lo, hi], axis=1)
     # ddof=1, as Posterior.summary's and jaxfit.optimal's sd (before: ddof=0 here, 2.6%
     # smaller at a 20-resample bootstrap)
     sd = sample_sd(mean, axis=1)

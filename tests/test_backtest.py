@@ -115,6 +115,48 @@ def test_plot_leaves_rows_without_an_interval_out_of_coverage():
         assert "1 without an interval" in a0.get_title()
 
 
+def test_plot_style_and_equal_ratios_share_a_coverage_bin():
+    """The backtest figure in the house style: its log ratio axis ticked 2, 3, 5 (was
+    mathtext, 2 x 10^0), legends below the panels (loc="best" put them over points), the
+    axes naming the target column. And ratios equal but for the last bit (cuts on a
+    geometric grid: 1e20 / 10**19.666... and 10**20.333... / 1e20) share one coverage
+    bin: two bins drew coverages 1.0 and 0.0 at the same ratio."""
+    from types import SimpleNamespace
+
+    from test_figures import check_style
+
+    from jaxfit.backtest_plot import plot_backtest
+
+    r = 2.154434690031884
+    t = pd.DataFrame({"actual": [2.0, 2.2, 2.4, 2.6, 2.8, 3.0],
+                      "prediction": [2.05, 2.25, 2.38, 2.6, 2.75, 3.1],
+                      "raw_lower": [1.9, 2.1, 2.3, 2.5, 2.7, 2.9],
+                      "raw_upper": [2.1, 2.3, 2.35, 2.7, 2.9, 3.1],
+                      "ratio": [r, np.nextafter(r, 0), r, 4.641588833612779, 10.0, 10.0]})
+    t = t.assign(lower=t.raw_lower, upper=t.raw_upper)
+    t["covered"] = t["raw_covered"] = (t.lower <= t.actual) & (t.actual <= t.upper)
+    res = SimpleNamespace(table=lambda: t, options={"prob": 0.9, "calibrate": None,
+                                                    "y": "loss"})
+    fig = plot_backtest(res)
+    check_style(fig, intervals=1)
+    a0, a1 = fig.axes
+    assert a0.get_xlabel() == "actual (column loss)"
+    # ax=: two Axes of the caller's figure, drawn into, no new figure (one Axes was "cannot
+    # unpack non-iterable Axes object")
+    from jaxfit.plot_style import figure
+
+    mine = figure(8, 3)
+    axes = mine.subplots(1, 2)
+    assert plot_backtest(res, ax=axes) is mine and len(mine.axes) == 2
+    assert axes[1].get_xscale() == "log" and len(axes[0].containers) == 1
+    with pytest.raises(ValueError, match=r"^plot_backtest: ax= takes two matplotlib Axes .*"
+                                         r"got 1 Axes"):
+        plot_backtest(res, ax=axes[0])
+    (cov,) = [line for line in a1.get_lines() if line.get_marker() == "o"]
+    np.testing.assert_allclose(cov.get_xdata(), [r, 4.641588833612779, 10.0], rtol=1e-8)
+    np.testing.assert_allclose(cov.get_ydata(), [2 / 3, 1.0, 1.0])
+
+
 def test_rolling_origin_numbers_on_the_ladder(res):
     bt = res.calibration
     t = bt.table()

@@ -1300,6 +1300,32 @@ def test_an_output_path_that_is_an_input_file_is_refused_before_anything_runs(
     assert {p: p.read_bytes() for p in (path, fit)} == before
 
 
+@pytest.mark.parametrize("flag, name, what", [
+    ("--plot", "fit.pgn", "format 'pgn'"),
+    ("--residuals", "res", "no format (no file extension)"),
+])
+def test_a_figure_path_without_a_format_is_refused_before_the_fit(flag, name, what, capsys,
+                                                                    tmp_path):
+    """`fit --save fit.json --plot fit.pgn` fitted, wrote fit.json, then failed (exit 2,
+    "cannot write plot"); `--residuals res` wrote res.png while saying "wrote res". Now
+    both are refused before the fit, naming the formats, and nothing is written."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"C": [1e18, 1e19, 1e20, 1e21], "loss": [3.0, 2.8, 2.6, 2.5]}).to_csv(
+        path, index=False)
+    saved = tmp_path / "fit.json"
+    assert main(["fit", str(path), "--law", "power_law(input=C)", "--save", str(saved),
+                 flag, str(tmp_path / name), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        f"jaxfit: error: {flag} '{tmp_path / name}' names {what}; give one of "), err
+    assert " png, " in err and err.rstrip().endswith(f"e.g. {flag} {tmp_path / 'fit.png'}"
+                                                     if name == "fit.pgn"
+                                                     else f"e.g. {flag} {tmp_path / 'res.png'}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
 def _diagnostic_warning(post):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

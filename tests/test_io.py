@@ -397,6 +397,36 @@ def test_save_into_a_missing_directory_names_it(two_task_fit, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_save_to_a_directory_or_under_a_file_says_which(two_task_fit, tmp_path):
+    """Before: IsADirectoryError naming the hidden temporary file ('.out.123.ab.tmp' ->
+    'out'), and "directory 'fit.json' does not exist; create it first" for a path under a
+    file."""
+    res, _ = two_task_fit
+    (tmp_path / "out").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"^save: cannot write '.*/out': it is a "
+                                                r"directory; give a file path in it, e\.g\. "
+                                                r"'.*/out/fit\.json' for a fit"):
+        save(res, tmp_path / "out")
+    (tmp_path / "fit.json").write_text("{}")
+    with pytest.raises(NotADirectoryError, match=r"^save: cannot write '.*/fit\.json/x\.json'"
+                                                 r": '.*/fit\.json' is a file, not a directory"):
+        save(res, tmp_path / "fit.json" / "x.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.json", "out"]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_paths_under_the_home_directory(two_task_fit, tmp_path, monkeypatch):
+    """"~/fit.json" is the home directory's file, as in pandas' to_csv/read_csv. Before,
+    save said "directory '~' does not exist; create it first" (a folder named ~ in the
+    working directory) and load "no file '~/fit.json'"."""
+    res, df = two_task_fit
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = save(res, "~/fit.json")
+    assert path == tmp_path / "fit.json" and path.is_file()
+    back = load("~/fit.json")
+    np.testing.assert_array_equal(back.values, res.values)
+
+
 def test_a_changed_builtin_law_is_not_rebuilt_as_the_builtin(two_task_fit, tmp_path):
     """A law changed with ``Law.replace(fn=...)`` keeps its name but has no spec; load must
     not rebuild it as the registered law of that name. Before: a fit of

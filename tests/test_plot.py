@@ -190,6 +190,85 @@ def test_plot_fit_says_when_a_prediction_is_not_finite(fitted):
     assert not any("not finite" in t.get_text() for t in ok_ax.texts)
 
 
+def test_plot_fit_does_not_warn_about_predictive_bounds_it_does_not_draw(fitted):
+    """A posterior with a few infinite sigma draws (a wide Laplace Gaussian of log sigma)
+    has NaN predictive bounds, and predict warns of them. plot_fit draws the median and
+    the credible band only, yet passed the warning on once per curve, each pointing into
+    jaxfit/plot.py, and numpy's "invalid value encountered in subtract" with it. Now the
+    figure is silent; predict still warns."""
+    import warnings
+
+    from jaxfit.warnings import FitWarning
+
+    res, post, df = fitted
+    sigma = np.full((2, 2, 50), 0.01)
+    sigma[:, 0, :10] = np.inf
+    wide = Posterior(law=post.law, tasks=post.tasks, draws={**post.draws, "sigma": sigma},
+                     likelihood=post.likelihood, method="laplace", options=post.options)
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    with pytest.warns(FitWarning, match="no predictive interval"):
+        wide.predict(at.assign(task="a"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitWarning)
+        warnings.simplefilter("error", RuntimeWarning)      # numpy's, of the same bounds
+        fig = plot_fit(res, df, at=at, posterior=wide, groups=2)
+        plot_fit(wide, df, at=at, groups=2)
+        plot_residuals(wide, df)
+    caps = sorted(float(c.get_ydata()[0]) for c in fig.axes[0].lines[3:5])
+    with pytest.warns(FitWarning, match="no predictive interval"):
+        iv = wide.predict(at.assign(task="a"), prob=0.9).iloc[0]
+    np.testing.assert_allclose(caps, [iv.credible_lower, iv.credible_upper], rtol=1e-9)
+
+
+def test_plot_fit_refuses_the_bands_of_another_law_or_tasks(fitted):
+    """posterior= of another law (here Chinchilla with E held fixed) drew its bands around
+    the fit's curves without a word; a posterior lacking a drawn task failed in predict
+    ("rows name tasks that were not fitted"). Both are now named; a posterior of the
+    drawn tasks only is fine."""
+    res, post, df = fitted
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    held = jf.fix(res.law, E=1.7)
+    other = Posterior(law=held, tasks=post.tasks,
+                      draws={n: v for n, v in post.draws.items() if n != "E"},
+                      likelihood=post.likelihood, method="nuts", options=post.options)
+    with pytest.raises(ValueError, match=r"^plot_fit: posterior= is of law 'chinchilla\|fixed"
+                                         r"\(E\)' with \{E=1.7\} fixed .* the fit of law "
+                                         r"'chinchilla' \(parameters"):
+        plot_fit(res, df, at=at, posterior=other, groups=2)
+    one = Posterior(law=res.law, tasks=post.tasks[:1],
+                    draws={n: v[:1] for n, v in post.draws.items()},
+                    likelihood=post.likelihood, method="nuts", options=post.options)
+    with pytest.raises(ValueError, match=r"^plot_fit: posterior= holds tasks \['a'\] "
+                                         r"\(by \['task'\]\), none for the fit's \['b'\]"):
+        plot_fit(res, df, at=at, posterior=one, groups=2)
+    fig = plot_fit(res, df, at=at, posterior=one, groups=2, tasks=["a"])
+    assert len(fig.axes[0].containers) == 1              # the target's interval
+
+
+def test_plot_fit_says_when_an_interval_is_not_finite(fitted):
+    """A posterior with one non-finite draw in task b (a failed refit): its credible
+    bounds there are NaN, and panel b had no bar, a "90% credible band" legend entry for
+    a band not drawn, and no word. Now the panel says the interval is not finite, and
+    task a is drawn as before."""
+    import warnings
+
+    res, post, df = fitted
+    draws = {n: v.copy() for n, v in post.draws.items()}
+    draws["A"][1, 0, 3] = np.nan
+    odd = Posterior(law=post.law, tasks=post.tasks, draws=draws, likelihood=post.likelihood,
+                    method="bootstrap", options=post.options)
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ok_ax, nan_ax = plot_fit(res, df, at=at, posterior=odd, groups=2).axes[:2]
+    assert len(ok_ax.containers) == 1 and len(nan_ax.containers) == 0
+    assert "90% credible band" in ok_ax.get_legend_handles_labels()[1]
+    assert "90% credible band" not in nan_ax.get_legend_handles_labels()[1]
+    assert [t.get_text() for t in nan_ax.texts] == [
+        "the 90% interval at N = 7e10 is not finite (nan, nan)"]
+    assert not ok_ax.texts
+
+
 def test_plot_residuals(fitted):
     res, _, df = fitted
     fig = plot_residuals(res, df, x="D")

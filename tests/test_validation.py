@@ -296,6 +296,13 @@ def _edit(path, change):
     (lambda d: d.pop("options"), "options"),
     (lambda d: d["law"].pop("params"), "law.params"),
     (lambda d: d.pop("law"), "law"),
+    # before: "invalid literal for int()", a bare KeyError 'kind', a name dropped silently
+    (lambda d: d["tasks"][0].update(dof="x"), "tasks[0].dof"),
+    (lambda d: d["tasks"][0].update(design=[{"kind": "dof"}]), "tasks[0].design[0]"),
+    (lambda d: d["tasks"][0].update(design="singular"), "tasks[0].design"),
+    (lambda d: d["tasks"][0].update(design=[{"kind": "dof", "params": [], "input": None,
+                                             "value": "3"}]), "tasks[0].design[0].value"),
+    (lambda d: d["tasks"][0].update(at_bound=["alhpa"]), "tasks[0].at_bound"),
 ])
 def test_load_rejects_incomplete_json(saved_fit, change, field):
     """Before: KeyError, or a fit with null params loaded as converged."""
@@ -345,6 +352,32 @@ def test_load_rejects_netcdf_missing_attribute(tmp_path):
     path = tmp_path / "p.nc"
     idata.to_netcdf(str(path), engine="h5netcdf")
     with pytest.raises(ValueError, match=rf"^load: '{path}': field 'jaxfit_names' is missing"):
+        jf.load(path)
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"jaxfit_tasks": "[0, 1]"}, r"'jaxfit_tasks' holds 2 task label\(s\) for the draws of 1"),
+    ({"jaxfit_names": '["A", "zz"]'}, r"'jaxfit_names' names \['zz'\], which the posterior"),
+    ({"jaxfit_options": "[1, 2]"}, r"'jaxfit_options' is \[1, 2\], not an object"),
+    ({"jaxfit_law": '{"name": "chinchilla"}'}, r"'jaxfit_law.spec' is missing"),
+    ({"jaxfit_likelihood": '{"kind": "bogus", "space": "log"}'},
+     r"'jaxfit_likelihood' is not a likelihood jaxfit knows \(likelihood='bogus'"),
+    ({"jaxfit_fit": '{"schema": "jaxfit.fit/1"}'},
+     r"'jaxfit_fit' \(the point fit it started from\): field 'law' is missing"),
+])
+def test_load_names_the_attribute_of_an_edited_netcdf(tmp_path, change, field):
+    """Before: one task label for the draws of two tasks was called a malformed
+    'law_check', a missing variable was named by xarray's sentence ("field \"No variable
+    named 'zz'. ...\" is missing"), options that are no object "a field is malformed
+    (AttributeError: ...)", and the point fit's own fields were named as the posterior's."""
+    post = _posterior()
+    idata = post.idata
+    from jaxfit.io import _posterior_attrs
+
+    idata.posterior.attrs.update({**_posterior_attrs(post, None), **change})
+    path = tmp_path / "p.nc"
+    idata.to_netcdf(str(path), engine="h5netcdf")
+    with pytest.raises(ValueError, match=rf"^load: '{path}': field {field}"):
         jf.load(path)
 
 

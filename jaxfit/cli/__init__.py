@@ -659,6 +659,8 @@ def _writable(path: str | None, flag: str, inputs=()) -> None:
     if not p.parent.is_dir():
         raise InputError(f"{flag} {path!r}: directory {str(p.parent)!r} does not exist; "
                          "create it first")
+    if flag in _FIGURE_FLAGS:
+        _figure_format(p, flag)
     try:
         with tempfile.TemporaryFile(dir=p.parent):
             pass
@@ -666,6 +668,24 @@ def _writable(path: str | None, flag: str, inputs=()) -> None:
             raise PermissionError(f"{path!r} is read-only")
     except OSError as e:
         raise InputError(f"{flag} {path!r} is not writable ({e}); choose another path") from None
+
+
+#: The flags that name a figure's file (`_figure_format`).
+_FIGURE_FLAGS = ("--plot", "--residuals", "--pairs")
+
+
+def _figure_format(p: Path, flag: str) -> None:
+    """Fail before any fitting when a figure's file name has no format matplotlib writes.
+    Before, ``--plot fit.pgn`` failed after the fit (and after ``--save`` wrote its file),
+    and ``--plot fit`` wrote ``fit.png`` while saying "wrote fit"."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    ext = p.suffix[1:].lower()
+    if ext not in formats:
+        what = f"format {ext!r}" if ext else "no format (no file extension)"
+        raise InputError(f"{flag} {str(p)!r} names {what}; give one of {', '.join(formats)}, "
+                         f"e.g. {flag} {p.with_suffix('.png') if ext else str(p) + '.png'}")
 
 
 def _other_name(p: Path, flag: str) -> str:
