@@ -216,9 +216,10 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     _check_prob(prob)
     index, mean, pred = chain_draws(law, posteriors, df, x=x, seed=seed)
     last = list(posteriors)[-1]                     # the noise is the last step's
-    warn_undefined(index, mean, pred, last.likelihood.space, last.method,
-                   where="predict_chain")
     iv = interval_frame(index, mean, pred, prob)
+    warn_undefined(index, mean, pred, last.likelihood.space, last.method,
+                   where="predict_chain",
+                   bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
     out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
     out.attrs["prob"] = prob
     return out

@@ -235,8 +235,8 @@ def _credible(post, df: pd.DataFrame, prob: float) -> pd.DataFrame:
     from jaxfit.warnings import FitWarning
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", r"predict: \d+ of \d+ row\(s\) have no predictive "
-                                "interval", FitWarning)
+        warnings.filterwarnings("ignore", r"predict: \d+ of \d+ row\(s\) have (no predictive "
+                                r"interval|infinite predictive draws)", FitWarning)
         return post.predict(df, prob=prob)
 
 

@@ -665,8 +665,9 @@ class Posterior:
         from jaxfit.predictions import prediction_frame
 
         index, mean, pred = self.predict_draws(df, seed=seed)
-        warn_undefined(index, mean, pred, self.likelihood.space, self.method)
         iv = interval_frame(index, mean, pred, prob)
+        warn_undefined(index, mean, pred, self.likelihood.space, self.method,
+                       bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
         out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
         out.attrs["prob"] = prob
         return out
@@ -820,8 +821,9 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
     q = np.quantile(mean, [0.5, lo, hi], axis=1)
     with np.errstate(invalid="ignore"):
-        # rows with infinite predictive draws: NaN bounds, which `warn_undefined` explains
-        # (before, numpy's "invalid value encountered in subtract" came with it)
+        # rows with NaN predictive draws, or infinite ones where a bound falls: non-finite
+        # bounds, which `warn_undefined` explains (before, numpy's "invalid value
+        # encountered in subtract" came with it)
         qp = np.quantile(pred, [lo, hi], axis=1)
     # ddof=1, as Posterior.summary's and jaxfit.optimal's sd (before: ddof=0 here, 2.6%
     # smaller at a 20-resample bootstrap)
@@ -834,12 +836,19 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
 
 
 def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method: str,
-                   where: str = "predict", stacklevel: int = 3) -> bool:
-    """Warn (`FitWarning`) when rows' predictive draws [n, D] are not finite, so their
-    predictive bounds are NaN, saying why: the law's mean is <= 0 in some draws (a
-    log-space likelihood has no observation there), the mean is not finite, or the noise
-    is not (`noise_cause`: what makes it so for a posterior of ``method``, the
-    `Posterior.method` whose noise the draws carry). Returns True when it warned.
+                   where: str = "predict", stacklevel: int = 3, bounds=None) -> bool:
+    """Warn (`FitWarning`) when rows' predictive draws [n, D] are not finite, saying why:
+    the law's mean is <= 0 in some draws (a log-space likelihood has no observation
+    there), the mean is not finite, or the noise is not (`noise_cause`: what makes it so
+    for a posterior of ``method``, the `Posterior.method` whose noise the draws carry).
+    Returns True when it warned.
+
+    ``bounds`` [n, 2] are the rows' predictive bounds (`interval_frame`). A NaN draw makes
+    both bounds NaN, but a few infinite draws lie beyond the bounds, which stay finite:
+    the warning says which rows have no interval and which have one despite such draws
+    (before, it said "predictive_lower/upper are NaN" of every such row, beside finite
+    bounds of 0.000242 and 3961.89). Without ``bounds`` every such row counts as having
+    none.
 
     Before, `Posterior.predict` and `jaxfit.predict_chain` returned those NaN bounds
     without a word (`jaxfit predict` said only "N predicted values are not finite")."""
@@ -849,7 +858,14 @@ def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method
     rows = bad.any(axis=1)
     if not rows.any():
         return False
-    k = int(bad.sum(axis=1).max())
+    kept = (np.zeros_like(rows) if bounds is None
+            else rows & np.isfinite(np.asarray(bounds, dtype=np.float64)).all(axis=1))
+    if kept.any():
+        _warn_beyond_bounds(index, mean, pred, kept, space, method, where, stacklevel + 1)
+    rows = rows & ~kept
+    if not rows.any():
+        return True
+    k = int(bad[rows].sum(axis=1).max())
     labels = list(np.asarray(index, dtype=object)[rows][:5])
     m = np.asarray(mean)[rows]
     b = bad[rows]
@@ -870,9 +886,32 @@ def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method
         fix.append(remedy)
     warnings.warn(f"{where}: {int(rows.sum())} of {len(rows)} row(s) have no predictive "
                   f"interval (rows {labels}): in up to {k} of {pred.shape[1]} draws "
-                  f"{'; or '.join(why)}, so predictive_lower/upper are NaN; mean, median, sd "
-                  f"and the credible bounds use every draw. Fix: {'; or '.join(fix)}.",
+                  f"{'; or '.join(why)}, so predictive_lower/upper are not finite; mean, "
+                  f"median, sd and the credible bounds use every draw. Fix: "
+                  f"{'; or '.join(fix)}.",
                   FitWarning, stacklevel=stacklevel)
+    return True
+
+
+def _warn_beyond_bounds(index, mean, pred, kept, space, method, where, stacklevel) -> bool:
+    """The warning for rows whose predictive draws include infinite ones but whose bounds
+    are finite (``kept``): the infinite draws lie beyond the bounds, which are quantiles of
+    the draws as they are; the cause as `warn_undefined` gives it (a NaN draw, e.g. of a
+    mean <= 0 in log space, makes the bounds NaN, so it is not among these rows)."""
+    from jaxfit.warnings import FitWarning
+
+    bad = ~np.isfinite(pred[kept])
+    k = int(bad.sum(axis=1).max())
+    labels = list(np.asarray(index, dtype=object)[kept][:5])
+    cause, remedy = noise_cause(method, space)
+    m = np.asarray(mean)[kept]
+    if (~np.isfinite(m) & bad).any():
+        cause, remedy = "the law's mean is not finite", "check the law at those inputs"
+    warnings.warn(f"{where}: {int(kept.sum())} of {len(kept)} row(s) have infinite predictive "
+                  f"draws (rows {labels}): in up to {k} of {pred.shape[1]} draws {cause}. "
+                  "Their predictive bounds are finite (the infinite draws lie beyond them), "
+                  f"but the draws are not all sound. Fix: {remedy}.", FitWarning,
+                  stacklevel=stacklevel)
     return True
 
 

@@ -446,7 +446,7 @@ def test_a_non_finite_noise_scale_names_the_posterior_methods_cause():
     with pytest.warns(jf.warnings.FitWarning, match=re.escape(
             "the noise scale sigma is not finite: nuts's draws of sigma are not bounded by "
             "the data and prior (a diverging chain or guide, a wide prior on sigma: see "
-            "Posterior.diagnostics), so predictive_lower/upper are NaN")) as rec:
+            "Posterior.diagnostics), so predictive_lower/upper are not finite")) as rec:
         nuts.predict(new)
     assert str(rec[0].message).endswith("add data, or give sigma an informative prior "
                                         "(priors={'sigma': ...}).")
@@ -460,6 +460,37 @@ def test_a_non_finite_noise_scale_names_the_posterior_methods_cause():
     cli = _cli_words(text)
     assert "sample again with --method nuts (the default)" in cli and "method='nuts'" not in cli
     assert ": see the diagnostics table jaxfit sample prints)" in cli
+
+
+def test_a_few_infinite_draws_beyond_finite_bounds_are_not_called_nan():
+    """A row with a few infinite predictive draws (2 of 400 sigma draws overflowed) keeps
+    finite predictive bounds: the infinite draws lie beyond them. The warning said "so
+    predictive_lower/upper are NaN" of it all the same (seen beside bounds of 0.000242 and
+    3961.89 from `jaxfit predict`); now it says the bounds are finite and why some draws
+    are not, and a row whose bounds are not finite still gets the no-interval warning."""
+    import jaxfit as jf
+
+    lin = jf.models.linear("L")
+    sigma = np.where(np.arange(400) < 2, np.inf, 0.02)
+    lap = _gaussian_draws(lin, ["a"], [1.0, -0.25], [0.01, 0.005], sigma, "log")
+    new = pd.DataFrame({"L": [2.0, 4.5]}, index=["in", "below0"])    # mean <= 0 at 4.5
+    with pytest.warns(jf.warnings.FitWarning) as rec:
+        got = lap.predict(new)
+    texts = [str(r.message) for r in rec]
+    assert len(texts) == 2 and all(r.filename == __file__ for r in rec), texts
+    # (one of the two infinite sigmas draws exp(+inf), the other exp(-inf) = 0)
+    assert texts[0].startswith("predict: 1 of 2 row(s) have infinite predictive draws (rows "
+                               "['in']): in up to 1 of 400 draws the noise scale sigma is not "
+                               "finite"), texts[0]
+    assert "Their predictive bounds are finite (the infinite draws lie beyond them)" in texts[0]
+    assert texts[1].startswith("predict: 1 of 2 row(s) have no predictive interval (rows "
+                               "['below0'])"), texts[1]
+    assert np.isfinite(got.loc["in", ["predictive_lower", "predictive_upper"]]).all()
+    assert got.loc["below0", ["predictive_lower", "predictive_upper"]].isna().all()
+    # the bounds are the quantiles of the draws as they are: infinite draws above the top
+    _, _, pred = lap.predict_draws(new.loc[["in"]])
+    lo, hi = np.quantile(pred[0], [0.05, 0.95])
+    assert got.loc["in", "predictive_lower"] == lo and got.loc["in", "predictive_upper"] == hi
 
 
 def test_posterior_summary_lists_fixed_parameters_as_fit_summary_does():

@@ -192,10 +192,11 @@ def test_plot_fit_says_when_a_prediction_is_not_finite(fitted):
 
 def test_plot_fit_does_not_warn_about_predictive_bounds_it_does_not_draw(fitted):
     """A posterior with a few infinite sigma draws (a wide Laplace Gaussian of log sigma)
-    has NaN predictive bounds, and predict warns of them. plot_fit draws the median and
-    the credible band only, yet passed the warning on once per curve, each pointing into
-    jaxfit/plot.py, and numpy's "invalid value encountered in subtract" with it. Now the
-    figure is silent; predict still warns."""
+    has infinite predictive draws, and predict warns of them (NaN predictive bounds where
+    the draws reach them; here 2 of 100 lie beyond finite ones). plot_fit draws the median
+    and the credible band only, yet passed the warning on once per curve, each pointing
+    into jaxfit/plot.py, and numpy's "invalid value encountered in subtract" with it. Now
+    the figure is silent; predict still warns."""
     import warnings
 
     from jaxfit.warnings import FitWarning
@@ -206,7 +207,7 @@ def test_plot_fit_does_not_warn_about_predictive_bounds_it_does_not_draw(fitted)
     wide = Posterior(law=post.law, tasks=post.tasks, draws={**post.draws, "sigma": sigma},
                      likelihood=post.likelihood, method="laplace", options=post.options)
     at = pd.DataFrame({"N": [7e10], "D": [1.4e12]})
-    with pytest.warns(FitWarning, match="no predictive interval"):
+    with pytest.warns(FitWarning, match="have infinite predictive draws"):
         wide.predict(at.assign(task="a"))
     with warnings.catch_warnings():
         warnings.simplefilter("error", FitWarning)
@@ -215,7 +216,7 @@ def test_plot_fit_does_not_warn_about_predictive_bounds_it_does_not_draw(fitted)
         plot_fit(wide, df, at=at, groups=2)
         plot_residuals(wide, df)
     caps = sorted(float(c.get_ydata()[0]) for c in fig.axes[0].lines[3:5])
-    with pytest.warns(FitWarning, match="no predictive interval"):
+    with pytest.warns(FitWarning, match="have infinite predictive draws"):
         iv = wide.predict(at.assign(task="a"), prob=0.9).iloc[0]
     np.testing.assert_allclose(caps, [iv.credible_lower, iv.credible_upper], rtol=1e-9)
 
