@@ -214,30 +214,19 @@ def _with_task(result, df: pd.DataFrame, task) -> pd.DataFrame:
 
 
 def _curve(result, df: pd.DataFrame, prob: float, band) -> tuple[np.ndarray, pd.DataFrame | None]:
-    """The law's curve at ``df`` (median for a posterior) and the band's frame."""
+    """The law's curve at ``df`` (median for a posterior) and the band's frame.
+
+    A posterior predicts with ``warn=False``: a figure draws the median and the credible
+    bounds (from every draw), never the predictive ones, so it does not warn about
+    predictive bounds that are not finite (before, a Laplace posterior with a few infinite
+    sigma draws warned once per curve drawn about bounds no figure shows)."""
     from jaxfit.posterior import Posterior
 
     if isinstance(result, Posterior):
-        pred = _credible(result, df, prob)
+        pred = result.predict(df, prob=prob, warn=False)
         return pred["median"].to_numpy(), pred
     y = result.predict(df, warn=False)["prediction"].to_numpy(dtype=np.float64)
-    return y, (_credible(band, df, prob) if band is not None else None)
-
-
-def _credible(post, df: pd.DataFrame, prob: float) -> pd.DataFrame:
-    """``post.predict(df, prob=prob)`` without its warning about predictive bounds that are
-    NaN: a figure draws the median and the credible bounds (from every draw), never the
-    predictive ones. Before, a Laplace posterior with a few infinite sigma draws warned
-    once per curve drawn ("120 of 120 row(s) have no predictive interval", pointing
-    into this file) about bounds no figure shows."""
-    import warnings
-
-    from jaxfit.warnings import FitWarning
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", r"predict: \d+ of \d+ row\(s\) have (no predictive "
-                                r"interval|infinite predictive draws)", FitWarning)
-        return post.predict(df, prob=prob)
+    return y, (band.predict(df, prob=prob, warn=False) if band is not None else None)
 
 
 def _warn_unconverged(result, tasks: list | None, where: str) -> None:

@@ -643,7 +643,8 @@ class Posterior:
                                       streams=row_streams(x, rows))
         return index, mean, pred
 
-    def predict(self, df: pd.DataFrame, prob: float = 0.9, seed: int = 0) -> pd.DataFrame:
+    def predict(self, df: pd.DataFrame, prob: float = 0.9, seed: int = 0,
+                warn: bool = True) -> pd.DataFrame:
         """Predictions with intervals at the rows of ``df`` (inputs mapped as in the fit).
 
         Columns: ``df``'s own, then ``mean``, ``median``, ``sd``, ``credible_lower``/
@@ -657,6 +658,14 @@ class Posterior:
         `FitWarning` names it (`warn_undefined`). A row's predictive bounds depend on its
         task, its inputs and ``seed`` only, not on the other rows of ``df`` or its position
         there (`predict_draws`).
+
+        Args:
+            df: the rows to predict at.
+            prob: the probability of the credible and predictive intervals, in (0, 1).
+            seed: the seed of the new-observation draws (a non-negative integer).
+            warn: warn (`FitWarning`) when rows' predictive draws are not finite
+                (`warn_undefined`); the figures pass False, as they never draw the
+                predictive bounds.
         """
         _check_prob(prob)
         from jaxfit.checks import nonnegative_seed
@@ -666,8 +675,9 @@ class Posterior:
 
         index, mean, pred = self.predict_draws(df, seed=seed)
         iv = interval_frame(index, mean, pred, prob)
-        warn_undefined(index, mean, pred, self.likelihood.space, self.method,
-                       bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
+        if warn:
+            warn_undefined(index, mean, pred, self.likelihood.space, self.method,
+                           bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
         out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
         out.attrs["prob"] = prob
         return out
