@@ -276,8 +276,8 @@ class BacktestResult:
     Attributes:
         rows: one row per held-out observation and cut (see `table`).
         fits: cut -> list of each step's `jaxfit.FitResult` at that cut.
-        options: the call's settings (y: the last step's target, axis, method, prob,
-            calibrate, space, ...).
+        options: the call's settings (y: the target column of data, whose values are
+            ``actual``; axis, method, prob, calibrate, space, ...).
     """
 
     rows: pd.DataFrame
@@ -1119,7 +1119,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                            n_calibration=0)
     rows["covered"] = (rows["lower"] <= rows["actual"]) & (rows["actual"] <= rows["upper"])
     rows = rows[["task", *TABLE_COLUMNS]]
-    options = dict(y=steps[-1].y, axis=axis, by=by, method=method, prob=prob,
+    options = dict(y=y, axis=axis, by=by, method=method, prob=prob,
                    calibrate=calibrate, space=out_space, n=n, per_task=per_task, seed=seed,
                    law=law.name, steps=len(steps))
     _warn_skipped_cuts(cuts, axis, few, empty, min_points, steps,

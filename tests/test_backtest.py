@@ -452,6 +452,19 @@ def test_a_row_without_an_axis_value_is_not_fitted_at_every_cut():
     assert bt.table()["row"].tolist() == [8]
 
 
+def test_options_y_is_the_column_of_data_whose_values_are_actual():
+    """``actual`` holds ``data[y]``, and the figure labels its axes with ``options["y"]``;
+    before, ``options["y"]`` was the last step's target, another column name when the
+    step's data names it differently ("L" here, while the actual values were "loss")."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    law = jf.models.power_law()
+    bt = jf.backtest(law, df, y="loss", by="task", axis="N", cuts=[4e8], n=20, calibrate=None,
+                     steps=[jf.Step(law, df.rename(columns={"loss": "L"}), "L")])
+    assert bt.options["y"] == "loss"
+    np.testing.assert_allclose(bt.table()["actual"], df["loss"].iloc[-2:], rtol=0)
+
+
 def test_rows_from_unconverged_fits_are_flagged():
     """Before: the point fits run with warn=False, so a held-out row predicted from a fit
     that stopped at max_steps came back like any other, without a word."""
