@@ -683,50 +683,60 @@ _FIT_SET_BY_BACKTEST = {"y": "y= (or the Step's y)", "by": "by=", "x": "x= (or t
                         "space": "space= (or the Step's)", "warn": "none: backtest warns itself"}
 
 
-def _check_fit_options(steps: Sequence[Step], own_step: bool) -> None:
-    """ValueError, before any fit, for point-fit options that `jaxfit.fit` does not take,
-    that backtest sets itself, or ``weights``, which the intervals would not see (each
-    cut's bootstrap or posterior is of the unweighted rows). Before: a TypeError at the
-    first cut ("fit() got an unexpected keyword argument 'restart'", "got multiple
-    values for keyword argument 'loss'"), or, for weights, weighted point predictions in
-    unweighted intervals without a word."""
+#: `point_fit` as imported, whose arguments `_check_fit_options` checks: bound once, so
+#: a stand-in for ``point_fit`` (a test's that fails if a fit runs) is checked as jaxfit.fit.
+_POINT_FIT = point_fit
+
+
+def _check_options(opts: Mapping[str, Any], name: str, func, func_name: str,
+                   set_by: Mapping[str, str]) -> None:
+    """ValueError when options ``opts`` (given as ``name``, e.g. ``fit_options``) set an
+    argument that backtest sets itself (``set_by``: argument -> where to give it), or one
+    that ``func`` (called ``func_name`` in the message) does not take, with the nearest
+    names it does take."""
     import difflib
     import inspect
 
-    from jaxfit.fit import fit
+    taken = [k for k in opts if k in set_by]
+    if taken:
+        where = "; ".join(f"{k}: {set_by[k]}" for k in taken)
+        raise ValueError(f"backtest: {name} sets {taken}, which backtest sets for every "
+                         f"step and cut; drop them from {name} and give them as "
+                         f"backtest's own arguments ({where}).")
+    known = [k for k in inspect.signature(func).parameters
+             if k not in ("law", "data", *set_by)]
+    unknown = [k for k in opts if k not in known]
+    if unknown:
+        near = [m for k in unknown for m in difflib.get_close_matches(str(k), known, 1)]
+        hint = f" (did you mean {near}?)" if near else ""
+        raise ValueError(f"backtest: {name} has {unknown}, which {func_name} does not "
+                         f"take{hint}; its options are {known}.")
 
-    known = [k for k in inspect.signature(fit).parameters
-             if k not in ("law", "data", *_FIT_SET_BY_BACKTEST)]
+
+def _check_fit_options(steps: Sequence[Step], own_step: bool) -> None:
+    """ValueError, before any fit, for point-fit options that `jaxfit.fit` does not take,
+    that backtest sets itself (`_check_options`), or ``weights``, which the intervals would
+    not see (each cut's bootstrap or posterior is of the unweighted rows). Before: a
+    TypeError at the first cut ("fit() got an unexpected keyword argument 'restart'", "got
+    multiple values for keyword argument 'loss'"), or, for weights, weighted point
+    predictions in unweighted intervals without a word."""
     for i, s in enumerate(steps):
         opts = dict(s.options or {})
         name = "fit_options" if own_step else f"steps[{i}].options"
-        taken = [k for k in opts if k in _FIT_SET_BY_BACKTEST]
-        if taken:
-            where = "; ".join(f"{k}: {_FIT_SET_BY_BACKTEST[k]}" for k in taken)
-            raise ValueError(f"backtest: {name} sets {taken}, which backtest sets for every "
-                             f"step and cut; drop them from {name} and give them as "
-                             f"backtest's own arguments ({where}).")
         if "weights" in opts:
             raise ValueError(f"backtest: {name} sets 'weights', which only the point fit would "
                              "use: each cut's bootstrap or posterior, and so its intervals, is "
                              f"of the unweighted rows. Drop weights from {name} (or select the "
                              "rows to fit instead of weighting them).")
-        unknown = [k for k in opts if k not in known]
-        if unknown:
-            near = [m for k in unknown for m in difflib.get_close_matches(str(k), known, 1)]
-            hint = f" (did you mean {near}?)" if near else ""
-            raise ValueError(f"backtest: {name} has {unknown}, which jaxfit.fit does not "
-                             f"take{hint}; its options are {known}.")
+        _check_options(opts, name, _POINT_FIT, "jaxfit.fit", _FIT_SET_BY_BACKTEST)
 
 
 def _check_sample_options(method: str, sample_options) -> None:
     """ValueError, before any fit, for ``sample_options`` that would be ignored (with
     ``method="bootstrap"``), that backtest sets itself, or that `jaxfit.sample` does not
-    take. Before: ignored without a word, or a TypeError ("got multiple values for keyword
-    argument 'seed'", "unexpected keyword argument") after the first cut's fits."""
-    import difflib
-    import inspect
-
+    take (`_check_options`). Before: ignored without a word, or a TypeError ("got multiple
+    values for keyword argument 'seed'", "unexpected keyword argument") after the first
+    cut's fits."""
     from jaxfit.sample import sample
 
     opts = dict(sample_options or {})
@@ -736,20 +746,7 @@ def _check_sample_options(method: str, sample_options) -> None:
         raise ValueError(f"backtest: sample_options={opts!r} are jaxfit.sample's options and do "
                          "not apply to method='bootstrap' (its draws are n=); use "
                          "method='nuts' or 'laplace', or drop sample_options.")
-    taken = [k for k in opts if k in _SET_BY_BACKTEST]
-    if taken:
-        where = "; ".join(f"{k}: {_SET_BY_BACKTEST[k]}" for k in taken)
-        raise ValueError(f"backtest: sample_options sets {taken}, which backtest sets for every "
-                         f"step and cut; drop them from sample_options and give them as "
-                         f"backtest's own arguments ({where}).")
-    known = [k for k in inspect.signature(sample).parameters
-             if k not in ("law", "data", *_SET_BY_BACKTEST)]
-    unknown = [k for k in opts if k not in known]
-    if unknown:
-        near = [m for k in unknown for m in difflib.get_close_matches(str(k), known, 1)]
-        hint = f" (did you mean {near}?)" if near else ""
-        raise ValueError(f"backtest: sample_options has {unknown}, which jaxfit.sample does not "
-                         f"take{hint}; its options are {known}.")
+    _check_options(opts, "sample_options", sample, "jaxfit.sample", _SET_BY_BACKTEST)
 
 
 def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: int,
