@@ -568,35 +568,25 @@ def _no_cut_message(a: np.ndarray, axis: str, few: Sequence[float], empty: Seque
             f"or lower min_points.")
 
 
-def _check_positive_axis(axis: str, frames) -> None:
-    """ValueError unless every finite ``axis`` value is positive: ``calibrate="ratio"``
-    scales by ``1 + log(axis / largest fitted)``, NaN for a zero or negative axis (a
-    centred or log-scale column), which made every calibrated bound NaN."""
+def _check_positive(col: str, frames, why: str, fix: str) -> None:
+    """ValueError naming ``col``, the frame and the rows when a finite value of column
+    ``col`` is <= 0 in one of ``frames`` ((name, df) pairs): ``why`` it must be positive
+    and the ``fix``.
+
+    Used for ``y`` in log space (before, a fit refused such a row only when a cut fitted
+    it, so one at the largest scale, only ever held out, was predicted without a word: its
+    log score NaN, left out of the calibration, its relative error infinite or negative)
+    and for ``axis`` with ``calibrate="ratio"`` (which scales by ``1 + log(axis / largest
+    fitted)``, NaN for a zero or negative axis, a centred or log-scale column: every
+    calibrated bound was NaN)."""
     for name, df in frames:
-        a = df[axis].to_numpy(np.float64)
-        bad = np.isfinite(a) & (a <= 0)
+        v = df[col].to_numpy(np.float64)
+        bad = np.isfinite(v) & (v <= 0)
         if bad.any():
             raise ValueError(
-                f"backtest: calibrate='ratio' scales each interval by 1 + log(axis / largest "
-                f"fitted axis value), so column {axis!r} must be positive, but {name} has "
-                f"{int(bad.sum())} value(s) <= 0 (rows {list(df.index[bad][:5])}, e.g. "
-                f"{a[bad][0]:g}). Fix: give the scale itself (N, FLOPs, tokens; for a log "
-                f"column, 10 ** column), or calibrate='width' or calibrate='constant'.")
-
-
-def _check_positive_y(data: pd.DataFrame, y: str) -> None:
-    """ValueError unless every finite ``y`` of the rows to predict is positive, for a
-    log-space fit. Before: a fit refused such a row only when a cut fitted it, so one at
-    the largest scale (only ever held out) was predicted without a word: its log score
-    was NaN (left out of the calibration), its relative error infinite or negative."""
-    v = data[y].to_numpy(np.float64)
-    bad = np.isfinite(v) & (v <= 0)
-    if bad.any():
-        raise ValueError(
-            f"backtest: column {y!r} (y) has {int(bad.sum())} value(s) <= 0 at rows "
-            f"{list(data.index[bad][:5])} (e.g. {v[bad][0]:g}); the law is fitted and its "
-            f"intervals calibrated in log space (space='log'), so every value must be > 0. "
-            f"Fix: remove those rows, or use space='linear'.")
+                f"backtest: column {col!r} of {name} has {int(bad.sum())} value(s) <= 0 at "
+                f"rows {list(df.index[bad][:5])} (e.g. {v[bad][0]:g}); {why}, so every value "
+                f"must be > 0. Fix: {fix}.")
 
 
 def task_labels(df: pd.DataFrame, by, name: str = "data") -> np.ndarray:
@@ -973,10 +963,17 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                 raise ValueError(f"backtest: {e}") from None
 
     if calibrate == "ratio":
-        _check_positive_axis(axis, [("data", data)] + [(f"steps[{i}].data", s.data)
-                                                       for i, s in enumerate(steps)])
+        _check_positive(axis, [("data", data)] + [(f"steps[{i}].data", s.data)
+                                                  for i, s in enumerate(steps)],
+                        "calibrate='ratio' scales each interval by 1 + log(axis / largest "
+                        "fitted axis value)",
+                        "give the scale itself (N, FLOPs, tokens; for a log column, "
+                        "10 ** column), or calibrate='width' or calibrate='constant'")
     if steps[-1].space == "log":
-        _check_positive_y(data, y)
+        _check_positive(y, [("data", data)],
+                        "the law is fitted and its intervals calibrated in log space "
+                        "(space='log')",
+                        "remove those rows, or use space='linear'")
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: task_labels(data, by)})
     ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)

@@ -760,9 +760,10 @@ def test_ratio_calibration_needs_a_positive_axis():
     N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
     df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3,
                        "s": np.log10(N) - 8.8})
-    with pytest.raises(ValueError, match=r"calibrate='ratio' .* column 's' must be positive, "
-                                         r"but data has 8 value\(s\) <= 0 \(rows \[0, 1, 2, 3, "
-                                         r"4\], e\.g\. -1\.1\d*\)\. Fix: .*10 \*\* column"):
+    with pytest.raises(ValueError, match=r"column 's' of data has 8 value\(s\) <= 0 at rows "
+                                         r"\[0, 1, 2, 3, 4\] \(e\.g\. -1\.1\d*\); "
+                                         r"calibrate='ratio' .* must be > 0\. Fix: .*10 \*\* "
+                                         r"column"):
         jf.backtest(jf.models.power_law(), df, by="task", axis="s", cuts=[0.0], n=20)
 
 
@@ -949,7 +950,7 @@ def test_a_held_out_target_that_log_space_cannot_take_is_refused_before_any_fit(
     df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
     df.loc[[8, 9], "loss"] = [0.0, -1.0]
     with pytest.raises(ValueError, match=re.escape(
-            "backtest: column 'loss' (y) has 2 value(s) <= 0 at rows [8, 9] (e.g. 0); the law "
+            "backtest: column 'loss' of data has 2 value(s) <= 0 at rows [8, 9] (e.g. 0); the law "
             "is fitted and its intervals calibrated in log space (space='log'), so every value "
             "must be > 0. Fix: remove those rows, or use space='linear'.")):
         jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8])
