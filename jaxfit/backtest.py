@@ -471,28 +471,34 @@ def _few_text(few: Sequence[float], axis: str, min_points, steps: Sequence[Step]
             f"(min_points) with {axis} <= the cut")
 
 
-def _warn_skipped_cuts(cuts, axis: str, few: Sequence[float], empty: Sequence[float],
-                       min_points, steps: Sequence[Step], calibrated: bool) -> bool:
-    """Warn (`FitWarning`) when cuts the caller gave (values or a count; not
-    ``cuts=None``, whose smallest values never have enough points) were skipped: no task
-    had enough points at or below them (``few``; said by `_warn_uncalibrated` instead
-    when nothing was calibrated), or no row lies above them (``empty``). Before: a cut
-    outside the data, e.g. ``cuts=[1e12, 8e8]`` or ``cuts=[8e8, 1e3]`` for a typo, ran
-    the other cuts without a word."""
-    if cuts is None:
-        return False
-    parts = [_few_text(few, axis, min_points, steps)] if few and calibrated else []
+def _skip_parts(few: Sequence[float], empty: Sequence[float], axis: str, min_points,
+                steps: Sequence[Step]) -> list[str]:
+    """Why cuts were skipped, one part each: the cuts where no task had enough points to
+    fit (``few``, `_few_text`) and those with no row above them (``empty``)."""
+    parts = [_few_text(few, axis, min_points, steps)] if few else []
     if empty:
         parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
                      f"{axis} above them")
+    return parts
+
+
+def _warn_skipped_cuts(cuts, axis: str, few: Sequence[float], empty: Sequence[float],
+                       min_points, steps: Sequence[Step]) -> None:
+    """Warn (`FitWarning`) when cuts the caller gave (values or a count; not
+    ``cuts=None``, whose smallest values never have enough points) were skipped: no task
+    had enough points at or below them (``few``; the caller passes none when
+    `_warn_uncalibrated` said so already), or no row lies above them (``empty``). Before:
+    a cut outside the data, e.g. ``cuts=[1e12, 8e8]`` or ``cuts=[8e8, 1e3]`` for a typo,
+    ran the other cuts without a word."""
+    if cuts is None:
+        return
+    parts = _skip_parts(few, empty, axis, min_points, steps)
     if not parts:
-        return False
-    n = (len(few) if few and calibrated else 0) + len(empty)
-    warnings.warn(f"backtest: skipped {n} cut(s) that predict nothing: {'; '.join(parts)}. "
-                  f"Fix: give cuts below the largest {axis} value, each with enough rows at or "
-                  "below it for a fit, or cuts=None (every value but the largest).",
-                  FitWarning, stacklevel=3)
-    return True
+        return
+    warnings.warn(f"backtest: skipped {len(few) + len(empty)} cut(s) that predict nothing: "
+                  f"{'; '.join(parts)}. Fix: give cuts below the largest {axis} value, each "
+                  "with enough rows at or below it for a fit, or cuts=None (every value but "
+                  "the largest).", FitWarning, stacklevel=3)
 
 
 def _has_interval(rows: pd.DataFrame) -> np.ndarray:
@@ -556,12 +562,8 @@ def _warn_unconverged(rows: pd.DataFrame) -> bool:
 
 def _no_cut_message(a: np.ndarray, axis: str, few: Sequence[float], empty: Sequence[float],
                     min_points, steps: Sequence[Step]) -> str:
-    """Why no cut produced a row: which cuts had no task with enough points to fit and
-    which had no row above them, with the data's axis range."""
-    parts = [_few_text(few, axis, min_points, steps)] if few else []
-    if empty:
-        parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
-                     f"{axis} above them")
+    """Why no cut produced a row (`_skip_parts`), with the data's axis range."""
+    parts = _skip_parts(few, empty, axis, min_points, steps)
     return (f"backtest: no cut had both enough points to fit and rows to predict: "
             f"{'; '.join(parts)} ({axis} spans {np.nanmin(a):.4g} to {np.nanmax(a):.4g}). "
             f"Fix: give cuts between those values (cuts=None: every value but the largest), "
@@ -1116,11 +1118,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
     options = dict(y=y, axis=axis, by=by, method=method, prob=prob,
                    calibrate=calibrate, space=out_space, n=n, per_task=per_task, seed=seed,
                    law=law.name, steps=len(steps))
-    _warn_skipped_cuts(cuts, axis, few, empty, min_points, steps,
-                       calibrated=calibrate is None or bool((rows["n_calibration"] > 0).any()))
+    # the uncalibrated warning names the cuts with too few points itself
+    said = _warn_uncalibrated(rows, calibrate, K, used=len(records),
+                              few=_few_text(few, axis, min_points, steps))
+    _warn_skipped_cuts(cuts, axis, [] if said else few, empty, min_points, steps)
     _warn_no_interval(rows, out_space)
-    _warn_uncalibrated(rows, calibrate, K, used=len(records),
-                       few=_few_text(few, axis, min_points, steps))
     _warn_unconverged(rows)
     rows = rows.rename(columns={"task": task_label(by)})
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

@@ -933,7 +933,10 @@ def test_given_cuts_that_predict_nothing_are_warned_about():
     assert caught[0].filename == __file__
     assert bt.table()["cut"].tolist() == [4e8, 4e8]
     from jaxfit.backtest import _warn_skipped_cuts
-    assert not _warn_skipped_cuts(None, "N", [1e3], [1e12], None, [], True)   # cuts=None
+    import warnings as w
+    with w.catch_warnings():
+        w.simplefilter("error")
+        _warn_skipped_cuts(None, "N", [1e3], [1e12], None, [])   # cuts=None: no warning
 
 
 def test_a_held_out_target_that_log_space_cannot_take_is_refused_before_any_fit(monkeypatch):
