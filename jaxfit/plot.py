@@ -32,7 +32,7 @@ import pandas as pd
 
 from jaxfit.data import column_map, numeric_values, task_columns
 from jaxfit.datasets import recorded_unit
-from jaxfit.plot_style import figure, interval_bar, unit_label
+from jaxfit.plot_style import axes_legend_below, figure, interval_bar, unit_label
 from jaxfit.predictions import match_tasks, task_positions, task_rows
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
@@ -400,9 +400,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         ax.set_ylabel(_label(y, None, data))
         ax.set_title(_wrap(f"{law.name}" + (f" [{task}]" if len(result.tasks) > 1 else "")),
                      fontsize=9)
-        if ax.get_legend_handles_labels()[1]:       # beside the data, never over it
-            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2),
-                      ncol=2, borderaxespad=0.0, frameon=False)
+        axes_legend_below(ax, fontsize=7, ncol=2, below=0.2)   # beside the data, never over it
     if norm is not None:
         bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes),
                            shrink=0.9, pad=0.01)
