@@ -276,8 +276,8 @@ class BacktestResult:
     Attributes:
         rows: one row per held-out observation and cut (see `table`).
         fits: cut -> list of each step's `jaxfit.FitResult` at that cut.
-        options: the call's settings (y: the last step's target, axis, method, prob,
-            calibrate, space, ...).
+        options: the call's settings (y: the target column of data, whose values are
+            ``actual``; axis, method, prob, calibrate, space, ...).
     """
 
     rows: pd.DataFrame
@@ -471,28 +471,34 @@ def _few_text(few: Sequence[float], axis: str, min_points, steps: Sequence[Step]
             f"(min_points) with {axis} <= the cut")
 
 
-def _warn_skipped_cuts(cuts, axis: str, few: Sequence[float], empty: Sequence[float],
-                       min_points, steps: Sequence[Step], calibrated: bool) -> bool:
-    """Warn (`FitWarning`) when cuts the caller gave (values or a count; not
-    ``cuts=None``, whose smallest values never have enough points) were skipped: no task
-    had enough points at or below them (``few``; said by `_warn_uncalibrated` instead
-    when nothing was calibrated), or no row lies above them (``empty``). Before: a cut
-    outside the data, e.g. ``cuts=[1e12, 8e8]`` or ``cuts=[8e8, 1e3]`` for a typo, ran
-    the other cuts without a word."""
-    if cuts is None:
-        return False
-    parts = [_few_text(few, axis, min_points, steps)] if few and calibrated else []
+def _skip_parts(few: Sequence[float], empty: Sequence[float], axis: str, min_points,
+                steps: Sequence[Step]) -> list[str]:
+    """Why cuts were skipped, one part each: the cuts where no task had enough points to
+    fit (``few``, `_few_text`) and those with no row above them (``empty``)."""
+    parts = [_few_text(few, axis, min_points, steps)] if few else []
     if empty:
         parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
                      f"{axis} above them")
+    return parts
+
+
+def _warn_skipped_cuts(cuts, axis: str, few: Sequence[float], empty: Sequence[float],
+                       min_points, steps: Sequence[Step]) -> None:
+    """Warn (`FitWarning`) when cuts the caller gave (values or a count; not
+    ``cuts=None``, whose smallest values never have enough points) were skipped: no task
+    had enough points at or below them (``few``; the caller passes none when
+    `_warn_uncalibrated` said so already), or no row lies above them (``empty``). Before:
+    a cut outside the data, e.g. ``cuts=[1e12, 8e8]`` or ``cuts=[8e8, 1e3]`` for a typo,
+    ran the other cuts without a word."""
+    if cuts is None:
+        return
+    parts = _skip_parts(few, empty, axis, min_points, steps)
     if not parts:
-        return False
-    n = (len(few) if few and calibrated else 0) + len(empty)
-    warnings.warn(f"backtest: skipped {n} cut(s) that predict nothing: {'; '.join(parts)}. "
-                  f"Fix: give cuts below the largest {axis} value, each with enough rows at or "
-                  "below it for a fit, or cuts=None (every value but the largest).",
-                  FitWarning, stacklevel=3)
-    return True
+        return
+    warnings.warn(f"backtest: skipped {len(few) + len(empty)} cut(s) that predict nothing: "
+                  f"{'; '.join(parts)}. Fix: give cuts below the largest {axis} value, each "
+                  "with enough rows at or below it for a fit, or cuts=None (every value but "
+                  "the largest).", FitWarning, stacklevel=3)
 
 
 def _has_interval(rows: pd.DataFrame) -> np.ndarray:
@@ -556,47 +562,33 @@ def _warn_unconverged(rows: pd.DataFrame) -> bool:
 
 def _no_cut_message(a: np.ndarray, axis: str, few: Sequence[float], empty: Sequence[float],
                     min_points, steps: Sequence[Step]) -> str:
-    """Why no cut produced a row: which cuts had no task with enough points to fit and
-    which had no row above them, with the data's axis range."""
-    parts = [_few_text(few, axis, min_points, steps)] if few else []
-    if empty:
-        parts.append(f"cut(s) {', '.join(f'{c:.4g}' for c in empty[:5])} leave no row with "
-                     f"{axis} above them")
+    """Why no cut produced a row (`_skip_parts`), with the data's axis range."""
+    parts = _skip_parts(few, empty, axis, min_points, steps)
     return (f"backtest: no cut had both enough points to fit and rows to predict: "
             f"{'; '.join(parts)} ({axis} spans {np.nanmin(a):.4g} to {np.nanmax(a):.4g}). "
             f"Fix: give cuts between those values (cuts=None: every value but the largest), "
             f"or lower min_points.")
 
 
-def _check_positive_axis(axis: str, frames) -> None:
-    """ValueError unless every finite ``axis`` value is positive: ``calibrate="ratio"``
-    scales by ``1 + log(axis / largest fitted)``, NaN for a zero or negative axis (a
-    centred or log-scale column), which made every calibrated bound NaN."""
+def _check_positive(col: str, frames, why: str, fix: str) -> None:
+    """ValueError naming ``col``, the frame and the rows when a finite value of column
+    ``col`` is <= 0 in one of ``frames`` ((name, df) pairs): ``why`` it must be positive
+    and the ``fix``.
+
+    Used for ``y`` in log space (before, a fit refused such a row only when a cut fitted
+    it, so one at the largest scale, only ever held out, was predicted without a word: its
+    log score NaN, left out of the calibration, its relative error infinite or negative)
+    and for ``axis`` with ``calibrate="ratio"`` (which scales by ``1 + log(axis / largest
+    fitted)``, NaN for a zero or negative axis, a centred or log-scale column: every
+    calibrated bound was NaN)."""
     for name, df in frames:
-        a = df[axis].to_numpy(np.float64)
-        bad = np.isfinite(a) & (a <= 0)
+        v = df[col].to_numpy(np.float64)
+        bad = np.isfinite(v) & (v <= 0)
         if bad.any():
             raise ValueError(
-                f"backtest: calibrate='ratio' scales each interval by 1 + log(axis / largest "
-                f"fitted axis value), so column {axis!r} must be positive, but {name} has "
-                f"{int(bad.sum())} value(s) <= 0 (rows {list(df.index[bad][:5])}, e.g. "
-                f"{a[bad][0]:g}). Fix: give the scale itself (N, FLOPs, tokens; for a log "
-                f"column, 10 ** column), or calibrate='width' or calibrate='constant'.")
-
-
-def _check_positive_y(data: pd.DataFrame, y: str) -> None:
-    """ValueError unless every finite ``y`` of the rows to predict is positive, for a
-    log-space fit. Before: a fit refused such a row only when a cut fitted it, so one at
-    the largest scale (only ever held out) was predicted without a word: its log score
-    was NaN (left out of the calibration), its relative error infinite or negative."""
-    v = data[y].to_numpy(np.float64)
-    bad = np.isfinite(v) & (v <= 0)
-    if bad.any():
-        raise ValueError(
-            f"backtest: column {y!r} (y) has {int(bad.sum())} value(s) <= 0 at rows "
-            f"{list(data.index[bad][:5])} (e.g. {v[bad][0]:g}); the law is fitted and its "
-            f"intervals calibrated in log space (space='log'), so every value must be > 0. "
-            f"Fix: remove those rows, or use space='linear'.")
+                f"backtest: column {col!r} of {name} has {int(bad.sum())} value(s) <= 0 at "
+                f"rows {list(df.index[bad][:5])} (e.g. {v[bad][0]:g}); {why}, so every value "
+                f"must be > 0. Fix: {fix}.")
 
 
 def task_labels(df: pd.DataFrame, by, name: str = "data") -> np.ndarray:
@@ -683,50 +675,60 @@ _FIT_SET_BY_BACKTEST = {"y": "y= (or the Step's y)", "by": "by=", "x": "x= (or t
                         "space": "space= (or the Step's)", "warn": "none: backtest warns itself"}
 
 
-def _check_fit_options(steps: Sequence[Step], own_step: bool) -> None:
-    """ValueError, before any fit, for point-fit options that `jaxfit.fit` does not take,
-    that backtest sets itself, or ``weights``, which the intervals would not see (each
-    cut's bootstrap or posterior is of the unweighted rows). Before: a TypeError at the
-    first cut ("fit() got an unexpected keyword argument 'restart'", "got multiple
-    values for keyword argument 'loss'"), or, for weights, weighted point predictions in
-    unweighted intervals without a word."""
+#: `point_fit` as imported, whose arguments `_check_fit_options` checks: bound once, so
+#: a stand-in for ``point_fit`` (a test's that fails if a fit runs) is checked as jaxfit.fit.
+_POINT_FIT = point_fit
+
+
+def _check_options(opts: Mapping[str, Any], name: str, func, func_name: str,
+                   set_by: Mapping[str, str]) -> None:
+    """ValueError when options ``opts`` (given as ``name``, e.g. ``fit_options``) set an
+    argument that backtest sets itself (``set_by``: argument -> where to give it), or one
+    that ``func`` (called ``func_name`` in the message) does not take, with the nearest
+    names it does take."""
     import difflib
     import inspect
 
-    from jaxfit.fit import fit
+    taken = [k for k in opts if k in set_by]
+    if taken:
+        where = "; ".join(f"{k}: {set_by[k]}" for k in taken)
+        raise ValueError(f"backtest: {name} sets {taken}, which backtest sets for every "
+                         f"step and cut; drop them from {name} and give them as "
+                         f"backtest's own arguments ({where}).")
+    known = [k for k in inspect.signature(func).parameters
+             if k not in ("law", "data", *set_by)]
+    unknown = [k for k in opts if k not in known]
+    if unknown:
+        near = [m for k in unknown for m in difflib.get_close_matches(str(k), known, 1)]
+        hint = f" (did you mean {near}?)" if near else ""
+        raise ValueError(f"backtest: {name} has {unknown}, which {func_name} does not "
+                         f"take{hint}; its options are {known}.")
 
-    known = [k for k in inspect.signature(fit).parameters
-             if k not in ("law", "data", *_FIT_SET_BY_BACKTEST)]
+
+def _check_fit_options(steps: Sequence[Step], own_step: bool) -> None:
+    """ValueError, before any fit, for point-fit options that `jaxfit.fit` does not take,
+    that backtest sets itself (`_check_options`), or ``weights``, which the intervals would
+    not see (each cut's bootstrap or posterior is of the unweighted rows). Before: a
+    TypeError at the first cut ("fit() got an unexpected keyword argument 'restart'", "got
+    multiple values for keyword argument 'loss'"), or, for weights, weighted point
+    predictions in unweighted intervals without a word."""
     for i, s in enumerate(steps):
         opts = dict(s.options or {})
         name = "fit_options" if own_step else f"steps[{i}].options"
-        taken = [k for k in opts if k in _FIT_SET_BY_BACKTEST]
-        if taken:
-            where = "; ".join(f"{k}: {_FIT_SET_BY_BACKTEST[k]}" for k in taken)
-            raise ValueError(f"backtest: {name} sets {taken}, which backtest sets for every "
-                             f"step and cut; drop them from {name} and give them as "
-                             f"backtest's own arguments ({where}).")
         if "weights" in opts:
             raise ValueError(f"backtest: {name} sets 'weights', which only the point fit would "
                              "use: each cut's bootstrap or posterior, and so its intervals, is "
                              f"of the unweighted rows. Drop weights from {name} (or select the "
                              "rows to fit instead of weighting them).")
-        unknown = [k for k in opts if k not in known]
-        if unknown:
-            near = [m for k in unknown for m in difflib.get_close_matches(str(k), known, 1)]
-            hint = f" (did you mean {near}?)" if near else ""
-            raise ValueError(f"backtest: {name} has {unknown}, which jaxfit.fit does not "
-                             f"take{hint}; its options are {known}.")
+        _check_options(opts, name, _POINT_FIT, "jaxfit.fit", _FIT_SET_BY_BACKTEST)
 
 
 def _check_sample_options(method: str, sample_options) -> None:
     """ValueError, before any fit, for ``sample_options`` that would be ignored (with
     ``method="bootstrap"``), that backtest sets itself, or that `jaxfit.sample` does not
-    take. Before: ignored without a word, or a TypeError ("got multiple values for keyword
-    argument 'seed'", "unexpected keyword argument") after the first cut's fits."""
-    import difflib
-    import inspect
-
+    take (`_check_options`). Before: ignored without a word, or a TypeError ("got multiple
+    values for keyword argument 'seed'", "unexpected keyword argument") after the first
+    cut's fits."""
     from jaxfit.sample import sample
 
     opts = dict(sample_options or {})
@@ -736,20 +738,7 @@ def _check_sample_options(method: str, sample_options) -> None:
         raise ValueError(f"backtest: sample_options={opts!r} are jaxfit.sample's options and do "
                          "not apply to method='bootstrap' (its draws are n=); use "
                          "method='nuts' or 'laplace', or drop sample_options.")
-    taken = [k for k in opts if k in _SET_BY_BACKTEST]
-    if taken:
-        where = "; ".join(f"{k}: {_SET_BY_BACKTEST[k]}" for k in taken)
-        raise ValueError(f"backtest: sample_options sets {taken}, which backtest sets for every "
-                         f"step and cut; drop them from sample_options and give them as "
-                         f"backtest's own arguments ({where}).")
-    known = [k for k in inspect.signature(sample).parameters
-             if k not in ("law", "data", *_SET_BY_BACKTEST)]
-    unknown = [k for k in opts if k not in known]
-    if unknown:
-        near = [m for k in unknown for m in difflib.get_close_matches(str(k), known, 1)]
-        hint = f" (did you mean {near}?)" if near else ""
-        raise ValueError(f"backtest: sample_options has {unknown}, which jaxfit.sample does not "
-                         f"take{hint}; its options are {known}.")
+    _check_options(opts, "sample_options", sample, "jaxfit.sample", _SET_BY_BACKTEST)
 
 
 def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: int,
@@ -976,10 +965,17 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                 raise ValueError(f"backtest: {e}") from None
 
     if calibrate == "ratio":
-        _check_positive_axis(axis, [("data", data)] + [(f"steps[{i}].data", s.data)
-                                                       for i, s in enumerate(steps)])
+        _check_positive(axis, [("data", data)] + [(f"steps[{i}].data", s.data)
+                                                  for i, s in enumerate(steps)],
+                        "calibrate='ratio' scales each interval by 1 + log(axis / largest "
+                        "fitted axis value)",
+                        "give the scale itself (N, FLOPs, tokens; for a log column, "
+                        "10 ** column), or calibrate='width' or calibrate='constant'")
     if steps[-1].space == "log":
-        _check_positive_y(data, y)
+        _check_positive(y, [("data", data)],
+                        "the law is fitted and its intervals calibrated in log space "
+                        "(space='log')",
+                        "remove those rows, or use space='linear'")
     # The evaluation rows and their tasks.
     ev = data.assign(**{_TASK: task_labels(data, by)})
     ok = np.isfinite(ev[[axis, y, *cols.values()]].to_numpy(np.float64)).all(axis=1)
@@ -1119,14 +1115,14 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                            n_calibration=0)
     rows["covered"] = (rows["lower"] <= rows["actual"]) & (rows["actual"] <= rows["upper"])
     rows = rows[["task", *TABLE_COLUMNS]]
-    options = dict(y=steps[-1].y, axis=axis, by=by, method=method, prob=prob,
+    options = dict(y=y, axis=axis, by=by, method=method, prob=prob,
                    calibrate=calibrate, space=out_space, n=n, per_task=per_task, seed=seed,
                    law=law.name, steps=len(steps))
-    _warn_skipped_cuts(cuts, axis, few, empty, min_points, steps,
-                       calibrated=calibrate is None or bool((rows["n_calibration"] > 0).any()))
+    # the uncalibrated warning names the cuts with too few points itself
+    said = _warn_uncalibrated(rows, calibrate, K, used=len(records),
+                              few=_few_text(few, axis, min_points, steps))
+    _warn_skipped_cuts(cuts, axis, [] if said else few, empty, min_points, steps)
     _warn_no_interval(rows, out_space)
-    _warn_uncalibrated(rows, calibrate, K, used=len(records),
-                       few=_few_text(few, axis, min_points, steps))
     _warn_unconverged(rows)
     rows = rows.rename(columns={"task": task_label(by)})
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxfit.plot_style import figure, interval_bar, plain_log_ticks, unit_label
+from jaxfit.plot_style import (axes_legend_below, figure, interval_bar, plain_log_ticks,
+                                unit_label)
 
 __all__ = ["plot_backtest"]
 
@@ -71,7 +72,7 @@ def plot_backtest(result, ax=None):
     none = int((~has).sum())
     a0.set_title(f"held-out predictions ({len(t)}; red: missed"
                  + (f"; grey: {none} without an interval" if none else "") + ")")
-    _legend_below(a0)
+    axes_legend_below(a0)
     # log ratios rounded, so ratios equal but for rounding share a bin: before, a quantile
     # edge fell between 2.1544346900318838 and 2.154434690031884 (two cuts of a geometric
     # grid), and the panel drew two coverages, 1.0 and 0.0, at one ratio
@@ -94,12 +95,5 @@ def plot_backtest(result, ax=None):
     a1.set_ylabel("coverage (share of rows in the interval)")
     a1.set_title("coverage by extrapolation ratio")
     plain_log_ticks(a1, "x")            # 2, 5, 10: never 2 x 10^0
-    _legend_below(a1)
+    axes_legend_below(a1)
     return fig
-
-
-def _legend_below(ax) -> None:
-    """The legend of ``ax`` below it, off the data (loc="best" put it over points)."""
-    if ax.get_legend_handles_labels()[1]:
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
-                  borderaxespad=0.0, frameon=False)

@@ -619,18 +619,26 @@ def _number(v, field: str, allow_null: bool = True) -> None:
         raise _bad(field, f"is {v!r}, not a number")
 
 
+def _check_law_block(block, field: str) -> None:
+    """A saved law block (a fit file's ``law``, a posterior's ``jaxfit_law``) is an object
+    with ``name`` and ``spec`` strings and ``params``, a list of parameter names. Raises
+    ValueError naming ``field`` or its key."""
+    if not isinstance(block, dict):
+        raise _bad(field, "is missing or not an object" if block is None
+                   else f"is {block!r}, not an object")
+    for key in ("name", "spec"):
+        if not isinstance(block.get(key), str):
+            raise _bad(f"{field}.{key}", "is missing or not a string")
+    params = block.get("params")
+    if not (isinstance(params, list) and all(isinstance(n, str) for n in params)):
+        raise _bad(f"{field}.params", "is missing or not a list of parameter names")
+
+
 def _check_fit_doc(doc: dict, names: list[str] | None = None) -> None:
     """Every field `fit_from_dict` reads is present and of the right type; a converged
     task has finite params and objective. Raises ValueError naming the field."""
-    if not isinstance(doc.get("law"), dict):
-        raise _bad("law", "is missing or not an object")
-    for key in ("name", "spec"):
-        if not isinstance(doc["law"].get(key), str):
-            raise _bad(f"law.{key}", "is missing or not a string")
-    params = doc["law"].get("params")
-    if not (isinstance(params, list) and all(isinstance(n, str) for n in params)):
-        raise _bad("law.params", "is missing or not a list of parameter names")
-    names = params if names is None else names
+    _check_law_block(doc.get("law"), "law")
+    names = doc["law"]["params"] if names is None else names
     if not isinstance(doc.get("options"), dict):
         raise _bad("options", "is missing or not an object")
     tasks = doc.get("tasks")
@@ -933,15 +941,7 @@ def _check_posterior_attrs(post_ds, get) -> None:
     they name. Raises ValueError naming the attribute (before: a field named by xarray's
     sentence "No variable named 'x'...", "a field is malformed (AttributeError: ...)", or
     one task label for two tasks' draws reported as a malformed 'law_check')."""
-    block = get("jaxfit_law")
-    if not isinstance(block, dict):
-        raise _bad("jaxfit_law", f"is {block!r}, not an object")
-    for key in ("name", "spec"):
-        if not isinstance(block.get(key), str):
-            raise _bad(f"jaxfit_law.{key}", "is missing or not a string")
-    if not (isinstance(block.get("params"), list)
-            and all(isinstance(n, str) for n in block["params"])):
-        raise _bad("jaxfit_law.params", "is missing or not a list of parameter names")
+    _check_law_block(get("jaxfit_law"), "jaxfit_law")
     for key in ("jaxfit_options", "jaxfit_likelihood"):
         if not isinstance(get(key), dict):
             raise _bad(key, f"is {get(key)!r}, not an object")

@@ -32,7 +32,7 @@ import pandas as pd
 
 from jaxfit.data import column_map, numeric_values, task_columns
 from jaxfit.datasets import recorded_unit
-from jaxfit.plot_style import figure, interval_bar, unit_label
+from jaxfit.plot_style import axes_legend_below, figure, interval_bar, unit_label
 from jaxfit.predictions import match_tasks, task_positions, task_rows
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
@@ -214,30 +214,19 @@ def _with_task(result, df: pd.DataFrame, task) -> pd.DataFrame:
 
 
 def _curve(result, df: pd.DataFrame, prob: float, band) -> tuple[np.ndarray, pd.DataFrame | None]:
-    """The law's curve at ``df`` (median for a posterior) and the band's frame."""
+    """The law's curve at ``df`` (median for a posterior) and the band's frame.
+
+    A posterior predicts with ``warn=False``: a figure draws the median and the credible
+    bounds (from every draw), never the predictive ones, so it does not warn about
+    predictive bounds that are not finite (before, a Laplace posterior with a few infinite
+    sigma draws warned once per curve drawn about bounds no figure shows)."""
     from jaxfit.posterior import Posterior
 
     if isinstance(result, Posterior):
-        pred = _credible(result, df, prob)
+        pred = result.predict(df, prob=prob, warn=False)
         return pred["median"].to_numpy(), pred
     y = result.predict(df, warn=False)["prediction"].to_numpy(dtype=np.float64)
-    return y, (_credible(band, df, prob) if band is not None else None)
-
-
-def _credible(post, df: pd.DataFrame, prob: float) -> pd.DataFrame:
-    """``post.predict(df, prob=prob)`` without its warning about predictive bounds that are
-    NaN: a figure draws the median and the credible bounds (from every draw), never the
-    predictive ones. Before, a Laplace posterior with a few infinite sigma draws warned
-    once per curve drawn ("120 of 120 row(s) have no predictive interval", pointing
-    into this file) about bounds no figure shows."""
-    import warnings
-
-    from jaxfit.warnings import FitWarning
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", r"predict: \d+ of \d+ row\(s\) have (no predictive "
-                                r"interval|infinite predictive draws)", FitWarning)
-        return post.predict(df, prob=prob)
+    return y, (band.predict(df, prob=prob, warn=False) if band is not None else None)
 
 
 def _warn_unconverged(result, tasks: list | None, where: str) -> None:
@@ -411,9 +400,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         ax.set_ylabel(_label(y, None, data))
         ax.set_title(_wrap(f"{law.name}" + (f" [{task}]" if len(result.tasks) > 1 else "")),
                      fontsize=9)
-        if ax.get_legend_handles_labels()[1]:       # beside the data, never over it
-            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2),
-                      ncol=2, borderaxespad=0.0, frameon=False)
+        axes_legend_below(ax, fontsize=7, ncol=2, below=0.2)   # beside the data, never over it
     if norm is not None:
         bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes),
                            shrink=0.9, pad=0.01)

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DPI", "plain_number", "plain_log_ticks", "figure", "legend_below", "wrap",
-           "interval_bar", "unit_label"]
+__all__ = ["DPI", "plain_number", "plain_log_ticks", "figure", "legend_below", "axes_legend_below",
+           "wrap", "interval_bar", "unit_label"]
 
 #: Resolution of every figure (``savefig`` uses it unless given ``dpi=``).
 DPI = 150
@@ -113,6 +113,16 @@ def figure(width: float, height: float):
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained", dpi=DPI)
+
+
+def axes_legend_below(ax, fontsize: float = 8, ncol: int = 3, below: float = 0.14):
+    """The legend of one Axes ``ax`` below it, off the data (``loc="best"`` put it over
+    points): its top ``below`` (a fraction of the Axes' height) under the Axes; None, and
+    no legend, when nothing in ``ax`` is labelled."""
+    if not ax.get_legend_handles_labels()[1]:
+        return None
+    return ax.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, -below),
+                     ncol=ncol, borderaxespad=0.0, frameon=False)
 
 
 def legend_below(fig, axes, ncol: int = 4, fontsize: float = 8, **kwargs):

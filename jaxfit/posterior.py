@@ -643,7 +643,8 @@ class Posterior:
                                       streams=row_streams(x, rows))
         return index, mean, pred
 
-    def predict(self, df: pd.DataFrame, prob: float = 0.9, seed: int = 0) -> pd.DataFrame:
+    def predict(self, df: pd.DataFrame, prob: float = 0.9, seed: int = 0,
+                warn: bool = True) -> pd.DataFrame:
         """Predictions with intervals at the rows of ``df`` (inputs mapped as in the fit).
 
         Columns: ``df``'s own, then ``mean``, ``median``, ``sd``, ``credible_lower``/
@@ -657,6 +658,14 @@ class Posterior:
         `FitWarning` names it (`warn_undefined`). A row's predictive bounds depend on its
         task, its inputs and ``seed`` only, not on the other rows of ``df`` or its position
         there (`predict_draws`).
+
+        Args:
+            df: the rows to predict at.
+            prob: the probability of the credible and predictive intervals, in (0, 1).
+            seed: the seed of the new-observation draws (a non-negative integer).
+            warn: warn (`FitWarning`) when rows' predictive draws are not finite
+                (`warn_undefined`); the figures pass False, as they never draw the
+                predictive bounds.
         """
         _check_prob(prob)
         from jaxfit.checks import nonnegative_seed
@@ -666,8 +675,9 @@ class Posterior:
 
         index, mean, pred = self.predict_draws(df, seed=seed)
         iv = interval_frame(index, mean, pred, prob)
-        warn_undefined(index, mean, pred, self.likelihood.space, self.method,
-                       bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
+        if warn:
+            warn_undefined(index, mean, pred, self.likelihood.space, self.method,
+                           bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
         out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
         out.attrs["prob"] = prob
         return out
@@ -836,19 +846,18 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
 
 
 def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method: str,
-                   where: str = "predict", stacklevel: int = 3, bounds=None) -> bool:
-    """Warn (`FitWarning`) when rows' predictive draws [n, D] are not finite, saying why:
-    the law's mean is <= 0 in some draws (a log-space likelihood has no observation
-    there), the mean is not finite, or the noise is not (`noise_cause`: what makes it so
-    for a posterior of ``method``, the `Posterior.method` whose noise the draws carry).
-    Returns True when it warned.
+                   bounds, where: str = "predict", stacklevel: int = 3) -> bool:
+    """Warn (`FitWarning`) when rows' predictive draws [n, D] are not finite, saying why
+    (`_causes`): the law's mean is <= 0 in some draws (a log-space likelihood has no
+    observation there), the mean is not finite, or the noise is not (`noise_cause`: what
+    makes it so for a posterior of ``method``, the `Posterior.method` whose noise the
+    draws carry). Returns True when it warned.
 
     ``bounds`` [n, 2] are the rows' predictive bounds (`interval_frame`). A NaN draw makes
     both bounds NaN, but a few infinite draws lie beyond the bounds, which stay finite:
     the warning says which rows have no interval and which have one despite such draws
     (before, it said "predictive_lower/upper are NaN" of every such row, beside finite
-    bounds of 0.000242 and 3961.89). Without ``bounds`` every such row counts as having
-    none.
+    bounds of 0.000242 and 3961.89).
 
     Before, `Posterior.predict` and `jaxfit.predict_chain` returned those NaN bounds
     without a word (`jaxfit predict` said only "N predicted values are not finite")."""
@@ -858,8 +867,7 @@ def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method
     rows = bad.any(axis=1)
     if not rows.any():
         return False
-    kept = (np.zeros_like(rows) if bounds is None
-            else rows & np.isfinite(np.asarray(bounds, dtype=np.float64)).all(axis=1))
+    kept = rows & np.isfinite(np.asarray(bounds, dtype=np.float64)).all(axis=1)
     if kept.any():
         _warn_beyond_bounds(index, mean, pred, kept, space, method, where, stacklevel + 1)
     rows = rows & ~kept
@@ -867,8 +875,22 @@ def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method
         return True
     k = int(bad[rows].sum(axis=1).max())
     labels = list(np.asarray(index, dtype=object)[rows][:5])
-    m = np.asarray(mean)[rows]
-    b = bad[rows]
+    why, fix = _causes(np.asarray(mean)[rows], bad[rows], space, method)
+    warnings.warn(f"{where}: {int(rows.sum())} of {len(rows)} row(s) have no predictive "
+                  f"interval (rows {labels}): in up to {k} of {pred.shape[1]} draws "
+                  f"{'; or '.join(why)}, so predictive_lower/upper are not finite; mean, "
+                  f"median, sd and the credible bounds use every draw. Fix: "
+                  f"{'; or '.join(fix)}.",
+                  FitWarning, stacklevel=stacklevel)
+    return True
+
+
+def _causes(m: np.ndarray, b: np.ndarray, space: str, method: str
+            ) -> tuple[list[str], list[str]]:
+    """Why some predictive draws are not finite, and the fixes: ``(why, fix)``, one entry
+    each per cause found among the rows' law means ``m`` [n, D] at their non-finite draws
+    ``b`` [n, D] (bool): the mean <= 0 in log ``space``, the mean not finite, and for the
+    rest the noise (`noise_cause` of ``method``)."""
     nonfinite = ~np.isfinite(m) & b
     nonpos = (m <= 0) & b if space == "log" else np.zeros_like(b)
     why, fix = [], []
@@ -884,35 +906,25 @@ def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method
         cause, remedy = noise_cause(method, space)
         why.append(cause)
         fix.append(remedy)
-    warnings.warn(f"{where}: {int(rows.sum())} of {len(rows)} row(s) have no predictive "
-                  f"interval (rows {labels}): in up to {k} of {pred.shape[1]} draws "
-                  f"{'; or '.join(why)}, so predictive_lower/upper are not finite; mean, "
-                  f"median, sd and the credible bounds use every draw. Fix: "
-                  f"{'; or '.join(fix)}.",
-                  FitWarning, stacklevel=stacklevel)
-    return True
+    return why, fix
 
 
-def _warn_beyond_bounds(index, mean, pred, kept, space, method, where, stacklevel) -> bool:
+def _warn_beyond_bounds(index, mean, pred, kept, space, method, where, stacklevel) -> None:
     """The warning for rows whose predictive draws include infinite ones but whose bounds
     are finite (``kept``): the infinite draws lie beyond the bounds, which are quantiles of
-    the draws as they are; the cause as `warn_undefined` gives it (a NaN draw, e.g. of a
-    mean <= 0 in log space, makes the bounds NaN, so it is not among these rows)."""
+    the draws as they are; the cause as `_causes` gives it (a NaN draw, e.g. of a mean
+    <= 0 in log space, makes the bounds NaN, so it is not among these rows)."""
     from jaxfit.warnings import FitWarning
 
     bad = ~np.isfinite(pred[kept])
     k = int(bad.sum(axis=1).max())
     labels = list(np.asarray(index, dtype=object)[kept][:5])
-    cause, remedy = noise_cause(method, space)
-    m = np.asarray(mean)[kept]
-    if (~np.isfinite(m) & bad).any():
-        cause, remedy = "the law's mean is not finite", "check the law at those inputs"
+    why, fix = _causes(np.asarray(mean)[kept], bad, space, method)
     warnings.warn(f"{where}: {int(kept.sum())} of {len(kept)} row(s) have infinite predictive "
-                  f"draws (rows {labels}): in up to {k} of {pred.shape[1]} draws {cause}. "
-                  "Their predictive bounds are finite (the infinite draws lie beyond them), "
-                  f"but the draws are not all sound. Fix: {remedy}.", FitWarning,
-                  stacklevel=stacklevel)
-    return True
+                  f"draws (rows {labels}): in up to {k} of {pred.shape[1]} draws "
+                  f"{'; or '.join(why)}. Their predictive bounds are finite (the infinite "
+                  "draws lie beyond them), but the draws are not all sound. Fix: "
+                  f"{'; or '.join(fix)}.", FitWarning, stacklevel=stacklevel)
 
 
 def noise_cause(method: str, space: str) -> tuple[str, str]:

@@ -452,6 +452,19 @@ def test_a_row_without_an_axis_value_is_not_fitted_at_every_cut():
     assert bt.table()["row"].tolist() == [8]
 
 
+def test_options_y_is_the_column_of_data_whose_values_are_actual():
+    """``actual`` holds ``data[y]``, and the figure labels its axes with ``options["y"]``;
+    before, ``options["y"]`` was the last step's target, another column name when the
+    step's data names it differently ("L" here, while the actual values were "loss")."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    law = jf.models.power_law()
+    bt = jf.backtest(law, df, y="loss", by="task", axis="N", cuts=[4e8], n=20, calibrate=None,
+                     steps=[jf.Step(law, df.rename(columns={"loss": "L"}), "L")])
+    assert bt.options["y"] == "loss"
+    np.testing.assert_allclose(bt.table()["actual"], df["loss"].iloc[-2:], rtol=0)
+
+
 def test_rows_from_unconverged_fits_are_flagged():
     """Before: the point fits run with warn=False, so a held-out row predicted from a fit
     that stopped at max_steps came back like any other, without a word."""
@@ -747,9 +760,10 @@ def test_ratio_calibration_needs_a_positive_axis():
     N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
     df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3,
                        "s": np.log10(N) - 8.8})
-    with pytest.raises(ValueError, match=r"calibrate='ratio' .* column 's' must be positive, "
-                                         r"but data has 8 value\(s\) <= 0 \(rows \[0, 1, 2, 3, "
-                                         r"4\], e\.g\. -1\.1\d*\)\. Fix: .*10 \*\* column"):
+    with pytest.raises(ValueError, match=r"column 's' of data has 8 value\(s\) <= 0 at rows "
+                                         r"\[0, 1, 2, 3, 4\] \(e\.g\. -1\.1\d*\); "
+                                         r"calibrate='ratio' .* must be > 0\. Fix: .*10 \*\* "
+                                         r"column"):
         jf.backtest(jf.models.power_law(), df, by="task", axis="s", cuts=[0.0], n=20)
 
 
@@ -919,7 +933,10 @@ def test_given_cuts_that_predict_nothing_are_warned_about():
     assert caught[0].filename == __file__
     assert bt.table()["cut"].tolist() == [4e8, 4e8]
     from jaxfit.backtest import _warn_skipped_cuts
-    assert not _warn_skipped_cuts(None, "N", [1e3], [1e12], None, [], True)   # cuts=None
+    import warnings as w
+    with w.catch_warnings():
+        w.simplefilter("error")
+        _warn_skipped_cuts(None, "N", [1e3], [1e12], None, [])   # cuts=None: no warning
 
 
 def test_a_held_out_target_that_log_space_cannot_take_is_refused_before_any_fit(monkeypatch):
@@ -936,7 +953,7 @@ def test_a_held_out_target_that_log_space_cannot_take_is_refused_before_any_fit(
     df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
     df.loc[[8, 9], "loss"] = [0.0, -1.0]
     with pytest.raises(ValueError, match=re.escape(
-            "backtest: column 'loss' (y) has 2 value(s) <= 0 at rows [8, 9] (e.g. 0); the law "
+            "backtest: column 'loss' of data has 2 value(s) <= 0 at rows [8, 9] (e.g. 0); the law "
             "is fitted and its intervals calibrated in log space (space='log'), so every value "
             "must be > 0. Fix: remove those rows, or use space='linear'.")):
         jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8])

@@ -1072,7 +1072,8 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
      "or --calibrate width or --calibrate constant."),
     # a held-out loss <= 0 in log space: predicted without a word before
     (("backtest", "{csv}", "--axis", "N", "-q"), {"loss": [3.0, 2.8, 2.6, 0.0]},
-     "backtest: column 'loss' (y) has 1 value(s) <= 0 at rows [3] (e.g. 0); the law is fitted "
+     "backtest: column 'loss' of data has 1 value(s) <= 0 at rows [3] (e.g. 0); the law is "
+     "fitted "
      "and its intervals calibrated in log space (--space log), so every value must be > 0. "
      "Fix: remove those rows, or use --space linear."),
     (("sample", "{csv}", "--prob", "1.5", "-q"), {}, "--prob 1.5 is out of range"),

@@ -360,3 +360,18 @@ def test_shipped_png_resolution(name):
     i = data.index(b"pHYs")
     ppm_x, ppm_y, unit = struct.unpack(">IIB", data[i + 4:i + 13])
     assert unit == 1 and min(ppm_x, ppm_y) * 0.0254 >= 149.9
+
+
+def test_axes_legend_below_places_a_legend_under_labelled_axes_only():
+    """The one placement plot_fit and plot_backtest share (`axes_legend_below`): no legend
+    without a labelled artist, else one centred under the Axes, without a frame."""
+    from jaxfit.plot_style import axes_legend_below, figure
+
+    ax = figure(4, 3).subplots()
+    ax.plot([1, 2], [1, 2])
+    assert axes_legend_below(ax) is None and ax.get_legend() is None
+    ax.plot([1, 2], [2, 1], label="fit")
+    leg = axes_legend_below(ax, fontsize=7, ncol=2, below=0.2)
+    assert leg is ax.get_legend() and not leg.get_frame_on()
+    assert [t.get_text() for t in leg.get_texts()] == ["fit"]
+    assert leg._loc == 9 and tuple(leg.get_bbox_to_anchor()._bbox.bounds[:2]) == (0.5, -0.2)
