@@ -18,6 +18,7 @@ from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks
 from jaxfit.inference.starts import grid_starts, random_starts, sobol_starts, user_starts
 from jaxfit.inference.status import Status, reasons
 from jaxfit.law import Law
+from jaxfit.predictions import law_values
 from jaxfit.result import FitResult
 from jaxfit.warnings import (BoundWarning, ConvergenceWarning, DesignWarning,
                              IdentifiabilityWarning, warn_fit)
@@ -127,23 +128,18 @@ def nonfinite_detail(res: FitResult) -> str:
     The status's own message can only guess ("check the data ... and each Param's init
     range"): a user's law with a sign slip (negative predictions in log space) or a log of
     a negative number was fitted and returned ``nonfinite`` with that advice, naming
-    neither the law nor a point. Evaluated eagerly on one task's points at the start the
-    fit returned, and only when a task is non-finite."""
-    import jax.numpy as jnp
-
+    neither the law nor a point. Evaluated as one compiled program (`law_values`) on one
+    task's points at the start the fit returned, and only when a task is non-finite."""
     bad = np.flatnonzero(np.asarray(res.status) == Status.NONFINITE)
     if bad.size == 0 or res.data is None:
         return ""
     t = int(bad[0])
     real = np.asarray(res.data["w"])[t] > 0
     x = {n: np.asarray(v, dtype=np.float64)[t][real] for n, v in res.data["x"].items()}
-    p = res.param_dict(res.tasks[t])
+    p = dict(zip(res.law.param_names, map(float, res.values[t])))
     log = res.options.get("space") == "log"
     try:
-        with jax.enable_x64(True):
-            pred = np.asarray(res.law.fn({n: jnp.float64(v) for n, v in p.items()},
-                                         {n: jnp.asarray(v) for n, v in x.items()}),
-                              dtype=np.float64)
+        pred = law_values(res.law, p, x)
         pred = np.broadcast_to(pred, (int(real.sum()),))
     except Exception:  # noqa: BLE001 - a diagnosis never hides the warning it adds to
         return ""
