@@ -415,10 +415,6 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     dof, issues = design.check(law, sol.u, batch.x, batch.y, batch.w, space,
                                exclude=at_bound | shared, n_free=np.sum(~shared),
                                at_optimum=sol.status == Status.CONVERGED)
-    # a task whose objective was not finite at any start has no optimum to check: its design
-    # "problems" described the start it returned (a law with a sign slip in log space got
-    # "alpha and A trade off: the Jacobian at the optimum is singular" beside `nonfinite`)
-    issues = [() if s == Status.NONFINITE else i for s, i in zip(sol.status, issues)]
     res = FitResult(
         law=law, tasks=batch.tasks, values=values, objective=sol.f, status=sol.status,
         steps=sol.steps, grad_norm=sol.grad_norm, at_bound=at_bound,
