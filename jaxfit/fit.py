@@ -8,13 +8,13 @@ from collections.abc import Mapping, Sequence
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding, PartitionSpec
 
 from jaxfit import checks
 from jaxfit.data import Batch, check_law, make_batch, row_columns, task_bucket
 from jaxfit.inference import design, floor
 from jaxfit.inference.objective import make_objective
-from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks
+from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks, task_mesh
 from jaxfit.inference.starts import grid_starts, random_starts, sobol_starts, user_starts
 from jaxfit.inference.status import Status, reasons
 from jaxfit.law import Law
@@ -65,8 +65,7 @@ def _pad_tasks(arrays, n_tasks: int, zeros: bool = False):
     The point weights are padded with zeros: a padded task then has no data, its objective
     is 0 (or NaN with ``reduction="mean"``) at every start and its members stop at their
     first step instead of refitting the last task."""
-    devices = jax.devices()
-    n = len(devices)
+    n = jax.device_count()
     size = task_bucket(n_tasks)
     size += (-size) % n
     pad = size - n_tasks
@@ -74,8 +73,7 @@ def _pad_tasks(arrays, n_tasks: int, zeros: bool = False):
     def put(a):
         a = pad_tasks(a, pad, zeros)
         if n > 1:
-            a = jax.device_put(a, NamedSharding(Mesh(np.array(devices), ("tasks",)),
-                                                PartitionSpec("tasks")))
+            a = jax.device_put(a, NamedSharding(task_mesh(), PartitionSpec("tasks")))
         return a
 
     return jax.tree.map(put, arrays), size
