@@ -83,6 +83,7 @@ import numpy as np
 import pandas as pd
 from numpyro.distributions import constraints
 
+from jaxfit.checks import whole
 from jaxfit.datasets.loaders import load_hitchhiker  # noqa: F401 (re-exported)
 from jaxfit.fit import fit as jf_fit
 from jaxfit.inference.status import Status
@@ -630,8 +631,7 @@ def hitchhiker(data: pd.DataFrame | None = None, *, families: Sequence[str] | No
                          f"{CHECKPOINTS}.")
     if models not in ("smallest", "single"):
         raise ValueError(f"hitchhiker: models={models!r} is not 'smallest' or 'single'.")
-    if isinstance(min_sizes, bool) or not isinstance(min_sizes, (int, float, np.number)) \
-            or not float(min_sizes).is_integer() or min_sizes < 2:
+    if not whole(min_sizes, 2):
         # before: min_sizes=1 let a one-size family through, with no model to fit on it
         raise ValueError(f"hitchhiker: min_sizes={min_sizes!r} must be an integer >= 2: a "
                          "family's largest size is the target, the smaller ones are fitted.")
