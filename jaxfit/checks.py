@@ -53,6 +53,14 @@ def _is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
+def whole(value, lo: int) -> bool:
+    """Whether ``value`` is a whole number >= ``lo``: an int or an integral float (3 or
+    3.0), not a bool, a string, NaN or inf. A predicate, for checks whose message is the
+    caller's own (`integer` refuses 3.0 and words its message itself)."""
+    return bool(isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+                and math.isfinite(value) and float(value).is_integer() and value >= lo)
+
+
 def integer(name: str, value, lo: int, allow_none: bool = False, why: str = "") -> None:
     """``value`` must be an int >= ``lo`` (or None when ``allow_none``)."""
     if value is None and allow_none:

@@ -8,16 +8,17 @@ from collections.abc import Mapping, Sequence
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding, PartitionSpec
 
 from jaxfit import checks
 from jaxfit.data import Batch, check_law, make_batch, row_columns, task_bucket
 from jaxfit.inference import design, floor
 from jaxfit.inference.objective import make_objective
-from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks
+from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks, task_mesh
 from jaxfit.inference.starts import grid_starts, random_starts, sobol_starts, user_starts
 from jaxfit.inference.status import Status, reasons
 from jaxfit.law import Law
+from jaxfit.predictions import law_values
 from jaxfit.result import FitResult
 from jaxfit.warnings import (BoundWarning, ConvergenceWarning, DesignWarning,
                              IdentifiabilityWarning, warn_fit)
@@ -64,8 +65,7 @@ def _pad_tasks(arrays, n_tasks: int, zeros: bool = False):
     The point weights are padded with zeros: a padded task then has no data, its objective
     is 0 (or NaN with ``reduction="mean"``) at every start and its members stop at their
     first step instead of refitting the last task."""
-    devices = jax.devices()
-    n = len(devices)
+    n = jax.device_count()
     size = task_bucket(n_tasks)
     size += (-size) % n
     pad = size - n_tasks
@@ -73,8 +73,7 @@ def _pad_tasks(arrays, n_tasks: int, zeros: bool = False):
     def put(a):
         a = pad_tasks(a, pad, zeros)
         if n > 1:
-            a = jax.device_put(a, NamedSharding(Mesh(np.array(devices), ("tasks",)),
-                                                PartitionSpec("tasks")))
+            a = jax.device_put(a, NamedSharding(task_mesh(), PartitionSpec("tasks")))
         return a
 
     return jax.tree.map(put, arrays), size
@@ -127,23 +126,18 @@ def nonfinite_detail(res: FitResult) -> str:
     The status's own message can only guess ("check the data ... and each Param's init
     range"): a user's law with a sign slip (negative predictions in log space) or a log of
     a negative number was fitted and returned ``nonfinite`` with that advice, naming
-    neither the law nor a point. Evaluated eagerly on one task's points at the start the
-    fit returned, and only when a task is non-finite."""
-    import jax.numpy as jnp
-
+    neither the law nor a point. Evaluated as one compiled program (`law_values`) on one
+    task's points at the start the fit returned, and only when a task is non-finite."""
     bad = np.flatnonzero(np.asarray(res.status) == Status.NONFINITE)
     if bad.size == 0 or res.data is None:
         return ""
     t = int(bad[0])
     real = np.asarray(res.data["w"])[t] > 0
     x = {n: np.asarray(v, dtype=np.float64)[t][real] for n, v in res.data["x"].items()}
-    p = res.param_dict(res.tasks[t])
+    p = dict(zip(res.law.param_names, map(float, res.values[t])))
     log = res.options.get("space") == "log"
     try:
-        with jax.enable_x64(True):
-            pred = np.asarray(res.law.fn({n: jnp.float64(v) for n, v in p.items()},
-                                         {n: jnp.asarray(v) for n, v in x.items()}),
-                              dtype=np.float64)
+        pred = law_values(res.law, p, x)
         pred = np.broadcast_to(pred, (int(real.sum()),))
     except Exception:  # noqa: BLE001 - a diagnosis never hides the warning it adds to
         return ""
@@ -419,10 +413,6 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     dof, issues = design.check(law, sol.u, batch.x, batch.y, batch.w, space,
                                exclude=at_bound | shared, n_free=np.sum(~shared),
                                at_optimum=sol.status == Status.CONVERGED)
-    # a task whose objective was not finite at any start has no optimum to check: its design
-    # "problems" described the start it returned (a law with a sign slip in log space got
-    # "alpha and A trade off: the Jacobian at the optimum is singular" beside `nonfinite`)
-    issues = [() if s == Status.NONFINITE else i for s, i in zip(sol.status, issues)]
     res = FitResult(
         law=law, tasks=batch.tasks, values=values, objective=sol.f, status=sol.status,
         steps=sol.steps, grad_norm=sol.grad_norm, at_bound=at_bound,

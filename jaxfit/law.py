@@ -201,11 +201,7 @@ def param_problem(param: Param) -> str | None:
     ``replace``) does not repeat the checks.
     """
     lo, hi = param.init
-    inside = [_strictly_inside(param.constraint, v) for v in (lo, hi)]
-    if None in inside:                      # another constraint: ask its bijection
-        with jax.enable_x64(True):
-            u = param.transform.inv(jnp.array([lo, hi], dtype=jnp.float64))
-            inside = [bool(f) for f in np.isfinite(np.asarray(u))]
+    inside = _inside(param, (lo, hi))
     if not all(inside):
         bad = " and ".join(f"{end} end {v:g}" for end, v, ok in zip(("low", "high"), (lo, hi),
                                                                      inside) if not ok)
@@ -237,6 +233,18 @@ def _strictly_inside(constraint, v: float) -> bool | None:
     hi = getattr(constraint, "upper_bound", None)
     v = float(v)
     return math.isfinite(v) and (lo is None or v > float(lo)) and (hi is None or v < float(hi))
+
+
+def _inside(param, values) -> list[bool]:
+    """Whether each of ``values`` lies strictly inside ``param``'s constraint: by plain
+    arithmetic (`_strictly_inside`) for the bounded constraints, else by asking the
+    bijection (a finite inverse)."""
+    inside = [_strictly_inside(param.constraint, v) for v in values]
+    if None in inside:                      # another constraint: ask its bijection
+        with jax.enable_x64(True):
+            u = param.transform.inv(jnp.array([float(v) for v in values], dtype=jnp.float64))
+            inside = [bool(f) for f in np.isfinite(np.asarray(u))]
+    return inside
 
 
 @dataclasses.dataclass(frozen=True)
@@ -605,12 +613,7 @@ def _grid_values(name: str, grid: Mapping, params: Mapping) -> dict[str, tuple]:
                             f"e.g. grid={{{k!r}: (0.1, 1.0, 10.0), ...}}.") from None
         param = params.get(k)
         if param is not None:
-            inside = [_strictly_inside(param.constraint, v) for v in axis]
-            if None in inside:              # another constraint: ask its bijection
-                with jax.enable_x64(True):
-                    u = param.transform.inv(jnp.array(axis, dtype=jnp.float64))
-                    inside = [bool(f) for f in np.isfinite(np.asarray(u))]
-            bad = [v for v, ok in zip(axis, inside) if not ok]
+            bad = [v for v, ok in zip(axis, _inside(param, axis)) if not ok]
             if bad:
                 raise ValueError(
                     f"Law {name!r}: grid[{k!r}] holds {', '.join(f'{v:g}' for v in bad)}, not "

@@ -723,6 +723,19 @@ def test_a_caller_names_the_result_and_runs_the_advice_points_to(data):
     assert {w.filename for w in caught if str(w.message).startswith("ladder")} == {__file__}
 
 
+def test_a_missing_value_under_a_repeated_index_label_is_named_not_a_type_error():
+    """Rows whose index labels repeat (common after pd.concat): before, the message looked the
+    value up by label, got a Series back, and f"{...:g}" raised TypeError instead of the
+    ValueError naming the column and the value."""
+    data = load_olmo_ladder()
+    data = data[data["task"] == "piqa_val"].copy()
+    data.index = np.arange(len(data)) % 4
+    data.iloc[5, data.columns.get_loc("accuracy")] = np.nan
+    with pytest.raises(ValueError, match=r"; column 'accuracy' holds nan at index 1\. Drop "
+                       r"those rows first, e\.g\. df\.dropna\(subset=\['accuracy'\]\)\.$"):
+        ladder(data, tasks=["piqa_val"])
+
+
 def test_a_missing_value_names_its_column_and_how_to_drop_it(tmp_path, capsys):
     """An accuracy missing at one checkpoint: before, "1 ladder rows have missing or
     infinite values in ['N', 'tokens', 'task_loss', 'accuracy'], e.g. at index [5]; drop

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxfit.inference import newton
 from jaxfit.inference.optimize import SolverOptions, _by_chunk, _layout, _run, _solver
@@ -86,3 +87,14 @@ def test_lbfgs_steps_one_member_at_a_time_on_a_cpu_with_the_vmapped_result():
     np.testing.assert_allclose(one.u, vm.u, rtol=1e-8)
     np.testing.assert_allclose(one.f, vm.f, rtol=1e-8, atol=1e-20)
     np.testing.assert_allclose(one.u, np.broadcast_to(y[:, :1], (T, 2)) ** [1, 2], rtol=1e-5)
+
+
+def test_member_blocks_are_one_or_one_per_device():
+    """``groups`` is 1 or the device count (the tasks sharded over `task_mesh`); before, any
+    other count was vmapped over blocks, a path `jaxfit.fit` never took. Now refused by
+    name, with the values it accepts."""
+    n = jax.device_count()
+    assert _layout(4 * n, SolverOptions(chunk=2, groups=n)).G == n
+    with pytest.raises(ValueError, match=rf"^groups={n + 1}: use 1 \(one block of members\) "
+                       rf"or the device count, {n} "):
+        _layout(4 * (n + 1), SolverOptions(chunk=2, groups=n + 1))

@@ -73,7 +73,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -83,7 +82,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.checks import prediction_inputs
+from jaxfit.checks import prediction_inputs, whole
 from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, task_columns,
                          task_label)
 from jaxfit.inference.bayes import NOISE
@@ -379,12 +378,6 @@ def _real(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
-def _whole(v, lo: int) -> bool:
-    """An integer >= ``lo`` (3 or 3.0; before, n_sim='a' raised int()'s 'invalid literal'
-    and seed=-1 numpy's 'expected non-negative integer')."""
-    return _real(v) and math.isfinite(v) and float(v).is_integer() and v >= lo
-
-
 def _check_finite(ok: np.ndarray, rows: list[np.ndarray], df: pd.DataFrame, what: str,
                   law: Law, lik, columns) -> None:
     """ValueError naming the rows of ``df`` at which the law's draws are not finite
@@ -540,7 +533,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     if method not in METHODS:
         raise ValueError(f"suggest: method={method!r} is not one of {METHODS} ('reweight': importance "
                          "reweighting of the draws; 'linear': the Bayes linear update).")
-    if not _whole(n_sim, 1):
+    if not whole(n_sim, 1):
         raise ValueError(f"suggest: n_sim must be an integer >= 1, got {n_sim!r}.")
     if target_space not in ("auto", "log", "linear"):
         raise ValueError(f"suggest: target_space={target_space!r}: use 'auto', 'log' or 'linear'.")
@@ -549,9 +542,9 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     if not (_real(prob) and 0 < prob < 1):
         raise ValueError(f"suggest: prob must be in (0, 1), got {prob!r}; give a number such as "
                          "0.9.")
-    if not _whole(k, 1):
+    if not whole(k, 1):
         raise ValueError(f"suggest: k must be an integer >= 1, got {k!r}.")
-    if not _whole(seed, 0):
+    if not whole(seed, 0):
         raise ValueError(f"suggest: seed must be an integer >= 0, got {seed!r}.")
     check_se_resamples(se_resamples)
     law, lik = posterior.law, posterior.likelihood
@@ -792,7 +785,7 @@ def _resample_draws(D: int, resamples: int, seed: int) -> np.ndarray:
 def check_se_resamples(se_resamples) -> None:
     """ValueError unless ``se_resamples`` is 0 or an integer >= 2 (`suggest`'s rule, which
     ``jaxfit suggest --se-resamples`` checks before its fit)."""
-    if not _whole(se_resamples, 0) or se_resamples == 1:
+    if not whole(se_resamples, 0) or se_resamples == 1:
         raise ValueError(f"suggest: se_resamples must be 0 (no mc_se column) or an integer "
                          f">= 2 (bootstrap resamples of the draws), got {se_resamples!r}; "
                          "e.g. se_resamples=20.")

@@ -285,7 +285,9 @@ def check_block(law: Law, u, x: dict, y, w, space: str, exclude=None,
                                                            & (sigma[:, None] / t > SE_MAX))
             # a singular direction that the new levels make visible above rounding
             resolved[name] = (singular & (t >= LEVEL_RTOL * sa[:, :1])) | (uncertain & ok)
-    finite = np.all(np.isfinite(J), axis=(1, 2)) & np.all(np.isfinite(u), axis=1)
+    # a prediction <= 0 in log space leaves J finite but r NaN: no point to judge the design at
+    finite = (np.all(np.isfinite(J), axis=(1, 2)) & np.all(np.isfinite(u), axis=1)
+              & np.all(np.isfinite(r) | (w == 0), axis=1))
     if at_optimum is not None:          # away from an optimum only the singular test
         uncertain = uncertain & np.asarray(at_optimum, bool)[:, None]
     out = []

@@ -103,8 +103,8 @@ class SolverOptions:
         chunk: members vmapped together; chunks run one after another. None: `CPU_CHUNK`
             on a CPU (L-BFGS: `CPU_CHUNK_BRANCHING`, one member without vmap),
             `ACCELERATOR_CHUNK` elsewhere (chosen when `minimize` is called).
-        groups: independent blocks of members (the device count when tasks are sharded;
-            the task count must be a multiple of it).
+        groups: independent blocks of members: 1, or the device count when the tasks
+            are sharded over `task_mesh` (the task count must be a multiple of it).
         max_members: most members (tasks x starts) per compiled call; more tasks run in
             several calls of equal shape, one after another (the tasks are independent,
             so the results are those of one call). None: `CPU_MAX_MEMBERS` on a CPU,
@@ -255,8 +255,18 @@ class _Layout(NamedTuple):
             (-1,) + a.shape[1:])
 
 
+def task_mesh() -> Mesh:
+    """The mesh of the task axis, one block of tasks per device: the one `jaxfit.fit`
+    shards the tasks over and `_over_blocks` runs each device's block on."""
+    return Mesh(np.array(jax.devices()), ("tasks",))
+
+
 def _layout(M: int, opts: SolverOptions) -> _Layout:
     G = opts.groups
+    if G not in (1, jax.device_count()):
+        raise ValueError(f"groups={G}: use 1 (one block of members) or the device count, "
+                         f"{jax.device_count()} (one block per device, the tasks sharded "
+                         "over `task_mesh()`); other block counts are not supported.")
     if M % G:
         raise ValueError(f"{M} members do not split into groups={G} equal blocks.")
     per = M // G
@@ -264,19 +274,10 @@ def _layout(M: int, opts: SolverOptions) -> _Layout:
     return _Layout(G, per, -(-per // chunk) * chunk, chunk)
 
 
-def _block_mesh(G: int):
-    """The mesh of one block per device (the task axis's, `jaxfit.fit._pad_tasks`), or None
-    unless there are exactly ``G`` devices."""
-    devices = jax.devices()
-    if G < 2 or len(devices) != G:
-        return None
-    return Mesh(np.array(devices), ("tasks",))
-
-
 def _over_blocks(fn, lay: _Layout, *args):
     """``fn`` on each block of the leading block axis of ``args``: with one block (a single
-    device) ``fn`` is called directly; with one block per device, directly on each
-    device (`jax.shard_map`); otherwise ``jax.vmap(fn)``.
+    device) ``fn`` is called directly; else (one block per device, `_layout`) directly on
+    each device (`jax.shard_map` over `task_mesh`).
 
     Called directly, not vmapped: a vmapped ``while_loop`` with a batched predicate turns
     every carry update into a select, which doubles the traced program; and a member
@@ -289,9 +290,6 @@ def _over_blocks(fn, lay: _Layout, *args):
     if lay.G == 1:
         out = fn(*jax.tree.map(lambda a: a[0], args))
         return jax.tree.map(lambda a: a[None], out)
-    mesh = _block_mesh(lay.G)
-    if mesh is None:
-        return jax.vmap(fn)(*args)
 
     def local(*a):           # this device's block [1, ...]
         out = fn(*jax.tree.map(lambda v: v[0], a))
@@ -300,12 +298,13 @@ def _over_blocks(fn, lay: _Layout, *args):
     spec = PartitionSpec("tasks")
     # check_vma=False: optax's line search mixes per-device and constant values in its
     # conds, which the check would refuse; every value here is per device
-    return jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec,
+    return jax.shard_map(local, mesh=task_mesh(), in_specs=spec, out_specs=spec,
                          check_vma=False)(*args)
 
 
 def _by_chunk(fn, members, task, data, lay: _Layout):
-    """``fn(members_chunk, data_chunk)`` on every chunk: vmapped over blocks, chunks in turn.
+    """``fn(members_chunk, data_chunk)`` on every chunk: each block on its device
+    (`_over_blocks`), chunks in turn.
 
     ``members`` and ``task`` are in the padded layout; ``data`` is indexed by task.
     """

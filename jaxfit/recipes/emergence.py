@@ -65,6 +65,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from jaxfit.checks import whole
 from jaxfit.datasets.loaders import (  # noqa: F401 (re-exported)
     load_obs_emergent, load_olmo_emergence)
 from jaxfit.data import make_batch
@@ -458,8 +459,7 @@ def _check_bootstrap(bootstrap, recipe: str) -> None:
     """ValueError unless ``bootstrap`` is 0 (none) or an integer >= 2. Before, -1 or 1
     reached `jaxfit.bootstrap` after the point fits, whose "n=-1 is out of range" named
     its own argument (``jaxfit emergence --bootstrap -1`` said "--n -1")."""
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, float, np.number)) \
-            or not float(bootstrap).is_integer() or not (bootstrap == 0 or bootstrap >= 2):
+    if not whole(bootstrap, 0) or bootstrap == 1:
         raise ValueError(f"{recipe}: bootstrap={bootstrap!r} must be 0 (no bootstrap) or an "
                          "integer >= 2 (the number of refits).")
 

@@ -83,6 +83,7 @@ import numpy as np
 import pandas as pd
 from numpyro.distributions import constraints
 
+from jaxfit.checks import whole
 from jaxfit.datasets.loaders import load_hitchhiker  # noqa: F401 (re-exported)
 from jaxfit.fit import fit as jf_fit
 from jaxfit.inference.status import Status
@@ -308,17 +309,17 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
     bad = ~np.isfinite(num).all(axis=1) | (num[:, 0] <= 0) | (num[:, 1] <= 0) | (num[:, 2] <= 0)
     drops.append(("invalid", pd.Series(bad, index=d.index),
                   "missing, non-finite or non-positive N, tokens or loss; dropped"))
-    if len(d) and bad.all():
-        # every row is unusable: name the column and a value, not the family filters
-        col, j = next((c, k) for k, c in enumerate(("N", "tokens", "loss"))
-                      if (~np.isfinite(num[:, k]) | (num[:, k] <= 0)).any())
-        i = int(np.flatnonzero(~np.isfinite(num[:, j]) | (num[:, j] <= 0))[0])
-        raise ValueError(f"hitchhiker: no row has numeric, finite, positive N, tokens and "
-                         f"loss; column {col!r} holds e.g. {d[col].iloc[i]!r} (row "
-                         f"{d.index[i]!r}). Give positive numbers (convert strings such as '125M' "
-                         "to 125e6 first).")
     if bad.any():
-        warnings.warn(_invalid_rows(d, num, bad), stacklevel=3)
+        # the example both messages name: the first bad row and its first bad column
+        i = int(np.flatnonzero(bad)[0])
+        col = ("N", "tokens", "loss")[int(np.argmin(np.isfinite(num[i]) & (num[i] > 0)))]
+        if bad.all():
+            # every row is unusable: name the column and a value, not the family filters
+            raise ValueError(f"hitchhiker: no row has numeric, finite, positive N, tokens and "
+                             f"loss; column {col!r} holds e.g. {d[col].iloc[i]!r} (row "
+                             f"{d.index[i]!r}). Give positive numbers (convert strings such as "
+                             "'125M' to 125e6 first).")
+        warnings.warn(_invalid_rows(d, bad, col, i), stacklevel=3)
     keep = pd.Series(True, index=d.index)
     for what, mask, why in drops:
         mask = mask & keep
@@ -358,14 +359,11 @@ def _repeated(d: pd.DataFrame) -> list[dict[str, Any]]:
             for fam, n in rep.items() if n]
 
 
-def _invalid_rows(d: pd.DataFrame, num: np.ndarray, bad: np.ndarray) -> str:
-    """The warning for rows dropped as invalid (some, not all): how many, the families,
-    the first bad value with its column and row, and the fix. Before, a typo such as
-    '125M' in one row dropped it without a word: only ``filters`` listed it, a table the
-    command line writes only with --out or --json."""
-    i = int(np.flatnonzero(bad)[0])
-    col = next(c for k, c in enumerate(("N", "tokens", "loss"))
-               if not (np.isfinite(num[i, k]) and num[i, k] > 0))
+def _invalid_rows(d: pd.DataFrame, bad: np.ndarray, col: str, i: int) -> str:
+    """The warning for rows dropped as invalid (some, not all; ``bad``): how many, the
+    families, the first bad value (column ``col`` of row position ``i``, found by `_clean`)
+    and the fix. Before, a typo such as '125M' in one row dropped it without a word: only
+    ``filters`` listed it, a table the command line writes only with --out or --json."""
     fams = list(dict.fromkeys(d["family"].to_numpy()[bad]))
     return (f"hitchhiker: {int(bad.sum())} row(s) of famil{'y' if len(fams) == 1 else 'ies'} "
             f"{fams[:5]}{' ...' if len(fams) > 5 else ''} have a missing, non-numeric, "
@@ -630,8 +628,7 @@ def hitchhiker(data: pd.DataFrame | None = None, *, families: Sequence[str] | No
                          f"{CHECKPOINTS}.")
     if models not in ("smallest", "single"):
         raise ValueError(f"hitchhiker: models={models!r} is not 'smallest' or 'single'.")
-    if isinstance(min_sizes, bool) or not isinstance(min_sizes, (int, float, np.number)) \
-            or not float(min_sizes).is_integer() or min_sizes < 2:
+    if not whole(min_sizes, 2):
         # before: min_sizes=1 let a one-size family through, with no model to fit on it
         raise ValueError(f"hitchhiker: min_sizes={min_sizes!r} must be an integer >= 2: a "
                          "family's largest size is the target, the smaller ones are fitted.")

@@ -151,27 +151,29 @@ def numeric_rows(rows: pd.DataFrame, cols: Sequence[str], positive: Sequence[str
     text = num.isna() & rows[list(cols)].notna()
     if text.any(axis=None):
         col = text.any().idxmax()
-        at = rows.index[text[col].to_numpy()]
+        j = int(np.flatnonzero(text[col].to_numpy())[0])
         raise ValueError(f"{recipe}: {int(text.any(axis=1).sum())} {what} rows have non-numeric "
-                         f"values; column {col!r} holds e.g. {rows.loc[at[0], col]!r} at index "
-                         f"{at.tolist()[0]!r} (write 190M as 190e6).")
+                         f"values; column {col!r} holds e.g. {rows[col].iloc[j]!r} at index "
+                         f"{rows.index[[j]].tolist()[0]!r} (write 190M as 190e6).")
     bad = ~np.isfinite(num.to_numpy())
     if bad.any():
         # before: "...; drop them first.", naming neither the column nor a way to drop them
         # (the command line shows df.dropna(subset=[col]) as a --where filter)
         col = list(cols)[int(np.flatnonzero(bad.any(axis=0))[0])]
-        at = rows.index[~np.isfinite(num[col].to_numpy())]
+        # by position: num.loc[label, col] is a Series when the label repeats (pd.concat)
+        j = int(np.flatnonzero(~np.isfinite(num[col].to_numpy()))[0])
         raise ValueError(f"{recipe}: {int(bad.any(axis=1).sum())} {what} rows have missing or "
                          f"infinite values in {list(cols)}, e.g. at index "
                          f"{list(rows.index[bad.any(axis=1)][:5])}; column {col!r} holds "
-                         f"{num.loc[at[0], col]:g} at index {at.tolist()[0]!r}. Drop those "
-                         f"rows first, e.g. df.dropna(subset=[{col!r}]).")
+                         f"{num[col].iloc[j]:g} at index {rows.index[[j]].tolist()[0]!r}. "
+                         f"Drop those rows first, e.g. df.dropna(subset=[{col!r}]).")
     for col in positive:
         low = (num[col] <= 0).to_numpy()
         if low.any():
             at = rows.index[low]
+            j = int(np.flatnonzero(low)[0])
             raise ValueError(f"{recipe}: column {col!r} must be > 0, but {int(low.sum())} {what} "
-                             f"rows are not, e.g. {num.loc[at[0], col]:g} at index "
+                             f"rows are not, e.g. {num[col].iloc[j]:g} at index "
                              f"{list(at[:5])}; drop or correct them.")
     text_cols = [c for c in cols if not pd.api.types.is_numeric_dtype(rows[c])
                  or pd.api.types.is_bool_dtype(rows[c])]
