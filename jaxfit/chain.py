@@ -26,7 +26,7 @@ from jaxfit.checks import prediction_inputs
 from jaxfit.data import task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.law import Law
-from jaxfit.posterior import (Posterior, _check_prob, draw_predictions, interval_frame, row_streams,
+from jaxfit.posterior import (Posterior, _check_prob, draw_predictions, interval_frame,
                               warn_undefined)
 from jaxfit.predictions import fan_out_index
 
@@ -108,8 +108,7 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
             lik = post.likelihood
     for name, v in held.items():
         theta[name] = np.full((len(df), D), v)
-    mean, pred = draw_predictions(law, lik, theta, xs, seed=seed,
-                                  streams=row_streams(xs, rows_of[-1]))
+    mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, rows=rows_of[-1])
     return index, mean, pred
 
 

@@ -639,8 +639,7 @@ class Posterior:
         x = self._inputs(df)
         rows, x, index = fan_out(self.tasks, df, self._rows(df), x)
         p = self.param_draws(rows)
-        mean, pred = draw_predictions(self.law, self.likelihood, p, x, seed=seed,
-                                      streams=row_streams(x, rows))
+        mean, pred = draw_predictions(self.law, self.likelihood, p, x, seed=seed, rows=rows)
         return index, mean, pred
 
     def predict(self, df: pd.DataFrame, prob: float = 0.9, seed: int = 0,
@@ -1021,13 +1020,14 @@ def _draw(law: Law, lik: Likelihood, params, x, key, streams):
 
 
 def draw_predictions(law: Law, lik: Likelihood, params: Mapping[str, np.ndarray], x: Mapping,
-                     seed: int, streams):
+                     seed: int, rows):
     """Law-mean and predictive draws [n, D] from per-row parameter draws [n, D].
 
-    ``streams`` (int [n]): row i's noise is drawn from its own key,
-    ``fold_in(key(seed), streams[i])``, so a row's draws do not depend on which other rows
-    are in the call (`row_streams`).
+    ``rows`` (int [n]): each row's task position. Row i's noise is drawn from its own key,
+    ``fold_in(key(seed), row_streams(x, rows)[i])``, so a row's draws do not depend on
+    which other rows are in the call (every caller passed those streams itself).
     """
+    streams = row_streams(x, rows)
     with jax.enable_x64(True):
         p = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in params.items()}
         xx = {n: jnp.asarray(v, dtype=jnp.float64) for n, v in x.items()}

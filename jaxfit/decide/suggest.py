@@ -88,7 +88,7 @@ from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, ta
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
-from jaxfit.posterior import Posterior, draw_predictions, row_streams
+from jaxfit.posterior import Posterior, draw_predictions
 from jaxfit.predictions import partial_task_columns, task_positions
 
 __all__ = ["suggest", "SuggestResult", "candidate_grid"]
@@ -446,7 +446,7 @@ def _target_draws(post: Posterior, target: pd.DataFrame, target_law: Law | None,
     x = {n: target[c].to_numpy(np.float64)[sel] for n, c in cols.items()}
     # each target row's noise from its own stream (its task and inputs), as
     # Posterior.predict: a row's draws do not depend on the other rows or tasks
-    mean, pred = draw_predictions(law, lik, theta, x, seed=seed, streams=row_streams(x, task_of))
+    mean, pred = draw_predictions(law, lik, theta, x, seed=seed, rows=task_of)
     return mean.reshape(T, J, D).transpose(0, 2, 1), pred.reshape(T, J, D).transpose(0, 2, 1)
 
 
