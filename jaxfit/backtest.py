@@ -110,7 +110,9 @@ class Step:
         x: law input -> column mapping.
         loss, delta, space: the objective, as in `jaxfit.fit`.
         options: further `jaxfit.fit` options of the point fit (``restarts``,
-            ``max_steps``, ``seed``, ...; not ``weights``, nor the fields above).
+            ``max_steps``, ``seed``, ...; not ``weights``, nor the fields above); a
+            bootstrap's refits take its ``method``, ``max_steps``, ``ftol`` and
+            ``reduction`` (`refit_options`).
     """
 
     law: Law
@@ -741,6 +743,23 @@ def _check_sample_options(method: str, sample_options) -> None:
     _check_options(opts, "sample_options", sample, "jaxfit.sample", _SET_BY_BACKTEST)
 
 
+#: A step's `jaxfit.fit` options that describe its bootstrap refits as well as its point
+#: fit: the optimizer, its step cap and tolerance, and the objective's reduction. The
+#: refits start at the point fit (`jaxfit.bootstrap`'s ``starts="fit"``), so the options
+#: of the starts (``restarts``, ``init``, ``refine``, ``keep``, ``screen_steps``,
+#: ``continuation``, ``keep_restarts``) describe the point fit alone, and reach it.
+_REFIT_OPTIONS = ("method", "max_steps", "ftol", "reduction")
+
+
+def refit_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The `_REFIT_OPTIONS` among a step's fit ``options``, for its bootstrap refits.
+
+    Before, only ``max_steps`` reached them: ``fit_options={"method": "lbfgs"}`` fitted
+    each cut with L-BFGS and refitted its resamples with Newton, and ``ftol`` and
+    ``reduction`` reached the point fit alone."""
+    return {k: options[k] for k in _REFIT_OPTIONS if k in options}
+
+
 def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: int,
                sample_options: Mapping[str, Any]):
     from jaxfit.sample import bootstrap, sample
@@ -748,8 +767,7 @@ def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: i
     if method == "bootstrap":
         return bootstrap(step.law, data, y=step.y, by=_TASK, x=dict(step.x or {}), n=int(n),
                          loss=step.loss, delta=step.delta, space=step.space, start=res,
-                         seed=seed, max_steps=int(step.options.get("max_steps", 1000)),
-                         warn=False)
+                         seed=seed, warn=False, **refit_options(dict(step.options or {})))
     # the posterior of the step's own data model, started at the step's point fit (as the
     # bootstrap is): a Huber likelihood with the step's delta, or a Normal one for squared
     # residuals (`_likelihood_for`)
@@ -885,7 +903,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         n: bootstrap resamples per task and cut (``method="bootstrap"`` only; default
             None: `BOOTSTRAP_N`). The other methods' draws are set in ``sample_options``.
         loss, delta, space, fit_options: the single step's objective and `jaxfit.fit`
-            options (ignored with ``steps``); refused in ``fit_options`` (and a Step's
+            options (ignored with ``steps``). Every option reaches each cut's point fit;
+            with ``method="bootstrap"``, ``method``, ``max_steps``, ``ftol`` and
+            ``reduction`` reach its refits too (`refit_options`), which start at the
+            point fit, so ``restarts``, ``init`` and ``refine`` are the point fit's
+            alone. Refused in ``fit_options`` (and a Step's
             ``options``): the arguments backtest sets (y, by, x, loss, delta, space, warn),
             ``weights`` (the intervals would not see them) and names `jaxfit.fit` does not
             take (`_check_fit_options`).

@@ -1019,3 +1019,39 @@ def test_fit_options_that_cannot_apply_are_refused_before_any_fit(monkeypatch):
     with pytest.raises(pytest.fail.Exception, match="a fit ran"):
         jf.backtest(law, df, by="task", axis="N", fit_options={
             "restarts": 8, "refine": 4, "seed": 1, "max_steps": 50, "continuation": ()})
+
+
+def test_fit_options_reach_the_point_fit_and_the_bootstrap_refits(monkeypatch):
+    """Before: each cut's bootstrap refits got max_steps alone of fit_options, so
+    fit_options={"method": "lbfgs"} fitted the cut with L-BFGS and refitted its resamples
+    with Newton (ftol and reduction too reached the point fit only). Now method, max_steps,
+    ftol and reduction reach the refits; restarts, init and refine describe the point fit,
+    from which the refits start, and reach it (its options record them)."""
+    import importlib
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def boot(law, data, **kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(importlib.import_module("jaxfit.sample"), "bootstrap", boot)
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    opts = {"method": "lbfgs", "restarts": 4, "refine": 2, "init": "sobol", "ftol": 1e-10,
+            "reduction": "mean", "max_steps": 300}
+    with pytest.raises(Stop):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8],
+                    calibrate=None, fit_options=opts)
+    assert {k: seen.get(k) for k in ("method", "ftol", "reduction", "max_steps")} == {
+        "method": "lbfgs", "ftol": 1e-10, "reduction": "mean", "max_steps": 300}
+    fit = seen["start"]                                  # the cut's point fit
+    assert {k: fit.options[k] for k in ("method", "restarts", "refine", "init", "reduction",
+                                        "max_steps")} == {
+        "method": "lbfgs", "restarts": 4, "refine": 2, "init": "sobol", "reduction": "mean",
+        "max_steps": 300}
+    # the starts' options describe the point fit alone: not passed to the refits
+    assert not {"restarts", "refine", "init"} & set(seen)
