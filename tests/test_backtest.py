@@ -1055,3 +1055,42 @@ def test_fit_options_reach_the_point_fit_and_the_bootstrap_refits(monkeypatch):
         "max_steps": 300}
     # the starts' options describe the point fit alone: not passed to the refits
     assert not {"restarts", "refine", "init"} & set(seen)
+
+
+def test_cuts_are_checked_by_one_function_before_the_data_are_read(monkeypatch):
+    """Cut values with per_task=True, an empty list and non-finite values were refused by
+    _cut_table only, after the data were read: a NaN row was warned about ("left out")
+    before the cuts were refused, and data that is not a DataFrame hid the cut error.
+    Now _check_cuts does every check, first, and _cut_table calls it too (same messages)."""
+    import importlib
+    import warnings
+
+    from jaxfit.backtest import _check_cuts
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    df.loc[0, "loss"] = np.nan                        # warned as left out, once data are read
+    law = jf.models.power_law()
+    per_task = ("backtest: with per_task=True, cuts are counted within each task, so cut "
+                "values (4e+08) do not apply")
+    for kw, msg in (({"cuts": [4e8], "per_task": True}, per_task),
+                    ({"cuts": [4e8, np.inf]}, "backtest: cuts=[4e+08, inf] must be finite"),
+                    ({"cuts": []}, "backtest: cuts=[] must be finite axis values")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=re.escape(msg)):
+                jf.backtest(law, df, by="task", axis="N", **kw)
+            with pytest.raises(ValueError, match=re.escape(msg)):
+                jf.backtest(law, df.to_dict("list"), by="task", axis="N", **kw)
+    # what it returns: None, a count (numpy integers too), the distinct values largest
+    # first; its own output passes again unchanged (as _cut_table checks it a second time)
+    assert _check_cuts(None, False) is None
+    count = _check_cuts(np.int64(3), True)
+    assert count == 3 and type(count) is int and _check_cuts(count, True) == 3
+    values = _check_cuts([2e8, np.float32(4e8), 2e8], False)
+    assert values.tolist() == [4e8, 2e8]
+    assert _check_cuts(values, False).tolist() == [4e8, 2e8]
+    with pytest.raises(ValueError, match=re.escape("backtest: cuts=0 asks for no cut")):
+        _check_cuts(np.int64(0), False)
