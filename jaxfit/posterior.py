@@ -830,10 +830,11 @@ def _check_prob(prob: float):
 
 def max_dropped(n: int, prob: float) -> int:
     """The most NaN draws of ``n`` that `predictive_bounds` leaves out of a row's equal-tailed
-    ``prob`` bounds: ``floor((n - 1) (1 - prob) / 2)``, the draws below numpy's (linear)
-    lower quantile, so that the bound stays a quantile of finite draws wherever the dropped
-    ones would lie (e.g. 9 of 200 draws at ``prob=0.9``, 199 of 4,000, none of 20)."""
-    return int(np.floor((n - 1) * (1 - prob) / 2))
+    ``prob`` bounds: ``floor((n - 1) (1 - prob) / 2)``, the whole draws below the position
+    of numpy's (linear) lower quantile, so that each bound stays between finite draws
+    wherever the left-out ones would lie (e.g. 9 of 200 draws at ``prob=0.9``, 199 of
+    4,000, none of 20)."""
+    return int(np.floor((n - 1) * ((1 - prob) / 2)))
 
 
 def predictive_bounds(pred: np.ndarray, prob: float) -> np.ndarray:
