@@ -110,7 +110,9 @@ class Step:
         x: law input -> column mapping.
         loss, delta, space: the objective, as in `jaxfit.fit`.
         options: further `jaxfit.fit` options of the point fit (``restarts``,
-            ``max_steps``, ``seed``, ...; not ``weights``, nor the fields above).
+            ``max_steps``, ``seed``, ...; not ``weights``, nor the fields above); a
+            bootstrap's refits take its ``method``, ``max_steps``, ``ftol`` and
+            ``reduction`` (`refit_options`).
     """
 
     law: Law
@@ -741,6 +743,23 @@ def _check_sample_options(method: str, sample_options) -> None:
     _check_options(opts, "sample_options", sample, "jaxfit.sample", _SET_BY_BACKTEST)
 
 
+#: A step's `jaxfit.fit` options that describe its bootstrap refits as well as its point
+#: fit: the optimizer, its step cap and tolerance, and the objective's reduction. The
+#: refits start at the point fit (`jaxfit.bootstrap`'s ``starts="fit"``), so the options
+#: of the starts (``restarts``, ``init``, ``refine``, ``keep``, ``screen_steps``,
+#: ``continuation``, ``keep_restarts``) describe the point fit alone, and reach it.
+_REFIT_OPTIONS = ("method", "max_steps", "ftol", "reduction")
+
+
+def refit_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The `_REFIT_OPTIONS` among a step's fit ``options``, for its bootstrap refits.
+
+    Before, only ``max_steps`` reached them: ``fit_options={"method": "lbfgs"}`` fitted
+    each cut with L-BFGS and refitted its resamples with Newton, and ``ftol`` and
+    ``reduction`` reached the point fit alone."""
+    return {k: options[k] for k in _REFIT_OPTIONS if k in options}
+
+
 def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: int,
                sample_options: Mapping[str, Any]):
     from jaxfit.sample import bootstrap, sample
@@ -748,8 +767,7 @@ def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: i
     if method == "bootstrap":
         return bootstrap(step.law, data, y=step.y, by=_TASK, x=dict(step.x or {}), n=int(n),
                          loss=step.loss, delta=step.delta, space=step.space, start=res,
-                         seed=seed, max_steps=int(step.options.get("max_steps", 1000)),
-                         warn=False)
+                         seed=seed, warn=False, **refit_options(dict(step.options or {})))
     # the posterior of the step's own data model, started at the step's point fit (as the
     # bootstrap is): a Huber likelihood with the step's delta, or a Normal one for squared
     # residuals (`_likelihood_for`)
@@ -777,13 +795,33 @@ def _shown(cuts) -> str:
         return repr(cuts)
 
 
-def _check_cut_values(cuts) -> None:
-    """ValueError, before any fit, for cuts that are neither None, a count nor numbers:
-    a string (``cuts="4e8"`` or ``cuts=["3"]``) or a bool. Before: ``cuts=["abc"]`` raised
-    "could not convert string to float: np.str_('abc')", and ``cuts="3"`` ran as the cut
-    value 3.0 (not the count 3), then found no cut."""
-    if cuts is None or (isinstance(cuts, numbers.Integral) and not isinstance(cuts, bool)):
-        return
+def _check_cuts(cuts, per_task: bool):
+    """The one check of `backtest`'s ``cuts``, run before the data are read and again by
+    `_cut_table` (a no-op on its own output): None, a count, or cut values.
+
+    Before, the checks were split: the types and the count in `backtest`, while cut values
+    with ``per_task=True``, an empty list and non-finite values were refused by
+    `_cut_table` only after the data had been read, so ``per_task=True, cuts=[4e8]`` on data
+    with a NaN row warned that the row was left out, then refused the cuts.
+
+    Returns:
+        None; a count (an int, also for numpy integers: ``np.int64(3)`` is a count, not
+        the value 3.0); or the distinct cut values, largest first (float array).
+
+    Raises:
+        ValueError: a string or bool (``cuts="4e8"``, ``cuts=["3"]``: before, ``cuts=["abc"]``
+            raised "could not convert string to float", and ``cuts="3"`` ran as the value
+            3.0), a count below 1, cut values with ``per_task=True`` (counted within each
+            task), no value or a non-finite one; naming ``cuts`` and the fix.
+    """
+    if cuts is None:
+        return None
+    if isinstance(cuts, numbers.Integral) and not isinstance(cuts, bool):
+        if cuts < 1:
+            raise ValueError(f"backtest: cuts={int(cuts)} asks for no cut; give a count >= 1, "
+                             "the cut values themselves, or cuts=None (every value but the "
+                             "largest).")
+        return int(cuts)
     items = [cuts] if isinstance(cuts, (str, bytes)) or np.ndim(cuts) == 0 else list(
         np.ravel(np.asarray(cuts, dtype=object)))
     bad = [c for c in items if isinstance(c, (bool, np.bool_)) or not isinstance(c, numbers.Real)]
@@ -792,17 +830,27 @@ def _check_cut_values(cuts) -> None:
                          f"({type(bad[0]).__name__}), not a number: give the cut values as "
                          "numbers (e.g. cuts=[4e8, 2e8]), a count as an int (e.g. cuts=3), or "
                          "cuts=None (every value but the largest).")
+    if per_task:
+        raise ValueError(f"backtest: with per_task=True, cuts are counted within each "
+                         f"task, so cut values ({_shown(cuts)}) do not apply: give a count "
+                         "of each task's largest values to roll over (one integer, e.g. "
+                         "cuts=2), or cuts=None (all but each task's largest).")
+    given = np.asarray(items, dtype=np.float64)
+    if not given.size or not np.isfinite(given).all():
+        raise ValueError(f"backtest: cuts=[{_shown(cuts)}] must be finite axis "
+                         "values (a row is held out when its axis value is above the cut); "
+                         "give e.g. cuts=[4e8, 2e8], an int (that many of the largest "
+                         "values) or cuts=None (every value but the largest).")
+    # each distinct cut once (a repeated cut was fitted twice, its rows counted twice)
+    return np.unique(given)[::-1]
 
 
 def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
-    """[K, T] cut values (NaN where a task has no such cut), largest cut first."""
+    """[K, T] cut values (NaN where a task has no such cut), largest cut first; ``cuts``
+    as `backtest` takes them (checked by `_check_cuts`)."""
+    cuts = _check_cuts(cuts, per_task)
     tasks = values.index.unique()
     if per_task:
-        if cuts is not None and not isinstance(cuts, int):
-            raise ValueError(f"backtest: with per_task=True, cuts are counted within each "
-                             f"task, so cut values ({_shown(cuts)}) do not apply: give a count "
-                             "of each task's largest values to roll over (one integer, e.g. "
-                             "cuts=2), or cuts=None (all but each task's largest).")
         per = {t: np.sort(np.unique(values.loc[[t]].to_numpy(np.float64)))[::-1][1:]
                for t in tasks}
         K = max((len(v) for v in per.values()), default=0)
@@ -813,20 +861,12 @@ def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
             v = per[t][:K]
             table[:len(v), j] = v
         return table, tasks
-    allv = np.sort(np.unique(values.to_numpy(np.float64)))[::-1]
     if cuts is None or isinstance(cuts, int):
-        cv = allv[1:]
+        cv = np.sort(np.unique(values.to_numpy(np.float64)))[::-1][1:]
         if isinstance(cuts, int):
             cv = cv[:cuts]
     else:
-        given = np.asarray(list(np.ravel(cuts)), dtype=np.float64)
-        if not given.size or not np.isfinite(given).all():
-            raise ValueError(f"backtest: cuts=[{_shown(cuts)}] must be finite axis "
-                             "values (a row is held out when its axis value is above the cut); "
-                             "give e.g. cuts=[4e8, 2e8], an int (that many of the largest "
-                             "values) or cuts=None (every value but the largest).")
-        # each distinct cut once (a repeated cut was fitted twice, its rows counted twice)
-        cv = np.unique(given)[::-1]
+        cv = cuts
     return np.repeat(cv[:, None], len(tasks), axis=1), tasks
 
 
@@ -885,7 +925,11 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         n: bootstrap resamples per task and cut (``method="bootstrap"`` only; default
             None: `BOOTSTRAP_N`). The other methods' draws are set in ``sample_options``.
         loss, delta, space, fit_options: the single step's objective and `jaxfit.fit`
-            options (ignored with ``steps``); refused in ``fit_options`` (and a Step's
+            options (ignored with ``steps``). Every option reaches each cut's point fit;
+            with ``method="bootstrap"``, ``method``, ``max_steps``, ``ftol`` and
+            ``reduction`` reach its refits too (`refit_options`), which start at the
+            point fit, so ``restarts``, ``init`` and ``refine`` are the point fit's
+            alone. Refused in ``fit_options`` (and a Step's
             ``options``): the arguments backtest sets (y, by, x, loss, delta, space, warn),
             ``weights`` (the intervals would not see them) and names `jaxfit.fit` does not
             take (`_check_fit_options`).
@@ -917,18 +961,13 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                          "prob=0.9.")
     if not 0 < prob < 1:
         raise ValueError(f"backtest: prob={prob} must be in (0, 1).")
-    _check_cut_values(cuts)
+    cuts = _check_cuts(cuts, per_task)
     n = bootstrap_n(method, n)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"backtest: data must be a pandas DataFrame, got {type(data).__name__}.")
     # the tables' task column is named after by (as predict's, optimal's): refuse a by
     # column named as one of their own columns before any fit
     check_task_label(by, TABLE_COLUMNS + SUMMARY_COLUMNS, "backtest")
-    if isinstance(cuts, numbers.Integral) and not isinstance(cuts, bool):
-        cuts = int(cuts)                    # np.int64(3) is a count too, not the value 3.0
-        if cuts < 1:
-            raise ValueError(f"backtest: cuts={cuts} asks for no cut; give a count >= 1, the "
-                             "cut values themselves, or cuts=None (every value but the largest).")
     # the single default step fits the rows it predicts: a row without a finite axis
     # value is left out of both (a Step's own rows with a missing axis value, e.g. an
     # anchor point, are kept at every cut)

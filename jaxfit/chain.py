@@ -217,7 +217,7 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     last = list(posteriors)[-1]                     # the noise is the last step's
     iv = interval_frame(index, mean, pred, prob)
     warn_undefined(index, mean, pred, last.likelihood.space, last.method,
-                   where="predict_chain",
+                   where="predict_chain", prob=prob,
                    bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
     out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
     out.attrs["prob"] = prob

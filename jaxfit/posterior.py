@@ -652,11 +652,13 @@ class Posterior:
         the fitted noise); an input column of the same name is kept and the prediction
         goes to ``<name>_pred`` (`jaxfit.predictions`). Rows align with ``df.index`` when
         the posterior has one task or ``df`` holds the ``by`` column(s); otherwise the
-        index is (task, row) with every task for every row. A row where some draws of the
-        law's mean are <= 0 in a log-space posterior has NaN predictive bounds, and a
-        `FitWarning` names it (`warn_undefined`). A row's predictive bounds depend on its
-        task, its inputs and ``seed`` only, not on the other rows of ``df`` or its position
-        there (`predict_draws`).
+        index is (task, row) with every task for every row. Where some draws of the law's
+        mean are <= 0 in a log-space posterior, a row's predictive draws there are NaN:
+        its bounds leave out up to `max_dropped` of them (each bound the one all draws
+        would give had those lain beyond it, `predictive_bounds`) and are NaN with more;
+        a `FitWarning` names those rows and counts the draws (`warn_undefined`). A row's
+        predictive bounds depend on its task, its inputs and ``seed`` only, not on the
+        other rows of ``df`` or its position there (`predict_draws`).
 
         Args:
             df: the rows to predict at.
@@ -676,7 +678,8 @@ class Posterior:
         iv = interval_frame(index, mean, pred, prob)
         if warn:
             warn_undefined(index, mean, pred, self.likelihood.space, self.method,
-                           bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
+                           bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy(),
+                           prob=prob)
         out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
         out.attrs["prob"] = prob
         return out
@@ -825,38 +828,83 @@ def _check_prob(prob: float):
     real("prob", prob, lo=0.0, hi=1.0, why="the interval's probability, e.g. 0.9")
 
 
+def max_dropped(n: int, prob: float) -> int:
+    """The most NaN draws of ``n`` that `predictive_bounds` leaves out of a row's equal-tailed
+    ``prob`` bounds: ``floor((n - 1) (1 - prob) / 2)``, the whole draws below the position
+    of numpy's (linear) lower quantile, so that each bound stays between finite draws
+    wherever the left-out ones would lie (e.g. 9 of 200 draws at ``prob=0.9``, 199 of
+    4,000, none of 20)."""
+    return int(np.floor((n - 1) * ((1 - prob) / 2)))
+
+
+def predictive_bounds(pred: np.ndarray, prob: float) -> np.ndarray:
+    """Equal-tailed ``prob`` bounds [n, 2] of each row's predictive draws ``pred`` [n, D].
+
+    A NaN draw (a law's mean <= 0 in log space, a NaN noise scale or parameter) is no
+    value, so numpy's quantile made both bounds NaN: a single NaN among 400 bootstrap
+    draws of a linear law near zero cost its row the interval (measured, session 27).
+    Now a row's NaN draws are left out when there are at most `max_dropped` of them, and
+    each bound is the one all ``D`` draws would give had the dropped ones lain beyond it
+    (below the lower bound, above the upper): the lower bound is the finite draws'
+    quantile at ``((D - 1) lo - d) / (m - 1)``, the upper at ``(D - 1) hi / (m - 1)``, for
+    ``d`` dropped and ``m = D - d`` kept draws, so the interval holds the ``prob`` interval
+    of all draws wherever the dropped ones would have been. With more NaN draws a bound is
+    NaN. Rows without a NaN draw get ``np.quantile`` of their draws, as before; infinite
+    draws are values (beyond every finite one) and are kept.
+    """
+    pred = np.asarray(pred, dtype=np.float64)
+    rows, D = pred.shape
+    lo, hi = (1 - prob) / 2, (1 + prob) / 2
+    out = np.full((rows, 2), np.nan)
+    d = np.isnan(pred).sum(axis=1)
+    ok = d <= max_dropped(D, prob)
+    with np.errstate(invalid="ignore"):
+        # infinite draws where a bound falls: non-finite bounds, which `warn_undefined`
+        # explains (before, numpy's "invalid value encountered in subtract" came with it)
+        if (ok & (d == 0)).any():
+            out[ok & (d == 0)] = np.quantile(pred[ok & (d == 0)], [lo, hi], axis=1).T
+        for k in np.unique(d[ok & (d > 0)]):
+            sel = ok & (d == k)
+            m = D - int(k)
+            kept = np.sort(pred[sel], axis=1)[:, :m]          # NaN sorts last
+            levels = np.clip([((D - 1) * lo - k) / (m - 1), (D - 1) * hi / (m - 1)], 0, 1)
+            out[sel] = np.quantile(kept, levels, axis=1).T
+    return out
+
+
 def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd.DataFrame:
-    """The DataFrame of `Posterior.predict` from mean and predictive draws [n, D]."""
+    """The DataFrame of `Posterior.predict` from mean and predictive draws [n, D]; the
+    predictive bounds are `predictive_bounds` (a few NaN draws left out)."""
     lo, hi = (1 - prob) / 2, (1 + prob) / 2
     q = np.quantile(mean, [0.5, lo, hi], axis=1)
-    with np.errstate(invalid="ignore"):
-        # rows with NaN predictive draws, or infinite ones where a bound falls: non-finite
-        # bounds, which `warn_undefined` explains (before, numpy's "invalid value
-        # encountered in subtract" came with it)
-        qp = np.quantile(pred, [lo, hi], axis=1)
+    qp = predictive_bounds(pred, prob)
     # ddof=1, as Posterior.summary's and jaxfit.optimal's sd (before: ddof=0 here, 2.6%
     # smaller at a 20-resample bootstrap)
     sd = sample_sd(mean, axis=1)
     out = pd.DataFrame({"mean": mean.mean(axis=1), "median": q[0], "sd": sd,
                         "credible_lower": q[1], "credible_upper": q[2],
-                        "predictive_lower": qp[0], "predictive_upper": qp[1]}, index=index)
+                        "predictive_lower": qp[:, 0], "predictive_upper": qp[:, 1]},
+                       index=index)
     out.attrs["prob"] = prob
     return out
 
 
 def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method: str,
-                   bounds, where: str = "predict", stacklevel: int = 3) -> bool:
+                   bounds, where: str = "predict", stacklevel: int = 3,
+                   prob: float | None = None) -> bool:
     """Warn (`FitWarning`) when rows' predictive draws [n, D] are not finite, saying why
     (`_causes`): the law's mean is <= 0 in some draws (a log-space likelihood has no
     observation there), the mean is not finite, or the noise is not (`noise_cause`: what
     makes it so for a posterior of ``method``, the `Posterior.method` whose noise the
     draws carry). Returns True when it warned.
 
-    ``bounds`` [n, 2] are the rows' predictive bounds (`interval_frame`). A NaN draw makes
-    both bounds NaN, but a few infinite draws lie beyond the bounds, which stay finite:
-    the warning says which rows have no interval and which have one despite such draws
-    (before, it said "predictive_lower/upper are NaN" of every such row, beside finite
-    bounds of 0.000242 and 3961.89).
+    ``bounds`` [n, 2] are the rows' predictive bounds (`interval_frame`), of ``prob``
+    intervals. A few NaN draws are left out of the bounds (`predictive_bounds`) and a few
+    infinite draws lie beyond them, so the bounds stay finite: the warning says which rows
+    have no interval and which have one despite such draws, and how many NaN draws their
+    bounds left out (before, a single NaN draw made both bounds NaN, and before that the
+    warning said "predictive_lower/upper are NaN" of every such row, beside finite bounds
+    of 0.000242 and 3961.89).
 
     Before, `Posterior.predict` and `jaxfit.predict_chain` returned those NaN bounds
     without a word (`jaxfit predict` said only "N predicted values are not finite")."""
@@ -875,10 +923,18 @@ def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method
     k = int(bad[rows].sum(axis=1).max())
     labels = list(np.asarray(index, dtype=object)[rows][:5])
     why, fix = _causes(np.asarray(mean)[rows], bad[rows], space, method)
+    n = pred.shape[1]
+    drop = ""
+    if prob is not None and np.isnan(pred[rows]).any():
+        # the rule of `predictive_bounds`, so that a row with a few NaN draws is not
+        # thought to have lost its interval to them
+        drop = (f" (NaN draws are left out of the bounds only up to {max_dropped(n, prob)} "
+                f"of {n}, as many as lie beyond a {prob:g} bound: with more, a bound "
+                "depends on where the left-out draws would lie)")
     warnings.warn(f"{where}: {int(rows.sum())} of {len(rows)} row(s) have no predictive "
-                  f"interval (rows {labels}): in up to {k} of {pred.shape[1]} draws "
-                  f"{'; or '.join(why)}, so predictive_lower/upper are not finite; mean, "
-                  f"median, sd and the credible bounds use every draw. Fix: "
+                  f"interval (rows {labels}): in up to {k} of {n} draws "
+                  f"{'; or '.join(why)}, so predictive_lower/upper are not finite{drop}; "
+                  "mean, median, sd and the credible bounds use every draw. Fix: "
                   f"{'; or '.join(fix)}.",
                   FitWarning, stacklevel=stacklevel)
     return True
@@ -909,20 +965,30 @@ def _causes(m: np.ndarray, b: np.ndarray, space: str, method: str
 
 
 def _warn_beyond_bounds(index, mean, pred, kept, space, method, where, stacklevel) -> None:
-    """The warning for rows whose predictive draws include infinite ones but whose bounds
-    are finite (``kept``): the infinite draws lie beyond the bounds, which are quantiles of
-    the draws as they are; the cause as `_causes` gives it (a NaN draw, e.g. of a mean
-    <= 0 in log space, makes the bounds NaN, so it is not among these rows)."""
+    """The warning for rows whose predictive draws are not all finite but whose bounds are
+    (``kept``): their infinite draws lie beyond the bounds, and their NaN draws, at most
+    `max_dropped` of a row's, were left out of them (`predictive_bounds`), which it counts;
+    the cause as `_causes` gives it."""
     from jaxfit.warnings import FitWarning
 
-    bad = ~np.isfinite(pred[kept])
+    p = pred[kept]
+    bad = ~np.isfinite(p)
+    nan = np.isnan(p).sum(axis=1)
     k = int(bad.sum(axis=1).max())
     labels = list(np.asarray(index, dtype=object)[kept][:5])
     why, fix = _causes(np.asarray(mean)[kept], bad, space, method)
-    warnings.warn(f"{where}: {int(kept.sum())} of {len(kept)} row(s) have infinite predictive "
+    if not nan.any():
+        what = "infinite"
+        how = "Their predictive bounds are finite (the infinite draws lie beyond them)"
+    else:
+        what = "NaN or infinite" if np.isinf(p).any() else "NaN"
+        how = (f"Their predictive bounds are finite: up to {int(nan.max())} NaN draw(s) per "
+               f"row ({int(nan.sum())} in all) are left out of them, each bound the one all "
+               f"{pred.shape[1]} draws would give had the left-out ones lain beyond it"
+               + ("; the infinite draws lie beyond them" if np.isinf(p).any() else ""))
+    warnings.warn(f"{where}: {int(kept.sum())} of {len(kept)} row(s) have {what} predictive "
                   f"draws (rows {labels}): in up to {k} of {pred.shape[1]} draws "
-                  f"{'; or '.join(why)}. Their predictive bounds are finite (the infinite "
-                  "draws lie beyond them), but the draws are not all sound. Fix: "
+                  f"{'; or '.join(why)}. {how}, but the draws are not all sound. Fix: "
                   f"{'; or '.join(fix)}.", FitWarning, stacklevel=stacklevel)
 
 

@@ -1019,3 +1019,78 @@ def test_fit_options_that_cannot_apply_are_refused_before_any_fit(monkeypatch):
     with pytest.raises(pytest.fail.Exception, match="a fit ran"):
         jf.backtest(law, df, by="task", axis="N", fit_options={
             "restarts": 8, "refine": 4, "seed": 1, "max_steps": 50, "continuation": ()})
+
+
+def test_fit_options_reach_the_point_fit_and_the_bootstrap_refits(monkeypatch):
+    """Before: each cut's bootstrap refits got max_steps alone of fit_options, so
+    fit_options={"method": "lbfgs"} fitted the cut with L-BFGS and refitted its resamples
+    with Newton (ftol and reduction too reached the point fit only). Now method, max_steps,
+    ftol and reduction reach the refits; restarts, init and refine describe the point fit,
+    from which the refits start, and reach it (its options record them)."""
+    import importlib
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def boot(law, data, **kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(importlib.import_module("jaxfit.sample"), "bootstrap", boot)
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    opts = {"method": "lbfgs", "restarts": 4, "refine": 2, "init": "sobol", "ftol": 1e-10,
+            "reduction": "mean", "max_steps": 300}
+    with pytest.raises(Stop):
+        jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8],
+                    calibrate=None, fit_options=opts)
+    assert {k: seen.get(k) for k in ("method", "ftol", "reduction", "max_steps")} == {
+        "method": "lbfgs", "ftol": 1e-10, "reduction": "mean", "max_steps": 300}
+    fit = seen["start"]                                  # the cut's point fit
+    assert {k: fit.options[k] for k in ("method", "restarts", "refine", "init", "reduction",
+                                        "max_steps")} == {
+        "method": "lbfgs", "restarts": 4, "refine": 2, "init": "sobol", "reduction": "mean",
+        "max_steps": 300}
+    # the starts' options describe the point fit alone: not passed to the refits
+    assert not {"restarts", "refine", "init"} & set(seen)
+
+
+def test_cuts_are_checked_by_one_function_before_the_data_are_read(monkeypatch):
+    """Cut values with per_task=True, an empty list and non-finite values were refused by
+    _cut_table only, after the data were read: a NaN row was warned about ("left out")
+    before the cuts were refused, and data that is not a DataFrame hid the cut error.
+    Now _check_cuts does every check, first, and _cut_table calls it too (same messages)."""
+    import importlib
+    import warnings
+
+    from jaxfit.backtest import _check_cuts
+
+    bt_module = importlib.import_module("jaxfit.backtest")
+    monkeypatch.setattr(bt_module, "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
+    df.loc[0, "loss"] = np.nan                        # warned as left out, once data are read
+    law = jf.models.power_law()
+    per_task = ("backtest: with per_task=True, cuts are counted within each task, so cut "
+                "values (4e+08) do not apply")
+    for kw, msg in (({"cuts": [4e8], "per_task": True}, per_task),
+                    ({"cuts": [4e8, np.inf]}, "backtest: cuts=[4e+08, inf] must be finite"),
+                    ({"cuts": []}, "backtest: cuts=[] must be finite axis values")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=re.escape(msg)):
+                jf.backtest(law, df, by="task", axis="N", **kw)
+            with pytest.raises(ValueError, match=re.escape(msg)):
+                jf.backtest(law, df.to_dict("list"), by="task", axis="N", **kw)
+    # what it returns: None, a count (numpy integers too), the distinct values largest
+    # first; its own output passes again unchanged (as _cut_table checks it a second time)
+    assert _check_cuts(None, False) is None
+    count = _check_cuts(np.int64(3), True)
+    assert count == 3 and type(count) is int and _check_cuts(count, True) == 3
+    values = _check_cuts([2e8, np.float32(4e8), 2e8], False)
+    assert values.tolist() == [4e8, 2e8]
+    assert _check_cuts(values, False).tolist() == [4e8, 2e8]
+    with pytest.raises(ValueError, match=re.escape("backtest: cuts=0 asks for no cut")):
+        _check_cuts(np.int64(0), False)

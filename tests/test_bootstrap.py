@@ -346,3 +346,76 @@ def test_refits_whose_floor_ends_at_its_bound_reach_their_optimum():
     assert d["converged_fraction"] == 1.0 and d["ok"]                          # 0.51 before
     E = boot.flat("E")[0]
     assert 50 <= (E > 1e-6).sum() <= 90 and 40 <= (E > 0.1).sum() <= 80      # 2 and 2 before
+
+
+def _linear_draws(method: str):
+    """A posterior of ``w0 + w1 L`` in log space, 400 draws, whose law's mean is <= 0 in
+    3 draws at L = 2.1 and in 25 at L = 3.9 (w1 = -0.5 and -0.45 there; ~ -0.2 elsewhere):
+    the NaN predictive draws a bootstrap's refits make where a linear law nears zero."""
+    from jaxfit.inference.bayes import Likelihood
+
+    rng = np.random.default_rng(0)
+    w1 = -0.2 + 0.002 * rng.standard_normal(400)
+    w1[:3], w1[3:25] = -0.5, -0.45
+    draws = {"w0": np.full((1, 1, 400), 1.0), "w1": w1[None, None, :],
+             "sigma": np.full((1, 1, 400), 0.02)}
+    return jf.Posterior(law=jf.models.linear("L"), tasks=pd.Index([0], name="task"),
+                        draws=draws, likelihood=Likelihood("normal", "log"), method=method)
+
+
+def test_a_few_nan_predictive_draws_are_left_out_of_the_bounds_and_counted():
+    """Before: one NaN predictive draw made both of its row's bounds NaN (measured: a
+    400-resample bootstrap of a 12-point linear law in log space, 1 refit whose line
+    crossed zero at L = 3.8, converged like the others, cost that row its interval). Now
+    up to max_dropped = floor(399 * 0.05) = 19 NaN draws are left out, each bound the one
+    all 400 draws give with the NaN ones beyond it, and the warning about non-finite
+    draws counts them; with more, the bounds are NaN as before. NUTS and Laplace
+    posteriors take the same path."""
+    import re
+    import warnings
+
+    from jaxfit.posterior import max_dropped
+
+    assert max_dropped(400, 0.9) == 19 and max_dropped(20, 0.9) == 0
+    new = pd.DataFrame({"L": [1.0, 2.1, 3.9]}, index=["in", "few", "many"])
+    post = _linear_draws("bootstrap")
+    with pytest.warns(jf.warnings.FitWarning) as rec:
+        got = post.predict(new)
+    texts = [str(r.message) for r in rec]
+    assert len(texts) == 2 and all(r.filename == __file__ for r in rec), texts
+    assert texts[0].startswith(
+        "predict: 1 of 3 row(s) have NaN predictive draws (rows ['few']): in up to 3 of 400 "
+        "draws the law's mean is <= 0"), texts[0]
+    assert ("Their predictive bounds are finite: up to 3 NaN draw(s) per row (3 in all) are "
+            "left out of them, each bound the one all 400 draws would give had the left-out "
+            "ones lain beyond it, but the draws are not all sound.") in texts[0], texts[0]
+    assert re.match(re.escape(
+        "predict: 1 of 3 row(s) have no predictive interval (rows ['many']): in up to 25 of "
+        "400 draws the law's mean is <= 0") + ".*" + re.escape(
+        "so predictive_lower/upper are not finite (NaN draws are left out of the bounds only "
+        "up to 19 of 400, as many as lie beyond a 0.9 bound"), texts[1]), texts[1]
+    _, _, pred = post.predict_draws(new)
+    assert np.isnan(pred).sum(axis=1).tolist() == [0, 3, 25]
+    # 'few': all 400 draws' quantiles with the 3 NaN ones below / above every other
+    lo = np.quantile(np.where(np.isnan(pred[1]), -np.inf, pred[1]), 0.05)
+    hi = np.quantile(np.where(np.isnan(pred[1]), np.inf, pred[1]), 0.95)
+    np.testing.assert_allclose(got.loc["few", ["predictive_lower", "predictive_upper"]],
+                               [lo, hi], rtol=1e-12)
+    assert 0 < lo < hi
+    # 'in': no NaN draw, numpy's quantiles as before; 'many': 25 > 19, no interval
+    assert got.loc["in", "predictive_lower"] == np.quantile(pred[0], 0.05)
+    assert got.loc["in", "predictive_upper"] == np.quantile(pred[0], 0.95)
+    assert got.loc["many", ["predictive_lower", "predictive_upper"]].isna().all()
+    # at prob=0.5 up to 99 may go: 'many' gets its interval
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jf.warnings.FitWarning)
+        half = post.predict(new, prob=0.5)
+    lo, hi = (np.quantile(np.where(np.isnan(pred[2]), v, pred[2]), q)
+              for v, q in ((-np.inf, 0.25), (np.inf, 0.75)))
+    np.testing.assert_allclose(half.loc["many", ["predictive_lower", "predictive_upper"]],
+                               [lo, hi], rtol=1e-12)
+    # the same draws as a Laplace or NUTS posterior: the same code, the same frame
+    for method in ("laplace", "nuts"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", jf.warnings.FitWarning)
+            pd.testing.assert_frame_equal(_linear_draws(method).predict(new), got)
