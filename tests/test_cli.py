@@ -1327,6 +1327,65 @@ def test_a_figure_path_without_a_format_is_refused_before_the_fit(flag, name, wh
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
 
 
+@pytest.mark.parametrize("argv, wanted", [
+    (["fit", "--plot", "{d}/a.png", "--residuals", "{d}/a.png"],
+     "--residuals '{d}/a.png' is the file --plot '{d}/a.png' writes: the one would replace "
+     "the other; give each its own path, e.g. --residuals {d}/a_residuals.png"),
+    (["fit", "--save", "{d}/fit.png", "--plot", "{d}/./fit.png"],
+     "--plot '{d}/./fit.png' is the file --save '{d}/fit.png' writes"),
+    (["sample", "--method", "laplace", "--plot", "{d}/p.png", "--pairs", "{d}/p.png"],
+     "--pairs '{d}/p.png' is the file --plot '{d}/p.png' writes"),
+])
+def test_two_outputs_of_one_command_naming_one_file_are_refused_before_the_fit(
+        argv, wanted, capsys, tmp_path):
+    """`fit --plot a.png --residuals a.png` (or `--save fit.png --plot fit.png`, `sample
+    --plot p.png --pairs p.png`) said "wrote a.png" twice, exit 0, and kept only the last
+    output. Now refused before the fit, naming both flags and another path."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"C": [1e18, 1e19, 1e20, 1e21], "loss": [3.0, 2.8, 2.6, 2.5]}).to_csv(
+        path, index=False)
+    argv = [argv[0], str(path), "--law", "power_law(input=C)", "-q",
+            *(a.format(d=tmp_path) for a in argv[1:])]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: " + wanted.format(
+        d=tmp_path)), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
+def test_an_output_path_under_a_file_or_ending_in_a_slash_is_named_as_such(capsys, tmp_path):
+    """`--save runs.csv/fit.json` said "directory 'runs.csv' does not exist; create it
+    first" of an existing file; `--save results/` wrote a file named 'results'; `datasets
+    export -o no/such/c.csv` named neither the flag nor the fix. Each is refused before any
+    work, naming the flag, the path and what is wrong; nothing is written."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"C": [1e18, 1e19, 1e20, 1e21], "loss": [3.0, 2.8, 2.6, 2.5]}).to_csv(
+        path, index=False)
+    fit = ["fit", str(path), "--law", "power_law(input=C)", "-q"]
+    cases = [
+        (fit + ["--save", f"{path}/fit.json"],
+         f"--save '{path}/fit.json': '{path}' is a file, not a directory; give a path in a "
+         "directory"),
+        (["backtest", *fit[1:], "--axis", "C", "--out", f"{path}/sub/bt.csv"],
+         f"--out '{path}/sub/bt.csv': '{path}' is a file, not a directory"),
+        (fit + ["--save", f"{tmp_path}/results/"],
+         f"--save '{tmp_path}/results/' ends in '/', so it names a directory; give a file "
+         "path"),
+        (["datasets", "export", "chinchilla", "-o", f"{tmp_path}/no/such/c.csv"],
+         f"-o '{tmp_path}/no/such/c.csv': directory '{tmp_path}/no/such' does not exist; "
+         "create it first"),
+    ]
+    for argv, wanted in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"jaxfit: error: {wanted}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
 #: A command line per subcommand giving every option and argument that names a file or
 #: directory ("~/..."), and the options' dests (`_path_dests`).
 _PATH_ARGVS = (

@@ -684,12 +684,21 @@ def _writable(path: str | None, flag: str, inputs=()) -> None:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{flag} {path!r} is a directory; give a file path")
+    if path.endswith(("/", os.sep)):
+        # before: `--save results/` wrote a file named 'results'
+        raise InputError(f"{flag} {path!r} ends in {path[-1]!r}, so it names a directory; "
+                         "give a file path")
     same = next((i for i in inputs if p.exists() and os.path.samefile(p, i)), None)
     if same is not None:
         raise InputError(f"{flag} {path!r} is the input file {same!r}: writing it would "
                          "replace your data; give another path, e.g. "
                          f"{flag} {_other_name(p, flag)}")
     if not p.parent.is_dir():
+        base = next((a for a in p.parents if a.exists()), None)
+        if base is not None and not base.is_dir():
+            # before: "directory 'runs.csv' does not exist; create it first", of a file
+            raise InputError(f"{flag} {path!r}: {str(base)!r} is a file, not a directory; "
+                             "give a path in a directory")
         raise InputError(f"{flag} {path!r}: directory {str(p.parent)!r} does not exist; "
                          "create it first")
     if flag in _FIGURE_FLAGS:
@@ -720,6 +729,24 @@ def _figure_format(p: Path, flag: str) -> None:
         what = f"format {ext!r}" if ext else "no format (no file extension)"
         raise InputError(f"{flag} {str(p)!r} names {what}; give one of {', '.join(formats)}, "
                          f"e.g. {flag} {p.with_suffix('.png') if ext else str(p) + '.png'}")
+
+
+def _distinct_outputs(outputs: dict) -> None:
+    """Fail before any fitting when two output flags (flag -> path or None) name one file:
+    the later output would replace the earlier one. Before, ``--plot fit.png --residuals
+    fit.png`` (or ``--save fit.png --plot fit.png``) said "wrote fit.png" twice and kept
+    only the last."""
+    seen = {}
+    for flag, path in outputs.items():
+        if not path:
+            continue
+        key = Path(path).resolve()
+        if key in seen:
+            first = seen[key]
+            raise InputError(f"{flag} {path!r} is the file {first} {outputs[first]!r} writes: "
+                             f"the one would replace the other; give each its own path, e.g. "
+                             f"{flag} {_other_name(Path(_given(path)), flag)}")
+        seen[key] = flag
 
 
 def _other_name(p: Path, flag: str) -> str:
@@ -784,8 +811,11 @@ def _checked_at(args, law, mapping) -> pd.DataFrame | None:
 def _precheck(args, law, mapping, df: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Everything the command line can check before a fit: output paths, ``--at`` (with
     ``df``, the data to fit: that its task columns name tasks of the data), ``--prob``."""
-    for flag in ("save", "plot", "residuals", "pairs"):
-        _writable(getattr(args, flag, None), f"--{flag}", _inputs(args))
+    outputs = {f"--{flag}": getattr(args, flag, None)
+               for flag in ("save", "plot", "residuals", "pairs")}
+    for flag, path in outputs.items():
+        _writable(path, flag, _inputs(args))
+    _distinct_outputs(outputs)
     if getattr(args, "prob", None) is not None:
         from jaxfit.posterior import _check_prob
 
@@ -1370,6 +1400,7 @@ def _cmd_datasets(args) -> int:
         print(f"... {len(df)} rows, columns {list(df.columns)}")
     else:
         out = args.output or f"{args.name}.csv"
+        _writable(out, "-o")            # before: "cannot write ...", naming no flag nor fix
         try:
             df.to_parquet(out, index=False) if out.lower().endswith((".parquet", ".pq")) \
                 else df.to_csv(out, index=False)
