@@ -33,6 +33,7 @@ import importlib
 import json
 import math
 import os
+import re
 import uuid
 import warnings
 from collections.abc import Callable
@@ -190,13 +191,23 @@ def _task_types(tasks: pd.Index) -> list | None:
     return types if any(t is not None for t in types) else None
 
 
+#: The dtypes of integer and float task labels that `_level_type` records by name: JSON
+#: gives numbers back as int64 or float64, so a label of any other width (an int32 ``by``
+#: column) came back as int64. (No float16: pandas has no float16 index.)
+_NUMBER_TYPE = re.compile(r"(u?int|U?Int)(8|16|32|64)|[fF]loat(32|64)")
+
+
 def _level_type(level: pd.Index):
     """How one level's labels come back: "datetime" ("datetime:<zone>" for timezone-aware
     ones, e.g. "datetime:US/Eastern"), "timedelta", "period:<freq>" (e.g. "period:M"),
-    "date" (`datetime.date` objects), ``{"kind": "category", "categories": [...],
-    "ordered": bool, "type": <the categories' type>}``, or None (strings, numbers, bools:
-    JSON keeps them)."""
+    "date" (`datetime.date` objects), a number dtype other than int64 and float64 (e.g.
+    "int32", "uint8", "float32", pandas' nullable "Int32"), ``{"kind": "category",
+    "categories": [...], "ordered": bool, "type": <the categories' type>}``, or None
+    (strings, int64 and float64 numbers, bools: JSON keeps them)."""
     dtype = level.dtype
+    if (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)) and \
+            str(dtype) not in ("int64", "float64") and _NUMBER_TYPE.fullmatch(str(dtype)):
+        return str(dtype)
     if isinstance(dtype, pd.CategoricalDtype):
         return {"kind": "category", "categories": [_jsonable(c) for c in dtype.categories],
                 "ordered": bool(dtype.ordered), "type": _level_type(dtype.categories)}
@@ -251,6 +262,11 @@ def _typed_level(values: list, kind) -> pd.Index:
         return pd.CategoricalIndex(labels, categories=cats, ordered=bool(kind.get("ordered")))
     if not isinstance(kind, str):
         raise _bad("task_types", f"holds {kind!r}, not a label type")
+    if _NUMBER_TYPE.fullmatch(kind):
+        try:
+            return pd.Index(values, dtype=kind)
+        except (ValueError, TypeError, OverflowError) as e:
+            raise _bad("tasks", f"holds labels that are not of type {kind!r} ({e})") from None
     try:
         if kind.startswith("datetime"):
             return _datetimes(values, kind)

@@ -1327,6 +1327,147 @@ def test_a_figure_path_without_a_format_is_refused_before_the_fit(flag, name, wh
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
 
 
+@pytest.mark.parametrize("argv, wanted", [
+    (["fit", "--plot", "{d}/a.png", "--residuals", "{d}/a.png"],
+     "--residuals '{d}/a.png' is the file --plot '{d}/a.png' writes: the one would replace "
+     "the other; give each its own path, e.g. --residuals {d}/a_residuals.png"),
+    (["fit", "--save", "{d}/fit.png", "--plot", "{d}/./fit.png"],
+     "--plot '{d}/./fit.png' is the file --save '{d}/fit.png' writes"),
+    (["sample", "--method", "laplace", "--plot", "{d}/p.png", "--pairs", "{d}/p.png"],
+     "--pairs '{d}/p.png' is the file --plot '{d}/p.png' writes"),
+])
+def test_two_outputs_of_one_command_naming_one_file_are_refused_before_the_fit(
+        argv, wanted, capsys, tmp_path):
+    """`fit --plot a.png --residuals a.png` (or `--save fit.png --plot fit.png`, `sample
+    --plot p.png --pairs p.png`) said "wrote a.png" twice, exit 0, and kept only the last
+    output. Now refused before the fit, naming both flags and another path."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"C": [1e18, 1e19, 1e20, 1e21], "loss": [3.0, 2.8, 2.6, 2.5]}).to_csv(
+        path, index=False)
+    argv = [argv[0], str(path), "--law", "power_law(input=C)", "-q",
+            *(a.format(d=tmp_path) for a in argv[1:])]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: " + wanted.format(
+        d=tmp_path)), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
+def test_an_output_path_under_a_file_or_ending_in_a_slash_is_named_as_such(capsys, tmp_path):
+    """`--save runs.csv/fit.json` said "directory 'runs.csv' does not exist; create it
+    first" of an existing file; `--save results/` wrote a file named 'results'; `datasets
+    export -o no/such/c.csv` named neither the flag nor the fix. Each is refused before any
+    work, naming the flag, the path and what is wrong; nothing is written."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"C": [1e18, 1e19, 1e20, 1e21], "loss": [3.0, 2.8, 2.6, 2.5]}).to_csv(
+        path, index=False)
+    fit = ["fit", str(path), "--law", "power_law(input=C)", "-q"]
+    cases = [
+        (fit + ["--save", f"{path}/fit.json"],
+         f"--save '{path}/fit.json': '{path}' is a file, not a directory; give a path in a "
+         "directory"),
+        (["backtest", *fit[1:], "--axis", "C", "--out", f"{path}/sub/bt.csv"],
+         f"--out '{path}/sub/bt.csv': '{path}' is a file, not a directory"),
+        (fit + ["--save", f"{tmp_path}/results/"],
+         f"--save '{tmp_path}/results/' ends in '/', so it names a directory; give a file "
+         "path"),
+        (["datasets", "export", "chinchilla", "-o", f"{tmp_path}/no/such/c.csv"],
+         f"-o '{tmp_path}/no/such/c.csv': directory '{tmp_path}/no/such' does not exist; "
+         "create it first"),
+    ]
+    for argv, wanted in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"jaxfit: error: {wanted}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
+#: A command line per subcommand giving every option and argument that names a file or
+#: directory ("~/..."), and the options' dests (`_path_dests`).
+_PATH_ARGVS = (
+    ["fit", "~/d.csv", "--save=~/f.json", "--plot=~/p.png", "--residuals=~/r.png"],
+    ["sample", "~/d.csv", "--save=~/p.nc", "--plot=~/p.png", "--pairs=~/q.png"],
+    ["predict", "~/f.json", "~/d.csv"],
+    ["datasets", "export", "chinchilla", "--output=~/c.csv"],
+    ["optimal", "~/f.json", "--budgets", "1e21", "--plot=~/a.png"],
+    ["suggest", "~/f.json", "--target", "N=1", "--candidates=~/c.csv", "--plot=~/s.png"],
+    ["backtest", "~/d.csv", "--axis", "N", "--out=~/b.csv", "--plot=~/b.png"],
+    *([name, "~/d.csv", "--out=~/tables", "--plot=~/r.png"]
+      for name in ("ladder", "flp", "flp-m", "hitchhiker", "emergence")))
+_PATH_DESTS = {"data", "model", "source", "candidates", "output", "out", "save", "plot",
+               "residuals", "pairs"}
+
+
+def test_every_path_option_expands_the_home_directory(monkeypatch):
+    """A shell expands ``~`` only at the start of a word: ``--save=~/fit.json`` reached the
+    command as typed, and it refused it ("directory '~' does not exist") or, for a recipe's
+    ``--out=~/tables``, made a directory named ``~`` in the working directory. Every option
+    and argument naming a file or directory now expands it (`jaxfit.cli._path`); an embedded
+    dataset's name is kept."""
+    from jaxfit.cli import _parser
+
+    monkeypatch.setenv("HOME", "/home/someone")
+    parser = _parser()
+    seen = set()
+    for argv in _PATH_ARGVS:
+        args = vars(parser.parse_args(argv))
+        for dest, value in args.items():
+            if isinstance(value, str) and dest in _PATH_DESTS:
+                seen.add((argv[0], dest))
+                if value != "chinchilla":                  # a dataset's name is kept
+                    assert value.startswith("/home/someone/"), (argv, dest, value)
+                    assert repr(value).startswith("'~/"), (argv, dest)   # messages: as given
+    assert parser.parse_args(["fit", "chinchilla"]).data == "chinchilla"
+    # every path option of every subcommand was given above
+    subs = next(a for a in parser._actions if a.choices and "fit" in a.choices).choices
+    paths = {(name, a.dest) for name, sub in subs.items() if "_" not in name
+             for a in sub._actions if a.dest in _PATH_DESTS}
+    assert paths == seen, paths ^ seen
+
+
+def test_a_home_path_is_written_there_and_named_as_given(tmp_path, monkeypatch, capsys):
+    """`jaxfit fit ~/runs.csv --save=~/fit.json` and a recipe's `--out=~/tables` read and
+    write in the home directory, nothing in the working directory; a bad home path is
+    named in the error as the user gave it, with the directory it means."""
+    from jaxfit import cli
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    pd.DataFrame({"N": [1e8, 2e8], "D": [1e10, 2e10], "loss": [3.0, 2.8]}).to_csv(
+        home / "runs.csv", index=False)
+    res = load(_saved_chinchilla_fit(tmp_path))       # no fitting: the command's files only
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: res)
+    assert cli.main(["fit", "~/runs.csv", "--save=~/fit.json", "-q"]) == 0
+    np.testing.assert_array_equal(load(home / "fit.json").values, res.values)
+
+    class Result:
+        def frames(self):
+            return {"table": pd.DataFrame({"x": [1.0]})}
+
+        def summary(self):
+            return pd.DataFrame({"x": [1.0]})
+
+        def unconverged(self):
+            return []
+
+    monkeypatch.setattr(cli, "_import", lambda spec: lambda df, **kw: Result())
+    assert cli.main(["hitchhiker", "~/runs.csv", "--out=~/tables"]) == 0
+    assert pd.read_csv(home / "tables" / "table.csv")["x"].tolist() == [1.0]
+    assert list(work.iterdir()) == []                    # no directory named '~'
+    capsys.readouterr()
+    assert cli.main(["fit", "~/runs.csv", "--save=~/nodir/fit.json", "-q"]) == 2
+    assert capsys.readouterr().err == (
+        f"jaxfit: error: --save '~/nodir/fit.json': directory {str(home / 'nodir')!r} does "
+        "not exist; create it first\n")
+
+
 def _diagnostic_warning(post):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

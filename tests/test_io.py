@@ -573,12 +573,20 @@ def test_kept_restarts_and_tuple_options_round_trip(two_task_fit, tmp_path):
     pd.CategoricalIndex(["y", "x"], categories=["y", "x", "z"], ordered=True, name="size"),
     pd.MultiIndex.from_arrays([pd.CategoricalIndex([2, 1], categories=[2, 1]),
                                pd.period_range("2024Q1", periods=2, freq="Q")],
-                              names=["seed", "quarter"])],
-    ids=["timedelta", "period", "date", "category", "category+period"])
+                              names=["seed", "quarter"]),
+    pd.Index(np.array([7, 3], dtype=np.int32), name="seed"),
+    pd.MultiIndex.from_arrays([np.array([2, 1], dtype=np.uint8),
+                               np.array([0.5, 0.1], dtype=np.float32)], names=["seed", "lr"]),
+    pd.CategoricalIndex(np.array([2, 1], dtype=np.int32),
+                        categories=pd.Index(np.array([2, 1, 5], dtype=np.int32)), name="seed")],
+    ids=["timedelta", "period", "date", "category", "category+period", "int32",
+         "uint8+float32", "category of int32"])
 def test_typed_task_labels_round_trip(two_task_fit, tmp_path, tasks):
-    """Durations, periods, `datetime.date` and categorical task labels come back with
-    their type (a categorical's categories in their order). Before: as text, so
-    ``back.params.loc[label]`` found no task and the index differed from the fit's."""
+    """Durations, periods, `datetime.date`, categorical task labels and numbers of another
+    width than int64/float64 (an int32 ``by`` column) come back with their type (a
+    categorical's categories in their order). Before: as text, so
+    ``back.params.loc[label]`` found no task and the index differed from the fit's; the
+    numbers as int64 and float64."""
     res, _ = two_task_fit
     by = list(tasks.names) if tasks.nlevels > 1 else tasks.name
     typed = dataclasses.replace(res, tasks=tasks, options={**res.options, "by": by})
@@ -589,6 +597,19 @@ def test_typed_task_labels_round_trip(two_task_fit, tmp_path, tasks):
     pd.testing.assert_frame_equal(back.predict(new), typed.predict(new))
     post = dataclasses.replace(_posterior(tasks), options={"by": by})
     pd.testing.assert_index_equal(load(save(post, tmp_path / "p.nc")).tasks, tasks, exact=True)
+    if isinstance(tasks.dtype, np.dtype) and tasks.dtype == np.int32:
+        doc = json.loads((tmp_path / "typed.json").read_text())
+        assert doc["task_types"] == ["int32"]
+        # ... an entry the documented schema allows
+        from importlib import resources
+        sch = json.loads(resources.files("jaxfit").joinpath("schema/fit.json").read_text())
+        assert any(re.fullmatch(a["pattern"], "int32") for a in
+                   sch["properties"]["task_types"]["items"]["anyOf"] if "pattern" in a)
+        doc["tasks"][0]["task"] = 1.5                  # a label that is not of its type
+        (tmp_path / "bad.json").write_text(json.dumps(doc))
+        with pytest.raises(ValueError, match="field 'tasks' holds labels that are not of "
+                                             "type 'int32'"):
+            load(tmp_path / "bad.json")
 
 
 def test_a_non_finite_design_value_is_written_as_null(two_task_fit, tmp_path):

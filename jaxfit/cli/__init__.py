@@ -37,6 +37,7 @@ import shlex
 import sys
 import warnings
 from pathlib import Path
+from typing import Self
 
 from jaxfit import __version__, progress
 from jaxfit.cli.recipes import RECIPES
@@ -631,6 +632,38 @@ def _by(by):
     return by if not by or len(by) > 1 else by[0]
 
 
+class _UserPath(str):
+    """A path option's value with a leading ``~`` (``~user``) expanded to the home
+    directory: the string is the path the command reads or writes, its ``repr`` (which the
+    error messages quote) the text as given. A shell expands ``~`` only at the start of a
+    word, so ``--save=~/fit.json`` reached the command as typed, and it read or wrote a
+    directory named ``~`` in the working directory (or refused it: "directory '~' does not
+    exist")."""
+
+    given: str
+
+    def __new__(cls, text: str) -> Self:
+        self = super().__new__(cls, os.path.expanduser(text))
+        self.given = text
+        return self
+
+    def __repr__(self) -> str:
+        return repr(self.given)
+
+
+def _given(path):
+    """A path option's value as the user gave it (`_UserPath.given`; else ``path``), for
+    messages that name it unquoted."""
+    return getattr(path, "given", path)
+
+
+def _path(text: str) -> str:
+    """argparse ``type=`` of every option and argument that names a file or directory
+    (DATA, MODEL, SOURCE, --save, --plot, --out, ...): `_UserPath`. An embedded dataset's
+    name passes unchanged."""
+    return _UserPath(text)
+
+
 #: Arguments of the commands that name files they read (DATA, MODEL, --candidates).
 _INPUT_ARGS = ("data", "model", "source", "candidates")
 
@@ -651,16 +684,25 @@ def _writable(path: str | None, flag: str, inputs=()) -> None:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{flag} {path!r} is a directory; give a file path")
+    if path.endswith(("/", os.sep)):
+        # before: `--save results/` wrote a file named 'results'
+        raise InputError(f"{flag} {path!r} ends in {path[-1]!r}, so it names a directory; "
+                         "give a file path")
     same = next((i for i in inputs if p.exists() and os.path.samefile(p, i)), None)
     if same is not None:
         raise InputError(f"{flag} {path!r} is the input file {same!r}: writing it would "
                          "replace your data; give another path, e.g. "
                          f"{flag} {_other_name(p, flag)}")
     if not p.parent.is_dir():
+        base = next((a for a in p.parents if a.exists()), None)
+        if base is not None and not base.is_dir():
+            # before: "directory 'runs.csv' does not exist; create it first", of a file
+            raise InputError(f"{flag} {path!r}: {str(base)!r} is a file, not a directory; "
+                             "give a path in a directory")
         raise InputError(f"{flag} {path!r}: directory {str(p.parent)!r} does not exist; "
                          "create it first")
     if flag in _FIGURE_FLAGS:
-        _figure_format(p, flag)
+        _figure_format(Path(_given(path)), flag)
     try:
         with tempfile.TemporaryFile(dir=p.parent):
             pass
@@ -675,7 +717,8 @@ _FIGURE_FLAGS = ("--plot", "--residuals", "--pairs")
 
 
 def _figure_format(p: Path, flag: str) -> None:
-    """Fail before any fitting when a figure's file name has no format matplotlib writes.
+    """Fail before any fitting when a figure's file name ``p`` (as the user gave it) has no
+    format matplotlib writes.
     Before, ``--plot fit.pgn`` failed after the fit (and after ``--save`` wrote its file),
     and ``--plot fit`` wrote ``fit.png`` while saying "wrote fit"."""
     from matplotlib.backend_bases import FigureCanvasBase
@@ -686,6 +729,24 @@ def _figure_format(p: Path, flag: str) -> None:
         what = f"format {ext!r}" if ext else "no format (no file extension)"
         raise InputError(f"{flag} {str(p)!r} names {what}; give one of {', '.join(formats)}, "
                          f"e.g. {flag} {p.with_suffix('.png') if ext else str(p) + '.png'}")
+
+
+def _distinct_outputs(outputs: dict) -> None:
+    """Fail before any fitting when two output flags (flag -> path or None) name one file:
+    the later output would replace the earlier one. Before, ``--plot fit.png --residuals
+    fit.png`` (or ``--save fit.png --plot fit.png``) said "wrote fit.png" twice and kept
+    only the last."""
+    seen = {}
+    for flag, path in outputs.items():
+        if not path:
+            continue
+        key = Path(path).resolve()
+        if key in seen:
+            first = seen[key]
+            raise InputError(f"{flag} {path!r} is the file {first} {outputs[first]!r} writes: "
+                             f"the one would replace the other; give each its own path, e.g. "
+                             f"{flag} {_other_name(Path(_given(path)), flag)}")
+        seen[key] = flag
 
 
 def _other_name(p: Path, flag: str) -> str:
@@ -750,8 +811,11 @@ def _checked_at(args, law, mapping) -> pd.DataFrame | None:
 def _precheck(args, law, mapping, df: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Everything the command line can check before a fit: output paths, ``--at`` (with
     ``df``, the data to fit: that its task columns name tasks of the data), ``--prob``."""
-    for flag in ("save", "plot", "residuals", "pairs"):
-        _writable(getattr(args, flag, None), f"--{flag}", _inputs(args))
+    outputs = {f"--{flag}": getattr(args, flag, None)
+               for flag in ("save", "plot", "residuals", "pairs")}
+    for flag, path in outputs.items():
+        _writable(path, flag, _inputs(args))
+    _distinct_outputs(outputs)
     if getattr(args, "prob", None) is not None:
         from jaxfit.posterior import _check_prob
 
@@ -1301,15 +1365,15 @@ def _datasets_flags(args) -> None:
         raise InputError(f"{act} takes no dataset name ({args.name!r}); drop it, or use "
                          f"jaxfit datasets show {args.name}")
     if args.output and args.action != "export":
-        raise InputError(f"-o {args.output} applies to datasets export only; use jaxfit "
-                         f"datasets export NAME -o {args.output}")
+        raise InputError(f"-o {_given(args.output)} applies to datasets export only; use "
+                         f"jaxfit datasets export NAME -o {_given(args.output)}")
     if args.json and args.action != "list":
         raise InputError(f"--json applies to datasets list only; drop it (datasets "
                          f"{args.action} writes " + ("a table" if args.action == "show" else
                                                      "a CSV or Parquet file") + ")")
     if args.output and Path(args.output).suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise InputError(f"-o {args.output}: datasets export writes CSV or Parquet; name the "
-                         "file .csv, .parquet or .pq")
+        raise InputError(f"-o {_given(args.output)}: datasets export writes CSV or Parquet; "
+                         "name the file .csv, .parquet or .pq")
 
 
 def _cmd_datasets(args) -> int:
@@ -1336,6 +1400,7 @@ def _cmd_datasets(args) -> int:
         print(f"... {len(df)} rows, columns {list(df.columns)}")
     else:
         out = args.output or f"{args.name}.csv"
+        _writable(out, "-o")            # before: "cannot write ...", naming no flag nor fix
         try:
             df.to_parquet(out, index=False) if out.lower().endswith((".parquet", ".pq")) \
                 else df.to_csv(out, index=False)
@@ -1471,7 +1536,7 @@ _RECIPE_EXIT = ("Exit status 1, after the outputs are written, when a point fit 
 def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
     """DATA and the options shared by the data commands; ``targets``: also ``--at`` and
     ``--save`` (commands that fit once and can predict and save)."""
-    p.add_argument("data", help="CSV/Parquet file or embedded dataset name")
+    p.add_argument("data", type=_path, help="CSV/Parquet file or embedded dataset name")
     p.add_argument("--law", default="chinchilla",
                    help="registered law, NAME(key=value,...), or module:function (a module "
                         f"in the current directory works; registered: "
@@ -1496,9 +1561,10 @@ def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
     if targets:
         p.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
                        help="target point(s) to predict and plot, e.g. N=7e9 D=4e12")
-        p.add_argument("--save", metavar="PATH",
+        p.add_argument("--save", metavar="PATH", type=_path,
                        help="save the result (fit: .json, posterior: .nc)")
-        p.add_argument("--plot", metavar="PNG", help="plot data, curves and targets")
+        p.add_argument("--plot", metavar="PNG", type=_path,
+                       help="plot data, curves and targets")
 
 
 def _common(p: argparse.ArgumentParser, schema: str) -> None:
@@ -1557,7 +1623,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--max-steps", type=int, default=1000,
                    help="iteration cap per restart and continuation stage (reported steps "
                         "add up the stages)")
-    f.add_argument("--residuals", metavar="PNG", help="plot residuals")
+    f.add_argument("--residuals", metavar="PNG", type=_path, help="plot residuals")
     _common(f, "jaxfit.fit/1")
     f.set_defaults(run=_cmd_fit)
 
@@ -1588,13 +1654,16 @@ def _parser() -> argparse.ArgumentParser:
                         "task, so the posterior's spread is the fit's robust sandwich "
                         "covariance), none, or a number in (0, 1]; not with bootstrap")
     s.add_argument("--prob", type=float, default=0.9, help="interval probability")
-    s.add_argument("--pairs", metavar="PNG", help="pair plot of the first task's posterior")
+    s.add_argument("--pairs", metavar="PNG", type=_path,
+                   help="pair plot of the first task's posterior")
     _common(s, "jaxfit.posterior/1")
     s.set_defaults(run=_cmd_sample)
 
     r = sub.add_parser("predict", help="predict from a saved fit (.json) or posterior (.nc)")
-    r.add_argument("model", help="file written by --save (or `jaxfit fit --json > fit.json`)")
-    r.add_argument("data", nargs="?", help="CSV/Parquet file or dataset of new inputs")
+    r.add_argument("model", type=_path,
+                   help="file written by --save (or `jaxfit fit --json > fit.json`)")
+    r.add_argument("data", nargs="?", type=_path,
+                   help="CSV/Parquet file or dataset of new inputs")
     r.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
                    help="new inputs on the command line, e.g. N=7e9 D=4e12")
     r.add_argument("--where", help="pandas query selecting rows of DATA")
@@ -1610,7 +1679,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["list", "show", "export"],
                    help="list the datasets, show one, or export one to a file")
     d.add_argument("name", nargs="?", help="dataset name (show, export)")
-    d.add_argument("-o", "--output", help="export path, .csv or .parquet (default NAME.csv)")
+    d.add_argument("-o", "--output", type=_path,
+                   help="export path, .csv or .parquet (default NAME.csv)")
     d.add_argument("--json", action="store_true", help="list as JSON (jaxfit.datasets/1)")
     d.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="print the traceback of an error")
@@ -1630,13 +1700,15 @@ def _parser() -> argparse.ArgumentParser:
                                         if recipe.columns else f"{recipe.help}.")
                            + " " + _RECIPE_EXIT)
         if recipe.takes_data:
-            q.add_argument("data", nargs="?", help="CSV/Parquet file or dataset (default: "
-                                                   "the recipe's embedded data)")
+            q.add_argument("data", nargs="?", type=_path,
+                           help="CSV/Parquet file or dataset (default: the recipe's embedded "
+                                "data)")
             q.add_argument("--where", help="pandas query selecting rows of DATA")
         for arg in recipe.args:
             q.add_argument(arg.flag, dest=arg.dest, **arg.kwargs)
-        q.add_argument("--out", metavar="DIR", help="write every table as DIR/NAME.csv")
-        q.add_argument("--plot", metavar="PNG", help="the recipe's figure")
+        q.add_argument("--out", metavar="DIR", type=_path,
+                       help="write every table as DIR/NAME.csv")
+        q.add_argument("--plot", metavar="PNG", type=_path, help="the recipe's figure")
         _common(q, "jaxfit.recipe/1")
         q.set_defaults(run=_cmd_recipe, recipe=key)
         if key != name:

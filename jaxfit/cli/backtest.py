@@ -27,8 +27,8 @@ def _run(args) -> int:
     cli._writable(args.out, "--out", cli._inputs(args))     # before the refits, as fit
     if args.out and not args.out.lower().endswith(".csv"):
         # before: --out bt.parquet (or .xlsx, .json) wrote CSV text under that name
-        raise cli.InputError(f"--out {args.out}: backtest writes its table as CSV; name the "
-                             "file .csv (or use --json for a JSON document)")
+        raise cli.InputError(f"--out {cli._given(args.out)}: backtest writes its table as CSV; "
+                             "name the file .csv (or use --json for a JSON document)")
     cli._writable(args.plot, "--plot", cli._inputs(args))
     by = cli._by(args.by)
     if by:                                            # a task named as the pooled row
@@ -117,8 +117,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     b = sub.add_parser("backtest", help="hold out the largest scales and measure how often "
                                         "the intervals cover them (rolling origin)")
     cli._data_args(b, targets=False)
-    b.add_argument("--plot", metavar="PNG", help="predicted vs actual with intervals, and "
-                                                 "coverage by extrapolation ratio")
+    b.add_argument("--plot", metavar="PNG", type=cli._path,
+                   help="predicted vs actual with intervals, and coverage by extrapolation "
+                        "ratio")
     b.add_argument("--axis", required=True, help="scale column along which to hold out rows")
     b.add_argument("--cuts", nargs="+",
                    help="cut values, or one integer: how many of the largest (default: all; "
@@ -134,7 +135,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     b.add_argument("--n", type=int, help=f"bootstrap resamples per cut (--method bootstrap; "
                                          f"default {_N_SHOWN})")
     b.add_argument("--prob", type=float, default=0.9, help="interval probability")
-    b.add_argument("--out", metavar="CSV", help="write the tidy table")
+    b.add_argument("--out", metavar="CSV", type=cli._path, help="write the tidy table")
     b.add_argument("--pooled", default="all", metavar="LABEL",
                    help="label of the summary row pooled over tasks (a task of that name is "
                         "refused)")

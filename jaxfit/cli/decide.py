@@ -88,7 +88,8 @@ def _saved_flags(args) -> None:
                "with --n-boot" if dest == "n_boot" else "drop it, or give the DATA to fit")
         kind = "posterior" if args.source.lower().endswith(".nc") else "fit"
         raise cli.InputError(f"{flag} {shown} applies only when SOURCE is data to fit; "
-                             f"{args.source} is a saved {kind}, used as it is; {fix}")
+                             f"{cli._given(args.source)} is a saved {kind}, used as it is; "
+                             f"{fix}")
 
 
 def _precheck(args) -> None:
@@ -233,7 +234,8 @@ def _cmd_suggest(args) -> int:
     cli._call(check_se_resamples, args.se_resamples)       # suggest's rule, before the fit
     if args.grid and args.candidates:        # before: --grid was silently ignored
         raise cli.InputError(f"suggest: give the candidates once: --candidates "
-                             f"{args.candidates} or --grid {' '.join(args.grid)}, not both")
+                             f"{cli._given(args.candidates)} or --grid {' '.join(args.grid)}, "
+                             "not both")
     vals = _grid_values(args.grid, tuple(args.inputs)) if args.grid else None
     source = _source(args)
     law, mapping = source.law, source.mapping
@@ -241,9 +243,9 @@ def _cmd_suggest(args) -> int:
     if args.candidates:
         cands = cli._read(args.candidates)
         if len(cands) == 0:                  # before: "column ... has dtype object"
-            raise cli.InputError(f"--candidates {args.candidates} has no rows (columns "
-                                 f"{list(cands.columns)}); write one row per candidate run, "
-                                 "or use --grid N=.. D=..")
+            raise cli.InputError(f"--candidates {cli._given(args.candidates)} has no rows "
+                                 f"(columns {list(cands.columns)}); write one row per "
+                                 "candidate run, or use --grid N=.. D=..")
     elif vals is not None:
         iN, iD = args.inputs
         cands = candidate_grid(vals[iN], vals[iD], columns=(mapping.get(iN, iN),
@@ -273,8 +275,11 @@ def _cmd_suggest(args) -> int:
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", help="saved fit (.json) / posterior (.nc), or a CSV/Parquet "
-                                  "file or embedded dataset to fit and bootstrap")
+    from jaxfit.cli import _path
+
+    p.add_argument("source", type=_path, help="saved fit (.json) / posterior (.nc), or a "
+                                              "CSV/Parquet file or embedded dataset to fit and "
+                                              "bootstrap")
     p.add_argument("--law", help="law spec (default: the saved one, or chinchilla)")
     p.add_argument("--x", nargs="+", metavar="NAME=COLUMN", help="map law inputs to columns")
     p.add_argument("--inputs", nargs=2, metavar=("SIZE", "TOKENS"), default=["N", "D"],
@@ -292,7 +297,7 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help=f"random seed (of the fit and bootstrap of DATA; "
                    f"suggest: also of its predictive draws) (default: {d['seed']})")
     p.add_argument("--prob", type=float, default=0.9, help="interval probability")
-    p.add_argument("--plot", metavar="PNG", help="write the figure")
+    p.add_argument("--plot", metavar="PNG", type=_path, help="write the figure")
     p.add_argument("--json", action="store_true", help="print JSON (schema jaxfit.decide/1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -301,6 +306,8 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub) -> None:
     """Add ``optimal`` and ``suggest`` to the ``jaxfit`` subcommands."""
+    from jaxfit.cli import _path
+
     o = sub.add_parser("optimal", help="compute-optimal N, D and loss per budget, with "
                                        "intervals")
     _source_args(o)
@@ -315,8 +322,8 @@ def add_parsers(sub) -> None:
     _source_args(s)
     s.add_argument("--target", nargs="+", required=True, metavar="NAME=VALUE",
                    help="target point, e.g. N=7e9 D=4e12")
-    s.add_argument("--candidates", help="CSV/Parquet of candidate runs (input columns, "
-                                        "optional cost column)")
+    s.add_argument("--candidates", type=_path, help="CSV/Parquet of candidate runs (input "
+                                                    "columns, optional cost column)")
     s.add_argument("--grid", nargs="+", metavar="NAME=V1,V2", help="candidate grid: N=... D=...")
     s.add_argument("--cost", default="cost", help="cost column (default: cost, else 6ND)")
     s.add_argument("--k", type=int, default=1, help="greedy batch size")
