@@ -71,6 +71,7 @@ from jaxfit.data import (check_task_label, column_map, did_you_mean, numeric_dty
 from jaxfit.fit import fit as point_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
+from jaxfit.posterior import predictive_bounds
 from jaxfit.predictions import law_values
 from jaxfit.warnings import DuplicateWarning, FitWarning
 
@@ -514,6 +515,31 @@ def _pairs(rows: pd.DataFrame, mask: np.ndarray) -> str:
     pairs = rows.loc[mask, ["task", "cut"]].drop_duplicates()
     where = ", ".join(f"{t!r} at cut {c:.4g}" for t, c in pairs.head(5).itertuples(index=False))
     return f"{len(pairs)} (task, cut) pair(s): {where}"
+
+
+def _warn_left_out_draws(rows: pd.DataFrame, left_out: pd.DataFrame, prob: float) -> bool:
+    """Warn (`FitWarning`) when held-out rows kept an interval although some of their
+    predictive draws are NaN (``left_out``: each row's ``nan_draws`` of its ``draws``): the
+    bounds leave them out, as `Posterior.predict`'s do (`jaxfit.posterior.predictive_bounds`:
+    at most `jaxfit.posterior.max_dropped` of a row's draws, each bound the one all draws
+    would give had those lain beyond it), so the row is scored on an interval at least as
+    wide as its ``prob`` interval. (Rows with more NaN draws have no interval:
+    `_warn_no_interval`.)"""
+    nan = left_out["nan_draws"].to_numpy()
+    kept = (nan > 0) & _has_interval(rows)
+    if not kept.any():
+        return False
+    n = int(left_out["draws"].to_numpy()[kept].max())
+    warnings.warn(f"backtest: {int(kept.sum())} of {len(rows)} held-out row(s) have NaN "
+                  f"predictive draws (up to {int(nan[kept].max())} of {n}; "
+                  f"{_pairs(rows, kept)}): in those draws the law's mean is not finite, or "
+                  "<= 0 where a log-space likelihood has no observation. Their bounds leave those "
+                  f"draws out, each the bound all {n} draws would give had they lain beyond "
+                  f"it, as Posterior.predict's do, so the rows are scored on an interval at "
+                  f"least as wide as their {prob:g} one. Fix: a law that stays positive "
+                  "there, or space='linear' for a target that can be <= 0.",
+                  FitWarning, stacklevel=3)
+    return True
 
 
 def _warn_no_interval(rows: pd.DataFrame, space: str = "log") -> bool:
@@ -1116,7 +1142,9 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         # one call per cut; each row's noise is its own (`row_streams`), so the draws at
         # an axis value do not depend on the rows above it
         _, mean, pred = chain_draws(law, posts, held, x=dict(x or {}), seed=seed)
-        lo, hi = np.quantile(pred, [qa, qb], axis=1)
+        # the bounds `Posterior.predict` gives: a few NaN draws are left out of them
+        lo, hi = predictive_bounds(pred, prob).T
+        nan_draws = np.isnan(pred).sum(axis=1)
         mlo, mhi = np.quantile(mean, [qa, qb], axis=1)
         cut_row = cut_t[held[_TASK].map(tpos).to_numpy()]
         top = pd.concat([sub[[_TASK, axis]] for sub in subsets]).groupby(_TASK)[axis].max()
@@ -1128,7 +1156,8 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             "ratio": a_held / largest, "actual": held[y].to_numpy(np.float64),
             "prediction": point, "raw_lower": lo, "raw_upper": hi,
             "mean_lower": mlo, "mean_upper": mhi, "converged": converged,
-            "identified": identified, "row": held.index}))
+            "identified": identified, "row": held.index, "nan_draws": nan_draws,
+            "draws": pred.shape[1]}))
         if progress:
             print(f"backtest: cut {k + 1}/{K} ({axis} <= {np.nanmax(cut_t):.4g}): "
                   f"{len(fitted)} task(s), {len(held)} held-out row(s)", file=sys.stderr,
@@ -1153,6 +1182,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         rows = rows.assign(lower=rows["raw_lower"], upper=rows["raw_upper"], q=math.nan,
                            n_calibration=0)
     rows["covered"] = (rows["lower"] <= rows["actual"]) & (rows["actual"] <= rows["upper"])
+    left_out = rows[["nan_draws", "draws"]]
     rows = rows[["task", *TABLE_COLUMNS]]
     options = dict(y=y, axis=axis, by=by, method=method, prob=prob,
                    calibrate=calibrate, space=out_space, n=n, per_task=per_task, seed=seed,
@@ -1162,6 +1192,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                               few=_few_text(few, axis, min_points, steps))
     _warn_skipped_cuts(cuts, axis, [] if said else few, empty, min_points, steps)
     _warn_no_interval(rows, out_space)
+    _warn_left_out_draws(rows, left_out, prob)
     _warn_unconverged(rows)
     rows = rows.rename(columns={"task": task_label(by)})
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

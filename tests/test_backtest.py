@@ -1094,3 +1094,47 @@ def test_cuts_are_checked_by_one_function_before_the_data_are_read(monkeypatch):
     assert _check_cuts(values, False).tolist() == [4e8, 2e8]
     with pytest.raises(ValueError, match=re.escape("backtest: cuts=0 asks for no cut")):
         _check_cuts(np.int64(0), False)
+
+
+def test_a_few_nan_draws_are_left_out_of_a_rows_bounds_as_predict_does(monkeypatch):
+    """The backtest scores the interval `Posterior.predict` gives. Before, its bounds were
+    ``np.quantile`` of the draws, so one NaN draw (a law's mean <= 0 in log space) left the
+    row without an interval, where predict leaves up to `max_dropped` NaN draws out
+    (`predictive_bounds`). One NaN draw of 20 is injected into the first held-out row
+    (the data, law and draws of test_tables_name_the_task_column_after_by: no new compile)."""
+    import sys
+
+    from jaxfit.posterior import max_dropped, predictive_bounds
+
+    bt_mod = sys.modules["jaxfit.backtest"]
+    real, seen = bt_mod.chain_draws, []
+
+    def a_nan_draw(*a, **k):
+        xs, mean, pred = real(*a, **k)
+        pred = np.array(pred, dtype=np.float64)
+        pred[0, :1] = np.nan
+        seen.append(pred)
+        return xs, mean, pred
+
+    monkeypatch.setattr(bt_mod, "chain_draws", a_nan_draw)
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(10))})
+    assert max_dropped(20, 0.8) == 1
+    with pytest.warns(jf.warnings.FitWarning, match=r"backtest: 1 of 2 held-out row\(s\) have "
+                                                    r"NaN predictive draws \(up to 1 of 20; 1 "
+                                                    r"\(task, cut\) pair\(s\): 'a' at cut 4e\+08"
+                                                    r"\).*as Posterior.predict's do"):
+        bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8], n=20,
+                         prob=0.8, calibrate=None)
+    t = bt.table()
+    bounds = predictive_bounds(seen[0], 0.8)
+    assert np.isfinite(bounds).all()
+    np.testing.assert_array_equal(t[["raw_lower", "raw_upper"]].to_numpy(), bounds)
+    # the row's bounds are those of its 19 finite draws, widened as if the NaN one lay
+    # beyond both (the lower at position 0.1 * 19 - 1 = 0.9 of the 19, the upper at 17.1)
+    d = np.sort(seen[0][0, 1:])
+    np.testing.assert_allclose(bounds[0], [d[0] + 0.9 * (d[1] - d[0]),
+                                           d[17] + 0.1 * (d[18] - d[17])], rtol=1e-12)
+    assert bt.summary(by_task=False)["no_interval"].tolist() == [0]
