@@ -370,6 +370,35 @@ def test_a_target_rows_predictive_draws_do_not_depend_on_the_other_target_rows()
     assert not np.allclose(p3, p1)
 
 
+@pytest.mark.parametrize("method", ["linear", "reweight"])
+def test_suggest_targets_give_each_rows_width_after_the_batch(method):
+    """`targets` holds, per target row, its width now and after the batch. With two
+    target rows the first row's width_after_batch was NaN and the last row's held the sum
+    over both rows (0.12 against its own width_now of 0.07: as if the batch widened it).
+    Each row's width after the batch is the one that row alone as the target gets (a row's
+    draws and its update do not depend on the other rows), and the rows sum to the
+    batch's expected_width."""
+    mu = np.array([3.0, -0.05, -0.08])
+    A = np.array([[0.5, 0.0, 0.0], [-0.01, 0.004, 0.0], [-0.02, 0.001, 0.006]])
+    post = _gaussian_posterior(mu, A @ A.T, 0.02, n=400)
+    cands = pd.DataFrame({"N": [1e8, 1e9, 3e9], "D": [1e10, 1e11, 3e11],
+                          "cost": [1.0, 2.0, 5.0]})
+    target = pd.DataFrame({"N": [7e10, 1e11], "D": [4e12, 2e12]})
+    opts = dict(k=2, method=method, se_resamples=0)
+    both = jf.suggest(post, cands, target, **opts).targets
+    after = both["width_after_batch"].to_numpy()
+    assert np.isfinite(after).all() and (after < both["width_now"].to_numpy()).all()
+    one = jf.suggest(post, cands.iloc[[1]], target, **opts)          # one pick: the batch
+    for j in (0, 1):                                                  # is the same per row
+        alone = jf.suggest(post, cands.iloc[[1]], target.iloc[[j]], **opts).targets
+        assert one.targets["width_after_batch"].iloc[j] == pytest.approx(
+            alone["width_after_batch"].iloc[0], rel=1e-9)
+    assert one.targets["width_after_batch"].sum() == pytest.approx(
+        one.batch["expected_width"].iloc[-1], rel=1e-9)
+    assert after.sum() == pytest.approx(
+        jf.suggest(post, cands, target, **opts).batch["expected_width"].iloc[-1], rel=1e-9)
+
+
 def test_suggest_linear_update_equals_gaussian_conditioning():
     mu = np.array([3.0, -0.05, -0.08])
     A = np.array([[0.5, 0.0, 0.0], [-0.01, 0.004, 0.0], [-0.02, 0.001, 0.006]])
