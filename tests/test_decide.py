@@ -1079,6 +1079,59 @@ def test_optimal_checks_the_cost_the_params_and_the_budget():
     assert cost(o["N"], o["D"]) == pytest.approx(1e22, rel=1e-12)
 
 
+def test_optimal_isoflop_overtrain_name_a_budget_ratio_prob_or_n_that_is_not_a_number():
+    """budgets=["1e21 FLOPs"] or a dict, ratios=["x"], prob="0.9" or None and n=None
+    raised numpy's "could not convert string to float", "float() argument must be ...",
+    "'<' not supported between instances of 'int' and 'str'" or int()'s TypeError, none
+    naming the argument; now each is a ValueError naming it, the value and the fix."""
+    res = _handmade_fit()
+    for bad in (["1e21 FLOPs"], {"C": 1e21}, None):
+        with pytest.raises(ValueError) as e:
+            jf.optimal(res, bad, warn=False)
+        assert str(e.value) == (f"optimal: budgets must be numbers (compute values, FLOPs), "
+                                f"got {bad!r}; e.g. budgets=[1e21, 5.76e23].")
+    with pytest.raises(ValueError, match=r"^isoflop: budgets must be numbers .*got \['x'\]"):
+        jf.isoflop(res, ["x"])
+    with pytest.raises(ValueError) as e:
+        jf.overtrain(res, [1e21], ratios=["x"])
+    assert str(e.value) == ("overtrain: ratios must be positive tokens-per-parameter "
+                            "values, got ['x']; e.g. ratios=[20, 100].")
+    for fn in (jf.optimal, jf.isoflop, jf.overtrain):
+        for prob in ("0.9", None):
+            with pytest.raises(ValueError) as e:
+                fn(res, [1e21], prob=prob)
+            assert str(e.value) == (f"{fn.__name__}: prob must be in (0, 1), got {prob!r}; "
+                                    "give a number such as 0.9.")
+    with pytest.raises(ValueError, match=r"^isoflop: n must be an integer >= 3, got None\.$"):
+        jf.isoflop(res, [1e21], n=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                         # no data: units unchecked
+        ok = jf.isoflop(res, pd.Series(["1e21"]), n=5.0)        # numbers as text still do
+    assert ok["C"].tolist() == [1e21] * 5 and ok["optimal"].sum() == 1
+
+
+def test_optimal_names_a_cost_that_jax_cannot_trace():
+    """A cost written with numpy (np.multiply) or float() passed the check at one (N, D),
+    which calls it on numbers, and then failed inside the solver's jitted loop with JAX's
+    TracerArrayConversionError or ConcretizationTypeError, many lines long and naming a
+    line of optimal.py. Now refused before the solve, naming the cost and the fix (jnp)."""
+    res = _handmade_fit()
+    for cost in (lambda N, D: np.multiply(6 * N, D), lambda N, D: 6 * float(N) * D):
+        for fn in (jf.optimal, jf.isoflop, jf.overtrain):
+            with pytest.raises(ValueError) as e:
+                fn(res, [1e21], cost=cost)
+            msg = str(e.value)
+            assert msg.startswith(f"{fn.__name__}: cost(N, D) cannot be traced by JAX ("), msg
+            assert "write it with jax.numpy (jnp) operations" in msg and "\n" not in msg
+    with pytest.raises(ValueError, match=r"^optimal_at: inverse\(C, N\) cannot be traced"):
+        jf.decide.optimal_at(res.law, _HANDMADE, 1e21,
+                             inverse=lambda C, N: np.divide(C, 6 * N))
+    # the same cost with jnp is traced, and gives the default cost's optimum
+    o = jf.decide.optimal_at(res.law, _HANDMADE, 1e21, cost=lambda N, D: jnp.multiply(6 * N, D))
+    assert o["N"] == pytest.approx(jf.decide.optimal_at(res.law, _HANDMADE, 1e21)["N"],
+                                   rel=1e-9)
+
+
 def test_suggest_checks_candidate_labels_and_costs():
     """Before: candidates from pd.concat of two grids (index 0, 1, 0, 1) were ranked and
     picked by their repeated labels, so 'candidate 0' named two runs; a text cost column

@@ -73,7 +73,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
@@ -85,6 +84,7 @@ import pandas as pd
 from jaxfit.checks import prediction_inputs, whole
 from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, task_columns,
                          task_label)
+from jaxfit.decide.optimal import _real     # prob's rule, as optimal's
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
@@ -381,11 +381,6 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs, law: Law) ->
                          "unit cost; give each candidate its cost (FLOPs, GPU hours), or drop "
                          "those rows.")
     return c
-
-
-def _real(v) -> bool:
-    """A real number (not a bool, not a string such as '0.9')."""
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
 def _check_finite(ok: np.ndarray, rows: list[np.ndarray], df: pd.DataFrame, what: str,
