@@ -702,6 +702,19 @@ def test_optimal_names_the_inputs_of_a_law_with_other_names():
     assert opt.method == "numerical" and opt.to_frame()["estimate"].notna().all()
 
 
+def test_optimal_points_its_edge_warning_at_the_caller():
+    """The warning that minima hit the search edge named a line of jaxfit/decide/optimal.py
+    (stacklevel 2 from the helper `_optimal`), not the user's call, as optimal's other
+    warnings do; so a filter on the caller's module missed it."""
+    post = _other_names_posterior()
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        jf.optimal(post, [1e21], inputs=("params", "tokens"))
+    edge = [x for x in w if "no minimum inside" in str(x.message)]
+    assert len(edge) == 1 and edge[0].category is RuntimeWarning
+    assert edge[0].filename == __file__
+
+
 _OTHER_NAMES_MODULE = """
 import jax.numpy as jnp
 import jaxfit as jf

@@ -706,7 +706,7 @@ def _optimal(result, budgets, *, cost, inverse, inputs, method, prob, warn,
                       f"x e^(+-{SPAN:g}) (it keeps falling towards an edge); those optima "
                       "are edge values. Check the fitted exponents (a negative or zero "
                       "exponent has no compute-optimal allocation).", RuntimeWarning,
-                      stacklevel=2)
+                      stacklevel=3)         # optimal's caller (only optimal passes warn)
     return OptimalResult(law=d.law, tasks=d.tasks, budgets=c, draws=draws, estimate=est,
                          at_edge=edge, method=method, prob=prob, n_draws=d.n_draws, by=d.by)
 
