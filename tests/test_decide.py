@@ -1172,6 +1172,34 @@ def test_suggest_checks_candidate_labels_and_costs():
         jf.suggest(post, cands, target, cost=lambda N, D: (6 * N * D)[:1])
 
 
+def test_suggest_and_candidate_grid_name_a_failing_cost_or_values_that_are_not_numbers():
+    """A cost(N, D) that raised (a one-argument lambda, or one indexing its arguments)
+    surfaced as its bare TypeError/IndexError from inside suggest, where optimal names the
+    cost and the fix; candidate_grid(N=["1B"]) raised numpy's "could not convert string to
+    float". Each is now a ValueError naming the argument, the error or value, and the fix."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=400)
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [1e10, 3e11]})
+    with pytest.raises(ValueError) as e:
+        jf.suggest(post, cands, target, cost=lambda N: 6 * N)
+    assert str(e.value).startswith("suggest: cost(N, D) raised TypeError: ")
+    assert str(e.value).endswith(" It is called once with the candidates' arrays of N and "
+                                 "D (one cost per candidate), e.g. cost=lambda N, D: "
+                                 "6 * N * D.")
+    with pytest.raises(ValueError, match=r"^suggest: cost\(N, D\) raised IndexError: "):
+        jf.suggest(post, cands, target, cost=lambda N, D: N["x"])
+    for kw, shown in ((dict(N=["1B"], ratios=[20]), "N=['1B']"),
+                      (dict(N=[1e9], D=["4e10 tokens"]), "D=['4e10 tokens']"),
+                      (dict(N=[1e9], ratios="twenty"), "ratios='twenty'")):
+        with pytest.raises(ValueError) as e:
+            jf.decide.candidate_grid(**kw)
+        assert str(e.value) == (f"candidate_grid: {shown} must be numbers, e.g. "
+                                "candidate_grid(N=[4e8, 1e9], ratios=[20, 40]).")
+    grid = jf.decide.candidate_grid(N=np.array([1e9]), ratios=pd.Series([20, 40]))
+    assert grid.to_dict("list") == {"N": [1e9, 1e9], "D": [2e10, 4e10]}
+
+
 def test_suggest_log_target_space_needs_positive_draws():
     """Before: target_space='log' on a target with negative draws took log of them, and
     the NaN widths ended in pandas' IntCastingNaNError (ranking NaN reductions)."""

@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import reprlib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
@@ -84,7 +85,7 @@ import pandas as pd
 from jaxfit.checks import prediction_inputs, whole
 from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, task_columns,
                          task_label)
-from jaxfit.decide.optimal import _real     # prob's rule, as optimal's
+from jaxfit.decide.optimal import _numbers, _real     # optimal's rules
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
@@ -104,14 +105,19 @@ def candidate_grid(N: Sequence[float], D: Sequence[float] | None = None, *,
     """Candidate runs on a grid: every (N, D) pair, or every N at each tokens-per-parameter
     ratio (``D = ratio * N``). Returns a DataFrame with the two input columns."""
     nN, nD = columns
-    N = np.asarray(N, dtype=np.float64).ravel()
     if (D is None) == (ratios is None):
         raise ValueError("candidate_grid: give either D=[...] (tokens) or ratios=[...] "
                          "(tokens per parameter).")
+
+    def values(name, v):                 # before: numpy's "could not convert string to float"
+        return _numbers(v, f"candidate_grid: {name}={reprlib.repr(v)} must be numbers, e.g. "
+                           "candidate_grid(N=[4e8, 1e9], ratios=[20, 40]).")
+
+    N = values("N", N)
     if D is not None:
-        NN, DD = np.meshgrid(N, np.asarray(D, dtype=np.float64).ravel(), indexing="ij")
+        NN, DD = np.meshgrid(N, values("D", D), indexing="ij")
     else:
-        NN, RR = np.meshgrid(N, np.asarray(ratios, dtype=np.float64).ravel(), indexing="ij")
+        NN, RR = np.meshgrid(N, values("ratios", ratios), indexing="ij")
         DD = NN * RR
     return pd.DataFrame({nN: NN.ravel(), nD: DD.ravel()})
 
@@ -362,7 +368,12 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs, law: Law) ->
         where = f"column {cost!r}" if cost in df.columns else "the default cost 6 N D"
     elif callable(cost):
         pair = _check_inputs(inputs, law, "the arguments of cost(N, D)")
-        c = np.asarray(cost(*(df[cols[n]].to_numpy(np.float64) for n in pair)), np.float64)
+        try:
+            c = np.asarray(cost(*(df[cols[n]].to_numpy(np.float64) for n in pair)), np.float64)
+        except Exception as e:  # noqa: BLE001 - reraised naming the cost, as optimal does
+            raise ValueError(f"suggest: cost(N, D) raised {type(e).__name__}: {e}. It is called "
+                             "once with the candidates' arrays of N and D (one cost per "
+                             "candidate), e.g. cost=lambda N, D: 6 * N * D.") from e
         if c.shape not in ((), (len(df),)):
             raise ValueError(f"suggest: cost(N, D) returned shape {c.shape} for the "
                              f"{len(df)} candidates' arrays of N and D; it must return one "
