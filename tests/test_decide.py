@@ -1196,6 +1196,11 @@ def test_suggest_and_candidate_grid_name_a_failing_cost_or_values_that_are_not_n
             jf.decide.candidate_grid(**kw)
         assert str(e.value) == (f"candidate_grid: {shown} must be numbers, e.g. "
                                 "candidate_grid(N=[4e8, 1e9], ratios=[20, 40]).")
+    with pytest.raises(ValueError) as e:                     # and the fix is named
+        jf.suggest(post, cands, target, cost="gpu_hours")
+    assert str(e.value) == ("suggest: cost column 'gpu_hours' is not in the candidates "
+                            "(columns ['N', 'D']): name the one that holds each run's cost, "
+                            "or give the candidates a 'gpu_hours' column.")
     grid = jf.decide.candidate_grid(N=np.array([1e9]), ratios=pd.Series([20, 40]))
     assert grid.to_dict("list") == {"N": [1e9, 1e9], "D": [2e10, 4e10]}
 

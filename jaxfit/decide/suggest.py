@@ -355,8 +355,10 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs, law: Law) ->
     if isinstance(cost, str):
         if cost not in df.columns:
             if cost != "cost":
+                # (before: no fix named)
                 raise ValueError(f"suggest: cost column {cost!r} is not in the candidates "
-                                 f"(columns {list(df.columns)}).")
+                                 f"(columns {list(df.columns)}): name the one that holds "
+                                 f"each run's cost, or give the candidates a {cost!r} column.")
             nN, nD = _check_inputs(inputs, law, "the default cost 6 N D (the candidates "
                                    "have no 'cost' column)")
             c = 6.0 * df[cols[nN]].to_numpy(np.float64) * df[cols[nD]].to_numpy(np.float64)
