@@ -213,6 +213,36 @@ def _handmade_fit():
                         options=dict(y="loss", by=None, x={}))
 
 
+def test_allocation_plot_of_one_task_shows_that_tasks_exponent():
+    """plot_allocation(res, budgets, task="b") drew task b's curves but wrote the first
+    task's exponent (a = 0.5 here, b's is 0.2) beside them; with several tasks drawn the
+    number named no task. Now the exponent is the drawn task's, named when several are
+    drawn. plot_suggest's docstring promised a starred target it never drew."""
+    from jaxfit.decide.plot import plot_allocation, plot_suggest
+    from jaxfit.inference.status import Status
+
+    law = jf.models.chinchilla()
+    other = dict(_HANDMADE, alpha=0.4, beta=0.1)                 # a = 0.1 / 0.5 = 0.2
+    vals = np.array([[p[n] for n in law.param_names] for p in (_HANDMADE, other)])
+    res = jf.FitResult(law=law, tasks=pd.Index(["a", "b"], name="model"), values=vals,
+                       objective=np.array([1e-3, 1e-3]),
+                       status=np.array([Status.CONVERGED] * 2), steps=np.array([10, 10]),
+                       grad_norm=np.array([1e-12] * 2), at_bound=np.zeros((2, 5), bool),
+                       identified=np.array([True, True]),
+                       options=dict(y="loss", by="model", x={}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                         # no data: units unchecked
+        a = {t: jf.decide.optimal_at(law, p, 1e21)["a"] for t, p in (("a", _HANDMADE),
+                                                                      ("b", other))}
+        assert a["b"] == pytest.approx(0.2) and abs(a["a"] - a["b"]) > 0.2
+        texts = {t: [x.get_text() for x in plot_allocation(res, [1e20, 1e22], task=t)
+                     .axes[0].texts] for t in ("a", "b")}
+        both = [x.get_text() for x in plot_allocation(res, [1e20, 1e22]).axes[0].texts]
+    assert texts == {t: [f"N* ~ C^a, a = {a[t]:.3f}"] for t in ("a", "b")}
+    assert both == [f"N* ~ C^a, a = {a['a']:.3f} (model a)"]
+    assert "starred" not in plot_suggest.__doc__
+
+
 def test_a_task_that_did_not_converge_is_named_once_at_the_caller():
     """A point fit stopped at the step cap: optimal's warning pointed into
     jaxfit/decide/optimal.py, isoflop and overtrain warned twice (the second time from

@@ -60,11 +60,15 @@ def plot_allocation(result, budgets: Sequence[float], *, prob: float = 0.9, mark
         ax.set(xscale="log", yscale="log", xlabel="compute C (FLOPs)", title=labels[q])
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize=8, loc="upper left")
-    ex = opt.exponents()
-    a = ex.xs("a", level="quantity").iloc[0]
+    # the first drawn task's exponent (before: the first fitted task's, also beside the
+    # curves of task=...), named when several tasks are drawn
+    ex = opt.exponents().xs("a", level="quantity")
+    a = ex.iloc[list(ex.index).index(tasks[0])]
     txt = f"a = {a['estimate']:.3f}"
     if opt.n_draws > 1:
         txt += f" (s.e. {a['sd']:.3f})"
+    if len(tasks) > 1:
+        txt += f" ({tcol} {tasks[0]})"
     axes[0].text(0.97, 0.05, f"N* ~ C^a, {txt}", transform=axes[0].transAxes, ha="right",
                  fontsize=8)
     fig.suptitle(f"compute-optimal allocation: {opt.law.name} ({opt.method}, "
@@ -122,8 +126,7 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
 
 def plot_suggest(res, *, post=None, task=None, inputs=("N", "D")):
     """Candidates on the (N, D) plane coloured by expected width reduction per unit cost,
-    the greedy picks numbered, the target starred, and (given ``post``) the runs already
-    fitted."""
+    the greedy picks numbered, and (given ``post``) the runs already fitted."""
     tab, batch = res.table, res.batch
     tcol = tab.columns[0]
     t = tab[tcol].iloc[0] if task is None else task
