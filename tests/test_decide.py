@@ -790,6 +790,38 @@ def test_cli_optimal_inputs_of_a_law_with_other_names(tmp_path, monkeypatch, cap
     assert "pass --inputs N D" in err and "fitting" not in err, err
 
 
+def test_suggest_plot_of_a_law_with_other_names_shows_its_fitted_runs(tmp_path, monkeypatch,
+                                                                     capsys):
+    """plot_suggest(sug, post=post) of a law reading ``params``/``tokens``, with the runs
+    it was fitted on, raised KeyError 'N' (it read the runs as inputs N and D unless given
+    inputs=); `jaxfit suggest post.nc --inputs params tokens --plot` ended in 'internal
+    error: KeyError'. Now the runs are read as the inputs of the table's columns."""
+    import sys
+
+    from jaxfit.cli import main
+    from jaxfit.decide.plot import plot_suggest
+
+    runs = {"params": np.array([[1e8, 3e8, 1e9]]), "tokens": np.array([[2e9, 6e9, 2e10]])}
+    post = dataclasses.replace(_other_names_posterior(), data=dict(
+        x=runs, y=np.array([[3.0, 2.8, 2.6]]), w=np.array([[1.0, 1.0, 0.0]])))
+    cands = pd.DataFrame({"params": [1e9, 3e9], "tokens": [2e10, 6e10]})
+    target = pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})
+    sug = jf.suggest(post, cands, target, inputs=("params", "tokens"), se_resamples=0)
+    ax = plot_suggest(sug, post=post).axes[0]
+    fitted = [ln for ln in ax.lines if ln.get_label() == "runs fitted"]
+    assert len(fitted) == 1                                  # the two runs of weight 1
+    np.testing.assert_array_equal(fitted[0].get_xdata(), [1e8, 3e8])
+    np.testing.assert_array_equal(fitted[0].get_ydata(), [2e9, 6e9])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / "other_names_law.py").write_text(_OTHER_NAMES_MODULE)
+    jf.io.save(post, tmp_path / "post.nc", law_spec="other_names_law:law")
+    assert main(["suggest", "post.nc", "--inputs", "params", "tokens", "--grid",
+                 "params=1e9,3e9", "tokens=2e10", "--target", "params=7e10",
+                 "tokens=1.4e12", "--plot", "runs.png", "-q"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "runs.png").stat().st_size > 0
+
+
 def test_suggest_checks_inputs_of_a_law_with_other_names():
     """A user law reading ``params``/``tokens``: a callable cost without ``inputs=`` was a
     KeyError 'N', and a NaN or negative candidate/target input a pandas IntCastingNaNError
