@@ -536,6 +536,25 @@ def test_suggest_needs_a_finite_noise_scale():
         jf.suggest(post, cands, pd.DataFrame({"N": [7e10], "D": [4e12]}))
 
 
+def test_suggest_needs_two_draws():
+    """A posterior of one draw per task (jf.sample(..., chains=1, samples=1)) has no spread
+    to narrow: method "linear" ended in pandas' IntCastingNaNError while ranking, method
+    "reweight" reported every candidate's widths as 0.0 without a word. Now a ValueError
+    naming the draws and the fix."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=1)
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [1e10, 3e11]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    for method in ("linear", "reweight"):
+        with pytest.raises(ValueError) as e:
+            jf.suggest(post, cands, target, method=method, se_resamples=0)
+        assert str(e.value) == (
+            "suggest: the posterior has 1 draw per task; a run's expected narrowing of the "
+            "target's interval is estimated from the spread of the draws, so it needs at "
+            "least 2 (hundreds for a stable ranking, see the mc_se column): draw more, e.g. "
+            "jf.sample(..., samples=1000) or jf.bootstrap(..., n=400).")
+
+
 def test_suggest_reweight_warns_when_weights_collapse():
     """A run far more informative than the draws can resolve (noise 1e-4 against a
     posterior spread of ~0.5) leaves a few draws with all the weight: a warning."""

@@ -586,6 +586,13 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
                          "(pd.concat of several grids repeats 0, 1, ...).")
     tasks = posterior.tasks
     T, D = len(tasks), posterior.n_draws
+    if D < 2:
+        # before: pandas' IntCastingNaNError (method "linear") or widths of 0.0 ("reweight")
+        raise ValueError(f"suggest: the posterior has {D} draw per task; a run's expected "
+                         "narrowing of the target's interval is estimated from the spread "
+                         "of the draws, so it needs at least 2 (hundreds for a stable "
+                         "ranking, see the mc_se column): draw more, e.g. "
+                         "jf.sample(..., samples=1000) or jf.bootstrap(..., n=400).")
     finite = np.isfinite(posterior.flat(NOISE)).all(axis=1)
     for name in law.param_names:
         finite &= np.isfinite(posterior.flat(name)).all(axis=1)
