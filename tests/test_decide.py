@@ -121,6 +121,14 @@ def test_numerical_path_on_user_law_with_other_cost():
 
     with pytest.raises(ValueError, match="closed"):
         jf.decide.optimal_at(law, p, 1e22, cost=cost, method="closed")
+    # a law with the closed form: the cost is the reason (before: "law 'chinchilla' needs
+    # method='numerical'", which it does not with the default cost)
+    for kw in (dict(cost=cost), dict(inverse=lambda C, N: C / (6.0 * N))):
+        with pytest.raises(ValueError) as e:
+            jf.decide.optimal_at(jf.models.chinchilla(), _HANDMADE, 1e22, method="closed", **kw)
+        assert str(e.value).endswith(
+            "the default cost 6ND; with cost= or inverse= given, use method='numerical' (or "
+            "leave method='auto'), or drop them for 6ND.")
     C = np.array([1e20, 1e22, 1e24])
     opts = [jf.decide.optimal_at(law, p, c, cost=cost) for c in C]
     for c, o in zip(C, opts):

@@ -451,9 +451,14 @@ def _method(law: Law, method: str, cost, inverse) -> str:
         raise ValueError(f"method={method!r}: use 'auto', 'closed' or 'numerical'.")
     has_closed = cost is None and inverse is None and _chinchilla_form(law)
     if method == "closed" and not has_closed:
+        # before: "law 'chinchilla' needs method='numerical'" also when the law has the
+        # closed form and the cost (or inverse) given was the reason
+        why = (f"law {law.name!r} needs method='numerical'" if not _chinchilla_form(law)
+               else "with cost= or inverse= given, use method='numerical' (or leave "
+               "method='auto'), or drop them for 6ND")
         raise ValueError(f"method='closed': the closed form (Hoffmann et al. 2022, eq. 4) "
                          f"needs a law E + A/N^alpha + B/D^beta ({sorted(CLOSED_FORM)}) and "
-                         f"the default cost 6ND; law {law.name!r} needs method='numerical'.")
+                         f"the default cost 6ND; {why}.")
     if method == "auto":
         return "closed" if has_closed else "numerical"
     return method
