@@ -372,7 +372,7 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs, law: Law) ->
         pair = _check_inputs(inputs, law, "the arguments of cost(N, D)")
         try:
             c = np.asarray(cost(*(df[cols[n]].to_numpy(np.float64) for n in pair)), np.float64)
-        except Exception as e:  # noqa: BLE001 - reraised naming the cost, as optimal does
+        except Exception as e:          # reraised naming the cost, as optimal does
             raise ValueError(f"suggest: cost(N, D) raised {type(e).__name__}: {e}. It is called "
                              "once with the candidates' arrays of N and D (one cost per "
                              "candidate), e.g. cost=lambda N, D: 6 * N * D.") from e
