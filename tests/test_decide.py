@@ -121,6 +121,14 @@ def test_numerical_path_on_user_law_with_other_cost():
 
     with pytest.raises(ValueError, match="closed"):
         jf.decide.optimal_at(law, p, 1e22, cost=cost, method="closed")
+    # a law with the closed form: the cost is the reason (before: "law 'chinchilla' needs
+    # method='numerical'", which it does not with the default cost)
+    for kw in (dict(cost=cost), dict(inverse=lambda C, N: C / (6.0 * N))):
+        with pytest.raises(ValueError) as e:
+            jf.decide.optimal_at(jf.models.chinchilla(), _HANDMADE, 1e22, method="closed", **kw)
+        assert str(e.value).endswith(
+            "the default cost 6ND; with cost= or inverse= given, use method='numerical' (or "
+            "leave method='auto'), or drop them for 6ND.")
     C = np.array([1e20, 1e22, 1e24])
     opts = [jf.decide.optimal_at(law, p, c, cost=cost) for c in C]
     for c, o in zip(C, opts):
@@ -211,6 +219,36 @@ def _handmade_fit():
                         steps=np.array([10]), grad_norm=np.array([1e-12]),
                         at_bound=np.zeros((1, 5), bool), identified=np.array([True]),
                         options=dict(y="loss", by=None, x={}))
+
+
+def test_allocation_plot_of_one_task_shows_that_tasks_exponent():
+    """plot_allocation(res, budgets, task="b") drew task b's curves but wrote the first
+    task's exponent (a = 0.5 here, b's is 0.2) beside them; with several tasks drawn the
+    number named no task. Now the exponent is the drawn task's, named when several are
+    drawn. plot_suggest's docstring promised a starred target it never drew."""
+    from jaxfit.decide.plot import plot_allocation, plot_suggest
+    from jaxfit.inference.status import Status
+
+    law = jf.models.chinchilla()
+    other = dict(_HANDMADE, alpha=0.4, beta=0.1)                 # a = 0.1 / 0.5 = 0.2
+    vals = np.array([[p[n] for n in law.param_names] for p in (_HANDMADE, other)])
+    res = jf.FitResult(law=law, tasks=pd.Index(["a", "b"], name="model"), values=vals,
+                       objective=np.array([1e-3, 1e-3]),
+                       status=np.array([Status.CONVERGED] * 2), steps=np.array([10, 10]),
+                       grad_norm=np.array([1e-12] * 2), at_bound=np.zeros((2, 5), bool),
+                       identified=np.array([True, True]),
+                       options=dict(y="loss", by="model", x={}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                         # no data: units unchecked
+        a = {t: jf.decide.optimal_at(law, p, 1e21)["a"] for t, p in (("a", _HANDMADE),
+                                                                      ("b", other))}
+        assert a["b"] == pytest.approx(0.2) and abs(a["a"] - a["b"]) > 0.2
+        texts = {t: [x.get_text() for x in plot_allocation(res, [1e20, 1e22], task=t)
+                     .axes[0].texts] for t in ("a", "b")}
+        both = [x.get_text() for x in plot_allocation(res, [1e20, 1e22]).axes[0].texts]
+    assert texts == {t: [f"N* ~ C^a, a = {a[t]:.3f}"] for t in ("a", "b")}
+    assert both == [f"N* ~ C^a, a = {a['a']:.3f} (model a)"]
+    assert "starred" not in plot_suggest.__doc__
 
 
 def test_a_task_that_did_not_converge_is_named_once_at_the_caller():
@@ -370,6 +408,35 @@ def test_a_target_rows_predictive_draws_do_not_depend_on_the_other_target_rows()
     assert not np.allclose(p3, p1)
 
 
+@pytest.mark.parametrize("method", ["linear", "reweight"])
+def test_suggest_targets_give_each_rows_width_after_the_batch(method):
+    """`targets` holds, per target row, its width now and after the batch. With two
+    target rows the first row's width_after_batch was NaN and the last row's held the sum
+    over both rows (0.12 against its own width_now of 0.07: as if the batch widened it).
+    Each row's width after the batch is the one that row alone as the target gets (a row's
+    draws and its update do not depend on the other rows), and the rows sum to the
+    batch's expected_width."""
+    mu = np.array([3.0, -0.05, -0.08])
+    A = np.array([[0.5, 0.0, 0.0], [-0.01, 0.004, 0.0], [-0.02, 0.001, 0.006]])
+    post = _gaussian_posterior(mu, A @ A.T, 0.02, n=400)
+    cands = pd.DataFrame({"N": [1e8, 1e9, 3e9], "D": [1e10, 1e11, 3e11],
+                          "cost": [1.0, 2.0, 5.0]})
+    target = pd.DataFrame({"N": [7e10, 1e11], "D": [4e12, 2e12]})
+    opts = dict(k=2, method=method, se_resamples=0)
+    both = jf.suggest(post, cands, target, **opts).targets
+    after = both["width_after_batch"].to_numpy()
+    assert np.isfinite(after).all() and (after < both["width_now"].to_numpy()).all()
+    one = jf.suggest(post, cands.iloc[[1]], target, **opts)          # one pick: the batch
+    for j in (0, 1):                                                  # is the same per row
+        alone = jf.suggest(post, cands.iloc[[1]], target.iloc[[j]], **opts).targets
+        assert one.targets["width_after_batch"].iloc[j] == pytest.approx(
+            alone["width_after_batch"].iloc[0], rel=1e-9)
+    assert one.targets["width_after_batch"].sum() == pytest.approx(
+        one.batch["expected_width"].iloc[-1], rel=1e-9)
+    assert after.sum() == pytest.approx(
+        jf.suggest(post, cands, target, **opts).batch["expected_width"].iloc[-1], rel=1e-9)
+
+
 def test_suggest_linear_update_equals_gaussian_conditioning():
     mu = np.array([3.0, -0.05, -0.08])
     A = np.array([[0.5, 0.0, 0.0], [-0.01, 0.004, 0.0], [-0.02, 0.001, 0.006]])
@@ -475,6 +542,25 @@ def test_suggest_needs_a_finite_noise_scale():
     cands = pd.DataFrame({"N": [1e9], "D": [1e10], "cost": [1.0]})
     with pytest.raises(ValueError, match=r"noise scale .*not finite.*tasks \[0\].*add points"):
         jf.suggest(post, cands, pd.DataFrame({"N": [7e10], "D": [4e12]}))
+
+
+def test_suggest_needs_two_draws():
+    """A posterior of one draw per task (jf.sample(..., chains=1, samples=1)) has no spread
+    to narrow: method "linear" ended in pandas' IntCastingNaNError while ranking, method
+    "reweight" reported every candidate's widths as 0.0 without a word. Now a ValueError
+    naming the draws and the fix."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=1)
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [1e10, 3e11]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    for method in ("linear", "reweight"):
+        with pytest.raises(ValueError) as e:
+            jf.suggest(post, cands, target, method=method, se_resamples=0)
+        assert str(e.value) == (
+            "suggest: the posterior has 1 draw per task; a run's expected narrowing of the "
+            "target's interval is estimated from the spread of the draws, so it needs at "
+            "least 2 (hundreds for a stable ranking, see the mc_se column): draw more, e.g. "
+            "jf.sample(..., samples=1000) or jf.bootstrap(..., n=400).")
 
 
 def test_suggest_reweight_warns_when_weights_collapse():
@@ -673,6 +759,19 @@ def test_optimal_names_the_inputs_of_a_law_with_other_names():
     assert opt.method == "numerical" and opt.to_frame()["estimate"].notna().all()
 
 
+def test_optimal_points_its_edge_warning_at_the_caller():
+    """The warning that minima hit the search edge named a line of jaxfit/decide/optimal.py
+    (stacklevel 2 from the helper `_optimal`), not the user's call, as optimal's other
+    warnings do; so a filter on the caller's module missed it."""
+    post = _other_names_posterior()
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        jf.optimal(post, [1e21], inputs=("params", "tokens"))
+    edge = [x for x in w if "no minimum inside" in str(x.message)]
+    assert len(edge) == 1 and edge[0].category is RuntimeWarning
+    assert edge[0].filename == __file__
+
+
 _OTHER_NAMES_MODULE = """
 import jax.numpy as jnp
 import jaxfit as jf
@@ -716,6 +815,38 @@ def test_cli_optimal_inputs_of_a_law_with_other_names(tmp_path, monkeypatch, cap
                  "-q"]) == 2                     # refused before the fit and bootstrap
     err = capsys.readouterr().err
     assert "pass --inputs N D" in err and "fitting" not in err, err
+
+
+def test_suggest_plot_of_a_law_with_other_names_shows_its_fitted_runs(tmp_path, monkeypatch,
+                                                                     capsys):
+    """plot_suggest(sug, post=post) of a law reading ``params``/``tokens``, with the runs
+    it was fitted on, raised KeyError 'N' (it read the runs as inputs N and D unless given
+    inputs=); `jaxfit suggest post.nc --inputs params tokens --plot` ended in 'internal
+    error: KeyError'. Now the runs are read as the inputs of the table's columns."""
+    import sys
+
+    from jaxfit.cli import main
+    from jaxfit.decide.plot import plot_suggest
+
+    runs = {"params": np.array([[1e8, 3e8, 1e9]]), "tokens": np.array([[2e9, 6e9, 2e10]])}
+    post = dataclasses.replace(_other_names_posterior(), data=dict(
+        x=runs, y=np.array([[3.0, 2.8, 2.6]]), w=np.array([[1.0, 1.0, 0.0]])))
+    cands = pd.DataFrame({"params": [1e9, 3e9], "tokens": [2e10, 6e10]})
+    target = pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})
+    sug = jf.suggest(post, cands, target, inputs=("params", "tokens"), se_resamples=0)
+    ax = plot_suggest(sug, post=post).axes[0]
+    fitted = [ln for ln in ax.lines if ln.get_label() == "runs fitted"]
+    assert len(fitted) == 1                                  # the two runs of weight 1
+    np.testing.assert_array_equal(fitted[0].get_xdata(), [1e8, 3e8])
+    np.testing.assert_array_equal(fitted[0].get_ydata(), [2e9, 6e9])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / "other_names_law.py").write_text(_OTHER_NAMES_MODULE)
+    jf.io.save(post, tmp_path / "post.nc", law_spec="other_names_law:law")
+    assert main(["suggest", "post.nc", "--inputs", "params", "tokens", "--grid",
+                 "params=1e9,3e9", "tokens=2e10", "--target", "params=7e10",
+                 "tokens=1.4e12", "--plot", "runs.png", "-q"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "runs.png").stat().st_size > 0
 
 
 def test_suggest_checks_inputs_of_a_law_with_other_names():
@@ -1050,6 +1181,59 @@ def test_optimal_checks_the_cost_the_params_and_the_budget():
     assert cost(o["N"], o["D"]) == pytest.approx(1e22, rel=1e-12)
 
 
+def test_optimal_isoflop_overtrain_name_a_budget_ratio_prob_or_n_that_is_not_a_number():
+    """budgets=["1e21 FLOPs"] or a dict, ratios=["x"], prob="0.9" or None and n=None
+    raised numpy's "could not convert string to float", "float() argument must be ...",
+    "'<' not supported between instances of 'int' and 'str'" or int()'s TypeError, none
+    naming the argument; now each is a ValueError naming it, the value and the fix."""
+    res = _handmade_fit()
+    for bad in (["1e21 FLOPs"], {"C": 1e21}, None):
+        with pytest.raises(ValueError) as e:
+            jf.optimal(res, bad, warn=False)
+        assert str(e.value) == (f"optimal: budgets must be numbers (compute values, FLOPs), "
+                                f"got {bad!r}; e.g. budgets=[1e21, 5.76e23].")
+    with pytest.raises(ValueError, match=r"^isoflop: budgets must be numbers .*got \['x'\]"):
+        jf.isoflop(res, ["x"])
+    with pytest.raises(ValueError) as e:
+        jf.overtrain(res, [1e21], ratios=["x"])
+    assert str(e.value) == ("overtrain: ratios must be positive tokens-per-parameter "
+                            "values, got ['x']; e.g. ratios=[20, 100].")
+    for fn in (jf.optimal, jf.isoflop, jf.overtrain):
+        for prob in ("0.9", None):
+            with pytest.raises(ValueError) as e:
+                fn(res, [1e21], prob=prob)
+            assert str(e.value) == (f"{fn.__name__}: prob must be in (0, 1), got {prob!r}; "
+                                    "give a number such as 0.9.")
+    with pytest.raises(ValueError, match=r"^isoflop: n must be an integer >= 3, got None\.$"):
+        jf.isoflop(res, [1e21], n=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                         # no data: units unchecked
+        ok = jf.isoflop(res, pd.Series(["1e21"]), n=5.0)        # numbers as text still do
+    assert ok["C"].tolist() == [1e21] * 5 and ok["optimal"].sum() == 1
+
+
+def test_optimal_names_a_cost_that_jax_cannot_trace():
+    """A cost written with numpy (np.multiply) or float() passed the check at one (N, D),
+    which calls it on numbers, and then failed inside the solver's jitted loop with JAX's
+    TracerArrayConversionError or ConcretizationTypeError, many lines long and naming a
+    line of optimal.py. Now refused before the solve, naming the cost and the fix (jnp)."""
+    res = _handmade_fit()
+    for cost in (lambda N, D: np.multiply(6 * N, D), lambda N, D: 6 * float(N) * D):
+        for fn in (jf.optimal, jf.isoflop, jf.overtrain):
+            with pytest.raises(ValueError) as e:
+                fn(res, [1e21], cost=cost)
+            msg = str(e.value)
+            assert msg.startswith(f"{fn.__name__}: cost(N, D) cannot be traced by JAX ("), msg
+            assert "write it with jax.numpy (jnp) operations" in msg and "\n" not in msg
+    with pytest.raises(ValueError, match=r"^optimal_at: inverse\(C, N\) cannot be traced"):
+        jf.decide.optimal_at(res.law, _HANDMADE, 1e21,
+                             inverse=lambda C, N: np.divide(C, 6 * N))
+    # the same cost with jnp is traced, and gives the default cost's optimum
+    o = jf.decide.optimal_at(res.law, _HANDMADE, 1e21, cost=lambda N, D: jnp.multiply(6 * N, D))
+    assert o["N"] == pytest.approx(jf.decide.optimal_at(res.law, _HANDMADE, 1e21)["N"],
+                                   rel=1e-9)
+
+
 def test_suggest_checks_candidate_labels_and_costs():
     """Before: candidates from pd.concat of two grids (index 0, 1, 0, 1) were ranked and
     picked by their repeated labels, so 'candidate 0' named two runs; a text cost column
@@ -1075,6 +1259,39 @@ def test_suggest_checks_candidate_labels_and_costs():
     with pytest.raises(ValueError, match=r"cost\(N, D\) returned shape \(1,\) for the 2 "
                                          r"candidates' arrays"):
         jf.suggest(post, cands, target, cost=lambda N, D: (6 * N * D)[:1])
+
+
+def test_suggest_and_candidate_grid_name_a_failing_cost_or_values_that_are_not_numbers():
+    """A cost(N, D) that raised (a one-argument lambda, or one indexing its arguments)
+    surfaced as its bare TypeError/IndexError from inside suggest, where optimal names the
+    cost and the fix; candidate_grid(N=["1B"]) raised numpy's "could not convert string to
+    float". Each is now a ValueError naming the argument, the error or value, and the fix."""
+    post = _gaussian_posterior(np.array([3.0, -0.05, -0.08]), np.diag([0.3, 0.01, 0.01]) ** 2,
+                               0.02, n=400)
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    cands = pd.DataFrame({"N": [1e9, 3e9], "D": [1e10, 3e11]})
+    with pytest.raises(ValueError) as e:
+        jf.suggest(post, cands, target, cost=lambda N: 6 * N)
+    assert str(e.value).startswith("suggest: cost(N, D) raised TypeError: ")
+    assert str(e.value).endswith(" It is called once with the candidates' arrays of N and "
+                                 "D (one cost per candidate), e.g. cost=lambda N, D: "
+                                 "6 * N * D.")
+    with pytest.raises(ValueError, match=r"^suggest: cost\(N, D\) raised IndexError: "):
+        jf.suggest(post, cands, target, cost=lambda N, D: N["x"])
+    for kw, shown in ((dict(N=["1B"], ratios=[20]), "N=['1B']"),
+                      (dict(N=[1e9], D=["4e10 tokens"]), "D=['4e10 tokens']"),
+                      (dict(N=[1e9], ratios="twenty"), "ratios='twenty'")):
+        with pytest.raises(ValueError) as e:
+            jf.decide.candidate_grid(**kw)
+        assert str(e.value) == (f"candidate_grid: {shown} must be numbers, e.g. "
+                                "candidate_grid(N=[4e8, 1e9], ratios=[20, 40]).")
+    with pytest.raises(ValueError) as e:                     # and the fix is named
+        jf.suggest(post, cands, target, cost="gpu_hours")
+    assert str(e.value) == ("suggest: cost column 'gpu_hours' is not in the candidates "
+                            "(columns ['N', 'D']): name the one that holds each run's cost, "
+                            "or give the candidates a 'gpu_hours' column.")
+    grid = jf.decide.candidate_grid(N=np.array([1e9]), ratios=pd.Series([20, 40]))
+    assert grid.to_dict("list") == {"N": [1e9, 1e9], "D": [2e10, 4e10]}
 
 
 def test_suggest_log_target_space_needs_positive_draws():

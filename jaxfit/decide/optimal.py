@@ -40,6 +40,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import numbers
+import reprlib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
@@ -48,6 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from jaxfit.checks import whole
 from jaxfit.data import check_task_label, task_label
 from jaxfit.decide.draws import Draws, as_draws
 from jaxfit.inference import cache
@@ -253,7 +256,8 @@ def _budgets(budgets, what: str) -> np.ndarray:
         ValueError: naming ``what`` (the caller), the budgets, the bad or repeated value
             and the fix.
     """
-    c = np.atleast_1d(np.asarray(budgets, dtype=np.float64)).ravel()
+    c = _numbers(budgets, f"{what}: budgets must be numbers (compute values, FLOPs), got "
+                 f"{reprlib.repr(budgets)}; e.g. budgets=[1e21, 5.76e23].")
     if c.size == 0 or not np.all(np.isfinite(c)) or np.any(c <= 0):
         raise ValueError(f"{what}: budgets must be finite positive compute values (FLOPs), got "
                          f"{np.asarray(budgets).tolist()!r}{_not_positive(c)}; e.g. "
@@ -274,11 +278,24 @@ def _ratios(ratios, what: str) -> np.ndarray:
     Raises:
         ValueError: naming ``what`` (the caller), the ratios and the fix.
     """
-    r = np.atleast_1d(np.asarray(ratios, dtype=np.float64))
+    r = _numbers(ratios, f"{what}: ratios must be positive tokens-per-parameter values, got "
+                 f"{reprlib.repr(ratios)}; e.g. ratios=[20, 100].")
     if r.size == 0 or np.any(~np.isfinite(r)) or np.any(r <= 0):
         raise ValueError(f"{what}: ratios must be positive tokens-per-parameter values, "
                          f"got {r.tolist()}{_not_positive(r)}; e.g. ratios=[20, 100].")
     return r
+
+
+def _numbers(values, message: str) -> np.ndarray:
+    """``values`` (one number or many) as a flat float64 array; ValueError(``message``)
+    for None or anything that is not numbers (before: numpy's "could not convert string
+    to float" or "float() argument must be ...", naming no argument; None became NaN)."""
+    try:
+        if values is None:
+            raise TypeError
+        return np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
 
 
 def _not_positive(values: np.ndarray) -> str:
@@ -337,6 +354,11 @@ def _check_law(law: Law, inputs: Sequence[str], what: str) -> tuple[str, str]:
 _PROBE_N, _PROBE_D = 1e9, 2e10
 
 
+def _real(v) -> bool:
+    """A real number (not a bool, not a string such as '0.9')."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
 def _scalar(fn, args, what: str, call: str, fix: str) -> float:
     """``fn(*args)`` on float64 scalars as a float; ValueError unless it is one finite
     positive number (the solver calls ``fn`` on traced scalars: an array output broke
@@ -355,6 +377,21 @@ def _scalar(fn, args, what: str, call: str, fix: str) -> float:
     return float(out)
 
 
+def _traceable(fn, args, what: str, call: str, example: str) -> None:
+    """ValueError unless JAX can trace ``fn(*args)`` (the solver calls it on traced scalars
+    in a jitted loop). Before: a cost written with numpy (``np.multiply``) or ``float()``
+    passed `_scalar`, which calls it on numbers, then failed inside the solve with JAX's
+    TracerArrayConversionError or ConcretizationTypeError, many lines naming optimal.py."""
+    try:
+        with jax.enable_x64(True):
+            jax.eval_shape(fn, *(jnp.float64(a) for a in args))
+    except jax.errors.JAXTypeError as e:
+        raise ValueError(f"{what}: {call} cannot be traced by JAX ({type(e).__name__}): the "
+                         "solver calls it on traced scalars, so write it with jax.numpy (jnp) "
+                         "operations, not numpy functions, float() or a Python if on its "
+                         f"arguments, e.g. {example}.") from None
+
+
 def _check_cost(cost, inverse, what: str) -> None:
     """ValueError unless ``cost(N, D)`` is a positive scalar increasing in D and
     ``inverse(C, N)`` solves ``cost(N, D) = C`` (checked at one (N, D): a cost that does
@@ -371,6 +408,8 @@ def _check_cost(cost, inverse, what: str) -> None:
     if cost is not None:
         c = _scalar(cost, (N, D), what, f"cost(N={N:g}, D={D:g})", fix)
         c2 = _scalar(cost, (N, 2 * D), what, f"cost(N={N:g}, D={2 * D:g})", fix)
+        _traceable(cost, (N, D), what, "cost(N, D)",
+                   "cost=lambda N, D: 6 * N * D + 6 * 2048 * 24 * D")
         if not c2 > c:
             raise ValueError(f"{what}: cost(N, D) does not increase with D: cost({N:g}, "
                              f"{D:g}) = {c:g} and cost({N:g}, {2 * D:g}) = {c2:g}, so a "
@@ -379,6 +418,8 @@ def _check_cost(cost, inverse, what: str) -> None:
         form = "cost(N, D)" if cost is not None else "the default cost 6 N D"
         d = _scalar(inverse, (c, N), what, f"inverse(C={c:g}, N={N:g})",
                     f"Give inverse(C, N) -> the D with {form} = C.")
+        _traceable(inverse, (c, N), what, "inverse(C, N)",
+                   "inverse=lambda C, N: C / (6 * N)")
         if not math.isclose(d, D, rel_tol=1e-6):
             raise ValueError(f"{what}: inverse(C, N) does not solve {form} = C: at N = {N:g}, "
                              f"D = {D:g} (C = {c:g}) it returns D = {d:g}. Give the exact "
@@ -410,9 +451,14 @@ def _method(law: Law, method: str, cost, inverse) -> str:
         raise ValueError(f"method={method!r}: use 'auto', 'closed' or 'numerical'.")
     has_closed = cost is None and inverse is None and _chinchilla_form(law)
     if method == "closed" and not has_closed:
+        # before: "law 'chinchilla' needs method='numerical'" also when the law has the
+        # closed form and the cost (or inverse) given was the reason
+        why = (f"law {law.name!r} needs method='numerical'" if not _chinchilla_form(law)
+               else "with cost= or inverse= given, use method='numerical' (or leave "
+               "method='auto'), or drop them for 6ND")
         raise ValueError(f"method='closed': the closed form (Hoffmann et al. 2022, eq. 4) "
                          f"needs a law E + A/N^alpha + B/D^beta ({sorted(CLOSED_FORM)}) and "
-                         f"the default cost 6ND; law {law.name!r} needs method='numerical'.")
+                         f"the default cost 6ND; {why}.")
     if method == "auto":
         return "closed" if has_closed else "numerical"
     return method
@@ -644,8 +690,10 @@ def _optimal(result, budgets, *, cost, inverse, inputs, method, prob, warn,
     if what == "optimal":
         check_task_label(d.by, ("C", "quantity", "estimate", "median", "mean", "sd",
                                 "lower", "upper", "at_edge"), "optimal")
-    if not 0 < prob < 1:
-        raise ValueError(f"{what}: prob must be in (0, 1), got {prob}.")
+    if not (_real(prob) and 0 < prob < 1):
+        # before: prob="0.9" or None raised "'<' not supported between instances of ..."
+        raise ValueError(f"{what}: prob must be in (0, 1), got {prob!r}; give a number such "
+                         "as 0.9.")
     names = _check_law(d.law, inputs, what)
     _check_cost(cost, inverse, what)
     method = _method(d.law, method, cost, inverse)
@@ -663,7 +711,7 @@ def _optimal(result, budgets, *, cost, inverse, inputs, method, prob, warn,
                       f"x e^(+-{SPAN:g}) (it keeps falling towards an edge); those optima "
                       "are edge values. Check the fitted exponents (a negative or zero "
                       "exponent has no compute-optimal allocation).", RuntimeWarning,
-                      stacklevel=2)
+                      stacklevel=3)         # optimal's caller (only optimal passes warn)
     return OptimalResult(law=d.law, tasks=d.tasks, budgets=c, draws=draws, estimate=est,
                          at_edge=edge, method=method, prob=prob, n_draws=d.n_draws, by=d.by)
 
@@ -739,7 +787,7 @@ def isoflop(result, budgets, *, n: int = 41, span: float = 2.0, cost: Callable |
                             "upper", "optimal"), "isoflop")
     names = _check_law(d.law, inputs, "isoflop")
     c = _budgets(budgets, "isoflop")
-    if int(n) != n or n < 3:
+    if not whole(n, 3):                 # before: n=None raised int()'s TypeError
         raise ValueError(f"isoflop: n must be an integer >= 3, got {n!r}.")
     if isinstance(span, bool) or not isinstance(span, (int, float, np.number)) \
             or not math.isfinite(span) or span <= 0:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jaxfit.data import task_label
+from jaxfit.data import column_map, task_label
 from jaxfit.decide.optimal import isoflop, optimal
 from jaxfit.plot import _warn_unconverged
 from jaxfit.plot_style import figure, interval_bar, wrap
@@ -60,11 +60,15 @@ def plot_allocation(result, budgets: Sequence[float], *, prob: float = 0.9, mark
         ax.set(xscale="log", yscale="log", xlabel="compute C (FLOPs)", title=labels[q])
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize=8, loc="upper left")
-    ex = opt.exponents()
-    a = ex.xs("a", level="quantity").iloc[0]
+    # the first drawn task's exponent (before: the first fitted task's, also beside the
+    # curves of task=...), named when several tasks are drawn
+    ex = opt.exponents().xs("a", level="quantity")
+    a = ex.iloc[list(ex.index).index(tasks[0])]
     txt = f"a = {a['estimate']:.3f}"
     if opt.n_draws > 1:
         txt += f" (s.e. {a['sd']:.3f})"
+    if len(tasks) > 1:
+        txt += f" ({tcol} {tasks[0]})"
     axes[0].text(0.97, 0.05, f"N* ~ C^a, {txt}", transform=axes[0].transAxes, ha="right",
                  fontsize=8)
     fig.suptitle(f"compute-optimal allocation: {opt.law.name} ({opt.method}, "
@@ -120,10 +124,13 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
     return fig
 
 
-def plot_suggest(res, *, post=None, task=None, inputs=("N", "D")):
+def plot_suggest(res, *, post=None, task=None, inputs=None):
     """Candidates on the (N, D) plane coloured by expected width reduction per unit cost,
-    the greedy picks numbered, the target starred, and (given ``post``) the runs already
-    fitted."""
+    the greedy picks numbered, and (given ``post``) the runs already fitted.
+
+    ``inputs``: the law inputs of the two axes, whose values in ``post``'s data are the
+    fitted runs (default: the inputs of the table's two input columns, through the fit's
+    ``x`` mapping)."""
     tab, batch = res.table, res.batch
     tcol = tab.columns[0]
     t = tab[tcol].iloc[0] if task is None else task
@@ -139,6 +146,11 @@ def plot_suggest(res, *, post=None, task=None, inputs=("N", "D")):
                     xytext=(6, 6), fontsize=10, color="C3", weight="bold")
         ax.plot([r[nN]], [r[nD]], "o", mfc="none", mec="C3", ms=13, mew=2, zorder=4)
     if post is not None and post.data is not None:
+        if inputs is None:
+            # before: ("N", "D"), a KeyError for a law reading e.g. params and tokens
+            # (also from `jaxfit suggest --inputs params tokens --plot`)
+            names = {c: n for n, c in column_map(post.law, post.options.get("x")).items()}
+            inputs = (names.get(nN, nN), names.get(nD, nD))
         pos = list(post.tasks).index(t) if t in list(post.tasks) else 0
         w = np.asarray(post.data["w"])[pos] > 0
         xN = np.asarray(post.data["x"][inputs[0]])[pos][w]

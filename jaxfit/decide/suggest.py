@@ -73,7 +73,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import numbers
+import reprlib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
@@ -85,6 +85,7 @@ import pandas as pd
 from jaxfit.checks import prediction_inputs, whole
 from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, task_columns,
                          task_label)
+from jaxfit.decide.optimal import _numbers, _real     # optimal's rules
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
@@ -104,14 +105,19 @@ def candidate_grid(N: Sequence[float], D: Sequence[float] | None = None, *,
     """Candidate runs on a grid: every (N, D) pair, or every N at each tokens-per-parameter
     ratio (``D = ratio * N``). Returns a DataFrame with the two input columns."""
     nN, nD = columns
-    N = np.asarray(N, dtype=np.float64).ravel()
     if (D is None) == (ratios is None):
         raise ValueError("candidate_grid: give either D=[...] (tokens) or ratios=[...] "
                          "(tokens per parameter).")
+
+    def values(name, v):                 # before: numpy's "could not convert string to float"
+        return _numbers(v, f"candidate_grid: {name}={reprlib.repr(v)} must be numbers, e.g. "
+                           "candidate_grid(N=[4e8, 1e9], ratios=[20, 40]).")
+
+    N = values("N", N)
     if D is not None:
-        NN, DD = np.meshgrid(N, np.asarray(D, dtype=np.float64).ravel(), indexing="ij")
+        NN, DD = np.meshgrid(N, values("D", D), indexing="ij")
     else:
-        NN, RR = np.meshgrid(N, np.asarray(ratios, dtype=np.float64).ravel(), indexing="ij")
+        NN, RR = np.meshgrid(N, values("ratios", ratios), indexing="ij")
         DD = NN * RR
     return pd.DataFrame({nN: NN.ravel(), nD: DD.ravel()})
 
@@ -176,6 +182,10 @@ def _linear_core(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log
         noise: scalar observation-noise variance.
         cost: [n] costs; valid: [n] mask of real candidates.
         log: the target space is log (widths are measured after ``exp``).
+
+    Returns:
+        (the summed width now, [n] the summed width after each candidate alone, [k] the
+        picks, [k, J] each target row's width after the picks so far).
     """
     n = m.shape[1]
     z = jnp.concatenate([m, tm], axis=1)
@@ -185,13 +195,14 @@ def _linear_core(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log
     var_tot0 = var_mean0 + tvar_extra
     tiny = 1e-300
 
-    def widths(var_mean):                          # [.., J] -> [..] total width
+    def row_widths(var_mean):                      # [.., J] -> [.., J] each row's width
         r = jnp.sqrt(jnp.clip((var_mean + tvar_extra) / jnp.maximum(var_tot0, tiny), 0., 1.))
         if log:
-            w = jnp.exp(med) * (jnp.exp(r * hi) - jnp.exp(r * lo))
-        else:
-            w = r * (hi - lo)
-        return jnp.sum(w, axis=-1)
+            return jnp.exp(med) * (jnp.exp(r * hi) - jnp.exp(r * lo))
+        return r * (hi - lo)
+
+    def widths(var_mean):                          # [.., J] -> [..] total width
+        return jnp.sum(row_widths(var_mean), axis=-1)
 
     def after(S):                                  # var of target means after each cand
         c = S[:n, n:]                              # [n, J]
@@ -208,7 +219,7 @@ def _linear_core(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, log
         col = S[:, j]
         S = S - jnp.outer(col, col) / (S[j, j] + noise)
         chosen = chosen.at[j].set(True)
-        return (S, chosen), (j, widths(jnp.diag(S)[n:]))
+        return (S, chosen), (j, row_widths(jnp.diag(S)[n:]))
 
     w_single = widths(after(S))
     (_, _), (picks, w_path) = jax.lax.scan(step, (S, jnp.zeros(n, bool)), None, length=k)
@@ -231,7 +242,7 @@ def _weighted_width(lw, ts, order, prob):
         ts: [D, J] target draws sorted along D (per column); order: [D, J] the sort
             permutation (``ts[:, j] = t[order[:, j], j]``).
     Returns:
-        ([...] summed width over the J target rows, [...] effective sample size).
+        ([..., J] each target row's width, [...] effective sample size).
     """
     w = jax.nn.softmax(lw, axis=-1)
     ess = 1.0 / jnp.sum(w ** 2, axis=-1)
@@ -247,12 +258,11 @@ def _weighted_width(lw, ts, order, prob):
     def q(cdf, col, p):                                        # one weighted quantile
         return jnp.interp(p, cdf, col)
 
-    def width(cdf):                                            # [D, J] -> scalar
-        qs = jax.vmap(lambda c, col: q(c, col, hi) - q(c, col, lo), in_axes=(1, 1))(cdf, ts)
-        return jnp.sum(qs)
+    def width(cdf):                                            # [D, J] -> [J]
+        return jax.vmap(lambda c, col: q(c, col, hi) - q(c, col, lo), in_axes=(1, 1))(cdf, ts)
 
     flat = cw.reshape((-1,) + cw.shape[-2:])
-    return jax.vmap(width)(flat).reshape(cw.shape[:-2]), ess
+    return jax.vmap(width)(flat).reshape(cw.shape[:-2] + ts.shape[-1:]), ess
 
 
 def _reweight_core(key, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: float, lik):
@@ -268,6 +278,10 @@ def _reweight_core(key, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: fl
         m: [D, n] candidate locations in the residual space; sig: [D] noise scales.
         tdraw: [D, J] target draws whose interval is measured.
         cost, valid: [n] costs and the mask of real candidates.
+
+    Returns:
+        As `_linear_core`'s (the path [k, J] per target row), and the mean effective
+        sample sizes [n] of the single candidates and [k] along the path.
     """
     D, n = m.shape
     k_i, k_y = jax.random.split(key)
@@ -277,21 +291,23 @@ def _reweight_core(key, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: fl
     ll = jnp.moveaxis(ll, 1, 2)                                            # [S, n, D]
     order = jnp.argsort(tdraw, axis=0)
     ts = jnp.take_along_axis(tdraw, order, axis=0)
-    w_now, _ = _weighted_width(jnp.zeros((D,)), ts, order, prob)
+    w_now = _weighted_width(jnp.zeros((D,)), ts, order, prob)[0].sum()
 
-    def after(acc):                                  # acc [S, D] -> [n] width, [n] ess
-        w, ess = _weighted_width(acc[:, None, :] + ll, ts, order, prob)   # [S, n]
+    def after(acc):          # acc [S, D] -> [n, J] each row's width, [n] ess (mean over S)
+        w, ess = _weighted_width(acc[:, None, :] + ll, ts, order, prob)   # [S, n, J]
         return w.mean(axis=0), ess.mean(axis=0)
 
     def step(carry, _):
         acc, chosen, w_cur = carry
-        w_after, ess = after(acc)
+        rows, ess = after(acc)
+        w_after = rows.sum(axis=-1)
         score = jnp.where(valid & ~chosen, (w_cur - w_after) / cost, -jnp.inf)
         j = jnp.argmax(score)
         return ((acc + ll[:, j, :], chosen.at[j].set(True), w_after[j]),
-                (j, w_after[j], ess[j]))
+                (j, rows[j], ess[j]))
 
-    w_single, ess_single = after(jnp.zeros((n_sim, D)))
+    rows_single, ess_single = after(jnp.zeros((n_sim, D)))
+    w_single = rows_single.sum(axis=-1)
     _, (picks, w_path, ess_path) = jax.lax.scan(
         step, (jnp.zeros((n_sim, D)), jnp.zeros(n, bool), w_now), None, length=k)
     return w_now, w_single, picks, w_path, ess_single, ess_path
@@ -339,8 +355,10 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs, law: Law) ->
     if isinstance(cost, str):
         if cost not in df.columns:
             if cost != "cost":
+                # (before: no fix named)
                 raise ValueError(f"suggest: cost column {cost!r} is not in the candidates "
-                                 f"(columns {list(df.columns)}).")
+                                 f"(columns {list(df.columns)}): name the one that holds "
+                                 f"each run's cost, or give the candidates a {cost!r} column.")
             nN, nD = _check_inputs(inputs, law, "the default cost 6 N D (the candidates "
                                    "have no 'cost' column)")
             c = 6.0 * df[cols[nN]].to_numpy(np.float64) * df[cols[nD]].to_numpy(np.float64)
@@ -352,7 +370,12 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs, law: Law) ->
         where = f"column {cost!r}" if cost in df.columns else "the default cost 6 N D"
     elif callable(cost):
         pair = _check_inputs(inputs, law, "the arguments of cost(N, D)")
-        c = np.asarray(cost(*(df[cols[n]].to_numpy(np.float64) for n in pair)), np.float64)
+        try:
+            c = np.asarray(cost(*(df[cols[n]].to_numpy(np.float64) for n in pair)), np.float64)
+        except Exception as e:          # reraised naming the cost, as optimal does
+            raise ValueError(f"suggest: cost(N, D) raised {type(e).__name__}: {e}. It is called "
+                             "once with the candidates' arrays of N and D (one cost per "
+                             "candidate), e.g. cost=lambda N, D: 6 * N * D.") from e
         if c.shape not in ((), (len(df),)):
             raise ValueError(f"suggest: cost(N, D) returned shape {c.shape} for the "
                              f"{len(df)} candidates' arrays of N and D; it must return one "
@@ -371,11 +394,6 @@ def _costs(df: pd.DataFrame, cost, cols: Mapping[str, str], inputs, law: Law) ->
                          "unit cost; give each candidate its cost (FLOPs, GPU hours), or drop "
                          "those rows.")
     return c
-
-
-def _real(v) -> bool:
-    """A real number (not a bool, not a string such as '0.9')."""
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
 def _check_finite(ok: np.ndarray, rows: list[np.ndarray], df: pd.DataFrame, what: str,
@@ -568,6 +586,13 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
                          "(pd.concat of several grids repeats 0, 1, ...).")
     tasks = posterior.tasks
     T, D = len(tasks), posterior.n_draws
+    if D < 2:
+        # before: pandas' IntCastingNaNError (method "linear") or widths of 0.0 ("reweight")
+        raise ValueError(f"suggest: the posterior has {D} draw per task; a run's expected "
+                         "narrowing of the target's interval is estimated from the spread "
+                         "of the draws, so it needs at least 2 (hundreds for a stable "
+                         "ranking, see the mc_se column): draw more, e.g. "
+                         "jf.sample(..., samples=1000) or jf.bootstrap(..., n=400).")
     finite = np.isfinite(posterior.flat(NOISE)).all(axis=1)
     for name in law.param_names:
         finite &= np.isfinite(posterior.flat(name)).all(axis=1)
@@ -714,7 +739,7 @@ def _linear_inputs(tm, tdraw, sigma2, prob: float, log: bool, q=None):
 @cache.jit(static_argnums=(6, 7, 8))
 def _linear_widths(m, tm, tdraw, sigma2, cost, valid, k: int, prob: float, log: bool):
     """Method "linear" from draws: (width_now [T, J], width after each candidate alone
-    [T, n], picks [T, k], widths along the batch [T, k]).
+    [T, n], picks [T, k], each target row's width along the batch [T, k, J]).
 
     ``m`` [T, D, n] candidate locations, ``tm`` and ``tdraw`` [T, D, J] the target's
     law-mean and measured draws, ``sigma2`` [T, D] noise variances; ``log``: update log T
@@ -858,14 +883,18 @@ def _assemble(candidates, cols, tasks, by, rows_c, pad, valid, costs, w_single,
             cum += costs[r[j]]
             row = {"task": task, "pick": i, "candidate": candidates.index[r[j]]}
             row.update({c: candidates[c].iloc[r[j]] for c in in_cols})
-            row.update(cost=costs[r[j]], cumulative_cost=cum, expected_width=w_path[t, i - 1])
+            row.update(cost=costs[r[j]], cumulative_cost=cum,
+                       expected_width=w_path[t, i - 1].sum())
             if ess_path is not None:
                 row["ess"] = ess_path[t, i - 1]
             batches.append(row)
+        # each target row's own width after the batch (before: NaN on every row but the
+        # last, which held the sum over the task's rows)
         for jj, row_i in enumerate(rows_t[t]):
             tgts.append({"task": task, "target": target.index[row_i],
-                         "width_now": width0[t, jj]})
-        tgts[-1]["width_after_batch"] = w_path[t, len(order) - 1] if order else now
+                         "width_now": width0[t, jj],
+                         "width_after_batch": w_path[t, len(order) - 1, jj] if order
+                         else width0[t, jj]})
     # (rename's inplace= is deprecated in pandas 3 and goes in pandas 4: new frames)
     table, batch, targets = (
         df.rename(columns={"task": task_name}) for df in
