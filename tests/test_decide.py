@@ -575,6 +575,30 @@ def test_suggest_reweight_warns_when_weights_collapse():
     assert res.table["ess"].iloc[0] < 20
 
 
+def test_suggest_warns_when_no_candidate_is_expected_to_narrow_the_interval():
+    """A noise (sd 5) that swamps what one run adds: on 100 draws, method "reweight" gives
+    every candidate a negative reduction (Monte Carlo noise), and ranking by
+    reduction_per_cost put the costliest run (cost 20) first, without a word. Now a
+    warning names the task and the fix; the linear method's reductions stay positive."""
+    mu = np.array([3.0, -0.05, -0.08])
+    A = np.array([[0.5, 0.0, 0.0], [-0.01, 0.004, 0.0], [-0.02, 0.001, 0.006]])
+    post = _gaussian_posterior(mu, A @ A.T, 5.0, n=100)
+    cands = pd.DataFrame({"N": [1e8, 1e9, 1e9, 3e9], "D": [1e10, 1e10, 1e11, 3e11],
+                          "cost": [1.0, 2.0, 5.0, 20.0]})
+    target = pd.DataFrame({"N": [7e10], "D": [4e12]})
+    with pytest.warns(RuntimeWarning, match=r"suggest: for 1 task\(s\) \(\[0\]\) no candidate "
+                                            r"is expected to narrow .* the 100 draws .*"
+                                            r"method='linear'") as rec:
+        res = jf.suggest(post, cands, target, method="reweight", se_resamples=0)
+    assert rec[0].filename == __file__
+    t = res.table
+    assert (t["reduction"] < 0).all() and t.loc[t["rank"] == 1, "cost"].item() == 20.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        lin = jf.suggest(post, cands, target, se_resamples=0)
+    assert (lin.table["reduction"] > 0).all()
+
+
 def test_suggest_reports_the_monte_carlo_error_of_its_widths():
     """The widths come from the draws: at 40 draws the best candidate's reduction varied
     between posteriors by 20% of its value (standard deviation; 1.5% at 4,000), and
