@@ -323,6 +323,12 @@ def test_repeated_budgets_are_refused():
         jf.isoflop(res, [1e21, 1e21])
     with pytest.raises(ValueError, match=r"^overtrain: budgets=\[1e\+21, 1e\+21\] repeat"):
         jf.overtrain(res, [1e21, 1e21], ratios=[20.0])
+    # a repeated ratio too (before: overtrain returned each budget's ratio-20 row twice)
+    with pytest.raises(ValueError) as e:
+        jf.overtrain(res, [1e21], ratios=[20, 50, 20])
+    assert str(e.value) == (
+        "overtrain: ratios=[20.0, 50.0, 20.0] repeat [20]; give each ratio once (its answer "
+        "does not depend on how often it is asked), e.g. ratios=[20.0, 50.0].")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                         # no data: units unchecked
         opt = jf.optimal(res, [5e21, 1e21])

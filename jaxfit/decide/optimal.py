@@ -262,17 +262,25 @@ def _budgets(budgets, what: str) -> np.ndarray:
         raise ValueError(f"{what}: budgets must be finite positive compute values (FLOPs), got "
                          f"{np.asarray(budgets).tolist()!r}{_not_positive(c)}; e.g. "
                          "budgets=[1e21, 5.76e23].")
-    values, counts = np.unique(c, return_counts=True)
+    # before: table() averaged a repeated budget's rows into one, to_frame() kept both
+    return _once(c, "budget", what)
+
+
+def _once(values: np.ndarray, noun: str, what: str) -> np.ndarray:
+    """``values`` of the argument ``{noun}s`` if each is given once, else a ValueError
+    naming ``what`` (the caller), the repeated values and the fix."""
+    unique, counts = np.unique(values, return_counts=True)
     if np.any(counts > 1):
-        # before: table() averaged a repeated budget's rows into one, to_frame() kept both
-        raise ValueError(f"{what}: budgets={c.tolist()!r} repeat {_shown(values[counts > 1])}; "
-                         "give each budget once (its answer does not depend on how often it "
-                         f"is asked), e.g. budgets={list(dict.fromkeys(c.tolist()))!r}.")
-    return c
+        raise ValueError(f"{what}: {noun}s={values.tolist()!r} repeat "
+                         f"{_shown(unique[counts > 1])}; give each {noun} once (its answer "
+                         "does not depend on how often it is asked), e.g. "
+                         f"{noun}s={list(dict.fromkeys(values.tolist()))!r}.")
+    return values
 
 
 def _ratios(ratios, what: str) -> np.ndarray:
-    """`overtrain`'s ``ratios`` as float64 values, each finite and positive: its rule, and
+    """`overtrain`'s ``ratios`` as float64 values, each finite, positive and given once: its
+    rule, and
     ``jaxfit optimal --ratios``'s (called before any fit).
 
     Raises:
@@ -283,7 +291,8 @@ def _ratios(ratios, what: str) -> np.ndarray:
     if r.size == 0 or np.any(~np.isfinite(r)) or np.any(r <= 0):
         raise ValueError(f"{what}: ratios must be positive tokens-per-parameter values, "
                          f"got {r.tolist()}{_not_positive(r)}; e.g. ratios=[20, 100].")
-    return r
+    # before: overtrain(ratios=[20, 20]) returned each budget's ratio-20 row twice
+    return _once(r, "ratio", what)
 
 
 def _numbers(values, message: str) -> np.ndarray:
