@@ -800,6 +800,16 @@ def test_optimal_points_its_edge_warning_at_the_caller():
     edge = [x for x in w if "no minimum inside" in str(x.message)]
     assert len(edge) == 1 and edge[0].category is RuntimeWarning
     assert edge[0].filename == __file__
+    assert "N = N0 x e^(+-9), N0 the N = D point of the budget's constraint (sqrt(C/6))" \
+        in str(edge[0].message)
+    # with another cost the search is centred where N = D on that cost's constraint (the
+    # warning said sqrt(C/6) whatever the cost)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        jf.optimal(post, [1e21], inputs=("params", "tokens"),
+                   cost=lambda N, D: 6 * N * D + 6 * 2048 * 4096 * D)
+    text = next(str(x.message) for x in w if "no minimum inside" in str(x.message))
+    assert "constraint (cost(N, D) = C)" in text and "sqrt" not in text
 
 
 _OTHER_NAMES_MODULE = """

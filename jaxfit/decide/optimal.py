@@ -16,7 +16,8 @@ compute-optimal allocation at budget C is
 **Numerical path** (any law with inputs N and D, any increasing cost): along the
 constraint, ``D`` is a function of ``u = log N`` (``D = C/(6N)``, the user's inverse, or
 a bisection of ``log cost``), and ``f(u) = log L(e^u, D(u))`` is minimised by a 129-point
-grid over ``N = sqrt(C/6) e^{[-9, 9]}`` followed by 64 bisections of ``f'(u) = 0`` in the
+grid over ``N = N_0 e^{[-9, 9]}`` (``N_0`` where ``N = D`` on the constraint:
+``sqrt(C/6)`` for ``C = 6 N D``) followed by 64 bisections of ``f'(u) = 0`` in the
 grid cell around the best point (machine precision on a smooth law). The local
 allocation exponents ``a(C) = d log N*/d log C`` and ``b(C) = d log D*/d log C`` come
 from the implicit function theorem on ``f'(u; log C) = 0``. Every (task, draw, budget)
@@ -716,8 +717,10 @@ def _optimal(result, budgets, *, cost, inverse, inputs, method, prob, warn,
     edge = out["draws"]["edge"]
     if warn and edge.any():
         warnings.warn(f"{what}: in {edge.mean():.1%} of (task, draw, budget) members the "
-                      f"loss of law {d.law.name!r} has no minimum inside N = sqrt(C/6) "
-                      f"x e^(+-{SPAN:g}) (it keeps falling towards an edge); those optima "
+                      f"loss of law {d.law.name!r} has no minimum inside N = N0 x "
+                      f"e^(+-{SPAN:g}), N0 the N = D point of the budget's constraint "
+                      f"({'sqrt(C/6)' if cost is None and inverse is None else 'cost(N, D) = C'}) "
+                      "(it keeps falling towards an edge); those optima "
                       "are edge values. Check the fitted exponents (a negative or zero "
                       "exponent has no compute-optimal allocation).", RuntimeWarning,
                       stacklevel=3)         # optimal's caller (only optimal passes warn)
