@@ -26,7 +26,7 @@ D0 = 5.0
 
 def _synthetic(form="log_power", truth=TRUTH, noise=0.01, seed=0):
     """Checkpoints at 21 losses in [1.8, 2.8] finetuned on 8 data amounts; an exact ReLU
-    (temperature 0) plus Gaussian noise. Emergence E(D) runs from 2.06 (D = 50) to 2.45
+    (temperature 0) plus Gaussian noise. Emergence E(D) runs from 2.05 (D = 50) to 2.46
     (D = 1e4), so every subset has checkpoints on both sides of it."""
     rng = np.random.default_rng(seed)
     df = pd.DataFrame([(loss, d) for d in AMOUNTS for loss in np.linspace(1.8, 2.8, 21)],

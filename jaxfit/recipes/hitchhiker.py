@@ -599,7 +599,7 @@ def hitchhiker(data: pd.DataFrame | None = None, *, families: Sequence[str] | No
             fitted in one batched `jaxfit.fit` call per group (default `SIZE_GROUPS`:
             4 calls). None fits every configuration of every family in a single call;
             the results are the same (tasks are independent), but every task is then
-            padded to the largest one (gpt3's 5,400 points against a median of ~200)
+            padded to the largest one (gpt3's 5,400 points against a median of ~100)
             and the whole batch iterates until its slowest member stops, which on the
             full grid costs about 15 times more work.
 
