@@ -633,9 +633,16 @@ class Posterior:
         Returns:
             (index, mean [n, D], predictive [n, D]); ``index`` is ``df.index`` when each row
             maps to one task, else a (task, row) MultiIndex with all tasks for every row.
+
+        Raises:
+            ValueError: ``seed`` is not a non-negative integer (as `predict`; before, -1 was
+                taken and 1.5 raised JAX's "PRNG key seed must be an integer; got
+                JitTracer").
         """
+        from jaxfit.checks import nonnegative_seed
         from jaxfit.predictions import fan_out
 
+        nonnegative_seed(seed)
         x = self._inputs(df)
         rows, x, index = fan_out(self.tasks, df, self._rows(df), x)
         p = self.param_draws(rows)
