@@ -31,7 +31,8 @@ __all__ = ["Posterior", "DiagnosticWarning", "RHAT_MAX", "ESS_MIN_PER_CHAIN",
 #: r_hat above this fails (Vehtari et al. 2021, "Rank-normalization, folding, and
 #: localization: an improved R-hat", recommend 1.01).
 RHAT_MAX = 1.01
-#: Bulk and tail ESS below 100 per chain fail (Vehtari et al. 2021).
+#: Bulk and tail ESS below 100 per chain fail, at most 400 in all: below
+#: ``min(100 * chains, 400)`` (Vehtari et al. 2021 ask for 400 over 4 chains).
 ESS_MIN_PER_CHAIN = 100
 #: Fewer fitted points per parameter than this: the diagnostics say the data
 #: under-determine the law (issue 11's acceptance asks for 3x more points than parameters).

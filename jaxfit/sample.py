@@ -109,8 +109,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         method: "nuts" (numpyro NUTS, default), "svi" (``AutoMultivariateNormal``) or
             "laplace" (``AutoLaplaceApproximation`` at the mode), each vmapped over tasks.
             Laplace is fast but less calibrated far from the data: on synthetic power
-            laws in compute its 90% intervals at 10x the largest compute covered 79-85%,
-            NUTS's 89-90% (benchmarks/tempering_coverage.py).
+            laws in compute (9, 20 and 40 points) its 90% intervals at 10x the largest
+            compute covered 75-84%, NUTS's 86-88% (benchmarks/tempering_coverage.py,
+            docs/defaults.md).
         chains, warmup, samples: NUTS chains per task, warm-up and kept iterations per
             chain (SVI/Laplace: ``chains * samples`` independent draws per task).
         seed: random seed (point-fit starts, sampler).
@@ -160,8 +161,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             sample`` on the command line). ``delta`` is also the Huber likelihood's
             threshold, so with the defaults the posterior's mode in the law's parameters
             is this fit.
-        warn: warn when diagnostics fail (r_hat > 1.01, ESS < 100 per chain, divergences,
-            fewer than 3 points per parameter, a collapsing noise scale).
+        warn: warn when diagnostics fail (r_hat > 1.01, bulk or tail ESS below
+            ``min(100 * chains, 400)``, divergences, fewer than 3 points per parameter, a
+            collapsing noise scale).
 
     Returns:
         A `Posterior`.
