@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.checks import prediction_inputs
+from jaxfit.checks import nonnegative_seed, prediction_inputs
 from jaxfit.data import task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.law import Law
@@ -57,6 +57,9 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"predict_chain: give a pandas DataFrame, got {type(df).__name__}.")
+    # as Posterior.predict (before: numpy's "expected non-negative integer" for -1, naming
+    # no argument, and "SeedSequence expects int ..." for 1.5)
+    nonnegative_seed(seed)
     posteriors = list(posteriors)
     if not posteriors or not all(isinstance(p, Posterior) for p in posteriors):
         raise ValueError("predict_chain: give a sequence of Posterior objects (jf.sample or "

@@ -978,6 +978,11 @@ def _check_posterior_attrs(post_ds, get) -> None:
                                    "task(s)")
 
 
+def _task_first(values: np.ndarray) -> np.ndarray:
+    """A netCDF variable with its last (task) axis first, as a C-ordered array."""
+    return np.ascontiguousarray(np.moveaxis(values, -1, 0))
+
+
 def _posterior_from(idata, attrs, law: Law | None):
     from jaxfit.inference.bayes import make_likelihood
     from jaxfit.posterior import Posterior
@@ -992,12 +997,15 @@ def _posterior_from(idata, attrs, law: Law | None):
     law = _resolve(get("jaxfit_law"), law)
     options = get("jaxfit_options")
     post_ds = idata.posterior
-    draws = {n: np.moveaxis(post_ds[n].values, -1, 0) for n in get("jaxfit_names")}
+    # [T, C, S] in C order, as `jaxfit.sample` makes them: a moved-axis view summed to
+    # other last bits (a loaded posterior's summary() means and sds differed from the saved
+    # one's by 1 ulp), and every flat() of it was strided
+    draws = {n: _task_first(post_ds[n].values) for n in get("jaxfit_names")}
     hyper = {n: post_ds[n].values for n in get("jaxfit_hyper")}
     stats = {}
     for g in ("sample_stats", _REFIT_STATS, _TASK_STATS):
         if g in idata.groups():
-            stats.update({n: np.moveaxis(v.values, -1, 0) for n, v in idata[g].data_vars.items()
+            stats.update({n: _task_first(v.values) for n, v in idata[g].data_vars.items()
                           if "task" in v.dims})
     data, temper = None, None
     if "constant_data" in idata.groups():

@@ -31,7 +31,8 @@ __all__ = ["Posterior", "DiagnosticWarning", "RHAT_MAX", "ESS_MIN_PER_CHAIN",
 #: r_hat above this fails (Vehtari et al. 2021, "Rank-normalization, folding, and
 #: localization: an improved R-hat", recommend 1.01).
 RHAT_MAX = 1.01
-#: Bulk and tail ESS below 100 per chain fail (Vehtari et al. 2021).
+#: Bulk and tail ESS below 100 per chain fail, at most 400 in all: below
+#: ``min(100 * chains, 400)`` (Vehtari et al. 2021 ask for 400 over 4 chains).
 ESS_MIN_PER_CHAIN = 100
 #: Fewer fitted points per parameter than this: the diagnostics say the data
 #: under-determine the law (issue 11's acceptance asks for 3x more points than parameters).
@@ -633,9 +634,16 @@ class Posterior:
         Returns:
             (index, mean [n, D], predictive [n, D]); ``index`` is ``df.index`` when each row
             maps to one task, else a (task, row) MultiIndex with all tasks for every row.
+
+        Raises:
+            ValueError: ``seed`` is not a non-negative integer (as `predict`; before, -1 was
+                taken and 1.5 raised JAX's "PRNG key seed must be an integer; got
+                JitTracer").
         """
+        from jaxfit.checks import nonnegative_seed
         from jaxfit.predictions import fan_out
 
+        nonnegative_seed(seed)
         x = self._inputs(df)
         rows, x, index = fan_out(self.tasks, df, self._rows(df), x)
         p = self.param_draws(rows)

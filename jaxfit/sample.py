@@ -109,8 +109,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
         method: "nuts" (numpyro NUTS, default), "svi" (``AutoMultivariateNormal``) or
             "laplace" (``AutoLaplaceApproximation`` at the mode), each vmapped over tasks.
             Laplace is fast but less calibrated far from the data: on synthetic power
-            laws in compute its 90% intervals at 10x the largest compute covered 79-85%,
-            NUTS's 89-90% (benchmarks/tempering_coverage.py).
+            laws in compute (9, 20 and 40 points) its 90% intervals at 10x the largest
+            compute covered 75-84%, NUTS's 86-88% (benchmarks/tempering_coverage.py,
+            docs/defaults.md).
         chains, warmup, samples: NUTS chains per task, warm-up and kept iterations per
             chain (SVI/Laplace: ``chains * samples`` independent draws per task).
         seed: random seed (point-fit starts, sampler).
@@ -143,7 +144,10 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             divergent when any iteration it stands for diverged; ``Posterior.diagnostics``
             shows the factor (``thinned``). 1 turns it off. Measured in
             ``benchmarks/nuts_datasets.py`` (benchmarks/README.md).
-        start: a `FitResult` of the same law and data to start from (skips the fit).
+        start: a `FitResult` of the same law and data to start from (skips the fit). With
+            the Huber likelihood and ``temper="sandwich"`` (the defaults) it must be the
+            Huber fit with this call's ``delta`` and ``space``, as the fit `sample` makes
+            with ``loss="huber"``: the power is computed at it (`_check_sandwich_fit`).
         temper: power on each task's likelihood: "sandwich" (default: for the Huber
             likelihood, ``eta = k / tr(V P)`` with ``V`` the Huber fit's sandwich
             covariance and ``P`` the untempered likelihood's precision, clipped to
@@ -160,8 +164,9 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             sample`` on the command line). ``delta`` is also the Huber likelihood's
             threshold, so with the defaults the posterior's mode in the law's parameters
             is this fit.
-        warn: warn when diagnostics fail (r_hat > 1.01, ESS < 100 per chain, divergences,
-            fewer than 3 points per parameter, a collapsing noise scale).
+        warn: warn when diagnostics fail (r_hat > 1.01, bulk or tail ESS below
+            ``min(100 * chains, 400)``, divergences, fewer than 3 points per parameter, a
+            collapsing noise scale).
 
     Returns:
         A `Posterior`.
@@ -207,6 +212,8 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                          "method='nuts' samples; use method='nuts', or drop " + why + ".")
     _check_priors(law, priors)
     lik = bayes.make_likelihood(likelihood, space, nu, delta)
+    if start is None:           # before the point fit: the loss it would be fitted with
+        _check_sandwich_fit(lik, temper, space, {"loss": loss}, start=False)
     plated = bool(pool or law.shared or batching == "plate")
     bm = bayes.make_model(law.replace(shared=()) if law.shared else law, lik, priors,
                           levels=not plated)
@@ -226,6 +233,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
                           restarts=restarts, seed=seed, warn=False)
     else:
         _check_start(start, law, batch.tasks, y=y, x=x, batch=batch)
+        _check_sandwich_fit(lik, temper, space, start.options or {}, start=True)
     _check_priors_at(law, priors, start)
     if warn:
         # the fit the sampler starts from and computes its tempering power at
@@ -528,6 +536,56 @@ def warn_exponent_prior(law: Law, priors: Mapping[str, Any] | None, start: FitRe
         "1.1%). Give a prior for the exponents you expect (priors=), or compare with "
         "jaxfit.bootstrap, which has no prior.", PriorWarning, stacklevel=stacklevel + 1)
     return True
+
+
+def _check_sandwich_fit(lik, temper, space: str, fit: Mapping, start: bool) -> None:
+    """ValueError where the Huber likelihood's power (``temper="sandwich"``, the default)
+    would be computed at a point fit of another objective.
+
+    `jaxfit.inference.tempering.learning_rate` takes the Huber objective's sandwich
+    covariance (``lik.delta``, ``space``) at the point fit, the objective's optimum only
+    where that fit is a Huber fit with the same delta in the same space. Measured on
+    Chinchilla's 240 points (Laplace, 90% credible interval of the loss at N = 7e10,
+    D = 1.4e12): the Huber fit's power 0.21 and width 0.0503; a squared-loss fit (given
+    as ``start``, or made with ``loss="squared"``), a Huber fit in linear space or one with
+    delta = 0.01 gave a power of 1 and a width of 0.0225 (2.2x too narrow), an
+    absolute-loss fit 0.39 and 0.0363, without a word (a bootstrap already refused such a
+    start).
+
+    Args:
+        lik: the call's likelihood.
+        temper: the call's ``temper``.
+        space: the call's ``space``.
+        fit: the point fit's options: ``start.options``, or ``{"loss": loss}`` of the fit
+            `sample` would make (its delta and space are the call's).
+        start: whether ``fit`` is ``start``'s (the message names it).
+    """
+    if lik.kind != "huber" or not (isinstance(temper, str) and temper == "sandwich"):
+        return
+    want = {"loss": "huber", "space": space, "delta": lik.delta}
+    bad = {k: fit[k] for k in want if k in fit and fit[k] != want[k]}
+    if bad.get("loss", "huber") != "huber":
+        bad.pop("delta", None)              # a squared or absolute loss has no delta
+    if not bad:
+        return
+    got = ", ".join(f"{k}={v!r}" for k, v in bad.items())
+    if start:
+        what = f"start is a fit with {got}"
+        fix = (f"give start=jf.fit(...) with loss='huber', delta={lik.delta!r} and "
+               f"space={space!r}, or leave start=None")
+        if "loss" not in bad:
+            fix += f", or pass {got} here"
+    else:
+        what = f"loss={fit['loss']!r} makes the point fit"
+        fix = "use loss='huber' (the default)"
+    raise ValueError(
+        f"{what}, but the Huber likelihood (likelihood='huber', the default) is tempered "
+        f"(temper='sandwich', the default) by the sandwich covariance of the Huber fit "
+        f"(loss='huber', delta={lik.delta!r}, space={space!r}) at the point fit, which is "
+        "that fit's optimum only: at another fit the power is wrong (on Chinchilla, a "
+        "squared-loss fit's power was 1 for the Huber fit's 0.21, its credible intervals "
+        f"2.2x too narrow). Fix: {fix}; or use likelihood='normal' (whose maximum a "
+        "squared-loss fit is), or temper='none' or a number.")
 
 
 def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None, batch=None,

@@ -281,6 +281,34 @@ def test_chain_and_steps_agree_on_fixed_parameters():
         predict_chain(jf.compose(jf.fix(SIGMOID, b=0.5), LAW, into="L"), [s1, s2f], new)
 
 
+def test_predict_draws_and_predict_chain_refuse_a_seed_as_predict_does():
+    """`Posterior.predict` refuses a seed that is not a non-negative integer, naming it;
+    `Posterior.predict_draws` took -1 and raised JAX's "PRNG key seed must be an integer;
+    got JitTracer(~float64[])" for 1.5, and `jaxfit.predict_chain` raised numpy's "expected
+    non-negative integer" (no argument named) and "SeedSequence expects int or sequence of
+    ints for entropy not 1.5"."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+                         0.02, "log")
+    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"N": [7e9], "D": [1e12]})
+    for seed in (-1, 1.5, "0"):
+        pattern = rf"seed={re.escape(repr(seed))} must be a non-negative integer \(e\.g\. seed=0\)"
+        with pytest.raises(ValueError, match=pattern):
+            s1.predict(new, seed=seed)
+        with pytest.raises(ValueError, match=pattern):
+            s1.predict_draws(new, seed=seed)
+        with pytest.raises(ValueError, match=pattern):
+            predict_chain(law, [s1, s2], new, seed=seed)
+    _, mean, _ = s1.predict_draws(new, seed=np.int64(3))      # numpy integers are seeds
+    assert mean.shape == (1, 400)
+    assert predict_chain(law, [s1, s2], new, seed=np.int64(3)).shape == (1, 9)
+
+
 def test_chain_without_the_task_column_fans_out_as_predict_does():
     """README: every predict, jf.predict_chain included, gives every task for every row
     when the rows name no task of a many-task fit. predict_chain raised 'step 1 has 2

@@ -75,6 +75,24 @@ def test_law_catalogue_lists_every_law_and_parameter():
             assert f"| `{param}`" in body, f"{name}: parameter {param} is not documented"
 
 
+def test_sample_docstring_quotes_the_coverage_defaults_md_gives():
+    """`jaxfit.sample`'s ``method`` argument quotes the 90% coverage of Laplace and NUTS on
+    the synthetic power laws in compute; it said 79-85% and 89-90%, the size prior's
+    figures of session 21, after the compute prior became the default for input C (docs/
+    defaults.md: Laplace 0.84 / 0.81 / 0.75, NUTS 0.87 / 0.88 / 0.86)."""
+    import jaxfit as jf
+
+    row = (ROOT / "docs" / "defaults.md").read_text()
+    m = re.search(r"Laplace covers ([\d.]+) / ([\d.]+) / ([\d.]+) at 9 / 20 / 40 points, NUTS "
+                  r"\(the default\) ([\d.]+) / ([\d.]+) / ([\d.]+)", row)
+    assert m, "docs/defaults.md's Laplace row no longer quotes the coverage"
+    cov = [round(100 * float(v)) for v in m.groups()]
+    laplace, nuts = cov[:3], cov[3:]
+    doc = " ".join(jf.sample.__doc__.split())
+    assert (f"covered {min(laplace)}-{max(laplace)}%, NUTS's {min(nuts)}-{max(nuts)}%"
+            in doc), "jaxfit.sample's docstring quotes other coverage than docs/defaults.md"
+
+
 @pytest.mark.parametrize("page", OWN_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_resolve(page):
     for target in re.findall(r"\]\(([^)#\s]+)\)", page.read_text()):
