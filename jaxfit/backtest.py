@@ -803,6 +803,29 @@ def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: i
                   method=method, seed=seed, **opts)
 
 
+def _check_tempered_steps(steps, method: str, sample_options) -> None:
+    """ValueError, before any fit, where a sampled step's posterior would temper the Huber
+    likelihood at a point fit of another objective (`jaxfit.sample`'s own check, which
+    otherwise refused it after the first cut's fit): e.g. ``loss="absolute"`` with
+    ``sample_options={"likelihood": "huber"}``."""
+    if method == "bootstrap":
+        return
+    from jaxfit.inference.bayes import make_likelihood
+    from jaxfit.sample import _check_sandwich_fit
+
+    opts = dict(sample_options or {})
+    for i, s in enumerate(steps):
+        kind = opts.get("likelihood", _likelihood_for(s.loss))
+        lik = make_likelihood(kind, s.space, opts.get("nu", 4.0), s.delta)
+        try:
+            _check_sandwich_fit(lik, opts.get("temper", "sandwich"), s.space,
+                                {"loss": s.loss}, start=False)
+        except ValueError as e:
+            where = "" if len(steps) == 1 else f"steps[{i}]: "
+            raise ValueError(f"backtest: {where}{e} (likelihood and temper go in "
+                             "sample_options)") from None
+
+
 #: The likelihood whose maximum is a point fit's estimate, for each `jaxfit.fit` loss.
 _LIKELIHOOD_OF_LOSS = {"huber": "huber", "squared": "normal"}
 
@@ -1011,6 +1034,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                          "method='bootstrap', or loss='huber' or loss='squared' (likelihoods "
                          "'huber' and 'normal'), or name one in "
                          "sample_options={'likelihood': ...}.")
+    _check_tempered_steps(steps, method, sample_options)
     cols = column_map(law, x)
     for name, df, need in [("data", data, [axis, y, *cols.values()])] + [
             (f"steps[{i}].data", s.data, [axis, s.y, *column_map(s.law, s.x).values()])

@@ -534,6 +534,22 @@ def test_sampled_backtest_uses_the_point_fits_data_model(monkeypatch, loss, like
         jf.backtest(jf.models.power_law(), df, axis="N", method="nuts", loss="absolute")
 
 
+def test_a_sampled_backtest_refuses_the_huber_power_at_another_losss_fit(monkeypatch):
+    """The Huber likelihood named for an absolute-loss step: its tempering power would be
+    computed at that fit, which jf.sample refuses (its intervals were up to 2.2x too
+    narrow), but only after the first cut's fit. Now refused before any fit."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("jaxfit.backtest"), "point_fit",
+                        lambda *a, **k: pytest.fail("fitted"))
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
+    df = pd.DataFrame({"N": N, "loss": 2.0 + 300 * N ** -0.3})
+    with pytest.raises(ValueError, match=r"^backtest: loss='absolute' makes the point fit, "
+                                         r"but the Huber likelihood .*sample_options\)$"):
+        jf.backtest(jf.models.power_law(), df, axis="N", method="laplace", loss="absolute",
+                    sample_options={"likelihood": "huber"})
+
+
 def test_n_applies_only_to_the_bootstrap_and_defaults_to_200(monkeypatch):
     """Before: method='laplace' or 'nuts' with n=500 ran the sampler's default draws, n
     unused, without a word (the CLI refused --n there, commit 9e3748d). Now refused before
@@ -808,7 +824,7 @@ def test_no_cut_says_which_cuts_and_the_axis_range(monkeypatch, capsys, tmp_path
 
     from jaxfit.cli import main
 
-    monkeypatch.setattr(sys.modules["jaxfit.backtest"], "point_fit",
+    monkeypatch.setattr(importlib.import_module("jaxfit.backtest"), "point_fit",
                         lambda *a, **k: pytest.fail("fitted"))
     N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
     df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
@@ -848,7 +864,7 @@ def test_a_row_without_a_task_label_is_refused_not_dropped(monkeypatch):
     silently. Now the same ValueError as jf.fit's, before any fit."""
     import sys
 
-    monkeypatch.setattr(sys.modules["jaxfit.backtest"], "point_fit",
+    monkeypatch.setattr(importlib.import_module("jaxfit.backtest"), "point_fit",
                         lambda *a, **k: pytest.fail("fitted"))
     N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
     df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
