@@ -742,13 +742,15 @@ class Posterior:
             text = f"{head}; params: {', '.join(self.names)}{fixed})"
         return text if len(text) < 900 else text[:895] + " ...)"
 
-    def report(self, prob: float = 0.9, max_tasks: int = 10) -> str:
+    def report(self, prob: float = 0.9, max_tasks: int | None = 10) -> str:
         """A plain-text report: method, draws, a pooled fit's population (`hyper`: mean
         and ``prob`` interval), each task's posterior summary (mean, sd, equal-tailed
-        ``prob`` interval; r_hat and ESS for NUTS) and diagnostics."""
-        from jaxfit.result import task_rows
+        ``prob`` interval; r_hat and ESS for NUTS) and diagnostics, for at most
+        ``max_tasks`` tasks (None: all)."""
+        from jaxfit.result import shown_tasks, task_rows
 
         T = len(self.tasks)
+        shown = shown_tasks(T, max_tasks)
         lines = [f"[[Posterior]] {self.method}: {self.law.name}: {self.law.formula}".rstrip(),
                  f"    {T} task(s), {self._draws_text(' per task')}, "
                  f"likelihood={self.likelihood.kind} ({self.likelihood.space} space); "
@@ -762,15 +764,15 @@ class Posterior:
         lines.append(f"    diagnostics ok in {int(diag['ok'].sum())} of {T} task(s)")
         summ = self.summary(prob=prob)
         fmt = "{:.6g}".format
-        for i, task in enumerate(self.tasks[:max_tasks]):
+        for i, task in enumerate(self.tasks[:shown]):
             p = task_rows(summ, task)
             d = diag.iloc[i]
             lines.append(f"[[Task {task}]] " + ", ".join(
                 f"{k}={fmt(v) if isinstance(v, (float, np.floating)) else v}"
                 for k, v in d.items()))
             lines.append("  " + p.to_string(float_format=fmt).replace("\n", "\n  "))
-        if T > max_tasks:
-            lines.append(f"... {T - max_tasks} more task(s): see summary() and diagnostics")
+        if T > shown:
+            lines.append(f"... {T - shown} more task(s): see summary() and diagnostics")
         return "\n".join(lines)
 
     def _hyper_text(self, prob: float) -> str:

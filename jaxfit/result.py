@@ -81,6 +81,17 @@ def task_position(tasks: pd.Index, task, what: str) -> int:
     raise ValueError(f"task={task!r} is not a task of this {what}{part}; its tasks: {shown}.")
 
 
+def shown_tasks(n_tasks: int, max_tasks) -> int:
+    """How many of ``n_tasks`` a ``report(max_tasks=...)`` shows in full: ``max_tasks``, an
+    integer >= 0, or None for all. Before, ``max_tasks=-1`` showed all but the last task
+    and said "... T + 1 more task(s)"; None raised a TypeError."""
+    from jaxfit.checks import integer
+
+    integer("max_tasks", max_tasks, 0, allow_none=True,
+            why="the tasks shown in full; None shows every task")
+    return n_tasks if max_tasks is None else min(int(max_tasks), n_tasks)
+
+
 def task_rows(summary: pd.DataFrame, task) -> pd.DataFrame:
     """One task's rows of a (task levels..., param) summary, indexed by param.
 
@@ -522,12 +533,13 @@ class FitResult:
         out.attrs["prob"] = prob
         return out
 
-    def report(self, max_tasks: int = 10) -> str:
+    def report(self, max_tasks: int | None = 10) -> str:
         """A plain-text report: the law, options, per-task statistics, estimates with
         approximate standard errors and correlations, and warnings (like lmfit's
-        ``fit_report``). At most ``max_tasks`` tasks are shown in full."""
+        ``fit_report``). At most ``max_tasks`` tasks are shown in full (None: all)."""
         o = self.options
         T = len(self.tasks)
+        shown = shown_tasks(T, max_tasks)
         lines = [f"[[Fit]] {self.law.name}: {self.law.formula}".rstrip(),
                  f"    loss={o.get('loss', '?')} (delta={o.get('delta', '?')}), "
                  f"space={o.get('space', '?')}, restarts={o.get('restarts', '?')}, "
@@ -541,7 +553,7 @@ class FitResult:
         fmt = "{:.6g}".format
         with pd.option_context("display.width", 120, "display.max_columns", 40,
                                "display.max_colwidth", 80):
-            for i, task in enumerate(self.tasks[:max_tasks]):
+            for i, task in enumerate(self.tasks[:shown]):
                 s = stats.iloc[i]
                 lines.append(f"[[Task {task}]] status={s['status']}, n={s['n']:g}, "
                              f"dof={s['dof']:g}, objective={fmt(s['objective'])}, "
@@ -563,8 +575,8 @@ class FitResult:
                                  + self._no_se_reason(s))
                 if s["warnings"]:
                     lines.append(f"  warnings: {s['warnings']}")
-        if T > max_tasks:
-            lines.append(f"... {T - max_tasks} more task(s): see summary() and statistics()")
+        if T > shown:
+            lines.append(f"... {T - shown} more task(s): see summary() and statistics()")
         lines.append("Standard errors are approximate: the objective's Hessian at the optimum "
                      "(jaxfit.inference.stderr); jaxfit.bootstrap gives intervals that follow "
                      "the objective's shape.")

@@ -443,6 +443,11 @@ def test_diagnostics_and_warning_on_a_stuck_chain():
     assert not d.ok.any()
     with pytest.warns(DiagnosticWarning, match=r"r_hat > 1.01 in 1 task.*3 divergent"):
         assert post.warn() is False
+    # report(max_tasks=...) as FitResult.report: None shows all, a negative count refused
+    assert "... 1 more task(s)" in post.report(max_tasks=1)
+    assert post.report(max_tasks=None).count("[[Task") == 2
+    with pytest.raises(ValueError, match=r"^max_tasks=-1 is out of range"):
+        post.report(max_tasks=-1)
 
 
 def test_bad_arguments_raise_clear_errors(small):

@@ -216,6 +216,14 @@ def test_many_tasks_with_two_task_columns():
     se = summ["se"].to_numpy().reshape(3, 2)
     np.testing.assert_allclose(se, se[:1].repeat(3, 0), rtol=1e-8)   # same noise, shifted y
     assert "[[Task ('b', 1)]]" in res.report() and len(repr(res)) < 1000
+    # max_tasks: None shows all; before, -1 showed 2 of 3 and said "... 4 more task(s)"
+    assert res.report(max_tasks=1).count("[[Task") == 1 and \
+        "... 2 more task(s)" in res.report(max_tasks=1)
+    assert res.report(max_tasks=None).count("[[Task") == 3 and \
+        "more task(s)" not in res.report(max_tasks=None)
+    with pytest.raises(ValueError, match=r"^max_tasks=-1 is out of range: it must be an "
+                                         r"integer >= 0 or None \(the tasks shown in full"):
+        res.report(max_tasks=-1)
     long = res.predict(pd.DataFrame({"L": [2.0]}))                  # every task for the row
     assert long.index.names == ["task", "row"] and len(long) == 3
     np.testing.assert_allclose(long["prediction"], values[:, 0] + 2.0 * values[:, 1])
