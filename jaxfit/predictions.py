@@ -177,13 +177,21 @@ def partial_task_columns(df: pd.DataFrame, by, rows: str, none: str) -> None:
 
 
 def fan_out_index(tasks: pd.Index, df: pd.DataFrame) -> pd.MultiIndex:
-    """The ``(task, row)`` index of every task for every row of ``df`` (tasks outermost)."""
+    """The ``(task, row)`` index of every task for every row of ``df`` (tasks outermost).
+
+    The levels are named after the tasks (``by``; "task") and ``df``'s index ("row"). An
+    index named as the tasks (``df.set_index(by)``) gives a row level named "row": before,
+    both levels were named ``by``, and ``reset_index()`` raised "cannot insert ..., already
+    exists"."""
     T = len(tasks)
     labels = np.empty(T, dtype=object)
     labels[:] = list(tasks)
+    task = tasks.name or "task"
+    row = df.index.name if df.index.name not in (None, task) else "row"
+    if row == task:                          # tasks named "row"
+        row = "input_row"
     return pd.MultiIndex.from_arrays(
-        [np.repeat(labels, len(df)), np.tile(np.asarray(df.index), T)],
-        names=[tasks.name or "task", df.index.name or "row"])
+        [np.repeat(labels, len(df)), np.tile(np.asarray(df.index), T)], names=[task, row])
 
 
 def fan_out(tasks: pd.Index, df: pd.DataFrame, rows: np.ndarray | None,

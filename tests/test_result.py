@@ -216,6 +216,14 @@ def test_many_tasks_with_two_task_columns():
     se = summ["se"].to_numpy().reshape(3, 2)
     np.testing.assert_allclose(se, se[:1].repeat(3, 0), rtol=1e-8)   # same noise, shifted y
     assert "[[Task ('b', 1)]]" in res.report() and len(repr(res)) < 1000
+    # new rows indexed by a column named as the tasks' by: the row level is "row" (before,
+    # both levels were named "family", and reset_index() raised)
+    single = _result(jf.models.linear(), values[[0, 2]], df[df["size"] == 1], by="family")
+    new = pd.DataFrame({"L": [2.0, 3.0]}, index=pd.Index(["a", "b"], name="family"))
+    out = single.predict(new)
+    assert out.index.names == ["family", "row"]
+    assert out.reset_index()[["family", "row"]].values.tolist() == [
+        ["a", "a"], ["a", "b"], ["b", "a"], ["b", "b"]]
     # max_tasks: None shows all; before, -1 showed 2 of 3 and said "... 4 more task(s)"
     assert res.report(max_tasks=1).count("[[Task") == 1 and \
         "... 2 more task(s)" in res.report(max_tasks=1)
