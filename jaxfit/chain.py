@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.checks import nonnegative_seed, prediction_inputs
-from jaxfit.data import task_columns
+from jaxfit.data import task_at, task_columns
 from jaxfit.inference.bayes import NOISE
 from jaxfit.law import Law
 from jaxfit.posterior import (Posterior, _check_prob, draw_predictions, interval_frame,
@@ -137,7 +137,7 @@ def _unnamed_step(i: int, post: Posterior, j: int, fan: Posterior) -> str:
     return (f"predict_chain: step {i} (law {post.law.name!r}) has {len(post.tasks)} tasks "
             f"(by {name(post)!r}) and df has no column {cols} naming each row's task; every "
             f"task is given for every row of one step only (step {j}'s, by {name(fan)!r}). "
-            f"Fix: add the column, e.g. df.assign({cols[0]}={post.tasks[0]!r}).")
+            f"Fix: add the column, e.g. df.assign({cols[0]}={task_at(post.tasks, 0)!r}).")
 
 
 def _fan_out(posteriors: Sequence[Posterior], df: pd.DataFrame) -> Posterior | None:

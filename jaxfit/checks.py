@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from jaxfit.data import (check_input_domain, column_map, did_you_mean, numeric_values,
-                         unique_columns)
+                         task_at, unique_columns)
 from jaxfit.law import Law, fixed_text
 from jaxfit.warnings import DuplicateWarning, ScaleWarning, warn_fit
 
@@ -784,7 +784,7 @@ def repeated_rows(task: np.ndarray, values: np.ndarray, tasks, columns) -> tuple
     rows = np.bincount(np.asarray(task, np.int64), minlength=T)
     hit = np.flatnonzero(per_task)
     hit = hit[np.argsort(-per_task[hit], kind="stable")]
-    named = ", ".join(f"{tasks[t]!r}: {per_task[t]} of {rows[t]}" for t in hit[:3])
+    named = ", ".join(f"{task_at(tasks, t)!r}: {per_task[t]} of {rows[t]}" for t in hit[:3])
     more = f" and {len(hit) - 3} more" if len(hit) > 3 else ""
     one = T == 1
     where = f"of {len(keys)}" if one else f"in {len(hit)} task(s) ({named}{more})"

@@ -144,6 +144,13 @@ def task_label(by):
     return cols[0] if len(cols) == 1 else "task"
 
 
+def task_at(tasks: pd.Index, i: int):
+    """Task ``i``'s label as Python values, for messages: ``tasks[i]`` is a numpy scalar
+    (``np.int64(3)``, ``np.True_``; a tuple of them for several ``by`` columns), whose
+    ``repr`` a message showed as "e.g. task np.int64(3)"."""
+    return tasks[i:i + 1].tolist()[0]
+
+
 def check_task_label(by, columns, where: str) -> None:
     """Refuse a task column (`task_label`) named as one of a result frame's own
     ``columns``: the frame would lose its task labels or hold two columns of one name.

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import column_map, numeric_values, task_columns
+from jaxfit.data import column_map, numeric_values, task_at, task_columns
 from jaxfit.datasets import recorded_unit
 from jaxfit.plot_style import axes_legend_below, figure, interval_bar, unit_label
 from jaxfit.predictions import match_tasks, task_positions, task_rows
@@ -99,7 +99,7 @@ def _check_tasks(result, tasks, where: str) -> list:
             unknown.append(task)
     if unknown:
         part = (f" (a task of several by columns {list(result.tasks.names)} is named by "
-                f"all of them, e.g. tasks=[{result.tasks[0]!r}])" if several else "")
+                f"all of them, e.g. tasks=[{task_at(result.tasks, 0)!r}])" if several else "")
         raise ValueError(f"{where}: tasks= {unknown} are not tasks of the fit{part}; its "
                          f"tasks are {list(result.tasks)[:20]}. Pass some of these, or "
                          "tasks=None for all.")

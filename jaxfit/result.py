@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import task_columns
+from jaxfit.data import task_at, task_columns
 from jaxfit.inference.status import Status, reasons
 from jaxfit.law import Law, fixed_text
 
@@ -77,7 +77,7 @@ def task_position(tasks: pd.Index, task, what: str) -> int:
     if isinstance(pos, (int, np.integer)):     # not a slice or mask: part of a label
         return int(pos)
     part = (f" (a task of several by columns {list(tasks.names)} is named by all of "
-            f"them, e.g. task={tasks[0]!r})" if isinstance(tasks, pd.MultiIndex) else "")
+            f"them, e.g. task={task_at(tasks, 0)!r})" if isinstance(tasks, pd.MultiIndex) else "")
     raise ValueError(f"task={task!r} is not a task of this {what}{part}; its tasks: {shown}.")
 
 

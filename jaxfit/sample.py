@@ -19,7 +19,7 @@ import numpy as np
 from numpyro.distributions import constraints
 
 from jaxfit import checks
-from jaxfit.data import check_law, make_batch, row_columns
+from jaxfit.data import check_law, make_batch, row_columns, task_at
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
 from jaxfit.inference import bayes, tempering
@@ -522,8 +522,8 @@ def warn_exponent_prior(law: Law, priors: Mapping[str, Any] | None, start: FitRe
         if out.any():
             i = int(np.flatnonzero(out)[0])
             parts.append(f"{name} (a term in {kinds[name]}: [{lo:.3f}, {hi:.3f}]) in "
-                         f"{int(out.sum())} of {len(v)} task(s) (e.g. task {start.tasks[i]!r}: "
-                         f"{v[i]:.3g})")
+                         f"{int(out.sum())} of {len(v)} task(s) (e.g. task "
+                         f"{task_at(start.tasks, i)!r}: {v[i]:.3g})")
     if not parts:
         return False
     warnings.warn(

@@ -1164,3 +1164,18 @@ def test_start_must_be_a_fit_of_the_same_law_and_columns(no_fit):
             "start is a fit reading inputs from columns {'N': 'N'}, this call reads "
             "{'N': 'n2'}")):
         jf.bootstrap(jf.fix(law, alpha=0.2), df, y="loss", x={"N": "n2"}, n=10, start=start)
+
+
+def test_messages_name_integer_tasks_as_python_values():
+    """Task labels of an integer column (by="seed") and of several by columns are named
+    as the user wrote them: a message read "(np.int64(7): 1 of 2)" or "e.g.
+    task=('b', np.int64(1))" (numpy 2's repr of a scalar label)."""
+    from jaxfit.result import task_position
+
+    tasks = pd.Index([7, 9], name="seed")
+    values = np.array([[1.0, 2.0], [1.0, 2.0], [3.0, 4.0]])
+    n, text = checks.repeated_rows(np.array([0, 0, 1]), values, tasks, ["seed", "N", "loss"])
+    assert n == 1 and "(7: 1 of 2)" in text and "np.int64" not in text
+    several = pd.MultiIndex.from_tuples([("b", 1), ("a", 2)], names=["family", "size"])
+    with pytest.raises(ValueError, match=r"e\.g\. task=\('b', 1\)\)"):
+        task_position(several, "b", "fit")
