@@ -10,8 +10,9 @@ figures): the raw and calibrated coverage of the 16 task/target pairs, ``q``, th
 half-widths it adds, the raw widths, each pair's interval and miss, and the backtest rows
 that set ``q``.
 
-Usage: ``python benchmarks/ladder_calibration.py [--n-boot 1000]`` (about 10 minutes on
-a 2-core CPU at the default).
+Usage: ``python benchmarks/ladder_calibration.py [--n-boot 1000]`` (92 s on a 2-core CPU
+at the default, session 27: ``results/ladder_calibration_s27.txt``, the same figures as
+session 26's run of this script from a scratch copy).
 """
 
 import argparse
