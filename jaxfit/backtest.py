@@ -71,7 +71,7 @@ from jaxfit.data import (check_task_label, column_map, did_you_mean, numeric_dty
 from jaxfit.fit import fit as point_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
-from jaxfit.posterior import predictive_bounds
+from jaxfit.posterior import interval_frame
 from jaxfit.predictions import law_values
 from jaxfit.warnings import DuplicateWarning, FitWarning
 
@@ -517,19 +517,17 @@ def _pairs(rows: pd.DataFrame, mask: np.ndarray) -> str:
     return f"{len(pairs)} (task, cut) pair(s): {where}"
 
 
-def _warn_left_out_draws(rows: pd.DataFrame, left_out: pd.DataFrame, prob: float) -> bool:
+def _warn_left_out_draws(rows: pd.DataFrame, nan: np.ndarray, n: int, prob: float) -> bool:
     """Warn (`FitWarning`) when held-out rows kept an interval although some of their
-    predictive draws are NaN (``left_out``: each row's ``nan_draws`` of its ``draws``): the
+    predictive draws are NaN (``nan``: each row's count of its ``n`` draws): the
     bounds leave them out, as `Posterior.predict`'s do (`jaxfit.posterior.predictive_bounds`:
     at most `jaxfit.posterior.max_dropped` of a row's draws, each bound the one all draws
     would give had those lain beyond it), so the row is scored on an interval at least as
     wide as its ``prob`` interval. (Rows with more NaN draws have no interval:
     `_warn_no_interval`.)"""
-    nan = left_out["nan_draws"].to_numpy()
     kept = (nan > 0) & _has_interval(rows)
     if not kept.any():
         return False
-    n = int(left_out["draws"].to_numpy()[kept].max())
     warnings.warn(f"backtest: {int(kept.sum())} of {len(rows)} held-out row(s) have NaN "
                   f"predictive draws (up to {int(nan[kept].max())} of {n}; "
                   f"{_pairs(rows, kept)}): in those draws the law's mean is not finite, or "
@@ -671,7 +669,11 @@ def _point(law: Law, fits: Sequence, rows: Sequence[np.ndarray], x: Mapping[str,
 #: `jaxfit.sample` arguments `backtest` sets for every step and cut: where to give each.
 _SET_BY_BACKTEST = {"y": "the step's y", "by": "by=", "x": "x= (or the Step's)",
                     "space": "space= (or the Step's)", "method": "method=", "seed": "seed=",
-                    "start": "none: each cut's point fit"}
+                    "start": "none: each cut's point fit",
+                    # the sampler starts at the point fit: its loss and delta are the step's
+                    # (before: sample_options={"delta": 0.01} was refused by jaxfit.sample
+                    # after the first cut's fit, and "loss" was ignored)
+                    "loss": "loss= (or the Step's)", "delta": "delta= (or the Step's)"}
 
 
 def _check_min_points(min_points, steps: Sequence[Step]) -> None:
@@ -896,8 +898,7 @@ def _check_cuts(cuts, per_task: bool):
 
 def _cut_table(values: pd.Series, per_task: bool, cuts, min_rank: int):
     """[K, T] cut values (NaN where a task has no such cut), largest cut first; ``cuts``
-    as `backtest` takes them (checked by `_check_cuts`)."""
-    cuts = _check_cuts(cuts, per_task)
+    as `_check_cuts` returns them."""
     tasks = values.index.unique()
     if per_task:
         per = {t: np.sort(np.unique(values.loc[[t]].to_numpy(np.float64)))[::-1][1:]
@@ -1162,14 +1163,14 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         xs = {name: held[c].to_numpy(np.float64) for name, c in cols.items()}
         point = _point(law, fits, rows, xs)
         a_held = held[axis].to_numpy(np.float64)
-        qa, qb = (1 - prob) / 2, (1 + prob) / 2
         # one call per cut; each row's noise is its own (`row_streams`), so the draws at
         # an axis value do not depend on the rows above it
         _, mean, pred = chain_draws(law, posts, held, x=dict(x or {}), seed=seed)
-        # the bounds `Posterior.predict` gives: a few NaN draws are left out of them
-        lo, hi = predictive_bounds(pred, prob).T
-        nan_draws = np.isnan(pred).sum(axis=1)
-        mlo, mhi = np.quantile(mean, [qa, qb], axis=1)
+        # the intervals `Posterior.predict` gives (a few NaN draws left out of the bounds)
+        iv = interval_frame(held.index, mean, pred, prob)
+        lo, hi, mlo, mhi = (iv[c].to_numpy() for c in ("predictive_lower", "predictive_upper",
+                                                       "credible_lower", "credible_upper"))
+        nan_draws, n_draws = np.isnan(pred).sum(axis=1), pred.shape[1]
         cut_row = cut_t[held[_TASK].map(tpos).to_numpy()]
         top = pd.concat([sub[[_TASK, axis]] for sub in subsets]).groupby(_TASK)[axis].max()
         largest = held[_TASK].map(top).to_numpy(np.float64)
@@ -1180,8 +1181,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
             "ratio": a_held / largest, "actual": held[y].to_numpy(np.float64),
             "prediction": point, "raw_lower": lo, "raw_upper": hi,
             "mean_lower": mlo, "mean_upper": mhi, "converged": converged,
-            "identified": identified, "row": held.index, "nan_draws": nan_draws,
-            "draws": pred.shape[1]}))
+            "identified": identified, "row": held.index, "nan_draws": nan_draws}))
         if progress:
             print(f"backtest: cut {k + 1}/{K} ({axis} <= {np.nanmax(cut_t):.4g}): "
                   f"{len(fitted)} task(s), {len(held)} held-out row(s)", file=sys.stderr,
@@ -1206,7 +1206,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
         rows = rows.assign(lower=rows["raw_lower"], upper=rows["raw_upper"], q=math.nan,
                            n_calibration=0)
     rows["covered"] = (rows["lower"] <= rows["actual"]) & (rows["actual"] <= rows["upper"])
-    left_out = rows[["nan_draws", "draws"]]
+    nan_draws = rows["nan_draws"].to_numpy()
     rows = rows[["task", *TABLE_COLUMNS]]
     options = dict(y=y, axis=axis, by=by, method=method, prob=prob,
                    calibrate=calibrate, space=out_space, n=n, per_task=per_task, seed=seed,
@@ -1216,7 +1216,7 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                               few=_few_text(few, axis, min_points, steps))
     _warn_skipped_cuts(cuts, axis, [] if said else few, empty, min_points, steps)
     _warn_no_interval(rows, out_space)
-    _warn_left_out_draws(rows, left_out, prob)
+    _warn_left_out_draws(rows, nan_draws, n_draws, prob)
     _warn_unconverged(rows)
     rows = rows.rename(columns={"task": task_label(by)})
     return BacktestResult(rows=rows, fits=fits_by_cut, options=options)

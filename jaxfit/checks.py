@@ -33,7 +33,7 @@ from jaxfit.warnings import DuplicateWarning, ScaleWarning, warn_fit
 
 __all__ = ["fit_options", "sample_options", "bootstrap_options", "prediction_inputs",
            "law_output", "law_log", "law_constants", "scale_warning", "ScaleWarning",
-           "duplicate_rows", "repeated_rows", "data_warnings", "LOSSES",
+           "duplicate_rows", "repeated_rows", "check_prob", "data_warnings", "LOSSES",
            "SPACES", "REDUCTIONS", "FIT_METHODS", "INITS"]
 
 LOSSES = ("huber", "squared", "absolute")
@@ -59,6 +59,16 @@ def whole(value, lo: int) -> bool:
     caller's own (`integer` refuses 3.0 and words its message itself)."""
     return bool(isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
                 and math.isfinite(value) and float(value).is_integer() and value >= lo)
+
+
+def check_prob(prob, what: str) -> None:
+    """ValueError naming ``what`` (the caller) unless ``prob`` is a real number in (0, 1):
+    the rule of `jaxfit.optimal`, `jaxfit.isoflop`, `jaxfit.overtrain` and `jaxfit.suggest`
+    (before, ``prob="0.9"`` or None raised "'<' not supported between instances")."""
+    if not (isinstance(prob, numbers.Real) and not isinstance(prob, (bool, np.bool_))
+            and 0 < prob < 1):
+        raise ValueError(f"{what}: prob must be in (0, 1), got {prob!r}; give a number such "
+                         "as 0.9.")
 
 
 def integer(name: str, value, lo: int, allow_none: bool = False, why: str = "") -> None:

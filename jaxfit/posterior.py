@@ -676,13 +676,10 @@ class Posterior:
                 (`warn_undefined`); the figures pass False, as they never draw the
                 predictive bounds.
         """
-        _check_prob(prob)
-        from jaxfit.checks import nonnegative_seed
-
-        nonnegative_seed(seed)
         from jaxfit.predictions import prediction_frame
 
-        index, mean, pred = self.predict_draws(df, seed=seed)
+        _check_prob(prob)
+        index, mean, pred = self.predict_draws(df, seed=seed)      # checks the seed first
         iv = interval_frame(index, mean, pred, prob)
         if warn:
             warn_undefined(index, mean, pred, self.likelihood.space, self.method,
@@ -900,8 +897,7 @@ def interval_frame(index, mean: np.ndarray, pred: np.ndarray, prob: float) -> pd
 
 
 def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method: str,
-                   bounds, where: str = "predict", stacklevel: int = 3,
-                   prob: float | None = None) -> bool:
+                   bounds, prob: float, where: str = "predict", stacklevel: int = 3) -> bool:
     """Warn (`FitWarning`) when rows' predictive draws [n, D] are not finite, saying why
     (`_causes`): the law's mean is <= 0 in some draws (a log-space likelihood has no
     observation there), the mean is not finite, or the noise is not (`noise_cause`: what
@@ -935,7 +931,7 @@ def warn_undefined(index, mean: np.ndarray, pred: np.ndarray, space: str, method
     why, fix = _causes(np.asarray(mean)[rows], bad[rows], space, method)
     n = pred.shape[1]
     drop = ""
-    if prob is not None and np.isnan(pred[rows]).any():
+    if np.isnan(pred[rows]).any():
         # the rule of `predictive_bounds`, so that a row with a few NaN draws is not
         # thought to have lost its interval to them
         drop = (f" (NaN draws are left out of the bounds only up to {max_dropped(n, prob)} "

@@ -548,6 +548,13 @@ def test_a_sampled_backtest_refuses_the_huber_power_at_another_losss_fit(monkeyp
                                          r"but the Huber likelihood .*sample_options\)$"):
         jf.backtest(jf.models.power_law(), df, axis="N", method="laplace", loss="absolute",
                     sample_options={"likelihood": "huber"})
+    # the sampler's loss and delta are the step's (its start): refused in sample_options
+    # (before: delta was refused by jaxfit.sample after the first cut's fit, loss ignored)
+    for key, value in (("delta", 0.01), ("loss", "squared")):
+        with pytest.raises(ValueError, match=rf"^backtest: sample_options sets \['{key}'\], "
+                                             rf"which backtest sets .*{key}= \(or the Step's\)"):
+            jf.backtest(jf.models.power_law(), df, axis="N", method="laplace",
+                        sample_options={key: value})
 
 
 def test_n_applies_only_to_the_bootstrap_and_defaults_to_200(monkeypatch):
@@ -820,7 +827,7 @@ def test_no_cut_says_which_cuts_and_the_axis_range(monkeypatch, capsys, tmp_path
     'no cut had both enough points to fit and rows to predict; lower min_points or give
     other cuts'; n=0 was refused by jaxfit.bootstrap after the first cut's fit. Now both
     before any fit, naming the cuts, the axis range and the fix (the CLI in its words)."""
-    import sys
+    import importlib
 
     from jaxfit.cli import main
 
@@ -862,7 +869,7 @@ def test_a_row_without_a_task_label_is_refused_not_dropped(monkeypatch):
     Before, backtest dropped the row without a word; b then had 3 points at the cut 4e8,
     one fewer than a fit needs, so b's fit and its held-out row vanished from the table,
     silently. Now the same ValueError as jf.fit's, before any fit."""
-    import sys
+    import importlib
 
     monkeypatch.setattr(importlib.import_module("jaxfit.backtest"), "point_fit",
                         lambda *a, **k: pytest.fail("fitted"))
@@ -879,12 +886,11 @@ def test_a_row_without_a_task_label_is_refused_not_dropped(monkeypatch):
 def test_per_task_cut_values_are_refused_in_the_callers_words():
     """per_task=True with cut values: the message names the values and the fix
     (cuts=2 or cuts=None), not "cuts must be None or an int"."""
-    from jaxfit.backtest import _cut_table
+    from jaxfit.backtest import _check_cuts
 
-    values = pd.Series([1e8, 1e9, 1e10], index=pd.Index(["a", "a", "a"]))
     with pytest.raises(ValueError, match=r"cut values \(1e\+09, 2e\+09\) do not apply.*"
                                          r"cuts=2\).*cuts=None") as e:
-        _cut_table(values, True, [1e9, 2e9], 1)
+        _check_cuts([1e9, 2e9], True)
     assert "None or an int" not in str(e.value)
 
 
@@ -1077,7 +1083,7 @@ def test_cuts_are_checked_by_one_function_before_the_data_are_read(monkeypatch):
     """Cut values with per_task=True, an empty list and non-finite values were refused by
     _cut_table only, after the data were read: a NaN row was warned about ("left out")
     before the cuts were refused, and data that is not a DataFrame hid the cut error.
-    Now _check_cuts does every check, first, and _cut_table calls it too (same messages)."""
+    Now _check_cuts does every check, first (same messages)."""
     import importlib
     import warnings
 
@@ -1100,14 +1106,11 @@ def test_cuts_are_checked_by_one_function_before_the_data_are_read(monkeypatch):
                 jf.backtest(law, df, by="task", axis="N", **kw)
             with pytest.raises(ValueError, match=re.escape(msg)):
                 jf.backtest(law, df.to_dict("list"), by="task", axis="N", **kw)
-    # what it returns: None, a count (numpy integers too), the distinct values largest
-    # first; its own output passes again unchanged (as _cut_table checks it a second time)
+    # what it returns: None, a count (numpy integers too), the distinct values largest first
     assert _check_cuts(None, False) is None
     count = _check_cuts(np.int64(3), True)
-    assert count == 3 and type(count) is int and _check_cuts(count, True) == 3
-    values = _check_cuts([2e8, np.float32(4e8), 2e8], False)
-    assert values.tolist() == [4e8, 2e8]
-    assert _check_cuts(values, False).tolist() == [4e8, 2e8]
+    assert count == 3 and type(count) is int
+    assert _check_cuts([2e8, np.float32(4e8), 2e8], False).tolist() == [4e8, 2e8]
     with pytest.raises(ValueError, match=re.escape("backtest: cuts=0 asks for no cut")):
         _check_cuts(np.int64(0), False)
 

@@ -657,11 +657,9 @@ def _given(path):
     return getattr(path, "given", path)
 
 
-def _path(text: str) -> str:
-    """argparse ``type=`` of every option and argument that names a file or directory
-    (DATA, MODEL, SOURCE, --save, --plot, --out, ...): `_UserPath`. An embedded dataset's
-    name passes unchanged."""
-    return _UserPath(text)
+#: argparse ``type=`` of every option and argument that names a file or directory (DATA,
+#: MODEL, SOURCE, --save, --plot, --out, ...).
+_path = _UserPath
 
 
 #: Arguments of the commands that name files they read (DATA, MODEL, --candidates).

@@ -41,7 +41,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import numbers
 import reprlib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -51,7 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.checks import whole
+from jaxfit.checks import check_prob, whole
 from jaxfit.data import check_task_label, task_label
 from jaxfit.decide.draws import Draws, as_draws
 from jaxfit.inference import cache
@@ -364,18 +363,23 @@ def _check_law(law: Law, inputs: Sequence[str], what: str) -> tuple[str, str]:
 _PROBE_N, _PROBE_D = 1e9, 2e10
 
 
-def _real(v) -> bool:
-    """A real number (not a bool, not a string such as '0.9')."""
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
-
-
 def _scalar(fn, args, what: str, call: str, fix: str) -> float:
-    """``fn(*args)`` on float64 scalars as a float; ValueError unless it is one finite
-    positive number (the solver calls ``fn`` on traced scalars: an array output broke
-    it with a JAX scan-carry TypeError)."""
+    """``fn(*args)`` on float64 scalars as a float; ValueError unless JAX can trace it and
+    it is one finite positive number. The solver calls ``fn`` on traced scalars in a
+    jitted loop: an array output broke it with a JAX scan-carry TypeError, and a function
+    written with numpy (``np.multiply``) or ``float()``, which a call on numbers accepts,
+    failed inside the solve with TracerArrayConversionError or ConcretizationTypeError,
+    many lines naming optimal.py."""
+    xs = tuple(jnp.float64(a) for a in args)
     try:
         with jax.enable_x64(True):
-            out = np.asarray(fn(*(jnp.float64(a) for a in args)), dtype=np.float64)
+            jax.eval_shape(fn, *xs)
+            out = np.asarray(fn(*xs), dtype=np.float64)
+    except jax.errors.JAXTypeError as e:
+        raise ValueError(f"{what}: {call} cannot be traced by JAX ({type(e).__name__}): the "
+                         "solver calls it on traced scalars, so write it with jax.numpy (jnp) "
+                         "operations, not numpy functions, float() or a Python if on its "
+                         f"arguments. {fix}") from None
     except Exception as e:            # noqa: BLE001 - reraised with the call that failed
         raise ValueError(f"{what}: {call} raised {type(e).__name__}: {e}. {fix}") from e
     if out.shape != ():
@@ -385,21 +389,6 @@ def _scalar(fn, args, what: str, call: str, fix: str) -> float:
         raise ValueError(f"{what}: {call} returned {float(out)!r}, not a positive finite "
                          f"number. {fix}")
     return float(out)
-
-
-def _traceable(fn, args, what: str, call: str, example: str) -> None:
-    """ValueError unless JAX can trace ``fn(*args)`` (the solver calls it on traced scalars
-    in a jitted loop). Before: a cost written with numpy (``np.multiply``) or ``float()``
-    passed `_scalar`, which calls it on numbers, then failed inside the solve with JAX's
-    TracerArrayConversionError or ConcretizationTypeError, many lines naming optimal.py."""
-    try:
-        with jax.enable_x64(True):
-            jax.eval_shape(fn, *(jnp.float64(a) for a in args))
-    except jax.errors.JAXTypeError as e:
-        raise ValueError(f"{what}: {call} cannot be traced by JAX ({type(e).__name__}): the "
-                         "solver calls it on traced scalars, so write it with jax.numpy (jnp) "
-                         "operations, not numpy functions, float() or a Python if on its "
-                         f"arguments, e.g. {example}.") from None
 
 
 def _check_cost(cost, inverse, what: str) -> None:
@@ -418,8 +407,6 @@ def _check_cost(cost, inverse, what: str) -> None:
     if cost is not None:
         c = _scalar(cost, (N, D), what, f"cost(N={N:g}, D={D:g})", fix)
         c2 = _scalar(cost, (N, 2 * D), what, f"cost(N={N:g}, D={2 * D:g})", fix)
-        _traceable(cost, (N, D), what, "cost(N, D)",
-                   "cost=lambda N, D: 6 * N * D + 6 * 2048 * 24 * D")
         if not c2 > c:
             raise ValueError(f"{what}: cost(N, D) does not increase with D: cost({N:g}, "
                              f"{D:g}) = {c:g} and cost({N:g}, {2 * D:g}) = {c2:g}, so a "
@@ -427,9 +414,8 @@ def _check_cost(cost, inverse, what: str) -> None:
     if inverse is not None:
         form = "cost(N, D)" if cost is not None else "the default cost 6 N D"
         d = _scalar(inverse, (c, N), what, f"inverse(C={c:g}, N={N:g})",
-                    f"Give inverse(C, N) -> the D with {form} = C.")
-        _traceable(inverse, (c, N), what, "inverse(C, N)",
-                   "inverse=lambda C, N: C / (6 * N)")
+                    f"Give inverse(C, N) -> the D with {form} = C, e.g. "
+                    "inverse=lambda C, N: C / (6 * N).")
         if not math.isclose(d, D, rel_tol=1e-6):
             raise ValueError(f"{what}: inverse(C, N) does not solve {form} = C: at N = {N:g}, "
                              f"D = {D:g} (C = {c:g}) it returns D = {d:g}. Give the exact "
@@ -700,10 +686,7 @@ def _optimal(result, budgets, *, cost, inverse, inputs, method, prob, warn,
     if what == "optimal":
         check_task_label(d.by, ("C", "quantity", "estimate", "median", "mean", "sd",
                                 "lower", "upper", "at_edge"), "optimal")
-    if not (_real(prob) and 0 < prob < 1):
-        # before: prob="0.9" or None raised "'<' not supported between instances of ..."
-        raise ValueError(f"{what}: prob must be in (0, 1), got {prob!r}; give a number such "
-                         "as 0.9.")
+    check_prob(prob, what)
     names = _check_law(d.law, inputs, what)
     _check_cost(cost, inverse, what)
     method = _method(d.law, method, cost, inverse)

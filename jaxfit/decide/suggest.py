@@ -82,10 +82,10 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.checks import prediction_inputs, whole
+from jaxfit.checks import check_prob, prediction_inputs, whole
 from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, task_columns,
                          task_label)
-from jaxfit.decide.optimal import _numbers, _real     # optimal's rules
+from jaxfit.decide.optimal import _numbers     # optimal's rule
 from jaxfit.inference.bayes import NOISE
 from jaxfit.inference import cache
 from jaxfit.law import Law
@@ -557,9 +557,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         raise ValueError(f"suggest: target_space={target_space!r}: use 'auto', 'log' or 'linear'.")
     if interval not in INTERVALS:
         raise ValueError(f"suggest: interval={interval!r} is not one of {INTERVALS}.")
-    if not (_real(prob) and 0 < prob < 1):
-        raise ValueError(f"suggest: prob must be in (0, 1), got {prob!r}; give a number such as "
-                         "0.9.")
+    check_prob(prob, "suggest")
     if not whole(k, 1):
         raise ValueError(f"suggest: k must be an integer >= 1, got {k!r}.")
     if not whole(seed, 0):
@@ -686,7 +684,7 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
     return res
 
 
-def _warn_no_narrowing(table: pd.DataFrame, task: str, D: int) -> bool:
+def _warn_no_narrowing(table: pd.DataFrame, task: str, D: int) -> None:
     """Warn (`RuntimeWarning`) for tasks where no candidate has a positive ``reduction``:
     no run is expected to narrow the target's interval, yet ranking by
     ``reduction_per_cost`` puts the costliest first (the least negative ratio). Measured:
@@ -696,7 +694,7 @@ def _warn_no_narrowing(table: pd.DataFrame, task: str, D: int) -> bool:
     best = table.groupby(task, sort=False)["reduction"].max()
     none = best.index[~(best > 0)].tolist()
     if not none:
-        return False
+        return
     warnings.warn(f"suggest: for {len(none)} task(s) ({none[:3]}) no candidate is expected to "
                   "narrow the target's interval (every reduction <= 0, e.g. when the noise "
                   f"swamps what one run adds, or the {D} draws are too few to resolve it: see "
@@ -704,7 +702,6 @@ def _warn_no_narrowing(table: pd.DataFrame, task: str, D: int) -> bool:
                   "run first, means nothing. Fix: draw more (e.g. jf.sample(..., "
                   "samples=1000) or jf.bootstrap(..., n=400)), compare method='linear', or "
                   "give candidates nearer the target.", RuntimeWarning, stacklevel=3)
-    return True
 
 
 def _probs(prob: float):
