@@ -44,6 +44,22 @@ def plain():
     return ladder()
 
 
+class Stop(Exception):
+    """Raised by `_recorder`'s stand-in: the backtest stops where it was called."""
+
+
+def _recorder():
+    """A stand-in for jaxfit.sample or jaxfit.bootstrap that records its keyword arguments
+    and raises `Stop`: ``(the record, the function)``."""
+    seen = {}
+
+    def record(law, data, **kw):
+        seen.update(kw)
+        raise Stop
+
+    return seen, record
+
+
 def test_interval_score_and_conformal_quantile():
     # Gneiting & Raftery (2007): width + 2/alpha * miss distance.
     s = interval_score([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.5, -0.5, 2.0], prob=0.9)
@@ -513,15 +529,7 @@ def test_sampled_backtest_uses_the_point_fits_data_model(monkeypatch, loss, like
     import importlib
 
     module = importlib.import_module("jaxfit.sample")    # jf.sample is the function
-    seen = {}
-
-    class Stop(Exception):
-        pass
-
-    def fake(law, data, **kw):
-        seen.update(kw)
-        raise Stop
-
+    seen, fake = _recorder()
     monkeypatch.setattr(module, "sample", fake)
     N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
     df = pd.DataFrame({"N": N, "loss": 2.0 + 300 * N ** -0.3})
@@ -576,15 +584,7 @@ def test_n_applies_only_to_the_bootstrap_and_defaults_to_200(monkeypatch):
             f"draws of {method!r} are set in sample_options, e.g. "
             "sample_options={'samples': 1000}).")
 
-    class Stop(Exception):
-        pass
-
-    seen = {}
-
-    def boot(law, data, **kw):
-        seen.update(kw)
-        raise Stop
-
+    seen, boot = _recorder()
     monkeypatch.undo()
     monkeypatch.setattr(importlib.import_module("jaxfit.sample"), "bootstrap", boot)
     with pytest.raises(Stop):
@@ -629,9 +629,6 @@ def test_a_count_of_cuts_beyond_the_data_is_warned_about(monkeypatch):
     import warnings
 
     bt_module = importlib.import_module("jaxfit.backtest")    # jf.backtest is the function
-
-    class Stop(Exception):
-        pass
 
     def stop(*a, **k):
         raise Stop
@@ -1051,15 +1048,7 @@ def test_fit_options_reach_the_point_fit_and_the_bootstrap_refits(monkeypatch):
     from which the refits start, and reach it (its options record them)."""
     import importlib
 
-    class Stop(Exception):
-        pass
-
-    seen = {}
-
-    def boot(law, data, **kw):
-        seen.update(kw)
-        raise Stop
-
+    seen, boot = _recorder()
     monkeypatch.setattr(importlib.import_module("jaxfit.sample"), "bootstrap", boot)
     N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 2)
     df = pd.DataFrame({"task": np.tile(["a", "b"], 5), "N": N, "loss": 2.0 + 300 * N ** -0.3})
