@@ -428,8 +428,9 @@ def _weights_column(df: pd.DataFrame, weights) -> bool:
     string to float: 'w'"."""
     if isinstance(weights, str):
         return True
-    if not isinstance(weights, (numbers.Number, tuple)) or not pd.api.types.is_hashable(weights):
-        return False
+    if (not isinstance(weights, (numbers.Number, tuple)) or isinstance(weights, (bool, np.bool_))
+            or not pd.api.types.is_hashable(weights)):
+        return False            # True is no label: ``True in df.columns`` finds column 1
     try:
         return bool(weights in df.columns)
     except (TypeError, ValueError):

@@ -412,6 +412,9 @@ def test_weights_name_a_column_by_any_label_as_y_and_by_do(entry):
             ref = _call(entry, df, law, weights="w")
             np.testing.assert_allclose(res.values, ref.values, rtol=1e-10)
         pd.testing.assert_frame_equal(data, before)
+    # True is not the label 1 (True == 1): refused as a weight of shape (), as before
+    _rejects(entry, ints.rename(columns={3: 1}), r"^weights must be 24 finite numbers, one "
+                                                 r"per row; got shape \(\)", y=2, weights=True)
     # a column of negative weights is named as a column, by its label
     _rejects(entry, ints.assign(**{"3": -1.0}).drop(columns=3).rename(columns={"3": 3}),
              r"^column 3 \(weights\) has 24 negative values", y=2, weights=3)
