@@ -419,6 +419,38 @@ def _used(tasks: pd.Index) -> pd.Index:
     return tasks
 
 
+def _weights_column(df: pd.DataFrame, weights) -> bool:
+    """Whether ``weights`` names a column of ``df`` (rather than giving one weight per
+    row): any string, or another label the data's columns hold, as ``y``, ``by`` and ``x``
+    may be (an integer column of a CSV read with header=None, a tuple of MultiIndex
+    columns). Before, only a string was read as a column: ``weights=3`` was refused as an
+    array of shape (), and ``weights=('w', 'mean')`` raised numpy's "could not convert
+    string to float: 'w'"."""
+    if isinstance(weights, str):
+        return True
+    if (not isinstance(weights, (numbers.Number, tuple)) or isinstance(weights, (bool, np.bool_))
+            or not pd.api.types.is_hashable(weights)):
+        return False            # True is no label: ``True in df.columns`` finds column 1
+    try:
+        return bool(weights in df.columns)
+    except (TypeError, ValueError):
+        return False
+
+
+def _weight_values(df: pd.DataFrame, weights) -> np.ndarray:
+    """``weights`` (not a column) as float64, or a ValueError naming what it got."""
+    try:
+        return np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        # before: numpy's "could not convert string to float: 'w'" or "float() argument
+        # must be a string or a real number, not 'dict'", naming no argument
+        shown = repr(weights)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ValueError(f"weights must be a column name or {len(df)} numbers, one per row; "
+                         f"got {type(weights).__name__} {shown}, which is neither (the data's "
+                         f"columns are {list(df.columns)}).") from None
+
+
 def row_columns(law: Law, y: str, by=None, x: Mapping[str, str] | None = None) -> list:
     """The data's columns that identify an observation: the task columns, the law's
     inputs (as mapped by ``x``) and the target ``y``."""
@@ -436,8 +468,9 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
         y: the target column.
         by: column name(s) whose values name independent tasks, or None for one task.
         x: law input -> column, for inputs whose column has another name.
-        weights: a column name or array of non-negative point weights (default 1); a
-            pandas Series must have ``df``'s index.
+        weights: a column name (any label of ``df``'s columns, as ``y``) or array of
+            non-negative point weights (default 1); a pandas Series must have ``df``'s
+            index.
         space: "log" requires y > 0.
         min_points: fewest points a task may have (default: the number of free params).
 
@@ -450,7 +483,8 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     by_cols = task_columns(by)
     needed = {**{c: f"input {n!r}" for n, c in cols.items()}, y: "target y"}
     needed.update({c: "task column (by)" for c in by_cols})
-    if isinstance(weights, str):
+    w_column = _weights_column(df, weights)
+    if w_column:
         needed[weights] = "weights"
     missing = [c for c in needed if c not in df.columns]
     if missing:
@@ -476,7 +510,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                   "remove those rows or use space='linear'")
     if weights is None:
         ws = np.ones(len(df))
-    elif isinstance(weights, str):
+    elif w_column:
         ws = numeric_values(df, weights, "weights")
     else:
         if isinstance(weights, pd.Series) and not weights.index.equals(df.index):
@@ -495,7 +529,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
             # silently (before: np.asarray(..., float64) read them for an array or Series)
             real_dtype(df, pd.Series(np.asarray(raw), index=df.index), "weights",
                        "weights")
-        ws = np.asarray(weights, dtype=np.float64)
+        ws = _weight_values(df, weights)
         if ws.shape != (len(df),):
             raise ValueError(f"weights must be {len(df)} finite numbers, one per row; got "
                              f"shape {ws.shape}.")
@@ -505,7 +539,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
                              f"{bad.sum()} are NaN or infinite at rows {row_labels(df, bad)}: "
                              "drop those rows or give them a weight (0 leaves a row out).")
     if np.any(ws < 0):
-        where = f"column {weights!r} (weights) has" if isinstance(weights, str) else "weights have"
+        where = f"column {weights!r} (weights) has" if w_column else "weights have"
         raise ValueError(f"{where} {(ws < 0).sum()} negative values at rows "
                          f"{row_labels(df, ws < 0)}; weights must be >= 0: clip or drop them.")
 
@@ -546,7 +580,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     need = len(law.params) - len(law.shared) if min_points is None else min_points
     if not by_cols and wsum[0] == 0:
         # one task: the weights themselves are the problem, not a task to drop
-        where = f"column {weights!r} (weights) is" if isinstance(weights, str) else \
+        where = f"column {weights!r} (weights) is" if w_column else \
             "the weights are"
         raise ValueError(f"{where} 0 on all {len(df)} rows, so no point would be fitted; give "
                          "the rows to fit a weight > 0 (0 leaves a row out).")

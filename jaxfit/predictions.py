@@ -31,7 +31,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import task_columns
+from jaxfit.data import task_columns, unique_columns
 
 __all__ = ["match_tasks", "task_positions", "task_rows", "fan_out_index", "fan_out",
            "prediction_frame", "law_values"]
@@ -113,10 +113,14 @@ def task_positions(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict"
     """`match_tasks`, every row of which must name a fitted task.
 
     Raises:
-        ValueError: rows name tasks that match none (or only by an ambiguous text); the
+        ValueError: a task column appears more than once (`jaxfit.data.unique_columns`),
+            or rows name tasks that match none (or only by an ambiguous text); the
             message names the column(s), the values and their types. ``where`` prefixes
             it; ``what`` names the rows (e.g. ``"candidate "``).
     """
+    # a duplicated task column (or a MultiIndex level above several): named here, where
+    # before pandas raised "Buffer has wrong number of dimensions (expected 1, got 2)"
+    unique_columns(df, task_columns(by), f"{where}: ")
     idx = match_tasks(tasks, df, by)
     miss = idx < 0
     if not miss.any():

@@ -391,6 +391,48 @@ def test_weights_of_numeric_strings_are_refused_as_a_columns_are(entry, wrap):
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_weights_name_a_column_by_any_label_as_y_and_by_do(entry):
+    """weights= reads a column by any label the data's columns hold, as y=, by= and x= do:
+    an integer (a CSV read with header=None) or a tuple of MultiIndex columns. Before, only
+    a string was read as a column: weights=3 was refused as "got shape ()", and
+    weights=('w', '') raised numpy's "could not convert string to float: 'w'"."""
+    law = jf.models.chinchilla()
+    df = _chinchilla_frame().assign(w=np.linspace(0.5, 2.0, 24))
+    want = make_batch(df, law, y="loss", weights="w").w
+    ints = df.set_axis(["N", "D", 2, 3], axis=1)
+    multi = df.set_axis(pd.MultiIndex.from_tuples([(c, "") for c in df.columns]), axis=1)
+    for data, kw in [(ints, dict(y=2, weights=3)),
+                     (multi, dict(y=("loss", ""), x={"N": ("N", ""), "D": ("D", "")},
+                                  weights=("w", "")))]:
+        before = data.copy(deep=True)
+        if entry == "make_batch":
+            np.testing.assert_array_equal(make_batch(data, law, **kw).w, want)
+        else:
+            res = _call(entry, data, law, **kw)
+            ref = _call(entry, df, law, weights="w")
+            np.testing.assert_allclose(res.values, ref.values, rtol=1e-10)
+        pd.testing.assert_frame_equal(data, before)
+    # True is not the label 1 (True == 1): refused as a weight of shape (), as before
+    _rejects(entry, ints.rename(columns={3: 1}), r"^weights must be 24 finite numbers, one "
+                                                 r"per row; got shape \(\)", y=2, weights=True)
+    # a column of negative weights is named as a column, by its label
+    _rejects(entry, ints.assign(**{"3": -1.0}).drop(columns=3).rename(columns={"3": 3}),
+             r"^column 3 \(weights\) has 24 negative values", y=2, weights=3)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("weights", [("w", "x"), {"a": 1.0}])
+def test_weights_neither_column_nor_numbers_are_named(entry, weights):
+    """weights that are neither a column's label nor numbers: a ValueError naming weights
+    and the data's columns (before: numpy's "could not convert string to float: 'w'", or
+    a TypeError "float() argument must be a string or a real number, not 'dict'")."""
+    df = _chinchilla_frame().assign(w=1.0)
+    msg = _rejects(entry, df, r"^weights must be a column name or 24 numbers, one per row; "
+                              rf"got {type(weights).__name__} ", weights=weights)
+    assert "['N', 'D', 'loss', 'w']" in msg
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_weights_series_on_another_index(entry):
     """A weights Series is used row for row only when its index is the data's. Before: a
     Series of the unsorted frame given with the sorted one (same length) was read by

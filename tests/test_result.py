@@ -445,6 +445,33 @@ def test_rows_with_a_missing_task_say_so():
             res.predict(rows)
 
 
+def test_a_duplicated_task_column_is_named_in_predict():
+    """Rows whose task column appears twice (pd.concat of two frames that both hold it),
+    or is a MultiIndex level above two columns: the fit's rule, naming the column and the
+    fix. Before, pandas raised "Buffer has wrong number of dimensions (expected 1, got
+    2)" from predict."""
+    A = np.column_stack([np.ones_like(X), X])
+    beta = np.linalg.lstsq(A, Y, rcond=None)[0]
+    df = pd.concat([DATA.assign(run=7), DATA.assign(run=8, acc=DATA.acc + 0.1)])
+    res = _result(jf.models.linear(), np.stack([beta, beta]), df, by="run")
+    rows = pd.DataFrame({"run": [7, 8], "L": [2.0, 2.0]})
+    twice = pd.concat([rows, rows[["run"]]], axis=1)
+    before = twice.copy()
+    with pytest.raises(ValueError, match=re.escape(
+            "predict: column 'run' appears 2 times in the data (duplicate names); drop or "
+            "rename the duplicates, e.g. df.loc[:, ~df.columns.duplicated()].")):
+        res.predict(twice)
+    pd.testing.assert_frame_equal(twice, before)
+    level = rows.set_axis(pd.MultiIndex.from_tuples([("run", "a"), ("L", "")]), axis=1)
+    level[("run", "b")] = 8
+    with pytest.raises(ValueError, match=r"^predict: column 'run' is a level of the data's "
+                                         r"MultiIndex columns, above 2 column\(s\)"):
+        res.predict(level)
+    # one of them: predicted as before
+    out = res.predict(twice.loc[:, ~twice.columns.duplicated()])
+    np.testing.assert_allclose(out["prediction"], beta[0] + 2.0 * beta[1], rtol=1e-12)
+
+
 def test_residuals_missing_task_or_target_column_gets_a_did_you_mean():
     """residuals(df) of a two-task fit on data whose task column is misspelt: before, only
     the column list; now the close name, as every other missing column. No fit."""
