@@ -735,6 +735,35 @@ def test_flp_chance_levels_of_a_users_tasks(capsys, tmp_path):
     assert "give one level for every task" in capsys.readouterr().err
 
 
+def test_recipe_options_name_integer_labels(capsys, tmp_path):
+    """Task ids (and families) stored as integers: a command-line value is text, so
+    ``--tasks 0`` was refused ("tasks ['0'] are not in data['task'] (available:
+    [np.int64(0), ...])"), and ``--families 1``, ``--chance 0=0.25`` with it. Each is
+    accepted now: refused here only later, before any fit, by a check after the selection.
+    """
+    from jaxfit.cli import main
+
+    data = jf.datasets.load_flp_data().head(40)
+    path = tmp_path / "ids.csv"
+    data.assign(task=(data["task"] != data["task"].iloc[0]).astype(int)).to_csv(
+        path, index=False)
+    runs = ["--targets", "190M-2xC", "-q"]
+    assert main(["ladder", str(path), "--tasks", "0", "--ladder-runs", "190M-1xC", *runs]) == 2
+    assert capsys.readouterr().err.strip().startswith(
+        "jaxfit: error: ladder: step 1 (two_step) fits 5 parameters")
+    assert main(["flp", str(path), "--tasks", "0", "--chance", "0=0.25", "--sampling-runs",
+                 "190M-1xC", *runs]) == 2
+    assert capsys.readouterr().err.strip().startswith(
+        "jaxfit: error: flp: stage 1 (compute -> loss) fits 2 parameters")
+    fam = tmp_path / "fam.csv"
+    pd.DataFrame({"family": [1, 1, 2], "model": ["a", "b", "c"], "N": [1e8, 2e8, 1e8],
+                  "tokens": [1e9, 1e9, 1e9], "loss": [3.0, 2.9, 3.1]}).to_csv(fam, index=False)
+    assert main(["hitchhiker", str(fam), "--families", "1", "-q"]) == 2
+    assert capsys.readouterr().err.strip().startswith(
+        "jaxfit: error: hitchhiker: no family is left after the filters ('1': 2 distinct "
+        "sizes < --min-sizes 3)")
+
+
 def test_emergence_fewshot_column_on_the_command_line(capsys, tmp_path):
     """Few-shot rows (D = 0) were refused with "Mark few-shot rows with fewshot= instead",
     which jaxfit emergence had no flag for. --fewshot reaches the recipe (its column is

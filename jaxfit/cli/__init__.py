@@ -1438,6 +1438,17 @@ def _fill_defaults(args, defaults: dict) -> None:
             setattr(args, dest, default)
 
 
+def _text_labels(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """``df`` with those of ``columns`` that hold integers as text (a new frame; others as
+    given): the options that name their values are text (`Recipe.labels`). Before, a file
+    with task ids 0, 1, ... had no way in: ``--tasks 0 1`` was refused ("tasks ['0', '1']
+    are not in data['task'] (available: [np.int64(0), ...])"), as were ``--families 1``
+    and ``--chance 0=0.25``. Applied after --where, which compares them as numbers."""
+    ints = [c for c in columns if c in df.columns and pd.api.types.is_integer_dtype(df[c])
+            and not pd.api.types.is_bool_dtype(df[c])]
+    return df.assign(**{c: df[c].astype(str) for c in ints}) if ints else df
+
+
 def _cmd_recipe(args) -> int:
     recipe = RECIPES[args.recipe]
     _recipe_flags(args, recipe)
@@ -1446,7 +1457,7 @@ def _cmd_recipe(args) -> int:
     data = getattr(args, "data", None)
     _writable_dir(args.out, "--out")
     _writable(args.plot, "--plot", _inputs(args))
-    call = [_select(_read(data), args.where)] if data else []
+    call = [_text_labels(_select(_read(data), args.where), recipe.labels)] if data else []
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"{args.command} recipe", args.quiet):
         warnings.simplefilter("always")
