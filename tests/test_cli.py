@@ -764,6 +764,27 @@ def test_recipe_options_name_integer_labels(capsys, tmp_path):
         "sizes < --min-sizes 3)")
 
 
+def test_flp_chance_of_a_task_not_fitted_is_refused(capsys, monkeypatch):
+    """``--chance piqa=0.5`` (a typo for piqa_val) was dropped without a word: the task kept
+    its known level. Refused before the recipe runs, for --tasks and for the default 8."""
+    import importlib
+
+    from jaxfit.cli import main
+
+    for name, module in (("flp", "flp"), ("flp_m", "flp_m")):
+        mod = importlib.import_module(f"jaxfit.recipes.{module}")
+        monkeypatch.setattr(mod, "flp_vs_ladder" if name == "flp" else "flp_m",
+                            lambda *a, **k: pytest.fail("the recipe ran"))
+        assert main([name, "--tasks", "piqa_val", "--chance", "piqa=0.5", "-q"]) == 2
+        assert capsys.readouterr().err.strip() == (
+            "jaxfit: error: --chance piqa=0.5: 'piqa' is not one of the tasks fitted "
+            "(piqa_val); give TASK=LEVEL for those tasks, or name the task with --tasks")
+    assert main(["flp", "--chance", "piqa_val=0.5", "boolq_val=0.5", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("jaxfit: error: --chance boolq_val=0.5: 'boolq_val' is not one "
+                          "of the tasks fitted (mmlu_avg_test, hellaswag_val, "), err
+
+
 def test_emergence_fewshot_column_on_the_command_line(capsys, tmp_path):
     """Few-shot rows (D = 0) were refused with "Mark few-shot rows with fewshot= instead",
     which jaxfit emergence had no flag for. --fewshot reaches the recipe (its column is

@@ -1438,6 +1438,22 @@ def _fill_defaults(args, defaults: dict) -> None:
             setattr(args, dest, default)
 
 
+def _chance_tasks(chance, tasks) -> None:
+    """Refuse ``--chance TASK=LEVEL`` pairs naming a task that is not fitted (``tasks``:
+    --tasks, or None for the recipes' default, the ladder paper's 8): before, a typo
+    (``--chance piqa=0.5`` for piqa_val) was dropped without a word, and the task kept the
+    level the recipe knows, or none ("no chance level for tasks [...]")."""
+    if not isinstance(chance, dict):
+        return
+    if tasks is None:
+        from jaxfit.recipes.ladder import PAPER_TASKS as tasks
+    unknown = [t for t in chance if t not in tasks]
+    if unknown:
+        raise InputError(f"--chance {unknown[0]}={chance[unknown[0]]:g}: {unknown[0]!r} is not "
+                         f"one of the tasks fitted ({', '.join(tasks)}); give TASK=LEVEL for "
+                         "those tasks, or name the task with --tasks")
+
+
 def _text_labels(df: pd.DataFrame, columns) -> pd.DataFrame:
     """``df`` with those of ``columns`` that hold integers as text (a new frame; others as
     given): the options that name their values are text (`Recipe.labels`). Before, a file
@@ -1454,6 +1470,7 @@ def _cmd_recipe(args) -> int:
     _recipe_flags(args, recipe)
     kwargs = {a.dest: _call(a.convert, v) if a.convert else v for a in recipe.args
               if (v := getattr(args, a.dest)) is not None}
+    _chance_tasks(kwargs.get("chance"), kwargs.get("tasks"))
     data = getattr(args, "data", None)
     _writable_dir(args.out, "--out")
     _writable(args.plot, "--plot", _inputs(args))
