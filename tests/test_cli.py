@@ -764,6 +764,25 @@ def test_recipe_options_name_integer_labels(capsys, tmp_path):
         "sizes < --min-sizes 3)")
 
 
+def test_where_with_a_syntax_error_says_how_to_write_one(capsys, tmp_path):
+    """``--where "N <"``: the error was "SyntaxError: invalid syntax (<unknown>, line 1)"
+    and no fix; it now says what --where takes, with an example. ``--where "task = 'x'"``
+    (an assignment) was told to write "task = 'x' == 1"; now ==."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    jf.datasets.load_flp_data().head(5).to_csv(path, index=False)
+    assert main(["ladder", str(path), "--where", "N <", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxfit: error: --where 'N <' failed: ") and err.endswith(
+        "; --where takes a pandas condition on the data's columns, e.g. --where \"N > 1e8 "
+        "and task == 'piqa_val'\" (text quoted)\n") and err.count("\n") == 1, err
+    # an assignment: the fix said --where "task = 'x' == 1"
+    assert main(["ladder", str(path), "--where", "task = 'x' and N >= 1", "-q"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "; = assigns, == compares: write --where \"task == 'x' and N >= 1\"\n")
+
+
 def test_flp_chance_of_a_task_not_fitted_is_refused(capsys, monkeypatch):
     """``--chance piqa=0.5`` (a typo for piqa_val) was dropped without a word: the task kept
     its known level. Refused before the recipe runs, for --tasks and for the default 8."""

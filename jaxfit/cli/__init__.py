@@ -555,6 +555,15 @@ def _empty_cells(df: pd.DataFrame, where: str) -> str:
     return ""
 
 
+def _assign_fix(where: str) -> str:
+    """The fix of a --where condition written with ``=`` (an assignment) for ``==``, or ""
+    when it has none (an ``=`` in quoted text is kept)."""
+    parts = re.split(r"""('[^']*'|"[^"]*")""", where)
+    fixed = "".join(p if i % 2 else re.sub(r"(?<![=!<>])=(?!=)", "==", p)
+                    for i, p in enumerate(parts))
+    return f"; = assigns, == compares: write --where {fixed!r}" if fixed != where else ""
+
+
 def _select(df: pd.DataFrame, where: str | None,
             mapping: dict[str, str] | None = None) -> pd.DataFrame:
     """The rows of ``df`` that ``--where`` selects; ``mapping``: the --x mapping (law
@@ -571,6 +580,8 @@ def _select(df: pd.DataFrame, where: str | None,
                 f"a {type(mask).__name__}"
             fix = _empty_cells(df, where) or ("; write a comparison, e.g. --where "
                                               f"\"{where} == 1\"")
+            # an assignment ("task = 'x'"): before, the fix said "task = 'x' == 1"
+            fix = _assign_fix(where) if isinstance(mask, pd.DataFrame) else fix
             raise InputError(f"--where {where!r} is not a condition: it gives {what}, not "
                              f"True or False for each row{fix}")
         out = df[mask]
@@ -597,6 +608,14 @@ def _select(df: pd.DataFrame, where: str | None,
                         f"reads {name} from {mapping[name]!r}: write --where {fixed!r}")
                 tip = ""
             cols = f"; the data has columns {list(df.columns)}{near}{tip}"
+        elif _assign_fix(where):
+            # "task = 'x' and N > 1": "NotImplementedError: cannot evaluate scalar only bool
+            # ops", no fix
+            cols = _assign_fix(where)
+        elif isinstance(e, SyntaxError):
+            # before: "failed: SyntaxError: invalid syntax (<unknown>, line 1)", no fix
+            cols = ("; --where takes a pandas condition on the data's columns, e.g. --where "
+                    "\"N > 1e8 and task == 'piqa_val'\" (text quoted)")
         raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}"
                          f"{_empty_cells(df, where)}") from None
     if len(out) == 0:
