@@ -783,6 +783,21 @@ def test_where_with_a_syntax_error_says_how_to_write_one(capsys, tmp_path):
         "; = assigns, == compares: write --where \"task == 'x' and N >= 1\"\n")
 
 
+def test_recipe_posterior_warning_names_no_python_option(capsys):
+    """`jaxfit emergence`'s NUTS warning said the chains were continued "(sample's
+    extend=)", a Python option of jaxfit.sample that the recipe sets itself."""
+    from types import SimpleNamespace
+
+    from jaxfit import cli
+
+    text = ("nuts: r_hat > 1.01 in 1 task(s) (max 1.015); chains already continued to 2x the "
+            "samples and thinned in 1 task(s) (sample's extend=); tasks [0].")
+    cli._warnings([SimpleNamespace(message=text)], cli._recipe_words("emergence"))
+    err = capsys.readouterr().err
+    assert "thinned in 1 task(s) (the recipe's sampler does so itself); tasks [0]" in err, err
+    assert "extend=" not in err
+
+
 def test_flp_chance_of_a_task_not_fitted_is_refused(capsys, monkeypatch):
     """``--chance piqa=0.5`` (a typo for piqa_val) was dropped without a word: the task kept
     its known level. Refused before the recipe runs, for --tasks and for the default 8."""

@@ -954,6 +954,9 @@ _RECIPE_WORDS = (
                                      "--json).") for t in ("step1", "step2")),
     ("See Posterior.diagnostics.", "See the posterior's diagnostics in the tables (--out DIR "
                                    "or --json)."),
+    # `Posterior.warn`'s chains continued (before: "(sample's extend=)", a Python option of
+    # jaxfit.sample, in `jaxfit emergence`'s warning)
+    ("(sample's extend=)", "(the recipe's sampler does so itself)"),
     # `jaxfit.inference.design`'s advice (a recipe has no --law: the generic words, "in a
     # law module given as --law module:function", named a flag the recipes lack)
     ("fix parameters with jaxfit.fix (or share them across tasks with jaxfit.share)",
