@@ -735,6 +735,90 @@ def test_flp_chance_levels_of_a_users_tasks(capsys, tmp_path):
     assert "give one level for every task" in capsys.readouterr().err
 
 
+def test_recipe_options_name_integer_labels(capsys, tmp_path):
+    """Task ids (and families) stored as integers: a command-line value is text, so
+    ``--tasks 0`` was refused ("tasks ['0'] are not in data['task'] (available:
+    [np.int64(0), ...])"), and ``--families 1``, ``--chance 0=0.25`` with it. Each is
+    accepted now: refused here only later, before any fit, by a check after the selection.
+    """
+    from jaxfit.cli import main
+
+    data = jf.datasets.load_flp_data().head(40)
+    path = tmp_path / "ids.csv"
+    data.assign(task=(data["task"] != data["task"].iloc[0]).astype(int)).to_csv(
+        path, index=False)
+    runs = ["--targets", "190M-2xC", "-q"]
+    assert main(["ladder", str(path), "--tasks", "0", "--ladder-runs", "190M-1xC", *runs]) == 2
+    assert capsys.readouterr().err.strip().startswith(
+        "jaxfit: error: ladder: step 1 (two_step) fits 5 parameters")
+    assert main(["flp", str(path), "--tasks", "0", "--chance", "0=0.25", "--sampling-runs",
+                 "190M-1xC", *runs]) == 2
+    assert capsys.readouterr().err.strip().startswith(
+        "jaxfit: error: flp: stage 1 (compute -> loss) fits 2 parameters")
+    fam = tmp_path / "fam.csv"
+    pd.DataFrame({"family": [1, 1, 2], "model": ["a", "b", "c"], "N": [1e8, 2e8, 1e8],
+                  "tokens": [1e9, 1e9, 1e9], "loss": [3.0, 2.9, 3.1]}).to_csv(fam, index=False)
+    assert main(["hitchhiker", str(fam), "--families", "1", "-q"]) == 2
+    assert capsys.readouterr().err.strip().startswith(
+        "jaxfit: error: hitchhiker: no family is left after the filters ('1': 2 distinct "
+        "sizes < --min-sizes 3)")
+
+
+def test_where_with_a_syntax_error_says_how_to_write_one(capsys, tmp_path):
+    """``--where "N <"``: the error was "SyntaxError: invalid syntax (<unknown>, line 1)"
+    and no fix; it now says what --where takes, with an example. ``--where "task = 'x'"``
+    (an assignment) was told to write "task = 'x' == 1"; now ==."""
+    from jaxfit.cli import main
+
+    path = tmp_path / "runs.csv"
+    jf.datasets.load_flp_data().head(5).to_csv(path, index=False)
+    assert main(["ladder", str(path), "--where", "N <", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jaxfit: error: --where 'N <' failed: ") and err.endswith(
+        "; --where takes a pandas condition on the data's columns, e.g. --where \"N > 1e8 "
+        "and task == 'piqa_val'\" (text quoted)\n") and err.count("\n") == 1, err
+    # an assignment: the fix said --where "task = 'x' == 1"
+    assert main(["ladder", str(path), "--where", "task = 'x' and N >= 1", "-q"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "; = assigns, == compares: write --where \"task == 'x' and N >= 1\"\n")
+
+
+def test_recipe_posterior_warning_names_no_python_option(capsys):
+    """`jaxfit emergence`'s NUTS warning said the chains were continued "(sample's
+    extend=)", a Python option of jaxfit.sample that the recipe sets itself."""
+    from types import SimpleNamespace
+
+    from jaxfit import cli
+
+    text = ("nuts: r_hat > 1.01 in 1 task(s) (max 1.015); chains already continued to 2x the "
+            "samples and thinned in 1 task(s) (sample's extend=); tasks [0].")
+    cli._warnings([SimpleNamespace(message=text)], cli._recipe_words("emergence"))
+    err = capsys.readouterr().err
+    assert "thinned in 1 task(s) (the recipe's sampler does so itself); tasks [0]" in err, err
+    assert "extend=" not in err
+
+
+def test_flp_chance_of_a_task_not_fitted_is_refused(capsys, monkeypatch):
+    """``--chance piqa=0.5`` (a typo for piqa_val) was dropped without a word: the task kept
+    its known level. Refused before the recipe runs, for --tasks and for the default 8."""
+    import importlib
+
+    from jaxfit.cli import main
+
+    for name, module in (("flp", "flp"), ("flp_m", "flp_m")):
+        mod = importlib.import_module(f"jaxfit.recipes.{module}")
+        monkeypatch.setattr(mod, "flp_vs_ladder" if name == "flp" else "flp_m",
+                            lambda *a, **k: pytest.fail("the recipe ran"))
+        assert main([name, "--tasks", "piqa_val", "--chance", "piqa=0.5", "-q"]) == 2
+        assert capsys.readouterr().err.strip() == (
+            "jaxfit: error: --chance piqa=0.5: 'piqa' is not one of the tasks fitted "
+            "(piqa_val); give TASK=LEVEL for those tasks, or name the task with --tasks")
+    assert main(["flp", "--chance", "piqa_val=0.5", "boolq_val=0.5", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("jaxfit: error: --chance boolq_val=0.5: 'boolq_val' is not one "
+                          "of the tasks fitted (mmlu_avg_test, hellaswag_val, "), err
+
+
 def test_emergence_fewshot_column_on_the_command_line(capsys, tmp_path):
     """Few-shot rows (D = 0) were refused with "Mark few-shot rows with fewshot= instead",
     which jaxfit emergence had no flag for. --fewshot reaches the recipe (its column is

@@ -125,6 +125,18 @@ def test_synthetic_few_shot_point_within_criterion(synthetic_result):
     assert abs(fit["A"] - TRUTH["A"]) < 0.03 and abs(fit["B"] - TRUTH["B"]) < 0.01
 
 
+def test_elbows_law_is_float64_without_x64():
+    """The elbows table's law E(D) was evaluated outside x64: with JAX's default float32 its
+    value at D0 (1.9338417) differed from the table's emergence point (1.9338416887244467)
+    that --json and --out print side by side. Both float64 now, whatever the setting."""
+    with jax.enable_x64(False):
+        res = emergence(_synthetic(), D="n_train", D0=D0, posterior=False, bootstrap=0,
+                        rise_draws=0)
+    el = res.elbows.set_index("D")
+    assert el["law"].dtype == np.float64
+    assert el.loc[D0, "law"] == res.emergence.loc[0, "mle"]
+
+
 def test_synthetic_elbows_follow_the_law(synthetic_result):
     el = synthetic_result.elbows.set_index("D")
     assert list(el.index) == [D0, *map(float, AMOUNTS)]

@@ -387,6 +387,11 @@ def test_invalid_rows_are_dropped_with_a_warning(data):
                          checkpoints=["all"])
     f = res.filters.set_index(["family", "what"])["count"]
     assert f[("OPT", "invalid")] == 1
+    # a missing value reads as Python's nan (before: "holds np.float64(nan)")
+    opt = data[data["family"] == "OPT"].copy()
+    opt.loc[row, "loss"] = np.nan
+    with pytest.warns(UserWarning, match=rf"e\.g\. column 'loss' holds nan at row {row}\. "):
+        hitchhiker(opt, num_models=[5], fractions=[1.0], cuts=[1e10], checkpoints=["all"])
 
 
 def test_grids_with_nothing_to_fit_are_refused_with_their_reason(data):

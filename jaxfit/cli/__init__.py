@@ -555,6 +555,15 @@ def _empty_cells(df: pd.DataFrame, where: str) -> str:
     return ""
 
 
+def _assign_fix(where: str) -> str:
+    """The fix of a --where condition written with ``=`` (an assignment) for ``==``, or ""
+    when it has none (an ``=`` in quoted text is kept)."""
+    parts = re.split(r"""('[^']*'|"[^"]*")""", where)
+    fixed = "".join(p if i % 2 else re.sub(r"(?<![=!<>])=(?!=)", "==", p)
+                    for i, p in enumerate(parts))
+    return f"; = assigns, == compares: write --where {fixed!r}" if fixed != where else ""
+
+
 def _select(df: pd.DataFrame, where: str | None,
             mapping: dict[str, str] | None = None) -> pd.DataFrame:
     """The rows of ``df`` that ``--where`` selects; ``mapping``: the --x mapping (law
@@ -571,6 +580,8 @@ def _select(df: pd.DataFrame, where: str | None,
                 f"a {type(mask).__name__}"
             fix = _empty_cells(df, where) or ("; write a comparison, e.g. --where "
                                               f"\"{where} == 1\"")
+            # an assignment ("task = 'x'"): before, the fix said "task = 'x' == 1"
+            fix = _assign_fix(where) if isinstance(mask, pd.DataFrame) else fix
             raise InputError(f"--where {where!r} is not a condition: it gives {what}, not "
                              f"True or False for each row{fix}")
         out = df[mask]
@@ -597,6 +608,14 @@ def _select(df: pd.DataFrame, where: str | None,
                         f"reads {name} from {mapping[name]!r}: write --where {fixed!r}")
                 tip = ""
             cols = f"; the data has columns {list(df.columns)}{near}{tip}"
+        elif _assign_fix(where):
+            # "task = 'x' and N > 1": "NotImplementedError: cannot evaluate scalar only bool
+            # ops", no fix
+            cols = _assign_fix(where)
+        elif isinstance(e, SyntaxError):
+            # before: "failed: SyntaxError: invalid syntax (<unknown>, line 1)", no fix
+            cols = ("; --where takes a pandas condition on the data's columns, e.g. --where "
+                    "\"N > 1e8 and task == 'piqa_val'\" (text quoted)")
         raise InputError(f"--where {where!r} failed: {type(e).__name__}: {e}{cols}"
                          f"{_empty_cells(df, where)}") from None
     if len(out) == 0:
@@ -935,6 +954,9 @@ _RECIPE_WORDS = (
                                      "--json).") for t in ("step1", "step2")),
     ("See Posterior.diagnostics.", "See the posterior's diagnostics in the tables (--out DIR "
                                    "or --json)."),
+    # `Posterior.warn`'s chains continued (before: "(sample's extend=)", a Python option of
+    # jaxfit.sample, in `jaxfit emergence`'s warning)
+    ("(sample's extend=)", "(the recipe's sampler does so itself)"),
     # `jaxfit.inference.design`'s advice (a recipe has no --law: the generic words, "in a
     # law module given as --law module:function", named a flag the recipes lack)
     ("fix parameters with jaxfit.fix (or share them across tasks with jaxfit.share)",
@@ -1438,15 +1460,43 @@ def _fill_defaults(args, defaults: dict) -> None:
             setattr(args, dest, default)
 
 
+def _chance_tasks(chance, tasks) -> None:
+    """Refuse ``--chance TASK=LEVEL`` pairs naming a task that is not fitted (``tasks``:
+    --tasks, or None for the recipes' default, the ladder paper's 8): before, a typo
+    (``--chance piqa=0.5`` for piqa_val) was dropped without a word, and the task kept the
+    level the recipe knows, or none ("no chance level for tasks [...]")."""
+    if not isinstance(chance, dict):
+        return
+    if tasks is None:
+        from jaxfit.recipes.ladder import PAPER_TASKS as tasks
+    unknown = [t for t in chance if t not in tasks]
+    if unknown:
+        raise InputError(f"--chance {unknown[0]}={chance[unknown[0]]:g}: {unknown[0]!r} is not "
+                         f"one of the tasks fitted ({', '.join(tasks)}); give TASK=LEVEL for "
+                         "those tasks, or name the task with --tasks")
+
+
+def _text_labels(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """``df`` with those of ``columns`` that hold integers as text (a new frame; others as
+    given): the options that name their values are text (`Recipe.labels`). Before, a file
+    with task ids 0, 1, ... had no way in: ``--tasks 0 1`` was refused ("tasks ['0', '1']
+    are not in data['task'] (available: [np.int64(0), ...])"), as were ``--families 1``
+    and ``--chance 0=0.25``. Applied after --where, which compares them as numbers."""
+    ints = [c for c in columns if c in df.columns and pd.api.types.is_integer_dtype(df[c])
+            and not pd.api.types.is_bool_dtype(df[c])]
+    return df.assign(**{c: df[c].astype(str) for c in ints}) if ints else df
+
+
 def _cmd_recipe(args) -> int:
     recipe = RECIPES[args.recipe]
     _recipe_flags(args, recipe)
     kwargs = {a.dest: _call(a.convert, v) if a.convert else v for a in recipe.args
               if (v := getattr(args, a.dest)) is not None}
+    _chance_tasks(kwargs.get("chance"), kwargs.get("tasks"))
     data = getattr(args, "data", None)
     _writable_dir(args.out, "--out")
     _writable(args.plot, "--plot", _inputs(args))
-    call = [_select(_read(data), args.where)] if data else []
+    call = [_text_labels(_select(_read(data), args.where), recipe.labels)] if data else []
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"{args.command} recipe", args.quiet):
         warnings.simplefilter("always")

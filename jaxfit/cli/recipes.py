@@ -94,6 +94,10 @@ class Recipe:
         help: one line for ``jaxfit --help``.
         columns: the columns DATA must have (shown by ``jaxfit NAME --help``).
         takes_data: whether ``run`` takes a DataFrame first (the DATA argument).
+        labels: the label columns that options name values of (``--tasks``, ``--targets``,
+            ``--families``, ``--chance TASK=LEVEL``): read as text when DATA holds them as
+            integers, as a command-line value is text (task ids 0, 1, ... are named
+            ``--tasks 0 1``).
     """
 
     run: str
@@ -101,6 +105,7 @@ class Recipe:
     help: str = ""
     columns: str = ""
     takes_data: bool = True
+    labels: tuple[str, ...] = ()
 
 
 _LADDER_COLUMNS = ("one row per checkpoint and task: run, role ('ladder' or 'target'), N "
@@ -119,7 +124,7 @@ _RUN_ARGS = (Arg("--sampling-runs", nargs="+", help="sampling runs (default: rol
 RECIPES: dict[str, Recipe] = {
     "ladder": Recipe(
         run="jaxfit.recipes.ladder:ladder",
-        columns=_LADDER_COLUMNS,
+        columns=_LADDER_COLUMNS, labels=("task", "run"),
         args=(Arg("--method", default="two_step",
                   choices=("two_step", "two_step_flops", "single_step"),
                   help="two_step (the paper), two_step_flops (C.1) or single_step (C.5)"),
@@ -136,7 +141,7 @@ RECIPES: dict[str, Recipe] = {
              "(Bhagia et al. 2024)"),
 }
 RECIPES["flp"] = Recipe(
-    run="jaxfit.recipes.flp:flp_vs_ladder",
+    run="jaxfit.recipes.flp:flp_vs_ladder", labels=("task", "run"),
     columns=("one row per checkpoint and task: run, role, N, tokens, flops_per_token (or C), "
              "task, accuracy (a fraction) and the loss column of --loss (default c4, nats); "
              "task_loss too for the ladder comparison. Default: the embedded OLMo ladder "
@@ -148,7 +153,7 @@ RECIPES["flp"] = Recipe(
               help="skip the comparison with the two-step ladder"), *_RUN_ARGS),
     help="FLOPs -> pre-training loss -> downstream performance (FLP; Chen et al. 2024)")
 RECIPES["flp_m"] = Recipe(
-    run="jaxfit.recipes.flp_m:flp_m",
+    run="jaxfit.recipes.flp_m:flp_m", labels=("task", "run"),
     columns=("as for flp, with one loss column per domain (--domains; default: c4 and the "
              "Dolma domains books, common_crawl, pes2o, reddit, stack, wiki), and ratio "
              "(compute fraction on general text) for mixtures"),
@@ -158,7 +163,7 @@ RECIPES["flp_m"] = Recipe(
           *_RUN_ARGS),
     help="per-source compute -> domain losses -> MLP -> performance (FLP-M; Chen et al. 2024)")
 RECIPES["hitchhiker"] = Recipe(
-    run="jaxfit.recipes.hitchhiker:hitchhiker",
+    run="jaxfit.recipes.hitchhiker:hitchhiker", labels=("family",),
     columns=("one row per checkpoint: family, model, N (parameters), tokens, loss. Default: "
              "the embedded ColPret data (jaxfit datasets show hitchhiker)"),
     args=(Arg("--families", nargs="+", help="model families (default: all)"),

@@ -617,8 +617,9 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
     if fewshot_shift:
         amounts["fewshot"] = (amounts["D"] == D0).astype(np.float64)
     pos = res.tasks.get_indexer(amounts["task"])
-    E_law = np.asarray(shift.fn({n: res.values[pos, res.law.param_names.index(n)]
-                                 for n in shift.params}, {"D": amounts["D"].to_numpy()}))
+    with jax.enable_x64(True):     # float64 as the table's point (before: float32 digits)
+        E_law = np.asarray(shift.fn({n: res.values[pos, res.law.param_names.index(n)]
+                                     for n in shift.params}, {"D": amounts["D"].to_numpy()}))
     elbows = amounts[["task", "D"]].merge(
         per[["task", "D", "elbow"]].assign(
             n_points=tuned.groupby(["task", "D"]).size().to_numpy()),

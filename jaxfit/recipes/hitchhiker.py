@@ -365,10 +365,12 @@ def _invalid_rows(d: pd.DataFrame, bad: np.ndarray, col: str, i: int) -> str:
     and the fix. Before, a typo such as '125M' in one row dropped it without a word: only
     ``filters`` listed it, a table the command line writes only with --out or --json."""
     fams = list(dict.fromkeys(d["family"].to_numpy()[bad]))
+    value = d[col].iloc[i]
+    value = value.item() if isinstance(value, np.generic) else value   # nan, not np.float64(nan)
     return (f"hitchhiker: {int(bad.sum())} row(s) of famil{'y' if len(fams) == 1 else 'ies'} "
             f"{fams[:5]}{' ...' if len(fams) > 5 else ''} have a missing, non-numeric, "
             f"non-finite or non-positive N, tokens or loss and are dropped (listed in the "
-            f"filters table); e.g. column {col!r} holds {d[col].iloc[i]!r} at row "
+            f"filters table); e.g. column {col!r} holds {value!r} at row "
             f"{d.index[i]!r}. Give positive numbers (write '125M' as 125e6), or drop those "
             "rows first.")
 
