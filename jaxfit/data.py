@@ -9,6 +9,7 @@ from __future__ import annotations
 import decimal
 import numbers
 import re
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -428,10 +429,9 @@ def _weights_column(df: pd.DataFrame, weights) -> bool:
     string to float: 'w'"."""
     if isinstance(weights, str):
         return True
-    if (not isinstance(weights, (numbers.Number, tuple)) or isinstance(weights, (bool, np.bool_))
-            or not pd.api.types.is_hashable(weights)):
+    if isinstance(weights, bool) or not isinstance(weights, (numbers.Number, tuple)):
         return False            # True is no label: ``True in df.columns`` finds column 1
-    try:
+    try:                        # (a tuple holding a list is not hashable)
         return bool(weights in df.columns)
     except (TypeError, ValueError):
         return False
@@ -444,10 +444,9 @@ def _weight_values(df: pd.DataFrame, weights) -> np.ndarray:
     except (TypeError, ValueError):
         # before: numpy's "could not convert string to float: 'w'" or "float() argument
         # must be a string or a real number, not 'dict'", naming no argument
-        shown = repr(weights)
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
         raise ValueError(f"weights must be a column name or {len(df)} numbers, one per row; "
-                         f"got {type(weights).__name__} {shown}, which is neither (the data's "
+                         f"got {type(weights).__name__} {reprlib.repr(weights)}, which is "
+                         f"neither (the data's "
                          f"columns are {list(df.columns)}).") from None
 
 

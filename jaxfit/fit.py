@@ -11,7 +11,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from jaxfit import checks
-from jaxfit.data import Batch, check_law, make_batch, row_columns, task_bucket
+from jaxfit.data import Batch, check_law, make_batch, row_columns, task_at, task_bucket
 from jaxfit.inference import design, floor
 from jaxfit.inference.objective import make_objective
 from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks, task_mesh
@@ -153,7 +153,7 @@ def nonfinite_detail(res: FitResult) -> str:
            np.isfinite(pred[i]) else
            "make fn finite there (a log or a fractional power of a negative number, an "
            "overflow?), or give init ranges where it is")
-    return (f" Task {res.tasks[t]}: law {res.law.name!r} predicts {what} at {at} "
+    return (f" Task {task_at(res.tasks, t)}: law {res.law.name!r} predicts {what} at {at} "
             f"({int(wrong.sum())} of {wrong.size} points) from the start {params}; {fix}.")
 
 

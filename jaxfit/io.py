@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import task_columns
+from jaxfit.data import task_at, task_columns
 from jaxfit.inference.design import Issue
 from jaxfit.inference.status import Status
 from jaxfit.law import Law, fix, fixed_text, same_fixed, share
@@ -603,8 +603,7 @@ def _verify_law(law: Law, check, values: np.ndarray, tasks: pd.Index, saved: str
     if not (diff <= tol).all():
         j = int(np.argmax(diff))
         at = ", ".join(f"{n}={xs[n][j]:.6g}" for n in law.inputs)
-        # the label as Python values (a task of an integer column read "np.int64(3)")
-        task = tasks[rows[j]:rows[j] + 1].tolist()[0]
+        task = task_at(tasks, rows[j])      # Python values, not "np.int64(3)"
         raise ValueError(
             f"load: law {law.name!r} is not the law the file was saved from ({saved!r}): at "
             f"the file's own points it predicts other numbers (largest difference "

@@ -181,7 +181,7 @@ def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
     return fig, axes[:n]
 
 
-def _task_rows(result, df: pd.DataFrame | None, task) -> pd.DataFrame | None:
+def _task_rows(result, df: pd.DataFrame | None, task, where: str) -> pd.DataFrame | None:
     """Rows of ``df`` belonging to ``task`` (all rows for a fit without ``by``).
 
     Rows name it as `jaxfit.predictions.match_tasks` matches them (by value, or by text:
@@ -193,7 +193,8 @@ def _task_rows(result, df: pd.DataFrame | None, task) -> pd.DataFrame | None:
     cols = task_columns(by)
     if not cols or not all(c in df.columns for c in cols):
         return df
-    return df[match_tasks(result.tasks, df, by) == result.tasks.get_loc(task)]
+    # ``where`` names the frame in an error (a repeated task column: `match_tasks`)
+    return df[match_tasks(result.tasks, df, by, where) == result.tasks.get_loc(task)]
 
 
 def _with_task(result, df: pd.DataFrame, task) -> pd.DataFrame:
@@ -316,8 +317,8 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
         if v.size and v.max() > v.min():
             norm = LogNorm(v.min(), v.max())
     for ax, task in zip(axes, tasks):
-        pts = _task_rows(result, data, task)
-        tgt = _task_rows(result, at, task)
+        pts = _task_rows(result, data, task, "plot_fit: data=")
+        tgt = _task_rows(result, at, task, "plot_fit: at=")
         xs = [] if pts is None else [pts[cols[x]].to_numpy(np.float64)]
         xs += [] if tgt is None else [tgt[cols[x]].to_numpy(np.float64)]
         if not xs:
@@ -433,7 +434,7 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     _warn_unconverged(result, tasks, "plot_residuals")
     fig, axes = _grid(len(tasks), ncols, height=2.6)
     for ax, task in zip(axes, tasks):
-        pts = _task_rows(result, data, task)
+        pts = _task_rows(result, data, task, "plot_residuals: data=")
         yhat = _curve(result, _with_task(result, pts, task), 0.9, None)[0].astype(np.float64)
         obs = pts[y].to_numpy(np.float64)
         r = np.log(obs) - np.log(yhat) if log else obs - yhat
@@ -475,6 +476,6 @@ def plot_pairs(posterior, task=None, var_names: Sequence[str] | None = None,
     az.plot_pair(one, var_names=names, kind=kind, divergences="diverging" in posterior.stats,
                  ax=axes if k > 1 else axes[0, 0])
     fig.suptitle(f"{posterior.law.name}: posterior ({posterior.method})"
-                 + (f" [{posterior.tasks[pos]}]" if len(posterior.tasks) > 1 else ""),
+                 + (f" [{task_at(posterior.tasks, pos)}]" if len(posterior.tasks) > 1 else ""),
                  fontsize=10)
     return fig

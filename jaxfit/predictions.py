@@ -87,14 +87,20 @@ def _keys(df: pd.DataFrame, by):
     return df[cols[0]] if len(cols) == 1 else pd.MultiIndex.from_frame(df[cols])
 
 
-def match_tasks(tasks: pd.Index, df: pd.DataFrame, by) -> np.ndarray:
+def match_tasks(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict") -> np.ndarray:
     """The position in ``tasks`` of the task each row of ``df`` names in its ``by``
     column(s) (which it must hold), -1 where it names none.
 
     A row matches a fitted label equal to its value; failing that, one whose text is its
     value's text (the integer 7 and the string "7": a fit on a CSV's integer task column
     and rows typed on a command line), provided no two fitted labels share a text.
+
+    Raises:
+        ValueError: a task column appears more than once (`jaxfit.data.unique_columns`;
+            ``where`` prefixes the message). Before, pandas raised "Buffer has wrong
+            number of dimensions (expected 1, got 2)".
     """
+    unique_columns(df, task_columns(by), f"{where}: ")
     keys = _keys(df, by)
     idx = tasks.get_indexer(keys)
     miss = idx < 0
@@ -113,15 +119,12 @@ def task_positions(tasks: pd.Index, df: pd.DataFrame, by, where: str = "predict"
     """`match_tasks`, every row of which must name a fitted task.
 
     Raises:
-        ValueError: a task column appears more than once (`jaxfit.data.unique_columns`),
-            or rows name tasks that match none (or only by an ambiguous text); the
+        ValueError: a task column appears more than once (`match_tasks`), or rows name
+            tasks that match none (or only by an ambiguous text); the
             message names the column(s), the values and their types. ``where`` prefixes
             it; ``what`` names the rows (e.g. ``"candidate "``).
     """
-    # a duplicated task column (or a MultiIndex level above several): named here, where
-    # before pandas raised "Buffer has wrong number of dimensions (expected 1, got 2)"
-    unique_columns(df, task_columns(by), f"{where}: ")
-    idx = match_tasks(tasks, df, by)
+    idx = match_tasks(tasks, df, by, where)
     miss = idx < 0
     if not miss.any():
         return idx

@@ -800,23 +800,26 @@ def test_recipe_posterior_warning_names_no_python_option(capsys):
 
 def test_flp_chance_of_a_task_not_fitted_is_refused(capsys, monkeypatch):
     """``--chance piqa=0.5`` (a typo for piqa_val) was dropped without a word: the task kept
-    its known level. Refused before the recipe runs, for --tasks and for the default 8."""
+    its known level. Refused by the recipes before any fit (``chance={"piqa": 0.5}`` in
+    Python too), for --tasks and for the default 8."""
     import importlib
 
     from jaxfit.cli import main
 
-    for name, module in (("flp", "flp"), ("flp_m", "flp_m")):
-        mod = importlib.import_module(f"jaxfit.recipes.{module}")
-        monkeypatch.setattr(mod, "flp_vs_ladder" if name == "flp" else "flp_m",
-                            lambda *a, **k: pytest.fail("the recipe ran"))
+    for name in ("flp", "flp_m"):
+        mod = importlib.import_module(f"jaxfit.recipes.{name}")
+        monkeypatch.setattr(mod, "fit", lambda *a, **k: pytest.fail("a fit ran"))
         assert main([name, "--tasks", "piqa_val", "--chance", "piqa=0.5", "-q"]) == 2
         assert capsys.readouterr().err.strip() == (
-            "jaxfit: error: --chance piqa=0.5: 'piqa' is not one of the tasks fitted "
-            "(piqa_val); give TASK=LEVEL for those tasks, or name the task with --tasks")
+            f"jaxfit: error: {name}: --chance names ['piqa'], which are not among the tasks "
+            "fitted (piqa_val); give TASK=LEVEL for those tasks, or name the task with "
+            "--tasks.")
     assert main(["flp", "--chance", "piqa_val=0.5", "boolq_val=0.5", "-q"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("jaxfit: error: --chance boolq_val=0.5: 'boolq_val' is not one "
-                          "of the tasks fitted (mmlu_avg_test, hellaswag_val, "), err
+    assert err.startswith("jaxfit: error: flp: --chance names ['boolq_val'], which are not "
+                          "among the tasks fitted (mmlu_avg_test, hellaswag_val, "), err
+    with pytest.raises(ValueError, match=r"^flp: chance names \['piqa'\]"):
+        jf.recipes.flp(tasks=["piqa_val"], chance={"piqa": 0.5})
 
 
 def test_emergence_fewshot_column_on_the_command_line(capsys, tmp_path):

@@ -392,6 +392,11 @@ def test_invalid_rows_are_dropped_with_a_warning(data):
     opt.loc[row, "loss"] = np.nan
     with pytest.warns(UserWarning, match=rf"e\.g\. column 'loss' holds nan at row {row}\. "):
         hitchhiker(opt, num_models=[5], fractions=[1.0], cuts=[1e10], checkpoints=["all"])
+    # every row unusable: the error names the value and row as Python values too (before:
+    # "holds e.g. np.float64(nan) (row np.int64(...))")
+    with pytest.raises(ValueError, match=rf"column 'loss' holds e\.g\. nan \(row "
+                                         rf"{opt.index[0]}\)\."):
+        hitchhiker(opt.assign(loss=np.nan))
 
 
 def test_grids_with_nothing_to_fit_are_refused_with_their_reason(data):

@@ -467,6 +467,11 @@ def test_a_duplicated_task_column_is_named_in_predict():
     with pytest.raises(ValueError, match=r"^predict: column 'run' is a level of the data's "
                                          r"MultiIndex columns, above 2 column\(s\)"):
         res.predict(level)
+    # plot_fit's data= too (its rows of each task: before, pandas' error)
+    from jaxfit.plot import plot_fit
+
+    with pytest.raises(ValueError, match=r"^plot_fit: data=: column 'run' appears 2 times"):
+        plot_fit(res, data=pd.concat([df, df[["run"]]], axis=1))
     # one of them: predicted as before
     out = res.predict(twice.loc[:, ~twice.columns.duplicated()])
     np.testing.assert_allclose(out["prediction"], beta[0] + 2.0 * beta[1], rtol=1e-12)

@@ -184,6 +184,10 @@ class InputError(Exception):
 #: in the library's source, whole or as the pieces its message is assembled from
 #: (tests/test_cli.py::test_every_cli_translation_matches_a_library_message).
 _CLI_WORDS = (
+    # `jaxfit.recipes.flp._chance`: a --chance TASK=LEVEL for a task not fitted
+    (": chance names [", ": --chance names ["),
+    ("give a level for those tasks, or name the task in tasks=[...]",
+     "give TASK=LEVEL for those tasks, or name the task with --tasks"),
     ("use space='linear'", "use --space linear"),
     ("in space='linear'", "with --space linear"),
     ("use space='log'", "use --space log"),
@@ -557,8 +561,8 @@ def _empty_cells(df: pd.DataFrame, where: str) -> str:
 
 def _assign_fix(where: str) -> str:
     """The fix of a --where condition written with ``=`` (an assignment) for ``==``, or ""
-    when it has none (an ``=`` in quoted text is kept)."""
-    parts = re.split(r"""('[^']*'|"[^"]*")""", where)
+    when it has none (an ``=`` in quoted text or a backticked column name is kept)."""
+    parts = re.split(r"""('[^']*'|"[^"]*"|`[^`]*`)""", where)
     fixed = "".join(p if i % 2 else re.sub(r"(?<![=!<>])=(?!=)", "==", p)
                     for i, p in enumerate(parts))
     return f"; = assigns, == compares: write --where {fixed!r}" if fixed != where else ""
@@ -578,10 +582,10 @@ def _select(df: pd.DataFrame, where: str | None,
             # final") selected rows 0 and 1 over and over, and the fit ran on those copies
             what = f"{mask.dtype} values" if isinstance(mask, pd.Series) else \
                 f"a {type(mask).__name__}"
-            fix = _empty_cells(df, where) or ("; write a comparison, e.g. --where "
-                                              f"\"{where} == 1\"")
-            # an assignment ("task = 'x'"): before, the fix said "task = 'x' == 1"
-            fix = _assign_fix(where) if isinstance(mask, pd.DataFrame) else fix
+            # an assignment ("task = 'x'") gives a frame: before, the fix said "task = 'x'
+            # == 1"
+            fix = _assign_fix(where) if isinstance(mask, pd.DataFrame) else (
+                _empty_cells(df, where) or f"; write a comparison, e.g. --where \"{where} == 1\"")
             raise InputError(f"--where {where!r} is not a condition: it gives {what}, not "
                              f"True or False for each row{fix}")
         out = df[mask]
@@ -608,10 +612,10 @@ def _select(df: pd.DataFrame, where: str | None,
                         f"reads {name} from {mapping[name]!r}: write --where {fixed!r}")
                 tip = ""
             cols = f"; the data has columns {list(df.columns)}{near}{tip}"
-        elif _assign_fix(where):
+        elif fix := _assign_fix(where):
             # "task = 'x' and N > 1": "NotImplementedError: cannot evaluate scalar only bool
             # ops", no fix
-            cols = _assign_fix(where)
+            cols = fix
         elif isinstance(e, SyntaxError):
             # before: "failed: SyntaxError: invalid syntax (<unknown>, line 1)", no fix
             cols = ("; --where takes a pandas condition on the data's columns, e.g. --where "
@@ -1460,22 +1464,6 @@ def _fill_defaults(args, defaults: dict) -> None:
             setattr(args, dest, default)
 
 
-def _chance_tasks(chance, tasks) -> None:
-    """Refuse ``--chance TASK=LEVEL`` pairs naming a task that is not fitted (``tasks``:
-    --tasks, or None for the recipes' default, the ladder paper's 8): before, a typo
-    (``--chance piqa=0.5`` for piqa_val) was dropped without a word, and the task kept the
-    level the recipe knows, or none ("no chance level for tasks [...]")."""
-    if not isinstance(chance, dict):
-        return
-    if tasks is None:
-        from jaxfit.recipes.ladder import PAPER_TASKS as tasks
-    unknown = [t for t in chance if t not in tasks]
-    if unknown:
-        raise InputError(f"--chance {unknown[0]}={chance[unknown[0]]:g}: {unknown[0]!r} is not "
-                         f"one of the tasks fitted ({', '.join(tasks)}); give TASK=LEVEL for "
-                         "those tasks, or name the task with --tasks")
-
-
 def _text_labels(df: pd.DataFrame, columns) -> pd.DataFrame:
     """``df`` with those of ``columns`` that hold integers as text (a new frame; others as
     given): the options that name their values are text (`Recipe.labels`). Before, a file
@@ -1492,7 +1480,6 @@ def _cmd_recipe(args) -> int:
     _recipe_flags(args, recipe)
     kwargs = {a.dest: _call(a.convert, v) if a.convert else v for a in recipe.args
               if (v := getattr(args, a.dest)) is not None}
-    _chance_tasks(kwargs.get("chance"), kwargs.get("tasks"))
     data = getattr(args, "data", None)
     _writable_dir(args.out, "--out")
     _writable(args.plot, "--plot", _inputs(args))

@@ -74,6 +74,7 @@ from jaxfit.fit import fit
 from jaxfit.law import Law
 from jaxfit.models.emergence import DEFAULT_TEMPERATURE, FORMS, emergence as emergence_law
 from jaxfit.models.emergence import emergence_shift, relu_elbow
+from jaxfit.recipes.points import evaluate
 from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.result import FitResult
 from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
@@ -616,10 +617,8 @@ def emergence(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss", D:
     amounts = amounts.sort_values(["task", "D"], kind="stable").reset_index(drop=True)
     if fewshot_shift:
         amounts["fewshot"] = (amounts["D"] == D0).astype(np.float64)
-    pos = res.tasks.get_indexer(amounts["task"])
-    with jax.enable_x64(True):     # float64 as the table's point (before: float32 digits)
-        E_law = np.asarray(shift.fn({n: res.values[pos, res.law.param_names.index(n)]
-                                     for n in shift.params}, {"D": amounts["D"].to_numpy()}))
+    # float64 whatever JAX's x64 setting, as the table's point (before: float32 digits)
+    E_law = evaluate(shift, res.params, amounts["task"], {"D": amounts["D"].to_numpy()})
     elbows = amounts[["task", "D"]].merge(
         per[["task", "D", "elbow"]].assign(
             n_points=tuned.groupby(["task", "D"]).size().to_numpy()),

@@ -290,7 +290,16 @@ def final_points(rows: pd.DataFrame, last_n: int,
 
 
 def _chance(chance, tasks: Sequence[str], recipe: str = "flp") -> dict[str, float]:
+    """Each task's chance level: ``chance`` one float for all, or a mapping over the known
+    levels (`CHANCE`). A mapping's task that is not fitted is refused: before, a typo
+    (``chance={"piqa": 0.5}`` for piqa_val) was dropped without a word, and the task kept
+    the known level, or had none."""
     if chance is None or isinstance(chance, Mapping):
+        unknown = [t for t in (chance or {}) if t not in tasks]
+        if unknown:
+            raise ValueError(f"{recipe}: chance names {unknown}, which are not among the tasks "
+                             f"fitted ({', '.join(tasks)}); give a level for those tasks, or "
+                             "name the task in tasks=[...].")
         table = {**CHANCE, **dict(chance or {})}
         missing = [t for t in tasks if t not in table]
         if missing:

@@ -313,13 +313,15 @@ def _clean(data: pd.DataFrame, families, min_sizes: int, max_target_loss: float)
         # the example both messages name: the first bad row and its first bad column
         i = int(np.flatnonzero(bad)[0])
         col = ("N", "tokens", "loss")[int(np.argmin(np.isfinite(num[i]) & (num[i] > 0)))]
+        # as Python values: nan and 12, not np.float64(nan) and np.int64(12)
+        value, row = d[col].iloc[[i]].tolist()[0], d.index[[i]].tolist()[0]
         if bad.all():
             # every row is unusable: name the column and a value, not the family filters
             raise ValueError(f"hitchhiker: no row has numeric, finite, positive N, tokens and "
-                             f"loss; column {col!r} holds e.g. {d[col].iloc[i]!r} (row "
-                             f"{d.index[i]!r}). Give positive numbers (convert strings such as "
-                             "'125M' to 125e6 first).")
-        warnings.warn(_invalid_rows(d, bad, col, i), stacklevel=3)
+                             f"loss; column {col!r} holds e.g. {value!r} (row {row!r}). Give "
+                             "positive numbers (convert strings such as '125M' to 125e6 "
+                             "first).")
+        warnings.warn(_invalid_rows(d, bad, col, value, row), stacklevel=3)
     keep = pd.Series(True, index=d.index)
     for what, mask, why in drops:
         mask = mask & keep
@@ -359,20 +361,18 @@ def _repeated(d: pd.DataFrame) -> list[dict[str, Any]]:
             for fam, n in rep.items() if n]
 
 
-def _invalid_rows(d: pd.DataFrame, bad: np.ndarray, col: str, i: int) -> str:
+def _invalid_rows(d: pd.DataFrame, bad: np.ndarray, col: str, value, row) -> str:
     """The warning for rows dropped as invalid (some, not all; ``bad``): how many, the
-    families, the first bad value (column ``col`` of row position ``i``, found by `_clean`)
-    and the fix. Before, a typo such as '125M' in one row dropped it without a word: only
-    ``filters`` listed it, a table the command line writes only with --out or --json."""
+    families, the first bad value (``value`` of column ``col`` at index label ``row``,
+    found by `_clean`) and the fix. Before, a typo such as '125M' in one row dropped it
+    without a word: only ``filters`` listed it, a table the command line writes only with
+    --out or --json."""
     fams = list(dict.fromkeys(d["family"].to_numpy()[bad]))
-    value = d[col].iloc[i]
-    value = value.item() if isinstance(value, np.generic) else value   # nan, not np.float64(nan)
     return (f"hitchhiker: {int(bad.sum())} row(s) of famil{'y' if len(fams) == 1 else 'ies'} "
             f"{fams[:5]}{' ...' if len(fams) > 5 else ''} have a missing, non-numeric, "
             f"non-finite or non-positive N, tokens or loss and are dropped (listed in the "
-            f"filters table); e.g. column {col!r} holds {value!r} at row "
-            f"{d.index[i]!r}. Give positive numbers (write '125M' as 125e6), or drop those "
-            "rows first.")
+            f"filters table); e.g. column {col!r} holds {value!r} at row {row!r}. Give "
+            "positive numbers (write '125M' as 125e6), or drop those rows first.")
 
 
 def _flag(v: Any) -> bool | None:
