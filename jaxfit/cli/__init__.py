@@ -185,7 +185,7 @@ class InputError(Exception):
 #: (tests/test_cli.py::test_every_cli_translation_matches_a_library_message).
 _CLI_WORDS = (
     # `jaxfit.recipes.flp._chance`: a --chance TASK=LEVEL for a task not fitted
-    (": chance names [", ": --chance names ["),
+    (": chance names ", ": --chance names "),
     ("give a level for those tasks, or name the task in tasks=[...]",
      "give TASK=LEVEL for those tasks, or name the task with --tasks"),
     ("use space='linear'", "use --space linear"),
