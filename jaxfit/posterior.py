@@ -273,9 +273,28 @@ class Posterior:
             self._arviz_cache[stat] = value
         return self._arviz_cache[stat]
 
+    def _hyper_stats(self) -> dict[str, list[float]]:
+        """r_hat, bulk and tail ESS (ArviZ) of each population-level draw of a pooled fit
+        (`hyper`, [C, S]), which `diagnostics` counts in every task's worst value. Before,
+        they were checked nowhere: a pooled fit whose ``alpha_tau`` had r_hat 1.04 passed
+        as ok."""
+        import arviz as az
+
+        if not self.hyper:
+            return {}
+        ds = az.convert_to_dataset({n: np.asarray(a, np.float64)
+                                    for n, a in self.hyper.items()})
+        with np.errstate(invalid="ignore", divide="ignore"):     # constant draws: NaN
+            out = {"ess_bulk": [float(v) for v in az.ess(ds, method="bulk").values()],
+                   "ess_tail": [float(v) for v in az.ess(ds, method="tail").values()]}
+            if self.n_chains >= 2:
+                out["r_hat"] = [float(v) for v in az.rhat(ds).values()]
+        return out
+
     @property
     def diagnostics(self) -> pd.DataFrame:
-        """Per task: worst r_hat, smallest bulk/tail ESS (ArviZ), divergences, leapfrog
+        """Per task: worst r_hat, smallest bulk/tail ESS (ArviZ; of a pooled fit's population
+        draws too, `hyper`, which every task's posterior depends on), divergences, leapfrog
         steps per iteration (sampling and warm-up), for a Laplace posterior the curvature's
         smallest-to-largest eigenvalue ratio at the mode (<= `CURVATURE_MIN`: the draws
         use the expected, Gauss-Newton curvature instead of the observed one),
@@ -298,10 +317,13 @@ class Posterior:
         T = len(self.tasks)
         out = pd.DataFrame(index=self.tasks)
         if self._is_mcmc:
+            hyper = self._hyper_stats()
             for stat, red in (("r_hat", np.max), ("ess_bulk", np.min), ("ess_tail", np.min)):
                 ds = self._arviz_stat(stat)
-                out[stat] = red(np.stack([np.asarray(ds[n].values).reshape(T)
-                                          for n in self.names]), axis=0)
+                per = [np.asarray(ds[n].values).reshape(T) for n in self.names]
+                # a pooled fit's population draws are parameters of every task's posterior
+                per += [np.full(T, v) for v in hyper.get(stat, ())]
+                out[stat] = red(np.stack(per), axis=0)
         for key, col in (("diverging", "divergences"),):
             if key in self.stats:
                 out[col] = self.stats[key].reshape(T, -1).sum(axis=1)

@@ -443,6 +443,18 @@ def test_diagnostics_and_warning_on_a_stuck_chain():
     assert not d.ok.any()
     with pytest.warns(DiagnosticWarning, match=r"r_hat > 1.01 in 1 task.*3 divergent"):
         assert post.warn() is False
+    # a pooled fit's population draws count for every task (before: checked nowhere)
+    fine = {n: rng.normal(size=(2, 4, 400)) for n in ["alpha", "sigma"]}
+    tau = rng.normal(size=(4, 400))
+    tau[3] += 5.0                                                 # one chain elsewhere
+    pooled = Posterior(law=LAW, tasks=pd.Index(["a", "b"], name="task"), draws=fine,
+                       likelihood=bayes.make_likelihood(), method="nuts",
+                       stats={"diverging": np.zeros((2, 4, 400), bool)},
+                       hyper={"alpha_mu": rng.normal(size=(4, 400)), "alpha_tau": tau})
+    d2 = pooled.diagnostics
+    assert (d2.r_hat > 1.5).all() and not d2.ok.any()
+    np.testing.assert_allclose(d2.r_hat, float(az.rhat(tau)),
+                               rtol=1e-12)
     # report(max_tasks=...) as FitResult.report: None shows all, a negative count refused
     assert "... 1 more task(s)" in post.report(max_tasks=1)
     assert post.report(max_tasks=None).count("[[Task") == 2
