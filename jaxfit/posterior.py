@@ -276,7 +276,7 @@ class Posterior:
     def _hyper_stats(self) -> dict[str, list[float]]:
         """r_hat, bulk and tail ESS (ArviZ) of each population-level draw of a pooled fit
         (`hyper`, [C, S]), which `diagnostics` counts in every task's worst value. Before,
-        they were checked nowhere: a pooled fit whose ``alpha_tau`` had r_hat 1.04 passed
+        they were checked nowhere: a pooled fit whose ``E_tau`` had r_hat 1.04 passed
         as ok."""
         import arviz as az
 
