@@ -263,14 +263,7 @@ class Posterior:
                 {n: np.moveaxis(a, 0, -1) for n, a in self.draws.items()},
                 coords={"task": _task_coords(self.tasks)},
                 dims={n: ["task"] for n in self.names})
-            if stat == "r_hat" and self.n_chains < 2:
-                # undefined for one chain; ArviZ would return NaN after logging a warning
-                value = post.map(lambda a: np.full(a.shape[2:], np.nan))
-            elif stat == "r_hat":
-                value = az.rhat(post)
-            else:
-                value = az.ess(post, method=stat.split("_")[1])
-            self._arviz_cache[stat] = value
+            self._arviz_cache[stat] = _chain_stat(post, stat, self.n_chains)
         return self._arviz_cache[stat]
 
     def _hyper_stats(self) -> dict[str, list[float]]:
@@ -285,11 +278,8 @@ class Posterior:
         ds = az.convert_to_dataset({n: np.asarray(a, np.float64)
                                     for n, a in self.hyper.items()})
         with np.errstate(invalid="ignore", divide="ignore"):     # constant draws: NaN
-            out = {"ess_bulk": [float(v) for v in az.ess(ds, method="bulk").values()],
-                   "ess_tail": [float(v) for v in az.ess(ds, method="tail").values()]}
-            if self.n_chains >= 2:
-                out["r_hat"] = [float(v) for v in az.rhat(ds).values()]
-        return out
+            return {stat: [float(v) for v in _chain_stat(ds, stat, self.n_chains).values()]
+                    for stat in ("r_hat", "ess_bulk", "ess_tail")}
 
     @property
     def diagnostics(self) -> pd.DataFrame:
@@ -833,6 +823,19 @@ def param_kinds(names, shared, pool) -> np.ndarray:
     names = np.asarray(names, dtype=object)
     return np.where(np.isin(names, list(shared)), "shared",
                     np.where(np.isin(names, list(as_names(pool))), "pooled", "free"))
+
+
+def _chain_stat(ds, stat: str, n_chains: int):
+    """ArviZ's ``stat`` ("r_hat", "ess_bulk", "ess_tail") of a dataset of [chain, draw,
+    ...] draws; r_hat is NaN for one chain (undefined; ArviZ would return NaN after logging
+    a warning)."""
+    import arviz as az
+
+    if stat == "r_hat" and n_chains < 2:
+        return ds.map(lambda a: np.full(a.shape[2:], np.nan))
+    if stat == "r_hat":
+        return az.rhat(ds)
+    return az.ess(ds, method=stat.split("_")[1])
 
 
 def _nonfinite_counts(draws: Mapping[str, np.ndarray]) -> dict[str, int]:
