@@ -71,7 +71,7 @@ from jaxfit.data import (check_task_label, column_map, did_you_mean, numeric_dty
 from jaxfit.fit import fit as point_fit
 from jaxfit.inference.status import Status
 from jaxfit.law import Law
-from jaxfit.posterior import interval_frame
+from jaxfit.posterior import interval_frame, left_out_clause
 from jaxfit.predictions import law_values
 from jaxfit.warnings import DuplicateWarning, FitWarning
 
@@ -532,10 +532,10 @@ def _warn_left_out_draws(rows: pd.DataFrame, nan: np.ndarray, n: int, prob: floa
                   f"predictive draws (up to {int(nan[kept].max())} of {n}; "
                   f"{_pairs(rows, kept)}): in those draws the law's mean is not finite, or "
                   "<= 0 where a log-space likelihood has no observation. Their bounds leave those "
-                  f"draws out, each the bound all {n} draws would give had they lain beyond "
-                  f"it, as Posterior.predict's do, so the rows are scored on an interval at "
-                  f"least as wide as their {prob:g} one. Fix: a law that stays positive "
-                  "there, or space='linear' for a target that can be <= 0.",
+                  f"draws out, {left_out_clause(n)}, as Posterior.predict's do, so the rows "
+                  f"are scored on an interval at least as wide as their {prob:g} one. Fix: a "
+                  "law that stays positive there, or space='linear' for a target that can be "
+                  "<= 0.",
                   FitWarning, stacklevel=3)
     return True
 

@@ -205,9 +205,8 @@ def _level_type(level: pd.Index):
     "categories": [...], "ordered": bool, "type": <the categories' type>}``, or None
     (strings, int64 and float64 numbers, bools: JSON keeps them)."""
     dtype = level.dtype
-    if (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)) and \
-            str(dtype) not in ("int64", "float64") and _NUMBER_TYPE.fullmatch(str(dtype)):
-        return str(dtype)
+    if str(dtype) not in ("int64", "float64") and _NUMBER_TYPE.fullmatch(str(dtype)):
+        return str(dtype)     # only integer and float dtypes have a name _NUMBER_TYPE matches
     if isinstance(dtype, pd.CategoricalDtype):
         return {"kind": "category", "categories": [_jsonable(c) for c in dtype.categories],
                 "ordered": bool(dtype.ordered), "type": _level_type(dtype.categories)}

@@ -1014,13 +1014,20 @@ def _warn_beyond_bounds(index, mean, pred, kept, space, method, where, stackleve
     else:
         what = "NaN or infinite" if np.isinf(p).any() else "NaN"
         how = (f"Their predictive bounds are finite: up to {int(nan.max())} NaN draw(s) per "
-               f"row ({int(nan.sum())} in all) are left out of them, each bound the one all "
-               f"{pred.shape[1]} draws would give had the left-out ones lain beyond it"
+               f"row ({int(nan.sum())} in all) are left out of them, "
+               f"{left_out_clause(pred.shape[1])}"
                + ("; the infinite draws lie beyond them" if np.isinf(p).any() else ""))
     warnings.warn(f"{where}: {int(kept.sum())} of {len(kept)} row(s) have {what} predictive "
                   f"draws (rows {labels}): in up to {k} of {pred.shape[1]} draws "
                   f"{'; or '.join(why)}. {how}, but the draws are not all sound. Fix: "
                   f"{'; or '.join(fix)}.", FitWarning, stacklevel=stacklevel)
+
+
+def left_out_clause(n: int) -> str:
+    """What a bound `predictive_bounds` gives a row with NaN draws left out is, in the words
+    of the warnings that say so (`_warn_beyond_bounds`, `jaxfit.backtest`'s
+    `_warn_left_out_draws`), for rows of ``n`` draws."""
+    return f"each bound the one all {n} draws would give had the left-out ones lain beyond it"
 
 
 def noise_cause(method: str, space: str) -> tuple[str, str]:

@@ -538,6 +538,20 @@ def warn_exponent_prior(law: Law, priors: Mapping[str, Any] | None, start: FitRe
     return True
 
 
+def _other_objective(fit: Mapping, loss: str, space: str, delta: float) -> dict:
+    """The options of a point fit (``start.options``, or ``{"loss": loss}`` of a fit to be
+    made) that are not those of the objective ``loss``, ``space`` and, for a Huber loss,
+    ``delta``: ``{name: the fit's value}`` in that order, empty where they all agree. An
+    option the fit does not record is not compared, nor a delta where the losses differ
+    (a squared or absolute loss has no delta). The rule of `_check_start`'s ``objective``
+    and of `_check_sandwich_fit`."""
+    want = {"loss": loss, "space": space, **({"delta": delta} if loss == "huber" else {})}
+    bad = {k: fit[k] for k in want if k in fit and fit[k] != want[k]}
+    if "loss" in bad:
+        bad.pop("delta", None)
+    return bad
+
+
 def _check_sandwich_fit(lik, temper, space: str, fit: Mapping, start: bool) -> None:
     """ValueError where the Huber likelihood's power (``temper="sandwich"``, the default)
     would be computed at a point fit of another objective.
@@ -562,10 +576,7 @@ def _check_sandwich_fit(lik, temper, space: str, fit: Mapping, start: bool) -> N
     """
     if lik.kind != "huber" or not (isinstance(temper, str) and temper == "sandwich"):
         return
-    want = {"loss": "huber", "space": space, "delta": lik.delta}
-    bad = {k: fit[k] for k in want if k in fit and fit[k] != want[k]}
-    if bad.get("loss", "huber") != "huber":
-        bad.pop("delta", None)              # a squared or absolute loss has no delta
+    bad = _other_objective(fit, "huber", space, lik.delta)
     if not bad:
         return
     got = ", ".join(f"{k}={v!r}" for k, v in bad.items())
@@ -603,10 +614,10 @@ def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None, batch
 
     Where ``start`` holds its data (a fit of this session; not one loaded from JSON), its
     points must be ``batch``'s, and a bootstrap's ``objective`` (loss, space, and delta
-    for a Huber loss) its options: a bootstrap of Chinchilla's 240 points given a fit of
-    its 96 points with N < 5e8 reported N* = 1.36e11 at 5.76e23 FLOPs as
-    `jaxfit.optimal`'s estimate, outside its own 90% interval [5.5e10, 1.05e11] (the
-    full-data fit: 7.3e10), and a noise scale 1.4x too large."""
+    for a Huber loss: `_other_objective`) its options: a bootstrap of Chinchilla's 240
+    points given a fit of its 96 points with N < 5e8 reported N* = 1.36e11 at 5.76e23
+    FLOPs as `jaxfit.optimal`'s estimate, outside its own 90% interval
+    [5.5e10, 1.05e11] (the full-data fit: 7.3e10), and a noise scale 1.4x too large."""
     from jaxfit.data import column_map
 
     fix = ("give start=jf.fit(...) of this law and data with the same y=, x= and by=, or "
@@ -633,10 +644,11 @@ def _check_start(start, law: Law, tasks, y=None, x: Mapping | None = None, batch
         raise ValueError(f"start is a fit of tasks {list(start.tasks)[:10]}, but the data "
                          f"have tasks {list(tasks)[:10]}; give start=jf.fit(...) of the same "
                          "data and by=, or leave start=None.")
-    for key, value in (objective or {}).items():
-        if key in o and o[key] != value:
-            raise ValueError(f"start is a fit with {key}={o[key]!r}, this call refits with "
-                             f"{key}={value!r}; {fix}, or pass {key}={o[key]!r} here.")
+    bad = _other_objective(o, **objective) if objective else {}
+    if bad:
+        key, value = next(iter(bad.items()))        # the first: loss, space, delta
+        raise ValueError(f"start is a fit with {key}={value!r}, this call refits with "
+                         f"{key}={objective[key]!r}; {fix}, or pass {key}={value!r} here.")
     data = getattr(start, "data", None)
     if batch is not None and data is not None:
         same = _same_points(data, dict(x=batch.x, y=batch.y, w=batch.w))
@@ -812,8 +824,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
                           ftol=ftol, warn=False)
     else:
         _check_start(start, law, batch.tasks, y=y, x=x, batch=batch,
-                     objective=dict(loss=loss, space=space,
-                                    **({"delta": delta} if loss == "huber" else {})))
+                     objective=dict(loss=loss, space=space, delta=delta))
     if warn:
         # the fit the refits start from, and the predictive noise scale's (and optimal's)
         start.warn_unconverged(where="bootstrap's start (the full-data fit)", stacklevel=3)

@@ -1133,7 +1133,10 @@ def test_a_few_nan_draws_are_left_out_of_a_rows_bounds_as_predict_does(monkeypat
     with pytest.warns(jf.warnings.FitWarning, match=r"backtest: 1 of 2 held-out row\(s\) have "
                                                     r"NaN predictive draws \(up to 1 of 20; 1 "
                                                     r"\(task, cut\) pair\(s\): 'a' at cut 4e\+08"
-                                                    r"\).*as Posterior.predict's do"):
+                                                    r"\).*Their bounds leave those draws out, "
+                                                    r"each bound the one all 20 draws would "
+                                                    r"give had the left-out ones lain beyond "
+                                                    r"it, as Posterior.predict's do"):
         bt = jf.backtest(jf.models.power_law(), df, by="task", axis="N", cuts=[4e8], n=20,
                          prob=0.8, calibrate=None)
     t = bt.table()
