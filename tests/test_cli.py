@@ -1309,6 +1309,38 @@ def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_pat
     assert "jaxfit.Posterior" not in err and "FitResult" not in err
 
 
+def test_optimal_of_a_single_input_law_names_the_law_flag_not_python(capsys, tmp_path):
+    """`jaxfit optimal pl.json` of a saved `power_law` fit (one input): before, the fix read
+    "(e.g. jf.models.chinchilla(), L = E + A/N^alpha + B/D^beta)", a Python call on the
+    command line; now ``--law chinchilla``. A hand-made fit, no fitting."""
+    from jaxfit.cli import _cli_words, main
+
+    law = jf.models.power_law()
+    fit = jf.FitResult(law=law, tasks=pd.Index([0]), values=np.array([[1600.0, 0.16, 1.8]]),
+                       objective=np.array([1e-3]), status=np.zeros(1, int),
+                       steps=np.array([10]), grad_norm=np.array([1e-12]),
+                       at_bound=np.zeros((1, 3), bool), identified=np.array([True]),
+                       options=dict(y="loss", by=None, x={}))
+    path = jf.save(fit, tmp_path / "pl.json", law_spec="power_law")
+    for argv in (["optimal", str(path), "--budgets", "1e20"],
+                 ["suggest", str(path), "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target",
+                  "N=7e10", "-q"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+        if argv[0] == "optimal":
+            assert "(e.g. --law chinchilla, L = E + A/N^alpha + B/D^beta)" in err, err
+        assert "jf." not in err, err
+    # `jaxfit.decide.optimal._check_law`: a law with a third input (a law module's own)
+    text = _cli_words("optimal: law 'x' has inputs ['N', 'D', 'T']; inputs=('N', 'D') must "
+                      "name exactly its model-size and token inputs: pass inputs=(model "
+                      "size, tokens) from them; a law with further inputs needs a wrapper "
+                      "law that sets them (jf.Law with fn calling the law).")
+    assert text.endswith("needs a wrapper law that sets them (a function in a law module "
+                         "given as --law module:function, calling the law)."), text
+    assert "jf." not in text
+
+
 @pytest.mark.parametrize("library, cli", [
     # `jaxfit.backtest._warn_unconverged` (a warning, reached after the refits)
     ("they are in the table with converged=False. Fix: raise max_steps or restarts "

@@ -192,6 +192,11 @@ _CLI_WORDS = (
     ("in space='linear'", "with --space linear"),
     ("use space='log'", "use --space log"),
     ("or give init= values", "or set --init"),
+    # `jaxfit.decide.optimal.input_pair` and `_check_law`: the law `optimal`/`suggest` need
+    ("jf.models.chinchilla(), L = E + A/N^alpha + B/D^beta)",
+     "--law chinchilla, L = E + A/N^alpha + B/D^beta)"),
+    ("(jf.Law with fn calling ", "(a function in a law module given as --law module:function, "
+                                 "calling "),
     ("pass load(path, law=...) with that law", "pass --law with that law's spec"),
     ("or calibrate=None (raw", "or --calibrate none (raw"),
     ("raise `max_steps`", "raise --max-steps"),
