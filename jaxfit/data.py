@@ -84,10 +84,25 @@ def column_map(law: Law, x: Mapping[str, str] | None) -> dict[str, str]:
     unknown = set(x) - set(law.inputs)
     if unknown:
         raise ValueError(f"x maps {sorted(unknown)}, which are not inputs of law {law.name!r}; "
-                         f"its inputs are {list(law.inputs)}.")
+                         f"its inputs are {list(law.inputs)}{_map_fix(law, x, unknown)}.")
     cols = {name: x.get(name, name) for name in law.inputs}
     _distinct_columns(law, x, cols)
     return cols
+
+
+def _map_fix(law: Law, x: Mapping[str, str], unknown) -> str:
+    """The fix of `column_map`'s unknown keys of ``x``: its keys are the law's inputs and
+    its values the data's columns, e.g. ``x={'N': 'C'}`` for ``x={'C': 'C'}`` of a law of
+    N, ``x={'N': 'params'}`` for ``x={'params': 'N'}`` (the pair reversed); "" when every
+    input is mapped already. Before, the message named no fix."""
+    key = sorted(unknown)[0]
+    column = x[key]
+    if column in law.inputs and column not in x:
+        return f": x maps law inputs to columns, e.g. x={{{column!r}: {key!r}}}"
+    free = [n for n in law.inputs if n not in x]
+    if not free:
+        return ""
+    return f": x maps law inputs to columns, e.g. x={{{free[0]!r}: {column!r}}}"
 
 
 def _listed(names: Sequence) -> str:

@@ -1171,6 +1171,12 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
      "--likelihood beta models bounded outcomes in [0, 1]: use it with --space linear"),
     (("fit", "{csv}", "--where", "N < 2e8", "-q"), {},
      "or use a law with fewer free parameters (--law)"),
+    # --x keyed by a column, not by a law input: before, no fix at all
+    (("fit", "{csv}", "--law", "power_law", "--x", "C=D", "-q"), {},
+     "--x maps ['C'], which are not inputs of law 'power_law_N'; its inputs are ['N']: --x "
+     "maps law inputs to columns, e.g. --x N=D"),
+    (("fit", "{csv}", "--x", "params=N", "D=D", "-q"), {},
+     "its inputs are ['N', 'D']: --x maps law inputs to columns, e.g. --x N=params"),
 ])
 def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys, tmp_path):
     """Every hint of a bad input reachable from the command line is in its flags, not in
