@@ -962,6 +962,28 @@ def _saved_chinchilla_fit(tmp_path):
     return jf.save(res, tmp_path / "fit.json")
 
 
+def test_a_saved_fit_of_any_file_name_is_a_saved_fit_not_data(capsys, tmp_path):
+    """`--save` takes any name: `jaxfit fit runs.csv --save fit.out` wrote the fit, then
+    `jaxfit optimal fit.out` read it as a CSV ("missing column(s) ['N', 'D', 'loss'] ...
+    the data has columns ['{']") and `jaxfit fit fit.out` too. Now a file that holds a
+    saved fit is one, whatever its name: SOURCE of optimal, refused as DATA."""
+    from jaxfit.cli import main
+
+    out = tmp_path / "fit.out"
+    out.write_bytes(_saved_chinchilla_fit(tmp_path).read_bytes())
+    code, doc = _cli_json(capsys, ["optimal", str(out), "--budgets", "5.76e23", "--json"])
+    assert code == 0 and doc["command"] == "optimal" and len(doc["tables"]["optimal"]) >= 1
+    _, ref = _cli_json(capsys, ["optimal", str(tmp_path / "fit.json"), "--budgets",
+                                "5.76e23", "--json"])
+    assert doc["tables"] == ref["tables"]
+    assert main(["optimal", str(out), "--budgets", "5.76e23", "--y", "loss", "-q"]) == 2
+    assert "is a saved fit, used as it is" in capsys.readouterr().err
+    assert main(["fit", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a JSON file, not data" in err, err
+    assert "a fit saved with --save is read by jaxfit predict FIT.json" in err, err
+
+
 def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp_path):
     """`jaxfit optimal fit.json --budgets 100`: the saved fit holds no data, so the units
     check cannot run (before: no word, though docs/decide.md promised the warning). One

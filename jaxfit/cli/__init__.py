@@ -495,6 +495,27 @@ def _duplicate_header(path: Path, df: pd.DataFrame, source: str) -> None:
                          f"be read as {dup + '.1'!r})")
 
 
+#: The first bytes of a netCDF-4 (HDF5) and of a classic netCDF file: a saved posterior.
+_NETCDF_MAGIC = (b"\x89HDF", b"CDF\x01", b"CDF\x02")
+
+
+def _saved_kind(path: Path) -> str | None:
+    """"a JSON file" or "a netCDF file" when ``path`` holds a result `jaxfit.io.save`
+    wrote (a fit's ``jaxfit.fit/1`` document, a posterior's netCDF), whatever its name;
+    else None. ``--save`` takes any file name, so ``--save fit.out`` was read as a CSV
+    when given as DATA or SOURCE: "missing column(s) ... the data has columns ['{']"."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return None
+    if head[:4] in _NETCDF_MAGIC:
+        return "a netCDF file"
+    if re.match(rb'\s*\{\s*"schema"\s*:\s*"jaxfit\.fit/', head):
+        return "a JSON file"
+    return None
+
+
 def _read(source: str) -> pd.DataFrame:
     from jaxfit import datasets
 
@@ -504,7 +525,7 @@ def _read(source: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{source!r} is neither a file nor an embedded dataset "
                          f"({', '.join(datasets.names())})")
-    kind = _NOT_TABLES.get(path.suffix.lower())
+    kind = _NOT_TABLES.get(path.suffix.lower()) or _saved_kind(path)
     if kind:
         # before: read as CSV, a saved fit gave "the data has columns ['{']" and a
         # workbook a UnicodeDecodeError

@@ -40,7 +40,7 @@ def _source(args) -> _Source:
     from jaxfit.io import load
 
     path = Path(args.source)
-    if path.is_file() and path.suffix.lower() in (".json", ".nc"):
+    if path.is_file() and (path.suffix.lower() in (".json", ".nc") or cli._saved_kind(path)):
         _saved_flags(args)
         law = cli._law(args.law) if args.law else None
         saved = cli._call(load, str(path), law=law)
@@ -86,7 +86,8 @@ def _saved_flags(args) -> None:
         shown = " ".join(map(str, value)) if isinstance(value, list) else value
         fix = ("for intervals give a posterior (.nc from jaxfit sample --save) or the DATA "
                "with --n-boot" if dest == "n_boot" else "drop it, or give the DATA to fit")
-        kind = "posterior" if args.source.lower().endswith(".nc") else "fit"
+        kind = ("posterior" if cli._saved_kind(Path(args.source)) == "a netCDF file"
+                or args.source.lower().endswith(".nc") else "fit")
         raise cli.InputError(f"{flag} {shown} applies only when SOURCE is data to fit; "
                              f"{cli._given(args.source)} is a saved {kind}, used as it is; "
                              f"{fix}")
