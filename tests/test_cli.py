@@ -1810,6 +1810,30 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
        f"'{method}' are set in Python only: jaxfit.backtest(..., sample_options="
        "{{'samples': 1000}})).") for method, n in (("laplace", "500"), ("laplace", "200"),
                                                   ("nuts", "200"))],
+    # measured before: the squared loss's fit, --delta unused, exit 0 (session 28)
+    (("fit", "{csv}", "--loss", "squared", "--delta", "0.1"),
+     "--delta 0.1 is the Huber threshold and does not apply to --loss squared, which is not "
+     "Huber; drop it, or use --loss huber"),
+    (("fit", "{csv}", "--loss", "absolute", "--delta", "0.001"),
+     "--delta 0.001 is the Huber threshold and does not apply to --loss absolute"),
+    (("sample", "{csv}", "--method", "bootstrap", "--loss", "squared", "--delta", "0.01"),
+     "--delta 0.01 is the Huber threshold and does not apply to --loss squared, which"),
+    (("sample", "{csv}", "--method", "laplace", "--loss", "squared", "--likelihood", "normal",
+      "--delta", "0.01"),
+     "--delta 0.01 is the Huber threshold and does not apply to --loss squared with "
+     "--likelihood normal, which is not Huber"),
+    (("backtest", "{csv}", "--axis", "N", "--loss", "squared", "--delta", "0.01"),
+     "--delta 0.01 is the Huber threshold and does not apply to --loss squared"),
+    # measured before: the law's grid of starts, --restarts unused, exit 0 (session 28)
+    (("fit", "{csv}", "--init", "grid", "--restarts", "256"),
+     "--restarts 256 sets the random or Sobol starts and does not apply to --init grid (the "
+     "law's own grid of starts); drop it, or use --init random or --init sobol"),
+    (("fit", "{csv}", "--init", "grid", "--restarts", "64"),
+     "--restarts 64 sets the random or Sobol starts and does not apply to --init grid"),
+    (("sample", "{csv}", "--init", "grid", "--restarts", "8"),
+     "--restarts 8 sets the random or Sobol starts"),
+    (("backtest", "{csv}", "--axis", "N", "--init", "grid", "--restarts", "8"),
+     "--restarts 8 sets the random or Sobol starts"),
 ])
 def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
     """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples
@@ -1823,7 +1847,8 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     `--method bootstrap --likelihood huber`, `ladder --calibrate ratio` and `optimal
     fit.json --y loss` passed as the default); each method's own options are accepted, and
     the options not given keep their defaults (below)."""
-    from jaxfit.cli import RECIPES, _parser, _recipe_flags, _sample_flags, decide, main
+    from jaxfit.cli import (RECIPES, _fit_flags, _parser, _recipe_flags, _sample_flags,
+                            decide, main)
 
     path = tmp_path / "runs.csv"
     pd.DataFrame({"N": [1e8, 2e8], "D": [1e10, 2e10], "loss": [3.0, 2.8]}).to_csv(path,
@@ -1856,6 +1881,16 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
         # as before: --calibrate's default ratio and --method's two_step passed to ladder
         assert (args.calibrate, args.method, args.intervals) == (
             calibrate, "two_step", True if ok else None)
+    for command, ok, huber, want in (
+            ("fit", [], True, (1e-3, 64)),
+            ("fit", ["--delta", "0.01", "--restarts", "8"], True, (0.01, 8)),
+            ("fit", ["--init", "grid", "--loss", "squared"], False, (1e-3, 64)),
+            ("sample", ["--loss", "squared", "--delta", "0.01"], True, (0.01, 64)),
+            ("backtest", ["--init", "sobol", "--restarts", "4"], True, (1e-3, 4))):
+        args = _parser().parse_args([command, "x.csv", *ok] + (
+            ["--axis", "N"] if command == "backtest" else []))
+        _fit_flags(args, huber, "--loss squared")      # no error; defaults filled
+        assert (args.delta, args.restarts) == want
     for ok in (["--x", "N=n"], ["--y", "loss", "--seed", "0", "--n-boot", "0"]):
         args = _parser().parse_args(["optimal", "chinchilla", "--budgets", "1e21", *ok])
         assert decide._source(args).saved is None     # SOURCE is data: filled, not refused

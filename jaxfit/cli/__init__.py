@@ -1120,6 +1120,7 @@ def _cmd_fit(args) -> int:
     import jaxfit as jf
     from jaxfit.io import fit_to_dict
 
+    _fit_flags(args, args.loss == "huber", f"--loss {args.loss}")
     df, law, mapping = _data_and_law(args)
     at = _precheck(args, law, mapping, df)
     with warnings.catch_warnings(record=True) as caught, \
@@ -1237,6 +1238,10 @@ def _cmd_sample(args) -> int:
     from jaxfit.sample import bootstrap, sample
 
     _sample_flags(args)
+    boot = args.method == "bootstrap"
+    # the point fit's loss, and (but in a bootstrap) the Huber likelihood, take --delta
+    _fit_flags(args, args.loss == "huber" or (not boot and args.likelihood == "huber"),
+               f"--loss {args.loss}" + ("" if boot else f" with --likelihood {args.likelihood}"))
     df, law, mapping = _data_and_law(args)
     at = _precheck(args, law, mapping, df)
     common = dict(y=args.y, by=_by(args.by), x=mapping, space=args.space, seed=args.seed,
@@ -1594,6 +1599,29 @@ _RECIPE_EXIT = ("Exit status 1, after the outputs are written, when a point fit 
                 "fails its diagnostics.")
 
 
+#: The point fit's options that another option can leave unused (``--delta`` with a loss
+#: and likelihood that are not Huber, ``--restarts`` with ``--init grid``), with their
+#: defaults. Each defaults to None in the parser, so that `_fit_flags` tells one given (at
+#: its default value too) from one not given.
+_FIT_DEFAULTS = {"delta": 1e-3, "restarts": 64}
+
+
+def _fit_flags(args, huber: bool, what: str) -> None:
+    """Refuse ``--delta`` where no Huber loss or likelihood uses it (``huber`` False;
+    ``what``: the options that are not Huber, e.g. ``--loss squared``) and ``--restarts``
+    with ``--init grid``, whose starts are the law's grid; then fill in `_FIT_DEFAULTS`.
+    Before, ``jaxfit fit --loss squared --delta 0.1`` and ``--init grid --restarts 256``
+    ran with the option silently unused, exit 0."""
+    if args.delta is not None and not huber:
+        raise InputError(f"--delta {args.delta:g} is the Huber threshold and does not apply "
+                         f"to {what}, which is not Huber; drop it, or use --loss huber")
+    if args.restarts is not None and args.init == "grid":
+        raise InputError(f"--restarts {args.restarts} sets the random or Sobol starts and "
+                         "does not apply to --init grid (the law's own grid of starts); drop "
+                         "it, or use --init random or --init sobol")
+    _fill_defaults(args, _FIT_DEFAULTS)
+
+
 def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
     """DATA and the options shared by the data commands; ``targets``: also ``--at`` and
     ``--save`` (commands that fit once and can predict and save)."""
@@ -1611,13 +1639,18 @@ def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
     p.add_argument("--where", help="pandas query selecting rows, e.g. 'not outlier'")
     p.add_argument("--loss", default="huber", choices=["huber", "squared", "absolute"],
                    help="elementwise loss on the residuals")
-    p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold (Hoffmann et "
-                                                              "al. 2022)")
+    # --delta and --restarts default to None (`_fit_flags`: given where nothing uses them,
+    # at any value, they are refused); their defaults are `_FIT_DEFAULTS`
+    p.add_argument("--delta", type=float, help=f"Huber threshold (Hoffmann et al. 2022), of "
+                                               f"a Huber loss or likelihood only (default: "
+                                               f"{_FIT_DEFAULTS['delta']:g})")
     p.add_argument("--space", default="log", choices=["log", "linear"],
                    help="residuals of log(y) or of y")
     p.add_argument("--init", default="random", help="starts: random, sobol or grid (the "
                                                     "law's grid, e.g. Hoffmann's 4,500)")
-    p.add_argument("--restarts", type=int, default=64, help="random or Sobol starts per task")
+    p.add_argument("--restarts", type=int, help=f"random or Sobol starts per task, not with "
+                                                f"--init grid (default: "
+                                                f"{_FIT_DEFAULTS['restarts']})")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     if targets:
         p.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
