@@ -984,6 +984,31 @@ def test_a_saved_fit_of_any_file_name_is_a_saved_fit_not_data(capsys, tmp_path):
     assert "a fit saved with --save is read by jaxfit predict FIT.json" in err, err
 
 
+def test_predict_of_data_as_model_says_which_argument_is_which(capsys, tmp_path):
+    """`jaxfit predict runs.csv fit.json` (MODEL and DATA swapped) said 'runs.csv' "is
+    truncated or corrupted: save the result again", and `jaxfit predict chinchilla`
+    "load: no file 'chinchilla'". Now each names MODEL and DATA, and the swapped order."""
+    from jaxfit.cli import main
+
+    fit_json = _saved_chinchilla_fit(tmp_path)
+    csv = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e9], "D": [1e10]}).to_csv(csv, index=False)
+    for argv, wanted in (
+            ([csv, fit_json], f"predict: MODEL '{csv}' is a data file, not a saved fit or "
+                              "posterior; MODEL is the file jaxfit fit --save (.json) or "
+                              "jaxfit sample --save (.nc) wrote, DATA the new inputs: the "
+                              f"order is MODEL then DATA, jaxfit predict {fit_json} {csv}"),
+            ([csv, "--at", "N=1e9", "D=1e10"], "e.g. jaxfit predict fit.json runs.csv"),
+            (["chinchilla", "--at", "N=1e9", "D=1e10"],
+             "predict: MODEL 'chinchilla' is an embedded dataset, not a saved fit")):
+        assert main(["predict", *map(str, argv), "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and wanted in err, err
+        assert "corrupted" not in err
+    assert main(["predict", str(fit_json), str(csv), "-q"]) == 0        # the right order
+    assert "loss_pred" in capsys.readouterr().out
+
+
 def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp_path):
     """`jaxfit optimal fit.json --budgets 100`: the saved fit holds no data, so the units
     check cannot run (before: no word, though docs/decide.md promised the warning). One

@@ -1346,11 +1346,40 @@ def _warn_failed_diagnostics(post, rows: pd.DataFrame) -> None:
               "warning says what to change)", file=sys.stderr)
 
 
+#: File suffixes of data (DATA), never of a saved fit or posterior (MODEL).
+_DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".tsv", ".txt")
+
+
+def _model_not_data(model: str, data: str | None) -> None:
+    """InputError when ``jaxfit predict``'s MODEL is data: an embedded dataset's name or a
+    table file that holds no saved result (the arguments swapped: ``jaxfit predict runs.csv
+    fit.json``). Before, the first said "load: no file 'chinchilla'" and the second that
+    'runs.csv' "is truncated or corrupted: save the result again"."""
+    from jaxfit import datasets
+
+    path = Path(model)
+    if path.is_file():
+        if path.suffix.lower() not in _DATA_SUFFIXES or _saved_kind(path):
+            return
+        what = f"{_given(model)!r} is a data file"
+    elif model in datasets.names():
+        what = f"{model!r} is an embedded dataset"
+    else:
+        return
+    swapped = (f": the order is MODEL then DATA, jaxfit predict {_given(data)} {_given(model)}"
+               if data and Path(data).is_file() and _saved_kind(Path(data)) else
+               ", e.g. jaxfit predict fit.json runs.csv")
+    raise InputError(f"predict: MODEL {what}, not a saved fit or posterior; MODEL is the file "
+                     f"jaxfit fit --save (.json) or jaxfit sample --save (.nc) wrote, DATA "
+                     f"the new inputs{swapped}")
+
+
 def _cmd_predict(args) -> int:
     from jaxfit.io import _law_block, load
     from jaxfit.posterior import Posterior
 
     law = _law(args.law) if args.law else None
+    _model_not_data(args.model, args.data)
     result = _call(load, args.model, law=law)
     mapping = result.options.get("x") or {}
     args.by = _by_list(result.options.get("by"))
