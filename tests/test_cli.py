@@ -1855,6 +1855,10 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
      "law's own grid of starts); drop it, or use --init random or --init sobol"),
     (("fit", "{csv}", "--init", "grid", "--restarts", "64"),
      "--restarts 64 sets the random or Sobol starts and does not apply to --init grid"),
+    (("fit", "{csv}", "--init", "grid", "--seed", "0"),
+     "--seed 0 seeds the random or Sobol starts and does not apply to --init grid (the law's "
+     "own grid of starts, the same every run); drop it, or use --init random or --init "
+     "sobol"),
     (("sample", "{csv}", "--init", "grid", "--restarts", "8"),
      "--restarts 8 sets the random or Sobol starts"),
     (("backtest", "{csv}", "--axis", "N", "--init", "grid", "--restarts", "8"),
@@ -1907,15 +1911,18 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
         assert (args.calibrate, args.method, args.intervals) == (
             calibrate, "two_step", True if ok else None)
     for command, ok, huber, want in (
-            ("fit", [], True, (1e-3, 64)),
-            ("fit", ["--delta", "0.01", "--restarts", "8"], True, (0.01, 8)),
-            ("fit", ["--init", "grid", "--loss", "squared"], False, (1e-3, 64)),
-            ("sample", ["--loss", "squared", "--delta", "0.01"], True, (0.01, 64)),
-            ("backtest", ["--init", "sobol", "--restarts", "4"], True, (1e-3, 4))):
+            ("fit", [], True, (1e-3, 64, 0)),
+            ("fit", ["--delta", "0.01", "--restarts", "8", "--seed", "3"], True, (0.01, 8, 3)),
+            ("fit", ["--init", "grid", "--loss", "squared"], False, (1e-3, 64, 0)),
+            ("sample", ["--loss", "squared", "--delta", "0.01"], True, (0.01, 64, 0)),
+            ("sample", ["--init", "grid", "--seed", "2"], True, (1e-3, 64, 2)),
+            ("backtest", ["--init", "grid", "--seed", "2"], True, (1e-3, 64, 2)),
+            ("backtest", ["--init", "sobol", "--restarts", "4"], True, (1e-3, 4, 0))):
         args = _parser().parse_args([command, "x.csv", *ok] + (
             ["--axis", "N"] if command == "backtest" else []))
-        _fit_flags(args, huber, "--loss squared")      # no error; defaults filled
-        assert (args.delta, args.restarts) == want
+        # no error; defaults filled (a sample's or backtest's seed draws more than starts)
+        _fit_flags(args, huber, "--loss squared", seeds_starts_only=command == "fit")
+        assert (args.delta, args.restarts, args.seed) == want
     for ok in (["--x", "N=n"], ["--y", "loss", "--seed", "0", "--n-boot", "0"]):
         args = _parser().parse_args(["optimal", "chinchilla", "--budgets", "1e21", *ok])
         assert decide._source(args).saved is None     # SOURCE is data: filled, not refused

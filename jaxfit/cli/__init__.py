@@ -1120,7 +1120,7 @@ def _cmd_fit(args) -> int:
     import jaxfit as jf
     from jaxfit.io import fit_to_dict
 
-    _fit_flags(args, args.loss == "huber", f"--loss {args.loss}")
+    _fit_flags(args, args.loss == "huber", f"--loss {args.loss}", seeds_starts_only=True)
     df, law, mapping = _data_and_law(args)
     at = _precheck(args, law, mapping, df)
     with warnings.catch_warnings(record=True) as caught, \
@@ -1632,13 +1632,15 @@ _RECIPE_EXIT = ("Exit status 1, after the outputs are written, when a point fit 
 #: and likelihood that are not Huber, ``--restarts`` with ``--init grid``), with their
 #: defaults. Each defaults to None in the parser, so that `_fit_flags` tells one given (at
 #: its default value too) from one not given.
-_FIT_DEFAULTS = {"delta": 1e-3, "restarts": 64}
+_FIT_DEFAULTS = {"delta": 1e-3, "restarts": 64, "seed": 0}
 
 
-def _fit_flags(args, huber: bool, what: str) -> None:
+def _fit_flags(args, huber: bool, what: str, seeds_starts_only: bool = False) -> None:
     """Refuse ``--delta`` where no Huber loss or likelihood uses it (``huber`` False;
     ``what``: the options that are not Huber, e.g. ``--loss squared``) and ``--restarts``
-    with ``--init grid``, whose starts are the law's grid; then fill in `_FIT_DEFAULTS`.
+    with ``--init grid``, whose starts are the law's grid (and ``--seed`` with it where
+    ``seeds_starts_only``: `jaxfit fit`, whose only random draws are those starts); then
+    fill in `_FIT_DEFAULTS`.
     Before, ``jaxfit fit --loss squared --delta 0.1`` and ``--init grid --restarts 256``
     ran with the option silently unused, exit 0."""
     if args.delta is not None and not huber:
@@ -1648,6 +1650,10 @@ def _fit_flags(args, huber: bool, what: str) -> None:
         raise InputError(f"--restarts {args.restarts} sets the random or Sobol starts and "
                          "does not apply to --init grid (the law's own grid of starts); drop "
                          "it, or use --init random or --init sobol")
+    if seeds_starts_only and args.seed is not None and args.init == "grid":
+        raise InputError(f"--seed {args.seed} seeds the random or Sobol starts and does not "
+                         "apply to --init grid (the law's own grid of starts, the same every "
+                         "run); drop it, or use --init random or --init sobol")
     _fill_defaults(args, _FIT_DEFAULTS)
 
 
@@ -1680,7 +1686,9 @@ def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
     p.add_argument("--restarts", type=int, help=f"random or Sobol starts per task, not with "
                                                 f"--init grid (default: "
                                                 f"{_FIT_DEFAULTS['restarts']})")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=int, help=f"random seed (fit: of the random or Sobol "
+                                            f"starts, not with --init grid) (default: "
+                                            f"{_FIT_DEFAULTS['seed']})")
     if targets:
         p.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
                        help="target point(s) to predict and plot, e.g. N=7e9 D=4e12")
