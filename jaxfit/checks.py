@@ -106,9 +106,17 @@ def choice(name: str, value, options: tuple) -> None:
         raise ValueError(f"{name}={value!r} is not one of {list(options)}.")
 
 
+#: The largest seed: JAX's random keys take a signed 64-bit integer (a larger one raised
+#: OverflowError inside the fit, "Python int too large to convert to C long").
+MAX_SEED = 2**63 - 1
+
+
 def nonnegative_seed(value) -> None:
     if not _is_int(value) or value < 0:
         raise ValueError(f"seed={value!r} must be a non-negative integer (e.g. seed=0).")
+    if value > MAX_SEED:
+        raise ValueError(f"seed={value!r} is too large: it must be an integer from 0 to "
+                         f"{MAX_SEED} (2**63 - 1, a 64-bit random key), e.g. seed=0.")
 
 
 def _columns(y, by, x) -> None:

@@ -1009,6 +1009,50 @@ def test_predict_of_data_as_model_says_which_argument_is_which(capsys, tmp_path)
     assert "loss_pred" in capsys.readouterr().out
 
 
+def _saved_posterior(tmp_path):
+    """A hand-made one-task Laplace posterior of Chinchilla near `CHINCHILLA`, saved as
+    post.nc (no sampling)."""
+    from jaxfit.inference.bayes import make_likelihood
+
+    rng = np.random.default_rng(0)
+    draws = {n: v * (1 + 0.02 * rng.normal(size=(1, 2, 200))) for n, v in CHINCHILLA.items()}
+    draws["sigma"] = np.full((1, 2, 200), 0.01)
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        method="laplace", likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))
+    return jf.save(post, tmp_path / "post.nc")
+
+
+@pytest.mark.parametrize("command", ["fit", "sample", "backtest", "optimal", "suggest",
+                                     "predict"])
+def test_a_seed_too_large_for_a_random_key_is_bad_input(command, capsys, tmp_path):
+    """`jaxfit fit runs.csv --seed 9223372036854775808` (2**63) passed the seed check and
+    failed in JAX's random key: "jaxfit: internal error: OverflowError: Python int too
+    large to convert to C long (a bug ...)", exit 3. Now exit 2 naming --seed and its
+    range, before any fit; 2**63 - 1 stays a valid seed (`jaxfit.checks.MAX_SEED`)."""
+    from jaxfit.cli import main
+
+    csv = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8] * 2, "D": [1e10] * 4 + [2e10] * 4,
+                  "loss": np.linspace(3.0, 2.5, 8)}).to_csv(csv, index=False)
+    argv = {"fit": ["fit", csv, "--restarts", "2"],
+            "sample": ["sample", csv, "--method", "laplace", "--restarts", "2"],
+            "backtest": ["backtest", csv, "--axis", "N", "--restarts", "2"],
+            "optimal": ["optimal", csv, "--budgets", "1e20", "--n-boot", "2"],
+            "suggest": ["suggest", _saved_posterior(tmp_path), "--grid", "N=4e8,1e9",
+                        "D=1e10,4e10", "--target", "N=7e10", "D=1.4e12"],
+            "predict": ["predict", _saved_posterior(tmp_path), "--at", "N=7e10",
+                        "D=1.4e12"]}[command]
+    assert main([str(a) for a in argv] + ["--seed", str(2**63), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+    assert "9223372036854775807" in err and "internal error" not in err, err
+    assert "seed=" not in err, err
+    from jaxfit.checks import MAX_SEED, nonnegative_seed
+
+    nonnegative_seed(MAX_SEED)
+
+
 def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp_path):
     """`jaxfit optimal fit.json --budgets 100`: the saved fit holds no data, so the units
     check cannot run (before: no word, though docs/decide.md promised the warning). One
