@@ -1009,6 +1009,34 @@ def test_predict_of_data_as_model_says_which_argument_is_which(capsys, tmp_path)
     assert "loss_pred" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("option, value, argv", [
+    ("--max-steps", "99999999999999999999", ["fit", "--restarts", "2"]),
+    ("--restarts", "99999999999999999999", ["fit"]),
+    ("--samples", "99999999999999999999", ["sample", "--method", "laplace", "--restarts", "2"]),
+    ("--n", "99999999999999999999", ["sample", "--method", "bootstrap", "--restarts", "2"]),
+    ("--chains", "4294967296", ["sample", "--method", "laplace", "--restarts", "2"]),
+])
+def test_a_count_too_large_for_an_integer_is_bad_input(option, value, argv, capsys,
+                                                          tmp_path):
+    """`jaxfit fit --max-steps 99999999999999999999` (a typo) overflowed inside the
+    compiled fit: "jaxfit: internal error: OverflowError: An overflow was encountered while
+    parsing an argument to a jitted computation ... (a bug ...)", exit 3; `sample --samples`
+    or `--n` of that size failed in building the program ("get(): incompatible function
+    arguments ... jaxlib.mlir ..."). Now exit 2 before any fit, naming the flag and the
+    range (`jaxfit.checks.MAX_COUNT`)."""
+    from jaxfit.cli import main
+
+    csv = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8] * 2, "D": [1e10] * 4 + [2e10] * 4,
+                  "loss": np.linspace(3.0, 2.5, 8)}).to_csv(csv, index=False)
+    assert main([argv[0], str(csv), *argv[1:], option, value, "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"jaxfit: error: {option} {value} is out of range: it must be an "
+                          "integer from "), err
+    assert "to 2147483647" in err and "internal" not in err and "mlir" not in err, err
+
+
 def _saved_posterior(tmp_path):
     """A hand-made one-task Laplace posterior of Chinchilla near `CHINCHILLA`, saved as
     post.nc (no sampling)."""
