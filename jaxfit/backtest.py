@@ -370,6 +370,9 @@ def bootstrap_n(method: str, n: int | None) -> int | None:
         # checked before the first cut's fit (jaxfit.bootstrap refused it after that fit)
         raise ValueError(f"backtest: n={n!r} bootstrap resamples per task and cut: it must "
                          "be an integer >= 2, e.g. n=200.")
+    if n > checks.MAX_COUNT:
+        raise ValueError(f"backtest: n={n!r} bootstrap resamples per task and cut: it must "
+                         f"be at most {checks.MAX_COUNT}, e.g. n=200.")
     return n
 
 

@@ -1015,6 +1015,10 @@ def test_predict_of_data_as_model_says_which_argument_is_which(capsys, tmp_path)
     ("--samples", "99999999999999999999", ["sample", "--method", "laplace", "--restarts", "2"]),
     ("--n", "99999999999999999999", ["sample", "--method", "bootstrap", "--restarts", "2"]),
     ("--chains", "4294967296", ["sample", "--method", "laplace", "--restarts", "2"]),
+    ("--n", "99999999999999999999", ["backtest", "--axis", "N", "--restarts", "2"]),
+    ("--se-resamples", "99999999999999999999", ["suggest", "--grid", "N=4e8,1e9",
+                                                "D=1e10,4e10", "--target", "N=7e10",
+                                                "D=1.4e12"]),
 ])
 def test_a_count_too_large_for_an_integer_is_bad_input(option, value, argv, capsys,
                                                           tmp_path):
@@ -1029,12 +1033,16 @@ def test_a_count_too_large_for_an_integer_is_bad_input(option, value, argv, caps
     csv = tmp_path / "runs.csv"
     pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8] * 2, "D": [1e10] * 4 + [2e10] * 4,
                   "loss": np.linspace(3.0, 2.5, 8)}).to_csv(csv, index=False)
-    assert main([argv[0], str(csv), *argv[1:], option, value, "-q"]) == 2
+    source = _saved_posterior(tmp_path) if argv[0] == "suggest" else csv
+    assert main([argv[0], str(source), *argv[1:], option, value, "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
-    assert err.startswith(f"jaxfit: error: {option} {value} is out of range: it must be an "
-                          "integer from "), err
-    assert "to 2147483647" in err and "internal" not in err and "mlir" not in err, err
+    if argv[0] in ("fit", "sample"):
+        assert err.startswith(f"jaxfit: error: {option} {value} is out of range: it must be "
+                              "an integer from "), err
+    else:           # backtest's and suggest's own rules
+        assert f"{option} {value}" in err or f"{option} must be at most" in err, err
+    assert "2147483647" in err and "internal" not in err and "mlir" not in err, err
 
 
 def _saved_posterior(tmp_path):
