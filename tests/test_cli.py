@@ -978,6 +978,10 @@ def test_a_saved_fit_of_any_file_name_is_a_saved_fit_not_data(capsys, tmp_path):
     assert doc["tables"] == ref["tables"]
     assert main(["optimal", str(out), "--budgets", "5.76e23", "--y", "loss", "-q"]) == 2
     assert "is a saved fit, used as it is" in capsys.readouterr().err
+    nc = tmp_path / "fit.nc"                # a fit saved as .nc is a fit, not a posterior
+    nc.write_bytes(out.read_bytes())
+    assert main(["optimal", str(nc), "--budgets", "5.76e23", "--y", "loss", "-q"]) == 2
+    assert "is a saved fit, used as it is" in capsys.readouterr().err
     assert main(["fit", str(out), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a JSON file, not data" in err, err

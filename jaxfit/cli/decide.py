@@ -86,8 +86,9 @@ def _saved_flags(args) -> None:
         shown = " ".join(map(str, value)) if isinstance(value, list) else value
         fix = ("for intervals give a posterior (.nc from jaxfit sample --save) or the DATA "
                "with --n-boot" if dest == "n_boot" else "drop it, or give the DATA to fit")
-        kind = ("posterior" if cli._saved_kind(Path(args.source)) == "a netCDF file"
-                or args.source.lower().endswith(".nc") else "fit")
+        saved = cli._saved_kind(Path(args.source))          # by content, else by name
+        kind = ("posterior" if saved == "a netCDF file" or (
+            saved is None and args.source.lower().endswith(".nc")) else "fit")
         raise cli.InputError(f"{flag} {shown} applies only when SOURCE is data to fit; "
                              f"{cli._given(args.source)} is a saved {kind}, used as it is; "
                              f"{fix}")
