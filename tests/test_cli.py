@@ -1093,6 +1093,33 @@ def test_a_seed_too_large_for_a_random_key_is_bad_input(command, capsys, tmp_pat
     nonnegative_seed(MAX_SEED)
 
 
+def test_an_option_of_several_values_given_twice_keeps_both(capsys, tmp_path):
+    """argparse kept only the last of a repeated ``nargs="+"`` option: `jaxfit optimal
+    fit.json --budgets 1e21 --budgets 5.76e23` printed one budget, `jaxfit predict fit.json
+    --at N=7e10 --at D=1.4e12` said D alone was given, `--x N=params --x D=tokens` mapped D
+    only, `--at N=1 D=1 --at N=2 D=2` predicted the second row only: each without a word.
+    Now the values of each time are kept (a name given twice in --at is refused)."""
+    from jaxfit.cli import _parser, main
+
+    fit_json = _saved_chinchilla_fit(tmp_path)
+    code, doc = _cli_json(capsys, ["optimal", fit_json, "--budgets", "1e21", "--budgets",
+                                   "5.76e23", "--json", "-q"])
+    assert code == 0 and doc["options"]["budgets"] == [1e21, 5.76e23], doc["options"]
+    code, doc = _cli_json(capsys, ["predict", fit_json, "--at", "N=7e10,1e9", "--at",
+                                   "D=1.4e12,2e10", "--json"])
+    assert code == 0 and [(r["N"], r["D"]) for r in doc["rows"]] == [(7e10, 1.4e12),
+                                                                     (1e9, 2e10)]
+    assert main(["predict", str(fit_json), "--at", "N=7e10", "D=1.4e12", "--at", "N=1e9",
+                 "D=2e10", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--at gives N twice (N=7e10, N=1e9)" in err, err
+    args = _parser().parse_args(["fit", "runs.csv", "--x", "N=params", "--x", "D=tokens",
+                                 "--by", "family", "--by", "size"])
+    assert (args.x, args.by) == (["N=params", "D=tokens"], ["family", "size"])
+    args = _parser().parse_args(["flp", "--tasks", "a", "--tasks", "b"])
+    assert args.tasks == ["a", "b"]
+
+
 def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp_path):
     """`jaxfit optimal fit.json --budgets 100`: the saved fit holds no data, so the units
     check cannot run (before: no word, though docs/decide.md promised the warning). One

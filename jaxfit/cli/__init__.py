@@ -1726,6 +1726,17 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
+    def add_argument(self, *args, **kwargs):
+        """As argparse's; an option of one or more values (``nargs="+"``) with no default
+        collects the values of each time it is given (``--x N=params --x D=tokens`` maps
+        both; ``--at N=1 D=1 --at N=2 D=2`` names N twice, refused by `_pairs`). Before,
+        argparse kept the last one only: the first mapping, target rows or budgets
+        (``optimal --budgets 1e20 --budgets 1e21``) were dropped without a word."""
+        if (kwargs.get("nargs") == "+" and kwargs.get("default") is None
+                and kwargs.get("action") is None and args and args[0].startswith("-")):
+            kwargs["action"] = "extend"
+        return super().add_argument(*args, **kwargs)
+
     def add_subparsers(self, **kwargs):
         """As argparse's; the action is kept as ``commands`` (subcommand name -> parser in
         ``commands.choices``), so an error can be reported by its subcommand."""
