@@ -1120,6 +1120,29 @@ def test_an_option_of_several_values_given_twice_keeps_both(capsys, tmp_path):
     assert args.tasks == ["a", "b"]
 
 
+def test_an_option_of_one_value_given_twice_is_refused(capsys, tmp_path):
+    """`jaxfit fit runs.csv --where "N > 1e8" --where "D > 1e9"` fitted the rows with D >
+    1e9 only (argparse kept the last value), as `--y a --y b` fitted b: without a word. Now
+    exit 2, one line naming both values (for --where, how to apply both); the same value
+    twice is harmless and kept."""
+    from jaxfit.cli import _parser, main
+
+    csv = tmp_path / "runs.csv"
+    with pytest.raises(SystemExit) as e:
+        main(["fit", str(csv), "--where", "N > 1e8", "--where", "D > 1e9", "-q"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert ("jaxfit fit: error: --where given twice ('N > 1e8', then 'D > 1e9'); give it "
+            "once; for both conditions write --where \"(N > 1e8) and (D > 1e9)\"") in err, err
+    with pytest.raises(SystemExit) as e:
+        main(["sample", str(csv), "--method", "laplace", "--method", "nuts"])
+    assert e.value.code == 2
+    assert "--method given twice ('laplace', then 'nuts'); give it once" in \
+        capsys.readouterr().err
+    args = _parser().parse_args(["fit", "runs.csv", "--y", "loss", "--y", "loss"])
+    assert args.y == "loss"
+
+
 def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp_path):
     """`jaxfit optimal fit.json --budgets 100`: the saved fit holds no data, so the units
     check cannot run (before: no word, though docs/decide.md promised the warning). One

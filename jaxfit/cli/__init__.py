@@ -1718,6 +1718,25 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: {shown})"
 
 
+class _Once(argparse._StoreAction):
+    """argparse's store of one value, refusing the option given twice with two values.
+    Before, the last one was kept and the first dropped without a word: ``--where "N >
+    1e8" --where "D > 1e9"`` fitted every row with D > 1e9."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._given: dict[int, object] = {}        # id(namespace) -> the value given
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        first = self._given.setdefault(id(namespace), values)
+        if first != values:
+            both = (f"; for both conditions write --where \"({first}) and ({values})\""
+                    if option_string == "--where" else "")
+            parser.error(f"{option_string} given twice ({first!r}, then {values!r}); give it "
+                         f"once{both}")
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2), like every other bad input, and every
     subcommand's help showing defaults."""
@@ -1729,12 +1748,16 @@ class _Parser(argparse.ArgumentParser):
     def add_argument(self, *args, **kwargs):
         """As argparse's; an option of one or more values (``nargs="+"``) with no default
         collects the values of each time it is given (``--x N=params --x D=tokens`` maps
-        both; ``--at N=1 D=1 --at N=2 D=2`` names N twice, refused by `_pairs`). Before,
-        argparse kept the last one only: the first mapping, target rows or budgets
-        (``optimal --budgets 1e20 --budgets 1e21``) were dropped without a word."""
+        both; ``--at N=1 D=1 --at N=2 D=2`` names N twice, refused by `_pairs`), and one
+        of one value given twice with two values is refused (`_Once`). Before, argparse
+        kept the last one only: the first mapping, target rows, budgets (``optimal
+        --budgets 1e20 --budgets 1e21``) or ``--where`` were dropped without a word."""
+        option = bool(args) and args[0].startswith("-")
         if (kwargs.get("nargs") == "+" and kwargs.get("default") is None
-                and kwargs.get("action") is None and args and args[0].startswith("-")):
+                and kwargs.get("action") is None and option):
             kwargs["action"] = "extend"
+        elif option and kwargs.get("action") is None and kwargs.get("nargs") is None:
+            kwargs["action"] = _Once            # one value: given twice is refused
         return super().add_argument(*args, **kwargs)
 
     def add_subparsers(self, **kwargs):
