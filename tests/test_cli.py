@@ -1352,6 +1352,13 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
      "--likelihood beta models bounded outcomes in [0, 1]: use it with --space linear"),
     (("fit", "{csv}", "--where", "N < 2e8", "-q"), {},
      "or use a law with fewer free parameters (--law)"),
+    # a trailing comma in --at: before, "--at N= is not a number"
+    (("fit", "{csv}", "--at", "N=1e9,", "D=1e10", "-q"), {},
+     "--at N=1e9,: '' (an empty value: a trailing or doubled comma) is not a number; give a "
+     "number, e.g. --at N=1e10 (comma-separated for several rows)"),
+    (("fit", "{csv}", "--at", "N=1e9,x", "D=1e10", "-q"), {}, "--at N=1e9,x: 'x' is not a "
+                                                             "number"),
+    (("fit", "{csv}", "--at", "N=x", "D=1e10", "-q"), {}, "--at N=x is not a number"),
     # --x keyed by a column, not by a law input: before, no fix at all
     (("fit", "{csv}", "--law", "power_law", "--x", "C=D", "-q"), {},
      "--x maps ['C'], which are not inputs of law 'power_law_N'; its inputs are ['N']: --x "

@@ -841,11 +841,19 @@ def _checked_points(pairs, law, mapping, flag: str = "--at", by=()) -> pd.DataFr
         example = " ".join(f"{n}=VALUE" for n in law.inputs)
         raise InputError(f"{flag}: missing value(s) for input(s) {missing} of law "
                          f"{law.name!r}; give every input, e.g. {flag} {example}")
+    given = _pairs(pairs, flag)
     for c, n in cols.items():
         text = [v for v in at[c] if isinstance(v, str)]
         if text:
-            raise InputError(f"{flag} {n}={text[0]} is not a number; give a number, e.g. "
-                             f"{flag} {n}=1e10 (comma-separated for several rows)")
+            # the pair as typed, and the value in it ("--at N=1e9,": before, "--at N= is not
+            # a number", of a trailing comma)
+            raw = given.get(n, given.get(c, text[0]))
+            what = (f"{flag} {n}={text[0]}" if raw == text[0] else
+                    f"{flag} {n}={raw}: {text[0]!r}" + (" (an empty value: a trailing or "
+                                                        "doubled comma)" if not
+                                                        text[0].strip() else ""))
+            raise InputError(f"{what} is not a number; give a number, e.g. {flag} {n}=1e10 "
+                             "(comma-separated for several rows)")
     _call(prediction_inputs, law, at, mapping, where=flag)
     return at
 
