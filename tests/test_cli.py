@@ -1174,6 +1174,24 @@ def test_optimal_refuses_a_repeated_budget_before_fitting(capsys, monkeypatch):
                    "e.g. --budgets 1e+21 5e+21."], err
 
 
+@pytest.mark.parametrize("n_boot", ["1", "99999999999999999999"])
+def test_optimal_and_suggest_refuse_a_bootstrap_n_before_fitting(n_boot, capsys, monkeypatch):
+    """`jaxfit optimal chinchilla --n-boot 1` fitted the data, then jaxfit.bootstrap refused
+    n=1 (exit 2 after the fit's time). Now refused before the fit, with the fix."""
+    from jaxfit.cli import main
+
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fit ran"))
+    for argv in (["optimal", "chinchilla", "--budgets", "1e21"],
+                 ["suggest", "chinchilla", "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target",
+                  "N=7e10", "D=1.4e12"]):
+        assert main([*argv, "--n-boot", n_boot, "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert f"jaxfit: error: --n-boot {n_boot}: a bootstrap needs 2 to 2147483647 " \
+               "resamples; give e.g. --n-boot 1000, or --n-boot 0 for the point fit only" \
+               in err, err
+
+
 def test_backtest_passes_n_only_to_the_bootstrap(capsys, monkeypatch, tmp_path):
     """jf.backtest refuses an n with method 'nuts' or 'laplace' (n=None: the bootstrap's
     200); the command line's --n default reaches it only with --method bootstrap."""

@@ -103,6 +103,15 @@ def _precheck(args) -> None:
     cli._call(_check_prob, args.prob)
     if args.n_boot is not None and args.n_boot < 0:
         raise cli.InputError(f"--n-boot {args.n_boot} must be >= 0 (0: the point fit only)")
+    if args.n_boot is not None and args.n_boot > 0:
+        # the bootstrap's own rule (an integer from 2 to MAX_COUNT), before the point fit:
+        # before, --n-boot 1 was refused by jaxfit.bootstrap once that fit had run
+        from jaxfit.checks import MAX_COUNT
+
+        if not 2 <= args.n_boot <= MAX_COUNT:
+            raise cli.InputError(f"--n-boot {args.n_boot}: a bootstrap needs 2 to {MAX_COUNT} "
+                                 "resamples; give e.g. --n-boot 1000, or --n-boot 0 for the "
+                                 "point fit only")
 
 
 def _result(args, source, need_draws: bool):
