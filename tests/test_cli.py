@@ -1120,6 +1120,27 @@ def test_an_option_of_several_values_given_twice_keeps_both(capsys, tmp_path):
     assert args.tasks == ["a", "b"]
 
 
+@pytest.mark.parametrize("command, hint", [
+    ("bootstrap", "; for a bootstrap posterior use jaxfit sample --method bootstrap"),
+    ("nuts", "; for a nuts posterior use jaxfit sample --method nuts"),
+    ("fti", "; did you mean 'fit'?"),
+    ("sugest", "; did you mean 'suggest'?"),
+])
+def test_an_unknown_command_names_where_it_is(command, hint, capsys):
+    """`jaxfit bootstrap chinchilla` (as `jaxfit.bootstrap` in Python) listed the commands
+    only; now it names `jaxfit sample --method bootstrap`, and a typo the close command."""
+    from jaxfit.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main([command, "chinchilla"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert f"invalid choice: '{command}'" in err and hint + " (see jaxfit --help)" in err, err
+    with pytest.raises(SystemExit):
+        main(["sample", "chinchilla", "--method", "boostrap"])
+    assert "; did you mean 'bootstrap'? (see jaxfit sample --help)" in capsys.readouterr().err
+
+
 def test_an_option_of_one_value_given_twice_is_refused(capsys, tmp_path):
     """`jaxfit fit runs.csv --where "N > 1e8" --where "D > 1e9"` fitted the rows with D >
     1e9 only (argparse kept the last value), as `--y a --y b` fitted b: without a word. Now

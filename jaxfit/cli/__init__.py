@@ -1775,8 +1775,31 @@ class _Parser(argparse.ArgumentParser):
         return self.commands
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
-                     f"(see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}"
+                     f"{_command_hint(message)} (see {self.prog} --help)\n")
+
+
+#: A subcommand a user may expect, and where it is (`jaxfit.bootstrap`, `jaxfit.sample`'s
+#: methods are options of `jaxfit sample`).
+_COMMAND_HINTS = {m: f"jaxfit sample --method {m}" for m in ("bootstrap", "nuts", "svi",
+                                                           "laplace")}
+
+
+def _command_hint(message: str) -> str:
+    """``; ...`` naming where an unknown subcommand is (``jaxfit bootstrap``: ``jaxfit sample
+    --method bootstrap``) or the close choice (``jaxfit fti``: ``fit``; ``--method
+    boostrap``: ``bootstrap``); "" for other errors. Before, only the list of choices."""
+    m = re.match(r"argument (\{[^}]*\}|[^:]*): invalid choice: '([^']*)' \(choose from "
+                 r"(.*)\)$", " ".join(message.split()))
+    if not m:
+        return ""
+    given = m.group(2)
+    if m.group(1).startswith("{") and given in _COMMAND_HINTS:
+        return f"; for a {given} posterior use {_COMMAND_HINTS[given]}"
+    import difflib
+
+    close = difflib.get_close_matches(given, re.findall(r"'([^']*)'", m.group(3)), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _parser() -> argparse.ArgumentParser:
