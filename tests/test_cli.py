@@ -1398,6 +1398,16 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
     (("fit", "{csv}", "--at", "N=1e9,x", "D=1e10", "-q"), {}, "--at N=1e9,x: 'x' is not a "
                                                              "number"),
     (("fit", "{csv}", "--at", "N=x", "D=1e10", "-q"), {}, "--at N=x is not a number"),
+    # the target read as an input (a typo): before, fitted without a word, exit 0
+    (("fit", "{csv}", "--x", "N=loss", "-q"), {},
+     "column 'loss' is both the target y and input 'N' of law 'chinchilla': a law fitted to "
+     "its own input is almost always a typo. Map the input to its own column, e.g. --x "
+     "N=COLUMN, or name another target column."),
+    (("fit", "{csv}", "--y", "N", "-q"), {}, "column 'N' is both the target y and input 'N'"),
+    # ... or as the task column: before, "4 task(s) have fewer points than the law's 5"
+    (("fit", "{csv}", "--by", "loss", "-q"), {},
+     "column 'loss' is both the target y and a task column (by): each task would hold the "
+     "rows of one target value; name another task column, or another target column."),
     # --x keyed by a column, not by a law input: before, no fix at all
     (("fit", "{csv}", "--law", "power_law", "--x", "C=D", "-q"), {},
      "--x maps ['C'], which are not inputs of law 'power_law_N'; its inputs are ['N']: --x "
