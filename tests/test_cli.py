@@ -1162,6 +1162,9 @@ def test_an_option_of_one_value_given_twice_is_refused(capsys, tmp_path):
         capsys.readouterr().err
     args = _parser().parse_args(["fit", "runs.csv", "--y", "loss", "--y", "loss"])
     assert args.y == "loss"
+    parser = _parser()                  # one parser, many parses: each its own values
+    for y in ("a", "b", "c", "d"):
+        assert parser.parse_args(["fit", "runs.csv", "--y", y]).y == y
 
 
 def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp_path):

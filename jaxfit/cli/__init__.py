@@ -1733,10 +1733,17 @@ class _Once(argparse._StoreAction):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._given: dict[int, object] = {}        # id(namespace) -> the value given
+        # id(namespace) -> (a weak reference to it, the value given): a parser reused for
+        # another parse never mistakes a new namespace at a freed one's address for it
+        self._given: dict[int, tuple] = {}
 
     def __call__(self, parser, namespace, values, option_string=None):
-        first = self._given.setdefault(id(namespace), values)
+        import weakref
+
+        ref, first = self._given.get(id(namespace), (None, values))
+        if ref is None or ref() is not namespace:
+            self._given[id(namespace)] = (weakref.ref(namespace), values)
+            first = values
         if first != values:
             both = (f"; for both conditions write --where \"({first}) and ({values})\""
                     if option_string == "--where" else "")
