@@ -93,13 +93,17 @@ def column_map(law: Law, x: Mapping[str, str] | None) -> dict[str, str]:
 def _map_fix(law: Law, x: Mapping[str, str], unknown) -> str:
     """The fix of `column_map`'s unknown keys of ``x``: its keys are the law's inputs and
     its values the data's columns, e.g. ``x={'N': 'C'}`` for ``x={'C': 'C'}`` of a law of
-    N, ``x={'N': 'params'}`` for ``x={'params': 'N'}`` (the pair reversed); "" when every
+    N, ``x={'N': 'params'}`` for ``x={'params': 'N'}`` (the pair reversed), ``x={'D':
+    'tokens'}`` for ``x={'d': 'tokens'}`` (the input in other letter case); "" when every
     input is mapped already. Before, the message named no fix."""
     key = sorted(unknown)[0]
     column = x[key]
+    free = [n for n in law.inputs if n not in x]
+    same = [n for n in free if str(n).casefold() == str(key).casefold()]
+    if same:                            # x={'d': 'tokens'} for the input D
+        return f": x maps law inputs to columns, e.g. x={{{same[0]!r}: {column!r}}}"
     if column in law.inputs and column not in x:
         return f": x maps law inputs to columns, e.g. x={{{column!r}: {key!r}}}"
-    free = [n for n in law.inputs if n not in x]
     if not free:
         return ""
     return f": x maps law inputs to columns, e.g. x={{{free[0]!r}: {column!r}}}"

@@ -1417,6 +1417,9 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
      "maps law inputs to columns, e.g. --x N=D"),
     (("fit", "{csv}", "--x", "params=N", "D=D", "-q"), {},
      "its inputs are ['N', 'D']: --x maps law inputs to columns, e.g. --x N=params"),
+    (("fit", "{csv}", "--x", "n=N", "d=D", "-q"), {},
+     "--x maps ['d', 'n'], which are not inputs of law 'chinchilla'; its inputs are ['N', "
+     "'D']: --x maps law inputs to columns, e.g. --x D=D"),
 ])
 def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys, tmp_path):
     """Every hint of a bad input reachable from the command line is in its flags, not in
