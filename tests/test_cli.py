@@ -2010,6 +2010,9 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
      "sample --save post.nc"),
     (("predict", "{fit}", "--at", "N=7e10", "D=1.4e12", "--seed", "3"),
      "predict: --seed 3 applies to a posterior (.nc)"),
+    # before: "--prob 1.5 is out of range", and then, at --prob 0.9, the line above
+    (("predict", "{fit}", "--at", "N=7e10", "D=1.4e12", "--prob", "1.5"),
+     "predict: --prob 1.5 applies to a posterior (.nc), and '{fit}' is a point fit"),
     # measured before: the saved point fit's table, no interval and no word, exit 0
     (("optimal", "{fit}", "--budgets", "5.76e23", "--n-boot", "1000"),
      "--n-boot 1000 applies only when SOURCE is data to fit; {fit} is a saved fit, used as "

@@ -1389,6 +1389,15 @@ def _cmd_predict(args) -> int:
     law = _law(args.law) if args.law else None
     _model_not_data(args.model, args.data)
     result = _call(load, args.model, law=law)
+    is_post = isinstance(result, Posterior)
+    for flag, value in (("--prob", args.prob), ("--seed", args.seed)):
+        if value is not None and not is_post:
+            # before: accepted and ignored (a point fit's prediction has no interval); and
+            # checked before --prob's range, so --prob 1.5 is not first called out of range
+            raise InputError(f"predict: {flag} {value} applies to a posterior (.nc), and "
+                             f"{args.model!r} is a point fit, whose predictions have no "
+                             "interval; drop it, or predict from a posterior saved by "
+                             "jaxfit sample --save post.nc")
     mapping = result.options.get("x") or {}
     args.by = _by_list(result.options.get("by"))
     at = _precheck(args, result.law, mapping)
@@ -1405,14 +1414,6 @@ def _cmd_predict(args) -> int:
     else:
         raise InputError("predict needs new inputs: a CSV/Parquet file or dataset name, or "
                          "--at N=7e9 D=4e12")
-    is_post = isinstance(result, Posterior)
-    for flag, value in (("--prob", args.prob), ("--seed", args.seed)):
-        if value is not None and not is_post:
-            # before: accepted and ignored (a point fit's prediction has no interval)
-            raise InputError(f"predict: {flag} {value} applies to a posterior (.nc), and "
-                             f"{args.model!r} is a point fit, whose predictions have no "
-                             "interval; drop it, or predict from a posterior saved by "
-                             "jaxfit sample --save post.nc")
     _fill_defaults(args, {"prob": 0.9, "seed": 0})
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"predicting {len(rows)} row(s)", args.quiet):
