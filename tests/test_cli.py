@@ -1394,6 +1394,10 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
      "--likelihood beta models bounded outcomes in [0, 1]: use it with --space linear"),
     (("fit", "{csv}", "--where", "N < 2e8", "-q"), {},
      "or use a law with fewer free parameters (--law)"),
+    # a typo in --axis: before, "backtest: data is missing column(s) ['n']", no role
+    (("backtest", "{csv}", "--axis", "n", "-q"), {},
+     "backtest: data is missing column(s) ['n'] (the axis); it has ['N', 'D', 'loss', "
+     "'fam'] (the data's column 'N' is 'n' in other letter case)."),
     # a trailing comma in --at: before, "--at N= is not a number"
     (("fit", "{csv}", "--at", "N=1e9,", "D=1e10", "-q"), {},
      "--at N=1e9,: '' (an empty value: a trailing or doubled comma) is not a number; give a "
