@@ -1484,6 +1484,12 @@ def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys
     (("suggest", "{fit}", "--grid", "N=1e9", "D=-1e10", "--target", "N=7e10", "D=1.4e12",
       "-q"),
      "--grid D=-1e10: '-1e10' is not a positive number"),
+    # --cost with --grid: before, "give the candidates a 'gpu_h' column" (no file to give)
+    (("suggest", "{fit}", "--grid", "N=1e9", "D=1e10", "--target", "N=7e10", "D=1.4e12",
+      "--cost", "gpu_h", "-q"),
+     "suggest: --cost gpu_h names a column of --candidates, and --grid has only its inputs "
+     "(the cost of a grid run is 6 N D); drop --cost, or write the runs and their costs to a "
+     "file for --candidates"),
 ])
 def test_more_bad_input_hints_use_the_command_lines_flags(argv, wanted, capsys, tmp_path):
     """As above, for paths through the recipes and backtest options (no fit runs)."""

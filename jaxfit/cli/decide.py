@@ -247,6 +247,13 @@ def _cmd_suggest(args) -> int:
         raise cli.InputError(f"suggest: give the candidates once: --candidates "
                              f"{cli._given(args.candidates)} or --grid {' '.join(args.grid)}, "
                              "not both")
+    if args.grid and args.cost != "cost":
+        # before: "cost column 'gpu_h' is not in the candidates ...: give the candidates a
+        # 'gpu_h' column", of a grid that has no file to give it to
+        raise cli.InputError(f"suggest: --cost {args.cost} names a column of --candidates, and "
+                             "--grid has only its inputs (the cost of a grid run is 6 N D); "
+                             "drop --cost, or write the runs and their costs to a file for "
+                             "--candidates")
     vals = _grid_values(args.grid, tuple(args.inputs)) if args.grid else None
     source = _source(args)
     law, mapping = source.law, source.mapping
