@@ -962,6 +962,37 @@ def _saved_chinchilla_fit(tmp_path):
     return jf.save(res, tmp_path / "fit.json")
 
 
+def test_suggest_of_too_few_or_non_finite_draws_names_the_commands(capsys, tmp_path):
+    """`jaxfit suggest post.nc` of a posterior with one draw said "draw more, e.g.
+    jf.sample(..., samples=1000) or jf.bootstrap(..., n=400)", its warning of no narrowing
+    candidate the same, and one with non-finite draws "or use jf.sample.": Python calls on
+    the command line. Now the commands and flags that draw more."""
+    from jaxfit.cli import _cli_words, main
+    from jaxfit.inference.bayes import make_likelihood
+
+    draws = {n: np.full((1, 1, 1), v) for n, v in CHINCHILLA.items()}
+    draws["sigma"] = np.full((1, 1, 1), 0.01)
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        method="laplace", likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))
+    nc = jf.save(post, tmp_path / "one.nc")
+    assert main(["suggest", str(nc), "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target",
+                 "N=7e10", "D=1.4e12", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "draw more, e.g. jaxfit sample --samples 1000, or --method " \
+        "bootstrap --n 400 (or DATA as SOURCE with --n-boot 400)." in err, err
+    assert "jf." not in err, err
+    warning = _cli_words("suggest: ... Fix: draw more (e.g. jf.sample(..., samples=1000) or "
+                         "jf.bootstrap(..., n=400)), compare method='linear', or give "
+                         "candidates nearer the target.")
+    assert warning == ("suggest: ... Fix: draw more (e.g. jaxfit sample --samples 1000, or "
+                       "--method bootstrap --n 400 (or DATA as SOURCE with --n-boot 400)), "
+                       "compare --method linear, or give candidates nearer the target."), warning
+    assert _cli_words("Fix: add points to those tasks, leave them out, or use jf.sample.") == (
+        "Fix: add points to those tasks, leave them out, or draw the posterior with jaxfit "
+        "sample --method nuts.")
+
+
 def test_a_saved_fit_of_any_file_name_is_a_saved_fit_not_data(capsys, tmp_path):
     """`--save` takes any name: `jaxfit fit runs.csv --save fit.out` wrote the fit, then
     `jaxfit optimal fit.out` read it as a CSV ("missing column(s) ['N', 'D', 'loss'] ...

@@ -283,6 +283,12 @@ _CLI_WORDS = (
      "informative prior (priors={'sigma': ...})",
      "check the diagnostics table jaxfit sample prints; add data, or give sigma an "
      "informative prior (in Python only: jaxfit.sample(..., priors={'sigma': ...}))"),
+    # `jaxfit.decide.suggest`: a posterior of too few draws (its error and its warning of
+    # no narrowing candidate), or of non-finite draws
+    ("jf.sample(..., samples=1000) or jf.bootstrap(..., n=400)",
+     "jaxfit sample --samples 1000, or --method bootstrap --n 400 (or DATA as SOURCE with "
+     "--n-boot 400)"),
+    ("or use jf.sample.", "or draw the posterior with jaxfit sample --method nuts."),
     # `jaxfit.decide.suggest._target_draws`: --target with a task column for some tasks
     ("Fix: give a target row for every task, or leave ",
      "Fix: give --target one row per task (comma-separated values, one task each), or drop "),
