@@ -212,6 +212,16 @@ def test_predict_names_the_tasks_of_a_posterior_that_failed_its_diagnostics(tmp_
                    "the diagnostics table of jaxfit sample (--json: each task's "
                    "\"diagnostics\"), and draw it again (jaxfit sample's warning says what to "
                    "change)"], err
+    # jaxfit sample --at: the draws' own warning, not a second one from its predictions
+    # (`Posterior.predict` names failed tasks too since session 28)
+    csv = tmp_path / "six.csv"
+    df.to_csv(csv, index=False)
+    assert main(["sample", str(csv), "--method", "bootstrap", "--n", "50", "--at", "N=7e10",
+                 "D=1.4e12", "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert sum(line.startswith("warning: bootstrap: fewer than 3 points per parameter")
+               for line in err) == 1, err
+    assert not [line for line in err if "failed their diagnostics" in line], err
 
 
 def test_fit_that_did_not_converge_plots_without_python_warnings(runs_csv, tmp_path):

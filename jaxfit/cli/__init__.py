@@ -1209,6 +1209,7 @@ def _sample_flags(args) -> None:
 
 def _cmd_sample(args) -> int:
     from jaxfit.sample import bootstrap, sample
+    from jaxfit.warnings import FAILED_DIAGNOSTICS, DiagnosticWarning
 
     _sample_flags(args)
     df, law, mapping = _data_and_law(args)
@@ -1230,6 +1231,9 @@ def _cmd_sample(args) -> int:
             progress.running(f"{what} draws ({law.name}, {len(df)} rows)", args.quiet):
         warnings.simplefilter("always")
         post = _call(run)
+        # the draws' own warning (just caught) named tasks that failed their diagnostics:
+        # not again for --at (`Posterior.predict`'s, only that one)
+        warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
         # inside the catch: a row without a predictive interval is a warning line too
         pred = _call(post.predict, at, prob=args.prob) if at is not None else None
     _warnings(caught, _SAMPLE_WORDS)
@@ -1318,6 +1322,7 @@ def _warn_failed_diagnostics(post, rows: pd.DataFrame) -> None:
 def _cmd_predict(args) -> int:
     from jaxfit.io import _law_block, load
     from jaxfit.posterior import Posterior
+    from jaxfit.warnings import FAILED_DIAGNOSTICS, DiagnosticWarning
 
     law = _law(args.law) if args.law else None
     result = _call(load, args.model, law=law)
@@ -1349,6 +1354,9 @@ def _cmd_predict(args) -> int:
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"predicting {len(rows)} row(s)", args.quiet):
         warnings.simplefilter("always")
+        # a predicted task that failed its diagnostics: said below in this command's words
+        # (`_warn_failed_diagnostics`), not twice
+        warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
         pred = (_call(result.predict, rows.reset_index(drop=True), prob=args.prob,
                       seed=args.seed) if is_post
                 else _call(result.predict, rows.reset_index(drop=True)))
