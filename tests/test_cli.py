@@ -2351,6 +2351,60 @@ def test_ladder_design_warnings_name_what_the_command_line_can_do(capsys):
         "with jaxfit.share)")
 
 
+def test_emergence_advice_keeps_the_bootstrap_only_where_one_was_drawn(monkeypatch, capsys):
+    """`jaxfit emergence`'s advice for a NUTS posterior that failed its diagnostics said
+    "drop the posterior with --no-posterior (the bootstrap remains)" and pointed at the
+    table's bootstrap_converged column under --bootstrap 0 too, where no bootstrap ran:
+    --no-posterior alone would leave no interval, and the column is not there. Now that
+    advice follows the run: with a bootstrap as before; without one it says to draw
+    bootstrap refits instead (--no-posterior --bootstrap 200). Nothing is fitted: the
+    recipe returns a built result after `Posterior.warn`'s real warning."""
+    import dataclasses
+
+    from jaxfit import cli
+    from jaxfit.inference.bayes import make_likelihood
+    from jaxfit.recipes.emergence import EmergenceResult
+
+    rng = np.random.default_rng(0)
+    draws = {k: v * (1 + 0.01 * rng.normal(size=(1, 1, 400))) for k, v in CHINCHILLA.items()}
+    draws["sigma"] = 0.01 * (1 + 0.01 * rng.normal(size=(1, 1, 400)))
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        method="nuts", likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))     # one chain: fails
+    empty = pd.DataFrame()
+    built = EmergenceResult(emergence=pd.DataFrame({"mle": [2.0]}), params=empty,
+                            elbows=empty, curves=empty, points=empty, fit=None,
+                            elbow_fit=None, posterior=post,
+                            bootstrap=dataclasses.replace(post, method="bootstrap"),
+                            options={})
+
+    def recipe(**kwargs):
+        post.warn()
+        drawn = kwargs.get("bootstrap", 200) > 0           # the recipe's default: 200
+        return built if drawn else dataclasses.replace(built, bootstrap=None)
+
+    monkeypatch.setattr(cli, "_import", lambda spec: recipe)
+    lines = {}
+    for argv in ([], ["--bootstrap", "0"]):
+        assert cli.main(["emergence", *argv, "-q"]) == 1          # the NUTS posterior failed
+        err = capsys.readouterr().err.splitlines()
+        (lines[bool(argv)],) = [line for line in err if line.startswith("warning: nuts: ")]
+    assert ("Fix: drop the posterior with --no-posterior (the bootstrap remains), or add "
+            "data;") in lines[False]
+    assert lines[False].endswith("See the table's r_hat, divergences and bootstrap_converged "
+                                 "columns (--out DIR or --json).")
+    assert "bootstrap remains" not in lines[True] and "bootstrap_converged" not in lines[True]
+    assert ("Fix: draw bootstrap refits instead of the posterior (--no-posterior --bootstrap "
+            "200: this run had --bootstrap 0, so --no-posterior alone leaves no interval), or "
+            "add data;") in lines[True]
+    assert lines[True].endswith("See the table's r_hat and divergences columns (--out DIR or "
+                                "--json).")
+    flags = {s for a in cli._parser().commands.choices["emergence"]._actions
+             for s in a.option_strings}
+    for line in lines.values():
+        assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line)) <= flags, line
+
+
 def test_design_warnings_of_other_commands_name_their_flags(capsys):
     """The design warnings' "See FitResult.to_frame()['design']" and the bootstrap's "fix
     parameters with jaxfit.fix, or use jaxfit.sample" reached `jaxfit fit`, `sample`,
@@ -2513,6 +2567,7 @@ def test_every_cli_translation_matches_a_library_message():
     joined = "\0".join(strings)
     tables = {"_CLI_WORDS": cli._CLI_WORDS, "_SAMPLE_WORDS": cli._SAMPLE_WORDS,
               "_RECIPE_WORDS": cli._RECIPE_WORDS, "_POINT_FIT_WORDS": cli._POINT_FIT_WORDS,
+              "_EMERGENCE_WITHOUT_BOOTSTRAP": cli._EMERGENCE_WITHOUT_BOOTSTRAP,
               **{f"_RECIPE_OWN_WORDS[{k!r}]": v for k, v in cli._RECIPE_OWN_WORDS.items()}}
     orphans, used = [], set()
     for name, table in tables.items():

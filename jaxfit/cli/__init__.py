@@ -1015,11 +1015,28 @@ _RECIPE_OWN_WORDS = {
                                        "bootstrap_converged columns (--out DIR or --json)."),
     ),
 }
+#: `jaxfit emergence --bootstrap 0`'s, in place of ``_RECIPE_OWN_WORDS["emergence"]``: no
+#: bootstrap ran, so --no-posterior alone would leave no interval at all, and the table has
+#: no bootstrap_converged column (before, its NUTS warning said "drop the posterior with
+#: --no-posterior (the bootstrap remains)" all the same).
+_EMERGENCE_WITHOUT_BOOTSTRAP = (
+    ("Fix: raise warmup/samples, ", "Fix: draw bootstrap refits instead of the posterior "
+                                    "(--no-posterior --bootstrap 200: this run had "
+                                    "--bootstrap 0, so --no-posterior alone leaves no "
+                                    "interval), or raise warmup/samples, "),
+    ("See Posterior.diagnostics.", "See the table's r_hat and divergences columns (--out "
+                                   "DIR or --json)."),
+)
 
 
-def _recipe_words(recipe: str) -> tuple:
-    """The (Python text, command-line text) pairs for the warnings of ``recipe``."""
-    return _RECIPE_OWN_WORDS.get(recipe, ()) + _RECIPE_WORDS
+def _recipe_words(recipe: str, bootstrap: bool = True) -> tuple:
+    """The (Python text, command-line text) pairs for the warnings of ``recipe``;
+    ``bootstrap``: whether the run drew a bootstrap (``jaxfit emergence --bootstrap 0``
+    draws none, and its advice then says so: `_EMERGENCE_WITHOUT_BOOTSTRAP`)."""
+    own = _RECIPE_OWN_WORDS.get(recipe, ())
+    if recipe == "emergence" and not bootstrap:
+        own = _EMERGENCE_WITHOUT_BOOTSTRAP
+    return own + _RECIPE_WORDS
 
 
 def _options_json(kwargs: dict) -> dict:
@@ -1496,7 +1513,8 @@ def _cmd_recipe(args) -> int:
             progress.running(f"{args.command} recipe", args.quiet):
         warnings.simplefilter("always")
         result = _call(_import(recipe.run), *call, **kwargs)
-    _warnings(caught, _recipe_words(args.recipe))
+    # the emergence recipe's result holds its bootstrap, None under --bootstrap 0
+    _warnings(caught, _recipe_words(args.recipe, getattr(result, "bootstrap", 1) is not None))
     tables = result.frames()
     if args.json:
         _emit_json({"schema": "jaxfit.recipe/1", "recipe": args.recipe,
