@@ -914,14 +914,47 @@ def test_recipe_json_of_python_and_of_the_command_line_are_told_apart(monkeypatc
     python = json.loads(result.to_json())
     assert (command_line["schema"], python["schema"]) == ("jaxfit.recipe/1",
                                                           "jaxfit.recipe_result/1")
-    assert command_line["options"] == {"tasks": ["piqa_val"], "method": "two_step",
-                                       "calibrate": "ratio"}
+    assert command_line["options"] == {"tasks": ["piqa_val"], "method": "two_step"}
     assert python["options"] == used and python["tables"] == command_line["tables"]
     validate(command_line, schema("recipe"))
     validate(python, schema("recipe_result"))
     for doc, other in ((command_line, "recipe_result"), (python, "recipe")):
         with pytest.raises(AssertionError, match="!="):
             validate(doc, schema(other))
+
+
+def test_ladder_json_reports_calibrate_only_when_intervals_were_drawn(monkeypatch, capsys):
+    """`jaxfit ladder --json` without --intervals listed ``"calibrate": "ratio"`` among
+    the options it used (the command line's default, filled in and passed to the recipe,
+    which ignored it: no interval was drawn, none calibrated). Now an option whose needed
+    option is not given keeps no default: neither the recipe nor the JSON gets it. With
+    --intervals, the default (ratio) or the value given is passed and reported. Nothing is
+    fitted: the recipe returns a built result."""
+    from built_results import OneTable
+
+    from jaxfit import cli
+
+    got = []
+
+    def recipe(**kwargs):
+        got.append(kwargs)
+        return OneTable(pd.DataFrame({"task": ["piqa_val"], "pred": [80.0]}), {})
+
+    monkeypatch.setattr(cli, "_import", lambda spec: recipe)
+    for extra, calibrate in (([], None), (["--intervals"], "ratio"),
+                             (["--intervals", "--calibrate", "width"], "width")):
+        code, doc = _cli_json(capsys, ["ladder", "--tasks", "piqa_val", *extra, "--json", "-q"])
+        assert code == 0
+        validate(doc, schema("recipe"))
+        assert doc["options"].get("calibrate") == calibrate, (extra, doc["options"])
+        assert got[-1].get("calibrate") == calibrate, (extra, got[-1])
+        assert doc["options"] == {"tasks": ["piqa_val"], "method": "two_step",
+                                  **({"intervals": True, "calibrate": calibrate}
+                                     if extra else {})}
+    # given without --intervals, at any value, it is still refused (before any run)
+    assert cli.main(["ladder", "--calibrate", "ratio", "--json", "-q"]) == 2
+    assert "--calibrate ratio applies only with --intervals" in capsys.readouterr().err
+    assert len(got) == 3
 
 
 def test_recipe_json_with_a_non_finite_option(monkeypatch, capsys):
@@ -1799,11 +1832,12 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
             int(given.get("--n", 1000)), int(given.get("--samples", 1000)),
             float(given.get("--target-accept", 0.95)), given.get("--likelihood", "huber"),
             given.get("--temper", "sandwich"))
-    for ok, calibrate in (([], "ratio"), (["--intervals"], "ratio"),
+    for ok, calibrate in (([], None), (["--intervals"], "ratio"),
                           (["--intervals", "--calibrate", "width"], "width")):
         args = _parser().parse_args(["ladder", *ok])
         _recipe_flags(args, RECIPES["ladder"])
-        # as before: --calibrate's default ratio and --method's two_step passed to ladder
+        # --method's two_step passed to ladder, and --calibrate's default ratio with
+        # --intervals only (test_ladder_json_reports_calibrate_only_when_intervals_were_drawn)
         assert (args.calibrate, args.method, args.intervals) == (
             calibrate, "two_step", True if ok else None)
     for ok in (["--x", "N=n"], ["--y", "loss", "--seed", "0", "--n-boot", "0"]):

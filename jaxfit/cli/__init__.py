@@ -1466,17 +1466,25 @@ def _recipe_flags(args, recipe) -> None:
     width`` without ``--intervals``, which ran uncalibrated point predictions), at any value
     (``--calibrate ratio``, its default, passed unnoticed before), as `_sample_flags` does
     for `jaxfit sample`. Then fills in the command line's defaults (`Arg.default`) of the
-    options not given."""
+    options not given, but not of an option whose needed option is not given either: it
+    stays None, so the recipe does not get it and ``--json``'s options do not list it
+    (before, ``jaxfit ladder --json`` reported ``"calibrate": "ratio"`` of a run without
+    --intervals, which calibrated nothing)."""
     by_dest = {a.dest: a for a in recipe.args}
+
+    def used(a) -> bool:                 # the option it needs (if any) is given
+        needed = by_dest.get(a.requires)
+        return needed is None or bool(getattr(args, needed.dest) or needed.default)
+
     for a in recipe.args:
         value = getattr(args, a.dest)
-        needed = by_dest.get(a.requires)
-        if value is None or needed is None or getattr(args, needed.dest) or needed.default:
+        if value is None or used(a):
             continue
-        need = needed.flag
+        need = by_dest[a.requires].flag
         raise InputError(f"{a.flag} {value} applies only with {need} (without it nothing "
                          f"uses it); add {need}, or drop {a.flag}")
-    _fill_defaults(args, {a.dest: a.default for a in recipe.args if a.default is not None})
+    _fill_defaults(args, {a.dest: a.default for a in recipe.args
+                          if a.default is not None and used(a)})
 
 
 def _fill_defaults(args, defaults: dict) -> None:
