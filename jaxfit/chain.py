@@ -17,6 +17,7 @@ of the outermost step (the last posterior).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -29,6 +30,7 @@ from jaxfit.law import Law
 from jaxfit.posterior import (Posterior, _check_prob, draw_predictions, interval_frame,
                               warn_undefined)
 from jaxfit.predictions import fan_out_index
+from jaxfit.warnings import DiagnosticWarning
 
 __all__ = ["predict_chain", "chain_draws"]
 
@@ -55,6 +57,13 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         ``index`` is ``df.index``, or (task, row) when ``df`` lacks the ``by`` column(s) of
         a step with several tasks (every task of the first such step for every row).
     """
+    return _chain_draws(law, posteriors, df, x, seed)[:3]
+
+
+def _chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
+                 x: Mapping[str, str] | None, seed: int):
+    """`chain_draws`, with each step's task position of every row (``rows_of``: a list,
+    one [n] array per step) after them: ``(index, mean, pred, rows_of)``."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"predict_chain: give a pandas DataFrame, got {type(df).__name__}.")
     # as Posterior.predict (before: numpy's "expected non-negative integer" for -1, naming
@@ -112,7 +121,21 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     for name, v in held.items():
         theta[name] = np.full((len(df), D), v)
     mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, rows=rows_of[-1])
-    return index, mean, pred
+    return index, mean, pred, rows_of
+
+
+def _warn_failed(posteriors: Sequence[Posterior], rows_of: Sequence[np.ndarray]) -> bool:
+    """One `DiagnosticWarning` at `predict_chain`'s caller naming, step by step, the tasks
+    the rows used that failed their diagnostics (`Posterior.failed_text`, the words of
+    `Posterior.predict`'s warning; its message matches
+    `jaxfit.warnings.FAILED_DIAGNOSTICS`). Before, the chained intervals of such tasks
+    came back without a word. Returns True when it warned."""
+    texts = [f"step {i} (law {post.law.name!r}): {text}"
+             for i, (post, rows) in enumerate(zip(posteriors, rows_of))
+             if (text := post.failed_text(rows)) is not None]
+    if texts:
+        warnings.warn("predict_chain: " + " ".join(texts), DiagnosticWarning, stacklevel=3)
+    return bool(texts)
 
 
 def _step_rows(i: int, post: Posterior, df: pd.DataFrame):
@@ -204,7 +227,8 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     ``predictive_lower/upper`` (with the last step's noise), rows aligned with ``df.index``
     when each row names its task (or every step has one task); without the ``by``
     column(s) of a step with several tasks, every task of that step for every row,
-    indexed by (task, row).
+    indexed by (task, row). One `DiagnosticWarning` names, step by step, the tasks the
+    rows used that failed their diagnostics (`Posterior.warn_failed`'s words).
 
     Example:
         >>> import jaxfit as jf
@@ -216,12 +240,14 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     from jaxfit.predictions import prediction_frame
 
     _check_prob(prob)
-    index, mean, pred = chain_draws(law, posteriors, df, x=x, seed=seed)
-    last = list(posteriors)[-1]                     # the noise is the last step's
+    posteriors = list(posteriors)
+    index, mean, pred, rows_of = _chain_draws(law, posteriors, df, x, seed)
+    last = posteriors[-1]                           # the noise is the last step's
     iv = interval_frame(index, mean, pred, prob)
     warn_undefined(index, mean, pred, last.likelihood.space, last.method,
                    where="predict_chain", prob=prob,
                    bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
+    _warn_failed(posteriors, rows_of)
     out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
     out.attrs["prob"] = prob
     return out

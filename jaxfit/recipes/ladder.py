@@ -47,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -67,7 +68,8 @@ from jaxfit.recipes.points import (check_fraction, check_run_count, evaluate, nu
 from jaxfit.inference import design
 from jaxfit.inference.status import Status
 from jaxfit.result import FitResult
-from jaxfit.warnings import ConvergenceWarning, DesignWarning, IdentifiabilityWarning, warn_fit
+from jaxfit.warnings import (FAILED_DIAGNOSTICS, ConvergenceWarning, DesignWarning,
+                             DiagnosticWarning, IdentifiabilityWarning, warn_fit)
 
 __all__ = ["ladder", "ladder_backtest", "LadderResult", "load_olmo_ladder", "PAPER_TASKS", "VARIANCE_TASKS",
            "TASK_DISPLAY_NAMES", "METHODS", "STEP1_OPTIONS", "STEP2_OPTIONS",
@@ -359,10 +361,16 @@ def _intervals(method: str, fits: Mapping[str, FitResult], fit_data: Mapping[str
             res.law, data, y=res.options["y"], by="task", x=res.options["x"], n=n_boot,
             loss=loss, delta=delta, space=space, start=res, seed=int(opts.get("seed", 0)),
             max_steps=int(opts.get("max_steps", 1000)), warn=False)
-    if method == "single_step":
-        return posts, posts["single_step"].predict(tgt_pts, prob=prob)
-    chain = _laws(method)[2]
-    return posts, predict_chain(chain, [posts["step1"], posts["step2"]], tgt_pts, prob=prob)
+    with warnings.catch_warnings():
+        # the steps' bootstraps run with warn=False, as they always have: their diagnostics
+        # are not said here either (the predictions' warning about failed diagnostics,
+        # new in Posterior.predict and predict_chain, would be the first word of them)
+        warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
+        if method == "single_step":
+            return posts, posts["single_step"].predict(tgt_pts, prob=prob)
+        chain = _laws(method)[2]
+        return posts, predict_chain(chain, [posts["step1"], posts["step2"]], tgt_pts,
+                                    prob=prob)
 
 
 def ladder_backtest(s1: pd.DataFrame, step2: pd.DataFrame | None = None, *,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,6 +13,7 @@ from jaxfit.plot_style import (figure, interval_bar, legend_below, plain_log_tic
                                wrap)
 from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES, LadderResult
 from jaxfit.recipes.points import evaluate
+from jaxfit.warnings import FAILED_DIAGNOSTICS, DiagnosticWarning
 
 __all__ = ["plot_ladder"]
 
@@ -94,7 +96,10 @@ def _step1_intervals(res: LadderResult, task: str, tgt: pd.DataFrame, xcol: str)
     law = post.law
     frame = pd.DataFrame({"task": task, **{k: tgt[k].to_numpy(np.float64)
                                             for k in law.inputs}})
-    iv = post.predict(frame, prob=res.options["prob"])
+    with warnings.catch_warnings():
+        # the recipe's bootstraps run with warn=False (`jaxfit.recipes.ladder._intervals`)
+        warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
+        iv = post.predict(frame, prob=res.options["prob"])
     return list(zip(tgt["run"], iv["predictive_lower"], iv["predictive_upper"], tgt[xcol]))
 
 
