@@ -2582,6 +2582,8 @@ _ASSEMBLED = {
        for t in ("step1", "step2")},
     **{f"See result.ladder.{t}['{col}'].": ("See ", "result.ladder", ".", t, f"['{col}'].")
        for t in ("step1", "step2") for col in ("status", "design")},          # flp_vs_ladder
+    "See result.predictions['bootstrap_converged'].":                      # ladder._warn_refits
+        ("See ", "result", ".predictions['bootstrap_converged']."),
     **{f"Drop them from `targets` or from `{runs}`.":
        ("Drop them from `targets` or from `", runs, "`.")
        for runs in ("ladder_runs", "sampling_runs")},                 # ladder._warn_leak

@@ -985,6 +985,9 @@ _RECIPE_OWN_WORDS = {
                                                "--ladder-runs), or fix parameters"),
         ("Drop them from `targets` or from `ladder_runs`.",
          "Drop them from --targets or from --ladder-runs."),
+        # `_warn_refits`, with --intervals
+        ("See result.predictions['bootstrap_converged'].",
+         "See the predictions table's bootstrap_converged column (--out DIR or --json)."),
     ),
     # `jaxfit flp` runs the ladder on its sampling runs (--sampling-runs), through
     # `jaxfit.recipes.flp.flp_vs_ladder`, which takes the ladder's step options and holds
