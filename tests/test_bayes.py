@@ -372,6 +372,41 @@ def test_chain_of_two_many_task_steps_by_different_columns_needs_one_of_them():
     assert fan.index.names == ["fam", "row"] and len(fan) == 4
 
 
+def test_chain_fanning_out_a_task_the_other_step_lacks_says_so():
+    """Rows naming no task fan out over step 0's tasks; a task of step 0 that step 1 did
+    not fit was refused as "step 1 (law 'sigmoid'): 1 rows name tasks that were not
+    fitted ('task' = ['c'])" though the user's rows name no task at all, and with
+    mismatched labels "3 rows name tasks" of a 1-row frame. Now the error says the labels
+    come from step 0's tasks, names the tasks step 1 lacks, and gives the fix."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a", "b", "c"], [400.0, 410.0, 1.7, 0.34, 0.28],
+                         [20, 20, 0.02, .01, .01], 0.02, "log")
+    s2 = _gaussian_draws(SIGMOID, ["a", "b"], [-0.7, 4.0, 2.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"N": [7e9], "D": [1e12]})
+    before = new.copy()
+    with pytest.raises(ValueError, match=re.escape(
+            "predict_chain: df has no column ['task'] naming each row's task, so every "
+            "task of step 0 (law 'chinchilla') is predicted at every row, but step 1 (law "
+            "'sigmoid') did not fit task(s) ['c'] (its tasks: ['a', 'b']). Fix: name each "
+            "row's task in a column 'task' with tasks every step fitted, e.g. "
+            "df.assign(task='a').")):
+        predict_chain(law, [s1, s2], new)
+    pd.testing.assert_frame_equal(new, before)
+    # no task in common: the labels differ between the steps
+    s2u = _gaussian_draws(SIGMOID, ["A", "B"], [-0.7, 4.0, 2.0, 1.0],
+                          [0.02, 0.1, 0.02, 0.01], 0.01, "linear", seed=1)
+    with pytest.raises(ValueError, match=re.escape(
+            "did not fit task(s) ['a', 'b', 'c'] (its tasks: ['A', 'B']). Fix: the steps "
+            "share no task label: fit both steps with the same labels in 'task'.")):
+        predict_chain(law, [s1, s2u], new)
+    # rows naming their task: unchanged, and a common task predicts
+    assert predict_chain(law, [s1, s2], new.assign(task="a")).shape == (1, 10)
+
+
 def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
     """As `FitResult.report` and its repr do; before, a posterior of ``jf.fix(law,
     alpha=0.2)`` showed the formula with alpha and no value for it anywhere."""
