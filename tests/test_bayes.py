@@ -220,23 +220,32 @@ def test_chain_refuses_steps_given_outermost_first():
     import jaxfit as jf
     from jaxfit.chain import predict_chain
 
-    s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+    # A, B, E (LAW.param_names order) = 400, 410, 1.7: L ~ 2.06, where the sigmoid
+    # (L0 = 2) is steep. Before, A = 1.7, B = 400, E = 410 put L at ~410, where the sigmoid
+    # is flat at a + b, so step 1's draws (paired or not) could not move the check below.
+    s1 = _gaussian_draws(LAW, ["a"], [400.0, 410.0, 1.7, 0.34, 0.28], [20, 20, 0.02, .01, .01],
                          0.02, "log")
-    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 2.0, 1.0], [0.02, 0.1, 0.02, 0.01],
                          0.01, "linear", seed=1)
     law = jf.compose(SIGMOID, LAW, into="L")
     new = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
-    ok = predict_chain(law, [s1, s2], new)
-    # draw i of step 1's loss through draw i of step 2's sigmoid, in numpy (before: the
-    # median against the sigmoid of the mean parameters, abs 0.01, half the draws' sd,
-    # which unpaired draws would pass too)
-    L = np.asarray(LAW({k: s1.flat(k)[0] for k in LAW.param_names},
+    ok = predict_chain(law, [s1, s2], new, seed=3)
+    # the documented pairing (jaxfit/chain.py): joint draw d is draw d of each step after
+    # an independent permutation per step, from numpy's generator of the seed; in numpy
+    rng = np.random.default_rng(3)
+    p1, p2 = rng.permutation(s1.n_draws), rng.permutation(s2.n_draws)
+    L = np.asarray(LAW({k: s1.flat(k)[0][p1] for k in LAW.param_names},
                        {"N": np.float64(7e9), "D": np.float64(1e12)}))
-    q = {k: s2.flat(k)[0] for k in SIGMOID.param_names}
+    assert 1.9 < np.median(L) < 2.2                     # on the sigmoid's slope
+    q = {k: s2.flat(k)[0][p2] for k in SIGMOID.param_names}
     acc = q["a"] / (1 + np.exp(-q["k"] * (L - q["L0"]))) + q["b"]
     np.testing.assert_allclose(ok.loc[0, ["median", "credible_lower", "credible_upper"]]
                                .to_numpy(float), np.quantile(acc, [0.5, 0.05, 0.95]),
                                rtol=1e-9)
+    # step 1's uncertainty is in the interval: it is wider than step 2's alone at L's median
+    alone = s2.predict(pd.DataFrame({"task": ["a"], "L": [np.median(L)]}))
+    assert (ok.credible_upper - ok.credible_lower)[0] > 1.5 * (
+        alone.credible_upper - alone.credible_lower)[0]
     with pytest.raises(ValueError, match=r"step 0 \(law 'sigmoid'\) reads \['L'\].*"
                        "innermost first"):
         predict_chain(law, [s2, s1], new)
