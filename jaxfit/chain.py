@@ -45,7 +45,9 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
             noise of the target. A posterior with several tasks picks each row's task from
             ``df``'s ``by`` column(s) (as `Posterior.predict`).
         df: rows at which to predict (columns: ``law``'s inputs).
-        x: ``law`` input -> column mapping.
+        x: ``law`` input -> column mapping (default: each input from the column of its
+            name, or where ``df`` has none, from the column the first step taking it was
+            fitted on, its ``x=``, which `Posterior.predict` reads).
         seed: seed of the pairing permutations and the noise. Each row's noise comes from
             its own stream, `jaxfit.posterior.row_streams` of its task in the last step and
             its inputs, as in `Posterior.predict`, so it does not depend on the other rows
@@ -92,7 +94,8 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     fan = _fan_out(posteriors, df)
     if fan is not None:                 # every task for every row, as Posterior.predict
         index, df = fan_out_index(fan.tasks, df), _with_tasks(fan, df)
-    xs = prediction_inputs(law, df, x, where="predict_chain")
+    xs = prediction_inputs(law, df, _fitted_columns(law, posteriors, df) if x is None else x,
+                           where="predict_chain")
     D = min(p.n_draws for p in posteriors)
     rng = np.random.default_rng(seed)
     theta: dict[str, np.ndarray] = {}
@@ -113,6 +116,26 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         theta[name] = np.full((len(df), D), v)
     mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, rows=rows_of[-1])
     return index, mean, pred
+
+
+def _fitted_columns(law: Law, posteriors: Sequence[Posterior],
+                    df: pd.DataFrame) -> dict[str, str]:
+    """The default input -> column mapping of `chain_draws`: an input of ``law`` that
+    ``df`` has no column of its own name for is read from the column the first step
+    taking it was fitted on (its ``x=``), where ``df`` has that column. Before, the chain
+    read every input from its own name only, so a frame the steps' own
+    `Posterior.predict` took (``params``, ``tokens`` for a fit with ``x={"N": "params",
+    "D": "tokens"}``) was refused as missing columns; a frame naming the inputs
+    themselves reads them as before."""
+    out: dict[str, str] = {}
+    for post in posteriors:
+        fitted = dict(post.options.get("x") or {})
+        for name in post.law.inputs:
+            col = fitted.get(name, name)
+            if (name in law.inputs and name not in out and name not in df.columns
+                    and col in df.columns):
+                out[name] = col
+    return out
 
 
 def _step_rows(i: int, post: Posterior, df: pd.DataFrame):

@@ -416,6 +416,41 @@ def test_chain_fanning_out_a_task_the_other_step_lacks_says_so():
     assert predict_chain(law, [s1, s2], new.assign(task="a")).shape == (1, 10)
 
 
+def test_chain_reads_inputs_as_the_steps_were_fitted():
+    """A step fitted with x={"N": "params", "D": "tokens"} predicts from a frame of those
+    columns (`Posterior.predict` maps its inputs as in the fit); `predict_chain` ignored
+    the steps' mappings and refused that frame ("missing column(s) ['N', 'D'] ... Add them
+    or map them with x="). Now an input without a column of its own name is read as the
+    step that takes it was fitted; a frame naming the inputs reads them as before, and an
+    explicit x= still wins."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a"], [400.0, 410.0, 1.7, 0.34, 0.28], [20, 20, 0.02, .01, .01],
+                         0.02, "log")
+    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 2.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    mapped = dataclasses.replace(s1, options={"by": "task",
+                                              "x": {"N": "params", "D": "tokens"}})
+    law = jf.compose(SIGMOID, LAW, into="L")
+    plain = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
+    theirs = plain.rename(columns={"N": "params", "D": "tokens"})
+    before = theirs.copy()
+    cols = ["median", "credible_lower", "credible_upper", "predictive_lower",
+            "predictive_upper"]
+    want = predict_chain(law, [s1, s2], plain)[cols]
+    got = predict_chain(law, [mapped, s2], theirs)
+    pd.testing.assert_frame_equal(got[cols], want)
+    assert list(got.columns[:3]) == ["task", "params", "tokens"]
+    pd.testing.assert_frame_equal(theirs, before)
+    # the same frame as the step's own predict takes; the inputs' own names as before
+    assert mapped.predict(theirs).shape == (1, 10)
+    pd.testing.assert_frame_equal(predict_chain(law, [mapped, s2], plain)[cols], want)
+    # an explicit x= replaces the fit's mapping
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['N'\]"):
+        predict_chain(law, [mapped, s2], theirs, x={"D": "tokens"})
+
+
 def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
     """As `FitResult.report` and its repr do; before, a posterior of ``jf.fix(law,
     alpha=0.2)`` showed the formula with alpha and no value for it anywhere."""
