@@ -539,6 +539,20 @@ def test_interval_bootstrap_keeps_the_anchor_in_every_step2_refit(data):
     assert "anchor" not in res.step2_data.columns
 
 
+def test_ladder_backtest_step2_without_n_is_named_not_a_key_error():
+    """Pinning the anchors reads step 2's ``N`` (missing: an anchor); a frame without the
+    column must still reach the backtest's own message, not a KeyError."""
+    from jaxfit.recipes.ladder import ladder_backtest
+
+    s1 = pd.DataFrame({"task": ["t"] * 6, "N": [1e8, 1e8, 2e8, 2e8, 4e8, 4e8],
+                       "D": [1e9, 2e9] * 3, "loss": [1.0, 0.9, 0.8, 0.75, 0.7, 0.65],
+                       "acc": [0.3] * 6})
+    s2 = pd.DataFrame({"task": ["t"] * 3, "L": [1.0, 0.9, 0.8], "acc": [0.3, 0.35, 0.4]})
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: steps[1].data is missing column(s) ['N']")):
+        ladder_backtest(s1, s2, n_boot=2)
+
+
 def test_numbers_written_as_text_give_the_same_ladder(data, res):
     """Columns of numbers read as text (pd.read_csv(dtype=str), JSON): before, they passed
     the recipe's checks and failed in pandas with "TypeError: dtype 'str' does not support
