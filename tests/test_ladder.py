@@ -528,7 +528,7 @@ def test_interval_bootstrap_keeps_the_anchor_in_every_step2_refit(data):
     bootstrap resampled it with the checkpoints, so ~37% of the refits had none, and
     without it CommonsenseQA's sigmoid tops out at b = 0.70, not 1: 28% of its step-2
     draws had b < 0.99 (100 resamples), a mixture of two protocols that stretched the
-    7B-4T interval's lower end from 71.5 to 66.2 points. Now pinned
+    7B-4T interval's lower end to 66.2 points (72.0 pinned). Now pinned
     (`jaxfit.bootstrap`'s ``pinned``): every refit keeps it, and so b stays at 1."""
     res = ladder(data, tasks="csqa_val", intervals=True, n_boot=40)
     b = res.posteriors["step2"].flat("b")[0]

@@ -344,7 +344,7 @@ def _pin_anchors(step2: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     The anchor is part of the protocol, in every fit: resampled with the checkpoints, it
     was missing from ~37% of the resamples, whose refits are of the protocol without it
     (on the released data, CommonsenseQA's and Social IQa's b drops from 1 to 0.70 and
-    0.62 there, and CommonsenseQA's 90% interval at 7B-4T reached 66.2 instead of 71.5)."""
+    0.62 there, and CommonsenseQA's 90% interval at 7B-4T reached 66.2 points instead of 72.0)."""
     if "N" not in step2.columns:      # refused by the backtest's own column check
         return step2, None
     anchors = step2["N"].isna()
