@@ -199,7 +199,9 @@ def test_rolling_origin_numbers_on_the_ladder(res):
     print(by_ratio)
     assert 0.5 < by_ratio.iloc[0] < 2 and by_ratio.iloc[-1] > by_ratio.iloc[0]
     # Raw chained bootstrap intervals miss held-out ladder runs: CommonsenseQA from 370M
-    # (predicted 4-9 points too low) every time; 83 of 96 covered in all. Those 8 rows come
+    # (predicted 4-9 points too low) every time; 79 of 96 covered in all (83 before session
+    # 28 pinned step 2's anchor in every resample: refits without it, a third, widened
+    # CommonsenseQA's and Social IQa's intervals). Those 8 rows come
     # from a step-1 fit that stopped at max_steps (a flat valley on 2 model sizes): the
     # table says so, and only those.
     csqa = t[(t["task"] == "csqa_val") & (t["cut"] == N_370M)]
@@ -208,12 +210,14 @@ def test_rolling_origin_numbers_on_the_ladder(res):
     # ... and whether they came from fits flagged poorly identified: every row of the 370M
     # cut (2 model sizes for 5 parameters: the design check says N has 2 levels) is.
     assert not t.loc[t["cut"] == N_370M, "identified"].any()
-    assert int(t["raw_covered"].sum()) == 83
+    assert int(t["raw_covered"].sum()) == 79
     # docs/backtest.md: q is the 88th smallest of the 96 ratio scores; without the 8
-    # unconverged rows the quantile of the other 88 is below 0 (-0.0010).
+    # unconverged rows the quantile of the other 88 is about 0.
     score = calibration_scores(t, N_1B3, "ratio", "linear")
     assert len(score) == 96 and conformal_quantile(score, 0.9) == np.sort(score)[87]
-    assert -0.002 < conformal_quantile(score[t["converged"].to_numpy()], 0.9) < 0
+    # (session 28, with step 2's anchor in every resample: +0.00009, about 0.03 points at
+    # the targets; it was -0.0010 when a third of the refits had no anchor)
+    assert 0 < conformal_quantile(score[t["converged"].to_numpy()], 0.9) < 0.0002
     s = bt.summary(by_task=False, calibrated_only=False)
     assert s.loc["all", "n"] == 96
     # ... its numbers, by hand from the table: coverage, mean |error| and the raw
@@ -222,7 +226,7 @@ def test_rolling_origin_numbers_on_the_ladder(res):
     miss = np.maximum(t["raw_lower"] - y, 0) + np.maximum(y - t["raw_upper"], 0)
     assert s.loc["all", "interval_score_raw"] == pytest.approx(
         np.mean(t["raw_upper"] - t["raw_lower"] + 20 * miss), rel=1e-12)
-    assert s.loc["all", "coverage_raw"] == pytest.approx(83 / 96, rel=1e-12)
+    assert s.loc["all", "coverage_raw"] == pytest.approx(79 / 96, rel=1e-12)
     assert s.loc["all", "mae"] == pytest.approx(np.mean(np.abs(t["prediction"] - y)), rel=1e-12)
 
 
@@ -302,14 +306,15 @@ def test_ladder_calibrated_intervals_cover(res, plain):
     print(f"raw: {int(raw.sum())}/16, calibrated: {int(p.covered.sum())}/16, "
           f"q = {p.calibration_q.iloc[0]:.4f}")
     # docs/backtest.md and docs/recipes/ladder.md: raw 13 of 16, calibrated all 16,
-    # q = 0.0079, +2.1 points on each side at 7B-4T and +2.6 at 13B-5T. (q = 0.0132, +3.5
+    # q = 0.0077, +2.1 points on each side at 7B-4T and +2.6 at 13B-5T (q = 0.0079 before
+    # session 28 kept step 2's anchor in every resample). (q = 0.0132, +3.5
     # and +4.4, before each held-out row of the backtest drew its noise from its own
     # stream, `row_streams`, instead of one numbered by its position at its axis value.
     # ARC-Easy's 760M run predicted from 370M has a raw lower bound 1.2 points lower with
     # the new draws, Monte Carlo noise of 100 resamples: it is missed by 1.4 points instead
     # of 2.5, and its score is q now.)
     assert int(p.covered.sum()) == 16 and int(raw.sum()) == 13
-    assert p.calibration_q.iloc[0] == pytest.approx(0.0079, abs=5e-5)
+    assert p.calibration_q.iloc[0] == pytest.approx(0.0077, abs=5e-5)
     half = 50 * ((p.acc_upper - p.acc_lower) - (p.raw_acc_upper - p.raw_acc_lower))
     assert half[p.target == "7B-4T"].to_numpy() == pytest.approx(2.1, abs=0.05)
     assert half[p.target == "13B-5T"].to_numpy() == pytest.approx(2.6, abs=0.05)

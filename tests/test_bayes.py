@@ -220,23 +220,32 @@ def test_chain_refuses_steps_given_outermost_first():
     import jaxfit as jf
     from jaxfit.chain import predict_chain
 
-    s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+    # A, B, E (LAW.param_names order) = 400, 410, 1.7: L ~ 2.06, where the sigmoid
+    # (L0 = 2) is steep. Before, A = 1.7, B = 400, E = 410 put L at ~410, where the sigmoid
+    # is flat at a + b, so step 1's draws (paired or not) could not move the check below.
+    s1 = _gaussian_draws(LAW, ["a"], [400.0, 410.0, 1.7, 0.34, 0.28], [20, 20, 0.02, .01, .01],
                          0.02, "log")
-    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 2.0, 1.0], [0.02, 0.1, 0.02, 0.01],
                          0.01, "linear", seed=1)
     law = jf.compose(SIGMOID, LAW, into="L")
     new = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
-    ok = predict_chain(law, [s1, s2], new)
-    # draw i of step 1's loss through draw i of step 2's sigmoid, in numpy (before: the
-    # median against the sigmoid of the mean parameters, abs 0.01, half the draws' sd,
-    # which unpaired draws would pass too)
-    L = np.asarray(LAW({k: s1.flat(k)[0] for k in LAW.param_names},
+    ok = predict_chain(law, [s1, s2], new, seed=3)
+    # the documented pairing (jaxfit/chain.py): joint draw d is draw d of each step after
+    # an independent permutation per step, from numpy's generator of the seed; in numpy
+    rng = np.random.default_rng(3)
+    p1, p2 = rng.permutation(s1.n_draws), rng.permutation(s2.n_draws)
+    L = np.asarray(LAW({k: s1.flat(k)[0][p1] for k in LAW.param_names},
                        {"N": np.float64(7e9), "D": np.float64(1e12)}))
-    q = {k: s2.flat(k)[0] for k in SIGMOID.param_names}
+    assert 1.9 < np.median(L) < 2.2                     # on the sigmoid's slope
+    q = {k: s2.flat(k)[0][p2] for k in SIGMOID.param_names}
     acc = q["a"] / (1 + np.exp(-q["k"] * (L - q["L0"]))) + q["b"]
     np.testing.assert_allclose(ok.loc[0, ["median", "credible_lower", "credible_upper"]]
                                .to_numpy(float), np.quantile(acc, [0.5, 0.05, 0.95]),
                                rtol=1e-9)
+    # step 1's uncertainty is in the interval: it is wider than step 2's alone at L's median
+    alone = s2.predict(pd.DataFrame({"task": ["a"], "L": [np.median(L)]}))
+    assert (ok.credible_upper - ok.credible_lower)[0] > 1.5 * (
+        alone.credible_upper - alone.credible_lower)[0]
     with pytest.raises(ValueError, match=r"step 0 \(law 'sigmoid'\) reads \['L'\].*"
                        "innermost first"):
         predict_chain(law, [s2, s1], new)
@@ -370,6 +379,76 @@ def test_chain_of_two_many_task_steps_by_different_columns_needs_one_of_them():
         predict_chain(law, [s1, s2], new)
     fan = predict_chain(law, [s1, s2], new.assign(task="x"))
     assert fan.index.names == ["fam", "row"] and len(fan) == 4
+
+
+def test_chain_fanning_out_a_task_the_other_step_lacks_says_so():
+    """Rows naming no task fan out over step 0's tasks; a task of step 0 that step 1 did
+    not fit was refused as "step 1 (law 'sigmoid'): 1 rows name tasks that were not
+    fitted ('task' = ['c'])" though the user's rows name no task at all, and with
+    mismatched labels "3 rows name tasks" of a 1-row frame. Now the error says the labels
+    come from step 0's tasks, names the tasks step 1 lacks, and gives the fix."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a", "b", "c"], [400.0, 410.0, 1.7, 0.34, 0.28],
+                         [20, 20, 0.02, .01, .01], 0.02, "log")
+    s2 = _gaussian_draws(SIGMOID, ["a", "b"], [-0.7, 4.0, 2.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"N": [7e9], "D": [1e12]})
+    before = new.copy()
+    with pytest.raises(ValueError, match=re.escape(
+            "predict_chain: df has no column ['task'] naming each row's task, so every "
+            "task of step 0 (law 'chinchilla') is predicted at every row, but step 1 (law "
+            "'sigmoid') did not fit task(s) ['c'] (its tasks: ['a', 'b']). Fix: name each "
+            "row's task in a column 'task' with tasks every step fitted, e.g. "
+            "df.assign(task='a').")):
+        predict_chain(law, [s1, s2], new)
+    pd.testing.assert_frame_equal(new, before)
+    # no task in common: the labels differ between the steps
+    s2u = _gaussian_draws(SIGMOID, ["A", "B"], [-0.7, 4.0, 2.0, 1.0],
+                          [0.02, 0.1, 0.02, 0.01], 0.01, "linear", seed=1)
+    with pytest.raises(ValueError, match=re.escape(
+            "did not fit task(s) ['a', 'b', 'c'] (its tasks: ['A', 'B']). Fix: the steps "
+            "share no task label: fit both steps with the same labels in 'task'.")):
+        predict_chain(law, [s1, s2u], new)
+    # rows naming their task: unchanged, and a common task predicts
+    assert predict_chain(law, [s1, s2], new.assign(task="a")).shape == (1, 10)
+
+
+def test_chain_reads_inputs_as_the_steps_were_fitted():
+    """A step fitted with x={"N": "params", "D": "tokens"} predicts from a frame of those
+    columns (`Posterior.predict` maps its inputs as in the fit); `predict_chain` ignored
+    the steps' mappings and refused that frame ("missing column(s) ['N', 'D'] ... Add them
+    or map them with x="). Now an input without a column of its own name is read as the
+    step that takes it was fitted; a frame naming the inputs reads them as before, and an
+    explicit x= still wins."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a"], [400.0, 410.0, 1.7, 0.34, 0.28], [20, 20, 0.02, .01, .01],
+                         0.02, "log")
+    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 2.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    mapped = dataclasses.replace(s1, options={"by": "task",
+                                              "x": {"N": "params", "D": "tokens"}})
+    law = jf.compose(SIGMOID, LAW, into="L")
+    plain = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
+    theirs = plain.rename(columns={"N": "params", "D": "tokens"})
+    before = theirs.copy()
+    cols = ["median", "credible_lower", "credible_upper", "predictive_lower",
+            "predictive_upper"]
+    want = predict_chain(law, [s1, s2], plain)[cols]
+    got = predict_chain(law, [mapped, s2], theirs)
+    pd.testing.assert_frame_equal(got[cols], want)
+    assert list(got.columns[:3]) == ["task", "params", "tokens"]
+    pd.testing.assert_frame_equal(theirs, before)
+    # the same frame as the step's own predict takes; the inputs' own names as before
+    assert mapped.predict(theirs).shape == (1, 10)
+    pd.testing.assert_frame_equal(predict_chain(law, [mapped, s2], plain)[cols], want)
+    # an explicit x= replaces the fit's mapping
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['N'\]"):
+        predict_chain(law, [mapped, s2], theirs, x={"D": "tokens"})
 
 
 def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
