@@ -381,8 +381,8 @@ def test_intervals_carry_both_steps_and_leave_points_unchanged(res, plain):
 
 def test_intervals_say_which_tasks_bootstrap_refits_did_not_converge(run):
     """The steps' bootstraps run with warn=False, so the intervals drew on refits that
-    stopped short of their optimum without a word (the default tasks: 2-9% of step 2's
-    refits stalled in 6 of 11 tasks, session 28). Now the predictions' bootstrap_converged
+    stopped short of their optimum without a word (the default tasks: 2-16% of step 2's
+    refits stopped short in 5 of 8 tasks, session 28). Now the predictions' bootstrap_converged
     holds each row's smallest share over the steps, and one ConvergenceWarning names the
     tasks under 99% with their share."""
     res, caught = run

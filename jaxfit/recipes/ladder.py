@@ -405,7 +405,8 @@ def _warn_refits(posts: Mapping[str, Any], result_name: str = "result") -> None:
     converge for some task (the threshold of `Posterior.warn`). The bootstraps run with
     warn=False (their start is the recipe's own fit, which `_warn` covers), so before,
     the intervals drew on such refits without a word: on the embedded ladder's default
-    tasks (100 refits), 2-9% of step 2's refits stalled in 6 of 11 tasks (session 28)."""
+    tasks (100 refits), 2-16% of step 2's refits stopped short in 5 of 8 tasks, and 3%
+    of step 1's in one (session 28)."""
     parts = []
     for step, post in posts.items():
         frac = post.diagnostics["converged_fraction"]
