@@ -171,6 +171,35 @@ def _checked_data(result, data: pd.DataFrame | None, x: str | None, where: str):
     return cols, x
 
 
+def _check_at(result, at: pd.DataFrame | None, x: str, where: str) -> None:
+    """ValueError naming ``at``'s missing, non-numeric or non-finite input columns and
+    values outside the law's domain (`jaxfit.checks.prediction_inputs`), and its values
+    <= 0 of the horizontal log axis' input ``x``. Before, target rows without the x column
+    raised a bare ``KeyError: 'N'``, and a target at N <= 0 failed inside predict naming
+    "118 NaN or infinite values" of the curve's own grid."""
+    if at is None:
+        return
+    from jaxfit.checks import prediction_inputs
+
+    values = prediction_inputs(result.law, at, result.options.get("x"), where=f"{where}: at=")
+    _positive_x(at, values[x], column_map(result.law, result.options.get("x"))[x], x,
+                f"{where}: at=")
+
+
+def _positive_x(frame: pd.DataFrame, values: np.ndarray, col, x: str, where: str) -> None:
+    """ValueError when ``values`` (column ``col`` of ``frame``, the law input ``x`` on
+    `plot_fit`'s horizontal log axis) hold a value <= 0, which a log axis cannot show and
+    the curve's log-spaced grid cannot reach."""
+    bad = ~(np.asarray(values, np.float64) > 0)
+    if bad.any():
+        from jaxfit.data import row_labels
+
+        raise ValueError(f"{where} column {col!r} (input {x!r}, the horizontal log axis) has "
+                         f"{int(bad.sum())} value(s) <= 0 at rows {row_labels(frame, bad)} "
+                         f"(e.g. {float(np.asarray(values)[bad][0]):g}), which a log axis cannot "
+                         "show; drop those rows, or pass x= another input.")
+
+
 def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
     cols = max(1, min(ncols, n))
     rows = math.ceil(n / cols)
@@ -294,6 +323,9 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
 
     law = result.law
     cols, x = _checked_data(result, data, x, "plot_fit")
+    if data is not None:
+        _positive_x(data, data[cols[x]].to_numpy(np.float64), cols[x], x, "plot_fit: data=")
+    _check_at(result, at, x, "plot_fit")
     by = result.options.get("by")
     if at is not None and task_columns(by) and all(c in at.columns for c in task_columns(by)):
         # a target naming no fitted task was left out of every panel without a word

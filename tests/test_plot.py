@@ -432,3 +432,33 @@ def test_plot_fit_names_a_target_whose_task_was_not_fitted(fitted):
     with pytest.raises(ValueError, match=r"plot_fit: at=: 1 rows name tasks that were not "
                                          r"fitted \('task' = \['zz'\]"):
         plot_fit(res, df, at=at)
+
+
+def test_plot_fit_names_a_bad_target_row(fitted):
+    """at= rows were not checked: without the x column they raised a bare KeyError 'N'
+    from the drawing, and a target at N <= 0 failed inside predict naming "118 NaN or
+    infinite values at rows [1, 2, ...]" of the curve's own grid. Now a ValueError names
+    at=, the column, the rows and the fix; the user's frame is left as it was."""
+    res, _, df = fitted
+    with pytest.raises(ValueError, match=r"^plot_fit: at=: missing column\(s\) \['N'\] "
+                                         r"\(inputs of law 'chinchilla'"):
+        plot_fit(res, df, at=pd.DataFrame({"D": [1.4e12], "task": ["a"]}))
+    at = pd.DataFrame({"N": [7e10, -1.0], "D": [1.4e12] * 2, "task": ["a", "a"]},
+                      index=[10, 11])
+    with pytest.raises(ValueError, match=r"^plot_fit: at=: column 'N' \(input 'N'\) has 1 "
+                                         r"values <= 0 at rows \[11\]"):
+        plot_fit(res, df, at=at)
+    assert at.loc[11, "N"] == -1.0
+    # an input the law does not take the log of, but the horizontal axis does
+    lin = jf.FitResult(law=jf.models.linear(), tasks=pd.Index([0]),
+                       values=np.array([[1.0, -0.2]]), objective=np.zeros(1),
+                       status=np.zeros(1, np.int32), steps=np.ones(1, np.int64),
+                       grad_norm=np.zeros(1), at_bound=np.zeros((1, 2), bool),
+                       identified=np.ones(1, bool), options={"y": "acc"})
+    with pytest.raises(ValueError, match=r"^plot_fit: at= column 'L' \(input 'L', the "
+                                         r"horizontal log axis\) has 1 value\(s\) <= 0 at "
+                                         r"rows \[1\] \(e.g. 0\)"):
+        plot_fit(lin, at=pd.DataFrame({"L": [2.0, 0.0]}))
+    with pytest.raises(ValueError, match=r"^plot_fit: data= column 'L' \(input 'L', the "
+                                         r"horizontal log axis\) has 1 value\(s\) <= 0"):
+        plot_fit(lin, pd.DataFrame({"L": [2.0, -1.0], "acc": [0.5, 0.6]}))
