@@ -497,10 +497,26 @@ def plot_pairs(posterior, task=None, var_names: Sequence[str] | None = None,
     """
     import arviz as az
 
+    from jaxfit.posterior import Posterior
+
+    if not isinstance(posterior, Posterior):
+        # (before: AttributeError "'FitResult' object has no attribute 'idata'")
+        raise TypeError(f"plot_pairs: posterior= is a {type(posterior).__name__}, not a "
+                        "Posterior; pair plots show draws: pass jaxfit.sample(...) or "
+                        "jaxfit.bootstrap(...) of the law.")
     pos = posterior._task_pos(task)
-    names = list(var_names or posterior.law.param_names)
+    names = [var_names] if isinstance(var_names, str) else \
+        list(var_names or posterior.law.param_names)
     if len(names) < 2:
         raise ValueError(f"plot_pairs: give at least two parameters, got {names}.")
+    unknown = [n for n in names if n not in posterior.names]
+    if unknown:
+        # (before: ArviZ's KeyError 'var names: "['zeta'] are not present" in dataset')
+        raise ValueError(f"plot_pairs: var_names= {unknown} are not parameters of the "
+                         f"posterior's tasks; they are {list(posterior.names)}"
+                         + (f" (population parameters {list(posterior.hyper)} have no "
+                            "per-task draws)" if set(unknown) & set(posterior.hyper) else "")
+                         + ".")
     k = len(names) - 1
     fig = figure(2.2 * k + 1, 2.2 * k + 1)
     axes = fig.subplots(k, k, squeeze=False)

@@ -462,3 +462,20 @@ def test_plot_fit_names_a_bad_target_row(fitted):
     with pytest.raises(ValueError, match=r"^plot_fit: data= column 'L' \(input 'L', the "
                                          r"horizontal log axis\) has 1 value\(s\) <= 0"):
         plot_fit(lin, pd.DataFrame({"L": [2.0, -1.0], "acc": [0.5, 0.6]}))
+
+
+def test_plot_pairs_names_a_bad_posterior_or_parameter(fitted):
+    """Before: a FitResult raised AttributeError "'FitResult' object has no attribute
+    'idata'", an unknown var_names ArviZ's KeyError, and var_names="alpha" (one name as a
+    string) was split into letters."""
+    res, post, _ = fitted
+    with pytest.raises(TypeError, match=r"^plot_pairs: posterior= is a FitResult, not a "
+                                        r"Posterior; pair plots show draws"):
+        plot_pairs(res, task="a")
+    with pytest.raises(ValueError, match=r"^plot_pairs: var_names= \['zeta'\] are not "
+                                         r"parameters of the posterior's tasks; they are "
+                                         r"\['A', 'B', 'E', 'alpha', 'beta', 'sigma'\]\.$"):
+        plot_pairs(post, task="a", var_names=["A", "zeta"])
+    with pytest.raises(ValueError, match=r"^plot_pairs: give at least two parameters, got "
+                                         r"\['alpha'\]\.$"):
+        plot_pairs(post, task="a", var_names="alpha")
