@@ -461,15 +461,19 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
 
     cols, x = _checked_data(result, data, x, "plot_residuals")
     y = result.options.get("y", "y")
+    _check_target(data, y, "plot_residuals")
     log = result.options.get("space", "log") == "log"
     tasks = _check_tasks(result, tasks, "plot_residuals")
     _warn_unconverged(result, tasks, "plot_residuals")
     fig, axes = _grid(len(tasks), ncols, height=2.6)
+    undrawn = []
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task, "plot_residuals: data=")
         yhat = _curve(result, _with_task(result, pts, task), 0.9, None)[0].astype(np.float64)
         obs = pts[y].to_numpy(np.float64)
-        r = np.log(obs) - np.log(yhat) if log else obs - yhat
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.log(obs) - np.log(yhat) if log else obs - yhat
+        undrawn += list(pts.index[~np.isfinite(r) & np.isfinite(obs)])
         ax.axhline(0.0, color="gray", lw=0.8)
         ax.scatter(pts[cols[x]], r, s=12)
         ax.set_xscale("log")
@@ -479,7 +483,30 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
         ax.set_title("residuals" + (" (posterior median)" if isinstance(result, Posterior)
                                     else "") + (f" [{task}]" if len(result.tasks) > 1 else ""),
                      fontsize=9)
+    if undrawn:
+        import warnings
+
+        from jaxfit.warnings import FitWarning
+
+        why = ("the observed or predicted value is <= 0 or the prediction is not finite, "
+               "and a log has neither (the fit's space='log')" if log
+               else "the prediction is not finite")
+        more = "" if len(undrawn) <= 10 else " (first 10 shown)"
+        warnings.warn(f"plot_residuals: {len(undrawn)} row(s) of column {y!r} have no "
+                      f"residual and are not drawn (rows {undrawn[:10]}{more}): {why}.",
+                      FitWarning, stacklevel=2)
     return fig
+
+
+def _check_target(data: pd.DataFrame, y, where: str) -> None:
+    """ValueError naming ``data``'s target column ``y`` when it does not hold numbers
+    (before: numpy's bare "could not convert string to float: 'x'")."""
+    from jaxfit.data import numeric_dtype
+
+    try:
+        numeric_dtype(data, y, "target y")
+    except ValueError as e:
+        raise ValueError(f"{where}: data= {e}") from None
 
 
 def plot_pairs(posterior, task=None, var_names: Sequence[str] | None = None,

@@ -479,3 +479,29 @@ def test_plot_pairs_names_a_bad_posterior_or_parameter(fitted):
     with pytest.raises(ValueError, match=r"^plot_pairs: give at least two parameters, got "
                                          r"\['alpha'\]\.$"):
         plot_pairs(post, task="a", var_names="alpha")
+
+
+def test_plot_residuals_names_a_bad_target_and_the_points_it_cannot_draw(fitted):
+    """Before: a target column of text raised numpy's bare "could not convert string to
+    float: 'x'", and a target <= 0 under the fit's log space was dropped from the figure
+    with only numpy's RuntimeWarning "invalid value encountered in log"."""
+    import warnings
+
+    from jaxfit.warnings import FitWarning
+
+    res, _, df = fitted
+    with pytest.raises(ValueError, match=r"^plot_residuals: data= column 'loss' \(target y\) "
+                                         r"has dtype (str|object), not numbers"):
+        plot_residuals(res, df.assign(loss="x"))
+    bad = df.copy()
+    bad.loc[[3, 30], "loss"] = [-1.0, 0.0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = plot_residuals(res, bad)
+    assert [(w.category, str(w.message)) for w in caught] == [(FitWarning, (
+        "plot_residuals: 2 row(s) of column 'loss' have no residual and are not drawn "
+        "(rows [3, 30]): the observed or predicted value is <= 0 or the prediction is not "
+        "finite, and a log has neither (the fit's space='log')."))]
+    assert caught[0].filename == __file__
+    r = np.ma.filled(fig.axes[0].collections[0].get_offsets()[:, 1], np.nan)
+    assert np.isnan(r[3]) and np.isfinite(np.delete(r, 3)).all()
