@@ -656,6 +656,7 @@ def _check_fit_doc(doc: dict, names: list[str] | None = None) -> None:
     names = doc["law"]["params"] if names is None else names
     if not isinstance(doc.get("options"), dict):
         raise _bad("options", "is missing or not an object")
+    _check_fit_options(doc["options"])
     tasks = doc.get("tasks")
     if not isinstance(tasks, list) or not tasks:
         raise _bad("tasks", "is missing, empty or not a list")
@@ -702,6 +703,46 @@ def _check_fit_doc(doc: dict, names: list[str] | None = None) -> None:
                 raise _bad(field, "is null (not finite) in a task whose status is 'converged'")
 
 
+def _is_column(v) -> bool:
+    """A column label as JSON holds one: text or an integer (a CSV read with header=None)."""
+    return isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
+
+
+def _check_fit_options(options: dict) -> None:
+    """The options a `FitResult` reads (``y``, ``by``, ``x``, ``loss``, ``delta``,
+    ``space``), where present, are of the kinds `jaxfit.fit` records. Before, a file with
+    ``"space": "cubic"`` loaded and its residuals were taken in linear space, and one with
+    ``"by": 3`` or ``"x": {"N": 5}`` loaded and failed later, naming no field. Raises
+    ValueError naming the field."""
+    from jaxfit.checks import LOSSES, SPACES
+
+    if "y" in options and not _is_column(options["y"]):
+        raise _bad("options.y", f"is {options['y']!r}, not a column name")
+    by = options.get("by")
+    if not (by is None or _is_column(by)
+            or (isinstance(by, list) and all(map(_is_column, by)))):
+        raise _bad("options.by", f"is {by!r}, not null, a column name or a list of them")
+    x = options.get("x")
+    if not (x is None or (isinstance(x, dict) and all(map(_is_column, x.values())))):
+        raise _bad("options.x", f"is {x!r}, not an object of law input -> column name")
+    for key, known in (("loss", LOSSES), ("space", SPACES)):
+        if key in options and options[key] not in known:
+            raise _bad(f"options.{key}", f"is {options[key]!r}, not one of {list(known)}")
+    delta = options.get("delta", 1.0)
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+        raise _bad("options.delta", f"is {delta!r}, not a number > 0")
+
+
+def _check_task_labels(tasks: pd.Index, field: str = "tasks") -> None:
+    """Each task's label names one task (before: a file holding one label twice loaded,
+    and `FitResult.predict` raised pandas' "Reindexing only valid with uniquely valued
+    Index objects"). Raises ValueError naming the label."""
+    if tasks.has_duplicates:
+        twice = tasks[tasks.duplicated()].tolist()[:3]
+        raise _bad(field, f"holds the task label(s) {twice} more than once; each task "
+                            "has its own")
+
+
 def _check_design(issues, at: str) -> None:
     """A task's "design" entry is a list of `Issue` objects (kind, params, input, value).
     Raises ValueError naming the field."""
@@ -739,6 +780,7 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     nan = lambda v: math.nan if v is None else v  # noqa: E731
     tasks = _tasks_index([r["task"] for r in rows], doc["options"].get("by"),
                          doc.get("task_types"))
+    _check_task_labels(tasks)
     values = np.array([[nan(r["params"][n]) for n in names] for r in rows], dtype=np.float64)
     points = _verify_law(law, doc.get("law_check"), values, tasks, doc["law"]["name"])
     res = FitResult(
@@ -1026,6 +1068,7 @@ def _posterior_from(idata, attrs, law: Law | None):
                          f"{str(e).removeprefix('load: ')}") from None
     types = get("jaxfit_task_types") if "jaxfit_task_types" in attrs else None
     tasks = _tasks_index(get("jaxfit_tasks"), options.get("by"), types)
+    _check_task_labels(tasks, "jaxfit_tasks")
     post = Posterior(law=law, tasks=tasks,
                      draws=draws, likelihood=likelihood,
                      method=attrs["method"], stats=stats, hyper=hyper,

@@ -718,3 +718,35 @@ def test_tuple_task_labels_of_one_by_column_round_trip(two_task_fit, tmp_path):
     # (a loaded fit has no data: its standard errors are NaN)
     pd.testing.assert_series_equal(back.summary()["estimate"], tupled.summary()["estimate"])
     assert back.param_dict(("olmo", 1)) == tupled.param_dict(("olmo", 1))
+
+
+@pytest.mark.parametrize("edit, field, what", [
+    (lambda d: d["options"].update(space="cubic"), "options.space",
+     "is 'cubic', not one of ['log', 'linear']"),
+    (lambda d: d["options"].update(loss="l2"), "options.loss",
+     "is 'l2', not one of ['huber', 'squared', 'absolute']"),
+    (lambda d: d["options"].update(delta=-1), "options.delta", "is -1, not a number > 0"),
+    (lambda d: d["options"].update(y=None), "options.y", "is None, not a column name"),
+    (lambda d: d["options"].update(by=3.5), "options.by",
+     "is 3.5, not null, a column name or a list of them"),
+    (lambda d: d["options"].update(x={"C": 5.0}), "options.x",
+     "is {'C': 5.0}, not an object of law input -> column name"),
+    (lambda d: d["tasks"][1].update(task="x"), "tasks",
+     "holds the task label(s) ['x'] more than once; each task has its own"),
+])
+def test_a_corrupted_fit_option_or_task_label_is_named_on_load(two_task_fit, tmp_path, edit,
+                                                               field, what):
+    """The options a FitResult reads were not checked on load: a file with "space":
+    "cubic" loaded and its residuals were silently taken in linear space; "by": 3.5 or
+    "x": {"C": 5.0} loaded and failed later naming no field; one task label twice loaded
+    and predict raised pandas' "Reindexing only valid with uniquely valued Index
+    objects". Now load names the field."""
+    res, _ = two_task_fit
+    doc = json.loads(save(res, tmp_path / "fit.json").read_text())
+    edit(doc)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError) as e:
+        load(path)
+    assert str(e.value) == (f"load: {str(path)!r}: field {field!r} {what}; the file is "
+                            "incomplete or corrupted: save the result again (jaxfit.io.save).")
