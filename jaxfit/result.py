@@ -414,7 +414,8 @@ class FitResult:
         and ``bic`` = (k + 1) log n - 2 loglik (k free parameters plus the scale; a
         parameter shared by the T tasks, `jaxfit.share`, counts 1 / T in each task's k, so
         the tasks' ``aic`` add up to the joint fit's and compare with an unshared fit's),
-        ``r2`` (1 - residual / total sum of squares, in the residual space), ``status``
+        ``r2`` (1 - residual / total sum of squares, in the residual space; NaN where
+        the targets do not vary: one point, or all equal), ``status``
         and ``warnings`` (design problems, bounds, identification).
 
         Likelihood columns are NaN for results saved without their data; they compare
@@ -449,7 +450,9 @@ class FitResult:
             ss_tot = np.where(ok, (obs - mean[:, None]) ** 2, 0).sum(1)
             ss_res = np.where(ok, r ** 2, 0).sum(1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                out["r2"] = 1 - ss_res / ss_tot
+                # undefined where the targets do not vary (one point, or all equal): NaN
+                # (before: -inf for a one-point task, "the worst possible fit")
+                out["r2"] = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.nan)
         else:
             for c in ("scale", "loglik", "aic", "bic", "r2"):
                 out[c] = np.nan

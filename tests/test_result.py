@@ -716,3 +716,17 @@ def test_results_and_the_library_laws_pickle(line):
                         likelihood=Likelihood("normal", "linear"), options=res.options)
     back = pickle.loads(pickle.dumps(post))
     pd.testing.assert_frame_equal(back.summary(), post.summary())
+
+
+def test_r2_is_nan_where_the_targets_do_not_vary():
+    """A task of one point (here the law has one free parameter) or of equal targets has
+    no total sum of squares: its R2 is undefined, and was -inf ("the worst possible fit")
+    from 1 - (a residual at rounding level) / 0."""
+    law = jf.fix(jf.models.linear(), w1=0.0)
+    df = pd.DataFrame({"L": [1.5, 2.0, 2.5, 3.0, 3.5], "acc": [0.7, 0.5, 0.5, 0.5, 0.5],
+                       "run": ["one", "flat", "flat", "flat", "flat"]})
+    res = _result(law, np.array([[0.5 + 1e-9], [0.7 - 1e-9]]), df=df, by="run")
+    s = res.statistics()
+    assert list(res.tasks) == ["flat", "one"] and list(s["n"]) == [4, 1]
+    assert s["r2"].isna().all()
+    assert "R2=nan" in res.report()
