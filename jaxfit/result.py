@@ -589,6 +589,14 @@ class FitResult:
         """Why `covariance` is NaN for a task (`jaxfit.inference.stderr.covariance`)."""
         if self.data is None:
             return "the result was loaded without its data."
+        if not np.isfinite(stats_row["objective"]):
+            # (before: "the objective's Hessian at the optimum is not positive definite
+            # ... (a flat direction ...)" for a task whose objective was never finite)
+            return (f"the objective is not finite at the task's parameters (status "
+                    f"{stats_row['status']}: there is no optimum to take a Hessian at).")
+        if stats_row["status"] != "converged":
+            return (f"the task did not converge (status {stats_row['status']}), and the "
+                    "objective's Hessian at its last iterate is not positive definite.")
         if self.law.shared:
             return (f"the joint fit's Hessian (over all {len(self.tasks)} tasks, which share "
                     f"{list(self.law.shared)}) is not positive definite to working precision, "

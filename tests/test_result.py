@@ -306,6 +306,22 @@ def test_report_says_why_standard_errors_are_missing(line):
     assert "no standard errors (w0, w1): no residual degrees of freedom" in two.report()
 
 
+def test_report_says_a_task_without_an_optimum_has_no_standard_errors(line):
+    """A task whose objective was never finite (status nonfinite), or that stopped at the
+    step cap, was said to lack standard errors because "the objective's Hessian at the
+    optimum is not positive definite ... (a flat direction ...)": it has no optimum."""
+    flat = _result(jf.models.linear(), np.array([[0.4, 0.0]]), df=DATA.assign(L=2.0))
+    bad = dataclasses.replace(flat, objective=np.array([np.inf]),
+                              status=np.array([Status.NONFINITE]))
+    assert ("no standard errors (w0, w1): the objective is not finite at the task's "
+            "parameters (status nonfinite: there is no optimum to take a Hessian at).") \
+        in bad.report()
+    capped = dataclasses.replace(flat, status=np.array([Status.MAX_STEPS]))
+    assert ("no standard errors (w0, w1): the task did not converge (status max_steps), "
+            "and the objective's Hessian at its last iterate is not positive definite.") \
+        in capped.report()
+
+
 def test_residuals_error_says_residuals(line):
     with pytest.raises(ValueError, match=r"^residuals: missing column\(s\) \['L'\]"):
         line[2].residuals(DATA.rename(columns={"L": "loss"}))
