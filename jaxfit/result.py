@@ -156,8 +156,15 @@ def with_residuals(df: pd.DataFrame, out: pd.DataFrame, y: str, log: bool) -> pd
         from jaxfit.data import row_labels
         from jaxfit.warnings import FitWarning
 
-        why = ("the observed or predicted value is <= 0, which has no log (the fit's "
-               "space='log')" if log else "the prediction is not finite")
+        # each cause the rows have (before, in log space: "<= 0" also for a prediction
+        # that is NaN, e.g. a law's log of a negative number)
+        causes = []
+        if (~np.isfinite(pred[bad])).any():
+            causes.append("the prediction is not finite")
+        if log and ((obs[bad] <= 0) | (pred[bad] <= 0)).any():
+            causes.append("the observed or predicted value is <= 0, which has no log (the "
+                          "fit's space='log')")
+        why = "; or ".join(causes) or "the prediction is not finite"
         warnings.warn(f"residuals: {int(bad.sum())} row(s) of column {y!r} have no "
                       f"residual (rows {row_labels(df, bad)}): {why}; they are NaN.",
                       FitWarning, stacklevel=3)

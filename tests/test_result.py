@@ -153,6 +153,26 @@ def test_residuals_and_predict_keep_the_input_columns(line):
     np.testing.assert_allclose(r["residual"][0], np.log(d["acc"][0] / r["prediction"][0]))
 
 
+def test_residual_warning_names_a_prediction_that_is_not_finite(line):
+    """In log space a row whose prediction is NaN (a law's log of a negative number) was
+    said to have "the observed or predicted value <= 0"; each cause is named now."""
+    _, _, res = line
+    logged = dataclasses.replace(res, options=dict(res.options, space="log"),
+                                 values=np.array([[np.nan, 0.0]]))
+    d = DATA.iloc[:3].copy()
+    with pytest.warns(FitWarning) as caught:
+        logged.residuals(d)
+    assert str(caught[0].message) == (
+        "residuals: 3 row(s) of column 'acc' have no residual (rows [0, 1, 2]): the "
+        "prediction is not finite; they are NaN.")
+    d.loc[1, "acc"] = -0.1
+    with pytest.warns(FitWarning) as caught:
+        logged.residuals(d)
+    assert str(caught[0].message).endswith(
+        "(rows [0, 1, 2]): the prediction is not finite; or the observed or predicted value "
+        "is <= 0, which has no log (the fit's space='log'); they are NaN.")
+
+
 def test_numbers_from_a_task_that_did_not_converge_are_flagged_where_used(line):
     """A fit stopped at the step cap warned once, at fit time; its predictions (and
     residuals) came back later without a word. Now each use says so."""
