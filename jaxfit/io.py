@@ -786,7 +786,8 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     res = FitResult(
         law=law, tasks=tasks, values=values,
         objective=np.array([nan(r["objective"]) for r in rows], dtype=np.float64),
-        status=np.array([Status[r["status"].upper()] for r in rows], dtype=np.int32),
+        # int64, as `jaxfit.fit` returns it (and the kept restarts' statuses load)
+        status=np.array([Status[r["status"].upper()] for r in rows], dtype=np.int64),
         steps=np.array([r["steps"] for r in rows], dtype=np.int64),
         grad_norm=np.array([nan(r["grad_norm"]) for r in rows], dtype=np.float64),
         at_bound=np.array([[n in r["at_bound"] for n in names] for r in rows], dtype=bool),

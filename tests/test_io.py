@@ -38,6 +38,8 @@ def test_fit_round_trip(two_task_fit, tmp_path):
     np.testing.assert_array_equal(back.values, res.values)           # exact floats
     for name in ("objective", "status", "steps", "grad_norm", "at_bound", "identified"):
         np.testing.assert_array_equal(getattr(back, name), getattr(res, name))
+        # the dtypes too (status came back int32, the fit's is int64)
+        assert getattr(back, name).dtype == getattr(res, name).dtype, name
     new = pd.DataFrame({"flops": [1e23, 1e24, 1e25], "task": ["x", "y", "x"]})
     pd.testing.assert_frame_equal(back.predict(new), res.predict(new))
     pd.testing.assert_frame_equal(back.predict(new[["flops"]]), res.predict(new[["flops"]]))
