@@ -116,8 +116,12 @@ def _check_posterior(result, posterior, tasks: list, where: str) -> None:
 
     if posterior is None:
         return
+    from jaxfit.posterior import Posterior
+
     a, b = result.law, getattr(posterior, "law", None)
-    if b is None or not hasattr(posterior, "predict"):
+    # (a FitResult has a law and a predict too: it failed in predict before, "got an
+    # unexpected keyword argument 'prob'")
+    if not isinstance(posterior, Posterior):
         raise ValueError(f"{where}: posterior= is a {type(posterior).__name__}, not a "
                          "Posterior (jaxfit.sample or jaxfit.bootstrap).")
     if (a.name != b.name or tuple(a.param_names) != tuple(b.param_names)
@@ -164,6 +168,10 @@ def _checked_data(result, data: pd.DataFrame | None, x: str | None, where: str):
     fit's columns with finite inputs and that ``x`` is an input of the law."""
     law = result.law
     cols = column_map(law, result.options.get("x"))
+    if not (data is None or isinstance(data, pd.DataFrame)):
+        # (before: AttributeError "'dict' object has no attribute 'columns'")
+        raise TypeError(f"{where}: data= is a {type(data).__name__}, not a pandas "
+                        "DataFrame; pass pd.DataFrame(...) of the observations.")
     _has_columns(data, [*cols.values(), result.options.get("y", "y")], where)
     x = x or law.inputs[0]
     _check_x(law, x, where)
@@ -321,6 +329,9 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import LogNorm
 
+    from jaxfit.posterior import _check_prob
+
+    _check_prob(prob)          # (before: prob="0.9" raised "type str doesn't define __round__")
     law = result.law
     cols, x = _checked_data(result, data, x, "plot_fit")
     if data is not None:
@@ -459,6 +470,10 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     """
     from jaxfit.posterior import Posterior
 
+    if data is None:
+        # (before: TypeError "'NoneType' object is not subscriptable")
+        raise ValueError("plot_residuals: data= is None; residuals need the observations: "
+                         "pass the data the result was fitted on.")
     cols, x = _checked_data(result, data, x, "plot_residuals")
     y = result.options.get("y", "y")
     _check_target(data, y, "plot_residuals")

@@ -505,3 +505,24 @@ def test_plot_residuals_names_a_bad_target_and_the_points_it_cannot_draw(fitted)
     assert caught[0].filename == __file__
     r = np.ma.filled(fig.axes[0].collections[0].get_offsets()[:, 1], np.nan)
     assert np.isnan(r[3]) and np.isfinite(np.delete(r, 3)).all()
+
+
+def test_plot_functions_name_arguments_of_the_wrong_kind(fitted):
+    """Before: posterior= a FitResult (it has a law and a predict) failed in predict, "got
+    an unexpected keyword argument 'prob'"; prob="0.9" raised "type str doesn't define
+    __round__ method"; data= a dict raised AttributeError "'dict' object has no attribute
+    'columns'"; plot_residuals(res, None) "'NoneType' object is not subscriptable"."""
+    res, _, df = fitted
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12], "task": ["a"]})
+    with pytest.raises(ValueError, match=r"^plot_fit: posterior= is a FitResult, not a "
+                                         r"Posterior \(jaxfit.sample or jaxfit.bootstrap\)"):
+        plot_fit(res, df, at=at, posterior=res)
+    with pytest.raises(ValueError, match=r"^prob='0.9' is out of range: it must be a finite number"):
+        plot_fit(res, df, at=at, prob="0.9")
+    for draw in (plot_fit, plot_residuals):
+        with pytest.raises(TypeError, match=rf"^{draw.__name__}: data= is a dict, not a "
+                                            r"pandas DataFrame"):
+            draw(res, df.to_dict())
+    with pytest.raises(ValueError, match=r"^plot_residuals: data= is None; residuals need "
+                                         r"the observations"):
+        plot_residuals(res, None)
