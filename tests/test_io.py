@@ -752,3 +752,15 @@ def test_a_corrupted_fit_option_or_task_label_is_named_on_load(two_task_fit, tmp
         load(path)
     assert str(e.value) == (f"load: {str(path)!r}: field {field!r} {what}; the file is "
                             "incomplete or corrupted: save the result again (jaxfit.io.save).")
+
+
+def test_a_saved_bootstrap_summarises_to_the_same_bits(two_task_fit, tmp_path):
+    """jaxfit.bootstrap's draws were transposed views, summed in another order than the
+    C-ordered arrays a load gives back: the loaded posterior's summary() means and sds
+    differed from the saved one's in the last bit."""
+    res, df = two_task_fit
+    post = jf.bootstrap(res.law, df, y="loss", by="task", x={"C": "flops"}, n=20,
+                        restarts=8, warn=False)
+    assert all(a.flags.c_contiguous for a in post.draws.values())
+    back = load(save(post, tmp_path / "b.nc"))
+    pd.testing.assert_frame_equal(back.summary(), post.summary(), check_exact=True)
