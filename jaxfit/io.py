@@ -401,6 +401,7 @@ def _resolve(block: dict, law: Law | None) -> Law:
 def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
     """A `FitResult` as a JSON-ready dict (schema ``jaxfit.fit/1``; non-finite -> null)."""
     names = list(res.law.param_names)
+    _check_converged_finite(res, names)
     tasks = []
     for i, task in enumerate(res.tasks):
         tasks.append({
@@ -424,6 +425,24 @@ def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
             **({"option_tuples": tuples} if tuples else {}),
             **({"task_types": types} if types else {}),
             **({"law_check": check} if check else {})}
+
+
+def _check_converged_finite(res: FitResult, names: list[str]) -> None:
+    """ValueError when a task whose status is converged has a parameter or objective that
+    is not finite: `load` refuses such a file as corrupted (JSON writes the value as null),
+    so `save` wrote a file it could not read back and said "save the result again"."""
+    conv = np.asarray(res.status) == Status.CONVERGED
+    bad = conv & ~(np.isfinite(np.asarray(res.values, np.float64)).all(axis=1)
+                   & np.isfinite(np.asarray(res.objective, np.float64)))
+    if bad.any():
+        i = int(np.argmax(bad))
+        vals = np.asarray(res.values, np.float64)[i]
+        what = ", ".join(f"{n}={v}" for n, v in zip(names, vals) if not np.isfinite(v)) \
+            or f"objective={float(res.objective[i])}"
+        raise ValueError(f"save: task {task_at(res.tasks, i)!r} has status 'converged' but "
+                         f"{what} (not finite), which no fit returns; the result was changed "
+                         "after the fit: save the FitResult jaxfit.fit returned, or set that "
+                         "task's status to the outcome it had.")
 
 
 def _restarts_row(restarts: dict, i: int, names: list[str]) -> dict:

@@ -764,3 +764,26 @@ def test_a_saved_bootstrap_summarises_to_the_same_bits(two_task_fit, tmp_path):
     assert all(a.flags.c_contiguous for a in post.draws.values())
     back = load(save(post, tmp_path / "b.nc"))
     pd.testing.assert_frame_equal(back.summary(), post.summary(), check_exact=True)
+
+
+def test_save_refuses_a_converged_task_that_load_would_refuse(two_task_fit, tmp_path):
+    """A converged task with a parameter or objective that is not finite (a result changed
+    after the fit) was saved, and load then refused the file as corrupted, telling the user
+    to "save the result again", which wrote the same file. save names it now, and writes
+    nothing."""
+    res, _ = two_task_fit
+    values = res.values.copy()
+    values[1, 2] = np.inf
+    path = tmp_path / "odd.json"
+    with pytest.raises(ValueError) as e:
+        save(dataclasses.replace(res, values=values), path)
+    assert str(e.value).startswith(
+        f"save: task 'y' has status 'converged' but {res.law.param_names[2]}=inf (not "
+        "finite), which no fit returns;")
+    with pytest.raises(ValueError, match=r"^save: task 'x' has status 'converged' but "
+                                         r"objective=nan \(not finite\)"):
+        save(dataclasses.replace(res, objective=np.array([np.nan, 1.0])), path)
+    assert not path.exists()
+    capped = dataclasses.replace(res, values=values,
+                                 status=np.array([0, jf.Status.MAX_STEPS]))
+    assert np.isnan(load(save(capped, path)).values[1, 2])      # not converged: kept, null
