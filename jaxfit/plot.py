@@ -32,7 +32,7 @@ import pandas as pd
 
 from jaxfit.data import column_map, numeric_values, task_at, task_columns
 from jaxfit.datasets import recorded_unit
-from jaxfit.plot_style import axes_legend_below, figure, interval_bar, unit_label
+from jaxfit.plot_style import axes_legend_below, figure, interval_bar, percent, unit_label
 from jaxfit.predictions import match_tasks, task_positions, task_rows
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
@@ -405,7 +405,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                 point = _with_task(result, pd.DataFrame({c: [vals[c]] for c in cols.values()}),
                                    task)
                 yp, pband = _curve(result, point, prob, posterior)
-                pct = f"{int(round(100 * prob))}%"
+                pct = percent(prob)
                 missing = None                       # what cannot be drawn, said in the panel
                 if band is not None:
                     lows, highs = (band[c].to_numpy(np.float64)

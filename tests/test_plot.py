@@ -526,3 +526,15 @@ def test_plot_functions_name_arguments_of_the_wrong_kind(fitted):
     with pytest.raises(ValueError, match=r"^plot_residuals: data= is None; residuals need "
                                          r"the observations"):
         plot_residuals(res, None)
+
+
+def test_plot_fit_labels_the_band_with_its_own_probability(fitted):
+    """The band's legend read int(round(100 * prob)): a 99.5% band was labelled "100%
+    credible band" (a band that holds everything), a 68.3% one "68%"."""
+    res, post, df = fitted
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12], "task": ["a"]})
+    for prob, label in ((0.995, "99.5% credible band"), (0.683, "68.3% credible band"),
+                        (0.9, "90% credible band")):
+        ax = plot_fit(res, df, at=at, posterior=post, tasks=["a"], prob=prob,
+                      groups=2).axes[0]
+        assert label in ax.get_legend_handles_labels()[1], prob
