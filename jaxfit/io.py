@@ -727,29 +727,30 @@ def _is_column(v) -> bool:
     return isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
 
 
-def _check_fit_options(options: dict) -> None:
+def _check_fit_options(options: dict, field: str = "options") -> None:
     """The options a `FitResult` reads (``y``, ``by``, ``x``, ``loss``, ``delta``,
     ``space``), where present, are of the kinds `jaxfit.fit` records. Before, a file with
     ``"space": "cubic"`` loaded and its residuals were taken in linear space, and one with
     ``"by": 3`` or ``"x": {"N": 5}`` loaded and failed later, naming no field. Raises
-    ValueError naming the field."""
+    ValueError naming the field (``field``: "options" of a fit document,
+    "jaxfit_options" of a posterior's attributes)."""
     from jaxfit.checks import LOSSES, SPACES
 
     if "y" in options and not _is_column(options["y"]):
-        raise _bad("options.y", f"is {options['y']!r}, not a column name")
+        raise _bad(f"{field}.y", f"is {options['y']!r}, not a column name")
     by = options.get("by")
     if not (by is None or _is_column(by)
             or (isinstance(by, list) and all(map(_is_column, by)))):
-        raise _bad("options.by", f"is {by!r}, not null, a column name or a list of them")
+        raise _bad(f"{field}.by", f"is {by!r}, not null, a column name or a list of them")
     x = options.get("x")
     if not (x is None or (isinstance(x, dict) and all(map(_is_column, x.values())))):
-        raise _bad("options.x", f"is {x!r}, not an object of law input -> column name")
+        raise _bad(f"{field}.x", f"is {x!r}, not an object of law input -> column name")
     for key, known in (("loss", LOSSES), ("space", SPACES)):
         if key in options and options[key] not in known:
-            raise _bad(f"options.{key}", f"is {options[key]!r}, not one of {list(known)}")
+            raise _bad(f"{field}.{key}", f"is {options[key]!r}, not one of {list(known)}")
     delta = options.get("delta", 1.0)
     if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
-        raise _bad("options.delta", f"is {delta!r}, not a number > 0")
+        raise _bad(f"{field}.delta", f"is {delta!r}, not a number > 0")
 
 
 def _check_task_labels(tasks: pd.Index, field: str = "tasks") -> None:
@@ -1022,6 +1023,7 @@ def _check_posterior_attrs(post_ds, get) -> None:
     for key in ("jaxfit_options", "jaxfit_likelihood"):
         if not isinstance(get(key), dict):
             raise _bad(key, f"is {get(key)!r}, not an object")
+    _check_fit_options(get("jaxfit_options"), "jaxfit_options")
     for key in ("jaxfit_names", "jaxfit_hyper"):
         names = get(key)
         if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):

@@ -359,6 +359,11 @@ def test_load_rejects_netcdf_missing_attribute(tmp_path):
     ({"jaxfit_tasks": "[0, 1]"}, r"'jaxfit_tasks' holds 2 task label\(s\) for the draws of 1"),
     ({"jaxfit_names": '["A", "zz"]'}, r"'jaxfit_names' names \['zz'\], which the posterior"),
     ({"jaxfit_options": "[1, 2]"}, r"'jaxfit_options' is \[1, 2\], not an object"),
+    # (before: loaded, and failed later naming no field)
+    ({"jaxfit_options": '{"by": 3.5}'},
+     r"'jaxfit_options.by' is 3.5, not null, a column name or a list of them"),
+    ({"jaxfit_options": '{"x": {"C": 5.0}}'},
+     r"'jaxfit_options.x' is \{'C': 5.0\}, not an object of law input -> column name"),
     ({"jaxfit_law": '{"name": "chinchilla"}'}, r"'jaxfit_law.spec' is missing"),
     ({"jaxfit_likelihood": '{"kind": "bogus", "space": "log"}'},
      r"'jaxfit_likelihood' is not a likelihood jaxfit knows \(likelihood='bogus'"),
