@@ -601,7 +601,7 @@ class FitResult:
             # ... (a flat direction ...)" for a task whose objective was never finite)
             return (f"the objective is not finite at the task's parameters (status "
                     f"{stats_row['status']}: there is no optimum to take a Hessian at).")
-        if stats_row["status"] != "converged":
+        if stats_row["status"] != "converged" and not self.law.shared:
             return (f"the task did not converge (status {stats_row['status']}), and the "
                     "objective's Hessian at its last iterate is not positive definite.")
         if self.law.shared:
