@@ -86,7 +86,14 @@ def _check_tasks(result, tasks, where: str) -> list:
     if tasks is None:
         return list(result.tasks)
     several = isinstance(result.tasks, pd.MultiIndex)
-    if (isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence)
+    unordered = isinstance(tasks, (set, frozenset))
+    if isinstance(tasks, (pd.Index, pd.Series, set, frozenset)) or \
+            (isinstance(tasks, np.ndarray) and tasks.ndim == 1):
+        # a collection of labels: res.tasks[:2], an array or Series of labels, a set
+        # (before: each taken as one label, "tasks= [Index(['a', 'b'], ...)] are not tasks");
+        # tolist: Python values, named plainly in messages (not np.str_('a'))
+        tasks = list(tasks) if unordered else tasks.tolist()
+    elif (isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence)
             or (several and isinstance(tasks, tuple) and tasks in result.tasks)):
         tasks = [tasks]            # one label (a tuple, for several by columns)
     unknown = []
@@ -103,6 +110,8 @@ def _check_tasks(result, tasks, where: str) -> list:
         raise ValueError(f"{where}: tasks= {unknown} are not tasks of the fit{part}; its "
                          f"tasks are {list(result.tasks)[:20]}. Pass some of these, or "
                          "tasks=None for all.")
+    if unordered:                  # a set's labels in the fit's order
+        tasks = sorted(tasks, key=lambda t: task_position(result.tasks, t, "fit"))
     return list(tasks)
 
 

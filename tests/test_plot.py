@@ -538,3 +538,17 @@ def test_plot_fit_labels_the_band_with_its_own_probability(fitted):
         ax = plot_fit(res, df, at=at, posterior=post, tasks=["a"], prob=prob,
                       groups=2).axes[0]
         assert label in ax.get_legend_handles_labels()[1], prob
+
+
+def test_tasks_given_as_an_index_array_series_or_set(fitted):
+    """tasks=res.tasks[:1] (an Index), a numpy array, a Series or a set of labels was taken
+    as one label and refused: "tasks= [Index(['b'], ...)] are not tasks of the fit". Each
+    is a collection of labels now (a set's drawn in the fit's order)."""
+    res, _, df = fitted
+    for tasks in (res.tasks[1:], np.array(["b"]), pd.Series(["b"])):
+        fig = plot_residuals(res, df, tasks=tasks)
+        assert [ax.get_title() for ax in fig.axes] == ["residuals [b]"], type(tasks)
+    fig = plot_residuals(res, df, tasks={"b", "a"})
+    assert [ax.get_title() for ax in fig.axes] == ["residuals [a]", "residuals [b]"]
+    with pytest.raises(ValueError, match=r"plot_residuals: tasks= \['zz'\] are not tasks"):
+        plot_residuals(res, df, tasks=np.array(["zz"]))
