@@ -1125,6 +1125,8 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
     from jaxfit.posterior import Posterior
 
     path = Path(path).expanduser()       # "~/fit.json" (before: "directory '~' does not exist")
+    if law_spec is not None and isinstance(result, (FitResult, Posterior)):
+        _check_law_spec(result, law_spec)
     if isinstance(result, FitResult):
         text = json.dumps(fit_to_dict(result, law_spec), indent=2) + "\n"
         _atomic(path, lambda tmp: tmp.write_text(text))
@@ -1134,6 +1136,58 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
         raise TypeError(f"save: expected a FitResult or a Posterior, got "
                         f"{type(result).__name__}.")
     return path
+
+
+def _check_law_spec(result, spec) -> None:
+    """ValueError unless ``spec`` (`save`'s ``law_spec``) rebuilds ``result``'s law as
+    `load` would, with its names, inputs, `jaxfit.fix` values, `jaxfit.share` names and
+    predictions (`_resolve`, `_verify_law`). Before, any text was written, and the file
+    failed to load without ``law=`` (``law_spec="chinchilla"`` for a power law: "law
+    'chinchilla' has parameters [...]"; ``law_spec=5``: "field 'law.spec' is missing or not
+    a string; the file is ... corrupted"), found only when it was read back."""
+    from jaxfit.posterior import Posterior
+
+    law = result.law
+    own = f" (its own spec is {law.spec!r})" if law.spec else ""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"save: law_spec={spec!r} is not a law spec; pass the call that "
+                         f"rebuilds law {law.name!r}, e.g. 'power_law(input=C)', or None for "
+                         f"the law's own{own}.")
+    if isinstance(result, Posterior):
+        values = _first_draws(result)
+        points = None if values is None else _data_points(law, values, result.data)
+    else:
+        values, points = result.values, _check_points(result)
+    try:
+        if _module_elsewhere(spec):
+            return
+        rebuilt = _resolve(_law_block(law, spec), None)
+        if values is not None:
+            _verify_law(rebuilt, _law_check(law, values, points), values, result.tasks,
+                        law.name)
+    except ValueError as e:
+        # load's advice ("pass load(path, law=...) with that law") is not this call's fix
+        why = re.split(r"\. The file was saved from law |; pass (?:the law it was saved "
+                       r"from|load\(path, law=)", str(e).removeprefix("load: "))[0]
+        raise ValueError(f"save: law_spec={spec!r} does not rebuild law {law.name!r}, so "
+                         f"load(path) could not read the file back: {why.rstrip('.')}. Pass "
+                         f"the spec of this law, or law_spec=None for the law's own{own}.") \
+            from None
+
+
+def _module_elsewhere(spec: str) -> bool:
+    """True when ``spec`` is ``"module:function"`` of a module this process cannot import:
+    a law for another machine's `load`, which cannot be checked here. Raises ValueError
+    when ``spec`` cannot be parsed."""
+    _builtin_laws()
+    name, _ = _parse_spec(spec)
+    if name in LAWS or ":" not in name:
+        return False
+    try:
+        importlib.import_module(name.partition(":")[0])
+    except (ImportError, ValueError):
+        return True
+    return False
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> None:

@@ -787,3 +787,35 @@ def test_save_refuses_a_converged_task_that_load_would_refuse(two_task_fit, tmp_
     capped = dataclasses.replace(res, values=values,
                                  status=np.array([0, jf.Status.MAX_STEPS]))
     assert np.isnan(load(save(capped, path)).values[1, 2])      # not converged: kept, null
+
+
+def test_save_refuses_a_law_spec_that_does_not_rebuild_the_law(two_task_fit, tmp_path):
+    """save wrote any law_spec, and the file then failed to load without law= (found only
+    when read back, perhaps elsewhere): law_spec="chinchilla" for a power law ("law
+    'chinchilla' has parameters ..."), law_spec=5 ("field 'law.spec' is missing or not a
+    string; the file is incomplete or corrupted"). save refuses it now and writes
+    nothing; a spec that rebuilds the law is written as before."""
+    res, _ = two_task_fit
+    path = tmp_path / "fit.json"
+    with pytest.raises(ValueError) as e:
+        save(res, path, law_spec="chinchilla")
+    assert str(e.value) == (
+        "save: law_spec='chinchilla' does not rebuild law 'power_law_C', so load(path) could "
+        "not read the file back: law 'chinchilla' has parameters ['A', 'B', 'E', 'alpha', "
+        "'beta'], the file has ['A', 'alpha', 'E']. Pass the spec of this law, or "
+        "law_spec=None for the law's own (its own spec is \"power_law(input='C', "
+        "irreducible=True)\").")
+    with pytest.raises(ValueError, match=r"^save: law_spec=5 is not a law spec; pass the "
+                                         r"call that rebuilds law 'power_law_C'"):
+        save(res, path, law_spec=5)
+    with pytest.raises(ValueError, match=r"^save: law_spec='power_law\(input=N\)' does not "
+                                         r"rebuild law 'power_law_C', so load\(path\) could "
+                                         r"not read the file back: law 'power_law_N' takes "
+                                         r"inputs \['N'\], the file's law 'power_law_C' takes "
+                                         r"\['C'\]\. Pass"):
+        save(res, path, law_spec="power_law(input=N)")
+    with pytest.raises(ValueError, match=r"^save: law_spec='power_law\(input=C, irreducible="
+                                         r"False\)' does not rebuild"):
+        save(res, path, law_spec="power_law(input=C, irreducible=False)")
+    assert not path.exists()
+    assert load(save(res, path, law_spec="power_law(input=C)")).law.name == "power_law_C"
