@@ -784,6 +784,7 @@ def test_init_dataframe_columns_are_read_by_name():
                           "B": [2e3]})
     by_name = make_starts(LAW, {c: frame[c].to_numpy() for c in frame.columns})
     np.testing.assert_array_equal(make_starts(LAW, frame), by_name)
+    np.testing.assert_array_equal(make_starts(LAW, frame.iloc[0]), by_name)   # a Series
     assert LAW.param_names == ("A", "B", "E", "alpha", "beta")
     np.testing.assert_allclose(np.exp(by_name[0, :3]), [400.0, 2e3, 1.8])
 

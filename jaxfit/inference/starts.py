@@ -73,9 +73,9 @@ def _numbers(values, what: str) -> np.ndarray:
 
 def user_starts(law: Law, starts) -> np.ndarray:
     """Starts given by the user, as [S, k] constrained values or a dict (or DataFrame)
-    name -> [S].
+    name -> [S] (or a Series name -> value, one start).
 
-    A DataFrame's columns are read by name, as a dict's keys (before: by position, so a
+    A DataFrame's columns and a Series' labels are read by name, as a dict's keys (before: by position, so a
     frame with its columns in another order than the law's parameters started each
     parameter from another one's values, without a word).
     """
@@ -83,6 +83,8 @@ def user_starts(law: Law, starts) -> np.ndarray:
 
     if isinstance(starts, pd.DataFrame):
         starts = {c: starts[c].to_numpy() for c in starts.columns}
+    elif isinstance(starts, pd.Series):          # one start, e.g. res.params.iloc[0]
+        starts = dict(starts.items())
     if isinstance(starts, dict):
         missing = set(law.param_names) - set(starts)
         unknown = sorted(set(starts) - set(law.param_names), key=str)
