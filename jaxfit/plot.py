@@ -181,9 +181,17 @@ def _checked_data(result, data: pd.DataFrame | None, x: str | None, where: str):
         # (before: AttributeError "'dict' object has no attribute 'columns'")
         raise TypeError(f"{where}: data= is a {type(data).__name__}, not a pandas "
                         "DataFrame; pass pd.DataFrame(...) of the observations.")
-    _has_columns(data, [*cols.values(), result.options.get("y", "y")], where)
+    y = result.options.get("y", "y")
+    _has_columns(data, [*cols.values(), y], where)
     x = x or law.inputs[0]
     _check_x(law, x, where)
+    if data is not None:
+        # (before: a repeated column raised "'DataFrame' object has no attribute 'dtype'",
+        # and plot_fit drew a target column of text as categories, without a word)
+        from jaxfit.data import unique_columns
+
+        unique_columns(data, [*cols.values(), y], f"{where}: data= ")
+        _check_target(data, y, f"{where}: data=")
     _check_inputs(data, cols, where)
     return cols, x
 
@@ -199,6 +207,12 @@ def _check_at(result, at: pd.DataFrame | None, x: str, where: str) -> None:
     from jaxfit.checks import prediction_inputs
 
     values = prediction_inputs(result.law, at, result.options.get("x"), where=f"{where}: at=")
+    y = result.options.get("y", "y")
+    if y in at.columns:                  # the actual value, drawn as an x
+        from jaxfit.data import unique_columns
+
+        unique_columns(at, [y], f"{where}: at= ")
+        _check_target(at, y, f"{where}: at=")
     _positive_x(at, values[x], column_map(result.law, result.options.get("x"))[x], x,
                 f"{where}: at=")
 
@@ -485,7 +499,6 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
                          "pass the data the result was fitted on.")
     cols, x = _checked_data(result, data, x, "plot_residuals")
     y = result.options.get("y", "y")
-    _check_target(data, y, "plot_residuals")
     log = result.options.get("space", "log") == "log"
     tasks = _check_tasks(result, tasks, "plot_residuals")
     _warn_unconverged(result, tasks, "plot_residuals")
@@ -522,15 +535,16 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     return fig
 
 
-def _check_target(data: pd.DataFrame, y, where: str) -> None:
-    """ValueError naming ``data``'s target column ``y`` when it does not hold numbers
-    (before: numpy's bare "could not convert string to float: 'x'")."""
+def _check_target(frame: pd.DataFrame, y, where: str) -> None:
+    """ValueError naming ``frame``'s target column ``y`` when it does not hold numbers
+    (before: numpy's bare "could not convert string to float: 'x'"); ``where`` names the
+    function and the frame (``"plot_fit: at="``)."""
     from jaxfit.data import numeric_dtype
 
     try:
-        numeric_dtype(data, y, "target y")
+        numeric_dtype(frame, y, "target y")
     except ValueError as e:
-        raise ValueError(f"{where}: data= {e}") from None
+        raise ValueError(f"{where} {e}") from None
 
 
 def plot_pairs(posterior, task=None, var_names: Sequence[str] | None = None,

@@ -552,3 +552,21 @@ def test_tasks_given_as_an_index_array_series_or_set(fitted):
     assert [ax.get_title() for ax in fig.axes] == ["residuals [a]", "residuals [b]"]
     with pytest.raises(ValueError, match=r"plot_residuals: tasks= \['zz'\] are not tasks"):
         plot_residuals(res, df, tasks=np.array(["zz"]))
+
+
+def test_plot_fit_names_a_target_of_text_or_a_repeated_column(fitted):
+    """Before: plot_fit drew a target column of text as categories on the vertical axis,
+    without a word; at= with one raised numpy's "ufunc 'isfinite' not supported"; and a
+    repeated column raised "'DataFrame' object has no attribute 'dtype'"."""
+    res, _, df = fitted
+    with pytest.raises(ValueError, match=r"^plot_fit: data= column 'loss' \(target y\) has "
+                                         r"dtype (str|object), not numbers"):
+        plot_fit(res, df.assign(loss="x"))
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12], "task": ["a"], "loss": ["x"]})
+    with pytest.raises(ValueError, match=r"^plot_fit: at= column 'loss' \(target y\) has "
+                                         r"dtype (str|object), not numbers"):
+        plot_fit(res, df, at=at)
+    for draw, col in ((plot_fit, "N"), (plot_residuals, "loss")):
+        with pytest.raises(ValueError, match=rf"^{draw.__name__}: data= column '{col}' appears "
+                                             r"2 times in the data"):
+            draw(res, pd.concat([df, df[[col]]], axis=1))
