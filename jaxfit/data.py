@@ -163,6 +163,17 @@ def task_columns(by) -> list:
     return list(by) if isinstance(by, (list, tuple, pd.Index, np.ndarray)) else [by]
 
 
+def by_option(by):
+    """``by`` as a result's ``options`` record it: None, one column label, or a list or
+    tuple of them, as given; an array, Index or Series of names as a list of Python values.
+    (Before, ``by=df.columns[:2]`` was recorded as the Index, which `jaxfit.io.save`
+    wrote as its text "Index(['task', 'seed'], dtype='str')": the loaded fit had one task
+    column of that name, and predicted every task at every row.)"""
+    if isinstance(by, (np.ndarray, pd.Index, pd.Series)):
+        return by.tolist()
+    return by
+
+
 def task_label(by):
     """The name of the task column of the library's tidy frames (`jaxfit.predictions`,
     `jaxfit.suggest`, `jaxfit.optimal`): the ``by`` column when there is one, else

@@ -11,7 +11,8 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from jaxfit import checks
-from jaxfit.data import Batch, check_law, make_batch, row_columns, task_at, task_bucket
+from jaxfit.data import (Batch, by_option, check_law, make_batch, row_columns, task_at,
+                         task_bucket)
 from jaxfit.inference import design, floor
 from jaxfit.inference.objective import make_objective
 from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks, task_mesh
@@ -426,7 +427,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         sol, values, all_values = solve_shared(law, batch, u0, objective, opts, jit)
     else:
         sol, values, all_values = _solve(law, batch, u0, objective, opts, jit)
-    options = dict(y=y, by=by, x=dict(x or {}), loss=loss, delta=delta, space=space,
+    options = dict(y=y, by=by_option(by), x=dict(x or {}), loss=loss, delta=delta, space=space,
                    reduction=reduction, init=init if isinstance(init, str) else "user",
                    restarts=len(u0), method=method, max_steps=max_steps, refine=refine,
                    keep=keep, continuation=continuation)

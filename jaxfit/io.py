@@ -177,6 +177,9 @@ def _jsonable(v):
         return {str(k): _jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]
+    if isinstance(v, (np.ndarray, pd.Index, pd.Series)):
+        # (before: written as its text, "Index(['task', 'seed'], dtype='str')")
+        return [_jsonable(x) for x in v.tolist()]
     return str(v)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from numpyro.distributions import constraints
 
 from jaxfit import checks
-from jaxfit.data import check_law, make_batch, row_columns, task_at
+from jaxfit.data import by_option, check_law, make_batch, row_columns, task_at
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
 from jaxfit.inference import bayes, tempering
@@ -313,7 +313,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             return Posterior(
                 law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method=method,
                 stats=stats, hyper=hyper, fit=start, temper=np.asarray(eta),
-                options=dict(y=y, by=by, x=dict(x or {}), space=space, likelihood=likelihood,
+                options=dict(y=y, by=by_option(by), x=dict(x or {}), space=space, likelihood=likelihood,
                              nu=nu, pool=pool, chains=chains, warmup=warmup, samples=samples,
                              seed=seed, target_accept=target_accept, whiten=whiten,
                              batching=batching, priors=dict(priors or {}), extend=extend,
@@ -858,7 +858,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         stats={"status": status, "steps": task_first(sol.steps),
                "distinct_points": distinct, "rms": task_first(rms_refits)},
         fit=start,
-        options=dict(y=y, by=by, x=dict(x or {}), space=space, loss=loss, delta=delta,
+        options=dict(y=y, by=by_option(by), x=dict(x or {}), space=space, loss=loss, delta=delta,
                      reduction=reduction, n=n, starts=starts, seed=seed, method=method),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:

@@ -819,3 +819,20 @@ def test_save_refuses_a_law_spec_that_does_not_rebuild_the_law(two_task_fit, tmp
         save(res, path, law_spec="power_law(input=C, irreducible=False)")
     assert not path.exists()
     assert load(save(res, path, law_spec="power_law(input=C)")).law.name == "power_law_C"
+
+
+@pytest.mark.parametrize("by", [pd.Index(["task", "seed"]), np.array(["task", "seed"])])
+def test_by_columns_given_as_an_index_or_array_round_trip(two_task_fit, tmp_path, by):
+    """by=df.columns[:2] (an Index) or an array was recorded as given, and save wrote its
+    text "Index(['task', 'seed'], dtype='str')": the loaded fit had one task column of
+    that name, so predict on the data gave every task at every row (4 rows for 2)."""
+    _, df = two_task_fit
+    df = df.assign(seed=1)
+    res = jf.fit(jf.models.power_law("C"), df, y="loss", by=by, x={"C": "flops"},
+                 restarts=8)
+    assert res.options["by"] == ["task", "seed"]
+    back = load(save(res, tmp_path / "fit.json"))
+    assert back.options["by"] == ["task", "seed"] and back.tasks.equals(res.tasks)
+    rows = df.iloc[[0, -1]]
+    pd.testing.assert_frame_equal(back.predict(rows), res.predict(rows))
+    assert len(back.predict(rows)) == 2
