@@ -490,10 +490,18 @@ def _restarts_from(rows: list[dict], names: list[str]) -> dict | None:
                                  for j in range(len(r["restarts"]["objective"]))]
                                 for r in rows], dtype=np.float64).reshape(len(rows), -1,
                                                                           len(names)),
-            "objective": np.array([[nan(v) for v in r["restarts"]["objective"]] for r in rows],
+            "objective": np.array([[_objective(v) for v in r["restarts"]["objective"]]
+                                   for r in rows],
                                   dtype=np.float64),
             "status": np.array([[Status[s.upper()] for s in r["restarts"]["status"]]
                                 for r in rows], dtype=np.int64)}
+
+
+def _objective(v) -> float:
+    """An objective as `fit_to_dict` wrote it: null (not finite) is inf, as `jaxfit.fit`
+    reports every objective that is not finite (before: NaN, so a loaded fit's
+    ``objective`` and report read "nan" where the saved one read "inf")."""
+    return math.inf if v is None else v
 
 
 def _tuple_options(options) -> list[str]:
@@ -808,7 +816,7 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     points = _verify_law(law, doc.get("law_check"), values, tasks, doc["law"]["name"])
     res = FitResult(
         law=law, tasks=tasks, values=values,
-        objective=np.array([nan(r["objective"]) for r in rows], dtype=np.float64),
+        objective=np.array([_objective(r["objective"]) for r in rows], dtype=np.float64),
         # int64, as `jaxfit.fit` returns it (and the kept restarts' statuses load)
         status=np.array([Status[r["status"].upper()] for r in rows], dtype=np.int64),
         steps=np.array([r["steps"] for r in rows], dtype=np.int64),
