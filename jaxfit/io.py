@@ -214,6 +214,11 @@ def _level_type(level: pd.Index):
     if isinstance(dtype, pd.CategoricalDtype):
         return {"kind": "category", "categories": [_jsonable(c) for c in dtype.categories],
                 "ordered": bool(dtype.ordered), "type": _level_type(dtype.categories)}
+    if isinstance(dtype, pd.IntervalDtype):
+        # pd.cut's bins: written as text "(0, 2]" (before: they came back as that text, and
+        # param_dict(pd.Interval(0, 2)) or params.loc[...] found no task)
+        ends = pd.IntervalIndex(level)
+        return {"kind": "interval", "closed": ends.closed, "type": _level_type(ends.left)}
     if pd.api.types.is_datetime64_any_dtype(dtype):
         tz = getattr(dtype, "tz", None)
         return "datetime" if tz is None else f"datetime:{tz}"
@@ -263,6 +268,8 @@ def _typed_level(values: list, kind) -> pd.Index:
             raise _bad("tasks", f"holds labels {missing[:3]} that are not among the "
                                 f"recorded categories {list(cats)[:10]}")
         return pd.CategoricalIndex(labels, categories=cats, ordered=bool(kind.get("ordered")))
+    if isinstance(kind, dict) and kind.get("kind") == "interval":
+        return _interval_level(values, kind)
     if not isinstance(kind, str):
         raise _bad("task_types", f"holds {kind!r}, not a label type")
     if _NUMBER_TYPE.fullmatch(kind):
@@ -282,6 +289,39 @@ def _typed_level(values: list, kind) -> pd.Index:
     except (ValueError, TypeError) as e:
         raise _bad("tasks", f"holds labels that are not of type {kind!r} ({e})") from None
     raise _bad("task_types", f"names an unknown label type {kind!r}")
+
+
+def _interval_level(values: list, kind: dict) -> pd.IntervalIndex:
+    """Interval labels `_label` wrote as text ("(0, 2]"), with the type of their ends."""
+    closed = kind.get("closed")
+    brackets = {"right": "(]", "left": "[)", "both": "[]", "neither": "()"}
+    if closed not in brackets:
+        raise _bad("task_types", f"holds an interval entry with closed={closed!r}, not one of "
+                                 f"{list(brackets)}")
+    lefts, rights = [], []
+    for v in values:
+        if not (isinstance(v, str) and len(v) > 2 and v[0] + v[-1] == brackets[closed]
+                and v[1:-1].count(", ") == 1):
+            raise _bad("tasks", f"holds the label {v!r}, not an interval closed on the "
+                                f"{closed} like {brackets[closed][0]}0, 1{brackets[closed][1]}")
+        left, right = v[1:-1].split(", ")
+        lefts.append(left)
+        rights.append(right)
+    ends = kind.get("type")
+    if ends is None:                      # numbers: int64 or float64, as JSON gives them
+        def read(texts):
+            try:
+                return pd.Index([int(t) for t in texts])
+            except ValueError:
+                try:
+                    return pd.Index([float(t) for t in texts])
+                except ValueError as e:
+                    raise _bad("tasks", f"holds interval ends that are not numbers ({e})") \
+                        from None
+    else:
+        def read(texts):
+            return _typed_level(texts, ends)
+    return pd.IntervalIndex.from_arrays(read(lefts), read(rights), closed=closed)
 
 
 def _as_tuples(label):

@@ -586,9 +586,15 @@ def test_kept_restarts_and_tuple_options_round_trip(two_task_fit, tmp_path):
     pd.MultiIndex.from_arrays([np.array([2, 1], dtype=np.uint8),
                                np.array([0.5, 0.1], dtype=np.float32)], names=["seed", "lr"]),
     pd.CategoricalIndex(np.array([2, 1], dtype=np.int32),
-                        categories=pd.Index(np.array([2, 1, 5], dtype=np.int32)), name="seed")],
+                        categories=pd.Index(np.array([2, 1, 5], dtype=np.int32)), name="seed"),
+    # pd.cut's bins (before: back as the text "(0, 2]", which param_dict and params.loc of
+    # the Interval did not find), of integers, floats closed on the left, and dates
+    pd.CategoricalIndex(pd.cut([1.0, 3.0], [0, 2, 4]), name="bin"),
+    pd.IntervalIndex.from_breaks([0.5, 1.5, 2.5], closed="left", name="lr"),
+    pd.interval_range(pd.Timestamp("2024-01-01"), periods=2, freq="MS", name="span")],
     ids=["timedelta", "period", "date", "category", "category+period", "int32",
-         "uint8+float32", "category of int32"])
+         "uint8+float32", "category of int32", "cut bins", "float intervals",
+         "date intervals"])
 def test_typed_task_labels_round_trip(two_task_fit, tmp_path, tasks):
     """Durations, periods, `datetime.date`, categorical task labels and numbers of another
     width than int64/float64 (an int32 ``by`` column) come back with their type (a
