@@ -555,6 +555,22 @@ def _with_tuples(options: dict, keys) -> dict:
     return {k: tuple(v) if k in keys and isinstance(v, list) else v for k, v in options.items()}
 
 
+def _column_labels(options: dict) -> dict:
+    """``options`` with the column labels JSON wrote as lists back as tuples: ``y``, each
+    ``by`` column and each ``x`` column of a DataFrame with MultiIndex columns
+    (``("loss", "mean")``). Before, a fit of such columns saved and failed to load
+    ("Index.name must be a hashable type")."""
+    out = dict(options)
+    if isinstance(out.get("y"), list):
+        out["y"] = _as_tuples(out["y"])
+    by = out.get("by")
+    if isinstance(by, (list, tuple)):
+        out["by"] = type(by)(_as_tuples(c) for c in by)
+    if isinstance(out.get("x"), dict):
+        out["x"] = {k: _as_tuples(v) for k, v in out["x"].items()}
+    return out
+
+
 # ------------------------------------------------------------------------ law check
 #: A loaded law must reproduce the file's recorded predictions to this fraction of their
 #: largest magnitude: rounding (another machine's transcendental functions, XLA fusion)
@@ -774,7 +790,11 @@ def _check_fit_doc(doc: dict, names: list[str] | None = None) -> None:
 
 
 def _is_column(v) -> bool:
-    """A column label as JSON holds one: text or an integer (a CSV read with header=None)."""
+    """A column label as JSON holds one: text, an integer (a CSV read with header=None), or
+    a list of them (a tuple label of MultiIndex columns, ``("loss", "mean")``)."""
+    if isinstance(v, list):
+        return bool(v) and all(isinstance(p, str) or (isinstance(p, int)
+                                                      and not isinstance(p, bool)) for p in v)
     return isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
 
 
@@ -849,8 +869,8 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     _check_fit_doc(doc, names)
     rows = doc["tasks"]
     nan = lambda v: math.nan if v is None else v  # noqa: E731
-    tasks = _tasks_index([r["task"] for r in rows], doc["options"].get("by"),
-                         doc.get("task_types"))
+    options = _column_labels(_with_tuples(dict(doc["options"]), doc.get("option_tuples")))
+    tasks = _tasks_index([r["task"] for r in rows], options.get("by"), doc.get("task_types"))
     _check_task_labels(tasks)
     values = np.array([[nan(r["params"][n]) for n in names] for r in rows], dtype=np.float64)
     points = _verify_law(law, doc.get("law_check"), values, tasks, doc["law"]["name"])
@@ -864,7 +884,7 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
         at_bound=np.array([[n in r["at_bound"] for n in names] for r in rows], dtype=bool),
         identified=np.array([r["identified"] for r in rows], dtype=bool),
         restarts=_restarts_from(rows, names),
-        options=_with_tuples(dict(doc["options"]), doc.get("option_tuples")),
+        options=options,
         dof=(np.array([r["dof"] for r in rows], dtype=np.int64)
              if all("dof" in r for r in rows) else None),
         design=(tuple(tuple(Issue(i["kind"], tuple(i["params"]), i["input"], nan(i["value"]))
@@ -1140,6 +1160,7 @@ def _posterior_from(idata, attrs, law: Law | None):
         raise ValueError(f"field 'jaxfit_fit' (the point fit it started from): "
                          f"{str(e).removeprefix('load: ')}") from None
     types = get("jaxfit_task_types") if "jaxfit_task_types" in attrs else None
+    options = _column_labels(options)
     tasks = _tasks_index(get("jaxfit_tasks"), options.get("by"), types)
     _check_task_labels(tasks, "jaxfit_tasks")
     post = Posterior(law=law, tasks=tasks,

@@ -856,3 +856,21 @@ def test_an_objective_that_is_not_finite_comes_back_inf(two_task_fit, tmp_path):
     back = load(save(failed, tmp_path / "fit.json"))
     np.testing.assert_array_equal(back.objective, failed.objective)
     pd.testing.assert_frame_equal(back.to_frame(), failed.to_frame())
+
+
+def test_tuple_column_labels_round_trip(two_task_fit, tmp_path):
+    """A fit of a DataFrame with MultiIndex columns (y=("loss", "mean"), as
+    df.groupby(...).agg gives) saved, and failed to load: "Index.name must be a hashable
+    type" (its labels came back as JSON lists). They come back as tuples now, and the
+    loaded fit predicts and gives residuals as the saved one."""
+    _, df = two_task_fit
+    wide = df.copy()
+    wide.columns = pd.MultiIndex.from_tuples([("flops", ""), ("task", ""), ("loss", "mean")])
+    res = jf.fit(jf.models.power_law("C"), wide, y=("loss", "mean"), by=[("task", "")],
+                 x={"C": ("flops", "")}, restarts=8)
+    back = load(save(res, tmp_path / "fit.json"))
+    assert back.options["y"] == ("loss", "mean") and back.options["by"] == [("task", "")]
+    assert back.options["x"] == {"C": ("flops", "")} and back.tasks.equals(res.tasks)
+    rows = wide.iloc[[0, -1]]
+    pd.testing.assert_frame_equal(back.predict(rows), res.predict(rows))
+    pd.testing.assert_frame_equal(back.residuals(rows), res.residuals(rows))
