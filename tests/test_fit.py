@@ -224,13 +224,13 @@ def test_continuation_needs_the_huber_loss_and_factors_above_one(kept):
 
 
 @pytest.mark.parametrize("given, message", [
-    (10, "continuation=10 is not a sequence of factors; e.g. continuation=(10,) for one "
-         "warm-up stage at 10 x delta, or ()."),
-    ("10", "continuation='10' is not a sequence of factors; e.g. continuation=(10,) for one "
-           "warm-up stage at 10 x delta, or ()."),
-    (("x",), "continuation=('x',): every factor must be > 1 and finite (the Huber delta is "
-             "multiplied by it); e.g. continuation=(10,) for one warm-up stage at 10 x "
-             "delta, or ()."),
+    (10, ("continuation=10 is not a sequence of factors; e.g. continuation=(10,) for one "
+          "warm-up stage at 10 x delta, or ().")),
+    ("10", ("continuation='10' is not a sequence of factors; e.g. continuation=(10,) for "
+            "one warm-up stage at 10 x delta, or ().")),
+    (("x",), ("continuation=('x',): every factor must be > 1 and finite (the Huber delta is "
+              "multiplied by it); e.g. continuation=(10,) for one warm-up stage at 10 x "
+              "delta, or ().")),
     ((np.inf,), "continuation=(inf,): every factor must be > 1 and finite"),
 ])
 def test_continuation_that_is_no_sequence_of_factors_is_named(kept, given, message):

@@ -759,13 +759,14 @@ def test_fit_rejects_bad_init_dict_by_name(init, message):
 
 
 @pytest.mark.parametrize("init, message", [
-    (dict(A=[400.0, 300.0], B=2e3, E=[1.8, 1.7, 1.6], alpha=0.3, beta=0.3),
-     r"^init: the parameters' starts have different lengths \(A: 2, B: 1, E: 3, alpha: 1, "
-     r"beta: 1\); give each parameter one value, or the same number of values"),
+    ({"A": [400.0, 300.0], "B": 2e3, "E": [1.8, 1.7, 1.6], "alpha": 0.3, "beta": 0.3},
+     (r"^init: the parameters' starts have different lengths \(A: 2, B: 1, E: 3, alpha: 1, "
+      r"beta: 1\); give each parameter one value, or the same number of values")),
     (np.array([["a"] * 5]), r"^init: starts must be numbers, got array\(\[\['a', "),
-    (dict(A="x", B=2e3, E=1.8, alpha=0.3, beta=0.3), r"^init: starts of 'A' must be numbers"),
-    (np.ones((0, 5)), r"^init: no starts \(shape \(0, 5\)\); give at least one row of values "
-                      r"for \['A', 'B', 'E', 'alpha', 'beta'\], or init='random'\.$"),
+    ({"A": "x", "B": 2e3, "E": 1.8, "alpha": 0.3, "beta": 0.3},
+     r"^init: starts of 'A' must be numbers"),
+    (np.ones((0, 5)), (r"^init: no starts \(shape \(0, 5\)\); give at least one row of "
+                       r"values for \['A', 'B', 'E', 'alpha', 'beta'\], or init='random'\.$")),
 ])
 def test_fit_names_init_values_it_cannot_use(init, message):
     """Before: ragged starts raised numpy's "shape mismatch: objects cannot be broadcast",
