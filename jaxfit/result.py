@@ -144,9 +144,9 @@ def with_residuals(df: pd.DataFrame, out: pd.DataFrame, y: str, log: bool) -> pd
     `jaxfit.predictions.prediction_frame`) with ``residual``: observed minus predicted, of
     logs where ``log``. Warns (`FitWarning`) about rows with no residual (a value <= 0 in
     log space, a prediction that is not finite); they are NaN."""
-    from jaxfit.predictions import free_name
+    from jaxfit.predictions import column_key
 
-    key = free_name("prediction", df.columns)          # the column predict added
+    key = column_key("prediction", df.columns)         # the column predict added
     obs = df[y].to_numpy(dtype=np.float64)
     pred = out[key].to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -168,7 +168,7 @@ def with_residuals(df: pd.DataFrame, out: pd.DataFrame, y: str, log: bool) -> pd
         warnings.warn(f"residuals: {int(bad.sum())} row(s) of column {y!r} have no "
                       f"residual (rows {row_labels(df, bad)}): {why}; they are NaN.",
                       FitWarning, stacklevel=3)
-    out[free_name("residual", out.columns)] = resid
+    out[column_key("residual", out.columns)] = resid
     return out
 
 

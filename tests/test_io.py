@@ -858,6 +858,7 @@ def test_an_objective_that_is_not_finite_comes_back_inf(two_task_fit, tmp_path):
     pd.testing.assert_frame_equal(back.to_frame(), failed.to_frame())
 
 
+@pytest.mark.filterwarnings("error::pandas.errors.Pandas4Warning")
 def test_tuple_column_labels_round_trip(two_task_fit, tmp_path):
     """A fit of a DataFrame with MultiIndex columns (y=("loss", "mean"), as
     df.groupby(...).agg gives) saved, and failed to load: "Index.name must be a hashable
@@ -874,3 +875,9 @@ def test_tuple_column_labels_round_trip(two_task_fit, tmp_path):
     rows = wide.iloc[[0, -1]]
     pd.testing.assert_frame_equal(back.predict(rows), res.predict(rows))
     pd.testing.assert_frame_equal(back.residuals(rows), res.residuals(rows))
+    # ... under full-length keys (before: pandas' Pandas4Warning, "will raise in a future
+    # version", on each predict and residuals of such a frame)
+    r = res.residuals(rows)
+    assert list(r.columns[-2:]) == [("prediction", ""), ("residual", "")]
+    np.testing.assert_allclose(r[("residual", "")], np.log(rows[("loss", "mean")])
+                               - np.log(r[("prediction", "")]), rtol=1e-12)
