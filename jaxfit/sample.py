@@ -19,7 +19,7 @@ import numpy as np
 from numpyro.distributions import constraints
 
 from jaxfit import checks
-from jaxfit.data import check_law, make_batch, row_columns, task_at
+from jaxfit.data import by_option, check_law, make_batch, row_columns, task_at
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
 from jaxfit.inference import bayes, tempering
@@ -313,7 +313,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             return Posterior(
                 law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method=method,
                 stats=stats, hyper=hyper, fit=start, temper=np.asarray(eta),
-                options=dict(y=y, by=by, x=dict(x or {}), space=space, likelihood=likelihood,
+                options=dict(y=y, by=by_option(by), x=dict(x or {}), space=space, likelihood=likelihood,
                              nu=nu, pool=pool, chains=chains, warmup=warmup, samples=samples,
                              seed=seed, target_accept=target_accept, whiten=whiten,
                              batching=batching, priors=dict(priors or {}), extend=extend,
@@ -894,20 +894,24 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         noise = noise_draws(rms_fit, n_pos,
                             jax.random.fold_in(jax.random.key(seed), 2),
                             len(law.param_names), int(n))                 # [n, T]
-        draws = {k: np.asarray(params[k]).T[:, None, :] for k in law.param_names}
-        draws[bayes.NOISE] = np.asarray(noise).T[:, None, :]
-        status = np.asarray(sol.status).T[:, None, :]
-        distinct = np.asarray(distinct).T[:, None, :]                    # [T, 1, n]
+        # [T, 1, n] in C order, as `sample` and `jaxfit.io.load` make them (transposed
+        # views summed to other last bits: a saved and loaded bootstrap's summary() means
+        # and sds differed from the original's by an ulp)
+        task_first = lambda a: np.ascontiguousarray(np.asarray(a).T[:, None, :])  # noqa: E731
+        draws = {k: task_first(params[k]) for k in law.param_names}
+        draws[bayes.NOISE] = task_first(noise)
+        status = task_first(sol.status)
+        distinct = task_first(distinct)
     timing["bootstrap"] = time.perf_counter() - t0
     lik = bayes.make_likelihood("normal", space)
     post = Posterior(
         law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method="bootstrap",
-        stats={"status": status, "steps": np.asarray(sol.steps).T[:, None, :],
-               "distinct_points": distinct, "rms": np.asarray(rms_refits).T[:, None, :]},
+        stats={"status": status, "steps": task_first(sol.steps),
+               "distinct_points": distinct, "rms": task_first(rms_refits)},
         fit=start,
-        options=dict(y=y, by=by, x=dict(x or {}), space=space, loss=loss, delta=delta,
-                     reduction=reduction, n=n, starts=starts, seed=seed, method=method,
-                     **({"pinned": pinned} if pinned is not None else {})),
+        options=dict(y=y, by=by_option(by), x=dict(x or {}), space=space, loss=loss,
+                     delta=delta, reduction=reduction, n=n, starts=starts, seed=seed,
+                     method=method, **({"pinned": pinned} if pinned is not None else {})),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
         warn_design(start, "bootstrap", (wb, rms_refits, batch.y, batch.w, space))

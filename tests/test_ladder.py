@@ -665,6 +665,23 @@ def test_plot_ladder(res):
         plot_ladder(res, tasks=["nope"])
 
 
+def test_plot_ladder_takes_one_task_name_and_refuses_none():
+    """Before: tasks="piqa_val" (one name) was split into letters and refused as "tasks
+    ['_', 'a', 'i', 'l', 'p', 'q', 'v'] are not in the result", and tasks=[] raised a
+    ZeroDivisionError laying out the grid. (Both are decided before anything is drawn:
+    a stand-in with the result's task list is enough.)"""
+    import types
+
+    stub = types.SimpleNamespace(options={"tasks": ["piqa_val", "hellaswag_val"]})
+    with pytest.raises(ValueError, match=r"^plot_ladder: tasks= is empty; give some of "
+                                         r"\['piqa_val', 'hellaswag_val'\], or None"):
+        plot_ladder(stub, tasks=[])
+    with pytest.raises(ValueError, match=r"^plot_ladder: tasks \['nope'\] are not"):
+        plot_ladder(stub, tasks="nope")
+    with pytest.raises(AttributeError, match="step2"):      # past the checks: one task
+        plot_ladder(stub, tasks="piqa_val")
+
+
 def test_summary_counts_coverage_only_for_observed_targets(res):
     """A hypothetical target (no actual accuracy) has no coverage: summary() said 0 of its
     tasks were covered; now NA. An observed target's count is unchanged."""

@@ -171,11 +171,19 @@ def plot_ladder(result: LadderResult, tasks: Sequence[str] | None = None,
         A ``matplotlib.figure.Figure`` (not attached to pyplot; save it with
         ``fig.savefig(path)`` or display it in a notebook).
     """
+    if isinstance(tasks, str):
+        # one task's name (before: split into letters, "tasks ['a', 'i', 'p', 'q', 'v'] are
+        # not in the result")
+        tasks = [tasks]
     tasks = list(result.options["tasks"] if tasks is None else tasks)
     unknown = sorted(set(tasks) - set(result.options["tasks"]))
     if unknown:
         raise ValueError(f"plot_ladder: tasks {unknown} are not in the result "
                          f"({result.options['tasks']}).")
+    if not tasks:
+        # (before: ZeroDivisionError laying out the grid)
+        raise ValueError(f"plot_ladder: tasks= is empty; give some of "
+                         f"{list(result.options['tasks'])}, or None for all.")
     if tasks_per_row < 1:
         raise ValueError(f"plot_ladder: tasks_per_row must be >= 1, got {tasks_per_row}.")
     two = result.step2 is not None
