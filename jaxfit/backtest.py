@@ -115,6 +115,8 @@ class Step:
             ``max_steps``, ``seed``, ...; not ``weights``, nor the fields above); a
             bootstrap's refits take its ``method``, ``max_steps``, ``ftol`` and
             ``reduction`` (`refit_options`).
+        pinned: a column of True/False in ``data``: rows a bootstrap keeps in every
+            resample, not drawn (`jaxfit.bootstrap`'s ``pinned``: the ladder's anchor).
     """
 
     law: Law
@@ -125,6 +127,7 @@ class Step:
     delta: float = 1e-3
     space: str = "log"
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    pinned: str | None = None
 
 
 # ----------------------------------------------------------------------------- scores
@@ -799,7 +802,8 @@ def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: i
     if method == "bootstrap":
         return bootstrap(step.law, data, y=step.y, by=_TASK, x=dict(step.x or {}), n=int(n),
                          loss=step.loss, delta=step.delta, space=step.space, start=res,
-                         seed=seed, warn=False, **refit_options(dict(step.options or {})))
+                         seed=seed, warn=False, pinned=step.pinned,
+                         **refit_options(dict(step.options or {})))
     # the posterior of the step's own data model, started at the step's point fit (as the
     # bootstrap is): a Huber likelihood with the step's delta, or a Normal one for squared
     # residuals (`_likelihood_for`)

@@ -17,6 +17,7 @@ of the outermost step (the last posterior).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -29,6 +30,7 @@ from jaxfit.law import Law
 from jaxfit.posterior import (Posterior, _check_prob, draw_predictions, interval_frame,
                               warn_undefined)
 from jaxfit.predictions import fan_out_index
+from jaxfit.warnings import DiagnosticWarning
 
 __all__ = ["predict_chain", "chain_draws"]
 
@@ -45,7 +47,9 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
             noise of the target. A posterior with several tasks picks each row's task from
             ``df``'s ``by`` column(s) (as `Posterior.predict`).
         df: rows at which to predict (columns: ``law``'s inputs).
-        x: ``law`` input -> column mapping.
+        x: ``law`` input -> column mapping (default: each input from the column of its
+            name, or where ``df`` has none, from the column the first step taking it was
+            fitted on, its ``x=``, which `Posterior.predict` reads).
         seed: seed of the pairing permutations and the noise. Each row's noise comes from
             its own stream, `jaxfit.posterior.row_streams` of its task in the last step and
             its inputs, as in `Posterior.predict`, so it does not depend on the other rows
@@ -55,6 +59,13 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
         ``index`` is ``df.index``, or (task, row) when ``df`` lacks the ``by`` column(s) of
         a step with several tasks (every task of the first such step for every row).
     """
+    return _chain_draws(law, posteriors, df, x, seed)[:3]
+
+
+def _chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
+                 x: Mapping[str, str] | None, seed: int):
+    """`chain_draws`, with each step's task position of every row (``rows_of``: a list,
+    one [n] array per step) after them: ``(index, mean, pred, rows_of)``."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"predict_chain: give a pandas DataFrame, got {type(df).__name__}.")
     # as Posterior.predict (before: numpy's "expected non-negative integer" for -1, naming
@@ -92,11 +103,12 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     fan = _fan_out(posteriors, df)
     if fan is not None:                 # every task for every row, as Posterior.predict
         index, df = fan_out_index(fan.tasks, df), _with_tasks(fan, df)
-    xs = prediction_inputs(law, df, x, where="predict_chain")
+    xs = prediction_inputs(law, df, _fitted_columns(law, posteriors, df) if x is None else x,
+                           where="predict_chain")
     D = min(p.n_draws for p in posteriors)
     rng = np.random.default_rng(seed)
     theta: dict[str, np.ndarray] = {}
-    rows_of = [_step_rows(i, post, df) for i, post in enumerate(posteriors)]
+    rows_of = [_fanned_rows(i, post, df, posteriors, fan) for i, post in enumerate(posteriors)]
     for i, (post, rows) in enumerate(zip(posteriors, rows_of)):
         if rows is None:            # a second many-task step whose by column df lacks
             j = next(k for k, p in enumerate(posteriors) if p is fan)
@@ -112,7 +124,41 @@ def chain_draws(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     for name, v in held.items():
         theta[name] = np.full((len(df), D), v)
     mean, pred = draw_predictions(law, lik, theta, xs, seed=seed, rows=rows_of[-1])
-    return index, mean, pred
+    return index, mean, pred, rows_of
+
+
+def _warn_failed(posteriors: Sequence[Posterior], rows_of: Sequence[np.ndarray]) -> bool:
+    """One `DiagnosticWarning` at `predict_chain`'s caller naming, step by step, the tasks
+    the rows used that failed their diagnostics (`Posterior.failed_text`, the words of
+    `Posterior.predict`'s warning; its message matches
+    `jaxfit.warnings.FAILED_DIAGNOSTICS`). Before, the chained intervals of such tasks
+    came back without a word. Returns True when it warned."""
+    texts = [f"step {i} (law {post.law.name!r}): {text}"
+             for i, (post, rows) in enumerate(zip(posteriors, rows_of))
+             if (text := post.failed_text(rows)) is not None]
+    if texts:
+        warnings.warn("predict_chain: " + " ".join(texts), DiagnosticWarning, stacklevel=3)
+    return bool(texts)
+
+
+def _fitted_columns(law: Law, posteriors: Sequence[Posterior],
+                    df: pd.DataFrame) -> dict[str, str]:
+    """The default input -> column mapping of `chain_draws`: an input of ``law`` that
+    ``df`` has no column of its own name for is read from the column the first step
+    taking it was fitted on (its ``x=``), where ``df`` has that column. Before, the chain
+    read every input from its own name only, so a frame the steps' own
+    `Posterior.predict` took (``params``, ``tokens`` for a fit with ``x={"N": "params",
+    "D": "tokens"}``) was refused as missing columns; a frame naming the inputs
+    themselves reads them as before."""
+    out: dict[str, str] = {}
+    for post in posteriors:
+        fitted = dict(post.options.get("x") or {})
+        for name in post.law.inputs:
+            col = fitted.get(name, name)
+            if (name in law.inputs and name not in out and name not in df.columns
+                    and col in df.columns):
+                out[name] = col
+    return out
 
 
 def _step_rows(i: int, post: Posterior, df: pd.DataFrame):
@@ -123,6 +169,42 @@ def _step_rows(i: int, post: Posterior, df: pd.DataFrame):
     except ValueError as e:
         msg = str(e).removeprefix("predict: ")
         raise ValueError(f"predict_chain: step {i} (law {post.law.name!r}): {msg}") from None
+
+
+def _fanned_rows(i: int, post: Posterior, df: pd.DataFrame,
+                 posteriors: Sequence[Posterior], fan: Posterior | None):
+    """`_step_rows` of step ``i`` in ``df``, whose ``by`` column(s) may hold the labels of
+    ``fan``'s tasks (`_with_tasks`) rather than the user's. A task of ``fan`` that step
+    ``i`` did not fit is refused naming where the label came from and the fix. Before:
+    "step 1: 1 rows name tasks that were not fitted ('task' = ['c'])", of rows that named
+    no task, and "3 rows name tasks" of a 1-row frame."""
+    cols = task_columns(post.options.get("by"))
+    filled = task_columns(fan.options.get("by")) if fan is not None else []
+    if post is fan or not cols or not set(cols) & set(filled):
+        return _step_rows(i, post, df)
+    from jaxfit.predictions import match_tasks
+
+    lacking = match_tasks(post.tasks, df, post.options.get("by"), "predict_chain") < 0
+    if not lacking.any():
+        return _step_rows(i, post, df)
+    j = next(k for k, p in enumerate(posteriors) if p is fan)
+    keys = (df[cols[0]].tolist() if len(cols) == 1
+            else list(zip(*(df[c].tolist() for c in cols))))
+    labels = list(dict.fromkeys(keys))
+    missing = list(dict.fromkeys(k for k, bad in zip(keys, lacking) if bad))
+    common = [t for t in labels if t not in set(missing)]
+    where = (f"predict_chain: df has no column {filled} naming each row's task, so every "
+             f"task of step {j} (law {fan.law.name!r}) is predicted at every row, but step "
+             f"{i} (law {post.law.name!r}) did not fit task(s) {missing[:10]} (its tasks: "
+             f"{list(post.tasks[:10])}). Fix: ")
+    if not common:
+        raise ValueError(where + f"the steps share no task label: fit both steps with the "
+                         f"same labels in {cols[0] if len(cols) == 1 else cols!r}.")
+    example = (f"df.assign({cols[0]}={common[0]!r})" if len(cols) == 1
+               else f"df.assign(**{dict(zip(cols, common[0]))!r})")
+    raise ValueError(where + f"name each row's task in a column "
+                     f"{cols[0] if len(cols) == 1 else cols!r} with tasks every step fitted, "
+                     f"e.g. {example}.")
 
 
 def _unnamed_step(i: int, post: Posterior, j: int, fan: Posterior) -> str:
@@ -204,7 +286,8 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     ``predictive_lower/upper`` (with the last step's noise), rows aligned with ``df.index``
     when each row names its task (or every step has one task); without the ``by``
     column(s) of a step with several tasks, every task of that step for every row,
-    indexed by (task, row).
+    indexed by (task, row). One `DiagnosticWarning` names, step by step, the tasks the
+    rows used that failed their diagnostics (`Posterior.warn_failed`'s words).
 
     Example:
         >>> import jaxfit as jf
@@ -216,12 +299,14 @@ def predict_chain(law: Law, posteriors: Sequence[Posterior], df: pd.DataFrame,
     from jaxfit.predictions import prediction_frame
 
     _check_prob(prob)
-    index, mean, pred = chain_draws(law, posteriors, df, x=x, seed=seed)
-    last = list(posteriors)[-1]                     # the noise is the last step's
+    posteriors = list(posteriors)
+    index, mean, pred, rows_of = _chain_draws(law, posteriors, df, x, seed)
+    last = posteriors[-1]                           # the noise is the last step's
     iv = interval_frame(index, mean, pred, prob)
     warn_undefined(index, mean, pred, last.likelihood.space, last.method,
                    where="predict_chain", prob=prob,
                    bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy())
+    _warn_failed(posteriors, rows_of)
     out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
     out.attrs["prob"] = prob
     return out

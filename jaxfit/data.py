@@ -148,12 +148,49 @@ def _distinct_columns(law: Law, x: Mapping, cols: Mapping) -> None:
                          "name and map one of the inputs to the copy.")
 
 
+def _input_not_target(law: Law, x: Mapping | None, cols: Mapping, y) -> None:
+    """ValueError when an input of ``law`` would read the target column ``y`` (``cols``,
+    `column_map`'s mapping): ``x={'N': 'loss'}, y='loss'`` fitted the law to predict the
+    target from itself, without a word (a typo, like two inputs reading one column).
+    """
+    same = [n for n, c in cols.items() if _same_label(c, y)]
+    if not same:
+        return
+    name = same[0]
+    how = (f"x maps input {name!r} of law {law.name!r} to column {y!r}" if name in (x or {})
+           else f"input {name!r} of law {law.name!r} reads the column of its own name")
+    raise ValueError(f"{how}, which is also the target y={y!r}: the law would predict the "
+                     f"target from itself (almost always a typo). Map {name!r} to its own "
+                     f"column, e.g. x={{{name!r}: '<column>'}}, or pass the target column "
+                     "as y=.")
+
+
+def _same_label(a, b) -> bool:
+    """``a == b`` for column labels, False where the comparison is not a plain bool (an
+    unhashable or array-like label: the column checks name it)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
 def task_columns(by) -> list:
     """The task column names of ``by``: None -> [], a list or tuple -> its names, any
     other label (a string, or the integer columns of a CSV read with header=None) -> it."""
     if by is None:
         return []
     return list(by) if isinstance(by, (list, tuple, pd.Index, np.ndarray)) else [by]
+
+
+def by_option(by):
+    """``by`` as a result's ``options`` record it: None, one column label, or a list or
+    tuple of them, as given; an array, Index or Series of names as a list of Python values.
+    (Before, ``by=df.columns[:2]`` was recorded as the Index, which `jaxfit.io.save`
+    wrote as its text "Index(['task', 'seed'], dtype='str')": the loaded fit had one task
+    column of that name, and predicted every task at every row.)"""
+    if isinstance(by, (np.ndarray, pd.Index, pd.Series)):
+        return by.tolist()
+    return by
 
 
 def task_label(by):
@@ -520,6 +557,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}.")
     cols = column_map(law, x)
+    _input_not_target(law, x, cols, y)
     by_cols = task_columns(by)
     _target_apart(law, cols, y, by_cols)
     needed = {**{c: f"input {n!r}" for n, c in cols.items()}, y: "target y"}

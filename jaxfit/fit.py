@@ -11,7 +11,8 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from jaxfit import checks
-from jaxfit.data import Batch, check_law, make_batch, row_columns, task_at, task_bucket
+from jaxfit.data import (Batch, by_option, check_law, make_batch, row_columns, task_at,
+                         task_bucket)
 from jaxfit.inference import design, floor
 from jaxfit.inference.objective import make_objective
 from jaxfit.inference.optimize import SolverOptions, minimize, pad_tasks, task_mesh
@@ -308,6 +309,33 @@ def _refit_at_floor(law, batch: Batch, sol, objective, opts, use_jit: bool):
         all_u=u, all_f=f, all_status=status)
 
 
+def _continuation(continuation, loss: str) -> tuple[float, ...]:
+    """`fit`'s ``continuation`` as its factors, largest first (None: ``(10,)`` for the Huber
+    loss, else ``()``).
+
+    Raises:
+        ValueError: naming the value as given, when it is not a sequence of numbers > 1
+            (before: ``continuation=10`` raised a bare "'int' object is not iterable",
+            ``"10"`` was read as the factors (1.0, 0.0), ``("x",)`` raised "could not
+            convert string to float"), or when ``loss`` has no Huber delta to smooth.
+    """
+    if continuation is None:
+        return (10.0,) if loss == "huber" else ()
+    example = "e.g. continuation=(10,) for one warm-up stage at 10 x delta, or ()"
+    if isinstance(continuation, (str, bytes)) or not isinstance(continuation, Sequence):
+        raise ValueError(f"continuation={continuation!r} is not a sequence of factors; "
+                         f"{example}.")
+    if not all(isinstance(c, (int, float, np.integer, np.floating))
+               and not isinstance(c, (bool, np.bool_)) and np.isfinite(c) and c > 1
+               for c in continuation):
+        raise ValueError(f"continuation={tuple(continuation)!r}: every factor must be > 1 and "
+                         f"finite (the Huber delta is multiplied by it); {example}.")
+    if continuation and loss != "huber":
+        raise ValueError(f"continuation={tuple(continuation)} smooths the Huber loss; "
+                         f"loss={loss!r} has no delta to smooth. Pass continuation=().")
+    return tuple(sorted(map(float, continuation), reverse=True))
+
+
 def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
         x: Mapping[str, str] | None = None, weights=None, loss: str = "huber",
         delta: float = 1e-3, space: str = "log", reduction: str = "sum", init="random",
@@ -385,12 +413,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
                        max_steps=max_steps, refine=refine, keep=keep,
                        screen_steps=screen_steps, ftol=ftol)
     objective = make_objective(law, loss, float(delta), space, reduction)
-    if continuation is None:
-        continuation = (10.0,) if loss == "huber" else ()
-    if continuation and loss != "huber":
-        raise ValueError(f"continuation={tuple(continuation)} smooths the Huber loss; "
-                         f"loss={loss!r} has no delta to smooth. Pass continuation=().")
-    continuation = tuple(sorted(map(float, continuation), reverse=True))
+    continuation = _continuation(continuation, loss)
     opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=refine,
                          keep=keep, screen_steps=screen_steps, continuation=continuation)
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
@@ -404,7 +427,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
         sol, values, all_values = solve_shared(law, batch, u0, objective, opts, jit)
     else:
         sol, values, all_values = _solve(law, batch, u0, objective, opts, jit)
-    options = dict(y=y, by=by, x=dict(x or {}), loss=loss, delta=delta, space=space,
+    options = dict(y=y, by=by_option(by), x=dict(x or {}), loss=loss, delta=delta, space=space,
                    reduction=reduction, init=init if isinstance(init, str) else "user",
                    restarts=len(u0), method=method, max_steps=max_steps, refine=refine,
                    keep=keep, continuation=continuation)

@@ -177,6 +177,9 @@ def _jsonable(v):
         return {str(k): _jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]
+    if isinstance(v, (np.ndarray, pd.Index, pd.Series)):
+        # (before: written as its text, "Index(['task', 'seed'], dtype='str')")
+        return [_jsonable(x) for x in v.tolist()]
     return str(v)
 
 
@@ -210,6 +213,11 @@ def _level_type(level: pd.Index):
     if isinstance(dtype, pd.CategoricalDtype):
         return {"kind": "category", "categories": [_jsonable(c) for c in dtype.categories],
                 "ordered": bool(dtype.ordered), "type": _level_type(dtype.categories)}
+    if isinstance(dtype, pd.IntervalDtype):
+        # pd.cut's bins: written as text "(0, 2]" (before: they came back as that text, and
+        # param_dict(pd.Interval(0, 2)) or params.loc[...] found no task)
+        ends = pd.IntervalIndex(level)
+        return {"kind": "interval", "closed": ends.closed, "type": _level_type(ends.left)}
     if pd.api.types.is_datetime64_any_dtype(dtype):
         tz = getattr(dtype, "tz", None)
         return "datetime" if tz is None else f"datetime:{tz}"
@@ -259,6 +267,8 @@ def _typed_level(values: list, kind) -> pd.Index:
             raise _bad("tasks", f"holds labels {missing[:3]} that are not among the "
                                 f"recorded categories {list(cats)[:10]}")
         return pd.CategoricalIndex(labels, categories=cats, ordered=bool(kind.get("ordered")))
+    if isinstance(kind, dict) and kind.get("kind") == "interval":
+        return _interval_level(values, kind)
     if not isinstance(kind, str):
         raise _bad("task_types", f"holds {kind!r}, not a label type")
     if _NUMBER_TYPE.fullmatch(kind):
@@ -278,6 +288,39 @@ def _typed_level(values: list, kind) -> pd.Index:
     except (ValueError, TypeError) as e:
         raise _bad("tasks", f"holds labels that are not of type {kind!r} ({e})") from None
     raise _bad("task_types", f"names an unknown label type {kind!r}")
+
+
+def _interval_level(values: list, kind: dict) -> pd.IntervalIndex:
+    """Interval labels `_label` wrote as text ("(0, 2]"), with the type of their ends."""
+    closed = kind.get("closed")
+    brackets = {"right": "(]", "left": "[)", "both": "[]", "neither": "()"}
+    if closed not in brackets:
+        raise _bad("task_types", f"holds an interval entry with closed={closed!r}, not one of "
+                                 f"{list(brackets)}")
+    lefts, rights = [], []
+    for v in values:
+        if not (isinstance(v, str) and len(v) > 2 and v[0] + v[-1] == brackets[closed]
+                and v[1:-1].count(", ") == 1):
+            raise _bad("tasks", f"holds the label {v!r}, not an interval closed on the "
+                                f"{closed} like {brackets[closed][0]}0, 1{brackets[closed][1]}")
+        left, right = v[1:-1].split(", ")
+        lefts.append(left)
+        rights.append(right)
+    ends = kind.get("type")
+    if ends is None:                      # numbers: int64 or float64, as JSON gives them
+        def read(texts):
+            try:
+                return pd.Index([int(t) for t in texts])
+            except ValueError:
+                try:
+                    return pd.Index([float(t) for t in texts])
+                except ValueError as e:
+                    raise _bad("tasks", f"holds interval ends that are not numbers ({e})") \
+                        from None
+    else:
+        def read(texts):
+            return _typed_level(texts, ends)
+    return pd.IntervalIndex.from_arrays(read(lefts), read(rights), closed=closed)
 
 
 def _as_tuples(label):
@@ -400,6 +443,7 @@ def _resolve(block: dict, law: Law | None) -> Law:
 def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
     """A `FitResult` as a JSON-ready dict (schema ``jaxfit.fit/1``; non-finite -> null)."""
     names = list(res.law.param_names)
+    _check_converged_finite(res, names)
     tasks = []
     for i, task in enumerate(res.tasks):
         tasks.append({
@@ -423,6 +467,24 @@ def fit_to_dict(res: FitResult, law_spec: str | None = None) -> dict:
             **({"option_tuples": tuples} if tuples else {}),
             **({"task_types": types} if types else {}),
             **({"law_check": check} if check else {})}
+
+
+def _check_converged_finite(res: FitResult, names: list[str]) -> None:
+    """ValueError when a task whose status is converged has a parameter or objective that
+    is not finite: `load` refuses such a file as corrupted (JSON writes the value as null),
+    so `save` wrote a file it could not read back and said "save the result again"."""
+    conv = np.asarray(res.status) == Status.CONVERGED
+    bad = conv & ~(np.isfinite(np.asarray(res.values, np.float64)).all(axis=1)
+                   & np.isfinite(np.asarray(res.objective, np.float64)))
+    if bad.any():
+        i = int(np.argmax(bad))
+        vals = np.asarray(res.values, np.float64)[i]
+        what = ", ".join(f"{n}={v}" for n, v in zip(names, vals) if not np.isfinite(v)) \
+            or f"objective={float(res.objective[i])}"
+        raise ValueError(f"save: task {task_at(res.tasks, i)!r} has status 'converged' but "
+                         f"{what} (not finite), which no fit returns; the result was changed "
+                         "after the fit: save the FitResult jaxfit.fit returned, or set that "
+                         "task's status to the outcome it had.")
 
 
 def _restarts_row(restarts: dict, i: int, names: list[str]) -> dict:
@@ -467,10 +529,18 @@ def _restarts_from(rows: list[dict], names: list[str]) -> dict | None:
                                  for j in range(len(r["restarts"]["objective"]))]
                                 for r in rows], dtype=np.float64).reshape(len(rows), -1,
                                                                           len(names)),
-            "objective": np.array([[nan(v) for v in r["restarts"]["objective"]] for r in rows],
+            "objective": np.array([[_objective(v) for v in r["restarts"]["objective"]]
+                                   for r in rows],
                                   dtype=np.float64),
             "status": np.array([[Status[s.upper()] for s in r["restarts"]["status"]]
                                 for r in rows], dtype=np.int64)}
+
+
+def _objective(v) -> float:
+    """An objective as `fit_to_dict` wrote it: null (not finite) is inf, as `jaxfit.fit`
+    reports every objective that is not finite (before: NaN, so a loaded fit's
+    ``objective`` and report read "nan" where the saved one read "inf")."""
+    return math.inf if v is None else v
 
 
 def _tuple_options(options) -> list[str]:
@@ -482,6 +552,22 @@ def _tuple_options(options) -> list[str]:
 def _with_tuples(options: dict, keys) -> dict:
     keys = set(keys) if isinstance(keys, list) else set()
     return {k: tuple(v) if k in keys and isinstance(v, list) else v for k, v in options.items()}
+
+
+def _column_labels(options: dict) -> dict:
+    """``options`` with the column labels JSON wrote as lists back as tuples: ``y``, each
+    ``by`` column and each ``x`` column of a DataFrame with MultiIndex columns
+    (``("loss", "mean")``). Before, a fit of such columns saved and failed to load
+    ("Index.name must be a hashable type")."""
+    out = dict(options)
+    if isinstance(out.get("y"), list):
+        out["y"] = _as_tuples(out["y"])
+    by = out.get("by")
+    if isinstance(by, (list, tuple)):
+        out["by"] = type(by)(_as_tuples(c) for c in by)
+    if isinstance(out.get("x"), dict):
+        out["x"] = {k: _as_tuples(v) for k, v in out["x"].items()}
+    return out
 
 
 # ------------------------------------------------------------------------ law check
@@ -655,6 +741,7 @@ def _check_fit_doc(doc: dict, names: list[str] | None = None) -> None:
     names = doc["law"]["params"] if names is None else names
     if not isinstance(doc.get("options"), dict):
         raise _bad("options", "is missing or not an object")
+    _check_fit_options(doc["options"])
     tasks = doc.get("tasks")
     if not isinstance(tasks, list) or not tasks:
         raise _bad("tasks", "is missing, empty or not a list")
@@ -701,6 +788,51 @@ def _check_fit_doc(doc: dict, names: list[str] | None = None) -> None:
                 raise _bad(field, "is null (not finite) in a task whose status is 'converged'")
 
 
+def _is_column(v) -> bool:
+    """A column label as JSON holds one: text, an integer (a CSV read with header=None), or
+    a list of them (a tuple label of MultiIndex columns, ``("loss", "mean")``)."""
+    if isinstance(v, list):
+        return bool(v) and all(isinstance(p, str) or (isinstance(p, int)
+                                                      and not isinstance(p, bool)) for p in v)
+    return isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
+
+
+def _check_fit_options(options: dict, field: str = "options") -> None:
+    """The options a `FitResult` reads (``y``, ``by``, ``x``, ``loss``, ``delta``,
+    ``space``), where present, are of the kinds `jaxfit.fit` records. Before, a file with
+    ``"space": "cubic"`` loaded and its residuals were taken in linear space, and one with
+    ``"by": 3`` or ``"x": {"N": 5}`` loaded and failed later, naming no field. Raises
+    ValueError naming the field (``field``: "options" of a fit document,
+    "jaxfit_options" of a posterior's attributes)."""
+    from jaxfit.checks import LOSSES, SPACES
+
+    if "y" in options and not _is_column(options["y"]):
+        raise _bad(f"{field}.y", f"is {options['y']!r}, not a column name")
+    by = options.get("by")
+    if not (by is None or _is_column(by)
+            or (isinstance(by, list) and all(map(_is_column, by)))):
+        raise _bad(f"{field}.by", f"is {by!r}, not null, a column name or a list of them")
+    x = options.get("x")
+    if not (x is None or (isinstance(x, dict) and all(map(_is_column, x.values())))):
+        raise _bad(f"{field}.x", f"is {x!r}, not an object of law input -> column name")
+    for key, known in (("loss", LOSSES), ("space", SPACES)):
+        if key in options and options[key] not in known:
+            raise _bad(f"{field}.{key}", f"is {options[key]!r}, not one of {list(known)}")
+    delta = options.get("delta", 1.0)
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+        raise _bad(f"{field}.delta", f"is {delta!r}, not a number > 0")
+
+
+def _check_task_labels(tasks: pd.Index, field: str = "tasks") -> None:
+    """Each task's label names one task (before: a file holding one label twice loaded,
+    and `FitResult.predict` raised pandas' "Reindexing only valid with uniquely valued
+    Index objects"). Raises ValueError naming the label."""
+    if tasks.has_duplicates:
+        twice = tasks[tasks.duplicated()].tolist()[:3]
+        raise _bad(field, f"holds the task label(s) {twice} more than once; each task "
+                            "has its own")
+
+
 def _check_design(issues, at: str) -> None:
     """A task's "design" entry is a list of `Issue` objects (kind, params, input, value).
     Raises ValueError naming the field."""
@@ -736,20 +868,22 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     _check_fit_doc(doc, names)
     rows = doc["tasks"]
     nan = lambda v: math.nan if v is None else v  # noqa: E731
-    tasks = _tasks_index([r["task"] for r in rows], doc["options"].get("by"),
-                         doc.get("task_types"))
+    options = _column_labels(_with_tuples(dict(doc["options"]), doc.get("option_tuples")))
+    tasks = _tasks_index([r["task"] for r in rows], options.get("by"), doc.get("task_types"))
+    _check_task_labels(tasks)
     values = np.array([[nan(r["params"][n]) for n in names] for r in rows], dtype=np.float64)
     points = _verify_law(law, doc.get("law_check"), values, tasks, doc["law"]["name"])
     res = FitResult(
         law=law, tasks=tasks, values=values,
-        objective=np.array([nan(r["objective"]) for r in rows], dtype=np.float64),
-        status=np.array([Status[r["status"].upper()] for r in rows], dtype=np.int32),
+        objective=np.array([_objective(r["objective"]) for r in rows], dtype=np.float64),
+        # int64, as `jaxfit.fit` returns it (and the kept restarts' statuses load)
+        status=np.array([Status[r["status"].upper()] for r in rows], dtype=np.int64),
         steps=np.array([r["steps"] for r in rows], dtype=np.int64),
         grad_norm=np.array([nan(r["grad_norm"]) for r in rows], dtype=np.float64),
         at_bound=np.array([[n in r["at_bound"] for n in names] for r in rows], dtype=bool),
         identified=np.array([r["identified"] for r in rows], dtype=bool),
         restarts=_restarts_from(rows, names),
-        options=_with_tuples(dict(doc["options"]), doc.get("option_tuples")),
+        options=options,
         dof=(np.array([r["dof"] for r in rows], dtype=np.int64)
              if all("dof" in r for r in rows) else None),
         design=(tuple(tuple(Issue(i["kind"], tuple(i["params"]), i["input"], nan(i["value"]))
@@ -959,6 +1093,7 @@ def _check_posterior_attrs(post_ds, get) -> None:
     for key in ("jaxfit_options", "jaxfit_likelihood"):
         if not isinstance(get(key), dict):
             raise _bad(key, f"is {get(key)!r}, not an object")
+    _check_fit_options(get("jaxfit_options"), "jaxfit_options")
     for key in ("jaxfit_names", "jaxfit_hyper"):
         names = get(key)
         if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
@@ -1024,7 +1159,9 @@ def _posterior_from(idata, attrs, law: Law | None):
         raise ValueError(f"field 'jaxfit_fit' (the point fit it started from): "
                          f"{str(e).removeprefix('load: ')}") from None
     types = get("jaxfit_task_types") if "jaxfit_task_types" in attrs else None
+    options = _column_labels(options)
     tasks = _tasks_index(get("jaxfit_tasks"), options.get("by"), types)
+    _check_task_labels(tasks, "jaxfit_tasks")
     post = Posterior(law=law, tasks=tasks,
                      draws=draws, likelihood=likelihood,
                      method=attrs["method"], stats=stats, hyper=hyper,
@@ -1059,6 +1196,8 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
     from jaxfit.posterior import Posterior
 
     path = Path(path).expanduser()       # "~/fit.json" (before: "directory '~' does not exist")
+    if law_spec is not None and isinstance(result, (FitResult, Posterior)):
+        _check_law_spec(result, law_spec)
     if isinstance(result, FitResult):
         text = json.dumps(fit_to_dict(result, law_spec), indent=2) + "\n"
         _atomic(path, lambda tmp: tmp.write_text(text))
@@ -1068,6 +1207,58 @@ def save(result: Any, path: str | Path, law_spec: str | None = None) -> Path:
         raise TypeError(f"save: expected a FitResult or a Posterior, got "
                         f"{type(result).__name__}.")
     return path
+
+
+def _check_law_spec(result, spec) -> None:
+    """ValueError unless ``spec`` (`save`'s ``law_spec``) rebuilds ``result``'s law as
+    `load` would, with its names, inputs, `jaxfit.fix` values, `jaxfit.share` names and
+    predictions (`_resolve`, `_verify_law`). Before, any text was written, and the file
+    failed to load without ``law=`` (``law_spec="chinchilla"`` for a power law: "law
+    'chinchilla' has parameters [...]"; ``law_spec=5``: "field 'law.spec' is missing or not
+    a string; the file is ... corrupted"), found only when it was read back."""
+    from jaxfit.posterior import Posterior
+
+    law = result.law
+    own = f" (its own spec is {law.spec!r})" if law.spec else ""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"save: law_spec={spec!r} is not a law spec; pass the call that "
+                         f"rebuilds law {law.name!r}, e.g. 'power_law(input=C)', or None for "
+                         f"the law's own{own}.")
+    if isinstance(result, Posterior):
+        values = _first_draws(result)
+        points = None if values is None else _data_points(law, values, result.data)
+    else:
+        values, points = result.values, _check_points(result)
+    try:
+        if _module_elsewhere(spec):
+            return
+        rebuilt = _resolve(_law_block(law, spec), None)
+        if values is not None:
+            _verify_law(rebuilt, _law_check(law, values, points), values, result.tasks,
+                        law.name)
+    except ValueError as e:
+        # load's advice ("pass load(path, law=...) with that law") is not this call's fix
+        why = re.split(r"\. The file was saved from law |; pass (?:the law it was saved "
+                       r"from|load\(path, law=)", str(e).removeprefix("load: "))[0]
+        raise ValueError(f"save: law_spec={spec!r} does not rebuild law {law.name!r}, so "
+                         f"load(path) could not read the file back: {why.rstrip('.')}. Pass "
+                         f"the spec of this law, or law_spec=None for the law's own{own}.") \
+            from None
+
+
+def _module_elsewhere(spec: str) -> bool:
+    """True when ``spec`` is ``"module:function"`` of a module this process cannot import:
+    a law for another machine's `load`, which cannot be checked here. Raises ValueError
+    when ``spec`` cannot be parsed."""
+    _builtin_laws()
+    name, _ = _parse_spec(spec)
+    if name in LAWS or ":" not in name:
+        return False
+    try:
+        importlib.import_module(name.partition(":")[0])
+    except (ImportError, ValueError):
+        return True
+    return False
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> None:

@@ -44,6 +44,11 @@ Inputs = Mapping[str, Any]
 #: law's parameters (``Posterior.draws["sigma"]``, ``priors={"sigma": ...}``); no law
 #: parameter may take it.
 NOISE = "sigma"
+#: The columns `jaxfit.FitResult.to_frame` adds beside the parameters' own; no law
+#: parameter may take one (a parameter named "steps" was replaced there by the solver's
+#: step count, without a word).
+FIT_COLUMNS = ("objective", "status", "steps", "grad_norm", "identified", "at_bound", "dof",
+               "design")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -449,6 +454,13 @@ class Law:
                 f"and jaxfit.bootstrap draw the noise scale under that name beside the law's "
                 f"parameters (Posterior.draws[{NOISE!r}]). Rename it, e.g. 's' or "
                 f"'{NOISE}_x', in params= and in fn.")
+        taken = [n for n in self.params if n in FIT_COLUMNS]
+        if taken:
+            raise ValueError(
+                f"Law {self.name!r}: parameter(s) {taken} have the name of a column that "
+                f"FitResult.to_frame() adds beside the parameters ({list(FIT_COLUMNS)}), "
+                f"where the parameter's values would be replaced. Rename it, e.g. "
+                f"'{taken[0]}_', in params= and in fn.")
         for n, p in dict(self.params).items():
             if not isinstance(p, Param):
                 raise TypeError(f"Law {self.name!r}: params[{n!r}] must be a jaxfit.Param, "

@@ -32,7 +32,7 @@ import pandas as pd
 
 from jaxfit.data import column_map, numeric_values, task_at, task_columns
 from jaxfit.datasets import recorded_unit
-from jaxfit.plot_style import axes_legend_below, figure, interval_bar, unit_label
+from jaxfit.plot_style import axes_legend_below, figure, interval_bar, percent, unit_label
 from jaxfit.predictions import match_tasks, task_positions, task_rows
 from jaxfit.plot_style import plain_log_ticks as _plain_log_ticks
 from jaxfit.plot_style import plain_number as _plain
@@ -86,7 +86,14 @@ def _check_tasks(result, tasks, where: str) -> list:
     if tasks is None:
         return list(result.tasks)
     several = isinstance(result.tasks, pd.MultiIndex)
-    if (isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence)
+    unordered = isinstance(tasks, (set, frozenset))
+    if isinstance(tasks, (pd.Index, pd.Series, set, frozenset)) or \
+            (isinstance(tasks, np.ndarray) and tasks.ndim == 1):
+        # a collection of labels: res.tasks[:2], an array or Series of labels, a set
+        # (before: each taken as one label, "tasks= [Index(['a', 'b'], ...)] are not tasks");
+        # tolist: Python values, named plainly in messages (not np.str_('a'))
+        tasks = list(tasks) if unordered else tasks.tolist()
+    elif (isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence)
             or (several and isinstance(tasks, tuple) and tasks in result.tasks)):
         tasks = [tasks]            # one label (a tuple, for several by columns)
     unknown = []
@@ -103,6 +110,8 @@ def _check_tasks(result, tasks, where: str) -> list:
         raise ValueError(f"{where}: tasks= {unknown} are not tasks of the fit{part}; its "
                          f"tasks are {list(result.tasks)[:20]}. Pass some of these, or "
                          "tasks=None for all.")
+    if unordered:                  # a set's labels in the fit's order
+        tasks = sorted(tasks, key=lambda t: task_position(result.tasks, t, "fit"))
     return list(tasks)
 
 
@@ -116,8 +125,12 @@ def _check_posterior(result, posterior, tasks: list, where: str) -> None:
 
     if posterior is None:
         return
+    from jaxfit.posterior import Posterior
+
     a, b = result.law, getattr(posterior, "law", None)
-    if b is None or not hasattr(posterior, "predict"):
+    # (a FitResult has a law and a predict too: it failed in predict before, "got an
+    # unexpected keyword argument 'prob'")
+    if not isinstance(posterior, Posterior):
         raise ValueError(f"{where}: posterior= is a {type(posterior).__name__}, not a "
                          "Posterior (jaxfit.sample or jaxfit.bootstrap).")
     if (a.name != b.name or tuple(a.param_names) != tuple(b.param_names)
@@ -164,11 +177,58 @@ def _checked_data(result, data: pd.DataFrame | None, x: str | None, where: str):
     fit's columns with finite inputs and that ``x`` is an input of the law."""
     law = result.law
     cols = column_map(law, result.options.get("x"))
-    _has_columns(data, [*cols.values(), result.options.get("y", "y")], where)
+    if not (data is None or isinstance(data, pd.DataFrame)):
+        # (before: AttributeError "'dict' object has no attribute 'columns'")
+        raise TypeError(f"{where}: data= is a {type(data).__name__}, not a pandas "
+                        "DataFrame; pass pd.DataFrame(...) of the observations.")
+    y = result.options.get("y", "y")
+    _has_columns(data, [*cols.values(), y], where)
     x = x or law.inputs[0]
     _check_x(law, x, where)
+    if data is not None:
+        # (before: a repeated column raised "'DataFrame' object has no attribute 'dtype'",
+        # and plot_fit drew a target column of text as categories, without a word)
+        from jaxfit.data import unique_columns
+
+        unique_columns(data, [*cols.values(), y], f"{where}: data= ")
+        _check_target(data, y, f"{where}: data=")
     _check_inputs(data, cols, where)
     return cols, x
+
+
+def _check_at(result, at: pd.DataFrame | None, x: str, where: str) -> None:
+    """ValueError naming ``at``'s missing, non-numeric or non-finite input columns and
+    values outside the law's domain (`jaxfit.checks.prediction_inputs`), and its values
+    <= 0 of the horizontal log axis' input ``x``. Before, target rows without the x column
+    raised a bare ``KeyError: 'N'``, and a target at N <= 0 failed inside predict naming
+    "118 NaN or infinite values" of the curve's own grid."""
+    if at is None:
+        return
+    from jaxfit.checks import prediction_inputs
+
+    values = prediction_inputs(result.law, at, result.options.get("x"), where=f"{where}: at=")
+    y = result.options.get("y", "y")
+    if y in at.columns:                  # the actual value, drawn as an x
+        from jaxfit.data import unique_columns
+
+        unique_columns(at, [y], f"{where}: at= ")
+        _check_target(at, y, f"{where}: at=")
+    _positive_x(at, values[x], column_map(result.law, result.options.get("x"))[x], x,
+                f"{where}: at=")
+
+
+def _positive_x(frame: pd.DataFrame, values: np.ndarray, col, x: str, where: str) -> None:
+    """ValueError when ``values`` (column ``col`` of ``frame``, the law input ``x`` on
+    `plot_fit`'s horizontal log axis) hold a value <= 0, which a log axis cannot show and
+    the curve's log-spaced grid cannot reach."""
+    bad = ~(np.asarray(values, np.float64) > 0)
+    if bad.any():
+        from jaxfit.data import row_labels
+
+        raise ValueError(f"{where} column {col!r} (input {x!r}, the horizontal log axis) has "
+                         f"{int(bad.sum())} value(s) <= 0 at rows {row_labels(frame, bad)} "
+                         f"(e.g. {float(np.asarray(values)[bad][0]):g}), which a log axis cannot "
+                         "show; drop those rows, or pass x= another input.")
 
 
 def _grid(n: int, ncols: int, width: float = 4.0, height: float = 3.2):
@@ -292,8 +352,14 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import LogNorm
 
+    from jaxfit.posterior import _check_prob
+
+    _check_prob(prob)          # (before: prob="0.9" raised "type str doesn't define __round__")
     law = result.law
     cols, x = _checked_data(result, data, x, "plot_fit")
+    if data is not None:
+        _positive_x(data, data[cols[x]].to_numpy(np.float64), cols[x], x, "plot_fit: data=")
+    _check_at(result, at, x, "plot_fit")
     by = result.options.get("by")
     if at is not None and task_columns(by) and all(c in at.columns for c in task_columns(by)):
         # a target naming no fitted task was left out of every panel without a word
@@ -362,7 +428,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
                 point = _with_task(result, pd.DataFrame({c: [vals[c]] for c in cols.values()}),
                                    task)
                 yp, pband = _curve(result, point, prob, posterior)
-                pct = f"{int(round(100 * prob))}%"
+                pct = percent(prob)
                 missing = None                       # what cannot be drawn, said in the panel
                 if band is not None:
                     lows, highs = (band[c].to_numpy(np.float64)
@@ -427,17 +493,24 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     """
     from jaxfit.posterior import Posterior
 
+    if data is None:
+        # (before: TypeError "'NoneType' object is not subscriptable")
+        raise ValueError("plot_residuals: data= is None; residuals need the observations: "
+                         "pass the data the result was fitted on.")
     cols, x = _checked_data(result, data, x, "plot_residuals")
     y = result.options.get("y", "y")
     log = result.options.get("space", "log") == "log"
     tasks = _check_tasks(result, tasks, "plot_residuals")
     _warn_unconverged(result, tasks, "plot_residuals")
     fig, axes = _grid(len(tasks), ncols, height=2.6)
+    undrawn = []
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task, "plot_residuals: data=")
         yhat = _curve(result, _with_task(result, pts, task), 0.9, None)[0].astype(np.float64)
         obs = pts[y].to_numpy(np.float64)
-        r = np.log(obs) - np.log(yhat) if log else obs - yhat
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.log(obs) - np.log(yhat) if log else obs - yhat
+        undrawn += list(pts.index[~np.isfinite(r) & np.isfinite(obs)])
         ax.axhline(0.0, color="gray", lw=0.8)
         ax.scatter(pts[cols[x]], r, s=12)
         ax.set_xscale("log")
@@ -447,7 +520,31 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
         ax.set_title("residuals" + (" (posterior median)" if isinstance(result, Posterior)
                                     else "") + (f" [{task}]" if len(result.tasks) > 1 else ""),
                      fontsize=9)
+    if undrawn:
+        import warnings
+
+        from jaxfit.warnings import FitWarning
+
+        why = ("the observed or predicted value is <= 0 or the prediction is not finite, "
+               "and a log has neither (the fit's space='log')" if log
+               else "the prediction is not finite")
+        more = "" if len(undrawn) <= 10 else " (first 10 shown)"
+        warnings.warn(f"plot_residuals: {len(undrawn)} row(s) of column {y!r} have no "
+                      f"residual and are not drawn (rows {undrawn[:10]}{more}): {why}.",
+                      FitWarning, stacklevel=2)
     return fig
+
+
+def _check_target(frame: pd.DataFrame, y, where: str) -> None:
+    """ValueError naming ``frame``'s target column ``y`` when it does not hold numbers
+    (before: numpy's bare "could not convert string to float: 'x'"); ``where`` names the
+    function and the frame (``"plot_fit: at="``)."""
+    from jaxfit.data import numeric_dtype
+
+    try:
+        numeric_dtype(frame, y, "target y")
+    except ValueError as e:
+        raise ValueError(f"{where} {e}") from None
 
 
 def plot_pairs(posterior, task=None, var_names: Sequence[str] | None = None,
@@ -465,10 +562,26 @@ def plot_pairs(posterior, task=None, var_names: Sequence[str] | None = None,
     """
     import arviz as az
 
+    from jaxfit.posterior import Posterior
+
+    if not isinstance(posterior, Posterior):
+        # (before: AttributeError "'FitResult' object has no attribute 'idata'")
+        raise TypeError(f"plot_pairs: posterior= is a {type(posterior).__name__}, not a "
+                        "Posterior; pair plots show draws: pass jaxfit.sample(...) or "
+                        "jaxfit.bootstrap(...) of the law.")
     pos = posterior._task_pos(task)
-    names = list(var_names or posterior.law.param_names)
+    names = [var_names] if isinstance(var_names, str) else \
+        list(var_names or posterior.law.param_names)
     if len(names) < 2:
         raise ValueError(f"plot_pairs: give at least two parameters, got {names}.")
+    unknown = [n for n in names if n not in posterior.names]
+    if unknown:
+        # (before: ArviZ's KeyError 'var names: "['zeta'] are not present" in dataset')
+        raise ValueError(f"plot_pairs: var_names= {unknown} are not parameters of the "
+                         f"posterior's tasks; they are {list(posterior.names)}"
+                         + (f" (population parameters {list(posterior.hyper)} have no "
+                            "per-task draws)" if set(unknown) & set(posterior.hyper) else "")
+                         + ".")
     k = len(names) - 1
     fig = figure(2.2 * k + 1, 2.2 * k + 1)
     axes = fig.subplots(k, k, squeeze=False)

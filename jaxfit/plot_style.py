@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DPI", "plain_number", "plain_log_ticks", "figure", "legend_below", "axes_legend_below",
+__all__ = ["DPI", "percent", "plain_number", "plain_log_ticks", "figure", "legend_below", "axes_legend_below",
            "wrap", "interval_bar", "unit_label"]
 
 #: Resolution of every figure (``savefig`` uses it unless given ``dpi=``).
@@ -76,6 +76,12 @@ def interval_bar(ax, at, lower, upper, *, horizontal: bool = False, **kwargs):
     if horizontal:
         return ax.errorbar(mid, at, xerr=half, fmt="none", **kwargs)
     return ax.errorbar(at, mid, yerr=half, fmt="none", **kwargs)
+
+
+def percent(prob: float) -> str:
+    """An interval's probability as a label: "90%", "99.5%", "68.3%" (at most 4 digits).
+    ``f"{prob:.0%}"`` and ``round(100 * prob)`` labelled a 99.5% interval "100%"."""
+    return f"{100 * float(prob):.4g}%"
 
 
 def plain_number(v: float, _pos=None) -> str:

@@ -395,12 +395,56 @@ class Posterior:
 
     def warn(self, stacklevel: int = 2) -> bool:
         """Emit a `DiagnosticWarning` for tasks failing the usual thresholds; True if all pass."""
-        d = self.diagnostics
-        T = len(self.tasks)
-        bad = ~d["ok"].to_numpy()
+        bad = ~self._diagnostics["ok"].to_numpy(bool)
         if not bad.any():
             return True
         labels = list(self.tasks[bad][:10])
+        parts, fix = self._failures(np.arange(len(self.tasks)))
+        warnings.warn(f"{self.method}: {'; '.join(parts)}; tasks {labels}. Fix: {fix}. "
+                      "See Posterior.diagnostics.", DiagnosticWarning, stacklevel=stacklevel)
+        return False
+
+    def warn_failed(self, rows: np.ndarray | None = None, where: str = "predict",
+                    stacklevel: int = 3) -> bool:
+        """Warn (`DiagnosticWarning`) when any of the tasks at positions ``rows`` (None:
+        every task) failed its diagnostics (`diagnostics`' ``ok``), so that numbers drawn
+        from the posterior later (`predict`, `jaxfit.predict_chain`) are flagged where they
+        are used, not only where it was drawn (`warn`, which `jaxfit.sample` and
+        `jaxfit.bootstrap` call). One warning: the count of those tasks and the first 3,
+        what failed and the fix, as `warn` words them (`_failures`). A bootstrap has no
+        r_hat or ESS: it warns only where its own checks failed. Cheap after the first
+        call: the diagnostics are computed once per posterior. Returns True when it warned.
+
+        Its message matches `jaxfit.warnings.FAILED_DIAGNOSTICS`, for a caller that has
+        said it already (the recipes, after `jaxfit.sample` warned)."""
+        text = self.failed_text(rows)
+        if text is None:
+            return False
+        warnings.warn(f"{where}: {text}", DiagnosticWarning, stacklevel=stacklevel)
+        return True
+
+    def failed_text(self, rows: np.ndarray | None = None) -> str | None:
+        """The text of `warn_failed` (without its ``where``) for the tasks at positions
+        ``rows`` (None: all), or None when none of them failed its diagnostics."""
+        ok = self._diagnostics["ok"].to_numpy(bool)
+        idx = np.arange(len(ok)) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+        bad = idx[~ok[idx]]
+        if not bad.size:
+            return None
+        labels = list(self.tasks[bad][:3])
+        more = f" and {bad.size - 3} more" if bad.size > 3 else ""
+        parts, fix = self._failures(bad)
+        how = "jaxfit.bootstrap" if self.method == "bootstrap" else "jaxfit.sample"
+        return (f"{bad.size} task(s) {labels}{more} of this posterior ({self.method}) failed "
+                f"their diagnostics: {'; '.join(parts)}; their intervals may be unreliable. "
+                f"Fix: draw it again ({how}): {fix}. See Posterior.diagnostics.")
+
+    def _failures(self, idx: np.ndarray) -> tuple[list[str], str]:
+        """What failed and the fix: ``(parts, fix)`` of the diagnostics of the tasks at
+        positions ``idx``, the message of `warn` (all tasks) and `warn_failed` (the failing
+        tasks a prediction used)."""
+        d = self._diagnostics.iloc[np.asarray(idx, dtype=np.int64)]
+        T = len(d)
         parts = []
         if "r_hat" in d:
             n = int((d["r_hat"] > RHAT_MAX).sum())
@@ -422,7 +466,7 @@ class Posterior:
                 # one plated chain for all tasks: each task's row holds the same count
                 # (before, summed over tasks: T times the divergences there were)
                 parts.append(f"{int(d['divergences'].max())} divergent transitions in the "
-                             f"joint model of all {len(d)} task(s)")
+                             f"joint model of all {len(self.tasks)} task(s)")
             else:
                 parts.append(f"{int(d['divergences'].sum())} divergent transitions in "
                              f"{int((d['divergences'] > 0).sum())} task(s)")
@@ -467,7 +511,8 @@ class Posterior:
             if n:
                 # each parameter's count (before, `jaxfit sample` printed them in a line of
                 # its own beside this warning: the same fact twice)
-                per = ", ".join(f"{p}: {c}" for p, c in _nonfinite_counts(self.draws).items())
+                per = ", ".join(f"{p}: {c}" for p, c in _nonfinite_counts(
+                    {name: np.asarray(a)[idx] for name, a in self.draws.items()}).items())
                 parts.append(f"draws with a non-finite value (NaN or inf) in {n} task(s) (up "
                              f"to {d['nonfinite_fraction'].max():.0%} of the draws; "
                              f"non-finite per parameter, of {T * self.n_draws} draws each: "
@@ -514,9 +559,7 @@ class Posterior:
         # (benchmarks/README.md, session 19) on 9-40 point tasks, its narrower credible
         # intervals covered 63-71% of the truths against 79-85% tempered; every method's
         # advice above already says to add data)
-        warnings.warn(f"{self.method}: {'; '.join(parts)}; tasks {labels}. Fix: {fix}. "
-                      "See Posterior.diagnostics.", DiagnosticWarning, stacklevel=stacklevel)
-        return False
+        return parts, fix
 
     # -------------------------------------------------------------------------- arviz
     @functools.cached_property
@@ -685,8 +728,11 @@ class Posterior:
             prob: the probability of the credible and predictive intervals, in (0, 1).
             seed: the seed of the new-observation draws (a non-negative integer).
             warn: warn (`FitWarning`) when rows' predictive draws are not finite
-                (`warn_undefined`); the figures pass False, as they never draw the
-                predictive bounds.
+                (`warn_undefined`), and (`DiagnosticWarning`, once per call) when a
+                predicted task failed its diagnostics (`warn_failed`: before, intervals
+                from a posterior whose chains had not converged came back without a word
+                once `jaxfit.sample`'s own warning had scrolled by); the figures pass
+                False, as they never draw the predictive bounds.
         """
         from jaxfit.predictions import prediction_frame
 
@@ -697,6 +743,7 @@ class Posterior:
             warn_undefined(index, mean, pred, self.likelihood.space, self.method,
                            bounds=iv[["predictive_lower", "predictive_upper"]].to_numpy(),
                            prob=prob)
+            self.warn_failed(self._rows(df))      # at predict's caller
         out = prediction_frame(df, index, {c: iv[c].to_numpy() for c in iv.columns})
         out.attrs["prob"] = prob
         return out

@@ -231,8 +231,20 @@ def prediction_frame(df: pd.DataFrame, index: pd.Index,
         out = df.copy()
         out.index = index
     for name, values in columns.items():
-        out[free_name(name, out.columns)] = np.asarray(values)
+        out[column_key(name, out.columns)] = np.asarray(values)
     return out
+
+
+def column_key(name: str, columns: pd.Index):
+    """The key under which a result column ``name`` is added to a frame of ``columns``
+    (`free_name`): for MultiIndex columns (``("loss", "mean")``) the full-length tuple
+    ``(name, "", ...)``. Before, the bare name: pandas' Pandas4Warning "Setting a new
+    column on a DataFrame with a MultiIndex using a key that is not a full-length tuple is
+    deprecated and will raise in a future version", on every predict and residuals."""
+    if isinstance(columns, pd.MultiIndex):
+        top = free_name(name, columns.get_level_values(0))
+        return (top,) + ("",) * (columns.nlevels - 1)
+    return free_name(name, columns)
 
 
 def free_name(name: str, taken) -> str:

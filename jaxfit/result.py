@@ -144,9 +144,9 @@ def with_residuals(df: pd.DataFrame, out: pd.DataFrame, y: str, log: bool) -> pd
     `jaxfit.predictions.prediction_frame`) with ``residual``: observed minus predicted, of
     logs where ``log``. Warns (`FitWarning`) about rows with no residual (a value <= 0 in
     log space, a prediction that is not finite); they are NaN."""
-    from jaxfit.predictions import free_name
+    from jaxfit.predictions import column_key
 
-    key = free_name("prediction", df.columns)          # the column predict added
+    key = column_key("prediction", df.columns)         # the column predict added
     obs = df[y].to_numpy(dtype=np.float64)
     pred = out[key].to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -156,12 +156,19 @@ def with_residuals(df: pd.DataFrame, out: pd.DataFrame, y: str, log: bool) -> pd
         from jaxfit.data import row_labels
         from jaxfit.warnings import FitWarning
 
-        why = ("the observed or predicted value is <= 0, which has no log (the fit's "
-               "space='log')" if log else "the prediction is not finite")
+        # each cause the rows have (before, in log space: "<= 0" also for a prediction
+        # that is NaN, e.g. a law's log of a negative number)
+        causes = []
+        if (~np.isfinite(pred[bad])).any():
+            causes.append("the prediction is not finite")
+        if log and ((obs[bad] <= 0) | (pred[bad] <= 0)).any():
+            causes.append("the observed or predicted value is <= 0, which has no log (the "
+                          "fit's space='log')")
+        why = "; or ".join(causes) or "the prediction is not finite"
         warnings.warn(f"residuals: {int(bad.sum())} row(s) of column {y!r} have no "
                       f"residual (rows {row_labels(df, bad)}): {why}; they are NaN.",
                       FitWarning, stacklevel=3)
-    out[free_name("residual", out.columns)] = resid
+    out[column_key("residual", out.columns)] = resid
     return out
 
 
@@ -414,7 +421,8 @@ class FitResult:
         and ``bic`` = (k + 1) log n - 2 loglik (k free parameters plus the scale; a
         parameter shared by the T tasks, `jaxfit.share`, counts 1 / T in each task's k, so
         the tasks' ``aic`` add up to the joint fit's and compare with an unshared fit's),
-        ``r2`` (1 - residual / total sum of squares, in the residual space), ``status``
+        ``r2`` (1 - residual / total sum of squares, in the residual space; NaN where
+        the targets do not vary: one point, or all equal), ``status``
         and ``warnings`` (design problems, bounds, identification).
 
         Likelihood columns are NaN for results saved without their data; they compare
@@ -449,7 +457,9 @@ class FitResult:
             ss_tot = np.where(ok, (obs - mean[:, None]) ** 2, 0).sum(1)
             ss_res = np.where(ok, r ** 2, 0).sum(1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                out["r2"] = 1 - ss_res / ss_tot
+                # undefined where the targets do not vary (one point, or all equal): NaN
+                # (before: -inf for a one-point task, "the worst possible fit")
+                out["r2"] = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.nan)
         else:
             for c in ("scale", "loglik", "aic", "bic", "r2"):
                 out[c] = np.nan
@@ -586,6 +596,14 @@ class FitResult:
         """Why `covariance` is NaN for a task (`jaxfit.inference.stderr.covariance`)."""
         if self.data is None:
             return "the result was loaded without its data."
+        if not np.isfinite(stats_row["objective"]):
+            # (before: "the objective's Hessian at the optimum is not positive definite
+            # ... (a flat direction ...)" for a task whose objective was never finite)
+            return (f"the objective is not finite at the task's parameters (status "
+                    f"{stats_row['status']}: there is no optimum to take a Hessian at).")
+        if stats_row["status"] != "converged" and not self.law.shared:
+            return (f"the task did not converge (status {stats_row['status']}), and the "
+                    "objective's Hessian at its last iterate is not positive definite.")
         if self.law.shared:
             return (f"the joint fit's Hessian (over all {len(self.tasks)} tasks, which share "
                     f"{list(self.law.shared)}) is not positive definite to working precision, "

@@ -19,7 +19,7 @@ import numpy as np
 from numpyro.distributions import constraints
 
 from jaxfit import checks
-from jaxfit.data import check_law, make_batch, row_columns, task_at
+from jaxfit.data import by_option, check_law, make_batch, row_columns, task_at
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
 from jaxfit.inference import bayes, tempering
@@ -313,7 +313,7 @@ def sample(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = Non
             return Posterior(
                 law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method=method,
                 stats=stats, hyper=hyper, fit=start, temper=np.asarray(eta),
-                options=dict(y=y, by=by, x=dict(x or {}), space=space, likelihood=likelihood,
+                options=dict(y=y, by=by_option(by), x=dict(x or {}), space=space, likelihood=likelihood,
                              nu=nu, pool=pool, chains=chains, warmup=warmup, samples=samples,
                              seed=seed, target_accept=target_accept, whiten=whiten,
                              batching=batching, priors=dict(priors or {}), extend=extend,
@@ -753,13 +753,46 @@ def _refits_at_floor(law: Law, objective, sol, x, y, wb, opts: SolverOptions):
 # ------------------------------------------------------------------------------ bootstrap
 
 
+def _pinned_mask(data, pinned, batch) -> np.ndarray | None:
+    """`bootstrap`'s ``pinned`` column as a [T, P] bool mask on ``batch``'s grid (None for
+    no column).
+
+    Raises:
+        ValueError: the column is missing or holds other values than True/False (NaN
+            included), or every row of a task is pinned, naming the column, the values
+            and the fix.
+    """
+    if pinned is None:
+        return None
+    if pinned not in data.columns:
+        raise ValueError(f"bootstrap: pinned={pinned!r} is not a column of the data (columns "
+                         f"{list(data.columns)}); give the name of a column of True/False "
+                         "marking the rows kept in every resample.")
+    col = data[pinned]
+    values = col.to_numpy(dtype=object)
+    bad = [v for v in values if not isinstance(v, (bool, np.bool_))]
+    if bad:
+        raise ValueError(f"bootstrap: column {pinned!r} (pinned) must hold True/False; it "
+                         f"holds {bad[:3]!r} (dtype {col.dtype}). Fix: e.g. "
+                         f"data.assign({pinned}=data[{pinned!r}].eq(...)).")
+    flag = values.astype(bool)
+    mask = np.where(batch.rows >= 0, flag[np.maximum(batch.rows, 0)], False)
+    free = ((batch.rows >= 0) & (batch.w > 0) & ~mask).sum(axis=1)
+    if (free == 0).any():
+        raise ValueError(f"bootstrap: every row of task(s) {list(batch.tasks[free == 0][:5])} "
+                         f"is pinned (column {pinned!r}), so there is nothing to resample; "
+                         "pin only the protocol's pseudo-points.")
+    return mask
+
+
 def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
               n: int = 1000, x: Mapping[str, str] | None = None, weights=None,
               loss: str = "huber", delta: float = 1e-3, space: str = "log",
               reduction: str = "sum", init="random", restarts: int = 64,
               starts: str = "fit", seed: int = 0, method: str = "newton",
               max_steps: int = 1000, refine: int | None = 8, ftol: float = 1e-12,
-              start: FitResult | None = None, warn: bool = True) -> Posterior:
+              start: FitResult | None = None, warn: bool = True,
+              pinned: str | None = None) -> Posterior:
     """Nonparametric bootstrap: ``n`` resampled refits per task in one compiled call.
 
     Each resample draws every task's points with replacement (multinomial counts used as
@@ -781,6 +814,11 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         seed: random seed (starts and resampling).
         start: a `FitResult` of the same law and data (skips the full-data fit).
         warn: warn when more than 1% of a task's refits did not converge.
+        pinned: a column of booleans: rows (True) in every resample once, not drawn,
+            the other rows resampled among themselves: a pseudo-point that is part of
+            the protocol rather than data, such as the model ladder's anchor (0, 1).
+            Resampled with the rest, it was missing from a third of the resamples
+            (``(1 - 1/n)^n``), whose refits are then of another protocol.
 
     Returns:
         A `Posterior` with ``method="bootstrap"``: one chain of ``n`` draws per task
@@ -812,6 +850,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     timing = {}
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
+    pin = _pinned_mask(data, pinned, batch)
     checks.law_output(law, batch.x, batch.w)       # before any compile
     if warn:
         checks.data_warnings(law, batch, make_starts(law, init=init, restarts=restarts,
@@ -843,7 +882,8 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         ys, ws = jnp.asarray(batch.y), jnp.asarray(batch.w)
         key = jax.random.fold_in(jax.random.key(seed), 1)
         sol, wb = bootstrap_minimize(objective, u0, xs, ys, ws,
-                                     jnp.asarray(batch.n_points), int(n), key, opts)
+                                     jnp.asarray(batch.n_points), int(n), key, opts,
+                                     pinned=None if pin is None else jnp.asarray(pin))
         sol = _refits_at_floor(law, objective, sol, batch.x, batch.y, wb, opts)
         # a row of weight 0 is not data: the noise scale's degrees of freedom count the
         # points of weight > 0 (as FitResult.dof), not the rows
@@ -854,19 +894,24 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         noise = noise_draws(rms_fit, n_pos,
                             jax.random.fold_in(jax.random.key(seed), 2),
                             len(law.param_names), int(n))                 # [n, T]
-        draws = {k: np.asarray(params[k]).T[:, None, :] for k in law.param_names}
-        draws[bayes.NOISE] = np.asarray(noise).T[:, None, :]
-        status = np.asarray(sol.status).T[:, None, :]
-        distinct = np.asarray(distinct).T[:, None, :]                    # [T, 1, n]
+        # [T, 1, n] in C order, as `sample` and `jaxfit.io.load` make them (transposed
+        # views summed to other last bits: a saved and loaded bootstrap's summary() means
+        # and sds differed from the original's by an ulp)
+        task_first = lambda a: np.ascontiguousarray(np.asarray(a).T[:, None, :])  # noqa: E731
+        draws = {k: task_first(params[k]) for k in law.param_names}
+        draws[bayes.NOISE] = task_first(noise)
+        status = task_first(sol.status)
+        distinct = task_first(distinct)
     timing["bootstrap"] = time.perf_counter() - t0
     lik = bayes.make_likelihood("normal", space)
     post = Posterior(
         law=law, tasks=batch.tasks, draws=draws, likelihood=lik, method="bootstrap",
-        stats={"status": status, "steps": np.asarray(sol.steps).T[:, None, :],
-               "distinct_points": distinct, "rms": np.asarray(rms_refits).T[:, None, :]},
+        stats={"status": status, "steps": task_first(sol.steps),
+               "distinct_points": distinct, "rms": task_first(rms_refits)},
         fit=start,
-        options=dict(y=y, by=by, x=dict(x or {}), space=space, loss=loss, delta=delta,
-                     reduction=reduction, n=n, starts=starts, seed=seed, method=method),
+        options=dict(y=y, by=by_option(by), x=dict(x or {}), space=space, loss=loss,
+                     delta=delta, reduction=reduction, n=n, starts=starts, seed=seed,
+                     method=method, **({"pinned": pinned} if pinned is not None else {})),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
         warn_design(start, "bootstrap", (wb, rms_refits, batch.y, batch.w, space))

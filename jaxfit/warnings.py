@@ -12,9 +12,9 @@ import contextvars
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["FitWarning", "ConvergenceWarning", "UNCONVERGED", "BoundWarning",
-           "IdentifiabilityWarning", "DesignWarning", "DiagnosticWarning", "ScaleWarning",
-           "ExtrapolationWarning", "PriorWarning", "DuplicateWarning"]
+__all__ = ["FitWarning", "ConvergenceWarning", "UNCONVERGED", "FAILED_DIAGNOSTICS",
+           "BoundWarning", "IdentifiabilityWarning", "DesignWarning", "DiagnosticWarning",
+           "ScaleWarning", "ExtrapolationWarning", "PriorWarning", "DuplicateWarning"]
 
 
 class FitWarning(UserWarning):
@@ -29,6 +29,12 @@ class ConvergenceWarning(FitWarning):
 #: for a caller that has named those tasks already: it silences only that one, where an
 #: ignore of ConvergenceWarning would hide DiagnosticWarning, its subclass, too.
 UNCONVERGED = r".*of this fit did not converge"
+
+#: `warnings.filterwarnings` message pattern of `Posterior.warn_failed`'s warning (a
+#: prediction from tasks that failed their diagnostics: `Posterior.predict`,
+#: `jaxfit.predict_chain`), for a caller that has named those tasks already (a recipe
+#: after `jaxfit.sample`'s own `DiagnosticWarning`): it silences only that one.
+FAILED_DIAGNOSTICS = r".*of this posterior \(\w+\) failed their diagnostics"
 
 
 class BoundWarning(FitWarning):

@@ -11,6 +11,7 @@ intervals as ``raw_acc_lower``/``raw_acc_upper``, so one run serves both.
 import json
 import math
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -27,15 +28,25 @@ N_BOOT = 100
 
 
 @pytest.fixture(scope="module")
-def res(plain):
+def run(plain):
     """The ladder recipe with calibrated intervals: its chain (step 1 -> step 2) is also
     backtested on the ladder itself (cuts 760M and 370M), which calibrates the targets'
-    intervals. One compile-heavy run shared by the tests below.
+    intervals. One compile-heavy run shared by the tests below: ``(result, the warnings
+    it emitted)``.
 
     It asks for ``plain`` first: its two point fits are the ones this run starts from, so
     they are compiled once (afterwards this run's ~40 programs push them out of the
     program cache, and ``plain`` built later compiled them again)."""
-    return ladder(intervals=True, calibrate=True, n_boot=N_BOOT)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = ladder(intervals=True, calibrate=True, n_boot=N_BOOT)
+    return out, caught
+
+
+@pytest.fixture(scope="module")
+def res(run):
+    """`run`'s result."""
+    return run[0]
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +199,9 @@ def test_rolling_origin_numbers_on_the_ladder(res):
     print(by_ratio)
     assert 0.5 < by_ratio.iloc[0] < 2 and by_ratio.iloc[-1] > by_ratio.iloc[0]
     # Raw chained bootstrap intervals miss held-out ladder runs: CommonsenseQA from 370M
-    # (predicted 4-9 points too low) every time; 83 of 96 covered in all. Those 8 rows come
+    # (predicted 4-9 points too low) every time; 79 of 96 covered in all (83 before session
+    # 28 pinned step 2's anchor in every resample: refits without it, a third, widened
+    # CommonsenseQA's and Social IQa's intervals). Those 8 rows come
     # from a step-1 fit that stopped at max_steps (a flat valley on 2 model sizes): the
     # table says so, and only those.
     csqa = t[(t["task"] == "csqa_val") & (t["cut"] == N_370M)]
@@ -197,12 +210,14 @@ def test_rolling_origin_numbers_on_the_ladder(res):
     # ... and whether they came from fits flagged poorly identified: every row of the 370M
     # cut (2 model sizes for 5 parameters: the design check says N has 2 levels) is.
     assert not t.loc[t["cut"] == N_370M, "identified"].any()
-    assert int(t["raw_covered"].sum()) == 83
+    assert int(t["raw_covered"].sum()) == 79
     # docs/backtest.md: q is the 88th smallest of the 96 ratio scores; without the 8
-    # unconverged rows the quantile of the other 88 is below 0 (-0.0010).
+    # unconverged rows the quantile of the other 88 is about 0.
     score = calibration_scores(t, N_1B3, "ratio", "linear")
     assert len(score) == 96 and conformal_quantile(score, 0.9) == np.sort(score)[87]
-    assert -0.002 < conformal_quantile(score[t["converged"].to_numpy()], 0.9) < 0
+    # (session 28, with step 2's anchor in every resample: +0.00009, about 0.03 points at
+    # the targets; it was -0.0010 when a third of the refits had no anchor)
+    assert 0 < conformal_quantile(score[t["converged"].to_numpy()], 0.9) < 0.0002
     s = bt.summary(by_task=False, calibrated_only=False)
     assert s.loc["all", "n"] == 96
     # ... its numbers, by hand from the table: coverage, mean |error| and the raw
@@ -211,7 +226,7 @@ def test_rolling_origin_numbers_on_the_ladder(res):
     miss = np.maximum(t["raw_lower"] - y, 0) + np.maximum(y - t["raw_upper"], 0)
     assert s.loc["all", "interval_score_raw"] == pytest.approx(
         np.mean(t["raw_upper"] - t["raw_lower"] + 20 * miss), rel=1e-12)
-    assert s.loc["all", "coverage_raw"] == pytest.approx(83 / 96, rel=1e-12)
+    assert s.loc["all", "coverage_raw"] == pytest.approx(79 / 96, rel=1e-12)
     assert s.loc["all", "mae"] == pytest.approx(np.mean(np.abs(t["prediction"] - y)), rel=1e-12)
 
 
@@ -291,14 +306,15 @@ def test_ladder_calibrated_intervals_cover(res, plain):
     print(f"raw: {int(raw.sum())}/16, calibrated: {int(p.covered.sum())}/16, "
           f"q = {p.calibration_q.iloc[0]:.4f}")
     # docs/backtest.md and docs/recipes/ladder.md: raw 13 of 16, calibrated all 16,
-    # q = 0.0079, +2.1 points on each side at 7B-4T and +2.6 at 13B-5T. (q = 0.0132, +3.5
+    # q = 0.0077, +2.1 points on each side at 7B-4T and +2.6 at 13B-5T (q = 0.0079 before
+    # session 28 kept step 2's anchor in every resample). (q = 0.0132, +3.5
     # and +4.4, before each held-out row of the backtest drew its noise from its own
     # stream, `row_streams`, instead of one numbered by its position at its axis value.
     # ARC-Easy's 760M run predicted from 370M has a raw lower bound 1.2 points lower with
     # the new draws, Monte Carlo noise of 100 resamples: it is missed by 1.4 points instead
     # of 2.5, and its score is q now.)
     assert int(p.covered.sum()) == 16 and int(raw.sum()) == 13
-    assert p.calibration_q.iloc[0] == pytest.approx(0.0079, abs=5e-5)
+    assert p.calibration_q.iloc[0] == pytest.approx(0.0077, abs=5e-5)
     half = 50 * ((p.acc_upper - p.acc_lower) - (p.raw_acc_upper - p.raw_acc_lower))
     assert half[p.target == "7B-4T"].to_numpy() == pytest.approx(2.1, abs=0.05)
     assert half[p.target == "13B-5T"].to_numpy() == pytest.approx(2.6, abs=0.05)
@@ -361,6 +377,34 @@ def test_intervals_carry_both_steps_and_leave_points_unchanged(res, plain):
     np.testing.assert_allclose(p.pred_acc, plain.predictions.pred_acc, rtol=1e-12)
     with pytest.raises(ValueError, match="prob"):
         ladder(intervals=True, prob=90)
+
+
+def test_intervals_say_which_tasks_bootstrap_refits_did_not_converge(run):
+    """The steps' bootstraps run with warn=False, so the intervals drew on refits that
+    stopped short of their optimum without a word (the default tasks: 2-16% of step 2's
+    refits stopped short in 5 of 8 tasks, session 28). Now the predictions' bootstrap_converged
+    holds each row's smallest share over the steps, and one ConvergenceWarning names the
+    tasks under 99% with their share."""
+    res, caught = run
+    p = res.predictions
+    share = {}
+    for step, post in res.posteriors.items():
+        ok = np.asarray(post.stats["status"]).reshape(len(post.tasks), -1) == 0
+        share[step] = pd.Series(ok.mean(axis=1), index=post.tasks)
+    expected = np.minimum(*(p.task.map(s).to_numpy() for s in share.values()))
+    np.testing.assert_array_equal(p.bootstrap_converged.to_numpy(), expected)
+    low = {step: s[s < 0.99] for step, s in share.items()}
+    assert sum(len(v) for v in low.values()) > 0          # the real data have such tasks
+    said = [str(w.message) for w in caught
+            if "more than 1% of the bootstrap refits did not converge" in str(w.message)]
+    category = next(w.category for w in caught if str(w.message) == said[0])
+    assert len(said) == 1 and issubclass(category, jf.warnings.ConvergenceWarning)
+    for step, s in low.items():
+        if len(s):
+            assert f"{step} in {len(s)} of {len(share[step])} task(s) (" in said[0], said[0]
+            for t, f in s.head(3).items():
+                assert f"{t}: {f:.0%}" in said[0]
+    assert "See result.predictions['bootstrap_converged']." in said[0]
 
 
 def test_axis_naming_a_mapped_law_input_names_its_column():

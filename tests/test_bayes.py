@@ -220,23 +220,32 @@ def test_chain_refuses_steps_given_outermost_first():
     import jaxfit as jf
     from jaxfit.chain import predict_chain
 
-    s1 = _gaussian_draws(LAW, ["a"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+    # A, B, E (LAW.param_names order) = 400, 410, 1.7: L ~ 2.06, where the sigmoid
+    # (L0 = 2) is steep. Before, A = 1.7, B = 400, E = 410 put L at ~410, where the sigmoid
+    # is flat at a + b, so step 1's draws (paired or not) could not move the check below.
+    s1 = _gaussian_draws(LAW, ["a"], [400.0, 410.0, 1.7, 0.34, 0.28], [20, 20, 0.02, .01, .01],
                          0.02, "log")
-    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 1.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 2.0, 1.0], [0.02, 0.1, 0.02, 0.01],
                          0.01, "linear", seed=1)
     law = jf.compose(SIGMOID, LAW, into="L")
     new = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
-    ok = predict_chain(law, [s1, s2], new)
-    # draw i of step 1's loss through draw i of step 2's sigmoid, in numpy (before: the
-    # median against the sigmoid of the mean parameters, abs 0.01, half the draws' sd,
-    # which unpaired draws would pass too)
-    L = np.asarray(LAW({k: s1.flat(k)[0] for k in LAW.param_names},
+    ok = predict_chain(law, [s1, s2], new, seed=3)
+    # the documented pairing (jaxfit/chain.py): joint draw d is draw d of each step after
+    # an independent permutation per step, from numpy's generator of the seed; in numpy
+    rng = np.random.default_rng(3)
+    p1, p2 = rng.permutation(s1.n_draws), rng.permutation(s2.n_draws)
+    L = np.asarray(LAW({k: s1.flat(k)[0][p1] for k in LAW.param_names},
                        {"N": np.float64(7e9), "D": np.float64(1e12)}))
-    q = {k: s2.flat(k)[0] for k in SIGMOID.param_names}
+    assert 1.9 < np.median(L) < 2.2                     # on the sigmoid's slope
+    q = {k: s2.flat(k)[0][p2] for k in SIGMOID.param_names}
     acc = q["a"] / (1 + np.exp(-q["k"] * (L - q["L0"]))) + q["b"]
     np.testing.assert_allclose(ok.loc[0, ["median", "credible_lower", "credible_upper"]]
                                .to_numpy(float), np.quantile(acc, [0.5, 0.05, 0.95]),
                                rtol=1e-9)
+    # step 1's uncertainty is in the interval: it is wider than step 2's alone at L's median
+    alone = s2.predict(pd.DataFrame({"task": ["a"], "L": [np.median(L)]}))
+    assert (ok.credible_upper - ok.credible_lower)[0] > 1.5 * (
+        alone.credible_upper - alone.credible_lower)[0]
     with pytest.raises(ValueError, match=r"step 0 \(law 'sigmoid'\) reads \['L'\].*"
                        "innermost first"):
         predict_chain(law, [s2, s1], new)
@@ -372,6 +381,76 @@ def test_chain_of_two_many_task_steps_by_different_columns_needs_one_of_them():
     assert fan.index.names == ["fam", "row"] and len(fan) == 4
 
 
+def test_chain_fanning_out_a_task_the_other_step_lacks_says_so():
+    """Rows naming no task fan out over step 0's tasks; a task of step 0 that step 1 did
+    not fit was refused as "step 1 (law 'sigmoid'): 1 rows name tasks that were not
+    fitted ('task' = ['c'])" though the user's rows name no task at all, and with
+    mismatched labels "3 rows name tasks" of a 1-row frame. Now the error says the labels
+    come from step 0's tasks, names the tasks step 1 lacks, and gives the fix."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a", "b", "c"], [400.0, 410.0, 1.7, 0.34, 0.28],
+                         [20, 20, 0.02, .01, .01], 0.02, "log")
+    s2 = _gaussian_draws(SIGMOID, ["a", "b"], [-0.7, 4.0, 2.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    law = jf.compose(SIGMOID, LAW, into="L")
+    new = pd.DataFrame({"N": [7e9], "D": [1e12]})
+    before = new.copy()
+    with pytest.raises(ValueError, match=re.escape(
+            "predict_chain: df has no column ['task'] naming each row's task, so every "
+            "task of step 0 (law 'chinchilla') is predicted at every row, but step 1 (law "
+            "'sigmoid') did not fit task(s) ['c'] (its tasks: ['a', 'b']). Fix: name each "
+            "row's task in a column 'task' with tasks every step fitted, e.g. "
+            "df.assign(task='a').")):
+        predict_chain(law, [s1, s2], new)
+    pd.testing.assert_frame_equal(new, before)
+    # no task in common: the labels differ between the steps
+    s2u = _gaussian_draws(SIGMOID, ["A", "B"], [-0.7, 4.0, 2.0, 1.0],
+                          [0.02, 0.1, 0.02, 0.01], 0.01, "linear", seed=1)
+    with pytest.raises(ValueError, match=re.escape(
+            "did not fit task(s) ['a', 'b', 'c'] (its tasks: ['A', 'B']). Fix: the steps "
+            "share no task label: fit both steps with the same labels in 'task'.")):
+        predict_chain(law, [s1, s2u], new)
+    # rows naming their task: unchanged, and a common task predicts
+    assert predict_chain(law, [s1, s2], new.assign(task="a")).shape == (1, 10)
+
+
+def test_chain_reads_inputs_as_the_steps_were_fitted():
+    """A step fitted with x={"N": "params", "D": "tokens"} predicts from a frame of those
+    columns (`Posterior.predict` maps its inputs as in the fit); `predict_chain` ignored
+    the steps' mappings and refused that frame ("missing column(s) ['N', 'D'] ... Add them
+    or map them with x="). Now an input without a column of its own name is read as the
+    step that takes it was fitted; a frame naming the inputs reads them as before, and an
+    explicit x= still wins."""
+    import jaxfit as jf
+    from jaxfit.chain import predict_chain
+
+    s1 = _gaussian_draws(LAW, ["a"], [400.0, 410.0, 1.7, 0.34, 0.28], [20, 20, 0.02, .01, .01],
+                         0.02, "log")
+    s2 = _gaussian_draws(SIGMOID, ["a"], [-0.7, 4.0, 2.0, 1.0], [0.02, 0.1, 0.02, 0.01],
+                         0.01, "linear", seed=1)
+    mapped = dataclasses.replace(s1, options={"by": "task",
+                                              "x": {"N": "params", "D": "tokens"}})
+    law = jf.compose(SIGMOID, LAW, into="L")
+    plain = pd.DataFrame({"task": ["a"], "N": [7e9], "D": [1e12]})
+    theirs = plain.rename(columns={"N": "params", "D": "tokens"})
+    before = theirs.copy()
+    cols = ["median", "credible_lower", "credible_upper", "predictive_lower",
+            "predictive_upper"]
+    want = predict_chain(law, [s1, s2], plain)[cols]
+    got = predict_chain(law, [mapped, s2], theirs)
+    pd.testing.assert_frame_equal(got[cols], want)
+    assert list(got.columns[:3]) == ["task", "params", "tokens"]
+    pd.testing.assert_frame_equal(theirs, before)
+    # the same frame as the step's own predict takes; the inputs' own names as before
+    assert mapped.predict(theirs).shape == (1, 10)
+    pd.testing.assert_frame_equal(predict_chain(law, [mapped, s2], plain)[cols], want)
+    # an explicit x= replaces the fit's mapping
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['N'\]"):
+        predict_chain(law, [mapped, s2], theirs, x={"D": "tokens"})
+
+
 def test_a_posterior_of_a_fixed_law_lists_the_fixed_values():
     """As `FitResult.report` and its repr do; before, a posterior of ``jf.fix(law,
     alpha=0.2)`` showed the formula with alpha and no value for it anywhere."""
@@ -505,7 +584,11 @@ def test_a_few_infinite_draws_beyond_finite_bounds_are_not_called_nan():
     with pytest.warns(jf.warnings.FitWarning) as rec:
         got = lap.predict(new)
     texts = [str(r.message) for r in rec]
-    assert len(texts) == 2 and all(r.filename == __file__ for r in rec), texts
+    assert len(texts) == 3 and all(r.filename == __file__ for r in rec), texts
+    # and the infinite draws fail the diagnostics: said at predict too (since session 28)
+    assert rec[2].category is jf.warnings.DiagnosticWarning
+    assert texts[2].startswith("predict: 1 task(s) ['a'] of this posterior (laplace) failed "
+                               "their diagnostics: draws with a non-finite value"), texts[2]
     # (one of the two infinite sigmas draws exp(+inf), the other exp(-inf) = 0)
     assert texts[0].startswith("predict: 1 of 2 row(s) have infinite predictive draws (rows "
                                "['in']): in up to 1 of 400 draws the noise scale sigma is not "
@@ -637,6 +720,112 @@ def test_diagnostics_are_computed_once_and_handed_out_as_copies(monkeypatch):
     bad = dataclasses.replace(post, draws={**post.draws, "sigma": np.full((2, 1, 400), np.nan)})
     assert bad.diagnostics["nonfinite_fraction"].tolist() == [1.0, 1.0]
     assert len(calls) == 2 and post.diagnostics["ok"].all()
+
+
+def test_predict_warns_once_naming_the_predicted_tasks_that_failed_their_diagnostics(
+        monkeypatch):
+    """`Posterior.predict` (and `predict_chain`) of tasks whose posterior failed its
+    diagnostics returned intervals without a word: `jf.sample` warns once, when it draws,
+    and a notebook's later predict said nothing. Now one `DiagnosticWarning` per call, at
+    the caller, names the predicted tasks that failed (the first 3 and the count), what
+    failed and the fix, in `Posterior.warn`'s words; tasks that passed, ``warn=False``
+    and a bootstrap whose own checks pass (no r_hat) say nothing. The diagnostics behind
+    it are computed once per posterior (ArviZ's three statistics, not per call)."""
+    import jaxfit as jf
+    import jaxfit.posterior as posterior_module
+    from jaxfit.chain import predict_chain
+    from jaxfit.inference.bayes import Likelihood
+    from jaxfit.warnings import FAILED_DIAGNOSTICS, DiagnosticWarning
+
+    lin = jf.models.linear("L")                     # w0 + w1 L in log space
+    tasks = ["ok", "b", "c", "d", "e", "f"]
+    rng = np.random.default_rng(0)
+    draws = {k: m + s * rng.standard_normal((6, 2, 400))
+             for k, m, s in (("w0", 1.0, 0.01), ("w1", -0.25, 0.005))}
+    draws["w0"][1:, 1] += 0.1                       # chain 2 elsewhere: r_hat >> 1.01
+    draws["sigma"] = 0.02 * np.exp(0.05 * rng.standard_normal((6, 2, 400)))
+    post = jf.Posterior(law=lin, tasks=pd.Index(tasks, name="task"), draws=draws,
+                        likelihood=Likelihood("normal", "log"), method="nuts",
+                        options={"by": "task"})
+    calls = []
+    stat = posterior_module._chain_stat
+    monkeypatch.setattr(posterior_module, "_chain_stat",
+                        lambda *a: calls.append(a[1]) or stat(*a))
+
+    def caught(call):
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            out = call()
+        assert len(out) > 0
+        return [w for w in got if issubclass(w.category, DiagnosticWarning)]
+
+    every = pd.DataFrame({"task": tasks * 2, "L": [1.0] * 6 + [2.0] * 6})
+    (w,) = caught(lambda: post.predict(every))
+    text = str(w.message)
+    assert w.filename == __file__
+    assert text.startswith("predict: 5 task(s) ['b', 'c', 'd'] and 2 more of this posterior "
+                           "(nuts) failed their diagnostics: r_hat > 1.01 in 5 task(s) (max ")
+    assert ("bulk or tail ESS < 200 in 5 task(s); their intervals may be unreliable. Fix: "
+            "draw it again (jaxfit.sample): raise warmup/samples, add data or informative "
+            "priors on the poorly identified parameters (priors=), or fit a law with fewer "
+            "parameters. See Posterior.diagnostics.") in text
+    assert re.match(FAILED_DIAGNOSTICS, text)
+    # only the tasks predicted: one failing, one passing; the passing one alone is silent
+    (w,) = caught(lambda: post.predict(pd.DataFrame({"task": ["ok", "c"], "L": [1.0, 1.0]})))
+    assert str(w.message).startswith("predict: 1 task(s) ['c'] of this posterior (nuts) "
+                                     "failed their diagnostics: r_hat > 1.01 in 1 task(s)")
+    assert caught(lambda: post.predict(pd.DataFrame({"task": ["ok"], "L": [1.0]}))) == []
+    assert caught(lambda: post.predict(every, warn=False)) == []
+    # without a task column every task is predicted: all five named
+    (w,) = caught(lambda: post.predict(pd.DataFrame({"L": [1.0]})))
+    assert str(w.message).startswith("predict: 5 task(s) ['b', 'c', 'd'] and 2 more")
+    assert sorted(calls) == ["ess_bulk", "ess_tail", "r_hat"]          # once, 4 predicts
+
+    # a bootstrap: no r_hat; silent while its refits converge, named when they did not
+    def boot(status):
+        return jf.Posterior(
+            law=lin, tasks=pd.Index(["x", "y"], name="task"),
+            draws={k: v[:2, :1] for k, v in draws.items()}, method="bootstrap",
+            likelihood=Likelihood("normal", "log"), options={"by": "task"},
+            stats={"status": status, "rms": np.full((2, 1, 400), 0.02),
+                   "distinct_points": np.full((2, 1, 400), 20)})
+
+    good = boot(np.zeros((2, 1, 400), np.int32))
+    assert "r_hat" not in good.diagnostics and good.diagnostics["ok"].all()
+    assert caught(lambda: good.predict(pd.DataFrame({"task": ["x", "y"], "L": [1.0, 1.0]}))) \
+        == []
+    status = np.zeros((2, 1, 400), np.int32)
+    status[1, 0, :100] = 1                          # task y: a quarter of its refits
+    bad = boot(status)
+    (w,) = caught(lambda: bad.predict(pd.DataFrame({"task": ["x", "y"], "L": [1.0, 1.0]})))
+    assert str(w.message).startswith(
+        "predict: 1 task(s) ['y'] of this posterior (bootstrap) failed their diagnostics: "
+        "more than 1% of resampled refits did not converge in 1 task(s); their intervals "
+        "may be unreliable. Fix: draw it again (jaxfit.bootstrap): raise max_steps, or use "
+        "starts='restarts' (multi-start refits).")
+
+    # predict_chain: one warning, naming the step; FAILED_DIAGNOSTICS silences exactly it
+    s1 = _gaussian_draws(LAW, ["y"], [1.7, 400.0, 410.0, 0.34, 0.28], [0.02, 20, 20, .01, .01],
+                         0.02, "log")
+    s2 = boot(status)
+    s2 = jf.Posterior(law=SIGMOID, tasks=s2.tasks, method="bootstrap", stats=s2.stats,
+                      likelihood=Likelihood("normal", "linear"), options={"by": "task"},
+                      draws={**{k: np.full((2, 1, 400), v) for k, v in
+                                zip(SIGMOID.param_names, [-0.7, 4.0, 1.0, 1.0])},
+                             "sigma": np.full((2, 1, 400), 0.01)})
+    new = pd.DataFrame({"task": ["y"], "N": [7e9], "D": [1e12]})
+    law = jf.compose(SIGMOID, LAW, into="L")
+    (w,) = caught(lambda: predict_chain(law, [s1, s2], new))
+    assert w.filename == __file__
+    assert str(w.message).startswith(
+        "predict_chain: step 1 (law 'sigmoid'): 1 task(s) ['y'] of this posterior "
+        "(bootstrap) failed their diagnostics: more than 1% of resampled refits")
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
+        predict_chain(law, [s1, s2], new)
+        post.predict(every)
+    assert not [w for w in got if issubclass(w.category, DiagnosticWarning)]
 
 
 def test_a_rows_predictive_interval_does_not_depend_on_the_other_rows():

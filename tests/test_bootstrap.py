@@ -46,6 +46,61 @@ def test_resample_weights_are_multinomial_counts_on_real_points():
         np.testing.assert_allclose(var[t, :n], 1 - 1 / n, rtol=0.1)
 
 
+def test_pinned_points_are_in_every_resample_once_the_rest_resampled():
+    """`resample_weights(pinned=...)`: a pinned point has count 1 in every resample and
+    the task's other n_t - 1 points are drawn Multinomial(n_t - 1); without ``pinned``
+    the counts are as before (same key, same draws)."""
+    w = np.zeros((2, 16))
+    w[0, :12] = 1.0
+    w[1, :5] = 1.0
+    n_points = np.array([12, 5])
+    pin = np.zeros((2, 16), dtype=bool)
+    pin[0, 11] = pin[1, 0] = True
+    with jax.enable_x64(True):
+        key = jax.random.key(4)
+        args = (key, jnp.asarray(w), jnp.asarray(n_points), 5000)
+        wb = np.asarray(resample_weights(*args, jnp.asarray(pin)))
+        plain = np.asarray(resample_weights(*args))
+        none = np.asarray(resample_weights(*args, None))
+    np.testing.assert_array_equal(wb[:, 0, 11], 1.0)
+    np.testing.assert_array_equal(wb[:, 1, 0], 1.0)
+    np.testing.assert_array_equal(wb.sum(-1), np.broadcast_to([12.0, 5.0], (5000, 2)))
+    np.testing.assert_allclose(wb[:, 0, :11].mean(0), 1.0, atol=0.06)
+    np.testing.assert_allclose(wb[:, 0, :11].var(0), 1 - 1 / 11, rtol=0.1)
+    # unpinned: the pinned point itself is missing from (1 - 1/12)^12 = 35% of resamples
+    assert 0.31 < np.mean(plain[:, 0, 11] == 0) < 0.39
+    np.testing.assert_array_equal(plain, none)
+
+
+def test_bootstrap_pinned_column_is_checked_and_recorded():
+    """`jaxfit.bootstrap`'s ``pinned`` column (rows in every resample: the ladder's
+    anchor; its effect on the ladder is tests/test_ladder.py's
+    test_interval_bootstrap_keeps_the_anchor_in_every_step2_refit) is recorded in the
+    posterior's options, and a missing column, values other than True/False, or a task
+    with every row pinned are refused naming the column and the fix."""
+    rng = np.random.default_rng(0)
+    L = rng.uniform(1.0, 1.8, 30)
+    acc = -0.44 / (1 + np.exp(-4.5 * (L - 1.33))) + 0.70 + 0.01 * rng.standard_normal(30)
+    df = pd.DataFrame({"L": np.r_[L, 0.0], "acc": np.r_[acc, 1.0],
+                       "anchor": np.r_[np.zeros(30, bool), True]})
+    before = df.copy()
+    law = jf.models.sigmoid()
+    kw = {"y": "acc", "x": {"L": "L"}, "loss": "squared", "space": "linear", "n": 8,
+          "warn": False}
+    pinned = bootstrap(law, df, pinned="anchor", **kw)
+    assert pinned.options["pinned"] == "anchor"
+    assert "pinned" not in bootstrap(law, df, **kw).options
+    pd.testing.assert_frame_equal(df, before)
+    with pytest.raises(ValueError, match=r"pinned='anchr' is not a column"):
+        bootstrap(law, df, pinned="anchr", **kw)
+    with pytest.raises(ValueError, match=r"column 'anchor' \(pinned\) must hold True/False; "
+                                         r"it holds \[nan\]"):
+        bootstrap(law, df.assign(anchor=df["anchor"].astype(object).where(df.L > 0)),
+                  pinned="anchor", **kw)
+    with pytest.raises(ValueError, match=r"every row of task\(s\) \[0\] is pinned"):
+        bootstrap(law, df.assign(anchor=True), pinned="anchor", **kw)
+
+
 def test_refits_equal_point_fits_with_resample_weights():
     """Each bootstrap refit is the same fit as jf.fit with the resample's counts as weights."""
     df, _ = synthetic_tasks(2, 40, seed=3)

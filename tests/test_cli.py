@@ -212,6 +212,16 @@ def test_predict_names_the_tasks_of_a_posterior_that_failed_its_diagnostics(tmp_
                    "the diagnostics table of jaxfit sample (--json: each task's "
                    "\"diagnostics\"), and draw it again (jaxfit sample's warning says what to "
                    "change)"], err
+    # jaxfit sample --at: the draws' own warning, not a second one from its predictions
+    # (`Posterior.predict` names failed tasks too since session 28)
+    csv = tmp_path / "six.csv"
+    df.to_csv(csv, index=False)
+    assert main(["sample", str(csv), "--method", "bootstrap", "--n", "50", "--at", "N=7e10",
+                 "D=1.4e12", "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert sum(line.startswith("warning: bootstrap: fewer than 3 points per parameter")
+               for line in err) == 1, err
+    assert not [line for line in err if "failed their diagnostics" in line], err
 
 
 def test_fit_that_did_not_converge_plots_without_python_warnings(runs_csv, tmp_path):
@@ -904,14 +914,47 @@ def test_recipe_json_of_python_and_of_the_command_line_are_told_apart(monkeypatc
     python = json.loads(result.to_json())
     assert (command_line["schema"], python["schema"]) == ("jaxfit.recipe/1",
                                                           "jaxfit.recipe_result/1")
-    assert command_line["options"] == {"tasks": ["piqa_val"], "method": "two_step",
-                                       "calibrate": "ratio"}
+    assert command_line["options"] == {"tasks": ["piqa_val"], "method": "two_step"}
     assert python["options"] == used and python["tables"] == command_line["tables"]
     validate(command_line, schema("recipe"))
     validate(python, schema("recipe_result"))
     for doc, other in ((command_line, "recipe_result"), (python, "recipe")):
         with pytest.raises(AssertionError, match="!="):
             validate(doc, schema(other))
+
+
+def test_ladder_json_reports_calibrate_only_when_intervals_were_drawn(monkeypatch, capsys):
+    """`jaxfit ladder --json` without --intervals listed ``"calibrate": "ratio"`` among
+    the options it used (the command line's default, filled in and passed to the recipe,
+    which ignored it: no interval was drawn, none calibrated). Now an option whose needed
+    option is not given keeps no default: neither the recipe nor the JSON gets it. With
+    --intervals, the default (ratio) or the value given is passed and reported. Nothing is
+    fitted: the recipe returns a built result."""
+    from built_results import OneTable
+
+    from jaxfit import cli
+
+    got = []
+
+    def recipe(**kwargs):
+        got.append(kwargs)
+        return OneTable(pd.DataFrame({"task": ["piqa_val"], "pred": [80.0]}), {})
+
+    monkeypatch.setattr(cli, "_import", lambda spec: recipe)
+    for extra, calibrate in (([], None), (["--intervals"], "ratio"),
+                             (["--intervals", "--calibrate", "width"], "width")):
+        code, doc = _cli_json(capsys, ["ladder", "--tasks", "piqa_val", *extra, "--json", "-q"])
+        assert code == 0
+        validate(doc, schema("recipe"))
+        assert doc["options"].get("calibrate") == calibrate, (extra, doc["options"])
+        assert got[-1].get("calibrate") == calibrate, (extra, got[-1])
+        assert doc["options"] == {"tasks": ["piqa_val"], "method": "two_step",
+                                  **({"intervals": True, "calibrate": calibrate}
+                                     if extra else {})}
+    # given without --intervals, at any value, it is still refused (before any run)
+    assert cli.main(["ladder", "--calibrate", "ratio", "--json", "-q"]) == 2
+    assert "--calibrate ratio applies only with --intervals" in capsys.readouterr().err
+    assert len(got) == 3
 
 
 def test_recipe_json_with_a_non_finite_option(monkeypatch, capsys):
@@ -2143,11 +2186,12 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
             int(given.get("--n", 1000)), int(given.get("--samples", 1000)),
             float(given.get("--target-accept", 0.95)), given.get("--likelihood", "huber"),
             given.get("--temper", "sandwich"))
-    for ok, calibrate in (([], "ratio"), (["--intervals"], "ratio"),
+    for ok, calibrate in (([], None), (["--intervals"], "ratio"),
                           (["--intervals", "--calibrate", "width"], "width")):
         args = _parser().parse_args(["ladder", *ok])
         _recipe_flags(args, RECIPES["ladder"])
-        # as before: --calibrate's default ratio and --method's two_step passed to ladder
+        # --method's two_step passed to ladder, and --calibrate's default ratio with
+        # --intervals only (test_ladder_json_reports_calibrate_only_when_intervals_were_drawn)
         assert (args.calibrate, args.method, args.intervals) == (
             calibrate, "two_step", True if ok else None)
     for command, ok, huber, want in (
@@ -2708,6 +2752,60 @@ def test_ladder_design_warnings_name_what_the_command_line_can_do(capsys):
         "with jaxfit.share)")
 
 
+def test_emergence_advice_keeps_the_bootstrap_only_where_one_was_drawn(monkeypatch, capsys):
+    """`jaxfit emergence`'s advice for a NUTS posterior that failed its diagnostics said
+    "drop the posterior with --no-posterior (the bootstrap remains)" and pointed at the
+    table's bootstrap_converged column under --bootstrap 0 too, where no bootstrap ran:
+    --no-posterior alone would leave no interval, and the column is not there. Now that
+    advice follows the run: with a bootstrap as before; without one it says to draw
+    bootstrap refits instead (--no-posterior --bootstrap 200). Nothing is fitted: the
+    recipe returns a built result after `Posterior.warn`'s real warning."""
+    import dataclasses
+
+    from jaxfit import cli
+    from jaxfit.inference.bayes import make_likelihood
+    from jaxfit.recipes.emergence import EmergenceResult
+
+    rng = np.random.default_rng(0)
+    draws = {k: v * (1 + 0.01 * rng.normal(size=(1, 1, 400))) for k, v in CHINCHILLA.items()}
+    draws["sigma"] = 0.01 * (1 + 0.01 * rng.normal(size=(1, 1, 400)))
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        method="nuts", likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))     # one chain: fails
+    empty = pd.DataFrame()
+    built = EmergenceResult(emergence=pd.DataFrame({"mle": [2.0]}), params=empty,
+                            elbows=empty, curves=empty, points=empty, fit=None,
+                            elbow_fit=None, posterior=post,
+                            bootstrap=dataclasses.replace(post, method="bootstrap"),
+                            options={})
+
+    def recipe(**kwargs):
+        post.warn()
+        drawn = kwargs.get("bootstrap", 200) > 0           # the recipe's default: 200
+        return built if drawn else dataclasses.replace(built, bootstrap=None)
+
+    monkeypatch.setattr(cli, "_import", lambda spec: recipe)
+    lines = {}
+    for argv in ([], ["--bootstrap", "0"]):
+        assert cli.main(["emergence", *argv, "-q"]) == 1          # the NUTS posterior failed
+        err = capsys.readouterr().err.splitlines()
+        (lines[bool(argv)],) = [line for line in err if line.startswith("warning: nuts: ")]
+    assert ("Fix: drop the posterior with --no-posterior (the bootstrap remains), or add "
+            "data;") in lines[False]
+    assert lines[False].endswith("See the table's r_hat, divergences and bootstrap_converged "
+                                 "columns (--out DIR or --json).")
+    assert "bootstrap remains" not in lines[True] and "bootstrap_converged" not in lines[True]
+    assert ("Fix: draw bootstrap refits instead of the posterior (--no-posterior --bootstrap "
+            "200: this run had --bootstrap 0, so --no-posterior alone leaves no interval), or "
+            "add data;") in lines[True]
+    assert lines[True].endswith("See the table's r_hat and divergences columns (--out DIR or "
+                                "--json).")
+    flags = {s for a in cli._parser().commands.choices["emergence"]._actions
+             for s in a.option_strings}
+    for line in lines.values():
+        assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line)) <= flags, line
+
+
 def test_design_warnings_of_other_commands_name_their_flags(capsys):
     """The design warnings' "See FitResult.to_frame()['design']" and the bootstrap's "fix
     parameters with jaxfit.fix, or use jaxfit.sample" reached `jaxfit fit`, `sample`,
@@ -2851,6 +2949,8 @@ _ASSEMBLED = {
        for t in ("step1", "step2")},
     **{f"See result.ladder.{t}['{col}'].": ("See ", "result.ladder", ".", t, f"['{col}'].")
        for t in ("step1", "step2") for col in ("status", "design")},          # flp_vs_ladder
+    "See result.predictions['bootstrap_converged'].":                      # ladder._warn_refits
+        ("See ", "result", ".predictions['bootstrap_converged']."),
     **{f"Drop them from `targets` or from `{runs}`.":
        ("Drop them from `targets` or from `", runs, "`.")
        for runs in ("ladder_runs", "sampling_runs")},                 # ladder._warn_leak
@@ -2870,6 +2970,7 @@ def test_every_cli_translation_matches_a_library_message():
     joined = "\0".join(strings)
     tables = {"_CLI_WORDS": cli._CLI_WORDS, "_SAMPLE_WORDS": cli._SAMPLE_WORDS,
               "_RECIPE_WORDS": cli._RECIPE_WORDS, "_POINT_FIT_WORDS": cli._POINT_FIT_WORDS,
+              "_EMERGENCE_WITHOUT_BOOTSTRAP": cli._EMERGENCE_WITHOUT_BOOTSTRAP,
               **{f"_RECIPE_OWN_WORDS[{k!r}]": v for k, v in cli._RECIPE_OWN_WORDS.items()}}
     orphans, used = [], set()
     for name, table in tables.items():

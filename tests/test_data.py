@@ -548,6 +548,30 @@ def test_two_inputs_mapped_to_one_column():
     np.testing.assert_array_equal(swapped.x["D"][0, :24], df["N"].to_numpy())
 
 
+def test_input_reading_the_target_column():
+    """``x={'N': 'loss'}, y='loss'`` (an input reading the target column, a typo) was
+    fitted without a word: the law predicted the target from itself. Refused at the
+    public boundary, naming the input, the column and the fix; so is an input whose own
+    column is the target."""
+    df = _chinchilla_frame()
+    before, attrs = df.copy(deep=True), copy.deepcopy(df.attrs)
+    law = jf.models.chinchilla()
+    with pytest.raises(ValueError) as e:
+        make_batch(df, law, y="loss", x={"N": "loss"})
+    assert str(e.value) == (
+        "x maps input 'N' of law 'chinchilla' to column 'loss', which is also the target "
+        "y='loss': the law would predict the target from itself (almost always a typo). "
+        "Map 'N' to its own column, e.g. x={'N': '<column>'}, or pass the target column "
+        "as y=.")
+    with pytest.raises(ValueError, match=r"^x maps input 'N' of law 'chinchilla' to column "
+                                         r"'loss', which is also the target"):
+        jf.fit(law, df, y="loss", x={"N": "loss"})
+    with pytest.raises(ValueError, match=r"^input 'D' of law 'chinchilla' reads the column "
+                                         r"of its own name, which is also the target y='D'"):
+        make_batch(df, law, y="D")
+    _assert_unchanged(df, before, attrs)
+
+
 # ----------------------------------------------------------------------------- padding
 
 

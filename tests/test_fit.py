@@ -223,6 +223,25 @@ def test_continuation_needs_the_huber_loss_and_factors_above_one(kept):
     assert sq.options["continuation"] == ()
 
 
+@pytest.mark.parametrize("given, message", [
+    (10, ("continuation=10 is not a sequence of factors; e.g. continuation=(10,) for one "
+          "warm-up stage at 10 x delta, or ().")),
+    ("10", ("continuation='10' is not a sequence of factors; e.g. continuation=(10,) for "
+            "one warm-up stage at 10 x delta, or ().")),
+    (("x",), ("continuation=('x',): every factor must be > 1 and finite (the Huber delta is "
+              "multiplied by it); e.g. continuation=(10,) for one warm-up stage at 10 x "
+              "delta, or ().")),
+    ((np.inf,), "continuation=(inf,): every factor must be > 1 and finite"),
+])
+def test_continuation_that_is_no_sequence_of_factors_is_named(kept, given, message):
+    """Before: continuation=10 raised a bare TypeError "'int' object is not iterable",
+    "10" was read as the factors (1.0, 0.0) (and the error named those), ("x",) raised
+    "could not convert string to float: 'x'", and inf was accepted."""
+    with pytest.raises(ValueError) as e:
+        jf.fit(jf.models.chinchilla(), kept, y="loss", continuation=given, restarts=2)
+    assert str(e.value).startswith(message)
+
+
 def test_shared_exponents_are_one_value_for_all_tasks():
     df, truth = sr.make_synthetic_tasks(4, seed=7, noise=(0.015, 0.015), points=(40, 40))
     law = jf.share(jf.models.chinchilla(), "alpha", "beta")

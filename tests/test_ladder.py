@@ -523,6 +523,36 @@ def test_calibration_without_three_sizes_is_refused_before_any_fit(data, monkeyp
         ladder(data, tasks="piqa_val", variance_run="70B")
 
 
+def test_interval_bootstrap_keeps_the_anchor_in_every_step2_refit(data):
+    """The anchor (0, 1) is part of step 2's protocol, in every point fit. The interval
+    bootstrap resampled it with the checkpoints, so ~37% of the refits had none, and
+    without it CommonsenseQA's sigmoid tops out at b = 0.70, not 1: 28% of its step-2
+    draws had b < 0.99 (100 resamples), a mixture of two protocols that stretched the
+    7B-4T interval's lower end to 66.2 points (72.0 pinned). Now pinned
+    (`jaxfit.bootstrap`'s ``pinned``): every refit keeps it, and so b stays at 1."""
+    res = ladder(data, tasks="csqa_val", intervals=True, n_boot=40)
+    b = res.posteriors["step2"].flat("b")[0]
+    assert res.fits["step2"].params.loc["csqa_val", "b"] == pytest.approx(1.0, abs=1e-6)
+    assert np.all(b > 0.99), np.sort(b)[:5]
+    assert res.posteriors["step2"].options["pinned"] == "anchor"
+    # the fit's data and the returned tables are unchanged (no anchor column leaks)
+    assert "anchor" not in res.step2_data.columns
+
+
+def test_ladder_backtest_step2_without_n_is_named_not_a_key_error():
+    """Pinning the anchors reads step 2's ``N`` (missing: an anchor); a frame without the
+    column must still reach the backtest's own message, not a KeyError."""
+    from jaxfit.recipes.ladder import ladder_backtest
+
+    s1 = pd.DataFrame({"task": ["t"] * 6, "N": [1e8, 1e8, 2e8, 2e8, 4e8, 4e8],
+                       "D": [1e9, 2e9] * 3, "loss": [1.0, 0.9, 0.8, 0.75, 0.7, 0.65],
+                       "acc": [0.3] * 6})
+    s2 = pd.DataFrame({"task": ["t"] * 3, "L": [1.0, 0.9, 0.8], "acc": [0.3, 0.35, 0.4]})
+    with pytest.raises(ValueError, match=re.escape(
+            "backtest: steps[1].data is missing column(s) ['N']")):
+        ladder_backtest(s1, s2, n_boot=2)
+
+
 def test_numbers_written_as_text_give_the_same_ladder(data, res):
     """Columns of numbers read as text (pd.read_csv(dtype=str), JSON): before, they passed
     the recipe's checks and failed in pandas with "TypeError: dtype 'str' does not support
@@ -633,6 +663,23 @@ def test_plot_ladder(res):
     assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n" and len(buf.getvalue()) > 3000
     with pytest.raises(ValueError, match="not in the result"):
         plot_ladder(res, tasks=["nope"])
+
+
+def test_plot_ladder_takes_one_task_name_and_refuses_none():
+    """Before: tasks="piqa_val" (one name) was split into letters and refused as "tasks
+    ['_', 'a', 'i', 'l', 'p', 'q', 'v'] are not in the result", and tasks=[] raised a
+    ZeroDivisionError laying out the grid. (Both are decided before anything is drawn:
+    a stand-in with the result's task list is enough.)"""
+    import types
+
+    stub = types.SimpleNamespace(options={"tasks": ["piqa_val", "hellaswag_val"]})
+    with pytest.raises(ValueError, match=r"^plot_ladder: tasks= is empty; give some of "
+                                         r"\['piqa_val', 'hellaswag_val'\], or None"):
+        plot_ladder(stub, tasks=[])
+    with pytest.raises(ValueError, match=r"^plot_ladder: tasks \['nope'\] are not"):
+        plot_ladder(stub, tasks="nope")
+    with pytest.raises(AttributeError, match="step2"):      # past the checks: one task
+        plot_ladder(stub, tasks="piqa_val")
 
 
 def test_summary_counts_coverage_only_for_observed_targets(res):

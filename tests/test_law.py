@@ -513,6 +513,31 @@ def test_law_rejects_a_parameter_named_like_the_noise_scale():
         Law(fn=lambda p, x: x["C"] ** -p["sigma"], params={"sigma": Param()}, inputs=("C",))
 
 
+def test_law_rejects_a_parameter_named_like_a_fit_table_column():
+    """Before: a parameter named 'steps' was fitted, and FitResult.to_frame() showed the
+    solver's step count (20) in its column instead of the parameter's value (0.30),
+    without a word. Each column to_frame adds beside the parameters is refused as a
+    parameter name, and the list is the one to_frame adds."""
+    from jaxfit.law import FIT_COLUMNS
+
+    with pytest.raises(ValueError) as e:
+        Law(fn=lambda p, x: p["A"] * x["C"] ** -p["steps"],
+            params={"A": Param(), "steps": Param()}, inputs=("C",), name="mine")
+    assert str(e.value) == (
+        "Law 'mine': parameter(s) ['steps'] have the name of a column that "
+        "FitResult.to_frame() adds beside the parameters (['objective', 'status', 'steps', "
+        "'grad_norm', 'identified', 'at_bound', 'dof', 'design']), where the parameter's "
+        "values would be replaced. Rename it, e.g. 'steps_', in params= and in fn.")
+    law = jf.models.linear()
+    k = len(law.param_names)
+    res = jf.FitResult(law=law, tasks=pd.Index([0]), values=np.ones((1, k)),
+                       objective=np.zeros(1), status=np.zeros(1, np.int64),
+                       steps=np.ones(1, np.int64), grad_norm=np.zeros(1),
+                       at_bound=np.zeros((1, k), bool), identified=np.ones(1, bool),
+                       dof=np.ones(1, np.int64), design=((),))
+    assert list(res.to_frame().columns) == [*law.param_names, *FIT_COLUMNS]
+
+
 def test_declared_terms_need_positive_scales_and_floor():
     """The sampler's level priors (`Law.terms`, `Law.floor`) need positive parameters;
     before, another constraint silently dropped the declaration."""

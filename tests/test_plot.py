@@ -432,3 +432,141 @@ def test_plot_fit_names_a_target_whose_task_was_not_fitted(fitted):
     with pytest.raises(ValueError, match=r"plot_fit: at=: 1 rows name tasks that were not "
                                          r"fitted \('task' = \['zz'\]"):
         plot_fit(res, df, at=at)
+
+
+def test_plot_fit_names_a_bad_target_row(fitted):
+    """at= rows were not checked: without the x column they raised a bare KeyError 'N'
+    from the drawing, and a target at N <= 0 failed inside predict naming "118 NaN or
+    infinite values at rows [1, 2, ...]" of the curve's own grid. Now a ValueError names
+    at=, the column, the rows and the fix; the user's frame is left as it was."""
+    res, _, df = fitted
+    with pytest.raises(ValueError, match=r"^plot_fit: at=: missing column\(s\) \['N'\] "
+                                         r"\(inputs of law 'chinchilla'"):
+        plot_fit(res, df, at=pd.DataFrame({"D": [1.4e12], "task": ["a"]}))
+    at = pd.DataFrame({"N": [7e10, -1.0], "D": [1.4e12] * 2, "task": ["a", "a"]},
+                      index=[10, 11])
+    with pytest.raises(ValueError, match=r"^plot_fit: at=: column 'N' \(input 'N'\) has 1 "
+                                         r"values <= 0 at rows \[11\]"):
+        plot_fit(res, df, at=at)
+    assert at.loc[11, "N"] == -1.0
+    # an input the law does not take the log of, but the horizontal axis does
+    lin = jf.FitResult(law=jf.models.linear(), tasks=pd.Index([0]),
+                       values=np.array([[1.0, -0.2]]), objective=np.zeros(1),
+                       status=np.zeros(1, np.int32), steps=np.ones(1, np.int64),
+                       grad_norm=np.zeros(1), at_bound=np.zeros((1, 2), bool),
+                       identified=np.ones(1, bool), options={"y": "acc"})
+    with pytest.raises(ValueError, match=r"^plot_fit: at= column 'L' \(input 'L', the "
+                                         r"horizontal log axis\) has 1 value\(s\) <= 0 at "
+                                         r"rows \[1\] \(e.g. 0\)"):
+        plot_fit(lin, at=pd.DataFrame({"L": [2.0, 0.0]}))
+    with pytest.raises(ValueError, match=r"^plot_fit: data= column 'L' \(input 'L', the "
+                                         r"horizontal log axis\) has 1 value\(s\) <= 0"):
+        plot_fit(lin, pd.DataFrame({"L": [2.0, -1.0], "acc": [0.5, 0.6]}))
+
+
+def test_plot_pairs_names_a_bad_posterior_or_parameter(fitted):
+    """Before: a FitResult raised AttributeError "'FitResult' object has no attribute
+    'idata'", an unknown var_names ArviZ's KeyError, and var_names="alpha" (one name as a
+    string) was split into letters."""
+    res, post, _ = fitted
+    with pytest.raises(TypeError, match=r"^plot_pairs: posterior= is a FitResult, not a "
+                                        r"Posterior; pair plots show draws"):
+        plot_pairs(res, task="a")
+    with pytest.raises(ValueError, match=r"^plot_pairs: var_names= \['zeta'\] are not "
+                                         r"parameters of the posterior's tasks; they are "
+                                         r"\['A', 'B', 'E', 'alpha', 'beta', 'sigma'\]\.$"):
+        plot_pairs(post, task="a", var_names=["A", "zeta"])
+    with pytest.raises(ValueError, match=r"^plot_pairs: give at least two parameters, got "
+                                         r"\['alpha'\]\.$"):
+        plot_pairs(post, task="a", var_names="alpha")
+
+
+def test_plot_residuals_names_a_bad_target_and_the_points_it_cannot_draw(fitted):
+    """Before: a target column of text raised numpy's bare "could not convert string to
+    float: 'x'", and a target <= 0 under the fit's log space was dropped from the figure
+    with only numpy's RuntimeWarning "invalid value encountered in log"."""
+    import warnings
+
+    from jaxfit.warnings import FitWarning
+
+    res, _, df = fitted
+    with pytest.raises(ValueError, match=r"^plot_residuals: data= column 'loss' \(target y\) "
+                                         r"has dtype (str|object), not numbers"):
+        plot_residuals(res, df.assign(loss="x"))
+    bad = df.copy()
+    bad.loc[[3, 30], "loss"] = [-1.0, 0.0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = plot_residuals(res, bad)
+    assert [(w.category, str(w.message)) for w in caught] == [(FitWarning, (
+        "plot_residuals: 2 row(s) of column 'loss' have no residual and are not drawn "
+        "(rows [3, 30]): the observed or predicted value is <= 0 or the prediction is not "
+        "finite, and a log has neither (the fit's space='log')."))]
+    assert caught[0].filename == __file__
+    r = np.ma.filled(fig.axes[0].collections[0].get_offsets()[:, 1], np.nan)
+    assert np.isnan(r[3]) and np.isfinite(np.delete(r, 3)).all()
+
+
+def test_plot_functions_name_arguments_of_the_wrong_kind(fitted):
+    """Before: posterior= a FitResult (it has a law and a predict) failed in predict, "got
+    an unexpected keyword argument 'prob'"; prob="0.9" raised "type str doesn't define
+    __round__ method"; data= a dict raised AttributeError "'dict' object has no attribute
+    'columns'"; plot_residuals(res, None) "'NoneType' object is not subscriptable"."""
+    res, _, df = fitted
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12], "task": ["a"]})
+    with pytest.raises(ValueError, match=r"^plot_fit: posterior= is a FitResult, not a "
+                                         r"Posterior \(jaxfit.sample or jaxfit.bootstrap\)"):
+        plot_fit(res, df, at=at, posterior=res)
+    with pytest.raises(ValueError, match=r"^prob='0.9' is out of range: it must be a finite number"):
+        plot_fit(res, df, at=at, prob="0.9")
+    for draw in (plot_fit, plot_residuals):
+        with pytest.raises(TypeError, match=rf"^{draw.__name__}: data= is a dict, not a "
+                                            r"pandas DataFrame"):
+            draw(res, df.to_dict())
+    with pytest.raises(ValueError, match=r"^plot_residuals: data= is None; residuals need "
+                                         r"the observations"):
+        plot_residuals(res, None)
+
+
+def test_plot_fit_labels_the_band_with_its_own_probability(fitted):
+    """The band's legend read int(round(100 * prob)): a 99.5% band was labelled "100%
+    credible band" (a band that holds everything), a 68.3% one "68%"."""
+    res, post, df = fitted
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12], "task": ["a"]})
+    for prob, label in ((0.995, "99.5% credible band"), (0.683, "68.3% credible band"),
+                        (0.9, "90% credible band")):
+        ax = plot_fit(res, df, at=at, posterior=post, tasks=["a"], prob=prob,
+                      groups=2).axes[0]
+        assert label in ax.get_legend_handles_labels()[1], prob
+
+
+def test_tasks_given_as_an_index_array_series_or_set(fitted):
+    """tasks=res.tasks[:1] (an Index), a numpy array, a Series or a set of labels was taken
+    as one label and refused: "tasks= [Index(['b'], ...)] are not tasks of the fit". Each
+    is a collection of labels now (a set's drawn in the fit's order)."""
+    res, _, df = fitted
+    for tasks in (res.tasks[1:], np.array(["b"]), pd.Series(["b"])):
+        fig = plot_residuals(res, df, tasks=tasks)
+        assert [ax.get_title() for ax in fig.axes] == ["residuals [b]"], type(tasks)
+    fig = plot_residuals(res, df, tasks={"b", "a"})
+    assert [ax.get_title() for ax in fig.axes] == ["residuals [a]", "residuals [b]"]
+    with pytest.raises(ValueError, match=r"plot_residuals: tasks= \['zz'\] are not tasks"):
+        plot_residuals(res, df, tasks=np.array(["zz"]))
+
+
+def test_plot_fit_names_a_target_of_text_or_a_repeated_column(fitted):
+    """Before: plot_fit drew a target column of text as categories on the vertical axis,
+    without a word; at= with one raised numpy's "ufunc 'isfinite' not supported"; and a
+    repeated column raised "'DataFrame' object has no attribute 'dtype'"."""
+    res, _, df = fitted
+    with pytest.raises(ValueError, match=r"^plot_fit: data= column 'loss' \(target y\) has "
+                                         r"dtype (str|object), not numbers"):
+        plot_fit(res, df.assign(loss="x"))
+    at = pd.DataFrame({"N": [7e10], "D": [1.4e12], "task": ["a"], "loss": ["x"]})
+    with pytest.raises(ValueError, match=r"^plot_fit: at= column 'loss' \(target y\) has "
+                                         r"dtype (str|object), not numbers"):
+        plot_fit(res, df, at=at)
+    for draw, col in ((plot_fit, "N"), (plot_residuals, "loss")):
+        with pytest.raises(ValueError, match=rf"^{draw.__name__}: data= column '{col}' appears "
+                                             r"2 times in the data"):
+            draw(res, pd.concat([df, df[[col]]], axis=1))

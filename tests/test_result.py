@@ -153,6 +153,26 @@ def test_residuals_and_predict_keep_the_input_columns(line):
     np.testing.assert_allclose(r["residual"][0], np.log(d["acc"][0] / r["prediction"][0]))
 
 
+def test_residual_warning_names_a_prediction_that_is_not_finite(line):
+    """In log space a row whose prediction is NaN (a law's log of a negative number) was
+    said to have "the observed or predicted value <= 0"; each cause is named now."""
+    _, _, res = line
+    logged = dataclasses.replace(res, options=dict(res.options, space="log"),
+                                 values=np.array([[np.nan, 0.0]]))
+    d = DATA.iloc[:3].copy()
+    with pytest.warns(FitWarning) as caught:
+        logged.residuals(d)
+    assert str(caught[0].message) == (
+        "residuals: 3 row(s) of column 'acc' have no residual (rows [0, 1, 2]): the "
+        "prediction is not finite; they are NaN.")
+    d.loc[1, "acc"] = -0.1
+    with pytest.warns(FitWarning) as caught:
+        logged.residuals(d)
+    assert str(caught[0].message).endswith(
+        "(rows [0, 1, 2]): the prediction is not finite; or the observed or predicted value "
+        "is <= 0, which has no log (the fit's space='log'); they are NaN.")
+
+
 def test_numbers_from_a_task_that_did_not_converge_are_flagged_where_used(line):
     """A fit stopped at the step cap warned once, at fit time; its predictions (and
     residuals) came back later without a word. Now each use says so."""
@@ -304,6 +324,22 @@ def test_report_says_why_standard_errors_are_missing(line):
     two = _result(jf.models.linear(), np.array([[0.5, -0.1]]), df=DATA.head(2))
     two = dataclasses.replace(two, dof=np.array([0]))   # as jaxfit.fit sets it: 2 points
     assert "no standard errors (w0, w1): no residual degrees of freedom" in two.report()
+
+
+def test_report_says_a_task_without_an_optimum_has_no_standard_errors(line):
+    """A task whose objective was never finite (status nonfinite), or that stopped at the
+    step cap, was said to lack standard errors because "the objective's Hessian at the
+    optimum is not positive definite ... (a flat direction ...)": it has no optimum."""
+    flat = _result(jf.models.linear(), np.array([[0.4, 0.0]]), df=DATA.assign(L=2.0))
+    bad = dataclasses.replace(flat, objective=np.array([np.inf]),
+                              status=np.array([Status.NONFINITE]))
+    assert ("no standard errors (w0, w1): the objective is not finite at the task's "
+            "parameters (status nonfinite: there is no optimum to take a Hessian at).") \
+        in bad.report()
+    capped = dataclasses.replace(flat, status=np.array([Status.MAX_STEPS]))
+    assert ("no standard errors (w0, w1): the task did not converge (status max_steps), "
+            "and the objective's Hessian at its last iterate is not positive definite.") \
+        in capped.report()
 
 
 def test_residuals_error_says_residuals(line):
@@ -716,3 +752,17 @@ def test_results_and_the_library_laws_pickle(line):
                         likelihood=Likelihood("normal", "linear"), options=res.options)
     back = pickle.loads(pickle.dumps(post))
     pd.testing.assert_frame_equal(back.summary(), post.summary())
+
+
+def test_r2_is_nan_where_the_targets_do_not_vary():
+    """A task of one point (here the law has one free parameter) or of equal targets has
+    no total sum of squares: its R2 is undefined, and was -inf ("the worst possible fit")
+    from 1 - (a residual at rounding level) / 0."""
+    law = jf.fix(jf.models.linear(), w1=0.0)
+    df = pd.DataFrame({"L": [1.5, 2.0, 2.5, 3.0, 3.5], "acc": [0.7, 0.5, 0.5, 0.5, 0.5],
+                       "run": ["one", "flat", "flat", "flat", "flat"]})
+    res = _result(law, np.array([[0.5 + 1e-9], [0.7 - 1e-9]]), df=df, by="run")
+    s = res.statistics()
+    assert list(res.tasks) == ["flat", "one"] and list(s["n"]) == [4, 1]
+    assert s["r2"].isna().all()
+    assert "R2=nan" in res.report()

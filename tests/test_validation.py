@@ -359,6 +359,11 @@ def test_load_rejects_netcdf_missing_attribute(tmp_path):
     ({"jaxfit_tasks": "[0, 1]"}, r"'jaxfit_tasks' holds 2 task label\(s\) for the draws of 1"),
     ({"jaxfit_names": '["A", "zz"]'}, r"'jaxfit_names' names \['zz'\], which the posterior"),
     ({"jaxfit_options": "[1, 2]"}, r"'jaxfit_options' is \[1, 2\], not an object"),
+    # (before: loaded, and failed later naming no field)
+    ({"jaxfit_options": '{"by": 3.5}'},
+     r"'jaxfit_options.by' is 3.5, not null, a column name or a list of them"),
+    ({"jaxfit_options": '{"x": {"C": 5.0}}'},
+     r"'jaxfit_options.x' is \{'C': 5.0\}, not an object of law input -> column name"),
     ({"jaxfit_law": '{"name": "chinchilla"}'}, r"'jaxfit_law.spec' is missing"),
     ({"jaxfit_likelihood": '{"kind": "bogus", "space": "log"}'},
      r"'jaxfit_likelihood' is not a likelihood jaxfit knows \(likelihood='bogus'"),
@@ -751,6 +756,38 @@ def test_cli_fit_json_with_at_says_where_the_predictions_are(capsys, monkeypatch
 def test_fit_rejects_bad_init_dict_by_name(init, message):
     with pytest.raises(ValueError, match=message):
         jf.fit(LAW, _frame(), init=init)
+
+
+@pytest.mark.parametrize("init, message", [
+    ({"A": [400.0, 300.0], "B": 2e3, "E": [1.8, 1.7, 1.6], "alpha": 0.3, "beta": 0.3},
+     (r"^init: the parameters' starts have different lengths \(A: 2, B: 1, E: 3, alpha: 1, "
+      r"beta: 1\); give each parameter one value, or the same number of values")),
+    (np.array([["a"] * 5]), r"^init: starts must be numbers, got array\(\[\['a', "),
+    ({"A": "x", "B": 2e3, "E": 1.8, "alpha": 0.3, "beta": 0.3},
+     r"^init: starts of 'A' must be numbers"),
+    (np.ones((0, 5)), (r"^init: no starts \(shape \(0, 5\)\); give at least one row of "
+                       r"values for \['A', 'B', 'E', 'alpha', 'beta'\], or init='random'\.$")),
+])
+def test_fit_names_init_values_it_cannot_use(init, message):
+    """Before: ragged starts raised numpy's "shape mismatch: objects cannot be broadcast",
+    text "could not convert string to float: np.str_('a')", and no starts a
+    ZeroDivisionError inside the solver."""
+    with pytest.raises(ValueError, match=message):
+        jf.fit(LAW, _frame(), init=init)
+
+
+def test_init_dataframe_columns_are_read_by_name():
+    """A DataFrame of starts (res.params of an earlier fit, reordered) was read by position:
+    each parameter started from another one's values, without a word."""
+    from jaxfit.fit import make_starts
+
+    frame = pd.DataFrame({"E": [1.8], "beta": [0.28], "A": [400.0], "alpha": [0.34],
+                          "B": [2e3]})
+    by_name = make_starts(LAW, {c: frame[c].to_numpy() for c in frame.columns})
+    np.testing.assert_array_equal(make_starts(LAW, frame), by_name)
+    np.testing.assert_array_equal(make_starts(LAW, frame.iloc[0]), by_name)   # a Series
+    assert LAW.param_names == ("A", "B", "E", "alpha", "beta")
+    np.testing.assert_allclose(np.exp(by_name[0, :3]), [400.0, 2e3, 1.8])
 
 
 def test_predict_missing_column_shows_the_fits_column_map():

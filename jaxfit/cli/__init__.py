@@ -1025,6 +1025,9 @@ _RECIPE_OWN_WORDS = {
                                                "--ladder-runs), or fix parameters"),
         ("Drop them from `targets` or from `ladder_runs`.",
          "Drop them from --targets or from --ladder-runs."),
+        # `_warn_refits`, with --intervals
+        ("See result.predictions['bootstrap_converged'].",
+         "See the predictions table's bootstrap_converged column (--out DIR or --json)."),
     ),
     # `jaxfit flp` runs the ladder on its sampling runs (--sampling-runs), through
     # `jaxfit.recipes.flp.flp_vs_ladder`, which takes the ladder's step options and holds
@@ -1055,11 +1058,28 @@ _RECIPE_OWN_WORDS = {
                                        "bootstrap_converged columns (--out DIR or --json)."),
     ),
 }
+#: `jaxfit emergence --bootstrap 0`'s, in place of ``_RECIPE_OWN_WORDS["emergence"]``: no
+#: bootstrap ran, so --no-posterior alone would leave no interval at all, and the table has
+#: no bootstrap_converged column (before, its NUTS warning said "drop the posterior with
+#: --no-posterior (the bootstrap remains)" all the same).
+_EMERGENCE_WITHOUT_BOOTSTRAP = (
+    ("Fix: raise warmup/samples, ", "Fix: draw bootstrap refits instead of the posterior "
+                                    "(--no-posterior --bootstrap 200: this run had "
+                                    "--bootstrap 0, so --no-posterior alone leaves no "
+                                    "interval), or raise warmup/samples, "),
+    ("See Posterior.diagnostics.", "See the table's r_hat and divergences columns (--out "
+                                   "DIR or --json)."),
+)
 
 
-def _recipe_words(recipe: str) -> tuple:
-    """The (Python text, command-line text) pairs for the warnings of ``recipe``."""
-    return _RECIPE_OWN_WORDS.get(recipe, ()) + _RECIPE_WORDS
+def _recipe_words(recipe: str, bootstrap: bool = True) -> tuple:
+    """The (Python text, command-line text) pairs for the warnings of ``recipe``;
+    ``bootstrap``: whether the run drew a bootstrap (``jaxfit emergence --bootstrap 0``
+    draws none, and its advice then says so: `_EMERGENCE_WITHOUT_BOOTSTRAP`)."""
+    own = _RECIPE_OWN_WORDS.get(recipe, ())
+    if recipe == "emergence" and not bootstrap:
+        own = _EMERGENCE_WITHOUT_BOOTSTRAP
+    return own + _RECIPE_WORDS
 
 
 def _options_json(kwargs: dict) -> dict:
@@ -1250,6 +1270,7 @@ def _sample_flags(args) -> None:
 
 def _cmd_sample(args) -> int:
     from jaxfit.sample import bootstrap, sample
+    from jaxfit.warnings import FAILED_DIAGNOSTICS, DiagnosticWarning
 
     _sample_flags(args)
     boot = args.method == "bootstrap"
@@ -1275,6 +1296,9 @@ def _cmd_sample(args) -> int:
             progress.running(f"{what} draws ({law.name}, {len(df)} rows)", args.quiet):
         warnings.simplefilter("always")
         post = _call(run)
+        # the draws' own warning (just caught) named tasks that failed their diagnostics:
+        # not again for --at (`Posterior.predict`'s, only that one)
+        warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
         # inside the catch: a row without a predictive interval is a warning line too
         pred = _call(post.predict, at, prob=args.prob) if at is not None else None
     _warnings(caught, _SAMPLE_WORDS)
@@ -1391,6 +1415,7 @@ def _model_not_data(model: str, data: str | None) -> None:
 def _cmd_predict(args) -> int:
     from jaxfit.io import _law_block, load
     from jaxfit.posterior import Posterior
+    from jaxfit.warnings import FAILED_DIAGNOSTICS, DiagnosticWarning
 
     law = _law(args.law) if args.law else None
     _model_not_data(args.model, args.data)
@@ -1424,6 +1449,9 @@ def _cmd_predict(args) -> int:
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"predicting {len(rows)} row(s)", args.quiet):
         warnings.simplefilter("always")
+        # a predicted task that failed its diagnostics: said below in this command's words
+        # (`_warn_failed_diagnostics`), not twice
+        warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
         pred = (_call(result.predict, rows.reset_index(drop=True), prob=args.prob,
                       seed=args.seed) if is_post
                 else _call(result.predict, rows.reset_index(drop=True)))
@@ -1516,17 +1544,25 @@ def _recipe_flags(args, recipe) -> None:
     width`` without ``--intervals``, which ran uncalibrated point predictions), at any value
     (``--calibrate ratio``, its default, passed unnoticed before), as `_sample_flags` does
     for `jaxfit sample`. Then fills in the command line's defaults (`Arg.default`) of the
-    options not given."""
+    options not given, but not of an option whose needed option is not given either: it
+    stays None, so the recipe does not get it and ``--json``'s options do not list it
+    (before, ``jaxfit ladder --json`` reported ``"calibrate": "ratio"`` of a run without
+    --intervals, which calibrated nothing)."""
     by_dest = {a.dest: a for a in recipe.args}
+
+    def used(a) -> bool:                 # the option it needs (if any) is given
+        needed = by_dest.get(a.requires)
+        return needed is None or bool(getattr(args, needed.dest) or needed.default)
+
     for a in recipe.args:
         value = getattr(args, a.dest)
-        needed = by_dest.get(a.requires)
-        if value is None or needed is None or getattr(args, needed.dest) or needed.default:
+        if value is None or used(a):
             continue
-        need = needed.flag
+        need = by_dest[a.requires].flag
         raise InputError(f"{a.flag} {value} applies only with {need} (without it nothing "
                          f"uses it); add {need}, or drop {a.flag}")
-    _fill_defaults(args, {a.dest: a.default for a in recipe.args if a.default is not None})
+    _fill_defaults(args, {a.dest: a.default for a in recipe.args
+                          if a.default is not None and used(a)})
 
 
 def _fill_defaults(args, defaults: dict) -> None:
@@ -1563,7 +1599,8 @@ def _cmd_recipe(args) -> int:
             progress.running(f"{args.command} recipe", args.quiet):
         warnings.simplefilter("always")
         result = _call(_import(recipe.run), *call, **kwargs)
-    _warnings(caught, _recipe_words(args.recipe))
+    # the emergence recipe's result holds its bootstrap, None under --bootstrap 0
+    _warnings(caught, _recipe_words(args.recipe, getattr(result, "bootstrap", 1) is not None))
     tables = result.frames()
     if args.json:
         _emit_json({"schema": "jaxfit.recipe/1", "recipe": args.recipe,

@@ -22,7 +22,7 @@ __all__ = ["resample_weights", "bootstrap_minimize", "residual_scale", "noise_dr
 
 
 @cache.jit(static_argnums=3)
-def resample_weights(key, w, n_points, n: int):
+def resample_weights(key, w, n_points, n: int, pinned=None):
     """Multinomial resample counts times the original weights (one compiled program:
     ``jax.random.multinomial`` run eagerly compiled its own loop at every call, ~1 s).
 
@@ -37,16 +37,25 @@ def resample_weights(key, w, n_points, n: int):
             `jaxfit.data.make_batch` lays them out).
         n_points: [T] number of real points per task (rows, weight 0 or not).
         n: number of resamples.
+        pinned: None, or [T, P] bool: points in every resample once, not drawn (a
+            pseudo-point of the protocol, such as the model ladder's anchor); the others
+            are resampled among themselves.
 
     Returns:
         [n, T, P] weights: ``w * counts`` with ``counts[b, t] ~ Multinomial(n_t, 1/n_t)``
-        over the task's ``n_t`` real points of weight > 0 (0 elsewhere).
+        over the task's ``n_t`` real points of weight > 0 (0 elsewhere; 1 at a pinned
+        point, the multinomial then over the ``n_t`` others).
     """
     T, P = w.shape
     real = (jnp.arange(P)[None, :] < n_points[:, None]) & (w > 0)          # [T, P]
+    if pinned is not None:
+        fixed = real & pinned
+        real = real & ~pinned
     m = jnp.sum(real, axis=1).astype(w.dtype)                               # [T]
     p = jnp.where(real, 1.0, 0.0) / m[:, None]
     counts = jax.random.multinomial(key, m, p, shape=(n, T, P), dtype=w.dtype)
+    if pinned is not None:
+        counts = jnp.where(fixed[None], 1.0, counts)
     return counts * w[None]
 
 
@@ -60,7 +69,7 @@ def _tile(u0, x, y, wb):
 
 
 def bootstrap_minimize(objective, u0, x, y, w, n_points, n: int, key,
-                       opts: SolverOptions = SolverOptions(refine=None)):
+                       opts: SolverOptions = SolverOptions(refine=None), pinned=None):
     """Refit every task on ``n`` resamples in one compiled call.
 
     Args:
@@ -72,11 +81,12 @@ def bootstrap_minimize(objective, u0, x, y, w, n_points, n: int, key,
         n: number of resamples.
         key: PRNG key of the resampling.
         opts: `SolverOptions` of the refits.
+        pinned: [T, P] bool points kept once in every resample (`resample_weights`).
 
     Returns:
         (`Solution` with leading axes [n, T], resample weights [n, T, P]).
     """
-    wb = resample_weights(key, w, n_points, n)
+    wb = resample_weights(key, w, n_points, n, pinned)
     sol = minimize(objective, *_tile(u0, x, y, wb), opts=opts)
     T = y.shape[0]
     return jax.tree.map(lambda a: a.reshape((n, T) + a.shape[1:]), sol), wb

@@ -62,8 +62,29 @@ def sobol_starts(law: Law, n: int, seed: int = 0) -> np.ndarray:
     return qmc.scale(qmc.Sobol(lo.size, scramble=True, seed=seed).random(n), lo, hi)
 
 
+def _numbers(values, what: str) -> np.ndarray:
+    """``values`` as float64, or a ValueError naming ``what`` (before: numpy's "could not
+    convert string to float: np.str_('a')")."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"init: {what} must be numbers, got {values!r} ({e}).") from None
+
+
 def user_starts(law: Law, starts) -> np.ndarray:
-    """Starts given by the user, as [S, k] constrained values or a dict name -> [S]."""
+    """Starts given by the user, as [S, k] constrained values or a dict (or DataFrame)
+    name -> [S] (or a Series name -> value, one start).
+
+    A DataFrame's columns and a Series' labels are read by name, as a dict's keys (before: by position, so a
+    frame with its columns in another order than the law's parameters started each
+    parameter from another one's values, without a word).
+    """
+    import pandas as pd
+
+    if isinstance(starts, pd.DataFrame):
+        starts = {c: starts[c].to_numpy() for c in starts.columns}
+    elif isinstance(starts, pd.Series):          # one start, e.g. res.params.iloc[0]
+        starts = dict(starts.items())
     if isinstance(starts, dict):
         missing = set(law.param_names) - set(starts)
         unknown = sorted(set(starts) - set(law.param_names), key=str)
@@ -74,13 +95,25 @@ def user_starts(law: Law, starts) -> np.ndarray:
             raise ValueError(f"init: starts {' and '.join(parts)} of law {law.name!r}"
                              f"{fixed_note(law, unknown)}; give "
                              f"one value (or array) for each of {list(law.param_names)}.")
-        cols = [np.atleast_1d(np.asarray(starts[n], dtype=np.float64)) for n in law.param_names]
-        arr = np.stack(np.broadcast_arrays(*cols), axis=-1)
+        cols = [np.atleast_1d(_numbers(starts[n], f"starts of {n!r}"))
+                for n in law.param_names]
+        try:
+            arr = np.stack(np.broadcast_arrays(*cols), axis=-1)
+        except ValueError:
+            sizes = ", ".join(f"{n}: {c.shape[0] if c.ndim == 1 else c.shape}"
+                              for n, c in zip(law.param_names, cols))
+            raise ValueError(f"init: the parameters' starts have different lengths ({sizes}); "
+                             "give each parameter one value, or the same number of values "
+                             "(one per start).") from None
     else:
-        arr = np.atleast_2d(np.asarray(starts, dtype=np.float64))
+        arr = np.atleast_2d(_numbers(starts, "starts"))
     if arr.shape[-1] != len(law.param_names):
         raise ValueError(f"init: starts have {arr.shape[-1]} columns; the law has "
                          f"{len(law.param_names)} parameters {list(law.param_names)}.")
+    if arr.size == 0:
+        # (before: ZeroDivisionError inside the solver)
+        raise ValueError(f"init: no starts (shape {arr.shape}); give at least one row of "
+                         f"values for {list(law.param_names)}, or init='random'.")
     out = np.stack([_to_unconstrained(law, n, arr[..., i])
                     for i, n in enumerate(law.param_names)], axis=-1)
     if not np.all(np.isfinite(out)):

@@ -77,7 +77,8 @@ from jaxfit.models.emergence import emergence_shift, relu_elbow
 from jaxfit.recipes.points import evaluate
 from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.result import FitResult
-from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
+from jaxfit.warnings import (FAILED_DIAGNOSTICS, ConvergenceWarning, DiagnosticWarning,
+                             IdentifiabilityWarning)
 
 __all__ = ["emergence", "fewshot_elbow", "rise_test", "EmergenceResult", "load_olmo_emergence",
            "load_obs_emergent", "olmo_demo", "obs_demo", "run_emergence", "emergence_or_elbow", "DEMOS", "QUANTILES",
@@ -428,7 +429,10 @@ def _curves(law: Law, points: pd.DataFrame, res: FitResult, post, amounts: pd.Da
     grid = pd.concat(parts, ignore_index=True)
     grid["mean"] = res.predict(grid, warn=False)["prediction"].to_numpy()
     if post is not None:
-        band = post.predict(grid, prob=QUANTILES[2] - QUANTILES[0])
+        with warnings.catch_warnings():
+            # jaxfit.sample's own DiagnosticWarning named the failing tasks already
+            warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
+            band = post.predict(grid, prob=QUANTILES[2] - QUANTILES[0])
         grid["lower"] = band["credible_lower"].to_numpy()
         grid["upper"] = band["credible_upper"].to_numpy()
     return grid

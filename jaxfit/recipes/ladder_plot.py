@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,6 +13,7 @@ from jaxfit.plot_style import (figure, interval_bar, legend_below, plain_log_tic
                                wrap)
 from jaxfit.recipes.ladder import TASK_DISPLAY_NAMES, LadderResult
 from jaxfit.recipes.points import evaluate
+from jaxfit.warnings import FAILED_DIAGNOSTICS, DiagnosticWarning
 
 __all__ = ["plot_ladder"]
 
@@ -94,7 +96,10 @@ def _step1_intervals(res: LadderResult, task: str, tgt: pd.DataFrame, xcol: str)
     law = post.law
     frame = pd.DataFrame({"task": task, **{k: tgt[k].to_numpy(np.float64)
                                             for k in law.inputs}})
-    iv = post.predict(frame, prob=res.options["prob"])
+    with warnings.catch_warnings():
+        # the recipe's bootstraps run with warn=False (`jaxfit.recipes.ladder._intervals`)
+        warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
+        iv = post.predict(frame, prob=res.options["prob"])
     return list(zip(tgt["run"], iv["predictive_lower"], iv["predictive_upper"], tgt[xcol]))
 
 
@@ -166,11 +171,19 @@ def plot_ladder(result: LadderResult, tasks: Sequence[str] | None = None,
         A ``matplotlib.figure.Figure`` (not attached to pyplot; save it with
         ``fig.savefig(path)`` or display it in a notebook).
     """
+    if isinstance(tasks, str):
+        # one task's name (before: split into letters, "tasks ['a', 'i', 'p', 'q', 'v'] are
+        # not in the result")
+        tasks = [tasks]
     tasks = list(result.options["tasks"] if tasks is None else tasks)
     unknown = sorted(set(tasks) - set(result.options["tasks"]))
     if unknown:
         raise ValueError(f"plot_ladder: tasks {unknown} are not in the result "
                          f"({result.options['tasks']}).")
+    if not tasks:
+        # (before: ZeroDivisionError laying out the grid)
+        raise ValueError(f"plot_ladder: tasks= is empty; give some of "
+                         f"{list(result.options['tasks'])}, or None for all.")
     if tasks_per_row < 1:
         raise ValueError(f"plot_ladder: tasks_per_row must be >= 1, got {tasks_per_row}.")
     two = result.step2 is not None
