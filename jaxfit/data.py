@@ -512,23 +512,11 @@ def row_columns(law: Law, y: str, by=None, x: Mapping[str, str] | None = None) -
     return [*task_columns(by), *column_map(law, x).values(), y]
 
 
-def _target_apart(law: Law, cols: Mapping, y, by_cols: Sequence) -> None:
-    """ValueError when the target column ``y`` is also read as an input of ``law`` (``cols``,
-    `column_map`'s mapping) or is a task column (``by_cols``): a law fitted to its own
-    input, or one task per target value, is almost always a typo (``x={'N': 'loss'}``
-    for ``x={'N': 'params'}``). Before, the first was fitted without a word (exit 0, a
-    meaningless fit) and the second refused as tasks with too few points."""
-    try:
-        inputs = [n for n, c in cols.items() if c == y]
-        in_by = y in by_cols
-    except TypeError:                   # an unhashable label: the column checks name it
-        return
-    if inputs:
-        raise ValueError(f"column {y!r} is both the target y and input {inputs[0]!r} of law "
-                         f"{law.name!r}: a law fitted to its own input is almost always a "
-                         f"typo. Map the input to its own column, e.g. "
-                         f"x={{{inputs[0]!r}: '<column>'}}, or name another target column.")
-    if in_by:
+def _target_not_task(y, by_cols: Sequence) -> None:
+    """ValueError when the target column ``y`` is also a task column (``by_cols``): one
+    task per target value is almost always a typo (an input reading the target is refused
+    by `_input_not_target`). Before, it was refused as tasks with too few points."""
+    if any(_same_label(c, y) for c in by_cols):
         raise ValueError(f"column {y!r} is both the target y and a task column (by): each "
                          "task would hold the rows of one target value; name another task "
                          "column, or another target column.")
@@ -559,7 +547,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     cols = column_map(law, x)
     _input_not_target(law, x, cols, y)
     by_cols = task_columns(by)
-    _target_apart(law, cols, y, by_cols)
+    _target_not_task(y, by_cols)
     needed = {**{c: f"input {n!r}" for n, c in cols.items()}, y: "target y"}
     needed.update({c: "task column (by)" for c in by_cols})
     w_column = _weights_column(df, weights)

@@ -1481,10 +1481,13 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
     (("fit", "{csv}", "--at", "N=x", "D=1e10", "-q"), {}, "--at N=x is not a number"),
     # the target read as an input (a typo): before, fitted without a word, exit 0
     (("fit", "{csv}", "--x", "N=loss", "-q"), {},
-     "column 'loss' is both the target y and input 'N' of law 'chinchilla': a law fitted to "
-     "its own input is almost always a typo. Map the input to its own column, e.g. --x "
-     "N=COLUMN, or name another target column."),
-    (("fit", "{csv}", "--y", "N", "-q"), {}, "column 'N' is both the target y and input 'N'"),
+     "--x maps input 'N' of law 'chinchilla' to column 'loss', which is also the target "
+     "column, --y 'loss': the law would predict the target from itself (almost always a "
+     "typo). Map 'N' to its own column, e.g. --x N=COLUMN, or name the target column with "
+     "--y."),
+    (("fit", "{csv}", "--y", "N", "-q"), {},
+     "input 'N' of law 'chinchilla' reads the column of its own name, which is also the "
+     "target column, --y 'N'"),
     # ... or as the task column: before, "4 task(s) have fewer points than the law's 5"
     (("fit", "{csv}", "--by", "loss", "-q"), {},
      "column 'loss' is both the target y and a task column (by): each task would hold the "

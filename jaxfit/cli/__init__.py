@@ -192,6 +192,9 @@ _CLI_WORDS = (
     ("in space='linear'", "with --space linear"),
     ("use space='log'", "use --space log"),
     ("or give init= values", "or set --init"),
+    # `jaxfit.data._input_not_target`: an input reading the target column (--x N=loss)
+    (", which is also the target y=", ", which is also the target column, --y "),
+    ("or pass the target column as y=.", "or name the target column with --y."),
     # `jaxfit.decide.optimal.input_pair` and `_check_law`: the law `optimal`/`suggest` need
     ("jf.models.chinchilla(), L = E + A/N^alpha + B/D^beta)",
      "--law chinchilla, L = E + A/N^alpha + B/D^beta)"),
