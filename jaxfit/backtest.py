@@ -373,6 +373,9 @@ def bootstrap_n(method: str, n: int | None) -> int | None:
         # checked before the first cut's fit (jaxfit.bootstrap refused it after that fit)
         raise ValueError(f"backtest: n={n!r} bootstrap resamples per task and cut: it must "
                          "be an integer >= 2, e.g. n=200.")
+    if n > checks.MAX_COUNT:
+        raise ValueError(f"backtest: n={n!r} bootstrap resamples per task and cut: it must "
+                         f"be at most {checks.MAX_COUNT}, e.g. n=200.")
     return n
 
 
@@ -1042,16 +1045,23 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                          "sample_options={'likelihood': ...}.")
     _check_tempered_steps(steps, method, sample_options)
     cols = column_map(law, x)
-    for name, df, need in [("data", data, [axis, y, *cols.values()])] + [
-            (f"steps[{i}].data", s.data, [axis, s.y, *column_map(s.law, s.x).values()])
-            for i, s in enumerate(steps)]:
+    for name, df, need, step_y, step_cols in [("data", data, [axis, y, *cols.values()], y,
+                                               cols)] + [
+            (f"steps[{i}].data", s.data, [axis, s.y, *column_map(s.law, s.x).values()], s.y,
+             column_map(s.law, s.x)) for i, s in enumerate(steps)]:
         miss = [c for c in need if c not in df.columns]
         if miss:
             mapped = (f" (the law reads input {axis!r} from column {cols[axis]!r}: pass "
                       f"axis={cols[axis]!r})" if axis in miss and cols.get(axis, axis) != axis
                       and cols[axis] in df.columns else did_you_mean(miss, df.columns))
-            raise ValueError(f"backtest: {name} is missing column(s) {miss}; it has "
-                             f"{list(df.columns)}{mapped}.")
+            # what each missing column is (before: the names alone, so a typo in the axis
+            # read as one in the data)
+            roles = [", ".join([*(["the axis"] if c == axis else []),
+                                *(["target y"] if c == step_y else []),
+                                *(f"input {n!r}" for n, col in step_cols.items() if col == c)])
+                     for c in dict.fromkeys(miss)]
+            raise ValueError(f"backtest: {name} is missing column(s) {list(dict.fromkeys(miss))} "
+                             f"({'; '.join(roles)}); it has {list(df.columns)}{mapped}.")
         unique_columns(df, [*need, *task_columns(by)], f"backtest: {name}: ")
         for c in dict.fromkeys(need):       # NaN rows are dropped below, with a warning
             try:

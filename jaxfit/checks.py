@@ -71,14 +71,24 @@ def check_prob(prob, what: str) -> None:
                          "as 0.9.")
 
 
+#: The largest count `integer` takes (a 32-bit int, JAX's default): a count, step cap or
+#: batch size above it is a typo, and overflowed inside a compiled program (``jaxfit fit
+#: --max-steps 99999999999999999999``: "OverflowError ... whose argument path is y", exit 3
+#: "internal error") or in building one.
+MAX_COUNT = 2**31 - 1
+
+
 def integer(name: str, value, lo: int, allow_none: bool = False, why: str = "") -> None:
-    """``value`` must be an int >= ``lo`` (or None when ``allow_none``)."""
+    """``value`` must be an int >= ``lo`` and <= `MAX_COUNT` (or None when ``allow_none``)."""
     if value is None and allow_none:
         return
     if not _is_int(value) or value < lo:
         none = " or None" if allow_none else ""
         raise ValueError(f"{name}={value!r} is out of range: it must be an integer >= {lo}"
                          f"{none}{f' ({why})' if why else ''}.")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name}={value!r} is out of range: it must be an integer from {lo} "
+                         f"to {MAX_COUNT}{f' ({why})' if why else ''}.")
 
 
 def real(name: str, value, lo: float | None = None, hi: float | None = None,
@@ -106,9 +116,17 @@ def choice(name: str, value, options: tuple) -> None:
         raise ValueError(f"{name}={value!r} is not one of {list(options)}.")
 
 
+#: The largest seed: JAX's random keys take a signed 64-bit integer (a larger one raised
+#: OverflowError inside the fit, "Python int too large to convert to C long").
+MAX_SEED = 2**63 - 1
+
+
 def nonnegative_seed(value) -> None:
     if not _is_int(value) or value < 0:
         raise ValueError(f"seed={value!r} must be a non-negative integer (e.g. seed=0).")
+    if value > MAX_SEED:
+        raise ValueError(f"seed={value!r} is too large: it must be an integer from 0 to "
+                         f"{MAX_SEED} (2**63 - 1, a 64-bit random key), e.g. seed=0.")
 
 
 def _columns(y, by, x) -> None:

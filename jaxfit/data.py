@@ -84,10 +84,29 @@ def column_map(law: Law, x: Mapping[str, str] | None) -> dict[str, str]:
     unknown = set(x) - set(law.inputs)
     if unknown:
         raise ValueError(f"x maps {sorted(unknown)}, which are not inputs of law {law.name!r}; "
-                         f"its inputs are {list(law.inputs)}.")
+                         f"its inputs are {list(law.inputs)}{_map_fix(law, x, unknown)}.")
     cols = {name: x.get(name, name) for name in law.inputs}
     _distinct_columns(law, x, cols)
     return cols
+
+
+def _map_fix(law: Law, x: Mapping[str, str], unknown) -> str:
+    """The fix of `column_map`'s unknown keys of ``x``: its keys are the law's inputs and
+    its values the data's columns, e.g. ``x={'N': 'C'}`` for ``x={'C': 'C'}`` of a law of
+    N, ``x={'N': 'params'}`` for ``x={'params': 'N'}`` (the pair reversed), ``x={'D':
+    'tokens'}`` for ``x={'d': 'tokens'}`` (the input in other letter case); "" when every
+    input is mapped already. Before, the message named no fix."""
+    key = sorted(unknown)[0]
+    column = x[key]
+    free = [n for n in law.inputs if n not in x]
+    same = [n for n in free if str(n).casefold() == str(key).casefold()]
+    if same:                            # x={'d': 'tokens'} for the input D
+        return f": x maps law inputs to columns, e.g. x={{{same[0]!r}: {column!r}}}"
+    if column in law.inputs and column not in x:
+        return f": x maps law inputs to columns, e.g. x={{{column!r}: {key!r}}}"
+    if not free:
+        return ""
+    return f": x maps law inputs to columns, e.g. x={{{free[0]!r}: {column!r}}}"
 
 
 def _listed(names: Sequence) -> str:
@@ -493,6 +512,16 @@ def row_columns(law: Law, y: str, by=None, x: Mapping[str, str] | None = None) -
     return [*task_columns(by), *column_map(law, x).values(), y]
 
 
+def _target_not_task(y, by_cols: Sequence) -> None:
+    """ValueError when the target column ``y`` is also a task column (``by_cols``): one
+    task per target value is almost always a typo (an input reading the target is refused
+    by `_input_not_target`). Before, it was refused as tasks with too few points."""
+    if any(_same_label(c, y) for c in by_cols):
+        raise ValueError(f"column {y!r} is both the target y and a task column (by): each "
+                         "task would hold the rows of one target value; name another task "
+                         "column, or another target column.")
+
+
 def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str] | None = None,
                weights: str | Sequence[float] | None = None, space: str = "log",
                min_points: int | None = None) -> Batch:
@@ -518,6 +547,7 @@ def make_batch(df: pd.DataFrame, law: Law, y: str, by=None, x: Mapping[str, str]
     cols = column_map(law, x)
     _input_not_target(law, x, cols, y)
     by_cols = task_columns(by)
+    _target_not_task(y, by_cols)
     needed = {**{c: f"input {n!r}" for n, c in cols.items()}, y: "target y"}
     needed.update({c: "task column (by)" for c in by_cols})
     w_column = _weights_column(df, weights)

@@ -412,8 +412,8 @@ def test_axis_naming_a_mapped_law_input_names_its_column():
     N from (before: only "missing column(s) ['N']")."""
     df = pd.DataFrame({"params": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.1, 3.0, 2.9]})
     with pytest.raises(ValueError, match=re.escape(
-            "backtest: data is missing column(s) ['N']; it has ['params', 'D', 'loss'] (the "
-            "law reads input 'N' from column 'params': pass axis='params').")):
+            "backtest: data is missing column(s) ['N'] (the axis); it has ['params', 'D', "
+            "'loss'] (the law reads input 'N' from column 'params': pass axis='params').")):
         jf.backtest(jf.models.chinchilla(), df, axis="N", x={"N": "params"})
 
 

@@ -1005,6 +1005,242 @@ def _saved_chinchilla_fit(tmp_path):
     return jf.save(res, tmp_path / "fit.json")
 
 
+def test_suggest_of_too_few_or_non_finite_draws_names_the_commands(capsys, tmp_path):
+    """`jaxfit suggest post.nc` of a posterior with one draw said "draw more, e.g.
+    jf.sample(..., samples=1000) or jf.bootstrap(..., n=400)", its warning of no narrowing
+    candidate the same, and one with non-finite draws "or use jf.sample.": Python calls on
+    the command line. Now the commands and flags that draw more."""
+    from jaxfit.cli import _cli_words, main
+    from jaxfit.inference.bayes import make_likelihood
+
+    draws = {n: np.full((1, 1, 1), v) for n, v in CHINCHILLA.items()}
+    draws["sigma"] = np.full((1, 1, 1), 0.01)
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        method="laplace", likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))
+    nc = jf.save(post, tmp_path / "one.nc")
+    assert main(["suggest", str(nc), "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target",
+                 "N=7e10", "D=1.4e12", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "draw more, e.g. jaxfit sample --samples 1000, or --method " \
+        "bootstrap --n 400 (or DATA as SOURCE with --n-boot 400)." in err, err
+    assert "jf." not in err, err
+    warning = _cli_words("suggest: ... Fix: draw more (e.g. jf.sample(..., samples=1000) or "
+                         "jf.bootstrap(..., n=400)), compare method='linear', or give "
+                         "candidates nearer the target.")
+    assert warning == ("suggest: ... Fix: draw more (e.g. jaxfit sample --samples 1000, or "
+                       "--method bootstrap --n 400 (or DATA as SOURCE with --n-boot 400)), "
+                       "compare --method linear, or give candidates nearer the target."), warning
+    assert _cli_words("Fix: add points to those tasks, leave them out, or use jf.sample.") == (
+        "Fix: add points to those tasks, leave them out, or draw the posterior with jaxfit "
+        "sample --method nuts.")
+
+
+def test_a_saved_fit_of_any_file_name_is_a_saved_fit_not_data(capsys, tmp_path):
+    """`--save` takes any name: `jaxfit fit runs.csv --save fit.out` wrote the fit, then
+    `jaxfit optimal fit.out` read it as a CSV ("missing column(s) ['N', 'D', 'loss'] ...
+    the data has columns ['{']") and `jaxfit fit fit.out` too. Now a file that holds a
+    saved fit is one, whatever its name: SOURCE of optimal, refused as DATA."""
+    from jaxfit.cli import main
+
+    out = tmp_path / "fit.out"
+    out.write_bytes(_saved_chinchilla_fit(tmp_path).read_bytes())
+    code, doc = _cli_json(capsys, ["optimal", str(out), "--budgets", "5.76e23", "--json"])
+    assert code == 0 and doc["command"] == "optimal" and len(doc["tables"]["optimal"]) >= 1
+    _, ref = _cli_json(capsys, ["optimal", str(tmp_path / "fit.json"), "--budgets",
+                                "5.76e23", "--json"])
+    assert doc["tables"] == ref["tables"]
+    assert main(["optimal", str(out), "--budgets", "5.76e23", "--y", "loss", "-q"]) == 2
+    assert "is a saved fit, used as it is" in capsys.readouterr().err
+    nc = tmp_path / "fit.nc"                # a fit saved as .nc is a fit, not a posterior
+    nc.write_bytes(out.read_bytes())
+    assert main(["optimal", str(nc), "--budgets", "5.76e23", "--y", "loss", "-q"]) == 2
+    assert "is a saved fit, used as it is" in capsys.readouterr().err
+    assert main(["fit", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a JSON file, not data" in err, err
+    assert "a fit saved with --save is read by jaxfit predict FIT.json" in err, err
+
+
+def test_predict_of_data_as_model_says_which_argument_is_which(capsys, tmp_path):
+    """`jaxfit predict runs.csv fit.json` (MODEL and DATA swapped) said 'runs.csv' "is
+    truncated or corrupted: save the result again", and `jaxfit predict chinchilla`
+    "load: no file 'chinchilla'". Now each names MODEL and DATA, and the swapped order."""
+    from jaxfit.cli import main
+
+    fit_json = _saved_chinchilla_fit(tmp_path)
+    csv = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e9], "D": [1e10]}).to_csv(csv, index=False)
+    for argv, wanted in (
+            ([csv, fit_json], f"predict: MODEL '{csv}' is a data file, not a saved fit or "
+                              "posterior; MODEL is the file jaxfit fit --save (.json) or "
+                              "jaxfit sample --save (.nc) wrote, DATA the new inputs: the "
+                              f"order is MODEL then DATA, jaxfit predict {fit_json} {csv}"),
+            ([csv, "--at", "N=1e9", "D=1e10"], "e.g. jaxfit predict fit.json runs.csv"),
+            (["chinchilla", "--at", "N=1e9", "D=1e10"],
+             "predict: MODEL 'chinchilla' is an embedded dataset, not a saved fit")):
+        assert main(["predict", *map(str, argv), "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and wanted in err, err
+        assert "corrupted" not in err
+    assert main(["predict", str(fit_json), str(csv), "-q"]) == 0        # the right order
+    assert "loss_pred" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option, value, argv", [
+    ("--max-steps", "99999999999999999999", ["fit", "--restarts", "2"]),
+    ("--restarts", "99999999999999999999", ["fit"]),
+    ("--samples", "99999999999999999999", ["sample", "--method", "laplace", "--restarts", "2"]),
+    ("--n", "99999999999999999999", ["sample", "--method", "bootstrap", "--restarts", "2"]),
+    ("--chains", "4294967296", ["sample", "--method", "laplace", "--restarts", "2"]),
+    ("--n", "99999999999999999999", ["backtest", "--axis", "N", "--restarts", "2"]),
+    ("--se-resamples", "99999999999999999999", ["suggest", "--grid", "N=4e8,1e9",
+                                                "D=1e10,4e10", "--target", "N=7e10",
+                                                "D=1.4e12"]),
+])
+def test_a_count_too_large_for_an_integer_is_bad_input(option, value, argv, capsys,
+                                                          tmp_path):
+    """`jaxfit fit --max-steps 99999999999999999999` (a typo) overflowed inside the
+    compiled fit: "jaxfit: internal error: OverflowError: An overflow was encountered while
+    parsing an argument to a jitted computation ... (a bug ...)", exit 3; `sample --samples`
+    or `--n` of that size failed in building the program ("get(): incompatible function
+    arguments ... jaxlib.mlir ..."). Now exit 2 before any fit, naming the flag and the
+    range (`jaxfit.checks.MAX_COUNT`)."""
+    from jaxfit.cli import main
+
+    csv = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8] * 2, "D": [1e10] * 4 + [2e10] * 4,
+                  "loss": np.linspace(3.0, 2.5, 8)}).to_csv(csv, index=False)
+    source = _saved_posterior(tmp_path) if argv[0] == "suggest" else csv
+    assert main([argv[0], str(source), *argv[1:], option, value, "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    if argv[0] in ("fit", "sample"):
+        assert err.startswith(f"jaxfit: error: {option} {value} is out of range: it must be "
+                              "an integer from "), err
+    else:           # backtest's and suggest's own rules
+        assert f"{option} {value}" in err or f"{option} must be at most" in err, err
+    assert "2147483647" in err and "internal" not in err and "mlir" not in err, err
+
+
+def _saved_posterior(tmp_path):
+    """A hand-made one-task Laplace posterior of Chinchilla near `CHINCHILLA`, saved as
+    post.nc (no sampling)."""
+    from jaxfit.inference.bayes import make_likelihood
+
+    rng = np.random.default_rng(0)
+    draws = {n: v * (1 + 0.02 * rng.normal(size=(1, 2, 200))) for n, v in CHINCHILLA.items()}
+    draws["sigma"] = np.full((1, 2, 200), 0.01)
+    post = jf.Posterior(law=jf.models.chinchilla(), tasks=pd.Index([0]), draws=draws,
+                        method="laplace", likelihood=make_likelihood("normal", "log"),
+                        options=dict(y="loss", by=None, x={}))
+    return jf.save(post, tmp_path / "post.nc")
+
+
+@pytest.mark.parametrize("command", ["fit", "sample", "backtest", "optimal", "suggest",
+                                     "predict"])
+def test_a_seed_too_large_for_a_random_key_is_bad_input(command, capsys, tmp_path):
+    """`jaxfit fit runs.csv --seed 9223372036854775808` (2**63) passed the seed check and
+    failed in JAX's random key: "jaxfit: internal error: OverflowError: Python int too
+    large to convert to C long (a bug ...)", exit 3. Now exit 2 naming --seed and its
+    range, before any fit; 2**63 - 1 stays a valid seed (`jaxfit.checks.MAX_SEED`)."""
+    from jaxfit.cli import main
+
+    csv = tmp_path / "runs.csv"
+    pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8] * 2, "D": [1e10] * 4 + [2e10] * 4,
+                  "loss": np.linspace(3.0, 2.5, 8)}).to_csv(csv, index=False)
+    argv = {"fit": ["fit", csv, "--restarts", "2"],
+            "sample": ["sample", csv, "--method", "laplace", "--restarts", "2"],
+            "backtest": ["backtest", csv, "--axis", "N", "--restarts", "2"],
+            "optimal": ["optimal", csv, "--budgets", "1e20", "--n-boot", "2"],
+            "suggest": ["suggest", _saved_posterior(tmp_path), "--grid", "N=4e8,1e9",
+                        "D=1e10,4e10", "--target", "N=7e10", "D=1.4e12"],
+            "predict": ["predict", _saved_posterior(tmp_path), "--at", "N=7e10",
+                        "D=1.4e12"]}[command]
+    assert main([str(a) for a in argv] + ["--seed", str(2**63), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+    assert "9223372036854775807" in err and "internal error" not in err, err
+    assert "seed=" not in err, err
+    from jaxfit.checks import MAX_SEED, nonnegative_seed
+
+    nonnegative_seed(MAX_SEED)
+
+
+def test_an_option_of_several_values_given_twice_keeps_both(capsys, tmp_path):
+    """argparse kept only the last of a repeated ``nargs="+"`` option: `jaxfit optimal
+    fit.json --budgets 1e21 --budgets 5.76e23` printed one budget, `jaxfit predict fit.json
+    --at N=7e10 --at D=1.4e12` said D alone was given, `--x N=params --x D=tokens` mapped D
+    only, `--at N=1 D=1 --at N=2 D=2` predicted the second row only: each without a word.
+    Now the values of each time are kept (a name given twice in --at is refused)."""
+    from jaxfit.cli import _parser, main
+
+    fit_json = _saved_chinchilla_fit(tmp_path)
+    code, doc = _cli_json(capsys, ["optimal", fit_json, "--budgets", "1e21", "--budgets",
+                                   "5.76e23", "--json", "-q"])
+    assert code == 0 and doc["options"]["budgets"] == [1e21, 5.76e23], doc["options"]
+    code, doc = _cli_json(capsys, ["predict", fit_json, "--at", "N=7e10,1e9", "--at",
+                                   "D=1.4e12,2e10", "--json"])
+    assert code == 0 and [(r["N"], r["D"]) for r in doc["rows"]] == [(7e10, 1.4e12),
+                                                                     (1e9, 2e10)]
+    assert main(["predict", str(fit_json), "--at", "N=7e10", "D=1.4e12", "--at", "N=1e9",
+                 "D=2e10", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--at gives N twice (N=7e10, N=1e9)" in err, err
+    args = _parser().parse_args(["fit", "runs.csv", "--x", "N=params", "--x", "D=tokens",
+                                 "--by", "family", "--by", "size"])
+    assert (args.x, args.by) == (["N=params", "D=tokens"], ["family", "size"])
+    args = _parser().parse_args(["flp", "--tasks", "a", "--tasks", "b"])
+    assert args.tasks == ["a", "b"]
+
+
+@pytest.mark.parametrize("command, hint", [
+    ("bootstrap", "; for a bootstrap posterior use jaxfit sample --method bootstrap"),
+    ("nuts", "; for a nuts posterior use jaxfit sample --method nuts"),
+    ("fti", "; did you mean 'fit'?"),
+    ("sugest", "; did you mean 'suggest'?"),
+])
+def test_an_unknown_command_names_where_it_is(command, hint, capsys):
+    """`jaxfit bootstrap chinchilla` (as `jaxfit.bootstrap` in Python) listed the commands
+    only; now it names `jaxfit sample --method bootstrap`, and a typo the close command."""
+    from jaxfit.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main([command, "chinchilla"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert f"invalid choice: '{command}'" in err and hint + " (see jaxfit --help)" in err, err
+    with pytest.raises(SystemExit):
+        main(["sample", "chinchilla", "--method", "boostrap"])
+    assert "; did you mean 'bootstrap'? (see jaxfit sample --help)" in capsys.readouterr().err
+
+
+def test_an_option_of_one_value_given_twice_is_refused(capsys, tmp_path):
+    """`jaxfit fit runs.csv --where "N > 1e8" --where "D > 1e9"` fitted the rows with D >
+    1e9 only (argparse kept the last value), as `--y a --y b` fitted b: without a word. Now
+    exit 2, one line naming both values (for --where, how to apply both); the same value
+    twice is harmless and kept."""
+    from jaxfit.cli import _parser, main
+
+    csv = tmp_path / "runs.csv"
+    with pytest.raises(SystemExit) as e:
+        main(["fit", str(csv), "--where", "N > 1e8", "--where", "D > 1e9", "-q"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert ("jaxfit fit: error: --where given twice ('N > 1e8', then 'D > 1e9'); give it "
+            "once; for both conditions write --where \"(N > 1e8) and (D > 1e9)\"") in err, err
+    with pytest.raises(SystemExit) as e:
+        main(["sample", str(csv), "--method", "laplace", "--method", "nuts"])
+    assert e.value.code == 2
+    assert "--method given twice ('laplace', then 'nuts'); give it once" in \
+        capsys.readouterr().err
+    args = _parser().parse_args(["fit", "runs.csv", "--y", "loss", "--y", "loss"])
+    assert args.y == "loss"
+    parser = _parser()                  # one parser, many parses: each its own values
+    for y in ("a", "b", "c", "d"):
+        assert parser.parse_args(["fit", "runs.csv", "--y", y]).y == y
+
+
 def test_optimal_of_a_saved_fit_says_once_the_units_were_not_checked(capsys, tmp_path):
     """`jaxfit optimal fit.json --budgets 100`: the saved fit holds no data, so the units
     check cannot run (before: no word, though docs/decide.md promised the warning). One
@@ -1034,6 +1270,24 @@ def test_optimal_refuses_a_repeated_budget_before_fitting(capsys, monkeypatch):
     assert err == ["jaxfit: error: optimal: --budgets 1e+21 5e+21 1e+21 repeat [1e+21]; give "
                    "each budget once (its answer does not depend on how often it is asked), "
                    "e.g. --budgets 1e+21 5e+21."], err
+
+
+@pytest.mark.parametrize("n_boot", ["1", "99999999999999999999"])
+def test_optimal_and_suggest_refuse_a_bootstrap_n_before_fitting(n_boot, capsys, monkeypatch):
+    """`jaxfit optimal chinchilla --n-boot 1` fitted the data, then jaxfit.bootstrap refused
+    n=1 (exit 2 after the fit's time). Now refused before the fit, with the fix."""
+    from jaxfit.cli import main
+
+    monkeypatch.setattr(jf, "fit", lambda *a, **k: pytest.fail("fit ran"))
+    for argv in (["optimal", "chinchilla", "--budgets", "1e21"],
+                 ["suggest", "chinchilla", "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target",
+                  "N=7e10", "D=1.4e12"]):
+        assert main([*argv, "--n-boot", n_boot, "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert f"jaxfit: error: --n-boot {n_boot}: a bootstrap needs 2 to 2147483647 " \
+               "resamples; give e.g. --n-boot 1000, or --n-boot 0 for the point fit only" \
+               in err, err
 
 
 def test_backtest_passes_n_only_to_the_bootstrap(capsys, monkeypatch, tmp_path):
@@ -1214,6 +1468,39 @@ def test_backtest_and_decide_json_match_their_schemas(capsys, monkeypatch, tmp_p
      "--likelihood beta models bounded outcomes in [0, 1]: use it with --space linear"),
     (("fit", "{csv}", "--where", "N < 2e8", "-q"), {},
      "or use a law with fewer free parameters (--law)"),
+    # a typo in --axis: before, "backtest: data is missing column(s) ['n']", no role
+    (("backtest", "{csv}", "--axis", "n", "-q"), {},
+     "backtest: data is missing column(s) ['n'] (the axis); it has ['N', 'D', 'loss', "
+     "'fam'] (the data's column 'N' is 'n' in other letter case)."),
+    # a trailing comma in --at: before, "--at N= is not a number"
+    (("fit", "{csv}", "--at", "N=1e9,", "D=1e10", "-q"), {},
+     "--at N=1e9,: '' (an empty value: a trailing or doubled comma) is not a number; give a "
+     "number, e.g. --at N=1e10 (comma-separated for several rows)"),
+    (("fit", "{csv}", "--at", "N=1e9,x", "D=1e10", "-q"), {}, "--at N=1e9,x: 'x' is not a "
+                                                             "number"),
+    (("fit", "{csv}", "--at", "N=x", "D=1e10", "-q"), {}, "--at N=x is not a number"),
+    # the target read as an input (a typo): before, fitted without a word, exit 0
+    (("fit", "{csv}", "--x", "N=loss", "-q"), {},
+     "--x maps input 'N' of law 'chinchilla' to column 'loss', which is also the target "
+     "column, --y 'loss': the law would predict the target from itself (almost always a "
+     "typo). Map 'N' to its own column, e.g. --x N=COLUMN, or name the target column with "
+     "--y."),
+    (("fit", "{csv}", "--y", "N", "-q"), {},
+     "input 'N' of law 'chinchilla' reads the column of its own name, which is also the "
+     "target column, --y 'N'"),
+    # ... or as the task column: before, "4 task(s) have fewer points than the law's 5"
+    (("fit", "{csv}", "--by", "loss", "-q"), {},
+     "column 'loss' is both the target y and a task column (by): each task would hold the "
+     "rows of one target value; name another task column, or another target column."),
+    # --x keyed by a column, not by a law input: before, no fix at all
+    (("fit", "{csv}", "--law", "power_law", "--x", "C=D", "-q"), {},
+     "--x maps ['C'], which are not inputs of law 'power_law_N'; its inputs are ['N']: --x "
+     "maps law inputs to columns, e.g. --x N=D"),
+    (("fit", "{csv}", "--x", "params=N", "D=D", "-q"), {},
+     "its inputs are ['N', 'D']: --x maps law inputs to columns, e.g. --x N=params"),
+    (("fit", "{csv}", "--x", "n=N", "d=D", "-q"), {},
+     "--x maps ['d', 'n'], which are not inputs of law 'chinchilla'; its inputs are ['N', "
+     "'D']: --x maps law inputs to columns, e.g. --x D=D"),
 ])
 def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys, tmp_path):
     """Every hint of a bad input reachable from the command line is in its flags, not in
@@ -1274,6 +1561,12 @@ def test_bad_input_hints_use_the_command_lines_flags(argv, frame, wanted, capsys
     (("suggest", "{fit}", "--grid", "N=1e9", "D=-1e10", "--target", "N=7e10", "D=1.4e12",
       "-q"),
      "--grid D=-1e10: '-1e10' is not a positive number"),
+    # --cost with --grid: before, "give the candidates a 'gpu_h' column" (no file to give)
+    (("suggest", "{fit}", "--grid", "N=1e9", "D=1e10", "--target", "N=7e10", "D=1.4e12",
+      "--cost", "gpu_h", "-q"),
+     "suggest: --cost gpu_h names a column of --candidates, and --grid has only its inputs "
+     "(the cost of a grid run is 6 N D); drop --cost, or write the runs and their costs to a "
+     "file for --candidates"),
 ])
 def test_more_bad_input_hints_use_the_command_lines_flags(argv, wanted, capsys, tmp_path):
     """As above, for paths through the recipes and backtest options (no fit runs)."""
@@ -1350,6 +1643,38 @@ def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_pat
     assert "give a posterior (a .nc file from jaxfit sample --save), or DATA with --n-boot > 0" \
         in err, err
     assert "jaxfit.Posterior" not in err and "FitResult" not in err
+
+
+def test_optimal_of_a_single_input_law_names_the_law_flag_not_python(capsys, tmp_path):
+    """`jaxfit optimal pl.json` of a saved `power_law` fit (one input): before, the fix read
+    "(e.g. jf.models.chinchilla(), L = E + A/N^alpha + B/D^beta)", a Python call on the
+    command line; now ``--law chinchilla``. A hand-made fit, no fitting."""
+    from jaxfit.cli import _cli_words, main
+
+    law = jf.models.power_law()
+    fit = jf.FitResult(law=law, tasks=pd.Index([0]), values=np.array([[1600.0, 0.16, 1.8]]),
+                       objective=np.array([1e-3]), status=np.zeros(1, int),
+                       steps=np.array([10]), grad_norm=np.array([1e-12]),
+                       at_bound=np.zeros((1, 3), bool), identified=np.array([True]),
+                       options=dict(y="loss", by=None, x={}))
+    path = jf.save(fit, tmp_path / "pl.json", law_spec="power_law")
+    for argv in (["optimal", str(path), "--budgets", "1e20"],
+                 ["suggest", str(path), "--grid", "N=4e8,1e9", "D=1e10,4e10", "--target",
+                  "N=7e10", "-q"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("jaxfit: error: "), err
+        if argv[0] == "optimal":
+            assert "(e.g. --law chinchilla, L = E + A/N^alpha + B/D^beta)" in err, err
+        assert "jf." not in err, err
+    # `jaxfit.decide.optimal._check_law`: a law with a third input (a law module's own)
+    text = _cli_words("optimal: law 'x' has inputs ['N', 'D', 'T']; inputs=('N', 'D') must "
+                      "name exactly its model-size and token inputs: pass inputs=(model "
+                      "size, tokens) from them; a law with further inputs needs a wrapper "
+                      "law that sets them (jf.Law with fn calling the law).")
+    assert text.endswith("needs a wrapper law that sets them (a function in a law module "
+                         "given as --law module:function, calling the law)."), text
+    assert "jf." not in text
 
 
 @pytest.mark.parametrize("library, cli", [
@@ -1772,6 +2097,9 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
      "sample --save post.nc"),
     (("predict", "{fit}", "--at", "N=7e10", "D=1.4e12", "--seed", "3"),
      "predict: --seed 3 applies to a posterior (.nc)"),
+    # before: "--prob 1.5 is out of range", and then, at --prob 0.9, the line above
+    (("predict", "{fit}", "--at", "N=7e10", "D=1.4e12", "--prob", "1.5"),
+     "predict: --prob 1.5 applies to a posterior (.nc), and '{fit}' is a point fit"),
     # measured before: the saved point fit's table, no interval and no word, exit 0
     (("optimal", "{fit}", "--budgets", "5.76e23", "--n-boot", "1000"),
      "--n-boot 1000 applies only when SOURCE is data to fit; {fit} is a saved fit, used as "
@@ -1793,6 +2121,34 @@ def test_predict_every_task_of_two_by_columns_keeps_their_names():
        f"'{method}' are set in Python only: jaxfit.backtest(..., sample_options="
        "{{'samples': 1000}})).") for method, n in (("laplace", "500"), ("laplace", "200"),
                                                   ("nuts", "200"))],
+    # measured before: the squared loss's fit, --delta unused, exit 0 (session 28)
+    (("fit", "{csv}", "--loss", "squared", "--delta", "0.1"),
+     "--delta 0.1 is the Huber threshold and does not apply to --loss squared, which is not "
+     "Huber; drop it, or use --loss huber"),
+    (("fit", "{csv}", "--loss", "absolute", "--delta", "0.001"),
+     "--delta 0.001 is the Huber threshold and does not apply to --loss absolute"),
+    (("sample", "{csv}", "--method", "bootstrap", "--loss", "squared", "--delta", "0.01"),
+     "--delta 0.01 is the Huber threshold and does not apply to --loss squared, which"),
+    (("sample", "{csv}", "--method", "laplace", "--loss", "squared", "--likelihood", "normal",
+      "--delta", "0.01"),
+     "--delta 0.01 is the Huber threshold and does not apply to --loss squared with "
+     "--likelihood normal, which is not Huber"),
+    (("backtest", "{csv}", "--axis", "N", "--loss", "squared", "--delta", "0.01"),
+     "--delta 0.01 is the Huber threshold and does not apply to --loss squared"),
+    # measured before: the law's grid of starts, --restarts unused, exit 0 (session 28)
+    (("fit", "{csv}", "--init", "grid", "--restarts", "256"),
+     "--restarts 256 sets the random or Sobol starts and does not apply to --init grid (the "
+     "law's own grid of starts); drop it, or use --init random or --init sobol"),
+    (("fit", "{csv}", "--init", "grid", "--restarts", "64"),
+     "--restarts 64 sets the random or Sobol starts and does not apply to --init grid"),
+    (("fit", "{csv}", "--init", "grid", "--seed", "0"),
+     "--seed 0 seeds the random or Sobol starts and does not apply to --init grid (the law's "
+     "own grid of starts, the same every run); drop it, or use --init random or --init "
+     "sobol"),
+    (("sample", "{csv}", "--init", "grid", "--restarts", "8"),
+     "--restarts 8 sets the random or Sobol starts"),
+    (("backtest", "{csv}", "--axis", "N", "--init", "grid", "--restarts", "8"),
+     "--restarts 8 sets the random or Sobol starts"),
 ])
 def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_path):
     """`jaxfit sample --method bootstrap --samples 500` drew the default 1,000 resamples
@@ -1806,7 +2162,8 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
     `--method bootstrap --likelihood huber`, `ladder --calibrate ratio` and `optimal
     fit.json --y loss` passed as the default); each method's own options are accepted, and
     the options not given keep their defaults (below)."""
-    from jaxfit.cli import RECIPES, _parser, _recipe_flags, _sample_flags, decide, main
+    from jaxfit.cli import (RECIPES, _fit_flags, _parser, _recipe_flags, _sample_flags,
+                            decide, main)
 
     path = tmp_path / "runs.csv"
     pd.DataFrame({"N": [1e8, 2e8], "D": [1e10, 2e10], "loss": [3.0, 2.8]}).to_csv(path,
@@ -1840,6 +2197,19 @@ def test_options_a_command_would_ignore_are_refused(argv, wanted, capsys, tmp_pa
         # --intervals only (test_ladder_json_reports_calibrate_only_when_intervals_were_drawn)
         assert (args.calibrate, args.method, args.intervals) == (
             calibrate, "two_step", True if ok else None)
+    for command, ok, huber, want in (
+            ("fit", [], True, (1e-3, 64, 0)),
+            ("fit", ["--delta", "0.01", "--restarts", "8", "--seed", "3"], True, (0.01, 8, 3)),
+            ("fit", ["--init", "grid", "--loss", "squared"], False, (1e-3, 64, 0)),
+            ("sample", ["--loss", "squared", "--delta", "0.01"], True, (0.01, 64, 0)),
+            ("sample", ["--init", "grid", "--seed", "2"], True, (1e-3, 64, 2)),
+            ("backtest", ["--init", "grid", "--seed", "2"], True, (1e-3, 64, 2)),
+            ("backtest", ["--init", "sobol", "--restarts", "4"], True, (1e-3, 4, 0))):
+        args = _parser().parse_args([command, "x.csv", *ok] + (
+            ["--axis", "N"] if command == "backtest" else []))
+        # no error; defaults filled (a sample's or backtest's seed draws more than starts)
+        _fit_flags(args, huber, "--loss squared", seeds_starts_only=command == "fit")
+        assert (args.delta, args.restarts, args.seed) == want
     for ok in (["--x", "N=n"], ["--y", "loss", "--seed", "0", "--n-boot", "0"]):
         args = _parser().parse_args(["optimal", "chinchilla", "--budgets", "1e21", *ok])
         assert decide._source(args).saved is None     # SOURCE is data: filled, not refused

@@ -192,6 +192,14 @@ _CLI_WORDS = (
     ("in space='linear'", "with --space linear"),
     ("use space='log'", "use --space log"),
     ("or give init= values", "or set --init"),
+    # `jaxfit.data._input_not_target`: an input reading the target column (--x N=loss)
+    (", which is also the target y=", ", which is also the target column, --y "),
+    ("or pass the target column as y=.", "or name the target column with --y."),
+    # `jaxfit.decide.optimal.input_pair` and `_check_law`: the law `optimal`/`suggest` need
+    ("jf.models.chinchilla(), L = E + A/N^alpha + B/D^beta)",
+     "--law chinchilla, L = E + A/N^alpha + B/D^beta)"),
+    ("(jf.Law with fn calling ", "(a function in a law module given as --law module:function, "
+                                 "calling "),
     ("pass load(path, law=...) with that law", "pass --law with that law's spec"),
     ("or calibrate=None (raw", "or --calibrate none (raw"),
     ("raise `max_steps`", "raise --max-steps"),
@@ -278,6 +286,12 @@ _CLI_WORDS = (
      "informative prior (priors={'sigma': ...})",
      "check the diagnostics table jaxfit sample prints; add data, or give sigma an "
      "informative prior (in Python only: jaxfit.sample(..., priors={'sigma': ...}))"),
+    # `jaxfit.decide.suggest`: a posterior of too few draws (its error and its warning of
+    # no narrowing candidate), or of non-finite draws
+    ("jf.sample(..., samples=1000) or jf.bootstrap(..., n=400)",
+     "jaxfit sample --samples 1000, or --method bootstrap --n 400 (or DATA as SOURCE with "
+     "--n-boot 400)"),
+    ("or use jf.sample.", "or draw the posterior with jaxfit sample --method nuts."),
     # `jaxfit.decide.suggest._target_draws`: --target with a task column for some tasks
     ("Fix: give a target row for every task, or leave ",
      "Fix: give --target one row per task (comma-separated values, one task each), or drop "),
@@ -490,6 +504,27 @@ def _duplicate_header(path: Path, df: pd.DataFrame, source: str) -> None:
                          f"be read as {dup + '.1'!r})")
 
 
+#: The first bytes of a netCDF-4 (HDF5) and of a classic netCDF file: a saved posterior.
+_NETCDF_MAGIC = (b"\x89HDF", b"CDF\x01", b"CDF\x02")
+
+
+def _saved_kind(path: Path) -> str | None:
+    """"a JSON file" or "a netCDF file" when ``path`` holds a result `jaxfit.io.save`
+    wrote (a fit's ``jaxfit.fit/1`` document, a posterior's netCDF), whatever its name;
+    else None. ``--save`` takes any file name, so ``--save fit.out`` was read as a CSV
+    when given as DATA or SOURCE: "missing column(s) ... the data has columns ['{']"."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return None
+    if head[:4] in _NETCDF_MAGIC:
+        return "a netCDF file"
+    if re.match(rb'\s*\{\s*"schema"\s*:\s*"jaxfit\.fit/', head):
+        return "a JSON file"
+    return None
+
+
 def _read(source: str) -> pd.DataFrame:
     from jaxfit import datasets
 
@@ -499,7 +534,7 @@ def _read(source: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{source!r} is neither a file nor an embedded dataset "
                          f"({', '.join(datasets.names())})")
-    kind = _NOT_TABLES.get(path.suffix.lower())
+    kind = _NOT_TABLES.get(path.suffix.lower()) or _saved_kind(path)
     if kind:
         # before: read as CSV, a saved fit gave "the data has columns ['{']" and a
         # workbook a UnicodeDecodeError
@@ -815,11 +850,19 @@ def _checked_points(pairs, law, mapping, flag: str = "--at", by=()) -> pd.DataFr
         example = " ".join(f"{n}=VALUE" for n in law.inputs)
         raise InputError(f"{flag}: missing value(s) for input(s) {missing} of law "
                          f"{law.name!r}; give every input, e.g. {flag} {example}")
+    given = _pairs(pairs, flag)
     for c, n in cols.items():
         text = [v for v in at[c] if isinstance(v, str)]
         if text:
-            raise InputError(f"{flag} {n}={text[0]} is not a number; give a number, e.g. "
-                             f"{flag} {n}=1e10 (comma-separated for several rows)")
+            # the pair as typed, and the value in it ("--at N=1e9,": before, "--at N= is not
+            # a number", of a trailing comma)
+            raw = given.get(n, given.get(c, text[0]))
+            what = (f"{flag} {n}={text[0]}" if raw == text[0] else
+                    f"{flag} {n}={raw}: {text[0]!r}" + (" (an empty value: a trailing or "
+                                                        "doubled comma)" if not
+                                                        text[0].strip() else ""))
+            raise InputError(f"{what} is not a number; give a number, e.g. {flag} {n}=1e10 "
+                             "(comma-separated for several rows)")
     _call(prediction_inputs, law, at, mapping, where=flag)
     return at
 
@@ -1114,6 +1157,7 @@ def _cmd_fit(args) -> int:
     import jaxfit as jf
     from jaxfit.io import fit_to_dict
 
+    _fit_flags(args, args.loss == "huber", f"--loss {args.loss}", seeds_starts_only=True)
     df, law, mapping = _data_and_law(args)
     at = _precheck(args, law, mapping, df)
     with warnings.catch_warnings(record=True) as caught, \
@@ -1232,6 +1276,10 @@ def _cmd_sample(args) -> int:
     from jaxfit.warnings import FAILED_DIAGNOSTICS, DiagnosticWarning
 
     _sample_flags(args)
+    boot = args.method == "bootstrap"
+    # the point fit's loss, and (but in a bootstrap) the Huber likelihood, take --delta
+    _fit_flags(args, args.loss == "huber" or (not boot and args.likelihood == "huber"),
+               f"--loss {args.loss}" + ("" if boot else f" with --likelihood {args.likelihood}"))
     df, law, mapping = _data_and_law(args)
     at = _precheck(args, law, mapping, df)
     common = dict(y=args.y, by=_by(args.by), x=mapping, space=args.space, seed=args.seed,
@@ -1339,13 +1387,51 @@ def _warn_failed_diagnostics(post, rows: pd.DataFrame) -> None:
               "warning says what to change)", file=sys.stderr)
 
 
+#: File suffixes of data (DATA), never of a saved fit or posterior (MODEL).
+_DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".tsv", ".txt")
+
+
+def _model_not_data(model: str, data: str | None) -> None:
+    """InputError when ``jaxfit predict``'s MODEL is data: an embedded dataset's name or a
+    table file that holds no saved result (the arguments swapped: ``jaxfit predict runs.csv
+    fit.json``). Before, the first said "load: no file 'chinchilla'" and the second that
+    'runs.csv' "is truncated or corrupted: save the result again"."""
+    from jaxfit import datasets
+
+    path = Path(model)
+    if path.is_file():
+        if path.suffix.lower() not in _DATA_SUFFIXES or _saved_kind(path):
+            return
+        what = f"{_given(model)!r} is a data file"
+    elif model in datasets.names():
+        what = f"{model!r} is an embedded dataset"
+    else:
+        return
+    swapped = (f": the order is MODEL then DATA, jaxfit predict {_given(data)} {_given(model)}"
+               if data and Path(data).is_file() and _saved_kind(Path(data)) else
+               ", e.g. jaxfit predict fit.json runs.csv")
+    raise InputError(f"predict: MODEL {what}, not a saved fit or posterior; MODEL is the file "
+                     f"jaxfit fit --save (.json) or jaxfit sample --save (.nc) wrote, DATA "
+                     f"the new inputs{swapped}")
+
+
 def _cmd_predict(args) -> int:
     from jaxfit.io import _law_block, load
     from jaxfit.posterior import Posterior
     from jaxfit.warnings import FAILED_DIAGNOSTICS, DiagnosticWarning
 
     law = _law(args.law) if args.law else None
+    _model_not_data(args.model, args.data)
     result = _call(load, args.model, law=law)
+    is_post = isinstance(result, Posterior)
+    for flag, value in (("--prob", args.prob), ("--seed", args.seed)):
+        if value is not None and not is_post:
+            # before: accepted and ignored (a point fit's prediction has no interval); and
+            # checked before --prob's range, so --prob 1.5 is not first called out of range
+            raise InputError(f"predict: {flag} {value} applies to a posterior (.nc), and "
+                             f"{args.model!r} is a point fit, whose predictions have no "
+                             "interval; drop it, or predict from a posterior saved by "
+                             "jaxfit sample --save post.nc")
     mapping = result.options.get("x") or {}
     args.by = _by_list(result.options.get("by"))
     at = _precheck(args, result.law, mapping)
@@ -1362,14 +1448,6 @@ def _cmd_predict(args) -> int:
     else:
         raise InputError("predict needs new inputs: a CSV/Parquet file or dataset name, or "
                          "--at N=7e9 D=4e12")
-    is_post = isinstance(result, Posterior)
-    for flag, value in (("--prob", args.prob), ("--seed", args.seed)):
-        if value is not None and not is_post:
-            # before: accepted and ignored (a point fit's prediction has no interval)
-            raise InputError(f"predict: {flag} {value} applies to a posterior (.nc), and "
-                             f"{args.model!r} is a point fit, whose predictions have no "
-                             "interval; drop it, or predict from a posterior saved by "
-                             "jaxfit sample --save post.nc")
     _fill_defaults(args, {"prob": 0.9, "seed": 0})
     with warnings.catch_warnings(record=True) as caught, \
             progress.running(f"predicting {len(rows)} row(s)", args.quiet):
@@ -1605,6 +1683,35 @@ _RECIPE_EXIT = ("Exit status 1, after the outputs are written, when a point fit 
                 "fails its diagnostics.")
 
 
+#: The point fit's options that another option can leave unused (``--delta`` with a loss
+#: and likelihood that are not Huber, ``--restarts`` with ``--init grid``), with their
+#: defaults. Each defaults to None in the parser, so that `_fit_flags` tells one given (at
+#: its default value too) from one not given.
+_FIT_DEFAULTS = {"delta": 1e-3, "restarts": 64, "seed": 0}
+
+
+def _fit_flags(args, huber: bool, what: str, seeds_starts_only: bool = False) -> None:
+    """Refuse ``--delta`` where no Huber loss or likelihood uses it (``huber`` False;
+    ``what``: the options that are not Huber, e.g. ``--loss squared``) and ``--restarts``
+    with ``--init grid``, whose starts are the law's grid (and ``--seed`` with it where
+    ``seeds_starts_only``: `jaxfit fit`, whose only random draws are those starts); then
+    fill in `_FIT_DEFAULTS`.
+    Before, ``jaxfit fit --loss squared --delta 0.1`` and ``--init grid --restarts 256``
+    ran with the option silently unused, exit 0."""
+    if args.delta is not None and not huber:
+        raise InputError(f"--delta {args.delta:g} is the Huber threshold and does not apply "
+                         f"to {what}, which is not Huber; drop it, or use --loss huber")
+    if args.restarts is not None and args.init == "grid":
+        raise InputError(f"--restarts {args.restarts} sets the random or Sobol starts and "
+                         "does not apply to --init grid (the law's own grid of starts); drop "
+                         "it, or use --init random or --init sobol")
+    if seeds_starts_only and args.seed is not None and args.init == "grid":
+        raise InputError(f"--seed {args.seed} seeds the random or Sobol starts and does not "
+                         "apply to --init grid (the law's own grid of starts, the same every "
+                         "run); drop it, or use --init random or --init sobol")
+    _fill_defaults(args, _FIT_DEFAULTS)
+
+
 def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
     """DATA and the options shared by the data commands; ``targets``: also ``--at`` and
     ``--save`` (commands that fit once and can predict and save)."""
@@ -1622,14 +1729,21 @@ def _data_args(p: argparse.ArgumentParser, targets: bool = True) -> None:
     p.add_argument("--where", help="pandas query selecting rows, e.g. 'not outlier'")
     p.add_argument("--loss", default="huber", choices=["huber", "squared", "absolute"],
                    help="elementwise loss on the residuals")
-    p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold (Hoffmann et "
-                                                              "al. 2022)")
+    # --delta and --restarts default to None (`_fit_flags`: given where nothing uses them,
+    # at any value, they are refused); their defaults are `_FIT_DEFAULTS`
+    p.add_argument("--delta", type=float, help=f"Huber threshold (Hoffmann et al. 2022), of "
+                                               f"a Huber loss or likelihood only (default: "
+                                               f"{_FIT_DEFAULTS['delta']:g})")
     p.add_argument("--space", default="log", choices=["log", "linear"],
                    help="residuals of log(y) or of y")
     p.add_argument("--init", default="random", help="starts: random, sobol or grid (the "
                                                     "law's grid, e.g. Hoffmann's 4,500)")
-    p.add_argument("--restarts", type=int, default=64, help="random or Sobol starts per task")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--restarts", type=int, help=f"random or Sobol starts per task, not with "
+                                                f"--init grid (default: "
+                                                f"{_FIT_DEFAULTS['restarts']})")
+    p.add_argument("--seed", type=int, help=f"random seed (fit: of the random or Sobol "
+                                            f"starts, not with --init grid) (default: "
+                                            f"{_FIT_DEFAULTS['seed']})")
     if targets:
         p.add_argument("--at", nargs="+", metavar="NAME=VALUE[,VALUE...]",
                        help="target point(s) to predict and plot, e.g. N=7e9 D=4e12")
@@ -1659,6 +1773,32 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: {shown})"
 
 
+class _Once(argparse._StoreAction):
+    """argparse's store of one value, refusing the option given twice with two values.
+    Before, the last one was kept and the first dropped without a word: ``--where "N >
+    1e8" --where "D > 1e9"`` fitted every row with D > 1e9."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # id(namespace) -> (a weak reference to it, the value given): a parser reused for
+        # another parse never mistakes a new namespace at a freed one's address for it
+        self._given: dict[int, tuple] = {}
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import weakref
+
+        ref, first = self._given.get(id(namespace), (None, values))
+        if ref is None or ref() is not namespace:
+            self._given[id(namespace)] = (weakref.ref(namespace), values)
+            first = values
+        if first != values:
+            both = (f"; for both conditions write --where \"({first}) and ({values})\""
+                    if option_string == "--where" else "")
+            parser.error(f"{option_string} given twice ({first!r}, then {values!r}); give it "
+                         f"once{both}")
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2), like every other bad input, and every
     subcommand's help showing defaults."""
@@ -1667,6 +1807,21 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
+    def add_argument(self, *args, **kwargs):
+        """As argparse's; an option of one or more values (``nargs="+"``) with no default
+        collects the values of each time it is given (``--x N=params --x D=tokens`` maps
+        both; ``--at N=1 D=1 --at N=2 D=2`` names N twice, refused by `_pairs`), and one
+        of one value given twice with two values is refused (`_Once`). Before, argparse
+        kept the last one only: the first mapping, target rows, budgets (``optimal
+        --budgets 1e20 --budgets 1e21``) or ``--where`` were dropped without a word."""
+        option = bool(args) and args[0].startswith("-")
+        if (kwargs.get("nargs") == "+" and kwargs.get("default") is None
+                and kwargs.get("action") is None and option):
+            kwargs["action"] = "extend"
+        elif option and kwargs.get("action") is None and kwargs.get("nargs") is None:
+            kwargs["action"] = _Once            # one value: given twice is refused
+        return super().add_argument(*args, **kwargs)
+
     def add_subparsers(self, **kwargs):
         """As argparse's; the action is kept as ``commands`` (subcommand name -> parser in
         ``commands.choices``), so an error can be reported by its subcommand."""
@@ -1674,8 +1829,31 @@ class _Parser(argparse.ArgumentParser):
         return self.commands
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
-                     f"(see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}"
+                     f"{_command_hint(message)} (see {self.prog} --help)\n")
+
+
+#: A subcommand a user may expect, and where it is (`jaxfit.bootstrap`, `jaxfit.sample`'s
+#: methods are options of `jaxfit sample`).
+_COMMAND_HINTS = {m: f"jaxfit sample --method {m}" for m in ("bootstrap", "nuts", "svi",
+                                                           "laplace")}
+
+
+def _command_hint(message: str) -> str:
+    """``; ...`` naming where an unknown subcommand is (``jaxfit bootstrap``: ``jaxfit sample
+    --method bootstrap``) or the close choice (``jaxfit fti``: ``fit``; ``--method
+    boostrap``: ``bootstrap``); "" for other errors. Before, only the list of choices."""
+    m = re.match(r"argument (\{[^}]*\}|[^:]*): invalid choice: '([^']*)' \(choose from "
+                 r"(.*)\)$", " ".join(message.split()))
+    if not m:
+        return ""
+    given = m.group(2)
+    if m.group(1).startswith("{") and given in _COMMAND_HINTS:
+        return f"; for a {given} posterior use {_COMMAND_HINTS[given]}"
+    import difflib
+
+    close = difflib.get_close_matches(given, re.findall(r"'([^']*)'", m.group(3)), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -23,6 +23,9 @@ def _run(args) -> int:
     # copy, which let --method laplace --n 200, --n at its default, run Laplace's default
     # draws with --n unused, exit 0)
     n = cli._call(bootstrap_n, args.method, args.n)
+    # --delta: the point fits' Huber loss, and the likelihood made from it (--method nuts
+    # or laplace), so --loss huber only
+    cli._fit_flags(args, args.loss == "huber", f"--loss {args.loss}")
     df, law, mapping = cli._data_and_law(args)
     cli._writable(args.out, "--out", cli._inputs(args))     # before the refits, as fit
     if args.out and not args.out.lower().endswith(".csv"):

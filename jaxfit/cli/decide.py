@@ -40,7 +40,7 @@ def _source(args) -> _Source:
     from jaxfit.io import load
 
     path = Path(args.source)
-    if path.is_file() and path.suffix.lower() in (".json", ".nc"):
+    if path.is_file() and (path.suffix.lower() in (".json", ".nc") or cli._saved_kind(path)):
         _saved_flags(args)
         law = cli._law(args.law) if args.law else None
         saved = cli._call(load, str(path), law=law)
@@ -86,7 +86,9 @@ def _saved_flags(args) -> None:
         shown = " ".join(map(str, value)) if isinstance(value, list) else value
         fix = ("for intervals give a posterior (.nc from jaxfit sample --save) or the DATA "
                "with --n-boot" if dest == "n_boot" else "drop it, or give the DATA to fit")
-        kind = "posterior" if args.source.lower().endswith(".nc") else "fit"
+        saved = cli._saved_kind(Path(args.source))          # by content, else by name
+        kind = ("posterior" if saved == "a netCDF file" or (
+            saved is None and args.source.lower().endswith(".nc")) else "fit")
         raise cli.InputError(f"{flag} {shown} applies only when SOURCE is data to fit; "
                              f"{cli._given(args.source)} is a saved {kind}, used as it is; "
                              f"{fix}")
@@ -101,6 +103,15 @@ def _precheck(args) -> None:
     cli._call(_check_prob, args.prob)
     if args.n_boot is not None and args.n_boot < 0:
         raise cli.InputError(f"--n-boot {args.n_boot} must be >= 0 (0: the point fit only)")
+    if args.n_boot is not None and args.n_boot > 0:
+        # the bootstrap's own rule (an integer from 2 to MAX_COUNT), before the point fit:
+        # before, --n-boot 1 was refused by jaxfit.bootstrap once that fit had run
+        from jaxfit.checks import MAX_COUNT
+
+        if not 2 <= args.n_boot <= MAX_COUNT:
+            raise cli.InputError(f"--n-boot {args.n_boot}: a bootstrap needs 2 to {MAX_COUNT} "
+                                 "resamples; give e.g. --n-boot 1000, or --n-boot 0 for the "
+                                 "point fit only")
 
 
 def _result(args, source, need_draws: bool):
@@ -236,6 +247,13 @@ def _cmd_suggest(args) -> int:
         raise cli.InputError(f"suggest: give the candidates once: --candidates "
                              f"{cli._given(args.candidates)} or --grid {' '.join(args.grid)}, "
                              "not both")
+    if args.grid and args.cost != "cost":
+        # before: "cost column 'gpu_h' is not in the candidates ...: give the candidates a
+        # 'gpu_h' column", of a grid that has no file to give it to
+        raise cli.InputError(f"suggest: --cost {args.cost} names a column of --candidates, and "
+                             "--grid has only its inputs (the cost of a grid run is 6 N D); "
+                             "drop --cost, or write the runs and their costs to a file for "
+                             "--candidates")
     vals = _grid_values(args.grid, tuple(args.inputs)) if args.grid else None
     source = _source(args)
     law, mapping = source.law, source.mapping

@@ -97,7 +97,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxfit.checks import check_prob, prediction_inputs, whole
+from jaxfit.checks import MAX_COUNT, MAX_SEED, check_prob, prediction_inputs, whole
 from jaxfit.data import (bucket, check_task_label, column_map, numeric_dtype, task_columns,
                          task_label)
 from jaxfit.decide.optimal import _numbers     # optimal's rule
@@ -629,6 +629,9 @@ def suggest(posterior: Posterior, candidates: pd.DataFrame, target: pd.DataFrame
         raise ValueError(f"suggest: k must be an integer >= 1, got {k!r}.")
     if not whole(seed, 0):
         raise ValueError(f"suggest: seed must be an integer >= 0, got {seed!r}.")
+    if seed > MAX_SEED:         # before: OverflowError from jax.random.PRNGKey (exit 3)
+        raise ValueError(f"suggest: seed must be at most {MAX_SEED} (2**63 - 1, a 64-bit "
+                         f"random key), got {seed!r}.")
     check_se_resamples(se_resamples)
     law, lik = posterior.law, posterior.likelihood
     by = posterior.options.get("by")
@@ -901,6 +904,10 @@ def check_se_resamples(se_resamples) -> None:
         raise ValueError(f"suggest: se_resamples must be 0 (no mc_se column) or an integer "
                          f">= 2 (bootstrap resamples of the draws), got {se_resamples!r}; "
                          "e.g. se_resamples=20.")
+    if se_resamples > MAX_COUNT:
+        raise ValueError(f"suggest: se_resamples must be at most {MAX_COUNT} (bootstrap "
+                         f"resamples of the draws), got {se_resamples!r}; e.g. "
+                         "se_resamples=20.")
 
 
 def _autocorrelation_factor(post: Posterior, tm) -> np.ndarray:
