@@ -219,7 +219,7 @@ def test_backtest_step_passes_groups_to_its_bootstrap():
                        "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(20)),
                        "run": np.tile(["r1", "r1", "r2", "r2"], 5)})
     law = jf.models.power_law()
-    kw = dict(y="loss", by="task", axis="N", cuts=[4e8], n=8, calibrate=None)
+    kw = {"y": "loss", "by": "task", "axis": "N", "cuts": [4e8], "n": 8, "calibrate": None}
     bt = jf.backtest(law, df, steps=[jf.Step(law, df, "loss", groups="run")], **kw)
     assert len(bt.table()) == 4
     with pytest.raises(ValueError, match=r"bootstrap: groups='rn' is not a column"):
