@@ -117,6 +117,9 @@ class Step:
             ``reduction`` (`refit_options`).
         pinned: a column of True/False in ``data``: rows a bootstrap keeps in every
             resample, not drawn (`jaxfit.bootstrap`'s ``pinned``: the ladder's anchor).
+        groups: a column of ``data`` labelling clusters of rows a bootstrap resamples
+            whole (`jaxfit.bootstrap`'s ``groups``: e.g. the training run of each
+            checkpoint); None resamples rows.
     """
 
     law: Law
@@ -128,6 +131,7 @@ class Step:
     space: str = "log"
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     pinned: str | None = None
+    groups: str | None = None
 
 
 # ----------------------------------------------------------------------------- scores
@@ -802,7 +806,7 @@ def _posterior(step: Step, data: pd.DataFrame, res, method: str, n: int, seed: i
     if method == "bootstrap":
         return bootstrap(step.law, data, y=step.y, by=_TASK, x=dict(step.x or {}), n=int(n),
                          loss=step.loss, delta=step.delta, space=step.space, start=res,
-                         seed=seed, warn=False, pinned=step.pinned,
+                         seed=seed, warn=False, pinned=step.pinned, groups=step.groups,
                          **refit_options(dict(step.options or {})))
     # the posterior of the step's own data model, started at the step's point fit (as the
     # bootstrap is): a Huber likelihood with the step's delta, or a Normal one for squared

@@ -16,6 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 from numpyro.distributions import constraints
 
 from jaxfit import checks
@@ -785,6 +786,53 @@ def _pinned_mask(data, pinned, batch) -> np.ndarray | None:
     return mask
 
 
+def _group_ids(data, groups, batch, pin) -> tuple[np.ndarray | None, int]:
+    """`bootstrap`'s ``groups`` column as [T, P] cluster ids on ``batch``'s grid: each
+    task's clusters numbered ``0 .. m_t - 1`` (-1 on padding, pinned rows and rows of
+    weight 0, which are in no cluster), and the largest ``m_t`` (None, 0 for no column).
+
+    Raises:
+        ValueError: the column is missing, holds missing labels, or a task has a single
+            cluster (nothing to resample), naming the column, the task(s) and the fix.
+    """
+    if groups is None:
+        return None, 0
+    if groups not in data.columns:
+        raise ValueError(f"bootstrap: groups={groups!r} is not a column of the data (columns "
+                         f"{list(data.columns)}); give the name of a column whose values "
+                         "label the clusters (e.g. the training run of each checkpoint).")
+    col = data[groups]
+    free = (batch.rows >= 0) & (batch.w > 0)
+    if pin is not None:
+        free &= ~pin
+    rows = np.maximum(batch.rows, 0)
+    missing = col.isna().to_numpy()
+    bad = free & missing[rows]
+    if bad.any():
+        raise ValueError(f"bootstrap: column {groups!r} (groups) has {int(bad.sum())} missing "
+                         f"labels (NaN/None) on resampled rows of task(s) "
+                         f"{list(batch.tasks[bad.any(axis=1)][:5])}; every row that is drawn "
+                         "must belong to a cluster: fill them, drop those rows, or pin them "
+                         "(pinned=...) if they are part of the protocol.")
+    codes = np.asarray(pd.factorize(col)[0], dtype=np.int64)                # by label
+    T, P = batch.rows.shape
+    K = int(codes.max()) + 2
+    pair = (np.arange(T)[:, None] * K + codes[rows])[free]       # (task, label), no loop
+    uniq, inv = np.unique(pair, return_inverse=True)
+    first = np.searchsorted(uniq // K, np.arange(T))              # each task's first pair
+    ids = np.full((T, P), -1, dtype=np.int32)
+    ids[free] = inv.ravel() - first[np.nonzero(free)[0]]           # 0 .. m_t - 1 per task
+    m = np.bincount(uniq // K, minlength=T)                       # clusters per task
+    if (m < 2).any():
+        one = list(batch.tasks[m < 2][:5])
+        raise ValueError(f"bootstrap: task(s) {one} have a single cluster in column "
+                         f"{groups!r} (groups), so a cluster bootstrap has nothing to "
+                         "resample (every resample is the full data); give those tasks rows "
+                         "of at least two clusters, drop them, or use groups=None to "
+                         "resample rows.")
+    return ids, int(m.max())
+
+
 def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
               n: int = 1000, x: Mapping[str, str] | None = None, weights=None,
               loss: str = "huber", delta: float = 1e-3, space: str = "log",
@@ -792,7 +840,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
               starts: str = "fit", seed: int = 0, method: str = "newton",
               max_steps: int = 1000, refine: int | None = 8, ftol: float = 1e-12,
               start: FitResult | None = None, warn: bool = True,
-              pinned: str | None = None) -> Posterior:
+              pinned: str | None = None, groups: str | None = None) -> Posterior:
     """Nonparametric bootstrap: ``n`` resampled refits per task in one compiled call.
 
     Each resample draws every task's points with replacement (multinomial counts used as
@@ -819,6 +867,12 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
             the protocol rather than data, such as the model ladder's anchor (0, 1).
             Resampled with the rest, it was missing from a third of the resamples
             (``(1 - 1/n)^n``), whose refits are then of another protocol.
+        groups: a column whose values label clusters of rows that are not independent
+            (e.g. the checkpoints of one training run): a cluster (block) bootstrap that
+            draws, per task, as many clusters as it has, with replacement, each row
+            weighted by its cluster's count. Resampling such rows one by one treats them
+            as independent and understates the spread. Pinned rows are in no cluster.
+            Every task needs at least two clusters.
 
     Returns:
         A `Posterior` with ``method="bootstrap"``: one chain of ``n`` draws per task
@@ -851,6 +905,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
     pin = _pinned_mask(data, pinned, batch)
+    gid, n_groups = _group_ids(data, groups, batch, pin)
     checks.law_output(law, batch.x, batch.w)       # before any compile
     if warn:
         checks.data_warnings(law, batch, make_starts(law, init=init, restarts=restarts,
@@ -883,7 +938,9 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         key = jax.random.fold_in(jax.random.key(seed), 1)
         sol, wb = bootstrap_minimize(objective, u0, xs, ys, ws,
                                      jnp.asarray(batch.n_points), int(n), key, opts,
-                                     pinned=None if pin is None else jnp.asarray(pin))
+                                     pinned=None if pin is None else jnp.asarray(pin),
+                                     groups=None if gid is None else jnp.asarray(gid),
+                                     n_groups=n_groups)
         sol = _refits_at_floor(law, objective, sol, batch.x, batch.y, wb, opts)
         # a row of weight 0 is not data: the noise scale's degrees of freedom count the
         # points of weight > 0 (as FitResult.dof), not the rows
@@ -911,7 +968,8 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         fit=start,
         options=dict(y=y, by=by_option(by), x=dict(x or {}), space=space, loss=loss,
                      delta=delta, reduction=reduction, n=n, starts=starts, seed=seed,
-                     method=method, **({"pinned": pinned} if pinned is not None else {})),
+                     method=method, **({"pinned": pinned} if pinned is not None else {}),
+                     **({"groups": groups} if groups is not None else {})),
         timing=timing, data=dict(x=batch.x, y=batch.y, w=batch.w))
     if warn:
         warn_design(start, "bootstrap", (wb, rms_refits, batch.y, batch.w, space))

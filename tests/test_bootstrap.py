@@ -101,6 +101,169 @@ def test_bootstrap_pinned_column_is_checked_and_recorded():
         bootstrap(law, df.assign(anchor=True), pinned="anchor", **kw)
 
 
+def _cluster_grid():
+    """Two tasks on a [2, 12] grid: task 0 has 4 clusters (3, 2, 4, 2 points) and a
+    pinned point, task 1 has 3 clusters (2, 1, 3 points) and padding."""
+    w = np.zeros((2, 12))
+    w[0, :12] = 1.0
+    w[0, 4] = 2.5                                          # a user weight multiplies counts
+    w[1, :6] = 1.0
+    g = np.array([[0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, -1],
+                  [0, 0, 1, 2, 2, 2, -1, -1, -1, -1, -1, -1]])
+    pin = np.zeros((2, 12), dtype=bool)
+    pin[0, 11] = True
+    return w, np.array([12, 6]), g, pin
+
+
+def test_cluster_resample_weights_draw_whole_clusters():
+    """`resample_weights(groups=...)`: every point of a cluster gets its cluster's count
+    (constant within a cluster), each resample draws m_t clusters per task
+    (Multinomial(m_t, 1/m_t): mean 1, variance 1 - 1/m_t per cluster), a pinned point is
+    1 in every resample, padding 0, and a point's weight multiplies its count."""
+    w, n_points, g, pin = _cluster_grid()
+    with jax.enable_x64(True):
+        wb = np.asarray(resample_weights(jax.random.key(3), jnp.asarray(w),
+                                         jnp.asarray(n_points), 4000, jnp.asarray(pin),
+                                         jnp.asarray(g), 4))
+    counts = wb / np.where(w > 0, w, 1.0)
+    assert wb.shape == (4000, 2, 12)
+    np.testing.assert_array_equal(wb[:, 0, 11], 1.0)                 # pinned
+    np.testing.assert_array_equal(wb[:, 1, 6:], 0.0)                 # padding
+    per = []
+    for t, m in enumerate([4, 3]):
+        first = [np.flatnonzero(g[t] == c)[0] for c in range(m)]
+        c = counts[:, t, first]                                       # [n, m_t]
+        for k in range(m):                                            # constant in a cluster
+            np.testing.assert_array_equal(counts[:, t, g[t] == k],
+                                          np.repeat(c[:, k:k + 1], (g[t] == k).sum(), 1))
+        np.testing.assert_array_equal(c.sum(1), m)                    # m_t cluster draws
+        assert np.allclose(c, np.round(c)) and c.min() >= 0
+        np.testing.assert_allclose(c.mean(0), 1.0, atol=0.06)
+        np.testing.assert_allclose(c.var(0), 1 - 1 / m, rtol=0.1)
+        per.append(c)
+    # the row bootstrap of the same grid is not constant within a cluster
+    with jax.enable_x64(True):
+        rows = np.asarray(resample_weights(jax.random.key(3), jnp.asarray(w),
+                                           jnp.asarray(n_points), 50, jnp.asarray(pin)))
+    assert np.any(rows[:, 0, 0] != rows[:, 0, 1])
+
+
+def test_group_ids_number_each_tasks_clusters_and_leave_out_pinned_rows():
+    """`jaxfit.sample._group_ids`: the groups column as per-task cluster ids 0 .. m_t - 1
+    on the batch grid, a label shared by two tasks being a cluster of each, -1 on padding,
+    pinned rows and rows of weight 0."""
+    from jaxfit.data import make_batch
+    from jaxfit.sample import _group_ids, _pinned_mask
+
+    df = pd.DataFrame({"task": ["a"] * 6 + ["b"] * 3,
+                       "L": np.linspace(1.0, 2.0, 9), "acc": np.linspace(0.7, 0.3, 9),
+                       "run": ["r2", "r1", "r2", "anchor", "r3", "r1", "r1", "r9", "r9"],
+                       "anchor": [False] * 3 + [True] + [False] * 5})
+    batch = make_batch(df, jf.models.linear(), y="acc", by="task", space="linear")
+    pin = _pinned_mask(df, "anchor", batch)
+    ids, m = _group_ids(df, "run", batch, pin)
+    assert m == 3
+    labels = df["run"].to_numpy()
+    for t in range(2):
+        real = batch.rows[t] >= 0
+        got = ids[t, real]
+        lab = labels[batch.rows[t, real]]
+        free = lab != "anchor"
+        assert np.all(got[~free] == -1)
+        assert set(got[free]) == set(range(len(set(lab[free]))))
+        for a in set(lab[free]):                                    # one id per label
+            assert len(set(got[free][lab[free] == a])) == 1
+        assert np.all(ids[t, ~real] == -1)
+    assert (ids[1] >= 0).sum() == 3 and ids[1].max() == 1       # r1, r9 in task b
+
+
+def test_bootstrap_groups_column_is_checked_and_recorded():
+    """`jaxfit.bootstrap`'s ``groups`` is recorded in the posterior's options (as
+    ``pinned``), and a missing column, missing labels on drawn rows, or a task with a
+    single cluster are refused naming the column, the task and the fix; a pinned row
+    needs no label."""
+    rng = np.random.default_rng(0)
+    L = rng.uniform(1.0, 1.8, 30)
+    df = pd.DataFrame({"task": np.repeat(["a", "b"], 15), "L": L,
+                       "acc": 0.9 - 0.3 * L + 0.01 * rng.standard_normal(30),
+                       "run": np.tile(np.repeat(["r1", "r2", "r3"], 5), 2)})
+    law = jf.models.linear()
+    kw = {"y": "acc", "by": "task", "x": {"L": "L"}, "loss": "squared", "space": "linear",
+          "n": 8, "warn": False}
+    before = df.copy()
+    post = bootstrap(law, df, groups="run", **kw)
+    assert post.options["groups"] == "run"
+    assert "groups" not in bootstrap(law, df, **kw).options
+    pd.testing.assert_frame_equal(df, before)
+    with pytest.raises(ValueError, match=r"groups='rn' is not a column"):
+        bootstrap(law, df, groups="rn", **kw)
+    with pytest.raises(ValueError, match=r"column 'run' \(groups\) has 1 missing labels "
+                                         r"\(NaN/None\) on resampled rows of task\(s\) \['b'\]"):
+        bootstrap(law, df.assign(run=df["run"].where(df.index != 20)), groups="run", **kw)
+    with pytest.raises(ValueError, match=r"task\(s\) \['b'\] have a single cluster in column "
+                                         r"'run' \(groups\).*groups=None to resample rows"):
+        bootstrap(law, df.assign(run=np.where(df.task == "b", "r1", df.run)), groups="run",
+                  **kw)
+    # a pinned row is in no cluster: its label may be missing
+    pinned = df.assign(anchor=df.index == 20, run=df["run"].where(df.index != 20))
+    assert bootstrap(law, pinned, groups="run", pinned="anchor", **kw).options == {
+        **post.options, "pinned": "anchor"}
+
+
+def test_backtest_step_passes_groups_to_its_bootstrap():
+    """`jaxfit.Step(groups=...)` reaches the step's bootstrap as ``pinned`` does: a
+    missing column is the bootstrap's own error."""
+    N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 4)
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"task": np.tile(["a", "b"], 10), "N": N,
+                       "loss": (2.0 + 300 * N ** -0.3) * np.exp(0.01 * rng.standard_normal(20)),
+                       "run": np.tile(["r1", "r1", "r2", "r2"], 5)})
+    law = jf.models.power_law()
+    kw = {"y": "loss", "by": "task", "axis": "N", "cuts": [4e8], "n": 8, "calibrate": None}
+    bt = jf.backtest(law, df, steps=[jf.Step(law, df, "loss", groups="run")], **kw)
+    assert len(bt.table()) == 4
+    with pytest.raises(ValueError, match=r"bootstrap: groups='rn' is not a column"):
+        jf.backtest(law, df, steps=[jf.Step(law, df, "loss", groups="rn")], **kw)
+
+
+def test_cluster_bootstrap_sd_matches_the_sampling_sd_of_clustered_data():
+    """Data with a strong shared offset per cluster (8 clusters x 20 points, offset sd 0.1,
+    point noise sd 0.01, each cluster over its own range of L, like the checkpoints of
+    one training run): the row bootstrap treats the 160 points as independent and its sd
+    of the fitted intercept and slope is a fraction of the true sampling sd (measured by
+    simulating new data sets); the cluster bootstrap's (groups=...) is close to it.
+    Six data sets as six tasks of one call; the sd ratio is averaged over them."""
+    rng = np.random.default_rng(7)
+    G, K, T = 8, 20, 6
+    centre = np.linspace(1.0, 2.0, G)
+    L = (centre[:, None] + np.linspace(-0.1, 0.1, K)[None]).ravel()          # [G K]
+    X = np.c_[np.ones_like(L), L]
+
+    def draw(size):
+        off = 0.1 * rng.standard_normal((size, G))
+        return 1.0 - 0.3 * L + np.repeat(off, K, axis=1) + 0.01 * rng.standard_normal(
+            (size, G * K))
+
+    sims = np.linalg.lstsq(X, draw(4000).T, rcond=None)[0]                      # [2, 4000]
+    true_sd = sims.std(axis=1)                                                  # w0, w1
+    y = draw(T)
+    df = pd.DataFrame({"task": np.repeat(np.arange(T), G * K), "L": np.tile(L, T),
+                       "acc": y.ravel(), "run": np.tile(np.repeat(np.arange(G), K), T)})
+    kw = {"y": "acc", "by": "task", "x": {"L": "L"}, "loss": "squared", "space": "linear",
+          "n": 200, "warn": False, "seed": 2}
+    law = jf.models.linear()
+    sd = {}
+    for groups in (None, "run"):
+        post = bootstrap(law, df, groups=groups, **kw)
+        sd[groups] = np.array([post.draws[p].std(axis=(1, 2)) for p in ("w0", "w1")])  # [2, T]
+    ratio_row = (sd[None] / true_sd[:, None]).mean(axis=1)
+    ratio_cluster = (sd["run"] / true_sd[:, None]).mean(axis=1)
+    print("true sd", true_sd, "row/true", ratio_row, "cluster/true", ratio_cluster)
+    assert np.all(ratio_row < 0.3)
+    assert np.all((sd["run"] / sd[None]).mean(axis=1) > 3)
+    assert np.all((0.7 < ratio_cluster) & (ratio_cluster < 1.25))
+
+
 def test_refits_equal_point_fits_with_resample_weights():
     """Each bootstrap refit is the same fit as jf.fit with the resample's counts as weights."""
     df, _ = synthetic_tasks(2, 40, seed=3)

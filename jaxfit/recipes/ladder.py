@@ -340,6 +340,12 @@ def _laws(method: str) -> tuple[Law, ...]:
     return law1, law2, compose(law2, law1, into="L", name=f"sigmoid({law1.name})")
 
 
+#: Private, for measurement only (benchmarks/ladder_cluster.py): a column of the step-2
+#: points whose values label clusters that step 2's bootstraps resample whole
+#: (`jaxfit.bootstrap`'s ``groups``, e.g. "run"); None (the default) resamples checkpoints.
+_STEP2_GROUPS: str | None = None
+
+
 def _pin_anchors(step2: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     """The step-2 points with a column ``anchor`` marking the anchor rows (``N`` missing,
     as `jaxfit.backtest` keeps them at every cut), and that column's name for
@@ -380,7 +386,8 @@ def _intervals(method: str, fits: Mapping[str, FitResult], fit_data: Mapping[str
         posts[name] = bootstrap(
             res.law, data, y=res.options["y"], by="task", x=res.options["x"], n=n_boot,
             loss=loss, delta=delta, space=space, start=res, seed=int(opts.get("seed", 0)),
-            max_steps=int(opts.get("max_steps", 1000)), warn=False, pinned=pinned)
+            max_steps=int(opts.get("max_steps", 1000)), warn=False, pinned=pinned,
+            groups=_STEP2_GROUPS if step == "step2" else None)
     with warnings.catch_warnings():
         # the steps' bootstraps run with warn=False: their refits that did not converge
         # are said once, by `ladder` (`_warn_refits`), not again by each prediction
@@ -462,7 +469,7 @@ def ladder_backtest(s1: pd.DataFrame, step2: pd.DataFrame | None = None, *,
         step2, pinned = _pin_anchors(step2)
         steps = [Step(law1, s1, "loss", x1, "huber", step1_delta, "log", o1),
                  Step(law2, step2, "acc", {"L": "L"}, "squared", 1.0, "linear", o2,
-                      pinned=pinned)]
+                      pinned=pinned, groups=_STEP2_GROUPS)]
     return backtest(law, s1, y="acc", by="task", axis="N", x={n: n for n in law.inputs},
                     steps=steps, cuts=list(cuts), n=n_boot, prob=prob, calibrate=None,
                     seed=seed)
