@@ -1072,6 +1072,12 @@ def backtest(law: Law, data: pd.DataFrame, y: str = "loss", by: str | Sequence[s
                 numeric_dtype(df, c, f"backtest {name}")
             except ValueError as e:
                 raise ValueError(f"backtest: {e}") from None
+    for i, s in enumerate(steps):       # before: refused by jaxfit.bootstrap after a cut's fits
+        miss = [c for c in (s.pinned, s.groups) if c is not None and c not in s.data.columns]
+        if miss:
+            raise ValueError(f"backtest: steps[{i}].data is missing column(s) {miss} (Step's "
+                             f"pinned / groups); it has {list(s.data.columns)}"
+                             f"{did_you_mean(miss, s.data.columns)}.")
 
     if calibrate == "ratio":
         _check_positive(axis, [("data", data)] + [(f"steps[{i}].data", s.data)

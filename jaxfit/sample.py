@@ -786,17 +786,17 @@ def _pinned_mask(data, pinned, batch) -> np.ndarray | None:
     return mask
 
 
-def _group_ids(data, groups, batch, pin) -> tuple[np.ndarray | None, int]:
+def _group_ids(data, groups, batch, pin) -> np.ndarray | None:
     """`bootstrap`'s ``groups`` column as [T, P] cluster ids on ``batch``'s grid: each
     task's clusters numbered ``0 .. m_t - 1`` (-1 on padding, pinned rows and rows of
-    weight 0, which are in no cluster), and the largest ``m_t`` (None, 0 for no column).
+    weight 0, which are in no cluster); None for no column.
 
     Raises:
         ValueError: the column is missing, holds missing labels, or a task has a single
             cluster (nothing to resample), naming the column, the task(s) and the fix.
     """
     if groups is None:
-        return None, 0
+        return None
     if groups not in data.columns:
         raise ValueError(f"bootstrap: groups={groups!r} is not a column of the data (columns "
                          f"{list(data.columns)}); give the name of a column whose values "
@@ -830,7 +830,7 @@ def _group_ids(data, groups, batch, pin) -> tuple[np.ndarray | None, int]:
                          "resample (every resample is the full data); give those tasks rows "
                          "of at least two clusters, drop them, or use groups=None to "
                          "resample rows.")
-    return ids, int(m.max())
+    return ids
 
 
 def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, *,
@@ -905,7 +905,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
     pin = _pinned_mask(data, pinned, batch)
-    gid, n_groups = _group_ids(data, groups, batch, pin)
+    gid = _group_ids(data, groups, batch, pin)
     checks.law_output(law, batch.x, batch.w)       # before any compile
     if warn:
         checks.data_warnings(law, batch, make_starts(law, init=init, restarts=restarts,
@@ -939,8 +939,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
         sol, wb = bootstrap_minimize(objective, u0, xs, ys, ws,
                                      jnp.asarray(batch.n_points), int(n), key, opts,
                                      pinned=None if pin is None else jnp.asarray(pin),
-                                     groups=None if gid is None else jnp.asarray(gid),
-                                     n_groups=n_groups)
+                                     groups=None if gid is None else jnp.asarray(gid))
         sol = _refits_at_floor(law, objective, sol, batch.x, batch.y, wb, opts)
         # a row of weight 0 is not data: the noise scale's degrees of freedom count the
         # points of weight > 0 (as FitResult.dof), not the rows

@@ -124,7 +124,7 @@ def test_cluster_resample_weights_draw_whole_clusters():
     with jax.enable_x64(True):
         wb = np.asarray(resample_weights(jax.random.key(3), jnp.asarray(w),
                                          jnp.asarray(n_points), 4000, jnp.asarray(pin),
-                                         jnp.asarray(g), 4))
+                                         jnp.asarray(g)))
     counts = wb / np.where(w > 0, w, 1.0)
     assert wb.shape == (4000, 2, 12)
     np.testing.assert_array_equal(wb[:, 0, 11], 1.0)                 # pinned
@@ -161,8 +161,8 @@ def test_group_ids_number_each_tasks_clusters_and_leave_out_pinned_rows():
                        "anchor": [False] * 3 + [True] + [False] * 5})
     batch = make_batch(df, jf.models.linear(), y="acc", by="task", space="linear")
     pin = _pinned_mask(df, "anchor", batch)
-    ids, m = _group_ids(df, "run", batch, pin)
-    assert m == 3
+    ids = _group_ids(df, "run", batch, pin)
+    assert ids.max() + 1 == 3                 # task a's clusters r2, r1, r3 (the anchor pinned)
     labels = df["run"].to_numpy()
     for t in range(2):
         real = batch.rows[t] >= 0
@@ -210,9 +210,10 @@ def test_bootstrap_groups_column_is_checked_and_recorded():
         **post.options, "pinned": "anchor"}
 
 
-def test_backtest_step_passes_groups_to_its_bootstrap():
-    """`jaxfit.Step(groups=...)` reaches the step's bootstrap as ``pinned`` does: a
-    missing column is the bootstrap's own error."""
+def test_backtest_step_passes_groups_to_its_bootstrap(monkeypatch):
+    """`jaxfit.Step(groups=...)` reaches the step's bootstrap as ``pinned`` does; a
+    missing column is refused before any cut's fit (before: by the bootstrap, after the
+    first cut's point fits)."""
     N = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8], 4)
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"task": np.tile(["a", "b"], 10), "N": N,
@@ -222,7 +223,12 @@ def test_backtest_step_passes_groups_to_its_bootstrap():
     kw = {"y": "loss", "by": "task", "axis": "N", "cuts": [4e8], "n": 8, "calibrate": None}
     bt = jf.backtest(law, df, steps=[jf.Step(law, df, "loss", groups="run")], **kw)
     assert len(bt.table()) == 4
-    with pytest.raises(ValueError, match=r"bootstrap: groups='rn' is not a column"):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("jaxfit.backtest"), "point_fit", lambda *a, **k: pytest.fail("a fit ran"))
+    with pytest.raises(ValueError, match=r"backtest: steps\[0\].data is missing column\(s\) "
+                                         r"\['rn'\] \(Step's pinned / groups\); it has "
+                                         r"\[.*\] \(the data's column 'run' is close to 'rn'\)"):
         jf.backtest(law, df, steps=[jf.Step(law, df, "loss", groups="rn")], **kw)
 
 

@@ -21,8 +21,8 @@ from jaxfit.inference.optimize import SolverOptions, minimize
 __all__ = ["resample_weights", "bootstrap_minimize", "residual_scale", "noise_draws"]
 
 
-@cache.jit(static_argnums=(3, 6))
-def resample_weights(key, w, n_points, n: int, pinned=None, groups=None, n_groups: int = 0):
+@cache.jit(static_argnums=3)
+def resample_weights(key, w, n_points, n: int, pinned=None, groups=None):
     """Multinomial resample counts times the original weights (one compiled program:
     ``jax.random.multinomial`` run eagerly compiled its own loop at every call, ~1 s).
 
@@ -48,8 +48,10 @@ def resample_weights(key, w, n_points, n: int, pinned=None, groups=None, n_group
             pseudo-point of the protocol, such as the model ladder's anchor); the others
             are resampled among themselves.
         groups: None, or [T, P] int: each point's cluster in its task, ``0 .. m_t - 1``
-            (-1 on padding, pinned points and points of weight 0: in no cluster).
-        n_groups: the largest ``m_t`` (static: the counts' last axis); with ``groups``.
+            (-1 on padding, pinned points and points of weight 0: in no cluster). The
+            counts' cluster axis is P long (``m_t <= P``), so the program depends on the
+            shapes only, not on how many clusters a call has (a static cluster count
+            compiled it again for every new largest count: each cut of a backtest).
 
     Returns:
         [n, T, P] weights: ``w * counts`` with ``counts[b, t] ~ Multinomial(n_t, 1/n_t)``
@@ -69,9 +71,9 @@ def resample_weights(key, w, n_points, n: int, pinned=None, groups=None, n_group
     else:
         gid = jnp.where(real, groups, -1)                                   # [T, P]
         m = (jnp.max(gid, axis=1) + 1).astype(w.dtype)                      # [T] clusters
-        g = jnp.arange(n_groups)[None, :]
+        g = jnp.arange(P)[None, :]
         p = jnp.where(g < m[:, None], 1.0, 0.0) / jnp.maximum(m, 1.0)[:, None]   # [T, G]
-        per = jax.random.multinomial(key, m, p, shape=(n, T, n_groups), dtype=w.dtype)
+        per = jax.random.multinomial(key, m, p, shape=(n, T, P), dtype=w.dtype)
         idx = jnp.broadcast_to(jnp.maximum(gid, 0)[None], (n, T, P))
         counts = jnp.where(gid[None] >= 0, jnp.take_along_axis(per, idx, axis=2), 0.0)
     if pinned is not None:
@@ -90,7 +92,7 @@ def _tile(u0, x, y, wb):
 
 def bootstrap_minimize(objective, u0, x, y, w, n_points, n: int, key,
                        opts: SolverOptions = SolverOptions(refine=None), pinned=None,
-                       groups=None, n_groups: int = 0):
+                       groups=None):
     """Refit every task on ``n`` resamples in one compiled call.
 
     Args:
@@ -103,13 +105,13 @@ def bootstrap_minimize(objective, u0, x, y, w, n_points, n: int, key,
         key: PRNG key of the resampling.
         opts: `SolverOptions` of the refits.
         pinned: [T, P] bool points kept once in every resample (`resample_weights`).
-        groups, n_groups: [T, P] int cluster ids (-1: none) and their largest count per
-            task, for a cluster bootstrap (`resample_weights`).
+        groups: [T, P] int cluster ids (-1: none), for a cluster bootstrap
+            (`resample_weights`).
 
     Returns:
         (`Solution` with leading axes [n, T], resample weights [n, T, P]).
     """
-    wb = resample_weights(key, w, n_points, n, pinned, groups, int(n_groups))
+    wb = resample_weights(key, w, n_points, n, pinned, groups)
     sol = minimize(objective, *_tile(u0, x, y, wb), opts=opts)
     T = y.shape[0]
     return jax.tree.map(lambda a: a.reshape((n, T) + a.shape[1:]), sol), wb

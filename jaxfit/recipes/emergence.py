@@ -77,8 +77,7 @@ from jaxfit.models.emergence import emergence_shift, relu_elbow
 from jaxfit.recipes.points import evaluate
 from jaxfit.recipes.protocol import RecipeResult
 from jaxfit.result import FitResult
-from jaxfit.warnings import (FAILED_DIAGNOSTICS, ConvergenceWarning, DiagnosticWarning,
-                             IdentifiabilityWarning)
+from jaxfit.warnings import ConvergenceWarning, IdentifiabilityWarning
 
 __all__ = ["emergence", "fewshot_elbow", "rise_test", "EmergenceResult", "load_olmo_emergence",
            "load_obs_emergent", "olmo_demo", "obs_demo", "run_emergence", "emergence_or_elbow", "DEMOS", "QUANTILES",
@@ -429,10 +428,9 @@ def _curves(law: Law, points: pd.DataFrame, res: FitResult, post, amounts: pd.Da
     grid = pd.concat(parts, ignore_index=True)
     grid["mean"] = res.predict(grid, warn=False)["prediction"].to_numpy()
     if post is not None:
-        with warnings.catch_warnings():
-            # jaxfit.sample's own DiagnosticWarning named the failing tasks already
-            warnings.filterwarnings("ignore", FAILED_DIAGNOSTICS, DiagnosticWarning)
-            band = post.predict(grid, prob=QUANTILES[2] - QUANTILES[0])
+        # only the credible band is read: no predictive-bound warning, and jaxfit.sample's
+        # own DiagnosticWarning named the failing tasks already (warn=False, as the figures)
+        band = post.predict(grid, prob=QUANTILES[2] - QUANTILES[0], warn=False)
         grid["lower"] = band["credible_lower"].to_numpy()
         grid["upper"] = band["credible_upper"].to_numpy()
     return grid
