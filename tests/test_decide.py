@@ -1407,8 +1407,8 @@ def test_cli_optimal_and_suggest_check_their_numbers_before_fitting(tmp_path, mo
               "D=1e10", "--k", "0"], "--k 0: the batch size must be an integer >= 1"),
             (["suggest", *src, "--target", "N=7e9", "D=1e11", "--grid", "N=1e9",
               "D=1e10", "--cost", "gpu_hours"],
-             "cost column 'gpu_hours' is not in the candidates (columns ['params', "
-             "'tokens'])"),
+             "--cost gpu_hours names a column of --candidates, and --grid has only its "
+             "inputs (the cost of a grid run is 6 N D)"),
             (["suggest", *src, "--target", "N=7e9", "D=1e11", "--candidates", str(cands)],
              "column 'cost' (candidate cost) has dtype")]:
         assert main(argv) == 2

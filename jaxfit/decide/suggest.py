@@ -249,25 +249,23 @@ def _linear_batched(m, tm, tvar_extra, med, lo, hi, noise, cost, valid, k: int, 
 
 # ------------------------------------------------------------------ reweighting update
 
-def _weighted_width(lw, ts, order, prob, null=None):
+def _weighted_width(lw, ts, order, prob, null):
     """Interval width of the target under self-normalised log weights.
 
     Args:
         lw: [..., D] log weights of the draws.
         ts: [D, J] target draws sorted along D (per column); order: [D, J] the sort
             permutation (``ts[:, j] = t[order[:, j], j]``).
-        null: optional [S, D] permutations of the draws, S the first axis of ``lw``:
-            the widths are also computed with draw i given the weight of draw
-            ``null[s, i]`` (the weights with their tie to the target broken).
+        null: [S, D] permutations of the draws, S the first axis of ``lw``: the widths
+            are also computed with draw i given the weight of draw ``null[s, i]`` (the
+            weights with their tie to the target broken).
     Returns:
-        ([..., J] each target row's width, [...] effective sample size), and the widths
-        under the permuted weights [..., J] when ``null`` is given.
+        ([..., J] each target row's width, [...] effective sample size, [..., J] the
+        widths under the permuted weights).
     """
     w = jax.nn.softmax(lw, axis=-1)
     ess = 1.0 / jnp.sum(w ** 2, axis=-1)
     ws = w[..., order]                                             # [..., D, J]
-    if null is None:
-        return _sorted_width(ws, ts, prob), ess
     # one gather by the composed index (the permutation, then the target's order), and
     # one width computation for both (compiled once: two took 2.6x the compile time)
     nulled = jax.vmap(lambda wi, ix: wi[..., ix])(w, null[:, order])
@@ -357,7 +355,7 @@ def _reweight_core(key, m, sig, tdraw, cost, valid, k: int, n_sim: int, prob: fl
     ll = jnp.moveaxis(ll, 1, 2)                                            # [S, n, D]
     order = jnp.argsort(tdraw, axis=0)
     ts = jnp.take_along_axis(tdraw, order, axis=0)
-    rows_now = _weighted_width(jnp.zeros((D,)), ts, order, prob)[0]       # [J]
+    rows_now = _sorted_width(jnp.full(ts.shape, 1.0 / D), ts, prob)       # [J] equal weights
     w_now = rows_now.sum()
 
     def after(acc):          # acc [S, D] -> [n, J] each row's width, [n] ess (mean over S)
