@@ -803,3 +803,30 @@ def test_a_missing_value_names_its_column_and_how_to_drop_it(tmp_path, capsys):
     assert capsys.readouterr().err.strip().endswith(
         "Drop those rows first, e.g. --where \"abs(accuracy) < inf\" (keeps the rows where it "
         "is finite).")
+
+
+def test_interval_warning_names_bootstraps_that_fail_a_check_other_than_their_refits():
+    """`ladder`'s intervals keep the predictions' own diagnostics warning quiet (their
+    bootstraps run with warn=False); `_warn_refits` named only refits that did not
+    converge, so a step bootstrap failing another check (here: task a's 4 points for 2
+    parameters, fewer than 3 per parameter) left no word. Now it is named, in
+    `Posterior.failed_text`'s words, as a DiagnosticWarning."""
+    import jaxfit as jf
+    from jaxfit.recipes.ladder import _warn_refits
+
+    rng = np.random.default_rng(0)
+    L = np.r_[np.linspace(1.0, 2.0, 4), np.linspace(1.0, 2.0, 12)]
+    df = pd.DataFrame({"task": ["a"] * 4 + ["b"] * 12, "L": L,
+                       "acc": 0.9 - 0.3 * L + 0.01 * rng.standard_normal(16)})
+    post = jf.bootstrap(jf.models.linear(), df, y="acc", by="task", x={"L": "L"},
+                        loss="squared", space="linear", n=20, warn=False)
+    d = post.diagnostics
+    assert (d["converged_fraction"] >= 0.99).all() and list(d["ok"]) == [False, True]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_refits({"step2": post})
+    assert len(caught) == 1 and caught[0].category is jf.warnings.DiagnosticWarning
+    text = str(caught[0].message)
+    assert text.startswith("ladder intervals: step2: 1 task(s) ['a'] of this posterior "
+                           "(bootstrap) failed their diagnostics: fewer than 3 points per "
+                           "parameter"), text

@@ -409,25 +409,33 @@ def _refits_converged(posts: Mapping[str, Any], tasks: pd.Series) -> np.ndarray:
 
 def _warn_refits(posts: Mapping[str, Any], result_name: str = "result") -> None:
     """One `ConvergenceWarning` where more than 1% of a step's bootstrap refits did not
-    converge for some task (the threshold of `Posterior.warn`). The bootstraps run with
-    warn=False (their start is the recipe's own fit, which `_warn` covers), so before,
-    the intervals drew on such refits without a word: on the embedded ladder's default
-    tasks (100 refits), 2-16% of step 2's refits stopped short in 5 of 8 tasks, and 3%
-    of step 1's in one (session 28)."""
-    parts = []
+    converge for some task (the threshold of `Posterior.warn`), and one `DiagnosticWarning`
+    (`Posterior.failed_text`'s words) for tasks whose bootstrap fails its other checks.
+    The bootstraps run with warn=False (their start is the recipe's own fit, which `_warn`
+    covers) and `_intervals` keeps the predictions' own diagnostics warning quiet, so
+    before, the intervals drew on such refits without a word: on the embedded ladder's
+    default tasks (100 refits), 2-16% of step 2's refits stopped short in 5 of 8 tasks,
+    and 3% of step 1's in one (session 28)."""
+    parts, other = [], []
     for step, post in posts.items():
-        frac = post.diagnostics["converged_fraction"]
+        d = post.diagnostics
+        frac = d["converged_fraction"]
         low = frac[frac < 0.99]
         if len(low):
             shown = ", ".join(f"{t}: {f:.0%}" for t, f in low.head(3).items())
             more = f", and {len(low) - 3} more" if len(low) > 3 else ""
             parts.append(f"{step} in {len(low)} of {len(frac)} task(s) ({shown}{more})")
+        rest = np.flatnonzero(~d["ok"].to_numpy(bool) & (frac >= 0.99).to_numpy())
+        if rest.size:                    # failing a check other than the refits'
+            other.append(f"{step}: {post.failed_text(rest)}")
     if parts:
         warn_fit(f"ladder intervals: more than 1% of the bootstrap refits did not converge "
                  f"(the share that did): {'; '.join(parts)}. Their parameters stay in the "
                  "draws, so those intervals rest partly on refits stopped short of their "
                  f"optimum. See {result_name}.predictions['bootstrap_converged'].",
                  ConvergenceWarning, stacklevel=4)
+    if other:
+        warn_fit(f"ladder intervals: {' '.join(other)}", DiagnosticWarning, stacklevel=4)
 
 
 def ladder_backtest(s1: pd.DataFrame, step2: pd.DataFrame | None = None, *,
