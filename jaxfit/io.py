@@ -1256,8 +1256,10 @@ def _module_elsewhere(spec: str) -> bool:
         return False
     try:
         importlib.import_module(name.partition(":")[0])
-    except (ImportError, ValueError):
+    except ImportError:
         return True
+    except ValueError:      # no module name (":fn"): no machine's load can rebuild it, so
+        return False        # the check runs and refuses it (before: the file was written)
     return False
 
 

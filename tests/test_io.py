@@ -825,6 +825,9 @@ def test_save_refuses_a_law_spec_that_does_not_rebuild_the_law(two_task_fit, tmp
     with pytest.raises(ValueError, match=r"^save: law_spec='power_law\(input=C, irreducible="
                                          r"False\)' does not rebuild"):
         save(res, path, law_spec="power_law(input=C, irreducible=False)")
+    # no module name: not "a module of another machine" (before, skipped and written)
+    with pytest.raises(ValueError, match=r"^save: law_spec=':my_law' does not rebuild"):
+        save(res, path, law_spec=":my_law")
     assert not path.exists()
     assert load(save(res, path, law_spec="power_law(input=C)")).law.name == "power_law_C"
 
