@@ -801,7 +801,8 @@ def _check_fit_options(options: dict, field: str = "options") -> None:
     """The options a `FitResult` reads (``y``, ``by``, ``x``, ``loss``, ``delta``,
     ``space``), where present, are of the kinds `jaxfit.fit` records. Before, a file with
     ``"space": "cubic"`` loaded and its residuals were taken in linear space, and one with
-    ``"by": 3`` or ``"x": {"N": 5}`` loaded and failed later, naming no field. Raises
+    ``"by": 3.5`` or ``"x": {"N": 5.0}`` loaded and failed later, naming no field
+    (integers are column labels: a CSV read with header=None). Raises
     ValueError naming the field (``field``: "options" of a fit document,
     "jaxfit_options" of a posterior's attributes)."""
     from jaxfit.checks import LOSSES, SPACES
@@ -819,8 +820,9 @@ def _check_fit_options(options: dict, field: str = "options") -> None:
         if key in options and options[key] not in known:
             raise _bad(f"{field}.{key}", f"is {options[key]!r}, not one of {list(known)}")
     delta = options.get("delta", 1.0)
-    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
-        raise _bad(f"{field}.delta", f"is {delta!r}, not a number > 0")
+    if (isinstance(delta, bool) or not isinstance(delta, (int, float))
+            or not 0 < delta < math.inf):       # JSON's Infinity reads as inf
+        raise _bad(f"{field}.delta", f"is {delta!r}, not a finite number > 0")
 
 
 def _check_task_labels(tasks: pd.Index, field: str = "tasks") -> None:

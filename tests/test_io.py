@@ -3,6 +3,7 @@
 import dataclasses
 import datetime
 import json
+import math
 import re
 
 import jax.numpy as jnp
@@ -735,7 +736,10 @@ def test_tuple_task_labels_of_one_by_column_round_trip(two_task_fit, tmp_path):
      "is 'cubic', not one of ['log', 'linear']"),
     (lambda d: d["options"].update(loss="l2"), "options.loss",
      "is 'l2', not one of ['huber', 'squared', 'absolute']"),
-    (lambda d: d["options"].update(delta=-1), "options.delta", "is -1, not a number > 0"),
+    (lambda d: d["options"].update(delta=-1), "options.delta",
+     "is -1, not a finite number > 0"),
+    (lambda d: d["options"].update(delta=math.inf), "options.delta",   # JSON's Infinity
+     "is inf, not a finite number > 0"),
     (lambda d: d["options"].update(y=None), "options.y", "is None, not a column name"),
     (lambda d: d["options"].update(by=3.5), "options.by",
      "is 3.5, not null, a column name or a list of them"),
