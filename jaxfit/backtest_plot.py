@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxfit.plot_style import (axes_legend_below, figure, interval_bar, plain_log_ticks,
-                                unit_label)
+from jaxfit.plot_style import (axes_legend_below, figure, interval_bar, percent,
+                                plain_log_ticks, unit_label)
 
 __all__ = ["plot_backtest"]
 
@@ -88,7 +88,7 @@ def plot_backtest(result, ax=None):
             hit = t[col].to_numpy()[has]
             cov = [hit[idx == i].mean() for i in bins]
             a1.plot(mids, cov, "o-", color=c, label=lab)
-    a1.axhline(prob, color="k", ls="--", lw=0.8, label=f"nominal {prob:.0%}")
+    a1.axhline(prob, color="k", ls="--", lw=0.8, label=f"nominal {percent(prob)}")
     a1.set_xscale("log")
     a1.set_ylim(0, 1.05)
     a1.set_xlabel("extrapolation ratio (held-out / largest fitted)")

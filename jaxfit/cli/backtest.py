@@ -54,8 +54,10 @@ def _run(args) -> int:
         cli._emit_json({"schema": "jaxfit.backtest/1", "options": cli._options_json(bt.options),
             "summary": cli._records(summary), "table": cli._records(table)})
     else:
+        from jaxfit.plot_style import percent
+
         cli._print_frame(summary, f"backtest of {law.name} along {args.axis} "
-                                  f"({bt.options['method']}, {args.prob:.0%} intervals, "
+                                  f"({bt.options['method']}, {percent(args.prob)} intervals, "
                                   f"calibrate={args.calibrate})")
     if args.out:
         table.to_csv(args.out, index=False)

@@ -22,7 +22,7 @@ import numpy as np
 from jaxfit.data import column_map, task_label
 from jaxfit.decide.optimal import isoflop, optimal
 from jaxfit.plot import _warn_unconverged
-from jaxfit.plot_style import figure, interval_bar, wrap
+from jaxfit.plot_style import figure, interval_bar, percent, wrap
 from jaxfit.warnings import UNCONVERGED, ConvergenceWarning
 
 __all__ = ["plot_allocation", "plot_isoflop", "plot_suggest"]
@@ -50,7 +50,7 @@ def plot_allocation(result, budgets: Sequence[float], *, prob: float = 0.9, mark
             line, = ax.plot(g["C"], g["estimate"], label=None if len(tasks) == 1 else str(t))
             if opt.n_draws > 1:
                 ax.fill_between(g["C"], g["lower"], g["upper"], color=line.get_color(),
-                                alpha=0.25, lw=0, label=f"{prob:.0%} interval")
+                                alpha=0.25, lw=0, label=f"{percent(prob)} interval")
             for c in np.atleast_1d(mark if mark is not None else []):
                 one = optimal(result, [c], prob=prob, warn=False, **kw).to_frame()
                 r = one[(one["quantity"] == q) & (one[tcol] == t)].iloc[0]
@@ -118,7 +118,7 @@ def plot_isoflop(result, budgets: Sequence[float], *, prob: float = 0.9, task=No
             near = data[(data["C"] > c / 1.5) & (data["C"] < c * 1.5)]
             ax.plot(near["N"], near["loss"], ".", color=color, alpha=0.7)
     ax.set(xscale="log", xlabel="parameters N", ylabel="loss",
-           title=wrap(f"isoFLOP profiles ({prob:.0%} bands; diamonds: N* with interval)"
+           title=wrap(f"isoFLOP profiles ({percent(prob)} bands; diamonds: N* with interval)"
                       + (f", task {t}" if prof[tcol].nunique() > 1 else ""), 60))
     ax.legend(fontsize=8)
     return fig
@@ -158,6 +158,6 @@ def plot_suggest(res, *, post=None, task=None, inputs=None):
         ax.plot(xN, xD, "x", color="0.4", label="runs fitted")
         ax.legend(fontsize=8, loc="upper left")
     ax.set(xscale="log", yscale="log", xlabel=nN, ylabel=nD,
-           title=f"suggested runs ({res.interval} {res.prob:.0%} interval, "
+           title=f"suggested runs ({res.interval} {percent(res.prob)} interval, "
                  f"task {t})")
     return fig
