@@ -1236,6 +1236,14 @@ def test_an_option_of_one_value_given_twice_is_refused(capsys, tmp_path):
         capsys.readouterr().err
     args = _parser().parse_args(["fit", "runs.csv", "--y", "loss", "--y", "loss"])
     assert args.y == "loss"
+    # an option of two values (optimal's --inputs N D) kept the last pair too (review)
+    with pytest.raises(SystemExit) as e:
+        _parser().parse_args(["optimal", "fit.json", "--budgets", "1e20", "--inputs", "N", "D",
+                              "--inputs", "P", "T"])
+    assert e.value.code == 2 and ("--inputs given twice (['N', 'D'], then ['P', 'T'])"
+                                  in capsys.readouterr().err)
+    assert _parser().parse_args(["optimal", "fit.json", "--budgets", "1e20", "--inputs", "N",
+                                 "D", "--inputs", "N", "D"]).inputs == ["N", "D"]
     parser = _parser()                  # one parser, many parses: each its own values
     for y in ("a", "b", "c", "d"):
         assert parser.parse_args(["fit", "runs.csv", "--y", y]).y == y

@@ -1818,8 +1818,9 @@ class _Parser(argparse.ArgumentParser):
         if (kwargs.get("nargs") == "+" and kwargs.get("default") is None
                 and kwargs.get("action") is None and option):
             kwargs["action"] = "extend"
-        elif option and kwargs.get("action") is None and kwargs.get("nargs") is None:
-            kwargs["action"] = _Once            # one value: given twice is refused
+        elif option and kwargs.get("action") is None:
+            # one value, or a fixed number (``--inputs N D``): given twice is refused
+            kwargs["action"] = _Once
         return super().add_argument(*args, **kwargs)
 
     def add_subparsers(self, **kwargs):
