@@ -853,7 +853,7 @@ def test_emergence_fewshot_column_on_the_command_line(capsys, tmp_path):
     assert main(["emergence", str(path), "--D", "n", "--bootstrap", "-1", "-q"]) == 2
     assert capsys.readouterr().err.strip() == (
         "jaxfit: error: emergence: --bootstrap -1 must be 0 (no bootstrap) or an integer "
-        ">= 2 (the number of refits).")
+        "from 2 to 2147483647 (the number of refits).")
 
 
 def test_hitchhiker_subcommand_matches_scipy_oracle():

@@ -529,7 +529,7 @@ def test_a_fewshot_column_that_is_not_0_1_names_its_values():
         emergence(df.assign(fs=fs), D="n_train", fewshot="fs", posterior=False, bootstrap=0)
 
 
-@pytest.mark.parametrize("value", [-1, 1, 2.5])
+@pytest.mark.parametrize("value", [-1, 1, 2.5, 2**31])      # 2**31: above MAX_COUNT
 def test_a_bootstrap_count_out_of_range_is_refused_before_any_fit(monkeypatch, value):
     """bootstrap=-1 or 1: before, the point fits ran and then `jaxfit.bootstrap` refused
     "n=-1", its own argument (the command line said "--n -1", a flag jaxfit emergence
@@ -539,7 +539,8 @@ def test_a_bootstrap_count_out_of_range_is_refused_before_any_fit(monkeypatch, v
     module = importlib.import_module("jaxfit.recipes.emergence")
     monkeypatch.setattr(module, "fit", lambda *a, **k: pytest.fail("a fit ran"))
     with pytest.raises(ValueError, match=rf"^emergence: bootstrap={value!r} must be 0 \(no "
-                       r"bootstrap\) or an integer >= 2 \(the number of refits\)\.$"):
+                       r"bootstrap\) or an integer from 2 to 2147483647 \(the number of "
+                       r"refits\)\.$"):
         emergence(_synthetic(), D="n_train", posterior=False, bootstrap=value)
     with pytest.raises(ValueError, match=rf"^fewshot_elbow: bootstrap={value!r} must be"):
         fewshot_elbow(_synthetic(), posterior=False, bootstrap=value)

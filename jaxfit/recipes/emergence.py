@@ -462,9 +462,12 @@ def _check_bootstrap(bootstrap, recipe: str) -> None:
     """ValueError unless ``bootstrap`` is 0 (none) or an integer >= 2. Before, -1 or 1
     reached `jaxfit.bootstrap` after the point fits, whose "n=-1 is out of range" named
     its own argument (``jaxfit emergence --bootstrap -1`` said "--n -1")."""
-    if not whole(bootstrap, 0) or bootstrap == 1:
+    from jaxfit.checks import MAX_COUNT
+
+    if not whole(bootstrap, 0) or bootstrap == 1 or bootstrap > MAX_COUNT:
+        # (above MAX_COUNT: refused by jaxfit.bootstrap after the point fits, as "--n ...")
         raise ValueError(f"{recipe}: bootstrap={bootstrap!r} must be 0 (no bootstrap) or an "
-                         "integer >= 2 (the number of refits).")
+                         f"integer from 2 to {MAX_COUNT} (the number of refits).")
 
 
 def fewshot_elbow(data: pd.DataFrame, *, y: str = "accuracy", loss: str = "loss",
