@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jaxfit.data import column_map, numeric_values, task_at, task_columns
+from jaxfit.data import column_map, task_at, task_columns
 from jaxfit.datasets import recorded_unit
 from jaxfit.plot_style import axes_legend_below, figure, interval_bar, percent, unit_label
 from jaxfit.predictions import match_tasks, task_positions, task_rows
@@ -57,25 +57,13 @@ def _label(name: str, column: str | None = None, data: pd.DataFrame | None = Non
 
 def _has_columns(data: pd.DataFrame | None, columns, where: str) -> None:
     """ValueError naming the columns ``data`` lacks (a KeyError deep in the drawing before)."""
-    if data is None:
+    if not isinstance(data, pd.DataFrame):     # (None, or refused by `_check_frame`)
         return
     missing = [c for c in dict.fromkeys(columns) if c not in data.columns]
     if missing:
         raise ValueError(f"{where}: data is missing column(s) {missing} (the fit's inputs and "
                          f"target); it has {list(data.columns)}. Pass the data the result was "
                          "fitted on, or rename its columns.")
-
-
-def _check_inputs(data: pd.DataFrame | None, cols: dict, where: str) -> None:
-    """ValueError naming the user's rows where an input column of ``data`` is NaN or
-    infinite (before: predict's error about the rows of the drawn curve's own grid)."""
-    if data is None:
-        return
-    for name, col in cols.items():
-        try:
-            numeric_values(data, col, f"input {name!r}")
-        except ValueError as e:
-            raise ValueError(f"{where}: data= {e}") from None
 
 
 def _check_tasks(result, tasks, where: str) -> list:
@@ -173,54 +161,55 @@ def _check_x(law, x: str, where: str) -> None:
 
 
 def _checked_data(result, data: pd.DataFrame | None, x: str | None, where: str):
-    """The fit's input columns and the x-axis input, after checking that ``data`` has the
-    fit's columns with finite inputs and that ``x`` is an input of the law."""
+    """The fit's input columns and the x-axis input, after checking that ``x`` is an input
+    of the law and ``data`` (`_check_frame`, and its target column)."""
     law = result.law
     cols = column_map(law, result.options.get("x"))
-    if not (data is None or isinstance(data, pd.DataFrame)):
-        # (before: AttributeError "'dict' object has no attribute 'columns'")
-        raise TypeError(f"{where}: data= is a {type(data).__name__}, not a pandas "
-                        "DataFrame; pass pd.DataFrame(...) of the observations.")
     y = result.options.get("y", "y")
+    # the fit's inputs and target missing, named together (before: a KeyError deep in
+    # the drawing); a non-DataFrame is refused by _check_frame
     _has_columns(data, [*cols.values(), y], where)
     x = x or law.inputs[0]
     _check_x(law, x, where)
-    if data is not None:
-        # (before: a repeated column raised "'DataFrame' object has no attribute 'dtype'",
-        # and plot_fit drew a target column of text as categories, without a word)
-        from jaxfit.data import unique_columns
-
-        unique_columns(data, [*cols.values(), y], f"{where}: data= ")
-        _check_target(data, y, f"{where}: data=")
-    _check_inputs(data, cols, where)
+    _check_frame(result, data, x, f"{where}: data=")
     return cols, x
 
 
-def _check_at(result, at: pd.DataFrame | None, x: str, where: str) -> None:
-    """ValueError naming ``at``'s missing, non-numeric or non-finite input columns and
-    values outside the law's domain (`jaxfit.checks.prediction_inputs`), and its values
-    <= 0 of the horizontal log axis' input ``x``. Before, target rows without the x column
-    raised a bare ``KeyError: 'N'``, and a target at N <= 0 failed inside predict naming
-    "118 NaN or infinite values" of the curve's own grid."""
-    if at is None:
+def _check_frame(result, frame: pd.DataFrame | None, x: str, where: str) -> None:
+    """Check ``frame`` (``data=`` or ``at=``; ``where`` names the function and it,
+    ``"plot_fit: at="``): its inputs as `jaxfit.checks.prediction_inputs` does (a
+    DataFrame, no missing or repeated input column, finite numbers inside the law's
+    domain), its target column where it has one (not repeated, numbers), and the values
+    of ``x``, the horizontal log axis' input, > 0.
+
+    Before, target rows without the x column raised a bare ``KeyError: 'N'``, a target at
+    N <= 0 failed inside predict naming "118 NaN or infinite values" of the curve's own
+    grid, a repeated column raised "'DataFrame' object has no attribute 'dtype'", a
+    target column of text was drawn as categories, and ``plot_residuals`` drew a row at
+    x <= 0 nowhere on its log axis, without a word.
+
+    Raises:
+        TypeError: ``frame`` is not a DataFrame.
+        ValueError: naming the column, the values, the rows and the fix.
+    """
+    if frame is None:
         return
     from jaxfit.checks import prediction_inputs
+    from jaxfit.data import unique_columns
 
-    values = prediction_inputs(result.law, at, result.options.get("x"), where=f"{where}: at=")
+    values = prediction_inputs(result.law, frame, result.options.get("x"), where=where)
     y = result.options.get("y", "y")
-    if y in at.columns:                  # the actual value, drawn as an x
-        from jaxfit.data import unique_columns
-
-        unique_columns(at, [y], f"{where}: at= ")
-        _check_target(at, y, f"{where}: at=")
-    _positive_x(at, values[x], column_map(result.law, result.options.get("x"))[x], x,
-                f"{where}: at=")
+    if y in frame.columns:               # data='s always (`_has_columns`); at='s, if given
+        unique_columns(frame, [y], f"{where} ")
+        _check_target(frame, y, where)
+    _positive_x(frame, values[x], column_map(result.law, result.options.get("x"))[x], x,
+                where)
 
 
 def _positive_x(frame: pd.DataFrame, values: np.ndarray, col, x: str, where: str) -> None:
-    """ValueError when ``values`` (column ``col`` of ``frame``, the law input ``x`` on
-    `plot_fit`'s horizontal log axis) hold a value <= 0, which a log axis cannot show and
-    the curve's log-spaced grid cannot reach."""
+    """ValueError when ``values`` (column ``col`` of ``frame``, the law input ``x`` on the
+    horizontal log axis of `plot_fit` and `plot_residuals`) hold a value <= 0, which a
+    log axis cannot show and the curve's log-spaced grid cannot reach."""
     bad = ~(np.asarray(values, np.float64) > 0)
     if bad.any():
         from jaxfit.data import row_labels
@@ -357,9 +346,7 @@ def plot_fit(result, data: pd.DataFrame | None = None, *, at: pd.DataFrame | Non
     _check_prob(prob)          # (before: prob="0.9" raised "type str doesn't define __round__")
     law = result.law
     cols, x = _checked_data(result, data, x, "plot_fit")
-    if data is not None:
-        _positive_x(data, data[cols[x]].to_numpy(np.float64), cols[x], x, "plot_fit: data=")
-    _check_at(result, at, x, "plot_fit")
+    _check_frame(result, at, x, "plot_fit: at=")
     by = result.options.get("by")
     if at is not None and task_columns(by) and all(c in at.columns for c in task_columns(by)):
         # a target naming no fitted task was left out of every panel without a word
@@ -503,14 +490,17 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     tasks = _check_tasks(result, tasks, "plot_residuals")
     _warn_unconverged(result, tasks, "plot_residuals")
     fig, axes = _grid(len(tasks), ncols, height=2.6)
-    undrawn = []
+    undrawn, obs_out, pred_out = [], [], []        # rows with no residual, their values
     for ax, task in zip(axes, tasks):
         pts = _task_rows(result, data, task, "plot_residuals: data=")
         yhat = _curve(result, _with_task(result, pts, task), 0.9, None)[0].astype(np.float64)
         obs = pts[y].to_numpy(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.log(obs) - np.log(yhat) if log else obs - yhat
-        undrawn += list(pts.index[~np.isfinite(r) & np.isfinite(obs)])
+        bad = ~np.isfinite(r) & np.isfinite(obs)
+        undrawn += list(pts.index[bad])
+        obs_out.append(obs[bad])
+        pred_out.append(yhat[bad])
         ax.axhline(0.0, color="gray", lw=0.8)
         ax.scatter(pts[cols[x]], r, s=12)
         ax.set_xscale("log")
@@ -523,11 +513,11 @@ def plot_residuals(result, data: pd.DataFrame, *, x: str | None = None,
     if undrawn:
         import warnings
 
+        from jaxfit.result import no_residual_why
         from jaxfit.warnings import FitWarning
 
-        why = ("the observed or predicted value is <= 0 or the prediction is not finite, "
-               "and a log has neither (the fit's space='log')" if log
-               else "the prediction is not finite")
+        # the causes as FitResult.residuals names them (before: one wording for all)
+        why = no_residual_why(np.concatenate(obs_out), np.concatenate(pred_out), log)
         more = "" if len(undrawn) <= 10 else " (first 10 shown)"
         warnings.warn(f"plot_residuals: {len(undrawn)} row(s) of column {y!r} have no "
                       f"residual and are not drawn (rows {undrawn[:10]}{more}): {why}.",

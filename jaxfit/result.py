@@ -139,6 +139,31 @@ def check_residual_rows(result, df: pd.DataFrame) -> str:
     return y
 
 
+def no_residual_why(obs: np.ndarray, pred: np.ndarray, log: bool) -> str:
+    """Why rows with observations ``obs`` and predictions ``pred`` have no residual: each
+    cause they have, joined by "; or " (`with_residuals` and `jaxfit.plot.plot_residuals`
+    say it alike).
+
+    Args:
+        obs: the observed values of the rows with no residual (finite).
+        pred: their predictions.
+        log: whether residuals are of logs (the fit's ``space="log"``).
+
+    Returns:
+        The reason, e.g. ``"the prediction is not finite"``.
+    """
+    obs, pred = np.asarray(obs, np.float64), np.asarray(pred, np.float64)
+    # each cause the rows have (before, in log space: "<= 0" also for a prediction that
+    # is NaN, e.g. a law's log of a negative number)
+    causes = []
+    if (~np.isfinite(pred)).any():
+        causes.append("the prediction is not finite")
+    if log and ((obs <= 0) | (pred <= 0)).any():
+        causes.append("the observed or predicted value is <= 0, which has no log (the "
+                      "fit's space='log')")
+    return "; or ".join(causes) or "the prediction is not finite"
+
+
 def with_residuals(df: pd.DataFrame, out: pd.DataFrame, y: str, log: bool) -> pd.DataFrame:
     """``out`` (a prediction frame of ``df``'s rows, its ``prediction`` column added by
     `jaxfit.predictions.prediction_frame`) with ``residual``: observed minus predicted, of
@@ -156,17 +181,9 @@ def with_residuals(df: pd.DataFrame, out: pd.DataFrame, y: str, log: bool) -> pd
         from jaxfit.data import row_labels
         from jaxfit.warnings import FitWarning
 
-        # each cause the rows have (before, in log space: "<= 0" also for a prediction
-        # that is NaN, e.g. a law's log of a negative number)
-        causes = []
-        if (~np.isfinite(pred[bad])).any():
-            causes.append("the prediction is not finite")
-        if log and ((obs[bad] <= 0) | (pred[bad] <= 0)).any():
-            causes.append("the observed or predicted value is <= 0, which has no log (the "
-                          "fit's space='log')")
-        why = "; or ".join(causes) or "the prediction is not finite"
         warnings.warn(f"residuals: {int(bad.sum())} row(s) of column {y!r} have no "
-                      f"residual (rows {row_labels(df, bad)}): {why}; they are NaN.",
+                      f"residual (rows {row_labels(df, bad)}): "
+                      f"{no_residual_why(obs[bad], pred[bad], log)}; they are NaN.",
                       FitWarning, stacklevel=3)
     out[column_key("residual", out.columns)] = resid
     return out

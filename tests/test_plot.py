@@ -342,7 +342,7 @@ def test_plot_names_an_unknown_task_a_bad_x_and_nan_inputs_by_the_users_rows(fit
         draw(res, df, x="Q")
     bad = df.copy()
     bad.loc[3, "N"] = np.nan
-    with pytest.raises(ValueError, match=rf"{name}: data= column 'N' \(input 'N'\) has 1 NaN "
+    with pytest.raises(ValueError, match=rf"{name}: data=: column 'N' \(input 'N'\) has 1 NaN "
                                          r"or infinite values at rows \[3\]"):
         draw(res, bad)
     assert np.isnan(bad.loc[3, "N"]) and bad.shape == df.shape    # the user's frame as it was
@@ -500,8 +500,8 @@ def test_plot_residuals_names_a_bad_target_and_the_points_it_cannot_draw(fitted)
         fig = plot_residuals(res, bad)
     assert [(w.category, str(w.message)) for w in caught] == [(FitWarning, (
         "plot_residuals: 2 row(s) of column 'loss' have no residual and are not drawn "
-        "(rows [3, 30]): the observed or predicted value is <= 0 or the prediction is not "
-        "finite, and a log has neither (the fit's space='log')."))]
+        "(rows [3, 30]): the observed or predicted value is <= 0, which has no log (the "
+        "fit's space='log')."))]
     assert caught[0].filename == __file__
     r = np.ma.filled(fig.axes[0].collections[0].get_offsets()[:, 1], np.nan)
     assert np.isnan(r[3]) and np.isfinite(np.delete(r, 3)).all()
@@ -520,8 +520,8 @@ def test_plot_functions_name_arguments_of_the_wrong_kind(fitted):
     with pytest.raises(ValueError, match=r"^prob='0.9' is out of range: it must be a finite number"):
         plot_fit(res, df, at=at, prob="0.9")
     for draw in (plot_fit, plot_residuals):
-        with pytest.raises(TypeError, match=rf"^{draw.__name__}: data= is a dict, not a "
-                                            r"pandas DataFrame"):
+        with pytest.raises(TypeError, match=rf"^{draw.__name__}: data=: give a pandas "
+                                            r"DataFrame, got dict"):
             draw(res, df.to_dict())
     with pytest.raises(ValueError, match=r"^plot_residuals: data= is None; residuals need "
                                          r"the observations"):
@@ -566,7 +566,59 @@ def test_plot_fit_names_a_target_of_text_or_a_repeated_column(fitted):
     with pytest.raises(ValueError, match=r"^plot_fit: at= column 'loss' \(target y\) has "
                                          r"dtype (str|object), not numbers"):
         plot_fit(res, df, at=at)
-    for draw, col in ((plot_fit, "N"), (plot_residuals, "loss")):
-        with pytest.raises(ValueError, match=rf"^{draw.__name__}: data= column '{col}' appears "
-                                             r"2 times in the data"):
+    # (an input as `jaxfit.checks.prediction_inputs` names it, "data=: column")
+    for draw, col, sep in ((plot_fit, "N", ":"), (plot_residuals, "loss", "")):
+        with pytest.raises(ValueError, match=rf"^{draw.__name__}: data={sep} column '{col}' "
+                                             r"appears 2 times in the data"):
             draw(res, pd.concat([df, df[[col]]], axis=1))
+
+
+def _linear(values, **options) -> jf.FitResult:
+    """A FitResult of ``jf.models.linear()`` (input L, target acc) at ``values``."""
+    return jf.FitResult(law=jf.models.linear(), tasks=pd.Index([0]),
+                        values=np.array([values], np.float64), objective=np.zeros(1),
+                        status=np.zeros(1, np.int32), steps=np.ones(1, np.int64),
+                        grad_norm=np.zeros(1), at_bound=np.zeros((1, 2), bool),
+                        identified=np.ones(1, bool), options={"y": "acc", **options})
+
+
+def test_plot_residuals_refuses_x_at_or_below_zero():
+    """plot_residuals draws x on a log axis but did not check x > 0 as plot_fit does: a
+    row at L <= 0 was left off the figure without a word. Now it is refused like
+    plot_fit's data=, naming the column, the rows and the fix."""
+    data = pd.DataFrame({"L": [2.0, -1.0, 0.0], "acc": [0.5, 0.6, 0.4]}, index=[5, 6, 7])
+    with pytest.raises(ValueError, match=re.escape(
+            "plot_residuals: data= column 'L' (input 'L', the horizontal log axis) has 2 "
+            "value(s) <= 0 at rows [6, 7] (e.g. -1), which a log axis cannot show")):
+        plot_residuals(_linear([1.0, -0.2]), data)
+    assert len(plot_residuals(_linear([1.0, -0.2]), data.loc[[5]]).axes) == 1
+
+
+def test_plot_residuals_names_each_cause_as_residuals_does():
+    """plot_residuals said "the observed or predicted value is <= 0 or the prediction is
+    not finite" for every row with no residual in log space; it names each cause the
+    rows have now, in FitResult.residuals' words (`jaxfit.result.no_residual_why`)."""
+    import warnings
+
+    from jaxfit.warnings import FitWarning
+
+    res = _linear([np.nan, 0.0], space="log")               # every prediction NaN
+    data = pd.DataFrame({"L": [1.0, 2.0, 3.0], "acc": [0.5, 0.6, 0.4]})
+
+    def said(frame) -> tuple[list, list]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            plot_residuals(res, frame)
+            r = res.residuals(frame)
+        assert r["residual"].isna().all()
+        mine = [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
+        return ([m.split("): ", 1)[1] for m in mine if m.startswith("plot_residuals:")],
+                [m.split("): ", 1)[1] for m in mine if m.startswith("residuals:")])
+
+    plot, result = said(data)
+    assert plot == ["the prediction is not finite."]
+    assert result == ["the prediction is not finite; they are NaN."]
+    plot, result = said(data.assign(acc=[0.5, -0.1, 0.4]))
+    both = ("the prediction is not finite; or the observed or predicted value is <= 0, "
+            "which has no log (the fit's space='log')")
+    assert plot == [both + "."] and result == [both + "; they are NaN."]
