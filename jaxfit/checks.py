@@ -21,7 +21,7 @@ import math
 import numbers
 import types
 import weakref
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -152,7 +152,8 @@ def _init(init) -> None:
 
 def fit_options(*, y="loss", by=None, x=None, loss="huber", delta=1e-3, space="log",
                 reduction="sum", init="random", restarts=64, seed=0, method="newton",
-                max_steps=1000, refine=8, keep=2, screen_steps=0, ftol=1e-12, **_) -> None:
+                max_steps=1000, refine=8, keep=2, screen_steps=0, ftol=1e-12,
+                continuation=None, **_) -> None:
     """Validate `jaxfit.fit`'s options (keyword names as in `jaxfit.fit`). Raises
     ValueError naming the option, the value and the range."""
     _columns(y, by, x)
@@ -169,6 +170,32 @@ def fit_options(*, y="loss", by=None, x=None, loss="huber", delta=1e-3, space="l
     integer("keep", keep, 1, allow_none=True, why="restarts run to convergence per task")
     integer("screen_steps", screen_steps, 0, why="solver iterations before screening")
     real("ftol", ftol, lo=0.0, hi=1.0, why="relative convergence tolerance, e.g. 1e-12")
+    _continuation(continuation, loss)
+
+
+def _continuation(continuation, loss) -> None:
+    """`jaxfit.fit`'s ``continuation``: None (the default stages) or a sequence of finite
+    factors > 1 of the Huber delta, given only with ``loss="huber"``.
+
+    Raises:
+        ValueError: naming the value as given (before the check moved here:
+            ``continuation=10`` raised a bare "'int' object is not iterable", ``"10"``
+            was read as the factors (1.0, 0.0), ``("x",)`` raised "could not convert
+            string to float"), or ``loss`` with no Huber delta to smooth.
+    """
+    if continuation is None:
+        return
+    example = "e.g. continuation=(10,) for one warm-up stage at 10 x delta, or ()"
+    if isinstance(continuation, (str, bytes)) or not isinstance(continuation, Sequence):
+        raise ValueError(f"continuation={continuation!r} is not a sequence of factors; "
+                         f"{example}.")
+    for i, c in enumerate(continuation):
+        real(f"continuation[{i}]", c, lo=1.0,
+             why=f"a factor of the Huber delta in continuation={tuple(continuation)!r}; "
+                 f"{example}")
+    if len(continuation) and loss != "huber":
+        raise ValueError(f"continuation={tuple(continuation)} smooths the Huber loss; "
+                         f"loss={loss!r} has no delta to smooth. Pass continuation=().")
 
 
 def sample_options(*, y="loss", by=None, x=None, space="log", nu=4.0, method="nuts",

@@ -310,29 +310,10 @@ def _refit_at_floor(law, batch: Batch, sol, objective, opts, use_jit: bool):
 
 
 def _continuation(continuation, loss: str) -> tuple[float, ...]:
-    """`fit`'s ``continuation`` as its factors, largest first (None: ``(10,)`` for the Huber
-    loss, else ``()``).
-
-    Raises:
-        ValueError: naming the value as given, when it is not a sequence of numbers > 1
-            (before: ``continuation=10`` raised a bare "'int' object is not iterable",
-            ``"10"`` was read as the factors (1.0, 0.0), ``("x",)`` raised "could not
-            convert string to float"), or when ``loss`` has no Huber delta to smooth.
-    """
+    """`fit`'s ``continuation`` (validated by `jaxfit.checks.fit_options`) as its factors,
+    largest first (None: ``(10,)`` for the Huber loss, else ``()``)."""
     if continuation is None:
         return (10.0,) if loss == "huber" else ()
-    example = "e.g. continuation=(10,) for one warm-up stage at 10 x delta, or ()"
-    if isinstance(continuation, (str, bytes)) or not isinstance(continuation, Sequence):
-        raise ValueError(f"continuation={continuation!r} is not a sequence of factors; "
-                         f"{example}.")
-    if not all(isinstance(c, (int, float, np.integer, np.floating))
-               and not isinstance(c, (bool, np.bool_)) and np.isfinite(c) and c > 1
-               for c in continuation):
-        raise ValueError(f"continuation={tuple(continuation)!r}: every factor must be > 1 and "
-                         f"finite (the Huber delta is multiplied by it); {example}.")
-    if continuation and loss != "huber":
-        raise ValueError(f"continuation={tuple(continuation)} smooths the Huber loss; "
-                         f"loss={loss!r} has no delta to smooth. Pass continuation=().")
     return tuple(sorted(map(float, continuation), reverse=True))
 
 
@@ -411,7 +392,7 @@ def fit(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = None, 
     checks.fit_options(y=y, by=by, x=x, loss=loss, delta=delta, space=space, reduction=reduction,
                        init=init, restarts=restarts, seed=seed, method=method,
                        max_steps=max_steps, refine=refine, keep=keep,
-                       screen_steps=screen_steps, ftol=ftol)
+                       screen_steps=screen_steps, ftol=ftol, continuation=continuation)
     objective = make_objective(law, loss, float(delta), space, reduction)
     continuation = _continuation(continuation, loss)
     opts = SolverOptions(method=method, max_steps=max_steps, ftol=ftol, refine=refine,

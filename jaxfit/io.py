@@ -329,7 +329,21 @@ def _as_tuples(label):
     return tuple(map(_as_tuples, label)) if isinstance(label, list) else label
 
 
-def _tasks_index(labels: list, by, types: list | None = None) -> pd.Index:
+def _tasks_index(labels: list, by, types: list | None = None,
+                 field: str = "tasks") -> pd.Index:
+    """The task index of a file's task ``labels`` (from its ``field``), its levels named by
+    ``by`` and typed by ``types``.
+
+    Raises:
+        ValueError: ``types`` is not one entry per task column, or a label names two
+            tasks (`_check_task_labels`), naming the field.
+    """
+    index = _typed_index(labels, by, types)
+    _check_task_labels(index, field)
+    return index
+
+
+def _typed_index(labels: list, by, types: list | None) -> pd.Index:
     cols = task_columns(by)
     if len(cols) > 1:
         index = pd.MultiIndex.from_tuples([_as_tuples(list(t)) for t in labels], names=cols)
@@ -550,18 +564,21 @@ def _tuple_options(options) -> list[str]:
 
 
 def _with_tuples(options: dict, keys) -> dict:
+    """``options`` as saved, with the tuples JSON wrote as lists back as tuples: the
+    options ``keys`` lists (`_tuple_options`: e.g. ``continuation``, a tuple ``y``),
+    at every depth, and the column labels inside ``by`` and ``x`` (`_column_labels`)."""
     keys = set(keys) if isinstance(keys, list) else set()
-    return {k: tuple(v) if k in keys and isinstance(v, list) else v for k, v in options.items()}
+    return _column_labels({k: _as_tuples(v) if k in keys and isinstance(v, list) else v
+                           for k, v in options.items()})
 
 
 def _column_labels(options: dict) -> dict:
-    """``options`` with the column labels JSON wrote as lists back as tuples: ``y``, each
-    ``by`` column and each ``x`` column of a DataFrame with MultiIndex columns
+    """``options`` with the column labels JSON wrote as lists back as tuples: each ``by``
+    column and each ``x`` column of a DataFrame with MultiIndex columns
     (``("loss", "mean")``). Before, a fit of such columns saved and failed to load
-    ("Index.name must be a hashable type")."""
+    ("Index.name must be a hashable type"). A tuple ``y`` is in the file's option tuples
+    (`_tuple_options`), which `_with_tuples` restores."""
     out = dict(options)
-    if isinstance(out.get("y"), list):
-        out["y"] = _as_tuples(out["y"])
     by = out.get("by")
     if isinstance(by, (list, tuple)):
         out["by"] = type(by)(_as_tuples(c) for c in by)
@@ -870,9 +887,8 @@ def fit_from_dict(doc: dict, law: Law | None = None) -> FitResult:
     _check_fit_doc(doc, names)
     rows = doc["tasks"]
     nan = lambda v: math.nan if v is None else v  # noqa: E731
-    options = _column_labels(_with_tuples(dict(doc["options"]), doc.get("option_tuples")))
+    options = _with_tuples(dict(doc["options"]), doc.get("option_tuples"))
     tasks = _tasks_index([r["task"] for r in rows], options.get("by"), doc.get("task_types"))
-    _check_task_labels(tasks)
     values = np.array([[nan(r["params"][n]) for n in names] for r in rows], dtype=np.float64)
     points = _verify_law(law, doc.get("law_check"), values, tasks, doc["law"]["name"])
     res = FitResult(
@@ -1161,16 +1177,14 @@ def _posterior_from(idata, attrs, law: Law | None):
         raise ValueError(f"field 'jaxfit_fit' (the point fit it started from): "
                          f"{str(e).removeprefix('load: ')}") from None
     types = get("jaxfit_task_types") if "jaxfit_task_types" in attrs else None
-    options = _column_labels(options)
-    tasks = _tasks_index(get("jaxfit_tasks"), options.get("by"), types)
-    _check_task_labels(tasks, "jaxfit_tasks")
+    options = _with_tuples(options, get("jaxfit_option_tuples")
+                           if "jaxfit_option_tuples" in attrs else None)
+    tasks = _tasks_index(get("jaxfit_tasks"), options.get("by"), types, "jaxfit_tasks")
     post = Posterior(law=law, tasks=tasks,
                      draws=draws, likelihood=likelihood,
                      method=attrs["method"], stats=stats, hyper=hyper,
                      fit=fit,
-                     options=_with_tuples(_options_from_json(options),
-                                          get("jaxfit_option_tuples")
-                                          if "jaxfit_option_tuples" in attrs else None),
+                     options=_options_from_json(options),
                      timing=get("jaxfit_timing"), data=data, temper=temper)
     if "jaxfit_law_check" in attrs:     # absent in files written before it was recorded
         values = _first_draws(post)

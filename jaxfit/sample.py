@@ -20,7 +20,8 @@ import pandas as pd
 from numpyro.distributions import constraints
 
 from jaxfit import checks
-from jaxfit.data import by_option, check_law, make_batch, row_columns, task_at
+from jaxfit.data import (by_option, check_law, did_you_mean, make_batch, row_columns, task_at,
+                         unique_columns)
 from jaxfit.fit import fit as point_fit
 from jaxfit.fit import make_starts, warn_design
 from jaxfit.inference import bayes, tempering
@@ -754,57 +755,68 @@ def _refits_at_floor(law: Law, objective, sol, x, y, wb, opts: SolverOptions):
 # ------------------------------------------------------------------------------ bootstrap
 
 
-def _pinned_mask(data, pinned, batch) -> np.ndarray | None:
-    """`bootstrap`'s ``pinned`` column as a [T, P] bool mask on ``batch``'s grid (None for
-    no column).
+def _resample_column(data, name, option: str, fix: str) -> pd.Series:
+    """``data[name]`` for `bootstrap`'s ``pinned`` / ``groups`` column, checked as
+    `jaxfit.data.make_batch` checks the other columns.
 
     Raises:
-        ValueError: the column is missing or holds other values than True/False (NaN
-            included), or every row of a task is pinned, naming the column, the values
-            and the fix.
+        ValueError: the column is missing (with the data's close column, if any) or its
+            name labels two or more columns, naming the option, the column and the fix.
     """
-    if pinned is None:
-        return None
-    if pinned not in data.columns:
-        raise ValueError(f"bootstrap: pinned={pinned!r} is not a column of the data (columns "
-                         f"{list(data.columns)}); give the name of a column of True/False "
-                         "marking the rows kept in every resample.")
-    col = data[pinned]
-    values = col.to_numpy(dtype=object)
-    bad = [v for v in values if not isinstance(v, (bool, np.bool_))]
-    if bad:
-        raise ValueError(f"bootstrap: column {pinned!r} (pinned) must hold True/False; it "
-                         f"holds {bad[:3]!r} (dtype {col.dtype}). Fix: e.g. "
-                         f"data.assign({pinned}=data[{pinned!r}].eq(...)).")
-    flag = values.astype(bool)
-    mask = np.where(batch.rows >= 0, flag[np.maximum(batch.rows, 0)], False)
-    free = ((batch.rows >= 0) & (batch.w > 0) & ~mask).sum(axis=1)
-    if (free == 0).any():
-        raise ValueError(f"bootstrap: every row of task(s) {list(batch.tasks[free == 0][:5])} "
-                         f"is pinned (column {pinned!r}), so there is nothing to resample; "
-                         "pin only the protocol's pseudo-points.")
-    return mask
+    if name not in data.columns:
+        raise ValueError(f"bootstrap: {option}={name!r} is not a column of the data (columns "
+                         f"{list(data.columns)}){did_you_mean([name], data.columns)}; {fix}")
+    unique_columns(data, [name], where=f"bootstrap: {option}={name!r}: ")
+    return data[name]
 
 
-def _group_ids(data, groups, batch, pin) -> np.ndarray | None:
-    """`bootstrap`'s ``groups`` column as [T, P] cluster ids on ``batch``'s grid: each
-    task's clusters numbered ``0 .. m_t - 1`` (-1 on padding, pinned rows and rows of
+def _resample_masks(data, batch, pinned, groups) -> tuple[np.ndarray | None,
+                                                            np.ndarray | None]:
+    """`bootstrap`'s ``pinned`` and ``groups`` columns on ``batch``'s grid: ``pin``, a
+    [T, P] bool mask of the rows kept in every resample, and ``gid``, [T, P] cluster ids,
+    each task's clusters numbered ``0 .. m_t - 1`` (-1 on padding, pinned rows and rows of
     weight 0, which are in no cluster); None for no column.
 
     Raises:
-        ValueError: the column is missing, holds missing labels, or a task has a single
-            cluster (nothing to resample), naming the column, the task(s) and the fix.
+        ValueError: a column is missing or duplicated; ``pinned`` holds other values than
+            True/False (NaN included) or pins every row of a task; ``groups`` holds
+            missing labels on drawn rows or gives a task a single cluster (nothing to
+            resample), naming the column, the values or task(s) and the fix.
     """
-    if groups is None:
-        return None
-    if groups not in data.columns:
-        raise ValueError(f"bootstrap: groups={groups!r} is not a column of the data (columns "
-                         f"{list(data.columns)}); give the name of a column whose values "
-                         "label the clusters (e.g. the training run of each checkpoint).")
-    col = data[groups]
-    free = (batch.rows >= 0) & (batch.w > 0)
-    if pin is not None:
+    free = (batch.rows >= 0) & (batch.w > 0)       # the rows a resample draws
+    rows = np.maximum(batch.rows, 0)
+    pin = gid = None
+    if pinned is not None:
+        col = _resample_column(data, pinned, "pinned",
+                               "give the name of a column of True/False marking the rows "
+                               "kept in every resample.")
+        values = col.to_numpy(dtype=object)
+        bad = [v for v in values if not isinstance(v, (bool, np.bool_))]
+        if bad:
+            raise ValueError(f"bootstrap: column {pinned!r} (pinned) must hold True/False; it "
+                             f"holds {bad[:3]!r} (dtype {col.dtype}). Fix: e.g. "
+                             f"data.assign({pinned}=data[{pinned!r}].eq(...)).")
+        pin = np.where(batch.rows >= 0, values.astype(bool)[rows], False)
         free &= ~pin
+        empty = free.sum(axis=1) == 0
+        if empty.any():
+            raise ValueError(f"bootstrap: every row of task(s) {list(batch.tasks[empty][:5])} "
+                             f"is pinned (column {pinned!r}), so there is nothing to "
+                             "resample; pin only the protocol's pseudo-points.")
+    if groups is not None:
+        gid = _cluster_ids(_resample_column(
+            data, groups, "groups", "give the name of a column whose values label the "
+            "clusters (e.g. the training run of each checkpoint)."), groups, batch, free)
+    return pin, gid
+
+
+def _cluster_ids(col: pd.Series, groups, batch, free: np.ndarray) -> np.ndarray:
+    """[T, P] cluster ids of the ``groups`` column ``col`` on the ``free`` rows of
+    ``batch``'s grid (-1 elsewhere), each task's clusters numbered ``0 .. m_t - 1``.
+
+    Raises:
+        ValueError: missing labels on free rows, or a task with a single cluster.
+    """
     rows = np.maximum(batch.rows, 0)
     missing = col.isna().to_numpy()
     bad = free & missing[rows]
@@ -904,8 +916,7 @@ def bootstrap(law: Law, data, y: str = "loss", by: str | Sequence[str] | None = 
     timing = {}
     t0 = time.perf_counter()
     batch = make_batch(data, law, y=y, by=by, x=x, weights=weights, space=space)
-    pin = _pinned_mask(data, pinned, batch)
-    gid = _group_ids(data, groups, batch, pin)
+    pin, gid = _resample_masks(data, batch, pinned, groups)
     checks.law_output(law, batch.x, batch.w)       # before any compile
     if warn:
         checks.data_warnings(law, batch, make_starts(law, init=init, restarts=restarts,

@@ -91,7 +91,9 @@ def test_bootstrap_pinned_column_is_checked_and_recorded():
     assert pinned.options["pinned"] == "anchor"
     assert "pinned" not in bootstrap(law, df, **kw).options
     pd.testing.assert_frame_equal(df, before)
-    with pytest.raises(ValueError, match=r"pinned='anchr' is not a column"):
+    with pytest.raises(ValueError, match=r"pinned='anchr' is not a column of the data "
+                                         r"\(columns \['L', 'acc', 'anchor'\]\) \(the data's "
+                                         r"column 'anchor' is close to 'anchr'\); give"):
         bootstrap(law, df, pinned="anchr", **kw)
     with pytest.raises(ValueError, match=r"column 'anchor' \(pinned\) must hold True/False; "
                                          r"it holds \[nan\]"):
@@ -149,19 +151,19 @@ def test_cluster_resample_weights_draw_whole_clusters():
 
 
 def test_group_ids_number_each_tasks_clusters_and_leave_out_pinned_rows():
-    """`jaxfit.sample._group_ids`: the groups column as per-task cluster ids 0 .. m_t - 1
+    """`jaxfit.sample._resample_masks`: the groups column as per-task cluster ids 0 .. m_t - 1
     on the batch grid, a label shared by two tasks being a cluster of each, -1 on padding,
     pinned rows and rows of weight 0."""
     from jaxfit.data import make_batch
-    from jaxfit.sample import _group_ids, _pinned_mask
+    from jaxfit.sample import _resample_masks
 
     df = pd.DataFrame({"task": ["a"] * 6 + ["b"] * 3,
                        "L": np.linspace(1.0, 2.0, 9), "acc": np.linspace(0.7, 0.3, 9),
                        "run": ["r2", "r1", "r2", "anchor", "r3", "r1", "r1", "r9", "r9"],
                        "anchor": [False] * 3 + [True] + [False] * 5})
     batch = make_batch(df, jf.models.linear(), y="acc", by="task", space="linear")
-    pin = _pinned_mask(df, "anchor", batch)
-    ids = _group_ids(df, "run", batch, pin)
+    pin, ids = _resample_masks(df, batch, "anchor", "run")
+    assert pin.sum() == 1 and _resample_masks(df, batch, None, None) == (None, None)
     assert ids.max() + 1 == 3                 # task a's clusters r2, r1, r3 (the anchor pinned)
     labels = df["run"].to_numpy()
     for t in range(2):
@@ -195,7 +197,9 @@ def test_bootstrap_groups_column_is_checked_and_recorded():
     assert post.options["groups"] == "run"
     assert "groups" not in bootstrap(law, df, **kw).options
     pd.testing.assert_frame_equal(df, before)
-    with pytest.raises(ValueError, match=r"groups='rn' is not a column"):
+    with pytest.raises(ValueError, match=r"groups='rn' is not a column of the data "
+                                         r"\(columns \[.*\]\) \(the data's column 'run' is "
+                                         r"close to 'rn'\); give the name"):
         bootstrap(law, df, groups="rn", **kw)
     with pytest.raises(ValueError, match=r"column 'run' \(groups\) has 1 missing labels "
                                          r"\(NaN/None\) on resampled rows of task\(s\) \['b'\]"):
@@ -208,6 +212,28 @@ def test_bootstrap_groups_column_is_checked_and_recorded():
     pinned = df.assign(anchor=df.index == 20, run=df["run"].where(df.index != 20))
     assert bootstrap(law, pinned, groups="run", pinned="anchor", **kw).options == {
         **post.options, "pinned": "anchor"}
+
+
+def test_bootstrap_duplicated_pinned_and_mistyped_groups_columns_are_named():
+    """A ``pinned`` name labelling two columns (``data[pinned]`` a DataFrame) is refused
+    by `jaxfit.data.unique_columns`' message, and a typo in ``groups`` gets the data's
+    close column, as `jaxfit.data.make_batch` does for the other columns; both before any
+    fit. Before, the duplicate failed inside the True/False check on a DataFrame's column
+    labels and the typo named no close column."""
+    df = pd.DataFrame({"L": np.linspace(1.0, 2.0, 12), "acc": np.linspace(0.7, 0.3, 12),
+                       "anchor": [False] * 11 + [True], "run": np.tile(["r1", "r2", "r3"], 4)})
+    dup = pd.concat([df, df[["anchor"]]], axis=1)
+    law = jf.models.linear()
+    kw = {"y": "acc", "x": {"L": "L"}, "loss": "squared", "space": "linear", "n": 8,
+          "warn": False}
+    with pytest.raises(ValueError, match=r"bootstrap: pinned='anchor': column 'anchor' "
+                                         r"appears 2 times in the data \(duplicate names\); "
+                                         r"drop or rename the duplicates"):
+        bootstrap(law, dup, pinned="anchor", **kw)
+    with pytest.raises(ValueError, match=r"bootstrap: groups='runs' is not a column of the "
+                                         r"data .*\(the data's column 'run' is close to "
+                                         r"'runs'\); give the name of a column"):
+        bootstrap(law, df, groups="runs", **kw)
 
 
 def test_backtest_step_passes_groups_to_its_bootstrap(monkeypatch):

@@ -217,7 +217,8 @@ def test_continuation_needs_the_huber_loss_and_factors_above_one(kept):
     law = jf.models.chinchilla()
     with pytest.raises(ValueError, match=r"loss='squared' has no delta.*continuation=\(\)"):
         jf.fit(law, kept, y="loss", loss="squared", continuation=(10,), restarts=2)
-    with pytest.raises(ValueError, match="must be > 1"):
+    with pytest.raises(ValueError, match=r"continuation\[0\]=0.5 is out of range: it must be "
+                                         r"a finite number > 1"):
         jf.fit(law, kept, y="loss", continuation=(0.5,), restarts=2)
     sq = jf.fit(law, kept, y="loss", loss="squared", init="grid", warn=False)
     assert sq.options["continuation"] == ()
@@ -228,15 +229,18 @@ def test_continuation_needs_the_huber_loss_and_factors_above_one(kept):
           "warm-up stage at 10 x delta, or ().")),
     ("10", ("continuation='10' is not a sequence of factors; e.g. continuation=(10,) for "
             "one warm-up stage at 10 x delta, or ().")),
-    (("x",), ("continuation=('x',): every factor must be > 1 and finite (the Huber delta is "
-              "multiplied by it); e.g. continuation=(10,) for one warm-up stage at 10 x "
-              "delta, or ().")),
-    ((np.inf,), "continuation=(inf,): every factor must be > 1 and finite"),
+    (("x",), ("continuation[0]='x' is out of range: it must be a finite number > 1 (a "
+              "factor of the Huber delta in continuation=('x',); e.g. continuation=(10,) for "
+              "one warm-up stage at 10 x delta, or ()).")),
+    ((np.inf,), "continuation[0]=inf is out of range: it must be a finite number > 1"),
+    ((10, True), "continuation[1]=True is out of range: it must be a finite number > 1"),
 ])
 def test_continuation_that_is_no_sequence_of_factors_is_named(kept, given, message):
     """Before: continuation=10 raised a bare TypeError "'int' object is not iterable",
     "10" was read as the factors (1.0, 0.0) (and the error named those), ("x",) raised
-    "could not convert string to float: 'x'", and inf was accepted."""
+    "could not convert string to float: 'x'", and inf was accepted. The factors are
+    checked by `jaxfit.checks.fit_options` with `checks.real`, whose words name the
+    factor's index."""
     with pytest.raises(ValueError) as e:
         jf.fit(jf.models.chinchilla(), kept, y="loss", continuation=given, restarts=2)
     assert str(e.value).startswith(message)

@@ -888,3 +888,19 @@ def test_tuple_column_labels_round_trip(two_task_fit, tmp_path):
     assert list(r.columns[-2:]) == [("prediction", ""), ("residual", "")]
     np.testing.assert_allclose(r[("residual", "")], np.log(rows[("loss", "mean")])
                                - np.log(r[("prediction", "")]), rtol=1e-12)
+
+
+def test_option_tuples_come_back_at_every_depth_with_the_column_labels():
+    """`jaxfit.io._with_tuples` (both load paths): the file's option tuples come back as
+    tuples at every depth and the labels inside ``by`` / ``x`` with them. Before, the fit
+    path turned only the top level back (a y label holding a tuple came back with a list
+    in it, unhashable), while the posterior path did the labels first."""
+    from jaxfit.io import _with_tuples
+
+    saved = {"y": [["loss", "a"], "mean"], "continuation": [30.0, 3.0],
+             "by": [["task", ""]], "x": {"C": ["flops", ""]}, "space": "log"}
+    back = _with_tuples(saved, ["y", "continuation"])
+    assert back == {"y": (("loss", "a"), "mean"), "continuation": (30.0, 3.0),
+                    "by": [("task", "")], "x": {"C": ("flops", "")}, "space": "log"}
+    assert all(type(a) is type(b) for a, b in zip(back["y"], (("",), "")))
+    assert _with_tuples(saved, None)["y"] == [["loss", "a"], "mean"]   # not a tuple option
