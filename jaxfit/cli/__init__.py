@@ -1250,24 +1250,23 @@ def _sample_flags(args) -> None:
     boot = args.method == "bootstrap"
     unused = (_SAMPLER if boot else
               {**_BOOTSTRAP, **{k: _SAMPLER[k] for k in _NUTS_ONLY if args.method != "nuts"}})
-    for dest in unused:
-        value = getattr(args, dest)
-        if value is None:
-            continue
-        flag = "--" + dest.replace("_", "-")
+
+    def why(dest: str, value: str) -> str:
         if dest in _NUTS_ONLY and not boot:
-            raise InputError(f"{flag} {value} does not apply to --method {args.method} (NUTS's "
-                             f"{'warm-up' if dest == 'warmup' else 'target acceptance rate'}: "
-                             f"{args.method} draws --chains x --samples independent draws); "
-                             "drop it, or use --method nuts")
+            return (f"does not apply to --method {args.method} (NUTS's "
+                    f"{'warm-up' if dest == 'warmup' else 'target acceptance rate'}: "
+                    f"{args.method} draws --chains x --samples independent draws); "
+                    "drop it, or use --method nuts")
         if boot:
             fix = (f"the bootstrap's resamples are --n (e.g. --n {value})" if dest == "samples"
                    else "drop it, or use --method nuts, svi or laplace")
-            raise InputError(f"{flag} {value} does not apply to --method bootstrap (a "
-                             f"bootstrap refits the point fit's loss); {fix}")
-        raise InputError(f"--n {value} is the bootstrap's resamples and does not apply to "
-                         f"--method {args.method}; use --method bootstrap --n {value}, or set "
-                         f"the draws with --chains and --samples (draws per chain)")
+            return ("does not apply to --method bootstrap (a bootstrap refits the point "
+                    f"fit's loss); {fix}")
+        return (f"is the bootstrap's resamples and does not apply to --method {args.method}; "
+                f"use --method bootstrap --n {value}, or set the draws with --chains and "
+                "--samples (draws per chain)")
+
+    _unused(args, unused, why)
     _fill_defaults(args, {**_SAMPLER, **_BOOTSTRAP})
 
 
@@ -1424,14 +1423,12 @@ def _cmd_predict(args) -> int:
     _model_not_data(args.model, args.data)
     result = _call(load, args.model, law=law)
     is_post = isinstance(result, Posterior)
-    for flag, value in (("--prob", args.prob), ("--seed", args.seed)):
-        if value is not None and not is_post:
-            # before: accepted and ignored (a point fit's prediction has no interval); and
-            # checked before --prob's range, so --prob 1.5 is not first called out of range
-            raise InputError(f"predict: {flag} {value} applies to a posterior (.nc), and "
-                             f"{args.model!r} is a point fit, whose predictions have no "
-                             "interval; drop it, or predict from a posterior saved by "
-                             "jaxfit sample --save post.nc")
+    if not is_post:
+        # before: accepted and ignored (a point fit's prediction has no interval); and
+        # checked before --prob's range, so --prob 1.5 is not first called out of range
+        _unused(args, ("prob", "seed"), f"applies to a posterior (.nc), and {args.model!r} "
+                "is a point fit, whose predictions have no interval; drop it, or predict "
+                "from a posterior saved by jaxfit sample --save post.nc", prefix="predict: ")
     mapping = result.options.get("x") or {}
     args.by = _by_list(result.options.get("by"))
     at = _precheck(args, result.law, mapping)
@@ -1568,6 +1565,20 @@ def _recipe_flags(args, recipe) -> None:
                           if a.default is not None and used(a)})
 
 
+def _unused(args, dests, why, prefix: str = "") -> None:
+    """InputError for the first of ``dests`` given (its value not None) where nothing uses
+    it: ``{prefix}--dest-with-dashes VALUE {why}`` (a list value joined by spaces);
+    ``why`` is the rest of the message, or a function of the dest and the shown value
+    that returns it."""
+    for dest in dests:
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+        rest = why(dest, shown) if callable(why) else why
+        raise InputError(f"{prefix}--{dest.replace('_', '-')} {shown} {rest}")
+
+
 def _fill_defaults(args, defaults: dict) -> None:
     """Set each option of ``defaults`` (dest -> value) that was not given (None) to its
     default: the options whose parser default is None so that one given at its default
@@ -1701,14 +1712,13 @@ def _fit_flags(args, huber: bool, what: str, seeds_starts_only: bool = False) ->
     if args.delta is not None and not huber:
         raise InputError(f"--delta {args.delta:g} is the Huber threshold and does not apply "
                          f"to {what}, which is not Huber; drop it, or use --loss huber")
-    if args.restarts is not None and args.init == "grid":
-        raise InputError(f"--restarts {args.restarts} sets the random or Sobol starts and "
-                         "does not apply to --init grid (the law's own grid of starts); drop "
-                         "it, or use --init random or --init sobol")
-    if seeds_starts_only and args.seed is not None and args.init == "grid":
-        raise InputError(f"--seed {args.seed} seeds the random or Sobol starts and does not "
-                         "apply to --init grid (the law's own grid of starts, the same every "
-                         "run); drop it, or use --init random or --init sobol")
+    if args.init == "grid":
+        _unused(args, ("restarts",), "sets the random or Sobol starts and does not apply to "
+                "--init grid (the law's own grid of starts); drop it, or use --init random "
+                "or --init sobol")
+        _unused(args, ("seed",) if seeds_starts_only else (), "seeds the random or Sobol "
+                "starts and does not apply to --init grid (the law's own grid of starts, the "
+                "same every run); drop it, or use --init random or --init sobol")
     _fill_defaults(args, _FIT_DEFAULTS)
 
 

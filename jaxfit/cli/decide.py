@@ -78,20 +78,16 @@ def _saved_flags(args) -> None:
     defaults each to None, ``args.data_defaults``)."""
     from jaxfit import cli
 
-    for dest in args.data_defaults:
-        value = getattr(args, dest)
-        if value is None:
-            continue
-        flag = "--" + dest.replace("_", "-")
-        shown = " ".join(map(str, value)) if isinstance(value, list) else value
+    def why(dest: str, shown: str) -> str:
         fix = ("for intervals give a posterior (.nc from jaxfit sample --save) or the DATA "
                "with --n-boot" if dest == "n_boot" else "drop it, or give the DATA to fit")
         saved = cli._saved_kind(Path(args.source))          # by content, else by name
         kind = ("posterior" if saved == "a netCDF file" or (
             saved is None and args.source.lower().endswith(".nc")) else "fit")
-        raise cli.InputError(f"{flag} {shown} applies only when SOURCE is data to fit; "
-                             f"{cli._given(args.source)} is a saved {kind}, used as it is; "
-                             f"{fix}")
+        return (f"applies only when SOURCE is data to fit; {cli._given(args.source)} is a "
+                f"saved {kind}, used as it is; {fix}")
+
+    cli._unused(args, args.data_defaults, why)
 
 
 def _precheck(args) -> None:
