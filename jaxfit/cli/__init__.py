@@ -504,25 +504,18 @@ def _duplicate_header(path: Path, df: pd.DataFrame, source: str) -> None:
                          f"be read as {dup + '.1'!r})")
 
 
-#: The first bytes of a netCDF-4 (HDF5) and of a classic netCDF file: a saved posterior.
-_NETCDF_MAGIC = (b"\x89HDF", b"CDF\x01", b"CDF\x02")
+#: `jaxfit.io.saved_kind`'s kinds as `_NOT_TABLES` names them.
+_SAVED_FILE = {"fit": _NOT_TABLES[".json"], "posterior": _NOT_TABLES[".nc"]}
 
 
-def _saved_kind(path: Path) -> str | None:
+def _saved_file(path: Path) -> str | None:
     """"a JSON file" or "a netCDF file" when ``path`` holds a result `jaxfit.io.save`
-    wrote (a fit's ``jaxfit.fit/1`` document, a posterior's netCDF), whatever its name;
-    else None. ``--save`` takes any file name, so ``--save fit.out`` was read as a CSV
-    when given as DATA or SOURCE: "missing column(s) ... the data has columns ['{']"."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(256)
-    except OSError:
-        return None
-    if head[:4] in _NETCDF_MAGIC:
-        return "a netCDF file"
-    if re.match(rb'\s*\{\s*"schema"\s*:\s*"jaxfit\.fit/', head):
-        return "a JSON file"
-    return None
+    wrote (`jaxfit.io.saved_kind`), whatever its name; else None. ``--save`` takes any
+    file name, so ``--save fit.out`` was read as a CSV when given as DATA or SOURCE:
+    "missing column(s) ... the data has columns ['{']"."""
+    from jaxfit.io import saved_kind
+
+    return _SAVED_FILE.get(saved_kind(path))
 
 
 def _read(source: str) -> pd.DataFrame:
@@ -534,7 +527,7 @@ def _read(source: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{source!r} is neither a file nor an embedded dataset "
                          f"({', '.join(datasets.names())})")
-    kind = _NOT_TABLES.get(path.suffix.lower()) or _saved_kind(path)
+    kind = _NOT_TABLES.get(path.suffix.lower()) or _saved_file(path)
     if kind:
         # before: read as CSV, a saved fit gave "the data has columns ['{']" and a
         # workbook a UnicodeDecodeError
@@ -1396,10 +1389,11 @@ def _model_not_data(model: str, data: str | None) -> None:
     fit.json``). Before, the first said "load: no file 'chinchilla'" and the second that
     'runs.csv' "is truncated or corrupted: save the result again"."""
     from jaxfit import datasets
+    from jaxfit.io import saved_kind
 
     path = Path(model)
     if path.is_file():
-        if path.suffix.lower() not in _DATA_SUFFIXES or _saved_kind(path):
+        if path.suffix.lower() not in _DATA_SUFFIXES or saved_kind(path):
             return
         what = f"{_given(model)!r} is a data file"
     elif model in datasets.names():
@@ -1407,7 +1401,7 @@ def _model_not_data(model: str, data: str | None) -> None:
     else:
         return
     swapped = (f": the order is MODEL then DATA, jaxfit predict {_given(data)} {_given(model)}"
-               if data and Path(data).is_file() and _saved_kind(Path(data)) else
+               if data and Path(data).is_file() and saved_kind(data) else
                ", e.g. jaxfit predict fit.json runs.csv")
     raise InputError(f"predict: MODEL {what}, not a saved fit or posterior; MODEL is the file "
                      f"jaxfit fit --save (.json) or jaxfit sample --save (.nc) wrote, DATA "

@@ -37,10 +37,10 @@ class _Source(NamedTuple):
 
 def _source(args) -> _Source:
     from jaxfit import cli
-    from jaxfit.io import load
+    from jaxfit.io import load, saved_kind
 
     path = Path(args.source)
-    if path.is_file() and (path.suffix.lower() in (".json", ".nc") or cli._saved_kind(path)):
+    if path.is_file() and (path.suffix.lower() in (".json", ".nc") or saved_kind(path)):
         _saved_flags(args)
         law = cli._law(args.law) if args.law else None
         saved = cli._call(load, str(path), law=law)
@@ -77,13 +77,13 @@ def _saved_flags(args) -> None:
     unused), at any value: ``--y loss``, its default, passed unnoticed before (the parser
     defaults each to None, ``args.data_defaults``)."""
     from jaxfit import cli
+    from jaxfit.io import saved_kind
 
     def why(dest: str, shown: str) -> str:
         fix = ("for intervals give a posterior (.nc from jaxfit sample --save) or the DATA "
                "with --n-boot" if dest == "n_boot" else "drop it, or give the DATA to fit")
-        saved = cli._saved_kind(Path(args.source))          # by content, else by name
-        kind = ("posterior" if saved == "a netCDF file" or (
-            saved is None and args.source.lower().endswith(".nc")) else "fit")
+        saved = saved_kind(args.source)                     # by content, else by name
+        kind = saved or ("posterior" if args.source.lower().endswith(".nc") else "fit")
         return (f"applies only when SOURCE is data to fit; {cli._given(args.source)} is a "
                 f"saved {kind}, used as it is; {fix}")
 
