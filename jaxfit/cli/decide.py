@@ -38,12 +38,13 @@ class _Source(NamedTuple):
 def _source(args) -> _Source:
     from jaxfit import cli
     from jaxfit.io import load, saved_kind
+    from jaxfit.posterior import Posterior
 
     path = Path(args.source)
     if path.is_file() and (path.suffix.lower() in (".json", ".nc") or saved_kind(path)):
-        _saved_flags(args)
         law = cli._law(args.law) if args.law else None
         saved = cli._call(load, str(path), law=law)
+        _saved_flags(args, "posterior" if isinstance(saved, Posterior) else "fit")
         return _Source(saved, saved.law, dict(saved.options.get("x") or {}), None,
                        cli._by_list(saved.options.get("by")))
     cli._fill_defaults(args, args.data_defaults)
@@ -70,20 +71,18 @@ def _data_defaults(command: str) -> dict[str, Any]:
     return {dest: _DATA_DEFAULTS.get(dest) for dest in _DATA_ONLY_OF[command]}
 
 
-def _saved_flags(args) -> None:
+def _saved_flags(args, kind: str) -> None:
     """Refuse an option of the fit and bootstrap of DATA given with a saved SOURCE
     (``jaxfit optimal fit.json --n-boot 1000`` printed the point fit's table with no
     interval, ``--where``/``--by``/``--y`` were dropped: exit 0, the option silently
     unused), at any value: ``--y loss``, its default, passed unnoticed before (the parser
-    defaults each to None, ``args.data_defaults``)."""
+    defaults each to None, ``args.data_defaults``). ``kind``: what SOURCE loaded as,
+    "fit" or "posterior"."""
     from jaxfit import cli
-    from jaxfit.io import saved_kind
 
     def why(dest: str, shown: str) -> str:
         fix = ("for intervals give a posterior (.nc from jaxfit sample --save) or the DATA "
                "with --n-boot" if dest == "n_boot" else "drop it, or give the DATA to fit")
-        saved = saved_kind(args.source)                     # by content, else by name
-        kind = saved or ("posterior" if args.source.lower().endswith(".nc") else "fit")
         return (f"applies only when SOURCE is data to fit; {cli._given(args.source)} is a "
                 f"saved {kind}, used as it is; {fix}")
 
