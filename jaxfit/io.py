@@ -50,9 +50,11 @@ from jaxfit.law import Law, fix, fixed_text, same_fixed, share
 from jaxfit.result import FitResult
 
 __all__ = ["LAWS", "register_law", "get_law", "save", "load", "fit_to_dict",
-           "fit_from_dict", "FIT_SCHEMA", "LAW_CHECK_RTOL"]
+           "fit_from_dict", "saved_kind", "FIT_SCHEMA", "NETCDF_MAGIC", "LAW_CHECK_RTOL"]
 
 FIT_SCHEMA = "jaxfit.fit/1"
+#: The first bytes of a netCDF-4 (HDF5) and of a classic netCDF file: a saved posterior.
+NETCDF_MAGIC = (b"\x89HDF", b"CDF\x01", b"CDF\x02")
 _POSTERIOR_SCHEMA = "jaxfit.posterior/1"
 #: netCDF group of a bootstrap's refit statistics (`Posterior.stats`).
 _REFIT_STATS = "jaxfit_refit_stats"
@@ -1310,6 +1312,27 @@ def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
         raise
 
 
+def saved_kind(path: str | Path) -> str | None:
+    """What `save` wrote at ``path``, told by its first bytes whatever its name: "posterior"
+    (netCDF, `NETCDF_MAGIC`), "fit" (a `FIT_SCHEMA` JSON document, of any version), else
+    None (not a saved result, or unreadable).
+
+    Args:
+        path: the file.
+    """
+    try:
+        with Path(path).open("rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return None
+    if head[:4] in NETCDF_MAGIC:
+        return "posterior"
+    schema = re.escape(FIT_SCHEMA.split("/")[0] + "/").encode()
+    if re.match(rb'\s*\{\s*"schema"\s*:\s*"' + schema, head):
+        return "fit"
+    return None
+
+
 def load(path: str | Path, law: Law | None = None):
     """Load what `save` wrote: a `FitResult` from JSON, a `Posterior` from netCDF.
 
@@ -1331,18 +1354,15 @@ def load(path: str | Path, law: Law | None = None):
     path = Path(path).expanduser()       # "~/fit.json" (before: "no file '~/fit.json'")
     if not path.is_file():
         raise ValueError(f"load: no file {str(path)!r}.")
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-        text = path.read_bytes() if head[:4] not in (b"\x89HDF", b"CDF\x01", b"CDF\x02") \
-            else None
-    except OSError as e:
-        raise ValueError(f"load: cannot read {str(path)!r} ({e}).") from None
-    if head[:4] in (b"\x89HDF", b"CDF\x01", b"CDF\x02"):
+    if saved_kind(path) == "posterior":
         try:
             return _load_posterior(path, law)
         except ValueError as e:
             raise _in_file(path, e) from None
+    try:        # anything else is read as JSON, so a broken fit says why it does not load
+        text = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"load: cannot read {str(path)!r} ({e}).") from None
     try:
         doc = json.loads(text.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

@@ -1056,6 +1056,12 @@ def test_a_saved_fit_of_any_file_name_is_a_saved_fit_not_data(capsys, tmp_path):
     nc.write_bytes(out.read_bytes())
     assert main(["optimal", str(nc), "--budgets", "5.76e23", "--y", "loss", "-q"]) == 2
     assert "is a saved fit, used as it is" in capsys.readouterr().err
+    # the same fit, "schema" not its first key: the file's first bytes do not tell it, and
+    # the refusal guessed "a saved posterior" from the name; now the loaded kind is said
+    doc = json.loads(out.read_text())
+    nc.write_text(json.dumps({k: doc[k] for k in sorted(doc, key=lambda k: k == "schema")}))
+    assert main(["optimal", str(nc), "--budgets", "5.76e23", "--y", "loss", "-q"]) == 2
+    assert f"{nc} is a saved fit, used as it is" in capsys.readouterr().err
     assert main(["fit", str(out), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a JSON file, not data" in err, err
@@ -1618,7 +1624,7 @@ def test_saved_source_options_default_to_none_and_their_defaults_are_filled_for_
         assert set(args.data_defaults) == set(decide._DATA_ONLY_OF[command])
         assert {d: getattr(args, d) for d in args.data_defaults} == dict.fromkeys(
             args.data_defaults)
-        decide._saved_flags(args)                     # nothing given: accepted
+        decide._saved_flags(args, "fit")                   # nothing given: accepted
         help_text = " ".join(sub.format_help().split())
         for shown in ("(default: loss)", "(default: random)", "(default: 1000;",
                       "(default: 0)"):
@@ -1628,14 +1634,14 @@ def test_saved_source_options_default_to_none_and_their_defaults_are_filled_for_
         assert (data.y, data.init, data.n_boot, data.seed, data.x, data.by) == (
             "loss", "random", 1000, 0, None, None)
     suggest = parser.parse_args(["suggest", "fit.json", "--target", "N=1", "--seed", "3"])
-    decide._saved_flags(suggest)                      # suggest's own draws: accepted
+    decide._saved_flags(suggest, "fit")                    # suggest's own draws: accepted
     assert (suggest.seed, parser.parse_args(["suggest", "f.json", "--target", "N=1"]).seed) \
         == (3, 0)
     with pytest.raises(cli.InputError, match=r"^--init random applies only when SOURCE is "
                        r"data to fit; fit\.json is a saved fit, used as it is; drop it, or "
                        r"give the DATA to fit$"):
         decide._saved_flags(parser.parse_args(["optimal", "fit.json", "--budgets", "1e21",
-                                               "--init", "random"]))
+                                               "--init", "random"]), "fit")
 
 
 def test_suggest_of_a_saved_point_fit_says_what_to_give_in_flags(capsys, tmp_path):

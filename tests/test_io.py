@@ -231,6 +231,24 @@ def _posterior(tasks: pd.Index, method="nuts") -> Posterior:
                      timing={"sample": 1.0}, data=data)
 
 
+def test_saved_kind_by_content_whatever_the_name(two_task_fit, tmp_path):
+    from jaxfit.io import NETCDF_MAGIC, saved_kind
+
+    res, _ = two_task_fit
+    fit = save(res, tmp_path / "fit.out", law_spec="power_law(input=C)")
+    post = save(_posterior(pd.Index(["x", "y"], name="task")), tmp_path / "post.nc",
+                law_spec="power_law(input=C)")
+    (tmp_path / "post.bin").write_bytes(post.read_bytes())
+    (tmp_path / "runs.json").write_text('{"law": "x"}')
+    (tmp_path / "runs.csv").write_text("N,D,loss\n1,2,3\n")
+    assert post.read_bytes()[:4] in NETCDF_MAGIC
+    assert [saved_kind(tmp_path / n) for n in ("fit.out", "post.nc", "post.bin", "runs.json",
+                                               "runs.csv", "missing.json")] == \
+        ["fit", "posterior", "posterior", None, None, None]
+    assert isinstance(load(tmp_path / "post.bin"), Posterior)        # load tells it the same
+    assert load(fit).law.name == "power_law_C"
+
+
 @pytest.mark.parametrize("tasks", [
     pd.Index(["x", "y"], name="task"),
     pd.MultiIndex.from_tuples([("olmo", 1), ("olmo", 2), ("pythia", 1)],

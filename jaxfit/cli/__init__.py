@@ -504,25 +504,18 @@ def _duplicate_header(path: Path, df: pd.DataFrame, source: str) -> None:
                          f"be read as {dup + '.1'!r})")
 
 
-#: The first bytes of a netCDF-4 (HDF5) and of a classic netCDF file: a saved posterior.
-_NETCDF_MAGIC = (b"\x89HDF", b"CDF\x01", b"CDF\x02")
+#: `jaxfit.io.saved_kind`'s kinds as `_NOT_TABLES` names them.
+_SAVED_FILE = {"fit": _NOT_TABLES[".json"], "posterior": _NOT_TABLES[".nc"]}
 
 
-def _saved_kind(path: Path) -> str | None:
+def _saved_file(path: Path) -> str | None:
     """"a JSON file" or "a netCDF file" when ``path`` holds a result `jaxfit.io.save`
-    wrote (a fit's ``jaxfit.fit/1`` document, a posterior's netCDF), whatever its name;
-    else None. ``--save`` takes any file name, so ``--save fit.out`` was read as a CSV
-    when given as DATA or SOURCE: "missing column(s) ... the data has columns ['{']"."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(256)
-    except OSError:
-        return None
-    if head[:4] in _NETCDF_MAGIC:
-        return "a netCDF file"
-    if re.match(rb'\s*\{\s*"schema"\s*:\s*"jaxfit\.fit/', head):
-        return "a JSON file"
-    return None
+    wrote (`jaxfit.io.saved_kind`), whatever its name; else None. ``--save`` takes any
+    file name, so ``--save fit.out`` was read as a CSV when given as DATA or SOURCE:
+    "missing column(s) ... the data has columns ['{']"."""
+    from jaxfit.io import saved_kind
+
+    return _SAVED_FILE.get(saved_kind(path))
 
 
 def _read(source: str) -> pd.DataFrame:
@@ -534,7 +527,7 @@ def _read(source: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{source!r} is neither a file nor an embedded dataset "
                          f"({', '.join(datasets.names())})")
-    kind = _NOT_TABLES.get(path.suffix.lower()) or _saved_kind(path)
+    kind = _NOT_TABLES.get(path.suffix.lower()) or _saved_file(path)
     if kind:
         # before: read as CSV, a saved fit gave "the data has columns ['{']" and a
         # workbook a UnicodeDecodeError
@@ -1250,24 +1243,23 @@ def _sample_flags(args) -> None:
     boot = args.method == "bootstrap"
     unused = (_SAMPLER if boot else
               {**_BOOTSTRAP, **{k: _SAMPLER[k] for k in _NUTS_ONLY if args.method != "nuts"}})
-    for dest in unused:
-        value = getattr(args, dest)
-        if value is None:
-            continue
-        flag = "--" + dest.replace("_", "-")
+
+    def why(dest: str, value: str) -> str:
         if dest in _NUTS_ONLY and not boot:
-            raise InputError(f"{flag} {value} does not apply to --method {args.method} (NUTS's "
-                             f"{'warm-up' if dest == 'warmup' else 'target acceptance rate'}: "
-                             f"{args.method} draws --chains x --samples independent draws); "
-                             "drop it, or use --method nuts")
+            return (f"does not apply to --method {args.method} (NUTS's "
+                    f"{'warm-up' if dest == 'warmup' else 'target acceptance rate'}: "
+                    f"{args.method} draws --chains x --samples independent draws); "
+                    "drop it, or use --method nuts")
         if boot:
             fix = (f"the bootstrap's resamples are --n (e.g. --n {value})" if dest == "samples"
                    else "drop it, or use --method nuts, svi or laplace")
-            raise InputError(f"{flag} {value} does not apply to --method bootstrap (a "
-                             f"bootstrap refits the point fit's loss); {fix}")
-        raise InputError(f"--n {value} is the bootstrap's resamples and does not apply to "
-                         f"--method {args.method}; use --method bootstrap --n {value}, or set "
-                         f"the draws with --chains and --samples (draws per chain)")
+            return ("does not apply to --method bootstrap (a bootstrap refits the point "
+                    f"fit's loss); {fix}")
+        return (f"is the bootstrap's resamples and does not apply to --method {args.method}; "
+                f"use --method bootstrap --n {value}, or set the draws with --chains and "
+                "--samples (draws per chain)")
+
+    _unused(args, unused, why)
     _fill_defaults(args, {**_SAMPLER, **_BOOTSTRAP})
 
 
@@ -1397,10 +1389,11 @@ def _model_not_data(model: str, data: str | None) -> None:
     fit.json``). Before, the first said "load: no file 'chinchilla'" and the second that
     'runs.csv' "is truncated or corrupted: save the result again"."""
     from jaxfit import datasets
+    from jaxfit.io import saved_kind
 
     path = Path(model)
     if path.is_file():
-        if path.suffix.lower() not in _DATA_SUFFIXES or _saved_kind(path):
+        if path.suffix.lower() not in _DATA_SUFFIXES or saved_kind(path):
             return
         what = f"{_given(model)!r} is a data file"
     elif model in datasets.names():
@@ -1408,7 +1401,7 @@ def _model_not_data(model: str, data: str | None) -> None:
     else:
         return
     swapped = (f": the order is MODEL then DATA, jaxfit predict {_given(data)} {_given(model)}"
-               if data and Path(data).is_file() and _saved_kind(Path(data)) else
+               if data and Path(data).is_file() and saved_kind(data) else
                ", e.g. jaxfit predict fit.json runs.csv")
     raise InputError(f"predict: MODEL {what}, not a saved fit or posterior; MODEL is the file "
                      f"jaxfit fit --save (.json) or jaxfit sample --save (.nc) wrote, DATA "
@@ -1424,14 +1417,12 @@ def _cmd_predict(args) -> int:
     _model_not_data(args.model, args.data)
     result = _call(load, args.model, law=law)
     is_post = isinstance(result, Posterior)
-    for flag, value in (("--prob", args.prob), ("--seed", args.seed)):
-        if value is not None and not is_post:
-            # before: accepted and ignored (a point fit's prediction has no interval); and
-            # checked before --prob's range, so --prob 1.5 is not first called out of range
-            raise InputError(f"predict: {flag} {value} applies to a posterior (.nc), and "
-                             f"{args.model!r} is a point fit, whose predictions have no "
-                             "interval; drop it, or predict from a posterior saved by "
-                             "jaxfit sample --save post.nc")
+    if not is_post:
+        # before: accepted and ignored (a point fit's prediction has no interval); and
+        # checked before --prob's range, so --prob 1.5 is not first called out of range
+        _unused(args, ("prob", "seed"), f"applies to a posterior (.nc), and {args.model!r} "
+                "is a point fit, whose predictions have no interval; drop it, or predict "
+                "from a posterior saved by jaxfit sample --save post.nc", prefix="predict: ")
     mapping = result.options.get("x") or {}
     args.by = _by_list(result.options.get("by"))
     at = _precheck(args, result.law, mapping)
@@ -1568,6 +1559,20 @@ def _recipe_flags(args, recipe) -> None:
                           if a.default is not None and used(a)})
 
 
+def _unused(args, dests, why, prefix: str = "") -> None:
+    """InputError for the first of ``dests`` given (its value not None) where nothing uses
+    it: ``{prefix}--dest-with-dashes VALUE {why}`` (a list value joined by spaces);
+    ``why`` is the rest of the message, or a function of the dest and the shown value
+    that returns it."""
+    for dest in dests:
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+        rest = why(dest, shown) if callable(why) else why
+        raise InputError(f"{prefix}--{dest.replace('_', '-')} {shown} {rest}")
+
+
 def _fill_defaults(args, defaults: dict) -> None:
     """Set each option of ``defaults`` (dest -> value) that was not given (None) to its
     default: the options whose parser default is None so that one given at its default
@@ -1701,14 +1706,13 @@ def _fit_flags(args, huber: bool, what: str, seeds_starts_only: bool = False) ->
     if args.delta is not None and not huber:
         raise InputError(f"--delta {args.delta:g} is the Huber threshold and does not apply "
                          f"to {what}, which is not Huber; drop it, or use --loss huber")
-    if args.restarts is not None and args.init == "grid":
-        raise InputError(f"--restarts {args.restarts} sets the random or Sobol starts and "
-                         "does not apply to --init grid (the law's own grid of starts); drop "
-                         "it, or use --init random or --init sobol")
-    if seeds_starts_only and args.seed is not None and args.init == "grid":
-        raise InputError(f"--seed {args.seed} seeds the random or Sobol starts and does not "
-                         "apply to --init grid (the law's own grid of starts, the same every "
-                         "run); drop it, or use --init random or --init sobol")
+    if args.init == "grid":
+        _unused(args, ("restarts",), "sets the random or Sobol starts and does not apply to "
+                "--init grid (the law's own grid of starts); drop it, or use --init random "
+                "or --init sobol")
+        _unused(args, ("seed",) if seeds_starts_only else (), "seeds the random or Sobol "
+                "starts and does not apply to --init grid (the law's own grid of starts, the "
+                "same every run); drop it, or use --init random or --init sobol")
     _fill_defaults(args, _FIT_DEFAULTS)
 
 

@@ -37,13 +37,14 @@ class _Source(NamedTuple):
 
 def _source(args) -> _Source:
     from jaxfit import cli
-    from jaxfit.io import load
+    from jaxfit.io import load, saved_kind
+    from jaxfit.posterior import Posterior
 
     path = Path(args.source)
-    if path.is_file() and (path.suffix.lower() in (".json", ".nc") or cli._saved_kind(path)):
-        _saved_flags(args)
+    if path.is_file() and (path.suffix.lower() in (".json", ".nc") or saved_kind(path)):
         law = cli._law(args.law) if args.law else None
         saved = cli._call(load, str(path), law=law)
+        _saved_flags(args, "posterior" if isinstance(saved, Posterior) else "fit")
         return _Source(saved, saved.law, dict(saved.options.get("x") or {}), None,
                        cli._by_list(saved.options.get("by")))
     cli._fill_defaults(args, args.data_defaults)
@@ -70,28 +71,22 @@ def _data_defaults(command: str) -> dict[str, Any]:
     return {dest: _DATA_DEFAULTS.get(dest) for dest in _DATA_ONLY_OF[command]}
 
 
-def _saved_flags(args) -> None:
+def _saved_flags(args, kind: str) -> None:
     """Refuse an option of the fit and bootstrap of DATA given with a saved SOURCE
     (``jaxfit optimal fit.json --n-boot 1000`` printed the point fit's table with no
     interval, ``--where``/``--by``/``--y`` were dropped: exit 0, the option silently
     unused), at any value: ``--y loss``, its default, passed unnoticed before (the parser
-    defaults each to None, ``args.data_defaults``)."""
+    defaults each to None, ``args.data_defaults``). ``kind``: what SOURCE loaded as,
+    "fit" or "posterior"."""
     from jaxfit import cli
 
-    for dest in args.data_defaults:
-        value = getattr(args, dest)
-        if value is None:
-            continue
-        flag = "--" + dest.replace("_", "-")
-        shown = " ".join(map(str, value)) if isinstance(value, list) else value
+    def why(dest: str, shown: str) -> str:
         fix = ("for intervals give a posterior (.nc from jaxfit sample --save) or the DATA "
                "with --n-boot" if dest == "n_boot" else "drop it, or give the DATA to fit")
-        saved = cli._saved_kind(Path(args.source))          # by content, else by name
-        kind = ("posterior" if saved == "a netCDF file" or (
-            saved is None and args.source.lower().endswith(".nc")) else "fit")
-        raise cli.InputError(f"{flag} {shown} applies only when SOURCE is data to fit; "
-                             f"{cli._given(args.source)} is a saved {kind}, used as it is; "
-                             f"{fix}")
+        return (f"applies only when SOURCE is data to fit; {cli._given(args.source)} is a "
+                f"saved {kind}, used as it is; {fix}")
+
+    cli._unused(args, args.data_defaults, why)
 
 
 def _precheck(args) -> None:
