@@ -808,6 +808,28 @@ def test_recipe_posterior_warning_names_no_python_option(capsys):
     assert "extend=" not in err
 
 
+def test_ladder_calibration_advice_names_no_flag_the_command_lacks(capsys):
+    """`jaxfit ladder --intervals` on the embedded data warns that one fit of the
+    calibration's backtest did not converge; its fix said "raise --restarts (or try --init
+    grid), or give --cuts", flags of `jaxfit backtest` that `jaxfit ladder` lacks."""
+    from types import SimpleNamespace
+
+    from jaxfit import cli
+
+    text = ("backtest: 8 of 96 held-out row(s) come from point fits that did not converge "
+            "(1 (task, cut) pair(s): 'csqa_val' at cut 3.713e+08); they are in the table with "
+            "converged=False. Fix: raise max_steps or restarts (fit_options=), or give "
+            "min_points= so small cuts are skipped.")
+    cli._warnings([SimpleNamespace(message=text)], cli._recipe_words("ladder"))
+    from jaxfit.cli.recipes import RECIPES
+
+    err = capsys.readouterr().err
+    assert "--restarts" not in err and "--cuts" not in err and "--init" not in err, err
+    assert err.rstrip().endswith("with no flag on the command line; or --calibrate none for "
+                                 "the raw intervals."), err
+    assert "--calibrate" in {a.flag for a in RECIPES["ladder"].args}     # a flag it has
+
+
 def test_flp_chance_of_a_task_not_fitted_is_refused(capsys, monkeypatch):
     """``--chance piqa=0.5`` (a typo for piqa_val) was dropped without a word: the task kept
     its known level. Refused by the recipes before any fit (``chance={"piqa": 0.5}`` in

@@ -1024,6 +1024,13 @@ _RECIPE_OWN_WORDS = {
         # `_warn_refits`, with --intervals
         ("See result.predictions['bootstrap_converged'].",
          "See the predictions table's bootstrap_converged column (--out DIR or --json)."),
+        # the calibration's backtest (`ladder_backtest`): the generic words named --restarts,
+        # --init and --cuts, flags jaxfit ladder does not have
+        ("Fix: raise max_steps or restarts (fit_options=), or give min_points= so small cuts "
+         "are skipped.", "Fix: the calibration's fits take the steps' options, arguments of "
+         "the recipe's Python function (jaxfit.recipes.ladder.ladder(step1_options="
+         "{'max_steps': ...}, step2_options=...)), with no flag on the command line; or "
+         "--calibrate none for the raw intervals."),
     ),
     # `jaxfit flp` runs the ladder on its sampling runs (--sampling-runs), through
     # `jaxfit.recipes.flp.flp_vs_ladder`, which takes the ladder's step options and holds
